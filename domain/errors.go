@@ -1,0 +1,80 @@
+// Package domain holds the types shared by every capability: the one error
+// type, the clock and the calendar day. Capability packages (ledger, member,
+// …) live below it and import nothing from gin, gorm, go-redis or the WeChat
+// SDK; they declare the interfaces they need and cmd/jifen wires them.
+package domain
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies a domain error. bff maps each code to one HTTP status.
+type Code string
+
+// The codes. Keep the list short: a new code needs a reason a client would
+// act on differently.
+const (
+	Invalid             Code = "INVALID"              // 400: the request is malformed or fails validation
+	InvalidCode         Code = "INVALID_CODE"         // 400: WeChat rejected the login/phone code (40029)
+	CodeUsed            Code = "CODE_USED"            // 400: WeChat code already used (40163)
+	Unauthorized        Code = "UNAUTHORIZED"         // 401
+	Forbidden           Code = "FORBIDDEN"            // 403
+	NotFound            Code = "NOT_FOUND"            // 404
+	Conflict            Code = "CONFLICT"             // 409
+	IdempotencyConflict Code = "IDEMPOTENCY_CONFLICT" // 409: same key, different request
+	AlreadySignedIn     Code = "ALREADY_SIGNED_IN"    // 409
+	PointsInsufficient  Code = "POINTS_INSUFFICIENT"  // 422
+	RuleViolation       Code = "RULE_VIOLATION"       // 422: allowed input, refused by a business rule
+	RateLimited         Code = "RATE_LIMITED"         // 429
+	Unavailable         Code = "UNAVAILABLE"          // 503: an upstream (WeChat) is down; retry later
+	Internal            Code = "INTERNAL"             // 500: never shown with details
+)
+
+// Error is the one error type of the domain. Fields, when set, name the
+// request fields that failed validation and why.
+type Error struct {
+	Code    Code
+	Message string
+	Fields  map[string]string
+}
+
+func (e *Error) Error() string {
+	if len(e.Fields) == 0 {
+		return fmt.Sprintf("%s: %s", e.Code, e.Message)
+	}
+	return fmt.Sprintf("%s: %s %v", e.Code, e.Message, e.Fields)
+}
+
+// Errorf builds an *Error with a formatted message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldError builds an Invalid error naming one field.
+func FieldError(field, problem string) *Error {
+	return &Error{Code: Invalid, Message: field + ": " + problem, Fields: map[string]string{field: problem}}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, Internal
+// for any other error and "" for nil.
+func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Internal
+}
+
+// ErrorMessage returns the human message of a domain error, or a generic
+// text for anything else (whose details must not reach a client).
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}

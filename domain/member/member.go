@@ -1,0 +1,86 @@
+// Package member holds shoppers: WeChat login (openid is the identity,
+// unionid links the brand's other WeChat apps), phone binding (one phone, one
+// member) and the profile. The WeChat session_key is kept server-side only.
+package member
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Member is a shopper.
+type Member struct {
+	ID         int64
+	OpenID     string
+	UnionID    string
+	SessionKey string // never leaves the server
+	Phone      string // "" until bound
+	Nickname   string
+	AvatarURL  string
+	Birthday   string // "YYYY-MM-DD", "" until set
+	CreatedAt  time.Time
+	LastActive time.Time
+}
+
+// PhoneMasked returns 138****0000, or "" when no phone is bound.
+func (m *Member) PhoneMasked() string { return MaskPhone(m.Phone) }
+
+// MaskPhone keeps the first three and last four digits.
+func MaskPhone(p string) string {
+	if len(p) < 7 {
+		return p
+	}
+	return p[:3] + strings.Repeat("*", len(p)-7) + p[len(p)-4:]
+}
+
+// WeChatSession is what code2session returns.
+type WeChatSession struct {
+	OpenID     string
+	UnionID    string
+	SessionKey string
+}
+
+// MiniProgram is the part of the WeChat mini-program API login needs.
+// Implementations return *domain.Error with InvalidCode, CodeUsed,
+// RateLimited or Unavailable for WeChat's error codes.
+type MiniProgram interface {
+	Code2Session(ctx context.Context, code string) (WeChatSession, error)
+	PhoneNumber(ctx context.Context, code string) (string, error)
+}
+
+// Store persists members. Lookups of a missing member return a
+// *domain.Error with code NotFound.
+type Store interface {
+	ByID(ctx context.Context, id int64) (*Member, error)
+	ByOpenID(ctx context.Context, openid string) (*Member, error)
+	// Create inserts m and sets m.ID; a duplicate openid is a Conflict.
+	Create(ctx context.Context, m *Member) error
+	// UpdateLogin stores a fresh session key, the unionid when WeChat sent one,
+	// and the activity time.
+	UpdateLogin(ctx context.Context, id int64, sessionKey, unionID string, at time.Time) error
+	// SetPhone binds phone to the member; a phone bound to another member is
+	// a Conflict.
+	SetPhone(ctx context.Context, id int64, phone string) error
+	// SetBirthday records the birthday ("YYYY-MM-DD").
+	SetBirthday(ctx context.Context, id int64, birthday string) error
+}
+
+// TxRunner runs fn in one unit of work (repo.DB.InTx).
+type TxRunner interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// LoginInfo is what the mini-program sent besides the code.
+type LoginInfo struct {
+	InviteCode string // referral invite code, optional
+	Scene      string // mini-program scene (e.g. "g:<guide code>"), optional
+}
+
+// Hooks let other capabilities react to member events inside the same unit
+// of work (referral binding, unmatched orders, guide binding). A hook's
+// error aborts the whole operation.
+type Hooks struct {
+	Registered []func(ctx context.Context, m *Member, info LoginInfo) error
+	PhoneBound []func(ctx context.Context, m *Member) error
+}

@@ -1,0 +1,186 @@
+// Package repo implements the domain's storage interfaces: MySQL/MariaDB and
+// SQLite through gorm, Redis through go-redis. MySQL (or the embedded SQLite
+// file) is the only source of truth; everything kept in Redis can be rebuilt
+// from it.
+//
+// A unit of work puts its transaction in the context (DB.InTx); every
+// repository method reads its connection with DB.Conn(ctx) and so joins a
+// transaction opened by any other service without knowing about it.
+package repo
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	mysqldrv "github.com/go-sql-driver/mysql"
+	"gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names the SQL backend.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite Dialect = "sqlite"
+	MySQL  Dialect = "mysql"
+)
+
+// DB is the relational store: one gorm handle plus the unit-of-work helpers.
+type DB struct {
+	gorm    *gorm.DB
+	sql     *sql.DB
+	dialect Dialect
+}
+
+type txKey struct{}
+
+var gormConfig = &gorm.Config{
+	Logger:                 logger.Default.LogMode(logger.Silent),
+	TranslateError:         true,
+	SkipDefaultTransaction: true,
+	NowFunc:                func() time.Time { return time.Now().UTC() },
+}
+
+// OpenSQLite opens (creating if needed) the SQLite file at path in WAL mode.
+// Every transaction is BEGIN IMMEDIATE: SQLite cannot upgrade a deferred
+// reader to a writer under contention, and the immediate lock is what
+// serialises per-account writes on this backend (FOR UPDATE is ignored).
+func OpenSQLite(path string) (*DB, error) {
+	dsn := path + "?_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	g, err := gorm.Open(sqlite.Open(dsn), gormConfig)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(8)
+	sqlDB.SetMaxIdleConns(8)
+	return &DB{gorm: g, sql: sqlDB, dialect: SQLite}, nil
+}
+
+// MySQLDSN normalises a go-sql-driver DSN: times parsed into UTC, utf8mb4.
+func MySQLDSN(dsn string) (string, error) {
+	cfg, err := mysqldrv.ParseDSN(dsn)
+	if err != nil {
+		return "", fmt.Errorf("mysql dsn: %w", err)
+	}
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	if _, ok := cfg.Params["charset"]; !ok {
+		cfg.Params["charset"] = "utf8mb4"
+	}
+	cfg.Params["time_zone"] = "'+00:00'"
+	return cfg.FormatDSN(), nil
+}
+
+// OpenMySQL opens a MySQL/MariaDB database.
+func OpenMySQL(dsn string) (*DB, error) {
+	norm, err := MySQLDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	g, err := gorm.Open(mysql.Open(norm), gormConfig)
+	if err != nil {
+		return nil, fmt.Errorf("open mysql: %w", err)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(64)
+	sqlDB.SetMaxIdleConns(64)
+	sqlDB.SetConnMaxLifetime(30 * time.Minute)
+	return &DB{gorm: g, sql: sqlDB, dialect: MySQL}, nil
+}
+
+// Dialect reports the backend.
+func (d *DB) Dialect() Dialect { return d.dialect }
+
+// Close closes the pool.
+func (d *DB) Close() error { return d.sql.Close() }
+
+// Ping checks the database answers.
+func (d *DB) Ping(ctx context.Context) error { return d.sql.PingContext(ctx) }
+
+// Conn returns the transaction carried by ctx, or the pool.
+func (d *DB) Conn(ctx context.Context) *gorm.DB {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx
+	}
+	return d.gorm.WithContext(ctx)
+}
+
+// InTx runs fn in one transaction carried by the context. Nested calls join
+// the outer transaction. The outermost call retries fn a few times when
+// MySQL reports a deadlock or lock wait timeout, so fn must be safe to run
+// again (it is: everything it did was rolled back).
+func (d *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return fn(ctx)
+	}
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = d.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return fn(context.WithValue(ctx, txKey{}, tx))
+		})
+		if !isRetryable(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
+	return err
+}
+
+// InTransaction reports whether ctx carries a transaction.
+func InTransaction(ctx context.Context) bool {
+	_, ok := ctx.Value(txKey{}).(*gorm.DB)
+	return ok
+}
+
+// ForUpdate adds SELECT … FOR UPDATE on MySQL. On SQLite the immediate
+// transaction already holds the write lock, so nothing is added.
+func (d *DB) ForUpdate(q *gorm.DB) *gorm.DB {
+	if d.dialect == MySQL {
+		return q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	return q
+}
+
+func isRetryable(err error) bool {
+	var me *mysqldrv.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1213 || me.Number == 1205
+	}
+	return false
+}
+
+// IsDuplicate reports a unique-key violation on either backend.
+func IsDuplicate(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return true
+	}
+	var me *mysqldrv.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1062
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// IsNotFound reports gorm's record-not-found.
+func IsNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }

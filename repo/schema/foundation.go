@@ -1,0 +1,54 @@
+package schema
+
+import (
+	"time"
+
+	"github.com/jifen/jifen/repo"
+)
+
+type memberV1 struct {
+	ID         int64   `gorm:"primaryKey;autoIncrement"`
+	OpenID     string  `gorm:"column:openid;size:64;not null;uniqueIndex:uk_members_openid"`
+	UnionID    *string `gorm:"column:unionid;size:64;index:idx_members_unionid"`
+	SessionKey string  `gorm:"size:128;not null;default:''"`
+	Phone      *string `gorm:"size:20;uniqueIndex:uk_members_phone"`
+	Nickname   string  `gorm:"size:64;not null;default:''"`
+	AvatarURL  string  `gorm:"size:512;not null;default:''"`
+	Birthday   *string `gorm:"size:10"`
+	CreatedAt  time.Time
+	LastActive time.Time
+}
+
+func (memberV1) TableName() string { return "members" }
+
+type refreshTokenV1 struct {
+	ID        int64     `gorm:"primaryKey;autoIncrement"`
+	Audience  string    `gorm:"size:16;not null"`
+	Subject   int64     `gorm:"not null;index:idx_refresh_subject"`
+	Family    string    `gorm:"size:32;not null;index:idx_refresh_family"`
+	TokenHash string    `gorm:"size:64;not null;uniqueIndex:uk_refresh_hash"`
+	ExpiresAt time.Time `gorm:"not null"`
+	UsedAt    *time.Time
+	RevokedAt *time.Time
+	CreatedAt time.Time
+}
+
+func (refreshTokenV1) TableName() string { return "refresh_tokens" }
+
+type auditV1 struct {
+	ID        int64     `gorm:"primaryKey;autoIncrement"`
+	Actor     string    `gorm:"size:64;not null"`
+	ActorRole string    `gorm:"size:16;not null"`
+	Action    string    `gorm:"size:64;not null"`
+	Target    string    `gorm:"size:64;not null;index:idx_audit_target"`
+	Detail    string    `gorm:"type:text"`
+	CreatedAt time.Time `gorm:"index:idx_audit_created"`
+}
+
+func (auditV1) TableName() string { return "audit_log" }
+
+var foundation = []repo.Migration{
+	{Version: 101, Name: "members", Up: repo.CreateTables(&memberV1{})},
+	{Version: 102, Name: "refresh_tokens", Up: repo.CreateTables(&refreshTokenV1{})},
+	{Version: 103, Name: "audit_log", Up: repo.CreateTables(&auditV1{})},
+}

@@ -1,0 +1,16 @@
+// Package schema lists every versioned migration of the Jifen database.
+// Each capability keeps its tables in its own file here, as frozen structs:
+// a migration, once released, never changes; a later change is a new
+// migration. Version ranges: 1xx foundation, 2xx ledger, 3xx rules/tiers,
+// 4xx sign-in/tasks/leaderboards, 5xx referral/lottery, 6xx reminders,
+// 7xx guides.
+package schema
+
+import "github.com/jifen/jifen/repo"
+
+// All returns every migration; repo.DB.Migrate sorts them by version.
+func All() []repo.Migration {
+	var all []repo.Migration
+	all = append(all, foundation...)
+	return all
+}

@@ -1,0 +1,113 @@
+// Package testenv gives each test its own isolated stores: a fresh SQLite
+// file and an in-process miniredis by default; a fresh MariaDB database and
+// a key prefix on a real Redis when JIFEN_TEST_MYSQL_DSN and
+// JIFEN_TEST_REDIS_ADDR are set (as .ci/run does). Tests using it can run
+// in parallel.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/alicebob/miniredis/v2"
+	mysqldrv "github.com/go-sql-driver/mysql"
+	"github.com/redis/go-redis/v9"
+	"gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/jifen/jifen/repo"
+	"github.com/jifen/jifen/repo/schema"
+)
+
+// Env is one test's stores.
+type Env struct {
+	DB    *repo.DB
+	Redis *repo.Redis
+	// Backend is "sqlite+miniredis" or "mysql+redis", for test names and logs.
+	Backend string
+	// Mini is the in-process Redis when Backend uses miniredis (nil otherwise).
+	Mini *miniredis.Miniredis
+}
+
+// MySQLDSN and RedisAddr name the real services, empty when not set.
+func MySQLDSN() string  { return os.Getenv("JIFEN_TEST_MYSQL_DSN") }
+func RedisAddr() string { return os.Getenv("JIFEN_TEST_REDIS_ADDR") }
+
+// New returns migrated, empty stores, closed and removed at test cleanup.
+func New(t testing.TB) *Env {
+	t.Helper()
+	env := &Env{}
+	sqlName := "sqlite"
+	if dsn := MySQLDSN(); dsn != "" {
+		env.DB = newMySQL(t, dsn)
+		sqlName = "mysql"
+	} else {
+		db, err := repo.OpenSQLite(filepath.Join(t.TempDir(), "jifen.db"))
+		if err != nil {
+			t.Fatalf("open sqlite: %v", err)
+		}
+		t.Cleanup(func() { db.Close() })
+		env.DB = db
+	}
+	if _, err := env.DB.Migrate(context.Background(), schema.All()); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if addr := RedisAddr(); addr != "" {
+		c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{addr}})
+		env.Redis = &repo.Redis{C: c, Prefix: "jifentest:" + randomName() + ":"}
+		t.Cleanup(func() {
+			_ = env.Redis.DeleteAll(context.Background())
+			c.Close()
+		})
+		env.Backend = sqlName + "+redis"
+	} else {
+		env.Mini = miniredis.RunT(t)
+		c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{env.Mini.Addr()}})
+		t.Cleanup(func() { c.Close() })
+		env.Redis = &repo.Redis{C: c}
+		env.Backend = sqlName + "+miniredis"
+	}
+	return env
+}
+
+func randomName() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// newMySQL creates a fresh database on the server named by dsn and drops it
+// at cleanup.
+func newMySQL(t testing.TB, dsn string) *repo.DB {
+	t.Helper()
+	cfg, err := mysqldrv.ParseDSN(dsn)
+	if err != nil {
+		t.Fatalf("JIFEN_TEST_MYSQL_DSN: %v", err)
+	}
+	name := "jifen_t_" + randomName()
+	admin, err := gorm.Open(mysql.Open(dsn), &gorm.Config{Logger: logger.Default.LogMode(logger.Silent)})
+	if err != nil {
+		t.Fatalf("connect mysql: %v", err)
+	}
+	adminSQL, _ := admin.DB()
+	if err := admin.Exec(fmt.Sprintf("CREATE DATABASE `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci", name)).Error; err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	cfg.DBName = name
+	db, err := repo.OpenMySQL(cfg.FormatDSN())
+	if err != nil {
+		t.Fatalf("open mysql: %v", err)
+	}
+	t.Cleanup(func() {
+		db.Close()
+		admin.Exec(fmt.Sprintf("DROP DATABASE IF EXISTS `%s`", name))
+		adminSQL.Close()
+	})
+	return db
+}
