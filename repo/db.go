@@ -42,11 +42,15 @@ type DB struct {
 
 type txKey struct{}
 
-var gormConfig = &gorm.Config{
-	Logger:                 logger.Default.LogMode(logger.Silent),
-	TranslateError:         true,
-	SkipDefaultTransaction: true,
-	NowFunc:                func() time.Time { return time.Now().UTC() },
+// gormConfig returns a fresh config per database: gorm.Open stores the
+// connection pool in the config, so sharing one would share the pool.
+func gormConfig() *gorm.Config {
+	return &gorm.Config{
+		Logger:                 logger.Default.LogMode(logger.Silent),
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	}
 }
 
 // OpenSQLite opens (creating if needed) the SQLite file at path in WAL mode.
@@ -55,7 +59,7 @@ var gormConfig = &gorm.Config{
 // serialises per-account writes on this backend (FOR UPDATE is ignored).
 func OpenSQLite(path string) (*DB, error) {
 	dsn := path + "?_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	g, err := gorm.Open(sqlite.Open(dsn), gormConfig)
+	g, err := gorm.Open(sqlite.Open(dsn), gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -92,7 +96,7 @@ func OpenMySQL(dsn string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	g, err := gorm.Open(mysql.Open(norm), gormConfig)
+	g, err := gorm.Open(mysql.Open(norm), gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("open mysql: %w", err)
 	}

@@ -12,5 +12,6 @@ import "github.com/jifen/jifen/repo"
 func All() []repo.Migration {
 	var all []repo.Migration
 	all = append(all, foundation...)
+	all = append(all, rules...)
 	return all
 }

@@ -1,0 +1,43 @@
+// Package console holds the marketers' HTTP handlers (/api/v1/console):
+// login with a role (admin, marketer, auditor), points adjustments, member
+// ledgers and the audit trail. Roles are checked by the router.
+package console
+
+import (
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/jifen/jifen/bff/auth"
+)
+
+// User is a console account.
+type User struct {
+	Username     string
+	Role         string
+	PasswordHash []byte
+}
+
+// Handlers serves the console routes.
+type Handlers struct {
+	Users  map[string]User
+	Tokens *auth.Tokens
+	// dummy is compared when the username is unknown, so a wrong username
+	// costs the same time as a wrong password.
+	dummy []byte
+}
+
+// New builds the console handlers.
+func New(users []User, tokens *auth.Tokens) *Handlers {
+	h := &Handlers{Users: map[string]User{}, Tokens: tokens}
+	for _, u := range users {
+		h.Users[u.Username] = u
+	}
+	cost := bcrypt.MinCost
+	for _, u := range users {
+		if c, err := bcrypt.Cost(u.PasswordHash); err == nil {
+			cost = c
+			break
+		}
+	}
+	h.dummy, _ = bcrypt.GenerateFromPassword([]byte("no such user"), cost)
+	return h
+}

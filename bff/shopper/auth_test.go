@@ -1,0 +1,176 @@
+package shopper_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/jifen/jifen/bff/bfftest"
+)
+
+func countRows(t *testing.T, h *bfftest.Harness, table string) int64 {
+	t.Helper()
+	var n int64
+	if err := h.Env.DB.Conn(context.Background()).Table(table).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestLoginCreatesThenFindsMember(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	user := bfftest.UniqueUser("login")
+	r := h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(user)})
+	if r.Status != 200 {
+		t.Fatalf("status %d %s", r.Status, r.Body)
+	}
+	first := r.JSON()
+	if first["is_new"] != true || first["expires_in"].(float64) != 900 {
+		t.Fatalf("first login: %s", r.Body)
+	}
+	if strings.Contains(string(r.Body), "session_key") || strings.Contains(string(r.Body), "openid") {
+		t.Fatalf("login leaks WeChat identifiers: %s", r.Body)
+	}
+	r2 := h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(user)})
+	second := r2.JSON()
+	if second["is_new"] != false {
+		t.Fatalf("second login is_new: %s", r2.Body)
+	}
+	id1 := first["member"].(map[string]any)["id"]
+	id2 := second["member"].(map[string]any)["id"]
+	if id1 != id2 {
+		t.Fatalf("same WeChat user got members %v and %v", id1, id2)
+	}
+	me := h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(second["access_token"].(string))...)
+	if me.Status != 200 || me.JSON()["member"].(map[string]any)["id"] != id1 {
+		t.Fatalf("me: %d %s", me.Status, me.Body)
+	}
+	if got := countRows(t, h, "members"); got != 1 {
+		t.Fatalf("members = %d, want 1", got)
+	}
+}
+
+func signWith(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims, kid string) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(method, claims)
+	tok.Header["kid"] = kid
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestAccessTokenChecks(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	access, _, id := h.Login(bfftest.UniqueUser("tok"))
+	key := []byte(h.Config.Auth.JWTKey)
+	now := h.Clock.Now()
+	claims := func(aud string, exp time.Time) jwt.MapClaims {
+		return jwt.MapClaims{"iss": "jifen", "sub": itoa(id), "aud": []string{aud}, "exp": exp.Unix(), "iat": now.Unix()}
+	}
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(access, ".")
+	tampered := parts[0] + "." + parts[1] + "x." + parts[2]
+	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, claims("shopper", now.Add(time.Hour))).SignedString(jwt.UnsafeAllowNoneSignatureType)
+
+	cases := []struct {
+		name, header string
+		want         int
+	}{
+		{"valid", "Bearer " + access, 200},
+		{"missing", "", 401},
+		{"not bearer", "Basic abc", 401},
+		{"garbage", "Bearer abc.def.ghi", 401},
+		{"tampered payload", "Bearer " + tampered, 401},
+		{"alg none", "Bearer " + none, 401},
+		{"RS256 instead of HS256", "Bearer " + signWith(t, jwt.SigningMethodRS256, rsaKey, claims("shopper", now.Add(time.Hour)), "dev"), 401},
+		{"wrong audience", "Bearer " + signWith(t, jwt.SigningMethodHS256, key, claims("console", now.Add(time.Hour)), "dev"), 401},
+		{"unknown kid", "Bearer " + signWith(t, jwt.SigningMethodHS256, key, claims("shopper", now.Add(time.Hour)), "other"), 401},
+		{"other key", "Bearer " + signWith(t, jwt.SigningMethodHS256, []byte("another-secret-another-secret-123456"), claims("shopper", now.Add(time.Hour)), "dev"), 401},
+		{"expired", "Bearer " + signWith(t, jwt.SigningMethodHS256, key, claims("shopper", now.Add(-time.Second)), "dev"), 401},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var hdr []string
+			if tc.header != "" {
+				hdr = []string{"Authorization", tc.header}
+			}
+			r := h.Do("GET", "/api/v1/shopper/me", nil, hdr...)
+			if r.Status != tc.want {
+				t.Fatalf("status %d, want %d: %s", r.Status, tc.want, r.Body)
+			}
+			if tc.want == 401 && r.ErrorCode() != "UNAUTHORIZED" {
+				t.Fatalf("error code %q", r.ErrorCode())
+			}
+		})
+	}
+	h.Clock.Advance(16 * time.Minute)
+	if r := h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(access)...); r.Status != 401 {
+		t.Fatalf("token older than 15 minutes accepted: %d", r.Status)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestRefreshRotationAndReuse(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	_, refresh, _ := h.Login(bfftest.UniqueUser("refresh"))
+	r := h.Do("POST", "/api/v1/shopper/token/refresh", map[string]string{"refresh_token": refresh})
+	if r.Status != 200 {
+		t.Fatalf("refresh: %d %s", r.Status, r.Body)
+	}
+	next := r.JSON()["refresh_token"].(string)
+	if next == refresh {
+		t.Fatal("refresh token not rotated")
+	}
+	access := r.JSON()["access_token"].(string)
+	if me := h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(access)...); me.Status != 200 {
+		t.Fatalf("new access token refused: %d", me.Status)
+	}
+	// Replaying the spent token revokes the whole family, the new one too.
+	if r := h.Do("POST", "/api/v1/shopper/token/refresh", map[string]string{"refresh_token": refresh}); r.Status != 401 {
+		t.Fatalf("reuse: %d %s", r.Status, r.Body)
+	}
+	if r := h.Do("POST", "/api/v1/shopper/token/refresh", map[string]string{"refresh_token": next}); r.Status != 401 {
+		t.Fatalf("family not revoked after reuse: %d %s", r.Status, r.Body)
+	}
+	if r := h.Do("POST", "/api/v1/shopper/token/refresh", map[string]string{"refresh_token": "made-up"}); r.Status != 401 {
+		t.Fatalf("unknown refresh token: %d", r.Status)
+	}
+}
+
+func TestLogoutRevokesRefresh(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	_, refresh, _ := h.Login(bfftest.UniqueUser("logout"))
+	if r := h.Do("POST", "/api/v1/shopper/logout", map[string]string{"refresh_token": refresh}); r.Status != http.StatusNoContent {
+		t.Fatalf("logout: %d %s", r.Status, r.Body)
+	}
+	if r := h.Do("POST", "/api/v1/shopper/token/refresh", map[string]string{"refresh_token": refresh}); r.Status != 401 {
+		t.Fatalf("refresh after logout: %d", r.Status)
+	}
+}
+
+func TestRefreshExpires(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	_, refresh, _ := h.Login(bfftest.UniqueUser("rexp"))
+	h.Clock.Advance(h.Config.Auth.RefreshTTL + time.Second)
+	if r := h.Do("POST", "/api/v1/shopper/token/refresh", map[string]string{"refresh_token": refresh}); r.Status != 401 {
+		t.Fatalf("expired refresh accepted: %d", r.Status)
+	}
+}

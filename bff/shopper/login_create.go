@@ -1,0 +1,60 @@
+package shopper
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/jifen/jifen/bff/auth"
+	"github.com/jifen/jifen/bff/web"
+	"github.com/jifen/jifen/domain/member"
+)
+
+type loginRequest struct {
+	Code       string `json:"code"`
+	InviteCode string `json:"invite_code"`
+	Scene      string `json:"scene"`
+}
+
+type tokenResponse struct {
+	AccessToken  string      `json:"access_token"`
+	RefreshToken string      `json:"refresh_token"`
+	ExpiresIn    int64       `json:"expires_in"`
+	Member       *memberJSON `json:"member,omitempty"`
+	IsNew        *bool       `json:"is_new,omitempty"`
+}
+
+// Login handles POST /api/v1/shopper/login: wx.login code → tokens.
+func (h *Handlers) Login(c *gin.Context) {
+	var req loginRequest
+	if err := web.Bind(c, &req); err != nil {
+		web.Fail(c, err)
+		return
+	}
+	m, isNew, err := h.Members.Login(c.Request.Context(), req.Code, member.LoginInfo{InviteCode: req.InviteCode, Scene: req.Scene})
+	if err != nil {
+		web.Fail(c, err)
+		return
+	}
+	resp, err := h.issue(c, m.ID)
+	if err != nil {
+		web.Fail(c, err)
+		return
+	}
+	mj := toMemberJSON(m)
+	resp.Member, resp.IsNew = &mj, &isNew
+	c.JSON(http.StatusOK, resp)
+}
+
+func (h *Handlers) issue(c *gin.Context, memberID int64) (*tokenResponse, error) {
+	access, err := h.Tokens.Sign(auth.Shopper, strconv.FormatInt(memberID, 10), "")
+	if err != nil {
+		return nil, err
+	}
+	refresh, err := h.Sessions.Issue(c.Request.Context(), auth.Shopper, memberID)
+	if err != nil {
+		return nil, err
+	}
+	return &tokenResponse{AccessToken: access, RefreshToken: refresh, ExpiresIn: int64(h.Tokens.TTL.Seconds())}, nil
+}

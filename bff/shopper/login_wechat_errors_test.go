@@ -1,0 +1,59 @@
+package shopper_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/jifen/jifen/bff/bfftest"
+)
+
+// injectFault makes the next n jscode2session calls fail. These tests do not
+// run in parallel: the simulator is shared by the whole test process.
+func injectFault(t *testing.T, fault map[string]any) {
+	t.Helper()
+	_, url := bfftest.Sim()
+	b, _ := json.Marshal(fault)
+	resp, err := http.Post(url+"/_sim/faults", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("inject fault: %d", resp.StatusCode)
+	}
+	t.Cleanup(func() {
+		req, _ := http.NewRequest(http.MethodDelete, url+"/_sim/faults", nil)
+		if r, err := http.DefaultClient.Do(req); err == nil {
+			r.Body.Close()
+		}
+	})
+}
+
+func TestLoginMapsWeChatErrors(t *testing.T) {
+	h := bfftest.New(t)
+	cases := []struct {
+		name   string
+		fault  map[string]any
+		status int
+		code   string
+	}{
+		{"rate limited 45011", map[string]any{"api": "jscode2session", "errcode": 45011, "times": 1}, 429, "RATE_LIMITED"},
+		{"busy once is retried", map[string]any{"api": "jscode2session", "errcode": -1, "times": 1}, 200, ""},
+		{"busy twice", map[string]any{"api": "jscode2session", "errcode": -1, "times": 2}, 503, "UNAVAILABLE"},
+		{"http 502", map[string]any{"api": "jscode2session", "http_status": 502, "times": 2}, 503, "UNAVAILABLE"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			injectFault(t, tc.fault)
+			r := h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(bfftest.UniqueUser("wxerr"))})
+			if r.Status != tc.status || r.ErrorCode() != tc.code {
+				t.Fatalf("got %d %s, want %d %s", r.Status, r.Body, tc.status, tc.code)
+			}
+			if tc.status == 429 && r.Header.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+		})
+	}
+}

@@ -1,0 +1,19 @@
+package shopper
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/jifen/jifen/bff/web"
+)
+
+// Me handles GET /api/v1/shopper/me.
+func (h *Handlers) Me(c *gin.Context) {
+	m, err := h.Members.Get(c.Request.Context(), web.MemberID(c))
+	if err != nil {
+		web.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"member": toMemberJSON(m)})
+}

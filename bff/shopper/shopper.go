@@ -1,0 +1,35 @@
+// Package shopper holds the mini-program's HTTP handlers (/api/v1/shopper).
+// Every handler acts on the caller's own member id from the access token;
+// no route takes a member id from the request.
+package shopper
+
+import (
+	"time"
+
+	"github.com/jifen/jifen/bff/auth"
+	"github.com/jifen/jifen/domain/member"
+	"github.com/jifen/jifen/domain/session"
+)
+
+// Handlers serves the shopper routes.
+type Handlers struct {
+	Members  *member.Service
+	Sessions *session.Service
+	Tokens   *auth.Tokens
+}
+
+// memberJSON is the member as the mini-program sees it: no openid, no
+// session key, the phone masked.
+type memberJSON struct {
+	ID          int64     `json:"id"`
+	PhoneMasked string    `json:"phone_masked"`
+	Nickname    string    `json:"nickname"`
+	AvatarURL   string    `json:"avatar_url"`
+	Birthday    string    `json:"birthday"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+func toMemberJSON(m *member.Member) memberJSON {
+	return memberJSON{ID: m.ID, PhoneMasked: m.PhoneMasked(), Nickname: m.Nickname, AvatarURL: m.AvatarURL,
+		Birthday: m.Birthday, CreatedAt: m.CreatedAt.UTC()}
+}

@@ -1,0 +1,50 @@
+package shopper
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/jifen/jifen/bff/auth"
+	"github.com/jifen/jifen/bff/web"
+)
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// Refresh handles POST /api/v1/shopper/token/refresh: spends the refresh
+// token and returns a new pair. A reused refresh token revokes its family.
+func (h *Handlers) Refresh(c *gin.Context) {
+	var req refreshRequest
+	if err := web.Bind(c, &req); err != nil {
+		web.Fail(c, err)
+		return
+	}
+	memberID, next, err := h.Sessions.Rotate(c.Request.Context(), auth.Shopper, req.RefreshToken)
+	if err != nil {
+		web.Fail(c, err)
+		return
+	}
+	access, err := h.Tokens.Sign(auth.Shopper, strconv.FormatInt(memberID, 10), "")
+	if err != nil {
+		web.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, tokenResponse{AccessToken: access, RefreshToken: next, ExpiresIn: int64(h.Tokens.TTL.Seconds())})
+}
+
+// Logout handles POST /api/v1/shopper/logout: revokes the refresh family.
+func (h *Handlers) Logout(c *gin.Context) {
+	var req refreshRequest
+	if err := web.Bind(c, &req); err != nil {
+		web.Fail(c, err)
+		return
+	}
+	if err := h.Sessions.Revoke(c.Request.Context(), req.RefreshToken); err != nil {
+		web.Fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

@@ -1,0 +1,81 @@
+package configs
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultsAreEmbeddedMode(t *testing.T) {
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Production() || !c.UseSimulator() {
+		t.Fatalf("default must be the embedded mode with the simulator")
+	}
+	if c.Server.Addr != "127.0.0.1:8080" || c.Auth.AccessTTL != 15*time.Minute {
+		t.Fatalf("defaults not loaded: %+v", c.Server)
+	}
+}
+
+func TestEnvOverridesAndFile(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "c.yaml")
+	os.WriteFile(f, []byte("server:\n  addr: 0.0.0.0:9000\nredis:\n  prefix: \"brand:\"\n"), 0o600)
+	c, err := Load(f, []string{"JIFEN_WECHAT_MINI_APPID=wx123", "JIFEN_AUTH_ACCESS_TTL=10m", "JIFEN_REDIS_DB=3", "PATH=/bin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.Addr != "0.0.0.0:9000" || c.Redis.Prefix != "brand:" {
+		t.Fatalf("file not applied: %+v %+v", c.Server, c.Redis)
+	}
+	if c.WeChat.Mini.AppID != "wx123" || c.Auth.AccessTTL != 10*time.Minute || c.Redis.DB != 3 {
+		t.Fatalf("env not applied: %+v", c)
+	}
+}
+
+func TestInvalidConfigNamesTheKey(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name, file string
+		env        []string
+		want       string
+	}{
+		{"unknown key", "server:\n  adress: x\n", nil, "adress"},
+		{"bad duration env", "", []string{"JIFEN_AUTH_ACCESS_TTL=soon"}, "auth.access_ttl"},
+		{"bad int env", "", []string{"JIFEN_REDIS_DB=x"}, "redis.db"},
+		{"short key", "", []string{"JIFEN_AUTH_JWT_KEY=short"}, "auth.jwt_key"},
+		{"production default key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true"}, "auth.jwt_key"},
+		{"production implicit simulator", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod"}, "wechat.simulator"},
+		{"bad role", "console:\n  users:\n    - {username: a, role: boss, password_hash: $2a$10$x}\n", nil, "console.users[0].role"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := ""
+			if tc.file != "" {
+				path = filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".yaml")
+				os.WriteFile(path, []byte(tc.file), 0o600)
+			}
+			_, err := Load(path, tc.env)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error naming %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestProductionWithExplicitSimulatorStarts(t *testing.T) {
+	c, err := Load("", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Production() || !c.UseSimulator() {
+		t.Fatal("want production with simulator")
+	}
+	if got := c.MySQL.DSN.String(); got != "***" {
+		t.Fatalf("secret printed as %q", got)
+	}
+}

@@ -1,0 +1,28 @@
+// Package audit records who changed what: every console or guide action
+// that moves points or edits rules writes one row, in the same unit of work
+// as the change, so the trail can never disagree with the data.
+package audit
+
+import (
+	"context"
+	"time"
+)
+
+// Entry is one audited action.
+type Entry struct {
+	ID        int64     `json:"id"`
+	Actor     string    `json:"actor"`      // console username or guide userid
+	ActorRole string    `json:"actor_role"` // admin, marketer, auditor, guide
+	Action    string    `json:"action"`     // e.g. points.adjust, rule.update
+	Target    string    `json:"target"`     // e.g. member:42, rule:7
+	Detail    string    `json:"detail"`     // JSON or text
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Store persists audit entries.
+type Store interface {
+	Insert(ctx context.Context, e *Entry) error
+	// List returns entries newest first with id < before (0: from the newest),
+	// optionally only those for target.
+	List(ctx context.Context, target string, before int64, limit int) ([]Entry, error)
+}

@@ -1,0 +1,192 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jifen/jifen/domain"
+)
+
+// Bounds that keep every computation far from int64 overflow and catch
+// typos (a rate of 1,500 points per yuan instead of 1.5).
+const (
+	maxPoints   = 1_000_000_000 // fixed / bonus points and caps
+	maxBudget   = 1_000_000_000_000
+	maxFen      = 1_000_000_000_000 // 100 亿元
+	maxRate     = 1_000_000         // 1,000 points per yuan
+	maxPerMille = 100_000           // ×100
+	maxNameLen  = 64
+	maxListLen  = 200
+)
+
+// Normalize fills defaults (status active, stacking stackable) and trims
+// the name. Validate expects a normalized rule.
+func Normalize(r *Rule) {
+	r.Name = strings.TrimSpace(r.Name)
+	if r.Status == "" {
+		r.Status = Active
+	}
+	if r.Stacking == "" {
+		r.Stacking = Stackable
+	}
+}
+
+// Validate checks a rule as the console sends it. It returns nil or a
+// *domain.Error with code Invalid whose Fields name every failing field
+// with its JSON path ("effect.brackets[1].from_fen").
+func Validate(r *Rule) error {
+	f := map[string]string{}
+	bad := func(field, format string, args ...any) {
+		if _, ok := f[field]; !ok {
+			f[field] = fmt.Sprintf(format, args...)
+		}
+	}
+
+	switch {
+	case r.Name == "":
+		bad("name", "required")
+	case utf8.RuneCountInString(r.Name) > maxNameLen:
+		bad("name", "at most %d characters", maxNameLen)
+	}
+	if !r.Trigger.Valid() {
+		bad("trigger", "unknown trigger %q", r.Trigger)
+	}
+	if r.Status != Active && r.Status != Inactive {
+		bad("status", "must be active or inactive")
+	}
+	if r.Stacking != Stackable && r.Stacking != Exclusive {
+		bad("stacking", "must be stackable or exclusive")
+	}
+	if r.ValidFrom != nil && r.ValidTo != nil && !r.ValidTo.After(*r.ValidFrom) {
+		bad("valid_to", "must be after valid_from")
+	}
+
+	validateEffect(r, bad)
+	validateConditions(r, bad)
+
+	for field, v := range map[string]int64{"caps.per_day": r.Caps.PerDay, "caps.per_week": r.Caps.PerWeek, "caps.per_month": r.Caps.PerMonth} {
+		if v < 0 || v > maxPoints {
+			bad(field, "must be between 0 and %d", maxPoints)
+		}
+	}
+	if r.Budget < 0 || r.Budget > maxBudget {
+		bad("budget", "must be between 0 and %d", int64(maxBudget))
+	}
+
+	if len(f) == 0 {
+		return nil
+	}
+	return &domain.Error{Code: domain.Invalid, Message: "the rule is not valid", Fields: f}
+}
+
+func validateEffect(r *Rule, bad func(field, format string, args ...any)) {
+	e := r.Effect
+	switch e.Kind {
+	case Fixed, Bonus:
+		if e.Points <= 0 || e.Points > maxPoints {
+			bad("effect.points", "must be between 1 and %d", maxPoints)
+		}
+	case Multiplier:
+		if e.PerMille <= 0 || e.PerMille > maxPerMille {
+			bad("effect.per_mille", "must be between 1 and %d (1000 = ×1)", maxPerMille)
+		}
+	case Rate:
+		if r.Trigger.Valid() && !r.Trigger.carriesOrder() {
+			bad("effect.kind", "a rate needs an order trigger (order_paid, first_purchase, recharge)")
+		}
+		if len(e.Brackets) == 0 {
+			bad("effect.brackets", "at least one bracket")
+		}
+		if len(e.Brackets) > maxListLen {
+			bad("effect.brackets", "at most %d brackets", maxListLen)
+		}
+		for i, b := range e.Brackets {
+			p := fmt.Sprintf("effect.brackets[%d].", i)
+			if b.FromFen < 0 || b.FromFen > maxFen {
+				bad(p+"from_fen", "must be between 0 and %d", int64(maxFen))
+			}
+			switch {
+			case b.ToFen < 0 || b.ToFen > maxFen:
+				bad(p+"to_fen", "must be between 0 and %d", int64(maxFen))
+			case b.ToFen == 0 && i != len(e.Brackets)-1:
+				bad(p+"to_fen", "only the last bracket may be open-ended")
+			case b.ToFen != 0 && b.ToFen <= b.FromFen:
+				bad(p+"to_fen", "must be greater than from_fen")
+			}
+			if b.PerMille < 0 || b.PerMille > maxRate {
+				bad(p+"per_mille", "must be between 0 and %d", maxRate)
+			}
+			if i > 0 {
+				prev := e.Brackets[i-1]
+				switch {
+				case b.FromFen < prev.FromFen:
+					bad(p+"from_fen", "brackets must be in ascending order")
+				case prev.ToFen == 0 || b.FromFen < prev.ToFen:
+					bad(p+"from_fen", "overlaps bracket %d", i-1)
+				}
+			}
+		}
+	default:
+		bad("effect.kind", "must be fixed, rate, multiplier or bonus")
+	}
+}
+
+func validateConditions(r *Rule, bad func(field, format string, args ...any)) {
+	c := r.Conditions
+	if c.MinAmountFen < 0 || c.MinAmountFen > maxFen {
+		bad("conditions.min_amount_fen", "must be between 0 and %d", int64(maxFen))
+	}
+	if c.MaxAmountFen < 0 || c.MaxAmountFen > maxFen {
+		bad("conditions.max_amount_fen", "must be between 0 and %d", int64(maxFen))
+	} else if c.MaxAmountFen > 0 && c.MaxAmountFen < c.MinAmountFen {
+		bad("conditions.max_amount_fen", "must not be below min_amount_fen")
+	}
+	if r.Trigger.Valid() && !r.Trigger.carriesOrder() {
+		orderOnly := map[string]bool{
+			"conditions.min_amount_fen": c.MinAmountFen != 0, "conditions.max_amount_fen": c.MaxAmountFen != 0,
+			"conditions.categories": len(c.Categories) > 0, "conditions.channels": len(c.Channels) > 0,
+			"conditions.stores": len(c.Stores) > 0,
+		}
+		for field, set := range orderOnly {
+			if set {
+				bad(field, "needs an order trigger")
+			}
+		}
+	}
+	for field, list := range map[string][]string{
+		"conditions.categories": c.Categories, "conditions.tiers": c.Tiers, "conditions.codes": c.Codes,
+		"conditions.channels": c.Channels, "conditions.stores": c.Stores,
+	} {
+		if len(list) > maxListLen {
+			bad(field, "at most %d entries", maxListLen)
+		}
+		for _, s := range list {
+			if strings.TrimSpace(s) == "" || len(s) > 64 {
+				bad(field, "entries must be 1 to 64 characters")
+				break
+			}
+		}
+	}
+	if len(c.Dates) > maxListLen*2 {
+		bad("conditions.dates", "at most %d dates", maxListLen*2)
+	}
+	for i, d := range c.Dates {
+		if _, err := domain.ParseDay(d); err != nil {
+			bad(fmt.Sprintf("conditions.dates[%d]", i), "must be YYYY-MM-DD")
+		}
+	}
+	for i, w := range c.Weekdays {
+		if w < 1 || w > 7 {
+			bad(fmt.Sprintf("conditions.weekdays[%d]", i), "must be 1 (Monday) to 7 (Sunday)")
+		}
+	}
+	for field, v := range map[string]int64{
+		"conditions.nth_order": c.NthOrder, "conditions.every_nth_order": c.EveryNthOrder,
+		"conditions.orders_in_week": c.OrdersInWeek, "conditions.min_streak": int64(c.MinStreak),
+	} {
+		if v < 0 || v > 1_000_000 {
+			bad(field, "must be between 0 and 1000000")
+		}
+	}
+}

@@ -1,0 +1,57 @@
+// Package auditstore is the gorm implementation of audit.Store.
+package auditstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/jifen/jifen/domain/audit"
+	"github.com/jifen/jifen/repo"
+)
+
+type row struct {
+	ID        int64 `gorm:"primaryKey"`
+	Actor     string
+	ActorRole string
+	Action    string
+	Target    string
+	Detail    string
+	CreatedAt time.Time
+}
+
+func (row) TableName() string { return "audit_log" }
+
+// Store implements audit.Store.
+type Store struct{ DB *repo.DB }
+
+var _ audit.Store = (*Store)(nil)
+
+// Insert writes an entry in the caller's unit of work.
+func (s *Store) Insert(ctx context.Context, e *audit.Entry) error {
+	r := row{Actor: e.Actor, ActorRole: e.ActorRole, Action: e.Action, Target: e.Target, Detail: e.Detail, CreatedAt: e.CreatedAt.UTC()}
+	if err := s.DB.Conn(ctx).Create(&r).Error; err != nil {
+		return err
+	}
+	e.ID = r.ID
+	return nil
+}
+
+// List reads entries newest first.
+func (s *Store) List(ctx context.Context, target string, before int64, limit int) ([]audit.Entry, error) {
+	q := s.DB.Conn(ctx).Order("id DESC").Limit(limit)
+	if target != "" {
+		q = q.Where("target = ?", target)
+	}
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
+	var rows []row
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]audit.Entry, len(rows))
+	for i, r := range rows {
+		out[i] = audit.Entry{ID: r.ID, Actor: r.Actor, ActorRole: r.ActorRole, Action: r.Action, Target: r.Target, Detail: r.Detail, CreatedAt: r.CreatedAt}
+	}
+	return out, nil
+}

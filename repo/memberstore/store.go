@@ -1,0 +1,123 @@
+// Package memberstore is the gorm implementation of member.Store.
+package memberstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/member"
+	"github.com/jifen/jifen/repo"
+)
+
+type row struct {
+	ID         int64   `gorm:"primaryKey"`
+	OpenID     string  `gorm:"column:openid"`
+	UnionID    *string `gorm:"column:unionid"`
+	SessionKey string
+	Phone      *string
+	Nickname   string
+	AvatarURL  string
+	Birthday   *string
+	CreatedAt  time.Time
+	LastActive time.Time
+}
+
+func (row) TableName() string { return "members" }
+
+// Store implements member.Store.
+type Store struct{ DB *repo.DB }
+
+var _ member.Store = (*Store)(nil)
+
+func opt(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func val(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func (r *row) toDomain() *member.Member {
+	return &member.Member{ID: r.ID, OpenID: r.OpenID, UnionID: val(r.UnionID), SessionKey: r.SessionKey,
+		Phone: val(r.Phone), Nickname: r.Nickname, AvatarURL: r.AvatarURL, Birthday: val(r.Birthday),
+		CreatedAt: r.CreatedAt, LastActive: r.LastActive}
+}
+
+func (s *Store) one(ctx context.Context, where string, arg any) (*member.Member, error) {
+	var r row
+	err := s.DB.Conn(ctx).Where(where, arg).Take(&r).Error
+	if repo.IsNotFound(err) {
+		return nil, domain.Errorf(domain.NotFound, "member not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load member: %w", err)
+	}
+	return r.toDomain(), nil
+}
+
+// ByID loads a member.
+func (s *Store) ByID(ctx context.Context, id int64) (*member.Member, error) {
+	return s.one(ctx, "id = ?", id)
+}
+
+// ByOpenID loads a member by mini-program openid.
+func (s *Store) ByOpenID(ctx context.Context, openid string) (*member.Member, error) {
+	return s.one(ctx, "openid = ?", openid)
+}
+
+// ByUnionID loads a member by unionid.
+func (s *Store) ByUnionID(ctx context.Context, unionid string) (*member.Member, error) {
+	return s.one(ctx, "unionid = ?", unionid)
+}
+
+// ByPhone loads a member by bound phone.
+func (s *Store) ByPhone(ctx context.Context, phone string) (*member.Member, error) {
+	return s.one(ctx, "phone = ?", phone)
+}
+
+// Create inserts m.
+func (s *Store) Create(ctx context.Context, m *member.Member) error {
+	r := row{OpenID: m.OpenID, UnionID: opt(m.UnionID), SessionKey: m.SessionKey, Phone: opt(m.Phone),
+		Nickname: m.Nickname, AvatarURL: m.AvatarURL, Birthday: opt(m.Birthday), CreatedAt: m.CreatedAt.UTC(), LastActive: m.LastActive.UTC()}
+	err := s.DB.Conn(ctx).Create(&r).Error
+	if repo.IsDuplicate(err) {
+		return domain.Errorf(domain.Conflict, "member already exists")
+	}
+	if err != nil {
+		return fmt.Errorf("create member: %w", err)
+	}
+	m.ID = r.ID
+	return nil
+}
+
+// UpdateLogin records a login.
+func (s *Store) UpdateLogin(ctx context.Context, id int64, sessionKey, unionID string, at time.Time) error {
+	q := s.DB.Conn(ctx).Model(&row{}).Where("id = ?", id)
+	upd := map[string]any{"session_key": sessionKey, "last_active": at.UTC()}
+	if unionID != "" {
+		upd["unionid"] = unionID
+	}
+	return q.Updates(upd).Error
+}
+
+// SetPhone binds a phone.
+func (s *Store) SetPhone(ctx context.Context, id int64, phone string) error {
+	err := s.DB.Conn(ctx).Model(&row{}).Where("id = ?", id).Update("phone", phone).Error
+	if repo.IsDuplicate(err) {
+		return domain.Errorf(domain.Conflict, "this phone number is bound to another member")
+	}
+	return err
+}
+
+// SetBirthday records the birthday.
+func (s *Store) SetBirthday(ctx context.Context, id int64, birthday string) error {
+	return s.DB.Conn(ctx).Model(&row{}).Where("id = ?", id).Update("birthday", birthday).Error
+}

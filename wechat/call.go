@@ -1,0 +1,179 @@
+package wechat
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/silenceper/wechat/v2/cache"
+	"github.com/silenceper/wechat/v2/credential"
+
+	"github.com/jifen/jifen/domain"
+)
+
+// DefaultCallTimeout bounds one attempt of a WeChat call, token fetch
+// included. Retries get their own.
+const DefaultCallTimeout = 5 * time.Second
+
+// busyBackoff is the pause before retrying a −1 (system busy).
+const busyBackoff = 100 * time.Millisecond
+
+// WeChat error codes the policy acts on.
+const (
+	errBusy        = -1
+	errInvalidCode = 40029
+	errCodeUsed    = 40163
+	errRateLimited = 45011
+)
+
+// Option tunes a MiniProgram or Work.
+type Option func(*caller)
+
+// WithCallTimeout sets the time one attempt of a call may take
+// (DefaultCallTimeout otherwise).
+func WithCallTimeout(d time.Duration) Option {
+	return func(c *caller) { c.timeout = d }
+}
+
+// attempt makes one SDK call and returns WeChat's errcode (0 when the call
+// got no WeChat answer or succeeded) and the SDK's error.
+type attempt func(ctx context.Context) (errcode int64, err error)
+
+// caller runs SDK calls under the package's error policy.
+type caller struct {
+	tokens      tokenSource
+	staleToken  map[int64]bool // errcodes meaning the access token is no longer valid
+	timeout     time.Duration
+	busyBackoff time.Duration
+}
+
+func newCaller(tokens tokenSource, staleToken []int64, opts []Option) caller {
+	c := caller{tokens: tokens, staleToken: map[int64]bool{}, timeout: DefaultCallTimeout, busyBackoff: busyBackoff}
+	for _, code := range staleToken {
+		c.staleToken[code] = true
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
+// do runs fn, retrying once on −1 and, when withToken, once on a stale
+// access token, and maps the outcome to a *domain.Error.
+func (c *caller) do(ctx context.Context, api string, withToken bool, fn attempt) error {
+	busyRetried, tokenRetried := false, false
+	for {
+		code, token, err := c.once(ctx, withToken, fn)
+		switch {
+		case code == 0 && err == nil:
+			return nil
+		case code == 0:
+			return unavailable(api, err)
+		case code == errBusy && !busyRetried:
+			busyRetried = true
+			if err := sleep(ctx, c.busyBackoff); err != nil {
+				return unavailable(api, err)
+			}
+		case withToken && c.staleToken[code] && !tokenRetried:
+			tokenRetried = true
+			if err := c.tokens.drop(ctx, token); err != nil {
+				return unavailable(api, err)
+			}
+		default:
+			return fromErrcode(api, code, err)
+		}
+	}
+}
+
+// once makes one attempt under the call timeout, fetching the access token
+// first when withToken, and returns the token it used.
+func (c *caller) once(ctx context.Context, withToken bool, fn attempt) (int64, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var token string
+	if withToken {
+		var err error
+		if token, err = c.tokens.get(ctx); err != nil {
+			return 0, "", err
+		}
+	}
+	code, err := fn(ctx)
+	if code != 0 && err == nil {
+		// Some SDK calls return no error for an errcode; keep one to wrap.
+		err = fmt.Errorf("errcode %d", code)
+	}
+	return code, token, err
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// fromErrcode maps a WeChat errcode the policy does not retry (any more).
+func fromErrcode(api string, code int64, cause error) error {
+	switch code {
+	case errInvalidCode:
+		return fail(domain.InvalidCode, "WeChat rejected the code", api, cause)
+	case errCodeUsed:
+		return fail(domain.CodeUsed, "the code has already been used", api, cause)
+	case errRateLimited:
+		return fail(domain.RateLimited, "WeChat is limiting calls; retry in a minute", api, cause)
+	}
+	return unavailable(api, cause)
+}
+
+func unavailable(api string, cause error) error {
+	return fail(domain.Unavailable, "WeChat is unavailable; retry later", api, cause)
+}
+
+// fail returns a *domain.Error (found by errors.As and domain.ErrorCode)
+// that also wraps the cause for logs. The message is for the client; the
+// cause never reaches it.
+func fail(code domain.Code, msg, api string, cause error) error {
+	return fmt.Errorf("%w (wechat %s: %w)", domain.Errorf(code, "%s", msg), api, redacted{cause})
+}
+
+// credentialParam finds credentials in the URLs the SDK puts in its errors.
+var credentialParam = regexp.MustCompile(`(secret|access_token)=[^&\s"]*`)
+
+// redacted blanks credentials out of an error's text.
+type redacted struct{ err error }
+
+func (r redacted) Error() string { return credentialParam.ReplaceAllString(r.err.Error(), "${1}=***") }
+func (r redacted) Unwrap() error { return r.err }
+
+// tokenSource is the SDK's access token handle and the cache entry it keeps
+// the token in, so a stale token can be dropped.
+type tokenSource struct {
+	handle credential.AccessTokenContextHandle
+	cache  cache.Cache
+	key    string
+}
+
+func (t tokenSource) get(ctx context.Context) (string, error) {
+	tok, err := t.handle.GetAccessTokenContext(ctx)
+	if err != nil {
+		return "", fmt.Errorf("access token: %w", err)
+	}
+	return tok, nil
+}
+
+// drop deletes the cached token if it is still stale: another request may
+// already have cached a fresh one, which must survive.
+func (t tokenSource) drop(ctx context.Context, stale string) error {
+	if cur, _ := cache.GetContext(ctx, t.cache, t.key).(string); cur != stale {
+		return nil
+	}
+	if err := cache.DeleteContext(ctx, t.cache, t.key); err != nil {
+		return fmt.Errorf("drop stale access token: %w", err)
+	}
+	return nil
+}

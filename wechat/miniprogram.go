@@ -1,0 +1,85 @@
+package wechat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/silenceper/wechat/v2/cache"
+	"github.com/silenceper/wechat/v2/credential"
+	"github.com/silenceper/wechat/v2/miniprogram"
+	"github.com/silenceper/wechat/v2/miniprogram/config"
+	"github.com/silenceper/wechat/v2/util"
+
+	"github.com/jifen/jifen/domain/member"
+)
+
+// MiniProgram is the WeChat mini-program API of one app.
+type MiniProgram struct {
+	sdk *miniprogram.MiniProgram
+	caller
+}
+
+var _ member.MiniProgram = (*MiniProgram)(nil)
+
+// NewMiniProgram returns the API of the mini-program appID, keeping its
+// access token in c (shared by every instance of the service).
+func NewMiniProgram(appID, secret string, c cache.Cache, opts ...Option) *MiniProgram {
+	sdk := miniprogram.NewMiniProgram(&config.Config{AppID: appID, AppSecret: secret, Cache: c})
+	tokens := tokenSource{
+		handle: sdk.GetContext().AccessTokenContextHandle,
+		cache:  c,
+		// The key credential.DefaultAccessToken caches the token under.
+		key: fmt.Sprintf("%s_access_token_%s", credential.CacheKeyMiniProgramPrefix, appID),
+	}
+	return &MiniProgram{sdk: sdk, caller: newCaller(tokens, []int64{40001, 40014, 42001}, opts)}
+}
+
+// Code2Session exchanges a wx.login code for the user's identity
+// (auth.code2Session).
+func (m *MiniProgram) Code2Session(ctx context.Context, code string) (member.WeChatSession, error) {
+	var sess member.WeChatSession
+	err := m.do(ctx, "code2session", false, func(ctx context.Context) (int64, error) {
+		// The SDK's error here is a plain string; the errcode is in the result.
+		res, err := m.sdk.GetAuth().Code2SessionContext(ctx, code)
+		sess = member.WeChatSession{OpenID: res.OpenID, UnionID: res.UnionID, SessionKey: res.SessionKey}
+		return res.ErrCode, err
+	})
+	if err != nil {
+		return member.WeChatSession{}, err
+	}
+	if sess.OpenID == "" || sess.SessionKey == "" {
+		return member.WeChatSession{}, unavailable("code2session", errors.New("answer without openid or session_key"))
+	}
+	return sess, nil
+}
+
+// PhoneNumber resolves a getPhoneNumber code to the user's phone number
+// without country code (phonenumber.getPhoneNumber).
+func (m *MiniProgram) PhoneNumber(ctx context.Context, code string) (string, error) {
+	var phone string
+	err := m.do(ctx, "getuserphonenumber", true, func(ctx context.Context) (int64, error) {
+		res, err := m.sdk.GetAuth().GetPhoneNumberContext(ctx, code)
+		if res != nil {
+			phone = res.PhoneInfo.PurePhoneNumber
+		}
+		return errcode(err), err
+	})
+	if err != nil {
+		return "", err
+	}
+	if phone == "" {
+		return "", unavailable("getuserphonenumber", errors.New("answer without purePhoneNumber"))
+	}
+	return phone, nil
+}
+
+// errcode is the WeChat errcode in an SDK error decoded by
+// util.DecodeWithError, 0 for any other error.
+func errcode(err error) int64 {
+	var ce *util.CommonError
+	if errors.As(err, &ce) {
+		return ce.ErrCode
+	}
+	return 0
+}

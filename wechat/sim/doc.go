@@ -1,0 +1,89 @@
+// Package sim is a simulator of the WeChat and WeCom HTTP APIs: a real HTTP
+// server with the official paths and JSON shapes, deterministic test codes,
+// fault injection and a record of every call. The embedded default of
+// `jifen serve`, `jifen wechat-sim` and the tests all point the WeChat SDK at
+// it (wechat.UseSimulator). Its invariant: a client that works against the
+// simulator works against WeChat, so answers follow WeChat's conventions,
+// errors included, even where a friendlier answer would be easier.
+//
+// # Addressing
+//
+// Every path lives under the prefix /_sim, so the simulator can share a
+// server with the application. A WeChat API is served at /_sim followed by its
+// official path (/_sim/sns/jscode2session, /_sim/cgi-bin/token). The host the
+// client meant to reach travels in the header X-Sim-Host; without it the
+// request is for api.weixin.qq.com. The host tells WeChat's /cgi-bin/token
+// from WeCom's (qyapi.weixin.qq.com) /cgi-bin/gettoken, and an access token
+// issued by one host is not valid on the other.
+//
+// Each API has a name, used by fault injection and the call record: the last
+// segment of its path (token, gettoken, jscode2session, getuserphonenumber).
+// Names are unique across hosts; an API whose last segment is taken is named
+// by more of its path.
+//
+// # Answers
+//
+// As WeChat does, the simulator answers HTTP 200 with a JSON body, and
+// {"errcode":…,"errmsg":…} when the call fails. A path it does not serve is
+// an HTTP 404 with errcode 40066; a wrong method is 43001 (require GET) or
+// 43002 (require POST).
+//
+// # APIs and test codes
+//
+//	GET  /cgi-bin/token?grant_type=client_credential&appid=&secret=   (api.weixin.qq.com)
+//	     → {"access_token","expires_in":7200}. Any appid and secret work
+//	     except secret "bad" (40125 invalid appsecret); grant_type must be
+//	     client_credential (40002).
+//	GET  /cgi-bin/gettoken?corpid=&corpsecret=                         (qyapi.weixin.qq.com)
+//	     → {"errcode":0,"errmsg":"ok","access_token","expires_in":7200};
+//	     corpsecret "bad" → 40001, as WeCom answers a wrong secret.
+//	GET  /sns/jscode2session?appid=&secret=&js_code=&grant_type=authorization_code
+//	     js_code "sim:<user>:<nonce>" → {"openid":"sim-openid-<user>",
+//	     "unionid":"sim-unionid-<user>","session_key":<random base64>}.
+//	     A code works once: its second use is 40163 (code been used). A code
+//	     starting with "bad", or of any other shape, is 40029 (invalid code).
+//	     Secret "bad" is 40125. Used codes are remembered for the life of the
+//	     server (sim codes carry no issue time to expire them by).
+//	POST /wxa/business/getuserphonenumber?access_token=   body {"code":…}
+//	     code "sim-phone:<11 digits>" → {"errcode":0,"errmsg":"ok",
+//	     "phone_info":{"phoneNumber","purePhoneNumber","countryCode":"86",
+//	     "watermark":{"timestamp","appid"}}}; any other code is 40029. Unlike
+//	     WeChat, a phone code may be used more than once.
+//
+// Access tokens are random, valid for 7200 s by the server's clock, and
+// remembered per host. On an API that needs one, a missing token is 41001,
+// an unknown one 40001 (WeCom: 40014) and an expired one 42001. Fetching a
+// new token does not invalidate the old one.
+//
+// # Control endpoints
+//
+//	POST   /_sim/faults   {"api":"jscode2session","errcode":-1,"times":2}
+//	                      {"api":"token","http_status":502}
+//	                      {"api":"getuserphonenumber","delay_ms":200,"errcode":45011}
+//	       The next `times` calls (default 1) of that API fail that way: after
+//	       waiting delay_ms, they answer http_status (with no useful body), or
+//	       else errcode (with errmsg, or WeChat's message for the code); a
+//	       delay alone then serves the call normally. Faults queue: several for
+//	       one API apply in the order they were added. A faulted call never
+//	       reaches the API, so it does not use up a login code.
+//	GET    /_sim/faults   the faults still pending.
+//	DELETE /_sim/faults   clears them.
+//	GET    /_sim/calls?api=   the recorded calls, oldest first, all APIs when
+//	       api is empty: {api, host, params, errcode, status, time}. params
+//	       holds the query and the top-level fields of a JSON body, with
+//	       secret and corpsecret masked as "***". The record keeps the last
+//	       10,000 calls; a call whose client hung up during an injected delay
+//	       is not recorded.
+//	DELETE /_sim/calls    clears the record.
+//	POST   /_sim/tokens/expire   forgets every issued access token, so
+//	       clients' cached tokens answer 40001 (WeCom 40014).
+//
+// The same controls exist as methods (AddFault, ClearFaults, Calls,
+// ClearCalls, ExpireTokens) for tests in Go.
+//
+// # Adding an API
+//
+// Write one method per API in the file of its product (miniprogram.go,
+// token.go, …) with the signature of handler, and add a line to the table in
+// routes.go naming its host, path, method and whether it needs a token.
+package sim

@@ -1,0 +1,35 @@
+package sim
+
+import "net/http"
+
+// Hosts the simulator serves, as named by the X-Sim-Host header.
+const (
+	HostWeChat = "api.weixin.qq.com"
+	HostWeCom  = "qyapi.weixin.qq.com"
+)
+
+// handler serves one API. It returns the value to send as JSON: the
+// official success shape, or errReply(code) on failure.
+type handler func(req *Request) any
+
+// route is one API of the table.
+type route struct {
+	host   string
+	path   string // official path, without the /_sim prefix
+	method string
+	name   string // "" means the last segment of path
+	token  bool   // needs a valid access_token query parameter
+	handle handler
+}
+
+// routes lists every API the simulator serves. Keep it in one place so a
+// reader sees the whole surface at once.
+func (s *Server) routes() []route {
+	return []route{
+		{host: HostWeChat, path: "/cgi-bin/token", method: http.MethodGet, handle: s.token},
+		{host: HostWeCom, path: "/cgi-bin/gettoken", method: http.MethodGet, handle: s.workToken},
+
+		{host: HostWeChat, path: "/sns/jscode2session", method: http.MethodGet, handle: s.jscode2session},
+		{host: HostWeChat, path: "/wxa/business/getuserphonenumber", method: http.MethodPost, token: true, handle: s.getUserPhoneNumber},
+	}
+}

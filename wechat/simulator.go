@@ -1,0 +1,61 @@
+package wechat
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/silenceper/wechat/v2/util"
+
+	"github.com/jifen/jifen/wechat/sim"
+)
+
+// UseSimulator sends every WeChat and WeCom request of the process to the
+// simulator at baseURL (package wechat/sim): scheme and host become
+// baseURL's, the path gets the simulator's /_sim prefix and the original
+// host travels in the X-Sim-Host header.
+//
+// The SDK has one HTTP client for the whole process (util.DefaultHTTPClient,
+// all that its SetHTTPClient sets), so this is process-global and not safe to
+// call while requests are in flight: call it once, in main or TestMain.
+func UseSimulator(baseURL string) error {
+	t, err := newSimTransport(baseURL, http.DefaultTransport)
+	if err != nil {
+		return err
+	}
+	util.DefaultHTTPClient = &http.Client{Transport: t, Timeout: 30 * time.Second}
+	return nil
+}
+
+// simTransport rewrites requests for WeChat's hosts to the simulator.
+type simTransport struct {
+	base *url.URL
+	next http.RoundTripper
+}
+
+func newSimTransport(baseURL string, next http.RoundTripper) (*simTransport, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("wechat simulator URL %q: %w", baseURL, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("wechat simulator URL %q: want http(s)://host[:port][/path]", baseURL)
+	}
+	return &simTransport{base: u, next: next}, nil
+}
+
+func (t *simTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context()) // a RoundTripper must not change the caller's request
+	r.Header.Set(sim.HostHeader, req.URL.Host)
+	prefix := strings.TrimSuffix(t.base.Path, "/") + sim.Prefix
+	r.URL.Scheme = t.base.Scheme
+	r.URL.Host = t.base.Host
+	r.URL.Path = prefix + req.URL.Path
+	if req.URL.RawPath != "" {
+		r.URL.RawPath = prefix + req.URL.RawPath
+	}
+	r.Host = t.base.Host
+	return t.next.RoundTrip(r)
+}
