@@ -4,6 +4,8 @@
 package auth
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -52,6 +54,7 @@ func (t *Tokens) Sign(audience, subject, role string) (string, error) {
 			Audience:  jwt.ClaimStrings{audience},
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(t.TTL)),
+			ID:        newJTI(),
 		},
 		Role: role,
 	}
@@ -62,6 +65,12 @@ func (t *Tokens) Sign(audience, subject, role string) (string, error) {
 		return "", fmt.Errorf("no key for kid %q", t.Kid)
 	}
 	return tok.SignedString(key)
+}
+
+func newJTI() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 var errToken = domain.Errorf(domain.Unauthorized, "access token missing, invalid or expired")

@@ -1,0 +1,69 @@
+package bff_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/configs"
+)
+
+func TestHealthReadyMetrics(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	if r := h.Do("GET", "/healthz", nil); r.Status != 200 {
+		t.Fatalf("healthz %d", r.Status)
+	}
+	if r := h.Do("GET", "/readyz", nil); r.Status != 200 || r.JSON()["status"] != "ready" {
+		t.Fatalf("readyz %d %s", r.Status, r.Body)
+	}
+	h.Do("POST", "/api/v1/shopper/login", `{`)
+	r := h.Do("GET", "/metrics", nil)
+	if r.Status != 200 || !strings.Contains(string(r.Body), `jifen_http_requests_total{method="POST",route="/api/v1/shopper/login",status="400"} 1`) {
+		t.Fatalf("metrics do not count the login by route and status:\n%s", r.Body)
+	}
+	if r := h.Do("GET", "/api/v1/nope", nil); r.Status != 404 || r.ErrorCode() != "NOT_FOUND" {
+		t.Fatalf("unknown route: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestReadyzFailsWhenRedisIsDown(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	if h.Env.Mini == nil {
+		// Real Redis in CI: stop talking to it by closing our client instead.
+		h.Env.Redis.C.Close()
+	} else {
+		h.Env.Mini.Close()
+	}
+	if r := h.Do("GET", "/readyz", nil); r.Status != 503 {
+		t.Fatalf("readyz with Redis down: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestRateLimitPerIP(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t, func(c *configs.Config) { c.RateLimit.PerIPPerMinute = 3 })
+	var last int
+	var retry string
+	for i := 0; i < 5; i++ {
+		r := h.Do("POST", "/api/v1/shopper/login", `{`)
+		last, retry = r.Status, r.Header.Get("Retry-After")
+	}
+	if last != 429 || retry == "" {
+		t.Fatalf("6th request in a minute: %d Retry-After=%q", last, retry)
+	}
+}
+
+func TestRateLimitPerMember(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t, func(c *configs.Config) { c.RateLimit.PerMemberPerMinute = 2 })
+	tok, _, _ := h.Login(bfftest.UniqueUser("rl"))
+	codes := []int{}
+	for i := 0; i < 4; i++ {
+		codes = append(codes, h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(tok)...).Status)
+	}
+	if codes[0] != 200 || codes[3] != 429 {
+		t.Fatalf("statuses %v, want 200 first and 429 last", codes)
+	}
+}

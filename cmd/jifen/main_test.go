@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestVersionAndUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "jifen ") {
+		t.Fatalf("version: %d %q", code, out.String())
+	}
+	if code := run([]string{"frobnicate"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "unknown command") {
+		t.Fatalf("unknown command: %d %q", code, errb.String())
+	}
+}
+
+func TestInvalidConfigExitsNamingTheKey(t *testing.T) {
+	t.Setenv("JIFEN_AUTH_ACCESS_TTL", "forever")
+	var out, errb bytes.Buffer
+	if code := run([]string{"serve"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "auth.access_ttl") {
+		t.Fatalf("got %d %q", code, errb.String())
+	}
+}
+
+func TestMigrateEmbeddedIsIdempotent(t *testing.T) {
+	t.Setenv("JIFEN_DATA_DIR", t.TempDir())
+	for i := 0; i < 2; i++ {
+		var out, errb bytes.Buffer
+		if code := run([]string{"migrate"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "migrated SQLite") {
+			t.Fatalf("migrate #%d: %d %q %q", i, code, out.String(), errb.String())
+		}
+	}
+}
+
+func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	started := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		time.Sleep(300 * time.Millisecond)
+		io.WriteString(w, "finished")
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	var closed atomic.Bool
+	done := make(chan int)
+	go func() {
+		done <- serveHTTP(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), addr, h, 5*time.Second, func() { closed.Store(true) })
+	}()
+	var body string
+	reqDone := make(chan error)
+	go func() {
+		var resp *http.Response
+		var err error
+		for i := 0; i < 50; i++ {
+			resp, err = http.Get("http://" + addr)
+			if err == nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err != nil {
+			reqDone <- err
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+		reqDone <- nil
+	}()
+	<-started
+	cancel() // SIGTERM arrives while the request is in flight
+	if err := <-reqDone; err != nil {
+		t.Fatal(err)
+	}
+	if body != "finished" {
+		t.Fatalf("in-flight request cut: %q", body)
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	if !closed.Load() {
+		t.Fatal("stores not closed after shutdown")
+	}
+}
