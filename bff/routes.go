@@ -84,9 +84,15 @@ func NewRouter(d Deps) *gin.Engine {
 	me := api.Group("/shopper", requireAudience(d.Tokens, auth.Shopper), byCaller)
 	me.GET("/me", sh.Me)
 	me.POST("/phone", sh.BindPhone)
+	me.GET("/points/entries", sh.PointsEntries)
 
 	co := d.Console
 	api.POST("/console/login", co.Login)
+	con := api.Group("/console", requireAudience(d.Tokens, auth.Console), byCaller)
+	writers := requireRole("admin", "marketer")
+	con.POST("/members/:id/adjustments", writers, co.CreateAdjustment)
+	con.GET("/members/:id/ledger", co.MemberLedger)
+	con.GET("/audit", co.AuditList)
 
 	return r
 }

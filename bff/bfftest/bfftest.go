@@ -232,3 +232,14 @@ func (h *Harness) Code(user string) string {
 func UniqueUser(prefix string) string {
 	return fmt.Sprintf("%s%d-%d", prefix, time.Now().UnixNano()%1e9, nonce.Add(1))
 }
+
+// ConsoleLogin logs a demo console user in (admin, marketer or auditor; the
+// embedded default's demo users) and returns the access token.
+func (h *Harness) ConsoleLogin(username string) string {
+	h.T.Helper()
+	r := h.Do("POST", "/api/v1/console/login", map[string]string{"username": username, "password": username + "123"})
+	if r.Status != http.StatusOK {
+		h.T.Fatalf("console login %s: %d %s", username, r.Status, r.Body)
+	}
+	return r.JSON()["access_token"].(string)
+}

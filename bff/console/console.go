@@ -7,6 +7,10 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/jifen/jifen/bff/auth"
+	"github.com/jifen/jifen/domain/adjustment"
+	"github.com/jifen/jifen/domain/audit"
+	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/member"
 )
 
 // User is a console account.
@@ -18,16 +22,20 @@ type User struct {
 
 // Handlers serves the console routes.
 type Handlers struct {
-	Users  map[string]User
-	Tokens *auth.Tokens
+	Users   map[string]User
+	Tokens  *auth.Tokens
+	Members member.Store
+	Ledger  *ledger.Service
+	Adjust  *adjustment.Service
+	Audit   audit.Store
 	// dummy is compared when the username is unknown, so a wrong username
 	// costs the same time as a wrong password.
 	dummy []byte
 }
 
 // New builds the console handlers.
-func New(users []User, tokens *auth.Tokens) *Handlers {
-	h := &Handlers{Users: map[string]User{}, Tokens: tokens}
+func New(users []User, h *Handlers) *Handlers {
+	h.Users = map[string]User{}
 	for _, u := range users {
 		h.Users[u.Username] = u
 	}

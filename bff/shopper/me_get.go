@@ -15,5 +15,10 @@ func (h *Handlers) Me(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"member": toMemberJSON(m)})
+	bal, err := h.Ledger.Balance(c.Request.Context(), m.ID)
+	if err != nil {
+		web.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"member": toMemberJSON(m), "points": toPointsJSON(bal)})
 }

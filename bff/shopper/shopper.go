@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/bff/auth"
+	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/session"
 )
@@ -16,6 +17,7 @@ type Handlers struct {
 	Members  *member.Service
 	Sessions *session.Service
 	Tokens   *auth.Tokens
+	Ledger   *ledger.Service
 }
 
 // memberJSON is the member as the mini-program sees it: no openid, no

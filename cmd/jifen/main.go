@@ -3,6 +3,7 @@
 //	jifen serve        run the HTTP service (embedded SQLite + Redis + WeChat simulator by default)
 //	jifen migrate      apply database migrations (idempotent)
 //	jifen wechat-sim   run the WeChat/WeCom simulator alone
+//	jifen reconcile    check every ledger invariant (--member ID for one member)
 //	jifen version      print the version
 //
 // Every subcommand takes --config FILE; JIFEN_* environment variables
@@ -42,6 +43,7 @@ commands:
   serve        run the HTTP service
   migrate      apply database migrations
   wechat-sim   run the WeChat/WeCom simulator alone (--addr)
+  reconcile    check the ledger invariants of every account (--member ID for one); exit 1 on drift
   version      print the version
 `
 
@@ -55,6 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "YAML config file (overrides the embedded defaults)")
 	addr := fs.String("addr", "127.0.0.1:9090", "listen address (wechat-sim)")
+	memberID := fs.Int64("member", 0, "member id (reconcile)")
 	if err := fs.Parse(rest); err != nil {
 		return 2
 	}
@@ -69,7 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "wechat-sim":
 		return serveHTTP(ctx, log, *addr, sim.New(time.Now), 5*time.Second, nil)
-	case "serve", "migrate":
+	case "serve", "migrate", "reconcile":
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -89,6 +92,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer st.Close()
 		fmt.Fprintf(stdout, "migrated %s\n", st.Describe)
 		return 0
+	case "reconcile":
+		return reconcile(ctx, cfg, *memberID, stdout, stderr)
 	default: // serve
 		return serve(ctx, cfg, log)
 	}

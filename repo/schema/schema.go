@@ -12,6 +12,7 @@ import "github.com/jifen/jifen/repo"
 func All() []repo.Migration {
 	var all []repo.Migration
 	all = append(all, foundation...)
+	all = append(all, ledger...)
 	all = append(all, rules...)
 	return all
 }

@@ -26,9 +26,13 @@ import (
 	"github.com/jifen/jifen/bff/shopper"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/adjustment"
+	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/session"
 	"github.com/jifen/jifen/repo"
+	"github.com/jifen/jifen/repo/auditstore"
+	"github.com/jifen/jifen/repo/ledgerstore"
 	"github.com/jifen/jifen/repo/memberstore"
 	"github.com/jifen/jifen/repo/schema"
 	"github.com/jifen/jifen/repo/sessionstore"
@@ -111,6 +115,8 @@ type App struct {
 	Members  *member.Service
 	Sessions *session.Service
 	Tokens   *auth.Tokens
+	Ledger   *ledger.Service
+	Adjust   *adjustment.Service
 	Sim      *sim.Server // nil unless the in-process simulator is used
 }
 
@@ -162,7 +168,11 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		}
 	}
 	a.Tokens = &auth.Tokens{Issuer: cfg.Auth.Issuer, Kid: cfg.Auth.JWTKid, Keys: keys, TTL: cfg.Auth.AccessTTL, Clock: opt.Clock}
-	a.Members = &member.Service{Store: &memberstore.Store{DB: st.DB}, WeChat: mini, Tx: st.DB, Clock: opt.Clock}
+	memberStore := &memberstore.Store{DB: st.DB}
+	auditStore := &auditstore.Store{DB: st.DB}
+	a.Members = &member.Service{Store: memberStore, WeChat: mini, Tx: st.DB, Clock: opt.Clock}
+	a.Ledger = &ledger.Service{Store: &ledgerstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock}
+	a.Adjust = &adjustment.Service{Ledger: a.Ledger, Members: memberStore, Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
 	a.Sessions = &session.Service{Store: &sessionstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, TTL: cfg.Auth.RefreshTTL}
 
 	users, err := consoleUsers(cfg, opt.Logger)
@@ -180,8 +190,9 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		PerIP:     cfg.RateLimit.PerIPPerMinute,
 		PerMember: cfg.RateLimit.PerMemberPerMinute,
 		Tokens:    a.Tokens,
-		Shopper:   &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens},
-		Console:   console.New(users, a.Tokens),
+		Shopper:   &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger},
+		Console: console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
+			Adjust: a.Adjust, Audit: auditStore}),
 		Ready: func(ctx context.Context) error {
 			if err := st.DB.Ping(ctx); err != nil {
 				return errors.New("database: " + err.Error())

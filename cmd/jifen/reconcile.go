@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/jifen/jifen/cmd/jifen/app"
+	"github.com/jifen/jifen/configs"
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/repo/ledgerstore"
+)
+
+// reconcile checks every ledger invariant of one member or of all accounts
+// (in batches) and exits 1 naming each member and broken rule.
+func reconcile(ctx context.Context, cfg *configs.Config, memberID int64, stdout, stderr io.Writer) int {
+	st, err := app.OpenStores(ctx, cfg, false)
+	if err != nil {
+		fmt.Fprintln(stderr, "jifen reconcile:", err)
+		return 1
+	}
+	defer st.Close()
+	svc := &ledger.Service{Store: &ledgerstore.Store{DB: st.DB}, Tx: st.DB, Clock: domain.SystemClock{}}
+	return runReconcile(ctx, svc, memberID, stdout, stderr)
+}
+
+func runReconcile(ctx context.Context, svc *ledger.Service, memberID int64, stdout, stderr io.Writer) int {
+	var checked, broken int
+	report := func(id int64, vs []ledger.Violation) {
+		checked++
+		if len(vs) > 0 {
+			broken++
+		}
+		for _, v := range vs {
+			fmt.Fprintf(stdout, "DRIFT member %d: %s (%s)\n", v.MemberID, v.Rule, v.Detail)
+		}
+	}
+	if memberID > 0 {
+		vs, err := svc.Check(ctx, memberID)
+		if err != nil {
+			fmt.Fprintln(stderr, "jifen reconcile:", err)
+			return 1
+		}
+		report(memberID, vs)
+	} else if _, err := svc.CheckAll(ctx, 500, report); err != nil {
+		fmt.Fprintln(stderr, "jifen reconcile:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "reconcile: %d accounts checked, %d with drift\n", checked, broken)
+	if broken > 0 {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,138 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jifen/jifen/domain"
+)
+
+// Balance returns the member's totals and the next three expiry days. A
+// member without an account has a zero balance.
+func (s *Service) Balance(ctx context.Context, memberID int64) (Balance, error) {
+	a, found, err := s.Store.Account(ctx, memberID)
+	if err != nil || !found {
+		return Balance{}, err
+	}
+	bal := Balance{Available: a.Available, Pending: a.Pending, Held: a.Held, Debt: a.Debt, LifetimeEarned: a.LifetimeEarned}
+	lots, err := s.Store.ActiveLots(ctx, memberID, 1000)
+	if err != nil {
+		return Balance{}, err
+	}
+	var day domain.Day
+	for _, l := range lots {
+		d := domain.DayOf(l.ExpiresAt)
+		if len(bal.Expiring) == 0 || d != day {
+			if len(bal.Expiring) == 3 {
+				break
+			}
+			day = d
+			bal.Expiring = append(bal.Expiring, ExpiringAmount{ExpiresAt: l.ExpiresAt})
+		}
+		bal.Expiring[len(bal.Expiring)-1].Amount += l.Remaining
+	}
+	return bal, nil
+}
+
+// Entries returns up to limit (1–100, default 20) of the member's entries,
+// newest first, starting below cursor (0 for the newest). nextCursor is 0
+// when there is nothing more. Keyset pagination by id, so entries written
+// meanwhile neither repeat nor shift a page.
+func (s *Service) Entries(ctx context.Context, memberID int64, limit int, cursor int64) ([]Entry, int64, error) {
+	if limit <= 0 {
+		limit = 20
+	}
+	limit = min(limit, 100)
+	es, err := s.Store.Entries(ctx, memberID, cursor, limit+1)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(es) <= limit {
+		return es, 0, nil
+	}
+	es = es[:limit]
+	return es, es[limit-1].ID, nil
+}
+
+// EntriesByRef returns the member's entries about ref, oldest first.
+func (s *Service) EntriesByRef(ctx context.Context, memberID int64, ref Ref) ([]Entry, error) {
+	return s.Store.EntriesByRef(ctx, memberID, ref)
+}
+
+// ExpiringBetween lists, per member (id > afterMember, ascending, up to
+// limit), the available points expiring in [from, to): the expiry
+// reminders' audience. Page with the last MemberID.
+func (s *Service) ExpiringBetween(ctx context.Context, from, to time.Time, afterMember int64, limit int) ([]MemberExpiring, error) {
+	if limit <= 0 {
+		limit = 500
+	}
+	return s.Store.ExpiringBetween(ctx, dbTime(from), dbTime(to), afterMember, limit)
+}
+
+// Check verifies the member's invariants (see the package doc) under the
+// account lock and returns what is broken; nil when all hold.
+func (s *Service) Check(ctx context.Context, memberID int64) ([]Violation, error) {
+	var t Totals
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		t, err = s.Store.Totals(ctx, memberID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("check member %d: %w", memberID, err)
+	}
+	a := t.Account
+	var vs []Violation
+	add := func(rule, format string, args ...any) {
+		vs = append(vs, Violation{MemberID: memberID, Rule: rule, Detail: fmt.Sprintf(format, args...)})
+	}
+	if a.Available != t.LotActive {
+		add(RuleAvailableLots, "available %d, active lots %d", a.Available, t.LotActive)
+	}
+	if a.Pending != t.LotPending {
+		add(RulePendingLots, "pending %d, pending lots %d", a.Pending, t.LotPending)
+	}
+	if a.Held != t.OpenHolds {
+		add(RuleHeldHolds, "held %d, open holds %d", a.Held, t.OpenHolds)
+	}
+	if net := a.net(); net != t.EntryDeltas {
+		add(RuleEntrySum, "Σ deltas %d, net balance %d", t.EntryDeltas, net)
+	}
+	if a.Available < 0 || a.Pending < 0 || a.Held < 0 || a.Debt < 0 || a.LifetimeEarned < 0 || t.NegativeLots > 0 {
+		add(RuleNonNegative, "account %+v, %d bad lots", a, t.NegativeLots)
+	}
+	if len(t.UnbalancedDebits) > 0 {
+		add(RuleAllocations, "entries %v", t.UnbalancedDebits)
+	}
+	return vs, nil
+}
+
+// CheckAll runs Check on every account, batchSize accounts per query, and
+// calls fn for each (v is empty when the account is sound). It returns the
+// number of accounts checked.
+func (s *Service) CheckAll(ctx context.Context, batchSize int, fn func(memberID int64, v []Violation)) (int, error) {
+	if batchSize <= 0 {
+		batchSize = 500
+	}
+	var after int64
+	n := 0
+	for {
+		ids, err := s.Store.AccountIDs(ctx, after, batchSize)
+		if err != nil {
+			return n, err
+		}
+		for _, id := range ids {
+			v, err := s.Check(ctx, id)
+			if err != nil {
+				return n, err
+			}
+			fn(id, v)
+			n++
+		}
+		if len(ids) < batchSize {
+			return n, nil
+		}
+		after = ids[len(ids)-1]
+	}
+}

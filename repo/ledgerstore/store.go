@@ -1,0 +1,616 @@
+// Package ledgerstore is the gorm implementation of ledger.Store, the same
+// SQL on MySQL/MariaDB and SQLite (tables in repo/schema/ledger.go).
+//
+// Locking reads use repo.DB.ForUpdate: SELECT … FOR UPDATE on MySQL, which
+// also reads the latest committed rows when the surrounding transaction's
+// snapshot is older; on SQLite the BEGIN IMMEDIATE transaction already
+// holds the database's write lock.
+package ledgerstore
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/repo"
+)
+
+// Store implements ledger.Store.
+type Store struct {
+	DB    *repo.DB
+	stmts stmts
+}
+
+var _ ledger.Store = (*Store)(nil)
+
+type accountRow struct {
+	MemberID       int64 `gorm:"primaryKey;autoIncrement:false"`
+	Available      int64
+	Pending        int64
+	Held           int64
+	Debt           int64
+	LifetimeEarned int64
+	Version        int64
+	UpdatedAt      time.Time
+}
+
+func (accountRow) TableName() string { return "ledger_accounts" }
+
+func (r *accountRow) toDomain() ledger.Account {
+	return ledger.Account{MemberID: r.MemberID, Available: r.Available, Pending: r.Pending, Held: r.Held,
+		Debt: r.Debt, LifetimeEarned: r.LifetimeEarned, Version: r.Version, UpdatedAt: r.UpdatedAt}
+}
+
+type lotRow struct {
+	ID          int64 `gorm:"primaryKey"`
+	MemberID    int64
+	EntryID     int64
+	Amount      int64
+	Remaining   int64
+	Expired     int64
+	State       string
+	AvailableAt time.Time
+	ExpiresAt   time.Time
+	CreatedAt   time.Time
+}
+
+func (lotRow) TableName() string { return "ledger_lots" }
+
+func (r *lotRow) toDomain() ledger.Lot {
+	return ledger.Lot{ID: r.ID, MemberID: r.MemberID, EntryID: r.EntryID, Amount: r.Amount, Remaining: r.Remaining,
+		Expired: r.Expired, State: ledger.LotState(r.State), AvailableAt: r.AvailableAt, ExpiresAt: r.ExpiresAt, CreatedAt: r.CreatedAt}
+}
+
+type entryRow struct {
+	ID           int64 `gorm:"primaryKey"`
+	MemberID     int64
+	Kind         string
+	Amount       int64
+	Delta        int64
+	BalanceAfter int64
+	RefType      string
+	RefID        string
+	RelatedID    int64
+	IdemKey      string
+	RequestHash  string
+	Title        string
+	Reason       string
+	Operator     string
+	CreatedAt    time.Time
+}
+
+func (entryRow) TableName() string { return "ledger_entries" }
+
+func (r *entryRow) toDomain() ledger.Entry {
+	return ledger.Entry{ID: r.ID, MemberID: r.MemberID, Kind: ledger.Kind(r.Kind), Amount: r.Amount, Delta: r.Delta,
+		BalanceAfter: r.BalanceAfter, Ref: ledger.Ref{Type: r.RefType, ID: r.RefID}, RelatedID: r.RelatedID,
+		Key: r.IdemKey, RequestHash: r.RequestHash, Title: r.Title, Reason: r.Reason, Operator: r.Operator, CreatedAt: r.CreatedAt}
+}
+
+func entriesToDomain(rs []entryRow) []ledger.Entry {
+	out := make([]ledger.Entry, len(rs))
+	for i := range rs {
+		out[i] = rs[i].toDomain()
+	}
+	return out
+}
+
+type allocationRow struct {
+	EntryID int64 `gorm:"primaryKey;autoIncrement:false"`
+	LotID   int64 `gorm:"primaryKey;autoIncrement:false"`
+	Amount  int64
+}
+
+func (allocationRow) TableName() string { return "ledger_allocations" }
+
+type holdRow struct {
+	ID        int64 `gorm:"primaryKey"`
+	MemberID  int64
+	EntryID   int64
+	RefType   string
+	RefID     string
+	Amount    int64
+	Status    string
+	Deadline  time.Time
+	ClosedAt  *time.Time
+	CreatedAt time.Time
+}
+
+func (holdRow) TableName() string { return "ledger_holds" }
+
+func (r *holdRow) toDomain() ledger.Hold {
+	h := ledger.Hold{ID: r.ID, MemberID: r.MemberID, EntryID: r.EntryID, Ref: ledger.Ref{Type: r.RefType, ID: r.RefID},
+		Amount: r.Amount, Status: ledger.HoldStatus(r.Status), Deadline: r.Deadline, CreatedAt: r.CreatedAt}
+	if r.ClosedAt != nil {
+		h.ClosedAt = *r.ClosedAt
+	}
+	return h
+}
+
+func (s *Store) db(ctx context.Context) *gorm.DB { return s.DB.Conn(ctx) }
+
+func (s *Store) locked(ctx context.Context) *gorm.DB { return s.DB.ForUpdate(s.DB.Conn(ctx)) }
+
+// UpdateAccount implements ledger.Store.
+func (s *Store) UpdateAccount(ctx context.Context, memberID int64, withLots bool, fn func(ctx context.Context, a *ledger.Account, lots []ledger.Lot) error) error {
+	if !repo.InTransaction(ctx) {
+		return errors.New("ledgerstore: UpdateAccount needs a transaction in the context")
+	}
+	r, lots, found, err := s.lockAccount(ctx, memberID, withLots)
+	if err == nil && !found {
+		r = accountRow{MemberID: memberID, UpdatedAt: time.Now().UTC()}
+		_, err = s.exec(ctx, `INSERT INTO ledger_accounts (member_id, available, pending, held, debt, lifetime_earned, version, updated_at)
+			VALUES (?, 0, 0, 0, 0, 0, 0, ?)`, memberID, r.UpdatedAt)
+		if repo.IsDuplicate(err) {
+			r, lots, found, err = s.lockAccount(ctx, memberID, withLots)
+			if err == nil && !found {
+				err = errors.New("account vanished")
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("lock account %d: %w", memberID, err)
+	}
+	a := r.toDomain()
+	before := a
+	if err := fn(ctx, &a, lots); err != nil {
+		return err
+	}
+	if a == before {
+		return nil
+	}
+	_, err = s.exec(ctx, `UPDATE ledger_accounts SET available = ?, pending = ?, held = ?, debt = ?, lifetime_earned = ?,
+		version = version + 1, updated_at = ? WHERE member_id = ?`,
+		a.Available, a.Pending, a.Held, a.Debt, a.LifetimeEarned, a.UpdatedAt.UTC(), memberID)
+	if err != nil {
+		return fmt.Errorf("save account %d: %w", memberID, err)
+	}
+	return nil
+}
+
+// liveLots is the condition of ledger.Store.LiveLots on table alias l.
+const liveLots = "(l.state = 'pending' OR (l.state = 'active' AND l.remaining > 0))"
+
+// lockAccount reads and locks the account and, when withLots, its live
+// lots in the same statement (one round trip less under the lock).
+func (s *Store) lockAccount(ctx context.Context, memberID int64, withLots bool) (accountRow, []ledger.Lot, bool, error) {
+	var r accountRow
+	cols := `a.member_id, a.available, a.pending, a.held, a.debt, a.lifetime_earned, a.version, a.updated_at`
+	q := `SELECT ` + cols + ` FROM ledger_accounts a WHERE a.member_id = ?`
+	if withLots {
+		q = `SELECT ` + cols + `, l.id, l.entry_id, l.amount, l.remaining, l.expired, l.state, l.available_at, l.expires_at, l.created_at
+		FROM ledger_accounts a LEFT JOIN ledger_lots l ON l.member_id = a.member_id AND ` + liveLots + `
+		WHERE a.member_id = ? ORDER BY l.expires_at, l.id`
+	}
+	if s.DB.Dialect() == repo.MySQL {
+		q += " FOR UPDATE"
+	}
+	rows, err := s.query(ctx, q, memberID)
+	if err != nil {
+		return r, nil, false, err
+	}
+	defer rows.Close()
+	found := false
+	var lots []ledger.Lot
+	for rows.Next() {
+		var (
+			id, entryID, amount, remaining, expired *int64
+			state                                   *string
+			availableAt, expiresAt, createdAt       anyTime
+			updatedAt                               anyTime
+		)
+		dest := []any{&r.MemberID, &r.Available, &r.Pending, &r.Held, &r.Debt, &r.LifetimeEarned, &r.Version, &updatedAt}
+		if withLots {
+			dest = append(dest, &id, &entryID, &amount, &remaining, &expired, &state, &availableAt, &expiresAt, &createdAt)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return r, nil, false, err
+		}
+		found = true
+		r.UpdatedAt = updatedAt.T
+		if id != nil {
+			lots = append(lots, ledger.Lot{ID: *id, MemberID: r.MemberID, EntryID: *entryID, Amount: *amount, Remaining: *remaining,
+				Expired: *expired, State: ledger.LotState(*state), AvailableAt: availableAt.T, ExpiresAt: expiresAt.T, CreatedAt: createdAt.T})
+		}
+	}
+	return r, lots, found, rows.Err()
+}
+
+// EntryByKey implements ledger.Store.
+func (s *Store) EntryByKey(ctx context.Context, key string) (ledger.Entry, bool, error) {
+	rows, err := s.query(ctx, `SELECT `+entryCols+` FROM ledger_entries WHERE idem_key = ?`, key)
+	if err != nil {
+		return ledger.Entry{}, false, fmt.Errorf("entry by key: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return ledger.Entry{}, false, rows.Err()
+	}
+	var r entryRow
+	var created anyTime
+	if err := rows.Scan(&r.ID, &r.MemberID, &r.Kind, &r.Amount, &r.Delta, &r.BalanceAfter, &r.RefType, &r.RefID, &r.RelatedID,
+		&r.IdemKey, &r.RequestHash, &r.Title, &r.Reason, &r.Operator, &created); err != nil {
+		return ledger.Entry{}, false, fmt.Errorf("entry by key: %w", err)
+	}
+	r.CreatedAt = created.T
+	return r.toDomain(), true, nil
+}
+
+const entryCols = `id, member_id, kind, amount, delta, balance_after, ref_type, ref_id, related_id, idem_key, request_hash, title, reason, operator, created_at`
+
+// InsertEntry implements ledger.Store.
+func (s *Store) InsertEntry(ctx context.Context, e *ledger.Entry) error {
+	res, err := s.exec(ctx, `INSERT INTO ledger_entries (member_id, kind, amount, delta, balance_after, ref_type, ref_id, related_id,
+		idem_key, request_hash, title, reason, operator, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.MemberID, string(e.Kind), e.Amount, e.Delta, e.BalanceAfter, e.Ref.Type, e.Ref.ID, e.RelatedID,
+		e.Key, e.RequestHash, e.Title, e.Reason, e.Operator, e.CreatedAt.UTC())
+	if err != nil {
+		if repo.IsDuplicate(err) {
+			return fmt.Errorf("insert entry %q: %w", e.Key, ledger.ErrDuplicateKey)
+		}
+		return fmt.Errorf("insert entry: %w", err)
+	}
+	e.ID, err = res.LastInsertId()
+	return err
+}
+
+// EntriesByRef implements ledger.Store.
+func (s *Store) EntriesByRef(ctx context.Context, memberID int64, ref ledger.Ref) ([]ledger.Entry, error) {
+	var rs []entryRow
+	err := s.db(ctx).Where("member_id = ? AND ref_type = ? AND ref_id = ?", memberID, ref.Type, ref.ID).Order("id").Find(&rs).Error
+	if err != nil {
+		return nil, fmt.Errorf("entries by ref: %w", err)
+	}
+	return entriesToDomain(rs), nil
+}
+
+// ReversalsOf implements ledger.Store.
+func (s *Store) ReversalsOf(ctx context.Context, entryID int64) ([]ledger.Entry, error) {
+	var rs []entryRow
+	err := s.locked(ctx).Where("related_id = ? AND kind = ?", entryID, string(ledger.KindReverse)).Order("id").Find(&rs).Error
+	if err != nil {
+		return nil, fmt.Errorf("reversals of %d: %w", entryID, err)
+	}
+	return entriesToDomain(rs), nil
+}
+
+func lotsToDomain(rs []lotRow) []ledger.Lot {
+	out := make([]ledger.Lot, len(rs))
+	for i := range rs {
+		out[i] = rs[i].toDomain()
+	}
+	return out
+}
+
+// LiveLots implements ledger.Store.
+func (s *Store) LiveLots(ctx context.Context, memberID int64) ([]ledger.Lot, error) {
+	var rs []lotRow
+	err := s.locked(ctx).Table("ledger_lots AS l").Where("l.member_id = ? AND "+liveLots, memberID).
+		Order("l.expires_at, l.id").Find(&rs).Error
+	if err != nil {
+		return nil, fmt.Errorf("live lots of %d: %w", memberID, err)
+	}
+	return lotsToDomain(rs), nil
+}
+
+// LotsByID implements ledger.Store.
+func (s *Store) LotsByID(ctx context.Context, memberID int64, ids []int64) ([]ledger.Lot, error) {
+	var rs []lotRow
+	err := s.locked(ctx).Where("member_id = ? AND id IN ?", memberID, ids).Order("id").Find(&rs).Error
+	if err != nil {
+		return nil, fmt.Errorf("lots by id: %w", err)
+	}
+	return lotsToDomain(rs), nil
+}
+
+// LotOfEntry implements ledger.Store.
+func (s *Store) LotOfEntry(ctx context.Context, memberID, entryID int64) (ledger.Lot, bool, error) {
+	var r lotRow
+	err := s.locked(ctx).Where("member_id = ? AND entry_id = ?", memberID, entryID).Take(&r).Error
+	if repo.IsNotFound(err) {
+		return ledger.Lot{}, false, nil
+	}
+	if err != nil {
+		return ledger.Lot{}, false, fmt.Errorf("lot of entry %d: %w", entryID, err)
+	}
+	return r.toDomain(), true, nil
+}
+
+// InsertLot implements ledger.Store.
+func (s *Store) InsertLot(ctx context.Context, l *ledger.Lot) error {
+	res, err := s.exec(ctx, `INSERT INTO ledger_lots (member_id, entry_id, amount, remaining, expired, state, available_at, expires_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, l.MemberID, l.EntryID, l.Amount, l.Remaining, l.Expired, string(l.State),
+		l.AvailableAt.UTC(), l.ExpiresAt.UTC(), l.CreatedAt.UTC())
+	if err != nil {
+		return fmt.Errorf("insert lot: %w", err)
+	}
+	l.ID, err = res.LastInsertId()
+	return err
+}
+
+// UpdateLot implements ledger.Store.
+func (s *Store) UpdateLot(ctx context.Context, l *ledger.Lot) error {
+	_, err := s.exec(ctx, `UPDATE ledger_lots SET remaining = ?, expired = ?, state = ? WHERE id = ?`,
+		l.Remaining, l.Expired, string(l.State), l.ID)
+	if err != nil {
+		return fmt.Errorf("update lot %d: %w", l.ID, err)
+	}
+	return nil
+}
+
+// InsertAllocations implements ledger.Store.
+func (s *Store) InsertAllocations(ctx context.Context, as []ledger.Allocation) error {
+	if len(as) == 1 { // the usual case, a prepared statement
+		_, err := s.exec(ctx, `INSERT INTO ledger_allocations (entry_id, lot_id, amount) VALUES (?, ?, ?)`, as[0].EntryID, as[0].LotID, as[0].Amount)
+		if err != nil {
+			return fmt.Errorf("insert allocation: %w", err)
+		}
+		return nil
+	}
+	rs := make([]allocationRow, len(as))
+	for i, a := range as {
+		rs[i] = allocationRow{EntryID: a.EntryID, LotID: a.LotID, Amount: a.Amount}
+	}
+	if err := s.db(ctx).Create(&rs).Error; err != nil {
+		return fmt.Errorf("insert allocations: %w", err)
+	}
+	return nil
+}
+
+// Allocations implements ledger.Store.
+func (s *Store) Allocations(ctx context.Context, entryIDs []int64) ([]ledger.Allocation, error) {
+	var rs []allocationRow
+	if err := s.locked(ctx).Where("entry_id IN ?", entryIDs).Order("entry_id, lot_id").Find(&rs).Error; err != nil {
+		return nil, fmt.Errorf("allocations: %w", err)
+	}
+	out := make([]ledger.Allocation, len(rs))
+	for i, r := range rs {
+		out[i] = ledger.Allocation{EntryID: r.EntryID, LotID: r.LotID, Amount: r.Amount}
+	}
+	return out, nil
+}
+
+// InsertHold implements ledger.Store.
+func (s *Store) InsertHold(ctx context.Context, h *ledger.Hold) error {
+	r := holdRow{MemberID: h.MemberID, EntryID: h.EntryID, RefType: h.Ref.Type, RefID: h.Ref.ID, Amount: h.Amount,
+		Status: string(h.Status), Deadline: h.Deadline.UTC(), CreatedAt: h.CreatedAt.UTC()}
+	if err := s.db(ctx).Create(&r).Error; err != nil {
+		return fmt.Errorf("insert hold: %w", err)
+	}
+	h.ID = r.ID
+	return nil
+}
+
+func (s *Store) oneHold(q *gorm.DB) (ledger.Hold, bool, error) {
+	var r holdRow
+	err := q.Take(&r).Error
+	if repo.IsNotFound(err) {
+		return ledger.Hold{}, false, nil
+	}
+	if err != nil {
+		return ledger.Hold{}, false, fmt.Errorf("load hold: %w", err)
+	}
+	return r.toDomain(), true, nil
+}
+
+// HoldByRef implements ledger.Store.
+func (s *Store) HoldByRef(ctx context.Context, memberID int64, ref ledger.Ref) (ledger.Hold, bool, error) {
+	return s.oneHold(s.locked(ctx).Where("member_id = ? AND ref_type = ? AND ref_id = ?", memberID, ref.Type, ref.ID).Order("id DESC"))
+}
+
+// HoldByID implements ledger.Store.
+func (s *Store) HoldByID(ctx context.Context, id int64) (ledger.Hold, bool, error) {
+	return s.oneHold(s.locked(ctx).Where("id = ?", id))
+}
+
+// UpdateHold implements ledger.Store.
+func (s *Store) UpdateHold(ctx context.Context, h *ledger.Hold) error {
+	var closed *time.Time
+	if !h.ClosedAt.IsZero() {
+		t := h.ClosedAt.UTC()
+		closed = &t
+	}
+	err := s.db(ctx).Model(&holdRow{}).Where("id = ?", h.ID).
+		Updates(map[string]any{"status": string(h.Status), "closed_at": closed}).Error
+	if err != nil {
+		return fmt.Errorf("update hold %d: %w", h.ID, err)
+	}
+	return nil
+}
+
+// MembersWithDueLots implements ledger.Store.
+func (s *Store) MembersWithDueLots(ctx context.Context, now time.Time, limit int) ([]int64, error) {
+	var ids []int64
+	err := s.db(ctx).Model(&lotRow{}).Where("state = ? AND expires_at <= ? AND remaining > 0", string(ledger.LotActive), now.UTC()).
+		Order("expires_at").Limit(limit).Pluck("member_id", &ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("due lots: %w", err)
+	}
+	return ids, nil
+}
+
+// MembersWithDuePending implements ledger.Store.
+func (s *Store) MembersWithDuePending(ctx context.Context, now time.Time, limit int) ([]int64, error) {
+	var ids []int64
+	err := s.db(ctx).Model(&lotRow{}).Where("state = ? AND available_at <= ?", string(ledger.LotPending), now.UTC()).
+		Limit(limit).Pluck("member_id", &ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("due pending lots: %w", err)
+	}
+	return ids, nil
+}
+
+// DueHolds implements ledger.Store.
+func (s *Store) DueHolds(ctx context.Context, now time.Time, limit int) ([]ledger.Hold, error) {
+	var rs []holdRow
+	err := s.db(ctx).Where("status = ? AND deadline <= ?", string(ledger.HoldOpen), now.UTC()).Order("deadline").Limit(limit).Find(&rs).Error
+	if err != nil {
+		return nil, fmt.Errorf("due holds: %w", err)
+	}
+	out := make([]ledger.Hold, len(rs))
+	for i := range rs {
+		out[i] = rs[i].toDomain()
+	}
+	return out, nil
+}
+
+// Account implements ledger.Store.
+func (s *Store) Account(ctx context.Context, memberID int64) (ledger.Account, bool, error) {
+	var r accountRow
+	err := s.db(ctx).Where("member_id = ?", memberID).Take(&r).Error
+	if repo.IsNotFound(err) {
+		return ledger.Account{}, false, nil
+	}
+	if err != nil {
+		return ledger.Account{}, false, fmt.Errorf("account %d: %w", memberID, err)
+	}
+	return r.toDomain(), true, nil
+}
+
+// ActiveLots implements ledger.Store.
+func (s *Store) ActiveLots(ctx context.Context, memberID int64, limit int) ([]ledger.Lot, error) {
+	var rs []lotRow
+	err := s.db(ctx).Where("member_id = ? AND state = ? AND remaining > 0", memberID, string(ledger.LotActive)).
+		Order("expires_at, id").Limit(limit).Find(&rs).Error
+	if err != nil {
+		return nil, fmt.Errorf("active lots of %d: %w", memberID, err)
+	}
+	return lotsToDomain(rs), nil
+}
+
+// Entries implements ledger.Store.
+func (s *Store) Entries(ctx context.Context, memberID int64, beforeID int64, limit int) ([]ledger.Entry, error) {
+	q := s.db(ctx).Where("member_id = ?", memberID)
+	if beforeID > 0 {
+		q = q.Where("id < ?", beforeID)
+	}
+	var rs []entryRow
+	if err := q.Order("id DESC").Limit(limit).Find(&rs).Error; err != nil {
+		return nil, fmt.Errorf("entries of %d: %w", memberID, err)
+	}
+	return entriesToDomain(rs), nil
+}
+
+// ExpiringBetween implements ledger.Store.
+func (s *Store) ExpiringBetween(ctx context.Context, from, to time.Time, afterMember int64, limit int) ([]ledger.MemberExpiring, error) {
+	var rs []struct {
+		MemberID int64
+		Amount   int64
+		First    anyTime
+	}
+	err := s.db(ctx).Model(&lotRow{}).
+		Select("member_id, SUM(remaining) AS amount, MIN(expires_at) AS first").
+		Where("state = ? AND remaining > 0 AND expires_at >= ? AND expires_at < ? AND member_id > ?",
+			string(ledger.LotActive), from.UTC(), to.UTC(), afterMember).
+		Group("member_id").Order("member_id").Limit(limit).Scan(&rs).Error
+	if err != nil {
+		return nil, fmt.Errorf("expiring between: %w", err)
+	}
+	out := make([]ledger.MemberExpiring, len(rs))
+	for i, r := range rs {
+		out[i] = ledger.MemberExpiring{MemberID: r.MemberID, Amount: r.Amount, FirstExpiry: r.First.T}
+	}
+	return out, nil
+}
+
+// Totals implements ledger.Store.
+func (s *Store) Totals(ctx context.Context, memberID int64) (ledger.Totals, error) {
+	var t ledger.Totals
+	var r accountRow
+	err := s.locked(ctx).Where("member_id = ?", memberID).Take(&r).Error
+	switch {
+	case repo.IsNotFound(err):
+	case err != nil:
+		return t, fmt.Errorf("account %d: %w", memberID, err)
+	default:
+		t.Account, t.Found = r.toDomain(), true
+	}
+	db := s.db(ctx)
+	var lots []struct {
+		State string
+		Sum   int64
+	}
+	if err := db.Model(&lotRow{}).Select("state, COALESCE(SUM(remaining), 0) AS sum").
+		Where("member_id = ?", memberID).Group("state").Scan(&lots).Error; err != nil {
+		return t, fmt.Errorf("lot sums: %w", err)
+	}
+	for _, l := range lots {
+		switch ledger.LotState(l.State) {
+		case ledger.LotActive:
+			t.LotActive = l.Sum
+		case ledger.LotPending:
+			t.LotPending = l.Sum
+		}
+	}
+	if err := db.Model(&lotRow{}).Where("member_id = ? AND (remaining < 0 OR expired < 0 OR remaining > amount)", memberID).
+		Count(&t.NegativeLots).Error; err != nil {
+		return t, fmt.Errorf("bad lots: %w", err)
+	}
+	if err := db.Model(&holdRow{}).Select("COALESCE(SUM(amount), 0)").
+		Where("member_id = ? AND status = ?", memberID, string(ledger.HoldOpen)).Scan(&t.OpenHolds).Error; err != nil {
+		return t, fmt.Errorf("hold sum: %w", err)
+	}
+	if err := db.Model(&entryRow{}).Select("COALESCE(SUM(delta), 0)").Where("member_id = ?", memberID).
+		Scan(&t.EntryDeltas).Error; err != nil {
+		return t, fmt.Errorf("entry sum: %w", err)
+	}
+	err = db.Raw(`SELECT e.id FROM ledger_entries e
+		LEFT JOIN ledger_allocations a ON a.entry_id = e.id
+		WHERE e.member_id = ? AND (e.kind IN ? OR (e.kind = ? AND e.delta < 0))
+		GROUP BY e.id, e.amount
+		HAVING COALESCE(SUM(a.amount), 0) <> e.amount
+		ORDER BY e.id`,
+		memberID, []string{string(ledger.KindSpend), string(ledger.KindHold), string(ledger.KindExpire)}, string(ledger.KindAdjust)).
+		Scan(&t.UnbalancedDebits).Error
+	if err != nil {
+		return t, fmt.Errorf("allocation sums: %w", err)
+	}
+	return t, nil
+}
+
+// AccountIDs implements ledger.Store.
+func (s *Store) AccountIDs(ctx context.Context, after int64, limit int) ([]int64, error) {
+	var ids []int64
+	err := s.db(ctx).Model(&accountRow{}).Where("member_id > ?", after).Order("member_id").Limit(limit).Pluck("member_id", &ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("account ids: %w", err)
+	}
+	return ids, nil
+}
+
+// anyTime scans an aggregate of a time column: MySQL returns a time, SQLite
+// the stored text.
+type anyTime struct{ T time.Time }
+
+// Value makes gorm treat anyTime as a column, not a relation.
+func (a anyTime) Value() (driver.Value, error) { return a.T, nil }
+
+// Scan implements sql.Scanner.
+func (a *anyTime) Scan(v any) error {
+	switch x := v.(type) {
+	case time.Time:
+		a.T = x.UTC()
+		return nil
+	case nil:
+		a.T = time.Time{}
+		return nil
+	case []byte:
+		v = string(x)
+	}
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("scan time from %T", v)
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", time.RFC3339Nano, "2006-01-02 15:04:05.999999999"} {
+		if t, err := time.Parse(layout, str); err == nil {
+			a.T = t.UTC()
+			return nil
+		}
+	}
+	return fmt.Errorf("scan time from %q", str)
+}
