@@ -17,6 +17,8 @@ import (
 
 	"github.com/jifen/jifen/bff/auth"
 	"github.com/jifen/jifen/bff/console"
+	"github.com/jifen/jifen/bff/guide"
+	"github.com/jifen/jifen/bff/hooks"
 	"github.com/jifen/jifen/bff/shopper"
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/docs"
@@ -34,6 +36,8 @@ type Deps struct {
 	Tokens    *auth.Tokens
 	Shopper   *shopper.Handlers
 	Console   *console.Handlers
+	Guide     *guide.Handlers
+	WeComHook *hooks.WeCom
 	Ready     func(ctx context.Context) error // nil error = ready
 	Registry  *prometheus.Registry
 	Simulator http.Handler // mounted at /_sim/ when not nil
@@ -93,6 +97,25 @@ func NewRouter(d Deps) *gin.Engine {
 	con.POST("/members/:id/adjustments", writers, co.CreateAdjustment)
 	con.GET("/members/:id/ledger", co.MemberLedger)
 	con.GET("/audit", co.AuditList)
+	con.GET("/stores", co.ListStores)
+	con.POST("/stores", writers, co.CreateStore)
+	con.PATCH("/stores/:id", writers, co.UpdateStore)
+	con.GET("/guides", co.ListGuides)
+	con.POST("/guides", writers, co.CreateGuide)
+	con.GET("/guides/:id", co.GetGuide)
+	con.PATCH("/guides/:id", writers, co.UpdateGuide)
+
+	gd := d.Guide
+	api.POST("/guide/login", gd.Login)
+	gu := api.Group("/guide", requireAudience(d.Tokens, auth.Guide), byCaller)
+	gu.GET("/me", gd.Me)
+	gu.GET("/customers", gd.Customers)
+	gu.GET("/customers/:member_id", gd.Customer)
+	gu.POST("/grants", gd.CreateGrant)
+	gu.POST("/pushes", gd.CreatePush)
+
+	api.GET("/hooks/wecom", d.WeComHook.Verify)
+	api.POST("/hooks/wecom", d.WeComHook.Receive)
 
 	return r
 }

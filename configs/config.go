@@ -35,6 +35,7 @@ type Config struct {
 	RateLimit RateLimit `yaml:"rate_limit"`
 	WeChat    WeChat    `yaml:"wechat"`
 	Console   Console   `yaml:"console"`
+	Guides    Guides    `yaml:"guides"`
 }
 
 type Server struct {
@@ -85,6 +86,19 @@ type WorkApp struct {
 	CorpID  string `yaml:"corp_id"`
 	Secret  Secret `yaml:"secret"`
 	AgentID int    `yaml:"agent_id"`
+	// CallbackToken and CallbackAESKey verify and decrypt WeCom's callbacks
+	// (/api/v1/hooks/wecom).
+	CallbackToken  Secret `yaml:"callback_token"`
+	CallbackAESKey Secret `yaml:"callback_aes_key"`
+}
+
+// Guides configures the shop guides (domain/guide).
+type Guides struct {
+	Rebind              string `yaml:"rebind"`
+	DailyCapPerCustomer int64  `yaml:"daily_cap_per_customer"`
+	PushWindowDays      int    `yaml:"push_window_days"`
+	SummaryWindowDays   int    `yaml:"summary_window_days"`
+	PushText            string `yaml:"push_text"`
 }
 
 type Console struct {
@@ -273,6 +287,24 @@ func (c *Config) Validate() error {
 	}
 	if !c.UseSimulator() && (c.WeChat.Mini.AppID == "" || c.WeChat.Mini.Secret == "") {
 		bad("wechat.mini.appid", "real WeChat needs wechat.mini.appid and wechat.mini.secret")
+	}
+	if k := len(c.WeChat.Work.CallbackAESKey); k != 0 && k != 43 {
+		bad("wechat.work.callback_aes_key", "must be 43 characters (WeCom's EncodingAESKey)")
+	}
+	if c.Guides.Rebind != "first" && c.Guides.Rebind != "last" {
+		bad("guides.rebind", "must be first or last")
+	}
+	if c.Guides.DailyCapPerCustomer < 0 {
+		bad("guides.daily_cap_per_customer", "must not be negative")
+	}
+	if c.Guides.PushWindowDays < 1 || c.Guides.PushWindowDays > 366 {
+		bad("guides.push_window_days", "must be from 1 to 366")
+	}
+	if c.Guides.SummaryWindowDays < 1 || c.Guides.SummaryWindowDays > 366 {
+		bad("guides.summary_window_days", "must be from 1 to 366")
+	}
+	if c.Guides.PushText == "" || len(c.Guides.PushText) > 4000 {
+		bad("guides.push_text", "required, at most 4000 bytes")
 	}
 	for i, u := range c.Console.Users {
 		key := fmt.Sprintf("console.users[%d]", i)

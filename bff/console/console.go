@@ -9,6 +9,7 @@ import (
 	"github.com/jifen/jifen/bff/auth"
 	"github.com/jifen/jifen/domain/adjustment"
 	"github.com/jifen/jifen/domain/audit"
+	"github.com/jifen/jifen/domain/guide"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/member"
 )
@@ -28,6 +29,7 @@ type Handlers struct {
 	Ledger  *ledger.Service
 	Adjust  *adjustment.Service
 	Audit   audit.Store
+	Guides  *guide.Service
 	// dummy is compared when the username is unknown, so a wrong username
 	// costs the same time as a wrong password.
 	dummy []byte

@@ -50,6 +50,25 @@
 //	     "watermark":{"timestamp","appid"}}}; any other code is 40029. Unlike
 //	     WeChat, a phone code may be used more than once.
 //
+//	GET  /cgi-bin/auth/getuserinfo?access_token=&code=                 (qyapi.weixin.qq.com)
+//	     code "sim-wecom:<userid>:<nonce>" → {"errcode":0,"userid":<userid>};
+//	     "sim-wecom-ext:<openid>:<nonce>" → a visitor outside the corp
+//	     ({"openid"}, no userid). A code works once; reuse and other shapes
+//	     are 40029.
+//	GET  /cgi-bin/externalcontact/get?access_token=&external_userid=   (name externalcontact/get)
+//	     "wm-sim-<user>" (ExternalUserID(user)) → external_contact with
+//	     unionid "sim-unionid-<user>", the unionid jscode2session gives that
+//	     user; anything else is 84061.
+//	POST /cgi-bin/externalcontact/add_msg_template?access_token=
+//	     chat_type single, 1–10000 external_userid and text.content →
+//	     {"errcode":0,"msgid","fail_list"} (ids not "wm-sim-…" are in
+//	     fail_list); otherwise 40058. Calls are in the record.
+//
+// WeCom callbacks: CallbackApp.Callback(plainXML, now) returns the query
+// (msg_signature, timestamp, nonce) and encrypted body WeCom POSTs to an
+// app's callback URL; ExternalContactAdded.XML is the add_external_contact
+// event; CallbackApp.VerifyURL builds the GET URL check.
+//
 // Access tokens are random, valid for 7200 s by the server's clock, and
 // remembered per host. On an API that needs one, a missing token is 41001,
 // an unknown one 40001 (WeCom: 40014) and an expired one 42001. Fetching a

@@ -31,5 +31,9 @@ func (s *Server) routes() []route {
 
 		{host: HostWeChat, path: "/sns/jscode2session", method: http.MethodGet, handle: s.jscode2session},
 		{host: HostWeChat, path: "/wxa/business/getuserphonenumber", method: http.MethodPost, token: true, handle: s.getUserPhoneNumber},
+
+		{host: HostWeCom, path: "/cgi-bin/auth/getuserinfo", method: http.MethodGet, token: true, handle: s.getUserInfo},
+		{host: HostWeCom, path: "/cgi-bin/externalcontact/get", method: http.MethodGet, name: "externalcontact/get", token: true, handle: s.externalContactGet},
+		{host: HostWeCom, path: "/cgi-bin/externalcontact/add_msg_template", method: http.MethodPost, token: true, handle: s.addMsgTemplate},
 	}
 }

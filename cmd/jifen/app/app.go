@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/alicebob/miniredis/v2"
@@ -23,15 +24,19 @@ import (
 	"github.com/jifen/jifen/bff"
 	"github.com/jifen/jifen/bff/auth"
 	"github.com/jifen/jifen/bff/console"
+	guideweb "github.com/jifen/jifen/bff/guide"
+	"github.com/jifen/jifen/bff/hooks"
 	"github.com/jifen/jifen/bff/shopper"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/adjustment"
+	"github.com/jifen/jifen/domain/guide"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/session"
 	"github.com/jifen/jifen/repo"
 	"github.com/jifen/jifen/repo/auditstore"
+	"github.com/jifen/jifen/repo/guidestore"
 	"github.com/jifen/jifen/repo/ledgerstore"
 	"github.com/jifen/jifen/repo/memberstore"
 	"github.com/jifen/jifen/repo/schema"
@@ -117,6 +122,7 @@ type App struct {
 	Tokens   *auth.Tokens
 	Ledger   *ledger.Service
 	Adjust   *adjustment.Service
+	Guides   *guide.Service
 	Sim      *sim.Server // nil unless the in-process simulator is used
 }
 
@@ -130,6 +136,9 @@ type Options struct {
 	// InstallTransport sets the process-global WeChat HTTP client. Tests set
 	// it once per process and pass false.
 	InstallTransport bool
+	// StoreNotifier delivers the guides' daily store summaries to the
+	// stores' group robots (nil: App.Guides.SendStoreSummaries cannot send).
+	StoreNotifier guide.StoreNotifier
 }
 
 // New builds the services and the router on the given stores.
@@ -173,6 +182,12 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Members = &member.Service{Store: memberStore, WeChat: mini, Tx: st.DB, Clock: opt.Clock}
 	a.Ledger = &ledger.Service{Store: &ledgerstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock}
 	a.Adjust = &adjustment.Service{Ledger: a.Ledger, Members: memberStore, Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
+	work := wechat.NewWork(cfg.WeChat.Work.CorpID, string(cfg.WeChat.Work.Secret), strconv.Itoa(cfg.WeChat.Work.AgentID), wcCache)
+	a.Guides = &guide.Service{Repo: &guidestore.Store{DB: st.DB}, Members: memberStore, Ledger: a.Ledger, Adjust: a.Adjust,
+		WeCom: work, Notifier: opt.StoreNotifier, Tx: st.DB, Clock: opt.Clock, Rules: guide.Rules{
+			Rebind: guide.Rebind(cfg.Guides.Rebind), DailyCapPerCustomer: cfg.Guides.DailyCapPerCustomer,
+			PushWindowDays: cfg.Guides.PushWindowDays, SummaryWindowDays: cfg.Guides.SummaryWindowDays, PushText: cfg.Guides.PushText}}
+	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, a.Guides.OnRegistered)
 	a.Sessions = &session.Service{Store: &sessionstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, TTL: cfg.Auth.RefreshTTL}
 
 	users, err := consoleUsers(cfg, opt.Logger)
@@ -192,7 +207,10 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Tokens:    a.Tokens,
 		Shopper:   &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger},
 		Console: console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
-			Adjust: a.Adjust, Audit: auditStore}),
+			Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides}),
+		Guide: &guideweb.Handlers{Guides: a.Guides, Tokens: a.Tokens},
+		WeComHook: &hooks.WeCom{Guides: a.Guides, CorpID: cfg.WeChat.Work.CorpID,
+			Token: string(cfg.WeChat.Work.CallbackToken), AESKey: string(cfg.WeChat.Work.CallbackAESKey)},
 		Ready: func(ctx context.Context) error {
 			if err := st.DB.Ping(ctx); err != nil {
 				return errors.New("database: " + err.Error())

@@ -1,0 +1,24 @@
+package console
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	guideweb "github.com/jifen/jifen/bff/guide"
+	"github.com/jifen/jifen/bff/web"
+)
+
+// ListStores handles GET /api/v1/console/stores.
+func (h *Handlers) ListStores(c *gin.Context) {
+	ss, err := h.Guides.Stores(c.Request.Context())
+	if err != nil {
+		web.Fail(c, err)
+		return
+	}
+	out := make([]guideweb.StoreJSON, len(ss))
+	for i := range ss {
+		out[i] = guideweb.ToStoreJSON(&ss[i])
+	}
+	c.JSON(http.StatusOK, gin.H{"stores": out})
+}

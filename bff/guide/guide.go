@@ -1,0 +1,96 @@
+// Package guide holds the shop guides' HTTP handlers (/api/v1/guide), used
+// from the WeCom app: login with a WeCom OAuth code, own customers, grants
+// within the monthly budget, expiry pushes. The router lets only guide
+// tokens through; the domain keeps each guide to their own customers.
+package guide
+
+import (
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/jifen/jifen/bff/auth"
+	"github.com/jifen/jifen/bff/web"
+	"github.com/jifen/jifen/domain/guide"
+)
+
+// Handlers serves the guide routes.
+type Handlers struct {
+	Guides *guide.Service
+	Tokens *auth.Tokens
+}
+
+// guideID is the caller's guide id.
+func guideID(c *gin.Context) int64 { return web.Claims(c).SubjectID() }
+
+// GuideJSON is a guide as the guide and the console see it.
+type GuideJSON struct {
+	ID            int64     `json:"id"`
+	UserID        string    `json:"userid"`
+	Code          string    `json:"code"`
+	Scene         string    `json:"scene"`
+	Name          string    `json:"name"`
+	StoreID       int64     `json:"store_id"`
+	MonthlyBudget int64     `json:"monthly_budget"`
+	Status        string    `json:"status"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// ToGuideJSON converts a guide.
+func ToGuideJSON(g *guide.Guide) GuideJSON {
+	return GuideJSON{ID: g.ID, UserID: g.UserID, Code: g.Code, Scene: guide.ScenePrefix + g.Code, Name: g.Name,
+		StoreID: g.StoreID, MonthlyBudget: g.MonthlyBudget, Status: string(g.Status), CreatedAt: g.CreatedAt}
+}
+
+// StoreJSON is a store; the robot key is shown only as whether it is set.
+type StoreJSON struct {
+	ID          int64     `json:"id"`
+	Name        string    `json:"name"`
+	HasRobotKey bool      `json:"has_robot_key"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// ToStoreJSON converts a store.
+func ToStoreJSON(s *guide.Store) StoreJSON {
+	return StoreJSON{ID: s.ID, Name: s.Name, HasRobotKey: s.RobotKey != "", CreatedAt: s.CreatedAt}
+}
+
+type expiryJSON struct {
+	Amount int64     `json:"amount"`
+	Date   string    `json:"date"`
+	At     time.Time `json:"expires_at"`
+}
+
+type customerJSON struct {
+	MemberID    int64       `json:"member_id"`
+	PhoneMasked string      `json:"phone_masked"`
+	Nickname    string      `json:"nickname"`
+	Tier        string      `json:"tier"`
+	Available   int64       `json:"available"`
+	NextExpiry  *expiryJSON `json:"next_expiry"`
+	LastActive  time.Time   `json:"last_active"`
+	BoundAt     time.Time   `json:"bound_at"`
+	Source      string      `json:"source"`
+}
+
+func toCustomerJSON(c guide.Customer) customerJSON {
+	out := customerJSON{MemberID: c.MemberID, PhoneMasked: c.PhoneMasked, Nickname: c.Nickname, Tier: c.Tier,
+		Available: c.Available, LastActive: c.LastActive, BoundAt: c.BoundAt, Source: c.Source}
+	if e := c.NextExpiry; e != nil {
+		out.NextExpiry = &expiryJSON{Amount: e.Amount, Date: domainDay(e.At), At: e.At}
+	}
+	return out
+}
+
+type grantJSON struct {
+	ID        int64     `json:"id"`
+	MemberID  int64     `json:"member_id"`
+	Points    int64     `json:"points"`
+	Reason    string    `json:"reason"`
+	EntryID   int64     `json:"entry_id"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func toGrantJSON(g guide.Grant) grantJSON {
+	return grantJSON{ID: g.ID, MemberID: g.MemberID, Points: g.Points, Reason: g.Reason, EntryID: g.EntryID, CreatedAt: g.CreatedAt}
+}

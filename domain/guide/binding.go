@@ -1,0 +1,106 @@
+package guide
+
+import (
+	"context"
+	"strings"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/member"
+)
+
+// ScenePrefix starts a mini-program scene that names a guide: "g:<code>".
+const ScenePrefix = "g:"
+
+// OnRegistered is a member.Hooks.Registered hook: a new member who opened
+// the mini-program from a guide's code becomes that guide's customer, in
+// the login's unit of work. Scenes that name no active guide are ignored:
+// a stale poster must not break a login.
+func (s *Service) OnRegistered(ctx context.Context, m *member.Member, info member.LoginInfo) error {
+	code, ok := strings.CutPrefix(info.Scene, ScenePrefix)
+	if !ok || code == "" || len(code) > 16 {
+		return nil
+	}
+	g, err := s.Repo.GuideByCode(ctx, code)
+	if domain.ErrorCode(err) == domain.NotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if g.Status != Active {
+		return nil
+	}
+	return s.bind(ctx, m.ID, g.ID, SourceScene, "")
+}
+
+// bind applies the rebinding rule: the same guide only learns the external
+// userid; another guide takes over only under LastWins.
+func (s *Service) bind(ctx context.Context, memberID, guideID int64, source, externalUserID string) error {
+	cur, found, err := s.Repo.Binding(ctx, memberID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case found && cur.GuideID == guideID:
+		if externalUserID == "" || cur.ExternalUserID == externalUserID {
+			return nil
+		}
+		cur.ExternalUserID = externalUserID
+		return s.Repo.SaveBinding(ctx, cur)
+	case found && s.Rules.Rebind != LastWins:
+		return nil
+	}
+	return s.Repo.SaveBinding(ctx, Binding{MemberID: memberID, GuideID: guideID, Source: source,
+		ExternalUserID: externalUserID, BoundAt: s.Clock.Now()})
+}
+
+// ExternalContactAdded is WeCom's add_external_contact callback: the guide
+// with GuideUserID added the WeChat user ExternalUserID.
+type ExternalContactAdded struct {
+	GuideUserID    string
+	ExternalUserID string
+	// Digest identifies the callback (a hash of its encrypted payload), so a
+	// replay changes nothing.
+	Digest string
+}
+
+// OnExternalContactAdded binds the member with the contact's unionid to the
+// guide. Callbacks about unknown or disabled guides, contacts without a
+// unionid and people who never opened the mini-program change nothing; a
+// replay changes nothing. The unionid is looked up before the transaction.
+func (s *Service) OnExternalContactAdded(ctx context.Context, ev ExternalContactAdded) error {
+	if ev.GuideUserID == "" || ev.ExternalUserID == "" || ev.Digest == "" {
+		return domain.Errorf(domain.Invalid, "add_external_contact without UserID or ExternalUserID")
+	}
+	if seen, err := s.Repo.CallbackSeen(ctx, ev.Digest); err != nil || seen {
+		return err
+	}
+	g, err := s.Repo.GuideByUserID(ctx, ev.GuideUserID)
+	if domain.ErrorCode(err) == domain.NotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if g.Status != Active {
+		return nil
+	}
+	unionID, err := s.WeCom.ExternalUnionID(ctx, ev.ExternalUserID)
+	if err != nil {
+		return err
+	}
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		fresh, err := s.Repo.RecordCallback(ctx, ev.Digest, "add_external_contact", s.Clock.Now())
+		if err != nil || !fresh || unionID == "" {
+			return err
+		}
+		m, err := s.Members.ByUnionID(ctx, unionID)
+		if domain.ErrorCode(err) == domain.NotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return s.bind(ctx, m.ID, g.ID, SourceWeCom, ev.ExternalUserID)
+	})
+}

@@ -1,0 +1,63 @@
+package wechat
+
+import (
+	"context"
+	"errors"
+
+	"github.com/silenceper/wechat/v2/work/externalcontact"
+
+	"github.com/jifen/jifen/domain/guide"
+)
+
+var _ guide.WeCom = (*Work)(nil)
+
+// UserIDFromCode resolves a WeCom OAuth code (auth/getuserinfo) to the corp
+// member's userid; "" when the visitor is not a member of the corp (WeCom
+// then answers an openid instead).
+func (w *Work) UserIDFromCode(ctx context.Context, code string) (string, error) {
+	var userID string
+	err := w.do(ctx, "getuserinfo", true, func(ctx context.Context) (int64, error) {
+		res, err := w.sdk.GetOauth().GetUserInfo(code)
+		if res != nil {
+			userID = res.UserID
+		}
+		return errcode(err), err
+	})
+	return userID, err
+}
+
+// ExternalUnionID returns the WeChat unionid of an external contact
+// (externalcontact/get); "" when WeCom does not know it.
+func (w *Work) ExternalUnionID(ctx context.Context, externalUserID string) (string, error) {
+	var unionID string
+	err := w.do(ctx, "externalcontact/get", true, func(ctx context.Context) (int64, error) {
+		res, err := w.sdk.GetExternalContact().GetExternalUserDetail(externalUserID)
+		if res != nil {
+			unionID = res.ExternalContact.UnionID
+		}
+		return errcode(err), err
+	})
+	return unionID, err
+}
+
+// AddMsgTemplate creates a customer broadcast (externalcontact/add_msg_template)
+// from sender to the external contacts; WeCom asks the sender to confirm
+// it in the app.
+func (w *Work) AddMsgTemplate(ctx context.Context, sender string, externalUserIDs []string, text string) (string, []string, error) {
+	var msgID string
+	var failed []string
+	err := w.do(ctx, "add_msg_template", true, func(ctx context.Context) (int64, error) {
+		res, err := w.sdk.GetExternalContact().AddMsgTemplate(&externalcontact.AddMsgTemplateRequest{
+			ChatType: "single", ExternalUserID: externalUserIDs, Sender: sender,
+			Text: externalcontact.MsgText{Content: text},
+		})
+		if res != nil {
+			msgID, failed = res.MsgID, res.FailList
+		}
+		return errcode(err), err
+	})
+	if err == nil && msgID == "" {
+		return "", nil, unavailable("add_msg_template", errors.New("answer without msgid"))
+	}
+	return msgID, failed, err
+}
