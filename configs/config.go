@@ -35,6 +35,42 @@ type Config struct {
 	RateLimit RateLimit `yaml:"rate_limit"`
 	WeChat    WeChat    `yaml:"wechat"`
 	Console   Console   `yaml:"console"`
+	Engage    Engage    `yaml:"engage"`
+}
+
+// Engage configures sign-in, tasks and leaderboards (documented in
+// default.yaml).
+type Engage struct {
+	Signin       SigninConfig      `yaml:"signin"`
+	Tasks        TasksConfig       `yaml:"tasks"`
+	Leaderboards LeaderboardConfig `yaml:"leaderboards"`
+}
+
+type SigninConfig struct {
+	BasePoints      int64            `yaml:"base_points"`
+	CycleDays       int              `yaml:"cycle_days"`
+	Ladder          []SigninStep     `yaml:"ladder"`
+	TierPermille    map[string]int64 `yaml:"tier_multipliers_permille"`
+	MakeupsPerMonth int              `yaml:"makeups_per_month"`
+	MakeupCost      int64            `yaml:"makeup_cost"`
+}
+
+type SigninStep struct {
+	Day        int   `yaml:"day"`
+	Bonus      int64 `yaml:"bonus"`
+	Multiplier int64 `yaml:"multiplier_permille"`
+}
+
+type TasksConfig struct {
+	TokenSecret      Secret        `yaml:"token_secret"`
+	TokenTTL         time.Duration `yaml:"token_ttl"`
+	ReviewHookSecret Secret        `yaml:"review_hook_secret"`
+	OfficialToken    Secret        `yaml:"official_token"`
+	OfficialAESKey   Secret        `yaml:"official_aes_key"`
+}
+
+type LeaderboardConfig struct {
+	TTL time.Duration `yaml:"ttl"`
 }
 
 type Server struct {
@@ -295,6 +331,44 @@ func (c *Config) Validate() error {
 		if string(c.Auth.JWTKey) == DefaultJWTKey {
 			bad("auth.jwt_key", "the default development key is refused in production; set JIFEN_AUTH_JWT_KEY")
 		}
+	}
+	e := c.Engage
+	if e.Signin.BasePoints < 0 {
+		bad("engage.signin.base_points", "must be ≥ 0")
+	}
+	if e.Signin.CycleDays < 0 {
+		bad("engage.signin.cycle_days", "must be ≥ 0 (0: the streak keeps growing)")
+	}
+	for i, st := range e.Signin.Ladder {
+		if st.Day < 1 || (e.Signin.CycleDays > 0 && st.Day > e.Signin.CycleDays) || st.Bonus < 0 || st.Multiplier < 0 {
+			bad(fmt.Sprintf("engage.signin.ladder[%d]", i), "day must be 1..cycle_days, bonus and multiplier_permille ≥ 0")
+		}
+	}
+	for t, m := range e.Signin.TierPermille {
+		if m < 0 {
+			bad("engage.signin.tier_multipliers_permille."+t, "must be ≥ 0")
+		}
+	}
+	if e.Signin.MakeupsPerMonth < 0 {
+		bad("engage.signin.makeups_per_month", "must be ≥ 0")
+	}
+	if e.Signin.MakeupCost <= 0 {
+		bad("engage.signin.makeup_cost", "must be positive")
+	}
+	if len(e.Tasks.TokenSecret) < 16 {
+		bad("engage.tasks.token_secret", "must be at least 16 bytes")
+	}
+	if e.Tasks.TokenTTL < time.Minute {
+		bad("engage.tasks.token_ttl", "must be at least 1m")
+	}
+	if len(e.Tasks.ReviewHookSecret) < 16 {
+		bad("engage.tasks.review_hook_secret", "must be at least 16 bytes")
+	}
+	if e.Tasks.OfficialAESKey != "" && len(e.Tasks.OfficialAESKey) != 43 {
+		bad("engage.tasks.official_aes_key", "must be WeChat's 43-character EncodingAESKey")
+	}
+	if e.Leaderboards.TTL < time.Second {
+		bad("engage.leaderboards.ttl", "must be at least 1s")
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))
