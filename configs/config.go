@@ -38,11 +38,10 @@ type Config struct {
 	Engage    Engage    `yaml:"engage"`
 }
 
-// Engage configures sign-in, tasks and leaderboards (documented in
+// Engage configures sign-in and leaderboards (documented in
 // default.yaml).
 type Engage struct {
 	Signin       SigninConfig      `yaml:"signin"`
-	Tasks        TasksConfig       `yaml:"tasks"`
 	Leaderboards LeaderboardConfig `yaml:"leaderboards"`
 }
 
@@ -59,14 +58,6 @@ type SigninStep struct {
 	Day        int   `yaml:"day"`
 	Bonus      int64 `yaml:"bonus"`
 	Multiplier int64 `yaml:"multiplier_permille"`
-}
-
-type TasksConfig struct {
-	TokenSecret      Secret        `yaml:"token_secret"`
-	TokenTTL         time.Duration `yaml:"token_ttl"`
-	ReviewHookSecret Secret        `yaml:"review_hook_secret"`
-	OfficialToken    Secret        `yaml:"official_token"`
-	OfficialAESKey   Secret        `yaml:"official_aes_key"`
 }
 
 type LeaderboardConfig struct {
@@ -354,18 +345,6 @@ func (c *Config) Validate() error {
 	}
 	if e.Signin.MakeupCost <= 0 {
 		bad("engage.signin.makeup_cost", "must be positive")
-	}
-	if len(e.Tasks.TokenSecret) < 16 {
-		bad("engage.tasks.token_secret", "must be at least 16 bytes")
-	}
-	if e.Tasks.TokenTTL < time.Minute {
-		bad("engage.tasks.token_ttl", "must be at least 1m")
-	}
-	if len(e.Tasks.ReviewHookSecret) < 16 {
-		bad("engage.tasks.review_hook_secret", "must be at least 16 bytes")
-	}
-	if e.Tasks.OfficialAESKey != "" && len(e.Tasks.OfficialAESKey) != 43 {
-		bad("engage.tasks.official_aes_key", "must be WeChat's 43-character EncodingAESKey")
 	}
 	if e.Leaderboards.TTL < time.Second {
 		bad("engage.leaderboards.ttl", "must be at least 1s")

@@ -58,7 +58,10 @@ func (s *Service) SignIn(ctx context.Context, memberID int64) (Result, error) {
 			}
 			return err
 		}
-		prev, found, err := s.Store.Get(ctx, memberID, today.AddDays(-1))
+		// A plain read is enough: a concurrent make-up of yesterday either
+		// committed before our insert got through its range lock (we see
+		// it), or its renumbering scan waits for our row and fixes it.
+		prev, found, err := s.Store.Get(ctx, memberID, today.AddDays(-1), false)
 		if err != nil {
 			return err
 		}
@@ -149,7 +152,7 @@ func (s *Service) Makeup(ctx context.Context, memberID int64, date string) (Resu
 			}
 			return err
 		}
-		prev, found, err := s.Store.Get(ctx, memberID, day.AddDays(-1))
+		prev, found, err := s.Store.Get(ctx, memberID, day.AddDays(-1), true)
 		if err != nil {
 			return err
 		}

@@ -37,8 +37,10 @@ type Record struct {
 type Store interface {
 	// Insert stores r; a row for the same member and day is ErrDuplicate.
 	Insert(ctx context.Context, r Record) error
-	// Get returns (locking, FOR UPDATE on MySQL) the member's row of day.
-	Get(ctx context.Context, memberID int64, day domain.Day) (Record, bool, error)
+	// Get returns the member's row of day; lock reads it FOR UPDATE on
+	// MySQL (which also locks the gap when the row is missing, so the
+	// hot sign-in path does not lock).
+	Get(ctx context.Context, memberID int64, day domain.Day, lock bool) (Record, bool, error)
 	// After returns (locking) the member's rows after day, oldest first,
 	// up to limit.
 	After(ctx context.Context, memberID int64, day domain.Day, limit int) ([]Record, error)

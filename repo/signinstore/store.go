@@ -49,10 +49,14 @@ func (s *Store) Insert(ctx context.Context, r signin.Record) error {
 	return err
 }
 
-// Get reads one row, locking it on MySQL.
-func (s *Store) Get(ctx context.Context, memberID int64, day domain.Day) (signin.Record, bool, error) {
+// Get reads one row, locking it on MySQL when lock.
+func (s *Store) Get(ctx context.Context, memberID int64, day domain.Day, lock bool) (signin.Record, bool, error) {
 	var rs []row
-	err := s.DB.ForUpdate(s.DB.Conn(ctx)).Where("member_id = ? AND day = ?", memberID, day.Int()).Limit(1).Find(&rs).Error
+	q := s.DB.Conn(ctx)
+	if lock {
+		q = s.DB.ForUpdate(q)
+	}
+	err := q.Where("member_id = ? AND day = ?", memberID, day.Int()).Limit(1).Find(&rs).Error
 	if err != nil || len(rs) == 0 {
 		return signin.Record{}, false, err
 	}

@@ -32,7 +32,6 @@ import (
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/session"
 	"github.com/jifen/jifen/domain/signin"
-	"github.com/jifen/jifen/domain/task"
 	"github.com/jifen/jifen/repo"
 	"github.com/jifen/jifen/repo/auditstore"
 	"github.com/jifen/jifen/repo/boardstore"
@@ -124,7 +123,6 @@ type App struct {
 	Adjust   *adjustment.Service
 	Signin   *signin.Service
 	Boards   *leaderboard.Service
-	Tasks    *task.Service
 	Sim      *sim.Server // nil unless the in-process simulator is used
 }
 
@@ -207,7 +205,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		PerMember: cfg.RateLimit.PerMemberPerMinute,
 		Tokens:    a.Tokens,
 		Shopper: &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger,
-			Signin: a.Signin, Boards: a.Boards, Tasks: a.Tasks},
+			Signin: a.Signin, Boards: a.Boards},
 		Console: console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
 			Adjust: a.Adjust, Audit: auditStore}),
 		Ready: func(ctx context.Context) error {
