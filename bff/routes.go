@@ -89,6 +89,10 @@ func NewRouter(d Deps) *gin.Engine {
 	me.GET("/me", sh.Me)
 	me.POST("/phone", sh.BindPhone)
 	me.GET("/points/entries", sh.PointsEntries)
+	me.POST("/signin", sh.SignIn)
+	me.GET("/signin/calendar", sh.SigninCalendar)
+	me.POST("/signin/makeup", sh.SigninMakeup)
+	me.GET("/leaderboards/:board", sh.Leaderboard)
 
 	co := d.Console
 	api.POST("/console/login", co.Login)

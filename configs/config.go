@@ -36,6 +36,33 @@ type Config struct {
 	WeChat    WeChat    `yaml:"wechat"`
 	Console   Console   `yaml:"console"`
 	Guides    Guides    `yaml:"guides"`
+	Engage    Engage    `yaml:"engage"`
+}
+
+// Engage configures sign-in and leaderboards (documented in
+// default.yaml).
+type Engage struct {
+	Signin       SigninConfig      `yaml:"signin"`
+	Leaderboards LeaderboardConfig `yaml:"leaderboards"`
+}
+
+type SigninConfig struct {
+	BasePoints      int64            `yaml:"base_points"`
+	CycleDays       int              `yaml:"cycle_days"`
+	Ladder          []SigninStep     `yaml:"ladder"`
+	TierPermille    map[string]int64 `yaml:"tier_multipliers_permille"`
+	MakeupsPerMonth int              `yaml:"makeups_per_month"`
+	MakeupCost      int64            `yaml:"makeup_cost"`
+}
+
+type SigninStep struct {
+	Day        int   `yaml:"day"`
+	Bonus      int64 `yaml:"bonus"`
+	Multiplier int64 `yaml:"multiplier_permille"`
+}
+
+type LeaderboardConfig struct {
+	TTL time.Duration `yaml:"ttl"`
 }
 
 type Server struct {
@@ -327,6 +354,32 @@ func (c *Config) Validate() error {
 		if string(c.Auth.JWTKey) == DefaultJWTKey {
 			bad("auth.jwt_key", "the default development key is refused in production; set JIFEN_AUTH_JWT_KEY")
 		}
+	}
+	e := c.Engage
+	if e.Signin.BasePoints < 0 {
+		bad("engage.signin.base_points", "must be ≥ 0")
+	}
+	if e.Signin.CycleDays < 0 {
+		bad("engage.signin.cycle_days", "must be ≥ 0 (0: the streak keeps growing)")
+	}
+	for i, st := range e.Signin.Ladder {
+		if st.Day < 1 || (e.Signin.CycleDays > 0 && st.Day > e.Signin.CycleDays) || st.Bonus < 0 || st.Multiplier < 0 {
+			bad(fmt.Sprintf("engage.signin.ladder[%d]", i), "day must be 1..cycle_days, bonus and multiplier_permille ≥ 0")
+		}
+	}
+	for t, m := range e.Signin.TierPermille {
+		if m < 0 {
+			bad("engage.signin.tier_multipliers_permille."+t, "must be ≥ 0")
+		}
+	}
+	if e.Signin.MakeupsPerMonth < 0 {
+		bad("engage.signin.makeups_per_month", "must be ≥ 0")
+	}
+	if e.Signin.MakeupCost <= 0 {
+		bad("engage.signin.makeup_cost", "must be positive")
+	}
+	if e.Leaderboards.TTL < time.Second {
+		bad("engage.leaderboards.ttl", "must be at least 1s")
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))

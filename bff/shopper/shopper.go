@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/bff/auth"
+	"github.com/jifen/jifen/domain/leaderboard"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/session"
+	"github.com/jifen/jifen/domain/signin"
 )
 
 // Handlers serves the shopper routes.
@@ -18,6 +20,8 @@ type Handlers struct {
 	Sessions *session.Service
 	Tokens   *auth.Tokens
 	Ledger   *ledger.Service
+	Signin   *signin.Service
+	Boards   *leaderboard.Service
 }
 
 // memberJSON is the member as the mini-program sees it: no openid, no

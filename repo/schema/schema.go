@@ -15,5 +15,6 @@ func All() []repo.Migration {
 	all = append(all, ledger...)
 	all = append(all, rules...)
 	all = append(all, guides...)
+	all = append(all, engage...)
 	return all
 }

@@ -31,16 +31,20 @@ import (
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/adjustment"
 	"github.com/jifen/jifen/domain/guide"
+	"github.com/jifen/jifen/domain/leaderboard"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/session"
+	"github.com/jifen/jifen/domain/signin"
 	"github.com/jifen/jifen/repo"
 	"github.com/jifen/jifen/repo/auditstore"
+	"github.com/jifen/jifen/repo/boardstore"
 	"github.com/jifen/jifen/repo/guidestore"
 	"github.com/jifen/jifen/repo/ledgerstore"
 	"github.com/jifen/jifen/repo/memberstore"
 	"github.com/jifen/jifen/repo/schema"
 	"github.com/jifen/jifen/repo/sessionstore"
+	"github.com/jifen/jifen/repo/signinstore"
 	"github.com/jifen/jifen/wechat"
 	"github.com/jifen/jifen/wechat/sim"
 )
@@ -123,6 +127,8 @@ type App struct {
 	Ledger   *ledger.Service
 	Adjust   *adjustment.Service
 	Guides   *guide.Service
+	Signin   *signin.Service
+	Boards   *leaderboard.Service
 	Sim      *sim.Server // nil unless the in-process simulator is used
 }
 
@@ -190,6 +196,14 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, a.Guides.OnRegistered)
 	a.Sessions = &session.Service{Store: &sessionstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, TTL: cfg.Auth.RefreshTTL}
 
+	a.Boards = &leaderboard.Service{Cache: &boardstore.Cache{R: st.Redis}, Profiles: &boardstore.Profiles{DB: st.DB},
+		Clock: opt.Clock, TTL: cfg.Engage.Leaderboards.TTL}
+	signinStore := &signinstore.Store{DB: st.DB}
+	a.Boards.Register(boardstore.PointsWeek(st.DB))
+	a.Boards.Register(boardstore.SigninStreak(signinStore))
+	a.Signin = &signin.Service{Store: signinStore, Cache: &signinstore.Calendar{R: st.Redis}, Tx: st.DB, Ledger: a.Ledger,
+		Clock: opt.Clock, Rewards: signinRewards(cfg.Engage.Signin), Tiers: signin.NormalTier{}, Streaks: a.Boards, Points: a.Boards}
+
 	users, err := consoleUsers(cfg, opt.Logger)
 	if err != nil {
 		return nil, err
@@ -205,7 +219,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		PerIP:     cfg.RateLimit.PerIPPerMinute,
 		PerMember: cfg.RateLimit.PerMemberPerMinute,
 		Tokens:    a.Tokens,
-		Shopper:   &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger},
+		Shopper: &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger,
+			Signin: a.Signin, Boards: a.Boards},
 		Console: console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
 			Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides}),
 		Guide: &guideweb.Handlers{Guides: a.Guides, Tokens: a.Tokens},
@@ -252,4 +267,13 @@ func consoleUsers(cfg *configs.Config, log *slog.Logger) ([]console.User, error)
 	}
 	log.Info("embedded mode: demo console users admin/admin123, marketer/marketer123, auditor/auditor123")
 	return users, nil
+}
+
+func signinRewards(c configs.SigninConfig) signin.Rewards {
+	r := signin.Rewards{Base: c.BasePoints, Cycle: c.CycleDays, TierPermille: c.TierPermille,
+		MakeupsPerMonth: c.MakeupsPerMonth, MakeupCost: c.MakeupCost}
+	for _, st := range c.Ladder {
+		r.Ladder = append(r.Ladder, signin.Step{Day: st.Day, Bonus: st.Bonus, Multiplier: st.Multiplier})
+	}
+	return r
 }

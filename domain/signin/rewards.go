@@ -1,0 +1,116 @@
+package signin
+
+import (
+	"fmt"
+
+	"github.com/jifen/jifen/domain"
+)
+
+// Step is one rung of the streak ladder: on the Day-th day of a streak
+// (of its cycle, when the cycle resets) the sign-in earns Bonus extra points
+// and the base is multiplied by Multiplier (per mille, 2000 = ×2; 0 = none).
+type Step struct {
+	Day        int   `json:"day"`
+	Bonus      int64 `json:"bonus"`
+	Multiplier int64 `json:"multiplier_permille"`
+}
+
+// Rewards is the configured reward scheme.
+type Rewards struct {
+	Base int64
+	// Cycle > 0 restarts the ladder after Cycle days (day Cycle+1 counts as
+	// day 1 again); 0 lets the streak day keep growing.
+	Cycle  int
+	Ladder []Step
+	// TierPermille multiplies the whole reward by tier (1000 = ×1); a tier
+	// not listed is ×1.
+	TierPermille map[string]int64
+	// MakeupsPerMonth and MakeupCost bound and price make-ups.
+	MakeupsPerMonth int
+	MakeupCost      int64
+}
+
+// Validate checks the scheme once at start-up.
+func (r Rewards) Validate() error {
+	if r.Base < 0 || r.Cycle < 0 || r.MakeupsPerMonth < 0 || r.MakeupCost <= 0 {
+		return domain.Errorf(domain.Invalid, "signin: base, cycle and makeups must be ≥ 0, makeup cost > 0")
+	}
+	for _, s := range r.Ladder {
+		if s.Day < 1 || s.Bonus < 0 || s.Multiplier < 0 || (r.Cycle > 0 && s.Day > r.Cycle) {
+			return domain.Errorf(domain.Invalid, "signin: ladder step day %d invalid", s.Day)
+		}
+	}
+	for t, m := range r.TierPermille {
+		if m < 0 {
+			return domain.Errorf(domain.Invalid, "signin: tier %s multiplier negative", t)
+		}
+	}
+	return nil
+}
+
+// Line is one part of a sign-in reward, as the shopper sees it.
+type Line struct {
+	Title  string `json:"title"`
+	Points int64  `json:"points"`
+}
+
+// CycleDay is the position of a streak in the ladder.
+func (r Rewards) CycleDay(streak int) int {
+	if r.Cycle > 0 && streak > 0 {
+		return (streak-1)%r.Cycle + 1
+	}
+	return streak
+}
+
+// For returns the reward lines of a sign-in with streak for tier.
+func (r Rewards) For(streak int, tier string) []Line {
+	day := r.CycleDay(streak)
+	lines := []Line{{Title: "每日签到", Points: r.Base}}
+	var bonus int64
+	for _, s := range r.Ladder {
+		if s.Day != day {
+			continue
+		}
+		if s.Multiplier > 0 && s.Multiplier != 1000 {
+			lines = append(lines, Line{Title: fmt.Sprintf("连续签到%d天 ×%s", s.Day, permille(s.Multiplier)), Points: r.Base*s.Multiplier/1000 - r.Base})
+		}
+		bonus += s.Bonus
+	}
+	if bonus > 0 {
+		lines = append(lines, Line{Title: fmt.Sprintf("连续签到%d天奖励", day), Points: bonus})
+	}
+	if m, ok := r.TierPermille[tier]; ok && m != 1000 {
+		var sub int64
+		for _, l := range lines {
+			sub += l.Points
+		}
+		lines = append(lines, Line{Title: fmt.Sprintf("会员等级 %s ×%s", tier, permille(m)), Points: sub*m/1000 - sub})
+	}
+	out := lines[:0]
+	for _, l := range lines {
+		if l.Points != 0 {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func permille(m int64) string {
+	if m%1000 == 0 {
+		return fmt.Sprint(m / 1000)
+	}
+	s := fmt.Sprintf("%d.%03d", m/1000, m%1000)
+	for s[len(s)-1] == '0' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// Total sums lines.
+func Total(lines []Line) int64 {
+	var t int64
+	for _, l := range lines {
+		t += l.Points
+	}
+	return t
+}

@@ -1,0 +1,290 @@
+package signin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/ledger"
+)
+
+// Service signs members in.
+type Service struct {
+	Store   Store
+	Cache   Calendar
+	Tx      TxRunner
+	Ledger  Ledger
+	Clock   domain.Clock
+	Rewards Rewards
+	Tiers   Tiers       // nil: everyone "normal"
+	Streaks StreakBoard // optional
+	Points  PointsBoard // optional
+}
+
+// Result answers a sign-in.
+type Result struct {
+	Day     domain.Day
+	Streak  int
+	Awarded []Line
+	Balance int64
+}
+
+// SignIn signs the member in for today. A second sign-in the same day is
+// AlreadySignedIn and changes nothing.
+func (s *Service) SignIn(ctx context.Context, memberID int64) (Result, error) {
+	if memberID <= 0 {
+		return Result{}, domain.FieldError("member_id", "must be positive")
+	}
+	now := s.Clock.Now()
+	today := domain.DayOf(now)
+	tier := "normal"
+	if s.Tiers != nil {
+		t, err := s.Tiers.TierOf(ctx, memberID)
+		if err != nil {
+			return Result{}, fmt.Errorf("tier of member %d: %w", memberID, err)
+		}
+		tier = t
+	}
+	var res Result
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		// Claim the day first: concurrent taps wait on this row and then
+		// find it taken, before any other work.
+		rec := Record{MemberID: memberID, Day: today, Streak: 1, CreatedAt: now}
+		if err := s.Store.Insert(ctx, rec); err != nil {
+			if errors.Is(err, ErrDuplicate) {
+				return domain.Errorf(domain.AlreadySignedIn, "already signed in on %s", today)
+			}
+			return err
+		}
+		// A plain read is enough: a concurrent make-up of yesterday either
+		// committed before our insert got through its range lock (we see
+		// it), or its renumbering scan waits for our row and fixes it.
+		prev, found, err := s.Store.Get(ctx, memberID, today.AddDays(-1), false)
+		if err != nil {
+			return err
+		}
+		if found {
+			rec.Streak = prev.Streak + 1
+		}
+		lines := s.Rewards.For(rec.Streak, tier)
+		rec.Points = Total(lines)
+		if err := s.Store.Settle(ctx, memberID, today, rec.Streak, rec.Points); err != nil {
+			return err
+		}
+		res = Result{Day: today, Streak: rec.Streak, Awarded: lines}
+		if rec.Points > 0 {
+			e, err := s.Ledger.Earn(ctx, ledger.EarnInput{MemberID: memberID, Points: rec.Points,
+				Key: "signin:" + strconv.FormatInt(memberID, 10) + ":" + strconv.Itoa(today.Int()),
+				Ref: ledger.Ref{Type: "signin", ID: today.String()}, Title: "签到奖励", Operator: "system"})
+			if err != nil {
+				return err
+			}
+			res.Balance = e.BalanceAfter
+		} else {
+			b, err := s.Ledger.Balance(ctx, memberID)
+			if err != nil {
+				return err
+			}
+			res.Balance = b.Available
+		}
+		return nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	s.afterCommit(ctx, memberID, today, res.Streak, Total(res.Awarded))
+	return res, nil
+}
+
+// afterCommit updates what Redis caches; failures are harmless because
+// each structure rebuilds from SQL.
+func (s *Service) afterCommit(ctx context.Context, memberID int64, day domain.Day, streak int, earned int64) {
+	_ = s.Cache.Mark(ctx, memberID, day)
+	if s.Streaks != nil {
+		s.Streaks.StreakChanged(ctx, memberID, streak)
+	}
+	if s.Points != nil && earned > 0 {
+		s.Points.Earned(ctx, memberID, earned)
+	}
+}
+
+// Makeup signs the member in for a missed day of the current month before
+// today, paying Rewards.MakeupCost points, and reconnects the streak.
+func (s *Service) Makeup(ctx context.Context, memberID int64, date string) (Result, error) {
+	day, err := domain.ParseDay(date)
+	if err != nil {
+		return Result{}, err
+	}
+	now := s.Clock.Now()
+	today := domain.DayOf(now)
+	switch {
+	case !day.Before(today):
+		return Result{}, domain.Errorf(domain.RuleViolation, "only a day before today can be made up")
+	case day.Year != today.Year || day.Month != today.Month:
+		return Result{}, domain.Errorf(domain.RuleViolation, "only a day of the current month can be made up")
+	}
+	first := domain.Day{Year: today.Year, Month: today.Month, Day: 1}
+	var res Result
+	var current int
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		month, err := s.Store.Month(ctx, memberID, first)
+		if err != nil {
+			return err
+		}
+		used := 0
+		for _, r := range month {
+			if r.Makeup {
+				used++
+			}
+			if r.Day == day {
+				return domain.Errorf(domain.AlreadySignedIn, "%s is already signed", day)
+			}
+		}
+		if used >= s.Rewards.MakeupsPerMonth {
+			return domain.Errorf(domain.RuleViolation, "no make-ups left this month (%d allowed)", s.Rewards.MakeupsPerMonth)
+		}
+		rec := Record{MemberID: memberID, Day: day, Streak: 1, Makeup: true, CreatedAt: now}
+		if err := s.Store.Insert(ctx, rec); err != nil {
+			if errors.Is(err, ErrDuplicate) {
+				return domain.Errorf(domain.AlreadySignedIn, "%s is already signed", day)
+			}
+			return err
+		}
+		prev, found, err := s.Store.Get(ctx, memberID, day.AddDays(-1), true)
+		if err != nil {
+			return err
+		}
+		if found {
+			rec.Streak = prev.Streak + 1
+			if err := s.Store.Settle(ctx, memberID, day, rec.Streak, 0); err != nil {
+				return err
+			}
+		}
+		current = rec.Streak
+		// Renumber the run that follows the filled day.
+		next, streak := day.AddDays(1), rec.Streak
+		for {
+			later, err := s.Store.After(ctx, memberID, next.AddDays(-1), 64)
+			if err != nil {
+				return err
+			}
+			i := 0
+			for ; i < len(later) && later[i].Day == next; i++ {
+				streak++
+				if err := s.Store.SetStreak(ctx, memberID, next, streak); err != nil {
+					return err
+				}
+				next = next.AddDays(1)
+			}
+			if i < len(later) || len(later) < 64 {
+				break
+			}
+		}
+		if !next.AddDays(-1).Before(today.AddDays(-1)) {
+			current = streak // the reconnected run reaches yesterday or today
+		} else {
+			current = 0
+		}
+		e, err := s.Ledger.Spend(ctx, ledger.SpendInput{MemberID: memberID, Points: s.Rewards.MakeupCost,
+			Key: "signin-makeup:" + strconv.FormatInt(memberID, 10) + ":" + strconv.Itoa(day.Int()),
+			Ref: ledger.Ref{Type: "signin_makeup", ID: day.String()}, Title: "补签", Operator: "system"})
+		if err != nil {
+			return err
+		}
+		res = Result{Day: day, Streak: rec.Streak, Awarded: []Line{}, Balance: e.BalanceAfter}
+		return nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	_ = s.Cache.Mark(ctx, memberID, day)
+	if s.Streaks != nil && current > 0 {
+		s.Streaks.StreakChanged(ctx, memberID, current)
+	}
+	return res, nil
+}
+
+// CalendarView is a member's month.
+type CalendarView struct {
+	Month       string // YYYY-MM
+	SignedDays  []int
+	Today       domain.Day
+	SignedToday bool
+	Streak      int // current: ends today or yesterday, else 0
+	MakeupsLeft int // this (the current) month
+	MakeupCost  int64
+	Rewards     Rewards
+}
+
+// Calendar returns the month ("YYYY-MM", "" = current) of the member.
+func (s *Service) Calendar(ctx context.Context, memberID int64, month string) (CalendarView, error) {
+	today := domain.DayOf(s.Clock.Now())
+	first := domain.Day{Year: today.Year, Month: today.Month, Day: 1}
+	if month != "" {
+		d, err := domain.ParseDay(month + "-01")
+		if err != nil || len(month) != 7 {
+			return CalendarView{}, domain.FieldError("month", "must be YYYY-MM")
+		}
+		first = d
+	}
+	v := CalendarView{Month: fmt.Sprintf("%04d-%02d", first.Year, first.Month), Today: today,
+		SignedDays: []int{}, MakeupCost: s.Rewards.MakeupCost, Rewards: s.Rewards}
+	bits, err := s.monthBits(ctx, memberID, first)
+	if err != nil {
+		return CalendarView{}, err
+	}
+	for d := 1; d <= 31; d++ {
+		if bits&(1<<d) != 0 {
+			v.SignedDays = append(v.SignedDays, d)
+		}
+	}
+	cur := domain.Day{Year: today.Year, Month: today.Month, Day: 1}
+	curBits := bits
+	if cur != first {
+		if curBits, err = s.monthBits(ctx, memberID, cur); err != nil {
+			return CalendarView{}, err
+		}
+	}
+	v.SignedToday = curBits&(1<<today.Day) != 0
+	// Make-ups are counted from SQL: the bitmap does not tell them apart.
+	rows, err := s.Store.Month(ctx, memberID, cur)
+	if err != nil {
+		return CalendarView{}, err
+	}
+	used := 0
+	for _, r := range rows {
+		if r.Makeup {
+			used++
+		}
+	}
+	v.MakeupsLeft = max(0, s.Rewards.MakeupsPerMonth-used)
+	last, found, err := s.Store.Latest(ctx, memberID, today)
+	if err != nil {
+		return CalendarView{}, err
+	}
+	if found && !last.Day.Before(today.AddDays(-1)) {
+		v.Streak = last.Streak
+	}
+	return v, nil
+}
+
+func (s *Service) monthBits(ctx context.Context, memberID int64, first domain.Day) (uint64, error) {
+	bits, ok, err := s.Cache.Month(ctx, memberID, first)
+	if err == nil && ok {
+		return bits, nil
+	}
+	rows, err := s.Store.Month(ctx, memberID, first)
+	if err != nil {
+		return 0, err
+	}
+	days := make([]int, 0, len(rows))
+	bits = 0
+	for _, r := range rows {
+		days = append(days, r.Day.Day)
+		bits |= 1 << r.Day.Day
+	}
+	_ = s.Cache.Fill(ctx, memberID, first, days)
+	return bits, nil
+}

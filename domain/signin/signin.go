@@ -1,0 +1,106 @@
+// Package signin is the daily sign-in (签到): one sign-in per member per
+// Asia/Shanghai day, a streak of consecutive days with rewards from a
+// configured ladder, a monthly calendar and paid make-ups (补签).
+//
+// Invariant: the store's row per (member, day) is the truth, unique in SQL,
+// so ten simultaneous taps sign in once and earn once (the reward is a
+// ledger Earn in the same transaction, keyed by member and day). The
+// calendar bitmap in Redis and the streak leaderboard are rebuilt from those
+// rows whenever they are missing.
+//
+// A row's Streak is the run of consecutive signed days ending on it. A
+// make-up fills a missed day of the current month before today, paid through
+// the ledger, and renumbers the rows that follow it, so the streak
+// reconnects. Make-ups earn no reward.
+package signin
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/ledger"
+)
+
+// Record is one signed day.
+type Record struct {
+	MemberID  int64
+	Day       domain.Day
+	Streak    int
+	Points    int64
+	Makeup    bool
+	CreatedAt time.Time
+}
+
+// Store persists sign-ins. Every method joins the transaction in ctx.
+type Store interface {
+	// Insert stores r; a row for the same member and day is ErrDuplicate.
+	Insert(ctx context.Context, r Record) error
+	// Get returns the member's row of day; lock reads it FOR UPDATE on
+	// MySQL (which also locks the gap when the row is missing, so the
+	// hot sign-in path does not lock).
+	Get(ctx context.Context, memberID int64, day domain.Day, lock bool) (Record, bool, error)
+	// After returns (locking) the member's rows after day, oldest first,
+	// up to limit.
+	After(ctx context.Context, memberID int64, day domain.Day, limit int) ([]Record, error)
+	// Settle sets the streak and points of the row just inserted.
+	Settle(ctx context.Context, memberID int64, day domain.Day, streak int, points int64) error
+	// SetStreak updates the streak of one row.
+	SetStreak(ctx context.Context, memberID int64, day domain.Day, streak int) error
+	// Month returns the member's rows of the month of first (its 1st).
+	Month(ctx context.Context, memberID int64, first domain.Day) ([]Record, error)
+	// Latest returns the member's latest row on or before day.
+	Latest(ctx context.Context, memberID int64, day domain.Day) (Record, bool, error)
+}
+
+// ErrDuplicate is returned (wrapped) by Store.Insert for a taken day.
+var ErrDuplicate = fmt.Errorf("signin: day already signed")
+
+// Calendar caches which days of a month a member signed (Redis bitmap).
+// It holds nothing that cannot be rebuilt from the Store.
+type Calendar interface {
+	// Month returns the signed days (bit d = day d) and whether the cache
+	// holds the month.
+	Month(ctx context.Context, memberID int64, first domain.Day) (bits uint64, ok bool, err error)
+	// Fill marks the month as built with the given days (adding to any
+	// days marked concurrently, never removing).
+	Fill(ctx context.Context, memberID int64, first domain.Day, days []int) error
+	// Mark adds one signed day.
+	Mark(ctx context.Context, memberID int64, day domain.Day) error
+}
+
+// StreakBoard is told a member's current streak after a commit (the
+// signin_streak leaderboard). Its errors are ignored: the board rebuilds.
+type StreakBoard interface {
+	StreakChanged(ctx context.Context, memberID int64, streak int)
+}
+
+// PointsBoard is told a member earned points (points_week board).
+type PointsBoard interface {
+	Earned(ctx context.Context, memberID int64, points int64)
+}
+
+// Tiers tells a member's tier for the tier multiplier.
+type Tiers interface {
+	TierOf(ctx context.Context, memberID int64) (string, error)
+}
+
+// NormalTier is the Tiers used until a tier capability exists: everyone is
+// "normal".
+type NormalTier struct{}
+
+// TierOf returns "normal".
+func (NormalTier) TierOf(context.Context, int64) (string, error) { return "normal", nil }
+
+// TxRunner runs fn in one unit of work (repo.DB.InTx).
+type TxRunner interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Ledger is the part of the points ledger sign-in uses.
+type Ledger interface {
+	Earn(ctx context.Context, in ledger.EarnInput) (ledger.Entry, error)
+	Spend(ctx context.Context, in ledger.SpendInput) (ledger.Entry, error)
+	Balance(ctx context.Context, memberID int64) (ledger.Balance, error)
+}

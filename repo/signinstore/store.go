@@ -1,0 +1,188 @@
+// Package signinstore keeps sign-ins: the rows in SQL (signin.Store) and the
+// monthly calendar bitmaps in Redis (signin.Calendar).
+package signinstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/signin"
+	"github.com/jifen/jifen/repo"
+)
+
+type row struct {
+	MemberID  int64 `gorm:"primaryKey"`
+	Day       int   `gorm:"primaryKey"`
+	Streak    int
+	Points    int64
+	Makeup    bool
+	CreatedAt time.Time
+}
+
+func (row) TableName() string { return "signins" }
+
+func dayOf(n int) domain.Day {
+	return domain.Day{Year: n / 10000, Month: time.Month(n / 100 % 100), Day: n % 100}
+}
+
+func (r row) toDomain() signin.Record {
+	return signin.Record{MemberID: r.MemberID, Day: dayOf(r.Day), Streak: r.Streak, Points: r.Points, Makeup: r.Makeup, CreatedAt: r.CreatedAt}
+}
+
+// Store implements signin.Store.
+type Store struct{ DB *repo.DB }
+
+var _ signin.Store = (*Store)(nil)
+
+// Insert stores a sign-in row.
+func (s *Store) Insert(ctx context.Context, r signin.Record) error {
+	err := s.DB.Conn(ctx).Create(&row{MemberID: r.MemberID, Day: r.Day.Int(), Streak: r.Streak, Points: r.Points,
+		Makeup: r.Makeup, CreatedAt: r.CreatedAt.UTC()}).Error
+	if repo.IsDuplicate(err) {
+		return fmt.Errorf("member %d day %s: %w", r.MemberID, r.Day, signin.ErrDuplicate)
+	}
+	return err
+}
+
+// Get reads one row, locking it on MySQL when lock.
+func (s *Store) Get(ctx context.Context, memberID int64, day domain.Day, lock bool) (signin.Record, bool, error) {
+	var rs []row
+	q := s.DB.Conn(ctx)
+	if lock {
+		q = s.DB.ForUpdate(q)
+	}
+	err := q.Where("member_id = ? AND day = ?", memberID, day.Int()).Limit(1).Find(&rs).Error
+	if err != nil || len(rs) == 0 {
+		return signin.Record{}, false, err
+	}
+	return rs[0].toDomain(), true, nil
+}
+
+// After reads (locking) the rows after day.
+func (s *Store) After(ctx context.Context, memberID int64, day domain.Day, limit int) ([]signin.Record, error) {
+	var rs []row
+	err := s.DB.ForUpdate(s.DB.Conn(ctx)).Where("member_id = ? AND day > ?", memberID, day.Int()).Order("day").Limit(limit).Find(&rs).Error
+	return toDomain(rs), err
+}
+
+// Settle sets streak and points of a row.
+func (s *Store) Settle(ctx context.Context, memberID int64, day domain.Day, streak int, points int64) error {
+	return s.DB.Conn(ctx).Model(&row{}).Where("member_id = ? AND day = ?", memberID, day.Int()).
+		Updates(map[string]any{"streak": streak, "points": points}).Error
+}
+
+// SetStreak renumbers a row.
+func (s *Store) SetStreak(ctx context.Context, memberID int64, day domain.Day, streak int) error {
+	return s.DB.Conn(ctx).Model(&row{}).Where("member_id = ? AND day = ?", memberID, day.Int()).Update("streak", streak).Error
+}
+
+// Month reads the rows of a month.
+func (s *Store) Month(ctx context.Context, memberID int64, first domain.Day) ([]signin.Record, error) {
+	from := first.Year*10000 + int(first.Month)*100
+	var rs []row
+	err := s.DB.Conn(ctx).Where("member_id = ? AND day > ? AND day < ?", memberID, from, from+32).Order("day").Find(&rs).Error
+	return toDomain(rs), err
+}
+
+// Latest reads the newest row on or before day.
+func (s *Store) Latest(ctx context.Context, memberID int64, day domain.Day) (signin.Record, bool, error) {
+	var rs []row
+	err := s.DB.Conn(ctx).Where("member_id = ? AND day <= ?", memberID, day.Int()).Order("day DESC").Limit(1).Find(&rs).Error
+	if err != nil || len(rs) == 0 {
+		return signin.Record{}, false, err
+	}
+	return rs[0].toDomain(), true, nil
+}
+
+// Streaks returns the current streaks (rows of today, else yesterday) in
+// descending order, for rebuilding the signin_streak board.
+func (s *Store) Streaks(ctx context.Context, today domain.Day) (map[int64]int, error) {
+	var rs []row
+	err := s.DB.Conn(ctx).Select("member_id, day, streak").Where("day IN ?", []int{today.Int(), today.AddDays(-1).Int()}).Find(&rs).Error
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]int{}
+	for _, r := range rs {
+		if r.Day == today.Int() || out[r.MemberID] == 0 {
+			out[r.MemberID] = r.Streak
+		}
+	}
+	return out, nil
+}
+
+func toDomain(rs []row) []signin.Record {
+	out := make([]signin.Record, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.toDomain())
+	}
+	return out
+}
+
+// Calendar implements signin.Calendar with one Redis bitmap per member and
+// month: bit d is day d, bit 0 marks the month as built from SQL (a month
+// without sign-ins is still a key). Building only ever sets bits, so a
+// sign-in marked while a rebuild runs is never lost.
+type Calendar struct {
+	R   *repo.Redis
+	TTL time.Duration // 0: 62 days
+}
+
+var _ signin.Calendar = (*Calendar)(nil)
+
+func (c *Calendar) key(memberID int64, first domain.Day) string {
+	return c.R.Key("signin", "{m:"+strconv.FormatInt(memberID, 10)+"}", fmt.Sprintf("%04d%02d", first.Year, first.Month))
+}
+
+func (c *Calendar) ttl() time.Duration {
+	if c.TTL > 0 {
+		return c.TTL
+	}
+	return 62 * 24 * time.Hour
+}
+
+// Month reads the bitmap.
+func (c *Calendar) Month(ctx context.Context, memberID int64, first domain.Day) (uint64, bool, error) {
+	b, err := c.R.C.Get(ctx, c.key(memberID, first)).Bytes()
+	if err != nil {
+		return 0, false, nil // missing or unreachable: rebuild from SQL
+	}
+	var bits uint64
+	for i := 0; i < len(b)*8 && i < 32; i++ {
+		if b[i/8]&(0x80>>(i%8)) != 0 {
+			bits |= 1 << i
+		}
+	}
+	return bits, bits&1 == 1, nil
+}
+
+// Fill marks the month as built with days.
+func (c *Calendar) Fill(ctx context.Context, memberID int64, first domain.Day, days []int) error {
+	k := c.key(memberID, first)
+	_, err := c.R.C.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, d := range days {
+			p.SetBit(ctx, k, int64(d), 1)
+		}
+		p.SetBit(ctx, k, 0, 1)
+		p.Expire(ctx, k, c.ttl())
+		return nil
+	})
+	return err
+}
+
+// Mark sets one day's bit. On a month not built yet the key holds that bit
+// without bit 0, so it still reads as missing and is rebuilt.
+func (c *Calendar) Mark(ctx context.Context, memberID int64, day domain.Day) error {
+	k := c.key(memberID, domain.Day{Year: day.Year, Month: day.Month, Day: 1})
+	_, err := c.R.C.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.SetBit(ctx, k, int64(day.Day), 1)
+		p.Expire(ctx, k, c.ttl())
+		return nil
+	})
+	return err
+}
