@@ -90,10 +90,18 @@ func MySQLDSN(dsn string) (string, error) {
 	return cfg.FormatDSN(), nil
 }
 
-// OpenMySQL opens a MySQL/MariaDB database.
+// OpenMySQL opens a MySQL/MariaDB database. Sessions run at READ
+// COMMITTED: every invariant Jifen keeps rests on row locks (SELECT … FOR
+// UPDATE on the account) and conditional updates, never on gap locks, and
+// under REPEATABLE READ a locking read of a row that does not exist yet (a
+// new member's account) gap-locks its neighbours, so concurrent first
+// writes of different members deadlock each other.
 func OpenMySQL(dsn string) (*DB, error) {
 	norm, err := MySQLDSN(dsn)
 	if err != nil {
+		return nil, err
+	}
+	if norm, err = withReadCommitted(norm); err != nil {
 		return nil, err
 	}
 	g, err := gorm.Open(mysql.Open(norm), gormConfig())
@@ -108,6 +116,37 @@ func OpenMySQL(dsn string) (*DB, error) {
 	sqlDB.SetMaxIdleConns(64)
 	sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	return &DB{gorm: g, sql: sqlDB, dialect: MySQL}, nil
+}
+
+// withReadCommitted adds the session isolation to the DSN under the name
+// the server knows: MySQL 8 and MariaDB ≥ 11.1 call it transaction_isolation,
+// older MariaDB tx_isolation. A DSN that sets either is left alone.
+func withReadCommitted(dsn string) (string, error) {
+	cfg, err := mysqldrv.ParseDSN(dsn)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := cfg.Params["transaction_isolation"]; ok {
+		return dsn, nil
+	}
+	if _, ok := cfg.Params["tx_isolation"]; ok {
+		return dsn, nil
+	}
+	probe, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return "", fmt.Errorf("open mysql: %w", err)
+	}
+	defer probe.Close()
+	name := "transaction_isolation"
+	var v sql.NullString
+	if err := probe.QueryRow("SELECT @@transaction_isolation").Scan(&v); err != nil {
+		name = "tx_isolation"
+		if err := probe.QueryRow("SELECT @@tx_isolation").Scan(&v); err != nil {
+			return "", fmt.Errorf("open mysql: %w", err)
+		}
+	}
+	cfg.Params[name] = "'READ-COMMITTED'"
+	return cfg.FormatDSN(), nil
 }
 
 // Dialect reports the backend.

@@ -149,3 +149,34 @@ func TestConcurrentEarnSpendExpire(t *testing.T) {
 	}
 	f.want(1, 0, 0, 0, 0)
 }
+
+// Brand-new members earning at the same moment (a sign-in rush, an order
+// burst) each create their account inside the earn. On MySQL a locking read
+// of a missing row would gap-lock its neighbours and the inserts deadlock;
+// every one of these earns must still succeed.
+func TestConcurrentFirstEarnsOfNewMembers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const n = 200
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Interleaved ids so neighbouring keys are created concurrently.
+			member := int64(1000 + (i%2)*n + i)
+			_, errs[i] = f.svc.Earn(f.ctx, ledger.EarnInput{MemberID: member, Points: 10, Key: fmt.Sprint("first-", i),
+				Ref: ledger.Ref{Type: "signin", ID: fmt.Sprint(i)}})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("earn %d failed: %v", i, err)
+		}
+	}
+	for i := 0; i < n; i += 37 {
+		f.want(int64(1000+(i%2)*n+i), 10, 0, 0, 0)
+	}
+}

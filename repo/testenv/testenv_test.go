@@ -45,3 +45,21 @@ func TestMigrateIsIdempotentAndIsolated(t *testing.T) {
 		t.Fatalf("duplicate openid: got %v, want a duplicate-key error", err)
 	}
 }
+
+func TestMySQLSessionsReadCommitted(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	if env.DB.Dialect() != repo.MySQL {
+		return // SQLite has one isolation level: serializable writers
+	}
+	var level string
+	conn := env.DB.Conn(context.Background())
+	if err := conn.Raw("SELECT @@transaction_isolation").Scan(&level).Error; err != nil {
+		if err := conn.Raw("SELECT @@tx_isolation").Scan(&level).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if level != "READ-COMMITTED" {
+		t.Fatalf("session isolation %q, want READ-COMMITTED", level)
+	}
+}
