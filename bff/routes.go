@@ -85,6 +85,9 @@ func NewRouter(d Deps) *gin.Engine {
 	me.GET("/me", sh.Me)
 	me.POST("/phone", sh.BindPhone)
 	me.GET("/points/entries", sh.PointsEntries)
+	me.GET("/lottery/campaigns/:id", sh.LotteryCampaign)
+	me.POST("/lottery/campaigns/:id/draws", sh.CreateLotteryDraw)
+	me.GET("/lottery/campaigns/:id/draws/mine", sh.MyLotteryDraws)
 
 	co := d.Console
 	api.POST("/console/login", co.Login)
@@ -93,6 +96,12 @@ func NewRouter(d Deps) *gin.Engine {
 	con.POST("/members/:id/adjustments", writers, co.CreateAdjustment)
 	con.GET("/members/:id/ledger", co.MemberLedger)
 	con.GET("/audit", co.AuditList)
+	con.GET("/lottery/campaigns", co.LotteryCampaigns)
+	con.POST("/lottery/campaigns", writers, co.CreateLotteryCampaign)
+	con.GET("/lottery/campaigns/:id", co.LotteryCampaign)
+	con.PUT("/lottery/campaigns/:id", writers, co.UpdateLotteryCampaign)
+	con.POST("/lottery/campaigns/:id/prizes", writers, co.CreateLotteryPrize)
+	con.PUT("/lottery/campaigns/:id/prizes/:prize_id", writers, co.UpdateLotteryPrize)
 
 	return r
 }

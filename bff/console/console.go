@@ -10,6 +10,7 @@ import (
 	"github.com/jifen/jifen/domain/adjustment"
 	"github.com/jifen/jifen/domain/audit"
 	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/domain/member"
 )
 
@@ -28,6 +29,7 @@ type Handlers struct {
 	Ledger  *ledger.Service
 	Adjust  *adjustment.Service
 	Audit   audit.Store
+	Lottery *lottery.Service
 	// dummy is compared when the username is unknown, so a wrong username
 	// costs the same time as a wrong password.
 	dummy []byte

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jifen/jifen/bff/auth"
 	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/session"
 )
@@ -18,6 +19,7 @@ type Handlers struct {
 	Sessions *session.Service
 	Tokens   *auth.Tokens
 	Ledger   *ledger.Service
+	Lottery  *lottery.Service
 }
 
 // memberJSON is the member as the mini-program sees it: no openid, no

@@ -28,11 +28,13 @@ import (
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/adjustment"
 	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/session"
 	"github.com/jifen/jifen/repo"
 	"github.com/jifen/jifen/repo/auditstore"
 	"github.com/jifen/jifen/repo/ledgerstore"
+	"github.com/jifen/jifen/repo/lotterystore"
 	"github.com/jifen/jifen/repo/memberstore"
 	"github.com/jifen/jifen/repo/schema"
 	"github.com/jifen/jifen/repo/sessionstore"
@@ -117,6 +119,7 @@ type App struct {
 	Tokens   *auth.Tokens
 	Ledger   *ledger.Service
 	Adjust   *adjustment.Service
+	Lottery  *lottery.Service
 	Sim      *sim.Server // nil unless the in-process simulator is used
 }
 
@@ -173,6 +176,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Members = &member.Service{Store: memberStore, WeChat: mini, Tx: st.DB, Clock: opt.Clock}
 	a.Ledger = &ledger.Service{Store: &ledgerstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock}
 	a.Adjust = &adjustment.Service{Ledger: a.Ledger, Members: memberStore, Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
+	a.Lottery = &lottery.Service{Store: &lotterystore.Store{DB: st.DB}, Gate: &lotterystore.Gate{R: st.Redis},
+		Points: a.Ledger, Tx: st.DB, Clock: opt.Clock}
 	a.Sessions = &session.Service{Store: &sessionstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, TTL: cfg.Auth.RefreshTTL}
 
 	users, err := consoleUsers(cfg, opt.Logger)
@@ -190,9 +195,9 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		PerIP:     cfg.RateLimit.PerIPPerMinute,
 		PerMember: cfg.RateLimit.PerMemberPerMinute,
 		Tokens:    a.Tokens,
-		Shopper:   &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger},
+		Shopper:   &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger, Lottery: a.Lottery},
 		Console: console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
-			Adjust: a.Adjust, Audit: auditStore}),
+			Adjust: a.Adjust, Audit: auditStore, Lottery: a.Lottery}),
 		Ready: func(ctx context.Context) error {
 			if err := st.DB.Ping(ctx); err != nil {
 				return errors.New("database: " + err.Error())
