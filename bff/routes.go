@@ -93,6 +93,9 @@ func NewRouter(d Deps) *gin.Engine {
 	me.GET("/signin/calendar", sh.SigninCalendar)
 	me.POST("/signin/makeup", sh.SigninMakeup)
 	me.GET("/leaderboards/:board", sh.Leaderboard)
+	me.GET("/lottery/campaigns/:id", sh.LotteryCampaign)
+	me.POST("/lottery/campaigns/:id/draws", sh.CreateLotteryDraw)
+	me.GET("/lottery/campaigns/:id/draws/mine", sh.MyLotteryDraws)
 
 	co := d.Console
 	api.POST("/console/login", co.Login)
@@ -120,6 +123,12 @@ func NewRouter(d Deps) *gin.Engine {
 
 	api.GET("/hooks/wecom", d.WeComHook.Verify)
 	api.POST("/hooks/wecom", d.WeComHook.Receive)
+	con.GET("/lottery/campaigns", co.LotteryCampaigns)
+	con.POST("/lottery/campaigns", writers, co.CreateLotteryCampaign)
+	con.GET("/lottery/campaigns/:id", co.LotteryCampaign)
+	con.PUT("/lottery/campaigns/:id", writers, co.UpdateLotteryCampaign)
+	con.POST("/lottery/campaigns/:id/prizes", writers, co.CreateLotteryPrize)
+	con.PUT("/lottery/campaigns/:id/prizes/:prize_id", writers, co.UpdateLotteryPrize)
 
 	return r
 }

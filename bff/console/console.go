@@ -11,6 +11,7 @@ import (
 	"github.com/jifen/jifen/domain/audit"
 	"github.com/jifen/jifen/domain/guide"
 	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/domain/member"
 )
 
@@ -30,6 +31,7 @@ type Handlers struct {
 	Adjust  *adjustment.Service
 	Audit   audit.Store
 	Guides  *guide.Service
+	Lottery *lottery.Service
 	// dummy is compared when the username is unknown, so a wrong username
 	// costs the same time as a wrong password.
 	dummy []byte

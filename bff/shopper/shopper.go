@@ -9,6 +9,7 @@ import (
 	"github.com/jifen/jifen/bff/auth"
 	"github.com/jifen/jifen/domain/leaderboard"
 	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/session"
 	"github.com/jifen/jifen/domain/signin"
@@ -22,6 +23,7 @@ type Handlers struct {
 	Ledger   *ledger.Service
 	Signin   *signin.Service
 	Boards   *leaderboard.Service
+	Lottery  *lottery.Service
 }
 
 // memberJSON is the member as the mini-program sees it: no openid, no

@@ -33,6 +33,7 @@ import (
 	"github.com/jifen/jifen/domain/guide"
 	"github.com/jifen/jifen/domain/leaderboard"
 	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/session"
 	"github.com/jifen/jifen/domain/signin"
@@ -41,6 +42,7 @@ import (
 	"github.com/jifen/jifen/repo/boardstore"
 	"github.com/jifen/jifen/repo/guidestore"
 	"github.com/jifen/jifen/repo/ledgerstore"
+	"github.com/jifen/jifen/repo/lotterystore"
 	"github.com/jifen/jifen/repo/memberstore"
 	"github.com/jifen/jifen/repo/schema"
 	"github.com/jifen/jifen/repo/sessionstore"
@@ -129,6 +131,7 @@ type App struct {
 	Guides   *guide.Service
 	Signin   *signin.Service
 	Boards   *leaderboard.Service
+	Lottery  *lottery.Service
 	Sim      *sim.Server // nil unless the in-process simulator is used
 }
 
@@ -194,6 +197,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 			Rebind: guide.Rebind(cfg.Guides.Rebind), DailyCapPerCustomer: cfg.Guides.DailyCapPerCustomer,
 			PushWindowDays: cfg.Guides.PushWindowDays, SummaryWindowDays: cfg.Guides.SummaryWindowDays, PushText: cfg.Guides.PushText}}
 	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, a.Guides.OnRegistered)
+	a.Lottery = &lottery.Service{Store: &lotterystore.Store{DB: st.DB}, Gate: &lotterystore.Gate{R: st.Redis},
+		Points: a.Ledger, Tx: st.DB, Clock: opt.Clock}
 	a.Sessions = &session.Service{Store: &sessionstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, TTL: cfg.Auth.RefreshTTL}
 
 	a.Boards = &leaderboard.Service{Cache: &boardstore.Cache{R: st.Redis}, Profiles: &boardstore.Profiles{DB: st.DB},
@@ -220,9 +225,9 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		PerMember: cfg.RateLimit.PerMemberPerMinute,
 		Tokens:    a.Tokens,
 		Shopper: &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger,
-			Signin: a.Signin, Boards: a.Boards},
+			Signin: a.Signin, Boards: a.Boards, Lottery: a.Lottery},
 		Console: console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
-			Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides}),
+			Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides, Lottery: a.Lottery}),
 		Guide: &guideweb.Handlers{Guides: a.Guides, Tokens: a.Tokens},
 		WeComHook: &hooks.WeCom{Guides: a.Guides, CorpID: cfg.WeChat.Work.CorpID,
 			Token: string(cfg.WeChat.Work.CallbackToken), AESKey: string(cfg.WeChat.Work.CallbackAESKey)},

@@ -1,0 +1,31 @@
+package console
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/jifen/jifen/bff/web"
+)
+
+// CreateLotteryPrize handles POST /api/v1/console/lottery/campaigns/{id}/prizes
+// (admin, marketer).
+func (h *Handlers) CreateLotteryPrize(c *gin.Context) {
+	id, err := web.PathID(c, "id")
+	if err != nil {
+		web.Fail(c, err)
+		return
+	}
+	var req prizeRequest
+	if err := web.Bind(c, &req); err != nil {
+		web.Fail(c, err)
+		return
+	}
+	p := req.toDomain()
+	p.CampaignID = id
+	if err := h.Lottery.AddPrize(c.Request.Context(), &p); err != nil {
+		web.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"prize": toPrizeJSON(p)})
+}

@@ -1,0 +1,62 @@
+package lottery
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+)
+
+// Pick returns the index of the prize chosen by weight, given r uniform in
+// [0, Σ weights). It is the whole of the lottery's randomness apart from
+// where r comes from (RandBelow, crypto/rand).
+func Pick(prizes []Prize, r int64) int {
+	for i := range prizes {
+		if r < prizes[i].Weight {
+			return i
+		}
+		r -= prizes[i].Weight
+	}
+	return len(prizes) - 1 // unreachable for r in range
+}
+
+// TotalWeight is Σ weights.
+func TotalWeight(prizes []Prize) int64 {
+	var t int64
+	for _, p := range prizes {
+		t += p.Weight
+	}
+	return t
+}
+
+// RandBelow returns a uniform integer in [0, n) from crypto/rand, without
+// modulo bias (rejection sampling). n must be positive.
+func RandBelow(n int64) int64 {
+	limit := ^uint64(0) - (^uint64(0) % uint64(n))
+	var b [8]byte
+	for {
+		if _, err := rand.Read(b[:]); err != nil {
+			panic("crypto/rand: " + err.Error()) // the OS source never fails on supported platforms
+		}
+		if v := binary.LittleEndian.Uint64(b[:]); v < limit {
+			return int64(v % uint64(n))
+		}
+	}
+}
+
+// pityOrder returns the non-empty prizes in a random order drawn by weight
+// (each next one picked by weight among those left): the pity rule takes
+// the first that still has stock.
+func pityOrder(prizes []Prize) []Prize {
+	var left []Prize
+	for _, p := range prizes {
+		if !p.Empty() {
+			left = append(left, p)
+		}
+	}
+	out := make([]Prize, 0, len(left))
+	for len(left) > 0 {
+		i := Pick(left, RandBelow(TotalWeight(left)))
+		out = append(out, left[i])
+		left = append(left[:i], left[i+1:]...)
+	}
+	return out
+}

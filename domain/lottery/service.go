@@ -1,0 +1,381 @@
+package lottery
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/ledger"
+)
+
+// Points is the part of the ledger a draw uses; both calls join the
+// transaction in ctx.
+type Points interface {
+	Spend(ctx context.Context, in ledger.SpendInput) (ledger.Entry, error)
+	Earn(ctx context.Context, in ledger.EarnInput) (ledger.Entry, error)
+}
+
+// Service runs campaigns and draws.
+type Service struct {
+	Store  Store
+	Gate   Gate
+	Points Points
+	Tx     TxRunner
+	Clock  domain.Clock
+}
+
+// missName is what a draw that won nothing shows.
+const missName = "谢谢参与"
+
+// CreateCampaign validates and stores a campaign with its prizes.
+func (s *Service) CreateCampaign(ctx context.Context, c *Campaign) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	now := s.Clock.Now()
+	c.CreatedAt, c.UpdatedAt = now, now
+	for i := range c.Prizes {
+		c.Prizes[i].Won = 0
+	}
+	return s.Store.CreateCampaign(ctx, c)
+}
+
+// UpdateCampaign replaces a campaign's own fields (window, cost, limits,
+// pity, consolation); its prizes are edited one by one.
+func (s *Service) UpdateCampaign(ctx context.Context, c *Campaign) (*Campaign, error) {
+	cur, err := s.Store.Campaign(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	c.Prizes = cur.Prizes
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	c.CreatedAt, c.UpdatedAt = cur.CreatedAt, s.Clock.Now()
+	if err := s.Store.UpdateCampaign(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Campaign returns a campaign with its prizes.
+func (s *Service) Campaign(ctx context.Context, id int64) (*Campaign, error) {
+	return s.Store.Campaign(ctx, id)
+}
+
+// Campaigns lists campaigns newest first.
+func (s *Service) Campaigns(ctx context.Context, limit int, cursor int64) ([]Campaign, int64, error) {
+	return s.Store.Campaigns(ctx, limit, cursor)
+}
+
+// AddPrize adds a prize to a campaign.
+func (s *Service) AddPrize(ctx context.Context, p *Prize) error {
+	if err := p.Validate(""); err != nil {
+		return err
+	}
+	if _, err := s.Store.Campaign(ctx, p.CampaignID); err != nil {
+		return err
+	}
+	if err := s.Store.CreatePrize(ctx, p); err != nil {
+		return err
+	}
+	return s.Gate.Reset(ctx, p.CampaignID)
+}
+
+// UpdatePrize replaces a prize's fields; its stock may not go below what
+// was already won.
+func (s *Service) UpdatePrize(ctx context.Context, p *Prize) error {
+	if err := p.Validate(""); err != nil {
+		return err
+	}
+	c, err := s.Store.Campaign(ctx, p.CampaignID)
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, q := range c.Prizes {
+		found = found || q.ID == p.ID
+	}
+	if !found {
+		return domain.Errorf(domain.NotFound, "campaign %d has no prize %d", p.CampaignID, p.ID)
+	}
+	if err := s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Store.UpdatePrize(ctx, p) }); err != nil {
+		return err
+	}
+	// The Gate's copy of the stock is stale now; it is rebuilt on the next draw.
+	return s.Gate.Reset(ctx, p.CampaignID)
+}
+
+// Chances returns the campaign and what the member may still do in it today.
+func (s *Service) Chances(ctx context.Context, memberID, campaignID int64) (*Campaign, Chances, error) {
+	c, err := s.Store.Campaign(ctx, campaignID)
+	if err != nil {
+		return nil, Chances{}, err
+	}
+	st, err := s.Store.MemberState(ctx, campaignID, memberID)
+	if err != nil {
+		return nil, Chances{}, err
+	}
+	st = st.today(domain.DayOf(s.Clock.Now()).Int())
+	left := -1
+	if c.LimitTotal > 0 {
+		left = max(0, c.LimitTotal-st.Draws)
+	}
+	if c.LimitDaily > 0 {
+		d := max(0, c.LimitDaily-st.DayDraws)
+		if left < 0 || d < left {
+			left = d
+		}
+	}
+	free := max(0, c.FreePerDay-st.FreeUsed)
+	if left >= 0 && free > left {
+		free = left
+	}
+	return c, Chances{FreeLeft: free, DrawsLeft: left, Cost: c.CostPoints}, nil
+}
+
+// MyDraws lists the member's draws in a campaign, newest first.
+func (s *Service) MyDraws(ctx context.Context, memberID, campaignID int64, limit int, cursor int64) ([]Draw, int64, error) {
+	if _, err := s.Store.Campaign(ctx, campaignID); err != nil {
+		return nil, 0, err
+	}
+	return s.Store.Draws(ctx, campaignID, memberID, limit, cursor)
+}
+
+// Draw draws once for the member. The same key returns the first draw.
+// Limits reached and a closed campaign are RuleViolation (422), too few
+// points PointsInsufficient (422).
+func (s *Service) Draw(ctx context.Context, memberID, campaignID int64, key string) (Draw, error) {
+	key = strings.TrimSpace(key)
+	if key == "" || len(key) > 100 {
+		return Draw{}, domain.FieldError("Idempotency-Key", "1 to 100 characters")
+	}
+	c, err := s.Store.Campaign(ctx, campaignID)
+	if err != nil {
+		return Draw{}, err
+	}
+	if prior, found, err := s.Store.DrawByKey(ctx, memberID, key); err != nil {
+		return Draw{}, err
+	} else if found {
+		return replay(prior, campaignID)
+	}
+	now := s.Clock.Now()
+	if !c.Open(now) {
+		return Draw{}, domain.Errorf(domain.RuleViolation, "campaign %d is not open now (%s – %s)", c.ID,
+			c.StartsAt.In(domain.Shanghai).Format("2006-01-02 15:04"), c.EndsAt.In(domain.Shanghai).Format("2006-01-02 15:04"))
+	}
+	total := TotalWeight(c.Prizes)
+	if total <= 0 {
+		return Draw{}, domain.Errorf(domain.RuleViolation, "campaign %d has no prizes to draw", c.ID)
+	}
+	day := domain.DayOf(now).Int()
+	picked := c.Prizes[Pick(c.Prizes, RandBelow(total))]
+	res := Reservation{CampaignID: c.ID, MemberID: memberID, Day: day, PrizeID: picked.ID, LimitTotal: c.LimitTotal, LimitDaily: c.LimitDaily}
+	out, err := s.reserve(ctx, c, res)
+	if err != nil {
+		return Draw{}, err
+	}
+	unit := out == GateReserved
+	var d Draw
+	var took takeInfo
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		d, took, err = s.commit(ctx, c, memberID, key, now, day, picked, out == GateOutOfStock)
+		return err
+	})
+	if err != nil || d.Replayed {
+		if rerr := s.Gate.Release(ctx, res, unit); rerr != nil && err == nil {
+			err = rerr
+		}
+		if errors.Is(err, ErrDuplicateDraw) {
+			return s.replayKey(ctx, memberID, campaignID, key)
+		}
+		if err != nil {
+			return Draw{}, err
+		}
+		return replay(d, campaignID)
+	}
+	// Keep the Gate's stock close to SQL. The draw has committed: an error
+	// here leaves a stale counter, which costs at most a SQL refusal later.
+	if unit && d.PrizeID != picked.ID {
+		if took.soldOut {
+			_ = s.Gate.SoldOut(ctx, c.ID, picked.ID)
+		} else {
+			_ = s.Gate.AdjustStock(ctx, c.ID, picked.ID, 1)
+		}
+	}
+	if took.other != 0 {
+		_ = s.Gate.AdjustStock(ctx, c.ID, took.other, -1)
+	}
+	return d, nil
+}
+
+// reserve asks the Gate, rebuilding its counters from SQL when missing.
+func (s *Service) reserve(ctx context.Context, c *Campaign, r Reservation) (Outcome, error) {
+	for attempt := 0; attempt < 3; attempt++ {
+		out, err := s.Gate.Reserve(ctx, r)
+		if err != nil {
+			return 0, fmt.Errorf("lottery gate: %w", err)
+		}
+		switch out {
+		case GateLimitTotal:
+			return 0, domain.Errorf(domain.RuleViolation, "you have used all %d draws of this campaign", c.LimitTotal)
+		case GateLimitDaily:
+			return 0, domain.Errorf(domain.RuleViolation, "you have used all %d draws for today", c.LimitDaily)
+		case GateNotReady:
+			fresh, err := s.Store.Campaign(ctx, c.ID)
+			if err != nil {
+				return 0, err
+			}
+			st, err := s.Store.MemberState(ctx, c.ID, r.MemberID)
+			if err != nil {
+				return 0, err
+			}
+			if err := s.Gate.Rebuild(ctx, fresh, r.MemberID, r.Day, st.today(r.Day)); err != nil {
+				return 0, fmt.Errorf("lottery gate rebuild: %w", err)
+			}
+			continue
+		}
+		return out, nil
+	}
+	return 0, domain.Errorf(domain.Unavailable, "the lottery is busy; retry")
+}
+
+type takeInfo struct {
+	soldOut bool  // SQL had no unit of the picked prize the Gate reserved
+	other   int64 // a stocked prize the pity rule took instead
+}
+
+// commit is the unit of work of one draw: SQL decides, whatever the Gate said.
+func (s *Service) commit(ctx context.Context, c *Campaign, memberID int64, key string, now time.Time, day int, picked Prize, gateOut bool) (Draw, takeInfo, error) {
+	var took takeInfo
+	st, err := s.Store.LockMember(ctx, c.ID, memberID)
+	if err != nil {
+		return Draw{}, took, err
+	}
+	// Under the member lock a concurrent request with the same key has
+	// either committed (found here) or not started its writes.
+	if prior, found, err := s.Store.DrawByKey(ctx, memberID, key); err != nil {
+		return Draw{}, took, err
+	} else if found {
+		prior.Replayed = true
+		return prior, took, nil
+	}
+	st = st.today(day)
+	if c.LimitTotal > 0 && st.Draws >= c.LimitTotal {
+		return Draw{}, took, domain.Errorf(domain.RuleViolation, "you have used all %d draws of this campaign", c.LimitTotal)
+	}
+	if c.LimitDaily > 0 && st.DayDraws >= c.LimitDaily {
+		return Draw{}, took, domain.Errorf(domain.RuleViolation, "you have used all %d draws for today", c.LimitDaily)
+	}
+	take := func(p Prize) (bool, error) {
+		if p.PerMemberLimit > 0 {
+			n, err := s.Store.MemberWins(ctx, c.ID, memberID, p.ID)
+			if err != nil || n >= p.PerMemberLimit {
+				return false, err
+			}
+		}
+		if p.Stock == Unlimited || p.Empty() {
+			return true, nil
+		}
+		return s.Store.TakeStock(ctx, p.ID)
+	}
+	var prize *Prize
+	if !gateOut {
+		ok, err := take(picked)
+		if err != nil {
+			return Draw{}, took, err
+		}
+		if ok {
+			prize = &picked
+		} else if picked.Stock != Unlimited {
+			took.soldOut = true
+		}
+	}
+	d := Draw{CampaignID: c.ID, MemberID: memberID, Key: key, Ref: newRef(), Day: day, CreatedAt: now}
+	if prize != nil {
+		d.PrizeID, d.PrizeKind, d.PrizeName, d.Points, d.CouponCode = prize.ID, prize.Kind, prize.Name, prize.Points, prize.CouponCode
+	} else if c.ConsolationName != "" {
+		d.PrizeKind, d.PrizeName, d.Points = KindGift, c.ConsolationName, c.ConsolationPoints
+		if c.ConsolationPoints > 0 {
+			d.PrizeKind = KindPoints
+		}
+	} else {
+		d.PrizeKind, d.PrizeName = KindNothing, missName
+	}
+	if d.PrizeKind == KindNothing && c.PityAfter > 0 && st.MissStreak >= c.PityAfter {
+		for _, p := range pityOrder(c.Prizes) {
+			ok, err := take(p)
+			if err != nil {
+				return Draw{}, took, err
+			}
+			if ok {
+				d.PrizeID, d.PrizeKind, d.PrizeName, d.Points, d.CouponCode, d.Pity = p.ID, p.Kind, p.Name, p.Points, p.CouponCode, true
+				if p.Stock != Unlimited {
+					took.other = p.ID
+				}
+				break
+			}
+		}
+	}
+	ref := ledger.Ref{Type: "lottery_draw", ID: d.Ref}
+	if c.CostPoints > 0 && st.FreeUsed < c.FreePerDay {
+		st.FreeUsed++
+		d.Free = true
+	} else if c.CostPoints > 0 {
+		d.CostPoints = c.CostPoints
+		if _, err := s.Points.Spend(ctx, ledger.SpendInput{MemberID: memberID, Points: c.CostPoints, Key: "lottery:" + d.Ref,
+			Ref: ref, Title: "抽奖消耗", Operator: "lottery"}); err != nil {
+			return Draw{}, took, err
+		}
+	} else {
+		d.Free = true
+	}
+	if d.PrizeKind == KindPoints && d.Points > 0 {
+		if _, err := s.Points.Earn(ctx, ledger.EarnInput{MemberID: memberID, Points: d.Points, Key: "lottery:" + d.Ref + ":prize",
+			Ref: ref, Title: "抽奖奖品", Operator: "lottery"}); err != nil {
+			return Draw{}, took, err
+		}
+	}
+	if err := s.Store.InsertDraw(ctx, &d); err != nil {
+		return Draw{}, took, err
+	}
+	st.Draws++
+	st.DayDraws++
+	if d.PrizeKind == KindNothing {
+		st.MissStreak++
+	} else {
+		st.MissStreak = 0
+	}
+	return d, took, s.Store.SaveMember(ctx, c.ID, memberID, st)
+}
+
+func (s *Service) replayKey(ctx context.Context, memberID, campaignID int64, key string) (Draw, error) {
+	prior, found, err := s.Store.DrawByKey(ctx, memberID, key)
+	if err != nil {
+		return Draw{}, err
+	}
+	if !found {
+		return Draw{}, domain.Errorf(domain.Conflict, "a draw with this idempotency key is in flight; retry")
+	}
+	return replay(prior, campaignID)
+}
+
+func replay(prior Draw, campaignID int64) (Draw, error) {
+	if prior.CampaignID != campaignID {
+		return Draw{}, domain.Errorf(domain.IdempotencyConflict, "idempotency key %q was used for a draw in another campaign", prior.Key)
+	}
+	prior.Replayed = true
+	return prior, nil
+}
+
+// newRef names a draw attempt in the ledger (its entries' reference).
+func newRef() string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

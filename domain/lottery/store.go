@@ -1,0 +1,94 @@
+package lottery
+
+import (
+	"context"
+	"errors"
+)
+
+// TxRunner runs fn in one transaction carried by ctx (repo.DB).
+type TxRunner interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// ErrDuplicateDraw is returned (wrapped) by Store.InsertDraw when the member
+// already used the idempotency key.
+var ErrDuplicateDraw = errors.New("lottery: duplicate draw key")
+
+// Store is the SQL truth of the lottery. Methods use the transaction in ctx.
+type Store interface {
+	// CreateCampaign inserts c and its prizes and sets their ids.
+	CreateCampaign(ctx context.Context, c *Campaign) error
+	// UpdateCampaign saves c's own fields (not its prizes).
+	UpdateCampaign(ctx context.Context, c *Campaign) error
+	// Campaign loads a campaign with its prizes (by id); NotFound when missing.
+	Campaign(ctx context.Context, id int64) (*Campaign, error)
+	// Campaigns lists campaigns newest first with keyset paging.
+	Campaigns(ctx context.Context, limit int, cursor int64) ([]Campaign, int64, error)
+	// CreatePrize inserts p (p.CampaignID set).
+	CreatePrize(ctx context.Context, p *Prize) error
+	// UpdatePrize saves p; when p is stocked, Won is recounted from the draws
+	// so that stock set on a formerly unlimited prize counts what it gave.
+	// A stock below what was won is a RuleViolation.
+	UpdatePrize(ctx context.Context, p *Prize) error
+
+	// LockMember locks (creating it) the member's row in the campaign: the
+	// lock that serialises one member's draws.
+	LockMember(ctx context.Context, campaignID, memberID int64) (MemberState, error)
+	SaveMember(ctx context.Context, campaignID, memberID int64, st MemberState) error
+	// MemberState reads the row without locking (zero when none).
+	MemberState(ctx context.Context, campaignID, memberID int64) (MemberState, error)
+	// TakeStock gives one unit of a stocked prize if any is left
+	// (UPDATE … SET won = won + 1 WHERE won < stock) and reports whether it did.
+	TakeStock(ctx context.Context, prizeID int64) (bool, error)
+	// MemberWins counts the member's draws of the prize.
+	MemberWins(ctx context.Context, campaignID, memberID, prizeID int64) (int, error)
+	// DrawByKey finds the member's draw with the idempotency key.
+	DrawByKey(ctx context.Context, memberID int64, key string) (Draw, bool, error)
+	// InsertDraw stores d and sets d.ID; a used key is ErrDuplicateDraw.
+	InsertDraw(ctx context.Context, d *Draw) error
+	// Draws lists the member's draws in a campaign, newest first.
+	Draws(ctx context.Context, campaignID, memberID int64, limit int, cursor int64) ([]Draw, int64, error)
+}
+
+// Reservation is what a draw asks the Gate for.
+type Reservation struct {
+	CampaignID int64
+	MemberID   int64
+	Day        int   // yyyymmdd
+	PrizeID    int64 // the picked prize
+	LimitTotal int
+	LimitDaily int
+}
+
+// Outcome is the Gate's answer.
+type Outcome int
+
+// The outcomes.
+const (
+	GateNotReady   Outcome = iota // counters missing: rebuild and ask again
+	GateLimitTotal                // the member reached the campaign limit
+	GateLimitDaily                // the member reached today's limit
+	GateOutOfStock                // the picked prize has no stock left
+	GateUnlimited                 // the picked prize has no stock limit
+	GateReserved                  // one unit of the picked prize is reserved
+)
+
+// Gate is the fast, rebuildable copy of stock and member counters (Redis).
+type Gate interface {
+	// Reserve atomically checks the member's limits and takes one unit of
+	// the prize when it is stocked; the member's counters grow by one
+	// draw unless the answer is a limit or GateNotReady.
+	Reserve(ctx context.Context, r Reservation) (Outcome, error)
+	// Release gives back a reservation whose draw did not commit (and the
+	// stock unit when unit).
+	Release(ctx context.Context, r Reservation, unit bool) error
+	// AdjustStock adds delta to what the Gate thinks is left of a prize.
+	AdjustStock(ctx context.Context, campaignID, prizeID, delta int64) error
+	// SoldOut records that SQL has no unit of the prize left.
+	SoldOut(ctx context.Context, campaignID, prizeID int64) error
+	// Rebuild loads what is left of each stocked prize and the member's
+	// counters for day, each only if missing.
+	Rebuild(ctx context.Context, c *Campaign, memberID int64, day int, st MemberState) error
+	// Reset drops the campaign's stock counters (after a console edit).
+	Reset(ctx context.Context, campaignID int64) error
+}

@@ -1,0 +1,153 @@
+package lotterystore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/jifen/jifen/domain/lottery"
+	"github.com/jifen/jifen/repo"
+)
+
+// Gate implements lottery.Gate in Redis. A campaign's keys share the hash
+// tag {lot:<id>} (not the member's {m:<id>}): the reserve script touches the
+// campaign's stock hash and one member's hash at once, so they must live in
+// one Cluster slot. Each hash carries a field "_ok" written only by a
+// rebuild: a hash without it (lost, or half-recreated by a late release) is
+// rebuilt from SQL before use.
+type Gate struct {
+	R *repo.Redis
+	// TTL of a member's counters (refreshed on every draw); 8 days when zero.
+	TTL time.Duration
+}
+
+var _ lottery.Gate = (*Gate)(nil)
+
+func (g *Gate) stockKey(campaignID int64) string {
+	return g.R.Key("lottery", fmt.Sprintf("{lot:%d}", campaignID), "stock")
+}
+
+func (g *Gate) memberKey(campaignID, memberID int64) string {
+	return g.R.Key("lottery", fmt.Sprintf("{lot:%d}", campaignID), "m", strconv.FormatInt(memberID, 10))
+}
+
+func (g *Gate) ttl() int64 {
+	if g.TTL <= 0 {
+		return int64((8 * 24 * time.Hour).Seconds())
+	}
+	return int64(g.TTL.Seconds())
+}
+
+func dayField(day int) string { return "d:" + strconv.Itoa(day) }
+
+// reserveScript: KEYS stock, member; ARGV day field, limit total, limit
+// daily, prize id, ttl. Returns the lottery.Outcome.
+var reserveScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], '_ok') == 0 or redis.call('HEXISTS', KEYS[2], '_ok') == 0 then return 0 end
+local total = tonumber(redis.call('HGET', KEYS[2], 'total') or '0')
+local today = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > 0 and total >= tonumber(ARGV[2]) then return 1 end
+if tonumber(ARGV[3]) > 0 and today >= tonumber(ARGV[3]) then return 2 end
+local out = 4
+local left = redis.call('HGET', KEYS[1], ARGV[4])
+if left then
+  if tonumber(left) > 0 then
+    redis.call('HINCRBY', KEYS[1], ARGV[4], -1)
+    out = 5
+  else
+    out = 3
+  end
+end
+redis.call('HINCRBY', KEYS[2], 'total', 1)
+redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return out
+`)
+
+// releaseScript: KEYS stock, member; ARGV day field, prize id, unit (0/1).
+var releaseScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[2], '_ok') == 1 then
+  redis.call('HINCRBY', KEYS[2], 'total', -1)
+  redis.call('HINCRBY', KEYS[2], ARGV[1], -1)
+end
+if ARGV[3] == '1' and redis.call('HEXISTS', KEYS[1], '_ok') == 1 and redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then
+  redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+end
+return 1
+`)
+
+// adjustScript: KEYS stock; ARGV prize id, delta (never below 0), or "sold"
+// to set 0.
+var adjustScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], '_ok') == 0 or redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+if ARGV[2] == 'sold' then redis.call('HSET', KEYS[1], ARGV[1], 0) return 1 end
+local v = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+if v < 0 then redis.call('HSET', KEYS[1], ARGV[1], 0) end
+return 1
+`)
+
+// rebuildScript: KEYS one hash; ARGV ttl (0 = none), then field, value
+// pairs. Replaces the hash only when it lacks "_ok", so a rebuild never
+// clobbers live counters another request rebuilt first.
+var rebuildScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], '_ok') == 1 then return 0 end
+redis.call('DEL', KEYS[1])
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end
+redis.call('HSET', KEYS[1], '_ok', 1)
+if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return 1
+`)
+
+// Reserve runs the reserve script.
+func (g *Gate) Reserve(ctx context.Context, r lottery.Reservation) (lottery.Outcome, error) {
+	n, err := reserveScript.Run(ctx, g.R.C, []string{g.stockKey(r.CampaignID), g.memberKey(r.CampaignID, r.MemberID)},
+		dayField(r.Day), r.LimitTotal, r.LimitDaily, r.PrizeID, g.ttl()).Int()
+	if err != nil {
+		return 0, err
+	}
+	return [...]lottery.Outcome{lottery.GateNotReady, lottery.GateLimitTotal, lottery.GateLimitDaily,
+		lottery.GateOutOfStock, lottery.GateUnlimited, lottery.GateReserved}[n], nil
+}
+
+// Release gives a reservation back.
+func (g *Gate) Release(ctx context.Context, r lottery.Reservation, unit bool) error {
+	u := "0"
+	if unit {
+		u = "1"
+	}
+	return releaseScript.Run(ctx, g.R.C, []string{g.stockKey(r.CampaignID), g.memberKey(r.CampaignID, r.MemberID)},
+		dayField(r.Day), r.PrizeID, u).Err()
+}
+
+// AdjustStock adds delta to a prize's counter.
+func (g *Gate) AdjustStock(ctx context.Context, campaignID, prizeID, delta int64) error {
+	return adjustScript.Run(ctx, g.R.C, []string{g.stockKey(campaignID)}, prizeID, delta).Err()
+}
+
+// SoldOut sets a prize's counter to 0.
+func (g *Gate) SoldOut(ctx context.Context, campaignID, prizeID int64) error {
+	return adjustScript.Run(ctx, g.R.C, []string{g.stockKey(campaignID)}, prizeID, "sold").Err()
+}
+
+// Rebuild loads the stock and the member's counters from SQL values.
+func (g *Gate) Rebuild(ctx context.Context, c *lottery.Campaign, memberID int64, day int, st lottery.MemberState) error {
+	args := []any{0}
+	for _, p := range c.Prizes {
+		if p.Stock != lottery.Unlimited && !p.Empty() {
+			args = append(args, p.ID, max(0, p.Stock-p.Won))
+		}
+	}
+	if err := rebuildScript.Run(ctx, g.R.C, []string{g.stockKey(c.ID)}, args...).Err(); err != nil {
+		return err
+	}
+	return rebuildScript.Run(ctx, g.R.C, []string{g.memberKey(c.ID, memberID)}, g.ttl(),
+		"total", st.Draws, dayField(day), st.DayDraws).Err()
+}
+
+// Reset drops the campaign's stock counters.
+func (g *Gate) Reset(ctx context.Context, campaignID int64) error {
+	return g.R.C.Del(ctx, g.stockKey(campaignID)).Err()
+}
