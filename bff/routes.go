@@ -17,6 +17,7 @@ import (
 
 	"github.com/jifen/jifen/bff/auth"
 	"github.com/jifen/jifen/bff/console"
+	"github.com/jifen/jifen/bff/hooks"
 	"github.com/jifen/jifen/bff/shopper"
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/docs"
@@ -34,6 +35,7 @@ type Deps struct {
 	Tokens    *auth.Tokens
 	Shopper   *shopper.Handlers
 	Console   *console.Handlers
+	Hooks     *hooks.Handlers
 	Ready     func(ctx context.Context) error // nil error = ready
 	Registry  *prometheus.Registry
 	Simulator http.Handler // mounted at /_sim/ when not nil
@@ -85,6 +87,10 @@ func NewRouter(d Deps) *gin.Engine {
 	me.GET("/me", sh.Me)
 	me.POST("/phone", sh.BindPhone)
 	me.GET("/points/entries", sh.PointsEntries)
+	me.GET("/orders/:order_id/points", sh.OrderPoints)
+	me.GET("/tier", sh.TierStatus)
+	me.POST("/tier/upgrade", sh.UpgradeTier)
+	me.PUT("/profile", sh.UpdateProfile)
 
 	co := d.Console
 	api.POST("/console/login", co.Login)
@@ -93,6 +99,15 @@ func NewRouter(d Deps) *gin.Engine {
 	con.POST("/members/:id/adjustments", writers, co.CreateAdjustment)
 	con.GET("/members/:id/ledger", co.MemberLedger)
 	con.GET("/audit", co.AuditList)
+	con.GET("/rules", co.ListRules)
+	con.POST("/rules", writers, co.CreateRule)
+	con.POST("/rules/simulate", co.SimulateRules)
+	con.GET("/rules/:id", co.GetRule)
+	con.PUT("/rules/:id", writers, co.UpdateRule)
+	con.DELETE("/rules/:id", writers, co.DeleteRule)
+
+	// Server to server: signed with HMAC-SHA256, no user token.
+	api.POST("/hooks/orders", d.Hooks.CreateOrderEvent)
 
 	return r
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/jifen/jifen/domain/audit"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/member"
+	"github.com/jifen/jifen/domain/ruleadmin"
+	"github.com/jifen/jifen/domain/rules"
 )
 
 // User is a console account.
@@ -28,6 +30,10 @@ type Handlers struct {
 	Ledger  *ledger.Service
 	Adjust  *adjustment.Service
 	Audit   audit.Store
+	// Rules reads and simulates earning rules; RuleAdmin edits them with an
+	// audit trail (issue #5).
+	Rules     *rules.Service
+	RuleAdmin *ruleadmin.Service
 	// dummy is compared when the username is unknown, so a wrong username
 	// costs the same time as a wrong password.
 	dummy []byte

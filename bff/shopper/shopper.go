@@ -7,9 +7,12 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/bff/auth"
+	"github.com/jifen/jifen/domain/birthday"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/member"
+	"github.com/jifen/jifen/domain/orders"
 	"github.com/jifen/jifen/domain/session"
+	"github.com/jifen/jifen/domain/tier"
 )
 
 // Handlers serves the shopper routes.
@@ -18,6 +21,11 @@ type Handlers struct {
 	Sessions *session.Service
 	Tokens   *auth.Tokens
 	Ledger   *ledger.Service
+	// Orders, Tier and Birthdays serve the order points, tier and profile
+	// routes (issue #5).
+	Orders    *orders.Service
+	Tiers     *tier.Service
+	Birthdays *birthday.Service
 }
 
 // memberJSON is the member as the mini-program sees it: no openid, no

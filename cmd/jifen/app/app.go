@@ -23,19 +23,28 @@ import (
 	"github.com/jifen/jifen/bff"
 	"github.com/jifen/jifen/bff/auth"
 	"github.com/jifen/jifen/bff/console"
+	"github.com/jifen/jifen/bff/hooks"
 	"github.com/jifen/jifen/bff/shopper"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/adjustment"
+	"github.com/jifen/jifen/domain/birthday"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/member"
+	"github.com/jifen/jifen/domain/orders"
+	"github.com/jifen/jifen/domain/ruleadmin"
+	"github.com/jifen/jifen/domain/rules"
 	"github.com/jifen/jifen/domain/session"
+	"github.com/jifen/jifen/domain/tier"
 	"github.com/jifen/jifen/repo"
 	"github.com/jifen/jifen/repo/auditstore"
 	"github.com/jifen/jifen/repo/ledgerstore"
 	"github.com/jifen/jifen/repo/memberstore"
+	"github.com/jifen/jifen/repo/orderstore"
+	"github.com/jifen/jifen/repo/rulestore"
 	"github.com/jifen/jifen/repo/schema"
 	"github.com/jifen/jifen/repo/sessionstore"
+	"github.com/jifen/jifen/repo/tierstore"
 	"github.com/jifen/jifen/wechat"
 	"github.com/jifen/jifen/wechat/sim"
 )
@@ -117,6 +126,10 @@ type App struct {
 	Tokens   *auth.Tokens
 	Ledger   *ledger.Service
 	Adjust   *adjustment.Service
+	Rules    *rules.Service
+	Orders   *orders.Service
+	Tiers    *tier.Service
+	Birthday *birthday.Service
 	Sim      *sim.Server // nil unless the in-process simulator is used
 }
 
@@ -173,6 +186,18 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Members = &member.Service{Store: memberStore, WeChat: mini, Tx: st.DB, Clock: opt.Clock}
 	a.Ledger = &ledger.Service{Store: &ledgerstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock}
 	a.Adjust = &adjustment.Service{Ledger: a.Ledger, Members: memberStore, Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
+	ruleStore := rulestore.New(st.DB)
+	a.Rules = &rules.Service{Store: ruleStore, Usage: ruleStore, Budget: ruleStore, Tx: st.DB, Clock: opt.Clock}
+	ruleAdmin := &ruleadmin.Service{Rules: a.Rules, Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
+	tierStore := &tierstore.Store{DB: st.DB, Members: memberStore}
+	a.Tiers = &tier.Service{Levels: TierLevels(cfg), Store: tierStore, Ledger: a.Ledger, Tx: st.DB, Clock: opt.Clock}
+	a.Orders = &orders.Service{Store: &orderstore.Store{DB: st.DB}, Members: memberStore, Rules: a.Rules, Ledger: a.Ledger,
+		Tier: a.Tiers, Tx: st.DB, Clock: opt.Clock, ReturnWindow: cfg.Orders.ReturnWindow, ExpiryPolicy: cfg.Orders.ExpiryPolicy}
+	a.Birthday = &birthday.Service{Members: memberStore, Store: tierStore, Rules: a.Rules, Ledger: a.Ledger, Tier: a.Tiers, Tx: st.DB, Clock: opt.Clock}
+	// Orders paid before the member existed are applied when they register
+	// (by openid) or bind their phone, inside that transaction.
+	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, a.Orders.Registered)
+	a.Members.Hooks.PhoneBound = append(a.Members.Hooks.PhoneBound, a.Orders.MatchMember)
 	a.Sessions = &session.Service{Store: &sessionstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, TTL: cfg.Auth.RefreshTTL}
 
 	users, err := consoleUsers(cfg, opt.Logger)
@@ -190,9 +215,11 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		PerIP:     cfg.RateLimit.PerIPPerMinute,
 		PerMember: cfg.RateLimit.PerMemberPerMinute,
 		Tokens:    a.Tokens,
-		Shopper:   &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger},
+		Shopper: &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger,
+			Orders: a.Orders, Tiers: a.Tiers, Birthdays: a.Birthday},
 		Console: console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
-			Adjust: a.Adjust, Audit: auditStore}),
+			Adjust: a.Adjust, Audit: auditStore, Rules: a.Rules, RuleAdmin: ruleAdmin}),
+		Hooks: &hooks.Handlers{Orders: a.Orders, Secret: []byte(cfg.Orders.WebhookSecret), Window: cfg.Orders.SignatureWindow, Clock: opt.Clock},
 		Ready: func(ctx context.Context) error {
 			if err := st.DB.Ping(ctx); err != nil {
 				return errors.New("database: " + err.Error())
@@ -206,6 +233,15 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Simulator: simHandler,
 	})
 	return a, nil
+}
+
+// TierLevels converts the configured levels.
+func TierLevels(cfg *configs.Config) []tier.Level {
+	out := make([]tier.Level, 0, len(cfg.Tier.Levels))
+	for _, l := range cfg.Tier.Levels {
+		out = append(out, tier.Level{Code: l.Code, Name: l.Name, Growth: l.Growth, Price: l.Price, Benefits: l.Benefits})
+	}
+	return out
 }
 
 // DemoConsoleUsers are created in the embedded default when no console user
