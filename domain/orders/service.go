@@ -274,8 +274,15 @@ func (s *Service) paid(ctx context.Context, e Event, now time.Time) (Outcome, er
 	o := &Order{ID: e.OrderID, OpenID: e.Member.OpenID, Phone: e.Member.Phone, Status: StatusUnmatched,
 		StoreID: e.StoreID, Channel: e.Channel, TotalFen: e.TotalFen, Lines: e.Lines, Refunded: map[string]int64{},
 		Breakdown: []BreakdownLine{}, OccurredAt: e.OccurredAt, CreatedAt: now, UpdatedAt: now}
+	var tierBefore string
 	if mem != nil {
-		o.MemberID, o.Status = mem.ID, StatusMatched
+		// The member's tier row lock serialises their orders from here on,
+		// so the counts below see every earlier order of theirs.
+		before, _, err := s.Tier.AddGrowth(ctx, mem.ID, o.TotalFen)
+		if err != nil {
+			return Outcome{}, err
+		}
+		o.MemberID, o.Status, tierBefore = mem.ID, StatusMatched, before.Level
 	}
 	if err := s.Store.InsertOrder(ctx, o); err != nil {
 		return Outcome{}, err
@@ -284,20 +291,18 @@ func (s *Service) paid(ctx context.Context, e Event, now time.Time) (Outcome, er
 	if mem == nil {
 		return out, nil
 	}
-	if err := s.earn(ctx, o, mem, now); err != nil {
+	if err := s.earn(ctx, o, mem, tierBefore, now); err != nil {
 		return Outcome{}, err
 	}
 	out.Status, out.MemberID, out.PointsAwarded, out.Breakdown = Applied, mem.ID, o.Points, o.Breakdown
 	return out, nil
 }
 
-// earn evaluates the rules on a matched order, earns its points as a
-// pending lot, adds its growth and runs the first-paid hooks.
-func (s *Service) earn(ctx context.Context, o *Order, mem *member.Member, now time.Time) error {
-	before, _, err := s.Tier.AddGrowth(ctx, mem.ID, o.TotalFen)
-	if err != nil {
-		return err
-	}
+// earn evaluates the rules on a matched order (saved with its member, the
+// member's tier row locked and its growth added), earns its points as a
+// pending lot and runs the first-paid hooks. tierCode is the member's level
+// before this order.
+func (s *Service) earn(ctx context.Context, o *Order, mem *member.Member, tierCode string, now time.Time) error {
 	all, err := s.Store.CountMatched(ctx, mem.ID, time.Time{}, time.Time{})
 	if err != nil {
 		return err
@@ -313,7 +318,7 @@ func (s *Service) earn(ctx context.Context, o *Order, mem *member.Member, now ti
 		lines[i] = rules.OrderLine{SKU: l.SKU, Category: l.Category, Qty: l.Qty, AmountFen: l.AmountFen}
 	}
 	res, err := s.Rules.Apply(ctx, rules.Input{Trigger: rules.OrderPaid,
-		Member: rules.Member{ID: mem.ID, Tier: before.Level, Birthday: mem.Birthday, PaidOrders: all, PaidOrdersThisWeek: week, FirstPurchase: all == 1},
+		Member: rules.Member{ID: mem.ID, Tier: tierCode, Birthday: mem.Birthday, PaidOrders: all, PaidOrdersThisWeek: week, FirstPurchase: all == 1},
 		Order:  &rules.Order{ID: o.ID, AmountFen: o.TotalFen, Lines: lines, Store: o.StoreID, Channel: o.Channel, OccurredAt: o.OccurredAt}})
 	if err != nil {
 		return err
@@ -455,11 +460,15 @@ func (s *Service) MatchMember(ctx context.Context, m *member.Member) error {
 		}
 		for i := range os {
 			o := &os[i]
+			before, _, err := s.Tier.AddGrowth(ctx, m.ID, o.TotalFen)
+			if err != nil {
+				return err
+			}
 			o.MemberID, o.Status = m.ID, StatusMatched
 			if err := s.Store.SaveOrder(ctx, o); err != nil {
 				return err
 			}
-			if err := s.earn(ctx, o, m, now); err != nil {
+			if err := s.earn(ctx, o, m, before.Level, now); err != nil {
 				return fmt.Errorf("apply unmatched order %s: %w", o.ID, err)
 			}
 			if o.RefundedFen > 0 {

@@ -178,6 +178,12 @@ func (s *Store) CountMatched(ctx context.Context, memberID int64, from, to time.
 	if !to.IsZero() {
 		q = q.Where("occurred_at < ?", to.UTC())
 	}
+	if repo.InTransaction(ctx) {
+		// A locking read sees the latest committed orders, not the
+		// transaction's older snapshot (MySQL REPEATABLE READ); the caller
+		// holds the member's tier lock, so nothing else of theirs is in flight.
+		q = s.DB.ForUpdate(q)
+	}
 	var n int64
 	err := q.Count(&n).Error
 	return n, err
