@@ -145,9 +145,6 @@ type Store interface {
 	LockOrder(ctx context.Context, id string) (Order, bool, error)
 	// SaveOrder saves the mutable fields of o.
 	SaveOrder(ctx context.Context, o *Order) error
-	// CountMatched counts the member's matched orders that occurred in
-	// [from, to) (zero times: unbounded).
-	CountMatched(ctx context.Context, memberID int64, from, to time.Time) (int64, error)
 	// LockUnmatched returns (locked) the unmatched orders for openid or phone
 	// (an empty value matches nothing), oldest first.
 	LockUnmatched(ctx context.Context, openid, phone string) ([]Order, error)

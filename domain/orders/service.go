@@ -36,8 +36,10 @@ type Points interface {
 	Reverse(ctx context.Context, in ledger.ReverseInput) (ledger.Entry, error)
 }
 
-// Growth is the part of the tier service orders use.
+// Growth is the part of the tier service orders use. Its row is the
+// member's lock: every order of the member goes through it first.
 type Growth interface {
+	RecordPaid(ctx context.Context, memberID, fen int64, at time.Time) (before, after tier.State, weekOrders int64, err error)
 	AddGrowth(ctx context.Context, memberID, deltaFen int64) (before, after tier.State, err error)
 }
 
@@ -274,15 +276,13 @@ func (s *Service) paid(ctx context.Context, e Event, now time.Time) (Outcome, er
 	o := &Order{ID: e.OrderID, OpenID: e.Member.OpenID, Phone: e.Member.Phone, Status: StatusUnmatched,
 		StoreID: e.StoreID, Channel: e.Channel, TotalFen: e.TotalFen, Lines: e.Lines, Refunded: map[string]int64{},
 		Breakdown: []BreakdownLine{}, OccurredAt: e.OccurredAt, CreatedAt: now, UpdatedAt: now}
-	var tierBefore string
+	var st stats
 	if mem != nil {
-		// The member's tier row lock serialises their orders from here on,
-		// so the counts below see every earlier order of theirs.
-		before, _, err := s.Tier.AddGrowth(ctx, mem.ID, o.TotalFen)
-		if err != nil {
+		// The member's tier row lock serialises their orders from here on.
+		if st, err = s.record(ctx, mem.ID, o); err != nil {
 			return Outcome{}, err
 		}
-		o.MemberID, o.Status, tierBefore = mem.ID, StatusMatched, before.Level
+		o.MemberID, o.Status = mem.ID, StatusMatched
 	}
 	if err := s.Store.InsertOrder(ctx, o); err != nil {
 		return Outcome{}, err
@@ -291,34 +291,38 @@ func (s *Service) paid(ctx context.Context, e Event, now time.Time) (Outcome, er
 	if mem == nil {
 		return out, nil
 	}
-	if err := s.earn(ctx, o, mem, tierBefore, now); err != nil {
+	if err := s.earn(ctx, o, mem, st, now); err != nil {
 		return Outcome{}, err
 	}
 	out.Status, out.MemberID, out.PointsAwarded, out.Breakdown = Applied, mem.ID, o.Points, o.Breakdown
 	return out, nil
 }
 
-// earn evaluates the rules on a matched order (saved with its member, the
-// member's tier row locked and its growth added), earns its points as a
-// pending lot and runs the first-paid hooks. tierCode is the member's level
-// before this order.
-func (s *Service) earn(ctx context.Context, o *Order, mem *member.Member, tierCode string, now time.Time) error {
-	all, err := s.Store.CountMatched(ctx, mem.ID, time.Time{}, time.Time{})
+// stats is what the rules need to know of the member's orders.
+type stats struct {
+	tier      string // level before this order
+	all, week int64  // paid orders ever and this ISO week, this one included
+}
+
+// record locks the member's tier row and adds the order's growth and counts.
+func (s *Service) record(ctx context.Context, memberID int64, o *Order) (stats, error) {
+	before, after, week, err := s.Tier.RecordPaid(ctx, memberID, o.TotalFen, o.OccurredAt)
 	if err != nil {
-		return err
+		return stats{}, err
 	}
-	day := domain.DayOf(o.OccurredAt)
-	monday := day.AddDays(-(int(day.Start().Weekday()+6) % 7))
-	week, err := s.Store.CountMatched(ctx, mem.ID, monday.Start(), monday.AddDays(7).Start())
-	if err != nil {
-		return err
-	}
+	return stats{tier: before.Level, all: after.PaidOrders, week: week}, nil
+}
+
+// earn evaluates the rules on a matched order (its member's tier row
+// locked and the order recorded there), earns its points as a pending lot
+// and runs the first-paid hooks.
+func (s *Service) earn(ctx context.Context, o *Order, mem *member.Member, st stats, now time.Time) error {
 	lines := make([]rules.OrderLine, len(o.Lines))
 	for i, l := range o.Lines {
 		lines[i] = rules.OrderLine{SKU: l.SKU, Category: l.Category, Qty: l.Qty, AmountFen: l.AmountFen}
 	}
 	res, err := s.Rules.Apply(ctx, rules.Input{Trigger: rules.OrderPaid,
-		Member: rules.Member{ID: mem.ID, Tier: tierCode, Birthday: mem.Birthday, PaidOrders: all, PaidOrdersThisWeek: week, FirstPurchase: all == 1},
+		Member: rules.Member{ID: mem.ID, Tier: st.tier, Birthday: mem.Birthday, PaidOrders: st.all, PaidOrdersThisWeek: st.week, FirstPurchase: st.all == 1},
 		Order:  &rules.Order{ID: o.ID, AmountFen: o.TotalFen, Lines: lines, Store: o.StoreID, Channel: o.Channel, OccurredAt: o.OccurredAt}})
 	if err != nil {
 		return err
@@ -342,7 +346,7 @@ func (s *Service) earn(ctx context.Context, o *Order, mem *member.Member, tierCo
 	if err := s.Store.SaveOrder(ctx, o); err != nil {
 		return err
 	}
-	if all == 1 {
+	if st.all == 1 {
 		for _, h := range s.OnFirstPaid {
 			if err := h(ctx, mem.ID, o.ID); err != nil {
 				return err
@@ -460,7 +464,7 @@ func (s *Service) MatchMember(ctx context.Context, m *member.Member) error {
 		}
 		for i := range os {
 			o := &os[i]
-			before, _, err := s.Tier.AddGrowth(ctx, m.ID, o.TotalFen)
+			st, err := s.record(ctx, m.ID, o)
 			if err != nil {
 				return err
 			}
@@ -468,7 +472,7 @@ func (s *Service) MatchMember(ctx context.Context, m *member.Member) error {
 			if err := s.Store.SaveOrder(ctx, o); err != nil {
 				return err
 			}
-			if err := s.earn(ctx, o, m, before.Level, now); err != nil {
+			if err := s.earn(ctx, o, m, st, now); err != nil {
 				return fmt.Errorf("apply unmatched order %s: %w", o.ID, err)
 			}
 			if o.RefundedFen > 0 {

@@ -38,9 +38,15 @@ type State struct {
 	MemberID  int64
 	Level     string // level code
 	GrowthFen int64  // paid fen net of refunds, never below zero
-	ReachedAt time.Time
-	ReviewAt  time.Time // next yearly review
-	UpdatedAt time.Time
+	// PaidOrders counts the member's paid orders; WeekOrders those of the
+	// ISO week starting WeekStart (yyyymmdd). The rules' order conditions
+	// read them; they live here because this row is the member's lock.
+	PaidOrders int64
+	WeekStart  int
+	WeekOrders int64
+	ReachedAt  time.Time
+	ReviewAt   time.Time // next yearly review
+	UpdatedAt  time.Time
 }
 
 // Purchase records a level bought with points, keyed by the caller's
@@ -153,14 +159,45 @@ func (s *Service) Code(ctx context.Context, memberID int64) (string, error) {
 	return s.Levels[s.rank(st.Level)].Code, nil
 }
 
+// RecordPaid records a paid order of fen that occurred at: growth and the
+// order counts, upgrading at once when a threshold is crossed. It returns
+// the state before and after, and how many paid orders the member has in
+// the order's ISO week, this one included (an order reported after a later
+// week's order counts as 1 in its week).
+func (s *Service) RecordPaid(ctx context.Context, memberID, fen int64, at time.Time) (before, after State, weekOrders int64, err error) {
+	day := domain.DayOf(at)
+	monday := day.AddDays(-(int(day.Start().Weekday()+6) % 7)).Int()
+	before, after, err = s.update(ctx, memberID, fen, func(st *State) {
+		st.PaidOrders++
+		switch {
+		case monday == st.WeekStart:
+			st.WeekOrders++
+			weekOrders = st.WeekOrders
+		case monday > st.WeekStart:
+			st.WeekStart, st.WeekOrders = monday, 1
+			weekOrders = 1
+		default:
+			weekOrders = 1
+		}
+	})
+	return before, after, weekOrders, err
+}
+
 // AddGrowth adds deltaFen (negative for a refund) to the member's growth in
 // the unit of work in ctx and upgrades at once when a threshold is crossed.
 // It returns the state before and after.
 func (s *Service) AddGrowth(ctx context.Context, memberID, deltaFen int64) (before, after State, err error) {
+	return s.update(ctx, memberID, deltaFen, nil)
+}
+
+func (s *Service) update(ctx context.Context, memberID, deltaFen int64, also func(st *State)) (before, after State, err error) {
 	now := s.Clock.Now()
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		return s.Store.Update(ctx, s.init(memberID, now), func(st *State) error {
 			before = *st
+			if also != nil {
+				also(st)
+			}
 			st.GrowthFen = max(st.GrowthFen+deltaFen, 0)
 			if g := s.forGrowth(st.GrowthFen); g > s.rank(st.Level) {
 				st.Level, st.ReachedAt = s.Levels[g].Code, now

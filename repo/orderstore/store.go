@@ -169,26 +169,6 @@ func (s *Store) SaveOrder(ctx context.Context, o *orders.Order) error {
 	}).Error
 }
 
-// CountMatched implements orders.Store.
-func (s *Store) CountMatched(ctx context.Context, memberID int64, from, to time.Time) (int64, error) {
-	q := s.DB.Conn(ctx).Model(&orderRow{}).Where("member_id = ? AND status = ?", memberID, orders.StatusMatched)
-	if !from.IsZero() {
-		q = q.Where("occurred_at >= ?", from.UTC())
-	}
-	if !to.IsZero() {
-		q = q.Where("occurred_at < ?", to.UTC())
-	}
-	if repo.InTransaction(ctx) {
-		// A locking read sees the latest committed orders, not the
-		// transaction's older snapshot (MySQL REPEATABLE READ); the caller
-		// holds the member's tier lock, so nothing else of theirs is in flight.
-		q = s.DB.ForUpdate(q)
-	}
-	var n int64
-	err := q.Count(&n).Error
-	return n, err
-}
-
 // LockUnmatched implements orders.Store.
 func (s *Store) LockUnmatched(ctx context.Context, openid, phone string) ([]orders.Order, error) {
 	if openid == "" && phone == "" {

@@ -44,14 +44,19 @@ type orderV1 struct {
 
 func (orderV1) TableName() string { return "orders" }
 
-// memberTierV1 is a member's level and growth (fen, net of refunds).
+// memberTierV1 is a member's level and growth (fen, net of refunds), and
+// their paid order counts (ever, and in the ISO week starting week_start,
+// yyyymmdd) for the rules' order conditions.
 type memberTierV1 struct {
-	MemberID  int64     `gorm:"primaryKey;autoIncrement:false"`
-	Level     string    `gorm:"size:32;not null"`
-	GrowthFen int64     `gorm:"not null;default:0"`
-	ReachedAt time.Time `gorm:"not null"`
-	ReviewAt  time.Time `gorm:"not null;index"`
-	UpdatedAt time.Time `gorm:"not null"`
+	MemberID   int64     `gorm:"primaryKey;autoIncrement:false"`
+	Level      string    `gorm:"size:32;not null"`
+	GrowthFen  int64     `gorm:"not null;default:0"`
+	PaidOrders int64     `gorm:"not null;default:0"`
+	WeekStart  int       `gorm:"not null;default:0"`
+	WeekOrders int64     `gorm:"not null;default:0"`
+	ReachedAt  time.Time `gorm:"not null"`
+	ReviewAt   time.Time `gorm:"not null;index"`
+	UpdatedAt  time.Time `gorm:"not null"`
 }
 
 func (memberTierV1) TableName() string { return "member_tiers" }

@@ -31,12 +31,15 @@ var (
 )
 
 type tierRow struct {
-	MemberID  int64 `gorm:"primaryKey;autoIncrement:false"`
-	Level     string
-	GrowthFen int64
-	ReachedAt time.Time
-	ReviewAt  time.Time
-	UpdatedAt time.Time
+	MemberID   int64 `gorm:"primaryKey;autoIncrement:false"`
+	Level      string
+	GrowthFen  int64
+	PaidOrders int64
+	WeekStart  int
+	WeekOrders int64
+	ReachedAt  time.Time
+	ReviewAt   time.Time
+	UpdatedAt  time.Time
 }
 
 func (tierRow) TableName() string { return "member_tiers" }
@@ -63,7 +66,8 @@ type awardRow struct {
 func (awardRow) TableName() string { return "birthday_awards" }
 
 func (r tierRow) toDomain() tier.State {
-	return tier.State{MemberID: r.MemberID, Level: r.Level, GrowthFen: r.GrowthFen, ReachedAt: r.ReachedAt, ReviewAt: r.ReviewAt, UpdatedAt: r.UpdatedAt}
+	return tier.State{MemberID: r.MemberID, Level: r.Level, GrowthFen: r.GrowthFen, PaidOrders: r.PaidOrders,
+		WeekStart: r.WeekStart, WeekOrders: r.WeekOrders, ReachedAt: r.ReachedAt, ReviewAt: r.ReviewAt, UpdatedAt: r.UpdatedAt}
 }
 
 // Update implements tier.Store: insert-if-missing, then a locked read.
@@ -82,7 +86,8 @@ func (s *Store) Update(ctx context.Context, init tier.State, fn func(st *tier.St
 		return err
 	}
 	return conn.Model(&tierRow{}).Where("member_id = ?", st.MemberID).Updates(map[string]any{
-		"level": st.Level, "growth_fen": st.GrowthFen, "reached_at": st.ReachedAt.UTC(),
+		"level": st.Level, "growth_fen": st.GrowthFen, "paid_orders": st.PaidOrders, "week_start": st.WeekStart,
+		"week_orders": st.WeekOrders, "reached_at": st.ReachedAt.UTC(),
 		"review_at": st.ReviewAt.UTC(), "updated_at": st.UpdatedAt.UTC(),
 	}).Error
 }
