@@ -38,6 +38,7 @@ type Deps struct {
 	Console   *console.Handlers
 	Guide     *guide.Handlers
 	WeComHook *hooks.WeCom
+	Hooks     *hooks.Handlers
 	Ready     func(ctx context.Context) error // nil error = ready
 	Registry  *prometheus.Registry
 	Simulator http.Handler // mounted at /_sim/ when not nil
@@ -96,6 +97,10 @@ func NewRouter(d Deps) *gin.Engine {
 	me.GET("/lottery/campaigns/:id", sh.LotteryCampaign)
 	me.POST("/lottery/campaigns/:id/draws", sh.CreateLotteryDraw)
 	me.GET("/lottery/campaigns/:id/draws/mine", sh.MyLotteryDraws)
+	me.GET("/orders/:order_id/points", sh.OrderPoints)
+	me.GET("/tier", sh.TierStatus)
+	me.POST("/tier/upgrade", sh.UpgradeTier)
+	me.PUT("/profile", sh.UpdateProfile)
 
 	co := d.Console
 	api.POST("/console/login", co.Login)
@@ -129,6 +134,15 @@ func NewRouter(d Deps) *gin.Engine {
 	con.PUT("/lottery/campaigns/:id", writers, co.UpdateLotteryCampaign)
 	con.POST("/lottery/campaigns/:id/prizes", writers, co.CreateLotteryPrize)
 	con.PUT("/lottery/campaigns/:id/prizes/:prize_id", writers, co.UpdateLotteryPrize)
+	con.GET("/rules", co.ListRules)
+	con.POST("/rules", writers, co.CreateRule)
+	con.POST("/rules/simulate", co.SimulateRules)
+	con.GET("/rules/:id", co.GetRule)
+	con.PUT("/rules/:id", writers, co.UpdateRule)
+	con.DELETE("/rules/:id", writers, co.DeleteRule)
+
+	// Server to server: signed with HMAC-SHA256, no user token.
+	api.POST("/hooks/orders", d.Hooks.CreateOrderEvent)
 
 	return r
 }

@@ -37,6 +37,8 @@ type Config struct {
 	Console   Console   `yaml:"console"`
 	Guides    Guides    `yaml:"guides"`
 	Engage    Engage    `yaml:"engage"`
+	Orders    Orders    `yaml:"orders"`
+	Tier      Tier      `yaml:"tier"`
 }
 
 // Engage configures sign-in and leaderboards (documented in
@@ -63,6 +65,29 @@ type SigninStep struct {
 
 type LeaderboardConfig struct {
 	TTL time.Duration `yaml:"ttl"`
+}
+
+// DefaultWebhookSecret is the development order-webhook secret shipped in
+// default.yaml; production mode refuses to start with it.
+const DefaultWebhookSecret = "jifen-dev-webhook-secret-NOT-FOR-PRODUCTION"
+
+type Orders struct {
+	WebhookSecret   Secret        `yaml:"webhook_secret"`
+	SignatureWindow time.Duration `yaml:"signature_window"`
+	ReturnWindow    time.Duration `yaml:"return_window"`
+	ExpiryPolicy    string        `yaml:"expiry_policy"`
+}
+
+type Tier struct {
+	Levels []TierLevel `yaml:"levels"`
+}
+
+type TierLevel struct {
+	Code     string   `yaml:"code"`
+	Name     string   `yaml:"name"`
+	Growth   int64    `yaml:"growth"`
+	Price    int64    `yaml:"price"`
+	Benefits []string `yaml:"benefits"`
 }
 
 type Server struct {
@@ -380,6 +405,39 @@ func (c *Config) Validate() error {
 	}
 	if e.Leaderboards.TTL < time.Second {
 		bad("engage.leaderboards.ttl", "must be at least 1s")
+	}
+	if len(c.Orders.WebhookSecret) < 16 {
+		bad("orders.webhook_secret", "must be at least 16 bytes")
+	}
+	if c.Orders.SignatureWindow < time.Minute || c.Orders.SignatureWindow > time.Hour {
+		bad("orders.signature_window", "must be between 1m and 1h")
+	}
+	if c.Orders.ReturnWindow < 0 || c.Orders.ReturnWindow > 90*24*time.Hour {
+		bad("orders.return_window", "must be between 0 and 2160h")
+	}
+	if c.Orders.ExpiryPolicy != "months_12" && c.Orders.ExpiryPolicy != "end_of_next_year" {
+		bad("orders.expiry_policy", "must be months_12 or end_of_next_year")
+	}
+	if len(c.Tier.Levels) == 0 {
+		bad("tier.levels", "at least one level")
+	}
+	for i, l := range c.Tier.Levels {
+		key := fmt.Sprintf("tier.levels[%d]", i)
+		if l.Code == "" || l.Name == "" {
+			bad(key, "code and name required")
+		}
+		if i == 0 && l.Growth != 0 {
+			bad(key+".growth", "the first level starts at 0")
+		}
+		if i > 0 && l.Growth <= c.Tier.Levels[i-1].Growth {
+			bad(key+".growth", "must be above the level below")
+		}
+		if l.Price < 0 {
+			bad(key+".price", "must not be negative")
+		}
+	}
+	if c.Production() && string(c.Orders.WebhookSecret) == DefaultWebhookSecret {
+		bad("orders.webhook_secret", "the default development secret is refused in production; set JIFEN_ORDERS_WEBHOOK_SECRET")
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))

@@ -50,6 +50,9 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"short key", "", []string{"JIFEN_AUTH_JWT_KEY=short"}, "auth.jwt_key"},
 		{"production default key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true"}, "auth.jwt_key"},
 		{"production implicit simulator", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod"}, "wechat.simulator"},
+		{"production default webhook secret", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod"}, "orders.webhook_secret"},
+		{"bad expiry policy", "", []string{"JIFEN_ORDERS_EXPIRY_POLICY=never"}, "orders.expiry_policy"},
+		{"tier levels out of order", "tier:\n  levels:\n    - {code: a, name: A, growth: 0}\n    - {code: b, name: B, growth: 0}\n", nil, "tier.levels[1].growth"},
 		{"bad role", "console:\n  users:\n    - {username: a, role: boss, password_hash: $2a$10$x}\n", nil, "console.users[0].role"},
 	}
 	for _, tc := range cases {
@@ -68,7 +71,8 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 }
 
 func TestProductionWithExplicitSimulatorStarts(t *testing.T) {
-	c, err := Load("", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod"})
+	c, err := Load("", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod",
+		"JIFEN_ORDERS_WEBHOOK_SECRET=prod-webhook-secret-0123456789"})
 	if err != nil {
 		t.Fatal(err)
 	}

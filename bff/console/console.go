@@ -13,6 +13,8 @@ import (
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/domain/member"
+	"github.com/jifen/jifen/domain/ruleadmin"
+	"github.com/jifen/jifen/domain/rules"
 )
 
 // User is a console account.
@@ -32,6 +34,10 @@ type Handlers struct {
 	Audit   audit.Store
 	Guides  *guide.Service
 	Lottery *lottery.Service
+	// Rules reads and simulates earning rules; RuleAdmin edits them with an
+	// audit trail (issue #5).
+	Rules     *rules.Service
+	RuleAdmin *ruleadmin.Service
 	// dummy is compared when the username is unknown, so a wrong username
 	// costs the same time as a wrong password.
 	dummy []byte

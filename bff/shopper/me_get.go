@@ -20,5 +20,11 @@ func (h *Handlers) Me(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"member": toMemberJSON(m), "points": toPointsJSON(bal)})
+	st, err := h.Tiers.Get(c.Request.Context(), m.ID)
+	if err != nil {
+		web.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"member": toMemberJSON(m), "points": toPointsJSON(bal),
+		"tier": gin.H{"code": st.Level.Code, "name": st.Level.Name}})
 }

@@ -7,12 +7,15 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/bff/auth"
+	"github.com/jifen/jifen/domain/birthday"
 	"github.com/jifen/jifen/domain/leaderboard"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/domain/member"
+	"github.com/jifen/jifen/domain/orders"
 	"github.com/jifen/jifen/domain/session"
 	"github.com/jifen/jifen/domain/signin"
+	"github.com/jifen/jifen/domain/tier"
 )
 
 // Handlers serves the shopper routes.
@@ -24,6 +27,11 @@ type Handlers struct {
 	Signin   *signin.Service
 	Boards   *leaderboard.Service
 	Lottery  *lottery.Service
+	// Orders, Tier and Birthdays serve the order points, tier and profile
+	// routes (issue #5).
+	Orders    *orders.Service
+	Tiers     *tier.Service
+	Birthdays *birthday.Service
 }
 
 // memberJSON is the member as the mini-program sees it: no openid, no

@@ -4,6 +4,8 @@
 //	jifen migrate      apply database migrations (idempotent)
 //	jifen wechat-sim   run the WeChat/WeCom simulator alone
 //	jifen reconcile    check every ledger invariant (--member ID for one member)
+//	jifen birthdays    pay today's birthday bonuses (--day YYYY-MM-DD to replay a day)
+//	jifen tier-review  run the yearly tier reviews that are due
 //	jifen version      print the version
 //
 // Every subcommand takes --config FILE; JIFEN_* environment variables
@@ -44,6 +46,8 @@ commands:
   migrate      apply database migrations
   wechat-sim   run the WeChat/WeCom simulator alone (--addr)
   reconcile    check the ledger invariants of every account (--member ID for one); exit 1 on drift
+  birthdays    pay today's birthday bonuses once per member and year (--day YYYY-MM-DD replays a day)
+  tier-review  run the yearly tier reviews that are due (downgrades)
   version      print the version
 `
 
@@ -58,6 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("config", "", "YAML config file (overrides the embedded defaults)")
 	addr := fs.String("addr", "127.0.0.1:9090", "listen address (wechat-sim)")
 	memberID := fs.Int64("member", 0, "member id (reconcile)")
+	day := fs.String("day", "", "YYYY-MM-DD (birthdays)")
 	if err := fs.Parse(rest); err != nil {
 		return 2
 	}
@@ -72,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "wechat-sim":
 		return serveHTTP(ctx, log, *addr, sim.New(time.Now), 5*time.Second, nil)
-	case "serve", "migrate", "reconcile":
+	case "serve", "migrate", "reconcile", "birthdays", "tier-review":
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -94,6 +99,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "reconcile":
 		return reconcile(ctx, cfg, *memberID, stdout, stderr)
+	case "birthdays", "tier-review":
+		return daily(ctx, cfg, cmd, *day, stdout, stderr)
 	default: // serve
 		return serve(ctx, cfg, log)
 	}

@@ -17,5 +17,6 @@ func All() []repo.Migration {
 	all = append(all, guides...)
 	all = append(all, engage...)
 	all = append(all, growth...)
+	all = append(all, orders...)
 	return all
 }

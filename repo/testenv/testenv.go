@@ -48,11 +48,21 @@ func New(t testing.TB) *Env {
 		env.DB = newMySQL(t, dsn)
 		sqlName = "mysql"
 	} else {
-		db, err := repo.OpenSQLite(filepath.Join(t.TempDir(), "jifen.db"))
+		// Not t.TempDir: its cleanup fails the test when SQLite is still
+		// removing its -wal/-shm files from a connection closing in the
+		// background; removal here is best effort.
+		dir, err := os.MkdirTemp("", "jifen-test-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := repo.OpenSQLite(filepath.Join(dir, "jifen.db"))
 		if err != nil {
 			t.Fatalf("open sqlite: %v", err)
 		}
-		t.Cleanup(func() { db.Close() })
+		t.Cleanup(func() {
+			db.Close()
+			_ = os.RemoveAll(dir)
+		})
 		env.DB = db
 	}
 	if _, err := env.DB.Migrate(context.Background(), schema.All()); err != nil {

@@ -30,13 +30,18 @@ import (
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/adjustment"
+	"github.com/jifen/jifen/domain/birthday"
 	"github.com/jifen/jifen/domain/guide"
 	"github.com/jifen/jifen/domain/leaderboard"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/domain/member"
+	"github.com/jifen/jifen/domain/orders"
+	"github.com/jifen/jifen/domain/ruleadmin"
+	"github.com/jifen/jifen/domain/rules"
 	"github.com/jifen/jifen/domain/session"
 	"github.com/jifen/jifen/domain/signin"
+	"github.com/jifen/jifen/domain/tier"
 	"github.com/jifen/jifen/repo"
 	"github.com/jifen/jifen/repo/auditstore"
 	"github.com/jifen/jifen/repo/boardstore"
@@ -44,9 +49,12 @@ import (
 	"github.com/jifen/jifen/repo/ledgerstore"
 	"github.com/jifen/jifen/repo/lotterystore"
 	"github.com/jifen/jifen/repo/memberstore"
+	"github.com/jifen/jifen/repo/orderstore"
+	"github.com/jifen/jifen/repo/rulestore"
 	"github.com/jifen/jifen/repo/schema"
 	"github.com/jifen/jifen/repo/sessionstore"
 	"github.com/jifen/jifen/repo/signinstore"
+	"github.com/jifen/jifen/repo/tierstore"
 	"github.com/jifen/jifen/wechat"
 	"github.com/jifen/jifen/wechat/sim"
 )
@@ -132,6 +140,10 @@ type App struct {
 	Signin   *signin.Service
 	Boards   *leaderboard.Service
 	Lottery  *lottery.Service
+	Rules    *rules.Service
+	Orders   *orders.Service
+	Tiers    *tier.Service
+	Birthday *birthday.Service
 	Sim      *sim.Server // nil unless the in-process simulator is used
 }
 
@@ -199,6 +211,18 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, a.Guides.OnRegistered)
 	a.Lottery = &lottery.Service{Store: &lotterystore.Store{DB: st.DB}, Gate: &lotterystore.Gate{R: st.Redis},
 		Points: a.Ledger, Tx: st.DB, Clock: opt.Clock}
+	ruleStore := rulestore.New(st.DB)
+	a.Rules = &rules.Service{Store: ruleStore, Usage: ruleStore, Budget: ruleStore, Tx: st.DB, Clock: opt.Clock}
+	ruleAdmin := &ruleadmin.Service{Rules: a.Rules, Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
+	tierStore := &tierstore.Store{DB: st.DB, Members: memberStore}
+	a.Tiers = &tier.Service{Levels: TierLevels(cfg), Store: tierStore, Ledger: a.Ledger, Tx: st.DB, Clock: opt.Clock}
+	a.Orders = &orders.Service{Store: &orderstore.Store{DB: st.DB}, Members: memberStore, Rules: a.Rules, Ledger: a.Ledger,
+		Tier: a.Tiers, Tx: st.DB, Clock: opt.Clock, ReturnWindow: cfg.Orders.ReturnWindow, ExpiryPolicy: cfg.Orders.ExpiryPolicy}
+	a.Birthday = &birthday.Service{Members: memberStore, Store: tierStore, Rules: a.Rules, Ledger: a.Ledger, Tier: a.Tiers, Tx: st.DB, Clock: opt.Clock}
+	// Orders paid before the member existed are applied when they register
+	// (by openid) or bind their phone, inside that transaction.
+	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, a.Orders.Registered)
+	a.Members.Hooks.PhoneBound = append(a.Members.Hooks.PhoneBound, a.Orders.MatchMember)
 	a.Sessions = &session.Service{Store: &sessionstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, TTL: cfg.Auth.RefreshTTL}
 
 	a.Boards = &leaderboard.Service{Cache: &boardstore.Cache{R: st.Redis}, Profiles: &boardstore.Profiles{DB: st.DB},
@@ -225,12 +249,13 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		PerMember: cfg.RateLimit.PerMemberPerMinute,
 		Tokens:    a.Tokens,
 		Shopper: &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger,
-			Signin: a.Signin, Boards: a.Boards, Lottery: a.Lottery},
+			Signin: a.Signin, Boards: a.Boards, Lottery: a.Lottery, Orders: a.Orders, Tiers: a.Tiers, Birthdays: a.Birthday},
 		Console: console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
-			Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides, Lottery: a.Lottery}),
+			Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides, Lottery: a.Lottery, Rules: a.Rules, RuleAdmin: ruleAdmin}),
 		Guide: &guideweb.Handlers{Guides: a.Guides, Tokens: a.Tokens},
 		WeComHook: &hooks.WeCom{Guides: a.Guides, CorpID: cfg.WeChat.Work.CorpID,
 			Token: string(cfg.WeChat.Work.CallbackToken), AESKey: string(cfg.WeChat.Work.CallbackAESKey)},
+		Hooks: &hooks.Handlers{Orders: a.Orders, Secret: []byte(cfg.Orders.WebhookSecret), Window: cfg.Orders.SignatureWindow, Clock: opt.Clock},
 		Ready: func(ctx context.Context) error {
 			if err := st.DB.Ping(ctx); err != nil {
 				return errors.New("database: " + err.Error())
@@ -244,6 +269,15 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Simulator: simHandler,
 	})
 	return a, nil
+}
+
+// TierLevels converts the configured levels.
+func TierLevels(cfg *configs.Config) []tier.Level {
+	out := make([]tier.Level, 0, len(cfg.Tier.Levels))
+	for _, l := range cfg.Tier.Levels {
+		out = append(out, tier.Level{Code: l.Code, Name: l.Name, Growth: l.Growth, Price: l.Price, Benefits: l.Benefits})
+	}
+	return out
 }
 
 // DemoConsoleUsers are created in the embedded default when no console user

@@ -1,0 +1,76 @@
+package hooks
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/jifen/jifen/bff/web"
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/orders"
+)
+
+type orderEventRequest struct {
+	EventID     string           `json:"event_id"`
+	Type        string           `json:"type"`
+	OrderID     string           `json:"order_id"`
+	Member      orders.MemberRef `json:"member"`
+	StoreID     string           `json:"store_id"`
+	Channel     string           `json:"channel"`
+	OccurredAt  string           `json:"occurred_at"`
+	TotalFen    int64            `json:"total_fen"`
+	Lines       []orders.Line    `json:"lines"`
+	RefundLines []orders.Line    `json:"refund_lines"`
+}
+
+// CreateOrderEvent handles POST /api/v1/hooks/orders: a signed paid or
+// refunded order event. 200 applied (or replayed), 202 stored unmatched.
+func (h *Handlers) CreateOrderEvent(c *gin.Context) {
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			web.Fail(c, &domain.Error{Code: web.CodeTooLarge, Message: fmt.Sprintf("request body larger than %d bytes", tooBig.Limit)})
+			return
+		}
+		web.Fail(c, domain.Errorf(domain.Invalid, "cannot read request body"))
+		return
+	}
+	if err := h.verify(c.GetHeader(HeaderTimestamp), c.GetHeader(HeaderSignature), body); err != nil {
+		web.Fail(c, err)
+		return
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(body))
+	var req orderEventRequest
+	if err := web.Bind(c, &req); err != nil {
+		web.Fail(c, err)
+		return
+	}
+	var at time.Time
+	if req.OccurredAt != "" {
+		if at, err = time.Parse(time.RFC3339, req.OccurredAt); err != nil {
+			web.Fail(c, domain.FieldError("occurred_at", "must be RFC 3339, e.g. 2026-11-23T10:00:00+08:00"))
+			return
+		}
+	}
+	out, err := h.Orders.Handle(c.Request.Context(), orders.Event{EventID: req.EventID, Type: req.Type, OrderID: req.OrderID,
+		Member: req.Member, StoreID: req.StoreID, Channel: req.Channel, OccurredAt: at, TotalFen: req.TotalFen,
+		Lines: req.Lines, RefundLines: req.RefundLines})
+	if err != nil {
+		web.Fail(c, err)
+		return
+	}
+	status := http.StatusOK
+	if out.Status == orders.Unmatched {
+		status = http.StatusAccepted
+	}
+	if out.Replayed {
+		c.Header("Idempotent-Replayed", "true")
+	}
+	c.JSON(status, out)
+}

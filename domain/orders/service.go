@@ -1,0 +1,521 @@
+package orders
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/member"
+	"github.com/jifen/jifen/domain/rules"
+	"github.com/jifen/jifen/domain/tier"
+)
+
+// ErrDuplicateEvent is returned (wrapped) by Store.InsertEvent for a taken
+// event id.
+var ErrDuplicateEvent = errors.New("orders: duplicate event id")
+
+// Members finds the member an order names.
+type Members interface {
+	ByID(ctx context.Context, id int64) (*member.Member, error)
+	ByOpenID(ctx context.Context, openid string) (*member.Member, error)
+	ByPhone(ctx context.Context, phone string) (*member.Member, error)
+}
+
+// Points is the part of the ledger orders use.
+type Points interface {
+	Earn(ctx context.Context, in ledger.EarnInput) (ledger.Entry, error)
+	Reverse(ctx context.Context, in ledger.ReverseInput) (ledger.Entry, error)
+}
+
+// Growth is the part of the tier service orders use. Its row is the
+// member's lock: every order of the member goes through it first.
+type Growth interface {
+	RecordPaid(ctx context.Context, memberID, fen int64, at time.Time) (before, after tier.State, weekOrders int64, err error)
+	AddGrowth(ctx context.Context, memberID, deltaFen int64) (before, after tier.State, err error)
+}
+
+// TxRunner runs fn in one unit of work (repo.DB.InTx).
+type TxRunner interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Expiry policies for order points.
+const (
+	ExpireMonths12      = "months_12"        // 12 months after earning, end of that day
+	ExpireEndOfNextYear = "end_of_next_year" // 23:59:59 on 31 December of the next calendar year
+)
+
+// Service processes order events.
+type Service struct {
+	Store   Store
+	Members Members
+	Rules   RuleEngine
+	Ledger  Points
+	Tier    Growth
+	Tx      TxRunner
+	Clock   domain.Clock
+	// ReturnWindow keeps earned points pending after the order (7 days when zero).
+	ReturnWindow time.Duration
+	// ExpiryPolicy is ExpireMonths12 (default) or ExpireEndOfNextYear.
+	ExpiryPolicy string
+	// OnFirstPaid hooks run in the same unit of work when a member's first
+	// paid order is recorded (referral rewards); an error aborts the event.
+	OnFirstPaid []func(ctx context.Context, memberID int64, orderID string) error
+}
+
+// Limits of an event.
+const (
+	maxIDLen = 64
+	maxLines = 500
+	maxFen   = 1_000_000_000_000
+)
+
+func checkID(field, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return domain.FieldError(field, "required")
+	}
+	if utf8.RuneCountInString(v) > maxIDLen {
+		return domain.FieldError(field, fmt.Sprintf("at most %d characters", maxIDLen))
+	}
+	return nil
+}
+
+func checkLines(field string, ls []Line) (int64, error) {
+	if len(ls) > maxLines {
+		return 0, domain.FieldError(field, fmt.Sprintf("at most %d lines", maxLines))
+	}
+	var sum int64
+	for i, l := range ls {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if err := checkID(f+".sku", l.SKU); err != nil {
+			return 0, err
+		}
+		if utf8.RuneCountInString(l.Category) > maxIDLen {
+			return 0, domain.FieldError(f+".category", "too long")
+		}
+		if l.Qty < 0 || l.Qty > 1_000_000 {
+			return 0, domain.FieldError(f+".qty", "must be between 0 and 1000000")
+		}
+		if l.AmountFen < 0 || l.AmountFen > maxFen {
+			return 0, domain.FieldError(f+".amount_fen", "must not be negative")
+		}
+		sum += l.AmountFen
+		if sum > maxFen {
+			return 0, domain.FieldError(field, "amounts out of range")
+		}
+	}
+	return sum, nil
+}
+
+// Validate checks an event at the boundary; the service then never meets a
+// negative amount or lines that do not add up.
+func (e *Event) Validate(now time.Time) error {
+	if err := firstErr(checkID("event_id", e.EventID), checkID("order_id", e.OrderID)); err != nil {
+		return err
+	}
+	if utf8.RuneCountInString(e.StoreID) > maxIDLen || utf8.RuneCountInString(e.Channel) > 32 {
+		return domain.FieldError("store_id", "store_id at most 64, channel at most 32 characters")
+	}
+	if e.OccurredAt.IsZero() {
+		return domain.FieldError("occurred_at", "required (RFC 3339)")
+	}
+	if e.OccurredAt.After(now.Add(10 * time.Minute)) {
+		return domain.FieldError("occurred_at", "in the future")
+	}
+	if e.TotalFen < 0 || e.TotalFen > maxFen {
+		return domain.FieldError("total_fen", "must be between 0 and 10^12")
+	}
+	switch e.Type {
+	case Paid:
+		m := e.Member
+		if m.MemberID < 0 {
+			return domain.FieldError("member.member_id", "must be positive")
+		}
+		if m.MemberID == 0 && strings.TrimSpace(m.OpenID) == "" && strings.TrimSpace(m.Phone) == "" {
+			return domain.FieldError("member", "one of member_id, openid, phone required")
+		}
+		if len(m.OpenID) > maxIDLen || len(m.Phone) > 20 {
+			return domain.FieldError("member", "openid at most 64, phone at most 20 characters")
+		}
+		if len(e.Lines) == 0 {
+			return domain.FieldError("lines", "at least one line")
+		}
+		if len(e.RefundLines) > 0 {
+			return domain.FieldError("refund_lines", "only for refunded events")
+		}
+		sum, err := checkLines("lines", e.Lines)
+		if err != nil {
+			return err
+		}
+		if e.TotalFen <= 0 {
+			return domain.FieldError("total_fen", "must be positive")
+		}
+		if sum != e.TotalFen {
+			return domain.FieldError("lines", fmt.Sprintf("line amounts sum to %d fen, total_fen is %d", sum, e.TotalFen))
+		}
+	case Refunded:
+		sum, err := checkLines("refund_lines", e.RefundLines)
+		if err != nil {
+			return err
+		}
+		for i, l := range e.RefundLines {
+			if l.AmountFen <= 0 {
+				return domain.FieldError(fmt.Sprintf("refund_lines[%d].amount_fen", i), "must be positive")
+			}
+		}
+		if len(e.RefundLines) > 0 && e.TotalFen != 0 && sum != e.TotalFen {
+			return domain.FieldError("refund_lines", fmt.Sprintf("refund lines sum to %d fen, total_fen is %d", sum, e.TotalFen))
+		}
+	default:
+		return domain.FieldError("type", `must be "paid" or "refunded"`)
+	}
+	return nil
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+func (e *Event) hash() string {
+	b, _ := json.Marshal(e)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// Handle processes one event in one unit of work and returns its outcome;
+// a replayed event id returns the first outcome with Replayed set.
+func (s *Service) Handle(ctx context.Context, e Event) (Outcome, error) {
+	now := s.Clock.Now()
+	if err := e.Validate(now); err != nil {
+		return Outcome{}, err
+	}
+	e.OccurredAt = e.OccurredAt.UTC().Truncate(time.Millisecond)
+	hash := e.hash()
+	var out Outcome
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		rec := &EventRecord{EventID: e.EventID, OrderID: e.OrderID, Type: e.Type, RequestHash: hash, CreatedAt: now}
+		if err := s.Store.InsertEvent(ctx, rec); err != nil {
+			return err
+		}
+		var err error
+		if e.Type == Paid {
+			out, err = s.paid(ctx, e, now)
+		} else {
+			out, err = s.refunded(ctx, e, now)
+		}
+		if err != nil {
+			return err
+		}
+		return s.Store.SetOutcome(ctx, e.EventID, out)
+	})
+	if err == nil {
+		return out, nil
+	}
+	// A taken id (now, or by a concurrent request that committed first)
+	// answers with the stored outcome.
+	prior, found, gerr := s.Store.EventByID(ctx, e.EventID)
+	if gerr != nil || !found {
+		if errors.Is(err, ErrDuplicateEvent) {
+			return Outcome{}, domain.Errorf(domain.Conflict, "event %q is being processed; retry", e.EventID)
+		}
+		return Outcome{}, fmt.Errorf("order event %s: %w", e.EventID, err)
+	}
+	if prior.RequestHash != hash {
+		return Outcome{}, domain.Errorf(domain.IdempotencyConflict, "event_id %q was used for a different event", e.EventID)
+	}
+	prior.Outcome.Replayed = true
+	return prior.Outcome, nil
+}
+
+func (s *Service) resolve(ctx context.Context, m MemberRef) (*member.Member, error) {
+	var (
+		mem *member.Member
+		err error
+	)
+	switch {
+	case m.MemberID > 0:
+		mem, err = s.Members.ByID(ctx, m.MemberID)
+		if domain.ErrorCode(err) == domain.NotFound {
+			return nil, domain.Errorf(domain.RuleViolation, "no member with id %d", m.MemberID)
+		}
+		return mem, err
+	case m.OpenID != "":
+		mem, err = s.Members.ByOpenID(ctx, m.OpenID)
+		if domain.ErrorCode(err) != domain.NotFound || m.Phone == "" {
+			break
+		}
+		fallthrough
+	default:
+		mem, err = s.Members.ByPhone(ctx, m.Phone)
+	}
+	if domain.ErrorCode(err) == domain.NotFound {
+		return nil, nil
+	}
+	return mem, err
+}
+
+func (s *Service) paid(ctx context.Context, e Event, now time.Time) (Outcome, error) {
+	mem, err := s.resolve(ctx, e.Member)
+	if err != nil {
+		return Outcome{}, err
+	}
+	o := &Order{ID: e.OrderID, OpenID: e.Member.OpenID, Phone: e.Member.Phone, Status: StatusUnmatched,
+		StoreID: e.StoreID, Channel: e.Channel, TotalFen: e.TotalFen, Lines: e.Lines, Refunded: map[string]int64{},
+		Breakdown: []BreakdownLine{}, OccurredAt: e.OccurredAt, CreatedAt: now, UpdatedAt: now}
+	var st stats
+	if mem != nil {
+		// The member's tier row lock serialises their orders from here on.
+		if st, err = s.record(ctx, mem.ID, o); err != nil {
+			return Outcome{}, err
+		}
+		o.MemberID, o.Status = mem.ID, StatusMatched
+	}
+	if err := s.Store.InsertOrder(ctx, o); err != nil {
+		return Outcome{}, err
+	}
+	out := Outcome{EventID: e.EventID, Type: Paid, Status: Unmatched, OrderID: o.ID, Breakdown: []BreakdownLine{}}
+	if mem == nil {
+		return out, nil
+	}
+	if err := s.earn(ctx, o, mem, st, now); err != nil {
+		return Outcome{}, err
+	}
+	out.Status, out.MemberID, out.PointsAwarded, out.Breakdown = Applied, mem.ID, o.Points, o.Breakdown
+	return out, nil
+}
+
+// stats is what the rules need to know of the member's orders.
+type stats struct {
+	tier      string // level before this order
+	all, week int64  // paid orders ever and this ISO week, this one included
+}
+
+// record locks the member's tier row and adds the order's growth and counts.
+func (s *Service) record(ctx context.Context, memberID int64, o *Order) (stats, error) {
+	before, after, week, err := s.Tier.RecordPaid(ctx, memberID, o.TotalFen, o.OccurredAt)
+	if err != nil {
+		return stats{}, err
+	}
+	return stats{tier: before.Level, all: after.PaidOrders, week: week}, nil
+}
+
+// earn evaluates the rules on a matched order (its member's tier row
+// locked and the order recorded there), earns its points as a pending lot
+// and runs the first-paid hooks.
+func (s *Service) earn(ctx context.Context, o *Order, mem *member.Member, st stats, now time.Time) error {
+	lines := make([]rules.OrderLine, len(o.Lines))
+	for i, l := range o.Lines {
+		lines[i] = rules.OrderLine{SKU: l.SKU, Category: l.Category, Qty: l.Qty, AmountFen: l.AmountFen}
+	}
+	res, err := s.Rules.Apply(ctx, rules.Input{Trigger: rules.OrderPaid,
+		Member: rules.Member{ID: mem.ID, Tier: st.tier, Birthday: mem.Birthday, PaidOrders: st.all, PaidOrdersThisWeek: st.week, FirstPurchase: st.all == 1},
+		Order:  &rules.Order{ID: o.ID, AmountFen: o.TotalFen, Lines: lines, Store: o.StoreID, Channel: o.Channel, OccurredAt: o.OccurredAt}})
+	if err != nil {
+		return err
+	}
+	o.Breakdown = []BreakdownLine{}
+	for _, l := range res.Lines {
+		if l.Points != 0 {
+			o.Breakdown = append(o.Breakdown, BreakdownLine{RuleID: l.RuleID, Version: l.Version, Name: l.Name, Points: l.Points})
+		}
+	}
+	o.Points = res.Total
+	if o.Points > 0 {
+		_, err := s.Ledger.Earn(ctx, ledger.EarnInput{MemberID: mem.ID, Points: o.Points, Key: "order:" + o.ID,
+			Ref: ledger.Ref{Type: "order", ID: o.ID}, Title: "购物奖励", Operator: "system",
+			AvailableAt: o.OccurredAt.Add(s.returnWindow()), ExpiresAt: s.expiresAt(now)})
+		if err != nil {
+			return err
+		}
+	}
+	o.UpdatedAt = now
+	if err := s.Store.SaveOrder(ctx, o); err != nil {
+		return err
+	}
+	if st.all == 1 {
+		for _, h := range s.OnFirstPaid {
+			if err := h(ctx, mem.ID, o.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Service) returnWindow() time.Duration {
+	if s.ReturnWindow <= 0 {
+		return 7 * 24 * time.Hour
+	}
+	return s.ReturnWindow
+}
+
+// expiresAt applies the expiry policy to points earned at now.
+func (s *Service) expiresAt(now time.Time) time.Time {
+	if s.ExpiryPolicy == ExpireEndOfNextYear {
+		y := now.In(domain.Shanghai).Year() + 1
+		return time.Date(y, 12, 31, 23, 59, 59, 0, domain.Shanghai).UTC()
+	}
+	return ledger.ExpiryPolicy{Months: 12}.ExpiresAt(now)
+}
+
+func (s *Service) refunded(ctx context.Context, e Event, now time.Time) (Outcome, error) {
+	o, found, err := s.Store.LockOrder(ctx, e.OrderID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if !found {
+		return Outcome{}, domain.Errorf(domain.NotFound, "no paid order %q", e.OrderID)
+	}
+	left := o.TotalFen - o.RefundedFen
+	var amount int64
+	switch {
+	case len(e.RefundLines) > 0:
+		paid := map[string]int64{}
+		for _, l := range o.Lines {
+			paid[l.SKU] += l.AmountFen
+		}
+		asked := map[string]int64{}
+		for i, l := range e.RefundLines {
+			if _, ok := paid[l.SKU]; !ok {
+				return Outcome{}, domain.FieldError(fmt.Sprintf("refund_lines[%d].sku", i), "not in the order")
+			}
+			asked[l.SKU] += l.AmountFen
+			amount += l.AmountFen
+		}
+		for sku, n := range asked {
+			if o.Refunded[sku]+n > paid[sku] {
+				return Outcome{}, domain.Errorf(domain.RuleViolation, "refund of %s exceeds what was paid for it (%d fen, %d refunded before)", sku, paid[sku], o.Refunded[sku])
+			}
+		}
+		for sku, n := range asked {
+			o.Refunded[sku] += n
+		}
+	case e.TotalFen > 0:
+		amount = e.TotalFen
+	default:
+		amount = left
+	}
+	if amount <= 0 {
+		return Outcome{}, domain.Errorf(domain.RuleViolation, "order %q is already fully refunded", o.ID)
+	}
+	if amount > left {
+		return Outcome{}, domain.Errorf(domain.RuleViolation, "refund of %d fen exceeds the %d fen still paid", amount, left)
+	}
+	o.RefundedFen += amount
+	out := Outcome{EventID: e.EventID, Type: Refunded, Status: Unmatched, OrderID: o.ID, MemberID: o.MemberID, Breakdown: []BreakdownLine{}}
+	if o.Status == StatusMatched {
+		out.Status = Applied
+		if _, _, err := s.Tier.AddGrowth(ctx, o.MemberID, -amount); err != nil {
+			return Outcome{}, err
+		}
+		if out.PointsReversed, err = s.reverse(ctx, &o, "refund:"+e.EventID); err != nil {
+			return Outcome{}, err
+		}
+	}
+	o.UpdatedAt = now
+	if err := s.Store.SaveOrder(ctx, &o); err != nil {
+		return Outcome{}, err
+	}
+	return out, nil
+}
+
+// reverse takes back the points of the refunded part not reversed yet.
+func (s *Service) reverse(ctx context.Context, o *Order, key string) (int64, error) {
+	target := o.Points
+	if o.RefundedFen < o.TotalFen {
+		target = mulDiv(o.Points, o.RefundedFen, o.TotalFen)
+	}
+	n := target - o.Reversed
+	if n <= 0 {
+		return 0, nil
+	}
+	_, err := s.Ledger.Reverse(ctx, ledger.ReverseInput{MemberID: o.MemberID, Of: ledger.Ref{Type: "order", ID: o.ID}, OfKind: ledger.KindEarn,
+		Points: n, Key: key, Ref: ledger.Ref{Type: "refund", ID: o.ID}, Title: "退款扣回积分", Operator: "system"})
+	if err != nil {
+		return 0, err
+	}
+	o.Reversed += n
+	return n, nil
+}
+
+// MatchMember applies the unmatched orders of m's openid and phone to m.
+// It runs in the caller's unit of work (the login or phone binding), so
+// member.Service.Hooks can call it.
+func (s *Service) MatchMember(ctx context.Context, m *member.Member) error {
+	now := s.Clock.Now()
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		os, err := s.Store.LockUnmatched(ctx, m.OpenID, m.Phone)
+		if err != nil {
+			return err
+		}
+		for i := range os {
+			o := &os[i]
+			st, err := s.record(ctx, m.ID, o)
+			if err != nil {
+				return err
+			}
+			o.MemberID, o.Status = m.ID, StatusMatched
+			if err := s.Store.SaveOrder(ctx, o); err != nil {
+				return err
+			}
+			if err := s.earn(ctx, o, m, st, now); err != nil {
+				return fmt.Errorf("apply unmatched order %s: %w", o.ID, err)
+			}
+			if o.RefundedFen > 0 {
+				if _, _, err := s.Tier.AddGrowth(ctx, m.ID, -o.RefundedFen); err != nil {
+					return err
+				}
+				if _, err := s.reverse(ctx, o, "refund-on-match:"+o.ID); err != nil {
+					return err
+				}
+				if err := s.Store.SaveOrder(ctx, o); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// Registered adapts MatchMember to member.Hooks.Registered.
+func (s *Service) Registered(ctx context.Context, m *member.Member, _ member.LoginInfo) error {
+	return s.MatchMember(ctx, m)
+}
+
+// OrderPoints returns the member's order with its breakdown; another
+// member's (or an unknown) order is NotFound.
+func (s *Service) OrderPoints(ctx context.Context, memberID int64, orderID string) (Order, error) {
+	if err := checkID("order_id", orderID); err != nil {
+		return Order{}, domain.Errorf(domain.NotFound, "no such order")
+	}
+	o, found, err := s.Store.MemberOrder(ctx, memberID, orderID)
+	if err != nil {
+		return Order{}, err
+	}
+	if !found {
+		return Order{}, domain.Errorf(domain.NotFound, "no such order")
+	}
+	return o, nil
+}
+
+// mulDiv is floor(a × b / c) for non-negative a, b and positive c, exact
+// even when a × b overflows int64.
+func mulDiv(a, b, c int64) int64 {
+	var r big.Int
+	r.Mul(big.NewInt(a), big.NewInt(b))
+	return r.Quo(&r, big.NewInt(c)).Int64()
+}

@@ -1,0 +1,343 @@
+// Package tier keeps member levels (普通, 银卡, 金卡, 钻石 …): the growth value
+// that moves a member up, the yearly review that may move them down, and
+// buying the next level with points.
+//
+// Growth is the member's paid yuan net of refunds (kept in fen, shown in
+// yuan). A member moves up the moment growth reaches a level's threshold.
+// A member moves down only at their yearly review (one year after their
+// first growth, then every year), only to the level their growth still
+// earns, and never within Protection (12 months) of reaching their current
+// level — whether it was reached by growth or bought with points.
+//
+// Every change runs under a row lock on the member's tier row (SELECT … FOR
+// UPDATE on MySQL; the immediate transaction on SQLite), in the caller's
+// unit of work, so an order's growth and its points commit together.
+package tier
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/ledger"
+)
+
+// Level is one rung, from configuration.
+type Level struct {
+	Code     string   // used by rules' tier conditions: "normal", "silver", …
+	Name     string   // shown to shoppers: "银卡"
+	Growth   int64    // growth value (yuan) that reaches it
+	Price    int64    // points to buy it from the level below; 0 = cannot be bought
+	Benefits []string // shown to shoppers
+}
+
+// State is one member's tier row.
+type State struct {
+	MemberID  int64
+	Level     string // level code
+	GrowthFen int64  // paid fen net of refunds, never below zero
+	// PaidOrders counts the member's paid orders; WeekOrders those of the
+	// ISO week starting WeekStart (yyyymmdd). The rules' order conditions
+	// read them; they live here because this row is the member's lock.
+	PaidOrders int64
+	WeekStart  int
+	WeekOrders int64
+	ReachedAt  time.Time
+	ReviewAt   time.Time // next yearly review
+	UpdatedAt  time.Time
+}
+
+// Purchase records a level bought with points, keyed by the caller's
+// idempotency key.
+type Purchase struct {
+	MemberID  int64
+	Key       string
+	From, To  string
+	Points    int64
+	EntryID   int64
+	CreatedAt time.Time
+	Replayed  bool // not stored
+}
+
+// Store keeps tier rows. Every method joins the transaction in ctx.
+type Store interface {
+	// Update loads the member's row locked (inserting init first when there
+	// is none), calls fn and saves what fn changed when it returns nil.
+	Update(ctx context.Context, init State, fn func(st *State) error) error
+	// Get reads the row; found is false when the member has none.
+	Get(ctx context.Context, memberID int64) (st State, found bool, err error)
+	// PurchaseByKey finds a purchase by member and key.
+	PurchaseByKey(ctx context.Context, memberID int64, key string) (Purchase, bool, error)
+	// InsertPurchase stores p; a taken key is a Conflict.
+	InsertPurchase(ctx context.Context, p *Purchase) error
+	// DueForReview returns up to limit members with id > after whose review
+	// is due at now, by id.
+	DueForReview(ctx context.Context, now time.Time, after int64, limit int) ([]int64, error)
+}
+
+// Spender debits points (ledger.Service).
+type Spender interface {
+	Spend(ctx context.Context, in ledger.SpendInput) (ledger.Entry, error)
+}
+
+// TxRunner runs fn in one unit of work (repo.DB.InTx).
+type TxRunner interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Service keeps tiers.
+type Service struct {
+	Levels []Level // ascending by Growth; Levels[0].Growth is 0
+	Store  Store
+	Ledger Spender
+	Tx     TxRunner
+	Clock  domain.Clock
+}
+
+// Validate checks a level list (the configuration).
+func Validate(levels []Level) error {
+	if len(levels) == 0 {
+		return fmt.Errorf("at least one level")
+	}
+	if levels[0].Growth != 0 {
+		return fmt.Errorf("the first level must start at growth 0")
+	}
+	seen := map[string]bool{}
+	for i, l := range levels {
+		if strings.TrimSpace(l.Code) == "" || strings.TrimSpace(l.Name) == "" {
+			return fmt.Errorf("level %d: code and name required", i)
+		}
+		if seen[l.Code] {
+			return fmt.Errorf("level %d: duplicate code %q", i, l.Code)
+		}
+		seen[l.Code] = true
+		if i > 0 && l.Growth <= levels[i-1].Growth {
+			return fmt.Errorf("level %d (%s): growth must be above the level below", i, l.Code)
+		}
+		if l.Price < 0 || l.Price > ledger.MaxPoints {
+			return fmt.Errorf("level %d (%s): price out of range", i, l.Code)
+		}
+	}
+	return nil
+}
+
+func (s *Service) rank(code string) int {
+	for i, l := range s.Levels {
+		if l.Code == code {
+			return i
+		}
+	}
+	return 0 // a code no longer configured counts as the first level
+}
+
+// forGrowth is the highest level growthFen reaches.
+func (s *Service) forGrowth(growthFen int64) int {
+	r := 0
+	for i, l := range s.Levels {
+		if growthFen/100 >= l.Growth {
+			r = i
+		}
+	}
+	return r
+}
+
+func (s *Service) init(memberID int64, now time.Time) State {
+	return State{MemberID: memberID, Level: s.Levels[0].Code, ReachedAt: now, ReviewAt: now.AddDate(1, 0, 0), UpdatedAt: now}
+}
+
+// Code returns the member's level code ("normal" for a member with no row).
+func (s *Service) Code(ctx context.Context, memberID int64) (string, error) {
+	st, found, err := s.Store.Get(ctx, memberID)
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		return s.Levels[0].Code, nil
+	}
+	return s.Levels[s.rank(st.Level)].Code, nil
+}
+
+// RecordPaid records a paid order of fen that occurred at: growth and the
+// order counts, upgrading at once when a threshold is crossed. It returns
+// the state before and after, and how many paid orders the member has in
+// the order's ISO week, this one included (an order reported after a later
+// week's order counts as 1 in its week).
+func (s *Service) RecordPaid(ctx context.Context, memberID, fen int64, at time.Time) (before, after State, weekOrders int64, err error) {
+	day := domain.DayOf(at)
+	monday := day.AddDays(-(int(day.Start().Weekday()+6) % 7)).Int()
+	before, after, err = s.update(ctx, memberID, fen, func(st *State) {
+		st.PaidOrders++
+		switch {
+		case monday == st.WeekStart:
+			st.WeekOrders++
+			weekOrders = st.WeekOrders
+		case monday > st.WeekStart:
+			st.WeekStart, st.WeekOrders = monday, 1
+			weekOrders = 1
+		default:
+			weekOrders = 1
+		}
+	})
+	return before, after, weekOrders, err
+}
+
+// AddGrowth adds deltaFen (negative for a refund) to the member's growth in
+// the unit of work in ctx and upgrades at once when a threshold is crossed.
+// It returns the state before and after.
+func (s *Service) AddGrowth(ctx context.Context, memberID, deltaFen int64) (before, after State, err error) {
+	return s.update(ctx, memberID, deltaFen, nil)
+}
+
+func (s *Service) update(ctx context.Context, memberID, deltaFen int64, also func(st *State)) (before, after State, err error) {
+	now := s.Clock.Now()
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		return s.Store.Update(ctx, s.init(memberID, now), func(st *State) error {
+			before = *st
+			if also != nil {
+				also(st)
+			}
+			st.GrowthFen = max(st.GrowthFen+deltaFen, 0)
+			if g := s.forGrowth(st.GrowthFen); g > s.rank(st.Level) {
+				st.Level, st.ReachedAt = s.Levels[g].Code, now
+			}
+			st.UpdatedAt = now
+			after = *st
+			return nil
+		})
+	})
+	if err != nil {
+		return State{}, State{}, fmt.Errorf("growth of member %d: %w", memberID, err)
+	}
+	return before, after, nil
+}
+
+// Status is what the shopper sees.
+type Status struct {
+	Level         Level
+	Growth        int64  // yuan
+	Next          *Level // nil at the top
+	NextThreshold int64  // growth of Next, 0 at the top
+	// Progress is the way from this level's threshold to the next one, in
+	// per-mille (0–1000); 1000 at the top.
+	Progress  int64
+	ReachedAt time.Time
+	ReviewAt  time.Time
+}
+
+// Get returns the member's level, growth and the way to the next level.
+func (s *Service) Get(ctx context.Context, memberID int64) (Status, error) {
+	st, found, err := s.Store.Get(ctx, memberID)
+	if err != nil {
+		return Status{}, err
+	}
+	if !found {
+		st = s.init(memberID, s.Clock.Now())
+		st.ReachedAt, st.ReviewAt = time.Time{}, time.Time{}
+	}
+	r := s.rank(st.Level)
+	out := Status{Level: s.Levels[r], Growth: st.GrowthFen / 100, ReachedAt: st.ReachedAt, ReviewAt: st.ReviewAt, Progress: 1000}
+	if r+1 < len(s.Levels) {
+		next := s.Levels[r+1]
+		out.Next, out.NextThreshold = &next, next.Growth
+		span := next.Growth - s.Levels[r].Growth
+		done := min(max(out.Growth-s.Levels[r].Growth, 0), span)
+		out.Progress = done * 1000 / span
+	}
+	return out, nil
+}
+
+// Upgrade buys the next level with its price in points. key makes it
+// idempotent: the same key returns the first purchase. At the top level,
+// or for a level without a price, it is a RuleViolation; without enough
+// points, PointsInsufficient.
+func (s *Service) Upgrade(ctx context.Context, memberID int64, key string) (Purchase, error) {
+	if strings.TrimSpace(key) == "" {
+		return Purchase{}, domain.FieldError("Idempotency-Key", "required")
+	}
+	now := s.Clock.Now()
+	var out Purchase
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		return s.Store.Update(ctx, s.init(memberID, now), func(st *State) error {
+			prior, found, err := s.Store.PurchaseByKey(ctx, memberID, key)
+			if err != nil {
+				return err
+			}
+			if found {
+				prior.Replayed = true
+				out = prior
+				return nil
+			}
+			r := s.rank(st.Level)
+			if r+1 >= len(s.Levels) {
+				return domain.Errorf(domain.RuleViolation, "already at the top level %s", s.Levels[r].Name)
+			}
+			next := s.Levels[r+1]
+			if next.Price <= 0 {
+				return domain.Errorf(domain.RuleViolation, "%s cannot be bought with points", next.Name)
+			}
+			e, err := s.Ledger.Spend(ctx, ledger.SpendInput{MemberID: memberID, Points: next.Price,
+				Key: "tier:" + fmt.Sprint(memberID) + ":" + key, Ref: ledger.Ref{Type: "tier", ID: next.Code},
+				Title: "积分升级" + next.Name, Operator: "member"})
+			if err != nil {
+				return err
+			}
+			out = Purchase{MemberID: memberID, Key: key, From: st.Level, To: next.Code, Points: next.Price, EntryID: e.ID, CreatedAt: now}
+			if err := s.Store.InsertPurchase(ctx, &out); err != nil {
+				return err
+			}
+			st.Level, st.ReachedAt, st.UpdatedAt = next.Code, now, now
+			return nil
+		})
+	})
+	if err != nil {
+		return Purchase{}, fmt.Errorf("upgrade member %d: %w", memberID, err)
+	}
+	return out, nil
+}
+
+// Review runs the yearly reviews due at now, batchSize members per unit of
+// work, and returns how many members moved down. A member whose growth no
+// longer earns their level goes down to the level it earns, unless they
+// reached their level less than 12 months ago. Rerunning finds nothing due.
+func (s *Service) Review(ctx context.Context, now time.Time, batchSize int) (int, error) {
+	if batchSize <= 0 {
+		batchSize = 100
+	}
+	moved := 0
+	var after int64
+	for {
+		ids, err := s.Store.DueForReview(ctx, now, after, batchSize)
+		if err != nil || len(ids) == 0 {
+			return moved, err
+		}
+		err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+			for _, id := range ids {
+				err := s.Store.Update(ctx, s.init(id, now), func(st *State) error {
+					if st.ReviewAt.After(now) {
+						return nil
+					}
+					g, r := s.forGrowth(st.GrowthFen), s.rank(st.Level)
+					if g < r && !now.Before(st.ReachedAt.AddDate(1, 0, 0)) {
+						st.Level, st.ReachedAt = s.Levels[g].Code, now
+						moved++
+					}
+					for !st.ReviewAt.After(now) {
+						st.ReviewAt = st.ReviewAt.AddDate(1, 0, 0)
+					}
+					st.UpdatedAt = now
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return moved, fmt.Errorf("tier review: %w", err)
+		}
+		after = ids[len(ids)-1]
+	}
+}

@@ -1,0 +1,199 @@
+// Package orderstore keeps order events and orders (domain/orders) in MySQL
+// or SQLite. It opens no transaction: it joins the one in the context.
+package orderstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/orders"
+	"github.com/jifen/jifen/repo"
+)
+
+// Store implements orders.Store.
+type Store struct{ DB *repo.DB }
+
+var _ orders.Store = (*Store)(nil)
+
+type eventRow struct {
+	EventID     string `gorm:"primaryKey"`
+	OrderID     string
+	Type        string
+	RequestHash string
+	Outcome     string
+	CreatedAt   time.Time
+}
+
+func (eventRow) TableName() string { return "order_events" }
+
+type orderRow struct {
+	OrderID     string `gorm:"primaryKey"`
+	MemberID    int64
+	OpenID      string `gorm:"column:openid"`
+	Phone       string
+	Status      string
+	StoreID     string
+	Channel     string
+	TotalFen    int64
+	RefundedFen int64
+	Lines       string
+	Refunded    string
+	Points      int64
+	Reversed    int64
+	Breakdown   string
+	OccurredAt  time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (orderRow) TableName() string { return "orders" }
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain structs, maps and slices are marshalled here
+	}
+	return string(b)
+}
+
+func toRow(o *orders.Order) orderRow {
+	return orderRow{OrderID: o.ID, MemberID: o.MemberID, OpenID: o.OpenID, Phone: o.Phone, Status: o.Status,
+		StoreID: o.StoreID, Channel: o.Channel, TotalFen: o.TotalFen, RefundedFen: o.RefundedFen,
+		Lines: mustJSON(o.Lines), Refunded: mustJSON(o.Refunded), Points: o.Points, Reversed: o.Reversed,
+		Breakdown: mustJSON(o.Breakdown), OccurredAt: o.OccurredAt.UTC(), CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC()}
+}
+
+func (r *orderRow) toDomain() (orders.Order, error) {
+	o := orders.Order{ID: r.OrderID, MemberID: r.MemberID, OpenID: r.OpenID, Phone: r.Phone, Status: r.Status,
+		StoreID: r.StoreID, Channel: r.Channel, TotalFen: r.TotalFen, RefundedFen: r.RefundedFen, Points: r.Points,
+		Reversed: r.Reversed, OccurredAt: r.OccurredAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	if err := json.Unmarshal([]byte(r.Lines), &o.Lines); err != nil {
+		return o, fmt.Errorf("order %s lines: %w", r.OrderID, err)
+	}
+	if err := json.Unmarshal([]byte(r.Refunded), &o.Refunded); err != nil {
+		return o, fmt.Errorf("order %s refunds: %w", r.OrderID, err)
+	}
+	if err := json.Unmarshal([]byte(r.Breakdown), &o.Breakdown); err != nil {
+		return o, fmt.Errorf("order %s breakdown: %w", r.OrderID, err)
+	}
+	if o.Refunded == nil {
+		o.Refunded = map[string]int64{}
+	}
+	if o.Breakdown == nil {
+		o.Breakdown = []orders.BreakdownLine{}
+	}
+	return o, nil
+}
+
+// InsertEvent implements orders.Store.
+func (s *Store) InsertEvent(ctx context.Context, r *orders.EventRecord) error {
+	row := eventRow{EventID: r.EventID, OrderID: r.OrderID, Type: r.Type, RequestHash: r.RequestHash, Outcome: "{}", CreatedAt: r.CreatedAt.UTC()}
+	err := s.DB.Conn(ctx).Create(&row).Error
+	if repo.IsDuplicate(err) {
+		return fmt.Errorf("event %s: %w", r.EventID, orders.ErrDuplicateEvent)
+	}
+	return err
+}
+
+// SetOutcome implements orders.Store.
+func (s *Store) SetOutcome(ctx context.Context, eventID string, o orders.Outcome) error {
+	return s.DB.Conn(ctx).Model(&eventRow{}).Where("event_id = ?", eventID).Update("outcome", mustJSON(o)).Error
+}
+
+// EventByID implements orders.Store.
+func (s *Store) EventByID(ctx context.Context, eventID string) (orders.EventRecord, bool, error) {
+	var r eventRow
+	err := s.DB.Conn(ctx).Where("event_id = ?", eventID).Take(&r).Error
+	if repo.IsNotFound(err) {
+		return orders.EventRecord{}, false, nil
+	}
+	if err != nil {
+		return orders.EventRecord{}, false, err
+	}
+	out := orders.EventRecord{EventID: r.EventID, OrderID: r.OrderID, Type: r.Type, RequestHash: r.RequestHash, CreatedAt: r.CreatedAt}
+	if err := json.Unmarshal([]byte(r.Outcome), &out.Outcome); err != nil {
+		return out, false, fmt.Errorf("event %s outcome: %w", r.EventID, err)
+	}
+	if out.Outcome.Breakdown == nil {
+		out.Outcome.Breakdown = []orders.BreakdownLine{}
+	}
+	return out, true, nil
+}
+
+// InsertOrder implements orders.Store.
+func (s *Store) InsertOrder(ctx context.Context, o *orders.Order) error {
+	row := toRow(o)
+	err := s.DB.Conn(ctx).Create(&row).Error
+	if repo.IsDuplicate(err) {
+		return domain.Errorf(domain.Conflict, "order %q was already paid (under another event id)", o.ID)
+	}
+	return err
+}
+
+func (s *Store) one(ctx context.Context, lock bool, where string, args ...any) (orders.Order, bool, error) {
+	q := s.DB.Conn(ctx).Where(where, args...)
+	if lock {
+		q = s.DB.ForUpdate(q)
+	}
+	var r orderRow
+	err := q.Take(&r).Error
+	if repo.IsNotFound(err) {
+		return orders.Order{}, false, nil
+	}
+	if err != nil {
+		return orders.Order{}, false, err
+	}
+	o, err := r.toDomain()
+	return o, err == nil, err
+}
+
+// LockOrder implements orders.Store.
+func (s *Store) LockOrder(ctx context.Context, id string) (orders.Order, bool, error) {
+	return s.one(ctx, true, "order_id = ?", id)
+}
+
+// MemberOrder implements orders.Store.
+func (s *Store) MemberOrder(ctx context.Context, memberID int64, id string) (orders.Order, bool, error) {
+	return s.one(ctx, false, "order_id = ? AND member_id = ? AND status = ?", id, memberID, orders.StatusMatched)
+}
+
+// SaveOrder implements orders.Store.
+func (s *Store) SaveOrder(ctx context.Context, o *orders.Order) error {
+	r := toRow(o)
+	return s.DB.Conn(ctx).Model(&orderRow{}).Where("order_id = ?", o.ID).Updates(map[string]any{
+		"member_id": r.MemberID, "status": r.Status, "refunded_fen": r.RefundedFen, "refunded": r.Refunded,
+		"points": r.Points, "reversed": r.Reversed, "breakdown": r.Breakdown, "updated_at": r.UpdatedAt,
+	}).Error
+}
+
+// LockUnmatched implements orders.Store.
+func (s *Store) LockUnmatched(ctx context.Context, openid, phone string) ([]orders.Order, error) {
+	if openid == "" && phone == "" {
+		return nil, nil
+	}
+	q := s.DB.Conn(ctx).Where("status = ?", orders.StatusUnmatched)
+	switch {
+	case openid != "" && phone != "":
+		q = q.Where("openid = ? OR phone = ?", openid, phone)
+	case openid != "":
+		q = q.Where("openid = ?", openid)
+	default:
+		q = q.Where("phone = ?", phone)
+	}
+	var rows []orderRow
+	if err := s.DB.ForUpdate(q.Order("occurred_at, order_id")).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]orders.Order, 0, len(rows))
+	for i := range rows {
+		o, err := rows[i].toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}

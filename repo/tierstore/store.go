@@ -1,0 +1,165 @@
+// Package tierstore keeps member tiers (domain/tier) and birthday awards
+// (domain/birthday) in MySQL or SQLite, joining the transaction in the
+// context.
+package tierstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm/clause"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/birthday"
+	"github.com/jifen/jifen/domain/member"
+	"github.com/jifen/jifen/domain/tier"
+	"github.com/jifen/jifen/repo"
+)
+
+// Store implements tier.Store and birthday.Store.
+type Store struct {
+	DB      *repo.DB
+	Members interface {
+		ByID(ctx context.Context, id int64) (*member.Member, error)
+	}
+}
+
+var (
+	_ tier.Store     = (*Store)(nil)
+	_ birthday.Store = (*Store)(nil)
+)
+
+type tierRow struct {
+	MemberID   int64 `gorm:"primaryKey;autoIncrement:false"`
+	Level      string
+	GrowthFen  int64
+	PaidOrders int64
+	WeekStart  int
+	WeekOrders int64
+	ReachedAt  time.Time
+	ReviewAt   time.Time
+	UpdatedAt  time.Time
+}
+
+func (tierRow) TableName() string { return "member_tiers" }
+
+type purchaseRow struct {
+	MemberID  int64  `gorm:"primaryKey;autoIncrement:false"`
+	IdemKey   string `gorm:"primaryKey"`
+	FromLevel string
+	ToLevel   string
+	Points    int64
+	EntryID   int64
+	CreatedAt time.Time
+}
+
+func (purchaseRow) TableName() string { return "tier_purchases" }
+
+type awardRow struct {
+	MemberID  int64 `gorm:"primaryKey;autoIncrement:false"`
+	Year      int   `gorm:"primaryKey;autoIncrement:false"`
+	Points    int64
+	CreatedAt time.Time
+}
+
+func (awardRow) TableName() string { return "birthday_awards" }
+
+func (r tierRow) toDomain() tier.State {
+	return tier.State{MemberID: r.MemberID, Level: r.Level, GrowthFen: r.GrowthFen, PaidOrders: r.PaidOrders,
+		WeekStart: r.WeekStart, WeekOrders: r.WeekOrders, ReachedAt: r.ReachedAt, ReviewAt: r.ReviewAt, UpdatedAt: r.UpdatedAt}
+}
+
+// Update implements tier.Store: insert-if-missing, then a locked read.
+func (s *Store) Update(ctx context.Context, init tier.State, fn func(st *tier.State) error) error {
+	conn := s.DB.Conn(ctx)
+	ins := tierRow{MemberID: init.MemberID, Level: init.Level, ReachedAt: init.ReachedAt.UTC(), ReviewAt: init.ReviewAt.UTC(), UpdatedAt: init.UpdatedAt.UTC()}
+	if err := conn.Clauses(clause.OnConflict{DoNothing: true}).Create(&ins).Error; err != nil {
+		return fmt.Errorf("tier row of member %d: %w", init.MemberID, err)
+	}
+	var r tierRow
+	if err := s.DB.ForUpdate(conn.Where("member_id = ?", init.MemberID)).Take(&r).Error; err != nil {
+		return fmt.Errorf("lock tier of member %d: %w", init.MemberID, err)
+	}
+	st := r.toDomain()
+	if err := fn(&st); err != nil {
+		return err
+	}
+	return conn.Model(&tierRow{}).Where("member_id = ?", st.MemberID).Updates(map[string]any{
+		"level": st.Level, "growth_fen": st.GrowthFen, "paid_orders": st.PaidOrders, "week_start": st.WeekStart,
+		"week_orders": st.WeekOrders, "reached_at": st.ReachedAt.UTC(),
+		"review_at": st.ReviewAt.UTC(), "updated_at": st.UpdatedAt.UTC(),
+	}).Error
+}
+
+// Get implements tier.Store.
+func (s *Store) Get(ctx context.Context, memberID int64) (tier.State, bool, error) {
+	var r tierRow
+	err := s.DB.Conn(ctx).Where("member_id = ?", memberID).Take(&r).Error
+	if repo.IsNotFound(err) {
+		return tier.State{}, false, nil
+	}
+	if err != nil {
+		return tier.State{}, false, err
+	}
+	return r.toDomain(), true, nil
+}
+
+// PurchaseByKey implements tier.Store.
+func (s *Store) PurchaseByKey(ctx context.Context, memberID int64, key string) (tier.Purchase, bool, error) {
+	var r purchaseRow
+	err := s.DB.Conn(ctx).Where("member_id = ? AND idem_key = ?", memberID, key).Take(&r).Error
+	if repo.IsNotFound(err) {
+		return tier.Purchase{}, false, nil
+	}
+	if err != nil {
+		return tier.Purchase{}, false, err
+	}
+	return tier.Purchase{MemberID: r.MemberID, Key: r.IdemKey, From: r.FromLevel, To: r.ToLevel, Points: r.Points, EntryID: r.EntryID, CreatedAt: r.CreatedAt}, true, nil
+}
+
+// InsertPurchase implements tier.Store.
+func (s *Store) InsertPurchase(ctx context.Context, p *tier.Purchase) error {
+	r := purchaseRow{MemberID: p.MemberID, IdemKey: p.Key, FromLevel: p.From, ToLevel: p.To, Points: p.Points, EntryID: p.EntryID, CreatedAt: p.CreatedAt.UTC()}
+	err := s.DB.Conn(ctx).Create(&r).Error
+	if repo.IsDuplicate(err) {
+		return domain.Errorf(domain.Conflict, "an upgrade with this idempotency key is in flight; retry")
+	}
+	return err
+}
+
+// DueForReview implements tier.Store.
+func (s *Store) DueForReview(ctx context.Context, now time.Time, after int64, limit int) ([]int64, error) {
+	var ids []int64
+	err := s.DB.Conn(ctx).Model(&tierRow{}).Where("review_at <= ? AND member_id > ?", now.UTC(), after).
+		Order("member_id").Limit(limit).Pluck("member_id", &ids).Error
+	return ids, err
+}
+
+// BornOn implements birthday.Store: birthdays are stored "YYYY-MM-DD".
+func (s *Store) BornOn(ctx context.Context, month time.Month, day int, after int64, limit int) ([]*member.Member, error) {
+	var ids []int64
+	err := s.DB.Conn(ctx).Table("members").Where("birthday LIKE ? AND id > ?", fmt.Sprintf("%%-%02d-%02d", month, day), after).
+		Order("id").Limit(limit).Pluck("id", &ids).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*member.Member, 0, len(ids))
+	for _, id := range ids {
+		m, err := s.Members.ByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// ClaimYear implements birthday.Store.
+func (s *Store) ClaimYear(ctx context.Context, memberID int64, year int, points int64, at time.Time) (bool, error) {
+	res := s.DB.Conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&awardRow{MemberID: memberID, Year: year, Points: points, CreatedAt: at.UTC()})
+	if res.Error != nil {
+		return false, res.Error
+	}
+	return res.RowsAffected == 1, nil
+}
