@@ -96,6 +96,9 @@ func NewRouter(d Deps) *gin.Engine {
 	me.GET("/lottery/campaigns/:id", sh.LotteryCampaign)
 	me.POST("/lottery/campaigns/:id/draws", sh.CreateLotteryDraw)
 	me.GET("/lottery/campaigns/:id/draws/mine", sh.MyLotteryDraws)
+	me.GET("/referral", sh.Referral)
+	me.POST("/referral/bind", sh.BindReferral)
+	me.GET("/referral/qrcode", sh.ReferralQRCode)
 
 	co := d.Console
 	api.POST("/console/login", co.Login)
@@ -129,6 +132,7 @@ func NewRouter(d Deps) *gin.Engine {
 	con.PUT("/lottery/campaigns/:id", writers, co.UpdateLotteryCampaign)
 	con.POST("/lottery/campaigns/:id/prizes", writers, co.CreateLotteryPrize)
 	con.PUT("/lottery/campaigns/:id/prizes/:prize_id", writers, co.UpdateLotteryPrize)
+	con.GET("/referrals/report", co.ReferralReport)
 
 	return r
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/domain/member"
+	"github.com/jifen/jifen/domain/referral"
 )
 
 // User is a console account.
@@ -24,14 +25,15 @@ type User struct {
 
 // Handlers serves the console routes.
 type Handlers struct {
-	Users   map[string]User
-	Tokens  *auth.Tokens
-	Members member.Store
-	Ledger  *ledger.Service
-	Adjust  *adjustment.Service
-	Audit   audit.Store
-	Guides  *guide.Service
-	Lottery *lottery.Service
+	Users     map[string]User
+	Tokens    *auth.Tokens
+	Members   member.Store
+	Ledger    *ledger.Service
+	Adjust    *adjustment.Service
+	Audit     audit.Store
+	Guides    *guide.Service
+	Lottery   *lottery.Service
+	Referrals *referral.Service
 	// dummy is compared when the username is unknown, so a wrong username
 	// costs the same time as a wrong password.
 	dummy []byte

@@ -11,6 +11,7 @@ import (
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/domain/member"
+	"github.com/jifen/jifen/domain/referral"
 	"github.com/jifen/jifen/domain/session"
 	"github.com/jifen/jifen/domain/signin"
 )
@@ -24,6 +25,9 @@ type Handlers struct {
 	Signin   *signin.Service
 	Boards   *leaderboard.Service
 	Lottery  *lottery.Service
+	// Referrals serves invite codes and bindings; it also bumps the
+	// invites board after a new member's login committed.
+	Referrals *referral.Service
 }
 
 // memberJSON is the member as the mini-program sees it: no openid, no
