@@ -101,6 +101,9 @@ func NewRouter(d Deps) *gin.Engine {
 	me.GET("/tier", sh.TierStatus)
 	me.POST("/tier/upgrade", sh.UpgradeTier)
 	me.PUT("/profile", sh.UpdateProfile)
+	me.GET("/referral", sh.Referral)
+	me.POST("/referral/bind", sh.BindReferral)
+	me.GET("/referral/qrcode", sh.ReferralQRCode)
 
 	co := d.Console
 	api.POST("/console/login", co.Login)
@@ -143,6 +146,7 @@ func NewRouter(d Deps) *gin.Engine {
 
 	// Server to server: signed with HMAC-SHA256, no user token.
 	api.POST("/hooks/orders", d.Hooks.CreateOrderEvent)
+	con.GET("/referrals/report", co.ReferralReport)
 
 	return r
 }

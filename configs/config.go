@@ -39,6 +39,25 @@ type Config struct {
 	Engage    Engage    `yaml:"engage"`
 	Orders    Orders    `yaml:"orders"`
 	Tier      Tier      `yaml:"tier"`
+	Referral  Referral  `yaml:"referral"`
+}
+
+// Referral configures invitations (domain/referral; keys documented in
+// default.yaml).
+type Referral struct {
+	Window         time.Duration   `yaml:"window"`
+	Rewards        ReferralRewards `yaml:"rewards"`
+	DailyCapPoints int64           `yaml:"daily_cap_points"`
+	QRCodePage     string          `yaml:"qrcode_page"`
+	QRCodeTTL      time.Duration   `yaml:"qrcode_cache_ttl"`
+}
+
+// ReferralRewards are the points of each rewarded event.
+type ReferralRewards struct {
+	PhoneInviter       int64 `yaml:"phone_inviter"`
+	PhoneSecondLevel   int64 `yaml:"phone_second_level"`
+	FirstOrderInviter  int64 `yaml:"first_order_inviter"`
+	FirstOrderSecondLv int64 `yaml:"first_order_second_level"`
 }
 
 // Engage configures sign-in and leaderboards (documented in
@@ -379,6 +398,25 @@ func (c *Config) Validate() error {
 		if string(c.Auth.JWTKey) == DefaultJWTKey {
 			bad("auth.jwt_key", "the default development key is refused in production; set JIFEN_AUTH_JWT_KEY")
 		}
+	}
+	r := c.Referral
+	if r.Window < time.Hour || r.Window > 90*24*time.Hour {
+		bad("referral.window", "must be between 1h and 2160h")
+	}
+	for key, v := range map[string]int64{"phone_inviter": r.Rewards.PhoneInviter, "phone_second_level": r.Rewards.PhoneSecondLevel,
+		"first_order_inviter": r.Rewards.FirstOrderInviter, "first_order_second_level": r.Rewards.FirstOrderSecondLv} {
+		if v < 0 {
+			bad("referral.rewards."+key, "must be ≥ 0")
+		}
+	}
+	if r.DailyCapPoints < 0 {
+		bad("referral.daily_cap_points", "must be ≥ 0 (0: no cap)")
+	}
+	if r.QRCodePage == "" || strings.HasPrefix(r.QRCodePage, "/") || len(r.QRCodePage) > 128 {
+		bad("referral.qrcode_page", "required, a mini-program path without a leading slash (e.g. pages/index/index)")
+	}
+	if r.QRCodeTTL < time.Minute {
+		bad("referral.qrcode_cache_ttl", "must be at least 1m")
 	}
 	e := c.Engage
 	if e.Signin.BasePoints < 0 {

@@ -28,6 +28,7 @@ const (
 	RuleViolation       Code = "RULE_VIOLATION"       // 422: allowed input, refused by a business rule
 	RateLimited         Code = "RATE_LIMITED"         // 429
 	Unavailable         Code = "UNAVAILABLE"          // 503: an upstream (WeChat) is down; retry later
+	Misconfigured       Code = "MISCONFIGURED"        // 503: a setting is wrong; an operator must fix it, retrying will not help
 	Internal            Code = "INTERNAL"             // 500: never shown with details
 )
 

@@ -25,6 +25,9 @@ const (
 	errInvalidCode = 40029
 	errCodeUsed    = 40163
 	errRateLimited = 45011
+	errQuotaDaily  = 45009 // daily quota of the API reached (wxacode)
+	errBadScene    = 40169 // wxacode: scene invalid
+	errBadPage     = 41030 // wxacode: page not in the published mini-program
 )
 
 // Option tunes a MiniProgram or Work.
@@ -124,8 +127,12 @@ func fromErrcode(api string, code int64, cause error) error {
 		return fail(domain.InvalidCode, "WeChat rejected the code", api, cause)
 	case errCodeUsed:
 		return fail(domain.CodeUsed, "the code has already been used", api, cause)
-	case errRateLimited:
+	case errRateLimited, errQuotaDaily:
 		return fail(domain.RateLimited, "WeChat is limiting calls; retry in a minute", api, cause)
+	case errBadScene:
+		return fail(domain.Invalid, "WeChat rejected the mini-program code scene", api, cause)
+	case errBadPage:
+		return fail(domain.Misconfigured, "the mini-program page for codes is not published (check referral.qrcode_page)", api, cause)
 	}
 	return unavailable(api, cause)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/domain/member"
+	"github.com/jifen/jifen/domain/referral"
 	"github.com/jifen/jifen/domain/ruleadmin"
 	"github.com/jifen/jifen/domain/rules"
 )
@@ -26,14 +27,15 @@ type User struct {
 
 // Handlers serves the console routes.
 type Handlers struct {
-	Users   map[string]User
-	Tokens  *auth.Tokens
-	Members member.Store
-	Ledger  *ledger.Service
-	Adjust  *adjustment.Service
-	Audit   audit.Store
-	Guides  *guide.Service
-	Lottery *lottery.Service
+	Users     map[string]User
+	Tokens    *auth.Tokens
+	Members   member.Store
+	Ledger    *ledger.Service
+	Adjust    *adjustment.Service
+	Audit     audit.Store
+	Guides    *guide.Service
+	Lottery   *lottery.Service
+	Referrals *referral.Service
 	// Rules reads and simulates earning rules; RuleAdmin edits them with an
 	// audit trail (issue #5).
 	Rules     *rules.Service

@@ -37,6 +37,9 @@ func (h *Handlers) Login(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
+	if isNew && h.Referrals != nil {
+		h.Referrals.AfterLogin(c.Request.Context(), m.ID)
+	}
 	resp, err := h.issue(c, m.ID)
 	if err != nil {
 		web.Fail(c, err)

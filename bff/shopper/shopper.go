@@ -13,6 +13,7 @@ import (
 	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/orders"
+	"github.com/jifen/jifen/domain/referral"
 	"github.com/jifen/jifen/domain/session"
 	"github.com/jifen/jifen/domain/signin"
 	"github.com/jifen/jifen/domain/tier"
@@ -32,6 +33,9 @@ type Handlers struct {
 	Orders    *orders.Service
 	Tiers     *tier.Service
 	Birthdays *birthday.Service
+	// Referrals serves invite codes and bindings; it also bumps the
+	// invites board after a new member's login committed.
+	Referrals *referral.Service
 }
 
 // memberJSON is the member as the mini-program sees it: no openid, no

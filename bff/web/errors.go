@@ -27,6 +27,7 @@ var statusOf = map[domain.Code]int{
 	domain.RuleViolation:       http.StatusUnprocessableEntity,
 	domain.RateLimited:         http.StatusTooManyRequests,
 	domain.Unavailable:         http.StatusServiceUnavailable,
+	domain.Misconfigured:       http.StatusServiceUnavailable,
 }
 
 // Extra codes only HTTP produces.

@@ -116,6 +116,18 @@ type referralRewardV1 struct {
 
 func (referralRewardV1) TableName() string { return "referral_rewards" }
 
+// referralIdentityV1 remembers every phone and unionid a member had, so a
+// person coming back under a new account is recognised even after the
+// first account let go of the phone.
+type referralIdentityV1 struct {
+	Kind      string `gorm:"size:8;primaryKey"`
+	Value     string `gorm:"size:64;primaryKey"`
+	MemberID  int64  `gorm:"primaryKey;autoIncrement:false"`
+	CreatedAt time.Time
+}
+
+func (referralIdentityV1) TableName() string { return "referral_identities" }
+
 var growth = []repo.Migration{
 	{Version: 501, Name: "lottery_campaigns", Up: repo.CreateTables(&lotteryCampaignV1{})},
 	{Version: 502, Name: "lottery_prizes", Up: repo.CreateTables(&lotteryPrizeV1{})},
@@ -124,4 +136,5 @@ var growth = []repo.Migration{
 	{Version: 551, Name: "invite_codes", Up: repo.CreateTables(&inviteCodeV1{})},
 	{Version: 552, Name: "referrals", Up: repo.CreateTables(&referralV1{})},
 	{Version: 553, Name: "referral_rewards", Up: repo.CreateTables(&referralRewardV1{})},
+	{Version: 554, Name: "referral_identities", Up: repo.CreateTables(&referralIdentityV1{})},
 }

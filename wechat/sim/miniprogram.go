@@ -34,9 +34,15 @@ func (s *Server) jscode2session(req *Request) any {
 	}
 	key := make([]byte, 16)
 	_, _ = rand.Read(key)
+	// A user "name~person" is another mini-program account of person: its
+	// own openid, person's unionid (the same human under two accounts).
+	union := user
+	if _, person, ok := strings.Cut(user, "~"); ok && person != "" {
+		union = person
+	}
 	return map[string]any{
 		"openid":      "sim-openid-" + user,
-		"unionid":     "sim-unionid-" + user,
+		"unionid":     "sim-unionid-" + union,
 		"session_key": base64.StdEncoding.EncodeToString(key),
 	}
 }

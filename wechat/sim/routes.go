@@ -9,7 +9,8 @@ const (
 )
 
 // handler serves one API. It returns the value to send as JSON: the
-// official success shape, or errReply(code) on failure.
+// official success shape, or errReply(code) on failure; or a rawReply for
+// APIs that answer with bytes (the JPEG of a mini-program code).
 type handler func(req *Request) any
 
 // route is one API of the table.
@@ -31,6 +32,7 @@ func (s *Server) routes() []route {
 
 		{host: HostWeChat, path: "/sns/jscode2session", method: http.MethodGet, handle: s.jscode2session},
 		{host: HostWeChat, path: "/wxa/business/getuserphonenumber", method: http.MethodPost, token: true, handle: s.getUserPhoneNumber},
+		{host: HostWeChat, path: "/wxa/getwxacodeunlimit", method: http.MethodPost, token: true, handle: s.getWXACodeUnlimit},
 
 		{host: HostWeCom, path: "/cgi-bin/auth/getuserinfo", method: http.MethodGet, token: true, handle: s.getUserInfo},
 		{host: HostWeCom, path: "/cgi-bin/externalcontact/get", method: http.MethodGet, name: "externalcontact/get", token: true, handle: s.externalContactGet},

@@ -173,6 +173,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rt route) {
 		reply = rt.handle(req)
 	}
 
+	if raw, ok := reply.(rawReply); ok {
+		s.record(Call{API: rt.name, Host: rt.host, Params: masked(req.Params), Status: status, Time: req.Now})
+		w.Header().Set("Content-Type", raw.ContentType)
+		w.WriteHeader(status)
+		_, _ = w.Write(raw.Body)
+		return
+	}
 	out, err := json.Marshal(reply)
 	if err != nil {
 		status, out = http.StatusInternalServerError, []byte(`{"errcode":-1,"errmsg":"sim: encoding reply"}`)

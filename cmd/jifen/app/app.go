@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +38,7 @@ import (
 	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/orders"
+	"github.com/jifen/jifen/domain/referral"
 	"github.com/jifen/jifen/domain/ruleadmin"
 	"github.com/jifen/jifen/domain/rules"
 	"github.com/jifen/jifen/domain/session"
@@ -50,6 +52,7 @@ import (
 	"github.com/jifen/jifen/repo/lotterystore"
 	"github.com/jifen/jifen/repo/memberstore"
 	"github.com/jifen/jifen/repo/orderstore"
+	"github.com/jifen/jifen/repo/referralstore"
 	"github.com/jifen/jifen/repo/rulestore"
 	"github.com/jifen/jifen/repo/schema"
 	"github.com/jifen/jifen/repo/sessionstore"
@@ -144,6 +147,7 @@ type App struct {
 	Orders   *orders.Service
 	Tiers    *tier.Service
 	Birthday *birthday.Service
+	Referral *referral.Service
 	Sim      *sim.Server // nil unless the in-process simulator is used
 }
 
@@ -233,6 +237,21 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Signin = &signin.Service{Store: signinStore, Cache: &signinstore.Calendar{R: st.Redis}, Tx: st.DB, Ledger: a.Ledger,
 		Clock: opt.Clock, Rewards: signinRewards(cfg.Engage.Signin), Tiers: signin.NormalTier{}, Streaks: a.Boards, Points: a.Boards}
 
+	refStore := &referralstore.Store{DB: st.DB}
+	rc := cfg.Referral
+	a.Referral = &referral.Service{Store: refStore, Members: &referralstore.Members{DB: st.DB}, Points: a.Ledger, Board: a.Boards,
+		QR: &referralstore.QRCache{R: st.Redis, TTL: rc.QRCodeTTL}, WeChat: mini, Tx: st.DB, Clock: opt.Clock, Page: rc.QRCodePage, Log: opt.Logger,
+		Rules: referral.Rules{Window: rc.Window, DailyCap: rc.DailyCapPoints,
+			Phone:      referral.Amounts{Inviter: rc.Rewards.PhoneInviter, SecondLevel: rc.Rewards.PhoneSecondLevel},
+			FirstOrder: referral.Amounts{Inviter: rc.Rewards.FirstOrderInviter, SecondLevel: rc.Rewards.FirstOrderSecondLv}}}
+	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, a.Referral.OnRegistered)
+	a.Members.Hooks.PhoneBound = append(a.Members.Hooks.PhoneBound, a.Referral.OnPhoneBound)
+	// The inviter is rewarded inside the transaction that records the
+	// invitee's first paid order.
+	a.Orders.OnFirstPaid = append(a.Orders.OnFirstPaid, a.Referral.OnFirstPaidOrder)
+	a.Boards.Register(leaderboard.Func{BoardName: referral.BoardName,
+		ScoresOf: func(ctx context.Context, _ time.Time) (map[int64]int64, error) { return refStore.InviteCounts(ctx) }})
+
 	users, err := consoleUsers(cfg, opt.Logger)
 	if err != nil {
 		return nil, err
@@ -249,9 +268,11 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		PerMember: cfg.RateLimit.PerMemberPerMinute,
 		Tokens:    a.Tokens,
 		Shopper: &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger,
-			Signin: a.Signin, Boards: a.Boards, Lottery: a.Lottery, Orders: a.Orders, Tiers: a.Tiers, Birthdays: a.Birthday},
+			Signin: a.Signin, Boards: a.Boards, Lottery: a.Lottery, Orders: a.Orders, Tiers: a.Tiers, Birthdays: a.Birthday,
+			Referrals: a.Referral},
 		Console: console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
-			Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides, Lottery: a.Lottery, Rules: a.Rules, RuleAdmin: ruleAdmin}),
+			Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides, Lottery: a.Lottery, Rules: a.Rules, RuleAdmin: ruleAdmin,
+			Referrals: a.Referral}),
 		Guide: &guideweb.Handlers{Guides: a.Guides, Tokens: a.Tokens},
 		WeComHook: &hooks.WeCom{Guides: a.Guides, CorpID: cfg.WeChat.Work.CorpID,
 			Token: string(cfg.WeChat.Work.CallbackToken), AESKey: string(cfg.WeChat.Work.CallbackAESKey)},

@@ -1,0 +1,158 @@
+// Package referral is member-get-member: every member has an invite code; a
+// new member binds once to the inviter whose code they came with (never to
+// themselves, never closing a cycle, only within a window after joining);
+// the inviter, and the inviter's own inviter at the second level, earn
+// points when the invitee binds a phone and pays a first order.
+//
+// The invariant: each (invitee, event, beneficiary) reward exists once in
+// referral_rewards, written in the same transaction as its ledger entry
+// (whose idempotency key is ref:<event>:<invitee>[:l2]), so calling a hook
+// twice pays once. A reward refused by the daily cap or by a fraud flag is
+// recorded too, with no points.
+package referral
+
+import (
+	"context"
+	"crypto/rand"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/jifen/jifen/domain"
+)
+
+// Alphabet holds the characters of an invite code: no 0/O, 1/I/L, so a
+// code read aloud or off a poster is unambiguous.
+const Alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+// CodeLen is the length of an invite code (31^6 ≈ 887 million codes).
+const CodeLen = 6
+
+// NewCode returns a random invite code (crypto/rand).
+func NewCode() (string, error) {
+	var b strings.Builder
+	max := big.NewInt(int64(len(Alphabet)))
+	for i := 0; i < CodeLen; i++ {
+		n, err := rand.Int(rand.Reader, max)
+		if err != nil {
+			return "", err
+		}
+		b.WriteByte(Alphabet[n.Int64()])
+	}
+	return b.String(), nil
+}
+
+// ParseCode normalises a code typed or scanned by a shopper (case and
+// surrounding space do not matter) and rejects anything that cannot be one.
+func ParseCode(s string) (string, error) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	if len(s) != CodeLen {
+		return "", domain.FieldError("code", "an invite code is 6 characters")
+	}
+	for _, r := range s {
+		if !strings.ContainsRune(Alphabet, r) {
+			return "", domain.FieldError("code", "an invite code uses only 2-9 and A-Z without I, L, O")
+		}
+	}
+	return s, nil
+}
+
+// Event is what an invitee did that pays a reward.
+type Event string
+
+// The rewarded events.
+const (
+	EventPhone Event = "phone" // the invitee bound a phone number
+	EventOrder Event = "order" // the invitee's first paid order
+)
+
+// Reward statuses.
+const (
+	StatusPaid    = "paid"
+	StatusCapped  = "capped"  // the beneficiary's daily cap was reached
+	StatusFlagged = "flagged" // the pair is flagged for review
+)
+
+// Binding is one invitee → inviter link; Parent2ID is the inviter's own
+// inviter (0 when none), who gets the second-level share.
+type Binding struct {
+	InviteeID int64
+	InviterID int64
+	Parent2ID int64
+	Flagged   bool
+	FlagNote  string
+	CreatedAt time.Time
+}
+
+// Reward is one reward decision.
+type Reward struct {
+	InviteeID     int64
+	Event         Event
+	BeneficiaryID int64
+	Level         int // 1 inviter, 2 inviter's inviter
+	Points        int64
+	Day           int // yyyymmdd, Shanghai
+	Status        string
+	CreatedAt     time.Time
+}
+
+// Amounts are the points of one event at each level.
+type Amounts struct {
+	Inviter     int64
+	SecondLevel int64
+}
+
+// Rules are the configured referral rules.
+type Rules struct {
+	Window     time.Duration // a member may bind within this time after joining
+	Phone      Amounts
+	FirstOrder Amounts
+	DailyCap   int64 // points one beneficiary may earn from referrals per Shanghai day; 0 = none
+}
+
+func (r Rules) amounts(e Event) Amounts {
+	if e == EventPhone {
+		return r.Phone
+	}
+	return r.FirstOrder
+}
+
+// Overview is what GET /shopper/referral shows.
+type Overview struct {
+	Code          string
+	Level1        int64
+	Level2        int64
+	RewardsEarned int64
+	Rules         string
+}
+
+// Inviter is one row of the console's top inviters.
+type Inviter struct {
+	MemberID int64
+	Invites  int64
+	Points   int64
+}
+
+// Report is the console's referral report.
+type Report struct {
+	TopInviters []Inviter
+	Flagged     []Binding
+}
+
+// MemberInfo is what referral needs to know of a member.
+type MemberInfo struct {
+	ID        int64
+	UnionID   string
+	Phone     string
+	CreatedAt time.Time
+}
+
+// Members reads members (joins the tx in ctx).
+type Members interface {
+	Info(ctx context.Context, id int64) (MemberInfo, error)
+}
+
+// TxRunner runs fn in one transaction carried by ctx (repo.DB).
+type TxRunner interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}

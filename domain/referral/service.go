@@ -1,0 +1,378 @@
+package referral
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/member"
+)
+
+// BoardName is the invites leaderboard: level-1 invites of all time.
+const BoardName = "invites"
+
+// maxChain bounds the walk up the inviter chain when looking for a cycle.
+const maxChain = 1000
+
+// Identity kinds remembered for the same-person checks.
+const (
+	kindPhone   = "phone"
+	kindUnionID = "unionid"
+)
+
+// Service binds invitees and pays referral rewards.
+type Service struct {
+	Store   Store
+	Members Members
+	Points  Points
+	Board   Board
+	QR      QRCache
+	WeChat  CodeMaker
+	Tx      TxRunner
+	Clock   domain.Clock
+	Rules   Rules
+	Page    string // mini-program page the QR code opens
+	Log     *slog.Logger
+}
+
+// Code returns the member's invite code, creating it on first use.
+func (s *Service) Code(ctx context.Context, memberID int64) (string, error) {
+	code, err := s.Store.CodeOf(ctx, memberID)
+	if err != nil || code != "" {
+		return code, err
+	}
+	now := s.Clock.Now()
+	for attempt := 0; attempt < 8; attempt++ {
+		c, err := NewCode()
+		if err != nil {
+			return "", err
+		}
+		err = s.Store.InsertCode(ctx, memberID, c, now)
+		if errors.Is(err, ErrCodeTaken) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		return s.Store.CodeOf(ctx, memberID) // a concurrent first call may have won
+	}
+	return "", fmt.Errorf("invite code for member %d: no free code after 8 tries", memberID)
+}
+
+// Overview returns the member's code, invite counts, points earned and rules.
+func (s *Service) Overview(ctx context.Context, memberID int64) (Overview, error) {
+	code, err := s.Code(ctx, memberID)
+	if err != nil {
+		return Overview{}, err
+	}
+	l1, l2, err := s.Store.Counts(ctx, memberID)
+	if err != nil {
+		return Overview{}, err
+	}
+	earned, err := s.Store.Earned(ctx, memberID)
+	if err != nil {
+		return Overview{}, err
+	}
+	return Overview{Code: code, Level1: l1, Level2: l2, RewardsEarned: earned, Rules: s.RulesText()}, nil
+}
+
+// RulesText describes the configured rules to shoppers.
+func (s *Service) RulesText() string {
+	r := s.Rules
+	var b strings.Builder
+	fmt.Fprintf(&b, "新用户注册后 %d 小时内可填写邀请码绑定邀请人，每人只能绑定一次。", int(r.Window.Hours()))
+	fmt.Fprintf(&b, "好友绑定手机号，您得 %d 积分；好友首单支付，您得 %d 积分。", r.Phone.Inviter, r.FirstOrder.Inviter)
+	fmt.Fprintf(&b, "好友再邀请的新用户完成同样操作，您另得 %d / %d 积分。", r.Phone.SecondLevel, r.FirstOrder.SecondLevel)
+	if r.DailyCap > 0 {
+		fmt.Fprintf(&b, "每天邀请奖励最多 %d 积分。", r.DailyCap)
+	}
+	return b.String()
+}
+
+// Bind binds the member to the owner of code (POST /shopper/referral/bind).
+func (s *Service) Bind(ctx context.Context, inviteeID int64, code string) (Binding, error) {
+	var b Binding
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		b, err = s.bind(ctx, inviteeID, code)
+		return err
+	})
+	if err != nil {
+		return Binding{}, err
+	}
+	s.Board.Add(ctx, BoardName, b.InviterID, 1)
+	return b, nil
+}
+
+// bind applies every binding rule and stores the binding in the tx in ctx.
+func (s *Service) bind(ctx context.Context, inviteeID int64, raw string) (Binding, error) {
+	code, err := ParseCode(raw)
+	if err != nil {
+		return Binding{}, err
+	}
+	inviterID, found, err := s.Store.OwnerOf(ctx, code)
+	if err != nil {
+		return Binding{}, err
+	}
+	if !found {
+		return Binding{}, domain.Errorf(domain.NotFound, "no member has invite code %s", code)
+	}
+	if inviterID == inviteeID {
+		return Binding{}, domain.Errorf(domain.RuleViolation, "you cannot use your own invite code")
+	}
+	if _, bound, err := s.Store.Binding(ctx, inviteeID); err != nil {
+		return Binding{}, err
+	} else if bound {
+		return Binding{}, domain.Errorf(domain.Conflict, "you are already bound to an inviter")
+	}
+	invitee, err := s.Members.Info(ctx, inviteeID)
+	if err != nil {
+		return Binding{}, err
+	}
+	now := s.Clock.Now()
+	if now.Sub(invitee.CreatedAt) > s.Rules.Window {
+		return Binding{}, domain.Errorf(domain.RuleViolation, "an inviter can only be bound within %d hours of joining", int(s.Rules.Window.Hours()))
+	}
+	// The invitee may already have invited people; binding to one of their
+	// descendants would close a loop.
+	parent2, err := s.checkChain(ctx, inviteeID, inviterID)
+	if err != nil {
+		return Binding{}, err
+	}
+	b := Binding{InviteeID: inviteeID, InviterID: inviterID, Parent2ID: parent2, CreatedAt: now}
+	if note, err := s.samePerson(ctx, invitee, inviterID); err != nil {
+		return Binding{}, err
+	} else if note != "" {
+		b.Flagged, b.FlagNote = true, note
+	}
+	if err := s.Store.InsertBinding(ctx, b); err != nil {
+		if errors.Is(err, ErrDuplicate) {
+			return Binding{}, domain.Errorf(domain.Conflict, "you are already bound to an inviter")
+		}
+		return Binding{}, err
+	}
+	return b, nil
+}
+
+// checkChain walks up from the inviter; meeting the invitee is a cycle. It
+// returns the inviter's own inviter.
+func (s *Service) checkChain(ctx context.Context, inviteeID, inviterID int64) (int64, error) {
+	var parent2 int64
+	cur := inviterID
+	for hop := 0; hop < maxChain; hop++ {
+		up, found, err := s.Store.Binding(ctx, cur)
+		if err != nil {
+			return 0, err
+		}
+		if !found {
+			return parent2, nil
+		}
+		if hop == 0 {
+			parent2 = up.InviterID
+		}
+		if up.InviterID == inviteeID {
+			return 0, domain.Errorf(domain.RuleViolation, "this invite code belongs to someone you invited; invitations cannot form a loop")
+		}
+		cur = up.InviterID
+	}
+	return 0, domain.Errorf(domain.RuleViolation, "the inviter chain is too long")
+}
+
+// samePerson returns why the invitee looks like someone already known (a
+// phone or unionid another member had), or "".
+func (s *Service) samePerson(ctx context.Context, invitee MemberInfo, inviterID int64) (string, error) {
+	for _, id := range []struct{ kind, value string }{{kindUnionID, invitee.UnionID}, {kindPhone, invitee.Phone}} {
+		if id.value == "" {
+			continue
+		}
+		other, err := s.Store.SeenElsewhere(ctx, id.kind, id.value, invitee.ID)
+		if err != nil {
+			return "", err
+		}
+		if other != 0 {
+			return fmt.Sprintf("%s seen on member %d (inviter %d)", id.kind, other, inviterID), nil
+		}
+	}
+	return "", nil
+}
+
+// OnRegistered is a member.Hooks.Registered hook: it remembers the new
+// member's unionid, gives them a code, and binds the invite code they came
+// with. A bad invite code never fails the login: it is logged and skipped.
+func (s *Service) OnRegistered(ctx context.Context, m *member.Member, info member.LoginInfo) error {
+	now := s.Clock.Now()
+	if m.UnionID != "" {
+		if err := s.Store.RememberIdentity(ctx, kindUnionID, m.UnionID, m.ID, now); err != nil {
+			return err
+		}
+	}
+	if strings.TrimSpace(info.InviteCode) == "" {
+		return nil
+	}
+	if _, err := s.bind(ctx, m.ID, info.InviteCode); err != nil {
+		if domain.ErrorCode(err) == domain.Internal {
+			return err
+		}
+		s.log().InfoContext(ctx, "invite code at login skipped", "member_id", m.ID, "reason", err.Error())
+	}
+	return nil
+}
+
+// AfterLogin bumps the invites board once a new member's login committed
+// (Redis is not touched inside the login transaction).
+func (s *Service) AfterLogin(ctx context.Context, memberID int64) {
+	if b, found, err := s.Store.Binding(ctx, memberID); err == nil && found {
+		s.Board.Add(ctx, BoardName, b.InviterID, 1)
+	}
+}
+
+// OnPhoneBound is a member.Hooks.PhoneBound hook: it remembers the phone,
+// flags the pair when another member had it, and pays the phone rewards.
+func (s *Service) OnPhoneBound(ctx context.Context, m *member.Member) error {
+	now := s.Clock.Now()
+	other, err := s.Store.SeenElsewhere(ctx, kindPhone, m.Phone, m.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.RememberIdentity(ctx, kindPhone, m.Phone, m.ID, now); err != nil {
+		return err
+	}
+	b, found, err := s.Store.Binding(ctx, m.ID)
+	if err != nil || !found {
+		return err
+	}
+	if other != 0 && !b.Flagged {
+		b.Flagged, b.FlagNote = true, fmt.Sprintf("phone seen on member %d (inviter %d)", other, b.InviterID)
+		if err := s.Store.Flag(ctx, m.ID, b.FlagNote); err != nil {
+			return err
+		}
+	}
+	return s.reward(ctx, b, EventPhone, fmt.Sprint(m.ID))
+}
+
+// OnFirstPaidOrder pays the first-order rewards of memberID's inviters. The
+// orders capability calls it inside its own transaction (it joins the one in
+// ctx); calling it again for the same member pays nothing more.
+func (s *Service) OnFirstPaidOrder(ctx context.Context, memberID int64, orderID string) error {
+	if memberID <= 0 {
+		return domain.FieldError("member_id", "must be positive")
+	}
+	if orderID == "" || len(orderID) > 64 {
+		return domain.FieldError("order_id", "1 to 64 characters")
+	}
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		b, found, err := s.Store.Binding(ctx, memberID)
+		if err != nil || !found {
+			return err
+		}
+		return s.reward(ctx, b, EventOrder, orderID)
+	})
+}
+
+// reward decides (once) the reward of each level for the event.
+func (s *Service) reward(ctx context.Context, b Binding, e Event, ref string) error {
+	amounts := s.Rules.amounts(e)
+	now := s.Clock.Now()
+	day := domain.DayOf(now).Int()
+	levels := []struct {
+		level       int
+		beneficiary int64
+		points      int64
+		key         string
+	}{
+		{1, b.InviterID, amounts.Inviter, fmt.Sprintf("ref:%s:%d", e, b.InviteeID)},
+		{2, b.Parent2ID, amounts.SecondLevel, fmt.Sprintf("ref:%s:%d:l2", e, b.InviteeID)},
+	}
+	for _, l := range levels {
+		if l.beneficiary == 0 || l.points <= 0 {
+			continue
+		}
+		if err := s.Store.LockOwner(ctx, l.beneficiary); err != nil {
+			return err
+		}
+		done, err := s.Store.RewardExists(ctx, b.InviteeID, e, l.beneficiary)
+		if err != nil {
+			return err
+		}
+		if done {
+			continue
+		}
+		r := Reward{InviteeID: b.InviteeID, Event: e, BeneficiaryID: l.beneficiary, Level: l.level, Points: l.points,
+			Day: day, Status: StatusPaid, CreatedAt: now}
+		if b.Flagged {
+			r.Status = StatusFlagged
+		} else if s.Rules.DailyCap > 0 {
+			paid, err := s.Store.PaidOn(ctx, l.beneficiary, day)
+			if err != nil {
+				return err
+			}
+			if paid+l.points > s.Rules.DailyCap {
+				r.Status = StatusCapped
+			}
+		}
+		if err := s.Store.InsertReward(ctx, r); err != nil {
+			if errors.Is(err, ErrDuplicate) {
+				continue
+			}
+			return err
+		}
+		if r.Status != StatusPaid {
+			continue
+		}
+		title := "邀请好友奖励"
+		if l.level == 2 {
+			title = "二级邀请奖励"
+		}
+		if _, err := s.Points.Earn(ctx, ledger.EarnInput{MemberID: l.beneficiary, Points: l.points, Key: l.key,
+			Ref: ledger.Ref{Type: "referral", ID: fmt.Sprintf("%s:%d:%s", e, b.InviteeID, ref)}, Title: title}); err != nil {
+			return fmt.Errorf("referral reward to member %d: %w", l.beneficiary, err)
+		}
+	}
+	return nil
+}
+
+// Report returns the top inviters and the flagged pairs.
+func (s *Service) Report(ctx context.Context, limit int) (Report, error) {
+	if limit < 1 || limit > 100 {
+		return Report{}, domain.FieldError("limit", "must be an integer from 1 to 100")
+	}
+	top, err := s.Store.TopInviters(ctx, limit)
+	if err != nil {
+		return Report{}, err
+	}
+	flagged, err := s.Store.FlaggedBindings(ctx, limit)
+	if err != nil {
+		return Report{}, err
+	}
+	return Report{TopInviters: top, Flagged: flagged}, nil
+}
+
+// QRCode returns the member's mini-program code (JPEG): scene = invite
+// code, page from the configuration. It is made by WeChat once and cached.
+func (s *Service) QRCode(ctx context.Context, memberID int64) ([]byte, error) {
+	code, err := s.Code(ctx, memberID)
+	if err != nil {
+		return nil, err
+	}
+	key := code + "|" + s.Page
+	if img, ok, err := s.QR.Get(ctx, key); err == nil && ok {
+		return img, nil
+	}
+	img, err := s.WeChat.WXACodeUnlimit(ctx, code, s.Page)
+	if err != nil {
+		return nil, err
+	}
+	_ = s.QR.Put(ctx, key, img) // a lost cache entry only costs a WeChat call
+	return img, nil
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
