@@ -93,6 +93,11 @@ func NewRouter(d Deps) *gin.Engine {
 	me.GET("/signin/calendar", sh.SigninCalendar)
 	me.POST("/signin/makeup", sh.SigninMakeup)
 	me.GET("/leaderboards/:board", sh.Leaderboard)
+	me.GET("/tasks", sh.Tasks)
+	me.POST("/tasks/:id/start", sh.StartTask)
+	me.POST("/tasks/:id/progress", sh.TaskProgress)
+	me.POST("/tasks/:id/claim", sh.ClaimTask)
+	me.POST("/events/share", sh.ShareEvent)
 
 	co := d.Console
 	api.POST("/console/login", co.Login)
@@ -108,6 +113,11 @@ func NewRouter(d Deps) *gin.Engine {
 	con.POST("/guides", writers, co.CreateGuide)
 	con.GET("/guides/:id", co.GetGuide)
 	con.PATCH("/guides/:id", writers, co.UpdateGuide)
+	con.GET("/tasks", co.ListTasks)
+	con.POST("/tasks", writers, co.CreateTask)
+	con.GET("/tasks/:id", co.GetTask)
+	con.PUT("/tasks/:id", writers, co.UpdateTask)
+	con.DELETE("/tasks/:id", writers, co.DeleteTask)
 
 	gd := d.Guide
 	api.POST("/guide/login", gd.Login)

@@ -37,6 +37,27 @@ type Config struct {
 	Console   Console   `yaml:"console"`
 	Guides    Guides    `yaml:"guides"`
 	Engage    Engage    `yaml:"engage"`
+	Tasks     Tasks     `yaml:"tasks"`
+}
+
+// Dev defaults of the task center's secrets, refused in production.
+const (
+	DefaultTaskTokenKey     = "jifen-dev-task-token-key-NOT-FOR-PRODUCTION"
+	DefaultReviewHookSecret = "jifen-dev-review-hook-secret-NOT-FOR-PRODUCTION"
+)
+
+// Tasks configures the task center (documented in default.yaml).
+type Tasks struct {
+	TokenKey         Secret          `yaml:"token_key"`
+	ReviewHookSecret Secret          `yaml:"review_hook_secret"`
+	OfficialAccount  OfficialAccount `yaml:"official_account"`
+}
+
+// OfficialAccount is the official account's push (server) configuration.
+type OfficialAccount struct {
+	AppID  string `yaml:"appid"`
+	Token  Secret `yaml:"token"`
+	AESKey Secret `yaml:"aes_key"`
 }
 
 // Engage configures sign-in and leaderboards (documented in
@@ -353,6 +374,26 @@ func (c *Config) Validate() error {
 		}
 		if string(c.Auth.JWTKey) == DefaultJWTKey {
 			bad("auth.jwt_key", "the default development key is refused in production; set JIFEN_AUTH_JWT_KEY")
+		}
+	}
+	if len(c.Tasks.TokenKey) < 32 {
+		bad("tasks.token_key", "must be at least 32 bytes")
+	}
+	if len(c.Tasks.ReviewHookSecret) < 16 {
+		bad("tasks.review_hook_secret", "must be at least 16 bytes")
+	}
+	if c.Tasks.OfficialAccount.Token == "" {
+		bad("tasks.official_account.token", "required")
+	}
+	if k := len(c.Tasks.OfficialAccount.AESKey); k != 0 && k != 43 {
+		bad("tasks.official_account.aes_key", "must be 43 characters (EncodingAESKey)")
+	}
+	if c.Production() {
+		if string(c.Tasks.TokenKey) == DefaultTaskTokenKey {
+			bad("tasks.token_key", "the default development key is refused in production; set JIFEN_TASKS_TOKEN_KEY")
+		}
+		if string(c.Tasks.ReviewHookSecret) == DefaultReviewHookSecret {
+			bad("tasks.review_hook_secret", "the default development secret is refused in production; set JIFEN_TASKS_REVIEW_HOOK_SECRET")
 		}
 	}
 	e := c.Engage

@@ -12,6 +12,7 @@ import (
 	"github.com/jifen/jifen/domain/guide"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/member"
+	"github.com/jifen/jifen/domain/task"
 )
 
 // User is a console account.
@@ -30,6 +31,7 @@ type Handlers struct {
 	Adjust  *adjustment.Service
 	Audit   audit.Store
 	Guides  *guide.Service
+	Tasks   *task.Service
 	// dummy is compared when the username is unknown, so a wrong username
 	// costs the same time as a wrong password.
 	dummy []byte

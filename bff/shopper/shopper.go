@@ -12,6 +12,7 @@ import (
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/session"
 	"github.com/jifen/jifen/domain/signin"
+	"github.com/jifen/jifen/domain/task"
 )
 
 // Handlers serves the shopper routes.
@@ -22,6 +23,7 @@ type Handlers struct {
 	Ledger   *ledger.Service
 	Signin   *signin.Service
 	Boards   *leaderboard.Service
+	Task     *task.Service
 }
 
 // memberJSON is the member as the mini-program sees it: no openid, no

@@ -16,5 +16,6 @@ func All() []repo.Migration {
 	all = append(all, rules...)
 	all = append(all, guides...)
 	all = append(all, engage...)
+	all = append(all, tasks...)
 	return all
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/session"
 	"github.com/jifen/jifen/domain/signin"
+	"github.com/jifen/jifen/domain/task"
 	"github.com/jifen/jifen/repo"
 	"github.com/jifen/jifen/repo/auditstore"
 	"github.com/jifen/jifen/repo/boardstore"
@@ -45,6 +46,7 @@ import (
 	"github.com/jifen/jifen/repo/schema"
 	"github.com/jifen/jifen/repo/sessionstore"
 	"github.com/jifen/jifen/repo/signinstore"
+	"github.com/jifen/jifen/repo/taskstore"
 	"github.com/jifen/jifen/wechat"
 	"github.com/jifen/jifen/wechat/sim"
 )
@@ -129,6 +131,7 @@ type App struct {
 	Guides   *guide.Service
 	Signin   *signin.Service
 	Boards   *leaderboard.Service
+	Tasks    *task.Service
 	Sim      *sim.Server // nil unless the in-process simulator is used
 }
 
@@ -204,6 +207,9 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Signin = &signin.Service{Store: signinStore, Cache: &signinstore.Calendar{R: st.Redis}, Tx: st.DB, Ledger: a.Ledger,
 		Clock: opt.Clock, Rewards: signinRewards(cfg.Engage.Signin), Tiers: signin.NormalTier{}, Streaks: a.Boards, Points: a.Boards}
 
+	a.Tasks = &task.Service{Store: &taskstore.Store{DB: st.DB}, Tx: st.DB, Ledger: a.Ledger, Members: memberStore,
+		Clock: opt.Clock, TokenKey: []byte(cfg.Tasks.TokenKey)}
+
 	users, err := consoleUsers(cfg, opt.Logger)
 	if err != nil {
 		return nil, err
@@ -220,9 +226,9 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		PerMember: cfg.RateLimit.PerMemberPerMinute,
 		Tokens:    a.Tokens,
 		Shopper: &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger,
-			Signin: a.Signin, Boards: a.Boards},
+			Signin: a.Signin, Boards: a.Boards, Task: a.Tasks},
 		Console: console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
-			Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides}),
+			Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides, Tasks: a.Tasks}),
 		Guide: &guideweb.Handlers{Guides: a.Guides, Tokens: a.Tokens},
 		WeComHook: &hooks.WeCom{Guides: a.Guides, CorpID: cfg.WeChat.Work.CorpID,
 			Token: string(cfg.WeChat.Work.CallbackToken), AESKey: string(cfg.WeChat.Work.CallbackAESKey)},
