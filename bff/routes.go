@@ -38,6 +38,8 @@ type Deps struct {
 	Console   *console.Handlers
 	Guide     *guide.Handlers
 	WeComHook *hooks.WeCom
+	Reviews   *hooks.Reviews
+	OAHook    *hooks.OfficialAccount
 	Ready     func(ctx context.Context) error // nil error = ready
 	Registry  *prometheus.Registry
 	Simulator http.Handler // mounted at /_sim/ when not nil
@@ -130,6 +132,9 @@ func NewRouter(d Deps) *gin.Engine {
 
 	api.GET("/hooks/wecom", d.WeComHook.Verify)
 	api.POST("/hooks/wecom", d.WeComHook.Receive)
+	api.POST("/hooks/reviews", d.Reviews.Receive)
+	api.GET("/hooks/wechat/official-account", d.OAHook.Verify)
+	api.POST("/hooks/wechat/official-account", d.OAHook.Receive)
 
 	return r
 }

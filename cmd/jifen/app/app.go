@@ -209,6 +209,9 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 
 	a.Tasks = &task.Service{Store: &taskstore.Store{DB: st.DB}, Tx: st.DB, Ledger: a.Ledger, Members: memberStore,
 		Clock: opt.Clock, TokenKey: []byte(cfg.Tasks.TokenKey)}
+	if cfg.UseSimulator() {
+		a.Tasks.Followers = wechat.SimFollowers{}
+	}
 
 	users, err := consoleUsers(cfg, opt.Logger)
 	if err != nil {
@@ -232,6 +235,9 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Guide: &guideweb.Handlers{Guides: a.Guides, Tokens: a.Tokens},
 		WeComHook: &hooks.WeCom{Guides: a.Guides, CorpID: cfg.WeChat.Work.CorpID,
 			Token: string(cfg.WeChat.Work.CallbackToken), AESKey: string(cfg.WeChat.Work.CallbackAESKey)},
+		Reviews: &hooks.Reviews{Tasks: a.Tasks, Secret: []byte(cfg.Tasks.ReviewHookSecret), Clock: opt.Clock},
+		OAHook: &hooks.OfficialAccount{Tasks: a.Tasks, AppID: cfg.Tasks.OfficialAccount.AppID,
+			Token: string(cfg.Tasks.OfficialAccount.Token), AESKey: string(cfg.Tasks.OfficialAccount.AESKey)},
 		Ready: func(ctx context.Context) error {
 			if err := st.DB.Ping(ctx); err != nil {
 				return errors.New("database: " + err.Error())
