@@ -39,6 +39,8 @@ type Deps struct {
 	Guide     *guide.Handlers
 	WeComHook *hooks.WeCom
 	Hooks     *hooks.Handlers
+	Reviews   *hooks.Reviews
+	OAHook    *hooks.OfficialAccount
 	Ready     func(ctx context.Context) error // nil error = ready
 	Registry  *prometheus.Registry
 	Simulator http.Handler // mounted at /_sim/ when not nil
@@ -104,6 +106,11 @@ func NewRouter(d Deps) *gin.Engine {
 	me.GET("/referral", sh.Referral)
 	me.POST("/referral/bind", sh.BindReferral)
 	me.GET("/referral/qrcode", sh.ReferralQRCode)
+	me.GET("/tasks", sh.Tasks)
+	me.POST("/tasks/:id/start", sh.StartTask)
+	me.POST("/tasks/:id/progress", sh.TaskProgress)
+	me.POST("/tasks/:id/claim", sh.ClaimTask)
+	me.POST("/events/share", sh.ShareEvent)
 
 	co := d.Console
 	api.POST("/console/login", co.Login)
@@ -119,6 +126,11 @@ func NewRouter(d Deps) *gin.Engine {
 	con.POST("/guides", writers, co.CreateGuide)
 	con.GET("/guides/:id", co.GetGuide)
 	con.PATCH("/guides/:id", writers, co.UpdateGuide)
+	con.GET("/tasks", co.ListTasks)
+	con.POST("/tasks", writers, co.CreateTask)
+	con.GET("/tasks/:id", co.GetTask)
+	con.PUT("/tasks/:id", writers, co.UpdateTask)
+	con.DELETE("/tasks/:id", writers, co.DeleteTask)
 
 	gd := d.Guide
 	api.POST("/guide/login", gd.Login)
@@ -147,6 +159,9 @@ func NewRouter(d Deps) *gin.Engine {
 	// Server to server: signed with HMAC-SHA256, no user token.
 	api.POST("/hooks/orders", d.Hooks.CreateOrderEvent)
 	con.GET("/referrals/report", co.ReferralReport)
+	api.POST("/hooks/reviews", d.Reviews.Receive)
+	api.GET("/hooks/wechat/official-account", d.OAHook.Verify)
+	api.POST("/hooks/wechat/official-account", d.OAHook.Receive)
 
 	return r
 }

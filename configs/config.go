@@ -40,6 +40,7 @@ type Config struct {
 	Orders    Orders    `yaml:"orders"`
 	Tier      Tier      `yaml:"tier"`
 	Referral  Referral  `yaml:"referral"`
+	Tasks     Tasks     `yaml:"tasks"`
 }
 
 // Referral configures invitations (domain/referral; keys documented in
@@ -58,6 +59,26 @@ type ReferralRewards struct {
 	PhoneSecondLevel   int64 `yaml:"phone_second_level"`
 	FirstOrderInviter  int64 `yaml:"first_order_inviter"`
 	FirstOrderSecondLv int64 `yaml:"first_order_second_level"`
+}
+
+// Dev defaults of the task center's secrets, refused in production.
+const (
+	DefaultTaskTokenKey     = "jifen-dev-task-token-key-NOT-FOR-PRODUCTION"
+	DefaultReviewHookSecret = "jifen-dev-review-hook-secret-NOT-FOR-PRODUCTION"
+)
+
+// Tasks configures the task center (documented in default.yaml).
+type Tasks struct {
+	TokenKey         Secret          `yaml:"token_key"`
+	ReviewHookSecret Secret          `yaml:"review_hook_secret"`
+	OfficialAccount  OfficialAccount `yaml:"official_account"`
+}
+
+// OfficialAccount is the official account's push (server) configuration.
+type OfficialAccount struct {
+	AppID  string `yaml:"appid"`
+	Token  Secret `yaml:"token"`
+	AESKey Secret `yaml:"aes_key"`
 }
 
 // Engage configures sign-in and leaderboards (documented in
@@ -417,6 +438,26 @@ func (c *Config) Validate() error {
 	}
 	if r.QRCodeTTL < time.Minute {
 		bad("referral.qrcode_cache_ttl", "must be at least 1m")
+	}
+	if len(c.Tasks.TokenKey) < 32 {
+		bad("tasks.token_key", "must be at least 32 bytes")
+	}
+	if len(c.Tasks.ReviewHookSecret) < 16 {
+		bad("tasks.review_hook_secret", "must be at least 16 bytes")
+	}
+	if c.Tasks.OfficialAccount.Token == "" {
+		bad("tasks.official_account.token", "required")
+	}
+	if k := len(c.Tasks.OfficialAccount.AESKey); k != 0 && k != 43 {
+		bad("tasks.official_account.aes_key", "must be 43 characters (EncodingAESKey)")
+	}
+	if c.Production() {
+		if string(c.Tasks.TokenKey) == DefaultTaskTokenKey {
+			bad("tasks.token_key", "the default development key is refused in production; set JIFEN_TASKS_TOKEN_KEY")
+		}
+		if string(c.Tasks.ReviewHookSecret) == DefaultReviewHookSecret {
+			bad("tasks.review_hook_secret", "the default development secret is refused in production; set JIFEN_TASKS_REVIEW_HOOK_SECRET")
+		}
 	}
 	e := c.Engage
 	if e.Signin.BasePoints < 0 {

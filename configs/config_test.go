@@ -53,6 +53,9 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"production default webhook secret", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod"}, "orders.webhook_secret"},
 		{"bad expiry policy", "", []string{"JIFEN_ORDERS_EXPIRY_POLICY=never"}, "orders.expiry_policy"},
 		{"tier levels out of order", "tier:\n  levels:\n    - {code: a, name: A, growth: 0}\n    - {code: b, name: B, growth: 0}\n", nil, "tier.levels[1].growth"},
+		{"production default task token key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true"}, "tasks.token_key"},
+		{"production default review secret", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true"}, "tasks.review_hook_secret"},
+		{"bad official account aes key", "", []string{"JIFEN_TASKS_OFFICIAL_ACCOUNT_AES_KEY=short"}, "tasks.official_account.aes_key"},
 		{"bad role", "console:\n  users:\n    - {username: a, role: boss, password_hash: $2a$10$x}\n", nil, "console.users[0].role"},
 	}
 	for _, tc := range cases {
@@ -72,7 +75,8 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 
 func TestProductionWithExplicitSimulatorStarts(t *testing.T) {
 	c, err := Load("", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod",
-		"JIFEN_ORDERS_WEBHOOK_SECRET=prod-webhook-secret-0123456789"})
+		"JIFEN_ORDERS_WEBHOOK_SECRET=prod-webhook-secret-0123456789",
+		"JIFEN_TASKS_TOKEN_KEY=0123456789abcdef0123456789abcdef-task", "JIFEN_TASKS_REVIEW_HOOK_SECRET=review-secret-prod-0123"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/jifen/jifen/domain/referral"
 	"github.com/jifen/jifen/domain/ruleadmin"
 	"github.com/jifen/jifen/domain/rules"
+	"github.com/jifen/jifen/domain/task"
 )
 
 // User is a console account.
@@ -40,6 +41,7 @@ type Handlers struct {
 	// audit trail (issue #5).
 	Rules     *rules.Service
 	RuleAdmin *ruleadmin.Service
+	Tasks     *task.Service
 	// dummy is compared when the username is unknown, so a wrong username
 	// costs the same time as a wrong password.
 	dummy []byte

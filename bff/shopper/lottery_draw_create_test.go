@@ -10,15 +10,6 @@ import (
 	"github.com/jifen/jifen/domain/ledger"
 )
 
-func rows(t *testing.T, h *bfftest.Harness, table string) int64 {
-	t.Helper()
-	var n int64
-	if err := h.Env.DB.Conn(context.Background()).Table(table).Count(&n).Error; err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 const campaignBody = `{"name":"周末抽奖","starts_at":"2026-11-23T00:00:00+08:00","ends_at":"2026-12-23T00:00:00+08:00",
 "cost_points":20,"free_per_day":1,"limit_daily":3,"pity_after":2,"consolation_name":"安慰积分","consolation_points":2,
 "prizes":[{"name":"100积分","kind":"points","points":100,"weight":10,"stock":5},
@@ -59,11 +50,11 @@ func TestLotteryDrawFlow(t *testing.T) {
 	if r := draw("d1"); r.Status != 201 || r.JSON()["draw"].(map[string]any)["free"] != true {
 		t.Fatalf("free draw: %d %s", r.Status, r.Body)
 	}
-	before := rows(t, h, "lottery_draws")
+	before := countRows(t, h, "lottery_draws")
 	if r := draw("d2"); r.Status != 422 || r.ErrorCode() != "POINTS_INSUFFICIENT" {
 		t.Fatalf("draw without points: %d %s", r.Status, r.Body)
 	}
-	if rows(t, h, "lottery_draws") != before {
+	if countRows(t, h, "lottery_draws") != before {
 		t.Fatal("a refused draw wrote a row")
 	}
 	if _, err := h.App.Ledger.Earn(context.Background(), ledger.EarnInput{MemberID: mid, Points: 100, Key: "seed", Ref: ledger.Ref{Type: "seed", ID: "1"}}); err != nil {
@@ -113,7 +104,7 @@ func TestLotteryBadInput(t *testing.T) {
 	marketer := bfftest.Auth(h.ConsoleLogin("marketer"))
 	auditor := bfftest.Auth(h.ConsoleLogin("auditor"))
 	tok, _, _ := h.Login(bfftest.UniqueUser("lotbad"))
-	campaigns, prizes := rows(t, h, "lottery_campaigns"), rows(t, h, "lottery_prizes")
+	campaigns, prizes := countRows(t, h, "lottery_campaigns"), countRows(t, h, "lottery_prizes")
 
 	valid := `{"name":"x","starts_at":"2026-11-23T00:00:00Z","ends_at":"2026-12-23T00:00:00Z","prizes":[%s]}`
 	cases := []struct {
@@ -153,7 +144,7 @@ func TestLotteryBadInput(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d in the error shape", tc.name, r.Status, r.Body, tc.want)
 		}
 	}
-	if rows(t, h, "lottery_campaigns") != campaigns || rows(t, h, "lottery_prizes") != prizes || rows(t, h, "lottery_draws") != 0 {
+	if countRows(t, h, "lottery_campaigns") != campaigns || countRows(t, h, "lottery_prizes") != prizes || countRows(t, h, "lottery_draws") != 0 {
 		t.Fatal("bad input wrote rows")
 	}
 	// Stock below what was won → 422.

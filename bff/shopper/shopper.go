@@ -16,6 +16,7 @@ import (
 	"github.com/jifen/jifen/domain/referral"
 	"github.com/jifen/jifen/domain/session"
 	"github.com/jifen/jifen/domain/signin"
+	"github.com/jifen/jifen/domain/task"
 	"github.com/jifen/jifen/domain/tier"
 )
 
@@ -36,6 +37,7 @@ type Handlers struct {
 	// Referrals serves invite codes and bindings; it also bumps the
 	// invites board after a new member's login committed.
 	Referrals *referral.Service
+	Task      *task.Service
 }
 
 // memberJSON is the member as the mini-program sees it: no openid, no

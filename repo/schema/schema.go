@@ -18,5 +18,6 @@ func All() []repo.Migration {
 	all = append(all, engage...)
 	all = append(all, growth...)
 	all = append(all, orders...)
+	all = append(all, tasks...)
 	return all
 }

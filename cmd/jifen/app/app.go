@@ -43,6 +43,7 @@ import (
 	"github.com/jifen/jifen/domain/rules"
 	"github.com/jifen/jifen/domain/session"
 	"github.com/jifen/jifen/domain/signin"
+	"github.com/jifen/jifen/domain/task"
 	"github.com/jifen/jifen/domain/tier"
 	"github.com/jifen/jifen/repo"
 	"github.com/jifen/jifen/repo/auditstore"
@@ -57,6 +58,7 @@ import (
 	"github.com/jifen/jifen/repo/schema"
 	"github.com/jifen/jifen/repo/sessionstore"
 	"github.com/jifen/jifen/repo/signinstore"
+	"github.com/jifen/jifen/repo/taskstore"
 	"github.com/jifen/jifen/repo/tierstore"
 	"github.com/jifen/jifen/wechat"
 	"github.com/jifen/jifen/wechat/sim"
@@ -148,6 +150,7 @@ type App struct {
 	Tiers    *tier.Service
 	Birthday *birthday.Service
 	Referral *referral.Service
+	Tasks    *task.Service
 	Sim      *sim.Server // nil unless the in-process simulator is used
 }
 
@@ -251,6 +254,11 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Orders.OnFirstPaid = append(a.Orders.OnFirstPaid, a.Referral.OnFirstPaidOrder)
 	a.Boards.Register(leaderboard.Func{BoardName: referral.BoardName,
 		ScoresOf: func(ctx context.Context, _ time.Time) (map[int64]int64, error) { return refStore.InviteCounts(ctx) }})
+	a.Tasks = &task.Service{Store: &taskstore.Store{DB: st.DB}, Tx: st.DB, Ledger: a.Ledger, Members: memberStore,
+		Clock: opt.Clock, TokenKey: []byte(cfg.Tasks.TokenKey)}
+	if cfg.UseSimulator() {
+		a.Tasks.Followers = wechat.SimFollowers{}
+	}
 
 	users, err := consoleUsers(cfg, opt.Logger)
 	if err != nil {
@@ -269,14 +277,17 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Tokens:    a.Tokens,
 		Shopper: &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger,
 			Signin: a.Signin, Boards: a.Boards, Lottery: a.Lottery, Orders: a.Orders, Tiers: a.Tiers, Birthdays: a.Birthday,
-			Referrals: a.Referral},
+			Referrals: a.Referral, Task: a.Tasks},
 		Console: console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
 			Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides, Lottery: a.Lottery, Rules: a.Rules, RuleAdmin: ruleAdmin,
-			Referrals: a.Referral}),
+			Referrals: a.Referral, Tasks: a.Tasks}),
 		Guide: &guideweb.Handlers{Guides: a.Guides, Tokens: a.Tokens},
 		WeComHook: &hooks.WeCom{Guides: a.Guides, CorpID: cfg.WeChat.Work.CorpID,
 			Token: string(cfg.WeChat.Work.CallbackToken), AESKey: string(cfg.WeChat.Work.CallbackAESKey)},
-		Hooks: &hooks.Handlers{Orders: a.Orders, Secret: []byte(cfg.Orders.WebhookSecret), Window: cfg.Orders.SignatureWindow, Clock: opt.Clock},
+		Hooks:   &hooks.Handlers{Orders: a.Orders, Secret: []byte(cfg.Orders.WebhookSecret), Window: cfg.Orders.SignatureWindow, Clock: opt.Clock},
+		Reviews: &hooks.Reviews{Tasks: a.Tasks, Secret: []byte(cfg.Tasks.ReviewHookSecret), Clock: opt.Clock},
+		OAHook: &hooks.OfficialAccount{Tasks: a.Tasks, AppID: cfg.Tasks.OfficialAccount.AppID,
+			Token: string(cfg.Tasks.OfficialAccount.Token), AESKey: string(cfg.Tasks.OfficialAccount.AESKey)},
 		Ready: func(ctx context.Context) error {
 			if err := st.DB.Ping(ctx); err != nil {
 				return errors.New("database: " + err.Error())

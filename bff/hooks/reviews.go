@@ -1,0 +1,83 @@
+package hooks
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/jifen/jifen/bff/web"
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/task"
+)
+
+// Reviews serves the order system's review notices (/api/v1/hooks/reviews).
+type Reviews struct {
+	Tasks  *task.Service
+	Secret []byte
+	Clock  domain.Clock
+}
+
+// reviewWindow is how far X-Jifen-Timestamp may be from now, either way.
+const reviewWindow = 5 * time.Minute
+
+// verify checks X-Jifen-Signature = hex HMAC-SHA256(secret, timestamp + "." + body)
+// and that the timestamp is within the window, before the body is parsed.
+func (h *Reviews) verify(c *gin.Context, body []byte) error {
+	ts := c.GetHeader("X-Jifen-Timestamp")
+	sig, err := hex.DecodeString(c.GetHeader("X-Jifen-Signature"))
+	if ts == "" || err != nil || len(sig) == 0 {
+		return domain.Errorf(domain.Unauthorized, "X-Jifen-Timestamp and a hex X-Jifen-Signature are required")
+	}
+	mac := hmac.New(sha256.New, h.Secret)
+	mac.Write([]byte(ts + "."))
+	mac.Write(body)
+	if !hmac.Equal(sig, mac.Sum(nil)) {
+		return domain.Errorf(domain.Unauthorized, "X-Jifen-Signature does not match")
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return domain.Errorf(domain.Unauthorized, "X-Jifen-Timestamp must be unix seconds")
+	}
+	if d := h.Clock.Now().Sub(time.Unix(sec, 0)); d > reviewWindow || d < -reviewWindow {
+		return domain.Errorf(domain.Unauthorized, "X-Jifen-Timestamp is more than 5 minutes off")
+	}
+	return nil
+}
+
+// Receive handles POST /api/v1/hooks/reviews {"event_id","member_id","order_id"}:
+// one step for the member's review tasks; the same event_id again is
+// 200 with counted false.
+func (h *Reviews) Receive(c *gin.Context) {
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		web.Fail(c, domain.Errorf(web.CodeTooLarge, "review body too large"))
+		return
+	}
+	if err := h.verify(c, body); err != nil {
+		web.Fail(c, err)
+		return
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(body))
+	var req struct {
+		EventID  string `json:"event_id"`
+		MemberID int64  `json:"member_id"`
+		OrderID  string `json:"order_id"`
+	}
+	if err := web.Bind(c, &req); err != nil {
+		web.Fail(c, err)
+		return
+	}
+	counted, err := h.Tasks.Reviewed(c.Request.Context(), task.ReviewEvent{EventID: req.EventID, MemberID: req.MemberID, OrderID: req.OrderID})
+	if err != nil {
+		web.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"counted": counted})
+}
