@@ -35,6 +35,7 @@ type Config struct {
 	RateLimit RateLimit `yaml:"rate_limit"`
 	WeChat    WeChat    `yaml:"wechat"`
 	Console   Console   `yaml:"console"`
+	Reminder  Reminder  `yaml:"reminder"`
 }
 
 type Server struct {
@@ -288,6 +289,7 @@ func (c *Config) Validate() error {
 			bad(key+".password_hash", "must be a bcrypt hash (jifen hash-password)")
 		}
 	}
+	c.Reminder.validate(bad)
 	if c.Production() {
 		if c.WeChat.Simulator == nil && c.WeChat.Mini.AppID == "wx-sim-mini" {
 			bad("wechat.simulator", "production mode (mysql.dsn set) needs real wechat.mini credentials, or wechat.simulator: true set explicitly")

@@ -4,6 +4,7 @@
 //	jifen migrate      apply database migrations (idempotent)
 //	jifen wechat-sim   run the WeChat/WeCom simulator alone
 //	jifen reconcile    check every ledger invariant (--member ID for one member)
+//	jifen expire       expire today's due points now (resumable, idempotent)
 //	jifen version      print the version
 //
 // Every subcommand takes --config FILE; JIFEN_* environment variables
@@ -44,6 +45,7 @@ commands:
   migrate      apply database migrations
   wechat-sim   run the WeChat/WeCom simulator alone (--addr)
   reconcile    check the ledger invariants of every account (--member ID for one); exit 1 on drift
+  expire       expire every lot due now, in leased member ranges (resumable; a rerun is a no-op)
   version      print the version
 `
 
@@ -72,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "wechat-sim":
 		return serveHTTP(ctx, log, *addr, sim.New(time.Now), 5*time.Second, nil)
-	case "serve", "migrate", "reconcile":
+	case "serve", "migrate", "reconcile", "expire":
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -94,6 +96,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "reconcile":
 		return reconcile(ctx, cfg, *memberID, stdout, stderr)
+	case "expire":
+		return expire(ctx, cfg, log, stdout, stderr)
 	default: // serve
 		return serve(ctx, cfg, log)
 	}
@@ -121,6 +125,9 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) int {
 	mode := "production mode"
 	if !cfg.Production() {
 		mode = "EMBEDDED MODE: for trying Jifen and for tests, NOT for production"
+	}
+	if cfg.Reminder.Jobs {
+		go a.Reminder.Scheduler.Loop(ctx, cfg.Reminder.DispatchEvery)
 	}
 	log.Info(fmt.Sprintf("jifen %s listening on http://%s — %s + %s — %s", version, cfg.Server.Addr, st.Describe, wc, mode))
 	return serveHTTP(ctx, log, cfg.Server.Addr, a.Handler, cfg.Server.ShutdownTimeout, st.Close)

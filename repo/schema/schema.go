@@ -14,5 +14,6 @@ func All() []repo.Migration {
 	all = append(all, foundation...)
 	all = append(all, ledger...)
 	all = append(all, rules...)
+	all = append(all, reminder...)
 	return all
 }

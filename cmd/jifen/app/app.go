@@ -118,6 +118,7 @@ type App struct {
 	Ledger   *ledger.Service
 	Adjust   *adjustment.Service
 	Sim      *sim.Server // nil unless the in-process simulator is used
+	Reminder *Reminder
 }
 
 // Options are what differs between serve and tests.
@@ -174,6 +175,10 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Ledger = &ledger.Service{Store: &ledgerstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock}
 	a.Adjust = &adjustment.Service{Ledger: a.Ledger, Members: memberStore, Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
 	a.Sessions = &session.Service{Store: &sessionstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, TTL: cfg.Auth.RefreshTTL}
+
+	if err := wireReminder(cfg, st, opt, a); err != nil {
+		return nil, err
+	}
 
 	users, err := consoleUsers(cfg, opt.Logger)
 	if err != nil {
