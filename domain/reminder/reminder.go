@@ -93,7 +93,10 @@ type Sender interface {
 type SendError struct {
 	ErrCode    int64
 	HTTPStatus int
-	Err        error
+	// NotSent reports a failure before the message left (no access token):
+	// safe to retry.
+	NotSent bool
+	Err     error
 }
 
 func (e *SendError) Error() string {
@@ -132,7 +135,7 @@ func classify(err error) (outcome, int64) {
 		return unknown, 0
 	}
 	switch {
-	case se.HTTPStatus >= 500:
+	case se.NotSent, se.HTTPStatus >= 500:
 		return retry, 0
 	case se.ErrCode == CodeBusy || se.ErrCode == CodeRobotLimit:
 		return retry, se.ErrCode

@@ -24,7 +24,7 @@ type expiryFixture struct {
 	env    *testenv.Env
 	clock  *domain.FakeClock
 	ledger *ledger.Service
-	store  *reminderstore.Store
+	store  *reminderstore.Ranges
 }
 
 func newExpiryFixture(t testing.TB) *expiryFixture {
@@ -32,7 +32,7 @@ func newExpiryFixture(t testing.TB) *expiryFixture {
 	clock := domain.NewFakeClock(t0)
 	return &expiryFixture{ctx: context.Background(), env: env, clock: clock,
 		ledger: &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: clock},
-		store:  &reminderstore.Store{DB: env.DB}}
+		store:  &reminderstore.Ranges{DB: env.DB}}
 }
 
 // seed gives members 1..n a lot of 100 expiring tomorrow and, every third

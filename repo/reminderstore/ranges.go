@@ -17,12 +17,12 @@ import (
 	"github.com/jifen/jifen/repo"
 )
 
-// Store implements reminder's stores.
-type Store struct{ DB *repo.DB }
+// Ranges implements reminder.RangeStore.
+type Ranges struct{ DB *repo.DB }
 
-var _ reminder.RangeStore = (*Store)(nil)
+var _ reminder.RangeStore = (*Ranges)(nil)
 
-func (s *Store) db(ctx context.Context) *gorm.DB { return s.DB.Conn(ctx) }
+func (s *Ranges) db(ctx context.Context) *gorm.DB { return s.DB.Conn(ctx) }
 
 // never is the lease end of a row nobody has leased (a zero time does not
 // fit every backend's DATETIME).
@@ -47,7 +47,7 @@ func (r rangeRow) toDomain() reminder.Range {
 }
 
 // EnsureRanges implements reminder.RangeStore.
-func (s *Store) EnsureRanges(ctx context.Context, day int, ranges []reminder.Range) error {
+func (s *Ranges) EnsureRanges(ctx context.Context, day int, ranges []reminder.Range) error {
 	if len(ranges) == 0 {
 		return nil
 	}
@@ -59,7 +59,7 @@ func (s *Store) EnsureRanges(ctx context.Context, day int, ranges []reminder.Ran
 }
 
 // ClaimRange implements reminder.RangeStore.
-func (s *Store) ClaimRange(ctx context.Context, day int, owner string, now, until time.Time) (reminder.Range, bool, error) {
+func (s *Ranges) ClaimRange(ctx context.Context, day int, owner string, now, until time.Time) (reminder.Range, bool, error) {
 	for attempt := 0; attempt < 10; attempt++ {
 		var r rangeRow
 		err := s.db(ctx).Where("run_day = ? AND done = ? AND lease_until < ?", day, false, now.UTC()).
@@ -85,21 +85,21 @@ func (s *Store) ClaimRange(ctx context.Context, day int, owner string, now, unti
 }
 
 // Advance implements reminder.RangeStore.
-func (s *Store) Advance(ctx context.Context, id int64, owner string, cursor, expired int64, until time.Time) (bool, error) {
+func (s *Ranges) Advance(ctx context.Context, id int64, owner string, cursor, expired int64, until time.Time) (bool, error) {
 	res := s.db(ctx).Model(&rangeRow{}).Where("id = ? AND owner = ? AND done = ?", id, owner, false).
 		Updates(map[string]any{"cursor": cursor, "expired": gorm.Expr("expired + ?", expired), "lease_until": until.UTC()})
 	return res.RowsAffected == 1, res.Error
 }
 
 // Finish implements reminder.RangeStore.
-func (s *Store) Finish(ctx context.Context, id int64, owner string) (bool, error) {
+func (s *Ranges) Finish(ctx context.Context, id int64, owner string) (bool, error) {
 	res := s.db(ctx).Model(&rangeRow{}).Where("id = ? AND owner = ? AND done = ?", id, owner, false).
 		Updates(map[string]any{"done": true, "lease_until": never})
 	return res.RowsAffected == 1, res.Error
 }
 
 // Ranges implements reminder.RangeStore.
-func (s *Store) Ranges(ctx context.Context, day int) ([]reminder.Range, error) {
+func (s *Ranges) Ranges(ctx context.Context, day int) ([]reminder.Range, error) {
 	var rs []rangeRow
 	if err := s.db(ctx).Where("run_day = ?", day).Order("lo").Find(&rs).Error; err != nil {
 		return nil, err

@@ -33,6 +33,9 @@ type Env struct {
 	Backend string
 	// Mini is the in-process Redis when Backend uses miniredis (nil otherwise).
 	Mini *miniredis.Miniredis
+	// DSN reopens the same database from another process: the SQLite file's
+	// path, or the MySQL DSN of the test's database.
+	DSN string
 }
 
 // MySQLDSN and RedisAddr name the real services, empty when not set.
@@ -45,10 +48,11 @@ func New(t testing.TB) *Env {
 	env := &Env{}
 	sqlName := "sqlite"
 	if dsn := MySQLDSN(); dsn != "" {
-		env.DB = newMySQL(t, dsn)
+		env.DB, env.DSN = newMySQL(t, dsn)
 		sqlName = "mysql"
 	} else {
-		db, err := repo.OpenSQLite(filepath.Join(t.TempDir(), "jifen.db"))
+		env.DSN = filepath.Join(t.TempDir(), "jifen.db")
+		db, err := repo.OpenSQLite(env.DSN)
 		if err != nil {
 			t.Fatalf("open sqlite: %v", err)
 		}
@@ -84,7 +88,7 @@ func randomName() string {
 
 // newMySQL creates a fresh database on the server named by dsn and drops it
 // at cleanup.
-func newMySQL(t testing.TB, dsn string) *repo.DB {
+func newMySQL(t testing.TB, dsn string) (*repo.DB, string) {
 	t.Helper()
 	cfg, err := mysqldrv.ParseDSN(dsn)
 	if err != nil {
@@ -109,5 +113,5 @@ func newMySQL(t testing.TB, dsn string) *repo.DB {
 		admin.Exec(fmt.Sprintf("DROP DATABASE IF EXISTS `%s`", name))
 		adminSQL.Close()
 	})
-	return db
+	return db, cfg.FormatDSN()
 }

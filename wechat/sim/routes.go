@@ -31,5 +31,8 @@ func (s *Server) routes() []route {
 
 		{host: HostWeChat, path: "/sns/jscode2session", method: http.MethodGet, handle: s.jscode2session},
 		{host: HostWeChat, path: "/wxa/business/getuserphonenumber", method: http.MethodPost, token: true, handle: s.getUserPhoneNumber},
+
+		{host: HostWeChat, path: "/cgi-bin/message/subscribe/send", method: http.MethodPost, name: "subscribe_send", token: true, handle: s.subscribeSend},
+		{host: HostWeCom, path: "/cgi-bin/webhook/send", method: http.MethodPost, name: "webhook_send", handle: s.webhookSend},
 	}
 }

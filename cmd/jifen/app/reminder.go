@@ -25,7 +25,7 @@ func instanceName() string {
 
 func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App) error {
 	rc := cfg.Reminder
-	store := &reminderstore.Store{DB: st.DB}
+	store := &reminderstore.Ranges{DB: st.DB}
 	expiryCron, err := reminder.ParseCron("reminder.expiry_cron", rc.ExpiryCron)
 	if err != nil {
 		return err
