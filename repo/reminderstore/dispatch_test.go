@@ -25,6 +25,12 @@ type dispatchFixture struct {
 }
 
 func newDispatchFixture(t *testing.T, start time.Time) *dispatchFixture {
+	return newFixtureTB(t, start)
+}
+
+func newBenchDispatch(b *testing.B) *dispatchFixture { return newFixtureTB(b, time.Now()) }
+
+func newFixtureTB(t testing.TB, start time.Time) *dispatchFixture {
 	env := testenv.New(t)
 	clock := domain.NewFakeClock(start)
 	ob := &reminderstore.Outbox{DB: env.DB}

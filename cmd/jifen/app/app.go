@@ -176,7 +176,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Adjust = &adjustment.Service{Ledger: a.Ledger, Members: memberStore, Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
 	a.Sessions = &session.Service{Store: &sessionstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, TTL: cfg.Auth.RefreshTTL}
 
-	if err := wireReminder(cfg, st, opt, a); err != nil {
+	if err := wireReminder(cfg, st, opt, a, mini); err != nil {
 		return nil, err
 	}
 
