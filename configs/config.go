@@ -41,6 +41,7 @@ type Config struct {
 	Tier      Tier      `yaml:"tier"`
 	Referral  Referral  `yaml:"referral"`
 	Tasks     Tasks     `yaml:"tasks"`
+	Reminder  Reminder  `yaml:"reminder"`
 }
 
 // Referral configures invitations (domain/referral; keys documented in
@@ -412,6 +413,7 @@ func (c *Config) Validate() error {
 			bad(key+".password_hash", "must be a bcrypt hash (jifen hash-password)")
 		}
 	}
+	c.Reminder.validate(bad)
 	if c.Production() {
 		if c.WeChat.Simulator == nil && c.WeChat.Mini.AppID == "wx-sim-mini" {
 			bad("wechat.simulator", "production mode (mysql.dsn set) needs real wechat.mini credentials, or wechat.simulator: true set explicitly")

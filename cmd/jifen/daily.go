@@ -49,6 +49,13 @@ func runDaily(ctx context.Context, a *app.App, job, day string, stdout, stderr i
 			return 1
 		}
 		fmt.Fprintf(stdout, "birthdays %s: %d members paid\n", d, n)
+	case "store-summaries":
+		n, err := a.Guides.SendStoreSummaries(ctx)
+		if err != nil {
+			fmt.Fprintln(stderr, "jifen store-summaries:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "store-summaries: %d stores notified\n", n)
 	default: // tier-review
 		n, err := a.Tiers.Review(ctx, now, 500)
 		if err != nil {

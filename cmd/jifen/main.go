@@ -6,6 +6,8 @@
 //	jifen reconcile    check every ledger invariant (--member ID for one member)
 //	jifen birthdays    pay today's birthday bonuses (--day YYYY-MM-DD to replay a day)
 //	jifen tier-review  run the yearly tier reviews that are due
+//	jifen store-summaries  send each store group's robot its expiring-points summary
+//	jifen expire       expire today's due points now (resumable, idempotent)
 //	jifen version      print the version
 //
 // Every subcommand takes --config FILE; JIFEN_* environment variables
@@ -48,6 +50,8 @@ commands:
   reconcile    check the ledger invariants of every account (--member ID for one); exit 1 on drift
   birthdays    pay today's birthday bonuses once per member and year (--day YYYY-MM-DD replays a day)
   tier-review  run the yearly tier reviews that are due (downgrades)
+  store-summaries  send each store group's robot the daily expiring-points summary
+  expire       expire every lot due now, in leased member ranges (resumable; a rerun is a no-op)
   version      print the version
 `
 
@@ -77,7 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "wechat-sim":
 		return serveHTTP(ctx, log, *addr, sim.New(time.Now), 5*time.Second, nil)
-	case "serve", "migrate", "reconcile", "birthdays", "tier-review":
+	case "serve", "migrate", "reconcile", "birthdays", "tier-review", "expire", "store-summaries":
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -99,8 +103,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "reconcile":
 		return reconcile(ctx, cfg, *memberID, stdout, stderr)
-	case "birthdays", "tier-review":
+	case "birthdays", "tier-review", "store-summaries":
 		return daily(ctx, cfg, cmd, *day, stdout, stderr)
+	case "expire":
+		return expire(ctx, cfg, log, stdout, stderr)
 	default: // serve
 		return serve(ctx, cfg, log)
 	}
@@ -128,6 +134,9 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) int {
 	mode := "production mode"
 	if !cfg.Production() {
 		mode = "EMBEDDED MODE: for trying Jifen and for tests, NOT for production"
+	}
+	if cfg.Reminder.Jobs {
+		go a.Reminder.Scheduler.Loop(ctx, cfg.Reminder.DispatchEvery)
 	}
 	log.Info(fmt.Sprintf("jifen %s listening on http://%s — %s + %s — %s", version, cfg.Server.Addr, st.Describe, wc, mode))
 	return serveHTTP(ctx, log, cfg.Server.Addr, a.Handler, cfg.Server.ShutdownTimeout, st.Close)

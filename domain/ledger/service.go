@@ -523,6 +523,43 @@ func (s *Service) Expire(ctx context.Context, now time.Time, batchSize int) (int
 	return s.sweep(ctx, dbTime(now), batchSize, s.Store.MembersWithDueLots, func(b *book) int { return b.expired })
 }
 
+// DueMembers returns, ascending and without repeats, up to limit members
+// with id in (after, before) that have active lots due to expire at now. The
+// expiry job pages through a claimed member range with it.
+func (s *Service) DueMembers(ctx context.Context, now time.Time, after, before int64, limit int) ([]int64, error) {
+	if limit <= 0 {
+		limit = 500
+	}
+	return s.Store.DueMembersBetween(ctx, dbTime(now), after, before, limit)
+}
+
+// ExpireMembers settles the given members at now in one transaction (joining
+// one in ctx): their due lots expire, as Expire does across all members. It
+// returns the number of lots expired; a rerun expires nothing more.
+func (s *Service) ExpireMembers(ctx context.Context, now time.Time, memberIDs []int64) (int, error) {
+	now = dbTime(now)
+	ids := uniqueSorted(append([]int64(nil), memberIDs...))
+	n := 0
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		n = 0
+		for _, m := range ids {
+			b, err := s.update(ctx, m, now, func(b *book) error { return b.settle() })
+			if err != nil {
+				return fmt.Errorf("settle member %d: %w", m, err)
+			}
+			n += b.expired
+		}
+		return nil
+	})
+	return n, err
+}
+
+// MaxAccountID is the highest member id with an account (0 when none): the
+// expiry job splits [1, MaxAccountID] into member ranges.
+func (s *Service) MaxAccountID(ctx context.Context) (int64, error) {
+	return s.Store.MaxAccountID(ctx)
+}
+
 // ReleasePending makes every pending lot whose AvailableAt <= now available
 // (paying debt first) and returns the number of lots released. Writes on an
 // account do the same for that account, so the job only catches up on quiet

@@ -69,6 +69,12 @@ type Store interface {
 	// points remaining whose ExpiresAt <= now, earliest first (repeats
 	// possible).
 	MembersWithDueLots(ctx context.Context, now time.Time, limit int) ([]int64, error)
+	// DueMembersBetween returns, ascending and distinct, up to limit members
+	// with after < id < before owning active lots with points remaining whose
+	// ExpiresAt <= now.
+	DueMembersBetween(ctx context.Context, now time.Time, after, before int64, limit int) ([]int64, error)
+	// MaxAccountID returns the highest member id with an account, 0 if none.
+	MaxAccountID(ctx context.Context) (int64, error)
 	// MembersWithDuePending returns the members of up to limit pending lots
 	// whose AvailableAt <= now.
 	MembersWithDuePending(ctx context.Context, now time.Time, limit int) ([]int64, error)

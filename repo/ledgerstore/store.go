@@ -434,6 +434,32 @@ func (s *Store) MembersWithDueLots(ctx context.Context, now time.Time, limit int
 	return ids, nil
 }
 
+// DueMembersBetween implements ledger.Store. It walks the member index
+// (member_id, state, expires_at), so a claimed range costs its own lots only.
+func (s *Store) DueMembersBetween(ctx context.Context, now time.Time, after, before int64, limit int) ([]int64, error) {
+	var ids []int64
+	err := s.db(ctx).Model(&lotRow{}).Distinct("member_id").
+		Where("member_id > ? AND member_id < ? AND state = ? AND expires_at <= ? AND remaining > 0",
+			after, before, string(ledger.LotActive), now.UTC()).
+		Order("member_id").Limit(limit).Pluck("member_id", &ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("due members between %d and %d: %w", after, before, err)
+	}
+	return ids, nil
+}
+
+// MaxAccountID implements ledger.Store.
+func (s *Store) MaxAccountID(ctx context.Context) (int64, error) {
+	var max *int64
+	if err := s.db(ctx).Model(&accountRow{}).Select("MAX(member_id)").Scan(&max).Error; err != nil {
+		return 0, fmt.Errorf("max account id: %w", err)
+	}
+	if max == nil {
+		return 0, nil
+	}
+	return *max, nil
+}
+
 // MembersWithDuePending implements ledger.Store.
 func (s *Store) MembersWithDuePending(ctx context.Context, now time.Time, limit int) ([]int64, error) {
 	var ids []int64

@@ -19,5 +19,6 @@ func All() []repo.Migration {
 	all = append(all, growth...)
 	all = append(all, orders...)
 	all = append(all, tasks...)
+	all = append(all, reminder...)
 	return all
 }

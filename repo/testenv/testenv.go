@@ -33,6 +33,9 @@ type Env struct {
 	Backend string
 	// Mini is the in-process Redis when Backend uses miniredis (nil otherwise).
 	Mini *miniredis.Miniredis
+	// DSN reopens the same database from another process: the SQLite file's
+	// path, or the MySQL DSN of the test's database.
+	DSN string
 }
 
 // MySQLDSN and RedisAddr name the real services, empty when not set.
@@ -45,7 +48,7 @@ func New(t testing.TB) *Env {
 	env := &Env{}
 	sqlName := "sqlite"
 	if dsn := MySQLDSN(); dsn != "" {
-		env.DB = newMySQL(t, dsn)
+		env.DB, env.DSN = newMySQL(t, dsn)
 		sqlName = "mysql"
 	} else {
 		// Not t.TempDir: its cleanup fails the test when SQLite is still
@@ -55,7 +58,8 @@ func New(t testing.TB) *Env {
 		if err != nil {
 			t.Fatal(err)
 		}
-		db, err := repo.OpenSQLite(filepath.Join(dir, "jifen.db"))
+		env.DSN = filepath.Join(dir, "jifen.db")
+		db, err := repo.OpenSQLite(env.DSN)
 		if err != nil {
 			t.Fatalf("open sqlite: %v", err)
 		}
@@ -94,7 +98,7 @@ func randomName() string {
 
 // newMySQL creates a fresh database on the server named by dsn and drops it
 // at cleanup.
-func newMySQL(t testing.TB, dsn string) *repo.DB {
+func newMySQL(t testing.TB, dsn string) (*repo.DB, string) {
 	t.Helper()
 	cfg, err := mysqldrv.ParseDSN(dsn)
 	if err != nil {
@@ -119,5 +123,5 @@ func newMySQL(t testing.TB, dsn string) *repo.DB {
 		admin.Exec(fmt.Sprintf("DROP DATABASE IF EXISTS `%s`", name))
 		adminSQL.Close()
 	})
-	return db
+	return db, cfg.FormatDSN()
 }

@@ -37,5 +37,8 @@ func (s *Server) routes() []route {
 		{host: HostWeCom, path: "/cgi-bin/auth/getuserinfo", method: http.MethodGet, token: true, handle: s.getUserInfo},
 		{host: HostWeCom, path: "/cgi-bin/externalcontact/get", method: http.MethodGet, name: "externalcontact/get", token: true, handle: s.externalContactGet},
 		{host: HostWeCom, path: "/cgi-bin/externalcontact/add_msg_template", method: http.MethodPost, token: true, handle: s.addMsgTemplate},
+
+		{host: HostWeChat, path: "/cgi-bin/message/subscribe/send", method: http.MethodPost, name: "subscribe_send", token: true, handle: s.subscribeSend},
+		{host: HostWeCom, path: "/cgi-bin/webhook/send", method: http.MethodPost, name: "webhook_send", handle: s.webhookSend},
 	}
 }

@@ -33,6 +33,7 @@ type Server struct {
 	usedCodes map[string]bool
 	faults    []Fault
 	calls     []Call
+	notify    notifyState // subscribe quotas, robot windows, deliveries (notify.go)
 }
 
 type routeKey struct{ host, path string }
@@ -106,6 +107,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/tokens/expire":
 		s.serveExpireTokens(w, r)
+		return
+	case "/subscriptions", "/delivered":
+		s.serveNotifyControl(w, r, path)
 		return
 	}
 	host := r.Header.Get(HostHeader)

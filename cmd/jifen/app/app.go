@@ -152,6 +152,7 @@ type App struct {
 	Referral *referral.Service
 	Tasks    *task.Service
 	Sim      *sim.Server // nil unless the in-process simulator is used
+	Reminder *Reminder
 }
 
 // Options are what differs between serve and tests.
@@ -211,8 +212,12 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Ledger = &ledger.Service{Store: &ledgerstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock}
 	a.Adjust = &adjustment.Service{Ledger: a.Ledger, Members: memberStore, Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
 	work := wechat.NewWork(cfg.WeChat.Work.CorpID, string(cfg.WeChat.Work.Secret), strconv.Itoa(cfg.WeChat.Work.AgentID), wcCache)
+	var storeNotifier guide.StoreNotifier = wechat.RobotSender{}
+	if opt.StoreNotifier != nil {
+		storeNotifier = opt.StoreNotifier
+	}
 	a.Guides = &guide.Service{Repo: &guidestore.Store{DB: st.DB}, Members: memberStore, Ledger: a.Ledger, Adjust: a.Adjust,
-		WeCom: work, Notifier: opt.StoreNotifier, Tx: st.DB, Clock: opt.Clock, Rules: guide.Rules{
+		WeCom: work, Notifier: storeNotifier, Tx: st.DB, Clock: opt.Clock, Rules: guide.Rules{
 			Rebind: guide.Rebind(cfg.Guides.Rebind), DailyCapPerCustomer: cfg.Guides.DailyCapPerCustomer,
 			PushWindowDays: cfg.Guides.PushWindowDays, SummaryWindowDays: cfg.Guides.SummaryWindowDays, PushText: cfg.Guides.PushText}}
 	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, a.Guides.OnRegistered)
@@ -258,6 +263,9 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Clock: opt.Clock, TokenKey: []byte(cfg.Tasks.TokenKey)}
 	if cfg.UseSimulator() {
 		a.Tasks.Followers = wechat.SimFollowers{}
+	}
+	if err := wireReminder(cfg, st, opt, a, mini); err != nil {
+		return nil, err
 	}
 
 	users, err := consoleUsers(cfg, opt.Logger)

@@ -1,0 +1,67 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/jifen/jifen/configs"
+	"github.com/jifen/jifen/domain/reminder"
+	"github.com/jifen/jifen/repo/reminderstore"
+	"github.com/jifen/jifen/wechat"
+)
+
+// Reminder holds the expiry and reminder services.
+type Reminder struct {
+	Expiry     *reminder.ExpiryJob
+	Dispatcher *reminder.Dispatcher
+	Scheduler  *reminder.Scheduler
+}
+
+// instanceName names this process in leases.
+func instanceName() string {
+	h, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", h, os.Getpid())
+}
+
+func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *wechat.MiniProgram) error {
+	rc := cfg.Reminder
+	store := &reminderstore.Ranges{DB: st.DB}
+	expiryCron, err := reminder.ParseCron("reminder.expiry_cron", rc.ExpiryCron)
+	if err != nil {
+		return err
+	}
+	r := &Reminder{}
+	r.Expiry = &reminder.ExpiryJob{Ledger: a.Ledger, Ranges: store, Tx: st.DB, Clock: opt.Clock, Owner: instanceName(),
+		RangeSize: rc.ExpiryRangeSize, BatchSize: rc.ExpiryBatch, Lease: rc.Lease}
+	throttle := map[reminder.Channel]int{}
+	for ch, n := range rc.ThrottlePerMinute {
+		c, err := reminder.ParseChannel(ch)
+		if err != nil {
+			return fmt.Errorf("reminder.throttle_per_minute: %w", err)
+		}
+		throttle[c] = n
+	}
+	r.Dispatcher = &reminder.Dispatcher{Store: &reminderstore.Outbox{DB: st.DB}, Tx: st.DB, Clock: opt.Clock,
+		Senders: map[reminder.Channel]reminder.Sender{
+			reminder.Subscribe: &wechat.SubscribeSender{Mini: mini},
+			reminder.Robot:     wechat.RobotSender{},
+		},
+		Owner: instanceName(), Batch: rc.Batch, Workers: rc.Workers, Lease: rc.Lease, MaxAttempts: rc.MaxAttempts, PerMinute: throttle}
+	r.Scheduler = &reminder.Scheduler{Clock: opt.Clock, Log: opt.Logger, Jobs: []*reminder.Job{
+		{Name: "expiry", When: &expiryCron, Run: func(ctx context.Context, now time.Time) error {
+			rep, err := r.Expiry.Run(ctx, now)
+			if err == nil {
+				opt.Logger.Info("points expiry", "day", rep.Day.String(), "ranges", rep.Ranges, "lots", rep.Expired, "members", rep.Members)
+			}
+			return err
+		}},
+		{Name: "outbox", Run: func(ctx context.Context, _ time.Time) error {
+			_, err := r.Dispatcher.Drain(ctx)
+			return err
+		}},
+	}}
+	a.Reminder = r
+	return nil
+}

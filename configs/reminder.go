@@ -1,0 +1,96 @@
+package configs
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Reminder configures points expiry, reminders and campaign delivery
+// (domain/reminder). Keys are documented in default.yaml.
+type Reminder struct {
+	Jobs              bool                        `yaml:"jobs"`
+	ExpiryCron        string                      `yaml:"expiry_cron"`
+	ExpiryRangeSize   int64                       `yaml:"expiry_range_size"`
+	ExpiryBatch       int                         `yaml:"expiry_batch"`
+	Lease             time.Duration               `yaml:"lease"`
+	AutoCron          string                      `yaml:"auto_cron"`
+	Offsets           []int                       `yaml:"offsets"`
+	Channels          []string                    `yaml:"channels"`
+	DispatchEvery     time.Duration               `yaml:"dispatch_every"`
+	Workers           int                         `yaml:"workers"`
+	Batch             int                         `yaml:"batch"`
+	MaxAttempts       int                         `yaml:"max_attempts"`
+	QuietHours        string                      `yaml:"quiet_hours"`
+	ThrottlePerMinute map[string]int              `yaml:"throttle_per_minute"`
+	Templates         map[string]ReminderTemplate `yaml:"templates"`
+	AutoTemplates     map[string]string           `yaml:"auto_templates"`
+}
+
+// ReminderTemplate is one message template marketers and the automatic
+// reminders can use.
+type ReminderTemplate struct {
+	Channel  string            `yaml:"channel"`
+	WeChatID string            `yaml:"wechat_id"`
+	Page     string            `yaml:"page"`
+	Fields   map[string]string `yaml:"fields"`
+	Text     string            `yaml:"text"`
+}
+
+func (r *Reminder) validate(bad func(key, why string)) {
+	if r.ExpiryCron == "" {
+		bad("reminder.expiry_cron", "required")
+	}
+	if r.ExpiryRangeSize <= 0 {
+		bad("reminder.expiry_range_size", "must be positive")
+	}
+	if r.ExpiryBatch <= 0 {
+		bad("reminder.expiry_batch", "must be positive")
+	}
+	if r.Lease < 10*time.Second {
+		bad("reminder.lease", "must be at least 10s")
+	}
+	if r.DispatchEvery <= 0 {
+		bad("reminder.dispatch_every", "must be positive")
+	}
+	if r.Workers <= 0 || r.Workers > 256 {
+		bad("reminder.workers", "must be from 1 to 256")
+	}
+	if r.Batch <= 0 {
+		bad("reminder.batch", "must be positive")
+	}
+	if r.MaxAttempts <= 0 {
+		bad("reminder.max_attempts", "must be positive")
+	}
+	for _, o := range r.Offsets {
+		if o <= 0 || o > 366 {
+			bad("reminder.offsets", "each offset must be from 1 to 366 days")
+		}
+	}
+	known := map[string]bool{"subscribe": true, "template": true, "wecom": true, "robot": true}
+	for _, c := range r.Channels {
+		if !known[c] {
+			bad("reminder.channels", fmt.Sprintf("unknown channel %q", c))
+		}
+	}
+	for name, t := range r.Templates {
+		key := "reminder.templates." + name
+		if !known[t.Channel] {
+			bad(key+".channel", "must be subscribe, template, wecom or robot")
+		}
+		if (t.Channel == "subscribe" || t.Channel == "template") && (t.WeChatID == "" || len(t.Fields) == 0) {
+			bad(key, "subscribe and template messages need wechat_id and fields")
+		}
+		if (t.Channel == "wecom" || t.Channel == "robot") && strings.TrimSpace(t.Text) == "" {
+			bad(key+".text", "required for wecom and robot")
+		}
+	}
+	for ch, name := range r.AutoTemplates {
+		t, ok := r.Templates[name]
+		if !ok {
+			bad("reminder.auto_templates."+ch, fmt.Sprintf("no template %q", name))
+		} else if t.Channel != ch {
+			bad("reminder.auto_templates."+ch, fmt.Sprintf("template %q is for channel %s", name, t.Channel))
+		}
+	}
+}

@@ -1,0 +1,305 @@
+package reminder
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jifen/jifen/domain"
+)
+
+// Delivery is one outbox row: one message of one campaign to one member on
+// one channel.
+type Delivery struct {
+	ID       int64
+	Campaign string // "auto:T-7:20261231", "campaign:12:1", …
+	MemberID int64
+	Channel  Channel
+	Message  Message
+	Status   Status
+	Reason   string // why skipped or failed
+	ErrCode  int64
+	NextAt   time.Time
+	// Quiet is the campaign's quiet window: sends wait until it ends.
+	Quiet    QuietHours
+	Attempts int
+}
+
+// OutboxStore persists the outbox and the subscription quotas.
+type OutboxStore interface {
+	// Enqueue inserts the deliveries, skipping any whose campaign × member
+	// × channel exists, and returns how many it inserted.
+	Enqueue(ctx context.Context, ds []Delivery) (int, error)
+	// Recover ends expired leases: claimed rows go back to pending (never
+	// sent), sending rows become uncertain (maybe sent).
+	Recover(ctx context.Context, now time.Time) (released, uncertain int, err error)
+	// Claim leases up to limit pending rows due at now to token.
+	Claim(ctx context.Context, token string, now, until time.Time, limit int) ([]Delivery, error)
+	// Begin moves a row token holds from claimed to sending (attempts + 1,
+	// attempted at now); false when the lease was lost.
+	Begin(ctx context.Context, id int64, token string, now, until time.Time) (bool, error)
+	// Finish records the outcome of a row token holds (claimed, sending or
+	// already marked uncertain by a recovery): status, errcode, reason and,
+	// for pending, when to try again.
+	Finish(ctx context.Context, id int64, token string, st Status, errcode int64, reason string, next, now time.Time) error
+	// AttemptsSince counts the channel's sends begun after since (all
+	// instances): the throttle's window.
+	AttemptsSince(ctx context.Context, ch Channel, since time.Time) (int, error)
+	// SpendQuota takes one send from the member's subscription to template;
+	// false when none is left.
+	SpendQuota(ctx context.Context, memberID int64, templateID string) (bool, error)
+	// RefundQuota gives back a send WeChat refused before delivering.
+	RefundQuota(ctx context.Context, memberID int64, templateID string) error
+	// ZeroQuota records that WeChat says the member has none left (43101).
+	ZeroQuota(ctx context.Context, memberID int64, templateID string) error
+}
+
+// Dispatcher drains the outbox: it claims due rows, waits out quiet hours,
+// throttles per channel and sends each row at most once (see the package
+// doc).
+type Dispatcher struct {
+	Store   OutboxStore
+	Tx      TxRunner
+	Clock   domain.Clock
+	Senders map[Channel]Sender
+	Owner   string
+	// Batch rows are claimed at a time (200 when 0), sent by Workers
+	// goroutines (8 when 0).
+	Batch   int
+	Workers int
+	// Lease bounds how long a claimed or sending row stays ours (5 minutes
+	// when 0); it must exceed a send's timeout.
+	Lease time.Duration
+	// MaxAttempts before a retried row fails (5 when 0).
+	MaxAttempts int
+	// PerMinute caps sends per channel per minute, across instances; 0 or
+	// absent is no cap.
+	PerMinute map[Channel]int
+	seq       atomic.Int64
+}
+
+// DispatchReport counts what one RunOnce did.
+type DispatchReport struct {
+	Claimed, Sent, Failed, Skipped, Uncertain, Retried, Deferred int
+	Recovered, MadeUncertain                                     int
+}
+
+// RunOnce recovers expired leases and sends one batch; Drain repeats it.
+func (d *Dispatcher) RunOnce(ctx context.Context) (DispatchReport, error) {
+	var rep DispatchReport
+	now := d.Clock.Now()
+	var err error
+	if rep.Recovered, rep.MadeUncertain, err = d.Store.Recover(ctx, now); err != nil {
+		return rep, fmt.Errorf("recover outbox leases: %w", err)
+	}
+	token := fmt.Sprintf("%s#%d", d.Owner, d.seq.Add(1))
+	rows, err := d.Store.Claim(ctx, token, now, now.Add(d.lease()), d.batch())
+	if err != nil {
+		return rep, fmt.Errorf("claim outbox rows: %w", err)
+	}
+	rep.Claimed = len(rows)
+	if len(rows) == 0 {
+		return rep, nil
+	}
+	budget := map[Channel]*atomic.Int64{}
+	for ch, limit := range d.PerMinute {
+		if limit <= 0 {
+			continue
+		}
+		used, err := d.Store.AttemptsSince(ctx, ch, now.Add(-time.Minute))
+		if err != nil {
+			return rep, err
+		}
+		b := &atomic.Int64{}
+		b.Store(int64(limit - used))
+		budget[ch] = b
+	}
+	var mu sync.Mutex
+	var firstErr error
+	work := make(chan Delivery)
+	var wg sync.WaitGroup
+	for range d.workers() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for row := range work {
+				res, err := d.deliver(ctx, token, now, row, budget)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				switch res {
+				case Sent:
+					rep.Sent++
+				case Failed:
+					rep.Failed++
+				case Skipped:
+					rep.Skipped++
+				case Uncertain:
+					rep.Uncertain++
+				case Pending:
+					rep.Retried++
+				case Claimed:
+					rep.Deferred++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, row := range rows {
+		work <- row
+	}
+	close(work)
+	wg.Wait()
+	return rep, firstErr
+}
+
+// Drain runs RunOnce until a batch claims nothing or ctx ends.
+func (d *Dispatcher) Drain(ctx context.Context) (DispatchReport, error) {
+	var total DispatchReport
+	for ctx.Err() == nil {
+		rep, err := d.RunOnce(ctx)
+		total.add(rep)
+		if err != nil || rep.Claimed == 0 || rep.Claimed == rep.Deferred {
+			return total, err
+		}
+	}
+	return total, ctx.Err()
+}
+
+func (r *DispatchReport) add(o DispatchReport) {
+	r.Claimed += o.Claimed
+	r.Sent += o.Sent
+	r.Failed += o.Failed
+	r.Skipped += o.Skipped
+	r.Uncertain += o.Uncertain
+	r.Retried += o.Retried
+	r.Deferred += o.Deferred
+	r.Recovered += o.Recovered
+	r.MadeUncertain += o.MadeUncertain
+}
+
+// deliver sends one claimed row and returns its new status (Claimed when it
+// was put back to wait for quiet hours or the throttle).
+func (d *Dispatcher) deliver(ctx context.Context, token string, now time.Time, row Delivery, budget map[Channel]*atomic.Int64) (Status, error) {
+	if end, quiet := row.Quiet.Wait(now); quiet {
+		return Claimed, d.Store.Finish(ctx, row.ID, token, Pending, 0, "", end, now)
+	}
+	sender, ok := d.Senders[row.Channel]
+	if !ok {
+		return Skipped, d.Store.Finish(ctx, row.ID, token, Skipped, 0, "channel "+string(row.Channel)+" is not configured", now, now)
+	}
+	if b := budget[row.Channel]; b != nil && b.Add(-1) < 0 {
+		return Claimed, d.Store.Finish(ctx, row.ID, token, Pending, 0, "", now.Add(time.Minute), now)
+	}
+	// Spending the quota and marking the row "sending" commit together,
+	// before the remote call: from here on a crash means "uncertain".
+	var begun, noQuota bool
+	err := d.Tx.InTx(ctx, func(ctx context.Context) error {
+		begun, noQuota = false, false
+		if row.Channel == Subscribe {
+			ok, err := d.Store.SpendQuota(ctx, row.MemberID, row.Message.TemplateID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				noQuota = true
+				return d.Store.Finish(ctx, row.ID, token, Skipped, 0, "no subscription quota left", now, now)
+			}
+		}
+		var err error
+		begun, err = d.Store.Begin(ctx, row.ID, token, now, now.Add(d.lease()))
+		return err
+	})
+	switch {
+	case err != nil:
+		return Pending, err
+	case noQuota:
+		return Skipped, nil
+	case !begun:
+		return Claimed, nil // the lease ended and a recovery took the row back
+	}
+
+	sendErr := sender.Send(ctx, row.Message)
+	done := d.Clock.Now()
+	out, code := classify(sendErr)
+	reason := ""
+	if sendErr != nil {
+		reason = truncate(sendErr.Error(), 200)
+	}
+	switch out {
+	case delivered:
+		return Sent, d.Store.Finish(ctx, row.ID, token, Sent, 0, "", done, done)
+	case retry:
+		if err := d.refund(ctx, row); err != nil {
+			return Pending, err
+		}
+		if row.Attempts+1 >= d.maxAttempts() {
+			return Failed, d.Store.Finish(ctx, row.ID, token, Failed, code, reason, done, done)
+		}
+		return Pending, d.Store.Finish(ctx, row.ID, token, Pending, code, reason, done.Add(backoff(row.Attempts+1)), done)
+	case permanent:
+		if code == CodeNoQuota {
+			if err := d.Store.ZeroQuota(ctx, row.MemberID, row.Message.TemplateID); err != nil {
+				return Failed, err
+			}
+		} else if err := d.refund(ctx, row); err != nil {
+			return Failed, err
+		}
+		return Failed, d.Store.Finish(ctx, row.ID, token, Failed, code, reason, done, done)
+	}
+	return Uncertain, d.Store.Finish(ctx, row.ID, token, Uncertain, 0, reason, done, done)
+}
+
+// refund gives back the subscription send a refused message spent: WeChat
+// only spends one on delivery.
+func (d *Dispatcher) refund(ctx context.Context, row Delivery) error {
+	if row.Channel != Subscribe {
+		return nil
+	}
+	return d.Store.RefundQuota(ctx, row.MemberID, row.Message.TemplateID)
+}
+
+// backoff is the wait before attempt n+1: 1, 2, 4 … minutes, at most an hour.
+func backoff(n int) time.Duration {
+	d := time.Minute << min(n-1, 6)
+	return min(d, time.Hour)
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
+}
+
+func (d *Dispatcher) lease() time.Duration {
+	if d.Lease <= 0 {
+		return 5 * time.Minute
+	}
+	return d.Lease
+}
+
+func (d *Dispatcher) batch() int {
+	if d.Batch <= 0 {
+		return 200
+	}
+	return d.Batch
+}
+
+func (d *Dispatcher) workers() int {
+	if d.Workers <= 0 {
+		return 8
+	}
+	return d.Workers
+}
+
+func (d *Dispatcher) maxAttempts() int {
+	if d.MaxAttempts <= 0 {
+		return 5
+	}
+	return d.MaxAttempts
+}

@@ -1,0 +1,51 @@
+package wechat
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+
+	"github.com/jifen/jifen/domain/reminder"
+)
+
+// The notifiers implement reminder.Sender, one per channel:
+// SubscribeSender (mini-program subscribe message), TemplateSender
+// (official-account template message), WeComMessageSender (WeCom app text
+// message to a userid) and RobotSender (WeCom group robot). Unlike the
+// login calls they do not retry and do not map to domain errors: the outbox
+// decides what is retried, so they report what WeChat answered as a
+// *reminder.SendError, and "no answer" (a timeout) as one with neither
+// errcode nor HTTP status, which the outbox treats as maybe delivered.
+
+var httpStatus = regexp.MustCompile(`statusCode=(\d{3})`)
+
+// sendError turns an SDK error into a *reminder.SendError.
+func sendError(err error) error {
+	if err == nil {
+		return nil
+	}
+	se := &reminder.SendError{ErrCode: errcode(err), Err: redacted{err}}
+	if m := httpStatus.FindStringSubmatch(err.Error()); m != nil {
+		se.HTTPStatus, _ = strconv.Atoi(m[1])
+	}
+	return se
+}
+
+// sendOnce runs fn with a fresh access token, dropping a stale one and
+// trying once more (a stale token proves nothing was delivered).
+func (c *caller) sendOnce(ctx context.Context, stale map[int64]bool, fn func() error) error {
+	for attempt := 0; ; attempt++ {
+		tok, err := c.tokens.get(ctx)
+		if err != nil {
+			return &reminder.SendError{NotSent: true, Err: redacted{err}}
+		}
+		err = fn()
+		if code := errcode(err); attempt == 0 && stale[code] {
+			if derr := c.tokens.drop(ctx, tok); derr != nil {
+				return &reminder.SendError{NotSent: true, Err: redacted{derr}}
+			}
+			continue
+		}
+		return sendError(err)
+	}
+}

@@ -1,0 +1,26 @@
+package wechat
+
+import (
+	"context"
+
+	"github.com/silenceper/wechat/v2/miniprogram/subscribe"
+
+	"github.com/jifen/jifen/domain/reminder"
+)
+
+// SubscribeSender sends mini-program subscribe messages
+// (subscribeMessage.send): To is the member's mini-program openid.
+type SubscribeSender struct{ Mini *MiniProgram }
+
+var _ reminder.Sender = (*SubscribeSender)(nil)
+
+// Send implements reminder.Sender.
+func (s *SubscribeSender) Send(ctx context.Context, m reminder.Message) error {
+	msg := &subscribe.Message{ToUser: m.To, TemplateID: m.TemplateID, Page: m.Page, Data: map[string]*subscribe.DataItem{}}
+	for k, v := range m.Data {
+		msg.Data[k] = &subscribe.DataItem{Value: v}
+	}
+	return s.Mini.sendOnce(ctx, map[int64]bool{40001: true, 42001: true}, func() error {
+		return s.Mini.sdk.GetSubscribe().Send(msg)
+	})
+}
