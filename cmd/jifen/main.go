@@ -52,6 +52,7 @@ commands:
   tier-review  run the yearly tier reviews that are due (downgrades)
   store-summaries  send each store group's robot the daily expiring-points summary
   expire       expire every lot due now, in leased member ranges (resumable; a rerun is a no-op)
+  hash-password  read a console password on stdin, print its bcrypt hash
   version      print the version
 `
 
@@ -79,6 +80,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "version":
 		fmt.Fprintln(stdout, "jifen", version)
 		return 0
+	case "hash-password":
+		return hashPassword(os.Stdin, stdout, stderr)
 	case "wechat-sim":
 		return serveHTTP(ctx, log, *addr, sim.New(time.Now), 5*time.Second, nil)
 	case "serve", "migrate", "reconcile", "birthdays", "tier-review", "expire", "store-summaries":

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 func TestVersionAndUsage(t *testing.T) {
@@ -94,5 +96,19 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	}
 	if !closed.Load() {
 		t.Fatal("stores not closed after shutdown")
+	}
+}
+
+func TestHashPasswordPrintsAUsableBcryptHash(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := hashPassword(strings.NewReader("marketing-2026\n"), &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	hash := strings.TrimSpace(out.String())
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte("marketing-2026")) != nil {
+		t.Fatalf("printed %q, not a hash of the password", hash)
+	}
+	if code := hashPassword(strings.NewReader("short\n"), &out, &errb); code != 2 {
+		t.Fatalf("short password accepted: %d", code)
 	}
 }
