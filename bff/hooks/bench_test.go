@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -17,62 +16,15 @@ import (
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/member"
+	"github.com/jifen/jifen/repo/testenv"
 )
 
-// Order events per second through the whole webhook (HMAC check, strict
-// JSON, rules with usage, tier growth, ledger earn, event record) with 16
-// clients over 1,000 members, beside the raw single-row autocommit INSERT
-// rate measured first in the same run ("x_raw" is the ratio):
-//
-//	JIFEN_TEST_MYSQL_DSN='root@tcp(127.0.0.1:3306)/test' JIFEN_TEST_REDIS_ADDR=127.0.0.1:6379 \
-//	  go test -run='^$' -bench=. -benchtime=2000x ./bff/hooks/
-const benchClients = 16
-
-var rawOpsPerSec atomic.Value // float64
-
-func report(b *testing.B) {
-	ops := float64(b.N) / b.Elapsed().Seconds()
-	b.ReportMetric(ops, "ops/s")
-	if raw, ok := rawOpsPerSec.Load().(float64); ok && raw > 0 {
-		b.ReportMetric(ops/raw, "x_raw")
-	}
-}
-
-func parallel16(b *testing.B) {
-	b.SetParallelism((benchClients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
-}
+// BenchmarkRawCommit is the raw single-row commit baseline (testenv.BenchRawCommit).
+func BenchmarkRawCommit(b *testing.B) { testenv.BenchRawCommit(b) }
 
 func noRateLimit(c *configs.Config) {
 	c.RateLimit.PerIPPerMinute = 1 << 30
 	withSecret(c)
-}
-
-// BenchmarkRawCommit is the baseline: one autocommit single-row INSERT.
-func BenchmarkRawCommit(b *testing.B) {
-	h := bfftest.New(b, noRateLimit)
-	db := h.Env.DB.Conn(context.Background())
-	inc := ""
-	if h.Env.DB.Dialect() == "mysql" {
-		inc = "AUTO_INCREMENT"
-	}
-	if err := db.Exec("CREATE TABLE bench_raw (id INTEGER PRIMARY KEY " + inc + ", member_id BIGINT NOT NULL, v BIGINT NOT NULL)").Error; err != nil {
-		b.Fatal(err)
-	}
-	var seq atomic.Int64
-	parallel16(b)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := seq.Add(1)
-			if err := db.Exec("INSERT INTO bench_raw (member_id, v) VALUES (?, ?)", i%1000, i).Error; err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-	b.StopTimer()
-	rawOpsPerSec.Store(float64(b.N) / b.Elapsed().Seconds())
-	report(b)
 }
 
 // BenchmarkOrderWebhook posts signed paid events for 1,000 members.
@@ -101,7 +53,7 @@ func BenchmarkOrderWebhook(b *testing.B) {
 	at := h.Clock.Now().Format(time.RFC3339)
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	var seq atomic.Int64
-	parallel16(b)
+	testenv.Parallel16(b)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -123,5 +75,5 @@ func BenchmarkOrderWebhook(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	report(b)
+	testenv.ReportOps(b)
 }

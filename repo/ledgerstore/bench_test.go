@@ -3,7 +3,6 @@ package ledgerstore_test
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,57 +13,8 @@ import (
 	"github.com/jifen/jifen/repo/testenv"
 )
 
-// The ledger benchmarks run with 16 goroutines and report ops/s; the raw
-// baseline (BenchmarkRawCommit, run first) is measured in the same run so
-// the ratios ("x_raw") are comparable on a noisy machine:
-//
-//	JIFEN_TEST_MYSQL_DSN='root@tcp(127.0.0.1:3306)/test' go test -run='^$' -bench=. -benchtime=2000x ./repo/ledgerstore/
-const benchClients = 16
-
-var rawOpsPerSec atomic.Value // float64, set by BenchmarkRawCommit
-
-func parallel16(b *testing.B) {
-	b.SetParallelism((benchClients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
-}
-
-func report(b *testing.B) {
-	ops := float64(b.N) / b.Elapsed().Seconds()
-	b.ReportMetric(ops, "ops/s")
-	if raw, ok := rawOpsPerSec.Load().(float64); ok && raw > 0 {
-		b.ReportMetric(ops/raw, "x_raw")
-	}
-}
-
-// BenchmarkRawCommit is the baseline: one autocommit single-row INSERT.
-func BenchmarkRawCommit(b *testing.B) {
-	env := testenv.New(b)
-	db := env.DB.Conn(context.Background())
-	if err := db.Exec("CREATE TABLE bench_raw (id INTEGER PRIMARY KEY " + autoInc(env) + ", member_id BIGINT NOT NULL, v BIGINT NOT NULL)").Error; err != nil {
-		b.Fatal(err)
-	}
-	var seq atomic.Int64
-	parallel16(b)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := seq.Add(1)
-			if err := db.Exec("INSERT INTO bench_raw (member_id, v) VALUES (?, ?)", i%1000, i).Error; err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-	b.StopTimer()
-	rawOpsPerSec.Store(float64(b.N) / b.Elapsed().Seconds())
-	report(b)
-}
-
-func autoInc(env *testenv.Env) string {
-	if env.DB.Dialect() == "mysql" {
-		return "AUTO_INCREMENT"
-	}
-	return ""
-}
+// BenchmarkRawCommit is the raw single-row commit baseline (testenv.BenchRawCommit).
+func BenchmarkRawCommit(b *testing.B) { testenv.BenchRawCommit(b) }
 
 func benchService(b *testing.B) *ledger.Service {
 	env := testenv.New(b)
@@ -82,7 +32,7 @@ func BenchmarkEarnSpread(b *testing.B) {
 	}
 	run := fmt.Sprint(time.Now().UnixNano())
 	var seq atomic.Int64
-	parallel16(b)
+	testenv.Parallel16(b)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -96,7 +46,7 @@ func BenchmarkEarnSpread(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	report(b)
+	testenv.ReportOps(b)
 }
 
 // BenchmarkSpendHot spends 1 point at a time from ONE account.
@@ -108,7 +58,7 @@ func BenchmarkSpendHot(b *testing.B) {
 	}
 	run := fmt.Sprint(time.Now().UnixNano())
 	var seq atomic.Int64
-	parallel16(b)
+	testenv.Parallel16(b)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -121,5 +71,5 @@ func BenchmarkSpendHot(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	report(b)
+	testenv.ReportOps(b)
 }

@@ -3,62 +3,17 @@ package lotterystore_test
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/repo/lotterystore"
+	"github.com/jifen/jifen/repo/testenv"
 )
 
-// Draw throughput next to the raw commit rate of the same run:
-//
-//	JIFEN_TEST_MYSQL_DSN='root@tcp(127.0.0.1:3306)/test' JIFEN_TEST_REDIS_ADDR=127.0.0.1:6379 \
-//	  go test -run='^$' -bench=. -benchtime=2000x ./repo/lotterystore/
-//
-// BenchmarkRawCommit runs first (alphabetical order) and sets the baseline.
-var rawOpsPerSec atomic.Value
-
-func parallel16(b *testing.B) {
-	b.SetParallelism((16 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
-}
-
-func report(b *testing.B) {
-	ops := float64(b.N) / b.Elapsed().Seconds()
-	b.ReportMetric(ops, "ops/s")
-	if raw, ok := rawOpsPerSec.Load().(float64); ok && raw > 0 {
-		b.ReportMetric(ops/raw, "x_raw")
-	}
-}
-
-// BenchmarkA_RawCommit: one autocommit single-row INSERT, 16 clients.
-func BenchmarkA_RawCommit(b *testing.B) {
-	f := newFixture(b)
-	db := f.env.DB.Conn(context.Background())
-	inc := ""
-	if f.env.DB.Dialect() == "mysql" {
-		inc = "AUTO_INCREMENT"
-	}
-	if err := db.Exec("CREATE TABLE bench_raw (id INTEGER PRIMARY KEY " + inc + ", member_id BIGINT NOT NULL, v BIGINT NOT NULL)").Error; err != nil {
-		b.Fatal(err)
-	}
-	var seq atomic.Int64
-	parallel16(b)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := seq.Add(1)
-			if err := db.Exec("INSERT INTO bench_raw (member_id, v) VALUES (?, ?)", i%1000, i).Error; err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-	b.StopTimer()
-	rawOpsPerSec.Store(float64(b.N) / b.Elapsed().Seconds())
-	report(b)
-}
+// BenchmarkA_RawCommit is the raw single-row commit baseline (testenv.BenchRawCommit).
+func BenchmarkA_RawCommit(b *testing.B) { testenv.BenchRawCommit(b) }
 
 // BenchmarkB_DrawWithCost: full draws (Gate + SQL unit of work with a
 // 10-point cost and a points prize), 1,000 members, 16 clients.
@@ -73,7 +28,7 @@ func BenchmarkB_DrawWithCost(b *testing.B) {
 	}
 	run := fmt.Sprint(time.Now().UnixNano())
 	var seq atomic.Int64
-	parallel16(b)
+	testenv.Parallel16(b)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -85,7 +40,7 @@ func BenchmarkB_DrawWithCost(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	report(b)
+	testenv.ReportOps(b)
 }
 
 // BenchmarkC_GateOnly: the Redis Lua reserve alone (stocked prize).
@@ -100,7 +55,7 @@ func BenchmarkC_GateOnly(b *testing.B) {
 		}
 	}
 	var seq atomic.Int64
-	parallel16(b)
+	testenv.Parallel16(b)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -113,5 +68,5 @@ func BenchmarkC_GateOnly(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	report(b)
+	testenv.ReportOps(b)
 }

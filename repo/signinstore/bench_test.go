@@ -2,7 +2,6 @@ package signinstore_test
 
 import (
 	"context"
-	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -16,52 +15,8 @@ import (
 	"github.com/jifen/jifen/repo/testenv"
 )
 
-// Sign-ins/s over 10,000 members next to the raw commit rate measured in
-// the same run (16 clients each):
-//
-//	JIFEN_TEST_MYSQL_DSN='root@tcp(127.0.0.1:3306)/test' JIFEN_TEST_REDIS_ADDR=127.0.0.1:6379 \
-//	  go test -run='^$' -bench=. -benchtime=10000x ./repo/signinstore/
-var rawOps atomic.Value // float64
-
-func clients16(b *testing.B) {
-	b.SetParallelism((16 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
-}
-
-func report(b *testing.B) {
-	ops := float64(b.N) / b.Elapsed().Seconds()
-	b.ReportMetric(ops, "ops/s")
-	if raw, ok := rawOps.Load().(float64); ok && raw > 0 {
-		b.ReportMetric(ops/raw, "x_raw")
-	}
-}
-
-// BenchmarkRawCommit is the baseline: one autocommit single-row INSERT.
-func BenchmarkRawCommit(b *testing.B) {
-	env := testenv.New(b)
-	db := env.DB.Conn(context.Background())
-	auto := ""
-	if env.DB.Dialect() == "mysql" {
-		auto = "AUTO_INCREMENT"
-	}
-	if err := db.Exec("CREATE TABLE bench_raw (id INTEGER PRIMARY KEY " + auto + ", member_id BIGINT NOT NULL, v BIGINT NOT NULL)").Error; err != nil {
-		b.Fatal(err)
-	}
-	var seq atomic.Int64
-	clients16(b)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := seq.Add(1)
-			if err := db.Exec("INSERT INTO bench_raw (member_id, v) VALUES (?, ?)", i%10000, i).Error; err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-	b.StopTimer()
-	rawOps.Store(float64(b.N) / b.Elapsed().Seconds())
-	report(b)
-}
+// BenchmarkRawCommit is the raw single-row commit baseline (testenv.BenchRawCommit).
+func BenchmarkRawCommit(b *testing.B) { testenv.BenchRawCommit(b) }
 
 func service(b *testing.B, clock domain.Clock) (*signin.Service, *testenv.Env) {
 	env := testenv.New(b)
@@ -84,7 +39,7 @@ func BenchmarkSignIn(b *testing.B) {
 	svc, _ := service(b, clock)
 	ctx := context.Background()
 	var seq atomic.Int64
-	clients16(b)
+	testenv.Parallel16(b)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -99,7 +54,7 @@ func BenchmarkSignIn(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	report(b)
+	testenv.ReportOps(b)
 }
 
 // BenchmarkCalendar reads calendars of 1,000 members who signed in (bitmap
@@ -114,7 +69,7 @@ func BenchmarkCalendar(b *testing.B) {
 		}
 	}
 	var seq atomic.Int64
-	clients16(b)
+	testenv.Parallel16(b)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -126,8 +81,7 @@ func BenchmarkCalendar(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	rawOps.Store(0.0)
-	report(b)
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }
 
 func seedAccounts(bool) string {

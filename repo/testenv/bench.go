@@ -1,0 +1,60 @@
+package testenv
+
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+	"testing"
+)
+
+// BenchClients is how many goroutines every throughput benchmark runs.
+const BenchClients = 16
+
+// rawOpsPerSec is the baseline measured by BenchRawCommit in this process.
+var rawOpsPerSec atomic.Value // float64
+
+// Parallel16 makes b.RunParallel use BenchClients goroutines.
+func Parallel16(b *testing.B) {
+	b.SetParallelism((BenchClients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+}
+
+// ReportOps reports ops/s and, once BenchRawCommit has run in this
+// process, the ratio to it as x_raw: on a noisy 2-core machine only ratios
+// to a baseline measured in the same run mean anything.
+func ReportOps(b *testing.B) {
+	ops := float64(b.N) / b.Elapsed().Seconds()
+	b.ReportMetric(ops, "ops/s")
+	if raw, ok := rawOpsPerSec.Load().(float64); ok && raw > 0 {
+		b.ReportMetric(ops/raw, "x_raw")
+	}
+}
+
+// BenchRawCommit is the baseline every benchmark compares with: one
+// autocommit single-row INSERT per op through the same driver, with
+// BenchClients clients. Declare it first in a benchmark file so it runs first.
+func BenchRawCommit(b *testing.B) {
+	env := New(b)
+	db := env.DB.Conn(context.Background())
+	inc := ""
+	if env.DB.Dialect() == "mysql" {
+		inc = " AUTO_INCREMENT"
+	}
+	if err := db.Exec("CREATE TABLE bench_raw (id INTEGER PRIMARY KEY" + inc + ", member_id BIGINT NOT NULL, v BIGINT NOT NULL)").Error; err != nil {
+		b.Fatal(err)
+	}
+	var seq atomic.Int64
+	Parallel16(b)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := seq.Add(1)
+			if err := db.Exec("INSERT INTO bench_raw (member_id, v) VALUES (?, ?)", i%1000, i).Error; err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	rawOpsPerSec.Store(float64(b.N) / b.Elapsed().Seconds())
+	ReportOps(b)
+}
