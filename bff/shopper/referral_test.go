@@ -147,7 +147,7 @@ func unknownCode(ms ...refMember) string {
 			return c
 		}
 	}
-	return "XXXXXX"
+	return "WWWWWW"
 }
 
 func toLower(s string) string {
