@@ -166,18 +166,9 @@ func (s *Store) Campaign(ctx context.Context, id int64) (*lottery.Campaign, erro
 
 // Campaigns lists campaigns newest first (without prizes).
 func (s *Store) Campaigns(ctx context.Context, limit int, cursor int64) ([]lottery.Campaign, int64, error) {
-	q := s.db(ctx).Order("id DESC").Limit(limit + 1)
-	if cursor > 0 {
-		q = q.Where("id < ?", cursor)
-	}
-	var rows []campaignRow
-	if err := q.Find(&rows).Error; err != nil {
+	rows, next, err := repo.KeysetPage(s.db(ctx), limit, cursor, func(r *campaignRow) int64 { return r.ID })
+	if err != nil {
 		return nil, 0, err
-	}
-	var next int64
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = rows[limit-1].ID
 	}
 	out := make([]lottery.Campaign, 0, len(rows))
 	for i := range rows {
@@ -290,18 +281,10 @@ func (s *Store) InsertDraw(ctx context.Context, d *lottery.Draw) error {
 
 // Draws lists the member's draws in a campaign newest first.
 func (s *Store) Draws(ctx context.Context, campaignID, memberID int64, limit int, cursor int64) ([]lottery.Draw, int64, error) {
-	q := s.db(ctx).Where("member_id = ? AND campaign_id = ?", memberID, campaignID).Order("id DESC").Limit(limit + 1)
-	if cursor > 0 {
-		q = q.Where("id < ?", cursor)
-	}
-	var rows []drawRow
-	if err := q.Find(&rows).Error; err != nil {
+	q := s.db(ctx).Where("member_id = ? AND campaign_id = ?", memberID, campaignID)
+	rows, next, err := repo.KeysetPage(q, limit, cursor, func(r *drawRow) int64 { return r.ID })
+	if err != nil {
 		return nil, 0, err
-	}
-	var next int64
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = rows[limit-1].ID
 	}
 	out := make([]lottery.Draw, 0, len(rows))
 	for i := range rows {
