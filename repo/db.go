@@ -207,12 +207,20 @@ func (d *DB) ForUpdate(q *gorm.DB) *gorm.DB {
 	return q
 }
 
+// isRetryable reports errors after which the whole unit of work can simply
+// run again: a MySQL deadlock or lock wait timeout, or SQLite still busy
+// after its busy timeout (seen under heavy parallel load when a new pool
+// connection opens while another holds the write lock).
 func isRetryable(err error) bool {
+	if err == nil {
+		return false
+	}
 	var me *mysqldrv.MySQLError
 	if errors.As(err, &me) {
 		return me.Number == 1213 || me.Number == 1205
 	}
-	return false
+	msg := err.Error()
+	return strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY")
 }
 
 // IsDuplicate reports a unique-key violation on either backend.

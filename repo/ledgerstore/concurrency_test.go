@@ -19,18 +19,22 @@ func TestConcurrentSpendsNeverOversell(t *testing.T) {
 	const n = 1000
 	var wg sync.WaitGroup
 	codes := make([]domain.Code, n)
+	errs := make([]error, n)
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			_, err := f.svc.Spend(f.ctx, ledger.SpendInput{MemberID: 1, Points: 1, Key: fmt.Sprint("s", i), Ref: ledger.Ref{Type: "draw", ID: fmt.Sprint(i)}})
-			codes[i] = domain.ErrorCode(err)
+			codes[i], errs[i] = domain.ErrorCode(err), err
 		}()
 	}
 	wg.Wait()
 	count := map[domain.Code]int{}
-	for _, c := range codes {
+	for i, c := range codes {
 		count[c]++
+		if c == domain.Internal {
+			t.Errorf("spend %d: %v", i, errs[i])
+		}
 	}
 	if count[""] != 500 || count[domain.PointsInsufficient] != 500 {
 		t.Fatalf("outcomes %v, want 500 ok and 500 %s", count, domain.PointsInsufficient)
