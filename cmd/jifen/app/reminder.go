@@ -17,6 +17,8 @@ type Reminder struct {
 	Expiry     *reminder.ExpiryJob
 	Dispatcher *reminder.Dispatcher
 	Scheduler  *reminder.Scheduler
+	// Subscriptions records the shoppers' subscribe answers (quotas).
+	Subscriptions *reminder.Subscriptions
 }
 
 // instanceName names this process in leases.
@@ -62,6 +64,13 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 			return err
 		}},
 	}}
+	subTemplates := map[string]bool{}
+	for _, t := range rc.Templates {
+		if t.Channel == string(reminder.Subscribe) {
+			subTemplates[t.WeChatID] = true
+		}
+	}
+	r.Subscriptions = &reminder.Subscriptions{Store: &reminderstore.Outbox{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, Templates: subTemplates}
 	a.Reminder = r
 	return nil
 }
