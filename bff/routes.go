@@ -106,6 +106,7 @@ func NewRouter(d Deps) *gin.Engine {
 	me.GET("/referral", sh.Referral)
 	me.POST("/referral/bind", sh.BindReferral)
 	me.GET("/referral/qrcode", sh.ReferralQRCode)
+	me.POST("/subscriptions", sh.CreateSubscriptions)
 	me.GET("/tasks", sh.Tasks)
 	me.POST("/tasks/:id/start", sh.StartTask)
 	me.POST("/tasks/:id/progress", sh.TaskProgress)

@@ -14,6 +14,7 @@ import (
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/orders"
 	"github.com/jifen/jifen/domain/referral"
+	"github.com/jifen/jifen/domain/reminder"
 	"github.com/jifen/jifen/domain/session"
 	"github.com/jifen/jifen/domain/signin"
 	"github.com/jifen/jifen/domain/task"
@@ -38,6 +39,8 @@ type Handlers struct {
 	// invites board after a new member's login committed.
 	Referrals *referral.Service
 	Task      *task.Service
+	// Subscriptions records subscribe-message answers (reminder quotas).
+	Subscriptions *reminder.Subscriptions
 }
 
 // memberJSON is the member as the mini-program sees it: no openid, no

@@ -285,7 +285,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Tokens:    a.Tokens,
 		Shopper: &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger,
 			Signin: a.Signin, Boards: a.Boards, Lottery: a.Lottery, Orders: a.Orders, Tiers: a.Tiers, Birthdays: a.Birthday,
-			Referrals: a.Referral, Task: a.Tasks},
+			Referrals: a.Referral, Task: a.Tasks, Subscriptions: a.Reminder.Subscriptions},
 		Console: console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
 			Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides, Lottery: a.Lottery, Rules: a.Rules, RuleAdmin: ruleAdmin,
 			Referrals: a.Referral, Tasks: a.Tasks}),
