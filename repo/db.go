@@ -154,6 +154,13 @@ func withReadCommitted(dsn string) (string, error) {
 	return cfg.FormatDSN(), nil
 }
 
+// SetMaxOpenConns bounds the pool (tests run many databases side by side on
+// one server and must stay under its max_connections).
+func (d *DB) SetMaxOpenConns(n int) {
+	d.sql.SetMaxOpenConns(n)
+	d.sql.SetMaxIdleConns(n)
+}
+
 // Dialect reports the backend.
 func (d *DB) Dialect() Dialect { return d.dialect }
 

@@ -105,12 +105,7 @@ func newMySQL(t testing.TB, dsn string) (*repo.DB, string) {
 		t.Fatalf("JIFEN_TEST_MYSQL_DSN: %v", err)
 	}
 	name := "jifen_t_" + randomName()
-	admin, err := gorm.Open(mysql.Open(dsn), &gorm.Config{Logger: logger.Default.LogMode(logger.Silent)})
-	if err != nil {
-		t.Fatalf("connect mysql: %v", err)
-	}
-	adminSQL, _ := admin.DB()
-	if err := admin.Exec(fmt.Sprintf("CREATE DATABASE `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci", name)).Error; err != nil {
+	if err := adminExec(dsn, fmt.Sprintf("CREATE DATABASE `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci", name)); err != nil {
 		t.Fatalf("create database: %v", err)
 	}
 	cfg.DBName = name
@@ -118,10 +113,25 @@ func newMySQL(t testing.TB, dsn string) (*repo.DB, string) {
 	if err != nil {
 		t.Fatalf("open mysql: %v", err)
 	}
+	// Many test databases share one server: a small pool per test keeps the
+	// whole parallel suite under max_connections (.ci/run also raises it).
+	db.SetMaxOpenConns(24)
 	t.Cleanup(func() {
 		db.Close()
-		admin.Exec(fmt.Sprintf("DROP DATABASE IF EXISTS `%s`", name))
-		adminSQL.Close()
+		_ = adminExec(dsn, fmt.Sprintf("DROP DATABASE IF EXISTS `%s`", name))
 	})
 	return db, cfg.FormatDSN()
+}
+
+// adminExec runs one statement on a short-lived connection to the server,
+// so no test holds an idle admin connection for its whole run.
+func adminExec(dsn, stmt string) error {
+	admin, err := gorm.Open(mysql.Open(dsn), &gorm.Config{Logger: logger.Default.LogMode(logger.Silent)})
+	if err != nil {
+		return err
+	}
+	if sqlDB, err := admin.DB(); err == nil {
+		defer sqlDB.Close()
+	}
+	return admin.Exec(stmt).Error
 }
