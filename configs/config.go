@@ -42,6 +42,14 @@ type Config struct {
 	Referral  Referral  `yaml:"referral"`
 	Tasks     Tasks     `yaml:"tasks"`
 	Reminder  Reminder  `yaml:"reminder"`
+	Ledger    Ledger    `yaml:"ledger"`
+}
+
+// Ledger tunes the points ledger (domain/ledger; keys documented in
+// default.yaml).
+type Ledger struct {
+	GroupCommits int `yaml:"group_commits"`
+	GroupMax     int `yaml:"group_max"`
 }
 
 // Referral configures invitations (domain/referral; keys documented in
@@ -347,6 +355,12 @@ func (c *Config) Validate() error {
 	bad := func(key, why string) { errs = append(errs, key+": "+why) }
 	if c.Server.Addr == "" {
 		bad("server.addr", "required")
+	}
+	if c.Ledger.GroupCommits < 0 || c.Ledger.GroupCommits > 64 {
+		bad("ledger.group_commits", "must be from 0 (off) to 64")
+	}
+	if c.Ledger.GroupMax < 1 || c.Ledger.GroupMax > 1000 {
+		bad("ledger.group_max", "must be from 1 to 1000")
 	}
 	if c.Server.BodyLimitBytes < 1024 {
 		bad("server.body_limit_bytes", "must be at least 1024")

@@ -247,3 +247,7 @@ func IsDuplicate(err error) bool {
 
 // IsNotFound reports gorm's record-not-found.
 func IsNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }
+
+// InTransaction reports whether ctx carries a transaction (for domain
+// services that decide by it, through an interface).
+func (d *DB) InTransaction(ctx context.Context) bool { return InTransaction(ctx) }

@@ -19,6 +19,10 @@ type Service struct {
 	// HoldTTL is how long a hold waits for capture when the caller gives no
 	// deadline (15 minutes when zero).
 	HoldTTL time.Duration
+	// GroupCommit commits concurrent earns and spends made outside a
+	// caller's transaction together (see batch.go); zero is off.
+	GroupCommit GroupCommit
+	group       committer
 }
 
 func (s *Service) now() time.Time {
@@ -89,6 +93,18 @@ func (s *Service) write(ctx context.Context, memberID int64, withLots bool, key,
 	return out, nil
 }
 
+// writeGrouped is write through group commit when it applies (earn and
+// spend outside a caller's transaction).
+func (s *Service) writeGrouped(ctx context.Context, memberID int64, withLots bool, key, hash string, op func(b *book) (*record, error)) (Entry, error) {
+	if bs, ok := s.batched(ctx); ok {
+		e, alone, err := s.submit(ctx, bs, memberID, withLots, key, hash, op)
+		if !alone {
+			return e, err
+		}
+	}
+	return s.write(ctx, memberID, withLots, key, hash, op)
+}
+
 func replay(prior Entry, hash string, out *Entry) error {
 	if prior.RequestHash != hash {
 		return domain.Errorf(domain.IdempotencyConflict, "idempotency key %q was used for a different request", prior.Key)
@@ -132,7 +148,7 @@ func (s *Service) Earn(ctx context.Context, in EarnInput) (Entry, error) {
 		return Entry{}, domain.FieldError("expires_at", "must be after the points become available")
 	}
 	hash := requestHash(KindEarn, in.MemberID, in.Points, in.Ref.Type, in.Ref.ID, in.Title, in.AvailableAt, in.ExpiresAt, in.Operator)
-	return s.write(ctx, in.MemberID, false, in.Key, hash, func(b *book) (*record, error) {
+	return s.writeGrouped(ctx, in.MemberID, false, in.Key, hash, func(b *book) (*record, error) {
 		return b.credit(KindEarn, in.Points, in.Ref, in.Title, in.Operator, availableAt, expiresAt, true), nil
 	})
 }
@@ -180,7 +196,7 @@ func (s *Service) Spend(ctx context.Context, in SpendInput) (Entry, error) {
 		return Entry{}, err
 	}
 	hash := requestHash(KindSpend, in.MemberID, in.Points, in.Ref.Type, in.Ref.ID, in.Title, in.Operator)
-	return s.write(ctx, in.MemberID, true, in.Key, hash, func(b *book) (*record, error) {
+	return s.writeGrouped(ctx, in.MemberID, true, in.Key, hash, func(b *book) (*record, error) {
 		allocs, err := b.debit(in.Points)
 		if err != nil {
 			return nil, err

@@ -18,7 +18,7 @@ func BenchmarkRawCommit(b *testing.B) { testenv.BenchRawCommit(b) }
 
 func benchService(b *testing.B) *ledger.Service {
 	env := testenv.New(b)
-	return &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: domain.NewFakeClock(t0)}
+	return &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: domain.NewFakeClock(t0), GroupCommit: ledger.GroupCommit{Committers: 2}}
 }
 
 // BenchmarkEarnSpread earns on 1,000 members (accounts exist already).

@@ -27,7 +27,15 @@ type fixture struct {
 	seq   atomic.Int64
 }
 
+// newFixture's service commits concurrent earns and spends in groups, as
+// the app does; newFixtureAlone's runs every write alone.
 func newFixture(t testing.TB) *fixture {
+	f := newFixtureAlone(t)
+	f.svc.GroupCommit = ledger.GroupCommit{Committers: 2}
+	return f
+}
+
+func newFixtureAlone(t testing.TB) *fixture {
 	env := testenv.New(t)
 	clock := domain.NewFakeClock(t0)
 	svc := &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: clock}

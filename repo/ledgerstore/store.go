@@ -9,9 +9,11 @@ package ledgerstore
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -24,6 +26,9 @@ import (
 type Store struct {
 	DB    *repo.DB
 	stmts stmts
+	// autoinc/consecutive cache consecutiveIDs.
+	autoinc     sync.Once
+	consecutive bool
 }
 
 var _ ledger.Store = (*Store)(nil)
@@ -180,10 +185,9 @@ const liveLots = "(l.state = 'pending' OR (l.state = 'active' AND l.remaining > 
 // lots in the same statement (one round trip less under the lock).
 func (s *Store) lockAccount(ctx context.Context, memberID int64, withLots bool) (accountRow, []ledger.Lot, bool, error) {
 	var r accountRow
-	cols := `a.member_id, a.available, a.pending, a.held, a.debt, a.lifetime_earned, a.version, a.updated_at`
-	q := `SELECT ` + cols + ` FROM ledger_accounts a WHERE a.member_id = ?`
+	q := `SELECT ` + accountCols + ` FROM ledger_accounts a WHERE a.member_id = ?`
 	if withLots {
-		q = `SELECT ` + cols + `, l.id, l.entry_id, l.amount, l.remaining, l.expired, l.state, l.available_at, l.expires_at, l.created_at
+		q = `SELECT ` + accountCols + `, ` + lotCols + `
 		FROM ledger_accounts a LEFT JOIN ledger_lots l ON l.member_id = a.member_id AND ` + liveLots + `
 		WHERE a.member_id = ? ORDER BY l.expires_at, l.id`
 	}
@@ -194,11 +198,30 @@ func (s *Store) lockAccount(ctx context.Context, memberID int64, withLots bool) 
 	if err != nil {
 		return r, nil, false, err
 	}
+	accounts, lots, err := scanAccounts(rows, withLots)
+	if err != nil {
+		return r, nil, false, err
+	}
+	r, found := accounts[memberID]
+	return r, lots[memberID], found, nil
+}
+
+// accountCols are the columns lockAccount and LockAccounts read, account
+// first, then (with lots) the lot columns.
+const (
+	accountCols = `a.member_id, a.available, a.pending, a.held, a.debt, a.lifetime_earned, a.version, a.updated_at`
+	lotCols     = `l.id, l.entry_id, l.amount, l.remaining, l.expired, l.state, l.available_at, l.expires_at, l.created_at`
+)
+
+// scanAccounts reads rows of accountCols (and lotCols when withLots, NULL
+// for an account without live lots) and closes rows.
+func scanAccounts(rows *sql.Rows, withLots bool) (map[int64]accountRow, map[int64][]ledger.Lot, error) {
 	defer rows.Close()
-	found := false
-	var lots []ledger.Lot
+	accounts := map[int64]accountRow{}
+	lots := map[int64][]ledger.Lot{}
 	for rows.Next() {
 		var (
+			r                                       accountRow
 			id, entryID, amount, remaining, expired *int64
 			state                                   *string
 			availableAt, expiresAt, createdAt       anyTime
@@ -209,16 +232,16 @@ func (s *Store) lockAccount(ctx context.Context, memberID int64, withLots bool) 
 			dest = append(dest, &id, &entryID, &amount, &remaining, &expired, &state, &availableAt, &expiresAt, &createdAt)
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return r, nil, false, err
+			return nil, nil, err
 		}
-		found = true
 		r.UpdatedAt = updatedAt.T
+		accounts[r.MemberID] = r
 		if id != nil {
-			lots = append(lots, ledger.Lot{ID: *id, MemberID: r.MemberID, EntryID: *entryID, Amount: *amount, Remaining: *remaining,
+			lots[r.MemberID] = append(lots[r.MemberID], ledger.Lot{ID: *id, MemberID: r.MemberID, EntryID: *entryID, Amount: *amount, Remaining: *remaining,
 				Expired: *expired, State: ledger.LotState(*state), AvailableAt: availableAt.T, ExpiresAt: expiresAt.T, CreatedAt: createdAt.T})
 		}
 	}
-	return r, lots, found, rows.Err()
+	return accounts, lots, rows.Err()
 }
 
 // EntryByKey implements ledger.Store.

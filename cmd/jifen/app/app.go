@@ -209,7 +209,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	memberStore := &memberstore.Store{DB: st.DB}
 	auditStore := &auditstore.Store{DB: st.DB}
 	a.Members = &member.Service{Store: memberStore, WeChat: mini, Tx: st.DB, Clock: opt.Clock}
-	a.Ledger = &ledger.Service{Store: &ledgerstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock}
+	a.Ledger = &ledger.Service{Store: &ledgerstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock,
+		GroupCommit: ledger.GroupCommit{Committers: cfg.Ledger.GroupCommits, MaxBatch: cfg.Ledger.GroupMax}}
 	a.Adjust = &adjustment.Service{Ledger: a.Ledger, Members: memberStore, Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
 	work := wechat.NewWork(cfg.WeChat.Work.CorpID, string(cfg.WeChat.Work.Secret), strconv.Itoa(cfg.WeChat.Work.AgentID), wcCache)
 	var storeNotifier guide.StoreNotifier = wechat.RobotSender{}

@@ -1,0 +1,313 @@
+package ledger
+
+import (
+	"context"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+)
+
+// # Group commit
+//
+// Earns and spends that arrive outside a caller's transaction are committed
+// together: a committer takes the first waiting request and every other one
+// queued behind it (up to GroupCommit.MaxBatch), locks their accounts in one
+// statement, applies the operations one after another in memory (two
+// operations on one account see each other, in arrival order) and writes all
+// their rows with one multi-row statement per table, in ONE transaction. A
+// request never waits for a batch to fill: under light load a batch is one
+// request. Nothing about the result changes: each request gets the entry it
+// would have got alone, and every invariant holds after each commit.
+//
+// Anything unusual leaves the batch and runs alone through the ordinary
+// path, after the batch commits: an operation that fails (not enough
+// points — its key may belong to an earlier success, which only the
+// ordinary path answers as a replay), a member with no account yet, a spend
+// behind an earn of the same member in the batch (its new lot has no id
+// yet), a key seen twice in the batch, and every request of a batch whose
+// transaction failed (a duplicate key means a replay: the ordinary path
+// answers it).
+
+// GroupCommit configures group commit. The zero value turns it off.
+type GroupCommit struct {
+	// Committers is how many batches may commit at once (0: off).
+	Committers int
+	// MaxBatch caps the requests in one batch (64 when 0).
+	MaxBatch int
+}
+
+// BatchStore is what group commit needs beyond Store; a Store that does
+// not implement it gets no group commit.
+type BatchStore interface {
+	// LockAccounts locks (ascending) and returns the accounts of members
+	// that exist and, for the members in withLots, their live lots as
+	// LiveLots orders them.
+	LockAccounts(ctx context.Context, members []int64, withLots map[int64]bool) (map[int64]Account, map[int64][]Lot, error)
+	// WriteBatch inserts the records' entries (setting their ids; a taken
+	// key is ErrDuplicateKey), then their new lots and allocations (whose
+	// EntryID it fills), updates the lots and saves the accounts.
+	WriteBatch(ctx context.Context, w *BatchWrite) error
+}
+
+// BatchRecord is one entry to write and the rows that hang off it.
+type BatchRecord struct {
+	Entry  *Entry
+	Allocs []Allocation // EntryID filled by the store
+	Lot    *Lot         // new lot of the entry, EntryID filled by the store
+}
+
+// BatchWrite is everything one batch writes.
+type BatchWrite struct {
+	Records  []BatchRecord // in the order the entries happened
+	Lots     []*Lot        // changed lots (Remaining, Expired, State)
+	Accounts []Account     // changed accounts
+}
+
+// txProbe reports whether ctx carries a transaction (repo.DB implements it).
+type txProbe interface {
+	InTransaction(ctx context.Context) bool
+}
+
+type batchJob struct {
+	ctx      context.Context
+	memberID int64
+	withLots bool
+	key      string
+	hash     string
+	op       func(b *book) (*record, error)
+	done     chan batchResult
+}
+
+type batchResult struct {
+	entry Entry
+	alone bool // run it through the ordinary path
+	err   error
+}
+
+type committer struct {
+	once  sync.Once
+	queue chan *batchJob
+	// batches and batched count committed batches and the requests they
+	// answered (GroupStats).
+	batches, batched atomic.Int64
+}
+
+// GroupStats reports how many batches group commit has committed and how
+// many requests they answered (the rest ran alone).
+func (s *Service) GroupStats() (batches, batched int64) {
+	return s.group.batches.Load(), s.group.batched.Load()
+}
+
+// batched reports whether a write with ctx goes through group commit.
+func (s *Service) batched(ctx context.Context) (BatchStore, bool) {
+	if s.GroupCommit.Committers <= 0 {
+		return nil, false
+	}
+	bs, ok := s.Store.(BatchStore)
+	if !ok {
+		return nil, false
+	}
+	if p, ok := s.Tx.(txProbe); !ok || p.InTransaction(ctx) {
+		return nil, false
+	}
+	return bs, true
+}
+
+// submit queues a write for group commit and waits for its answer; alone
+// means the caller must run it through the ordinary path.
+func (s *Service) submit(ctx context.Context, bs BatchStore, memberID int64, withLots bool, key, hash string, op func(b *book) (*record, error)) (Entry, bool, error) {
+	s.group.once.Do(func() {
+		s.group.queue = make(chan *batchJob, 4096)
+		for range s.GroupCommit.Committers {
+			go s.commitLoop(bs)
+		}
+	})
+	j := &batchJob{ctx: ctx, memberID: memberID, withLots: withLots, key: key, hash: hash, op: op, done: make(chan batchResult, 1)}
+	select {
+	case s.group.queue <- j:
+	case <-ctx.Done():
+		return Entry{}, false, ctx.Err()
+	}
+	// Once queued the job is answered whatever happens to ctx: the batch
+	// may already have committed it.
+	r := <-j.done
+	return r.entry, r.alone, r.err
+}
+
+func (s *Service) commitLoop(bs BatchStore) {
+	max := s.GroupCommit.MaxBatch
+	if max <= 0 {
+		max = 64
+	}
+	for first := range s.group.queue {
+		jobs := []*batchJob{first}
+		// Take what is queued; yield once so callers just woken by the
+		// previous batch's answers can queue too (no timer: a lone request
+		// is never kept waiting for company).
+		for yielded := false; len(jobs) < max; {
+			select {
+			case j := <-s.group.queue:
+				jobs = append(jobs, j)
+				continue
+			default:
+			}
+			if yielded {
+				break
+			}
+			runtime.Gosched()
+			yielded = true
+		}
+		s.commitBatch(bs, jobs)
+	}
+}
+
+// memberBook is one account's state shared by the batch's operations on it.
+type memberBook struct {
+	a      *Account
+	lots   map[int64]*Lot
+	dirty  map[int64]*Lot
+	newLot bool // an operation made a lot that has no id yet
+	loaded bool // live lots loaded
+}
+
+func (m *memberBook) snapshot() (Account, map[int64]Lot, map[int64]bool) {
+	lots := make(map[int64]Lot, len(m.lots))
+	for id, l := range m.lots {
+		lots[id] = *l
+	}
+	dirty := make(map[int64]bool, len(m.dirty))
+	for id := range m.dirty {
+		dirty[id] = true
+	}
+	return *m.a, lots, dirty
+}
+
+func (m *memberBook) restore(a Account, lots map[int64]Lot, dirty map[int64]bool) {
+	*m.a = a
+	for id, l := range m.lots {
+		if old, ok := lots[id]; ok {
+			*l = old
+		} else {
+			delete(m.lots, id)
+		}
+	}
+	for id := range m.dirty {
+		if !dirty[id] {
+			delete(m.dirty, id)
+		}
+	}
+}
+
+func (s *Service) commitBatch(bs BatchStore, jobs []*batchJob) {
+	now := s.now()
+	members := make([]int64, 0, len(jobs))
+	withLots := map[int64]bool{}
+	for _, j := range jobs {
+		members = append(members, j.memberID)
+		if j.withLots {
+			withLots[j.memberID] = true
+		}
+	}
+	members = uniqueSorted(members)
+
+	var (
+		answers map[*batchJob]*Entry
+		alone   map[*batchJob]bool
+	)
+	ctx := context.WithoutCancel(jobs[0].ctx)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		// Runs again after a deadlock: start from nothing each time.
+		answers, alone = map[*batchJob]*Entry{}, map[*batchJob]bool{}
+		accounts, lots, err := bs.LockAccounts(ctx, members, withLots)
+		if err != nil {
+			return err
+		}
+		books := map[int64]*memberBook{}
+		for id, a := range accounts {
+			a := a
+			mb := &memberBook{a: &a, lots: map[int64]*Lot{}, dirty: map[int64]*Lot{}, loaded: withLots[id]}
+			for _, l := range lots[id] {
+				l := l
+				mb.lots[l.ID] = &l
+			}
+			books[id] = mb
+		}
+		keys := map[string]bool{}
+		before := map[int64]Account{}
+		var w BatchWrite
+		for _, j := range jobs {
+			mb := books[j.memberID]
+			if mb == nil || keys[j.key] || (j.withLots && mb.newLot) {
+				alone[j] = true
+				continue
+			}
+			keys[j.key] = true
+			if _, ok := before[j.memberID]; !ok {
+				before[j.memberID] = *mb.a
+			}
+			a, ls, dirty := mb.snapshot()
+			b := &book{ctx: ctx, store: s.Store, a: mb.a, now: now, lastNet: mb.a.net(),
+				lots: mb.lots, liveLoaded: mb.loaded, dirtyLots: mb.dirty}
+			r, err := j.op(b)
+			if err == nil && (len(b.dirtyHolds) > 0 || b.liveLoaded != mb.loaded) {
+				err = errNotBatchable
+			}
+			if err != nil {
+				mb.restore(a, ls, dirty)
+				alone[j] = true
+				continue
+			}
+			r.entry.Key, r.entry.RequestHash = j.key, j.hash
+			for _, rec := range b.recs {
+				if rec.hold != nil {
+					panic("ledger: a batched operation made a hold")
+				}
+				w.Records = append(w.Records, BatchRecord{Entry: rec.entry, Allocs: rec.allocs, Lot: rec.lot})
+				if rec.lot != nil {
+					mb.newLot = true
+				}
+			}
+			answers[j] = r.entry
+		}
+		if len(w.Records) == 0 {
+			return nil
+		}
+		for _, id := range members {
+			mb := books[id]
+			if mb == nil {
+				continue
+			}
+			if b, ok := before[id]; ok && b != *mb.a {
+				w.Accounts = append(w.Accounts, *mb.a)
+			}
+			ids := make([]int64, 0, len(mb.dirty))
+			for lid := range mb.dirty {
+				ids = append(ids, lid)
+			}
+			sort.Slice(ids, func(i, k int) bool { return ids[i] < ids[k] })
+			for _, lid := range ids {
+				w.Lots = append(w.Lots, mb.dirty[lid])
+			}
+		}
+		return bs.WriteBatch(ctx, &w)
+	})
+	if n := len(answers); err == nil && n > 0 {
+		s.group.batches.Add(1)
+		s.group.batched.Add(int64(n))
+	}
+	for _, j := range jobs {
+		switch e := answers[j]; {
+		case err != nil || alone[j] || e == nil:
+			j.done <- batchResult{alone: true}
+		default:
+			j.done <- batchResult{entry: *e}
+		}
+	}
+}
+
+type batchError string
+
+func (e batchError) Error() string { return string(e) }
+
+const errNotBatchable = batchError("ledger: operation cannot be batched")

@@ -1,0 +1,252 @@
+package ledgerstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/repo"
+)
+
+var _ ledger.BatchStore = (*Store)(nil)
+
+// batchChunk caps the rows of one multi-row statement (placeholders stay
+// far below both dialects' limits).
+const batchChunk = 200
+
+// LockAccounts implements ledger.BatchStore: one locking read of all the
+// accounts, ascending, with the live lots of the members in withLots.
+func (s *Store) LockAccounts(ctx context.Context, members []int64, withLots map[int64]bool) (map[int64]ledger.Account, map[int64][]ledger.Lot, error) {
+	if !repo.InTransaction(ctx) {
+		return nil, nil, fmt.Errorf("ledgerstore: LockAccounts needs a transaction in the context")
+	}
+	args := make([]any, 0, 2*len(members))
+	var lotMembers []int64
+	for _, m := range members {
+		if withLots[m] {
+			lotMembers = append(lotMembers, m)
+		}
+	}
+	q := `SELECT ` + accountCols + ` FROM ledger_accounts a WHERE a.member_id IN (` + marks(len(members)) + `) ORDER BY a.member_id`
+	if len(lotMembers) > 0 {
+		q = `SELECT ` + accountCols + `, ` + lotCols + `
+		FROM ledger_accounts a LEFT JOIN ledger_lots l ON l.member_id = a.member_id AND ` + liveLots + `
+			AND l.member_id IN (` + marks(len(lotMembers)) + `)
+		WHERE a.member_id IN (` + marks(len(members)) + `) ORDER BY a.member_id, l.expires_at, l.id`
+		for _, m := range lotMembers {
+			args = append(args, m)
+		}
+	}
+	for _, m := range members {
+		args = append(args, m)
+	}
+	if s.DB.Dialect() == repo.MySQL {
+		q += " FOR UPDATE"
+	}
+	rows, err := s.DB.Conn(ctx).Statement.ConnPool.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("lock accounts: %w", err)
+	}
+	rs, lots, err := scanAccounts(rows, len(lotMembers) > 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("lock accounts: %w", err)
+	}
+	out := make(map[int64]ledger.Account, len(rs))
+	for id, r := range rs {
+		out[id] = r.toDomain()
+	}
+	return out, lots, nil
+}
+
+// WriteBatch implements ledger.BatchStore with one multi-row statement per
+// table (per batchChunk rows): entries, their ids read back by key, new
+// lots, lot updates, allocations, accounts.
+func (s *Store) WriteBatch(ctx context.Context, w *ledger.BatchWrite) error {
+	conn := s.DB.Conn(ctx).Statement.ConnPool
+	exec := func(what, q string, args []any) error {
+		if _, err := conn.ExecContext(ctx, q, args...); err != nil {
+			if repo.IsDuplicate(err) {
+				return fmt.Errorf("%s: %w", what, ledger.ErrDuplicateKey)
+			}
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
+	for lo := 0; lo < len(w.Records); lo += batchChunk {
+		recs := w.Records[lo:min(lo+batchChunk, len(w.Records))]
+		args := make([]any, 0, 14*len(recs))
+		keys := make([]any, 0, len(recs))
+		for _, r := range recs {
+			e := r.Entry
+			args = append(args, e.MemberID, string(e.Kind), e.Amount, e.Delta, e.BalanceAfter, e.Ref.Type, e.Ref.ID, e.RelatedID,
+				e.Key, e.RequestHash, e.Title, e.Reason, e.Operator, e.CreatedAt.UTC())
+			keys = append(keys, e.Key)
+		}
+		res, err := conn.ExecContext(ctx, `INSERT INTO ledger_entries (member_id, kind, amount, delta, balance_after, ref_type, ref_id, related_id,
+			idem_key, request_hash, title, reason, operator, created_at) VALUES `+rowsOf(len(recs), 14), args...)
+		if err != nil {
+			if repo.IsDuplicate(err) {
+				return fmt.Errorf("insert entries: %w", ledger.ErrDuplicateKey)
+			}
+			return fmt.Errorf("insert entries: %w", err)
+		}
+		var ids map[string]int64
+		if s.consecutiveIDs(ctx) {
+			// One multi-row INSERT got consecutive ids, the first reported.
+			first, err := res.LastInsertId()
+			if err != nil {
+				return fmt.Errorf("insert entries: %w", err)
+			}
+			ids = make(map[string]int64, len(recs))
+			for i, r := range recs {
+				ids[r.Entry.Key] = first + int64(i)
+			}
+		} else if ids, err = s.entryIDs(ctx, keys); err != nil {
+			return err
+		}
+		for _, r := range recs {
+			id, ok := ids[r.Entry.Key]
+			if !ok {
+				return fmt.Errorf("insert entries: entry %q not found after insert", r.Entry.Key)
+			}
+			r.Entry.ID = id
+			if r.Lot != nil {
+				r.Lot.EntryID = id
+			}
+			for i := range r.Allocs {
+				r.Allocs[i].EntryID = id
+			}
+		}
+	}
+
+	var lots []*ledger.Lot
+	var allocs []ledger.Allocation
+	for _, r := range w.Records {
+		if r.Lot != nil {
+			lots = append(lots, r.Lot)
+		}
+		allocs = append(allocs, r.Allocs...)
+	}
+	for lo := 0; lo < len(lots); lo += batchChunk {
+		part := lots[lo:min(lo+batchChunk, len(lots))]
+		args := make([]any, 0, 9*len(part))
+		for _, l := range part {
+			args = append(args, l.MemberID, l.EntryID, l.Amount, l.Remaining, l.Expired, string(l.State),
+				l.AvailableAt.UTC(), l.ExpiresAt.UTC(), l.CreatedAt.UTC())
+		}
+		if err := exec("insert lots", `INSERT INTO ledger_lots (member_id, entry_id, amount, remaining, expired, state, available_at, expires_at, created_at)
+			VALUES `+rowsOf(len(part), 9), args); err != nil {
+			return err
+		}
+	}
+	for lo := 0; lo < len(w.Lots); lo += batchChunk {
+		part := w.Lots[lo:min(lo+batchChunk, len(w.Lots))]
+		q, args := caseUpdate("ledger_lots", "id", len(part), []string{"remaining", "expired", "state"}, func(i int) (any, []any) {
+			l := part[i]
+			return l.ID, []any{l.Remaining, l.Expired, string(l.State)}
+		})
+		if err := exec("update lots", q, args); err != nil {
+			return err
+		}
+	}
+	for lo := 0; lo < len(allocs); lo += batchChunk {
+		part := allocs[lo:min(lo+batchChunk, len(allocs))]
+		args := make([]any, 0, 3*len(part))
+		for _, a := range part {
+			args = append(args, a.EntryID, a.LotID, a.Amount)
+		}
+		if err := exec("insert allocations", `INSERT INTO ledger_allocations (entry_id, lot_id, amount) VALUES `+rowsOf(len(part), 3), args); err != nil {
+			return err
+		}
+	}
+	for lo := 0; lo < len(w.Accounts); lo += batchChunk {
+		part := w.Accounts[lo:min(lo+batchChunk, len(w.Accounts))]
+		q, args := caseUpdate("ledger_accounts", "member_id", len(part),
+			[]string{"available", "pending", "held", "debt", "lifetime_earned", "updated_at"}, func(i int) (any, []any) {
+				a := part[i]
+				return a.MemberID, []any{a.Available, a.Pending, a.Held, a.Debt, a.LifetimeEarned, a.UpdatedAt.UTC()}
+			})
+		q = strings.Replace(q, " WHERE ", ", version = version + 1 WHERE ", 1)
+		if err := exec("save accounts", q, args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// consecutiveIDs reports whether one multi-row INSERT gets consecutive
+// auto-increment ids with the first one reported: MySQL/MariaDB with
+// innodb_autoinc_lock_mode 0 or 1 (1 is MariaDB's default; 2, "interleaved",
+// gives no such promise). Asked once; SQLite and any doubt read ids back.
+func (s *Store) consecutiveIDs(ctx context.Context) bool {
+	if s.DB.Dialect() != repo.MySQL {
+		return false
+	}
+	s.autoinc.Do(func() {
+		var mode int
+		if err := s.DB.Conn(context.WithoutCancel(ctx)).Raw("SELECT @@innodb_autoinc_lock_mode").Scan(&mode).Error; err == nil {
+			s.consecutive = mode == 0 || mode == 1
+		}
+	})
+	return s.consecutive
+}
+
+// entryIDs maps idempotency keys to the ids of their entries.
+func (s *Store) entryIDs(ctx context.Context, keys []any) (map[string]int64, error) {
+	rows, err := s.DB.Conn(ctx).Statement.ConnPool.QueryContext(ctx,
+		`SELECT id, idem_key FROM ledger_entries WHERE idem_key IN (`+marks(len(keys))+`)`, keys...)
+	if err != nil {
+		return nil, fmt.Errorf("entry ids: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]int64, len(keys))
+	for rows.Next() {
+		var id int64
+		var key string
+		if err := rows.Scan(&id, &key); err != nil {
+			return nil, fmt.Errorf("entry ids: %w", err)
+		}
+		out[key] = id
+	}
+	return out, rows.Err()
+}
+
+// marks is n comma-separated placeholders.
+func marks(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// rowsOf is n rows of cols placeholders for a multi-row INSERT.
+func rowsOf(n, cols int) string {
+	row := "(" + marks(cols) + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
+// caseUpdate builds one UPDATE of n rows of table keyed by key: every
+// column is set with CASE key WHEN … THEN … END. row(i) gives row i's key
+// and its values in the order of cols.
+func caseUpdate(table, key string, n int, cols []string, row func(i int) (any, []any)) (string, []any) {
+	keys := make([]any, n)
+	vals := make([][]any, n)
+	for i := range n {
+		keys[i], vals[i] = row(i)
+	}
+	var q strings.Builder
+	var args []any
+	q.WriteString("UPDATE " + table + " SET ")
+	for c, col := range cols {
+		if c > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(col + " = CASE " + key)
+		for i := range n {
+			q.WriteString(" WHEN ? THEN ?")
+			args = append(args, keys[i], vals[i][c])
+		}
+		q.WriteString(" END")
+	}
+	q.WriteString(" WHERE " + key + " IN (" + marks(n) + ")")
+	args = append(args, keys...)
+	return q.String(), args
+}
