@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -206,11 +205,13 @@ func (s *Campaigns) Enqueued(ctx context.Context, key string, ids []int64) (map[
 	return out, nil
 }
 
-// prefixRange is the key range [lo, hi) of campaign keys starting with
-// prefix, which ends in ':' (';' sorts right after it): an index range
-// scan, with no LIKE escaping to get right on two dialects.
+// prefixRange narrows q to campaign keys starting with prefix
+// ("campaign:<id>:": letters, digits and colons, nothing LIKE treats
+// specially), an index range scan on both dialects. A bound like
+// prefix < key < "campaign:<id>;" would depend on the collation: UCA sorts
+// ';' before ':'.
 func prefixRange(q *gorm.DB, prefix string) *gorm.DB {
-	return q.Where("campaign >= ? AND campaign < ?", prefix, strings.TrimSuffix(prefix, ":")+";")
+	return q.Where("campaign LIKE ?", prefix+"%")
 }
 
 // SkipPending implements reminder.CampaignStore. Claimed rows are skipped
