@@ -146,7 +146,7 @@ func TestCampaignEndToEnd(t *testing.T) {
 	alice, aliceOpenID := f.shopper("alice", 1200, inThreeDays, true)
 	bob, _ := f.shopper("bob", 300, inThreeDays, false)
 	_, carolOpenID := f.shopper("carol", 900, start.AddDate(0, 0, 60), true) // expires too late
-	f.shopper("dave", 50, inThreeDays, true)                                   // below min_points
+	f.shopper("dave", 50, inThreeDays, true)                                 // below min_points
 
 	onceAt := start.Add(time.Hour).Format(time.RFC3339)
 	id := f.create(`{"name":"双11 积分提醒","audience":{"expiring_within_days":7,"min_points":100},
