@@ -156,6 +156,15 @@ func NewRouter(d Deps) *gin.Engine {
 	con.GET("/rules/:id", co.GetRule)
 	con.PUT("/rules/:id", writers, co.UpdateRule)
 	con.DELETE("/rules/:id", writers, co.DeleteRule)
+	con.GET("/campaigns", co.ReminderCampaigns)
+	con.POST("/campaigns", writers, co.CreateReminderCampaign)
+	con.GET("/campaigns/:id", co.ReminderCampaign)
+	con.PUT("/campaigns/:id", writers, co.UpdateReminderCampaign)
+	con.POST("/campaigns/:id/schedule", writers, co.ScheduleReminderCampaign)
+	con.POST("/campaigns/:id/pause", writers, co.PauseReminderCampaign)
+	con.POST("/campaigns/:id/cancel", writers, co.CancelReminderCampaign)
+	con.POST("/campaigns/:id/dry-run", co.DryRunReminderCampaign) // writes nothing: any role
+	con.GET("/campaigns/:id/report", co.ReminderCampaignReport)
 
 	// Server to server: signed with HMAC-SHA256, no user token.
 	api.POST("/hooks/orders", d.Hooks.CreateOrderEvent)

@@ -14,6 +14,7 @@ import (
 	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/referral"
+	"github.com/jifen/jifen/domain/reminder"
 	"github.com/jifen/jifen/domain/ruleadmin"
 	"github.com/jifen/jifen/domain/rules"
 	"github.com/jifen/jifen/domain/task"
@@ -42,6 +43,8 @@ type Handlers struct {
 	Rules     *rules.Service
 	RuleAdmin *ruleadmin.Service
 	Tasks     *task.Service
+	// Campaigns are the marketers' reminder campaigns (issue #8).
+	Campaigns *reminder.Campaigns
 	// dummy is compared when the username is unknown, so a wrong username
 	// costs the same time as a wrong password.
 	dummy []byte

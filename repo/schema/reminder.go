@@ -81,4 +81,5 @@ var reminder = []repo.Migration{
 	{Version: 602, Name: "reminder_outbox", Up: repo.CreateTables(&reminderOutboxV1{})},
 	{Version: 603, Name: "reminder_subscriptions", Up: repo.CreateTables(&reminderSubscriptionV1{})},
 	{Version: 604, Name: "reminder_campaigns", Up: repo.CreateTables(&reminderCampaignV1{})},
+	{Version: 610, Name: "reminder_campaigns_run_lease", Up: addCampaignRunColumns},
 }

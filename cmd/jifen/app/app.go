@@ -289,7 +289,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 			Referrals: a.Referral, Task: a.Tasks, Subscriptions: a.Reminder.Subscriptions},
 		Console: console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
 			Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides, Lottery: a.Lottery, Rules: a.Rules, RuleAdmin: ruleAdmin,
-			Referrals: a.Referral, Tasks: a.Tasks}),
+			Referrals: a.Referral, Tasks: a.Tasks, Campaigns: a.Reminder.Campaigns}),
 		Guide: &guideweb.Handlers{Guides: a.Guides, Tokens: a.Tokens},
 		WeComHook: &hooks.WeCom{Guides: a.Guides, CorpID: cfg.WeChat.Work.CorpID,
 			Token: string(cfg.WeChat.Work.CallbackToken), AESKey: string(cfg.WeChat.Work.CallbackAESKey)},

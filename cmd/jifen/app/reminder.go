@@ -22,6 +22,9 @@ type Reminder struct {
 	Auto *reminder.AutoReminders
 	// Subscriptions records the shoppers' subscribe answers (quotas).
 	Subscriptions *reminder.Subscriptions
+	// Campaigns are the marketers' campaigns; their runner is the
+	// scheduler's "campaigns" job.
+	Campaigns *reminder.Campaigns
 }
 
 // instanceName names this process in leases.
@@ -68,6 +71,10 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 			Outbox: &reminderstore.Outbox{DB: st.DB}, Offsets: rc.Offsets, Quiet: quiet,
 			Template: reminder.SubscribeTemplate{WeChatID: t.WeChatID, Page: t.Page, Fields: t.Fields}}
 	}
+	r.Campaigns, err = wireCampaigns(cfg, st, opt, a)
+	if err != nil {
+		return err
+	}
 	r.Scheduler = &reminder.Scheduler{Clock: opt.Clock, Log: opt.Logger, Jobs: []*reminder.Job{
 		{Name: "expiry", When: &expiryCron, Run: func(ctx context.Context, now time.Time) error {
 			rep, err := r.Expiry.Run(ctx, now)
@@ -86,6 +93,13 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 			}
 			return err
 		}},
+		{Name: "campaigns", Run: func(ctx context.Context, now time.Time) error {
+			rep, err := r.Campaigns.RunDue(ctx, now)
+			if rep.Claimed > 0 {
+				opt.Logger.Info("reminder campaigns", "runs", rep.Claimed, "members", rep.Members, "enqueued", rep.Enqueued, "finished", rep.Finished)
+			}
+			return err
+		}},
 		{Name: "outbox", Run: func(ctx context.Context, _ time.Time) error {
 			_, err := r.Dispatcher.Drain(ctx)
 			return err
@@ -100,4 +114,31 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 	r.Subscriptions = &reminder.Subscriptions{Store: &reminderstore.Outbox{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, Templates: subTemplates}
 	a.Reminder = r
 	return nil
+}
+
+// wireCampaigns builds the campaign service on reminder.* configuration.
+func wireCampaigns(cfg *configs.Config, st *Stores, opt Options, a *App) (*reminder.Campaigns, error) {
+	rc := cfg.Reminder
+	cc := reminder.CampaignConfig{Templates: map[string]reminder.MessageTemplate{}, Defaults: map[reminder.Channel]string{},
+		QuietHours: rc.QuietHours, Throttle: map[reminder.Channel]int{}}
+	for name, t := range rc.Templates {
+		cc.Templates[name] = reminder.MessageTemplate{Name: name, Channel: reminder.Channel(t.Channel), WeChatID: t.WeChatID,
+			Page: t.Page, Fields: t.Fields, Text: t.Text}
+	}
+	for ch, name := range rc.AutoTemplates {
+		cc.Defaults[reminder.Channel(ch)] = name
+	}
+	for _, ch := range rc.Channels {
+		cc.Channels = append(cc.Channels, reminder.Channel(ch))
+	}
+	for ch, n := range rc.ThrottlePerMinute {
+		cc.Throttle[reminder.Channel(ch)] = n
+	}
+	for _, l := range TierLevels(cfg) {
+		cc.Tiers = append(cc.Tiers, l.Code)
+	}
+	store := &reminderstore.Campaigns{DB: st.DB}
+	return &reminder.Campaigns{Store: store, Audience: store, Ledger: a.Ledger,
+		Recipients: &reminderstore.CampaignRecipients{DB: st.DB, Base: &reminderstore.Recipients{DB: st.DB}},
+		Outbox:     &reminderstore.Outbox{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, Config: cc, Lease: rc.Lease}, nil
 }

@@ -1,0 +1,25 @@
+package console
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/jifen/jifen/bff/web"
+)
+
+// CreateReminderCampaign handles POST /api/v1/console/campaigns (admin,
+// marketer): a draft reminder campaign.
+func (h *Handlers) CreateReminderCampaign(c *gin.Context) {
+	var req reminderCampaignRequest
+	if err := web.Bind(c, &req); err != nil {
+		web.Fail(c, err)
+		return
+	}
+	camp, err := h.Campaigns.Create(c.Request.Context(), web.Claims(c).Subject, req.input())
+	if err != nil {
+		web.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"campaign": toReminderCampaignJSON(camp)})
+}
