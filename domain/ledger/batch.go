@@ -2,32 +2,39 @@ package ledger
 
 import (
 	"context"
-	"runtime"
+	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/group"
 )
 
 // # Group commit
 //
 // Earns and spends that arrive outside a caller's transaction are committed
-// together: a committer takes the first waiting request and every other one
-// queued behind it (up to GroupCommit.MaxBatch), locks their accounts in one
-// statement, applies the operations one after another in memory (two
-// operations on one account see each other, in arrival order) and writes all
-// their rows with one multi-row statement per table, in ONE transaction. A
-// request never waits for a batch to fill: under light load a batch is one
-// request. Nothing about the result changes: each request gets the entry it
-// would have got alone, and every invariant holds after each commit.
+// together (package group): a committer takes the first waiting request and
+// every other one queued behind it (up to GroupCommit.MaxBatch), locks
+// their accounts in one statement, applies the operations one after another
+// in memory (two operations on one account see each other, in arrival
+// order) and writes all their rows with one multi-row statement per table,
+// in ONE transaction. A request never waits for a batch to fill: under
+// light load a batch is one request. Nothing about the result changes: each
+// request gets the entry it would have got alone, and every invariant holds
+// after each commit.
 //
 // Anything unusual leaves the batch and runs alone through the ordinary
-// path, after the batch commits: an operation that fails (not enough
-// points — its key may belong to an earlier success, which only the
-// ordinary path answers as a replay), a member with no account yet, a spend
-// behind an earn of the same member in the batch (its new lot has no id
-// yet), a key seen twice in the batch, and every request of a batch whose
-// transaction failed (a duplicate key means a replay: the ordinary path
-// answers it).
+// path: an operation that fails (not enough points — its key may belong to
+// an earlier success, which only the ordinary path answers as a replay), a
+// member with no account yet, a spend behind an earn of the same member in
+// the batch (its new lot has no id yet), a key seen twice in the batch, and
+// every operation of a batch whose entries hit a taken key (a replay: the
+// ordinary path answers it).
+//
+// Apply does the same for a list of operations inside a caller's
+// transaction (a feature committing many requests at once, e.g. sign-ins).
 
 // GroupCommit configures group commit. The zero value turns it off.
 type GroupCommit struct {
@@ -86,8 +93,8 @@ type batchResult struct {
 }
 
 type committer struct {
-	once  sync.Once
-	queue chan *batchJob
+	once    sync.Once
+	batcher *group.Batcher[*batchJob]
 	// batches and batched count committed batches and the requests they
 	// answered (GroupStats).
 	batches, batched atomic.Int64
@@ -116,50 +123,23 @@ func (s *Service) batched(ctx context.Context) (BatchStore, bool) {
 
 // submit queues a write for group commit and waits for its answer; alone
 // means the caller must run it through the ordinary path.
-func (s *Service) submit(ctx context.Context, bs BatchStore, memberID int64, withLots bool, key, hash string, op func(b *book) (*record, error)) (Entry, bool, error) {
+func (s *Service) submit(ctx context.Context, bs BatchStore, j *batchJob) (Entry, bool, error) {
 	s.group.once.Do(func() {
-		s.group.queue = make(chan *batchJob, 4096)
-		for range s.GroupCommit.Committers {
-			go s.commitLoop(bs)
+		s.group.batcher = &group.Batcher[*batchJob]{Committers: s.GroupCommit.Committers, Max: s.GroupCommit.MaxBatch,
+			Run: func(jobs []*batchJob) { s.commitBatch(bs, jobs) }}
+		if s.group.batcher.Max <= 0 {
+			s.group.batcher.Max = 64
 		}
 	})
-	j := &batchJob{ctx: ctx, memberID: memberID, withLots: withLots, key: key, hash: hash, op: op, done: make(chan batchResult, 1)}
-	select {
-	case s.group.queue <- j:
-	case <-ctx.Done():
-		return Entry{}, false, ctx.Err()
+	j.ctx, j.done = ctx, make(chan batchResult, 1)
+	if err := ctx.Err(); err != nil {
+		return Entry{}, false, err
 	}
+	s.group.batcher.Submit(j)
 	// Once queued the job is answered whatever happens to ctx: the batch
 	// may already have committed it.
 	r := <-j.done
 	return r.entry, r.alone, r.err
-}
-
-func (s *Service) commitLoop(bs BatchStore) {
-	max := s.GroupCommit.MaxBatch
-	if max <= 0 {
-		max = 64
-	}
-	for first := range s.group.queue {
-		jobs := []*batchJob{first}
-		// Take what is queued; yield once so callers just woken by the
-		// previous batch's answers can queue too (no timer: a lone request
-		// is never kept waiting for company).
-		for yielded := false; len(jobs) < max; {
-			select {
-			case j := <-s.group.queue:
-				jobs = append(jobs, j)
-				continue
-			default:
-			}
-			if yielded {
-				break
-			}
-			runtime.Gosched()
-			yielded = true
-		}
-		s.commitBatch(bs, jobs)
-	}
 }
 
 // memberBook is one account's state shared by the batch's operations on it.
@@ -200,97 +180,14 @@ func (m *memberBook) restore(a Account, lots map[int64]Lot, dirty map[int64]bool
 }
 
 func (s *Service) commitBatch(bs BatchStore, jobs []*batchJob) {
-	now := s.now()
-	members := make([]int64, 0, len(jobs))
-	withLots := map[int64]bool{}
-	for _, j := range jobs {
-		members = append(members, j.memberID)
-		if j.withLots {
-			withLots[j.memberID] = true
-		}
-	}
-	members = uniqueSorted(members)
-
-	var (
-		answers map[*batchJob]*Entry
-		alone   map[*batchJob]bool
-	)
+	var answers map[*batchJob]*Entry
+	var alone map[*batchJob]bool
 	ctx := context.WithoutCancel(jobs[0].ctx)
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		// Runs again after a deadlock: start from nothing each time.
-		answers, alone = map[*batchJob]*Entry{}, map[*batchJob]bool{}
-		accounts, lots, err := bs.LockAccounts(ctx, members, withLots)
-		if err != nil {
-			return err
-		}
-		books := map[int64]*memberBook{}
-		for id, a := range accounts {
-			a := a
-			mb := &memberBook{a: &a, lots: map[int64]*Lot{}, dirty: map[int64]*Lot{}, loaded: withLots[id]}
-			for _, l := range lots[id] {
-				l := l
-				mb.lots[l.ID] = &l
-			}
-			books[id] = mb
-		}
-		keys := map[string]bool{}
-		before := map[int64]Account{}
-		var w BatchWrite
-		for _, j := range jobs {
-			mb := books[j.memberID]
-			if mb == nil || keys[j.key] || (j.withLots && mb.newLot) {
-				alone[j] = true
-				continue
-			}
-			keys[j.key] = true
-			if _, ok := before[j.memberID]; !ok {
-				before[j.memberID] = *mb.a
-			}
-			a, ls, dirty := mb.snapshot()
-			b := &book{ctx: ctx, store: s.Store, a: mb.a, now: now, lastNet: mb.a.net(),
-				lots: mb.lots, liveLoaded: mb.loaded, dirtyLots: mb.dirty}
-			r, err := j.op(b)
-			if err == nil && (len(b.dirtyHolds) > 0 || b.liveLoaded != mb.loaded) {
-				err = errNotBatchable
-			}
-			if err != nil {
-				mb.restore(a, ls, dirty)
-				alone[j] = true
-				continue
-			}
-			r.entry.Key, r.entry.RequestHash = j.key, j.hash
-			for _, rec := range b.recs {
-				if rec.hold != nil {
-					panic("ledger: a batched operation made a hold")
-				}
-				w.Records = append(w.Records, BatchRecord{Entry: rec.entry, Allocs: rec.allocs, Lot: rec.lot})
-				if rec.lot != nil {
-					mb.newLot = true
-				}
-			}
-			answers[j] = r.entry
-		}
-		if len(w.Records) == 0 {
-			return nil
-		}
-		for _, id := range members {
-			mb := books[id]
-			if mb == nil {
-				continue
-			}
-			if b, ok := before[id]; ok && b != *mb.a {
-				w.Accounts = append(w.Accounts, *mb.a)
-			}
-			ids := make([]int64, 0, len(mb.dirty))
-			for lid := range mb.dirty {
-				ids = append(ids, lid)
-			}
-			sort.Slice(ids, func(i, k int) bool { return ids[i] < ids[k] })
-			for _, lid := range ids {
-				w.Lots = append(w.Lots, mb.dirty[lid])
-			}
-		}
-		return bs.WriteBatch(ctx, &w)
+		// Runs again after a deadlock: apply starts from nothing.
+		var err error
+		answers, alone, err = s.apply(ctx, bs, jobs)
+		return err
 	})
 	if n := len(answers); err == nil && n > 0 {
 		s.group.batches.Add(1)
@@ -304,6 +201,186 @@ func (s *Service) commitBatch(bs BatchStore, jobs []*batchJob) {
 			j.done <- batchResult{entry: *e}
 		}
 	}
+}
+
+// apply runs jobs in the transaction in ctx: one locking read of their
+// accounts, the operations in memory, one multi-row write. It returns the
+// entries of the jobs it wrote and marks the others alone. A taken key
+// fails the entries' INSERT, the first statement that writes, so nothing
+// of the batch is written then and every job is alone (errDuplicate).
+func (s *Service) apply(ctx context.Context, bs BatchStore, jobs []*batchJob) (map[*batchJob]*Entry, map[*batchJob]bool, error) {
+	now := s.now()
+	answers, alone := map[*batchJob]*Entry{}, map[*batchJob]bool{}
+	members := make([]int64, 0, len(jobs))
+	withLots := map[int64]bool{}
+	for _, j := range jobs {
+		members = append(members, j.memberID)
+		if j.withLots {
+			withLots[j.memberID] = true
+		}
+	}
+	members = uniqueSorted(members)
+	accounts, lots, err := bs.LockAccounts(ctx, members, withLots)
+	if err != nil {
+		return nil, nil, err
+	}
+	books := map[int64]*memberBook{}
+	for id, a := range accounts {
+		mb := &memberBook{a: &a, lots: map[int64]*Lot{}, dirty: map[int64]*Lot{}, loaded: withLots[id]}
+		for _, l := range lots[id] {
+			mb.lots[l.ID] = &l
+		}
+		books[id] = mb
+	}
+	keys := map[string]bool{}
+	before := map[int64]Account{}
+	var w BatchWrite
+	for _, j := range jobs {
+		mb := books[j.memberID]
+		if mb == nil || keys[j.key] || (j.withLots && mb.newLot) {
+			alone[j] = true
+			continue
+		}
+		keys[j.key] = true
+		if _, ok := before[j.memberID]; !ok {
+			before[j.memberID] = *mb.a
+		}
+		a, ls, dirty := mb.snapshot()
+		b := &book{ctx: ctx, store: s.Store, a: mb.a, now: now, lastNet: mb.a.net(),
+			lots: mb.lots, liveLoaded: mb.loaded, dirtyLots: mb.dirty}
+		r, err := j.op(b)
+		if err == nil && (len(b.dirtyHolds) > 0 || b.liveLoaded != mb.loaded) {
+			err = errNotBatchable
+		}
+		if err != nil {
+			mb.restore(a, ls, dirty)
+			alone[j] = true
+			continue
+		}
+		r.entry.Key, r.entry.RequestHash = j.key, j.hash
+		for _, rec := range b.recs {
+			if rec.hold != nil {
+				panic("ledger: a batched operation made a hold")
+			}
+			w.Records = append(w.Records, BatchRecord{Entry: rec.entry, Allocs: rec.allocs, Lot: rec.lot})
+			if rec.lot != nil {
+				mb.newLot = true
+			}
+		}
+		answers[j] = r.entry
+	}
+	if len(w.Records) == 0 {
+		return answers, alone, nil
+	}
+	for _, id := range members {
+		mb := books[id]
+		if mb == nil {
+			continue
+		}
+		if b, ok := before[id]; ok && b != *mb.a {
+			w.Accounts = append(w.Accounts, *mb.a)
+		}
+		ids := make([]int64, 0, len(mb.dirty))
+		for lid := range mb.dirty {
+			ids = append(ids, lid)
+		}
+		sort.Slice(ids, func(i, k int) bool { return ids[i] < ids[k] })
+		for _, lid := range ids {
+			w.Lots = append(w.Lots, mb.dirty[lid])
+		}
+	}
+	if err := bs.WriteBatch(ctx, &w); err != nil {
+		if errors.Is(err, ErrDuplicateKey) {
+			all := map[*batchJob]bool{}
+			for _, j := range jobs {
+				all[j] = true
+			}
+			return nil, all, errDuplicate
+		}
+		return nil, nil, err
+	}
+	return answers, alone, nil
+}
+
+// errDuplicate fails a group-commit transaction whose entries hit a taken
+// key: everything rolls back and each request runs alone.
+var errDuplicate = batchError("ledger: a key in the batch is taken")
+
+// MaxApply caps the operations of one Apply call (the entries go in one
+// INSERT; placeholders must stay under both dialects' limits).
+const MaxApply = 1000
+
+// Op is one operation of Apply: exactly one of Earn and Spend.
+type Op struct {
+	Earn  *EarnInput
+	Spend *SpendInput
+}
+
+// Apply runs ops in the transaction in ctx (its own when there is none),
+// the way group commit runs concurrent requests: one locking read of all
+// their accounts, the operations in order in memory, one multi-row
+// statement per table. results[i] answers ops[i] exactly as Earn or Spend
+// would: the entry (Replayed for a key already used by the same request)
+// or the error (invalid input, not enough points, IdempotencyConflict).
+// Operations that cannot be batched (see the package's group-commit notes)
+// run through the ordinary path in the same transaction after the rest, so
+// on one member they may apply after later operations of the list. err is
+// for failures of the transaction itself: the caller must roll back.
+func (s *Service) Apply(ctx context.Context, ops []Op) (results []Entry, errs []error, err error) {
+	if len(ops) > MaxApply {
+		return nil, nil, fmt.Errorf("ledger: Apply of %d operations, at most %d", len(ops), MaxApply)
+	}
+	results, errs = make([]Entry, len(ops)), make([]error, len(ops))
+	jobs := make([]*batchJob, 0, len(ops))
+	index := map[*batchJob]int{}
+	for i, op := range ops {
+		var j *batchJob
+		switch {
+		case op.Earn != nil && op.Spend == nil:
+			j, errs[i] = s.earnJob(*op.Earn)
+		case op.Spend != nil && op.Earn == nil:
+			j, errs[i] = s.spendJob(*op.Spend)
+		default:
+			errs[i] = fmt.Errorf("ledger: Apply op %d must be exactly one of Earn and Spend", i)
+		}
+		if j != nil {
+			index[j] = i
+			jobs = append(jobs, j)
+		}
+	}
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		var answers map[*batchJob]*Entry
+		var alone map[*batchJob]bool
+		bs, ok := s.Store.(BatchStore)
+		if ok && len(jobs) > 0 {
+			var err error
+			answers, alone, err = s.apply(ctx, bs, jobs)
+			if err != nil && !errors.Is(err, errDuplicate) {
+				return err
+			}
+		} else {
+			alone = map[*batchJob]bool{}
+			for _, j := range jobs {
+				alone[j] = true
+			}
+		}
+		for _, j := range jobs {
+			i := index[j]
+			if e := answers[j]; e != nil && !alone[j] {
+				results[i] = *e
+				continue
+			}
+			results[i], errs[i] = s.write(ctx, j.memberID, j.withLots, j.key, j.hash, j.op)
+			if errs[i] != nil && domain.ErrorCode(errs[i]) == domain.Internal {
+				return errs[i]
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return results, errs, nil
 }
 
 type batchError string

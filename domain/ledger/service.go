@@ -95,14 +95,17 @@ func (s *Service) write(ctx context.Context, memberID int64, withLots bool, key,
 
 // writeGrouped is write through group commit when it applies (earn and
 // spend outside a caller's transaction).
-func (s *Service) writeGrouped(ctx context.Context, memberID int64, withLots bool, key, hash string, op func(b *book) (*record, error)) (Entry, error) {
+func (s *Service) writeGrouped(ctx context.Context, j *batchJob, err error) (Entry, error) {
+	if err != nil {
+		return Entry{}, err
+	}
 	if bs, ok := s.batched(ctx); ok {
-		e, alone, err := s.submit(ctx, bs, memberID, withLots, key, hash, op)
+		e, alone, err := s.submit(ctx, bs, j)
 		if !alone {
 			return e, err
 		}
 	}
-	return s.write(ctx, memberID, withLots, key, hash, op)
+	return s.write(ctx, j.memberID, j.withLots, j.key, j.hash, j.op)
 }
 
 func replay(prior Entry, hash string, out *Entry) error {
@@ -132,9 +135,15 @@ func (s *Service) update(ctx context.Context, memberID int64, now time.Time, fn 
 
 // Earn credits points as a new lot; available points pay debt first.
 func (s *Service) Earn(ctx context.Context, in EarnInput) (Entry, error) {
+	j, err := s.earnJob(in)
+	return s.writeGrouped(ctx, j, err)
+}
+
+// earnJob validates an earn and returns it as a write.
+func (s *Service) earnJob(in EarnInput) (*batchJob, error) {
 	if err := firstErr(checkMember(in.MemberID), checkPoints(in.Points), checkKey(in.Key),
 		checkRef("ref", in.Ref, true), checkText("title", in.Title, 64, false), checkText("operator", in.Operator, 64, false)); err != nil {
-		return Entry{}, err
+		return nil, err
 	}
 	now := s.now()
 	availableAt, expiresAt := dbTime(in.AvailableAt), dbTime(in.ExpiresAt)
@@ -145,12 +154,12 @@ func (s *Service) Earn(ctx context.Context, in EarnInput) (Entry, error) {
 		expiresAt = dbTime(s.Expiry.ExpiresAt(availableAt))
 	}
 	if !expiresAt.After(availableAt) {
-		return Entry{}, domain.FieldError("expires_at", "must be after the points become available")
+		return nil, domain.FieldError("expires_at", "must be after the points become available")
 	}
 	hash := requestHash(KindEarn, in.MemberID, in.Points, in.Ref.Type, in.Ref.ID, in.Title, in.AvailableAt, in.ExpiresAt, in.Operator)
-	return s.writeGrouped(ctx, in.MemberID, false, in.Key, hash, func(b *book) (*record, error) {
+	return &batchJob{memberID: in.MemberID, key: in.Key, hash: hash, op: func(b *book) (*record, error) {
 		return b.credit(KindEarn, in.Points, in.Ref, in.Title, in.Operator, availableAt, expiresAt, true), nil
-	})
+	}}, nil
 }
 
 // credit adds a lot of n points (pending until availableAt).
@@ -191,12 +200,18 @@ func (b *book) debit(n int64) ([]Allocation, error) {
 
 // Spend debits available points, first to expire first.
 func (s *Service) Spend(ctx context.Context, in SpendInput) (Entry, error) {
+	j, err := s.spendJob(in)
+	return s.writeGrouped(ctx, j, err)
+}
+
+// spendJob validates a spend and returns it as a write.
+func (s *Service) spendJob(in SpendInput) (*batchJob, error) {
 	if err := firstErr(checkMember(in.MemberID), checkPoints(in.Points), checkKey(in.Key),
 		checkRef("ref", in.Ref, true), checkText("title", in.Title, 64, false), checkText("operator", in.Operator, 64, false)); err != nil {
-		return Entry{}, err
+		return nil, err
 	}
 	hash := requestHash(KindSpend, in.MemberID, in.Points, in.Ref.Type, in.Ref.ID, in.Title, in.Operator)
-	return s.writeGrouped(ctx, in.MemberID, true, in.Key, hash, func(b *book) (*record, error) {
+	return &batchJob{memberID: in.MemberID, withLots: true, key: in.Key, hash: hash, op: func(b *book) (*record, error) {
 		allocs, err := b.debit(in.Points)
 		if err != nil {
 			return nil, err
@@ -204,7 +219,7 @@ func (s *Service) Spend(ctx context.Context, in SpendInput) (Entry, error) {
 		r := b.emit(KindSpend, in.Points, in.Ref, in.Title, 0, allocs)
 		r.entry.Operator = in.Operator
 		return r, nil
-	})
+	}}, nil
 }
 
 // Hold moves available points to held until Capture, Release or the

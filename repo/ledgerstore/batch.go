@@ -15,6 +15,12 @@ var _ ledger.BatchStore = (*Store)(nil)
 // far below both dialects' limits).
 const batchChunk = 200
 
+// entryChunk caps the entries of one INSERT (14 placeholders each, under
+// SQLite's 32,766). Only a taken key in the first one is ErrDuplicateKey:
+// after it, earlier rows of the batch are written, and the transaction
+// must fail.
+const entryChunk = 2000
+
 // LockAccounts implements ledger.BatchStore: one locking read of all the
 // accounts, ascending, with the live lots of the members in withLots.
 func (s *Store) LockAccounts(ctx context.Context, members []int64, withLots map[int64]bool) (map[int64]ledger.Account, map[int64][]ledger.Lot, error) {
@@ -73,8 +79,8 @@ func (s *Store) WriteBatch(ctx context.Context, w *ledger.BatchWrite) error {
 		}
 		return nil
 	}
-	for lo := 0; lo < len(w.Records); lo += batchChunk {
-		recs := w.Records[lo:min(lo+batchChunk, len(w.Records))]
+	for lo := 0; lo < len(w.Records); lo += entryChunk {
+		recs := w.Records[lo:min(lo+entryChunk, len(w.Records))]
 		args := make([]any, 0, 14*len(recs))
 		keys := make([]any, 0, len(recs))
 		for _, r := range recs {
@@ -86,7 +92,9 @@ func (s *Store) WriteBatch(ctx context.Context, w *ledger.BatchWrite) error {
 		res, err := conn.ExecContext(ctx, `INSERT INTO ledger_entries (member_id, kind, amount, delta, balance_after, ref_type, ref_id, related_id,
 			idem_key, request_hash, title, reason, operator, created_at) VALUES `+rowsOf(len(recs), 14), args...)
 		if err != nil {
-			if repo.IsDuplicate(err) {
+			if repo.IsDuplicate(err) && lo == 0 {
+				// Nothing of the batch is written yet: the caller may
+				// run its operations again one by one.
 				return fmt.Errorf("insert entries: %w", ledger.ErrDuplicateKey)
 			}
 			return fmt.Errorf("insert entries: %w", err)

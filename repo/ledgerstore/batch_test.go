@@ -1,6 +1,8 @@
 package ledgerstore_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -98,4 +100,92 @@ func TestGroupCommitReplays(t *testing.T) {
 	_, err = f.svc.Spend(f.ctx, ledger.SpendInput{MemberID: 1, Points: 30, Key: "spend-2", Ref: ledger.Ref{Type: "draw", ID: "2"}})
 	wantCode(t, err, domain.PointsInsufficient)
 	f.want(1, 20, 0, 0, 0)
+}
+
+// Apply commits many operations in the caller's transaction and answers
+// each as Earn or Spend would have.
+func TestApplyAnswersEachOperation(t *testing.T) {
+	t.Parallel()
+	f := newFixtureAlone(t)
+	f.earn(1, 100, "seed1", 30*day)
+	f.earn(2, 10, "seed2", 30*day)
+	done, err := f.svc.Spend(f.ctx, ledger.SpendInput{MemberID: 1, Points: 60, Key: "done", Ref: ledger.Ref{Type: "draw", ID: "done"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := f.clock.Now().Add(10 * day)
+	earn := func(m, n int64, key string) ledger.Op {
+		return ledger.Op{Earn: &ledger.EarnInput{MemberID: m, Points: n, Key: key, Ref: ledger.Ref{Type: "signin", ID: key}, ExpiresAt: exp}}
+	}
+	spend := func(m, n int64, key string) ledger.Op {
+		return ledger.Op{Spend: &ledger.SpendInput{MemberID: m, Points: n, Key: key, Ref: ledger.Ref{Type: "draw", ID: key}}}
+	}
+	ops := []ledger.Op{
+		earn(1, 5, "a"),
+		spend(2, 4, "b"),
+		spend(2, 50, "c"),    // not enough points
+		spend(1, 60, "done"), // a replay: answered though only 45 are left
+		spend(1, 7, "done"),  // same key, other request
+		earn(3, 9, "d"),      // a member with no account yet
+		earn(1, 0, "e"),      // invalid
+		{},                   // neither earn nor spend
+	}
+	var res []ledger.Entry
+	var errs []error
+	err = f.env.DB.InTx(f.ctx, func(ctx context.Context) error {
+		var err error
+		res, errs, err = f.svc.Apply(ctx, ops)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEntry(t, res[0], ledger.KindEarn, 5, 5, 45)
+	wantEntry(t, res[1], ledger.KindSpend, 4, -4, 6)
+	wantCode(t, errs[2], domain.PointsInsufficient)
+	if !res[3].Replayed || res[3].ID != done.ID || errs[3] != nil {
+		t.Fatalf("replay: %+v %v", res[3], errs[3])
+	}
+	wantCode(t, errs[4], domain.IdempotencyConflict)
+	wantEntry(t, res[5], ledger.KindEarn, 9, 9, 9)
+	wantCode(t, errs[6], domain.Invalid)
+	if errs[7] == nil {
+		t.Fatal("an empty op was accepted")
+	}
+	for _, i := range []int{0, 1, 5} {
+		if errs[i] != nil || res[i].ID == 0 {
+			t.Fatalf("op %d: %+v %v", i, res[i], errs[i])
+		}
+	}
+	f.want(1, 45, 0, 0, 0)
+	f.want(2, 6, 0, 0, 0)
+	f.want(3, 9, 0, 0, 0)
+
+	// A caller that rolls back takes Apply's writes with it.
+	_ = f.env.DB.InTx(f.ctx, func(ctx context.Context) error {
+		if _, _, err := f.svc.Apply(ctx, []ledger.Op{earn(1, 1000, "rolled-back"), spend(2, 6, "rolled-back-2")}); err != nil {
+			t.Fatal(err)
+		}
+		return errors.New("caller gives up")
+	})
+	f.want(1, 45, 0, 0, 0)
+	f.want(2, 6, 0, 0, 0)
+
+	// Operations with fresh keys are written as one batch, in order: the
+	// spend sees the earn of the same member before it.
+	err = f.env.DB.InTx(f.ctx, func(ctx context.Context) error {
+		var err error
+		res, errs, err = f.svc.Apply(ctx, []ledger.Op{earn(2, 20, "f"), spend(1, 40, "g"), spend(2, 3, "h"), earn(3, 1, "i")})
+		return err
+	})
+	if err != nil || errs[0] != nil || errs[1] != nil || errs[2] != nil || errs[3] != nil {
+		t.Fatal(err, errs)
+	}
+	wantEntry(t, res[0], ledger.KindEarn, 20, 20, 26)
+	wantEntry(t, res[1], ledger.KindSpend, 40, -40, 5)
+	wantEntry(t, res[2], ledger.KindSpend, 3, -3, 23)
+	wantEntry(t, res[3], ledger.KindEarn, 1, 1, 10)
+	f.want(1, 5, 0, 0, 0)
+	f.want(2, 23, 0, 0, 0)
+	f.want(3, 10, 0, 0, 0)
 }
