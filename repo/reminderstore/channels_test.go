@@ -94,8 +94,10 @@ func (f *channelFixture) guide(t *testing.T, userid, robotKey string, names ...s
 	}
 	var storeID, guideID int64
 	db.Raw("SELECT id FROM stores WHERE name = ?", "店-"+userid).Scan(&storeID)
+	f.seq++
+	code := fmt.Sprintf("G%d", f.seq) // guides.code holds 16 characters
 	if err := db.Exec("INSERT INTO guides (userid, code, name, store_id, monthly_budget, status, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 'active', ?, ?)",
-		userid, userid, userid, storeID, now, now).Error; err != nil {
+		userid, code, userid, storeID, now, now).Error; err != nil {
 		t.Fatal(err)
 	}
 	db.Raw("SELECT id FROM guides WHERE userid = ?", userid).Scan(&guideID)
