@@ -15,6 +15,7 @@ type Reminder struct {
 	ExpiryBatch       int                         `yaml:"expiry_batch"`
 	Lease             time.Duration               `yaml:"lease"`
 	AutoCron          string                      `yaml:"auto_cron"`
+	FollowersSyncCron string                      `yaml:"followers_sync_cron"`
 	Offsets           []int                       `yaml:"offsets"`
 	Channels          []string                    `yaml:"channels"`
 	DispatchEvery     time.Duration               `yaml:"dispatch_every"`
@@ -49,6 +50,9 @@ func (r *Reminder) validate(bad func(key, why string)) {
 	}
 	if r.Lease < 10*time.Second {
 		bad("reminder.lease", "must be at least 10s")
+	}
+	if r.FollowersSyncCron == "" {
+		bad("reminder.followers_sync_cron", "required")
 	}
 	if r.DispatchEvery <= 0 {
 		bad("reminder.dispatch_every", "must be positive")

@@ -9,7 +9,7 @@ import (
 // SimFollowers resolves simulated official-account openids to unionids by
 // the simulator's convention (sim-oa-openid-<u> → sim-unionid-<u>). It is
 // the task center's task.Followers while Jifen runs on the simulator.
-// Real WeChat needs the user-info API (cgi-bin/user/info), not built yet.
+// Real WeChat uses Official.UnionID (cgi-bin/user/info) instead.
 type SimFollowers struct{}
 
 // UnionID returns the unionid, or "" for an openid the simulator never issues.

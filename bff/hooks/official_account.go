@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/xml"
 	"io"
@@ -20,10 +21,18 @@ import (
 // signature, or encrypted ones (encrypt_type=aes) signed with
 // msg_signature, checked and decrypted with the SDK's helpers.
 type OfficialAccount struct {
-	Tasks  *task.Service
+	Tasks *task.Service
+	// Followers records subscribe and unsubscribe events in
+	// official_followers (the template reminder channel); nil skips it.
+	Followers FollowerRecorder
 	AppID  string
 	Token  string
 	AESKey string // "" accepts plaintext pushes only
+}
+
+// FollowerRecorder is reminder.Followers as the hook uses it.
+type FollowerRecorder interface {
+	Changed(ctx context.Context, openid string, subscribed bool) error
 }
 
 func (h *OfficialAccount) check(c *gin.Context, param string, parts ...string) error {
@@ -87,6 +96,12 @@ func (h *OfficialAccount) Receive(c *gin.Context) {
 	} else if err := h.check(c, "signature"); err != nil {
 		web.Fail(c, err)
 		return
+	}
+	if ev.MsgType == "event" && (ev.Event == "subscribe" || ev.Event == "unsubscribe") && h.Followers != nil {
+		if err := h.Followers.Changed(c.Request.Context(), ev.FromUserName, ev.Event == "subscribe"); err != nil {
+			web.Fail(c, err)
+			return
+		}
 	}
 	if ev.MsgType == "event" && ev.Event == "subscribe" {
 		id := ev.FromUserName + ":" + strconv.FormatInt(ev.CreateTime, 10)

@@ -56,6 +56,17 @@ func runDaily(ctx context.Context, a *app.App, job, day string, stdout, stderr i
 			return 1
 		}
 		fmt.Fprintf(stdout, "store-summaries: %d stores notified\n", n)
+	case "followers-sync":
+		if a.Reminder.Followers == nil {
+			fmt.Fprintln(stderr, "jifen followers-sync: no official account (wechat.official.appid)")
+			return 1
+		}
+		rep, err := a.Reminder.Followers.Sync(ctx)
+		if err != nil {
+			fmt.Fprintln(stderr, "jifen followers-sync:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "followers-sync: %d followers, %d looked up, %d unsubscribed\n", rep.Followers, rep.LookedUp, rep.Unsubscribed)
 	default: // tier-review
 		n, err := a.Tiers.Review(ctx, now, 500)
 		if err != nil {

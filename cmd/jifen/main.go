@@ -8,6 +8,7 @@
 //	jifen tier-review  run the yearly tier reviews that are due
 //	jifen store-summaries  send each store group's robot its expiring-points summary
 //	jifen expire       expire today's due points now (resumable, idempotent)
+//	jifen followers-sync  copy the official account's followers into official_followers now
 //	jifen version      print the version
 //
 // Every subcommand takes --config FILE; JIFEN_* environment variables
@@ -52,6 +53,7 @@ commands:
   tier-review  run the yearly tier reviews that are due (downgrades)
   store-summaries  send each store group's robot the daily expiring-points summary
   expire       expire every lot due now, in leased member ranges (resumable; a rerun is a no-op)
+  followers-sync  copy the official account's follower list into official_followers (also daily in serve)
   hash-password  read a console password on stdin, print its bcrypt hash
   version      print the version
 `
@@ -84,7 +86,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return hashPassword(os.Stdin, stdout, stderr)
 	case "wechat-sim":
 		return serveHTTP(ctx, log, *addr, sim.New(time.Now), 5*time.Second, nil)
-	case "serve", "migrate", "reconcile", "birthdays", "tier-review", "expire", "store-summaries":
+	case "serve", "migrate", "reconcile", "birthdays", "tier-review", "expire", "store-summaries", "followers-sync":
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -106,7 +108,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "reconcile":
 		return reconcile(ctx, cfg, *memberID, stdout, stderr)
-	case "birthdays", "tier-review", "store-summaries":
+	case "birthdays", "tier-review", "store-summaries", "followers-sync":
 		return daily(ctx, cfg, cmd, *day, stdout, stderr)
 	case "expire":
 		return expire(ctx, cfg, log, stdout, stderr)

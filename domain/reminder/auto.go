@@ -22,37 +22,54 @@ type RecipientStore interface {
 	Recipients(ctx context.Context, memberIDs []int64) (map[int64]Recipient, error)
 }
 
-// SubscribeTemplate is the subscribe message the automatic reminders send.
-// Fields' values may use {{points}}, {{expire_date}} and {{nickname}}.
-type SubscribeTemplate struct {
-	WeChatID string
-	Page     string
-	Fields   map[string]string
+// EnqueuedMembers tells which members already have a row of a campaign,
+// on any channel (the outbox store).
+type EnqueuedMembers interface {
+	EnqueuedMembers(ctx context.Context, campaign string, memberIDs []int64) (map[int64]bool, error)
+}
+
+// AutoOutbox is the outbox as the automatic reminders use it.
+type AutoOutbox interface {
+	OutboxStore
+	EnqueuedMembers
 }
 
 // AutoReminders enqueues the T−30/T−7/T−1 expiry reminders: for every
-// offset, one subscribe message per member whose available points expire
-// on the Shanghai day now+offset, summed over all the member's lots. The
-// campaign "auto:<offset>:<expiry day>" makes a rerun enqueue nothing new.
+// offset, one message per member whose available points expire on the
+// Shanghai day now+offset, summed over all the member's lots, on the first
+// channel of Order that reaches the member (see Choose); a member no
+// channel reaches gets a skipped row on channel "none" with the reason.
+//
+// The campaign "auto:<offset>:<expiry day>" holds at most one row per
+// member: a rerun skips members the campaign already has a row for, on
+// any channel, so a member who gained a channel since (a subscription, a
+// guide) is not reminded twice. Choice is deterministic, so two instances
+// running at once pick the same channel and the outbox's unique key keeps
+// one row.
 type AutoReminders struct {
 	Ledger     ExpiringLister
 	Recipients RecipientStore
-	Outbox     OutboxStore
-	Template   SubscribeTemplate
-	Offsets    []int      // days before expiry
-	Quiet      QuietHours // sends wait outside this window
-	Page       int        // members per ledger page (500 when 0)
+	Outbox     AutoOutbox
+	// Templates are the messages per channel (reminder.auto_templates);
+	// a channel without one is never chosen.
+	Templates map[Channel]MessageTemplate
+	Order     []Channel  // reminder.channels
+	Offsets   []int      // days before expiry
+	Quiet     QuietHours // sends wait outside this window
+	Page      int        // members per ledger page (500 when 0)
 }
 
 // AutoReport counts what one Run enqueued per offset.
 type AutoReport struct {
 	Members  map[int]int // offset → members with points expiring that day
 	Enqueued map[int]int // offset → new outbox rows
+	// Channels counts the new rows per channel ("none" for skipped ones).
+	Channels map[Channel]int
 }
 
 // Run enqueues the reminders due on the Shanghai day of now.
 func (a *AutoReminders) Run(ctx context.Context, now time.Time) (AutoReport, error) {
-	rep := AutoReport{Members: map[int]int{}, Enqueued: map[int]int{}}
+	rep := AutoReport{Members: map[int]int{}, Enqueued: map[int]int{}, Channels: map[Channel]int{}}
 	page := a.Page
 	if page <= 0 {
 		page = 500
@@ -75,27 +92,45 @@ func (a *AutoReminders) Run(ctx context.Context, now time.Time) (AutoReport, err
 				break
 			}
 			after = exp[len(exp)-1].MemberID
-			ids := make([]int64, len(exp))
-			for i, e := range exp {
-				ids[i] = e.MemberID
-			}
-			rcpt, err := a.Recipients.Recipients(ctx, ids)
-			if err != nil {
-				return rep, fmt.Errorf("%s: recipients: %w", campaign, err)
-			}
-			ds := make([]Delivery, 0, len(exp))
+			ids := make([]int64, 0, len(exp))
 			for _, e := range exp {
-				if e.Amount <= 0 {
-					continue
+				if e.Amount > 0 {
+					ids = append(ids, e.MemberID)
 				}
-				ds = append(ds, a.delivery(campaign, now, day, e, rcpt[e.MemberID]))
 			}
-			n, err := a.Outbox.Enqueue(ctx, ds)
+			rep.Members[off] += len(ids)
+			done, err := a.Outbox.EnqueuedMembers(ctx, campaign, ids)
 			if err != nil {
-				return rep, fmt.Errorf("%s: enqueue: %w", campaign, err)
+				return rep, fmt.Errorf("%s: enqueued members: %w", campaign, err)
 			}
-			rep.Members[off] += len(ds)
-			rep.Enqueued[off] += n
+			todo := ids[:0]
+			for _, id := range ids {
+				if !done[id] {
+					todo = append(todo, id)
+				}
+			}
+			if len(todo) > 0 {
+				rcpt, err := a.Recipients.Recipients(ctx, todo)
+				if err != nil {
+					return rep, fmt.Errorf("%s: recipients: %w", campaign, err)
+				}
+				ds := make([]Delivery, 0, len(todo))
+				for _, e := range exp {
+					if e.Amount > 0 && !done[e.MemberID] {
+						ds = append(ds, a.delivery(campaign, now, day, e, rcpt[e.MemberID]))
+					}
+				}
+				n, err := a.Outbox.Enqueue(ctx, ds)
+				if err != nil {
+					return rep, fmt.Errorf("%s: enqueue: %w", campaign, err)
+				}
+				rep.Enqueued[off] += n
+				if n == len(ds) {
+					for _, d := range ds {
+						rep.Channels[d.Channel]++
+					}
+				}
+			}
 			if len(exp) < page {
 				break
 			}
@@ -105,26 +140,24 @@ func (a *AutoReminders) Run(ctx context.Context, now time.Time) (AutoReport, err
 }
 
 func (a *AutoReminders) delivery(campaign string, now time.Time, day domain.Day, e ledger.MemberExpiring, r Recipient) Delivery {
+	r.MemberID = e.MemberID // a member the store no longer knows is reached by nothing
 	vars := map[string]string{"points": FormatPoints(e.Amount), "expire_date": ChineseDate(day), "nickname": r.Nickname}
-	msg := Message{To: r.OpenID, TemplateID: a.Template.WeChatID, Page: a.Template.Page, Data: map[string]string{},
-		Text: fmt.Sprintf("您有 %s 积分将于 %s 过期", vars["points"], vars["expire_date"])}
-	for k, v := range a.Template.Fields {
-		msg.Data[k] = render(v, vars)
+	ch, to, reason := Choose(r, a.Order, a.Templates)
+	var msg Message
+	if ch != None {
+		msg = a.Templates[ch].Render(to, vars)
 	}
-	d := Delivery{Campaign: campaign, MemberID: e.MemberID, Channel: Subscribe, Message: msg, NextAt: now, Quiet: a.Quiet}
-	if r.OpenID == "" {
-		// Kept as a row so the report shows who could not be reached.
-		d.Status, d.Reason = Skipped, "member has no mini-program openid"
+	if msg.Text == "" {
+		// Subscribe and template messages carry fields; the text is what
+		// reports (and grouped WeCom messages) show of the row.
+		msg.Text = fmt.Sprintf("您有 %s 积分将于 %s 过期", vars["points"], vars["expire_date"])
+	}
+	d := Delivery{Campaign: campaign, MemberID: e.MemberID, Channel: ch, Message: msg, NextAt: now, Quiet: a.Quiet}
+	if ch == None {
+		// Kept as a row so the report shows who could not be reached, and why.
+		d.Status, d.Reason = Skipped, reason
 	}
 	return d
-}
-
-// render replaces {{name}} placeholders with vars.
-func render(s string, vars map[string]string) string {
-	for k, v := range vars {
-		s = strings.ReplaceAll(s, "{{"+k+"}}", v)
-	}
-	return s
 }
 
 // FormatPoints writes n with thousands separators: 1200 → "1,200".

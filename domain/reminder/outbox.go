@@ -40,6 +40,11 @@ type OutboxStore interface {
 	// Begin moves a row token holds from claimed to sending (attempts + 1,
 	// attempted at now); false when the lease was lost.
 	Begin(ctx context.Context, id int64, token string, now, until time.Time) (bool, error)
+	// BeginMessage moves rows token holds from claimed to sending as one
+	// grouped message (attempts + 1 each) and returns those it moved (not
+	// those whose lease was lost). Only the first moved row is marked
+	// attempted at now, so AttemptsSince counts messages, not rows.
+	BeginMessage(ctx context.Context, ids []int64, token string, now, until time.Time) ([]int64, error)
 	// Finish records the outcome of a row token holds (claimed, sending or
 	// already marked uncertain by a recovery): status, errcode, reason and,
 	// for pending, when to try again.
@@ -118,38 +123,38 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (DispatchReport, error) {
 	}
 	var mu sync.Mutex
 	var firstErr error
-	work := make(chan Delivery)
+	work := make(chan []Delivery)
 	var wg sync.WaitGroup
 	for range d.workers() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for row := range work {
-				res, err := d.deliver(ctx, token, now, row, budget)
+			for g := range work {
+				var res map[Status]int
+				var err error
+				if len(g) == 1 {
+					var st Status
+					st, err = d.deliver(ctx, token, now, g[0], budget)
+					res = map[Status]int{st: 1}
+				} else {
+					res, err = d.deliverGroup(ctx, token, now, g, budget)
+				}
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
 				}
-				switch res {
-				case Sent:
-					rep.Sent++
-				case Failed:
-					rep.Failed++
-				case Skipped:
-					rep.Skipped++
-				case Uncertain:
-					rep.Uncertain++
-				case Pending:
-					rep.Retried++
-				case Claimed:
-					rep.Deferred++
-				}
+				rep.Sent += res[Sent]
+				rep.Failed += res[Failed]
+				rep.Skipped += res[Skipped]
+				rep.Uncertain += res[Uncertain]
+				rep.Retried += res[Pending]
+				rep.Deferred += res[Claimed]
 				mu.Unlock()
 			}
 		}()
 	}
-	for _, row := range rows {
-		work <- row
+	for _, g := range groupRows(rows) {
+		work <- g
 	}
 	close(work)
 	wg.Wait()

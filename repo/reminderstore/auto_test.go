@@ -45,10 +45,20 @@ func TestAutoRemindersOneRowPerMemberAndOffsetSentOnce(t *testing.T) {
 	earn("later only", 900, nov30.AddDate(0, 0, 60))
 	earn("no quota", 500, nov30.Add(9*time.Hour))
 
+	// "two lots" and "one lot" accepted the subscribe message; "no quota"
+	// did not, and no other channel reaches them.
+	for _, name := range []string{"two lots", "one lot"} {
+		if err := f.outbox.AddQuota(f.ctx, ids[name], []string{"tmpl-expiry"}, f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		simServer.GrantSubscription(openid[ids[name]], "tmpl-expiry", 1)
+	}
 	auto := &reminder.AutoReminders{Ledger: led, Recipients: &reminderstore.Recipients{DB: f.env.DB}, Outbox: f.outbox,
 		Offsets: []int{30, 7, 1}, Page: 2, // a page smaller than the audience exercises paging
-		Template: reminder.SubscribeTemplate{WeChatID: "tmpl-expiry", Page: "pages/points/index",
-			Fields: map[string]string{"thing1": "{{points}} 积分即将过期", "date2": "{{expire_date}}"}}}
+		Order: []reminder.Channel{reminder.Subscribe},
+		Templates: map[reminder.Channel]reminder.MessageTemplate{reminder.Subscribe: {Channel: reminder.Subscribe,
+			WeChatID: "tmpl-expiry", Page: "pages/points/index",
+			Fields: map[string]string{"thing1": "{{points}} 积分即将过期", "date2": "{{expire_date}}"}}}}
 	rep, err := auto.Run(f.ctx, f.clock.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +80,12 @@ func TestAutoRemindersOneRowPerMemberAndOffsetSentOnce(t *testing.T) {
 		t.Fatalf("%d rows, want %d: %+v", len(ds), len(want), ds)
 	}
 	for _, d := range ds {
+		if d.MemberID == ids["no quota"] {
+			if d.Channel != reminder.None || d.Status != reminder.Skipped || d.Reason != "subscribe: no subscription quota" {
+				t.Fatalf("member without quota: %+v", d)
+			}
+			continue
+		}
 		if d.Message.Text != want[d.MemberID] || d.Channel != reminder.Subscribe || d.Message.To != openid[d.MemberID] {
 			t.Fatalf("member %d row %+v, want text %q to %s", d.MemberID, d, want[d.MemberID], openid[d.MemberID])
 		}
@@ -85,15 +101,9 @@ func TestAutoRemindersOneRowPerMemberAndOffsetSentOnce(t *testing.T) {
 		t.Fatalf("rerun %+v %v, want 3 members seen and nothing enqueued", again, err)
 	}
 
-	for _, name := range []string{"two lots", "one lot"} {
-		if err := f.outbox.AddQuota(f.ctx, ids[name], []string{"tmpl-expiry"}, f.clock.Now()); err != nil {
-			t.Fatal(err)
-		}
-		simServer.GrantSubscription(openid[ids[name]], "tmpl-expiry", 1)
-	}
 	drained, err := f.d.Drain(f.ctx)
-	if err != nil || drained.Sent != 2 || drained.Skipped != 1 {
-		t.Fatalf("drain %+v %v, want 2 sent and the member without quota skipped", drained, err)
+	if err != nil || drained.Sent != 2 || drained.Claimed != 2 {
+		t.Fatalf("drain %+v %v, want the 2 subscribe rows sent and the skipped row left alone", drained, err)
 	}
 	for name, n := range map[string]int{"two lots": 1, "one lot": 1, "later only": 0, "no quota": 0} {
 		if got := len(simServer.Delivered(openid[ids[name]])); got != n {

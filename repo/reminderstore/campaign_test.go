@@ -29,7 +29,7 @@ func newCampaignStoreFixture(t *testing.T) *campaignFixture {
 	led := &ledger.Service{Store: &ledgerstore.Store{DB: f.env.DB}, Tx: f.env.DB, Clock: f.clock}
 	store := &reminderstore.Campaigns{DB: f.env.DB}
 	svc := &reminder.Campaigns{Store: store, Audience: store, Ledger: led, Outbox: f.outbox, Tx: f.env.DB, Clock: f.clock,
-		Recipients: &reminderstore.CampaignRecipients{DB: f.env.DB, Base: &reminderstore.Recipients{DB: f.env.DB}},
+		Recipients: &reminderstore.Recipients{DB: f.env.DB},
 		Page:       2, // smaller than the audience: exercises paging
 		Config: reminder.CampaignConfig{Channels: []reminder.Channel{reminder.Subscribe, reminder.WeCom, reminder.Robot},
 			Tiers: []string{"normal", "silver", "gold"}, QuietHours: "",

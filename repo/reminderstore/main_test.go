@@ -61,6 +61,8 @@ func senders(rdb redis.UniversalClient, prefix string) map[reminder.Channel]remi
 	cache := wechat.NewRedisCache(rdb, prefix)
 	return map[reminder.Channel]reminder.Sender{
 		reminder.Subscribe: &wechat.SubscribeSender{Mini: wechat.NewMiniProgram("wx-sim-mini", "sim-secret", cache)},
+		reminder.Template:  &wechat.TemplateSender{Official: wechat.NewOfficial("wx-sim-official", "sim-secret", cache), MiniAppID: "wx-sim-mini"},
+		reminder.WeCom:     &wechat.AppMessageSender{Work: wechat.NewWork("ww-sim-corp", "sim-work-secret", "1000002", cache)},
 		reminder.Robot:     wechat.RobotSender{},
 	}
 }

@@ -16,7 +16,7 @@ import (
 // Outbox implements reminder.OutboxStore.
 type Outbox struct{ DB *repo.DB }
 
-var _ reminder.OutboxStore = (*Outbox)(nil)
+var _ reminder.AutoOutbox = (*Outbox)(nil)
 
 func (s *Outbox) db(ctx context.Context) *gorm.DB { return s.DB.Conn(ctx) }
 
@@ -86,6 +86,22 @@ func ignoreDuplicates(db *repo.DB) clause.Expression {
 	return clause.OnConflict{DoNothing: true}
 }
 
+// EnqueuedMembers implements reminder.EnqueuedMembers: which of ids have a
+// row of campaign on any channel.
+func (s *Outbox) EnqueuedMembers(ctx context.Context, campaign string, ids []int64) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var got []int64
+	err := s.db(ctx).Model(&outboxRow{}).Distinct("member_id").Where("campaign = ? AND member_id IN ?", campaign, ids).
+		Pluck("member_id", &got).Error
+	for _, id := range got {
+		out[id] = true
+	}
+	return out, err
+}
+
 // Recover implements reminder.OutboxStore.
 func (s *Outbox) Recover(ctx context.Context, now time.Time) (int, int, error) {
 	rel := s.db(ctx).Model(&outboxRow{}).Where("status = ? AND lease_until < ?", string(reminder.Claimed), now.UTC()).
@@ -133,6 +149,27 @@ func (s *Outbox) Begin(ctx context.Context, id int64, token string, now, until t
 		Updates(map[string]any{"status": string(reminder.Sending), "attempts": gorm.Expr("attempts + 1"),
 			"attempted_at": now.UTC(), "lease_until": until.UTC()})
 	return res.RowsAffected == 1, res.Error
+}
+
+// BeginMessage implements reminder.OutboxStore.
+func (s *Outbox) BeginMessage(ctx context.Context, ids []int64, token string, now, until time.Time) ([]int64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	err := s.db(ctx).Model(&outboxRow{}).Where("id IN ? AND owner = ? AND status = ?", ids, token, string(reminder.Claimed)).
+		Updates(map[string]any{"status": string(reminder.Sending), "attempts": gorm.Expr("attempts + 1"), "lease_until": until.UTC()}).Error
+	if err != nil {
+		return nil, err
+	}
+	// Rows that were already sending under this token before the call
+	// cannot be told apart here; the dispatcher only passes claimed rows.
+	var begun []int64
+	err = s.db(ctx).Model(&outboxRow{}).Where("id IN ? AND owner = ? AND status = ?", ids, token, string(reminder.Sending)).
+		Order("id").Pluck("id", &begun).Error
+	if err != nil || len(begun) == 0 {
+		return begun, err
+	}
+	return begun, s.db(ctx).Model(&outboxRow{}).Where("id = ?", begun[0]).Update("attempted_at", now.UTC()).Error
 }
 
 // Finish implements reminder.OutboxStore.

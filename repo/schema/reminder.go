@@ -76,10 +76,23 @@ type reminderCampaignV1 struct {
 
 func (reminderCampaignV1) TableName() string { return "reminder_campaigns" }
 
+// officialFollowerV1 is one user of the official account, written by the
+// push hook (subscribe/unsubscribe) and the daily follower sync; the
+// template channel joins it to members by unionid.
+type officialFollowerV1 struct {
+	OpenID     string `gorm:"column:openid;primaryKey;size:64"`
+	UnionID    string `gorm:"column:unionid;size:64;not null;default:'';index:idx_official_followers_unionid"`
+	Subscribed bool   `gorm:"not null;default:false"`
+	UpdatedAt  time.Time
+}
+
+func (officialFollowerV1) TableName() string { return "official_followers" }
+
 var reminder = []repo.Migration{
 	{Version: 601, Name: "expiry_ranges", Up: repo.CreateTables(&expiryRangeV1{})},
 	{Version: 602, Name: "reminder_outbox", Up: repo.CreateTables(&reminderOutboxV1{})},
 	{Version: 603, Name: "reminder_subscriptions", Up: repo.CreateTables(&reminderSubscriptionV1{})},
 	{Version: 604, Name: "reminder_campaigns", Up: repo.CreateTables(&reminderCampaignV1{})},
+	{Version: 605, Name: "official_followers", Up: repo.CreateTables(&officialFollowerV1{})},
 	{Version: 610, Name: "reminder_campaigns_run_lease", Up: addCampaignRunColumns},
 }

@@ -64,6 +64,30 @@
 //	     {"errcode":0,"msgid","fail_list"} (ids not "wm-sim-…" are in
 //	     fail_list); otherwise 40058. Calls are in the record.
 //
+//	POST /cgi-bin/message/template/send?access_token=   (name template_send)
+//	     the official account's template message {touser, template_id, url,
+//	     miniprogram{appid,pagepath}, data{key:{value,color}}} →
+//	     {"errcode":0,"errmsg":"ok","msgid"}. touser not "sim-oa-openid-…" is
+//	     40003; template_id empty or starting with "bad" 40037 (as for
+//	     subscribe messages); data without string values 47003; a user who
+//	     does not follow the account 43004.
+//	GET  /cgi-bin/user/get?access_token=&next_openid=   (name user/get)
+//	     followers in follow order: {"total","count","data":{"openid":[…]},
+//	     "next_openid"}; a page names its last openid as next_openid and the
+//	     call after the last page answers count 0, next_openid "". Pages
+//	     hold 10000 openids (SetFollowerPageSize changes it for tests).
+//	GET  /cgi-bin/user/info?access_token=&openid=   (name user/info)
+//	     a follower: {"subscribe":1,"openid","unionid":"sim-unionid-<u>",…};
+//	     anyone else: {"subscribe":0,"openid","unionid"}; an openid not
+//	     "sim-oa-openid-…" is 40003.
+//	POST /cgi-bin/message/send?access_token=   (qyapi.weixin.qq.com, name message_send)
+//	     WeCom app message {touser:"a|b", msgtype:"text", agentid,
+//	     text:{content}} → {"errcode":0,"errmsg":"ok","invaliduser","msgid"}.
+//	     Every userid is a corp member except those starting with "bad": as
+//	     WeCom does, those are listed in invaliduser while the others get the
+//	     message; when no recipient is left the answer is 81013 with
+//	     invaliduser filled. A missing agentid is 40056.
+//
 // WeCom callbacks: CallbackApp.Callback(plainXML, now) returns the query
 // (msg_signature, timestamp, nonce) and encrypted body WeCom POSTs to an
 // app's callback URL; ExternalContactAdded.XML is the add_external_contact
@@ -94,11 +118,21 @@
 //	       10,000 calls; a call whose client hung up during an injected delay
 //	       is not recorded.
 //	DELETE /_sim/calls    clears the record.
+//	POST   /_sim/followers   {"openid":"sim-oa-openid-<u>","subscribe":true}
+//	       ("user":"<u>" may replace openid) makes the user follow the
+//	       official account, or unfollow it with false.
+//	GET    /_sim/followers   the following openids, oldest first.
+//	GET    /_sim/delivered?to=   the messages accepted (subscribe, template,
+//	       WeCom app and robot), all when to is empty:
+//	       {api, to, template_id, page, data, text, time}.
+//	POST   /_sim/subscriptions   {"openid","template_id","count"} grants
+//	       subscribe-message quota.
 //	POST   /_sim/tokens/expire   forgets every issued access token, so
 //	       clients' cached tokens answer 40001 (WeCom 40014).
 //
 // The same controls exist as methods (AddFault, ClearFaults, Calls,
-// ClearCalls, ExpireTokens) for tests in Go.
+// ClearCalls, ExpireTokens, Follow, GrantSubscription, Delivered) for tests
+// in Go.
 //
 // # Adding an API
 //

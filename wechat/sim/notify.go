@@ -22,6 +22,7 @@ type Delivered struct {
 	API        string         `json:"api"`
 	To         string         `json:"to"` // openid, userid or robot key
 	TemplateID string         `json:"template_id,omitempty"`
+	Page       string         `json:"page,omitempty"` // template message: miniprogram.pagepath
 	Data       map[string]any `json:"data,omitempty"`
 	Text       string         `json:"text,omitempty"`
 	Time       time.Time      `json:"time"`

@@ -41,6 +41,15 @@ type OfficialAccountApp struct {
 
 // Subscribe is the push WeChat sends when user follows the account.
 func (a OfficialAccountApp) Subscribe(user string, at time.Time) []byte {
+	return a.followEvent(user, "subscribe", at)
+}
+
+// Unsubscribe is the push WeChat sends when user unfollows the account.
+func (a OfficialAccountApp) Unsubscribe(user string, at time.Time) []byte {
+	return a.followEvent(user, "unsubscribe", at)
+}
+
+func (a OfficialAccountApp) followEvent(user, ev string, at time.Time) []byte {
 	type event struct {
 		XMLName      xml.Name `xml:"xml"`
 		ToUserName   cdata
@@ -50,7 +59,7 @@ func (a OfficialAccountApp) Subscribe(user string, at time.Time) []byte {
 		Event        cdata
 	}
 	b, _ := xml.Marshal(event{ToUserName: cdata{"gh_sim_official"}, FromUserName: cdata{OfficialOpenID(user)},
-		CreateTime: at.Unix(), MsgType: cdata{"event"}, Event: cdata{"subscribe"}})
+		CreateTime: at.Unix(), MsgType: cdata{"event"}, Event: cdata{ev}})
 	return b
 }
 

@@ -40,5 +40,10 @@ func (s *Server) routes() []route {
 
 		{host: HostWeChat, path: "/cgi-bin/message/subscribe/send", method: http.MethodPost, name: "subscribe_send", token: true, handle: s.subscribeSend},
 		{host: HostWeCom, path: "/cgi-bin/webhook/send", method: http.MethodPost, name: "webhook_send", handle: s.webhookSend},
+		{host: HostWeChat, path: "/cgi-bin/message/template/send", method: http.MethodPost, name: "template_send", token: true, handle: s.templateSend},
+		{host: HostWeCom, path: "/cgi-bin/message/send", method: http.MethodPost, name: "message_send", token: true, handle: s.messageSend},
+
+		{host: HostWeChat, path: "/cgi-bin/user/get", method: http.MethodGet, name: "user/get", token: true, handle: s.userGet},
+		{host: HostWeChat, path: "/cgi-bin/user/info", method: http.MethodGet, name: "user/info", token: true, handle: s.userInfo},
 	}
 }

@@ -33,7 +33,8 @@ type Server struct {
 	usedCodes map[string]bool
 	faults    []Fault
 	calls     []Call
-	notify    notifyState // subscribe quotas, robot windows, deliveries (notify.go)
+	notify    notifyState   // subscribe quotas, robot windows, deliveries (notify.go)
+	followers followerState // the official account's followers (official_account.go)
 }
 
 type routeKey struct{ host, path string }
@@ -110,6 +111,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/subscriptions", "/delivered":
 		s.serveNotifyControl(w, r, path)
+		return
+	case "/followers":
+		s.serveFollowers(w, r)
 		return
 	}
 	host := r.Header.Get(HostHeader)

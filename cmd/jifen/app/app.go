@@ -265,7 +265,14 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	if cfg.UseSimulator() {
 		a.Tasks.Followers = wechat.SimFollowers{}
 	}
-	if err := wireReminder(cfg, st, opt, a, mini); err != nil {
+	var official *wechat.Official
+	if cfg.WeChat.Official.AppID != "" {
+		official = wechat.NewOfficial(cfg.WeChat.Official.AppID, string(cfg.WeChat.Official.Secret), wcCache)
+		if !cfg.UseSimulator() {
+			a.Tasks.Followers = official // the user-info API resolves followers' unionids
+		}
+	}
+	if err := wireReminder(cfg, st, opt, a, mini, work, official); err != nil {
 		return nil, err
 	}
 
@@ -295,7 +302,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 			Token: string(cfg.WeChat.Work.CallbackToken), AESKey: string(cfg.WeChat.Work.CallbackAESKey)},
 		Hooks:   &hooks.Handlers{Orders: a.Orders, Secret: []byte(cfg.Orders.WebhookSecret), Window: cfg.Orders.SignatureWindow, Clock: opt.Clock},
 		Reviews: &hooks.Reviews{Tasks: a.Tasks, Secret: []byte(cfg.Tasks.ReviewHookSecret), Clock: opt.Clock},
-		OAHook: &hooks.OfficialAccount{Tasks: a.Tasks, AppID: cfg.Tasks.OfficialAccount.AppID,
+		OAHook: &hooks.OfficialAccount{Tasks: a.Tasks, Followers: oaFollowers(a.Reminder), AppID: cfg.Tasks.OfficialAccount.AppID,
 			Token: string(cfg.Tasks.OfficialAccount.Token), AESKey: string(cfg.Tasks.OfficialAccount.AESKey)},
 		Ready: func(ctx context.Context) error {
 			if err := st.DB.Ping(ctx); err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/jifen/jifen/bff/hooks"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain/reminder"
 	"github.com/jifen/jifen/repo/reminderstore"
@@ -18,13 +19,16 @@ type Reminder struct {
 	Dispatcher *reminder.Dispatcher
 	Scheduler  *reminder.Scheduler
 	// Auto enqueues the T−30/T−7/T−1 reminders; nil when
-	// reminder.auto_templates names no subscribe template.
+	// reminder.auto_templates names no template.
 	Auto *reminder.AutoReminders
 	// Subscriptions records the shoppers' subscribe answers (quotas).
 	Subscriptions *reminder.Subscriptions
 	// Campaigns are the marketers' campaigns; their runner is the
 	// scheduler's "campaigns" job.
 	Campaigns *reminder.Campaigns
+	// Followers keeps official_followers current (push hook and daily
+	// sync); nil without an official account (wechat.official.appid).
+	Followers *reminder.Followers
 }
 
 // instanceName names this process in leases.
@@ -33,7 +37,7 @@ func instanceName() string {
 	return fmt.Sprintf("%s:%d", h, os.Getpid())
 }
 
-func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *wechat.MiniProgram) error {
+func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *wechat.MiniProgram, work *wechat.Work, official *wechat.Official) error {
 	rc := cfg.Reminder
 	store := &reminderstore.Ranges{DB: st.DB}
 	expiryCron, err := reminder.ParseCron("reminder.expiry_cron", rc.ExpiryCron)
@@ -54,6 +58,7 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 	r.Dispatcher = &reminder.Dispatcher{Store: &reminderstore.Outbox{DB: st.DB}, Tx: st.DB, Clock: opt.Clock,
 		Senders: map[reminder.Channel]reminder.Sender{
 			reminder.Subscribe: &wechat.SubscribeSender{Mini: mini},
+			reminder.WeCom:     &wechat.AppMessageSender{Work: work},
 			reminder.Robot:     wechat.RobotSender{},
 		},
 		Owner: instanceName(), Batch: rc.Batch, Workers: rc.Workers, Lease: rc.Lease, MaxAttempts: rc.MaxAttempts, PerMinute: throttle}
@@ -65,11 +70,33 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 	if err != nil {
 		return err
 	}
-	if name, ok := rc.AutoTemplates[string(reminder.Subscribe)]; ok {
-		t := rc.Templates[name] // config validation checked it exists and is a subscribe template
+	if official != nil {
+		r.Dispatcher.Senders[reminder.Template] = &wechat.TemplateSender{Official: official, MiniAppID: cfg.WeChat.Mini.AppID}
+		r.Followers = &reminder.Followers{Source: official, Store: &reminderstore.Followers{DB: st.DB}, Clock: opt.Clock}
+	}
+	order := make([]reminder.Channel, 0, len(rc.Channels))
+	for _, c := range rc.Channels {
+		ch, err := reminder.ParseChannel(c)
+		if err != nil {
+			return fmt.Errorf("reminder.channels: %w", err)
+		}
+		if r.Dispatcher.Senders[ch] != nil {
+			order = append(order, ch) // a channel nothing can send on is never chosen
+		}
+	}
+	templates := map[reminder.Channel]reminder.MessageTemplate{}
+	for c, name := range rc.AutoTemplates {
+		t := rc.Templates[name] // config validation checked it exists and is for channel c
+		templates[reminder.Channel(c)] = reminder.MessageTemplate{Name: name, Channel: reminder.Channel(c),
+			WeChatID: t.WeChatID, Page: t.Page, Fields: t.Fields, Text: t.Text}
+	}
+	if len(templates) > 0 {
 		r.Auto = &reminder.AutoReminders{Ledger: a.Ledger, Recipients: &reminderstore.Recipients{DB: st.DB},
-			Outbox: &reminderstore.Outbox{DB: st.DB}, Offsets: rc.Offsets, Quiet: quiet,
-			Template: reminder.SubscribeTemplate{WeChatID: t.WeChatID, Page: t.Page, Fields: t.Fields}}
+			Outbox: &reminderstore.Outbox{DB: st.DB}, Offsets: rc.Offsets, Quiet: quiet, Templates: templates, Order: order}
+	}
+	followersCron, err := reminder.ParseCron("reminder.followers_sync_cron", rc.FollowersSyncCron)
+	if err != nil {
+		return err
 	}
 	r.Campaigns, err = wireCampaigns(cfg, st, opt, a)
 	if err != nil {
@@ -97,6 +124,16 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 			rep, err := r.Campaigns.RunDue(ctx, now)
 			if rep.Claimed > 0 {
 				opt.Logger.Info("reminder campaigns", "runs", rep.Claimed, "members", rep.Members, "enqueued", rep.Enqueued, "finished", rep.Finished)
+			}
+			return err
+		}},
+		{Name: "followers-sync", When: &followersCron, Run: func(ctx context.Context, _ time.Time) error {
+			if r.Followers == nil {
+				return nil
+			}
+			rep, err := r.Followers.Sync(ctx)
+			if err == nil {
+				opt.Logger.Info("official-account followers", "followers", rep.Followers, "looked_up", rep.LookedUp, "unsubscribed", rep.Unsubscribed)
 			}
 			return err
 		}},
@@ -139,6 +176,15 @@ func wireCampaigns(cfg *configs.Config, st *Stores, opt Options, a *App) (*remin
 	}
 	store := &reminderstore.Campaigns{DB: st.DB}
 	return &reminder.Campaigns{Store: store, Audience: store, Ledger: a.Ledger,
-		Recipients: &reminderstore.CampaignRecipients{DB: st.DB, Base: &reminderstore.Recipients{DB: st.DB}},
+		Recipients: &reminderstore.Recipients{DB: st.DB},
 		Outbox:     &reminderstore.Outbox{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, Config: cc, Lease: rc.Lease}, nil
+}
+
+// oaFollowers is the push hook's follower recorder: nil (not a typed nil
+// pointer) without an official account.
+func oaFollowers(r *Reminder) hooks.FollowerRecorder {
+	if r == nil || r.Followers == nil {
+		return nil
+	}
+	return r.Followers
 }
