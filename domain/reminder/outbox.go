@@ -69,8 +69,14 @@ type Dispatcher struct {
 	// goroutines (8 when 0).
 	Batch   int
 	Workers int
+	// Chunk rows a worker marks sending in one transaction and records
+	// the outcomes of in one statement, when the store is a ChunkStore (1,
+	// row by row, when 0). A crash mid-chunk leaves up to Chunk rows
+	// uncertain (never sent twice, maybe not sent): keep it small.
+	Chunk int
 	// Lease bounds how long a claimed or sending row stays ours (5 minutes
-	// when 0); it must exceed a send's timeout.
+	// when 0); it must exceed a send's timeout (Chunk sends' timeouts when
+	// chunked).
 	Lease time.Duration
 	// MaxAttempts before a retried row fails (5 when 0).
 	MaxAttempts int
@@ -118,38 +124,41 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (DispatchReport, error) {
 	}
 	var mu sync.Mutex
 	var firstErr error
-	work := make(chan Delivery)
+	work := make(chan []Delivery)
 	var wg sync.WaitGroup
 	for range d.workers() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for row := range work {
-				res, err := d.deliver(ctx, token, now, row, budget)
+			for chunk := range work {
+				results, err := d.deliverChunk(ctx, token, now, chunk, budget)
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
 				}
-				switch res {
-				case Sent:
-					rep.Sent++
-				case Failed:
-					rep.Failed++
-				case Skipped:
-					rep.Skipped++
-				case Uncertain:
-					rep.Uncertain++
-				case Pending:
-					rep.Retried++
-				case Claimed:
-					rep.Deferred++
+				for _, res := range results {
+					switch res {
+					case Sent:
+						rep.Sent++
+					case Failed:
+						rep.Failed++
+					case Skipped:
+						rep.Skipped++
+					case Uncertain:
+						rep.Uncertain++
+					case Pending:
+						rep.Retried++
+					case Claimed:
+						rep.Deferred++
+					}
 				}
 				mu.Unlock()
 			}
 		}()
 	}
-	for _, row := range rows {
-		work <- row
+	chunk := max(d.Chunk, 1)
+	for lo := 0; lo < len(rows); lo += chunk {
+		work <- rows[lo:min(lo+chunk, len(rows))]
 	}
 	close(work)
 	wg.Wait()
