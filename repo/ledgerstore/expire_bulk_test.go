@@ -3,9 +3,11 @@ package ledgerstore_test
 import (
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
 )
 
@@ -252,5 +254,75 @@ func TestBulkExpiryOfManyMembersSpansStatementChunks(t *testing.T) {
 		if es[0].Kind != ledger.KindExpire || es[0].Amount != amount || es[0].Delta != -amount || es[0].BalanceAfter != wantAvail {
 			t.Fatalf("member %d latest entry %+v, want an expire of %d leaving %d", m, es[0], amount, wantAvail)
 		}
+	}
+}
+
+// TestConcurrentBulkExpiryWithEarnsAndSpends races two bulk expiries of the
+// same members (more overlap than the job's leased ranges ever give) with
+// earnings, spends and holds on those members while the clock moves;
+// afterwards every invariant holds for every account.
+func TestConcurrentBulkExpiryWithEarnsAndSpends(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const members = 30
+	ids := make([]int64, members)
+	for m := int64(1); m <= members; m++ {
+		ids[m-1] = m
+		f.earn(m, 50, fmt.Sprint("seed", m), time.Duration(m)*10*time.Minute)
+	}
+	var wg sync.WaitGroup
+	run := func(n int, fn func(i int)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < n; i++ {
+				fn(i)
+			}
+		}()
+	}
+	for w := 0; w < 3; w++ {
+		run(40, func(i int) {
+			m := int64(1 + (w*41+i*7)%members)
+			k := fmt.Sprintf("e%d-%d", w, i)
+			if _, err := f.svc.Earn(f.ctx, ledger.EarnInput{MemberID: m, Points: 10, Key: k, Ref: ledger.Ref{Type: "order", ID: k},
+				ExpiresAt: f.clock.Now().Add(time.Duration(1+i%4) * 20 * time.Minute)}); err != nil {
+				t.Error(err)
+			}
+			k = fmt.Sprintf("s%d-%d", w, i)
+			if _, err := f.svc.Spend(f.ctx, ledger.SpendInput{MemberID: int64(1 + (w*13+i*11)%members), Points: 6, Key: k,
+				Ref: ledger.Ref{Type: "draw", ID: k}}); err != nil && domain.ErrorCode(err) != domain.PointsInsufficient {
+				t.Error(err)
+			}
+			k = fmt.Sprintf("h%d-%d", w, i)
+			if _, err := f.svc.Hold(f.ctx, ledger.HoldInput{MemberID: int64(1 + (w*17+i*5)%members), Points: 3, Key: k,
+				Ref: ledger.Ref{Type: "order", ID: k}, Deadline: f.clock.Now().Add(day)}); err != nil && domain.ErrorCode(err) != domain.PointsInsufficient {
+				t.Error(err)
+			}
+		})
+	}
+	for range 2 {
+		run(15, func(i int) {
+			f.clock.Advance(5 * time.Minute)
+			if _, err := f.svc.ExpireMembers(f.ctx, f.clock.Now(), ids); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	for _, m := range ids {
+		f.clean(m)
+	}
+	f.clock.Advance(2 * day)
+	if _, err := f.svc.ReleaseExpiredHolds(f.ctx, f.clock.Now(), 50); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ExpireMembers(f.ctx, f.clock.Now(), ids); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ids {
+		f.want(m, 0, 0, 0, 0)
 	}
 }
