@@ -45,7 +45,7 @@ func (s *Store) lockDueLots(ctx context.Context, now time.Time, memberIDs []int6
 	if s.DB.Dialect() == repo.MySQL {
 		lock = " FOR UPDATE"
 	}
-	in, args := inList(memberIDs)
+	in, args := idArgs(memberIDs)
 	rows, err := s.conn(ctx).QueryContext(ctx, `SELECT member_id, available, pending, held, debt, lifetime_earned, version, updated_at
 		FROM ledger_accounts WHERE member_id IN (`+in+`) ORDER BY member_id`+lock, args...)
 	if err != nil {
@@ -163,7 +163,7 @@ func (s *Store) saveExpiries(ctx context.Context, es []*ledger.MemberExpiry) err
 		return fmt.Errorf("insert expire entries: %w", err)
 	}
 
-	rows, err := c.QueryContext(ctx, `SELECT id, idem_key FROM ledger_entries WHERE idem_key IN (`+marks(len(keys))+`)`, keys...)
+	rows, err := c.QueryContext(ctx, `SELECT id, idem_key FROM ledger_entries WHERE idem_key IN (`+placeholderList(len(keys))+`)`, keys...)
 	if err != nil {
 		return fmt.Errorf("read expire entry ids: %w", err)
 	}
@@ -200,14 +200,14 @@ func (s *Store) saveExpiries(ctx context.Context, es []*ledger.MemberExpiry) err
 	for lo := 0; lo < nAllocs; lo += bulkRows {
 		hi := min(lo+bulkRows, nAllocs)
 		if _, err := c.ExecContext(ctx, `INSERT INTO ledger_allocations (entry_id, lot_id, amount) VALUES `+
-			repeatJoin("(?,?,?)", hi-lo), allocs[3*lo:3*hi]...); err != nil {
+			joinRepeated("(?,?,?)", hi-lo), allocs[3*lo:3*hi]...); err != nil {
 			return fmt.Errorf("insert expire allocations: %w", err)
 		}
 		// Each lot's whole remaining expires (its allocation), so one
 		// statement needs no per-row values; the count proves every lot was
 		// still as read under the account lock.
 		res, err := c.ExecContext(ctx, `UPDATE ledger_lots SET expired = expired + remaining, remaining = 0, state = 'expired'
-			WHERE state = 'active' AND remaining > 0 AND id IN (`+marks(hi-lo)+`)`, lots[lo:hi]...)
+			WHERE state = 'active' AND remaining > 0 AND id IN (`+placeholderList(hi-lo)+`)`, lots[lo:hi]...)
 		if err != nil {
 			return fmt.Errorf("expire lots: %w", err)
 		}
@@ -265,17 +265,17 @@ func (s *Store) memberIndex() string {
 	return "INDEXED BY idx_ledger_lots_member"
 }
 
-func inList(ids []int64) (string, []any) {
+func idArgs(ids []int64) (string, []any) {
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
 	}
-	return marks(len(ids)), args
+	return placeholderList(len(ids)), args
 }
 
-func marks(n int) string { return repeatJoin("?", n) }
+func placeholderList(n int) string { return joinRepeated("?", n) }
 
-func repeatJoin(s string, n int) string {
+func joinRepeated(s string, n int) string {
 	if n <= 0 {
 		return ""
 	}
