@@ -21,6 +21,7 @@ type Reminder struct {
 	DispatchEvery     time.Duration               `yaml:"dispatch_every"`
 	Workers           int                         `yaml:"workers"`
 	Batch             int                         `yaml:"batch"`
+	SendChunk         int                         `yaml:"send_chunk"`
 	MaxAttempts       int                         `yaml:"max_attempts"`
 	QuietHours        string                      `yaml:"quiet_hours"`
 	ThrottlePerMinute map[string]int              `yaml:"throttle_per_minute"`
@@ -62,6 +63,9 @@ func (r *Reminder) validate(bad func(key, why string)) {
 	}
 	if r.Batch <= 0 {
 		bad("reminder.batch", "must be positive")
+	}
+	if r.SendChunk <= 0 || r.SendChunk > 64 {
+		bad("reminder.send_chunk", "must be from 1 to 64")
 	}
 	if r.MaxAttempts <= 0 {
 		bad("reminder.max_attempts", "must be positive")

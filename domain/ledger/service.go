@@ -564,27 +564,6 @@ func (s *Service) DueMembers(ctx context.Context, now time.Time, after, before i
 	return s.Store.DueMembersBetween(ctx, dbTime(now), after, before, limit)
 }
 
-// ExpireMembers settles the given members at now in one transaction (joining
-// one in ctx): their due lots expire, as Expire does across all members. It
-// returns the number of lots expired; a rerun expires nothing more.
-func (s *Service) ExpireMembers(ctx context.Context, now time.Time, memberIDs []int64) (int, error) {
-	now = dbTime(now)
-	ids := uniqueSorted(append([]int64(nil), memberIDs...))
-	n := 0
-	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		n = 0
-		for _, m := range ids {
-			b, err := s.update(ctx, m, now, func(b *book) error { return b.settle() })
-			if err != nil {
-				return fmt.Errorf("settle member %d: %w", m, err)
-			}
-			n += b.expired
-		}
-		return nil
-	})
-	return n, err
-}
-
 // MaxAccountID is the highest member id with an account (0 when none): the
 // expiry job splits [1, MaxAccountID] into member ranges.
 func (s *Service) MaxAccountID(ctx context.Context) (int64, error) {

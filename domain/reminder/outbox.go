@@ -74,8 +74,14 @@ type Dispatcher struct {
 	// goroutines (8 when 0).
 	Batch   int
 	Workers int
+	// Chunk rows a worker marks sending in one transaction and records
+	// the outcomes of in one statement, when the store is a ChunkStore (1,
+	// row by row, when 0). A crash mid-chunk leaves up to Chunk rows
+	// uncertain (never sent twice, maybe not sent): keep it small.
+	Chunk int
 	// Lease bounds how long a claimed or sending row stays ours (5 minutes
-	// when 0); it must exceed a send's timeout.
+	// when 0); it must exceed a send's timeout (Chunk sends' timeouts when
+	// chunked).
 	Lease time.Duration
 	// MaxAttempts before a retried row fails (5 when 0).
 	MaxAttempts int
@@ -123,21 +129,24 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (DispatchReport, error) {
 	}
 	var mu sync.Mutex
 	var firstErr error
-	work := make(chan []Delivery)
+	work := make(chan workItem)
 	var wg sync.WaitGroup
 	for range d.workers() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for g := range work {
+			for w := range work {
 				var res map[Status]int
 				var err error
-				if len(g) == 1 {
-					var st Status
-					st, err = d.deliver(ctx, token, now, g[0], budget)
-					res = map[Status]int{st: 1}
+				if w.group {
+					res, err = d.deliverGroup(ctx, token, now, w.rows, budget)
 				} else {
-					res, err = d.deliverGroup(ctx, token, now, g, budget)
+					var sts []Status
+					sts, err = d.deliverChunk(ctx, token, now, w.rows, budget)
+					res = map[Status]int{}
+					for _, st := range sts {
+						res[st]++
+					}
 				}
 				mu.Lock()
 				if err != nil && firstErr == nil {
@@ -153,8 +162,23 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (DispatchReport, error) {
 			}
 		}()
 	}
+	// One guide's or one robot's rows go as one message; the other rows
+	// are committed Chunk at a time.
+	chunk := max(d.Chunk, 1)
+	var singles []Delivery
 	for _, g := range groupRows(rows) {
-		work <- g
+		if len(g) > 1 {
+			work <- workItem{group: true, rows: g}
+			continue
+		}
+		singles = append(singles, g[0])
+		if len(singles) == chunk {
+			work <- workItem{rows: singles}
+			singles = nil
+		}
+	}
+	if len(singles) > 0 {
+		work <- workItem{rows: singles}
 	}
 	close(work)
 	wg.Wait()
@@ -307,4 +331,11 @@ func (d *Dispatcher) maxAttempts() int {
 		return 5
 	}
 	return d.MaxAttempts
+}
+
+// workItem is what one dispatcher worker sends at a time: one guide's or
+// robot's rows as one message (group), or a chunk of rows sent one by one.
+type workItem struct {
+	group bool
+	rows  []Delivery
 }

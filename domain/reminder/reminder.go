@@ -6,10 +6,13 @@
 //
 // Every message is a row of the outbox, unique per campaign × member ×
 // channel, so enqueueing a campaign again adds nothing. A dispatcher claims
-// due rows with a lease (status "claimed"), then, one row at a time, commits
-// "sending" before calling WeChat and the outcome after. A crash leaves rows
-// "claimed" (never sent: they go back to pending when the lease ends) or
-// "sending" (maybe sent: they become "uncertain" and are never sent again).
+// due rows with a lease (status "claimed"), then commits "sending" before
+// calling WeChat and the outcome after, for one row or, with
+// Dispatcher.Chunk, a chunk of rows at a time (one commit before the chunk's
+// calls, one after). A crash leaves rows "claimed" (never sent: they go back
+// to pending when the lease ends) or "sending" (maybe sent: they become
+// "uncertain" and are never sent again; with chunks, up to Chunk rows of
+// which some were never called).
 // A call that ends without an answer (timeout, broken connection) is
 // uncertain too. Retries happen only for answers that prove nothing was
 // delivered: errcode −1, 45009 and HTTP 5xx.
@@ -18,7 +21,8 @@
 //
 // The expiry job splits member ids into ranges and claims one range at a
 // time with a lease; every batch expires its members' due lots through the
-// ledger and advances the range's cursor in the same transaction, so a
+// ledger (set-based: a fixed number of statements per batch) and advances
+// the range's cursor in the same transaction, so a
 // crashed run resumes where it stopped, two instances share a run, and a
 // rerun expires nothing twice.
 package reminder

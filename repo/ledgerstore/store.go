@@ -458,10 +458,12 @@ func (s *Store) MembersWithDueLots(ctx context.Context, now time.Time, limit int
 }
 
 // DueMembersBetween implements ledger.Store. It walks the member index
-// (member_id, state, expires_at), so a claimed range costs its own lots only.
+// (member_id, state, expires_at), so a claimed range costs its own lots
+// only; the hint is needed: MariaDB preferred the expiry index and read
+// every due lot of the table for each batch (see memberIndex).
 func (s *Store) DueMembersBetween(ctx context.Context, now time.Time, after, before int64, limit int) ([]int64, error) {
 	var ids []int64
-	err := s.db(ctx).Model(&lotRow{}).Distinct("member_id").
+	err := s.db(ctx).Table("ledger_lots "+s.memberIndex()).Distinct("member_id").
 		Where("member_id > ? AND member_id < ? AND state = ? AND expires_at <= ? AND remaining > 0",
 			after, before, string(ledger.LotActive), now.UTC()).
 		Order("member_id").Limit(limit).Pluck("member_id", &ids).Error

@@ -36,7 +36,7 @@ func newFixtureTB(t testing.TB, start time.Time) *dispatchFixture {
 	ob := &reminderstore.Outbox{DB: env.DB}
 	tag := fmt.Sprintf("%d", time.Now().UnixNano()%1e12)
 	d := &reminder.Dispatcher{Store: ob, Tx: env.DB, Clock: clock, Senders: senders(env.Redis.C, env.Redis.Prefix+"wx:"),
-		Owner: "test", Batch: 50, Workers: 4, Lease: time.Minute, PerMinute: map[reminder.Channel]int{reminder.Robot: 20}}
+		Owner: "test", Batch: 50, Workers: 4, Chunk: 4, Lease: time.Minute, PerMinute: map[reminder.Channel]int{reminder.Robot: 20}}
 	simClock.Store(clock)
 	t.Cleanup(simServer.ClearFaults)
 	return &dispatchFixture{ctx: context.Background(), env: env, clock: clock, outbox: ob, d: d, tag: tag}
@@ -109,6 +109,55 @@ func TestOutboxSendsOnceAndAReEnqueueAddsNothing(t *testing.T) {
 	q, _ := f.outbox.Quotas(f.ctx, 1)
 	if q["tmpl-expiry"] != 1 {
 		t.Fatalf("quota after one send %d, want 1", q["tmpl-expiry"])
+	}
+}
+
+// TestOutboxSendsRowByRowWithoutChunks keeps the per-row path (Chunk 1)
+// covered: the other tests send in chunks of 4.
+func TestOutboxSendsRowByRowWithoutChunks(t *testing.T) {
+	f := newDispatchFixture(t, time.Date(2026, 11, 23, 10, 0, 0, 0, domain.Shanghai))
+	f.d.Chunk = 1
+	f.subscribe(t, "c1r", 6, 1, reminder.QuietHours{})
+	f.subscribe(t, "c1s", 3, 0, reminder.QuietHours{}) // no quota: skipped
+	rep, err := f.d.Drain(f.ctx)
+	if err != nil || rep.Sent != 6 || rep.Skipped != 3 {
+		t.Fatalf("drain %+v %v, want 6 sent and 3 skipped", rep, err)
+	}
+	if got := f.delivered(6); got != 6 {
+		t.Fatalf("simulator saw %d messages, want 6", got)
+	}
+}
+
+// TestOutboxChunkSpendsEachQuotaOnce sends a chunk holding two messages to
+// one member with one send left, and members without any: one message is
+// sent, the rest are skipped, and no quota goes negative.
+func TestOutboxChunkSpendsEachQuotaOnce(t *testing.T) {
+	f := newDispatchFixture(t, time.Date(2026, 11, 23, 10, 0, 0, 0, domain.Shanghai))
+	f.d.Workers, f.d.Chunk = 1, 8
+	f.subscribe(t, "q1", 3, 1, reminder.QuietHours{}) // members 1..3, one send each
+	f.subscribe(t, "q2", 1, 0, reminder.QuietHours{}) // member 1 again, no more quota
+	var ds []reminder.Delivery
+	for i := 4; i <= 5; i++ { // members 4, 5: no subscription row at all
+		ds = append(ds, reminder.Delivery{Campaign: "q3", MemberID: int64(i), Channel: reminder.Subscribe, NextAt: f.clock.Now(),
+			Message: reminder.Message{To: f.openid(i), TemplateID: "tmpl-expiry", Data: map[string]string{"a": "b"}}})
+	}
+	if _, err := f.outbox.Enqueue(f.ctx, ds); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := f.d.Drain(f.ctx)
+	if err != nil || rep.Sent != 3 || rep.Skipped != 3 {
+		t.Fatalf("drain %+v %v, want 3 sent and 3 skipped", rep, err)
+	}
+	for m := int64(1); m <= 3; m++ {
+		if q, _ := f.outbox.Quotas(f.ctx, m); q["tmpl-expiry"] != 0 {
+			t.Fatalf("member %d quota %d after its send, want 0", m, q["tmpl-expiry"])
+		}
+	}
+	if st := f.statuses(t, "q2"); st[reminder.Skipped] != 1 {
+		t.Fatalf("second message to member 1: %v, want skipped", st)
+	}
+	if got := f.delivered(5); got != 3 {
+		t.Fatalf("simulator saw %d messages, want 3", got)
 	}
 }
 

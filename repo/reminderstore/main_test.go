@@ -90,7 +90,7 @@ func runChild() int {
 	}
 	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{mr.Addr()}})
 	d := &reminder.Dispatcher{Store: &reminderstore.Outbox{DB: db}, Tx: db, Clock: domain.SystemClock{},
-		Senders: senders(rdb, "child:"), Owner: "child", Batch: 8, Workers: 2, Lease: time.Minute}
+		Senders: senders(rdb, "child:"), Owner: "child", Batch: 8, Workers: 2, Chunk: 4, Lease: time.Minute}
 	for {
 		if _, err := d.Drain(context.Background()); err != nil && !strings.Contains(err.Error(), "context") {
 			fmt.Fprintln(os.Stderr, "child:", err)

@@ -3,8 +3,10 @@ package testenv
 import (
 	"context"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // BenchClients is how many goroutines every throughput benchmark runs.
@@ -57,4 +59,38 @@ func BenchRawCommit(b *testing.B) {
 	b.StopTimer()
 	rawOpsPerSec.Store(float64(b.N) / b.Elapsed().Seconds())
 	ReportOps(b)
+}
+
+// RawCommitRate measures the same baseline as BenchRawCommit outside the
+// benchmark loop: n autocommit single-row INSERTs by BenchClients clients on
+// a fresh database, in commits per second. Benchmarks that run once
+// (-benchtime=1x) call it to print their ratio to the raw commit rate of
+// the same run.
+func RawCommitRate(t testing.TB, n int) float64 {
+	env := New(t)
+	db := env.DB.Conn(context.Background())
+	inc := ""
+	if env.DB.Dialect() == "mysql" {
+		inc = " AUTO_INCREMENT"
+	}
+	if err := db.Exec("CREATE TABLE bench_raw (id INTEGER PRIMARY KEY" + inc + ", member_id BIGINT NOT NULL, v BIGINT NOT NULL)").Error; err != nil {
+		t.Fatal(err)
+	}
+	var seq atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range BenchClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := seq.Add(1); i <= int64(n); i = seq.Add(1) {
+				if err := db.Exec("INSERT INTO bench_raw (member_id, v) VALUES (?, ?)", i%1000, i).Error; err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n) / time.Since(start).Seconds()
 }

@@ -61,7 +61,7 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 			reminder.WeCom:     &wechat.AppMessageSender{Work: work},
 			reminder.Robot:     wechat.RobotSender{},
 		},
-		Owner: instanceName(), Batch: rc.Batch, Workers: rc.Workers, Lease: rc.Lease, MaxAttempts: rc.MaxAttempts, PerMinute: throttle}
+		Owner: instanceName(), Batch: rc.Batch, Workers: rc.Workers, Chunk: rc.SendChunk, Lease: rc.Lease, MaxAttempts: rc.MaxAttempts, PerMinute: throttle}
 	autoCron, err := reminder.ParseCron("reminder.auto_cron", rc.AutoCron)
 	if err != nil {
 		return err
