@@ -70,6 +70,10 @@ type Service struct {
 	// OnFirstPaid hooks run in the same unit of work when a member's first
 	// paid order is recorded (referral rewards); an error aborts the event.
 	OnFirstPaid []func(ctx context.Context, memberID int64, orderID string) error
+	// GroupCommit handles concurrent paid events in groups (see group.go).
+	GroupCommit GroupCommit
+
+	group grouper
 }
 
 // Limits of an event.
@@ -205,6 +209,11 @@ func (s *Service) Handle(ctx context.Context, e Event) (Outcome, error) {
 	}
 	e.OccurredAt = e.OccurredAt.UTC().Truncate(time.Millisecond)
 	hash := e.hash()
+	if d, ok := s.batchable(ctx, &e); ok {
+		if out, alone := s.submit(ctx, d, e, hash, now); !alone {
+			return out, nil
+		}
+	}
 	var out Outcome
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		rec := &EventRecord{EventID: e.EventID, OrderID: e.OrderID, Type: e.Type, RequestHash: hash, CreatedAt: now}
@@ -317,28 +326,13 @@ func (s *Service) record(ctx context.Context, memberID int64, o *Order) (stats, 
 // locked and the order recorded there), earns its points as a pending lot
 // and runs the first-paid hooks.
 func (s *Service) earn(ctx context.Context, o *Order, mem *member.Member, st stats, now time.Time) error {
-	lines := make([]rules.OrderLine, len(o.Lines))
-	for i, l := range o.Lines {
-		lines[i] = rules.OrderLine{SKU: l.SKU, Category: l.Category, Qty: l.Qty, AmountFen: l.AmountFen}
-	}
-	res, err := s.Rules.Apply(ctx, rules.Input{Trigger: rules.OrderPaid,
-		Member: rules.Member{ID: mem.ID, Tier: st.tier, Birthday: mem.Birthday, PaidOrders: st.all, PaidOrdersThisWeek: st.week, FirstPurchase: st.all == 1},
-		Order:  &rules.Order{ID: o.ID, AmountFen: o.TotalFen, Lines: lines, Store: o.StoreID, Channel: o.Channel, OccurredAt: o.OccurredAt}})
+	res, err := s.Rules.Apply(ctx, ruleInput(o, mem, st))
 	if err != nil {
 		return err
 	}
-	o.Breakdown = []BreakdownLine{}
-	for _, l := range res.Lines {
-		if l.Points != 0 {
-			o.Breakdown = append(o.Breakdown, BreakdownLine{RuleID: l.RuleID, Version: l.Version, Name: l.Name, Points: l.Points})
-		}
-	}
-	o.Points = res.Total
+	setBreakdown(o, res)
 	if o.Points > 0 {
-		_, err := s.Ledger.Earn(ctx, ledger.EarnInput{MemberID: mem.ID, Points: o.Points, Key: "order:" + o.ID,
-			Ref: ledger.Ref{Type: "order", ID: o.ID}, Title: "购物奖励", Operator: "system",
-			AvailableAt: o.OccurredAt.Add(s.returnWindow()), ExpiresAt: s.expiresAt(now)})
-		if err != nil {
+		if _, err := s.Ledger.Earn(ctx, s.earnInput(o, now)); err != nil {
 			return err
 		}
 	}
@@ -354,6 +348,35 @@ func (s *Service) earn(ctx context.Context, o *Order, mem *member.Member, st sta
 		}
 	}
 	return nil
+}
+
+// ruleInput is what the rules see of a matched order.
+func ruleInput(o *Order, mem *member.Member, st stats) rules.Input {
+	lines := make([]rules.OrderLine, len(o.Lines))
+	for i, l := range o.Lines {
+		lines[i] = rules.OrderLine{SKU: l.SKU, Category: l.Category, Qty: l.Qty, AmountFen: l.AmountFen}
+	}
+	return rules.Input{Trigger: rules.OrderPaid,
+		Member: rules.Member{ID: mem.ID, Tier: st.tier, Birthday: mem.Birthday, PaidOrders: st.all, PaidOrdersThisWeek: st.week, FirstPurchase: st.all == 1},
+		Order:  &rules.Order{ID: o.ID, AmountFen: o.TotalFen, Lines: lines, Store: o.StoreID, Channel: o.Channel, OccurredAt: o.OccurredAt}}
+}
+
+// setBreakdown stores the evaluation's points and non-zero lines on o.
+func setBreakdown(o *Order, res rules.Result) {
+	o.Breakdown = []BreakdownLine{}
+	for _, l := range res.Lines {
+		if l.Points != 0 {
+			o.Breakdown = append(o.Breakdown, BreakdownLine{RuleID: l.RuleID, Version: l.Version, Name: l.Name, Points: l.Points})
+		}
+	}
+	o.Points = res.Total
+}
+
+// earnInput is the pending lot of o's points.
+func (s *Service) earnInput(o *Order, now time.Time) ledger.EarnInput {
+	return ledger.EarnInput{MemberID: o.MemberID, Points: o.Points, Key: "order:" + o.ID,
+		Ref: ledger.Ref{Type: "order", ID: o.ID}, Title: "购物奖励", Operator: "system",
+		AvailableAt: o.OccurredAt.Add(s.returnWindow()), ExpiresAt: s.expiresAt(now)}
 }
 
 func (s *Service) returnWindow() time.Duration {
