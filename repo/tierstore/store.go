@@ -171,29 +171,48 @@ func toRow(st tier.State) tierRow {
 		WeekStart: st.WeekStart, WeekOrders: st.WeekOrders, ReachedAt: st.ReachedAt.UTC(), ReviewAt: st.ReviewAt.UTC(), UpdatedAt: st.UpdatedAt.UTC()}
 }
 
-// LockMany implements tier.BatchStore: one multi-row insert-if-missing,
-// then one locked read of all the rows (ascending member id).
+// LockMany implements tier.BatchStore: one locked read of the rows
+// (ascending member id); only when some are missing, one multi-row
+// insert-if-missing and a locked read of those.
 func (s *Store) LockMany(ctx context.Context, inits []tier.State) (map[int64]tier.State, error) {
 	out := make(map[int64]tier.State, len(inits))
 	if len(inits) == 0 {
 		return out, nil
 	}
 	conn := s.DB.Conn(ctx)
-	ins := make([]tierRow, len(inits))
+	lock := func(ids []int64) error {
+		var rows []tierRow
+		if err := s.DB.ForUpdate(conn.Where("member_id IN ?", ids).Order("member_id")).Find(&rows).Error; err != nil {
+			return fmt.Errorf("lock tiers of %d members: %w", len(ids), err)
+		}
+		for _, r := range rows {
+			out[r.MemberID] = r.toDomain()
+		}
+		return nil
+	}
 	ids := make([]int64, len(inits))
 	for i, st := range inits {
-		ins[i] = tierRow{MemberID: st.MemberID, Level: st.Level, ReachedAt: st.ReachedAt.UTC(), ReviewAt: st.ReviewAt.UTC(), UpdatedAt: st.UpdatedAt.UTC()}
 		ids[i] = st.MemberID
 	}
+	if err := lock(ids); err != nil {
+		return nil, err
+	}
+	var ins []tierRow
+	ids = ids[:0]
+	for _, st := range inits {
+		if _, ok := out[st.MemberID]; !ok {
+			ins = append(ins, tierRow{MemberID: st.MemberID, Level: st.Level, ReachedAt: st.ReachedAt.UTC(), ReviewAt: st.ReviewAt.UTC(), UpdatedAt: st.UpdatedAt.UTC()})
+			ids = append(ids, st.MemberID)
+		}
+	}
+	if len(ins) == 0 {
+		return out, nil
+	}
 	if err := conn.Clauses(clause.OnConflict{DoNothing: true}).Create(&ins).Error; err != nil {
-		return nil, fmt.Errorf("tier rows of %d members: %w", len(inits), err)
+		return nil, fmt.Errorf("tier rows of %d members: %w", len(ins), err)
 	}
-	var rows []tierRow
-	if err := s.DB.ForUpdate(conn.Where("member_id IN ?", ids).Order("member_id")).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("lock tiers of %d members: %w", len(inits), err)
-	}
-	for _, r := range rows {
-		out[r.MemberID] = r.toDomain()
+	if err := lock(ids); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
