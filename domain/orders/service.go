@@ -293,14 +293,15 @@ func (s *Service) paid(ctx context.Context, e Event, now time.Time) (Outcome, er
 		}
 		o.MemberID, o.Status = mem.ID, StatusMatched
 	}
-	if err := s.Store.InsertOrder(ctx, o); err != nil {
-		return Outcome{}, err
-	}
 	out := Outcome{EventID: e.EventID, Type: Paid, Status: Unmatched, OrderID: o.ID, Breakdown: []BreakdownLine{}}
 	if mem == nil {
+		if err := s.Store.InsertOrder(ctx, o); err != nil {
+			return Outcome{}, err
+		}
 		return out, nil
 	}
-	if err := s.earn(ctx, o, mem, st, now); err != nil {
+	// The order row is inserted once, with its points (earn).
+	if err := s.earn(ctx, o, mem, st, now, true); err != nil {
 		return Outcome{}, err
 	}
 	out.Status, out.MemberID, out.PointsAwarded, out.Breakdown = Applied, mem.ID, o.Points, o.Breakdown
@@ -323,9 +324,9 @@ func (s *Service) record(ctx context.Context, memberID int64, o *Order) (stats, 
 }
 
 // earn evaluates the rules on a matched order (its member's tier row
-// locked and the order recorded there), earns its points as a pending lot
-// and runs the first-paid hooks.
-func (s *Service) earn(ctx context.Context, o *Order, mem *member.Member, st stats, now time.Time) error {
+// locked and the order recorded there), earns its points as a pending lot,
+// inserts the order (insert) or saves it, and runs the first-paid hooks.
+func (s *Service) earn(ctx context.Context, o *Order, mem *member.Member, st stats, now time.Time, insert bool) error {
 	res, err := s.Rules.Apply(ctx, ruleInput(o, mem, st))
 	if err != nil {
 		return err
@@ -333,11 +334,20 @@ func (s *Service) earn(ctx context.Context, o *Order, mem *member.Member, st sta
 	setBreakdown(o, res)
 	if o.Points > 0 {
 		if _, err := s.Ledger.Earn(ctx, s.earnInput(o, now)); err != nil {
+			if insert && domain.ErrorCode(err) == domain.IdempotencyConflict {
+				// The key "order:<id>" is taken: the order was earned under
+				// another event id (what InsertOrder would have said).
+				return domain.Errorf(domain.Conflict, "order %q was already paid (under another event id)", o.ID)
+			}
 			return err
 		}
 	}
 	o.UpdatedAt = now
-	if err := s.Store.SaveOrder(ctx, o); err != nil {
+	if insert {
+		if err := s.Store.InsertOrder(ctx, o); err != nil {
+			return err
+		}
+	} else if err := s.Store.SaveOrder(ctx, o); err != nil {
 		return err
 	}
 	if st.all == 1 {
@@ -495,7 +505,7 @@ func (s *Service) MatchMember(ctx context.Context, m *member.Member) error {
 			if err := s.Store.SaveOrder(ctx, o); err != nil {
 				return err
 			}
-			if err := s.earn(ctx, o, m, st, now); err != nil {
+			if err := s.earn(ctx, o, m, st, now, false); err != nil {
 				return fmt.Errorf("apply unmatched order %s: %w", o.ID, err)
 			}
 			if o.RefundedFen > 0 {
