@@ -32,8 +32,9 @@ import (
 //     accounts, multi-row writes);
 //  5. one multi-row INSERT of the orders, final points and breakdown
 //     included, and one of the event records with their outcomes;
-//  6. the first-paid hooks (referral) of the events that are a member's
-//     first order.
+//  6. the first-paid hooks of the events that are a member's first order:
+//     OnFirstPaid per event, OnFirstPaidMany once for the group (referral
+//     reads the bindings of all of them in one statement).
 //
 // An event leaves the group and runs alone through the ordinary path when
 // its id is taken (a replay: the ordinary path answers it) or repeated in
@@ -277,12 +278,22 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 	if err := d.store.InsertPaid(ctx, events, os); err != nil {
 		return nil, err
 	}
+	var firstMembers []int64
+	var firstOrders []string
 	for i := range keep {
 		if recs[i].After.PaidOrders != 1 {
 			continue
 		}
+		firstMembers, firstOrders = append(firstMembers, os[i].MemberID), append(firstOrders, os[i].ID)
 		for _, h := range s.OnFirstPaid {
 			if err := h(ctx, os[i].MemberID, os[i].ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(firstMembers) > 0 {
+		for _, h := range s.OnFirstPaidMany {
+			if err := h(ctx, firstMembers, firstOrders); err != nil {
 				return nil, err
 			}
 		}

@@ -70,6 +70,10 @@ type Service struct {
 	// OnFirstPaid hooks run in the same unit of work when a member's first
 	// paid order is recorded (referral rewards); an error aborts the event.
 	OnFirstPaid []func(ctx context.Context, memberID int64, orderID string) error
+	// OnFirstPaidMany hooks are the same for many first paid orders at once
+	// (memberIDs[i] paid orderIDs[i], in order): a group of grouped events
+	// calls each once, an event alone calls each with one order.
+	OnFirstPaidMany []func(ctx context.Context, memberIDs []int64, orderIDs []string) error
 	// GroupCommit handles concurrent paid events in groups (see group.go).
 	GroupCommit GroupCommit
 
@@ -353,6 +357,11 @@ func (s *Service) earn(ctx context.Context, o *Order, mem *member.Member, st sta
 	if st.all == 1 {
 		for _, h := range s.OnFirstPaid {
 			if err := h(ctx, mem.ID, o.ID); err != nil {
+				return err
+			}
+		}
+		for _, h := range s.OnFirstPaidMany {
+			if err := h(ctx, []int64{mem.ID}, []string{o.ID}); err != nil {
 				return err
 			}
 		}
