@@ -43,6 +43,13 @@ type Config struct {
 	Tasks     Tasks     `yaml:"tasks"`
 	Reminder  Reminder  `yaml:"reminder"`
 	Ledger    Ledger    `yaml:"ledger"`
+	Rules     Rules     `yaml:"rules"`
+}
+
+// Rules tunes the earning rule engine (domain/rules; keys documented in
+// default.yaml).
+type Rules struct {
+	CacheTTL time.Duration `yaml:"cache_ttl"`
 }
 
 // Ledger tunes the points ledger (domain/ledger; keys documented in
@@ -125,6 +132,8 @@ type Orders struct {
 	SignatureWindow time.Duration `yaml:"signature_window"`
 	ReturnWindow    time.Duration `yaml:"return_window"`
 	ExpiryPolicy    string        `yaml:"expiry_policy"`
+	GroupCommits    int           `yaml:"group_commits"`
+	GroupMax        int           `yaml:"group_max"`
 }
 
 type Tier struct {
@@ -512,6 +521,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Orders.ExpiryPolicy != "months_12" && c.Orders.ExpiryPolicy != "end_of_next_year" {
 		bad("orders.expiry_policy", "must be months_12 or end_of_next_year")
+	}
+	if c.Orders.GroupCommits < 0 || c.Orders.GroupCommits > 64 {
+		bad("orders.group_commits", "must be from 0 (off) to 64")
+	}
+	if c.Orders.GroupMax < 1 || c.Orders.GroupMax > 256 {
+		bad("orders.group_max", "must be from 1 to 256")
+	}
+	if c.Rules.CacheTTL < 0 || c.Rules.CacheTTL > time.Minute {
+		bad("rules.cache_ttl", "must be from 0 (off) to 1m")
 	}
 	if len(c.Tier.Levels) == 0 {
 		bad("tier.levels", "at least one level")

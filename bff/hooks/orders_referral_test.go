@@ -1,7 +1,9 @@
 package hooks_test
 
 import (
+	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,5 +38,55 @@ func TestFirstPaidOrderRewardsTheInviter(t *testing.T) {
 	reward := h.Config.Referral.Rewards.FirstOrderInviter
 	if got := balance(h, inviterID).Available - before; got != reward {
 		t.Fatalf("inviter got %d for the invitee's orders, want %d once", got, reward)
+	}
+}
+
+// First paid orders of several invitees of one inviter arriving at once,
+// among other members' orders, are grouped, and the inviter is paid once
+// per invitee (their bindings are read for the whole group at once).
+func TestConcurrentFirstPaidOrdersRewardTheInviterOncePerInvitee(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t, withSecret)
+	admin := h.ConsoleLogin("admin")
+	createRule(h, admin, baseRule)
+	inviterTok, _, inviterID := h.Login(bfftest.UniqueUser("inviter"))
+	r := h.Do("GET", "/api/v1/shopper/referral", nil, bfftest.Auth(inviterTok)...)
+	code, _ := r.JSON()["code"].(string)
+	var members []int64
+	for i := range 3 {
+		r := h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(bfftest.UniqueUser("invitee")), "invite_code": code})
+		if r.Status != 200 {
+			t.Fatalf("invitee %d login: %d %s", i, r.Status, r.Body)
+		}
+		members = append(members, int64(r.JSON()["member"].(map[string]any)["id"].(float64)))
+	}
+	for range 5 {
+		_, _, id := h.Login(bfftest.UniqueUser("plain"))
+		members = append(members, id)
+	}
+	before := balance(h, inviterID).Available
+	at := h.Clock.Now()
+	var wg sync.WaitGroup
+	for round := range 2 {
+		for i, id := range members {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if r := post(h, paid(fmt.Sprint("ev-cref-", round, "-", i), fmt.Sprint("O-CREF-", round, "-", i), byID(id), at, 5000)); r.Status != 200 {
+					t.Errorf("paid: %d %s", r.Status, r.Body)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	reward := h.Config.Referral.Rewards.FirstOrderInviter
+	if got := balance(h, inviterID).Available - before; got != 3*reward {
+		t.Fatalf("inviter got %d for 3 invitees' orders, want %d", got, 3*reward)
+	}
+	if groups, events := h.App.Orders.GroupStats(); groups == 0 || events != int64(2*len(members)) {
+		t.Fatalf("%d groups answered %d of %d events", groups, events, 2*len(members))
+	}
+	if v, err := h.App.Ledger.Check(context.Background(), inviterID); err != nil || len(v) > 0 {
+		t.Fatalf("inviter's ledger: %v %v", v, err)
 	}
 }

@@ -70,6 +70,14 @@ type Service struct {
 	// OnFirstPaid hooks run in the same unit of work when a member's first
 	// paid order is recorded (referral rewards); an error aborts the event.
 	OnFirstPaid []func(ctx context.Context, memberID int64, orderID string) error
+	// OnFirstPaidMany hooks are the same for many first paid orders at once
+	// (memberIDs[i] paid orderIDs[i], in order): a group of grouped events
+	// calls each once, an event alone calls each with one order.
+	OnFirstPaidMany []func(ctx context.Context, memberIDs []int64, orderIDs []string) error
+	// GroupCommit handles concurrent paid events in groups (see group.go).
+	GroupCommit GroupCommit
+
+	group grouper
 }
 
 // Limits of an event.
@@ -205,6 +213,11 @@ func (s *Service) Handle(ctx context.Context, e Event) (Outcome, error) {
 	}
 	e.OccurredAt = e.OccurredAt.UTC().Truncate(time.Millisecond)
 	hash := e.hash()
+	if d, ok := s.batchable(ctx, &e); ok {
+		if out, alone := s.submit(ctx, d, e, hash, now); !alone {
+			return out, nil
+		}
+	}
 	var out Outcome
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		rec := &EventRecord{EventID: e.EventID, OrderID: e.OrderID, Type: e.Type, RequestHash: hash, CreatedAt: now}
@@ -284,14 +297,15 @@ func (s *Service) paid(ctx context.Context, e Event, now time.Time) (Outcome, er
 		}
 		o.MemberID, o.Status = mem.ID, StatusMatched
 	}
-	if err := s.Store.InsertOrder(ctx, o); err != nil {
-		return Outcome{}, err
-	}
 	out := Outcome{EventID: e.EventID, Type: Paid, Status: Unmatched, OrderID: o.ID, Breakdown: []BreakdownLine{}}
 	if mem == nil {
+		if err := s.Store.InsertOrder(ctx, o); err != nil {
+			return Outcome{}, err
+		}
 		return out, nil
 	}
-	if err := s.earn(ctx, o, mem, st, now); err != nil {
+	// The order row is inserted once, with its points (earn).
+	if err := s.earn(ctx, o, mem, st, now, true); err != nil {
 		return Outcome{}, err
 	}
 	out.Status, out.MemberID, out.PointsAwarded, out.Breakdown = Applied, mem.ID, o.Points, o.Breakdown
@@ -314,36 +328,30 @@ func (s *Service) record(ctx context.Context, memberID int64, o *Order) (stats, 
 }
 
 // earn evaluates the rules on a matched order (its member's tier row
-// locked and the order recorded there), earns its points as a pending lot
-// and runs the first-paid hooks.
-func (s *Service) earn(ctx context.Context, o *Order, mem *member.Member, st stats, now time.Time) error {
-	lines := make([]rules.OrderLine, len(o.Lines))
-	for i, l := range o.Lines {
-		lines[i] = rules.OrderLine{SKU: l.SKU, Category: l.Category, Qty: l.Qty, AmountFen: l.AmountFen}
-	}
-	res, err := s.Rules.Apply(ctx, rules.Input{Trigger: rules.OrderPaid,
-		Member: rules.Member{ID: mem.ID, Tier: st.tier, Birthday: mem.Birthday, PaidOrders: st.all, PaidOrdersThisWeek: st.week, FirstPurchase: st.all == 1},
-		Order:  &rules.Order{ID: o.ID, AmountFen: o.TotalFen, Lines: lines, Store: o.StoreID, Channel: o.Channel, OccurredAt: o.OccurredAt}})
+// locked and the order recorded there), earns its points as a pending lot,
+// inserts the order (insert) or saves it, and runs the first-paid hooks.
+func (s *Service) earn(ctx context.Context, o *Order, mem *member.Member, st stats, now time.Time, insert bool) error {
+	res, err := s.Rules.Apply(ctx, ruleInput(o, mem, st))
 	if err != nil {
 		return err
 	}
-	o.Breakdown = []BreakdownLine{}
-	for _, l := range res.Lines {
-		if l.Points != 0 {
-			o.Breakdown = append(o.Breakdown, BreakdownLine{RuleID: l.RuleID, Version: l.Version, Name: l.Name, Points: l.Points})
-		}
-	}
-	o.Points = res.Total
+	setBreakdown(o, res)
 	if o.Points > 0 {
-		_, err := s.Ledger.Earn(ctx, ledger.EarnInput{MemberID: mem.ID, Points: o.Points, Key: "order:" + o.ID,
-			Ref: ledger.Ref{Type: "order", ID: o.ID}, Title: "购物奖励", Operator: "system",
-			AvailableAt: o.OccurredAt.Add(s.returnWindow()), ExpiresAt: s.expiresAt(now)})
-		if err != nil {
+		if _, err := s.Ledger.Earn(ctx, s.earnInput(o, now)); err != nil {
+			if insert && domain.ErrorCode(err) == domain.IdempotencyConflict {
+				// The key "order:<id>" is taken: the order was earned under
+				// another event id (what InsertOrder would have said).
+				return domain.Errorf(domain.Conflict, "order %q was already paid (under another event id)", o.ID)
+			}
 			return err
 		}
 	}
 	o.UpdatedAt = now
-	if err := s.Store.SaveOrder(ctx, o); err != nil {
+	if insert {
+		if err := s.Store.InsertOrder(ctx, o); err != nil {
+			return err
+		}
+	} else if err := s.Store.SaveOrder(ctx, o); err != nil {
 		return err
 	}
 	if st.all == 1 {
@@ -352,8 +360,42 @@ func (s *Service) earn(ctx context.Context, o *Order, mem *member.Member, st sta
 				return err
 			}
 		}
+		for _, h := range s.OnFirstPaidMany {
+			if err := h(ctx, []int64{mem.ID}, []string{o.ID}); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// ruleInput is what the rules see of a matched order.
+func ruleInput(o *Order, mem *member.Member, st stats) rules.Input {
+	lines := make([]rules.OrderLine, len(o.Lines))
+	for i, l := range o.Lines {
+		lines[i] = rules.OrderLine{SKU: l.SKU, Category: l.Category, Qty: l.Qty, AmountFen: l.AmountFen}
+	}
+	return rules.Input{Trigger: rules.OrderPaid,
+		Member: rules.Member{ID: mem.ID, Tier: st.tier, Birthday: mem.Birthday, PaidOrders: st.all, PaidOrdersThisWeek: st.week, FirstPurchase: st.all == 1},
+		Order:  &rules.Order{ID: o.ID, AmountFen: o.TotalFen, Lines: lines, Store: o.StoreID, Channel: o.Channel, OccurredAt: o.OccurredAt}}
+}
+
+// setBreakdown stores the evaluation's points and non-zero lines on o.
+func setBreakdown(o *Order, res rules.Result) {
+	o.Breakdown = []BreakdownLine{}
+	for _, l := range res.Lines {
+		if l.Points != 0 {
+			o.Breakdown = append(o.Breakdown, BreakdownLine{RuleID: l.RuleID, Version: l.Version, Name: l.Name, Points: l.Points})
+		}
+	}
+	o.Points = res.Total
+}
+
+// earnInput is the pending lot of o's points.
+func (s *Service) earnInput(o *Order, now time.Time) ledger.EarnInput {
+	return ledger.EarnInput{MemberID: o.MemberID, Points: o.Points, Key: "order:" + o.ID,
+		Ref: ledger.Ref{Type: "order", ID: o.ID}, Title: "购物奖励", Operator: "system",
+		AvailableAt: o.OccurredAt.Add(s.returnWindow()), ExpiresAt: s.expiresAt(now)}
 }
 
 func (s *Service) returnWindow() time.Duration {
@@ -472,7 +514,7 @@ func (s *Service) MatchMember(ctx context.Context, m *member.Member) error {
 			if err := s.Store.SaveOrder(ctx, o); err != nil {
 				return err
 			}
-			if err := s.earn(ctx, o, m, st, now); err != nil {
+			if err := s.earn(ctx, o, m, st, now, false); err != nil {
 				return fmt.Errorf("apply unmatched order %s: %w", o.ID, err)
 			}
 			if o.RefundedFen > 0 {

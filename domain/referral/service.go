@@ -273,6 +273,52 @@ func (s *Service) OnFirstPaidOrder(ctx context.Context, memberID int64, orderID 
 	})
 }
 
+// bindings is what OnFirstPaidOrders needs beyond Store: the bindings of
+// many invitees in one read.
+type bindings interface {
+	Bindings(ctx context.Context, inviteeIDs []int64) (map[int64]Binding, error)
+}
+
+// OnFirstPaidOrders is OnFirstPaidOrder for many first paid orders
+// (memberIDs[i] paid orderIDs[i]), in order, with one read of the
+// bindings when the store can: most members were invited by nobody.
+func (s *Service) OnFirstPaidOrders(ctx context.Context, memberIDs []int64, orderIDs []string) error {
+	if len(memberIDs) != len(orderIDs) {
+		return fmt.Errorf("referral: %d members, %d orders", len(memberIDs), len(orderIDs))
+	}
+	bs, ok := s.Store.(bindings)
+	if !ok || len(memberIDs) == 1 {
+		for i := range memberIDs {
+			if err := s.OnFirstPaidOrder(ctx, memberIDs[i], orderIDs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for i, id := range memberIDs {
+		if id <= 0 {
+			return domain.FieldError("member_id", "must be positive")
+		}
+		if orderIDs[i] == "" || len(orderIDs[i]) > 64 {
+			return domain.FieldError("order_id", "1 to 64 characters")
+		}
+	}
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		found, err := bs.Bindings(ctx, memberIDs)
+		if err != nil {
+			return err
+		}
+		for i, id := range memberIDs {
+			if b, ok := found[id]; ok {
+				if err := s.reward(ctx, b, EventOrder, orderIDs[i]); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
 // reward decides (once) the reward of each level for the event.
 func (s *Service) reward(ctx context.Context, b Binding, e Event, ref string) error {
 	amounts := s.Rules.amounts(e)

@@ -65,6 +65,13 @@ type Service struct {
 	Budget Budget
 	Tx     TxRunner
 	Clock  domain.Clock
+	// CacheTTL keeps each trigger's active rules in memory this long
+	// (0: read them for every evaluation). Edits made through this Service
+	// drop the cache at once; edits made by another process apply within
+	// CacheTTL.
+	CacheTTL time.Duration
+
+	cache ruleCache
 }
 
 // Create validates r and stores it as version 1.
@@ -85,6 +92,7 @@ func (s *Service) Create(ctx context.Context, r Rule) (Rule, error) {
 		out, err = s.Store.Get(ctx, r.ID)
 		return err
 	})
+	s.cache.drop()
 	if err != nil {
 		return Rule{}, fmt.Errorf("create rule: %w", err)
 	}
@@ -114,6 +122,7 @@ func (s *Service) Update(ctx context.Context, r Rule) (Rule, error) {
 		out, err = s.Store.Get(ctx, r.ID)
 		return err
 	})
+	s.cache.drop()
 	if err != nil {
 		return Rule{}, fmt.Errorf("update rule %d: %w", r.ID, err)
 	}
@@ -124,6 +133,7 @@ func (s *Service) Update(ctx context.Context, r Rule) (Rule, error) {
 func (s *Service) Delete(ctx context.Context, id int64) error {
 	now := s.Clock.Now()
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Store.Delete(ctx, id, now) })
+	s.cache.drop()
 	if err != nil {
 		return fmt.Errorf("delete rule %d: %w", id, err)
 	}
@@ -181,7 +191,7 @@ func (s *Service) Evaluate(ctx context.Context, in Input) (Result, error) {
 	}
 	var res Result
 	run := func(ctx context.Context) error {
-		rs, err := s.Store.ActiveFor(ctx, in.Trigger, at)
+		rs, err := s.active(ctx, in.Trigger, at)
 		if err != nil {
 			return err
 		}
@@ -193,7 +203,7 @@ func (s *Service) Evaluate(ctx context.Context, in Input) (Result, error) {
 		for i := range rs {
 			byID[rs[i].ID] = &rs[i]
 		}
-		return s.limit(ctx, &res, byID)
+		return s.limit(ctx, &res, byID, direct{s})
 	}
 	var err error
 	if in.DryRun {
@@ -210,7 +220,7 @@ func (s *Service) Evaluate(ctx context.Context, in Input) (Result, error) {
 // limit applies the caps, then the budget pools, to each line, then keeps
 // the total from going negative; when not a dry run it records what each
 // rule awarded.
-func (s *Service) limit(ctx context.Context, res *Result, byID map[int64]*Rule) error {
+func (s *Service) limit(ctx context.Context, res *Result, byID map[int64]*Rule, lim limiter) error {
 	day := domain.DayOf(res.At)
 	member := res.MemberID
 	for i := range res.Lines {
@@ -220,19 +230,12 @@ func (s *Service) limit(ctx context.Context, res *Result, byID map[int64]*Rule) 
 			continue
 		}
 		if r.Caps.any() && member > 0 {
-			if err := s.applyCaps(ctx, l, r, member, day); err != nil {
+			if err := applyCaps(ctx, lim, l, r, member, day); err != nil {
 				return err
 			}
 		}
 		if r.Budget > 0 && l.Points > 0 {
-			var granted int64
-			var err error
-			if res.DryRun {
-				granted, err = s.Budget.Remaining(ctx, r.ID)
-				granted = min(granted, l.Points)
-			} else {
-				granted, err = s.Budget.Reserve(ctx, r.ID, l.Points)
-			}
+			granted, err := lim.reserve(ctx, r.ID, l.Points, res.DryRun)
 			if err != nil {
 				return fmt.Errorf("budget of rule %d: %w", r.ID, err)
 			}
@@ -261,7 +264,7 @@ func (s *Service) limit(ctx context.Context, res *Result, byID map[int64]*Rule) 
 	}
 	for _, l := range res.Lines {
 		if l.Points > 0 {
-			if err := s.Usage.Add(ctx, member, l.RuleID, day, l.Points); err != nil {
+			if err := lim.add(ctx, member, l.RuleID, day, l.Points); err != nil {
 				return fmt.Errorf("record usage of rule %d: %w", l.RuleID, err)
 			}
 		}
@@ -269,7 +272,7 @@ func (s *Service) limit(ctx context.Context, res *Result, byID map[int64]*Rule) 
 	return nil
 }
 
-func (s *Service) applyCaps(ctx context.Context, l *Line, r *Rule, member int64, day domain.Day) error {
+func applyCaps(ctx context.Context, lim limiter, l *Line, r *Rule, member int64, day domain.Day) error {
 	wd := int(day.Start().Weekday()+6) % 7 // days since Monday
 	monday := day.AddDays(-wd)
 	first := domain.Day{Year: day.Year, Month: day.Month, Day: 1}
@@ -286,7 +289,7 @@ func (s *Service) applyCaps(ctx context.Context, l *Line, r *Rule, member int64,
 		if p.cap <= 0 {
 			continue
 		}
-		used, err := s.Usage.Awarded(ctx, member, r.ID, p.from, p.to)
+		used, err := lim.awarded(ctx, member, r.ID, p.from, p.to)
 		if err != nil {
 			return fmt.Errorf("usage of rule %d: %w", r.ID, err)
 		}
@@ -295,4 +298,31 @@ func (s *Service) applyCaps(ctx context.Context, l *Line, r *Rule, member int64,
 		}
 	}
 	return nil
+}
+
+// limiter is where caps and budget pools are read and taken: the stores
+// directly (one evaluation), or a group's in-memory view (ApplyMany).
+type limiter interface {
+	awarded(ctx context.Context, member, rule int64, from, to domain.Day) (int64, error)
+	reserve(ctx context.Context, rule, points int64, dryRun bool) (int64, error)
+	add(ctx context.Context, member, rule int64, day domain.Day, points int64) error
+}
+
+// direct reads and writes the stores for each call.
+type direct struct{ s *Service }
+
+func (d direct) awarded(ctx context.Context, member, rule int64, from, to domain.Day) (int64, error) {
+	return d.s.Usage.Awarded(ctx, member, rule, from, to)
+}
+
+func (d direct) reserve(ctx context.Context, rule, points int64, dryRun bool) (int64, error) {
+	if dryRun {
+		left, err := d.s.Budget.Remaining(ctx, rule)
+		return min(left, points), err
+	}
+	return d.s.Budget.Reserve(ctx, rule, points)
+}
+
+func (d direct) add(ctx context.Context, member, rule int64, day domain.Day, points int64) error {
+	return d.s.Usage.Add(ctx, member, rule, day, points)
 }

@@ -16,7 +16,9 @@ package tier
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -167,20 +169,106 @@ func (s *Service) Code(ctx context.Context, memberID int64) (string, error) {
 func (s *Service) RecordPaid(ctx context.Context, memberID, fen int64, at time.Time) (before, after State, weekOrders int64, err error) {
 	day := domain.DayOf(at)
 	monday := day.AddDays(-(int(day.Start().Weekday()+6) % 7)).Int()
-	before, after, err = s.update(ctx, memberID, fen, func(st *State) {
-		st.PaidOrders++
-		switch {
-		case monday == st.WeekStart:
-			st.WeekOrders++
-			weekOrders = st.WeekOrders
-		case monday > st.WeekStart:
-			st.WeekStart, st.WeekOrders = monday, 1
-			weekOrders = 1
-		default:
-			weekOrders = 1
-		}
-	})
+	before, after, err = s.update(ctx, memberID, fen, func(st *State) { weekOrders = countPaid(st, monday) })
 	return before, after, weekOrders, err
+}
+
+// countPaid counts a paid order of the week starting monday (yyyymmdd) and
+// returns the week's count, this order included.
+func countPaid(st *State, monday int) int64 {
+	st.PaidOrders++
+	switch {
+	case monday == st.WeekStart:
+		st.WeekOrders++
+		return st.WeekOrders
+	case monday > st.WeekStart:
+		st.WeekStart, st.WeekOrders = monday, 1
+	}
+	return 1
+}
+
+// Paid is one paid order for RecordPaidMany.
+type Paid struct {
+	MemberID, Fen int64
+	At            time.Time
+}
+
+// Recorded is what RecordPaid returns, for one order of RecordPaidMany.
+type Recorded struct {
+	Before, After State
+	WeekOrders    int64
+}
+
+// BatchStore is what RecordPaidMany needs beyond Store.
+type BatchStore interface {
+	// LockMany inserts the rows of inits that are missing, then returns
+	// all of them locked, in one statement each.
+	LockMany(ctx context.Context, inits []State) (map[int64]State, error)
+	// SaveMany saves the rows in one statement.
+	SaveMany(ctx context.Context, sts []State) error
+}
+
+// ErrNoBatch is returned by RecordPaidMany when the store cannot batch.
+var ErrNoBatch = errors.New("tier: the store does not support RecordPaidMany")
+
+// RecordPaidMany records paid orders as RecordPaid would one after another,
+// in order (two orders of one member count as two), in the unit of work in
+// ctx: one locked read of all the members' rows and one write.
+func (s *Service) RecordPaidMany(ctx context.Context, in []Paid) ([]Recorded, error) {
+	bs, ok := s.Store.(BatchStore)
+	if !ok {
+		return nil, ErrNoBatch
+	}
+	now := s.Clock.Now()
+	var out []Recorded
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		seen := map[int64]bool{}
+		var inits []State
+		for _, p := range in {
+			if !seen[p.MemberID] {
+				seen[p.MemberID] = true
+				inits = append(inits, s.init(p.MemberID, now))
+			}
+		}
+		sort.Slice(inits, func(i, k int) bool { return inits[i].MemberID < inits[k].MemberID })
+		rows, err := bs.LockMany(ctx, inits)
+		if err != nil {
+			return err
+		}
+		out = make([]Recorded, len(in))
+		for i, p := range in {
+			st, ok := rows[p.MemberID]
+			if !ok {
+				return fmt.Errorf("tier row of member %d missing", p.MemberID)
+			}
+			day := domain.DayOf(p.At)
+			monday := day.AddDays(-(int(day.Start().Weekday()+6) % 7)).Int()
+			out[i].Before = st
+			out[i].WeekOrders = countPaid(&st, monday)
+			s.grow(&st, p.Fen, now)
+			out[i].After = st
+			rows[p.MemberID] = st
+		}
+		sts := make([]State, 0, len(inits))
+		for _, init := range inits {
+			sts = append(sts, rows[init.MemberID])
+		}
+		return bs.SaveMany(ctx, sts)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("growth of %d orders: %w", len(in), err)
+	}
+	return out, nil
+}
+
+// grow adds deltaFen to st's growth and upgrades at once when a threshold
+// is crossed.
+func (s *Service) grow(st *State, deltaFen int64, now time.Time) {
+	st.GrowthFen = max(st.GrowthFen+deltaFen, 0)
+	if g := s.forGrowth(st.GrowthFen); g > s.rank(st.Level) {
+		st.Level, st.ReachedAt = s.Levels[g].Code, now
+	}
+	st.UpdatedAt = now
 }
 
 // AddGrowth adds deltaFen (negative for a refund) to the member's growth in
@@ -198,11 +286,7 @@ func (s *Service) update(ctx context.Context, memberID, deltaFen int64, also fun
 			if also != nil {
 				also(st)
 			}
-			st.GrowthFen = max(st.GrowthFen+deltaFen, 0)
-			if g := s.forGrowth(st.GrowthFen); g > s.rank(st.Level) {
-				st.Level, st.ReachedAt = s.Levels[g].Code, now
-			}
-			st.UpdatedAt = now
+			s.grow(st, deltaFen, now)
 			after = *st
 			return nil
 		})

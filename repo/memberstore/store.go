@@ -121,3 +121,20 @@ func (s *Store) SetPhone(ctx context.Context, id int64, phone string) error {
 func (s *Store) SetBirthday(ctx context.Context, id int64, birthday string) error {
 	return s.DB.Conn(ctx).Model(&row{}).Where("id = ?", id).Update("birthday", birthday).Error
 }
+
+// ByIDs loads the members of ids that exist, in one statement (the order
+// webhook's group commit resolves a whole group at once).
+func (s *Store) ByIDs(ctx context.Context, ids []int64) (map[int64]*member.Member, error) {
+	out := make(map[int64]*member.Member, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []row
+	if err := s.DB.Conn(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("load members: %w", err)
+	}
+	for i := range rows {
+		out[rows[i].ID] = rows[i].toDomain()
+	}
+	return out, nil
+}

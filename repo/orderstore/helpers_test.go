@@ -41,17 +41,30 @@ var levels = []tier.Level{
 	{Code: "diamond", Name: "钻石", Growth: 20000, Price: 5000},
 }
 
+// newWorld wires the services with group commit of paid events and the
+// rule cache on, as the default configuration does.
 func newWorld(t testing.TB, start time.Time) *world {
+	t.Helper()
+	return newWorldGrouped(t, start, true)
+}
+
+func newWorldGrouped(t testing.TB, start time.Time, grouped bool) *world {
 	t.Helper()
 	env := testenv.New(t)
 	w := &world{env: env, clock: domain.NewFakeClock(start), members: &memberstore.Store{DB: env.DB}}
 	w.ledger = &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: w.clock}
 	rs := rulestore.New(env.DB)
 	w.rules = &rules.Service{Store: rs, Usage: rs, Budget: rs, Tx: env.DB, Clock: w.clock}
+	if grouped {
+		w.rules.CacheTTL = 2 * time.Second
+	}
 	ts := &tierstore.Store{DB: env.DB, Members: w.members}
 	w.tiers = &tier.Service{Levels: levels, Store: ts, Ledger: w.ledger, Tx: env.DB, Clock: w.clock}
 	w.orders = &orders.Service{Store: &orderstore.Store{DB: env.DB}, Members: w.members, Rules: w.rules, Ledger: w.ledger,
 		Tier: w.tiers, Tx: env.DB, Clock: w.clock}
+	if grouped {
+		w.orders.GroupCommit = orders.GroupCommit{Committers: 2, MaxBatch: 64}
+	}
 	w.birthday = &birthday.Service{Members: w.members, Store: ts, Rules: w.rules, Ledger: w.ledger, Tier: w.tiers, Tx: env.DB, Clock: w.clock}
 	return w
 }

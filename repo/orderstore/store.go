@@ -197,3 +197,52 @@ func (s *Store) LockUnmatched(ctx context.Context, openid, phone string) ([]orde
 	}
 	return out, nil
 }
+
+var _ orders.BatchStore = (*Store)(nil)
+
+// TakenEvents implements orders.BatchStore.
+func (s *Store) TakenEvents(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var taken []string
+	if err := s.DB.Conn(ctx).Model(&eventRow{}).Where("event_id IN ?", ids).Pluck("event_id", &taken).Error; err != nil {
+		return nil, err
+	}
+	for _, id := range taken {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// InsertPaid implements orders.BatchStore: one multi-row INSERT of the
+// orders, then one of the events with their outcomes.
+func (s *Store) InsertPaid(ctx context.Context, events []orders.EventRecord, os []*orders.Order) error {
+	conn := s.DB.Conn(ctx)
+	if len(os) > 0 {
+		rows := make([]orderRow, len(os))
+		for i, o := range os {
+			rows[i] = toRow(o)
+		}
+		if err := conn.Create(&rows).Error; err != nil {
+			if repo.IsDuplicate(err) {
+				return fmt.Errorf("orders: %w", orders.ErrDuplicateEvent)
+			}
+			return err
+		}
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	rows := make([]eventRow, len(events))
+	for i, r := range events {
+		rows[i] = eventRow{EventID: r.EventID, OrderID: r.OrderID, Type: r.Type, RequestHash: r.RequestHash,
+			Outcome: mustJSON(r.Outcome), CreatedAt: r.CreatedAt.UTC()}
+	}
+	err := conn.Create(&rows).Error
+	if repo.IsDuplicate(err) {
+		return fmt.Errorf("events: %w", orders.ErrDuplicateEvent)
+	}
+	return err
+}

@@ -334,3 +334,20 @@ func (c *QRCache) Put(ctx context.Context, k string, jpeg []byte) error {
 	}
 	return c.R.C.Set(ctx, c.key(k), jpeg, ttl).Err()
 }
+
+// Bindings returns the bindings of the invitees that have one, in one
+// statement (a group of first paid orders).
+func (s *Store) Bindings(ctx context.Context, inviteeIDs []int64) (map[int64]referral.Binding, error) {
+	out := map[int64]referral.Binding{}
+	if len(inviteeIDs) == 0 {
+		return out, nil
+	}
+	var rows []bindingRow
+	if err := s.DB.Conn(ctx).Where("invitee_id IN ?", inviteeIDs).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("bindings of %d members: %w", len(inviteeIDs), err)
+	}
+	for i := range rows {
+		out[rows[i].InviteeID] = rows[i].toDomain()
+	}
+	return out, nil
+}

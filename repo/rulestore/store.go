@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"gorm.io/gorm"
@@ -473,4 +474,102 @@ func (s *Store) Reserve(ctx context.Context, ruleID int64, points int64) (int64,
 		}
 	}
 	return 0, domain.Errorf(domain.Conflict, "budget of rule %d is too contended, try again", ruleID)
+}
+
+var (
+	_ rules.BatchUsage  = (*Store)(nil)
+	_ rules.BatchBudget = (*Store)(nil)
+)
+
+// UsageDays implements rules.BatchUsage: one read of every pair's usage
+// rows on days from..to, locked inside a transaction on MySQL like Awarded.
+func (s *Store) UsageDays(ctx context.Context, pairs []rules.MemberRule, from, to domain.Day) (map[rules.MemberRule]map[int]int64, error) {
+	out := map[rules.MemberRule]map[int]int64{}
+	if len(pairs) == 0 {
+		return out, nil
+	}
+	cond := make([][]any, len(pairs))
+	for i, p := range pairs {
+		cond[i] = []any{p.Member, p.Rule}
+	}
+	q := s.db.Conn(ctx).Model(&usageRow{}).Where("(member_id, rule_id) IN ? AND day BETWEEN ? AND ?", cond, from.Int(), to.Int())
+	if repo.InTransaction(ctx) {
+		q = s.db.ForUpdate(q)
+	}
+	var rows []usageRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("usage of %d member rules: %w", len(pairs), err)
+	}
+	for _, r := range rows {
+		k := rules.MemberRule{Member: r.MemberID, Rule: r.RuleID}
+		if out[k] == nil {
+			out[k] = map[int]int64{}
+		}
+		out[k][r.Day] += r.Points
+	}
+	return out, nil
+}
+
+// AddMany implements rules.BatchUsage with one multi-row upsert.
+func (s *Store) AddMany(ctx context.Context, adds []rules.UsageAdd) error {
+	if len(adds) == 0 {
+		return nil
+	}
+	rows := make([]usageRow, len(adds))
+	for i, a := range adds {
+		rows[i] = usageRow{MemberID: a.Member, RuleID: a.Rule, Day: a.Day.Int(), Points: a.Points}
+	}
+	sum := "rule_usage.points + excluded.points"
+	if s.db.Dialect() == repo.MySQL {
+		sum = "rule_usage.points + VALUES(points)"
+	}
+	err := s.db.Conn(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "member_id"}, {Name: "rule_id"}, {Name: "day"}},
+		DoUpdates: clause.Set{{Column: clause.Column{Name: "points"}, Value: gorm.Expr(sum)}},
+	}).Create(&rows).Error
+	if err != nil {
+		return fmt.Errorf("record usage of %d member rules: %w", len(adds), err)
+	}
+	return nil
+}
+
+// LockPools implements rules.BatchBudget.
+func (s *Store) LockPools(ctx context.Context, ruleIDs []int64) (map[int64]int64, error) {
+	out := make(map[int64]int64, len(ruleIDs))
+	if len(ruleIDs) == 0 {
+		return out, nil
+	}
+	var bs []budgetRow
+	if err := s.db.ForUpdate(s.db.Conn(ctx).Where("rule_id IN ?", ruleIDs).Order("rule_id")).Find(&bs).Error; err != nil {
+		return nil, fmt.Errorf("lock budgets: %w", err)
+	}
+	for _, b := range bs {
+		out[b.RuleID] = b.remaining()
+	}
+	return out, nil
+}
+
+// TakePools implements rules.BatchBudget: one conditional UPDATE per pool,
+// so spent never passes total even if the pool was not locked.
+func (s *Store) TakePools(ctx context.Context, taken map[int64]int64) error {
+	ids := make([]int64, 0, len(taken))
+	for id := range taken {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, k int) bool { return ids[i] < ids[k] })
+	conn := s.db.Conn(ctx)
+	for _, id := range ids {
+		n := taken[id]
+		if n <= 0 {
+			continue
+		}
+		res := conn.Exec("UPDATE rule_budgets SET spent = spent + ? WHERE rule_id = ? AND total - spent >= ?", n, id, n)
+		if res.Error != nil {
+			return fmt.Errorf("reserve %d from budget of rule %d: %w", n, id, res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return domain.Errorf(domain.Conflict, "budget of rule %d no longer holds %d points", id, n)
+		}
+	}
+	return nil
 }

@@ -163,3 +163,73 @@ func (s *Store) ClaimYear(ctx context.Context, memberID int64, year int, points 
 	}
 	return res.RowsAffected == 1, nil
 }
+
+var _ tier.BatchStore = (*Store)(nil)
+
+func toRow(st tier.State) tierRow {
+	return tierRow{MemberID: st.MemberID, Level: st.Level, GrowthFen: st.GrowthFen, PaidOrders: st.PaidOrders,
+		WeekStart: st.WeekStart, WeekOrders: st.WeekOrders, ReachedAt: st.ReachedAt.UTC(), ReviewAt: st.ReviewAt.UTC(), UpdatedAt: st.UpdatedAt.UTC()}
+}
+
+// LockMany implements tier.BatchStore: one locked read of the rows
+// (ascending member id); only when some are missing, one multi-row
+// insert-if-missing and a locked read of those.
+func (s *Store) LockMany(ctx context.Context, inits []tier.State) (map[int64]tier.State, error) {
+	out := make(map[int64]tier.State, len(inits))
+	if len(inits) == 0 {
+		return out, nil
+	}
+	conn := s.DB.Conn(ctx)
+	lock := func(ids []int64) error {
+		var rows []tierRow
+		if err := s.DB.ForUpdate(conn.Where("member_id IN ?", ids).Order("member_id")).Find(&rows).Error; err != nil {
+			return fmt.Errorf("lock tiers of %d members: %w", len(ids), err)
+		}
+		for _, r := range rows {
+			out[r.MemberID] = r.toDomain()
+		}
+		return nil
+	}
+	ids := make([]int64, len(inits))
+	for i, st := range inits {
+		ids[i] = st.MemberID
+	}
+	if err := lock(ids); err != nil {
+		return nil, err
+	}
+	var ins []tierRow
+	ids = ids[:0]
+	for _, st := range inits {
+		if _, ok := out[st.MemberID]; !ok {
+			ins = append(ins, tierRow{MemberID: st.MemberID, Level: st.Level, ReachedAt: st.ReachedAt.UTC(), ReviewAt: st.ReviewAt.UTC(), UpdatedAt: st.UpdatedAt.UTC()})
+			ids = append(ids, st.MemberID)
+		}
+	}
+	if len(ins) == 0 {
+		return out, nil
+	}
+	if err := conn.Clauses(clause.OnConflict{DoNothing: true}).Create(&ins).Error; err != nil {
+		return nil, fmt.Errorf("tier rows of %d members: %w", len(ins), err)
+	}
+	if err := lock(ids); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SaveMany implements tier.BatchStore with one multi-row upsert of rows
+// that LockMany locked.
+func (s *Store) SaveMany(ctx context.Context, sts []tier.State) error {
+	if len(sts) == 0 {
+		return nil
+	}
+	rows := make([]tierRow, len(sts))
+	for i, st := range sts {
+		rows[i] = toRow(st)
+	}
+	return s.DB.Conn(ctx).Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "member_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"level", "growth_fen", "paid_orders", "week_start", "week_orders",
+			"reached_at", "review_at", "updated_at"}),
+	}).Create(&rows).Error
+}

@@ -225,12 +225,13 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Lottery = &lottery.Service{Store: &lotterystore.Store{DB: st.DB}, Gate: &lotterystore.Gate{R: st.Redis},
 		Points: a.Ledger, Tx: st.DB, Clock: opt.Clock}
 	ruleStore := rulestore.New(st.DB)
-	a.Rules = &rules.Service{Store: ruleStore, Usage: ruleStore, Budget: ruleStore, Tx: st.DB, Clock: opt.Clock}
+	a.Rules = &rules.Service{Store: ruleStore, Usage: ruleStore, Budget: ruleStore, Tx: st.DB, Clock: opt.Clock, CacheTTL: cfg.Rules.CacheTTL}
 	ruleAdmin := &ruleadmin.Service{Rules: a.Rules, Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
 	tierStore := &tierstore.Store{DB: st.DB, Members: memberStore}
 	a.Tiers = &tier.Service{Levels: TierLevels(cfg), Store: tierStore, Ledger: a.Ledger, Tx: st.DB, Clock: opt.Clock}
 	a.Orders = &orders.Service{Store: &orderstore.Store{DB: st.DB}, Members: memberStore, Rules: a.Rules, Ledger: a.Ledger,
-		Tier: a.Tiers, Tx: st.DB, Clock: opt.Clock, ReturnWindow: cfg.Orders.ReturnWindow, ExpiryPolicy: cfg.Orders.ExpiryPolicy}
+		Tier: a.Tiers, Tx: st.DB, Clock: opt.Clock, ReturnWindow: cfg.Orders.ReturnWindow, ExpiryPolicy: cfg.Orders.ExpiryPolicy,
+		GroupCommit: orders.GroupCommit{Committers: cfg.Orders.GroupCommits, MaxBatch: cfg.Orders.GroupMax}}
 	a.Birthday = &birthday.Service{Members: memberStore, Store: tierStore, Rules: a.Rules, Ledger: a.Ledger, Tier: a.Tiers, Tx: st.DB, Clock: opt.Clock}
 	// Orders paid before the member existed are applied when they register
 	// (by openid) or bind their phone, inside that transaction.
@@ -257,7 +258,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Members.Hooks.PhoneBound = append(a.Members.Hooks.PhoneBound, a.Referral.OnPhoneBound)
 	// The inviter is rewarded inside the transaction that records the
 	// invitee's first paid order.
-	a.Orders.OnFirstPaid = append(a.Orders.OnFirstPaid, a.Referral.OnFirstPaidOrder)
+	a.Orders.OnFirstPaidMany = append(a.Orders.OnFirstPaidMany, a.Referral.OnFirstPaidOrders)
 	a.Boards.Register(leaderboard.Func{BoardName: referral.BoardName,
 		ScoresOf: func(ctx context.Context, _ time.Time) (map[int64]int64, error) { return refStore.InviteCounts(ctx) }})
 	a.Tasks = &task.Service{Store: &taskstore.Store{DB: st.DB}, Tx: st.DB, Ledger: a.Ledger, Members: memberStore,
