@@ -41,6 +41,10 @@ func BenchmarkB_DrawWithCost(b *testing.B) {
 	})
 	b.StopTimer()
 	testenv.ReportOps(b)
+	if groups, grouped := f.svc.GroupStats(); groups > 0 {
+		b.ReportMetric(float64(grouped)/float64(groups), "draws/group")
+		b.ReportMetric(float64(grouped)/float64(b.N), "grouped/op")
+	}
 }
 
 // BenchmarkC_GateOnly: the Redis Lua reserve alone (stocked prize).
