@@ -2,6 +2,7 @@ package lottery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -22,15 +23,22 @@ import (
 //  1. lock the members' campaign rows (creating missing ones) and look up
 //     the idempotency keys under that lock (replays are answered as such);
 //  2. check the limits in memory and decide free or paid;
-//  3. ledger.Apply of every paid draw's cost (spends): a draw whose spend
-//     fails (too few points) is answered with that error and drops out;
-//  4. read the prizes as SQL has them and lock the stocked ones; the picked
+//  3. read the prizes as SQL has them and lock the stocked ones; the picked
 //     prize, the pity rule and the consolation are decided in memory against
 //     the locked won counters and per-member wins;
-//  5. ledger.Apply of the points prizes (earns) — after the costs, so a
-//     prize is only credited to a draw whose cost was charged;
-//  6. one INSERT of the draw rows, one upsert of the member counters, one
+//  4. one ledger.Apply of every paid draw's cost (spend) followed by every
+//     points prize (earn). A member's cost is applied before its prize (the
+//     costs come first in the list, and the entry ids are checked). When a
+//     cost is refused (too few points) the transaction rolls back and the
+//     group runs again without that draw, which is answered with the
+//     refusal (422) and gives its Gate reservation back — so a prize is
+//     never credited to an unpaid draw and the stock it would have taken
+//     stays for the others;
+//  5. one INSERT of the draw rows, one upsert of the member counters, one
 //     UPDATE of the prizes' won.
+//
+// The locks are taken in the one-by-one path's order: member rows, prize
+// rows, ledger accounts.
 //
 // A member has at most one draw in a group: a second draw of the same
 // member (its cost and a prize of the first must apply in order) leaves
@@ -38,10 +46,9 @@ import (
 // (a deadlock beyond the retries, a key taken behind our back, a prize
 // earn refused) every draw of the group runs alone through the one-by-one
 // path, which decides everything again from SQL. The draw row stays the
-// truth and every guarantee of the one-by-one path holds: the same locks
-// in the same order (member rows, prize rows, ledger accounts), the stock
+// truth and every guarantee of the one-by-one path holds: the stock is
 // decided under the prize row's lock, the pity streak and limits from the
-// locked member row.
+// locked member row, a replay from the draw stored under the key.
 
 // GroupCommit configures the group commit of draws. The zero value turns
 // it off (every draw its own transaction).
@@ -134,12 +141,27 @@ func (s *Service) submit(gs GroupStore, ap Applier, j *drawJob) drawResult {
 func (s *Service) runGroup(gs GroupStore, ap Applier, jobs []*drawJob) {
 	var answers map[*drawJob]drawResult
 	ctx := context.WithoutCancel(jobs[0].ctx)
-	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		// Runs again after a deadlock: everything is decided afresh.
-		var err error
-		answers, err = s.applyGroup(ctx, gs, ap, jobs)
-		return err
-	})
+	refused := map[*drawJob]error{}
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+			// Runs again after a deadlock: everything is decided afresh.
+			var err error
+			answers, err = s.applyGroup(ctx, gs, ap, jobs, refused)
+			return err
+		})
+		var r refusal
+		if attempt < 3 && errors.As(err, &r) {
+			// Costs refused (too few points): those draws are answered
+			// with the refusal, the rest of the group commits without
+			// them.
+			for j, e := range r {
+				refused[j] = e
+			}
+			continue
+		}
+		break
+	}
 	if err == nil {
 		n := 0
 		for _, r := range answers {
@@ -161,6 +183,11 @@ func (s *Service) runGroup(gs GroupStore, ap Applier, jobs []*drawJob) {
 	}
 }
 
+// refusal rolls a group back: the ledger refused these draws' costs.
+type refusal map[*drawJob]error
+
+func (r refusal) Error() string { return fmt.Sprintf("lottery: %d draw costs refused", len(r)) }
+
 // pendingDraw is one draw of a group still on its way to the draw row.
 type pendingDraw struct {
 	j    *drawJob
@@ -171,11 +198,15 @@ type pendingDraw struct {
 
 // applyGroup is the unit of work of a group (see the notes above). It
 // answers each job; an error fails the whole group.
-func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, jobs []*drawJob) (map[*drawJob]drawResult, error) {
+func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, jobs []*drawJob, refused map[*drawJob]error) (map[*drawJob]drawResult, error) {
 	out := make(map[*drawJob]drawResult, len(jobs))
 	seen := map[int64]bool{}
 	live := make([]*drawJob, 0, len(jobs))
 	for _, j := range jobs {
+		if e, ok := refused[j]; ok {
+			out[j] = drawResult{err: e}
+			continue
+		}
 		if seen[j.memberID] {
 			out[j] = drawResult{alone: true}
 			continue
@@ -242,29 +273,6 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 		ps = append(ps, p)
 	}
 
-	// The costs first: a draw whose cost is refused wins nothing.
-	if len(spends) > 0 {
-		_, errs, err := ap.Apply(ctx, spends)
-		if err != nil {
-			return nil, err
-		}
-		refused := map[*pendingDraw]bool{}
-		for i, e := range errs {
-			if e != nil {
-				refused[payers[i]] = true
-				out[payers[i].j] = drawResult{err: e}
-			}
-		}
-		if len(refused) > 0 {
-			kept := ps[:0]
-			for _, p := range ps {
-				if !refused[p] {
-					kept = append(kept, p)
-				}
-			}
-			ps = kept
-		}
-	}
 	if len(ps) == 0 {
 		return out, nil
 	}
@@ -320,6 +328,11 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 	}
 
 	var earns []ledger.Op
+	var winners []*pendingDraw
+	spendOf := make(map[*pendingDraw]int, len(payers))
+	for i, p := range payers {
+		spendOf[p] = i
+	}
 	for _, p := range ps {
 		j, c := p.j, p.j.c
 		take := func(q Prize) bool {
@@ -372,6 +385,7 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 			}
 		}
 		if d.PrizeKind == KindPoints && d.Points > 0 {
+			winners = append(winners, p)
 			earns = append(earns, ledger.Op{Earn: &ledger.EarnInput{MemberID: j.memberID, Points: d.Points, Key: "lottery:" + d.Ref + ":prize",
 				Ref: ledger.Ref{Type: "lottery_draw", ID: d.Ref}, Title: "抽奖奖品", Operator: "lottery"}})
 		}
@@ -383,18 +397,34 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 			p.st.MissStreak = 0
 		}
 	}
-	if len(earns) > 0 {
-		_, errs, err := ap.Apply(ctx, earns)
-		if err != nil {
-			return nil, err
+	// One Apply: every cost, then every prize. Costs come first in the
+	// list, so each member's cost is applied before its prize; a refused
+	// cost rolls the group back and the group runs again without that
+	// draw (refusal), so no prize is ever credited to an unpaid draw.
+	ops := append(spends, earns...)
+	entries, errs, err := ap.Apply(ctx, ops)
+	if err != nil {
+		return nil, err
+	}
+	r := refusal{}
+	for i := range spends {
+		if errs[i] != nil {
+			r[payers[i].j] = errs[i]
 		}
-		for _, e := range errs {
-			if e != nil {
-				// The cost of that draw is already in this transaction:
-				// everyone runs alone, where a refused prize fails only
-				// its own draw.
-				return nil, fmt.Errorf("lottery: group prize refused: %w", e)
-			}
+	}
+	if len(r) > 0 {
+		return nil, r
+	}
+	for i, e := range errs[len(spends):] {
+		if e != nil {
+			// A refused prize: everyone runs alone, where it fails only
+			// its own draw.
+			return nil, fmt.Errorf("lottery: group prize refused: %w", e)
+		}
+		// Apply runs what it cannot batch after the rest: make sure no
+		// prize went in before its own draw's cost.
+		if sp, ok := spendOf[winners[i]]; ok && entries[len(spends)+i].ID < entries[sp].ID {
+			return nil, fmt.Errorf("lottery: group prize of member %d applied before its cost", winners[i].j.memberID)
 		}
 	}
 
