@@ -185,3 +185,52 @@ func TestDrawsAloneStillHold(t *testing.T) {
 		t.Fatalf("%d groups with group commit off", groups)
 	}
 }
+
+// TestCampaignCacheSeesEdits: with the cache on, an edit made through the
+// service applies to the very next draw, and a draw inside a caller's
+// transaction runs alone in that transaction.
+func TestCampaignCacheSeesEdits(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.campaign(t, lottery.Campaign{CostPoints: 10, Prizes: []lottery.Prize{
+		{Name: "谢谢参与", Kind: lottery.KindNothing, Weight: 1, Stock: lottery.Unlimited},
+	}})
+	f.fund(t, 1, 1000)
+	if d, err := f.svc.Draw(ctx, 1, c.ID, "a"); err != nil || d.CostPoints != 10 {
+		t.Fatalf("first draw: %+v %v", d, err)
+	}
+	edit := *c
+	edit.CostPoints = 25
+	if _, err := f.svc.UpdateCampaign(ctx, &edit); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := f.svc.Draw(ctx, 1, c.ID, "b"); err != nil || d.CostPoints != 25 {
+		t.Fatalf("draw after the edit: %+v %v, want cost 25", d, err)
+	}
+	// A stocked prize added through the service is drawable at once.
+	if err := f.svc.AddPrize(ctx, &lottery.Prize{CampaignID: c.ID, Name: "券", Kind: lottery.KindCoupon, CouponCode: "C1",
+		Weight: 1_000_000_000, Stock: 1}); err != nil {
+		t.Fatal(err)
+	}
+	groups, _ := f.svc.GroupStats()
+	var inTx lottery.Draw
+	err := f.env.DB.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		inTx, err = f.svc.Draw(ctx, 1, c.ID, "c")
+		return err
+	})
+	if err != nil || inTx.PrizeName != "券" || inTx.CostPoints != 25 {
+		t.Fatalf("draw in a caller's transaction: %+v %v", inTx, err)
+	}
+	if g, _ := f.svc.GroupStats(); g != groups {
+		t.Fatalf("a draw inside a caller's transaction was group-committed (%d → %d groups)", groups, g)
+	}
+	if d, err := f.svc.Draw(ctx, 1, c.ID, "d"); err != nil || d.PrizeName == "券" {
+		t.Fatalf("the one coupon was given twice: %+v %v", d, err)
+	}
+	b, _ := f.ledger.Balance(ctx, 1)
+	if b.Available != 1000-10-25-25-25 {
+		t.Fatalf("balance %d", b.Available)
+	}
+	f.checkLedger(t, 1)
+}
