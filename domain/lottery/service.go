@@ -312,6 +312,21 @@ func (s *Service) reserve(ctx context.Context, c *Campaign, r Reservation) (Outc
 			return 0, domain.Errorf(domain.RuleViolation, "you have used all %d draws of this campaign", c.LimitTotal)
 		case GateLimitDaily:
 			return 0, domain.Errorf(domain.RuleViolation, "you have used all %d draws for today", c.LimitDaily)
+		case GateMemberNotReady:
+			// Only the member's counters are missing (a first draw): no
+			// campaign read. They only serve the limits; without limits
+			// zeros do (SQL checks the limits anyway), so no read at all.
+			var st MemberState
+			if c.LimitTotal > 0 || c.LimitDaily > 0 {
+				var err error
+				if st, err = s.Store.MemberState(ctx, c.ID, r.MemberID); err != nil {
+					return 0, err
+				}
+			}
+			if err := s.Gate.RebuildMember(ctx, c.ID, r.MemberID, r.Day, st.today(r.Day)); err != nil {
+				return 0, fmt.Errorf("lottery gate rebuild: %w", err)
+			}
+			continue
 		case GateNotReady:
 			fresh, err := s.Store.Campaign(ctx, c.ID)
 			if err != nil {

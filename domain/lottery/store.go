@@ -71,6 +71,9 @@ const (
 	GateOutOfStock                // the picked prize has no stock left
 	GateUnlimited                 // the picked prize has no stock limit
 	GateReserved                  // one unit of the picked prize is reserved
+	// GateMemberNotReady: the stock counters are there but the member's
+	// are missing (their first draw, or expired): RebuildMember and ask again.
+	GateMemberNotReady
 )
 
 // Gate is the fast, rebuildable copy of stock and member counters (Redis).
@@ -89,6 +92,8 @@ type Gate interface {
 	// Rebuild loads what is left of each stocked prize and the member's
 	// counters for day, each only if missing.
 	Rebuild(ctx context.Context, c *Campaign, memberID int64, day int, st MemberState) error
+	// RebuildMember loads only the member's counters for day, if missing.
+	RebuildMember(ctx context.Context, campaignID, memberID int64, day int, st MemberState) error
 	// Reset drops the campaign's stock counters (after a console edit).
 	Reset(ctx context.Context, campaignID int64) error
 }
