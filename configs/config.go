@@ -44,6 +44,7 @@ type Config struct {
 	Reminder  Reminder  `yaml:"reminder"`
 	Ledger    Ledger    `yaml:"ledger"`
 	Rules     Rules     `yaml:"rules"`
+	Lottery   Lottery   `yaml:"lottery"`
 }
 
 // Rules tunes the earning rule engine (domain/rules; keys documented in
@@ -57,6 +58,13 @@ type Rules struct {
 type Ledger struct {
 	GroupCommits int `yaml:"group_commits"`
 	GroupMax     int `yaml:"group_max"`
+}
+
+// Lottery tunes draws (domain/lottery; keys documented in default.yaml).
+type Lottery struct {
+	GroupCommits     int           `yaml:"group_commits"`
+	GroupMax         int           `yaml:"group_max"`
+	CampaignCacheTTL time.Duration `yaml:"campaign_cache_ttl"`
 }
 
 // Referral configures invitations (domain/referral; keys documented in
@@ -370,6 +378,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Ledger.GroupMax < 1 || c.Ledger.GroupMax > 1000 {
 		bad("ledger.group_max", "must be from 1 to 1000")
+	}
+	if c.Lottery.GroupCommits < 0 || c.Lottery.GroupCommits > 64 {
+		bad("lottery.group_commits", "must be from 0 (off) to 64")
+	}
+	if c.Lottery.GroupMax < 1 || c.Lottery.GroupMax > 500 {
+		bad("lottery.group_max", "must be from 1 to 500")
+	}
+	if c.Lottery.CampaignCacheTTL < 0 || c.Lottery.CampaignCacheTTL > time.Minute {
+		bad("lottery.campaign_cache_ttl", "must be from 0 (off) to 1m")
 	}
 	if c.Server.BodyLimitBytes < 1024 {
 		bad("server.body_limit_bytes", "must be at least 1024")

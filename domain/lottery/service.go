@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jifen/jifen/domain"
@@ -27,6 +28,66 @@ type Service struct {
 	Points Points
 	Tx     TxRunner
 	Clock  domain.Clock
+	// GroupCommit commits concurrent draws in groups (group.go); the zero
+	// value commits each draw alone.
+	GroupCommit GroupCommit
+	// CampaignTTL is how long a draw may use a campaign read earlier
+	// (0: read it for every draw). Edits made through this Service are
+	// seen at once; edits made by another process within CampaignTTL.
+	// Stock, won and per-member limits never come from the cache: they are
+	// read in the draw's transaction.
+	CampaignTTL time.Duration
+
+	group     drawGroup
+	campMu    sync.Mutex
+	campCache map[int64]cachedCampaign
+	campGen   map[int64]uint64 // edits made here, per campaign
+}
+
+type cachedCampaign struct {
+	c  *Campaign
+	at time.Time
+}
+
+// campaign returns the campaign for a draw, from the cache when fresh
+// enough. The result is shared: never modify it.
+func (s *Service) campaign(ctx context.Context, id int64) (*Campaign, error) {
+	if s.CampaignTTL <= 0 {
+		return s.Store.Campaign(ctx, id)
+	}
+	s.campMu.Lock()
+	e, ok := s.campCache[id]
+	gen := s.campGen[id]
+	s.campMu.Unlock()
+	if ok && time.Since(e.at) < s.CampaignTTL {
+		return e.c, nil
+	}
+	at := time.Now()
+	c, err := s.Store.Campaign(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.campMu.Lock()
+	// An edit made here while we read makes this read stale: not cached.
+	if s.campGen[id] == gen {
+		if s.campCache == nil {
+			s.campCache = map[int64]cachedCampaign{}
+		}
+		s.campCache[id] = cachedCampaign{c: c, at: at}
+	}
+	s.campMu.Unlock()
+	return c, nil
+}
+
+// forget drops a campaign from the cache after an edit.
+func (s *Service) forget(id int64) {
+	s.campMu.Lock()
+	delete(s.campCache, id)
+	if s.campGen == nil {
+		s.campGen = map[int64]uint64{}
+	}
+	s.campGen[id]++
+	s.campMu.Unlock()
 }
 
 // missName is what a draw that won nothing shows.
@@ -57,7 +118,9 @@ func (s *Service) UpdateCampaign(ctx context.Context, c *Campaign) (*Campaign, e
 		return nil, err
 	}
 	c.CreatedAt, c.UpdatedAt = cur.CreatedAt, s.Clock.Now()
-	if err := s.Store.UpdateCampaign(ctx, c); err != nil {
+	err = s.Store.UpdateCampaign(ctx, c)
+	s.forget(c.ID)
+	if err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -81,7 +144,9 @@ func (s *Service) AddPrize(ctx context.Context, p *Prize) error {
 	if _, err := s.Store.Campaign(ctx, p.CampaignID); err != nil {
 		return err
 	}
-	if err := s.Store.CreatePrize(ctx, p); err != nil {
+	err := s.Store.CreatePrize(ctx, p)
+	s.forget(p.CampaignID)
+	if err != nil {
 		return err
 	}
 	return s.Gate.Reset(ctx, p.CampaignID)
@@ -104,7 +169,9 @@ func (s *Service) UpdatePrize(ctx context.Context, p *Prize) error {
 	if !found {
 		return domain.Errorf(domain.NotFound, "campaign %d has no prize %d", p.CampaignID, p.ID)
 	}
-	if err := s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Store.UpdatePrize(ctx, p) }); err != nil {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Store.UpdatePrize(ctx, p) })
+	s.forget(p.CampaignID)
+	if err != nil {
 		return err
 	}
 	// The Gate's copy of the stock is stale now; it is rebuilt on the next draw.
@@ -155,38 +222,57 @@ func (s *Service) Draw(ctx context.Context, memberID, campaignID int64, key stri
 	if key == "" || len(key) > 100 {
 		return Draw{}, domain.FieldError("Idempotency-Key", "1 to 100 characters")
 	}
-	c, err := s.Store.Campaign(ctx, campaignID)
+	c, err := s.campaign(ctx, campaignID)
 	if err != nil {
 		return Draw{}, err
 	}
-	if prior, found, err := s.Store.DrawByKey(ctx, memberID, key); err != nil {
+	// A replay is found under the member lock in the transaction; before
+	// that, only a refusal (closed, limits) looks for one: a replay is
+	// answered even when the campaign has closed or the limit is reached.
+	refuse := func(err error) (Draw, error) {
+		if prior, found, perr := s.Store.DrawByKey(ctx, memberID, key); perr != nil {
+			return Draw{}, perr
+		} else if found {
+			return replay(prior, campaignID)
+		}
 		return Draw{}, err
-	} else if found {
-		return replay(prior, campaignID)
 	}
 	now := s.Clock.Now()
 	if !c.Open(now) {
-		return Draw{}, domain.Errorf(domain.RuleViolation, "campaign %d is not open now (%s – %s)", c.ID,
-			c.StartsAt.In(domain.Shanghai).Format("2006-01-02 15:04"), c.EndsAt.In(domain.Shanghai).Format("2006-01-02 15:04"))
+		return refuse(domain.Errorf(domain.RuleViolation, "campaign %d is not open now (%s – %s)", c.ID,
+			c.StartsAt.In(domain.Shanghai).Format("2006-01-02 15:04"), c.EndsAt.In(domain.Shanghai).Format("2006-01-02 15:04")))
 	}
 	total := TotalWeight(c.Prizes)
 	if total <= 0 {
-		return Draw{}, domain.Errorf(domain.RuleViolation, "campaign %d has no prizes to draw", c.ID)
+		return refuse(domain.Errorf(domain.RuleViolation, "campaign %d has no prizes to draw", c.ID))
 	}
 	day := domain.DayOf(now).Int()
 	picked := c.Prizes[Pick(c.Prizes, RandBelow(total))]
 	res := Reservation{CampaignID: c.ID, MemberID: memberID, Day: day, PrizeID: picked.ID, LimitTotal: c.LimitTotal, LimitDaily: c.LimitDaily}
 	out, err := s.reserve(ctx, c, res)
 	if err != nil {
+		if domain.ErrorCode(err) == domain.RuleViolation {
+			return refuse(err)
+		}
 		return Draw{}, err
 	}
 	unit := out == GateReserved
 	var d Draw
 	var took takeInfo
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		d, took, err = s.commit(ctx, c, memberID, key, now, day, picked, out == GateOutOfStock)
-		return err
-	})
+	grouped := false
+	if gs, ap, ok := s.grouping(ctx); ok {
+		r := s.submit(gs, ap, &drawJob{ctx: ctx, c: c, memberID: memberID, key: key, now: now, day: day, picked: picked,
+			gateOut: out == GateOutOfStock})
+		if !r.alone {
+			d, took, err, grouped = r.d, r.took, r.err, true
+		}
+	}
+	if !grouped {
+		err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+			d, took, err = s.commit(ctx, c.ID, memberID, key, now, day, picked, out == GateOutOfStock)
+			return err
+		})
+	}
 	if err != nil || d.Replayed {
 		if rerr := s.Gate.Release(ctx, res, unit); rerr != nil && err == nil {
 			err = rerr
@@ -226,6 +312,21 @@ func (s *Service) reserve(ctx context.Context, c *Campaign, r Reservation) (Outc
 			return 0, domain.Errorf(domain.RuleViolation, "you have used all %d draws of this campaign", c.LimitTotal)
 		case GateLimitDaily:
 			return 0, domain.Errorf(domain.RuleViolation, "you have used all %d draws for today", c.LimitDaily)
+		case GateMemberNotReady:
+			// Only the member's counters are missing (a first draw): no
+			// campaign read. They only serve the limits; without limits
+			// zeros do (SQL checks the limits anyway), so no read at all.
+			var st MemberState
+			if c.LimitTotal > 0 || c.LimitDaily > 0 {
+				var err error
+				if st, err = s.Store.MemberState(ctx, c.ID, r.MemberID); err != nil {
+					return 0, err
+				}
+			}
+			if err := s.Gate.RebuildMember(ctx, c.ID, r.MemberID, r.Day, st.today(r.Day)); err != nil {
+				return 0, fmt.Errorf("lottery gate rebuild: %w", err)
+			}
+			continue
 		case GateNotReady:
 			fresh, err := s.Store.Campaign(ctx, c.ID)
 			if err != nil {
@@ -250,12 +351,22 @@ type takeInfo struct {
 	other   int64 // a stocked prize the pity rule took instead
 }
 
-// commit is the unit of work of one draw: SQL decides, whatever the Gate said.
-func (s *Service) commit(ctx context.Context, c *Campaign, memberID int64, key string, now time.Time, day int, picked Prize, gateOut bool) (Draw, takeInfo, error) {
+// commit is the unit of work of one draw: SQL decides, whatever the Gate
+// said. It reads the campaign again (the draw may have used a cached copy).
+func (s *Service) commit(ctx context.Context, campaignID, memberID int64, key string, now time.Time, day int, picked Prize, gateOut bool) (Draw, takeInfo, error) {
 	var took takeInfo
-	st, err := s.Store.LockMember(ctx, c.ID, memberID)
+	st, err := s.Store.LockMember(ctx, campaignID, memberID)
 	if err != nil {
 		return Draw{}, took, err
+	}
+	c, err := s.Store.Campaign(ctx, campaignID)
+	if err != nil {
+		return Draw{}, took, err
+	}
+	for _, p := range c.Prizes {
+		if p.ID == picked.ID {
+			picked = p
+		}
 	}
 	// Under the member lock a concurrent request with the same key has
 	// either committed (found here) or not started its writes.

@@ -71,6 +71,9 @@ const (
 	GateOutOfStock                // the picked prize has no stock left
 	GateUnlimited                 // the picked prize has no stock limit
 	GateReserved                  // one unit of the picked prize is reserved
+	// GateMemberNotReady: the stock counters are there but the member's
+	// are missing (their first draw, or expired): RebuildMember and ask again.
+	GateMemberNotReady
 )
 
 // Gate is the fast, rebuildable copy of stock and member counters (Redis).
@@ -89,6 +92,40 @@ type Gate interface {
 	// Rebuild loads what is left of each stocked prize and the member's
 	// counters for day, each only if missing.
 	Rebuild(ctx context.Context, c *Campaign, memberID int64, day int, st MemberState) error
+	// RebuildMember loads only the member's counters for day, if missing.
+	RebuildMember(ctx context.Context, campaignID, memberID int64, day int, st MemberState) error
 	// Reset drops the campaign's stock counters (after a console edit).
 	Reset(ctx context.Context, campaignID int64) error
+}
+
+// MemberKey names one member's row in one campaign.
+type MemberKey struct{ CampaignID, MemberID int64 }
+
+// DrawKey names a draw by its member and idempotency key.
+type DrawKey struct {
+	MemberID int64
+	Key      string
+}
+
+// WinKey names a member's wins of one prize.
+type WinKey struct{ CampaignID, MemberID, PrizeID int64 }
+
+// GroupStore is what group commit needs beyond Store, each call one or two
+// multi-row statements in the transaction in ctx; a Store that does not
+// implement it gets no group commit.
+type GroupStore interface {
+	// LockMembers locks (creating missing ones) the members' rows, in key
+	// order, and returns their counters.
+	LockMembers(ctx context.Context, keys []MemberKey) (map[MemberKey]MemberState, error)
+	// DrawsByKeys finds the draws already stored under the keys.
+	DrawsByKeys(ctx context.Context, keys []DrawKey) (map[DrawKey]Draw, error)
+	// Prizes reads the campaigns' prizes as SQL has them now (no lock).
+	Prizes(ctx context.Context, campaignIDs []int64) (map[int64]Prize, error)
+	// LockPrizes locks the prizes' rows (ascending) and reads them.
+	LockPrizes(ctx context.Context, ids []int64) (map[int64]Prize, error)
+	// WinsOf counts the members' draws of the prizes (only keys asked).
+	WinsOf(ctx context.Context, keys []WinKey) (map[WinKey]int, error)
+	// WriteGroup inserts the draws (setting their ids), saves the members'
+	// counters and sets the prizes' won. A used key is ErrDuplicateDraw.
+	WriteGroup(ctx context.Context, draws []*Draw, members map[MemberKey]MemberState, won map[int64]int64) error
 }

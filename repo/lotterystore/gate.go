@@ -44,9 +44,11 @@ func (g *Gate) ttl() int64 {
 func dayField(day int) string { return "d:" + strconv.Itoa(day) }
 
 // reserveScript: KEYS stock, member; ARGV day field, limit total, limit
-// daily, prize id, ttl. Returns the lottery.Outcome.
+// daily, prize id, ttl. Returns the lottery.Outcome (0 when the stock hash
+// is missing, 6 when only the member's is).
 var reserveScript = redis.NewScript(`
-if redis.call('HEXISTS', KEYS[1], '_ok') == 0 or redis.call('HEXISTS', KEYS[2], '_ok') == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[1], '_ok') == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[2], '_ok') == 0 then return 6 end
 local total = tonumber(redis.call('HGET', KEYS[2], 'total') or '0')
 local today = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if tonumber(ARGV[2]) > 0 and total >= tonumber(ARGV[2]) then return 1 end
@@ -108,8 +110,12 @@ func (g *Gate) Reserve(ctx context.Context, r lottery.Reservation) (lottery.Outc
 	if err != nil {
 		return 0, err
 	}
-	return [...]lottery.Outcome{lottery.GateNotReady, lottery.GateLimitTotal, lottery.GateLimitDaily,
-		lottery.GateOutOfStock, lottery.GateUnlimited, lottery.GateReserved}[n], nil
+	outcomes := [...]lottery.Outcome{lottery.GateNotReady, lottery.GateLimitTotal, lottery.GateLimitDaily,
+		lottery.GateOutOfStock, lottery.GateUnlimited, lottery.GateReserved, lottery.GateMemberNotReady}
+	if n < 0 || n >= len(outcomes) {
+		return 0, fmt.Errorf("lottery gate: reserve answered %d", n)
+	}
+	return outcomes[n], nil
 }
 
 // Release gives a reservation back.
@@ -143,7 +149,12 @@ func (g *Gate) Rebuild(ctx context.Context, c *lottery.Campaign, memberID int64,
 	if err := rebuildScript.Run(ctx, g.R.C, []string{g.stockKey(c.ID)}, args...).Err(); err != nil {
 		return err
 	}
-	return rebuildScript.Run(ctx, g.R.C, []string{g.memberKey(c.ID, memberID)}, g.ttl(),
+	return g.RebuildMember(ctx, c.ID, memberID, day, st)
+}
+
+// RebuildMember loads the member's counters from SQL values.
+func (g *Gate) RebuildMember(ctx context.Context, campaignID, memberID int64, day int, st lottery.MemberState) error {
+	return rebuildScript.Run(ctx, g.R.C, []string{g.memberKey(campaignID, memberID)}, g.ttl(),
 		"total", st.Draws, dayField(day), st.DayDraws).Err()
 }
 

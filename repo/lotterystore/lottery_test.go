@@ -27,12 +27,21 @@ type fixture struct {
 	clock  *domain.FakeClock
 }
 
+// newFixture wires the lottery as the app does: draws group-committed
+// (two committers), campaigns cached for a second.
 func newFixture(t testing.TB) *fixture {
+	return newFixtureWith(t, lottery.GroupCommit{Committers: envInt("LOTTERY_COMMITTERS", 2), MaxBatch: 64}, time.Second)
+}
+
+// newFixtureWith chooses group commit and the campaign cache; the zero
+// values give the one-by-one path with a campaign read per draw.
+func newFixtureWith(t testing.TB, gc lottery.GroupCommit, ttl time.Duration) *fixture {
 	env := testenv.New(t)
 	clock := domain.NewFakeClock(t0)
 	led := &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: clock}
 	st := &lotterystore.Store{DB: env.DB}
-	svc := &lottery.Service{Store: st, Gate: &lotterystore.Gate{R: env.Redis}, Points: led, Tx: env.DB, Clock: clock}
+	svc := &lottery.Service{Store: st, Gate: &lotterystore.Gate{R: env.Redis}, Points: led, Tx: env.DB, Clock: clock,
+		GroupCommit: gc, CampaignTTL: ttl}
 	return &fixture{env: env, ledger: led, svc: svc, store: st, clock: clock}
 }
 

@@ -15,8 +15,11 @@ import (
 	"github.com/jifen/jifen/repo"
 )
 
-// Store implements lottery.Store.
-type Store struct{ DB *repo.DB }
+// Store implements lottery.Store (and lottery.GroupStore, group.go).
+type Store struct {
+	DB      *repo.DB
+	autoinc autoincMode
+}
 
 var _ lottery.Store = (*Store)(nil)
 

@@ -223,7 +223,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 			PushWindowDays: cfg.Guides.PushWindowDays, SummaryWindowDays: cfg.Guides.SummaryWindowDays, PushText: cfg.Guides.PushText}}
 	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, a.Guides.OnRegistered)
 	a.Lottery = &lottery.Service{Store: &lotterystore.Store{DB: st.DB}, Gate: &lotterystore.Gate{R: st.Redis},
-		Points: a.Ledger, Tx: st.DB, Clock: opt.Clock}
+		Points: a.Ledger, Tx: st.DB, Clock: opt.Clock, CampaignTTL: cfg.Lottery.CampaignCacheTTL,
+		GroupCommit: lottery.GroupCommit{Committers: cfg.Lottery.GroupCommits, MaxBatch: cfg.Lottery.GroupMax}}
 	ruleStore := rulestore.New(st.DB)
 	a.Rules = &rules.Service{Store: ruleStore, Usage: ruleStore, Budget: ruleStore, Tx: st.DB, Clock: opt.Clock, CacheTTL: cfg.Rules.CacheTTL}
 	ruleAdmin := &ruleadmin.Service{Rules: a.Rules, Audit: auditStore, Tx: st.DB, Clock: opt.Clock}

@@ -1,0 +1,450 @@
+package lottery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/group"
+	"github.com/jifen/jifen/domain/ledger"
+)
+
+// # Group commit
+//
+// After the Gate has reserved (per request), a draw made outside a
+// caller's transaction is handed to a group.Batcher. A group commits in ONE
+// transaction, each step one multi-row statement for the whole group:
+//
+//  1. lock the members' campaign rows (creating missing ones) and look up
+//     the idempotency keys under that lock (replays are answered as such);
+//  2. check the limits in memory and decide free or paid;
+//  3. read the prizes as SQL has them and lock the stocked ones; the picked
+//     prize, the pity rule and the consolation are decided in memory against
+//     the locked won counters and per-member wins;
+//  4. one ledger.Apply of every paid draw's cost (spend) followed by every
+//     points prize (earn). A member's cost is applied before its prize (the
+//     costs come first in the list, and the entry ids are checked). When a
+//     cost is refused (too few points) the transaction rolls back and the
+//     group runs again without that draw, which is answered with the
+//     refusal (422) and gives its Gate reservation back — so a prize is
+//     never credited to an unpaid draw and the stock it would have taken
+//     stays for the others;
+//  5. one INSERT of the draw rows, one upsert of the member counters, one
+//     UPDATE of the prizes' won.
+//
+// The locks are taken in the one-by-one path's order: member rows, prize
+// rows, ledger accounts.
+//
+// A member has at most one draw in a group: a second draw of the same
+// member (its cost and a prize of the first must apply in order) leaves
+// the group and runs alone afterwards. When the group's transaction fails
+// (a deadlock beyond the retries, a key taken behind our back, a prize
+// earn refused) every draw of the group runs alone through the one-by-one
+// path, which decides everything again from SQL. The draw row stays the
+// truth and every guarantee of the one-by-one path holds: the stock is
+// decided under the prize row's lock, the pity streak and limits from the
+// locked member row, a replay from the draw stored under the key.
+
+// GroupCommit configures the group commit of draws. The zero value turns
+// it off (every draw its own transaction).
+type GroupCommit struct {
+	// Committers is how many groups may commit at once (0: off).
+	Committers int
+	// MaxBatch caps the draws in one group (64 when 0).
+	MaxBatch int
+}
+
+// Applier runs many earns and spends in the caller's transaction
+// ((*ledger.Service).Apply).
+type Applier interface {
+	Apply(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
+}
+
+type txProbe interface {
+	InTransaction(ctx context.Context) bool
+}
+
+type drawJob struct {
+	ctx      context.Context
+	c        *Campaign
+	memberID int64
+	key      string
+	now      time.Time
+	day      int
+	picked   Prize
+	gateOut  bool
+	done     chan drawResult
+}
+
+type drawResult struct {
+	d     Draw
+	took  takeInfo
+	err   error
+	alone bool // run it through the one-by-one path
+}
+
+type drawGroup struct {
+	once    sync.Once
+	batcher *group.Batcher[*drawJob]
+	// groups and grouped count committed groups and the draws they
+	// answered (GroupStats).
+	groups, grouped atomic.Int64
+}
+
+// GroupStats reports how many groups have committed and how many draws
+// they answered (the rest ran alone).
+func (s *Service) GroupStats() (groups, grouped int64) {
+	return s.group.groups.Load(), s.group.grouped.Load()
+}
+
+// grouping returns the stores group commit needs when a draw with ctx can
+// be group-committed.
+func (s *Service) grouping(ctx context.Context) (GroupStore, Applier, bool) {
+	if s.GroupCommit.Committers <= 0 {
+		return nil, nil, false
+	}
+	gs, ok := s.Store.(GroupStore)
+	if !ok {
+		return nil, nil, false
+	}
+	ap, ok := s.Points.(Applier)
+	if !ok {
+		return nil, nil, false
+	}
+	if p, ok := s.Tx.(txProbe); !ok || p.InTransaction(ctx) {
+		return nil, nil, false
+	}
+	return gs, ap, true
+}
+
+// submit queues a draw for group commit and waits for its answer.
+func (s *Service) submit(gs GroupStore, ap Applier, j *drawJob) drawResult {
+	s.group.once.Do(func() {
+		s.group.batcher = &group.Batcher[*drawJob]{Committers: s.GroupCommit.Committers, Max: s.GroupCommit.MaxBatch,
+			Run: func(jobs []*drawJob) { s.runGroup(gs, ap, jobs) }}
+		if s.group.batcher.Max <= 0 {
+			s.group.batcher.Max = 64
+		}
+	})
+	j.done = make(chan drawResult, 1)
+	s.group.batcher.Submit(j)
+	// Once queued the job is answered whatever happens to its context:
+	// the group may already have committed it.
+	return <-j.done
+}
+
+func (s *Service) runGroup(gs GroupStore, ap Applier, jobs []*drawJob) {
+	var answers map[*drawJob]drawResult
+	ctx := context.WithoutCancel(jobs[0].ctx)
+	refused := map[*drawJob]error{}
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+			// Runs again after a deadlock: everything is decided afresh.
+			var err error
+			answers, err = s.applyGroup(ctx, gs, ap, jobs, refused)
+			return err
+		})
+		var r refusal
+		if attempt < 3 && errors.As(err, &r) {
+			// Costs refused (too few points): those draws are answered
+			// with the refusal, the rest of the group commits without
+			// them.
+			for j, e := range r {
+				refused[j] = e
+			}
+			continue
+		}
+		break
+	}
+	if err == nil {
+		n := 0
+		for _, r := range answers {
+			if !r.alone {
+				n++
+			}
+		}
+		if n > 0 {
+			s.group.groups.Add(1)
+			s.group.grouped.Add(int64(n))
+		}
+	}
+	for _, j := range jobs {
+		r, ok := answers[j]
+		if err != nil || !ok {
+			r = drawResult{alone: true}
+		}
+		j.done <- r
+	}
+}
+
+// refusal rolls a group back: the ledger refused these draws' costs.
+type refusal map[*drawJob]error
+
+func (r refusal) Error() string { return fmt.Sprintf("lottery: %d draw costs refused", len(r)) }
+
+// pendingDraw is one draw of a group still on its way to the draw row.
+type pendingDraw struct {
+	j    *drawJob
+	st   MemberState
+	d    Draw
+	took takeInfo
+}
+
+// applyGroup is the unit of work of a group (see the notes above). It
+// answers each job; an error fails the whole group.
+func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, jobs []*drawJob, refused map[*drawJob]error) (map[*drawJob]drawResult, error) {
+	out := make(map[*drawJob]drawResult, len(jobs))
+	seen := map[int64]bool{}
+	live := make([]*drawJob, 0, len(jobs))
+	for _, j := range jobs {
+		if e, ok := refused[j]; ok {
+			out[j] = drawResult{err: e}
+			continue
+		}
+		if seen[j.memberID] {
+			out[j] = drawResult{alone: true}
+			continue
+		}
+		seen[j.memberID] = true
+		live = append(live, j)
+	}
+	mkeys := make([]MemberKey, 0, len(live))
+	dkeys := make([]DrawKey, 0, len(live))
+	for _, j := range live {
+		mkeys = append(mkeys, MemberKey{j.c.ID, j.memberID})
+		dkeys = append(dkeys, DrawKey{j.memberID, j.key})
+	}
+	sort.Slice(mkeys, func(a, b int) bool {
+		if mkeys[a].CampaignID != mkeys[b].CampaignID {
+			return mkeys[a].CampaignID < mkeys[b].CampaignID
+		}
+		return mkeys[a].MemberID < mkeys[b].MemberID
+	})
+	states, err := gs.LockMembers(ctx, mkeys)
+	if err != nil {
+		return nil, err
+	}
+	// Under the member locks a concurrent request with the same key has
+	// either committed (found here) or not started its writes.
+	prior, err := gs.DrawsByKeys(ctx, dkeys)
+	if err != nil {
+		return nil, err
+	}
+
+	// Limits, then free or paid.
+	var ps []*pendingDraw
+	var spends []ledger.Op
+	var payers []*pendingDraw
+	for _, j := range live {
+		if d, ok := prior[DrawKey{j.memberID, j.key}]; ok {
+			d.Replayed = true
+			out[j] = drawResult{d: d}
+			continue
+		}
+		c := j.c
+		st := states[MemberKey{c.ID, j.memberID}].today(j.day)
+		if c.LimitTotal > 0 && st.Draws >= c.LimitTotal {
+			out[j] = drawResult{err: domain.Errorf(domain.RuleViolation, "you have used all %d draws of this campaign", c.LimitTotal)}
+			continue
+		}
+		if c.LimitDaily > 0 && st.DayDraws >= c.LimitDaily {
+			out[j] = drawResult{err: domain.Errorf(domain.RuleViolation, "you have used all %d draws for today", c.LimitDaily)}
+			continue
+		}
+		p := &pendingDraw{j: j, st: st, d: Draw{CampaignID: c.ID, MemberID: j.memberID, Key: j.key, Ref: newRef(), Day: j.day, CreatedAt: j.now}}
+		switch {
+		case c.CostPoints > 0 && p.st.FreeUsed < c.FreePerDay:
+			p.st.FreeUsed++
+			p.d.Free = true
+		case c.CostPoints > 0:
+			p.d.CostPoints = c.CostPoints
+			spends = append(spends, ledger.Op{Spend: &ledger.SpendInput{MemberID: j.memberID, Points: c.CostPoints,
+				Key: "lottery:" + p.d.Ref, Ref: ledger.Ref{Type: "lottery_draw", ID: p.d.Ref}, Title: "抽奖消耗", Operator: "lottery"}})
+			payers = append(payers, p)
+		default:
+			p.d.Free = true
+		}
+		ps = append(ps, p)
+	}
+
+	if len(ps) == 0 {
+		return out, nil
+	}
+
+	// The prizes as SQL has them; stocked ones locked.
+	var cids []int64
+	cseen := map[int64]bool{}
+	for _, p := range ps {
+		if !cseen[p.j.c.ID] {
+			cseen[p.j.c.ID] = true
+			cids = append(cids, p.j.c.ID)
+		}
+	}
+	fresh, err := gs.Prizes(ctx, cids)
+	if err != nil {
+		return nil, err
+	}
+	byCampaign := map[int64][]Prize{}
+	var stocked []int64
+	for _, p := range fresh {
+		byCampaign[p.CampaignID] = append(byCampaign[p.CampaignID], p)
+		if p.Stock != Unlimited && !p.Empty() {
+			stocked = append(stocked, p.ID)
+		}
+	}
+	for _, list := range byCampaign {
+		sort.Slice(list, func(a, b int) bool { return list[a].ID < list[b].ID })
+	}
+	sort.Slice(stocked, func(a, b int) bool { return stocked[a] < stocked[b] })
+	locked := map[int64]Prize{}
+	if len(stocked) > 0 {
+		if locked, err = gs.LockPrizes(ctx, stocked); err != nil {
+			return nil, err
+		}
+	}
+	won := make(map[int64]int64, len(locked))
+	for id, p := range locked {
+		won[id] = p.Won
+	}
+	var wkeys []WinKey
+	for _, p := range ps {
+		for _, q := range byCampaign[p.j.c.ID] {
+			if q.PerMemberLimit > 0 {
+				wkeys = append(wkeys, WinKey{p.j.c.ID, p.j.memberID, q.ID})
+			}
+		}
+	}
+	wins := map[WinKey]int{}
+	if len(wkeys) > 0 {
+		if wins, err = gs.WinsOf(ctx, wkeys); err != nil {
+			return nil, err
+		}
+	}
+
+	var earns []ledger.Op
+	var winners []*pendingDraw
+	spendOf := make(map[*pendingDraw]int, len(payers))
+	for i, p := range payers {
+		spendOf[p] = i
+	}
+	for _, p := range ps {
+		j, c := p.j, p.j.c
+		take := func(q Prize) bool {
+			wk := WinKey{c.ID, j.memberID, q.ID}
+			if q.PerMemberLimit > 0 && wins[wk] >= q.PerMemberLimit {
+				return false
+			}
+			if q.Stock != Unlimited && !q.Empty() {
+				l, ok := locked[q.ID]
+				if !ok || won[q.ID] >= l.Stock {
+					return false
+				}
+				won[q.ID]++
+			}
+			wins[wk]++
+			return true
+		}
+		picked, ok := fresh[j.picked.ID]
+		if !ok {
+			picked = j.picked
+		}
+		var prize *Prize
+		if !j.gateOut {
+			if take(picked) {
+				prize = &picked
+			} else if picked.Stock != Unlimited {
+				p.took.soldOut = true
+			}
+		}
+		d := &p.d
+		if prize != nil {
+			d.PrizeID, d.PrizeKind, d.PrizeName, d.Points, d.CouponCode = prize.ID, prize.Kind, prize.Name, prize.Points, prize.CouponCode
+		} else if c.ConsolationName != "" {
+			d.PrizeKind, d.PrizeName, d.Points = KindGift, c.ConsolationName, c.ConsolationPoints
+			if c.ConsolationPoints > 0 {
+				d.PrizeKind = KindPoints
+			}
+		} else {
+			d.PrizeKind, d.PrizeName = KindNothing, missName
+		}
+		if d.PrizeKind == KindNothing && c.PityAfter > 0 && p.st.MissStreak >= c.PityAfter {
+			for _, q := range pityOrder(byCampaign[c.ID]) {
+				if take(q) {
+					d.PrizeID, d.PrizeKind, d.PrizeName, d.Points, d.CouponCode, d.Pity = q.ID, q.Kind, q.Name, q.Points, q.CouponCode, true
+					if q.Stock != Unlimited {
+						p.took.other = q.ID
+					}
+					break
+				}
+			}
+		}
+		if d.PrizeKind == KindPoints && d.Points > 0 {
+			winners = append(winners, p)
+			earns = append(earns, ledger.Op{Earn: &ledger.EarnInput{MemberID: j.memberID, Points: d.Points, Key: "lottery:" + d.Ref + ":prize",
+				Ref: ledger.Ref{Type: "lottery_draw", ID: d.Ref}, Title: "抽奖奖品", Operator: "lottery"}})
+		}
+		p.st.Draws++
+		p.st.DayDraws++
+		if d.PrizeKind == KindNothing {
+			p.st.MissStreak++
+		} else {
+			p.st.MissStreak = 0
+		}
+	}
+	// One Apply: every cost, then every prize. Costs come first in the
+	// list, so each member's cost is applied before its prize; a refused
+	// cost rolls the group back and the group runs again without that
+	// draw (refusal), so no prize is ever credited to an unpaid draw.
+	ops := append(spends, earns...)
+	entries, errs, err := ap.Apply(ctx, ops)
+	if err != nil {
+		return nil, err
+	}
+	r := refusal{}
+	for i := range spends {
+		if errs[i] != nil {
+			r[payers[i].j] = errs[i]
+		}
+	}
+	if len(r) > 0 {
+		return nil, r
+	}
+	for i, e := range errs[len(spends):] {
+		if e != nil {
+			// A refused prize: everyone runs alone, where it fails only
+			// its own draw.
+			return nil, fmt.Errorf("lottery: group prize refused: %w", e)
+		}
+		// Apply runs what it cannot batch after the rest: make sure no
+		// prize went in before its own draw's cost.
+		if sp, ok := spendOf[winners[i]]; ok && entries[len(spends)+i].ID < entries[sp].ID {
+			return nil, fmt.Errorf("lottery: group prize of member %d applied before its cost", winners[i].j.memberID)
+		}
+	}
+
+	draws := make([]*Draw, 0, len(ps))
+	members := make(map[MemberKey]MemberState, len(ps))
+	for _, p := range ps {
+		draws = append(draws, &p.d)
+		members[MemberKey{p.j.c.ID, p.j.memberID}] = p.st
+	}
+	changed := map[int64]int64{}
+	for id, n := range won {
+		if n != locked[id].Won {
+			changed[id] = n
+		}
+	}
+	if err := gs.WriteGroup(ctx, draws, members, changed); err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		out[p.j] = drawResult{d: p.d, took: p.took}
+	}
+	return out, nil
+}

@@ -1,0 +1,314 @@
+package lotterystore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"gorm.io/gorm/clause"
+
+	"github.com/jifen/jifen/domain/lottery"
+	"github.com/jifen/jifen/repo"
+)
+
+var _ lottery.GroupStore = (*Store)(nil)
+
+// groupChunk caps the rows of one multi-row statement (placeholders stay
+// far below both dialects' limits: 15 per draw row).
+const groupChunk = 500
+
+// memberWhere is "(campaign_id = ? AND member_id IN (…)) OR …" for keys,
+// one term per campaign.
+func memberWhere(keys []lottery.MemberKey) (string, []any) {
+	by := map[int64][]int64{}
+	var cids []int64
+	for _, k := range keys {
+		if _, ok := by[k.CampaignID]; !ok {
+			cids = append(cids, k.CampaignID)
+		}
+		by[k.CampaignID] = append(by[k.CampaignID], k.MemberID)
+	}
+	sort.Slice(cids, func(a, b int) bool { return cids[a] < cids[b] })
+	terms := make([]string, 0, len(cids))
+	args := make([]any, 0, len(keys)+len(cids))
+	for _, c := range cids {
+		terms = append(terms, "(campaign_id = ? AND member_id IN ("+repo.Marks(len(by[c]))+"))")
+		args = append(args, c)
+		for _, m := range by[c] {
+			args = append(args, m)
+		}
+	}
+	return strings.Join(terms, " OR "), args
+}
+
+func (s *Store) conn(ctx context.Context) interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+} {
+	return s.db(ctx).Statement.ConnPool
+}
+
+func (s *Store) forUpdate() string {
+	if s.DB.Dialect() == repo.MySQL {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// LockMembers implements lottery.GroupStore: one locking read of the rows;
+// when some are missing, one insert of those and a locking read of them.
+func (s *Store) LockMembers(ctx context.Context, keys []lottery.MemberKey) (map[lottery.MemberKey]lottery.MemberState, error) {
+	out := make(map[lottery.MemberKey]lottery.MemberState, len(keys))
+	read := func(keys []lottery.MemberKey) error {
+		where, args := memberWhere(keys)
+		rows, err := s.conn(ctx).QueryContext(ctx, `SELECT campaign_id, member_id, draws, day, day_draws, free_used, miss_streak
+			FROM lottery_members WHERE `+where+` ORDER BY campaign_id, member_id`+s.forUpdate(), args...)
+		if err != nil {
+			return fmt.Errorf("lock lottery members: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k lottery.MemberKey
+			var st lottery.MemberState
+			if err := rows.Scan(&k.CampaignID, &k.MemberID, &st.Draws, &st.Day, &st.DayDraws, &st.FreeUsed, &st.MissStreak); err != nil {
+				return fmt.Errorf("lock lottery members: %w", err)
+			}
+			out[k] = st
+		}
+		return rows.Err()
+	}
+	if err := read(keys); err != nil {
+		return nil, err
+	}
+	var missing []memberRow
+	var mkeys []lottery.MemberKey
+	now := time.Now().UTC()
+	for _, k := range keys {
+		if _, ok := out[k]; !ok {
+			missing = append(missing, memberRow{CampaignID: k.CampaignID, MemberID: k.MemberID, UpdatedAt: now})
+			mkeys = append(mkeys, k)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	if err := s.db(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&missing, groupChunk).Error; err != nil {
+		return nil, fmt.Errorf("create lottery members: %w", err)
+	}
+	if err := read(mkeys); err != nil {
+		return nil, err
+	}
+	for _, k := range mkeys {
+		if _, ok := out[k]; !ok {
+			return nil, fmt.Errorf("lock lottery members: row %v missing after insert", k)
+		}
+	}
+	return out, nil
+}
+
+// DrawsByKeys implements lottery.GroupStore.
+func (s *Store) DrawsByKeys(ctx context.Context, keys []lottery.DrawKey) (map[lottery.DrawKey]lottery.Draw, error) {
+	out := map[lottery.DrawKey]lottery.Draw{}
+	want := make(map[lottery.DrawKey]bool, len(keys))
+	var members, idem []any
+	mseen, kseen := map[int64]bool{}, map[string]bool{}
+	for _, k := range keys {
+		want[k] = true
+		if !mseen[k.MemberID] {
+			mseen[k.MemberID] = true
+			members = append(members, k.MemberID)
+		}
+		if !kseen[k.Key] {
+			kseen[k.Key] = true
+			idem = append(idem, k.Key)
+		}
+	}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	var rows []drawRow
+	if err := s.db(ctx).Where("member_id IN ? AND idem_key IN ?", members, idem).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("draws by keys: %w", err)
+	}
+	for i := range rows {
+		k := lottery.DrawKey{MemberID: rows[i].MemberID, Key: rows[i].IdemKey}
+		if want[k] {
+			out[k] = rows[i].toDomain()
+		}
+	}
+	return out, nil
+}
+
+// Prizes implements lottery.GroupStore.
+func (s *Store) Prizes(ctx context.Context, campaignIDs []int64) (map[int64]lottery.Prize, error) {
+	var rows []prizeRow
+	if err := s.db(ctx).Where("campaign_id IN ?", campaignIDs).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("load prizes: %w", err)
+	}
+	out := make(map[int64]lottery.Prize, len(rows))
+	for i := range rows {
+		out[rows[i].ID] = rows[i].toDomain()
+	}
+	return out, nil
+}
+
+// LockPrizes implements lottery.GroupStore.
+func (s *Store) LockPrizes(ctx context.Context, ids []int64) (map[int64]lottery.Prize, error) {
+	var rows []prizeRow
+	if err := s.DB.ForUpdate(s.db(ctx)).Where("id IN ?", ids).Order("id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("lock prizes: %w", err)
+	}
+	out := make(map[int64]lottery.Prize, len(rows))
+	for i := range rows {
+		out[rows[i].ID] = rows[i].toDomain()
+	}
+	return out, nil
+}
+
+// WinsOf implements lottery.GroupStore: one grouped count per campaign.
+func (s *Store) WinsOf(ctx context.Context, keys []lottery.WinKey) (map[lottery.WinKey]int, error) {
+	out := map[lottery.WinKey]int{}
+	by := map[int64][]lottery.WinKey{}
+	for _, k := range keys {
+		by[k.CampaignID] = append(by[k.CampaignID], k)
+	}
+	for cid, ks := range by {
+		var members, prizes []int64
+		for _, k := range ks {
+			members = append(members, k.MemberID)
+			prizes = append(prizes, k.PrizeID)
+		}
+		var rows []struct {
+			MemberID int64
+			PrizeID  int64
+			N        int
+		}
+		if err := s.db(ctx).Model(&drawRow{}).Select("member_id, prize_id, COUNT(*) AS n").
+			Where("campaign_id = ? AND member_id IN ? AND prize_id IN ?", cid, members, prizes).
+			Group("member_id, prize_id").Scan(&rows).Error; err != nil {
+			return nil, fmt.Errorf("member wins: %w", err)
+		}
+		for _, r := range rows {
+			out[lottery.WinKey{CampaignID: cid, MemberID: r.MemberID, PrizeID: r.PrizeID}] = r.N
+		}
+	}
+	return out, nil
+}
+
+// WriteGroup implements lottery.GroupStore: one INSERT of the draws (ids
+// from the first one reported when MySQL promises consecutive ids, else
+// read back by key), one upsert of the members' counters, one UPDATE of
+// the prizes' won.
+func (s *Store) WriteGroup(ctx context.Context, draws []*lottery.Draw, members map[lottery.MemberKey]lottery.MemberState, won map[int64]int64) error {
+	c := s.conn(ctx)
+	for lo := 0; lo < len(draws); lo += groupChunk {
+		part := draws[lo:min(lo+groupChunk, len(draws))]
+		args := make([]any, 0, 15*len(part))
+		for _, d := range part {
+			d.CreatedAt = d.CreatedAt.UTC().Truncate(time.Millisecond)
+			args = append(args, d.CampaignID, d.MemberID, d.Key, d.Ref, d.Day, d.PrizeID, string(d.PrizeKind), d.PrizeName,
+				d.Points, d.CouponCode, d.CostPoints, d.Free, d.Pity, d.CreatedAt)
+		}
+		res, err := c.ExecContext(ctx, `INSERT INTO lottery_draws (campaign_id, member_id, idem_key, ref, day, prize_id, prize_kind,
+			prize_name, points, coupon_code, cost_points, free, pity, created_at) VALUES `+repo.RowsOf(len(part), 14), args...)
+		if repo.IsDuplicate(err) {
+			return fmt.Errorf("%w: %v", lottery.ErrDuplicateDraw, err)
+		}
+		if err != nil {
+			return fmt.Errorf("insert draws: %w", err)
+		}
+		if s.consecutiveIDs(ctx) {
+			first, err := res.LastInsertId()
+			if err != nil {
+				return fmt.Errorf("insert draws: %w", err)
+			}
+			for i, d := range part {
+				d.ID = first + int64(i)
+			}
+			continue
+		}
+		keys := make([]lottery.DrawKey, len(part))
+		for i, d := range part {
+			keys[i] = lottery.DrawKey{MemberID: d.MemberID, Key: d.Key}
+		}
+		got, err := s.DrawsByKeys(ctx, keys)
+		if err != nil {
+			return err
+		}
+		for i, d := range part {
+			g, ok := got[keys[i]]
+			if !ok || g.Ref != d.Ref {
+				return fmt.Errorf("insert draws: draw %v not found after insert", keys[i])
+			}
+			d.ID = g.ID
+		}
+	}
+
+	if len(members) > 0 {
+		keys := make([]lottery.MemberKey, 0, len(members))
+		for k := range members {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(a, b int) bool {
+			if keys[a].CampaignID != keys[b].CampaignID {
+				return keys[a].CampaignID < keys[b].CampaignID
+			}
+			return keys[a].MemberID < keys[b].MemberID
+		})
+		now := time.Now().UTC()
+		rows := make([]memberRow, 0, len(keys))
+		for _, k := range keys {
+			st := members[k]
+			rows = append(rows, memberRow{CampaignID: k.CampaignID, MemberID: k.MemberID, Draws: st.Draws, Day: st.Day, DayDraws: st.DayDraws,
+				FreeUsed: st.FreeUsed, MissStreak: st.MissStreak, UpdatedAt: now})
+		}
+		// The rows exist and are locked: the upsert only updates them.
+		if err := s.db(ctx).Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "campaign_id"}, {Name: "member_id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"draws", "day", "day_draws", "free_used", "miss_streak", "updated_at"}),
+		}).CreateInBatches(&rows, groupChunk).Error; err != nil {
+			return fmt.Errorf("save lottery members: %w", err)
+		}
+	}
+
+	if len(won) > 0 {
+		ids := make([]int64, 0, len(won))
+		for id := range won {
+			ids = append(ids, id)
+		}
+		sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
+		q, args := repo.CaseUpdate("lottery_prizes", "id", len(ids), []string{"won"}, func(i int) (any, []any) {
+			return ids[i], []any{won[ids[i]]}
+		})
+		if _, err := c.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("update prizes won: %w", err)
+		}
+	}
+	return nil
+}
+
+// consecutiveIDs reports whether one multi-row INSERT gets consecutive
+// auto-increment ids with the first one reported: MySQL/MariaDB with
+// innodb_autoinc_lock_mode 0 or 1. Asked once; SQLite and any doubt read
+// the ids back.
+func (s *Store) consecutiveIDs(ctx context.Context) bool {
+	if s.DB.Dialect() != repo.MySQL {
+		return false
+	}
+	s.autoinc.once.Do(func() {
+		var mode int
+		if err := s.DB.Conn(context.WithoutCancel(ctx)).Raw("SELECT @@innodb_autoinc_lock_mode").Scan(&mode).Error; err == nil {
+			s.autoinc.consecutive = mode == 0 || mode == 1
+		}
+	})
+	return s.autoinc.consecutive
+}
+
+type autoincMode struct {
+	once        sync.Once
+	consecutive bool
+}
