@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
@@ -21,6 +22,12 @@ type Service struct {
 	Tiers   Tiers       // nil: everyone "normal"
 	Streaks StreakBoard // optional
 	Points  PointsBoard // optional
+	// Group turns on group commit of sign-ins (see group.go); it needs a
+	// Store implementing BatchStore and a Tx that tells whether a context
+	// carries a transaction.
+	Group GroupCommit
+
+	group groupState
 }
 
 // Result answers a sign-in.
@@ -32,12 +39,32 @@ type Result struct {
 }
 
 // SignIn signs the member in for today. A second sign-in the same day is
-// AlreadySignedIn and changes nothing.
+// AlreadySignedIn and changes nothing. Outside a caller's transaction it
+// goes through group commit when Group is set; inside one, or when its
+// group fails, it runs alone.
 func (s *Service) SignIn(ctx context.Context, memberID int64) (Result, error) {
 	if memberID <= 0 {
 		return Result{}, domain.FieldError("member_id", "must be positive")
 	}
 	now := s.Clock.Now()
+	var res Result
+	var err error
+	alone := true
+	if bs, ok := s.grouped(ctx); ok {
+		res, alone, err = s.submit(ctx, bs, memberID, now)
+	}
+	if alone {
+		res, err = s.signInAlone(ctx, memberID, now)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	s.afterCommit(ctx, memberID, res.Day, res.Streak, Total(res.Awarded))
+	return res, nil
+}
+
+// signInAlone is the ordinary path: one transaction for this sign-in.
+func (s *Service) signInAlone(ctx context.Context, memberID int64, now time.Time) (Result, error) {
 	today := domain.DayOf(now)
 	tier := "normal"
 	if s.Tiers != nil {
@@ -94,7 +121,6 @@ func (s *Service) SignIn(ctx context.Context, memberID int64) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	s.afterCommit(ctx, memberID, today, res.Streak, Total(res.Awarded))
 	return res, nil
 }
 
