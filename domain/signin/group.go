@@ -2,6 +2,7 @@ package signin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -38,10 +39,13 @@ import (
 //  5. commit; each caller then updates Redis (calendar bit, boards) itself.
 //
 // Nothing waits for a group to fill: under light load a group is one
-// request. If the group's transaction fails for any reason — a day row
-// taken by a concurrent group or lone sign-in (duplicate key), a ledger
-// refusal, a tier lookup error — it rolls back and every request of the
-// group runs alone through the ordinary path, which gives the exact answer.
+// request. A day row taken by a concurrent group or lone sign-in after the
+// first read fails the INSERT (duplicate key): the transaction rolls back
+// and runs again (a few times), its first read now finding that row. If
+// the group's transaction fails otherwise — or keeps meeting taken rows,
+// or a ledger refusal, a tier lookup error — it rolls back and every
+// request of the group runs alone through the ordinary path, which gives
+// the exact answer.
 // A group straddling midnight commits one transaction per day.
 
 // GroupCommit configures group commit of sign-ins. The zero value turns it
@@ -85,6 +89,10 @@ type Applier interface {
 type txProbe interface {
 	InTransaction(ctx context.Context) bool
 }
+
+// groupAttempts bounds the transactions of a group that keeps meeting taken
+// day rows before its requests run alone.
+const groupAttempts = 3
 
 type job struct {
 	ctx      context.Context
@@ -178,13 +186,20 @@ func (s *Service) commitDay(bs BatchStore, today domain.Day, jobs []*job) {
 	members = slices.Compact(members)
 	var answers map[*job]jobResult
 	tiers, err := s.tiersOf(ctx, members)
-	if err == nil {
+	// A day row taken since the first read (by a concurrent group, which
+	// has committed by the time our INSERT fails on it) is seen by the
+	// next attempt's first read: try again a little before giving up.
+	for attempt := 0; err == nil; attempt++ {
 		err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 			// Runs again after a deadlock: start from nothing.
 			var err error
 			answers, err = s.signInGroup(ctx, bs, today, jobs, members, tiers)
 			return err
 		})
+		if !errors.Is(err, ErrDuplicate) || attempt == groupAttempts-1 {
+			break
+		}
+		err = nil
 	}
 	if err == nil {
 		s.group.groups.Add(1)
