@@ -85,10 +85,15 @@ func (s *Service) signInAlone(ctx context.Context, memberID int64, now time.Time
 			}
 			return err
 		}
-		// A plain read is enough: a concurrent make-up of yesterday either
-		// committed before our insert got through its range lock (we see
-		// it), or its renumbering scan waits for our row and fixes it.
-		prev, found, err := s.Store.Get(ctx, memberID, today.AddDays(-1), false)
+		// A locking read: under READ COMMITTED (the sessions' level) the
+		// make-up's renumbering scan locks no gap, so a make-up of
+		// yesterday may have scanned past today before our insert. Locking
+		// yesterday's row waits for such a make-up (or a renumbering
+		// through yesterday) to commit and then reads its streak; a make-up
+		// whose scan comes after our insert waits for our row and fixes it.
+		// A plain read here lost the make-up's streak (see
+		// TestSignInRacingMakeupKeepsStreaks in repo/signinstore).
+		prev, found, err := s.Store.Get(ctx, memberID, today.AddDays(-1), true)
 		if err != nil {
 			return err
 		}

@@ -2,16 +2,12 @@ package signinstore_test
 
 import (
 	"context"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jifen/jifen/domain"
-	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/signin"
-	"github.com/jifen/jifen/repo/ledgerstore"
-	"github.com/jifen/jifen/repo/signinstore"
 	"github.com/jifen/jifen/repo/testenv"
 )
 
@@ -19,17 +15,8 @@ import (
 func BenchmarkRawCommit(b *testing.B) { testenv.BenchRawCommit(b) }
 
 func service(b *testing.B, clock domain.Clock) (*signin.Service, *testenv.Env) {
-	env := testenv.New(b)
-	st := &signinstore.Store{DB: env.DB}
-	l := &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: clock}
-	// Members have accounts already (the ledger's first-account insert is
-	// not what this measures, and deadlocks under 16 new members at once
-	// on MariaDB; see the README).
-	if err := env.DB.Conn(context.Background()).Exec(seedAccounts(env.DB.Dialect() == "mysql")).Error; err != nil {
-		b.Fatal(err)
-	}
-	return &signin.Service{Store: st, Cache: &signinstore.Calendar{R: env.Redis}, Tx: env.DB, Ledger: l, Clock: clock,
-		Rewards: signin.Rewards{Base: 10, Cycle: 7, Ladder: []signin.Step{{Day: 3, Bonus: 5}}, MakeupsPerMonth: 2, MakeupCost: 20}}, env
+	f := newFixture(b, clock)
+	return f.svc, f.env
 }
 
 // BenchmarkSignIn signs members 1..10,000 in (one sign-in each per day;
@@ -84,13 +71,3 @@ func BenchmarkCalendar(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }
 
-func seedAccounts(bool) string {
-	q := "INSERT INTO ledger_accounts (member_id, available, pending, held, debt, lifetime_earned, version, updated_at) VALUES "
-	for m := 1; m <= 10000; m++ {
-		if m > 1 {
-			q += ","
-		}
-		q += "(" + strconv.Itoa(m) + ",0,0,0,0,0,0,'2026-11-01 00:00:00')"
-	}
-	return q
-}
