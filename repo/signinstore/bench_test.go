@@ -2,6 +2,8 @@ package signinstore_test
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,10 +22,15 @@ func service(b *testing.B, clock domain.Clock) (*signin.Service, *testenv.Env) {
 }
 
 // BenchmarkSignIn signs members 1..10,000 in (one sign-in each per day;
-// the clock moves a day every 10,000 operations).
+// the clock moves a day every 10,000 operations) with group commit as
+// configured by default (2 committers); JIFEN_BENCH_SIGNIN_COMMITTERS=n
+// tries n (0: every sign-in alone). signins/group is the mean group size.
 func BenchmarkSignIn(b *testing.B) {
 	clock := domain.NewFakeClock(time.Date(2026, 11, 23, 10, 0, 0, 0, domain.Shanghai))
 	svc, _ := service(b, clock)
+	if n, err := strconv.Atoi(os.Getenv("JIFEN_BENCH_SIGNIN_COMMITTERS")); err == nil {
+		svc.Group.Committers = n
+	}
 	ctx := context.Background()
 	var seq atomic.Int64
 	testenv.Parallel16(b)
@@ -42,6 +49,9 @@ func BenchmarkSignIn(b *testing.B) {
 	})
 	b.StopTimer()
 	testenv.ReportOps(b)
+	if groups, grouped := svc.GroupStats(); groups > 0 {
+		b.ReportMetric(float64(grouped)/float64(groups), "signins/group")
+	}
 }
 
 // BenchmarkCalendar reads calendars of 1,000 members who signed in (bitmap
