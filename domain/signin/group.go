@@ -36,7 +36,8 @@ import (
 //     for this commit and renumbers it, as with a lone sign-in;
 //  4. ledger.Apply of every award (key "signin:<member>:<yyyymmdd>") — one
 //     locking read of the accounts, multi-row writes;
-//  5. commit; each caller then updates Redis (calendar bit, boards) itself.
+//  5. commit; the calendar bits of the group are set in one round trip
+//     (GroupCalendar) and each caller then updates its boards in Redis.
 //
 // Nothing waits for a group to fill: under light load a group is one
 // request. A day row taken by a concurrent group or lone sign-in after the
@@ -66,6 +67,13 @@ type BatchStore interface {
 	// InsertMany stores rs with one statement; a taken (member, day) fails
 	// it with ErrDuplicate (wrapped) and the transaction must roll back.
 	InsertMany(ctx context.Context, rs []Record) error
+}
+
+// GroupCalendar is a Calendar that marks one day of many members at once
+// (one round trip). A group marks its sign-ins with it after the commit,
+// before answering, so the callers skip their own Mark.
+type GroupCalendar interface {
+	MarkMany(ctx context.Context, members []int64, day domain.Day) error
 }
 
 // GroupTiers is a Tiers that answers for many members at once (one query
@@ -102,9 +110,10 @@ type job struct {
 }
 
 type jobResult struct {
-	res   Result
-	err   error
-	alone bool // run it through the ordinary path
+	res    Result
+	err    error
+	alone  bool // run it through the ordinary path
+	marked bool // the calendar bit is set already
 }
 
 type groupState struct {
@@ -138,8 +147,9 @@ func (s *Service) grouped(ctx context.Context) (BatchStore, bool) {
 }
 
 // submit queues a sign-in and waits for its group's answer; alone means
-// the caller must run it through the ordinary path.
-func (s *Service) submit(ctx context.Context, bs BatchStore, memberID int64, now time.Time) (Result, bool, error) {
+// the caller must run it through the ordinary path, marked that the group
+// has set its calendar bit.
+func (s *Service) submit(ctx context.Context, bs BatchStore, memberID int64, now time.Time) (res Result, alone, marked bool, err error) {
 	s.group.once.Do(func() {
 		limit := s.Group.Max
 		if limit <= 0 {
@@ -149,14 +159,14 @@ func (s *Service) submit(ctx context.Context, bs BatchStore, memberID int64, now
 			Run: func(jobs []*job) { s.commitGroup(bs, jobs) }}
 	})
 	if err := ctx.Err(); err != nil {
-		return Result{}, false, err
+		return Result{}, false, false, err
 	}
 	j := &job{ctx: ctx, memberID: memberID, now: now, done: make(chan jobResult, 1)}
 	s.group.batcher.Submit(j)
 	// Once queued the job is answered whatever happens to ctx: the group
 	// may already have committed it.
 	r := <-j.done
-	return r.res, r.alone, r.err
+	return r.res, r.alone, r.marked, r.err
 }
 
 // commitGroup commits one transaction per day of the jobs (nearly always
@@ -201,17 +211,41 @@ func (s *Service) commitDay(bs BatchStore, today domain.Day, jobs []*job) {
 		}
 		err = nil
 	}
+	marked := false
 	if err == nil {
 		s.group.groups.Add(1)
 		s.group.grouped.Add(int64(len(answers)))
+		marked = s.markAll(ctx, today, answers)
 	}
 	for _, j := range jobs {
 		if a, ok := answers[j]; ok && err == nil {
+			a.marked = marked && a.err == nil
 			j.done <- a
 		} else {
 			j.done <- jobResult{alone: true}
 		}
 	}
+}
+
+// markAll sets the calendar bits of the group's sign-ins in one round trip
+// when the Calendar can; false leaves it to the callers.
+func (s *Service) markAll(ctx context.Context, today domain.Day, answers map[*job]jobResult) bool {
+	gc, ok := s.Cache.(GroupCalendar)
+	if !ok {
+		return false
+	}
+	var ms []int64
+	for j, a := range answers {
+		if a.err == nil {
+			ms = append(ms, j.memberID)
+		}
+	}
+	if len(ms) == 0 {
+		return true
+	}
+	// Harmless if it fails, as Mark: the calendar rebuilds from SQL.
+	_ = gc.MarkMany(ctx, ms, today)
+	return true
 }
 
 // tiersOf looks up the tiers of the group's members before the transaction,

@@ -49,9 +49,9 @@ func (s *Service) SignIn(ctx context.Context, memberID int64) (Result, error) {
 	now := s.Clock.Now()
 	var res Result
 	var err error
-	alone := true
+	alone, marked := true, false
 	if bs, ok := s.grouped(ctx); ok {
-		res, alone, err = s.submit(ctx, bs, memberID, now)
+		res, alone, marked, err = s.submit(ctx, bs, memberID, now)
 	}
 	if alone {
 		res, err = s.signInAlone(ctx, memberID, now)
@@ -59,7 +59,10 @@ func (s *Service) SignIn(ctx context.Context, memberID int64) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	s.afterCommit(ctx, memberID, res.Day, res.Streak, Total(res.Awarded))
+	if !marked {
+		_ = s.Cache.Mark(ctx, memberID, res.Day)
+	}
+	s.afterCommit(ctx, memberID, res.Streak, Total(res.Awarded))
 	return res, nil
 }
 
@@ -129,10 +132,10 @@ func (s *Service) signInAlone(ctx context.Context, memberID int64, now time.Time
 	return res, nil
 }
 
-// afterCommit updates what Redis caches; failures are harmless because
-// each structure rebuilds from SQL.
-func (s *Service) afterCommit(ctx context.Context, memberID int64, day domain.Day, streak int, earned int64) {
-	_ = s.Cache.Mark(ctx, memberID, day)
+// afterCommit updates the boards in Redis (the calendar bit is set by the
+// caller or its group); failures are harmless because each structure
+// rebuilds from SQL.
+func (s *Service) afterCommit(ctx context.Context, memberID int64, streak int, earned int64) {
 	if s.Streaks != nil {
 		s.Streaks.StreakChanged(ctx, memberID, streak)
 	}

@@ -80,4 +80,3 @@ func BenchmarkCalendar(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }
-
