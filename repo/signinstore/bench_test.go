@@ -23,7 +23,7 @@ func service(b *testing.B, clock domain.Clock) (*signin.Service, *testenv.Env) {
 
 // BenchmarkSignIn signs members 1..10,000 in (one sign-in each per day;
 // the clock moves a day every 10,000 operations) with group commit as
-// configured by default (2 committers); JIFEN_BENCH_SIGNIN_COMMITTERS=n
+// configured by default (1 committer); JIFEN_BENCH_SIGNIN_COMMITTERS=n
 // tries n (0: every sign-in alone). signins/group is the mean group size.
 func BenchmarkSignIn(b *testing.B) {
 	clock := domain.NewFakeClock(time.Date(2026, 11, 23, 10, 0, 0, 0, domain.Shanghai))

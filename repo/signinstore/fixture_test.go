@@ -15,7 +15,7 @@ import (
 )
 
 // fixture is a sign-in service over fresh stores, configured as
-// cmd/jifen/app configures it by default (group commit on, 2 committers,
+// cmd/jifen/app configures it by default (group commit on, 1 committer,
 // groups of 64 at most), with the reward ladder of configs/default.yaml's
 // first three days (10, 10, 15) and members 1..10,000 holding an account.
 type fixture struct {
@@ -38,7 +38,7 @@ func newFixture(tb testing.TB, clock domain.Clock) *fixture {
 	}
 	svc := &signin.Service{Store: st, Cache: &signinstore.Calendar{R: env.Redis}, Tx: env.DB, Ledger: l, Clock: clock,
 		Rewards: signin.Rewards{Base: 10, Cycle: 7, Ladder: []signin.Step{{Day: 3, Bonus: 5}}, MakeupsPerMonth: 2, MakeupCost: 20},
-		Group:   signin.GroupCommit{Committers: 2, Max: 64}}
+		Group:   signin.GroupCommit{Committers: 1, Max: 64}}
 	return &fixture{svc: svc, ledger: l, store: st, env: env, ctx: context.Background()}
 }
 
