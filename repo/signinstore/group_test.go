@@ -298,3 +298,64 @@ func TestFailedGroupFallsBackToOneByOne(t *testing.T) {
 	}
 	f.checkLedger(t, ms, 10, 1)
 }
+
+// evenGold is gold for even members; it counts its lookups.
+type evenGold struct{ one, many atomic.Int64 }
+
+func (t *evenGold) tier(m int64) string {
+	if m%2 == 0 {
+		return "gold"
+	}
+	return "normal"
+}
+
+func (t *evenGold) TierOf(_ context.Context, m int64) (string, error) {
+	t.one.Add(1)
+	return t.tier(m), nil
+}
+
+func (t *evenGold) TiersOf(_ context.Context, ms []int64) (map[int64]string, error) {
+	t.many.Add(1)
+	out := map[int64]string{}
+	for _, m := range ms {
+		out[m] = t.tier(m)
+	}
+	return out, nil
+}
+
+// A group looks tiers up once for all its members, and the tier
+// multiplier applies as on the lone path (gold ×1.5: 10 → 15 with its line).
+func TestGroupCommitAppliesTierMultipliers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, domain.NewFakeClock(monday))
+	tiers := &evenGold{}
+	f.svc.Tiers = tiers
+	f.svc.Rewards.TierPermille = map[string]int64{"gold": 1500}
+	ms := members(40)
+	got := tapAll(ms, 1, func(m int64) (signin.Result, error) { return f.svc.SignIn(f.ctx, m) })
+	for m, as := range got {
+		a := as[0]
+		want, lines := int64(10), 1
+		if m%2 == 0 {
+			want, lines = 15, 2
+		}
+		if a.err != nil || signin.Total(a.res.Awarded) != want || len(a.res.Awarded) != lines || a.res.Balance != want {
+			t.Errorf("member %d: %+v %v", m, a.res, a.err)
+		}
+	}
+	groups, _ := f.svc.GroupStats()
+	// One TiersOf per group (no group failed here: distinct members).
+	if n := tiers.many.Load(); n == 0 || n != groups || tiers.one.Load() != 0 {
+		t.Fatalf("tier lookups: %d batched over %d groups, %d single", n, groups, tiers.one.Load())
+	}
+	// The lone path (in a caller's transaction) asks TierOf and agrees.
+	if err := f.env.DB.InTx(f.ctx, func(ctx context.Context) error {
+		_, err := f.svc.SignIn(ctx, 42)
+		return err
+	}); err != nil || tiers.one.Load() != 1 {
+		t.Errorf("alone: %v, %d lookups", err, tiers.one.Load())
+	}
+	if b, _ := f.ledger.Balance(f.ctx, 42); b.Available != 15 {
+		t.Errorf("member 42 alone: %d, want 15", b.Available)
+	}
+}
