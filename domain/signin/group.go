@@ -42,12 +42,12 @@ import (
 // Nothing waits for a group to fill: under light load a group is one
 // request. A day row taken by a concurrent group or lone sign-in after the
 // first read fails the INSERT (duplicate key): the transaction rolls back
-// and runs again (a few times), its first read now finding that row. If
-// the group's transaction fails otherwise — or keeps meeting taken rows,
-// or a ledger refusal, a tier lookup error — it rolls back and every
-// request of the group runs alone through the ordinary path, which gives
-// the exact answer.
-// A group straddling midnight commits one transaction per day.
+// and runs again (up to groupAttempts times), its first read now finding
+// that row. Any other failure (a ledger refusal, a tier lookup error, a
+// deadlock beyond InTx's retries), or taken rows on every attempt, rolls
+// the group back and every request of it runs alone through the ordinary
+// path, which gives the exact answer. A group straddling midnight commits
+// one transaction per day.
 
 // GroupCommit configures group commit of sign-ins. The zero value turns it
 // off (every sign-in runs alone).
