@@ -119,6 +119,8 @@ type SigninConfig struct {
 	TierPermille    map[string]int64 `yaml:"tier_multipliers_permille"`
 	MakeupsPerMonth int              `yaml:"makeups_per_month"`
 	MakeupCost      int64            `yaml:"makeup_cost"`
+	GroupCommits    int              `yaml:"group_commits"`
+	GroupMax        int              `yaml:"group_max"`
 }
 
 type SigninStep struct {
@@ -523,6 +525,12 @@ func (c *Config) Validate() error {
 	}
 	if e.Signin.MakeupCost <= 0 {
 		bad("engage.signin.makeup_cost", "must be positive")
+	}
+	if e.Signin.GroupCommits < 0 || e.Signin.GroupCommits > 64 {
+		bad("engage.signin.group_commits", "must be from 0 (off) to 64")
+	}
+	if e.Signin.GroupMax < 1 || e.Signin.GroupMax > 1000 {
+		bad("engage.signin.group_max", "must be from 1 to 1000")
 	}
 	if e.Leaderboards.TTL < time.Second {
 		bad("engage.leaderboards.ttl", "must be at least 1s")

@@ -38,8 +38,8 @@ type Store interface {
 	// Insert stores r; a row for the same member and day is ErrDuplicate.
 	Insert(ctx context.Context, r Record) error
 	// Get returns the member's row of day; lock reads it FOR UPDATE on
-	// MySQL (which also locks the gap when the row is missing, so the
-	// hot sign-in path does not lock).
+	// MySQL (waiting for an uncommitted insert or update of it; under
+	// READ COMMITTED a missing row locks nothing).
 	Get(ctx context.Context, memberID int64, day domain.Day, lock bool) (Record, bool, error)
 	// After returns (locking) the member's rows after day, oldest first,
 	// up to limit.

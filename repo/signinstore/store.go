@@ -186,3 +186,21 @@ func (c *Calendar) Mark(ctx context.Context, memberID int64, day domain.Day) err
 	})
 	return err
 }
+
+var _ signin.GroupCalendar = (*Calendar)(nil)
+
+// MarkMany sets one day's bit for many members in one pipeline (not a
+// MULTI: the keys are in different Cluster slots; each key's SETBIT still
+// precedes its EXPIRE).
+func (c *Calendar) MarkMany(ctx context.Context, members []int64, day domain.Day) error {
+	first := domain.Day{Year: day.Year, Month: day.Month, Day: 1}
+	_, err := c.R.C.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, m := range members {
+			k := c.key(m, first)
+			p.SetBit(ctx, k, int64(day.Day), 1)
+			p.Expire(ctx, k, c.ttl())
+		}
+		return nil
+	})
+	return err
+}

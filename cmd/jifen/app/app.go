@@ -246,7 +246,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Boards.Register(boardstore.PointsWeek(st.DB))
 	a.Boards.Register(boardstore.SigninStreak(signinStore))
 	a.Signin = &signin.Service{Store: signinStore, Cache: &signinstore.Calendar{R: st.Redis}, Tx: st.DB, Ledger: a.Ledger,
-		Clock: opt.Clock, Rewards: signinRewards(cfg.Engage.Signin), Tiers: signin.NormalTier{}, Streaks: a.Boards, Points: a.Boards}
+		Clock: opt.Clock, Rewards: signinRewards(cfg.Engage.Signin), Tiers: signin.NormalTier{}, Streaks: a.Boards, Points: a.Boards,
+		Group: signin.GroupCommit{Committers: cfg.Engage.Signin.GroupCommits, Max: cfg.Engage.Signin.GroupMax}}
 
 	refStore := &referralstore.Store{DB: st.DB}
 	rc := cfg.Referral

@@ -1,0 +1,56 @@
+package signinstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/signin"
+	"github.com/jifen/jifen/repo"
+)
+
+var _ signin.BatchStore = (*Store)(nil)
+
+// Rows implements signin.BatchStore: one read of the members' rows of days
+// (primary-key ranges), FOR UPDATE on MySQL when lock. Under READ COMMITTED
+// a locking read waits for a row another transaction inserted or updated
+// and has not committed, and then reads its committed version.
+func (s *Store) Rows(ctx context.Context, members []int64, days []domain.Day, lock bool) ([]signin.Record, error) {
+	if len(members) == 0 || len(days) == 0 {
+		return nil, nil
+	}
+	ds := make([]int, len(days))
+	for i, d := range days {
+		ds[i] = d.Int()
+	}
+	q := s.DB.Conn(ctx)
+	if lock {
+		q = s.DB.ForUpdate(q)
+	}
+	var rs []row
+	if err := q.Where("member_id IN ? AND day IN ?", members, ds).Order("member_id, day").Find(&rs).Error; err != nil {
+		return nil, fmt.Errorf("signin rows: %w", err)
+	}
+	return toDomain(rs), nil
+}
+
+// InsertMany implements signin.BatchStore with one multi-row INSERT (the
+// rows in the order given: callers sort them so that concurrent groups
+// lock in the same order).
+func (s *Store) InsertMany(ctx context.Context, rs []signin.Record) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]row, len(rs))
+	for i, r := range rs {
+		out[i] = row{MemberID: r.MemberID, Day: r.Day.Int(), Streak: r.Streak, Points: r.Points, Makeup: r.Makeup, CreatedAt: r.CreatedAt.UTC()}
+	}
+	err := s.DB.Conn(ctx).Create(&out).Error
+	if repo.IsDuplicate(err) {
+		return fmt.Errorf("insert %d sign-ins: %w", len(rs), signin.ErrDuplicate)
+	}
+	if err != nil {
+		return fmt.Errorf("insert %d sign-ins: %w", len(rs), err)
+	}
+	return nil
+}
