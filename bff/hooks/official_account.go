@@ -25,9 +25,9 @@ type OfficialAccount struct {
 	// Followers records subscribe and unsubscribe events in
 	// official_followers (the template reminder channel); nil skips it.
 	Followers FollowerRecorder
-	AppID  string
-	Token  string
-	AESKey string // "" accepts plaintext pushes only
+	AppID     string
+	Token     string
+	AESKey    string // "" accepts plaintext pushes only
 }
 
 // FollowerRecorder is reminder.Followers as the hook uses it.

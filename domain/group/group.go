@@ -7,8 +7,10 @@
 package group
 
 import (
+	"context"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Batcher groups jobs of type J. The zero value is not usable: set
@@ -58,4 +60,50 @@ func (b *Batcher[J]) loop() {
 		}
 		b.Run(jobs)
 	}
+}
+
+// Lazy is the Batcher of a service, made on the first Submit (services are
+// plain structs filled in by their wiring), with counters of what its
+// groups answered. The zero value is ready to use.
+type Lazy[J any] struct {
+	once     sync.Once
+	b        *Batcher[J]
+	groups   atomic.Int64
+	answered atomic.Int64
+}
+
+// Submit queues j, making the batcher on first use with committers, max
+// (64 when not positive) and run.
+func (l *Lazy[J]) Submit(committers, max int, run func(jobs []J), j J) {
+	l.once.Do(func() {
+		if max <= 0 {
+			max = 64
+		}
+		l.b = &Batcher[J]{Committers: committers, Max: max, Run: run}
+	})
+	l.b.Submit(j)
+}
+
+// Done records a committed group that answered n requests (n > 0).
+func (l *Lazy[J]) Done(n int) {
+	if n > 0 {
+		l.groups.Add(1)
+		l.answered.Add(int64(n))
+	}
+}
+
+// Stats reports how many groups have committed and how many requests they
+// answered (the rest ran alone).
+func (l *Lazy[J]) Stats() (groups, answered int64) {
+	return l.groups.Load(), l.answered.Load()
+}
+
+// OutsideTx reports whether ctx carries no transaction, asking tx (a unit
+// of work such as repo.DB, which has InTransaction). A tx that cannot tell
+// counts as inside: its callers keep their one-by-one path.
+func OutsideTx(ctx context.Context, tx any) bool {
+	p, ok := tx.(interface {
+		InTransaction(ctx context.Context) bool
+	})
+	return ok && !p.InTransaction(ctx)
 }

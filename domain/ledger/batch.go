@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
-	"sync/atomic"
 
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/group"
@@ -71,11 +69,6 @@ type BatchWrite struct {
 	Accounts []Account     // changed accounts
 }
 
-// txProbe reports whether ctx carries a transaction (repo.DB implements it).
-type txProbe interface {
-	InTransaction(ctx context.Context) bool
-}
-
 type batchJob struct {
 	ctx      context.Context
 	memberID int64
@@ -92,18 +85,10 @@ type batchResult struct {
 	err   error
 }
 
-type committer struct {
-	once    sync.Once
-	batcher *group.Batcher[*batchJob]
-	// batches and batched count committed batches and the requests they
-	// answered (GroupStats).
-	batches, batched atomic.Int64
-}
-
 // GroupStats reports how many batches group commit has committed and how
 // many requests they answered (the rest ran alone).
 func (s *Service) GroupStats() (batches, batched int64) {
-	return s.group.batches.Load(), s.group.batched.Load()
+	return s.group.Stats()
 }
 
 // batched reports whether a write with ctx goes through group commit.
@@ -115,7 +100,7 @@ func (s *Service) batched(ctx context.Context) (BatchStore, bool) {
 	if !ok {
 		return nil, false
 	}
-	if p, ok := s.Tx.(txProbe); !ok || p.InTransaction(ctx) {
+	if !group.OutsideTx(ctx, s.Tx) {
 		return nil, false
 	}
 	return bs, true
@@ -124,18 +109,11 @@ func (s *Service) batched(ctx context.Context) (BatchStore, bool) {
 // submit queues a write for group commit and waits for its answer; alone
 // means the caller must run it through the ordinary path.
 func (s *Service) submit(ctx context.Context, bs BatchStore, j *batchJob) (Entry, bool, error) {
-	s.group.once.Do(func() {
-		s.group.batcher = &group.Batcher[*batchJob]{Committers: s.GroupCommit.Committers, Max: s.GroupCommit.MaxBatch,
-			Run: func(jobs []*batchJob) { s.commitBatch(bs, jobs) }}
-		if s.group.batcher.Max <= 0 {
-			s.group.batcher.Max = 64
-		}
-	})
 	j.ctx, j.done = ctx, make(chan batchResult, 1)
 	if err := ctx.Err(); err != nil {
 		return Entry{}, false, err
 	}
-	s.group.batcher.Submit(j)
+	s.group.Submit(s.GroupCommit.Committers, s.GroupCommit.MaxBatch, func(jobs []*batchJob) { s.commitBatch(bs, jobs) }, j)
 	// Once queued the job is answered whatever happens to ctx: the batch
 	// may already have committed it.
 	r := <-j.done
@@ -189,9 +167,8 @@ func (s *Service) commitBatch(bs BatchStore, jobs []*batchJob) {
 		answers, alone, err = s.apply(ctx, bs, jobs)
 		return err
 	})
-	if n := len(answers); err == nil && n > 0 {
-		s.group.batches.Add(1)
-		s.group.batched.Add(int64(n))
+	if err == nil {
+		s.group.Done(len(answers))
 	}
 	for _, j := range jobs {
 		switch e := answers[j]; {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/group"
 )
 
 // Service is the points ledger.
@@ -22,7 +23,7 @@ type Service struct {
 	// GroupCommit commits concurrent earns and spends made outside a
 	// caller's transaction together (see batch.go); zero is off.
 	GroupCommit GroupCommit
-	group       committer
+	group       group.Lazy[*batchJob]
 }
 
 func (s *Service) now() time.Time {

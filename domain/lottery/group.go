@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jifen/jifen/domain"
@@ -65,10 +63,6 @@ type Applier interface {
 	Apply(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
 }
 
-type txProbe interface {
-	InTransaction(ctx context.Context) bool
-}
-
 type drawJob struct {
 	ctx      context.Context
 	c        *Campaign
@@ -88,18 +82,10 @@ type drawResult struct {
 	alone bool // run it through the one-by-one path
 }
 
-type drawGroup struct {
-	once    sync.Once
-	batcher *group.Batcher[*drawJob]
-	// groups and grouped count committed groups and the draws they
-	// answered (GroupStats).
-	groups, grouped atomic.Int64
-}
-
 // GroupStats reports how many groups have committed and how many draws
 // they answered (the rest ran alone).
 func (s *Service) GroupStats() (groups, grouped int64) {
-	return s.group.groups.Load(), s.group.grouped.Load()
+	return s.group.Stats()
 }
 
 // grouping returns the stores group commit needs when a draw with ctx can
@@ -116,7 +102,7 @@ func (s *Service) grouping(ctx context.Context) (GroupStore, Applier, bool) {
 	if !ok {
 		return nil, nil, false
 	}
-	if p, ok := s.Tx.(txProbe); !ok || p.InTransaction(ctx) {
+	if !group.OutsideTx(ctx, s.Tx) {
 		return nil, nil, false
 	}
 	return gs, ap, true
@@ -124,15 +110,8 @@ func (s *Service) grouping(ctx context.Context) (GroupStore, Applier, bool) {
 
 // submit queues a draw for group commit and waits for its answer.
 func (s *Service) submit(gs GroupStore, ap Applier, j *drawJob) drawResult {
-	s.group.once.Do(func() {
-		s.group.batcher = &group.Batcher[*drawJob]{Committers: s.GroupCommit.Committers, Max: s.GroupCommit.MaxBatch,
-			Run: func(jobs []*drawJob) { s.runGroup(gs, ap, jobs) }}
-		if s.group.batcher.Max <= 0 {
-			s.group.batcher.Max = 64
-		}
-	})
 	j.done = make(chan drawResult, 1)
-	s.group.batcher.Submit(j)
+	s.group.Submit(s.GroupCommit.Committers, s.GroupCommit.MaxBatch, func(jobs []*drawJob) { s.runGroup(gs, ap, jobs) }, j)
 	// Once queued the job is answered whatever happens to its context:
 	// the group may already have committed it.
 	return <-j.done
@@ -169,10 +148,7 @@ func (s *Service) runGroup(gs GroupStore, ap Applier, jobs []*drawJob) {
 				n++
 			}
 		}
-		if n > 0 {
-			s.group.groups.Add(1)
-			s.group.grouped.Add(int64(n))
-		}
+		s.group.Done(n)
 	}
 	for _, j := range jobs {
 		r, ok := answers[j]

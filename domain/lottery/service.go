@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/group"
 	"github.com/jifen/jifen/domain/ledger"
 )
 
@@ -38,7 +39,7 @@ type Service struct {
 	// read in the draw's transaction.
 	CampaignTTL time.Duration
 
-	group     drawGroup
+	group     group.Lazy[*drawJob]
 	campMu    sync.Mutex
 	campCache map[int64]cachedCampaign
 	campGen   map[int64]uint64 // edits made here, per campaign

@@ -2,8 +2,6 @@ package orders
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jifen/jifen/domain/group"
@@ -79,10 +77,6 @@ type batchLedger interface {
 	Apply(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
 }
 
-type txProbe interface {
-	InTransaction(ctx context.Context) bool
-}
-
 type paidJob struct {
 	ctx  context.Context
 	e    Event
@@ -96,18 +90,10 @@ type paidResult struct {
 	alone bool
 }
 
-type grouper struct {
-	once    sync.Once
-	batcher *group.Batcher[*paidJob]
-	// groups and grouped count committed groups and the events they
-	// answered (GroupStats).
-	groups, grouped atomic.Int64
-}
-
 // GroupStats reports how many groups of paid events have committed and
 // how many events they answered (the others ran alone).
 func (s *Service) GroupStats() (groups, events int64) {
-	return s.group.groups.Load(), s.group.grouped.Load()
+	return s.group.Stats()
 }
 
 type batchDeps struct {
@@ -131,8 +117,7 @@ func (s *Service) batchable(ctx context.Context, e *Event) (batchDeps, bool) {
 	d.rules, ok[2] = s.Rules.(batchRules)
 	d.tier, ok[3] = s.Tier.(batchTier)
 	d.ledger, ok[4] = s.Ledger.(batchLedger)
-	p, ok5 := s.Tx.(txProbe)
-	ok[5] = ok5 && !p.InTransaction(ctx)
+	ok[5] = group.OutsideTx(ctx, s.Tx)
 	for _, b := range ok {
 		if !b {
 			return d, false
@@ -144,18 +129,11 @@ func (s *Service) batchable(ctx context.Context, e *Event) (batchDeps, bool) {
 // submit queues a paid event for group commit and waits for its answer;
 // alone means the caller must run it through the ordinary path.
 func (s *Service) submit(ctx context.Context, d batchDeps, e Event, hash string, now time.Time) (Outcome, bool) {
-	s.group.once.Do(func() {
-		s.group.batcher = &group.Batcher[*paidJob]{Committers: s.GroupCommit.Committers, Max: s.GroupCommit.MaxBatch,
-			Run: func(jobs []*paidJob) { s.commitGroup(d, jobs) }}
-		if s.group.batcher.Max <= 0 {
-			s.group.batcher.Max = 64
-		}
-	})
 	if ctx.Err() != nil {
 		return Outcome{}, true
 	}
 	j := &paidJob{ctx: ctx, e: e, hash: hash, now: now, done: make(chan paidResult, 1)}
-	s.group.batcher.Submit(j)
+	s.group.Submit(s.GroupCommit.Committers, s.GroupCommit.MaxBatch, func(jobs []*paidJob) { s.commitGroup(d, jobs) }, j)
 	// Once queued the job is answered whatever happens to ctx: the group
 	// may already have committed it.
 	r := <-j.done
@@ -171,9 +149,8 @@ func (s *Service) commitGroup(d batchDeps, jobs []*paidJob) {
 		outs, err = s.runGroup(ctx, d, jobs)
 		return err
 	})
-	if err == nil && len(outs) > 0 {
-		s.group.groups.Add(1)
-		s.group.grouped.Add(int64(len(outs)))
+	if err == nil {
+		s.group.Done(len(outs))
 	}
 	for _, j := range jobs {
 		out, ok := outs[j]

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/group"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/rules"
@@ -77,7 +78,7 @@ type Service struct {
 	// GroupCommit handles concurrent paid events in groups (see group.go).
 	GroupCommit GroupCommit
 
-	group grouper
+	group group.Lazy[*paidJob]
 }
 
 // Limits of an event.

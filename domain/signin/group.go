@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jifen/jifen/domain"
@@ -93,11 +91,6 @@ type Applier interface {
 	Apply(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
 }
 
-// txProbe reports whether ctx carries a transaction (repo.DB implements it).
-type txProbe interface {
-	InTransaction(ctx context.Context) bool
-}
-
 // groupAttempts bounds the transactions of a group that keeps meeting taken
 // day rows before its requests run alone.
 const groupAttempts = 3
@@ -116,19 +109,11 @@ type jobResult struct {
 	marked bool // the calendar bit is set already
 }
 
-type groupState struct {
-	once    sync.Once
-	batcher *group.Batcher[*job]
-	// groups and grouped count committed groups and the requests they
-	// answered (GroupStats).
-	groups, grouped atomic.Int64
-}
-
 // GroupStats reports how many groups group commit has committed and how
 // many sign-ins they answered (signed in or AlreadySignedIn; the rest ran
 // alone).
 func (s *Service) GroupStats() (groups, grouped int64) {
-	return s.group.groups.Load(), s.group.grouped.Load()
+	return s.group.Stats()
 }
 
 // grouped reports whether a sign-in with ctx goes through group commit.
@@ -140,7 +125,7 @@ func (s *Service) grouped(ctx context.Context) (BatchStore, bool) {
 	if !ok {
 		return nil, false
 	}
-	if p, ok := s.Tx.(txProbe); !ok || p.InTransaction(ctx) {
+	if !group.OutsideTx(ctx, s.Tx) {
 		return nil, false
 	}
 	return bs, true
@@ -150,19 +135,15 @@ func (s *Service) grouped(ctx context.Context) (BatchStore, bool) {
 // the caller must run it through the ordinary path, marked that the group
 // has set its calendar bit.
 func (s *Service) submit(ctx context.Context, bs BatchStore, memberID int64, now time.Time) (res Result, alone, marked bool, err error) {
-	s.group.once.Do(func() {
-		limit := s.Group.Max
-		if limit <= 0 {
-			limit = 64
-		}
-		s.group.batcher = &group.Batcher[*job]{Committers: s.Group.Committers, Max: min(limit, ledger.MaxApply),
-			Run: func(jobs []*job) { s.commitGroup(bs, jobs) }}
-	})
 	if err := ctx.Err(); err != nil {
 		return Result{}, false, false, err
 	}
 	j := &job{ctx: ctx, memberID: memberID, now: now, done: make(chan jobResult, 1)}
-	s.group.batcher.Submit(j)
+	limit := s.Group.Max
+	if limit <= 0 {
+		limit = 64
+	}
+	s.group.Submit(s.Group.Committers, min(limit, ledger.MaxApply), func(jobs []*job) { s.commitGroup(bs, jobs) }, j)
 	// Once queued the job is answered whatever happens to ctx: the group
 	// may already have committed it.
 	r := <-j.done
@@ -213,8 +194,7 @@ func (s *Service) commitDay(bs BatchStore, today domain.Day, jobs []*job) {
 	}
 	marked := false
 	if err == nil {
-		s.group.groups.Add(1)
-		s.group.grouped.Add(int64(len(answers)))
+		s.group.Done(len(answers))
 		marked = s.markAll(ctx, today, answers)
 	}
 	for _, j := range jobs {

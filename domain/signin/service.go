@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/group"
 	"github.com/jifen/jifen/domain/ledger"
 )
 
@@ -27,7 +28,7 @@ type Service struct {
 	// carries a transaction.
 	Group GroupCommit
 
-	group groupState
+	group group.Lazy[*job]
 }
 
 // Result answers a sign-in.

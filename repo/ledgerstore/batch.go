@@ -34,12 +34,12 @@ func (s *Store) LockAccounts(ctx context.Context, members []int64, withLots map[
 			lotMembers = append(lotMembers, m)
 		}
 	}
-	q := `SELECT ` + accountCols + ` FROM ledger_accounts a WHERE a.member_id IN (` + marks(len(members)) + `) ORDER BY a.member_id`
+	q := `SELECT ` + accountCols + ` FROM ledger_accounts a WHERE a.member_id IN (` + repo.Marks(len(members)) + `) ORDER BY a.member_id`
 	if len(lotMembers) > 0 {
 		q = `SELECT ` + accountCols + `, ` + lotCols + `
 		FROM ledger_accounts a LEFT JOIN ledger_lots l ON l.member_id = a.member_id AND ` + liveLots + `
-			AND l.member_id IN (` + marks(len(lotMembers)) + `)
-		WHERE a.member_id IN (` + marks(len(members)) + `) ORDER BY a.member_id, l.expires_at, l.id`
+			AND l.member_id IN (` + repo.Marks(len(lotMembers)) + `)
+		WHERE a.member_id IN (` + repo.Marks(len(members)) + `) ORDER BY a.member_id, l.expires_at, l.id`
 		for _, m := range lotMembers {
 			args = append(args, m)
 		}
@@ -90,7 +90,7 @@ func (s *Store) WriteBatch(ctx context.Context, w *ledger.BatchWrite) error {
 			keys = append(keys, e.Key)
 		}
 		res, err := conn.ExecContext(ctx, `INSERT INTO ledger_entries (member_id, kind, amount, delta, balance_after, ref_type, ref_id, related_id,
-			idem_key, request_hash, title, reason, operator, created_at) VALUES `+rowsOf(len(recs), 14), args...)
+			idem_key, request_hash, title, reason, operator, created_at) VALUES `+repo.RowsOf(len(recs), 14), args...)
 		if err != nil {
 			if repo.IsDuplicate(err) && lo == 0 {
 				// Nothing of the batch is written yet: the caller may
@@ -144,13 +144,13 @@ func (s *Store) WriteBatch(ctx context.Context, w *ledger.BatchWrite) error {
 				l.AvailableAt.UTC(), l.ExpiresAt.UTC(), l.CreatedAt.UTC())
 		}
 		if err := exec("insert lots", `INSERT INTO ledger_lots (member_id, entry_id, amount, remaining, expired, state, available_at, expires_at, created_at)
-			VALUES `+rowsOf(len(part), 9), args); err != nil {
+			VALUES `+repo.RowsOf(len(part), 9), args); err != nil {
 			return err
 		}
 	}
 	for lo := 0; lo < len(w.Lots); lo += batchChunk {
 		part := w.Lots[lo:min(lo+batchChunk, len(w.Lots))]
-		q, args := caseUpdate("ledger_lots", "id", len(part), []string{"remaining", "expired", "state"}, func(i int) (any, []any) {
+		q, args := repo.CaseUpdate("ledger_lots", "id", len(part), []string{"remaining", "expired", "state"}, func(i int) (any, []any) {
 			l := part[i]
 			return l.ID, []any{l.Remaining, l.Expired, string(l.State)}
 		})
@@ -164,13 +164,13 @@ func (s *Store) WriteBatch(ctx context.Context, w *ledger.BatchWrite) error {
 		for _, a := range part {
 			args = append(args, a.EntryID, a.LotID, a.Amount)
 		}
-		if err := exec("insert allocations", `INSERT INTO ledger_allocations (entry_id, lot_id, amount) VALUES `+rowsOf(len(part), 3), args); err != nil {
+		if err := exec("insert allocations", `INSERT INTO ledger_allocations (entry_id, lot_id, amount) VALUES `+repo.RowsOf(len(part), 3), args); err != nil {
 			return err
 		}
 	}
 	for lo := 0; lo < len(w.Accounts); lo += batchChunk {
 		part := w.Accounts[lo:min(lo+batchChunk, len(w.Accounts))]
-		q, args := caseUpdate("ledger_accounts", "member_id", len(part),
+		q, args := repo.CaseUpdate("ledger_accounts", "member_id", len(part),
 			[]string{"available", "pending", "held", "debt", "lifetime_earned", "updated_at"}, func(i int) (any, []any) {
 				a := part[i]
 				return a.MemberID, []any{a.Available, a.Pending, a.Held, a.Debt, a.LifetimeEarned, a.UpdatedAt.UTC()}
@@ -203,7 +203,7 @@ func (s *Store) consecutiveIDs(ctx context.Context) bool {
 // entryIDs maps idempotency keys to the ids of their entries.
 func (s *Store) entryIDs(ctx context.Context, keys []any) (map[string]int64, error) {
 	rows, err := s.DB.Conn(ctx).Statement.ConnPool.QueryContext(ctx,
-		`SELECT id, idem_key FROM ledger_entries WHERE idem_key IN (`+marks(len(keys))+`)`, keys...)
+		`SELECT id, idem_key FROM ledger_entries WHERE idem_key IN (`+repo.Marks(len(keys))+`)`, keys...)
 	if err != nil {
 		return nil, fmt.Errorf("entry ids: %w", err)
 	}
@@ -218,43 +218,4 @@ func (s *Store) entryIDs(ctx context.Context, keys []any) (map[string]int64, err
 		out[key] = id
 	}
 	return out, rows.Err()
-}
-
-// marks is n comma-separated placeholders.
-func marks(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
-// rowsOf is n rows of cols placeholders for a multi-row INSERT.
-func rowsOf(n, cols int) string {
-	row := "(" + marks(cols) + ")"
-	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
-}
-
-// caseUpdate builds one UPDATE of n rows of table keyed by key: every
-// column is set with CASE key WHEN … THEN … END. row(i) gives row i's key
-// and its values in the order of cols.
-func caseUpdate(table, key string, n int, cols []string, row func(i int) (any, []any)) (string, []any) {
-	keys := make([]any, n)
-	vals := make([][]any, n)
-	for i := range n {
-		keys[i], vals[i] = row(i)
-	}
-	var q strings.Builder
-	var args []any
-	q.WriteString("UPDATE " + table + " SET ")
-	for c, col := range cols {
-		if c > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString(col + " = CASE " + key)
-		for i := range n {
-			q.WriteString(" WHEN ? THEN ?")
-			args = append(args, keys[i], vals[i][c])
-		}
-		q.WriteString(" END")
-	}
-	q.WriteString(" WHERE " + key + " IN (" + marks(n) + ")")
-	args = append(args, keys...)
-	return q.String(), args
 }

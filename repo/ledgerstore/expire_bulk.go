@@ -163,7 +163,7 @@ func (s *Store) saveExpiries(ctx context.Context, es []*ledger.MemberExpiry) err
 		return fmt.Errorf("insert expire entries: %w", err)
 	}
 
-	rows, err := c.QueryContext(ctx, `SELECT id, idem_key FROM ledger_entries WHERE idem_key IN (`+placeholderList(len(keys))+`)`, keys...)
+	rows, err := c.QueryContext(ctx, `SELECT id, idem_key FROM ledger_entries WHERE idem_key IN (`+repo.Marks(len(keys))+`)`, keys...)
 	if err != nil {
 		return fmt.Errorf("read expire entry ids: %w", err)
 	}
@@ -200,14 +200,14 @@ func (s *Store) saveExpiries(ctx context.Context, es []*ledger.MemberExpiry) err
 	for lo := 0; lo < nAllocs; lo += bulkRows {
 		hi := min(lo+bulkRows, nAllocs)
 		if _, err := c.ExecContext(ctx, `INSERT INTO ledger_allocations (entry_id, lot_id, amount) VALUES `+
-			joinRepeated("(?,?,?)", hi-lo), allocs[3*lo:3*hi]...); err != nil {
+			repo.RowsOf(hi-lo, 3), allocs[3*lo:3*hi]...); err != nil {
 			return fmt.Errorf("insert expire allocations: %w", err)
 		}
 		// Each lot's whole remaining expires (its allocation), so one
 		// statement needs no per-row values; the count proves every lot was
 		// still as read under the account lock.
 		res, err := c.ExecContext(ctx, `UPDATE ledger_lots SET expired = expired + remaining, remaining = 0, state = 'expired'
-			WHERE state = 'active' AND remaining > 0 AND id IN (`+placeholderList(hi-lo)+`)`, lots[lo:hi]...)
+			WHERE state = 'active' AND remaining > 0 AND id IN (`+repo.Marks(hi-lo)+`)`, lots[lo:hi]...)
 		if err != nil {
 			return fmt.Errorf("expire lots: %w", err)
 		}
@@ -270,14 +270,5 @@ func idArgs(ids []int64) (string, []any) {
 	for i, id := range ids {
 		args[i] = id
 	}
-	return placeholderList(len(ids)), args
-}
-
-func placeholderList(n int) string { return joinRepeated("?", n) }
-
-func joinRepeated(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	return strings.Repeat(s+",", n-1) + s
+	return repo.Marks(len(ids)), args
 }
