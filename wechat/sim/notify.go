@@ -98,22 +98,10 @@ func (s *Server) subscribeSend(req *Request) any {
 	if user, ok := strings.CutPrefix(to, "sim-openid-"); !ok || user == "" {
 		return errReply(codeInvalidOpenID, "")
 	}
-	if tmpl == "" || strings.HasPrefix(tmpl, "bad") {
-		return errReply(codeInvalidTemplate, "")
+	if reply := checkTemplateMessage(tmpl, req.Params["data"]); reply != nil {
+		return reply
 	}
-	data, ok := req.Params["data"].(map[string]any)
-	if !ok || len(data) == 0 {
-		return errReply(codeArgsInvalid, "")
-	}
-	for _, v := range data {
-		item, ok := v.(map[string]any)
-		if !ok {
-			return errReply(codeArgsInvalid, "")
-		}
-		if _, ok := item["value"].(string); !ok {
-			return errReply(codeArgsInvalid, "")
-		}
-	}
+	data := req.Params["data"].(map[string]any)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := to + "|" + tmpl
@@ -181,4 +169,27 @@ func (s *Server) serveNotifyControl(w http.ResponseWriter, r *http.Request, path
 	default:
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
 	}
+}
+
+// checkTemplateMessage answers what WeChat answers for a subscribe or
+// template message whose template id is unknown (empty or "bad…") or whose
+// data is not {"field":{"value":"…"}}; nil when both are fine.
+func checkTemplateMessage(tmpl string, rawData any) any {
+	if tmpl == "" || strings.HasPrefix(tmpl, "bad") {
+		return errReply(codeInvalidTemplate, "")
+	}
+	data, ok := rawData.(map[string]any)
+	if !ok || len(data) == 0 {
+		return errReply(codeArgsInvalid, "")
+	}
+	for _, v := range data {
+		item, ok := v.(map[string]any)
+		if !ok {
+			return errReply(codeArgsInvalid, "")
+		}
+		if _, ok := item["value"].(string); !ok {
+			return errReply(codeArgsInvalid, "")
+		}
+	}
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 )
 
 // followerState is the official account's audience: the openids that
@@ -82,22 +81,10 @@ func (s *Server) templateSend(req *Request) any {
 	if _, ok := OfficialUnionID(to); !ok {
 		return errReply(codeInvalidOpenID, "")
 	}
-	if tmpl == "" || strings.HasPrefix(tmpl, "bad") {
-		return errReply(codeInvalidTemplate, "")
+	if reply := checkTemplateMessage(tmpl, req.Params["data"]); reply != nil {
+		return reply
 	}
-	data, ok := req.Params["data"].(map[string]any)
-	if !ok || len(data) == 0 {
-		return errReply(codeArgsInvalid, "")
-	}
-	for _, v := range data {
-		item, ok := v.(map[string]any)
-		if !ok {
-			return errReply(codeArgsInvalid, "")
-		}
-		if _, ok := item["value"].(string); !ok {
-			return errReply(codeArgsInvalid, "")
-		}
-	}
+	data := req.Params["data"].(map[string]any)
 	page := ""
 	if mp, ok := req.Params["miniprogram"].(map[string]any); ok {
 		page, _ = mp["pagepath"].(string)
