@@ -52,7 +52,8 @@ type ExpiryJob struct {
 	Owner string
 	// RangeSize is how many member ids one lease covers (10,000 when 0).
 	RangeSize int64
-	// BatchSize is how many members one transaction settles (200 when 0).
+	// BatchSize is how many members one transaction settles (1000 when 0,
+	// as reminder.expiry_batch defaults).
 	BatchSize int
 	// Lease is how long a claimed range stays ours without progress (5
 	// minutes when 0); every batch renews it.
@@ -115,7 +116,7 @@ func (j *ExpiryJob) Run(ctx context.Context, now time.Time) (ExpiryReport, error
 func (j *ExpiryJob) runRange(ctx context.Context, now time.Time, r Range, rep *ExpiryReport) error {
 	batch := j.BatchSize
 	if batch <= 0 {
-		batch = 200
+		batch = 1000
 	}
 	after := max(r.Cursor, r.Lo-1)
 	for {
