@@ -1,11 +1,13 @@
 package console
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/jifen/jifen/bff/web"
+	"github.com/jifen/jifen/domain/reminder"
 )
 
 // CreateReminderCampaign handles POST /api/v1/console/campaigns (admin,
@@ -16,7 +18,9 @@ func (h *Handlers) CreateReminderCampaign(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	camp, err := h.Campaigns.Create(c.Request.Context(), web.Claims(c).Subject, req.input())
+	camp, err := h.auditedCampaign(c, "create", func(ctx context.Context) (*reminder.Campaign, error) {
+		return h.Campaigns.Create(ctx, web.Claims(c).Subject, req.input())
+	})
 	if err != nil {
 		web.Fail(c, err)
 		return

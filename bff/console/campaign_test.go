@@ -485,3 +485,42 @@ func TestCampaignListPages(t *testing.T) {
 		t.Fatalf("second page %+v", page)
 	}
 }
+
+// Every campaign write leaves one audit row naming who did what, and a
+// refused write leaves none.
+func TestCampaignWritesAreAudited(t *testing.T) {
+	t.Parallel()
+	f := newCampaignFixture(t)
+	f.shopper("audited", 500, f.h.Clock.Now().AddDate(0, 0, 20), true)
+	id := f.create(`{"name":"审计","audience":{"expiring_within_days":30},"channels":["subscribe"],"quiet_hours":"","schedule":{"cron":"0 12 * * *"}}`)
+	base := fmt.Sprintf("/api/v1/console/campaigns/%d", id)
+	if r := f.do("POST", base+"/pause", nil, f.marketer); r.Status != 409 { // refused: no row
+		t.Fatalf("pause a draft: %d %s", r.Status, r.Body)
+	}
+	for _, step := range []string{"/schedule", "/pause", "/cancel"} {
+		if r := f.do("POST", base+step, nil, f.marketer); r.Status != 200 {
+			t.Fatalf("%s: %d %s", step, r.Status, r.Body)
+		}
+	}
+	admin := f.h.ConsoleLogin("admin")
+	var got struct {
+		Entries []struct {
+			Actor     string `json:"actor"`
+			ActorRole string `json:"actor_role"`
+			Action    string `json:"action"`
+			Target    string `json:"target"`
+		} `json:"entries"`
+	}
+	f.do("GET", fmt.Sprintf("/api/v1/console/audit?target=campaign:%d", id), nil, admin).Decode(t, &got)
+	var actions []string
+	for _, e := range got.Entries {
+		if e.Actor != "marketer" || e.ActorRole != "marketer" || e.Target != fmt.Sprintf("campaign:%d", id) {
+			t.Fatalf("audit row %+v", e)
+		}
+		actions = append(actions, e.Action)
+	}
+	want := []string{"campaign.cancel", "campaign.pause", "campaign.schedule", "campaign.create"} // newest first
+	if strings.Join(actions, ",") != strings.Join(want, ",") {
+		t.Fatalf("audit actions %v, want %v", actions, want)
+	}
+}

@@ -14,13 +14,13 @@ import (
 // (admin, marketer): draft or paused → scheduled. 422 for an empty
 // audience, a once_at in the past or no schedule; 409 from other statuses.
 func (h *Handlers) ScheduleReminderCampaign(c *gin.Context) {
-	h.transition(c, h.Campaigns.Schedule)
+	h.transition(c, "schedule", h.Campaigns.Schedule)
 }
 
 // PauseReminderCampaign handles POST /api/v1/console/campaigns/{id}/pause
 // (admin, marketer): scheduled or running → paused.
 func (h *Handlers) PauseReminderCampaign(c *gin.Context) {
-	h.transition(c, h.Campaigns.Pause)
+	h.transition(c, "pause", h.Campaigns.Pause)
 }
 
 // CancelReminderCampaign handles POST /api/v1/console/campaigns/{id}/cancel
@@ -31,7 +31,12 @@ func (h *Handlers) CancelReminderCampaign(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	camp, skipped, err := h.Campaigns.Cancel(c.Request.Context(), id)
+	var skipped int
+	camp, err := h.auditedCampaign(c, "cancel", func(ctx context.Context) (*reminder.Campaign, error) {
+		camp, n, err := h.Campaigns.Cancel(ctx, id)
+		skipped = n
+		return camp, err
+	})
 	if err != nil {
 		web.Fail(c, err)
 		return
@@ -39,13 +44,13 @@ func (h *Handlers) CancelReminderCampaign(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"campaign": toReminderCampaignJSON(camp), "skipped": skipped})
 }
 
-func (h *Handlers) transition(c *gin.Context, fn func(context.Context, int64) (*reminder.Campaign, error)) {
+func (h *Handlers) transition(c *gin.Context, verb string, fn func(context.Context, int64) (*reminder.Campaign, error)) {
 	id, err := web.PathID(c, "id")
 	if err != nil {
 		web.Fail(c, err)
 		return
 	}
-	camp, err := fn(c.Request.Context(), id)
+	camp, err := h.auditedCampaign(c, verb, func(ctx context.Context) (*reminder.Campaign, error) { return fn(ctx, id) })
 	if err != nil {
 		web.Fail(c, err)
 		return

@@ -1,11 +1,13 @@
 package console
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/jifen/jifen/bff/web"
+	"github.com/jifen/jifen/domain/reminder"
 )
 
 // UpdateReminderCampaign handles PUT /api/v1/console/campaigns/{id}
@@ -25,7 +27,9 @@ func (h *Handlers) UpdateReminderCampaign(c *gin.Context) {
 	}
 	in := req.input()
 	in.Version = req.Version
-	camp, err := h.Campaigns.Update(c.Request.Context(), id, in)
+	camp, err := h.auditedCampaign(c, "update", func(ctx context.Context) (*reminder.Campaign, error) {
+		return h.Campaigns.Update(ctx, id, in)
+	})
 	if err != nil {
 		web.Fail(c, err)
 		return
