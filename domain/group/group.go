@@ -107,3 +107,9 @@ func OutsideTx(ctx context.Context, tx any) bool {
 	})
 	return ok && !p.InTransaction(ctx)
 }
+
+// Eligible reports whether a request with ctx may be grouped: grouping is
+// on (committers > 0) and ctx carries no transaction of tx (see OutsideTx).
+func Eligible(ctx context.Context, committers int, tx any) bool {
+	return committers > 0 && OutsideTx(ctx, tx)
+}

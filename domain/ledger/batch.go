@@ -93,17 +93,8 @@ func (s *Service) GroupStats() (batches, batched int64) {
 
 // batched reports whether a write with ctx goes through group commit.
 func (s *Service) batched(ctx context.Context) (BatchStore, bool) {
-	if s.GroupCommit.Committers <= 0 {
-		return nil, false
-	}
 	bs, ok := s.Store.(BatchStore)
-	if !ok {
-		return nil, false
-	}
-	if !group.OutsideTx(ctx, s.Tx) {
-		return nil, false
-	}
-	return bs, true
+	return bs, ok && group.Eligible(ctx, s.GroupCommit.Committers, s.Tx)
 }
 
 // submit queues a write for group commit and waits for its answer; alone

@@ -91,21 +91,9 @@ func (s *Service) GroupStats() (groups, grouped int64) {
 // grouping returns the stores group commit needs when a draw with ctx can
 // be group-committed.
 func (s *Service) grouping(ctx context.Context) (GroupStore, Applier, bool) {
-	if s.GroupCommit.Committers <= 0 {
-		return nil, nil, false
-	}
-	gs, ok := s.Store.(GroupStore)
-	if !ok {
-		return nil, nil, false
-	}
-	ap, ok := s.Points.(Applier)
-	if !ok {
-		return nil, nil, false
-	}
-	if !group.OutsideTx(ctx, s.Tx) {
-		return nil, nil, false
-	}
-	return gs, ap, true
+	gs, ok1 := s.Store.(GroupStore)
+	ap, ok2 := s.Points.(Applier)
+	return gs, ap, ok1 && ok2 && group.Eligible(ctx, s.GroupCommit.Committers, s.Tx)
 }
 
 // submit queues a draw for group commit and waits for its answer.

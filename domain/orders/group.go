@@ -108,7 +108,7 @@ type batchDeps struct {
 // dependency supports it and ctx carries no unit of work.
 func (s *Service) batchable(ctx context.Context, e *Event) (batchDeps, bool) {
 	var d batchDeps
-	if s.GroupCommit.Committers <= 0 || e.Type != Paid || e.Member.MemberID <= 0 {
+	if e.Type != Paid || e.Member.MemberID <= 0 {
 		return d, false
 	}
 	var ok [6]bool
@@ -117,7 +117,7 @@ func (s *Service) batchable(ctx context.Context, e *Event) (batchDeps, bool) {
 	d.rules, ok[2] = s.Rules.(batchRules)
 	d.tier, ok[3] = s.Tier.(batchTier)
 	d.ledger, ok[4] = s.Ledger.(batchLedger)
-	ok[5] = group.OutsideTx(ctx, s.Tx)
+	ok[5] = group.Eligible(ctx, s.GroupCommit.Committers, s.Tx)
 	for _, b := range ok {
 		if !b {
 			return d, false

@@ -118,17 +118,8 @@ func (s *Service) GroupStats() (groups, grouped int64) {
 
 // grouped reports whether a sign-in with ctx goes through group commit.
 func (s *Service) grouped(ctx context.Context) (BatchStore, bool) {
-	if s.Group.Committers <= 0 {
-		return nil, false
-	}
 	bs, ok := s.Store.(BatchStore)
-	if !ok {
-		return nil, false
-	}
-	if !group.OutsideTx(ctx, s.Tx) {
-		return nil, false
-	}
-	return bs, true
+	return bs, ok && group.Eligible(ctx, s.Group.Committers, s.Tx)
 }
 
 // submit queues a sign-in and waits for its group's answer; alone means

@@ -174,18 +174,7 @@ func (s *Outbox) BeginMessage(ctx context.Context, ids []int64, token string, no
 
 // Finish implements reminder.OutboxStore.
 func (s *Outbox) Finish(ctx context.Context, id int64, token string, st reminder.Status, errcode int64, reason string, next, now time.Time) error {
-	set := map[string]any{"status": string(st), "err_code": errcode, "reason": reason, "lease_until": never, "updated_at": now.UTC()}
-	switch st {
-	case reminder.Pending:
-		set["next_at"] = next.UTC()
-		set["owner"] = ""
-	case reminder.Sent:
-		set["sent_at"] = now.UTC()
-	}
-	return s.db(ctx).Model(&outboxRow{}).
-		Where("id = ? AND owner = ? AND status IN ?", id, token,
-			[]string{string(reminder.Claimed), string(reminder.Sending), string(reminder.Uncertain)}).
-		Updates(set).Error
+	return s.finish(ctx, []int64{id}, token, st, errcode, reason, next, now)
 }
 
 // AttemptsSince implements reminder.OutboxStore.
