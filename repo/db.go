@@ -37,6 +37,7 @@ const (
 type DB struct {
 	gorm    *gorm.DB
 	sql     *sql.DB
+	pipes   *sql.DB // pipelined transactions (MySQL only; see pipe.go)
 	dialect Dialect
 }
 
@@ -120,7 +121,12 @@ func OpenMySQL(dsn string) (*DB, error) {
 	sqlDB.SetMaxOpenConns(64)
 	sqlDB.SetMaxIdleConns(64)
 	sqlDB.SetConnMaxLifetime(30 * time.Minute)
-	return &DB{gorm: g, sql: sqlDB, dialect: MySQL}, nil
+	pipes, err := openPipes(norm)
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return &DB{gorm: g, sql: sqlDB, pipes: pipes, dialect: MySQL}, nil
 }
 
 // withReadCommitted adds the session isolation to the DSN under the name
@@ -159,13 +165,22 @@ func withReadCommitted(dsn string) (string, error) {
 func (d *DB) SetMaxOpenConns(n int) {
 	d.sql.SetMaxOpenConns(n)
 	d.sql.SetMaxIdleConns(n)
+	if d.pipes != nil {
+		d.pipes.SetMaxOpenConns(min(n, pipeConns))
+		d.pipes.SetMaxIdleConns(min(n, pipeConns))
+	}
 }
 
 // Dialect reports the backend.
 func (d *DB) Dialect() Dialect { return d.dialect }
 
 // Close closes the pool.
-func (d *DB) Close() error { return d.sql.Close() }
+func (d *DB) Close() error {
+	if d.pipes != nil {
+		_ = d.pipes.Close()
+	}
+	return d.sql.Close()
+}
 
 // Ping checks the database answers.
 func (d *DB) Ping(ctx context.Context) error { return d.sql.PingContext(ctx) }

@@ -152,7 +152,7 @@ func (s *Service) commitBatch(bs BatchStore, jobs []*batchJob) {
 	var answers map[*batchJob]*Entry
 	var alone map[*batchJob]bool
 	ctx := context.WithoutCancel(jobs[0].ctx)
-	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err := group.InTx(ctx, s.Tx, func(ctx context.Context) error {
 		// Runs again after a deadlock: apply starts from nothing.
 		var err error
 		answers, alone, err = s.apply(ctx, bs, jobs)

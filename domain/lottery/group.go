@@ -111,7 +111,7 @@ func (s *Service) runGroup(gs GroupStore, ap Applier, jobs []*drawJob) {
 	refused := map[*drawJob]error{}
 	var err error
 	for attempt := 0; ; attempt++ {
-		err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		err = group.InTx(ctx, s.Tx, func(ctx context.Context) error {
 			// Runs again after a deadlock: everything is decided afresh.
 			var err error
 			answers, err = s.applyGroup(ctx, gs, ap, jobs, refused)

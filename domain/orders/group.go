@@ -143,7 +143,7 @@ func (s *Service) submit(ctx context.Context, d batchDeps, e Event, hash string,
 func (s *Service) commitGroup(d batchDeps, jobs []*paidJob) {
 	var outs map[*paidJob]Outcome
 	ctx := context.WithoutCancel(jobs[0].ctx)
-	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err := group.InTx(ctx, s.Tx, func(ctx context.Context) error {
 		// Runs again after a deadlock: it starts from nothing.
 		var err error
 		outs, err = s.runGroup(ctx, d, jobs)

@@ -62,8 +62,10 @@ type BatchStore interface {
 	// Rows returns the members' rows of the given days, locking them (FOR
 	// UPDATE on MySQL) when lock.
 	Rows(ctx context.Context, members []int64, days []domain.Day, lock bool) ([]Record, error)
-	// InsertMany stores rs with one statement; a taken (member, day) fails
-	// it with ErrDuplicate (wrapped) and the transaction must roll back.
+	// InsertMany stores rs with one statement, which may travel with the
+	// transaction's next statement (a pipelined transaction): a taken
+	// (member, day) fails it, or that next statement, with ErrDuplicate
+	// (wrapped) and the transaction must roll back.
 	InsertMany(ctx context.Context, rs []Record) error
 }
 
@@ -172,7 +174,7 @@ func (s *Service) commitDay(bs BatchStore, today domain.Day, jobs []*job) {
 	// has committed by the time our INSERT fails on it) is seen by the
 	// next attempt's first read: try again a little before giving up.
 	for attempt := 0; err == nil; attempt++ {
-		err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		err = group.InTx(ctx, s.Tx, func(ctx context.Context) error {
 			// Runs again after a deadlock: start from nothing.
 			var err error
 			answers, err = s.signInGroup(ctx, bs, today, jobs, members, tiers)

@@ -67,17 +67,16 @@ func (s *Store) LockAccounts(ctx context.Context, members []int64, withLots map[
 
 // WriteBatch implements ledger.BatchStore with one multi-row statement per
 // table (per batchChunk rows): entries, their ids read back by key, new
-// lots, lot updates, allocations, accounts.
+// lots, lot updates, allocations, accounts. In a pipelined transaction the
+// statements after the entries are sent with the COMMIT.
 func (s *Store) WriteBatch(ctx context.Context, w *ledger.BatchWrite) error {
 	conn := s.DB.Conn(ctx).Statement.ConnPool
+	// Everything after the entries is a write nobody reads: in a pipelined
+	// transaction it travels with the COMMIT (repo.DB.Later).
 	exec := func(what, q string, args []any) error {
-		if _, err := conn.ExecContext(ctx, q, args...); err != nil {
-			if repo.IsDuplicate(err) {
-				return fmt.Errorf("%s: %w", what, ledger.ErrDuplicateKey)
-			}
+		return s.DB.Later(ctx, func(err error) error {
 			return fmt.Errorf("%s: %w", what, err)
-		}
-		return nil
+		}, q, args...)
 	}
 	for lo := 0; lo < len(w.Records); lo += entryChunk {
 		recs := w.Records[lo:min(lo+entryChunk, len(w.Records))]

@@ -36,21 +36,22 @@ func (s *Store) Rows(ctx context.Context, members []int64, days []domain.Day, lo
 
 // InsertMany implements signin.BatchStore with one multi-row INSERT (the
 // rows in the order given: callers sort them so that concurrent groups
-// lock in the same order).
+// lock in the same order). In a pipelined transaction it travels with the
+// next statement (repo.DB.Later): a taken day then fails that statement,
+// with ErrDuplicate.
 func (s *Store) InsertMany(ctx context.Context, rs []signin.Record) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	out := make([]row, len(rs))
-	for i, r := range rs {
-		out[i] = row{MemberID: r.MemberID, Day: r.Day.Int(), Streak: r.Streak, Points: r.Points, Makeup: r.Makeup, CreatedAt: r.CreatedAt.UTC()}
+	args := make([]any, 0, 6*len(rs))
+	for _, r := range rs {
+		args = append(args, r.MemberID, r.Day.Int(), r.Streak, r.Points, r.Makeup, r.CreatedAt.UTC())
 	}
-	err := s.DB.Conn(ctx).Create(&out).Error
-	if repo.IsDuplicate(err) {
-		return fmt.Errorf("insert %d sign-ins: %w", len(rs), signin.ErrDuplicate)
-	}
-	if err != nil {
-		return fmt.Errorf("insert %d sign-ins: %w", len(rs), err)
-	}
-	return nil
+	n := len(rs)
+	return s.DB.Later(ctx, func(err error) error {
+		if repo.IsDuplicate(err) {
+			return fmt.Errorf("insert %d sign-ins: %w", n, signin.ErrDuplicate)
+		}
+		return fmt.Errorf("insert %d sign-ins: %w", n, err)
+	}, "INSERT INTO signins (member_id, day, streak, points, makeup, created_at) VALUES "+repo.RowsOf(n, 6), args...)
 }
