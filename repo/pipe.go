@@ -43,7 +43,10 @@ type pipe struct {
 	buf   strings.Builder
 	args  []any
 	wraps []func(error) error
-	sent  bool // something reached the server: the transaction may be open
+	reads []func(*sql.Rows) error // of the waiting reads, in order
+	sent  bool                    // something reached the server: the transaction may be open
+	err   error                   // a request failed: nothing more is sent, the transaction rolls back
+	local map[any]any             // Local's values
 }
 
 var _ gorm.ConnPool = (*pipe)(nil)
@@ -60,12 +63,13 @@ func (p *pipe) push(q string, args []any, wrap func(error) error) {
 }
 
 // take returns q with everything waiting in front of it and empties the
-// pipe; wrap maps a failure of that request.
-func (p *pipe) take(q string, args []any) (string, []any, func(error) error) {
+// pipe; wrap maps a failure of that request, reads are the waiting reads'
+// scans.
+func (p *pipe) take(q string, args []any) (string, []any, func(error) error, []func(*sql.Rows) error) {
 	p.push(q, args, nil)
-	full, all, wraps := p.buf.String(), p.args, p.wraps
+	full, all, wraps, reads := p.buf.String(), p.args, p.wraps, p.reads
 	p.buf.Reset()
-	p.args, p.wraps = nil, nil
+	p.args, p.wraps, p.reads = nil, nil, nil
 	p.sent = true
 	wrap := func(err error) error {
 		if err == nil {
@@ -78,27 +82,88 @@ func (p *pipe) take(q string, args []any) (string, []any, func(error) error) {
 		}
 		return err
 	}
-	return full, all, wrap
+	return full, all, wrap, reads
 }
 
+// ExecContext sends what waits with q and returns q's result. Waiting
+// reads need a request of their own first (an exec reports no rows).
 func (p *pipe) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	full, all, wrap := p.take(q, args)
+	if p.err != nil {
+		return nil, p.err
+	}
+	if len(p.reads) > 0 {
+		if err := p.flush(ctx); err != nil {
+			return nil, err
+		}
+	}
+	full, all, wrap, _ := p.take(q, args)
 	res, err := p.conn.ExecContext(ctx, full, all...)
-	return res, wrap(err)
+	return res, p.fail(wrap(err))
 }
 
-// QueryContext sends what waits with q: the rows are q's (the driver skips
-// the results of statements that return no rows).
+// fail records the first failure of a request.
+func (p *pipe) fail(err error) error {
+	if err != nil && p.err == nil {
+		p.err = err
+	}
+	return err
+}
+
+// QueryContext sends what waits with q: the waiting reads get their result
+// sets (in order) and the rows returned are q's (the driver skips the
+// results of statements that return no rows).
 func (p *pipe) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	full, all, wrap := p.take(q, args)
-	rows, err := p.conn.QueryContext(ctx, full, all...)
-	return rows, wrap(err)
+	rows, scanErr, err := p.send(ctx, q, args, true)
+	if err == nil && scanErr != nil {
+		_ = rows.Close()
+		err = p.fail(scanErr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+// send sends what waits with q, gives the waiting reads their result sets
+// and leaves the rows at q's (qRows), or after the last read's (q returns
+// no rows). A failed scan does not stop it (the requests after it have run
+// on the server all the same): it is returned apart.
+func (p *pipe) send(ctx context.Context, q string, args []any, qRows bool) (rows *sql.Rows, scanErr, err error) {
+	if p.err != nil {
+		return nil, nil, p.err
+	}
+	full, all, wrap, reads := p.take(q, args)
+	if rows, err = p.conn.QueryContext(ctx, full, all...); err != nil {
+		return nil, nil, p.fail(wrap(err))
+	}
+	for i, read := range reads {
+		if err := read(rows); err != nil && scanErr == nil {
+			scanErr = err
+		}
+		if i == len(reads)-1 && !qRows {
+			break
+		}
+		if !rows.NextResultSet() {
+			err := rows.Err()
+			_ = rows.Close()
+			if err == nil {
+				err = errors.New("pipelined transaction: a result set is missing")
+			}
+			return nil, nil, p.fail(wrap(err))
+		}
+	}
+	return rows, scanErr, nil
 }
 
 // QueryRowContext sends what waits with q. A *sql.Row cannot carry a
-// mapped error: a failure of a waiting statement reaches Scan unwrapped.
+// mapped error: a failure of a waiting statement reaches Scan unwrapped,
+// and after a failed request (recorded: the transaction will roll back)
+// the row is read anyway.
 func (p *pipe) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	full, all, _ := p.take(q, args)
+	if len(p.reads) > 0 {
+		_ = p.flush(ctx)
+	}
+	full, all, _, _ := p.take(q, args)
 	return p.conn.QueryRowContext(ctx, full, all...)
 }
 
@@ -111,19 +176,51 @@ func (p *pipe) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) 
 
 // flush sends whatever waits.
 func (p *pipe) flush(ctx context.Context) error {
-	if p.buf.Len() == 0 {
-		return nil
-	}
-	full, all, wrap := p.take("DO 0", nil)
-	_, err := p.conn.ExecContext(ctx, full, all...)
-	return wrap(err)
+	return p.finish(ctx, "DO 0")
 }
+
+// finish sends whatever waits followed by last, reading the waiting reads'
+// result sets and the failure of any statement.
+func (p *pipe) finish(ctx context.Context, last string) error {
+	if len(p.reads) == 0 {
+		if p.buf.Len() == 0 && last == "DO 0" {
+			return nil
+		}
+		_, err := p.ExecContext(ctx, last)
+		return err
+	}
+	rows, scanErr, err := p.send(ctx, last, nil, false)
+	if err != nil {
+		return err
+	}
+	for rows.NextResultSet() {
+	}
+	err = rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return p.fail(err)
+	}
+	if scanErr != nil && last == "COMMIT" {
+		return fmt.Errorf("%w: %w", ErrScannedAfterCommit, scanErr)
+	}
+	return p.fail(scanErr)
+}
+
+// ErrScannedAfterCommit wraps the failure of a read's scan when the read
+// travelled with the COMMIT: the server had committed the transaction
+// before the scan ran, and its writes stand.
+var ErrScannedAfterCommit = errors.New("pipelined transaction committed; a read travelling with the COMMIT failed")
 
 // end commits (err == nil) or rolls back and gives the connection back;
 // a connection whose rollback failed is discarded, never reused.
 func (p *pipe) end(ctx context.Context, err error) error {
+	if err == nil && p.err != nil {
+		err = p.err // a failure the caller did not see (QueryRowContext)
+	}
 	if err == nil {
-		if _, err = p.ExecContext(ctx, "COMMIT"); err == nil {
+		if err = p.finish(ctx, "COMMIT"); err == nil {
 			return p.conn.Close()
 		}
 	}
@@ -153,6 +250,47 @@ func (d *DB) Later(ctx context.Context, wrap func(error) error, q string, args .
 		return err
 	}
 	return nil
+}
+
+// LaterRead runs the read q in the transaction in ctx when convenient: in
+// a pipelined transaction it waits and travels with the next statement or
+// the COMMIT, scan getting its result set then (scan reads the rows; it
+// must not close them); anywhere else it runs now. A failure of the read or
+// of scan is the failure of the statement it travelled with, except that a
+// read travelling with the COMMIT is scanned after the server committed:
+// its scan's failure is then ErrScannedAfterCommit and the writes stand
+// (such a read is for learning what was written, e.g. generated ids).
+func (d *DB) LaterRead(ctx context.Context, scan func(*sql.Rows) error, q string, args ...any) error {
+	if p := pipeOf(ctx); p != nil {
+		p.push(q, args, nil)
+		p.reads = append(p.reads, scan)
+		return nil
+	}
+	rows, err := d.Conn(ctx).Statement.ConnPool.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if err := scan(rows); err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// Local returns the value kept under key for the pipelined transaction in
+// ctx (nil when none, or outside one), and set keeps one: a place for what
+// a deferred read found until its reader asks.
+func Local(ctx context.Context, key any) (v any, set func(any)) {
+	p := pipeOf(ctx)
+	if p == nil {
+		return nil, func(any) {}
+	}
+	return p.local[key], func(v any) {
+		if p.local == nil {
+			p.local = map[any]any{}
+		}
+		p.local[key] = v
+	}
 }
 
 func pipeOf(ctx context.Context) *pipe {

@@ -2,6 +2,7 @@ package repo_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -230,5 +231,101 @@ func TestPipelinedTxInsideATransactionJoinsIt(t *testing.T) {
 	}
 	if got := pipeRows(t, env); len(got) != 0 {
 		t.Fatalf("rows = %v: the inner write outlived the outer rollback", got)
+	}
+}
+
+func TestPipelinedTxDeferredReadsGetTheirRowsWithTheNextStatementOrTheCommit(t *testing.T) {
+	env, ctx := pipeTable(t)
+	sum := func(dst *int64) func(*sql.Rows) error {
+		return func(rows *sql.Rows) error {
+			for rows.Next() {
+				var v int64
+				if err := rows.Scan(&v); err != nil {
+					return err
+				}
+				*dst += v
+			}
+			return rows.Err()
+		}
+	}
+	var first, second, atCommit, count int64
+	type key struct{}
+	err := env.DB.InPipelinedTx(ctx, func(ctx context.Context) error {
+		if err := env.DB.Later(ctx, nil, "INSERT INTO pipe_t (id, v) VALUES (?, ?), (?, ?)", 1, 10, 2, 20); err != nil {
+			return err
+		}
+		if err := env.DB.LaterRead(ctx, sum(&first), "SELECT v FROM pipe_t WHERE id IN (?, ?)", 1, 2); err != nil {
+			return err
+		}
+		if err := env.DB.LaterRead(ctx, sum(&second), "SELECT v FROM pipe_t WHERE id = ?", 2); err != nil {
+			return err
+		}
+		_, set := repo.Local(ctx, key{})
+		set("kept")
+		// The statement the reads travel with gets its own rows.
+		if err := env.DB.Conn(ctx).Raw("SELECT COUNT(*) FROM pipe_t").Scan(&count).Error; err != nil {
+			return err
+		}
+		if first != 30 || second != 20 {
+			t.Errorf("deferred reads saw %d and %d, want 30 and 20", first, second)
+		}
+		if v, _ := repo.Local(ctx, key{}); env.DB.Dialect() == repo.MySQL && v != "kept" {
+			t.Errorf("Local = %v", v)
+		}
+		if err := env.DB.Later(ctx, nil, "UPDATE pipe_t SET v = v + 1"); err != nil {
+			return err
+		}
+		// Read at the COMMIT.
+		return env.DB.LaterRead(ctx, sum(&atCommit), "SELECT v FROM pipe_t")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count != 2 || atCommit != 32 {
+		t.Fatalf("count %d (want 2), read at commit %d (want 32)", count, atCommit)
+	}
+	if got := pipeRows(t, env); got[1] != 11 || got[2] != 21 {
+		t.Fatalf("rows %v", got)
+	}
+}
+
+func TestPipelinedTxFailedScanFailsTheTransactionUnlessItCameWithTheCommit(t *testing.T) {
+	env, ctx := pipeTable(t)
+	bad := errors.New("scan refused")
+	refuse := func(*sql.Rows) error { return bad }
+	err := env.DB.InPipelinedTx(ctx, func(ctx context.Context) error {
+		if err := env.DB.Later(ctx, nil, "INSERT INTO pipe_t (id, v) VALUES (?, ?)", 1, 10); err != nil {
+			return err
+		}
+		if err := env.DB.LaterRead(ctx, refuse, "SELECT v FROM pipe_t"); err != nil {
+			return err // SQLite: at once
+		}
+		return env.DB.Conn(ctx).Exec("UPDATE pipe_t SET v = 11").Error // MySQL: with this statement
+	})
+	if !errors.Is(err, bad) || errors.Is(err, repo.ErrScannedAfterCommit) {
+		t.Fatalf("err = %v, want the scan's failure", err)
+	}
+	if got := pipeRows(t, env); len(got) != 0 {
+		t.Fatalf("rows = %v, want none", got)
+	}
+
+	err = env.DB.InPipelinedTx(ctx, func(ctx context.Context) error {
+		if err := env.DB.Later(ctx, nil, "INSERT INTO pipe_t (id, v) VALUES (?, ?)", 2, 20); err != nil {
+			return err
+		}
+		return env.DB.LaterRead(ctx, refuse, "SELECT v FROM pipe_t")
+	})
+	if env.DB.Dialect() != repo.MySQL {
+		if !errors.Is(err, bad) {
+			t.Fatalf("err = %v", err)
+		}
+		return
+	}
+	// MySQL: the read went with the COMMIT, which the server ran first.
+	if !errors.Is(err, bad) || !errors.Is(err, repo.ErrScannedAfterCommit) {
+		t.Fatalf("err = %v, want the scan's failure after the commit", err)
+	}
+	if got := pipeRows(t, env); len(got) != 1 || got[2] != 20 {
+		t.Fatalf("rows = %v, want 2:20 (committed)", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/jifen/jifen/domain"
@@ -55,6 +56,47 @@ type BatchStore interface {
 	WriteBatch(ctx context.Context, w *BatchWrite) error
 }
 
+// Prelocker is a BatchStore that can send the locking read of
+// LockAccounts ahead, with the transaction's next statement (a pipelined
+// transaction); the next LockAccounts it covers then reads nothing. The
+// func it returns (nil when it sends nothing) tells, once that statement
+// has run, whether a member's account was there and is locked.
+type Prelocker interface {
+	PrelockAccounts(ctx context.Context, members []int64, withLots map[int64]bool) (func(memberID int64) bool, error)
+}
+
+// Prelock asks for the accounts of members (with the live lots of those in
+// withLots: members who will spend) to be locked and read with the next
+// statement of the transaction in ctx, when the store can; an Apply of
+// those members in the same transaction then costs no round trip for its
+// locking read. A group commit calls it just before a statement it sends
+// anyway. locked is nil when nothing was sent (no pipelined transaction,
+// or a store without it); else, after that next statement, it reports
+// whether a member's account existed and is now locked (a member-level
+// lock: see LockMember).
+func (s *Service) Prelock(ctx context.Context, members []int64, withLots map[int64]bool) (locked func(memberID int64) bool, err error) {
+	p, ok := s.Store.(Prelocker)
+	if !ok {
+		return nil, nil
+	}
+	return p.PrelockAccounts(ctx, uniqueSorted(slices.Clone(members)), withLots)
+}
+
+// LockMember locks the member's account, when there is one, in the
+// transaction in ctx until it ends: a member-level lock for a caller whose
+// later writes must not interleave with a group that locked the account
+// first (a sign-in make-up takes it before its day row).
+func (s *Service) LockMember(ctx context.Context, memberID int64) error {
+	bs, ok := s.Store.(BatchStore)
+	if !ok {
+		return nil
+	}
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		_, _, err := bs.LockAccounts(ctx, []int64{memberID}, nil)
+		return err
+	})
+}
+
 // BatchRecord is one entry to write and the rows that hang off it.
 type BatchRecord struct {
 	Entry  *Entry
@@ -67,6 +109,11 @@ type BatchWrite struct {
 	Records  []BatchRecord // in the order the entries happened
 	Lots     []*Lot        // changed lots (Remaining, Expired, State)
 	Accounts []Account     // changed accounts
+	// LateIDs: nobody reads the entries' ids before the transaction
+	// commits, so a pipelined store may send the entries with the COMMIT
+	// and fill the ids when it returns; a taken key then fails the
+	// transaction (at commit) instead of WriteBatch.
+	LateIDs bool
 }
 
 type batchJob struct {
@@ -155,7 +202,7 @@ func (s *Service) commitBatch(bs BatchStore, jobs []*batchJob) {
 	err := group.InTx(ctx, s.Tx, func(ctx context.Context) error {
 		// Runs again after a deadlock: apply starts from nothing.
 		var err error
-		answers, alone, err = s.apply(ctx, bs, jobs)
+		answers, alone, err = s.apply(ctx, bs, jobs, true)
 		return err
 	})
 	if err == nil {
@@ -176,7 +223,9 @@ func (s *Service) commitBatch(bs BatchStore, jobs []*batchJob) {
 // entries of the jobs it wrote and marks the others alone. A taken key
 // fails the entries' INSERT, the first statement that writes, so nothing
 // of the batch is written then and every job is alone (errDuplicate).
-func (s *Service) apply(ctx context.Context, bs BatchStore, jobs []*batchJob) (map[*batchJob]*Entry, map[*batchJob]bool, error) {
+//
+// late: nobody reads the entries' ids before the commit (BatchWrite.LateIDs).
+func (s *Service) apply(ctx context.Context, bs BatchStore, jobs []*batchJob, late bool) (map[*batchJob]*Entry, map[*batchJob]bool, error) {
 	now := s.now()
 	answers, alone := map[*batchJob]*Entry{}, map[*batchJob]bool{}
 	members := make([]int64, 0, len(jobs))
@@ -257,6 +306,7 @@ func (s *Service) apply(ctx context.Context, bs BatchStore, jobs []*batchJob) (m
 			w.Lots = append(w.Lots, mb.dirty[lid])
 		}
 	}
+	w.LateIDs = late
 	if err := bs.WriteBatch(ctx, &w); err != nil {
 		if errors.Is(err, ErrDuplicateKey) {
 			all := map[*batchJob]bool{}
@@ -295,6 +345,19 @@ type Op struct {
 // on one member they may apply after later operations of the list. err is
 // for failures of the transaction itself: the caller must roll back.
 func (s *Service) Apply(ctx context.Context, ops []Op) (results []Entry, errs []error, err error) {
+	return s.applyOps(ctx, ops, false)
+}
+
+// ApplyLate is Apply for a caller that reads no entry id before its
+// transaction commits (the results' IDs are zero): in a pipelined
+// transaction (repo.DB.InPipelinedTx) the entries then travel with the
+// COMMIT, and a key already taken fails the transaction there instead of
+// running its operation alone.
+func (s *Service) ApplyLate(ctx context.Context, ops []Op) (results []Entry, errs []error, err error) {
+	return s.applyOps(ctx, ops, true)
+}
+
+func (s *Service) applyOps(ctx context.Context, ops []Op, late bool) (results []Entry, errs []error, err error) {
 	if len(ops) > MaxApply {
 		return nil, nil, fmt.Errorf("ledger: Apply of %d operations, at most %d", len(ops), MaxApply)
 	}
@@ -322,7 +385,7 @@ func (s *Service) Apply(ctx context.Context, ops []Op) (results []Entry, errs []
 		bs, ok := s.Store.(BatchStore)
 		if ok && len(jobs) > 0 {
 			var err error
-			answers, alone, err = s.apply(ctx, bs, jobs)
+			answers, alone, err = s.apply(ctx, bs, jobs, late)
 			if err != nil && !errors.Is(err, errDuplicate) {
 				return err
 			}

@@ -20,22 +20,34 @@ import (
 // every other one queued behind it and signs them all in in ONE
 // transaction:
 //
-//  1. one plain read of the members' rows of today and yesterday: a member
+//  1. the members' ledger accounts locked (ledger.Prelock) and, after
+//     that, one plain read of their rows of today and yesterday: a member
 //     already signed in today gets AlreadySignedIn, and so does every
-//     request of a member behind their first one in the group;
+//     request of a member behind their first one in the group. The account
+//     lock is the member-level lock a make-up also takes before it writes
+//     (Makeup, ledger.LockMember): a make-up in flight is waited for and
+//     its rows are then read; one that comes later waits for this commit
+//     and renumbers today's row;
 //  2. one multi-row INSERT of the new day rows, with the streak from
 //     yesterday's row and the points of the reward ladder (tier multipliers
 //     from one TiersOf call per group, before the transaction);
-//  3. one locking read of those members' rows of yesterday, now that today's
-//     rows hold their locks: a make-up of yesterday (or renumbering through
-//     it) that had not committed at step 1 is waited for and seen, and a row
-//     whose streak changed is corrected (a rare single-row update). A
-//     make-up whose renumbering scan reaches today's row after step 2 waits
-//     for this commit and renumbers it, as with a lone sign-in;
-//  4. ledger.Apply of every award (key "signin:<member>:<yyyymmdd>") — one
-//     locking read of the accounts, multi-row writes;
+//  3. for members whose account step 1 did not lock (none yet, or a ledger
+//     without Prelock), one locking read of their rows of yesterday, now
+//     that today's rows hold their locks: a make-up of yesterday (or
+//     renumbering through it) that had not committed at step 1 is waited
+//     for and seen, and a row whose streak changed is corrected (a rare
+//     single-row update). A make-up whose renumbering scan reaches today's
+//     row after step 2 waits for this commit and renumbers it, as with a
+//     lone sign-in;
+//  4. ledger.ApplyLate of every award (key "signin:<member>:<yyyymmdd>"),
+//     on the accounts step 1 locked, with multi-row writes;
 //  5. commit; the calendar bits of the group are set in one round trip
 //     (GroupCalendar) and each caller then updates its boards in Redis.
+//
+// In a pipelined transaction (MySQL, repo.DB.InPipelinedTx) that is two
+// requests to the server: the account lock, the read of step 1 and the
+// BEGIN in one; the INSERT of step 2, the ledger's writes and the COMMIT
+// in the other (plus step 3 when some member had no account).
 //
 // Nothing waits for a group to fill: under light load a group is one
 // request. A day row taken by a concurrent group or lone sign-in after the
@@ -91,6 +103,25 @@ func (NormalTier) TiersOf(context.Context, []int64) (map[int64]string, error) {
 // at once (ledger.Service.Apply).
 type Applier interface {
 	Apply(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
+}
+
+// LateApplier is an Applier whose entries may travel with the COMMIT when
+// their ids are not read (ledger.Service.ApplyLate): a group reads only
+// the balances.
+type LateApplier interface {
+	ApplyLate(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
+}
+
+// Prelocker is a Ledger that can lock the accounts a later Apply will
+// lock with the transaction's next statement (ledger.Service.Prelock).
+type Prelocker interface {
+	Prelock(ctx context.Context, members []int64, withLots map[int64]bool) (locked func(memberID int64) bool, err error)
+}
+
+// MemberLocker is a Ledger that locks a member's account for the rest of
+// a transaction (ledger.Service.LockMember).
+type MemberLocker interface {
+	LockMember(ctx context.Context, memberID int64) error
 }
 
 // groupAttempts bounds the transactions of a group that keeps meeting taken
@@ -255,6 +286,15 @@ func (s *Service) tiersOf(ctx context.Context, members []int64) (map[int64]strin
 // means: roll back, every job alone.
 func (s *Service) signInGroup(ctx context.Context, bs BatchStore, today domain.Day, jobs []*job, members []int64, tiers map[int64]string) (map[*job]jobResult, error) {
 	yesterday := today.AddDays(-1)
+	// The members' accounts are locked first, with the first read (a
+	// pipelined transaction): see step 1 of the notes.
+	var locked func(int64) bool
+	if p, ok := s.Ledger.(Prelocker); ok {
+		var err error
+		if locked, err = p.Prelock(ctx, members, nil); err != nil {
+			return nil, err
+		}
+	}
 	rows, err := bs.Rows(ctx, members, []domain.Day{today, yesterday}, false)
 	if err != nil {
 		return nil, err
@@ -292,14 +332,25 @@ func (s *Service) signInGroup(ctx context.Context, bs BatchStore, today domain.D
 	if err := bs.InsertMany(ctx, recs); err != nil {
 		return nil, err
 	}
-	// Yesterday again, locked, now that today's rows are ours (see step 3).
-	locked, err := bs.Rows(ctx, fresh, []domain.Day{yesterday}, true)
-	if err != nil {
-		return nil, err
+	// Yesterday again, locked, now that today's rows are ours (see step 3),
+	// for the members whose account the first read did not lock.
+	var unlocked []int64
+	for _, m := range fresh {
+		if locked == nil || !locked(m) {
+			unlocked = append(unlocked, m)
+		}
 	}
-	clear(prev)
-	for _, r := range locked {
-		prev[r.MemberID] = r.Streak
+	if len(unlocked) > 0 {
+		again, err := bs.Rows(ctx, unlocked, []domain.Day{yesterday}, true)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range unlocked {
+			delete(prev, m)
+		}
+		for _, r := range again {
+			prev[r.MemberID] = r.Streak
+		}
 	}
 	lines := make([][]Line, len(recs))
 	var ops []ledger.Op
@@ -359,7 +410,11 @@ func (s *Service) earnAll(ctx context.Context, ops []ledger.Op) ([]ledger.Entry,
 		}
 		return out, nil
 	}
-	entries, errs, err := a.Apply(ctx, ops)
+	apply := a.Apply
+	if la, ok := s.Ledger.(LateApplier); ok {
+		apply = la.ApplyLate
+	}
+	entries, errs, err := apply(ctx, ops)
 	if err != nil {
 		return nil, err
 	}

@@ -164,6 +164,15 @@ func (s *Service) Makeup(ctx context.Context, memberID int64, date string) (Resu
 	var res Result
 	var current int
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		// The member's account first: a group of sign-ins that locked it
+		// before (with its first read) is waited for, and one that comes
+		// after waits for this make-up before reading yesterday's streak
+		// (group.go, step 1).
+		if l, ok := s.Ledger.(MemberLocker); ok {
+			if err := l.LockMember(ctx, memberID); err != nil {
+				return err
+			}
+		}
 		month, err := s.Store.Month(ctx, memberID, first)
 		if err != nil {
 			return err

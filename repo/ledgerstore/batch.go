@@ -2,7 +2,9 @@ package ledgerstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/jifen/jifen/domain/ledger"
@@ -22,11 +24,92 @@ const batchChunk = 200
 const entryChunk = 2000
 
 // LockAccounts implements ledger.BatchStore: one locking read of all the
-// accounts, ascending, with the live lots of the members in withLots.
+// accounts, ascending, with the live lots of the members in withLots. The
+// accounts a PrelockAccounts of the same transaction read are used instead
+// when they cover the request (once: the next call reads again).
 func (s *Store) LockAccounts(ctx context.Context, members []int64, withLots map[int64]bool) (map[int64]ledger.Account, map[int64][]ledger.Lot, error) {
 	if !repo.InTransaction(ctx) {
 		return nil, nil, fmt.Errorf("ledgerstore: LockAccounts needs a transaction in the context")
 	}
+	if v, set := repo.Local(ctx, prelockKey{}); v != nil {
+		set(nil)
+		if p := v.(*prelocked); p.covers(members, withLots) {
+			return p.accounts, p.lots, nil
+		}
+	}
+	q, args, lots := s.lockQuery(members, withLots)
+	rows, err := s.DB.Conn(ctx).Statement.ConnPool.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("lock accounts: %w", err)
+	}
+	defer rows.Close()
+	p, err := scanLocked(rows, members, withLots, lots)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p.accounts, p.lots, nil
+}
+
+// PrelockAccounts implements ledger.Prelocker: in a pipelined transaction
+// the locking read of LockAccounts travels with the transaction's next
+// statement, and the next LockAccounts covered by it reads nothing.
+// Outside one it does nothing (nil: LockAccounts reads as usual).
+func (s *Store) PrelockAccounts(ctx context.Context, members []int64, withLots map[int64]bool) (func(int64) bool, error) {
+	if !repo.Pipelined(ctx) || len(members) == 0 {
+		return nil, nil
+	}
+	q, args, lots := s.lockQuery(members, withLots)
+	_, set := repo.Local(ctx, prelockKey{})
+	var read *prelocked
+	err := s.DB.LaterRead(ctx, func(rows *sql.Rows) error {
+		p, err := scanLocked(rows, members, withLots, lots)
+		if err != nil {
+			return err
+		}
+		read = p
+		set(p)
+		return nil
+	}, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return func(m int64) bool {
+		if read == nil {
+			return false
+		}
+		_, ok := read.accounts[m]
+		return ok
+	}, nil
+}
+
+type prelockKey struct{}
+
+// prelocked is what a locking read of accounts found.
+type prelocked struct {
+	members  map[int64]bool
+	withLots map[int64]bool
+	accounts map[int64]ledger.Account
+	lots     map[int64][]ledger.Lot
+}
+
+// covers reports whether the read answers LockAccounts(members, withLots).
+func (p *prelocked) covers(members []int64, withLots map[int64]bool) bool {
+	for _, m := range members {
+		if !p.members[m] {
+			return false
+		}
+	}
+	for m, ok := range withLots {
+		if ok && !p.withLots[m] {
+			return false
+		}
+	}
+	return true
+}
+
+// lockQuery is the locking read of the accounts of members, with the live
+// lots of those in withLots (lots reports whether it reads lots).
+func (s *Store) lockQuery(members []int64, withLots map[int64]bool) (string, []any, bool) {
 	args := make([]any, 0, 2*len(members))
 	var lotMembers []int64
 	for _, m := range members {
@@ -50,19 +133,25 @@ func (s *Store) LockAccounts(ctx context.Context, members []int64, withLots map[
 	if s.DB.Dialect() == repo.MySQL {
 		q += " FOR UPDATE"
 	}
-	rows, err := s.DB.Conn(ctx).Statement.ConnPool.QueryContext(ctx, q, args...)
+	return q, args, len(lotMembers) > 0
+}
+
+func scanLocked(rows *sql.Rows, members []int64, withLots map[int64]bool, lots bool) (*prelocked, error) {
+	rs, ls, err := scanAccountRows(rows, lots)
 	if err != nil {
-		return nil, nil, fmt.Errorf("lock accounts: %w", err)
+		return nil, fmt.Errorf("lock accounts: %w", err)
 	}
-	rs, lots, err := scanAccounts(rows, len(lotMembers) > 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("lock accounts: %w", err)
+	p := &prelocked{members: map[int64]bool{}, withLots: map[int64]bool{}, accounts: make(map[int64]ledger.Account, len(rs)), lots: ls}
+	for _, m := range members {
+		p.members[m] = true
+		if withLots[m] {
+			p.withLots[m] = true
+		}
 	}
-	out := make(map[int64]ledger.Account, len(rs))
 	for id, r := range rs {
-		out[id] = r.toDomain()
+		p.accounts[id] = r.toDomain()
 	}
-	return out, lots, nil
+	return p, nil
 }
 
 // WriteBatch implements ledger.BatchStore with one multi-row statement per
@@ -78,7 +167,13 @@ func (s *Store) WriteBatch(ctx context.Context, w *ledger.BatchWrite) error {
 			return fmt.Errorf("%s: %w", what, err)
 		}, q, args...)
 	}
-	for lo := 0; lo < len(w.Records); lo += entryChunk {
+	late := w.LateIDs && len(w.Records) <= entryChunk && repo.Pipelined(ctx) && s.consecutiveIDs(ctx)
+	if late {
+		if err := s.writeEntriesLate(ctx, w.Records); err != nil {
+			return err
+		}
+	}
+	for lo := 0; lo < len(w.Records) && !late; lo += entryChunk {
 		recs := w.Records[lo:min(lo+entryChunk, len(w.Records))]
 		args := make([]any, 0, 14*len(recs))
 		keys := make([]any, 0, len(recs))
@@ -127,23 +222,46 @@ func (s *Store) WriteBatch(ctx context.Context, w *ledger.BatchWrite) error {
 		}
 	}
 
-	var lots []*ledger.Lot
-	var allocs []ledger.Allocation
-	for _, r := range w.Records {
+	// A lot or allocation names its entry by id, or, when the ids are
+	// not known yet (late), as the batch's first id plus the entry's place.
+	type lotRow struct {
+		l   *ledger.Lot
+		rec int
+	}
+	type allocRow struct {
+		a   ledger.Allocation
+		rec int
+	}
+	var lots []lotRow
+	var allocs []allocRow
+	for i, r := range w.Records {
 		if r.Lot != nil {
-			lots = append(lots, r.Lot)
+			lots = append(lots, lotRow{r.Lot, i})
 		}
-		allocs = append(allocs, r.Allocs...)
+		for _, a := range r.Allocs {
+			allocs = append(allocs, allocRow{a, i})
+		}
+	}
+	entryRef := func(rec int, id int64, args []any) (string, []any) {
+		if late {
+			return lateEntryVar + " + " + strconv.Itoa(rec), args
+		}
+		return "?", append(args, id)
 	}
 	for lo := 0; lo < len(lots); lo += batchChunk {
 		part := lots[lo:min(lo+batchChunk, len(lots))]
 		args := make([]any, 0, 9*len(part))
-		for _, l := range part {
-			args = append(args, l.MemberID, l.EntryID, l.Amount, l.Remaining, l.Expired, string(l.State),
-				l.AvailableAt.UTC(), l.ExpiresAt.UTC(), l.CreatedAt.UTC())
+		rows := make([]string, len(part))
+		for i, lr := range part {
+			l := lr.l
+			var ref string
+			args = append(args, l.MemberID)
+			ref, args = entryRef(lr.rec, l.EntryID, args)
+			args = append(args, l.Amount, l.Remaining, l.Expired, string(l.State), l.AvailableAt.UTC(), l.ExpiresAt.UTC(), l.CreatedAt.UTC())
+			rows[i] = "(?, " + ref + ", " + repo.Marks(7) + ")"
 		}
 		if err := exec("insert lots", `INSERT INTO ledger_lots (member_id, entry_id, amount, remaining, expired, state, available_at, expires_at, created_at)
-			VALUES `+repo.RowsOf(len(part), 9), args); err != nil {
+			VALUES `+strings.Join(rows, ", "), args); err != nil {
 			return err
 		}
 	}
@@ -160,10 +278,14 @@ func (s *Store) WriteBatch(ctx context.Context, w *ledger.BatchWrite) error {
 	for lo := 0; lo < len(allocs); lo += batchChunk {
 		part := allocs[lo:min(lo+batchChunk, len(allocs))]
 		args := make([]any, 0, 3*len(part))
-		for _, a := range part {
-			args = append(args, a.EntryID, a.LotID, a.Amount)
+		rows := make([]string, len(part))
+		for i, ar := range part {
+			var ref string
+			ref, args = entryRef(ar.rec, ar.a.EntryID, args)
+			args = append(args, ar.a.LotID, ar.a.Amount)
+			rows[i] = "(" + ref + ", ?, ?)"
 		}
-		if err := exec("insert allocations", `INSERT INTO ledger_allocations (entry_id, lot_id, amount) VALUES `+repo.RowsOf(len(part), 3), args); err != nil {
+		if err := exec("insert allocations", `INSERT INTO ledger_allocations (entry_id, lot_id, amount) VALUES `+strings.Join(rows, ", "), args); err != nil {
 			return err
 		}
 	}
@@ -180,6 +302,56 @@ func (s *Store) WriteBatch(ctx context.Context, w *ledger.BatchWrite) error {
 		}
 	}
 	return nil
+}
+
+// lateEntryVar is the session variable holding the first id of a late
+// batch's entries (LAST_INSERT_ID() right after their INSERT).
+const lateEntryVar = "@jifen_first_entry"
+
+// writeEntriesLate sends the entries with the transaction's COMMIT (see
+// BatchWrite.LateIDs): one multi-row INSERT whose first id goes into
+// lateEntryVar for the lots and allocations behind it by a read that also
+// reports it and fills the ids, the lots' and the allocations' EntryID
+// when the COMMIT returns. A taken key fails the transaction with
+// ErrDuplicateKey; nothing of it is then written.
+func (s *Store) writeEntriesLate(ctx context.Context, recs []ledger.BatchRecord) error {
+	args := make([]any, 0, 14*len(recs))
+	for _, r := range recs {
+		e := r.Entry
+		args = append(args, e.MemberID, string(e.Kind), e.Amount, e.Delta, e.BalanceAfter, e.Ref.Type, e.Ref.ID, e.RelatedID,
+			e.Key, e.RequestHash, e.Title, e.Reason, e.Operator, e.CreatedAt.UTC())
+	}
+	if err := s.DB.Later(ctx, func(err error) error {
+		if repo.IsDuplicate(err) {
+			return fmt.Errorf("insert entries: %w", ledger.ErrDuplicateKey)
+		}
+		return fmt.Errorf("insert entries: %w", err)
+	}, `INSERT INTO ledger_entries (member_id, kind, amount, delta, balance_after, ref_type, ref_id, related_id,
+			idem_key, request_hash, title, reason, operator, created_at) VALUES `+repo.RowsOf(len(recs), 14), args...); err != nil {
+		return err
+	}
+	// One statement keeps the first id for the statements behind it and
+	// reports it.
+	return s.DB.LaterRead(ctx, func(rows *sql.Rows) error {
+		if !rows.Next() {
+			return fmt.Errorf("insert entries: no first id")
+		}
+		var first int64
+		if err := rows.Scan(&first); err != nil {
+			return fmt.Errorf("insert entries: %w", err)
+		}
+		for i, r := range recs {
+			id := first + int64(i)
+			r.Entry.ID = id
+			if r.Lot != nil {
+				r.Lot.EntryID = id
+			}
+			for k := range r.Allocs {
+				r.Allocs[k].EntryID = id
+			}
+		}
+		return nil
+	}, "SELECT "+lateEntryVar+" := LAST_INSERT_ID()")
 }
 
 // consecutiveIDs reports whether one multi-row INSERT gets consecutive

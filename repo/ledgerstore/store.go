@@ -217,6 +217,12 @@ const (
 // for an account without live lots) and closes rows.
 func scanAccounts(rows *sql.Rows, withLots bool) (map[int64]accountRow, map[int64][]ledger.Lot, error) {
 	defer rows.Close()
+	return scanAccountRows(rows, withLots)
+}
+
+// scanAccountRows is scanAccounts leaving the rows open (a deferred read's
+// result set is followed by others).
+func scanAccountRows(rows *sql.Rows, withLots bool) (map[int64]accountRow, map[int64][]ledger.Lot, error) {
 	accounts := map[int64]accountRow{}
 	lots := map[int64][]ledger.Lot{}
 	for rows.Next() {
