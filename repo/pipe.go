@@ -363,3 +363,12 @@ func openPipes(dsn string) (*sql.DB, error) {
 // pipeConns bounds the pipelined pool: one connection per group committer
 // at most (the services' committers add up to about ten).
 const pipeConns = 16
+
+// Flush sends what waits in the pipelined transaction in ctx (the reads
+// get their rows); elsewhere it does nothing.
+func (d *DB) Flush(ctx context.Context) error {
+	if p := pipeOf(ctx); p != nil {
+		return p.flush(ctx)
+	}
+	return nil
+}

@@ -38,6 +38,16 @@ import (
 // The locks are taken in the one-by-one path's order: member rows, prize
 // rows, ledger accounts.
 //
+// With a LaterGroupStore in a pipelined transaction (MySQL; see
+// repo.DB.InPipelinedTx) the reads travel together: the member rows'
+// upsert and lock, the draws under the keys and the prizes go in the
+// first request (with the ledger accounts too when no campaign of the
+// group has a stocked prize, so no prize row is locked), the stocked
+// prizes' lock, the accounts and the wins in a second one when needed,
+// and every write (ledger.ApplyLate's entries, the draw rows, counters
+// and won) with the COMMIT; the draw and entry ids are read back by the
+// same request. A draw group is then two or three requests to the server.
+//
 // A member has at most one draw in a group: a second draw of the same
 // member (its cost and a prize of the first must apply in order) leaves
 // the group and runs alone afterwards. When the group's transaction fails
@@ -55,6 +65,18 @@ type GroupCommit struct {
 	Committers int
 	// MaxBatch caps the draws in one group (64 when 0).
 	MaxBatch int
+}
+
+// LateApplier is an Applier whose entries may travel with the COMMIT
+// (ledger.Service.ApplyLate: their ids are zero until then).
+type LateApplier interface {
+	ApplyLate(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
+}
+
+// Prelocker locks the accounts a later Apply will lock with the
+// transaction's next statement (ledger.Service.Prelock).
+type Prelocker interface {
+	Prelock(ctx context.Context, members []int64, withLots map[int64]bool) (func(int64) bool, error)
 }
 
 // Applier runs many earns and spends in the caller's transaction
@@ -77,6 +99,7 @@ type drawJob struct {
 
 type drawResult struct {
 	d     Draw
+	final *Draw // the draw as the commit left it (a late id): copied into d then
 	took  takeInfo
 	err   error
 	alone bool // run it through the one-by-one path
@@ -131,9 +154,13 @@ func (s *Service) runGroup(gs GroupStore, ap Applier, jobs []*drawJob) {
 	}
 	if err == nil {
 		n := 0
-		for _, r := range answers {
+		for j, r := range answers {
 			if !r.alone {
 				n++
+			}
+			if r.final != nil {
+				r.d, r.final = *r.final, nil
+				answers[j] = r
 			}
 		}
 		s.group.Done(n)
@@ -190,13 +217,39 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 		}
 		return mkeys[a].MemberID < mkeys[b].MemberID
 	})
-	states, err := gs.LockMembers(ctx, mkeys)
-	if err != nil {
-		return nil, err
+	lg, later := gs.(LaterGroupStore)
+	var cids []int64
+	cseen := map[int64]bool{}
+	for _, j := range live {
+		if !cseen[j.c.ID] {
+			cseen[j.c.ID] = true
+			cids = append(cids, j.c.ID)
+		}
 	}
-	// Under the member locks a concurrent request with the same key has
-	// either committed (found here) or not started its writes.
-	prior, err := gs.DrawsByKeys(ctx, dkeys)
+	var states map[MemberKey]MemberState
+	var prior map[DrawKey]Draw
+	var fresh map[int64]Prize
+	var err error
+	// Without stocked prizes (as the cached campaigns have them) no prize
+	// row is locked, so the accounts can be locked in the first request,
+	// right after the member rows: the one-by-one path's lock order holds.
+	prelocked := false
+	if later && !anyStocked(live) {
+		prelocked = true
+		var members []int64
+		withLots := map[int64]bool{}
+		for _, j := range live {
+			members = append(members, j.memberID)
+			if j.c.CostPoints > 0 {
+				withLots[j.memberID] = true
+			}
+		}
+		states, prior, fresh, err = s.readGroupLater(ctx, lg, mkeys, dkeys, cids, members, withLots)
+	} else if later {
+		states, prior, fresh, err = s.readGroupLater(ctx, lg, mkeys, dkeys, cids, nil, nil)
+	} else {
+		states, prior, fresh, err = s.readGroup(ctx, gs, mkeys, dkeys, cids)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -241,19 +294,7 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 		return out, nil
 	}
 
-	// The prizes as SQL has them; stocked ones locked.
-	var cids []int64
-	cseen := map[int64]bool{}
-	for _, p := range ps {
-		if !cseen[p.j.c.ID] {
-			cseen[p.j.c.ID] = true
-			cids = append(cids, p.j.c.ID)
-		}
-	}
-	fresh, err := gs.Prizes(ctx, cids)
-	if err != nil {
-		return nil, err
-	}
+	// The prizes as SQL had them at the first read; stocked ones locked.
 	byCampaign := map[int64][]Prize{}
 	var stocked []int64
 	for _, p := range fresh {
@@ -266,16 +307,6 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 		sort.Slice(list, func(a, b int) bool { return list[a].ID < list[b].ID })
 	}
 	sort.Slice(stocked, func(a, b int) bool { return stocked[a] < stocked[b] })
-	locked := map[int64]Prize{}
-	if len(stocked) > 0 {
-		if locked, err = gs.LockPrizes(ctx, stocked); err != nil {
-			return nil, err
-		}
-	}
-	won := make(map[int64]int64, len(locked))
-	for id, p := range locked {
-		won[id] = p.Won
-	}
 	var wkeys []WinKey
 	for _, p := range ps {
 		for _, q := range byCampaign[p.j.c.ID] {
@@ -284,11 +315,19 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 			}
 		}
 	}
-	wins := map[WinKey]int{}
-	if len(wkeys) > 0 {
-		if wins, err = gs.WinsOf(ctx, wkeys); err != nil {
-			return nil, err
-		}
+	var locked map[int64]Prize
+	var wins map[WinKey]int
+	if later {
+		locked, wins, err = s.lockPrizesLater(ctx, lg, stocked, wkeys, ps, payers, prelocked)
+	} else {
+		locked, wins, err = lockPrizes(ctx, gs, stocked, wkeys)
+	}
+	if err != nil {
+		return nil, err
+	}
+	won := make(map[int64]int64, len(locked))
+	for id, p := range locked {
+		won[id] = p.Won
 	}
 
 	var earns []ledger.Op
@@ -366,7 +405,11 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 	// cost rolls the group back and the group runs again without that
 	// draw (refusal), so no prize is ever credited to an unpaid draw.
 	ops := append(spends, earns...)
-	entries, errs, err := ap.Apply(ctx, ops)
+	apply := ap.Apply
+	if la, ok := s.Points.(LateApplier); ok && later {
+		apply = la.ApplyLate // no entry id is read before the commit but the check below
+	}
+	entries, errs, err := apply(ctx, ops)
 	if err != nil {
 		return nil, err
 	}
@@ -387,7 +430,7 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 		}
 		// Apply runs what it cannot batch after the rest: make sure no
 		// prize went in before its own draw's cost.
-		if sp, ok := spendOf[winners[i]]; ok && entries[len(spends)+i].ID < entries[sp].ID {
+		if sp, ok := spendOf[winners[i]]; ok && wentBefore(entries[len(spends)+i], entries[sp]) {
 			return nil, fmt.Errorf("lottery: group prize of member %d applied before its cost", winners[i].j.memberID)
 		}
 	}
@@ -408,7 +451,167 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 		return nil, err
 	}
 	for _, p := range ps {
-		out[p.j] = drawResult{d: p.d, took: p.took}
+		out[p.j] = drawResult{d: p.d, took: p.took, final: &p.d}
 	}
 	return out, nil
+}
+
+// wentBefore reports whether entry a was written before entry b, both from
+// one Apply or ApplyLate: the batched entries go first, and ApplyLate
+// leaves their ids zero (known only at the commit) while an entry written
+// alone, after them, has its id.
+func wentBefore(a, b ledger.Entry) bool {
+	switch {
+	case a.ID == 0:
+		return b.ID != 0
+	case b.ID == 0:
+		return false
+	}
+	return a.ID < b.ID
+}
+
+// readGroup is step 1 one read at a time: lock the member rows (creating
+// missing ones), then the draws under the keys and the campaigns' prizes.
+func (s *Service) readGroup(ctx context.Context, gs GroupStore, mkeys []MemberKey, dkeys []DrawKey, cids []int64) (map[MemberKey]MemberState, map[DrawKey]Draw, map[int64]Prize, error) {
+	states, err := gs.LockMembers(ctx, mkeys)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// Under the member locks a concurrent request with the same key has
+	// either committed (found here) or not started its writes.
+	prior, err := gs.DrawsByKeys(ctx, dkeys)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	fresh, err := gs.Prizes(ctx, cids)
+	return states, prior, fresh, err
+}
+
+// readGroupLater is readGroup in one request: the member rows' lock, then
+// (in the same request, so under those locks) the draws under the keys,
+// the ledger accounts given (none: they are locked later) and the prizes. Members without a row yet get one, locked, and their keys
+// are looked up again under that lock (one more request, once per member
+// and campaign).
+func (s *Service) readGroupLater(ctx context.Context, lg LaterGroupStore, mkeys []MemberKey, dkeys []DrawKey, cids []int64,
+	accounts []int64, withLots map[int64]bool) (map[MemberKey]MemberState, map[DrawKey]Draw, map[int64]Prize, error) {
+	statesF, err := lg.LockMembersLater(ctx, mkeys)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	priorF, err := lg.DrawsByKeysLater(ctx, dkeys)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := s.prelock(ctx, accounts, withLots); err != nil {
+		return nil, nil, nil, err
+	}
+	fresh, err := lg.Prizes(ctx, cids)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	states, missing, err := statesF()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	prior, err := priorF()
+	if err != nil || len(missing) == 0 {
+		return states, prior, fresh, err
+	}
+	created, err := lg.LockMembers(ctx, missing)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	newcomer := map[int64]bool{}
+	for k, st := range created {
+		states[k] = st
+		newcomer[k.MemberID] = true
+	}
+	var again []DrawKey
+	for _, k := range dkeys {
+		if newcomer[k.MemberID] {
+			again = append(again, k)
+		}
+	}
+	more, err := lg.DrawsByKeys(ctx, again)
+	for k, d := range more {
+		prior[k] = d
+	}
+	return states, prior, fresh, err
+}
+
+// lockPrizes is step 3's reads one at a time.
+func lockPrizes(ctx context.Context, gs GroupStore, stocked []int64, wkeys []WinKey) (map[int64]Prize, map[WinKey]int, error) {
+	locked, wins := map[int64]Prize{}, map[WinKey]int{}
+	var err error
+	if len(stocked) > 0 {
+		if locked, err = gs.LockPrizes(ctx, stocked); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(wkeys) > 0 {
+		if wins, err = gs.WinsOf(ctx, wkeys); err != nil {
+			return nil, nil, err
+		}
+	}
+	return locked, wins, nil
+}
+
+// lockPrizesLater is lockPrizes in one request, in lock order: the stocked
+// prizes, then the ledger accounts of the group's members (with the lots
+// of those who pay: ledger.Prelock), then the wins.
+func (s *Service) lockPrizesLater(ctx context.Context, lg LaterGroupStore, stocked []int64, wkeys []WinKey, ps, payers []*pendingDraw, prelocked bool) (map[int64]Prize, map[WinKey]int, error) {
+	if prelocked && len(stocked) == 0 && len(wkeys) == 0 {
+		return map[int64]Prize{}, map[WinKey]int{}, nil // nothing to read
+	}
+	lockedF, err := lg.LockPrizesLater(ctx, stocked)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !prelocked {
+		members := make([]int64, 0, len(ps))
+		for _, p := range ps {
+			members = append(members, p.j.memberID)
+		}
+		withLots := make(map[int64]bool, len(payers))
+		for _, p := range payers {
+			withLots[p.j.memberID] = true
+		}
+		if err := s.prelock(ctx, members, withLots); err != nil {
+			return nil, nil, err
+		}
+	}
+	wins := map[WinKey]int{}
+	if len(wkeys) > 0 {
+		if wins, err = lg.WinsOf(ctx, wkeys); err != nil {
+			return nil, nil, err
+		}
+	} else if err := lg.Flush(ctx); err != nil {
+		return nil, nil, err
+	}
+	locked, err := lockedF()
+	return locked, wins, err
+}
+
+// prelock queues the locking read of the members' ledger accounts (with the
+// lots of those in withLots) when the ledger can (ledger.Prelock).
+func (s *Service) prelock(ctx context.Context, members []int64, withLots map[int64]bool) error {
+	p, ok := s.Points.(Prelocker)
+	if !ok || len(members) == 0 {
+		return nil
+	}
+	_, err := p.Prelock(ctx, members, withLots)
+	return err
+}
+
+// anyStocked reports whether a campaign of the jobs (as cached) has a
+// prize with a stock.
+func anyStocked(jobs []*drawJob) bool {
+	for _, j := range jobs {
+		for _, p := range j.c.Prizes {
+			if p.Stock != Unlimited && !p.Empty() {
+				return true
+			}
+		}
+	}
+	return false
 }

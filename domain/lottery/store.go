@@ -129,3 +129,18 @@ type GroupStore interface {
 	// counters and sets the prizes' won. A used key is ErrDuplicateDraw.
 	WriteGroup(ctx context.Context, draws []*Draw, members map[MemberKey]MemberState, won map[int64]int64) error
 }
+
+// LaterGroupStore is a GroupStore whose reads can travel together: each
+// *Later method queues its read to be sent with the transaction's next
+// statement (a pipelined transaction; elsewhere it reads at once) and
+// returns a function giving its result once that statement has run; Flush
+// sends what waits. Reads run on the server in the order they were queued.
+type LaterGroupStore interface {
+	GroupStore
+	// LockMembersLater is LockMembers; keys it reports missing (a store
+	// that does not create rows this way) get LockMembers after it.
+	LockMembersLater(ctx context.Context, keys []MemberKey) (func() (map[MemberKey]MemberState, []MemberKey, error), error)
+	DrawsByKeysLater(ctx context.Context, keys []DrawKey) (func() (map[DrawKey]Draw, error), error)
+	LockPrizesLater(ctx context.Context, ids []int64) (func() (map[int64]Prize, error), error)
+	Flush(ctx context.Context) error
+}

@@ -204,6 +204,9 @@ func (s *Store) WinsOf(ctx context.Context, keys []lottery.WinKey) (map[lottery.
 // read back by key), one upsert of the members' counters, one UPDATE of
 // the prizes' won.
 func (s *Store) WriteGroup(ctx context.Context, draws []*lottery.Draw, members map[lottery.MemberKey]lottery.MemberState, won map[int64]int64) error {
+	if repo.Pipelined(ctx) && len(draws) <= groupChunk && s.consecutiveIDs(ctx) {
+		return s.writeGroupLate(ctx, draws, members, won)
+	}
 	c := s.conn(ctx)
 	for lo := 0; lo < len(draws); lo += groupChunk {
 		part := draws[lo:min(lo+groupChunk, len(draws))]
@@ -291,6 +294,87 @@ func (s *Store) WriteGroup(ctx context.Context, draws []*lottery.Draw, members m
 	return nil
 }
 
+// lateDrawVar holds the first id of a late group's draws.
+const lateDrawVar = "@jifen_first_draw"
+
+// writeGroupLate is WriteGroup in a pipelined transaction: every statement
+// travels with the COMMIT, and the draws' ids (consecutive from the one
+// LAST_INSERT_ID() reports) are filled when it returns. A used key fails
+// the transaction, with ErrDuplicateDraw.
+func (s *Store) writeGroupLate(ctx context.Context, draws []*lottery.Draw, members map[lottery.MemberKey]lottery.MemberState, won map[int64]int64) error {
+	if len(draws) > 0 {
+		args := make([]any, 0, 14*len(draws))
+		for _, d := range draws {
+			d.CreatedAt = d.CreatedAt.UTC().Truncate(time.Millisecond)
+			args = append(args, d.CampaignID, d.MemberID, d.Key, d.Ref, d.Day, d.PrizeID, string(d.PrizeKind), d.PrizeName,
+				d.Points, d.CouponCode, d.CostPoints, d.Free, d.Pity, d.CreatedAt)
+		}
+		if err := s.DB.Later(ctx, func(err error) error {
+			if repo.IsDuplicate(err) {
+				return fmt.Errorf("%w: %v", lottery.ErrDuplicateDraw, err)
+			}
+			return fmt.Errorf("insert draws: %w", err)
+		}, `INSERT INTO lottery_draws (campaign_id, member_id, idem_key, ref, day, prize_id, prize_kind,
+			prize_name, points, coupon_code, cost_points, free, pity, created_at) VALUES `+repo.RowsOf(len(draws), 14), args...); err != nil {
+			return err
+		}
+		if err := s.DB.LaterRead(ctx, func(rows *sql.Rows) error {
+			var first int64
+			if !rows.Next() {
+				return fmt.Errorf("insert draws: no first id")
+			}
+			if err := rows.Scan(&first); err != nil {
+				return fmt.Errorf("insert draws: %w", err)
+			}
+			for i, d := range draws {
+				d.ID = first + int64(i)
+			}
+			return nil
+		}, "SELECT "+lateDrawVar+" := LAST_INSERT_ID()"); err != nil {
+			return err
+		}
+	}
+	if len(members) > 0 {
+		keys := make([]lottery.MemberKey, 0, len(members))
+		for k := range members {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(a, b int) bool {
+			if keys[a].CampaignID != keys[b].CampaignID {
+				return keys[a].CampaignID < keys[b].CampaignID
+			}
+			return keys[a].MemberID < keys[b].MemberID
+		})
+		now := time.Now().UTC()
+		args := make([]any, 0, 8*len(keys))
+		for _, k := range keys {
+			st := members[k]
+			args = append(args, k.CampaignID, k.MemberID, st.Draws, st.Day, st.DayDraws, st.FreeUsed, st.MissStreak, now)
+		}
+		// The rows exist and are locked: the upsert only updates them.
+		if err := s.DB.Later(ctx, func(err error) error { return fmt.Errorf("save lottery members: %w", err) },
+			`INSERT INTO lottery_members (campaign_id, member_id, draws, day, day_draws, free_used, miss_streak, updated_at) VALUES `+
+				repo.RowsOf(len(keys), 8)+` ON DUPLICATE KEY UPDATE draws = VALUES(draws), day = VALUES(day), day_draws = VALUES(day_draws),
+				free_used = VALUES(free_used), miss_streak = VALUES(miss_streak), updated_at = VALUES(updated_at)`, args...); err != nil {
+			return err
+		}
+	}
+	if len(won) > 0 {
+		ids := make([]int64, 0, len(won))
+		for id := range won {
+			ids = append(ids, id)
+		}
+		sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
+		q, args := repo.CaseUpdate("lottery_prizes", "id", len(ids), []string{"won"}, func(i int) (any, []any) {
+			return ids[i], []any{won[ids[i]]}
+		})
+		if err := s.DB.Later(ctx, func(err error) error { return fmt.Errorf("update prizes won: %w", err) }, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // consecutiveIDs reports whether one multi-row INSERT gets consecutive
 // auto-increment ids with the first one reported: MySQL/MariaDB with
 // innodb_autoinc_lock_mode 0 or 1. Asked once; SQLite and any doubt read
@@ -312,3 +396,126 @@ type autoincMode struct {
 	once        sync.Once
 	consecutive bool
 }
+
+var _ lottery.LaterGroupStore = (*Store)(nil)
+
+// LockMembersLater implements lottery.LaterGroupStore: LockMembers (the
+// missing rows created, all locked, read) sent with the transaction's next
+// statement.
+func (s *Store) LockMembersLater(ctx context.Context, keys []lottery.MemberKey) (func() (map[lottery.MemberKey]lottery.MemberState, []lottery.MemberKey, error), error) {
+	out := make(map[lottery.MemberKey]lottery.MemberState, len(keys))
+	// Missing rows are created first, in key order, by an upsert that
+	// changes nothing on the rows that exist (it locks them all).
+	now := time.Now().UTC()
+	ins := make([]any, 0, 3*len(keys))
+	for _, k := range keys {
+		ins = append(ins, k.CampaignID, k.MemberID, now)
+	}
+	q := `INSERT INTO lottery_members (campaign_id, member_id, draws, day, day_draws, free_used, miss_streak, updated_at) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, 0, 0, 0, 0, 0, ?), ", len(keys)), ", ")
+	if s.DB.Dialect() == repo.MySQL {
+		q += " ON DUPLICATE KEY UPDATE campaign_id = campaign_id"
+	} else {
+		q += " ON CONFLICT DO NOTHING"
+	}
+	if err := s.DB.Later(ctx, func(err error) error { return fmt.Errorf("create lottery members: %w", err) }, q, ins...); err != nil {
+		return nil, err
+	}
+	where, args := memberWhere(keys)
+	err := s.DB.LaterRead(ctx, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var k lottery.MemberKey
+			var st lottery.MemberState
+			if err := rows.Scan(&k.CampaignID, &k.MemberID, &st.Draws, &st.Day, &st.DayDraws, &st.FreeUsed, &st.MissStreak); err != nil {
+				return fmt.Errorf("lock lottery members: %w", err)
+			}
+			out[k] = st
+		}
+		return rows.Err()
+	}, `SELECT campaign_id, member_id, draws, day, day_draws, free_used, miss_streak
+			FROM lottery_members WHERE `+where+` ORDER BY campaign_id, member_id`+s.forUpdate(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("lock lottery members: %w", err)
+	}
+	return func() (map[lottery.MemberKey]lottery.MemberState, []lottery.MemberKey, error) {
+		var missing []lottery.MemberKey
+		for _, k := range keys {
+			if _, ok := out[k]; !ok {
+				missing = append(missing, k)
+			}
+		}
+		return out, missing, nil
+	}, nil
+}
+
+// DrawsByKeysLater implements lottery.LaterGroupStore: DrawsByKeys sent
+// with the transaction's next statement.
+func (s *Store) DrawsByKeysLater(ctx context.Context, keys []lottery.DrawKey) (func() (map[lottery.DrawKey]lottery.Draw, error), error) {
+	out := map[lottery.DrawKey]lottery.Draw{}
+	if len(keys) == 0 {
+		return func() (map[lottery.DrawKey]lottery.Draw, error) { return out, nil }, nil
+	}
+	want := make(map[lottery.DrawKey]bool, len(keys))
+	var members, idem []any
+	mseen, kseen := map[int64]bool{}, map[string]bool{}
+	for _, k := range keys {
+		want[k] = true
+		if !mseen[k.MemberID] {
+			mseen[k.MemberID] = true
+			members = append(members, k.MemberID)
+		}
+		if !kseen[k.Key] {
+			kseen[k.Key] = true
+			idem = append(idem, k.Key)
+		}
+	}
+	db := s.db(ctx)
+	err := s.DB.LaterRead(ctx, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var r drawRow
+			if err := db.ScanRows(rows, &r); err != nil {
+				return fmt.Errorf("draws by keys: %w", err)
+			}
+			if k := (lottery.DrawKey{MemberID: r.MemberID, Key: r.IdemKey}); want[k] {
+				out[k] = r.toDomain()
+			}
+		}
+		return rows.Err()
+	}, "SELECT * FROM lottery_draws WHERE member_id IN ("+repo.Marks(len(members))+") AND idem_key IN ("+repo.Marks(len(idem))+")",
+		append(members, idem...)...)
+	if err != nil {
+		return nil, fmt.Errorf("draws by keys: %w", err)
+	}
+	return func() (map[lottery.DrawKey]lottery.Draw, error) { return out, nil }, nil
+}
+
+// LockPrizesLater implements lottery.LaterGroupStore: LockPrizes sent with
+// the transaction's next statement.
+func (s *Store) LockPrizesLater(ctx context.Context, ids []int64) (func() (map[int64]lottery.Prize, error), error) {
+	out := make(map[int64]lottery.Prize, len(ids))
+	if len(ids) == 0 {
+		return func() (map[int64]lottery.Prize, error) { return out, nil }, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	db := s.db(ctx)
+	err := s.DB.LaterRead(ctx, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var r prizeRow
+			if err := db.ScanRows(rows, &r); err != nil {
+				return fmt.Errorf("lock prizes: %w", err)
+			}
+			out[r.ID] = r.toDomain()
+		}
+		return rows.Err()
+	}, "SELECT * FROM lottery_prizes WHERE id IN ("+repo.Marks(len(ids))+") ORDER BY id"+s.forUpdate(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("lock prizes: %w", err)
+	}
+	return func() (map[int64]lottery.Prize, error) { return out, nil }, nil
+}
+
+// Flush implements lottery.LaterGroupStore.
+func (s *Store) Flush(ctx context.Context) error { return s.DB.Flush(ctx) }

@@ -39,6 +39,7 @@ func TestGroupedDrawsMatchTheLedger(t *testing.T) {
 	const members = rich + poor
 	n := drawsFor(f.env, 1500)
 	var next, ok, refused atomic.Int64
+	var answered sync.Map // ref → draw id as answered
 	var wg sync.WaitGroup
 	for w := 0; w < 48; w++ {
 		wg.Add(1)
@@ -49,10 +50,11 @@ func TestGroupedDrawsMatchTheLedger(t *testing.T) {
 				if i > int64(n) {
 					return
 				}
-				_, err := f.svc.Draw(ctx, 1+i%members, c.ID, fmt.Sprint("g", i))
+				d, err := f.svc.Draw(ctx, 1+i%members, c.ID, fmt.Sprint("g", i))
 				switch {
 				case err == nil:
 					ok.Add(1)
+					answered.Store(d.Ref, d.ID)
 				case domain.ErrorCode(err) == domain.PointsInsufficient:
 					refused.Add(1)
 				default:
@@ -88,6 +90,13 @@ func TestGroupedDrawsMatchTheLedger(t *testing.T) {
 	}
 	if int64(len(draws)) != ok.Load() {
 		t.Fatalf("%d draw rows, %d draws answered", len(draws), ok.Load())
+	}
+	// Every answer names its own row (grouped draws learn their ids only
+	// when the group commits).
+	for _, d := range draws {
+		if id, found := answered.Load(d.Ref); !found || id.(int64) != d.ID {
+			t.Fatalf("draw row %d (ref %s) was answered with id %v", d.ID, d.Ref, id)
+		}
 	}
 	type entryRow struct {
 		MemberID int64
