@@ -2,20 +2,37 @@ package testenv
 
 import (
 	"context"
+	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// BenchClients is how many goroutines every throughput benchmark runs.
-const BenchClients = 16
+// BenchClients is how many goroutines every throughput benchmark runs:
+// 16, or JIFEN_BENCH_CLIENTS. Group commit fills its groups from the
+// requests waiting at once, so its throughput grows with the clients; the
+// raw commit baseline is then measured at both 16 and that many clients
+// and the better of the two is the one ratios are taken against.
+var BenchClients = benchClients()
+
+// baseClients is the client count the raw baseline is always measured at.
+const baseClients = 16
+
+func benchClients() int {
+	if n, err := strconv.Atoi(os.Getenv("JIFEN_BENCH_CLIENTS")); err == nil && n > 0 {
+		return n
+	}
+	return baseClients
+}
 
 // rawOpsPerSec is the baseline measured by BenchRawCommit in this process.
 var rawOpsPerSec atomic.Value // float64
 
-// Parallel16 makes b.RunParallel use BenchClients goroutines.
+// Parallel16 makes b.RunParallel use BenchClients goroutines (16 unless
+// JIFEN_BENCH_CLIENTS says otherwise).
 func Parallel16(b *testing.B) {
 	b.SetParallelism((BenchClients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 }
@@ -33,7 +50,10 @@ func ReportOps(b *testing.B) {
 
 // BenchRawCommit is the baseline every benchmark compares with: one
 // autocommit single-row INSERT per op through the same driver, with
-// BenchClients clients. Declare it first in a benchmark file so it runs first.
+// BenchClients clients. Declare it first in a benchmark file so it runs
+// first. With more than 16 clients it also measures 16 (raw16_ops/s) and
+// the better rate is the baseline, so a ratio is never flattered by a
+// client count the database itself does worse at.
 func BenchRawCommit(b *testing.B) {
 	env := New(b)
 	db := env.DB.Conn(context.Background())
@@ -57,7 +77,13 @@ func BenchRawCommit(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	rawOpsPerSec.Store(float64(b.N) / b.Elapsed().Seconds())
+	best := float64(b.N) / b.Elapsed().Seconds()
+	if BenchClients != baseClients && b.N >= 1000 {
+		r16 := rawCommitRate(b, b.N, baseClients)
+		b.ReportMetric(r16, "raw16_ops/s")
+		best = max(best, r16)
+	}
+	rawOpsPerSec.Store(best)
 	ReportOps(b)
 }
 
@@ -67,6 +93,10 @@ func BenchRawCommit(b *testing.B) {
 // (-benchtime=1x) call it to print their ratio to the raw commit rate of
 // the same run.
 func RawCommitRate(t testing.TB, n int) float64 {
+	return rawCommitRate(t, n, BenchClients)
+}
+
+func rawCommitRate(t testing.TB, n, clients int) float64 {
 	env := New(t)
 	db := env.DB.Conn(context.Background())
 	inc := ""
@@ -79,7 +109,7 @@ func RawCommitRate(t testing.TB, n int) float64 {
 	var seq atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range BenchClients {
+	for range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
