@@ -487,11 +487,11 @@ func (s *Service) readGroup(ctx context.Context, gs GroupStore, mkeys []MemberKe
 	return states, prior, fresh, err
 }
 
-// readGroupLater is readGroup in one request: the member rows' lock, then
-// (in the same request, so under those locks) the draws under the keys,
-// the ledger accounts given (none: they are locked later) and the prizes. Members without a row yet get one, locked, and their keys
-// are looked up again under that lock (one more request, once per member
-// and campaign).
+// readGroupLater is readGroup in one request: the member rows' upsert and
+// lock, then (in the same request, so under those locks) the draws under
+// the keys, the ledger accounts given (none: they are locked later) and
+// the prizes. Keys a store reports without a row get LockMembers and
+// their draws are looked up again under that lock (one more request).
 func (s *Service) readGroupLater(ctx context.Context, lg LaterGroupStore, mkeys []MemberKey, dkeys []DrawKey, cids []int64,
 	accounts []int64, withLots map[int64]bool) (map[MemberKey]MemberState, map[DrawKey]Draw, map[int64]Prize, error) {
 	statesF, err := lg.LockMembersLater(ctx, mkeys)

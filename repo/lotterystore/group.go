@@ -59,108 +59,11 @@ func (s *Store) forUpdate() string {
 	return ""
 }
 
-// LockMembers implements lottery.GroupStore: one locking read of the rows;
-// when some are missing, one insert of those and a locking read of them.
-func (s *Store) LockMembers(ctx context.Context, keys []lottery.MemberKey) (map[lottery.MemberKey]lottery.MemberState, error) {
-	out := make(map[lottery.MemberKey]lottery.MemberState, len(keys))
-	read := func(keys []lottery.MemberKey) error {
-		where, args := memberWhere(keys)
-		rows, err := s.conn(ctx).QueryContext(ctx, `SELECT campaign_id, member_id, draws, day, day_draws, free_used, miss_streak
-			FROM lottery_members WHERE `+where+` ORDER BY campaign_id, member_id`+s.forUpdate(), args...)
-		if err != nil {
-			return fmt.Errorf("lock lottery members: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k lottery.MemberKey
-			var st lottery.MemberState
-			if err := rows.Scan(&k.CampaignID, &k.MemberID, &st.Draws, &st.Day, &st.DayDraws, &st.FreeUsed, &st.MissStreak); err != nil {
-				return fmt.Errorf("lock lottery members: %w", err)
-			}
-			out[k] = st
-		}
-		return rows.Err()
-	}
-	if err := read(keys); err != nil {
-		return nil, err
-	}
-	var missing []memberRow
-	var mkeys []lottery.MemberKey
-	now := time.Now().UTC()
-	for _, k := range keys {
-		if _, ok := out[k]; !ok {
-			missing = append(missing, memberRow{CampaignID: k.CampaignID, MemberID: k.MemberID, UpdatedAt: now})
-			mkeys = append(mkeys, k)
-		}
-	}
-	if len(missing) == 0 {
-		return out, nil
-	}
-	if err := s.db(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&missing, groupChunk).Error; err != nil {
-		return nil, fmt.Errorf("create lottery members: %w", err)
-	}
-	if err := read(mkeys); err != nil {
-		return nil, err
-	}
-	for _, k := range mkeys {
-		if _, ok := out[k]; !ok {
-			return nil, fmt.Errorf("lock lottery members: row %v missing after insert", k)
-		}
-	}
-	return out, nil
-}
-
-// DrawsByKeys implements lottery.GroupStore.
-func (s *Store) DrawsByKeys(ctx context.Context, keys []lottery.DrawKey) (map[lottery.DrawKey]lottery.Draw, error) {
-	out := map[lottery.DrawKey]lottery.Draw{}
-	want := make(map[lottery.DrawKey]bool, len(keys))
-	var members, idem []any
-	mseen, kseen := map[int64]bool{}, map[string]bool{}
-	for _, k := range keys {
-		want[k] = true
-		if !mseen[k.MemberID] {
-			mseen[k.MemberID] = true
-			members = append(members, k.MemberID)
-		}
-		if !kseen[k.Key] {
-			kseen[k.Key] = true
-			idem = append(idem, k.Key)
-		}
-	}
-	if len(keys) == 0 {
-		return out, nil
-	}
-	var rows []drawRow
-	if err := s.db(ctx).Where("member_id IN ? AND idem_key IN ?", members, idem).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("draws by keys: %w", err)
-	}
-	for i := range rows {
-		k := lottery.DrawKey{MemberID: rows[i].MemberID, Key: rows[i].IdemKey}
-		if want[k] {
-			out[k] = rows[i].toDomain()
-		}
-	}
-	return out, nil
-}
-
 // Prizes implements lottery.GroupStore.
 func (s *Store) Prizes(ctx context.Context, campaignIDs []int64) (map[int64]lottery.Prize, error) {
 	var rows []prizeRow
 	if err := s.db(ctx).Where("campaign_id IN ?", campaignIDs).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("load prizes: %w", err)
-	}
-	out := make(map[int64]lottery.Prize, len(rows))
-	for i := range rows {
-		out[rows[i].ID] = rows[i].toDomain()
-	}
-	return out, nil
-}
-
-// LockPrizes implements lottery.GroupStore.
-func (s *Store) LockPrizes(ctx context.Context, ids []int64) (map[int64]lottery.Prize, error) {
-	var rows []prizeRow
-	if err := s.DB.ForUpdate(s.db(ctx)).Where("id IN ?", ids).Order("id").Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("lock prizes: %w", err)
 	}
 	out := make(map[int64]lottery.Prize, len(rows))
 	for i := range rows {
@@ -252,16 +155,7 @@ func (s *Store) WriteGroup(ctx context.Context, draws []*lottery.Draw, members m
 	}
 
 	if len(members) > 0 {
-		keys := make([]lottery.MemberKey, 0, len(members))
-		for k := range members {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(a, b int) bool {
-			if keys[a].CampaignID != keys[b].CampaignID {
-				return keys[a].CampaignID < keys[b].CampaignID
-			}
-			return keys[a].MemberID < keys[b].MemberID
-		})
+		keys := sortedMemberKeys(members)
 		now := time.Now().UTC()
 		rows := make([]memberRow, 0, len(keys))
 		for _, k := range keys {
@@ -279,19 +173,39 @@ func (s *Store) WriteGroup(ctx context.Context, draws []*lottery.Draw, members m
 	}
 
 	if len(won) > 0 {
-		ids := make([]int64, 0, len(won))
-		for id := range won {
-			ids = append(ids, id)
-		}
-		sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
-		q, args := repo.CaseUpdate("lottery_prizes", "id", len(ids), []string{"won"}, func(i int) (any, []any) {
-			return ids[i], []any{won[ids[i]]}
-		})
+		q, args := wonUpdate(won)
 		if _, err := c.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("update prizes won: %w", err)
 		}
 	}
 	return nil
+}
+
+// sortedMemberKeys returns the keys of members in lock order.
+func sortedMemberKeys(members map[lottery.MemberKey]lottery.MemberState) []lottery.MemberKey {
+	keys := make([]lottery.MemberKey, 0, len(members))
+	for k := range members {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(a, b int) bool {
+		if keys[a].CampaignID != keys[b].CampaignID {
+			return keys[a].CampaignID < keys[b].CampaignID
+		}
+		return keys[a].MemberID < keys[b].MemberID
+	})
+	return keys
+}
+
+// wonUpdate is the one UPDATE setting the prizes' won, in id order.
+func wonUpdate(won map[int64]int64) (string, []any) {
+	ids := make([]int64, 0, len(won))
+	for id := range won {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
+	return repo.CaseUpdate("lottery_prizes", "id", len(ids), []string{"won"}, func(i int) (any, []any) {
+		return ids[i], []any{won[ids[i]]}
+	})
 }
 
 // lateDrawVar holds the first id of a late group's draws.
@@ -335,16 +249,7 @@ func (s *Store) writeGroupLate(ctx context.Context, draws []*lottery.Draw, membe
 		}
 	}
 	if len(members) > 0 {
-		keys := make([]lottery.MemberKey, 0, len(members))
-		for k := range members {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(a, b int) bool {
-			if keys[a].CampaignID != keys[b].CampaignID {
-				return keys[a].CampaignID < keys[b].CampaignID
-			}
-			return keys[a].MemberID < keys[b].MemberID
-		})
+		keys := sortedMemberKeys(members)
 		now := time.Now().UTC()
 		args := make([]any, 0, 8*len(keys))
 		for _, k := range keys {
@@ -360,14 +265,7 @@ func (s *Store) writeGroupLate(ctx context.Context, draws []*lottery.Draw, membe
 		}
 	}
 	if len(won) > 0 {
-		ids := make([]int64, 0, len(won))
-		for id := range won {
-			ids = append(ids, id)
-		}
-		sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
-		q, args := repo.CaseUpdate("lottery_prizes", "id", len(ids), []string{"won"}, func(i int) (any, []any) {
-			return ids[i], []any{won[ids[i]]}
-		})
+		q, args := wonUpdate(won)
 		if err := s.DB.Later(ctx, func(err error) error { return fmt.Errorf("update prizes won: %w", err) }, q, args...); err != nil {
 			return err
 		}
@@ -398,6 +296,46 @@ type autoincMode struct {
 }
 
 var _ lottery.LaterGroupStore = (*Store)(nil)
+
+// LockMembers implements lottery.GroupStore: LockMembersLater, sent now.
+func (s *Store) LockMembers(ctx context.Context, keys []lottery.MemberKey) (map[lottery.MemberKey]lottery.MemberState, error) {
+	f, err := s.LockMembersLater(ctx, keys)
+	if err == nil {
+		err = s.Flush(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out, missing, err := f()
+	if err == nil && len(missing) > 0 {
+		err = fmt.Errorf("lock lottery members: row %v missing after insert", missing[0])
+	}
+	return out, err
+}
+
+// DrawsByKeys implements lottery.GroupStore: DrawsByKeysLater, sent now.
+func (s *Store) DrawsByKeys(ctx context.Context, keys []lottery.DrawKey) (map[lottery.DrawKey]lottery.Draw, error) {
+	f, err := s.DrawsByKeysLater(ctx, keys)
+	if err == nil {
+		err = s.Flush(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return f()
+}
+
+// LockPrizes implements lottery.GroupStore: LockPrizesLater, sent now.
+func (s *Store) LockPrizes(ctx context.Context, ids []int64) (map[int64]lottery.Prize, error) {
+	f, err := s.LockPrizesLater(ctx, ids)
+	if err == nil {
+		err = s.Flush(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return f()
+}
 
 // LockMembersLater implements lottery.LaterGroupStore: LockMembers (the
 // missing rows created, all locked, read) sent with the transaction's next
