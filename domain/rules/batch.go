@@ -81,7 +81,9 @@ func (s *Service) active(ctx context.Context, trigger Trigger, at time.Time) ([]
 // one after another, in order, in the caller's unit of work, with a
 // handful of statements for the whole group: one locked read of the usage
 // rows the caps need, one locked read of the budget pools, one conditional
-// UPDATE per pool for what the group took, one multi-row upsert of usage.
+// UPDATE per pool for what the group took (its answer is awaited: a pool
+// is never overspent), one multi-row upsert of usage (which may travel
+// with the transaction's next statement or its COMMIT).
 // Caps and pools are kept in memory between the events of the group, so
 // two events of one member, or many events drawing on one pool, get what
 // they would get one after another.
@@ -101,7 +103,9 @@ type BatchUsage interface {
 	// UsageDays returns, locked as Awarded locks, what each pair's rule
 	// awarded its member per day (yyyymmdd) on days from..to.
 	UsageDays(ctx context.Context, pairs []MemberRule, from, to domain.Day) (map[MemberRule]map[int]int64, error)
-	// AddMany records the awards (as Add does for each).
+	// AddMany records the awards (as Add does for each). The statement
+	// may travel with the transaction's next statement or its COMMIT (a
+	// pipelined transaction); its failure then fails that statement.
 	AddMany(ctx context.Context, adds []UsageAdd) error
 }
 
