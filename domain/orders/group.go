@@ -91,6 +91,18 @@ type batchTier interface {
 	RecordPaidMany(ctx context.Context, in []tier.Paid) ([]tier.Recorded, error)
 }
 
+// rulesLocker is a batchRules that tells whether evaluating events of a
+// trigger may lock rows (rules.Service.MayLock).
+type rulesLocker interface {
+	MayLock(ctx context.Context, trigger rules.Trigger) (bool, error)
+}
+
+// ledgerPrelocker is a batchLedger that can lock accounts with the
+// transaction's next statement (ledger.Service.Prelock).
+type ledgerPrelocker interface {
+	Prelock(ctx context.Context, members []int64, withLots map[int64]bool) (func(memberID int64) bool, error)
+}
+
 // tierPrelocker is a batchTier that can lock its rows with the
 // transaction's next statement (tier.Service.Prelock).
 type tierPrelocker interface {
@@ -204,12 +216,33 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 		ids = append(ids, j.e.EventID)
 		named = append(named, j.e.Member.MemberID)
 	}
+	// When the rules will lock nothing, the accounts come next in the
+	// ordinary path's lock order: they are locked (and the referral
+	// bindings read) in the same request.
+	early := false
+	if r, ok := d.rules.(rulesLocker); ok {
+		mayLock, err := r.MayLock(ctx, rules.OrderPaid)
+		if err != nil {
+			return nil, err
+		}
+		early = !mayLock
+	}
 	taken := map[string]bool{}
 	if err := d.store.TakenEvents(ctx, ids, taken); err != nil {
 		return nil, err
 	}
 	if p, ok := d.tier.(tierPrelocker); ok {
 		if err := p.Prelock(ctx, named); err != nil {
+			return nil, err
+		}
+	}
+	if early {
+		if p, ok := d.ledger.(ledgerPrelocker); ok {
+			if _, err := p.Prelock(ctx, named, nil); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.prefetchFirstPaid(ctx, named); err != nil {
 			return nil, err
 		}
 	}
@@ -240,7 +273,7 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 		return nil, err
 	}
 	// Which events are their member's first paid order is known now: the
-	// hooks that want to may queue their reads (step 4's request).
+	// prefetch hooks may queue their reads (unless step 1 did).
 	var firstMembers []int64
 	var firstOrders []string
 	for i, j := range keep {
@@ -248,11 +281,9 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 			firstMembers, firstOrders = append(firstMembers, j.e.Member.MemberID), append(firstOrders, j.e.OrderID)
 		}
 	}
-	if len(firstMembers) > 0 {
-		for _, h := range s.PrefetchFirstPaid {
-			if err := h(ctx, firstMembers); err != nil {
-				return nil, err
-			}
+	if !early {
+		if err := s.prefetchFirstPaid(ctx, firstMembers); err != nil {
+			return nil, err
 		}
 	}
 
@@ -328,4 +359,17 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 		}
 	}
 	return outs, nil
+}
+
+// prefetchFirstPaid runs the PrefetchFirstPaid hooks for members.
+func (s *Service) prefetchFirstPaid(ctx context.Context, members []int64) error {
+	if len(members) == 0 {
+		return nil
+	}
+	for _, h := range s.PrefetchFirstPaid {
+		if err := h(ctx, members); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -46,6 +46,23 @@ func (s *Service) active(ctx context.Context, trigger Trigger, at time.Time) ([]
 	if s.CacheTTL <= 0 {
 		return s.Store.ActiveFor(ctx, trigger, at)
 	}
+	rs, err := s.cached(ctx, trigger)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Rule, 0, len(rs))
+	for i := range rs {
+		if rs[i].activeAt(trigger, at) {
+			out = append(out, rs[i])
+		}
+	}
+	return out, nil
+}
+
+// cached returns every active rule of trigger (whatever its validity
+// window) from the cache, loading them when they are missing or stale.
+// The cache must be on.
+func (s *Service) cached(ctx context.Context, trigger Trigger) ([]Rule, error) {
 	c := &s.cache
 	c.mu.Lock()
 	e, ok := c.byTrigger[trigger]
@@ -66,13 +83,30 @@ func (s *Service) active(ctx context.Context, trigger Trigger, at time.Time) ([]
 		}
 		c.mu.Unlock()
 	}
-	out := make([]Rule, 0, len(e.rules))
-	for i := range e.rules {
-		if e.rules[i].activeAt(trigger, at) {
-			out = append(out, e.rules[i])
+	return e.rules, nil
+}
+
+// MayLock reports whether evaluating events of trigger for real may lock
+// rows (the usage rows of caps, budget pools): true unless the cache is on
+// and none of the trigger's active rules has caps or a pool. A caller that
+// would rather take its own locks first when the rules take none (the
+// order webhook's group commit locks the accounts with the tier rows)
+// asks it; the answer holds until the cache is reloaded (a rule edit, or
+// CacheTTL).
+func (s *Service) MayLock(ctx context.Context, trigger Trigger) (bool, error) {
+	if s.CacheTTL <= 0 {
+		return true, nil
+	}
+	rs, err := s.cached(ctx, trigger)
+	if err != nil {
+		return true, err
+	}
+	for i := range rs {
+		if rs[i].Caps.any() || rs[i].Budget > 0 {
+			return true, nil
 		}
 	}
-	return out, nil
+	return false, nil
 }
 
 // # Many evaluations in one unit of work
