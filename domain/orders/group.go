@@ -20,18 +20,23 @@ import (
 //
 //  1. one read of which event ids are taken, one locked read of the tier
 //     rows of every member named (tier.Service.Prelock) and one read of
-//     the members;
+//     the members; when the rules take no locks (no active rule of the
+//     trigger has caps or a pool: rules.Service.MayLock), also the locking
+//     read of the members' accounts (ledger.Service.Prelock) and the
+//     first-paid prefetch hooks' reads (PrefetchFirstPaid), after the tier
+//     rows;
 //  2. the members' growth and order counts on those rows, in order, so two
 //     events of one member count twice (rows missing are inserted and
-//     locked then), saved with one UPDATE; the first-paid prefetch hooks
-//     (PrefetchFirstPaid) learn which members' first orders these are;
+//     locked then), saved with one UPDATE; unless step 1 ran them, the
+//     first-paid prefetch hooks learn which members' first orders these are;
 //  3. the rules in memory (rules.Service.ApplyMany): one locked read of
 //     the usage the caps need and of the budget pools, which the group's
 //     events then draw on in order; one conditional UPDATE per pool for
 //     what the group took (a pool is never overspent) and one multi-row
 //     upsert of usage;
 //  4. the earns through ledger.Service.ApplyLate (one locking read of the
-//     accounts, multi-row writes; nobody reads the entries' ids);
+//     accounts unless step 1 made it, multi-row writes; nobody reads the
+//     entries' ids);
 //  5. one multi-row INSERT of the orders, final points and breakdown
 //     included, and one of the event records with their outcomes;
 //  6. the first-paid hooks of the events that are a member's first order:
@@ -41,11 +46,16 @@ import (
 //
 // The locks are taken in the ordinary path's order: tier rows, usage and
 // pools, accounts. In a pipelined transaction (MySQL, repo.DB.InPipelinedTx)
-// a group whose rules have no caps or pools is three requests to the
-// server: the BEGIN and the reads of step 1; the tier UPDATE, the
-// bindings' read and the accounts' locking read; every write of steps 3
-// to 5 with the COMMIT. Caps and pools add their locked reads and the
-// pools' UPDATE, which must be answered before the group goes on.
+// a group whose rules have no caps or pools is two requests to the
+// server: the BEGIN and the reads of step 1; every write of steps 2 to 5
+// with the COMMIT. With caps or pools it is four or five: step 1 without
+// the accounts; the locked reads of step 3 (carrying the tier UPDATE and
+// the bindings' read); when the group drew on a pool, the pools'
+// conditional UPDATE, whose answer is awaited (a pool is never
+// overspent); the accounts' locking read; the writes with the COMMIT. A member whose tier row is missing gets it
+// inserted at step 2, after step 1 may have locked their account: a lone
+// event of that member running at the same moment may then deadlock with
+// the group, and InnoDB's deadlock detection rolls one back to run again.
 //
 // An event leaves the group and runs alone through the ordinary path when
 // its id is taken (a replay: the ordinary path answers it) or repeated in
