@@ -18,30 +18,53 @@ import (
 // every event queued (up to GroupCommit.MaxBatch) and runs them in ONE
 // transaction, in arrival order, as they would run one after another:
 //
-//  1. one read of which event ids are taken and one of the members;
-//  2. one locked read (and one write) of the members' tier rows: growth
-//     and order counts, in order, so two events of one member count twice;
+//  1. one read of which event ids are taken, one locked read of the tier
+//     rows of every member named (tier.Service.Prelock) and one read of
+//     the members; when the rules take no locks (no active rule of the
+//     trigger has caps or a pool: rules.Service.MayLock), also the locking
+//     read of the members' accounts (ledger.Service.Prelock) and the
+//     first-paid prefetch hooks' reads (PrefetchFirstPaid), after the tier
+//     rows;
+//  2. the members' growth and order counts on those rows, in order, so two
+//     events of one member count twice (rows missing are inserted and
+//     locked then), saved with one UPDATE; unless step 1 ran them, the
+//     first-paid prefetch hooks learn which members' first orders these are;
 //  3. the rules in memory (rules.Service.ApplyMany): one locked read of
 //     the usage the caps need and of the budget pools, which the group's
 //     events then draw on in order; one conditional UPDATE per pool for
 //     what the group took (a pool is never overspent) and one multi-row
 //     upsert of usage;
-//  4. the earns through ledger.Service.Apply (one locking read of the
-//     accounts, multi-row writes);
+//  4. the earns through ledger.Service.ApplyLate (one locking read of the
+//     accounts unless step 1 made it, multi-row writes; nobody reads the
+//     entries' ids);
 //  5. one multi-row INSERT of the orders, final points and breakdown
 //     included, and one of the event records with their outcomes;
 //  6. the first-paid hooks of the events that are a member's first order:
 //     OnFirstPaid per event, OnFirstPaidMany once for the group (referral
-//     reads the bindings of all of them in one statement).
+//     reads the bindings of all of them in one statement, or none when its
+//     prefetch hook queued that read at step 2).
+//
+// The locks are taken in the ordinary path's order: tier rows, usage and
+// pools, accounts. In a pipelined transaction (MySQL, repo.DB.InPipelinedTx)
+// a group whose rules have no caps or pools is two requests to the
+// server: the BEGIN and the reads of step 1; every write of steps 2 to 5
+// with the COMMIT. With caps or pools it is four or five: step 1 without
+// the accounts; the locked reads of step 3 (carrying the tier UPDATE and
+// the bindings' read); when the group drew on a pool, the pools'
+// conditional UPDATE, whose answer is awaited (a pool is never
+// overspent); the accounts' locking read; the writes with the COMMIT. A member whose tier row is missing gets it
+// inserted at step 2, after step 1 may have locked their account: a lone
+// event of that member running at the same moment may then deadlock with
+// the group, and InnoDB's deadlock detection rolls one back to run again.
 //
 // An event leaves the group and runs alone through the ordinary path when
 // its id is taken (a replay: the ordinary path answers it) or repeated in
 // the group, when its order id is repeated in the group, or when its member
 // does not exist. If anything fails in the group's transaction (an earn
-// refused, a taken order id, a pool that changed), the whole group rolls
-// back and every event runs alone, so each gets exactly the answer it
-// would have got without grouping. Refunds and events naming the member by
-// openid or phone always run alone.
+// refused, a taken order id or ledger key, a pool that changed), the whole
+// group rolls back and every event runs alone, so each gets exactly the
+// answer it would have got without grouping. Refunds and events naming the
+// member by openid or phone always run alone.
 
 // GroupCommit configures group commit of paid events. The zero value
 // turns it off.
@@ -54,10 +77,15 @@ type GroupCommit struct {
 
 // BatchStore is what group commit needs beyond Store.
 type BatchStore interface {
-	// TakenEvents returns which of ids are already stored.
-	TakenEvents(ctx context.Context, ids []string) (map[string]bool, error)
+	// TakenEvents marks in taken which of ids are already stored. The read
+	// may travel with the transaction's next statement (a pipelined
+	// transaction): taken is filled once that statement has run.
+	TakenEvents(ctx context.Context, ids []string, taken map[string]bool) error
 	// InsertPaid inserts the orders, then the event records with their
-	// outcomes; a taken order or event id is ErrDuplicateEvent.
+	// outcomes. The statements may travel with the transaction's next
+	// statement or its COMMIT: a taken order or event id fails that
+	// statement (ErrDuplicateEvent, wrapped) and the transaction must roll
+	// back.
 	InsertPaid(ctx context.Context, events []EventRecord, orders []*Order) error
 }
 
@@ -73,8 +101,32 @@ type batchTier interface {
 	RecordPaidMany(ctx context.Context, in []tier.Paid) ([]tier.Recorded, error)
 }
 
+// rulesLocker is a batchRules that tells whether evaluating events of a
+// trigger may lock rows (rules.Service.MayLock).
+type rulesLocker interface {
+	MayLock(ctx context.Context, trigger rules.Trigger) (bool, error)
+}
+
+// ledgerPrelocker is a batchLedger that can lock accounts with the
+// transaction's next statement (ledger.Service.Prelock).
+type ledgerPrelocker interface {
+	Prelock(ctx context.Context, members []int64, withLots map[int64]bool) (func(memberID int64) bool, error)
+}
+
+// tierPrelocker is a batchTier that can lock its rows with the
+// transaction's next statement (tier.Service.Prelock).
+type tierPrelocker interface {
+	Prelock(ctx context.Context, memberIDs []int64) error
+}
+
 type batchLedger interface {
 	Apply(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
+}
+
+// lateLedger is a batchLedger whose writes may travel with the COMMIT when
+// nobody reads the entries' ids (ledger.Service.ApplyLate).
+type lateLedger interface {
+	ApplyLate(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
 }
 
 type paidJob struct {
@@ -163,44 +215,65 @@ func (s *Service) commitGroup(d batchDeps, jobs []*paidJob) {
 }
 
 // runGroup handles jobs in the transaction in ctx and returns the outcomes
-// of those it handled; the others run alone.
+// of those it handled; the others run alone. The steps are those of the
+// group-commit notes.
 func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (map[*paidJob]Outcome, error) {
+	// Step 1: the taken events and the tier rows (locked) of every member
+	// named travel with the read of the members: one request.
 	ids := make([]string, 0, len(jobs))
+	named := make([]int64, 0, len(jobs))
 	for _, j := range jobs {
 		ids = append(ids, j.e.EventID)
+		named = append(named, j.e.Member.MemberID)
 	}
-	taken, err := d.store.TakenEvents(ctx, ids)
+	// When the rules will lock nothing, the accounts come next in the
+	// ordinary path's lock order: they are locked (and the referral
+	// bindings read) in the same request.
+	early := false
+	if r, ok := d.rules.(rulesLocker); ok {
+		mayLock, err := r.MayLock(ctx, rules.OrderPaid)
+		if err != nil {
+			return nil, err
+		}
+		early = !mayLock
+	}
+	taken := map[string]bool{}
+	if err := d.store.TakenEvents(ctx, ids, taken); err != nil {
+		return nil, err
+	}
+	if p, ok := d.tier.(tierPrelocker); ok {
+		if err := p.Prelock(ctx, named); err != nil {
+			return nil, err
+		}
+	}
+	if early {
+		if p, ok := d.ledger.(ledgerPrelocker); ok {
+			if _, err := p.Prelock(ctx, named, nil); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.prefetchFirstPaid(ctx, named); err != nil {
+			return nil, err
+		}
+	}
+	mems, err := d.members.ByIDs(ctx, named)
 	if err != nil {
 		return nil, err
 	}
 	seenEvent, seenOrder := map[string]bool{}, map[string]bool{}
-	var memberIDs []int64
 	var keep []*paidJob
 	for _, j := range jobs {
-		if taken[j.e.EventID] || seenEvent[j.e.EventID] || seenOrder[j.e.OrderID] {
+		if taken[j.e.EventID] || seenEvent[j.e.EventID] || seenOrder[j.e.OrderID] || mems[j.e.Member.MemberID] == nil {
 			continue
 		}
 		seenEvent[j.e.EventID], seenOrder[j.e.OrderID] = true, true
 		keep = append(keep, j)
-		memberIDs = append(memberIDs, j.e.Member.MemberID)
-	}
-	if len(keep) == 0 {
-		return nil, nil
-	}
-	mems, err := d.members.ByIDs(ctx, memberIDs)
-	if err != nil {
-		return nil, err
-	}
-	jobs, keep = keep, nil
-	for _, j := range jobs {
-		if mems[j.e.Member.MemberID] != nil {
-			keep = append(keep, j)
-		}
 	}
 	if len(keep) == 0 {
 		return nil, nil
 	}
 
+	// Step 2: growth and order counts on the rows step 1 locked.
 	paid := make([]tier.Paid, len(keep))
 	for i, j := range keep {
 		paid[i] = tier.Paid{MemberID: j.e.Member.MemberID, Fen: j.e.TotalFen, At: j.e.OccurredAt}
@@ -209,6 +282,22 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 	if err != nil {
 		return nil, err
 	}
+	// Which events are their member's first paid order is known now: the
+	// prefetch hooks may queue their reads (unless step 1 did).
+	var firstMembers []int64
+	var firstOrders []string
+	for i, j := range keep {
+		if recs[i].After.PaidOrders == 1 {
+			firstMembers, firstOrders = append(firstMembers, j.e.Member.MemberID), append(firstOrders, j.e.OrderID)
+		}
+	}
+	if !early {
+		if err := s.prefetchFirstPaid(ctx, firstMembers); err != nil {
+			return nil, err
+		}
+	}
+
+	// Step 3: the rules.
 	ins := make([]rules.Input, len(keep))
 	os := make([]*Order, len(keep))
 	for i, j := range keep {
@@ -223,6 +312,8 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 	if err != nil {
 		return nil, err
 	}
+
+	// Step 4: the earns.
 	var ops []ledger.Op
 	for i, j := range keep {
 		o := os[i]
@@ -233,7 +324,11 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 		}
 	}
 	if len(ops) > 0 {
-		_, errs, err := d.ledger.Apply(ctx, ops)
+		apply := d.ledger.Apply
+		if la, ok := d.ledger.(lateLedger); ok {
+			apply = la.ApplyLate // nobody reads the entries' ids
+		}
+		_, errs, err := apply(ctx, ops)
 		if err != nil {
 			return nil, err
 		}
@@ -243,6 +338,8 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 			}
 		}
 	}
+
+	// Step 5: the orders and the event records.
 	events := make([]EventRecord, len(keep))
 	outs := make(map[*paidJob]Outcome, len(keep))
 	for i, j := range keep {
@@ -255,15 +352,11 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 	if err := d.store.InsertPaid(ctx, events, os); err != nil {
 		return nil, err
 	}
-	var firstMembers []int64
-	var firstOrders []string
-	for i := range keep {
-		if recs[i].After.PaidOrders != 1 {
-			continue
-		}
-		firstMembers, firstOrders = append(firstMembers, os[i].MemberID), append(firstOrders, os[i].ID)
+
+	// Step 6: the first-paid hooks.
+	for i := range firstMembers {
 		for _, h := range s.OnFirstPaid {
-			if err := h(ctx, os[i].MemberID, os[i].ID); err != nil {
+			if err := h(ctx, firstMembers[i], firstOrders[i]); err != nil {
 				return nil, err
 			}
 		}
@@ -276,4 +369,17 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 		}
 	}
 	return outs, nil
+}
+
+// prefetchFirstPaid runs the PrefetchFirstPaid hooks for members.
+func (s *Service) prefetchFirstPaid(ctx context.Context, members []int64) error {
+	if len(members) == 0 {
+		return nil
+	}
+	for _, h := range s.PrefetchFirstPaid {
+		if err := h(ctx, members); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -75,6 +75,12 @@ type Service struct {
 	// (memberIDs[i] paid orderIDs[i], in order): a group of grouped events
 	// calls each once, an event alone calls each with one order.
 	OnFirstPaidMany []func(ctx context.Context, memberIDs []int64, orderIDs []string) error
+	// PrefetchFirstPaid hooks are told, in a group's transaction (see
+	// group.go), of the members whose first paid orders the group may give
+	// OnFirstPaidMany (a superset), before a statement the group sends
+	// anyway, so that a hook may queue its reads to travel with it
+	// (referral.Service.PrefetchFirstPaid). Optional.
+	PrefetchFirstPaid []func(ctx context.Context, memberIDs []int64) error
 	// GroupCommit handles concurrent paid events in groups (see group.go).
 	GroupCommit GroupCommit
 

@@ -279,6 +279,26 @@ type bindings interface {
 	Bindings(ctx context.Context, inviteeIDs []int64) (map[int64]Binding, error)
 }
 
+// BindingsPrefetcher is a Store whose read of Bindings can travel ahead,
+// with the transaction's next statement (a pipelined transaction); the
+// next Bindings it covers then reads nothing.
+type BindingsPrefetcher interface {
+	PrefetchBindings(ctx context.Context, inviteeIDs []int64) error
+}
+
+// PrefetchFirstPaid asks for the bindings of memberIDs, whose first paid
+// orders OnFirstPaidOrders will be given later in the same transaction,
+// to be read with that transaction's next statement when the store can
+// (the order webhook's group commit calls it before a statement it sends
+// anyway); OnFirstPaidOrders then costs no round trip for members
+// nobody invited.
+func (s *Service) PrefetchFirstPaid(ctx context.Context, memberIDs []int64) error {
+	if p, ok := s.Store.(BindingsPrefetcher); ok && len(memberIDs) > 0 {
+		return p.PrefetchBindings(ctx, memberIDs)
+	}
+	return nil
+}
+
 // OnFirstPaidOrders is OnFirstPaidOrder for many first paid orders
 // (memberIDs[i] paid orderIDs[i]), in order, with one read of the
 // bindings when the store can: most members were invited by nobody.
@@ -287,7 +307,7 @@ func (s *Service) OnFirstPaidOrders(ctx context.Context, memberIDs []int64, orde
 		return fmt.Errorf("referral: %d members, %d orders", len(memberIDs), len(orderIDs))
 	}
 	bs, ok := s.Store.(bindings)
-	if !ok || len(memberIDs) == 1 {
+	if !ok {
 		for i := range memberIDs {
 			if err := s.OnFirstPaidOrder(ctx, memberIDs[i], orderIDs[i]); err != nil {
 				return err

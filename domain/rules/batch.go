@@ -46,6 +46,23 @@ func (s *Service) active(ctx context.Context, trigger Trigger, at time.Time) ([]
 	if s.CacheTTL <= 0 {
 		return s.Store.ActiveFor(ctx, trigger, at)
 	}
+	rs, err := s.cached(ctx, trigger)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Rule, 0, len(rs))
+	for i := range rs {
+		if rs[i].activeAt(trigger, at) {
+			out = append(out, rs[i])
+		}
+	}
+	return out, nil
+}
+
+// cached returns every active rule of trigger (whatever its validity
+// window) from the cache, loading them when they are missing or stale.
+// The cache must be on.
+func (s *Service) cached(ctx context.Context, trigger Trigger) ([]Rule, error) {
 	c := &s.cache
 	c.mu.Lock()
 	e, ok := c.byTrigger[trigger]
@@ -66,13 +83,30 @@ func (s *Service) active(ctx context.Context, trigger Trigger, at time.Time) ([]
 		}
 		c.mu.Unlock()
 	}
-	out := make([]Rule, 0, len(e.rules))
-	for i := range e.rules {
-		if e.rules[i].activeAt(trigger, at) {
-			out = append(out, e.rules[i])
+	return e.rules, nil
+}
+
+// MayLock reports whether evaluating events of trigger for real may lock
+// rows (the usage rows of caps, budget pools): true unless the cache is on
+// and none of the trigger's active rules has caps or a pool. A caller that
+// would rather take its own locks first when the rules take none (the
+// order webhook's group commit locks the accounts with the tier rows)
+// asks it; the answer holds until the cache is reloaded (a rule edit, or
+// CacheTTL).
+func (s *Service) MayLock(ctx context.Context, trigger Trigger) (bool, error) {
+	if s.CacheTTL <= 0 {
+		return true, nil
+	}
+	rs, err := s.cached(ctx, trigger)
+	if err != nil {
+		return true, err
+	}
+	for i := range rs {
+		if rs[i].Caps.any() || rs[i].Budget > 0 {
+			return true, nil
 		}
 	}
-	return out, nil
+	return false, nil
 }
 
 // # Many evaluations in one unit of work
@@ -81,7 +115,9 @@ func (s *Service) active(ctx context.Context, trigger Trigger, at time.Time) ([]
 // one after another, in order, in the caller's unit of work, with a
 // handful of statements for the whole group: one locked read of the usage
 // rows the caps need, one locked read of the budget pools, one conditional
-// UPDATE per pool for what the group took, one multi-row upsert of usage.
+// UPDATE per pool for what the group took (its answer is awaited: a pool
+// is never overspent), one multi-row upsert of usage (which may travel
+// with the transaction's next statement or its COMMIT).
 // Caps and pools are kept in memory between the events of the group, so
 // two events of one member, or many events drawing on one pool, get what
 // they would get one after another.
@@ -101,7 +137,9 @@ type BatchUsage interface {
 	// UsageDays returns, locked as Awarded locks, what each pair's rule
 	// awarded its member per day (yyyymmdd) on days from..to.
 	UsageDays(ctx context.Context, pairs []MemberRule, from, to domain.Day) (map[MemberRule]map[int]int64, error)
-	// AddMany records the awards (as Add does for each).
+	// AddMany records the awards (as Add does for each). The statement
+	// may travel with the transaction's next statement or its COMMIT (a
+	// pipelined transaction); its failure then fails that statement.
 	AddMany(ctx context.Context, adds []UsageAdd) error
 }
 

@@ -204,8 +204,29 @@ type BatchStore interface {
 	// LockMany inserts the rows of inits that are missing, then returns
 	// all of them locked, in one statement each.
 	LockMany(ctx context.Context, inits []State) (map[int64]State, error)
-	// SaveMany saves the rows in one statement.
+	// SaveMany saves the rows (locked by LockMany) in one statement, which
+	// may travel with the transaction's next statement or its COMMIT.
 	SaveMany(ctx context.Context, sts []State) error
+}
+
+// Prelocker is a BatchStore that can send the locked read of LockMany
+// ahead, with the transaction's next statement (a pipelined transaction);
+// the next LockMany it covers then reads again only the rows that were
+// missing (after inserting them).
+type Prelocker interface {
+	PrelockRows(ctx context.Context, memberIDs []int64) error
+}
+
+// Prelock asks for the tier rows of memberIDs to be locked and read with
+// the next statement of the transaction in ctx, when the store can; a
+// RecordPaidMany of those members in the same transaction then costs no
+// round trip for its locked read. Members without a row (or that do not
+// exist) are harmless: RecordPaidMany inserts the rows it needs.
+func (s *Service) Prelock(ctx context.Context, memberIDs []int64) error {
+	if p, ok := s.Store.(Prelocker); ok {
+		return p.PrelockRows(ctx, memberIDs)
+	}
+	return nil
 }
 
 // ErrNoBatch is returned by RecordPaidMany when the store cannot batch.

@@ -4,6 +4,7 @@ package orderstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -200,49 +201,66 @@ func (s *Store) LockUnmatched(ctx context.Context, openid, phone string) ([]orde
 
 var _ orders.BatchStore = (*Store)(nil)
 
-// TakenEvents implements orders.BatchStore.
-func (s *Store) TakenEvents(ctx context.Context, ids []string) (map[string]bool, error) {
-	out := map[string]bool{}
+// TakenEvents implements orders.BatchStore: one read, which in a
+// pipelined transaction travels with the transaction's next statement
+// (repo.DB.LaterRead).
+func (s *Store) TakenEvents(ctx context.Context, ids []string, taken map[string]bool) error {
 	if len(ids) == 0 {
-		return out, nil
+		return nil
 	}
-	var taken []string
-	if err := s.DB.Conn(ctx).Model(&eventRow{}).Where("event_id IN ?", ids).Pluck("event_id", &taken).Error; err != nil {
-		return nil, err
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
 	}
-	for _, id := range taken {
-		out[id] = true
-	}
-	return out, nil
+	return s.DB.LaterRead(ctx, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return fmt.Errorf("taken events: %w", err)
+			}
+			taken[id] = true
+		}
+		return rows.Err()
+	}, `SELECT event_id FROM order_events WHERE event_id IN (`+repo.Marks(len(ids))+`)`, args...)
 }
 
+const (
+	orderCols = "`order_id`, `member_id`, `openid`, `phone`, `status`, `store_id`, `channel`, `total_fen`, `refunded_fen`, " +
+		"`lines`, `refunded`, `points`, `reversed`, `breakdown`, `occurred_at`, `created_at`, `updated_at`"
+	eventCols = "`event_id`, `order_id`, `type`, `request_hash`, `outcome`, `created_at`"
+)
+
 // InsertPaid implements orders.BatchStore: one multi-row INSERT of the
-// orders, then one of the events with their outcomes.
+// orders, then one of the events with their outcomes, sent with the
+// transaction's next statement or its COMMIT in a pipelined transaction
+// (repo.DB.Later). A taken order or event id fails the statement they
+// travel with: ErrDuplicateEvent, and the transaction must roll back.
 func (s *Store) InsertPaid(ctx context.Context, events []orders.EventRecord, os []*orders.Order) error {
-	conn := s.DB.Conn(ctx)
-	if len(os) > 0 {
-		rows := make([]orderRow, len(os))
-		for i, o := range os {
-			rows[i] = toRow(o)
-		}
-		if err := conn.Create(&rows).Error; err != nil {
+	dup := func(what string) func(error) error {
+		return func(err error) error {
 			if repo.IsDuplicate(err) {
-				return fmt.Errorf("orders: %w", orders.ErrDuplicateEvent)
+				return fmt.Errorf("%s: %w", what, orders.ErrDuplicateEvent)
 			}
+			return err
+		}
+	}
+	if len(os) > 0 {
+		args := make([]any, 0, 17*len(os))
+		for _, o := range os {
+			r := toRow(o)
+			args = append(args, r.OrderID, r.MemberID, r.OpenID, r.Phone, r.Status, r.StoreID, r.Channel, r.TotalFen, r.RefundedFen,
+				r.Lines, r.Refunded, r.Points, r.Reversed, r.Breakdown, r.OccurredAt, r.CreatedAt, r.UpdatedAt)
+		}
+		if err := s.DB.Later(ctx, dup("orders"), `INSERT INTO orders (`+orderCols+`) VALUES `+repo.RowsOf(len(os), 17), args...); err != nil {
 			return err
 		}
 	}
 	if len(events) == 0 {
 		return nil
 	}
-	rows := make([]eventRow, len(events))
-	for i, r := range events {
-		rows[i] = eventRow{EventID: r.EventID, OrderID: r.OrderID, Type: r.Type, RequestHash: r.RequestHash,
-			Outcome: mustJSON(r.Outcome), CreatedAt: r.CreatedAt.UTC()}
+	args := make([]any, 0, 6*len(events))
+	for _, r := range events {
+		args = append(args, r.EventID, r.OrderID, r.Type, r.RequestHash, mustJSON(r.Outcome), r.CreatedAt.UTC())
 	}
-	err := conn.Create(&rows).Error
-	if repo.IsDuplicate(err) {
-		return fmt.Errorf("events: %w", orders.ErrDuplicateEvent)
-	}
-	return err
+	return s.DB.Later(ctx, dup("events"), `INSERT INTO order_events (`+eventCols+`) VALUES `+repo.RowsOf(len(events), 6), args...)
 }

@@ -510,27 +510,26 @@ func (s *Store) UsageDays(ctx context.Context, pairs []rules.MemberRule, from, t
 	return out, nil
 }
 
-// AddMany implements rules.BatchUsage with one multi-row upsert.
+// AddMany implements rules.BatchUsage with one multi-row upsert, sent
+// with the transaction's next statement or its COMMIT in a pipelined
+// transaction (repo.DB.Later).
 func (s *Store) AddMany(ctx context.Context, adds []rules.UsageAdd) error {
 	if len(adds) == 0 {
 		return nil
 	}
-	rows := make([]usageRow, len(adds))
-	for i, a := range adds {
-		rows[i] = usageRow{MemberID: a.Member, RuleID: a.Rule, Day: a.Day.Int(), Points: a.Points}
+	args := make([]any, 0, 4*len(adds))
+	for _, a := range adds {
+		args = append(args, a.Member, a.Rule, a.Day.Int(), a.Points)
 	}
-	sum := "rule_usage.points + excluded.points"
+	q := `INSERT INTO rule_usage (member_id, rule_id, day, points) VALUES ` + repo.RowsOf(len(adds), 4)
 	if s.db.Dialect() == repo.MySQL {
-		sum = "rule_usage.points + VALUES(points)"
+		q += ` ON DUPLICATE KEY UPDATE points = points + VALUES(points)`
+	} else {
+		q += ` ON CONFLICT (member_id, rule_id, day) DO UPDATE SET points = rule_usage.points + excluded.points`
 	}
-	err := s.db.Conn(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "member_id"}, {Name: "rule_id"}, {Name: "day"}},
-		DoUpdates: clause.Set{{Column: clause.Column{Name: "points"}, Value: gorm.Expr(sum)}},
-	}).Create(&rows).Error
-	if err != nil {
+	return s.db.Later(ctx, func(err error) error {
 		return fmt.Errorf("record usage of %d member rules: %w", len(adds), err)
-	}
-	return nil
+	}, q, args...)
 }
 
 // LockPools implements rules.BatchBudget.

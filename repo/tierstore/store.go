@@ -5,7 +5,9 @@ package tierstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -172,7 +174,8 @@ func toRow(st tier.State) tierRow {
 }
 
 // LockMany implements tier.BatchStore: one locked read of the rows
-// (ascending member id); only when some are missing, one multi-row
+// (ascending member id), or none when a PrelockRows of the same
+// transaction read them; only when some are missing, one multi-row
 // insert-if-missing and a locked read of those.
 func (s *Store) LockMany(ctx context.Context, inits []tier.State) (map[int64]tier.State, error) {
 	out := make(map[int64]tier.State, len(inits))
@@ -194,7 +197,13 @@ func (s *Store) LockMany(ctx context.Context, inits []tier.State) (map[int64]tie
 	for i, st := range inits {
 		ids[i] = st.MemberID
 	}
-	if err := lock(ids); err != nil {
+	if p := takePrelocked(ctx); p != nil && p.covers(ids) {
+		for _, id := range ids {
+			if st, ok := p.rows[id]; ok {
+				out[id] = st
+			}
+		}
+	} else if err := lock(ids); err != nil {
 		return nil, err
 	}
 	var ins []tierRow
@@ -217,19 +226,92 @@ func (s *Store) LockMany(ctx context.Context, inits []tier.State) (map[int64]tie
 	return out, nil
 }
 
-// SaveMany implements tier.BatchStore with one multi-row upsert of rows
-// that LockMany locked.
+var _ tier.Prelocker = (*Store)(nil)
+
+type prelockKey struct{}
+
+// prelocked is what a PrelockRows read found.
+type prelocked struct {
+	asked map[int64]bool
+	rows  map[int64]tier.State
+}
+
+func (p *prelocked) covers(ids []int64) bool {
+	for _, id := range ids {
+		if !p.asked[id] {
+			return false
+		}
+	}
+	return true
+}
+
+// takePrelocked returns what the transaction's PrelockRows read, once
+// (the next LockMany reads again).
+func takePrelocked(ctx context.Context) *prelocked {
+	v, set := repo.Local(ctx, prelockKey{})
+	if v == nil {
+		return nil
+	}
+	set(nil)
+	return v.(*prelocked)
+}
+
+// PrelockRows implements tier.Prelocker: in a pipelined transaction the
+// locked read of LockMany travels with the transaction's next statement,
+// and the next LockMany covered by it reads only the rows it inserts.
+// Outside one it does nothing (LockMany reads as usual).
+func (s *Store) PrelockRows(ctx context.Context, memberIDs []int64) error {
+	if !repo.Pipelined(ctx) || len(memberIDs) == 0 {
+		return nil
+	}
+	ids := slices.Clone(memberIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	q := `SELECT member_id, level, growth_fen, paid_orders, week_start, week_orders, reached_at, review_at, updated_at
+		FROM member_tiers WHERE member_id IN (` + repo.Marks(len(ids)) + `) ORDER BY member_id`
+	if s.DB.Dialect() == repo.MySQL {
+		q += " FOR UPDATE"
+	}
+	conn := s.DB.Conn(ctx)
+	_, set := repo.Local(ctx, prelockKey{})
+	return s.DB.LaterRead(ctx, func(rows *sql.Rows) error {
+		p := &prelocked{asked: make(map[int64]bool, len(ids)), rows: make(map[int64]tier.State, len(ids))}
+		for _, id := range ids {
+			p.asked[id] = true
+		}
+		for rows.Next() {
+			var r tierRow
+			if err := conn.ScanRows(rows, &r); err != nil {
+				return fmt.Errorf("lock tiers of %d members: %w", len(ids), err)
+			}
+			p.rows[r.MemberID] = r.toDomain()
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("lock tiers of %d members: %w", len(ids), err)
+		}
+		set(p)
+		return nil
+	}, q, args...)
+}
+
+// SaveMany implements tier.BatchStore with one UPDATE of rows that
+// LockMany locked, sent with the transaction's next statement or its
+// COMMIT in a pipelined transaction (repo.DB.Later).
 func (s *Store) SaveMany(ctx context.Context, sts []tier.State) error {
 	if len(sts) == 0 {
 		return nil
 	}
-	rows := make([]tierRow, len(sts))
-	for i, st := range sts {
-		rows[i] = toRow(st)
-	}
-	return s.DB.Conn(ctx).Clauses(clause.OnConflict{
-		Columns: []clause.Column{{Name: "member_id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"level", "growth_fen", "paid_orders", "week_start", "week_orders",
-			"reached_at", "review_at", "updated_at"}),
-	}).Create(&rows).Error
+	q, args := repo.CaseUpdate("member_tiers", "member_id", len(sts),
+		[]string{"level", "growth_fen", "paid_orders", "week_start", "week_orders", "reached_at", "review_at", "updated_at"},
+		func(i int) (any, []any) {
+			r := toRow(sts[i])
+			return r.MemberID, []any{r.Level, r.GrowthFen, r.PaidOrders, r.WeekStart, r.WeekOrders, r.ReachedAt, r.ReviewAt, r.UpdatedAt}
+		})
+	return s.DB.Later(ctx, func(err error) error {
+		return fmt.Errorf("save tiers of %d members: %w", len(sts), err)
+	}, q, args...)
 }

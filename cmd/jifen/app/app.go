@@ -261,6 +261,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	// The inviter is rewarded inside the transaction that records the
 	// invitee's first paid order.
 	a.Orders.OnFirstPaidMany = append(a.Orders.OnFirstPaidMany, a.Referral.OnFirstPaidOrders)
+	a.Orders.PrefetchFirstPaid = append(a.Orders.PrefetchFirstPaid, a.Referral.PrefetchFirstPaid)
 	a.Boards.Register(leaderboard.Func{BoardName: referral.BoardName,
 		ScoresOf: func(ctx context.Context, _ time.Time) (map[int64]int64, error) { return refStore.InviteCounts(ctx) }})
 	a.Tasks = &task.Service{Store: &taskstore.Store{DB: st.DB}, Tx: st.DB, Ledger: a.Ledger, Members: memberStore,
