@@ -34,9 +34,10 @@ type Store interface {
 // Usage is what rules have already awarded each member, for the caps.
 type Usage interface {
 	// Awarded returns the points rule ruleID awarded member memberID on the
-	// Asia/Shanghai days from..to (inclusive). Inside a unit of work the
-	// read locks what it reads, so two concurrent events of one member
-	// cannot both pass a cap.
+	// Asia/Shanghai days from..to (inclusive). Inside a unit of work it
+	// locks the member's usage of the rule for that period (even when
+	// there is none yet), so two concurrent events of one member cannot
+	// both pass a cap.
 	Awarded(ctx context.Context, memberID, ruleID int64, from, to domain.Day) (int64, error)
 	// Add records points awarded by rule ruleID to memberID on day.
 	Add(ctx context.Context, memberID, ruleID int64, day domain.Day, points int64) error

@@ -389,6 +389,19 @@ func (s *Store) ActiveFor(ctx context.Context, trigger rules.Trigger, at time.Ti
 // repo.DB.InTx) instead of passing the cap twice; on SQLite the immediate
 // transaction already serialises writers.
 func (s *Store) Awarded(ctx context.Context, memberID, ruleID int64, from, to domain.Day) (int64, error) {
+	if repo.InTransaction(ctx) && s.db.Dialect() == repo.MySQL {
+		// Under READ COMMITTED a locking read of rows that do not exist
+		// yet locks nothing: two first events of one member in a period
+		// would both see no usage and both pass the cap. The period's
+		// first day row is made to exist (points unchanged) and so is
+		// locked by this statement; a concurrent event of the member and
+		// rule in the same period waits here until this one commits, then
+		// reads what it recorded.
+		if err := s.db.Conn(ctx).Exec(`INSERT INTO rule_usage (member_id, rule_id, day, points) VALUES (?, ?, ?, 0)
+			ON DUPLICATE KEY UPDATE points = points`, memberID, ruleID, from.Int()).Error; err != nil {
+			return 0, fmt.Errorf("usage of rule %d by member %d: %w", ruleID, memberID, err)
+		}
+	}
 	q := s.db.Conn(ctx).Model(&usageRow{}).Select("COALESCE(SUM(points), 0)").
 		Where("member_id = ? AND rule_id = ? AND day BETWEEN ? AND ?", memberID, ruleID, from.Int(), to.Int())
 	if repo.InTransaction(ctx) {
