@@ -1,6 +1,7 @@
 package hooks_test
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/jifen/jifen/bff/bfftest"
 	"github.com/jifen/jifen/bff/hooks"
+	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain"
 )
 
@@ -237,5 +239,31 @@ func TestOrderWebhookRefusesBadInputAndWritesNothing(t *testing.T) {
 	}
 	if r := post(h, good); r.Status != 200 {
 		t.Fatalf("the good request after all that: %d %s", r.Status, r.Body)
+	}
+}
+
+// The shoppers' per-IP limit does not throttle the order system: a burst of
+// signed events from one address is accepted, while shopper endpoints from
+// the same address are limited.
+func TestSignedHooksAreNotLimitedPerIP(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t, func(c *configs.Config) {
+		withSecret(c)
+		c.RateLimit.PerIPPerMinute = 3
+	})
+	admin := h.ConsoleLogin("admin")
+	createRule(h, admin, baseRule)
+	_, _, id := h.Login(bfftest.UniqueUser("burst"))
+	for i := range 10 {
+		if r := post(h, paid(fmt.Sprint("burst-", i), fmt.Sprint("B-", i), byID(id), h.Clock.Now(), 1000)); r.Status != 200 {
+			t.Fatalf("event %d of a burst: %d %s", i, r.Status, r.Body)
+		}
+	}
+	last := 0
+	for range 5 {
+		last = h.Do("POST", "/api/v1/shopper/login", `{`).Status
+	}
+	if last != 429 {
+		t.Fatalf("shopper endpoint from the same address: %d, want 429 after 3 a minute", last)
 	}
 }
