@@ -344,16 +344,8 @@ func (s *Store) Bindings(ctx context.Context, inviteeIDs []int64) (map[int64]ref
 	if len(inviteeIDs) == 0 {
 		return out, nil
 	}
-	if v, set := repo.Local(ctx, prefetchKey{}); v != nil {
-		set(nil)
-		if p := v.(*prefetched); p.covers(inviteeIDs) {
-			for _, id := range inviteeIDs {
-				if b, ok := p.found[id]; ok {
-					out[id] = b
-				}
-			}
-			return out, nil
-		}
+	if p := repo.TakePrefetch[referral.Binding](ctx, prefetchKey{}); p != nil && p.Covers(inviteeIDs) {
+		return p.Pick(inviteeIDs), nil
 	}
 	var rows []bindingRow
 	if err := s.DB.Conn(ctx).Where("invitee_id IN ?", inviteeIDs).Find(&rows).Error; err != nil {
@@ -369,21 +361,6 @@ var _ referral.BindingsPrefetcher = (*Store)(nil)
 
 type prefetchKey struct{}
 
-// prefetched is what a PrefetchBindings read found.
-type prefetched struct {
-	asked map[int64]bool
-	found map[int64]referral.Binding
-}
-
-func (p *prefetched) covers(ids []int64) bool {
-	for _, id := range ids {
-		if !p.asked[id] {
-			return false
-		}
-	}
-	return true
-}
-
 // PrefetchBindings implements referral.BindingsPrefetcher: in a pipelined
 // transaction the read of Bindings travels with the transaction's next
 // statement, and the next Bindings covered by it reads nothing. Outside
@@ -397,23 +374,11 @@ func (s *Store) PrefetchBindings(ctx context.Context, inviteeIDs []int64) error 
 		args[i] = id
 	}
 	conn := s.DB.Conn(ctx)
-	_, set := repo.Local(ctx, prefetchKey{})
-	return s.DB.LaterRead(ctx, func(rows *sql.Rows) error {
-		p := &prefetched{asked: make(map[int64]bool, len(inviteeIDs)), found: map[int64]referral.Binding{}}
-		for _, id := range inviteeIDs {
-			p.asked[id] = true
+	return repo.PrefetchRows(ctx, s.DB, prefetchKey{}, inviteeIDs, func(rows *sql.Rows) (int64, referral.Binding, error) {
+		var r bindingRow
+		if err := conn.ScanRows(rows, &r); err != nil {
+			return 0, referral.Binding{}, fmt.Errorf("bindings of %d members: %w", len(inviteeIDs), err)
 		}
-		for rows.Next() {
-			var r bindingRow
-			if err := conn.ScanRows(rows, &r); err != nil {
-				return fmt.Errorf("bindings of %d members: %w", len(inviteeIDs), err)
-			}
-			p.found[r.InviteeID] = r.toDomain()
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("bindings of %d members: %w", len(inviteeIDs), err)
-		}
-		set(p)
-		return nil
+		return r.InviteeID, r.toDomain(), nil
 	}, `SELECT invitee_id, inviter_id, parent2_id, flagged, flag_note, created_at FROM referrals WHERE invitee_id IN (`+repo.Marks(len(inviteeIDs))+`)`, args...)
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -197,12 +198,8 @@ func (s *Store) LockMany(ctx context.Context, inits []tier.State) (map[int64]tie
 	for i, st := range inits {
 		ids[i] = st.MemberID
 	}
-	if p := takePrelocked(ctx); p != nil && p.covers(ids) {
-		for _, id := range ids {
-			if st, ok := p.rows[id]; ok {
-				out[id] = st
-			}
-		}
+	if p := repo.TakePrefetch[tier.State](ctx, prelockKey{}); p != nil && p.Covers(ids) {
+		maps.Copy(out, p.Pick(ids))
 	} else if err := lock(ids); err != nil {
 		return nil, err
 	}
@@ -230,32 +227,6 @@ var _ tier.Prelocker = (*Store)(nil)
 
 type prelockKey struct{}
 
-// prelocked is what a PrelockRows read found.
-type prelocked struct {
-	asked map[int64]bool
-	rows  map[int64]tier.State
-}
-
-func (p *prelocked) covers(ids []int64) bool {
-	for _, id := range ids {
-		if !p.asked[id] {
-			return false
-		}
-	}
-	return true
-}
-
-// takePrelocked returns what the transaction's PrelockRows read, once
-// (the next LockMany reads again).
-func takePrelocked(ctx context.Context) *prelocked {
-	v, set := repo.Local(ctx, prelockKey{})
-	if v == nil {
-		return nil
-	}
-	set(nil)
-	return v.(*prelocked)
-}
-
 // PrelockRows implements tier.Prelocker: in a pipelined transaction the
 // locked read of LockMany travels with the transaction's next statement,
 // and the next LockMany covered by it reads only the rows it inserts.
@@ -277,24 +248,12 @@ func (s *Store) PrelockRows(ctx context.Context, memberIDs []int64) error {
 		q += " FOR UPDATE"
 	}
 	conn := s.DB.Conn(ctx)
-	_, set := repo.Local(ctx, prelockKey{})
-	return s.DB.LaterRead(ctx, func(rows *sql.Rows) error {
-		p := &prelocked{asked: make(map[int64]bool, len(ids)), rows: make(map[int64]tier.State, len(ids))}
-		for _, id := range ids {
-			p.asked[id] = true
+	return repo.PrefetchRows(ctx, s.DB, prelockKey{}, ids, func(rows *sql.Rows) (int64, tier.State, error) {
+		var r tierRow
+		if err := conn.ScanRows(rows, &r); err != nil {
+			return 0, tier.State{}, fmt.Errorf("lock tiers of %d members: %w", len(ids), err)
 		}
-		for rows.Next() {
-			var r tierRow
-			if err := conn.ScanRows(rows, &r); err != nil {
-				return fmt.Errorf("lock tiers of %d members: %w", len(ids), err)
-			}
-			p.rows[r.MemberID] = r.toDomain()
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("lock tiers of %d members: %w", len(ids), err)
-		}
-		set(p)
-		return nil
+		return r.MemberID, r.toDomain(), nil
 	}, q, args...)
 }
 
