@@ -166,6 +166,9 @@ type Server struct {
 
 type MySQL struct {
 	DSN Secret `yaml:"dsn"`
+	// Pipelined lets group commits send their statements in multi-statement
+	// requests (repo.DB.InPipelinedTx); false for a proxy that refuses them.
+	Pipelined bool `yaml:"pipelined"`
 }
 
 type Redis struct {

@@ -87,3 +87,20 @@ func TestProductionWithExplicitSimulatorStarts(t *testing.T) {
 		t.Fatalf("secret printed as %q", got)
 	}
 }
+
+func TestMySQLPipelinedByDefaultAndSwitchable(t *testing.T) {
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.MySQL.Pipelined {
+		t.Fatal("mysql.pipelined must default to true")
+	}
+	c, err = Load("", []string{"JIFEN_MYSQL_PIPELINED=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MySQL.Pipelined {
+		t.Fatal("JIFEN_MYSQL_PIPELINED=false not applied")
+	}
+}

@@ -342,6 +342,15 @@ func (d *DB) pipelined(ctx context.Context, fn func(ctx context.Context) error) 
 	return p.end(ctx, err)
 }
 
+// DisablePipelining makes InPipelinedTx an ordinary InTx (for a server or
+// proxy that refuses multi-statement requests) and closes the pool.
+func (d *DB) DisablePipelining() {
+	if d.pipes != nil {
+		_ = d.pipes.Close()
+		d.pipes = nil
+	}
+}
+
 // openPipes opens the pool pipelined transactions use: the same DSN with
 // multi-statement requests allowed, which nothing else gets.
 func openPipes(dsn string) (*sql.DB, error) {

@@ -329,3 +329,20 @@ func TestPipelinedTxFailedScanFailsTheTransactionUnlessItCameWithTheCommit(t *te
 		t.Fatalf("rows = %v, want 2:20 (committed)", got)
 	}
 }
+
+func TestDisabledPipeliningIsAnOrdinaryTransaction(t *testing.T) {
+	env, ctx := pipeTable(t)
+	env.DB.DisablePipelining()
+	err := env.DB.InPipelinedTx(ctx, func(ctx context.Context) error {
+		if repo.Pipelined(ctx) {
+			t.Error("pipelined after DisablePipelining")
+		}
+		return env.DB.Later(ctx, nil, "INSERT INTO pipe_t (id, v) VALUES (?, ?)", 1, 10)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pipeRows(t, env); got[1] != 10 {
+		t.Fatalf("rows %v", got)
+	}
+}

@@ -91,6 +91,9 @@ func OpenStores(ctx context.Context, cfg *configs.Config, migrate bool) (*Stores
 		if err != nil {
 			return nil, err
 		}
+		if !cfg.MySQL.Pipelined {
+			db.DisablePipelining()
+		}
 		s.DB = db
 		parts = append(parts, "MySQL")
 	} else {
