@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -39,6 +40,9 @@ type DB struct {
 	sql     *sql.DB
 	pipes   *sql.DB // pipelined transactions (MySQL only; see pipe.go)
 	dialect Dialect
+
+	autoinc     sync.Once // ConsecutiveIDs asks once
+	consecutive bool
 }
 
 type txKey struct{}
@@ -258,6 +262,40 @@ func IsDuplicate(err error) bool {
 		return me.Number == 1062
 	}
 	return strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// DuplicateOf reports a unique-key violation of the index named key (MySQL
+// and MariaDB name it in the message, as 'key' or 'table.key'; on SQLite
+// any violation counts, the message naming columns instead).
+func DuplicateOf(err error, key string) bool {
+	if !IsDuplicate(err) {
+		return false
+	}
+	var me *mysqldrv.MySQLError
+	if !errors.As(err, &me) {
+		return true
+	}
+	return strings.Contains(me.Message, "'"+key+"'") || strings.Contains(me.Message, "."+key+"'")
+}
+
+// ConsecutiveIDs reports whether one multi-row INSERT gets consecutive
+// auto-increment ids, the first one reported (LAST_INSERT_ID()): MySQL or
+// MariaDB with innodb_autoinc_lock_mode 0 or 1 (1 is MariaDB's default;
+// 2, "interleaved", gives no such promise) and auto_increment_increment 1
+// (a Galera or multi-primary setup steps by more). Asked once, on the pool
+// (never inside a transaction, whose waiting statements could fail it);
+// SQLite and any doubt answer false: ids are then read back by key.
+func (d *DB) ConsecutiveIDs() bool {
+	if d.dialect != MySQL {
+		return false
+	}
+	d.autoinc.Do(func() {
+		var mode, step int
+		if err := d.sql.QueryRow("SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment").Scan(&mode, &step); err == nil {
+			d.consecutive = (mode == 0 || mode == 1) && step == 1
+		}
+	})
+	return d.consecutive
 }
 
 // IsNotFound reports gorm's record-not-found.

@@ -113,7 +113,7 @@ func (p *pipe) fail(err error) error {
 // sets (in order) and the rows returned are q's (the driver skips the
 // results of statements that return no rows).
 func (p *pipe) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	rows, scanErr, err := p.send(ctx, q, args, true)
+	rows, scanErr, _, err := p.send(ctx, q, args, true)
 	if err == nil && scanErr != nil {
 		_ = rows.Close()
 		err = p.fail(scanErr)
@@ -127,15 +127,24 @@ func (p *pipe) QueryContext(ctx context.Context, q string, args ...any) (*sql.Ro
 // send sends what waits with q, gives the waiting reads their result sets
 // and leaves the rows at q's (qRows), or after the last read's (q returns
 // no rows). A failed scan does not stop it (the requests after it have run
-// on the server all the same): it is returned apart.
-func (p *pipe) send(ctx context.Context, q string, args []any, qRows bool) (rows *sql.Rows, scanErr, err error) {
+// on the server all the same): it is returned apart. wrap maps a failure
+// of the statements still to be read. A scan that panics has the rows
+// closed first (the connection must not be left with unread results).
+func (p *pipe) send(ctx context.Context, q string, args []any, qRows bool) (rows *sql.Rows, scanErr error, wrap func(error) error, err error) {
 	if p.err != nil {
-		return nil, nil, p.err
+		return nil, nil, nil, p.err
 	}
 	full, all, wrap, reads := p.take(q, args)
 	if rows, err = p.conn.QueryContext(ctx, full, all...); err != nil {
-		return nil, nil, p.fail(wrap(err))
+		return nil, nil, nil, p.fail(wrap(err))
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			_ = rows.Close()
+			p.fail(fmt.Errorf("pipelined transaction: a scan panicked: %v", r))
+			panic(r)
+		}
+	}()
 	for i, read := range reads {
 		if err := read(rows); err != nil && scanErr == nil {
 			scanErr = err
@@ -149,16 +158,17 @@ func (p *pipe) send(ctx context.Context, q string, args []any, qRows bool) (rows
 			if err == nil {
 				err = errors.New("pipelined transaction: a result set is missing")
 			}
-			return nil, nil, p.fail(wrap(err))
+			return nil, nil, nil, p.fail(wrap(err))
 		}
 	}
-	return rows, scanErr, nil
+	return rows, scanErr, wrap, nil
 }
 
 // QueryRowContext sends what waits with q. A *sql.Row cannot carry a
-// mapped error: a failure of a waiting statement reaches Scan unwrapped,
-// and after a failed request (recorded: the transaction will roll back)
-// the row is read anyway.
+// mapped error: a failure of a waiting write reaches Scan unwrapped, and a
+// failure of sending waiting reads first, or of an earlier request, is
+// only recorded — the row is read anyway and the transaction then fails
+// at its end and rolls back. (Nothing in a group uses it.)
 func (p *pipe) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	if len(p.reads) > 0 {
 		_ = p.flush(ctx)
@@ -176,6 +186,9 @@ func (p *pipe) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) 
 
 // flush sends whatever waits.
 func (p *pipe) flush(ctx context.Context) error {
+	if p.err != nil {
+		return p.err
+	}
 	return p.finish(ctx, "DO 0")
 }
 
@@ -189,7 +202,7 @@ func (p *pipe) finish(ctx context.Context, last string) error {
 		_, err := p.ExecContext(ctx, last)
 		return err
 	}
-	rows, scanErr, err := p.send(ctx, last, nil, false)
+	rows, scanErr, wrap, err := p.send(ctx, last, nil, false)
 	if err != nil {
 		return err
 	}
@@ -200,7 +213,7 @@ func (p *pipe) finish(ctx context.Context, last string) error {
 		err = cerr
 	}
 	if err != nil {
-		return p.fail(err)
+		return p.fail(wrap(err))
 	}
 	if scanErr != nil && last == "COMMIT" {
 		return fmt.Errorf("%w: %w", ErrScannedAfterCommit, scanErr)
@@ -235,9 +248,12 @@ func (p *pipe) end(ctx context.Context, err error) error {
 
 // Later runs the write q in the transaction in ctx when convenient: in a
 // pipelined transaction it waits for the next statement or the COMMIT and
-// travels with it (its failure is that statement's, passed through wrap);
-// anywhere else it runs now and its failure, through wrap, is returned.
-// Only for statements whose result nobody reads.
+// travels with it (its failure is that statement's); anywhere else it runs
+// now and its failure is returned. wrap (may be nil) maps a failure it
+// recognises as this statement's — a duplicate of its own unique key, say
+// (DuplicateOf) — and returns any other error unchanged: in a request of
+// several statements the first wrap that maps the failure names it. Only
+// for statements whose result nobody reads.
 func (d *DB) Later(ctx context.Context, wrap func(error) error, q string, args ...any) error {
 	if p := pipeOf(ctx); p != nil {
 		p.push(q, args, wrap)

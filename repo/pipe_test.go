@@ -346,3 +346,67 @@ func TestDisabledPipeliningIsAnOrdinaryTransaction(t *testing.T) {
 		t.Fatalf("rows %v", got)
 	}
 }
+
+func TestPipelinedTxPanicInAScanRollsBackAndFreesTheConnection(t *testing.T) {
+	env, ctx := pipeTable(t)
+	env.DB.SetMaxOpenConns(1) // a connection left busy would hang the next transaction
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the scan's panic did not propagate")
+			}
+		}()
+		_ = env.DB.InPipelinedTx(ctx, func(ctx context.Context) error {
+			if err := env.DB.Later(ctx, nil, "INSERT INTO pipe_t (id, v) VALUES (?, ?)", 1, 10); err != nil {
+				return err
+			}
+			if err := env.DB.LaterRead(ctx, func(*sql.Rows) error { panic("scan") }, "SELECT v FROM pipe_t"); err != nil {
+				return err
+			}
+			var n int64
+			return env.DB.Conn(ctx).Raw("SELECT COUNT(*) FROM pipe_t").Scan(&n).Error
+		})
+	}()
+	if got := pipeRows(t, env); len(got) != 0 {
+		t.Fatalf("rows = %v after the panic, want none", got)
+	}
+	if err := env.DB.InPipelinedTx(ctx, func(ctx context.Context) error {
+		return env.DB.Later(ctx, nil, "INSERT INTO pipe_t (id, v) VALUES (?, ?)", 2, 20)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := pipeRows(t, env); got[2] != 20 {
+		t.Fatalf("rows = %v, want 2:20 from the next transaction", got)
+	}
+}
+
+func TestPipelinedTxWriteAfterAReadKeepsItsWrap(t *testing.T) {
+	env, ctx := pipeTable(t)
+	if err := env.DB.Conn(ctx).Exec("INSERT INTO pipe_t (id, v) VALUES (7, 70)").Error; err != nil {
+		t.Fatal(err)
+	}
+	var seen int64
+	err := env.DB.InPipelinedTx(ctx, func(ctx context.Context) error {
+		if err := env.DB.LaterRead(ctx, func(rows *sql.Rows) error {
+			for rows.Next() {
+				if err := rows.Scan(&seen); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		}, "SELECT v FROM pipe_t WHERE id = ?", 7); err != nil {
+			return err
+		}
+		// A wrap that does not recognise the failure leaves it to the next.
+		if err := env.DB.Later(ctx, func(err error) error { return err }, "UPDATE pipe_t SET v = 71 WHERE id = ?", 7); err != nil {
+			return err
+		}
+		return env.DB.Later(ctx, takenWrap, "INSERT INTO pipe_t (id, v) VALUES (?, ?)", 7, 72)
+	})
+	if !errors.Is(err, errTaken) {
+		t.Fatalf("err = %v, want the insert's wrapped duplicate", err)
+	}
+	if got := pipeRows(t, env); got[7] != 70 {
+		t.Fatalf("rows = %v, want 7:70 (all rolled back)", got)
+	}
+}

@@ -134,8 +134,11 @@ type UsageAdd struct {
 
 // BatchUsage is what ApplyMany needs of the usage store.
 type BatchUsage interface {
-	// UsageDays returns, locked as Awarded locks, what each pair's rule
-	// awarded its member per day (yyyymmdd) on days from..to.
+	// UsageDays returns, locked (FOR UPDATE on the rows there are), what
+	// each pair's rule awarded its member per day (yyyymmdd) on days
+	// from..to. Unlike Awarded it creates no row for a period without
+	// usage: ApplyMany's callers hold a member-level lock already (the
+	// order group locks the members' tier rows first).
 	UsageDays(ctx context.Context, pairs []MemberRule, from, to domain.Day) (map[MemberRule]map[int]int64, error)
 	// AddMany records the awards (as Add does for each). The statement
 	// may travel with the transaction's next statement or its COMMIT (a

@@ -80,8 +80,17 @@ func (s *Service) signInAlone(ctx context.Context, memberID int64, now time.Time
 	}
 	var res Result
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		// Claim the day first: concurrent taps wait on this row and then
-		// find it taken, before any other work.
+		// The member lock first, as a group and a make-up take it (the
+		// account; see group.go, step 1): a group of the next day that
+		// reads this member's rows waits for this sign-in, and the locks
+		// are taken in one order everywhere. Then claim the day:
+		// concurrent taps wait on this row and then find it taken, before
+		// any other work.
+		if l, ok := s.Ledger.(MemberLocker); ok {
+			if err := l.LockMember(ctx, memberID); err != nil {
+				return err
+			}
+		}
 		rec := Record{MemberID: memberID, Day: today, Streak: 1, CreatedAt: now}
 		if err := s.Store.Insert(ctx, rec); err != nil {
 			if errors.Is(err, ErrDuplicate) {

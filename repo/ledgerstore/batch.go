@@ -163,11 +163,12 @@ func (s *Store) WriteBatch(ctx context.Context, w *ledger.BatchWrite) error {
 	// Everything after the entries is a write nobody reads: in a pipelined
 	// transaction it travels with the COMMIT (repo.DB.Later).
 	exec := func(what, q string, args []any) error {
-		return s.DB.Later(ctx, func(err error) error {
+		if err := s.DB.Later(ctx, nil, q, args...); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
-		}, q, args...)
+		}
+		return nil
 	}
-	late := w.LateIDs && len(w.Records) <= entryChunk && repo.Pipelined(ctx) && s.consecutiveIDs(ctx)
+	late := w.LateIDs && len(w.Records) <= entryChunk && repo.Pipelined(ctx) && s.DB.ConsecutiveIDs()
 	if late {
 		if err := s.writeEntriesLate(ctx, w.Records); err != nil {
 			return err
@@ -194,7 +195,7 @@ func (s *Store) WriteBatch(ctx context.Context, w *ledger.BatchWrite) error {
 			return fmt.Errorf("insert entries: %w", err)
 		}
 		var ids map[string]int64
-		if s.consecutiveIDs(ctx) {
+		if s.DB.ConsecutiveIDs() {
 			// One multi-row INSERT got consecutive ids, the first reported.
 			first, err := res.LastInsertId()
 			if err != nil {
@@ -322,10 +323,10 @@ func (s *Store) writeEntriesLate(ctx context.Context, recs []ledger.BatchRecord)
 			e.Key, e.RequestHash, e.Title, e.Reason, e.Operator, e.CreatedAt.UTC())
 	}
 	if err := s.DB.Later(ctx, func(err error) error {
-		if repo.IsDuplicate(err) {
+		if repo.DuplicateOf(err, "uk_ledger_entries_key") {
 			return fmt.Errorf("insert entries: %w", ledger.ErrDuplicateKey)
 		}
-		return fmt.Errorf("insert entries: %w", err)
+		return err
 	}, `INSERT INTO ledger_entries (member_id, kind, amount, delta, balance_after, ref_type, ref_id, related_id,
 			idem_key, request_hash, title, reason, operator, created_at) VALUES `+repo.RowsOf(len(recs), 14), args...); err != nil {
 		return err
@@ -352,23 +353,6 @@ func (s *Store) writeEntriesLate(ctx context.Context, recs []ledger.BatchRecord)
 		}
 		return nil
 	}, "SELECT "+lateEntryVar+" := LAST_INSERT_ID()")
-}
-
-// consecutiveIDs reports whether one multi-row INSERT gets consecutive
-// auto-increment ids with the first one reported: MySQL/MariaDB with
-// innodb_autoinc_lock_mode 0 or 1 (1 is MariaDB's default; 2, "interleaved",
-// gives no such promise). Asked once; SQLite and any doubt read ids back.
-func (s *Store) consecutiveIDs(ctx context.Context) bool {
-	if s.DB.Dialect() != repo.MySQL {
-		return false
-	}
-	s.autoinc.Do(func() {
-		var mode int
-		if err := s.DB.Conn(context.WithoutCancel(ctx)).Raw("SELECT @@innodb_autoinc_lock_mode").Scan(&mode).Error; err == nil {
-			s.consecutive = mode == 0 || mode == 1
-		}
-	})
-	return s.consecutive
 }
 
 // entryIDs maps idempotency keys to the ids of their entries.

@@ -13,7 +13,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -26,9 +25,6 @@ import (
 type Store struct {
 	DB    *repo.DB
 	stmts stmts
-	// autoinc/consecutive cache consecutiveIDs.
-	autoinc     sync.Once
-	consecutive bool
 }
 
 var _ ledger.Store = (*Store)(nil)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -107,7 +106,7 @@ func (s *Store) WinsOf(ctx context.Context, keys []lottery.WinKey) (map[lottery.
 // read back by key), one upsert of the members' counters, one UPDATE of
 // the prizes' won.
 func (s *Store) WriteGroup(ctx context.Context, draws []*lottery.Draw, members map[lottery.MemberKey]lottery.MemberState, won map[int64]int64) error {
-	if repo.Pipelined(ctx) && len(draws) <= groupChunk && s.consecutiveIDs(ctx) {
+	if repo.Pipelined(ctx) && len(draws) <= groupChunk && s.DB.ConsecutiveIDs() {
 		return s.writeGroupLate(ctx, draws, members, won)
 	}
 	c := s.conn(ctx)
@@ -127,7 +126,7 @@ func (s *Store) WriteGroup(ctx context.Context, draws []*lottery.Draw, members m
 		if err != nil {
 			return fmt.Errorf("insert draws: %w", err)
 		}
-		if s.consecutiveIDs(ctx) {
+		if s.DB.ConsecutiveIDs() {
 			first, err := res.LastInsertId()
 			if err != nil {
 				return fmt.Errorf("insert draws: %w", err)
@@ -224,10 +223,10 @@ func (s *Store) writeGroupLate(ctx context.Context, draws []*lottery.Draw, membe
 				d.Points, d.CouponCode, d.CostPoints, d.Free, d.Pity, d.CreatedAt)
 		}
 		if err := s.DB.Later(ctx, func(err error) error {
-			if repo.IsDuplicate(err) {
+			if repo.DuplicateOf(err, "uk_lottery_draws_key") {
 				return fmt.Errorf("%w: %v", lottery.ErrDuplicateDraw, err)
 			}
-			return fmt.Errorf("insert draws: %w", err)
+			return err
 		}, `INSERT INTO lottery_draws (campaign_id, member_id, idem_key, ref, day, prize_id, prize_kind,
 			prize_name, points, coupon_code, cost_points, free, pity, created_at) VALUES `+repo.RowsOf(len(draws), 14), args...); err != nil {
 			return err
@@ -257,7 +256,7 @@ func (s *Store) writeGroupLate(ctx context.Context, draws []*lottery.Draw, membe
 			args = append(args, k.CampaignID, k.MemberID, st.Draws, st.Day, st.DayDraws, st.FreeUsed, st.MissStreak, now)
 		}
 		// The rows exist and are locked: the upsert only updates them.
-		if err := s.DB.Later(ctx, func(err error) error { return fmt.Errorf("save lottery members: %w", err) },
+		if err := s.DB.Later(ctx, nil,
 			`INSERT INTO lottery_members (campaign_id, member_id, draws, day, day_draws, free_used, miss_streak, updated_at) VALUES `+
 				repo.RowsOf(len(keys), 8)+` ON DUPLICATE KEY UPDATE draws = VALUES(draws), day = VALUES(day), day_draws = VALUES(day_draws),
 				free_used = VALUES(free_used), miss_streak = VALUES(miss_streak), updated_at = VALUES(updated_at)`, args...); err != nil {
@@ -266,33 +265,11 @@ func (s *Store) writeGroupLate(ctx context.Context, draws []*lottery.Draw, membe
 	}
 	if len(won) > 0 {
 		q, args := wonUpdate(won)
-		if err := s.DB.Later(ctx, func(err error) error { return fmt.Errorf("update prizes won: %w", err) }, q, args...); err != nil {
-			return err
+		if err := s.DB.Later(ctx, nil, q, args...); err != nil {
+			return fmt.Errorf("update prizes won: %w", err)
 		}
 	}
 	return nil
-}
-
-// consecutiveIDs reports whether one multi-row INSERT gets consecutive
-// auto-increment ids with the first one reported: MySQL/MariaDB with
-// innodb_autoinc_lock_mode 0 or 1. Asked once; SQLite and any doubt read
-// the ids back.
-func (s *Store) consecutiveIDs(ctx context.Context) bool {
-	if s.DB.Dialect() != repo.MySQL {
-		return false
-	}
-	s.autoinc.once.Do(func() {
-		var mode int
-		if err := s.DB.Conn(context.WithoutCancel(ctx)).Raw("SELECT @@innodb_autoinc_lock_mode").Scan(&mode).Error; err == nil {
-			s.autoinc.consecutive = mode == 0 || mode == 1
-		}
-	})
-	return s.autoinc.consecutive
-}
-
-type autoincMode struct {
-	once        sync.Once
-	consecutive bool
 }
 
 var _ lottery.LaterGroupStore = (*Store)(nil)
@@ -356,8 +333,8 @@ func (s *Store) LockMembersLater(ctx context.Context, keys []lottery.MemberKey) 
 	} else {
 		q += " ON CONFLICT DO NOTHING"
 	}
-	if err := s.DB.Later(ctx, func(err error) error { return fmt.Errorf("create lottery members: %w", err) }, q, ins...); err != nil {
-		return nil, err
+	if err := s.DB.Later(ctx, nil, q, ins...); err != nil {
+		return nil, fmt.Errorf("create lottery members: %w", err)
 	}
 	where, args := memberWhere(keys)
 	err := s.DB.LaterRead(ctx, func(rows *sql.Rows) error {

@@ -17,8 +17,7 @@ import (
 
 // Store implements lottery.Store (and lottery.GroupStore, group.go).
 type Store struct {
-	DB      *repo.DB
-	autoinc autoincMode
+	DB *repo.DB
 }
 
 var _ lottery.Store = (*Store)(nil)

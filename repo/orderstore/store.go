@@ -238,7 +238,7 @@ const (
 func (s *Store) InsertPaid(ctx context.Context, events []orders.EventRecord, os []*orders.Order) error {
 	dup := func(what string) func(error) error {
 		return func(err error) error {
-			if repo.IsDuplicate(err) {
+			if repo.DuplicateOf(err, "PRIMARY") { // order_id, event_id
 				return fmt.Errorf("%s: %w", what, orders.ErrDuplicateEvent)
 			}
 			return err

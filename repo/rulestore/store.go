@@ -540,9 +540,10 @@ func (s *Store) AddMany(ctx context.Context, adds []rules.UsageAdd) error {
 	} else {
 		q += ` ON CONFLICT (member_id, rule_id, day) DO UPDATE SET points = rule_usage.points + excluded.points`
 	}
-	return s.db.Later(ctx, func(err error) error {
+	if err := s.db.Later(ctx, nil, q, args...); err != nil {
 		return fmt.Errorf("record usage of %d member rules: %w", len(adds), err)
-	}, q, args...)
+	}
+	return nil
 }
 
 // LockPools implements rules.BatchBudget.

@@ -49,9 +49,9 @@ func (s *Store) InsertMany(ctx context.Context, rs []signin.Record) error {
 	}
 	n := len(rs)
 	return s.DB.Later(ctx, func(err error) error {
-		if repo.IsDuplicate(err) {
+		if repo.DuplicateOf(err, "PRIMARY") {
 			return fmt.Errorf("insert %d sign-ins: %w", n, signin.ErrDuplicate)
 		}
-		return fmt.Errorf("insert %d sign-ins: %w", n, err)
+		return err
 	}, "INSERT INTO signins (member_id, day, streak, points, makeup, created_at) VALUES "+repo.RowsOf(n, 6), args...)
 }

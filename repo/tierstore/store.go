@@ -270,7 +270,8 @@ func (s *Store) SaveMany(ctx context.Context, sts []tier.State) error {
 			r := toRow(sts[i])
 			return r.MemberID, []any{r.Level, r.GrowthFen, r.PaidOrders, r.WeekStart, r.WeekOrders, r.ReachedAt, r.ReviewAt, r.UpdatedAt}
 		})
-	return s.DB.Later(ctx, func(err error) error {
+	if err := s.DB.Later(ctx, nil, q, args...); err != nil {
 		return fmt.Errorf("save tiers of %d members: %w", len(sts), err)
-	}, q, args...)
+	}
+	return nil
 }
