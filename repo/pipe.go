@@ -25,16 +25,22 @@ import (
 //   - a statement given to Later (a write whose result nobody reads, e.g. a
 //     multi-row INSERT of day rows or the ledger's account updates) waits
 //     and goes with the next statement, or with the COMMIT;
+//   - a read given to LaterRead (e.g. a group's locking read of ledger
+//     accounts) waits too, runs on the server before the statement it
+//     travels with, and hands its rows to its scan when the answer comes;
 //   - everything waiting goes in ONE multi-statement request (the driver's
-//     multiStatements, on a pool of its own used for nothing else), and the
-//     server runs it in order and stops at the first failure.
+//     multiStatements, on a pool of its own used for nothing else, at most
+//     pipeConns connections), and the server runs it in order and stops at
+//     the first failure.
 //
 // So a transaction "read, write, read, write, write, commit" is three round
 // trips instead of seven. A failure of a waiting statement is reported by
-// the statement it travelled with (wrapped by Later's wrap when given) and
-// fails the transaction as it would have at once; nothing after a failed
-// statement runs, and the transaction rolls back. SQLite (in process, no
-// round trips) and a context already in a transaction run as InTx.
+// the statement it travelled with (mapped by the first Later wrap that
+// recognises it), is sticky (nothing more is sent) and rolls the
+// transaction back; a connection whose ROLLBACK failed is discarded. A read
+// that travels with the COMMIT is scanned after the server committed
+// (ErrScannedAfterCommit). SQLite (in process, no round trips), a context
+// already in a transaction, and a DB after DisablePipelining run as InTx.
 
 // pipe is the gorm connection pool of one pipelined transaction: one
 // connection with the statements waiting to be sent.
