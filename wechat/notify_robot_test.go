@@ -3,7 +3,9 @@ package wechat
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/jifen/jifen/domain/guide"
 	"github.com/jifen/jifen/domain/reminder"
@@ -13,7 +15,9 @@ var _ guide.StoreNotifier = RobotSender{}
 
 func TestRobotSenderDeliversStoreSummaryAndReportsErrcodes(t *testing.T) {
 	ctx := context.Background()
-	key := "store-summary-robot-key"
+	// One key per run: the simulator is the package's, and -count=2 runs
+	// the test again against the same deliveries.
+	key := "store-summary-robot-key-" + t.Name() + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	text := "本店 3 位顾客的 1,500 积分将在 7 天内过期"
 	if err := (RobotSender{}).SendStoreSummary(ctx, key, text); err != nil {
 		t.Fatal(err)
