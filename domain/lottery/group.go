@@ -38,7 +38,7 @@ import (
 // The locks are taken in the one-by-one path's order: member rows, prize
 // rows, ledger accounts.
 //
-// With a LaterGroupStore in a pipelined transaction (MySQL; see
+// In a pipelined transaction (MySQL; see
 // repo.DB.InPipelinedTx) the reads travel together: the member rows'
 // upsert and lock, the draws under the keys and the prizes go in the
 // first request (with the ledger accounts too when no campaign of the
@@ -217,7 +217,6 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 		}
 		return mkeys[a].MemberID < mkeys[b].MemberID
 	})
-	lg, later := gs.(LaterGroupStore)
 	var cids []int64
 	cseen := map[int64]bool{}
 	for _, j := range live {
@@ -234,7 +233,7 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 	// row is locked, so the accounts can be locked in the first request,
 	// right after the member rows: the one-by-one path's lock order holds.
 	prelocked := false
-	if later && !anyStocked(live) {
+	if !anyStocked(live) {
 		prelocked = true
 		var members []int64
 		withLots := map[int64]bool{}
@@ -244,11 +243,9 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 				withLots[j.memberID] = true
 			}
 		}
-		states, prior, fresh, err = s.readGroupLater(ctx, lg, mkeys, dkeys, cids, members, withLots)
-	} else if later {
-		states, prior, fresh, err = s.readGroupLater(ctx, lg, mkeys, dkeys, cids, nil, nil)
+		states, prior, fresh, err = s.readGroupLater(ctx, gs, mkeys, dkeys, cids, members, withLots)
 	} else {
-		states, prior, fresh, err = s.readGroup(ctx, gs, mkeys, dkeys, cids)
+		states, prior, fresh, err = s.readGroupLater(ctx, gs, mkeys, dkeys, cids, nil, nil)
 	}
 	if err != nil {
 		return nil, err
@@ -315,13 +312,7 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 			}
 		}
 	}
-	var locked map[int64]Prize
-	var wins map[WinKey]int
-	if later {
-		locked, wins, err = s.lockPrizesLater(ctx, lg, stocked, wkeys, ps, payers, prelocked)
-	} else {
-		locked, wins, err = lockPrizes(ctx, gs, stocked, wkeys)
-	}
+	locked, wins, err := s.lockPrizesLater(ctx, gs, stocked, wkeys, ps, payers, prelocked)
 	if err != nil {
 		return nil, err
 	}
@@ -406,7 +397,7 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 	// draw (refusal), so no prize is ever credited to an unpaid draw.
 	ops := append(spends, earns...)
 	apply := ap.Apply
-	if la, ok := s.Points.(LateApplier); ok && later {
+	if la, ok := s.Points.(LateApplier); ok {
 		apply = la.ApplyLate // no entry id is read before the commit but the check below
 	}
 	entries, errs, err := apply(ctx, ops)
@@ -470,29 +461,12 @@ func wentBefore(a, b ledger.Entry) bool {
 	return a.ID < b.ID
 }
 
-// readGroup is step 1 one read at a time: lock the member rows (creating
-// missing ones), then the draws under the keys and the campaigns' prizes.
-func (s *Service) readGroup(ctx context.Context, gs GroupStore, mkeys []MemberKey, dkeys []DrawKey, cids []int64) (map[MemberKey]MemberState, map[DrawKey]Draw, map[int64]Prize, error) {
-	states, err := gs.LockMembers(ctx, mkeys)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	// Under the member locks a concurrent request with the same key has
-	// either committed (found here) or not started its writes.
-	prior, err := gs.DrawsByKeys(ctx, dkeys)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	fresh, err := gs.Prizes(ctx, cids)
-	return states, prior, fresh, err
-}
-
-// readGroupLater is readGroup in one request: the member rows' upsert and
+// readGroupLater is step 1 in one request: the member rows' upsert and
 // lock, then (in the same request, so under those locks) the draws under
 // the keys, the ledger accounts given (none: they are locked later) and
 // the prizes. Keys a store reports without a row get LockMembers and
 // their draws are looked up again under that lock (one more request).
-func (s *Service) readGroupLater(ctx context.Context, lg LaterGroupStore, mkeys []MemberKey, dkeys []DrawKey, cids []int64,
+func (s *Service) readGroupLater(ctx context.Context, lg GroupStore, mkeys []MemberKey, dkeys []DrawKey, cids []int64,
 	accounts []int64, withLots map[int64]bool) (map[MemberKey]MemberState, map[DrawKey]Draw, map[int64]Prize, error) {
 	statesF, err := lg.LockMembersLater(ctx, mkeys)
 	if err != nil {
@@ -539,27 +513,10 @@ func (s *Service) readGroupLater(ctx context.Context, lg LaterGroupStore, mkeys 
 	return states, prior, fresh, err
 }
 
-// lockPrizes is step 3's reads one at a time.
-func lockPrizes(ctx context.Context, gs GroupStore, stocked []int64, wkeys []WinKey) (map[int64]Prize, map[WinKey]int, error) {
-	locked, wins := map[int64]Prize{}, map[WinKey]int{}
-	var err error
-	if len(stocked) > 0 {
-		if locked, err = gs.LockPrizes(ctx, stocked); err != nil {
-			return nil, nil, err
-		}
-	}
-	if len(wkeys) > 0 {
-		if wins, err = gs.WinsOf(ctx, wkeys); err != nil {
-			return nil, nil, err
-		}
-	}
-	return locked, wins, nil
-}
-
-// lockPrizesLater is lockPrizes in one request, in lock order: the stocked
+// lockPrizesLater is step 3's reads in one request, in lock order: the stocked
 // prizes, then the ledger accounts of the group's members (with the lots
 // of those who pay: ledger.Prelock), then the wins.
-func (s *Service) lockPrizesLater(ctx context.Context, lg LaterGroupStore, stocked []int64, wkeys []WinKey, ps, payers []*pendingDraw, prelocked bool) (map[int64]Prize, map[WinKey]int, error) {
+func (s *Service) lockPrizesLater(ctx context.Context, lg GroupStore, stocked []int64, wkeys []WinKey, ps, payers []*pendingDraw, prelocked bool) (map[int64]Prize, map[WinKey]int, error) {
 	if prelocked && len(stocked) == 0 && len(wkeys) == 0 {
 		return map[int64]Prize{}, map[WinKey]int{}, nil // nothing to read
 	}

@@ -121,22 +121,18 @@ type GroupStore interface {
 	DrawsByKeys(ctx context.Context, keys []DrawKey) (map[DrawKey]Draw, error)
 	// Prizes reads the campaigns' prizes as SQL has them now (no lock).
 	Prizes(ctx context.Context, campaignIDs []int64) (map[int64]Prize, error)
-	// LockPrizes locks the prizes' rows (ascending) and reads them.
-	LockPrizes(ctx context.Context, ids []int64) (map[int64]Prize, error)
 	// WinsOf counts the members' draws of the prizes (only keys asked).
 	WinsOf(ctx context.Context, keys []WinKey) (map[WinKey]int, error)
 	// WriteGroup inserts the draws (setting their ids), saves the members'
 	// counters and sets the prizes' won. A used key is ErrDuplicateDraw.
 	WriteGroup(ctx context.Context, draws []*Draw, members map[MemberKey]MemberState, won map[int64]int64) error
-}
 
-// LaterGroupStore is a GroupStore whose reads can travel together: each
-// *Later method queues its read to be sent with the transaction's next
-// statement (a pipelined transaction; elsewhere it reads at once) and
-// returns a function giving its result once that statement has run; Flush
-// sends what waits. Reads run on the server in the order they were queued.
-type LaterGroupStore interface {
-	GroupStore
+	// The reads below can travel together: each *Later method queues its
+	// read to be sent with the transaction's next statement (a pipelined
+	// transaction; elsewhere it reads at once) and returns a function
+	// giving its result once that statement has run; Flush sends what
+	// waits. Reads run on the server in the order they were queued.
+
 	// LockMembersLater is LockMembers; keys it reports missing (a store
 	// that does not create rows this way) get LockMembers after it.
 	LockMembersLater(ctx context.Context, keys []MemberKey) (func() (map[MemberKey]MemberState, []MemberKey, error), error)

@@ -272,8 +272,6 @@ func (s *Store) writeGroupLate(ctx context.Context, draws []*lottery.Draw, membe
 	return nil
 }
 
-var _ lottery.LaterGroupStore = (*Store)(nil)
-
 // LockMembers implements lottery.GroupStore: LockMembersLater, sent now.
 func (s *Store) LockMembers(ctx context.Context, keys []lottery.MemberKey) (map[lottery.MemberKey]lottery.MemberState, error) {
 	f, err := s.LockMembersLater(ctx, keys)
@@ -302,19 +300,7 @@ func (s *Store) DrawsByKeys(ctx context.Context, keys []lottery.DrawKey) (map[lo
 	return f()
 }
 
-// LockPrizes implements lottery.GroupStore: LockPrizesLater, sent now.
-func (s *Store) LockPrizes(ctx context.Context, ids []int64) (map[int64]lottery.Prize, error) {
-	f, err := s.LockPrizesLater(ctx, ids)
-	if err == nil {
-		err = s.Flush(ctx)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return f()
-}
-
-// LockMembersLater implements lottery.LaterGroupStore: LockMembers (the
+// LockMembersLater implements lottery.GroupStore: LockMembers (the
 // missing rows created, all locked, read) sent with the transaction's next
 // statement.
 func (s *Store) LockMembersLater(ctx context.Context, keys []lottery.MemberKey) (func() (map[lottery.MemberKey]lottery.MemberState, []lottery.MemberKey, error), error) {
@@ -363,7 +349,7 @@ func (s *Store) LockMembersLater(ctx context.Context, keys []lottery.MemberKey) 
 	}, nil
 }
 
-// DrawsByKeysLater implements lottery.LaterGroupStore: DrawsByKeys sent
+// DrawsByKeysLater implements lottery.GroupStore: DrawsByKeys sent
 // with the transaction's next statement.
 func (s *Store) DrawsByKeysLater(ctx context.Context, keys []lottery.DrawKey) (func() (map[lottery.DrawKey]lottery.Draw, error), error) {
 	out := map[lottery.DrawKey]lottery.Draw{}
@@ -404,7 +390,7 @@ func (s *Store) DrawsByKeysLater(ctx context.Context, keys []lottery.DrawKey) (f
 	return func() (map[lottery.DrawKey]lottery.Draw, error) { return out, nil }, nil
 }
 
-// LockPrizesLater implements lottery.LaterGroupStore: LockPrizes sent with
+// LockPrizesLater implements lottery.GroupStore: LockPrizes sent with
 // the transaction's next statement.
 func (s *Store) LockPrizesLater(ctx context.Context, ids []int64) (func() (map[int64]lottery.Prize, error), error) {
 	out := make(map[int64]lottery.Prize, len(ids))
@@ -432,5 +418,5 @@ func (s *Store) LockPrizesLater(ctx context.Context, ids []int64) (func() (map[i
 	return func() (map[int64]lottery.Prize, error) { return out, nil }, nil
 }
 
-// Flush implements lottery.LaterGroupStore.
+// Flush implements lottery.GroupStore.
 func (s *Store) Flush(ctx context.Context) error { return s.DB.Flush(ctx) }

@@ -22,11 +22,10 @@ func paidEvent(id, order string) orders.EventRecord {
 		Outcome: orders.Outcome{EventID: id, Type: orders.Paid, Status: orders.Applied, OrderID: order, PointsAwarded: 1}, CreatedAt: start}
 }
 
-// TakenEvents answers with the transaction's next statement in a pipelined
-// transaction (at once elsewhere); InsertPaid's rows are read back as
-// stored.
-func TestTakenEventsAndInsertPaid(t *testing.T) {
-	t.Parallel()
+// withPaidE1 is a fresh store holding event e1 of order o1 (member 7),
+// written by a pipelined transaction.
+func withPaidE1(t *testing.T) (*testenv.Env, *orderstore.Store, context.Context) {
+	t.Helper()
 	env := testenv.New(t)
 	st := &orderstore.Store{DB: env.DB}
 	ctx := context.Background()
@@ -35,6 +34,15 @@ func TestTakenEventsAndInsertPaid(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	return env, st, ctx
+}
+
+// TakenEvents answers with the transaction's next statement in a pipelined
+// transaction (at once elsewhere); InsertPaid's rows are read back as
+// stored.
+func TestTakenEventsAndInsertPaid(t *testing.T) {
+	t.Parallel()
+	env, st, ctx := withPaidE1(t)
 	err := env.DB.InPipelinedTx(ctx, func(ctx context.Context) error {
 		taken := map[string]bool{}
 		if err := st.TakenEvents(ctx, []string{"e1", "e2"}, taken); err != nil {
@@ -68,14 +76,7 @@ func TestTakenEventsAndInsertPaid(t *testing.T) {
 // in a pipelined one) with ErrDuplicateEvent, and nothing of it is written.
 func TestInsertPaidOfATakenIDFailsTheTransaction(t *testing.T) {
 	t.Parallel()
-	env := testenv.New(t)
-	st := &orderstore.Store{DB: env.DB}
-	ctx := context.Background()
-	if err := env.DB.InPipelinedTx(ctx, func(ctx context.Context) error {
-		return st.InsertPaid(ctx, []orders.EventRecord{paidEvent("e1", "o1")}, []*orders.Order{paidOrder("o1", 7)})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	env, st, ctx := withPaidE1(t)
 	for name, c := range map[string]struct {
 		events []orders.EventRecord
 		orders []*orders.Order
