@@ -390,7 +390,7 @@ func (s *Store) DrawsByKeysLater(ctx context.Context, keys []lottery.DrawKey) (f
 	return func() (map[lottery.DrawKey]lottery.Draw, error) { return out, nil }, nil
 }
 
-// LockPrizesLater implements lottery.GroupStore: LockPrizes sent with
+// LockPrizesLater implements lottery.GroupStore: the stocked prizes locked (ascending) and read, sent with
 // the transaction's next statement.
 func (s *Store) LockPrizesLater(ctx context.Context, ids []int64) (func() (map[int64]lottery.Prize, error), error) {
 	out := make(map[int64]lottery.Prize, len(ids))
