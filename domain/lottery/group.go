@@ -94,7 +94,10 @@ type drawJob struct {
 	day      int
 	picked   Prize
 	gateOut  bool
-	done     chan drawResult
+	// firstSeen: the Gate had no counters of the member (its first draw,
+	// or the Gate lost them): its campaign row may not exist yet.
+	firstSeen bool
+	done      chan drawResult
 }
 
 type drawResult struct {
@@ -225,6 +228,13 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 			cids = append(cids, j.c.ID)
 		}
 	}
+	// The members' rows are created (an upsert) only when one of them may
+	// be missing; otherwise they are only locked. A row missing all the
+	// same (a first draw that did not commit) costs one more request.
+	create := false
+	for _, j := range live {
+		create = create || j.firstSeen
+	}
 	var states map[MemberKey]MemberState
 	var prior map[DrawKey]Draw
 	var fresh map[int64]Prize
@@ -243,9 +253,9 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 				withLots[j.memberID] = true
 			}
 		}
-		states, prior, fresh, err = s.readGroupLater(ctx, gs, mkeys, dkeys, cids, members, withLots)
+		states, prior, fresh, err = s.readGroupLater(ctx, gs, mkeys, dkeys, cids, members, withLots, create)
 	} else {
-		states, prior, fresh, err = s.readGroupLater(ctx, gs, mkeys, dkeys, cids, nil, nil)
+		states, prior, fresh, err = s.readGroupLater(ctx, gs, mkeys, dkeys, cids, nil, nil, create)
 	}
 	if err != nil {
 		return nil, err
@@ -467,8 +477,8 @@ func wentBefore(a, b ledger.Entry) bool {
 // the prizes. Keys a store reports without a row get LockMembers and
 // their draws are looked up again under that lock (one more request).
 func (s *Service) readGroupLater(ctx context.Context, lg GroupStore, mkeys []MemberKey, dkeys []DrawKey, cids []int64,
-	accounts []int64, withLots map[int64]bool) (map[MemberKey]MemberState, map[DrawKey]Draw, map[int64]Prize, error) {
-	statesF, err := lg.LockMembersLater(ctx, mkeys)
+	accounts []int64, withLots map[int64]bool, create bool) (map[MemberKey]MemberState, map[DrawKey]Draw, map[int64]Prize, error) {
+	statesF, err := lg.LockMembersLater(ctx, mkeys, create)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -250,7 +250,7 @@ func (s *Service) Draw(ctx context.Context, memberID, campaignID int64, key stri
 	day := domain.DayOf(now).Int()
 	picked := c.Prizes[Pick(c.Prizes, RandBelow(total))]
 	res := Reservation{CampaignID: c.ID, MemberID: memberID, Day: day, PrizeID: picked.ID, LimitTotal: c.LimitTotal, LimitDaily: c.LimitDaily}
-	out, err := s.reserve(ctx, c, res)
+	out, rebuilt, err := s.reserve(ctx, c, res)
 	if err != nil {
 		if domain.ErrorCode(err) == domain.RuleViolation {
 			return refuse(err)
@@ -263,7 +263,7 @@ func (s *Service) Draw(ctx context.Context, memberID, campaignID int64, key stri
 	grouped := false
 	if gs, ap, ok := s.grouping(ctx); ok {
 		r := s.submit(gs, ap, &drawJob{ctx: ctx, c: c, memberID: memberID, key: key, now: now, day: day, picked: picked,
-			gateOut: out == GateOutOfStock})
+			gateOut: out == GateOutOfStock, firstSeen: rebuilt})
 		if !r.alone {
 			d, took, err, grouped = r.d, r.took, r.err, true
 		}
@@ -301,18 +301,21 @@ func (s *Service) Draw(ctx context.Context, memberID, campaignID int64, key stri
 	return d, nil
 }
 
-// reserve asks the Gate, rebuilding its counters from SQL when missing.
-func (s *Service) reserve(ctx context.Context, c *Campaign, r Reservation) (Outcome, error) {
+// reserve asks the Gate, rebuilding its counters from SQL when missing;
+// rebuilt reports that it did (a member's first draw, or the Gate lost its
+// counters).
+func (s *Service) reserve(ctx context.Context, c *Campaign, r Reservation) (Outcome, bool, error) {
+	rebuilt := false
 	for attempt := 0; attempt < 3; attempt++ {
 		out, err := s.Gate.Reserve(ctx, r)
 		if err != nil {
-			return 0, fmt.Errorf("lottery gate: %w", err)
+			return 0, rebuilt, fmt.Errorf("lottery gate: %w", err)
 		}
 		switch out {
 		case GateLimitTotal:
-			return 0, domain.Errorf(domain.RuleViolation, "you have used all %d draws of this campaign", c.LimitTotal)
+			return 0, rebuilt, domain.Errorf(domain.RuleViolation, "you have used all %d draws of this campaign", c.LimitTotal)
 		case GateLimitDaily:
-			return 0, domain.Errorf(domain.RuleViolation, "you have used all %d draws for today", c.LimitDaily)
+			return 0, rebuilt, domain.Errorf(domain.RuleViolation, "you have used all %d draws for today", c.LimitDaily)
 		case GateMemberNotReady:
 			// Only the member's counters are missing (a first draw): no
 			// campaign read. They only serve the limits; without limits
@@ -321,30 +324,32 @@ func (s *Service) reserve(ctx context.Context, c *Campaign, r Reservation) (Outc
 			if c.LimitTotal > 0 || c.LimitDaily > 0 {
 				var err error
 				if st, err = s.Store.MemberState(ctx, c.ID, r.MemberID); err != nil {
-					return 0, err
+					return 0, rebuilt, err
 				}
 			}
 			if err := s.Gate.RebuildMember(ctx, c.ID, r.MemberID, r.Day, st.today(r.Day)); err != nil {
-				return 0, fmt.Errorf("lottery gate rebuild: %w", err)
+				return 0, rebuilt, fmt.Errorf("lottery gate rebuild: %w", err)
 			}
+			rebuilt = true
 			continue
 		case GateNotReady:
 			fresh, err := s.Store.Campaign(ctx, c.ID)
 			if err != nil {
-				return 0, err
+				return 0, rebuilt, err
 			}
 			st, err := s.Store.MemberState(ctx, c.ID, r.MemberID)
 			if err != nil {
-				return 0, err
+				return 0, rebuilt, err
 			}
 			if err := s.Gate.Rebuild(ctx, fresh, r.MemberID, r.Day, st.today(r.Day)); err != nil {
-				return 0, fmt.Errorf("lottery gate rebuild: %w", err)
+				return 0, rebuilt, fmt.Errorf("lottery gate rebuild: %w", err)
 			}
+			rebuilt = true
 			continue
 		}
-		return out, nil
+		return out, rebuilt, nil
 	}
-	return 0, domain.Errorf(domain.Unavailable, "the lottery is busy; retry")
+	return 0, rebuilt, domain.Errorf(domain.Unavailable, "the lottery is busy; retry")
 }
 
 type takeInfo struct {

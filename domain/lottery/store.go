@@ -133,9 +133,10 @@ type GroupStore interface {
 	// giving its result once that statement has run; Flush sends what
 	// waits. Reads run on the server in the order they were queued.
 
-	// LockMembersLater is LockMembers; keys it reports missing (a store
-	// that does not create rows this way) get LockMembers after it.
-	LockMembersLater(ctx context.Context, keys []MemberKey) (func() (map[MemberKey]MemberState, []MemberKey, error), error)
+	// LockMembersLater is LockMembers when create is set; without it the
+	// rows are only locked and read (cheaper when they are known to exist).
+	// Keys it reports missing get LockMembers after it.
+	LockMembersLater(ctx context.Context, keys []MemberKey, create bool) (func() (map[MemberKey]MemberState, []MemberKey, error), error)
 	DrawsByKeysLater(ctx context.Context, keys []DrawKey) (func() (map[DrawKey]Draw, error), error)
 	LockPrizesLater(ctx context.Context, ids []int64) (func() (map[int64]Prize, error), error)
 	Flush(ctx context.Context) error

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/jifen/jifen/domain/group"
 	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/repo"
 )
@@ -22,6 +23,22 @@ type Gate struct {
 	R *repo.Redis
 	// TTL of a member's counters (refreshed on every draw); 8 days when zero.
 	TTL time.Duration
+	// Pipelines is how many pipelines of reserves may be in flight at once:
+	// reserves that arrive while they are travel together in the next one
+	// (each script still runs alone and atomically on the server; a lone
+	// reserve is sent at once). 2 when zero; negative: each Reserve is its
+	// own round trip.
+	Pipelines int
+
+	reserves group.Lazy[*reserveJob]
+}
+
+type reserveJob struct {
+	ctx  context.Context
+	r    lottery.Reservation
+	n    int
+	err  error
+	done chan struct{}
 }
 
 var _ lottery.Gate = (*Gate)(nil)
@@ -103,10 +120,25 @@ if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return 1
 `)
 
-// Reserve runs the reserve script.
+// Reserve runs the reserve script, in a pipeline with the reserves that
+// arrive at the same time (see Pipelines).
 func (g *Gate) Reserve(ctx context.Context, r lottery.Reservation) (lottery.Outcome, error) {
-	n, err := reserveScript.Run(ctx, g.R.C, []string{g.stockKey(r.CampaignID), g.memberKey(r.CampaignID, r.MemberID)},
-		dayField(r.Day), r.LimitTotal, r.LimitDaily, r.PrizeID, g.ttl()).Int()
+	var n int
+	var err error
+	if g.Pipelines < 0 {
+		n, err = reserveScript.Run(ctx, g.R.C, g.reserveKeys(r), g.reserveArgs(r)...).Int()
+	} else {
+		// Once queued the reserve is answered whatever happens to ctx: it
+		// may already have been taken, and the caller releases it.
+		j := &reserveJob{ctx: ctx, r: r, done: make(chan struct{})}
+		pipes := g.Pipelines
+		if pipes == 0 {
+			pipes = 2
+		}
+		g.reserves.Submit(pipes, 256, g.sendReserves, j)
+		<-j.done
+		n, err = j.n, j.err
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -116,6 +148,34 @@ func (g *Gate) Reserve(ctx context.Context, r lottery.Reservation) (lottery.Outc
 		return 0, fmt.Errorf("lottery gate: reserve answered %d", n)
 	}
 	return outcomes[n], nil
+}
+
+func (g *Gate) reserveKeys(r lottery.Reservation) []string {
+	return []string{g.stockKey(r.CampaignID), g.memberKey(r.CampaignID, r.MemberID)}
+}
+
+func (g *Gate) reserveArgs(r lottery.Reservation) []any {
+	return []any{dayField(r.Day), r.LimitTotal, r.LimitDaily, r.PrizeID, g.ttl()}
+}
+
+// sendReserves runs the jobs' reserve scripts in one pipeline. A server
+// that does not have the script yet answers NOSCRIPT: those jobs run it
+// again one by one (which loads it).
+func (g *Gate) sendReserves(jobs []*reserveJob) {
+	ctx := context.WithoutCancel(jobs[0].ctx)
+	pipe := g.R.C.Pipeline()
+	cmds := make([]*redis.Cmd, len(jobs))
+	for i, j := range jobs {
+		cmds[i] = reserveScript.EvalSha(ctx, pipe, g.reserveKeys(j.r), g.reserveArgs(j.r)...)
+	}
+	_, _ = pipe.Exec(ctx) // each command carries its own error
+	for i, j := range jobs {
+		j.n, j.err = cmds[i].Int()
+		if j.err != nil && redis.HasErrorPrefix(j.err, "NOSCRIPT") {
+			j.n, j.err = reserveScript.Run(ctx, g.R.C, g.reserveKeys(j.r), g.reserveArgs(j.r)...).Int()
+		}
+		close(j.done)
+	}
 }
 
 // Release gives a reservation back.

@@ -243,3 +243,49 @@ func TestCampaignCacheSeesEdits(t *testing.T) {
 	}
 	f.checkLedger(t, 1)
 }
+
+// TestGroupedDrawAfterRefusedFirstDraw: a member's first draw refused for
+// too few points leaves the Gate's counters without the member's campaign
+// row (the refusal rolled it back); the next draw, grouped and sent as for
+// a known member (rows only locked, not created), finds the row missing,
+// creates it and counts the draw once.
+func TestGroupedDrawAfterRefusedFirstDraw(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.campaign(t, lottery.Campaign{CostPoints: 10, LimitTotal: 5, Prizes: []lottery.Prize{
+		{Name: "谢谢参与", Kind: lottery.KindNothing, Weight: 1, Stock: lottery.Unlimited},
+	}})
+	if _, err := f.svc.Draw(ctx, 7, c.ID, "first"); domain.ErrorCode(err) != domain.PointsInsufficient {
+		t.Fatalf("first draw without points: %v, want PointsInsufficient", err)
+	}
+	if rows := countRows(t, f, "SELECT COUNT(*) FROM lottery_members WHERE member_id = 7"); rows != 0 {
+		t.Fatalf("%d campaign rows after a refused first draw, want 0", rows)
+	}
+	f.fund(t, 7, 100)
+	groups, _ := f.svc.GroupStats()
+	for i := range 2 {
+		if d, err := f.svc.Draw(ctx, 7, c.ID, fmt.Sprint("paid", i)); err != nil || d.CostPoints != 10 {
+			t.Fatalf("draw %d after funding: %+v %v", i, d, err)
+		}
+	}
+	if g, _ := f.svc.GroupStats(); g != groups+2 {
+		t.Fatalf("the draws were not group-committed (%d → %d groups)", groups, g)
+	}
+	st, err := f.store.MemberState(ctx, c.ID, 7)
+	if err != nil || st.Draws != 2 {
+		t.Fatalf("member counters %+v %v, want 2 draws", st, err)
+	}
+	if n := countDraws(t, f, "member_id = ?", 7); n != 2 {
+		t.Fatalf("%d draw rows, want 2", n)
+	}
+	f.checkLedger(t, 7)
+}
+
+func countRows(t *testing.T, f *fixture, q string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := f.env.DB.Conn(context.Background()).Raw(q, args...).Scan(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
