@@ -43,6 +43,10 @@ type DB struct {
 
 	autoinc     sync.Once // ConsecutiveIDs asks once
 	consecutive bool
+
+	features    sync.Once // ReadsLatest and JSONTable ask once
+	readsLatest bool
+	jsonTable   bool
 }
 
 type txKey struct{}
@@ -296,6 +300,41 @@ func (d *DB) ConsecutiveIDs() bool {
 		}
 	})
 	return d.consecutive
+}
+
+// ReadsLatest reports whether a plain (non-locking) read in a transaction
+// sees the rows committed before the statement began (READ COMMITTED,
+// which OpenMySQL sets unless the DSN chose another level): behind a
+// lock that every writer of those rows takes, it reads what a locking
+// read would, without locking them. MySQL only; asked once, on the pool.
+func (d *DB) ReadsLatest() bool {
+	d.probe()
+	return d.readsLatest
+}
+
+// JSONTable reports whether the server has JSON_TABLE (MySQL 8, MariaDB
+// 10.6): a list of tuples sent as one JSON argument joins like a table.
+// MySQL only; asked once, on the pool.
+func (d *DB) JSONTable() bool {
+	d.probe()
+	return d.jsonTable
+}
+
+func (d *DB) probe() {
+	d.features.Do(func() {
+		if d.dialect != MySQL {
+			return
+		}
+		var iso sql.NullString
+		if err := d.sql.QueryRow("SELECT @@transaction_isolation").Scan(&iso); err != nil {
+			_ = d.sql.QueryRow("SELECT @@tx_isolation").Scan(&iso)
+		}
+		d.readsLatest = iso.String == "READ-COMMITTED"
+		var n int
+		err := d.sql.QueryRow(`SELECT COUNT(*) FROM JSON_TABLE('[[1, "2026-01-01 00:00:00.000", 2]]', '$[*]'
+			COLUMNS (m BIGINT PATH '$[0]', e DATETIME(3) PATH '$[1]', h BIGINT PATH '$[2]')) AS t`).Scan(&n)
+		d.jsonTable = err == nil && n == 1
+	})
 }
 
 // IsNotFound reports gorm's record-not-found.

@@ -47,9 +47,9 @@ type GroupCommit struct {
 // not implement it gets no group commit.
 type BatchStore interface {
 	// LockAccounts locks (ascending) and returns the accounts of members
-	// that exist and, for the members in withLots, their live lots as
-	// LiveLots orders them.
-	LockAccounts(ctx context.Context, members []int64, withLots map[int64]bool) (map[int64]Account, map[int64][]Lot, error)
+	// that exist and, for the members in withLots, their live lots: all of
+	// them, or a first-to-expire prefix (LiveRead.Through).
+	LockAccounts(ctx context.Context, members []int64, withLots map[int64]bool) (map[int64]Account, map[int64]LiveRead, error)
 	// WriteBatch inserts the records' entries (setting their ids; a taken
 	// key is ErrDuplicateKey), then their new lots and allocations (whose
 	// EntryID it fills), updates the lots and saves the accounts.
@@ -163,8 +163,9 @@ type memberBook struct {
 	a      *Account
 	lots   map[int64]*Lot
 	dirty  map[int64]*Lot
-	newLot bool // an operation made a lot that has no id yet
-	loaded bool // live lots loaded
+	newLot  bool    // an operation made a lot that has no id yet
+	loaded  bool    // live lots loaded
+	through *LotKey // loaded: active lots only up to here (nil: all)
 }
 
 func (m *memberBook) snapshot() (Account, map[int64]Lot, map[int64]bool) {
@@ -243,8 +244,9 @@ func (s *Service) apply(ctx context.Context, bs BatchStore, jobs []*batchJob, la
 	}
 	books := map[int64]*memberBook{}
 	for id, a := range accounts {
-		mb := &memberBook{a: &a, lots: map[int64]*Lot{}, dirty: map[int64]*Lot{}, loaded: withLots[id]}
-		for _, l := range lots[id] {
+		read := lots[id]
+		mb := &memberBook{a: &a, lots: map[int64]*Lot{}, dirty: map[int64]*Lot{}, loaded: withLots[id], through: read.Through}
+		for _, l := range read.Lots {
 			mb.lots[l.ID] = &l
 		}
 		books[id] = mb
@@ -264,9 +266,9 @@ func (s *Service) apply(ctx context.Context, bs BatchStore, jobs []*batchJob, la
 		}
 		a, ls, dirty := mb.snapshot()
 		b := &book{ctx: ctx, store: s.Store, a: mb.a, now: now, lastNet: mb.a.net(),
-			lots: mb.lots, liveLoaded: mb.loaded, dirtyLots: mb.dirty}
+			lots: mb.lots, liveLoaded: mb.loaded, through: mb.through, dirtyLots: mb.dirty}
 		r, err := j.op(b)
-		if err == nil && (len(b.dirtyHolds) > 0 || b.liveLoaded != mb.loaded) {
+		if err == nil && len(b.dirtyHolds) > 0 {
 			err = errNotBatchable
 		}
 		if err != nil {
@@ -274,6 +276,9 @@ func (s *Service) apply(ctx context.Context, bs BatchStore, jobs []*batchJob, la
 			alone[j] = true
 			continue
 		}
+		// The operation may have read the lots the batch had not (a spend
+		// the prefix did not pay): they are in mb.lots now.
+		mb.loaded, mb.through = b.liveLoaded, b.through
 		r.entry.Key, r.entry.RequestHash = j.key, j.hash
 		for _, rec := range b.recs {
 			if rec.hold != nil {

@@ -21,6 +21,7 @@ type book struct {
 
 	lots       map[int64]*Lot
 	liveLoaded bool
+	through    *LotKey // liveLoaded: the active lots only up to here (LiveRead; nil: all)
 	dirtyLots  map[int64]*Lot
 	dirtyHolds []*Hold
 	recs       []*record
@@ -78,9 +79,11 @@ func (b *book) preload(loaded bool, lots []Lot) {
 
 func (b *book) touch(l *Lot) { b.dirtyLots[l.ID] = l }
 
-// loadLive loads the pending lots and active lots with points remaining.
+// loadLive loads the pending lots and active lots with points remaining,
+// all of them (after a prefix, the rest: lots already in the book keep
+// their changes).
 func (b *book) loadLive() error {
-	if b.liveLoaded {
+	if b.liveLoaded && b.through == nil {
 		return nil
 	}
 	ls, err := b.store.LiveLots(b.ctx, b.a.MemberID)
@@ -90,8 +93,28 @@ func (b *book) loadLive() error {
 	for _, l := range ls {
 		b.keep(l)
 	}
-	b.liveLoaded = true
+	b.liveLoaded, b.through = true, nil
 	return nil
+}
+
+// prefixPays reports whether the lots loaded up to b.through settle the
+// book and pay n, so that the active lots after it need not be read: no
+// due lot lies beyond it (Through has not expired, and every lot expiring
+// earlier is loaded), no debt waits to be paid from them, and the active
+// lots up to it that are not due hold n points — FIFO takes those first
+// and stops there. Pending lots are all loaded; one that settles into an
+// active lot after Through is never reached.
+func (b *book) prefixPays(n int64) bool {
+	if !b.liveLoaded || b.through == nil || !b.through.ExpiresAt.After(b.now) || b.a.Debt > 0 {
+		return false
+	}
+	var have int64
+	for _, l := range b.lots {
+		if l.State == LotActive && l.Remaining > 0 && l.ExpiresAt.After(b.now) && !l.Key().After(*b.through) {
+			have += l.Remaining
+		}
+	}
+	return have >= n
 }
 
 // loadLots makes sure the lots with ids are in the book.

@@ -186,6 +186,34 @@ type Lot struct {
 	CreatedAt   time.Time
 }
 
+// LotKey is a lot's place in first-to-expire order: expiry, then id.
+type LotKey struct {
+	ExpiresAt time.Time
+	ID        int64
+}
+
+// Key returns the lot's place in first-to-expire order.
+func (l *Lot) Key() LotKey { return LotKey{ExpiresAt: l.ExpiresAt, ID: l.ID} }
+
+// After reports whether k comes after o in first-to-expire order.
+func (k LotKey) After(o LotKey) bool {
+	if !k.ExpiresAt.Equal(o.ExpiresAt) {
+		return k.ExpiresAt.After(o.ExpiresAt)
+	}
+	return k.ID > o.ID
+}
+
+// LiveRead is what a store read of one member's live lots (see
+// Store.LiveLots): every one of them, or, when Through is set, every
+// pending lot and the active lots with points remaining up to and
+// including Through in first-to-expire order — every active lot it does
+// not hold comes after Through. A spend that the lots up to Through pay
+// needs no more (FIFO takes them first); any other use reads them all.
+type LiveRead struct {
+	Lots    []Lot
+	Through *LotKey
+}
+
 // Allocation records that an entry took (debits) or put back (reversal of a
 // spend, release of a hold) Amount points of a lot.
 type Allocation struct {

@@ -187,8 +187,10 @@ func (b *book) credit(kind Kind, n int64, ref Ref, title, operator string, avail
 
 // debit settles the book and takes n available points; the caller emits.
 func (b *book) debit(n int64) ([]Allocation, error) {
-	if err := b.loadLive(); err != nil {
-		return nil, err
+	if !b.prefixPays(n) {
+		if err := b.loadLive(); err != nil {
+			return nil, err
+		}
 	}
 	if err := b.settle(); err != nil {
 		return nil, err

@@ -24,10 +24,11 @@ const batchChunk = 200
 const entryChunk = 2000
 
 // LockAccounts implements ledger.BatchStore: one locking read of all the
-// accounts, ascending, with the live lots of the members in withLots. The
-// accounts a PrelockAccounts of the same transaction read are used instead
-// when they cover the request (once: the next call reads again).
-func (s *Store) LockAccounts(ctx context.Context, members []int64, withLots map[int64]bool) (map[int64]ledger.Account, map[int64][]ledger.Lot, error) {
+// accounts, ascending, with the live lots of the members in withLots (see
+// lockReads). The accounts a PrelockAccounts of the same transaction read
+// are used instead when they cover the request (once: the next call reads
+// again).
+func (s *Store) LockAccounts(ctx context.Context, members []int64, withLots map[int64]bool) (map[int64]ledger.Account, map[int64]ledger.LiveRead, error) {
 	if !repo.InTransaction(ctx) {
 		return nil, nil, fmt.Errorf("ledgerstore: LockAccounts needs a transaction in the context")
 	}
@@ -37,15 +38,18 @@ func (s *Store) LockAccounts(ctx context.Context, members []int64, withLots map[
 			return p.accounts, p.lots, nil
 		}
 	}
-	q, args, lots := s.lockQuery(members, withLots)
-	rows, err := s.DB.Conn(ctx).Statement.ConnPool.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("lock accounts: %w", err)
-	}
-	defer rows.Close()
-	p, err := scanLocked(rows, members, withLots, lots)
-	if err != nil {
-		return nil, nil, err
+	p, reads := s.lockReads(members, withLots)
+	conn := s.DB.Conn(ctx).Statement.ConnPool
+	for _, r := range reads {
+		rows, err := conn.QueryContext(ctx, r.q, r.args...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("lock accounts: %w", err)
+		}
+		err = r.scan(rows, p)
+		rows.Close()
+		if err != nil {
+			return nil, nil, fmt.Errorf("lock accounts: %w", err)
+		}
 	}
 	return p.accounts, p.lots, nil
 }
@@ -58,26 +62,30 @@ func (s *Store) PrelockAccounts(ctx context.Context, members []int64, withLots m
 	if !repo.Pipelined(ctx) || len(members) == 0 {
 		return nil, nil
 	}
-	q, args, lots := s.lockQuery(members, withLots)
+	p, reads := s.lockReads(members, withLots)
 	_, set := repo.Local(ctx, prelockKey{})
-	var read *prelocked
-	err := s.DB.LaterRead(ctx, func(rows *sql.Rows) error {
-		p, err := scanLocked(rows, members, withLots, lots)
+	done := false
+	for i, r := range reads {
+		last := i == len(reads)-1
+		err := s.DB.LaterRead(ctx, func(rows *sql.Rows) error {
+			if err := r.scan(rows, p); err != nil {
+				return fmt.Errorf("lock accounts: %w", err)
+			}
+			if last {
+				done = true
+				set(p)
+			}
+			return nil
+		}, r.q, r.args...)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		read = p
-		set(p)
-		return nil
-	}, q, args...)
-	if err != nil {
-		return nil, err
 	}
 	return func(m int64) bool {
-		if read == nil {
+		if !done {
 			return false
 		}
-		_, ok := read.accounts[m]
+		_, ok := p.accounts[m]
 		return ok
 	}, nil
 }
@@ -89,7 +97,7 @@ type prelocked struct {
 	members  map[int64]bool
 	withLots map[int64]bool
 	accounts map[int64]ledger.Account
-	lots     map[int64][]ledger.Lot
+	lots     map[int64]ledger.LiveRead
 }
 
 // covers reports whether the read answers LockAccounts(members, withLots).
@@ -107,53 +115,135 @@ func (p *prelocked) covers(members []int64, withLots map[int64]bool) bool {
 	return true
 }
 
-// lockQuery is the locking read of the accounts of members, with the live
-// lots of those in withLots (lots reports whether it reads lots).
-func (s *Store) lockQuery(members []int64, withLots map[int64]bool) (string, []any, bool) {
-	args := make([]any, 0, 2*len(members))
-	var lotMembers []int64
-	for _, m := range members {
-		if withLots[m] {
-			lotMembers = append(lotMembers, m)
-		}
-	}
-	q := `SELECT ` + accountCols + ` FROM ledger_accounts a WHERE a.member_id IN (` + repo.Marks(len(members)) + `) ORDER BY a.member_id`
-	if len(lotMembers) > 0 {
-		q = `SELECT ` + accountCols + `, ` + lotCols + `
-		FROM ledger_accounts a LEFT JOIN ledger_lots l ON l.member_id = a.member_id AND ` + liveLots + `
-			AND l.member_id IN (` + repo.Marks(len(lotMembers)) + `)
-		WHERE a.member_id IN (` + repo.Marks(len(members)) + `) ORDER BY a.member_id, l.expires_at, l.id`
-		for _, m := range lotMembers {
-			args = append(args, m)
-		}
-	}
-	for _, m := range members {
-		args = append(args, m)
-	}
-	if s.DB.Dialect() == repo.MySQL {
-		q += " FOR UPDATE"
-	}
-	return q, args, len(lotMembers) > 0
+// lockRead is one statement of LockAccounts' read and how its rows fill
+// the result.
+type lockRead struct {
+	q    string
+	args []any
+	scan func(rows *sql.Rows, p *prelocked) error
 }
 
-func scanLocked(rows *sql.Rows, members []int64, withLots map[int64]bool, lots bool) (*prelocked, error) {
-	rs, ls, err := scanAccountRows(rows, lots)
-	if err != nil {
-		return nil, fmt.Errorf("lock accounts: %w", err)
-	}
-	p := &prelocked{members: map[int64]bool{}, withLots: map[int64]bool{}, accounts: make(map[int64]ledger.Account, len(rs)), lots: ls}
+// lockReads is the locking read of the accounts of members (ascending),
+// with the live lots of those in withLots, in one or two statements.
+//
+// On MySQL at READ COMMITTED with JSON_TABLE, lots come bounded: a spend
+// takes the lots that expire first, and reading every live lot of every
+// member costs a group more than the rest of its reads together (a member
+// earning daily has hundreds). The first statement locks the accounts
+// with their pending lots; the second reads the active lots of each member
+// up to the member's hint (lotHints: learnt from an earlier full read),
+// or all of them for a member without one. It takes no lock: every writer
+// of a member's lots holds the account lock, taken just before, so a plain
+// read at READ COMMITTED sees what a locking one would. A spend the
+// prefix does not pay reads the rest (ledger.LiveRead).
+//
+// Elsewhere it is one statement: the accounts locked with all their live
+// lots.
+func (s *Store) lockReads(members []int64, withLots map[int64]bool) (*prelocked, []lockRead) {
+	p := &prelocked{members: make(map[int64]bool, len(members)), withLots: map[int64]bool{},
+		accounts: make(map[int64]ledger.Account, len(members)), lots: map[int64]ledger.LiveRead{}}
+	var lotMembers []int64
 	for _, m := range members {
 		p.members[m] = true
 		if withLots[m] {
 			p.withLots[m] = true
+			lotMembers = append(lotMembers, m)
 		}
 	}
-	for id, r := range rs {
-		p.accounts[id] = r.toDomain()
+	lock := ""
+	if s.DB.Dialect() == repo.MySQL {
+		lock = " FOR UPDATE"
 	}
-	return p, nil
+	args := make([]any, 0, len(lotMembers)+len(members))
+	for _, m := range lotMembers {
+		args = append(args, m)
+	}
+	for _, m := range members {
+		args = append(args, m)
+	}
+	accounts := func(rows *sql.Rows, p *prelocked, lots bool) error {
+		rs, ls, err := scanAccountRows(rows, lots)
+		if err != nil {
+			return err
+		}
+		for id, r := range rs {
+			p.accounts[id] = r.toDomain()
+		}
+		for id, l := range ls {
+			p.lots[id] = ledger.LiveRead{Lots: l}
+		}
+		return nil
+	}
+	if len(lotMembers) == 0 {
+		return p, []lockRead{{
+			q:    `SELECT ` + accountCols + ` FROM ledger_accounts a WHERE a.member_id IN (` + repo.Marks(len(members)) + `) ORDER BY a.member_id` + lock,
+			args: args,
+			scan: func(rows *sql.Rows, p *prelocked) error { return accounts(rows, p, false) },
+		}}
+	}
+	bounded := s.DB.Dialect() == repo.MySQL && s.DB.ReadsLatest() && s.DB.JSONTable()
+	lotsOn := liveLots
+	if bounded {
+		lotsOn = "l.state = 'pending'"
+	}
+	first := lockRead{
+		q: `SELECT ` + accountCols + `, ` + lotCols + `
+		FROM ledger_accounts a LEFT JOIN ledger_lots l ON l.member_id = a.member_id AND ` + lotsOn + `
+			AND l.member_id IN (` + repo.Marks(len(lotMembers)) + `)
+		WHERE a.member_id IN (` + repo.Marks(len(members)) + `) ORDER BY a.member_id, l.expires_at, l.id` + lock,
+		args: args,
+		scan: func(rows *sql.Rows, p *prelocked) error { return accounts(rows, p, true) },
+	}
+	if !bounded {
+		return p, []lockRead{first}
+	}
+	hints := s.hints.get(lotMembers)
+	return p, []lockRead{first, s.activeLotsRead(lotMembers, hints)}
 }
 
+// activeLotsRead reads the active lots with points remaining of members,
+// first to expire first, each member's only up to its hint when it has
+// one (see lockReads), and learns the hints of the others.
+func (s *Store) activeLotsRead(members []int64, hints map[int64]ledger.LotKey) lockRead {
+	var js strings.Builder
+	js.WriteByte('[')
+	for i, m := range members {
+		h, ok := hints[m]
+		if !ok {
+			h = noHint
+		}
+		if i > 0 {
+			js.WriteByte(',')
+		}
+		fmt.Fprintf(&js, `[%d,"%s",%d]`, m, h.ExpiresAt.UTC().Format(hintTime), h.ID)
+	}
+	js.WriteByte(']')
+	return lockRead{
+		q: `SELECT l.member_id, ` + lotCols + `
+		FROM JSON_TABLE(?, '$[*]' COLUMNS (m BIGINT PATH '$[0]', e DATETIME(3) PATH '$[1]', h BIGINT PATH '$[2]')) AS hint
+		JOIN ledger_lots l ON l.member_id = hint.m AND l.state = 'active' AND l.remaining > 0
+			AND l.expires_at <= hint.e AND (l.expires_at < hint.e OR l.id <= hint.h)
+		ORDER BY l.member_id, l.expires_at, l.id`,
+		args: []any{js.String()},
+		scan: func(rows *sql.Rows, p *prelocked) error {
+			got, err := scanLotRows(rows)
+			if err != nil {
+				return err
+			}
+			for _, m := range members {
+				read := p.lots[m]
+				read.Lots = append(read.Lots, got[m]...)
+				if h, ok := hints[m]; ok {
+					read.Through = &h
+				} else {
+					s.hints.learn(m, got[m])
+				}
+				p.lots[m] = read
+			}
+			return nil
+		},
+	}
+}
 // WriteBatch implements ledger.BatchStore with one multi-row statement per
 // table (per batchChunk rows): entries, their ids read back by key, new
 // lots, lot updates, allocations, accounts. In a pipelined transaction the

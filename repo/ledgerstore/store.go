@@ -25,6 +25,7 @@ import (
 type Store struct {
 	DB    *repo.DB
 	stmts stmts
+	hints lotHints
 }
 
 var _ ledger.Store = (*Store)(nil)
@@ -221,29 +222,42 @@ func scanAccounts(rows *sql.Rows, withLots bool) (map[int64]accountRow, map[int6
 func scanAccountRows(rows *sql.Rows, withLots bool) (map[int64]accountRow, map[int64][]ledger.Lot, error) {
 	accounts := map[int64]accountRow{}
 	lots := map[int64][]ledger.Lot{}
+	// One set of destinations for every row: a lot's columns are NULL
+	// when the account has none (LEFT JOIN).
+	var (
+		r                                       accountRow
+		id, entryID, amount, remaining, expired sql.NullInt64
+		state                                   sql.RawBytes
+		availableAt, expiresAt, createdAt       anyTime
+		updatedAt                               anyTime
+	)
+	dest := []any{&r.MemberID, &r.Available, &r.Pending, &r.Held, &r.Debt, &r.LifetimeEarned, &r.Version, &updatedAt}
+	if withLots {
+		dest = append(dest, &id, &entryID, &amount, &remaining, &expired, &state, &availableAt, &expiresAt, &createdAt)
+	}
 	for rows.Next() {
-		var (
-			r                                       accountRow
-			id, entryID, amount, remaining, expired *int64
-			state                                   *string
-			availableAt, expiresAt, createdAt       anyTime
-			updatedAt                               anyTime
-		)
-		dest := []any{&r.MemberID, &r.Available, &r.Pending, &r.Held, &r.Debt, &r.LifetimeEarned, &r.Version, &updatedAt}
-		if withLots {
-			dest = append(dest, &id, &entryID, &amount, &remaining, &expired, &state, &availableAt, &expiresAt, &createdAt)
-		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, nil, err
 		}
 		r.UpdatedAt = updatedAt.T
 		accounts[r.MemberID] = r
-		if id != nil {
-			lots[r.MemberID] = append(lots[r.MemberID], ledger.Lot{ID: *id, MemberID: r.MemberID, EntryID: *entryID, Amount: *amount, Remaining: *remaining,
-				Expired: *expired, State: ledger.LotState(*state), AvailableAt: availableAt.T, ExpiresAt: expiresAt.T, CreatedAt: createdAt.T})
+		if id.Valid {
+			lots[r.MemberID] = append(lots[r.MemberID], ledger.Lot{ID: id.Int64, MemberID: r.MemberID, EntryID: entryID.Int64, Amount: amount.Int64,
+				Remaining: remaining.Int64, Expired: expired.Int64, State: lotState(state), AvailableAt: availableAt.T, ExpiresAt: expiresAt.T,
+				CreatedAt: createdAt.T})
 		}
 	}
 	return accounts, lots, rows.Err()
+}
+
+// lotState names a lot's state without a copy for the usual ones.
+func lotState(b []byte) ledger.LotState {
+	for _, st := range []ledger.LotState{ledger.LotActive, ledger.LotPending, ledger.LotExpired} {
+		if string(b) == string(st) {
+			return st
+		}
+	}
+	return ledger.LotState(b)
 }
 
 // EntryByKey implements ledger.Store.
@@ -320,7 +334,9 @@ func (s *Store) LiveLots(ctx context.Context, memberID int64) ([]ledger.Lot, err
 	if err != nil {
 		return nil, fmt.Errorf("live lots of %d: %w", memberID, err)
 	}
-	return lotsToDomain(rs), nil
+	lots := lotsToDomain(rs)
+	s.hints.learn(memberID, lots)
+	return lots, nil
 }
 
 // LotsByID implements ledger.Store.
