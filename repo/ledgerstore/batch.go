@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -38,18 +39,16 @@ func (s *Store) LockAccounts(ctx context.Context, members []int64, withLots map[
 			return p.accounts, p.lots, nil
 		}
 	}
+	// The statements go in one request (a pipelined transaction; elsewhere
+	// each runs at once).
 	p, reads := s.lockReads(members, withLots)
-	conn := s.DB.Conn(ctx).Statement.ConnPool
 	for _, r := range reads {
-		rows, err := conn.QueryContext(ctx, r.q, r.args...)
-		if err != nil {
+		if err := s.DB.LaterRead(ctx, func(rows *sql.Rows) error { return r.scan(rows, p) }, r.q, r.args...); err != nil {
 			return nil, nil, fmt.Errorf("lock accounts: %w", err)
 		}
-		err = r.scan(rows, p)
-		rows.Close()
-		if err != nil {
-			return nil, nil, fmt.Errorf("lock accounts: %w", err)
-		}
+	}
+	if err := s.DB.Flush(ctx); err != nil {
+		return nil, nil, fmt.Errorf("lock accounts: %w", err)
 	}
 	return p.accounts, p.lots, nil
 }
@@ -126,13 +125,14 @@ type lockRead struct {
 // lockReads is the locking read of the accounts of members (ascending),
 // with the live lots of those in withLots, in one or two statements.
 //
-// On MySQL at READ COMMITTED with JSON_TABLE, lots come bounded: a spend
-// takes the lots that expire first, and reading every live lot of every
-// member costs a group more than the rest of its reads together (a member
-// earning daily has hundreds). The first statement locks the accounts
-// with their pending lots; the second reads the active lots of each member
-// up to the member's hint (lotHints: learnt from an earlier full read),
-// or all of them for a member without one. It takes no lock: every writer
+// On MySQL at READ COMMITTED with JSON_TABLE, lots come bounded when a
+// member's hint leaves lots out: a spend takes the lots that expire first,
+// and reading every live lot of every member costs a group more than the
+// rest of its reads together (a member earning daily has hundreds). The
+// first statement locks the accounts with their pending lots; the second
+// reads the active lots of each member up to the member's hint (lotHints:
+// learnt from an earlier full read), or all of them for a member without
+// one. It takes no lock: every writer
 // of a member's lots holds the account lock, taken just before, so a plain
 // read at READ COMMITTED sees what a locking one would. A spend the
 // prefix does not pay reads the rest (ledger.LiveRead).
@@ -181,7 +181,11 @@ func (s *Store) lockReads(members []int64, withLots map[int64]bool) (*prelocked,
 			scan: func(rows *sql.Rows, p *prelocked) error { return accounts(rows, p, false) },
 		}}
 	}
-	bounded := s.DB.Dialect() == repo.MySQL && s.DB.ReadsLatest() && s.DB.JSONTable()
+	var hints map[int64]ledger.LotKey
+	if s.DB.Dialect() == repo.MySQL && s.DB.ReadsLatest() && s.DB.JSONTable() {
+		hints = s.hints.get(lotMembers)
+	}
+	bounded := len(hints) > 0
 	lotsOn := liveLots
 	if bounded {
 		lotsOn = "l.state = 'pending'"
@@ -192,12 +196,21 @@ func (s *Store) lockReads(members []int64, withLots map[int64]bool) (*prelocked,
 			AND l.member_id IN (` + repo.Marks(len(lotMembers)) + `)
 		WHERE a.member_id IN (` + repo.Marks(len(members)) + `) ORDER BY a.member_id, l.expires_at, l.id` + lock,
 		args: args,
-		scan: func(rows *sql.Rows, p *prelocked) error { return accounts(rows, p, true) },
+		scan: func(rows *sql.Rows, p *prelocked) error {
+			if err := accounts(rows, p, true); err != nil {
+				return err
+			}
+			if !bounded {
+				for _, m := range lotMembers {
+					s.hints.learn(m, p.lots[m].Lots)
+				}
+			}
+			return nil
+		},
 	}
 	if !bounded {
 		return p, []lockRead{first}
 	}
-	hints := s.hints.get(lotMembers)
 	return p, []lockRead{first, s.activeLotsRead(lotMembers, hints)}
 }
 
@@ -222,13 +235,17 @@ func (s *Store) activeLotsRead(members []int64, hints map[int64]ledger.LotKey) l
 		q: `SELECT l.member_id, ` + lotCols + `
 		FROM JSON_TABLE(?, '$[*]' COLUMNS (m BIGINT PATH '$[0]', e DATETIME(3) PATH '$[1]', h BIGINT PATH '$[2]')) AS hint
 		JOIN ledger_lots l ON l.member_id = hint.m AND l.state = 'active' AND l.remaining > 0
-			AND l.expires_at <= hint.e AND (l.expires_at < hint.e OR l.id <= hint.h)
-		ORDER BY l.member_id, l.expires_at, l.id`,
+			AND l.expires_at <= hint.e AND (l.expires_at < hint.e OR l.id <= hint.h)`,
+		// No ORDER BY (sorted here): it would cost a temporary table and a
+		// filesort per group, under the account locks.
 		args: []any{js.String()},
 		scan: func(rows *sql.Rows, p *prelocked) error {
 			got, err := scanLotRows(rows)
 			if err != nil {
 				return err
+			}
+			for _, ls := range got {
+				sort.Slice(ls, func(i, k int) bool { return ls[k].Key().After(ls[i].Key()) })
 			}
 			for _, m := range members {
 				read := p.lots[m]
@@ -244,6 +261,7 @@ func (s *Store) activeLotsRead(members []int64, hints map[int64]ledger.LotKey) l
 		},
 	}
 }
+
 // WriteBatch implements ledger.BatchStore with one multi-row statement per
 // table (per batchChunk rows): entries, their ids read back by key, new
 // lots, lot updates, allocations, accounts. In a pipelined transaction the

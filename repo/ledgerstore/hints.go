@@ -12,13 +12,20 @@ import (
 // lotHints remembers, per member, how far into the member's active lots
 // (first to expire first) a group's read goes: far enough to hold
 // hintPoints points or hintLots lots, from the member's last full read.
+// Only a hint that leaves lots out is used (a bounded read costs a
+// statement more than reading everything at once).
 // A hint is only ever a bound on what is read, never trusted for what is
 // there: a read up to it holds every active lot before it (a complete
 // prefix, ledger.LiveRead), and a spend that prefix does not pay reads
 // the rest, which renews the hint. Process memory, bounded by maxHints.
 type lotHints struct {
 	mu sync.Mutex
-	m  map[int64]ledger.LotKey
+	m  map[int64]lotHint
+}
+
+type lotHint struct {
+	key  ledger.LotKey
+	cuts bool // the full read it was learnt from had lots after key
 }
 
 const (
@@ -31,14 +38,15 @@ const (
 // noHint reads every active lot.
 var noHint = ledger.LotKey{ExpiresAt: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), ID: math.MaxInt64}
 
-// get returns the hints of the members that have one.
+// get returns the hints of the members whose hint leaves lots out (their
+// last full read went on past it).
 func (h *lotHints) get(members []int64) map[int64]ledger.LotKey {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := make(map[int64]ledger.LotKey, len(members))
 	for _, m := range members {
-		if k, ok := h.m[m]; ok {
-			out[m] = k
+		if k, ok := h.m[m]; ok && k.cuts {
+			out[m] = k.key
 		}
 	}
 	return out
@@ -47,7 +55,8 @@ func (h *lotHints) get(members []int64) map[int64]ledger.LotKey {
 // learn sets the member's hint from all of its live lots, first to expire
 // first (pending ones are skipped).
 func (h *lotHints) learn(member int64, lots []ledger.Lot) {
-	var k *ledger.LotKey
+	var hint lotHint
+	found := false
 	var sum int64
 	n := 0
 	for i := range lots {
@@ -55,23 +64,24 @@ func (h *lotHints) learn(member int64, lots []ledger.Lot) {
 		if l.State != ledger.LotActive || l.Remaining <= 0 {
 			continue
 		}
-		key := l.Key()
-		k = &key
-		sum += l.Remaining
-		if n++; sum >= hintPoints || n >= hintLots {
+		if found && (sum >= hintPoints || n >= hintLots) {
+			hint.cuts = true
 			break
 		}
+		hint.key, found = l.Key(), true
+		sum += l.Remaining
+		n++
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if k == nil {
+	if !found {
 		delete(h.m, member)
 		return
 	}
 	if h.m == nil || len(h.m) >= maxHints {
-		h.m = map[int64]ledger.LotKey{}
+		h.m = map[int64]lotHint{}
 	}
-	h.m[member] = *k
+	h.m[member] = hint
 }
 
 // scanLotRows reads rows of member_id and lotCols, grouped by member in
