@@ -134,7 +134,9 @@ func OpenMySQL(dsn string) (*DB, error) {
 		_ = sqlDB.Close()
 		return nil, err
 	}
-	return &DB{gorm: g, sql: sqlDB, pipes: pipes, dialect: MySQL}, nil
+	d := &DB{gorm: g, sql: sqlDB, pipes: pipes, dialect: MySQL}
+	d.probe() // now, not first inside a transaction that holds locks
+	return d, nil
 }
 
 // withReadCommitted adds the session isolation to the DSN under the name

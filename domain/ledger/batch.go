@@ -160,9 +160,9 @@ func (s *Service) submit(ctx context.Context, bs BatchStore, j *batchJob) (Entry
 
 // memberBook is one account's state shared by the batch's operations on it.
 type memberBook struct {
-	a      *Account
-	lots   map[int64]*Lot
-	dirty  map[int64]*Lot
+	a       *Account
+	lots    map[int64]*Lot
+	dirty   map[int64]*Lot
 	newLot  bool    // an operation made a lot that has no id yet
 	loaded  bool    // live lots loaded
 	through *LotKey // loaded: active lots only up to here (nil: all)

@@ -135,14 +135,19 @@ func (s *Service) runGroup(gs GroupStore, ap Applier, jobs []*drawJob) {
 	var answers map[*drawJob]drawResult
 	ctx := context.WithoutCancel(jobs[0].ctx)
 	refused := map[*drawJob]error{}
+	create := false
 	var err error
 	for attempt := 0; ; attempt++ {
 		err = group.InTx(ctx, s.Tx, func(ctx context.Context) error {
 			// Runs again after a deadlock: everything is decided afresh.
 			var err error
-			answers, err = s.applyGroup(ctx, gs, ap, jobs, refused)
+			answers, err = s.applyGroup(ctx, gs, ap, jobs, refused, create)
 			return err
 		})
+		if attempt < 3 && errors.Is(err, errMembersMissing) && !create {
+			create = true
+			continue
+		}
 		var r refusal
 		if attempt < 3 && errors.As(err, &r) {
 			// Costs refused (too few points): those draws are answered
@@ -192,7 +197,7 @@ type pendingDraw struct {
 
 // applyGroup is the unit of work of a group (see the notes above). It
 // answers each job; an error fails the whole group.
-func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, jobs []*drawJob, refused map[*drawJob]error) (map[*drawJob]drawResult, error) {
+func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, jobs []*drawJob, refused map[*drawJob]error, create bool) (map[*drawJob]drawResult, error) {
 	out := make(map[*drawJob]drawResult, len(jobs))
 	seen := map[int64]bool{}
 	live := make([]*drawJob, 0, len(jobs))
@@ -230,8 +235,8 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 	}
 	// The members' rows are created (an upsert) only when one of them may
 	// be missing; otherwise they are only locked. A row missing all the
-	// same (a first draw that did not commit) costs one more request.
-	create := false
+	// same (a first draw that did not commit) makes the group run again
+	// with create (errMembersMissing).
 	for _, j := range live {
 		create = create || j.firstSeen
 	}
@@ -471,11 +476,11 @@ func wentBefore(a, b ledger.Entry) bool {
 	return a.ID < b.ID
 }
 
-// readGroupLater is step 1 in one request: the member rows' upsert and
-// lock, then (in the same request, so under those locks) the draws under
-// the keys, the ledger accounts given (none: they are locked later) and
-// the prizes. Keys a store reports without a row get LockMembers and
-// their draws are looked up again under that lock (one more request).
+// readGroupLater is step 1 in one request: the member rows' lock (with
+// create, their upsert first), then (in the same request, so under those
+// locks) the draws under the keys, the ledger accounts given (none: they
+// are locked later) and the prizes. Keys without a row fail the group with
+// errMembersMissing.
 func (s *Service) readGroupLater(ctx context.Context, lg GroupStore, mkeys []MemberKey, dkeys []DrawKey, cids []int64,
 	accounts []int64, withLots map[int64]bool, create bool) (map[MemberKey]MemberState, map[DrawKey]Draw, map[int64]Prize, error) {
 	statesF, err := lg.LockMembersLater(ctx, mkeys, create)
@@ -497,31 +502,18 @@ func (s *Service) readGroupLater(ctx context.Context, lg GroupStore, mkeys []Mem
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	if len(missing) > 0 {
+		// Creating them now would lock member rows after the accounts
+		// (taken in this request): the group runs again creating them first.
+		return nil, nil, nil, errMembersMissing
+	}
 	prior, err := priorF()
-	if err != nil || len(missing) == 0 {
-		return states, prior, fresh, err
-	}
-	created, err := lg.LockMembers(ctx, missing)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	newcomer := map[int64]bool{}
-	for k, st := range created {
-		states[k] = st
-		newcomer[k.MemberID] = true
-	}
-	var again []DrawKey
-	for _, k := range dkeys {
-		if newcomer[k.MemberID] {
-			again = append(again, k)
-		}
-	}
-	more, err := lg.DrawsByKeys(ctx, again)
-	for k, d := range more {
-		prior[k] = d
-	}
 	return states, prior, fresh, err
 }
+
+// errMembersMissing rolls back a group that found members' campaign rows
+// missing without creating them; it runs again with create.
+var errMembersMissing = errors.New("lottery: group found member rows missing")
 
 // lockPrizesLater is step 3's reads in one request, in lock order: the stocked
 // prizes, then the ledger accounts of the group's members (with the lots

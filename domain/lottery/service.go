@@ -275,7 +275,10 @@ func (s *Service) Draw(ctx context.Context, memberID, campaignID int64, key stri
 		})
 	}
 	if err != nil || d.Replayed {
-		if rerr := s.Gate.Release(ctx, res, unit); rerr != nil && err == nil {
+		// Given back even when the request's ctx has ended (the reason the
+		// draw failed, often): a reservation left taken would hold stock
+		// and limits until the counters are rebuilt.
+		if rerr := s.Gate.Release(context.WithoutCancel(ctx), res, unit); rerr != nil && err == nil {
 			err = rerr
 		}
 		if errors.Is(err, ErrDuplicateDraw) {

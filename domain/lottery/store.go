@@ -114,11 +114,6 @@ type WinKey struct{ CampaignID, MemberID, PrizeID int64 }
 // multi-row statements in the transaction in ctx; a Store that does not
 // implement it gets no group commit.
 type GroupStore interface {
-	// LockMembers locks (creating missing ones) the members' rows, in key
-	// order, and returns their counters.
-	LockMembers(ctx context.Context, keys []MemberKey) (map[MemberKey]MemberState, error)
-	// DrawsByKeys finds the draws already stored under the keys.
-	DrawsByKeys(ctx context.Context, keys []DrawKey) (map[DrawKey]Draw, error)
 	// Prizes reads the campaigns' prizes as SQL has them now (no lock).
 	Prizes(ctx context.Context, campaignIDs []int64) (map[int64]Prize, error)
 	// WinsOf counts the members' draws of the prizes (only keys asked).
@@ -133,10 +128,11 @@ type GroupStore interface {
 	// giving its result once that statement has run; Flush sends what
 	// waits. Reads run on the server in the order they were queued.
 
-	// LockMembersLater is LockMembers when create is set; without it the
-	// rows are only locked and read (cheaper when they are known to exist).
-	// Keys it reports missing get LockMembers after it.
+	// LockMembersLater locks the members' rows, in key order, and returns
+	// their counters; with create it first creates the missing ones (an
+	// upsert), without it the keys without a row are reported missing.
 	LockMembersLater(ctx context.Context, keys []MemberKey, create bool) (func() (map[MemberKey]MemberState, []MemberKey, error), error)
+	// DrawsByKeysLater finds the draws already stored under the keys.
 	DrawsByKeysLater(ctx context.Context, keys []DrawKey) (func() (map[DrawKey]Draw, error), error)
 	LockPrizesLater(ctx context.Context, ids []int64) (func() (map[int64]Prize, error), error)
 	Flush(ctx context.Context) error

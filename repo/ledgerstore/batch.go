@@ -211,6 +211,7 @@ func (s *Store) lockReads(members []int64, withLots map[int64]bool) (*prelocked,
 	if !bounded {
 		return p, []lockRead{first}
 	}
+	s.boundedReads.Add(1)
 	return p, []lockRead{first, s.activeLotsRead(lotMembers, hints)}
 }
 
@@ -221,21 +222,21 @@ func (s *Store) activeLotsRead(members []int64, hints map[int64]ledger.LotKey) l
 	var js strings.Builder
 	js.WriteByte('[')
 	for i, m := range members {
-		h, ok := hints[m]
-		if !ok {
-			h = noHint
-		}
 		if i > 0 {
 			js.WriteByte(',')
 		}
-		fmt.Fprintf(&js, `[%d,"%s",%d]`, m, h.ExpiresAt.UTC().Format(hintTime), h.ID)
+		if h, ok := hints[m]; ok {
+			fmt.Fprintf(&js, `[%d,"%s",%d]`, m, h.ExpiresAt.UTC().Format(hintTime), h.ID)
+		} else {
+			fmt.Fprintf(&js, `[%d,null,null]`, m) // no bound: every active lot
+		}
 	}
 	js.WriteByte(']')
 	return lockRead{
 		q: `SELECT l.member_id, ` + lotCols + `
 		FROM JSON_TABLE(?, '$[*]' COLUMNS (m BIGINT PATH '$[0]', e DATETIME(3) PATH '$[1]', h BIGINT PATH '$[2]')) AS hint
 		JOIN ledger_lots l ON l.member_id = hint.m AND l.state = 'active' AND l.remaining > 0
-			AND l.expires_at <= hint.e AND (l.expires_at < hint.e OR l.id <= hint.h)`,
+			AND (hint.e IS NULL OR (l.expires_at <= hint.e AND (l.expires_at < hint.e OR l.id <= hint.h)))`,
 		// No ORDER BY (sorted here): it would cost a temporary table and a
 		// filesort per group, under the account locks.
 		args: []any{js.String()},

@@ -2,9 +2,7 @@ package ledgerstore
 
 import (
 	"database/sql"
-	"math"
 	"sync"
-	"time"
 
 	"github.com/jifen/jifen/domain/ledger"
 )
@@ -34,9 +32,6 @@ const (
 	maxHints   = 1 << 17
 	hintTime   = "2006-01-02 15:04:05.000"
 )
-
-// noHint reads every active lot.
-var noHint = ledger.LotKey{ExpiresAt: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), ID: math.MaxInt64}
 
 // get returns the hints of the members whose hint leaves lots out (their
 // last full read went on past it).

@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/repo"
+	"github.com/jifen/jifen/repo/ledgerstore"
 )
 
 // Group-committed spends read a member's active lots only up to a hint
@@ -19,25 +23,7 @@ func TestGroupSpendsTakeLotsFirstToExpireFirst(t *testing.T) {
 	for i := range lots {
 		lots[i] = f.lotOf(f.earn(m, 10, fmt.Sprint("L", i+1), day*time.Duration(30+i)).ID)
 	}
-	alloc := func(e int64) map[int64]int64 {
-		t.Helper()
-		var rs []struct{ LotID, Amount int64 }
-		if err := f.env.DB.Conn(f.ctx).Raw("SELECT lot_id, amount FROM ledger_allocations WHERE entry_id = ?", e).Scan(&rs).Error; err != nil {
-			t.Fatal(err)
-		}
-		out := map[int64]int64{}
-		for _, r := range rs {
-			out[r.LotID] = r.Amount
-		}
-		return out
-	}
-	wantAlloc := func(e int64, want map[int64]int64) {
-		t.Helper()
-		got := alloc(e)
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("entry %d took %v, want %v", e, got, want)
-		}
-	}
+	wantAlloc := f.wantAlloc
 	// A full read (no hint yet), then spends inside and beyond the prefix.
 	wantAlloc(f.mustSpend(m, 5, "s1").ID, map[int64]int64{lots[0]: 5})
 	wantAlloc(f.mustSpend(m, 35, "s2").ID, map[int64]int64{lots[0]: 5, lots[1]: 10, lots[2]: 10, lots[3]: 10})
@@ -53,6 +39,66 @@ func TestGroupSpendsTakeLotsFirstToExpireFirst(t *testing.T) {
 	f.want(m, 0, 0, 0, 0)
 	if groups, _ := f.svc.GroupStats(); groups == 0 {
 		t.Fatal("the spends were not group-committed")
+	}
+	f.wantBounded()
+}
+
+// wantBounded asserts that on MySQL some group read of lots stopped at a
+// bound (the path the tests above are about; SQLite reads every lot).
+func (f *fixture) wantBounded() {
+	f.t.Helper()
+	st := f.svc.Store.(*ledgerstore.Store)
+	if n := st.BoundedLotReads(); f.env.DB.Dialect() == repo.MySQL && n == 0 {
+		f.t.Fatal("no group read of lots was bounded on MySQL")
+	}
+}
+
+// Two spends of one member in one Apply: the first paid from the bounded
+// read, the second reading the rest in the same transaction; both FIFO.
+func TestApplySpendsPastTheBound(t *testing.T) {
+	f := newFixture(t)
+	const m = 43
+	var lots [6]int64
+	for i := range lots {
+		lots[i] = f.lotOf(f.earn(m, 10, fmt.Sprint("L", i+1), day*time.Duration(30+i)).ID)
+	}
+	spend := func(n int64, ref string) ledger.Op {
+		return ledger.Op{Spend: &ledger.SpendInput{MemberID: m, Points: n, Key: f.key(), Ref: ledger.Ref{Type: "order", ID: ref}}}
+	}
+	apply := func(ops ...ledger.Op) []ledger.Entry {
+		t.Helper()
+		es, errs, err := f.svc.Apply(f.ctx, ops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range errs {
+			if e != nil {
+				t.Fatalf("op %d: %v", i, e)
+			}
+		}
+		return es
+	}
+	apply(spend(1, "a")) // reads every lot: the bound is the 4th
+	es := apply(spend(25, "b"), spend(20, "c"))
+	f.wantAlloc(es[0].ID, map[int64]int64{lots[0]: 9, lots[1]: 10, lots[2]: 6})
+	f.wantAlloc(es[1].ID, map[int64]int64{lots[2]: 4, lots[3]: 10, lots[4]: 6})
+	f.want(m, 14, 0, 0, 0)
+	f.wantBounded()
+}
+
+// wantAlloc asserts the points entry e took from each lot.
+func (f *fixture) wantAlloc(e int64, want map[int64]int64) {
+	f.t.Helper()
+	var rs []struct{ LotID, Amount int64 }
+	if err := f.env.DB.Conn(f.ctx).Raw("SELECT lot_id, amount FROM ledger_allocations WHERE entry_id = ?", e).Scan(&rs).Error; err != nil {
+		f.t.Fatal(err)
+	}
+	got := map[int64]int64{}
+	for _, r := range rs {
+		got[r.LotID] = r.Amount
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		f.t.Fatalf("entry %d took %v, want %v", e, got, want)
 	}
 }
 

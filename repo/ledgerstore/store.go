@@ -13,6 +13,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -26,7 +27,13 @@ type Store struct {
 	DB    *repo.DB
 	stmts stmts
 	hints lotHints
+
+	boundedReads atomic.Int64
 }
+
+// BoundedLotReads counts the group reads of lots that stopped at members'
+// bounds (see lockReads) since the store was made.
+func (s *Store) BoundedLotReads() int64 { return s.boundedReads.Load() }
 
 var _ ledger.Store = (*Store)(nil)
 

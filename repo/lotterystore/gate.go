@@ -128,8 +128,12 @@ func (g *Gate) Reserve(ctx context.Context, r lottery.Reservation) (lottery.Outc
 	if g.Pipelines < 0 {
 		n, err = reserveScript.Run(ctx, g.R.C, g.reserveKeys(r), g.reserveArgs(r)...).Int()
 	} else {
-		// Once queued the reserve is answered whatever happens to ctx: it
-		// may already have been taken, and the caller releases it.
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		// Once queued the reserve is answered whatever happens to ctx (a
+		// request whose ctx ends before its pipeline leaves is not sent):
+		// it may already have been taken, and the caller releases it.
 		j := &reserveJob{ctx: ctx, r: r, done: make(chan struct{})}
 		pipes := g.Pipelines
 		if pipes == 0 {
@@ -166,10 +170,18 @@ func (g *Gate) sendReserves(jobs []*reserveJob) {
 	pipe := g.R.C.Pipeline()
 	cmds := make([]*redis.Cmd, len(jobs))
 	for i, j := range jobs {
-		cmds[i] = reserveScript.EvalSha(ctx, pipe, g.reserveKeys(j.r), g.reserveArgs(j.r)...)
+		if j.err = j.ctx.Err(); j.err == nil {
+			cmds[i] = reserveScript.EvalSha(ctx, pipe, g.reserveKeys(j.r), g.reserveArgs(j.r)...)
+		}
 	}
-	_, _ = pipe.Exec(ctx) // each command carries its own error
+	if pipe.Len() > 0 {
+		_, _ = pipe.Exec(ctx) // each command carries its own error
+	}
 	for i, j := range jobs {
+		if cmds[i] == nil {
+			close(j.done)
+			continue
+		}
 		j.n, j.err = cmds[i].Int()
 		if j.err != nil && redis.HasErrorPrefix(j.err, "NOSCRIPT") {
 			j.n, j.err = reserveScript.Run(ctx, g.R.C, g.reserveKeys(j.r), g.reserveArgs(j.r)...).Int()

@@ -138,7 +138,7 @@ func (s *Store) WriteGroup(ctx context.Context, draws []*lottery.Draw, members m
 		for i, d := range part {
 			keys[i] = lottery.DrawKey{MemberID: d.MemberID, Key: d.Key}
 		}
-		got, err := s.DrawsByKeys(ctx, keys)
+		got, err := s.drawsByKeys(ctx, keys)
 		if err != nil {
 			return err
 		}
@@ -152,8 +152,13 @@ func (s *Store) WriteGroup(ctx context.Context, draws []*lottery.Draw, members m
 	}
 
 	for _, u := range memberUpdates(members) {
-		if _, err := c.ExecContext(ctx, u.q, u.args...); err != nil {
+		res, err := c.ExecContext(ctx, u.q, u.args...)
+		if err != nil {
 			return fmt.Errorf("save lottery members: %w", err)
+		}
+		// Every row changes (draws grows): fewer means a row was missing.
+		if n, err := res.RowsAffected(); err != nil || n != int64(u.rows) {
+			return fmt.Errorf("save lottery members: %d of %d rows updated (%v)", n, u.rows, err)
 		}
 	}
 
@@ -169,6 +174,7 @@ func (s *Store) WriteGroup(ctx context.Context, draws []*lottery.Draw, members m
 type stmt struct {
 	q    string
 	args []any
+	rows int // rows it updates
 }
 
 // memberUpdates are the UPDATEs saving the members' counters, one per
@@ -188,7 +194,7 @@ func memberUpdates(members map[lottery.MemberKey]lottery.MemberState) []stmt {
 				st := members[part[i]]
 				return part[i].MemberID, []any{int64(st.Draws), int64(st.Day), int64(st.DayDraws), int64(st.FreeUsed), int64(st.MissStreak), now}
 			})
-		out = append(out, stmt{q, args})
+		out = append(out, stmt{q, args, len(part)})
 		lo = hi
 	}
 	return out
@@ -275,24 +281,8 @@ func (s *Store) writeGroupLate(ctx context.Context, draws []*lottery.Draw, membe
 	return nil
 }
 
-// LockMembers implements lottery.GroupStore: LockMembersLater, sent now.
-func (s *Store) LockMembers(ctx context.Context, keys []lottery.MemberKey) (map[lottery.MemberKey]lottery.MemberState, error) {
-	f, err := s.LockMembersLater(ctx, keys, true)
-	if err == nil {
-		err = s.Flush(ctx)
-	}
-	if err != nil {
-		return nil, err
-	}
-	out, missing, err := f()
-	if err == nil && len(missing) > 0 {
-		err = fmt.Errorf("lock lottery members: row %v missing after insert", missing[0])
-	}
-	return out, err
-}
-
-// DrawsByKeys implements lottery.GroupStore: DrawsByKeysLater, sent now.
-func (s *Store) DrawsByKeys(ctx context.Context, keys []lottery.DrawKey) (map[lottery.DrawKey]lottery.Draw, error) {
+// drawsByKeys is DrawsByKeysLater, sent now.
+func (s *Store) drawsByKeys(ctx context.Context, keys []lottery.DrawKey) (map[lottery.DrawKey]lottery.Draw, error) {
 	f, err := s.DrawsByKeysLater(ctx, keys)
 	if err == nil {
 		err = s.Flush(ctx)

@@ -289,3 +289,39 @@ func countRows(t *testing.T, f *fixture, q string, args ...any) int64 {
 	}
 	return n
 }
+
+// TestFirstDrawsRacingInTwoGroups: members whose first two draws arrive at
+// once (a double tap) land in different groups, one creating the member's
+// campaign row and one finding it missing; every draw counts once.
+func TestFirstDrawsRacingInTwoGroups(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.campaign(t, lottery.Campaign{CostPoints: 1, Prizes: []lottery.Prize{
+		{Name: "谢谢参与", Kind: lottery.KindNothing, Weight: 1, Stock: lottery.Unlimited},
+	}})
+	const members = 60
+	f.fundAll(t, members, 100)
+	var wg sync.WaitGroup
+	for m := int64(1); m <= members; m++ {
+		for k := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := f.svc.Draw(ctx, m, c.ID, fmt.Sprint("tap", k)); err != nil {
+					t.Errorf("member %d draw %d: %v", m, k, err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for m := int64(1); m <= members; m++ {
+		st, err := f.store.MemberState(ctx, c.ID, m)
+		if err != nil || st.Draws != 2 {
+			t.Fatalf("member %d counters %+v %v, want 2 draws", m, st, err)
+		}
+		if n := countDraws(t, f, "member_id = ?", m); n != 2 {
+			t.Fatalf("member %d: %d draw rows, want 2", m, n)
+		}
+	}
+	f.checkLedger(t, members)
+}

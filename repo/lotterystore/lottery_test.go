@@ -375,3 +375,24 @@ func TestConcurrentSameKeyDrawsOnce(t *testing.T) {
 	}
 	f.checkLedger(t, 1)
 }
+
+// TestReserveWithEndedContextTakesNothing: a reserve whose request has
+// ended is not sent, so it holds no unit and no count.
+func TestReserveWithEndedContextTakesNothing(t *testing.T) {
+	f := newFixture(t)
+	gate := &lotterystore.Gate{R: f.env.Redis}
+	c := &lottery.Campaign{ID: 7, Prizes: []lottery.Prize{{ID: 1, Kind: lottery.KindGift, Weight: 1, Stock: 1}}}
+	ctx := context.Background()
+	if err := gate.Rebuild(ctx, c, 1, 20261123, lottery.MemberState{}); err != nil {
+		t.Fatal(err)
+	}
+	r := lottery.Reservation{CampaignID: 7, MemberID: 1, Day: 20261123, PrizeID: 1, LimitTotal: 1}
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := gate.Reserve(ended, r); err == nil {
+		t.Fatal("a reserve with an ended context succeeded")
+	}
+	if out, err := gate.Reserve(ctx, r); err != nil || out != lottery.GateReserved {
+		t.Fatalf("reserve after the ended one: %v %v, want the unit and the one draw allowed", out, err)
+	}
+}
