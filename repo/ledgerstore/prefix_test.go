@@ -18,11 +18,7 @@ import (
 func TestGroupSpendsTakeLotsFirstToExpireFirst(t *testing.T) {
 	f := newFixture(t)
 	const m = 42
-	// Six lots of 10, L1 expiring first.
-	var lots [6]int64
-	for i := range lots {
-		lots[i] = f.lotOf(f.earn(m, 10, fmt.Sprint("L", i+1), day*time.Duration(30+i)).ID)
-	}
+	lots := f.sixLots(m)
 	wantAlloc := f.wantAlloc
 	// A full read (no hint yet), then spends inside and beyond the prefix.
 	wantAlloc(f.mustSpend(m, 5, "s1").ID, map[int64]int64{lots[0]: 5})
@@ -58,10 +54,7 @@ func (f *fixture) wantBounded() {
 func TestApplySpendsPastTheBound(t *testing.T) {
 	f := newFixture(t)
 	const m = 43
-	var lots [6]int64
-	for i := range lots {
-		lots[i] = f.lotOf(f.earn(m, 10, fmt.Sprint("L", i+1), day*time.Duration(30+i)).ID)
-	}
+	lots := f.sixLots(m)
 	spend := func(n int64, ref string) ledger.Op {
 		return ledger.Op{Spend: &ledger.SpendInput{MemberID: m, Points: n, Key: f.key(), Ref: ledger.Ref{Type: "order", ID: ref}}}
 	}
@@ -100,6 +93,16 @@ func (f *fixture) wantAlloc(e int64, want map[int64]int64) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		f.t.Fatalf("entry %d took %v, want %v", e, got, want)
 	}
+}
+
+// sixLots earns the member six lots of 10 points, the first expiring
+// first, and returns their ids.
+func (f *fixture) sixLots(m int64) [6]int64 {
+	var lots [6]int64
+	for i := range lots {
+		lots[i] = f.lotOf(f.earn(m, 10, fmt.Sprint("L", i+1), day*time.Duration(30+i)).ID)
+	}
+	return lots
 }
 
 // lotOf returns the id of the lot an earn entry made.
