@@ -152,12 +152,7 @@ func (b *book) fifo() []*Lot {
 			out = append(out, l)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].ExpiresAt.Equal(out[j].ExpiresAt) {
-			return out[i].ExpiresAt.Before(out[j].ExpiresAt)
-		}
-		return out[i].ID < out[j].ID
-	})
+	sort.Slice(out, func(i, j int) bool { return out[j].Key().After(out[i].Key()) })
 	return out
 }
 
