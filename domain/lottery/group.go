@@ -18,8 +18,11 @@ import (
 // caller's transaction is handed to a group.Batcher. A group commits in ONE
 // transaction, each step one multi-row statement for the whole group:
 //
-//  1. lock the members' campaign rows (creating missing ones) and look up
-//     the idempotency keys under that lock (replays are answered as such);
+//  1. lock the members' campaign rows and look up the idempotency keys
+//     under that lock (replays are answered as such). The rows are created
+//     first (an upsert) only when a member's Gate counters had to be
+//     rebuilt (a first draw); a row missing all the same rolls the group
+//     back, and it runs again creating them (errMembersMissing);
 //  2. check the limits in memory and decide free or paid;
 //  3. read the prizes as SQL has them and lock the stocked ones; the picked
 //     prize, the pity rule and the consolation are decided in memory against
@@ -32,15 +35,15 @@ import (
 //     refusal (422) and gives its Gate reservation back — so a prize is
 //     never credited to an unpaid draw and the stock it would have taken
 //     stays for the others;
-//  5. one INSERT of the draw rows, one upsert of the member counters, one
-//     UPDATE of the prizes' won.
+//  5. one INSERT of the draw rows, one UPDATE of the member counters per
+//     campaign, one UPDATE of the prizes' won.
 //
 // The locks are taken in the one-by-one path's order: member rows, prize
 // rows, ledger accounts.
 //
 // In a pipelined transaction (MySQL; see
 // repo.DB.InPipelinedTx) the reads travel together: the member rows'
-// upsert and lock, the draws under the keys and the prizes go in the
+// lock, the draws under the keys and the prizes go in the
 // first request (with the ledger accounts too when no campaign of the
 // group has a stocked prize, so no prize row is locked), the stocked
 // prizes' lock, the accounts and the wins in a second one when needed,

@@ -312,13 +312,13 @@ func (s *Service) reserve(ctx context.Context, c *Campaign, r Reservation) (Outc
 	for attempt := 0; attempt < 3; attempt++ {
 		out, err := s.Gate.Reserve(ctx, r)
 		if err != nil {
-			return 0, rebuilt, fmt.Errorf("lottery gate: %w", err)
+			return 0, false, fmt.Errorf("lottery gate: %w", err)
 		}
 		switch out {
 		case GateLimitTotal:
-			return 0, rebuilt, domain.Errorf(domain.RuleViolation, "you have used all %d draws of this campaign", c.LimitTotal)
+			return 0, false, domain.Errorf(domain.RuleViolation, "you have used all %d draws of this campaign", c.LimitTotal)
 		case GateLimitDaily:
-			return 0, rebuilt, domain.Errorf(domain.RuleViolation, "you have used all %d draws for today", c.LimitDaily)
+			return 0, false, domain.Errorf(domain.RuleViolation, "you have used all %d draws for today", c.LimitDaily)
 		case GateMemberNotReady:
 			// Only the member's counters are missing (a first draw): no
 			// campaign read. They only serve the limits; without limits
@@ -327,32 +327,32 @@ func (s *Service) reserve(ctx context.Context, c *Campaign, r Reservation) (Outc
 			if c.LimitTotal > 0 || c.LimitDaily > 0 {
 				var err error
 				if st, err = s.Store.MemberState(ctx, c.ID, r.MemberID); err != nil {
-					return 0, rebuilt, err
+					return 0, false, err
 				}
 			}
 			if err := s.Gate.RebuildMember(ctx, c.ID, r.MemberID, r.Day, st.today(r.Day)); err != nil {
-				return 0, rebuilt, fmt.Errorf("lottery gate rebuild: %w", err)
+				return 0, false, fmt.Errorf("lottery gate rebuild: %w", err)
 			}
 			rebuilt = true
 			continue
 		case GateNotReady:
 			fresh, err := s.Store.Campaign(ctx, c.ID)
 			if err != nil {
-				return 0, rebuilt, err
+				return 0, false, err
 			}
 			st, err := s.Store.MemberState(ctx, c.ID, r.MemberID)
 			if err != nil {
-				return 0, rebuilt, err
+				return 0, false, err
 			}
 			if err := s.Gate.Rebuild(ctx, fresh, r.MemberID, r.Day, st.today(r.Day)); err != nil {
-				return 0, rebuilt, fmt.Errorf("lottery gate rebuild: %w", err)
+				return 0, false, fmt.Errorf("lottery gate rebuild: %w", err)
 			}
 			rebuilt = true
 			continue
 		}
 		return out, rebuilt, nil
 	}
-	return 0, rebuilt, domain.Errorf(domain.Unavailable, "the lottery is busy; retry")
+	return 0, false, domain.Errorf(domain.Unavailable, "the lottery is busy; retry")
 }
 
 type takeInfo struct {
