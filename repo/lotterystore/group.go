@@ -315,8 +315,8 @@ func (s *Store) createMembersLater(ctx context.Context, keys []lottery.MemberKey
 	return nil
 }
 
-// LockMembersLater implements lottery.GroupStore: LockMembers (with
-// create, the missing rows created; all locked, read) sent with the
+// LockMembersLater implements lottery.GroupStore: the members' rows (with
+// create, the missing ones created first) locked and read, sent with the
 // transaction's next statement.
 func (s *Store) LockMembersLater(ctx context.Context, keys []lottery.MemberKey, create bool) (func() (map[lottery.MemberKey]lottery.MemberState, []lottery.MemberKey, error), error) {
 	out := make(map[lottery.MemberKey]lottery.MemberState, len(keys))
