@@ -132,10 +132,10 @@ type lockRead struct {
 // first statement locks the accounts with their pending lots; the second
 // reads the active lots of each member up to the member's hint (lotHints:
 // learnt from an earlier full read), or all of them for a member without
-// one. It takes no lock: every writer
-// of a member's lots holds the account lock, taken just before, so a plain
-// read at READ COMMITTED sees what a locking one would. A spend the
-// prefix does not pay reads the rest (ledger.LiveRead).
+// one. It takes no lock: every writer of a member's lots holds the account
+// lock, taken just before, so a plain read at READ COMMITTED sees what a
+// locking one would. A spend the prefix does not pay reads the rest
+// (ledger.LiveRead).
 //
 // Elsewhere it is one statement: the accounts locked with all their live
 // lots.
