@@ -375,20 +375,12 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 			}
 		}
 		d := &p.d
-		if prize != nil {
-			d.PrizeID, d.PrizeKind, d.PrizeName, d.Points, d.CouponCode = prize.ID, prize.Kind, prize.Name, prize.Points, prize.CouponCode
-		} else if c.ConsolationName != "" {
-			d.PrizeKind, d.PrizeName, d.Points = KindGift, c.ConsolationName, c.ConsolationPoints
-			if c.ConsolationPoints > 0 {
-				d.PrizeKind = KindPoints
-			}
-		} else {
-			d.PrizeKind, d.PrizeName = KindNothing, missName
-		}
+		d.award(c, prize)
 		if d.PrizeKind == KindNothing && c.PityAfter > 0 && p.st.MissStreak >= c.PityAfter {
 			for _, q := range pityOrder(byCampaign[c.ID]) {
 				if take(q) {
-					d.PrizeID, d.PrizeKind, d.PrizeName, d.Points, d.CouponCode, d.Pity = q.ID, q.Kind, q.Name, q.Points, q.CouponCode, true
+					d.award(c, &q)
+					d.Pity = true
 					if q.Stock != Unlimited {
 						p.took.other = q.ID
 					}
@@ -401,13 +393,7 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 			earns = append(earns, ledger.Op{Earn: &ledger.EarnInput{MemberID: j.memberID, Points: d.Points, Key: "lottery:" + d.Ref + ":prize",
 				Ref: ledger.Ref{Type: "lottery_draw", ID: d.Ref}, Title: "抽奖奖品", Operator: "lottery"}})
 		}
-		p.st.Draws++
-		p.st.DayDraws++
-		if d.PrizeKind == KindNothing {
-			p.st.MissStreak++
-		} else {
-			p.st.MissStreak = 0
-		}
+		p.st.count(*d)
 	}
 	// One Apply: every cost, then every prize. Costs come first in the
 	// list, so each member's cost is applied before its prize; a refused

@@ -417,16 +417,7 @@ func (s *Service) commit(ctx context.Context, campaignID, memberID int64, key st
 		}
 	}
 	d := Draw{CampaignID: c.ID, MemberID: memberID, Key: key, Ref: newRef(), Day: day, CreatedAt: now}
-	if prize != nil {
-		d.PrizeID, d.PrizeKind, d.PrizeName, d.Points, d.CouponCode = prize.ID, prize.Kind, prize.Name, prize.Points, prize.CouponCode
-	} else if c.ConsolationName != "" {
-		d.PrizeKind, d.PrizeName, d.Points = KindGift, c.ConsolationName, c.ConsolationPoints
-		if c.ConsolationPoints > 0 {
-			d.PrizeKind = KindPoints
-		}
-	} else {
-		d.PrizeKind, d.PrizeName = KindNothing, missName
-	}
+	d.award(c, prize)
 	if d.PrizeKind == KindNothing && c.PityAfter > 0 && st.MissStreak >= c.PityAfter {
 		for _, p := range pityOrder(c.Prizes) {
 			ok, err := take(p)
@@ -434,7 +425,8 @@ func (s *Service) commit(ctx context.Context, campaignID, memberID int64, key st
 				return Draw{}, took, err
 			}
 			if ok {
-				d.PrizeID, d.PrizeKind, d.PrizeName, d.Points, d.CouponCode, d.Pity = p.ID, p.Kind, p.Name, p.Points, p.CouponCode, true
+				d.award(c, &p)
+				d.Pity = true
 				if p.Stock != Unlimited {
 					took.other = p.ID
 				}
@@ -464,6 +456,13 @@ func (s *Service) commit(ctx context.Context, campaignID, memberID int64, key st
 	if err := s.Store.InsertDraw(ctx, &d); err != nil {
 		return Draw{}, took, err
 	}
+	st.count(d)
+	return d, took, s.Store.SaveMember(ctx, c.ID, memberID, st)
+}
+
+// count adds the draw to the member's counters (the miss streak grows on
+// a draw that won nothing and starts over on any other).
+func (st *MemberState) count(d Draw) {
 	st.Draws++
 	st.DayDraws++
 	if d.PrizeKind == KindNothing {
@@ -471,7 +470,22 @@ func (s *Service) commit(ctx context.Context, campaignID, memberID int64, key st
 	} else {
 		st.MissStreak = 0
 	}
-	return d, took, s.Store.SaveMember(ctx, c.ID, memberID, st)
+}
+
+// award sets what the draw won: prize, or else the campaign's
+// consolation, or else nothing.
+func (d *Draw) award(c *Campaign, prize *Prize) {
+	switch {
+	case prize != nil:
+		d.PrizeID, d.PrizeKind, d.PrizeName, d.Points, d.CouponCode = prize.ID, prize.Kind, prize.Name, prize.Points, prize.CouponCode
+	case c.ConsolationName != "":
+		d.PrizeID, d.PrizeKind, d.PrizeName, d.Points, d.CouponCode = 0, KindGift, c.ConsolationName, c.ConsolationPoints, ""
+		if c.ConsolationPoints > 0 {
+			d.PrizeKind = KindPoints
+		}
+	default:
+		d.PrizeID, d.PrizeKind, d.PrizeName, d.Points, d.CouponCode = 0, KindNothing, missName, 0, ""
+	}
 }
 
 func (s *Service) replayKey(ctx context.Context, memberID, campaignID int64, key string) (Draw, error) {
