@@ -60,7 +60,7 @@ type CampaignSpec struct {
 	QuietHours string `json:"quiet_hours"`
 	// Throttle is the campaign's sends per minute per channel. It may not
 	// exceed reminder.throttle_per_minute; the dispatcher enforces the
-	// configured, global per-channel cap (see README).
+	// configured, global per-channel cap (see docs/features/campaigns.md).
 	Throttle map[Channel]int `json:"throttle_per_minute"`
 }
 

@@ -32,7 +32,7 @@ func newFixture(tb testing.TB, clock domain.Clock) *fixture {
 	l := &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: clock}
 	// Members have accounts already (the ledger's first-account insert is
 	// not what this measures, and deadlocks under 16 new members at once
-	// on MariaDB; see the README).
+	// on MariaDB; see docs/features/signin.md).
 	if err := env.DB.Conn(context.Background()).Exec(seedAccounts()).Error; err != nil {
 		tb.Fatal(err)
 	}
