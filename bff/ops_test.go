@@ -17,7 +17,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 	if r := h.Do("GET", "/readyz", nil); r.Status != 200 || r.JSON()["status"] != "ready" {
 		t.Fatalf("readyz %d %s", r.Status, r.Body)
 	}
-	h.Do("POST", "/api/v1/shopper/login", `{`)
+	h.DoInvalid("POST", "/api/v1/shopper/login", `{`)
 	r := h.Do("GET", "/metrics", nil)
 	if r.Status != 200 || !strings.Contains(string(r.Body), `jifen_http_requests_total{method="POST",route="/api/v1/shopper/login",status="400"} 1`) {
 		t.Fatalf("metrics do not count the login by route and status:\n%s", r.Body)
@@ -47,7 +47,7 @@ func TestRateLimitPerIP(t *testing.T) {
 	var last int
 	var retry string
 	for i := 0; i < 5; i++ {
-		r := h.Do("POST", "/api/v1/shopper/login", `{`)
+		r := h.DoInvalid("POST", "/api/v1/shopper/login", `{`)
 		last, retry = r.Status, r.Header.Get("Retry-After")
 	}
 	if last != 429 || retry == "" {

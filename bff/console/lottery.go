@@ -29,7 +29,7 @@ type prizeRequest struct {
 	Points         int64  `json:"points"`
 	CouponCode     string `json:"coupon_code"`
 	Weight         int64  `json:"weight"`
-	Stock          *int64 `json:"stock"`
+	Stock          *int64 `json:"stock" bind:"nullable"`
 	PerMemberLimit int    `json:"per_member_limit"`
 }
 

@@ -8,25 +8,19 @@ import (
 
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/orders"
 	"github.com/jifen/jifen/domain/rules"
 )
-
-type simLine struct {
-	SKU       string `json:"sku"`
-	Category  string `json:"category"`
-	Qty       int64  `json:"qty"`
-	AmountFen int64  `json:"amount_fen"`
-}
 
 type simulateRequest struct {
 	Trigger rules.Trigger `json:"trigger"` // default order_paid
 	Order   *struct {
-		OrderID    string     `json:"order_id"`
-		TotalFen   int64      `json:"total_fen"`
-		Lines      []simLine  `json:"lines"`
-		StoreID    string     `json:"store_id"`
-		Channel    string     `json:"channel"`
-		OccurredAt *time.Time `json:"occurred_at"`
+		OrderID    string        `json:"order_id"`
+		TotalFen   int64         `json:"total_fen"`
+		Lines      []orders.Line `json:"lines"`
+		StoreID    string        `json:"store_id"`
+		Channel    string        `json:"channel"`
+		OccurredAt *time.Time    `json:"occurred_at"`
 	} `json:"order"`
 	Member *struct {
 		ID                 int64  `json:"id"`
@@ -57,6 +51,10 @@ func (h *Handlers) SimulateRules(c *gin.Context) {
 		in.At = *req.At
 	}
 	if req.Order != nil {
+		if _, err := orders.CheckLines("order.lines", req.Order.Lines); err != nil {
+			web.Fail(c, err)
+			return
+		}
 		o := &rules.Order{ID: req.Order.OrderID, AmountFen: req.Order.TotalFen, Store: req.Order.StoreID, Channel: req.Order.Channel}
 		for _, l := range req.Order.Lines {
 			o.Lines = append(o.Lines, rules.OrderLine{SKU: l.SKU, Category: l.Category, Qty: l.Qty, AmountFen: l.AmountFen})

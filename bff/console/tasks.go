@@ -17,8 +17,8 @@ type taskRequest struct {
 	RewardPoints int64   `json:"reward_points"`
 	MinSeconds   int     `json:"min_seconds"`
 	Page         string  `json:"page"`
-	ValidFrom    *string `json:"valid_from"`
-	ValidTo      *string `json:"valid_to"`
+	ValidFrom    *string `json:"valid_from" bind:"nullable"`
+	ValidTo      *string `json:"valid_to" bind:"nullable"`
 	Status       string  `json:"status"`
 }
 

@@ -84,7 +84,8 @@ func TestReviewHookCountsOncePerEvent(t *testing.T) {
 		{"unknown member", body("ev-x", 99999999), signed(secret, body("ev-x", 99999999), now), 404},
 	}
 	for _, c := range bad {
-		if r := h.Do("POST", "/api/v1/hooks/reviews", c.body, c.hdr...); r.Status != c.status {
+		specForbids := c.name == "malformed" || c.name == "wrong type" || c.name == "missing fields"
+		if r := h.Send(!specForbids, "POST", "/api/v1/hooks/reviews", c.body, c.hdr...); r.Status != c.status {
 			t.Fatalf("%s: %d %s", c.name, r.Status, r.Body)
 		}
 	}

@@ -165,6 +165,25 @@ func TestLogoutRevokesRefresh(t *testing.T) {
 	}
 }
 
+// TestLogoutAndRefreshNeedARefreshToken: the spec requires refresh_token;
+// a logout without one must not answer 204 as if a session had ended.
+func TestLogoutAndRefreshNeedARefreshToken(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	_, refresh, _ := h.Login(bfftest.UniqueUser("nort"))
+	for _, path := range []string{"/api/v1/shopper/logout", "/api/v1/shopper/token/refresh"} {
+		for _, body := range []string{`{}`, `{"refresh_token":""}`, `{"refresh_token":null}`} {
+			r := h.DoInvalid("POST", path, body)
+			if r.Status != http.StatusBadRequest || r.Fields()["refresh_token"] == nil {
+				t.Errorf("%s %s: want 400 naming refresh_token, got %d %s", path, body, r.Status, r.Body)
+			}
+		}
+	}
+	if r := h.Do("POST", "/api/v1/shopper/token/refresh", map[string]string{"refresh_token": refresh}); r.Status != http.StatusOK {
+		t.Fatalf("the session was touched by the refused requests: %d %s", r.Status, r.Body)
+	}
+}
+
 func TestRefreshExpires(t *testing.T) {
 	t.Parallel()
 	h := bfftest.New(t)

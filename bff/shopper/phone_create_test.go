@@ -36,7 +36,8 @@ func TestBindPhoneMasksAndIsUnique(t *testing.T) {
 		t.Fatalf("phones changed: %+v", phones)
 	}
 	for _, bad := range []string{`{"code":""}`, `{"code":1}`, `{"code":"x","y":1}`, `{`, `{"code":"not-a-phone-code"}`} {
-		if r := h.Do("POST", "/api/v1/shopper/phone", bad, bfftest.Auth(b)...); r.Status != 400 {
+		specAllows := bad == `{"code":""}` || bad == `{"code":"not-a-phone-code"}`
+		if r := h.Send(specAllows, "POST", "/api/v1/shopper/phone", bad, bfftest.Auth(b)...); r.Status != 400 {
 			t.Fatalf("%s: %d %s", bad, r.Status, r.Body)
 		}
 	}

@@ -50,7 +50,7 @@ func TestPointsEntriesPaginationStableUnderInserts(t *testing.T) {
 		t.Fatalf("pages gave %v, want %v (no skip, no repeat)", seen, want)
 	}
 	for _, q := range []string{"?limit=0", "?limit=101", "?limit=x", "?cursor=-1", "?cursor=abc"} {
-		if r := h.Do("GET", "/api/v1/shopper/points/entries"+q, nil, bfftest.Auth(tok)...); r.Status != 400 {
+		if r := h.DoInvalid("GET", "/api/v1/shopper/points/entries"+q, nil, bfftest.Auth(tok)...); r.Status != 400 {
 			t.Fatalf("%s: %d", q, r.Status)
 		}
 	}

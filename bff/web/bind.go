@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -15,7 +16,9 @@ import (
 )
 
 // Bind decodes the JSON body into dst strictly: unknown fields, wrong types,
-// trailing data and bodies over the limit are refused with a clear error.
+// trailing data, bodies over the limit, null where the field is not
+// `bind:"nullable"` and missing `bind:"required"` fields are refused with a
+// clear error naming the field.
 func Bind(c *gin.Context, dst any) error {
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
@@ -36,7 +39,7 @@ func Bind(c *gin.Context, dst any) error {
 	if dec.More() {
 		return domain.Errorf(domain.Invalid, "request body has data after the JSON object")
 	}
-	return nil
+	return checkPresence(body, reflect.TypeOf(dst))
 }
 
 func jsonError(err error) error {

@@ -58,10 +58,10 @@ type MemberRef struct {
 
 // Line is one order (or refund) line. Money is in fen.
 type Line struct {
-	SKU       string `json:"sku"`
+	SKU       string `json:"sku" bind:"required"`
 	Category  string `json:"category"`
 	Qty       int64  `json:"qty"`
-	AmountFen int64  `json:"amount_fen"`
+	AmountFen int64  `json:"amount_fen" bind:"required"`
 }
 
 // Event is what the order system posts.

@@ -104,7 +104,10 @@ func checkID(field, v string) error {
 	return nil
 }
 
-func checkLines(field string, ls []Line) (int64, error) {
+// CheckLines checks order lines at the boundary (the webhook's and the
+// console's rule simulation): a SKU of 1 to 64 characters, amounts and
+// quantities in range. It returns the sum of the amounts.
+func CheckLines(field string, ls []Line) (int64, error) {
 	if len(ls) > maxLines {
 		return 0, domain.FieldError(field, fmt.Sprintf("at most %d lines", maxLines))
 	}
@@ -167,7 +170,7 @@ func (e *Event) Validate(now time.Time) error {
 		if len(e.RefundLines) > 0 {
 			return domain.FieldError("refund_lines", "only for refunded events")
 		}
-		sum, err := checkLines("lines", e.Lines)
+		sum, err := CheckLines("lines", e.Lines)
 		if err != nil {
 			return err
 		}
@@ -178,7 +181,7 @@ func (e *Event) Validate(now time.Time) error {
 			return domain.FieldError("lines", fmt.Sprintf("line amounts sum to %d fen, total_fen is %d", sum, e.TotalFen))
 		}
 	case Refunded:
-		sum, err := checkLines("refund_lines", e.RefundLines)
+		sum, err := CheckLines("refund_lines", e.RefundLines)
 		if err != nil {
 			return err
 		}
