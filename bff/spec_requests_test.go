@@ -149,3 +149,24 @@ func guideToken(t *testing.T, h *bfftest.Harness, admin string) string {
 	}
 	return r.JSON()["access_token"].(string)
 }
+
+// TestEveryOperationHasACamelCaseOperationID: the generated mini-program
+// client names its calls after them (Redocly checks the same in CI).
+func TestEveryOperationHasACamelCaseOperationID(t *testing.T) {
+	camel := regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
+	seen := map[string]string{}
+	spec := bfftest.Spec(t)
+	for _, path := range spec.Paths.InMatchingOrder() {
+		for method, op := range spec.Paths.Value(path).Operations() {
+			where := method + " " + path
+			switch id := op.OperationID; {
+			case !camel.MatchString(id):
+				t.Errorf("%s: operationId %q is not camelCase", where, id)
+			case seen[id] != "":
+				t.Errorf("%s: operationId %q already names %s", where, id, seen[id])
+			default:
+				seen[id] = where
+			}
+		}
+	}
+}
