@@ -402,8 +402,14 @@ func (c *Config) Validate() error {
 	if !c.Production() && c.DataDir == "" {
 		bad("data_dir", "required when mysql.dsn is empty")
 	}
-	if c.Auth.AccessTTL < time.Minute || c.Auth.AccessTTL > 24*time.Hour {
-		bad("auth.access_ttl", "must be between 1m and 24h")
+	// The embedded default takes seconds, so that a client's tests can see a
+	// token expire (clients/miniprogram); production keeps a minute's floor.
+	minTTL := time.Second
+	if c.Production() {
+		minTTL = time.Minute
+	}
+	if c.Auth.AccessTTL < minTTL || c.Auth.AccessTTL > 24*time.Hour {
+		bad("auth.access_ttl", "must be between 1m (1s in the embedded mode) and 24h")
 	}
 	if c.Auth.RefreshTTL < c.Auth.AccessTTL {
 		bad("auth.refresh_ttl", "must be at least auth.access_ttl")

@@ -56,6 +56,8 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"production default task token key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true"}, "tasks.token_key"},
 		{"production default review secret", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true"}, "tasks.review_hook_secret"},
 		{"bad official account aes key", "", []string{"JIFEN_TASKS_OFFICIAL_ACCOUNT_AES_KEY=short"}, "tasks.official_account.aes_key"},
+		{"production access ttl under a minute", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_AUTH_ACCESS_TTL=2s"}, "auth.access_ttl"},
+		{"access ttl under a second", "", []string{"JIFEN_AUTH_ACCESS_TTL=500ms"}, "auth.access_ttl"},
 		{"bad role", "console:\n  users:\n    - {username: a, role: boss, password_hash: $2a$10$x}\n", nil, "console.users[0].role"},
 	}
 	for _, tc := range cases {
@@ -70,6 +72,16 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 				t.Fatalf("got %v, want an error naming %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestEmbeddedAccessTTLMayBeSeconds: the embedded default takes an access
+// token of a few seconds, so that clients' tests (clients/miniprogram) see a
+// token expire and refresh it; production keeps the one-minute floor.
+func TestEmbeddedAccessTTLMayBeSeconds(t *testing.T) {
+	c, err := Load("", []string{"JIFEN_AUTH_ACCESS_TTL=2s"})
+	if err != nil || c.Auth.AccessTTL != 2*time.Second {
+		t.Fatalf("embedded 2s access ttl: %v %v", c, err)
 	}
 }
 

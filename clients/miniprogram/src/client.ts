@@ -1,0 +1,374 @@
+// The hand-written runtime of the Jifen mini-program client. Types come from
+// schema.ts (generated from docs/openapi.yaml by `npm run generate`); this
+// file only moves requests: over wx.request in a mini-program, over fetch in
+// Node (tests), through the Transport interface either way.
+
+import type { components, paths } from "./schema.js";
+
+export type Method = "get" | "post" | "put" | "patch" | "delete";
+
+/** One HTTP exchange, as plain as wx.request and fetch can both do it. */
+export interface TransportRequest {
+  url: string;
+  method: Uppercase<Method>;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export interface TransportResponse {
+  status: number;
+  /** Header names in lower case. */
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Sends one request; rejects only when no answer came (network, timeout). */
+export type Transport = (req: TransportRequest) => Promise<TransportResponse>;
+
+/** The part of the mini-program's `wx` this client uses. */
+export interface WxLike {
+  request(options: {
+    url: string;
+    method: Uppercase<Method>;
+    header: Record<string, string>;
+    data?: string;
+    dataType: string;
+    responseType: "text";
+    timeout?: number;
+    success(res: { statusCode: number; header: Record<string, string>; data: unknown }): void;
+    fail(err: { errMsg: string }): void;
+  }): unknown;
+}
+
+/**
+ * wxTransport sends through wx.request. dataType "text" keeps the body as
+ * text, so the client parses JSON itself the same way on every platform.
+ */
+export function wxTransport(wx: WxLike, timeoutMs = 10_000): Transport {
+  return (req) =>
+    new Promise((resolve, reject) => {
+      wx.request({
+        url: req.url,
+        method: req.method,
+        header: req.headers,
+        data: req.body,
+        dataType: "text",
+        responseType: "text",
+        timeout: timeoutMs,
+        success: (res) =>
+          resolve({
+            status: res.statusCode,
+            headers: lowerKeys(res.header ?? {}),
+            body: typeof res.data === "string" ? res.data : JSON.stringify(res.data ?? ""),
+          }),
+        fail: (err) => reject(new NetworkError(err.errMsg)),
+      });
+    });
+}
+
+/** fetchTransport sends through fetch (Node 18+, browsers): tests and tools. */
+export function fetchTransport(fetchImpl: typeof fetch = fetch): Transport {
+  return async (req) => {
+    let res: Response;
+    try {
+      res = await fetchImpl(req.url, { method: req.method, headers: req.headers, body: req.body });
+    } catch (e) {
+      throw new NetworkError(e instanceof Error ? e.message : String(e));
+    }
+    const headers: Record<string, string> = {};
+    res.headers.forEach((v, k) => (headers[k.toLowerCase()] = v));
+    return { status: res.status, headers, body: await res.text() };
+  };
+}
+
+function lowerKeys(h: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) out[k.toLowerCase()] = v;
+  return out;
+}
+
+export type ErrorBody = components["schemas"]["Error"];
+
+/** Any non-2xx answer, in the API's error shape. */
+export class ApiError extends Error {
+  readonly status: number;
+  /** error.code, e.g. POINTS_INSUFFICIENT, ALREADY_SIGNED_IN, INVALID. */
+  readonly code: string;
+  /** For 400 INVALID: field → problem. */
+  readonly fields: Record<string, string>;
+  readonly requestId: string;
+  /** Seconds, from Retry-After on 429 and 503. */
+  readonly retryAfter?: number;
+
+  constructor(status: number, body: ErrorBody | undefined, headers: Record<string, string>) {
+    super(body?.error?.message ?? `HTTP ${status}`);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = body?.error?.code ?? `HTTP_${status}`;
+    this.fields = body?.error?.fields ?? {};
+    this.requestId = body?.request_id ?? headers["x-request-id"] ?? "";
+    const ra = Number(headers["retry-after"]);
+    if (Number.isFinite(ra) && headers["retry-after"] !== undefined) this.retryAfter = ra;
+  }
+}
+
+/** No answer came: the request may or may not have been applied. */
+export class NetworkError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NetworkError";
+  }
+}
+
+export type Tokens = components["schemas"]["Tokens"];
+
+/** Where the shopper's tokens live between calls (and app restarts). */
+export interface TokenStore {
+  get(): Tokens | null;
+  set(tokens: Tokens | null): void;
+}
+
+export function memoryTokenStore(): TokenStore {
+  let t: Tokens | null = null;
+  return { get: () => t, set: (v) => void (t = v) };
+}
+
+/** wxTokenStore keeps the tokens in the mini-program's storage. */
+export function wxTokenStore(
+  wx: { getStorageSync(key: string): unknown; setStorageSync(key: string, v: unknown): void; removeStorageSync(key: string): void },
+  key = "jifen.tokens",
+): TokenStore {
+  return {
+    get: () => (wx.getStorageSync(key) as Tokens | "") || null,
+    set: (v) => (v ? wx.setStorageSync(key, v) : wx.removeStorageSync(key)),
+  };
+}
+
+// ---- types of a call, derived from the generated paths ----
+
+type Defined<T> = [T] extends [never] ? false : [T] extends [undefined] ? false : true;
+
+/** The paths that have method M. */
+export type PathsWith<M extends Method> = {
+  [P in keyof paths]: Defined<paths[P][M]> extends true ? P : never;
+}[keyof paths];
+
+type Op<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
+
+type JsonOf<C> = C extends { content: { "application/json": infer B } } ? B : C extends { content?: never } ? undefined : unknown;
+
+/** The JSON body of the 2xx answer of an operation (undefined for 204). */
+export type Success<P extends keyof paths, M extends Method> =
+  Op<P, M> extends { responses: infer R }
+    ? R extends { 200: infer A } ? JsonOf<A>
+      : R extends { 201: infer A } ? JsonOf<A>
+      : R extends { 202: infer A } ? JsonOf<A>
+      : undefined
+    : never;
+
+type BodyOf<O> = O extends { requestBody: { content: { "application/json": infer B } } }
+  ? { body: B }
+  : O extends { requestBody?: { content: { "application/json": infer B } } }
+    ? { body?: B }
+    : { body?: never };
+
+type PathParamsOf<O> = O extends { parameters: { path: infer PP } } ? (PP extends Record<string, unknown> ? { params: PP } : { params?: never }) : { params?: never };
+
+type QueryOf<O> = O extends { parameters: { query?: infer Q } } ? (Defined<Q> extends true ? { query?: Q } : { query?: never }) : { query?: never };
+
+export interface CallOptions {
+  /** Extra headers (e.g. a console token for tools; the client sets the shopper's). */
+  headers?: Record<string, string>;
+  /** Send the shopper's access token (default true). */
+  auth?: boolean;
+  /** The Idempotency-Key of this write; by default a new one per call, reused on its retries. */
+  idempotencyKey?: string;
+  /** Retry after no answer, 429, 502, 503, 504 (default: the client's retries). */
+  retries?: number;
+}
+
+export type Request<P extends keyof paths, M extends Method> = BodyOf<Op<P, M>> & PathParamsOf<Op<P, M>> & QueryOf<Op<P, M>> & CallOptions;
+
+export interface ClientOptions {
+  /** e.g. https://api.example.com (no trailing /api/v1: paths carry it). */
+  baseUrl: string;
+  transport: Transport;
+  tokens?: TokenStore;
+  /** Retries of one call after no answer or 429/502/503/504 (default 2). */
+  retries?: number;
+  /** First backoff; doubles each retry; Retry-After wins when longer (default 300 ms). */
+  retryDelayMs?: number;
+  /** Makes Idempotency-Keys (default: random, 32 hex digits). */
+  newKey?: () => string;
+  /** Called when the refresh token is refused: the shopper must log in again. */
+  onLoggedOut?: () => void;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const RETRYABLE = new Set([429, 502, 503, 504]);
+
+function randomKey(): string {
+  let s = "";
+  for (let i = 0; i < 32; i++) s += Math.floor(Math.random() * 16).toString(16);
+  return s;
+}
+
+/**
+ * JifenClient calls the Jifen API with the shopper's tokens:
+ *  - a 401 on a call made with an access token refreshes the pair once
+ *    (concurrent 401s share one refresh) and repeats the call;
+ *  - every write carries an Idempotency-Key, the same on each of its retries,
+ *    so a retry after a lost answer replays instead of paying twice;
+ *  - every non-2xx answer throws an ApiError with the API's code and fields.
+ */
+export class JifenClient {
+  private readonly o: Required<Omit<ClientOptions, "onLoggedOut">> & Pick<ClientOptions, "onLoggedOut">;
+  private refreshing: Promise<boolean> | null = null;
+
+  constructor(options: ClientOptions) {
+    this.o = {
+      tokens: memoryTokenStore(),
+      retries: 2,
+      retryDelayMs: 300,
+      newKey: randomKey,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      ...options,
+      baseUrl: options.baseUrl.replace(/\/+$/, ""),
+    };
+  }
+
+  get tokens(): TokenStore {
+    return this.o.tokens;
+  }
+
+  get<P extends PathsWith<"get">>(path: P, req?: Request<P, "get">): Promise<Success<P, "get">> {
+    return this.call("get", path, (req ?? {}) as CallRequest);
+  }
+  post<P extends PathsWith<"post">>(path: P, req?: Request<P, "post">): Promise<Success<P, "post">> {
+    return this.call("post", path, (req ?? {}) as CallRequest);
+  }
+  put<P extends PathsWith<"put">>(path: P, req: Request<P, "put">): Promise<Success<P, "put">> {
+    return this.call("put", path, req as CallRequest);
+  }
+  patch<P extends PathsWith<"patch">>(path: P, req: Request<P, "patch">): Promise<Success<P, "patch">> {
+    return this.call("patch", path, req as CallRequest);
+  }
+  delete<P extends PathsWith<"delete">>(path: P, req?: Request<P, "delete">): Promise<Success<P, "delete">> {
+    return this.call("delete", path, (req ?? {}) as CallRequest);
+  }
+
+  /**
+   * login exchanges a wx.login code (and, for a new member, the inviter's
+   * code or the mini-program code's scene) for tokens, and keeps them.
+   */
+  async login(body: Request<"/api/v1/shopper/login", "post">["body"]): Promise<Tokens> {
+    const t = await this.post("/api/v1/shopper/login", { body, auth: false });
+    this.o.tokens.set(t);
+    return t;
+  }
+
+  /** logout revokes the refresh token's login and forgets the tokens. */
+  async logout(): Promise<void> {
+    const t = this.o.tokens.get();
+    this.o.tokens.set(null);
+    if (t) await this.post("/api/v1/shopper/logout", { body: { refresh_token: t.refresh_token }, auth: false });
+  }
+
+  /** refresh spends the refresh token for a new pair; one at a time. */
+  refresh(): Promise<boolean> {
+    this.refreshing ??= this.doRefresh().finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<boolean> {
+    const t = this.o.tokens.get();
+    if (!t) return false;
+    try {
+      // Never retried: the server rotates the token on use, and sending the
+      // spent one again (after a lost answer) revokes the whole login.
+      const next = await this.post("/api/v1/shopper/token/refresh", { body: { refresh_token: t.refresh_token }, auth: false, retries: 0 });
+      this.o.tokens.set(next);
+      return true;
+    } catch (e) {
+      if (e instanceof ApiError && (e.status === 401 || e.status === 400)) {
+        this.o.tokens.set(null);
+        this.o.onLoggedOut?.();
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  private async call<T>(method: Method, path: string, req: CallRequest): Promise<T> {
+    const url = this.o.baseUrl + fillPath(path, req.params) + queryString(req.query);
+    const write = method !== "get";
+    const key = write ? (req.idempotencyKey ?? this.o.newKey()) : undefined;
+    const auth = req.auth ?? true;
+    let refreshed = false;
+    for (let attempt = 0; ; attempt++) {
+      const headers: Record<string, string> = { Accept: "application/json", ...req.headers };
+      if (req.body !== undefined) headers["Content-Type"] = "application/json";
+      if (key) headers["Idempotency-Key"] = key;
+      const token = auth ? this.o.tokens.get()?.access_token : undefined;
+      if (token) headers.Authorization = `Bearer ${token}`;
+      let res: TransportResponse;
+      try {
+        res = await this.o.transport({ url, method: method.toUpperCase() as Uppercase<Method>, headers, body: req.body === undefined ? undefined : JSON.stringify(req.body) });
+      } catch (e) {
+        if (attempt < (req.retries ?? this.o.retries)) {
+          await this.o.sleep(this.backoff(attempt));
+          continue; // the same Idempotency-Key: a write that did land replays
+        }
+        throw e instanceof NetworkError ? e : new NetworkError(String(e));
+      }
+      if (res.status >= 200 && res.status < 300) {
+        return (res.body === "" ? undefined : JSON.parse(res.body)) as T;
+      }
+      const err = new ApiError(res.status, parseError(res.body), res.headers);
+      if (res.status === 401 && token && !refreshed) {
+        refreshed = true;
+        // Another call may have refreshed already: then just use its token.
+        if (this.o.tokens.get()?.access_token !== token || (await this.refresh())) {
+          attempt--;
+          continue;
+        }
+      }
+      if (RETRYABLE.has(res.status) && attempt < (req.retries ?? this.o.retries)) {
+        await this.o.sleep(Math.max(this.backoff(attempt), (err.retryAfter ?? 0) * 1000));
+        continue;
+      }
+      throw err;
+    }
+  }
+
+  private backoff(attempt: number): number {
+    return this.o.retryDelayMs * 2 ** attempt;
+  }
+}
+
+type CallRequest = CallOptions & { body?: unknown; params?: Record<string, unknown>; query?: Record<string, unknown> };
+
+function fillPath(path: string, params?: Record<string, unknown>): string {
+  return path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const v = params?.[name];
+    if (v === undefined) throw new Error(`path parameter ${name} missing for ${path}`);
+    return encodeURIComponent(String(v));
+  });
+}
+
+function queryString(q?: Record<string, unknown>): string {
+  if (!q) return "";
+  const parts = Object.entries(q)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  return parts.length ? `?${parts.join("&")}` : "";
+}
+
+function parseError(body: string): ErrorBody | undefined {
+  try {
+    const v = JSON.parse(body) as ErrorBody;
+    return typeof v?.error?.code === "string" ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}

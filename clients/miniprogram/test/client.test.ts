@@ -1,0 +1,224 @@
+// The client against a real embedded Jifen (SQLite, in-process Redis, the
+// WeChat simulator): `jifen serve` on a free port with a temporary data
+// directory and a 2-second access token, so that tokens really expire.
+// JIFEN_BIN names a built binary; without it the test builds one.
+
+import assert from "node:assert/strict";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, describe, test } from "node:test";
+
+import { ApiError, fetchTransport, JifenClient, NetworkError, wxTransport, type Transport, type TransportRequest, type WxLike } from "../src/index.js";
+
+const ACCESS_TTL_SECONDS = 2;
+let server: ChildProcess;
+let baseUrl = "";
+let dataDir = "";
+let nonce = 0;
+
+async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once("error", fail);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+before(async () => {
+  const root = resolve(process.cwd(), "../..");
+  dataDir = mkdtempSync(join(tmpdir(), "jifen-client-"));
+  let bin = process.env.JIFEN_BIN;
+  if (!bin) {
+    bin = join(dataDir, "jifen");
+    execFileSync("go", ["build", "-o", bin, "./cmd/jifen"], { cwd: root, stdio: "inherit" });
+  }
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  server = spawn(bin, ["serve"], {
+    cwd: dataDir,
+    env: { ...process.env, JIFEN_SERVER_ADDR: `127.0.0.1:${port}`, JIFEN_DATA_DIR: join(dataDir, "data"), JIFEN_AUTH_ACCESS_TTL: `${ACCESS_TTL_SECONDS}s` },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let log = "";
+  server.stderr?.on("data", (b: Buffer) => (log = (log + b.toString()).slice(-20_000)));
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${baseUrl}/readyz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (i > 300 || server.exitCode !== null) throw new Error(`jifen serve did not become ready:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+});
+
+after(() => {
+  server?.kill("SIGTERM");
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** A transport that records every request, and can lose answers. */
+function recording(inner: Transport = fetchTransport()) {
+  const sent: TransportRequest[] = [];
+  let loseNext: ((r: TransportRequest) => boolean) | null = null;
+  const transport: Transport = async (req) => {
+    sent.push(req);
+    const res = await inner(req);
+    if (loseNext?.(req)) {
+      loseNext = null;
+      throw new NetworkError("answer lost on the way back");
+    }
+    return res;
+  };
+  return { transport, sent, loseAnswerOf: (f: (r: TransportRequest) => boolean) => (loseNext = f) };
+}
+
+function client(transport: Transport, onLoggedOut?: () => void) {
+  return new JifenClient({ baseUrl, transport, retryDelayMs: 10, onLoggedOut });
+}
+
+const wxCode = (user: string) => `sim:${user}:${Date.now()}-${++nonce}`;
+
+async function consoleToken(): Promise<string> {
+  const c = client(fetchTransport());
+  const r = (await c.post("/api/v1/console/login", { body: { username: "admin", password: "admin123" }, auth: false })) as { access_token: string };
+  return r.access_token;
+}
+
+describe("JifenClient on jifen serve", () => {
+  test("log in, /me, sign in, list entries", async () => {
+    const c = client(fetchTransport());
+    const tokens = await c.login({ code: wxCode("first") });
+    assert.ok(tokens.access_token && tokens.refresh_token);
+    const me = await c.get("/api/v1/shopper/me");
+    assert.equal(me.member.id, tokens.member?.id);
+    assert.equal(me.points.available, 0);
+
+    const signin = await c.post("/api/v1/shopper/signin");
+    const earned = signin.awarded.reduce((sum, a) => sum + a.points, 0);
+    assert.ok(earned > 0, "a first sign-in earns points");
+    assert.equal(signin.balance, earned);
+    await assert.rejects(c.post("/api/v1/shopper/signin"), (e: unknown) => e instanceof ApiError && e.status === 409 && e.code === "ALREADY_SIGNED_IN");
+
+    const page = await c.get("/api/v1/shopper/points/entries", { query: { limit: 10 } });
+    assert.equal(page.entries.length, 1);
+    assert.equal(page.entries[0].kind, "earn");
+    assert.equal(page.entries[0].delta, earned);
+
+    // getPhoneNumber's code binds the phone; the answer masks it.
+    const phone = await c.post("/api/v1/shopper/phone", { body: { code: "sim-phone:13800000000" } });
+    assert.equal(phone.member.phone_masked, "138****0000");
+  });
+
+  test("errors are typed: code, fields and request id from the error shape", async () => {
+    const c = client(fetchTransport());
+    await c.login({ code: wxCode("typed") });
+    const err = await c.post("/api/v1/shopper/signin/makeup", { body: { date: "not-a-date" } }).catch((e: unknown) => e);
+    assert.ok(err instanceof ApiError);
+    assert.equal(err.status, 400);
+    assert.equal(err.code, "INVALID");
+    assert.ok(err.fields.date, `fields name date: ${JSON.stringify(err.fields)}`);
+    assert.ok(err.requestId);
+  });
+
+  test("an expired access token is refreshed once, even for concurrent calls", async () => {
+    const rec = recording();
+    const c = client(rec.transport);
+    const first = await c.login({ code: wxCode("expiry") });
+    await new Promise((r) => setTimeout(r, (ACCESS_TTL_SECONDS + 1) * 1000));
+    const [a, b, d] = await Promise.all([c.get("/api/v1/shopper/me"), c.get("/api/v1/shopper/tier"), c.get("/api/v1/shopper/me")]);
+    assert.equal(a.member.id, first.member?.id);
+    assert.ok(b.level && d.member);
+    const refreshes = rec.sent.filter((r) => r.url.endsWith("/api/v1/shopper/token/refresh"));
+    assert.equal(refreshes.length, 1, "one refresh for three calls that met 401");
+    assert.notEqual(c.tokens.get()?.refresh_token, first.refresh_token, "the refresh token rotated");
+    const expired = rec.sent.filter((r) => r.headers.Authorization === `Bearer ${first.access_token}` && r.url.endsWith("/me"));
+    assert.ok(expired.length >= 1, "the first calls went out with the expired token");
+  });
+
+  test("a refused refresh token logs the shopper out", async () => {
+    let loggedOut = 0;
+    const c = client(fetchTransport(), () => loggedOut++);
+    const t = await c.login({ code: wxCode("revoked") });
+    // Another device spends the refresh token first: this one is now stale.
+    await client(fetchTransport()).post("/api/v1/shopper/token/refresh", { body: { refresh_token: t.refresh_token }, auth: false });
+    await new Promise((r) => setTimeout(r, (ACCESS_TTL_SECONDS + 1) * 1000));
+    await assert.rejects(c.get("/api/v1/shopper/me"), (e: unknown) => e instanceof ApiError && e.status === 401);
+    assert.equal(loggedOut, 1);
+    assert.equal(c.tokens.get(), null);
+  });
+
+  test("a draw whose answer is lost is retried with the same Idempotency-Key and paid once", async () => {
+    const admin = { Authorization: `Bearer ${await consoleToken()}` };
+    const ops = client(fetchTransport());
+    const now = Date.now();
+    const created = (await ops.post("/api/v1/console/lottery/campaigns", {
+      auth: false,
+      headers: admin,
+      body: {
+        name: "client retry",
+        starts_at: new Date(now - 3_600_000).toISOString(),
+        ends_at: new Date(now + 86_400_000).toISOString(),
+        cost_points: 10,
+        prizes: [{ name: "谢谢参与", kind: "nothing", weight: 1 }],
+      },
+    })) as { campaign: { id: number } };
+
+    const rec = recording();
+    const c = client(rec.transport);
+    const t = await c.login({ code: wxCode("draw") });
+    await ops.post("/api/v1/console/members/{id}/adjustments", {
+      auth: false,
+      headers: admin,
+      params: { id: String(t.member?.id) },
+      body: { delta: 100, reason: "client test" },
+    });
+
+    rec.loseAnswerOf((r) => r.method === "POST" && r.url.endsWith("/draws"));
+    const out = await c.post("/api/v1/shopper/lottery/campaigns/{id}/draws", { params: { id: String(created.campaign.id) } });
+    assert.equal(out.draw.cost_points, 10);
+
+    const draws = rec.sent.filter((r) => r.url.endsWith("/draws"));
+    assert.equal(draws.length, 2, "the lost answer was retried once");
+    assert.ok(draws[0].headers["Idempotency-Key"], "a write carries an Idempotency-Key");
+    assert.equal(draws[1].headers["Idempotency-Key"], draws[0].headers["Idempotency-Key"], "the retry reuses the key");
+
+    const me = await c.get("/api/v1/shopper/me");
+    assert.equal(me.points.available, 90, "paid once, not twice");
+    const mine = await c.get("/api/v1/shopper/lottery/campaigns/{id}/draws/mine", { params: { id: String(created.campaign.id) } });
+    assert.equal((mine as { draws: unknown[] }).draws.length, 1);
+
+    // A second draw is a new call: a new key, and it is paid.
+    await c.post("/api/v1/shopper/lottery/campaigns/{id}/draws", { params: { id: String(created.campaign.id) } });
+    const keys = new Set(rec.sent.filter((r) => r.url.endsWith("/draws")).map((r) => r.headers["Idempotency-Key"]));
+    assert.equal(keys.size, 2);
+    assert.equal((await c.get("/api/v1/shopper/me")).points.available, 80);
+  });
+
+  test("wxTransport drives wx.request (as in the mini-program)", async () => {
+    const calls: string[] = [];
+    const wx: WxLike = {
+      request(o) {
+        calls.push(`${o.method} ${o.url}`);
+        fetchTransport()({ url: o.url, method: o.method, headers: o.header, body: o.data }).then(
+          (r) => o.success({ statusCode: r.status, header: r.headers, data: r.body }),
+          (e: Error) => o.fail({ errMsg: `request:fail ${e.message}` }),
+        );
+        return undefined;
+      },
+    };
+    const c = client(wxTransport(wx));
+    await c.login({ code: wxCode("wx") });
+    const me = await c.get("/api/v1/shopper/me");
+    assert.ok(me.member.id > 0);
+    assert.deepEqual(calls.map((s) => s.split(" ")[0]), ["POST", "GET"]);
+    const err = await client(wxTransport({ request: (o) => o.fail({ errMsg: "request:fail timeout" }) })).get("/api/v1/shopper/me", { retries: 0 }).catch((e: unknown) => e);
+    assert.ok(err instanceof NetworkError);
+  });
+});
