@@ -193,11 +193,20 @@ type RateLimit struct {
 }
 
 type WeChat struct {
-	Simulator    *bool   `yaml:"simulator"`
-	SimulatorURL string  `yaml:"simulator_url"`
-	Mini         App     `yaml:"mini"`
-	Official     App     `yaml:"official"`
-	Work         WorkApp `yaml:"work"`
+	Simulator    *bool  `yaml:"simulator"`
+	SimulatorURL string `yaml:"simulator_url"`
+	// HTTP bounds every request to WeChat and WeCom, in every mode.
+	HTTP     WeChatHTTP `yaml:"http"`
+	Mini     App        `yaml:"mini"`
+	Official App        `yaml:"official"`
+	Work     WorkApp    `yaml:"work"`
+}
+
+// WeChatHTTP are the steps of one WeChat request and how long each may take.
+type WeChatHTTP struct {
+	ConnectTimeout  time.Duration `yaml:"connect_timeout"`
+	TLSTimeout      time.Duration `yaml:"tls_timeout"`
+	ResponseTimeout time.Duration `yaml:"response_timeout"`
 }
 
 type App struct {
@@ -431,6 +440,15 @@ func (c *Config) Validate() error {
 	}
 	if !c.UseSimulator() && (c.WeChat.Mini.AppID == "" || c.WeChat.Mini.Secret == "") {
 		bad("wechat.mini.appid", "real WeChat needs wechat.mini.appid and wechat.mini.secret")
+	}
+	for _, t := range []struct {
+		key string
+		d   time.Duration
+	}{{"wechat.http.connect_timeout", c.WeChat.HTTP.ConnectTimeout}, {"wechat.http.tls_timeout", c.WeChat.HTTP.TLSTimeout},
+		{"wechat.http.response_timeout", c.WeChat.HTTP.ResponseTimeout}} {
+		if t.d <= 0 || t.d > time.Minute {
+			bad(t.key, "must be more than 0 and at most 1m")
+		}
 	}
 	if k := len(c.WeChat.Work.CallbackAESKey); k != 0 && k != 43 {
 		bad("wechat.work.callback_aes_key", "must be 43 characters (WeCom's EncodingAESKey)")

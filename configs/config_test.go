@@ -51,6 +51,7 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"production default key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true"}, "auth.jwt_key"},
 		{"production implicit simulator", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod"}, "wechat.simulator"},
 		{"production default webhook secret", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod"}, "orders.webhook_secret"},
+		{"no wechat connect timeout", "", []string{"JIFEN_WECHAT_HTTP_CONNECT_TIMEOUT=0s"}, "wechat.http.connect_timeout"},
 		{"bad expiry policy", "", []string{"JIFEN_ORDERS_EXPIRY_POLICY=never"}, "orders.expiry_policy"},
 		{"tier levels out of order", "tier:\n  levels:\n    - {code: a, name: A, growth: 0}\n    - {code: b, name: B, growth: 0}\n", nil, "tier.levels[1].growth"},
 		{"production default task token key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true"}, "tasks.token_key"},

@@ -25,6 +25,7 @@ var _ member.MiniProgram = (*MiniProgram)(nil)
 // NewMiniProgram returns the API of the mini-program appID, keeping its
 // access token in c (shared by every instance of the service).
 func NewMiniProgram(appID, secret string, c cache.Cache, opts ...Option) *MiniProgram {
+	installClient()
 	sdk := miniprogram.NewMiniProgram(&config.Config{AppID: appID, AppSecret: secret, Cache: c})
 	tokens := tokenSource{
 		handle: sdk.GetContext().AccessTokenContextHandle,

@@ -20,6 +20,7 @@ var _ reminder.Sender = RobotSender{}
 // Send implements reminder.Sender. The SDK returns a nil error when the
 // body carries an errcode (45009, 93000…), so the body is checked here.
 func (RobotSender) Send(_ context.Context, m reminder.Message) error {
+	installClient()
 	opt := &robot.WebhookSendTextOption{MsgType: "text"}
 	opt.Text.Content = m.Text
 	info, err := robot.NewClient(nil).RobotBroadcast(m.To, opt)

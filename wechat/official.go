@@ -21,6 +21,7 @@ type Official struct {
 // NewOfficial returns the API of the official account appID, keeping its
 // access token in c (shared by every instance of the service).
 func NewOfficial(appID, secret string, c cache.Cache, opts ...Option) *Official {
+	installClient()
 	sdk := officialaccount.NewOfficialAccount(&config.Config{AppID: appID, AppSecret: secret, Cache: c})
 	handle, ok := sdk.GetContext().AccessTokenHandle.(credential.AccessTokenContextHandle)
 	if !ok {

@@ -5,29 +5,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
-
-	"github.com/silenceper/wechat/v2/util"
 
 	"github.com/jifen/jifen/wechat/sim"
 )
-
-// UseSimulator sends every WeChat and WeCom request of the process to the
-// simulator at baseURL (package wechat/sim): scheme and host become
-// baseURL's, the path gets the simulator's /_sim prefix and the original
-// host travels in the X-Sim-Host header.
-//
-// The SDK has one HTTP client for the whole process (util.DefaultHTTPClient,
-// all that its SetHTTPClient sets), so this is process-global and not safe to
-// call while requests are in flight: call it once, in main or TestMain.
-func UseSimulator(baseURL string) error {
-	t, err := newSimTransport(baseURL, http.DefaultTransport)
-	if err != nil {
-		return err
-	}
-	util.DefaultHTTPClient = &http.Client{Transport: t, Timeout: 30 * time.Second}
-	return nil
-}
 
 // simTransport rewrites requests for WeChat's hosts to the simulator.
 type simTransport struct {

@@ -19,6 +19,7 @@ type Work struct {
 // NewWork returns the WeCom API of the application agentID of corpID,
 // keeping its access token in c.
 func NewWork(corpID, secret, agentID string, c cache.Cache, opts ...Option) *Work {
+	installClient()
 	sdk := work.NewWork(&config.Config{CorpID: corpID, CorpSecret: secret, AgentID: agentID, Cache: c})
 	// work.NewWork builds a credential.WorkAccessToken, which has the context
 	// variant, but stores it as the narrower AccessTokenHandle.

@@ -123,7 +123,7 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) int {
 		log.Error("open stores", "err", err.Error())
 		return 1
 	}
-	a, err := app.New(cfg, st, app.Options{Clock: domain.SystemClock{}, Logger: log, InstallTransport: true})
+	a, err := app.New(cfg, st, app.Options{Clock: domain.SystemClock{}, Logger: log})
 	if err != nil {
 		st.Close()
 		log.Error("build app", "err", err.Error())

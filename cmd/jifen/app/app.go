@@ -163,11 +163,9 @@ type Options struct {
 	Clock  domain.Clock
 	Logger *slog.Logger
 	// SimulatorURL is where WeChat calls go when the simulator is used. Empty:
-	// cfg.WeChat.SimulatorURL, else http://<server.addr> (the in-process one).
+	// cfg.WeChat.SimulatorURL, else http://<server.addr> (the in-process one,
+	// served by `jifen serve`).
 	SimulatorURL string
-	// InstallTransport sets the process-global WeChat HTTP client. Tests set
-	// it once per process and pass false.
-	InstallTransport bool
 	// StoreNotifier delivers the guides' daily store summaries to the
 	// stores' group robots (nil: App.Guides.SendStoreSummaries cannot send).
 	StoreNotifier guide.StoreNotifier
@@ -182,22 +180,25 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		opt.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
 	a := &App{}
+	// Every subcommand builds the service here, so every one of them sends
+	// its WeChat calls where serve does, through the same timeouts. The
+	// client is process-wide: the last App built decides.
+	httpCfg := wechat.HTTPConfig{ConnectTimeout: cfg.WeChat.HTTP.ConnectTimeout, TLSTimeout: cfg.WeChat.HTTP.TLSTimeout,
+		ResponseTimeout: cfg.WeChat.HTTP.ResponseTimeout}
 	var simHandler http.Handler
 	if cfg.UseSimulator() {
-		url := opt.SimulatorURL
-		if url == "" {
-			url = cfg.WeChat.SimulatorURL
+		httpCfg.SimulatorURL = opt.SimulatorURL
+		if httpCfg.SimulatorURL == "" {
+			httpCfg.SimulatorURL = cfg.WeChat.SimulatorURL
 		}
-		if url == "" {
+		if httpCfg.SimulatorURL == "" {
 			a.Sim = sim.New(opt.Clock.Now)
 			simHandler = a.Sim
-			url = "http://" + cfg.Server.Addr
+			httpCfg.SimulatorURL = "http://" + cfg.Server.Addr
 		}
-		if opt.InstallTransport {
-			if err := wechat.UseSimulator(url); err != nil {
-				return nil, fmt.Errorf("wechat.simulator_url: %w", err)
-			}
-		}
+	}
+	if err := wechat.Configure(httpCfg); err != nil {
+		return nil, fmt.Errorf("wechat.simulator_url: %w", err)
 	}
 	wcCache := wechat.NewRedisCache(st.Redis.C, st.Redis.Prefix+"wx:")
 	mini := wechat.NewMiniProgram(cfg.WeChat.Mini.AppID, string(cfg.WeChat.Mini.Secret), wcCache)
