@@ -39,9 +39,10 @@ func WithCallTimeout(d time.Duration) Option {
 	return func(c *caller) { c.timeout = d }
 }
 
-// attempt makes one SDK call and returns WeChat's errcode (0 when the call
-// got no WeChat answer or succeeded) and the SDK's error.
-type attempt func(ctx context.Context) (errcode int64, err error)
+// attempt makes one call with the access token (when the API takes one) and
+// returns WeChat's errcode (0 when the call got no WeChat answer or
+// succeeded) and the error.
+type attempt func(ctx context.Context, token string) (errcode int64, err error)
 
 // caller runs SDK calls under the package's error policy.
 type caller struct {
@@ -101,7 +102,7 @@ func (c *caller) once(ctx context.Context, withToken bool, fn attempt) (int64, s
 			return 0, "", err
 		}
 	}
-	code, err := fn(ctx)
+	code, err := fn(ctx, token)
 	if code != 0 && err == nil {
 		// Some SDK calls return no error for an errcode; keep one to wrap.
 		err = fmt.Errorf("errcode %d", code)

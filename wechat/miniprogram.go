@@ -8,6 +8,7 @@ import (
 	"github.com/silenceper/wechat/v2/cache"
 	"github.com/silenceper/wechat/v2/credential"
 	"github.com/silenceper/wechat/v2/miniprogram"
+	"github.com/silenceper/wechat/v2/miniprogram/auth"
 	"github.com/silenceper/wechat/v2/miniprogram/config"
 	"github.com/silenceper/wechat/v2/util"
 
@@ -40,7 +41,7 @@ func NewMiniProgram(appID, secret string, c cache.Cache, opts ...Option) *MiniPr
 // (auth.code2Session).
 func (m *MiniProgram) Code2Session(ctx context.Context, code string) (member.WeChatSession, error) {
 	var sess member.WeChatSession
-	err := m.do(ctx, "code2session", false, func(ctx context.Context) (int64, error) {
+	err := m.do(ctx, "code2session", false, func(ctx context.Context, _ string) (int64, error) {
 		// The SDK's error here is a plain string; the errcode is in the result.
 		res, err := m.sdk.GetAuth().Code2SessionContext(ctx, code)
 		sess = member.WeChatSession{OpenID: res.OpenID, UnionID: res.UnionID, SessionKey: res.SessionKey}
@@ -59,11 +60,11 @@ func (m *MiniProgram) Code2Session(ctx context.Context, code string) (member.WeC
 // without country code (phonenumber.getPhoneNumber).
 func (m *MiniProgram) PhoneNumber(ctx context.Context, code string) (string, error) {
 	var phone string
-	err := m.do(ctx, "getuserphonenumber", true, func(ctx context.Context) (int64, error) {
-		res, err := m.sdk.GetAuth().GetPhoneNumberContext(ctx, code)
-		if res != nil {
-			phone = res.PhoneInfo.PurePhoneNumber
-		}
+	err := m.do(ctx, "getuserphonenumber", true, func(ctx context.Context, token string) (int64, error) {
+		var res auth.GetPhoneNumberResponse
+		err := postJSON(ctx, "getuserphonenumber", endpoint(hostWeChat, "/wxa/business/getuserphonenumber", withToken(token)),
+			map[string]string{"code": code}, &res)
+		phone = res.PhoneInfo.PurePhoneNumber
 		return errcode(err), err
 	})
 	if err != nil {

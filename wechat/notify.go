@@ -32,14 +32,18 @@ func sendError(err error) error {
 }
 
 // sendOnce runs fn with a fresh access token, dropping a stale one and
-// trying once more (a stale token proves nothing was delivered).
-func (c *caller) sendOnce(ctx context.Context, stale map[int64]bool, fn func() error) error {
+// trying once more (a stale token proves nothing was delivered). Each try
+// is bounded by the call timeout as well as by ctx.
+func (c *caller) sendOnce(ctx context.Context, stale map[int64]bool, fn func(ctx context.Context, token string) error) error {
 	for attempt := 0; ; attempt++ {
-		tok, err := c.tokens.get(ctx)
+		actx, cancel := context.WithTimeout(ctx, c.timeout)
+		tok, err := c.tokens.get(actx)
 		if err != nil {
+			cancel()
 			return &reminder.SendError{NotSent: true, Err: redacted{err}}
 		}
-		err = fn()
+		err = fn(actx, tok)
+		cancel()
 		if code := errcode(err); attempt == 0 && stale[code] {
 			if derr := c.tokens.drop(ctx, tok); derr != nil {
 				return &reminder.SendError{NotSent: true, Err: redacted{derr}}

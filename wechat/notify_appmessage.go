@@ -27,12 +27,13 @@ var _ reminder.Sender = (*AppMessageSender)(nil)
 // Send implements reminder.Sender.
 func (s *AppMessageSender) Send(ctx context.Context, m reminder.Message) error {
 	agentID := s.Work.sdk.GetContext().AgentID
-	return s.Work.sendOnce(ctx, s.Work.staleToken, func() error {
-		res, err := s.Work.sdk.GetMessage().SendText(message.SendTextRequest{
-			SendRequestCommon: &message.SendRequestCommon{ToUser: m.To, AgentID: agentID},
+	return s.Work.sendOnce(ctx, s.Work.staleToken, func(ctx context.Context, token string) error {
+		var res message.SendResponse
+		err := postJSON(ctx, "message/send", endpoint(hostWeCom, "/cgi-bin/message/send", withToken(token)), message.SendTextRequest{
+			SendRequestCommon: &message.SendRequestCommon{ToUser: m.To, MsgType: "text", AgentID: agentID},
 			Text:              message.TextField{Content: m.Text},
-		})
-		if err == nil && res != nil && res.InvalidUser != "" {
+		}, &res)
+		if err == nil && res.InvalidUser != "" {
 			for _, u := range strings.Split(res.InvalidUser, "|") {
 				if strings.EqualFold(u, m.To) {
 					return fmt.Errorf("message/send: %w", util.NewCommonError("message/send", codeAllInvalid, "invaliduser "+res.InvalidUser))

@@ -2,9 +2,8 @@ package wechat
 
 import (
 	"context"
-	"fmt"
+	"net/url"
 
-	"github.com/silenceper/wechat/v2/util"
 	"github.com/silenceper/wechat/v2/work/robot"
 
 	"github.com/jifen/jifen/domain/reminder"
@@ -19,18 +18,13 @@ var _ reminder.Sender = RobotSender{}
 
 // Send implements reminder.Sender. The SDK returns a nil error when the
 // body carries an errcode (45009, 93000…), so the body is checked here.
-func (RobotSender) Send(_ context.Context, m reminder.Message) error {
+func (RobotSender) Send(ctx context.Context, m reminder.Message) error {
 	installClient()
 	opt := &robot.WebhookSendTextOption{MsgType: "text"}
 	opt.Text.Content = m.Text
-	info, err := robot.NewClient(nil).RobotBroadcast(m.To, opt)
-	if err != nil {
-		return sendError(err)
-	}
-	if info.ErrCode != 0 {
-		return &reminder.SendError{ErrCode: info.ErrCode, Err: fmt.Errorf("webhook/send: %w", &util.CommonError{ErrCode: info.ErrCode, ErrMsg: info.ErrMsg})}
-	}
-	return nil
+	ctx, cancel := context.WithTimeout(ctx, DefaultCallTimeout)
+	defer cancel()
+	return sendError(postJSON(ctx, "webhook/send", endpoint(hostWeCom, "/cgi-bin/webhook/send", url.Values{"key": {m.To}}), opt, &plain{}))
 }
 
 // SendStoreSummary implements guide.StoreNotifier: the shop guides' daily

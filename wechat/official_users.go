@@ -3,6 +3,8 @@ package wechat
 import (
 	"context"
 
+	"github.com/silenceper/wechat/v2/officialaccount/user"
+
 	"github.com/jifen/jifen/domain/reminder"
 )
 
@@ -12,13 +14,16 @@ var _ reminder.FollowerSource = (*Official)(nil)
 // after (from the start when ""), one cgi-bin/user/get page (up to 10000);
 // next is "" after the last page.
 func (o *Official) FollowerPage(ctx context.Context, after string) (openids []string, next string, err error) {
-	err = o.do(ctx, "user/get", true, func(ctx context.Context) (int64, error) {
-		res, err := o.sdk.GetUser().ListUserOpenIDs(after)
-		if res != nil {
-			openids, next = res.Data.OpenIDs, res.NextOpenID
-			if res.Count == 0 {
-				next = ""
-			}
+	err = o.do(ctx, "user/get", true, func(ctx context.Context, token string) (int64, error) {
+		q := withToken(token)
+		if after != "" {
+			q.Set("next_openid", after)
+		}
+		var res user.OpenidList
+		err := getJSON(ctx, "user/get", endpoint(hostWeChat, "/cgi-bin/user/get", q), &res)
+		openids, next = res.Data.OpenIDs, res.NextOpenID
+		if res.Count == 0 {
+			next = ""
 		}
 		return errcode(err), err
 	})
@@ -29,10 +34,10 @@ func (o *Official) FollowerPage(ctx context.Context, after string) (openids []st
 // account now and their unionid.
 func (o *Official) Follower(ctx context.Context, openid string) (reminder.Follower, error) {
 	f := reminder.Follower{OpenID: openid}
-	err := o.do(ctx, "user/info", true, func(ctx context.Context) (int64, error) {
-		res, err := o.sdk.GetUser().GetUserInfo(openid)
-		err = typed("user/info", err)
-		if err == nil && res != nil {
+	err := o.do(ctx, "user/info", true, func(ctx context.Context, token string) (int64, error) {
+		var res user.Info
+		err := getJSON(ctx, "user/info", endpoint(hostWeChat, "/cgi-bin/user/info", withToken(token, "openid", openid, "lang", "zh_CN")), &res)
+		if err == nil {
 			f.UnionID, f.Subscribed = res.UnionID, res.Subscribe == 1
 		}
 		return errcode(err), err

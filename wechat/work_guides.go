@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/silenceper/wechat/v2/work/externalcontact"
+	"github.com/silenceper/wechat/v2/work/oauth"
 
 	"github.com/jifen/jifen/domain/guide"
 )
@@ -16,11 +17,10 @@ var _ guide.WeCom = (*Work)(nil)
 // then answers an openid instead).
 func (w *Work) UserIDFromCode(ctx context.Context, code string) (string, error) {
 	var userID string
-	err := w.do(ctx, "getuserinfo", true, func(ctx context.Context) (int64, error) {
-		res, err := w.sdk.GetOauth().GetUserInfo(code)
-		if res != nil {
-			userID = res.UserID
-		}
+	err := w.do(ctx, "getuserinfo", true, func(ctx context.Context, token string) (int64, error) {
+		var res oauth.GetUserInfoResponse
+		err := getJSON(ctx, "getuserinfo", endpoint(hostWeCom, "/cgi-bin/auth/getuserinfo", withToken(token, "code", code)), &res)
+		userID = res.UserID
 		return errcode(err), err
 	})
 	return userID, err
@@ -30,11 +30,11 @@ func (w *Work) UserIDFromCode(ctx context.Context, code string) (string, error) 
 // (externalcontact/get); "" when WeCom does not know it.
 func (w *Work) ExternalUnionID(ctx context.Context, externalUserID string) (string, error) {
 	var unionID string
-	err := w.do(ctx, "externalcontact/get", true, func(ctx context.Context) (int64, error) {
-		res, err := w.sdk.GetExternalContact().GetExternalUserDetail(externalUserID)
-		if res != nil {
-			unionID = res.ExternalContact.UnionID
-		}
+	err := w.do(ctx, "externalcontact/get", true, func(ctx context.Context, token string) (int64, error) {
+		var res externalcontact.ExternalUserDetailResponse
+		err := getJSON(ctx, "externalcontact/get", endpoint(hostWeCom, "/cgi-bin/externalcontact/get",
+			withToken(token, "external_userid", externalUserID)), &res)
+		unionID = res.ExternalContact.UnionID
 		return errcode(err), err
 	})
 	return unionID, err
@@ -46,14 +46,12 @@ func (w *Work) ExternalUnionID(ctx context.Context, externalUserID string) (stri
 func (w *Work) AddMsgTemplate(ctx context.Context, sender string, externalUserIDs []string, text string) (string, []string, error) {
 	var msgID string
 	var failed []string
-	err := w.do(ctx, "add_msg_template", true, func(ctx context.Context) (int64, error) {
-		res, err := w.sdk.GetExternalContact().AddMsgTemplate(&externalcontact.AddMsgTemplateRequest{
-			ChatType: "single", ExternalUserID: externalUserIDs, Sender: sender,
-			Text: externalcontact.MsgText{Content: text},
-		})
-		if res != nil {
-			msgID, failed = res.MsgID, res.FailList
-		}
+	err := w.do(ctx, "add_msg_template", true, func(ctx context.Context, token string) (int64, error) {
+		var res externalcontact.AddMsgTemplateResponse
+		err := postJSON(ctx, "add_msg_template", endpoint(hostWeCom, "/cgi-bin/externalcontact/add_msg_template", withToken(token)),
+			&externalcontact.AddMsgTemplateRequest{ChatType: "single", ExternalUserID: externalUserIDs, Sender: sender,
+				Text: externalcontact.MsgText{Content: text}}, &res)
+		msgID, failed = res.MsgID, res.FailList
 		return errcode(err), err
 	})
 	if err == nil && msgID == "" {
