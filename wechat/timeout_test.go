@@ -32,7 +32,10 @@ func TestEveryCallEndsAtItsDeadlineWhenWeChatStalls(t *testing.T) {
 	}{
 		{"jscode2session", func(ctx context.Context) error { _, err := mini.Code2Session(ctx, "sim-code-"+user); return err }},
 		{"getuserphonenumber", func(ctx context.Context) error { _, err := mini.PhoneNumber(ctx, "sim-phone-13800000000"); return err }},
-		{"getwxacodeunlimit", func(ctx context.Context) error { _, err := mini.WXACodeUnlimit(ctx, "s=1", "pages/index/index"); return err }},
+		{"getwxacodeunlimit", func(ctx context.Context) error {
+			_, err := mini.WXACodeUnlimit(ctx, "s=1", "pages/index/index")
+			return err
+		}},
 		{"subscribe_send", func(ctx context.Context) error {
 			m := msg
 			m.To = "sim-openid-" + user
