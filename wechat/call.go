@@ -6,8 +6,6 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/silenceper/wechat/v2/cache"
-	"github.com/silenceper/wechat/v2/credential"
 
 	"github.com/jifen/jifen/domain"
 )
@@ -81,7 +79,7 @@ func (c *caller) do(ctx context.Context, api string, withToken bool, fn attempt)
 			}
 		case withToken && c.staleToken[code] && !tokenRetried:
 			tokenRetried = true
-			if err := c.tokens.drop(ctx, token); err != nil {
+			if err := c.tokens.refresh(ctx, token, c.timeout); err != nil {
 				return unavailable(api, err)
 			}
 		default:
@@ -157,31 +155,3 @@ type redacted struct{ err error }
 
 func (r redacted) Error() string { return credentialParam.ReplaceAllString(r.err.Error(), "${1}=***") }
 func (r redacted) Unwrap() error { return r.err }
-
-// tokenSource is the SDK's access token handle and the cache entry it keeps
-// the token in, so a stale token can be dropped.
-type tokenSource struct {
-	handle credential.AccessTokenContextHandle
-	cache  cache.Cache
-	key    string
-}
-
-func (t tokenSource) get(ctx context.Context) (string, error) {
-	tok, err := t.handle.GetAccessTokenContext(ctx)
-	if err != nil {
-		return "", fmt.Errorf("access token: %w", err)
-	}
-	return tok, nil
-}
-
-// drop deletes the cached token if it is still stale: another request may
-// already have cached a fresh one, which must survive.
-func (t tokenSource) drop(ctx context.Context, stale string) error {
-	if cur, _ := cache.GetContext(ctx, t.cache, t.key).(string); cur != stale {
-		return nil
-	}
-	if err := cache.DeleteContext(ctx, t.cache, t.key); err != nil {
-		return fmt.Errorf("drop stale access token: %w", err)
-	}
-	return nil
-}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/silenceper/wechat/v2/cache"
 	"github.com/silenceper/wechat/v2/credential"
 	"github.com/silenceper/wechat/v2/miniprogram"
 	"github.com/silenceper/wechat/v2/miniprogram/auth"
@@ -25,15 +24,11 @@ var _ member.MiniProgram = (*MiniProgram)(nil)
 
 // NewMiniProgram returns the API of the mini-program appID, keeping its
 // access token in c (shared by every instance of the service).
-func NewMiniProgram(appID, secret string, c cache.Cache, opts ...Option) *MiniProgram {
+func NewMiniProgram(appID, secret string, c *RedisCache, opts ...Option) *MiniProgram {
 	installClient()
 	sdk := miniprogram.NewMiniProgram(&config.Config{AppID: appID, AppSecret: secret, Cache: c})
-	tokens := tokenSource{
-		handle: sdk.GetContext().AccessTokenContextHandle,
-		cache:  c,
-		// The key credential.DefaultAccessToken caches the token under.
-		key: fmt.Sprintf("%s_access_token_%s", credential.CacheKeyMiniProgramPrefix, appID),
-	}
+	tokens := tokenSource{cache: c, fetch: stableToken(appID, secret),
+		key: fmt.Sprintf("%s_access_token_%s", credential.CacheKeyMiniProgramPrefix, appID)}
 	return &MiniProgram{sdk: sdk, caller: newCaller(tokens, []int64{40001, 40014, 42001}, opts)}
 }
 

@@ -103,7 +103,7 @@ func TestPhoneNumber(t *testing.T) {
 		{name: "busy once", faults: []string{`{"api":"getuserphonenumber","errcode":-1}`}, code: "sim-phone:13800002222", want: "13800002222"},
 		{name: "rate limited", faults: []string{`{"api":"getuserphonenumber","errcode":45011}`}, code: "sim-phone:13800003333", wantErr: domain.RateLimited},
 		{name: "HTTP 502", faults: []string{`{"api":"getuserphonenumber","http_status":502}`}, code: "sim-phone:13800004444", wantErr: domain.Unavailable},
-		{name: "token fetch fails", faults: []string{`{"api":"token","http_status":502}`}, code: "sim-phone:13800005555", wantErr: domain.Unavailable},
+		{name: "token fetch fails", faults: []string{`{"api":"stable_token","http_status":502}`}, code: "sim-phone:13800005555", wantErr: domain.Unavailable},
 		{name: "stale token twice", faults: []string{`{"api":"getuserphonenumber","errcode":40001,"times":2}`}, code: "sim-phone:13800006666", wantErr: domain.Unavailable},
 		{name: "token stale once", faults: []string{`{"api":"getuserphonenumber","errcode":42001}`}, code: "sim-phone:13800007777", want: "13800007777"},
 	}
@@ -133,16 +133,15 @@ func TestPhoneNumberCachesToken(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := len(calls("token", "appid", appID)); n != 1 {
+	if n := len(calls("stable_token", "appid", appID)); n != 1 {
 		t.Fatalf("%d token calls for 3 phone calls, want 1", n)
 	}
-	// The key we drop on a stale token must be the one the SDK writes.
 	key := "jifen:wechat:" + credential.CacheKeyMiniProgramPrefix + "_access_token_" + appID
 	if !mr.Exists(key) {
 		t.Fatalf("no token under %q; keys: %v", key, mr.Keys())
 	}
-	if ttl := mr.TTL(key); ttl != (7200-1500)*time.Second {
-		t.Fatalf("token TTL %v, want 5700s", ttl)
+	if ttl := mr.TTL(key); ttl != (7200-300)*time.Second {
+		t.Fatalf("token TTL %v, want 6900s (five minutes before WeChat's expiry)", ttl)
 	}
 }
 
@@ -160,7 +159,7 @@ func TestPhoneNumberAfterTokensExpire(t *testing.T) {
 	if err != nil || got != "13900002222" {
 		t.Fatalf("after expiry: %q, %v", got, err)
 	}
-	if n := len(calls("token", "appid", appID)); n != 2 {
+	if n := len(calls("stable_token", "appid", appID)); n != 2 {
 		t.Fatalf("%d token calls, want 2", n)
 	}
 	recent := simServer.Calls("getuserphonenumber")[phoneCalls:]
@@ -169,23 +168,23 @@ func TestPhoneNumberAfterTokensExpire(t *testing.T) {
 	}
 }
 
-func TestDropKeepsFreshToken(t *testing.T) {
+func TestRefreshKeepsATokenAnotherInstanceFetched(t *testing.T) {
 	c, _ := newCache(t)
-	mp := NewMiniProgram("wxfresh", "s", c)
+	mp := NewMiniProgram(fmt.Sprintf("wxfresh%d", appSeq.Add(1)), "s", c)
 	ctx := context.Background()
 	if err := c.Set(mp.tokens.key, "fresh", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if err := mp.tokens.drop(ctx, "stale"); err != nil {
+	if err := mp.tokens.refresh(ctx, "stale", time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.Get(mp.tokens.key); got != "fresh" {
-		t.Fatalf("a fresh token was dropped: %v", got)
+		t.Fatalf("a fresh token was replaced: %v", got)
 	}
-	if err := mp.tokens.drop(ctx, "fresh"); err != nil {
+	if err := mp.tokens.refresh(ctx, "fresh", time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.Get(mp.tokens.key); got != nil {
+	if got, _ := c.Get(mp.tokens.key).(string); got == "fresh" || got == "" {
 		t.Fatalf("the stale token was kept: %v", got)
 	}
 }

@@ -45,7 +45,7 @@ func (c *caller) sendOnce(ctx context.Context, stale map[int64]bool, fn func(ctx
 		err = fn(actx, tok)
 		cancel()
 		if code := errcode(err); attempt == 0 && stale[code] {
-			if derr := c.tokens.drop(ctx, tok); derr != nil {
+			if derr := c.tokens.refresh(ctx, tok, c.timeout); derr != nil {
 				return &reminder.SendError{NotSent: true, Err: redacted{derr}}
 			}
 			continue

@@ -172,6 +172,15 @@ func (s *Server) serveExpireTokens(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
 		return
 	}
-	s.ExpireTokens()
+	body, _ := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	var rot rotateRequest
+	if rot.parse(body) {
+		if rot.Host == "" {
+			rot.Host = HostWeChat
+		}
+		s.RotateToken(rot.Host, rot.AppID, time.Duration(rot.GraceMS)*time.Millisecond)
+	} else {
+		s.ExpireTokens()
+	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -28,6 +28,7 @@ type route struct {
 func (s *Server) routes() []route {
 	return []route{
 		{host: HostWeChat, path: "/cgi-bin/token", method: http.MethodGet, handle: s.token},
+		{host: HostWeChat, path: "/cgi-bin/stable_token", method: http.MethodPost, handle: s.stableToken},
 		{host: HostWeCom, path: "/cgi-bin/gettoken", method: http.MethodGet, handle: s.workToken},
 
 		{host: HostWeChat, path: "/sns/jscode2session", method: http.MethodGet, handle: s.jscode2session},

@@ -30,6 +30,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	tokens    map[string]accessToken
+	apps      map[string]*appTokens // current token and quotas per host/appid (token.go)
 	usedCodes map[string]bool
 	faults    []Fault
 	calls     []Call
