@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"time"
 
-
 	"github.com/jifen/jifen/domain"
 )
 
