@@ -268,7 +268,7 @@ func (d *Dispatcher) deliver(ctx context.Context, token string, now time.Time, r
 		if row.Attempts+1 >= d.maxAttempts() {
 			return Failed, d.Store.Finish(ctx, row.ID, token, Failed, code, reason, done, done)
 		}
-		return Pending, d.Store.Finish(ctx, row.ID, token, Pending, code, reason, done.Add(backoff(row.Attempts+1)), done)
+		return Pending, d.Store.Finish(ctx, row.ID, token, Pending, code, reason, retryAt(code, row.Channel, row.Attempts+1, row.ID, done), done)
 	case permanent:
 		if code == CodeNoQuota {
 			if err := d.Store.ZeroQuota(ctx, row.MemberID, row.Message.TemplateID); err != nil {

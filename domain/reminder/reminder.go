@@ -32,6 +32,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jifen/jifen/domain"
 )
 
 // Channel is a way to reach a member.
@@ -112,7 +114,9 @@ func (e *SendError) Unwrap() error { return e.Err }
 // WeChat errcodes the outbox acts on.
 const (
 	CodeBusy          = -1
-	CodeRobotLimit    = 45009 // too many calls (robot: > 20 messages a minute)
+	CodeMinuteLimit   = 45011 // the API's per-minute frequency limit
+	CodeRobotLimit    = 45009 // daily quota of the API reached (robot: > 20 messages a minute)
+	CodeDailyQuota    = CodeRobotLimit
 	CodeNoQuota       = 43101 // the user has no subscription quota left
 	CodeBadOpenID     = 40003
 	CodeBadData       = 47003
@@ -141,7 +145,7 @@ func classify(err error) (outcome, int64) {
 	switch {
 	case se.NotSent, se.HTTPStatus >= 500:
 		return retry, 0
-	case se.ErrCode == CodeBusy || se.ErrCode == CodeRobotLimit:
+	case se.ErrCode == CodeBusy || se.ErrCode == CodeMinuteLimit || se.ErrCode == CodeDailyQuota:
 		return retry, se.ErrCode
 	case se.ErrCode != 0:
 		return permanent, se.ErrCode
@@ -149,6 +153,41 @@ func classify(err error) (outcome, int64) {
 		return permanent, 0
 	}
 	return unknown, 0
+}
+
+// retryAt is when a send WeChat turned away with code (0: an HTTP 5xx or no
+// token) is tried again; attempt counts the tries so far. The table is
+// docs/features/wechat-errcodes.md:
+//
+//   - 45011, the per-minute limit (and the robot's 45009, which is its
+//     20-a-minute limit): after a minute;
+//   - 45009, the API's daily quota: the next Shanghai day, spread over its
+//     first half hour;
+//   - −1, 5xx: 1, 2, 4 … minutes (at most an hour) plus up to a fifth more,
+//     so a burst of failures does not come back as a burst.
+//
+// The spread comes from the delivery id, so it is the same on every
+// instance and in every run.
+func retryAt(code int64, ch Channel, attempt int, id int64, now time.Time) time.Time {
+	switch {
+	case code == CodeMinuteLimit || code == CodeRobotLimit && ch == Robot:
+		return now.Add(time.Minute + jitter(id, 15*time.Second))
+	case code == CodeDailyQuota:
+		d := domain.DayOf(now)
+		return d.AddDays(1).Start().Add(jitter(id, 30*time.Minute))
+	}
+	b := backoff(attempt)
+	return now.Add(b + jitter(id, b/5))
+}
+
+// jitter is a duration in [0, limit) chosen by id.
+func jitter(id int64, limit time.Duration) time.Duration {
+	if limit <= 0 {
+		return 0
+	}
+	h := uint64(id)*0x9E3779B97F4A7C15 ^ 0xBF58476D1CE4E5B9
+	h ^= h >> 31
+	return time.Duration(h % uint64(limit))
 }
 
 // TxRunner runs fn in one unit of work (repo.DB.InTx).

@@ -33,10 +33,17 @@
 //	GET  /cgi-bin/token?grant_type=client_credential&appid=&secret=   (api.weixin.qq.com)
 //	     → {"access_token","expires_in":7200}. Any appid and secret work
 //	     except secret "bad" (40125 invalid appsecret); grant_type must be
-//	     client_credential (40002).
+//	     client_credential (40002). Each call issues a new token and retires
+//	     the previous one 5 minutes later (40001 afterwards); 2,000 calls a
+//	     day per appid, then 45009.
+//	POST /cgi-bin/stable_token  {"grant_type","appid","secret","force_refresh"}
+//	     → the current token while valid (expires_in: what is left);
+//	     force_refresh issues a new one (old retired after 5 minutes), at
+//	     most 20 times a day (45009) and once per 30 s (45011).
 //	GET  /cgi-bin/gettoken?corpid=&corpsecret=                         (qyapi.weixin.qq.com)
 //	     → {"errcode":0,"errmsg":"ok","access_token","expires_in":7200};
-//	     corpsecret "bad" → 40001, as WeCom answers a wrong secret.
+//	     corpsecret "bad" → 40001, as WeCom answers a wrong secret. The
+//	     same token while it is valid.
 //	GET  /sns/jscode2session?appid=&secret=&js_code=&grant_type=authorization_code
 //	     js_code "sim:<user>:<nonce>" → {"openid":"sim-openid-<user>",
 //	     "unionid":"sim-unionid-<user>","session_key":<random base64>}.
@@ -128,7 +135,9 @@
 //	POST   /_sim/subscriptions   {"openid","template_id","count"} grants
 //	       subscribe-message quota.
 //	POST   /_sim/tokens/expire   forgets every issued access token, so
-//	       clients' cached tokens answer 40001 (WeCom 40014).
+//	       clients' cached tokens answer 40001 (WeCom 40014). With a body
+//	       {"appid","host","grace_ms"} it rotates that app's token instead
+//	       (RotateToken), as another system fetching a token would.
 //
 // The same controls exist as methods (AddFault, ClearFaults, Calls,
 // ClearCalls, ExpireTokens, Follow, GrantSubscription, Delivered) for tests
