@@ -36,16 +36,18 @@ func NewMiniProgram(appID, secret string, c *RedisCache, opts ...Option) *MiniPr
 // (auth.code2Session).
 func (m *MiniProgram) Code2Session(ctx context.Context, code string) (member.WeChatSession, error) {
 	var sess member.WeChatSession
+	gotKey := false // a real answer carries one; it is dropped here
 	err := m.do(ctx, "code2session", false, func(ctx context.Context, _ string) (int64, error) {
 		// The SDK's error here is a plain string; the errcode is in the result.
 		res, err := m.sdk.GetAuth().Code2SessionContext(ctx, code)
-		sess = member.WeChatSession{OpenID: res.OpenID, UnionID: res.UnionID, SessionKey: res.SessionKey}
+		sess = member.WeChatSession{OpenID: res.OpenID, UnionID: res.UnionID}
+		gotKey = res.SessionKey != ""
 		return res.ErrCode, err
 	})
 	if err != nil {
 		return member.WeChatSession{}, err
 	}
-	if sess.OpenID == "" || sess.SessionKey == "" {
+	if sess.OpenID == "" || !gotKey {
 		return member.WeChatSession{}, unavailable("code2session", errors.New("answer without openid or session_key"))
 	}
 	return sess, nil

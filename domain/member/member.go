@@ -14,7 +14,6 @@ type Member struct {
 	ID         int64
 	OpenID     string
 	UnionID    string
-	SessionKey string // never leaves the server
 	Phone      string // "" until bound
 	Nickname   string
 	AvatarURL  string
@@ -34,11 +33,12 @@ func MaskPhone(p string) string {
 	return p[:3] + strings.Repeat("*", len(p)-7) + p[len(p)-4:]
 }
 
-// WeChatSession is what code2session returns.
+// WeChatSession is what login needs of code2session's answer. WeChat's
+// session_key is not part of it: nothing here decrypts users' data, so it
+// is neither stored nor passed on (and never logged or returned).
 type WeChatSession struct {
-	OpenID     string
-	UnionID    string
-	SessionKey string
+	OpenID  string
+	UnionID string
 }
 
 // MiniProgram is the part of the WeChat mini-program API login needs.
@@ -58,7 +58,7 @@ type Store interface {
 	Create(ctx context.Context, m *Member) error
 	// UpdateLogin stores a fresh session key, the unionid when WeChat sent one,
 	// and the activity time.
-	UpdateLogin(ctx context.Context, id int64, sessionKey, unionID string, at time.Time) error
+	UpdateLogin(ctx context.Context, id int64, unionID string, at time.Time) error
 	// SetPhone binds phone to the member; a phone bound to another member is
 	// a Conflict.
 	SetPhone(ctx context.Context, id int64, phone string) error

@@ -38,14 +38,13 @@ func (s *Service) Login(ctx context.Context, code string, info LoginInfo) (m *Me
 			if existing.UnionID == "" && sess.UnionID != "" {
 				existing.UnionID = sess.UnionID
 			}
-			existing.SessionKey = sess.SessionKey
 			existing.LastActive = now
-			return s.Store.UpdateLogin(ctx, existing.ID, sess.SessionKey, sess.UnionID, now)
+			return s.Store.UpdateLogin(ctx, existing.ID, sess.UnionID, now)
 		}
 		if domain.ErrorCode(err) != domain.NotFound {
 			return err
 		}
-		m = &Member{OpenID: sess.OpenID, UnionID: sess.UnionID, SessionKey: sess.SessionKey, CreatedAt: now, LastActive: now}
+		m = &Member{OpenID: sess.OpenID, UnionID: sess.UnionID, CreatedAt: now, LastActive: now}
 		if err := s.Store.Create(ctx, m); err != nil {
 			return err
 		}

@@ -15,7 +15,6 @@ type row struct {
 	ID         int64   `gorm:"primaryKey"`
 	OpenID     string  `gorm:"column:openid"`
 	UnionID    *string `gorm:"column:unionid"`
-	SessionKey string
 	Phone      *string
 	Nickname   string
 	AvatarURL  string
@@ -46,7 +45,7 @@ func val(s *string) string {
 }
 
 func (r *row) toDomain() *member.Member {
-	return &member.Member{ID: r.ID, OpenID: r.OpenID, UnionID: val(r.UnionID), SessionKey: r.SessionKey,
+	return &member.Member{ID: r.ID, OpenID: r.OpenID, UnionID: val(r.UnionID),
 		Phone: val(r.Phone), Nickname: r.Nickname, AvatarURL: r.AvatarURL, Birthday: val(r.Birthday),
 		CreatedAt: r.CreatedAt, LastActive: r.LastActive}
 }
@@ -85,7 +84,7 @@ func (s *Store) ByPhone(ctx context.Context, phone string) (*member.Member, erro
 
 // Create inserts m.
 func (s *Store) Create(ctx context.Context, m *member.Member) error {
-	r := row{OpenID: m.OpenID, UnionID: opt(m.UnionID), SessionKey: m.SessionKey, Phone: opt(m.Phone),
+	r := row{OpenID: m.OpenID, UnionID: opt(m.UnionID), Phone: opt(m.Phone),
 		Nickname: m.Nickname, AvatarURL: m.AvatarURL, Birthday: opt(m.Birthday), CreatedAt: m.CreatedAt.UTC(), LastActive: m.LastActive.UTC()}
 	err := s.DB.Conn(ctx).Create(&r).Error
 	if repo.IsDuplicate(err) {
@@ -99,9 +98,9 @@ func (s *Store) Create(ctx context.Context, m *member.Member) error {
 }
 
 // UpdateLogin records a login.
-func (s *Store) UpdateLogin(ctx context.Context, id int64, sessionKey, unionID string, at time.Time) error {
+func (s *Store) UpdateLogin(ctx context.Context, id int64, unionID string, at time.Time) error {
 	q := s.DB.Conn(ctx).Model(&row{}).Where("id = ?", id)
-	upd := map[string]any{"session_key": sessionKey, "last_active": at.UTC()}
+	upd := map[string]any{"last_active": at.UTC()}
 	if unionID != "" {
 		upd["unionid"] = unionID
 	}

@@ -3,6 +3,8 @@ package schema
 import (
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/jifen/jifen/repo"
 )
 
@@ -51,4 +53,9 @@ var foundation = []repo.Migration{
 	{Version: 101, Name: "members", Up: repo.CreateTables(&memberV1{})},
 	{Version: 102, Name: "refresh_tokens", Up: repo.CreateTables(&refreshTokenV1{})},
 	{Version: 103, Name: "audit_log", Up: repo.CreateTables(&auditV1{})},
+	// WeChat session keys were stored and never read: forget the ones kept.
+	// The column stays (empty) so older binaries still run during a deploy.
+	{Version: 110, Name: "members_forget_session_keys", Up: func(tx *gorm.DB) error {
+		return tx.Exec("UPDATE members SET session_key = '' WHERE session_key <> ''").Error
+	}},
 }
