@@ -195,6 +195,9 @@ type RateLimit struct {
 type WeChat struct {
 	Simulator    *bool  `yaml:"simulator"`
 	SimulatorURL string `yaml:"simulator_url"`
+	// SimulatorRoutes mounts the in-process simulator on the service's
+	// port at /_sim/; false keeps it reachable only from inside the process.
+	SimulatorRoutes bool `yaml:"simulator_routes"`
 	// HTTP bounds every request to WeChat and WeCom, in every mode.
 	HTTP     WeChatHTTP `yaml:"http"`
 	Mini     App        `yaml:"mini"`
@@ -235,6 +238,9 @@ type Guides struct {
 
 type Console struct {
 	Users []ConsoleUser `yaml:"users"`
+	// DemoUsers lets the embedded default create the demo console users
+	// when none is configured (never in production).
+	DemoUsers bool `yaml:"demo_users"`
 }
 
 type ConsoleUser struct {
@@ -309,7 +315,7 @@ func applyEnv(c *Config, environ []string) error {
 		}
 	}
 	return walk(reflect.ValueOf(c).Elem(), "", func(key string, v reflect.Value) error {
-		name := "JIFEN_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+		name := envName(key)
 		raw, ok := env[name]
 		if !ok {
 			return nil

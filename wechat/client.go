@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,10 @@ type HTTPConfig struct {
 	// SimulatorURL sends every request to the simulator there (package
 	// wechat/sim); "" means the real api.weixin.qq.com and qyapi.weixin.qq.com.
 	SimulatorURL string
+	// SimulatorHandler, when set, answers every request in process instead
+	// (an in-process simulator that no listener serves; SimulatorURL is
+	// then ignored).
+	SimulatorHandler http.Handler
 	// ConnectTimeout bounds the TCP connect, TLSTimeout the TLS handshake,
 	// ResponseTimeout the wait for the answer's headers once the request is
 	// sent. Zero takes the Default… value.
@@ -82,7 +87,9 @@ func Configure(c HTTPConfig) error {
 		ForceAttemptHTTP2:     true,
 	}
 	r := &route{config: c, transport: t, timeout: c.ConnectTimeout + c.TLSTimeout + c.ResponseTimeout}
-	if c.SimulatorURL != "" {
+	if c.SimulatorHandler != nil {
+		r.transport = &simTransport{base: &url.URL{Scheme: "http", Host: "wechat-sim.in-process"}, next: handlerTransport{c.SimulatorHandler}}
+	} else if c.SimulatorURL != "" {
 		st, err := newSimTransport(c.SimulatorURL, t)
 		if err != nil {
 			return err

@@ -1,24 +1,14 @@
-// Command jifen is the Jifen service and its operator tools.
+// Command jifen is the Jifen service and its operator tools. `jifen --help`
+// lists the commands and `jifen <command> --help` each one's flags.
 //
-//	jifen serve        run the HTTP service (embedded SQLite + Redis + WeChat simulator by default)
-//	jifen migrate      apply database migrations (idempotent)
-//	jifen wechat-sim   run the WeChat/WeCom simulator alone
-//	jifen reconcile    check every ledger invariant (--member ID for one member)
-//	jifen birthdays    pay today's birthday bonuses (--day YYYY-MM-DD to replay a day)
-//	jifen tier-review  run the yearly tier reviews that are due
-//	jifen store-summaries  send each store group's robot its expiring-points summary
-//	jifen expire       expire today's due points now (resumable, idempotent)
-//	jifen followers-sync  copy the official account's followers into official_followers now
-//	jifen version      print the version
-//
-// Every subcommand takes --config FILE; JIFEN_* environment variables
-// override the file (see configs/default.yaml).
+// Every command that reads the configuration takes --config FILE; JIFEN_*
+// environment variables override the file (see configs/default.yaml), and
+// a JIFEN_* variable that names no key is reported on start.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,91 +19,248 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/jifen/jifen/cmd/jifen/app"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/wechat/sim"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = `usage: jifen <command> [--config FILE] [flags]
+// exitCode ends a command with a status other than 0 after it has
+// reported why itself.
+type exitCode int
 
-commands:
-  serve        run the HTTP service
-  migrate      apply database migrations
-  wechat-sim   run the WeChat/WeCom simulator alone (--addr)
-  reconcile    check the ledger invariants of every account (--member ID for one); exit 1 on drift
-  birthdays    pay today's birthday bonuses once per member and year (--day YYYY-MM-DD replays a day)
-  tier-review  run the yearly tier reviews that are due (downgrades)
-  store-summaries  send each store group's robot the daily expiring-points summary
-  expire       expire every lot due now, in leased member ranges (resumable; a rerun is a no-op)
-  followers-sync  copy the official account's follower list into official_followers (also daily in serve)
-  hash-password  read a console password on stdin, print its bcrypt hash
-  version      print the version
-`
+func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
 
+// status turns a subcommand's int result into RunE's error.
+func status(code int) error {
+	if code == 0 {
+		return nil
+	}
+	return exitCode(code)
+}
+
+// run executes the command line args and returns the process exit status:
+// 0 on success, 1 when a command failed, 2 for a usage error (unknown
+// command or flag, stray arguments).
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	cmd, rest := args[0], args[1:]
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "", "YAML config file (overrides the embedded defaults)")
-	addr := fs.String("addr", "127.0.0.1:9090", "listen address (wechat-sim)")
-	memberID := fs.Int64("member", 0, "member id (reconcile)")
-	day := fs.String("day", "", "YYYY-MM-DD (birthdays)")
-	if err := fs.Parse(rest); err != nil {
-		return 2
-	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
-	switch cmd {
-	case "version":
-		fmt.Fprintln(stdout, "jifen", version)
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	var code exitCode
+	switch {
+	case err == nil:
 		return 0
-	case "hash-password":
-		return hashPassword(os.Stdin, stdout, stderr)
-	case "wechat-sim":
-		return serveHTTP(ctx, log, *addr, sim.New(time.Now), 5*time.Second, nil)
-	case "serve", "migrate", "reconcile", "birthdays", "tier-review", "expire", "store-summaries", "followers-sync":
+	case errors.As(err, &code):
+		return int(code)
 	default:
-		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
+		c, _, _ := root.Find(args)
+		if c == nil {
+			c = root
+		}
+		fmt.Fprintf(stderr, "jifen: %v\nRun '%s --help' for usage.\n", err, c.CommandPath())
 		return 2
 	}
-	cfg, err := configs.Load(*cfgPath, os.Environ())
-	if err != nil {
-		fmt.Fprintln(stderr, "jifen:", err)
-		return 1
+}
+
+// cli holds what the commands share: the output streams and the --config
+// flag.
+type cli struct {
+	stdout, stderr io.Writer
+	configPath     string
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	c := &cli{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "jifen",
+		Short: "Jifen, the points backend: the HTTP service and its operator tools",
+		Long: `Jifen is the points and member-engagement backend of a WeChat retail brand.
+
+With no configuration, serve runs the embedded default (SQLite in ./data, an
+in-process Redis and the WeChat simulator). A MySQL DSN (mysql.dsn /
+JIFEN_MYSQL_DSN) switches to production mode. Configuration: the embedded
+configs/default.yaml, then --config FILE, then JIFEN_* environment variables.`,
+		Args:          cobra.NoArgs,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// Bare `jifen` prints the help and fails: it is not a command.
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SetOut(stderr)
+			cmd.Help()
+			return exitCode(2)
+		},
 	}
-	switch cmd {
-	case "migrate":
-		st, err := app.OpenStores(ctx, cfg, true)
-		if err != nil {
-			fmt.Fprintln(stderr, "jifen migrate:", err)
-			return 1
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
+	root.PersistentFlags().StringVar(&c.configPath, "config", "", "YAML config `file` (overrides the embedded defaults; JIFEN_* variables override it)")
+	root.AddCommand(
+		c.serveCmd(),
+		c.migrateCmd(),
+		c.wechatSimCmd(),
+		c.reconcileCmd(),
+		c.dailyCmd("birthdays", "Pay today's birthday bonuses, once per member and year"),
+		c.dailyCmd("tier-review", "Run the yearly tier reviews that are due (downgrades)"),
+		c.dailyCmd("store-summaries", "Send each store group's robot the daily expiring-points summary"),
+		c.dailyCmd("followers-sync", "Copy the official account's follower list into official_followers (also daily in serve)"),
+		c.expireCmd(),
+		c.hashPasswordCmd(),
+		c.healthcheckCmd(),
+		c.versionCmd(),
+	)
+	return root
+}
+
+// config loads the configuration and its logger: JSON slog on stderr, the
+// default logger too. It reports JIFEN_* variables that name no key.
+func (c *cli) config() (*configs.Config, *slog.Logger, error) {
+	log := slog.New(slog.NewJSONHandler(c.stderr, nil))
+	slog.SetDefault(log)
+	environ := os.Environ()
+	for _, u := range configs.UnknownEnv(environ) {
+		if u.Suggest != "" {
+			log.Warn(fmt.Sprintf("unknown environment variable %s ignored; did you mean %s?", u.Name, u.Suggest))
+		} else {
+			log.Warn(fmt.Sprintf("unknown environment variable %s ignored: it names no configuration key", u.Name))
 		}
-		defer st.Close()
-		fmt.Fprintf(stdout, "migrated %s\n", st.Describe)
-		return 0
-	case "reconcile":
-		return reconcile(ctx, cfg, *memberID, stdout, stderr)
-	case "birthdays", "tier-review", "store-summaries", "followers-sync":
-		return daily(ctx, cfg, cmd, *day, stdout, stderr)
-	case "expire":
-		return expire(ctx, cfg, log, stdout, stderr)
-	default: // serve
-		return serve(ctx, cfg, log)
+	}
+	cfg, err := configs.Load(c.configPath, environ)
+	if err != nil {
+		fmt.Fprintln(c.stderr, "jifen:", err)
+		return nil, nil, exitCode(1)
+	}
+	return cfg, log, nil
+}
+
+func (c *cli) serveCmd() *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the HTTP service (embedded SQLite + Redis + WeChat simulator by default)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, log, err := c.config()
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("addr") {
+				cfg.Server.Addr = addr
+			}
+			return status(serve(cmd.Context(), cfg, log))
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "", "listen `host:port` (overrides server.addr / JIFEN_SERVER_ADDR)")
+	return cmd
+}
+
+func (c *cli) migrateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply the database migrations (idempotent; run before each deploy)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, _, err := c.config()
+			if err != nil {
+				return err
+			}
+			st, err := app.OpenStores(cmd.Context(), cfg, true)
+			if err != nil {
+				fmt.Fprintln(c.stderr, "jifen migrate:", err)
+				return exitCode(1)
+			}
+			defer st.Close()
+			fmt.Fprintf(c.stdout, "migrated %s\n", st.Describe)
+			return nil
+		},
+	}
+}
+
+func (c *cli) wechatSimCmd() *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "wechat-sim",
+		Short: "Run the WeChat/WeCom simulator alone",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := slog.New(slog.NewJSONHandler(c.stderr, nil))
+			return status(serveHTTP(cmd.Context(), log, addr, sim.New(time.Now), 5*time.Second, nil))
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:9090", "listen `host:port`")
+	return cmd
+}
+
+func (c *cli) reconcileCmd() *cobra.Command {
+	var member int64
+	cmd := &cobra.Command{
+		Use:   "reconcile",
+		Short: "Check the ledger invariants of every account; exit 1 on drift",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, _, err := c.config()
+			if err != nil {
+				return err
+			}
+			return status(reconcile(cmd.Context(), cfg, member, c.stdout, c.stderr))
+		},
+	}
+	cmd.Flags().Int64Var(&member, "member", 0, "check only this member `id`")
+	return cmd
+}
+
+// dailyCmd hosts one of the once-a-day jobs (daily.go); birthdays also
+// takes --day.
+func (c *cli) dailyCmd(name, short string) *cobra.Command {
+	var day string
+	cmd := &cobra.Command{
+		Use:   name,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, _, err := c.config()
+			if err != nil {
+				return err
+			}
+			return status(daily(cmd.Context(), cfg, name, day, c.stdout, c.stderr))
+		},
+	}
+	if name == "birthdays" {
+		cmd.Flags().StringVar(&day, "day", "", "replay this Asia/Shanghai day (`YYYY-MM-DD`) instead of today")
+	}
+	return cmd
+}
+
+func (c *cli) expireCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "expire",
+		Short: "Expire every lot due now, in leased member ranges (resumable; a rerun is a no-op)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, log, err := c.config()
+			if err != nil {
+				return err
+			}
+			return status(expire(cmd.Context(), cfg, log, c.stdout, c.stderr))
+		},
+	}
+}
+
+func (c *cli) hashPasswordCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "hash-password",
+		Short: "Read a console password on stdin, print its bcrypt hash",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return status(hashPassword(cmd.InOrStdin(), c.stdout, c.stderr))
+		},
 	}
 }
 
@@ -143,7 +290,7 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) int {
 	if cfg.Reminder.Jobs {
 		go a.Reminder.Scheduler.Loop(ctx, cfg.Reminder.DispatchEvery)
 	}
-	log.Info(fmt.Sprintf("jifen %s listening on http://%s — %s + %s — %s", version, cfg.Server.Addr, st.Describe, wc, mode))
+	log.Info(fmt.Sprintf("jifen %s listening on http://%s — %s + %s — %s", buildVersion().Version, cfg.Server.Addr, st.Describe, wc, mode))
 	return serveHTTP(ctx, log, cfg.Server.Addr, a.Handler, cfg.Server.ShutdownTimeout, st.Close)
 }
 

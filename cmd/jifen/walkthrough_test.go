@@ -82,8 +82,9 @@ func startJifen(t *testing.T, addr string, env []string, args ...string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{}) // closed when the process has ended
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		cmd.Process.Signal(os.Interrupt)
 		select {
@@ -99,8 +100,8 @@ func startJifen(t *testing.T, addr string, env []string, args ...string) {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-exited:
-			t.Fatalf("jifen %s exited before answering: %v\n%s", strings.Join(args, " "), err, out.String())
+		case <-exited:
+			t.Fatalf("jifen %s exited before answering: %v\n%s", strings.Join(args, " "), waitErr, out.String())
 		default:
 		}
 		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {

@@ -193,8 +193,12 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		}
 		if httpCfg.SimulatorURL == "" {
 			a.Sim = sim.New(opt.Clock.Now)
-			simHandler = a.Sim
 			httpCfg.SimulatorURL = "http://" + cfg.Server.Addr
+			if cfg.WeChat.SimulatorRoutes {
+				simHandler = a.Sim
+			} else {
+				httpCfg.SimulatorHandler = a.Sim
+			}
 		}
 	}
 	if err := wechat.Configure(httpCfg); err != nil {
@@ -350,7 +354,7 @@ func consoleUsers(cfg *configs.Config, log *slog.Logger) ([]console.User, error)
 	for _, u := range cfg.Console.Users {
 		users = append(users, console.User{Username: u.Username, Role: u.Role, PasswordHash: []byte(u.PasswordHash)})
 	}
-	if len(users) > 0 || cfg.Production() {
+	if len(users) > 0 || cfg.Production() || !cfg.Console.DemoUsers {
 		return users, nil
 	}
 	for _, d := range DemoConsoleUsers {

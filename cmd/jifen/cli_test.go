@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestHelpDescribesEveryCommandAndItsOwnFlags(t *testing.T) {
+	code, out, _ := runCLI(t, "--help")
+	if code != 0 {
+		t.Fatalf("--help: exit %d", code)
+	}
+	for _, cmd := range []string{"serve", "migrate", "wechat-sim", "reconcile", "birthdays", "tier-review",
+		"store-summaries", "expire", "followers-sync", "hash-password", "healthcheck", "version", "completion"} {
+		if !strings.Contains(out, "\n  "+cmd+" ") {
+			t.Errorf("jifen --help does not list %s:\n%s", cmd, out)
+		}
+	}
+	for _, tc := range []struct {
+		cmd    []string
+		has    []string
+		hasNot []string
+	}{
+		{[]string{"serve", "--help"}, []string{"--addr", "--config", "Run the HTTP service"}, []string{"--member", "--day"}},
+		{[]string{"reconcile", "--help"}, []string{"--member", "--config"}, []string{"--addr", "--day"}},
+		{[]string{"birthdays", "--help"}, []string{"--day"}, []string{"--member", "--addr"}},
+		{[]string{"tier-review", "--help"}, nil, []string{"--day", "--member", "--addr"}},
+		{[]string{"wechat-sim", "--help"}, []string{"--addr", "127.0.0.1:9090"}, []string{"--member"}},
+		{[]string{"help", "expire"}, []string{"Expire every lot due now"}, []string{"--addr"}},
+	} {
+		code, out, errOut := runCLI(t, tc.cmd...)
+		if code != 0 {
+			t.Errorf("%v: exit %d %s", tc.cmd, code, errOut)
+		}
+		for _, s := range tc.has {
+			if !strings.Contains(out, s) {
+				t.Errorf("%v lacks %q:\n%s", tc.cmd, s, out)
+			}
+		}
+		for _, s := range tc.hasNot {
+			if strings.Contains(out, s) {
+				t.Errorf("%v shows another command's flag %q:\n%s", tc.cmd, s, out)
+			}
+		}
+	}
+}
+
+func TestUnknownFlagsAndStrayArgumentsAreUsageErrors(t *testing.T) {
+	t.Setenv("JIFEN_DATA_DIR", t.TempDir())
+	for _, args := range [][]string{
+		{"serve", "migrate"},
+		{"serve", "--bogus"},
+		{"reconcile", "--day", "2026-01-01"},
+		{"migrate", "now"},
+		{"version", "extra"},
+		{"tier-review", "--day", "2026-01-01"},
+		{"frobnicate"},
+		{},
+	} {
+		code, out, errOut := runCLI(t, args...)
+		if code != 2 {
+			t.Errorf("jifen %v: exit %d, want 2 (stdout %q, stderr %q)", args, code, out, errOut)
+		}
+		if errOut == "" {
+			t.Errorf("jifen %v: no explanation on stderr", args)
+		}
+	}
+	_, _, errOut := runCLI(t, "serve", "migrate")
+	if !strings.Contains(errOut, `unknown command "migrate" for "jifen serve"`) || !strings.Contains(errOut, "jifen serve --help") {
+		t.Errorf("serve migrate: %q", errOut)
+	}
+}
+
+func TestServeListensOnTheAddrFlag(t *testing.T) {
+	addr := freeAddr(t)
+	// The flag wins over the environment's address.
+	env := jifenEnv("JIFEN_DATA_DIR="+t.TempDir(), "JIFEN_SERVER_ADDR=127.0.0.1:1")
+	startJifen(t, addr, env, "serve", "--addr", addr)
+}
+
+func TestHealthcheckAsksServeWhetherItIsReady(t *testing.T) {
+	addr := freeAddr(t)
+	_, port, _ := strings.Cut(addr, ":")
+	// serve on every interface, as in the container; healthcheck dials loopback.
+	env := jifenEnv("JIFEN_DATA_DIR="+t.TempDir(), "JIFEN_SERVER_ADDR=0.0.0.0:"+port)
+	startJifen(t, addr, env, "serve")
+	cmd := exec.Command(os.Args[0], "healthcheck")
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "ok: http://127.0.0.1:"+port+"/readyz") {
+		t.Fatalf("healthcheck of a running serve: %v %s", err, out)
+	}
+	down := freeAddr(t)
+	code, _, errOut := runCLI(t, "healthcheck", "--url", "http://"+down+"/readyz", "--timeout", "1s")
+	if code != 1 || !strings.Contains(errOut, "jifen healthcheck") {
+		t.Fatalf("healthcheck with nothing listening: exit %d %q", code, errOut)
+	}
+}
+
+func TestCompletionScripts(t *testing.T) {
+	for shell, marker := range map[string]string{"bash": "__start_jifen", "zsh": "#compdef jifen", "fish": "complete -c jifen", "powershell": "Register-ArgumentCompleter"} {
+		code, out, errOut := runCLI(t, "completion", shell)
+		if code != 0 || !strings.Contains(out, marker) {
+			t.Errorf("completion %s: exit %d, %q missing (stderr %q)", shell, code, marker, errOut)
+		}
+	}
+}
+
+func TestUnknownJifenVariablesAreReported(t *testing.T) {
+	t.Setenv("JIFEN_DATA_DIR", t.TempDir())
+	t.Setenv("JIFEN_SERVR_ADDR", "0.0.0.0:8080")
+	t.Setenv("JIFEN_COMPLETELY_MADE_UP_THING", "1")
+	code, _, errOut := runCLI(t, "migrate")
+	if code != 0 {
+		t.Fatalf("migrate: exit %d %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "unknown environment variable JIFEN_SERVR_ADDR ignored; did you mean JIFEN_SERVER_ADDR?") {
+		t.Errorf("typo not reported with a suggestion: %s", errOut)
+	}
+	if !strings.Contains(errOut, "JIFEN_COMPLETELY_MADE_UP_THING ignored: it names no configuration key") {
+		t.Errorf("unknown variable not reported: %s", errOut)
+	}
+	if strings.Contains(errOut, "JIFEN_DATA_DIR") {
+		t.Errorf("a real key reported as unknown: %s", errOut)
+	}
+}
+
+func TestVersionReportsModuleVersionAndRevision(t *testing.T) {
+	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/jifen/jifen", Version: "v1.4.0"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123abcd"}, {Key: "vcs.time", Value: "2026-12-01T10:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
+	got := versionOf(bi, "", "").String()
+	if want := "jifen v1.4.0\nrevision 0123abcd (2026-12-01T10:00:00Z) with uncommitted changes\ngo1.26.8"; got != want {
+		t.Errorf("from build info:\n%s\nwant\n%s", got, want)
+	}
+	// A build without VCS information (the Docker build context has no
+	// .git) shows what -ldflags stamped.
+	devel := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/jifen/jifen", Version: "(devel)"}}
+	if got := versionOf(devel, "v1.5.0", "feedbeef").String(); got != "jifen v1.5.0\nrevision feedbeef\ngo1.26.8" {
+		t.Errorf("stamped: %q", got)
+	}
+	if got := versionOf(devel, "", "").String(); got != "jifen (devel)\nrevision unknown\ngo1.26.8" {
+		t.Errorf("nothing known: %q", got)
+	}
+}
+
+// TestVersionOfABuiltBinaryNamesItsCommit builds jifen from this checkout
+// with VCS stamping and checks `jifen version` names HEAD.
+func TestVersionOfABuiltBinaryNamesItsCommit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Skipf("not a git checkout: %v", err)
+	}
+	top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(strings.TrimSpace(string(top)), ".git")); err == nil && !fi.IsDir() {
+		t.Skip("a linked git worktree: the go command stamps VCS information only in a checkout with a .git directory")
+	}
+	bin := filepath.Join(t.TempDir(), "jifen")
+	build := exec.Command("go", "build", "-buildvcs=true", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "revision "+strings.TrimSpace(string(head))) {
+		t.Fatalf("jifen version does not name HEAD %s:\n%s", head, out)
+	}
+}
