@@ -169,6 +169,10 @@ type MySQL struct {
 	// Pipelined lets group commits send their statements in multi-statement
 	// requests (repo.DB.InPipelinedTx); false for a proxy that refuses them.
 	Pipelined bool `yaml:"pipelined"`
+	// Portable keeps to SQL every MySQL-compatible server takes (TiDB): no
+	// pipelines, no JSON_TABLE, no reliance on consecutive ids or READ
+	// COMMITTED reads (repo.DB.Portable).
+	Portable bool `yaml:"portable"`
 }
 
 type Redis struct {

@@ -339,6 +339,20 @@ func (d *DB) probe() {
 	})
 }
 
+// Portable restricts the store to SQL that every MySQL-compatible server
+// takes, TiDB among them: no multi-statement pipelines (TiDB refuses
+// CLIENT_MULTI_STATEMENTS by default), no JSON_TABLE (TiDB has none), ids
+// of a multi-row INSERT read back by key (Galera and TiDB allocate ids in
+// steps or batches), and a locking read wherever a plain read would lean on
+// READ COMMITTED semantics. Every store then takes its fallback path. Call
+// it right after opening, before the first use.
+func (d *DB) Portable() {
+	d.DisablePipelining()
+	d.autoinc.Do(func() {})
+	d.features.Do(func() {})
+	d.consecutive, d.readsLatest, d.jsonTable = false, false, false
+}
+
 // IsNotFound reports gorm's record-not-found.
 func IsNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }
 

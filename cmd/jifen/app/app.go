@@ -94,6 +94,9 @@ func OpenStores(ctx context.Context, cfg *configs.Config, migrate bool) (*Stores
 		if !cfg.MySQL.Pipelined {
 			db.DisablePipelining()
 		}
+		if cfg.MySQL.Portable {
+			db.Portable()
+		}
 		s.DB = db
 		parts = append(parts, "MySQL")
 	} else {
