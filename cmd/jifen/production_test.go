@@ -1,0 +1,112 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/jifen/jifen/configs"
+	"github.com/jifen/jifen/repo/testenv"
+)
+
+// readmeProductionSnippet returns the sh block of the README's "Running
+// against real MySQL, Redis and WeChat" section.
+func readmeProductionSnippet(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	start := strings.Index(readme, "\n## Running against real MySQL, Redis and WeChat")
+	if start < 0 {
+		t.Fatal("README.md has no 'Running against real MySQL, Redis and WeChat' section")
+	}
+	section := readme[start:]
+	open := strings.Index(section, "```sh\n")
+	if open < 0 {
+		t.Fatal("the production section has no sh block")
+	}
+	body := section[open+len("```sh\n"):]
+	return body[:strings.Index(body, "```")]
+}
+
+// snippetEnv runs the snippet's export lines in bash and returns the
+// JIFEN_* variables they set, and the jifen commands the snippet runs.
+func snippetEnv(t *testing.T, snippet string) (env map[string]string, commands [][]string) {
+	t.Helper()
+	var exports []string
+	for _, l := range strings.Split(snippet, "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(l, "export "):
+			exports = append(exports, l)
+		case strings.HasPrefix(l, "go run ./cmd/jifen "):
+			cmd, _, _ := strings.Cut(strings.TrimPrefix(l, "go run ./cmd/jifen "), "#")
+			commands = append(commands, strings.Fields(cmd))
+		case l == "" || strings.HasPrefix(l, "#"):
+		default:
+			t.Fatalf("the production snippet has a line this test does not understand: %q", l)
+		}
+	}
+	cmd := exec.Command("bash", "-c", "set -eu\n"+strings.Join(exports, "\n")+"\nenv -0")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("the snippet's exports fail in bash: %v", err)
+	}
+	env = map[string]string{}
+	for _, kv := range strings.Split(string(out), "\x00") {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "JIFEN_") {
+			env[k] = v
+		}
+	}
+	return env, commands
+}
+
+// TestProductionSnippetStarts: the README's production snippet holds every
+// production-only requirement. Its environment is a valid production
+// configuration, and with JIFEN_TEST_* set (CI) its commands — migrate,
+// then serve — start production mode on the test MariaDB and Redis with
+// exactly that environment (only the addresses of MariaDB and Redis
+// replaced).
+func TestProductionSnippetStarts(t *testing.T) {
+	needTools(t, "bash", "openssl")
+	env, commands := snippetEnv(t, readmeProductionSnippet(t))
+	checkEnvKeys(t, "README production snippet", env)
+	cfg, err := configs.Load("", environ(env))
+	if err != nil {
+		t.Fatalf("the README's production environment does not start: %v", err)
+	}
+	if !cfg.Production() || cfg.UseSimulator() {
+		t.Fatalf("the snippet is not production mode with real WeChat")
+	}
+	if len(commands) != 2 || commands[0][0] != "migrate" || commands[1][0] != "serve" {
+		t.Fatalf("the snippet runs %q, want migrate then serve", commands)
+	}
+	for _, c := range commands {
+		checkJifenCommand(t, "README production snippet", c)
+	}
+	if testenv.MySQLDSN() == "" || testenv.RedisAddr() == "" {
+		return // the configuration check above is what can be done without MariaDB and Redis
+	}
+	db := testenv.New(t) // a fresh database and Redis key prefix
+	env["JIFEN_MYSQL_DSN"] = db.DSN
+	env["JIFEN_REDIS_ADDR"] = testenv.RedisAddr()
+	env["JIFEN_REDIS_PREFIX"] = db.Redis.Prefix
+	addr := freeAddr(t)
+	env["JIFEN_SERVER_ADDR"] = addr
+	migrate := exec.Command(os.Args[0], commands[0]...)
+	migrate.Env = jifenEnv(environ(env)...)
+	if out, err := migrate.CombinedOutput(); err != nil || !strings.Contains(string(out), "migrated MySQL") {
+		t.Fatalf("jifen migrate: %v\n%s", err, out)
+	}
+	startJifen(t, addr, jifenEnv(environ(env)...), commands[1]...)
+	hc := exec.Command(os.Args[0], "healthcheck", "--url", "http://"+addr+"/readyz")
+	hc.Env = jifenEnv()
+	out, err := hc.CombinedOutput()
+	if err != nil {
+		t.Fatalf("production serve is not ready: %v %s", err, out)
+	}
+}
