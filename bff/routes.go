@@ -174,6 +174,19 @@ func NewRouter(d Deps) *gin.Engine {
 
 	con.GET("/referrals/report", co.ReferralReport)
 
+	// The points mall (issue #18).
+	me.GET("/mall/items", sh.MallItems)
+	me.GET("/mall/items/:id", sh.MallItem)
+	me.POST("/mall/items/:id/redemptions", sh.RedeemMallItem)
+	me.GET("/mall/redemptions", sh.MyMallRedemptions)
+	con.GET("/mall/items", co.MallItems)
+	con.POST("/mall/items", writers, co.CreateMallItem)
+	con.GET("/mall/items/:id", co.MallItem)
+	con.PUT("/mall/items/:id", writers, co.UpdateMallItem)
+	con.POST("/mall/items/:id/codes", writers, co.ImportMallCodes)
+	con.POST("/mall/redemptions/:id/events", writers, co.FulfilMallRedemption)
+	gu.POST("/mall/pickups", gd.VerifyMallPickup)
+
 	// Server to server: signed with HMAC-SHA256, no user token.
 	hook.POST("/orders", d.Hooks.CreateOrderEvent)
 	hook.POST("/reviews", d.Reviews.Receive)

@@ -45,6 +45,15 @@ type Config struct {
 	Ledger    Ledger    `yaml:"ledger"`
 	Rules     Rules     `yaml:"rules"`
 	Lottery   Lottery   `yaml:"lottery"`
+	Mall      Mall      `yaml:"mall"`
+}
+
+// Mall configures the points mall (domain/mall; keys documented in
+// default.yaml).
+type Mall struct {
+	// PickupAnyStore lets a guide verify a pickup code in any store, not
+	// only in the item's pickup stores.
+	PickupAnyStore bool `yaml:"pickup_any_store"`
 }
 
 // Rules tunes the earning rule engine (domain/rules; keys documented in

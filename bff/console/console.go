@@ -12,6 +12,7 @@ import (
 	"github.com/jifen/jifen/domain/guide"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/lottery"
+	"github.com/jifen/jifen/domain/mall"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/referral"
 	"github.com/jifen/jifen/domain/reminder"
@@ -45,6 +46,8 @@ type Handlers struct {
 	Tasks     *task.Service
 	// Campaigns are the marketers' reminder campaigns (issue #8).
 	Campaigns *reminder.Campaigns
+	// Mall is the points mall (issue #18).
+	Mall *mall.Service
 	// dummy is compared when the username is unknown, so a wrong username
 	// costs the same time as a wrong password.
 	dummy []byte

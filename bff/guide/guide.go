@@ -12,12 +12,17 @@ import (
 	"github.com/jifen/jifen/bff/auth"
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain/guide"
+	"github.com/jifen/jifen/domain/mall"
 )
 
 // Handlers serves the guide routes.
 type Handlers struct {
 	Guides *guide.Service
 	Tokens *auth.Tokens
+	// Mall verifies pickup codes; PickupAnyStore lets a code be collected
+	// in any store (config mall.pickup_any_store).
+	Mall           *mall.Service
+	PickupAnyStore bool
 }
 
 // guideID is the caller's guide id.

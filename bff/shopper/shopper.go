@@ -11,6 +11,7 @@ import (
 	"github.com/jifen/jifen/domain/leaderboard"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/lottery"
+	"github.com/jifen/jifen/domain/mall"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/orders"
 	"github.com/jifen/jifen/domain/referral"
@@ -41,6 +42,8 @@ type Handlers struct {
 	Task      *task.Service
 	// Subscriptions records subscribe-message answers (reminder quotas).
 	Subscriptions *reminder.Subscriptions
+	// Mall is the points mall (issue #18).
+	Mall *mall.Service
 }
 
 // memberJSON is the member as the mini-program sees it: no openid, no

@@ -9,11 +9,14 @@ import (
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/mall"
 	"github.com/jifen/jifen/repo/ledgerstore"
+	"github.com/jifen/jifen/repo/mallstore"
 )
 
 // reconcile checks every ledger invariant of one member or of all accounts
-// (in batches) and exits 1 naming each member and broken rule.
+// (in batches), then the mall's stock and coupon codes, and exits 1 naming
+// each member or item and broken rule.
 func reconcile(ctx context.Context, cfg *configs.Config, memberID int64, stdout, stderr io.Writer) int {
 	st, err := app.OpenStores(ctx, cfg, false)
 	if err != nil {
@@ -22,7 +25,31 @@ func reconcile(ctx context.Context, cfg *configs.Config, memberID int64, stdout,
 	}
 	defer st.Close()
 	svc := &ledger.Service{Store: &ledgerstore.Store{DB: st.DB}, Tx: st.DB, Clock: domain.SystemClock{}}
-	return runReconcile(ctx, svc, memberID, stdout, stderr)
+	code := runReconcile(ctx, svc, memberID, stdout, stderr)
+	if mcode := runMallReconcile(ctx, &mallstore.Store{DB: st.DB}, stdout, stderr); mcode != 0 {
+		code = mcode
+	}
+	return code
+}
+
+// runMallReconcile checks every mall item: sold within stock, sold equal
+// to the live redemptions, each code given once to the redemption showing it.
+func runMallReconcile(ctx context.Context, a mall.Auditor, stdout, stderr io.Writer) int {
+	vs, n, err := mall.Check(ctx, a, 500)
+	if err != nil {
+		fmt.Fprintln(stderr, "jifen reconcile:", err)
+		return 1
+	}
+	items := map[int64]bool{}
+	for _, v := range vs {
+		items[v.ItemID] = true
+		fmt.Fprintf(stdout, "DRIFT mall item %d: %s (%s)\n", v.ItemID, v.Rule, v.Detail)
+	}
+	fmt.Fprintf(stdout, "reconcile: %d mall items checked, %d with drift\n", n, len(items))
+	if len(vs) > 0 {
+		return 1
+	}
+	return 0
 }
 
 func runReconcile(ctx context.Context, svc *ledger.Service, memberID int64, stdout, stderr io.Writer) int {

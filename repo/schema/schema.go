@@ -3,7 +3,7 @@
 // a migration, once released, never changes; a later change is a new
 // migration. Version ranges: 1xx foundation, 2xx ledger, 3xx rules/tiers,
 // 4xx sign-in/tasks/leaderboards, 5xx referral/lottery, 6xx reminders,
-// 7xx guides.
+// 7xx guides, 85x mall.
 package schema
 
 import "github.com/jifen/jifen/repo"
@@ -20,5 +20,6 @@ func All() []repo.Migration {
 	all = append(all, orders...)
 	all = append(all, tasks...)
 	all = append(all, reminder...)
+	all = append(all, mall...)
 	return all
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/jifen/jifen/domain/leaderboard"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/lottery"
+	"github.com/jifen/jifen/domain/mall"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/orders"
 	"github.com/jifen/jifen/domain/referral"
@@ -51,6 +52,7 @@ import (
 	"github.com/jifen/jifen/repo/guidestore"
 	"github.com/jifen/jifen/repo/ledgerstore"
 	"github.com/jifen/jifen/repo/lotterystore"
+	"github.com/jifen/jifen/repo/mallstore"
 	"github.com/jifen/jifen/repo/memberstore"
 	"github.com/jifen/jifen/repo/orderstore"
 	"github.com/jifen/jifen/repo/referralstore"
@@ -157,6 +159,7 @@ type App struct {
 	Birthday *birthday.Service
 	Referral *referral.Service
 	Tasks    *task.Service
+	Mall     *mall.Service
 	Sim      *sim.Server // nil unless the in-process simulator is used
 	Reminder *Reminder
 }
@@ -287,6 +290,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 			a.Tasks.Followers = official // the user-info API resolves followers' unionids
 		}
 	}
+	a.Mall = &mall.Service{Store: &mallstore.Store{DB: st.DB}, Gate: &mallstore.Gate{R: st.Redis}, Points: a.Ledger,
+		Tiers: a.Tiers, Tx: st.DB, Clock: opt.Clock}
 	if err := wireReminder(cfg, st, opt, a, mini, work, official); err != nil {
 		return nil, err
 	}
@@ -308,11 +313,11 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Tokens:    a.Tokens,
 		Shopper: &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger,
 			Signin: a.Signin, Boards: a.Boards, Lottery: a.Lottery, Orders: a.Orders, Tiers: a.Tiers, Birthdays: a.Birthday,
-			Referrals: a.Referral, Task: a.Tasks, Subscriptions: a.Reminder.Subscriptions},
+			Referrals: a.Referral, Task: a.Tasks, Subscriptions: a.Reminder.Subscriptions, Mall: a.Mall},
 		Console: console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
 			Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides, Lottery: a.Lottery, Rules: a.Rules, RuleAdmin: ruleAdmin,
-			Referrals: a.Referral, Tasks: a.Tasks, Campaigns: a.Reminder.Campaigns}),
-		Guide: &guideweb.Handlers{Guides: a.Guides, Tokens: a.Tokens},
+			Referrals: a.Referral, Tasks: a.Tasks, Campaigns: a.Reminder.Campaigns, Mall: a.Mall}),
+		Guide: &guideweb.Handlers{Guides: a.Guides, Tokens: a.Tokens, Mall: a.Mall, PickupAnyStore: cfg.Mall.PickupAnyStore},
 		WeComHook: &hooks.WeCom{Guides: a.Guides, CorpID: cfg.WeChat.Work.CorpID,
 			Token: string(cfg.WeChat.Work.CallbackToken), AESKey: string(cfg.WeChat.Work.CallbackAESKey)},
 		Hooks:   &hooks.Handlers{Orders: a.Orders, Secret: []byte(cfg.Orders.WebhookSecret), Window: cfg.Orders.SignatureWindow, Clock: opt.Clock},

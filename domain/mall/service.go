@@ -1,0 +1,432 @@
+package mall
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/ledger"
+)
+
+// Points is the part of the ledger the mall uses; writes join the
+// transaction in ctx.
+type Points interface {
+	Spend(ctx context.Context, in ledger.SpendInput) (ledger.Entry, error)
+	Reverse(ctx context.Context, in ledger.ReverseInput) (ledger.Entry, error)
+	Balance(ctx context.Context, memberID int64) (ledger.Balance, error)
+}
+
+// Tiers tells a member's tier code.
+type Tiers interface {
+	Code(ctx context.Context, memberID int64) (string, error)
+}
+
+// Service runs the mall.
+type Service struct {
+	Store  Store
+	Gate   Gate
+	Points Points
+	Tiers  Tiers
+	Tx     TxRunner
+	Clock  domain.Clock
+}
+
+// RefType is the ledger reference type of mall spends; the id is the
+// redemption id.
+const RefType = "mall"
+
+func ledgerRef(id int64) ledger.Ref { return ledger.Ref{Type: RefType, ID: strconv.FormatInt(id, 10)} }
+
+// CreateItem validates and stores an item.
+func (s *Service) CreateItem(ctx context.Context, it *Item) error {
+	if err := it.Validate(); err != nil {
+		return err
+	}
+	now := s.Clock.Now()
+	it.Sold, it.CreatedAt, it.UpdatedAt = 0, now, now
+	return s.Store.CreateItem(ctx, it)
+}
+
+// UpdateItem replaces an item's fields; its kind never changes and its
+// stock may not go below what is sold.
+func (s *Service) UpdateItem(ctx context.Context, it *Item) (*Item, error) {
+	if err := it.Validate(); err != nil {
+		return nil, err
+	}
+	cur, err := s.Store.Item(ctx, it.ID)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Kind != it.Kind {
+		return nil, domain.FieldError("kind", "cannot change; create a new item")
+	}
+	it.CreatedAt, it.UpdatedAt = cur.CreatedAt, s.Clock.Now()
+	if err := s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Store.UpdateItem(ctx, it) }); err != nil {
+		return nil, err
+	}
+	// The Gate's copy of the stock is stale now; it is rebuilt on the next
+	// redemption.
+	if err := s.Gate.Reset(ctx, it.ID); err != nil {
+		return nil, gateDown(err)
+	}
+	return s.Store.Item(ctx, it.ID)
+}
+
+// Item returns an item for the console.
+func (s *Service) Item(ctx context.Context, id int64) (*Item, error) { return s.Store.Item(ctx, id) }
+
+// Items lists the catalogue for the console (every item).
+func (s *Service) Items(ctx context.Context, p Page) ([]Item, *Cursor, error) {
+	p.OnSaleOnly = false
+	return s.Store.Items(ctx, p)
+}
+
+// Browse lists what shoppers see: enabled items, by category, in
+// catalogue order.
+func (s *Service) Browse(ctx context.Context, p Page) ([]Item, *Cursor, error) {
+	p.OnSaleOnly = true
+	return s.Store.Items(ctx, p)
+}
+
+// Detail is an item as one shopper sees it.
+type Detail struct {
+	Item    *Item
+	Verdict Verdict
+	// Refusal says why the shopper may not redeem now ("" when they may).
+	Refusal     string
+	RefusalCode domain.Code
+}
+
+// Detail returns an enabled item with what the member may do with it.
+func (s *Service) Detail(ctx context.Context, memberID, itemID int64) (Detail, error) {
+	it, err := s.Store.Item(ctx, itemID)
+	if err != nil {
+		return Detail{}, err
+	}
+	if !it.Enabled {
+		return Detail{}, domain.Errorf(domain.NotFound, "no item %d", itemID)
+	}
+	now := s.Clock.Now()
+	who, err := s.shopper(ctx, memberID)
+	if err != nil {
+		return Detail{}, err
+	}
+	used, err := s.Store.Usage(ctx, itemID, memberID, domain.DayOf(now).Int())
+	if err != nil {
+		return Detail{}, err
+	}
+	v, why := Decide(it, who, used, now)
+	d := Detail{Item: it, Verdict: v}
+	if why != nil {
+		d.Refusal, d.RefusalCode = domain.ErrorMessage(why), domain.ErrorCode(why)
+	}
+	return d, nil
+}
+
+func (s *Service) shopper(ctx context.Context, memberID int64) (Shopper, error) {
+	tier, err := s.Tiers.Code(ctx, memberID)
+	if err != nil {
+		return Shopper{}, err
+	}
+	bal, err := s.Points.Balance(ctx, memberID)
+	if err != nil {
+		return Shopper{}, err
+	}
+	return Shopper{Tier: tier, Available: bal.Available}, nil
+}
+
+// gateDown turns a Gate failure into 503: without the Gate the mall does
+// not guess at stock.
+func gateDown(err error) error {
+	return fmt.Errorf("%w (%v)", domain.Errorf(domain.Unavailable, "the mall is unavailable; retry shortly"), err)
+}
+
+// Redeem redeems one unit of an item for the member. The same key returns
+// the first redemption (Replayed); the same key for another item is an
+// IdempotencyConflict. Refusals are RuleViolation or PointsInsufficient
+// (422) and charge nothing.
+func (s *Service) Redeem(ctx context.Context, memberID, itemID int64, key string) (Redemption, error) {
+	key = strings.TrimSpace(key)
+	if key == "" || len(key) > 100 {
+		return Redemption{}, domain.FieldError("Idempotency-Key", "1 to 100 characters")
+	}
+	if prior, found, err := s.Store.RedemptionByKey(ctx, memberID, key); err != nil {
+		return Redemption{}, err
+	} else if found {
+		return replay(prior, itemID)
+	}
+	it, err := s.Store.Item(ctx, itemID)
+	if err != nil {
+		return Redemption{}, err
+	}
+	if !it.Enabled {
+		return Redemption{}, domain.Errorf(domain.NotFound, "no item %d", itemID)
+	}
+	if it.CashFen > 0 {
+		return Redemption{}, domain.Errorf(domain.RuleViolation, "%s needs a cash payment, which this server does not take yet", it.Name)
+	}
+	now := s.Clock.Now()
+	day := domain.DayOf(now).Int()
+	// A closed item takes nothing from the Gate. Everything else about the
+	// member (tier, limits, points) is decided under the lock.
+	if err := it.OnSale(now); err != nil {
+		return Redemption{}, err
+	}
+	res := Reservation{ItemID: itemID, MemberID: memberID, Day: day, LimitTotal: it.LimitTotal, LimitDaily: it.LimitDaily}
+	reserved := true
+	if err := s.reserve(ctx, it, res); errors.Is(err, errGateSkipped) {
+		reserved = false
+	} else if err != nil {
+		return Redemption{}, err
+	}
+	var r Redemption
+	soldOut := false
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		r, soldOut, err = s.commit(ctx, itemID, memberID, key, now, day)
+		return err
+	})
+	if err != nil || r.Replayed {
+		// Given back even when the request's ctx has ended: a reservation
+		// left taken would hold stock until the counters are rebuilt.
+		bg := context.WithoutCancel(ctx)
+		if reserved {
+			if rerr := s.Gate.Release(bg, res); rerr != nil && err == nil {
+				err = gateDown(rerr)
+			}
+		}
+		if soldOut {
+			_ = s.Gate.SoldOut(bg, itemID)
+		}
+		if errors.Is(err, ErrDuplicateKey) {
+			prior, found, perr := s.Store.RedemptionByKey(ctx, memberID, key)
+			if perr != nil || !found {
+				return Redemption{}, errors.Join(err, perr)
+			}
+			return replay(prior, itemID)
+		}
+		if err != nil {
+			return Redemption{}, err
+		}
+		return replay(r, itemID)
+	}
+	return r, nil
+}
+
+func replay(prior Redemption, itemID int64) (Redemption, error) {
+	if prior.ItemID != itemID {
+		return Redemption{}, domain.Errorf(domain.IdempotencyConflict, "this Idempotency-Key was used to redeem another item")
+	}
+	prior.Replayed = true
+	return prior, nil
+}
+
+// reserve asks the Gate, rebuilding its counters from SQL when missing.
+func (s *Service) reserve(ctx context.Context, it *Item, r Reservation) error {
+	for attempt := 0; attempt < 10; attempt++ {
+		if attempt >= 2 {
+			// Counters rebuilt and lost again: a flush is still under way.
+			time.Sleep(time.Duration(attempt) * time.Millisecond)
+		}
+		out, err := s.Gate.Reserve(ctx, r)
+		if err != nil {
+			return gateDown(err)
+		}
+		switch out {
+		case GateReserved:
+			return nil
+		case GateOutOfStock:
+			return domain.Errorf(domain.RuleViolation, "%s is sold out", it.Name)
+		case GateLimitTotal, GateLimitDaily:
+			// The Gate's copy of the limits: Decide words the refusal.
+			used := Usage{Total: it.LimitTotal, Today: it.LimitDaily}
+			if out == GateLimitDaily {
+				used.Total = 0
+			}
+			who, err := s.shopper(ctx, r.MemberID)
+			if err != nil {
+				return err
+			}
+			if _, err := Decide(it, who, used, s.Clock.Now()); err != nil {
+				return err
+			}
+			return domain.Errorf(domain.RuleViolation, "limit reached")
+		case GateMemberNotReady:
+			u, err := s.Store.Usage(ctx, r.ItemID, r.MemberID, r.Day)
+			if err != nil {
+				return err
+			}
+			if err := s.Gate.RebuildMember(ctx, r.ItemID, r.MemberID, r.Day, u); err != nil {
+				return gateDown(err)
+			}
+		case GateNotReady:
+			// Everything of the item was lost (a flush): rebuild the
+			// member's counters too, saving a round.
+			fresh, err := s.Store.Item(ctx, r.ItemID)
+			if err != nil {
+				return err
+			}
+			if err := s.Gate.Rebuild(ctx, r.ItemID, fresh.Left()); err != nil {
+				return gateDown(err)
+			}
+			if r.LimitTotal > 0 || r.LimitDaily > 0 {
+				u, err := s.Store.Usage(ctx, r.ItemID, r.MemberID, r.Day)
+				if err != nil {
+					return err
+				}
+				if err := s.Gate.RebuildMember(ctx, r.ItemID, r.MemberID, r.Day, u); err != nil {
+					return gateDown(err)
+				}
+			}
+		}
+	}
+	// The counters keep vanishing (a flush still under way): SQL alone
+	// decides this one, as it decides every redemption anyway.
+	return errGateSkipped
+}
+
+// errGateSkipped reports that reserve took nothing from the Gate.
+var errGateSkipped = errors.New("mall: gate skipped")
+
+// commit is the unit of work of one redemption: SQL decides, whatever the
+// Gate said. soldOut reports that SQL had no unit left.
+func (s *Service) commit(ctx context.Context, itemID, memberID int64, key string, now time.Time, day int) (Redemption, bool, error) {
+	used, err := s.Store.LockMember(ctx, itemID, memberID, day)
+	if err != nil {
+		return Redemption{}, false, err
+	}
+	// Under the member's lock a concurrent request with the same key has
+	// either committed (found here) or not started its writes.
+	if prior, found, err := s.Store.RedemptionByKey(ctx, memberID, key); err != nil {
+		return Redemption{}, false, err
+	} else if found {
+		prior.Replayed = true
+		return prior, false, nil
+	}
+	it, err := s.Store.Item(ctx, itemID)
+	if err != nil {
+		return Redemption{}, false, err
+	}
+	who, err := s.shopper(ctx, memberID)
+	if err != nil {
+		return Redemption{}, false, err
+	}
+	if _, err := Decide(it, who, used, now); err != nil {
+		return Redemption{}, it.Left() <= 0, err
+	}
+	r := Redemption{ItemID: itemID, MemberID: memberID, Key: key, Day: day, Kind: it.Kind, ItemName: it.Name,
+		Points: it.Points, CashFen: it.CashFen, Status: StatusPaid, CreatedAt: now, UpdatedAt: now}
+	if it.Kind == KindPickup {
+		if r.PickupCode, err = newPickupCode(); err != nil {
+			return Redemption{}, false, err
+		}
+	}
+	if err := s.Store.InsertRedemption(ctx, &r); err != nil {
+		return Redemption{}, false, err
+	}
+	if _, err := s.Points.Spend(ctx, ledger.SpendInput{MemberID: memberID, Points: it.Points, Key: "mall:" + strconv.FormatInt(r.ID, 10),
+		Ref: ledgerRef(r.ID), Title: "积分兑换 " + clip(it.Name, 50), Operator: "member"}); err != nil {
+		return Redemption{}, false, err
+	}
+	switch it.Kind {
+	case KindCoupon:
+		code, found, err := s.Store.ClaimCode(ctx, itemID, r.ID)
+		if err != nil {
+			return Redemption{}, false, err
+		}
+		if !found {
+			return Redemption{}, false, domain.Errorf(domain.RuleViolation, "%s is sold out (no codes left)", it.Name)
+		}
+		r.CouponCode, r.Status = code, StatusFulfilled
+	case KindVirtual:
+		r.Status = StatusFulfilled
+	}
+	if r.Status != StatusPaid {
+		if err := s.Store.UpdateRedemption(ctx, &r); err != nil {
+			return Redemption{}, false, err
+		}
+	}
+	// The hot row last: its lock is held only until the commit.
+	ok, err := s.Store.TakeStock(ctx, itemID)
+	if err != nil {
+		return Redemption{}, false, err
+	}
+	if !ok {
+		return Redemption{}, true, domain.Errorf(domain.RuleViolation, "%s is sold out", it.Name)
+	}
+	return r, false, nil
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n])
+	}
+	return s
+}
+
+// newPickupCode is a 10-digit one-time code for collection in a store
+// (crypto/rand; the store's unique index refuses the rare repeat).
+func newPickupCode() (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(9_000_000_000))
+	if err != nil {
+		return "", err
+	}
+	return strconv.FormatInt(1_000_000_000+n.Int64(), 10), nil
+}
+
+// MyRedemptions lists the member's redemptions newest first.
+func (s *Service) MyRedemptions(ctx context.Context, memberID int64, limit int, cursor int64) ([]Redemption, int64, error) {
+	return s.Store.Redemptions(ctx, memberID, limit, cursor)
+}
+
+// ImportCodes adds coupon codes to a coupon item's pool. Codes are
+// trimmed; blank lines are skipped; a code already in the pool (given out
+// or not) is skipped, so each code is given out once, ever.
+func (s *Service) ImportCodes(ctx context.Context, itemID int64, codes []string) (added, skipped int, err error) {
+	it, err := s.Store.Item(ctx, itemID)
+	if err != nil {
+		return 0, 0, err
+	}
+	if it.Kind != KindCoupon {
+		return 0, 0, domain.Errorf(domain.RuleViolation, "item %d is a %s item; codes belong to coupon items", itemID, it.Kind)
+	}
+	seen := map[string]bool{}
+	var clean []string
+	for i, c := range codes {
+		c = strings.TrimSpace(c)
+		if c == "" {
+			continue
+		}
+		if len(c) > 64 || strings.ContainsAny(c, "\x00\r\n\t") {
+			return 0, 0, domain.FieldError("codes", fmt.Sprintf("line %d: a code is 1 to 64 printable bytes", i+1))
+		}
+		if !seen[c] {
+			seen[c] = true
+			clean = append(clean, c)
+		}
+	}
+	if len(clean) == 0 {
+		return 0, 0, domain.FieldError("codes", "no codes found")
+	}
+	if len(clean) > MaxImport {
+		return 0, 0, domain.FieldError("codes", fmt.Sprintf("at most %d codes per import", MaxImport))
+	}
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		added, err = s.Store.ImportCodes(ctx, itemID, clean, s.Clock.Now())
+		return err
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return added, len(codes) - added, nil
+}
+
+// MaxImport bounds one code import.
+const MaxImport = 50_000

@@ -1,0 +1,143 @@
+package mall
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// TxRunner runs fn in one transaction carried by ctx (repo.DB).
+type TxRunner interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// ErrDuplicateKey is returned (wrapped) by Store.InsertRedemption when the
+// member already used the idempotency key.
+var ErrDuplicateKey = errors.New("mall: duplicate redemption key")
+
+// Page is a keyset page of the catalogue: items after the cursor in
+// catalogue order (Sort descending, then id descending).
+type Page struct {
+	Category string // "" = every category
+	Limit    int
+	After    *Cursor
+	// OnSaleOnly hides disabled items (the shoppers' view).
+	OnSaleOnly bool
+}
+
+// Cursor is an item's place in catalogue order.
+type Cursor struct {
+	Sort int
+	ID   int64
+}
+
+// Store is the SQL truth of the mall. Methods use the transaction in ctx.
+type Store interface {
+	// CreateItem inserts it and sets it.ID.
+	CreateItem(ctx context.Context, it *Item) error
+	// UpdateItem saves it's fields (not Sold); a stock below what is sold
+	// is a RuleViolation.
+	UpdateItem(ctx context.Context, it *Item) error
+	// Item loads an item; NotFound when missing.
+	Item(ctx context.Context, id int64) (*Item, error)
+	// Items lists one page in catalogue order and the cursor of the next
+	// page (nil at the end).
+	Items(ctx context.Context, p Page) ([]Item, *Cursor, error)
+
+	// LockMember serialises one member's redemptions of one item (a row
+	// created on first use and locked) and returns the member's usage of
+	// the item, counting live redemptions, today being day.
+	LockMember(ctx context.Context, itemID, memberID int64, day int) (Usage, error)
+	// Usage is LockMember without the lock.
+	Usage(ctx context.Context, itemID, memberID int64, day int) (Usage, error)
+	// TakeStock takes one unit if any is left (sold < stock) and reports
+	// whether it did.
+	TakeStock(ctx context.Context, itemID int64) (bool, error)
+	// ReturnStock gives one unit back (sold − 1).
+	ReturnStock(ctx context.Context, itemID int64) error
+
+	// ImportCodes adds codes to an item's pool, skipping codes the pool
+	// already has (given out or not), and returns how many it added.
+	ImportCodes(ctx context.Context, itemID int64, codes []string, now time.Time) (int, error)
+	// ClaimCode gives the oldest free code of the item's pool to the
+	// redemption; found false when the pool is empty.
+	ClaimCode(ctx context.Context, itemID, redemptionID int64) (code string, found bool, err error)
+	// CodesLeft counts the free codes of each item's pool.
+	CodesLeft(ctx context.Context, itemIDs []int64) (map[int64]int64, error)
+
+	// InsertRedemption stores r and sets r.ID; a used key is ErrDuplicateKey.
+	InsertRedemption(ctx context.Context, r *Redemption) error
+	// UpdateRedemption saves r's status, codes, shipping, store and note.
+	UpdateRedemption(ctx context.Context, r *Redemption) error
+	// RedemptionByKey finds the member's redemption with the key.
+	RedemptionByKey(ctx context.Context, memberID int64, key string) (Redemption, bool, error)
+	// Redemption loads (locking) a redemption; NotFound when missing.
+	Redemption(ctx context.Context, id int64) (Redemption, error)
+	// RedemptionByPickupCode loads (locking) the redemption with the code.
+	RedemptionByPickupCode(ctx context.Context, code string) (Redemption, bool, error)
+	// Redemptions lists the member's redemptions newest first (keyset).
+	Redemptions(ctx context.Context, memberID int64, limit int, cursor int64) ([]Redemption, int64, error)
+}
+
+// Reservation is what a redemption asks the Gate for.
+type Reservation struct {
+	ItemID     int64
+	MemberID   int64
+	Day        int // yyyymmdd
+	LimitTotal int
+	LimitDaily int
+}
+
+// Outcome is the Gate's answer.
+type Outcome int
+
+// The outcomes.
+const (
+	GateNotReady       Outcome = iota // stock counter missing: rebuild and ask again
+	GateLimitTotal                    // the member reached the item's limit
+	GateLimitDaily                    // the member reached today's limit
+	GateOutOfStock                    // nothing left
+	GateReserved                      // one unit reserved
+	GateMemberNotReady                // the member's counters are missing: rebuild them and ask again
+)
+
+// Gate is the fast, rebuildable copy of stock and member counters (Redis).
+type Gate interface {
+	// Reserve atomically checks the member's counters against the limits
+	// and takes one unit; on GateReserved the member's counters grow by one.
+	Reserve(ctx context.Context, r Reservation) (Outcome, error)
+	// Release gives back a reservation whose redemption did not commit,
+	// or whose redemption was cancelled (the unit and the member's count).
+	Release(ctx context.Context, r Reservation) error
+	// SoldOut records that SQL has no unit left.
+	SoldOut(ctx context.Context, itemID int64) error
+	// Rebuild loads what is left of the item, if missing.
+	Rebuild(ctx context.Context, itemID, left int64) error
+	// RebuildMember loads the member's counters for day, if missing.
+	RebuildMember(ctx context.Context, itemID, memberID int64, day int, u Usage) error
+	// Reset drops the item's stock counter (after a console edit).
+	Reset(ctx context.Context, itemID int64) error
+}
+
+// ItemAudit is what Check compares for one item.
+type ItemAudit struct {
+	ItemID int64
+	Kind   Kind
+	Stock  int64
+	Sold   int64
+	// LiveRedemptions counts redemptions that are not cancelled or refunded.
+	LiveRedemptions int64
+	// CodesGiven counts pool codes that name a redemption; CodedRedemptions
+	// counts redemptions that carry a coupon code; CodesMismatched counts
+	// redemptions whose code is not the pool code naming them.
+	CodesGiven       int64
+	CodedRedemptions int64
+	CodesMismatched  int64
+}
+
+// Auditor reads what Check needs.
+type Auditor interface {
+	// Audit returns the figures of up to limit items with id > after,
+	// ascending.
+	Audit(ctx context.Context, after int64, limit int) ([]ItemAudit, error)
+}

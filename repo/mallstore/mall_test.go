@@ -1,0 +1,450 @@
+package mallstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/mall"
+	"github.com/jifen/jifen/repo"
+	"github.com/jifen/jifen/repo/ledgerstore"
+	"github.com/jifen/jifen/repo/mallstore"
+	"github.com/jifen/jifen/repo/testenv"
+)
+
+var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, domain.Shanghai)
+
+type tiers map[int64]string
+
+func (t tiers) Code(_ context.Context, id int64) (string, error) {
+	if c, ok := t[id]; ok {
+		return c, nil
+	}
+	return "normal", nil
+}
+
+type fixture struct {
+	env    *testenv.Env
+	ledger *ledger.Service
+	svc    *mall.Service
+	store  *mallstore.Store
+	clock  *domain.FakeClock
+	tiers  tiers
+}
+
+func newFixture(t testing.TB) *fixture {
+	env := testenv.New(t)
+	clock := domain.NewFakeClock(t0)
+	led := &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: clock}
+	st := &mallstore.Store{DB: env.DB}
+	tr := tiers{}
+	svc := &mall.Service{Store: st, Gate: &mallstore.Gate{R: env.Redis}, Points: led, Tiers: tr, Tx: env.DB, Clock: clock}
+	return &fixture{env: env, ledger: led, svc: svc, store: st, clock: clock, tiers: tr}
+}
+
+func (f *fixture) item(t testing.TB, it mall.Item) *mall.Item {
+	t.Helper()
+	if it.Name == "" {
+		it.Name = "咖啡券"
+	}
+	if it.Kind == "" {
+		it.Kind = mall.KindCoupon
+	}
+	if it.Category == "" {
+		it.Category = "coupons"
+	}
+	if it.Points == 0 {
+		it.Points = 100
+	}
+	it.Enabled = true
+	if err := f.svc.CreateItem(context.Background(), &it); err != nil {
+		t.Fatalf("create item: %v", err)
+	}
+	return &it
+}
+
+func (f *fixture) codes(t testing.TB, itemID int64, n int) {
+	t.Helper()
+	codes := make([]string, n)
+	for i := range codes {
+		codes[i] = fmt.Sprintf("C%d-%06d", itemID, i)
+	}
+	if added, _, err := f.svc.ImportCodes(context.Background(), itemID, codes); err != nil || added != n {
+		t.Fatalf("import codes: %d %v", added, err)
+	}
+}
+
+func (f *fixture) fund(t testing.TB, member, points int64) {
+	t.Helper()
+	if _, err := f.ledger.Earn(context.Background(), ledger.EarnInput{MemberID: member, Points: points, Key: fmt.Sprint("seed-", member),
+		Ref: ledger.Ref{Type: "seed", ID: fmt.Sprint(member)}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *fixture) available(t testing.TB, member int64) int64 {
+	t.Helper()
+	b, err := f.ledger.Balance(context.Background(), member)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Available
+}
+
+// clean asserts the ledger and the mall reconcile.
+func (f *fixture) clean(t testing.TB) {
+	t.Helper()
+	var drift []ledger.Violation
+	if _, err := f.ledger.CheckAll(context.Background(), 500, func(_ int64, v []ledger.Violation) { drift = append(drift, v...) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(drift) > 0 {
+		t.Fatalf("ledger drift: %+v", drift)
+	}
+	vs, n, err := mall.Check(context.Background(), f.store, 100)
+	if err != nil || len(vs) > 0 || n == 0 {
+		t.Fatalf("mall check over %d items: %+v %v", n, vs, err)
+	}
+}
+
+func code(err error) domain.Code { return domain.ErrorCode(err) }
+
+func TestRedeemCouponSpendsAndGivesACode(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	it := f.item(t, mall.Item{Stock: 2, LimitTotal: 5})
+	f.codes(t, it.ID, 2)
+	f.fund(t, 1, 250)
+
+	r, err := f.svc.Redeem(ctx, 1, it.ID, "k1")
+	if err != nil || r.Status != mall.StatusFulfilled || r.CouponCode == "" || r.Points != 100 {
+		t.Fatalf("redeem: %+v %v", r, err)
+	}
+	again, err := f.svc.Redeem(ctx, 1, it.ID, "k1")
+	if err != nil || !again.Replayed || again.ID != r.ID || again.CouponCode != r.CouponCode {
+		t.Fatalf("replay: %+v %v", again, err)
+	}
+	if got := f.available(t, 1); got != 150 {
+		t.Fatalf("available after one redemption and its replay = %d, want 150", got)
+	}
+	other := f.item(t, mall.Item{Stock: 1, Kind: mall.KindVirtual})
+	if _, err := f.svc.Redeem(ctx, 1, other.ID, "k1"); code(err) != domain.IdempotencyConflict {
+		t.Fatalf("same key, other item: %v", err)
+	}
+	r2, err := f.svc.Redeem(ctx, 1, it.ID, "k2")
+	if err != nil || r2.CouponCode == r.CouponCode {
+		t.Fatalf("second: %+v %v", r2, err)
+	}
+	// Stock 2 is gone; the third is refused and charges nothing.
+	f.fund(t, 2, 500)
+	if _, err := f.svc.Redeem(ctx, 2, it.ID, "k3"); code(err) != domain.RuleViolation {
+		t.Fatalf("sold out: %v", err)
+	}
+	if got := f.available(t, 2); got != 500 {
+		t.Fatalf("refused shopper charged: %d", got)
+	}
+	// Too few points: 422 and nothing written.
+	it2 := f.item(t, mall.Item{Stock: 5, Kind: mall.KindPhysical, Points: 400})
+	if _, err := f.svc.Redeem(ctx, 1, it2.ID, "k4"); code(err) != domain.PointsInsufficient {
+		t.Fatalf("unaffordable: %v", err)
+	}
+	if cur, _ := f.store.Item(ctx, it2.ID); cur.Sold != 0 {
+		t.Fatalf("an unaffordable redemption took stock: %+v", cur)
+	}
+	f.clean(t)
+}
+
+func TestRedeemLimitsWindowAndTier(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	f.fund(t, 1, 10_000)
+	it := f.item(t, mall.Item{Kind: mall.KindPhysical, Stock: 100, LimitDaily: 1, LimitTotal: 2})
+	if _, err := f.svc.Redeem(ctx, 1, it.ID, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Redeem(ctx, 1, it.ID, "b"); code(err) != domain.RuleViolation {
+		t.Fatalf("second today: %v", err)
+	}
+	f.clock.Advance(24 * time.Hour)
+	if _, err := f.svc.Redeem(ctx, 1, it.ID, "c"); err != nil {
+		t.Fatalf("next day: %v", err)
+	}
+	f.clock.Advance(24 * time.Hour)
+	if _, err := f.svc.Redeem(ctx, 1, it.ID, "d"); code(err) != domain.RuleViolation {
+		t.Fatalf("over total: %v", err)
+	}
+	d, err := f.svc.Detail(ctx, 1, it.ID)
+	if err != nil || d.Verdict.LimitLeft != 0 || d.RefusalCode != domain.RuleViolation || !d.Verdict.Affordable {
+		t.Fatalf("detail: %+v %v", d, err)
+	}
+
+	gold := f.item(t, mall.Item{Kind: mall.KindVirtual, Stock: 10, Tiers: []string{"gold"}})
+	if _, err := f.svc.Redeem(ctx, 1, gold.ID, "e"); code(err) != domain.RuleViolation {
+		t.Fatalf("tier: %v", err)
+	}
+	f.tiers[1] = "gold"
+	if _, err := f.svc.Redeem(ctx, 1, gold.ID, "e"); err != nil {
+		t.Fatalf("gold member: %v", err)
+	}
+	later := f.item(t, mall.Item{Kind: mall.KindVirtual, Stock: 10, StartsAt: f.clock.Now().Add(time.Hour)})
+	if _, err := f.svc.Redeem(ctx, 1, later.ID, "f"); code(err) != domain.RuleViolation {
+		t.Fatalf("before the window: %v", err)
+	}
+	f.clean(t)
+}
+
+func TestCancelReturnsPointsToTheSameLotsAndStock(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	early := f.clock.Now().Add(48 * time.Hour)
+	late := f.clock.Now().Add(400 * 24 * time.Hour)
+	for i, exp := range []time.Time{early, late} {
+		if _, err := f.ledger.Earn(ctx, ledger.EarnInput{MemberID: 1, Points: 60, Key: fmt.Sprint("e", i), Ref: ledger.Ref{Type: "seed", ID: fmt.Sprint(i)}, ExpiresAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	it := f.item(t, mall.Item{Kind: mall.KindPhysical, Stock: 1, LimitTotal: 1, Points: 50})
+	r, err := f.svc.Redeem(ctx, 1, it.ID, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Redeem(ctx, 1, it.ID, "y"); code(err) != domain.RuleViolation {
+		t.Fatalf("limit 1: %v", err)
+	}
+	c, err := f.svc.Fulfil(ctx, r.ID, mall.Fulfilment{Event: mall.EventCancel, Note: "out of stock", Operator: "ops"})
+	if err != nil || c.Status != mall.StatusCancelled {
+		t.Fatalf("cancel: %+v %v", c, err)
+	}
+	if _, err := f.svc.Fulfil(ctx, r.ID, mall.Fulfilment{Event: mall.EventCancel}); code(err) != domain.Conflict {
+		t.Fatalf("second cancel: %v", err)
+	}
+	b, _ := f.ledger.Balance(ctx, 1)
+	if b.Available != 120 || len(b.Expiring) == 0 || b.Expiring[0].Amount != 60 {
+		t.Fatalf("balance after cancel: %+v", b)
+	}
+	// The points went back into the lot that expires first: 60 expire in two days.
+	f.clock.Advance(72 * time.Hour)
+	if _, err := f.ledger.Expire(ctx, f.clock.Now(), 100); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.available(t, 1); got != 60 {
+		t.Fatalf("after the early lot expired: %d, want 60", got)
+	}
+	// The unit and the limit are free again.
+	r2, err := f.svc.Redeem(ctx, 1, it.ID, "z")
+	if err != nil {
+		t.Fatalf("redeem after cancel: %v", err)
+	}
+	if _, err := f.svc.Fulfil(ctx, r2.ID, mall.Fulfilment{Event: mall.EventShip, Carrier: "SF"}); code(err) != domain.Invalid {
+		t.Fatalf("ship without tracking number: %v", err)
+	}
+	s, err := f.svc.Fulfil(ctx, r2.ID, mall.Fulfilment{Event: mall.EventShip, Carrier: "SF", TrackingNo: "SF123"})
+	if err != nil || s.Status != mall.StatusShipped || s.TrackingNo != "SF123" {
+		t.Fatalf("ship: %+v %v", s, err)
+	}
+	if _, err := f.svc.Fulfil(ctx, r2.ID, mall.Fulfilment{Event: mall.EventCancel}); code(err) != domain.Conflict {
+		t.Fatalf("cancel after shipping: %v", err)
+	}
+	if d, err := f.svc.Fulfil(ctx, r2.ID, mall.Fulfilment{Event: mall.EventDeliver}); err != nil || d.Status != mall.StatusFulfilled {
+		t.Fatalf("deliver: %+v %v", d, err)
+	}
+	f.clean(t)
+}
+
+func TestPickupCodeWorksOnceInItsStore(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	f.fund(t, 1, 1000)
+	it := f.item(t, mall.Item{Kind: mall.KindPickup, Stock: 5, Stores: []int64{7}})
+	r, err := f.svc.Redeem(ctx, 1, it.ID, "p")
+	if err != nil || len(r.PickupCode) != 10 || r.Status != mall.StatusPaid {
+		t.Fatalf("redeem pickup: %+v %v", r, err)
+	}
+	if _, err := f.svc.VerifyPickup(ctx, r.PickupCode, 8, false); code(err) != domain.Forbidden {
+		t.Fatalf("other store: %v", err)
+	}
+	if _, err := f.svc.VerifyPickup(ctx, "0000000000", 7, false); code(err) != domain.NotFound {
+		t.Fatalf("unknown code: %v", err)
+	}
+	v, err := f.svc.VerifyPickup(ctx, r.PickupCode, 7, false)
+	if err != nil || v.Status != mall.StatusFulfilled || v.StoreID != 7 {
+		t.Fatalf("verify: %+v %v", v, err)
+	}
+	if _, err := f.svc.VerifyPickup(ctx, r.PickupCode, 7, false); code(err) != domain.Conflict {
+		t.Fatalf("second use: %v", err)
+	}
+	r2, _ := f.svc.Redeem(ctx, 1, it.ID, "q")
+	if v, err := f.svc.VerifyPickup(ctx, r2.PickupCode, 8, true); err != nil || v.StoreID != 8 {
+		t.Fatalf("any store configured: %+v %v", v, err)
+	}
+	f.clean(t)
+}
+
+func TestRedeemWithRedisDownIs503AndChargesNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	f.fund(t, 1, 1000)
+	it := f.item(t, mall.Item{Kind: mall.KindVirtual, Stock: 5})
+	dead := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"127.0.0.1:1"}, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer dead.Close()
+	f.svc.Gate = &mallstore.Gate{R: &repo.Redis{C: dead}}
+	if _, err := f.svc.Redeem(ctx, 1, it.ID, "r"); code(err) != domain.Unavailable {
+		t.Fatalf("redis down: %v", err)
+	}
+	if got := f.available(t, 1); got != 1000 {
+		t.Fatalf("charged with redis down: %d", got)
+	}
+	if rs, _, _ := f.svc.MyRedemptions(ctx, 1, 10, 0); len(rs) != 0 {
+		t.Fatalf("a redemption was written: %+v", rs)
+	}
+}
+
+// rush runs attempts redemptions of one coupon item with stock by members
+// (limit 1 each, every member tries attempts/members times or so with
+// distinct keys) on workers goroutines; during() runs alongside. It checks
+// exactly stock units went, each to a different member with a distinct
+// code, nobody refused was charged, and everything reconciles.
+func rush(t *testing.T, f *fixture, stock, members, attempts int, during func(stop <-chan struct{})) {
+	ctx := context.Background()
+	const price, funds = 100, 500
+	it := f.item(t, mall.Item{Stock: int64(stock), LimitTotal: 1, Points: price})
+	f.codes(t, it.ID, stock)
+	var wg sync.WaitGroup
+	began := time.Now()
+	next := atomic.Int64{}
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for m := next.Add(1); m <= int64(members); m = next.Add(1) {
+				f.fund(t, m, funds)
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("funded %d members in %v", members, time.Since(began))
+	began = time.Now()
+
+	stop := make(chan struct{})
+	duringDone := make(chan struct{})
+	go func() { defer close(duringDone); during(stop) }()
+	var ok, refused atomic.Int64
+	var unexpected sync.Map
+	jobs := make(chan int, attempts)
+	for i := 0; i < attempts; i++ {
+		jobs <- i
+	}
+	close(jobs)
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				member := int64(i%members) + 1
+				_, err := f.svc.Redeem(ctx, member, it.ID, fmt.Sprint("rush-", i))
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case code(err) == domain.RuleViolation:
+					refused.Add(1)
+				default:
+					unexpected.Store(i, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-duringDone
+	t.Logf("%d attempts in %v", attempts, time.Since(began))
+	unexpected.Range(func(k, v any) bool { t.Errorf("attempt %v: %v", k, v); return true })
+	if ok.Load() != int64(stock) || ok.Load()+refused.Load() != int64(attempts) {
+		t.Fatalf("redeemed %d, refused %d of %d; want exactly %d redeemed", ok.Load(), refused.Load(), attempts, stock)
+	}
+	codes := map[string]bool{}
+	winners := 0
+	for m := int64(1); m <= int64(members); m++ {
+		rs, _, err := f.svc.MyRedemptions(ctx, m, 10, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs) > 1 {
+			t.Fatalf("member %d redeemed %d times with limit 1", m, len(rs))
+		}
+		want := int64(funds)
+		if len(rs) == 1 {
+			winners++
+			if codes[rs[0].CouponCode] || rs[0].CouponCode == "" {
+				t.Fatalf("code %q given twice or empty", rs[0].CouponCode)
+			}
+			codes[rs[0].CouponCode] = true
+			want -= price
+		}
+		if got := f.available(t, m); got != want {
+			t.Fatalf("member %d has %d points, want %d", m, got, want)
+		}
+	}
+	if winners != stock || len(codes) != stock {
+		t.Fatalf("%d winners, %d distinct codes; want %d", winners, len(codes), stock)
+	}
+	if cur, _ := f.store.Item(ctx, it.ID); cur.Sold != int64(stock) {
+		t.Fatalf("sold %d", cur.Sold)
+	}
+	if left, _ := f.store.CodesLeft(ctx, []int64{it.ID}); left[it.ID] != 0 {
+		t.Fatalf("codes left %d", left[it.ID])
+	}
+	f.clean(t)
+}
+
+// rushScale is the full scale of the issue (stock 1,000, 2,000 members,
+// 5,000 attempts) unless -short or -race (about ten times slower, run by
+// CI on MariaDB + Redis), which keep the ratios at a fifth.
+func rushScale() (stock, members, attempts int) {
+	if testing.Short() || raceOn {
+		return 200, 400, 1000
+	}
+	return 1000, 2000, 5000
+}
+
+func TestRedeemRushNeverOversells(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	stock, members, attempts := rushScale()
+	rush(t, f, stock, members, attempts, func(<-chan struct{}) {})
+}
+
+func TestRedeemRushWithRedisKeysDeleted(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	stock, members, attempts := rushScale()
+	var deletions atomic.Int64
+	rush(t, f, stock, members, attempts, func(stop <-chan struct{}) {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(150 * time.Millisecond):
+				if err := f.env.Redis.DeleteAll(context.Background()); err != nil && !errors.Is(err, context.Canceled) {
+					t.Errorf("delete keys: %v", err)
+				}
+				deletions.Add(1)
+			}
+		}
+	})
+	if deletions.Load() == 0 {
+		t.Fatal("the keys were never deleted during the run")
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package mallstore_test
+
+const raceOn = false
