@@ -488,3 +488,61 @@ func (s *Store) Audit(ctx context.Context, after int64, limit int) ([]mall.ItemA
 	}
 	return out, nil
 }
+
+var _ mall.Reporter = (*Store)(nil)
+
+// DayLines sums live redemptions per item and day.
+func (s *Store) DayLines(ctx context.Context, from, to int) ([]mall.DayLine, error) {
+	var rows []struct {
+		ItemID   int64
+		ItemName string
+		Day      int
+		N        int64
+		Points   int64
+		CashFen  int64
+	}
+	err := s.db(ctx).Model(&redemptionRow{}).
+		Select("item_id, MAX(item_name) AS item_name, day, COUNT(*) AS n, SUM(points) AS points, SUM(cash_fen) AS cash_fen").
+		Where("day BETWEEN ? AND ? AND status NOT IN ?", from, to, []string{string(mall.StatusCancelled), string(mall.StatusRefunded), string(mall.StatusReserved)}).
+		Group("day, item_id").Order("day, item_id").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("mall report: %w", err)
+	}
+	out := make([]mall.DayLine, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, mall.DayLine{ItemID: r.ItemID, ItemName: r.ItemName, Day: r.Day, Redemptions: r.N, Points: r.Points, CashFen: r.CashFen})
+	}
+	return out, nil
+}
+
+// CouponPools counts the free codes of coupon items, fewest first.
+func (s *Store) CouponPools(ctx context.Context, limit int) ([]mall.PoolLine, error) {
+	var rows []struct {
+		ID        int64
+		Name      string
+		CodesLeft int64
+	}
+	err := s.db(ctx).Table("mall_items i").
+		Select("i.id, i.name, (SELECT COUNT(*) FROM mall_codes c WHERE c.item_id = i.id AND c.redemption_id = 0) AS codes_left").Where("i.kind = ?", string(mall.KindCoupon)).Order("codes_left, i.id").Limit(limit).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("code pools: %w", err)
+	}
+	out := make([]mall.PoolLine, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, mall.PoolLine{ItemID: r.ID, ItemName: r.Name, Left: r.CodesLeft})
+	}
+	return out, nil
+}
+
+// LowStock returns enabled items with little left.
+func (s *Store) LowStock(ctx context.Context, left int64, limit int) ([]mall.Item, error) {
+	var rows []itemRow
+	if err := s.db(ctx).Where("enabled = ? AND stock - sold <= ?", true, left).Order("stock - sold, id").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("low stock: %w", err)
+	}
+	out := make([]mall.Item, 0, len(rows))
+	for i := range rows {
+		out = append(out, rows[i].toDomain())
+	}
+	return out, nil
+}
