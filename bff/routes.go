@@ -185,6 +185,7 @@ func NewRouter(d Deps) *gin.Engine {
 	con.PUT("/mall/items/:id", writers, co.UpdateMallItem)
 	con.POST("/mall/items/:id/codes", writers, co.ImportMallCodes)
 	con.POST("/mall/redemptions/:id/events", writers, co.FulfilMallRedemption)
+	con.GET("/mall/report", co.MallReport)
 	gu.POST("/mall/pickups", gd.VerifyMallPickup)
 
 	// Server to server: signed with HMAC-SHA256, no user token.

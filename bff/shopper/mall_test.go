@@ -223,3 +223,46 @@ func TestMallConsoleCancelGivesPointsAndStockBack(t *testing.T) {
 		t.Fatalf("ledger: %v", v)
 	}
 }
+
+func TestMallReport(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	marketer := bfftest.Auth(h.ConsoleLogin("marketer"))
+	coupon := createMallItem(t, h, h.ConsoleLogin("admin"), couponItem)
+	cup := createMallItem(t, h, h.ConsoleLogin("admin"), `{"kind":"physical","name":"保温杯","category":"home","points":400,"stock":50,"enabled":true}`)
+	if r := h.Do("POST", fmt.Sprintf("/api/v1/console/mall/items/%d/codes", coupon), "A1\nA2\nA3\n", append(append([]string{}, marketer...), "Content-Type", "text/csv")...); r.Status != 200 {
+		t.Fatalf("import: %d %s", r.Status, r.Body)
+	}
+	tok, _, mid := h.Login(bfftest.UniqueUser("mallrep"))
+	earn(t, h, mid, 5000)
+	for i, id := range []int64{coupon, cup, cup} {
+		if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", id), nil, append(bfftest.Auth(tok), "Idempotency-Key", fmt.Sprint("k", i))...); r.Status != 201 {
+			t.Fatalf("redeem: %d %s", r.Status, r.Body)
+		}
+	}
+	r := h.Do("GET", "/api/v1/console/mall/report?from=2026-11-23&to=2026-11-23&low_stock=1", nil, marketer...)
+	if r.Status != 200 || r.JSON()["points_spent"] != 1100.0 {
+		t.Fatalf("report: %d %s", r.Status, r.Body)
+	}
+	days := r.JSON()["by_item_day"].([]any)
+	if len(days) != 2 || days[1].(map[string]any)["redemptions"] != 2.0 || days[1].(map[string]any)["day"] != "2026-11-23" {
+		t.Fatalf("by item and day: %s", r.Body)
+	}
+	pools := r.JSON()["code_pools"].([]any)
+	if len(pools) != 1 || pools[0].(map[string]any)["codes_left"] != 2.0 {
+		t.Fatalf("pools: %s", r.Body)
+	}
+	// The coupon item has 1 unit left (stock 2): low at threshold 1; the cup is not.
+	low := r.JSON()["low_stock"].([]any)
+	if len(low) != 1 || low[0].(map[string]any)["item_id"] != float64(coupon) {
+		t.Fatalf("low stock: %s", r.Body)
+	}
+	for _, q := range []string{"from=2026-13-01", "from=2026-11-23&to=2026-11-01", "from=2026-01-01&to=2026-12-01", "low_stock=x", "low_stock=-1"} {
+		if r := h.Do("GET", "/api/v1/console/mall/report?"+q, nil, marketer...); r.Status != 400 {
+			t.Errorf("%s: %d %s", q, r.Status, r.Body)
+		}
+	}
+	if r := h.Do("GET", "/api/v1/console/mall/report", nil, bfftest.Auth(tok)...); r.Status != 401 {
+		t.Fatalf("shopper token: %d", r.Status)
+	}
+}

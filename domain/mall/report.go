@@ -2,6 +2,7 @@ package mall
 
 import (
 	"context"
+	"time"
 
 	"github.com/jifen/jifen/domain"
 )
@@ -75,4 +76,14 @@ func BuildReport(ctx context.Context, r Reporter, from, to domain.Day, lowStock 
 		return Report{}, err
 	}
 	return out, nil
+}
+
+// DayOf turns a stored yyyymmdd back into a Day.
+func DayOf(yyyymmdd int) domain.Day {
+	return domain.Day{Year: yyyymmdd / 10000, Month: time.Month(yyyymmdd / 100 % 100), Day: yyyymmdd % 100}
+}
+
+// Report is BuildReport over the service's Reports.
+func (s *Service) Report(ctx context.Context, from, to domain.Day, lowStock int64) (Report, error) {
+	return BuildReport(ctx, s.Reports, from, to, lowStock)
 }

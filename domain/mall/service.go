@@ -33,8 +33,10 @@ type Service struct {
 	Gate   Gate
 	Points Points
 	Tiers  Tiers
-	Tx     TxRunner
-	Clock  domain.Clock
+	// Reports reads the console report (the SQL store).
+	Reports Reporter
+	Tx      TxRunner
+	Clock   domain.Clock
 }
 
 // RefType is the ledger reference type of mall spends; the id is the

@@ -290,7 +290,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 			a.Tasks.Followers = official // the user-info API resolves followers' unionids
 		}
 	}
-	a.Mall = &mall.Service{Store: &mallstore.Store{DB: st.DB}, Gate: &mallstore.Gate{R: st.Redis}, Points: a.Ledger,
+	mallStore := &mallstore.Store{DB: st.DB}
+	a.Mall = &mall.Service{Store: mallStore, Reports: mallStore, Gate: &mallstore.Gate{R: st.Redis}, Points: a.Ledger,
 		Tiers: a.Tiers, Tx: st.DB, Clock: opt.Clock}
 	if err := wireReminder(cfg, st, opt, a, mini, work, official); err != nil {
 		return nil, err
