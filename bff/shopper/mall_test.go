@@ -156,8 +156,13 @@ func TestMallBadInput(t *testing.T) {
 		{"bad event", "POST", "/api/v1/console/mall/redemptions/1/events", `{"event":"explode"}`, marketer, 400, "INVALID"},
 		{"auditor moves a redemption", "POST", "/api/v1/console/mall/redemptions/1/events", `{"event":"cancel"}`, auditor, 403, "FORBIDDEN"},
 	}
+	// Requests the spec itself forbids; the others are refused for what it
+	// cannot express (auth, state, ids, cross-field rules).
+	specInvalid := map[string]bool{"malformed JSON": true, "wrong type": true, "unknown field": true, "bad kind": true,
+		"zero points": true, "negative stock": true, "oversized": true, "codes as JSON": true, "bad limit": true,
+		"redeem without key": true, "bad event": true}
 	for _, c := range cases {
-		r := h.Do(c.method, c.path, c.body, c.headers...)
+		r := h.Send(!specInvalid[c.name], c.method, c.path, c.body, c.headers...)
 		if r.Status != c.status || r.ErrorCode() != c.code {
 			t.Errorf("%s: got %d %s, want %d %s", c.name, r.Status, r.Body, c.status, c.code)
 		}
@@ -258,7 +263,7 @@ func TestMallReport(t *testing.T) {
 		t.Fatalf("low stock: %s", r.Body)
 	}
 	for _, q := range []string{"from=2026-13-01", "from=2026-11-23&to=2026-11-01", "from=2026-01-01&to=2026-12-01", "low_stock=x", "low_stock=-1"} {
-		if r := h.Do("GET", "/api/v1/console/mall/report?"+q, nil, marketer...); r.Status != 400 {
+		if r := h.Send(!strings.HasPrefix(q, "low_stock"), "GET", "/api/v1/console/mall/report?"+q, nil, marketer...); r.Status != 400 {
 			t.Errorf("%s: %d %s", q, r.Status, r.Body)
 		}
 	}

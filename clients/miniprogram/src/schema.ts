@@ -1174,6 +1174,178 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/shopper/mall/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The points mall catalogue (enabled items), by category, highest sort first, keyset paged */
+        get: operations["browseMallItems"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/shopper/mall/items/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One item with the caller's remaining limit, whether they can afford it, and why they may not redeem it now */
+        get: operations["getMallItemForShopper"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/shopper/mall/items/{id}/redemptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Redeem one unit (no body). Closed, tier, limit or sold out → 422 RULE_VIOLATION; too few points → 422 POINTS_INSUFFICIENT; Redis down → 503. A refusal charges nothing. */
+        post: operations["redeemMallItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/shopper/mall/redemptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's redemptions, newest first, with status and coupon or pickup code */
+        get: operations["listMyMallRedemptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/mall/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every mall item (on or off), by category, highest sort first, keyset paged */
+        get: operations["listMallItems"];
+        put?: never;
+        /** Create a mall item (admin, marketer) */
+        post: operations["createMallItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/mall/items/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One mall item with stock and sold */
+        get: operations["getMallItem"];
+        /** Replace a mall item's fields (admin, marketer); the kind cannot change, the stock cannot go below what is sold (422) */
+        put: operations["updateMallItem"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/mall/items/{id}/codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import coupon codes into a coupon item's pool (admin, marketer); CSV, first column, optional header "code"; codes already in the pool are skipped, so each is given out once, ever */
+        post: operations["importMallCodes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/mall/redemptions/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move a redemption (admin, marketer) — ship (carrier, tracking_no; physical), deliver, cancel (before shipping) or refund (before delivery). Cancel and refund return the points into the same lots with their original expiry and the unit to the stock. A move the status does not allow → 409. */
+        post: operations["fulfilMallRedemption"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/guide/mall/pickups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Verify a shopper's pickup code (核销) in the guide's store; once only (409 after), and only in the item's pickup stores unless mall.pickup_any_store (403) */
+        post: operations["verifyMallPickup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/mall/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Mall report — live redemptions by item and day (points spent, cash taken), codes left per coupon pool, enabled items with little stock left */
+        get: operations["getMallReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1317,6 +1489,144 @@ export interface components {
         };
         /** @description pass as ?cursor= for the next page; null at the end */
         NextCursor: number | null;
+        MallItemShopper: {
+            /** Format: int64 */
+            id: number;
+            /** @enum {string} */
+            kind: "coupon" | "physical" | "pickup" | "virtual";
+            name: string;
+            images: string[];
+            description: string;
+            category: string;
+            /**
+             * Format: int64
+             * @description price in points
+             */
+            points: number;
+            /**
+             * Format: int64
+             * @description cash part in fen (0 = points only)
+             */
+            cash_fen: number;
+            /**
+             * Format: int64
+             * @description units still available
+             */
+            left: number;
+            /** @description per member per day; 0 = no limit */
+            limit_daily: number;
+            /** @description per member ever; 0 = no limit */
+            limit_total: number;
+            /** @description tiers allowed; empty = every tier */
+            tiers: string[];
+            /** Format: date-time */
+            starts_at: string | null;
+            /** Format: date-time */
+            ends_at: string | null;
+        };
+        MallItemWrite: {
+            /** @enum {string} */
+            kind: "coupon" | "physical" | "pickup" | "virtual";
+            name: string;
+            images?: string[];
+            description?: string;
+            category: string;
+            /** Format: int64 */
+            points: number;
+            /**
+             * Format: int64
+             * @description optional cash part in fen
+             */
+            cash_fen?: number;
+            /** Format: int64 */
+            stock: number;
+            limit_daily?: number;
+            limit_total?: number;
+            tiers?: string[];
+            /** @description pickup items only; the stores where the code is collected (empty = every store) */
+            stores?: number[];
+            /** Format: date-time */
+            starts_at?: string | null;
+            /** Format: date-time */
+            ends_at?: string | null;
+            /** @description higher first in the catalogue */
+            sort?: number;
+            enabled?: boolean;
+        };
+        MallItemConsole: {
+            /** Format: int64 */
+            id: number;
+            /** @enum {string} */
+            kind: "coupon" | "physical" | "pickup" | "virtual";
+            name: string;
+            images: string[];
+            description: string;
+            category: string;
+            /** Format: int64 */
+            points: number;
+            /** Format: int64 */
+            cash_fen: number;
+            /** Format: int64 */
+            stock: number;
+            /**
+             * Format: int64
+             * @description units held by live (not cancelled or refunded) redemptions
+             */
+            sold: number;
+            limit_daily: number;
+            limit_total: number;
+            tiers: string[];
+            stores: number[];
+            /** Format: date-time */
+            starts_at: string | null;
+            /** Format: date-time */
+            ends_at: string | null;
+            sort: number;
+            enabled: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        MallRedemption: {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            item_id: number;
+            /**
+             * Format: int64
+             * @description console only
+             */
+            member_id?: number;
+            item_name: string;
+            /** @enum {string} */
+            kind: "coupon" | "physical" | "pickup" | "virtual";
+            /** Format: int64 */
+            points: number;
+            /** Format: int64 */
+            cash_fen: number;
+            /** @enum {string} */
+            status: "reserved" | "paid" | "shipped" | "fulfilled" | "cancelled" | "refunded";
+            /** @description coupon items; "" otherwise */
+            coupon_code: string;
+            /** @description pickup items (核销码); "" otherwise */
+            pickup_code: string;
+            carrier: string;
+            tracking_no: string;
+            /**
+             * Format: int64
+             * @description console only; pickup store
+             */
+            store_id?: number;
+            /** @description console only */
+            note?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description pass as ?cursor= for the next page; null at the end */
+        MallCursor: string | null;
         RefreshRequest: {
             refresh_token: string;
         };
@@ -4244,6 +4554,418 @@ export interface operations {
                                 reason: string;
                             }[];
                         };
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    browseMallItems: {
+        parameters: {
+            query?: {
+                category?: string;
+                limit?: components["parameters"]["Limit"];
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["MallItemShopper"][];
+                        next_cursor: components["schemas"]["MallCursor"];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getMallItemForShopper: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The item as the caller sees it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        item: components["schemas"]["MallItemShopper"];
+                        /** @description more units the caller may redeem now; null without limits */
+                        limit_left: number | null;
+                        affordable: boolean;
+                        can_redeem: boolean;
+                        /** @description why not (empty strings when can_redeem) */
+                        refusal: {
+                            /** @example RULE_VIOLATION */
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    redeemMallItem: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The redemption (the same one on a replay, with Idempotent-Replayed true). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        redemption: components["schemas"]["MallRedemption"];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listMyMallRedemptions: {
+        parameters: {
+            query?: {
+                limit?: components["parameters"]["Limit"];
+                /** @description next_cursor of the previous page */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        redemptions: components["schemas"]["MallRedemption"][];
+                        next_cursor: components["schemas"]["NextCursor"];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listMallItems: {
+        parameters: {
+            query?: {
+                category?: string;
+                limit?: components["parameters"]["Limit"];
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["MallItemConsole"][];
+                        next_cursor: components["schemas"]["MallCursor"];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createMallItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MallItemWrite"];
+            };
+        };
+        responses: {
+            /** @description The item. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        item: components["schemas"]["MallItemConsole"];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getMallItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The item. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        item: components["schemas"]["MallItemConsole"];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    updateMallItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MallItemWrite"];
+            };
+        };
+        responses: {
+            /** @description The item. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        item: components["schemas"]["MallItemConsole"];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    importMallCodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description How many codes were added and skipped. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        added: number;
+                        skipped: number;
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    fulfilMallRedemption: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    event: "ship" | "deliver" | "cancel" | "refund";
+                    carrier?: string;
+                    tracking_no?: string;
+                    note?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The redemption after the move. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        redemption: components["schemas"]["MallRedemption"];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    verifyMallPickup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The collected redemption. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        pickup: {
+                            /** Format: int64 */
+                            redemption_id: number;
+                            /** Format: int64 */
+                            item_id: number;
+                            item_name: string;
+                            /** Format: int64 */
+                            member_id: number;
+                            status: string;
+                            /** Format: int64 */
+                            store_id: number;
+                        };
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getMallReport: {
+        parameters: {
+            query?: {
+                /** @description YYYY-MM-DD (Shanghai); default six days before today */
+                from?: string;
+                /** @description YYYY-MM-DD; default today; at most 92 days after from */
+                to?: string;
+                /** @description items with at most this many left are low (default 10) */
+                low_stock?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        from: string;
+                        to: string;
+                        /** Format: int64 */
+                        points_spent: number;
+                        /** Format: int64 */
+                        cash_fen: number;
+                        by_item_day: {
+                            /** Format: int64 */
+                            item_id: number;
+                            item_name: string;
+                            day: string;
+                            /** Format: int64 */
+                            redemptions: number;
+                            /** Format: int64 */
+                            points: number;
+                            /** Format: int64 */
+                            cash_fen: number;
+                        }[];
+                        code_pools: {
+                            /** Format: int64 */
+                            item_id: number;
+                            item_name: string;
+                            /** Format: int64 */
+                            codes_left: number;
+                        }[];
+                        low_stock: {
+                            /** Format: int64 */
+                            item_id: number;
+                            item_name: string;
+                            /** Format: int64 */
+                            stock: number;
+                            /** Format: int64 */
+                            sold: number;
+                            /** Format: int64 */
+                            left: number;
+                        }[];
                     };
                 };
             };
