@@ -47,3 +47,23 @@ func (r *Redis) DeleteAll(ctx context.Context) error {
 	}
 	return nil
 }
+
+// rebuildScript: KEYS one hash; ARGV ttl (0 = none), then field, value
+// pairs. Replaces the hash only when it lacks "_ok", so a rebuild never
+// clobbers live counters another request rebuilt first.
+var rebuildScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], '_ok') == 1 then return 0 end
+redis.call('DEL', KEYS[1])
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end
+redis.call('HSET', KEYS[1], '_ok', 1)
+if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return 1
+`)
+
+// RebuildHash loads a gate's counter hash from SQL values (field, value
+// pairs) and marks it "_ok", unless a rebuilt hash is already there; a
+// hash without "_ok" (lost, or half-recreated by a late release) is
+// replaced. ttlSeconds 0 keeps it without expiry.
+func (r *Redis) RebuildHash(ctx context.Context, key string, ttlSeconds int64, pairs ...any) error {
+	return rebuildScript.Run(ctx, r.C, []string{key}, append([]any{ttlSeconds}, pairs...)...).Err()
+}

@@ -3,6 +3,7 @@ package console
 import (
 	"time"
 
+	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain/mall"
 )
 
@@ -63,19 +64,11 @@ type mallItemJSON struct {
 	UpdatedAt   time.Time  `json:"updated_at"`
 }
 
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
 func toMallItemJSON(it *mall.Item) mallItemJSON {
 	return mallItemJSON{ID: it.ID, Kind: string(it.Kind), Name: it.Name, Images: append([]string{}, it.Images...),
 		Description: it.Description, Category: it.Category, Points: it.Points, CashFen: it.CashFen, Stock: it.Stock, Sold: it.Sold,
 		LimitDaily: it.LimitDaily, LimitTotal: it.LimitTotal, Tiers: append([]string{}, it.Tiers...), Stores: append([]int64{}, it.Stores...),
-		StartsAt: optTime(it.StartsAt), EndsAt: optTime(it.EndsAt), Sort: it.Sort, Enabled: it.Enabled,
+		StartsAt: web.OptTime(it.StartsAt), EndsAt: web.OptTime(it.EndsAt), Sort: it.Sort, Enabled: it.Enabled,
 		CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC()}
 }
 

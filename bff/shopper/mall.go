@@ -3,6 +3,7 @@ package shopper
 import (
 	"time"
 
+	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain/mall"
 )
 
@@ -24,19 +25,11 @@ type mallItemJSON struct {
 	EndsAt      *time.Time `json:"ends_at"`
 }
 
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
 func toMallItemJSON(it *mall.Item) mallItemJSON {
 	return mallItemJSON{ID: it.ID, Kind: string(it.Kind), Name: it.Name, Images: append([]string{}, it.Images...),
 		Description: it.Description, Category: it.Category, Points: it.Points, CashFen: it.CashFen, Left: it.Left(),
 		LimitDaily: it.LimitDaily, LimitTotal: it.LimitTotal, Tiers: append([]string{}, it.Tiers...),
-		StartsAt: optTime(it.StartsAt), EndsAt: optTime(it.EndsAt)}
+		StartsAt: web.OptTime(it.StartsAt), EndsAt: web.OptTime(it.EndsAt)}
 }
 
 // mallRedemptionJSON is a redemption as its shopper sees it.

@@ -3,6 +3,7 @@ package web
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -13,16 +14,13 @@ import (
 // ParseMallPage reads ?category=, ?limit= (1–100, default 20) and ?cursor=
 // (a next_cursor of a previous page: "<sort>.<id>") for the catalogue.
 func ParseMallPage(c *gin.Context) (mall.Page, error) {
-	p := mall.Page{Limit: 20, Category: strings.TrimSpace(c.Query("category"))}
+	p := mall.Page{Category: strings.TrimSpace(c.Query("category"))}
 	if len(p.Category) > 32 {
 		return p, domain.FieldError("category", "at most 32 characters")
 	}
-	if s := c.Query("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 100 {
-			return p, domain.FieldError("limit", "must be an integer from 1 to 100")
-		}
-		p.Limit = n
+	var err error
+	if p.Limit, err = parseLimit(c); err != nil {
+		return p, err
 	}
 	if s := c.Query("cursor"); s != "" {
 		sortPart, idPart, ok := strings.Cut(s, ".")
@@ -43,4 +41,13 @@ func MallCursor(c *mall.Cursor) *string {
 	}
 	s := strconv.Itoa(c.Sort) + "." + strconv.FormatInt(c.ID, 10)
 	return &s
+}
+
+// OptTime is nil (JSON null) for a zero time, else the time in UTC.
+func OptTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }

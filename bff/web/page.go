@@ -17,13 +17,10 @@ type Page struct {
 // ParsePage reads ?limit= (1–100, default 20) and ?cursor= (an id from a
 // previous answer's next_cursor).
 func ParsePage(c *gin.Context) (Page, error) {
-	p := Page{Limit: 20}
-	if s := c.Query("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 100 {
-			return p, domain.FieldError("limit", "must be an integer from 1 to 100")
-		}
-		p.Limit = n
+	var p Page
+	var err error
+	if p.Limit, err = parseLimit(c); err != nil {
+		return p, err
 	}
 	if s := c.Query("cursor"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
@@ -33,6 +30,19 @@ func ParsePage(c *gin.Context) (Page, error) {
 		p.Cursor = n
 	}
 	return p, nil
+}
+
+// parseLimit reads ?limit= (1–100, default 20).
+func parseLimit(c *gin.Context) (int, error) {
+	s := c.Query("limit")
+	if s == "" {
+		return 20, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 100 {
+		return 20, domain.FieldError("limit", "must be an integer from 1 to 100")
+	}
+	return n, nil
 }
 
 // NextCursor is nil (JSON null) at the end of the list.

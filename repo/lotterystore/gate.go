@@ -108,18 +108,6 @@ if v < 0 then redis.call('HSET', KEYS[1], ARGV[1], 0) end
 return 1
 `)
 
-// rebuildScript: KEYS one hash; ARGV ttl (0 = none), then field, value
-// pairs. Replaces the hash only when it lacks "_ok", so a rebuild never
-// clobbers live counters another request rebuilt first.
-var rebuildScript = redis.NewScript(`
-if redis.call('HEXISTS', KEYS[1], '_ok') == 1 then return 0 end
-redis.call('DEL', KEYS[1])
-for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end
-redis.call('HSET', KEYS[1], '_ok', 1)
-if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return 1
-`)
-
 // Reserve runs the reserve script, in a pipeline with the reserves that
 // arrive at the same time (see Pipelines).
 func (g *Gate) Reserve(ctx context.Context, r lottery.Reservation) (lottery.Outcome, error) {
@@ -212,13 +200,13 @@ func (g *Gate) SoldOut(ctx context.Context, campaignID, prizeID int64) error {
 
 // Rebuild loads the stock and the member's counters from SQL values.
 func (g *Gate) Rebuild(ctx context.Context, c *lottery.Campaign, memberID int64, day int, st lottery.MemberState) error {
-	args := []any{0}
+	var args []any
 	for _, p := range c.Prizes {
 		if p.Stock != lottery.Unlimited && !p.Empty() {
 			args = append(args, p.ID, max(0, p.Stock-p.Won))
 		}
 	}
-	if err := rebuildScript.Run(ctx, g.R.C, []string{g.stockKey(c.ID)}, args...).Err(); err != nil {
+	if err := g.R.RebuildHash(ctx, g.stockKey(c.ID), 0, args...); err != nil {
 		return err
 	}
 	return g.RebuildMember(ctx, c.ID, memberID, day, st)
@@ -226,8 +214,7 @@ func (g *Gate) Rebuild(ctx context.Context, c *lottery.Campaign, memberID int64,
 
 // RebuildMember loads the member's counters from SQL values.
 func (g *Gate) RebuildMember(ctx context.Context, campaignID, memberID int64, day int, st lottery.MemberState) error {
-	return rebuildScript.Run(ctx, g.R.C, []string{g.memberKey(campaignID, memberID)}, g.ttl(),
-		"total", st.Draws, dayField(day), st.DayDraws).Err()
+	return g.R.RebuildHash(ctx, g.memberKey(campaignID, memberID), g.ttl(), "total", st.Draws, dayField(day), st.DayDraws)
 }
 
 // Reset drops the campaign's stock counters.

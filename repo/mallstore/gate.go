@@ -84,18 +84,6 @@ if redis.call('HEXISTS', KEYS[1], '_ok') == 1 then redis.call('HSET', KEYS[1], '
 return 1
 `)
 
-// rebuildScript: KEYS one hash; ARGV ttl (0 = none), then field, value
-// pairs. Replaces the hash only when it lacks "_ok", so a rebuild never
-// clobbers live counters another request rebuilt first.
-var rebuildScript = redis.NewScript(`
-if redis.call('HEXISTS', KEYS[1], '_ok') == 1 then return 0 end
-redis.call('DEL', KEYS[1])
-for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end
-redis.call('HSET', KEYS[1], '_ok', 1)
-if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return 1
-`)
-
 // Reserve runs the reserve script.
 func (g *Gate) Reserve(ctx context.Context, r mall.Reservation) (mall.Outcome, error) {
 	n, err := reserveScript.Run(ctx, g.R.C, []string{g.stockKey(r.ItemID), g.memberKey(r.ItemID, r.MemberID)},
@@ -128,13 +116,12 @@ func (g *Gate) SoldOut(ctx context.Context, itemID int64) error {
 
 // Rebuild loads what is left of the item from SQL values.
 func (g *Gate) Rebuild(ctx context.Context, itemID, left int64) error {
-	return rebuildScript.Run(ctx, g.R.C, []string{g.stockKey(itemID)}, 0, "left", left).Err()
+	return g.R.RebuildHash(ctx, g.stockKey(itemID), 0, "left", left)
 }
 
 // RebuildMember loads the member's counters from SQL values.
 func (g *Gate) RebuildMember(ctx context.Context, itemID, memberID int64, day int, u mall.Usage) error {
-	return rebuildScript.Run(ctx, g.R.C, []string{g.memberKey(itemID, memberID)}, g.ttl(),
-		"total", u.Total, dayField(day), u.Today).Err()
+	return g.R.RebuildHash(ctx, g.memberKey(itemID, memberID), g.ttl(), "total", u.Total, dayField(day), u.Today)
 }
 
 // Reset drops the item's stock counter.
