@@ -300,22 +300,28 @@ func (s *Store) ReturnStock(ctx context.Context, itemID int64) error {
 	return nil
 }
 
-// ImportCodes inserts the codes the pool does not have yet.
+// ImportCodes inserts the codes the pool does not have yet. What it added
+// is counted, not taken from the statements' affected rows: MySQL counts
+// a skipped duplicate of ON DUPLICATE KEY UPDATE as affected.
 func (s *Store) ImportCodes(ctx context.Context, itemID int64, codes []string, now time.Time) (int, error) {
-	added := 0
+	var before, after int64
+	if err := s.db(ctx).Model(&codeRow{}).Where("item_id = ?", itemID).Count(&before).Error; err != nil {
+		return 0, fmt.Errorf("count codes: %w", err)
+	}
 	for start := 0; start < len(codes); start += 1000 {
 		end := min(len(codes), start+1000)
 		rows := make([]codeRow, 0, end-start)
 		for _, c := range codes[start:end] {
 			rows = append(rows, codeRow{ItemID: itemID, Code: c, CreatedAt: now.UTC()})
 		}
-		res := s.db(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows)
-		if res.Error != nil {
-			return 0, fmt.Errorf("import codes: %w", res.Error)
+		if err := s.db(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
+			return 0, fmt.Errorf("import codes: %w", err)
 		}
-		added += int(res.RowsAffected)
 	}
-	return added, nil
+	if err := s.db(ctx).Model(&codeRow{}).Where("item_id = ?", itemID).Count(&after).Error; err != nil {
+		return 0, fmt.Errorf("count codes: %w", err)
+	}
+	return int(after - before), nil
 }
 
 // ClaimCode gives the oldest free code to the redemption. On MySQL
