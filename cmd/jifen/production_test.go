@@ -14,16 +14,7 @@ import (
 // against real MySQL, Redis and WeChat" section.
 func readmeProductionSnippet(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme := string(b)
-	start := strings.Index(readme, "\n## Running against real MySQL, Redis and WeChat")
-	if start < 0 {
-		t.Fatal("README.md has no 'Running against real MySQL, Redis and WeChat' section")
-	}
-	section := readme[start:]
+	section := readmeSection(t, "Running against real MySQL, Redis and WeChat")
 	open := strings.Index(section, "```sh\n")
 	if open < 0 {
 		t.Fatal("the production section has no sh block")

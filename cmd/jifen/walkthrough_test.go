@@ -165,23 +165,31 @@ func walkthroughSections(t *testing.T) []string {
 	return secs
 }
 
-// readmeWalkthroughBlocks returns the sh code blocks of the README's
-// "Walk-through" section.
-func readmeWalkthroughBlocks(t *testing.T) []string {
+// readmeSection returns the README's "## <heading>…" section, up to the
+// next "## " heading.
+func readmeSection(t *testing.T, heading string) string {
 	t.Helper()
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	readme := string(b)
-	start := strings.Index(readme, "\n## Walk-through")
+	start := strings.Index(readme, "\n## "+heading)
 	if start < 0 {
-		t.Fatal("README.md has no '## Walk-through' section")
+		t.Fatalf("README.md has no '## %s' section", heading)
 	}
 	section := readme[start+1:]
 	if end := strings.Index(section, "\n## "); end >= 0 {
 		section = section[:end]
 	}
+	return section
+}
+
+// readmeWalkthroughBlocks returns the sh code blocks of the README's
+// "Walk-through" section.
+func readmeWalkthroughBlocks(t *testing.T) []string {
+	t.Helper()
+	section := readmeSection(t, "Walk-through")
 	var blocks []string
 	for _, m := range regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(section, -1) {
 		blocks = append(blocks, strings.TrimSpace(m[1]))
