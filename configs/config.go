@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/tier"
 )
 
 //go:embed default.yaml
@@ -262,6 +265,15 @@ type ConsoleUser struct {
 	PasswordHash Secret `yaml:"password_hash"`
 }
 
+// DomainLevels converts the configured levels.
+func (t Tier) DomainLevels() []tier.Level {
+	out := make([]tier.Level, 0, len(t.Levels))
+	for _, l := range t.Levels {
+		out = append(out, tier.Level{Code: l.Code, Name: l.Name, Growth: l.Growth, Price: l.Price, Benefits: l.Benefits})
+	}
+	return out
+}
+
 // Secret is a string that prints as *** so a dumped config leaks nothing.
 type Secret string
 
@@ -475,9 +487,7 @@ func (c *Config) Validate() error {
 	if c.Guides.Rebind != "first" && c.Guides.Rebind != "last" {
 		bad("guides.rebind", "must be first or last")
 	}
-	if c.Guides.DailyCapPerCustomer < 0 {
-		bad("guides.daily_cap_per_customer", "must not be negative")
-	}
+	field(bad, second(domain.ParsePointsOrZero("guides.daily_cap_per_customer", c.Guides.DailyCapPerCustomer)))
 	if c.Guides.PushWindowDays < 1 || c.Guides.PushWindowDays > 366 {
 		bad("guides.push_window_days", "must be from 1 to 366")
 	}
@@ -514,14 +524,10 @@ func (c *Config) Validate() error {
 	if r.Window < time.Hour || r.Window > 90*24*time.Hour {
 		bad("referral.window", "must be between 1h and 2160h")
 	}
-	for key, v := range map[string]int64{"phone_inviter": r.Rewards.PhoneInviter, "phone_second_level": r.Rewards.PhoneSecondLevel,
-		"first_order_inviter": r.Rewards.FirstOrderInviter, "first_order_second_level": r.Rewards.FirstOrderSecondLv} {
-		if v < 0 {
-			bad("referral.rewards."+key, "must be ≥ 0")
-		}
-	}
-	if r.DailyCapPoints < 0 {
-		bad("referral.daily_cap_points", "must be ≥ 0 (0: no cap)")
+	for key, v := range map[string]int64{"referral.rewards.phone_inviter": r.Rewards.PhoneInviter,
+		"referral.rewards.phone_second_level": r.Rewards.PhoneSecondLevel, "referral.rewards.first_order_inviter": r.Rewards.FirstOrderInviter,
+		"referral.rewards.first_order_second_level": r.Rewards.FirstOrderSecondLv, "referral.daily_cap_points": r.DailyCapPoints} {
+		field(bad, second(domain.ParsePointsOrZero(key, v)))
 	}
 	if r.QRCodePage == "" || strings.HasPrefix(r.QRCodePage, "/") || len(r.QRCodePage) > 128 {
 		bad("referral.qrcode_page", "required, a mini-program path without a leading slash (e.g. pages/index/index)")
@@ -550,28 +556,26 @@ func (c *Config) Validate() error {
 		}
 	}
 	e := c.Engage
-	if e.Signin.BasePoints < 0 {
-		bad("engage.signin.base_points", "must be ≥ 0")
-	}
+	field(bad, second(domain.ParsePointsOrZero("engage.signin.base_points", e.Signin.BasePoints)))
 	if e.Signin.CycleDays < 0 {
 		bad("engage.signin.cycle_days", "must be ≥ 0 (0: the streak keeps growing)")
 	}
 	for i, st := range e.Signin.Ladder {
-		if st.Day < 1 || (e.Signin.CycleDays > 0 && st.Day > e.Signin.CycleDays) || st.Bonus < 0 || st.Multiplier < 0 {
-			bad(fmt.Sprintf("engage.signin.ladder[%d]", i), "day must be 1..cycle_days, bonus and multiplier_permille ≥ 0")
+		key := fmt.Sprintf("engage.signin.ladder[%d]", i)
+		if st.Day < 1 || (e.Signin.CycleDays > 0 && st.Day > e.Signin.CycleDays) || st.Multiplier < 0 || st.Multiplier > maxPermille {
+			bad(key, fmt.Sprintf("day must be 1..cycle_days, multiplier_permille 0..%d", maxPermille))
 		}
+		field(bad, second(domain.ParsePointsOrZero(key+".bonus", st.Bonus)))
 	}
 	for t, m := range e.Signin.TierPermille {
-		if m < 0 {
-			bad("engage.signin.tier_multipliers_permille."+t, "must be ≥ 0")
+		if m < 0 || m > maxPermille {
+			bad("engage.signin.tier_multipliers_permille."+t, fmt.Sprintf("must be from 0 to %d", maxPermille))
 		}
 	}
 	if e.Signin.MakeupsPerMonth < 0 {
 		bad("engage.signin.makeups_per_month", "must be ≥ 0")
 	}
-	if e.Signin.MakeupCost <= 0 {
-		bad("engage.signin.makeup_cost", "must be positive")
-	}
+	field(bad, second(domain.ParsePoints("engage.signin.makeup_cost", e.Signin.MakeupCost)))
 	if e.Signin.GroupCommits < 0 || e.Signin.GroupCommits > 64 {
 		bad("engage.signin.group_commits", "must be from 0 (off) to 64")
 	}
@@ -602,24 +606,7 @@ func (c *Config) Validate() error {
 	if c.Rules.CacheTTL < 0 || c.Rules.CacheTTL > time.Minute {
 		bad("rules.cache_ttl", "must be from 0 (off) to 1m")
 	}
-	if len(c.Tier.Levels) == 0 {
-		bad("tier.levels", "at least one level")
-	}
-	for i, l := range c.Tier.Levels {
-		key := fmt.Sprintf("tier.levels[%d]", i)
-		if l.Code == "" || l.Name == "" {
-			bad(key, "code and name required")
-		}
-		if i == 0 && l.Growth != 0 {
-			bad(key+".growth", "the first level starts at 0")
-		}
-		if i > 0 && l.Growth <= c.Tier.Levels[i-1].Growth {
-			bad(key+".growth", "must be above the level below")
-		}
-		if l.Price < 0 {
-			bad(key+".price", "must not be negative")
-		}
-	}
+	field(bad, tier.Validate("tier.levels", c.Tier.DomainLevels()))
 	if c.Production() && string(c.Orders.WebhookSecret) == DefaultWebhookSecret {
 		bad("orders.webhook_secret", "the default development secret is refused in production; set JIFEN_ORDERS_WEBHOOK_SECRET")
 	}
@@ -628,3 +615,24 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// maxPermille bounds configured multipliers (×100), so a multiplied reward
+// of domain.MaxPoints stays inside int64.
+const maxPermille = 100_000
+
+// field reports the problem of a domain validator, which names the key.
+func field(bad func(key, why string), err error) {
+	var de *domain.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &de) && len(de.Fields) > 0:
+		for k, why := range de.Fields {
+			bad(k, why)
+		}
+	default:
+		bad("configuration", err.Error())
+	}
+}
+
+// second drops a parsed value, keeping the error.
+func second[T any](_ T, err error) error { return err }

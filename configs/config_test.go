@@ -59,6 +59,14 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"bad official account aes key", "", []string{"JIFEN_TASKS_OFFICIAL_ACCOUNT_AES_KEY=short"}, "tasks.official_account.aes_key"},
 		{"production access ttl under a minute", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_AUTH_ACCESS_TTL=2s"}, "auth.access_ttl"},
 		{"access ttl under a second", "", []string{"JIFEN_AUTH_ACCESS_TTL=500ms"}, "auth.access_ttl"},
+		{"tier price past the points range", "tier:\n  levels:\n    - {code: a, name: A, growth: 0}\n    - {code: b, name: B, growth: 10, price: 9223372036854775807}\n", nil, "tier.levels[1].price"},
+		{"duplicate tier code", "tier:\n  levels:\n    - {code: a, name: A, growth: 0}\n    - {code: a, name: B, growth: 10}\n", nil, "tier.levels[1].code"},
+		{"referral reward past the points range", "", []string{"JIFEN_REFERRAL_REWARDS_PHONE_INVITER=1000000000001"}, "referral.rewards.phone_inviter"},
+		{"negative referral cap", "", []string{"JIFEN_REFERRAL_DAILY_CAP_POINTS=-9223372036854775808"}, "referral.daily_cap_points"},
+		{"guide cap past the points range", "", []string{"JIFEN_GUIDES_DAILY_CAP_PER_CUSTOMER=9223372036854775807"}, "guides.daily_cap_per_customer"},
+		{"sign-in base past the points range", "", []string{"JIFEN_ENGAGE_SIGNIN_BASE_POINTS=9223372036854775807"}, "engage.signin.base_points"},
+		{"sign-in bonus past the points range", "engage:\n  signin:\n    ladder:\n      - {day: 1, bonus: 9223372036854775807}\n", nil, "engage.signin.ladder[0].bonus"},
+		{"sign-in tier multiplier past ×100", "engage:\n  signin:\n    tier_multipliers_permille: {gold: 9223372036854775807}\n", nil, "engage.signin.tier_multipliers_permille.gold"},
 		{"bad role", "console:\n  users:\n    - {username: a, role: boss, password_hash: $2a$10$x}\n", nil, "console.users[0].role"},
 	}
 	for _, tc := range cases {

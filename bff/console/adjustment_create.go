@@ -37,9 +37,14 @@ func (h *Handlers) CreateAdjustment(c *gin.Context) {
 		web.Fail(c, domain.FieldError("delta", "required"))
 		return
 	}
+	delta, err := domain.ParsePointsChange("delta", *req.Delta)
+	if err != nil {
+		web.Fail(c, err)
+		return
+	}
 	cl := web.Claims(c)
 	e, err := h.Adjust.Adjust(c.Request.Context(), adjustment.Actor{Name: cl.Subject, Role: cl.Role},
-		adjustment.Request{MemberID: id, Delta: *req.Delta, Reason: req.Reason, Key: "console:" + key})
+		adjustment.Request{MemberID: id, Delta: delta, Reason: req.Reason, Key: "console:" + key})
 	if err != nil {
 		web.Fail(c, err)
 		return

@@ -11,6 +11,7 @@ import (
 	"github.com/jifen/jifen/bff/bfftest"
 	"github.com/jifen/jifen/bff/hooks"
 	"github.com/jifen/jifen/configs"
+	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/adjustment"
 )
 
@@ -111,5 +112,5 @@ func withSecret(c *configs.Config) { c.Orders.WebhookSecret = "test-webhook-secr
 var adjustActor = adjustment.Actor{Name: "admin", Role: "admin"}
 
 func adjustReq(member, delta int64) adjustment.Request {
-	return adjustment.Request{MemberID: member, Delta: delta, Reason: "test spend", Key: fmt.Sprintf("adj-%d-%d", member, delta)}
+	return adjustment.Request{MemberID: member, Delta: domain.Points(delta), Reason: "test spend", Key: fmt.Sprintf("adj-%d-%d", member, delta)}
 }

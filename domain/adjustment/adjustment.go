@@ -38,7 +38,7 @@ type Service struct {
 // Request is one adjustment.
 type Request struct {
 	MemberID int64
-	Delta    int64
+	Delta    domain.Points // ±1..domain.MaxPoints (domain.ParsePointsChange)
 	Reason   string
 	Key      string // idempotency key, scoped by the caller
 	Title    string // shown to the shopper; "积分调整" when empty
@@ -55,7 +55,7 @@ func (s *Service) Adjust(ctx context.Context, actor Actor, r Request) (ledger.En
 		}
 		var err error
 		e, err = s.Ledger.Adjust(ctx, ledger.AdjustInput{
-			MemberID: r.MemberID, Points: r.Delta, Key: r.Key, Title: r.Title,
+			MemberID: r.MemberID, Points: int64(r.Delta), Key: r.Key, Title: r.Title,
 			Ref: ledger.Ref{Type: "adjust", ID: r.Key}, Reason: r.Reason, Operator: actor.Role + ":" + actor.Name,
 		})
 		if err != nil || e.Replayed {

@@ -28,11 +28,12 @@ func monthOf(t time.Time) int {
 
 func (r *GrantRequest) validate() error {
 	r.Reason = strings.TrimSpace(r.Reason)
+	_, pointsErr := domain.ParsePoints("points", r.Points)
 	switch {
 	case r.MemberID < 1:
 		return domain.FieldError("member_id", "required")
-	case r.Points < 1:
-		return domain.FieldError("points", "must be positive")
+	case pointsErr != nil:
+		return pointsErr
 	case r.Points > MaxBudget:
 		return domain.FieldError("points", "too large")
 	case r.Reason == "":
@@ -105,12 +106,12 @@ func (s *Service) Grant(ctx context.Context, guideID int64, r GrantRequest) (Gra
 			if err != nil {
 				return err
 			}
-			if today+r.Points > limit {
+			if after, err := domain.Points(today).Add(domain.Points(r.Points)); err != nil || int64(after) > limit {
 				return domain.Errorf(domain.RuleViolation, "over the daily cap of %d points per customer: %d left today", limit, max(limit-today, 0))
 			}
 		}
 		e, err := s.Adjust.Adjust(ctx, adjustment.Actor{Name: g.UserID, Role: "guide"}, adjustment.Request{
-			MemberID: r.MemberID, Delta: r.Points, Reason: r.Reason, Title: "导购赠送",
+			MemberID: r.MemberID, Delta: domain.Points(r.Points), Reason: r.Reason, Title: "导购赠送",
 			Key: fmt.Sprintf("guide:%d:%s", g.ID, r.Key),
 		})
 		if err != nil {

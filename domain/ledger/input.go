@@ -111,13 +111,8 @@ func checkMember(id int64) error {
 }
 
 func checkPoints(p int64) error {
-	if p <= 0 {
-		return domain.FieldError("points", "must be positive")
-	}
-	if p > MaxPoints {
-		return domain.FieldError("points", fmt.Sprintf("must be at most %d", MaxPoints))
-	}
-	return nil
+	_, err := domain.ParsePoints("points", p)
+	return err
 }
 
 func checkKey(k string) error {

@@ -79,10 +79,12 @@ package ledger
 
 import (
 	"time"
+
+	"github.com/jifen/jifen/domain"
 )
 
-// MaxPoints bounds any single amount.
-const MaxPoints int64 = 1_000_000_000_000
+// MaxPoints bounds any single amount (domain.MaxPoints).
+const MaxPoints = int64(domain.MaxPoints)
 
 // Kind is the type of an entry.
 type Kind string

@@ -159,12 +159,18 @@ func (s *Service) earnJob(in EarnInput) (*batchJob, error) {
 	}
 	hash := requestHash(KindEarn, in.MemberID, in.Points, in.Ref.Type, in.Ref.ID, in.Title, in.AvailableAt, in.ExpiresAt, in.Operator)
 	return &batchJob{memberID: in.MemberID, key: in.Key, hash: hash, op: func(b *book) (*record, error) {
-		return b.credit(KindEarn, in.Points, in.Ref, in.Title, in.Operator, availableAt, expiresAt, true), nil
+		return b.credit(KindEarn, in.Points, in.Ref, in.Title, in.Operator, availableAt, expiresAt, true)
 	}}, nil
 }
 
-// credit adds a lot of n points (pending until availableAt).
-func (b *book) credit(kind Kind, n int64, ref Ref, title, operator string, availableAt, expiresAt time.Time, earned bool) *record {
+// credit adds a lot of n points (pending until availableAt). It refuses a
+// credit that would take the account's totals past int64.
+func (b *book) credit(kind Kind, n int64, ref Ref, title, operator string, availableAt, expiresAt time.Time, earned bool) (*record, error) {
+	for _, total := range []int64{b.a.LifetimeEarned, b.a.Available + b.a.Pending + b.a.Held} {
+		if _, err := domain.Points(total).Add(domain.Points(n)); err != nil {
+			return nil, domain.FieldError("points", "the account cannot hold that many points")
+		}
+	}
 	lot := &Lot{MemberID: b.a.MemberID, Amount: n, Remaining: n, State: LotActive,
 		AvailableAt: availableAt, ExpiresAt: expiresAt, CreatedAt: b.now}
 	if earned {
@@ -182,7 +188,7 @@ func (b *book) credit(kind Kind, n int64, ref Ref, title, operator string, avail
 	r := b.emit(kind, n, ref, title, 0, nil)
 	r.entry.Operator = operator
 	r.lot = lot
-	return r
+	return r, nil
 }
 
 // debit settles the book and takes n available points; the caller emits.
@@ -526,18 +532,18 @@ func (s *Service) Adjust(ctx context.Context, in AdjustInput) (Entry, error) {
 		checkText("reason", in.Reason, 200, true)); err != nil {
 		return Entry{}, err
 	}
-	n := in.Points
-	if n < 0 {
-		n = -n
+	if _, err := domain.ParsePointsChange("points", in.Points); err != nil {
+		return Entry{}, err
 	}
-	if in.Points == 0 || n > MaxPoints {
-		return Entry{}, domain.FieldError("points", fmt.Sprintf("must be non-zero and at most %d either way", MaxPoints))
-	}
+	n := max(in.Points, -in.Points) // exact: the range is symmetric
 	hash := requestHash(KindAdjust, in.MemberID, in.Points, in.Ref.Type, in.Ref.ID, in.Title, in.Reason, in.Operator)
 	return s.write(ctx, in.MemberID, in.Points < 0, in.Key, hash, func(b *book) (*record, error) {
 		var r *record
 		if in.Points > 0 {
-			r = b.credit(KindAdjust, n, in.Ref, in.Title, in.Operator, b.now, dbTime(s.Expiry.ExpiresAt(b.now)), false)
+			var err error
+			if r, err = b.credit(KindAdjust, n, in.Ref, in.Title, in.Operator, b.now, dbTime(s.Expiry.ExpiresAt(b.now)), false); err != nil {
+				return nil, err
+			}
 		} else {
 			allocs, err := b.debit(n)
 			if err != nil {

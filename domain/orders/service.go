@@ -91,7 +91,6 @@ type Service struct {
 const (
 	maxIDLen = 64
 	maxLines = 500
-	maxFen   = 1_000_000_000_000
 )
 
 func checkID(field, v string) error {
@@ -111,7 +110,7 @@ func CheckLines(field string, ls []Line) (int64, error) {
 	if len(ls) > maxLines {
 		return 0, domain.FieldError(field, fmt.Sprintf("at most %d lines", maxLines))
 	}
-	var sum int64
+	var sum domain.Fen
 	for i, l := range ls {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		if err := checkID(f+".sku", l.SKU); err != nil {
@@ -123,15 +122,15 @@ func CheckLines(field string, ls []Line) (int64, error) {
 		if l.Qty < 0 || l.Qty > 1_000_000 {
 			return 0, domain.FieldError(f+".qty", "must be between 0 and 1000000")
 		}
-		if l.AmountFen < 0 || l.AmountFen > maxFen {
-			return 0, domain.FieldError(f+".amount_fen", "must not be negative")
+		amount, err := domain.ParseFenOrZero(f+".amount_fen", l.AmountFen)
+		if err != nil {
+			return 0, err
 		}
-		sum += l.AmountFen
-		if sum > maxFen {
-			return 0, domain.FieldError(field, "amounts out of range")
+		if sum, err = sum.Add(amount); err != nil || sum > domain.MaxFen {
+			return 0, domain.FieldError(field, fmt.Sprintf("amounts must sum to at most %d", domain.MaxFen))
 		}
 	}
-	return sum, nil
+	return int64(sum), nil
 }
 
 // Validate checks an event at the boundary; the service then never meets a
@@ -149,8 +148,8 @@ func (e *Event) Validate(now time.Time) error {
 	if e.OccurredAt.After(now.Add(10 * time.Minute)) {
 		return domain.FieldError("occurred_at", "in the future")
 	}
-	if e.TotalFen < 0 || e.TotalFen > maxFen {
-		return domain.FieldError("total_fen", "must be between 0 and 10^12")
+	if _, err := domain.ParseFenOrZero("total_fen", e.TotalFen); err != nil {
+		return err
 	}
 	switch e.Type {
 	case Paid:

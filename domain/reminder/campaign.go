@@ -115,11 +115,12 @@ func (cfg CampaignConfig) normalize(name string, spec *CampaignSpec, quietSet bo
 		return domain.FieldError("name", "required, at most 64 characters")
 	}
 	a := &spec.Audience
+	if _, err := domain.ParsePointsOrZero("audience.min_points", a.MinPoints); err != nil {
+		return err
+	}
 	switch {
 	case a.ExpiringWithinDays < 0 || a.ExpiringWithinDays > 366:
 		return domain.FieldError("audience.expiring_within_days", "must be from 0 to 366")
-	case a.MinPoints < 0:
-		return domain.FieldError("audience.min_points", "must not be negative")
 	case a.InactiveSinceDays < 0 || a.InactiveSinceDays > 3660:
 		return domain.FieldError("audience.inactive_since_days", "must be from 0 to 3660")
 	case len(a.Tiers) > 20 || len(a.StoreIDs) > 500:

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"math/big"
 	"slices"
 	"sort"
@@ -152,17 +153,21 @@ func (in *Input) check() error {
 	if in.Order == nil {
 		return domain.FieldError("order", "required for trigger "+string(in.Trigger))
 	}
-	if in.Order.AmountFen < 0 || in.Order.AmountFen > maxFen {
-		return domain.FieldError("order.amount_fen", "out of range")
+	if _, err := domain.ParseFenOrZero("order.total_fen", in.Order.AmountFen); err != nil {
+		return err
 	}
-	var sum int64
-	for _, l := range in.Order.Lines {
-		if l.AmountFen < 0 || l.AmountFen > maxFen || l.Qty < 0 {
-			return domain.FieldError("order.lines", "amounts and quantities must not be negative")
+	var sum domain.Fen
+	for i, l := range in.Order.Lines {
+		f := fmt.Sprintf("order.lines[%d].", i)
+		amount, err := domain.ParseFenOrZero(f+"amount_fen", l.AmountFen)
+		if err != nil {
+			return err
 		}
-		sum += l.AmountFen
-		if sum > maxFen {
-			return domain.FieldError("order.lines", "amounts out of range")
+		if l.Qty < 0 {
+			return domain.FieldError(f+"qty", "must not be negative")
+		}
+		if sum, err = sum.Add(amount); err != nil || sum > domain.MaxFen {
+			return domain.FieldError("order.lines", fmt.Sprintf("amounts must sum to at most %d", domain.MaxFen))
 		}
 	}
 	return nil
@@ -266,11 +271,14 @@ func Calculate(rs []Rule, in Input, at time.Time) (Result, error) {
 	return res, nil
 }
 
-// floor rounds x towards minus infinity and reports an overflow of int64.
+// floor rounds x towards minus infinity and refuses a line beyond
+// domain.MaxPoints either way. Fixed and bonus points and multipliers are
+// bounded by Validate, so only an order's amount times a rate can get there:
+// the error names the amount.
 func floor(x *big.Rat) (int64, error) {
 	q := new(big.Int).Div(x.Num(), x.Denom()) // Euclidean: floor for a positive denominator
-	if !q.IsInt64() || q.Int64() > maxBudget || q.Int64() < -maxBudget {
-		return 0, domain.Errorf(domain.RuleViolation, "points out of range")
+	if !q.IsInt64() || q.Int64() > int64(domain.MaxPoints) || q.Int64() < -int64(domain.MaxPoints) {
+		return 0, domain.FieldError("total_fen", fmt.Sprintf("the order would earn more than %d points under the active rules", domain.MaxPoints))
 	}
 	return q.Int64(), nil
 }

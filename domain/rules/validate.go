@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -12,10 +13,8 @@ import (
 // typos (a rate of 1,500 points per yuan instead of 1.5).
 const (
 	maxPoints   = 1_000_000_000 // fixed / bonus points and caps
-	maxBudget   = 1_000_000_000_000
-	maxFen      = 1_000_000_000_000 // 100 亿元
-	maxRate     = 1_000_000         // 1,000 points per yuan
-	maxPerMille = 100_000           // ×100
+	maxRate     = 1_000_000     // 1,000 points per yuan
+	maxPerMille = 100_000       // ×100
 	maxNameLen  = 64
 	maxListLen  = 200
 )
@@ -37,11 +36,11 @@ func Normalize(r *Rule) {
 // with its JSON path ("effect.brackets[1].from_fen").
 func Validate(r *Rule) error {
 	f := map[string]string{}
-	bad := func(field, format string, args ...any) {
+	bad := problems(func(field, format string, args ...any) {
 		if _, ok := f[field]; !ok {
 			f[field] = fmt.Sprintf(format, args...)
 		}
-	}
+	})
 
 	switch {
 	case r.Name == "":
@@ -70,9 +69,7 @@ func Validate(r *Rule) error {
 			bad(field, "must be between 0 and %d", maxPoints)
 		}
 	}
-	if r.Budget < 0 || r.Budget > maxBudget {
-		bad("budget", "must be between 0 and %d", int64(maxBudget))
-	}
+	bad.points("budget", r.Budget)
 
 	if len(f) == 0 {
 		return nil
@@ -80,7 +77,7 @@ func Validate(r *Rule) error {
 	return &domain.Error{Code: domain.Invalid, Message: "the rule is not valid", Fields: f}
 }
 
-func validateEffect(r *Rule, bad func(field, format string, args ...any)) {
+func validateEffect(r *Rule, bad problems) {
 	e := r.Effect
 	switch e.Kind {
 	case Fixed, Bonus:
@@ -103,12 +100,9 @@ func validateEffect(r *Rule, bad func(field, format string, args ...any)) {
 		}
 		for i, b := range e.Brackets {
 			p := fmt.Sprintf("effect.brackets[%d].", i)
-			if b.FromFen < 0 || b.FromFen > maxFen {
-				bad(p+"from_fen", "must be between 0 and %d", int64(maxFen))
-			}
+			bad.fen(p+"from_fen", b.FromFen)
 			switch {
-			case b.ToFen < 0 || b.ToFen > maxFen:
-				bad(p+"to_fen", "must be between 0 and %d", int64(maxFen))
+			case bad.fen(p+"to_fen", b.ToFen):
 			case b.ToFen == 0 && i != len(e.Brackets)-1:
 				bad(p+"to_fen", "only the last bracket may be open-ended")
 			case b.ToFen != 0 && b.ToFen <= b.FromFen:
@@ -132,14 +126,10 @@ func validateEffect(r *Rule, bad func(field, format string, args ...any)) {
 	}
 }
 
-func validateConditions(r *Rule, bad func(field, format string, args ...any)) {
+func validateConditions(r *Rule, bad problems) {
 	c := r.Conditions
-	if c.MinAmountFen < 0 || c.MinAmountFen > maxFen {
-		bad("conditions.min_amount_fen", "must be between 0 and %d", int64(maxFen))
-	}
-	if c.MaxAmountFen < 0 || c.MaxAmountFen > maxFen {
-		bad("conditions.max_amount_fen", "must be between 0 and %d", int64(maxFen))
-	} else if c.MaxAmountFen > 0 && c.MaxAmountFen < c.MinAmountFen {
+	bad.fen("conditions.min_amount_fen", c.MinAmountFen)
+	if !bad.fen("conditions.max_amount_fen", c.MaxAmountFen) && c.MaxAmountFen > 0 && c.MaxAmountFen < c.MinAmountFen {
 		bad("conditions.max_amount_fen", "must not be below min_amount_fen")
 	}
 	if r.Trigger.Valid() && !r.Trigger.carriesOrder() {
@@ -189,4 +179,33 @@ func validateConditions(r *Rule, bad func(field, format string, args ...any)) {
 			bad(field, "must be between 0 and 1000000")
 		}
 	}
+}
+
+// problems collects validation failures by field (the first one wins).
+type problems func(field, format string, args ...any)
+
+// fen and points check a value with the domain parser (which owns the
+// ranges of money and points), record its problem and report whether there
+// was one.
+func (bad problems) fen(field string, v int64) bool {
+	_, err := domain.ParseFenOrZero(field, v)
+	return bad.refused(field, err)
+}
+
+func (bad problems) points(field string, v int64) bool {
+	_, err := domain.ParsePointsOrZero(field, v)
+	return bad.refused(field, err)
+}
+
+func (bad problems) refused(field string, err error) bool {
+	var de *domain.Error
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &de) && de.Fields[field] != "":
+		bad(field, "%s", de.Fields[field])
+	default:
+		bad(field, "%s", domain.ErrorMessage(err))
+	}
+	return true
 }

@@ -98,28 +98,34 @@ type Service struct {
 	Clock  domain.Clock
 }
 
-// Validate checks a level list (the configuration).
-func Validate(levels []Level) error {
+// Validate checks a level list (the configuration). A problem comes back
+// as an Invalid error whose field is the level's path below prefix
+// ("tier.levels[1].growth" for prefix "tier.levels").
+func Validate(prefix string, levels []Level) error {
 	if len(levels) == 0 {
-		return fmt.Errorf("at least one level")
-	}
-	if levels[0].Growth != 0 {
-		return fmt.Errorf("the first level must start at growth 0")
+		return domain.FieldError(prefix, "at least one level")
 	}
 	seen := map[string]bool{}
 	for i, l := range levels {
+		key := fmt.Sprintf("%s[%d]", prefix, i)
 		if strings.TrimSpace(l.Code) == "" || strings.TrimSpace(l.Name) == "" {
-			return fmt.Errorf("level %d: code and name required", i)
+			return domain.FieldError(key, "code and name required")
 		}
 		if seen[l.Code] {
-			return fmt.Errorf("level %d: duplicate code %q", i, l.Code)
+			return domain.FieldError(key+".code", fmt.Sprintf("duplicate code %q", l.Code))
 		}
 		seen[l.Code] = true
-		if i > 0 && l.Growth <= levels[i-1].Growth {
-			return fmt.Errorf("level %d (%s): growth must be above the level below", i, l.Code)
+		switch {
+		case i == 0 && l.Growth != 0:
+			return domain.FieldError(key+".growth", "the first level starts at 0")
+		case i > 0 && l.Growth <= levels[i-1].Growth:
+			return domain.FieldError(key+".growth", "must be above the level below")
 		}
-		if l.Price < 0 || l.Price > ledger.MaxPoints {
-			return fmt.Errorf("level %d (%s): price out of range", i, l.Code)
+		if maxYuan := int64(domain.MaxFen / 100); l.Growth > maxYuan { // growth is in yuan
+			return domain.FieldError(key+".growth", fmt.Sprintf("at most %d (yuan)", maxYuan))
+		}
+		if _, err := domain.ParsePointsOrZero(key+".price", l.Price); err != nil {
+			return err
 		}
 	}
 	return nil

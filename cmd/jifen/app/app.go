@@ -243,7 +243,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Rules = &rules.Service{Store: ruleStore, Usage: ruleStore, Budget: ruleStore, Tx: st.DB, Clock: opt.Clock, CacheTTL: cfg.Rules.CacheTTL}
 	ruleAdmin := &ruleadmin.Service{Rules: a.Rules, Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
 	tierStore := &tierstore.Store{DB: st.DB, Members: memberStore}
-	a.Tiers = &tier.Service{Levels: TierLevels(cfg), Store: tierStore, Ledger: a.Ledger, Tx: st.DB, Clock: opt.Clock}
+	a.Tiers = &tier.Service{Levels: cfg.Tier.DomainLevels(), Store: tierStore, Ledger: a.Ledger, Tx: st.DB, Clock: opt.Clock}
 	a.Orders = &orders.Service{Store: &orderstore.Store{DB: st.DB}, Members: memberStore, Rules: a.Rules, Ledger: a.Ledger,
 		Tier: a.Tiers, Tx: st.DB, Clock: opt.Clock, ReturnWindow: cfg.Orders.ReturnWindow, ExpiryPolicy: cfg.Orders.ExpiryPolicy,
 		GroupCommit: orders.GroupCommit{Committers: cfg.Orders.GroupCommits, MaxBatch: cfg.Orders.GroupMax}}
@@ -338,15 +338,6 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Simulator: simHandler,
 	})
 	return a, nil
-}
-
-// TierLevels converts the configured levels.
-func TierLevels(cfg *configs.Config) []tier.Level {
-	out := make([]tier.Level, 0, len(cfg.Tier.Levels))
-	for _, l := range cfg.Tier.Levels {
-		out = append(out, tier.Level{Code: l.Code, Name: l.Name, Growth: l.Growth, Price: l.Price, Benefits: l.Benefits})
-	}
-	return out
 }
 
 // DemoConsoleUsers are created in the embedded default when no console user

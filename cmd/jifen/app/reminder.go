@@ -171,7 +171,7 @@ func wireCampaigns(cfg *configs.Config, st *Stores, opt Options, a *App) (*remin
 	for ch, n := range rc.ThrottlePerMinute {
 		cc.Throttle[reminder.Channel(ch)] = n
 	}
-	for _, l := range TierLevels(cfg) {
+	for _, l := range cfg.Tier.DomainLevels() {
 		cc.Tiers = append(cc.Tiers, l.Code)
 	}
 	store := &reminderstore.Campaigns{DB: st.DB}
