@@ -64,7 +64,8 @@ type Service struct {
 	Tier    Growth
 	Tx      TxRunner
 	Clock   domain.Clock
-	// ReturnWindow keeps earned points pending after the order (7 days when zero).
+	// ReturnWindow keeps earned points pending after the order; 0 makes
+	// them available at once. Negative is refused at start-up (configs).
 	ReturnWindow time.Duration
 	// ExpiryPolicy is ExpireMonths12 (default) or ExpireEndOfNextYear.
 	ExpiryPolicy string
@@ -404,14 +405,7 @@ func setBreakdown(o *Order, res rules.Result) {
 func (s *Service) earnInput(o *Order, now time.Time) ledger.EarnInput {
 	return ledger.EarnInput{MemberID: o.MemberID, Points: o.Points, Key: "order:" + o.ID,
 		Ref: ledger.Ref{Type: "order", ID: o.ID}, Title: "购物奖励", Operator: "system",
-		AvailableAt: o.OccurredAt.Add(s.returnWindow()), ExpiresAt: s.expiresAt(now)}
-}
-
-func (s *Service) returnWindow() time.Duration {
-	if s.ReturnWindow <= 0 {
-		return 7 * 24 * time.Hour
-	}
-	return s.ReturnWindow
+		AvailableAt: o.OccurredAt.Add(max(s.ReturnWindow, 0)), ExpiresAt: s.expiresAt(now)}
 }
 
 // expiresAt applies the expiry policy to points earned at now.

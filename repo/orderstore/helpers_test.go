@@ -61,7 +61,7 @@ func newWorldGrouped(t testing.TB, start time.Time, grouped bool) *world {
 	ts := &tierstore.Store{DB: env.DB, Members: w.members}
 	w.tiers = &tier.Service{Levels: levels, Store: ts, Ledger: w.ledger, Tx: env.DB, Clock: w.clock}
 	w.orders = &orders.Service{Store: &orderstore.Store{DB: env.DB}, Members: w.members, Rules: w.rules, Ledger: w.ledger,
-		Tier: w.tiers, Tx: env.DB, Clock: w.clock}
+		Tier: w.tiers, Tx: env.DB, Clock: w.clock, ReturnWindow: 7 * 24 * time.Hour}
 	if grouped {
 		w.orders.GroupCommit = orders.GroupCommit{Committers: 2, MaxBatch: 64}
 	}
