@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/tier"
 )
 
@@ -77,6 +78,7 @@ type Lottery struct {
 	GroupCommits     int           `yaml:"group_commits"`
 	GroupMax         int           `yaml:"group_max"`
 	CampaignCacheTTL time.Duration `yaml:"campaign_cache_ttl"`
+	ExpiryPolicy     string        `yaml:"expiry_policy"`
 }
 
 // Referral configures invitations (domain/referral; keys documented in
@@ -87,6 +89,7 @@ type Referral struct {
 	DailyCapPoints int64           `yaml:"daily_cap_points"`
 	QRCodePage     string          `yaml:"qrcode_page"`
 	QRCodeTTL      time.Duration   `yaml:"qrcode_cache_ttl"`
+	ExpiryPolicy   string          `yaml:"expiry_policy"`
 }
 
 // ReferralRewards are the points of each rewarded event.
@@ -108,6 +111,7 @@ type Tasks struct {
 	TokenKey         Secret          `yaml:"token_key"`
 	ReviewHookSecret Secret          `yaml:"review_hook_secret"`
 	OfficialAccount  OfficialAccount `yaml:"official_account"`
+	ExpiryPolicy     string          `yaml:"expiry_policy"`
 }
 
 // OfficialAccount is the official account's push (server) configuration.
@@ -133,6 +137,7 @@ type SigninConfig struct {
 	MakeupCost      int64            `yaml:"makeup_cost"`
 	GroupCommits    int              `yaml:"group_commits"`
 	GroupMax        int              `yaml:"group_max"`
+	ExpiryPolicy    string           `yaml:"expiry_policy"`
 }
 
 type SigninStep struct {
@@ -250,19 +255,45 @@ type Guides struct {
 	PushWindowDays      int    `yaml:"push_window_days"`
 	SummaryWindowDays   int    `yaml:"summary_window_days"`
 	PushText            string `yaml:"push_text"`
+	ExpiryPolicy        string `yaml:"expiry_policy"`
 }
 
 type Console struct {
 	Users []ConsoleUser `yaml:"users"`
 	// DemoUsers lets the embedded default create the demo console users
 	// when none is configured (never in production).
-	DemoUsers bool `yaml:"demo_users"`
+	DemoUsers    bool   `yaml:"demo_users"`
+	ExpiryPolicy string `yaml:"expiry_policy"`
 }
 
 type ConsoleUser struct {
 	Username     string `yaml:"username"`
 	Role         string `yaml:"role"`
 	PasswordHash Secret `yaml:"password_hash"`
+}
+
+// ExpiryPolicies reads the expiry policy of every earning source (the
+// expiry_policy key of its section) with the ledger's parser.
+func (c *Config) ExpiryPolicies() (ledger.ExpiryPolicies, error) {
+	keys := map[ledger.Source]struct{ key, value string }{
+		ledger.SourceOrders:      {"orders.expiry_policy", c.Orders.ExpiryPolicy},
+		ledger.SourceSignin:      {"engage.signin.expiry_policy", c.Engage.Signin.ExpiryPolicy},
+		ledger.SourceTasks:       {"tasks.expiry_policy", c.Tasks.ExpiryPolicy},
+		ledger.SourceLottery:     {"lottery.expiry_policy", c.Lottery.ExpiryPolicy},
+		ledger.SourceReferral:    {"referral.expiry_policy", c.Referral.ExpiryPolicy},
+		ledger.SourceGuideGrants: {"guides.expiry_policy", c.Guides.ExpiryPolicy},
+		ledger.SourceConsole:     {"console.expiry_policy", c.Console.ExpiryPolicy},
+	}
+	ps := ledger.ExpiryPolicies{}
+	for _, src := range ledger.Sources {
+		k := keys[src]
+		p, err := ledger.ParseExpiryPolicy(k.key, k.value)
+		if err != nil {
+			return nil, err
+		}
+		ps[src] = p
+	}
+	return ps, nil
 }
 
 // DomainLevels converts the configured levels.
@@ -594,9 +625,8 @@ func (c *Config) Validate() error {
 	if c.Orders.ReturnWindow < 0 || c.Orders.ReturnWindow > 90*24*time.Hour {
 		bad("orders.return_window", "must be between 0 and 2160h")
 	}
-	if c.Orders.ExpiryPolicy != "months_12" && c.Orders.ExpiryPolicy != "end_of_next_year" {
-		bad("orders.expiry_policy", "must be months_12 or end_of_next_year")
-	}
+	_, err := c.ExpiryPolicies()
+	field(bad, err)
 	if c.Orders.GroupCommits < 0 || c.Orders.GroupCommits > 64 {
 		bad("orders.group_commits", "must be from 0 (off) to 64")
 	}

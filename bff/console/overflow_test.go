@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strings"
@@ -116,5 +117,31 @@ func TestOutOfRangeNumbersAreInvalidAndWriteNothing(t *testing.T) {
 	r := h.Do("GET", fmt.Sprintf("/api/v1/console/members/%d/ledger", member), nil, bfftest.Auth(admin)...)
 	if r.Status != 200 || !strings.Contains(string(r.Body), `"available":0`) {
 		t.Errorf("ledger: %d %s", r.Status, r.Body)
+	}
+}
+
+// An account whose totals are near the end of int64 (written there by hand:
+// no request can get it there) refuses a credit that would wrap them,
+// instead of storing a negative balance.
+func TestCreditThatWouldWrapTheAccountIsRefused(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	_, _, member := h.Login(bfftest.UniqueUser("wrap"))
+	admin := h.ConsoleLogin("admin")
+	path := fmt.Sprintf("/api/v1/console/members/%d/adjustments", member)
+	if r := h.Do("POST", path, `{"delta":1,"reason":"开户"}`, append(bfftest.Auth(admin), "Idempotency-Key", "w1")...); r.Status != 201 {
+		t.Fatalf("first adjustment: %d %s", r.Status, r.Body)
+	}
+	db := h.Env.DB.Conn(context.Background())
+	if err := db.Exec("UPDATE ledger_accounts SET pending = ? WHERE member_id = ?", int64(math.MaxInt64-10), member).Error; err != nil {
+		t.Fatal(err)
+	}
+	entries := count(t, h, "ledger_entries")
+	r := h.Do("POST", path, `{"delta":1000000000000,"reason":"x"}`, append(bfftest.Auth(admin), "Idempotency-Key", "w2")...)
+	if r.Status != 400 || r.ErrorCode() != "INVALID" {
+		t.Fatalf("credit past int64: %d %s", r.Status, r.Body)
+	}
+	if n := count(t, h, "ledger_entries"); n != entries {
+		t.Fatalf("entries %d → %d", entries, n)
 	}
 }

@@ -21,6 +21,15 @@ type Actor struct {
 	Role string // admin, marketer, guide
 }
 
+// source is the earning source of the points actor credits: a guide's
+// grants have their own expiry policy, every other actor is the console.
+func (a Actor) source() ledger.Source {
+	if a.Role == "guide" {
+		return ledger.SourceGuideGrants
+	}
+	return ledger.SourceConsole
+}
+
 // TxRunner runs fn in one unit of work.
 type TxRunner interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
@@ -55,7 +64,7 @@ func (s *Service) Adjust(ctx context.Context, actor Actor, r Request) (ledger.En
 		}
 		var err error
 		e, err = s.Ledger.Adjust(ctx, ledger.AdjustInput{
-			MemberID: r.MemberID, Points: int64(r.Delta), Key: r.Key, Title: r.Title,
+			MemberID: r.MemberID, Points: int64(r.Delta), Source: actor.source(), Key: r.Key, Title: r.Title,
 			Ref: ledger.Ref{Type: "adjust", ID: r.Key}, Reason: r.Reason, Operator: actor.Role + ":" + actor.Name,
 		})
 		if err != nil || e.Replayed {

@@ -13,7 +13,8 @@ import (
 
 // EarnInput credits points as a new lot. AvailableAt zero means now; a
 // later AvailableAt makes the points pending until then. ExpiresAt zero
-// means the service's ExpiryPolicy.
+// means the service's expiry policy of the earn's source, which the type of
+// Ref names (sourceOfRef).
 type EarnInput struct {
 	MemberID    int64
 	Points      int64
@@ -73,34 +74,18 @@ type ReverseInput struct {
 	Operator string
 }
 
-// AdjustInput is a manual correction: Points > 0 credits a new lot (default
-// expiry), Points < 0 debits available points (never below zero). Operator
-// and Reason are required.
+// AdjustInput is a manual correction: Points > 0 credits a new lot (with
+// the expiry policy of Source, SourceConsole when empty), Points < 0 debits
+// available points (never below zero). Operator and Reason are required.
 type AdjustInput struct {
 	MemberID int64
 	Points   int64
+	Source   Source
 	Key      string
 	Ref      Ref
 	Title    string
 	Reason   string
 	Operator string
-}
-
-// ExpiryPolicy decides when earned points expire when the caller does not
-// say: Months after earning (12 when zero), at the end (23:59:59) of that
-// Shanghai day.
-type ExpiryPolicy struct {
-	Months int
-}
-
-// ExpiresAt returns the expiry of points earned at t.
-func (p ExpiryPolicy) ExpiresAt(t time.Time) time.Time {
-	m := p.Months
-	if m <= 0 {
-		m = 12
-	}
-	d := domain.DayOf(t.In(domain.Shanghai).AddDate(0, m, 0))
-	return d.AddDays(1).Start().Add(-time.Second).UTC()
 }
 
 func checkMember(id int64) error {

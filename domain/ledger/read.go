@@ -8,8 +8,9 @@ import (
 	"github.com/jifen/jifen/domain"
 )
 
-// Balance returns the member's totals and the next three expiry days. A
-// member without an account has a zero balance.
+// Balance returns the member's totals and the next three expiry days
+// (points that never expire have none). A member without an account has a
+// zero balance.
 func (s *Service) Balance(ctx context.Context, memberID int64) (Balance, error) {
 	a, found, err := s.Store.Account(ctx, memberID)
 	if err != nil || !found {
@@ -22,6 +23,9 @@ func (s *Service) Balance(ctx context.Context, memberID int64) (Balance, error) 
 	}
 	var day domain.Day
 	for _, l := range lots {
+		if NeverExpires(l.ExpiresAt) {
+			continue // points that never expire are not "expiring"
+		}
 		d := domain.DayOf(l.ExpiresAt)
 		if len(bal.Expiring) == 0 || d != day {
 			if len(bal.Expiring) == 3 {

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,10 +14,12 @@ import (
 
 // Service is the points ledger.
 type Service struct {
-	Store  Store
-	Tx     TxRunner
-	Clock  domain.Clock
-	Expiry ExpiryPolicy
+	Store Store
+	Tx    TxRunner
+	Clock domain.Clock
+	// Expiry says when earned points expire, by source (DefaultExpiry for
+	// a source it does not list).
+	Expiry ExpiryPolicies
 	// HoldTTL is how long a hold waits for capture when the caller gives no
 	// deadline (15 minutes when zero).
 	HoldTTL time.Duration
@@ -152,7 +155,7 @@ func (s *Service) earnJob(in EarnInput) (*batchJob, error) {
 		availableAt = now
 	}
 	if expiresAt.IsZero() {
-		expiresAt = dbTime(s.Expiry.ExpiresAt(availableAt))
+		expiresAt = dbTime(s.Expiry.ExpiresAt(sourceOfRef[in.Ref.Type], now, availableAt))
 	}
 	if !expiresAt.After(availableAt) {
 		return nil, domain.FieldError("expires_at", "must be after the points become available")
@@ -541,7 +544,7 @@ func (s *Service) Adjust(ctx context.Context, in AdjustInput) (Entry, error) {
 		var r *record
 		if in.Points > 0 {
 			var err error
-			if r, err = b.credit(KindAdjust, n, in.Ref, in.Title, in.Operator, b.now, dbTime(s.Expiry.ExpiresAt(b.now)), false); err != nil {
+			if r, err = b.credit(KindAdjust, n, in.Ref, in.Title, in.Operator, b.now, dbTime(s.Expiry.ExpiresAt(cmp.Or(in.Source, SourceConsole), b.now, b.now)), false); err != nil {
 				return nil, err
 			}
 		} else {

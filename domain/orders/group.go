@@ -315,11 +315,11 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 
 	// Step 4: the earns.
 	var ops []ledger.Op
-	for i, j := range keep {
+	for i := range keep {
 		o := os[i]
 		setBreakdown(o, res[i])
 		if o.Points > 0 {
-			in := s.earnInput(o, j.now)
+			in := s.earnInput(o)
 			ops = append(ops, ledger.Op{Earn: &in})
 		}
 	}

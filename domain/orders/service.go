@@ -49,12 +49,6 @@ type TxRunner interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
-// Expiry policies for order points.
-const (
-	ExpireMonths12      = "months_12"        // 12 months after earning, end of that day
-	ExpireEndOfNextYear = "end_of_next_year" // 23:59:59 on 31 December of the next calendar year
-)
-
 // Service processes order events.
 type Service struct {
 	Store   Store
@@ -67,8 +61,6 @@ type Service struct {
 	// ReturnWindow keeps earned points pending after the order; 0 makes
 	// them available at once. Negative is refused at start-up (configs).
 	ReturnWindow time.Duration
-	// ExpiryPolicy is ExpireMonths12 (default) or ExpireEndOfNextYear.
-	ExpiryPolicy string
 	// OnFirstPaid hooks run in the same unit of work when a member's first
 	// paid order is recorded (referral rewards); an error aborts the event.
 	OnFirstPaid []func(ctx context.Context, memberID int64, orderID string) error
@@ -347,7 +339,7 @@ func (s *Service) earn(ctx context.Context, o *Order, mem *member.Member, st sta
 	}
 	setBreakdown(o, res)
 	if o.Points > 0 {
-		if _, err := s.Ledger.Earn(ctx, s.earnInput(o, now)); err != nil {
+		if _, err := s.Ledger.Earn(ctx, s.earnInput(o)); err != nil {
 			if insert && domain.ErrorCode(err) == domain.IdempotencyConflict {
 				// The key "order:<id>" is taken: the order was earned under
 				// another event id (what InsertOrder would have said).
@@ -401,20 +393,12 @@ func setBreakdown(o *Order, res rules.Result) {
 	o.Points = res.Total
 }
 
-// earnInput is the pending lot of o's points.
-func (s *Service) earnInput(o *Order, now time.Time) ledger.EarnInput {
+// earnInput is the pending lot of o's points; the ledger gives it the
+// expiry policy of order points (ledger.SourceOrders).
+func (s *Service) earnInput(o *Order) ledger.EarnInput {
 	return ledger.EarnInput{MemberID: o.MemberID, Points: o.Points, Key: "order:" + o.ID,
 		Ref: ledger.Ref{Type: "order", ID: o.ID}, Title: "购物奖励", Operator: "system",
-		AvailableAt: o.OccurredAt.Add(max(s.ReturnWindow, 0)), ExpiresAt: s.expiresAt(now)}
-}
-
-// expiresAt applies the expiry policy to points earned at now.
-func (s *Service) expiresAt(now time.Time) time.Time {
-	if s.ExpiryPolicy == ExpireEndOfNextYear {
-		y := now.In(domain.Shanghai).Year() + 1
-		return time.Date(y, 12, 31, 23, 59, 59, 0, domain.Shanghai).UTC()
-	}
-	return ledger.ExpiryPolicy{Months: 12}.ExpiresAt(now)
+		AvailableAt: o.OccurredAt.Add(max(s.ReturnWindow, 0))}
 }
 
 func (s *Service) refunded(ctx context.Context, e Event, now time.Time) (Outcome, error) {

@@ -223,7 +223,11 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	memberStore := &memberstore.Store{DB: st.DB}
 	auditStore := &auditstore.Store{DB: st.DB}
 	a.Members = &member.Service{Store: memberStore, WeChat: mini, Tx: st.DB, Clock: opt.Clock}
-	a.Ledger = &ledger.Service{Store: &ledgerstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock,
+	expiry, err := cfg.ExpiryPolicies()
+	if err != nil {
+		return nil, err
+	}
+	a.Ledger = &ledger.Service{Store: &ledgerstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, Expiry: expiry,
 		GroupCommit: ledger.GroupCommit{Committers: cfg.Ledger.GroupCommits, MaxBatch: cfg.Ledger.GroupMax}}
 	a.Adjust = &adjustment.Service{Ledger: a.Ledger, Members: memberStore, Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
 	work := wechat.NewWork(cfg.WeChat.Work.CorpID, string(cfg.WeChat.Work.Secret), strconv.Itoa(cfg.WeChat.Work.AgentID), wcCache)
@@ -245,7 +249,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	tierStore := &tierstore.Store{DB: st.DB, Members: memberStore}
 	a.Tiers = &tier.Service{Levels: cfg.Tier.DomainLevels(), Store: tierStore, Ledger: a.Ledger, Tx: st.DB, Clock: opt.Clock}
 	a.Orders = &orders.Service{Store: &orderstore.Store{DB: st.DB}, Members: memberStore, Rules: a.Rules, Ledger: a.Ledger,
-		Tier: a.Tiers, Tx: st.DB, Clock: opt.Clock, ReturnWindow: cfg.Orders.ReturnWindow, ExpiryPolicy: cfg.Orders.ExpiryPolicy,
+		Tier: a.Tiers, Tx: st.DB, Clock: opt.Clock, ReturnWindow: cfg.Orders.ReturnWindow,
 		GroupCommit: orders.GroupCommit{Committers: cfg.Orders.GroupCommits, MaxBatch: cfg.Orders.GroupMax}}
 	a.Birthday = &birthday.Service{Members: memberStore, Store: tierStore, Rules: a.Rules, Ledger: a.Ledger, Tier: a.Tiers, Tx: st.DB, Clock: opt.Clock}
 	// Orders paid before the member existed are applied when they register
