@@ -19,9 +19,15 @@ import (
 // posts it to the order webhook.
 func post(h *bfftest.Harness, body any) *bfftest.Response {
 	h.T.Helper()
+	return postSpec(h, true, body)
+}
+
+// postSpec is post that says whether docs/openapi.yaml allows the event.
+func postSpec(h *bfftest.Harness, specValid bool, body any) *bfftest.Response {
+	h.T.Helper()
 	raw := toBytes(body)
 	ts := strconv.FormatInt(h.Clock.Now().Unix(), 10)
-	return h.Do("POST", "/api/v1/hooks/orders", raw,
+	return h.Send(specValid, "POST", "/api/v1/hooks/orders", raw,
 		hooks.HeaderTimestamp, ts, hooks.HeaderSignature, hooks.Sign([]byte(h.Config.Orders.WebhookSecret), ts, raw))
 }
 

@@ -3,11 +3,9 @@ package hooks_test
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"testing"
 
 	"github.com/jifen/jifen/bff/bfftest"
-	"github.com/jifen/jifen/bff/hooks"
 )
 
 // Amounts at the edges of int64 and of the ledger, and an order whose
@@ -57,13 +55,4 @@ func TestOrderAmountsOutOfRangeAreInvalidAndWriteNothing(t *testing.T) {
 func withTotal(event map[string]any) map[string]any {
 	event["total_fen"] = 1000
 	return event
-}
-
-// postSpec is post that says whether the spec allows the event.
-func postSpec(h *bfftest.Harness, specValid bool, body any) *bfftest.Response {
-	h.T.Helper()
-	raw := toBytes(body)
-	ts := strconv.FormatInt(h.Clock.Now().Unix(), 10)
-	return h.Send(specValid, "POST", "/api/v1/hooks/orders", raw,
-		hooks.HeaderTimestamp, ts, hooks.HeaderSignature, hooks.Sign([]byte(h.Config.Orders.WebhookSecret), ts, raw))
 }

@@ -72,7 +72,7 @@ func (r Rewards) For(streak int, tier string) []Line {
 			continue
 		}
 		if s.Multiplier > 0 && s.Multiplier != 1000 {
-			lines = append(lines, Line{Title: fmt.Sprintf("连续签到%d天 ×%s", s.Day, permille(s.Multiplier)), Points: r.Base*s.Multiplier/1000 - r.Base})
+			lines = append(lines, Line{Title: fmt.Sprintf("连续签到%d天 ×%s", s.Day, permille(s.Multiplier)), Points: extra(r.Base, s.Multiplier)})
 		}
 		bonus += s.Bonus
 	}
@@ -84,7 +84,7 @@ func (r Rewards) For(streak int, tier string) []Line {
 		for _, l := range lines {
 			sub += l.Points
 		}
-		lines = append(lines, Line{Title: fmt.Sprintf("会员等级 %s ×%s", tier, permille(m)), Points: sub*m/1000 - sub})
+		lines = append(lines, Line{Title: fmt.Sprintf("会员等级 %s ×%s", tier, permille(m)), Points: extra(sub, m)})
 	}
 	out := lines[:0]
 	for _, l := range lines {
@@ -93,6 +93,18 @@ func (r Rewards) For(streak int, tier string) []Line {
 		}
 	}
 	return out
+}
+
+// extra is what a multiplier of pm per mille adds to p, rounded down
+// (domain.Points.MulPermille). Start-up validation bounds the points (10^12)
+// and the multipliers (×100), so the product stays far inside int64; were
+// it not to, the multiplier adds nothing rather than a wrapped number.
+func extra(p, pm int64) int64 {
+	v, err := domain.Points(p).MulPermille(pm)
+	if err != nil {
+		return 0
+	}
+	return int64(v) - p
 }
 
 func permille(m int64) string {
