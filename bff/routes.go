@@ -124,6 +124,8 @@ func NewRouter(d Deps) *gin.Engine {
 	con := api.Group("/console", requireAudience(d.Tokens, auth.Console), byCaller)
 	writers := requireRole("admin", "marketer")
 	con.POST("/members/:id/adjustments", writers, co.CreateAdjustment)
+	con.GET("/members", co.SearchMembers)
+	con.GET("/members/:id", co.GetMember)
 	con.GET("/members/:id/ledger", co.MemberLedger)
 	con.GET("/audit", co.AuditList)
 	con.GET("/stores", co.ListStores)

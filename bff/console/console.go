@@ -18,7 +18,9 @@ import (
 	"github.com/jifen/jifen/domain/reminder"
 	"github.com/jifen/jifen/domain/ruleadmin"
 	"github.com/jifen/jifen/domain/rules"
+	"github.com/jifen/jifen/domain/signin"
 	"github.com/jifen/jifen/domain/task"
+	"github.com/jifen/jifen/domain/tier"
 )
 
 // User is a console account.
@@ -33,6 +35,11 @@ type Handlers struct {
 	Users     map[string]User
 	Tokens    *auth.Tokens
 	Members   member.Store
+	// Directory answers member searches; Tiers and Signin feed the member
+	// overview (issue #21).
+	Directory *member.Directory
+	Tiers     *tier.Service
+	Signin    *signin.Service
 	Ledger    *ledger.Service
 	Adjust    *adjustment.Service
 	Audit     audit.Store

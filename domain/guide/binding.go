@@ -104,3 +104,14 @@ func (s *Service) OnExternalContactAdded(ctx context.Context, ev ExternalContact
 		return s.bind(ctx, m.ID, g.ID, SourceWeCom, ev.ExternalUserID)
 	})
 }
+
+// BindingOf returns the member's guide binding and the guide; found is
+// false for a member no guide has.
+func (s *Service) BindingOf(ctx context.Context, memberID int64) (b Binding, g *Guide, found bool, err error) {
+	b, found, err = s.Repo.Binding(ctx, memberID)
+	if err != nil || !found {
+		return b, nil, found, err
+	}
+	g, err = s.Repo.GuideByID(ctx, b.GuideID)
+	return b, g, err == nil, err
+}

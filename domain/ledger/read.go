@@ -39,6 +39,13 @@ func (s *Service) Balance(ctx context.Context, memberID int64) (Balance, error) 
 	return bal, nil
 }
 
+// Lots returns up to limit (1–200) of the member's available lots with
+// points remaining, first to expire first: what the console shows as "lots
+// with expiry".
+func (s *Service) Lots(ctx context.Context, memberID int64, limit int) ([]Lot, error) {
+	return s.Store.ActiveLots(ctx, memberID, min(max(limit, 1), 200))
+}
+
 // Entries returns up to limit (1–100, default 20) of the member's entries,
 // newest first, starting below cursor (0 for the newest). nextCursor is 0
 // when there is nothing more. Keyset pagination by id, so entries written

@@ -69,6 +69,18 @@ func (s *Service) Overview(ctx context.Context, memberID int64) (Overview, error
 	if err != nil {
 		return Overview{}, err
 	}
+	o, err := s.Summary(ctx, memberID)
+	o.Code, o.Rules = code, s.RulesText()
+	return o, err
+}
+
+// Summary is Overview for someone other than the member (the console): it
+// reads the code without creating one.
+func (s *Service) Summary(ctx context.Context, memberID int64) (Overview, error) {
+	code, err := s.Store.CodeOf(ctx, memberID)
+	if err != nil {
+		return Overview{}, err
+	}
 	l1, l2, err := s.Store.Counts(ctx, memberID)
 	if err != nil {
 		return Overview{}, err
@@ -77,7 +89,7 @@ func (s *Service) Overview(ctx context.Context, memberID int64) (Overview, error
 	if err != nil {
 		return Overview{}, err
 	}
-	return Overview{Code: code, Level1: l1, Level2: l2, RewardsEarned: earned, Rules: s.RulesText()}, nil
+	return Overview{Code: code, Level1: l1, Level2: l2, RewardsEarned: earned}, nil
 }
 
 // RulesText describes the configured rules to shoppers.

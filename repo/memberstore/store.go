@@ -4,6 +4,7 @@ package memberstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jifen/jifen/domain"
@@ -19,6 +20,7 @@ type row struct {
 	Nickname   string
 	AvatarURL  string
 	Birthday   *string
+	PhoneTail  *string
 	CreatedAt  time.Time
 	LastActive time.Time
 }
@@ -28,7 +30,10 @@ func (row) TableName() string { return "members" }
 // Store implements member.Store.
 type Store struct{ DB *repo.DB }
 
-var _ member.Store = (*Store)(nil)
+var (
+	_ member.Store  = (*Store)(nil)
+	_ member.Finder = (*Store)(nil)
+)
 
 func opt(s string) *string {
 	if s == "" {
@@ -82,9 +87,12 @@ func (s *Store) ByPhone(ctx context.Context, phone string) (*member.Member, erro
 	return s.one(ctx, "phone = ?", phone)
 }
 
+// tail is what the phone_tail column keeps: the last four digits.
+func tail(phone string) string { return phone[max(0, len(phone)-4):] }
+
 // Create inserts m.
 func (s *Store) Create(ctx context.Context, m *member.Member) error {
-	r := row{OpenID: m.OpenID, UnionID: opt(m.UnionID), Phone: opt(m.Phone),
+	r := row{OpenID: m.OpenID, UnionID: opt(m.UnionID), Phone: opt(m.Phone), PhoneTail: opt(tail(m.Phone)),
 		Nickname: m.Nickname, AvatarURL: m.AvatarURL, Birthday: opt(m.Birthday), CreatedAt: m.CreatedAt.UTC(), LastActive: m.LastActive.UTC()}
 	err := s.DB.Conn(ctx).Create(&r).Error
 	if repo.IsDuplicate(err) {
@@ -109,7 +117,7 @@ func (s *Store) UpdateLogin(ctx context.Context, id int64, unionID string, at ti
 
 // SetPhone binds a phone.
 func (s *Store) SetPhone(ctx context.Context, id int64, phone string) error {
-	err := s.DB.Conn(ctx).Model(&row{}).Where("id = ?", id).Update("phone", phone).Error
+	err := s.DB.Conn(ctx).Model(&row{}).Where("id = ?", id).Updates(map[string]any{"phone": phone, "phone_tail": tail(phone)}).Error
 	if repo.IsDuplicate(err) {
 		return domain.Errorf(domain.Conflict, "this phone number is bound to another member")
 	}
@@ -136,4 +144,47 @@ func (s *Store) ByIDs(ctx context.Context, ids []int64) (map[int64]*member.Membe
 		out[rows[i].ID] = rows[i].toDomain()
 	}
 	return out, nil
+}
+
+// Search implements member.Finder: one indexed lookup per kind (the phone
+// tail has its own index), narrowed by registration day, newest first.
+func (s *Store) Search(ctx context.Context, q member.Query) ([]*member.Member, error) {
+	db := s.DB.Conn(ctx).Model(&row{})
+	switch q.By {
+	case member.ByID:
+		db = db.Where("id = ?", q.Value)
+	case member.ByPhone:
+		db = db.Where("phone = ?", q.Value)
+	case member.ByPhoneLast4:
+		db = db.Where("phone_tail = ?", q.Value)
+	case member.ByNickname:
+		db = db.Where("nickname LIKE ? ESCAPE '!'", likePrefix(q.Value))
+	case member.ByOpenID:
+		db = db.Where("openid = ?", q.Value)
+	case member.ByUnionID:
+		db = db.Where("unionid = ?", q.Value)
+	default:
+		return nil, domain.FieldError("by", "unknown search kind")
+	}
+	if q.From != (domain.Day{}) {
+		db = db.Where("created_at >= ?", q.From.Start().UTC())
+	}
+	if q.To != (domain.Day{}) {
+		db = db.Where("created_at < ?", q.To.AddDays(1).Start().UTC())
+	}
+	var rows []row
+	if err := db.Order("id DESC").Limit(q.Limit).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("search members: %w", err)
+	}
+	out := make([]*member.Member, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toDomain()
+	}
+	return out, nil
+}
+
+// likePrefix escapes LIKE's wildcards so a nickname is matched literally.
+func likePrefix(s string) string {
+	r := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
+	return r.Replace(s) + "%"
 }

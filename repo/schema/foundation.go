@@ -58,4 +58,26 @@ var foundation = []repo.Migration{
 	{Version: 110, Name: "members_forget_session_keys", Up: func(tx *gorm.DB) error {
 		return tx.Exec("UPDATE members SET session_key = '' WHERE session_key <> ''").Error
 	}},
+	{Version: 111, Name: "members_phone_tail", Up: addPhoneTail},
+}
+
+// memberV2 adds the last four digits of the bound phone, indexed, so the
+// console finds a member by what a shopper reads out at the till ("尾号
+// 1234") without scanning every phone.
+type memberV2 struct {
+	PhoneTail *string `gorm:"size:4;index:idx_members_phone_tail"`
+}
+
+func (memberV2) TableName() string { return "members" }
+
+func addPhoneTail(tx *gorm.DB) error {
+	m := tx.Migrator()
+	if err := m.AddColumn(&memberV2{}, "PhoneTail"); err != nil {
+		return err
+	}
+	if err := m.CreateIndex(&memberV2{}, "idx_members_phone_tail"); err != nil {
+		return err
+	}
+	// SUBSTR with a negative start counts from the end in MySQL and SQLite.
+	return tx.Exec("UPDATE members SET phone_tail = SUBSTR(phone, -4) WHERE phone IS NOT NULL").Error
 }
