@@ -32,9 +32,9 @@ type User struct {
 
 // Handlers serves the console routes.
 type Handlers struct {
-	Users     map[string]User
-	Tokens    *auth.Tokens
-	Members   member.Store
+	Users   map[string]User
+	Tokens  *auth.Tokens
+	Members member.Store
 	// Directory answers member searches; Tiers and Signin feed the member
 	// overview (issue #21).
 	Directory *member.Directory
