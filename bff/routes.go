@@ -17,6 +17,7 @@ import (
 
 	"github.com/jifen/jifen/bff/auth"
 	"github.com/jifen/jifen/bff/console"
+	"github.com/jifen/jifen/bff/consoleweb"
 	"github.com/jifen/jifen/bff/guide"
 	"github.com/jifen/jifen/bff/hooks"
 	"github.com/jifen/jifen/bff/shopper"
@@ -36,14 +37,16 @@ type Deps struct {
 	Tokens    *auth.Tokens
 	Shopper   *shopper.Handlers
 	Console   *console.Handlers
-	Guide     *guide.Handlers
-	WeComHook *hooks.WeCom
-	Hooks     *hooks.Handlers
-	Reviews   *hooks.Reviews
-	OAHook    *hooks.OfficialAccount
-	Ready     func(ctx context.Context) error // nil error = ready
-	Registry  *prometheus.Registry
-	Simulator http.Handler // mounted at /_sim/ when not nil
+	// ConsoleWeb is the console as web pages at /console/ (nil: not served).
+	ConsoleWeb *consoleweb.Handlers
+	Guide      *guide.Handlers
+	WeComHook  *hooks.WeCom
+	Hooks      *hooks.Handlers
+	Reviews    *hooks.Reviews
+	OAHook     *hooks.OfficialAccount
+	Ready      func(ctx context.Context) error // nil error = ready
+	Registry   *prometheus.Registry
+	Simulator  http.Handler // mounted at /_sim/ when not nil
 }
 
 // NewRouter lists every route on one screen.
@@ -122,7 +125,7 @@ func NewRouter(d Deps) *gin.Engine {
 	co := d.Console
 	api.POST("/console/login", co.Login)
 	con := api.Group("/console", requireAudience(d.Tokens, auth.Console), byCaller)
-	writers := requireRole("admin", "marketer")
+	writers := requireRole(console.Writers...)
 	con.POST("/members/:id/adjustments", writers, co.CreateAdjustment)
 	con.GET("/members", co.SearchMembers)
 	con.GET("/members/:id", co.GetMember)
@@ -189,6 +192,11 @@ func NewRouter(d Deps) *gin.Engine {
 	con.POST("/mall/redemptions/:id/events", writers, co.FulfilMallRedemption)
 	con.GET("/mall/report", co.MallReport)
 	gu.POST("/mall/pickups", gd.VerifyMallPickup)
+
+	// The console's pages: the same console handlers and roles, HTML.
+	if d.ConsoleWeb != nil {
+		d.ConsoleWeb.Mount(r.Group("/console", byIP, bodyLimit(d.BodyLimit)))
+	}
 
 	// Server to server: signed with HMAC-SHA256, no user token.
 	hook.POST("/orders", d.Hooks.CreateOrderEvent)

@@ -4,6 +4,8 @@
 package console
 
 import (
+	"slices"
+
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/jifen/jifen/bff/auth"
@@ -29,6 +31,13 @@ type User struct {
 	Role         string
 	PasswordHash []byte
 }
+
+// Writers are the roles that may change anything; an auditor only reads.
+// The router and the console page both ask CanWrite.
+var Writers = []string{"admin", "marketer"}
+
+// CanWrite reports whether role is one of Writers.
+func CanWrite(role string) bool { return slices.Contains(Writers, role) }
 
 // Handlers serves the console routes.
 type Handlers struct {

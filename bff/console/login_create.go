@@ -27,19 +27,25 @@ func (h *Handlers) Login(c *gin.Context) {
 		web.Fail(c, domain.FieldError("username", "username and password required"))
 		return
 	}
-	u, ok := h.Users[req.Username]
-	hash := u.PasswordHash
-	if !ok {
-		hash = h.dummy
-	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(req.Password)) != nil || !ok {
-		web.Fail(c, domain.Errorf(domain.Unauthorized, "wrong username or password"))
-		return
-	}
-	tok, err := h.Tokens.Sign(auth.Console, u.Username, u.Role)
+	u, tok, err := h.SignIn(req.Username, req.Password)
 	if err != nil {
 		web.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"access_token": tok, "expires_in": int64(h.Tokens.TTL.Seconds()), "role": u.Role})
+}
+
+// SignIn checks a console user's password and issues a console token. The
+// JSON login and the console page's sign-in form both go through it.
+func (h *Handlers) SignIn(username, password string) (User, string, error) {
+	u, ok := h.Users[username]
+	hash := u.PasswordHash
+	if !ok {
+		hash = h.dummy
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || !ok {
+		return User{}, "", domain.Errorf(domain.Unauthorized, "wrong username or password")
+	}
+	tok, err := h.Tokens.Sign(auth.Console, u.Username, u.Role)
+	return u, tok, err
 }

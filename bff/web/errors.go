@@ -51,11 +51,21 @@ type ErrorDetail struct {
 // Fail writes err in the error shape and aborts the chain. Anything that is
 // not a *domain.Error is a 500 whose details are logged, never shown.
 func Fail(c *gin.Context, err error) {
+	status, d := Describe(c, err)
+	if status == http.StatusTooManyRequests && c.Writer.Header().Get("Retry-After") == "" {
+		c.Header("Retry-After", "1")
+	}
+	abort(c, status, d)
+}
+
+// Describe is the status and the public detail of err, as Fail writes
+// them (the console page shows the same in HTML). A non-domain error is
+// logged with the request id and described as internal.
+func Describe(c *gin.Context, err error) (int, ErrorDetail) {
 	var de *domain.Error
 	if !errors.As(err, &de) {
 		slog.ErrorContext(c.Request.Context(), "internal error", "request_id", RequestID(c), "path", c.FullPath(), "err", err.Error())
-		abort(c, http.StatusInternalServerError, ErrorDetail{Code: domain.Internal, Message: "internal error; quote the request id when reporting it"})
-		return
+		return http.StatusInternalServerError, ErrorDetail{Code: domain.Internal, Message: "internal error; quote the request id when reporting it"}
 	}
 	status, ok := statusOf[de.Code]
 	if !ok {
@@ -64,10 +74,7 @@ func Fail(c *gin.Context, err error) {
 	if de.Code == CodeTooLarge {
 		status = http.StatusRequestEntityTooLarge
 	}
-	if status == http.StatusTooManyRequests && c.Writer.Header().Get("Retry-After") == "" {
-		c.Header("Retry-After", "1")
-	}
-	abort(c, status, ErrorDetail{Code: de.Code, Message: de.Message, Fields: de.Fields})
+	return status, ErrorDetail{Code: de.Code, Message: de.Message, Fields: de.Fields}
 }
 
 func abort(c *gin.Context, status int, d ErrorDetail) {

@@ -25,6 +25,7 @@ import (
 	"github.com/jifen/jifen/bff"
 	"github.com/jifen/jifen/bff/auth"
 	"github.com/jifen/jifen/bff/console"
+	"github.com/jifen/jifen/bff/consoleweb"
 	guideweb "github.com/jifen/jifen/bff/guide"
 	"github.com/jifen/jifen/bff/hooks"
 	"github.com/jifen/jifen/bff/shopper"
@@ -306,6 +307,15 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		return nil, err
 	}
 
+	co := console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
+		Directory: &member.Directory{Store: memberStore}, Tiers: a.Tiers, Signin: a.Signin,
+		Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides, Lottery: a.Lottery, Rules: a.Rules, RuleAdmin: ruleAdmin,
+		Referrals: a.Referral, Tasks: a.Tasks, Campaigns: a.Reminder.Campaigns, Mall: a.Mall})
+	pages, err := consoleweb.New(&consoleweb.Handlers{API: co, Tokens: a.Tokens, Clock: opt.Clock, Secure: cfg.Production()})
+	if err != nil {
+		return nil, err
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.Handler = bff.NewRouter(bff.Deps{
@@ -319,11 +329,9 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Shopper: &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger,
 			Signin: a.Signin, Boards: a.Boards, Lottery: a.Lottery, Orders: a.Orders, Tiers: a.Tiers, Birthdays: a.Birthday,
 			Referrals: a.Referral, Task: a.Tasks, Subscriptions: a.Reminder.Subscriptions, Mall: a.Mall},
-		Console: console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
-			Directory: &member.Directory{Store: memberStore}, Tiers: a.Tiers, Signin: a.Signin,
-			Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides, Lottery: a.Lottery, Rules: a.Rules, RuleAdmin: ruleAdmin,
-			Referrals: a.Referral, Tasks: a.Tasks, Campaigns: a.Reminder.Campaigns, Mall: a.Mall}),
-		Guide: &guideweb.Handlers{Guides: a.Guides, Tokens: a.Tokens, Mall: a.Mall, PickupAnyStore: cfg.Mall.PickupAnyStore},
+		Console:    co,
+		ConsoleWeb: pages,
+		Guide:      &guideweb.Handlers{Guides: a.Guides, Tokens: a.Tokens, Mall: a.Mall, PickupAnyStore: cfg.Mall.PickupAnyStore},
 		WeComHook: &hooks.WeCom{Guides: a.Guides, CorpID: cfg.WeChat.Work.CorpID,
 			Token: string(cfg.WeChat.Work.CallbackToken), AESKey: string(cfg.WeChat.Work.CallbackAESKey)},
 		Hooks:   &hooks.Handlers{Orders: a.Orders, Secret: []byte(cfg.Orders.WebhookSecret), Window: cfg.Orders.SignatureWindow, Clock: opt.Clock},

@@ -1,0 +1,81 @@
+// Package consoleweb is the marketers' console as web pages (/console/):
+// server-rendered html/template pages, enhanced by a vendored, pinned htmx
+// (static/VERSIONS), with no build step. Every page reads and writes
+// through the same console.Handlers methods and domain services as the
+// JSON console API (/api/v1/console), with the same roles and audit rows:
+// a page never reaches storage by a path the API does not take.
+//
+// Security: the session is the console access token in an HttpOnly,
+// SameSite=Strict cookie (Secure outside the embedded mode); every POST
+// carries a CSRF token that must match a second cookie; the
+// Content-Security-Policy allows no inline script or style; an auditor is
+// shown no write buttons and refused (403) if they post anyway.
+package consoleweb
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/jifen/jifen/bff/auth"
+	"github.com/jifen/jifen/bff/console"
+	"github.com/jifen/jifen/domain"
+)
+
+//go:embed templates static
+var files embed.FS
+
+// Handlers serves the console pages.
+type Handlers struct {
+	API    *console.Handlers
+	Tokens *auth.Tokens
+	Clock  domain.Clock
+	// Secure marks the cookies Secure (and names the CSRF cookie __Host-);
+	// off in the embedded mode, which is served over plain HTTP on loopback.
+	Secure bool
+	pages  *pages
+}
+
+// New parses the templates once.
+func New(h *Handlers) (*Handlers, error) {
+	p, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	h.pages = p
+	return h, nil
+}
+
+// Mount adds the console's routes to r (the /console group); mw run
+// before every page (rate limit, body limit).
+func (h *Handlers) Mount(r *gin.RouterGroup) {
+	r.Use(securityHeaders)
+	static, _ := fs.Sub(files, "static")
+	r.StaticFS("/static", http.FS(static))
+	r.GET("/lang/:lang", h.setLanguage)
+	r.GET("/login", h.loginForm)
+	r.POST("/login", h.checkCSRF, h.login)
+
+	in := r.Group("", h.session)
+	in.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/members") })
+	in.POST("/logout", h.checkCSRF, h.logout)
+	in.GET("/members", h.searchMembers)
+	in.GET("/members/:id", h.memberPage)
+	in.GET("/members/:id/journal", h.journalRows)
+	in.POST("/members/:id/adjustments", h.checkCSRF, h.requireWriter, h.adjust)
+}
+
+// securityHeaders: no inline script or style anywhere, no framing, no
+// caching of pages that show members' data.
+func securityHeaders(c *gin.Context) {
+	hd := c.Writer.Header()
+	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Cache-Control", "no-store")
+	c.Next()
+}

@@ -1,0 +1,211 @@
+package consoleweb_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/jifen/jifen/bff/bfftest"
+)
+
+// site is the service on a real listener with a browser-like client that
+// keeps cookies and does not follow redirects.
+type site struct {
+	t   *testing.T
+	h   *bfftest.Harness
+	srv *httptest.Server
+}
+
+func newSite(t *testing.T) *site {
+	h := bfftest.New(t)
+	srv := httptest.NewServer(h.App.Handler)
+	t.Cleanup(srv.Close)
+	return &site{t: t, h: h, srv: srv}
+}
+
+type client struct {
+	s *site
+	c *http.Client
+}
+
+func (s *site) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{s: s, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type page struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (c *client) do(method, path string, form url.Values) page {
+	c.s.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, c.s.srv.URL+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.c.Do(req)
+	if err != nil {
+		c.s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return page{status: resp.StatusCode, header: resp.Header, body: string(b)}
+}
+
+func (c *client) get(path string) page { return c.do("GET", path, nil) }
+
+var (
+	csrfRe = regexp.MustCompile(`name="csrf_token" value="([0-9a-f]+)"`)
+	keyRe  = regexp.MustCompile(`name="idempotency_key" value="([0-9a-f]+)"`)
+)
+
+func field(t *testing.T, re *regexp.Regexp, p page) string {
+	t.Helper()
+	m := re.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no %s in page (%d): %.2000s", re, p.status, p.body)
+	}
+	return m[1]
+}
+
+// signIn signs user in (demo password user+"123") through the form.
+func (c *client) signIn(user string) {
+	c.s.t.Helper()
+	form := c.get("/console/login")
+	r := c.do("POST", "/console/login", url.Values{"csrf_token": {field(c.s.t, csrfRe, form)}, "username": {user},
+		"password": {user + "123"}, "next": {"/console/members"}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/console/members" {
+		c.s.t.Fatalf("sign in %s: %d %s", user, r.status, r.body)
+	}
+}
+
+func TestPagesNeedASessionAndCarrySecurityHeaders(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	c := s.client()
+	r := c.get("/console/members/1")
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/console/login?next=") {
+		t.Fatalf("anonymous member page: %d %v", r.status, r.header)
+	}
+	login := c.get("/console/login")
+	csp := login.header.Get("Content-Security-Policy")
+	if login.status != 200 || !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+		t.Fatalf("login page: %d CSP %q", login.status, csp)
+	}
+	if !strings.Contains(login.body, `lang="zh-CN"`) || !strings.Contains(login.body, "用户名") {
+		t.Fatalf("login page is not Chinese by default: %.500s", login.body)
+	}
+	if regexp.MustCompile(`<script>|<script [^>]*>[^<]|style="|\son[a-z]+=`).MatchString(login.body) {
+		t.Fatalf("inline script or style in the page: %s", login.body)
+	}
+	token := field(t, csrfRe, login)
+	bad := c.do("POST", "/console/login", url.Values{"csrf_token": {token}, "username": {"marketer"}, "password": {"nope"}})
+	if bad.status != http.StatusUnauthorized || !strings.Contains(bad.body, "用户名或密码错误") {
+		t.Fatalf("wrong password: %d %.300s", bad.status, bad.body)
+	}
+	if r := c.do("POST", "/console/login", url.Values{"username": {"marketer"}, "password": {"marketer123"}}); r.status != http.StatusForbidden {
+		t.Fatalf("sign in without CSRF token: %d", r.status)
+	}
+	ok := c.do("POST", "/console/login", url.Values{"csrf_token": {token}, "username": {"marketer"}, "password": {"marketer123"}, "next": {"//evil.example/"}})
+	if ok.status != http.StatusSeeOther || ok.header.Get("Location") != "/console/members" {
+		t.Fatalf("sign in: %d %v", ok.status, ok.header)
+	}
+	var session *http.Cookie
+	for _, ck := range (&http.Response{Header: ok.header}).Cookies() {
+		if ck.Name == "jifen_console" {
+			session = ck
+		}
+	}
+	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Secure {
+		t.Fatalf("session cookie %+v (embedded mode: HttpOnly, SameSite=Strict, not Secure)", session)
+	}
+	en := c.get("/console/lang/en?next=/console/members")
+	if en.status != http.StatusSeeOther {
+		t.Fatalf("language switch: %d", en.status)
+	}
+	if r := c.get("/console/members"); !strings.Contains(r.body, `lang="en"`) || !strings.Contains(r.body, "Find a member") {
+		t.Fatalf("English page: %.500s", r.body)
+	}
+	out := c.do("POST", "/console/logout", url.Values{"csrf_token": {token}})
+	if out.status != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", out.status)
+	}
+	if r := c.get("/console/members"); r.status != http.StatusSeeOther {
+		t.Fatalf("after sign out: %d", r.status)
+	}
+}
+
+func TestAdjustFormPaysOnceAndOnlyForWriters(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	tok, _, id := s.h.Login(bfftest.UniqueUser("web"))
+	if r := s.h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": "sim-phone:13600003579"}, bfftest.Auth(tok)...); r.Status != 200 {
+		t.Fatalf("bind phone: %d", r.Status)
+	}
+	m := s.client()
+	m.signIn("marketer")
+	found := m.get("/console/members?by=phone_last4&q=3579")
+	if found.status != http.StatusSeeOther || found.header.Get("Location") != fmt.Sprintf("/console/members/%d", id) {
+		t.Fatalf("search by last 4 digits: %d %v %.500s", found.status, found.header, found.body)
+	}
+	memberPath := fmt.Sprintf("/console/members/%d", id)
+	p := m.get(memberPath)
+	if p.status != 200 || !strings.Contains(p.body, "136****3579") {
+		t.Fatalf("member page: %d %.1000s", p.status, p.body)
+	}
+	form := url.Values{"csrf_token": {field(t, csrfRe, p)}, "idempotency_key": {field(t, keyRe, p)}, "delta": {"200"}, "reason": {"客服补偿"}}
+	for i := 0; i < 2; i++ { // a double click posts the same form twice
+		if r := m.do("POST", memberPath+"/adjustments", form); r.status != http.StatusSeeOther {
+			t.Fatalf("adjust %d: %d %.1000s", i, r.status, r.body)
+		}
+	}
+	api := s.h.Do("GET", fmt.Sprintf("/api/v1/console/members/%d/ledger", id), nil, bfftest.Auth(s.h.ConsoleLogin("auditor"))...)
+	var out struct {
+		Account struct{ Available int64 } `json:"account"`
+		Entries []struct{ Delta int64 }   `json:"entries"`
+	}
+	api.Decode(t, &out)
+	if out.Account.Available != 200 || len(out.Entries) != 1 {
+		t.Fatalf("after a double submit: %s", api.Body)
+	}
+	if r := m.get(memberPath); !strings.Contains(r.body, `id="bal-available" data-value="200"`) || !strings.Contains(r.body, `data-delta="200"`) {
+		t.Fatalf("member page after adjusting: %.3000s", r.body)
+	}
+	noToken := url.Values{"idempotency_key": {"k2"}, "delta": {"5"}, "reason": {"x"}}
+	if r := m.do("POST", memberPath+"/adjustments", noToken); r.status != http.StatusForbidden {
+		t.Fatalf("adjust without CSRF token: %d", r.status)
+	}
+	bad := url.Values{"csrf_token": form["csrf_token"], "idempotency_key": {"k3"}, "delta": {"1.5"}, "reason": {"x"}}
+	if r := m.do("POST", memberPath+"/adjustments", bad); r.status != http.StatusBadRequest || !strings.Contains(r.body, `role="alert"`) {
+		t.Fatalf("adjust 1.5 points: %d", r.status)
+	}
+	if r := m.do("POST", "/console/members/999999/adjustments", url.Values{"csrf_token": form["csrf_token"], "idempotency_key": {"k4"}, "delta": {"5"}, "reason": {"x"}}); r.status != http.StatusNotFound {
+		t.Fatalf("adjust an unknown member: %d", r.status)
+	}
+
+	a := s.client()
+	a.signIn("auditor")
+	ap := a.get(memberPath)
+	if ap.status != 200 || strings.Contains(ap.body, "adjust-form") || !strings.Contains(ap.body, `id="readonly"`) {
+		t.Fatalf("auditor's member page shows the adjust form: %.2000s", ap.body)
+	}
+	forged := url.Values{"csrf_token": {field(t, csrfRe, ap)}, "idempotency_key": {"k5"}, "delta": {"1000"}, "reason": {"x"}}
+	if r := a.do("POST", memberPath+"/adjustments", forged); r.status != http.StatusForbidden {
+		t.Fatalf("auditor's forged adjust: %d", r.status)
+	}
+	if n := count(t, s.h, "ledger_entries"); n != 1 {
+		t.Fatalf("ledger entries = %d, want 1", n)
+	}
+}

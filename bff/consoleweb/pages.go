@@ -1,0 +1,99 @@
+package consoleweb
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/jifen/jifen/bff/console"
+	"github.com/jifen/jifen/bff/web"
+	"github.com/jifen/jifen/domain"
+)
+
+// pages are the parsed templates: each page is layout.html plus its own
+// file, and fragments (rows that htmx swaps in) are named templates of
+// the page files.
+type pages struct{ byName map[string]*template.Template }
+
+var pageNames = []string{"login", "error", "members", "member"}
+
+func parsePages() (*pages, error) {
+	p := &pages{byName: map[string]*template.Template{}}
+	for _, name := range pageNames {
+		t, err := template.New("layout.html").Funcs(template.FuncMap{
+			"mul100": func(n int64) int64 { return n * 100 }, // yuan → fen for Yuan
+			"sub":    func(a, b int64) int64 { return a - b },
+		}).ParseFS(files, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("console template %s: %w", name, err)
+		}
+		p.byName[name] = t
+	}
+	return p, nil
+}
+
+// Page is what every template gets: the language (.L.T for messages and
+// .L.Points / .L.Yuan / .L.Time for values), the caller, the CSRF token
+// for its forms and the page's own data.
+type Page struct {
+	L         *lang
+	Title     string
+	User      string
+	Role      string
+	CanWrite  bool
+	CSRF      string
+	Path      string
+	RequestID string
+	Data      any
+}
+
+func (h *Handlers) page(c *gin.Context, titleKey string, data any, args ...any) Page {
+	l := h.lang(c)
+	p := Page{L: l, Title: l.T(titleKey, args...), CSRF: h.csrfToken(c), Path: c.Request.URL.RequestURI(),
+		RequestID: web.RequestID(c), Data: data}
+	if cl := web.Claims(c); cl != nil {
+		p.User, p.Role, p.CanWrite = cl.Subject, cl.Role, console.CanWrite(cl.Role)
+	}
+	return p
+}
+
+// render writes the page (layout + body) or, with block set, only that
+// named template of the page (an htmx fragment).
+func (h *Handlers) render(c *gin.Context, status int, name, titleKey string, data any, args ...any) {
+	h.renderBlock(c, status, name, "layout.html", h.page(c, titleKey, data, args...))
+}
+
+func (h *Handlers) renderBlock(c *gin.Context, status int, name, block string, p Page) {
+	var buf bytes.Buffer
+	if err := h.pages.byName[name].ExecuteTemplate(&buf, block, p); err != nil {
+		slog.ErrorContext(c.Request.Context(), "console template", "page", name, "err", err.Error(), "request_id", web.RequestID(c))
+		c.AbortWithStatus(http.StatusInternalServerError)
+		return
+	}
+	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+}
+
+type errorData struct {
+	Status  int
+	Code    domain.Code
+	Message string
+	Back    string
+}
+
+// fail answers an error as a page, with the status and message the JSON
+// API gives for the same error.
+func (h *Handlers) fail(c *gin.Context, err error) {
+	status, d := web.Describe(c, err)
+	back := "/console/members"
+	if u, err := url.Parse(c.Request.Referer()); err == nil && strings.HasPrefix(u.Path, "/console/") {
+		back = u.Path
+	}
+	h.render(c, status, "error", "error.title", errorData{Status: status, Code: d.Code, Message: d.Message, Back: back})
+	c.Abort()
+}

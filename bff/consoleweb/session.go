@@ -1,0 +1,165 @@
+package consoleweb
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/jifen/jifen/bff/auth"
+	"github.com/jifen/jifen/bff/console"
+	"github.com/jifen/jifen/bff/web"
+	"github.com/jifen/jifen/domain"
+)
+
+const (
+	sessionCookie = "jifen_console"
+	langCookie    = "jifen_lang"
+	csrfField     = "csrf_token"
+	csrfHeader    = "X-CSRF-Token"
+)
+
+func (h *Handlers) csrfCookie() string {
+	if h.Secure {
+		return "__Host-jifen_csrf" // only this host, only over HTTPS: a sibling domain cannot plant one
+	}
+	return "jifen_csrf"
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (h *Handlers) setCookie(c *gin.Context, name, value string, maxAge int, httpOnly bool) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: httpOnly, Secure: h.Secure, SameSite: http.SameSiteStrictMode})
+}
+
+// csrfToken returns the browser's CSRF token, issuing one when it has none.
+// Double submit: the token sits in an HttpOnly, SameSite=Strict cookie and
+// in every form; a POST whose two copies differ is refused.
+func (h *Handlers) csrfToken(c *gin.Context) string {
+	if v, _ := c.Get(csrfField); v != nil {
+		return v.(string)
+	}
+	tok, err := c.Cookie(h.csrfCookie())
+	if err != nil || len(tok) != 64 {
+		tok = randomHex(32)
+		h.setCookie(c, h.csrfCookie(), tok, 0, true)
+	}
+	c.Set(csrfField, tok)
+	return tok
+}
+
+func (h *Handlers) checkCSRF(c *gin.Context) {
+	cookie, _ := c.Cookie(h.csrfCookie())
+	sent := c.GetHeader(csrfHeader)
+	if sent == "" {
+		sent = c.PostForm(csrfField)
+	}
+	if cookie == "" || subtle.ConstantTimeCompare([]byte(cookie), []byte(sent)) != 1 {
+		h.fail(c, domain.Errorf(domain.Forbidden, "the form's security token is missing or stale; reload the page and try again"))
+		return
+	}
+	// Browsers that send Fetch Metadata also tell a cross-site POST apart.
+	if err := http.NewCrossOriginProtection().Check(c.Request); err != nil {
+		h.fail(c, domain.Errorf(domain.Forbidden, "cross-origin request refused"))
+		return
+	}
+	c.Next()
+}
+
+// session lets signed-in console users through and sends the others to
+// the sign-in page. A token past half its life is renewed, so a marketer
+// at work is not signed out mid-task.
+func (h *Handlers) session(c *gin.Context) {
+	raw, _ := c.Cookie(sessionCookie)
+	cl, err := h.Tokens.Verify(raw, auth.Console)
+	if err != nil {
+		if c.Request.Method == http.MethodGet {
+			c.Redirect(http.StatusSeeOther, "/console/login?next="+url.QueryEscape(c.Request.URL.RequestURI()))
+			c.Abort()
+			return
+		}
+		h.fail(c, err)
+		return
+	}
+	if cl.ExpiresAt != nil && cl.ExpiresAt.Sub(h.Clock.Now()) < h.Tokens.TTL/2 {
+		if tok, err := h.Tokens.Sign(auth.Console, cl.Subject, cl.Role); err == nil {
+			h.setSession(c, tok)
+		}
+	}
+	web.SetClaims(c, cl)
+	c.Next()
+}
+
+func (h *Handlers) setSession(c *gin.Context, tok string) {
+	h.setCookie(c, sessionCookie, tok, int(h.Tokens.TTL/time.Second), true)
+}
+
+func (h *Handlers) requireWriter(c *gin.Context) {
+	if !console.CanWrite(web.Claims(c).Role) {
+		h.fail(c, domain.Errorf(domain.Forbidden, "this action needs one of the roles %s", strings.Join(console.Writers, ", ")))
+		return
+	}
+	c.Next()
+}
+
+// safeNext keeps a post-login redirect inside the console.
+func safeNext(next string) string {
+	if strings.HasPrefix(next, "/console/") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
+		return next
+	}
+	return "/console/members"
+}
+
+type loginData struct {
+	Next     string
+	Username string
+	Error    string
+}
+
+func (h *Handlers) loginForm(c *gin.Context) {
+	h.render(c, http.StatusOK, "login", "login.title", loginData{Next: safeNext(c.Query("next"))})
+}
+
+func (h *Handlers) login(c *gin.Context) {
+	d := loginData{Next: safeNext(c.PostForm("next")), Username: c.PostForm("username")}
+	_, tok, err := h.API.SignIn(d.Username, c.PostForm("password"))
+	if err != nil {
+		status, detail := web.Describe(c, err)
+		d.Error = detail.Message
+		if detail.Code == domain.Unauthorized {
+			d.Error = h.lang(c).T("login.wrong")
+		}
+		h.render(c, status, "login", "login.title", d)
+		return
+	}
+	h.setSession(c, tok)
+	c.Redirect(http.StatusSeeOther, d.Next)
+}
+
+func (h *Handlers) logout(c *gin.Context) {
+	h.setCookie(c, sessionCookie, "", -1, true)
+	c.Redirect(http.StatusSeeOther, "/console/login")
+}
+
+func (h *Handlers) setLanguage(c *gin.Context) {
+	l := c.Param("lang")
+	if _, ok := languages[l]; !ok {
+		l = defaultLang
+	}
+	h.setCookie(c, langCookie, l, 365*24*3600, false)
+	back := c.Query("next")
+	if back == "" {
+		back = "/console/members"
+	}
+	c.Redirect(http.StatusSeeOther, safeNext(back))
+}
