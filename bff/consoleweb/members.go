@@ -55,7 +55,9 @@ func (h *Handlers) searchMembers(c *gin.Context) {
 		}
 	}
 	if c.GetHeader("HX-Request") != "" {
-		h.renderBlock(c, status, "members", "results", h.page(c, "search.title", d))
+		// While the marketer types, a half-typed key is not an error worth a
+		// 4xx (htmx would not show it): the fragment says what is wrong.
+		h.renderBlock(c, http.StatusOK, "members", "results", h.page(c, "search.title", d))
 		return
 	}
 	h.render(c, status, "members", "search.title", d)

@@ -1,0 +1,333 @@
+package consoleweb_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/jifen/jifen/bff/bfftest"
+)
+
+// One headless Chromium (Debian's chromium package) per test binary; each
+// test gets its own browser context (its own cookies) in it.
+var browser struct {
+	once   sync.Once
+	ctx    context.Context
+	cancel context.CancelFunc
+	dir    string
+	err    error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if browser.cancel != nil {
+		browser.cancel()
+		os.RemoveAll(browser.dir)
+	}
+	os.Exit(code)
+}
+
+func chromiumPath() string {
+	if p := os.Getenv("JIFEN_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// inCI: CI=true or the real backends named — where a missing browser is a
+// broken machine, not a developer's laptop.
+func inCI() bool {
+	return os.Getenv("CI") == "true" || os.Getenv("JIFEN_TEST_MYSQL_DSN") != "" || os.Getenv("JIFEN_TEST_REDIS_ADDR") != ""
+}
+
+func startBrowser(path string) {
+	browser.dir, browser.err = os.MkdirTemp("", "jifen-chromium-")
+	if browser.err != nil {
+		return
+	}
+	actx, acancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(browser.dir), chromedp.WindowSize(1280, 900),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true))
+	bctx, bcancel := chromedp.NewContext(actx)
+	browser.ctx = bctx
+	browser.cancel = func() { bcancel(); acancel() }
+	browser.err = chromedp.Do(bctx) // starts the browser, with no deadline of its own
+}
+
+// tab returns a fresh, isolated browser context (no cookies) with a deadline.
+func tab(t *testing.T) context.Context {
+	t.Helper()
+	path := chromiumPath()
+	if path == "" {
+		if inCI() {
+			t.Fatal("the console's browser tests need Chromium: apt-get install -y chromium (or set JIFEN_CHROMIUM to its path)")
+		}
+		t.Skip("no Chromium on this machine (apt-get install -y chromium); the browser journeys are skipped outside CI")
+	}
+	browser.once.Do(func() { startBrowser(path) })
+	if browser.err != nil {
+		t.Fatalf("start Chromium %s: %v", path, browser.err)
+	}
+	ctx, cancel := chromedp.NewContext(browser.ctx, chromedp.WithNewBrowserContext())
+	tctx, tcancel := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { tcancel(); cancel() })
+	if err := chromedp.Do(ctx); err != nil { // opens the tab outside the deadline's context
+		t.Fatal(err)
+	}
+	watchConsole(t, ctx)
+	return tctx
+}
+
+// watchConsole fails the test on a Content-Security-Policy violation or an
+// uncaught script error: the pages must work under their own CSP.
+func watchConsole(t *testing.T, ctx context.Context) {
+	msgs := chromedp.Console(ctx)
+	var mu sync.Mutex
+	var bad []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.IsException() || strings.Contains(m.Text, "Content Security Policy") {
+				mu.Lock()
+				bad = append(bad, m.String())
+				mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(bad) > 0 {
+			t.Errorf("browser console: %s", strings.Join(bad, "\n"))
+		}
+	})
+}
+
+// shot saves a full-page PNG under $JIFEN_SCREENSHOTS (default
+// artifacts/screenshots at the repository root), one folder per backend.
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("JIFEN_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "artifacts", "screenshots")
+	}
+	backend := "embedded"
+	if os.Getenv("JIFEN_TEST_MYSQL_DSN") != "" {
+		backend = "mariadb"
+	}
+	dir = filepath.Join(dir, backend)
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		loc, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.Location())
+		t.Fatalf("%s (at %s): %v", what, loc, err)
+	}
+}
+
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("text of %s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+func browserSignIn(t *testing.T, ctx context.Context, base, user string) {
+	t.Helper()
+	do(t, ctx, "sign in as "+user,
+		chromedp.Navigate(base+"/console/"),
+		chromedp.WaitVisible(chromedp.CSS("#login")),
+		chromedp.SendKeys(chromedp.CSS(`#login input[name=username]`), user),
+		chromedp.SendKeys(chromedp.CSS(`#login input[name=password]`), user+"123"),
+	)
+	if user == "marketer" {
+		shot(t, ctx, "01-login")
+	}
+	do(t, ctx, "submit sign-in", chromedp.Click(chromedp.CSS(`#login button`)), chromedp.WaitVisible(chromedp.CSS("#search")))
+}
+
+// shopper registers a member with phone and returns the member id.
+func shopper(t *testing.T, s *site, phone string) int64 {
+	t.Helper()
+	tok, _, id := s.h.Login(bfftest.UniqueUser("br"))
+	if r := s.h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": "sim-phone:" + phone}, bfftest.Auth(tok)...); r.Status != 200 {
+		t.Fatalf("bind phone: %d %s", r.Status, r.Body)
+	}
+	return id
+}
+
+// postForm submits the adjust form's fields twice at once from the page,
+// as a double click or a network retry would.
+const doubleSubmit = `(async () => {
+  const f = document.getElementById('adjust-form');
+  f.elements.delta.value = '50'; f.elements.reason.value = '双击测试';
+  const body = () => new URLSearchParams(new FormData(f));
+  const rs = await Promise.all([fetch(f.action, {method: 'POST', body: body(), redirect: 'manual'}),
+                                fetch(f.action, {method: 'POST', body: body(), redirect: 'manual'})]);
+  return rs.map(r => r.type === 'opaqueredirect' ? 303 : r.status).join(',');
+})()`
+
+func TestBrowserMarketerFindsAMemberAndAdjustsPoints(t *testing.T) {
+	t.Parallel()
+	ctx := tab(t)
+	s := newSite(t)
+	id := shopper(t, s, "13511118642")
+	s.h.Clock.Advance(72 * time.Hour)
+	other := shopper(t, s, "13722228642") // same last four digits, registered later
+	browserSignIn(t, ctx, s.srv.URL, "marketer")
+
+	// Live search (htmx under the CSP): both members whose phones end in 8642.
+	do(t, ctx, "search by the last 4 digits",
+		chromedp.SendKeys(chromedp.CSS("#q"), "8642"),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#results a[href="/console/members/%d"]`, other))),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#results a[href="/console/members/%d"]`, id))),
+	)
+	shot(t, ctx, "02-member-search")
+	do(t, ctx, "open the member", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#results a[href="/console/members/%d"]`, id))),
+		chromedp.WaitVisible(chromedp.CSS("#balance")))
+	if got := text(t, ctx, "#bal-available"); got != "0" {
+		t.Fatalf("available before = %q", got)
+	}
+
+	do(t, ctx, "adjust +200",
+		chromedp.SendKeys(chromedp.CSS(`#adjust-form input[name=delta]`), "200"),
+		chromedp.SendKeys(chromedp.CSS(`#adjust-form input[name=reason]`), "客服补偿"),
+		chromedp.Click(chromedp.CSS("#adjust-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#adjusted")),
+	)
+	if got := text(t, ctx, "#bal-available"); got != "200" {
+		t.Fatalf("available after +200 = %q", got)
+	}
+	if got := text(t, ctx, "#journal-body tr.entry:first-child td:nth-child(3)"); got != "+200" {
+		t.Fatalf("journal's newest change = %q", got)
+	}
+	shot(t, ctx, "03-member-adjusted")
+
+	if got := eval[string](t, ctx, doubleSubmit); got != "303,303" {
+		t.Fatalf("double submit answered %s", got)
+	}
+	do(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#balance")))
+	rows := eval[int](t, ctx, `document.querySelectorAll('#journal-body tr.entry').length`)
+	if got := text(t, ctx, "#bal-available"); got != "250" || rows != 2 {
+		t.Fatalf("after a double submit of +50: available %q, %d journal rows (want 250, 2)", got, rows)
+	}
+
+	// The page's numbers are the JSON API's.
+	api := s.h.Do("GET", fmt.Sprintf("/api/v1/console/members/%d", id), nil, bfftest.Auth(s.h.ConsoleLogin("auditor"))...)
+	var out struct {
+		Account map[string]int64 `json:"account"`
+		Lots    []struct {
+			Remaining int64 `json:"remaining"`
+		} `json:"lots"`
+	}
+	api.Decode(t, &out)
+	for _, k := range []string{"available", "pending", "held", "debt"} {
+		shown := text(t, ctx, "#bal-"+k)
+		if want := fmt.Sprint(out.Account[k]); strings.ReplaceAll(shown, ",", "") != want {
+			t.Errorf("%s: page shows %q, API says %s", k, shown, want)
+		}
+	}
+	lots := eval[int](t, ctx, `document.querySelectorAll('#lots tbody tr').length`)
+	if lots != len(out.Lots) {
+		t.Errorf("page lists %d lots, API %d", lots, len(out.Lots))
+	}
+
+	// Switch to English and back: the same numbers, other words.
+	do(t, ctx, "English", chromedp.Click(chromedp.CSS("#lang")), chromedp.WaitVisible(chromedp.CSS("#balance")))
+	if h, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#balance h2"))); h != "Points balance" {
+		t.Errorf("English heading %q", h)
+	}
+	shot(t, ctx, "04-member-english")
+}
+
+func TestBrowserAuditorCannotAdjust(t *testing.T) {
+	t.Parallel()
+	ctx := tab(t)
+	s := newSite(t)
+	id := shopper(t, s, "13633331357")
+	browserSignIn(t, ctx, s.srv.URL, "auditor")
+	do(t, ctx, "open the member", chromedp.Navigate(fmt.Sprintf("%s/console/members/%d", s.srv.URL, id)),
+		chromedp.WaitVisible(chromedp.CSS("#readonly")))
+	if n := eval[int](t, ctx, `document.querySelectorAll('#adjust-form, #adjust-submit').length`); n != 0 {
+		t.Fatalf("the auditor sees %d adjust controls", n)
+	}
+	shot(t, ctx, "05-member-auditor")
+	// A forged POST with the auditor's own valid CSRF token (from the sign-out form).
+	status := eval[int](t, ctx, fmt.Sprintf(`(async () => {
+	  const token = document.querySelector('input[name=csrf_token]').value;
+	  const body = new URLSearchParams({csrf_token: token, idempotency_key: 'forged', delta: '1000', reason: 'x'});
+	  return (await fetch('/console/members/%d/adjustments', {method: 'POST', body, redirect: 'manual'})).status;
+	})()`, id))
+	if status != 403 {
+		t.Fatalf("auditor's forged adjust: %d", status)
+	}
+	if n := count(t, s.h, "ledger_entries"); n != 0 {
+		t.Fatalf("the forged adjust wrote %d entries", n)
+	}
+}
+
+func TestBrowserPostWithoutCSRFTokenIsRefused(t *testing.T) {
+	t.Parallel()
+	ctx := tab(t)
+	s := newSite(t)
+	id := shopper(t, s, "13744442468")
+	browserSignIn(t, ctx, s.srv.URL, "marketer")
+	do(t, ctx, "fill the form without its token",
+		chromedp.Navigate(fmt.Sprintf("%s/console/members/%d", s.srv.URL, id)),
+		chromedp.WaitVisible(chromedp.CSS("#adjust-form")),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#adjust-form input[name=csrf_token]').remove()`),
+		chromedp.SendKeys(chromedp.CSS(`#adjust-form input[name=delta]`), "200"),
+		chromedp.SendKeys(chromedp.CSS(`#adjust-form input[name=reason]`), "no token"),
+		chromedp.Click(chromedp.CSS("#adjust-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#error")),
+	)
+	if got := text(t, ctx, "#error .status"); got != "403" {
+		t.Fatalf("status shown %q", got)
+	}
+	shot(t, ctx, "06-csrf-refused")
+	if n := count(t, s.h, "ledger_entries"); n != 0 {
+		t.Fatalf("a POST without token wrote %d entries", n)
+	}
+}
