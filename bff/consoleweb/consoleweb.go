@@ -64,6 +64,8 @@ func (h *Handlers) Mount(r *gin.RouterGroup) {
 	in.GET("/members", h.searchMembers)
 	in.GET("/members/:id", h.memberPage)
 	in.GET("/members/:id/journal", h.journalRows)
+	in.GET("/members/:id/journal.csv", h.journalCSV)
+	in.GET("/audit", h.auditLog)
 	in.POST("/members/:id/adjustments", h.checkCSRF, h.requireWriter, h.adjust)
 }
 

@@ -209,3 +209,50 @@ func TestAdjustFormPaysOnceAndOnlyForWriters(t *testing.T) {
 		t.Fatalf("ledger entries = %d, want 1", n)
 	}
 }
+
+func TestJournalCSVStreamsEveryPageWithBOM(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	_, _, id := s.h.Login(bfftest.UniqueUser("csv"))
+	admin := s.h.ConsoleLogin("admin")
+	for i := 0; i < 105; i++ { // more than one page of 100
+		reason := "补偿"
+		if i == 0 {
+			reason = "=HYPERLINK(\"x\")" // must not become a formula
+		}
+		body := fmt.Sprintf(`{"delta":%d,"reason":%q}`, i+1, reason)
+		if r := s.h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), body, append(bfftest.Auth(admin), "Idempotency-Key", fmt.Sprint("csv", i))...); r.Status != 201 {
+			t.Fatalf("adjust %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	c := s.client()
+	c.signIn("auditor")
+	r := c.get(fmt.Sprintf("/console/members/%d/journal.csv", id))
+	if r.status != 200 || !strings.HasPrefix(r.body, "\uFEFF时间,") || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("csv: %d %v %.200q", r.status, r.header, r.body)
+	}
+	lines := strings.Split(strings.TrimSpace(r.body), "\n")
+	if len(lines) != 1+105 {
+		t.Fatalf("csv has %d lines, want header + 105", len(lines))
+	}
+	if !strings.Contains(lines[1], ",105,") || !strings.Contains(lines[105], `'=HYPERLINK`) || !strings.Contains(lines[105], "人工调整") {
+		t.Fatalf("first/last rows: %s / %s", lines[1], lines[105])
+	}
+	if r := c.get("/console/members/999999/journal.csv"); r.status != 404 {
+		t.Fatalf("unknown member: %d", r.status)
+	}
+	if r := s.client().get(fmt.Sprintf("/console/members/%d/journal.csv", id)); r.status != http.StatusSeeOther {
+		t.Fatalf("anonymous export: %d", r.status)
+	}
+
+	all := c.get("/console/audit")
+	mine := c.get(fmt.Sprintf("/console/audit?target=member:%d", id))
+	none := c.get("/console/audit?target=member:999999")
+	rows := func(p page) int { return strings.Count(p.body, `class="audit-row"`) }
+	if all.status != 200 || rows(all) != 50 || !strings.Contains(all.body, `id="audit-next"`) || rows(mine) != 50 || rows(none) != 0 {
+		t.Fatalf("audit pages: %d rows %d/%d/%d", all.status, rows(all), rows(mine), rows(none))
+	}
+	if r := c.get("/console/audit?cursor=x"); r.status != 400 {
+		t.Fatalf("bad cursor: %d", r.status)
+	}
+}
