@@ -215,6 +215,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/console/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find members (any console role)
+         * @description Matches one kind of key: member id, full phone, the phone's last 4 digits, a nickname prefix, openid or unionid. from/to (Asia/Shanghai days, inclusive) narrow by registration day, e.g. to tell apart the members whose phones end in the same 4 digits. Newest first.
+         */
+        get: operations["searchConsoleMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/members/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One member's profile, balance, lots, tier, sign-ins, referrals and guide (any console role) */
+        get: operations["getConsoleMember"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/console/members/{id}/ledger": {
         parameters: {
             query?: never;
@@ -1350,6 +1387,19 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        ConsoleMember: {
+            id: number;
+            nickname: string;
+            /** @description 138****0000, empty when no phone is bound */
+            phone_masked: string;
+            openid: string;
+            unionid: string;
+            birthday: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_active: string;
+        };
         Error: {
             request_id: string;
             error: {
@@ -2423,6 +2473,108 @@ export interface operations {
                 content: {
                     "application/json": {
                         entry: components["schemas"]["ConsoleEntry"];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    searchConsoleMembers: {
+        parameters: {
+            query: {
+                by?: "id" | "phone" | "phone_last4" | "nickname" | "openid" | "unionid";
+                q: string;
+                /** @description registered on or after (YYYY-MM-DD, Asia/Shanghai) */
+                from?: string;
+                /** @description registered on or before */
+                to?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The matching members, at most limit. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        members: components["schemas"]["ConsoleMember"][];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getConsoleMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["MemberID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The member overview; the journal is at /ledger, the audit trail at /audit?target=member:{id}. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        member: components["schemas"]["ConsoleMember"];
+                        account: {
+                            available: number;
+                            pending: number;
+                            held: number;
+                            debt: number;
+                            lifetime_earned: number;
+                        };
+                        /** @description available lots with points left, first to expire first */
+                        lots: {
+                            id: number;
+                            amount: number;
+                            remaining: number;
+                            /** Format: date-time */
+                            expires_at: string;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                        tier: {
+                            code: string;
+                            name: string;
+                            /** @description growth value in yuan */
+                            growth: number;
+                            progress_permille: number;
+                        };
+                        signin: {
+                            month: string;
+                            signed_days: number[];
+                            streak: number;
+                        };
+                        referral: {
+                            /** @description empty until the member asked for one */
+                            code: string;
+                            level1: number;
+                            level2: number;
+                            rewards_earned: number;
+                        };
+                        guide: {
+                            id: number;
+                            name: string;
+                            store_id: number;
+                            source: string;
+                            /** Format: date-time */
+                            bound_at: string;
+                        } | null;
                     };
                 };
             };
