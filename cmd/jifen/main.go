@@ -114,6 +114,7 @@ configs/default.yaml, then --config FILE, then JIFEN_* environment variables.`,
 		c.expireCmd(),
 		c.hashPasswordCmd(),
 		c.healthcheckCmd(),
+		c.loadtestCmd(),
 		c.versionCmd(),
 	)
 	return root
