@@ -14,7 +14,9 @@ import (
 	"github.com/jifen/jifen/repo/testenv"
 )
 
-func sh(y int, m time.Month, d, h int) time.Time { return time.Date(y, m, d, h, 0, 0, 0, domain.Shanghai) }
+func sh(y int, m time.Month, d, h int) time.Time {
+	return time.Date(y, m, d, h, 0, 0, 0, domain.Shanghai)
+}
 
 type history struct {
 	env   *testenv.Env
