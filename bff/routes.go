@@ -178,6 +178,8 @@ func NewRouter(d Deps) *gin.Engine {
 	con.GET("/campaigns/:id/report", co.ReminderCampaignReport)
 
 	con.GET("/referrals/report", co.ReferralReport)
+	con.GET("/analytics/points", co.AnalyticsPoints)
+	con.GET("/analytics/outstanding", co.AnalyticsOutstanding)
 
 	// The points mall (issue #18).
 	me.GET("/mall/items", sh.MallItems)

@@ -50,6 +50,15 @@ type Config struct {
 	Rules     Rules     `yaml:"rules"`
 	Lottery   Lottery   `yaml:"lottery"`
 	Mall      Mall      `yaml:"mall"`
+	Analytics Analytics `yaml:"analytics"`
+}
+
+// Analytics configures the daily facts (domain/analytics; keys documented
+// in default.yaml).
+type Analytics struct {
+	FenPerPoint   int64         `yaml:"fen_per_point"`
+	Lag           time.Duration `yaml:"lag"`
+	SnapshotEvery time.Duration `yaml:"snapshot_every"`
 }
 
 // Mall configures the points mall (domain/mall; keys documented in
@@ -446,6 +455,15 @@ func setScalar(v reflect.Value, raw string) error {
 func (c *Config) Validate() error {
 	var errs []string
 	bad := func(key, why string) { errs = append(errs, key+": "+why) }
+	if c.Analytics.FenPerPoint < 0 || c.Analytics.FenPerPoint > 10000 {
+		bad("analytics.fen_per_point", "must be between 0 and 10000")
+	}
+	if c.Analytics.Lag < time.Second || c.Analytics.Lag > time.Hour {
+		bad("analytics.lag", "must be between 1s and 1h")
+	}
+	if c.Analytics.SnapshotEvery < time.Minute || c.Analytics.SnapshotEvery > 24*time.Hour {
+		bad("analytics.snapshot_every", "must be between 1m and 24h")
+	}
 	if c.Server.Addr == "" {
 		bad("server.addr", "required")
 	}

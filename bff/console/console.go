@@ -14,6 +14,7 @@ import (
 	"github.com/jifen/jifen/domain/guide"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/lottery"
+	"github.com/jifen/jifen/domain/analytics"
 	"github.com/jifen/jifen/domain/mall"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/referral"
@@ -64,6 +65,8 @@ type Handlers struct {
 	Campaigns *reminder.Campaigns
 	// Mall is the points mall (issue #18).
 	Mall *mall.Service
+	// Analytics answers the daily facts and the liability (issue #24).
+	Analytics *analytics.Service
 	// dummy is compared when the username is unknown, so a wrong username
 	// costs the same time as a wrong password.
 	dummy []byte

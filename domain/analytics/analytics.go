@@ -234,8 +234,23 @@ type Report struct {
 }
 
 // Run brings the facts up to now − Lag and takes today's liability
-// snapshot. It is idempotent and resumable.
+// snapshot (what `jifen analytics` does). It is idempotent and resumable.
 func (s *Service) Run(ctx context.Context) (Report, error) {
+	rep, err := s.Facts(ctx)
+	if err != nil {
+		return rep, err
+	}
+	return rep, s.Snapshot(ctx)
+}
+
+// Snapshot replaces today's snapshot of the outstanding points.
+func (s *Service) Snapshot(ctx context.Context) error {
+	now := s.Clock.Now()
+	return s.Store.Snapshot(ctx, domain.DayOf(now), now)
+}
+
+// Facts brings the daily facts up to now − Lag.
+func (s *Service) Facts(ctx context.Context) (Report, error) {
 	now := s.Clock.Now()
 	lag, size := s.Lag, s.Batch
 	if lag <= 0 {
@@ -254,10 +269,9 @@ func (s *Service) Run(ctx context.Context) (Report, error) {
 		rep.Entries += n
 		rep.Steps++
 		if done || n < size {
-			break
+			return rep, nil
 		}
 	}
-	return rep, s.Store.Snapshot(ctx, domain.DayOf(now), now)
 }
 
 // DayReport is one day of Points.

@@ -679,6 +679,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/console/analytics/points": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Daily points facts — issued by source, spent by sink, expired, clawed back, returned, and members active, per Shanghai day (docs/features/analytics.md) */
+        get: operations["getAnalyticsPoints"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/analytics/outstanding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The outstanding points (the brand's liability) at the latest snapshot, by tier and by the month they expire in, with their value */
+        get: operations["getAnalyticsOutstanding"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/console/referrals/report": {
         parameters: {
             query?: never;
@@ -3459,6 +3493,108 @@ export interface operations {
                     "application/json": {
                         draws: components["schemas"]["LotteryDraw"][];
                         next_cursor: components["schemas"]["NextCursor"];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getAnalyticsPoints: {
+        parameters: {
+            query?: {
+                /** @description YYYY-MM-DD (Shanghai); default 29 days before today */
+                from?: string;
+                /** @description YYYY-MM-DD; default today; at most 366 days from from */
+                to?: string;
+                /** @description json (default) or csv (UTF-8 with BOM; one row per day, kind and source) */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One entry per day of the range, days without activity included (zeros). Facts lag the journal by analytics.lag and the job's period. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/json": {
+                        from: string;
+                        to: string;
+                        days: {
+                            day: string;
+                            /** @description points by kind (issued, spent, expired, clawed_back, returned), each ≥ 0 */
+                            totals: {
+                                [key: string]: number;
+                            };
+                            /** @description kind → source or sink → points (orders, signin, tasks, lottery, referral, birthday, console, guide_grants, mall, tier, checkout…); expired has no source */
+                            by_source: {
+                                [key: string]: {
+                                    [key: string]: number;
+                                };
+                            };
+                            /**
+                             * Format: int64
+                             * @description members who earned or spent through their own action that day (an order, a sign-in, a task, a draw, a redemption, checkout)
+                             */
+                            active_members: number;
+                        }[];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getAnalyticsOutstanding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The latest snapshot (404 NOT_FOUND before the analytics job first ran). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description the snapshot's Shanghai day */
+                        day: string;
+                        /**
+                         * Format: int64
+                         * @description Σ available + pending + held − debt over every account
+                         */
+                        total: number;
+                        /** @description tier code → points ("" for members with no tier yet) */
+                        by_tier: {
+                            [key: string]: number;
+                        };
+                        /** @description available points expiring in each of the 12 months from the snapshot's (Shanghai months) */
+                        expiring_by_month: {
+                            /** @description YYYY-MM */
+                            month: string;
+                            /** Format: int64 */
+                            points: number;
+                        }[];
+                        /**
+                         * Format: int64
+                         * @description analytics.fen_per_point
+                         */
+                        fen_per_point: number;
+                        /**
+                         * Format: int64
+                         * @description total × fen_per_point
+                         */
+                        value_fen: number;
                     };
                 };
             };

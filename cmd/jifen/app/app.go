@@ -37,6 +37,7 @@ import (
 	"github.com/jifen/jifen/domain/leaderboard"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/lottery"
+	"github.com/jifen/jifen/domain/analytics"
 	"github.com/jifen/jifen/domain/mall"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/orders"
@@ -53,6 +54,7 @@ import (
 	"github.com/jifen/jifen/repo/guidestore"
 	"github.com/jifen/jifen/repo/ledgerstore"
 	"github.com/jifen/jifen/repo/lotterystore"
+	"github.com/jifen/jifen/repo/analyticsstore"
 	"github.com/jifen/jifen/repo/mallstore"
 	"github.com/jifen/jifen/repo/memberstore"
 	"github.com/jifen/jifen/repo/orderstore"
@@ -161,6 +163,8 @@ type App struct {
 	Referral *referral.Service
 	Tasks    *task.Service
 	Mall     *mall.Service
+	// Analytics builds the daily facts (issue #24).
+	Analytics *analytics.Service
 	Sim      *sim.Server // nil unless the in-process simulator is used
 	Reminder *Reminder
 }
@@ -301,6 +305,9 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	if err := wireReminder(cfg, st, opt, a, mini, work, official); err != nil {
 		return nil, err
 	}
+	a.Analytics = &analytics.Service{Store: &analyticsstore.Store{DB: st.DB}, Clock: opt.Clock,
+		Lag: cfg.Analytics.Lag, FenPerPoint: cfg.Analytics.FenPerPoint}
+	a.Reminder.Scheduler.Jobs = append(a.Reminder.Scheduler.Jobs, analyticsJob(a.Analytics, cfg.Analytics.SnapshotEvery, opt.Logger))
 
 	users, err := consoleUsers(cfg, opt.Logger)
 	if err != nil {
@@ -310,7 +317,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	co := console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
 		Directory: &member.Directory{Store: memberStore}, Tiers: a.Tiers, Signin: a.Signin,
 		Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides, Lottery: a.Lottery, Rules: a.Rules, RuleAdmin: ruleAdmin,
-		Referrals: a.Referral, Tasks: a.Tasks, Campaigns: a.Reminder.Campaigns, Mall: a.Mall})
+		Referrals: a.Referral, Tasks: a.Tasks, Campaigns: a.Reminder.Campaigns, Mall: a.Mall, Analytics: a.Analytics})
 	pages, err := consoleweb.New(&consoleweb.Handlers{API: co, Tokens: a.Tokens, Clock: opt.Clock, Secure: cfg.Production()})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,97 @@
+package console_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jifen/jifen/bff/bfftest"
+)
+
+// The analytics routes over HTTP: a console adjustment and a guide-free
+// member history show up as facts once the job has run, the liability is
+// the members' net balance, CSV has a BOM, and bad input or other
+// audiences are refused.
+func TestAnalyticsOverHTTP(t *testing.T) {
+	h := bfftest.New(t)
+	admin := h.ConsoleLogin("admin")
+	auditor := h.ConsoleLogin("auditor")
+	shopper, _, id := h.Login(bfftest.UniqueUser("an"))
+
+	if r := h.Do("GET", "/api/v1/console/analytics/outstanding", nil, bfftest.Auth(admin)...); r.Status != 404 || r.ErrorCode() != "NOT_FOUND" {
+		t.Fatalf("liability before the first run: %d %s", r.Status, r.Body)
+	}
+	for i, delta := range []int{200, -30} {
+		r := h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), map[string]any{"delta": delta, "reason": "测试"},
+			append(bfftest.Auth(admin), "Idempotency-Key", fmt.Sprint("an-", i))...)
+		if r.Status != 201 {
+			t.Fatalf("adjust %d: %d %s", delta, r.Status, r.Body)
+		}
+	}
+	if r := h.Do("POST", "/api/v1/shopper/signin", nil, bfftest.Auth(shopper)...); r.Status != 201 {
+		t.Fatalf("sign-in: %d %s", r.Status, r.Body)
+	}
+	h.Clock.Set(h.Clock.Now().Add(10 * time.Minute)) // past analytics.lag
+	if _, err := h.App.Analytics.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	day := bfftest.Start.Format("2006-01-02")
+	r := h.Do("GET", "/api/v1/console/analytics/points?from="+day+"&to="+day, nil, bfftest.Auth(auditor)...)
+	if r.Status != 200 {
+		t.Fatalf("points: %d %s", r.Status, r.Body)
+	}
+	var pts struct {
+		Days []struct {
+			Day    string
+			Totals map[string]int64
+			By     map[string]map[string]int64 `json:"by_source"`
+			Active int64                       `json:"active_members"`
+		}
+	}
+	r.Decode(t, &pts)
+	bal := h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(shopper)...).JSON()["points"].(map[string]any)["available"].(float64)
+	signin := int64(bal) - 170 // whatever the sign-in paid, beside the console's +200 −30
+	if len(pts.Days) != 1 || pts.Days[0].Day != day {
+		t.Fatalf("days = %+v", pts.Days)
+	}
+	d := pts.Days[0]
+	if d.By["issued"]["console"] != 200 || d.By["spent"]["console"] != 30 || d.By["issued"]["signin"] != signin || signin <= 0 ||
+		d.Totals["issued"] != 200+signin || d.Active != 1 {
+		t.Fatalf("facts of %s = %+v (sign-in paid %d)", day, d, signin)
+	}
+
+	r = h.Do("GET", "/api/v1/console/analytics/outstanding", nil, bfftest.Auth(admin)...)
+	out := r.JSON()
+	if r.Status != 200 || int64(out["total"].(float64)) != int64(bal) || int64(out["value_fen"].(float64)) != int64(bal) ||
+		len(out["expiring_by_month"].([]any)) != 12 {
+		t.Fatalf("outstanding: %d %s (balance %v)", r.Status, r.Body, bal)
+	}
+
+	r = h.Do("GET", "/api/v1/console/analytics/points?format=csv&from="+day+"&to="+day, nil, bfftest.Auth(admin)...)
+	if r.Status != 200 || !bytes.HasPrefix(r.Body, []byte("\ufeffday,kind,source,points,active_members\n")) ||
+		!bytes.Contains(r.Body, []byte(day+",issued,console,200,1\n")) {
+		t.Fatalf("csv: %d %q", r.Status, r.Body)
+	}
+
+	for _, c := range []struct {
+		query     string
+		field     string
+		specValid bool
+	}{{"?from=2026-13-01", "from", true}, {"?to=yesterday", "to", true}, {"?format=xml", "format", false}} {
+		r := h.Send(c.specValid, "GET", "/api/v1/console/analytics/points"+c.query, nil, bfftest.Auth(admin)...)
+		if r.Status != 400 || r.Fields()[c.field] == nil {
+			t.Errorf("%s: %d %s, want 400 naming %s", c.query, r.Status, r.Body, c.field)
+		}
+	}
+	if r := h.Do("GET", "/api/v1/console/analytics/points?from=2026-12-01&to=2026-11-01", nil, bfftest.Auth(admin)...); r.Status != 400 {
+		t.Errorf("to before from: %d %s", r.Status, r.Body)
+	}
+	if r := h.Do("GET", "/api/v1/console/analytics/points", nil, bfftest.Auth(shopper)...); r.Status != 401 && r.Status != 403 {
+		t.Errorf("a shopper token: %d %s", r.Status, r.Body)
+	}
+	if r := h.Do("GET", "/api/v1/console/analytics/outstanding", nil); r.Status != 401 {
+		t.Errorf("no token: %d %s", r.Status, r.Body)
+	}
+}
