@@ -10,11 +10,11 @@ import (
 
 	"github.com/jifen/jifen/bff/auth"
 	"github.com/jifen/jifen/domain/adjustment"
+	"github.com/jifen/jifen/domain/analytics"
 	"github.com/jifen/jifen/domain/audit"
 	"github.com/jifen/jifen/domain/guide"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/lottery"
-	"github.com/jifen/jifen/domain/analytics"
 	"github.com/jifen/jifen/domain/mall"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/referral"

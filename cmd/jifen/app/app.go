@@ -32,12 +32,12 @@ import (
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/adjustment"
+	"github.com/jifen/jifen/domain/analytics"
 	"github.com/jifen/jifen/domain/birthday"
 	"github.com/jifen/jifen/domain/guide"
 	"github.com/jifen/jifen/domain/leaderboard"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/lottery"
-	"github.com/jifen/jifen/domain/analytics"
 	"github.com/jifen/jifen/domain/mall"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/orders"
@@ -49,12 +49,12 @@ import (
 	"github.com/jifen/jifen/domain/task"
 	"github.com/jifen/jifen/domain/tier"
 	"github.com/jifen/jifen/repo"
+	"github.com/jifen/jifen/repo/analyticsstore"
 	"github.com/jifen/jifen/repo/auditstore"
 	"github.com/jifen/jifen/repo/boardstore"
 	"github.com/jifen/jifen/repo/guidestore"
 	"github.com/jifen/jifen/repo/ledgerstore"
 	"github.com/jifen/jifen/repo/lotterystore"
-	"github.com/jifen/jifen/repo/analyticsstore"
 	"github.com/jifen/jifen/repo/mallstore"
 	"github.com/jifen/jifen/repo/memberstore"
 	"github.com/jifen/jifen/repo/orderstore"
@@ -165,8 +165,8 @@ type App struct {
 	Mall     *mall.Service
 	// Analytics builds the daily facts (issue #24).
 	Analytics *analytics.Service
-	Sim      *sim.Server // nil unless the in-process simulator is used
-	Reminder *Reminder
+	Sim       *sim.Server // nil unless the in-process simulator is used
+	Reminder  *Reminder
 }
 
 // Options are what differs between serve and tests.
