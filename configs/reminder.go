@@ -13,6 +13,7 @@ type Reminder struct {
 	ExpiryCron        string                      `yaml:"expiry_cron"`
 	ExpiryRangeSize   int64                       `yaml:"expiry_range_size"`
 	ExpiryBatch       int                         `yaml:"expiry_batch"`
+	ReleaseCron       string                      `yaml:"release_cron"`
 	Lease             time.Duration               `yaml:"lease"`
 	AutoCron          string                      `yaml:"auto_cron"`
 	FollowersSyncCron string                      `yaml:"followers_sync_cron"`
@@ -42,6 +43,9 @@ type ReminderTemplate struct {
 func (r *Reminder) validate(bad func(key, why string)) {
 	if r.ExpiryCron == "" {
 		bad("reminder.expiry_cron", "required")
+	}
+	if r.ReleaseCron == "" {
+		bad("reminder.release_cron", "required")
 	}
 	if r.ExpiryRangeSize <= 0 {
 		bad("reminder.expiry_range_size", "must be positive")

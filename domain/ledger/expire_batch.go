@@ -71,14 +71,9 @@ func (s *Service) ExpireMembers(ctx context.Context, now time.Time, memberIDs []
 				n += len(e.Allocs)
 			}
 		}
-		for _, m := range slow {
-			b, err := s.update(ctx, m, now, func(b *book) error { return b.settle() })
-			if err != nil {
-				return fmt.Errorf("settle member %d: %w", m, err)
-			}
-			n += b.expired
-		}
-		return nil
+		_, expired, err := s.settleMembers(ctx, now, slow)
+		n += expired
+		return err
 	})
 	return n, err
 }

@@ -63,9 +63,14 @@
 //
 // Writes that touch lots (spend, hold, release, reverse, negative adjust)
 // first settle the account: due pending lots become available (entry
-// "unlock", paying debt first) and due lots expire (entry "expire"). The
-// batch jobs Expire, ReleasePending and ReleaseExpiredHolds do the same for
-// quiet accounts; until then Balance shows the last settled state.
+// "unlock", paying debt first) and due lots expire (entry "expire"). So do
+// reads of a member's points (Balance, Lots, the first page of Entries)
+// when one of the member's pending lots has come due: settle on read, so a
+// shopper, the console and a guide see order points available at their
+// unlock time. For accounts nobody touches, serve's release job
+// (ReleaseMembers over leased member ranges, every minute) and the expiry
+// job (ExpireMembers, daily) settle them; ReleasePending and
+// ReleaseExpiredHolds are the one-pass versions.
 //
 // # Choices worth knowing
 //

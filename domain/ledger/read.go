@@ -6,13 +6,18 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/group"
 )
 
 // Balance returns the member's totals and the next three expiry days
 // (points that never expire have none). A member without an account has a
 // zero balance.
+//
+// Outside a caller's transaction the read settles first when pending lots
+// have come due (see settled), so points are available at their unlock
+// time to whoever asks, whether or not the release job has run yet.
 func (s *Service) Balance(ctx context.Context, memberID int64) (Balance, error) {
-	a, found, err := s.Store.Account(ctx, memberID)
+	a, found, err := s.settled(ctx, memberID)
 	if err != nil || !found {
 		return Balance{}, err
 	}
@@ -39,10 +44,42 @@ func (s *Service) Balance(ctx context.Context, memberID int64) (Balance, error) 
 	return bal, nil
 }
 
+// settled reads the member's account. Settle on read: outside a caller's
+// transaction, when the account has pending points and one of its pending
+// lots has come due, it first settles the account under its lock, as any
+// write on it would (due lots unlock, paying debt first, and what is due
+// expires), and returns the settled account. Inside a caller's transaction
+// it only reads: the caller holds locks in an order of its own.
+func (s *Service) settled(ctx context.Context, memberID int64) (Account, bool, error) {
+	a, found, err := s.Store.Account(ctx, memberID)
+	if err != nil || !found || a.Pending == 0 || !group.OutsideTx(ctx, s.Tx) {
+		return a, found, err
+	}
+	now := s.now()
+	due, err := s.Store.HasDuePending(ctx, memberID, now)
+	if err != nil || !due {
+		return a, found, err
+	}
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+		b, err := s.update(ctx, memberID, now, func(b *book) error { return b.settle() })
+		if err == nil {
+			a = *b.a
+		}
+		return err
+	})
+	if err != nil {
+		return Account{}, false, fmt.Errorf("settle member %d on read: %w", memberID, err)
+	}
+	return a, true, nil
+}
+
 // Lots returns up to limit (1–200) of the member's available lots with
 // points remaining, first to expire first: what the console shows as "lots
 // with expiry".
 func (s *Service) Lots(ctx context.Context, memberID int64, limit int) ([]Lot, error) {
+	if _, _, err := s.settled(ctx, memberID); err != nil {
+		return nil, err
+	}
 	return s.Store.ActiveLots(ctx, memberID, min(max(limit, 1), 200))
 }
 
@@ -55,6 +92,11 @@ func (s *Service) Entries(ctx context.Context, memberID int64, limit int, cursor
 		limit = 20
 	}
 	limit = min(limit, 100)
+	if cursor <= 0 { // the first page shows the unlock entry a settling read writes
+		if _, _, err := s.settled(ctx, memberID); err != nil {
+			return nil, 0, err
+		}
+	}
 	es, err := s.Store.Entries(ctx, memberID, cursor, limit+1)
 	if err != nil {
 		return nil, 0, err

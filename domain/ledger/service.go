@@ -583,11 +583,54 @@ func (s *Service) MaxAccountID(ctx context.Context) (int64, error) {
 }
 
 // ReleasePending makes every pending lot whose AvailableAt <= now available
-// (paying debt first) and returns the number of lots released. Writes on an
-// account do the same for that account, so the job only catches up on quiet
-// accounts.
+// (paying debt first) and returns the number of lots released, across all
+// members in one pass. Serve's release job does the same in leased member
+// ranges (DuePendingMembers, ReleaseMembers); a write on an account or a
+// read of its balance does it for that account.
 func (s *Service) ReleasePending(ctx context.Context, now time.Time, batchSize int) (int, error) {
 	return s.sweep(ctx, dbTime(now), batchSize, s.Store.MembersWithDuePending, func(b *book) int { return b.unlocked })
+}
+
+// DuePendingMembers returns, ascending and without repeats, up to limit
+// members with id in (after, before) that have pending lots due at now. The
+// release job pages through a claimed member range with it.
+func (s *Service) DuePendingMembers(ctx context.Context, now time.Time, after, before int64, limit int) ([]int64, error) {
+	if limit <= 0 {
+		limit = 500
+	}
+	return s.Store.DuePendingBetween(ctx, dbTime(now), after, before, limit)
+}
+
+// ReleaseMembers settles the given members at now in one transaction
+// (joining one in ctx): their due pending lots become available (paying
+// debt first), and what is due to expire expires, exactly as any write on
+// the account would settle it. It returns the number of lots released; a
+// rerun, or a member settled meanwhile by someone else, releases nothing
+// more (the account lock serialises them and settle is decided by state).
+func (s *Service) ReleaseMembers(ctx context.Context, now time.Time, memberIDs []int64) (int, error) {
+	now = dbTime(now)
+	ids := uniqueSorted(append([]int64(nil), memberIDs...))
+	n := 0
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		n, _, err = s.settleMembers(ctx, now, ids)
+		return err
+	})
+	return n, err
+}
+
+// settleMembers settles each member (ascending ids) at now in the
+// transaction in ctx and counts the lots unlocked and expired.
+func (s *Service) settleMembers(ctx context.Context, now time.Time, ids []int64) (unlocked, expired int, err error) {
+	for _, m := range ids {
+		b, err := s.update(ctx, m, now, func(b *book) error { return b.settle() })
+		if err != nil {
+			return unlocked, expired, fmt.Errorf("settle member %d: %w", m, err)
+		}
+		unlocked += b.unlocked
+		expired += b.expired
+	}
+	return unlocked, expired, nil
 }
 
 func (s *Service) sweep(ctx context.Context, now time.Time, batchSize int,

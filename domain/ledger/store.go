@@ -78,6 +78,13 @@ type Store interface {
 	// MembersWithDuePending returns the members of up to limit pending lots
 	// whose AvailableAt <= now.
 	MembersWithDuePending(ctx context.Context, now time.Time, limit int) ([]int64, error)
+	// DuePendingBetween returns, ascending and distinct, up to limit
+	// members with after < id < before owning pending lots whose
+	// AvailableAt <= now.
+	DuePendingBetween(ctx context.Context, now time.Time, after, before int64, limit int) ([]int64, error)
+	// HasDuePending reports whether the member has a pending lot whose
+	// AvailableAt <= now.
+	HasDuePending(ctx context.Context, memberID int64, now time.Time) (bool, error)
 	// DueHolds returns up to limit open holds whose Deadline <= now.
 	DueHolds(ctx context.Context, now time.Time, limit int) ([]Hold, error)
 

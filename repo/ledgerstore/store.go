@@ -521,6 +521,32 @@ func (s *Store) MembersWithDuePending(ctx context.Context, now time.Time, limit 
 	return ids, nil
 }
 
+// DuePendingBetween implements ledger.Store. Like DueMembersBetween it
+// walks the member index (member_id, state, …), so a claimed range costs
+// its own lots only.
+func (s *Store) DuePendingBetween(ctx context.Context, now time.Time, after, before int64, limit int) ([]int64, error) {
+	var ids []int64
+	err := s.db(ctx).Table("ledger_lots "+s.memberIndex()).Distinct("member_id").
+		Where("member_id > ? AND member_id < ? AND state = ? AND available_at <= ?",
+			after, before, string(ledger.LotPending), now.UTC()).
+		Order("member_id").Limit(limit).Pluck("member_id", &ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("due pending members between %d and %d: %w", after, before, err)
+	}
+	return ids, nil
+}
+
+// HasDuePending implements ledger.Store.
+func (s *Store) HasDuePending(ctx context.Context, memberID int64, now time.Time) (bool, error) {
+	var ids []int64
+	err := s.db(ctx).Model(&lotRow{}).Where("member_id = ? AND state = ? AND available_at <= ?",
+		memberID, string(ledger.LotPending), now.UTC()).Limit(1).Pluck("id", &ids).Error
+	if err != nil {
+		return false, fmt.Errorf("due pending lots of %d: %w", memberID, err)
+	}
+	return len(ids) > 0, nil
+}
+
 // DueHolds implements ledger.Store.
 func (s *Store) DueHolds(ctx context.Context, now time.Time, limit int) ([]ledger.Hold, error) {
 	var rs []holdRow

@@ -125,7 +125,7 @@ func TestExpiryRunExpiresDueLotsOnceAndRerunIsANoOp(t *testing.T) {
 		if !r.Done {
 			t.Fatalf("range %+v not done", r)
 		}
-		sum += r.Expired
+		sum += r.Settled
 	}
 	if sum != due {
 		t.Fatalf("ranges count %d expired lots, want %d", sum, due)

@@ -43,7 +43,7 @@ type rangeRow struct {
 func (rangeRow) TableName() string { return "expiry_ranges" }
 
 func (r rangeRow) toDomain() reminder.Range {
-	return reminder.Range{ID: r.ID, RunDay: r.RunDay, Lo: r.Lo, Hi: r.Hi, Cursor: r.Cursor, Done: r.Done, Expired: r.Expired}
+	return reminder.Range{ID: r.ID, Run: r.RunDay, Lo: r.Lo, Hi: r.Hi, Cursor: r.Cursor, Done: r.Done, Settled: r.Expired}
 }
 
 // EnsureRanges implements reminder.RangeStore.

@@ -6,8 +6,9 @@ import (
 	"github.com/jifen/jifen/repo"
 )
 
-// Reminders (domain/reminder): the expiry job's leased member ranges, the
-// delivery outbox, mini-program subscription quotas and marketer campaigns.
+// Reminders (domain/reminder): the expiry and release jobs' leased member
+// ranges, the delivery outbox, mini-program subscription quotas and
+// marketer campaigns.
 
 type expiryRangeV1 struct {
 	ID int64 `gorm:"primaryKey;autoIncrement"`
@@ -25,6 +26,25 @@ type expiryRangeV1 struct {
 }
 
 func (expiryRangeV1) TableName() string { return "expiry_ranges" }
+
+// releaseRangeV1 is one member range of the pending release job, which
+// runs every minute: one row per range, reused run after run (RunKey is
+// the Unix minute of the run that last claimed it) rather than a row per
+// range and run.
+type releaseRangeV1 struct {
+	ID           int64     `gorm:"primaryKey;autoIncrement"`
+	Lo           int64     `gorm:"not null;uniqueIndex:uk_release_ranges_lo"`
+	Hi           int64     `gorm:"not null"` // exclusive
+	RunKey       int64     `gorm:"not null;default:0"`
+	CursorMember int64     `gorm:"not null;default:0"` // last member settled in run RunKey
+	Done         bool      `gorm:"not null;default:false"`
+	Owner        string    `gorm:"size:64;not null;default:''"`
+	LeaseUntil   time.Time `gorm:"not null"`
+	Released     int64     `gorm:"not null;default:0"` // lots released in run RunKey
+	UpdatedAt    time.Time
+}
+
+func (releaseRangeV1) TableName() string { return "release_ranges" }
 
 type reminderOutboxV1 struct {
 	ID int64 `gorm:"primaryKey;autoIncrement"`
@@ -95,4 +115,5 @@ var reminder = []repo.Migration{
 	{Version: 604, Name: "reminder_campaigns", Up: repo.CreateTables(&reminderCampaignV1{})},
 	{Version: 605, Name: "official_followers", Up: repo.CreateTables(&officialFollowerV1{})},
 	{Version: 610, Name: "reminder_campaigns_run_lease", Up: addCampaignRunColumns},
+	{Version: 611, Name: "release_ranges", Up: repo.CreateTables(&releaseRangeV1{})},
 }

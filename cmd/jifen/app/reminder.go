@@ -15,7 +15,9 @@ import (
 
 // Reminder holds the expiry and reminder services.
 type Reminder struct {
-	Expiry     *reminder.ExpiryJob
+	Expiry *reminder.ExpiryJob
+	// Release makes due pending points available (the "release" job).
+	Release    *reminder.ReleaseJob
 	Dispatcher *reminder.Dispatcher
 	Scheduler  *reminder.Scheduler
 	// Auto enqueues the T−30/T−7/T−1 reminders; nil when
@@ -44,9 +46,15 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 	if err != nil {
 		return err
 	}
+	releaseCron, err := reminder.ParseCron("reminder.release_cron", rc.ReleaseCron)
+	if err != nil {
+		return err
+	}
 	r := &Reminder{}
 	r.Expiry = &reminder.ExpiryJob{Ledger: a.Ledger, Ranges: store, Tx: st.DB, Clock: opt.Clock, Owner: instanceName(),
 		RangeSize: rc.ExpiryRangeSize, BatchSize: rc.ExpiryBatch, Lease: rc.Lease}
+	r.Release = &reminder.ReleaseJob{Ledger: a.Ledger, Ranges: &reminderstore.ReleaseRanges{DB: st.DB}, Tx: st.DB, Clock: opt.Clock,
+		Owner: instanceName(), RangeSize: rc.ExpiryRangeSize, BatchSize: rc.ExpiryBatch, Lease: rc.Lease}
 	throttle := map[reminder.Channel]int{}
 	for ch, n := range rc.ThrottlePerMinute {
 		c, err := reminder.ParseChannel(ch)
@@ -107,6 +115,13 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 			rep, err := r.Expiry.Run(ctx, now)
 			if err == nil {
 				opt.Logger.Info("points expiry", "day", rep.Day.String(), "ranges", rep.Ranges, "lots", rep.Expired, "members", rep.Members)
+			}
+			return err
+		}},
+		{Name: "release", When: &releaseCron, Run: func(ctx context.Context, now time.Time) error {
+			rep, err := r.Release.Run(ctx, now)
+			if err == nil && rep.Released > 0 {
+				opt.Logger.Info("pending points released", "lots", rep.Released, "members", rep.Members, "ranges", rep.Ranges)
 			}
 			return err
 		}},
