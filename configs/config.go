@@ -616,9 +616,16 @@ func (c *Config) Validate() error {
 		}
 		field(bad, second(domain.ParsePointsOrZero(key+".bonus", st.Bonus)))
 	}
+	tiers := map[string]bool{}
+	for _, l := range c.Tier.Levels {
+		tiers[l.Code] = true
+	}
 	for t, m := range e.Signin.TierPermille {
 		if m < 0 || m > maxPermille {
 			bad("engage.signin.tier_multipliers_permille."+t, fmt.Sprintf("must be from 0 to %d", maxPermille))
+		}
+		if !tiers[t] {
+			bad("engage.signin.tier_multipliers_permille."+t, "names no tier of tier.levels")
 		}
 	}
 	if e.Signin.MakeupsPerMonth < 0 {

@@ -131,3 +131,19 @@ func TestServeSchedulerReleasesPendingPointsNobodyReads(t *testing.T) {
 		}
 	}
 }
+
+// A guide sees the customer's real tier, not a placeholder.
+func TestGuideSeesTheCustomersRealTier(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t, withSecret)
+	admin := h.ConsoleLogin("admin")
+	guide, scene := guideOf(h, admin)
+	_, id := shopperLogin(h, bfftest.UniqueUser("tiered"), scene)
+	if r := post(h, paid("ev-t", "O-T", byID(id), h.Clock.Now(), 110000)); r.Status != 200 { // 1,100 元 → 银卡
+		t.Fatalf("paid: %d %s", r.Status, r.Body)
+	}
+	r := h.Do("GET", fmt.Sprintf("/api/v1/guide/customers/%d", id), nil, bfftest.Auth(guideLogin(h, guide))...)
+	if r.Status != 200 || r.JSON()["customer"].(map[string]any)["tier"] != "silver" {
+		t.Fatalf("guide's customer view: %d %s, want tier silver", r.Status, r.Body)
+	}
+}

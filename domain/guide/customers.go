@@ -12,7 +12,7 @@ type Customer struct {
 	MemberID    int64
 	PhoneMasked string
 	Nickname    string
-	Tier        string // "normal" until tiers exist
+	Tier        string // tier code (tier.Service)
 	Available   int64
 	// NextExpiry is the next day on which points expire (nil: none).
 	NextExpiry *NextExpiry
@@ -25,6 +25,11 @@ type Customer struct {
 type NextExpiry struct {
 	Amount int64
 	At     time.Time
+}
+
+// Tiers tells a member's tier code (tier.Service).
+type Tiers interface {
+	Code(ctx context.Context, memberID int64) (string, error)
 }
 
 // CustomerQuery pages a guide's customers by member id.
@@ -105,7 +110,13 @@ func (s *Service) customer(ctx context.Context, b Binding) (Customer, error) {
 	if err != nil {
 		return Customer{}, err
 	}
-	c := Customer{MemberID: m.ID, PhoneMasked: m.PhoneMasked(), Nickname: m.Nickname, Tier: "normal",
+	tier := "normal"
+	if s.Tiers != nil {
+		if tier, err = s.Tiers.Code(ctx, b.MemberID); err != nil {
+			return Customer{}, err
+		}
+	}
+	c := Customer{MemberID: m.ID, PhoneMasked: m.PhoneMasked(), Nickname: m.Nickname, Tier: tier,
 		Available: bal.Available, LastActive: m.LastActive, BoundAt: b.BoundAt, Source: b.Source}
 	if len(bal.Expiring) > 0 {
 		c.NextExpiry = &NextExpiry{Amount: bal.Expiring[0].Amount, At: bal.Expiring[0].ExpiresAt}

@@ -20,6 +20,7 @@ type Service struct {
 	Adjust   *adjustment.Service
 	WeCom    WeCom
 	Notifier StoreNotifier
+	Tiers    Tiers // the customers' tiers (tier.Service); nil: the first level, "normal"
 	Tx       TxRunner
 	Clock    domain.Clock
 	Rules    Rules

@@ -89,14 +89,9 @@ type GroupCalendar interface {
 }
 
 // GroupTiers is a Tiers that answers for many members at once (one query
-// per group). Members missing from the map are "normal".
+// per group; tier.Service). Members missing from the map are "normal".
 type GroupTiers interface {
 	TiersOf(ctx context.Context, members []int64) (map[int64]string, error)
-}
-
-// TiersOf answers "normal" for everyone.
-func (NormalTier) TiersOf(context.Context, []int64) (map[int64]string, error) {
-	return map[int64]string{}, nil
 }
 
 // Applier is a Ledger that applies many earns in the caller's transaction
@@ -252,8 +247,9 @@ func (s *Service) markAll(ctx context.Context, today domain.Day, answers map[*jo
 	return true
 }
 
-// tiersOf looks up the tiers of the group's members before the transaction,
-// as a lone sign-in does.
+// tiersOf looks up the members' tiers for the tier multiplier, before the
+// transaction: a group's members in one call, a lone sign-in's member
+// alone, with one fallback ("normal" when Tiers is nil or names none).
 func (s *Service) tiersOf(ctx context.Context, members []int64) (map[int64]string, error) {
 	out := map[int64]string{}
 	switch t := s.Tiers.(type) {

@@ -20,7 +20,7 @@ type Service struct {
 	Ledger  Ledger
 	Clock   domain.Clock
 	Rewards Rewards
-	Tiers   Tiers       // nil: everyone "normal"
+	Tiers   Tiers       // the member's tier for Rewards.TierPermille (tier.Service); nil: everyone "normal"
 	Streaks StreakBoard // optional
 	Points  PointsBoard // optional
 	// Group turns on group commit of sign-ins (see group.go); it needs a
@@ -70,16 +70,13 @@ func (s *Service) SignIn(ctx context.Context, memberID int64) (Result, error) {
 // signInAlone is the ordinary path: one transaction for this sign-in.
 func (s *Service) signInAlone(ctx context.Context, memberID int64, now time.Time) (Result, error) {
 	today := domain.DayOf(now)
-	tier := "normal"
-	if s.Tiers != nil {
-		t, err := s.Tiers.TierOf(ctx, memberID)
-		if err != nil {
-			return Result{}, fmt.Errorf("tier of member %d: %w", memberID, err)
-		}
-		tier = t
+	tiers, err := s.tiersOf(ctx, []int64{memberID})
+	if err != nil {
+		return Result{}, fmt.Errorf("tier of member %d: %w", memberID, err)
 	}
+	tier := tiers[memberID]
 	var res Result
-	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		// The member lock first, as a group and a make-up take it (the
 		// account; see group.go, step 1): a group of the next day that
 		// reads this member's rows waits for this sign-in, and the locks

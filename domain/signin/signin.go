@@ -81,17 +81,10 @@ type PointsBoard interface {
 	Earned(ctx context.Context, memberID int64, points int64)
 }
 
-// Tiers tells a member's tier for the tier multiplier.
+// Tiers tells a member's tier for the tier multiplier (tier.Service).
 type Tiers interface {
 	TierOf(ctx context.Context, memberID int64) (string, error)
 }
-
-// NormalTier is the Tiers used until a tier capability exists: everyone is
-// "normal".
-type NormalTier struct{}
-
-// TierOf returns "normal".
-func (NormalTier) TierOf(context.Context, int64) (string, error) { return "normal", nil }
 
 // TxRunner runs fn in one unit of work (repo.DB.InTx).
 type TxRunner interface {

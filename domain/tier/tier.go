@@ -70,6 +70,8 @@ type Store interface {
 	Update(ctx context.Context, init State, fn func(st *State) error) error
 	// Get reads the row; found is false when the member has none.
 	Get(ctx context.Context, memberID int64) (st State, found bool, err error)
+	// GetMany reads the rows of the members that have one.
+	GetMany(ctx context.Context, memberIDs []int64) (map[int64]State, error)
 	// PurchaseByKey finds a purchase by member and key.
 	PurchaseByKey(ctx context.Context, memberID int64, key string) (Purchase, bool, error)
 	// InsertPurchase stores p; a taken key is a Conflict.
@@ -165,6 +167,28 @@ func (s *Service) Code(ctx context.Context, memberID int64) (string, error) {
 		return s.Levels[0].Code, nil
 	}
 	return s.Levels[s.rank(st.Level)].Code, nil
+}
+
+// TierOf is Code: the member's level code, for features that scale by
+// tier (the sign-in multiplier).
+func (s *Service) TierOf(ctx context.Context, memberID int64) (string, error) {
+	return s.Code(ctx, memberID)
+}
+
+// TiersOf returns the level codes of members in one read: Code for each.
+func (s *Service) TiersOf(ctx context.Context, memberIDs []int64) (map[int64]string, error) {
+	sts, err := s.Store.GetMany(ctx, memberIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]string, len(memberIDs))
+	for _, id := range memberIDs {
+		out[id] = s.Levels[0].Code
+		if st, ok := sts[id]; ok {
+			out[id] = s.Levels[s.rank(st.Level)].Code
+		}
+	}
+	return out, nil
 }
 
 // RecordPaid records a paid order of fen that occurred at: growth and the

@@ -108,6 +108,22 @@ func (s *Store) Get(ctx context.Context, memberID int64) (tier.State, bool, erro
 	return r.toDomain(), true, nil
 }
 
+// GetMany implements tier.Store.
+func (s *Store) GetMany(ctx context.Context, memberIDs []int64) (map[int64]tier.State, error) {
+	out := make(map[int64]tier.State, len(memberIDs))
+	if len(memberIDs) == 0 {
+		return out, nil
+	}
+	var rs []tierRow
+	if err := s.DB.Conn(ctx).Where("member_id IN ?", memberIDs).Find(&rs).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rs {
+		out[r.MemberID] = r.toDomain()
+	}
+	return out, nil
+}
+
 // PurchaseByKey implements tier.Store.
 func (s *Store) PurchaseByKey(ctx context.Context, memberID int64, key string) (tier.Purchase, bool, error) {
 	var r purchaseRow

@@ -253,6 +253,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	ruleAdmin := &ruleadmin.Service{Rules: a.Rules, Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
 	tierStore := &tierstore.Store{DB: st.DB, Members: memberStore}
 	a.Tiers = &tier.Service{Levels: cfg.Tier.DomainLevels(), Store: tierStore, Ledger: a.Ledger, Tx: st.DB, Clock: opt.Clock}
+	a.Guides.Tiers = a.Tiers
 	a.Orders = &orders.Service{Store: &orderstore.Store{DB: st.DB}, Members: memberStore, Rules: a.Rules, Ledger: a.Ledger,
 		Tier: a.Tiers, Tx: st.DB, Clock: opt.Clock, ReturnWindow: cfg.Orders.ReturnWindow,
 		GroupCommit: orders.GroupCommit{Committers: cfg.Orders.GroupCommits, MaxBatch: cfg.Orders.GroupMax}}
@@ -269,7 +270,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Boards.Register(boardstore.PointsWeek(st.DB))
 	a.Boards.Register(boardstore.SigninStreak(signinStore))
 	a.Signin = &signin.Service{Store: signinStore, Cache: &signinstore.Calendar{R: st.Redis}, Tx: st.DB, Ledger: a.Ledger,
-		Clock: opt.Clock, Rewards: signinRewards(cfg.Engage.Signin), Tiers: signin.NormalTier{}, Streaks: a.Boards, Points: a.Boards,
+		Clock: opt.Clock, Rewards: signinRewards(cfg.Engage.Signin), Tiers: a.Tiers, Streaks: a.Boards, Points: a.Boards,
 		Group: signin.GroupCommit{Committers: cfg.Engage.Signin.GroupCommits, Max: cfg.Engage.Signin.GroupMax}}
 
 	refStore := &referralstore.Store{DB: st.DB}
