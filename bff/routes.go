@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-redis/redis_rate/v10"
@@ -44,10 +45,17 @@ type Deps struct {
 	Hooks      *hooks.Handlers
 	Reviews    *hooks.Reviews
 	OAHook     *hooks.OfficialAccount
-	Ready      func(ctx context.Context) error // nil error = ready
-	Registry   *prometheus.Registry
-	Simulator  http.Handler // mounted at /_sim/ when not nil
+	// Ready checks the stores: a non-nil error means not ready (the
+	// database does not answer); degraded names what the service runs
+	// without (Redis), ready all the same.
+	Ready     func(ctx context.Context) (degraded map[string]string, err error)
+	Registry  *prometheus.Registry
+	Simulator http.Handler // mounted at /_sim/ when not nil
 }
+
+// readyTimeout bounds /readyz: a load balancer's probe gets its answer
+// within a second even when a store hangs.
+const readyTimeout = 900 * time.Millisecond
 
 // NewRouter lists every route on one screen.
 func NewRouter(d Deps) *gin.Engine {
@@ -66,11 +74,19 @@ func NewRouter(d Deps) *gin.Engine {
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", func(c *gin.Context) {
-		if err := d.Ready(c.Request.Context()); err != nil {
+		// A probe waits at most a second, whatever hangs.
+		ctx, cancel := context.WithTimeout(c.Request.Context(), readyTimeout)
+		defer cancel()
+		degraded, err := d.Ready(ctx)
+		if err != nil {
 			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not ready", "reason": err.Error()})
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"status": "ready"})
+		body := gin.H{"status": "ready"}
+		if len(degraded) > 0 {
+			body["degraded"] = degraded
+		}
+		c.JSON(http.StatusOK, body)
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
 	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", docs.OpenAPI) })

@@ -206,6 +206,13 @@ type Redis struct {
 	Password Secret `yaml:"password"`
 	DB       int    `yaml:"db"`
 	Prefix   string `yaml:"prefix"`
+	// Timeout bounds every Redis command on the request path (dial, read,
+	// write, pool wait); commands are never retried.
+	Timeout time.Duration `yaml:"timeout"`
+	// BreakerFailures consecutive failures open the circuit for
+	// BreakerCooldown: commands then fail at once.
+	BreakerFailures int           `yaml:"breaker_failures"`
+	BreakerCooldown time.Duration `yaml:"breaker_cooldown"`
 }
 
 type Auth struct {
@@ -511,6 +518,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Auth.Issuer == "" {
 		bad("auth.issuer", "required")
+	}
+	if c.Redis.Timeout < 10*time.Millisecond || c.Redis.Timeout > 5*time.Second {
+		bad("redis.timeout", "must be from 10ms to 5s")
+	}
+	if c.Redis.BreakerFailures < 1 || c.Redis.BreakerFailures > 1000 {
+		bad("redis.breaker_failures", "must be from 1 to 1000")
+	}
+	if c.Redis.BreakerCooldown < 100*time.Millisecond || c.Redis.BreakerCooldown > 5*time.Minute {
+		bad("redis.breaker_cooldown", "must be from 100ms to 5m")
 	}
 	if c.RateLimit.PerIPPerMinute <= 0 {
 		bad("rate_limit.per_ip_per_minute", "must be positive")

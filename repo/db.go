@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -72,6 +73,9 @@ func OpenSQLite(path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	if err := outageCallbacks(g); err != nil {
+		return nil, err
+	}
 	sqlDB, err := g.DB()
 	if err != nil {
 		return nil, err
@@ -121,6 +125,9 @@ func OpenMySQL(dsn string) (*DB, error) {
 	g, err := gorm.Open(mysql.Open(norm), gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("open mysql: %w", err)
+	}
+	if err := outageCallbacks(g); err != nil {
+		return nil, err
 	}
 	sqlDB, err := g.DB()
 	if err != nil {
@@ -206,22 +213,59 @@ func (d *DB) Conn(ctx context.Context) *gorm.DB {
 // InTx runs fn in one transaction carried by the context. Nested calls join
 // the outer transaction. The outermost call retries fn a few times when
 // MySQL reports a deadlock or lock wait timeout, so fn must be safe to run
-// again (it is: everything it did was rolled back).
+// again (it is: everything it did was rolled back). A connection that
+// broke before COMMIT (a pooled one gone stale while the server restarted)
+// rolled fn back with it: fn runs once more, on a fresh connection. Any
+// other outage — the second break, or one at COMMIT, when nobody knows
+// whether the transaction landed — is returned as Unavailable.
 func (d *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(ctx)
 	}
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		err = d.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return fn(context.WithValue(ctx, txKey{}, tx))
+	return retryTx(func() (bool, error) {
+		committing := false
+		err := d.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			err := fn(context.WithValue(ctx, txKey{}, tx))
+			committing = err == nil
+			return err
 		})
+		return committing, err
+	})
+}
+
+// retryTx runs one transaction attempt until it succeeds or fails for
+// good: deadlocks and SQLite's busy are retried a few times after a
+// growing, jittered pause (so the transactions that collided do not
+// collide again in step); a connection lost before COMMIT once.
+func retryTx(attempt func() (committing bool, err error)) error {
+	var err error
+	reconnected := false
+	for i := 0; i < 5; i++ {
+		var committing bool
+		committing, err = attempt()
+		if err == nil {
+			return nil
+		}
+		if sqlDown(err) {
+			if committing || reconnected {
+				return SQLOutage(err)
+			}
+			reconnected = true
+			continue
+		}
 		if !isRetryable(err) {
 			return err
 		}
-		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+		time.Sleep(retryPause(i))
 	}
-	return err
+	return SQLOutage(err)
+}
+
+// retryPause is the wait before retry i+1 of a deadlocked transaction:
+// (i+1)×5 ms, plus up to as much again at random.
+func retryPause(i int) time.Duration {
+	base := time.Duration(i+1) * 5 * time.Millisecond
+	return base + rand.N(base)
 }
 
 // InTransaction reports whether ctx carries a transaction.

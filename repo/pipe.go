@@ -334,20 +334,15 @@ func (d *DB) InPipelinedTx(ctx context.Context, fn func(ctx context.Context) err
 	if d.pipes == nil || InTransaction(ctx) {
 		return d.InTx(ctx, fn)
 	}
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		if err = d.pipelined(ctx, fn); !isRetryable(err) {
-			return err
-		}
-		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
-	}
-	return err
+	return retryTx(func() (bool, error) { return d.pipelined(ctx, fn) })
 }
 
-func (d *DB) pipelined(ctx context.Context, fn func(ctx context.Context) error) (err error) {
+// pipelined runs one attempt; committing reports that fn succeeded and the
+// failure, if any, came with the COMMIT.
+func (d *DB) pipelined(ctx context.Context, fn func(ctx context.Context) error) (committing bool, err error) {
 	conn, err := d.pipes.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("pipelined transaction: %w", err)
+		return false, fmt.Errorf("pipelined transaction: %w", err)
 	}
 	p := &pipe{conn: conn}
 	p.push("START TRANSACTION", nil, nil)
@@ -361,7 +356,7 @@ func (d *DB) pipelined(ctx context.Context, fn func(ctx context.Context) error) 
 	}()
 	err = fn(context.WithValue(ctx, txKey{}, tx))
 	panicked = false
-	return p.end(ctx, err)
+	return err == nil, p.end(ctx, err)
 }
 
 // DisablePipelining makes InPipelinedTx an ordinary InTx (for a server or

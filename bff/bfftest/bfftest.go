@@ -106,8 +106,14 @@ var Start = time.Date(2026, 11, 23, 10, 0, 0, 0, domain.Shanghai)
 // configuration before wiring.
 func New(t testing.TB, mutate ...func(*configs.Config)) *Harness {
 	t.Helper()
+	return NewOn(t, testenv.New(t), mutate...)
+}
+
+// NewOn is New on stores the test built itself (testenv.New with options,
+// e.g. WithProxies to take MariaDB or Redis away mid-test).
+func NewOn(t testing.TB, env *testenv.Env, mutate ...func(*configs.Config)) *Harness {
+	t.Helper()
 	s, url := Sim()
-	env := testenv.New(t)
 	cfg, err := configs.Load("", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -28,7 +28,13 @@ var statusOf = map[domain.Code]int{
 	domain.RateLimited:         http.StatusTooManyRequests,
 	domain.Unavailable:         http.StatusServiceUnavailable,
 	domain.Misconfigured:       http.StatusServiceUnavailable,
+	CodeTooLarge:               http.StatusRequestEntityTooLarge,
 }
+
+// UnavailableRetryAfter is the Retry-After (seconds) of a 503 UNAVAILABLE:
+// long enough for a restarted database or Redis, or an open circuit, to
+// come back.
+const UnavailableRetryAfter = "2"
 
 // Extra codes only HTTP produces.
 const (
@@ -52,8 +58,13 @@ type ErrorDetail struct {
 // not a *domain.Error is a 500 whose details are logged, never shown.
 func Fail(c *gin.Context, err error) {
 	status, d := Describe(c, err)
-	if status == http.StatusTooManyRequests && c.Writer.Header().Get("Retry-After") == "" {
-		c.Header("Retry-After", "1")
+	if c.Writer.Header().Get("Retry-After") == "" {
+		switch {
+		case status == http.StatusTooManyRequests:
+			c.Header("Retry-After", "1")
+		case d.Code == domain.Unavailable:
+			c.Header("Retry-After", UnavailableRetryAfter)
+		}
 	}
 	abort(c, status, d)
 }
@@ -69,10 +80,15 @@ func Describe(c *gin.Context, err error) (int, ErrorDetail) {
 	}
 	status, ok := statusOf[de.Code]
 	if !ok {
-		status = http.StatusBadRequest
+		// A code without a status is a bug in this table, not the
+		// client's fault.
+		slog.ErrorContext(c.Request.Context(), "error code without an HTTP status", "request_id", RequestID(c), "path", c.FullPath(), "code", string(de.Code), "err", err.Error())
+		status = http.StatusInternalServerError
 	}
-	if de.Code == CodeTooLarge {
-		status = http.StatusRequestEntityTooLarge
+	if de.Code == domain.Unavailable {
+		// A store or upstream that cannot be reached: the client retries,
+		// an operator watches the rate; not a bug.
+		slog.WarnContext(c.Request.Context(), "unavailable", "request_id", RequestID(c), "path", c.FullPath(), "err", err.Error())
 	}
 	return status, ErrorDetail{Code: de.Code, Message: de.Message, Fields: de.Fields}
 }

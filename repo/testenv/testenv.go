@@ -36,19 +36,39 @@ type Env struct {
 	// DSN reopens the same database from another process: the SQLite file's
 	// path, or the MySQL DSN of the test's database.
 	DSN string
+	// SQLProxy and RedisProxy stand between the stores and the servers
+	// when the test asked for WithProxies (SQLProxy: MySQL only, SQLite
+	// has no connection to cut), so it can cut or stall them.
+	SQLProxy   *Proxy
+	RedisProxy *Proxy
 }
+
+// Option changes how New builds the stores.
+type Option func(*options)
+
+type options struct{ proxies bool }
+
+// WithProxies puts a Proxy between the stores and MySQL and Redis (the
+// real ones or miniredis), and opens Redis as serve does
+// (repo.NewRedisClient: tight deadlines, no retries, circuit breaker), so
+// a test can take either away and watch the service cope.
+func WithProxies() Option { return func(o *options) { o.proxies = true } }
 
 // MySQLDSN and RedisAddr name the real services, empty when not set.
 func MySQLDSN() string  { return os.Getenv("JIFEN_TEST_MYSQL_DSN") }
 func RedisAddr() string { return os.Getenv("JIFEN_TEST_REDIS_ADDR") }
 
 // New returns migrated, empty stores, closed and removed at test cleanup.
-func New(t testing.TB) *Env {
+func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	env := &Env{}
 	sqlName := "sqlite"
 	if dsn := MySQLDSN(); dsn != "" {
-		env.DB, env.DSN = newMySQL(t, dsn)
+		env.DB, env.DSN, env.SQLProxy = newMySQL(t, dsn, o.proxies)
 		sqlName = "mysql"
 	} else {
 		// Not t.TempDir: its cleanup fails the test when SQLite is still
@@ -72,21 +92,32 @@ func New(t testing.TB) *Env {
 	if _, err := env.DB.Migrate(context.Background(), schema.All()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	if addr := RedisAddr(); addr != "" {
-		c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{addr}})
-		env.Redis = &repo.Redis{C: c, Prefix: "jifentest:" + randomName() + ":"}
-		t.Cleanup(func() {
-			_ = env.Redis.DeleteAll(context.Background())
-			c.Close()
-		})
+	addr, prefix := RedisAddr(), ""
+	if addr != "" {
+		prefix = "jifentest:" + randomName() + ":"
 		env.Backend = sqlName + "+redis"
 	} else {
 		env.Mini = miniredis.RunT(t)
-		c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{env.Mini.Addr()}})
-		t.Cleanup(func() { c.Close() })
-		env.Redis = &repo.Redis{C: c}
+		addr = env.Mini.Addr()
 		env.Backend = sqlName + "+miniredis"
 	}
+	var c redis.UniversalClient
+	if o.proxies {
+		env.RedisProxy = NewProxy(t, addr)
+		c = repo.NewRedisClient(repo.RedisOptions{Addrs: []string{env.RedisProxy.Addr()}})
+	} else {
+		c = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{addr}})
+	}
+	env.Redis = &repo.Redis{C: c, Prefix: prefix}
+	t.Cleanup(func() {
+		if prefix != "" {
+			// Directly, not through a proxy the test may have left cut.
+			direct := redis.NewClient(&redis.Options{Addr: RedisAddr()})
+			_ = (&repo.Redis{C: direct, Prefix: prefix}).DeleteAll(context.Background())
+			direct.Close()
+		}
+		c.Close()
+	})
 	return env
 }
 
@@ -98,7 +129,7 @@ func randomName() string {
 
 // newMySQL creates a fresh database on the server named by dsn and drops it
 // at cleanup.
-func newMySQL(t testing.TB, dsn string) (*repo.DB, string) {
+func newMySQL(t testing.TB, dsn string, proxied bool) (*repo.DB, string, *Proxy) {
 	t.Helper()
 	cfg, err := mysqldrv.ParseDSN(dsn)
 	if err != nil {
@@ -109,6 +140,11 @@ func newMySQL(t testing.TB, dsn string) (*repo.DB, string) {
 		t.Fatalf("create database: %v", err)
 	}
 	cfg.DBName = name
+	var proxy *Proxy
+	if proxied {
+		proxy = NewProxy(t, cfg.Addr)
+		cfg.Addr = proxy.Addr()
+	}
 	db, err := repo.OpenMySQL(cfg.FormatDSN())
 	if err != nil {
 		t.Fatalf("open mysql: %v", err)
@@ -125,7 +161,7 @@ func newMySQL(t testing.TB, dsn string) (*repo.DB, string) {
 		db.Close()
 		_ = adminExec(dsn, fmt.Sprintf("DROP DATABASE IF EXISTS `%s`", name))
 	})
-	return db, cfg.FormatDSN()
+	return db, cfg.FormatDSN(), proxy
 }
 
 // adminExec runs one statement on a short-lived connection to the server,

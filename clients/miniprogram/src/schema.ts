@@ -28,7 +28,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness (database and Redis answer) */
+        /** Readiness (the database answers), within a second */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -2144,7 +2144,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description Error in the common shape (any 4xx/5xx, including 429 with Retry-After and 413 for bodies over the limit). */
+        /** @description Error in the common shape (any 4xx/5xx, including 429 with Retry-After and 413 for bodies over the limit). 503 UNAVAILABLE, with Retry-After in seconds, means a store or upstream cannot be reached (the database, Redis for a lottery draw or the mall's stock, WeChat): nothing was changed unless the answer says so, and the same request (with its Idempotency-Key) may be retried after Retry-After. 503 MISCONFIGURED needs an operator; 500 INTERNAL is a bug. */
         Error: {
             headers: {
                 [name: string]: unknown;
@@ -2201,7 +2201,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Ready. */
+            /** @description Ready. `degraded` names what the service runs without (Redis; see docs/operations.md); it stays ready. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2209,10 +2209,13 @@ export interface operations {
                 content: {
                     "application/json": {
                         status: string;
+                        degraded?: {
+                            [key: string]: string;
+                        };
                     };
                 };
             };
-            /** @description A store does not answer. */
+            /** @description The database does not answer. */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -19,7 +19,6 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/jifen/jifen/bff"
@@ -124,8 +123,11 @@ func OpenStores(ctx context.Context, cfg *configs.Config, migrate bool) (*Stores
 			return nil, err
 		}
 	}
+	ro := repo.RedisOptions{Password: string(cfg.Redis.Password), DB: cfg.Redis.DB, Timeout: cfg.Redis.Timeout,
+		BreakerFailures: cfg.Redis.BreakerFailures, BreakerCooldown: cfg.Redis.BreakerCooldown}
 	if cfg.Redis.Addr != "" {
-		c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: strings.Split(cfg.Redis.Addr, ","), Password: string(cfg.Redis.Password), DB: cfg.Redis.DB})
+		ro.Addrs = strings.Split(cfg.Redis.Addr, ",")
+		c := repo.NewRedisClient(ro)
 		s.closers = append(s.closers, func() { c.Close() })
 		s.Redis = &repo.Redis{C: c, Prefix: cfg.Redis.Prefix}
 		parts = append(parts, "Redis "+cfg.Redis.Addr)
@@ -135,7 +137,10 @@ func OpenStores(ctx context.Context, cfg *configs.Config, migrate bool) (*Stores
 			s.Close()
 			return nil, fmt.Errorf("in-process redis: %w", err)
 		}
-		c := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{mr.Addr()}})
+		// The in-process Redis cannot hang on its own: a tight deadline
+		// would only measure this process's load and open the breaker under it.
+		ro.Addrs, ro.Timeout = []string{mr.Addr()}, max(ro.Timeout, 2*time.Second)
+		c := repo.NewRedisClient(ro)
 		s.closers = append(s.closers, mr.Close, func() { c.Close() })
 		s.Redis = &repo.Redis{C: c, Prefix: cfg.Redis.Prefix}
 		parts = append(parts, "in-process Redis")
@@ -346,14 +351,19 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Reviews: &hooks.Reviews{Tasks: a.Tasks, Secret: []byte(cfg.Tasks.ReviewHookSecret), Clock: opt.Clock},
 		OAHook: &hooks.OfficialAccount{Tasks: a.Tasks, Followers: oaFollowers(a.Reminder), AppID: cfg.Tasks.OfficialAccount.AppID,
 			Token: string(cfg.Tasks.OfficialAccount.Token), AESKey: string(cfg.Tasks.OfficialAccount.AESKey)},
-		Ready: func(ctx context.Context) error {
+		// Without the database nothing works: not ready. Without Redis the
+		// service runs degraded (limits open, caches read from SQL, draws
+		// and mall redemptions 503) and stays in the load balancer: every
+		// instance shares the one Redis, and taking them all out would turn
+		// a cache outage into a full one.
+		Ready: func(ctx context.Context) (map[string]string, error) {
 			if err := st.DB.Ping(ctx); err != nil {
-				return errors.New("database: " + err.Error())
+				return nil, errors.New("database: " + err.Error())
 			}
 			if err := st.Redis.C.Ping(ctx).Err(); err != nil {
-				return errors.New("redis: " + err.Error())
+				return map[string]string{"redis": err.Error()}, nil
 			}
-			return nil
+			return nil, nil
 		},
 		Registry:  reg,
 		Simulator: simHandler,

@@ -1,0 +1,165 @@
+package bff_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/repo/testenv"
+)
+
+// A database that goes away is an outage, not a bug: every route answers
+// 503 UNAVAILABLE with Retry-After, and when the database comes back the
+// first request succeeds although every pooled connection went stale.
+// MariaDB goes away behind a proxy the test cuts; the embedded SQLite has no
+// server to lose, so its pool is closed instead (and it cannot come back).
+func TestDatabaseOutageAnswers503(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.WithProxies())
+	h := bfftest.NewOn(t, env)
+	tok, _, id := h.Login(bfftest.UniqueUser("dbout"))
+	admin := h.ConsoleLogin("admin")
+
+	type call struct {
+		name, method, path string
+		body               any
+		hdr                []string
+	}
+	calls := []call{
+		{"me", "GET", "/api/v1/shopper/me", nil, bfftest.Auth(tok)},
+		{"entries", "GET", "/api/v1/shopper/points/entries", nil, bfftest.Auth(tok)},
+		{"signin", "POST", "/api/v1/shopper/signin", nil, bfftest.Auth(tok)},
+		{"adjust", "POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), map[string]any{"delta": 5, "reason": "outage"},
+			append(bfftest.Auth(admin), "Idempotency-Key", "outage-adjust")},
+		{"login", "POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(bfftest.UniqueUser("dbout"))}, nil},
+	}
+
+	if env.SQLProxy != nil {
+		env.SQLProxy.Cut()
+	} else {
+		env.DB.Close()
+	}
+	for _, c := range calls {
+		r := h.Do(c.method, c.path, c.body, c.hdr...)
+		if r.Status != http.StatusServiceUnavailable || r.ErrorCode() != "UNAVAILABLE" || r.Header.Get("Retry-After") == "" {
+			t.Errorf("%s with the database down: %d %s Retry-After=%q; want 503 UNAVAILABLE with Retry-After",
+				c.name, r.Status, r.Body, r.Header.Get("Retry-After"))
+		}
+	}
+	start := time.Now()
+	if r := h.Do("GET", "/readyz", nil); r.Status != http.StatusServiceUnavailable || time.Since(start) > time.Second {
+		t.Errorf("readyz with the database down: %d after %v %s", r.Status, time.Since(start), r.Body)
+	}
+	if env.SQLProxy == nil {
+		return // the closed SQLite pool does not come back
+	}
+
+	// The server is back; every connection in the pools is stale.
+	env.SQLProxy.Restore()
+	for _, c := range calls {
+		r := h.Do(c.method, c.path, c.body, c.hdr...)
+		if r.Status >= 500 {
+			t.Errorf("%s, first request after the database came back: %d %s", c.name, r.Status, r.Body)
+		}
+	}
+}
+
+// Redis is a cache: when it refuses connections or hangs (SIGSTOP), the
+// routes that can do without it keep answering 2xx, each within a second;
+// a draw, whose stock gate lives in Redis, answers 503 UNAVAILABLE with
+// Retry-After within a second; everything recovers on its own.
+func TestRedisOutage(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"down", "stalled"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			env := testenv.New(t, testenv.WithProxies())
+			h := bfftest.NewOn(t, env)
+			admin := h.ConsoleLogin("admin")
+			r := h.Do("POST", "/api/v1/console/lottery/campaigns", `{"name":"outage","starts_at":"2026-11-23T00:00:00+08:00",
+				"ends_at":"2026-12-23T00:00:00+08:00","cost_points":1,"free_per_day":0,"limit_daily":100,
+				"prizes":[{"name":"谢谢参与","kind":"nothing","weight":1}]}`, bfftest.Auth(admin)...)
+			if r.Status != 201 {
+				t.Fatalf("create campaign: %d %s", r.Status, r.Body)
+			}
+			draws := fmt.Sprintf("/api/v1/shopper/lottery/campaigns/%v/draws", r.JSON()["campaign"].(map[string]any)["id"])
+			tok, _, id := h.Login(bfftest.UniqueUser("rdout"))
+			adjust := func(key string) *bfftest.Response {
+				return h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), map[string]any{"delta": 100, "reason": "seed"},
+					append(bfftest.Auth(admin), "Idempotency-Key", key)...)
+			}
+			if r := adjust("seed"); r.Status != 201 {
+				t.Fatalf("seed: %d %s", r.Status, r.Body)
+			}
+			draw := func(key string) *bfftest.Response {
+				return h.Do("POST", draws, nil, append(bfftest.Auth(tok), "Idempotency-Key", key)...)
+			}
+			if r := draw("warm"); r.Status != 201 {
+				t.Fatalf("draw with Redis up: %d %s", r.Status, r.Body)
+			}
+
+			if mode == "down" {
+				env.RedisProxy.Cut()
+			} else {
+				env.RedisProxy.Stall()
+			}
+			timed := func(name string, do func() *bfftest.Response) *bfftest.Response {
+				start := time.Now()
+				r := do()
+				if d := time.Since(start); d > time.Second {
+					t.Errorf("%s with Redis %s took %v", name, mode, d)
+				}
+				return r
+			}
+			ok := []struct {
+				name string
+				do   func() *bfftest.Response
+			}{
+				{"me", func() *bfftest.Response { return h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(tok)...) }},
+				{"entries", func() *bfftest.Response {
+					return h.Do("GET", "/api/v1/shopper/points/entries", nil, bfftest.Auth(tok)...)
+				}},
+				{"signin", func() *bfftest.Response { return h.Do("POST", "/api/v1/shopper/signin", nil, bfftest.Auth(tok)...) }},
+				{"calendar", func() *bfftest.Response {
+					return h.Do("GET", "/api/v1/shopper/signin/calendar?month=2026-11", nil, bfftest.Auth(tok)...)
+				}},
+				{"earn", func() *bfftest.Response { return adjust("earn") }},
+				{"spend", func() *bfftest.Response {
+					return h.Do("POST", "/api/v1/shopper/signin/makeup", `{"date":"2026-11-22"}`, bfftest.Auth(tok)...)
+				}},
+				{"readyz", func() *bfftest.Response { return h.Do("GET", "/readyz", nil) }},
+			}
+			for round := 0; round < 2; round++ { // the second round meets an open circuit
+				for _, c := range ok {
+					if r := timed(c.name, c.do); r.Status >= 300 && r.Status != 409 {
+						t.Errorf("%s with Redis %s (round %d): %d %s", c.name, mode, round, r.Status, r.Body)
+					}
+				}
+				r := timed("draw", func() *bfftest.Response { return draw(fmt.Sprintf("down-%d", round)) })
+				if r.Status != 503 || r.ErrorCode() != "UNAVAILABLE" || r.Header.Get("Retry-After") == "" {
+					t.Errorf("draw with Redis %s: %d %s Retry-After=%q; want 503 UNAVAILABLE with Retry-After",
+						mode, r.Status, r.Body, r.Header.Get("Retry-After"))
+				}
+			}
+
+			if mode == "down" {
+				env.RedisProxy.Restore()
+			} else {
+				env.RedisProxy.Resume()
+			}
+			deadline := time.Now().Add(15 * time.Second)
+			for i := 0; ; i++ {
+				r := draw(fmt.Sprintf("back-%d", i))
+				if r.Status == 201 {
+					break
+				}
+				if r.Status != 503 || time.Now().After(deadline) {
+					t.Fatalf("draw after Redis came back: %d %s", r.Status, r.Body)
+				}
+				time.Sleep(250 * time.Millisecond)
+			}
+		})
+	}
+}
