@@ -75,4 +75,3 @@ func TestRedisBreaker(t *testing.T) {
 		t.Fatalf("GET of a missing key: %v; want redis.Nil", err)
 	}
 }
-
