@@ -71,6 +71,7 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"sign-in bonus past the points range", "engage:\n  signin:\n    ladder:\n      - {day: 1, bonus: 9223372036854775807}\n", nil, "engage.signin.ladder[0].bonus"},
 		{"sign-in tier multiplier past ×100", "engage:\n  signin:\n    tier_multipliers_permille: {gold: 9223372036854775807}\n", nil, "engage.signin.tier_multipliers_permille.gold"},
 		{"negative return window", "", []string{"JIFEN_ORDERS_RETURN_WINDOW=-1s"}, "orders.return_window"},
+		{"subscribe field that is no keyword", "reminder:\n  templates:\n    expiry_subscribe: {channel: subscribe, wechat_id: t, fields: {first: x}}\n", nil, "reminder.templates.expiry_subscribe.fields.first"},
 		{"bad role", "console:\n  users:\n    - {username: a, role: boss, password_hash: $2a$10$x}\n", nil, "console.users[0].role"},
 	}
 	for _, tc := range cases {

@@ -178,5 +178,8 @@ func FormatPoints(n int64) string {
 	return b.String()
 }
 
-// ChineseDate writes a day as month and day: "12月31日".
-func ChineseDate(d domain.Day) string { return fmt.Sprintf("%d月%d日", int(d.Month), d.Day) }
+// ChineseDate writes a day with its year, as WeChat's date keywords want
+// and as a shopper whose points expire next year needs: "2026年12月31日".
+func ChineseDate(d domain.Day) string {
+	return fmt.Sprintf("%d年%d月%d日", d.Year, int(d.Month), d.Day)
+}

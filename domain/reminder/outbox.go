@@ -220,13 +220,19 @@ func (d *Dispatcher) deliver(ctx context.Context, token string, now time.Time, r
 	if !ok {
 		return Skipped, d.Store.Finish(ctx, row.ID, token, Skipped, 0, "channel "+string(row.Channel)+" is not configured", now, now)
 	}
+	msg, err := Fit(row)
+	if err != nil {
+		// Refused here, so no subscription is spent and nothing is throttled.
+		return Failed, d.Store.Finish(ctx, row.ID, token, Failed, 0, truncate(err.Error(), 200), now, now)
+	}
+	row.Message = msg
 	if b := budget[row.Channel]; b != nil && b.Add(-1) < 0 {
 		return Claimed, d.Store.Finish(ctx, row.ID, token, Pending, 0, "", now.Add(time.Minute), now)
 	}
 	// Spending the quota and marking the row "sending" commit together,
 	// before the remote call: from here on a crash means "uncertain".
 	var begun, noQuota bool
-	err := d.Tx.InTx(ctx, func(ctx context.Context) error {
+	err = d.Tx.InTx(ctx, func(ctx context.Context) error {
 		begun, noQuota = false, false
 		if row.Channel == Subscribe {
 			ok, err := d.Store.SpendQuota(ctx, row.MemberID, row.Message.TemplateID)
@@ -280,6 +286,29 @@ func (d *Dispatcher) deliver(ctx context.Context, token string, now time.Time, r
 		return Failed, d.Store.Finish(ctx, row.ID, token, Failed, code, reason, done, done)
 	}
 	return Uncertain, d.Store.Finish(ctx, row.ID, token, Uncertain, 0, reason, done, done)
+}
+
+// Fit returns the message row sends, its keyword values fitted to
+// WeChat's rules (FitKeywords) for subscribe and template messages, or why
+// it cannot be sent: the one check every send path makes before spending
+// anything.
+func Fit(row Delivery) (Message, error) {
+	var data map[string]string
+	var err error
+	switch row.Channel {
+	case Subscribe:
+		data, err = FitKeywords(row.Message.Data)
+	case Template:
+		data, err = FitTemplateKeywords(row.Message.Data)
+	default:
+		return row.Message, nil
+	}
+	if err != nil {
+		return Message{}, fmt.Errorf("not sent, %s data: %w", row.Channel, err)
+	}
+	m := row.Message
+	m.Data = data
+	return m, nil
 }
 
 // refund gives back the subscription send a refused message spent: WeChat

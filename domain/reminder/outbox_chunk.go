@@ -39,9 +39,9 @@ type Outcome struct {
 // and recovery makes them uncertain, so a chunk is never sent twice but up
 // to Chunk−1 rows that were not called yet may be lost: the price of
 // committing once per chunk rather than twice per row. Rows waiting for
-// quiet hours or the throttle, rows without a sender and every refusal
-// take the per-row path, as do chunks of one row and stores that are not
-// a ChunkStore.
+// quiet hours or the throttle, rows without a sender, rows whose data
+// cannot be sent (Fit) and every refusal take the per-row path, as do
+// chunks of one row and stores that are not a ChunkStore.
 func (d *Dispatcher) deliverChunk(ctx context.Context, token string, now time.Time, rows []Delivery, budget map[Channel]*atomic.Int64) ([]Status, error) {
 	out := make([]Status, len(rows))
 	cs, ok := d.Store.(ChunkStore)
@@ -53,7 +53,8 @@ func (d *Dispatcher) deliverChunk(ctx context.Context, token string, now time.Ti
 	for i, row := range rows {
 		_, quiet := row.Quiet.Wait(now)
 		b := budget[row.Channel]
-		if quiet || d.Senders[row.Channel] == nil || b != nil && b.Load() <= 0 {
+		msg, unfit := Fit(row)
+		if quiet || d.Senders[row.Channel] == nil || b != nil && b.Load() <= 0 || unfit != nil {
 			// The per-row path defers, skips or throttles it.
 			s, err := d.deliver(ctx, token, now, row, budget)
 			if err != nil {
@@ -69,6 +70,7 @@ func (d *Dispatcher) deliverChunk(ctx context.Context, token string, now time.Ti
 			}
 			continue
 		}
+		row.Message = msg
 		at[row.ID] = i
 		ready = append(ready, row)
 	}

@@ -72,9 +72,9 @@ func TestAutoRemindersOneRowPerMemberAndOffsetSentOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[int64]string{
-		ids["two lots"]: "您有 1,200 积分将于 11月30日 过期",
-		ids["one lot"]:  "您有 300 积分将于 11月30日 过期",
-		ids["no quota"]: "您有 500 积分将于 11月30日 过期",
+		ids["two lots"]: "您有 1,200 积分将于 2026年11月30日 过期",
+		ids["one lot"]:  "您有 300 积分将于 2026年11月30日 过期",
+		ids["no quota"]: "您有 500 积分将于 2026年11月30日 过期",
 	}
 	if len(ds) != len(want) {
 		t.Fatalf("%d rows, want %d: %+v", len(ds), len(want), ds)
@@ -91,7 +91,7 @@ func TestAutoRemindersOneRowPerMemberAndOffsetSentOnce(t *testing.T) {
 		}
 	}
 	for _, d := range ds {
-		if d.MemberID == ids["two lots"] && (d.Message.Data["thing1"] != "1,200 积分即将过期" || d.Message.Data["date2"] != "11月30日") {
+		if d.MemberID == ids["two lots"] && (d.Message.Data["thing1"] != "1,200 积分即将过期" || d.Message.Data["date2"] != "2026年11月30日") {
 			t.Fatalf("rendered fields %v", d.Message.Data)
 		}
 	}
@@ -118,7 +118,7 @@ func TestFormatPointsAndChineseDate(t *testing.T) {
 			t.Fatalf("FormatPoints(%d) = %q, want %q", n, got, want)
 		}
 	}
-	if got := reminder.ChineseDate(domain.DayOf(time.Date(2026, 1, 5, 23, 0, 0, 0, domain.Shanghai))); got != "1月5日" {
+	if got := reminder.ChineseDate(domain.DayOf(time.Date(2026, 1, 5, 23, 0, 0, 0, domain.Shanghai))); got != "2026年1月5日" {
 		t.Fatalf("ChineseDate = %q", got)
 	}
 }

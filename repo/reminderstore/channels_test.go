@@ -30,7 +30,7 @@ type channelFixture struct {
 
 var allTemplates = map[reminder.Channel]reminder.MessageTemplate{
 	reminder.Subscribe: {Channel: reminder.Subscribe, WeChatID: "tmpl-expiry", Fields: map[string]string{"thing1": "{{points}} 积分即将过期"}},
-	reminder.Template:  {Channel: reminder.Template, WeChatID: "oa-tmpl-expiry", Page: "pages/points/index", Fields: map[string]string{"first": "您有 {{points}} 积分将于 {{expire_date}} 过期"}},
+	reminder.Template:  {Channel: reminder.Template, WeChatID: "oa-tmpl-expiry", Page: "pages/points/index", Fields: map[string]string{"thing1": "{{points}} 积分即将过期", "date2": "{{expire_date}}"}},
 	reminder.WeCom:     {Channel: reminder.WeCom, Text: "{{nickname}}：{{points}} 积分 {{expire_date}} 过期"},
 	reminder.Robot:     {Channel: reminder.Robot, Text: "会员 {{nickname}} 有 {{points}} 积分将于 {{expire_date}} 过期"},
 }
@@ -186,10 +186,10 @@ func TestAutoRemindersChooseOneChannelPerMemberAndARerunAddsNothing(t *testing.T
 		!strings.Contains(d.Reason, "wecom: no shop guide") {
 		t.Fatalf("nobody: %+v", d)
 	}
-	if d := rows["follower"][0]; d.Message.To != sim.OfficialOpenID(f.users["follower"]) || d.Message.Data["first"] != "您有 1,200 积分将于 11月30日 过期" {
+	if d := rows["follower"][0]; d.Message.To != sim.OfficialOpenID(f.users["follower"]) || d.Message.Data["thing1"] != "1,200 积分即将过期" || d.Message.Data["date2"] != "2026年11月30日" {
 		t.Fatalf("template row %+v", d)
 	}
-	if d := rows["guided"][0]; d.Message.To != guide || d.Message.Text != "guided：1,200 积分 11月30日 过期" {
+	if d := rows["guided"][0]; d.Message.To != guide || d.Message.Text != "guided：1,200 积分 2026年11月30日 过期" {
 		t.Fatalf("wecom row %+v", d)
 	}
 
@@ -221,7 +221,7 @@ func TestAutoRemindersChooseOneChannelPerMemberAndARerunAddsNothing(t *testing.T
 			t.Fatalf("%s: delivered %+v", name, got)
 		}
 	}
-	if got := simServer.Delivered(guide); len(got) != 1 || got[0].Text != "guided：1,200 积分 11月30日 过期" {
+	if got := simServer.Delivered(guide); len(got) != 1 || got[0].Text != "guided：1,200 积分 2026年11月30日 过期" {
 		t.Fatalf("guide got %+v", got)
 	}
 }
@@ -250,7 +250,7 @@ func TestGroupedWeComReminderIsOneMessageListingTheCustomers(t *testing.T) {
 		t.Fatalf("guide got %d messages, want 1: %+v", len(got), got)
 	}
 	lines := strings.Split(got[0].Text, "\n")
-	if len(lines) != 4 || lines[0] != "您有 3 位顾客的积分即将过期：" || lines[1] != "甲：100 积分 11月30日 过期" || lines[3] != "丙：300 积分 11月30日 过期" {
+	if len(lines) != 4 || lines[0] != "您有 3 位顾客的积分即将过期：" || lines[1] != "甲：100 积分 2026年11月30日 过期" || lines[3] != "丙：300 积分 2026年11月30日 过期" {
 		t.Fatalf("message %q", got[0].Text)
 	}
 	for _, n := range names {

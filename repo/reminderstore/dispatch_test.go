@@ -139,7 +139,7 @@ func TestOutboxChunkSpendsEachQuotaOnce(t *testing.T) {
 	var ds []reminder.Delivery
 	for i := 4; i <= 5; i++ { // members 4, 5: no subscription row at all
 		ds = append(ds, reminder.Delivery{Campaign: "q3", MemberID: int64(i), Channel: reminder.Subscribe, NextAt: f.clock.Now(),
-			Message: reminder.Message{To: f.openid(i), TemplateID: "tmpl-expiry", Data: map[string]string{"a": "b"}}})
+			Message: reminder.Message{To: f.openid(i), TemplateID: "tmpl-expiry", Data: map[string]string{"thing1": "b"}}})
 	}
 	if _, err := f.outbox.Enqueue(f.ctx, ds); err != nil {
 		t.Fatal(err)
@@ -204,7 +204,7 @@ func TestOutbox43101ZeroesTheQuota(t *testing.T) {
 	// A later message to the member is skipped without calling WeChat.
 	before := len(simServer.Calls("subscribe_send"))
 	if _, err := f.outbox.Enqueue(f.ctx, []reminder.Delivery{{Campaign: "c3b", MemberID: 1, Channel: reminder.Subscribe,
-		NextAt: f.clock.Now(), Message: reminder.Message{To: f.openid(1), TemplateID: "tmpl-expiry", Data: map[string]string{"a": "b"}}}}); err != nil {
+		NextAt: f.clock.Now(), Message: reminder.Message{To: f.openid(1), TemplateID: "tmpl-expiry", Data: map[string]string{"thing1": "b"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if rep, _ := f.d.Drain(f.ctx); rep.Skipped != 1 || len(simServer.Calls("subscribe_send")) != before {

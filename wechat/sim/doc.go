@@ -71,6 +71,19 @@
 //	     {"errcode":0,"msgid","fail_list"} (ids not "wm-sim-…" are in
 //	     fail_list); otherwise 40058. Calls are in the record.
 //
+//	POST /cgi-bin/message/subscribe/send?access_token=   (name subscribe_send)
+//	     the mini-program subscribe message {touser, template_id, page,
+//	     data{key:{value}}} → {"errcode":0,"errmsg":"ok","msgid"}. touser not
+//	     "sim-openid-…" is 40003; template_id empty or "bad…" 40037. Every
+//	     data key must name a keyword type and number (thing1, date2,
+//	     character_string3) and its value keep that type's rule (thing ≤ 20
+//	     characters, number ≤ 32 digits, character_string ≤ 32 letters,
+//	     digits or symbols, phrase ≤ 5 Chinese characters, name ≤ 10 Chinese
+//	     or 20 other characters, amount a currency symbol and ≤ 12 digits,
+//	     date 2026年12月5日 or 2026-12-05 with its year, time 15:01, ranges
+//	     joined by "~"; keywords.go), else 47003 "argument invalid!
+//	     data.<key>.value invalid". Each send spends one subscription
+//	     (GrantSubscription); none left is 43101. Refused sends spend none.
 //	POST /cgi-bin/message/template/send?access_token=   (name template_send)
 //	     the official account's template message {touser, template_id, url,
 //	     miniprogram{appid,pagepath}, data{key:{value,color}}} →

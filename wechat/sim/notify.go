@@ -89,7 +89,9 @@ func (s *Server) deliver(d Delivered) {
 
 // subscribeSend is the mini-program subscribe message,
 // POST /cgi-bin/message/subscribe/send. Each send spends one of the
-// openid's subscriptions to the template; none left is 43101.
+// openid's subscriptions to the template; none left is 43101. A value
+// that breaks its keyword type's rule (keywords.go) is 47003 and spends
+// nothing.
 func (s *Server) subscribeSend(req *Request) any {
 	if !req.JSON {
 		return errReply(codeDataFormat, "")
@@ -102,6 +104,11 @@ func (s *Server) subscribeSend(req *Request) any {
 		return reply
 	}
 	data := req.Params["data"].(map[string]any)
+	for k, v := range data {
+		if value := v.(map[string]any)["value"].(string); !keywordOK(k, value) {
+			return errReply(codeArgsInvalid, "argument invalid! data."+k+".value invalid")
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := to + "|" + tmpl
