@@ -72,6 +72,7 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"sign-in tier multiplier past ×100", "engage:\n  signin:\n    tier_multipliers_permille: {gold: 9223372036854775807}\n", nil, "engage.signin.tier_multipliers_permille.gold"},
 		{"negative return window", "", []string{"JIFEN_ORDERS_RETURN_WINDOW=-1s"}, "orders.return_window"},
 		{"subscribe field that is no keyword", "reminder:\n  templates:\n    expiry_subscribe: {channel: subscribe, wechat_id: t, fields: {first: x}}\n", nil, "reminder.templates.expiry_subscribe.fields.first"},
+		{"template message filling first", "reminder:\n  templates:\n    expiry_template: {channel: template, wechat_id: t, fields: {first: x, keyword1: y}}\n", nil, "reminder.templates.expiry_template.fields.first"},
 		{"bad role", "console:\n  users:\n    - {username: a, role: boss, password_hash: $2a$10$x}\n", nil, "console.users[0].role"},
 	}
 	for _, tc := range cases {

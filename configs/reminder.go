@@ -95,13 +95,7 @@ func (r *Reminder) validate(bad func(key, why string)) {
 		if (t.Channel == "subscribe" || t.Channel == "template") && (t.WeChatID == "" || len(t.Fields) == 0) {
 			bad(key, "subscribe and template messages need wechat_id and fields")
 		}
-		if t.Channel == "subscribe" {
-			for k := range t.Fields {
-				if _, ok := reminder.KeywordKind(k); !ok {
-					bad(key+".fields."+k, "not a subscribe keyword: the template's keyword type and number (thing1, date2, character_string3)")
-				}
-			}
-		}
+		field(bad, reminder.CheckFields(key+".fields", reminder.Channel(t.Channel), t.Fields))
 		if (t.Channel == "wecom" || t.Channel == "robot") && strings.TrimSpace(t.Text) == "" {
 			bad(key+".text", "required for wecom and robot")
 		}

@@ -293,12 +293,47 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) int {
 		go a.Reminder.Scheduler.Loop(ctx, cfg.Reminder.DispatchEvery)
 	}
 	log.Info(fmt.Sprintf("jifen %s listening on http://%s — %s + %s — %s", buildVersion().Version, cfg.Server.Addr, st.Describe, wc, mode))
-	return serveHTTP(ctx, log, cfg.Server.Addr, a.Handler, cfg.Server.ShutdownTimeout, st.Close)
+	// The templates are checked once the port answers: the in-process
+	// simulator is served on it.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	failed := make(chan struct{})
+	check := func() {
+		if !checkTemplates(ctx, a, log) {
+			close(failed)
+			stop()
+		}
+	}
+	code := serveHTTP(ctx, log, cfg.Server.Addr, a.Handler, cfg.Server.ShutdownTimeout, st.Close, check)
+	select {
+	case <-failed:
+		return 1
+	default:
+		return code
+	}
+}
+
+// checkTemplates compares the configured subscribe and template messages
+// with the templates WeChat lists for the accounts: a template WeChat does
+// not have, or fields that are not its keywords, stop serve (the messages
+// would arrive empty or be refused). WeChat not answering is only logged,
+// so an outage does not keep the service down.
+func checkTemplates(ctx context.Context, a *app.App, log *slog.Logger) bool {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	problems, err := a.Reminder.CheckTemplates(ctx)
+	for _, p := range problems {
+		log.Error("message template does not match WeChat's", "problem", p)
+	}
+	if err != nil {
+		log.Warn("message templates not checked: WeChat did not answer", "err", err.Error())
+	}
+	return len(problems) == 0
 }
 
 // serveHTTP serves h until ctx ends, lets in-flight requests finish, then
-// runs closeStores.
-func serveHTTP(ctx context.Context, log *slog.Logger, addr string, h http.Handler, grace time.Duration, closeStores func()) int {
+// runs closeStores. Each of started runs once the port listens.
+func serveHTTP(ctx context.Context, log *slog.Logger, addr string, h http.Handler, grace time.Duration, closeStores func(), started ...func()) int {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		log.Error("listen", "addr", addr, "err", err.Error())
@@ -311,6 +346,9 @@ func serveHTTP(ctx context.Context, log *slog.Logger, addr string, h http.Handle
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String())
+	for _, f := range started {
+		go f()
+	}
 	code := 0
 	select {
 	case <-ctx.Done():

@@ -91,6 +91,16 @@
 //	     40003; template_id empty or starting with "bad" 40037 (as for
 //	     subscribe messages); data without string values 47003; a user who
 //	     does not follow the account 43004.
+//	GET  /wxaapi/newtmpl/gettemplate?access_token=   (name gettemplate)
+//	     the mini-program's subscribe templates: {"errcode":0,"errmsg":"ok",
+//	     "data":[{"priTmplId","title","content","example","type":2}]}, the
+//	     content naming each keyword as {{thing1.DATA}}.
+//	GET  /cgi-bin/template/get_all_private_template?access_token=
+//	     the official account's templates: {"template_list":[{"template_id",
+//	     "title","primary_industry","deputy_industry","content","example"}]}.
+//	     Both lists start with the templates of Jifen's default
+//	     configuration (sim-tmpl-expiry, sim-oa-tmpl-expiry: thing1, date2);
+//	     AddTemplate and POST /_sim/templates add more.
 //	GET  /cgi-bin/user/get?access_token=&next_openid=   (name user/get)
 //	     followers in follow order: {"total","count","data":{"openid":[…]},
 //	     "next_openid"}; a page names its last openid as next_openid and the
@@ -145,6 +155,9 @@
 //	GET    /_sim/delivered?to=   the messages accepted (subscribe, template,
 //	       WeCom app and robot), all when to is empty:
 //	       {api, to, template_id, page, data, text, time}.
+//	GET    /_sim/templates   every template of the list APIs.
+//	POST   /_sim/templates   {"kind":"subscribe"|"official","template_id",
+//	       "title","content":"…{{thing1.DATA}}…"} adds or replaces one.
 //	POST   /_sim/subscriptions   {"openid","template_id","count"} grants
 //	       subscribe-message quota.
 //	POST   /_sim/tokens/expire   forgets every issued access token, so

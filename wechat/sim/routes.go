@@ -44,6 +44,9 @@ func (s *Server) routes() []route {
 		{host: HostWeChat, path: "/cgi-bin/message/template/send", method: http.MethodPost, name: "template_send", token: true, handle: s.templateSend},
 		{host: HostWeCom, path: "/cgi-bin/message/send", method: http.MethodPost, name: "message_send", token: true, handle: s.messageSend},
 
+		{host: HostWeChat, path: "/wxaapi/newtmpl/gettemplate", method: http.MethodGet, token: true, handle: s.subscribeTemplates},
+		{host: HostWeChat, path: "/cgi-bin/template/get_all_private_template", method: http.MethodGet, token: true, handle: s.officialTemplates},
+
 		{host: HostWeChat, path: "/cgi-bin/user/get", method: http.MethodGet, name: "user/get", token: true, handle: s.userGet},
 		{host: HostWeChat, path: "/cgi-bin/user/info", method: http.MethodGet, name: "user/info", token: true, handle: s.userInfo},
 	}

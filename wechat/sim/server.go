@@ -34,8 +34,9 @@ type Server struct {
 	usedCodes map[string]bool
 	faults    []Fault
 	calls     []Call
-	notify    notifyState   // subscribe quotas, robot windows, deliveries (notify.go)
-	followers followerState // the official account's followers (official_account.go)
+	notify    notifyState         // subscribe quotas, robot windows, deliveries (notify.go)
+	followers followerState       // the official account's followers (official_account.go)
+	templates map[string]Template // kind|id → the accounts' templates (templates.go)
 }
 
 type routeKey struct{ host, path string }
@@ -115,6 +116,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/followers":
 		s.serveFollowers(w, r)
+		return
+	case "/templates":
+		s.serveTemplates(w, r)
 		return
 	}
 	host := r.Header.Get(HostHeader)

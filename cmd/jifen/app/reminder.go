@@ -31,6 +31,18 @@ type Reminder struct {
 	// Followers keeps official_followers current (push hook and daily
 	// sync); nil without an official account (wechat.official.appid).
 	Followers *reminder.Followers
+
+	templates []reminder.MessageTemplate
+	listers   map[reminder.Channel]reminder.TemplateLister
+}
+
+// CheckTemplates asks WeChat for the mini-program's subscribe templates
+// and the official account's templates and returns a problem per
+// configured template (reminder.templates) whose wechat_id the account
+// lacks or whose fields are not the template's keywords. err is WeChat not
+// answering. serve runs it at start.
+func (r *Reminder) CheckTemplates(ctx context.Context) (problems []string, err error) {
+	return reminder.CheckTemplates(ctx, r.templates, r.listers)
 }
 
 // instanceName names this process in leases.
@@ -157,6 +169,14 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 			return err
 		}},
 	}}
+	r.listers = map[reminder.Channel]reminder.TemplateLister{reminder.Subscribe: mini}
+	if official != nil {
+		r.listers[reminder.Template] = official
+	}
+	for name, t := range rc.Templates {
+		r.templates = append(r.templates, reminder.MessageTemplate{Name: "reminder.templates." + name, Channel: reminder.Channel(t.Channel),
+			WeChatID: t.WeChatID, Fields: t.Fields})
+	}
 	subTemplates := map[string]bool{}
 	for _, t := range rc.Templates {
 		if t.Channel == string(reminder.Subscribe) {
