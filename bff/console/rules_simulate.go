@@ -33,10 +33,15 @@ type simulateRequest struct {
 	Code   string     `json:"code"`
 	Streak int        `json:"streak"`
 	At     *time.Time `json:"at"`
+	// Draft is a rule not saved yet, tried as if saved and active: a new
+	// rule, or with DraftOf the next version of that rule.
+	Draft   *ruleRequest `json:"draft"`
+	DraftOf int64        `json:"draft_of"`
 }
 
 // SimulateRules handles POST /api/v1/console/rules/simulate (any role):
-// what an event would earn, with the breakdown; nothing is written.
+// what an event would earn, with the breakdown; nothing is written. With
+// a draft, what it would earn once the draft is saved.
 func (h *Handlers) SimulateRules(c *gin.Context) {
 	var req simulateRequest
 	if err := web.Bind(c, &req); err != nil {
@@ -71,6 +76,18 @@ func (h *Handlers) SimulateRules(c *gin.Context) {
 	if m := req.Member; m != nil {
 		in.Member = rules.Member{ID: m.ID, Tier: m.Tier, Birthday: m.Birthday, PaidOrders: m.PaidOrders,
 			PaidOrdersThisWeek: m.PaidOrdersThisWeek, FirstPurchase: m.FirstPurchase}
+	}
+	if req.Draft != nil {
+		if req.DraftOf < 0 {
+			web.Fail(c, domain.FieldError("draft_of", "a rule id"))
+			return
+		}
+		d := req.Draft.rule()
+		d.ID = req.DraftOf
+		in.Draft = &d
+	} else if req.DraftOf != 0 {
+		web.Fail(c, domain.FieldError("draft", "required with draft_of"))
+		return
 	}
 	res, err := h.Rules.Simulate(c.Request.Context(), in)
 	if err != nil {

@@ -180,3 +180,70 @@ func TestSimulateShowsTheBreakdownAndWritesNothing(t *testing.T) {
 		}
 	}
 }
+
+// A draft is tried as if saved and active, in place of the rule it edits or
+// as a new rule, and nothing is written: not the rule, not a version.
+func TestSimulateTriesADraft(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	admin := h.ConsoleLogin("admin")
+	r := h.Do("POST", "/api/v1/console/rules", `{"name":"金卡 ×1.5","trigger":"order_paid","conditions":{"tiers":["gold"]},"effect":{"kind":"multiplier","per_mille":1500}}`, bfftest.Auth(admin)...)
+	if r.Status != 201 {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	gold := int64(r.JSON()["rule"].(map[string]any)["id"].(float64))
+	if r := h.Do("POST", "/api/v1/console/rules", rateRule, bfftest.Auth(admin)...); r.Status != 201 {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	rulesBefore, versionsBefore := count(t, h, "rules"), count(t, h, "rule_versions")
+	auditor := h.ConsoleLogin("auditor")
+	order := `"order":{"total_fen":100000},"member":{"tier":"gold"}`
+	type line struct {
+		RuleID  int64  `json:"rule_id"`
+		Name    string `json:"name"`
+		Points  int64  `json:"points"`
+		Limited string `json:"limited"`
+	}
+	sim := func(extra string) (int64, []line) {
+		t.Helper()
+		r := h.Do("POST", "/api/v1/console/rules/simulate", `{`+order+extra+`}`, bfftest.Auth(auditor)...)
+		if r.Status != 200 {
+			t.Fatalf("simulate %s: %d %s", extra, r.Status, r.Body)
+		}
+		var out struct {
+			Result struct {
+				Total int64  `json:"total"`
+				Lines []line `json:"lines"`
+			} `json:"result"`
+		}
+		r.Decode(t, &out)
+		return out.Result.Total, out.Result.Lines
+	}
+	// Saved rules: 1,000 元 at 1/元 = 1,000, gold ×1.5 → +500.
+	if total, _ := sim(""); total != 1500 {
+		t.Fatalf("saved rules earn %d", total)
+	}
+	// A new bonus of 80 with a pool of 30 (an inactive draft counts too).
+	total, lines := sim(`,"draft":{"name":"新客礼","trigger":"order_paid","status":"inactive","effect":{"kind":"bonus","points":80},"budget":30}`)
+	if total != 1530 || len(lines) != 3 || lines[2].RuleID != 0 || lines[2].Name != "新客礼" || lines[2].Points != 30 || lines[2].Limited != "budget" {
+		t.Fatalf("new draft: %d %+v", total, lines)
+	}
+	// The gold rule edited to ×2 replaces its current version.
+	total, lines = sim(fmt.Sprintf(`,"draft_of":%d,"draft":{"name":"金卡 ×2","trigger":"order_paid","conditions":{"tiers":["gold"]},"effect":{"kind":"multiplier","per_mille":2000}}`, gold))
+	if total != 2000 || len(lines) != 2 || lines[1].RuleID != gold || lines[1].Name != "金卡 ×2" {
+		t.Fatalf("edited draft: %d %+v", total, lines)
+	}
+	if count(t, h, "rules") != rulesBefore || count(t, h, "rule_versions") != versionsBefore {
+		t.Fatal("a simulated draft was saved")
+	}
+	for _, tc := range []struct{ name, body, field string }{
+		{"invalid draft", `,"draft":{"name":"x","trigger":"order_paid","effect":{"kind":"bonus","points":0}}`, "draft.effect.points"},
+		{"other trigger", `,"draft":{"name":"x","trigger":"signin","effect":{"kind":"bonus","points":5}}`, "draft.trigger"},
+		{"draft_of alone", `,"draft_of":3`, "draft"},
+	} {
+		r := h.Do("POST", "/api/v1/console/rules/simulate", `{`+order+tc.body+`}`, bfftest.Auth(auditor)...)
+		if r.Status != 400 || r.Fields()[tc.field] == nil {
+			t.Errorf("%s: want 400 naming %q, got %d %s", tc.name, tc.field, r.Status, r.Body)
+		}
+	}
+}

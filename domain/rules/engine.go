@@ -27,6 +27,11 @@ type Input struct {
 	At time.Time
 	// DryRun makes Evaluate a Simulate: nothing is reserved or recorded.
 	DryRun bool
+	// Draft, in a simulation only, is a rule being created (ID 0) or
+	// edited (the rule's ID): it takes part as if saved and active, in
+	// place of the rule's current version. A new draft's lines have
+	// RuleID 0.
+	Draft *Rule
 }
 
 // Member is what the engine knows of the member. The counts include the
@@ -135,6 +140,9 @@ func (in *Input) eventTime() time.Time {
 func (in *Input) check() error {
 	if !in.Trigger.Valid() {
 		return domain.FieldError("trigger", "unknown trigger")
+	}
+	if in.Draft != nil && !in.DryRun {
+		return domain.FieldError("draft", "only a simulation may try a draft")
 	}
 	if in.Member.ID < 0 {
 		return domain.FieldError("member.id", "must not be negative")

@@ -163,9 +163,15 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Rule, error) {
 }
 
 // Simulate answers "what would this event earn": it reads rules, caps usage
-// and budget pools, and writes nothing.
+// and budget pools, and writes nothing. With in.Draft it answers what the
+// event would earn once the draft is saved and active.
 func (s *Service) Simulate(ctx context.Context, in Input) (Result, error) {
 	in.DryRun = true
+	if in.Draft != nil {
+		if err := checkDraft(&in); err != nil {
+			return Result{}, err
+		}
+	}
 	return s.Evaluate(ctx, in)
 }
 
@@ -196,6 +202,14 @@ func (s *Service) Evaluate(ctx context.Context, in Input) (Result, error) {
 		if err != nil {
 			return err
 		}
+		var lim limiter = direct{s}
+		var tempID int64
+		if in.Draft != nil {
+			rs, tempID = withDraft(rs, *in.Draft)
+			if tempID != 0 {
+				lim = draftLimiter{limiter: lim, id: tempID, budget: in.Draft.Budget}
+			}
+		}
 		res, err = Calculate(rs, in, at)
 		if err != nil {
 			return err
@@ -204,7 +218,15 @@ func (s *Service) Evaluate(ctx context.Context, in Input) (Result, error) {
 		for i := range rs {
 			byID[rs[i].ID] = &rs[i]
 		}
-		return s.limit(ctx, &res, byID, direct{s})
+		if err := s.limit(ctx, &res, byID, lim); err != nil {
+			return err
+		}
+		for i := range res.Lines {
+			if tempID != 0 && res.Lines[i].RuleID == tempID {
+				res.Lines[i].RuleID, res.Lines[i].Version = 0, 0
+			}
+		}
+		return nil
 	}
 	var err error
 	if in.DryRun {
