@@ -4031,6 +4031,10 @@ export interface operations {
                     streak?: number;
                     /** Format: date-time */
                     at?: string;
+                    /** @description A rule not saved yet, tried as if saved and active (whatever its status): a new rule (its lines have rule_id 0), or with draft_of the next version of that rule, in place of its current one. Its problems are named draft.<field>. */
+                    draft?: components["schemas"]["RuleRequest"];
+                    /** @description the id of the rule the draft edits */
+                    draft_of?: number;
                 };
             };
         };

@@ -1,0 +1,129 @@
+package consoleweb
+
+import (
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jifen/jifen/bff/web"
+	"github.com/jifen/jifen/domain"
+)
+
+// formErrors collects a form's problems by field, named as the JSON API
+// names them ("effect.points"), so the domain's own field errors and the
+// form's parse errors read the same.
+type formErrors map[string]string
+
+func (e formErrors) add(field, problem string) {
+	if _, ok := e[field]; !ok {
+		e[field] = problem
+	}
+}
+
+// err is the collected problems as one Invalid error, or nil.
+func (e formErrors) err() error {
+	if len(e) == 0 {
+		return nil
+	}
+	return &domain.Error{Code: domain.Invalid, Message: "the form is not valid", Fields: e}
+}
+
+var yuanRe = regexp.MustCompile(`^\d{1,12}(\.\d{1,2})?$`)
+
+// fen reads yuan as a marketer types them ("1,280.5") into fen; "" is 0.
+func (e formErrors) fen(field, s string) int64 {
+	s = strings.ReplaceAll(strings.TrimSpace(s), ",", "")
+	if s == "" {
+		return 0
+	}
+	if !yuanRe.MatchString(s) {
+		e.add(field, "an amount in yuan, at most two decimals")
+		return 0
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	y, _ := strconv.ParseInt(whole, 10, 64)
+	f, _ := strconv.ParseInt((frac + "00")[:2], 10, 64)
+	return y*100 + f
+}
+
+// int reads a whole number; "" is 0.
+func (e formErrors) int(field, s string) int64 {
+	s = strings.ReplaceAll(strings.TrimSpace(s), ",", "")
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		e.add(field, "a whole number")
+	}
+	return n
+}
+
+// localTime reads an <input type="datetime-local"> value as Asia/Shanghai;
+// "" is nil.
+func (e formErrors) localTime(field, s string) *time.Time {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04"} {
+		if t, err := time.ParseInLocation(layout, s, domain.Shanghai); err == nil {
+			return &t
+		}
+	}
+	e.add(field, "a date and time, YYYY-MM-DD HH:MM")
+	return nil
+}
+
+// list splits a comma (or 、 or newline) separated list, dropping blanks.
+func list(s string) []string {
+	f := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '，' || r == '、' || r == '\n' || r == '\r' })
+	out := make([]string, 0, len(f))
+	for _, v := range f {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// yuanText writes fen back into a yuan field ("" for 0).
+func yuanText(fen int64) string {
+	if fen == 0 {
+		return ""
+	}
+	if fen%100 == 0 {
+		return strconv.FormatInt(fen/100, 10)
+	}
+	return strconv.FormatInt(fen/100, 10) + "." + strconv.FormatInt(fen%100+100, 10)[1:]
+}
+
+func intText(n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+func localText(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.In(domain.Shanghai).Format("2006-01-02T15:04")
+}
+
+// problems is an error's message followed by each field's problem, as
+// the form lists them.
+func problems(d web.ErrorDetail) []string {
+	fields := make([]string, 0, len(d.Fields))
+	for f, m := range d.Fields {
+		fields = append(fields, f+": "+m)
+	}
+	slices.Sort(fields)
+	return append([]string{d.Message}, fields...)
+}
