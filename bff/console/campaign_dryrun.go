@@ -42,7 +42,7 @@ func (h *Handlers) DryRunReminderCampaign(c *gin.Context) {
 		s := campaignSampleJSON{MemberID: d.MemberID, Channel: string(d.Channel), TemplateID: d.Message.TemplateID,
 			Page: d.Message.Page, Data: d.Message.Data, Text: d.Message.Text, Reason: d.Reason}
 		if d.Message.To != "" {
-			s.To = mask(d.Message.To)
+			s.To = Mask(d.Message.To)
 		}
 		if s.Data == nil {
 			s.Data = map[string]string{}

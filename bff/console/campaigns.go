@@ -104,9 +104,9 @@ func toReminderCampaignJSON(c *reminder.Campaign) reminderCampaignJSON {
 	return out
 }
 
-// mask hides the middle of an address (openid, userid, robot key): enough
+// Mask hides the middle of an address (openid, userid, robot key): enough
 // to tell samples apart, not enough to reuse.
-func mask(s string) string {
+func Mask(s string) string {
 	r := []rune(s)
 	if len(r) <= 6 {
 		return "***"

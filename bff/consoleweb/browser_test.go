@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/domain"
 )
 
 // One headless Chromium (Debian's chromium package) per test binary; each
@@ -330,4 +331,89 @@ func TestBrowserPostWithoutCSRFTokenIsRefused(t *testing.T) {
 	if n := count(t, s.h, "ledger_entries"); n != 0 {
 		t.Fatalf("a POST without token wrote %d entries", n)
 	}
+}
+
+func TestBrowserMarketerCreatesARuleAndSimulatesAnOrder(t *testing.T) {
+	t.Parallel()
+	ctx := tab(t)
+	s := newSite(t)
+	gold := `{"name":"金卡 ×1.5","trigger":"order_paid","priority":5,"conditions":{"tiers":["gold"]},"effect":{"kind":"multiplier","per_mille":1500}}`
+	if r := s.h.Do("POST", "/api/v1/console/rules", gold, bfftest.Auth(s.h.ConsoleLogin("admin"))...); r.Status != 201 {
+		t.Fatalf("create the gold rule: %d %s", r.Status, r.Body)
+	}
+	browserSignIn(t, ctx, s.srv.URL, "marketer")
+	do(t, ctx, "create a rule from the form",
+		chromedp.Navigate(s.srv.URL+"/console/rules"),
+		chromedp.Click(chromedp.CSS("#rule-new")),
+		chromedp.WaitVisible(chromedp.CSS("#rule-form")),
+		chromedp.SendKeys(chromedp.CSS(`#rule-form input[name=name]`), "每元 1 分"),
+		chromedp.SendKeys(chromedp.CSS(`#rule-form input[name=cap_day]`), "5000"),
+		chromedp.Click(chromedp.CSS("#rule-save")),
+		chromedp.WaitVisible(chromedp.CSS("#rule-saved")),
+	)
+	do(t, ctx, "simulate a gold member's order of 288.50 yuan",
+		chromedp.SendKeys(chromedp.CSS("#sim-total"), "288.50"),
+		chromedp.SendKeys(chromedp.CSS(`#simulate input[name=sim_tier]`), "gold"),
+		chromedp.Click(chromedp.CSS("#simulate-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#sim-result")),
+	)
+	// 288 points at 1 per yuan (floored), gold ×1.5 adds 144.
+	if got := text(t, ctx, "#sim-result"); got != "432" {
+		t.Fatalf("simulated total %q", got)
+	}
+	lines := eval[[]string](t, ctx, `[...document.querySelectorAll('#breakdown tr.line')].map(r => r.cells[0].innerText.split(' ')[0] + '=' + r.dataset.points)`)
+	if strings.Join(lines, ",") != "每元=288,金卡=144" {
+		t.Fatalf("breakdown %v", lines)
+	}
+	if u := eval[string](t, ctx, `location.pathname`); !strings.HasPrefix(u, "/console/rules/") {
+		t.Fatalf("the simulation left the page: %s", u) // htmx swapped the breakdown in place
+	}
+	shot(t, ctx, "07-rule-simulated")
+	do(t, ctx, "the rule list", chromedp.Navigate(s.srv.URL+"/console/rules"), chromedp.WaitVisible(chromedp.CSS("#rules")))
+	if n := eval[int](t, ctx, `document.querySelectorAll('#rules tr.rule-row[data-status=active]').length`); n != 2 {
+		t.Fatalf("%d active rules listed", n)
+	}
+	shot(t, ctx, "08-rules")
+}
+
+func TestBrowserMarketerRunsACampaign(t *testing.T) {
+	t.Parallel()
+	ctx := tab(t)
+	s := newSite(t)
+	now := s.h.Clock.Now()
+	expiring(t, s, "alice", 1200, now.AddDate(0, 0, 3), true)
+	expiring(t, s, "bob", 300, now.AddDate(0, 0, 3), false)
+	browserSignIn(t, ctx, s.srv.URL, "marketer")
+	onceAt := now.Add(5 * time.Minute).In(domain.Shanghai)
+	do(t, ctx, "create a campaign",
+		chromedp.Navigate(s.srv.URL+"/console/campaigns"),
+		chromedp.Click(chromedp.CSS("#campaign-new")),
+		chromedp.WaitVisible(chromedp.CSS("#campaign-form")),
+		chromedp.SendKeys(chromedp.CSS(`#campaign-form input[name=name]`), "双11 积分提醒"),
+		chromedp.SendKeys(chromedp.CSS(`#campaign-form input[name=min_points]`), "100"),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const f = document.getElementById('campaign-form');
+		  f.elements.template_subscribe.value = 'expiry_subscribe'; f.elements.once_at.value = %q; f.elements.quiet_hours.value = ''; })()`,
+			onceAt.Format("2006-01-02T15:04"))),
+		chromedp.Click(chromedp.CSS("#campaign-save")),
+		chromedp.WaitVisible(chromedp.CSS("#campaign-done")),
+	)
+	do(t, ctx, "dry-run", chromedp.Click(chromedp.CSS("#campaign-dry-run")), chromedp.WaitVisible(chromedp.CSS("#dry-audience")))
+	if got := text(t, ctx, "#dry-audience"); got != "2" {
+		t.Fatalf("dry-run audience %q", got)
+	}
+	if got := text(t, ctx, "#dry-samples"); !strings.Contains(got, "1,200 积分即将过期") {
+		t.Fatalf("rendered sample %q", got)
+	}
+	shot(t, ctx, "09-campaign-dry-run")
+	do(t, ctx, "schedule", chromedp.Click(chromedp.CSS("#campaign-schedule")), chromedp.WaitVisible(chromedp.CSS("#campaign-pause")))
+
+	// The dispatcher's tick at once_at, as the scheduler would run it.
+	s.h.Clock.Advance(6 * time.Minute)
+	s.h.App.Reminder.Scheduler.Tick(context.Background())
+	do(t, ctx, "the delivery report", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#report-chart")))
+	sent, failed := text(t, ctx, "#report-sent"), text(t, ctx, "#report-failed")
+	if sent != "1" || failed != "0" || text(t, ctx, "#campaign-status") != "已完成" {
+		t.Fatalf("report: sent %q failed %q status %q", sent, failed, text(t, ctx, "#campaign-status"))
+	}
+	shot(t, ctx, "10-campaign-report")
 }

@@ -67,6 +67,22 @@ func (h *Handlers) Mount(r *gin.RouterGroup) {
 	in.GET("/members/:id/journal.csv", h.journalCSV)
 	in.GET("/audit", h.auditLog)
 	in.POST("/members/:id/adjustments", h.checkCSRF, h.requireWriter, h.adjust)
+	in.GET("/rules", h.listRules)
+	in.GET("/rules/new", h.newRule)
+	in.GET("/rules/:id", h.editRule)
+	in.POST("/rules", h.checkCSRF, h.requireWriter, h.saveRule)
+	in.POST("/rules/simulate", h.checkCSRF, h.simulateRule) // writes nothing: any role
+	in.POST("/rules/:id", h.checkCSRF, h.requireWriter, h.saveRule)
+	in.POST("/rules/:id/status", h.checkCSRF, h.requireWriter, h.setRuleStatus)
+	in.GET("/campaigns", h.listCampaigns)
+	in.GET("/campaigns/new", h.newCampaign)
+	in.GET("/campaigns/:id", h.showCampaign)
+	in.POST("/campaigns", h.checkCSRF, h.requireWriter, h.saveCampaign)
+	in.POST("/campaigns/:id", h.checkCSRF, h.requireWriter, h.saveCampaign)
+	in.POST("/campaigns/:id/dry-run", h.checkCSRF, h.dryRunCampaign) // writes nothing: any role
+	for _, verb := range []string{"schedule", "pause", "cancel"} {
+		in.POST("/campaigns/:id/"+verb, h.checkCSRF, h.requireWriter, h.campaignAction(verb))
+	}
 }
 
 // securityHeaders: no inline script or style anywhere, no framing, no

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/configs"
 )
 
 // site is the service on a real listener with a browser-like client that
@@ -22,8 +23,8 @@ type site struct {
 	srv *httptest.Server
 }
 
-func newSite(t *testing.T) *site {
-	h := bfftest.New(t)
+func newSite(t *testing.T, mutate ...func(*configs.Config)) *site {
+	h := bfftest.New(t, mutate...)
 	srv := httptest.NewServer(h.App.Handler)
 	t.Cleanup(srv.Close)
 	return &site{t: t, h: h, srv: srv}

@@ -21,7 +21,7 @@ import (
 // the page files.
 type pages struct{ byName map[string]*template.Template }
 
-var pageNames = []string{"login", "error", "members", "member", "audit"}
+var pageNames = []string{"login", "error", "members", "member", "audit", "rules", "rule", "campaigns", "campaign"}
 
 func parsePages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -29,6 +29,16 @@ func parsePages() (*pages, error) {
 		t, err := template.New("layout.html").Funcs(template.FuncMap{
 			"mul100": func(n int64) int64 { return n * 100 }, // yuan → fen for Yuan
 			"sub":    func(a, b int64) int64 { return a - b },
+			"list":   func(s ...string) []string { return s },
+			"inc":    func(i int) int { return i + 1 },
+			"int64":  func(i int) int64 { return int64(i) },
+			// pair hands a sub-template the language and one value.
+			"pair": func(l *lang, v any) any {
+				return struct {
+					L *lang
+					V any
+				}{l, v}
+			},
 		}).ParseFS(files, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console template %s: %w", name, err)
