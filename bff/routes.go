@@ -209,6 +209,8 @@ func NewRouter(d Deps) *gin.Engine {
 	con.POST("/mall/items/:id/codes", writers, co.ImportMallCodes)
 	con.POST("/mall/redemptions/:id/events", writers, co.FulfilMallRedemption)
 	con.GET("/mall/report", co.MallReport)
+	con.GET("/checkout/policy", co.CheckoutPolicy)
+	con.PUT("/checkout/policy", writers, co.UpdateCheckoutPolicy)
 	gu.POST("/mall/pickups", gd.VerifyMallPickup)
 
 	// The console's pages: the same console handlers and roles, HTML.
@@ -218,6 +220,11 @@ func NewRouter(d Deps) *gin.Engine {
 
 	// Server to server: signed with HMAC-SHA256, no user token.
 	hook.POST("/orders", d.Hooks.CreateOrderEvent)
+	hook.POST("/checkout/quote", d.Hooks.CreateCheckoutQuote)
+	hook.POST("/checkout/holds", d.Hooks.CreateCheckoutHold)
+	hook.GET("/checkout/holds/:id", d.Hooks.GetCheckoutHold)
+	hook.POST("/checkout/holds/:id/capture", d.Hooks.CaptureCheckoutHold)
+	hook.POST("/checkout/holds/:id/release", d.Hooks.ReleaseCheckoutHold)
 	hook.POST("/reviews", d.Reviews.Receive)
 	hook.GET("/wechat/official-account", d.OAHook.Verify)
 	hook.POST("/wechat/official-account", d.OAHook.Receive)

@@ -12,6 +12,7 @@ import (
 	"github.com/jifen/jifen/domain/adjustment"
 	"github.com/jifen/jifen/domain/analytics"
 	"github.com/jifen/jifen/domain/audit"
+	"github.com/jifen/jifen/domain/checkout"
 	"github.com/jifen/jifen/domain/guide"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/lottery"
@@ -67,6 +68,8 @@ type Handlers struct {
 	Mall *mall.Service
 	// Analytics answers the daily facts and the liability (issue #24).
 	Analytics *analytics.Service
+	// Checkout edits the points-at-checkout policy (issue #18).
+	Checkout *checkout.Service
 	// dummy is compared when the username is unknown, so a wrong username
 	// costs the same time as a wrong password.
 	dummy []byte

@@ -6,13 +6,22 @@
 package hooks
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
+	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/checkout"
 	"github.com/jifen/jifen/domain/guide"
 	"github.com/jifen/jifen/domain/orders"
 )
@@ -25,10 +34,11 @@ const (
 
 // Handlers serves the hook routes.
 type Handlers struct {
-	Orders *orders.Service
-	Secret []byte
-	Window time.Duration // accepted clock skew each way (5 minutes)
-	Clock  domain.Clock
+	Orders   *orders.Service
+	Checkout *checkout.Service
+	Secret   []byte
+	Window   time.Duration // accepted clock skew each way (5 minutes)
+	Clock    domain.Clock
 }
 
 // Sign returns the hex HMAC-SHA256 of timestamp + "." + body: what the
@@ -60,6 +70,34 @@ func (h *Handlers) verify(timestamp, signature string, body []byte) error {
 		return domain.Errorf(domain.Unauthorized, "timestamp outside the %s window", h.Window)
 	}
 	return nil
+}
+
+// readSigned reads the request body and checks its signature; nothing
+// else reads the body before.
+func (h *Handlers) readSigned(c *gin.Context) ([]byte, error) {
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &domain.Error{Code: web.CodeTooLarge, Message: fmt.Sprintf("request body larger than %d bytes", tooBig.Limit)}
+		}
+		return nil, domain.Errorf(domain.Invalid, "cannot read request body")
+	}
+	if err := h.verify(c.GetHeader(HeaderTimestamp), c.GetHeader(HeaderSignature), body); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// bindSigned checks the signature, then binds the JSON body strictly into
+// dst (web.Bind).
+func (h *Handlers) bindSigned(c *gin.Context, dst any) error {
+	body, err := h.readSigned(c)
+	if err != nil {
+		return err
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(body))
+	return web.Bind(c, dst)
 }
 
 func mustHex(s string) []byte {

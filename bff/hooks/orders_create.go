@@ -1,10 +1,6 @@
 package hooks
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -26,33 +22,22 @@ type orderEventRequest struct {
 	TotalFen    int64            `json:"total_fen"`
 	Lines       []orders.Line    `json:"lines"`
 	RefundLines []orders.Line    `json:"refund_lines"`
+	// PointsHoldID names the checkout hold the paid order used (captured
+	// with the event).
+	PointsHoldID int64 `json:"points_hold_id"`
 }
 
 // CreateOrderEvent handles POST /api/v1/hooks/orders: a signed paid or
 // refunded order event. 200 applied (or replayed), 202 stored unmatched.
 func (h *Handlers) CreateOrderEvent(c *gin.Context) {
-	body, err := io.ReadAll(c.Request.Body)
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			web.Fail(c, &domain.Error{Code: web.CodeTooLarge, Message: fmt.Sprintf("request body larger than %d bytes", tooBig.Limit)})
-			return
-		}
-		web.Fail(c, domain.Errorf(domain.Invalid, "cannot read request body"))
-		return
-	}
-	if err := h.verify(c.GetHeader(HeaderTimestamp), c.GetHeader(HeaderSignature), body); err != nil {
-		web.Fail(c, err)
-		return
-	}
-	c.Request.Body = io.NopCloser(bytes.NewReader(body))
 	var req orderEventRequest
-	if err := web.Bind(c, &req); err != nil {
+	if err := h.bindSigned(c, &req); err != nil {
 		web.Fail(c, err)
 		return
 	}
 	var at time.Time
 	if req.OccurredAt != "" {
+		var err error
 		if at, err = time.Parse(time.RFC3339, req.OccurredAt); err != nil {
 			web.Fail(c, domain.FieldError("occurred_at", "must be RFC 3339, e.g. 2026-11-23T10:00:00+08:00"))
 			return
@@ -60,7 +45,7 @@ func (h *Handlers) CreateOrderEvent(c *gin.Context) {
 	}
 	out, err := h.Orders.Handle(c.Request.Context(), orders.Event{EventID: req.EventID, Type: req.Type, OrderID: req.OrderID,
 		Member: req.Member, StoreID: req.StoreID, Channel: req.Channel, OccurredAt: at, TotalFen: req.TotalFen,
-		Lines: req.Lines, RefundLines: req.RefundLines})
+		Lines: req.Lines, RefundLines: req.RefundLines, PointsHoldID: req.PointsHoldID})
 	if err != nil {
 		web.Fail(c, err)
 		return

@@ -63,8 +63,9 @@ import (
 // does not exist. If anything fails in the group's transaction (an earn
 // refused, a taken order id or ledger key, a pool that changed), the whole
 // group rolls back and every event runs alone, so each gets exactly the
-// answer it would have got without grouping. Refunds and events naming the
-// member by openid or phone always run alone.
+// answer it would have got without grouping. Refunds, events naming the
+// member by openid or phone and events naming a points hold always run
+// alone.
 
 // GroupCommit configures group commit of paid events. The zero value
 // turns it off.
@@ -160,7 +161,7 @@ type batchDeps struct {
 // dependency supports it and ctx carries no unit of work.
 func (s *Service) batchable(ctx context.Context, e *Event) (batchDeps, bool) {
 	var d batchDeps
-	if e.Type != Paid || e.Member.MemberID <= 0 {
+	if e.Type != Paid || e.Member.MemberID <= 0 || e.PointsHoldID > 0 {
 		return d, false
 	}
 	var ok [6]bool

@@ -56,8 +56,10 @@ type Service struct {
 	Rules   RuleEngine
 	Ledger  Points
 	Tier    Growth
-	Tx      TxRunner
-	Clock   domain.Clock
+	// Checkout captures the points hold a paid event names.
+	Checkout UsedPoints
+	Tx       TxRunner
+	Clock    domain.Clock
 	// ReturnWindow keeps earned points pending after the order; 0 makes
 	// them available at once. Negative is refused at start-up (configs).
 	ReturnWindow time.Duration
@@ -143,6 +145,9 @@ func (e *Event) Validate(now time.Time) error {
 	}
 	if _, err := domain.ParseFenOrZero("total_fen", e.TotalFen); err != nil {
 		return err
+	}
+	if e.PointsHoldID < 0 || e.PointsHoldID > 0 && e.Type != Paid {
+		return domain.FieldError("points_hold_id", "a positive hold id, on paid events only")
 	}
 	switch e.Type {
 	case Paid:
@@ -300,6 +305,17 @@ func (s *Service) paid(ctx context.Context, e Event, now time.Time) (Outcome, er
 		o.MemberID, o.Status = mem.ID, StatusMatched
 	}
 	out := Outcome{EventID: e.EventID, Type: Paid, Status: Unmatched, OrderID: o.ID, Breakdown: []BreakdownLine{}}
+	if e.PointsHoldID > 0 {
+		if mem == nil {
+			return Outcome{}, domain.Errorf(domain.RuleViolation, "points_hold_id: the order's member is unknown")
+		}
+		if s.Checkout == nil {
+			return Outcome{}, domain.Errorf(domain.Misconfigured, "points at checkout is not wired")
+		}
+		if err := s.Checkout.CapturePaid(ctx, e.PointsHoldID, mem.ID, o.ID, o.TotalFen, "event:"+e.EventID); err != nil {
+			return Outcome{}, err
+		}
+	}
 	if mem == nil {
 		if err := s.Store.InsertOrder(ctx, o); err != nil {
 			return Outcome{}, err

@@ -33,6 +33,7 @@ import (
 	"github.com/jifen/jifen/domain/adjustment"
 	"github.com/jifen/jifen/domain/analytics"
 	"github.com/jifen/jifen/domain/birthday"
+	"github.com/jifen/jifen/domain/checkout"
 	"github.com/jifen/jifen/domain/guide"
 	"github.com/jifen/jifen/domain/leaderboard"
 	"github.com/jifen/jifen/domain/ledger"
@@ -51,6 +52,7 @@ import (
 	"github.com/jifen/jifen/repo/analyticsstore"
 	"github.com/jifen/jifen/repo/auditstore"
 	"github.com/jifen/jifen/repo/boardstore"
+	"github.com/jifen/jifen/repo/checkoutstore"
 	"github.com/jifen/jifen/repo/guidestore"
 	"github.com/jifen/jifen/repo/ledgerstore"
 	"github.com/jifen/jifen/repo/lotterystore"
@@ -170,6 +172,7 @@ type App struct {
 	Mall     *mall.Service
 	// Analytics builds the daily facts (issue #24).
 	Analytics *analytics.Service
+	Checkout  *checkout.Service
 	Sim       *sim.Server // nil unless the in-process simulator is used
 	Reminder  *Reminder
 }
@@ -308,6 +311,9 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	mallStore := &mallstore.Store{DB: st.DB}
 	a.Mall = &mall.Service{Store: mallStore, Reports: mallStore, Gate: &mallstore.Gate{R: st.Redis}, Points: a.Ledger,
 		Tiers: a.Tiers, Tx: st.DB, Clock: opt.Clock}
+	a.Checkout = &checkout.Service{Store: &checkoutstore.Store{DB: st.DB}, Points: a.Ledger, Members: memberStore,
+		Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
+	a.Orders.Checkout = a.Checkout
 	if err := wireReminder(cfg, st, opt, a, mini, work, official); err != nil {
 		return nil, err
 	}
@@ -323,7 +329,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	co := console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
 		Directory: &member.Directory{Store: memberStore}, Tiers: a.Tiers, Signin: a.Signin,
 		Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides, Lottery: a.Lottery, Rules: a.Rules, RuleAdmin: ruleAdmin,
-		Referrals: a.Referral, Tasks: a.Tasks, Campaigns: a.Reminder.Campaigns, Mall: a.Mall, Analytics: a.Analytics})
+		Referrals: a.Referral, Tasks: a.Tasks, Campaigns: a.Reminder.Campaigns, Mall: a.Mall, Analytics: a.Analytics,
+		Checkout: a.Checkout})
 	pages, err := consoleweb.New(&consoleweb.Handlers{API: co, Tokens: a.Tokens, Clock: opt.Clock, Secure: cfg.Production()})
 	if err != nil {
 		return nil, err
@@ -347,7 +354,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Guide:      &guideweb.Handlers{Guides: a.Guides, Tokens: a.Tokens, Mall: a.Mall, PickupAnyStore: cfg.Mall.PickupAnyStore},
 		WeComHook: &hooks.WeCom{Guides: a.Guides, CorpID: cfg.WeChat.Work.CorpID,
 			Token: string(cfg.WeChat.Work.CallbackToken), AESKey: string(cfg.WeChat.Work.CallbackAESKey)},
-		Hooks:   &hooks.Handlers{Orders: a.Orders, Secret: []byte(cfg.Orders.WebhookSecret), Window: cfg.Orders.SignatureWindow, Clock: opt.Clock},
+		Hooks:   &hooks.Handlers{Orders: a.Orders, Checkout: a.Checkout, Secret: []byte(cfg.Orders.WebhookSecret), Window: cfg.Orders.SignatureWindow, Clock: opt.Clock},
 		Reviews: &hooks.Reviews{Tasks: a.Tasks, Secret: []byte(cfg.Tasks.ReviewHookSecret), Clock: opt.Clock},
 		OAHook: &hooks.OfficialAccount{Tasks: a.Tasks, Followers: oaFollowers(a.Reminder), AppID: cfg.Tasks.OfficialAccount.AppID,
 			Token: string(cfg.Tasks.OfficialAccount.Token), AESKey: string(cfg.Tasks.OfficialAccount.AESKey)},

@@ -164,6 +164,16 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 			}
 			return err
 		}},
+		// Holds past their deadline (points at checkout) go back to the
+		// member. Every instance may run it: each hold is released under
+		// its member's account lock, once (ledger.ReleaseExpiredHolds).
+		{Name: "hold-timeouts", Run: func(ctx context.Context, now time.Time) error {
+			n, err := a.Ledger.ReleaseExpiredHolds(ctx, now, 500)
+			if n > 0 {
+				opt.Logger.Info("expired holds released", "holds", n)
+			}
+			return err
+		}},
 		{Name: "outbox", Run: func(ctx context.Context, _ time.Time) error {
 			_, err := r.Dispatcher.Drain(ctx)
 			return err

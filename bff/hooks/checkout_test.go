@@ -1,0 +1,392 @@
+package hooks_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/bff/hooks"
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/checkout"
+	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/orders"
+)
+
+// coSend sends a request signed like the order webhook, with an
+// Idempotency-Key when key is not empty.
+func coSend(h *bfftest.Harness, specValid bool, method, path string, body any, key string) *bfftest.Response {
+	h.T.Helper()
+	var raw []byte
+	if body != nil {
+		raw = toBytes(body)
+	}
+	ts := strconv.FormatInt(h.Clock.Now().Unix(), 10)
+	headers := []string{hooks.HeaderTimestamp, ts, hooks.HeaderSignature, hooks.Sign([]byte(h.Config.Orders.WebhookSecret), ts, raw)}
+	if key != "" {
+		headers = append(headers, "Idempotency-Key", key)
+	}
+	var b any
+	if body != nil {
+		b = raw
+	}
+	return h.Send(specValid, method, path, b, headers...)
+}
+
+// coOrder is an order at checkout: lines of category A and B.
+func coOrder(member int64, a, b int64) map[string]any {
+	ls := []line{{SKU: "A1", Category: "A", Qty: 1, AmountFen: a}}
+	if b > 0 {
+		ls = append(ls, line{SKU: "B1", Category: "B", Qty: 1, AmountFen: b})
+	}
+	return map[string]any{"member_id": member, "currency": "CNY", "total_fen": a + b, "lines": ls}
+}
+
+func holdBody(member int64, order string, a, b, points, value int64) map[string]any {
+	m := coOrder(member, a, b)
+	m["order_id"], m["points"], m["value_fen"] = order, points, value
+	return m
+}
+
+type holdView struct {
+	ID             int64  `json:"id"`
+	OrderID        string `json:"order_id"`
+	Status         string `json:"status"`
+	Points         int64  `json:"points"`
+	ValueFen       int64  `json:"value_fen"`
+	PointsReturned int64  `json:"points_returned"`
+}
+
+func holdOf(t *testing.T, r *bfftest.Response) holdView {
+	t.Helper()
+	var out struct {
+		Hold holdView `json:"hold"`
+	}
+	r.Decode(t, &out)
+	return out.Hold
+}
+
+// give credits points to a member through a console adjustment.
+func give(h *bfftest.Harness, member, points int64) {
+	h.T.Helper()
+	if _, err := h.App.Adjust.Adjust(context.Background(), adjustActor, adjustReq(member, points)); err != nil {
+		h.T.Fatal(err)
+	}
+}
+
+func fullBalance(h *bfftest.Harness, member int64) ledger.Balance {
+	h.T.Helper()
+	b, err := h.App.Ledger.Balance(context.Background(), member)
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	return b
+}
+
+func checkLedger(t *testing.T, h *bfftest.Harness) {
+	t.Helper()
+	n, err := h.App.Ledger.CheckAll(context.Background(), 100, func(id int64, v []ledger.Violation) {
+		if len(v) > 0 {
+			t.Errorf("member %d: %v", id, v)
+		}
+	})
+	if err != nil || n == 0 {
+		t.Fatalf("check all: %d accounts, %v", n, err)
+	}
+}
+
+// writes counts the rows every refused request must leave alone.
+func writes(t *testing.T, h *bfftest.Harness) [3]int64 {
+	return [3]int64{count(t, h, "checkouts"), count(t, h, "ledger_entries"), count(t, h, "ledger_holds")}
+}
+
+func TestCheckoutQuoteHoldCaptureRelease(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	_, _, id := h.Login(bfftest.UniqueUser("co"))
+	give(h, id, 5000)
+
+	// The default policy: 100 points = 1 yuan, up to half of the order.
+	r := coSend(h, true, "POST", "/api/v1/hooks/checkout/quote", coOrder(id, 10000, 2000), "")
+	if r.Status != 200 {
+		t.Fatalf("quote: %d %s", r.Status, r.Body)
+	}
+	q := r.JSON()["quote"].(map[string]any)
+	if q["usable_points"].(float64) != 5000 || q["value_fen"].(float64) != 5000 || q["max_value_fen"].(float64) != 6000 || q["available_points"].(float64) != 5000 {
+		t.Fatalf("default quote %s", r.Body)
+	}
+
+	// A marketer excludes category B, caps points at 30% and sets a minimum.
+	mkt := h.ConsoleLogin("marketer")
+	pol := map[string]any{"version": 1, "enabled": true, "points_per_unit": 100, "unit_fen": 100, "max_share_permille": 300,
+		"min_order_fen": 5000, "excluded_categories": []string{"B"}}
+	if r := h.Do("PUT", "/api/v1/console/checkout/policy", pol, bfftest.Auth(mkt)...); r.Status != 200 {
+		t.Fatalf("policy: %d %s", r.Status, r.Body)
+	}
+	if r := h.Do("PUT", "/api/v1/console/checkout/policy", pol, bfftest.Auth(mkt)...); r.Status != 409 {
+		t.Fatalf("stale policy edit: %d %s", r.Status, r.Body)
+	}
+	if r := h.Do("PUT", "/api/v1/console/checkout/policy", pol, bfftest.Auth(h.ConsoleLogin("auditor"))...); r.Status != 403 {
+		t.Fatalf("auditor edits the policy: %d %s", r.Status, r.Body)
+	}
+	r = coSend(h, true, "POST", "/api/v1/hooks/checkout/quote", coOrder(id, 10000, 2000), "")
+	if q := r.JSON()["quote"].(map[string]any); q["usable_points"].(float64) != 3000 || q["eligible_fen"].(float64) != 10000 || q["policy_version"].(float64) != 2 {
+		t.Fatalf("quote under version 2: %s", r.Body)
+	}
+	r = coSend(h, true, "POST", "/api/v1/hooks/checkout/quote", coOrder(id, 4000, 0), "")
+	if q := r.JSON()["quote"].(map[string]any); q["usable_points"].(float64) != 0 || q["reason"] == "" {
+		t.Fatalf("quote below the minimum: %s", r.Body)
+	}
+
+	before := writes(t, h)
+	bad := func(name string, specValid bool, method, path string, body any, key string, status int, code string) {
+		t.Helper()
+		r := coSend(h, specValid, method, path, body, key)
+		if r.Status != status || (code != "" && r.ErrorCode() != code) {
+			t.Errorf("%s: %d %s, want %d %s", name, r.Status, r.Body, status, code)
+		}
+	}
+	usd := holdBody(id, "O-1", 10000, 2000, 3000, 3000)
+	usd["currency"] = "USD"
+	mism := holdBody(id, "O-1", 10000, 2000, 3000, 3000)
+	mism["total_fen"] = 12001
+	bad("more than the quote", true, "POST", "/api/v1/hooks/checkout/holds", holdBody(id, "O-1", 10000, 2000, 3100, 3100), "k0", 422, "RULE_VIOLATION")
+	bad("not whole units", true, "POST", "/api/v1/hooks/checkout/holds", holdBody(id, "O-1", 10000, 2000, 2950, 2950), "k0", 400, "INVALID")
+	bad("value mismatch", true, "POST", "/api/v1/hooks/checkout/holds", holdBody(id, "O-1", 10000, 2000, 3000, 2999), "k0", 422, "RULE_VIOLATION")
+	bad("currency", false, "POST", "/api/v1/hooks/checkout/holds", usd, "k0", 400, "INVALID")
+	bad("lines do not sum", true, "POST", "/api/v1/hooks/checkout/holds", mism, "k0", 400, "INVALID")
+	bad("unknown member", true, "POST", "/api/v1/hooks/checkout/holds", holdBody(id+1000, "O-1", 10000, 2000, 3000, 3000), "k0", 404, "NOT_FOUND")
+	bad("no key", false, "POST", "/api/v1/hooks/checkout/holds", holdBody(id, "O-1", 10000, 2000, 3000, 3000), "", 400, "INVALID")
+	bad("malformed", false, "POST", "/api/v1/hooks/checkout/holds", `{"member_id":`, "k0", 400, "INVALID")
+	bad("wrong type", false, "POST", "/api/v1/hooks/checkout/holds", `{"member_id":"1","currency":"CNY","total_fen":1,"lines":[],"order_id":"x","points":1,"value_fen":1}`, "k0", 400, "INVALID")
+	bad("unknown field", false, "POST", "/api/v1/hooks/checkout/quote", `{"member_id":1,"currency":"CNY","total_fen":1,"lines":[{"sku":"a","amount_fen":1}],"coupon":1}`, "", 400, "INVALID")
+	raw := toBytes(holdBody(id, "O-1", 10000, 2000, 3000, 3000))
+	ts := strconv.FormatInt(h.Clock.Now().Unix(), 10)
+	if r := h.DoInvalid("POST", "/api/v1/hooks/checkout/holds", raw, "Idempotency-Key", "k0"); r.Status != 401 {
+		t.Errorf("unsigned hold: %d %s", r.Status, r.Body)
+	}
+	if r := h.Do("POST", "/api/v1/hooks/checkout/holds", raw, "Idempotency-Key", "k0", hooks.HeaderTimestamp, ts,
+		hooks.HeaderSignature, hooks.Sign([]byte("another-secret-0123456789"), ts, raw)); r.Status != 401 {
+		t.Errorf("forged hold: %d %s", r.Status, r.Body)
+	}
+	if got := writes(t, h); got != before {
+		t.Fatalf("refused holds wrote: %v → %v", before, got)
+	}
+
+	// The hold, its replay, and the key reused for another hold.
+	r = coSend(h, true, "POST", "/api/v1/hooks/checkout/holds", holdBody(id, "O-1", 10000, 2000, 3000, 3000), "k1")
+	if r.Status != 201 {
+		t.Fatalf("hold: %d %s", r.Status, r.Body)
+	}
+	hv := holdOf(t, r)
+	if hv.Status != "held" || hv.Points != 3000 || hv.ValueFen != 3000 {
+		t.Fatalf("hold %s", r.Body)
+	}
+	rep := coSend(h, true, "POST", "/api/v1/hooks/checkout/holds", holdBody(id, "O-1", 10000, 2000, 3000, 3000), "k1")
+	if rep.Status != 201 || string(rep.Body) != string(r.Body) || rep.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay: %d %s", rep.Status, rep.Body)
+	}
+	bad("key reused", true, "POST", "/api/v1/hooks/checkout/holds", holdBody(id, "O-9", 10000, 2000, 1000, 1000), "k1", 409, "IDEMPOTENCY_CONFLICT")
+	bad("second hold of the order", true, "POST", "/api/v1/hooks/checkout/holds", holdBody(id, "O-1", 10000, 2000, 1000, 1000), "k2", 409, "CONFLICT")
+	if b := fullBalance(h, id); b.Available != 2000 || b.Held != 3000 {
+		t.Fatalf("balance after hold: %+v", b)
+	}
+
+	// Capture: refused mismatches write nothing; then once.
+	path := fmt.Sprintf("/api/v1/hooks/checkout/holds/%d", hv.ID)
+	cap := func(order string, total int64, cur string) map[string]any {
+		return map[string]any{"order_id": order, "total_fen": total, "currency": cur}
+	}
+	before = writes(t, h)
+	bad("capture: other amount", true, "POST", path+"/capture", cap("O-1", 12001, "CNY"), "c0", 422, "RULE_VIOLATION")
+	bad("capture: other order", true, "POST", path+"/capture", cap("O-2", 12000, "CNY"), "c0", 422, "RULE_VIOLATION")
+	bad("capture: currency", false, "POST", path+"/capture", cap("O-1", 12000, "USD"), "c0", 400, "INVALID")
+	bad("capture: unknown hold", true, "POST", "/api/v1/hooks/checkout/holds/999999/capture", cap("O-1", 12000, "CNY"), "c0", 404, "NOT_FOUND")
+	bad("capture: no key", false, "POST", path+"/capture", cap("O-1", 12000, "CNY"), "", 400, "INVALID")
+	if got := writes(t, h); got != before {
+		t.Fatalf("refused captures wrote: %v → %v", before, got)
+	}
+	r = coSend(h, true, "POST", path+"/capture", cap("O-1", 12000, "CNY"), "c1")
+	if r.Status != 200 || holdOf(t, r).Status != "captured" {
+		t.Fatalf("capture: %d %s", r.Status, r.Body)
+	}
+	if rep := coSend(h, true, "POST", path+"/capture", cap("O-1", 12000, "CNY"), "c1"); rep.Status != 200 || rep.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("capture replay: %d %s", rep.Status, rep.Body)
+	}
+	before = writes(t, h)
+	bad("double capture", true, "POST", path+"/capture", cap("O-1", 12000, "CNY"), "c2", 409, "CONFLICT")
+	bad("release after capture", true, "POST", path+"/release", map[string]any{"order_id": "O-1"}, "r1", 409, "CONFLICT")
+	if got := writes(t, h); got != before {
+		t.Fatalf("refused closes wrote: %v → %v", before, got)
+	}
+	if b := fullBalance(h, id); b.Available != 2000 || b.Held != 0 {
+		t.Fatalf("balance after capture: %+v", b)
+	}
+
+	// Cancel: a second order's hold is released, the points come back.
+	r = coSend(h, true, "POST", "/api/v1/hooks/checkout/holds", holdBody(id, "O-2", 10000, 0, 2000, 2000), "k3")
+	if r.Status != 201 {
+		t.Fatalf("hold 2: %d %s", r.Status, r.Body)
+	}
+	h2 := holdOf(t, r)
+	r = coSend(h, true, "POST", fmt.Sprintf("/api/v1/hooks/checkout/holds/%d/release", h2.ID), map[string]any{"order_id": "O-2"}, "r2")
+	if r.Status != 200 || holdOf(t, r).Status != "released" {
+		t.Fatalf("release: %d %s", r.Status, r.Body)
+	}
+	if r := coSend(h, true, "GET", fmt.Sprintf("/api/v1/hooks/checkout/holds/%d", h2.ID), nil, ""); r.Status != 200 || holdOf(t, r).Status != "released" {
+		t.Fatalf("get: %d %s", r.Status, r.Body)
+	}
+	if b := fullBalance(h, id); b.Available != 2000 || b.Held != 0 {
+		t.Fatalf("balance after release: %+v", b)
+	}
+	// The order may be held again once released.
+	if r := coSend(h, true, "POST", "/api/v1/hooks/checkout/holds", holdBody(id, "O-2", 10000, 0, 1000, 1000), "k4"); r.Status != 201 {
+		t.Fatalf("hold again after release: %d %s", r.Status, r.Body)
+	}
+	checkLedger(t, h)
+}
+
+func TestCheckoutHoldExpiresAndTheJobReleasesIt(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	_, _, id := h.Login(bfftest.UniqueUser("coexp"))
+	give(h, id, 1000)
+	body := holdBody(id, "E-1", 10000, 0, 500, 500)
+	body["deadline"] = h.Clock.Now().Add(10 * time.Minute).Format(time.RFC3339)
+	r := coSend(h, true, "POST", "/api/v1/hooks/checkout/holds", body, "e1")
+	if r.Status != 201 {
+		t.Fatalf("hold: %d %s", r.Status, r.Body)
+	}
+	hv := holdOf(t, r)
+	late := holdBody(id, "E-2", 10000, 0, 100, 100)
+	late["deadline"] = h.Clock.Now().Add(25 * time.Hour).Format(time.RFC3339)
+	if r := coSend(h, true, "POST", "/api/v1/hooks/checkout/holds", late, "e-late"); r.Status != 400 {
+		t.Fatalf("deadline beyond 24h: %d %s", r.Status, r.Body)
+	}
+
+	h.Clock.Set(h.Clock.Now().Add(11 * time.Minute))
+	path := fmt.Sprintf("/api/v1/hooks/checkout/holds/%d", hv.ID)
+	before := writes(t, h)
+	r = coSend(h, true, "POST", path+"/capture", map[string]any{"order_id": "E-1", "total_fen": 10000, "currency": "CNY"}, "ec")
+	if r.Status != 409 || r.ErrorCode() != "CONFLICT" {
+		t.Fatalf("capture after the deadline: %d %s", r.Status, r.Body)
+	}
+	if got := writes(t, h); got != before {
+		t.Fatalf("late capture wrote: %v → %v", before, got)
+	}
+	if r := coSend(h, true, "GET", path, nil, ""); holdOf(t, r).Status != "expired" {
+		t.Fatalf("status past the deadline: %s", r.Body)
+	}
+
+	// serve's scheduler runs the hold-timeouts job on every tick.
+	h.App.Reminder.Scheduler.Tick(context.Background())
+	if b := fullBalance(h, id); b.Available != 1000 || b.Held != 0 {
+		t.Fatalf("balance after the job: %+v", b)
+	}
+	h.App.Reminder.Scheduler.Tick(context.Background()) // a second run (another instance) finds nothing
+	if r := coSend(h, true, "POST", path+"/release", map[string]any{"order_id": "E-1"}, "er"); r.Status != 200 || holdOf(t, r).Status != "released" {
+		t.Fatalf("release after the job: %d %s", r.Status, r.Body)
+	}
+	// A hold past its deadline that the job has not reached yet makes way
+	// for a new hold of the same order, which releases it.
+	body = holdBody(id, "E-3", 10000, 0, 300, 300)
+	body["deadline"] = h.Clock.Now().Add(time.Minute).Format(time.RFC3339)
+	if r := coSend(h, true, "POST", "/api/v1/hooks/checkout/holds", body, "e3"); r.Status != 201 {
+		t.Fatalf("hold E-3: %d %s", r.Status, r.Body)
+	}
+	h.Clock.Set(h.Clock.Now().Add(2 * time.Minute))
+	if r := coSend(h, true, "POST", "/api/v1/hooks/checkout/holds", holdBody(id, "E-3", 10000, 0, 400, 400), "e3b"); r.Status != 201 {
+		t.Fatalf("hold E-3 again: %d %s", r.Status, r.Body)
+	}
+	if b := fullBalance(h, id); b.Available != 600 || b.Held != 400 {
+		t.Fatalf("balance after the replaced hold: %+v", b)
+	}
+	checkLedger(t, h)
+}
+
+func TestCheckoutPaidEventCapturesTheHold(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	_, _, id := h.Login(bfftest.UniqueUser("copaid"))
+	_, _, other := h.Login(bfftest.UniqueUser("coother"))
+	give(h, id, 2000)
+	r := coSend(h, true, "POST", "/api/v1/hooks/checkout/holds", holdBody(id, "P-1", 10000, 0, 1000, 1000), "p1")
+	if r.Status != 201 {
+		t.Fatalf("hold: %d %s", r.Status, r.Body)
+	}
+	hv := holdOf(t, r)
+	at := h.Clock.Now()
+	withHold := func(ev map[string]any, hold int64) map[string]any { ev["points_hold_id"] = hold; return ev }
+	before := writes(t, h)
+	orders0 := count(t, h, "orders")
+	for _, c := range []struct {
+		name   string
+		ev     map[string]any
+		status int
+	}{
+		{"another order", withHold(paid("pe-0", "P-2", byID(id), at, 10000), hv.ID), 422},
+		{"another amount", withHold(paid("pe-0", "P-1", byID(id), at, 9000), hv.ID), 422},
+		{"another member", withHold(paid("pe-0", "P-1", byID(other), at, 10000), hv.ID), 404},
+		{"unknown hold", withHold(paid("pe-0", "P-1", byID(id), at, 10000), 999999), 404},
+	} {
+		if r := post(h, c.ev); r.Status != c.status {
+			t.Errorf("%s: %d %s", c.name, r.Status, r.Body)
+		}
+	}
+	if got := writes(t, h); got != before || count(t, h, "orders") != orders0 {
+		t.Fatalf("refused events wrote: %v → %v", before, got)
+	}
+	ev := withHold(paid("pe-1", "P-1", byID(id), at, 10000), hv.ID)
+	if r := post(h, ev); r.Status != 200 {
+		t.Fatalf("paid with hold: %d %s", r.Status, r.Body)
+	}
+	if r := post(h, ev); r.Status != 200 || r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("paid replay: %d %s", r.Status, r.Body)
+	}
+	if r := coSend(h, true, "GET", fmt.Sprintf("/api/v1/hooks/checkout/holds/%d", hv.ID), nil, ""); holdOf(t, r).Status != "captured" {
+		t.Fatalf("hold after the paid event: %s", r.Body)
+	}
+	if b := fullBalance(h, id); b.Available != 1000 || b.Held != 0 {
+		t.Fatalf("balance: %+v", b)
+	}
+	checkLedger(t, h)
+}
+
+// Concurrent holds of one member never hold more than the balance: the
+// ledger decides each under the member's account lock.
+func TestCheckoutConcurrentHoldsNeverExceedTheBalance(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	_, _, id := h.Login(bfftest.UniqueUser("coconc"))
+	give(h, id, 1000)
+	const n = 24
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[domain.Code]int{}
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := h.App.Checkout.Hold(context.Background(), checkout.HoldRequest{
+				Order:   checkout.Order{MemberID: id, Currency: "CNY", TotalFen: 10000, Lines: []orders.Line{{SKU: "A1", Category: "A", AmountFen: 10000}}},
+				OrderID: fmt.Sprint("C-", i), Points: 100, ValueFen: 100, Key: fmt.Sprint("conc-", i)})
+			mu.Lock()
+			codes[domain.ErrorCode(err)]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if codes[""] != 10 || codes[domain.PointsInsufficient] != n-10 {
+		t.Fatalf("outcomes %v", codes)
+	}
+	if b := fullBalance(h, id); b.Available != 0 || b.Held != 1000 {
+		t.Fatalf("balance: %+v", b)
+	}
+	if got := count(t, h, "checkouts"); got != 10 {
+		t.Fatalf("%d checkouts written, 10 held", got)
+	}
+	checkLedger(t, h)
+}
