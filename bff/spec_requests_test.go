@@ -71,6 +71,9 @@ func TestNullIsRefusedWhereTheSpecDoesNotAllowIt(t *testing.T) {
 		"/api/v1/hooks/orders":  []byte(h.Config.Orders.WebhookSecret),
 		"/api/v1/hooks/reviews": []byte(h.Config.Tasks.ReviewHookSecret),
 	}
+	for _, p := range []string{"quote", "holds", "holds/{id}/capture", "holds/{id}/release"} {
+		secrets["/api/v1/hooks/checkout/"+p] = []byte(h.Config.Orders.WebhookSecret)
+	}
 	params := regexp.MustCompile(`\{[^}]+\}`)
 	spec := bfftest.Spec(t)
 	routes := 0

@@ -948,6 +948,133 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/hooks/checkout/quote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Points as cash (积分抵现) — how many points a member may use on an order, signed
+         * @description Signed like the order webhook (X-Jifen-Signature = hex HMAC-SHA256(orders.webhook_secret, X-Jifen-Timestamp + "." + raw body)).
+         *     Writes nothing. The policy (rate, maximum share, minimum order, excluded categories) is the console's
+         *     (GET/PUT /api/v1/console/checkout/policy). usable_points is 0 with a reason when nothing may be used.
+         */
+        post: operations["checkoutHookCreateQuote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hooks/checkout/holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hold points for an order until its deadline, signed
+         * @description points must be a whole number of units (the policy's rate) within what the quote allows (422 otherwise),
+         *     value_fen what they are worth (422 otherwise), and the member must have them (422 POINTS_INSUFFICIENT).
+         *     One live hold per order (409); a new hold replaces one past its deadline. deadline defaults to 15 minutes
+         *     from now and may be at most 24 hours away. Nothing is written on any refusal.
+         */
+        post: operations["checkoutHookCreateHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hooks/checkout/holds/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One hold, signed over an empty body */
+        get: operations["checkoutHookGetHold"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hooks/checkout/holds/{id}/capture": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Capture a hold (the order is paid), signed
+         * @description order_id, total_fen and currency must be those of the hold (422). A second capture is 409, as is a capture
+         *     after the deadline or of a released hold; an unknown hold is 404. Nothing is written on any refusal.
+         *     Alternatively the paid order event names the hold (points_hold_id) and captures it.
+         */
+        post: operations["checkoutHookCaptureHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hooks/checkout/holds/{id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release a hold (the order was cancelled), signed
+         * @description The points go back to the lots they came from, with their expiry. A captured hold is 409; a hold
+         *     the timeout job released already answers released. Holds past their deadline are released by the
+         *     hold-timeouts job of serve.
+         */
+        post: operations["checkoutHookReleaseHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/checkout/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The points-at-checkout policy (any console role) */
+        get: operations["consoleGetCheckoutPolicy"];
+        /**
+         * Edit the points-at-checkout policy (admin, marketer); a new version, audited (checkout_policy.update)
+         * @description version must be the version edited (409 when someone saved another meanwhile).
+         */
+        put: operations["consoleUpdateCheckoutPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/console/tasks": {
         parameters: {
             query?: never;
@@ -1940,6 +2067,98 @@ export interface components {
             /** @example 周末双倍 */
             name: string;
             points: number;
+        };
+        CheckoutOrder: {
+            member_id: number;
+            /** @enum {string} */
+            currency: "CNY";
+            /** @description the goods' amount before points; the sum of lines */
+            total_fen: number;
+            lines: components["schemas"]["OrderLine"][];
+        };
+        CheckoutHoldRequest: {
+            member_id: number;
+            /** @enum {string} */
+            currency: "CNY";
+            /** @description the goods' amount before points; the sum of lines */
+            total_fen: number;
+            lines: components["schemas"]["OrderLine"][];
+            order_id: string;
+            points: number;
+            /** @description what points are worth at the policy's rate */
+            value_fen: number;
+            /**
+             * Format: date-time
+             * @description RFC 3339; default now + 15 minutes, at most 24 hours away
+             */
+            deadline?: string;
+        };
+        /** @description points points are worth fen fen; points are used in whole units of this size */
+        CheckoutRate: {
+            points: number;
+            fen: number;
+        };
+        CheckoutQuote: {
+            member_id: number;
+            available_points: number;
+            /** @description the most the order may use (whole units) */
+            usable_points: number;
+            /** @description what usable_points are worth */
+            value_fen: number;
+            /** @description the amount of the lines not in an excluded category */
+            eligible_fen: number;
+            /** @description the most points may pay on this order, whatever the balance */
+            max_value_fen: number;
+            rate: components["schemas"]["CheckoutRate"];
+            policy_version: number;
+            /** @description why usable_points is 0 ("" otherwise) */
+            reason: string;
+        };
+        CheckoutHold: {
+            id: number;
+            order_id: string;
+            member_id: number;
+            /**
+             * @description expired = held past its deadline (the points go back)
+             * @enum {string}
+             */
+            status: "held" | "captured" | "released" | "expired";
+            /** @enum {string} */
+            currency: "CNY";
+            total_fen: number;
+            eligible_fen: number;
+            points: number;
+            value_fen: number;
+            rate: components["schemas"]["CheckoutRate"];
+            policy_version: number;
+            /** Format: date-time */
+            deadline: string;
+            /** @description given back by refunds so far */
+            points_returned: number;
+            /** @description what points_returned were worth */
+            value_returned_fen: number;
+            /** Format: date-time */
+            created_at: string;
+        };
+        CheckoutHoldOnly: {
+            hold: components["schemas"]["CheckoutHold"];
+        };
+        CheckoutPolicyOnly: {
+            policy: {
+                version: number;
+                enabled: boolean;
+                /** @description points worth unit_fen (100 points = 100 fen = 1 yuan by default) */
+                points_per_unit: number;
+                unit_fen: number;
+                /** @description the most points may pay of the eligible amount, per mille */
+                max_share_permille: number;
+                /** @description orders below this total use no points */
+                min_order_fen: number;
+                excluded_categories: string[];
+                updated_by: string;
+                /** Format: date-time */
+                updated_at: string;
+            };
         };
         OrderOutcome: {
             event_id: string;
@@ -4179,6 +4398,8 @@ export interface operations {
                     total_fen?: number;
                     lines?: components["schemas"]["OrderLine"][];
                     refund_lines?: components["schemas"]["OrderLine"][];
+                    /** @description paid only: the checkout hold (积分抵现) the order used, captured with the event (404 unknown or another member's, 422 another order or a different total_fen, 409 released or past its deadline; the event is then not recorded). A hold captured already through its capture route is fine. */
+                    points_hold_id?: number;
                 };
             };
         };
@@ -4199,6 +4420,224 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrderOutcome"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    checkoutHookCreateQuote: {
+        parameters: {
+            query?: never;
+            header: {
+                "X-Jifen-Timestamp": string;
+                "X-Jifen-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckoutOrder"];
+            };
+        };
+        responses: {
+            /** @description The quote. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        quote: components["schemas"]["CheckoutQuote"];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    checkoutHookCreateHold: {
+        parameters: {
+            query?: never;
+            header: {
+                "X-Jifen-Timestamp": string;
+                "X-Jifen-Signature": string;
+                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckoutHoldRequest"];
+            };
+        };
+        responses: {
+            /** @description The hold (or the first answer to this Idempotency-Key, replayed). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutHoldOnly"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    checkoutHookGetHold: {
+        parameters: {
+            query?: never;
+            header: {
+                "X-Jifen-Timestamp": string;
+                "X-Jifen-Signature": string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The hold. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutHoldOnly"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    checkoutHookCaptureHold: {
+        parameters: {
+            query?: never;
+            header: {
+                "X-Jifen-Timestamp": string;
+                "X-Jifen-Signature": string;
+                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    order_id: string;
+                    total_fen: number;
+                    /** @enum {string} */
+                    currency: "CNY";
+                };
+            };
+        };
+        responses: {
+            /** @description The captured hold. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutHoldOnly"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    checkoutHookReleaseHold: {
+        parameters: {
+            query?: never;
+            header: {
+                "X-Jifen-Timestamp": string;
+                "X-Jifen-Signature": string;
+                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409 */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    order_id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The released hold. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutHoldOnly"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    consoleGetCheckoutPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The current version. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutPolicyOnly"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    consoleUpdateCheckoutPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    version: number;
+                    enabled: boolean;
+                    points_per_unit: number;
+                    unit_fen: number;
+                    max_share_permille: number;
+                    min_order_fen: number;
+                    excluded_categories: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description The new version. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutPolicyOnly"];
                 };
             };
             "4XX": components["responses"]["Error"];
