@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/audit"
@@ -26,7 +27,7 @@ func (s *Service) UpdatePolicy(ctx context.Context, a Actor, p Policy) (Policy, 
 	if err := p.Validate(); err != nil {
 		return Policy{}, err
 	}
-	now := s.Clock.Now()
+	now := s.Clock.Now().UTC().Truncate(time.Millisecond) // as stored
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		cur, err := s.Store.Policy(ctx)
 		if err != nil {
