@@ -127,6 +127,18 @@ call -X POST "$B/api/v1/guide/grants" -H "Authorization: Bearer $GUIDE" -H "Idem
   -d "{\"member_id\":$CAROL_ID,\"points\":100,\"reason\":\"到店体验\"}"
 call "$B/api/v1/guide/me" -H "Authorization: Bearer $GUIDE"
 
+# --- the points mall
+# A coupon for 100 points with its codes (CSV); Alice spends points on it.
+COUPON_ID=$(call -X POST "$B/api/v1/console/mall/items" -H "Authorization: Bearer $ADMIN" \
+  -d "{\"kind\":\"coupon\",\"name\":\"咖啡券 $RUN\",\"category\":\"coffee\",\"points\":100,\"stock\":3,
+       \"limit_total\":1,\"enabled\":true}" | jq -r .item.id)
+printf 'code\nCF-%s-1\nCF-%s-2\nCF-%s-3\n' "$RUN" "$RUN" "$RUN" |
+  curl -sS --fail-with-body -H 'Content-Type: text/csv' -H "Authorization: Bearer $ADMIN" \
+    --data-binary @- "$B/api/v1/console/mall/items/$COUPON_ID/codes" | jq -c .   # {"added":3,"skipped":0}
+call -X POST "$B/api/v1/shopper/mall/items/$COUPON_ID/redemptions" -H "Authorization: Bearer $ALICE" \
+  -H "Idempotency-Key: coupon-$RUN" | jq '{status: .redemption.status, code: .redemption.coupon_code}'
+call "$B/api/v1/shopper/me" -H "Authorization: Bearer $ALICE" | jq .points   # 100 points fewer available
+
 # --- reconcile
 # exit status 1 names any drifting member and rule
 $JIFEN reconcile
