@@ -30,17 +30,12 @@ func (a Actor) source() ledger.Source {
 	return ledger.SourceConsole
 }
 
-// TxRunner runs fn in one unit of work.
-type TxRunner interface {
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Service performs audited adjustments.
 type Service struct {
 	Ledger  *ledger.Service
 	Members member.Store
 	Audit   audit.Store
-	Tx      TxRunner
+	Tx      domain.UnitOfWork
 	Clock   domain.Clock
 }
 

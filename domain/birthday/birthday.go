@@ -36,11 +36,6 @@ type Earner interface {
 	Earn(ctx context.Context, in ledger.EarnInput) (ledger.Entry, error)
 }
 
-// TxRunner runs fn in one unit of work.
-type TxRunner interface {
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Service sets birthdays and pays birthday bonuses.
 type Service struct {
 	Members member.Store
@@ -50,7 +45,7 @@ type Service struct {
 	Tier    interface {
 		Code(ctx context.Context, memberID int64) (string, error)
 	}
-	Tx    TxRunner
+	Tx    domain.UnitOfWork
 	Clock domain.Clock
 }
 

@@ -24,7 +24,7 @@ type Service struct {
 	Points  Points
 	Members Members
 	Audit   audit.Store
-	Tx      TxRunner
+	Tx      domain.UnitOfWork
 	Clock   domain.Clock
 }
 

@@ -59,8 +59,3 @@ type Points interface {
 type Members interface {
 	ByID(ctx context.Context, id int64) (*member.Member, error)
 }
-
-// TxRunner runs fn in one unit of work (repo.DB.InTx); nested calls join.
-type TxRunner interface {
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}

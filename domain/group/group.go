@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/jifen/jifen/domain"
 )
 
 // Batcher groups jobs of type J. The zero value is not usable: set
@@ -114,16 +116,11 @@ func Eligible(ctx context.Context, committers int, tx any) bool {
 	return committers > 0 && OutsideTx(ctx, tx)
 }
 
-// Runner runs a function in one transaction (every service's TxRunner).
-type Runner interface {
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // InTx runs a group's transaction: pipelined when tx offers it
 // (repo.DB.InPipelinedTx: the BEGIN travels with the first statement and
 // writes nobody reads with the next statement or the COMMIT, so a group
 // costs fewer round trips), else tx.InTx.
-func InTx(ctx context.Context, tx Runner, fn func(ctx context.Context) error) error {
+func InTx(ctx context.Context, tx domain.UnitOfWork, fn func(ctx context.Context) error) error {
 	if p, ok := tx.(interface {
 		InPipelinedTx(ctx context.Context, fn func(ctx context.Context) error) error
 	}); ok {

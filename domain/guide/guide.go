@@ -159,11 +159,6 @@ type StoreNotifier interface {
 	SendStoreSummary(ctx context.Context, robotKey, text string) error
 }
 
-// TxRunner runs fn in one unit of work.
-type TxRunner interface {
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Rebind says what happens when a bound member meets another guide.
 type Rebind string
 

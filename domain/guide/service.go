@@ -21,7 +21,7 @@ type Service struct {
 	WeCom    WeCom
 	Notifier StoreNotifier
 	Tiers    Tiers // the customers' tiers (tier.Service); nil: the first level, "normal"
-	Tx       TxRunner
+	Tx       domain.UnitOfWork
 	Clock    domain.Clock
 	Rules    Rules
 }

@@ -87,12 +87,8 @@ func (s *Service) Prelock(ctx context.Context, members []int64, withLots map[int
 // later writes must not interleave with a group that locked the account
 // first (a sign-in make-up takes it before its day row).
 func (s *Service) LockMember(ctx context.Context, memberID int64) error {
-	bs, ok := s.Store.(BatchStore)
-	if !ok {
-		return nil
-	}
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
-		_, _, err := bs.LockAccounts(ctx, []int64{memberID}, nil)
+		_, _, err := s.Store.LockAccounts(ctx, []int64{memberID}, nil)
 		return err
 	})
 }
@@ -140,8 +136,7 @@ func (s *Service) GroupStats() (batches, batched int64) {
 
 // batched reports whether a write with ctx goes through group commit.
 func (s *Service) batched(ctx context.Context) (BatchStore, bool) {
-	bs, ok := s.Store.(BatchStore)
-	return bs, ok && group.Eligible(ctx, s.GroupCommit.Committers, s.Tx)
+	return s.Store, group.Eligible(ctx, s.GroupCommit.Committers, s.Tx)
 }
 
 // submit queues a write for group commit and waits for its answer; alone
@@ -387,10 +382,9 @@ func (s *Service) applyOps(ctx context.Context, ops []Op, late bool) (results []
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		var answers map[*batchJob]*Entry
 		var alone map[*batchJob]bool
-		bs, ok := s.Store.(BatchStore)
-		if ok && len(jobs) > 0 {
+		if len(jobs) > 0 {
 			var err error
-			answers, alone, err = s.apply(ctx, bs, jobs, late)
+			answers, alone, err = s.apply(ctx, s.Store, jobs, late)
 			if err != nil && !errors.Is(err, errDuplicate) {
 				return err
 			}

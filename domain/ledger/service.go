@@ -15,7 +15,7 @@ import (
 // Service is the points ledger.
 type Service struct {
 	Store Store
-	Tx    TxRunner
+	Tx    domain.UnitOfWork
 	Clock domain.Clock
 	// Expiry says when earned points expire, by source (DefaultExpiry for
 	// a source it does not list).

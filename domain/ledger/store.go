@@ -6,12 +6,6 @@ import (
 	"time"
 )
 
-// TxRunner runs fn in one transaction carried by ctx, joining one already
-// there (repo.DB implements it).
-type TxRunner interface {
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // ErrDuplicateKey is returned (wrapped) by Store.InsertEntry when the
 // idempotency key is taken.
 var ErrDuplicateKey = errors.New("ledger: duplicate idempotency key")
@@ -22,6 +16,10 @@ var ErrDuplicateKey = errors.New("ledger: duplicate idempotency key")
 // MySQL), so they are correct even inside a transaction whose snapshot is
 // older than the account lock.
 type Store interface {
+	// The grouped writes (batch.go): one locking read of many accounts,
+	// one write of many entries.
+	BatchStore
+
 	// UpdateAccount must run inside a transaction. It loads the member's
 	// account with a row lock (creating an empty one first if there is none)
 	// and, when withLots, its live lots as LiveLots does, in the same

@@ -27,7 +27,7 @@ type Service struct {
 	Store  Store
 	Gate   Gate
 	Points Points
-	Tx     TxRunner
+	Tx     domain.UnitOfWork
 	Clock  domain.Clock
 	// GroupCommit commits concurrent draws in groups (group.go); the zero
 	// value commits each draw alone.

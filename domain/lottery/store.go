@@ -5,11 +5,6 @@ import (
 	"errors"
 )
 
-// TxRunner runs fn in one transaction carried by ctx (repo.DB).
-type TxRunner interface {
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // ErrDuplicateDraw is returned (wrapped) by Store.InsertDraw when the member
 // already used the idempotency key.
 var ErrDuplicateDraw = errors.New("lottery: duplicate draw key")

@@ -35,7 +35,7 @@ type Service struct {
 	Tiers  Tiers
 	// Reports reads the console report (the SQL store).
 	Reports Reporter
-	Tx      TxRunner
+	Tx      domain.UnitOfWork
 	Clock   domain.Clock
 }
 

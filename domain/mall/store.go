@@ -6,11 +6,6 @@ import (
 	"time"
 )
 
-// TxRunner runs fn in one transaction carried by ctx (repo.DB).
-type TxRunner interface {
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // ErrDuplicateKey is returned (wrapped) by Store.InsertRedemption when the
 // member already used the idempotency key.
 var ErrDuplicateKey = errors.New("mall: duplicate redemption key")

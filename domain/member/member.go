@@ -66,11 +66,6 @@ type Store interface {
 	SetBirthday(ctx context.Context, id int64, birthday string) error
 }
 
-// TxRunner runs fn in one unit of work (repo.DB.InTx).
-type TxRunner interface {
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // LoginInfo is what the mini-program sent besides the code.
 type LoginInfo struct {
 	InviteCode string // referral invite code, optional

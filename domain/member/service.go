@@ -12,7 +12,7 @@ import (
 type Service struct {
 	Store  Store
 	WeChat MiniProgram
-	Tx     TxRunner
+	Tx     domain.UnitOfWork
 	Clock  domain.Clock
 	Hooks  Hooks
 }

@@ -44,11 +44,6 @@ type Growth interface {
 	AddGrowth(ctx context.Context, memberID, deltaFen int64) (before, after tier.State, err error)
 }
 
-// TxRunner runs fn in one unit of work (repo.DB.InTx).
-type TxRunner interface {
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Service processes order events.
 type Service struct {
 	Store   Store
@@ -58,7 +53,7 @@ type Service struct {
 	Tier    Growth
 	// Checkout captures the points hold a paid event names.
 	Checkout UsedPoints
-	Tx       TxRunner
+	Tx       domain.UnitOfWork
 	Clock    domain.Clock
 	// ReturnWindow keeps earned points pending after the order; 0 makes
 	// them available at once. Negative is refused at start-up (configs).

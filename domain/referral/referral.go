@@ -151,8 +151,3 @@ type MemberInfo struct {
 type Members interface {
 	Info(ctx context.Context, id int64) (MemberInfo, error)
 }
-
-// TxRunner runs fn in one transaction carried by ctx (repo.DB).
-type TxRunner interface {
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}

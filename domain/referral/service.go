@@ -32,7 +32,7 @@ type Service struct {
 	Board   Board
 	QR      QRCache
 	WeChat  CodeMaker
-	Tx      TxRunner
+	Tx      domain.UnitOfWork
 	Clock   domain.Clock
 	Rules   Rules
 	Page    string // mini-program page the QR code opens

@@ -72,7 +72,7 @@ type Campaigns struct {
 	Ledger     ExpiringLister
 	Recipients RecipientStore
 	Outbox     OutboxStore
-	Tx         TxRunner
+	Tx         domain.UnitOfWork
 	Clock      domain.Clock
 	Config     CampaignConfig
 	// Lease bounds how long a running campaign stays with its instance

@@ -45,7 +45,7 @@ type RangeStore interface {
 type ExpiryJob struct {
 	Ledger ExpiryLedger
 	Ranges RangeStore
-	Tx     TxRunner
+	Tx     domain.UnitOfWork
 	Clock  domain.Clock
 	// Owner names this instance in leases (host:pid, say).
 	Owner string

@@ -66,7 +66,7 @@ type OutboxStore interface {
 // doc).
 type Dispatcher struct {
 	Store   OutboxStore
-	Tx      TxRunner
+	Tx      domain.UnitOfWork
 	Clock   domain.Clock
 	Senders map[Channel]Sender
 	Owner   string

@@ -17,7 +17,7 @@ import (
 // a batch redone after a lost lease changes nothing twice.
 type leases struct {
 	Ranges RangeStore
-	Tx     TxRunner
+	Tx     domain.UnitOfWork
 	Clock  domain.Clock
 	Owner  string
 	Lease  time.Duration // 5 minutes when 0

@@ -27,7 +27,7 @@ type ReleaseJob struct {
 	// its store keeps one row per range and reuses it run after run
 	// (reminderstore.ReleaseRanges) instead of a row per range and run.
 	Ranges RangeStore
-	Tx     TxRunner
+	Tx     domain.UnitOfWork
 	Clock  domain.Clock
 	// Owner names this instance in leases (host:pid, say).
 	Owner string

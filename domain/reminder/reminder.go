@@ -190,11 +190,6 @@ func jitter(id int64, limit time.Duration) time.Duration {
 	return time.Duration(h % uint64(limit))
 }
 
-// TxRunner runs fn in one unit of work (repo.DB.InTx).
-type TxRunner interface {
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Recipient is what channel choice needs to know about a member.
 type Recipient struct {
 	MemberID       int64

@@ -31,7 +31,7 @@ const MaxSubscribeResults = 20
 // Subscriptions records what members answered to subscribe requests.
 type Subscriptions struct {
 	Store SubscriptionStore
-	Tx    TxRunner
+	Tx    domain.UnitOfWork
 	Clock domain.Clock
 	// Templates are the subscribe template ids Jifen sends; others are
 	// refused, so a client cannot fill the table with made-up ids.

@@ -17,16 +17,11 @@ import (
 // Actor is the console user.
 type Actor struct{ Name, Role string }
 
-// TxRunner runs fn in one unit of work.
-type TxRunner interface {
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Service edits rules with an audit trail.
 type Service struct {
 	Rules *rules.Service
 	Audit audit.Store
-	Tx    TxRunner
+	Tx    domain.UnitOfWork
 	Clock domain.Clock
 }
 

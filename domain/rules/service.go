@@ -53,18 +53,12 @@ type Budget interface {
 	Reserve(ctx context.Context, ruleID int64, points int64) (granted int64, err error)
 }
 
-// TxRunner runs fn in one unit of work (repo.DB.InTx); nested calls join
-// the outer one.
-type TxRunner interface {
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Service edits and evaluates rules.
 type Service struct {
 	Store  Store
 	Usage  Usage
 	Budget Budget
-	Tx     TxRunner
+	Tx     domain.UnitOfWork
 	Clock  domain.Clock
 	// CacheTTL keeps each trigger's active rules in memory this long
 	// (0: read them for every evaluation). Edits made through this Service

@@ -39,15 +39,10 @@ type Store interface {
 	RevokeFamily(ctx context.Context, family string, at time.Time) error
 }
 
-// TxRunner runs fn in one unit of work.
-type TxRunner interface {
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Service issues, rotates and revokes refresh tokens.
 type Service struct {
 	Store Store
-	Tx    TxRunner
+	Tx    domain.UnitOfWork
 	Clock domain.Clock
 	TTL   time.Duration
 }

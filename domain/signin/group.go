@@ -113,12 +113,6 @@ type Prelocker interface {
 	Prelock(ctx context.Context, members []int64, withLots map[int64]bool) (locked func(memberID int64) bool, err error)
 }
 
-// MemberLocker is a Ledger that locks a member's account for the rest of
-// a transaction (ledger.Service.LockMember).
-type MemberLocker interface {
-	LockMember(ctx context.Context, memberID int64) error
-}
-
 // groupAttempts bounds the transactions of a group that keeps meeting taken
 // day rows before its requests run alone.
 const groupAttempts = 3

@@ -16,7 +16,7 @@ import (
 type Service struct {
 	Store   Store
 	Cache   Calendar
-	Tx      TxRunner
+	Tx      domain.UnitOfWork
 	Ledger  Ledger
 	Clock   domain.Clock
 	Rewards Rewards
@@ -83,10 +83,8 @@ func (s *Service) signInAlone(ctx context.Context, memberID int64, now time.Time
 		// are taken in one order everywhere. Then claim the day:
 		// concurrent taps wait on this row and then find it taken, before
 		// any other work.
-		if l, ok := s.Ledger.(MemberLocker); ok {
-			if err := l.LockMember(ctx, memberID); err != nil {
-				return err
-			}
+		if err := s.Ledger.LockMember(ctx, memberID); err != nil {
+			return err
 		}
 		rec := Record{MemberID: memberID, Day: today, Streak: 1, CreatedAt: now}
 		if err := s.Store.Insert(ctx, rec); err != nil {
@@ -174,10 +172,8 @@ func (s *Service) Makeup(ctx context.Context, memberID int64, date string) (Resu
 		// before (with its first read) is waited for, and one that comes
 		// after waits for this make-up before reading yesterday's streak
 		// (group.go, step 1).
-		if l, ok := s.Ledger.(MemberLocker); ok {
-			if err := l.LockMember(ctx, memberID); err != nil {
-				return err
-			}
+		if err := s.Ledger.LockMember(ctx, memberID); err != nil {
+			return err
 		}
 		month, err := s.Store.Month(ctx, memberID, first)
 		if err != nil {

@@ -86,14 +86,12 @@ type Tiers interface {
 	TierOf(ctx context.Context, memberID int64) (string, error)
 }
 
-// TxRunner runs fn in one unit of work (repo.DB.InTx).
-type TxRunner interface {
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Ledger is the part of the points ledger sign-in uses.
 type Ledger interface {
 	Earn(ctx context.Context, in ledger.EarnInput) (ledger.Entry, error)
 	Spend(ctx context.Context, in ledger.SpendInput) (ledger.Entry, error)
 	Balance(ctx context.Context, memberID int64) (ledger.Balance, error)
+	// LockMember locks the member's account for the rest of the
+	// transaction in ctx (a sign-in and a make-up take it first).
+	LockMember(ctx context.Context, memberID int64) error
 }

@@ -14,7 +14,7 @@ import (
 // Service runs the task center.
 type Service struct {
 	Store     Store
-	Tx        TxRunner
+	Tx        domain.UnitOfWork
 	Ledger    Ledger
 	Members   Members
 	Followers Followers // nil: the follow task cannot be completed

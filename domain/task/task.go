@@ -238,11 +238,6 @@ type ProgressKey struct {
 // ErrDuplicate is returned (wrapped) by Store.RecordEvent for an event seen before.
 var ErrDuplicate = fmt.Errorf("task: event already counted")
 
-// TxRunner runs fn in one unit of work (repo.DB.InTx).
-type TxRunner interface {
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Ledger pays rewards.
 type Ledger interface {
 	Earn(ctx context.Context, in ledger.EarnInput) (ledger.Entry, error)

@@ -86,17 +86,12 @@ type Spender interface {
 	Spend(ctx context.Context, in ledger.SpendInput) (ledger.Entry, error)
 }
 
-// TxRunner runs fn in one unit of work (repo.DB.InTx).
-type TxRunner interface {
-	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-}
-
 // Service keeps tiers.
 type Service struct {
 	Levels []Level // ascending by Growth; Levels[0].Growth is 0
 	Store  Store
 	Ledger Spender
-	Tx     TxRunner
+	Tx     domain.UnitOfWork
 	Clock  domain.Clock
 }
 

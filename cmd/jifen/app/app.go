@@ -70,6 +70,15 @@ import (
 	"github.com/jifen/jifen/wechat/sim"
 )
 
+// The capabilities the services require of each other, checked by the
+// compiler: a missing lock or unit of work is a build error, not a silent
+// no-op.
+var (
+	_ domain.UnitOfWork = (*repo.DB)(nil)
+	_ signin.Ledger     = (*ledger.Service)(nil)
+	_ ledger.Store      = (*ledgerstore.Store)(nil)
+)
+
 // Stores are the opened backends.
 type Stores struct {
 	DB    *repo.DB
