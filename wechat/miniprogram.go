@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 
 	"github.com/silenceper/wechat/v2/credential"
-	"github.com/silenceper/wechat/v2/miniprogram"
 	"github.com/silenceper/wechat/v2/miniprogram/auth"
-	"github.com/silenceper/wechat/v2/miniprogram/config"
 	"github.com/silenceper/wechat/v2/util"
 
 	"github.com/jifen/jifen/domain/member"
@@ -16,7 +15,7 @@ import (
 
 // MiniProgram is the WeChat mini-program API of one app.
 type MiniProgram struct {
-	sdk *miniprogram.MiniProgram
+	appID, secret string
 	caller
 }
 
@@ -26,23 +25,25 @@ var _ member.MiniProgram = (*MiniProgram)(nil)
 // access token in c (shared by every instance of the service).
 func NewMiniProgram(appID, secret string, c *RedisCache, opts ...Option) *MiniProgram {
 	installClient()
-	sdk := miniprogram.NewMiniProgram(&config.Config{AppID: appID, AppSecret: secret, Cache: c})
 	tokens := tokenSource{cache: c, fetch: stableToken(appID, secret),
 		key: fmt.Sprintf("%s_access_token_%s", credential.CacheKeyMiniProgramPrefix, appID)}
-	return &MiniProgram{sdk: sdk, caller: newCaller(tokens, []int64{40001, 40014, 42001}, opts)}
+	return &MiniProgram{appID: appID, secret: secret, caller: newCaller(tokens, []int64{40001, 40014, 42001}, opts)}
 }
 
 // Code2Session exchanges a wx.login code for the user's identity
-// (auth.code2Session).
+// (auth.code2Session). The request is built here, not by the SDK, whose
+// Code2Session puts the code into the URL unescaped: a code with "&x=y"
+// would add a parameter.
 func (m *MiniProgram) Code2Session(ctx context.Context, code string) (member.WeChatSession, error) {
 	var sess member.WeChatSession
 	gotKey := false // a real answer carries one; it is dropped here
 	err := m.do(ctx, "code2session", false, func(ctx context.Context, _ string) (int64, error) {
-		// The SDK's error here is a plain string; the errcode is in the result.
-		res, err := m.sdk.GetAuth().Code2SessionContext(ctx, code)
+		var res auth.ResCode2Session
+		err := getJSON(ctx, "jscode2session", endpoint(hostWeChat, "/sns/jscode2session", url.Values{
+			"appid": {m.appID}, "secret": {m.secret}, "js_code": {code}, "grant_type": {"authorization_code"}}), &res)
 		sess = member.WeChatSession{OpenID: res.OpenID, UnionID: res.UnionID}
 		gotKey = res.SessionKey != ""
-		return res.ErrCode, err
+		return errcode(err), err
 	})
 	if err != nil {
 		return member.WeChatSession{}, err

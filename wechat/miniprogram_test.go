@@ -74,7 +74,7 @@ func TestCode2Session(t *testing.T) {
 func TestCode2SessionWrapsCause(t *testing.T) {
 	mp, _ := newMini(t, WithCallTimeout(50*time.Millisecond))
 	fault(t, `{"api":"jscode2session","delay_ms":300}`)
-	_, err := mp.Code2Session(context.Background(), "sim:ivy:"+mp.sdk.GetContext().AppID)
+	_, err := mp.Code2Session(context.Background(), "sim:ivy:"+mp.appID)
 	var de *domain.Error
 	if !errors.As(err, &de) || de.Code != domain.Unavailable {
 		t.Fatalf("error %v is not a domain Unavailable", err)
@@ -186,5 +186,21 @@ func TestRefreshKeepsATokenAnotherInstanceFetched(t *testing.T) {
 	}
 	if got, _ := c.Get(mp.tokens.key).(string); got == "fresh" || got == "" {
 		t.Fatalf("the stale token was kept: %v", got)
+	}
+}
+
+// The code goes into the jscode2session query escaped: one that carries
+// "&appid=…" or a '%' reaches WeChat as one js_code, adding nothing.
+func TestCode2SessionEscapesTheCode(t *testing.T) {
+	mp, appID := newMini(t)
+	for _, code := range []string{"sim:eve:1&appid=evil&js_code=x-" + appID, "sim:eve:%41 #\"-" + appID} {
+		_, _ = mp.Code2Session(context.Background(), code)
+		got := calls("jscode2session", "js_code", code)
+		if len(got) != 1 {
+			t.Fatalf("code %q: %d calls carry it whole as js_code", code, len(got))
+		}
+		if got[0].Params["appid"] != appID || got[0].Params["grant_type"] != "authorization_code" {
+			t.Errorf("code %q changed other parameters: %v", code, got[0].Params)
+		}
 	}
 }

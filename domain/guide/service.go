@@ -215,12 +215,8 @@ func newCode() string {
 // Login resolves a WeCom OAuth code to an active guide. A visitor who is
 // not a registered, active guide is Forbidden.
 func (s *Service) Login(ctx context.Context, code string) (*Guide, error) {
-	code = strings.TrimSpace(code)
-	if code == "" {
-		return nil, domain.FieldError("code", "required")
-	}
-	if len(code) > 128 {
-		return nil, domain.FieldError("code", "too long")
+	if err := domain.CheckLoginCode(code); err != nil {
+		return nil, err
 	}
 	userID, err := s.WeCom.UserIDFromCode(ctx, code)
 	if err != nil {

@@ -3,7 +3,6 @@ package member
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/jifen/jifen/domain"
 )
@@ -19,12 +18,8 @@ type Service struct {
 
 // Login exchanges a wx.login code for a member, creating one on first login.
 func (s *Service) Login(ctx context.Context, code string, info LoginInfo) (m *Member, isNew bool, err error) {
-	code = strings.TrimSpace(code)
-	if code == "" {
-		return nil, false, domain.FieldError("code", "required")
-	}
-	if len(code) > 128 {
-		return nil, false, domain.FieldError("code", "too long")
+	if err := domain.CheckLoginCode(code); err != nil {
+		return nil, false, err
 	}
 	sess, err := s.WeChat.Code2Session(ctx, code)
 	if err != nil {
@@ -80,12 +75,8 @@ func (s *Service) Get(ctx context.Context, id int64) (*Member, error) {
 // number the member already has is a no-op; a number bound to someone else
 // is a Conflict.
 func (s *Service) BindPhone(ctx context.Context, memberID int64, code string) (*Member, error) {
-	code = strings.TrimSpace(code)
-	if code == "" {
-		return nil, domain.FieldError("code", "required")
-	}
-	if len(code) > 128 {
-		return nil, domain.FieldError("code", "too long")
+	if err := domain.CheckLoginCode(code); err != nil {
+		return nil, err
 	}
 	phone, err := s.WeChat.PhoneNumber(ctx, code)
 	if err != nil {
