@@ -25,6 +25,10 @@ func TestHealthReadyMetrics(t *testing.T) {
 	if r := h.Do("GET", "/api/v1/nope", nil); r.Status != 404 || r.ErrorCode() != "NOT_FOUND" {
 		t.Fatalf("unknown route: %d %s", r.Status, r.Body)
 	}
+	// A known route with another method: 405 in the one error shape.
+	if r := h.DoInvalid("DELETE", "/healthz", ""); r.Status != 405 || r.ErrorCode() != "METHOD_NOT_ALLOWED" || r.JSON()["request_id"] == "" {
+		t.Fatalf("wrong method: %d %s", r.Status, r.Body)
+	}
 }
 
 // Redis is a cache: without it the service is degraded but ready, or a

@@ -69,7 +69,7 @@ func NewRouter(d Deps) *gin.Engine {
 	r.Use(requestID(), recoverer(), accessLog(d.Logger), m.handler())
 	r.NoRoute(func(c *gin.Context) { web.Fail(c, domain.Errorf(domain.NotFound, "no such route")) })
 	r.NoMethod(func(c *gin.Context) {
-		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, web.ErrorBody{Error: web.ErrorDetail{Code: "METHOD_NOT_ALLOWED", Message: "method not allowed on this route"}, RequestID: web.RequestID(c)})
+		web.Fail(c, domain.Errorf(web.CodeMethodNotAllowed, "method not allowed on this route"))
 	})
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })

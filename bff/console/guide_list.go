@@ -5,7 +5,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	guideweb "github.com/jifen/jifen/bff/guide"
 	"github.com/jifen/jifen/bff/web"
 )
 
@@ -21,9 +20,9 @@ func (h *Handlers) ListGuides(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	out := make([]guideweb.GuideJSON, len(gs))
+	out := make([]web.GuideJSON, len(gs))
 	for i := range gs {
-		out[i] = guideweb.ToGuideJSON(&gs[i])
+		out[i] = web.ToGuideJSON(&gs[i])
 	}
 	c.JSON(http.StatusOK, gin.H{"guides": out, "next_cursor": web.NextCursor(next)})
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	guideweb "github.com/jifen/jifen/bff/guide"
 	"github.com/jifen/jifen/bff/web"
 )
 
@@ -27,5 +26,5 @@ func (h *Handlers) UpdateGuide(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"guide": guideweb.ToGuideJSON(g)})
+	c.JSON(http.StatusOK, gin.H{"guide": web.ToGuideJSON(g)})
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	guideweb "github.com/jifen/jifen/bff/guide"
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain/guide"
 )
@@ -22,5 +21,5 @@ func (h *Handlers) CreateStore(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"store": guideweb.ToStoreJSON(s)})
+	c.JSON(http.StatusCreated, gin.H{"store": web.ToStoreJSON(s)})
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	guideweb "github.com/jifen/jifen/bff/guide"
 	"github.com/jifen/jifen/bff/web"
 )
 
@@ -16,9 +15,9 @@ func (h *Handlers) ListStores(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	out := make([]guideweb.StoreJSON, len(ss))
+	out := make([]web.StoreJSON, len(ss))
 	for i := range ss {
-		out[i] = guideweb.ToStoreJSON(&ss[i])
+		out[i] = web.ToStoreJSON(&ss[i])
 	}
 	c.JSON(http.StatusOK, gin.H{"stores": out})
 }

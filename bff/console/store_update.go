@@ -5,7 +5,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	guideweb "github.com/jifen/jifen/bff/guide"
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain/guide"
 )
@@ -27,5 +26,5 @@ func (h *Handlers) UpdateStore(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"store": guideweb.ToStoreJSON(s)})
+	c.JSON(http.StatusOK, gin.H{"store": web.ToStoreJSON(s)})
 }

@@ -31,5 +31,5 @@ func (h *Handlers) Login(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"access_token": tok, "expires_in": int64(h.Tokens.TTL.Seconds()), "guide": ToGuideJSON(g)})
+	c.JSON(http.StatusOK, gin.H{"access_token": tok, "expires_in": int64(h.Tokens.TTL.Seconds()), "guide": web.ToGuideJSON(g)})
 }

@@ -21,8 +21,8 @@ func (h *Handlers) Me(c *gin.Context) {
 		grants[i] = toGrantJSON(g)
 	}
 	c.JSON(http.StatusOK, gin.H{
-		"guide":  ToGuideJSON(&me.Guide),
-		"store":  ToStoreJSON(&me.Store),
+		"guide":  web.ToGuideJSON(&me.Guide),
+		"store":  web.ToStoreJSON(&me.Store),
 		"budget": gin.H{"month": me.Month, "total": me.Budget, "used": me.Used, "left": me.Left},
 		"grants": grants,
 	})

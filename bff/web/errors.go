@@ -29,6 +29,7 @@ var statusOf = map[domain.Code]int{
 	domain.Unavailable:         http.StatusServiceUnavailable,
 	domain.Misconfigured:       http.StatusServiceUnavailable,
 	CodeTooLarge:               http.StatusRequestEntityTooLarge,
+	CodeMethodNotAllowed:       http.StatusMethodNotAllowed,
 }
 
 // UnavailableRetryAfter is the Retry-After (seconds) of a 503 UNAVAILABLE:
@@ -38,7 +39,8 @@ const UnavailableRetryAfter = "2"
 
 // Extra codes only HTTP produces.
 const (
-	CodeTooLarge domain.Code = "BODY_TOO_LARGE"
+	CodeTooLarge         domain.Code = "BODY_TOO_LARGE"
+	CodeMethodNotAllowed domain.Code = "METHOD_NOT_ALLOWED"
 )
 
 // ErrorBody is the error shape of every non-2xx answer.

@@ -209,17 +209,9 @@ type Guide struct {
 }
 
 // Guides answers "who is this member's guide, which store" (the shop guides
-// feature implements it; NoGuides is the empty default).
+// feature implements it).
 type Guides interface {
 	GuidesOf(ctx context.Context, memberIDs []int64) (map[int64]Guide, error)
-}
-
-// NoGuides knows no guide: WeCom and robot channels reach nobody.
-type NoGuides struct{}
-
-// GuidesOf returns an empty map.
-func (NoGuides) GuidesOf(context.Context, []int64) (map[int64]Guide, error) {
-	return map[int64]Guide{}, nil
 }
 
 // dayMinute is the minute of the Shanghai day of t.
