@@ -34,6 +34,11 @@ type FollowerStore interface {
 	// UnsubscribeNotSeenSince marks unsubscribed every subscribed follower
 	// last written before since, and returns how many.
 	UnsubscribeNotSeenSince(ctx context.Context, since time.Time) (int, error)
+	// SaveFollowerEvent saves f as of the event time at, unless the stored
+	// follower was written for a later moment; false when it was (the
+	// event is older than what is known). An empty UnionID keeps the
+	// stored one.
+	SaveFollowerEvent(ctx context.Context, f Follower, at time.Time) (bool, error)
 }
 
 // Followers keeps official_followers in step with the official account:
@@ -47,10 +52,14 @@ type Followers struct {
 }
 
 // Changed records a subscribe (subscribed true) or unsubscribe push for
-// openid. A subscribe looks the unionid up unless it is already known; if
-// the lookup fails the follower is kept without one and the next Sync
-// fills it in, so the push is still acknowledged.
-func (f *Followers) Changed(ctx context.Context, openid string, subscribed bool) error {
+// openid, sent by WeChat at at (its CreateTime). Pushes can arrive out of
+// order (WeChat retries one it got no answer to), so a push older than
+// what is stored for the follower changes nothing: a late retried
+// subscribe does not undo a newer unsubscribe. A subscribe looks the
+// unionid up unless it is already known; if the lookup fails the follower
+// is kept without one and the next Sync fills it in, so the push is still
+// acknowledged.
+func (f *Followers) Changed(ctx context.Context, openid string, subscribed bool, at time.Time) error {
 	if openid == "" {
 		return nil
 	}
@@ -66,7 +75,8 @@ func (f *Followers) Changed(ctx context.Context, openid string, subscribed bool)
 			}
 		}
 	}
-	return f.Store.SaveFollowers(ctx, []Follower{fl}, f.Clock.Now())
+	_, err := f.Store.SaveFollowerEvent(ctx, fl, at)
+	return err
 }
 
 // SyncReport counts what one Sync saw.

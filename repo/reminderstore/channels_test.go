@@ -344,7 +344,7 @@ func TestFollowerSyncPagesAndUnsubscribes(t *testing.T) {
 		t.Fatalf("second sync %+v %v", rep, err)
 	}
 	// The hook's unsubscribe push.
-	if err := fl.Changed(f.ctx, sim.OfficialOpenID(users[0]), false); err != nil {
+	if err := fl.Changed(f.ctx, sim.OfficialOpenID(users[0]), false, f.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if got, _, _ := store.Follower(f.ctx, sim.OfficialOpenID(users[0])); got.Subscribed || got.UnionID == "" {

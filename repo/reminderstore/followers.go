@@ -52,6 +52,26 @@ func (s *Followers) SaveFollowers(ctx context.Context, fs []reminder.Follower, n
 	return nil
 }
 
+// SaveFollowerEvent implements reminder.FollowerStore: updated_at is the
+// moment the stored state is known for (an event's time, a sync's start),
+// and the update only takes rows known for an earlier or the same moment.
+func (s *Followers) SaveFollowerEvent(ctx context.Context, f reminder.Follower, at time.Time) (bool, error) {
+	at = at.UTC()
+	cols := map[string]any{"subscribed": f.Subscribed, "updated_at": at}
+	if f.UnionID != "" {
+		cols["unionid"] = f.UnionID
+	}
+	db := s.DB.Conn(ctx)
+	res := db.Model(&followerRow{}).Where("openid = ? AND updated_at <= ?", f.OpenID, at).Updates(cols)
+	if res.Error != nil || res.RowsAffected > 0 {
+		return res.Error == nil, res.Error
+	}
+	// No row, or one known for a later moment: only a missing one is added.
+	res = db.Clauses(clause.OnConflict{DoNothing: true}).
+		Create(&followerRow{OpenID: f.OpenID, UnionID: f.UnionID, Subscribed: f.Subscribed, UpdatedAt: at})
+	return res.RowsAffected > 0, res.Error
+}
+
 // KnownUnionIDs implements reminder.FollowerStore.
 func (s *Followers) KnownUnionIDs(ctx context.Context, openids []string) (map[string]string, error) {
 	out := map[string]string{}
