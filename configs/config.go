@@ -236,10 +236,13 @@ type WeChat struct {
 	// port at /_sim/; false keeps it reachable only from inside the process.
 	SimulatorRoutes bool `yaml:"simulator_routes"`
 	// HTTP bounds every request to WeChat and WeCom, in every mode.
-	HTTP     WeChatHTTP `yaml:"http"`
-	Mini     App        `yaml:"mini"`
-	Official App        `yaml:"official"`
-	Work     WorkApp    `yaml:"work"`
+	HTTP WeChatHTTP `yaml:"http"`
+	// CallbackBudget bounds the work of one WeCom or official-account
+	// callback, so that it is answered before WeChat's 5 s cut-off.
+	CallbackBudget time.Duration `yaml:"callback_budget"`
+	Mini           App           `yaml:"mini"`
+	Official       App           `yaml:"official"`
+	Work           WorkApp       `yaml:"work"`
 }
 
 // WeChatHTTP are the steps of one WeChat request and how long each may take.
@@ -545,6 +548,9 @@ func (c *Config) Validate() error {
 		if t.d <= 0 || t.d > time.Minute {
 			bad(t.key, "must be more than 0 and at most 1m")
 		}
+	}
+	if b := c.WeChat.CallbackBudget; b <= 0 || b >= 5*time.Second {
+		bad("wechat.callback_budget", "must be more than 0 and under 5s (WeChat waits 5s for an answer)")
 	}
 	if k := len(c.WeChat.Work.CallbackAESKey); k != 0 && k != 43 {
 		bad("wechat.work.callback_aes_key", "must be 43 characters (WeCom's EncodingAESKey)")

@@ -52,6 +52,7 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"production implicit simulator", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod"}, "wechat.simulator"},
 		{"production default webhook secret", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod"}, "orders.webhook_secret"},
 		{"no wechat connect timeout", "", []string{"JIFEN_WECHAT_HTTP_CONNECT_TIMEOUT=0s"}, "wechat.http.connect_timeout"},
+		{"callback budget past WeChat's 5s", "", []string{"JIFEN_WECHAT_CALLBACK_BUDGET=5s"}, "wechat.callback_budget"},
 		{"bad expiry policy", "", []string{"JIFEN_ORDERS_EXPIRY_POLICY=forever"}, "orders.expiry_policy"},
 		{"bad sign-in expiry policy", "", []string{"JIFEN_ENGAGE_SIGNIN_EXPIRY_POLICY=days:0"}, "engage.signin.expiry_policy"},
 		{"bad guide expiry policy", "", []string{"JIFEN_GUIDES_EXPIRY_POLICY=months:121"}, "guides.expiry_policy"},

@@ -111,4 +111,5 @@ type WeCom struct {
 	CorpID string
 	Token  string
 	AESKey string
+	Guard  *CallbackGuard
 }

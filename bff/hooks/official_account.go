@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/silenceper/wechat/v2/util"
@@ -27,12 +28,16 @@ type OfficialAccount struct {
 	Followers FollowerRecorder
 	AppID     string
 	Token     string
-	AESKey    string // "" accepts plaintext pushes only
+	// AESKey set: only encrypted pushes (safe mode) are accepted, since a
+	// plaintext push's signature does not cover its body. "": plaintext
+	// pushes only.
+	AESKey string
+	Guard  *CallbackGuard
 }
 
 // FollowerRecorder is reminder.Followers as the hook uses it.
 type FollowerRecorder interface {
-	Changed(ctx context.Context, openid string, subscribed bool) error
+	Changed(ctx context.Context, openid string, subscribed bool, at time.Time) error
 }
 
 func (h *OfficialAccount) check(c *gin.Context, param string, parts ...string) error {
@@ -61,9 +66,12 @@ type oaEvent struct {
 	Encrypt      string `xml:"Encrypt"`
 }
 
-// Receive handles POST: a bad signature is 401, a body that is not a push
-// 400, both with nothing written; every authentic push gets "success",
-// including events Jifen ignores and replays.
+// Receive handles POST: a bad signature, a timestamp outside the window
+// (CallbackGuard) or a plaintext push while an AES key is configured is
+// 401, a body that is not a push 400, all with nothing written; work that
+// fails or does not fit the guard's budget is 503, its nonce forgotten for
+// WeChat's retry; every authentic push gets "success", including events
+// Jifen ignores and replays (a nonce seen before: nothing changes).
 func (h *OfficialAccount) Receive(c *gin.Context) {
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
@@ -93,22 +101,42 @@ func (h *OfficialAccount) Receive(c *gin.Context) {
 			web.Fail(c, domain.Errorf(domain.Invalid, "decrypted push is not XML"))
 			return
 		}
+	} else if h.AESKey != "" {
+		// The plaintext signature covers token, timestamp and nonce only: a
+		// captured one would carry any body.
+		web.Fail(c, domain.Errorf(domain.Unauthorized, "plaintext push refused: an EncodingAESKey is configured, so pushes must be encrypted (safe mode)"))
+		return
 	} else if err := h.check(c, "signature"); err != nil {
 		web.Fail(c, err)
 		return
 	}
-	if ev.MsgType == "event" && (ev.Event == "subscribe" || ev.Event == "unsubscribe") && h.Followers != nil {
-		if err := h.Followers.Changed(c.Request.Context(), ev.FromUserName, ev.Event == "subscribe"); err != nil {
-			web.Fail(c, err)
-			return
-		}
-	}
-	if ev.MsgType == "event" && ev.Event == "subscribe" {
-		id := ev.FromUserName + ":" + strconv.FormatInt(ev.CreateTime, 10)
-		if _, err := h.Tasks.Followed(c.Request.Context(), ev.FromUserName, id); err != nil {
-			web.Fail(c, err)
-			return
-		}
+	err = h.Guard.run(c.Request.Context(), "official-account", c.Query("timestamp"), c.Query("nonce"), func(ctx context.Context) error {
+		return h.apply(ctx, ev)
+	})
+	if err != nil {
+		web.Fail(c, err)
+		return
 	}
 	c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte("success"))
+}
+
+// apply records an authentic push: a follow or unfollow at its CreateTime
+// (a late retry of an older event does not undo a newer one), and a follow
+// completes the follow task.
+func (h *OfficialAccount) apply(ctx context.Context, ev oaEvent) error {
+	if ev.MsgType != "event" || (ev.Event != "subscribe" && ev.Event != "unsubscribe") {
+		return nil
+	}
+	if h.Followers != nil {
+		if err := h.Followers.Changed(ctx, ev.FromUserName, ev.Event == "subscribe", time.Unix(ev.CreateTime, 0)); err != nil {
+			return err
+		}
+	}
+	if ev.Event == "subscribe" {
+		id := ev.FromUserName + ":" + strconv.FormatInt(ev.CreateTime, 10)
+		if _, err := h.Tasks.Followed(ctx, ev.FromUserName, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }

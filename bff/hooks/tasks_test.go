@@ -216,13 +216,14 @@ func TestOfficialAccountSubscribeCompletesFollowTask(t *testing.T) {
 		t.Fatalf("claim: %d %s", r.Status, r.Body)
 	}
 
-	// Plaintext mode for another member; an unknown follower is ignored.
-	pq, pbody, _ = app.Push(app.Subscribe(follower, h.Clock.Now()), h.Clock.Now(), false)
+	// Another member; an unknown follower is ignored. (Plaintext pushes:
+	// TestOfficialAccountRefusesPlaintextWhenEncrypted.)
+	pq, pbody, _ = app.Push(app.Subscribe(follower, h.Clock.Now()), h.Clock.Now(), true)
 	if r := h.Do("POST", path+pq.Encode(), pbody); r.Status != 200 || string(r.Body) != "success" {
-		t.Fatalf("plaintext push: %d %s", r.Status, r.Body)
+		t.Fatalf("second member's push: %d %s", r.Status, r.Body)
 	}
 	if s, _ := state(t, h, tok2, id); s != "claimable" {
-		t.Fatalf("plaintext subscribe: %s", s)
+		t.Fatalf("second member's subscribe: %s", s)
 	}
 	uq, ubody, _ := app.Push(app.Subscribe("never-logged-in", h.Clock.Now()), h.Clock.Now(), true)
 	if r := h.Do("POST", path+uq.Encode(), ubody); r.Status != 200 || string(r.Body) != "success" {

@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -69,9 +70,12 @@ type event struct {
 }
 
 // Receive handles POST /api/v1/hooks/wecom: an encrypted event. A bad
-// signature is 401 and an undecryptable body 400, with nothing written;
+// signature or a timestamp outside the window (CallbackGuard) is 401 and an
+// undecryptable body 400, with nothing written; work that fails or does not
+// fit the guard's budget is 503, its nonce forgotten for WeCom's retry;
 // every authentic event gets WeCom's expected "success", including events
-// Jifen ignores and replays (which change nothing).
+// Jifen ignores and replays (a nonce seen before, or the same event again:
+// they change nothing).
 func (h *WeCom) Receive(c *gin.Context) {
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
@@ -97,14 +101,17 @@ func (h *WeCom) Receive(c *gin.Context) {
 		web.Fail(c, domain.Errorf(domain.Invalid, "decrypted callback is not XML"))
 		return
 	}
-	if ev.Event == "change_external_contact" && ev.ChangeType == "add_external_contact" {
-		digest := sha256.Sum256([]byte(env.Encrypt))
-		err := h.Guides.OnExternalContactAdded(c.Request.Context(), guide.ExternalContactAdded{
-			GuideUserID: ev.UserID, ExternalUserID: ev.ExternalUserID, Digest: hex.EncodeToString(digest[:])})
-		if err != nil {
-			web.Fail(c, err)
-			return
+	err = h.Guard.run(c.Request.Context(), "wecom", c.Query("timestamp"), c.Query("nonce"), func(ctx context.Context) error {
+		if ev.Event != "change_external_contact" || ev.ChangeType != "add_external_contact" {
+			return nil
 		}
+		digest := sha256.Sum256([]byte(env.Encrypt))
+		return h.Guides.OnExternalContactAdded(ctx, guide.ExternalContactAdded{
+			GuideUserID: ev.UserID, ExternalUserID: ev.ExternalUserID, Digest: hex.EncodeToString(digest[:])})
+	})
+	if err != nil {
+		web.Fail(c, err)
+		return
 	}
 	c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte("success"))
 }

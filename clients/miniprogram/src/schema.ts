@@ -469,7 +469,10 @@ export interface paths {
         /** WeCom callback URL check (msg_signature over echostr); answers the decrypted echostr */
         get: operations["wecomHookVerify"];
         put?: never;
-        /** WeCom encrypted event (change_external_contact/add_external_contact binds the customer to the guide); bad signature 401, undecryptable 400 */
+        /**
+         * WeCom encrypted event (change_external_contact/add_external_contact binds the customer to the guide); bad signature 401, undecryptable 400
+         * @description 401 for a bad signature or a timestamp more than 5 minutes from the server's clock, 400 for an undecryptable body; 503 when the work does not fit wechat.callback_budget (the nonce is forgotten, WeCom's retry does it); a nonce seen before gets "success" and changes nothing.
+         */
         post: operations["wecomHookReceive"];
         delete?: never;
         options?: never;
@@ -1242,7 +1245,7 @@ export interface paths {
         put?: never;
         /**
          * Official-account push, plaintext or encrypted (encrypt_type=aes, msg_signature); a subscribe of a known member completes follow_official_account tasks
-         * @description 401 for a bad signature, 400 for a body that is not a push; every authentic push (also ignored events and replays) gets "success".
+         * @description 401 for a bad signature, a timestamp more than 5 minutes from the server's clock, or a plaintext push while an EncodingAESKey is configured; 400 for a body that is not a push; 503 when the work does not fit wechat.callback_budget (the nonce is forgotten, WeChat's retry does it); every other authentic push (also ignored events and replays, a nonce seen before) gets "success".
          */
         post: operations["officialAccountHookReceive"];
         delete?: never;

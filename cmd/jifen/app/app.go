@@ -345,6 +345,10 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		return nil, err
 	}
 
+	// WeChat's callbacks: timestamps within 5 minutes, each nonce once,
+	// answered within the budget.
+	guard := &hooks.CallbackGuard{Clock: opt.Clock, Window: 5 * time.Minute, Nonces: &repo.Nonces{R: st.Redis},
+		Budget: cfg.WeChat.CallbackBudget}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.Handler = bff.NewRouter(bff.Deps{
@@ -362,11 +366,11 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		ConsoleWeb: pages,
 		Guide:      &guideweb.Handlers{Guides: a.Guides, Tokens: a.Tokens, Mall: a.Mall, PickupAnyStore: cfg.Mall.PickupAnyStore},
 		WeComHook: &hooks.WeCom{Guides: a.Guides, CorpID: cfg.WeChat.Work.CorpID,
-			Token: string(cfg.WeChat.Work.CallbackToken), AESKey: string(cfg.WeChat.Work.CallbackAESKey)},
+			Token: string(cfg.WeChat.Work.CallbackToken), AESKey: string(cfg.WeChat.Work.CallbackAESKey), Guard: guard},
 		Hooks:   &hooks.Handlers{Orders: a.Orders, Checkout: a.Checkout, Secret: []byte(cfg.Orders.WebhookSecret), Window: cfg.Orders.SignatureWindow, Clock: opt.Clock},
 		Reviews: &hooks.Reviews{Tasks: a.Tasks, Secret: []byte(cfg.Tasks.ReviewHookSecret), Clock: opt.Clock},
 		OAHook: &hooks.OfficialAccount{Tasks: a.Tasks, Followers: oaFollowers(a.Reminder), AppID: cfg.Tasks.OfficialAccount.AppID,
-			Token: string(cfg.Tasks.OfficialAccount.Token), AESKey: string(cfg.Tasks.OfficialAccount.AESKey)},
+			Token: string(cfg.Tasks.OfficialAccount.Token), AESKey: string(cfg.Tasks.OfficialAccount.AESKey), Guard: guard},
 		// Without the database nothing works: not ready. Without Redis the
 		// service runs degraded (limits open, caches read from SQL, draws
 		// and mall redemptions 503) and stays in the load balancer: every
