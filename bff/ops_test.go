@@ -1,6 +1,7 @@
 package bff_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -72,5 +73,44 @@ func TestRateLimitPerMember(t *testing.T) {
 	}
 	if codes[0] != 200 || codes[3] != 429 {
 		t.Fatalf("statuses %v, want 200 first and 429 last", codes)
+	}
+}
+
+// X-Forwarded-For and X-Real-IP name the client only when the peer is a
+// trusted proxy: from anyone else (the default trusts nobody) a forged
+// header does not pick a fresh per-IP rate-limit key.
+func TestRateLimitPerIPIgnoresForgedForwarding(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t, func(c *configs.Config) { c.RateLimit.PerIPPerMinute = 3 })
+	var last *bfftest.Response
+	for i := 0; i < 5; i++ {
+		last = h.DoInvalid("POST", "/api/v1/shopper/login", `{`,
+			"X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i+1), "X-Real-IP", fmt.Sprintf("198.51.100.%d", i+1))
+	}
+	if last.Status != 429 {
+		t.Fatalf("5th request in a minute from one peer with forged forwarding headers: %d; want 429", last.Status)
+	}
+}
+
+func TestRateLimitPerIPBelievesTrustedProxy(t *testing.T) {
+	t.Parallel()
+	// httptest's requests come from 192.0.2.1.
+	h := bfftest.New(t, func(c *configs.Config) {
+		c.RateLimit.PerIPPerMinute = 3
+		c.Server.TrustedProxies = []string{"192.0.2.0/24"}
+	})
+	send := func(client string) int {
+		return h.DoInvalid("POST", "/api/v1/shopper/login", `{`, "X-Forwarded-For", client).Status
+	}
+	for i := 0; i < 3; i++ {
+		if st := send("203.0.113.7"); st != 400 {
+			t.Fatalf("request %d of the client: %d", i+1, st)
+		}
+	}
+	if st := send("203.0.113.7"); st != 429 {
+		t.Fatalf("4th request of the client behind the proxy: %d; want 429", st)
+	}
+	if st := send("203.0.113.8"); st != 400 {
+		t.Fatalf("another client behind the same proxy: %d; want its own limit (400 for the bad body)", st)
 	}
 }

@@ -31,13 +31,17 @@ import (
 type Deps struct {
 	Logger    *slog.Logger
 	BodyLimit int64
-	Redis     redis.UniversalClient
-	RedisKey  string // prefix for rate-limit keys
-	PerIP     int    // requests per minute per client IP
-	PerMember int    // requests per minute per authenticated caller
-	Tokens    *auth.Tokens
-	Shopper   *shopper.Handlers
-	Console   *console.Handlers
+	// TrustedProxies are the peers (IPs or CIDRs) whose X-Forwarded-For and
+	// X-Real-IP name the client; none by default, so the per-IP limit keys
+	// on the connection's address whatever headers a client sends.
+	TrustedProxies []string
+	Redis          redis.UniversalClient
+	RedisKey       string // prefix for rate-limit keys
+	PerIP          int    // requests per minute per client IP
+	PerMember      int    // requests per minute per authenticated caller
+	Tokens         *auth.Tokens
+	Shopper        *shopper.Handlers
+	Console        *console.Handlers
 	// ConsoleWeb is the console as web pages at /console/ (nil: not served).
 	ConsoleWeb *consoleweb.Handlers
 	Guide      *guide.Handlers
@@ -61,6 +65,10 @@ const readyTimeout = 900 * time.Millisecond
 func NewRouter(d Deps) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// gin trusts every peer's forwarding headers unless told otherwise.
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		panic("bff: server.trusted_proxies: " + err.Error()) // configs.Validate refuses a bad entry first
+	}
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	limiter := redis_rate.NewLimiter(d.Redis)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"reflect"
 	"strconv"
@@ -188,6 +189,10 @@ type Server struct {
 	Addr            string        `yaml:"addr"`
 	BodyLimitBytes  int64         `yaml:"body_limit_bytes"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// TrustedProxies are the addresses (IPs or CIDRs) whose X-Forwarded-For
+	// and X-Real-IP are believed; from any other peer the client is the
+	// peer. Default none: a forged header cannot pick its own rate-limit key.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 type MySQL struct {
@@ -449,6 +454,15 @@ func setScalar(v reflect.Value, raw string) error {
 			return fmt.Errorf("not a boolean: %q", raw)
 		}
 		v.SetBool(b)
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String:
+		// A list from the environment is comma-separated.
+		var list []string
+		for _, item := range strings.Split(raw, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				list = append(list, item)
+			}
+		}
+		v.Set(reflect.ValueOf(list).Convert(v.Type()))
 	case v.Kind() == reflect.Pointer && v.Type().Elem().Kind() == reflect.Bool:
 		b, err := strconv.ParseBool(raw)
 		if err != nil {
@@ -497,6 +511,13 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.ShutdownTimeout <= 0 {
 		bad("server.shutdown_timeout", "must be positive")
+	}
+	for _, p := range c.Server.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				bad("server.trusted_proxies", fmt.Sprintf("%q is not an IP address or CIDR", p))
+			}
+		}
 	}
 	if !c.Production() && c.DataDir == "" {
 		bad("data_dir", "required when mysql.dsn is empty")

@@ -74,6 +74,7 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"negative return window", "", []string{"JIFEN_ORDERS_RETURN_WINDOW=-1s"}, "orders.return_window"},
 		{"subscribe field that is no keyword", "reminder:\n  templates:\n    expiry_subscribe: {channel: subscribe, wechat_id: t, fields: {first: x}}\n", nil, "reminder.templates.expiry_subscribe.fields.first"},
 		{"template message filling first", "reminder:\n  templates:\n    expiry_template: {channel: template, wechat_id: t, fields: {first: x, keyword1: y}}\n", nil, "reminder.templates.expiry_template.fields.first"},
+		{"bad trusted proxy", "", []string{"JIFEN_SERVER_TRUSTED_PROXIES=10.0.0.0/8,proxy.local"}, "server.trusted_proxies"},
 		{"bad role", "console:\n  users:\n    - {username: a, role: boss, password_hash: $2a$10$x}\n", nil, "console.users[0].role"},
 	}
 	for _, tc := range cases {
@@ -113,6 +114,19 @@ func TestProductionWithExplicitSimulatorStarts(t *testing.T) {
 	}
 	if got := c.MySQL.DSN.String(); got != "***" {
 		t.Fatalf("secret printed as %q", got)
+	}
+}
+
+// No proxy is trusted by default; the environment gives a comma-separated
+// list.
+func TestTrustedProxies(t *testing.T) {
+	c, err := Load("", nil)
+	if err != nil || len(c.Server.TrustedProxies) != 0 {
+		t.Fatalf("default trusted proxies %v (%v); want none", c.Server.TrustedProxies, err)
+	}
+	c, err = Load("", []string{"JIFEN_SERVER_TRUSTED_PROXIES=10.0.0.0/8, 192.168.1.5"})
+	if err != nil || strings.Join(c.Server.TrustedProxies, "|") != "10.0.0.0/8|192.168.1.5" {
+		t.Fatalf("trusted proxies from the environment: %v (%v)", c.Server.TrustedProxies, err)
 	}
 }
 

@@ -352,13 +352,14 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.Handler = bff.NewRouter(bff.Deps{
-		Logger:    opt.Logger,
-		BodyLimit: cfg.Server.BodyLimitBytes,
-		Redis:     st.Redis.C,
-		RedisKey:  st.Redis.Prefix,
-		PerIP:     cfg.RateLimit.PerIPPerMinute,
-		PerMember: cfg.RateLimit.PerMemberPerMinute,
-		Tokens:    a.Tokens,
+		Logger:         opt.Logger,
+		BodyLimit:      cfg.Server.BodyLimitBytes,
+		TrustedProxies: cfg.Server.TrustedProxies,
+		Redis:          st.Redis.C,
+		RedisKey:       st.Redis.Prefix,
+		PerIP:          cfg.RateLimit.PerIPPerMinute,
+		PerMember:      cfg.RateLimit.PerMemberPerMinute,
+		Tokens:         a.Tokens,
 		Shopper: &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger,
 			Signin: a.Signin, Boards: a.Boards, Lottery: a.Lottery, Orders: a.Orders, Tiers: a.Tiers, Birthdays: a.Birthday,
 			Referrals: a.Referral, Task: a.Tasks, Subscriptions: a.Reminder.Subscriptions, Mall: a.Mall},
