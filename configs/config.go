@@ -608,6 +608,11 @@ func (c *Config) Validate() error {
 		if c.WeChat.Simulator == nil && c.WeChat.Mini.AppID == "wx-sim-mini" {
 			bad("wechat.simulator", "production mode (mysql.dsn set) needs real wechat.mini credentials, or wechat.simulator: true set explicitly")
 		}
+		// The in-process simulator serves its controls (fault injection,
+		// call records) at /_sim/ on the public port: never in production.
+		if c.UseSimulator() && c.WeChat.SimulatorURL == "" {
+			bad("wechat.simulator_url", "production mode (mysql.dsn set) with wechat.simulator: true needs a simulator elsewhere (jifen wechat-sim); the in-process one is not run in production")
+		}
 		if string(c.Auth.JWTKey) == DefaultJWTKey {
 			bad("auth.jwt_key", "the default development key is refused in production; set JIFEN_AUTH_JWT_KEY")
 		}

@@ -74,6 +74,9 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"negative return window", "", []string{"JIFEN_ORDERS_RETURN_WINDOW=-1s"}, "orders.return_window"},
 		{"subscribe field that is no keyword", "reminder:\n  templates:\n    expiry_subscribe: {channel: subscribe, wechat_id: t, fields: {first: x}}\n", nil, "reminder.templates.expiry_subscribe.fields.first"},
 		{"template message filling first", "reminder:\n  templates:\n    expiry_template: {channel: template, wechat_id: t, fields: {first: x, keyword1: y}}\n", nil, "reminder.templates.expiry_template.fields.first"},
+		{"production simulator without its url", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod",
+			"JIFEN_ORDERS_WEBHOOK_SECRET=prod-webhook-secret-0123456789", "JIFEN_TASKS_TOKEN_KEY=0123456789abcdef0123456789abcdef-task",
+			"JIFEN_TASKS_REVIEW_HOOK_SECRET=review-secret-prod-0123"}, "wechat.simulator_url"},
 		{"bad trusted proxy", "", []string{"JIFEN_SERVER_TRUSTED_PROXIES=10.0.0.0/8,proxy.local"}, "server.trusted_proxies"},
 		{"bad role", "console:\n  users:\n    - {username: a, role: boss, password_hash: $2a$10$x}\n", nil, "console.users[0].role"},
 	}
@@ -103,8 +106,8 @@ func TestEmbeddedAccessTTLMayBeSeconds(t *testing.T) {
 }
 
 func TestProductionWithExplicitSimulatorStarts(t *testing.T) {
-	c, err := Load("", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod",
-		"JIFEN_ORDERS_WEBHOOK_SECRET=prod-webhook-secret-0123456789",
+	c, err := Load("", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_WECHAT_SIMULATOR_URL=http://sim:9090",
+		"JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod", "JIFEN_ORDERS_WEBHOOK_SECRET=prod-webhook-secret-0123456789",
 		"JIFEN_TASKS_TOKEN_KEY=0123456789abcdef0123456789abcdef-task", "JIFEN_TASKS_REVIEW_HOOK_SECRET=review-secret-prod-0123"})
 	if err != nil {
 		t.Fatal(err)

@@ -222,7 +222,9 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		if httpCfg.SimulatorURL == "" {
 			a.Sim = sim.New(opt.Clock.Now)
 			httpCfg.SimulatorURL = "http://" + cfg.Server.Addr
-			if cfg.WeChat.SimulatorRoutes {
+			// configs.Validate refuses production without simulator_url;
+			// the controls never reach a production port regardless.
+			if cfg.WeChat.SimulatorRoutes && !cfg.Production() {
 				simHandler = a.Sim
 			} else {
 				httpCfg.SimulatorHandler = a.Sim
