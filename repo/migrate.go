@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sort"
 	"time"
@@ -11,9 +12,13 @@ import (
 
 // Migration is one versioned schema change. Up uses gorm's migrator (with
 // table structs frozen in the migration) so the same schema is produced on
-// MySQL and SQLite. The list lives in repo/schema. Versions are grouped by capability: 1xx foundation,
-// 2xx ledger, 3xx rules/tiers, 4xx sign-in/tasks, 5xx referral/lottery,
-// 6xx reminders, 7xx guides.
+// MySQL and SQLite. The list lives in repo/schema. Versions are grouped by
+// capability (see repo/schema), so a migration added later can carry a
+// lower version than one already applied: a database that is upgraded
+// applies it after the higher ones, a fresh one in version order. That is
+// safe because every migration only creates or changes the tables of its
+// own capability and never reads another's; repo/schema's tests check
+// that every order leaves the same schema.
 type Migration struct {
 	Version int
 	Name    string
@@ -28,10 +33,22 @@ type schemaMigration struct {
 
 func (schemaMigration) TableName() string { return "schema_migrations" }
 
+// MigrateLockWait is how long Migrate waits for another instance's
+// migration to finish before it gives up.
+const MigrateLockWait = 60 * time.Second
+
 // Migrate applies the migrations not yet recorded in schema_migrations and
 // returns the versions it applied. Running it again applies nothing. On
-// MySQL a named lock keeps two instances from migrating at once.
+// MySQL a named lock (one per database) keeps two instances from migrating
+// at once; one that cannot get it within MigrateLockWait fails rather than
+// migrate beside the other.
 func (d *DB) Migrate(ctx context.Context, migrations []Migration) ([]int, error) {
+	return d.MigrateWaiting(ctx, migrations, MigrateLockWait)
+}
+
+// MigrateWaiting is Migrate with its own lock wait (whole seconds, at
+// least one).
+func (d *DB) MigrateWaiting(ctx context.Context, migrations []Migration, wait time.Duration) ([]int, error) {
 	migrations = append([]Migration(nil), migrations...)
 	sort.Slice(migrations, func(i, j int) bool { return migrations[i].Version < migrations[j].Version })
 	g := d.gorm.WithContext(ctx)
@@ -41,25 +58,23 @@ func (d *DB) Migrate(ctx context.Context, migrations []Migration) ([]int, error)
 			return nil, err
 		}
 		defer conn.Close()
-		if _, err := conn.ExecContext(ctx, "SELECT GET_LOCK('jifen_migrate', 60)"); err != nil {
+		secs := max(int(wait/time.Second), 1)
+		var got sql.NullInt64
+		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(CONCAT('jifen_migrate:', DATABASE()), ?)", secs).Scan(&got); err != nil {
 			return nil, fmt.Errorf("migration lock: %w", err)
 		}
-		defer conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK('jifen_migrate')") //nolint:errcheck
+		if !got.Valid || got.Int64 != 1 {
+			return nil, fmt.Errorf("migration lock: another jifen migrate has held it for %ds; nothing was applied (run it again when that one is done)", secs)
+		}
+		defer conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK(CONCAT('jifen_migrate:', DATABASE()))") //nolint:errcheck
 	}
-	if err := g.Migrator().AutoMigrate(&schemaMigration{}); err != nil {
-		return nil, fmt.Errorf("create schema_migrations: %w", err)
-	}
-	var done []schemaMigration
-	if err := g.Find(&done).Error; err != nil {
+	have, err := d.applied(g)
+	if err != nil {
 		return nil, err
-	}
-	have := map[int]bool{}
-	for _, m := range done {
-		have[m.Version] = true
 	}
 	var applied []int
 	for _, m := range migrations {
-		if have[m.Version] {
+		if _, ok := have[m.Version]; ok {
 			continue
 		}
 		if err := m.Up(g); err != nil {
@@ -71,6 +86,66 @@ func (d *DB) Migrate(ctx context.Context, migrations []Migration) ([]int, error)
 		applied = append(applied, m.Version)
 	}
 	return applied, nil
+}
+
+// applied returns when each recorded migration was applied, creating
+// schema_migrations first if needed.
+func (d *DB) applied(g *gorm.DB) (map[int]time.Time, error) {
+	if err := g.Migrator().AutoMigrate(&schemaMigration{}); err != nil {
+		return nil, fmt.Errorf("create schema_migrations: %w", err)
+	}
+	var done []schemaMigration
+	if err := g.Find(&done).Error; err != nil {
+		return nil, err
+	}
+	have := make(map[int]time.Time, len(done))
+	for _, m := range done {
+		have[m.Version] = m.AppliedAt
+	}
+	return have, nil
+}
+
+// MigrationState is one migration as `jifen migrate status` shows it.
+type MigrationState struct {
+	Version   int
+	Name      string
+	AppliedAt *time.Time // nil: pending
+	// Unknown: recorded in the database but not in this binary (a newer
+	// release migrated it).
+	Unknown bool
+}
+
+// MigrationStatus lists every migration in version order, applied or
+// pending, and the recorded ones this binary does not know. It changes
+// nothing but creating an empty schema_migrations.
+func (d *DB) MigrationStatus(ctx context.Context, migrations []Migration) ([]MigrationState, error) {
+	g := d.gorm.WithContext(ctx)
+	have, err := d.applied(g)
+	if err != nil {
+		return nil, err
+	}
+	var out []MigrationState
+	known := map[int]bool{}
+	for _, m := range migrations {
+		known[m.Version] = true
+		st := MigrationState{Version: m.Version, Name: m.Name}
+		if at, ok := have[m.Version]; ok {
+			st.AppliedAt = &at
+		}
+		out = append(out, st)
+	}
+	var done []schemaMigration
+	if err := g.Order("version").Find(&done).Error; err != nil {
+		return nil, err
+	}
+	for _, m := range done {
+		if !known[m.Version] {
+			at := m.AppliedAt
+			out = append(out, MigrationState{Version: m.Version, Name: m.Name, AppliedAt: &at, Unknown: true})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
 }
 
 // CreateTables is the usual body of a migration that adds tables.

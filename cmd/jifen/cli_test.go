@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/jifen/jifen/repo/schema"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -182,5 +186,21 @@ func TestVersionOfABuiltBinaryNamesItsCommit(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "revision "+strings.TrimSpace(string(head))) {
 		t.Fatalf("jifen version does not name HEAD %s:\n%s", head, out)
+	}
+}
+
+func TestMigrateStatusListsEveryMigration(t *testing.T) {
+	t.Setenv("JIFEN_DATA_DIR", t.TempDir())
+	code, out, errOut := runCLI(t, "migrate", "status")
+	if code != 0 {
+		t.Fatalf("migrate status: exit %d %s %s", code, out, errOut)
+	}
+	if want := fmt.Sprintf("%d migrations, 0 pending", len(schema.All())); !strings.Contains(out, want) {
+		t.Fatalf("migrate status does not say %q:\n%s", want, out)
+	}
+	for _, m := range schema.All() {
+		if !regexp.MustCompile(fmt.Sprintf(`(?m)^ *%d  %s +applied 20`, m.Version, regexp.QuoteMeta(m.Name))).MatchString(out) {
+			t.Fatalf("migration %d %s not listed as applied:\n%s", m.Version, m.Name, out)
+		}
 	}
 }

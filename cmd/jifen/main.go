@@ -24,6 +24,7 @@ import (
 	"github.com/jifen/jifen/cmd/jifen/app"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/repo/schema"
 	"github.com/jifen/jifen/wechat/sim"
 )
 
@@ -164,10 +165,13 @@ func (c *cli) serveCmd() *cobra.Command {
 }
 
 func (c *cli) migrateCmd() *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Apply the database migrations (idempotent; run before each deploy)",
-		Args:  cobra.NoArgs,
+		Long: "Apply the database migrations not yet recorded in schema_migrations, in version order.\n" +
+			"On MySQL a named lock keeps two instances from migrating at once; one that waits\n" +
+			"more than a minute for it fails without applying anything.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, _, err := c.config()
 			if err != nil {
@@ -183,6 +187,47 @@ func (c *cli) migrateCmd() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "status",
+		Short: "List every migration: applied (when) or pending; exit status 1 when any is pending",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, _, err := c.config()
+			if err != nil {
+				return err
+			}
+			st, err := app.OpenStores(cmd.Context(), cfg, false)
+			if err != nil {
+				fmt.Fprintln(c.stderr, "jifen migrate status:", err)
+				return exitCode(1)
+			}
+			defer st.Close()
+			states, err := st.DB.MigrationStatus(cmd.Context(), schema.All())
+			if err != nil {
+				fmt.Fprintln(c.stderr, "jifen migrate status:", err)
+				return exitCode(1)
+			}
+			pending := 0
+			for _, s := range states {
+				state := "pending"
+				switch {
+				case s.Unknown:
+					state = "applied " + s.AppliedAt.UTC().Format(time.RFC3339) + " (not in this release: a newer one applied it)"
+				case s.AppliedAt != nil:
+					state = "applied " + s.AppliedAt.UTC().Format(time.RFC3339)
+				default:
+					pending++
+				}
+				fmt.Fprintf(c.stdout, "%5d  %-48s %s\n", s.Version, s.Name, state)
+			}
+			fmt.Fprintf(c.stdout, "%d migrations, %d pending (%s)\n", len(states), pending, st.Describe)
+			if pending > 0 {
+				return exitCode(1)
+			}
+			return nil
+		},
+	})
+	return cmd
 }
 
 func (c *cli) wechatSimCmd() *cobra.Command {

@@ -2,7 +2,11 @@ package testenv_test
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/jifen/jifen/repo"
 	"github.com/jifen/jifen/repo/schema"
@@ -61,5 +65,81 @@ func TestMySQLSessionsReadCommitted(t *testing.T) {
 	}
 	if level != "READ-COMMITTED" {
 		t.Fatalf("session isolation %q, want READ-COMMITTED", level)
+	}
+}
+
+// jifen migrate status: every migration of this binary applied after New,
+// and a version recorded by a newer release shown as unknown.
+func TestMigrationStatus(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	ctx := context.Background()
+	states, err := env.DB.MigrationStatus(ctx, schema.All())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(states) != len(schema.All()) {
+		t.Fatalf("%d states for %d migrations", len(states), len(schema.All()))
+	}
+	for i, s := range states {
+		if s.AppliedAt == nil || s.Unknown {
+			t.Fatalf("migration %d %s not applied: %+v", s.Version, s.Name, s)
+		}
+		if i > 0 && states[i-1].Version >= s.Version {
+			t.Fatalf("status not in version order at %d", s.Version)
+		}
+	}
+	if err := env.DB.Conn(ctx).Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99999, 'from a newer release', ?)", time.Now().UTC()).Error; err != nil {
+		t.Fatal(err)
+	}
+	pending := schema.All()[:len(schema.All())-1]
+	states, err = env.DB.MigrationStatus(ctx, append(pending, repo.Migration{Version: 99998, Name: "not yet"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, before := states[len(states)-1], states[len(states)-2]
+	if last.Version != 99999 || !last.Unknown || last.AppliedAt == nil {
+		t.Fatalf("newer release's migration: %+v", last)
+	}
+	if before.Version != 99998 || before.AppliedAt != nil || before.Unknown {
+		t.Fatalf("pending migration: %+v", before)
+	}
+}
+
+// A migrate that cannot get the migration lock fails and applies nothing,
+// instead of migrating beside the instance that holds it.
+func TestMigrateWaitsForTheLockAndGivesUp(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	if env.DB.Dialect() != repo.MySQL {
+		return // SQLite: one process owns the file; there is no named lock
+	}
+	ctx := context.Background()
+	other, err := repo.OpenMySQL(env.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	err = other.Conn(ctx).Connection(func(c *gorm.DB) error {
+		var got int
+		if err := c.Raw("SELECT GET_LOCK(CONCAT('jifen_migrate:', DATABASE()), 5)").Scan(&got).Error; err != nil || got != 1 {
+			t.Fatalf("take the lock: %d %v", got, err)
+		}
+		defer c.Exec("SELECT RELEASE_LOCK(CONCAT('jifen_migrate:', DATABASE()))")
+		applied, err := env.DB.MigrateWaiting(ctx, append(schema.All(), repo.Migration{Version: 99997, Name: "blocked",
+			Up: func(*gorm.DB) error { t.Error("a migration ran without the lock"); return nil }}), time.Second)
+		if err == nil || !strings.Contains(err.Error(), "another jifen migrate") || len(applied) != 0 {
+			t.Fatalf("migrate without the lock: applied %v, err %v", applied, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Once the lock is free, the same migrate runs.
+	applied, err := env.DB.MigrateWaiting(ctx, append(schema.All(), repo.Migration{Version: 99997, Name: "unblocked",
+		Up: func(*gorm.DB) error { return nil }}), time.Second)
+	if err != nil || len(applied) != 1 || applied[0] != 99997 {
+		t.Fatalf("migrate after the lock was released: %v %v", applied, err)
 	}
 }
