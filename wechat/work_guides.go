@@ -26,14 +26,24 @@ func (w *Work) UserIDFromCode(ctx context.Context, code string) (string, error) 
 	return userID, err
 }
 
+// errNotExternal is WeCom's 84061: the userid is no external contact of
+// the company (any more).
+const errNotExternal = 84061
+
 // ExternalUnionID returns the WeChat unionid of an external contact
-// (externalcontact/get); "" when WeCom does not know it.
+// (externalcontact/get); "" when WeCom does not know it: no unionid (the
+// company is not linked to the WeChat open platform) or not an external
+// contact (84061). Both are answers, not failures: asking again changes
+// nothing.
 func (w *Work) ExternalUnionID(ctx context.Context, externalUserID string) (string, error) {
 	var unionID string
 	err := w.do(ctx, "externalcontact/get", true, func(ctx context.Context, token string) (int64, error) {
 		var res externalcontact.ExternalUserDetailResponse
 		err := getJSON(ctx, "externalcontact/get", endpoint(hostWeCom, "/cgi-bin/externalcontact/get",
 			withToken(token, "external_userid", externalUserID)), &res)
+		if errcode(err) == errNotExternal {
+			return 0, nil
+		}
 		unionID = res.ExternalContact.UnionID
 		return errcode(err), err
 	})

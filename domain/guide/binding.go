@@ -11,11 +11,35 @@ import (
 // ScenePrefix starts a mini-program scene that names a guide: "g:<code>".
 const ScenePrefix = "g:"
 
-// OnRegistered is a member.Hooks.Registered hook: a new member who opened
-// the mini-program from a guide's code becomes that guide's customer, in
-// the login's unit of work. Scenes that name no active guide are ignored:
-// a stale poster must not break a login.
+// OnRegistered is a member.Hooks.Registered hook, in the login's unit of
+// work. First the WeCom contacts kept for the member's unionid (guides who
+// added the shopper before this first login) are bound, oldest first;
+// then a new member who opened the mini-program from a guide's code
+// becomes that guide's customer. Both go through the rebinding rule, in
+// the order they happened. Scenes that name no active guide are ignored: a
+// stale poster must not break a login.
 func (s *Service) OnRegistered(ctx context.Context, m *member.Member, info member.LoginInfo) error {
+	if m.UnionID != "" {
+		contacts, err := s.Repo.TakeContacts(ctx, m.UnionID)
+		if err != nil {
+			return err
+		}
+		for _, c := range contacts {
+			g, err := s.Repo.GuideByID(ctx, c.GuideID)
+			if domain.ErrorCode(err) == domain.NotFound {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if g.Status != Active {
+				continue
+			}
+			if err := s.bind(ctx, m.ID, g.ID, SourceWeCom, c.ExternalUserID); err != nil {
+				return err
+			}
+		}
+	}
 	code, ok := strings.CutPrefix(info.Scene, ScenePrefix)
 	if !ok || code == "" || len(code) > 16 {
 		return nil
@@ -65,9 +89,14 @@ type ExternalContactAdded struct {
 }
 
 // OnExternalContactAdded binds the member with the contact's unionid to the
-// guide. Callbacks about unknown or disabled guides, contacts without a
-// unionid and people who never opened the mini-program change nothing; a
-// replay changes nothing. The unionid is looked up before the transaction.
+// guide. A contact of a person who has not opened the mini-program yet is
+// kept, and bound at their first login (OnRegistered). A contact WeCom
+// names no unionid for (the company is not linked to the WeChat open
+// platform, or the userid is no external contact) is kept too, but
+// nothing can match it: such a shopper becomes the guide's customer
+// through the guide's code. Callbacks about unknown or disabled guides
+// change nothing; a replay changes nothing. The unionid is looked up
+// before the transaction.
 func (s *Service) OnExternalContactAdded(ctx context.Context, ev ExternalContactAdded) error {
 	if ev.GuideUserID == "" || ev.ExternalUserID == "" || ev.Digest == "" {
 		return domain.Errorf(domain.Invalid, "add_external_contact without UserID or ExternalUserID")
@@ -91,12 +120,16 @@ func (s *Service) OnExternalContactAdded(ctx context.Context, ev ExternalContact
 	}
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		fresh, err := s.Repo.RecordCallback(ctx, ev.Digest, "add_external_contact", s.Clock.Now())
-		if err != nil || !fresh || unionID == "" {
+		if err != nil || !fresh {
 			return err
+		}
+		if unionID == "" {
+			return s.Repo.KeepContact(ctx, Contact{ExternalUserID: ev.ExternalUserID, GuideID: g.ID, AddedAt: s.Clock.Now()})
 		}
 		m, err := s.Members.ByUnionID(ctx, unionID)
 		if domain.ErrorCode(err) == domain.NotFound {
-			return nil
+			return s.Repo.KeepContact(ctx, Contact{ExternalUserID: ev.ExternalUserID, GuideID: g.ID,
+				UnionID: unionID, AddedAt: s.Clock.Now()})
 		}
 		if err != nil {
 			return err

@@ -133,6 +133,22 @@ type Repository interface {
 	CallbackSeen(ctx context.Context, digest string) (bool, error)
 	// RecordCallback remembers digest; false when it was already there.
 	RecordCallback(ctx context.Context, digest, event string, at time.Time) (bool, error)
+
+	// KeepContact keeps a contact of a guide that is no member yet; one
+	// kept already (same external userid and guide) stays as it is.
+	KeepContact(ctx context.Context, c Contact) error
+	// TakeContacts removes and returns the contacts kept with unionID,
+	// oldest first.
+	TakeContacts(ctx context.Context, unionID string) ([]Contact, error)
+}
+
+// Contact is a WeCom external contact a guide added before the person
+// logged in to the mini-program. UnionID is "" when WeCom named none.
+type Contact struct {
+	ExternalUserID string
+	GuideID        int64
+	UnionID        string
+	AddedAt        time.Time
 }
 
 // Members is what guides read of members.

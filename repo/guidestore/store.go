@@ -83,6 +83,15 @@ type callbackRow struct {
 
 func (callbackRow) TableName() string { return "wecom_callbacks" }
 
+type contactRow struct {
+	ExternalUserID string `gorm:"column:external_userid;primaryKey"`
+	GuideID        int64  `gorm:"primaryKey"`
+	UnionID        string `gorm:"column:unionid"`
+	AddedAt        time.Time
+}
+
+func (contactRow) TableName() string { return "guide_contacts" }
+
 // Store implements guide.Repository.
 type Store struct{ DB *repo.DB }
 
@@ -397,4 +406,28 @@ func (s *Store) RecordCallback(ctx context.Context, digest, event string, at tim
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// KeepContact implements guide.Repository: a contact already kept stays
+// as it is.
+func (s *Store) KeepContact(ctx context.Context, c guide.Contact) error {
+	return s.DB.Conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&contactRow{
+		ExternalUserID: c.ExternalUserID, GuideID: c.GuideID, UnionID: c.UnionID, AddedAt: c.AddedAt.UTC()}).Error
+}
+
+// TakeContacts implements guide.Repository.
+func (s *Store) TakeContacts(ctx context.Context, unionID string) ([]guide.Contact, error) {
+	var rows []contactRow
+	db := s.DB.Conn(ctx)
+	if err := db.Where("unionid = ?", unionID).Order("added_at, guide_id").Find(&rows).Error; err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	if err := db.Where("unionid = ?", unionID).Delete(&contactRow{}).Error; err != nil {
+		return nil, err
+	}
+	out := make([]guide.Contact, len(rows))
+	for i, r := range rows {
+		out[i] = guide.Contact{ExternalUserID: r.ExternalUserID, GuideID: r.GuideID, UnionID: r.UnionID, AddedAt: r.AddedAt}
+	}
+	return out, nil
 }

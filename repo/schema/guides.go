@@ -82,6 +82,17 @@ type wecomCallbackV1 struct {
 
 func (wecomCallbackV1) TableName() string { return "wecom_callbacks" }
 
+// guideContactV1 keeps a WeCom external contact a guide added before the
+// person became a member; the first login with the unionid binds it.
+type guideContactV1 struct {
+	ExternalUserID string    `gorm:"column:external_userid;primaryKey;size:64"`
+	GuideID        int64     `gorm:"primaryKey;autoIncrement:false"`
+	UnionID        string    `gorm:"column:unionid;size:64;not null;default:'';index:idx_guide_contacts_unionid"`
+	AddedAt        time.Time `gorm:"not null"`
+}
+
+func (guideContactV1) TableName() string { return "guide_contacts" }
+
 var guides = []repo.Migration{
 	{Version: 701, Name: "stores", Up: repo.CreateTables(&storeV1{})},
 	{Version: 702, Name: "guides", Up: repo.CreateTables(&guideV1{})},
@@ -89,4 +100,5 @@ var guides = []repo.Migration{
 	{Version: 704, Name: "guide_grants", Up: repo.CreateTables(&guideGrantV1{})},
 	{Version: 705, Name: "guide_pushes", Up: repo.CreateTables(&guidePushV1{})},
 	{Version: 706, Name: "wecom_callbacks", Up: repo.CreateTables(&wecomCallbackV1{})},
+	{Version: 707, Name: "guide_contacts", Up: repo.CreateTables(&guideContactV1{})},
 }

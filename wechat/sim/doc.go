@@ -65,7 +65,9 @@
 //	GET  /cgi-bin/externalcontact/get?access_token=&external_userid=   (name externalcontact/get)
 //	     "wm-sim-<user>" (ExternalUserID(user)) → external_contact with
 //	     unionid "sim-unionid-<user>", the unionid jscode2session gives that
-//	     user; anything else is 84061.
+//	     user; "wm-sim-nounion-<user>" (ExternalUserIDWithoutUnionID) → the
+//	     contact without unionid (a company not linked to the open
+//	     platform); anything else is 84061.
 //	POST /cgi-bin/externalcontact/add_msg_template?access_token=
 //	     chat_type single, 1–10000 external_userid and text.content →
 //	     {"errcode":0,"msgid","fail_list"} (ids not "wm-sim-…" are in

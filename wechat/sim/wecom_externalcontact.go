@@ -16,18 +16,26 @@ const (
 // answers that user's unionid for it.
 func ExternalUserID(user string) string { return "wm-sim-" + user }
 
+// ExternalUserIDWithoutUnionID is the external_userid of the same user as
+// a company not linked to the WeChat open platform sees it:
+// externalcontact/get answers the contact without a unionid, as WeCom does
+// when the company has not bound a WeChat developer id.
+func ExternalUserIDWithoutUnionID(user string) string { return "wm-sim-nounion-" + user }
+
 // externalContactGet is GET /cgi-bin/externalcontact/get?external_userid=.
 func (s *Server) externalContactGet(req *Request) any {
 	user, ok := strings.CutPrefix(req.Param("external_userid"), "wm-sim-")
 	if !ok || user == "" {
 		return errReply(codeNotExternal, "not external contact")
 	}
+	contact := map[string]any{"external_userid": "wm-sim-" + user, "name": user, "type": 1, "unionid": "sim-unionid-" + user}
+	if bare, ok := strings.CutPrefix(user, "nounion-"); ok {
+		contact = map[string]any{"external_userid": "wm-sim-nounion-" + bare, "name": bare, "type": 1}
+	}
 	return map[string]any{
 		"errcode": 0, "errmsg": "ok",
-		"external_contact": map[string]any{
-			"external_userid": "wm-sim-" + user, "name": user, "type": 1, "unionid": "sim-unionid-" + user,
-		},
-		"follow_user": []any{},
+		"external_contact": contact,
+		"follow_user":      []any{},
 	}
 }
 
