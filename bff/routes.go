@@ -204,6 +204,7 @@ func NewRouter(d Deps) *gin.Engine {
 	con.GET("/referrals/report", co.ReferralReport)
 	con.GET("/analytics/points", co.AnalyticsPoints)
 	con.GET("/analytics/outstanding", co.AnalyticsOutstanding)
+	con.GET("/analytics/reminders", co.AnalyticsReminders)
 
 	// The points mall (issue #18).
 	me.GET("/mall/items", sh.MallItems)

@@ -3,7 +3,6 @@ package console
 import (
 	"encoding/csv"
 	"maps"
-	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -20,20 +19,10 @@ import (
 // expired, clawed back and returned, and the members active that day.
 // Default: the last 30 days.
 func (h *Handlers) AnalyticsPoints(c *gin.Context) {
-	today := domain.DayOf(h.Analytics.Clock.Now())
-	from, to := today.AddDays(-29), today
-	var err error
-	if s := c.Query("from"); s != "" {
-		if from, err = domain.ParseDay(s); err != nil {
-			web.Fail(c, domain.FieldError("from", "must be YYYY-MM-DD"))
-			return
-		}
-	}
-	if s := c.Query("to"); s != "" {
-		if to, err = domain.ParseDay(s); err != nil {
-			web.Fail(c, domain.FieldError("to", "must be YYYY-MM-DD"))
-			return
-		}
+	from, to, err := h.analyticsRange(c)
+	if err != nil {
+		web.Fail(c, err)
+		return
 	}
 	format := c.DefaultQuery("format", "json")
 	if format != "json" && format != "csv" {
@@ -52,6 +41,51 @@ func (h *Handlers) AnalyticsPoints(c *gin.Context) {
 	out := make([]gin.H, 0, len(days))
 	for _, d := range days {
 		out = append(out, gin.H{"day": d.Day.String(), "totals": d.Totals, "by_source": d.By, "active_members": d.Active})
+	}
+	c.JSON(http.StatusOK, gin.H{"from": from.String(), "to": to.String(), "days": out})
+}
+
+// analyticsRange reads ?from=&to= (Shanghai days; default the last 30
+// days, today included).
+func (h *Handlers) analyticsRange(c *gin.Context) (from, to domain.Day, err error) {
+	today := domain.DayOf(h.Analytics.Clock.Now())
+	from, to = today.AddDays(-29), today
+	if s := c.Query("from"); s != "" {
+		if from, err = domain.ParseDay(s); err != nil {
+			return from, to, domain.FieldError("from", "must be YYYY-MM-DD")
+		}
+	}
+	if s := c.Query("to"); s != "" {
+		if to, err = domain.ParseDay(s); err != nil {
+			return from, to, domain.FieldError("to", "must be YYYY-MM-DD")
+		}
+	}
+	return from, to, nil
+}
+
+// AnalyticsReminders handles GET /api/v1/console/analytics/reminders
+// ?from=&to=: per Shanghai day, the reminder messages (every campaign and
+// the automatic expiry reminders) last attempted that day by outcome.
+// Default: the last 30 days.
+func (h *Handlers) AnalyticsReminders(c *gin.Context) {
+	from, to, err := h.analyticsRange(c)
+	if err != nil {
+		web.Fail(c, err)
+		return
+	}
+	days, err := h.Campaigns.Outcomes(c.Request.Context(), from, to)
+	if err != nil {
+		web.Fail(c, err)
+		return
+	}
+	out := make([]gin.H, 0, len(days))
+	for _, d := range days {
+		by, total := map[string]int{}, 0
+		for st, n := range d.ByStatus {
+			by[string(st)] = n
+			total += n
+		}
+		out = append(out, gin.H{"day": d.Day.String(), "by_status": by, "total": total})
 	}
 	c.JSON(http.StatusOK, gin.H{"from": from.String(), "to": to.String(), "days": out})
 }
@@ -92,13 +126,7 @@ func (h *Handlers) AnalyticsOutstanding(c *gin.Context) {
 	for _, m := range o.Expiring {
 		months = append(months, gin.H{"month": m.Month, "points": m.Points})
 	}
-	value := int64(0)
-	if f := h.Analytics.FenPerPoint; f > 0 {
-		value = int64(math.MaxInt64) // beyond what int64 fen can say
-		if o.Total <= math.MaxInt64/f && o.Total >= math.MinInt64/f {
-			value = o.Total * f
-		}
-	}
+	value := h.Analytics.ValueFen(o.Total)
 	c.JSON(http.StatusOK, gin.H{"day": o.Day.String(), "total": o.Total, "by_tier": o.ByTier, "expiring_by_month": months,
 		"fen_per_point": h.Analytics.FenPerPoint, "value_fen": value})
 }

@@ -95,3 +95,67 @@ func TestAnalyticsOverHTTP(t *testing.T) {
 		t.Errorf("no token: %d %s", r.Status, r.Body)
 	}
 }
+
+// The reminders' daily outcomes over HTTP: a campaign's delivered message
+// counts on the day the dispatcher attempted it, a message skipped before
+// any attempt on no day; bad input and other audiences are refused.
+func TestAnalyticsRemindersOverHTTP(t *testing.T) {
+	t.Parallel()
+	f := newCampaignFixture(t)
+	start := f.h.Clock.Now()
+	f.shopper("alice", 1200, start.AddDate(0, 0, 3), true)
+	f.shopper("bob", 300, start.AddDate(0, 0, 3), false) // no channel: skipped, never attempted
+	id := f.create(`{"name":"提醒","audience":{"expiring_within_days":7,"min_points":100},"channels":["subscribe"],
+		"templates":{"subscribe":"expiry_subscribe"},"schedule":{"once_at":"` + start.Add(time.Hour).Format(time.RFC3339) + `"}}`)
+	if r := f.do("POST", fmt.Sprintf("/api/v1/console/campaigns/%d/schedule", id), nil, f.marketer); r.Status != 200 {
+		t.Fatalf("schedule: %d %s", r.Status, r.Body)
+	}
+	f.at(start.Add(time.Hour))
+	f.tick()
+	if rep := f.report(id).Report; rep.ByStatus["sent"] != 1 || rep.ByStatus["skipped"] != 1 {
+		t.Fatalf("campaign report %+v", rep)
+	}
+
+	var out struct {
+		From, To string
+		Days     []struct {
+			Day      string
+			ByStatus map[string]int `json:"by_status"`
+			Total    int
+		}
+	}
+	r := f.do("GET", "/api/v1/console/analytics/reminders", nil, f.auditor)
+	if r.Status != 200 {
+		t.Fatalf("reminders: %d %s", r.Status, r.Body)
+	}
+	r.Decode(t, &out)
+	today := bfftest.Start.Format("2006-01-02")
+	if len(out.Days) != 30 || out.To != today || out.Days[29].Day != today || out.Days[0].Day != out.From {
+		t.Fatalf("range %s…%s, %d days", out.From, out.To, len(out.Days))
+	}
+	d := out.Days[29]
+	if d.Total != 1 || d.ByStatus["sent"] != 1 || d.ByStatus["failed"] != 0 || d.ByStatus["skipped"] != 0 || len(d.ByStatus) != 5 {
+		t.Fatalf("today %+v", d)
+	}
+	if out.Days[28].Total != 0 {
+		t.Fatalf("yesterday %+v", out.Days[28])
+	}
+
+	for _, c := range []struct{ query, field string }{{"?from=2026-13-01", "from"}, {"?to=yesterday", "to"}} {
+		if r := f.do("GET", "/api/v1/console/analytics/reminders"+c.query, nil, f.auditor); r.Status != 400 || r.Fields()[c.field] == nil {
+			t.Errorf("%s: %d %s, want 400 naming %s", c.query, r.Status, r.Body, c.field)
+		}
+	}
+	for _, q := range []string{"?from=2026-12-01&to=2026-11-01", "?from=2025-01-01&to=2026-12-31"} {
+		if r := f.do("GET", "/api/v1/console/analytics/reminders"+q, nil, f.auditor); r.Status != 400 {
+			t.Errorf("%s: %d %s", q, r.Status, r.Body)
+		}
+	}
+	shopper, _, _ := f.h.Login(bfftest.UniqueUser("an"))
+	if r := f.do("GET", "/api/v1/console/analytics/reminders", nil, shopper); r.Status != 401 && r.Status != 403 {
+		t.Errorf("a shopper token: %d %s", r.Status, r.Body)
+	}
+	if r := f.h.Do("GET", "/api/v1/console/analytics/reminders", nil); r.Status != 401 {
+		t.Errorf("no token: %d %s", r.Status, r.Body)
+	}
+}

@@ -35,6 +35,7 @@ package analytics
 
 import (
 	"context"
+	"math"
 	"strings"
 	"time"
 
@@ -319,6 +320,19 @@ func (s *Service) Points(ctx context.Context, from, to domain.Day) ([]DayReport,
 		}
 	}
 	return out, nil
+}
+
+// ValueFen is what points are worth at FenPerPoint (0 when not
+// configured), capped at the largest int64 rather than overflowing.
+func (s *Service) ValueFen(points int64) int64 {
+	f := s.FenPerPoint
+	if f <= 0 {
+		return 0
+	}
+	if points > math.MaxInt64/f || points < math.MinInt64/f {
+		return math.MaxInt64 // beyond what int64 fen can say
+	}
+	return points * f
 }
 
 // Liability returns the latest snapshot; NotFound before the first run.

@@ -39,6 +39,9 @@ type CampaignStore interface {
 	SkipPending(ctx context.Context, prefix, reason string, now time.Time) (int, error)
 	// Report counts the rows whose campaign key starts with prefix.
 	Report(ctx context.Context, prefix string, samples int) (CampaignReport, error)
+	// Attempted counts every reminder's outbox rows (campaigns' and the
+	// automatic expiry reminders') last attempted in [from, to), by status.
+	Attempted(ctx context.Context, from, to time.Time) (map[Status]int, error)
 }
 
 // AudienceStore applies the audience filters that live outside the ledger.

@@ -242,3 +242,56 @@ func TestCampaignReportCountsEveryRun(t *testing.T) {
 		t.Fatalf("report %+v", rep)
 	}
 }
+
+// Outcomes counts every reminder (campaigns' and the automatic ones) on the
+// Shanghai day of its last attempt, claimed and sending folded into
+// pending, and never-attempted rows on no day.
+func TestOutcomesCountEachMessageOnTheDayOfItsLastAttempt(t *testing.T) {
+	f := newCampaignStoreFixture(t)
+	now := f.clock.Now() // 2026-11-23 10:00 Shanghai
+	var rows []reminder.Delivery
+	for i := int64(1); i <= 7; i++ {
+		rows = append(rows, reminder.Delivery{Campaign: "expiry:2026-11-22", MemberID: i, Channel: reminder.Subscribe, NextAt: now})
+	}
+	rows = append(rows, reminder.Delivery{Campaign: "campaign:9:1", MemberID: 1, Channel: reminder.Robot, NextAt: now})
+	if _, err := f.outbox.Enqueue(f.ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	at := func(member int64, campaign, status, shanghai string) {
+		ts, err := time.ParseInLocation("2006-01-02 15:04:05", shanghai, domain.Shanghai)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.exec(t, "UPDATE reminder_outbox SET status = ?, attempted_at = ? WHERE campaign = ? AND member_id = ?", status, ts.UTC(), campaign, member)
+	}
+	at(1, "expiry:2026-11-22", "sent", "2026-11-22 00:00:00")   // the first instant of the 22nd
+	at(2, "expiry:2026-11-22", "sent", "2026-11-22 23:59:59")   // the last second of the 22nd
+	at(3, "expiry:2026-11-22", "failed", "2026-11-23 07:59:59") // 23:59:59 UTC on the 22nd is the 23rd in Shanghai
+	at(4, "expiry:2026-11-22", "uncertain", "2026-11-23 09:00:00")
+	at(5, "expiry:2026-11-22", "sending", "2026-11-23 09:30:00")
+	at(6, "expiry:2026-11-22", "sent", "2026-11-21 23:59:59") // before the range
+	at(1, "campaign:9:1", "sent", "2026-11-23 09:45:00")
+	// member 7 was never attempted: it stays pending on no day.
+	got, err := f.svc.Outcomes(f.ctx, domain.DayOf(now).AddDays(-1), domain.DayOf(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Day.String() != "2026-11-22" || got[1].Day.String() != "2026-11-23" {
+		t.Fatalf("days %+v", got)
+	}
+	want := []map[reminder.Status]int{
+		{reminder.Sent: 2, reminder.Failed: 0, reminder.Uncertain: 0, reminder.Skipped: 0, reminder.Pending: 0},
+		{reminder.Sent: 1, reminder.Failed: 1, reminder.Uncertain: 1, reminder.Skipped: 0, reminder.Pending: 1},
+	}
+	for i := range want {
+		if fmt.Sprint(got[i].ByStatus) != fmt.Sprint(want[i]) {
+			t.Errorf("%s: %v, want %v", got[i].Day, got[i].ByStatus, want[i])
+		}
+	}
+	if _, err := f.svc.Outcomes(f.ctx, domain.DayOf(now), domain.DayOf(now).AddDays(-1)); domain.ErrorCode(err) != domain.Invalid {
+		t.Errorf("to before from: %v", err)
+	}
+	if _, err := f.svc.Outcomes(f.ctx, domain.DayOf(now).AddDays(-366), domain.DayOf(now)); domain.ErrorCode(err) != domain.Invalid {
+		t.Errorf("367 days: %v", err)
+	}
+}

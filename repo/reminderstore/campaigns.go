@@ -320,3 +320,23 @@ func (s *Campaigns) Balances(ctx context.Context, a reminder.Audience, lowestTie
 	}
 	return out, nil
 }
+
+// Attempted implements reminder.CampaignStore: a range over the
+// idx_reminder_outbox_attempted index (attempted_at, status), which also
+// covers the count.
+func (s *Campaigns) Attempted(ctx context.Context, from, to time.Time) (map[reminder.Status]int, error) {
+	var rows []struct {
+		Status string
+		N      int
+	}
+	err := s.db(ctx).Model(&outboxRow{}).Select("status, COUNT(*) AS n").
+		Where("attempted_at >= ? AND attempted_at < ?", from.UTC(), to.UTC()).Group("status").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("reminders attempted: %w", err)
+	}
+	out := map[reminder.Status]int{}
+	for _, r := range rows {
+		out[reminder.Status(r.Status)] += r.N
+	}
+	return out, nil
+}

@@ -3,6 +3,8 @@ package schema
 import (
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/jifen/jifen/repo"
 )
 
@@ -116,4 +118,19 @@ var reminder = []repo.Migration{
 	{Version: 605, Name: "official_followers", Up: repo.CreateTables(&officialFollowerV1{})},
 	{Version: 610, Name: "reminder_campaigns_run_lease", Up: addCampaignRunColumns},
 	{Version: 611, Name: "release_ranges", Up: repo.CreateTables(&releaseRangeV1{})},
+	{Version: 612, Name: "reminder_outbox_attempted", Up: addOutboxAttemptedIndex},
+}
+
+// reminderOutboxV2 indexes the outbox by the last attempt, so the console's
+// daily delivery outcomes (every reminder, not one campaign's) are range
+// reads rather than scans; status makes the index cover the count.
+type reminderOutboxV2 struct {
+	AttemptedAt time.Time `gorm:"not null;index:idx_reminder_outbox_attempted,priority:1"`
+	Status      string    `gorm:"size:10;not null;index:idx_reminder_outbox_attempted,priority:2"`
+}
+
+func (reminderOutboxV2) TableName() string { return "reminder_outbox" }
+
+func addOutboxAttemptedIndex(tx *gorm.DB) error {
+	return tx.Migrator().CreateIndex(&reminderOutboxV2{}, "idx_reminder_outbox_attempted")
 }

@@ -716,6 +716,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/console/analytics/reminders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reminder messages (every campaign and the automatic expiry reminders, every channel) by outcome, per Shanghai day of their last attempt */
+        get: operations["getAnalyticsReminders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/console/referrals/report": {
         parameters: {
             query?: never;
@@ -3820,6 +3837,44 @@ export interface operations {
                          * @description total × fen_per_point
                          */
                         value_fen: number;
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getAnalyticsReminders: {
+        parameters: {
+            query?: {
+                /** @description YYYY-MM-DD (Shanghai); default 29 days before today */
+                from?: string;
+                /** @description YYYY-MM-DD; default today; at most 366 days from from */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One entry per day of the range, days without attempts included (zeros). A message retried on a later day counts on the day of its last attempt; one never attempted counts on no day. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        from: string;
+                        to: string;
+                        days: {
+                            day: string;
+                            /** @description sent, failed, uncertain, skipped, pending (claimed and sending folded in: attempted, not finished) → messages */
+                            by_status: {
+                                [key: string]: number;
+                            };
+                            total: number;
+                        }[];
                     };
                 };
             };
