@@ -178,7 +178,7 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 func browserSignIn(t *testing.T, ctx context.Context, base, user string) {
 	t.Helper()
 	do(t, ctx, "sign in as "+user,
-		chromedp.Navigate(base+"/console/"),
+		chromedp.Navigate(base+"/console/members"), // to the sign-in page and back
 		chromedp.WaitVisible(chromedp.CSS("#login")),
 		chromedp.SendKeys(chromedp.CSS(`#login input[name=username]`), user),
 		chromedp.SendKeys(chromedp.CSS(`#login input[name=password]`), user+"123"),

@@ -59,7 +59,8 @@ func (h *Handlers) Mount(r *gin.RouterGroup) {
 	r.POST("/login", h.checkCSRF, h.login)
 
 	in := r.Group("", h.session)
-	in.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/members") })
+	in.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/dashboard") })
+	in.GET("/dashboard", h.dashboard)
 	in.POST("/logout", h.checkCSRF, h.logout)
 	in.GET("/members", h.searchMembers)
 	in.GET("/members/:id", h.memberPage)

@@ -120,7 +120,7 @@ func TestPagesNeedASessionAndCarrySecurityHeaders(t *testing.T) {
 		t.Fatalf("sign in without CSRF token: %d", r.status)
 	}
 	ok := c.do("POST", "/console/login", url.Values{"csrf_token": {token}, "username": {"marketer"}, "password": {"marketer123"}, "next": {"//evil.example/"}})
-	if ok.status != http.StatusSeeOther || ok.header.Get("Location") != "/console/members" {
+	if ok.status != http.StatusSeeOther || ok.header.Get("Location") != "/console/dashboard" {
 		t.Fatalf("sign in: %d %v", ok.status, ok.header)
 	}
 	var session *http.Cookie

@@ -72,6 +72,33 @@ func grouped(n int64) string {
 // Points: "1,234" (the unit is in the column's heading).
 func (l *lang) Points(n int64) string { return grouped(n) }
 
+// Compact writes a large number short, for a chart's axis: in Chinese by
+// 万 (10⁴) and 亿 (10⁸), as Chinese readers count ("12.5万"), in English
+// by K, M and B.
+func (l *lang) Compact(n int64) string {
+	units := zhUnits
+	if l.Code == "en" {
+		units = enUnits
+	}
+	for _, u := range units {
+		if n >= u.size || n <= -u.size {
+			s := strconv.FormatFloat(float64(n)/float64(u.size), 'f', 1, 64)
+			return strings.TrimSuffix(s, ".0") + u.name
+		}
+	}
+	return grouped(n)
+}
+
+type unit struct {
+	size int64
+	name string
+}
+
+var (
+	zhUnits = []unit{{1e8, "亿"}, {1e4, "万"}}
+	enUnits = []unit{{1e9, "B"}, {1e6, "M"}, {1e3, "K"}}
+)
+
 // Signed points for journal deltas: "+200", "-50".
 func (l *lang) Signed(n int64) string {
 	if n > 0 {
@@ -394,4 +421,50 @@ var messages = map[string][2]string{
 	"channel.robot":                 {"门店群机器人", "store group robot"},
 	"channel.none":                  {"无可用渠道", "no channel"},
 	"campaign.final":                {"活动已结束，不能再修改", "The campaign has ended and can no longer change"},
+	// The dashboard.
+	"nav.dashboard":         {"概览", "Dashboard"},
+	"dash.title":            {"数据概览", "Dashboard"},
+	"dash.range":            {"统计区间 %s 至 %s（北京时间）", "%s to %s (Asia/Shanghai)"},
+	"dash.today":            {"今日", "Today"},
+	"dash.active":           {"活跃会员", "Active members"},
+	"dash.reminders_sent":   {"提醒已发送", "Reminders sent"},
+	"dash.by_source":        {"今日发放来源：", "Issued today by source:"},
+	"dash.by_source_period": {"近 30 天发放来源：", "Issued in 30 days by source:"},
+	"dash.lag":              {"积分数据由统计任务每个调度周期汇总，约有 5 分钟延迟。", "The points figures are summed by the analytics job on every scheduler tick and lag about 5 minutes."},
+	"dash.points30":         {"近 30 天积分发放、消耗与过期", "Points issued, spent and expired, last 30 days"},
+	"dash.fact":             {"指标", "Figure"},
+	"dash.today_col":        {"今日", "Today"},
+	"dash.period_col":       {"近 30 天", "30 days"},
+	"dash.liability":        {"未兑付积分（品牌负债）", "Outstanding points (the brand's liability)"},
+	"dash.outstanding":      {"未兑付积分", "Outstanding"},
+	"dash.value":            {"折合金额", "Worth"},
+	"dash.snapshot":         {"快照日期 %s；可用 + 待生效 + 冻结 − 欠分", "Snapshot of %s; available + pending + held − debt"},
+	"dash.no_tier":          {"无等级", "no tier"},
+	"dash.expiring":         {"未来 12 个月每月到期的可用积分", "Available points expiring in each of the next 12 months"},
+	"dash.no_snapshot":      {"尚无快照：统计任务还未运行（jifen analytics 或 serve 的调度）。", "No snapshot yet: the analytics job has not run (jifen analytics, or serve's scheduler)."},
+	"dash.active30":         {"近 30 天每日活跃会员", "Active members per day, last 30 days"},
+	"dash.active_note":      {"会员本人下单、签到、做任务、抽奖、兑换或抵现即为活跃；后台调整和导购赠分不算。峰值 %s 人。", "A member is active on a day they ordered, signed in, did a task, drew, redeemed or paid with points; console and guide grants do not count. Peak: %s."},
+	"dash.reminders":        {"近 30 天提醒发送结果", "Reminder outcomes, last 30 days"},
+	"dash.outcome":          {"结果", "Outcome"},
+	"dash.total":            {"合计", "Total"},
+	"dash.reminders_note":   {"含所有提醒活动和自动到期提醒，按最后一次发送尝试的日期统计。", "Every campaign and the automatic expiry reminders, counted on the day of their last attempt."},
+	"fact.issued":           {"发放", "Issued"},
+	"fact.spent":            {"消耗", "Spent"},
+	"fact.expired":          {"过期", "Expired"},
+	"fact.clawed_back":      {"退款扣回", "Clawed back"},
+	"fact.returned":         {"退还", "Returned"},
+	"series.active":         {"活跃会员", "active members"},
+	"series.expiring":       {"到期积分", "points expiring"},
+	"series.sent":           {"已发送", "sent"},
+	"series.failed":         {"失败", "failed"},
+	"series.uncertain":      {"不确定", "uncertain"},
+	"source.orders":         {"订单", "orders"},
+	"source.signin":         {"签到", "sign-in"},
+	"source.tasks":          {"任务", "tasks"},
+	"source.lottery":        {"抽奖", "lottery"},
+	"source.referral":       {"邀请", "referrals"},
+	"source.birthday":       {"生日", "birthday"},
+	"source.console":        {"后台调整", "console"},
+	"source.guide_grants":   {"导购赠分", "guide grants"},
+	"source.other":          {"其他", "other"},
 }

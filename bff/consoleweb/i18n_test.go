@@ -28,3 +28,26 @@ func TestTemplatesNameKnownMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Chart axes count large numbers as their readers do: 万 and 亿 in
+// Chinese, K, M and B in English.
+func TestCompactNumbers(t *testing.T) {
+	zh, en := languages["zh-CN"], languages["en"]
+	for _, c := range []struct {
+		n      int64
+		zh, en string
+	}{{0, "0", "0"}, {9999, "9,999", "10K"}, {10000, "1万", "10K"}, {125000, "12.5万", "125K"},
+		{1_234_567, "123.5万", "1.2M"}, {300_000_000, "3亿", "300M"}, {-25000, "-2.5万", "-25K"}, {999, "999", "999"}} {
+		if got := zh.Compact(c.n); got != c.zh {
+			t.Errorf("zh %d = %q, want %q", c.n, got, c.zh)
+		}
+		if got := en.Compact(c.n); got != c.en {
+			t.Errorf("en %d = %q, want %q", c.n, got, c.en)
+		}
+	}
+	for n, want := range map[int64]int64{0: 4, 3: 4, 7: 8, 45: 60, 100: 100, 1234: 2000, 30: 40, 201: 400} {
+		if got := niceCeiling(n); got != want {
+			t.Errorf("niceCeiling(%d) = %d, want %d", n, got, want)
+		}
+	}
+}

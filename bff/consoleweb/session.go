@@ -117,7 +117,7 @@ func safeNext(next string) string {
 	if strings.HasPrefix(next, "/console/") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
 		return next
 	}
-	return "/console/members"
+	return "/console/dashboard"
 }
 
 type loginData struct {
