@@ -182,6 +182,7 @@ func NewRouter(d Deps) *gin.Engine {
 	con.GET("/lottery/campaigns", co.LotteryCampaigns)
 	con.POST("/lottery/campaigns", writers, co.CreateLotteryCampaign)
 	con.GET("/lottery/campaigns/:id", co.LotteryCampaign)
+	con.GET("/lottery/campaigns/:id/stats", co.LotteryCampaignStats)
 	con.PUT("/lottery/campaigns/:id", writers, co.UpdateLotteryCampaign)
 	con.POST("/lottery/campaigns/:id/prizes", writers, co.CreateLotteryPrize)
 	con.PUT("/lottery/campaigns/:id/prizes/:prize_id", writers, co.UpdateLotteryPrize)

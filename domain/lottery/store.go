@@ -21,6 +21,9 @@ type Store interface {
 	Campaigns(ctx context.Context, limit int, cursor int64) ([]Campaign, int64, error)
 	// CreatePrize inserts p (p.CampaignID set).
 	CreatePrize(ctx context.Context, p *Prize) error
+	// Stats counts the campaign's draws by prize (0: consolation or miss)
+	// and the members who drew.
+	Stats(ctx context.Context, campaignID int64) (Stats, error)
 	// UpdatePrize saves p; when p is stocked, Won is recounted from the draws
 	// so that stock set on a formerly unlimited prize counts what it gave.
 	// A stock below what was won is a RuleViolation.

@@ -294,3 +294,35 @@ func (s *Store) Draws(ctx context.Context, campaignID, memberID int64, limit int
 	}
 	return out, next, nil
 }
+
+// Stats implements lottery.Store: one pass over the campaign's draws on
+// idx_lottery_draws_prize (campaign_id, prize_id), and the members' rows by
+// their primary key's prefix.
+func (s *Store) Stats(ctx context.Context, campaignID int64) (lottery.Stats, error) {
+	var rows []struct {
+		PrizeID int64
+		Draws   int64
+		Pity    int64
+		Free    int64
+		Cost    int64
+	}
+	err := s.db(ctx).Table("lottery_draws").
+		Select("prize_id, COUNT(*) AS draws, COALESCE(SUM(CASE WHEN pity THEN 1 ELSE 0 END), 0) AS pity, "+
+			"COALESCE(SUM(CASE WHEN cost_points = 0 THEN 1 ELSE 0 END), 0) AS free, COALESCE(SUM(cost_points), 0) AS cost").
+		Where("campaign_id = ?", campaignID).Group("prize_id").Order("prize_id").Scan(&rows).Error
+	if err != nil {
+		return lottery.Stats{}, fmt.Errorf("lottery stats: %w", err)
+	}
+	var st lottery.Stats
+	for _, r := range rows {
+		st.Draws += r.Draws
+		st.Free += r.Free
+		st.PointsSpent += r.Cost
+		st.ByPrize = append(st.ByPrize, lottery.PrizeStats{PrizeID: r.PrizeID, Draws: r.Draws, Pity: r.Pity})
+	}
+	err = s.db(ctx).Table("lottery_members").Where("campaign_id = ? AND draws > 0", campaignID).Count(&st.Members).Error
+	if err != nil {
+		return lottery.Stats{}, fmt.Errorf("lottery stats: %w", err)
+	}
+	return st, nil
+}

@@ -768,6 +768,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/console/lottery/campaigns/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A campaign's draw statistics — draws, members who drew, free draws, points spent on paid draws, draws by prize and how many pity forced */
+        get: operations["consoleLotteryCampaignStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/console/lottery/campaigns/{id}": {
         parameters: {
             query?: never;
@@ -3969,6 +3986,62 @@ export interface operations {
                 content: {
                     "application/json": {
                         campaign: components["schemas"]["LotteryCampaign"];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    consoleLotteryCampaignStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statistics (404 for an unknown campaign). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: int64 */
+                        campaign_id: number;
+                        /** Format: int64 */
+                        draws: number;
+                        /**
+                         * Format: int64
+                         * @description members who drew at least once
+                         */
+                        members: number;
+                        /**
+                         * Format: int64
+                         * @description draws that cost no points
+                         */
+                        free_draws: number;
+                        /**
+                         * Format: int64
+                         * @description what the paid draws cost
+                         */
+                        points_spent: number;
+                        /** @description by prize id ascending; prize_id 0 is the consolation or a miss */
+                        by_prize: {
+                            /** Format: int64 */
+                            prize_id: number;
+                            /** Format: int64 */
+                            draws: number;
+                            /**
+                             * Format: int64
+                             * @description of them, draws the pity counter forced
+                             */
+                            pity: number;
+                        }[];
                     };
                 };
             };
