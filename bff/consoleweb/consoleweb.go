@@ -61,6 +61,8 @@ func (h *Handlers) Mount(r *gin.RouterGroup) {
 	in := r.Group("", h.session)
 	in.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/dashboard") })
 	in.GET("/dashboard", h.dashboard)
+	in.GET("/lottery", h.listLottery)
+	in.GET("/lottery/:id", h.showLottery)
 	in.POST("/logout", h.checkCSRF, h.logout)
 	in.GET("/members", h.searchMembers)
 	in.GET("/members/:id", h.memberPage)

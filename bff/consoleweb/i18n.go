@@ -99,6 +99,9 @@ var (
 	enUnits = []unit{{1e9, "B"}, {1e6, "M"}, {1e3, "K"}}
 )
 
+// Percent writes basis points (1/10000) as a percentage: 1250 → "12.50%".
+func (l *lang) Percent(basis int64) string { return fmt.Sprintf("%d.%02d%%", basis/100, basis%100) }
+
 // Signed points for journal deltas: "+200", "-50".
 func (l *lang) Signed(n int64) string {
 	if n > 0 {
@@ -467,4 +470,47 @@ var messages = map[string][2]string{
 	"source.console":        {"后台调整", "console"},
 	"source.guide_grants":   {"导购赠分", "guide grants"},
 	"source.other":          {"其他", "other"},
+	// The lottery.
+	"nav.lottery":              {"抽奖", "Lottery"},
+	"lottery.list":             {"抽奖活动", "Lottery campaigns"},
+	"lottery.title":            {"抽奖：%s", "Lottery: %s"},
+	"lottery.none":             {"还没有抽奖活动", "No lottery campaign yet"},
+	"lottery.name":             {"名称", "Name"},
+	"lottery.window":           {"活动时间", "Runs"},
+	"lottery.cost":             {"每次消耗积分", "Points per draw"},
+	"lottery.free":             {"免费", "free"},
+	"lottery.free_per_day":     {"每日免费次数", "Free draws a day"},
+	"lottery.limit_daily":      {"每人每日上限", "Draws per member a day"},
+	"lottery.limit_total":      {"每人总上限", "Draws per member in all"},
+	"lottery.no_limit":         {"不限", "no limit"},
+	"lottery.pity_after":       {"保底", "Pity"},
+	"lottery.pity":             {"连续 %d 次未中奖后必中", "a win after %d misses in a row"},
+	"lottery.off":              {"关闭", "off"},
+	"lottery.consolation":      {"安慰奖", "Consolation"},
+	"lottery.miss":             {"未中奖", "a miss"},
+	"lottery.rules":            {"活动规则", "Rules"},
+	"lottery.stats":            {"抽奖统计", "Draw statistics"},
+	"lottery.draws":            {"抽奖次数", "Draws"},
+	"lottery.members":          {"参与会员", "Members who drew"},
+	"lottery.free_draws":       {"免费抽奖", "Free draws"},
+	"lottery.points_spent":     {"消耗积分", "Points spent"},
+	"lottery.paid":             {"付费抽奖 %s 次", "%s paid draws"},
+	"lottery.prizes":           {"奖品（权重、库存与已中出）", "Prizes (weights, stock and won)"},
+	"lottery.prize":            {"奖品", "Prize"},
+	"lottery.kind":             {"类型", "Kind"},
+	"lottery.weight":           {"权重", "Weight"},
+	"lottery.chance":           {"概率", "Chance"},
+	"lottery.stock":            {"库存", "Stock"},
+	"lottery.won":              {"已中出", "Won"},
+	"lottery.left":             {"剩余", "Left"},
+	"lottery.per_member":       {"每人限中", "Per member"},
+	"lottery.prize_draws":      {"抽中次数", "Drawn"},
+	"lottery.pity_draws":       {"其中保底", "Of them by pity"},
+	"lottery.unlimited":        {"不限", "unlimited"},
+	"lottery.consolation_note": {"所抽奖品无库存或超出每人限中时发放（未设安慰奖则不中奖）", "given when the drawn prize is out of stock or over its per-member limit (a miss without a consolation)"},
+	"lottery.edit_api":         {"修改活动和奖品暂时通过 JSON 接口（PUT /api/v1/console/lottery/campaigns/{id}，…/prizes/{prize_id}）。", "Campaigns and prizes are edited through the JSON API for now (PUT /api/v1/console/lottery/campaigns/{id}, …/prizes/{prize_id})."},
+	"pkind.points":             {"积分", "points"},
+	"pkind.coupon":             {"优惠券", "coupon"},
+	"pkind.gift":               {"实物", "gift"},
+	"pkind.nothing":            {"谢谢参与", "nothing"},
 }
