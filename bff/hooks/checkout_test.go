@@ -3,6 +3,7 @@ package hooks_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"testing"
@@ -14,7 +15,10 @@ import (
 	"github.com/jifen/jifen/domain/checkout"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/orders"
+	"github.com/jifen/jifen/repo/checkoutstore"
 )
+
+func checkoutAuditor(h *bfftest.Harness) checkout.Auditor { return &checkoutstore.Store{DB: h.Env.DB} }
 
 // coSend sends a request signed like the order webhook, with an
 // Idempotency-Key when key is not empty.
@@ -389,4 +393,162 @@ func TestCheckoutConcurrentHoldsNeverExceedTheBalance(t *testing.T) {
 		t.Fatalf("%d checkouts written, 10 held", got)
 	}
 	checkLedger(t, h)
+}
+
+// A paid order that used 3,000 points (30 units) is refunded in three
+// parts: the points used come back in proportion, in whole units
+// (⌊30 × refunded / total⌋ units in all), the earned points go as before,
+// and the order's view shows both.
+func TestCheckoutRefundsReturnPointsInProportion(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	createRule(h, h.ConsoleLogin("admin"), baseRule)
+	tok, _, id := h.Login(bfftest.UniqueUser("corefund"))
+	give(h, id, 5000)
+	r := coSend(h, true, "POST", "/api/v1/hooks/checkout/holds", holdBody(id, "R-1", 10000, 2000, 3000, 3000), "rh")
+	if r.Status != 201 {
+		t.Fatalf("hold: %d %s", r.Status, r.Body)
+	}
+	hv := holdOf(t, r)
+	at := h.Clock.Now()
+	ev := paid("rp-1", "R-1", byID(id), at, 10000, 2000)
+	ev["points_hold_id"] = hv.ID
+	if r := post(h, ev); r.Status != 200 || r.JSON()["points_awarded"].(float64) != 120 {
+		t.Fatalf("paid: %d %s", r.Status, r.Body)
+	}
+	steps := []struct {
+		event             string
+		line              line
+		returned, clawed  float64
+		available, totalR int64
+	}{
+		{"rr-1", line{SKU: "SKU-1", Category: "A", Qty: 1, AmountFen: 5000}, 1200, 50, 3200, 1200}, // 12 units
+		{"rr-2", line{SKU: "SKU-1", Category: "A", Qty: 1, AmountFen: 5000}, 1300, 50, 4500, 2500}, // 25 units in all
+		{"rr-3", line{SKU: "SKU-2", Category: "A", Qty: 1, AmountFen: 2000}, 500, 20, 5000, 3000},  // everything
+	}
+	for _, s := range steps {
+		r := post(h, refund(s.event, "R-1", at, s.line))
+		if r.Status != 200 || r.JSON()["points_returned"].(float64) != s.returned || r.JSON()["points_reversed"].(float64) != s.clawed {
+			t.Fatalf("%s: %d %s", s.event, r.Status, r.Body)
+		}
+		if b := fullBalance(h, id); b.Available != s.available || b.Held != 0 {
+			t.Fatalf("%s: balance %+v", s.event, b)
+		}
+		if r := coSend(h, true, "GET", fmt.Sprintf("/api/v1/hooks/checkout/holds/%d", hv.ID), nil, ""); holdOf(t, r).PointsReturned != s.totalR {
+			t.Fatalf("%s: hold %s", s.event, r.Body)
+		}
+		checkLedger(t, h)
+	}
+	if r := post(h, refund("rr-3", "R-1", at, steps[2].line)); r.Status != 200 || r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("refund replay: %d %s", r.Status, r.Body)
+	}
+	if b := fullBalance(h, id); b.Available != 5000 || b.Pending != 0 {
+		t.Fatalf("balance after replay: %+v", b)
+	}
+	r = h.Do("GET", "/api/v1/shopper/orders/R-1/points", nil, bfftest.Auth(tok)...)
+	o := r.JSON()
+	if r.Status != 200 || o["points_used"].(float64) != 3000 || o["points_returned"].(float64) != 3000 || o["points"].(float64) != 120 || o["reversed"].(float64) != 120 {
+		t.Fatalf("order view: %d %s", r.Status, r.Body)
+	}
+}
+
+// A seeded random run of holds, captures, releases, paid and partial
+// refund events, time travel (deadlines pass, lots expire, the jobs run)
+// over three members: after every step the ledger's invariants and the
+// checkouts' (checkout.Check, as jifen reconcile runs it) hold, and no
+// step fails with anything but a 4xx refusal.
+func TestCheckoutRandomSequencesKeepTheInvariants(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	createRule(h, h.ConsoleLogin("admin"), baseRule)
+	ctx := context.Background()
+	var members []int64
+	for i := range 3 {
+		_, _, id := h.Login(bfftest.UniqueUser(fmt.Sprint("coseq", i)))
+		members = append(members, id)
+		give(h, id, 20000)
+	}
+	type co struct {
+		id, member, total int64
+		order             string
+		paid              bool
+	}
+	var cos []*co
+	rng := rand.New(rand.NewPCG(18, 2))
+	ok := map[domain.Code]bool{"": true, domain.RuleViolation: true, domain.PointsInsufficient: true, domain.Conflict: true, domain.NotFound: true}
+	steps := 160
+	if testing.Short() {
+		steps = 60
+	}
+	counts := map[string]int{}
+	for step := range steps {
+		var err error
+		op := rng.IntN(10)
+		switch {
+		case op < 3 || len(cos) == 0: // hold
+			m := members[rng.IntN(len(members))]
+			total := int64(1000 + rng.IntN(20)*1000)
+			c := &co{member: m, total: total, order: fmt.Sprint("S-", step)}
+			points := int64(1+rng.IntN(int(total/180))) * 100 // now and then more than half: refused
+			var out checkout.Checkout
+			out, err = h.App.Checkout.Hold(ctx, checkout.HoldRequest{
+				Order:   checkout.Order{MemberID: m, Currency: "CNY", TotalFen: total, Lines: []orders.Line{{SKU: "A1", Category: "A", AmountFen: total}}},
+				OrderID: c.order, Points: points, ValueFen: points, Key: fmt.Sprint("seq-h-", step),
+				Deadline: h.Clock.Now().Add(time.Duration(1+rng.IntN(30)) * time.Minute)})
+			if err == nil {
+				c.id = out.ID
+				cos = append(cos, c)
+			}
+			counts["hold"]++
+		case op < 5: // capture, as the paid event's or the route's
+			c := cos[rng.IntN(len(cos))]
+			if rng.IntN(2) == 0 {
+				_, err = h.App.Checkout.Capture(ctx, c.id, checkout.CaptureRequest{OrderID: c.order, TotalFen: c.total, Currency: "CNY", Key: fmt.Sprint("seq-c-", step)})
+			} else if !c.paid {
+				_, err = h.App.Orders.Handle(ctx, orders.Event{EventID: fmt.Sprint("seq-p-", step), Type: orders.Paid, OrderID: c.order,
+					Member: orders.MemberRef{MemberID: c.member}, OccurredAt: h.Clock.Now(), TotalFen: c.total,
+					Lines: []orders.Line{{SKU: "A1", Category: "A", AmountFen: c.total}}, PointsHoldID: c.id})
+				c.paid = err == nil
+			}
+			counts["capture"]++
+		case op < 6: // release
+			c := cos[rng.IntN(len(cos))]
+			_, err = h.App.Checkout.Release(ctx, c.id, checkout.ReleaseRequest{OrderID: c.order, Key: fmt.Sprint("seq-r-", step)})
+			counts["release"]++
+		case op < 8: // a partial refund of a paid order
+			c := cos[rng.IntN(len(cos))]
+			if !c.paid {
+				break
+			}
+			_, err = h.App.Orders.Handle(ctx, orders.Event{EventID: fmt.Sprint("seq-f-", step), Type: orders.Refunded, OrderID: c.order,
+				OccurredAt: h.Clock.Now(), TotalFen: int64(1 + rng.IntN(int(c.total/2)))})
+			counts["refund"]++
+		case op < 9: // minutes pass: deadlines
+			h.Clock.Set(h.Clock.Now().Add(time.Duration(1+rng.IntN(20)) * time.Minute))
+			h.App.Reminder.Scheduler.Tick(ctx)
+		default: // months pass: pending points unlock, lots expire
+			h.Clock.Set(h.Clock.Now().Add(time.Duration(20+rng.IntN(200)) * 24 * time.Hour))
+			if _, err := h.App.Ledger.Expire(ctx, h.Clock.Now(), 100); err != nil {
+				t.Fatal(err)
+			}
+			give(h, members[rng.IntN(len(members))], int64(8000+step))
+			counts["months"]++
+		}
+		if !ok[domain.ErrorCode(err)] {
+			t.Fatalf("step %d (op %d): %v", step, op, err)
+		}
+		counts[fmt.Sprint("code ", domain.ErrorCode(err))]++
+		for _, m := range members {
+			if v, err := h.App.Ledger.Check(ctx, m); err != nil || len(v) > 0 {
+				t.Fatalf("step %d: member %d: %v %v", step, m, v, err)
+			}
+		}
+		if vs, _, err := checkout.Check(ctx, checkoutAuditor(h), 100); err != nil || len(vs) > 0 {
+			t.Fatalf("step %d: checkouts: %v %v", step, vs, err)
+		}
+	}
+	t.Logf("operations: %v, %d checkouts", counts, len(cos))
+	if counts["refund"] == 0 || counts["hold"] == 0 {
+		t.Fatalf("the run did too little: %v", counts)
+	}
 }

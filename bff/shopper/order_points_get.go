@@ -16,7 +16,8 @@ type orderPointLineJSON struct {
 }
 
 // OrderPoints handles GET /api/v1/shopper/orders/{order_id}/points: why an
-// order earned what it earned. Another member's order is 404.
+// order earned what it earned, and the points it used at checkout and got
+// back. Another member's order is 404.
 func (h *Handlers) OrderPoints(c *gin.Context) {
 	o, err := h.Orders.OrderPoints(c.Request.Context(), web.MemberID(c), c.Param("order_id"))
 	if err != nil {
@@ -28,5 +29,5 @@ func (h *Handlers) OrderPoints(c *gin.Context) {
 		lines = append(lines, orderPointLineJSON{Rule: l.Name, RuleID: l.RuleID, Version: l.Version, Points: l.Points})
 	}
 	c.JSON(http.StatusOK, gin.H{"order_id": o.ID, "total_fen": o.TotalFen, "refunded_fen": o.RefundedFen,
-		"points": o.Points, "reversed": o.Reversed, "lines": lines, "occurred_at": o.OccurredAt.UTC()})
+		"points": o.Points, "reversed": o.Reversed, "points_used": o.PointsUsed, "points_returned": o.PointsReturned, "lines": lines, "occurred_at": o.OccurredAt.UTC()})
 }

@@ -423,3 +423,37 @@ func firstErr(errs ...error) error {
 	}
 	return nil
 }
+
+// Refunded gives back the share of the points the member's order used
+// that its refunds (refundedFen of totalFen in all) have not given back
+// yet: returnedUnits decides, in whole units. It runs in the refund
+// event's unit of work and returns the points given back (0 when the
+// order used none).
+func (s *Service) Refunded(ctx context.Context, memberID int64, orderID string, refundedFen, totalFen int64, key string) (int64, error) {
+	c, found, err := s.Store.LockLive(ctx, orderID)
+	if err != nil || !found || c.Status != Captured || c.MemberID != memberID || totalFen <= 0 {
+		return 0, err
+	}
+	units := returnedUnits(c.units(), refundedFen, totalFen)
+	n := units*c.PointsPerUnit - c.ReturnedPoints
+	if n <= 0 {
+		return 0, nil
+	}
+	_, err = s.Points.Reverse(ctx, ledger.ReverseInput{MemberID: memberID, Of: ledgerRef(c.ID), OfKind: ledger.KindCapture,
+		Points: n, Key: "checkout:refund:" + key, Ref: ledger.Ref{Type: "refund", ID: orderID}, Title: "退款返还抵现积分", Operator: operator})
+	if err != nil {
+		return 0, err
+	}
+	c.ReturnedPoints, c.ReturnedFen, c.UpdatedAt = units*c.PointsPerUnit, units*c.UnitFen, s.Clock.Now()
+	return n, s.Store.Update(ctx, &c)
+}
+
+// Used returns the points the member's order used at checkout (captured)
+// and what refunds gave back; 0, 0 when it used none.
+func (s *Service) Used(ctx context.Context, memberID int64, orderID string) (used, returned int64, err error) {
+	c, found, err := s.Store.Live(ctx, orderID)
+	if err != nil || !found || c.Status != Captured || c.MemberID != memberID {
+		return 0, 0, err
+	}
+	return c.Points, c.ReturnedPoints, nil
+}

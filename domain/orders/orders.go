@@ -105,21 +105,29 @@ type Order struct {
 	Refunded    map[string]int64 // sku → refunded fen
 	Points      int64            // awarded
 	Reversed    int64            // reversed by refunds
-	Breakdown   []BreakdownLine
-	OccurredAt  time.Time
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// PointsUsed are the points the order used as cash at checkout and
+	// PointsReturned those refunds gave back (not stored with the order:
+	// OrderPoints reads them from the checkout).
+	PointsUsed     int64
+	PointsReturned int64
+	Breakdown      []BreakdownLine
+	OccurredAt     time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // Outcome is the answer to an event; a replay returns the stored one.
 type Outcome struct {
-	EventID        string          `json:"event_id"`
-	Type           string          `json:"type"`
-	Status         string          `json:"status"` // applied | unmatched
-	OrderID        string          `json:"order_id"`
-	MemberID       int64           `json:"member_id,omitempty"`
-	PointsAwarded  int64           `json:"points_awarded"`
-	PointsReversed int64           `json:"points_reversed"`
+	EventID        string `json:"event_id"`
+	Type           string `json:"type"`
+	Status         string `json:"status"` // applied | unmatched
+	OrderID        string `json:"order_id"`
+	MemberID       int64  `json:"member_id,omitempty"`
+	PointsAwarded  int64  `json:"points_awarded"`
+	PointsReversed int64  `json:"points_reversed"`
+	// PointsReturned: refunded events give back this many of the points
+	// the order used at checkout.
+	PointsReturned int64           `json:"points_returned"`
 	Breakdown      []BreakdownLine `json:"breakdown"`
 	Replayed       bool            `json:"-"`
 }
@@ -162,6 +170,12 @@ type UsedPoints interface {
 	// CapturePaid captures the hold a paid order names: the member's, for
 	// this order and amount (else a 4xx error).
 	CapturePaid(ctx context.Context, holdID, memberID int64, orderID string, totalFen int64, key string) error
+	// Refunded gives back, once the member's order is refunded by
+	// refundedFen of totalFen in all, the share of the points it used not
+	// given back yet, and returns how many points that was.
+	Refunded(ctx context.Context, memberID int64, orderID string, refundedFen, totalFen int64, key string) (int64, error)
+	// Used returns the points the member's order used and got back.
+	Used(ctx context.Context, memberID int64, orderID string) (used, returned int64, err error)
 }
 
 // RuleEngine evaluates rules (rules.Service).

@@ -462,6 +462,13 @@ func (s *Service) refunded(ctx context.Context, e Event, now time.Time) (Outcome
 		if _, _, err := s.Tier.AddGrowth(ctx, o.MemberID, -amount); err != nil {
 			return Outcome{}, err
 		}
+		// The points the order used come back first (the checkout's lock
+		// before the account's, as at capture), then the earned points go.
+		if s.Checkout != nil {
+			if out.PointsReturned, err = s.Checkout.Refunded(ctx, o.MemberID, o.ID, o.RefundedFen, o.TotalFen, "event:"+e.EventID); err != nil {
+				return Outcome{}, err
+			}
+		}
 		if out.PointsReversed, err = s.reverse(ctx, &o, "refund:"+e.EventID); err != nil {
 			return Outcome{}, err
 		}
@@ -548,6 +555,11 @@ func (s *Service) OrderPoints(ctx context.Context, memberID int64, orderID strin
 	}
 	if !found {
 		return Order{}, domain.Errorf(domain.NotFound, "no such order")
+	}
+	if s.Checkout != nil {
+		if o.PointsUsed, o.PointsReturned, err = s.Checkout.Used(ctx, memberID, orderID); err != nil {
+			return Order{}, err
+		}
 	}
 	return o, nil
 }

@@ -6,11 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/jifen/jifen/domain/checkout"
+	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/repo"
 )
 
@@ -174,4 +176,43 @@ func (s *Store) Update(ctx context.Context, c *checkout.Checkout) error {
 		return fmt.Errorf("update checkout %d: %w", c.ID, err)
 	}
 	return nil
+}
+
+var _ checkout.Auditor = (*Store)(nil)
+
+// Audit implements checkout.Auditor: each checkout beside its ledger hold
+// (reference checkout:<id>) and the reversals of its capture.
+func (s *Store) Audit(ctx context.Context, after int64, limit int) ([]checkout.Audit, error) {
+	var rs []row
+	if err := s.db(ctx).Where("id > ?", after).Order("id").Limit(limit).Find(&rs).Error; err != nil {
+		return nil, fmt.Errorf("audit checkouts: %w", err)
+	}
+	out := make([]checkout.Audit, 0, len(rs))
+	for _, r := range rs {
+		a := checkout.Audit{ID: r.ID, MemberID: r.MemberID, Status: checkout.Status(r.Status), Points: r.Points,
+			ReturnedPoints: r.ReturnedPoints, Deadline: r.Deadline.UTC()}
+		ref := strconv.FormatInt(r.ID, 10)
+		var h struct {
+			Status string
+			Amount int64
+		}
+		err := s.db(ctx).Table("ledger_holds").Select("status, amount").
+			Where("member_id = ? AND ref_type = ? AND ref_id = ?", r.MemberID, checkout.RefType, ref).Order("id DESC").Take(&h).Error
+		switch {
+		case repo.IsNotFound(err):
+		case err != nil:
+			return nil, fmt.Errorf("audit checkout %d: %w", r.ID, err)
+		default:
+			a.HoldFound, a.HoldStatus, a.HoldAmount = true, ledger.HoldStatus(h.Status), h.Amount
+		}
+		captures := s.db(ctx).Table("ledger_entries").Select("id").
+			Where("member_id = ? AND ref_type = ? AND ref_id = ? AND kind = ?", r.MemberID, checkout.RefType, ref, string(ledger.KindCapture))
+		if err := s.db(ctx).Table("ledger_entries").Select("COALESCE(SUM(amount), 0)").
+			Where("member_id = ? AND kind = ? AND related_id IN (?)", r.MemberID, string(ledger.KindReverse), captures).
+			Scan(&a.Reversed).Error; err != nil {
+			return nil, fmt.Errorf("audit checkout %d: %w", r.ID, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }

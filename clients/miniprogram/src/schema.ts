@@ -2207,6 +2207,8 @@ export interface components {
             member_id?: number;
             points_awarded: number;
             points_reversed: number;
+            /** @description refunded: of the points the order used at checkout, given back by this event (⌊units × refunded / total⌋ in all, whole units; everything once fully refunded) */
+            points_returned?: number;
             breakdown: components["schemas"]["BreakdownLine"][];
         };
         TaskClaim: {
@@ -4191,6 +4193,10 @@ export interface operations {
                         points: number;
                         /** @description taken back by refunds */
                         reversed: number;
+                        /** @description paid as cash at checkout (积分抵现); 0 when none */
+                        points_used: number;
+                        /** @description of points_used, given back by refunds */
+                        points_returned: number;
                         /** Format: date-time */
                         occurred_at: string;
                         lines: {
