@@ -8,15 +8,18 @@ import (
 	"github.com/jifen/jifen/cmd/jifen/app"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/checkout"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/mall"
+	"github.com/jifen/jifen/repo/checkoutstore"
 	"github.com/jifen/jifen/repo/ledgerstore"
 	"github.com/jifen/jifen/repo/mallstore"
 )
 
 // reconcile checks every ledger invariant of one member or of all accounts
-// (in batches), then the mall's stock and coupon codes, and exits 1 naming
-// each member or item and broken rule.
+// (in batches), then the mall's stock and coupon codes and the checkouts'
+// holds and refunds, and exits 1 naming each member, item or checkout and
+// broken rule.
 func reconcile(ctx context.Context, cfg *configs.Config, memberID int64, stdout, stderr io.Writer) int {
 	st, err := app.OpenStores(ctx, cfg, false)
 	if err != nil {
@@ -29,7 +32,30 @@ func reconcile(ctx context.Context, cfg *configs.Config, memberID int64, stdout,
 	if mcode := runMallReconcile(ctx, &mallstore.Store{DB: st.DB}, stdout, stderr); mcode != 0 {
 		code = mcode
 	}
+	if ccode := runCheckoutReconcile(ctx, &checkoutstore.Store{DB: st.DB}, stdout, stderr); ccode != 0 {
+		code = ccode
+	}
 	return code
+}
+
+// runCheckoutReconcile checks every checkout (points as cash) against its
+// ledger hold and the reversals of its capture.
+func runCheckoutReconcile(ctx context.Context, a checkout.Auditor, stdout, stderr io.Writer) int {
+	vs, n, err := checkout.Check(ctx, a, 500)
+	if err != nil {
+		fmt.Fprintln(stderr, "jifen reconcile:", err)
+		return 1
+	}
+	drift := map[int64]bool{}
+	for _, v := range vs {
+		drift[v.CheckoutID] = true
+		fmt.Fprintf(stdout, "DRIFT checkout %d: %s (%s)\n", v.CheckoutID, v.Rule, v.Detail)
+	}
+	fmt.Fprintf(stdout, "reconcile: %d checkouts checked, %d with drift\n", n, len(drift))
+	if len(vs) > 0 {
+		return 1
+	}
+	return 0
 }
 
 // runMallReconcile checks every mall item: sold within stock, sold equal
