@@ -347,20 +347,20 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 	}
 	for _, p := range ps {
 		j, c := p.j, p.j.c
-		take := func(q Prize) bool {
+		take := func(q Prize) claim {
 			wk := WinKey{c.ID, j.memberID, q.ID}
-			if q.PerMemberLimit > 0 && wins[wk] >= q.PerMemberLimit {
-				return false
-			}
-			if q.Stock != Unlimited && !q.Empty() {
+			r, _ := claimPrize(q, wins[wk], func() (bool, error) {
 				l, ok := locked[q.ID]
 				if !ok || won[q.ID] >= l.Stock {
-					return false
+					return false, nil
 				}
 				won[q.ID]++
+				return true, nil
+			})
+			if r == claimed {
+				wins[wk]++
 			}
-			wins[wk]++
-			return true
+			return r
 		}
 		picked, ok := fresh[j.picked.ID]
 		if !ok {
@@ -368,9 +368,10 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 		}
 		var prize *Prize
 		if !j.gateOut {
-			if take(picked) {
+			switch take(picked) {
+			case claimed:
 				prize = &picked
-			} else if picked.Stock != Unlimited {
+			case claimSoldOut:
 				p.took.soldOut = true
 			}
 		}
@@ -378,7 +379,7 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 		d.award(c, prize)
 		if d.PrizeKind == KindNothing && c.PityAfter > 0 && p.st.MissStreak >= c.PityAfter {
 			for _, q := range pityOrder(byCampaign[c.ID]) {
-				if take(q) {
+				if take(q) == claimed {
 					d.award(c, &q)
 					d.Pity = true
 					if q.Stock != Unlimited {

@@ -60,3 +60,40 @@ func pityOrder(prizes []Prize) []Prize {
 	}
 	return out
 }
+
+// claim is what a draw's claim on one prize came to.
+type claim int
+
+const (
+	// claimed: the draw gets the prize (one unit taken when it is stocked).
+	claimed claim = iota
+	// claimLimit: the member reached the prize's per-member limit. No unit
+	// is taken and the prize stays for everyone else: a unit the Gate
+	// reserved for this draw goes back to the Gate's stock.
+	claimLimit
+	// claimSoldOut: no unit of the prize is left. Only this makes a prize
+	// sold out (the Gate's counter set to 0).
+	claimSoldOut
+)
+
+// claimPrize is the one decision of whether a draw gets prize p, for the
+// one-by-one and the grouped path alike: the member's own limit first
+// (wins: the member's wins of p so far), then the stock (takeUnit takes
+// one unit of the stocked prize and reports whether one was left; it is
+// not called for an unlimited prize or when the limit stops the member).
+func claimPrize(p Prize, wins int, takeUnit func() (bool, error)) (claim, error) {
+	if p.PerMemberLimit > 0 && wins >= p.PerMemberLimit {
+		return claimLimit, nil
+	}
+	if p.Stock == Unlimited || p.Empty() {
+		return claimed, nil
+	}
+	ok, err := takeUnit()
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return claimSoldOut, nil
+	}
+	return claimed, nil
+}

@@ -356,7 +356,10 @@ func (s *Service) reserve(ctx context.Context, c *Campaign, r Reservation) (Outc
 }
 
 type takeInfo struct {
-	soldOut bool  // SQL had no unit of the picked prize the Gate reserved
+	// soldOut: SQL had no unit of the picked prize left (claimSoldOut).
+	// A draw stopped by the member's own limit is not: the unit the Gate
+	// reserved goes back to it.
+	soldOut bool
 	other   int64 // a stocked prize the pity rule took instead
 }
 
@@ -392,27 +395,26 @@ func (s *Service) commit(ctx context.Context, campaignID, memberID int64, key st
 	if c.LimitDaily > 0 && st.DayDraws >= c.LimitDaily {
 		return Draw{}, took, domain.Errorf(domain.RuleViolation, "you have used all %d draws for today", c.LimitDaily)
 	}
-	take := func(p Prize) (bool, error) {
+	take := func(p Prize) (claim, error) {
+		wins := 0
 		if p.PerMemberLimit > 0 {
-			n, err := s.Store.MemberWins(ctx, c.ID, memberID, p.ID)
-			if err != nil || n >= p.PerMemberLimit {
-				return false, err
+			var err error
+			if wins, err = s.Store.MemberWins(ctx, c.ID, memberID, p.ID); err != nil {
+				return 0, err
 			}
 		}
-		if p.Stock == Unlimited || p.Empty() {
-			return true, nil
-		}
-		return s.Store.TakeStock(ctx, p.ID)
+		return claimPrize(p, wins, func() (bool, error) { return s.Store.TakeStock(ctx, p.ID) })
 	}
 	var prize *Prize
 	if !gateOut {
-		ok, err := take(picked)
+		r, err := take(picked)
 		if err != nil {
 			return Draw{}, took, err
 		}
-		if ok {
+		switch r {
+		case claimed:
 			prize = &picked
-		} else if picked.Stock != Unlimited {
+		case claimSoldOut:
 			took.soldOut = true
 		}
 	}
@@ -420,11 +422,11 @@ func (s *Service) commit(ctx context.Context, campaignID, memberID int64, key st
 	d.award(c, prize)
 	if d.PrizeKind == KindNothing && c.PityAfter > 0 && st.MissStreak >= c.PityAfter {
 		for _, p := range pityOrder(c.Prizes) {
-			ok, err := take(p)
+			r, err := take(p)
 			if err != nil {
 				return Draw{}, took, err
 			}
-			if ok {
+			if r == claimed {
 				d.award(c, &p)
 				d.Pity = true
 				if p.Stock != Unlimited {
