@@ -9,6 +9,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/jifen/jifen/bff/auth"
+	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/adjustment"
 	"github.com/jifen/jifen/domain/analytics"
 	"github.com/jifen/jifen/domain/audit"
@@ -70,6 +71,9 @@ type Handlers struct {
 	Analytics *analytics.Service
 	// Checkout edits the points-at-checkout policy (issue #18).
 	Checkout *checkout.Service
+	// Throttle locks out sign-ins after repeated failures (nil: in memory,
+	// on the system clock).
+	Throttle *Throttle
 	// dummy is compared when the username is unknown, so a wrong username
 	// costs the same time as a wrong password.
 	dummy []byte
@@ -89,5 +93,8 @@ func New(users []User, h *Handlers) *Handlers {
 		}
 	}
 	h.dummy, _ = bcrypt.GenerateFromPassword([]byte("no such user"), cost)
+	if h.Throttle == nil {
+		h.Throttle = &Throttle{Clock: domain.SystemClock{}}
+	}
 	return h
 }

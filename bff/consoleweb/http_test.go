@@ -257,3 +257,21 @@ func TestJournalCSVStreamsEveryPageWithBOM(t *testing.T) {
 		t.Fatalf("bad cursor: %d", r.status)
 	}
 }
+
+// The sign-in form goes through the console's one throttle: after five
+// wrong passwords the right one is 429 with Retry-After.
+func TestSignInFormIsThrottled(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	c := s.client()
+	token := field(t, csrfRe, c.get("/console/login"))
+	for i := 0; i < 5; i++ {
+		if r := c.do("POST", "/console/login", url.Values{"csrf_token": {token}, "username": {"auditor"}, "password": {"nope"}}); r.status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, r.status)
+		}
+	}
+	r := c.do("POST", "/console/login", url.Values{"csrf_token": {token}, "username": {"auditor"}, "password": {"auditor123"}})
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") != "60" {
+		t.Fatalf("right password while locked: %d Retry-After=%q", r.status, r.header.Get("Retry-After"))
+	}
+}

@@ -132,8 +132,11 @@ func (h *Handlers) loginForm(c *gin.Context) {
 
 func (h *Handlers) login(c *gin.Context) {
 	d := loginData{Next: safeNext(c.PostForm("next")), Username: c.PostForm("username")}
-	_, tok, err := h.API.SignIn(d.Username, c.PostForm("password"))
+	_, tok, err := h.API.SignIn(c.Request.Context(), c.ClientIP(), d.Username, c.PostForm("password"))
 	if err != nil {
+		if s := console.RetryAfterSeconds(err); s != "" {
+			c.Header("Retry-After", s)
+		}
 		status, detail := web.Describe(c, err)
 		d.Error = detail.Message
 		if detail.Code == domain.Unauthorized {

@@ -341,7 +341,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Directory: &member.Directory{Store: memberStore}, Tiers: a.Tiers, Signin: a.Signin,
 		Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides, Lottery: a.Lottery, Rules: a.Rules, RuleAdmin: ruleAdmin,
 		Referrals: a.Referral, Tasks: a.Tasks, Campaigns: a.Reminder.Campaigns, Mall: a.Mall, Analytics: a.Analytics,
-		Checkout: a.Checkout})
+		Checkout: a.Checkout, Throttle: &console.Throttle{Redis: st.Redis.C, Prefix: st.Redis.Prefix, Clock: opt.Clock}})
 	pages, err := consoleweb.New(&consoleweb.Handlers{API: co, Tokens: a.Tokens, Clock: opt.Clock, Secure: cfg.Production()})
 	if err != nil {
 		return nil, err
