@@ -13,19 +13,17 @@ shopt -s inherit_errexit
 # --- setup
 B=${JIFEN_URL:-http://127.0.0.1:8080}
 JIFEN=${JIFEN:-go run ./cmd/jifen}
-# Every name and key below carries RUN, so the script also runs again on the
-# same server: WeChat login codes work once, idempotency keys answer a replay.
+# RUN makes names and keys unique, so the script runs again on the same server.
 RUN=$(date +%s)
-# call: a JSON request; any 4xx/5xx prints the error answer and stops the script.
+# call: a JSON request; a 4xx/5xx prints the error and stops the script.
 call() {
   local out
   out=$(curl -sS --fail-with-body -H 'Content-Type: application/json' "$@") || { echo "$out" >&2; return 1; }
   echo "$out"
 }
 
-# --- shopper login and phone
-# The simulator turns login code sim:<user>:<nonce> into WeChat user <user>
-# (once per code, as WeChat does) and sim-phone:<11 digits> into that number.
+# --- a shopper logs in; the console adjusts points
+# Simulator codes: sim:<user>:<nonce> logs in <user> (once), sim-phone:<digits> a phone.
 ALICE_LOGIN=$(call -X POST "$B/api/v1/shopper/login" -d "{\"code\":\"sim:alice-$RUN:1\"}")
 ALICE=$(jq -r .access_token <<<"$ALICE_LOGIN")
 ALICE_ID=$(jq -r .member.id <<<"$ALICE_LOGIN")
@@ -33,9 +31,6 @@ call -X POST "$B/api/v1/shopper/phone" -H "Authorization: Bearer $ALICE" \
   -d "{\"code\":\"sim-phone:139${RUN: -8}\"}"
 call "$B/api/v1/shopper/me" -H "Authorization: Bearer $ALICE"
 
-# --- console adjustment
-# The embedded default has demo console users admin/admin123,
-# marketer/marketer123 and auditor/auditor123 (never in production).
 ADMIN=$(call -X POST "$B/api/v1/console/login" \
   -d '{"username":"admin","password":"admin123"}' | jq -r .access_token)
 # A goodwill 200 points; the Idempotency-Key makes a retry pay once.
@@ -44,8 +39,7 @@ call -X POST "$B/api/v1/console/members/$ALICE_ID/adjustments" \
   -d '{"delta":200,"reason":"客服补偿"}'
 
 # --- rules and an order
-# 1 point per yuan on paid orders, then a signed order event from the order
-# system: hex HMAC-SHA256(webhook secret, timestamp + "." + body).
+# 1 point per yuan; the order event is signed: hex HMAC-SHA256(secret, ts + "." + body).
 call -X POST "$B/api/v1/console/rules" -H "Authorization: Bearer $ADMIN" \
   -d '{"name":"基础","trigger":"order_paid","effect":{"kind":"rate","brackets":[{"from_fen":0,"per_mille":1000}]}}'
 ORDER_ID="O-$RUN"
@@ -60,20 +54,17 @@ call -X POST "$B/api/v1/hooks/orders" -H "X-Jifen-Timestamp: $TS" -H "X-Jifen-Si
 # 120 points, pending until the return window (7 days) ends
 call "$B/api/v1/shopper/orders/$ORDER_ID/points" -H "Authorization: Bearer $ALICE"
 
-# --- sign-in
+# --- sign-in, a task, referral
 call -X POST "$B/api/v1/shopper/signin" -H "Authorization: Bearer $ALICE"
 MONTH=$(TZ=Asia/Shanghai date +%Y-%m)   # days are Asia/Shanghai days
 call "$B/api/v1/shopper/signin/calendar?month=$MONTH" -H "Authorization: Bearer $ALICE"
 
-# --- a task
 SHARE_TASK_ID=$(call -X POST "$B/api/v1/console/tasks" -H "Authorization: Bearer $ADMIN" \
   -d '{"type":"share","title":"分享好物","period":"daily","target":1,"reward_points":15}' | jq -r .task.id)
 call -X POST "$B/api/v1/shopper/events/share" -H "Authorization: Bearer $ALICE" -d '{"page":"/pages/home"}'
 call -X POST "$B/api/v1/shopper/tasks/$SHARE_TASK_ID/claim" -H "Authorization: Bearer $ALICE" \
   -H "Idempotency-Key: share-claim-$RUN"
 
-# --- referral
-# Bob opens the mini-program from Alice's invite; binding his phone pays Alice.
 INVITE_CODE=$(call "$B/api/v1/shopper/referral" -H "Authorization: Bearer $ALICE" | jq -r .code)
 BOB=$(call -X POST "$B/api/v1/shopper/login" \
   -d "{\"code\":\"sim:bob-$RUN:1\",\"invite_code\":\"$INVITE_CODE\"}" | jq -r .access_token)
@@ -81,7 +72,7 @@ call -X POST "$B/api/v1/shopper/phone" -H "Authorization: Bearer $BOB" \
   -d "{\"code\":\"sim-phone:138${RUN: -8}\"}"
 call "$B/api/v1/shopper/referral" -H "Authorization: Bearer $ALICE" | jq .rewards_earned   # 100
 
-# --- a lottery draw
+# --- a lottery draw and a reminder campaign
 STARTS=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
 ENDS=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
 LOTTERY_ID=$(call -X POST "$B/api/v1/console/lottery/campaigns" -H "Authorization: Bearer $ADMIN" \
@@ -91,9 +82,7 @@ LOTTERY_ID=$(call -X POST "$B/api/v1/console/lottery/campaigns" -H "Authorizatio
 call -X POST "$B/api/v1/shopper/lottery/campaigns/$LOTTERY_ID/draws" -H "Authorization: Bearer $ALICE" \
   -H "Idempotency-Key: draw-$RUN"
 
-# --- a campaign: dry-run and dispatch
-# Alice accepts the expiry subscription in the mini-program, and the simulated
-# WeChat grants her that one-time quota.
+# Alice accepts the expiry subscription; the simulated WeChat grants that quota.
 call -X POST "$B/api/v1/shopper/subscriptions" -H "Authorization: Bearer $ALICE" \
   -d '{"results":{"sim-tmpl-expiry":"accept"}}'
 call -X POST "$B/_sim/subscriptions" \
@@ -127,8 +116,7 @@ call -X POST "$B/api/v1/guide/grants" -H "Authorization: Bearer $GUIDE" -H "Idem
   -d "{\"member_id\":$CAROL_ID,\"points\":100,\"reason\":\"到店体验\"}"
 call "$B/api/v1/guide/me" -H "Authorization: Bearer $GUIDE"
 
-# --- the points mall
-# A coupon for 100 points with its codes (CSV); Alice spends points on it.
+# --- the points mall, then reconcile
 COUPON_ID=$(call -X POST "$B/api/v1/console/mall/items" -H "Authorization: Bearer $ADMIN" \
   -d "{\"kind\":\"coupon\",\"name\":\"咖啡券 $RUN\",\"category\":\"coffee\",\"points\":100,\"stock\":3,
        \"limit_total\":1,\"enabled\":true}" | jq -r .item.id)
@@ -139,6 +127,4 @@ call -X POST "$B/api/v1/shopper/mall/items/$COUPON_ID/redemptions" -H "Authoriza
   -H "Idempotency-Key: coupon-$RUN" | jq '{status: .redemption.status, code: .redemption.coupon_code}'
 call "$B/api/v1/shopper/me" -H "Authorization: Bearer $ALICE" | jq .points   # 100 points fewer available
 
-# --- reconcile
-# exit status 1 names any drifting member and rule
 $JIFEN reconcile

@@ -42,36 +42,32 @@ func reconcile(ctx context.Context, cfg *configs.Config, memberID int64, stdout,
 // ledger hold and the reversals of its capture.
 func runCheckoutReconcile(ctx context.Context, a checkout.Auditor, stdout, stderr io.Writer) int {
 	vs, n, err := checkout.Check(ctx, a, 500)
-	if err != nil {
-		fmt.Fprintln(stderr, "jifen reconcile:", err)
-		return 1
-	}
-	drift := map[int64]bool{}
-	for _, v := range vs {
-		drift[v.CheckoutID] = true
-		fmt.Fprintf(stdout, "DRIFT checkout %d: %s (%s)\n", v.CheckoutID, v.Rule, v.Detail)
-	}
-	fmt.Fprintf(stdout, "reconcile: %d checkouts checked, %d with drift\n", n, len(drift))
-	if len(vs) > 0 {
-		return 1
-	}
-	return 0
+	return reportDrift(stdout, stderr, "checkout", "checkouts", n, vs, err,
+		func(v checkout.Violation) (int64, string, string) { return v.CheckoutID, v.Rule, v.Detail })
 }
 
 // runMallReconcile checks every mall item: sold within stock, sold equal
 // to the live redemptions, each code given once to the redemption showing it.
 func runMallReconcile(ctx context.Context, a mall.Auditor, stdout, stderr io.Writer) int {
 	vs, n, err := mall.Check(ctx, a, 500)
+	return reportDrift(stdout, stderr, "mall item", "mall items", n, vs, err,
+		func(v mall.Violation) (int64, string, string) { return v.ItemID, v.Rule, v.Detail })
+}
+
+// reportDrift prints one audit's violations and its summary line and
+// returns the exit status (1 on drift or error).
+func reportDrift[V any](stdout, stderr io.Writer, noun, nouns string, n int, vs []V, err error, show func(V) (id int64, rule, detail string)) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "jifen reconcile:", err)
 		return 1
 	}
-	items := map[int64]bool{}
+	drift := map[int64]bool{}
 	for _, v := range vs {
-		items[v.ItemID] = true
-		fmt.Fprintf(stdout, "DRIFT mall item %d: %s (%s)\n", v.ItemID, v.Rule, v.Detail)
+		id, rule, detail := show(v)
+		drift[id] = true
+		fmt.Fprintf(stdout, "DRIFT %s %d: %s (%s)\n", noun, id, rule, detail)
 	}
-	fmt.Fprintf(stdout, "reconcile: %d mall items checked, %d with drift\n", n, len(items))
+	fmt.Fprintf(stdout, "reconcile: %d %s checked, %d with drift\n", n, nouns, len(drift))
 	if len(vs) > 0 {
 		return 1
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
 )
 
@@ -48,31 +49,20 @@ const (
 // and returns what is broken and how many checkouts it checked. A held
 // checkout whose ledger hold the timeout job released is sound.
 func Check(ctx context.Context, a Auditor, batchSize int) ([]Violation, int, error) {
-	if batchSize <= 0 {
-		batchSize = 500
-	}
 	var out []Violation
-	n := 0
-	for after := int64(0); ; {
-		cs, err := a.Audit(ctx, after, batchSize)
-		if err != nil {
-			return nil, n, err
+	n, err := domain.EachPage(ctx, batchSize, a.Audit, func(c Audit) int64 { return c.ID }, func(c Audit) {
+		want := map[Status]ledger.HoldStatus{Held: ledger.HoldOpen, Captured: ledger.HoldCaptured, Released: ledger.HoldReleased}[c.Status]
+		timedOut := c.Status == Held && c.HoldStatus == ledger.HoldReleased
+		if !c.HoldFound || c.HoldAmount != c.Points || (c.HoldStatus != want && !timedOut) {
+			out = append(out, Violation{c.ID, RuleHold, fmt.Sprintf("checkout %s %d points, ledger hold found %v %s %d points",
+				c.Status, c.Points, c.HoldFound, c.HoldStatus, c.HoldAmount)})
 		}
-		if len(cs) == 0 {
-			return out, n, nil
+		if c.ReturnedPoints != c.Reversed || c.ReturnedPoints > c.Points {
+			out = append(out, Violation{c.ID, RuleReturned, fmt.Sprintf("returned %d, reversed %d, points %d", c.ReturnedPoints, c.Reversed, c.Points)})
 		}
-		for _, c := range cs {
-			n++
-			after = c.ID
-			want := map[Status]ledger.HoldStatus{Held: ledger.HoldOpen, Captured: ledger.HoldCaptured, Released: ledger.HoldReleased}[c.Status]
-			timedOut := c.Status == Held && c.HoldStatus == ledger.HoldReleased
-			if !c.HoldFound || c.HoldAmount != c.Points || (c.HoldStatus != want && !timedOut) {
-				out = append(out, Violation{c.ID, RuleHold, fmt.Sprintf("checkout %s %d points, ledger hold found %v %s %d points",
-					c.Status, c.Points, c.HoldFound, c.HoldStatus, c.HoldAmount)})
-			}
-			if c.ReturnedPoints != c.Reversed || c.ReturnedPoints > c.Points {
-				out = append(out, Violation{c.ID, RuleReturned, fmt.Sprintf("returned %d, reversed %d, points %d", c.ReturnedPoints, c.Reversed, c.Points)})
-			}
-		}
+	})
+	if err != nil {
+		return nil, n, err
 	}
+	return out, n, nil
 }

@@ -3,6 +3,8 @@ package mall
 import (
 	"context"
 	"fmt"
+
+	"github.com/jifen/jifen/domain"
 )
 
 // Violation is a broken mall invariant.
@@ -22,32 +24,21 @@ const (
 // Check verifies every item's stock and code invariants, batchSize items
 // at a time, and returns what is broken and how many items it checked.
 func Check(ctx context.Context, a Auditor, batchSize int) ([]Violation, int, error) {
-	if batchSize <= 0 {
-		batchSize = 500
-	}
 	var out []Violation
-	n := 0
-	for after := int64(0); ; {
-		items, err := a.Audit(ctx, after, batchSize)
-		if err != nil {
-			return nil, n, err
+	n, err := domain.EachPage(ctx, batchSize, a.Audit, func(it ItemAudit) int64 { return it.ItemID }, func(it ItemAudit) {
+		if it.Sold > it.Stock {
+			out = append(out, Violation{it.ItemID, RuleSoldWithinStock, fmt.Sprintf("sold %d, stock %d", it.Sold, it.Stock)})
 		}
-		if len(items) == 0 {
-			return out, n, nil
+		if it.Sold != it.LiveRedemptions {
+			out = append(out, Violation{it.ItemID, RuleSoldRedemptions, fmt.Sprintf("sold %d, live redemptions %d", it.Sold, it.LiveRedemptions)})
 		}
-		for _, it := range items {
-			n++
-			after = it.ItemID
-			if it.Sold > it.Stock {
-				out = append(out, Violation{it.ItemID, RuleSoldWithinStock, fmt.Sprintf("sold %d, stock %d", it.Sold, it.Stock)})
-			}
-			if it.Sold != it.LiveRedemptions {
-				out = append(out, Violation{it.ItemID, RuleSoldRedemptions, fmt.Sprintf("sold %d, live redemptions %d", it.Sold, it.LiveRedemptions)})
-			}
-			if it.CodesGiven != it.CodedRedemptions || it.CodesMismatched != 0 {
-				out = append(out, Violation{it.ItemID, RuleCodesOnce, fmt.Sprintf("codes given %d, redemptions with a code %d, mismatched %d",
-					it.CodesGiven, it.CodedRedemptions, it.CodesMismatched)})
-			}
+		if it.CodesGiven != it.CodedRedemptions || it.CodesMismatched != 0 {
+			out = append(out, Violation{it.ItemID, RuleCodesOnce, fmt.Sprintf("codes given %d, redemptions with a code %d, mismatched %d",
+				it.CodesGiven, it.CodedRedemptions, it.CodesMismatched)})
 		}
+	})
+	if err != nil {
+		return nil, n, err
 	}
+	return out, n, nil
 }
