@@ -49,6 +49,16 @@ func recoverer() gin.HandlerFunc {
 	}
 }
 
+// apiHeaders go on every answer of the public port: no content sniffing
+// (a JSON body is never run as a script or page), and no caching by a
+// browser or proxy — the answers carry tokens and members' balances.
+func apiHeaders(c *gin.Context) {
+	hd := c.Writer.Header()
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Cache-Control", "no-store")
+	c.Next()
+}
+
 // accessLog writes one slog JSON line per request.
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {

@@ -2,6 +2,7 @@ package bff_test
 
 import (
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -19,9 +20,14 @@ func TestHealthReadyMetrics(t *testing.T) {
 		t.Fatalf("readyz %d %s", r.Status, r.Body)
 	}
 	h.DoInvalid("POST", "/api/v1/shopper/login", `{`)
-	r := h.Do("GET", "/metrics", nil)
-	if r.Status != 200 || !strings.Contains(string(r.Body), `jifen_http_requests_total{method="POST",route="/api/v1/shopper/login",status="400"} 1`) {
-		t.Fatalf("metrics do not count the login by route and status:\n%s", r.Body)
+	// Metrics are on the admin listener (server.metrics_addr), not here.
+	if r := h.DoInvalid("GET", "/metrics", nil); r.Status != 404 {
+		t.Fatalf("public /metrics: %d, want 404", r.Status)
+	}
+	rec := httptest.NewRecorder()
+	h.App.Admin.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `jifen_http_requests_total{method="POST",route="/api/v1/shopper/login",status="400"} 1`) {
+		t.Fatalf("metrics do not count the login by route and status:\n%s", rec.Body)
 	}
 	if r := h.Do("GET", "/api/v1/nope", nil); r.Status != 404 || r.ErrorCode() != "NOT_FOUND" {
 		t.Fatalf("unknown route: %d %s", r.Status, r.Body)
@@ -112,5 +118,30 @@ func TestRateLimitPerIPBelievesTrustedProxy(t *testing.T) {
 	}
 	if st := send("203.0.113.8"); st != 400 {
 		t.Fatalf("another client behind the same proxy: %d; want its own limit (400 for the bad body)", st)
+	}
+}
+
+// Every answer says not to sniff its type; none may be cached, least of all
+// one that carries tokens.
+func TestAnswersAreNotSniffedOrCached(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	login := h.Do("POST", "/api/v1/shopper/login", map[string]any{"code": h.Code(bfftest.UniqueUser("hdr"))})
+	if login.Status != 200 {
+		t.Fatalf("login %d %s", login.Status, login.Body)
+	}
+	refresh := h.Do("POST", "/api/v1/shopper/token/refresh", map[string]any{"refresh_token": login.JSON()["refresh_token"]})
+	for name, r := range map[string]*bfftest.Response{
+		"login": login, "refresh": refresh,
+		"error":   h.DoInvalid("POST", "/api/v1/shopper/login", `{`),
+		"healthz": h.Do("GET", "/healthz", nil),
+		"console": h.Do("POST", "/api/v1/console/login", map[string]any{"username": "admin", "password": "admin123"}),
+	} {
+		if got := r.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("%s: X-Content-Type-Options %q", name, got)
+		}
+		if got := r.Header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s: Cache-Control %q", name, got)
+		}
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/jifen/jifen/bff/auth"
@@ -74,7 +73,7 @@ func NewRouter(d Deps) *gin.Engine {
 	limiter := redis_rate.NewLimiter(d.Redis)
 	m := newMetrics(d.Registry)
 
-	r.Use(requestID(), recoverer(), accessLog(d.Logger), m.handler())
+	r.Use(requestID(), apiHeaders, recoverer(), accessLog(d.Logger), m.handler())
 	r.NoRoute(func(c *gin.Context) { web.Fail(c, domain.Errorf(domain.NotFound, "no such route")) })
 	r.NoMethod(func(c *gin.Context) {
 		web.Fail(c, domain.Errorf(web.CodeMethodNotAllowed, "method not allowed on this route"))
@@ -96,7 +95,6 @@ func NewRouter(d Deps) *gin.Engine {
 		}
 		c.JSON(http.StatusOK, body)
 	})
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
 	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", docs.OpenAPI) })
 	if d.Simulator != nil {
 		r.Any("/_sim/*path", gin.WrapH(d.Simulator))

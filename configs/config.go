@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"reflect"
@@ -193,7 +194,14 @@ type Server struct {
 	// and X-Real-IP are believed; from any other peer the client is the
 	// peer. Default none: a forged header cannot pick its own rate-limit key.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// MetricsAddr is the admin listener: /metrics for Prometheus and
+	// /debug/pprof/ for profiles. It is never the public port: both tell an
+	// outsider how the service runs. "off" serves neither.
+	MetricsAddr string `yaml:"metrics_addr"`
 }
+
+// MetricsOff is server.metrics_addr's value that serves no admin listener.
+const MetricsOff = "off"
 
 type MySQL struct {
 	DSN Secret `yaml:"dsn"`
@@ -517,6 +525,13 @@ func (c *Config) Validate() error {
 			if _, err := netip.ParseAddr(p); err != nil {
 				bad("server.trusted_proxies", fmt.Sprintf("%q is not an IP address or CIDR", p))
 			}
+		}
+	}
+	if a := c.Server.MetricsAddr; a != MetricsOff {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			bad("server.metrics_addr", fmt.Sprintf("%q is not host:port or off", a))
+		} else if a == c.Server.Addr {
+			bad("server.metrics_addr", "must differ from server.addr: metrics and profiles never share the public port")
 		}
 	}
 	if !c.Production() && c.DataDir == "" {

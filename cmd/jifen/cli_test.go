@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -202,5 +204,41 @@ func TestMigrateStatusListsEveryMigration(t *testing.T) {
 		if !regexp.MustCompile(fmt.Sprintf(`(?m)^ *%d  %s +applied 20`, m.Version, regexp.QuoteMeta(m.Name))).MatchString(out) {
 			t.Fatalf("migration %d %s not listed as applied:\n%s", m.Version, m.Name, out)
 		}
+	}
+}
+
+// /metrics and /debug/pprof/ answer on server.metrics_addr only: the public
+// port has neither, and a taken admin port stops serve naming the key.
+func TestMetricsAndProfilesOnTheAdminAddress(t *testing.T) {
+	addr, admin := freeAddr(t), freeAddr(t)
+	env := jifenEnv("JIFEN_DATA_DIR="+t.TempDir(), "JIFEN_SERVER_ADDR="+addr, "JIFEN_SERVER_METRICS_ADDR="+admin)
+	startJifen(t, addr, env, "serve")
+	get := func(url string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, p := range []string{"/metrics", "/debug/pprof/"} {
+		if code, _ := get("http://" + addr + p); code != http.StatusNotFound {
+			t.Errorf("public port %s: %d, want 404", p, code)
+		}
+	}
+	if code, body := get("http://" + admin + "/metrics"); code != 200 || !strings.Contains(body, `jifen_http_requests_total{method="GET",route="unmatched",status="404"}`) {
+		t.Errorf("admin /metrics: %d, does not count the public 404s:\n%.2000s", code, body)
+	}
+	if code, body := get("http://" + admin + "/debug/pprof/"); code != 200 || !strings.Contains(body, "goroutine") {
+		t.Errorf("admin /debug/pprof/: %d %.300s", code, body)
+	}
+	// A second instance on the same admin port does not start.
+	second := exec.Command(os.Args[0], "serve")
+	second.Env = jifenEnv("JIFEN_DATA_DIR="+t.TempDir(), "JIFEN_SERVER_ADDR="+freeAddr(t), "JIFEN_SERVER_METRICS_ADDR="+admin)
+	out, err := second.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "server.metrics_addr") {
+		t.Errorf("serve on a taken metrics port: %v %s", err, out)
 	}
 }

@@ -349,6 +349,15 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) int {
 			stop()
 		}
 	}
+	if cfg.Server.MetricsAddr != configs.MetricsOff {
+		stopAdmin, err := serveAdmin(log, cfg.Server.MetricsAddr, a.Admin)
+		if err != nil {
+			st.Close()
+			log.Error("listen for metrics (server.metrics_addr)", "addr", cfg.Server.MetricsAddr, "err", err.Error())
+			return 1
+		}
+		defer stopAdmin()
+	}
 	code := serveHTTP(ctx, log, cfg.Server.Addr, a.Handler, cfg.Server.ShutdownTimeout, st.Close, check)
 	select {
 	case <-failed:
@@ -374,6 +383,21 @@ func checkTemplates(ctx context.Context, a *app.App, log *slog.Logger) bool {
 		log.Warn("message templates not checked: WeChat did not answer", "err", err.Error())
 	}
 	return len(problems) == 0
+}
+
+// serveAdmin serves /metrics and /debug/pprof/ on their own listener until
+// the returned stop is called. A port that cannot be had is an error: an
+// operator who configured metrics expects them.
+func serveAdmin(log *slog.Logger, addr string, h http.Handler) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	// No write timeout: a CPU profile streams for its ?seconds=.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("metrics and profiles", "addr", "http://"+ln.Addr().String()+"/metrics")
+	return func() { _ = srv.Close() }, nil
 }
 
 // serveHTTP serves h until ctx ends, lets in-flight requests finish, then

@@ -70,11 +70,24 @@ func jifenEnv(extra ...string) []string {
 	return append(append(env, "JIFEN_TEST_RUN_MAIN=1"), extra...)
 }
 
+func hasEnv(env []string, key string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, key+"=") {
+			return true
+		}
+	}
+	return false
+}
+
 // startJifen starts `jifen args…` as a child process with env and waits
 // until it answers /healthz on addr. The process gets SIGTERM when the test
 // ends; its output is logged when the test fails.
 func startJifen(t *testing.T, addr string, env []string, args ...string) {
 	t.Helper()
+	if !hasEnv(env, "JIFEN_SERVER_METRICS_ADDR") {
+		// Tests start several instances at once: each its own admin port.
+		env = append(env, "JIFEN_SERVER_METRICS_ADDR="+freeAddr(t))
+	}
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = env
 	var out bytes.Buffer

@@ -162,7 +162,9 @@ func OpenStores(ctx context.Context, cfg *configs.Config, migrate bool) (*Stores
 
 // App is the wired service.
 type App struct {
-	Handler  http.Handler
+	Handler http.Handler
+	// Admin serves /metrics and /debug/pprof/ on server.metrics_addr.
+	Admin    http.Handler
 	Members  *member.Service
 	Sessions *session.Service
 	Tokens   *auth.Tokens
@@ -353,6 +355,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Budget: cfg.WeChat.CallbackBudget}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.Admin = bff.NewAdminHandler(reg)
 	a.Handler = bff.NewRouter(bff.Deps{
 		Logger:         opt.Logger,
 		BodyLimit:      cfg.Server.BodyLimitBytes,
