@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -68,6 +69,18 @@ func (d *DB) MigrateWaiting(ctx context.Context, migrations []Migration, wait ti
 		}
 		defer conn.ExecContext(context.Background(), "SELECT RELEASE_LOCK(CONCAT('jifen_migrate:', DATABASE()))") //nolint:errcheck
 	}
+	if d.dialect == MySQL {
+		// Tables are utf8mb4 whatever the database's default: a latin1
+		// database would refuse the first Chinese rule name (Error 1366).
+		coll, err := d.tableCollation(g)
+		if err != nil {
+			return nil, err
+		}
+		g = g.Set("gorm:table_options", "DEFAULT CHARSET=utf8mb4 COLLATE="+coll).Session(&gorm.Session{})
+		if err := convertToUTF8MB4(g, coll); err != nil {
+			return nil, err
+		}
+	}
 	have, err := d.applied(g)
 	if err != nil {
 		return nil, err
@@ -86,6 +99,38 @@ func (d *DB) MigrateWaiting(ctx context.Context, migrations []Migration, wait ti
 		applied = append(applied, m.Version)
 	}
 	return applied, nil
+}
+
+// tableCollation is the collation of Jifen's tables on MySQL: the
+// database's own when it is a utf8mb4 one (tables created by earlier
+// releases have it, and comparing columns of two collations is an error),
+// else utf8mb4_unicode_ci.
+func (d *DB) tableCollation(g *gorm.DB) (string, error) {
+	var charset, coll string
+	if err := g.Raw("SELECT @@character_set_database, @@collation_database").Row().Scan(&charset, &coll); err != nil {
+		return "", fmt.Errorf("database charset: %w", err)
+	}
+	if charset == "utf8mb4" {
+		return coll, nil
+	}
+	return "utf8mb4_unicode_ci", nil
+}
+
+// convertToUTF8MB4 converts the database's tables that are not utf8mb4 —
+// created by a release that did not say, in a database whose default is
+// latin1 — to coll. On a database created utf8mb4 it does nothing.
+func convertToUTF8MB4(g *gorm.DB, coll string) error {
+	var tables []string
+	if err := g.Raw(`SELECT TABLE_NAME FROM information_schema.TABLES
+		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' AND TABLE_COLLATION NOT LIKE 'utf8mb4!_%' ESCAPE '!'`).Scan(&tables).Error; err != nil {
+		return fmt.Errorf("list tables to convert to utf8mb4: %w", err)
+	}
+	for _, t := range tables {
+		if err := g.Exec("ALTER TABLE `" + strings.ReplaceAll(t, "`", "``") + "` CONVERT TO CHARACTER SET utf8mb4 COLLATE " + coll).Error; err != nil {
+			return fmt.Errorf("convert %s to utf8mb4: %w", t, err)
+		}
+	}
+	return nil
 }
 
 // applied returns when each recorded migration was applied, creating

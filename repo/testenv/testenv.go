@@ -46,7 +46,14 @@ type Env struct {
 // Option changes how New builds the stores.
 type Option func(*options)
 
-type options struct{ proxies bool }
+type options struct {
+	proxies bool
+	charset string
+}
+
+// WithCharset creates the MySQL database with this default character set
+// (e.g. latin1, as an old server's default) instead of utf8mb4.
+func WithCharset(cs string) Option { return func(o *options) { o.charset = cs } }
 
 // WithProxies puts a Proxy between the stores and MySQL and Redis (the
 // real ones or miniredis), and opens Redis as serve does
@@ -68,7 +75,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	env := &Env{}
 	sqlName := "sqlite"
 	if dsn := MySQLDSN(); dsn != "" {
-		env.DB, env.DSN, env.SQLProxy = newMySQL(t, dsn, o.proxies)
+		env.DB, env.DSN, env.SQLProxy = newMySQL(t, dsn, o)
 		sqlName = "mysql"
 	} else {
 		// Not t.TempDir: its cleanup fails the test when SQLite is still
@@ -129,19 +136,23 @@ func randomName() string {
 
 // newMySQL creates a fresh database on the server named by dsn and drops it
 // at cleanup.
-func newMySQL(t testing.TB, dsn string, proxied bool) (*repo.DB, string, *Proxy) {
+func newMySQL(t testing.TB, dsn string, o options) (*repo.DB, string, *Proxy) {
 	t.Helper()
 	cfg, err := mysqldrv.ParseDSN(dsn)
 	if err != nil {
 		t.Fatalf("JIFEN_TEST_MYSQL_DSN: %v", err)
 	}
 	name := "jifen_t_" + randomName()
-	if err := adminExec(dsn, fmt.Sprintf("CREATE DATABASE `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci", name)); err != nil {
+	charset := "utf8mb4 COLLATE utf8mb4_unicode_ci"
+	if o.charset != "" {
+		charset = o.charset
+	}
+	if err := adminExec(dsn, fmt.Sprintf("CREATE DATABASE `%s` CHARACTER SET %s", name, charset)); err != nil {
 		t.Fatalf("create database: %v", err)
 	}
 	cfg.DBName = name
 	var proxy *Proxy
-	if proxied {
+	if o.proxies {
 		proxy = NewProxy(t, cfg.Addr)
 		cfg.Addr = proxy.Addr()
 	}

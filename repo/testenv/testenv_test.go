@@ -143,3 +143,43 @@ func TestMigrateWaitsForTheLockAndGivesUp(t *testing.T) {
 		t.Fatalf("migrate after the lock was released: %v %v", applied, err)
 	}
 }
+
+// A database whose default is latin1 still gets utf8mb4 tables, so the
+// first Chinese rule name is stored rather than refused (Error 1366); a
+// latin1 table left by an earlier release is converted by the next migrate.
+func TestMigrateMakesUTF8MB4TablesInALatin1Database(t *testing.T) {
+	t.Parallel()
+	if testenv.MySQLDSN() == "" {
+		return // MySQL only; .ci/run's MariaDB stage runs it
+	}
+	env := testenv.New(t, testenv.WithCharset("latin1"))
+	ctx := context.Background()
+	db := env.DB.Conn(ctx)
+	if err := db.Exec("CREATE TABLE legacy_t (id BIGINT PRIMARY KEY, name VARCHAR(64) NOT NULL) CHARACTER SET latin1").Error; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.DB.Migrate(ctx, schema.All()); err != nil {
+		t.Fatal(err)
+	}
+	var bad []string
+	if err := db.Raw(`SELECT CONCAT(TABLE_NAME, ':', TABLE_COLLATION) FROM information_schema.TABLES
+		WHERE TABLE_SCHEMA = DATABASE() AND TABLE_COLLATION NOT LIKE 'utf8mb4%'`).Scan(&bad).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) > 0 {
+		t.Fatalf("tables not utf8mb4 after migrate: %v", bad)
+	}
+	var tables int
+	db.Raw("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()").Scan(&tables)
+	if tables < 20 {
+		t.Fatalf("only %d tables: the check saw nothing", tables)
+	}
+	for _, q := range []string{
+		"INSERT INTO legacy_t (id, name) VALUES (1, '双十一积分翻倍')",
+		"INSERT INTO members (openid, session_key, nickname, avatar_url, created_at, last_active) VALUES ('o1','','张三🎉','',NOW(),NOW())",
+	} {
+		if err := db.Exec(q).Error; err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
