@@ -18,6 +18,7 @@ import (
 	"github.com/jifen/jifen/bff/auth"
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/session"
 )
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -142,7 +143,7 @@ func rateLimit(l *redis_rate.Limiter, prefix string, perMinute int, keyOf func(*
 
 // requireAudience verifies the bearer token for audience and stores the
 // caller. Tokens of another audience are refused (401).
-func requireAudience(tokens *auth.Tokens, audience string) gin.HandlerFunc {
+func requireAudience(tokens *auth.Tokens, sessions *session.Service, audience string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		h := c.GetHeader("Authorization")
 		raw, ok := strings.CutPrefix(h, "Bearer ")
@@ -151,6 +152,10 @@ func requireAudience(tokens *auth.Tokens, audience string) gin.HandlerFunc {
 			return
 		}
 		cl, err := tokens.Verify(raw, audience)
+		if err == nil {
+			// A logged-out session's tokens stop at once, not at expiry.
+			err = sessions.Check(c.Request.Context(), cl.Sid, cl.ID)
+		}
 		if err != nil {
 			web.Fail(c, err)
 			return

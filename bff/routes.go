@@ -24,6 +24,7 @@ import (
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/docs"
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/session"
 )
 
 // Deps is everything the router needs, built by cmd/jifen.
@@ -39,8 +40,10 @@ type Deps struct {
 	PerIP          int    // requests per minute per client IP
 	PerMember      int    // requests per minute per authenticated caller
 	Tokens         *auth.Tokens
-	Shopper        *shopper.Handlers
-	Console        *console.Handlers
+	// Sessions says whether a token's login has ended (logout, sign-out).
+	Sessions *session.Service
+	Shopper  *shopper.Handlers
+	Console  *console.Handlers
 	// ConsoleWeb is the console as web pages at /console/ (nil: not served).
 	ConsoleWeb *consoleweb.Handlers
 	Guide      *guide.Handlers
@@ -119,7 +122,7 @@ func NewRouter(d Deps) *gin.Engine {
 	api.POST("/shopper/login", sh.Login)
 	api.POST("/shopper/token/refresh", sh.Refresh)
 	api.POST("/shopper/logout", sh.Logout)
-	me := api.Group("/shopper", requireAudience(d.Tokens, auth.Shopper), byCaller)
+	me := api.Group("/shopper", requireAudience(d.Tokens, d.Sessions, auth.Shopper), byCaller)
 	me.GET("/me", sh.Me)
 	me.POST("/phone", sh.BindPhone)
 	me.GET("/points/entries", sh.PointsEntries)
@@ -146,7 +149,7 @@ func NewRouter(d Deps) *gin.Engine {
 
 	co := d.Console
 	api.POST("/console/login", co.Login)
-	con := api.Group("/console", requireAudience(d.Tokens, auth.Console), byCaller)
+	con := api.Group("/console", requireAudience(d.Tokens, d.Sessions, auth.Console), byCaller)
 	writers := requireRole(console.Writers...)
 	con.POST("/members/:id/adjustments", writers, co.CreateAdjustment)
 	con.GET("/members", co.SearchMembers)
@@ -168,7 +171,7 @@ func NewRouter(d Deps) *gin.Engine {
 
 	gd := d.Guide
 	api.POST("/guide/login", gd.Login)
-	gu := api.Group("/guide", requireAudience(d.Tokens, auth.Guide), byCaller)
+	gu := api.Group("/guide", requireAudience(d.Tokens, d.Sessions, auth.Guide), byCaller)
 	gu.GET("/me", gd.Me)
 	gu.GET("/customers", gd.Customers)
 	gu.GET("/customers/:member_id", gd.Customer)

@@ -36,6 +36,9 @@ type Tokens struct {
 type Claims struct {
 	jwt.RegisteredClaims
 	Role string `json:"role,omitempty"`
+	// Sid is the login session (refresh-token family) the token was issued
+	// under: a logout ends every token that carries it.
+	Sid string `json:"sid,omitempty"`
 }
 
 // SubjectID returns the numeric subject (member or guide id); 0 if not numeric.
@@ -46,6 +49,11 @@ func (c *Claims) SubjectID() int64 {
 
 // Sign issues an access token for subject in audience.
 func (t *Tokens) Sign(audience, subject, role string) (string, error) {
+	return t.SignSession(audience, subject, role, "")
+}
+
+// SignSession issues an access token that belongs to the login session sid.
+func (t *Tokens) SignSession(audience, subject, role, sid string) (string, error) {
 	now := t.Clock.Now()
 	c := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -57,6 +65,7 @@ func (t *Tokens) Sign(audience, subject, role string) (string, error) {
 			ID:        newJTI(),
 		},
 		Role: role,
+		Sid:  sid,
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
 	tok.Header["kid"] = t.Kid
@@ -72,6 +81,9 @@ func newJTI() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// NewSessionID names a login session whose tokens carry it as sid.
+func NewSessionID() string { return newJTI() }
 
 var errToken = domain.Errorf(domain.Unauthorized, "access token missing, invalid or expired")
 

@@ -22,6 +22,7 @@ import (
 	"github.com/jifen/jifen/bff/auth"
 	"github.com/jifen/jifen/bff/console"
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/session"
 )
 
 //go:embed templates static
@@ -31,7 +32,9 @@ var files embed.FS
 type Handlers struct {
 	API    *console.Handlers
 	Tokens *auth.Tokens
-	Clock  domain.Clock
+	// Sessions ends a signed-out cookie's token at once.
+	Sessions *session.Service
+	Clock    domain.Clock
 	// Secure marks the cookies Secure (and names the CSRF cookie __Host-);
 	// off in the embedded mode, which is served over plain HTTP on loopback.
 	Secure bool

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jifen/jifen/bff/bfftest"
 	"github.com/jifen/jifen/configs"
@@ -273,5 +274,49 @@ func TestSignInFormIsThrottled(t *testing.T) {
 	r := c.do("POST", "/console/login", url.Values{"csrf_token": {token}, "username": {"auditor"}, "password": {"auditor123"}})
 	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") != "60" {
 		t.Fatalf("right password while locked: %d Retry-After=%q", r.status, r.header.Get("Retry-After"))
+	}
+}
+
+// Signing out ends the session on the server: a copy of the cookie taken
+// before — the current token or one renewed away — no longer opens a page.
+func TestSignOutEndsTheCookiesSession(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	c := s.client()
+	c.signIn("marketer")
+	u, _ := url.Parse(s.srv.URL + "/console/")
+	early := c.c.Jar.Cookies(u)
+	// Past half the token's life the session is renewed with a new token.
+	s.h.Clock.Advance(s.h.Config.Auth.AccessTTL/2 + time.Second)
+	if r := c.get("/console/members"); r.status != 200 {
+		t.Fatalf("members page: %d", r.status)
+	}
+	current := c.c.Jar.Cookies(u)
+	session := func(jar []*http.Cookie) string {
+		for _, ck := range jar {
+			if ck.Name == "jifen_console" {
+				return ck.Value
+			}
+		}
+		return ""
+	}
+	if session(early) == "" || session(early) == session(current) {
+		t.Fatal("the session was not renewed: the test would not tell a renewed-away token apart")
+	}
+	token := field(t, csrfRe, c.get("/console/members"))
+	if r := c.do("POST", "/console/logout", url.Values{"csrf_token": {token}}); r.status != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", r.status)
+	}
+	for name, jar := range map[string][]*http.Cookie{"current": current, "renewed-away": early} {
+		thief := s.client()
+		thief.c.Jar.SetCookies(u, jar)
+		if r := thief.get("/console/members"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/console/login") {
+			t.Errorf("the %s cookie after sign-out: %d %v", name, r.status, r.header.Get("Location"))
+		}
+	}
+	other := s.client()
+	other.signIn("marketer")
+	if r := other.get("/console/members"); r.status != 200 {
+		t.Errorf("a new sign-in after the sign-out: %d", r.status)
 	}
 }

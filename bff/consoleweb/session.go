@@ -82,6 +82,9 @@ func (h *Handlers) checkCSRF(c *gin.Context) {
 func (h *Handlers) session(c *gin.Context) {
 	raw, _ := c.Cookie(sessionCookie)
 	cl, err := h.Tokens.Verify(raw, auth.Console)
+	if err == nil {
+		err = h.Sessions.Check(c.Request.Context(), cl.Sid, cl.ID)
+	}
 	if err != nil {
 		if c.Request.Method == http.MethodGet {
 			c.Redirect(http.StatusSeeOther, "/console/login?next="+url.QueryEscape(c.Request.URL.RequestURI()))
@@ -92,7 +95,7 @@ func (h *Handlers) session(c *gin.Context) {
 		return
 	}
 	if cl.ExpiresAt != nil && cl.ExpiresAt.Sub(h.Clock.Now()) < h.Tokens.TTL/2 {
-		if tok, err := h.Tokens.Sign(auth.Console, cl.Subject, cl.Role); err == nil {
+		if tok, err := h.Tokens.SignSession(auth.Console, cl.Subject, cl.Role, cl.Sid); err == nil {
 			h.setSession(c, tok)
 		}
 	}
@@ -132,7 +135,13 @@ func (h *Handlers) loginForm(c *gin.Context) {
 
 func (h *Handlers) login(c *gin.Context) {
 	d := loginData{Next: safeNext(c.PostForm("next")), Username: c.PostForm("username")}
-	_, tok, err := h.API.SignIn(c.Request.Context(), c.ClientIP(), d.Username, c.PostForm("password"))
+	u, _, err := h.API.SignIn(c.Request.Context(), c.ClientIP(), d.Username, c.PostForm("password"))
+	var tok string
+	if err == nil {
+		// The cookie's tokens share a session id, kept when one is
+		// renewed, so signing out ends them all.
+		tok, err = h.Tokens.SignSession(auth.Console, u.Username, u.Role, auth.NewSessionID())
+	}
 	if err != nil {
 		if s := console.RetryAfterSeconds(err); s != "" {
 			c.Header("Retry-After", s)
@@ -149,7 +158,15 @@ func (h *Handlers) login(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, d.Next)
 }
 
+// logout ends the cookie's token on the server too: a copy of the cookie
+// taken before the sign-out no longer opens the console.
 func (h *Handlers) logout(c *gin.Context) {
+	if cl := web.Claims(c); cl != nil {
+		if err := h.Sessions.End(c.Request.Context(), cl.Sid, cl.ID); err != nil {
+			h.fail(c, err)
+			return
+		}
+	}
 	h.setCookie(c, sessionCookie, "", -1, true)
 	c.Redirect(http.StatusSeeOther, "/console/login")
 }

@@ -165,6 +165,53 @@ func TestLogoutRevokesRefresh(t *testing.T) {
 	}
 }
 
+// A logout ends the login's access tokens at once, not when they expire:
+// the one in hand and one issued by an earlier refresh. Other logins of
+// the same member keep working. With Redis wiped, or down, the database
+// still knows.
+func TestLogoutEndsTheAccessTokensAtOnce(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	user := bfftest.UniqueUser("lgo")
+	first, refresh, _ := h.Login(user)
+	r := h.Do("POST", "/api/v1/shopper/token/refresh", map[string]string{"refresh_token": refresh})
+	if r.Status != 200 {
+		t.Fatalf("refresh: %d %s", r.Status, r.Body)
+	}
+	second, refresh := r.JSON()["access_token"].(string), r.JSON()["refresh_token"].(string)
+	other, _, _ := h.Login(user) // the same member on another phone
+	me := func(tok string) int { return h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(tok)...).Status }
+	if me(first) != 200 || me(second) != 200 {
+		t.Fatal("tokens refused before the logout")
+	}
+	if r := h.Do("POST", "/api/v1/shopper/logout", map[string]string{"refresh_token": refresh}); r.Status != http.StatusNoContent {
+		t.Fatalf("logout: %d %s", r.Status, r.Body)
+	}
+	check := func(when string) {
+		t.Helper()
+		for name, tok := range map[string]string{"current": second, "earlier": first} {
+			if r := h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(tok)...); r.Status != 401 || r.ErrorCode() != "UNAUTHORIZED" {
+				t.Errorf("%s: the %s access token of a logged-out login: %d %s", when, name, r.Status, r.Body)
+			}
+		}
+		if got := me(other); got != 200 {
+			t.Errorf("%s: another login of the member: %d", when, got)
+		}
+	}
+	check("after logout")
+	if err := h.Env.Redis.DeleteAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	check("Redis wiped")
+	check("Redis rebuilt")
+	if h.Env.Mini == nil {
+		h.Env.Redis.C.Close() // real Redis in CI: stop talking to it
+	} else {
+		h.Env.Mini.Close()
+	}
+	check("Redis down")
+}
+
 // TestLogoutAndRefreshNeedARefreshToken: the spec requires refresh_token;
 // a logout without one must not answer 204 as if a session had ended.
 func TestLogoutAndRefreshNeedARefreshToken(t *testing.T) {

@@ -51,11 +51,11 @@ func (h *Handlers) Login(c *gin.Context) {
 }
 
 func (h *Handlers) issue(c *gin.Context, memberID int64) (*tokenResponse, error) {
-	access, err := h.Tokens.Sign(auth.Shopper, strconv.FormatInt(memberID, 10), "")
+	refresh, sid, err := h.Sessions.Issue(c.Request.Context(), auth.Shopper, memberID)
 	if err != nil {
 		return nil, err
 	}
-	refresh, err := h.Sessions.Issue(c.Request.Context(), auth.Shopper, memberID)
+	access, err := h.Tokens.SignSession(auth.Shopper, strconv.FormatInt(memberID, 10), "", sid)
 	if err != nil {
 		return nil, err
 	}

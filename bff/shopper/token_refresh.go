@@ -36,12 +36,12 @@ func (h *Handlers) Refresh(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	memberID, next, err := h.Sessions.Rotate(c.Request.Context(), auth.Shopper, req.RefreshToken)
+	memberID, sid, next, err := h.Sessions.Rotate(c.Request.Context(), auth.Shopper, req.RefreshToken)
 	if err != nil {
 		web.Fail(c, err)
 		return
 	}
-	access, err := h.Tokens.Sign(auth.Shopper, strconv.FormatInt(memberID, 10), "")
+	access, err := h.Tokens.SignSession(auth.Shopper, strconv.FormatInt(memberID, 10), "", sid)
 	if err != nil {
 		web.Fail(c, err)
 		return
@@ -49,7 +49,8 @@ func (h *Handlers) Refresh(c *gin.Context) {
 	c.JSON(http.StatusOK, tokenResponse{AccessToken: access, RefreshToken: next, ExpiresIn: int64(h.Tokens.TTL.Seconds())})
 }
 
-// Logout handles POST /api/v1/shopper/logout: revokes the refresh family.
+// Logout handles POST /api/v1/shopper/logout: revokes the refresh family,
+// and with it every access token of that login at once.
 func (h *Handlers) Logout(c *gin.Context) {
 	req, err := bindRefresh(c)
 	if err != nil {

@@ -39,29 +39,94 @@ type Store interface {
 	RevokeFamily(ctx context.Context, family string, at time.Time) error
 }
 
-// Service issues, rotates and revokes refresh tokens.
+// Denylist remembers, until they expire, the sessions and access tokens
+// that must no longer be accepted. Ids are "s:<session>" and "j:<jti>".
+type Denylist interface {
+	// Deny adds id until the time given (inside the caller's unit of work
+	// when there is one).
+	Deny(ctx context.Context, id string, until time.Time) error
+	// Denied reports whether any of ids is denied.
+	Denied(ctx context.Context, ids ...string) (bool, error)
+}
+
+// Service issues, rotates and revokes refresh tokens, and says whether an
+// access token's session is still open.
 type Service struct {
-	Store Store
-	Tx    domain.UnitOfWork
-	Clock domain.Clock
-	TTL   time.Duration
+	Store    Store
+	Denylist Denylist
+	Tx       domain.UnitOfWork
+	Clock    domain.Clock
+	TTL      time.Duration
+	// AccessTTL is how long an access token lives: a closed session stays
+	// on the denylist that long, after which its tokens have expired anyway.
+	AccessTTL time.Duration
+}
+
+var errClosed = domain.Errorf(domain.Unauthorized, "this session has ended (logged out); log in again")
+
+// Check refuses an access token whose session (sid, empty for tokens
+// without one) or whose own id (jti) was ended before the token expired.
+func (s *Service) Check(ctx context.Context, sid, jti string) error {
+	ids := make([]string, 0, 2)
+	if sid != "" {
+		ids = append(ids, "s:"+sid)
+	}
+	if jti != "" {
+		ids = append(ids, "j:"+jti)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	denied, err := s.Denylist.Denied(ctx, ids...)
+	if err != nil {
+		return err
+	}
+	if denied {
+		return errClosed
+	}
+	return nil
+}
+
+// End stops, until they expire, the access tokens of session sid — or,
+// for a token without a session, that one token (jti): a console sign-out.
+func (s *Service) End(ctx context.Context, sid, jti string) error {
+	until := s.Clock.Now().Add(s.AccessTTL)
+	switch {
+	case sid != "":
+		return s.Denylist.Deny(ctx, "s:"+sid, until)
+	case jti != "":
+		return s.Denylist.Deny(ctx, "j:"+jti, until)
+	}
+	return nil
+}
+
+// closeFamily revokes the refresh tokens of family and denies the access
+// tokens issued under it.
+func (s *Service) closeFamily(ctx context.Context, family string, now time.Time) error {
+	if err := s.Store.RevokeFamily(ctx, family, now); err != nil {
+		return err
+	}
+	return s.Denylist.Deny(ctx, "s:"+family, now.Add(s.AccessTTL))
 }
 
 var errInvalid = domain.Errorf(domain.Unauthorized, "refresh token invalid or expired; log in again")
 
-// Issue starts a new family for subject and returns the raw token.
-func (s *Service) Issue(ctx context.Context, audience string, subject int64) (string, error) {
-	raw, t := s.newToken(audience, subject, randomString(12))
+// Issue starts a new family for subject and returns the raw token and the
+// session id that access tokens of this login carry (sid).
+func (s *Service) Issue(ctx context.Context, audience string, subject int64) (raw, sid string, err error) {
+	family := randomString(12)
+	raw, t := s.newToken(audience, subject, family)
 	if err := s.Store.Insert(ctx, t); err != nil {
-		return "", err
+		return "", "", err
 	}
-	return raw, nil
+	return raw, family, nil
 }
 
-// Rotate spends raw and returns its subject and the next token of the family.
-func (s *Service) Rotate(ctx context.Context, audience, raw string) (subject int64, next string, err error) {
+// Rotate spends raw and returns its subject, its session id and the next
+// token of the family.
+func (s *Service) Rotate(ctx context.Context, audience, raw string) (subject int64, sid, next string, err error) {
 	if raw == "" || len(raw) > 128 {
-		return 0, "", errInvalid
+		return 0, "", "", errInvalid
 	}
 	now := s.Clock.Now()
 	reused := false
@@ -83,36 +148,39 @@ func (s *Service) Rotate(ctx context.Context, audience, raw string) (subject int
 		if !ok {
 			// Replay of a spent token: revoke the family and commit that.
 			reused = true
-			return s.Store.RevokeFamily(ctx, t.Family, now)
+			return s.closeFamily(ctx, t.Family, now)
 		}
 		var nt *Token
 		next, nt = s.newToken(audience, t.Subject, t.Family)
-		subject = t.Subject
+		subject, sid = t.Subject, t.Family
 		return s.Store.Insert(ctx, nt)
 	})
 	if err != nil {
-		return 0, "", err
+		return 0, "", "", err
 	}
 	if reused {
-		return 0, "", domain.Errorf(domain.Unauthorized, "refresh token reused; every session of this login was revoked, log in again")
+		return 0, "", "", domain.Errorf(domain.Unauthorized, "refresh token reused; every session of this login was revoked, log in again")
 	}
-	return subject, next, nil
+	return subject, sid, next, nil
 }
 
-// Revoke ends the family of raw (logout). Unknown tokens are ignored so
-// logout never fails on a stale client.
+// Revoke ends the family of raw (logout): its refresh tokens, and at once
+// every access token issued under it. Unknown tokens are ignored so logout
+// never fails on a stale client.
 func (s *Service) Revoke(ctx context.Context, raw string) error {
 	if raw == "" {
 		return nil
 	}
-	t, err := s.Store.ByHash(ctx, hashToken(raw))
-	if domain.ErrorCode(err) == domain.NotFound {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return s.Store.RevokeFamily(ctx, t.Family, s.Clock.Now())
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		t, err := s.Store.ByHash(ctx, hashToken(raw))
+		if domain.ErrorCode(err) == domain.NotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return s.closeFamily(ctx, t.Family, s.Clock.Now())
+	})
 }
 
 func (s *Service) newToken(audience string, subject int64, family string) (string, *Token) {

@@ -59,7 +59,19 @@ var foundation = []repo.Migration{
 		return tx.Exec("UPDATE members SET session_key = '' WHERE session_key <> ''").Error
 	}},
 	{Version: 111, Name: "members_phone_tail", Up: addPhoneTail},
+	{Version: 112, Name: "token_denylist", Up: repo.CreateTables(&tokenDenylistV1{})},
 }
+
+// tokenDenylistV1 lists the sessions (s:<family>) and access tokens
+// (j:<jti>) that must not be accepted before they expire: a logout, a
+// replayed refresh token, a console sign-out. Redis keeps a copy for the
+// request path; this table is the truth it is rebuilt from.
+type tokenDenylistV1 struct {
+	TokenID   string    `gorm:"primaryKey;size:64"`
+	ExpiresAt time.Time `gorm:"not null;index:idx_token_denylist_expires"`
+}
+
+func (tokenDenylistV1) TableName() string { return "token_denylist" }
 
 // memberV2 adds the last four digits of the bound phone, indexed, so the
 // console finds a member by what a shopper reads out at the till ("尾号

@@ -283,7 +283,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	// (by openid) or bind their phone, inside that transaction.
 	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, a.Orders.Registered)
 	a.Members.Hooks.PhoneBound = append(a.Members.Hooks.PhoneBound, a.Orders.MatchMember)
-	a.Sessions = &session.Service{Store: &sessionstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, TTL: cfg.Auth.RefreshTTL}
+	a.Sessions = &session.Service{Store: &sessionstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, TTL: cfg.Auth.RefreshTTL,
+		Denylist: &sessionstore.Denylist{DB: st.DB, Redis: st.Redis, Clock: opt.Clock}, AccessTTL: cfg.Auth.AccessTTL}
 
 	a.Boards = &leaderboard.Service{Cache: &boardstore.Cache{R: st.Redis}, Profiles: &boardstore.Profiles{DB: st.DB},
 		Clock: opt.Clock, TTL: cfg.Engage.Leaderboards.TTL}
@@ -344,7 +345,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides, Lottery: a.Lottery, Rules: a.Rules, RuleAdmin: ruleAdmin,
 		Referrals: a.Referral, Tasks: a.Tasks, Campaigns: a.Reminder.Campaigns, Mall: a.Mall, Analytics: a.Analytics,
 		Checkout: a.Checkout, Throttle: &console.Throttle{Redis: st.Redis.C, Prefix: st.Redis.Prefix, Clock: opt.Clock}})
-	pages, err := consoleweb.New(&consoleweb.Handlers{API: co, Tokens: a.Tokens, Clock: opt.Clock, Secure: cfg.Production()})
+	pages, err := consoleweb.New(&consoleweb.Handlers{API: co, Tokens: a.Tokens, Sessions: a.Sessions, Clock: opt.Clock, Secure: cfg.Production()})
 	if err != nil {
 		return nil, err
 	}
@@ -365,6 +366,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		PerIP:          cfg.RateLimit.PerIPPerMinute,
 		PerMember:      cfg.RateLimit.PerMemberPerMinute,
 		Tokens:         a.Tokens,
+		Sessions:       a.Sessions,
 		Shopper: &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger,
 			Signin: a.Signin, Boards: a.Boards, Lottery: a.Lottery, Orders: a.Orders, Tiers: a.Tiers, Birthdays: a.Birthday,
 			Referrals: a.Referral, Task: a.Tasks, Subscriptions: a.Reminder.Subscriptions, Mall: a.Mall},

@@ -1,0 +1,124 @@
+package sessionstore
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"gorm.io/gorm/clause"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/session"
+	"github.com/jifen/jifen/repo"
+)
+
+// Denylist keeps ended sessions and access tokens in the token_denylist
+// table (the truth) and in Redis (what every authenticated request reads).
+//
+// Redis answers only while its "ready" key is there: the key is set after
+// the table's live rows were copied in, so Redis that lost its keys (a
+// restart, a flush) is not trusted to say "not denied". Until one request
+// has copied the rows back, and whenever Redis cannot be reached, the table
+// answers.
+type Denylist struct {
+	DB    *repo.DB
+	Redis *repo.Redis
+	Clock domain.Clock
+
+	rebuilding atomic.Bool
+}
+
+var _ session.Denylist = (*Denylist)(nil)
+
+type denyRow struct {
+	TokenID   string `gorm:"primaryKey"`
+	ExpiresAt time.Time
+}
+
+func (denyRow) TableName() string { return "token_denylist" }
+
+func (d *Denylist) key(id string) string { return d.Redis.Key("deny", id) }
+func (d *Denylist) readyKey() string     { return d.Redis.Key("deny", "ready") }
+
+// Deny records id until the time given, in the caller's transaction, and
+// copies it to Redis. A copy that fails drops the ready key, so no
+// instance trusts Redis's "not denied" until the table is copied again.
+func (d *Denylist) Deny(ctx context.Context, id string, until time.Time) error {
+	now := d.Clock.Now()
+	db := d.DB.Conn(ctx)
+	if err := db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "token_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"expires_at"})}).
+		Create(&denyRow{TokenID: id, ExpiresAt: until.UTC()}).Error; err != nil {
+		return fmt.Errorf("deny token: %w", err)
+	}
+	// Rows past their expiry deny nothing: a few go with each new one.
+	if err := db.Exec("DELETE FROM token_denylist WHERE token_id IN (SELECT token_id FROM (SELECT token_id FROM token_denylist WHERE expires_at < ? LIMIT 100) old)", now.UTC()).Error; err != nil {
+		return fmt.Errorf("forget expired denials: %w", err)
+	}
+	ttl := until.Sub(now)
+	if ttl <= 0 {
+		return nil
+	}
+	if err := d.Redis.C.Set(ctx, d.key(id), 1, ttl).Err(); err != nil {
+		slog.WarnContext(ctx, "token denylist: Redis copy failed; the database answers until it is rebuilt", "err", err.Error())
+		_ = d.Redis.C.Del(context.WithoutCancel(ctx), d.readyKey()).Err()
+	}
+	return nil
+}
+
+// Denied reports whether any of ids is denied.
+func (d *Denylist) Denied(ctx context.Context, ids ...string) (bool, error) {
+	keys := make([]string, 0, len(ids)+1)
+	keys = append(keys, d.readyKey())
+	for _, id := range ids {
+		keys = append(keys, d.key(id))
+	}
+	vals, err := d.Redis.C.MGet(ctx, keys...).Result()
+	if err == nil && vals[0] != nil {
+		for _, v := range vals[1:] {
+			if v != nil {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	if err == nil {
+		d.rebuild(ctx)
+	}
+	return d.deniedInDB(ctx, ids)
+}
+
+func (d *Denylist) deniedInDB(ctx context.Context, ids []string) (bool, error) {
+	var n int64
+	if err := d.DB.Conn(ctx).Model(&denyRow{}).Where("token_id IN ? AND expires_at > ?", ids, d.Clock.Now().UTC()).
+		Count(&n).Error; err != nil {
+		return false, fmt.Errorf("token denylist: %w", err)
+	}
+	return n > 0, nil
+}
+
+// rebuild copies the table's live rows to Redis, then sets the ready key;
+// one request per process does it at a time, the others ask the table.
+func (d *Denylist) rebuild(ctx context.Context) {
+	if !d.rebuilding.CompareAndSwap(false, true) {
+		return
+	}
+	defer d.rebuilding.Store(false)
+	now := d.Clock.Now()
+	var rows []denyRow
+	if err := d.DB.Conn(ctx).Where("expires_at > ?", now.UTC()).Find(&rows).Error; err != nil {
+		return
+	}
+	pipe := d.Redis.C.Pipeline()
+	for _, r := range rows {
+		if ttl := r.ExpiresAt.Sub(now); ttl > 0 {
+			pipe.Set(ctx, d.key(r.TokenID), 1, ttl)
+		}
+	}
+	pipe.Set(ctx, d.readyKey(), 1, 0)
+	if _, err := pipe.Exec(ctx); err != nil {
+		_ = d.Redis.C.Del(context.WithoutCancel(ctx), d.readyKey()).Err()
+	}
+}
