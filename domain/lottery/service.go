@@ -306,7 +306,9 @@ func (s *Service) Draw(ctx context.Context, memberID, campaignID int64, key stri
 
 // reserve asks the Gate, rebuilding its counters from SQL when missing;
 // rebuilt reports that it did (a member's first draw, or the Gate lost its
-// counters).
+// counters). When the counters are gone again after each rebuild, the draw
+// goes on without the Gate (GateUnlimited: no unit reserved): a Redis that
+// keeps losing its keys never fails a draw while SQL answers.
 func (s *Service) reserve(ctx context.Context, c *Campaign, r Reservation) (Outcome, bool, error) {
 	rebuilt := false
 	for attempt := 0; attempt < 3; attempt++ {
@@ -352,7 +354,10 @@ func (s *Service) reserve(ctx context.Context, c *Campaign, r Reservation) (Outc
 		}
 		return out, rebuilt, nil
 	}
-	return 0, false, domain.Errorf(domain.Unavailable, "the lottery is busy; retry")
+	// The counters keep vanishing (a flush still under way): SQL alone
+	// decides this draw, as it decides every draw anyway. Nothing was
+	// taken from the Gate, so there is nothing to give back.
+	return GateUnlimited, true, nil
 }
 
 type takeInfo struct {

@@ -396,3 +396,41 @@ func TestReserveWithEndedContextTakesNothing(t *testing.T) {
 		t.Fatalf("reserve after the ended one: %v %v, want the unit and the one draw allowed", out, err)
 	}
 }
+
+// TestDrawsWhileRedisKeepsLosingItsKeys wipes every Redis key again and
+// again while draws race: as long as SQL answers, no draw fails (it used
+// to give up with 503 after three rebuilds), and stock still holds.
+func TestDrawsWhileRedisKeepsLosingItsKeys(t *testing.T) {
+	f := newFixture(t)
+	c := f.campaign(t, hotCampaign())
+	f.fundAll(t, stockMembers, 1000)
+	stockDraws := drawsFor(f.env, 1500)
+	stop := make(chan struct{})
+	var wipes atomic.Int64
+	var wiper sync.WaitGroup
+	wiper.Add(1)
+	go func() {
+		defer wiper.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := f.env.Redis.DeleteAll(context.Background()); err != nil {
+				t.Error(err)
+				return
+			}
+			wipes.Add(1)
+		}
+	}()
+	winners := race(t, f, c, stockDraws, stockWorkers, stockMembers, nil)
+	close(stop)
+	wiper.Wait()
+	if wipes.Load() < 10 {
+		t.Fatalf("only %d wipes ran during the draws", wipes.Load())
+	}
+	t.Logf("%s: %d draws, %d wipes", f.env.Backend, stockDraws, wipes.Load())
+	assertStock(t, f, c, stockDraws, winners)
+	f.checkLedger(t, stockMembers)
+}
