@@ -107,3 +107,18 @@ func abs(v int64) uint64 {
 	}
 	return uint64(v)
 }
+
+// Share is the part of whole that part out of total stands for, rounded
+// down: ⌊whole × part / total⌋, and all of whole once part reaches total.
+// It is the one proportional rule of refunds (an order's points taken back,
+// a checkout's points given back) and of shares such as a per-mille limit.
+// whole and part are not negative and total is positive; the product may
+// exceed int64, the result does not.
+func Share(whole, part, total int64) int64 {
+	if part >= total {
+		return whole
+	}
+	hi, lo := bits.Mul64(uint64(whole), uint64(part))
+	q, _ := bits.Div64(hi, lo, uint64(total)) // hi < total: part < total
+	return int64(q)
+}

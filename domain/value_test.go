@@ -119,3 +119,27 @@ func TestMulPermilleRoundsDownAndRefusesOverflow(t *testing.T) {
 		}
 	}
 }
+
+func TestShareRoundsDownAndGivesAllOnceWhole(t *testing.T) {
+	cases := []struct {
+		whole, part, total, want int64
+	}{
+		{100, 0, 300, 0},
+		{100, 100, 300, 33},  // 33.3 → 33
+		{100, 200, 300, 66},  // 66.6 → 66
+		{100, 299, 300, 99},  // never all before the whole is refunded
+		{100, 300, 300, 100}, // all of it
+		{100, 301, 300, 100}, // never more than all
+		{100, 600, 300, 100},
+		{7, 1, 2, 3},
+		{0, 5, 10, 0},
+		{1_000_000_000_000, 999_999_999_999, 1_000_000_000_000, 999_999_999_999}, // the product overflows int64
+		{math.MaxInt64, math.MaxInt64 - 1, math.MaxInt64, math.MaxInt64 - 1},
+		{1000, 500, 1000, 500}, // a per-mille share
+	}
+	for _, tc := range cases {
+		if got := domain.Share(tc.whole, tc.part, tc.total); got != tc.want {
+			t.Errorf("Share(%d, %d, %d) = %d, want %d", tc.whole, tc.part, tc.total, got, tc.want)
+		}
+	}
+}

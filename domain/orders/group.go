@@ -157,11 +157,18 @@ type batchDeps struct {
 	ledger  batchLedger
 }
 
+// groupable reports whether e may be handled in a group: a paid event
+// naming its member by id and no points hold. Refunds, members named by
+// openid or phone, and holds always run alone.
+func (e *Event) groupable() bool {
+	return e.Type == Paid && e.Member.MemberID > 0 && e.PointsHoldID == 0
+}
+
 // batchable returns what group commit needs, when it is on and every
 // dependency supports it and ctx carries no unit of work.
 func (s *Service) batchable(ctx context.Context, e *Event) (batchDeps, bool) {
 	var d batchDeps
-	if e.Type != Paid || e.Member.MemberID <= 0 || e.PointsHoldID > 0 {
+	if !e.groupable() {
 		return d, false
 	}
 	var ok [6]bool
@@ -261,14 +268,13 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 	if err != nil {
 		return nil, err
 	}
-	seenEvent, seenOrder := map[string]bool{}, map[string]bool{}
+	queued := make([]*Event, len(jobs))
+	for i, j := range jobs {
+		queued[i] = &j.e
+	}
 	var keep []*paidJob
-	for _, j := range jobs {
-		if taken[j.e.EventID] || seenEvent[j.e.EventID] || seenOrder[j.e.OrderID] || mems[j.e.Member.MemberID] == nil {
-			continue
-		}
-		seenEvent[j.e.EventID], seenOrder[j.e.OrderID] = true, true
-		keep = append(keep, j)
+	for _, i := range inGroup(queued, taken, func(id int64) bool { return mems[id] != nil }) {
+		keep = append(keep, jobs[i])
 	}
 	if len(keep) == 0 {
 		return nil, nil
@@ -303,9 +309,8 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 	os := make([]*Order, len(keep))
 	for i, j := range keep {
 		e, now, mem := &j.e, j.now, mems[j.e.Member.MemberID]
-		os[i] = &Order{ID: e.OrderID, MemberID: mem.ID, OpenID: e.Member.OpenID, Phone: e.Member.Phone, Status: StatusMatched,
-			StoreID: e.StoreID, Channel: e.Channel, TotalFen: e.TotalFen, Lines: e.Lines, Refunded: map[string]int64{},
-			Breakdown: []BreakdownLine{}, OccurredAt: e.OccurredAt, CreatedAt: now, UpdatedAt: now}
+		os[i] = newOrder(*e, now)
+		os[i].MemberID, os[i].Status = mem.ID, StatusMatched
 		st := stats{tier: recs[i].Before.Level, all: recs[i].After.PaidOrders, week: recs[i].WeekOrders}
 		ins[i] = ruleInput(os[i], mem, st)
 	}
@@ -370,6 +375,23 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 		}
 	}
 	return outs, nil
+}
+
+// inGroup returns the indexes of the events a group handles, in order;
+// the others run alone: an event id already taken (a replay, which the
+// ordinary path answers) or repeated in the group, an order id repeated
+// in the group, or a member that does not exist.
+func inGroup(events []*Event, taken map[string]bool, known func(memberID int64) bool) []int {
+	seenEvent, seenOrder := map[string]bool{}, map[string]bool{}
+	var keep []int
+	for i, e := range events {
+		if taken[e.EventID] || seenEvent[e.EventID] || seenOrder[e.OrderID] || !known(e.Member.MemberID) {
+			continue
+		}
+		seenEvent[e.EventID], seenOrder[e.OrderID] = true, true
+		keep = append(keep, i)
+	}
+	return keep
 }
 
 // prefetchFirstPaid runs the PrefetchFirstPaid hooks for members.

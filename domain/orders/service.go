@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -288,9 +287,7 @@ func (s *Service) paid(ctx context.Context, e Event, now time.Time) (Outcome, er
 	if err != nil {
 		return Outcome{}, err
 	}
-	o := &Order{ID: e.OrderID, OpenID: e.Member.OpenID, Phone: e.Member.Phone, Status: StatusUnmatched,
-		StoreID: e.StoreID, Channel: e.Channel, TotalFen: e.TotalFen, Lines: e.Lines, Refunded: map[string]int64{},
-		Breakdown: []BreakdownLine{}, OccurredAt: e.OccurredAt, CreatedAt: now, UpdatedAt: now}
+	o := newOrder(e, now)
 	var st stats
 	if mem != nil {
 		// The member's tier row lock serialises their orders from here on.
@@ -323,6 +320,14 @@ func (s *Service) paid(ctx context.Context, e Event, now time.Time) (Outcome, er
 	}
 	out.Status, out.MemberID, out.PointsAwarded, out.Breakdown = Applied, mem.ID, o.Points, o.Breakdown
 	return out, nil
+}
+
+// newOrder is the order a paid event records, unmatched until its member
+// is known.
+func newOrder(e Event, now time.Time) *Order {
+	return &Order{ID: e.OrderID, OpenID: e.Member.OpenID, Phone: e.Member.Phone, Status: StatusUnmatched,
+		StoreID: e.StoreID, Channel: e.Channel, TotalFen: e.TotalFen, Lines: e.Lines, Refunded: map[string]int64{},
+		Breakdown: []BreakdownLine{}, OccurredAt: e.OccurredAt, CreatedAt: now, UpdatedAt: now}
 }
 
 // stats is what the rules need to know of the member's orders.
@@ -420,42 +425,10 @@ func (s *Service) refunded(ctx context.Context, e Event, now time.Time) (Outcome
 	if !found {
 		return Outcome{}, domain.Errorf(domain.NotFound, "no paid order %q", e.OrderID)
 	}
-	left := o.TotalFen - o.RefundedFen
-	var amount int64
-	switch {
-	case len(e.RefundLines) > 0:
-		paid := map[string]int64{}
-		for _, l := range o.Lines {
-			paid[l.SKU] += l.AmountFen
-		}
-		asked := map[string]int64{}
-		for i, l := range e.RefundLines {
-			if _, ok := paid[l.SKU]; !ok {
-				return Outcome{}, domain.FieldError(fmt.Sprintf("refund_lines[%d].sku", i), "not in the order")
-			}
-			asked[l.SKU] += l.AmountFen
-			amount += l.AmountFen
-		}
-		for sku, n := range asked {
-			if o.Refunded[sku]+n > paid[sku] {
-				return Outcome{}, domain.Errorf(domain.RuleViolation, "refund of %s exceeds what was paid for it (%d fen, %d refunded before)", sku, paid[sku], o.Refunded[sku])
-			}
-		}
-		for sku, n := range asked {
-			o.Refunded[sku] += n
-		}
-	case e.TotalFen > 0:
-		amount = e.TotalFen
-	default:
-		amount = left
+	amount, err := o.refund(e)
+	if err != nil {
+		return Outcome{}, err
 	}
-	if amount <= 0 {
-		return Outcome{}, domain.Errorf(domain.RuleViolation, "order %q is already fully refunded", o.ID)
-	}
-	if amount > left {
-		return Outcome{}, domain.Errorf(domain.RuleViolation, "refund of %d fen exceeds the %d fen still paid", amount, left)
-	}
-	o.RefundedFen += amount
 	out := Outcome{EventID: e.EventID, Type: Refunded, Status: Unmatched, OrderID: o.ID, MemberID: o.MemberID, Breakdown: []BreakdownLine{}}
 	if o.Status == StatusMatched {
 		out.Status = Applied
@@ -480,13 +453,62 @@ func (s *Service) refunded(ctx context.Context, e Event, now time.Time) (Outcome
 	return out, nil
 }
 
+// refund is the decision on a refunded event of o: how many fen it
+// refunds — its lines (each SKU never beyond what was paid for it), else
+// its total, else all that is still paid — recorded on o. A refund of
+// nothing or of more than is still paid is a RuleViolation and leaves o
+// as it was.
+func (o *Order) refund(e Event) (int64, error) {
+	left := o.TotalFen - o.RefundedFen
+	var amount int64
+	var asked map[string]int64
+	switch {
+	case len(e.RefundLines) > 0:
+		paid := map[string]int64{}
+		for _, l := range o.Lines {
+			paid[l.SKU] += l.AmountFen
+		}
+		asked = map[string]int64{}
+		for i, l := range e.RefundLines {
+			if _, ok := paid[l.SKU]; !ok {
+				return 0, domain.FieldError(fmt.Sprintf("refund_lines[%d].sku", i), "not in the order")
+			}
+			asked[l.SKU] += l.AmountFen
+			amount += l.AmountFen
+		}
+		for sku, n := range asked {
+			if o.Refunded[sku]+n > paid[sku] {
+				return 0, domain.Errorf(domain.RuleViolation, "refund of %s exceeds what was paid for it (%d fen, %d refunded before)", sku, paid[sku], o.Refunded[sku])
+			}
+		}
+	case e.TotalFen > 0:
+		amount = e.TotalFen
+	default:
+		amount = left
+	}
+	if amount <= 0 {
+		return 0, domain.Errorf(domain.RuleViolation, "order %q is already fully refunded", o.ID)
+	}
+	if amount > left {
+		return 0, domain.Errorf(domain.RuleViolation, "refund of %d fen exceeds the %d fen still paid", amount, left)
+	}
+	for sku, n := range asked {
+		o.Refunded[sku] += n
+	}
+	o.RefundedFen += amount
+	return amount, nil
+}
+
+// reversalDue is how many of o's points its refunds take back and have
+// not taken yet: in all, the refunded share of the points awarded
+// (domain.Share: rounded down, all of them once fully refunded).
+func (o *Order) reversalDue() int64 {
+	return max(domain.Share(o.Points, o.RefundedFen, o.TotalFen)-o.Reversed, 0)
+}
+
 // reverse takes back the points of the refunded part not reversed yet.
 func (s *Service) reverse(ctx context.Context, o *Order, key string) (int64, error) {
-	target := o.Points
-	if o.RefundedFen < o.TotalFen {
-		target = mulDiv(o.Points, o.RefundedFen, o.TotalFen)
-	}
-	n := target - o.Reversed
+	n := o.reversalDue()
 	if n <= 0 {
 		return 0, nil
 	}
@@ -562,12 +584,4 @@ func (s *Service) OrderPoints(ctx context.Context, memberID int64, orderID strin
 		}
 	}
 	return o, nil
-}
-
-// mulDiv is floor(a × b / c) for non-negative a, b and positive c, exact
-// even when a × b overflows int64.
-func mulDiv(a, b, c int64) int64 {
-	var r big.Int
-	r.Mul(big.NewInt(a), big.NewInt(b))
-	return r.Quo(&r, big.NewInt(c)).Int64()
 }
