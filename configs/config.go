@@ -53,6 +53,13 @@ type Config struct {
 	Lottery   Lottery   `yaml:"lottery"`
 	Mall      Mall      `yaml:"mall"`
 	Analytics Analytics `yaml:"analytics"`
+	Clock     Clock     `yaml:"clock"`
+}
+
+// Clock shifts the service's clock for demos and staging (keys documented
+// in default.yaml); production mode refuses it.
+type Clock struct {
+	Offset time.Duration `yaml:"offset"`
 }
 
 // Analytics configures the daily facts (domain/analytics; keys documented
@@ -498,6 +505,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.Addr == "" {
 		bad("server.addr", "required")
+	}
+	if c.Clock.Offset < 0 {
+		bad("clock.offset", "must not be negative: the clock only moves forward")
+	} else if c.Clock.Offset > 0 && c.Production() {
+		bad("clock.offset", "refused in production mode: it is for demos and staging on the embedded default")
 	}
 	if c.Ledger.GroupCommits < 0 || c.Ledger.GroupCommits > 64 {
 		bad("ledger.group_commits", "must be from 0 (off) to 64")

@@ -81,3 +81,40 @@ func (d Day) String() string { return d.Start().Format("2006-01-02") }
 
 // Int returns the day as yyyymmdd, a compact sortable key for storage.
 func (d Day) Int() int { return d.Year*10000 + int(d.Month)*100 + d.Day }
+
+// OffsetClock is a base clock shifted forward by an offset that can grow
+// while the process runs: the demo and staging clock (setting clock.offset,
+// moved by POST /_sim/clock). It never moves backwards, so every timestamp
+// the service writes keeps its order.
+type OffsetClock struct {
+	base   Clock
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// NewOffsetClock shifts base forward by offset (negative counts as zero).
+func NewOffsetClock(base Clock, offset time.Duration) *OffsetClock {
+	return &OffsetClock{base: base, offset: max(offset, 0)}
+}
+
+// Now returns the base time plus the offset.
+func (c *OffsetClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.base.Now().Add(c.offset)
+}
+
+// Offset returns how far ahead of the base clock this clock runs.
+func (c *OffsetClock) Offset() time.Duration { c.mu.Lock(); defer c.mu.Unlock(); return c.offset }
+
+// Advance moves the clock forward by d and returns the new offset; a
+// negative d is refused as Invalid.
+func (c *OffsetClock) Advance(d time.Duration) (time.Duration, error) {
+	if d < 0 {
+		return 0, FieldError("advance", "the clock only moves forward")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+	return c.offset, nil
+}

@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jifen/jifen/cmd/jifen/app"
-	"github.com/jifen/jifen/domain"
 )
 
 // analyticsCmd brings the daily facts up to date and snapshots the
@@ -28,7 +27,7 @@ func (c *cli) analyticsCmd() *cobra.Command {
 				return exitCode(1)
 			}
 			defer st.Close()
-			a, err := app.New(cfg, st, app.Options{Clock: domain.SystemClock{}, Logger: log})
+			a, err := app.New(cfg, st, app.Options{Logger: log})
 			if err != nil {
 				fmt.Fprintln(c.stderr, "jifen analytics:", err)
 				return exitCode(1)

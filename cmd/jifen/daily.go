@@ -23,7 +23,7 @@ func daily(ctx context.Context, cfg *configs.Config, job, day string, stdout, st
 		return 1
 	}
 	defer st.Close()
-	a, err := app.New(cfg, st, app.Options{Clock: domain.SystemClock{}, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	a, err := app.New(cfg, st, app.Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	if err != nil {
 		fmt.Fprintf(stderr, "jifen %s: %v\n", job, err)
 		return 1
@@ -32,7 +32,7 @@ func daily(ctx context.Context, cfg *configs.Config, job, day string, stdout, st
 }
 
 func runDaily(ctx context.Context, a *app.App, job, day string, stdout, stderr io.Writer) int {
-	now := domain.SystemClock{}.Now()
+	now := a.Clock.Now()
 	switch job {
 	case "birthdays":
 		d := domain.DayOf(now)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/jifen/jifen/cmd/jifen/app"
 	"github.com/jifen/jifen/configs"
-	"github.com/jifen/jifen/domain"
 )
 
 // expire runs today's expiry job once: it expires every lot due now,
@@ -21,12 +20,12 @@ func expire(ctx context.Context, cfg *configs.Config, log *slog.Logger, stdout, 
 		return 1
 	}
 	defer st.Close()
-	a, err := app.New(cfg, st, app.Options{Clock: domain.SystemClock{}, Logger: log})
+	a, err := app.New(cfg, st, app.Options{Logger: log})
 	if err != nil {
 		fmt.Fprintln(stderr, "jifen expire:", err)
 		return 1
 	}
-	now := domain.SystemClock{}.Now()
+	now := a.Clock.Now()
 	rep, err := a.Reminder.Expiry.Run(ctx, now)
 	if err != nil {
 		fmt.Fprintf(stderr, "jifen expire: %v (after %d lots; rerun to resume)\n", err, rep.Expired)

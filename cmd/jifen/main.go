@@ -23,7 +23,6 @@ import (
 
 	"github.com/jifen/jifen/cmd/jifen/app"
 	"github.com/jifen/jifen/configs"
-	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/repo/schema"
 	"github.com/jifen/jifen/wechat/sim"
 )
@@ -317,7 +316,7 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) int {
 		log.Error("open stores", "err", err.Error())
 		return 1
 	}
-	a, err := app.New(cfg, st, app.Options{Clock: domain.SystemClock{}, Logger: log})
+	a, err := app.New(cfg, st, app.Options{Logger: log})
 	if err != nil {
 		st.Close()
 		log.Error("build app", "err", err.Error())

@@ -27,7 +27,7 @@ func reconcile(ctx context.Context, cfg *configs.Config, memberID int64, stdout,
 		return 1
 	}
 	defer st.Close()
-	svc := &ledger.Service{Store: &ledgerstore.Store{DB: st.DB}, Tx: st.DB, Clock: domain.SystemClock{}}
+	svc := &ledger.Service{Store: &ledgerstore.Store{DB: st.DB}, Tx: st.DB, Clock: domain.NewOffsetClock(domain.SystemClock{}, cfg.Clock.Offset)}
 	code := runReconcile(ctx, svc, memberID, stdout, stderr)
 	if mcode := runMallReconcile(ctx, &mallstore.Store{DB: st.DB}, stdout, stderr); mcode != 0 {
 		code = mcode

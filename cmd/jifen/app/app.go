@@ -185,7 +185,10 @@ type App struct {
 	Analytics *analytics.Service
 	Checkout  *checkout.Service
 	Sim       *sim.Server // nil unless the in-process simulator is used
-	Reminder  *Reminder
+	// Clock is the service's "now" (clock.offset and /_sim/clock move it):
+	// one-shot commands read it too, so they see the day serve sees.
+	Clock    domain.Clock
+	Reminder *Reminder
 }
 
 // Options are what differs between serve and tests.
@@ -203,13 +206,18 @@ type Options struct {
 
 // New builds the services and the router on the given stores.
 func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
+	// Without a clock from the caller (tests bring a fake one) the service
+	// runs on the wall clock, shifted by clock.offset outside production;
+	// the in-process simulator's /_sim/clock moves it further.
+	var movable *domain.OffsetClock
 	if opt.Clock == nil {
-		opt.Clock = domain.SystemClock{}
+		movable = domain.NewOffsetClock(domain.SystemClock{}, cfg.Clock.Offset)
+		opt.Clock = movable
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
-	a := &App{}
+	a := &App{Clock: opt.Clock}
 	// Every subcommand builds the service here, so every one of them sends
 	// its WeChat calls where serve does, through the same timeouts. The
 	// client is process-wide: the last App built decides.
@@ -228,6 +236,9 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 			// the controls never reach a production port regardless.
 			if cfg.WeChat.SimulatorRoutes && !cfg.Production() {
 				simHandler = a.Sim
+				if movable != nil {
+					simHandler = clockControl{clock: movable, next: a.Sim}
+				}
 			} else {
 				httpCfg.SimulatorHandler = a.Sim
 			}
