@@ -29,7 +29,7 @@ func TestHelpDescribesEveryCommandAndItsOwnFlags(t *testing.T) {
 		t.Fatalf("--help: exit %d", code)
 	}
 	for _, cmd := range []string{"serve", "migrate", "wechat-sim", "reconcile", "birthdays", "tier-review",
-		"store-summaries", "expire", "followers-sync", "hash-password", "healthcheck", "version", "completion"} {
+		"store-summaries", "expire", "followers-sync", "hash-password", "healthcheck", "version", "completion", "seed"} {
 		if !strings.Contains(out, "\n  "+cmd+" ") {
 			t.Errorf("jifen --help does not list %s:\n%s", cmd, out)
 		}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jifen/jifen/cmd/jifen/app"
+	"github.com/jifen/jifen/configs"
+)
+
+// TestSeedFillsADatabaseAReconcileFindsClean: `jifen seed` makes the
+// members it says through the service's API, with a history whose
+// opening balances partly expire within the next weeks, and the ledger it
+// leaves reconciles.
+func TestSeedFillsADatabaseAReconcileFindsClean(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("JIFEN_DATA_DIR", dir)
+	code, out, errOut := runCLI(t, "seed", "--members", "12", "--days", "15", "--seed", "7")
+	if code != 0 {
+		t.Fatalf("seed: %d\n%s\n%s", code, out, errOut)
+	}
+	m := regexp.MustCompile(`seeded (\d+) members over 15 days: (\d+) sign-ins, (\d+) paid orders, (\d+) draws, (\d+) guide grants, (\d+) opening balances`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("seed output: %q", out)
+	}
+	if m[1] != "12" || m[2] == "0" || m[6] == "0" {
+		t.Fatalf("seed made %s members, %s sign-ins, %s opening balances; want 12 and some of each", m[1], m[2], m[6])
+	}
+	if !strings.Contains(errOut, "seed: day 15 of 15") {
+		t.Errorf("no progress lines off a terminal: %q", errOut)
+	}
+
+	cfg, err := configs.Load("", os.Environ())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := app.OpenStores(context.Background(), cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var members, signins, soon int64
+	db := st.DB.Conn(context.Background())
+	db.Raw("SELECT COUNT(*) FROM members").Scan(&members)
+	db.Raw("SELECT COUNT(*) FROM signins").Scan(&signins)
+	db.Raw("SELECT COALESCE(SUM(remaining),0) FROM ledger_lots WHERE state = 'active' AND expires_at < ?", time.Now().Add(30*24*time.Hour)).Scan(&soon)
+	st.Close()
+	if members != 12 {
+		t.Errorf("members in the database = %d, want 12", members)
+	}
+	if strconv.FormatInt(signins, 10) != m[2] {
+		t.Errorf("signins in the database = %d, seed said %s", signins, m[2])
+	}
+	if soon <= 0 {
+		t.Errorf("no points expire within 30 days; the demo's reminders would have nobody to remind")
+	}
+	if code, out, errOut := runCLI(t, "reconcile"); code != 0 || !strings.Contains(out, "0 with drift") {
+		t.Fatalf("reconcile after seed: %d %s %s", code, out, errOut)
+	}
+}
+
+func TestSeedRefusesProductionWithoutStaging(t *testing.T) {
+	for k, v := range map[string]string{"JIFEN_MYSQL_DSN": "u:p@tcp(127.0.0.1:1)/nowhere", "JIFEN_REDIS_ADDR": "127.0.0.1:1",
+		"JIFEN_AUTH_JWT_KEY": "0123456789abcdef0123456789abcdef-prod", "JIFEN_TASKS_TOKEN_KEY": "0123456789abcdef0123456789abcdef-task",
+		"JIFEN_ORDERS_WEBHOOK_SECRET": "prod-webhook-secret-0123456789", "JIFEN_TASKS_REVIEW_HOOK_SECRET": "prod-review-secret-0123456789",
+		"JIFEN_WECHAT_MINI_APPID": "wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET": "secret"} {
+		t.Setenv(k, v)
+	}
+	code, _, errOut := runCLI(t, "seed", "--members", "1")
+	if code == 0 || !strings.Contains(errOut, "--staging") {
+		t.Fatalf("seed in production mode: %d %q, want a refusal naming --staging", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "seed", "--members", "0"); code != 2 || !strings.Contains(errOut, "--members") {
+		t.Fatalf("seed --members 0: %d %q", code, errOut)
+	}
+}
