@@ -76,8 +76,11 @@ func reportDrift[V any](stdout, stderr io.Writer, noun, nouns string, n int, vs 
 
 func runReconcile(ctx context.Context, svc *ledger.Service, memberID int64, stdout, stderr io.Writer) int {
 	var checked, broken int
+	bar := newProgress(stderr, "reconcile: accounts checked", -1)
+	defer bar.done()
 	report := func(id int64, vs []ledger.Violation) {
 		checked++
+		bar.step(checked)
 		if len(vs) > 0 {
 			broken++
 		}

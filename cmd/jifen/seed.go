@@ -14,12 +14,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"time"
 
-	"github.com/mattn/go-isatty"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/jifen/jifen/bff/auth"
@@ -112,7 +109,7 @@ func seed(ctx context.Context, cfg *configs.Config, o seedOptions, stdout, stder
 	if err := s.setup(o.Members, wall.Add(time.Duration(o.Days)*-24*time.Hour)); err != nil {
 		return fail("%v", err)
 	}
-	bar := seedProgress(stderr, o.Days)
+	bar := newProgress(stderr, "seed: day", o.Days)
 	for d := o.Days; d >= 1; d-- {
 		if err := ctx.Err(); err != nil {
 			return fail("interrupted: %v", err)
@@ -399,39 +396,4 @@ func (s *seeder) grants() error {
 		s.counts.grants++
 	}
 	return nil
-}
-
-// seedProgress shows a bar on a terminal and a line every tenth of the
-// way otherwise (logs stay plain).
-type progress struct {
-	bar   *progressbar.ProgressBar
-	w     io.Writer
-	total int
-	last  int
-}
-
-func seedProgress(w io.Writer, total int) *progress {
-	p := &progress{w: w, total: total}
-	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("seeding days"),
-			progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
-	}
-	return p
-}
-
-func (p *progress) step(n int) {
-	if p.bar != nil {
-		_ = p.bar.Set(n)
-		return
-	}
-	if tenth := n * 10 / p.total; tenth > p.last || n == p.total {
-		p.last = tenth
-		fmt.Fprintf(p.w, "seed: day %d of %d\n", n, p.total)
-	}
-}
-
-func (p *progress) done() {
-	if p.bar != nil {
-		_ = p.bar.Finish()
-	}
 }
