@@ -191,6 +191,9 @@ func (d *DB) SetMaxOpenConns(n int) {
 // Dialect reports the backend.
 func (d *DB) Dialect() Dialect { return d.dialect }
 
+// Pool is the connection pool, for its statistics (the metrics).
+func (d *DB) Pool() *sql.DB { return d.sql }
+
 // Close closes the pool.
 func (d *DB) Close() error {
 	if d.pipes != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"sync/atomic"
 	"time"
 
 	"github.com/jifen/jifen/domain"
@@ -41,6 +42,29 @@ func WithCallTimeout(d time.Duration) Option {
 // succeeded) and the error.
 type attempt func(ctx context.Context, token string) (errcode int64, err error)
 
+// CallObserver hears of every attempt of a WeChat or WeCom call: the API's
+// name and WeChat's errcode (0 with a nil error: success; 0 with an error:
+// no answer from WeChat).
+type CallObserver func(api string, errcode int64, err error)
+
+var callObserver atomic.Pointer[CallObserver]
+
+// ObserveCalls sets the process-wide CallObserver (the metrics), like
+// Configure sets the HTTP client; nil stops observing.
+func ObserveCalls(fn CallObserver) {
+	if fn == nil {
+		callObserver.Store(nil)
+		return
+	}
+	callObserver.Store(&fn)
+}
+
+func observe(api string, code int64, err error) {
+	if fn := callObserver.Load(); fn != nil {
+		(*fn)(api, code, err)
+	}
+}
+
 // caller runs SDK calls under the package's error policy.
 type caller struct {
 	tokens      tokenSource
@@ -66,6 +90,7 @@ func (c *caller) do(ctx context.Context, api string, withToken bool, fn attempt)
 	busyRetried, tokenRetried := false, false
 	for {
 		code, token, err := c.once(ctx, withToken, fn)
+		observe(api, code, err)
 		switch {
 		case code == 0 && err == nil:
 			return nil

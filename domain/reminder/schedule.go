@@ -46,10 +46,13 @@ type Job struct {
 // come, every other job on every tick. Jobs are idempotent and lease their
 // work, so every instance may run a scheduler.
 type Scheduler struct {
-	Clock  domain.Clock
-	Log    *slog.Logger
-	Jobs   []*Job
-	primed bool
+	Clock domain.Clock
+	Log   *slog.Logger
+	Jobs  []*Job
+	// Observe, when set, hears of every run of a job: how long it took
+	// (wall time) and its error (the metrics).
+	Observe func(job string, took time.Duration, err error)
+	primed  bool
 }
 
 // Tick runs what is due at the clock's now. On the first tick a cron job
@@ -69,7 +72,12 @@ func (s *Scheduler) Tick(ctx context.Context) {
 		if j.When != nil && now.Before(j.next) {
 			continue
 		}
-		if err := j.Run(ctx, now); err != nil && s.Log != nil {
+		started := time.Now()
+		err := j.Run(ctx, now)
+		if s.Observe != nil {
+			s.Observe(j.Name, time.Since(started), err)
+		}
+		if err != nil && s.Log != nil {
 			s.Log.Error("reminder job failed", "job", j.Name, "err", err.Error())
 		}
 		if j.When != nil {

@@ -216,3 +216,20 @@ func (s *Store) Outstanding(ctx context.Context) (analytics.Outstanding, bool, e
 func dayOfInt(n int) domain.Day {
 	return domain.DayOf(time.Date(n/10000, time.Month(n/100%100), n%100, 12, 0, 0, 0, domain.Shanghai))
 }
+
+// Totals sums the daily points facts over every day, by kind and source:
+// the points issued, spent, expired, clawed back and returned since the
+// facts began, for the metrics.
+func (s *Store) Totals(ctx context.Context) (map[[2]string]int64, error) {
+	var rows []struct {
+		Kind, Source string
+		Points       int64
+	}
+	err := s.DB.Conn(ctx).Table("analytics_points_daily").Select("kind, source, SUM(points) AS points").
+		Group("kind, source").Scan(&rows).Error
+	out := make(map[[2]string]int64, len(rows))
+	for _, r := range rows {
+		out[[2]string{r.Kind, r.Source}] = r.Points
+	}
+	return out, err
+}

@@ -257,3 +257,21 @@ func (s *Outbox) Deliveries(ctx context.Context, campaign string) ([]reminder.De
 	}
 	return out, nil
 }
+
+// Backlog counts the outbox rows not yet finished (pending, claimed,
+// sending), by channel and status, for the metrics. It reads the status
+// index, not the delivered history.
+func (s *Outbox) Backlog(ctx context.Context) (map[[2]string]int64, error) {
+	var rows []struct {
+		Channel, Status string
+		N               int64
+	}
+	err := s.db(ctx).Table("reminder_outbox").Select("channel, status, COUNT(*) AS n").
+		Where("status IN ?", []string{string(reminder.Pending), string(reminder.Claimed), string(reminder.Sending)}).
+		Group("channel, status").Scan(&rows).Error
+	out := make(map[[2]string]int64, len(rows))
+	for _, r := range rows {
+		out[[2]string{r.Channel, r.Status}] = r.N
+	}
+	return out, err
+}

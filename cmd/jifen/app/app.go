@@ -367,6 +367,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Budget: cfg.WeChat.CallbackBudget}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerMetrics(reg, a, st)
 	a.Admin = bff.NewAdminHandler(reg)
 	a.Handler = bff.NewRouter(bff.Deps{
 		Logger:         opt.Logger,
