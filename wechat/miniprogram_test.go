@@ -204,3 +204,33 @@ func TestCode2SessionEscapesTheCode(t *testing.T) {
 		}
 	}
 }
+
+// WeChat's answers to a wrong appid or secret are settings to fix, not
+// outages: Misconfigured, from the login itself and from a token fetch,
+// with no retry.
+func TestWrongCredentialsAreMisconfigured(t *testing.T) {
+	c, _ := newCache(t)
+	appID := fmt.Sprintf("wxcred%d", appSeq.Add(1))
+	simServer.RegisterApp(appID, "the-right-secret")
+	wrong := NewMiniProgram(appID, "the-app-secret", c)
+	ctx := context.Background()
+
+	_, err := wrong.Code2Session(ctx, "sim:cred:"+appID)
+	if domain.ErrorCode(err) != domain.Misconfigured {
+		t.Fatalf("login with a wrong secret: %v, want Misconfigured", err)
+	}
+	if n := len(calls("jscode2session", "appid", appID)); n != 1 {
+		t.Fatalf("%d jscode2session calls, want 1 (no retry)", n)
+	}
+	_, err = wrong.PhoneNumber(ctx, "sim-phone:13800001212")
+	if domain.ErrorCode(err) != domain.Misconfigured {
+		t.Fatalf("token fetch with a wrong secret: %v, want Misconfigured", err)
+	}
+	if strings.Contains(err.Error(), "the-app-secret") {
+		t.Fatalf("error leaks the secret: %v", err)
+	}
+	_, err = NewMiniProgram("not-an-appid", "s", c).Code2Session(ctx, "sim:cred2:"+appID)
+	if domain.ErrorCode(err) != domain.Misconfigured {
+		t.Fatalf("login with a wrong appid: %v, want Misconfigured", err)
+	}
+}

@@ -31,9 +31,11 @@
 // # APIs and test codes
 //
 //	GET  /cgi-bin/token?grant_type=client_credential&appid=&secret=   (api.weixin.qq.com)
-//	     → {"access_token","expires_in":7200}. Any appid and secret work
-//	     except secret "bad" (40125 invalid appsecret); grant_type must be
-//	     client_credential (40002). Each call issues a new token and retires
+//	     → {"access_token","expires_in":7200}. An appid must start with "wx"
+//	     (40013 invalid appid); its secret is the one RegisterApp (or
+//	     POST /_sim/apps) named, else the first one a call used, and any
+//	     other is 40125 (invalid appsecret), as is "bad" always; grant_type
+//	     must be client_credential (40002). Each call issues a new token and retires
 //	     the previous one 5 minutes later (40001 afterwards); 2,000 calls a
 //	     day per appid, then 45009.
 //	POST /cgi-bin/stable_token  {"grant_type","appid","secret","force_refresh"}
@@ -49,7 +51,8 @@
 //	     "unionid":"sim-unionid-<user>","session_key":<random base64>}.
 //	     A code works once: its second use is 40163 (code been used). A code
 //	     starting with "bad", or of any other shape, is 40029 (invalid code).
-//	     Secret "bad" is 40125. Used codes are remembered for the life of the
+//	     The appid and secret are checked as for /cgi-bin/token (40013,
+//	     40125) before the code, which a refused call does not use. Used codes are remembered for the life of the
 //	     server (sim codes carry no issue time to expire them by).
 //	POST /wxa/business/getuserphonenumber?access_token=   body {"code":…}
 //	     code "sim-phone:<11 digits>" → {"errcode":0,"errmsg":"ok",

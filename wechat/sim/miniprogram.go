@@ -14,12 +14,13 @@ func (s *Server) jscode2session(req *Request) any {
 		return errReply(codeAppIDMissing, "")
 	case req.Param("secret") == "":
 		return errReply(codeSecretMissing, "")
-	case req.Param("secret") == "bad":
-		return errReply(codeInvalidSecret, "")
 	case req.Param("grant_type") != "authorization_code":
 		return errReply(codeInvalidGrant, "")
 	case code == "":
 		return errReply(codeCodeMissing, "")
+	}
+	if c := s.checkApp(req.Param("appid"), req.Param("secret")); c != 0 {
+		return errReply(c, "")
 	}
 	user, ok := loginUser(code)
 	if !ok {

@@ -32,6 +32,7 @@ type Server struct {
 	tokens    map[string]accessToken
 	apps      map[string]*appTokens // current token and quotas per host/appid (token.go)
 	usedCodes map[string]bool
+	secrets   map[string]string // appid → the secret it accepts (apps.go)
 	faults    []Fault
 	calls     []Call
 	notify    notifyState         // subscribe quotas, robot windows, deliveries (notify.go)

@@ -187,6 +187,26 @@ func TestJSCode2Session(t *testing.T) {
 		{name: "bad secret", path: "/_sim/sns/jscode2session?appid=wx1&secret=bad&grant_type=authorization_code&js_code=sim:dan:1", wantCode: 40125},
 		{name: "bad secret did not use the code", path: login("sim:dan:1")},
 		{name: "wrong grant", path: "/_sim/sns/jscode2session?appid=wx1&secret=s&grant_type=x&js_code=sim:erin:1", wantCode: 40002},
+		{name: "another secret for a known appid", path: "/_sim/sns/jscode2session?appid=wx1&secret=s2&grant_type=authorization_code&js_code=sim:fay:1", wantCode: 40125},
+		{name: "another secret did not use the code", path: login("sim:fay:1")},
+		{name: "not an appid", path: "/_sim/sns/jscode2session?appid=ww1&secret=s&grant_type=authorization_code&js_code=sim:gus:1", wantCode: 40013},
+	})
+}
+
+// An app's secret is the one RegisterApp named, or else the first one a
+// call used; the token APIs and jscode2session refuse any other.
+func TestAppSecrets(t *testing.T) {
+	c := newClient(t, nil)
+	c.sim.RegisterApp("wxreg", "right")
+	c.run([]row{
+		{name: "registered, wrong", path: "/_sim/cgi-bin/token?grant_type=client_credential&appid=wxreg&secret=s", wantCode: 40125},
+		{name: "registered, right", path: "/_sim/cgi-bin/token?grant_type=client_credential&appid=wxreg&secret=right"},
+		{name: "stable_token, wrong", method: "POST", path: "/_sim/cgi-bin/stable_token", body: `{"grant_type":"client_credential","appid":"wxreg","secret":"s"}`, wantCode: 40125},
+		{name: "first use learns", path: "/_sim/cgi-bin/token?grant_type=client_credential&appid=wxnew&secret=first"},
+		{name: "then refuses another", path: "/_sim/cgi-bin/token?grant_type=client_credential&appid=wxnew&secret=second", wantCode: 40125},
+		{name: "bad is never learned", path: "/_sim/cgi-bin/token?grant_type=client_credential&appid=wxbad&secret=bad", wantCode: 40125},
+		{name: "so another still works", path: "/_sim/cgi-bin/token?grant_type=client_credential&appid=wxbad&secret=good"},
+		{name: "not an appid", path: "/_sim/cgi-bin/token?grant_type=client_credential&appid=ww9&secret=s", wantCode: 40013},
 	})
 }
 
@@ -362,7 +382,7 @@ func TestCalls(t *testing.T) {
 	at := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 	c := newClient(t, func() time.Time { return at })
 	tok := c.token("wx1")
-	c.do("GET", "", "/_sim/sns/jscode2session?appid=wx1&secret=topsecret&grant_type=authorization_code&js_code=bad", "")
+	c.do("GET", "", "/_sim/sns/jscode2session?appid=wx2&secret=topsecret&grant_type=authorization_code&js_code=bad", "")
 	c.do("POST", "", "/_sim/wxa/business/getuserphonenumber?access_token="+tok, `{"code":"sim-phone:13800001111"}`)
 	c.do("GET", HostWeCom, "/_sim/cgi-bin/gettoken?corpid=ww1&corpsecret=topsecret", "")
 
@@ -379,7 +399,7 @@ func TestCalls(t *testing.T) {
 	if got.API != want.API || got.Host != want.Host || got.ErrCode != want.ErrCode || got.Status != want.Status || !got.Time.Equal(at) {
 		t.Fatalf("call %+v, want %+v", got, want)
 	}
-	if got.Params["secret"] != "***" || got.Params["js_code"] != "bad" || got.Params["appid"] != "wx1" {
+	if got.Params["secret"] != "***" || got.Params["js_code"] != "bad" || got.Params["appid"] != "wx2" {
 		t.Fatalf("params %v", got.Params)
 	}
 	phone := c.sim.Calls("getuserphonenumber")
