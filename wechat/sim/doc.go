@@ -55,10 +55,14 @@
 //	     40125) before the code, which a refused call does not use. Used codes are remembered for the life of the
 //	     server (sim codes carry no issue time to expire them by).
 //	POST /wxa/business/getuserphonenumber?access_token=   body {"code":…}
-//	     code "sim-phone:<11 digits>" → {"errcode":0,"errmsg":"ok",
-//	     "phone_info":{"phoneNumber","purePhoneNumber","countryCode":"86",
-//	     "watermark":{"timestamp","appid"}}}; any other code is 40029. Unlike
-//	     WeChat, a phone code may be used more than once.
+//	     code "sim-phone:<11 digits>" or "sim-phone:<11 digits>:<nonce>" →
+//	     {"errcode":0,"errmsg":"ok","phone_info":{"phoneNumber",
+//	     "purePhoneNumber","countryCode":"86","watermark":{"timestamp",
+//	     "appid"}}}. As WeChat documents, a code works once and for 5
+//	     minutes from its issue: a used, expired or otherwise shaped code is
+//	     40029 (WeChat's only answer for a bad code here). PhoneCode (or
+//	     POST /_sim/phone_codes) issues one at a given time; a code written
+//	     by hand counts as issued at its first use.
 //
 //	GET  /cgi-bin/auth/getuserinfo?access_token=&code=                 (qyapi.weixin.qq.com)
 //	     code "sim-wecom:<userid>:<nonce>" → {"errcode":0,"userid":<userid>};
@@ -163,6 +167,8 @@
 //	GET    /_sim/templates   every template of the list APIs.
 //	POST   /_sim/templates   {"kind":"subscribe"|"official","template_id",
 //	       "title","content":"…{{thing1.DATA}}…"} adds or replaces one.
+//	POST   /_sim/phone_codes   {"phone":"<11 digits>","issued_at":RFC 3339,
+//	       optional, now by default} → 201 {"code"}: a getPhoneNumber code.
 //	POST   /_sim/subscriptions   {"openid","template_id","count"} grants
 //	       subscribe-message quota.
 //	POST   /_sim/tokens/expire   forgets every issued access token, so

@@ -28,16 +28,17 @@ type Server struct {
 	byPath map[routeKey]route
 	byName map[string]route
 
-	mu        sync.Mutex
-	tokens    map[string]accessToken
-	apps      map[string]*appTokens // current token and quotas per host/appid (token.go)
-	usedCodes map[string]bool
-	secrets   map[string]string // appid → the secret it accepts (apps.go)
-	faults    []Fault
-	calls     []Call
-	notify    notifyState         // subscribe quotas, robot windows, deliveries (notify.go)
-	followers followerState       // the official account's followers (official_account.go)
-	templates map[string]Template // kind|id → the accounts' templates (templates.go)
+	mu         sync.Mutex
+	tokens     map[string]accessToken
+	apps       map[string]*appTokens // current token and quotas per host/appid (token.go)
+	usedCodes  map[string]bool
+	phoneCodes map[string]*phoneCode // getPhoneNumber codes (miniprogram.go)
+	secrets    map[string]string     // appid → the secret it accepts (apps.go)
+	faults     []Fault
+	calls      []Call
+	notify     notifyState         // subscribe quotas, robot windows, deliveries (notify.go)
+	followers  followerState       // the official account's followers (official_account.go)
+	templates  map[string]Template // kind|id → the accounts' templates (templates.go)
 }
 
 type routeKey struct{ host, path string }
@@ -48,11 +49,12 @@ func New(clock func() time.Time) *Server {
 		clock = time.Now
 	}
 	s := &Server{
-		now:       clock,
-		byPath:    map[routeKey]route{},
-		byName:    map[string]route{},
-		tokens:    map[string]accessToken{},
-		usedCodes: map[string]bool{},
+		now:        clock,
+		byPath:     map[routeKey]route{},
+		byName:     map[string]route{},
+		tokens:     map[string]accessToken{},
+		usedCodes:  map[string]bool{},
+		phoneCodes: map[string]*phoneCode{},
 	}
 	for _, rt := range s.routes() {
 		if rt.name == "" {
@@ -120,6 +122,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/templates":
 		s.serveTemplates(w, r)
+		return
+	case "/phone_codes":
+		s.servePhoneCodes(w, r)
 		return
 	}
 	host := r.Header.Get(HostHeader)

@@ -254,7 +254,8 @@ func TestGetUserPhoneNumber(t *testing.T) {
 				t.Errorf("reply %v", m)
 			}
 		}},
-		{name: "same code again", method: "POST", path: path + tok, body: `{"code":"sim-phone:13800001111"}`},
+		{name: "same code again", method: "POST", path: path + tok, body: `{"code":"sim-phone:13800001111"}`, wantCode: 40029},
+		{name: "same number, another code", method: "POST", path: path + tok, body: `{"code":"sim-phone:13800001111:2"}`},
 		{name: "ten digits", method: "POST", path: path + tok, body: `{"code":"sim-phone:1380000111"}`, wantCode: 40029},
 		{name: "letters", method: "POST", path: path + tok, body: `{"code":"sim-phone:1380000111x"}`, wantCode: 40029},
 		{name: "login code", method: "POST", path: path + tok, body: `{"code":"sim:alice:1"}`, wantCode: 40029},
@@ -266,6 +267,51 @@ func TestGetUserPhoneNumber(t *testing.T) {
 	})
 }
 
+// A getPhoneNumber code works once and for five minutes from its issue, as
+// WeChat documents; WeChat answers 40029 for a used or expired one.
+func TestPhoneCodesOnceAndFiveMinutes(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	c := newClient(t, clock)
+	tok := c.token("wxphone")
+	use := func(code string) int {
+		_, m := c.do("POST", "", "/_sim/wxa/business/getuserphonenumber?access_token="+tok, `{"code":"`+code+`"}`)
+		return errcode(m)
+	}
+	fresh := c.sim.PhoneCode("13800002222", time.Time{})
+	almost := c.sim.PhoneCode("13800002222", now.Add(-phoneCodeTTL+time.Second))
+	expired := c.sim.PhoneCode("13800002222", now.Add(-phoneCodeTTL))
+	if got := use(fresh); got != 0 {
+		t.Fatalf("fresh code: %d", got)
+	}
+	if got := use(fresh); got != 40029 {
+		t.Fatalf("used code: %d, want 40029", got)
+	}
+	if got := use(almost); got != 0 {
+		t.Fatalf("code 4m59s old: %d", got)
+	}
+	if got := use(expired); got != 40029 {
+		t.Fatalf("code 5 min old: %d, want 40029", got)
+	}
+	st, m := c.do("POST", "", "/_sim/phone_codes", `{"phone":"13800003333","issued_at":"2025-03-01T09:54:00Z"}`)
+	if st != http.StatusCreated {
+		t.Fatalf("POST /_sim/phone_codes: %d %v", st, m)
+	}
+	if got := use(m["code"].(string)); got != 40029 {
+		t.Fatalf("code issued 6 min ago through the control: %d, want 40029", got)
+	}
+	_, m = c.do("POST", "", "/_sim/phone_codes", `{"phone":"13800003333"}`)
+	if got := use(m["code"].(string)); got != 0 {
+		t.Fatalf("code issued now through the control: %d", got)
+	}
+	for _, bad := range []string{`{"phone":"123"}`, `{"phone":"13800003333","x":1}`, `nope`} {
+		if st, _ := c.do("POST", "", "/_sim/phone_codes", bad); st != http.StatusBadRequest {
+			t.Errorf("%s: HTTP %d, want 400", bad, st)
+		}
+	}
+}
+
 func TestTokenExpiry(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
@@ -273,7 +319,8 @@ func TestTokenExpiry(t *testing.T) {
 	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
 	c := newClient(t, clock)
 	phone := func(tok string) int {
-		_, m := c.do("POST", "", "/_sim/wxa/business/getuserphonenumber?access_token="+tok, `{"code":"sim-phone:13800001111"}`)
+		code := c.sim.PhoneCode("13800001111", time.Time{})
+		_, m := c.do("POST", "", "/_sim/wxa/business/getuserphonenumber?access_token="+tok, `{"code":"`+code+`"}`)
 		return errcode(m)
 	}
 
