@@ -63,6 +63,10 @@
 //	     40029 (WeChat's only answer for a bad code here). PhoneCode (or
 //	     POST /_sim/phone_codes) issues one at a given time; a code written
 //	     by hand counts as issued at its first use.
+//	POST /wxa/getwxacodeunlimit?access_token=   {scene, page, check_path}
+//	     → a JPEG. A scene outside WeChat's 32 characters is 40169; a page
+//	     that is not a path, or (unless check_path is false) not released
+//	     in the app (DefaultPages, PublishPages), is 41030.
 //
 //	GET  /cgi-bin/auth/getuserinfo?access_token=&code=                 (qyapi.weixin.qq.com)
 //	     code "sim-wecom:<userid>:<nonce>" → {"errcode":0,"userid":<userid>};
@@ -167,6 +171,8 @@
 //	GET    /_sim/templates   every template of the list APIs.
 //	POST   /_sim/templates   {"kind":"subscribe"|"official","template_id",
 //	       "title","content":"…{{thing1.DATA}}…"} adds or replaces one.
+//	POST   /_sim/pages   {"appid","pages":["pages/x/y"]} releases pages in
+//	       that app's mini-program (PublishPages) for wxacode's check.
 //	POST   /_sim/phone_codes   {"phone":"<11 digits>","issued_at":RFC 3339,
 //	       optional, now by default} → 201 {"code"}: a getPhoneNumber code.
 //	POST   /_sim/subscriptions   {"openid","template_id","count"} grants

@@ -34,6 +34,7 @@ type Server struct {
 	usedCodes  map[string]bool
 	phoneCodes map[string]*phoneCode // getPhoneNumber codes (miniprogram.go)
 	secrets    map[string]string     // appid → the secret it accepts (apps.go)
+	pages      map[string]bool       // appid|page published (wxacode.go)
 	faults     []Fault
 	calls      []Call
 	notify     notifyState         // subscribe quotas, robot windows, deliveries (notify.go)
@@ -122,6 +123,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/templates":
 		s.serveTemplates(w, r)
+		return
+	case "/pages":
+		s.servePages(w, r)
 		return
 	case "/phone_codes":
 		s.servePhoneCodes(w, r)

@@ -475,3 +475,24 @@ func TestCalls(t *testing.T) {
 		t.Fatalf("%d calls after clear", n)
 	}
 }
+
+// wxacode refuses a page the released mini-program lacks (41030) unless
+// check_path is false; DefaultPages and PublishPages are released.
+func TestWXACodePages(t *testing.T) {
+	c := newClient(t, nil)
+	tok := c.token("wxqr")
+	path := "/_sim/wxa/getwxacodeunlimit?access_token=" + tok
+	c.run([]row{
+		{name: "default page", method: "POST", path: path, body: `{"scene":"a=1","page":"pages/index/index"}`},
+		{name: "unreleased", method: "POST", path: path, body: `{"scene":"a=1","page":"pages/new/new"}`, wantCode: 41030},
+		{name: "unreleased, check_path false", method: "POST", path: path, body: `{"scene":"a=1","page":"pages/new/new","check_path":false}`},
+		{name: "check_path true", method: "POST", path: path, body: `{"scene":"a=1","page":"pages/new/new","check_path":true}`, wantCode: 41030},
+	})
+	if st, _ := c.do("POST", "", "/_sim/pages", `{"appid":"wxqr","pages":["pages/new/new"]}`); st != http.StatusNoContent {
+		t.Fatalf("POST /_sim/pages: %d", st)
+	}
+	c.run([]row{
+		{name: "released", method: "POST", path: path, body: `{"scene":"a=1","page":"pages/new/new"}`},
+		{name: "released for another app only", method: "POST", path: "/_sim/wxa/getwxacodeunlimit?access_token=" + c.token("wxqr2"), body: `{"scene":"a=1","page":"pages/new/new"}`, wantCode: 41030},
+	})
+}
