@@ -121,7 +121,9 @@
 //	     hold 10000 openids (SetFollowerPageSize changes it for tests).
 //	GET  /cgi-bin/user/info?access_token=&openid=   (name user/info)
 //	     a follower: {"subscribe":1,"openid","unionid":"sim-unionid-<u>",…};
-//	     anyone else: {"subscribe":0,"openid","unionid"}; an openid not
+//	     anyone else: {"subscribe":0,"openid","unionid"}. The unionid is
+//	     left out when the account is not bound to the open platform
+//	     (SetOpenPlatform, POST /_sim/open_platform); an openid not
 //	     "sim-oa-openid-…" is 40003.
 //	POST /cgi-bin/message/send?access_token=   (qyapi.weixin.qq.com, name message_send)
 //	     WeCom app message {touser:"a|b", msgtype:"text", agentid,
@@ -171,6 +173,8 @@
 //	GET    /_sim/templates   every template of the list APIs.
 //	POST   /_sim/templates   {"kind":"subscribe"|"official","template_id",
 //	       "title","content":"…{{thing1.DATA}}…"} adds or replaces one.
+//	POST   /_sim/open_platform   {"appid","bound":false} unbinds an official
+//	       account from the open platform (user/info names no unionid).
 //	POST   /_sim/pages   {"appid","pages":["pages/x/y"]} releases pages in
 //	       that app's mini-program (PublishPages) for wxacode's check.
 //	POST   /_sim/phone_codes   {"phone":"<11 digits>","issued_at":RFC 3339,

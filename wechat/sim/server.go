@@ -35,6 +35,7 @@ type Server struct {
 	phoneCodes map[string]*phoneCode // getPhoneNumber codes (miniprogram.go)
 	secrets    map[string]string     // appid → the secret it accepts (apps.go)
 	pages      map[string]bool       // appid|page published (wxacode.go)
+	unbound    map[string]bool       // official accounts not on the open platform (official_account.go)
 	faults     []Fault
 	calls      []Call
 	notify     notifyState         // subscribe quotas, robot windows, deliveries (notify.go)
@@ -123,6 +124,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/templates":
 		s.serveTemplates(w, r)
+		return
+	case "/open_platform":
+		s.serveOpenPlatform(w, r)
 		return
 	case "/pages":
 		s.servePages(w, r)
