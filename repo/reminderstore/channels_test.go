@@ -388,3 +388,23 @@ func TestFollowerSyncPagesAndUnsubscribes(t *testing.T) {
 		t.Fatalf("after unsubscribe %+v, want unsubscribed with the unionid kept", got)
 	}
 }
+
+// A clock with a fraction of a second: MariaDB truncates what it stores
+// (DATETIME(3)), so the rows a sync just wrote read back a little before
+// the sync's start and must not count as "not seen since".
+func TestFollowerSyncAtASubSecondClockKeepsTheFollowers(t *testing.T) {
+	f := newDispatchFixture(t, time.Date(2026, 11, 23, 1, 30, 0, 123456789, domain.Shanghai))
+	store := &reminderstore.Followers{DB: f.env.DB}
+	oa := wechat.NewOfficial("wx-sim-official", "sim-secret", wechat.NewRedisCache(f.env.Redis.C, f.env.Redis.Prefix+"wx:"))
+	fl := &reminder.Followers{Source: oa, Store: store, Clock: f.clock}
+	u := f.tag + "-frac"
+	simServer.Follow(sim.OfficialOpenID(u), true)
+	t.Cleanup(func() { simServer.Follow(sim.OfficialOpenID(u), false) })
+	if _, err := fl.Sync(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := store.Follower(f.ctx, sim.OfficialOpenID(u))
+	if err != nil || !ok || !got.Subscribed {
+		t.Fatalf("after sync: %+v %v %v, want subscribed", got, ok, err)
+	}
+}
