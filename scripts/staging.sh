@@ -46,7 +46,13 @@ cleanup() {
 trap cleanup EXIT
 
 # free_port: a loopback port nobody listens on right now.
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 20000))
+    (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
 
 wait_up() { # url what
   for _ in $(seq 1 300); do
