@@ -102,12 +102,13 @@ type Lottery struct {
 // Referral configures invitations (domain/referral; keys documented in
 // default.yaml).
 type Referral struct {
-	Window         time.Duration   `yaml:"window"`
-	Rewards        ReferralRewards `yaml:"rewards"`
-	DailyCapPoints int64           `yaml:"daily_cap_points"`
-	QRCodePage     string          `yaml:"qrcode_page"`
-	QRCodeTTL      time.Duration   `yaml:"qrcode_cache_ttl"`
-	ExpiryPolicy   string          `yaml:"expiry_policy"`
+	Window          time.Duration   `yaml:"window"`
+	Rewards         ReferralRewards `yaml:"rewards"`
+	DailyCapPoints  int64           `yaml:"daily_cap_points"`
+	QRCodePage      string          `yaml:"qrcode_page"`
+	QRCodeCheckPath bool            `yaml:"qrcode_check_path"`
+	QRCodeTTL       time.Duration   `yaml:"qrcode_cache_ttl"`
+	ExpiryPolicy    string          `yaml:"expiry_policy"`
 }
 
 // ReferralRewards are the points of each rewarded event.

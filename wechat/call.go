@@ -26,7 +26,14 @@ const (
 	errQuotaDaily  = 45009 // daily quota of the API reached (wxacode)
 	errBadScene    = 40169 // wxacode: scene invalid
 	errBadPage     = 41030 // wxacode: page not in the published mini-program
+	errBadAppID    = 40013 // the appid (or corpid) is not WeChat's
+	errBadSecret   = 40125 // the appsecret is not the app's
+	errIPDenied    = 40164 // the server's IP is not in the app's allowlist
 )
+
+// settingErrcodes are WeChat's answers to a wrong setting: an operator
+// must fix the configuration, so they are 503 MISCONFIGURED, never retried.
+var settingErrcodes = map[int64]bool{errBadAppID: true, errBadSecret: true, errIPDenied: true}
 
 // Option tunes a MiniProgram or Work.
 type Option func(*caller)
@@ -94,6 +101,9 @@ func (c *caller) do(ctx context.Context, api string, withToken bool, fn attempt)
 		switch {
 		case code == 0 && err == nil:
 			return nil
+		case code == 0 && settingErrcodes[errcode(err)]:
+			// Only a token fetch returns its errcode this way (once).
+			return misconfigured(api, err)
 		case code == 0:
 			return unavailable(api, err)
 		case code == errBusy && !busyRetried:
@@ -154,10 +164,16 @@ func fromErrcode(api string, code int64, cause error) error {
 		return fail(domain.RateLimited, "WeChat is limiting calls; retry in a minute", api, cause)
 	case errBadScene:
 		return fail(domain.Invalid, "WeChat rejected the mini-program code scene", api, cause)
+	case errBadAppID, errBadSecret, errIPDenied:
+		return misconfigured(api, cause)
 	case errBadPage:
 		return fail(domain.Misconfigured, "the mini-program page for codes is not published (check referral.qrcode_page)", api, cause)
 	}
 	return unavailable(api, cause)
+}
+
+func misconfigured(api string, cause error) error {
+	return fail(domain.Misconfigured, "the WeChat appid, secret or IP allowlist is wrong; an operator must fix the configuration", api, cause)
 }
 
 func unavailable(api string, cause error) error {

@@ -109,11 +109,12 @@ func TestPhoneNumber(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mp, _ := newMini(t)
+			mp, appID := newMini(t)
 			for _, f := range tt.faults {
 				fault(t, f)
 			}
-			got, err := mp.PhoneNumber(context.Background(), tt.code)
+			// Phone codes are once-only in the one simulator of the process.
+			got, err := mp.PhoneNumber(context.Background(), tt.code+":"+appID)
 			if code := domain.ErrorCode(err); code != tt.wantErr || got != tt.want {
 				t.Fatalf("got %q, %v; want %q, code %q", got, err, tt.want, tt.wantErr)
 			}
@@ -124,12 +125,30 @@ func TestPhoneNumber(t *testing.T) {
 	}
 }
 
+// A phone code works once and for five minutes; WeChat answers 40029 for a
+// used or expired one, which is InvalidCode.
+func TestPhoneNumberCodeOnceAndFiveMinutes(t *testing.T) {
+	mp, _ := newMini(t)
+	ctx := context.Background()
+	code := simServer.PhoneCode("13800008888", time.Time{})
+	if got, err := mp.PhoneNumber(ctx, code); err != nil || got != "13800008888" {
+		t.Fatalf("first use: %q, %v", got, err)
+	}
+	if _, err := mp.PhoneNumber(ctx, code); domain.ErrorCode(err) != domain.InvalidCode {
+		t.Fatalf("second use: %v, want InvalidCode", err)
+	}
+	old := simServer.PhoneCode("13800008888", time.Now().Add(-5*time.Minute))
+	if _, err := mp.PhoneNumber(ctx, old); domain.ErrorCode(err) != domain.InvalidCode {
+		t.Fatalf("expired code: %v, want InvalidCode", err)
+	}
+}
+
 func TestPhoneNumberCachesToken(t *testing.T) {
 	c, mr := newCache(t)
 	appID := fmt.Sprintf("wxtest%d", appSeq.Add(1))
 	mp := NewMiniProgram(appID, "s", c)
-	for range 3 {
-		if _, err := mp.PhoneNumber(context.Background(), "sim-phone:13800001111"); err != nil {
+	for i := range 3 {
+		if _, err := mp.PhoneNumber(context.Background(), fmt.Sprintf("sim-phone:13800001111:%s-%d", appID, i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -148,13 +167,13 @@ func TestPhoneNumberCachesToken(t *testing.T) {
 func TestPhoneNumberAfterTokensExpire(t *testing.T) {
 	mp, appID := newMini(t)
 	ctx := context.Background()
-	if _, err := mp.PhoneNumber(ctx, "sim-phone:13800001111"); err != nil {
+	if _, err := mp.PhoneNumber(ctx, "sim-phone:13800001111:"+appID); err != nil {
 		t.Fatal(err)
 	}
 	phoneCalls := len(simServer.Calls("getuserphonenumber"))
 
 	control(t, "POST", "/_sim/tokens/expire", "")
-	got, err := mp.PhoneNumber(ctx, "sim-phone:13900002222")
+	got, err := mp.PhoneNumber(ctx, "sim-phone:13900002222:"+appID)
 
 	if err != nil || got != "13900002222" {
 		t.Fatalf("after expiry: %q, %v", got, err)
@@ -202,5 +221,35 @@ func TestCode2SessionEscapesTheCode(t *testing.T) {
 		if got[0].Params["appid"] != appID || got[0].Params["grant_type"] != "authorization_code" {
 			t.Errorf("code %q changed other parameters: %v", code, got[0].Params)
 		}
+	}
+}
+
+// WeChat's answers to a wrong appid or secret are settings to fix, not
+// outages: Misconfigured, from the login itself and from a token fetch,
+// with no retry.
+func TestWrongCredentialsAreMisconfigured(t *testing.T) {
+	c, _ := newCache(t)
+	appID := fmt.Sprintf("wxcred%d", appSeq.Add(1))
+	simServer.RegisterApp(appID, "the-right-secret")
+	wrong := NewMiniProgram(appID, "the-app-secret", c)
+	ctx := context.Background()
+
+	_, err := wrong.Code2Session(ctx, "sim:cred:"+appID)
+	if domain.ErrorCode(err) != domain.Misconfigured {
+		t.Fatalf("login with a wrong secret: %v, want Misconfigured", err)
+	}
+	if n := len(calls("jscode2session", "appid", appID)); n != 1 {
+		t.Fatalf("%d jscode2session calls, want 1 (no retry)", n)
+	}
+	_, err = wrong.PhoneNumber(ctx, "sim-phone:13800001212")
+	if domain.ErrorCode(err) != domain.Misconfigured {
+		t.Fatalf("token fetch with a wrong secret: %v, want Misconfigured", err)
+	}
+	if strings.Contains(err.Error(), "the-app-secret") {
+		t.Fatalf("error leaks the secret: %v", err)
+	}
+	_, err = NewMiniProgram("not-an-appid", "s", c).Code2Session(ctx, "sim:cred2:"+appID)
+	if domain.ErrorCode(err) != domain.Misconfigured {
+		t.Fatalf("login with a wrong appid: %v, want Misconfigured", err)
 	}
 }

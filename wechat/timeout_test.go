@@ -33,7 +33,7 @@ func TestEveryCallEndsAtItsDeadlineWhenWeChatStalls(t *testing.T) {
 		{"jscode2session", func(ctx context.Context) error { _, err := mini.Code2Session(ctx, "sim-code-"+user); return err }},
 		{"getuserphonenumber", func(ctx context.Context) error { _, err := mini.PhoneNumber(ctx, "sim-phone-13800000000"); return err }},
 		{"getwxacodeunlimit", func(ctx context.Context) error {
-			_, err := mini.WXACodeUnlimit(ctx, "s=1", "pages/index/index")
+			_, err := mini.WXACodeUnlimit(ctx, "s=1", "pages/index/index", true)
 			return err
 		}},
 		{"subscribe_send", func(ctx context.Context) error {

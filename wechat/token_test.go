@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jifen/jifen/wechat/sim"
 )
@@ -28,7 +29,7 @@ func TestTwoInstancesKeepWorkingThroughATokenRotation(t *testing.T) {
 		errs := make(chan error, 20)
 		for i := range 20 {
 			wg.Go(func() {
-				if _, err := instances[i%2].PhoneNumber(ctx, "sim-phone:13800001111"); err != nil {
+				if _, err := instances[i%2].PhoneNumber(ctx, simServer.PhoneCode("13800001111", time.Time{})); err != nil {
 					errs <- err
 				}
 			})

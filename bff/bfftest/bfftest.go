@@ -320,6 +320,12 @@ func (h *Harness) Login(user string) (access, refresh string, memberID int64) {
 	return out.AccessToken, out.RefreshToken, out.Member.ID
 }
 
+// PhoneCode is a getPhoneNumber code for phone, issued now: it works once,
+// for five minutes, as WeChat's.
+func (h *Harness) PhoneCode(phone string) string {
+	return h.Sim.PhoneCode(phone, time.Time{})
+}
+
 // Code returns a fresh simulator login code for user.
 func (h *Harness) Code(user string) string {
 	return fmt.Sprintf("sim:%s:%d", user, nonce.Add(1))

@@ -14,7 +14,7 @@ import (
 func memberWithPhone(t *testing.T, h *bfftest.Harness, phone string) int64 {
 	t.Helper()
 	tok, _, id := h.Login(bfftest.UniqueUser("srch"))
-	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": "sim-phone:" + phone}, bfftest.Auth(tok)...); r.Status != 200 {
+	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode(phone)}, bfftest.Auth(tok)...); r.Status != 200 {
 		t.Fatalf("bind phone: %d %s", r.Status, r.Body)
 	}
 	return id

@@ -193,7 +193,7 @@ func browserSignIn(t *testing.T, ctx context.Context, base, user string) {
 func shopper(t *testing.T, s *site, phone string) int64 {
 	t.Helper()
 	tok, _, id := s.h.Login(bfftest.UniqueUser("br"))
-	if r := s.h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": "sim-phone:" + phone}, bfftest.Auth(tok)...); r.Status != 200 {
+	if r := s.h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": s.h.PhoneCode(phone)}, bfftest.Auth(tok)...); r.Status != 200 {
 		t.Fatalf("bind phone: %d %s", r.Status, r.Body)
 	}
 	return id

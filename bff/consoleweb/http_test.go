@@ -153,7 +153,7 @@ func TestAdjustFormPaysOnceAndOnlyForWriters(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
 	tok, _, id := s.h.Login(bfftest.UniqueUser("web"))
-	if r := s.h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": "sim-phone:13600003579"}, bfftest.Auth(tok)...); r.Status != 200 {
+	if r := s.h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": s.h.PhoneCode("13600003579")}, bfftest.Auth(tok)...); r.Status != 200 {
 		t.Fatalf("bind phone: %d", r.Status)
 	}
 	m := s.client()

@@ -163,7 +163,7 @@ func TestUnknownMemberIsAppliedWhenTheyRegisterOrBindThePhone(t *testing.T) {
 	if b := balance(h, id); b.Pending != 50 {
 		t.Fatalf("after registering %+v", b)
 	}
-	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": "sim-phone:" + phone}, bfftest.Auth(tok)...); r.Status != 200 {
+	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode(phone)}, bfftest.Auth(tok)...); r.Status != 200 {
 		t.Fatalf("bind phone: %d %s", r.Status, r.Body)
 	}
 	if b := balance(h, id); b.Pending != 50+20 {

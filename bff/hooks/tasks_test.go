@@ -119,7 +119,7 @@ func TestProfileCompleteTask(t *testing.T) {
 	if r := h.Do("POST", claim, nil, bfftest.Auth(tok)...); r.Status != 422 {
 		t.Fatalf("claim with empty profile: %d %s", r.Status, r.Body)
 	}
-	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": "sim-phone:13800001111"}, bfftest.Auth(tok)...); r.Status != 200 {
+	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode("13800001111")}, bfftest.Auth(tok)...); r.Status != 200 {
 		t.Fatalf("bind phone: %d %s", r.Status, r.Body)
 	}
 	if s, _ := state(t, h, tok, id); s != "todo" {

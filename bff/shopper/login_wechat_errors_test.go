@@ -2,11 +2,13 @@ package shopper_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"testing"
 
 	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/configs"
 )
 
 // injectFault makes the next n jscode2session calls fail. These tests do not
@@ -55,5 +57,38 @@ func TestLoginMapsWeChatErrors(t *testing.T) {
 				t.Fatal("429 without Retry-After")
 			}
 		})
+	}
+}
+
+// A mistyped mini-program secret or appid is the operator's to fix:
+// WeChat's 40125 (invalid appsecret) and 40013 (invalid appid) answer 503
+// MISCONFIGURED, not 401 (the shopper did nothing wrong) nor 500.
+func TestLoginWithWrongCredentialsIsMisconfigured(t *testing.T) {
+	t.Parallel()
+	good := bfftest.New(t)
+	good.Sim.RegisterApp(good.Config.WeChat.Mini.AppID, string(good.Config.WeChat.Mini.Secret))
+	for _, tc := range []struct {
+		name   string
+		mutate func(*configs.Config)
+	}{
+		{"wrong secret", func(c *configs.Config) { c.WeChat.Mini.Secret = "mistyped-secret" }},
+		{"wrong appid", func(c *configs.Config) { c.WeChat.Mini.AppID = "mini-typo" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := bfftest.New(t, tc.mutate)
+			user := bfftest.UniqueUser("wxcred")
+			r := h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(user)})
+			if r.Status != http.StatusServiceUnavailable || r.ErrorCode() != "MISCONFIGURED" {
+				t.Fatalf("got %d %s, want 503 MISCONFIGURED", r.Status, r.Body)
+			}
+			var n int64
+			h.Env.DB.Conn(context.Background()).Table("members").Count(&n)
+			if n != 0 {
+				t.Fatalf("%d members created", n)
+			}
+		})
+	}
+	if r := good.Do("POST", "/api/v1/shopper/login", map[string]string{"code": good.Code(bfftest.UniqueUser("wxcred"))}); r.Status != http.StatusOK {
+		t.Fatalf("right credentials: %d %s", r.Status, r.Body)
 	}
 }

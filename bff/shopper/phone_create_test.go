@@ -3,6 +3,7 @@ package shopper_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/jifen/jifen/bff/bfftest"
 )
@@ -12,7 +13,7 @@ func TestBindPhoneMasksAndIsUnique(t *testing.T) {
 	h := bfftest.New(t)
 	a, _, aID := h.Login(bfftest.UniqueUser("pa"))
 	b, _, bID := h.Login(bfftest.UniqueUser("pb"))
-	r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": "sim-phone:13800000000"}, bfftest.Auth(a)...)
+	r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode("13800000000")}, bfftest.Auth(a)...)
 	if r.Status != 200 {
 		t.Fatalf("bind: %d %s", r.Status, r.Body)
 	}
@@ -20,10 +21,10 @@ func TestBindPhoneMasksAndIsUnique(t *testing.T) {
 		t.Fatalf("phone_masked = %v", got)
 	}
 	// Binding the same number again is harmless.
-	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": "sim-phone:13800000000"}, bfftest.Auth(a)...); r.Status != 200 {
+	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode("13800000000")}, bfftest.Auth(a)...); r.Status != 200 {
 		t.Fatalf("rebind same: %d %s", r.Status, r.Body)
 	}
-	r = h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": "sim-phone:13800000000"}, bfftest.Auth(b)...)
+	r = h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode("13800000000")}, bfftest.Auth(b)...)
 	if r.Status != 409 || r.ErrorCode() != "CONFLICT" {
 		t.Fatalf("phone of another member: %d %s", r.Status, r.Body)
 	}
@@ -41,7 +42,38 @@ func TestBindPhoneMasksAndIsUnique(t *testing.T) {
 			t.Fatalf("%s: %d %s", bad, r.Status, r.Body)
 		}
 	}
-	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": "sim-phone:13900000000"}); r.Status != 401 {
+	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode("13900000000")}); r.Status != 401 {
 		t.Fatalf("no token: %d", r.Status)
+	}
+}
+
+// WeChat's phone codes work once and for five minutes: a code used before
+// (even by its own shopper) or issued five minutes ago is 400 INVALID_CODE,
+// as WeChat answers both with 40029, and nobody's phone changes.
+func TestBindPhoneCodeWorksOnceForFiveMinutes(t *testing.T) {
+	t.Parallel()
+	h := bfftest.New(t)
+	a, _, _ := h.Login(bfftest.UniqueUser("pc"))
+	b, _, bID := h.Login(bfftest.UniqueUser("pc"))
+	code := h.PhoneCode("13700001234")
+	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": code}, bfftest.Auth(a)...); r.Status != 200 {
+		t.Fatalf("first use: %d %s", r.Status, r.Body)
+	}
+	for _, tc := range []struct{ name, code string }{
+		{"used", code},
+		{"five minutes old", h.Sim.PhoneCode("13700005678", time.Now().Add(-5*time.Minute))},
+	} {
+		r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": tc.code}, bfftest.Auth(b)...)
+		if r.Status != 400 || r.ErrorCode() != "INVALID_CODE" {
+			t.Fatalf("%s code: %d %s, want 400 INVALID_CODE", tc.name, r.Status, r.Body)
+		}
+	}
+	var phone *string
+	h.Env.DB.Conn(context.Background()).Table("members").Select("phone").Where("id = ?", bID).Scan(&phone)
+	if phone != nil {
+		t.Fatalf("member b got phone %q", *phone)
+	}
+	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.Sim.PhoneCode("13700005678", time.Now().Add(-4*time.Minute))}, bfftest.Auth(b)...); r.Status != 200 {
+		t.Fatalf("a code four minutes old: %d %s", r.Status, r.Body)
 	}
 }

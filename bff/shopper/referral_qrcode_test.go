@@ -61,3 +61,38 @@ func TestReferralQRCodeBadPage(t *testing.T) {
 		t.Fatalf("bad page: %d %s", r.Status, r.Body)
 	}
 }
+
+// A well-formed page the released mini-program lacks is WeChat's 41030,
+// 503 MISCONFIGURED, unless referral.qrcode_check_path is false (before
+// the first release), which the service passes to WeChat as check_path.
+func TestReferralQRCodeUnreleasedPage(t *testing.T) {
+	t.Parallel()
+	page := "pages/invite/" + bfftest.UniqueUser("p") // unique per run: the simulator is shared
+	get := func(h *bfftest.Harness) *bfftest.Response {
+		m := refJoin(t, h, bfftest.UniqueUser("qu"), "")
+		return h.Do("GET", "/api/v1/shopper/referral/qrcode", nil, bfftest.Auth(m.token)...)
+	}
+	checked := bfftest.New(t, func(c *configs.Config) { c.Referral.QRCodePage = page })
+	if r := get(checked); r.Status != 503 || r.ErrorCode() != "MISCONFIGURED" {
+		t.Fatalf("unreleased page: %d %.200s", r.Status, r.Body)
+	}
+
+	unchecked := bfftest.New(t, func(c *configs.Config) { c.Referral.QRCodePage = page; c.Referral.QRCodeCheckPath = false })
+	if r := get(unchecked); r.Status != 200 || r.Header.Get("Content-Type") != "image/jpeg" {
+		t.Fatalf("check_path false: %d %.200s", r.Status, r.Body)
+	}
+	var sawUnchecked bool
+	for _, c := range unchecked.Sim.Calls("getwxacodeunlimit") {
+		if c.Params["page"] == page && c.Params["check_path"] == false && c.ErrCode == 0 {
+			sawUnchecked = true
+		}
+	}
+	if !sawUnchecked {
+		t.Fatal("no wxacode call with check_path false for the page")
+	}
+
+	checked.Sim.PublishPages(checked.Config.WeChat.Mini.AppID, page)
+	if r := get(checked); r.Status != 200 {
+		t.Fatalf("released page: %d %.200s", r.Status, r.Body)
+	}
+}

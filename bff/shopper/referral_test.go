@@ -81,7 +81,7 @@ func refPoints(t *testing.T, h *bfftest.Harness, m refMember) int64 {
 
 func bindPhone(t *testing.T, h *bfftest.Harness, m refMember, phone string) {
 	t.Helper()
-	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": "sim-phone:" + phone}, bfftest.Auth(m.token)...); r.Status != http.StatusOK {
+	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode(phone)}, bfftest.Auth(m.token)...); r.Status != http.StatusOK {
 		t.Fatalf("phone: %d %s", r.Status, r.Body)
 	}
 }

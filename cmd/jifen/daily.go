@@ -66,7 +66,8 @@ func runDaily(ctx context.Context, a *app.App, job, day string, stdout, stderr i
 			fmt.Fprintln(stderr, "jifen followers-sync:", err)
 			return 1
 		}
-		fmt.Fprintf(stdout, "followers-sync: %d followers, %d looked up, %d unsubscribed\n", rep.Followers, rep.LookedUp, rep.Unsubscribed)
+		fmt.Fprintf(stdout, "followers-sync: %d followers, %d looked up, %d unsubscribed, %d without unionid\n",
+			rep.Followers, rep.LookedUp, rep.Unsubscribed, rep.WithoutUnionID)
 	default: // tier-review
 		n, err := a.Tiers.Review(ctx, now, 500)
 		if err != nil {

@@ -36,7 +36,10 @@ type Service struct {
 	Clock   domain.Clock
 	Rules   Rules
 	Page    string // mini-program page the QR code opens
-	Log     *slog.Logger
+	// UncheckedPage lets WeChat make codes for a page it has not checked
+	// is released (check_path false), before the first release.
+	UncheckedPage bool
+	Log           *slog.Logger
 }
 
 // Code returns the member's invite code, creating it on first use.
@@ -440,7 +443,7 @@ func (s *Service) QRCode(ctx context.Context, memberID int64) ([]byte, error) {
 	if img, ok, err := s.QR.Get(ctx, key); err == nil && ok {
 		return img, nil
 	}
-	img, err := s.WeChat.WXACodeUnlimit(ctx, code, s.Page)
+	img, err := s.WeChat.WXACodeUnlimit(ctx, code, s.Page, !s.UncheckedPage)
 	if err != nil {
 		return nil, err
 	}

@@ -69,7 +69,9 @@ type QRCache interface {
 
 // CodeMaker makes a mini-program code image (wxacode.getUnlimited).
 type CodeMaker interface {
-	WXACodeUnlimit(ctx context.Context, scene, page string) ([]byte, error)
+	// checkPath asks WeChat to refuse a page the released mini-program
+	// lacks.
+	WXACodeUnlimit(ctx context.Context, scene, page string, checkPath bool) ([]byte, error)
 }
 
 // Board is the invites leaderboard's writer (leaderboard.Service.Add).

@@ -84,6 +84,10 @@ type SyncReport struct {
 	Followers    int // openids the account lists
 	LookedUp     int // user-info calls made (followers without a known unionid)
 	Unsubscribed int // stored followers the list no longer holds
+	// WithoutUnionID counts looked-up followers WeChat named no unionid
+	// for: the official account is not bound to the open platform, so the
+	// template channel cannot match them to members.
+	WithoutUnionID int
 }
 
 // Sync pages through the follower list: every listed openid is saved as
@@ -120,6 +124,9 @@ func (f *Followers) Sync(ctx context.Context) (SyncReport, error) {
 				}
 				rep.LookedUp++
 				fl.UnionID, fl.Subscribed = info.UnionID, info.Subscribed
+				if fl.UnionID == "" {
+					rep.WithoutUnionID++
+				}
 			}
 			page = append(page, fl)
 		}

@@ -304,6 +304,43 @@ func mustDeliveries(t *testing.T, f *dispatchFixture, campaign string) []reminde
 	return ds
 }
 
+// WeChat's user/info names a unionid only for an official account bound to
+// the open platform. Without it the sync keeps the followers (no unionid,
+// so no member is matched and no template reminder goes to them) and
+// counts them, so the job can say why the channel reaches nobody.
+func TestFollowerSyncWithoutOpenPlatform(t *testing.T) {
+	f := newDispatchFixture(t, time.Date(2026, 11, 23, 1, 30, 0, 0, domain.Shanghai))
+	store := &reminderstore.Followers{DB: f.env.DB}
+	appID := "wx-unbound-" + f.tag
+	simServer.SetOpenPlatform(appID, false)
+	oa := wechat.NewOfficial(appID, "sim-secret", wechat.NewRedisCache(f.env.Redis.C, f.env.Redis.Prefix+"wx:"))
+	fl := &reminder.Followers{Source: oa, Store: store, Clock: f.clock}
+	users := []string{f.tag + "-x", f.tag + "-y"}
+	for _, u := range users {
+		simServer.Follow(sim.OfficialOpenID(u), true)
+	}
+	t.Cleanup(func() {
+		for _, u := range users {
+			simServer.Follow(sim.OfficialOpenID(u), false)
+		}
+	})
+	rep, err := fl.Sync(f.ctx)
+	if err != nil || rep.WithoutUnionID < len(users) || rep.WithoutUnionID != rep.LookedUp {
+		t.Fatalf("sync %+v %v, want every looked-up follower counted without unionid", rep, err)
+	}
+	for _, u := range users {
+		got, ok, err := store.Follower(f.ctx, sim.OfficialOpenID(u))
+		if err != nil || !ok || !got.Subscribed || got.UnionID != "" {
+			t.Fatalf("%s: %+v %v %v, want subscribed without unionid", u, got, ok, err)
+		}
+	}
+	// The same users seen through a bound account have their unionid.
+	info, err := wechat.NewOfficial("wx-sim-official", "sim-secret", wechat.NewRedisCache(f.env.Redis.C, f.env.Redis.Prefix+"wx:")).Follower(f.ctx, sim.OfficialOpenID(users[0]))
+	if err != nil || info.UnionID != "sim-unionid-"+users[0] {
+		t.Fatalf("bound account: %+v %v", info, err)
+	}
+}
+
 func TestFollowerSyncPagesAndUnsubscribes(t *testing.T) {
 	f := newDispatchFixture(t, time.Date(2026, 11, 23, 1, 30, 0, 0, domain.Shanghai))
 	store := &reminderstore.Followers{DB: f.env.DB}
@@ -326,7 +363,7 @@ func TestFollowerSyncPagesAndUnsubscribes(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err := fl.Sync(f.ctx)
-	if err != nil || rep.Unsubscribed != 1 || rep.LookedUp < 3 {
+	if err != nil || rep.Unsubscribed != 1 || rep.LookedUp < 3 || rep.WithoutUnionID != 0 {
 		t.Fatalf("sync %+v %v", rep, err)
 	}
 	for _, u := range users {
@@ -349,5 +386,25 @@ func TestFollowerSyncPagesAndUnsubscribes(t *testing.T) {
 	}
 	if got, _, _ := store.Follower(f.ctx, sim.OfficialOpenID(users[0])); got.Subscribed || got.UnionID == "" {
 		t.Fatalf("after unsubscribe %+v, want unsubscribed with the unionid kept", got)
+	}
+}
+
+// A clock with a fraction of a second: MariaDB truncates what it stores
+// (DATETIME(3)), so the rows a sync just wrote read back a little before
+// the sync's start and must not count as "not seen since".
+func TestFollowerSyncAtASubSecondClockKeepsTheFollowers(t *testing.T) {
+	f := newDispatchFixture(t, time.Date(2026, 11, 23, 1, 30, 0, 123456789, domain.Shanghai))
+	store := &reminderstore.Followers{DB: f.env.DB}
+	oa := wechat.NewOfficial("wx-sim-official", "sim-secret", wechat.NewRedisCache(f.env.Redis.C, f.env.Redis.Prefix+"wx:"))
+	fl := &reminder.Followers{Source: oa, Store: store, Clock: f.clock}
+	u := f.tag + "-frac"
+	simServer.Follow(sim.OfficialOpenID(u), true)
+	t.Cleanup(func() { simServer.Follow(sim.OfficialOpenID(u), false) })
+	if _, err := fl.Sync(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := store.Follower(f.ctx, sim.OfficialOpenID(u))
+	if err != nil || !ok || !got.Subscribed {
+		t.Fatalf("after sync: %+v %v %v, want subscribed", got, ok, err)
 	}
 }

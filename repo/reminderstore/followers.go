@@ -88,7 +88,10 @@ func (s *Followers) KnownUnionIDs(ctx context.Context, openids []string) (map[st
 
 // UnsubscribeNotSeenSince implements reminder.FollowerStore.
 func (s *Followers) UnsubscribeNotSeenSince(ctx context.Context, since time.Time) (int, error) {
-	res := s.DB.Conn(ctx).Model(&followerRow{}).Where("subscribed = ? AND updated_at < ?", true, since.UTC()).
+	// MariaDB truncates what it stores to the column's precision, so a row
+	// written at since reads back earlier than since: compare whole seconds.
+	cut := since.UTC().Truncate(time.Second)
+	res := s.DB.Conn(ctx).Model(&followerRow{}).Where("subscribed = ? AND updated_at < ?", true, cut).
 		Updates(map[string]any{"subscribed": false, "updated_at": since.UTC()})
 	return int(res.RowsAffected), res.Error
 }

@@ -31,9 +31,11 @@
 // # APIs and test codes
 //
 //	GET  /cgi-bin/token?grant_type=client_credential&appid=&secret=   (api.weixin.qq.com)
-//	     → {"access_token","expires_in":7200}. Any appid and secret work
-//	     except secret "bad" (40125 invalid appsecret); grant_type must be
-//	     client_credential (40002). Each call issues a new token and retires
+//	     → {"access_token","expires_in":7200}. An appid must start with "wx"
+//	     (40013 invalid appid); its secret is the one RegisterApp (or
+//	     POST /_sim/apps) named, else the first one a call used, and any
+//	     other is 40125 (invalid appsecret), as is "bad" always; grant_type
+//	     must be client_credential (40002). Each call issues a new token and retires
 //	     the previous one 5 minutes later (40001 afterwards); 2,000 calls a
 //	     day per appid, then 45009.
 //	POST /cgi-bin/stable_token  {"grant_type","appid","secret","force_refresh"}
@@ -49,13 +51,22 @@
 //	     "unionid":"sim-unionid-<user>","session_key":<random base64>}.
 //	     A code works once: its second use is 40163 (code been used). A code
 //	     starting with "bad", or of any other shape, is 40029 (invalid code).
-//	     Secret "bad" is 40125. Used codes are remembered for the life of the
+//	     The appid and secret are checked as for /cgi-bin/token (40013,
+//	     40125) before the code, which a refused call does not use. Used codes are remembered for the life of the
 //	     server (sim codes carry no issue time to expire them by).
 //	POST /wxa/business/getuserphonenumber?access_token=   body {"code":…}
-//	     code "sim-phone:<11 digits>" → {"errcode":0,"errmsg":"ok",
-//	     "phone_info":{"phoneNumber","purePhoneNumber","countryCode":"86",
-//	     "watermark":{"timestamp","appid"}}}; any other code is 40029. Unlike
-//	     WeChat, a phone code may be used more than once.
+//	     code "sim-phone:<11 digits>" or "sim-phone:<11 digits>:<nonce>" →
+//	     {"errcode":0,"errmsg":"ok","phone_info":{"phoneNumber",
+//	     "purePhoneNumber","countryCode":"86","watermark":{"timestamp",
+//	     "appid"}}}. As WeChat documents, a code works once and for 5
+//	     minutes from its issue: a used, expired or otherwise shaped code is
+//	     40029 (WeChat's only answer for a bad code here). PhoneCode (or
+//	     POST /_sim/phone_codes) issues one at a given time; a code written
+//	     by hand counts as issued at its first use.
+//	POST /wxa/getwxacodeunlimit?access_token=   {scene, page, check_path}
+//	     → a JPEG. A scene outside WeChat's 32 characters is 40169; a page
+//	     that is not a path, or (unless check_path is false) not released
+//	     in the app (DefaultPages, PublishPages), is 41030.
 //
 //	GET  /cgi-bin/auth/getuserinfo?access_token=&code=                 (qyapi.weixin.qq.com)
 //	     code "sim-wecom:<userid>:<nonce>" → {"errcode":0,"userid":<userid>};
@@ -110,7 +121,9 @@
 //	     hold 10000 openids (SetFollowerPageSize changes it for tests).
 //	GET  /cgi-bin/user/info?access_token=&openid=   (name user/info)
 //	     a follower: {"subscribe":1,"openid","unionid":"sim-unionid-<u>",…};
-//	     anyone else: {"subscribe":0,"openid","unionid"}; an openid not
+//	     anyone else: {"subscribe":0,"openid","unionid"}. The unionid is
+//	     left out when the account is not bound to the open platform
+//	     (SetOpenPlatform, POST /_sim/open_platform); an openid not
 //	     "sim-oa-openid-…" is 40003.
 //	POST /cgi-bin/message/send?access_token=   (qyapi.weixin.qq.com, name message_send)
 //	     WeCom app message {touser:"a|b", msgtype:"text", agentid,
@@ -160,6 +173,12 @@
 //	GET    /_sim/templates   every template of the list APIs.
 //	POST   /_sim/templates   {"kind":"subscribe"|"official","template_id",
 //	       "title","content":"…{{thing1.DATA}}…"} adds or replaces one.
+//	POST   /_sim/open_platform   {"appid","bound":false} unbinds an official
+//	       account from the open platform (user/info names no unionid).
+//	POST   /_sim/pages   {"appid","pages":["pages/x/y"]} releases pages in
+//	       that app's mini-program (PublishPages) for wxacode's check.
+//	POST   /_sim/phone_codes   {"phone":"<11 digits>","issued_at":RFC 3339,
+//	       optional, now by default} → 201 {"code"}: a getPhoneNumber code.
 //	POST   /_sim/subscriptions   {"openid","template_id","count"} grants
 //	       subscribe-message quota.
 //	POST   /_sim/tokens/expire   forgets every issued access token, so

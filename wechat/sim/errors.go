@@ -6,6 +6,7 @@ const (
 	codeInvalidCredent = 40001 // WeChat: invalid access_token; WeCom: invalid corpsecret
 	codeInvalidGrant   = 40002
 	codeInvalidToken   = 40014 // WeCom: invalid access_token
+	codeInvalidAppID   = 40013
 	codeInvalidCode    = 40029
 	codeInvalidURL     = 40066
 	codeInvalidSecret  = 40125
@@ -28,6 +29,7 @@ var messages = map[int]string{
 	codeInvalidCredent: "invalid credential, access_token is invalid or not latest",
 	codeInvalidGrant:   "invalid grant_type",
 	codeInvalidToken:   "invalid access_token",
+	codeInvalidAppID:   "invalid appid",
 	codeInvalidCode:    "invalid code",
 	codeInvalidURL:     "invalid url",
 	codeInvalidSecret:  "invalid appsecret",

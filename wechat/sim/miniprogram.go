@@ -3,7 +3,11 @@ package sim
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
+	"time"
 )
 
 // jscode2session is the mini-program login, GET /sns/jscode2session.
@@ -14,12 +18,13 @@ func (s *Server) jscode2session(req *Request) any {
 		return errReply(codeAppIDMissing, "")
 	case req.Param("secret") == "":
 		return errReply(codeSecretMissing, "")
-	case req.Param("secret") == "bad":
-		return errReply(codeInvalidSecret, "")
 	case req.Param("grant_type") != "authorization_code":
 		return errReply(codeInvalidGrant, "")
 	case code == "":
 		return errReply(codeCodeMissing, "")
+	}
+	if c := s.checkApp(req.Param("appid"), req.Param("secret")); c != 0 {
+		return errReply(c, "")
 	}
 	user, ok := loginUser(code)
 	if !ok {
@@ -56,13 +61,54 @@ func loginUser(code string) (string, bool) {
 	return parts[1], true
 }
 
-// getUserPhoneNumber is POST /wxa/business/getuserphonenumber.
+// phoneCodeTTL is how long WeChat accepts a getPhoneNumber code.
+const phoneCodeTTL = 5 * time.Minute
+
+// phoneCode is one getPhoneNumber code the simulator knows.
+type phoneCode struct {
+	issued time.Time
+	used   bool
+}
+
+// PhoneCode issues a getPhoneNumber code for phone (11 digits), as the
+// mini-program's button hands one to the shopper: valid for five minutes
+// from issued (now when zero), once. The code is
+// "sim-phone:<phone>:<random>".
+func (s *Server) PhoneCode(phone string, issued time.Time) string {
+	if issued.IsZero() {
+		issued = s.now()
+	}
+	code := "sim-phone:" + phone + ":" + rand.Text()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.phoneCodes[code] = &phoneCode{issued: issued}
+	return code
+}
+
+// getUserPhoneNumber is POST /wxa/business/getuserphonenumber. As WeChat
+// documents it, a code works once and for five minutes; a used, expired or
+// unknown code is 40029. A code written by hand ("sim-phone:<11 digits>",
+// with anything after another ':') counts as issued at its first use.
 func (s *Server) getUserPhoneNumber(req *Request) any {
 	if !req.JSON {
 		return errReply(codeDataFormat, "")
 	}
-	phone, ok := strings.CutPrefix(req.Param("code"), "sim-phone:")
+	code := req.Param("code")
+	rest, ok := strings.CutPrefix(code, "sim-phone:")
+	phone, _, _ := strings.Cut(rest, ":")
 	if !ok || !isDigits(phone, 11) {
+		return errReply(codeInvalidCode, "")
+	}
+	s.mu.Lock()
+	pc := s.phoneCodes[code]
+	if pc == nil {
+		pc = &phoneCode{issued: req.Now}
+		s.phoneCodes[code] = pc
+	}
+	stale := pc.used || !req.Now.Before(pc.issued.Add(phoneCodeTTL))
+	pc.used = true
+	s.mu.Unlock()
+	if stale {
 		return errReply(codeInvalidCode, "")
 	}
 	return map[string]any{
@@ -78,6 +124,27 @@ func (s *Server) getUserPhoneNumber(req *Request) any {
 			},
 		},
 	}
+}
+
+// servePhoneCodes is POST /_sim/phone_codes {"phone","issued_at"}: a new
+// getPhoneNumber code (PhoneCode), {"code"}.
+func (s *Server) servePhoneCodes(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
+		return
+	}
+	var in struct {
+		Phone    string    `json:"phone"`
+		IssuedAt time.Time `json:"issued_at"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil || !isDigits(in.Phone, 11) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "phone_codes: want {\"phone\": 11 digits, \"issued_at\": optional RFC 3339}"})
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"code": s.PhoneCode(in.Phone, in.IssuedAt)})
 }
 
 func isDigits(s string, n int) bool {

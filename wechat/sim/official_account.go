@@ -131,22 +131,47 @@ func (s *Server) userGet(req *Request) any {
 	return out
 }
 
+// SetOpenPlatform says whether the official account appID is bound to a
+// WeChat open-platform account (every account is, until told otherwise).
+// WeChat's user/info names a unionid only for a bound account.
+func (s *Server) SetOpenPlatform(appID string, bound bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unbound == nil {
+		s.unbound = map[string]bool{}
+	}
+	s.unbound[appID] = !bound
+}
+
+func (s *Server) openPlatform(appID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.unbound[appID]
+}
+
 // userInfo is GET /cgi-bin/user/info?openid=&lang=: subscribe 1 with
 // nickname, unionid and subscribe_time for a follower; subscribe 0 with
-// openid and unionid for someone who does not follow. An openid the
-// simulator never issues is 40003.
+// openid and unionid for someone who does not follow. As WeChat documents,
+// the unionid is there only when the account is bound to the open platform
+// (SetOpenPlatform). An openid the simulator never issues is 40003.
 func (s *Server) userInfo(req *Request) any {
 	openid := req.Param("openid")
 	unionid, ok := OfficialUnionID(openid)
 	if !ok {
 		return errReply(codeInvalidOpenID, "")
 	}
+	var reply map[string]any
 	if !s.Following(openid) {
-		return map[string]any{"subscribe": 0, "openid": openid, "unionid": unionid}
+		reply = map[string]any{"subscribe": 0, "openid": openid}
+	} else {
+		reply = map[string]any{"subscribe": 1, "openid": openid, "nickname": "",
+			"language": "zh_CN", "subscribe_time": req.Now.Unix(), "remark": "", "groupid": 0, "tagid_list": []int{},
+			"subscribe_scene": "ADD_SCENE_QR_CODE", "qr_scene": 0, "qr_scene_str": ""}
 	}
-	return map[string]any{"subscribe": 1, "openid": openid, "unionid": unionid, "nickname": "",
-		"language": "zh_CN", "subscribe_time": req.Now.Unix(), "remark": "", "groupid": 0, "tagid_list": []int{},
-		"subscribe_scene": "ADD_SCENE_QR_CODE", "qr_scene": 0, "qr_scene_str": ""}
+	if s.openPlatform(req.AppID) {
+		reply["unionid"] = unionid
+	}
+	return reply
 }
 
 // serveFollowers serves POST /_sim/followers {"openid","subscribe":bool}
@@ -181,4 +206,26 @@ func (s *Server) serveFollowers(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, POST")
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
 	}
+}
+
+// serveOpenPlatform is POST /_sim/open_platform {"appid","bound"}:
+// SetOpenPlatform.
+func (s *Server) serveOpenPlatform(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
+		return
+	}
+	var in struct {
+		AppID string `json:"appid"`
+		Bound *bool  `json:"bound"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil || in.AppID == "" || in.Bound == nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `open_platform: want {"appid", "bound": true|false}`})
+		return
+	}
+	s.SetOpenPlatform(in.AppID, *in.Bound)
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -91,3 +91,26 @@ func TestWeComMessageSend(t *testing.T) {
 		t.Fatalf("delivered %+v", got)
 	}
 }
+
+// user/info names a unionid only for an account bound to the open platform.
+func TestUserInfoUnionIDNeedsTheOpenPlatform(t *testing.T) {
+	c := newClient(t, nil)
+	c.sim.Follow(OfficialOpenID("dot"), true)
+	bound, unbound := c.token("wxoabound"), c.token("wxoaunbound")
+	if st, _ := c.do("POST", "", "/_sim/open_platform", `{"appid":"wxoaunbound","bound":false}`); st != 204 {
+		t.Fatalf("POST /_sim/open_platform: %d", st)
+	}
+	for _, who := range []string{"dot", "eve"} { // a follower and someone who is not
+		_, m := c.do("GET", "", "/_sim/cgi-bin/user/info?access_token="+bound+"&openid="+OfficialOpenID(who), "")
+		if m["unionid"] != "sim-unionid-"+who {
+			t.Errorf("bound account, %s: %v", who, m)
+		}
+		_, m = c.do("GET", "", "/_sim/cgi-bin/user/info?access_token="+unbound+"&openid="+OfficialOpenID(who), "")
+		if _, has := m["unionid"]; has || m["openid"] != OfficialOpenID(who) {
+			t.Errorf("unbound account, %s: %v", who, m)
+		}
+	}
+	if st, _ := c.do("POST", "", "/_sim/open_platform", `{"appid":"wxoaunbound"}`); st != 400 {
+		t.Fatalf("without bound: %d, want 400", st)
+	}
+}

@@ -28,15 +28,19 @@ type Server struct {
 	byPath map[routeKey]route
 	byName map[string]route
 
-	mu        sync.Mutex
-	tokens    map[string]accessToken
-	apps      map[string]*appTokens // current token and quotas per host/appid (token.go)
-	usedCodes map[string]bool
-	faults    []Fault
-	calls     []Call
-	notify    notifyState         // subscribe quotas, robot windows, deliveries (notify.go)
-	followers followerState       // the official account's followers (official_account.go)
-	templates map[string]Template // kind|id → the accounts' templates (templates.go)
+	mu         sync.Mutex
+	tokens     map[string]accessToken
+	apps       map[string]*appTokens // current token and quotas per host/appid (token.go)
+	usedCodes  map[string]bool
+	phoneCodes map[string]*phoneCode // getPhoneNumber codes (miniprogram.go)
+	secrets    map[string]string     // appid → the secret it accepts (apps.go)
+	pages      map[string]bool       // appid|page published (wxacode.go)
+	unbound    map[string]bool       // official accounts not on the open platform (official_account.go)
+	faults     []Fault
+	calls      []Call
+	notify     notifyState         // subscribe quotas, robot windows, deliveries (notify.go)
+	followers  followerState       // the official account's followers (official_account.go)
+	templates  map[string]Template // kind|id → the accounts' templates (templates.go)
 }
 
 type routeKey struct{ host, path string }
@@ -47,11 +51,12 @@ func New(clock func() time.Time) *Server {
 		clock = time.Now
 	}
 	s := &Server{
-		now:       clock,
-		byPath:    map[routeKey]route{},
-		byName:    map[string]route{},
-		tokens:    map[string]accessToken{},
-		usedCodes: map[string]bool{},
+		now:        clock,
+		byPath:     map[routeKey]route{},
+		byName:     map[string]route{},
+		tokens:     map[string]accessToken{},
+		usedCodes:  map[string]bool{},
+		phoneCodes: map[string]*phoneCode{},
 	}
 	for _, rt := range s.routes() {
 		if rt.name == "" {
@@ -119,6 +124,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/templates":
 		s.serveTemplates(w, r)
+		return
+	case "/open_platform":
+		s.serveOpenPlatform(w, r)
+		return
+	case "/pages":
+		s.servePages(w, r)
+		return
+	case "/phone_codes":
+		s.servePhoneCodes(w, r)
 		return
 	}
 	host := r.Header.Get(HostHeader)

@@ -187,6 +187,26 @@ func TestJSCode2Session(t *testing.T) {
 		{name: "bad secret", path: "/_sim/sns/jscode2session?appid=wx1&secret=bad&grant_type=authorization_code&js_code=sim:dan:1", wantCode: 40125},
 		{name: "bad secret did not use the code", path: login("sim:dan:1")},
 		{name: "wrong grant", path: "/_sim/sns/jscode2session?appid=wx1&secret=s&grant_type=x&js_code=sim:erin:1", wantCode: 40002},
+		{name: "another secret for a known appid", path: "/_sim/sns/jscode2session?appid=wx1&secret=s2&grant_type=authorization_code&js_code=sim:fay:1", wantCode: 40125},
+		{name: "another secret did not use the code", path: login("sim:fay:1")},
+		{name: "not an appid", path: "/_sim/sns/jscode2session?appid=ww1&secret=s&grant_type=authorization_code&js_code=sim:gus:1", wantCode: 40013},
+	})
+}
+
+// An app's secret is the one RegisterApp named, or else the first one a
+// call used; the token APIs and jscode2session refuse any other.
+func TestAppSecrets(t *testing.T) {
+	c := newClient(t, nil)
+	c.sim.RegisterApp("wxreg", "right")
+	c.run([]row{
+		{name: "registered, wrong", path: "/_sim/cgi-bin/token?grant_type=client_credential&appid=wxreg&secret=s", wantCode: 40125},
+		{name: "registered, right", path: "/_sim/cgi-bin/token?grant_type=client_credential&appid=wxreg&secret=right"},
+		{name: "stable_token, wrong", method: "POST", path: "/_sim/cgi-bin/stable_token", body: `{"grant_type":"client_credential","appid":"wxreg","secret":"s"}`, wantCode: 40125},
+		{name: "first use learns", path: "/_sim/cgi-bin/token?grant_type=client_credential&appid=wxnew&secret=first"},
+		{name: "then refuses another", path: "/_sim/cgi-bin/token?grant_type=client_credential&appid=wxnew&secret=second", wantCode: 40125},
+		{name: "bad is never learned", path: "/_sim/cgi-bin/token?grant_type=client_credential&appid=wxbad&secret=bad", wantCode: 40125},
+		{name: "so another still works", path: "/_sim/cgi-bin/token?grant_type=client_credential&appid=wxbad&secret=good"},
+		{name: "not an appid", path: "/_sim/cgi-bin/token?grant_type=client_credential&appid=ww9&secret=s", wantCode: 40013},
 	})
 }
 
@@ -234,7 +254,8 @@ func TestGetUserPhoneNumber(t *testing.T) {
 				t.Errorf("reply %v", m)
 			}
 		}},
-		{name: "same code again", method: "POST", path: path + tok, body: `{"code":"sim-phone:13800001111"}`},
+		{name: "same code again", method: "POST", path: path + tok, body: `{"code":"sim-phone:13800001111"}`, wantCode: 40029},
+		{name: "same number, another code", method: "POST", path: path + tok, body: `{"code":"sim-phone:13800001111:2"}`},
 		{name: "ten digits", method: "POST", path: path + tok, body: `{"code":"sim-phone:1380000111"}`, wantCode: 40029},
 		{name: "letters", method: "POST", path: path + tok, body: `{"code":"sim-phone:1380000111x"}`, wantCode: 40029},
 		{name: "login code", method: "POST", path: path + tok, body: `{"code":"sim:alice:1"}`, wantCode: 40029},
@@ -246,6 +267,51 @@ func TestGetUserPhoneNumber(t *testing.T) {
 	})
 }
 
+// A getPhoneNumber code works once and for five minutes from its issue, as
+// WeChat documents; WeChat answers 40029 for a used or expired one.
+func TestPhoneCodesOnceAndFiveMinutes(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	c := newClient(t, clock)
+	tok := c.token("wxphone")
+	use := func(code string) int {
+		_, m := c.do("POST", "", "/_sim/wxa/business/getuserphonenumber?access_token="+tok, `{"code":"`+code+`"}`)
+		return errcode(m)
+	}
+	fresh := c.sim.PhoneCode("13800002222", time.Time{})
+	almost := c.sim.PhoneCode("13800002222", now.Add(-phoneCodeTTL+time.Second))
+	expired := c.sim.PhoneCode("13800002222", now.Add(-phoneCodeTTL))
+	if got := use(fresh); got != 0 {
+		t.Fatalf("fresh code: %d", got)
+	}
+	if got := use(fresh); got != 40029 {
+		t.Fatalf("used code: %d, want 40029", got)
+	}
+	if got := use(almost); got != 0 {
+		t.Fatalf("code 4m59s old: %d", got)
+	}
+	if got := use(expired); got != 40029 {
+		t.Fatalf("code 5 min old: %d, want 40029", got)
+	}
+	st, m := c.do("POST", "", "/_sim/phone_codes", `{"phone":"13800003333","issued_at":"2025-03-01T09:54:00Z"}`)
+	if st != http.StatusCreated {
+		t.Fatalf("POST /_sim/phone_codes: %d %v", st, m)
+	}
+	if got := use(m["code"].(string)); got != 40029 {
+		t.Fatalf("code issued 6 min ago through the control: %d, want 40029", got)
+	}
+	_, m = c.do("POST", "", "/_sim/phone_codes", `{"phone":"13800003333"}`)
+	if got := use(m["code"].(string)); got != 0 {
+		t.Fatalf("code issued now through the control: %d", got)
+	}
+	for _, bad := range []string{`{"phone":"123"}`, `{"phone":"13800003333","x":1}`, `nope`} {
+		if st, _ := c.do("POST", "", "/_sim/phone_codes", bad); st != http.StatusBadRequest {
+			t.Errorf("%s: HTTP %d, want 400", bad, st)
+		}
+	}
+}
+
 func TestTokenExpiry(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
@@ -253,7 +319,8 @@ func TestTokenExpiry(t *testing.T) {
 	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
 	c := newClient(t, clock)
 	phone := func(tok string) int {
-		_, m := c.do("POST", "", "/_sim/wxa/business/getuserphonenumber?access_token="+tok, `{"code":"sim-phone:13800001111"}`)
+		code := c.sim.PhoneCode("13800001111", time.Time{})
+		_, m := c.do("POST", "", "/_sim/wxa/business/getuserphonenumber?access_token="+tok, `{"code":"`+code+`"}`)
 		return errcode(m)
 	}
 
@@ -362,7 +429,7 @@ func TestCalls(t *testing.T) {
 	at := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 	c := newClient(t, func() time.Time { return at })
 	tok := c.token("wx1")
-	c.do("GET", "", "/_sim/sns/jscode2session?appid=wx1&secret=topsecret&grant_type=authorization_code&js_code=bad", "")
+	c.do("GET", "", "/_sim/sns/jscode2session?appid=wx2&secret=topsecret&grant_type=authorization_code&js_code=bad", "")
 	c.do("POST", "", "/_sim/wxa/business/getuserphonenumber?access_token="+tok, `{"code":"sim-phone:13800001111"}`)
 	c.do("GET", HostWeCom, "/_sim/cgi-bin/gettoken?corpid=ww1&corpsecret=topsecret", "")
 
@@ -379,7 +446,7 @@ func TestCalls(t *testing.T) {
 	if got.API != want.API || got.Host != want.Host || got.ErrCode != want.ErrCode || got.Status != want.Status || !got.Time.Equal(at) {
 		t.Fatalf("call %+v, want %+v", got, want)
 	}
-	if got.Params["secret"] != "***" || got.Params["js_code"] != "bad" || got.Params["appid"] != "wx1" {
+	if got.Params["secret"] != "***" || got.Params["js_code"] != "bad" || got.Params["appid"] != "wx2" {
 		t.Fatalf("params %v", got.Params)
 	}
 	phone := c.sim.Calls("getuserphonenumber")
@@ -407,4 +474,25 @@ func TestCalls(t *testing.T) {
 	if n := len(c.sim.Calls("")); n != 0 {
 		t.Fatalf("%d calls after clear", n)
 	}
+}
+
+// wxacode refuses a page the released mini-program lacks (41030) unless
+// check_path is false; DefaultPages and PublishPages are released.
+func TestWXACodePages(t *testing.T) {
+	c := newClient(t, nil)
+	tok := c.token("wxqr")
+	path := "/_sim/wxa/getwxacodeunlimit?access_token=" + tok
+	c.run([]row{
+		{name: "default page", method: "POST", path: path, body: `{"scene":"a=1","page":"pages/index/index"}`},
+		{name: "unreleased", method: "POST", path: path, body: `{"scene":"a=1","page":"pages/new/new"}`, wantCode: 41030},
+		{name: "unreleased, check_path false", method: "POST", path: path, body: `{"scene":"a=1","page":"pages/new/new","check_path":false}`},
+		{name: "check_path true", method: "POST", path: path, body: `{"scene":"a=1","page":"pages/new/new","check_path":true}`, wantCode: 41030},
+	})
+	if st, _ := c.do("POST", "", "/_sim/pages", `{"appid":"wxqr","pages":["pages/new/new"]}`); st != http.StatusNoContent {
+		t.Fatalf("POST /_sim/pages: %d", st)
+	}
+	c.run([]row{
+		{name: "released", method: "POST", path: path, body: `{"scene":"a=1","page":"pages/new/new"}`},
+		{name: "released for another app only", method: "POST", path: "/_sim/wxa/getwxacodeunlimit?access_token=" + c.token("wxqr2"), body: `{"scene":"a=1","page":"pages/new/new"}`, wantCode: 41030},
+	})
 }

@@ -64,7 +64,7 @@ func (s *Server) app(host, appID string, now time.Time) *appTokens {
 // token is WeChat's GET /cgi-bin/token.
 func (s *Server) token(req *Request) any {
 	appID, secret := req.Param("appid"), req.Param("secret")
-	if code := checkCredentials(req.Param("grant_type"), appID, secret); code != 0 {
+	if code := s.checkCredentials(req.Param("grant_type"), appID, secret); code != 0 {
 		return errReply(code, "")
 	}
 	s.mu.Lock()
@@ -83,7 +83,7 @@ func (s *Server) stableToken(req *Request) any {
 	if !req.JSON {
 		return errReply(codeDataFormat, "")
 	}
-	if code := checkCredentials(req.Param("grant_type"), appID, secret); code != 0 {
+	if code := s.checkCredentials(req.Param("grant_type"), appID, secret); code != 0 {
 		return errReply(code, "")
 	}
 	force, _ := req.Params["force_refresh"].(bool)
@@ -108,7 +108,7 @@ func (s *Server) stableToken(req *Request) any {
 }
 
 // checkCredentials is WeChat's check of a token request.
-func checkCredentials(grantType, appID, secret string) int {
+func (s *Server) checkCredentials(grantType, appID, secret string) int {
 	switch {
 	case grantType != "client_credential":
 		return codeInvalidGrant
@@ -116,10 +116,8 @@ func checkCredentials(grantType, appID, secret string) int {
 		return codeAppIDMissing
 	case secret == "":
 		return codeSecretMissing
-	case secret == "bad":
-		return codeInvalidSecret
 	}
-	return 0
+	return s.checkApp(appID, secret)
 }
 
 func tokenReply(tok string, ttl time.Duration) map[string]any {

@@ -27,9 +27,11 @@ func (c *client) stable(appID string, force bool) map[string]any {
 	return m
 }
 
+// phone makes a call that needs tok, with a fresh phone code each time.
 func (c *client) phone(tok string) int {
 	c.t.Helper()
-	_, m := c.do("POST", "", "/_sim/wxa/business/getuserphonenumber?access_token="+tok, `{"code":"sim-phone:13800001111"}`)
+	code := c.sim.PhoneCode("13800001111", time.Time{})
+	_, m := c.do("POST", "", "/_sim/wxa/business/getuserphonenumber?access_token="+tok, `{"code":"`+code+`"}`)
 	return errcode(m)
 }
 

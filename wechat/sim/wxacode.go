@@ -3,9 +3,12 @@ package sim
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"image"
 	"image/color"
 	"image/jpeg"
+	"io"
+	"net/http"
 	"regexp"
 	"strings"
 )
@@ -28,10 +31,39 @@ const (
 	codeInvalidPage  = 41030
 )
 
+// DefaultPages are the pages every app's published mini-program has in
+// the simulator: the page of Jifen's default referral.qrcode_page.
+var DefaultPages = []string{"pages/index/index"}
+
+// PublishPages adds pages to appID's published mini-program, as a release
+// would.
+func (s *Server) PublishPages(appID string, pages ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pages == nil {
+		s.pages = map[string]bool{}
+	}
+	for _, p := range pages {
+		s.pages[appID+"|"+p] = true
+	}
+}
+
+func (s *Server) published(appID, page string) bool {
+	for _, p := range DefaultPages {
+		if p == page {
+			return true
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pages[appID+"|"+page]
+}
+
 // getWXACodeUnlimit is POST /wxa/getwxacodeunlimit: a real JPEG whose
 // pattern depends on scene and page. Errors are JSON, like WeChat's. A page
-// is valid when it looks like a mini-program path ("pages/x/y", no leading
-// slash) — the simulator has no published package to check against.
+// must look like a mini-program path ("pages/x/y", no leading slash) and,
+// unless check_path is false, be published (DefaultPages, PublishPages):
+// 41030 otherwise, as WeChat answers a page its released package lacks.
 func (s *Server) getWXACodeUnlimit(req *Request) any {
 	if !req.JSON {
 		return errReply(codeDataFormat, "")
@@ -43,11 +75,35 @@ func (s *Server) getWXACodeUnlimit(req *Request) any {
 	if page != "" && (strings.HasPrefix(page, "/") || !pageChars.MatchString(page)) {
 		return errReply(codeInvalidPage, "invalid page")
 	}
+	if check, ok := req.Params["check_path"].(bool); page != "" && (!ok || check) && !s.published(req.AppID, page) {
+		return errReply(codeInvalidPage, "invalid page rid: sim")
+	}
 	img, err := wxacodeJPEG(scene + "|" + page)
 	if err != nil {
 		return errReply(codeSystemBusy, "sim: encoding jpeg")
 	}
 	return rawReply{ContentType: "image/jpeg", Body: img}
+}
+
+// servePages is POST /_sim/pages {"appid","pages":[…]}: PublishPages.
+func (s *Server) servePages(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
+		return
+	}
+	var in struct {
+		AppID string   `json:"appid"`
+		Pages []string `json:"pages"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil || in.AppID == "" || len(in.Pages) == 0 {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `pages: want {"appid", "pages": [paths]}`})
+		return
+	}
+	s.PublishPages(in.AppID, in.Pages...)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // wxacodeJPEG draws a 21×21 grid of cells (10 px each) from a hash of seed.

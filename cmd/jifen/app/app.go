@@ -309,7 +309,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	refStore := &referralstore.Store{DB: st.DB}
 	rc := cfg.Referral
 	a.Referral = &referral.Service{Store: refStore, Members: &referralstore.Members{DB: st.DB}, Points: a.Ledger, Board: a.Boards,
-		QR: &referralstore.QRCache{R: st.Redis, TTL: rc.QRCodeTTL}, WeChat: mini, Tx: st.DB, Clock: opt.Clock, Page: rc.QRCodePage, Log: opt.Logger,
+		QR: &referralstore.QRCache{R: st.Redis, TTL: rc.QRCodeTTL}, WeChat: mini, Tx: st.DB, Clock: opt.Clock, Page: rc.QRCodePage, UncheckedPage: !rc.QRCodeCheckPath, Log: opt.Logger,
 		Rules: referral.Rules{Window: rc.Window, DailyCap: rc.DailyCapPoints,
 			Phone:      referral.Amounts{Inviter: rc.Rewards.PhoneInviter, SecondLevel: rc.Rewards.PhoneSecondLevel},
 			FirstOrder: referral.Amounts{Inviter: rc.Rewards.FirstOrderInviter, SecondLevel: rc.Rewards.FirstOrderSecondLv}}}

@@ -161,6 +161,10 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 			rep, err := r.Followers.Sync(ctx)
 			if err == nil {
 				opt.Logger.Info("official-account followers", "followers", rep.Followers, "looked_up", rep.LookedUp, "unsubscribed", rep.Unsubscribed)
+				if rep.WithoutUnionID > 0 {
+					opt.Logger.Warn("official-account followers without unionid: bind the official account to the WeChat open platform, or template reminders cannot reach them",
+						"without_unionid", rep.WithoutUnionID)
+				}
 			}
 			return err
 		}},
