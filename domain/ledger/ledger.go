@@ -215,7 +215,9 @@ func (k LotKey) After(o LotKey) bool {
 // pending lot and the active lots with points remaining up to and
 // including Through in first-to-expire order — every active lot it does
 // not hold comes after Through. A spend that the lots up to Through pay
-// needs no more (FIFO takes them first); any other use reads them all.
+// needs no more (FIFO takes them first); otherwise the operation reads on
+// with Store.LiveLotsAfter, a page at a time, until the lots pay it or
+// none is left, so a member's lots are read only as far as they are used.
 type LiveRead struct {
 	Lots    []Lot
 	Through *LotKey
