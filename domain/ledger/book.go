@@ -285,6 +285,9 @@ func (b *book) consume(n int64) []Allocation {
 		}
 		take := min(n, l.Remaining)
 		l.Remaining -= take
+		if l.Remaining == 0 {
+			l.State = LotSpent
+		}
 		b.touch(l)
 		b.a.Available -= take
 		n -= take
@@ -324,6 +327,9 @@ func (b *book) restore(l *Lot, n int64) int64 {
 		return 0
 	}
 	l.Remaining += n
+	if l.State == LotSpent {
+		l.State = LotActive // a spent lot lives again
+	}
 	b.a.Available += n
 	return n
 }

@@ -177,6 +177,12 @@ const (
 	LotPending LotState = "pending" // before AvailableAt
 	LotActive  LotState = "active"
 	LotExpired LotState = "expired"
+	// LotSpent is an active lot with nothing left: kept out of the
+	// member's active lots, which every spend reads first to expire first,
+	// so that lots spent long ago cost it nothing. A reversal that puts
+	// points back makes it active again. (Lots spent before it existed
+	// may still be active with nothing left; nothing depends on either.)
+	LotSpent LotState = "spent"
 )
 
 // Lot is one earning.

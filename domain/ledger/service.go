@@ -187,6 +187,9 @@ func (b *book) credit(kind Kind, n int64, ref Ref, title, operator string, avail
 		lot.Remaining -= pay
 		b.a.Debt -= pay
 		b.a.Available += n - pay
+		if lot.Remaining == 0 {
+			lot.State = LotSpent
+		}
 	}
 	r := b.emit(kind, n, ref, title, 0, nil)
 	r.entry.Operator = operator
@@ -465,6 +468,9 @@ func (b *book) reverseEarn(orig Entry, n int64, ref Ref, title string) (*record,
 		b.a.Pending -= take
 	case LotActive:
 		b.a.Available -= take
+		if lot.Remaining == 0 {
+			lot.State = LotSpent
+		}
 	}
 	gone := min(rest, lot.Expired)
 	lot.Expired -= gone

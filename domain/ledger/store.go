@@ -96,6 +96,10 @@ type Store interface {
 	// ActiveLots returns up to limit of the member's active lots with points
 	// remaining, earliest expiry first.
 	ActiveLots(ctx context.Context, memberID int64, limit int) ([]Lot, error)
+	// ExpiringSums returns, for up to limit expiry instants after after
+	// (any when zero), earliest first, the Σ remaining of the member's
+	// active lots with points remaining expiring at that instant.
+	ExpiringSums(ctx context.Context, memberID int64, after time.Time, limit int) ([]ExpiringAmount, error)
 	// Entries returns up to limit of the member's entries with id < beforeID
 	// (any id when beforeID <= 0), newest first.
 	Entries(ctx context.Context, memberID int64, beforeID int64, limit int) ([]Entry, error)

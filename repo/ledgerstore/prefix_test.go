@@ -195,3 +195,72 @@ func TestOneByOneSpendsReadFewLots(t *testing.T) {
 	}
 	f.want(m, 3000-spends, 0, 0, 0)
 }
+
+// The balance's expiring summary adds up the lots of each of the next
+// three Shanghai days, however many lots expire on each (it reads sums per
+// expiry instant a page at a time), and leaves out points that never
+// expire.
+func TestBalanceSumsTheNextThreeExpiryDays(t *testing.T) {
+	f := newFixture(t)
+	const m = 46
+	ops := []ledger.Op{{Earn: &ledger.EarnInput{MemberID: m, Points: 1000, Key: f.key(), Ref: ledger.Ref{Type: "order", ID: "never"}, ExpiresAt: ledger.Never}}}
+	// 4 days × 10 hourly instants × 2 lots of 1 point (80 lots, 40 instants),
+	// the days starting at 00:00 Shanghai.
+	start := time.Date(2026, 12, 10, 0, 0, 0, 0, domain.Shanghai)
+	for d := 0; d < 4; d++ {
+		for h := 0; h < 10; h++ {
+			for k := 0; k < 2; k++ {
+				ops = append(ops, ledger.Op{Earn: &ledger.EarnInput{MemberID: m, Points: int64(1 + d), Key: f.key(),
+					Ref: ledger.Ref{Type: "order", ID: fmt.Sprint(d, h, k)}, ExpiresAt: start.Add(time.Duration(d)*day + time.Duration(2*h)*time.Hour)}})
+			}
+		}
+	}
+	if _, errs, err := f.svc.Apply(f.ctx, ops); err != nil || errs[0] != nil {
+		t.Fatal(err, errs[0])
+	}
+	b := f.want(m, 1000+20*(1+2+3+4), 0, 0, 0)
+	if len(b.Expiring) != 3 {
+		t.Fatalf("expiring %+v, want 3 days", b.Expiring)
+	}
+	for d, e := range b.Expiring {
+		if e.Amount != int64(20*(1+d)) || !e.ExpiresAt.Equal(start.Add(time.Duration(d)*day)) {
+			t.Fatalf("day %d: %d at %s, want %d at %s", d, e.Amount, e.ExpiresAt, 20*(1+d), start.Add(time.Duration(d)*day))
+		}
+	}
+	// Only the lot that never expires is left: nothing is expiring.
+	f.mustSpend(m, 200, "all")
+	if b := f.want(m, 1000, 0, 0, 0); len(b.Expiring) != 0 {
+		t.Fatalf("expiring %+v, want none", b.Expiring)
+	}
+}
+
+// A lot spent to nothing leaves the member's active lots (state spent),
+// so spends do not walk past it again; a reversal of the spend makes it
+// active again, with its expiry.
+func TestSpentLotsLeaveTheActiveRangeAndReversalsReviveThem(t *testing.T) {
+	f := newFixtureAlone(t)
+	const m = 47
+	a := f.lotOf(f.earn(m, 10, "A", 30*day).ID)
+	b := f.lotOf(f.earn(m, 10, "B", 40*day).ID)
+	state := func(lot int64) string {
+		t.Helper()
+		var s string
+		if err := f.env.DB.Conn(f.ctx).Raw("SELECT state FROM ledger_lots WHERE id = ?", lot).Scan(&s).Error; err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	f.mustSpend(m, 14, "S")
+	if state(a) != "spent" || state(b) != "active" {
+		t.Fatalf("after spending 14: lots %s, %s; want spent, active", state(a), state(b))
+	}
+	if _, err := f.svc.Reverse(f.ctx, ledger.ReverseInput{MemberID: m, Of: ledger.Ref{Type: "order", ID: "S"}, Points: 12, Key: f.key()}); err != nil {
+		t.Fatal(err)
+	}
+	// Longest expiry first: B gets its 4 back, A 8 of its 10.
+	if state(a) != "active" {
+		t.Fatalf("lot A is %s after the reversal", state(a))
+	}
+	f.wantAlloc(f.mustSpend(m, 9, "T").ID, map[int64]int64{a: 8, b: 1})
+	f.want(m, 9, 0, 0, 0)
+}

@@ -357,7 +357,7 @@ func scanAccountRows(rows *sql.Rows, withLots bool) (map[int64]accountRow, map[i
 
 // lotState names a lot's state without a copy for the usual ones.
 func lotState(b []byte) ledger.LotState {
-	for _, st := range []ledger.LotState{ledger.LotActive, ledger.LotPending, ledger.LotExpired} {
+	for _, st := range []ledger.LotState{ledger.LotActive, ledger.LotSpent, ledger.LotPending, ledger.LotExpired} {
 		if string(b) == string(st) {
 			return st
 		}
@@ -682,6 +682,37 @@ func (s *Store) ActiveLots(ctx context.Context, memberID int64, limit int) ([]le
 		return nil, fmt.Errorf("active lots of %d: %w", memberID, err)
 	}
 	return lotsToDomain(rs), nil
+}
+
+// ExpiringSums implements ledger.Store: the member index (member_id,
+// state, expires_at) gives the instants in order, so the read stops after
+// limit of them.
+func (s *Store) ExpiringSums(ctx context.Context, memberID int64, after time.Time, limit int) ([]ledger.ExpiringAmount, error) {
+	q := `SELECT expires_at, SUM(remaining) FROM ledger_lots WHERE member_id = ? AND state = 'active' AND remaining > 0`
+	args := []any{memberID}
+	if !after.IsZero() {
+		q += ` AND expires_at > ?`
+		args = append(args, after.UTC())
+	}
+	q += ` GROUP BY expires_at ORDER BY expires_at LIMIT ?`
+	rows, err := s.query(ctx, q, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("expiring sums of %d: %w", memberID, err)
+	}
+	defer rows.Close()
+	var out []ledger.ExpiringAmount
+	for rows.Next() {
+		var at anyTime
+		var sum int64
+		if err := rows.Scan(&at, &sum); err != nil {
+			return nil, fmt.Errorf("expiring sums of %d: %w", memberID, err)
+		}
+		out = append(out, ledger.ExpiringAmount{Amount: sum, ExpiresAt: at.T})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("expiring sums of %d: %w", memberID, err)
+	}
+	return out, nil
 }
 
 // Entries implements ledger.Store.
