@@ -660,17 +660,19 @@ func (s *Store) DueHolds(ctx context.Context, now time.Time, limit int) ([]ledge
 	return out, nil
 }
 
-// Account implements ledger.Store.
+// Account implements ledger.Store: a prepared statement by primary key
+// (every balance read starts here).
 func (s *Store) Account(ctx context.Context, memberID int64) (ledger.Account, bool, error) {
-	var r accountRow
-	err := s.db(ctx).Where("member_id = ?", memberID).Take(&r).Error
-	if repo.IsNotFound(err) {
-		return ledger.Account{}, false, nil
-	}
+	rows, err := s.query(ctx, `SELECT `+accountCols+` FROM ledger_accounts a WHERE a.member_id = ?`, memberID)
 	if err != nil {
 		return ledger.Account{}, false, fmt.Errorf("account %d: %w", memberID, err)
 	}
-	return r.toDomain(), true, nil
+	accounts, _, err := scanAccounts(rows, false)
+	if err != nil {
+		return ledger.Account{}, false, fmt.Errorf("account %d: %w", memberID, err)
+	}
+	r, found := accounts[memberID]
+	return r.toDomain(), found, nil
 }
 
 // ActiveLots implements ledger.Store.
