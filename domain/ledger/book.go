@@ -67,14 +67,14 @@ func (b *book) keep(l Lot) *Lot {
 }
 
 // preload takes the live lots UpdateAccount loaded with the account.
-func (b *book) preload(loaded bool, lots []Lot) {
+func (b *book) preload(loaded bool, read LiveRead) {
 	if !loaded {
 		return
 	}
-	for _, l := range lots {
+	for _, l := range read.Lots {
 		b.keep(l)
 	}
-	b.liveLoaded = true
+	b.liveLoaded, b.through = true, read.Through
 }
 
 func (b *book) touch(l *Lot) { b.dirtyLots[l.ID] = l }
@@ -97,24 +97,72 @@ func (b *book) loadLive() error {
 	return nil
 }
 
-// prefixPays reports whether the lots loaded up to b.through settle the
-// book and pay n, so that the active lots after it need not be read: no
-// due lot lies beyond it (Through has not expired, and every lot expiring
-// earlier is loaded), no debt waits to be paid from them, and the active
-// lots up to it that are not due hold n points — FIFO takes those first
-// and stops there. Pending lots are all loaded; one that settles into an
-// active lot after Through is never reached.
-func (b *book) prefixPays(n int64) bool {
-	if !b.liveLoaded || b.through == nil || !b.through.ExpiresAt.After(b.now) || b.a.Debt > 0 {
+// First pages of a member's active lots read by cover: pageLots lots,
+// then pageGrowth times more each time, up to maxPage.
+const (
+	pageLots   = 16
+	pageGrowth = 4
+	maxPage    = 1024
+)
+
+// cover makes sure the book holds the lots needed to settle it and then
+// take n points first to expire first (n = 0: settle only); with debit it
+// may stop short when the settled account has fewer than n points (a
+// debit refuses then; a reversal takes what there is). When the live
+// lots were read up to b.through only, it reads the next ones a page at a
+// time (Store.LiveLotsAfter) until prefixCovers holds or none is left; with
+// debt to pay it reads them all. Without live lots loaded it reads them all.
+func (b *book) cover(n int64, debit bool) error {
+	if !b.liveLoaded || b.a.Debt > 0 {
+		return b.loadLive()
+	}
+	for page := pageLots; b.through != nil && !b.prefixCovers(n, debit); page = min(page*pageGrowth, maxPage) {
+		ls, err := b.store.LiveLotsAfter(b.ctx, b.a.MemberID, *b.through, page)
+		if err != nil {
+			return err
+		}
+		for _, l := range ls {
+			b.keep(l)
+		}
+		if len(ls) < page {
+			b.through = nil // nothing after the last one
+		} else {
+			k := ls[len(ls)-1].Key()
+			b.through = &k
+		}
+	}
+	return nil
+}
+
+// prefixCovers reports whether the lots loaded up to b.through settle the
+// book and decide a debit of n, so that the active lots after it need not
+// be read: no due lot lies beyond it (Through has not expired, and every
+// lot expiring earlier is loaded), no debt waits to be paid from them,
+// and either the active lots up to it that are not due hold n points —
+// FIFO takes those first and stops there — or, for a debit, the account
+// once settled has fewer than n points available (the debit fails
+// whatever lies beyond). Pending lots are all loaded; one that settles into an active
+// lot after Through is never reached.
+func (b *book) prefixCovers(n int64, debit bool) bool {
+	if !b.liveLoaded || b.through == nil {
+		return b.liveLoaded
+	}
+	if !b.through.ExpiresAt.After(b.now) || b.a.Debt > 0 {
 		return false
 	}
-	var have int64
+	var have, settled int64 = 0, b.a.Available
 	for _, l := range b.lots {
-		if l.State == LotActive && l.Remaining > 0 && l.ExpiresAt.After(b.now) && !l.Key().After(*b.through) {
+		switch {
+		case l.State == LotPending && !l.AvailableAt.After(b.now):
+			settled += l.Remaining // unlocks
+		case l.State != LotActive || l.Remaining <= 0:
+		case !l.ExpiresAt.After(b.now):
+			settled -= l.Remaining // expires
+		case !l.Key().After(*b.through):
 			have += l.Remaining
 		}
 	}
-	return have >= n
+	return have >= n || debit && settled < n
 }
 
 // loadLots makes sure the lots with ids are in the book.
@@ -170,8 +218,11 @@ func (b *book) sortedByID(state LotState) []*Lot {
 // settle makes the book agree with the clock: pending lots whose time has
 // come become available (paying debt first), then due lots expire. Each
 // step writes one entry with a system key derived from its first lot, which
-// can be settled only once. Needs loadLive.
+// can be settled only once. It reads the lots it needs (cover).
 func (b *book) settle() error {
+	if err := b.cover(0, false); err != nil {
+		return err
+	}
 	var unlocked int64
 	var first int64
 	for _, l := range b.sortedByID(LotPending) {
@@ -225,7 +276,7 @@ func (b *book) settle() error {
 }
 
 // consume takes n available points from lots, first to expire first.
-// The caller has checked Available >= n and loaded the live lots.
+// The caller has checked Available >= n and loaded the lots (cover(n)).
 func (b *book) consume(n int64) []Allocation {
 	var out []Allocation
 	for _, l := range b.fifo() {
@@ -234,6 +285,9 @@ func (b *book) consume(n int64) []Allocation {
 		}
 		take := min(n, l.Remaining)
 		l.Remaining -= take
+		if l.Remaining == 0 {
+			l.State = LotSpent
+		}
 		b.touch(l)
 		b.a.Available -= take
 		n -= take
@@ -273,6 +327,9 @@ func (b *book) restore(l *Lot, n int64) int64 {
 		return 0
 	}
 	l.Remaining += n
+	if l.State == LotSpent {
+		l.State = LotActive // a spent lot lives again
+	}
 	b.a.Available += n
 	return n
 }

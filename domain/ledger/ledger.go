@@ -177,6 +177,12 @@ const (
 	LotPending LotState = "pending" // before AvailableAt
 	LotActive  LotState = "active"
 	LotExpired LotState = "expired"
+	// LotSpent is an active lot with nothing left: kept out of the
+	// member's active lots, which every spend reads first to expire first,
+	// so that lots spent long ago cost it nothing. A reversal that puts
+	// points back makes it active again. (Lots spent before it existed
+	// may still be active with nothing left; nothing depends on either.)
+	LotSpent LotState = "spent"
 )
 
 // Lot is one earning.
@@ -215,7 +221,9 @@ func (k LotKey) After(o LotKey) bool {
 // pending lot and the active lots with points remaining up to and
 // including Through in first-to-expire order — every active lot it does
 // not hold comes after Through. A spend that the lots up to Through pay
-// needs no more (FIFO takes them first); any other use reads them all.
+// needs no more (FIFO takes them first); otherwise the operation reads on
+// with Store.LiveLotsAfter, a page at a time, until the lots pay it or
+// none is left, so a member's lots are read only as far as they are used.
 type LiveRead struct {
 	Lots    []Lot
 	Through *LotKey

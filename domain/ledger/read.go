@@ -22,27 +22,42 @@ func (s *Service) Balance(ctx context.Context, memberID int64) (Balance, error) 
 		return Balance{}, err
 	}
 	bal := Balance{Available: a.Available, Pending: a.Pending, Held: a.Held, Debt: a.Debt, LifetimeEarned: a.LifetimeEarned}
-	lots, err := s.Store.ActiveLots(ctx, memberID, 1000)
-	if err != nil {
-		return Balance{}, err
+	if a.Available == 0 {
+		return bal, nil // no active lot holds points
 	}
+	// The sums per expiry instant, a page at a time, until three days are
+	// complete: what it reads is bounded by the instants of those days,
+	// not by the member's lots.
 	var day domain.Day
-	for _, l := range lots {
-		if NeverExpires(l.ExpiresAt) {
-			continue // points that never expire are not "expiring"
+	var after time.Time
+	for {
+		sums, err := s.Store.ExpiringSums(ctx, memberID, after, expiringPage)
+		if err != nil {
+			return Balance{}, err
 		}
-		d := domain.DayOf(l.ExpiresAt)
-		if len(bal.Expiring) == 0 || d != day {
-			if len(bal.Expiring) == 3 {
-				break
+		for _, e := range sums {
+			if NeverExpires(e.ExpiresAt) {
+				return bal, nil // points that never expire are not "expiring"
 			}
-			day = d
-			bal.Expiring = append(bal.Expiring, ExpiringAmount{ExpiresAt: l.ExpiresAt})
+			d := domain.DayOf(e.ExpiresAt)
+			if len(bal.Expiring) == 0 || d != day {
+				if len(bal.Expiring) == 3 {
+					return bal, nil
+				}
+				day = d
+				bal.Expiring = append(bal.Expiring, ExpiringAmount{ExpiresAt: e.ExpiresAt})
+			}
+			bal.Expiring[len(bal.Expiring)-1].Amount += e.Amount
 		}
-		bal.Expiring[len(bal.Expiring)-1].Amount += l.Remaining
+		if len(sums) < expiringPage {
+			return bal, nil
+		}
+		after = sums[len(sums)-1].ExpiresAt
 	}
-	return bal, nil
 }
+
+// expiringPage is how many expiry instants Balance reads at a time.
+const expiringPage = 16
 
 // settled reads the member's account. Settle on read: outside a caller's
 // transaction, when the account has pending points and one of its pending

@@ -50,7 +50,7 @@ func (s *Service) write(ctx context.Context, memberID int64, withLots bool, key,
 	now := s.now()
 	var out Entry
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		return s.Store.UpdateAccount(ctx, memberID, withLots, func(ctx context.Context, a *Account, lots []Lot) error {
+		return s.Store.UpdateAccount(ctx, memberID, withLots, func(ctx context.Context, a *Account, lots LiveRead) error {
 			before := *a
 			answered := func() (bool, error) {
 				prior, found, err := s.Store.EntryByKey(ctx, key)
@@ -125,7 +125,7 @@ func replay(prior Entry, hash string, out *Entry) error {
 // idempotency key (the batch jobs, whose work is idempotent by state).
 func (s *Service) update(ctx context.Context, memberID int64, now time.Time, fn func(b *book) error) (*book, error) {
 	var done *book
-	err := s.Store.UpdateAccount(ctx, memberID, true, func(ctx context.Context, a *Account, lots []Lot) error {
+	err := s.Store.UpdateAccount(ctx, memberID, true, func(ctx context.Context, a *Account, lots LiveRead) error {
 		b := newBook(ctx, s.Store, a, now)
 		b.preload(true, lots)
 		if err := fn(b); err != nil {
@@ -187,6 +187,9 @@ func (b *book) credit(kind Kind, n int64, ref Ref, title, operator string, avail
 		lot.Remaining -= pay
 		b.a.Debt -= pay
 		b.a.Available += n - pay
+		if lot.Remaining == 0 {
+			lot.State = LotSpent
+		}
 	}
 	r := b.emit(kind, n, ref, title, 0, nil)
 	r.entry.Operator = operator
@@ -196,10 +199,8 @@ func (b *book) credit(kind Kind, n int64, ref Ref, title, operator string, avail
 
 // debit settles the book and takes n available points; the caller emits.
 func (b *book) debit(n int64) ([]Allocation, error) {
-	if !b.prefixPays(n) {
-		if err := b.loadLive(); err != nil {
-			return nil, err
-		}
+	if err := b.cover(n, true); err != nil {
+		return nil, err
 	}
 	if err := b.settle(); err != nil {
 		return nil, err
@@ -331,9 +332,6 @@ func (s *Service) Release(ctx context.Context, in CloseHoldInput) (Entry, error)
 }
 
 func (b *book) release(h *Hold, title string) (*record, error) {
-	if err := b.loadLive(); err != nil {
-		return nil, err
-	}
 	if err := b.settle(); err != nil {
 		return nil, err
 	}
@@ -409,7 +407,8 @@ func (s *Service) Reverse(ctx context.Context, in ReverseInput) (Entry, error) {
 		if n > left {
 			return nil, domain.FieldError("points", fmt.Sprintf("only %d points are left to reverse", left))
 		}
-		if err := b.loadLive(); err != nil {
+		// Reversing an earn may take up to n other available points.
+		if err := b.cover(n, false); err != nil {
 			return nil, err
 		}
 		if err := b.settle(); err != nil {
@@ -469,6 +468,9 @@ func (b *book) reverseEarn(orig Entry, n int64, ref Ref, title string) (*record,
 		b.a.Pending -= take
 	case LotActive:
 		b.a.Available -= take
+		if lot.Remaining == 0 {
+			lot.State = LotSpent
+		}
 	}
 	gone := min(rest, lot.Expired)
 	lot.Expired -= gone

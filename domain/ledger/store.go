@@ -22,10 +22,11 @@ type Store interface {
 
 	// UpdateAccount must run inside a transaction. It loads the member's
 	// account with a row lock (creating an empty one first if there is none)
-	// and, when withLots, its live lots as LiveLots does, in the same
-	// statement; calls fn; and saves the account if fn changed it and
-	// returned nil.
-	UpdateAccount(ctx context.Context, memberID int64, withLots bool, fn func(ctx context.Context, a *Account, lots []Lot) error) error
+	// and, when withLots, its live lots as a LiveRead (all of them, or a
+	// first-to-expire prefix: the operation reads on with LiveLotsAfter
+	// when it needs more); calls fn; and saves the account if fn changed
+	// it and returned nil.
+	UpdateAccount(ctx context.Context, memberID int64, withLots bool, fn func(ctx context.Context, a *Account, lots LiveRead) error) error
 
 	// EntryByKey returns the entry written with the idempotency key (the
 	// latest committed one after the account lock).
@@ -40,6 +41,10 @@ type Store interface {
 	// LiveLots returns (locking) the member's pending lots and active lots
 	// with points remaining.
 	LiveLots(ctx context.Context, memberID int64) ([]Lot, error)
+	// LiveLotsAfter returns (locking) up to limit of the member's active
+	// lots with points remaining that come after key in first-to-expire
+	// order, in that order: the next page of a LiveRead prefix.
+	LiveLotsAfter(ctx context.Context, memberID int64, after LotKey, limit int) ([]Lot, error)
 	// LotsByID returns (locking) the member's lots with the ids.
 	LotsByID(ctx context.Context, memberID int64, ids []int64) ([]Lot, error)
 	// LotOfEntry returns (locking) the member's lot created by entry id.
@@ -91,6 +96,10 @@ type Store interface {
 	// ActiveLots returns up to limit of the member's active lots with points
 	// remaining, earliest expiry first.
 	ActiveLots(ctx context.Context, memberID int64, limit int) ([]Lot, error)
+	// ExpiringSums returns, for up to limit expiry instants after after
+	// (any when zero), earliest first, the Σ remaining of the member's
+	// active lots with points remaining expiring at that instant.
+	ExpiringSums(ctx context.Context, memberID int64, after time.Time, limit int) ([]ExpiringAmount, error)
 	// Entries returns up to limit of the member's entries with id < beforeID
 	// (any id when beforeID <= 0), newest first.
 	Entries(ctx context.Context, memberID int64, beforeID int64, limit int) ([]Entry, error)

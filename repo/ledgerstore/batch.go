@@ -171,6 +171,7 @@ func (s *Store) lockReads(members []int64, withLots map[int64]bool) (*prelocked,
 		}
 		for id, l := range ls {
 			p.lots[id] = ledger.LiveRead{Lots: l}
+			s.lotsRead.Add(int64(len(l)))
 		}
 		return nil
 	}
@@ -251,6 +252,7 @@ func (s *Store) activeLotsRead(members []int64, hints map[int64]ledger.LotKey) l
 			for _, m := range members {
 				read := p.lots[m]
 				read.Lots = append(read.Lots, got[m]...)
+				s.lotsRead.Add(int64(len(got[m])))
 				if h, ok := hints[m]; ok {
 					read.Through = &h
 				} else {

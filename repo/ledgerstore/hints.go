@@ -8,14 +8,17 @@ import (
 )
 
 // lotHints remembers, per member, how far into the member's active lots
-// (first to expire first) a group's read goes: far enough to hold
-// hintPoints points or hintLots lots, from the member's last full read.
-// Only a hint that leaves lots out is used (a bounded read costs a
-// statement more than reading everything at once).
+// (first to expire first) a read of them goes — a group's (lockReads) or
+// one operation's (lockAccount): far enough to hold hintPoints points or
+// hintLots lots, from the member's last full read or the last page of
+// lots a spend went on to read. A hint that leaves lots out bounds the
+// read; one that does not means the member has few lots (read them all,
+// with the account).
 // A hint is only ever a bound on what is read, never trusted for what is
 // there: a read up to it holds every active lot before it (a complete
 // prefix, ledger.LiveRead), and a spend that prefix does not pay reads
-// the rest, which renews the hint. Process memory, bounded by maxHints.
+// on, a page at a time, which renews the hint. Process memory, bounded by
+// maxHints.
 type lotHints struct {
 	mu sync.Mutex
 	m  map[int64]lotHint
@@ -23,7 +26,8 @@ type lotHints struct {
 
 type lotHint struct {
 	key  ledger.LotKey
-	cuts bool // the full read it was learnt from had lots after key
+	cuts bool // the read it was learnt from had (or may have had) lots after key
+	none bool // the member had no active lots with points remaining
 }
 
 const (
@@ -47,9 +51,23 @@ func (h *lotHints) get(members []int64) map[int64]ledger.LotKey {
 	return out
 }
 
+// bound returns the member's hint for a one-member read (lockAccount):
+// known is false when there is none; cuts when it leaves lots out.
+func (h *lotHints) bound(member int64) (key ledger.LotKey, known, cuts bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	k, ok := h.m[member]
+	return k.key, ok, ok && !k.none && k.cuts
+}
+
 // learn sets the member's hint from all of its live lots, first to expire
 // first (pending ones are skipped).
-func (h *lotHints) learn(member int64, lots []ledger.Lot) {
+func (h *lotHints) learn(member int64, lots []ledger.Lot) { h.learnPage(member, lots, false) }
+
+// learnPage sets the member's hint from a page of its active lots, first
+// to expire first, read from the first one or after lots a spend is
+// taking: more when lots may follow the page.
+func (h *lotHints) learnPage(member int64, lots []ledger.Lot, more bool) {
 	var hint lotHint
 	found := false
 	var sum int64
@@ -67,12 +85,12 @@ func (h *lotHints) learn(member int64, lots []ledger.Lot) {
 		sum += l.Remaining
 		n++
 	}
+	hint.cuts = hint.cuts || more // the page's last lot may not be the member's last
+	if !found {
+		hint = lotHint{none: true}
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !found {
-		delete(h.m, member)
-		return
-	}
 	if h.m == nil || len(h.m) >= maxHints {
 		h.m = map[int64]lotHint{}
 	}

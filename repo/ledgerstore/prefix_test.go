@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/repo"
 	"github.com/jifen/jifen/repo/ledgerstore"
@@ -113,4 +114,153 @@ func (f *fixture) lotOf(entryID int64) int64 {
 		f.t.Fatalf("lot of entry %d: %d %v", entryID, id, err)
 	}
 	return id
+}
+
+// Writes made one by one (console adjustments, holds, reversals, spends
+// inside a caller's transaction) read a member's active lots only as far
+// as they use them: the first page, or up to the member's hint, then page
+// after page while the lots read do not pay. Whatever they read, they take
+// the lots that expire first.
+func TestOneByOneWritesTakeLotsFirstToExpireFirst(t *testing.T) {
+	f := newFixtureAlone(t)
+	const m = 44
+	var lots [40]int64 // 40 lots of 10 points, the first expiring first
+	for i := range lots {
+		lots[i] = f.lotOf(f.earn(m, 10, fmt.Sprint("L", i+1), day*time.Duration(30+i)).ID)
+	}
+	adjust := func(n int64) int64 {
+		t.Helper()
+		e, err := f.svc.Adjust(f.ctx, ledger.AdjustInput{MemberID: m, Points: -n, Key: f.key(), Operator: "op", Reason: "test"})
+		if err != nil {
+			t.Fatalf("adjust −%d: %v", n, err)
+		}
+		return e.ID
+	}
+	f.wantAlloc(adjust(5), map[int64]int64{lots[0]: 5})
+	// Past the first page (16 lots) and the hint it taught.
+	want := map[int64]int64{lots[0]: 5}
+	for i := 1; i <= 19; i++ {
+		want[lots[i]] = 10
+	}
+	f.wantAlloc(adjust(195), want)
+	f.wantAlloc(adjust(12), map[int64]int64{lots[20]: 10, lots[21]: 2})
+	// A lot earned now that expires before every other is taken first.
+	early := f.lotOf(f.earn(m, 7, "E", 2*day).ID)
+	f.wantAlloc(adjust(9), map[int64]int64{early: 7, lots[21]: 2})
+	// A hold takes lots too, and a reversal of an earn takes the rest of
+	// what it needs from the lots that expire first.
+	h, err := f.svc.Hold(f.ctx, ledger.HoldInput{MemberID: m, Points: 16, Key: f.key(), Ref: ledger.Ref{Type: "checkout", ID: "c1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.wantAlloc(h.ID, map[int64]int64{lots[21]: 6, lots[22]: 10})
+	if _, err := f.svc.Reverse(f.ctx, ledger.ReverseInput{MemberID: m, Of: ledger.Ref{Type: "order", ID: "E"}, Key: f.key()}); err != nil {
+		t.Fatal(err)
+	}
+	// Not enough points: refused, however many lots there are.
+	if _, err := f.svc.Adjust(f.ctx, ledger.AdjustInput{MemberID: m, Points: -1000, Key: f.key(), Operator: "op", Reason: "test"}); domain.ErrorCode(err) != domain.PointsInsufficient {
+		t.Fatalf("adjust −1000: %v", err)
+	}
+	// Some lots expire: the next debit settles them first, then pays from
+	// the lots after them.
+	// (407 earned, 221 debited, 16 held, 7 reversed from lots[23]; lots
+	// up to lots[25] are due: 3 + 10 + 10 expire.)
+	f.clock.Advance(55 * day)
+	f.wantAlloc(adjust(3), map[int64]int64{lots[26]: 3})
+	f.want(m, 407-221-16-7-23-3, 0, 16, 0)
+}
+
+// A member's thousand lots cost a one-by-one spend no more reads than a
+// few: after the first page, each spend of a point reads the lots up to
+// the member's hint (a few), not every live lot.
+func TestOneByOneSpendsReadFewLots(t *testing.T) {
+	f := newFixtureAlone(t)
+	const m = 45
+	ops := make([]ledger.Op, 0, 1000)
+	for i := 0; i < 1000; i++ {
+		ops = append(ops, ledger.Op{Earn: &ledger.EarnInput{MemberID: m, Points: 3, Key: f.key(),
+			Ref: ledger.Ref{Type: "order", ID: fmt.Sprint("L", i)}, ExpiresAt: f.clock.Now().Add(day * time.Duration(30+i))}})
+	}
+	if _, errs, err := f.svc.Apply(f.ctx, ops); err != nil || errs[0] != nil {
+		t.Fatal(err, errs[0])
+	}
+	st := f.svc.Store.(*ledgerstore.Store)
+	before := st.LotsRead()
+	const spends = 60 // 20 lots' worth
+	for i := 0; i < spends; i++ {
+		f.mustSpend(m, 1, fmt.Sprint("s", i))
+	}
+	if n := st.LotsRead() - before; n > 10*spends {
+		t.Fatalf("%d spends of 1 point read %d lots, want at most %d", spends, n, 10*spends)
+	}
+	f.want(m, 3000-spends, 0, 0, 0)
+}
+
+// The balance's expiring summary adds up the lots of each of the next
+// three Shanghai days, however many lots expire on each (it reads sums per
+// expiry instant a page at a time), and leaves out points that never
+// expire.
+func TestBalanceSumsTheNextThreeExpiryDays(t *testing.T) {
+	f := newFixture(t)
+	const m = 46
+	ops := []ledger.Op{{Earn: &ledger.EarnInput{MemberID: m, Points: 1000, Key: f.key(), Ref: ledger.Ref{Type: "order", ID: "never"}, ExpiresAt: ledger.Never}}}
+	// 4 days × 10 hourly instants × 2 lots of 1 point (80 lots, 40 instants),
+	// the days starting at 00:00 Shanghai.
+	start := time.Date(2026, 12, 10, 0, 0, 0, 0, domain.Shanghai)
+	for d := 0; d < 4; d++ {
+		for h := 0; h < 10; h++ {
+			for k := 0; k < 2; k++ {
+				ops = append(ops, ledger.Op{Earn: &ledger.EarnInput{MemberID: m, Points: int64(1 + d), Key: f.key(),
+					Ref: ledger.Ref{Type: "order", ID: fmt.Sprint(d, h, k)}, ExpiresAt: start.Add(time.Duration(d)*day + time.Duration(2*h)*time.Hour)}})
+			}
+		}
+	}
+	if _, errs, err := f.svc.Apply(f.ctx, ops); err != nil || errs[0] != nil {
+		t.Fatal(err, errs[0])
+	}
+	b := f.want(m, 1000+20*(1+2+3+4), 0, 0, 0)
+	if len(b.Expiring) != 3 {
+		t.Fatalf("expiring %+v, want 3 days", b.Expiring)
+	}
+	for d, e := range b.Expiring {
+		if e.Amount != int64(20*(1+d)) || !e.ExpiresAt.Equal(start.Add(time.Duration(d)*day)) {
+			t.Fatalf("day %d: %d at %s, want %d at %s", d, e.Amount, e.ExpiresAt, 20*(1+d), start.Add(time.Duration(d)*day))
+		}
+	}
+	// Only the lot that never expires is left: nothing is expiring.
+	f.mustSpend(m, 200, "all")
+	if b := f.want(m, 1000, 0, 0, 0); len(b.Expiring) != 0 {
+		t.Fatalf("expiring %+v, want none", b.Expiring)
+	}
+}
+
+// A lot spent to nothing leaves the member's active lots (state spent),
+// so spends do not walk past it again; a reversal of the spend makes it
+// active again, with its expiry.
+func TestSpentLotsLeaveTheActiveRangeAndReversalsReviveThem(t *testing.T) {
+	f := newFixtureAlone(t)
+	const m = 47
+	a := f.lotOf(f.earn(m, 10, "A", 30*day).ID)
+	b := f.lotOf(f.earn(m, 10, "B", 40*day).ID)
+	state := func(lot int64) string {
+		t.Helper()
+		var s string
+		if err := f.env.DB.Conn(f.ctx).Raw("SELECT state FROM ledger_lots WHERE id = ?", lot).Scan(&s).Error; err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	f.mustSpend(m, 14, "S")
+	if state(a) != "spent" || state(b) != "active" {
+		t.Fatalf("after spending 14: lots %s, %s; want spent, active", state(a), state(b))
+	}
+	if _, err := f.svc.Reverse(f.ctx, ledger.ReverseInput{MemberID: m, Of: ledger.Ref{Type: "order", ID: "S"}, Points: 12, Key: f.key()}); err != nil {
+		t.Fatal(err)
+	}
+	// Longest expiry first: B gets its 4 back, A 8 of its 10.
+	if state(a) != "active" {
+		t.Fatalf("lot A is %s after the reversal", state(a))
+	}
+	f.wantAlloc(f.mustSpend(m, 9, "T").ID, map[int64]int64{a: 8, b: 1})
+	f.want(m, 9, 0, 0, 0)
 }

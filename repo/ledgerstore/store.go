@@ -29,7 +29,12 @@ type Store struct {
 	hints lotHints
 
 	boundedReads atomic.Int64
+	lotsRead     atomic.Int64
 }
+
+// LotsRead counts the lots the store's reads for writes (the locking reads
+// of one member's or a group's lots) have returned since it was made.
+func (s *Store) LotsRead() int64 { return s.lotsRead.Load() }
 
 // BoundedLotReads counts the group reads of lots that stopped at members'
 // bounds (see lockReads) since the store was made.
@@ -146,7 +151,7 @@ func (s *Store) db(ctx context.Context) *gorm.DB { return s.DB.Conn(ctx) }
 func (s *Store) locked(ctx context.Context) *gorm.DB { return s.DB.ForUpdate(s.DB.Conn(ctx)) }
 
 // UpdateAccount implements ledger.Store.
-func (s *Store) UpdateAccount(ctx context.Context, memberID int64, withLots bool, fn func(ctx context.Context, a *ledger.Account, lots []ledger.Lot) error) error {
+func (s *Store) UpdateAccount(ctx context.Context, memberID int64, withLots bool, fn func(ctx context.Context, a *ledger.Account, lots ledger.LiveRead) error) error {
 	if !repo.InTransaction(ctx) {
 		return errors.New("ledgerstore: UpdateAccount needs a transaction in the context")
 	}
@@ -185,29 +190,122 @@ func (s *Store) UpdateAccount(ctx context.Context, memberID int64, withLots bool
 // liveLots is the condition of ledger.Store.LiveLots on table alias l.
 const liveLots = "(l.state = 'pending' OR (l.state = 'active' AND l.remaining > 0))"
 
+// boundedLive is liveLots with the active lots only up to a first-to-expire
+// key (expires_at, expires_at, id).
+const boundedLive = "(l.state = 'pending' OR (l.state = 'active' AND l.remaining > 0 AND (l.expires_at < ? OR (l.expires_at = ? AND l.id <= ?))))"
+
 // lockAccount reads and locks the account and, when withLots, its live
-// lots in the same statement (one round trip less under the lock).
-func (s *Store) lockAccount(ctx context.Context, memberID int64, withLots bool) (accountRow, []ledger.Lot, bool, error) {
+// lots, bounded so that a member with many lots costs a spend no more
+// than one with few (a spend takes the lots that expire first; see
+// ledger.LiveRead):
+//
+//   - a member whose hint (lotHints) leaves lots out: the pending lots and
+//     the active ones up to the hint, in the same statement as the account;
+//   - a member known to have few lots: all of them, in the same statement;
+//   - a member without a hint: the pending lots with the account, then the
+//     first page of active lots (LiveLotsAfter), which teaches the hint.
+//
+// Every writer of a member's lots holds the account lock, taken first.
+func (s *Store) lockAccount(ctx context.Context, memberID int64, withLots bool) (accountRow, ledger.LiveRead, bool, error) {
 	var r accountRow
+	var read ledger.LiveRead
 	q := `SELECT ` + accountCols + ` FROM ledger_accounts a WHERE a.member_id = ?`
+	args := []any{memberID}
+	page, full := false, false
 	if withLots {
+		on := liveLots
+		switch key, known, cuts := s.hints.bound(memberID); {
+		case !known:
+			on, page = "l.state = 'pending'", true
+		case cuts:
+			on, args = boundedLive, []any{key.ExpiresAt.UTC(), key.ExpiresAt.UTC(), key.ID, memberID}
+			read.Through = &key
+		default:
+			full = true
+		}
 		q = `SELECT ` + accountCols + `, ` + lotCols + `
-		FROM ledger_accounts a LEFT JOIN ledger_lots l ON l.member_id = a.member_id AND ` + liveLots + `
+		FROM ledger_accounts a LEFT JOIN ledger_lots l ON l.member_id = a.member_id AND ` + on + `
 		WHERE a.member_id = ? ORDER BY l.expires_at, l.id`
 	}
 	if s.DB.Dialect() == repo.MySQL {
 		q += " FOR UPDATE"
 	}
-	rows, err := s.query(ctx, q, memberID)
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
-		return r, nil, false, err
+		return r, read, false, err
 	}
 	accounts, lots, err := scanAccounts(rows, withLots)
 	if err != nil {
-		return r, nil, false, err
+		return r, read, false, err
 	}
 	r, found := accounts[memberID]
-	return r, lots[memberID], found, nil
+	read.Lots = lots[memberID]
+	s.lotsRead.Add(int64(len(read.Lots)))
+	if full {
+		s.hints.learn(memberID, read.Lots)
+	}
+	if page && found {
+		ls, err := s.activePage(ctx, memberID, nil, firstPage)
+		if err != nil {
+			return r, read, false, err
+		}
+		read.Lots = append(read.Lots, ls...)
+		if len(ls) == firstPage {
+			k := ls[len(ls)-1].Key()
+			read.Through = &k
+		}
+	}
+	return r, read, found, nil
+}
+
+// firstPage is how many active lots lockAccount reads for a member
+// without a hint.
+const firstPage = 16
+
+// LiveLotsAfter implements ledger.Store.
+func (s *Store) LiveLotsAfter(ctx context.Context, memberID int64, after ledger.LotKey, limit int) ([]ledger.Lot, error) {
+	return s.activePage(ctx, memberID, &after, limit)
+}
+
+// activePage reads (locking) up to limit active lots of the member with
+// points remaining, after the key when there is one, first to expire
+// first, and learns the member's hint from them.
+func (s *Store) activePage(ctx context.Context, memberID int64, after *ledger.LotKey, limit int) ([]ledger.Lot, error) {
+	q := `SELECT ` + lotCols + ` FROM ledger_lots l WHERE l.member_id = ? AND l.state = 'active' AND l.remaining > 0`
+	args := []any{memberID}
+	if after != nil {
+		q += ` AND (l.expires_at > ? OR (l.expires_at = ? AND l.id > ?))`
+		args = append(args, after.ExpiresAt.UTC(), after.ExpiresAt.UTC(), after.ID)
+	}
+	q += ` ORDER BY l.expires_at, l.id LIMIT ?`
+	args = append(args, limit)
+	if s.DB.Dialect() == repo.MySQL {
+		q += " FOR UPDATE"
+	}
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("active lots of %d: %w", memberID, err)
+	}
+	defer rows.Close()
+	var out []ledger.Lot
+	var (
+		l                                 ledger.Lot
+		state                             sql.RawBytes
+		availableAt, expiresAt, createdAt anyTime
+	)
+	for rows.Next() {
+		if err := rows.Scan(&l.ID, &l.EntryID, &l.Amount, &l.Remaining, &l.Expired, &state, &availableAt, &expiresAt, &createdAt); err != nil {
+			return nil, fmt.Errorf("active lots of %d: %w", memberID, err)
+		}
+		l.MemberID, l.State, l.AvailableAt, l.ExpiresAt, l.CreatedAt = memberID, lotState(state), availableAt.T, expiresAt.T, createdAt.T
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("active lots of %d: %w", memberID, err)
+	}
+	s.lotsRead.Add(int64(len(out)))
+	s.hints.learnPage(memberID, out, len(out) == limit)
+	return out, nil
 }
 
 // accountCols are the columns lockAccount and LockAccounts read, account
@@ -259,7 +357,7 @@ func scanAccountRows(rows *sql.Rows, withLots bool) (map[int64]accountRow, map[i
 
 // lotState names a lot's state without a copy for the usual ones.
 func lotState(b []byte) ledger.LotState {
-	for _, st := range []ledger.LotState{ledger.LotActive, ledger.LotPending, ledger.LotExpired} {
+	for _, st := range []ledger.LotState{ledger.LotActive, ledger.LotSpent, ledger.LotPending, ledger.LotExpired} {
 		if string(b) == string(st) {
 			return st
 		}
@@ -342,6 +440,7 @@ func (s *Store) LiveLots(ctx context.Context, memberID int64) ([]ledger.Lot, err
 		return nil, fmt.Errorf("live lots of %d: %w", memberID, err)
 	}
 	lots := lotsToDomain(rs)
+	s.lotsRead.Add(int64(len(lots)))
 	s.hints.learn(memberID, lots)
 	return lots, nil
 }
@@ -561,17 +660,19 @@ func (s *Store) DueHolds(ctx context.Context, now time.Time, limit int) ([]ledge
 	return out, nil
 }
 
-// Account implements ledger.Store.
+// Account implements ledger.Store: a prepared statement by primary key
+// (every balance read starts here).
 func (s *Store) Account(ctx context.Context, memberID int64) (ledger.Account, bool, error) {
-	var r accountRow
-	err := s.db(ctx).Where("member_id = ?", memberID).Take(&r).Error
-	if repo.IsNotFound(err) {
-		return ledger.Account{}, false, nil
-	}
+	rows, err := s.query(ctx, `SELECT `+accountCols+` FROM ledger_accounts a WHERE a.member_id = ?`, memberID)
 	if err != nil {
 		return ledger.Account{}, false, fmt.Errorf("account %d: %w", memberID, err)
 	}
-	return r.toDomain(), true, nil
+	accounts, _, err := scanAccounts(rows, false)
+	if err != nil {
+		return ledger.Account{}, false, fmt.Errorf("account %d: %w", memberID, err)
+	}
+	r, found := accounts[memberID]
+	return r.toDomain(), found, nil
 }
 
 // ActiveLots implements ledger.Store.
@@ -583,6 +684,37 @@ func (s *Store) ActiveLots(ctx context.Context, memberID int64, limit int) ([]le
 		return nil, fmt.Errorf("active lots of %d: %w", memberID, err)
 	}
 	return lotsToDomain(rs), nil
+}
+
+// ExpiringSums implements ledger.Store: the member index (member_id,
+// state, expires_at) gives the instants in order, so the read stops after
+// limit of them.
+func (s *Store) ExpiringSums(ctx context.Context, memberID int64, after time.Time, limit int) ([]ledger.ExpiringAmount, error) {
+	q := `SELECT expires_at, SUM(remaining) FROM ledger_lots WHERE member_id = ? AND state = 'active' AND remaining > 0`
+	args := []any{memberID}
+	if !after.IsZero() {
+		q += ` AND expires_at > ?`
+		args = append(args, after.UTC())
+	}
+	q += ` GROUP BY expires_at ORDER BY expires_at LIMIT ?`
+	rows, err := s.query(ctx, q, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("expiring sums of %d: %w", memberID, err)
+	}
+	defer rows.Close()
+	var out []ledger.ExpiringAmount
+	for rows.Next() {
+		var at anyTime
+		var sum int64
+		if err := rows.Scan(&at, &sum); err != nil {
+			return nil, fmt.Errorf("expiring sums of %d: %w", memberID, err)
+		}
+		out = append(out, ledger.ExpiringAmount{Amount: sum, ExpiresAt: at.T})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("expiring sums of %d: %w", memberID, err)
+	}
+	return out, nil
 }
 
 // Entries implements ledger.Store.

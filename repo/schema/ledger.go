@@ -3,6 +3,8 @@ package schema
 import (
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/jifen/jifen/repo"
 )
 
@@ -93,4 +95,10 @@ var ledger = []repo.Migration{
 	{Version: 203, Name: "ledger_entries", Up: repo.CreateTables(&ledgerEntryV1{})},
 	{Version: 204, Name: "ledger_allocations", Up: repo.CreateTables(&ledgerAllocationV1{})},
 	{Version: 205, Name: "ledger_holds", Up: repo.CreateTables(&ledgerHoldV1{})},
+	// Lots spent to nothing are 'spent' (ledger.LotSpent) since 1101, out
+	// of the member's active range that every spend reads from its start;
+	// this moves the ones spent before.
+	{Version: 1101, Name: "ledger_lots_spent", Up: func(tx *gorm.DB) error {
+		return tx.Exec("UPDATE ledger_lots SET state = 'spent' WHERE state = 'active' AND remaining = 0").Error
+	}},
 }
