@@ -207,6 +207,7 @@ func NewRouter(d Deps) *gin.Engine {
 	con.GET("/analytics/points", co.AnalyticsPoints)
 	con.GET("/analytics/outstanding", co.AnalyticsOutstanding)
 	con.GET("/analytics/reminders", co.AnalyticsReminders)
+	con.GET("/analytics/members", co.AnalyticsMembers)
 
 	// The points mall (issue #18).
 	me.GET("/mall/items", sh.MallItems)
