@@ -72,3 +72,41 @@ func TestAnalyticsMembersOverHTTP(t *testing.T) {
 		t.Errorf("no token: %d %s", r.Status, r.Body)
 	}
 }
+
+// The growth route: no referrals and no draws give a zero funnel and zero
+// lottery days (the figures are checked in repo/analyticsstore); CSV has a
+// BOM; bad input and other audiences are refused.
+func TestAnalyticsGrowthOverHTTP(t *testing.T) {
+	h := bfftest.New(t)
+	auditor := h.ConsoleLogin("auditor")
+	shopper, _, _ := h.Login(bfftest.UniqueUser("ag"))
+	r := h.Do("GET", "/api/v1/console/analytics/growth?from=2026-12-01&to=2026-12-03", nil, bfftest.Auth(auditor)...)
+	var out struct {
+		Referral map[string]int64
+		Lottery  struct {
+			CostPoints int64 `json:"cost_points"`
+			Days       []struct{ Day string }
+		}
+	}
+	r.Decode(t, &out)
+	if r.Status != 200 || len(out.Referral) != 6 || out.Referral["binds"] != 0 || len(out.Lottery.Days) != 3 || out.Lottery.Days[2].Day != "2026-12-03" {
+		t.Fatalf("growth: %d %s", r.Status, r.Body)
+	}
+	r = h.Do("GET", "/api/v1/console/analytics/growth?format=csv&from=2026-12-01&to=2026-12-01", nil, bfftest.Auth(auditor)...)
+	if r.Status != 200 || !bytes.HasPrefix(r.Body, []byte("\ufeffday,metric,value\n,referral_codes_shared,0\n")) ||
+		!bytes.Contains(r.Body, []byte("2026-12-01,lottery_cost_points,0\n")) {
+		t.Fatalf("csv: %d %q", r.Status, r.Body)
+	}
+	if r := h.Send(false, "GET", "/api/v1/console/analytics/growth?format=xml", nil, bfftest.Auth(auditor)...); r.Status != 400 || r.Fields()["format"] == nil {
+		t.Errorf("format=xml: %d %s", r.Status, r.Body)
+	}
+	if r := h.Send(true, "GET", "/api/v1/console/analytics/growth?from=2026-02-30", nil, bfftest.Auth(auditor)...); r.Status != 400 || r.Fields()["from"] == nil {
+		t.Errorf("from=2026-02-30: %d %s", r.Status, r.Body)
+	}
+	if r := h.Do("GET", "/api/v1/console/analytics/growth", nil, bfftest.Auth(shopper)...); r.Status != 401 && r.Status != 403 {
+		t.Errorf("a shopper token: %d %s", r.Status, r.Body)
+	}
+	if r := h.Do("GET", "/api/v1/console/analytics/growth", nil); r.Status != 401 {
+		t.Errorf("no token: %d %s", r.Status, r.Body)
+	}
+}

@@ -237,9 +237,11 @@ type Service struct {
 	// MemberFacts keeps the member facts (repo/analyticsstore's Store is
 	// both); nil leaves them out of a run.
 	MemberFacts MemberStore
-	Clock       domain.Clock
-	Lag         time.Duration // entries younger than this wait for the next run (default 5m)
-	Batch       int           // entries per transaction (default 2000)
+	// Growth reads the referral funnel and the lottery's cost.
+	Growth GrowthStore
+	Clock  domain.Clock
+	Lag    time.Duration // entries younger than this wait for the next run (default 5m)
+	Batch  int           // entries per transaction (default 2000)
 	// FenPerPoint values the liability (configured; 0 = not shown).
 	FenPerPoint int64
 }

@@ -332,7 +332,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		return nil, err
 	}
 	analyticsStore := &analyticsstore.Store{DB: st.DB}
-	a.Analytics = &analytics.Service{Store: analyticsStore, MemberFacts: analyticsStore, Clock: opt.Clock,
+	a.Analytics = &analytics.Service{Store: analyticsStore, MemberFacts: analyticsStore, Growth: analyticsStore, Clock: opt.Clock,
 		Lag: cfg.Analytics.Lag, FenPerPoint: cfg.Analytics.FenPerPoint}
 	a.Reminder.Scheduler.Jobs = append(a.Reminder.Scheduler.Jobs, analyticsJob(a.Analytics, cfg.Analytics.SnapshotEvery, opt.Logger))
 
