@@ -207,6 +207,8 @@ func NewRouter(d Deps) *gin.Engine {
 	con.GET("/analytics/points", co.AnalyticsPoints)
 	con.GET("/analytics/outstanding", co.AnalyticsOutstanding)
 	con.GET("/analytics/reminders", co.AnalyticsReminders)
+	con.GET("/analytics/members", co.AnalyticsMembers)
+	con.GET("/analytics/growth", co.AnalyticsGrowth)
 
 	// The points mall (issue #18).
 	me.GET("/mall/items", sh.MallItems)

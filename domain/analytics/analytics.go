@@ -134,7 +134,12 @@ type Fact struct {
 type Active struct {
 	Day      domain.Day
 	MemberID int64
+	Orders   int64 // paid orders that earned points (earns referencing an order)
+	Redeems  int64 // spends through the member's own redemption: mall, checkout, lottery
 }
+
+// redeemSinks are the sinks a member redeems points through.
+var redeemSinks = map[string]bool{"mall": true, "checkout": true, "lottery": true}
 
 // activeSources are the sources and sinks that are a member's own doing.
 var activeSources = map[string]bool{"orders": true, "signin": true, "tasks": true, "lottery": true, "mall": true, "checkout": true}
@@ -150,7 +155,7 @@ type Batch struct {
 // entry created at or after horizon. done reports whether it stopped there.
 func Fold(entries []Entry, horizon time.Time) (b Batch, done bool) {
 	idx := map[[3]string]int{}
-	seen := map[Active]bool{}
+	seen := map[Active]int{} // {day, member} → index in b.Active
 	for _, e := range entries {
 		if !e.CreatedAt.Before(horizon) {
 			return b, true
@@ -172,9 +177,17 @@ func Fold(entries []Entry, horizon time.Time) (b Batch, done bool) {
 		b.Facts[i].Entries++
 		if activeSources[src] {
 			a := Active{Day: day, MemberID: e.MemberID}
-			if !seen[a] {
-				seen[a] = true
+			j, found := seen[a]
+			if !found {
+				j = len(b.Active)
+				seen[a] = j
 				b.Active = append(b.Active, a)
+			}
+			if kind == Issued && e.Kind == "earn" && src == "orders" {
+				b.Active[j].Orders++
+			}
+			if kind == Spent && redeemSinks[src] {
+				b.Active[j].Redeems++
 			}
 		}
 	}
@@ -221,9 +234,14 @@ type MonthAmount struct {
 // Service builds and reads the facts.
 type Service struct {
 	Store Store
-	Clock domain.Clock
-	Lag   time.Duration // entries younger than this wait for the next run (default 5m)
-	Batch int           // entries per transaction (default 2000)
+	// MemberFacts keeps the member facts (repo/analyticsstore's Store is
+	// both); nil leaves them out of a run.
+	MemberFacts MemberStore
+	// Growth reads the referral funnel and the lottery's cost.
+	Growth GrowthStore
+	Clock  domain.Clock
+	Lag    time.Duration // entries younger than this wait for the next run (default 5m)
+	Batch  int           // entries per transaction (default 2000)
 	// FenPerPoint values the liability (configured; 0 = not shown).
 	FenPerPoint int64
 }
@@ -232,6 +250,7 @@ type Service struct {
 type Report struct {
 	Entries int // journal entries read
 	Steps   int
+	Members int // members read for the new-member facts
 }
 
 // Run brings the facts up to now − Lag and takes today's liability
@@ -270,9 +289,17 @@ func (s *Service) Facts(ctx context.Context) (Report, error) {
 		rep.Entries += n
 		rep.Steps++
 		if done || n < size {
-			return rep, nil
+			break
 		}
 	}
+	if s.MemberFacts != nil {
+		n, err := s.newMembers(ctx, size, horizon)
+		rep.Members += n
+		if err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
 }
 
 // DayReport is one day of Points.
@@ -288,11 +315,8 @@ const MaxRange = 366
 
 // Points reports from…to, one entry per day (days without facts are zero).
 func (s *Service) Points(ctx context.Context, from, to domain.Day) ([]DayReport, error) {
-	if to.Before(from) {
-		return nil, domain.Errorf(domain.Invalid, "to is before from")
-	}
-	if from.AddDays(MaxRange - 1).Before(to) {
-		return nil, domain.Errorf(domain.Invalid, "a report spans at most %d days", MaxRange)
+	if err := checkRange(from, to); err != nil {
+		return nil, err
 	}
 	facts, active, err := s.Store.Days(ctx, from, to)
 	if err != nil {

@@ -24,11 +24,21 @@ func benchEntries() int {
 	return 200_000
 }
 
+// benchInt reads a positive integer from the environment.
+func benchInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
 // seedJournal writes n journal entries straight into ledger_entries (the
-// ledger's own path would take minutes): 10,000 members over 30 days,
+// ledger's own path would take minutes): JIFEN_BENCH_ANALYTICS_MEMBERS
+// members (10,000) over JIFEN_BENCH_ANALYTICS_DAYS days (30),
 // earns from orders, sign-in and tasks, draws and mall spends, expiries and
 // refunds, in the proportions a programme sees.
 func seedJournal(b *testing.B, env *testenv.Env, n int, start time.Time) {
+	members, days := benchInt("JIFEN_BENCH_ANALYTICS_MEMBERS", 10_000), benchInt("JIFEN_BENCH_ANALYTICS_DAYS", 30)
 	b.Helper()
 	ctx := context.Background()
 	type shape struct {
@@ -49,7 +59,7 @@ func seedJournal(b *testing.B, env *testenv.Env, n int, start time.Time) {
 				sb.WriteString(",")
 			}
 			sb.WriteString("(?,?,?,?,0,?,?,0,?,'','','',?,?)")
-			at := start.Add(time.Duration(i) * (30 * 24 * time.Hour) / time.Duration(n))
+			at := start.Add(time.Duration(i) * (time.Duration(days) * 24 * time.Hour) / time.Duration(n))
 			op := ""
 			if s.kind == "adjust" {
 				op = "admin:root"
@@ -58,7 +68,7 @@ func seedJournal(b *testing.B, env *testenv.Env, n int, start time.Time) {
 			if abs < 0 {
 				abs = -abs
 			}
-			args = append(args, int64(i%10_000)+1, s.kind, abs, s.delta, s.ref, fmt.Sprint(i), fmt.Sprintf("bench-%d", i), op, at.UTC())
+			args = append(args, int64(i%members)+1, s.kind, abs, s.delta, s.ref, fmt.Sprint(i), fmt.Sprintf("bench-%d", i), op, at.UTC())
 		}
 		if err := env.DB.Conn(ctx).Exec(sb.String(), args...).Error; err != nil {
 			b.Fatal(err)

@@ -39,13 +39,6 @@ type factRow struct {
 
 func (factRow) TableName() string { return "analytics_points_daily" }
 
-type activeRow struct {
-	Day      int
-	MemberID int64
-}
-
-func (activeRow) TableName() string { return "analytics_active_daily" }
-
 type outstandingRow struct {
 	Day    int
 	Bucket string
@@ -88,14 +81,8 @@ func (s *Store) Step(ctx context.Context, limit int, fold func([]analytics.Entry
 				return fmt.Errorf("analytics: add facts: %w", err)
 			}
 		}
-		if len(b.Active) > 0 {
-			rows := make([]activeRow, len(b.Active))
-			for i, a := range b.Active {
-				rows[i] = activeRow{Day: a.Day.Int(), MemberID: a.MemberID}
-			}
-			if err := db.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 500).Error; err != nil {
-				return fmt.Errorf("analytics: active members: %w", err)
-			}
+		if err := s.addActive(ctx, b.Active); err != nil {
+			return err
 		}
 		if b.LastID > cur.LastID {
 			if err := db.Model(&cursorRow{}).Where("name = ?", cursorName).Update("last_id", b.LastID).Error; err != nil {

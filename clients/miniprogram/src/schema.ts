@@ -682,6 +682,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/console/analytics/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Members per Shanghai day — new, active by tier — and the 30/90-day repurchase rates of members who redeemed points against those who did not (docs/features/analytics.md) */
+        get: operations["getAnalyticsMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/analytics/growth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The referral funnel over a range of Shanghai days, and the lottery's cost (points taken) against its prizes per day (docs/features/analytics.md) */
+        get: operations["getAnalyticsGrowth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/console/analytics/outstanding": {
         parameters: {
             query?: never;
@@ -1568,6 +1602,18 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description members with at least one order (that earned points) in the window; repeat_buyers those with two or more */
+        RepurchaseCohort: {
+            /** Format: int64 */
+            buyers: number;
+            /** Format: int64 */
+            repeat_buyers: number;
+            /**
+             * Format: int64
+             * @description repeat_buyers / buyers in basis points (10000 = 100%), rounded down; 0 without buyers
+             */
+            rate_bp: number;
+        };
         ConsoleMember: {
             id: number;
             nickname: string;
@@ -3767,6 +3813,156 @@ export interface operations {
                              */
                             active_members: number;
                         }[];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getAnalyticsMembers: {
+        parameters: {
+            query?: {
+                /** @description YYYY-MM-DD (Shanghai); default 29 days before today */
+                from?: string;
+                /** @description YYYY-MM-DD; default today; at most 366 days from from; the repurchase windows end on it */
+                to?: string;
+                /** @description json (default) or csv (UTF-8 with BOM; one row per day and tier: day, new_members, tier, active_members) */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One entry per day of the range (zeros included), and the repurchase rates over 30 and 90 days ending on to. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/json": {
+                        from: string;
+                        to: string;
+                        days: {
+                            day: string;
+                            /**
+                             * Format: int64
+                             * @description members who joined that Shanghai day
+                             */
+                            new_members: number;
+                            /**
+                             * Format: int64
+                             * @description members who earned or spent through their own action that day
+                             */
+                            active_members: number;
+                            /** @description tier code (the member's tier now; "" without one) → active members */
+                            active_by_tier: {
+                                [key: string]: number;
+                            };
+                        }[];
+                        repurchase: {
+                            /** @description 30 or 90 */
+                            window_days: number;
+                            from: string;
+                            to: string;
+                            redeemed: components["schemas"]["RepurchaseCohort"];
+                            not_redeemed: components["schemas"]["RepurchaseCohort"];
+                        }[];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getAnalyticsGrowth: {
+        parameters: {
+            query?: {
+                /** @description YYYY-MM-DD (Shanghai); default 29 days before today */
+                from?: string;
+                /** @description YYYY-MM-DD; default today; at most 366 days from from */
+                to?: string;
+                /** @description json (default) or csv (UTF-8 with BOM; day, metric, value — the funnel rows have no day) */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The funnel totals of the range and one lottery entry per day (zeros included). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/json": {
+                        from: string;
+                        to: string;
+                        referral: {
+                            /**
+                             * Format: int64
+                             * @description invite codes created in the range
+                             */
+                            codes_shared: number;
+                            /**
+                             * Format: int64
+                             * @description invitees bound in the range
+                             */
+                            binds: number;
+                            /**
+                             * Format: int64
+                             * @description invitees whose first paid order earned a referral reward in the range
+                             */
+                            first_orders: number;
+                            /**
+                             * Format: int64
+                             * @description referral rewards paid (capped ones not)
+                             */
+                            rewards_paid: number;
+                            /** Format: int64 */
+                            reward_points: number;
+                            /**
+                             * Format: int64
+                             * @description binds in the range flagged for review
+                             */
+                            flagged: number;
+                        };
+                        lottery: {
+                            /**
+                             * Format: int64
+                             * @description points taken by paid draws in the range
+                             */
+                            cost_points: number;
+                            /**
+                             * Format: int64
+                             * @description points given as prizes (consolation points included)
+                             */
+                            prize_points: number;
+                            /**
+                             * Format: int64
+                             * @description prize_points × analytics.fen_per_point; coupons and gifts carry no value in the data and are counted in wins_by_kind only
+                             */
+                            prize_value_fen: number;
+                            days: {
+                                day: string;
+                                /** Format: int64 */
+                                draws: number;
+                                /** Format: int64 */
+                                cost_points: number;
+                                /** Format: int64 */
+                                prize_points: number;
+                                /** @description prize kind (points, coupon, gift, nothing) → draws */
+                                wins_by_kind: {
+                                    [key: string]: number;
+                                };
+                            }[];
+                        };
                     };
                 };
             };

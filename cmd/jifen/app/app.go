@@ -342,7 +342,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	if err := wireReminder(cfg, st, opt, a, mini, work, official); err != nil {
 		return nil, err
 	}
-	a.Analytics = &analytics.Service{Store: &analyticsstore.Store{DB: st.DB}, Clock: opt.Clock,
+	analyticsStore := &analyticsstore.Store{DB: st.DB}
+	a.Analytics = &analytics.Service{Store: analyticsStore, MemberFacts: analyticsStore, Growth: analyticsStore, Clock: opt.Clock,
 		Lag: cfg.Analytics.Lag, FenPerPoint: cfg.Analytics.FenPerPoint}
 	a.Reminder.Scheduler.Jobs = append(a.Reminder.Scheduler.Jobs, analyticsJob(a.Analytics, cfg.Analytics.SnapshotEvery, opt.Logger))
 
