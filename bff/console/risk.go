@@ -36,6 +36,7 @@ type riskRuleRequest struct {
 	MaxPerHour int64          `json:"max_per_hour" bind:"required"`
 	Hold       bool           `json:"hold" bind:"required"`
 	Enabled    bool           `json:"enabled" bind:"required"`
+	Distinct   bool           `json:"distinct"`
 }
 
 type riskPolicyRequest struct {

@@ -78,6 +78,9 @@ type Rule struct {
 	MaxPerHour int64     `json:"max_per_hour"`
 	Hold       bool      `json:"hold"`
 	Enabled    bool      `json:"enabled"`
+	// Distinct counts different members instead of events: "more than N
+	// members signed in from one device within the hour" (account farms).
+	Distinct bool `json:"distinct"`
 }
 
 // Breached reports whether count events in one window break the rule: the
@@ -110,6 +113,9 @@ func DefaultPolicy() Policy {
 				MaxPerHour: limits[a][i], Enabled: true})
 		}
 	}
+	// Account farms: many members behind one device. A household shares a
+	// phone now and then; six members in an hour is a farm.
+	rules = append(rules, Rule{Name: "members_per_device", Action: SignIn, Dimension: Device, MaxPerHour: 5, Enabled: true, Distinct: true})
 	return Policy{Version: 1, Rules: rules}
 }
 

@@ -57,6 +57,9 @@ type Counter interface {
 	// Incr adds one to each key, keeping it at least ttl, and returns the
 	// counts after.
 	Incr(ctx context.Context, keys []string, ttl time.Duration) ([]int64, error)
+	// AddMember adds member to the set at each key, keeping it at least
+	// ttl, and returns each set's size after.
+	AddMember(ctx context.Context, keys []string, member int64, ttl time.Duration) ([]int64, error)
 }
 
 // Members is what the service needs to know of members.
@@ -186,24 +189,37 @@ func (s *Service) Observe(ctx context.Context, ev Event) ([]Flag, error) {
 	}
 	now := s.Clock.Now()
 	win := WindowOf(now)
-	var keys []string
-	var counted []Rule
+	var keys, sets []string
+	var counted, distinct []Rule
 	for _, r := range rules {
 		k := ev.Key(r.Dimension)
 		if k == "" {
 			continue
 		}
+		if r.Distinct {
+			sets = append(sets, counterKey(r, k, win))
+			distinct = append(distinct, r)
+			continue
+		}
 		keys = append(keys, counterKey(r, k, win))
 		counted = append(counted, r)
 	}
-	if len(keys) == 0 {
-		return nil, nil
-	}
 	// The count outlives its hour a little, so a late event still finds it.
-	counts, err := s.Counter.Incr(ctx, keys, Window+10*time.Minute)
-	if err != nil {
-		s.log().WarnContext(ctx, "risk counters unavailable: not counted", "action", string(ev.Action), "err", err.Error())
-		return nil, nil
+	const ttl = Window + 10*time.Minute
+	var counts []int64
+	if len(keys) > 0 {
+		if counts, err = s.Counter.Incr(ctx, keys, ttl); err != nil {
+			s.log().WarnContext(ctx, "risk counters unavailable: not counted", "action", string(ev.Action), "err", err.Error())
+			return nil, nil
+		}
+	}
+	if len(sets) > 0 {
+		sizes, err := s.Counter.AddMember(ctx, sets, ev.MemberID, ttl)
+		if err != nil {
+			s.log().WarnContext(ctx, "risk counters unavailable: not counted", "action", string(ev.Action), "err", err.Error())
+			return nil, nil
+		}
+		counted, counts = append(counted, distinct...), append(counts, sizes...)
 	}
 	var raised []Flag
 	for i, r := range counted {

@@ -314,7 +314,35 @@ func TestRiskPolicyValidation(t *testing.T) {
 		t.Fatalf("update: %+v %v", got, err)
 	}
 	cur, err := f.svc.Policy(ctx)
-	if err != nil || cur.Version != 2 || len(cur.Rules) != 12 || cur.UpdatedBy != "root" {
+	if err != nil || cur.Version != 2 || len(cur.Rules) != 13 || cur.UpdatedBy != "root" {
 		t.Fatalf("stored: %+v %v", cur, err)
+	}
+}
+
+// Account farms: more than 5 different members signing in from one
+// device within the hour raise one flag; one member signing in again and
+// again from their own phone counts once.
+func TestRiskMembersPerDevice(t *testing.T) {
+	f := newFixture(t)
+	f.only(t, "members_per_device", 5, false)
+	var ids []int64
+	for range 8 {
+		ids = append(ids, f.member(t, ""))
+	}
+	var raised []risk.Flag
+	for range 10 {
+		raised = append(raised, f.observe(t, risk.Event{MemberID: ids[0], Action: risk.SignIn, DeviceID: "own-phone"})...)
+	}
+	if len(raised) != 0 {
+		t.Fatalf("one member on one device raised %+v", raised)
+	}
+	for _, id := range ids {
+		raised = append(raised, f.observe(t, risk.Event{MemberID: id, Action: risk.SignIn, DeviceID: "farm-phone"})...)
+	}
+	if len(raised) != 1 || raised[0].MemberID != ids[5] || raised[0].Count != 6 || raised[0].Key != "farm-phone" {
+		t.Fatalf("farm: %+v", raised)
+	}
+	if got := f.flags(t, risk.FlagQuery{}); len(got) != 1 {
+		t.Fatalf("%d flags stored, want 1", len(got))
 	}
 }

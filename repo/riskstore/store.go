@@ -247,3 +247,26 @@ func (c *Counter) Incr(ctx context.Context, keys []string, ttl time.Duration) ([
 	}
 	return out, nil
 }
+
+// AddMember implements risk.Counter with one pipelined SADD + EXPIRE +
+// SCARD per key.
+func (c *Counter) AddMember(ctx context.Context, keys []string, member int64, ttl time.Duration) ([]int64, error) {
+	cmds := make([]*redis.IntCmd, len(keys))
+	_, err := c.R.C.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			full := c.R.Key(k)
+			p.SAdd(ctx, full, member)
+			p.Expire(ctx, full, ttl)
+			cmds[i] = p.SCard(ctx, full)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("risk member sets: %w", err)
+	}
+	out := make([]int64, len(keys))
+	for i, cmd := range cmds {
+		out[i] = cmd.Val()
+	}
+	return out, nil
+}

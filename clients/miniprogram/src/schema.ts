@@ -1696,6 +1696,8 @@ export interface components {
             /** @description the flag also holds the member's spends */
             hold: boolean;
             enabled: boolean;
+            /** @description count different members instead of events (account farms); false when absent */
+            distinct?: boolean;
         };
         RiskPolicyOnly: {
             policy: {
