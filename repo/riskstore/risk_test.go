@@ -144,6 +144,7 @@ func TestRiskVelocityRules(t *testing.T) {
 // one day, each from their own phone, from 40 shop Wi-Fi addresses and
 // spread over the day's hours — raises nothing.
 func TestRiskOrdinaryActivityRaisesNothing(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	const n = 600
 	ids := make([]int64, n)
@@ -177,6 +178,7 @@ func TestRiskOrdinaryActivityRaisesNothing(t *testing.T) {
 // ACCOUNT_HELD; clearing the only open flag releases it; every step is
 // audited.
 func TestRiskHoldAndReview(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	f.only(t, "signin_per_device", 2, true)
@@ -252,6 +254,7 @@ func TestRiskHoldAndReview(t *testing.T) {
 
 // Confirming keeps the hold; a flag of a rule without hold holds nobody.
 func TestRiskConfirmKeepsHold(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	f.only(t, "draw_per_ip", 1, true)
@@ -271,6 +274,7 @@ func TestRiskConfirmKeepsHold(t *testing.T) {
 
 // With Redis gone the action is not counted and nothing fails (fail open).
 func TestRiskCountersFailOpen(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.only(t, "signin_per_ip", 1, true)
 	id := f.member(t, "")
@@ -286,6 +290,7 @@ func TestRiskCountersFailOpen(t *testing.T) {
 }
 
 func TestRiskPolicyValidation(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	a := risk.Actor{Name: "root", Role: "admin"}
@@ -323,6 +328,7 @@ func TestRiskPolicyValidation(t *testing.T) {
 // device within the hour raise one flag; one member signing in again and
 // again from their own phone counts once.
 func TestRiskMembersPerDevice(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.only(t, "members_per_device", 5, false)
 	var ids []int64
