@@ -226,6 +226,15 @@ func NewRouter(d Deps) *gin.Engine {
 	con.PUT("/checkout/policy", writers, co.UpdateCheckoutPolicy)
 	gu.POST("/mall/pickups", gd.VerifyMallPickup)
 
+	// Risk control (issue #24): the policy, the review queue, holds.
+	con.GET("/risk/policy", co.RiskPolicy)
+	con.PUT("/risk/policy", writers, co.UpdateRiskPolicy)
+	con.GET("/risk/flags", co.RiskFlags)
+	con.POST("/risk/flags/:id/decision", writers, co.DecideRiskFlag)
+	con.GET("/members/:id/risk", co.MemberRisk)
+	con.POST("/members/:id/hold", writers, co.HoldMember)
+	con.POST("/members/:id/hold/release", writers, co.ReleaseMember)
+
 	// The console's pages: the same console handlers and roles, HTML.
 	if d.ConsoleWeb != nil {
 		d.ConsoleWeb.Mount(r.Group("/console", byIP, bodyLimit(d.BodyLimit)))

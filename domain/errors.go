@@ -20,6 +20,7 @@ const (
 	CodeUsed            Code = "CODE_USED"            // 400: WeChat code already used (40163)
 	Unauthorized        Code = "UNAUTHORIZED"         // 401
 	Forbidden           Code = "FORBIDDEN"            // 403
+	AccountHeld         Code = "ACCOUNT_HELD"         // 403: the member is held for risk review; spends refused, earning goes on
 	NotFound            Code = "NOT_FOUND"            // 404
 	Conflict            Code = "CONFLICT"             // 409
 	IdempotencyConflict Code = "IDEMPOTENCY_CONFLICT" // 409: same key, different request

@@ -21,6 +21,7 @@ import (
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/referral"
 	"github.com/jifen/jifen/domain/reminder"
+	"github.com/jifen/jifen/domain/risk"
 	"github.com/jifen/jifen/domain/ruleadmin"
 	"github.com/jifen/jifen/domain/rules"
 	"github.com/jifen/jifen/domain/signin"
@@ -71,6 +72,8 @@ type Handlers struct {
 	Analytics *analytics.Service
 	// Checkout edits the points-at-checkout policy (issue #18).
 	Checkout *checkout.Service
+	// Risk is risk control's policy and review (issue #24).
+	Risk *risk.Service
 	// Throttle locks out sign-ins after repeated failures (nil: in memory,
 	// on the system clock).
 	Throttle *Throttle

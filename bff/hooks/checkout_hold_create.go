@@ -40,6 +40,12 @@ func (h *Handlers) CreateCheckoutHold(c *gin.Context) {
 			return
 		}
 	}
+	// Points at checkout are a spend: a member held for risk review pays
+	// cash (403 ACCOUNT_HELD; the quote still answers).
+	if err := h.Risk.CheckSpend(c.Request.Context(), req.MemberID); err != nil {
+		web.Fail(c, err)
+		return
+	}
 	out, err := h.Checkout.Hold(c.Request.Context(), checkout.HoldRequest{Order: req.order(), OrderID: req.OrderID,
 		Points: req.Points, ValueFen: req.ValueFen, Deadline: deadline, Key: key})
 	if err != nil {

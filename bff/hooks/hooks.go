@@ -24,6 +24,7 @@ import (
 	"github.com/jifen/jifen/domain/checkout"
 	"github.com/jifen/jifen/domain/guide"
 	"github.com/jifen/jifen/domain/orders"
+	"github.com/jifen/jifen/domain/risk"
 )
 
 // Signature headers.
@@ -36,9 +37,11 @@ const (
 type Handlers struct {
 	Orders   *orders.Service
 	Checkout *checkout.Service
-	Secret   []byte
-	Window   time.Duration // accepted clock skew each way (5 minutes)
-	Clock    domain.Clock
+	// Risk refuses a hold for a member held for risk review (issue #24).
+	Risk   *risk.Service
+	Secret []byte
+	Window time.Duration // accepted clock skew each way (5 minutes)
+	Clock  domain.Clock
 }
 
 // Sign returns the hex HMAC-SHA256 of timestamp + "." + body: what the

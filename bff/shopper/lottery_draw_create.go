@@ -6,6 +6,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/jifen/jifen/bff/web"
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/risk"
 )
 
 // CreateLotteryDraw handles POST /api/v1/shopper/lottery/campaigns/{id}/draws
@@ -22,6 +24,9 @@ func (h *Handlers) CreateLotteryDraw(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
+	if !h.drawAllowed(c, id) {
+		return
+	}
 	d, err := h.Lottery.Draw(c.Request.Context(), web.MemberID(c), id, key)
 	if err != nil {
 		web.Fail(c, err)
@@ -29,6 +34,28 @@ func (h *Handlers) CreateLotteryDraw(c *gin.Context) {
 	}
 	if d.Replayed {
 		c.Header("Idempotent-Replayed", "true")
+	} else {
+		h.observe(c, risk.Draw)
 	}
 	c.JSON(http.StatusCreated, gin.H{"draw": toDrawJSON(d)})
+}
+
+// drawAllowed refuses a held member's draw in a campaign whose draws cost
+// points (free draws are earning, and go on). The campaign is read only
+// for a held member.
+func (h *Handlers) drawAllowed(c *gin.Context, campaignID int64) bool {
+	err := h.Risk.CheckSpend(c.Request.Context(), web.MemberID(c))
+	if err == nil {
+		return true
+	}
+	if domain.ErrorCode(err) == domain.AccountHeld {
+		camp, cerr := h.Lottery.Campaign(c.Request.Context(), campaignID)
+		if cerr != nil {
+			err = cerr
+		} else if camp.CostPoints == 0 {
+			return true
+		}
+	}
+	web.Fail(c, err)
+	return false
 }

@@ -22,6 +22,9 @@ func (h *Handlers) RedeemMallItem(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
+	if !h.spendAllowed(c) {
+		return
+	}
 	r, err := h.Mall.Redeem(c.Request.Context(), web.MemberID(c), id, key)
 	if err != nil {
 		web.Fail(c, err)

@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/jifen/jifen/bff/web"
+	"github.com/jifen/jifen/domain/risk"
 )
 
 type bindRequest struct {
@@ -25,5 +26,6 @@ func (h *Handlers) BindReferral(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
+	h.observe(c, risk.ReferralBind)
 	c.JSON(http.StatusCreated, gin.H{"inviter_id": b.InviterID, "bound_at": b.CreatedAt.UTC()})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/jifen/jifen/domain/orders"
 	"github.com/jifen/jifen/domain/referral"
 	"github.com/jifen/jifen/domain/reminder"
+	"github.com/jifen/jifen/domain/risk"
 	"github.com/jifen/jifen/domain/session"
 	"github.com/jifen/jifen/domain/signin"
 	"github.com/jifen/jifen/domain/task"
@@ -44,6 +45,9 @@ type Handlers struct {
 	Subscriptions *reminder.Subscriptions
 	// Mall is the points mall (issue #18).
 	Mall *mall.Service
+	// Risk counts sign-ins, draws, task claims and referral binds, and
+	// refuses a held member's spends (issue #24).
+	Risk *risk.Service
 }
 
 // memberJSON is the member as the mini-program sees it: no openid, no

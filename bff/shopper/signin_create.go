@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/jifen/jifen/bff/web"
+	"github.com/jifen/jifen/domain/risk"
 	"github.com/jifen/jifen/domain/signin"
 )
 
@@ -32,5 +33,6 @@ func (h *Handlers) SignIn(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
+	h.observe(c, risk.SignIn)
 	c.JSON(http.StatusCreated, toSigninJSON(res))
 }

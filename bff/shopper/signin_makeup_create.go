@@ -26,6 +26,9 @@ func (h *Handlers) SigninMakeup(c *gin.Context) {
 		web.Fail(c, domain.FieldError("date", "required"))
 		return
 	}
+	if !h.spendAllowed(c) { // a make-up is paid in points
+		return
+	}
 	res, err := h.Signin.Makeup(c.Request.Context(), web.MemberID(c), req.Date)
 	if err != nil {
 		web.Fail(c, err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/risk"
 )
 
 // ClaimTask handles POST /api/v1/shopper/tasks/{id}/claim (no body;
@@ -34,6 +35,8 @@ func (h *Handlers) ClaimTask(c *gin.Context) {
 	if res.Replayed {
 		c.Header("Idempotent-Replayed", "true")
 		status = http.StatusOK
+	} else {
+		h.observe(c, risk.TaskClaim)
 	}
 	c.JSON(status, gin.H{"task": toTaskViewJSON(res.View), "points": res.Points, "balance": res.Balance})
 }

@@ -16,6 +16,9 @@ func (h *Handlers) UpgradeTier(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
+	if !h.spendAllowed(c) {
+		return
+	}
 	p, err := h.Tiers.Upgrade(c.Request.Context(), web.MemberID(c), key)
 	if err != nil {
 		web.Fail(c, err)

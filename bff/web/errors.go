@@ -19,6 +19,7 @@ var statusOf = map[domain.Code]int{
 	domain.CodeUsed:            http.StatusBadRequest,
 	domain.Unauthorized:        http.StatusUnauthorized,
 	domain.Forbidden:           http.StatusForbidden,
+	domain.AccountHeld:         http.StatusForbidden,
 	domain.NotFound:            http.StatusNotFound,
 	domain.Conflict:            http.StatusConflict,
 	domain.IdempotencyConflict: http.StatusConflict,

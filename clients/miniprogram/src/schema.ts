@@ -491,7 +491,7 @@ export interface paths {
         put?: never;
         /**
          * Make up (补签) a missed day of this month before today, paid in points
-         * @description 422 RULE_VIOLATION for today, a future day, another month or no make-ups left; 409 ALREADY_SIGNED_IN for a signed day; 422 POINTS_INSUFFICIENT when the cost is not available. Nothing is written on an error.
+         * @description 422 RULE_VIOLATION for today, a future day, another month or no make-ups left; 409 ALREADY_SIGNED_IN for a signed day; 422 POINTS_INSUFFICIENT when the cost is not available. Nothing is written on an error. A member held for risk review gets 403 ACCOUNT_HELD (a make-up is paid in points).
          */
         post: operations["shopperSigninMakeup"];
         delete?: never;
@@ -546,6 +546,7 @@ export interface paths {
         /**
          * Bind the caller to the inviter owning an invite code (once, within referral.window of joining, never to self or a cycle)
          * @description 400 malformed code, 404 unknown code, 409 already bound, 422 own code / cycle / too late.
+         *     A bind is counted by risk control (X-Device-Id, IP, phone prefix).
          */
         post: operations["shopperBindReferral"];
         delete?: never;
@@ -640,7 +641,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Draw once (no body). Limits reached or a closed campaign → 422 RULE_VIOLATION; too few points → 422 POINTS_INSUFFICIENT */
+        /**
+         * Draw once (no body). Limits reached or a closed campaign → 422 RULE_VIOLATION; too few points → 422 POINTS_INSUFFICIENT
+         * @description In a campaign whose draws cost points, a member held for risk review gets 403 ACCOUNT_HELD (free campaigns go on). A draw is counted by risk control.
+         */
         post: operations["shopperCreateLotteryDraw"];
         delete?: never;
         options?: never;
@@ -897,7 +901,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Buy the next level with points (422 at the top level or without enough points) */
+        /** Buy the next level with points (422 at the top level or without enough points; 403 ACCOUNT_HELD when held for risk review) */
         post: operations["shopperUpgradeTier"];
         delete?: never;
         options?: never;
@@ -1038,7 +1042,8 @@ export interface paths {
          * @description points must be a whole number of units (the policy's rate) within what the quote allows (422 otherwise),
          *     value_fen what they are worth (422 otherwise), and the member must have them (422 POINTS_INSUFFICIENT).
          *     One live hold per order (409); a new hold replaces one past its deadline. deadline defaults to 15 minutes
-         *     from now and may be at most 24 hours away. Nothing is written on any refusal.
+         *     from now and may be at most 24 hours away. A member held for risk review gets 403 ACCOUNT_HELD (the
+         *     customer pays cash; the quote still answers). Nothing is written on any refusal.
          */
         post: operations["checkoutHookCreateHold"];
         delete?: never;
@@ -1123,6 +1128,115 @@ export interface paths {
          */
         put: operations["consoleUpdateCheckoutPolicy"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/risk/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Risk control's velocity rules (any console role) */
+        get: operations["consoleGetRiskPolicy"];
+        /**
+         * Replace the velocity rules (admin, marketer); a new version, audited (risk_policy.update)
+         * @description version must be the version edited (409 when someone saved another meanwhile). Every instance applies it within 10 seconds.
+         */
+        put: operations["consoleUpdateRiskPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/risk/flags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Risk flags newest first (any console role); status=open is the review queue */
+        get: operations["consoleListRiskFlags"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/risk/flags/{id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Clear or confirm an open flag (admin, marketer); audited (risk.flag.clear / risk.flag.confirm)
+         * @description 409 when the flag was decided already. Clearing the member's last open flag also lifts a hold a rule placed (audited risk.hold.release); confirming keeps any hold until a reviewer releases it.
+         */
+        post: operations["consoleDecideRiskFlag"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/members/{id}/risk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A member's hold (null when none) and newest 100 flags (any console role) */
+        get: operations["consoleGetMemberRisk"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/members/{id}/hold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Hold a member's spends by hand (admin, marketer); audited (risk.hold.place); 409 when held already */
+        post: operations["consoleHoldMember"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/members/{id}/hold/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Lift a member's hold (admin, marketer); audited (risk.hold.release); 404 when not held; open flags stay open */
+        post: operations["consoleReleaseMember"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1237,7 +1351,7 @@ export interface paths {
         put?: never;
         /**
          * Claim the reward of a finished task for the current period
-         * @description 409 CONFLICT when already claimed this period (the same Idempotency-Key as the paying claim replays its answer with 200 and Idempotent-Replayed true); 422 RULE_VIOLATION when unfinished; 404 for an unknown task.
+         * @description 409 CONFLICT when already claimed this period (the same Idempotency-Key as the paying claim replays its answer with 200 and Idempotent-Replayed true); 422 RULE_VIOLATION when unfinished; 404 for an unknown task. A paying claim is counted by risk control.
          */
         post: operations["shopperClaimTask"];
         delete?: never;
@@ -1469,7 +1583,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Redeem one unit (no body). Closed, tier, limit or sold out → 422 RULE_VIOLATION; too few points → 422 POINTS_INSUFFICIENT; Redis down → 503. A refusal charges nothing. */
+        /** Redeem one unit (no body). Closed, tier, limit or sold out → 422 RULE_VIOLATION; too few points → 422 POINTS_INSUFFICIENT; Redis down → 503; held for risk review → 403 ACCOUNT_HELD. A refusal charges nothing. */
         post: operations["redeemMallItem"];
         delete?: never;
         options?: never;
@@ -1613,6 +1727,78 @@ export interface components {
              * @description repeat_buyers / buyers in basis points (10000 = 100%), rounded down; 0 without buyers
              */
             rate_bp: number;
+        };
+        RiskRule: {
+            name: string;
+            /** @enum {string} */
+            action: "signin" | "draw" | "task_claim" | "referral_bind";
+            /**
+             * @description phone_prefix: the first 7 digits of the bound phone
+             * @enum {string}
+             */
+            dimension: "device" | "ip" | "phone_prefix";
+            /** @description a flag is raised by the event that passes this count within one clock hour */
+            max_per_hour: number;
+            /** @description the flag also holds the member's spends */
+            hold: boolean;
+            enabled: boolean;
+            /** @description count different members instead of events (account farms); false when absent */
+            distinct?: boolean;
+        };
+        RiskPolicyOnly: {
+            policy: {
+                version: number;
+                rules: components["schemas"]["RiskRule"][];
+                /** @description empty for the default policy */
+                updated_by: string;
+                /** Format: date-time */
+                updated_at: string | null;
+            };
+        };
+        RiskFlag: {
+            id: number;
+            /** @description the member whose event passed the threshold */
+            member_id: number;
+            rule: string;
+            /** @enum {string} */
+            action: "signin" | "draw" | "task_claim" | "referral_bind";
+            /** @enum {string} */
+            dimension: "device" | "ip" | "phone_prefix";
+            /** @description the device id, IP address or phone prefix counted */
+            key: string;
+            /** @description the count that broke the rule */
+            count: number;
+            /** @description the rule's threshold then */
+            max_per_hour: number;
+            /**
+             * Format: date-time
+             * @description the clock hour counted
+             */
+            window_start: string;
+            /** @description the rule held the member */
+            held: boolean;
+            /** @enum {string} */
+            status: "open" | "cleared" | "confirmed";
+            decided_by: string;
+            /** Format: date-time */
+            decided_at: string | null;
+            note: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        RiskHold: {
+            /** @description the flag whose rule placed the hold; null when placed by a reviewer */
+            flag_id: number | null;
+            reason: string;
+            /** @description "risk" for a rule, else the reviewer */
+            held_by: string;
+            /** Format: date-time */
+            created_at: string;
+        } | null;
+        MemberRisk: {
+            member_id: number;
+            hold: components["schemas"]["RiskHold"];
+            flags: components["schemas"]["RiskFlag"][];
         };
         ConsoleMember: {
             id: number;
@@ -2446,6 +2632,8 @@ export interface components {
         /** @description next_cursor of the previous page */
         Cursor: number;
         MemberID: string;
+        /** @description the mini-program's device id; risk control counts sign-ins, draws, task claims and referral binds per device (docs/features/risk.md) */
+        DeviceID: string;
         /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409 */
         IdempotencyKey: string;
     };
@@ -3404,7 +3592,10 @@ export interface operations {
     shopperSignIn: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the mini-program's device id; risk control counts sign-ins, draws, task claims and referral binds per device (docs/features/risk.md) */
+                "X-Device-Id"?: components["parameters"]["DeviceID"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3532,7 +3723,10 @@ export interface operations {
     shopperBindReferral: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the mini-program's device id; risk control counts sign-ins, draws, task claims and referral binds per device (docs/features/risk.md) */
+                "X-Device-Id"?: components["parameters"]["DeviceID"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3715,6 +3909,8 @@ export interface operations {
             header: {
                 /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409 */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+                /** @description the mini-program's device id; risk control counts sign-ins, draws, task claims and referral binds per device (docs/features/risk.md) */
+                "X-Device-Id"?: components["parameters"]["DeviceID"];
             };
             path: {
                 id: string;
@@ -4939,6 +5135,211 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    consoleGetRiskPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The current version (version 1 is the default until one is saved). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RiskPolicyOnly"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    consoleUpdateRiskPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    version: number;
+                    rules: components["schemas"]["RiskRule"][];
+                };
+            };
+        };
+        responses: {
+            /** @description The new version. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RiskPolicyOnly"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    consoleListRiskFlags: {
+        parameters: {
+            query?: {
+                status?: "open" | "cleared" | "confirmed";
+                limit?: components["parameters"]["Limit"];
+                /** @description next_cursor of the previous page */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of flags. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        flags: components["schemas"]["RiskFlag"][];
+                        next_cursor: components["schemas"]["NextCursor"];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    consoleDecideRiskFlag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    decision: "clear" | "confirm";
+                    note?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The decided flag. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        flag: components["schemas"]["RiskFlag"];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    consoleGetMemberRisk: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["MemberID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The member's risk status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberRisk"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    consoleHoldMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["MemberID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Held. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        member_id: number;
+                        hold: components["schemas"]["RiskHold"];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    consoleReleaseMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["MemberID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    note?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Released. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        member_id: number;
+                        hold: components["schemas"]["RiskHold"];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
     consoleListTasks: {
         parameters: {
             query?: {
@@ -5156,6 +5557,8 @@ export interface operations {
             query?: never;
             header?: {
                 "Idempotency-Key"?: string;
+                /** @description the mini-program's device id; risk control counts sign-ins, draws, task claims and referral binds per device (docs/features/risk.md) */
+                "X-Device-Id"?: components["parameters"]["DeviceID"];
             };
             path: {
                 id: string;

@@ -42,6 +42,7 @@ import (
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/orders"
 	"github.com/jifen/jifen/domain/referral"
+	"github.com/jifen/jifen/domain/risk"
 	"github.com/jifen/jifen/domain/ruleadmin"
 	"github.com/jifen/jifen/domain/rules"
 	"github.com/jifen/jifen/domain/session"
@@ -60,6 +61,7 @@ import (
 	"github.com/jifen/jifen/repo/memberstore"
 	"github.com/jifen/jifen/repo/orderstore"
 	"github.com/jifen/jifen/repo/referralstore"
+	"github.com/jifen/jifen/repo/riskstore"
 	"github.com/jifen/jifen/repo/rulestore"
 	"github.com/jifen/jifen/repo/schema"
 	"github.com/jifen/jifen/repo/sessionstore"
@@ -184,7 +186,9 @@ type App struct {
 	// Analytics builds the daily facts (issue #24).
 	Analytics *analytics.Service
 	Checkout  *checkout.Service
-	Sim       *sim.Server // nil unless the in-process simulator is used
+	// Risk is risk control: velocity flags and holds (issue #24).
+	Risk *risk.Service
+	Sim  *sim.Server // nil unless the in-process simulator is used
 	// Clock is the service's "now" (clock.offset and /_sim/clock move it):
 	// one-shot commands read it too, so they see the day serve sees.
 	Clock    domain.Clock
@@ -339,6 +343,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Checkout = &checkout.Service{Store: &checkoutstore.Store{DB: st.DB}, Points: a.Ledger, Members: memberStore,
 		Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
 	a.Orders.Checkout = a.Checkout
+	a.Risk = &risk.Service{Store: &riskstore.Store{DB: st.DB}, Counter: &riskstore.Counter{R: st.Redis},
+		Members: &riskstore.Members{DB: st.DB}, Audit: auditStore, Tx: st.DB, Clock: opt.Clock, Log: opt.Logger}
 	if err := wireReminder(cfg, st, opt, a, mini, work, official); err != nil {
 		return nil, err
 	}
@@ -356,7 +362,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Directory: &member.Directory{Store: memberStore}, Tiers: a.Tiers, Signin: a.Signin,
 		Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides, Lottery: a.Lottery, Rules: a.Rules, RuleAdmin: ruleAdmin,
 		Referrals: a.Referral, Tasks: a.Tasks, Campaigns: a.Reminder.Campaigns, Mall: a.Mall, Analytics: a.Analytics,
-		Checkout: a.Checkout, Throttle: &console.Throttle{Redis: st.Redis.C, Prefix: st.Redis.Prefix, Clock: opt.Clock}})
+		Checkout: a.Checkout, Risk: a.Risk, Throttle: &console.Throttle{Redis: st.Redis.C, Prefix: st.Redis.Prefix, Clock: opt.Clock}})
 	pages, err := consoleweb.New(&consoleweb.Handlers{API: co, Tokens: a.Tokens, Sessions: a.Sessions, Clock: opt.Clock, Secure: cfg.Production()})
 	if err != nil {
 		return nil, err
@@ -382,13 +388,13 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Sessions:       a.Sessions,
 		Shopper: &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger,
 			Signin: a.Signin, Boards: a.Boards, Lottery: a.Lottery, Orders: a.Orders, Tiers: a.Tiers, Birthdays: a.Birthday,
-			Referrals: a.Referral, Task: a.Tasks, Subscriptions: a.Reminder.Subscriptions, Mall: a.Mall},
+			Referrals: a.Referral, Task: a.Tasks, Subscriptions: a.Reminder.Subscriptions, Mall: a.Mall, Risk: a.Risk},
 		Console:    co,
 		ConsoleWeb: pages,
 		Guide:      &guideweb.Handlers{Guides: a.Guides, Tokens: a.Tokens, Mall: a.Mall, PickupAnyStore: cfg.Mall.PickupAnyStore},
 		WeComHook: &hooks.WeCom{Guides: a.Guides, CorpID: cfg.WeChat.Work.CorpID,
 			Token: string(cfg.WeChat.Work.CallbackToken), AESKey: string(cfg.WeChat.Work.CallbackAESKey), Guard: guard},
-		Hooks:   &hooks.Handlers{Orders: a.Orders, Checkout: a.Checkout, Secret: []byte(cfg.Orders.WebhookSecret), Window: cfg.Orders.SignatureWindow, Clock: opt.Clock},
+		Hooks:   &hooks.Handlers{Orders: a.Orders, Checkout: a.Checkout, Risk: a.Risk, Secret: []byte(cfg.Orders.WebhookSecret), Window: cfg.Orders.SignatureWindow, Clock: opt.Clock},
 		Reviews: &hooks.Reviews{Tasks: a.Tasks, Secret: []byte(cfg.Tasks.ReviewHookSecret), Clock: opt.Clock},
 		OAHook: &hooks.OfficialAccount{Tasks: a.Tasks, Followers: oaFollowers(a.Reminder), AppID: cfg.Tasks.OfficialAccount.AppID,
 			Token: string(cfg.Tasks.OfficialAccount.Token), AESKey: string(cfg.Tasks.OfficialAccount.AESKey), Guard: guard},

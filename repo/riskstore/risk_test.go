@@ -1,0 +1,354 @@
+package riskstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/audit"
+	"github.com/jifen/jifen/domain/member"
+	"github.com/jifen/jifen/domain/risk"
+	"github.com/jifen/jifen/repo/auditstore"
+	"github.com/jifen/jifen/repo/memberstore"
+	"github.com/jifen/jifen/repo/riskstore"
+	"github.com/jifen/jifen/repo/testenv"
+)
+
+type fixture struct {
+	env     *testenv.Env
+	clock   *domain.FakeClock
+	svc     *risk.Service
+	members *memberstore.Store
+	audit   *auditstore.Store
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	env := testenv.New(t)
+	clock := domain.NewFakeClock(time.Date(2026, 12, 6, 10, 5, 0, 0, domain.Shanghai))
+	au := &auditstore.Store{DB: env.DB}
+	svc := &risk.Service{Store: &riskstore.Store{DB: env.DB}, Counter: &riskstore.Counter{R: env.Redis},
+		Members: &riskstore.Members{DB: env.DB}, Audit: au, Tx: env.DB, Clock: clock, PolicyTTL: time.Nanosecond}
+	return &fixture{env: env, clock: clock, svc: svc, members: &memberstore.Store{DB: env.DB}, audit: au}
+}
+
+// member creates a member with phone (may be "").
+func (f *fixture) member(t *testing.T, phone string) int64 {
+	t.Helper()
+	m := &member.Member{OpenID: fmt.Sprintf("o-%d-%s", time.Now().UnixNano(), phone), Phone: phone, CreatedAt: f.clock.Now()}
+	if err := f.members.Create(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	return m.ID
+}
+
+// only leaves one rule of the default policy on, at max per hour.
+func (f *fixture) only(t *testing.T, name string, max int64, hold bool) {
+	t.Helper()
+	p := risk.DefaultPolicy()
+	for i := range p.Rules {
+		p.Rules[i].Enabled = p.Rules[i].Name == name
+		if p.Rules[i].Name == name {
+			p.Rules[i].MaxPerHour, p.Rules[i].Hold = max, hold
+		}
+	}
+	if _, err := f.svc.UpdatePolicy(context.Background(), risk.Actor{Name: "root", Role: "admin"}, p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *fixture) observe(t *testing.T, ev risk.Event) []risk.Flag {
+	t.Helper()
+	fl, err := f.svc.Observe(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fl
+}
+
+func (f *fixture) flags(t *testing.T, q risk.FlagQuery) []risk.Flag {
+	t.Helper()
+	if q.Limit == 0 {
+		q.Limit = 1000
+	}
+	fl, err := f.svc.Flags(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fl
+}
+
+// Every velocity rule: a burst of 3×max events from one key within the
+// hour raises exactly one flag, on the event that passed max, with its
+// evidence; the next hour counts afresh and raises one more.
+func TestRiskVelocityRules(t *testing.T) {
+	for _, a := range risk.Actions {
+		for _, d := range risk.Dimensions {
+			name := string(a) + "_per_" + string(d)
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				f := newFixture(t)
+				const max = 4
+				f.only(t, name, max, false)
+				var ids []int64
+				for i := range 12 {
+					// Many members behind one key: phones of one block.
+					ids = append(ids, f.member(t, fmt.Sprintf("1380013%04d", i)))
+				}
+				var raised []risk.Flag
+				for i := range 3 * max {
+					ev := risk.Event{MemberID: ids[i], Action: a, DeviceID: "dev-farm", IP: "10.0.0.9"}
+					raised = append(raised, f.observe(t, ev)...)
+					f.clock.Advance(time.Minute)
+				}
+				if len(raised) != 1 {
+					t.Fatalf("raised %d flags for one burst, want 1: %+v", len(raised), raised)
+				}
+				fl := raised[0]
+				want := map[risk.Dimension]string{risk.Device: "dev-farm", risk.IP: "10.0.0.9", risk.PhonePrefix: "1380013"}[d]
+				if fl.Rule != name || fl.Key != want || fl.Count != max+1 || fl.Limit != max || fl.MemberID != ids[max] ||
+					fl.Status != risk.Open || !fl.Window.Equal(time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)) {
+					t.Fatalf("flag %+v", fl)
+				}
+				if got := f.flags(t, risk.FlagQuery{Status: risk.Open}); len(got) != 1 {
+					t.Fatalf("%d open flags stored, want 1", len(got))
+				}
+				// The counters are a cache: lost mid-burst, they count
+				// again, and the burst still has one flag.
+				if err := f.env.Redis.DeleteAll(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				for i := range max + 2 {
+					raised = append(raised, f.observe(t, risk.Event{MemberID: ids[i], Action: a, DeviceID: "dev-farm", IP: "10.0.0.9"})...)
+				}
+				if len(raised) != 1 {
+					t.Fatalf("after the counters were lost: %d flags, want 1", len(raised))
+				}
+				// The next hour is a new window.
+				f.clock.Set(time.Date(2026, 12, 6, 11, 0, 0, 0, domain.Shanghai))
+				for i := range max + 1 {
+					raised = append(raised, f.observe(t, risk.Event{MemberID: ids[i], Action: a, DeviceID: "dev-farm", IP: "10.0.0.9"})...)
+				}
+				if len(raised) != 2 || f.flags(t, risk.FlagQuery{}) == nil || len(f.flags(t, risk.FlagQuery{})) != 2 {
+					t.Fatalf("next hour: %d flags raised, want 2 in all", len(raised))
+				}
+			})
+		}
+	}
+}
+
+// The default policy: the volume of a busy shop — 600 members signing
+// in, drawing 5 times, claiming 2 tasks and 100 binding referrals within
+// one day, each from their own phone, from 40 shop Wi-Fi addresses and
+// spread over the day's hours — raises nothing.
+func TestRiskOrdinaryActivityRaisesNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const n = 600
+	ids := make([]int64, n)
+	for i := range n {
+		ids[i] = f.member(t, fmt.Sprintf("13%03d%06d", i%100, i)) // 100 phone blocks
+	}
+	day := time.Date(2026, 12, 6, 8, 0, 0, 0, domain.Shanghai)
+	events := 0
+	for i, id := range ids {
+		f.clock.Set(day.Add(time.Duration(i%12) * time.Hour).Add(time.Duration(i%50) * time.Minute))
+		ev := risk.Event{MemberID: id, DeviceID: fmt.Sprintf("dev-%d", i), IP: fmt.Sprintf("10.1.0.%d", i%40)}
+		acts := []risk.Action{risk.SignIn, risk.Draw, risk.Draw, risk.Draw, risk.Draw, risk.Draw, risk.TaskClaim, risk.TaskClaim}
+		if i%6 == 0 {
+			acts = append(acts, risk.ReferralBind)
+		}
+		for _, a := range acts {
+			ev.Action = a
+			if got := f.observe(t, ev); len(got) != 0 {
+				t.Fatalf("ordinary %s by member %d raised %+v", a, id, got)
+			}
+			events++
+		}
+	}
+	if got := f.flags(t, risk.FlagQuery{}); len(got) != 0 {
+		t.Fatalf("%d flags after %d ordinary events", len(got), events)
+	}
+	t.Logf("%d ordinary events by %d members: no flag", events, n)
+}
+
+// A rule with hold holds the member who broke it; CheckSpend answers
+// ACCOUNT_HELD; clearing the only open flag releases it; every step is
+// audited.
+func TestRiskHoldAndReview(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	f.only(t, "signin_per_device", 2, true)
+	var ids []int64
+	for range 4 {
+		ids = append(ids, f.member(t, ""))
+	}
+	for _, id := range ids {
+		f.observe(t, risk.Event{MemberID: id, Action: risk.SignIn, DeviceID: "d1"})
+	}
+	flags := f.flags(t, risk.FlagQuery{Status: risk.Open})
+	if len(flags) != 1 || flags[0].MemberID != ids[2] || !flags[0].Held {
+		t.Fatalf("flags %+v", flags)
+	}
+	if err := f.svc.CheckSpend(ctx, ids[2]); domain.ErrorCode(err) != domain.AccountHeld {
+		t.Fatalf("held member's spend: %v", err)
+	}
+	for _, id := range []int64{ids[0], ids[1], ids[3]} {
+		if err := f.svc.CheckSpend(ctx, id); err != nil {
+			t.Fatalf("member %d not held: %v", id, err)
+		}
+	}
+	reviewer := risk.Actor{Name: "alice", Role: "marketer"}
+	if _, err := f.svc.Decide(ctx, reviewer, flags[0].ID, "maybe", ""); domain.ErrorCode(err) != domain.Invalid {
+		t.Fatalf("bad decision: %v", err)
+	}
+	got, err := f.svc.Decide(ctx, reviewer, flags[0].ID, risk.Clear, "a family's phone")
+	if err != nil || got.Status != risk.Cleared || got.DecidedBy != "alice" {
+		t.Fatalf("clear: %+v %v", got, err)
+	}
+	if _, err := f.svc.Decide(ctx, reviewer, flags[0].ID, risk.Confirm, ""); domain.ErrorCode(err) != domain.Conflict {
+		t.Fatalf("second decision: %v", err)
+	}
+	if _, err := f.svc.Decide(ctx, reviewer, 999999, risk.Clear, ""); domain.ErrorCode(err) != domain.NotFound {
+		t.Fatalf("missing flag: %v", err)
+	}
+	if err := f.svc.CheckSpend(ctx, ids[2]); err != nil {
+		t.Fatalf("cleared member still held: %v", err)
+	}
+	// Manual hold and release.
+	if _, err := f.svc.PlaceHold(ctx, reviewer, ids[0], "chargeback reported"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.PlaceHold(ctx, reviewer, ids[0], "again"); domain.ErrorCode(err) != domain.Conflict {
+		t.Fatalf("second hold: %v", err)
+	}
+	if err := f.svc.CheckSpend(ctx, ids[0]); domain.ErrorCode(err) != domain.AccountHeld {
+		t.Fatalf("manual hold: %v", err)
+	}
+	if err := f.svc.ReleaseHold(ctx, reviewer, ids[0], "resolved"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.ReleaseHold(ctx, reviewer, ids[0], ""); domain.ErrorCode(err) != domain.NotFound {
+		t.Fatalf("release of no hold: %v", err)
+	}
+	var actions []string
+	for _, target := range []string{fmt.Sprintf("member:%d", ids[2]), fmt.Sprintf("member:%d", ids[0])} {
+		es, err := f.audit.List(ctx, target, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := len(es) - 1; i >= 0; i-- {
+			actions = append(actions, es[i].Actor+":"+es[i].Action)
+		}
+	}
+	want := []string{"risk:risk.hold.place", "alice:risk.flag.clear", "alice:risk.hold.release",
+		"alice:risk.hold.place", "alice:risk.hold.release"}
+	if fmt.Sprint(actions) != fmt.Sprint(want) {
+		t.Fatalf("audit %v, want %v", actions, want)
+	}
+	var _ audit.Store = f.audit
+}
+
+// Confirming keeps the hold; a flag of a rule without hold holds nobody.
+func TestRiskConfirmKeepsHold(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	f.only(t, "draw_per_ip", 1, true)
+	a, b := f.member(t, ""), f.member(t, "")
+	f.observe(t, risk.Event{MemberID: a, Action: risk.Draw, IP: "1.2.3.4"})
+	fl := f.observe(t, risk.Event{MemberID: b, Action: risk.Draw, IP: "1.2.3.4"})
+	if len(fl) != 1 {
+		t.Fatalf("flags %+v", fl)
+	}
+	if _, err := f.svc.Decide(ctx, risk.Actor{Name: "bob", Role: "admin"}, fl[0].ID, risk.Confirm, "farm"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.CheckSpend(ctx, b); domain.ErrorCode(err) != domain.AccountHeld {
+		t.Fatalf("confirmed member: %v", err)
+	}
+}
+
+// With Redis gone the action is not counted and nothing fails (fail open).
+func TestRiskCountersFailOpen(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.only(t, "signin_per_ip", 1, true)
+	id := f.member(t, "")
+	if f.env.Mini == nil {
+		t.Log("real Redis: closing the client instead of the server")
+	}
+	_ = f.env.Redis.C.Close()
+	for range 3 {
+		if fl := f.observe(t, risk.Event{MemberID: id, Action: risk.SignIn, IP: "9.9.9.9"}); len(fl) != 0 {
+			t.Fatalf("raised %+v without counters", fl)
+		}
+	}
+}
+
+func TestRiskPolicyValidation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	a := risk.Actor{Name: "root", Role: "admin"}
+	bad := []func(p *risk.Policy){
+		func(p *risk.Policy) { p.Rules[0].MaxPerHour = 0 },
+		func(p *risk.Policy) { p.Rules[0].Action = "buy" },
+		func(p *risk.Policy) { p.Rules[0].Dimension = "mac" },
+		func(p *risk.Policy) { p.Rules[1].Name = p.Rules[0].Name },
+		func(p *risk.Policy) { p.Rules[0].Name = "" },
+	}
+	for i, mut := range bad {
+		p := risk.DefaultPolicy()
+		mut(&p)
+		if _, err := f.svc.UpdatePolicy(ctx, a, p); domain.ErrorCode(err) != domain.Invalid {
+			t.Fatalf("case %d: %v", i, err)
+		}
+	}
+	p := risk.DefaultPolicy()
+	p.Version = 7
+	if _, err := f.svc.UpdatePolicy(ctx, a, p); domain.ErrorCode(err) != domain.Conflict {
+		t.Fatalf("stale version: %v", err)
+	}
+	p.Version = 1
+	got, err := f.svc.UpdatePolicy(ctx, a, p)
+	if err != nil || got.Version != 2 {
+		t.Fatalf("update: %+v %v", got, err)
+	}
+	cur, err := f.svc.Policy(ctx)
+	if err != nil || cur.Version != 2 || len(cur.Rules) != 13 || cur.UpdatedBy != "root" {
+		t.Fatalf("stored: %+v %v", cur, err)
+	}
+}
+
+// Account farms: more than 5 different members signing in from one
+// device within the hour raise one flag; one member signing in again and
+// again from their own phone counts once.
+func TestRiskMembersPerDevice(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.only(t, "members_per_device", 5, false)
+	var ids []int64
+	for range 8 {
+		ids = append(ids, f.member(t, ""))
+	}
+	var raised []risk.Flag
+	for range 10 {
+		raised = append(raised, f.observe(t, risk.Event{MemberID: ids[0], Action: risk.SignIn, DeviceID: "own-phone"})...)
+	}
+	if len(raised) != 0 {
+		t.Fatalf("one member on one device raised %+v", raised)
+	}
+	for _, id := range ids {
+		raised = append(raised, f.observe(t, risk.Event{MemberID: id, Action: risk.SignIn, DeviceID: "farm-phone"})...)
+	}
+	if len(raised) != 1 || raised[0].MemberID != ids[5] || raised[0].Count != 6 || raised[0].Key != "farm-phone" {
+		t.Fatalf("farm: %+v", raised)
+	}
+	if got := f.flags(t, risk.FlagQuery{}); len(got) != 1 {
+		t.Fatalf("%d flags stored, want 1", len(got))
+	}
+}
