@@ -46,7 +46,7 @@ func CanWrite(role string) bool { return slices.Contains(Writers, role) }
 type Handlers struct {
 	Users   map[string]User
 	Tokens  *auth.Tokens
-	Members member.Store
+	Members *member.Service
 	// Directory answers member searches; Tiers and Signin feed the member
 	// overview (issue #21).
 	Directory *member.Directory

@@ -340,7 +340,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		return nil, err
 	}
 
-	co := console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
+	co := console.New(users, &console.Handlers{Tokens: a.Tokens, Members: a.Members, Ledger: a.Ledger,
 		Directory: &member.Directory{Store: memberStore}, Tiers: a.Tiers, Signin: a.Signin,
 		Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides, Lottery: a.Lottery, Rules: a.Rules, RuleAdmin: ruleAdmin,
 		Referrals: a.Referral, Tasks: a.Tasks, Campaigns: a.Reminder.Campaigns, Mall: a.Mall, Analytics: a.Analytics,
