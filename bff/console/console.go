@@ -54,7 +54,7 @@ type Handlers struct {
 	Signin    *signin.Service
 	Ledger    *ledger.Service
 	Adjust    *adjustment.Service
-	Audit     audit.Store
+	Audit     *audit.Trail
 	Guides    *guide.Service
 	Lottery   *lottery.Service
 	Referrals *referral.Service
