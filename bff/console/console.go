@@ -47,7 +47,7 @@ func CanWrite(role string) bool { return slices.Contains(Writers, role) }
 type Handlers struct {
 	Users   map[string]User
 	Tokens  *auth.Tokens
-	Members member.Store
+	Members *member.Service
 	// Directory answers member searches; Tiers and Signin feed the member
 	// overview (issue #21).
 	Directory *member.Directory
@@ -55,7 +55,7 @@ type Handlers struct {
 	Signin    *signin.Service
 	Ledger    *ledger.Service
 	Adjust    *adjustment.Service
-	Audit     audit.Store
+	Audit     *audit.Trail
 	Guides    *guide.Service
 	Lottery   *lottery.Service
 	Referrals *referral.Service

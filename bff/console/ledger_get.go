@@ -43,7 +43,7 @@ func (h *Handlers) MemberLedger(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	if _, err := h.Members.ByID(ctx, id); err != nil {
+	if _, err := h.Members.Get(ctx, id); err != nil {
 		web.Fail(c, err)
 		return
 	}

@@ -82,6 +82,6 @@ func (h *Handlers) auditSignIn(ctx context.Context, action, username, ip string,
 		username = strings.ToValidUTF8(username, "?")
 	}
 	b, _ := json.Marshal(detail)
-	return h.Audit.Insert(ctx, &audit.Entry{Actor: username, ActorRole: "", Action: action, Target: "ip:" + ip,
+	return h.Audit.Record(ctx, &audit.Entry{Actor: username, ActorRole: "", Action: action, Target: "ip:" + ip,
 		Detail: string(b), CreatedAt: h.Throttle.Clock.Now()})
 }

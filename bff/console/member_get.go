@@ -34,7 +34,7 @@ type MemberView struct {
 func (h *Handlers) Member(ctx context.Context, id int64) (MemberView, error) {
 	var v MemberView
 	var err error
-	if v.Member, err = h.Members.ByID(ctx, id); err != nil {
+	if v.Member, err = h.Members.Get(ctx, id); err != nil {
 		return v, err
 	}
 	if v.Balance, err = h.Ledger.Balance(ctx, id); err != nil {

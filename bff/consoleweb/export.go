@@ -26,7 +26,7 @@ func (h *Handlers) journalCSV(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	if _, err := h.API.Members.ByID(ctx, id); err != nil {
+	if _, err := h.API.Members.Get(ctx, id); err != nil {
 		h.fail(c, err)
 		return
 	}

@@ -167,7 +167,7 @@ func (h *Handlers) journalRows(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	if _, err := h.API.Members.ByID(c.Request.Context(), id); err != nil {
+	if _, err := h.API.Members.Get(c.Request.Context(), id); err != nil {
 		h.fail(c, err)
 		return
 	}

@@ -26,3 +26,18 @@ type Store interface {
 	// optionally only those for target.
 	List(ctx context.Context, target string, before int64, limit int) ([]Entry, error)
 }
+
+// Trail is the audit trail as handlers see it: they record and read
+// through it, never through the Store.
+type Trail struct {
+	Store Store
+}
+
+// Record writes e in the unit of work in ctx.
+func (t *Trail) Record(ctx context.Context, e *Entry) error { return t.Store.Insert(ctx, e) }
+
+// List returns entries newest first with id < before (0: from the newest),
+// optionally only those for target.
+func (t *Trail) List(ctx context.Context, target string, before int64, limit int) ([]Entry, error) {
+	return t.Store.List(ctx, target, before, limit)
+}

@@ -40,8 +40,8 @@ func (s *Service) OnRegistered(ctx context.Context, m *member.Member, info membe
 			}
 		}
 	}
-	code, ok := strings.CutPrefix(info.Scene, ScenePrefix)
-	if !ok || code == "" || len(code) > 16 {
+	code, ok := sceneCode(info.Scene)
+	if !ok {
 		return nil
 	}
 	g, err := s.Repo.GuideByCode(ctx, code)
@@ -57,6 +57,40 @@ func (s *Service) OnRegistered(ctx context.Context, m *member.Member, info membe
 	return s.bind(ctx, m.ID, g.ID, SourceScene, "")
 }
 
+// bindAction is what meeting a guide does to a member's binding.
+type bindAction int
+
+const (
+	keep        bindAction = iota // nothing changes
+	learnUserID                   // the same guide: remember the external userid
+	bindAnew                      // the member becomes the guide's customer
+)
+
+// rebinding decides what meeting guideID (through externalUserID; "" for
+// a scene) does to a member whose binding is cur (found false: none).
+func (r Rules) rebinding(cur Binding, found bool, guideID int64, externalUserID string) bindAction {
+	switch {
+	case found && cur.GuideID == guideID:
+		if externalUserID == "" || cur.ExternalUserID == externalUserID {
+			return keep
+		}
+		return learnUserID
+	case found && r.Rebind != LastWins:
+		return keep
+	}
+	return bindAnew
+}
+
+// sceneCode is the guide code a mini-program scene names ("g:<code>",
+// at most 16 characters), or false.
+func sceneCode(scene string) (string, bool) {
+	code, ok := strings.CutPrefix(scene, ScenePrefix)
+	if !ok || code == "" || len(code) > 16 {
+		return "", false
+	}
+	return code, true
+}
+
 // bind applies the rebinding rule: the same guide only learns the external
 // userid; another guide takes over only under LastWins.
 func (s *Service) bind(ctx context.Context, memberID, guideID int64, source, externalUserID string) error {
@@ -64,15 +98,12 @@ func (s *Service) bind(ctx context.Context, memberID, guideID int64, source, ext
 	if err != nil {
 		return err
 	}
-	switch {
-	case found && cur.GuideID == guideID:
-		if externalUserID == "" || cur.ExternalUserID == externalUserID {
-			return nil
-		}
+	switch s.Rules.rebinding(cur, found, guideID, externalUserID) {
+	case keep:
+		return nil
+	case learnUserID:
 		cur.ExternalUserID = externalUserID
 		return s.Repo.SaveBinding(ctx, cur)
-	case found && s.Rules.Rebind != LastWins:
-		return nil
 	}
 	return s.Repo.SaveBinding(ctx, Binding{MemberID: memberID, GuideID: guideID, Source: source,
 		ExternalUserID: externalUserID, BoundAt: s.Clock.Now()})

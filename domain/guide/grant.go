@@ -51,6 +51,28 @@ func (r *GrantRequest) hash() string {
 	return hex.EncodeToString(h[:])
 }
 
+// checkBudget refuses a grant of points over what is left of a monthly
+// budget of which used is spent.
+func checkBudget(budget, used, points int64) error {
+	if left := budget - used; points > left {
+		return domain.Errorf(domain.RuleViolation, "over the monthly budget: %d points left", max(left, 0))
+	}
+	return nil
+}
+
+// checkDailyCap refuses a grant of points to a customer who got today
+// from guides already when it passes DailyCapPerCustomer (0: no cap).
+func (r Rules) checkDailyCap(today, points int64) error {
+	limit := r.DailyCapPerCustomer
+	if limit <= 0 {
+		return nil
+	}
+	if after, err := domain.Points(today).Add(domain.Points(points)); err != nil || int64(after) > limit {
+		return domain.Errorf(domain.RuleViolation, "over the daily cap of %d points per customer: %d left today", limit, max(limit-today, 0))
+	}
+	return nil
+}
+
 // Grant gives a customer points from the guide's monthly budget, as an
 // audited adjustment with the guide as operator. Strangers (not the guide's
 // customers) are NotFound; going over the budget or the per-customer daily
@@ -98,16 +120,16 @@ func (s *Service) Grant(ctx context.Context, guideID int64, r GrantRequest) (Gra
 		if err != nil {
 			return err
 		}
-		if left := g.MonthlyBudget - used; r.Points > left {
-			return domain.Errorf(domain.RuleViolation, "over the monthly budget: %d points left", max(left, 0))
+		if err := checkBudget(g.MonthlyBudget, used, r.Points); err != nil {
+			return err
 		}
-		if limit := s.Rules.DailyCapPerCustomer; limit > 0 {
+		if s.Rules.DailyCapPerCustomer > 0 {
 			today, err := s.Repo.DayGranted(ctx, r.MemberID, day)
 			if err != nil {
 				return err
 			}
-			if after, err := domain.Points(today).Add(domain.Points(r.Points)); err != nil || int64(after) > limit {
-				return domain.Errorf(domain.RuleViolation, "over the daily cap of %d points per customer: %d left today", limit, max(limit-today, 0))
+			if err := s.Rules.checkDailyCap(today, r.Points); err != nil {
+				return err
 			}
 		}
 		e, err := s.Adjust.Adjust(ctx, adjustment.Actor{Name: g.UserID, Role: "guide"}, adjustment.Request{

@@ -197,8 +197,15 @@ func (s *Service) Top(ctx context.Context, board string, memberID int64, limit i
 
 // fromScores answers from SQL alone when Redis cannot be written.
 func (s *Service) fromScores(ctx context.Context, b Board, now time.Time, scores map[int64]int64, memberID int64, limit int) (View, error) {
+	top, me := topOf(scores, memberID, limit)
+	return s.view(ctx, b, now, top, me)
+}
+
+// topOf is the first limit entries of scores, ranked as Rank does, and
+// the member's own entry (Rank 0 when unranked).
+func topOf(scores map[int64]int64, memberID int64, limit int) (top []Entry, me Entry) {
 	all := Rank(scores)
-	me := Entry{MemberID: memberID}
+	me = Entry{MemberID: memberID}
 	for _, e := range all {
 		if e.MemberID == memberID {
 			me = e
@@ -207,7 +214,7 @@ func (s *Service) fromScores(ctx context.Context, b Board, now time.Time, scores
 	if len(all) > limit {
 		all = all[:limit]
 	}
-	return s.view(ctx, b, now, all, me)
+	return all, me
 }
 
 // Rank orders scores the way the cache does: score descending, then member

@@ -14,6 +14,7 @@ package referral
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"math/big"
 	"strings"
 	"time"
@@ -115,6 +116,53 @@ func (r Rules) amounts(e Event) Amounts {
 		return r.Phone
 	}
 	return r.FirstOrder
+}
+
+// inWindow refuses a binding more than Window after the invitee joined.
+func (r Rules) inWindow(joined, now time.Time) error {
+	if now.Sub(joined) > r.Window {
+		return domain.Errorf(domain.RuleViolation, "an inviter can only be bound within %d hours of joining", int(r.Window.Hours()))
+	}
+	return nil
+}
+
+// share is one level's part of an event's reward.
+type share struct {
+	level       int // 1 inviter, 2 inviter's inviter
+	beneficiary int64
+	points      int64
+	key         string // the ledger's idempotency key
+	title       string // the ledger entry's title
+}
+
+// shares are what event e of binding b pays, level by level; a level
+// without a beneficiary or without points pays nothing.
+func (r Rules) shares(b Binding, e Event) []share {
+	a := r.amounts(e)
+	all := []share{
+		{1, b.InviterID, a.Inviter, fmt.Sprintf("ref:%s:%d", e, b.InviteeID), "邀请好友奖励"},
+		{2, b.Parent2ID, a.SecondLevel, fmt.Sprintf("ref:%s:%d:l2", e, b.InviteeID), "二级邀请奖励"},
+	}
+	var out []share
+	for _, l := range all {
+		if l.beneficiary != 0 && l.points > 0 {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// status decides a reward of points to a beneficiary already paid
+// paidToday by referrals this Shanghai day: a flagged pair pays nothing,
+// and neither does a reward that would pass the daily cap.
+func (r Rules) status(flagged bool, paidToday, points int64) string {
+	switch {
+	case flagged:
+		return StatusFlagged
+	case r.DailyCap > 0 && paidToday+points > r.DailyCap:
+		return StatusCapped
+	}
+	return StatusPaid
 }
 
 // Overview is what GET /shopper/referral shows.

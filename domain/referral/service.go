@@ -149,8 +149,8 @@ func (s *Service) bind(ctx context.Context, inviteeID int64, raw string) (Bindin
 		return Binding{}, err
 	}
 	now := s.Clock.Now()
-	if now.Sub(invitee.CreatedAt) > s.Rules.Window {
-		return Binding{}, domain.Errorf(domain.RuleViolation, "an inviter can only be bound within %d hours of joining", int(s.Rules.Window.Hours()))
+	if err := s.Rules.inWindow(invitee.CreatedAt, now); err != nil {
+		return Binding{}, err
 	}
 	// The invitee may already have invited people; binding to one of their
 	// descendants would close a loop.
@@ -356,22 +356,9 @@ func (s *Service) OnFirstPaidOrders(ctx context.Context, memberIDs []int64, orde
 
 // reward decides (once) the reward of each level for the event.
 func (s *Service) reward(ctx context.Context, b Binding, e Event, ref string) error {
-	amounts := s.Rules.amounts(e)
 	now := s.Clock.Now()
 	day := domain.DayOf(now).Int()
-	levels := []struct {
-		level       int
-		beneficiary int64
-		points      int64
-		key         string
-	}{
-		{1, b.InviterID, amounts.Inviter, fmt.Sprintf("ref:%s:%d", e, b.InviteeID)},
-		{2, b.Parent2ID, amounts.SecondLevel, fmt.Sprintf("ref:%s:%d:l2", e, b.InviteeID)},
-	}
-	for _, l := range levels {
-		if l.beneficiary == 0 || l.points <= 0 {
-			continue
-		}
+	for _, l := range s.Rules.shares(b, e) {
 		if err := s.Store.LockOwner(ctx, l.beneficiary); err != nil {
 			return err
 		}
@@ -382,19 +369,14 @@ func (s *Service) reward(ctx context.Context, b Binding, e Event, ref string) er
 		if done {
 			continue
 		}
-		r := Reward{InviteeID: b.InviteeID, Event: e, BeneficiaryID: l.beneficiary, Level: l.level, Points: l.points,
-			Day: day, Status: StatusPaid, CreatedAt: now}
-		if b.Flagged {
-			r.Status = StatusFlagged
-		} else if s.Rules.DailyCap > 0 {
-			paid, err := s.Store.PaidOn(ctx, l.beneficiary, day)
-			if err != nil {
+		var paidToday int64
+		if !b.Flagged && s.Rules.DailyCap > 0 {
+			if paidToday, err = s.Store.PaidOn(ctx, l.beneficiary, day); err != nil {
 				return err
 			}
-			if paid+l.points > s.Rules.DailyCap {
-				r.Status = StatusCapped
-			}
 		}
+		r := Reward{InviteeID: b.InviteeID, Event: e, BeneficiaryID: l.beneficiary, Level: l.level, Points: l.points,
+			Day: day, Status: s.Rules.status(b.Flagged, paidToday, l.points), CreatedAt: now}
 		if err := s.Store.InsertReward(ctx, r); err != nil {
 			if errors.Is(err, ErrDuplicate) {
 				continue
@@ -404,12 +386,8 @@ func (s *Service) reward(ctx context.Context, b Binding, e Event, ref string) er
 		if r.Status != StatusPaid {
 			continue
 		}
-		title := "邀请好友奖励"
-		if l.level == 2 {
-			title = "二级邀请奖励"
-		}
 		if _, err := s.Points.Earn(ctx, ledger.EarnInput{MemberID: l.beneficiary, Points: l.points, Key: l.key,
-			Ref: ledger.Ref{Type: "referral", ID: fmt.Sprintf("%s:%d:%s", e, b.InviteeID, ref)}, Title: title}); err != nil {
+			Ref: ledger.Ref{Type: "referral", ID: fmt.Sprintf("%s:%d:%s", e, b.InviteeID, ref)}, Title: l.title}); err != nil {
 			return fmt.Errorf("referral reward to member %d: %w", l.beneficiary, err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/audit"
 )
 
 // CampaignStore persists campaigns (reminder_campaigns) and reads their
@@ -75,6 +76,7 @@ type Campaigns struct {
 	Ledger     ExpiringLister
 	Recipients RecipientStore
 	Outbox     OutboxStore
+	Audit      audit.Store // the trail of Audited
 	Tx         domain.UnitOfWork
 	Clock      domain.Clock
 	Config     CampaignConfig

@@ -95,6 +95,21 @@ func (s *Service) Start(ctx context.Context, memberID, taskID int64) (Started, e
 	return Started{Token: s.sign(c), NotUntil: c.Start.Add(time.Duration(t.MinSeconds) * time.Second), View: v}, nil
 }
 
+// spendable decides whether a token (already known to be this server's)
+// may count a step of t for memberID at now: issued for them and t, in
+// the current period, at least MinSeconds ago.
+func (c startClaims) spendable(memberID int64, t *Task, now time.Time) error {
+	switch {
+	case c.MemberID != memberID || c.TaskID != t.ID || t.Type != Browse:
+		return domain.FieldError("token", "issued for another member or task")
+	case c.Period != t.PeriodKey(now):
+		return domain.Errorf(domain.RuleViolation, "the token was issued in an earlier period; start again")
+	case now.Sub(c.Start) < time.Duration(t.MinSeconds)*time.Second:
+		return domain.Errorf(domain.RuleViolation, "browse at least %d seconds (%d so far)", t.MinSeconds, int(now.Sub(c.Start).Seconds()))
+	}
+	return nil
+}
+
 // Browsed spends a browse token: one step, if the token is this server's,
 // for this member and task, of the current period, at least MinSeconds old
 // and not spent before.
@@ -111,13 +126,8 @@ func (s *Service) Browsed(ctx context.Context, memberID, taskID int64, token str
 	if err != nil {
 		return View{}, err
 	}
-	switch {
-	case c.MemberID != memberID || c.TaskID != t.ID || t.Type != Browse:
-		return View{}, domain.FieldError("token", "issued for another member or task")
-	case c.Period != t.PeriodKey(now):
-		return View{}, domain.Errorf(domain.RuleViolation, "the token was issued in an earlier period; start again")
-	case now.Sub(c.Start) < time.Duration(t.MinSeconds)*time.Second:
-		return View{}, domain.Errorf(domain.RuleViolation, "browse at least %d seconds (%d so far)", t.MinSeconds, int(now.Sub(c.Start).Seconds()))
+	if err := c.spendable(memberID, t, now); err != nil {
+		return View{}, err
 	}
 	var out View
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {

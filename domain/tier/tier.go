@@ -192,10 +192,15 @@ func (s *Service) TiersOf(ctx context.Context, memberIDs []int64) (map[int64]str
 // the order's ISO week, this one included (an order reported after a later
 // week's order counts as 1 in its week).
 func (s *Service) RecordPaid(ctx context.Context, memberID, fen int64, at time.Time) (before, after State, weekOrders int64, err error) {
-	day := domain.DayOf(at)
-	monday := day.AddDays(-(int(day.Start().Weekday()+6) % 7)).Int()
+	monday := weekOf(at)
 	before, after, err = s.update(ctx, memberID, fen, func(st *State) { weekOrders = countPaid(st, monday) })
 	return before, after, weekOrders, err
+}
+
+// weekOf is the Monday (yyyymmdd) of at's ISO week, in Shanghai.
+func weekOf(at time.Time) int {
+	day := domain.DayOf(at)
+	return day.AddDays(-(int(day.Start().Weekday()+6) % 7)).Int()
 }
 
 // countPaid counts a paid order of the week starting monday (yyyymmdd) and
@@ -287,10 +292,8 @@ func (s *Service) RecordPaidMany(ctx context.Context, in []Paid) ([]Recorded, er
 			if !ok {
 				return fmt.Errorf("tier row of member %d missing", p.MemberID)
 			}
-			day := domain.DayOf(p.At)
-			monday := day.AddDays(-(int(day.Start().Weekday()+6) % 7)).Int()
 			out[i].Before = st
-			out[i].WeekOrders = countPaid(&st, monday)
+			out[i].WeekOrders = countPaid(&st, weekOf(p.At))
 			s.grow(&st, p.Fen, now)
 			out[i].After = st
 			rows[p.MemberID] = st
@@ -366,6 +369,11 @@ func (s *Service) Get(ctx context.Context, memberID int64) (Status, error) {
 		st = s.init(memberID, s.Clock.Now())
 		st.ReachedAt, st.ReviewAt = time.Time{}, time.Time{}
 	}
+	return s.status(st), nil
+}
+
+// status is what the shopper sees of st.
+func (s *Service) status(st State) Status {
 	r := s.rank(st.Level)
 	out := Status{Level: s.Levels[r], Growth: st.GrowthFen / 100, ReachedAt: st.ReachedAt, ReviewAt: st.ReviewAt, Progress: 1000}
 	if r+1 < len(s.Levels) {
@@ -375,7 +383,21 @@ func (s *Service) Get(ctx context.Context, memberID int64) (Status, error) {
 		done := min(max(out.Growth-s.Levels[r].Growth, 0), span)
 		out.Progress = done * 1000 / span
 	}
-	return out, nil
+	return out
+}
+
+// nextToBuy is the level a member at level can buy with points: a
+// RuleViolation at the top or when the next level has no price.
+func (s *Service) nextToBuy(level string) (Level, error) {
+	r := s.rank(level)
+	if r+1 >= len(s.Levels) {
+		return Level{}, domain.Errorf(domain.RuleViolation, "already at the top level %s", s.Levels[r].Name)
+	}
+	next := s.Levels[r+1]
+	if next.Price <= 0 {
+		return Level{}, domain.Errorf(domain.RuleViolation, "%s cannot be bought with points", next.Name)
+	}
+	return next, nil
 }
 
 // Upgrade buys the next level with its price in points. key makes it
@@ -399,13 +421,9 @@ func (s *Service) Upgrade(ctx context.Context, memberID int64, key string) (Purc
 				out = prior
 				return nil
 			}
-			r := s.rank(st.Level)
-			if r+1 >= len(s.Levels) {
-				return domain.Errorf(domain.RuleViolation, "already at the top level %s", s.Levels[r].Name)
-			}
-			next := s.Levels[r+1]
-			if next.Price <= 0 {
-				return domain.Errorf(domain.RuleViolation, "%s cannot be bought with points", next.Name)
+			next, err := s.nextToBuy(st.Level)
+			if err != nil {
+				return err
 			}
 			e, err := s.Ledger.Spend(ctx, ledger.SpendInput{MemberID: memberID, Points: next.Price,
 				Key: "tier:" + fmt.Sprint(memberID) + ":" + key, Ref: ledger.Ref{Type: "tier", ID: next.Code},
@@ -427,6 +445,26 @@ func (s *Service) Upgrade(ctx context.Context, memberID int64, key string) (Purc
 	return out, nil
 }
 
+// review is one member's yearly review at now, when due: down to the level
+// their growth earns unless they reached their level less than 12 months
+// ago, and the next review a year on (past every missed one). It reports
+// whether the member moved down.
+func (s *Service) review(st *State, now time.Time) (moved bool) {
+	if st.ReviewAt.After(now) {
+		return false
+	}
+	g, r := s.forGrowth(st.GrowthFen), s.rank(st.Level)
+	if g < r && !now.Before(st.ReachedAt.AddDate(1, 0, 0)) {
+		st.Level, st.ReachedAt = s.Levels[g].Code, now
+		moved = true
+	}
+	for !st.ReviewAt.After(now) {
+		st.ReviewAt = st.ReviewAt.AddDate(1, 0, 0)
+	}
+	st.UpdatedAt = now
+	return moved
+}
+
 // Review runs the yearly reviews due at now, batchSize members per unit of
 // work, and returns how many members moved down. A member whose growth no
 // longer earns their level goes down to the level it earns, unless they
@@ -445,18 +483,9 @@ func (s *Service) Review(ctx context.Context, now time.Time, batchSize int) (int
 		err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 			for _, id := range ids {
 				err := s.Store.Update(ctx, s.init(id, now), func(st *State) error {
-					if st.ReviewAt.After(now) {
-						return nil
-					}
-					g, r := s.forGrowth(st.GrowthFen), s.rank(st.Level)
-					if g < r && !now.Before(st.ReachedAt.AddDate(1, 0, 0)) {
-						st.Level, st.ReachedAt = s.Levels[g].Code, now
+					if s.review(st, now) {
 						moved++
 					}
-					for !st.ReviewAt.After(now) {
-						st.ReviewAt = st.ReviewAt.AddDate(1, 0, 0)
-					}
-					st.UpdatedAt = now
 					return nil
 				})
 				if err != nil {

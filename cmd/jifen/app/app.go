@@ -32,6 +32,7 @@ import (
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/adjustment"
 	"github.com/jifen/jifen/domain/analytics"
+	"github.com/jifen/jifen/domain/audit"
 	"github.com/jifen/jifen/domain/birthday"
 	"github.com/jifen/jifen/domain/checkout"
 	"github.com/jifen/jifen/domain/guide"
@@ -358,9 +359,9 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		return nil, err
 	}
 
-	co := console.New(users, &console.Handlers{Tokens: a.Tokens, Members: memberStore, Ledger: a.Ledger,
+	co := console.New(users, &console.Handlers{Tokens: a.Tokens, Members: a.Members, Ledger: a.Ledger,
 		Directory: &member.Directory{Store: memberStore}, Tiers: a.Tiers, Signin: a.Signin,
-		Adjust: a.Adjust, Audit: auditStore, Guides: a.Guides, Lottery: a.Lottery, Rules: a.Rules, RuleAdmin: ruleAdmin,
+		Adjust: a.Adjust, Audit: &audit.Trail{Store: auditStore}, Guides: a.Guides, Lottery: a.Lottery, Rules: a.Rules, RuleAdmin: ruleAdmin,
 		Referrals: a.Referral, Tasks: a.Tasks, Campaigns: a.Reminder.Campaigns, Mall: a.Mall, Analytics: a.Analytics,
 		Checkout: a.Checkout, Risk: a.Risk, Throttle: &console.Throttle{Redis: st.Redis.C, Prefix: st.Redis.Prefix, Clock: opt.Clock}})
 	pages, err := consoleweb.New(&consoleweb.Handlers{API: co, Tokens: a.Tokens, Sessions: a.Sessions, Clock: opt.Clock, Secure: cfg.Production()})

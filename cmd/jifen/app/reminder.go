@@ -9,6 +9,7 @@ import (
 	"github.com/jifen/jifen/bff/hooks"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain/reminder"
+	"github.com/jifen/jifen/repo/auditstore"
 	"github.com/jifen/jifen/repo/reminderstore"
 	"github.com/jifen/jifen/wechat"
 )
@@ -226,7 +227,7 @@ func wireCampaigns(cfg *configs.Config, st *Stores, opt Options, a *App) (*remin
 	store := &reminderstore.Campaigns{DB: st.DB}
 	return &reminder.Campaigns{Store: store, Audience: store, Ledger: a.Ledger,
 		Recipients: &reminderstore.Recipients{DB: st.DB},
-		Outbox:     &reminderstore.Outbox{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, Config: cc, Lease: rc.Lease}, nil
+		Outbox:     &reminderstore.Outbox{DB: st.DB}, Audit: &auditstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, Config: cc, Lease: rc.Lease}, nil
 }
 
 // oaFollowers is the push hook's follower recorder: nil (not a typed nil
