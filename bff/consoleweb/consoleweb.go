@@ -91,6 +91,7 @@ func (h *Handlers) Mount(r *gin.RouterGroup) {
 	in.GET("/campaigns", h.listCampaigns)
 	in.GET("/campaigns/new", h.newCampaign)
 	in.GET("/campaigns/:id", h.showCampaign)
+	in.GET("/campaigns/:id/deliveries.csv", h.deliveriesCSV)
 	in.POST("/campaigns", h.checkCSRF, h.requireWriter, h.saveCampaign)
 	in.POST("/campaigns/:id", h.checkCSRF, h.requireWriter, h.saveCampaign)
 	in.POST("/campaigns/:id/dry-run", h.checkCSRF, h.dryRunCampaign) // writes nothing: any role

@@ -592,4 +592,14 @@ var messages = map[string][2]string{
 	"guides.note":        {"预算按上海时间自然月计算，每月 1 日重置；停用的导购不能登录或赠分。", "Budgets run by Asia/Shanghai calendar month and reset on the 1st; a disabled guide can neither sign in nor grant."},
 	"gstatus.active":     {"在职", "active"},
 	"gstatus.disabled":   {"已停用", "disabled"},
+	// CSV exports.
+	"ostatus.claimed":     {"发送中", "sending"},
+	"ostatus.sending":     {"发送中", "sending"},
+	"export.run":          {"批次", "Run"},
+	"export.channel":      {"渠道", "Channel"},
+	"export.status":       {"状态", "Status"},
+	"export.reason":       {"原因", "Reason"},
+	"export.attempts":     {"尝试次数", "Attempts"},
+	"export.attempted_at": {"最近尝试", "Last attempt"},
+	"export.deliveries":   {"导出发送明细（CSV）", "Export deliveries (CSV)"},
 }
