@@ -68,6 +68,7 @@ func (h *Handlers) Mount(r *gin.RouterGroup) {
 	in.GET("/lottery/:id", h.showLottery)
 	in.POST("/logout", h.checkCSRF, h.logout)
 	in.GET("/members", h.searchMembers)
+	in.GET("/members.csv", h.membersCSV)
 	in.GET("/members/:id", h.memberPage)
 	in.GET("/members/:id/journal", h.journalRows)
 	in.GET("/members/:id/journal.csv", h.journalCSV)

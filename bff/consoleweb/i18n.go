@@ -595,6 +595,7 @@ var messages = map[string][2]string{
 	// CSV exports.
 	"ostatus.claimed":     {"发送中", "sending"},
 	"ostatus.sending":     {"发送中", "sending"},
+	"export.members":      {"导出全部会员（CSV）", "Export all members (CSV)"},
 	"export.run":          {"批次", "Run"},
 	"export.channel":      {"渠道", "Channel"},
 	"export.status":       {"状态", "Status"},
