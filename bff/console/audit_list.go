@@ -10,20 +10,52 @@ import (
 	"github.com/jifen/jifen/domain/audit"
 )
 
-// AuditList handles GET /api/v1/console/audit?target=&limit=&cursor=: who
-// changed what, newest first.
+// ParseAuditFilter reads ?actor=&action=&target=&from=&to= (the JSON API
+// and the console page take the same parameters): from and to are
+// Asia/Shanghai days, both included; an action ending in "." is a prefix
+// ("rule." for every rule change).
+func ParseAuditFilter(get func(string) string) (audit.Filter, error) {
+	f := audit.Filter{Actor: get("actor"), Action: get("action"), Target: get("target")}
+	for _, v := range []struct{ name, value string }{{"actor", f.Actor}, {"action", f.Action}, {"target", f.Target}} {
+		if len(v.value) > 64 {
+			return f, domain.FieldError(v.name, "at most 64 characters")
+		}
+	}
+	for _, name := range []string{"from", "to"} {
+		s := get(name)
+		if s == "" {
+			continue
+		}
+		day, err := domain.ParseDay(s)
+		if err != nil {
+			return f, domain.FieldError(name, "a date YYYY-MM-DD")
+		}
+		if name == "from" {
+			f.From = day.Start()
+		} else {
+			f.To = day.AddDays(1).Start() // the whole day
+		}
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		return f, domain.FieldError("to", "must not be before from")
+	}
+	return f, nil
+}
+
+// AuditList handles GET /api/v1/console/audit?actor=&action=&target=&from=&to=&limit=&cursor=:
+// who changed what, newest first.
 func (h *Handlers) AuditList(c *gin.Context) {
 	page, err := web.ParsePage(c)
 	if err != nil {
 		web.Fail(c, err)
 		return
 	}
-	target := c.Query("target")
-	if len(target) > 64 {
-		web.Fail(c, domain.FieldError("target", "at most 64 characters"))
+	f, err := ParseAuditFilter(c.Query)
+	if err != nil {
+		web.Fail(c, err)
 		return
 	}
-	rows, err := h.Audit.List(c.Request.Context(), target, page.Cursor, page.Limit)
+	rows, err := h.Audit.Search(c.Request.Context(), f, page.Cursor, page.Limit)
 	if err != nil {
 		web.Fail(c, err)
 		return

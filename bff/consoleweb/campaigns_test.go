@@ -129,6 +129,27 @@ func TestCampaignPagesCreateDryRunScheduleAndReport(t *testing.T) {
 	}
 	_ = alice
 
+	// The deliveries as CSV: UTF-8 with a BOM, a header, one row per
+	// message — as many as the report counts, each with its status.
+	csvPage := m.get(page + "/deliveries.csv")
+	if csvPage.status != 200 || csvPage.header.Get("Content-Type") != "text/csv; charset=utf-8" || !strings.HasPrefix(csvPage.body, "\uFEFFid,批次,会员号,渠道,状态,errcode") {
+		t.Fatalf("deliveries CSV: %d %v %.500q", csvPage.status, csvPage.header, csvPage.body)
+	}
+	lines := strings.Split(strings.TrimSpace(csvPage.body), "\n")
+	total := 0
+	for _, n := range want.Report.ByStatus {
+		total += n
+	}
+	if len(lines)-1 != total || strings.Count(csvPage.body, ",已发送,") != want.Report.ByStatus["sent"] {
+		t.Fatalf("deliveries CSV has %d rows for %d messages: %s", len(lines)-1, total, csvPage.body)
+	}
+	if !strings.Contains(rep.body, `id="deliveries-csv"`) {
+		t.Error("the report has no CSV link")
+	}
+	if r := m.get("/console/campaigns/999999/deliveries.csv"); r.status != http.StatusNotFound {
+		t.Errorf("unknown campaign's CSV: %d", r.status)
+	}
+
 	// A cron campaign: schedule, pause, cancel; every step audited.
 	r = m.do("POST", "/console/campaigns", campaignForm(csrf, map[string]string{"name": "每周提醒", "cron": "0 10 * * 1"}))
 	cid := campaignLoc.FindStringSubmatch(r.header.Get("Location"))[1]

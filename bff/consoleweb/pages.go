@@ -21,7 +21,7 @@ import (
 // the page files.
 type pages struct{ byName map[string]*template.Template }
 
-var pageNames = []string{"login", "error", "members", "member", "audit", "rules", "rule", "campaigns", "campaign", "dashboard", "lotteries", "lottery"}
+var pageNames = []string{"login", "error", "members", "member", "audit", "rules", "rule", "campaigns", "campaign", "dashboard", "lotteries", "lottery", "tasks", "tiers", "referrals", "guides"}
 
 func parsePages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}

@@ -25,6 +25,17 @@ type Store interface {
 	// List returns entries newest first with id < before (0: from the newest),
 	// optionally only those for target.
 	List(ctx context.Context, target string, before int64, limit int) ([]Entry, error)
+	// Search is List narrowed by every field of f that is set.
+	Search(ctx context.Context, f Filter, before int64, limit int) ([]Entry, error)
+}
+
+// Filter narrows the trail; a zero field matches every entry.
+type Filter struct {
+	Actor  string    // exactly this username or guide userid
+	Action string    // exactly, or every action under a prefix ending in "." ("rule." for rule.create, rule.update …)
+	Target string    // exactly (member:42)
+	From   time.Time // created at or after
+	To     time.Time // created before
 }
 
 // Trail is the audit trail as handlers see it: they record and read

@@ -41,6 +41,7 @@ type Query struct {
 // q.Limit members, newest first, matching q (already validated).
 type Finder interface {
 	Search(ctx context.Context, q Query) ([]*Member, error)
+	Lister
 }
 
 // Directory answers the console's member searches.
@@ -101,4 +102,34 @@ func (q *Query) normalise() error {
 		return domain.FieldError("limit", "must be an integer from 1 to 50")
 	}
 	return nil
+}
+
+// Lister pages through every member by id, for the console's export.
+type Lister interface {
+	// After returns at most limit members with id above after, by id.
+	After(ctx context.Context, after int64, limit int) ([]*Member, error)
+}
+
+// Export calls fn with every member by id, limit at a time (1–1000), until
+// the end or fn's error.
+func (d *Directory) Export(ctx context.Context, limit int, fn func([]*Member) error) error {
+	if limit < 1 || limit > 1000 {
+		return domain.FieldError("limit", "must be from 1 to 1000")
+	}
+	var after int64
+	for {
+		page, err := d.Store.After(ctx, after, limit)
+		if err != nil {
+			return err
+		}
+		if len(page) > 0 {
+			if err := fn(page); err != nil {
+				return err
+			}
+			after = page[len(page)-1].ID
+		}
+		if len(page) < limit {
+			return nil
+		}
+	}
 }

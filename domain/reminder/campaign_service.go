@@ -40,6 +40,9 @@ type CampaignStore interface {
 	SkipPending(ctx context.Context, prefix, reason string, now time.Time) (int, error)
 	// Report counts the rows whose campaign key starts with prefix.
 	Report(ctx context.Context, prefix string, samples int) (CampaignReport, error)
+	// Deliveries lists the rows whose campaign key starts with prefix and
+	// whose id is above after, by id, at most limit, without messages.
+	Deliveries(ctx context.Context, prefix string, after int64, limit int) ([]Delivery, error)
 	// Attempted counts every reminder's outbox rows (campaigns' and the
 	// automatic expiry reminders') last attempted in [from, to), by status.
 	Attempted(ctx context.Context, from, to time.Time) (map[Status]int, error)
@@ -256,6 +259,12 @@ func (s *Campaigns) Report(ctx context.Context, id int64) (*Campaign, CampaignRe
 	}
 	rep, err := s.Store.Report(ctx, CampaignKeyPrefix(id), 10)
 	return c, rep, err
+}
+
+// Deliveries pages through every message of campaign id over all its
+// runs (id above after, ascending), for the console's CSV export.
+func (s *Campaigns) Deliveries(ctx context.Context, id, after int64, limit int) ([]Delivery, error) {
+	return s.Store.Deliveries(ctx, CampaignKeyPrefix(id), after, limit)
 }
 
 // DryRunResult is what a run would do now.

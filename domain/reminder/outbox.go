@@ -25,6 +25,9 @@ type Delivery struct {
 	// Quiet is the campaign's quiet window: sends wait until it ends.
 	Quiet    QuietHours
 	Attempts int
+	// AttemptedAt is the last attempt (zero before the first); filled by
+	// Deliveries only.
+	AttemptedAt time.Time
 }
 
 // OutboxStore persists the outbox and the subscription quotas.

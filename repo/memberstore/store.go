@@ -33,6 +33,7 @@ type Store struct{ DB *repo.DB }
 var (
 	_ member.Store  = (*Store)(nil)
 	_ member.Finder = (*Store)(nil)
+	_ member.Lister = (*Store)(nil)
 )
 
 func opt(s string) *string {
@@ -187,4 +188,17 @@ func (s *Store) Search(ctx context.Context, q member.Query) ([]*member.Member, e
 func likePrefix(s string) string {
 	r := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
 	return r.Replace(s) + "%"
+}
+
+// After implements member.Lister: members by id, over the primary key.
+func (s *Store) After(ctx context.Context, after int64, limit int) ([]*member.Member, error) {
+	var rows []row
+	if err := s.DB.Conn(ctx).Where("id > ?", after).Order("id").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list members: %w", err)
+	}
+	out := make([]*member.Member, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toDomain()
+	}
+	return out, nil
 }

@@ -268,6 +268,22 @@ func (s *Campaigns) Report(ctx context.Context, prefix string, samples int) (rem
 	return rep, nil
 }
 
+// Deliveries implements reminder.CampaignStore.
+func (s *Campaigns) Deliveries(ctx context.Context, prefix string, after int64, limit int) ([]reminder.Delivery, error) {
+	var rows []outboxRow
+	err := prefixRange(s.db(ctx), prefix).Where("id > ?", after).Order("id").Limit(limit).
+		Select("id, campaign, member_id, channel, status, attempts, attempted_at, err_code, reason").Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("campaign deliveries: %w", err)
+	}
+	out := make([]reminder.Delivery, len(rows))
+	for i, r := range rows {
+		out[i] = reminder.Delivery{ID: r.ID, Campaign: r.Campaign, MemberID: r.MemberID, Channel: reminder.Channel(r.Channel),
+			Status: reminder.Status(r.Status), Attempts: r.Attempts, AttemptedAt: r.AttemptedAt, ErrCode: r.ErrCode, Reason: r.Reason}
+	}
+	return out, nil
+}
+
 // audienceWhere narrows a query over members m to a's tier, store and
 // inactivity filters. Members without a member_tiers row are at the lowest
 // tier; a member's store is their guide's.

@@ -259,7 +259,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Who changed what, newest first (any console role) */
+        /**
+         * Who changed what, newest first (any console role)
+         * @description Every filter given narrows the list; from and to are Asia/Shanghai days, both included.
+         */
         get: operations["consoleAuditList"];
         put?: never;
         post?: never;
@@ -3117,6 +3120,14 @@ export interface operations {
             query?: {
                 /** @description e.g. member:42 */
                 target?: string;
+                /** @description console username or guide userid */
+                actor?: string;
+                /** @description e.g. points.adjust; ending in "." a prefix (rule.) */
+                action?: string;
+                /** @description first day, YYYY-MM-DD (Asia/Shanghai) */
+                from?: string;
+                /** @description last day, YYYY-MM-DD (Asia/Shanghai), included */
+                to?: string;
                 limit?: components["parameters"]["Limit"];
                 /** @description next_cursor of the previous page */
                 cursor?: components["parameters"]["Cursor"];
