@@ -52,3 +52,9 @@ func (t *Trail) Record(ctx context.Context, e *Entry) error { return t.Store.Ins
 func (t *Trail) List(ctx context.Context, target string, before int64, limit int) ([]Entry, error) {
 	return t.Store.List(ctx, target, before, limit)
 }
+
+// Search returns entries newest first with id < before (0: from the
+// newest), narrowed by every field of f that is set.
+func (t *Trail) Search(ctx context.Context, f Filter, before int64, limit int) ([]Entry, error) {
+	return t.Store.Search(ctx, f, before, limit)
+}
