@@ -7,14 +7,14 @@ import (
 	"sort"
 	"time"
 
-	"github.com/jifen/jifen/domain/group"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 )
 
 // # Group commit
 //
 // After the Gate has reserved (per request), a draw made outside a
-// caller's transaction is handed to a group.Batcher. A group commits in ONE
+// caller's transaction is handed to a batch.Committer. A group commits in ONE
 // transaction, each step one multi-row statement for the whole group:
 //
 //  1. lock the members' campaign rows and look up the idempotency keys
@@ -60,15 +60,6 @@ import (
 // decided under the prize row's lock, the pity streak and limits from the
 // locked member row, a replay from the draw stored under the key.
 
-// GroupCommit configures the group commit of draws. The zero value turns
-// it off (every draw its own transaction).
-type GroupCommit struct {
-	// Committers is how many groups may commit at once (0: off).
-	Committers int
-	// MaxBatch caps the draws in one group (64 when 0).
-	MaxBatch int
-}
-
 type drawJob struct {
 	ctx      context.Context
 	c        *Campaign
@@ -100,13 +91,13 @@ func (s *Service) GroupStats() (groups, grouped int64) {
 
 // grouping reports whether a draw with ctx can be group-committed.
 func (s *Service) grouping(ctx context.Context) bool {
-	return group.Eligible(ctx, s.GroupCommit.Committers, s.Tx)
+	return s.GroupCommit.On(ctx, s.Tx)
 }
 
 // submit queues a draw for group commit and waits for its answer.
 func (s *Service) submit(j *drawJob) drawResult {
 	j.done = make(chan drawResult, 1)
-	s.group.Submit(s.GroupCommit.Committers, s.GroupCommit.MaxBatch, s.runGroup, j)
+	s.group.Submit(s.GroupCommit, s.runGroup, j)
 	// Once queued the job is answered whatever happens to its context:
 	// the group may already have committed it.
 	return <-j.done
@@ -119,7 +110,7 @@ func (s *Service) runGroup(jobs []*drawJob) {
 	create := false
 	var err error
 	for attempt := 0; ; attempt++ {
-		err = group.InTx(ctx, s.Tx, func(ctx context.Context) error {
+		err = batch.InTx(ctx, s.Tx, func(ctx context.Context) error {
 			// Runs again after a deadlock: everything is decided afresh.
 			var err error
 			answers, err = s.applyGroup(ctx, jobs, refused, create)

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
-	"github.com/jifen/jifen/domain/group"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 )
 
@@ -40,7 +40,7 @@ type Service struct {
 	Clock  domain.Clock
 	// GroupCommit commits concurrent draws in groups (group.go); the zero
 	// value commits each draw alone.
-	GroupCommit GroupCommit
+	GroupCommit batch.Settings
 	// CampaignTTL is how long a draw may use a campaign read earlier
 	// (0: read it for every draw). Edits made through this Service are
 	// seen at once; edits made by another process within CampaignTTL.
@@ -48,7 +48,7 @@ type Service struct {
 	// read in the draw's transaction.
 	CampaignTTL time.Duration
 
-	group     group.Lazy[*drawJob]
+	group     batch.Committer[*drawJob]
 	campMu    sync.Mutex
 	campCache map[int64]cachedCampaign
 	campGen   map[int64]uint64 // edits made here, per campaign

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
-	"github.com/jifen/jifen/domain/group"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 )
 
@@ -58,15 +58,6 @@ import (
 // path, which gives the exact answer. A group straddling midnight commits
 // one transaction per day.
 
-// GroupCommit configures group commit of sign-ins. The zero value turns it
-// off (every sign-in runs alone).
-type GroupCommit struct {
-	// Committers is how many groups may commit at once (0: off).
-	Committers int
-	// Max caps the sign-ins of one group (64 when 0, ledger.MaxApply at most).
-	Max int
-}
-
 // groupAttempts bounds the transactions of a group that keeps meeting taken
 // day rows before its requests run alone.
 const groupAttempts = 3
@@ -94,7 +85,7 @@ func (s *Service) GroupStats() (groups, grouped int64) {
 
 // grouped reports whether a sign-in with ctx goes through group commit.
 func (s *Service) grouped(ctx context.Context) bool {
-	return group.Eligible(ctx, s.Group.Committers, s.Tx)
+	return s.GroupCommit.On(ctx, s.Tx)
 }
 
 // submit queues a sign-in and waits for its group's answer; alone means
@@ -105,11 +96,12 @@ func (s *Service) submit(ctx context.Context, memberID int64, now time.Time) (re
 		return Result{}, false, false, err
 	}
 	j := &job{ctx: ctx, memberID: memberID, now: now, done: make(chan jobResult, 1)}
-	limit := s.Group.Max
-	if limit <= 0 {
-		limit = 64
+	set := s.GroupCommit
+	if set.Max <= 0 {
+		set.Max = 64
 	}
-	s.group.Submit(s.Group.Committers, min(limit, ledger.MaxApply), s.commitGroup, j)
+	set.Max = min(set.Max, ledger.MaxApply) // one ApplyLate per group
+	s.group.Submit(set, s.commitGroup, j)
 	// Once queued the job is answered whatever happens to ctx: the group
 	// may already have committed it.
 	r := <-j.done
@@ -147,7 +139,7 @@ func (s *Service) commitDay(today domain.Day, jobs []*job) {
 	// has committed by the time our INSERT fails on it) is seen by the
 	// next attempt's first read: try again a little before giving up.
 	for attempt := 0; err == nil; attempt++ {
-		err = group.InTx(ctx, s.Tx, func(ctx context.Context) error {
+		err = batch.InTx(ctx, s.Tx, func(ctx context.Context) error {
 			// Runs again after a deadlock: start from nothing.
 			var err error
 			answers, err = s.signInGroup(ctx, today, jobs, members, tiers)

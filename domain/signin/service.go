@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
-	"github.com/jifen/jifen/domain/group"
+	"github.com/jifen/jifen/domain/batch"
 )
 
 // Service signs members in.
@@ -21,11 +21,11 @@ type Service struct {
 	Tiers   Tiers       // the member's tier for Rewards.TierPermille (tier.Service); nil: everyone "normal"
 	Streaks StreakBoard // optional
 	Points  PointsBoard // optional
-	// Group turns on group commit of sign-ins (see group.go); it needs a
+	// GroupCommit turns on group commit of sign-ins (see group.go); it needs a
 	// Tx that tells whether a context carries a transaction.
-	Group GroupCommit
+	GroupCommit batch.Settings
 
-	group group.Lazy[*job]
+	group batch.Committer[*job]
 }
 
 // Result answers a sign-in.

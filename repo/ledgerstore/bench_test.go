@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/repo/ledgerstore"
 	"github.com/jifen/jifen/repo/testenv"
@@ -18,7 +19,7 @@ func BenchmarkRawCommit(b *testing.B) { testenv.BenchRawCommit(b) }
 
 func benchService(b *testing.B) *ledger.Service {
 	env := testenv.New(b)
-	return &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: domain.NewFakeClock(t0), GroupCommit: ledger.GroupCommit{Committers: 2}}
+	return &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: domain.NewFakeClock(t0), GroupCommit: batch.Settings{Committers: 2}}
 }
 
 // BenchmarkEarnSpread earns on 1,000 members (accounts exist already).
