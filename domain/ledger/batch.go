@@ -8,14 +8,14 @@ import (
 	"sort"
 
 	"github.com/jifen/jifen/domain"
-	"github.com/jifen/jifen/domain/group"
+	"github.com/jifen/jifen/domain/batch"
 )
 
 // # Group commit
 //
 // Earns and spends that arrive outside a caller's transaction are committed
 // together (package group): a committer takes the first waiting request and
-// every other one queued behind it (up to GroupCommit.MaxBatch), locks
+// every other one queued behind it (up to GroupCommit.Max), locks
 // their accounts in one statement, applies the operations one after another
 // in memory (two operations on one account see each other, in arrival
 // order) and writes all their rows with one multi-row statement per table,
@@ -34,14 +34,6 @@ import (
 //
 // Apply does the same for a list of operations inside a caller's
 // transaction (a feature committing many requests at once, e.g. sign-ins).
-
-// GroupCommit configures group commit. The zero value turns it off.
-type GroupCommit struct {
-	// Committers is how many batches may commit at once (0: off).
-	Committers int
-	// MaxBatch caps the requests in one batch (64 when 0).
-	MaxBatch int
-}
 
 // BatchStore is what group commit needs beyond Store; a Store that does
 // not implement it gets no group commit.
@@ -136,7 +128,7 @@ func (s *Service) GroupStats() (batches, batched int64) {
 
 // batched reports whether a write with ctx goes through group commit.
 func (s *Service) batched(ctx context.Context) (BatchStore, bool) {
-	return s.Store, group.Eligible(ctx, s.GroupCommit.Committers, s.Tx)
+	return s.Store, s.GroupCommit.On(ctx, s.Tx)
 }
 
 // submit queues a write for group commit and waits for its answer; alone
@@ -146,7 +138,7 @@ func (s *Service) submit(ctx context.Context, bs BatchStore, j *batchJob) (Entry
 	if err := ctx.Err(); err != nil {
 		return Entry{}, false, err
 	}
-	s.group.Submit(s.GroupCommit.Committers, s.GroupCommit.MaxBatch, func(jobs []*batchJob) { s.commitBatch(bs, jobs) }, j)
+	s.group.Submit(s.GroupCommit, func(jobs []*batchJob) { s.commitBatch(bs, jobs) }, j)
 	// Once queued the job is answered whatever happens to ctx: the batch
 	// may already have committed it.
 	r := <-j.done
@@ -195,7 +187,7 @@ func (s *Service) commitBatch(bs BatchStore, jobs []*batchJob) {
 	var answers map[*batchJob]*Entry
 	var alone map[*batchJob]bool
 	ctx := context.WithoutCancel(jobs[0].ctx)
-	err := group.InTx(ctx, s.Tx, func(ctx context.Context) error {
+	err := batch.InTx(ctx, s.Tx, func(ctx context.Context) error {
 		// Runs again after a deadlock: apply starts from nothing.
 		var err error
 		answers, alone, err = s.apply(ctx, bs, jobs, true)

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
-	"github.com/jifen/jifen/domain/group"
+	"github.com/jifen/jifen/domain/batch"
 )
 
 // Balance returns the member's totals and the next three expiry days
@@ -67,7 +67,7 @@ const expiringPage = 16
 // it only reads: the caller holds locks in an order of its own.
 func (s *Service) settled(ctx context.Context, memberID int64) (Account, bool, error) {
 	a, found, err := s.Store.Account(ctx, memberID)
-	if err != nil || !found || a.Pending == 0 || !group.OutsideTx(ctx, s.Tx) {
+	if err != nil || !found || a.Pending == 0 || !batch.OutsideTx(ctx, s.Tx) {
 		return a, found, err
 	}
 	now := s.now()

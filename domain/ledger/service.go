@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
-	"github.com/jifen/jifen/domain/group"
+	"github.com/jifen/jifen/domain/batch"
 )
 
 // Service is the points ledger.
@@ -25,8 +25,8 @@ type Service struct {
 	HoldTTL time.Duration
 	// GroupCommit commits concurrent earns and spends made outside a
 	// caller's transaction together (see batch.go); zero is off.
-	GroupCommit GroupCommit
-	group       group.Lazy[*batchJob]
+	GroupCommit batch.Settings
+	group       batch.Committer[*batchJob]
 }
 
 func (s *Service) now() time.Time {

@@ -7,15 +7,14 @@ import (
 	"sort"
 	"time"
 
-	"github.com/jifen/jifen/domain"
-	"github.com/jifen/jifen/domain/group"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 )
 
 // # Group commit
 //
 // After the Gate has reserved (per request), a draw made outside a
-// caller's transaction is handed to a group.Batcher. A group commits in ONE
+// caller's transaction is handed to a batch.Committer. A group commits in ONE
 // transaction, each step one multi-row statement for the whole group:
 //
 //  1. lock the members' campaign rows and look up the idempotency keys
@@ -61,33 +60,6 @@ import (
 // decided under the prize row's lock, the pity streak and limits from the
 // locked member row, a replay from the draw stored under the key.
 
-// GroupCommit configures the group commit of draws. The zero value turns
-// it off (every draw its own transaction).
-type GroupCommit struct {
-	// Committers is how many groups may commit at once (0: off).
-	Committers int
-	// MaxBatch caps the draws in one group (64 when 0).
-	MaxBatch int
-}
-
-// LateApplier is an Applier whose entries may travel with the COMMIT
-// (ledger.Service.ApplyLate: their ids are zero until then).
-type LateApplier interface {
-	ApplyLate(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
-}
-
-// Prelocker locks the accounts a later Apply will lock with the
-// transaction's next statement (ledger.Service.Prelock).
-type Prelocker interface {
-	Prelock(ctx context.Context, members []int64, withLots map[int64]bool) (func(int64) bool, error)
-}
-
-// Applier runs many earns and spends in the caller's transaction
-// ((*ledger.Service).Apply).
-type Applier interface {
-	Apply(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
-}
-
 type drawJob struct {
 	ctx      context.Context
 	c        *Campaign
@@ -117,34 +89,31 @@ func (s *Service) GroupStats() (groups, grouped int64) {
 	return s.group.Stats()
 }
 
-// grouping returns the stores group commit needs when a draw with ctx can
-// be group-committed.
-func (s *Service) grouping(ctx context.Context) (GroupStore, Applier, bool) {
-	gs, ok1 := s.Store.(GroupStore)
-	ap, ok2 := s.Points.(Applier)
-	return gs, ap, ok1 && ok2 && group.Eligible(ctx, s.GroupCommit.Committers, s.Tx)
+// grouping reports whether a draw with ctx can be group-committed.
+func (s *Service) grouping(ctx context.Context) bool {
+	return s.GroupCommit.On(ctx, s.Tx)
 }
 
 // submit queues a draw for group commit and waits for its answer.
-func (s *Service) submit(gs GroupStore, ap Applier, j *drawJob) drawResult {
+func (s *Service) submit(j *drawJob) drawResult {
 	j.done = make(chan drawResult, 1)
-	s.group.Submit(s.GroupCommit.Committers, s.GroupCommit.MaxBatch, func(jobs []*drawJob) { s.runGroup(gs, ap, jobs) }, j)
+	s.group.Submit(s.GroupCommit, s.runGroup, j)
 	// Once queued the job is answered whatever happens to its context:
 	// the group may already have committed it.
 	return <-j.done
 }
 
-func (s *Service) runGroup(gs GroupStore, ap Applier, jobs []*drawJob) {
+func (s *Service) runGroup(jobs []*drawJob) {
 	var answers map[*drawJob]drawResult
 	ctx := context.WithoutCancel(jobs[0].ctx)
 	refused := map[*drawJob]error{}
 	create := false
 	var err error
 	for attempt := 0; ; attempt++ {
-		err = group.InTx(ctx, s.Tx, func(ctx context.Context) error {
+		err = batch.InTx(ctx, s.Tx, func(ctx context.Context) error {
 			// Runs again after a deadlock: everything is decided afresh.
 			var err error
-			answers, err = s.applyGroup(ctx, gs, ap, jobs, refused, create)
+			answers, err = s.applyGroup(ctx, jobs, refused, create)
 			return err
 		})
 		if attempt < 3 && errors.Is(err, errMembersMissing) && !create {
@@ -200,7 +169,7 @@ type pendingDraw struct {
 
 // applyGroup is the unit of work of a group (see the notes above). It
 // answers each job; an error fails the whole group.
-func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, jobs []*drawJob, refused map[*drawJob]error, create bool) (map[*drawJob]drawResult, error) {
+func (s *Service) applyGroup(ctx context.Context, jobs []*drawJob, refused map[*drawJob]error, create bool) (map[*drawJob]drawResult, error) {
 	out := make(map[*drawJob]drawResult, len(jobs))
 	seen := map[int64]bool{}
 	live := make([]*drawJob, 0, len(jobs))
@@ -261,9 +230,9 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 				withLots[j.memberID] = true
 			}
 		}
-		states, prior, fresh, err = s.readGroupLater(ctx, gs, mkeys, dkeys, cids, members, withLots, create)
+		states, prior, fresh, err = s.readGroupLater(ctx, mkeys, dkeys, cids, members, withLots, create)
 	} else {
-		states, prior, fresh, err = s.readGroupLater(ctx, gs, mkeys, dkeys, cids, nil, nil, create)
+		states, prior, fresh, err = s.readGroupLater(ctx, mkeys, dkeys, cids, nil, nil, create)
 	}
 	if err != nil {
 		return nil, err
@@ -279,28 +248,16 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 			out[j] = drawResult{d: d}
 			continue
 		}
-		c := j.c
-		st := states[MemberKey{c.ID, j.memberID}].today(j.day)
-		if c.LimitTotal > 0 && st.Draws >= c.LimitTotal {
-			out[j] = drawResult{err: domain.Errorf(domain.RuleViolation, "you have used all %d draws of this campaign", c.LimitTotal)}
+		d, st, err := j.c.admit(states[MemberKey{j.c.ID, j.memberID}].today(j.day), j.memberID, j.key, j.day, j.now)
+		if err != nil {
+			out[j] = drawResult{err: err}
 			continue
 		}
-		if c.LimitDaily > 0 && st.DayDraws >= c.LimitDaily {
-			out[j] = drawResult{err: domain.Errorf(domain.RuleViolation, "you have used all %d draws for today", c.LimitDaily)}
-			continue
-		}
-		p := &pendingDraw{j: j, st: st, d: Draw{CampaignID: c.ID, MemberID: j.memberID, Key: j.key, Ref: newRef(), Day: j.day, CreatedAt: j.now}}
-		switch {
-		case c.CostPoints > 0 && p.st.FreeUsed < c.FreePerDay:
-			p.st.FreeUsed++
-			p.d.Free = true
-		case c.CostPoints > 0:
-			p.d.CostPoints = c.CostPoints
-			spends = append(spends, ledger.Op{Spend: &ledger.SpendInput{MemberID: j.memberID, Points: c.CostPoints,
-				Key: "lottery:" + p.d.Ref, Ref: ledger.Ref{Type: "lottery_draw", ID: p.d.Ref}, Title: "抽奖消耗", Operator: "lottery"}})
+		p := &pendingDraw{j: j, st: st, d: d}
+		if d.CostPoints > 0 {
+			in := d.costSpend()
+			spends = append(spends, ledger.Op{Spend: &in})
 			payers = append(payers, p)
-		default:
-			p.d.Free = true
 		}
 		ps = append(ps, p)
 	}
@@ -330,7 +287,7 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 			}
 		}
 	}
-	locked, wins, err := s.lockPrizesLater(ctx, gs, stocked, wkeys, ps, payers, prelocked)
+	locked, wins, err := s.lockPrizesLater(ctx, stocked, wkeys, ps, payers, prelocked)
 	if err != nil {
 		return nil, err
 	}
@@ -347,7 +304,9 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 	}
 	for _, p := range ps {
 		j, c := p.j, p.j.c
-		take := func(q Prize) claim {
+		// A unit of stock is taken from the won counters read under the
+		// prize rows' locks.
+		claimLocked := func(q Prize) (claim, error) {
 			wk := WinKey{c.ID, j.memberID, q.ID}
 			r, _ := claimPrize(q, wins[wk], func() (bool, error) {
 				l, ok := locked[q.ID]
@@ -360,39 +319,18 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 			if r == claimed {
 				wins[wk]++
 			}
-			return r
+			return r, nil
 		}
 		picked, ok := fresh[j.picked.ID]
 		if !ok {
 			picked = j.picked
 		}
-		var prize *Prize
-		if !j.gateOut {
-			switch take(picked) {
-			case claimed:
-				prize = &picked
-			case claimSoldOut:
-				p.took.soldOut = true
-			}
-		}
 		d := &p.d
-		d.award(c, prize)
-		if d.PrizeKind == KindNothing && c.PityAfter > 0 && p.st.MissStreak >= c.PityAfter {
-			for _, q := range pityOrder(byCampaign[c.ID]) {
-				if take(q) == claimed {
-					d.award(c, &q)
-					d.Pity = true
-					if q.Stock != Unlimited {
-						p.took.other = q.ID
-					}
-					break
-				}
-			}
-		}
-		if d.PrizeKind == KindPoints && d.Points > 0 {
+		w := drawing{c: c, prizes: byCampaign[c.ID], picked: picked, gateOut: j.gateOut, misses: p.st.MissStreak, claim: claimLocked}
+		p.took, _ = w.win(d)
+		if in, ok := d.prizeEarn(); ok {
 			winners = append(winners, p)
-			earns = append(earns, ledger.Op{Earn: &ledger.EarnInput{MemberID: j.memberID, Points: d.Points, Key: "lottery:" + d.Ref + ":prize",
-				Ref: ledger.Ref{Type: "lottery_draw", ID: d.Ref}, Title: "抽奖奖品", Operator: "lottery"}})
+			earns = append(earns, ledger.Op{Earn: &in})
 		}
 		p.st.count(*d)
 	}
@@ -400,12 +338,8 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 	// list, so each member's cost is applied before its prize; a refused
 	// cost rolls the group back and the group runs again without that
 	// draw (refusal), so no prize is ever credited to an unpaid draw.
-	ops := append(spends, earns...)
-	apply := ap.Apply
-	if la, ok := s.Points.(LateApplier); ok {
-		apply = la.ApplyLate // no entry id is read before the commit but the check below
-	}
-	entries, errs, err := apply(ctx, ops)
+	// No entry id is read before the commit but by the check below.
+	entries, errs, err := s.Points.ApplyLate(ctx, append(spends, earns...))
 	if err != nil {
 		return nil, err
 	}
@@ -443,7 +377,7 @@ func (s *Service) applyGroup(ctx context.Context, gs GroupStore, ap Applier, job
 			changed[id] = n
 		}
 	}
-	if err := gs.WriteGroup(ctx, draws, members, changed); err != nil {
+	if err := s.Store.WriteGroup(ctx, draws, members, changed); err != nil {
 		return nil, err
 	}
 	for _, p := range ps {
@@ -471,20 +405,20 @@ func wentBefore(a, b ledger.Entry) bool {
 // locks) the draws under the keys, the ledger accounts given (none: they
 // are locked later) and the prizes. Keys without a row fail the group with
 // errMembersMissing.
-func (s *Service) readGroupLater(ctx context.Context, lg GroupStore, mkeys []MemberKey, dkeys []DrawKey, cids []int64,
+func (s *Service) readGroupLater(ctx context.Context, mkeys []MemberKey, dkeys []DrawKey, cids []int64,
 	accounts []int64, withLots map[int64]bool, create bool) (map[MemberKey]MemberState, map[DrawKey]Draw, map[int64]Prize, error) {
-	statesF, err := lg.LockMembersLater(ctx, mkeys, create)
+	statesF, err := s.Store.LockMembersLater(ctx, mkeys, create)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	priorF, err := lg.DrawsByKeysLater(ctx, dkeys)
+	priorF, err := s.Store.DrawsByKeysLater(ctx, dkeys)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	if err := s.prelock(ctx, accounts, withLots); err != nil {
 		return nil, nil, nil, err
 	}
-	fresh, err := lg.Prizes(ctx, cids)
+	fresh, err := s.Store.Prizes(ctx, cids)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -508,11 +442,11 @@ var errMembersMissing = errors.New("lottery: group found member rows missing")
 // lockPrizesLater is step 3's reads in one request, in lock order: the stocked
 // prizes, then the ledger accounts of the group's members (with the lots
 // of those who pay: ledger.Prelock), then the wins.
-func (s *Service) lockPrizesLater(ctx context.Context, lg GroupStore, stocked []int64, wkeys []WinKey, ps, payers []*pendingDraw, prelocked bool) (map[int64]Prize, map[WinKey]int, error) {
+func (s *Service) lockPrizesLater(ctx context.Context, stocked []int64, wkeys []WinKey, ps, payers []*pendingDraw, prelocked bool) (map[int64]Prize, map[WinKey]int, error) {
 	if prelocked && len(stocked) == 0 && len(wkeys) == 0 {
 		return map[int64]Prize{}, map[WinKey]int{}, nil // nothing to read
 	}
-	lockedF, err := lg.LockPrizesLater(ctx, stocked)
+	lockedF, err := s.Store.LockPrizesLater(ctx, stocked)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -531,10 +465,10 @@ func (s *Service) lockPrizesLater(ctx context.Context, lg GroupStore, stocked []
 	}
 	wins := map[WinKey]int{}
 	if len(wkeys) > 0 {
-		if wins, err = lg.WinsOf(ctx, wkeys); err != nil {
+		if wins, err = s.Store.WinsOf(ctx, wkeys); err != nil {
 			return nil, nil, err
 		}
-	} else if err := lg.Flush(ctx); err != nil {
+	} else if err := s.Store.Flush(ctx); err != nil {
 		return nil, nil, err
 	}
 	locked, err := lockedF()
@@ -542,13 +476,12 @@ func (s *Service) lockPrizesLater(ctx context.Context, lg GroupStore, stocked []
 }
 
 // prelock queues the locking read of the members' ledger accounts (with the
-// lots of those in withLots) when the ledger can (ledger.Prelock).
+// lots of those in withLots) (ledger.Prelock).
 func (s *Service) prelock(ctx context.Context, members []int64, withLots map[int64]bool) error {
-	p, ok := s.Points.(Prelocker)
-	if !ok || len(members) == 0 {
+	if len(members) == 0 {
 		return nil
 	}
-	_, err := p.Prelock(ctx, members, withLots)
+	_, err := s.Points.Prelock(ctx, members, withLots)
 	return err
 }
 

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
-	"github.com/jifen/jifen/domain/group"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 )
 
@@ -20,6 +20,15 @@ import (
 type Points interface {
 	Spend(ctx context.Context, in ledger.SpendInput) (ledger.Entry, error)
 	Earn(ctx context.Context, in ledger.EarnInput) (ledger.Entry, error)
+
+	// For group commit (group.go):
+
+	// Prelock locks the accounts (with the lots of withLots' members) a
+	// later ApplyLate will lock, with the transaction's next statement.
+	Prelock(ctx context.Context, members []int64, withLots map[int64]bool) (func(int64) bool, error)
+	// ApplyLate runs many earns and spends in the caller's transaction;
+	// entry ids are zero until the commit.
+	ApplyLate(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
 }
 
 // Service runs campaigns and draws.
@@ -31,7 +40,7 @@ type Service struct {
 	Clock  domain.Clock
 	// GroupCommit commits concurrent draws in groups (group.go); the zero
 	// value commits each draw alone.
-	GroupCommit GroupCommit
+	GroupCommit batch.Settings
 	// CampaignTTL is how long a draw may use a campaign read earlier
 	// (0: read it for every draw). Edits made through this Service are
 	// seen at once; edits made by another process within CampaignTTL.
@@ -39,7 +48,7 @@ type Service struct {
 	// read in the draw's transaction.
 	CampaignTTL time.Duration
 
-	group     group.Lazy[*drawJob]
+	group     batch.Committer[*drawJob]
 	campMu    sync.Mutex
 	campCache map[int64]cachedCampaign
 	campGen   map[int64]uint64 // edits made here, per campaign
@@ -189,22 +198,7 @@ func (s *Service) Chances(ctx context.Context, memberID, campaignID int64) (*Cam
 	if err != nil {
 		return nil, Chances{}, err
 	}
-	st = st.today(domain.DayOf(s.Clock.Now()).Int())
-	left := -1
-	if c.LimitTotal > 0 {
-		left = max(0, c.LimitTotal-st.Draws)
-	}
-	if c.LimitDaily > 0 {
-		d := max(0, c.LimitDaily-st.DayDraws)
-		if left < 0 || d < left {
-			left = d
-		}
-	}
-	free := max(0, c.FreePerDay-st.FreeUsed)
-	if left >= 0 && free > left {
-		free = left
-	}
-	return c, Chances{FreeLeft: free, DrawsLeft: left, Cost: c.CostPoints}, nil
+	return c, c.chances(st.today(domain.DayOf(s.Clock.Now()).Int())), nil
 }
 
 // MyDraws lists the member's draws in a campaign, newest first.
@@ -261,8 +255,8 @@ func (s *Service) Draw(ctx context.Context, memberID, campaignID int64, key stri
 	var d Draw
 	var took takeInfo
 	grouped := false
-	if gs, ap, ok := s.grouping(ctx); ok {
-		r := s.submit(gs, ap, &drawJob{ctx: ctx, c: c, memberID: memberID, key: key, now: now, day: day, picked: picked,
+	if s.grouping(ctx) {
+		r := s.submit(&drawJob{ctx: ctx, c: c, memberID: memberID, key: key, now: now, day: day, picked: picked,
 			gateOut: out == GateOutOfStock, firstSeen: rebuilt})
 		if !r.alone {
 			d, took, err, grouped = r.d, r.took, r.err, true
@@ -318,9 +312,9 @@ func (s *Service) reserve(ctx context.Context, c *Campaign, r Reservation) (Outc
 		}
 		switch out {
 		case GateLimitTotal:
-			return 0, false, domain.Errorf(domain.RuleViolation, "you have used all %d draws of this campaign", c.LimitTotal)
+			return 0, false, c.limitTotal()
 		case GateLimitDaily:
-			return 0, false, domain.Errorf(domain.RuleViolation, "you have used all %d draws for today", c.LimitDaily)
+			return 0, false, c.limitDaily()
 		case GateMemberNotReady:
 			// Only the member's counters are missing (a first draw): no
 			// campaign read. They only serve the limits; without limits
@@ -393,14 +387,12 @@ func (s *Service) commit(ctx context.Context, campaignID, memberID int64, key st
 		prior.Replayed = true
 		return prior, took, nil
 	}
-	st = st.today(day)
-	if c.LimitTotal > 0 && st.Draws >= c.LimitTotal {
-		return Draw{}, took, domain.Errorf(domain.RuleViolation, "you have used all %d draws of this campaign", c.LimitTotal)
+	d, st, err := c.admit(st.today(day), memberID, key, day, now)
+	if err != nil {
+		return Draw{}, took, err
 	}
-	if c.LimitDaily > 0 && st.DayDraws >= c.LimitDaily {
-		return Draw{}, took, domain.Errorf(domain.RuleViolation, "you have used all %d draws for today", c.LimitDaily)
-	}
-	take := func(p Prize) (claim, error) {
+	// A unit of stock is taken in SQL, the row's own check deciding.
+	claimSQL := func(p Prize) (claim, error) {
 		wins := 0
 		if p.PerMemberLimit > 0 {
 			var err error
@@ -410,53 +402,17 @@ func (s *Service) commit(ctx context.Context, campaignID, memberID int64, key st
 		}
 		return claimPrize(p, wins, func() (bool, error) { return s.Store.TakeStock(ctx, p.ID) })
 	}
-	var prize *Prize
-	if !gateOut {
-		r, err := take(picked)
-		if err != nil {
+	w := drawing{c: c, prizes: c.Prizes, picked: picked, gateOut: gateOut, misses: st.MissStreak, claim: claimSQL}
+	if took, err = w.win(&d); err != nil {
+		return Draw{}, took, err
+	}
+	if d.CostPoints > 0 {
+		if _, err := s.Points.Spend(ctx, d.costSpend()); err != nil {
 			return Draw{}, took, err
 		}
-		switch r {
-		case claimed:
-			prize = &picked
-		case claimSoldOut:
-			took.soldOut = true
-		}
 	}
-	d := Draw{CampaignID: c.ID, MemberID: memberID, Key: key, Ref: newRef(), Day: day, CreatedAt: now}
-	d.award(c, prize)
-	if d.PrizeKind == KindNothing && c.PityAfter > 0 && st.MissStreak >= c.PityAfter {
-		for _, p := range pityOrder(c.Prizes) {
-			r, err := take(p)
-			if err != nil {
-				return Draw{}, took, err
-			}
-			if r == claimed {
-				d.award(c, &p)
-				d.Pity = true
-				if p.Stock != Unlimited {
-					took.other = p.ID
-				}
-				break
-			}
-		}
-	}
-	ref := ledger.Ref{Type: "lottery_draw", ID: d.Ref}
-	if c.CostPoints > 0 && st.FreeUsed < c.FreePerDay {
-		st.FreeUsed++
-		d.Free = true
-	} else if c.CostPoints > 0 {
-		d.CostPoints = c.CostPoints
-		if _, err := s.Points.Spend(ctx, ledger.SpendInput{MemberID: memberID, Points: c.CostPoints, Key: "lottery:" + d.Ref,
-			Ref: ref, Title: "抽奖消耗", Operator: "lottery"}); err != nil {
-			return Draw{}, took, err
-		}
-	} else {
-		d.Free = true
-	}
-	if d.PrizeKind == KindPoints && d.Points > 0 {
-		if _, err := s.Points.Earn(ctx, ledger.EarnInput{MemberID: memberID, Points: d.Points, Key: "lottery:" + d.Ref + ":prize",
-			Ref: ref, Title: "抽奖奖品", Operator: "lottery"}); err != nil {
+	if in, ok := d.prizeEarn(); ok {
+		if _, err := s.Points.Earn(ctx, in); err != nil {
 			return Draw{}, took, err
 		}
 	}

@@ -46,6 +46,8 @@ type Store interface {
 	InsertDraw(ctx context.Context, d *Draw) error
 	// Draws lists the member's draws in a campaign, newest first.
 	Draws(ctx context.Context, campaignID, memberID int64, limit int, cursor int64) ([]Draw, int64, error)
+
+	GroupStore
 }
 
 // Reservation is what a draw asks the Gate for.
@@ -108,9 +110,8 @@ type DrawKey struct {
 // WinKey names a member's wins of one prize.
 type WinKey struct{ CampaignID, MemberID, PrizeID int64 }
 
-// GroupStore is what group commit needs beyond Store, each call one or two
-// multi-row statements in the transaction in ctx; a Store that does not
-// implement it gets no group commit.
+// GroupStore is the part of Store group commit uses (group.go), each call
+// one or two multi-row statements in the transaction in ctx.
 type GroupStore interface {
 	// Prizes reads the campaigns' prizes as SQL has them now (no lock).
 	Prizes(ctx context.Context, campaignIDs []int64) (map[int64]Prize, error)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/jifen/jifen/domain/group"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/rules"
@@ -15,7 +15,7 @@ import (
 //
 // Paid events that name their member by id and arrive outside a caller's
 // unit of work are handled in groups (package group): a committer takes
-// every event queued (up to GroupCommit.MaxBatch) and runs them in ONE
+// every event queued (up to GroupCommit.Max) and runs them in ONE
 // transaction, in arrival order, as they would run one after another:
 //
 //  1. one read of which event ids are taken, one locked read of the tier
@@ -66,15 +66,6 @@ import (
 // answer it would have got without grouping. Refunds, events naming the
 // member by openid or phone and events naming a points hold always run
 // alone.
-
-// GroupCommit configures group commit of paid events. The zero value
-// turns it off.
-type GroupCommit struct {
-	// Committers is how many groups may commit at once (0: off).
-	Committers int
-	// MaxBatch caps the events in one group (64 when 0).
-	MaxBatch int
-}
 
 // BatchStore is what group commit needs beyond Store.
 type BatchStore interface {
@@ -177,7 +168,7 @@ func (s *Service) batchable(ctx context.Context, e *Event) (batchDeps, bool) {
 	d.rules, ok[2] = s.Rules.(batchRules)
 	d.tier, ok[3] = s.Tier.(batchTier)
 	d.ledger, ok[4] = s.Ledger.(batchLedger)
-	ok[5] = group.Eligible(ctx, s.GroupCommit.Committers, s.Tx)
+	ok[5] = s.GroupCommit.On(ctx, s.Tx)
 	for _, b := range ok {
 		if !b {
 			return d, false
@@ -193,7 +184,7 @@ func (s *Service) submit(ctx context.Context, d batchDeps, e Event, hash string,
 		return Outcome{}, true
 	}
 	j := &paidJob{ctx: ctx, e: e, hash: hash, now: now, done: make(chan paidResult, 1)}
-	s.group.Submit(s.GroupCommit.Committers, s.GroupCommit.MaxBatch, func(jobs []*paidJob) { s.commitGroup(d, jobs) }, j)
+	s.group.Submit(s.GroupCommit, func(jobs []*paidJob) { s.commitGroup(d, jobs) }, j)
 	// Once queued the job is answered whatever happens to ctx: the group
 	// may already have committed it.
 	r := <-j.done
@@ -203,7 +194,7 @@ func (s *Service) submit(ctx context.Context, d batchDeps, e Event, hash string,
 func (s *Service) commitGroup(d batchDeps, jobs []*paidJob) {
 	var outs map[*paidJob]Outcome
 	ctx := context.WithoutCancel(jobs[0].ctx)
-	err := group.InTx(ctx, s.Tx, func(ctx context.Context) error {
+	err := batch.InTx(ctx, s.Tx, func(ctx context.Context) error {
 		// Runs again after a deadlock: it starts from nothing.
 		var err error
 		outs, err = s.runGroup(ctx, d, jobs)

@@ -12,7 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jifen/jifen/domain"
-	"github.com/jifen/jifen/domain/group"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/rules"
@@ -71,9 +71,9 @@ type Service struct {
 	// (referral.Service.PrefetchFirstPaid). Optional.
 	PrefetchFirstPaid []func(ctx context.Context, memberIDs []int64) error
 	// GroupCommit handles concurrent paid events in groups (see group.go).
-	GroupCommit GroupCommit
+	GroupCommit batch.Settings
 
-	group group.Lazy[*paidJob]
+	group batch.Committer[*paidJob]
 }
 
 // Limits of an event.

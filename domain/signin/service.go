@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jifen/jifen/domain"
-	"github.com/jifen/jifen/domain/group"
-	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/batch"
 )
 
 // Service signs members in.
@@ -23,12 +21,11 @@ type Service struct {
 	Tiers   Tiers       // the member's tier for Rewards.TierPermille (tier.Service); nil: everyone "normal"
 	Streaks StreakBoard // optional
 	Points  PointsBoard // optional
-	// Group turns on group commit of sign-ins (see group.go); it needs a
-	// Store implementing BatchStore and a Tx that tells whether a context
-	// carries a transaction.
-	Group GroupCommit
+	// GroupCommit turns on group commit of sign-ins (see group.go); it needs a
+	// Tx that tells whether a context carries a transaction.
+	GroupCommit batch.Settings
 
-	group group.Lazy[*job]
+	group batch.Committer[*job]
 }
 
 // Result answers a sign-in.
@@ -51,8 +48,8 @@ func (s *Service) SignIn(ctx context.Context, memberID int64) (Result, error) {
 	var res Result
 	var err error
 	alone, marked := true, false
-	if bs, ok := s.grouped(ctx); ok {
-		res, alone, marked, err = s.submit(ctx, bs, memberID, now)
+	if s.grouped(ctx) {
+		res, alone, marked, err = s.submit(ctx, memberID, now)
 	}
 	if alone {
 		res, err = s.signInAlone(ctx, memberID, now)
@@ -67,74 +64,63 @@ func (s *Service) SignIn(ctx context.Context, memberID int64) (Result, error) {
 	return res, nil
 }
 
-// signInAlone is the ordinary path: one transaction for this sign-in.
+// signInAlone is the one-by-one executor: one transaction for this
+// sign-in, deciding with Rewards.Decide.
 func (s *Service) signInAlone(ctx context.Context, memberID int64, now time.Time) (Result, error) {
-	today := domain.DayOf(now)
 	tiers, err := s.tiersOf(ctx, []int64{memberID})
 	if err != nil {
 		return Result{}, fmt.Errorf("tier of member %d: %w", memberID, err)
 	}
-	tier := tiers[memberID]
+	m := Member{ID: memberID, Tier: tiers[memberID]}
 	var res Result
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		// The member lock first, as a group and a make-up take it (the
-		// account; see group.go, step 1): a group of the next day that
-		// reads this member's rows waits for this sign-in, and the locks
-		// are taken in one order everywhere. Then claim the day:
-		// concurrent taps wait on this row and then find it taken, before
-		// any other work.
+		// The member first, as a group and a make-up take it: the locks
+		// are taken in one order everywhere (the store's docs tell why).
+		// Then claim the day as if yesterday were not signed: concurrent
+		// taps wait on this row and then find it taken, before any other
+		// work.
 		if err := s.Ledger.LockMember(ctx, memberID); err != nil {
 			return err
 		}
-		rec := Record{MemberID: memberID, Day: today, Streak: 1, CreatedAt: now}
+		rec, lines, _ := s.Rewards.Decide(m, now)
 		if err := s.Store.Insert(ctx, rec); err != nil {
 			if errors.Is(err, ErrDuplicate) {
-				return domain.Errorf(domain.AlreadySignedIn, "already signed in on %s", today)
+				_, _, err = s.Rewards.Decide(Member{ID: memberID, Taken: true}, now)
 			}
 			return err
 		}
-		// A locking read: under READ COMMITTED (the sessions' level) the
-		// make-up's renumbering scan locks no gap, so a make-up of
-		// yesterday may have scanned past today before our insert. Locking
-		// yesterday's row waits for such a make-up (or a renumbering
-		// through yesterday) to commit and then reads its streak; a make-up
-		// whose scan comes after our insert waits for our row and fixes it.
-		// A plain read here lost the make-up's streak (see
-		// TestSignInRacingMakeupKeepsStreaks in repo/signinstore).
-		prev, found, err := s.Store.Get(ctx, memberID, today.AddDays(-1), true)
+		// Yesterday's row as a make-up of it may still be writing it (see
+		// Store.Get's lock), and the decision again with its streak.
+		prev, found, err := s.Store.Get(ctx, memberID, rec.Day.AddDays(-1), true)
 		if err != nil {
 			return err
 		}
 		if found {
-			rec.Streak = prev.Streak + 1
-		}
-		lines := s.Rewards.For(rec.Streak, tier)
-		rec.Points = Total(lines)
-		if err := s.Store.Settle(ctx, memberID, today, rec.Streak, rec.Points); err != nil {
-			return err
-		}
-		res = Result{Day: today, Streak: rec.Streak, Awarded: lines}
-		if rec.Points > 0 {
-			e, err := s.Ledger.Earn(ctx, ledger.EarnInput{MemberID: memberID, Points: rec.Points,
-				Key: "signin:" + strconv.FormatInt(memberID, 10) + ":" + strconv.Itoa(today.Int()),
-				Ref: ledger.Ref{Type: "signin", ID: today.String()}, Title: "签到奖励", Operator: "system"})
-			if err != nil {
+			m.Yesterday = prev.Streak
+			rec, lines, _ = s.Rewards.Decide(m, now)
+			if err := s.Store.Settle(ctx, memberID, rec.Day, rec.Streak, rec.Points); err != nil {
 				return err
 			}
-			res.Balance = e.BalanceAfter
-		} else {
-			b, err := s.Ledger.Balance(ctx, memberID)
-			if err != nil {
-				return err
-			}
-			res.Balance = b.Available
 		}
-		return nil
+		res = Result{Day: rec.Day, Streak: rec.Streak, Awarded: lines}
+		res.Balance, err = s.award(ctx, rec)
+		return err
 	})
 	if err != nil {
 		return Result{}, err
 	}
 	return res, nil
+}
+
+// award earns rec's points in the transaction in ctx and returns the
+// member's balance after it.
+func (s *Service) award(ctx context.Context, rec Record) (int64, error) {
+	if rec.Points > 0 {
+		e, err := s.Ledger.Earn(ctx, earning(rec))
+		return e.BalanceAfter, err
+	}
+	b, err := s.Ledger.Balance(ctx, rec.MemberID)
+	return b.Available, err
 }
 
 // afterCommit updates the boards in Redis (the calendar bit is set by the
@@ -158,20 +144,16 @@ func (s *Service) Makeup(ctx context.Context, memberID int64, date string) (Resu
 	}
 	now := s.Clock.Now()
 	today := domain.DayOf(now)
-	switch {
-	case !day.Before(today):
-		return Result{}, domain.Errorf(domain.RuleViolation, "only a day before today can be made up")
-	case day.Year != today.Year || day.Month != today.Month:
-		return Result{}, domain.Errorf(domain.RuleViolation, "only a day of the current month can be made up")
+	if err := MakeupDay(day, today); err != nil {
+		return Result{}, err
 	}
 	first := domain.Day{Year: today.Year, Month: today.Month, Day: 1}
 	var res Result
 	var current int
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		// The member's account first: a group of sign-ins that locked it
-		// before (with its first read) is waited for, and one that comes
-		// after waits for this make-up before reading yesterday's streak
-		// (group.go, step 1).
+		// The member first, as a sign-in takes it: a group of sign-ins
+		// that took it before is waited for, and one that comes after
+		// waits for this make-up before reading yesterday's streak.
 		if err := s.Ledger.LockMember(ctx, memberID); err != nil {
 			return err
 		}
@@ -179,22 +161,13 @@ func (s *Service) Makeup(ctx context.Context, memberID int64, date string) (Resu
 		if err != nil {
 			return err
 		}
-		used := 0
-		for _, r := range month {
-			if r.Makeup {
-				used++
-			}
-			if r.Day == day {
-				return domain.Errorf(domain.AlreadySignedIn, "%s is already signed", day)
-			}
-		}
-		if used >= s.Rewards.MakeupsPerMonth {
-			return domain.Errorf(domain.RuleViolation, "no make-ups left this month (%d allowed)", s.Rewards.MakeupsPerMonth)
+		if err := s.Rewards.AllowMakeup(month, day); err != nil {
+			return err
 		}
 		rec := Record{MemberID: memberID, Day: day, Streak: 1, Makeup: true, CreatedAt: now}
 		if err := s.Store.Insert(ctx, rec); err != nil {
 			if errors.Is(err, ErrDuplicate) {
-				return domain.Errorf(domain.AlreadySignedIn, "%s is already signed", day)
+				return makeupTaken(day)
 			}
 			return err
 		}
@@ -208,34 +181,26 @@ func (s *Service) Makeup(ctx context.Context, memberID int64, date string) (Resu
 				return err
 			}
 		}
-		current = rec.Streak
-		// Renumber the run that follows the filled day.
+		// Renumber the run that follows the filled day, a page at a time.
 		next, streak := day.AddDays(1), rec.Streak
 		for {
 			later, err := s.Store.After(ctx, memberID, next.AddDays(-1), 64)
 			if err != nil {
 				return err
 			}
-			i := 0
-			for ; i < len(later) && later[i].Day == next; i++ {
-				streak++
-				if err := s.Store.SetStreak(ctx, memberID, next, streak); err != nil {
+			var changed []Record
+			changed, next, streak = Renumber(next, streak, later)
+			for _, c := range changed {
+				if err := s.Store.SetStreak(ctx, memberID, c.Day, c.Streak); err != nil {
 					return err
 				}
-				next = next.AddDays(1)
 			}
-			if i < len(later) || len(later) < 64 {
+			if len(changed) < len(later) || len(later) < 64 {
 				break
 			}
 		}
-		if !next.AddDays(-1).Before(today.AddDays(-1)) {
-			current = streak // the reconnected run reaches yesterday or today
-		} else {
-			current = 0
-		}
-		e, err := s.Ledger.Spend(ctx, ledger.SpendInput{MemberID: memberID, Points: s.Rewards.MakeupCost,
-			Key: "signin-makeup:" + strconv.FormatInt(memberID, 10) + ":" + strconv.Itoa(day.Int()),
-			Ref: ledger.Ref{Type: "signin_makeup", ID: day.String()}, Title: "补签", Operator: "system"})
+		current = CurrentStreak(next, streak, today)
+		e, err := s.Ledger.Spend(ctx, s.Rewards.makeupCharge(memberID, day))
 		if err != nil {
 			return err
 		}
@@ -299,13 +264,7 @@ func (s *Service) Calendar(ctx context.Context, memberID int64, month string) (C
 	if err != nil {
 		return CalendarView{}, err
 	}
-	used := 0
-	for _, r := range rows {
-		if r.Makeup {
-			used++
-		}
-	}
-	v.MakeupsLeft = max(0, s.Rewards.MakeupsPerMonth-used)
+	v.MakeupsLeft = s.Rewards.MakeupsLeft(rows)
 	last, found, err := s.Store.Latest(ctx, memberID, today)
 	if err != nil {
 		return CalendarView{}, err

@@ -52,6 +52,17 @@ type Store interface {
 	Month(ctx context.Context, memberID int64, first domain.Day) ([]Record, error)
 	// Latest returns the member's latest row on or before day.
 	Latest(ctx context.Context, memberID int64, day domain.Day) (Record, bool, error)
+
+	// For group commit (group.go):
+
+	// Rows returns the members' rows of the given days, locking them (FOR
+	// UPDATE on MySQL) when lock.
+	Rows(ctx context.Context, members []int64, days []domain.Day, lock bool) ([]Record, error)
+	// InsertMany stores rs with one statement, which may travel with the
+	// transaction's next statement (a pipelined transaction): a taken
+	// (member, day) fails it, or that next statement, with ErrDuplicate
+	// (wrapped) and the transaction must roll back.
+	InsertMany(ctx context.Context, rs []Record) error
 }
 
 // ErrDuplicate is returned (wrapped) by Store.Insert for a taken day.
@@ -68,6 +79,10 @@ type Calendar interface {
 	Fill(ctx context.Context, memberID int64, first domain.Day, days []int) error
 	// Mark adds one signed day.
 	Mark(ctx context.Context, memberID int64, day domain.Day) error
+	// MarkMany marks one day of many members at once (one round trip): a
+	// group marks its sign-ins after the commit, before answering, so the
+	// callers skip their own Mark.
+	MarkMany(ctx context.Context, members []int64, day domain.Day) error
 }
 
 // StreakBoard is told a member's current streak after a commit (the
@@ -81,9 +96,10 @@ type PointsBoard interface {
 	Earned(ctx context.Context, memberID int64, points int64)
 }
 
-// Tiers tells a member's tier for the tier multiplier (tier.Service).
+// Tiers tells members' tiers for the tier multiplier (tier.Service), in
+// one call for a group. Members missing from the map are "normal".
 type Tiers interface {
-	TierOf(ctx context.Context, memberID int64) (string, error)
+	TiersOf(ctx context.Context, members []int64) (map[int64]string, error)
 }
 
 // Ledger is the part of the points ledger sign-in uses.
@@ -94,4 +110,14 @@ type Ledger interface {
 	// LockMember locks the member's account for the rest of the
 	// transaction in ctx (a sign-in and a make-up take it first).
 	LockMember(ctx context.Context, memberID int64) error
+
+	// For group commit (group.go):
+
+	// Prelock locks the accounts a later ApplyLate will lock, with the
+	// transaction's next statement; locked (nil when nothing was sent)
+	// tells which were there and are locked.
+	Prelock(ctx context.Context, members []int64, withLots map[int64]bool) (locked func(memberID int64) bool, err error)
+	// ApplyLate makes many earns in the caller's transaction at once,
+	// reading no entry id before the commit.
+	ApplyLate(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
 }

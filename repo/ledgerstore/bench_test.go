@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/repo/ledgerstore"
 	"github.com/jifen/jifen/repo/testenv"
@@ -18,7 +19,7 @@ func BenchmarkRawCommit(b *testing.B) { testenv.BenchRawCommit(b) }
 
 func benchService(b *testing.B) *ledger.Service {
 	env := testenv.New(b)
-	return &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: domain.NewFakeClock(t0), GroupCommit: ledger.GroupCommit{Committers: 2}}
+	return &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: domain.NewFakeClock(t0), GroupCommit: batch.Settings{Committers: 2}}
 }
 
 // BenchmarkEarnSpread earns on 1,000 members (accounts exist already).
@@ -83,7 +84,7 @@ func BenchmarkSpendLots(b *testing.B) {
 	for _, lots := range []int64{1, 1000} {
 		b.Run(fmt.Sprint("lots=", lots), func(b *testing.B) {
 			svc := benchService(b)
-			svc.GroupCommit = ledger.GroupCommit{}
+			svc.GroupCommit = batch.Settings{}
 			ctx := context.Background()
 			per := 10_000 / lots // 10 points a lot: the spends walk through hundreds of lots
 			ops := make([]ledger.Op, 0, lots)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 )
 
@@ -201,7 +202,7 @@ func forEachMode(t *testing.T, test func(t *testing.T, f *fixture)) {
 			t.Parallel()
 			f := newFixtureAlone(t)
 			if grouped {
-				f.svc.GroupCommit = ledger.GroupCommit{Committers: 2}
+				f.svc.GroupCommit = batch.Settings{Committers: 2}
 			}
 			test(t, f)
 		})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/repo/ledgerstore"
 	"github.com/jifen/jifen/repo/testenv"
@@ -31,7 +32,7 @@ type fixture struct {
 // the app does; newFixtureAlone's runs every write alone.
 func newFixture(t testing.TB) *fixture {
 	f := newFixtureAlone(t)
-	f.svc.GroupCommit = ledger.GroupCommit{Committers: 2}
+	f.svc.GroupCommit = batch.Settings{Committers: 2}
 	return f
 }
 

@@ -3,6 +3,7 @@ package lotterystore_test
 import (
 	"context"
 	"fmt"
+	"github.com/jifen/jifen/domain/batch"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ func BenchmarkB_DrawWithCost(b *testing.B) { benchDraws(b, newFixture(b)) }
 // with a campaign read per draw (group commit off, no cache) — the path
 // every draw took before group commit.
 func BenchmarkB2_DrawWithCostAlone(b *testing.B) {
-	benchDraws(b, newFixtureWith(b, lottery.GroupCommit{}, 0))
+	benchDraws(b, newFixtureWith(b, batch.Settings{}, 0))
 }
 
 func benchDraws(b *testing.B, f *fixture) {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/jifen/jifen/domain/group"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/repo"
 )
@@ -30,7 +30,7 @@ type Gate struct {
 	// own round trip.
 	Pipelines int
 
-	reserves group.Lazy[*reserveJob]
+	reserves batch.Committer[*reserveJob]
 }
 
 type reserveJob struct {
@@ -127,7 +127,7 @@ func (g *Gate) Reserve(ctx context.Context, r lottery.Reservation) (lottery.Outc
 		if pipes == 0 {
 			pipes = 2
 		}
-		g.reserves.Submit(pipes, 256, g.sendReserves, j)
+		g.reserves.Submit(batch.Settings{Committers: pipes, Max: 256}, g.sendReserves, j)
 		<-j.done
 		n, err = j.n, j.err
 	}

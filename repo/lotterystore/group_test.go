@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/lottery"
 )
 
@@ -183,7 +184,7 @@ func TestGroupedDrawsMatchTheLedger(t *testing.T) {
 // TestDrawsAloneStillHold runs the stock race through the one-by-one path
 // (group commit off, no campaign cache): the fallback keeps its guarantees.
 func TestDrawsAloneStillHold(t *testing.T) {
-	f := newFixtureWith(t, lottery.GroupCommit{}, 0)
+	f := newFixtureWith(t, batch.Settings{}, 0)
 	c := f.campaign(t, hotCampaign())
 	f.fundAll(t, stockMembers, 1000)
 	n := drawsFor(f.env, 1000)

@@ -3,6 +3,7 @@ package lotterystore_test
 import (
 	"context"
 	"fmt"
+	"github.com/jifen/jifen/domain/batch"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,8 +35,8 @@ func TestPerMemberLimitLeavesThePrizeToOthers(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
-		gc   lottery.GroupCommit
-	}{{"grouped", lottery.GroupCommit{Committers: 2, MaxBatch: 64}}, {"one by one", lottery.GroupCommit{}}} {
+		gc   batch.Settings
+	}{{"grouped", batch.Settings{Committers: 2, Max: 64}}, {"one by one", batch.Settings{}}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixtureWith(t, tc.gc, time.Second)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/repo/ledgerstore"
@@ -30,12 +31,12 @@ type fixture struct {
 // newFixture wires the lottery as the app does: draws group-committed
 // (two committers), campaigns cached for a second.
 func newFixture(t testing.TB) *fixture {
-	return newFixtureWith(t, lottery.GroupCommit{Committers: envInt("LOTTERY_COMMITTERS", 2), MaxBatch: 64}, time.Second)
+	return newFixtureWith(t, batch.Settings{Committers: envInt("LOTTERY_COMMITTERS", 2), Max: 64}, time.Second)
 }
 
 // newFixtureWith chooses group commit and the campaign cache; the zero
 // values give the one-by-one path with a campaign read per draw.
-func newFixtureWith(t testing.TB, gc lottery.GroupCommit, ttl time.Duration) *fixture {
+func newFixtureWith(t testing.TB, gc batch.Settings, ttl time.Duration) *fixture {
 	env := testenv.New(t)
 	clock := domain.NewFakeClock(t0)
 	led := &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: clock}

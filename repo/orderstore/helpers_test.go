@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/birthday"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/member"
@@ -63,7 +64,7 @@ func newWorldGrouped(t testing.TB, start time.Time, grouped bool) *world {
 	w.orders = &orders.Service{Store: &orderstore.Store{DB: env.DB}, Members: w.members, Rules: w.rules, Ledger: w.ledger,
 		Tier: w.tiers, Tx: env.DB, Clock: w.clock, ReturnWindow: 7 * 24 * time.Hour}
 	if grouped {
-		w.orders.GroupCommit = orders.GroupCommit{Committers: 2, MaxBatch: 64}
+		w.orders.GroupCommit = batch.Settings{Committers: 2, Max: 64}
 	}
 	w.birthday = &birthday.Service{Members: w.members, Store: ts, Rules: w.rules, Ledger: w.ledger, Tier: w.tiers, Tx: env.DB, Clock: w.clock}
 	return w

@@ -9,9 +9,7 @@ import (
 	"github.com/jifen/jifen/repo"
 )
 
-var _ signin.BatchStore = (*Store)(nil)
-
-// Rows implements signin.BatchStore: one read of the members' rows of days
+// Rows implements signin.Store: one read of the members' rows of days
 // (primary-key ranges), FOR UPDATE on MySQL when lock. Under READ COMMITTED
 // a locking read waits for a row another transaction inserted or updated
 // and has not committed, and then reads its committed version.
@@ -34,7 +32,7 @@ func (s *Store) Rows(ctx context.Context, members []int64, days []domain.Day, lo
 	return toDomain(rs), nil
 }
 
-// InsertMany implements signin.BatchStore with one multi-row INSERT (the
+// InsertMany implements signin.Store with one multi-row INSERT (the
 // rows in the order given: callers sort them so that concurrent groups
 // lock in the same order). In a pipelined transaction it travels with the
 // next statement (repo.DB.Later): a taken day then fails that statement,

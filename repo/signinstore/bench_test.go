@@ -29,7 +29,7 @@ func BenchmarkSignIn(b *testing.B) {
 	clock := domain.NewFakeClock(time.Date(2026, 11, 23, 10, 0, 0, 0, domain.Shanghai))
 	svc, _ := service(b, clock)
 	if n, err := strconv.Atoi(os.Getenv("JIFEN_BENCH_SIGNIN_COMMITTERS")); err == nil {
-		svc.Group.Committers = n
+		svc.GroupCommit.Committers = n
 	}
 	ctx := context.Background()
 	var seq atomic.Int64

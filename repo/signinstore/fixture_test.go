@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/signin"
 	"github.com/jifen/jifen/repo/ledgerstore"
@@ -37,8 +38,8 @@ func newFixture(tb testing.TB, clock domain.Clock) *fixture {
 		tb.Fatal(err)
 	}
 	svc := &signin.Service{Store: st, Cache: &signinstore.Calendar{R: env.Redis}, Tx: env.DB, Ledger: l, Clock: clock,
-		Rewards: signin.Rewards{Base: 10, Cycle: 7, Ladder: []signin.Step{{Day: 3, Bonus: 5}}, MakeupsPerMonth: 2, MakeupCost: 20},
-		Group:   signin.GroupCommit{Committers: 1, Max: 64}}
+		Rewards:     signin.Rewards{Base: 10, Cycle: 7, Ladder: []signin.Step{{Day: 3, Bonus: 5}}, MakeupsPerMonth: 2, MakeupCost: 20},
+		GroupCommit: batch.Settings{Committers: 1, Max: 64}}
 	return &fixture{svc: svc, ledger: l, store: st, env: env, ctx: context.Background()}
 }
 

@@ -180,7 +180,7 @@ func TestSignInRacingMakeupKeepsStreaks(t *testing.T) {
 func signInRacingMakeup(t *testing.T, committers int) {
 	clock := domain.NewFakeClock(time.Date(2026, 11, 20, 10, 0, 0, 0, domain.Shanghai))
 	f := newFixture(t, clock)
-	f.svc.Group.Committers = committers
+	f.svc.GroupCommit.Committers = committers
 	ms := members(30)
 	for _, m := range ms {
 		if _, err := f.ledger.Earn(f.ctx, ledger.EarnInput{MemberID: m, Points: 100, Key: fmt.Sprint("seed-", m),

@@ -187,8 +187,6 @@ func (c *Calendar) Mark(ctx context.Context, memberID int64, day domain.Day) err
 	return err
 }
 
-var _ signin.GroupCalendar = (*Calendar)(nil)
-
 // MarkMany sets one day's bit for many members in one pipeline (not a
 // MULTI: the keys are in different Cluster slots; each key's SETBIT still
 // precedes its EXPIRE).

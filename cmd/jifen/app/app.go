@@ -33,6 +33,7 @@ import (
 	"github.com/jifen/jifen/domain/adjustment"
 	"github.com/jifen/jifen/domain/analytics"
 	"github.com/jifen/jifen/domain/audit"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/birthday"
 	"github.com/jifen/jifen/domain/checkout"
 	"github.com/jifen/jifen/domain/guide"
@@ -270,7 +271,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		return nil, err
 	}
 	a.Ledger = &ledger.Service{Store: &ledgerstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, Expiry: expiry,
-		GroupCommit: ledger.GroupCommit{Committers: cfg.Ledger.GroupCommits, MaxBatch: cfg.Ledger.GroupMax}}
+		GroupCommit: batch.Settings{Committers: cfg.Ledger.GroupCommits, Max: cfg.Ledger.GroupMax}}
 	a.Adjust = &adjustment.Service{Ledger: a.Ledger, Members: memberStore, Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
 	work := wechat.NewWork(cfg.WeChat.Work.CorpID, string(cfg.WeChat.Work.Secret), strconv.Itoa(cfg.WeChat.Work.AgentID), wcCache)
 	var storeNotifier guide.StoreNotifier = wechat.RobotSender{}
@@ -284,7 +285,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, a.Guides.OnRegistered)
 	a.Lottery = &lottery.Service{Store: &lotterystore.Store{DB: st.DB}, Gate: &lotterystore.Gate{R: st.Redis},
 		Points: a.Ledger, Tx: st.DB, Clock: opt.Clock, CampaignTTL: cfg.Lottery.CampaignCacheTTL,
-		GroupCommit: lottery.GroupCommit{Committers: cfg.Lottery.GroupCommits, MaxBatch: cfg.Lottery.GroupMax}}
+		GroupCommit: batch.Settings{Committers: cfg.Lottery.GroupCommits, Max: cfg.Lottery.GroupMax}}
 	ruleStore := rulestore.New(st.DB)
 	a.Rules = &rules.Service{Store: ruleStore, Usage: ruleStore, Budget: ruleStore, Tx: st.DB, Clock: opt.Clock, CacheTTL: cfg.Rules.CacheTTL}
 	ruleAdmin := &ruleadmin.Service{Rules: a.Rules, Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
@@ -293,7 +294,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Guides.Tiers = a.Tiers
 	a.Orders = &orders.Service{Store: &orderstore.Store{DB: st.DB}, Members: memberStore, Rules: a.Rules, Ledger: a.Ledger,
 		Tier: a.Tiers, Tx: st.DB, Clock: opt.Clock, ReturnWindow: cfg.Orders.ReturnWindow,
-		GroupCommit: orders.GroupCommit{Committers: cfg.Orders.GroupCommits, MaxBatch: cfg.Orders.GroupMax}}
+		GroupCommit: batch.Settings{Committers: cfg.Orders.GroupCommits, Max: cfg.Orders.GroupMax}}
 	a.Birthday = &birthday.Service{Members: memberStore, Store: tierStore, Rules: a.Rules, Ledger: a.Ledger, Tier: a.Tiers, Tx: st.DB, Clock: opt.Clock}
 	// Orders paid before the member existed are applied when they register
 	// (by openid) or bind their phone, inside that transaction.
@@ -309,7 +310,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Boards.Register(boardstore.SigninStreak(signinStore))
 	a.Signin = &signin.Service{Store: signinStore, Cache: &signinstore.Calendar{R: st.Redis}, Tx: st.DB, Ledger: a.Ledger,
 		Clock: opt.Clock, Rewards: signinRewards(cfg.Engage.Signin), Tiers: a.Tiers, Streaks: a.Boards, Points: a.Boards,
-		Group: signin.GroupCommit{Committers: cfg.Engage.Signin.GroupCommits, Max: cfg.Engage.Signin.GroupMax}}
+		GroupCommit: batch.Settings{Committers: cfg.Engage.Signin.GroupCommits, Max: cfg.Engage.Signin.GroupMax}}
 
 	refStore := &referralstore.Store{DB: st.DB}
 	rc := cfg.Referral

@@ -1,10 +1,13 @@
-// Package group runs requests that arrive concurrently in groups: a
-// committer takes the first waiting request and every other one queued
-// behind it (up to Max), and hands them to Run together. Nobody waits for
-// a group to fill: under light load a group is one request. Services use
+// Package batch is the group committer: it runs requests that arrive
+// concurrently in batches. A committer takes the first waiting request and
+// every other one queued behind it (up to Max), and hands them to Run
+// together. Nobody waits for a batch to fill: under light load a batch is
+// one request. The ledger, sign-in, the lottery and the order webhook use
 // it to commit many requests in one transaction with multi-row statements
-// (group commit), each request still getting its own answer.
-package group
+// (group commit), each request still getting its own answer; a request
+// its batch could not commit runs alone through its service's one-by-one
+// path.
+package batch
 
 import (
 	"context"
@@ -64,30 +67,44 @@ func (b *Batcher[J]) loop() {
 	}
 }
 
-// Lazy is the Batcher of a service, made on the first Submit (services are
-// plain structs filled in by their wiring), with counters of what its
-// groups answered. The zero value is ready to use.
-type Lazy[J any] struct {
+// Settings configure a service's group commit. The zero value turns it
+// off: every request runs alone.
+type Settings struct {
+	// Committers is how many batches may commit at once (0: off).
+	Committers int
+	// Max caps the requests of one batch (64 when not positive).
+	Max int
+}
+
+// On reports whether a request with ctx may be grouped: grouping is on
+// and ctx carries no transaction of tx (see OutsideTx).
+func (s Settings) On(ctx context.Context, tx any) bool {
+	return s.Committers > 0 && OutsideTx(ctx, tx)
+}
+
+// Committer is the Batcher of a service, made on the first Submit
+// (services are plain structs filled in by their wiring), with counters of
+// what its batches answered. The zero value is ready to use.
+type Committer[J any] struct {
 	once     sync.Once
 	b        *Batcher[J]
 	groups   atomic.Int64
 	answered atomic.Int64
 }
 
-// Submit queues j, making the batcher on first use with committers, max
-// (64 when not positive) and run.
-func (l *Lazy[J]) Submit(committers, max int, run func(jobs []J), j J) {
+// Submit queues j, making the batcher on first use with set and run.
+func (l *Committer[J]) Submit(set Settings, run func(jobs []J), j J) {
 	l.once.Do(func() {
-		if max <= 0 {
-			max = 64
+		l.b = &Batcher[J]{Committers: set.Committers, Max: set.Max, Run: run}
+		if l.b.Max <= 0 {
+			l.b.Max = 64
 		}
-		l.b = &Batcher[J]{Committers: committers, Max: max, Run: run}
 	})
 	l.b.Submit(j)
 }
 
 // Done records a committed group that answered n requests (n > 0).
-func (l *Lazy[J]) Done(n int) {
+func (l *Committer[J]) Done(n int) {
 	if n > 0 {
 		l.groups.Add(1)
 		l.answered.Add(int64(n))
@@ -96,7 +113,7 @@ func (l *Lazy[J]) Done(n int) {
 
 // Stats reports how many groups have committed and how many requests they
 // answered (the rest ran alone).
-func (l *Lazy[J]) Stats() (groups, answered int64) {
+func (l *Committer[J]) Stats() (groups, answered int64) {
 	return l.groups.Load(), l.answered.Load()
 }
 
@@ -108,12 +125,6 @@ func OutsideTx(ctx context.Context, tx any) bool {
 		InTransaction(ctx context.Context) bool
 	})
 	return ok && !p.InTransaction(ctx)
-}
-
-// Eligible reports whether a request with ctx may be grouped: grouping is
-// on (committers > 0) and ctx carries no transaction of tx (see OutsideTx).
-func Eligible(ctx context.Context, committers int, tx any) bool {
-	return committers > 0 && OutsideTx(ctx, tx)
 }
 
 // InTx runs a group's transaction: pipelined when tx offers it
