@@ -19,14 +19,9 @@ import (
 // expired, clawed back and returned, and the members active that day.
 // Default: the last 30 days.
 func (h *Handlers) AnalyticsPoints(c *gin.Context) {
-	from, to, err := h.analyticsRange(c)
+	from, to, asCSV, err := h.analyticsQuery(c)
 	if err != nil {
 		web.Fail(c, err)
-		return
-	}
-	format := c.DefaultQuery("format", "json")
-	if format != "json" && format != "csv" {
-		web.Fail(c, domain.FieldError("format", "must be json or csv"))
 		return
 	}
 	days, err := h.Analytics.Points(c.Request.Context(), from, to)
@@ -34,7 +29,7 @@ func (h *Handlers) AnalyticsPoints(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	if format == "csv" {
+	if asCSV {
 		pointsCSV(c, from, to, days)
 		return
 	}
@@ -43,6 +38,21 @@ func (h *Handlers) AnalyticsPoints(c *gin.Context) {
 		out = append(out, gin.H{"day": d.Day.String(), "totals": d.Totals, "by_source": d.By, "active_members": d.Active})
 	}
 	c.JSON(http.StatusOK, gin.H{"from": from.String(), "to": to.String(), "days": out})
+}
+
+// analyticsQuery reads ?from=&to= (see analyticsRange) and ?format=json
+// (the default) or csv.
+func (h *Handlers) analyticsQuery(c *gin.Context) (from, to domain.Day, asCSV bool, err error) {
+	if from, to, err = h.analyticsRange(c); err != nil {
+		return from, to, false, err
+	}
+	switch c.DefaultQuery("format", "json") {
+	case "json":
+		return from, to, false, nil
+	case "csv":
+		return from, to, true, nil
+	}
+	return from, to, false, domain.FieldError("format", "must be json or csv")
 }
 
 // analyticsRange reads ?from=&to= (Shanghai days; default the last 30

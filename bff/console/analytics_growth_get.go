@@ -10,7 +10,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/jifen/jifen/bff/web"
-	"github.com/jifen/jifen/domain"
 )
 
 // AnalyticsGrowth handles GET /api/v1/console/analytics/growth?from=&to=
@@ -18,14 +17,9 @@ import (
 // first orders, rewards paid, flagged) and, per Shanghai day, the
 // lottery's draws, the points they took and the prizes they gave.
 func (h *Handlers) AnalyticsGrowth(c *gin.Context) {
-	from, to, err := h.analyticsRange(c)
+	from, to, asCSV, err := h.analyticsQuery(c)
 	if err != nil {
 		web.Fail(c, err)
-		return
-	}
-	format := c.DefaultQuery("format", "json")
-	if format != "json" && format != "csv" {
-		web.Fail(c, domain.FieldError("format", "must be json or csv"))
 		return
 	}
 	ctx := c.Request.Context()
@@ -39,7 +33,7 @@ func (h *Handlers) AnalyticsGrowth(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	if format == "csv" {
+	if asCSV {
 		c.Header("Content-Type", "text/csv; charset=utf-8")
 		c.Header("Content-Disposition", `attachment; filename="growth-`+from.String()+`-`+to.String()+`.csv"`)
 		c.Status(http.StatusOK)

@@ -19,14 +19,9 @@ import (
 // active by tier; and the 30- and 90-day repurchase rates ending on to, of
 // the members who redeemed points against those who did not.
 func (h *Handlers) AnalyticsMembers(c *gin.Context) {
-	from, to, err := h.analyticsRange(c)
+	from, to, asCSV, err := h.analyticsQuery(c)
 	if err != nil {
 		web.Fail(c, err)
-		return
-	}
-	format := c.DefaultQuery("format", "json")
-	if format != "json" && format != "csv" {
-		web.Fail(c, domain.FieldError("format", "must be json or csv"))
 		return
 	}
 	days, err := h.Analytics.Members(c.Request.Context(), from, to)
@@ -34,7 +29,7 @@ func (h *Handlers) AnalyticsMembers(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	if format == "csv" {
+	if asCSV {
 		membersCSV(c, from, to, days)
 		return
 	}
