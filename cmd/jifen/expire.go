@@ -26,7 +26,17 @@ func expire(ctx context.Context, cfg *configs.Config, log *slog.Logger, stdout, 
 		return 1
 	}
 	now := a.Clock.Now()
+	var bar *progress
+	a.Reminder.Expiry.Progress = func(finished, ranges int) {
+		if bar == nil {
+			bar = newProgress(stderr, "expire: member ranges", ranges)
+		}
+		bar.step(finished)
+	}
 	rep, err := a.Reminder.Expiry.Run(ctx, now)
+	if bar != nil {
+		bar.done()
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "jifen expire: %v (after %d lots; rerun to resume)\n", err, rep.Expired)
 		return 1

@@ -41,6 +41,9 @@ func TestExpireCommandExpiresDueLotsAndARerunIsANoOp(t *testing.T) {
 	if code := run([]string{"expire"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "expired 3 lots of 3 members in 1 ranges") {
 		t.Fatalf("expire: %d %q %q", code, out.String(), errb.String())
 	}
+	if !strings.Contains(errb.String(), "expire: member ranges 1 of 1") {
+		t.Errorf("expire showed no progress off a terminal: %q", errb.String())
+	}
 	out.Reset()
 	if code := run([]string{"expire"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "expired 0 lots") {
 		t.Fatalf("rerun: %d %q %q", code, out.String(), errb.String())

@@ -57,6 +57,9 @@ type ExpiryJob struct {
 	// Lease is how long a claimed range stays ours without progress (5
 	// minutes when 0); every batch renews it.
 	Lease time.Duration
+	// Progress, when set, hears each range this instance finishes
+	// (`jifen expire` draws it).
+	Progress func(finished, ranges int)
 }
 
 // ExpiryReport sums what one Run did.
@@ -83,5 +86,5 @@ func (j *ExpiryJob) Run(ctx context.Context, now time.Time) (ExpiryReport, error
 }
 
 func (j *ExpiryJob) leases() leases {
-	return leases{Ranges: j.Ranges, Tx: j.Tx, Clock: j.Clock, Owner: j.Owner, Lease: j.Lease}
+	return leases{Ranges: j.Ranges, Tx: j.Tx, Clock: j.Clock, Owner: j.Owner, Lease: j.Lease, Progress: j.Progress}
 }

@@ -21,6 +21,9 @@ type leases struct {
 	Clock  domain.Clock
 	Owner  string
 	Lease  time.Duration // 5 minutes when 0
+	// Progress, when set, hears each range this instance finishes: how
+	// many it has finished and how many ranges the run has in all.
+	Progress func(finished, ranges int)
 }
 
 // rangeWork is what one job does in its ranges.
@@ -39,6 +42,7 @@ type rangeReport struct {
 	Ranges  int   // ranges this instance finished
 	Settled int64 // lots this instance settled (expired, released)
 	Members int64 // members this instance settled
+	of      int   // ranges in the run, for Progress
 }
 
 var errLeaseLost = errors.New("range lease lost")
@@ -56,6 +60,7 @@ func (l leases) run(ctx context.Context, now time.Time, w rangeWork) (rangeRepor
 	if err := l.Ranges.EnsureRanges(ctx, w.Run, ranges); err != nil {
 		return rep, fmt.Errorf("%s ranges: %w", w.Name, err)
 	}
+	rep.of = len(ranges)
 	for {
 		if err := ctx.Err(); err != nil {
 			return rep, err
@@ -101,6 +106,9 @@ func (l leases) runRange(ctx context.Context, now time.Time, w rangeWork, r Rang
 				return errLeaseLost
 			}
 			rep.Ranges++
+			if l.Progress != nil {
+				l.Progress(rep.Ranges, rep.of)
+			}
 			return nil
 		}
 		last := ids[len(ids)-1]
