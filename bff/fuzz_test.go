@@ -17,8 +17,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/jifen/jifen/bff/bfftest"
 	"github.com/jifen/jifen/bff/hooks"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/repo/testenv"
@@ -36,7 +36,7 @@ type fuzzOp struct {
 // and negative numbers, malformed and oversized JSON, other members' ids,
 // forged, missing and wrong-audience tokens, bad signatures.
 type fuzzer struct {
-	h       *bfftest.Harness
+	h       *apptest.Harness
 	rnd     *rand.Rand
 	ops     []fuzzOp
 	tokens  map[string]string
@@ -44,12 +44,12 @@ type fuzzer struct {
 	secrets map[string][]byte
 }
 
-func newFuzzer(t *testing.T, h *bfftest.Harness, seed uint64) *fuzzer {
+func newFuzzer(t *testing.T, h *apptest.Harness, seed uint64) *fuzzer {
 	f := &fuzzer{h: h, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), tokens: map[string]string{}}
 	f.tokens["console"] = h.ConsoleLogin("admin")
 	var me, other int64
-	f.tokens["shopper"], _, me = h.Login(bfftest.UniqueUser("fuzz"))
-	_, _, other = h.Login(bfftest.UniqueUser("fuzzother"))
+	f.tokens["shopper"], _, me = h.Login(apptest.UniqueUser("fuzz"))
+	_, _, other = h.Login(apptest.UniqueUser("fuzzother"))
 	f.tokens["guide"] = guideToken(t, h, f.tokens["console"])
 	f.ids = []string{strconv.FormatInt(me, 10), strconv.FormatInt(other, 10), "1", "2", "0", "-1",
 		"9223372036854775807", "9223372036854775808", "abc", "1.5", "%00", "..%2F..", strings.Repeat("9", 300)}
@@ -60,7 +60,7 @@ func newFuzzer(t *testing.T, h *bfftest.Harness, seed uint64) *fuzzer {
 	for _, p := range []string{"quote", "holds", "holds/{id}/capture", "holds/{id}/release"} {
 		f.secrets["/api/v1/hooks/checkout/"+p] = []byte(h.Config.Orders.WebhookSecret)
 	}
-	spec := bfftest.Spec(t)
+	spec := apptest.Spec(t)
 	paths := spec.Paths.InMatchingOrder()
 	sort.Strings(paths)
 	for _, path := range paths {
@@ -317,7 +317,7 @@ func (f *fuzzer) run(n int, check func(o fuzzOp, req *http.Request, status int, 
 func TestFuzzedRequestsNeverAnswer5xx(t *testing.T) {
 	t.Parallel()
 	env := testenv.New(t, testenv.WithProxies())
-	h := bfftest.NewOn(t, env, func(c *configs.Config) {
+	h := apptest.NewOn(t, env, func(c *configs.Config) {
 		c.RateLimit.PerIPPerMinute = 1 << 30
 		c.RateLimit.PerMemberPerMinute = 1 << 30
 	})

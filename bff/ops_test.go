@@ -6,13 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 )
 
 func TestHealthReadyMetrics(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	if r := h.Do("GET", "/healthz", nil); r.Status != 200 {
 		t.Fatalf("healthz %d", r.Status)
 	}
@@ -42,7 +42,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 // shared Redis outage would take every instance out of the load balancer.
 func TestReadyzWithRedisDown(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	if h.Env.Mini == nil {
 		// Real Redis in CI: stop talking to it by closing our client instead.
 		h.Env.Redis.C.Close()
@@ -57,7 +57,7 @@ func TestReadyzWithRedisDown(t *testing.T) {
 
 func TestRateLimitPerIP(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t, func(c *configs.Config) { c.RateLimit.PerIPPerMinute = 3 })
+	h := apptest.New(t, func(c *configs.Config) { c.RateLimit.PerIPPerMinute = 3 })
 	var last int
 	var retry string
 	for i := 0; i < 5; i++ {
@@ -71,11 +71,11 @@ func TestRateLimitPerIP(t *testing.T) {
 
 func TestRateLimitPerMember(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t, func(c *configs.Config) { c.RateLimit.PerMemberPerMinute = 2 })
-	tok, _, _ := h.Login(bfftest.UniqueUser("rl"))
+	h := apptest.New(t, func(c *configs.Config) { c.RateLimit.PerMemberPerMinute = 2 })
+	tok, _, _ := h.Login(apptest.UniqueUser("rl"))
 	codes := []int{}
 	for i := 0; i < 4; i++ {
-		codes = append(codes, h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(tok)...).Status)
+		codes = append(codes, h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(tok)...).Status)
 	}
 	if codes[0] != 200 || codes[3] != 429 {
 		t.Fatalf("statuses %v, want 200 first and 429 last", codes)
@@ -87,8 +87,8 @@ func TestRateLimitPerMember(t *testing.T) {
 // header does not pick a fresh per-IP rate-limit key.
 func TestRateLimitPerIPIgnoresForgedForwarding(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t, func(c *configs.Config) { c.RateLimit.PerIPPerMinute = 3 })
-	var last *bfftest.Response
+	h := apptest.New(t, func(c *configs.Config) { c.RateLimit.PerIPPerMinute = 3 })
+	var last *apptest.Response
 	for i := 0; i < 5; i++ {
 		last = h.DoInvalid("POST", "/api/v1/shopper/login", `{`,
 			"X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i+1), "X-Real-IP", fmt.Sprintf("198.51.100.%d", i+1))
@@ -101,7 +101,7 @@ func TestRateLimitPerIPIgnoresForgedForwarding(t *testing.T) {
 func TestRateLimitPerIPBelievesTrustedProxy(t *testing.T) {
 	t.Parallel()
 	// httptest's requests come from 192.0.2.1.
-	h := bfftest.New(t, func(c *configs.Config) {
+	h := apptest.New(t, func(c *configs.Config) {
 		c.RateLimit.PerIPPerMinute = 3
 		c.Server.TrustedProxies = []string{"192.0.2.0/24"}
 	})
@@ -125,13 +125,13 @@ func TestRateLimitPerIPBelievesTrustedProxy(t *testing.T) {
 // one that carries tokens.
 func TestAnswersAreNotSniffedOrCached(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	login := h.Do("POST", "/api/v1/shopper/login", map[string]any{"code": h.Code(bfftest.UniqueUser("hdr"))})
+	h := apptest.New(t)
+	login := h.Do("POST", "/api/v1/shopper/login", map[string]any{"code": h.Code(apptest.UniqueUser("hdr"))})
 	if login.Status != 200 {
 		t.Fatalf("login %d %s", login.Status, login.Body)
 	}
 	refresh := h.Do("POST", "/api/v1/shopper/token/refresh", map[string]any{"refresh_token": login.JSON()["refresh_token"]})
-	for name, r := range map[string]*bfftest.Response{
+	for name, r := range map[string]*apptest.Response{
 		"login": login, "refresh": refresh,
 		"error":   h.DoInvalid("POST", "/api/v1/shopper/login", `{`),
 		"healthz": h.Do("GET", "/healthz", nil),

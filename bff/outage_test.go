@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/repo/testenv"
 )
 
@@ -18,8 +18,8 @@ import (
 func TestDatabaseOutageAnswers503(t *testing.T) {
 	t.Parallel()
 	env := testenv.New(t, testenv.WithProxies())
-	h := bfftest.NewOn(t, env)
-	tok, _, id := h.Login(bfftest.UniqueUser("dbout"))
+	h := apptest.NewOn(t, env)
+	tok, _, id := h.Login(apptest.UniqueUser("dbout"))
 	admin := h.ConsoleLogin("admin")
 
 	type call struct {
@@ -28,12 +28,12 @@ func TestDatabaseOutageAnswers503(t *testing.T) {
 		hdr                []string
 	}
 	calls := []call{
-		{"me", "GET", "/api/v1/shopper/me", nil, bfftest.Auth(tok)},
-		{"entries", "GET", "/api/v1/shopper/points/entries", nil, bfftest.Auth(tok)},
-		{"signin", "POST", "/api/v1/shopper/signin", nil, bfftest.Auth(tok)},
+		{"me", "GET", "/api/v1/shopper/me", nil, apptest.Auth(tok)},
+		{"entries", "GET", "/api/v1/shopper/points/entries", nil, apptest.Auth(tok)},
+		{"signin", "POST", "/api/v1/shopper/signin", nil, apptest.Auth(tok)},
 		{"adjust", "POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), map[string]any{"delta": 5, "reason": "outage"},
-			append(bfftest.Auth(admin), "Idempotency-Key", "outage-adjust")},
-		{"login", "POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(bfftest.UniqueUser("dbout"))}, nil},
+			append(apptest.Auth(admin), "Idempotency-Key", "outage-adjust")},
+		{"login", "POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(apptest.UniqueUser("dbout"))}, nil},
 	}
 
 	if env.SQLProxy != nil {
@@ -76,25 +76,25 @@ func TestRedisOutage(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			env := testenv.New(t, testenv.WithProxies())
-			h := bfftest.NewOn(t, env)
+			h := apptest.NewOn(t, env)
 			admin := h.ConsoleLogin("admin")
 			r := h.Do("POST", "/api/v1/console/lottery/campaigns", `{"name":"outage","starts_at":"2026-11-23T00:00:00+08:00",
 				"ends_at":"2026-12-23T00:00:00+08:00","cost_points":1,"free_per_day":0,"limit_daily":100,
-				"prizes":[{"name":"谢谢参与","kind":"nothing","weight":1}]}`, bfftest.Auth(admin)...)
+				"prizes":[{"name":"谢谢参与","kind":"nothing","weight":1}]}`, apptest.Auth(admin)...)
 			if r.Status != 201 {
 				t.Fatalf("create campaign: %d %s", r.Status, r.Body)
 			}
 			draws := fmt.Sprintf("/api/v1/shopper/lottery/campaigns/%v/draws", r.JSON()["campaign"].(map[string]any)["id"])
-			tok, _, id := h.Login(bfftest.UniqueUser("rdout"))
-			adjust := func(key string) *bfftest.Response {
+			tok, _, id := h.Login(apptest.UniqueUser("rdout"))
+			adjust := func(key string) *apptest.Response {
 				return h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), map[string]any{"delta": 100, "reason": "seed"},
-					append(bfftest.Auth(admin), "Idempotency-Key", key)...)
+					append(apptest.Auth(admin), "Idempotency-Key", key)...)
 			}
 			if r := adjust("seed"); r.Status != 201 {
 				t.Fatalf("seed: %d %s", r.Status, r.Body)
 			}
-			draw := func(key string) *bfftest.Response {
-				return h.Do("POST", draws, nil, append(bfftest.Auth(tok), "Idempotency-Key", key)...)
+			draw := func(key string) *apptest.Response {
+				return h.Do("POST", draws, nil, append(apptest.Auth(tok), "Idempotency-Key", key)...)
 			}
 			if r := draw("warm"); r.Status != 201 {
 				t.Fatalf("draw with Redis up: %d %s", r.Status, r.Body)
@@ -105,7 +105,7 @@ func TestRedisOutage(t *testing.T) {
 			} else {
 				env.RedisProxy.Stall()
 			}
-			timed := func(name string, do func() *bfftest.Response) *bfftest.Response {
+			timed := func(name string, do func() *apptest.Response) *apptest.Response {
 				start := time.Now()
 				r := do()
 				if d := time.Since(start); d > time.Second {
@@ -115,21 +115,21 @@ func TestRedisOutage(t *testing.T) {
 			}
 			ok := []struct {
 				name string
-				do   func() *bfftest.Response
+				do   func() *apptest.Response
 			}{
-				{"me", func() *bfftest.Response { return h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(tok)...) }},
-				{"entries", func() *bfftest.Response {
-					return h.Do("GET", "/api/v1/shopper/points/entries", nil, bfftest.Auth(tok)...)
+				{"me", func() *apptest.Response { return h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(tok)...) }},
+				{"entries", func() *apptest.Response {
+					return h.Do("GET", "/api/v1/shopper/points/entries", nil, apptest.Auth(tok)...)
 				}},
-				{"signin", func() *bfftest.Response { return h.Do("POST", "/api/v1/shopper/signin", nil, bfftest.Auth(tok)...) }},
-				{"calendar", func() *bfftest.Response {
-					return h.Do("GET", "/api/v1/shopper/signin/calendar?month=2026-11", nil, bfftest.Auth(tok)...)
+				{"signin", func() *apptest.Response { return h.Do("POST", "/api/v1/shopper/signin", nil, apptest.Auth(tok)...) }},
+				{"calendar", func() *apptest.Response {
+					return h.Do("GET", "/api/v1/shopper/signin/calendar?month=2026-11", nil, apptest.Auth(tok)...)
 				}},
-				{"earn", func() *bfftest.Response { return adjust("earn") }},
-				{"spend", func() *bfftest.Response {
-					return h.Do("POST", "/api/v1/shopper/signin/makeup", `{"date":"2026-11-22"}`, bfftest.Auth(tok)...)
+				{"earn", func() *apptest.Response { return adjust("earn") }},
+				{"spend", func() *apptest.Response {
+					return h.Do("POST", "/api/v1/shopper/signin/makeup", `{"date":"2026-11-22"}`, apptest.Auth(tok)...)
 				}},
-				{"readyz", func() *bfftest.Response { return h.Do("GET", "/readyz", nil) }},
+				{"readyz", func() *apptest.Response { return h.Do("GET", "/readyz", nil) }},
 			}
 			for round := 0; round < 2; round++ { // the second round meets an open circuit
 				for _, c := range ok {
@@ -137,7 +137,7 @@ func TestRedisOutage(t *testing.T) {
 						t.Errorf("%s with Redis %s (round %d): %d %s", c.name, mode, round, r.Status, r.Body)
 					}
 				}
-				r := timed("draw", func() *bfftest.Response { return draw(fmt.Sprintf("down-%d", round)) })
+				r := timed("draw", func() *apptest.Response { return draw(fmt.Sprintf("down-%d", round)) })
 				if r.Status != 503 || r.ErrorCode() != "UNAVAILABLE" || r.Header.Get("Retry-After") == "" {
 					t.Errorf("draw with Redis %s: %d %s Retry-After=%q; want 503 UNAVAILABLE with Retry-After",
 						mode, r.Status, r.Body, r.Header.Get("Retry-After"))

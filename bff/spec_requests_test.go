@@ -11,8 +11,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/jifen/jifen/bff/bfftest"
 	"github.com/jifen/jifen/bff/hooks"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 // nullCase is a body that sets one field (maybe nested) to JSON null.
@@ -63,9 +63,9 @@ func nullCases(s *openapi3.Schema, path string, wrap func(any) any) []nullCase {
 // and wants 400 naming that field: null is not "absent".
 func TestNullIsRefusedWhereTheSpecDoesNotAllowIt(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	tokens := map[string]string{"console": h.ConsoleLogin("admin")}
-	tokens["shopper"], _, _ = h.Login(bfftest.UniqueUser("nulls"))
+	tokens["shopper"], _, _ = h.Login(apptest.UniqueUser("nulls"))
 	tokens["guide"] = guideToken(t, h, tokens["console"])
 	secrets := map[string][]byte{
 		"/api/v1/hooks/orders":  []byte(h.Config.Orders.WebhookSecret),
@@ -75,7 +75,7 @@ func TestNullIsRefusedWhereTheSpecDoesNotAllowIt(t *testing.T) {
 		secrets["/api/v1/hooks/checkout/"+p] = []byte(h.Config.Orders.WebhookSecret)
 	}
 	params := regexp.MustCompile(`\{[^}]+\}`)
-	spec := bfftest.Spec(t)
+	spec := apptest.Spec(t)
 	routes := 0
 	for _, path := range spec.Paths.InMatchingOrder() {
 		for method, op := range spec.Paths.Value(path).Operations() {
@@ -94,7 +94,7 @@ func TestNullIsRefusedWhereTheSpecDoesNotAllowIt(t *testing.T) {
 				hdr := []string{"Idempotency-Key", fmt.Sprintf("null-%d", i)}
 				if op.Security != nil && len(*op.Security) > 0 {
 					for scheme := range (*op.Security)[0] {
-						hdr = append(hdr, bfftest.Auth(tokens[scheme])...)
+						hdr = append(hdr, apptest.Auth(tokens[scheme])...)
 					}
 				}
 				if secret, ok := secrets[path]; ok {
@@ -117,8 +117,8 @@ func TestNullIsRefusedWhereTheSpecDoesNotAllowIt(t *testing.T) {
 // null as documented (a prize's stock: unlimited; a task's window: open).
 func TestNullableFieldsAcceptNull(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	admin := bfftest.Auth(h.ConsoleLogin("admin"))
+	h := apptest.New(t)
+	admin := apptest.Auth(h.ConsoleLogin("admin"))
 	r := h.Do("POST", "/api/v1/console/lottery/campaigns", `{"name":"null stock","starts_at":"2026-11-23T00:00:00Z","ends_at":"2026-12-23T00:00:00Z","prizes":[{"name":"a","kind":"gift","weight":1,"stock":null}]}`, admin...)
 	if r.Status != http.StatusCreated {
 		t.Fatalf("prize with stock null: %d %s", r.Status, r.Body)
@@ -134,19 +134,19 @@ func TestNullableFieldsAcceptNull(t *testing.T) {
 }
 
 // guideToken creates a store and a guide and logs the guide in.
-func guideToken(t *testing.T, h *bfftest.Harness, admin string) string {
+func guideToken(t *testing.T, h *apptest.Harness, admin string) string {
 	t.Helper()
-	r := h.Do("POST", "/api/v1/console/stores", `{"name":"null store"}`, bfftest.Auth(admin)...)
+	r := h.Do("POST", "/api/v1/console/stores", `{"name":"null store"}`, apptest.Auth(admin)...)
 	if r.Status != http.StatusCreated {
 		t.Fatalf("create store: %d %s", r.Status, r.Body)
 	}
 	store := int64(r.JSON()["store"].(map[string]any)["id"].(float64))
-	user := bfftest.UniqueUser("nullguide")
-	r = h.Do("POST", "/api/v1/console/guides", fmt.Sprintf(`{"userid":%q,"name":"导购","store_id":%d,"monthly_budget":100}`, user, store), bfftest.Auth(admin)...)
+	user := apptest.UniqueUser("nullguide")
+	r = h.Do("POST", "/api/v1/console/guides", fmt.Sprintf(`{"userid":%q,"name":"导购","store_id":%d,"monthly_budget":100}`, user, store), apptest.Auth(admin)...)
 	if r.Status != http.StatusCreated {
 		t.Fatalf("create guide: %d %s", r.Status, r.Body)
 	}
-	r = h.Do("POST", "/api/v1/guide/login", fmt.Sprintf(`{"code":"sim-wecom:%s:%s"}`, user, bfftest.UniqueUser("c")))
+	r = h.Do("POST", "/api/v1/guide/login", fmt.Sprintf(`{"code":"sim-wecom:%s:%s"}`, user, apptest.UniqueUser("c")))
 	if r.Status != http.StatusOK {
 		t.Fatalf("guide login: %d %s", r.Status, r.Body)
 	}
@@ -158,7 +158,7 @@ func guideToken(t *testing.T, h *bfftest.Harness, admin string) string {
 func TestEveryOperationHasACamelCaseOperationID(t *testing.T) {
 	camel := regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
 	seen := map[string]string{}
-	spec := bfftest.Spec(t)
+	spec := apptest.Spec(t)
 	for _, path := range spec.Paths.InMatchingOrder() {
 		for method, op := range spec.Paths.Value(path).Operations() {
 			where := method + " " + path

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 // The analytics routes over HTTP: a console adjustment and a guide-free
@@ -15,30 +15,30 @@ import (
 // the members' net balance, CSV has a BOM, and bad input or other
 // audiences are refused.
 func TestAnalyticsOverHTTP(t *testing.T) {
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	admin := h.ConsoleLogin("admin")
 	auditor := h.ConsoleLogin("auditor")
-	shopper, _, id := h.Login(bfftest.UniqueUser("an"))
+	shopper, _, id := h.Login(apptest.UniqueUser("an"))
 
-	if r := h.Do("GET", "/api/v1/console/analytics/outstanding", nil, bfftest.Auth(admin)...); r.Status != 404 || r.ErrorCode() != "NOT_FOUND" {
+	if r := h.Do("GET", "/api/v1/console/analytics/outstanding", nil, apptest.Auth(admin)...); r.Status != 404 || r.ErrorCode() != "NOT_FOUND" {
 		t.Fatalf("liability before the first run: %d %s", r.Status, r.Body)
 	}
 	for i, delta := range []int{200, -30} {
 		r := h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), map[string]any{"delta": delta, "reason": "测试"},
-			append(bfftest.Auth(admin), "Idempotency-Key", fmt.Sprint("an-", i))...)
+			append(apptest.Auth(admin), "Idempotency-Key", fmt.Sprint("an-", i))...)
 		if r.Status != 201 {
 			t.Fatalf("adjust %d: %d %s", delta, r.Status, r.Body)
 		}
 	}
-	if r := h.Do("POST", "/api/v1/shopper/signin", nil, bfftest.Auth(shopper)...); r.Status != 201 {
+	if r := h.Do("POST", "/api/v1/shopper/signin", nil, apptest.Auth(shopper)...); r.Status != 201 {
 		t.Fatalf("sign-in: %d %s", r.Status, r.Body)
 	}
 	h.Clock.Set(h.Clock.Now().Add(10 * time.Minute)) // past analytics.lag
 	if _, err := h.App.Analytics.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	day := bfftest.Start.Format("2006-01-02")
-	r := h.Do("GET", "/api/v1/console/analytics/points?from="+day+"&to="+day, nil, bfftest.Auth(auditor)...)
+	day := apptest.Start.Format("2006-01-02")
+	r := h.Do("GET", "/api/v1/console/analytics/points?from="+day+"&to="+day, nil, apptest.Auth(auditor)...)
 	if r.Status != 200 {
 		t.Fatalf("points: %d %s", r.Status, r.Body)
 	}
@@ -51,7 +51,7 @@ func TestAnalyticsOverHTTP(t *testing.T) {
 		}
 	}
 	r.Decode(t, &pts)
-	bal := h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(shopper)...).JSON()["points"].(map[string]any)["available"].(float64)
+	bal := h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(shopper)...).JSON()["points"].(map[string]any)["available"].(float64)
 	signin := int64(bal) - 170 // whatever the sign-in paid, beside the console's +200 −30
 	if len(pts.Days) != 1 || pts.Days[0].Day != day {
 		t.Fatalf("days = %+v", pts.Days)
@@ -62,14 +62,14 @@ func TestAnalyticsOverHTTP(t *testing.T) {
 		t.Fatalf("facts of %s = %+v (sign-in paid %d)", day, d, signin)
 	}
 
-	r = h.Do("GET", "/api/v1/console/analytics/outstanding", nil, bfftest.Auth(admin)...)
+	r = h.Do("GET", "/api/v1/console/analytics/outstanding", nil, apptest.Auth(admin)...)
 	out := r.JSON()
 	if r.Status != 200 || int64(out["total"].(float64)) != int64(bal) || int64(out["value_fen"].(float64)) != int64(bal) ||
 		len(out["expiring_by_month"].([]any)) != 12 {
 		t.Fatalf("outstanding: %d %s (balance %v)", r.Status, r.Body, bal)
 	}
 
-	r = h.Do("GET", "/api/v1/console/analytics/points?format=csv&from="+day+"&to="+day, nil, bfftest.Auth(admin)...)
+	r = h.Do("GET", "/api/v1/console/analytics/points?format=csv&from="+day+"&to="+day, nil, apptest.Auth(admin)...)
 	if r.Status != 200 || !bytes.HasPrefix(r.Body, []byte("\ufeffday,kind,source,points,active_members\n")) ||
 		!bytes.Contains(r.Body, []byte(day+",issued,console,200,1\n")) {
 		t.Fatalf("csv: %d %q", r.Status, r.Body)
@@ -80,15 +80,15 @@ func TestAnalyticsOverHTTP(t *testing.T) {
 		field     string
 		specValid bool
 	}{{"?from=2026-13-01", "from", true}, {"?to=yesterday", "to", true}, {"?format=xml", "format", false}} {
-		r := h.Send(c.specValid, "GET", "/api/v1/console/analytics/points"+c.query, nil, bfftest.Auth(admin)...)
+		r := h.Send(c.specValid, "GET", "/api/v1/console/analytics/points"+c.query, nil, apptest.Auth(admin)...)
 		if r.Status != 400 || r.Fields()[c.field] == nil {
 			t.Errorf("%s: %d %s, want 400 naming %s", c.query, r.Status, r.Body, c.field)
 		}
 	}
-	if r := h.Do("GET", "/api/v1/console/analytics/points?from=2026-12-01&to=2026-11-01", nil, bfftest.Auth(admin)...); r.Status != 400 {
+	if r := h.Do("GET", "/api/v1/console/analytics/points?from=2026-12-01&to=2026-11-01", nil, apptest.Auth(admin)...); r.Status != 400 {
 		t.Errorf("to before from: %d %s", r.Status, r.Body)
 	}
-	if r := h.Do("GET", "/api/v1/console/analytics/points", nil, bfftest.Auth(shopper)...); r.Status != 401 && r.Status != 403 {
+	if r := h.Do("GET", "/api/v1/console/analytics/points", nil, apptest.Auth(shopper)...); r.Status != 401 && r.Status != 403 {
 		t.Errorf("a shopper token: %d %s", r.Status, r.Body)
 	}
 	if r := h.Do("GET", "/api/v1/console/analytics/outstanding", nil); r.Status != 401 {
@@ -129,7 +129,7 @@ func TestAnalyticsRemindersOverHTTP(t *testing.T) {
 		t.Fatalf("reminders: %d %s", r.Status, r.Body)
 	}
 	r.Decode(t, &out)
-	today := bfftest.Start.Format("2006-01-02")
+	today := apptest.Start.Format("2006-01-02")
 	if len(out.Days) != 30 || out.To != today || out.Days[29].Day != today || out.Days[0].Day != out.From {
 		t.Fatalf("range %s…%s, %d days", out.From, out.To, len(out.Days))
 	}
@@ -151,7 +151,7 @@ func TestAnalyticsRemindersOverHTTP(t *testing.T) {
 			t.Errorf("%s: %d %s", q, r.Status, r.Body)
 		}
 	}
-	shopper, _, _ := f.h.Login(bfftest.UniqueUser("an"))
+	shopper, _, _ := f.h.Login(apptest.UniqueUser("an"))
 	if r := f.do("GET", "/api/v1/console/analytics/reminders", nil, shopper); r.Status != 401 && r.Status != 403 {
 		t.Errorf("a shopper token: %d %s", r.Status, r.Body)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
@@ -16,13 +16,13 @@ import (
 // campaignFixture is a harness with shoppers holding points that expire.
 type campaignFixture struct {
 	t        *testing.T
-	h        *bfftest.Harness
+	h        *apptest.Harness
 	marketer string
 	auditor  string
 }
 
 func newCampaignFixture(t *testing.T) *campaignFixture {
-	h := bfftest.New(t, func(c *configs.Config) {
+	h := apptest.New(t, func(c *configs.Config) {
 		c.Reminder.Templates["custom_wecom"] = configs.ReminderTemplate{Channel: "wecom",
 			Text: "{{nickname}} 的 {{points}} 积分可换 {{coupon}}，到 {{shop}} 使用"}
 	})
@@ -34,7 +34,7 @@ func newCampaignFixture(t *testing.T) *campaignFixture {
 // simulator).
 func (f *campaignFixture) shopper(name string, pts int64, exp time.Time, quota bool) (int64, string) {
 	f.t.Helper()
-	user := bfftest.UniqueUser(name)
+	user := apptest.UniqueUser(name)
 	token, _, id := f.h.Login(user)
 	if pts > 0 {
 		key := fmt.Sprintf("seed-%d", id)
@@ -45,7 +45,7 @@ func (f *campaignFixture) shopper(name string, pts int64, exp time.Time, quota b
 	}
 	openid := "sim-openid-" + user
 	if quota {
-		r := f.h.Do("POST", "/api/v1/shopper/subscriptions", `{"results":{"sim-tmpl-expiry":"accept"}}`, bfftest.Auth(token)...)
+		r := f.h.Do("POST", "/api/v1/shopper/subscriptions", `{"results":{"sim-tmpl-expiry":"accept"}}`, apptest.Auth(token)...)
 		if r.Status != 200 {
 			f.t.Fatalf("subscribe: %d %s", r.Status, r.Body)
 		}
@@ -61,9 +61,9 @@ func (f *campaignFixture) at(t time.Time) {
 	f.marketer, f.auditor = f.h.ConsoleLogin("marketer"), f.h.ConsoleLogin("auditor")
 }
 
-func (f *campaignFixture) do(method, path string, body any, token string) *bfftest.Response {
+func (f *campaignFixture) do(method, path string, body any, token string) *apptest.Response {
 	f.t.Helper()
-	return f.h.Do(method, path, body, bfftest.Auth(token)...)
+	return f.h.Do(method, path, body, apptest.Auth(token)...)
 }
 
 // create posts a campaign and returns its id.
@@ -377,7 +377,7 @@ func TestCampaignBadInput(t *testing.T) {
 	t.Parallel()
 	f := newCampaignFixture(t)
 	start := f.h.Clock.Now()
-	shopperToken, _, _ := f.h.Login(bfftest.UniqueUser("bad"))
+	shopperToken, _, _ := f.h.Login(apptest.UniqueUser("bad"))
 	empty := f.create(`{"name":"没人","audience":{"expiring_within_days":7},"schedule":{"once_at":"` + start.Add(time.Hour).Format(time.RFC3339) + `"}}`)
 	past := f.create(`{"name":"过去","audience":{"expiring_within_days":7},"schedule":{"once_at":"` + start.Add(-time.Hour).Format(time.RFC3339) + `"}}`)
 	noSchedule := f.create(`{"name":"无计划","audience":{"expiring_within_days":7}}`)
@@ -441,7 +441,7 @@ func TestCampaignBadInput(t *testing.T) {
 		}
 		var hdr []string
 		if tc.token != "" {
-			hdr = bfftest.Auth(tc.token)
+			hdr = apptest.Auth(tc.token)
 		}
 		r := f.h.Send(!specForbids[tc.name], tc.method, tc.path, body, hdr...)
 		if r.Status != tc.want || r.ErrorCode() == "" {

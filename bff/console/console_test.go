@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
-func count(t *testing.T, h *bfftest.Harness, table string) int64 {
+func count(t *testing.T, h *apptest.Harness, table string) int64 {
 	t.Helper()
 	var n int64
 	if err := h.Env.DB.Conn(context.Background()).Table(table).Count(&n).Error; err != nil {
@@ -20,7 +20,7 @@ func count(t *testing.T, h *bfftest.Harness, table string) int64 {
 
 func TestConsoleLogin(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	cases := []struct {
 		name, body string
 		want       int
@@ -41,13 +41,13 @@ func TestConsoleLogin(t *testing.T) {
 
 func TestAdjustmentIsIdempotentAuditedAndRoleChecked(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	shopperTok, _, id := h.Login(bfftest.UniqueUser("adj"))
+	h := apptest.New(t)
+	shopperTok, _, id := h.Login(apptest.UniqueUser("adj"))
 	admin := h.ConsoleLogin("admin")
 	auditor := h.ConsoleLogin("auditor")
 	path := fmt.Sprintf("/api/v1/console/members/%d/adjustments", id)
 	auth := func(tok, key string) []string {
-		hdr := bfftest.Auth(tok)
+		hdr := apptest.Auth(tok)
 		if key != "" {
 			hdr = append(hdr, "Idempotency-Key", key)
 		}
@@ -101,20 +101,20 @@ func TestAdjustmentIsIdempotentAuditedAndRoleChecked(t *testing.T) {
 		t.Fatalf("ledger entries = %d, want 1 (bad requests wrote something)", n)
 	}
 
-	led := h.Do("GET", fmt.Sprintf("/api/v1/console/members/%d/ledger", id), nil, bfftest.Auth(auditor)...)
+	led := h.Do("GET", fmt.Sprintf("/api/v1/console/members/%d/ledger", id), nil, apptest.Auth(auditor)...)
 	if led.Status != 200 || led.JSON()["account"].(map[string]any)["available"].(float64) != 100 {
 		t.Fatalf("ledger: %d %s", led.Status, led.Body)
 	}
-	if r := h.Do("GET", "/api/v1/console/members/999999/ledger", nil, bfftest.Auth(auditor)...); r.Status != 404 {
+	if r := h.Do("GET", "/api/v1/console/members/999999/ledger", nil, apptest.Auth(auditor)...); r.Status != 404 {
 		t.Fatalf("unknown member ledger: %d", r.Status)
 	}
-	au := h.Do("GET", fmt.Sprintf("/api/v1/console/audit?target=member:%d", id), nil, bfftest.Auth(auditor)...)
+	au := h.Do("GET", fmt.Sprintf("/api/v1/console/audit?target=member:%d", id), nil, apptest.Auth(auditor)...)
 	entries := au.JSON()["entries"].([]any)
 	if au.Status != 200 || len(entries) != 1 || entries[0].(map[string]any)["actor"] != "admin" || entries[0].(map[string]any)["action"] != "points.adjust" {
 		t.Fatalf("audit: %d %s", au.Status, au.Body)
 	}
 
-	me := h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(shopperTok)...)
+	me := h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(shopperTok)...)
 	pts := me.JSON()["points"].(map[string]any)
 	if pts["available"].(float64) != 100 || len(pts["expiring"].([]any)) != 1 {
 		t.Fatalf("me points: %s", me.Body)

@@ -8,12 +8,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/jifen/jifen/bff/bfftest"
 	"github.com/jifen/jifen/bff/console"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/domain"
 )
 
-func auditCount(t *testing.T, h *bfftest.Harness, action string) int64 {
+func auditCount(t *testing.T, h *apptest.Harness, action string) int64 {
 	t.Helper()
 	var n int64
 	if err := h.Env.DB.Conn(context.Background()).Table("audit_log").Where("action = ?", action).Count(&n).Error; err != nil {
@@ -27,8 +27,8 @@ func auditCount(t *testing.T, h *bfftest.Harness, action string) int64 {
 // lock ends on the clock.
 func TestConsoleLoginLocksAfterFiveFailures(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	login := func(pw string) *bfftest.Response {
+	h := apptest.New(t)
+	login := func(pw string) *apptest.Response {
 		return h.Do("POST", "/api/v1/console/login", map[string]string{"username": "marketer", "password": pw})
 	}
 	for i := 0; i < 5; i++ {
@@ -55,7 +55,7 @@ func TestConsoleLoginLocksAfterFiveFailures(t *testing.T) {
 // Failures against many usernames from one IP lock the IP.
 func TestConsoleLoginLocksAnIP(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	for i := 0; i < 5; i++ {
 		h.Do("POST", "/api/v1/console/login", map[string]string{"username": "nobody" + string(rune('a'+i)), "password": "x"})
 	}
@@ -70,7 +70,7 @@ func TestConsoleLoginLocksAnIP(t *testing.T) {
 func TestThrottleGrowsAndSurvivesRedisDown(t *testing.T) {
 	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 50 * time.Millisecond})
 	defer down.Close()
-	clock := domain.NewFakeClock(bfftest.Start)
+	clock := domain.NewFakeClock(apptest.Start)
 	th := &console.Throttle{Redis: down, Clock: clock}
 	ctx := context.Background()
 	want := []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 15 * time.Minute, 15 * time.Minute}

@@ -7,20 +7,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 // member logs a new shopper in on the harness clock's day and binds phone.
-func memberWithPhone(t *testing.T, h *bfftest.Harness, phone string) int64 {
+func memberWithPhone(t *testing.T, h *apptest.Harness, phone string) int64 {
 	t.Helper()
-	tok, _, id := h.Login(bfftest.UniqueUser("srch"))
-	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode(phone)}, bfftest.Auth(tok)...); r.Status != 200 {
+	tok, _, id := h.Login(apptest.UniqueUser("srch"))
+	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode(phone)}, apptest.Auth(tok)...); r.Status != 200 {
 		t.Fatalf("bind phone: %d %s", r.Status, r.Body)
 	}
 	return id
 }
 
-func ids(t *testing.T, r *bfftest.Response) []int64 {
+func ids(t *testing.T, r *apptest.Response) []int64 {
 	t.Helper()
 	var out struct {
 		Members []struct {
@@ -38,7 +38,7 @@ func ids(t *testing.T, r *bfftest.Response) []int64 {
 
 func TestMemberSearch(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	a := memberWithPhone(t, h, "13800001234")
 	h.Clock.Advance(48 * time.Hour) // registered two days later: 2026-11-25
 	b := memberWithPhone(t, h, "13900001234")
@@ -59,8 +59,8 @@ func TestMemberSearch(t *testing.T) {
 		}
 		return "/api/v1/console/members?" + v.Encode()
 	}
-	search := func(tok string, params ...string) *bfftest.Response {
-		return h.Do("GET", query(params), nil, bfftest.Auth(tok)...)
+	search := func(tok string, params ...string) *apptest.Response {
+		return h.Do("GET", query(params), nil, apptest.Auth(tok)...)
 	}
 	found := []struct {
 		name   string
@@ -113,29 +113,29 @@ func TestMemberSearch(t *testing.T) {
 		if tc.inSpec {
 			send = h.Do
 		}
-		if r := send("GET", query(tc.params), nil, bfftest.Auth(marketer)...); r.Status != tc.want {
+		if r := send("GET", query(tc.params), nil, apptest.Auth(marketer)...); r.Status != tc.want {
 			t.Errorf("%s: %d %s, want %d", tc.name, r.Status, r.Body, tc.want)
 		}
 	}
 	if r := h.Do("GET", "/api/v1/console/members?by=phone_last4&q=1234", nil); r.Status != 401 {
 		t.Errorf("no token: %d", r.Status)
 	}
-	shopper, _, _ := h.Login(bfftest.UniqueUser("srch"))
-	if r := h.Do("GET", "/api/v1/console/members?by=phone_last4&q=1234", nil, bfftest.Auth(shopper)...); r.Status != 401 {
+	shopper, _, _ := h.Login(apptest.UniqueUser("srch"))
+	if r := h.Do("GET", "/api/v1/console/members?by=phone_last4&q=1234", nil, apptest.Auth(shopper)...); r.Status != 401 {
 		t.Errorf("shopper token: %d", r.Status)
 	}
 }
 
 func TestConsoleMemberOverview(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	id := memberWithPhone(t, h, "13700002468")
 	admin := h.ConsoleLogin("admin")
 	if r := h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), `{"delta":300,"reason":"开卡礼"}`,
-		append(bfftest.Auth(admin), "Idempotency-Key", "ov1")...); r.Status != 201 {
+		append(apptest.Auth(admin), "Idempotency-Key", "ov1")...); r.Status != 201 {
 		t.Fatalf("adjust: %d %s", r.Status, r.Body)
 	}
-	r := h.Do("GET", fmt.Sprintf("/api/v1/console/members/%d", id), nil, bfftest.Auth(h.ConsoleLogin("auditor"))...)
+	r := h.Do("GET", fmt.Sprintf("/api/v1/console/members/%d", id), nil, apptest.Auth(h.ConsoleLogin("auditor"))...)
 	if r.Status != 200 {
 		t.Fatalf("overview: %d %s", r.Status, r.Body)
 	}
@@ -152,11 +152,11 @@ func TestConsoleMemberOverview(t *testing.T) {
 	}
 	r.Decode(t, &out)
 	if out.Member.PhoneMasked != "137****2468" || out.Account.Available != 300 || len(out.Lots) != 1 || out.Lots[0].Remaining != 300 ||
-		!out.Lots[0].ExpiresAt.After(bfftest.Start) || out.Tier.Code == "" {
+		!out.Lots[0].ExpiresAt.After(apptest.Start) || out.Tier.Code == "" {
 		t.Fatalf("overview: %s", r.Body)
 	}
 	for _, path := range []string{"/api/v1/console/members/999999", "/api/v1/console/members/abc"} {
-		if r := h.Do("GET", path, nil, bfftest.Auth(admin)...); r.Status != 404 {
+		if r := h.Do("GET", path, nil, apptest.Auth(admin)...); r.Status != 404 {
 			t.Errorf("%s: %d", path, r.Status)
 		}
 	}

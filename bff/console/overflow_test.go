@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 // Numbers at and past the edges of int64 and of the ledger's range. Each
@@ -20,7 +20,7 @@ var extremes = []int64{math.MinInt64, math.MinInt64 + 1, -1_000_000_000_001, 1_0
 var consoleTables = []string{"ledger_entries", "ledger_lots", "ledger_accounts", "audit_log", "guides", "tasks",
 	"lottery_campaigns", "lottery_prizes", "rules", "reminder_campaigns"}
 
-func snapshot(t *testing.T, h *bfftest.Harness) map[string]int64 {
+func snapshot(t *testing.T, h *apptest.Harness) map[string]int64 {
 	t.Helper()
 	m := map[string]int64{}
 	for _, tb := range consoleTables {
@@ -31,10 +31,10 @@ func snapshot(t *testing.T, h *bfftest.Harness) map[string]int64 {
 
 func TestOutOfRangeNumbersAreInvalidAndWriteNothing(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	_, _, member := h.Login(bfftest.UniqueUser("ovf"))
+	h := apptest.New(t)
+	_, _, member := h.Login(apptest.UniqueUser("ovf"))
 	admin := h.ConsoleLogin("admin")
-	store := h.Do("POST", "/api/v1/console/stores", `{"name":"溢出店","robot_key":"robot-ovf"}`, bfftest.Auth(admin)...)
+	store := h.Do("POST", "/api/v1/console/stores", `{"name":"溢出店","robot_key":"robot-ovf"}`, apptest.Auth(admin)...)
 	if store.Status != 201 {
 		t.Fatalf("store: %d %s", store.Status, store.Body)
 	}
@@ -48,7 +48,7 @@ func TestOutOfRangeNumbersAreInvalidAndWriteNothing(t *testing.T) {
 	}
 	// specMin / specMax: docs/openapi.yaml already forbids the negative /
 	// the positive extremes of the field, so those requests are sent as
-	// meant to be invalid (bfftest checks the spec agrees).
+	// meant to be invalid (apptest checks the spec agrees).
 	cases := []struct {
 		name, path, field string
 		body              func(v string) string
@@ -102,7 +102,7 @@ func TestOutOfRangeNumbersAreInvalidAndWriteNothing(t *testing.T) {
 		for _, v := range extremes {
 			val := fmt.Sprint(v)
 			specValid := !(tc.specMin && v < 0) && !(tc.specMax && v > 0)
-			r := h.Send(specValid, "POST", tc.path, tc.body(val), append(bfftest.Auth(admin), "Idempotency-Key", "ovf-"+val)...)
+			r := h.Send(specValid, "POST", tc.path, tc.body(val), append(apptest.Auth(admin), "Idempotency-Key", "ovf-"+val)...)
 			e, _ := r.JSON()["error"].(map[string]any)
 			fields, _ := e["fields"].(map[string]any)
 			if r.Status != 400 || r.ErrorCode() != "INVALID" || fields[tc.field] == nil {
@@ -114,7 +114,7 @@ func TestOutOfRangeNumbersAreInvalidAndWriteNothing(t *testing.T) {
 		t.Errorf("rows changed: before %v, after %v", before, after)
 	}
 	// The member's balance is untouched.
-	r := h.Do("GET", fmt.Sprintf("/api/v1/console/members/%d/ledger", member), nil, bfftest.Auth(admin)...)
+	r := h.Do("GET", fmt.Sprintf("/api/v1/console/members/%d/ledger", member), nil, apptest.Auth(admin)...)
 	if r.Status != 200 || !strings.Contains(string(r.Body), `"available":0`) {
 		t.Errorf("ledger: %d %s", r.Status, r.Body)
 	}
@@ -125,11 +125,11 @@ func TestOutOfRangeNumbersAreInvalidAndWriteNothing(t *testing.T) {
 // instead of storing a negative balance.
 func TestCreditThatWouldWrapTheAccountIsRefused(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	_, _, member := h.Login(bfftest.UniqueUser("wrap"))
+	h := apptest.New(t)
+	_, _, member := h.Login(apptest.UniqueUser("wrap"))
 	admin := h.ConsoleLogin("admin")
 	path := fmt.Sprintf("/api/v1/console/members/%d/adjustments", member)
-	if r := h.Do("POST", path, `{"delta":1,"reason":"开户"}`, append(bfftest.Auth(admin), "Idempotency-Key", "w1")...); r.Status != 201 {
+	if r := h.Do("POST", path, `{"delta":1,"reason":"开户"}`, append(apptest.Auth(admin), "Idempotency-Key", "w1")...); r.Status != 201 {
 		t.Fatalf("first adjustment: %d %s", r.Status, r.Body)
 	}
 	db := h.Env.DB.Conn(context.Background())
@@ -137,7 +137,7 @@ func TestCreditThatWouldWrapTheAccountIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	entries := count(t, h, "ledger_entries")
-	r := h.Do("POST", path, `{"delta":1000000000000,"reason":"x"}`, append(bfftest.Auth(admin), "Idempotency-Key", "w2")...)
+	r := h.Do("POST", path, `{"delta":1000000000000,"reason":"x"}`, append(apptest.Auth(admin), "Idempotency-Key", "w2")...)
 	if r.Status != 400 || r.ErrorCode() != "INVALID" {
 		t.Fatalf("credit past int64: %d %s", r.Status, r.Body)
 	}

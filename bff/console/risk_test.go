@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
 	"github.com/jifen/jifen/bff/hooks"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/risk"
@@ -27,7 +27,7 @@ func onlyRule(version int, name string, max int64, hold bool) map[string]any {
 	return map[string]any{"version": version, "rules": p.Rules}
 }
 
-func signedHold(h *bfftest.Harness, member int64, key string) *bfftest.Response {
+func signedHold(h *apptest.Harness, member int64, key string) *apptest.Response {
 	body := map[string]any{"member_id": member, "currency": "CNY", "total_fen": 10000,
 		"lines": []map[string]any{{"sku": "A", "amount_fen": 10000}}, "order_id": "O-" + key, "points": 1000, "value_fen": 1000}
 	raw, _ := json.Marshal(body)
@@ -43,9 +43,9 @@ func signedHold(h *bfftest.Harness, member int64, key string) *bfftest.Response 
 // the audit trail.
 func TestRiskHoldOverHTTP(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t, func(c *configs.Config) { c.Orders.WebhookSecret = "test-webhook-secret-0123456789" })
-	marketer := bfftest.Auth(h.ConsoleLogin("marketer"))
-	auditor := bfftest.Auth(h.ConsoleLogin("auditor"))
+	h := apptest.New(t, func(c *configs.Config) { c.Orders.WebhookSecret = "test-webhook-secret-0123456789" })
+	marketer := apptest.Auth(h.ConsoleLogin("marketer"))
+	auditor := apptest.Auth(h.ConsoleLogin("auditor"))
 
 	if r := h.Do("PUT", "/api/v1/console/risk/policy", onlyRule(1, "signin_per_device", 1, true), auditor...); r.Status != 403 {
 		t.Fatalf("auditor edits the policy: %d %s", r.Status, r.Body)
@@ -57,12 +57,12 @@ func TestRiskHoldOverHTTP(t *testing.T) {
 		t.Fatalf("stale policy edit: %d %s", r.Status, r.Body)
 	}
 
-	userB := bfftest.UniqueUser("riskB")
-	userA := bfftest.UniqueUser("riskA")
+	userB := apptest.UniqueUser("riskB")
+	userA := apptest.UniqueUser("riskA")
 	tokA, _, a := h.Login(userA)
 	tokB, _, b := h.Login(userB)
 	for _, tok := range []string{tokA, tokB} {
-		if r := h.Do("POST", "/api/v1/shopper/signin", nil, append(bfftest.Auth(tok), "X-Device-Id", "dev-1")...); r.Status != 201 {
+		if r := h.Do("POST", "/api/v1/shopper/signin", nil, append(apptest.Auth(tok), "X-Device-Id", "dev-1")...); r.Status != 201 {
 			t.Fatalf("sign in: %d %s", r.Status, r.Body)
 		}
 	}
@@ -94,13 +94,13 @@ func TestRiskHoldOverHTTP(t *testing.T) {
 	item := createItem(t, h, marketer, `{"kind":"virtual","name":"券","category":"c","points":10,"stock":5,"enabled":true}`)
 	paid := createCampaignID(t, h, marketer, 20)
 	free := createCampaignID(t, h, marketer, 0)
-	held := func(name string, r *bfftest.Response) {
+	held := func(name string, r *apptest.Response) {
 		t.Helper()
 		if r.Status != 403 || r.ErrorCode() != "ACCOUNT_HELD" {
 			t.Errorf("%s by a held member: %d %s", name, r.Status, r.Body)
 		}
 	}
-	authB := bfftest.Auth(tokB)
+	authB := apptest.Auth(tokB)
 	held("mall redemption", h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", item), nil, append(authB, "Idempotency-Key", "m1")...))
 	held("paid draw", h.Do("POST", fmt.Sprintf("/api/v1/shopper/lottery/campaigns/%d/draws", paid), nil, append(authB, "Idempotency-Key", "d1")...))
 	held("make-up sign-in", h.Do("POST", "/api/v1/shopper/signin/makeup", `{"date":"2026-11-22"}`, authB...))
@@ -123,8 +123,8 @@ func TestRiskHoldOverHTTP(t *testing.T) {
 	h.Clock.Advance(24 * time.Hour)
 	tokB, _, _ = h.Login(userB)
 	tokA, _, _ = h.Login(userA)
-	marketer, auditor = bfftest.Auth(h.ConsoleLogin("marketer")), bfftest.Auth(h.ConsoleLogin("auditor"))
-	authB = bfftest.Auth(tokB)
+	marketer, auditor = apptest.Auth(h.ConsoleLogin("marketer")), apptest.Auth(h.ConsoleLogin("auditor"))
+	authB = apptest.Auth(tokB)
 	if r := h.Do("POST", "/api/v1/shopper/signin", nil, authB...); r.Status != 201 {
 		t.Errorf("held member's sign-in: %d %s", r.Status, r.Body)
 	}
@@ -158,7 +158,7 @@ func TestRiskHoldOverHTTP(t *testing.T) {
 	if r := h.Do("POST", hold, `{"reason":"again"}`, marketer...); r.Status != 409 {
 		t.Fatalf("second hold: %d %s", r.Status, r.Body)
 	}
-	held("mall redemption (manual hold)", h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", item), nil, append(bfftest.Auth(tokA), "Idempotency-Key", "m3")...))
+	held("mall redemption (manual hold)", h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", item), nil, append(apptest.Auth(tokA), "Idempotency-Key", "m3")...))
 	if r := h.Do("POST", hold+"/release", `{"note":"resolved"}`, marketer...); r.Status != 200 {
 		t.Fatalf("release: %d %s", r.Status, r.Body)
 	}
@@ -187,9 +187,9 @@ func TestRiskHoldOverHTTP(t *testing.T) {
 // unknown fields, bad values, unknown ids. Nothing changes.
 func TestRiskConsoleRefusals(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	marketer := bfftest.Auth(h.ConsoleLogin("marketer"))
-	shopper, _, mid := h.Login(bfftest.UniqueUser("riskbad"))
+	h := apptest.New(t)
+	marketer := apptest.Auth(h.ConsoleLogin("marketer"))
+	shopper, _, mid := h.Login(apptest.UniqueUser("riskbad"))
 	hold := fmt.Sprintf("/api/v1/console/members/%d/hold", mid)
 	cases := []struct {
 		name, method, path string
@@ -200,7 +200,7 @@ func TestRiskConsoleRefusals(t *testing.T) {
 		specValid          bool // the spec allows the request; the server refuses it
 	}{
 		{"no token", "GET", "/api/v1/console/risk/flags", nil, nil, 401, "UNAUTHORIZED", true},
-		{"shopper token", "GET", "/api/v1/console/risk/flags", nil, bfftest.Auth(shopper), 401, "UNAUTHORIZED", true},
+		{"shopper token", "GET", "/api/v1/console/risk/flags", nil, apptest.Auth(shopper), 401, "UNAUTHORIZED", true},
 		{"bad status", "GET", "/api/v1/console/risk/flags?status=x", nil, marketer, 400, "INVALID", false},
 		{"bad cursor", "GET", "/api/v1/console/risk/flags?cursor=abc", nil, marketer, 400, "INVALID", false},
 		{"malformed", "POST", "/api/v1/console/risk/flags/1/decision", `{"decision":`, marketer, 400, "INVALID", false},
@@ -231,7 +231,7 @@ func TestRiskConsoleRefusals(t *testing.T) {
 	}
 }
 
-func createItem(t *testing.T, h *bfftest.Harness, auth []string, body string) int64 {
+func createItem(t *testing.T, h *apptest.Harness, auth []string, body string) int64 {
 	t.Helper()
 	r := h.Do("POST", "/api/v1/console/mall/items", body, auth...)
 	if r.Status != 201 {
@@ -240,7 +240,7 @@ func createItem(t *testing.T, h *bfftest.Harness, auth []string, body string) in
 	return int64(r.JSON()["item"].(map[string]any)["id"].(float64))
 }
 
-func createCampaignID(t *testing.T, h *bfftest.Harness, auth []string, cost int) int64 {
+func createCampaignID(t *testing.T, h *apptest.Harness, auth []string, cost int) int64 {
 	t.Helper()
 	body := fmt.Sprintf(`{"name":"抽奖","starts_at":"2026-11-23T00:00:00+08:00","ends_at":"2026-12-23T00:00:00+08:00",
 "cost_points":%d,"free_per_day":%d,"limit_daily":3,"prizes":[{"name":"谢谢参与","kind":"nothing","weight":1}]}`, cost, map[bool]int{true: 0, false: 3}[cost > 0])

@@ -5,18 +5,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 const rateRule = `{"name":"基础","trigger":"order_paid","effect":{"kind":"rate","brackets":[{"from_fen":0,"to_fen":100000,"per_mille":1000},{"from_fen":100000,"per_mille":1500}]}}`
 
 func TestRuleCRUDIsValidatedAuditedAndRoleChecked(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	marketer := h.ConsoleLogin("marketer")
 	auditor := h.ConsoleLogin("auditor")
-	shopper, _, _ := h.Login(bfftest.UniqueUser("rules"))
-	auth := bfftest.Auth
+	shopper, _, _ := h.Login(apptest.UniqueUser("rules"))
+	auth := apptest.Auth
 
 	r := h.Do("POST", "/api/v1/console/rules", rateRule, auth(marketer)...)
 	if r.Status != 201 {
@@ -117,12 +117,12 @@ func TestRuleCRUDIsValidatedAuditedAndRoleChecked(t *testing.T) {
 
 func TestSimulateShowsTheBreakdownAndWritesNothing(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	admin := h.ConsoleLogin("admin")
 	for _, rule := range []string{rateRule,
 		`{"name":"金卡 ×1.5","trigger":"order_paid","priority":5,"conditions":{"tiers":["gold"]},"effect":{"kind":"multiplier","per_mille":1500}}`,
 		`{"name":"活动池","trigger":"order_paid","effect":{"kind":"bonus","points":50},"budget":100}`} {
-		if r := h.Do("POST", "/api/v1/console/rules", rule, bfftest.Auth(admin)...); r.Status != 201 {
+		if r := h.Do("POST", "/api/v1/console/rules", rule, apptest.Auth(admin)...); r.Status != 201 {
 			t.Fatalf("create: %d %s", r.Status, r.Body)
 		}
 	}
@@ -130,7 +130,7 @@ func TestSimulateShowsTheBreakdownAndWritesNothing(t *testing.T) {
 	sim := `{"order":{"total_fen":300000,"lines":[{"sku":"a","category":"A","qty":1,"amount_fen":300000}],"occurred_at":"2026-11-24T10:00:00+08:00"},"member":{"tier":"gold"}}`
 	auditor := h.ConsoleLogin("auditor")
 	for range 3 {
-		r := h.Do("POST", "/api/v1/console/rules/simulate", sim, bfftest.Auth(auditor)...)
+		r := h.Do("POST", "/api/v1/console/rules/simulate", sim, apptest.Auth(auditor)...)
 		if r.Status != 200 {
 			t.Fatalf("simulate: %d %s", r.Status, r.Body)
 		}
@@ -174,7 +174,7 @@ func TestSimulateShowsTheBreakdownAndWritesNothing(t *testing.T) {
 		if tc.specValid {
 			send = h.Do
 		}
-		r := send("POST", "/api/v1/console/rules/simulate", tc.body, bfftest.Auth(auditor)...)
+		r := send("POST", "/api/v1/console/rules/simulate", tc.body, apptest.Auth(auditor)...)
 		if r.Status != 400 || (tc.field != "" && r.Fields()[tc.field] == nil) {
 			t.Errorf("%s: want 400 naming %q, got %d %s", tc.name, tc.field, r.Status, r.Body)
 		}
@@ -185,14 +185,14 @@ func TestSimulateShowsTheBreakdownAndWritesNothing(t *testing.T) {
 // as a new rule, and nothing is written: not the rule, not a version.
 func TestSimulateTriesADraft(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	admin := h.ConsoleLogin("admin")
-	r := h.Do("POST", "/api/v1/console/rules", `{"name":"金卡 ×1.5","trigger":"order_paid","conditions":{"tiers":["gold"]},"effect":{"kind":"multiplier","per_mille":1500}}`, bfftest.Auth(admin)...)
+	r := h.Do("POST", "/api/v1/console/rules", `{"name":"金卡 ×1.5","trigger":"order_paid","conditions":{"tiers":["gold"]},"effect":{"kind":"multiplier","per_mille":1500}}`, apptest.Auth(admin)...)
 	if r.Status != 201 {
 		t.Fatalf("create: %d %s", r.Status, r.Body)
 	}
 	gold := int64(r.JSON()["rule"].(map[string]any)["id"].(float64))
-	if r := h.Do("POST", "/api/v1/console/rules", rateRule, bfftest.Auth(admin)...); r.Status != 201 {
+	if r := h.Do("POST", "/api/v1/console/rules", rateRule, apptest.Auth(admin)...); r.Status != 201 {
 		t.Fatalf("create: %d %s", r.Status, r.Body)
 	}
 	rulesBefore, versionsBefore := count(t, h, "rules"), count(t, h, "rule_versions")
@@ -206,7 +206,7 @@ func TestSimulateTriesADraft(t *testing.T) {
 	}
 	sim := func(extra string) (int64, []line) {
 		t.Helper()
-		r := h.Do("POST", "/api/v1/console/rules/simulate", `{`+order+extra+`}`, bfftest.Auth(auditor)...)
+		r := h.Do("POST", "/api/v1/console/rules/simulate", `{`+order+extra+`}`, apptest.Auth(auditor)...)
 		if r.Status != 200 {
 			t.Fatalf("simulate %s: %d %s", extra, r.Status, r.Body)
 		}
@@ -241,7 +241,7 @@ func TestSimulateTriesADraft(t *testing.T) {
 		{"other trigger", `,"draft":{"name":"x","trigger":"signin","effect":{"kind":"bonus","points":5}}`, "draft.trigger"},
 		{"draft_of alone", `,"draft_of":3`, "draft"},
 	} {
-		r := h.Do("POST", "/api/v1/console/rules/simulate", `{`+order+tc.body+`}`, bfftest.Auth(auditor)...)
+		r := h.Do("POST", "/api/v1/console/rules/simulate", `{`+order+tc.body+`}`, apptest.Auth(auditor)...)
 		if r.Status != 400 || r.Fields()[tc.field] == nil {
 			t.Errorf("%s: want 400 naming %q, got %d %s", tc.name, tc.field, r.Status, r.Body)
 		}

@@ -6,15 +6,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 const browseTask = `{"type":"browse","title":"逛新品页","period":"daily","target":2,"reward_points":15,"min_seconds":15,"page":"/pages/new"}`
 
 func TestConsoleTaskCRUD(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	mk := bfftest.Auth(h.ConsoleLogin("marketer"))
+	h := apptest.New(t)
+	mk := apptest.Auth(h.ConsoleLogin("marketer"))
 	r := h.Do("POST", "/api/v1/console/tasks", browseTask, mk...)
 	if r.Status != http.StatusCreated {
 		t.Fatalf("create: %d %s", r.Status, r.Body)
@@ -29,7 +29,7 @@ func TestConsoleTaskCRUD(t *testing.T) {
 	if r := h.Do("PUT", path, upd, mk...); r.Status != 200 || r.JSON()["task"].(map[string]any)["valid_to"] != "2026-12-30T16:00:00Z" {
 		t.Fatalf("update: %d %s", r.Status, r.Body)
 	}
-	auditor := bfftest.Auth(h.ConsoleLogin("auditor"))
+	auditor := apptest.Auth(h.ConsoleLogin("auditor"))
 	if r := h.Do("GET", path, nil, auditor...); r.Status != 200 || r.JSON()["task"].(map[string]any)["type"] != "share" {
 		t.Fatalf("get: %d %s", r.Status, r.Body)
 	}
@@ -72,8 +72,8 @@ func TestConsoleTaskCRUD(t *testing.T) {
 
 func TestConsoleTaskValidation(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	mk := bfftest.Auth(h.ConsoleLogin("admin"))
+	h := apptest.New(t)
+	mk := apptest.Auth(h.ConsoleLogin("admin"))
 	cases := []struct {
 		name, body string
 		status     int
@@ -109,8 +109,8 @@ func TestConsoleTaskValidation(t *testing.T) {
 	if r := h.Do("POST", "/api/v1/console/tasks", browseTask); r.Status != 401 {
 		t.Fatalf("no token: %d", r.Status)
 	}
-	shopper, _, _ := h.Login(bfftest.UniqueUser("ct"))
-	if r := h.Do("POST", "/api/v1/console/tasks", browseTask, bfftest.Auth(shopper)...); r.Status != 401 && r.Status != 403 {
+	shopper, _, _ := h.Login(apptest.UniqueUser("ct"))
+	if r := h.Do("POST", "/api/v1/console/tasks", browseTask, apptest.Auth(shopper)...); r.Status != 401 && r.Status != 403 {
 		t.Fatalf("shopper token: %d", r.Status)
 	}
 	if r := h.Do("POST", "/api/v1/console/tasks", browseTask, "Authorization", "Bearer forged.jwt.token"); r.Status != 401 {

@@ -11,18 +11,18 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 // auditHistory: the marketer adjusts member a on day one, the admin
 // adjusts member b on day two (Asia/Shanghai), and the admin creates a rule.
 func auditHistory(t *testing.T, s *site) (a, b int64, day1, day2 string) {
 	t.Helper()
-	_, _, a = s.h.Login(bfftest.UniqueUser("auda"))
-	_, _, b = s.h.Login(bfftest.UniqueUser("audb"))
+	_, _, a = s.h.Login(apptest.UniqueUser("auda"))
+	_, _, b = s.h.Login(apptest.UniqueUser("audb"))
 	adjust := func(user string, id int64, key string) {
 		r := s.h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), `{"delta":30,"reason":"补偿"}`,
-			append(bfftest.Auth(s.h.ConsoleLogin(user)), "Idempotency-Key", key)...)
+			append(apptest.Auth(s.h.ConsoleLogin(user)), "Idempotency-Key", key)...)
 		if r.Status != 201 && r.Status != 200 {
 			t.Fatalf("adjust: %d %s", r.Status, r.Body)
 		}
@@ -33,7 +33,7 @@ func auditHistory(t *testing.T, s *site) (a, b int64, day1, day2 string) {
 	day2 = s.h.Clock.Now().In(shanghai).Format("2006-01-02")
 	adjust("admin", b, "aud-2")
 	r := s.h.Do("POST", "/api/v1/console/rules", `{"name":"审计规则","trigger":"order_paid","priority":1,"effect":{"kind":"multiplier","per_mille":1200}}`,
-		bfftest.Auth(s.h.ConsoleLogin("admin"))...)
+		apptest.Auth(s.h.ConsoleLogin("admin"))...)
 	if r.Status != 201 {
 		t.Fatalf("create rule: %d %s", r.Status, r.Body)
 	}
@@ -53,7 +53,7 @@ func TestAuditLogFilters(t *testing.T) {
 	a, b, day1, day2 := auditHistory(t, s)
 	c := s.client()
 	c.signIn("auditor")
-	auditor := bfftest.Auth(s.h.ConsoleLogin("auditor"))
+	auditor := apptest.Auth(s.h.ConsoleLogin("auditor"))
 	for _, q := range []struct {
 		query string
 		want  int
@@ -113,14 +113,14 @@ func TestAuditLogFilters(t *testing.T) {
 func TestAuditLogPagesKeepTheFilters(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
-	_, _, id := s.h.Login(bfftest.UniqueUser("audp"))
+	_, _, id := s.h.Login(apptest.UniqueUser("audp"))
 	for i := range 64 {
 		user := "marketer"
 		if i%8 == 0 {
 			user = "admin"
 		}
 		r := s.h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), `{"delta":1,"reason":"批量"}`,
-			append(bfftest.Auth(s.h.ConsoleLogin(user)), "Idempotency-Key", fmt.Sprint("p", i))...)
+			append(apptest.Auth(s.h.ConsoleLogin(user)), "Idempotency-Key", fmt.Sprint("p", i))...)
 		if r.Status != 201 {
 			t.Fatalf("adjust: %d %s", r.Status, r.Body)
 		}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/domain"
 )
 
@@ -192,8 +192,8 @@ func browserSignIn(t *testing.T, ctx context.Context, base, user string) {
 // shopper registers a member with phone and returns the member id.
 func shopper(t *testing.T, s *site, phone string) int64 {
 	t.Helper()
-	tok, _, id := s.h.Login(bfftest.UniqueUser("br"))
-	if r := s.h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": s.h.PhoneCode(phone)}, bfftest.Auth(tok)...); r.Status != 200 {
+	tok, _, id := s.h.Login(apptest.UniqueUser("br"))
+	if r := s.h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": s.h.PhoneCode(phone)}, apptest.Auth(tok)...); r.Status != 200 {
 		t.Fatalf("bind phone: %d %s", r.Status, r.Body)
 	}
 	return id
@@ -256,7 +256,7 @@ func TestBrowserMarketerFindsAMemberAndAdjustsPoints(t *testing.T) {
 	}
 
 	// The page's numbers are the JSON API's.
-	api := s.h.Do("GET", fmt.Sprintf("/api/v1/console/members/%d", id), nil, bfftest.Auth(s.h.ConsoleLogin("auditor"))...)
+	api := s.h.Do("GET", fmt.Sprintf("/api/v1/console/members/%d", id), nil, apptest.Auth(s.h.ConsoleLogin("auditor"))...)
 	var out struct {
 		Account map[string]int64 `json:"account"`
 		Lots    []struct {
@@ -338,7 +338,7 @@ func TestBrowserMarketerCreatesARuleAndSimulatesAnOrder(t *testing.T) {
 	ctx := tab(t)
 	s := newSite(t)
 	gold := `{"name":"金卡 ×1.5","trigger":"order_paid","priority":5,"conditions":{"tiers":["gold"]},"effect":{"kind":"multiplier","per_mille":1500}}`
-	if r := s.h.Do("POST", "/api/v1/console/rules", gold, bfftest.Auth(s.h.ConsoleLogin("admin"))...); r.Status != 201 {
+	if r := s.h.Do("POST", "/api/v1/console/rules", gold, apptest.Auth(s.h.ConsoleLogin("admin"))...); r.Status != 201 {
 		t.Fatalf("create the gold rule: %d %s", r.Status, r.Body)
 	}
 	browserSignIn(t, ctx, s.srv.URL, "marketer")

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
 )
@@ -19,7 +19,7 @@ import (
 // accepted the expiry subscribe message once. It returns the member id.
 func expiring(t *testing.T, s *site, name string, pts int64, exp time.Time, quota bool) int64 {
 	t.Helper()
-	user := bfftest.UniqueUser(name)
+	user := apptest.UniqueUser(name)
 	token, _, id := s.h.Login(user)
 	key := fmt.Sprintf("seed-%d", id)
 	if _, err := s.h.App.Ledger.Earn(context.Background(), ledger.EarnInput{MemberID: id, Points: pts, Key: key,
@@ -27,7 +27,7 @@ func expiring(t *testing.T, s *site, name string, pts int64, exp time.Time, quot
 		t.Fatal(err)
 	}
 	if quota {
-		if r := s.h.Do("POST", "/api/v1/shopper/subscriptions", `{"results":{"sim-tmpl-expiry":"accept"}}`, bfftest.Auth(token)...); r.Status != 200 {
+		if r := s.h.Do("POST", "/api/v1/shopper/subscriptions", `{"results":{"sim-tmpl-expiry":"accept"}}`, apptest.Auth(token)...); r.Status != 200 {
 			t.Fatalf("subscribe: %d %s", r.Status, r.Body)
 		}
 		s.h.Sim.GrantSubscription("sim-openid-"+user, "sim-tmpl-expiry", 1)
@@ -88,7 +88,7 @@ func TestCampaignPagesCreateDryRunScheduleAndReport(t *testing.T) {
 	id := loc[1]
 	page := "/console/campaigns/" + id
 	api := fmt.Sprintf("/api/v1/console/campaigns/%s", id)
-	auditor := bfftest.Auth(s.h.ConsoleLogin("auditor"))
+	auditor := apptest.Auth(s.h.ConsoleLogin("auditor"))
 	if got := s.h.Do("GET", api, nil, auditor...).JSON()["campaign"].(map[string]any); got["status"] != "draft" ||
 		got["variables"].(map[string]any)["shop"] != "南京西路店" || fmt.Sprint(got["channels"]) != "[subscribe wecom]" {
 		t.Fatalf("the campaign as the API reads it: %v", got)
@@ -118,7 +118,7 @@ func TestCampaignPagesCreateDryRunScheduleAndReport(t *testing.T) {
 			ByStatus map[string]int `json:"by_status"`
 		} `json:"report"`
 	}
-	s.h.Do("GET", api+"/report", nil, bfftest.Auth(s.h.ConsoleLogin("auditor"))...).Decode(t, &want)
+	s.h.Do("GET", api+"/report", nil, apptest.Auth(s.h.ConsoleLogin("auditor"))...).Decode(t, &want)
 	for _, st := range []string{"sent", "failed", "uncertain", "skipped", "pending"} {
 		if got := field(t, dataValue("report-"+st), rep); got != fmt.Sprint(want.Report.ByStatus[st]) {
 			t.Errorf("report %s: page %s, API %d", st, got, want.Report.ByStatus[st])
@@ -162,7 +162,7 @@ func TestCampaignPagesCreateDryRunScheduleAndReport(t *testing.T) {
 		t.Fatalf("cancelled campaign page")
 	}
 	var actions []string
-	for _, e := range s.h.Do("GET", "/api/v1/console/audit?target=campaign:"+cid, nil, bfftest.Auth(s.h.ConsoleLogin("auditor"))...).JSON()["entries"].([]any) {
+	for _, e := range s.h.Do("GET", "/api/v1/console/audit?target=campaign:"+cid, nil, apptest.Auth(s.h.ConsoleLogin("auditor"))...).JSON()["entries"].([]any) {
 		actions = append(actions, fmt.Sprint(e.(map[string]any)["action"], "/", e.(map[string]any)["actor"]))
 	}
 	if strings.Join(actions, " ") != "campaign.cancel/marketer campaign.pause/marketer campaign.schedule/marketer campaign.create/marketer" {

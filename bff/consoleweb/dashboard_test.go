@@ -10,7 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 // dashboardHistory gives the site a day of activity: a shopper's sign-in,
@@ -19,14 +19,14 @@ import (
 func dashboardHistory(t *testing.T, s *site) {
 	t.Helper()
 	start := s.h.Clock.Now()
-	token, _, id := s.h.Login(bfftest.UniqueUser("dash"))
-	if r := s.h.Do("POST", "/api/v1/shopper/signin", nil, bfftest.Auth(token)...); r.Status != 201 {
+	token, _, id := s.h.Login(apptest.UniqueUser("dash"))
+	if r := s.h.Do("POST", "/api/v1/shopper/signin", nil, apptest.Auth(token)...); r.Status != 201 {
 		t.Fatalf("sign-in: %d %s", r.Status, r.Body)
 	}
 	admin := s.h.ConsoleLogin("admin")
 	for i, delta := range []int{1200, -300} {
 		r := s.h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), map[string]any{"delta": delta, "reason": "看板"},
-			append(bfftest.Auth(admin), "Idempotency-Key", fmt.Sprint("dash-", i))...)
+			append(apptest.Auth(admin), "Idempotency-Key", fmt.Sprint("dash-", i))...)
 		if r.Status != 201 {
 			t.Fatalf("adjust %d: %d %s", delta, r.Status, r.Body)
 		}
@@ -34,12 +34,12 @@ func dashboardHistory(t *testing.T, s *site) {
 	expiring(t, s, "dash-alice", 1500, start.AddDate(0, 0, 3), true)
 	body := `{"name":"看板提醒","audience":{"expiring_within_days":7,"min_points":100},"channels":["subscribe"],
 		"templates":{"subscribe":"expiry_subscribe"},"schedule":{"once_at":"` + start.Add(5*time.Minute).Format(time.RFC3339) + `"}}`
-	r := s.h.Do("POST", "/api/v1/console/campaigns", body, bfftest.Auth(admin)...)
+	r := s.h.Do("POST", "/api/v1/console/campaigns", body, apptest.Auth(admin)...)
 	if r.Status != 201 {
 		t.Fatalf("campaign: %d %s", r.Status, r.Body)
 	}
 	cid := int64(r.JSON()["campaign"].(map[string]any)["id"].(float64))
-	if r := s.h.Do("POST", fmt.Sprintf("/api/v1/console/campaigns/%d/schedule", cid), nil, bfftest.Auth(admin)...); r.Status != 200 {
+	if r := s.h.Do("POST", fmt.Sprintf("/api/v1/console/campaigns/%d/schedule", cid), nil, apptest.Auth(admin)...); r.Status != 200 {
 		t.Fatalf("schedule: %d %s", r.Status, r.Body)
 	}
 	s.h.Clock.Advance(6 * time.Minute)
@@ -80,7 +80,7 @@ func readAPIFigures(t *testing.T, s *site) apiFigures {
 	auditor := s.h.ConsoleLogin("auditor")
 	var f apiFigures
 	for path, into := range map[string]any{"points": &f.Points, "outstanding": &f.Outstanding, "reminders": &f.Reminders} {
-		r := s.h.Do("GET", "/api/v1/console/analytics/"+path, nil, bfftest.Auth(auditor)...)
+		r := s.h.Do("GET", "/api/v1/console/analytics/"+path, nil, apptest.Auth(auditor)...)
 		if r.Status != 200 {
 			t.Fatalf("%s: %d %s", path, r.Status, r.Body)
 		}

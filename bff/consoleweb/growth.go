@@ -64,4 +64,3 @@ func (h *Handlers) referralReport(c *gin.Context) {
 	}
 	h.render(c, http.StatusOK, "referrals", "referrals.title", d)
 }
-

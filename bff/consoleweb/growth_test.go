@@ -9,23 +9,23 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 // referralHistory: member a invites two members who bind their phones
 // (a earns the invite reward twice); returns a's id.
 func referralHistory(t *testing.T, s *site) int64 {
 	t.Helper()
-	tok, _, a := s.h.Login(bfftest.UniqueUser("refa"))
+	tok, _, a := s.h.Login(apptest.UniqueUser("refa"))
 	var ov struct{ Code string }
-	s.h.Do("GET", "/api/v1/shopper/referral", nil, bfftest.Auth(tok)...).Decode(t, &ov)
+	s.h.Do("GET", "/api/v1/shopper/referral", nil, apptest.Auth(tok)...).Decode(t, &ov)
 	for i, phone := range []string{"13800001111", "13800002222"} {
 		r := s.h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": s.h.Code(fmt.Sprint("refb", i)), "invite_code": ov.Code})
 		if r.Status != 200 {
 			t.Fatalf("invitee login: %d %s", r.Status, r.Body)
 		}
 		inv := r.JSON()["access_token"].(string)
-		if r := s.h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": "sim-phone:" + phone}, bfftest.Auth(inv)...); r.Status != 200 {
+		if r := s.h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": "sim-phone:" + phone}, apptest.Auth(inv)...); r.Status != 200 {
 			t.Fatalf("bind phone: %d %s", r.Status, r.Body)
 		}
 	}
@@ -37,7 +37,7 @@ func referralHistory(t *testing.T, s *site) int64 {
 func TestTasksTiersAndReferralPages(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
-	mk := bfftest.Auth(s.h.ConsoleLogin("marketer"))
+	mk := apptest.Auth(s.h.ConsoleLogin("marketer"))
 	if r := s.h.Do("POST", "/api/v1/console/tasks", `{"type":"browse","title":"逛新品页","period":"daily","target":2,"reward_points":1500,"min_seconds":15,"page":"/pages/new"}`, mk...); r.Status != 201 {
 		t.Fatalf("create task: %d %s", r.Status, r.Body)
 	}
@@ -97,7 +97,7 @@ func TestBrowserTasksTiersAndReferrals(t *testing.T) {
 	ctx := tab(t)
 	s := newSite(t)
 	if r := s.h.Do("POST", "/api/v1/console/tasks", `{"type":"share","title":"分享商品","period":"weekly","target":3,"reward_points":20}`,
-		bfftest.Auth(s.h.ConsoleLogin("marketer"))...); r.Status != 201 {
+		apptest.Auth(s.h.ConsoleLogin("marketer"))...); r.Status != 201 {
 		t.Fatalf("create task: %d %s", r.Status, r.Body)
 	}
 	referralHistory(t, s)

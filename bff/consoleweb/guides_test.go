@@ -10,7 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 // guideGrants: a store and a guide (budget 1,000) created through the JSON
@@ -18,20 +18,20 @@ import (
 // It returns the store and guide ids.
 func guideGrants(t *testing.T, s *site) (store, guide int64) {
 	t.Helper()
-	mk := bfftest.Auth(s.h.ConsoleLogin("marketer"))
+	mk := apptest.Auth(s.h.ConsoleLogin("marketer"))
 	r := s.h.Do("POST", "/api/v1/console/stores", `{"name":"南京西路店"}`, mk...)
 	if r.Status != 201 {
 		t.Fatalf("store: %d %s", r.Status, r.Body)
 	}
 	store = int64(r.JSON()["store"].(map[string]any)["id"].(float64))
-	userID := bfftest.UniqueUser("gw")
+	userID := apptest.UniqueUser("gw")
 	r = s.h.Do("POST", "/api/v1/console/guides", fmt.Sprintf(`{"userid":%q,"name":"小王","store_id":%d,"monthly_budget":1000}`, userID, store), mk...)
 	if r.Status != 201 {
 		t.Fatalf("guide: %d %s", r.Status, r.Body)
 	}
 	g := r.JSON()["guide"].(map[string]any)
 	guide = int64(g["id"].(float64))
-	r = s.h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": s.h.Code(bfftest.UniqueUser("gc")), "scene": g["scene"].(string)})
+	r = s.h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": s.h.Code(apptest.UniqueUser("gc")), "scene": g["scene"].(string)})
 	if r.Status != 200 {
 		t.Fatalf("customer: %d %s", r.Status, r.Body)
 	}
@@ -43,7 +43,7 @@ func guideGrants(t *testing.T, s *site) (store, guide int64) {
 	gt := r.JSON()["access_token"].(string)
 	for i, pts := range []int{120, 80} {
 		r := s.h.Do("POST", "/api/v1/guide/grants", fmt.Sprintf(`{"member_id":%d,"points":%d,"reason":"到店"}`, member, pts),
-			append(bfftest.Auth(gt), "Idempotency-Key", fmt.Sprint("gg", i))...)
+			append(apptest.Auth(gt), "Idempotency-Key", fmt.Sprint("gg", i))...)
 		if r.Status != 201 {
 			t.Fatalf("grant: %d %s", r.Status, r.Body)
 		}
@@ -84,7 +84,7 @@ func TestGuidesAndStoresPage(t *testing.T) {
 			HasRobotKey bool `json:"has_robot_key"`
 		}
 	}
-	mk := bfftest.Auth(s.h.ConsoleLogin("auditor"))
+	mk := apptest.Auth(s.h.ConsoleLogin("auditor"))
 	s.h.Do("GET", "/api/v1/console/stores", nil, mk...).Decode(t, &stores)
 	if len(stores.Stores) != 2 || stores.Stores[1].Name != "徐家汇店" || !stores.Stores[1].HasRobotKey {
 		t.Fatalf("stores after the form: %+v", stores)

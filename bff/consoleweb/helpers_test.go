@@ -4,10 +4,10 @@ import (
 	"context"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
-func count(t *testing.T, h *bfftest.Harness, table string) int64 {
+func count(t *testing.T, h *apptest.Harness, table string) int64 {
 	t.Helper()
 	var n int64
 	if err := h.Env.DB.Conn(context.Background()).Table(table).Count(&n).Error; err != nil {

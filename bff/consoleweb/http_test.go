@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 )
 
@@ -20,12 +20,12 @@ import (
 // keeps cookies and does not follow redirects.
 type site struct {
 	t   *testing.T
-	h   *bfftest.Harness
+	h   *apptest.Harness
 	srv *httptest.Server
 }
 
 func newSite(t *testing.T, mutate ...func(*configs.Config)) *site {
-	h := bfftest.New(t, mutate...)
+	h := apptest.New(t, mutate...)
 	srv := httptest.NewServer(h.App.Handler)
 	t.Cleanup(srv.Close)
 	return &site{t: t, h: h, srv: srv}
@@ -152,8 +152,8 @@ func TestPagesNeedASessionAndCarrySecurityHeaders(t *testing.T) {
 func TestAdjustFormPaysOnceAndOnlyForWriters(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
-	tok, _, id := s.h.Login(bfftest.UniqueUser("web"))
-	if r := s.h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": s.h.PhoneCode("13600003579")}, bfftest.Auth(tok)...); r.Status != 200 {
+	tok, _, id := s.h.Login(apptest.UniqueUser("web"))
+	if r := s.h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": s.h.PhoneCode("13600003579")}, apptest.Auth(tok)...); r.Status != 200 {
 		t.Fatalf("bind phone: %d", r.Status)
 	}
 	m := s.client()
@@ -173,7 +173,7 @@ func TestAdjustFormPaysOnceAndOnlyForWriters(t *testing.T) {
 			t.Fatalf("adjust %d: %d %.1000s", i, r.status, r.body)
 		}
 	}
-	api := s.h.Do("GET", fmt.Sprintf("/api/v1/console/members/%d/ledger", id), nil, bfftest.Auth(s.h.ConsoleLogin("auditor"))...)
+	api := s.h.Do("GET", fmt.Sprintf("/api/v1/console/members/%d/ledger", id), nil, apptest.Auth(s.h.ConsoleLogin("auditor"))...)
 	var out struct {
 		Account struct{ Available int64 } `json:"account"`
 		Entries []struct{ Delta int64 }   `json:"entries"`
@@ -215,7 +215,7 @@ func TestAdjustFormPaysOnceAndOnlyForWriters(t *testing.T) {
 func TestJournalCSVStreamsEveryPageWithBOM(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
-	_, _, id := s.h.Login(bfftest.UniqueUser("csv"))
+	_, _, id := s.h.Login(apptest.UniqueUser("csv"))
 	admin := s.h.ConsoleLogin("admin")
 	for i := 0; i < 105; i++ { // more than one page of 100
 		reason := "补偿"
@@ -223,7 +223,7 @@ func TestJournalCSVStreamsEveryPageWithBOM(t *testing.T) {
 			reason = "=HYPERLINK(\"x\")" // must not become a formula
 		}
 		body := fmt.Sprintf(`{"delta":%d,"reason":%q}`, i+1, reason)
-		if r := s.h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), body, append(bfftest.Auth(admin), "Idempotency-Key", fmt.Sprint("csv", i))...); r.Status != 201 {
+		if r := s.h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), body, append(apptest.Auth(admin), "Idempotency-Key", fmt.Sprint("csv", i))...); r.Status != 201 {
 			t.Fatalf("adjust %d: %d %s", i, r.Status, r.Body)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/domain/ledger"
 )
 
@@ -22,19 +22,19 @@ func lotteryHistory(t *testing.T, s *site) int64 {
 		"ends_at":"2026-12-23T00:00:00+08:00","cost_points":20,"free_per_day":1,"limit_daily":3,"pity_after":2,
 		"consolation_name":"安慰积分","consolation_points":2,
 		"prizes":[{"name":"5积分","kind":"points","points":5,"weight":90,"stock":50,"per_member_limit":5},
-		{"name":"谢谢参与","kind":"nothing","weight":10}]}`, bfftest.Auth(s.h.ConsoleLogin("marketer"))...)
+		{"name":"谢谢参与","kind":"nothing","weight":10}]}`, apptest.Auth(s.h.ConsoleLogin("marketer"))...)
 	if r.Status != 201 {
 		t.Fatalf("create: %d %s", r.Status, r.Body)
 	}
 	id := int64(r.JSON()["campaign"].(map[string]any)["id"].(float64))
 	for i := 0; i < 2; i++ {
-		tok, _, mid := s.h.Login(bfftest.UniqueUser("lotweb"))
+		tok, _, mid := s.h.Login(apptest.UniqueUser("lotweb"))
 		if _, err := s.h.App.Ledger.Earn(context.Background(), ledger.EarnInput{MemberID: mid, Points: 100, Key: fmt.Sprint("seed-", mid),
 			Ref: ledger.Ref{Type: "seed", ID: fmt.Sprint(mid)}}); err != nil {
 			t.Fatal(err)
 		}
 		for _, key := range []string{"a", "b"} {
-			r := s.h.Do("POST", fmt.Sprintf("/api/v1/shopper/lottery/campaigns/%d/draws", id), nil, append(bfftest.Auth(tok), "Idempotency-Key", key)...)
+			r := s.h.Do("POST", fmt.Sprintf("/api/v1/shopper/lottery/campaigns/%d/draws", id), nil, append(apptest.Auth(tok), "Idempotency-Key", key)...)
 			if r.Status != 201 {
 				t.Fatalf("draw: %d %s", r.Status, r.Body)
 			}
@@ -59,7 +59,7 @@ func TestBrowserLotteryPageShowsTheAPIsFigures(t *testing.T) {
 			}
 		}
 	}
-	s.h.Do("GET", fmt.Sprintf("/api/v1/console/lottery/campaigns/%d", id), nil, bfftest.Auth(auditor)...).Decode(t, &camp)
+	s.h.Do("GET", fmt.Sprintf("/api/v1/console/lottery/campaigns/%d", id), nil, apptest.Auth(auditor)...).Decode(t, &camp)
 	var st struct {
 		Draws, Members int64
 		Free           int64 `json:"free_draws"`
@@ -69,7 +69,7 @@ func TestBrowserLotteryPageShowsTheAPIsFigures(t *testing.T) {
 			Draws, Pity int64
 		} `json:"by_prize"`
 	}
-	s.h.Do("GET", fmt.Sprintf("/api/v1/console/lottery/campaigns/%d/stats", id), nil, bfftest.Auth(auditor)...).Decode(t, &st)
+	s.h.Do("GET", fmt.Sprintf("/api/v1/console/lottery/campaigns/%d/stats", id), nil, apptest.Auth(auditor)...).Decode(t, &st)
 	if st.Draws != 4 || st.Spent != 40 {
 		t.Fatalf("API stats %+v", st)
 	}

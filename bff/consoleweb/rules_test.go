@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 // ruleForm is the rule form as a browser posts it: 1 point per yuan on
@@ -45,7 +45,7 @@ func TestRulePagesCreateSimulateEditAndToggle(t *testing.T) {
 		t.Fatalf("create: %d %v %.1000s", r.status, r.header, r.body)
 	}
 	id := loc[1]
-	api := s.h.Do("GET", "/api/v1/console/rules/"+id, nil, bfftest.Auth(s.h.ConsoleLogin("auditor"))...)
+	api := s.h.Do("GET", "/api/v1/console/rules/"+id, nil, apptest.Auth(s.h.ConsoleLogin("auditor"))...)
 	var got struct {
 		Rule struct {
 			Name       string `json:"name"`
@@ -95,7 +95,7 @@ func TestRulePagesCreateSimulateEditAndToggle(t *testing.T) {
 		t.Fatalf("simulate: %d %s", p.status, p.body[strings.Index(p.body, `id="breakdown"`):])
 	}
 	jsonSim := s.h.Do("POST", "/api/v1/console/rules/simulate", `{"order":{"total_fen":30000,"lines":[{"sku":"a","category":"A","qty":1,"amount_fen":30000}],"occurred_at":"2026-11-28T10:00:00+08:00"},"draft":{"name":"加赠 50","trigger":"order_paid","effect":{"kind":"bonus","points":50}}}`,
-		bfftest.Auth(s.h.ConsoleLogin("marketer"))...)
+		apptest.Auth(s.h.ConsoleLogin("marketer"))...)
 	if total := jsonSim.JSON()["result"].(map[string]any)["total"].(float64); total != 350 {
 		t.Fatalf("the JSON API's simulation says %v", total)
 	}
@@ -129,7 +129,7 @@ func TestRulePagesCreateSimulateEditAndToggle(t *testing.T) {
 		t.Fatalf("create without CSRF token: %d", r.status)
 	}
 	var actions []string
-	for _, e := range s.h.Do("GET", "/api/v1/console/audit?target=rule:"+id, nil, bfftest.Auth(s.h.ConsoleLogin("auditor"))...).JSON()["entries"].([]any) {
+	for _, e := range s.h.Do("GET", "/api/v1/console/audit?target=rule:"+id, nil, apptest.Auth(s.h.ConsoleLogin("auditor"))...).JSON()["entries"].([]any) {
 		e := e.(map[string]any)
 		actions = append(actions, fmt.Sprint(e["action"], "/", e["actor"]))
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/silenceper/wechat/v2/util"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/wechat/sim"
 )
@@ -24,7 +24,7 @@ func TestWeComCallbackTimestampWindowAndNonce(t *testing.T) {
 	w := setup(t, 1000)
 	h := w.h
 	app := w.callbackApp()
-	user, other := bfftest.UniqueUser("m"), bfftest.UniqueUser("m")
+	user, other := apptest.UniqueUser("m"), apptest.UniqueUser("m")
 	w.shopper(user, "")
 	w.shopper(other, "")
 	callback := func(u string, at time.Time) (url.Values, []byte) {
@@ -73,7 +73,7 @@ func TestWeComCallbackTimestampWindowAndNonce(t *testing.T) {
 func TestWeComCallbackAnsweredWithinBudget(t *testing.T) {
 	w := setup(t, 1000, func(c *configs.Config) { c.WeChat.CallbackBudget = 300 * time.Millisecond })
 	h := w.h
-	user := bfftest.UniqueUser("m")
+	user := apptest.UniqueUser("m")
 	m := w.shopper(user, "")
 	path, body := w.addContact(w.b.UserID, user)
 	if err := h.Sim.AddFault(sim.Fault{API: "externalcontact/get", DelayMS: 3000}); err != nil {
@@ -90,7 +90,7 @@ func TestWeComCallbackAnsweredWithinBudget(t *testing.T) {
 	if r := h.Do("POST", path, body); r.Status != 200 || string(r.Body) != "success" {
 		t.Fatalf("WeCom's retry: %d %s", r.Status, r.Body)
 	}
-	if r := h.Do("GET", fmt.Sprintf("/api/v1/guide/customers/%d", m), nil, bfftest.Auth(w.bTok)...); r.Status != 200 {
+	if r := h.Do("GET", fmt.Sprintf("/api/v1/guide/customers/%d", m), nil, apptest.Auth(w.bTok)...); r.Status != 200 {
 		t.Fatalf("customer after the retry: %d %s", r.Status, r.Body)
 	}
 }

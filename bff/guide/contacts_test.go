@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/wechat/sim"
 )
 
@@ -26,7 +26,7 @@ func (w *world) contactAdded(guideUserID, external string) {
 // customerOf wants member m among the guide's customers, from source.
 func (w *world) customerOf(tok string, m int64, source string) {
 	w.h.T.Helper()
-	r := w.h.Do("GET", fmt.Sprintf("/api/v1/guide/customers/%d", m), nil, bfftest.Auth(tok)...)
+	r := w.h.Do("GET", fmt.Sprintf("/api/v1/guide/customers/%d", m), nil, apptest.Auth(tok)...)
 	if r.Status != 200 {
 		w.h.T.Fatalf("customer %d: %d %s", m, r.Status, r.Body)
 	}
@@ -44,7 +44,7 @@ func TestContactAddedBeforeFirstLoginIsBound(t *testing.T) {
 	t.Parallel()
 	w := setup(t, 1000)
 	h := w.h
-	user, other := bfftest.UniqueUser("m"), bfftest.UniqueUser("m")
+	user, other := apptest.UniqueUser("m"), apptest.UniqueUser("m")
 	w.contactAdded(w.b.UserID, sim.ExternalUserID(user))
 	w.contactAdded(w.b.UserID, sim.ExternalUserID(other))
 	if n := count(t, h, "guide_customers"); n != 0 {
@@ -55,7 +55,7 @@ func TestContactAddedBeforeFirstLoginIsBound(t *testing.T) {
 	// The other shopper arrives through guide A's code: B added them first.
 	mo := w.shopper(other, w.a.Scene)
 	w.customerOf(w.bTok, mo, "wecom")
-	if r := h.Do("GET", fmt.Sprintf("/api/v1/guide/customers/%d", mo), nil, bfftest.Auth(w.aTok)...); r.Status != 404 {
+	if r := h.Do("GET", fmt.Sprintf("/api/v1/guide/customers/%d", mo), nil, apptest.Auth(w.aTok)...); r.Status != 404 {
 		t.Fatalf("A reads B's customer: %d %s", r.Status, r.Body)
 	}
 	// A second login binds nothing again; the kept contacts are used up.
@@ -74,7 +74,7 @@ func TestContactWithoutUnionIDIsKept(t *testing.T) {
 	t.Parallel()
 	w := setup(t, 1000)
 	h := w.h
-	user := bfftest.UniqueUser("m")
+	user := apptest.UniqueUser("m")
 	w.contactAdded(w.b.UserID, sim.ExternalUserIDWithoutUnionID(user))
 	w.contactAdded(w.b.UserID, "wm-not-a-contact-"+user)
 	if n := count(t, h, "wecom_callbacks"); n != 2 {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/wechat/sim"
@@ -16,7 +16,7 @@ import (
 
 // world is a harness with one store and two guides, A and B.
 type world struct {
-	h          *bfftest.Harness
+	h          *apptest.Harness
 	admin      string
 	store      int64
 	a, b       guideInfo
@@ -32,15 +32,15 @@ type guideInfo struct {
 
 func setup(t *testing.T, budget int64, mutate ...func(*configs.Config)) *world {
 	t.Helper()
-	h := bfftest.New(t, mutate...)
+	h := apptest.New(t, mutate...)
 	w := &world{h: h, admin: h.ConsoleLogin("admin")}
-	r := h.Do("POST", "/api/v1/console/stores", `{"name":"静安店","robot_key":"robot-jingan"}`, bfftest.Auth(w.admin)...)
+	r := h.Do("POST", "/api/v1/console/stores", `{"name":"静安店","robot_key":"robot-jingan"}`, apptest.Auth(w.admin)...)
 	if r.Status != 201 {
 		t.Fatalf("create store: %d %s", r.Status, r.Body)
 	}
 	w.store = int64(r.JSON()["store"].(map[string]any)["id"].(float64))
-	w.a = w.createGuide(bfftest.UniqueUser("ga"), budget)
-	w.b = w.createGuide(bfftest.UniqueUser("gb"), budget)
+	w.a = w.createGuide(apptest.UniqueUser("ga"), budget)
+	w.b = w.createGuide(apptest.UniqueUser("gb"), budget)
 	w.aTok, w.bTok = w.login(w.a.UserID), w.login(w.b.UserID)
 	return w
 }
@@ -48,7 +48,7 @@ func setup(t *testing.T, budget int64, mutate ...func(*configs.Config)) *world {
 func (w *world) createGuide(userID string, budget int64) guideInfo {
 	w.h.T.Helper()
 	body := fmt.Sprintf(`{"userid":%q,"name":"导购","store_id":%d,"monthly_budget":%d}`, userID, w.store, budget)
-	r := w.h.Do("POST", "/api/v1/console/guides", body, bfftest.Auth(w.admin)...)
+	r := w.h.Do("POST", "/api/v1/console/guides", body, apptest.Auth(w.admin)...)
 	if r.Status != 201 {
 		w.h.T.Fatalf("create guide: %d %s", r.Status, r.Body)
 	}
@@ -59,7 +59,7 @@ func (w *world) createGuide(userID string, budget int64) guideInfo {
 
 var nonce int64
 
-func (w *world) loginResp(userID string) *bfftest.Response {
+func (w *world) loginResp(userID string) *apptest.Response {
 	nonce++
 	return w.h.Do("POST", "/api/v1/guide/login", fmt.Sprintf(`{"code":"sim-wecom:%s:%d-%d"}`, userID, time.Now().UnixNano(), nonce))
 }
@@ -101,7 +101,7 @@ func (w *world) addContact(guideUserID, user string) (string, []byte) {
 	return "/api/v1/hooks/wecom?" + q.Encode(), body
 }
 
-func count(t *testing.T, h *bfftest.Harness, table string) int64 {
+func count(t *testing.T, h *apptest.Harness, table string) int64 {
 	t.Helper()
 	var n int64
 	if err := h.Env.DB.Conn(context.Background()).Table(table).Count(&n).Error; err != nil {
@@ -114,7 +114,7 @@ func TestGuideLoginAndAuth(t *testing.T) {
 	t.Parallel()
 	w := setup(t, 1000)
 	h := w.h
-	if r := w.loginResp(bfftest.UniqueUser("stranger")); r.Status != 403 {
+	if r := w.loginResp(apptest.UniqueUser("stranger")); r.Status != 403 {
 		t.Fatalf("unknown userid: %d %s", r.Status, r.Body)
 	}
 	code := fmt.Sprintf("sim-wecom:%s:once", w.a.UserID)
@@ -133,40 +133,40 @@ func TestGuideLoginAndAuth(t *testing.T) {
 			t.Errorf("%s: %d %s", tc.name, r.Status, r.Body)
 		}
 	}
-	shopperTok, _, _ := h.Login(bfftest.UniqueUser("s"))
+	shopperTok, _, _ := h.Login(apptest.UniqueUser("s"))
 	for name, hdr := range map[string][]string{
-		"none": nil, "shopper": bfftest.Auth(shopperTok), "console": bfftest.Auth(w.admin), "forged": bfftest.Auth(w.aTok + "x"),
+		"none": nil, "shopper": apptest.Auth(shopperTok), "console": apptest.Auth(w.admin), "forged": apptest.Auth(w.aTok + "x"),
 	} {
 		if r := h.Do("GET", "/api/v1/guide/me", nil, hdr...); r.Status != 401 {
 			t.Errorf("%s token on /guide/me: %d %s", name, r.Status, r.Body)
 		}
 	}
-	if r := h.Do("GET", "/api/v1/guide/me", nil, bfftest.Auth(w.aTok)...); r.Status != 200 {
+	if r := h.Do("GET", "/api/v1/guide/me", nil, apptest.Auth(w.aTok)...); r.Status != 200 {
 		t.Fatalf("me: %d %s", r.Status, r.Body)
 	}
 	// A guide token is no console token either.
-	if r := h.Do("GET", "/api/v1/console/guides", nil, bfftest.Auth(w.aTok)...); r.Status != 401 {
+	if r := h.Do("GET", "/api/v1/console/guides", nil, apptest.Auth(w.aTok)...); r.Status != 401 {
 		t.Fatalf("guide token on console: %d", r.Status)
 	}
-	if r := h.Do("PATCH", fmt.Sprintf("/api/v1/console/guides/%d", w.a.ID), `{"status":"disabled"}`, bfftest.Auth(h.ConsoleLogin("auditor"))...); r.Status != 403 {
+	if r := h.Do("PATCH", fmt.Sprintf("/api/v1/console/guides/%d", w.a.ID), `{"status":"disabled"}`, apptest.Auth(h.ConsoleLogin("auditor"))...); r.Status != 403 {
 		t.Fatalf("auditor disables: %d", r.Status)
 	}
-	if r := h.DoInvalid("PATCH", fmt.Sprintf("/api/v1/console/guides/%d", w.a.ID), `{"status":"gone"}`, bfftest.Auth(w.admin)...); r.Status != 400 {
+	if r := h.DoInvalid("PATCH", fmt.Sprintf("/api/v1/console/guides/%d", w.a.ID), `{"status":"gone"}`, apptest.Auth(w.admin)...); r.Status != 400 {
 		t.Fatalf("bad status: %d", r.Status)
 	}
-	if r := h.Do("PATCH", fmt.Sprintf("/api/v1/console/guides/%d", w.a.ID), `{"status":"disabled"}`, bfftest.Auth(w.admin)...); r.Status != 200 {
+	if r := h.Do("PATCH", fmt.Sprintf("/api/v1/console/guides/%d", w.a.ID), `{"status":"disabled"}`, apptest.Auth(w.admin)...); r.Status != 200 {
 		t.Fatalf("disable: %d %s", r.Status, r.Body)
 	}
 	if r := w.loginResp(w.a.UserID); r.Status != 403 {
 		t.Fatalf("disabled guide login: %d %s", r.Status, r.Body)
 	}
-	if r := h.Do("GET", "/api/v1/guide/me", nil, bfftest.Auth(w.aTok)...); r.Status != 403 {
+	if r := h.Do("GET", "/api/v1/guide/me", nil, apptest.Auth(w.aTok)...); r.Status != 403 {
 		t.Fatalf("disabled guide's old token: %d %s", r.Status, r.Body)
 	}
-	if r := h.Do("POST", "/api/v1/console/guides", fmt.Sprintf(`{"userid":%q,"name":"x","store_id":%d,"monthly_budget":1}`, w.b.UserID, w.store), bfftest.Auth(w.admin)...); r.Status != 409 {
+	if r := h.Do("POST", "/api/v1/console/guides", fmt.Sprintf(`{"userid":%q,"name":"x","store_id":%d,"monthly_budget":1}`, w.b.UserID, w.store), apptest.Auth(w.admin)...); r.Status != 409 {
 		t.Fatalf("duplicate userid: %d %s", r.Status, r.Body)
 	}
-	if r := h.Do("POST", "/api/v1/console/guides", `{"userid":"new1","name":"x","store_id":999,"monthly_budget":1}`, bfftest.Auth(w.admin)...); r.Status != 400 {
+	if r := h.Do("POST", "/api/v1/console/guides", `{"userid":"new1","name":"x","store_id":999,"monthly_budget":1}`, apptest.Auth(w.admin)...); r.Status != 400 {
 		t.Fatalf("unknown store: %d %s", r.Status, r.Body)
 	}
 }
@@ -175,8 +175,8 @@ func TestBindingByBothPathsAndOwnCustomersOnly(t *testing.T) {
 	t.Parallel()
 	w := setup(t, 1000)
 	h := w.h
-	m1 := w.shopper(bfftest.UniqueUser("m"), w.a.Scene)
-	userB := bfftest.UniqueUser("m")
+	m1 := w.shopper(apptest.UniqueUser("m"), w.a.Scene)
+	userB := apptest.UniqueUser("m")
 	m2 := w.shopper(userB, "")
 	path, body := w.addContact(w.b.UserID, userB)
 
@@ -209,7 +209,7 @@ func TestBindingByBothPathsAndOwnCustomersOnly(t *testing.T) {
 	}
 
 	list := func(tok string) []map[string]any {
-		r := h.Do("GET", "/api/v1/guide/customers", nil, bfftest.Auth(tok)...)
+		r := h.Do("GET", "/api/v1/guide/customers", nil, apptest.Auth(tok)...)
 		if r.Status != 200 {
 			t.Fatalf("list: %d %s", r.Status, r.Body)
 		}
@@ -225,10 +225,10 @@ func TestBindingByBothPathsAndOwnCustomersOnly(t *testing.T) {
 	if cs := list(w.bTok); len(cs) != 1 || int64(cs[0]["member_id"].(float64)) != m2 || cs[0]["source"] != "wecom" {
 		t.Fatalf("B's customers: %v", cs)
 	}
-	if r := h.Do("GET", fmt.Sprintf("/api/v1/guide/customers/%d", m2), nil, bfftest.Auth(w.aTok)...); r.Status != 404 {
+	if r := h.Do("GET", fmt.Sprintf("/api/v1/guide/customers/%d", m2), nil, apptest.Auth(w.aTok)...); r.Status != 404 {
 		t.Fatalf("A reads B's customer: %d %s", r.Status, r.Body)
 	}
-	if r := h.Do("GET", fmt.Sprintf("/api/v1/guide/customers/%d", m1), nil, bfftest.Auth(w.aTok)...); r.Status != 200 {
+	if r := h.Do("GET", fmt.Sprintf("/api/v1/guide/customers/%d", m1), nil, apptest.Auth(w.aTok)...); r.Status != 200 {
 		t.Fatalf("A reads own customer: %d %s", r.Status, r.Body)
 	}
 
@@ -249,23 +249,23 @@ func TestBindingByBothPathsAndOwnCustomersOnly(t *testing.T) {
 func TestRebindLastWins(t *testing.T) {
 	t.Parallel()
 	w := setup(t, 1000, func(c *configs.Config) { c.Guides.Rebind = "last" })
-	user := bfftest.UniqueUser("m")
+	user := apptest.UniqueUser("m")
 	m := w.shopper(user, w.a.Scene)
 	path, body := w.addContact(w.b.UserID, user)
 	if r := w.h.Do("POST", path, body); r.Status != 200 {
 		t.Fatalf("callback: %d %s", r.Status, r.Body)
 	}
-	if r := w.h.Do("GET", fmt.Sprintf("/api/v1/guide/customers/%d", m), nil, bfftest.Auth(w.bTok)...); r.Status != 200 {
+	if r := w.h.Do("GET", fmt.Sprintf("/api/v1/guide/customers/%d", m), nil, apptest.Auth(w.bTok)...); r.Status != 200 {
 		t.Fatalf("B after taking over: %d %s", r.Status, r.Body)
 	}
 }
 
-func grant(w *world, tok, key, body string) *bfftest.Response {
+func grant(w *world, tok, key, body string) *apptest.Response {
 	return sendGrant(w, true, tok, key, body)
 }
 
-func sendGrant(w *world, specValid bool, tok, key, body string) *bfftest.Response {
-	hdr := bfftest.Auth(tok)
+func sendGrant(w *world, specValid bool, tok, key, body string) *apptest.Response {
+	hdr := apptest.Auth(tok)
 	if key != "" {
 		hdr = append(hdr, "Idempotency-Key", key)
 	}
@@ -276,8 +276,8 @@ func TestGrantsBadInputAndAudit(t *testing.T) {
 	t.Parallel()
 	w := setup(t, 1000)
 	h := w.h
-	m := w.shopper(bfftest.UniqueUser("m"), w.a.Scene)
-	stranger := w.shopper(bfftest.UniqueUser("s"), w.b.Scene)
+	m := w.shopper(apptest.UniqueUser("m"), w.a.Scene)
+	stranger := w.shopper(apptest.UniqueUser("s"), w.b.Scene)
 	ok := fmt.Sprintf(`{"member_id":%d,"points":100,"reason":"到店体验"}`, m)
 	cases := []struct {
 		name, key, body string
@@ -329,7 +329,7 @@ func TestGrantsBadInputAndAudit(t *testing.T) {
 	}
 
 	auditor := h.ConsoleLogin("auditor")
-	ar := h.Do("GET", fmt.Sprintf("/api/v1/console/audit?target=member:%d", m), nil, bfftest.Auth(auditor)...)
+	ar := h.Do("GET", fmt.Sprintf("/api/v1/console/audit?target=member:%d", m), nil, apptest.Auth(auditor)...)
 	entries := ar.JSON()["entries"].([]any)
 	if ar.Status != 200 || len(entries) != 1 {
 		t.Fatalf("audit: %d %s", ar.Status, ar.Body)
@@ -337,18 +337,18 @@ func TestGrantsBadInputAndAudit(t *testing.T) {
 	if e := entries[0].(map[string]any); e["actor"] != w.a.UserID || e["actor_role"] != "guide" || e["action"] != "points.adjust" {
 		t.Fatalf("audit entry %v", e)
 	}
-	lr := h.Do("GET", fmt.Sprintf("/api/v1/console/members/%d/ledger", m), nil, bfftest.Auth(auditor)...)
+	lr := h.Do("GET", fmt.Sprintf("/api/v1/console/members/%d/ledger", m), nil, apptest.Auth(auditor)...)
 	if e := lr.JSON()["entries"].([]any)[0].(map[string]any); e["operator"] != "guide:"+w.a.UserID || e["delta"].(float64) != 100 {
 		t.Fatalf("ledger entry %v", e)
 	}
-	me := h.Do("GET", "/api/v1/guide/me", nil, bfftest.Auth(w.aTok)...)
+	me := h.Do("GET", "/api/v1/guide/me", nil, apptest.Auth(w.aTok)...)
 	budget := me.JSON()["budget"].(map[string]any)
 	if budget["used"].(float64) != 100 || budget["left"].(float64) != 900 || budget["month"] != "2026-11" || len(me.JSON()["grants"].([]any)) != 1 {
 		t.Fatalf("me: %s", me.Body)
 	}
 	// A new month brings a fresh budget.
-	h.Clock.Set(time.Date(2026, 12, 1, 0, 0, 1, 0, bfftest.Start.Location()))
-	me = h.Do("GET", "/api/v1/guide/me", nil, bfftest.Auth(w.login(w.a.UserID))...)
+	h.Clock.Set(time.Date(2026, 12, 1, 0, 0, 1, 0, apptest.Start.Location()))
+	me = h.Do("GET", "/api/v1/guide/me", nil, apptest.Auth(w.login(w.a.UserID))...)
 	if b := me.JSON()["budget"].(map[string]any); b["used"].(float64) != 0 || b["month"] != "2026-12" {
 		t.Fatalf("me next month: %s", me.Body)
 	}
@@ -359,7 +359,7 @@ func TestConcurrentGrantsNeverOverspendBudget(t *testing.T) {
 	w := setup(t, 1000, func(c *configs.Config) { c.Guides.DailyCapPerCustomer = 0 })
 	var members []int64
 	for i := 0; i < 5; i++ {
-		members = append(members, w.shopper(bfftest.UniqueUser("m"), w.a.Scene))
+		members = append(members, w.shopper(apptest.UniqueUser("m"), w.a.Scene))
 	}
 	const n, each = 50, 30
 	var mu sync.Mutex
@@ -403,7 +403,7 @@ func TestPushAndCustomersExpiring(t *testing.T) {
 	w := setup(t, 1000)
 	h := w.h
 	ctx := context.Background()
-	userX, userY := bfftest.UniqueUser("x"), bfftest.UniqueUser("y")
+	userX, userY := apptest.UniqueUser("x"), apptest.UniqueUser("y")
 	x, y := w.shopper(userX, ""), w.shopper(userY, "")
 	for _, u := range []string{userX, userY} {
 		path, body := w.addContact(w.a.UserID, u)
@@ -423,7 +423,7 @@ func TestPushAndCustomersExpiring(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r := h.Do("GET", "/api/v1/guide/customers?expiring_within_days=7", nil, bfftest.Auth(w.aTok)...)
+	r := h.Do("GET", "/api/v1/guide/customers?expiring_within_days=7", nil, apptest.Auth(w.aTok)...)
 	cs := r.JSON()["customers"].([]any)
 	if r.Status != 200 || len(cs) != 1 {
 		t.Fatalf("expiring customers: %d %s", r.Status, r.Body)
@@ -433,16 +433,16 @@ func TestPushAndCustomersExpiring(t *testing.T) {
 		t.Fatalf("customer %v", c)
 	}
 	for _, q := range []string{"expiring_within_days=0", "expiring_within_days=x", "cursor=-1", "limit=1000"} {
-		if r := h.DoInvalid("GET", "/api/v1/guide/customers?"+q, nil, bfftest.Auth(w.aTok)...); r.Status != 400 {
+		if r := h.DoInvalid("GET", "/api/v1/guide/customers?"+q, nil, apptest.Auth(w.aTok)...); r.Status != 400 {
 			t.Errorf("%s: %d", q, r.Status)
 		}
 	}
-	if r := h.Do("GET", "/api/v1/guide/customers?limit=1", nil, bfftest.Auth(w.aTok)...); r.Status != 200 || r.JSON()["next_cursor"] == nil {
+	if r := h.Do("GET", "/api/v1/guide/customers?limit=1", nil, apptest.Auth(w.aTok)...); r.Status != 200 || r.JSON()["next_cursor"] == nil {
 		t.Fatalf("first page of one: %d %s", r.Status, r.Body)
 	}
 
 	before := len(h.Sim.Calls("add_msg_template"))
-	r = h.Do("POST", "/api/v1/guide/pushes", nil, bfftest.Auth(w.aTok)...)
+	r = h.Do("POST", "/api/v1/guide/pushes", nil, apptest.Auth(w.aTok)...)
 	if r.Status != 201 || r.JSON()["recipients"].(float64) != 1 || r.JSON()["msgid"] == "" {
 		t.Fatalf("push: %d %s", r.Status, r.Body)
 	}
@@ -456,10 +456,10 @@ func TestPushAndCustomersExpiring(t *testing.T) {
 	if len(mine) != 1 || fmt.Sprint(mine[0].Params["external_userid"]) != fmt.Sprint([]any{sim.ExternalUserID(userX)}) {
 		t.Fatalf("add_msg_template calls: %+v", mine)
 	}
-	if r := h.Do("POST", "/api/v1/guide/pushes", nil, bfftest.Auth(w.aTok)...); r.Status != 422 {
+	if r := h.Do("POST", "/api/v1/guide/pushes", nil, apptest.Auth(w.aTok)...); r.Status != 422 {
 		t.Fatalf("second push today: %d %s", r.Status, r.Body)
 	}
-	if r := h.Do("POST", "/api/v1/guide/pushes", nil, bfftest.Auth(w.bTok)...); r.Status != 422 {
+	if r := h.Do("POST", "/api/v1/guide/pushes", nil, apptest.Auth(w.bTok)...); r.Status != 422 {
 		t.Fatalf("push without customers: %d %s", r.Status, r.Body)
 	}
 	var msgid string
@@ -467,7 +467,7 @@ func TestPushAndCustomersExpiring(t *testing.T) {
 		t.Fatalf("push row msgid %q %v", msgid, err)
 	}
 	h.Clock.Advance(24 * time.Hour)
-	if r := h.Do("POST", "/api/v1/guide/pushes", nil, bfftest.Auth(w.login(w.a.UserID))...); r.Status != 201 {
+	if r := h.Do("POST", "/api/v1/guide/pushes", nil, apptest.Auth(w.login(w.a.UserID))...); r.Status != 201 {
 		t.Fatalf("push next day: %d %s", r.Status, r.Body)
 	}
 

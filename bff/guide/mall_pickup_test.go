@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain/ledger"
 )
@@ -14,29 +14,29 @@ import (
 // collected only in the first store, then redeems it for a shopper.
 func pickupWorld(t *testing.T, mutate ...func(*configs.Config)) (w *world, otherTok, code string) {
 	w = setup(t, 1000, mutate...)
-	r := w.h.Do("POST", "/api/v1/console/stores", `{"name":"徐汇店","robot_key":"robot-xuhui"}`, bfftest.Auth(w.admin)...)
+	r := w.h.Do("POST", "/api/v1/console/stores", `{"name":"徐汇店","robot_key":"robot-xuhui"}`, apptest.Auth(w.admin)...)
 	if r.Status != 201 {
 		t.Fatalf("create store: %d %s", r.Status, r.Body)
 	}
 	other := int64(r.JSON()["store"].(map[string]any)["id"].(float64))
-	body := fmt.Sprintf(`{"userid":%q,"name":"导购","store_id":%d,"monthly_budget":0}`, bfftest.UniqueUser("gx"), other)
-	r = w.h.Do("POST", "/api/v1/console/guides", body, bfftest.Auth(w.admin)...)
+	body := fmt.Sprintf(`{"userid":%q,"name":"导购","store_id":%d,"monthly_budget":0}`, apptest.UniqueUser("gx"), other)
+	r = w.h.Do("POST", "/api/v1/console/guides", body, apptest.Auth(w.admin)...)
 	if r.Status != 201 {
 		t.Fatalf("create guide: %d %s", r.Status, r.Body)
 	}
 	otherTok = w.login(r.JSON()["guide"].(map[string]any)["userid"].(string))
 
 	item := fmt.Sprintf(`{"kind":"pickup","name":"门店礼盒","category":"gifts","points":200,"stock":3,"stores":[%d],"enabled":true}`, w.store)
-	r = w.h.Do("POST", "/api/v1/console/mall/items", item, bfftest.Auth(w.admin)...)
+	r = w.h.Do("POST", "/api/v1/console/mall/items", item, apptest.Auth(w.admin)...)
 	if r.Status != 201 {
 		t.Fatalf("create item: %d %s", r.Status, r.Body)
 	}
 	itemID := int64(r.JSON()["item"].(map[string]any)["id"].(float64))
-	tok, _, mid := w.h.Login(bfftest.UniqueUser("pick"))
+	tok, _, mid := w.h.Login(apptest.UniqueUser("pick"))
 	if _, err := w.h.App.Ledger.Earn(context.Background(), ledger.EarnInput{MemberID: mid, Points: 500, Key: "seed", Ref: ledger.Ref{Type: "seed", ID: "1"}}); err != nil {
 		t.Fatal(err)
 	}
-	r = w.h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", itemID), nil, append(bfftest.Auth(tok), "Idempotency-Key", "p1")...)
+	r = w.h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", itemID), nil, append(apptest.Auth(tok), "Idempotency-Key", "p1")...)
 	if r.Status != 201 {
 		t.Fatalf("redeem: %d %s", r.Status, r.Body)
 	}
@@ -46,9 +46,9 @@ func pickupWorld(t *testing.T, mutate ...func(*configs.Config)) (w *world, other
 func TestPickupCodeOnceAndOnlyInItsStore(t *testing.T) {
 	t.Parallel()
 	w, otherTok, code := pickupWorld(t)
-	verify := func(tok, body string) *bfftest.Response {
+	verify := func(tok, body string) *apptest.Response {
 		bad := body == `{"code":` || body == `{"code":123}` || body == `{}`
-		return w.h.Send(!bad, "POST", "/api/v1/guide/mall/pickups", body, bfftest.Auth(tok)...)
+		return w.h.Send(!bad, "POST", "/api/v1/guide/mall/pickups", body, apptest.Auth(tok)...)
 	}
 	for _, c := range []struct {
 		name, tok, body string
@@ -79,7 +79,7 @@ func TestPickupCodeOnceAndOnlyInItsStore(t *testing.T) {
 func TestPickupCodeInAnyStoreWhenConfigured(t *testing.T) {
 	t.Parallel()
 	w, otherTok, code := pickupWorld(t, func(c *configs.Config) { c.Mall.PickupAnyStore = true })
-	r := w.h.Do("POST", "/api/v1/guide/mall/pickups", fmt.Sprintf(`{"code":%q}`, code), bfftest.Auth(otherTok)...)
+	r := w.h.Do("POST", "/api/v1/guide/mall/pickups", fmt.Sprintf(`{"code":%q}`, code), apptest.Auth(otherTok)...)
 	if r.Status != 200 {
 		t.Fatalf("verify in another store: %d %s", r.Status, r.Body)
 	}

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
 	"github.com/jifen/jifen/bff/hooks"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/member"
@@ -30,7 +30,7 @@ func noRateLimit(c *configs.Config) {
 // BenchmarkOrderWebhook posts signed paid events for 1,000 members with
 // the default configuration (group commit of paid events, rule cache).
 func BenchmarkOrderWebhook(b *testing.B) {
-	h := bfftest.New(b, noRateLimit)
+	h := apptest.New(b, noRateLimit)
 	admin := h.ConsoleLogin("admin")
 	createRule(h, admin, baseRule)
 	createRule(h, admin, weekendRule)

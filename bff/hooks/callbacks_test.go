@@ -9,20 +9,20 @@ import (
 
 	"github.com/silenceper/wechat/v2/util"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/wechat/sim"
 )
 
 const oaPath = "/api/v1/hooks/wechat/official-account?"
 
-func oaApp(h *bfftest.Harness) sim.OfficialAccountApp {
+func oaApp(h *apptest.Harness) sim.OfficialAccountApp {
 	oa := h.Config.Tasks.OfficialAccount
 	return sim.OfficialAccountApp{AppID: oa.AppID, Token: string(oa.Token), AESKey: string(oa.AESKey)}
 }
 
 // follower returns the stored follow state of user's official-account openid.
-func follower(t *testing.T, h *bfftest.Harness, user string) (subscribed, found bool) {
+func follower(t *testing.T, h *apptest.Harness, user string) (subscribed, found bool) {
 	t.Helper()
 	var rows []struct{ Subscribed bool }
 	if err := h.Env.DB.Conn(context.Background()).Table("official_followers").Where("openid = ?", sim.OfficialOpenID(user)).
@@ -52,9 +52,9 @@ func resign(t *testing.T, app sim.OfficialAccountApp, body []byte, ts, nonce str
 // under a nonce already seen (even with another body) changes nothing.
 func TestOfficialAccountPushTimestampWindowAndNonce(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	app := oaApp(h)
-	user := bfftest.UniqueUser("oa-window")
+	user := apptest.UniqueUser("oa-window")
 	now := h.Clock.Now()
 	for _, skew := range []time.Duration{-6 * time.Minute, 6 * time.Minute} {
 		q, body, err := app.Push(app.Subscribe(user, now.Add(skew)), now.Add(skew), true)
@@ -105,9 +105,9 @@ func TestOfficialAccountPushTimestampWindowAndNonce(t *testing.T) {
 // followed it; the follower stays unsubscribed.
 func TestOfficialAccountFollowerFollowsEventOrder(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	app := oaApp(h)
-	user := bfftest.UniqueUser("oa-order")
+	user := apptest.UniqueUser("oa-order")
 	now := h.Clock.Now()
 	send := func(plain []byte) {
 		t.Helper()
@@ -137,9 +137,9 @@ func TestOfficialAccountFollowerFollowsEventOrder(t *testing.T) {
 // subscribe); without one, plaintext is the only mode.
 func TestOfficialAccountRefusesPlaintextWhenEncrypted(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	app := oaApp(h)
-	user := bfftest.UniqueUser("oa-plain")
+	user := apptest.UniqueUser("oa-plain")
 	q, body, _ := app.Push(app.Subscribe(user, h.Clock.Now()), h.Clock.Now(), false)
 	if r := h.Do("POST", oaPath+q.Encode(), body); r.Status != 401 {
 		t.Fatalf("plaintext push with an AES key configured: %d %s", r.Status, r.Body)
@@ -148,7 +148,7 @@ func TestOfficialAccountRefusesPlaintextWhenEncrypted(t *testing.T) {
 		t.Fatal("a refused plaintext push was recorded")
 	}
 
-	plain := bfftest.New(t, func(c *configs.Config) { c.Tasks.OfficialAccount.AESKey = "" })
+	plain := apptest.New(t, func(c *configs.Config) { c.Tasks.OfficialAccount.AESKey = "" })
 	papp := oaApp(plain)
 	q, body, _ = papp.Push(papp.Subscribe(user, plain.Clock.Now()), plain.Clock.Now(), false)
 	if r := plain.Do("POST", oaPath+q.Encode(), body); r.Status != 200 || string(r.Body) != "success" {
@@ -164,9 +164,9 @@ func TestOfficialAccountRefusesPlaintextWhenEncrypted(t *testing.T) {
 // idempotent in SQL), so WeChat does not retry against an outage.
 func TestOfficialAccountPushWithRedisDown(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	app := oaApp(h)
-	user := bfftest.UniqueUser("oa-noredis")
+	user := apptest.UniqueUser("oa-noredis")
 	if h.Env.Mini == nil {
 		h.Env.Redis.C.Close()
 	} else {

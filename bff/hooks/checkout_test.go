@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
 	"github.com/jifen/jifen/bff/hooks"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/checkout"
 	"github.com/jifen/jifen/domain/ledger"
@@ -18,11 +18,11 @@ import (
 	"github.com/jifen/jifen/repo/checkoutstore"
 )
 
-func checkoutAuditor(h *bfftest.Harness) checkout.Auditor { return &checkoutstore.Store{DB: h.Env.DB} }
+func checkoutAuditor(h *apptest.Harness) checkout.Auditor { return &checkoutstore.Store{DB: h.Env.DB} }
 
 // coSend sends a request signed like the order webhook, with an
 // Idempotency-Key when key is not empty.
-func coSend(h *bfftest.Harness, specValid bool, method, path string, body any, key string) *bfftest.Response {
+func coSend(h *apptest.Harness, specValid bool, method, path string, body any, key string) *apptest.Response {
 	h.T.Helper()
 	var raw []byte
 	if body != nil {
@@ -64,7 +64,7 @@ type holdView struct {
 	PointsReturned int64  `json:"points_returned"`
 }
 
-func holdOf(t *testing.T, r *bfftest.Response) holdView {
+func holdOf(t *testing.T, r *apptest.Response) holdView {
 	t.Helper()
 	var out struct {
 		Hold holdView `json:"hold"`
@@ -74,14 +74,14 @@ func holdOf(t *testing.T, r *bfftest.Response) holdView {
 }
 
 // give credits points to a member through a console adjustment.
-func give(h *bfftest.Harness, member, points int64) {
+func give(h *apptest.Harness, member, points int64) {
 	h.T.Helper()
 	if _, err := h.App.Adjust.Adjust(context.Background(), adjustActor, adjustReq(member, points)); err != nil {
 		h.T.Fatal(err)
 	}
 }
 
-func fullBalance(h *bfftest.Harness, member int64) ledger.Balance {
+func fullBalance(h *apptest.Harness, member int64) ledger.Balance {
 	h.T.Helper()
 	b, err := h.App.Ledger.Balance(context.Background(), member)
 	if err != nil {
@@ -90,7 +90,7 @@ func fullBalance(h *bfftest.Harness, member int64) ledger.Balance {
 	return b
 }
 
-func checkLedger(t *testing.T, h *bfftest.Harness) {
+func checkLedger(t *testing.T, h *apptest.Harness) {
 	t.Helper()
 	n, err := h.App.Ledger.CheckAll(context.Background(), 100, func(id int64, v []ledger.Violation) {
 		if len(v) > 0 {
@@ -103,14 +103,14 @@ func checkLedger(t *testing.T, h *bfftest.Harness) {
 }
 
 // writes counts the rows every refused request must leave alone.
-func writes(t *testing.T, h *bfftest.Harness) [3]int64 {
+func writes(t *testing.T, h *apptest.Harness) [3]int64 {
 	return [3]int64{count(t, h, "checkouts"), count(t, h, "ledger_entries"), count(t, h, "ledger_holds")}
 }
 
 func TestCheckoutQuoteHoldCaptureRelease(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	_, _, id := h.Login(bfftest.UniqueUser("co"))
+	h := apptest.New(t)
+	_, _, id := h.Login(apptest.UniqueUser("co"))
 	give(h, id, 5000)
 
 	// The default policy: 100 points = 1 yuan, up to half of the order.
@@ -127,13 +127,13 @@ func TestCheckoutQuoteHoldCaptureRelease(t *testing.T) {
 	mkt := h.ConsoleLogin("marketer")
 	pol := map[string]any{"version": 1, "enabled": true, "points_per_unit": 100, "unit_fen": 100, "max_share_permille": 300,
 		"min_order_fen": 5000, "excluded_categories": []string{"B"}}
-	if r := h.Do("PUT", "/api/v1/console/checkout/policy", pol, bfftest.Auth(mkt)...); r.Status != 200 {
+	if r := h.Do("PUT", "/api/v1/console/checkout/policy", pol, apptest.Auth(mkt)...); r.Status != 200 {
 		t.Fatalf("policy: %d %s", r.Status, r.Body)
 	}
-	if r := h.Do("PUT", "/api/v1/console/checkout/policy", pol, bfftest.Auth(mkt)...); r.Status != 409 {
+	if r := h.Do("PUT", "/api/v1/console/checkout/policy", pol, apptest.Auth(mkt)...); r.Status != 409 {
 		t.Fatalf("stale policy edit: %d %s", r.Status, r.Body)
 	}
-	if r := h.Do("PUT", "/api/v1/console/checkout/policy", pol, bfftest.Auth(h.ConsoleLogin("auditor"))...); r.Status != 403 {
+	if r := h.Do("PUT", "/api/v1/console/checkout/policy", pol, apptest.Auth(h.ConsoleLogin("auditor"))...); r.Status != 403 {
 		t.Fatalf("auditor edits the policy: %d %s", r.Status, r.Body)
 	}
 	r = coSend(h, true, "POST", "/api/v1/hooks/checkout/quote", coOrder(id, 10000, 2000), "")
@@ -255,8 +255,8 @@ func TestCheckoutQuoteHoldCaptureRelease(t *testing.T) {
 
 func TestCheckoutHoldExpiresAndTheJobReleasesIt(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	_, _, id := h.Login(bfftest.UniqueUser("coexp"))
+	h := apptest.New(t)
+	_, _, id := h.Login(apptest.UniqueUser("coexp"))
 	give(h, id, 1000)
 	body := holdBody(id, "E-1", 10000, 0, 500, 500)
 	body["deadline"] = h.Clock.Now().Add(10 * time.Minute).Format(time.RFC3339)
@@ -313,9 +313,9 @@ func TestCheckoutHoldExpiresAndTheJobReleasesIt(t *testing.T) {
 
 func TestCheckoutPaidEventCapturesTheHold(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	_, _, id := h.Login(bfftest.UniqueUser("copaid"))
-	_, _, other := h.Login(bfftest.UniqueUser("coother"))
+	h := apptest.New(t)
+	_, _, id := h.Login(apptest.UniqueUser("copaid"))
+	_, _, other := h.Login(apptest.UniqueUser("coother"))
 	give(h, id, 2000)
 	r := coSend(h, true, "POST", "/api/v1/hooks/checkout/holds", holdBody(id, "P-1", 10000, 0, 1000, 1000), "p1")
 	if r.Status != 201 {
@@ -363,8 +363,8 @@ func TestCheckoutPaidEventCapturesTheHold(t *testing.T) {
 // ledger decides each under the member's account lock.
 func TestCheckoutConcurrentHoldsNeverExceedTheBalance(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	_, _, id := h.Login(bfftest.UniqueUser("coconc"))
+	h := apptest.New(t)
+	_, _, id := h.Login(apptest.UniqueUser("coconc"))
 	give(h, id, 1000)
 	const n = 24
 	var wg sync.WaitGroup
@@ -401,9 +401,9 @@ func TestCheckoutConcurrentHoldsNeverExceedTheBalance(t *testing.T) {
 // and the order's view shows both.
 func TestCheckoutRefundsReturnPointsInProportion(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	createRule(h, h.ConsoleLogin("admin"), baseRule)
-	tok, _, id := h.Login(bfftest.UniqueUser("corefund"))
+	tok, _, id := h.Login(apptest.UniqueUser("corefund"))
 	give(h, id, 5000)
 	r := coSend(h, true, "POST", "/api/v1/hooks/checkout/holds", holdBody(id, "R-1", 10000, 2000, 3000, 3000), "rh")
 	if r.Status != 201 {
@@ -445,7 +445,7 @@ func TestCheckoutRefundsReturnPointsInProportion(t *testing.T) {
 	if b := fullBalance(h, id); b.Available != 5000 || b.Pending != 0 {
 		t.Fatalf("balance after replay: %+v", b)
 	}
-	r = h.Do("GET", "/api/v1/shopper/orders/R-1/points", nil, bfftest.Auth(tok)...)
+	r = h.Do("GET", "/api/v1/shopper/orders/R-1/points", nil, apptest.Auth(tok)...)
 	o := r.JSON()
 	if r.Status != 200 || o["points_used"].(float64) != 3000 || o["points_returned"].(float64) != 3000 || o["points"].(float64) != 120 || o["reversed"].(float64) != 120 {
 		t.Fatalf("order view: %d %s", r.Status, r.Body)
@@ -459,12 +459,12 @@ func TestCheckoutRefundsReturnPointsInProportion(t *testing.T) {
 // step fails with anything but a 4xx refusal.
 func TestCheckoutRandomSequencesKeepTheInvariants(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	createRule(h, h.ConsoleLogin("admin"), baseRule)
 	ctx := context.Background()
 	var members []int64
 	for i := range 3 {
-		_, _, id := h.Login(bfftest.UniqueUser(fmt.Sprint("coseq", i)))
+		_, _, id := h.Login(apptest.UniqueUser(fmt.Sprint("coseq", i)))
 		members = append(members, id)
 		give(h, id, 20000)
 	}

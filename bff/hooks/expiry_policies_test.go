@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/adjustment"
@@ -19,7 +19,7 @@ func dayEnd(y int, m time.Month, d int) time.Time {
 
 // expiresAt is the expiry of the member's only lot, read back from the
 // store (the zero time when the member has no expiring points).
-func expiresAt(t *testing.T, h *bfftest.Harness, memberID int64) (time.Time, int64) {
+func expiresAt(t *testing.T, h *apptest.Harness, memberID int64) (time.Time, int64) {
 	t.Helper()
 	b, err := h.App.Ledger.Balance(context.Background(), memberID)
 	if err != nil {
@@ -37,7 +37,7 @@ func expiresAt(t *testing.T, h *bfftest.Harness, memberID int64) (time.Time, int
 // clean.
 func TestEachEarningSourceGetsItsConfiguredExpiry(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t, withSecret, func(c *configs.Config) {
+	h := apptest.New(t, withSecret, func(c *configs.Config) {
 		c.Orders.ExpiryPolicy = "end_of_year"
 		c.Orders.ReturnWindow = 0
 		c.Console.ExpiryPolicy = "end_of_month"
@@ -48,51 +48,51 @@ func TestEachEarningSourceGetsItsConfiguredExpiry(t *testing.T) {
 	})
 	admin := h.ConsoleLogin("admin")
 	createRule(h, admin, baseRule)
-	// bfftest.Start is Monday 2026-11-23 10:00 in Shanghai.
+	// apptest.Start is Monday 2026-11-23 10:00 in Shanghai.
 
-	_, _, buyer := h.Login(bfftest.UniqueUser("exp-order"))
+	_, _, buyer := h.Login(apptest.UniqueUser("exp-order"))
 	if r := post(h, paid("exp-1", "O-EXP", byID(buyer), h.Clock.Now(), 5000)); r.Status != 200 {
 		t.Fatalf("paid: %d %s", r.Status, r.Body)
 	}
 
-	_, _, adjusted := h.Login(bfftest.UniqueUser("exp-adj"))
+	_, _, adjusted := h.Login(apptest.UniqueUser("exp-adj"))
 	if r := h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", adjusted), `{"delta":70,"reason":"补偿"}`,
-		append(bfftest.Auth(admin), "Idempotency-Key", "exp-adj")...); r.Status != 201 {
+		append(apptest.Auth(admin), "Idempotency-Key", "exp-adj")...); r.Status != 201 {
 		t.Fatalf("adjust: %d %s", r.Status, r.Body)
 	}
 
-	_, _, granted := h.Login(bfftest.UniqueUser("exp-guide"))
+	_, _, granted := h.Login(apptest.UniqueUser("exp-guide"))
 	if _, err := h.App.Adjust.Adjust(t.Context(), adjustment.Actor{Name: "g1", Role: "guide"},
 		adjustment.Request{MemberID: granted, Delta: 30, Reason: "到店", Key: "guide:exp"}); err != nil {
 		t.Fatal(err)
 	}
 
-	signTok, _, signer := h.Login(bfftest.UniqueUser("exp-sign"))
-	if r := h.Do("POST", "/api/v1/shopper/signin", nil, bfftest.Auth(signTok)...); r.Status != 200 && r.Status != 201 {
+	signTok, _, signer := h.Login(apptest.UniqueUser("exp-sign"))
+	if r := h.Do("POST", "/api/v1/shopper/signin", nil, apptest.Auth(signTok)...); r.Status != 200 && r.Status != 201 {
 		t.Fatalf("signin: %d %s", r.Status, r.Body)
 	}
 
 	r := h.Do("POST", "/api/v1/console/lottery/campaigns", `{"name":"必中","starts_at":"2026-11-23T00:00:00+08:00","ends_at":"2026-12-23T00:00:00+08:00",
-		"free_per_day":1,"prizes":[{"name":"8积分","kind":"points","points":8,"weight":1}]}`, bfftest.Auth(admin)...)
+		"free_per_day":1,"prizes":[{"name":"8积分","kind":"points","points":8,"weight":1}]}`, apptest.Auth(admin)...)
 	if r.Status != 201 {
 		t.Fatalf("campaign: %d %s", r.Status, r.Body)
 	}
 	campaign := int64(r.JSON()["campaign"].(map[string]any)["id"].(float64))
-	drawTok, _, drawer := h.Login(bfftest.UniqueUser("exp-draw"))
+	drawTok, _, drawer := h.Login(apptest.UniqueUser("exp-draw"))
 	if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/lottery/campaigns/%d/draws", campaign), nil,
-		append(bfftest.Auth(drawTok), "Idempotency-Key", "exp-draw")...); r.Status != 201 && r.Status != 200 {
+		append(apptest.Auth(drawTok), "Idempotency-Key", "exp-draw")...); r.Status != 201 && r.Status != 200 {
 		t.Fatalf("draw: %d %s", r.Status, r.Body)
 	}
 
-	if r := h.Do("POST", "/api/v1/console/tasks", `{"type":"share","title":"分享","period":"once","target":1,"reward_points":15}`, bfftest.Auth(admin)...); r.Status != 201 {
+	if r := h.Do("POST", "/api/v1/console/tasks", `{"type":"share","title":"分享","period":"once","target":1,"reward_points":15}`, apptest.Auth(admin)...); r.Status != 201 {
 		t.Fatalf("task: %d %s", r.Status, r.Body)
 	}
-	taskID := int64(h.Do("GET", "/api/v1/console/tasks", nil, bfftest.Auth(admin)...).JSON()["tasks"].([]any)[0].(map[string]any)["id"].(float64))
-	taskTok, _, tasker := h.Login(bfftest.UniqueUser("exp-task"))
-	if r := h.Do("POST", "/api/v1/shopper/events/share", `{"page":"/pages/home"}`, bfftest.Auth(taskTok)...); r.Status != 200 {
+	taskID := int64(h.Do("GET", "/api/v1/console/tasks", nil, apptest.Auth(admin)...).JSON()["tasks"].([]any)[0].(map[string]any)["id"].(float64))
+	taskTok, _, tasker := h.Login(apptest.UniqueUser("exp-task"))
+	if r := h.Do("POST", "/api/v1/shopper/events/share", `{"page":"/pages/home"}`, apptest.Auth(taskTok)...); r.Status != 200 {
 		t.Fatalf("share: %d %s", r.Status, r.Body)
 	}
-	if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/tasks/%d/claim", taskID), nil, append(bfftest.Auth(taskTok), "Idempotency-Key", "exp-task")...); r.Status != 201 {
+	if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/tasks/%d/claim", taskID), nil, append(apptest.Auth(taskTok), "Idempotency-Key", "exp-task")...); r.Status != 201 {
 		t.Fatalf("claim: %d %s", r.Status, r.Body)
 	}
 

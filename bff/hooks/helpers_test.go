@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
 	"github.com/jifen/jifen/bff/hooks"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/adjustment"
@@ -17,13 +17,13 @@ import (
 
 // post signs body with the configured secret at the harness clock and
 // posts it to the order webhook.
-func post(h *bfftest.Harness, body any) *bfftest.Response {
+func post(h *apptest.Harness, body any) *apptest.Response {
 	h.T.Helper()
 	return postSpec(h, true, body)
 }
 
 // postSpec is post that says whether docs/openapi.yaml allows the event.
-func postSpec(h *bfftest.Harness, specValid bool, body any) *bfftest.Response {
+func postSpec(h *apptest.Harness, specValid bool, body any) *apptest.Response {
 	h.T.Helper()
 	raw := toBytes(body)
 	ts := strconv.FormatInt(h.Clock.Now().Unix(), 10)
@@ -75,9 +75,9 @@ func refund(event, order string, at time.Time, lines ...line) map[string]any {
 }
 
 // createRule creates a rule through the console and returns its id.
-func createRule(h *bfftest.Harness, tok string, rule string) int64 {
+func createRule(h *apptest.Harness, tok string, rule string) int64 {
 	h.T.Helper()
-	r := h.Do("POST", "/api/v1/console/rules", rule, bfftest.Auth(tok)...)
+	r := h.Do("POST", "/api/v1/console/rules", rule, apptest.Auth(tok)...)
 	if r.Status != 201 {
 		h.T.Fatalf("create rule: %d %s", r.Status, r.Body)
 	}
@@ -89,7 +89,7 @@ const (
 	weekendRule = `{"name":"周末双倍","trigger":"order_paid","priority":10,"conditions":{"weekdays":[6,7]},"effect":{"kind":"multiplier","per_mille":2000}}`
 )
 
-func count(t testing.TB, h *bfftest.Harness, table string) int64 {
+func count(t testing.TB, h *apptest.Harness, table string) int64 {
 	t.Helper()
 	var n int64
 	if err := h.Env.DB.Conn(context.Background()).Table(table).Count(&n).Error; err != nil {
@@ -104,7 +104,7 @@ type points struct {
 
 // balance reads the member's ledger balance (the access token would
 // expire as the tests travel in time).
-func balance(h *bfftest.Harness, memberID int64) points {
+func balance(h *apptest.Harness, memberID int64) points {
 	h.T.Helper()
 	b, err := h.App.Ledger.Balance(context.Background(), memberID)
 	if err != nil {

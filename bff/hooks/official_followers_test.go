@@ -4,14 +4,14 @@ import (
 	"context"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/wechat/sim"
 )
 
 func TestOfficialAccountPushesKeepFollowers(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	user := bfftest.UniqueUser("oa-follow")
+	h := apptest.New(t)
+	user := apptest.UniqueUser("oa-follow")
 	oa := h.Config.Tasks.OfficialAccount
 	app := sim.OfficialAccountApp{AppID: oa.AppID, Token: string(oa.Token), AESKey: string(oa.AESKey)}
 	const path = "/api/v1/hooks/wechat/official-account?"

@@ -7,23 +7,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
 	"github.com/jifen/jifen/bff/hooks"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain"
 )
 
 func TestPaidOrderEarnsPendingPointsOnceWithBreakdown(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t, withSecret)
+	h := apptest.New(t, withSecret)
 	admin := h.ConsoleLogin("admin")
 	createRule(h, admin, baseRule)
 	createRule(h, admin, weekendRule)
 	// Saturday 2026-11-28: 120 元 → base 120 + weekend ×2 → 240.
 	sat := time.Date(2026, 11, 28, 15, 0, 0, 0, domain.Shanghai)
 	h.Clock.Set(sat.Add(time.Minute))
-	tok, _, id := h.Login(bfftest.UniqueUser("paid"))
-	otherTok, _, _ := h.Login(bfftest.UniqueUser("other"))
+	tok, _, id := h.Login(apptest.UniqueUser("paid"))
+	otherTok, _, _ := h.Login(apptest.UniqueUser("other"))
 	ev := paid("ev-1", "O-1", byID(id), sat, 10000, 2000)
 	r := post(h, ev)
 	if r.Status != 200 {
@@ -53,7 +53,7 @@ func TestPaidOrderEarnsPendingPointsOnceWithBreakdown(t *testing.T) {
 	}
 
 	// The shopper sees why; another member gets 404.
-	r = h.Do("GET", "/api/v1/shopper/orders/O-1/points", nil, bfftest.Auth(tok)...)
+	r = h.Do("GET", "/api/v1/shopper/orders/O-1/points", nil, apptest.Auth(tok)...)
 	if r.Status != 200 {
 		t.Fatalf("order points: %d %s", r.Status, r.Body)
 	}
@@ -73,7 +73,7 @@ func TestPaidOrderEarnsPendingPointsOnceWithBreakdown(t *testing.T) {
 	if bd.Points != 240 || sum != 240 || len(bd.Lines) != 2 || bd.Lines[1].Rule != "周末双倍" || bd.Lines[1].Points != 120 || bd.Lines[0].Version != 1 {
 		t.Fatalf("breakdown %s", r.Body)
 	}
-	if r := h.Do("GET", "/api/v1/shopper/orders/O-1/points", nil, bfftest.Auth(otherTok)...); r.Status != 404 {
+	if r := h.Do("GET", "/api/v1/shopper/orders/O-1/points", nil, apptest.Auth(otherTok)...); r.Status != 404 {
 		t.Fatalf("other member's order: %d %s", r.Status, r.Body)
 	}
 	if r := h.Do("GET", "/api/v1/shopper/orders/O-1/points", nil); r.Status != 401 {
@@ -92,9 +92,9 @@ func TestPaidOrderEarnsPendingPointsOnceWithBreakdown(t *testing.T) {
 
 func TestRefundReversesTheRefundedShare(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t, withSecret)
+	h := apptest.New(t, withSecret)
 	createRule(h, h.ConsoleLogin("marketer"), baseRule)
-	_, _, id := h.Login(bfftest.UniqueUser("refund"))
+	_, _, id := h.Login(apptest.UniqueUser("refund"))
 	now := h.Clock.Now()
 	if r := post(h, paid("p1", "O-R", byID(id), now, 30000, 10000)); r.Status != 200 { // 400 points
 		t.Fatalf("paid: %d %s", r.Status, r.Body)
@@ -139,9 +139,9 @@ func TestRefundReversesTheRefundedShare(t *testing.T) {
 
 func TestUnknownMemberIsAppliedWhenTheyRegisterOrBindThePhone(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t, withSecret)
+	h := apptest.New(t, withSecret)
 	createRule(h, h.ConsoleLogin("admin"), baseRule)
-	user := bfftest.UniqueUser("late")
+	user := apptest.UniqueUser("late")
 	now := h.Clock.Now()
 	r := post(h, paid("u1", "O-U1", map[string]any{"openid": "sim-openid-" + user}, now, 5000))
 	if r.Status != 202 || r.JSON()["status"] != "unmatched" {
@@ -163,22 +163,22 @@ func TestUnknownMemberIsAppliedWhenTheyRegisterOrBindThePhone(t *testing.T) {
 	if b := balance(h, id); b.Pending != 50 {
 		t.Fatalf("after registering %+v", b)
 	}
-	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode(phone)}, bfftest.Auth(tok)...); r.Status != 200 {
+	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode(phone)}, apptest.Auth(tok)...); r.Status != 200 {
 		t.Fatalf("bind phone: %d %s", r.Status, r.Body)
 	}
 	if b := balance(h, id); b.Pending != 50+20 {
 		t.Fatalf("after binding the phone %+v (30 earned, 10 reversed)", b)
 	}
-	if r := h.Do("GET", "/api/v1/shopper/orders/O-U2/points", nil, bfftest.Auth(tok)...); r.Status != 200 || r.JSON()["reversed"].(float64) != 10 {
+	if r := h.Do("GET", "/api/v1/shopper/orders/O-U2/points", nil, apptest.Auth(tok)...); r.Status != 200 || r.JSON()["reversed"].(float64) != 10 {
 		t.Fatalf("matched order: %d %s", r.Status, r.Body)
 	}
 }
 
 func TestOrderWebhookRefusesBadInputAndWritesNothing(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t, withSecret)
+	h := apptest.New(t, withSecret)
 	createRule(h, h.ConsoleLogin("admin"), baseRule)
-	_, _, id := h.Login(bfftest.UniqueUser("bad"))
+	_, _, id := h.Login(apptest.UniqueUser("bad"))
 	now := h.Clock.Now()
 	good := toBytes(paid("b1", "O-B", byID(id), now, 1000))
 	secret := []byte(h.Config.Orders.WebhookSecret)
@@ -251,13 +251,13 @@ func TestOrderWebhookRefusesBadInputAndWritesNothing(t *testing.T) {
 // the same address are limited.
 func TestSignedHooksAreNotLimitedPerIP(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t, func(c *configs.Config) {
+	h := apptest.New(t, func(c *configs.Config) {
 		withSecret(c)
 		c.RateLimit.PerIPPerMinute = 3
 	})
 	admin := h.ConsoleLogin("admin")
 	createRule(h, admin, baseRule)
-	_, _, id := h.Login(bfftest.UniqueUser("burst"))
+	_, _, id := h.Login(apptest.UniqueUser("burst"))
 	for i := range 10 {
 		if r := post(h, paid(fmt.Sprint("burst-", i), fmt.Sprint("B-", i), byID(id), h.Clock.Now(), 1000)); r.Status != 200 {
 			t.Fatalf("event %d of a burst: %d %s", i, r.Status, r.Body)

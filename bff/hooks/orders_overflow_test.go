@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 // Amounts at the edges of int64 and of the ledger, and an order whose
@@ -13,9 +13,9 @@ import (
 // not: each answers 400 INVALID naming the field and writes nothing.
 func TestOrderAmountsOutOfRangeAreInvalidAndWriteNothing(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t, withSecret)
+	h := apptest.New(t, withSecret)
 	createRule(h, h.ConsoleLogin("admin"), `{"name":"高倍","trigger":"order_paid","effect":{"kind":"rate","brackets":[{"from_fen":0,"per_mille":1000000}]}}`)
-	_, _, id := h.Login(bfftest.UniqueUser("ovf"))
+	_, _, id := h.Login(apptest.UniqueUser("ovf"))
 	now := h.Clock.Now()
 	cases := []struct {
 		name, field string

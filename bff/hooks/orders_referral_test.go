@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/domain"
 )
 
@@ -15,14 +15,14 @@ import (
 // the inviter once, and a second order pays nothing more.
 func TestFirstPaidOrderRewardsTheInviter(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t, withSecret)
-	inviterTok, _, inviterID := h.Login(bfftest.UniqueUser("inviter"))
-	r := h.Do("GET", "/api/v1/shopper/referral", nil, bfftest.Auth(inviterTok)...)
+	h := apptest.New(t, withSecret)
+	inviterTok, _, inviterID := h.Login(apptest.UniqueUser("inviter"))
+	r := h.Do("GET", "/api/v1/shopper/referral", nil, apptest.Auth(inviterTok)...)
 	code, _ := r.JSON()["code"].(string)
 	if r.Status != 200 || code == "" {
 		t.Fatalf("referral: %d %s", r.Status, r.Body)
 	}
-	r = h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(bfftest.UniqueUser("invitee")), "invite_code": code})
+	r = h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(apptest.UniqueUser("invitee")), "invite_code": code})
 	if r.Status != 200 {
 		t.Fatalf("invitee login: %d %s", r.Status, r.Body)
 	}
@@ -46,22 +46,22 @@ func TestFirstPaidOrderRewardsTheInviter(t *testing.T) {
 // per invitee (their bindings are read for the whole group at once).
 func TestConcurrentFirstPaidOrdersRewardTheInviterOncePerInvitee(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t, withSecret)
+	h := apptest.New(t, withSecret)
 	admin := h.ConsoleLogin("admin")
 	createRule(h, admin, baseRule)
-	inviterTok, _, inviterID := h.Login(bfftest.UniqueUser("inviter"))
-	r := h.Do("GET", "/api/v1/shopper/referral", nil, bfftest.Auth(inviterTok)...)
+	inviterTok, _, inviterID := h.Login(apptest.UniqueUser("inviter"))
+	r := h.Do("GET", "/api/v1/shopper/referral", nil, apptest.Auth(inviterTok)...)
 	code, _ := r.JSON()["code"].(string)
 	var members []int64
 	for i := range 3 {
-		r := h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(bfftest.UniqueUser("invitee")), "invite_code": code})
+		r := h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(apptest.UniqueUser("invitee")), "invite_code": code})
 		if r.Status != 200 {
 			t.Fatalf("invitee %d login: %d %s", i, r.Status, r.Body)
 		}
 		members = append(members, int64(r.JSON()["member"].(map[string]any)["id"].(float64)))
 	}
 	for range 5 {
-		_, _, id := h.Login(bfftest.UniqueUser("plain"))
+		_, _, id := h.Login(apptest.UniqueUser("plain"))
 		members = append(members, id)
 	}
 	before := balance(h, inviterID).Available

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 )
 
@@ -13,16 +13,16 @@ import (
 // order are available at once (it used to fall back to 7 days silently).
 func TestZeroReturnWindowMakesOrderPointsAvailableAtOnce(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t, withSecret, func(c *configs.Config) { c.Orders.ReturnWindow = 0 })
+	h := apptest.New(t, withSecret, func(c *configs.Config) { c.Orders.ReturnWindow = 0 })
 	createRule(h, h.ConsoleLogin("admin"), baseRule)
-	tok, _, id := h.Login(bfftest.UniqueUser("rw0"))
+	tok, _, id := h.Login(apptest.UniqueUser("rw0"))
 	if r := post(h, paid("rw0-1", "O-RW0", byID(id), h.Clock.Now(), 12_300)); r.Status != 200 {
 		t.Fatalf("paid: %d %s", r.Status, r.Body)
 	}
 	if b := balance(h, id); b.Available != 123 || b.Pending != 0 {
 		t.Fatalf("balance %+v, want 123 available and nothing pending", b)
 	}
-	r := h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(tok)...)
+	r := h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(tok)...)
 	var me struct {
 		Points struct{ Available, Pending int64 }
 	}
@@ -31,9 +31,9 @@ func TestZeroReturnWindowMakesOrderPointsAvailableAtOnce(t *testing.T) {
 		t.Fatalf("/me: %d %s", r.Status, r.Body)
 	}
 	// A window still delays: 1h keeps them pending until then.
-	h2 := bfftest.New(t, withSecret, func(c *configs.Config) { c.Orders.ReturnWindow = time.Hour })
+	h2 := apptest.New(t, withSecret, func(c *configs.Config) { c.Orders.ReturnWindow = time.Hour })
 	createRule(h2, h2.ConsoleLogin("admin"), baseRule)
-	_, _, id2 := h2.Login(bfftest.UniqueUser("rw1"))
+	_, _, id2 := h2.Login(apptest.UniqueUser("rw1"))
 	if r := post(h2, paid("rw1-1", "O-RW1", byID(id2), h2.Clock.Now(), 12_300)); r.Status != 200 {
 		t.Fatalf("paid: %d %s", r.Status, r.Body)
 	}

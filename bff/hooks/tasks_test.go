@@ -11,22 +11,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/wechat/sim"
 )
 
-func createTask(t *testing.T, h *bfftest.Harness, body string) int64 {
+func createTask(t *testing.T, h *apptest.Harness, body string) int64 {
 	t.Helper()
-	r := h.Do("POST", "/api/v1/console/tasks", body, bfftest.Auth(h.ConsoleLogin("admin"))...)
+	r := h.Do("POST", "/api/v1/console/tasks", body, apptest.Auth(h.ConsoleLogin("admin"))...)
 	if r.Status != http.StatusCreated {
 		t.Fatalf("create task: %d %s", r.Status, r.Body)
 	}
 	return int64(r.JSON()["task"].(map[string]any)["id"].(float64))
 }
 
-func state(t *testing.T, h *bfftest.Harness, tok string, id int64) (string, int) {
+func state(t *testing.T, h *apptest.Harness, tok string, id int64) (string, int) {
 	t.Helper()
-	r := h.Do("GET", "/api/v1/shopper/tasks", nil, bfftest.Auth(tok)...)
+	r := h.Do("GET", "/api/v1/shopper/tasks", nil, apptest.Auth(tok)...)
 	if r.Status != 200 {
 		t.Fatalf("tasks: %d %s", r.Status, r.Body)
 	}
@@ -40,7 +40,7 @@ func state(t *testing.T, h *bfftest.Harness, tok string, id int64) (string, int)
 	return "", 0
 }
 
-func rows(t *testing.T, h *bfftest.Harness, table string) int64 {
+func rows(t *testing.T, h *apptest.Harness, table string) int64 {
 	t.Helper()
 	var n int64
 	if err := h.Env.DB.Conn(context.Background()).Table(table).Count(&n).Error; err != nil {
@@ -58,9 +58,9 @@ func signed(secret, body string, at time.Time) []string {
 
 func TestReviewHookCountsOncePerEvent(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	id := createTask(t, h, `{"type":"review","title":"评价订单","period":"weekly","target":2,"reward_points":20}`)
-	tok, _, mid := h.Login(bfftest.UniqueUser("review"))
+	tok, _, mid := h.Login(apptest.UniqueUser("review"))
 	secret := string(h.Config.Tasks.ReviewHookSecret)
 	body := func(ev string, member int64) string {
 		return fmt.Sprintf(`{"event_id":"%s","member_id":%d,"order_id":"o-1"}`, ev, member)
@@ -105,27 +105,27 @@ func TestReviewHookCountsOncePerEvent(t *testing.T) {
 	}
 	b2 := body("ev-2", mid)
 	h.Do("POST", "/api/v1/hooks/reviews", b2, signed(secret, b2, now)...)
-	if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/tasks/%d/claim", id), nil, bfftest.Auth(tok)...); r.Status != 201 || r.JSON()["balance"].(float64) != 20 {
+	if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/tasks/%d/claim", id), nil, apptest.Auth(tok)...); r.Status != 201 || r.JSON()["balance"].(float64) != 20 {
 		t.Fatalf("claim: %d %s", r.Status, r.Body)
 	}
 }
 
 func TestProfileCompleteTask(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	id := createTask(t, h, `{"type":"profile_complete","title":"完善资料","period":"once","target":1,"reward_points":100}`)
-	tok, _, mid := h.Login(bfftest.UniqueUser("profile"))
+	tok, _, mid := h.Login(apptest.UniqueUser("profile"))
 	claim := fmt.Sprintf("/api/v1/shopper/tasks/%d/claim", id)
-	if r := h.Do("POST", claim, nil, bfftest.Auth(tok)...); r.Status != 422 {
+	if r := h.Do("POST", claim, nil, apptest.Auth(tok)...); r.Status != 422 {
 		t.Fatalf("claim with empty profile: %d %s", r.Status, r.Body)
 	}
-	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode("13800001111")}, bfftest.Auth(tok)...); r.Status != 200 {
+	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode("13800001111")}, apptest.Auth(tok)...); r.Status != 200 {
 		t.Fatalf("bind phone: %d %s", r.Status, r.Body)
 	}
 	if s, _ := state(t, h, tok, id); s != "todo" {
 		t.Fatalf("phone only: %s", s)
 	}
-	if r := h.Do("POST", claim, nil, bfftest.Auth(tok)...); r.Status != 422 {
+	if r := h.Do("POST", claim, nil, apptest.Auth(tok)...); r.Status != 422 {
 		t.Fatalf("claim with phone only: %d %s", r.Status, r.Body)
 	}
 	if n := rows(t, h, "task_progress"); n != 0 {
@@ -138,10 +138,10 @@ func TestProfileCompleteTask(t *testing.T) {
 	if s, _ := state(t, h, tok, id); s != "claimable" {
 		t.Fatalf("complete profile: %s", s)
 	}
-	if r := h.Do("POST", claim, nil, bfftest.Auth(tok)...); r.Status != 201 || r.JSON()["points"].(float64) != 100 {
+	if r := h.Do("POST", claim, nil, apptest.Auth(tok)...); r.Status != 201 || r.JSON()["points"].(float64) != 100 {
 		t.Fatalf("claim: %d %s", r.Status, r.Body)
 	}
-	if r := h.Do("POST", claim, nil, bfftest.Auth(tok)...); r.Status != 409 {
+	if r := h.Do("POST", claim, nil, apptest.Auth(tok)...); r.Status != 409 {
 		t.Fatalf("claim again: %d %s", r.Status, r.Body)
 	}
 	if s, _ := state(t, h, tok, id); s != "claimed" {
@@ -151,9 +151,9 @@ func TestProfileCompleteTask(t *testing.T) {
 
 func TestOfficialAccountSubscribeCompletesFollowTask(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	id := createTask(t, h, `{"type":"follow_official_account","title":"关注公众号","period":"once","target":1,"reward_points":30}`)
-	user, follower := bfftest.UniqueUser("oa"), bfftest.UniqueUser("oa-plain")
+	user, follower := apptest.UniqueUser("oa"), apptest.UniqueUser("oa-plain")
 	tok, _, _ := h.Login(user)
 	tok2, _, _ := h.Login(follower)
 	oa := h.Config.Tasks.OfficialAccount
@@ -212,7 +212,7 @@ func TestOfficialAccountSubscribeCompletesFollowTask(t *testing.T) {
 	if s, _ := state(t, h, tok, id); s != "claimable" {
 		t.Fatalf("after subscribe: %s", s)
 	}
-	if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/tasks/%d/claim", id), nil, bfftest.Auth(tok)...); r.Status != 201 || r.JSON()["balance"].(float64) != 30 {
+	if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/tasks/%d/claim", id), nil, apptest.Auth(tok)...); r.Status != 201 || r.JSON()["balance"].(float64) != 30 {
 		t.Fatalf("claim: %d %s", r.Status, r.Body)
 	}
 

@@ -6,27 +6,27 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 // guideOf creates a store and a guide and returns the guide's WeCom userid
 // and binding scene.
-func guideOf(h *bfftest.Harness, admin string) (userID, scene string) {
+func guideOf(h *apptest.Harness, admin string) (userID, scene string) {
 	h.T.Helper()
-	r := h.Do("POST", "/api/v1/console/stores", `{"name":"静安店"}`, bfftest.Auth(admin)...)
+	r := h.Do("POST", "/api/v1/console/stores", `{"name":"静安店"}`, apptest.Auth(admin)...)
 	if r.Status != 201 {
 		h.T.Fatalf("create store: %d %s", r.Status, r.Body)
 	}
 	store := int64(r.JSON()["store"].(map[string]any)["id"].(float64))
-	userID = bfftest.UniqueUser("guide")
-	r = h.Do("POST", "/api/v1/console/guides", fmt.Sprintf(`{"userid":%q,"name":"导购","store_id":%d,"monthly_budget":100}`, userID, store), bfftest.Auth(admin)...)
+	userID = apptest.UniqueUser("guide")
+	r = h.Do("POST", "/api/v1/console/guides", fmt.Sprintf(`{"userid":%q,"name":"导购","store_id":%d,"monthly_budget":100}`, userID, store), apptest.Auth(admin)...)
 	if r.Status != 201 {
 		h.T.Fatalf("create guide: %d %s", r.Status, r.Body)
 	}
 	return userID, r.JSON()["guide"].(map[string]any)["scene"].(string)
 }
 
-func guideLogin(h *bfftest.Harness, userID string) string {
+func guideLogin(h *apptest.Harness, userID string) string {
 	h.T.Helper()
 	r := h.Do("POST", "/api/v1/guide/login", fmt.Sprintf(`{"code":"sim-wecom:%s:%d"}`, userID, time.Now().UnixNano()))
 	if r.Status != 200 {
@@ -35,7 +35,7 @@ func guideLogin(h *bfftest.Harness, userID string) string {
 	return r.JSON()["access_token"].(string)
 }
 
-func shopperLogin(h *bfftest.Harness, user, scene string) (tok string, id int64) {
+func shopperLogin(h *apptest.Harness, user, scene string) (tok string, id int64) {
 	h.T.Helper()
 	r := h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(user), "scene": scene})
 	if r.Status != 200 {
@@ -49,11 +49,11 @@ func shopperLogin(h *bfftest.Harness, user, scene string) (tok string, id int64)
 // console, their guide — sees them available, and the journal says when.
 func TestOrderPointsUnlockOnTheirOwnWhenTheReturnWindowEnds(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t, withSecret)
+	h := apptest.New(t, withSecret)
 	admin := h.ConsoleLogin("admin")
 	createRule(h, admin, baseRule)
 	guide, scene := guideOf(h, admin)
-	user := bfftest.UniqueUser("window")
+	user := apptest.UniqueUser("window")
 	_, id := shopperLogin(h, user, scene)
 	paidAt := h.Clock.Now()
 	if r := post(h, paid("ev-w", "O-W", byID(id), paidAt, 12000)); r.Status != 200 || r.JSON()["points_awarded"].(float64) != 120 {
@@ -62,7 +62,7 @@ func TestOrderPointsUnlockOnTheirOwnWhenTheReturnWindowEnds(t *testing.T) {
 
 	h.Clock.Set(paidAt.Add(h.Config.Orders.ReturnWindow + time.Minute))
 	tok, _ := shopperLogin(h, user, "")
-	r := h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(tok)...)
+	r := h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(tok)...)
 	if r.Status != 200 {
 		t.Fatalf("me: %d %s", r.Status, r.Body)
 	}
@@ -71,7 +71,7 @@ func TestOrderPointsUnlockOnTheirOwnWhenTheReturnWindowEnds(t *testing.T) {
 		t.Fatalf("/me a minute after the window: %v, want 120 available", pts)
 	}
 
-	r = h.Do("GET", fmt.Sprintf("/api/v1/console/members/%d/ledger", id), nil, bfftest.Auth(h.ConsoleLogin("auditor"))...)
+	r = h.Do("GET", fmt.Sprintf("/api/v1/console/members/%d/ledger", id), nil, apptest.Auth(h.ConsoleLogin("auditor"))...)
 	if r.Status != 200 {
 		t.Fatalf("console ledger: %d %s", r.Status, r.Body)
 	}
@@ -89,7 +89,7 @@ func TestOrderPointsUnlockOnTheirOwnWhenTheReturnWindowEnds(t *testing.T) {
 		t.Fatalf("console ledger %s, want 120 available and the unlock entry first", r.Body)
 	}
 
-	r = h.Do("GET", fmt.Sprintf("/api/v1/guide/customers/%d", id), nil, bfftest.Auth(guideLogin(h, guide))...)
+	r = h.Do("GET", fmt.Sprintf("/api/v1/guide/customers/%d", id), nil, apptest.Auth(guideLogin(h, guide))...)
 	if r.Status != 200 {
 		t.Fatalf("guide customer: %d %s", r.Status, r.Body)
 	}
@@ -102,12 +102,12 @@ func TestOrderPointsUnlockOnTheirOwnWhenTheReturnWindowEnds(t *testing.T) {
 // them within its next tick, so the expiry reminders count them.
 func TestServeSchedulerReleasesPendingPointsNobodyReads(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t, withSecret)
+	h := apptest.New(t, withSecret)
 	createRule(h, h.ConsoleLogin("admin"), baseRule)
 	ids := make([]int64, 3)
 	paidAt := h.Clock.Now()
 	for i := range ids {
-		_, _, ids[i] = h.Login(bfftest.UniqueUser("quiet"))
+		_, _, ids[i] = h.Login(apptest.UniqueUser("quiet"))
 		if r := post(h, paid(fmt.Sprintf("ev-q%d", i), fmt.Sprintf("O-Q%d", i), byID(ids[i]), paidAt, 10000)); r.Status != 200 {
 			t.Fatalf("paid: %d %s", r.Status, r.Body)
 		}
@@ -135,14 +135,14 @@ func TestServeSchedulerReleasesPendingPointsNobodyReads(t *testing.T) {
 // A guide sees the customer's real tier, not a placeholder.
 func TestGuideSeesTheCustomersRealTier(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t, withSecret)
+	h := apptest.New(t, withSecret)
 	admin := h.ConsoleLogin("admin")
 	guide, scene := guideOf(h, admin)
-	_, id := shopperLogin(h, bfftest.UniqueUser("tiered"), scene)
+	_, id := shopperLogin(h, apptest.UniqueUser("tiered"), scene)
 	if r := post(h, paid("ev-t", "O-T", byID(id), h.Clock.Now(), 110000)); r.Status != 200 { // 1,100 元 → 银卡
 		t.Fatalf("paid: %d %s", r.Status, r.Body)
 	}
-	r := h.Do("GET", fmt.Sprintf("/api/v1/guide/customers/%d", id), nil, bfftest.Auth(guideLogin(h, guide))...)
+	r := h.Do("GET", fmt.Sprintf("/api/v1/guide/customers/%d", id), nil, apptest.Auth(guideLogin(h, guide))...)
 	if r.Status != 200 || r.JSON()["customer"].(map[string]any)["tier"] != "silver" {
 		t.Fatalf("guide's customer view: %d %s, want tier silver", r.Status, r.Body)
 	}

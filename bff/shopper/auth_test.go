@@ -12,10 +12,10 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
-func countRows(t *testing.T, h *bfftest.Harness, table string) int64 {
+func countRows(t *testing.T, h *apptest.Harness, table string) int64 {
 	t.Helper()
 	var n int64
 	if err := h.Env.DB.Conn(context.Background()).Table(table).Count(&n).Error; err != nil {
@@ -26,8 +26,8 @@ func countRows(t *testing.T, h *bfftest.Harness, table string) int64 {
 
 func TestLoginCreatesThenFindsMember(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	user := bfftest.UniqueUser("login")
+	h := apptest.New(t)
+	user := apptest.UniqueUser("login")
 	r := h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(user)})
 	if r.Status != 200 {
 		t.Fatalf("status %d %s", r.Status, r.Body)
@@ -49,7 +49,7 @@ func TestLoginCreatesThenFindsMember(t *testing.T) {
 	if id1 != id2 {
 		t.Fatalf("same WeChat user got members %v and %v", id1, id2)
 	}
-	me := h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(second["access_token"].(string))...)
+	me := h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(second["access_token"].(string))...)
 	if me.Status != 200 || me.JSON()["member"].(map[string]any)["id"] != id1 {
 		t.Fatalf("me: %d %s", me.Status, me.Body)
 	}
@@ -71,8 +71,8 @@ func signWith(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapCla
 
 func TestAccessTokenChecks(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	access, _, id := h.Login(bfftest.UniqueUser("tok"))
+	h := apptest.New(t)
+	access, _, id := h.Login(apptest.UniqueUser("tok"))
 	key := []byte(h.Config.Auth.JWTKey)
 	now := h.Clock.Now()
 	claims := func(aud string, exp time.Time) jwt.MapClaims {
@@ -118,7 +118,7 @@ func TestAccessTokenChecks(t *testing.T) {
 		})
 	}
 	h.Clock.Advance(16 * time.Minute)
-	if r := h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(access)...); r.Status != 401 {
+	if r := h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(access)...); r.Status != 401 {
 		t.Fatalf("token older than 15 minutes accepted: %d", r.Status)
 	}
 }
@@ -127,8 +127,8 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func TestRefreshRotationAndReuse(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	_, refresh, _ := h.Login(bfftest.UniqueUser("refresh"))
+	h := apptest.New(t)
+	_, refresh, _ := h.Login(apptest.UniqueUser("refresh"))
 	r := h.Do("POST", "/api/v1/shopper/token/refresh", map[string]string{"refresh_token": refresh})
 	if r.Status != 200 {
 		t.Fatalf("refresh: %d %s", r.Status, r.Body)
@@ -138,7 +138,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 		t.Fatal("refresh token not rotated")
 	}
 	access := r.JSON()["access_token"].(string)
-	if me := h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(access)...); me.Status != 200 {
+	if me := h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(access)...); me.Status != 200 {
 		t.Fatalf("new access token refused: %d", me.Status)
 	}
 	// Replaying the spent token revokes the whole family, the new one too.
@@ -155,8 +155,8 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 
 func TestLogoutRevokesRefresh(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	_, refresh, _ := h.Login(bfftest.UniqueUser("logout"))
+	h := apptest.New(t)
+	_, refresh, _ := h.Login(apptest.UniqueUser("logout"))
 	if r := h.Do("POST", "/api/v1/shopper/logout", map[string]string{"refresh_token": refresh}); r.Status != http.StatusNoContent {
 		t.Fatalf("logout: %d %s", r.Status, r.Body)
 	}
@@ -171,8 +171,8 @@ func TestLogoutRevokesRefresh(t *testing.T) {
 // still knows.
 func TestLogoutEndsTheAccessTokensAtOnce(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	user := bfftest.UniqueUser("lgo")
+	h := apptest.New(t)
+	user := apptest.UniqueUser("lgo")
 	first, refresh, _ := h.Login(user)
 	r := h.Do("POST", "/api/v1/shopper/token/refresh", map[string]string{"refresh_token": refresh})
 	if r.Status != 200 {
@@ -180,7 +180,7 @@ func TestLogoutEndsTheAccessTokensAtOnce(t *testing.T) {
 	}
 	second, refresh := r.JSON()["access_token"].(string), r.JSON()["refresh_token"].(string)
 	other, _, _ := h.Login(user) // the same member on another phone
-	me := func(tok string) int { return h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(tok)...).Status }
+	me := func(tok string) int { return h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(tok)...).Status }
 	if me(first) != 200 || me(second) != 200 {
 		t.Fatal("tokens refused before the logout")
 	}
@@ -190,7 +190,7 @@ func TestLogoutEndsTheAccessTokensAtOnce(t *testing.T) {
 	check := func(when string) {
 		t.Helper()
 		for name, tok := range map[string]string{"current": second, "earlier": first} {
-			if r := h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(tok)...); r.Status != 401 || r.ErrorCode() != "UNAUTHORIZED" {
+			if r := h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(tok)...); r.Status != 401 || r.ErrorCode() != "UNAUTHORIZED" {
 				t.Errorf("%s: the %s access token of a logged-out login: %d %s", when, name, r.Status, r.Body)
 			}
 		}
@@ -216,8 +216,8 @@ func TestLogoutEndsTheAccessTokensAtOnce(t *testing.T) {
 // a logout without one must not answer 204 as if a session had ended.
 func TestLogoutAndRefreshNeedARefreshToken(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	_, refresh, _ := h.Login(bfftest.UniqueUser("nort"))
+	h := apptest.New(t)
+	_, refresh, _ := h.Login(apptest.UniqueUser("nort"))
 	for _, path := range []string{"/api/v1/shopper/logout", "/api/v1/shopper/token/refresh"} {
 		for _, body := range []string{`{}`, `{"refresh_token":""}`, `{"refresh_token":null}`} {
 			r := h.DoInvalid("POST", path, body)
@@ -233,8 +233,8 @@ func TestLogoutAndRefreshNeedARefreshToken(t *testing.T) {
 
 func TestRefreshExpires(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	_, refresh, _ := h.Login(bfftest.UniqueUser("rexp"))
+	h := apptest.New(t)
+	_, refresh, _ := h.Login(apptest.UniqueUser("rexp"))
 	h.Clock.Advance(h.Config.Auth.RefreshTTL + time.Second)
 	if r := h.Do("POST", "/api/v1/shopper/token/refresh", map[string]string{"refresh_token": refresh}); r.Status != 401 {
 		t.Fatalf("expired refresh accepted: %d", r.Status)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 type boardResp struct {
@@ -24,9 +24,9 @@ type boardResp struct {
 	} `json:"me"`
 }
 
-func board(t *testing.T, h *bfftest.Harness, tok, name string) boardResp {
+func board(t *testing.T, h *apptest.Harness, tok, name string) boardResp {
 	t.Helper()
-	r := h.Do("GET", "/api/v1/shopper/leaderboards/"+name+"?limit=10", nil, bfftest.Auth(tok)...)
+	r := h.Do("GET", "/api/v1/shopper/leaderboards/"+name+"?limit=10", nil, apptest.Auth(tok)...)
 	if r.Status != http.StatusOK {
 		t.Fatalf("board %s: %d %s", name, r.Status, r.Body)
 	}
@@ -45,18 +45,18 @@ func scores(b boardResp) []int64 {
 
 func TestLeaderboardsFollowSigninsAndRebuild(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	users := []string{bfftest.UniqueUser("lb-a"), bfftest.UniqueUser("lb-b"), bfftest.UniqueUser("lb-c")}
+	h := apptest.New(t)
+	users := []string{apptest.UniqueUser("lb-a"), apptest.UniqueUser("lb-b"), apptest.UniqueUser("lb-c")}
 	login := func(i int) string { tok, _, _ := h.Login(users[i]); return tok }
 	// Sunday 11-22 (previous ISO week): a and b sign in. Monday 11-23: all three.
-	h.Clock.Set(time.Date(2026, 11, 22, 9, 0, 0, 0, bfftest.Start.Location()))
+	h.Clock.Set(time.Date(2026, 11, 22, 9, 0, 0, 0, apptest.Start.Location()))
 	signIn(t, h, login(0))
 	signIn(t, h, login(1))
 	lastWeek := board(t, h, login(0), "points_week")
 	if lastWeek.Period != "2026-W47" || !reflect.DeepEqual(scores(lastWeek), []int64{10, 10}) {
 		t.Fatalf("last week: %+v", lastWeek)
 	}
-	h.Clock.Set(bfftest.Start)
+	h.Clock.Set(apptest.Start)
 	// Build both boards before the sign-ins, so they are bumped in the flow.
 	c := login(2)
 	if b := board(t, h, c, "points_week"); b.Period != "2026-W48" || len(b.Top) != 0 || b.Me.Rank != nil || b.Me.Score != 0 {
@@ -86,7 +86,7 @@ func TestLeaderboardsFollowSigninsAndRebuild(t *testing.T) {
 		t.Fatalf("rebuilt week %+v, want %+v", again, week)
 	}
 	// Next Monday: a new week, and streaks that were not continued are gone.
-	h.Clock.Set(bfftest.Start.AddDate(0, 0, 7))
+	h.Clock.Set(apptest.Start.AddDate(0, 0, 7))
 	c = login(2)
 	if b := board(t, h, c, "points_week"); b.Period != "2026-W49" || len(b.Top) != 0 {
 		t.Fatalf("next week: %+v", b)
@@ -95,12 +95,12 @@ func TestLeaderboardsFollowSigninsAndRebuild(t *testing.T) {
 		t.Fatalf("stale streaks: %+v", b)
 	}
 	for _, q := range []string{"/nope", "/points_week?limit=0", "/points_week?limit=101", "/points_week?limit=x"} {
-		r := h.Send(q == "/nope", "GET", "/api/v1/shopper/leaderboards"+q, nil, bfftest.Auth(c)...)
+		r := h.Send(q == "/nope", "GET", "/api/v1/shopper/leaderboards"+q, nil, apptest.Auth(c)...)
 		if r.Status != 404 && r.Status != 400 {
 			t.Errorf("%s: %d %s", q, r.Status, r.Body)
 		}
 	}
-	if r := h.Do("GET", "/api/v1/shopper/leaderboards/nope", nil, bfftest.Auth(c)...); r.Status != 404 || r.ErrorCode() != "NOT_FOUND" {
+	if r := h.Do("GET", "/api/v1/shopper/leaderboards/nope", nil, apptest.Auth(c)...); r.Status != 404 || r.ErrorCode() != "NOT_FOUND" {
 		t.Errorf("unknown board: %d", r.Status)
 	}
 	if r := h.Do("GET", "/api/v1/shopper/leaderboards/points_week", nil); r.Status != 401 {

@@ -5,12 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 func TestLoginBadInputChangesNothing(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	big := `{"code":"` + strings.Repeat("a", 2<<20) + `"}`
 	cases := []struct {
 		name, body string
@@ -52,8 +52,8 @@ func TestLoginBadInputChangesNothing(t *testing.T) {
 
 func TestLoginCodeUsedTwice(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	code := h.Code(bfftest.UniqueUser("twice"))
+	h := apptest.New(t)
+	code := h.Code(apptest.UniqueUser("twice"))
 	if r := h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": code}); r.Status != 200 {
 		t.Fatalf("first use: %d", r.Status)
 	}
@@ -65,7 +65,7 @@ func TestLoginCodeUsedTwice(t *testing.T) {
 
 func TestRequestIDEchoed(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	r := h.DoInvalid("POST", "/api/v1/shopper/login", `{`, "X-Request-Id", "abc-123")
 	if r.Header.Get("X-Request-Id") != "abc-123" || r.JSON()["request_id"] != "abc-123" {
 		t.Fatalf("request id not echoed: %v %s", r.Header, r.Body)

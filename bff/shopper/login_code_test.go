@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 // A code is the one value a client puts into our outgoing WeChat and WeCom
@@ -13,9 +13,9 @@ import (
 // phone code and the guide's login alike.
 func TestLoginCodesAreChecked(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	tok, _, _ := h.Login(bfftest.UniqueUser("codes"))
-	user := bfftest.UniqueUser("inject")
+	h := apptest.New(t)
+	tok, _, _ := h.Login(apptest.UniqueUser("codes"))
+	user := apptest.UniqueUser("inject")
 	bad := map[string]string{
 		"extra parameter": "sim:" + user + ":1&appid=evil",
 		"space":           "sim:" + user + ": 2",
@@ -30,7 +30,7 @@ func TestLoginCodesAreChecked(t *testing.T) {
 		hdr        []string
 	}{
 		{"shopper login", "/api/v1/shopper/login", nil},
-		{"phone", "/api/v1/shopper/phone", bfftest.Auth(tok)},
+		{"phone", "/api/v1/shopper/phone", apptest.Auth(tok)},
 		{"guide login", "/api/v1/guide/login", nil},
 	}
 	for _, rt := range routes {

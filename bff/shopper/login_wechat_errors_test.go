@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 )
 
@@ -15,7 +15,7 @@ import (
 // run in parallel: the simulator is shared by the whole test process.
 func injectFault(t *testing.T, fault map[string]any) {
 	t.Helper()
-	_, url := bfftest.Sim()
+	_, url := apptest.Sim()
 	b, _ := json.Marshal(fault)
 	resp, err := http.Post(url+"/_sim/faults", "application/json", bytes.NewReader(b))
 	if err != nil {
@@ -34,7 +34,7 @@ func injectFault(t *testing.T, fault map[string]any) {
 }
 
 func TestLoginMapsWeChatErrors(t *testing.T) {
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	cases := []struct {
 		name   string
 		fault  map[string]any
@@ -49,7 +49,7 @@ func TestLoginMapsWeChatErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			injectFault(t, tc.fault)
-			r := h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(bfftest.UniqueUser("wxerr"))})
+			r := h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(apptest.UniqueUser("wxerr"))})
 			if r.Status != tc.status || r.ErrorCode() != tc.code {
 				t.Fatalf("got %d %s, want %d %s", r.Status, r.Body, tc.status, tc.code)
 			}
@@ -65,7 +65,7 @@ func TestLoginMapsWeChatErrors(t *testing.T) {
 // MISCONFIGURED, not 401 (the shopper did nothing wrong) nor 500.
 func TestLoginWithWrongCredentialsIsMisconfigured(t *testing.T) {
 	t.Parallel()
-	good := bfftest.New(t)
+	good := apptest.New(t)
 	good.Sim.RegisterApp(good.Config.WeChat.Mini.AppID, string(good.Config.WeChat.Mini.Secret))
 	for _, tc := range []struct {
 		name   string
@@ -75,8 +75,8 @@ func TestLoginWithWrongCredentialsIsMisconfigured(t *testing.T) {
 		{"wrong appid", func(c *configs.Config) { c.WeChat.Mini.AppID = "mini-typo" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := bfftest.New(t, tc.mutate)
-			user := bfftest.UniqueUser("wxcred")
+			h := apptest.New(t, tc.mutate)
+			user := apptest.UniqueUser("wxcred")
 			r := h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(user)})
 			if r.Status != http.StatusServiceUnavailable || r.ErrorCode() != "MISCONFIGURED" {
 				t.Fatalf("got %d %s, want 503 MISCONFIGURED", r.Status, r.Body)
@@ -88,7 +88,7 @@ func TestLoginWithWrongCredentialsIsMisconfigured(t *testing.T) {
 			}
 		})
 	}
-	if r := good.Do("POST", "/api/v1/shopper/login", map[string]string{"code": good.Code(bfftest.UniqueUser("wxcred"))}); r.Status != http.StatusOK {
+	if r := good.Do("POST", "/api/v1/shopper/login", map[string]string{"code": good.Code(apptest.UniqueUser("wxcred"))}); r.Status != http.StatusOK {
 		t.Fatalf("right credentials: %d %s", r.Status, r.Body)
 	}
 }

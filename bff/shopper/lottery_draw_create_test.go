@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/domain/ledger"
 )
 
@@ -16,9 +16,9 @@ const campaignBody = `{"name":"周末抽奖","starts_at":"2026-11-23T00:00:00+08
 {"name":"优惠券","kind":"coupon","coupon_code":"SAVE10","weight":10},
 {"name":"谢谢参与","kind":"nothing","weight":80}]}`
 
-func createCampaign(t *testing.T, h *bfftest.Harness, body string) int64 {
+func createCampaign(t *testing.T, h *apptest.Harness, body string) int64 {
 	t.Helper()
-	r := h.Do("POST", "/api/v1/console/lottery/campaigns", body, bfftest.Auth(h.ConsoleLogin("marketer"))...)
+	r := h.Do("POST", "/api/v1/console/lottery/campaigns", body, apptest.Auth(h.ConsoleLogin("marketer"))...)
 	if r.Status != 201 {
 		t.Fatalf("create campaign: %d %s", r.Status, r.Body)
 	}
@@ -31,20 +31,20 @@ func createCampaign(t *testing.T, h *bfftest.Harness, body string) int64 {
 
 func TestLotteryDrawFlow(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	id := createCampaign(t, h, campaignBody)
-	tok, _, mid := h.Login(bfftest.UniqueUser("lot"))
+	tok, _, mid := h.Login(apptest.UniqueUser("lot"))
 	base := fmt.Sprintf("/api/v1/shopper/lottery/campaigns/%d", id)
 
-	r := h.Do("GET", base, nil, bfftest.Auth(tok)...)
+	r := h.Do("GET", base, nil, apptest.Auth(tok)...)
 	if r.Status != 200 || strings.Contains(string(r.Body), "weight") || strings.Contains(string(r.Body), "stock") {
 		t.Fatalf("campaign for shoppers: %d %s", r.Status, r.Body)
 	}
 	if ch := r.JSON()["campaign"].(map[string]any)["chances"].(map[string]any); ch["free_left"] != 1.0 || ch["draws_left"] != 3.0 {
 		t.Fatalf("chances: %v", ch)
 	}
-	draw := func(key string) *bfftest.Response {
-		return h.Do("POST", base+"/draws", nil, append(bfftest.Auth(tok), "Idempotency-Key", key)...)
+	draw := func(key string) *apptest.Response {
+		return h.Do("POST", base+"/draws", nil, append(apptest.Auth(tok), "Idempotency-Key", key)...)
 	}
 	// The free draw works without points; the second needs 20.
 	if r := draw("d1"); r.Status != 201 || r.JSON()["draw"].(map[string]any)["free"] != true {
@@ -86,13 +86,13 @@ func TestLotteryDrawFlow(t *testing.T) {
 	if r := draw("d4"); r.Status != 422 || r.ErrorCode() != "RULE_VIOLATION" {
 		t.Fatalf("fourth draw today: %d %s", r.Status, r.Body)
 	}
-	r = h.Do("GET", base+"/draws/mine?limit=2", nil, bfftest.Auth(tok)...)
+	r = h.Do("GET", base+"/draws/mine?limit=2", nil, apptest.Auth(tok)...)
 	if r.Status != 200 || len(r.JSON()["draws"].([]any)) != 2 || r.JSON()["next_cursor"] == nil {
 		t.Fatalf("my draws: %d %s", r.Status, r.Body)
 	}
 	// Another member sees none of them.
-	tok2, _, _ := h.Login(bfftest.UniqueUser("lot2"))
-	r = h.Do("GET", base+"/draws/mine", nil, bfftest.Auth(tok2)...)
+	tok2, _, _ := h.Login(apptest.UniqueUser("lot2"))
+	r = h.Do("GET", base+"/draws/mine", nil, apptest.Auth(tok2)...)
 	if r.Status != 200 || len(r.JSON()["draws"].([]any)) != 0 {
 		t.Fatalf("other member's draws: %s", r.Body)
 	}
@@ -101,19 +101,19 @@ func TestLotteryDrawFlow(t *testing.T) {
 	}
 	// Outside the window → 422.
 	h.Clock.Advance(40 * 24 * 3600e9)
-	tok3, _, _ := h.Login(bfftest.UniqueUser("lot3"))
-	if r := h.Do("POST", base+"/draws", nil, append(bfftest.Auth(tok3), "Idempotency-Key", "late")...); r.Status != 422 {
+	tok3, _, _ := h.Login(apptest.UniqueUser("lot3"))
+	if r := h.Do("POST", base+"/draws", nil, append(apptest.Auth(tok3), "Idempotency-Key", "late")...); r.Status != 422 {
 		t.Fatalf("closed campaign: %d %s", r.Status, r.Body)
 	}
 }
 
 func TestLotteryBadInput(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	id := createCampaign(t, h, campaignBody)
-	marketer := bfftest.Auth(h.ConsoleLogin("marketer"))
-	auditor := bfftest.Auth(h.ConsoleLogin("auditor"))
-	tok, _, _ := h.Login(bfftest.UniqueUser("lotbad"))
+	marketer := apptest.Auth(h.ConsoleLogin("marketer"))
+	auditor := apptest.Auth(h.ConsoleLogin("auditor"))
+	tok, _, _ := h.Login(apptest.UniqueUser("lotbad"))
 	campaigns, prizes := countRows(t, h, "lottery_campaigns"), countRows(t, h, "lottery_prizes")
 
 	valid := `{"name":"x","starts_at":"2026-11-23T00:00:00Z","ends_at":"2026-12-23T00:00:00Z","prizes":[%s]}`
@@ -132,16 +132,16 @@ func TestLotteryBadInput(t *testing.T) {
 		{"malformed", "POST", "/api/v1/console/lottery/campaigns", `{"name":`, marketer, 400},
 		{"oversized", "POST", "/api/v1/console/lottery/campaigns", `{"name":"` + strings.Repeat("x", 2<<20) + `"}`, marketer, 413},
 		{"auditor cannot write", "POST", "/api/v1/console/lottery/campaigns", fmt.Sprintf(valid, `{"name":"a","kind":"gift","weight":1}`), auditor, 403},
-		{"shopper token on console", "POST", "/api/v1/console/lottery/campaigns", fmt.Sprintf(valid, `{"name":"a","kind":"gift","weight":1}`), bfftest.Auth(tok), 401},
+		{"shopper token on console", "POST", "/api/v1/console/lottery/campaigns", fmt.Sprintf(valid, `{"name":"a","kind":"gift","weight":1}`), apptest.Auth(tok), 401},
 		{"no auth", "POST", "/api/v1/console/lottery/campaigns", fmt.Sprintf(valid, `{"name":"a","kind":"gift","weight":1}`), nil, 401},
 		{"prize zero weight", "POST", fmt.Sprintf("/api/v1/console/lottery/campaigns/%d/prizes", id), `{"name":"a","kind":"gift","weight":0}`, marketer, 400},
 		{"prize on unknown campaign", "POST", "/api/v1/console/lottery/campaigns/9999/prizes", `{"name":"a","kind":"gift","weight":1}`, marketer, 404},
 		{"unknown campaign (console)", "GET", "/api/v1/console/lottery/campaigns/9999", "", marketer, 404},
-		{"unknown campaign", "GET", "/api/v1/shopper/lottery/campaigns/9999", "", bfftest.Auth(tok), 404},
-		{"non-numeric campaign", "GET", "/api/v1/shopper/lottery/campaigns/abc", "", bfftest.Auth(tok), 404},
-		{"draw unknown campaign", "POST", "/api/v1/shopper/lottery/campaigns/9999/draws", "", append(bfftest.Auth(tok), "Idempotency-Key", "k"), 404},
-		{"draw without key", "POST", fmt.Sprintf("/api/v1/shopper/lottery/campaigns/%d/draws", id), "", bfftest.Auth(tok), 400},
-		{"draw forged token", "POST", fmt.Sprintf("/api/v1/shopper/lottery/campaigns/%d/draws", id), "", append(bfftest.Auth(tok+"x"), "Idempotency-Key", "k"), 401},
+		{"unknown campaign", "GET", "/api/v1/shopper/lottery/campaigns/9999", "", apptest.Auth(tok), 404},
+		{"non-numeric campaign", "GET", "/api/v1/shopper/lottery/campaigns/abc", "", apptest.Auth(tok), 404},
+		{"draw unknown campaign", "POST", "/api/v1/shopper/lottery/campaigns/9999/draws", "", append(apptest.Auth(tok), "Idempotency-Key", "k"), 404},
+		{"draw without key", "POST", fmt.Sprintf("/api/v1/shopper/lottery/campaigns/%d/draws", id), "", apptest.Auth(tok), 400},
+		{"draw forged token", "POST", fmt.Sprintf("/api/v1/shopper/lottery/campaigns/%d/draws", id), "", append(apptest.Auth(tok+"x"), "Idempotency-Key", "k"), 401},
 		{"draw console token", "POST", fmt.Sprintf("/api/v1/shopper/lottery/campaigns/%d/draws", id), "", append(marketer, "Idempotency-Key", "k"), 401},
 	}
 	// What docs/openapi.yaml itself forbids; the rest only the service can

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/mall"
 )
@@ -14,16 +14,16 @@ import (
 const couponItem = `{"kind":"coupon","name":"星巴克中杯券","images":["https://cdn.example.com/sb.png"],"description":"任意中杯饮品",
 "category":"coffee","points":300,"stock":2,"limit_total":1,"sort":10,"enabled":true}`
 
-func createMallItem(t *testing.T, h *bfftest.Harness, tok, body string) int64 {
+func createMallItem(t *testing.T, h *apptest.Harness, tok, body string) int64 {
 	t.Helper()
-	r := h.Do("POST", "/api/v1/console/mall/items", body, bfftest.Auth(tok)...)
+	r := h.Do("POST", "/api/v1/console/mall/items", body, apptest.Auth(tok)...)
 	if r.Status != 201 {
 		t.Fatalf("create item: %d %s", r.Status, r.Body)
 	}
 	return int64(r.JSON()["item"].(map[string]any)["id"].(float64))
 }
 
-func earn(t *testing.T, h *bfftest.Harness, member, points int64) {
+func earn(t *testing.T, h *apptest.Harness, member, points int64) {
 	t.Helper()
 	if _, err := h.App.Ledger.Earn(context.Background(), ledger.EarnInput{MemberID: member, Points: points, Key: fmt.Sprint("seed-", member),
 		Ref: ledger.Ref{Type: "seed", ID: "1"}}); err != nil {
@@ -33,44 +33,44 @@ func earn(t *testing.T, h *bfftest.Harness, member, points int64) {
 
 func TestMallRedeemCouponFlow(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	marketer := h.ConsoleLogin("marketer")
 	id := createMallItem(t, h, marketer, couponItem)
 	createMallItem(t, h, marketer, `{"kind":"physical","name":"保温杯","category":"home","points":900,"stock":5,"sort":5,"enabled":true}`)
 	createMallItem(t, h, marketer, `{"kind":"virtual","name":"下架","category":"coffee","points":1,"stock":5,"enabled":false}`)
 
 	codes := h.Do("POST", fmt.Sprintf("/api/v1/console/mall/items/%d/codes", id), "code\nSB-001\nSB-002\nSB-001\n\n",
-		append(bfftest.Auth(marketer), "Content-Type", "text/csv")...)
+		append(apptest.Auth(marketer), "Content-Type", "text/csv")...)
 	if codes.Status != 200 || codes.JSON()["added"] != 2.0 || codes.JSON()["skipped"] != 1.0 {
 		t.Fatalf("import: %d %s", codes.Status, codes.Body)
 	}
-	again := h.Do("POST", fmt.Sprintf("/api/v1/console/mall/items/%d/codes", id), "SB-002\n", append(bfftest.Auth(marketer), "Content-Type", "text/csv")...)
+	again := h.Do("POST", fmt.Sprintf("/api/v1/console/mall/items/%d/codes", id), "SB-002\n", append(apptest.Auth(marketer), "Content-Type", "text/csv")...)
 	if again.Status != 200 || again.JSON()["added"] != 0.0 {
 		t.Fatalf("re-import: %d %s", again.Status, again.Body)
 	}
 
-	tok, _, mid := h.Login(bfftest.UniqueUser("mall"))
+	tok, _, mid := h.Login(apptest.UniqueUser("mall"))
 	earn(t, h, mid, 1000)
-	list := h.Do("GET", "/api/v1/shopper/mall/items?limit=1", nil, bfftest.Auth(tok)...)
+	list := h.Do("GET", "/api/v1/shopper/mall/items?limit=1", nil, apptest.Auth(tok)...)
 	items := list.JSON()["items"].([]any)
 	if list.Status != 200 || len(items) != 1 || items[0].(map[string]any)["name"] != "星巴克中杯券" || list.JSON()["next_cursor"] == nil {
 		t.Fatalf("browse page 1: %d %s", list.Status, list.Body)
 	}
-	page2 := h.Do("GET", "/api/v1/shopper/mall/items?limit=5&cursor="+list.JSON()["next_cursor"].(string), nil, bfftest.Auth(tok)...)
+	page2 := h.Do("GET", "/api/v1/shopper/mall/items?limit=5&cursor="+list.JSON()["next_cursor"].(string), nil, apptest.Auth(tok)...)
 	if p2 := page2.JSON()["items"].([]any); page2.Status != 200 || len(p2) != 1 || p2[0].(map[string]any)["name"] != "保温杯" {
 		t.Fatalf("browse page 2 (disabled item hidden): %d %s", page2.Status, page2.Body)
 	}
-	if r := h.Do("GET", "/api/v1/shopper/mall/items?category=home", nil, bfftest.Auth(tok)...); len(r.JSON()["items"].([]any)) != 1 {
+	if r := h.Do("GET", "/api/v1/shopper/mall/items?category=home", nil, apptest.Auth(tok)...); len(r.JSON()["items"].([]any)) != 1 {
 		t.Fatalf("by category: %s", r.Body)
 	}
 	base := fmt.Sprintf("/api/v1/shopper/mall/items/%d", id)
-	d := h.Do("GET", base, nil, bfftest.Auth(tok)...)
+	d := h.Do("GET", base, nil, apptest.Auth(tok)...)
 	if d.Status != 200 || d.JSON()["limit_left"] != 1.0 || d.JSON()["affordable"] != true || d.JSON()["can_redeem"] != true ||
 		d.JSON()["item"].(map[string]any)["left"] != 2.0 {
 		t.Fatalf("detail: %d %s", d.Status, d.Body)
 	}
-	redeem := func(tok, key string) *bfftest.Response {
-		return h.Do("POST", base+"/redemptions", nil, append(bfftest.Auth(tok), "Idempotency-Key", key)...)
+	redeem := func(tok, key string) *apptest.Response {
+		return h.Do("POST", base+"/redemptions", nil, append(apptest.Auth(tok), "Idempotency-Key", key)...)
 	}
 	first := redeem(tok, "r1")
 	red := first.JSON()["redemption"].(map[string]any)
@@ -87,16 +87,16 @@ func TestMallRedeemCouponFlow(t *testing.T) {
 	if b, _ := h.App.Ledger.Balance(context.Background(), mid); b.Available != 700 {
 		t.Fatalf("balance %d, want 700", b.Available)
 	}
-	mine := h.Do("GET", "/api/v1/shopper/mall/redemptions", nil, bfftest.Auth(tok)...)
+	mine := h.Do("GET", "/api/v1/shopper/mall/redemptions", nil, apptest.Auth(tok)...)
 	if rs := mine.JSON()["redemptions"].([]any); mine.Status != 200 || len(rs) != 1 || rs[0].(map[string]any)["coupon_code"] != red["coupon_code"] {
 		t.Fatalf("mine: %d %s", mine.Status, mine.Body)
 	}
 	// Another member sees none of them, and cannot afford the item.
-	tok2, _, _ := h.Login(bfftest.UniqueUser("mall2"))
-	if r := h.Do("GET", "/api/v1/shopper/mall/redemptions", nil, bfftest.Auth(tok2)...); len(r.JSON()["redemptions"].([]any)) != 0 {
+	tok2, _, _ := h.Login(apptest.UniqueUser("mall2"))
+	if r := h.Do("GET", "/api/v1/shopper/mall/redemptions", nil, apptest.Auth(tok2)...); len(r.JSON()["redemptions"].([]any)) != 0 {
 		t.Fatalf("other member's redemptions: %s", r.Body)
 	}
-	if r := h.Do("GET", base, nil, bfftest.Auth(tok2)...); r.JSON()["affordable"] != false || r.JSON()["can_redeem"] != false ||
+	if r := h.Do("GET", base, nil, apptest.Auth(tok2)...); r.JSON()["affordable"] != false || r.JSON()["can_redeem"] != false ||
 		r.JSON()["refusal"].(map[string]any)["code"] != "POINTS_INSUFFICIENT" {
 		t.Fatalf("detail without points: %s", r.Body)
 	}
@@ -111,11 +111,11 @@ func TestMallRedeemCouponFlow(t *testing.T) {
 
 func TestMallBadInput(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	marketer := bfftest.Auth(h.ConsoleLogin("marketer"))
-	auditor := bfftest.Auth(h.ConsoleLogin("auditor"))
+	h := apptest.New(t)
+	marketer := apptest.Auth(h.ConsoleLogin("marketer"))
+	auditor := apptest.Auth(h.ConsoleLogin("auditor"))
 	id := createMallItem(t, h, h.ConsoleLogin("admin"), couponItem)
-	tok, _, mid := h.Login(bfftest.UniqueUser("mallbad"))
+	tok, _, mid := h.Login(apptest.UniqueUser("mallbad"))
 	earn(t, h, mid, 1000)
 	items, codes, reds := countRows(t, h, "mall_items"), countRows(t, h, "mall_codes"), countRows(t, h, "mall_redemptions")
 	big := `{"kind":"coupon","name":"` + strings.Repeat("x", 2<<20) + `"}`
@@ -137,21 +137,21 @@ func TestMallBadInput(t *testing.T) {
 		{"oversized", "POST", "/api/v1/console/mall/items", big, marketer, 413, "BODY_TOO_LARGE"},
 		{"auditor writes", "POST", "/api/v1/console/mall/items", couponItem, auditor, 403, "FORBIDDEN"},
 		{"no token", "POST", "/api/v1/console/mall/items", couponItem, nil, 401, "UNAUTHORIZED"},
-		{"shopper token on console", "POST", "/api/v1/console/mall/items", couponItem, bfftest.Auth(tok), 401, "UNAUTHORIZED"},
-		{"forged token", "GET", "/api/v1/shopper/mall/items", nil, bfftest.Auth(tok + "x"), 401, "UNAUTHORIZED"},
+		{"shopper token on console", "POST", "/api/v1/console/mall/items", couponItem, apptest.Auth(tok), 401, "UNAUTHORIZED"},
+		{"forged token", "GET", "/api/v1/shopper/mall/items", nil, apptest.Auth(tok + "x"), 401, "UNAUTHORIZED"},
 		{"kind change", "PUT", fmt.Sprintf("/api/v1/console/mall/items/%d", id), strings.Replace(couponItem, "coupon", "virtual", 1), marketer, 400, "INVALID"},
 		{"unknown item", "PUT", "/api/v1/console/mall/items/999999", couponItem, marketer, 404, "NOT_FOUND"},
 		{"codes as JSON", "POST", fmt.Sprintf("/api/v1/console/mall/items/%d/codes", id), `{"codes":["A"]}`, marketer, 400, "INVALID"},
 		{"empty CSV", "POST", fmt.Sprintf("/api/v1/console/mall/items/%d/codes", id), "code\n", append(append([]string{}, marketer...), "Content-Type", "text/csv"), 400, "INVALID"},
 		{"codes for unknown item", "POST", "/api/v1/console/mall/items/999999/codes", "A\n", append(append([]string{}, marketer...), "Content-Type", "text/csv"), 404, "NOT_FOUND"},
-		{"bad cursor", "GET", "/api/v1/shopper/mall/items?cursor=abc", nil, bfftest.Auth(tok), 400, "INVALID"},
-		{"bad limit", "GET", "/api/v1/shopper/mall/items?limit=0", nil, bfftest.Auth(tok), 400, "INVALID"},
-		{"unknown item detail", "GET", "/api/v1/shopper/mall/items/999999", nil, bfftest.Auth(tok), 404, "NOT_FOUND"},
-		{"bad item id", "GET", "/api/v1/shopper/mall/items/abc", nil, bfftest.Auth(tok), 404, "NOT_FOUND"},
-		{"redeem without key", "POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", id), nil, bfftest.Auth(tok), 400, "INVALID"},
-		{"redeem unknown item", "POST", "/api/v1/shopper/mall/items/999999/redemptions", nil, append(bfftest.Auth(tok), "Idempotency-Key", "k"), 404, "NOT_FOUND"},
+		{"bad cursor", "GET", "/api/v1/shopper/mall/items?cursor=abc", nil, apptest.Auth(tok), 400, "INVALID"},
+		{"bad limit", "GET", "/api/v1/shopper/mall/items?limit=0", nil, apptest.Auth(tok), 400, "INVALID"},
+		{"unknown item detail", "GET", "/api/v1/shopper/mall/items/999999", nil, apptest.Auth(tok), 404, "NOT_FOUND"},
+		{"bad item id", "GET", "/api/v1/shopper/mall/items/abc", nil, apptest.Auth(tok), 404, "NOT_FOUND"},
+		{"redeem without key", "POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", id), nil, apptest.Auth(tok), 400, "INVALID"},
+		{"redeem unknown item", "POST", "/api/v1/shopper/mall/items/999999/redemptions", nil, append(apptest.Auth(tok), "Idempotency-Key", "k"), 404, "NOT_FOUND"},
 		{"redeem with console token", "POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", id), nil, append(append([]string{}, marketer...), "Idempotency-Key", "k"), 401, "UNAUTHORIZED"},
-		{"redeem sold out (no codes)", "POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", id), nil, append(bfftest.Auth(tok), "Idempotency-Key", "k2"), 422, "RULE_VIOLATION"},
+		{"redeem sold out (no codes)", "POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", id), nil, append(apptest.Auth(tok), "Idempotency-Key", "k2"), 422, "RULE_VIOLATION"},
 		{"event on unknown redemption", "POST", "/api/v1/console/mall/redemptions/999999/events", `{"event":"cancel"}`, marketer, 404, "NOT_FOUND"},
 		{"bad event", "POST", "/api/v1/console/mall/redemptions/1/events", `{"event":"explode"}`, marketer, 400, "INVALID"},
 		{"auditor moves a redemption", "POST", "/api/v1/console/mall/redemptions/1/events", `{"event":"cancel"}`, auditor, 403, "FORBIDDEN"},
@@ -177,17 +177,17 @@ func TestMallBadInput(t *testing.T) {
 
 func TestMallConsoleCancelGivesPointsAndStockBack(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	marketer := bfftest.Auth(h.ConsoleLogin("marketer"))
+	h := apptest.New(t)
+	marketer := apptest.Auth(h.ConsoleLogin("marketer"))
 	id := createMallItem(t, h, h.ConsoleLogin("admin"), `{"kind":"physical","name":"保温杯","category":"home","points":400,"stock":1,"enabled":true}`)
-	tok, _, mid := h.Login(bfftest.UniqueUser("mallcancel"))
+	tok, _, mid := h.Login(apptest.UniqueUser("mallcancel"))
 	earn(t, h, mid, 1000)
-	r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", id), nil, append(bfftest.Auth(tok), "Idempotency-Key", "a")...)
+	r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", id), nil, append(apptest.Auth(tok), "Idempotency-Key", "a")...)
 	if r.Status != 201 {
 		t.Fatalf("redeem: %d %s", r.Status, r.Body)
 	}
 	rid := int64(r.JSON()["redemption"].(map[string]any)["id"].(float64))
-	ev := func(body string) *bfftest.Response {
+	ev := func(body string) *apptest.Response {
 		return h.Do("POST", fmt.Sprintf("/api/v1/console/mall/redemptions/%d/events", rid), body, marketer...)
 	}
 	if r := ev(`{"event":"deliver"}`); r.Status != 409 {
@@ -206,7 +206,7 @@ func TestMallConsoleCancelGivesPointsAndStockBack(t *testing.T) {
 		t.Fatalf("second cancel: %d %s", r.Status, r.Body)
 	}
 	// The unit is redeemable again; shipped, it needs a carrier and a number.
-	r = h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", id), nil, append(bfftest.Auth(tok), "Idempotency-Key", "b")...)
+	r = h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", id), nil, append(apptest.Auth(tok), "Idempotency-Key", "b")...)
 	if r.Status != 201 {
 		t.Fatalf("redeem again: %d %s", r.Status, r.Body)
 	}
@@ -217,7 +217,7 @@ func TestMallConsoleCancelGivesPointsAndStockBack(t *testing.T) {
 	if r := ev(`{"event":"ship","carrier":"顺丰","tracking_no":"SF1001"}`); r.Status != 200 || r.JSON()["redemption"].(map[string]any)["tracking_no"] != "SF1001" {
 		t.Fatalf("ship: %d %s", r.Status, r.Body)
 	}
-	mine := h.Do("GET", "/api/v1/shopper/mall/redemptions", nil, bfftest.Auth(tok)...)
+	mine := h.Do("GET", "/api/v1/shopper/mall/redemptions", nil, apptest.Auth(tok)...)
 	if rs := mine.JSON()["redemptions"].([]any); rs[0].(map[string]any)["status"] != "shipped" || rs[0].(map[string]any)["carrier"] != "顺丰" {
 		t.Fatalf("shopper sees: %s", mine.Body)
 	}
@@ -231,17 +231,17 @@ func TestMallConsoleCancelGivesPointsAndStockBack(t *testing.T) {
 
 func TestMallReport(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	marketer := bfftest.Auth(h.ConsoleLogin("marketer"))
+	h := apptest.New(t)
+	marketer := apptest.Auth(h.ConsoleLogin("marketer"))
 	coupon := createMallItem(t, h, h.ConsoleLogin("admin"), couponItem)
 	cup := createMallItem(t, h, h.ConsoleLogin("admin"), `{"kind":"physical","name":"保温杯","category":"home","points":400,"stock":50,"enabled":true}`)
 	if r := h.Do("POST", fmt.Sprintf("/api/v1/console/mall/items/%d/codes", coupon), "A1\nA2\nA3\n", append(append([]string{}, marketer...), "Content-Type", "text/csv")...); r.Status != 200 {
 		t.Fatalf("import: %d %s", r.Status, r.Body)
 	}
-	tok, _, mid := h.Login(bfftest.UniqueUser("mallrep"))
+	tok, _, mid := h.Login(apptest.UniqueUser("mallrep"))
 	earn(t, h, mid, 5000)
 	for i, id := range []int64{coupon, cup, cup} {
-		if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", id), nil, append(bfftest.Auth(tok), "Idempotency-Key", fmt.Sprint("k", i))...); r.Status != 201 {
+		if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", id), nil, append(apptest.Auth(tok), "Idempotency-Key", fmt.Sprint("k", i))...); r.Status != 201 {
 			t.Fatalf("redeem: %d %s", r.Status, r.Body)
 		}
 	}
@@ -267,7 +267,7 @@ func TestMallReport(t *testing.T) {
 			t.Errorf("%s: %d %s", q, r.Status, r.Body)
 		}
 	}
-	if r := h.Do("GET", "/api/v1/console/mall/report", nil, bfftest.Auth(tok)...); r.Status != 401 {
+	if r := h.Do("GET", "/api/v1/console/mall/report", nil, apptest.Auth(tok)...); r.Status != 401 {
 		t.Fatalf("shopper token: %d", r.Status)
 	}
 }

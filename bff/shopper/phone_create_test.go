@@ -5,15 +5,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 func TestBindPhoneMasksAndIsUnique(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	a, _, aID := h.Login(bfftest.UniqueUser("pa"))
-	b, _, bID := h.Login(bfftest.UniqueUser("pb"))
-	r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode("13800000000")}, bfftest.Auth(a)...)
+	h := apptest.New(t)
+	a, _, aID := h.Login(apptest.UniqueUser("pa"))
+	b, _, bID := h.Login(apptest.UniqueUser("pb"))
+	r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode("13800000000")}, apptest.Auth(a)...)
 	if r.Status != 200 {
 		t.Fatalf("bind: %d %s", r.Status, r.Body)
 	}
@@ -21,10 +21,10 @@ func TestBindPhoneMasksAndIsUnique(t *testing.T) {
 		t.Fatalf("phone_masked = %v", got)
 	}
 	// Binding the same number again is harmless.
-	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode("13800000000")}, bfftest.Auth(a)...); r.Status != 200 {
+	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode("13800000000")}, apptest.Auth(a)...); r.Status != 200 {
 		t.Fatalf("rebind same: %d %s", r.Status, r.Body)
 	}
-	r = h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode("13800000000")}, bfftest.Auth(b)...)
+	r = h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode("13800000000")}, apptest.Auth(b)...)
 	if r.Status != 409 || r.ErrorCode() != "CONFLICT" {
 		t.Fatalf("phone of another member: %d %s", r.Status, r.Body)
 	}
@@ -38,7 +38,7 @@ func TestBindPhoneMasksAndIsUnique(t *testing.T) {
 	}
 	for _, bad := range []string{`{"code":""}`, `{"code":1}`, `{"code":"x","y":1}`, `{`, `{"code":"not-a-phone-code"}`} {
 		specAllows := bad == `{"code":""}` || bad == `{"code":"not-a-phone-code"}`
-		if r := h.Send(specAllows, "POST", "/api/v1/shopper/phone", bad, bfftest.Auth(b)...); r.Status != 400 {
+		if r := h.Send(specAllows, "POST", "/api/v1/shopper/phone", bad, apptest.Auth(b)...); r.Status != 400 {
 			t.Fatalf("%s: %d %s", bad, r.Status, r.Body)
 		}
 	}
@@ -52,18 +52,18 @@ func TestBindPhoneMasksAndIsUnique(t *testing.T) {
 // as WeChat answers both with 40029, and nobody's phone changes.
 func TestBindPhoneCodeWorksOnceForFiveMinutes(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	a, _, _ := h.Login(bfftest.UniqueUser("pc"))
-	b, _, bID := h.Login(bfftest.UniqueUser("pc"))
+	h := apptest.New(t)
+	a, _, _ := h.Login(apptest.UniqueUser("pc"))
+	b, _, bID := h.Login(apptest.UniqueUser("pc"))
 	code := h.PhoneCode("13700001234")
-	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": code}, bfftest.Auth(a)...); r.Status != 200 {
+	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": code}, apptest.Auth(a)...); r.Status != 200 {
 		t.Fatalf("first use: %d %s", r.Status, r.Body)
 	}
 	for _, tc := range []struct{ name, code string }{
 		{"used", code},
 		{"five minutes old", h.Sim.PhoneCode("13700005678", time.Now().Add(-5*time.Minute))},
 	} {
-		r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": tc.code}, bfftest.Auth(b)...)
+		r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": tc.code}, apptest.Auth(b)...)
 		if r.Status != 400 || r.ErrorCode() != "INVALID_CODE" {
 			t.Fatalf("%s code: %d %s, want 400 INVALID_CODE", tc.name, r.Status, r.Body)
 		}
@@ -73,7 +73,7 @@ func TestBindPhoneCodeWorksOnceForFiveMinutes(t *testing.T) {
 	if phone != nil {
 		t.Fatalf("member b got phone %q", *phone)
 	}
-	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.Sim.PhoneCode("13700005678", time.Now().Add(-4*time.Minute))}, bfftest.Auth(b)...); r.Status != 200 {
+	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.Sim.PhoneCode("13700005678", time.Now().Add(-4*time.Minute))}, apptest.Auth(b)...); r.Status != 200 {
 		t.Fatalf("a code four minutes old: %d %s", r.Status, r.Body)
 	}
 }

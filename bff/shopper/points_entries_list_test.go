@@ -4,17 +4,17 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 func TestPointsEntriesPaginationStableUnderInserts(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	tok, _, id := h.Login(bfftest.UniqueUser("pages"))
+	h := apptest.New(t)
+	tok, _, id := h.Login(apptest.UniqueUser("pages"))
 	admin := h.ConsoleLogin("admin")
 	adjust := func(i int) {
 		r := h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), fmt.Sprintf(`{"delta":%d,"reason":"r"}`, i),
-			append(bfftest.Auth(admin), "Idempotency-Key", fmt.Sprintf("page-%d", i))...)
+			append(apptest.Auth(admin), "Idempotency-Key", fmt.Sprintf("page-%d", i))...)
 		if r.Status != 201 {
 			t.Fatalf("adjust: %d %s", r.Status, r.Body)
 		}
@@ -25,7 +25,7 @@ func TestPointsEntriesPaginationStableUnderInserts(t *testing.T) {
 	var seen []float64
 	cursor := ""
 	for page := 0; page < 10; page++ {
-		r := h.Do("GET", "/api/v1/shopper/points/entries?limit=2"+cursor, nil, bfftest.Auth(tok)...)
+		r := h.Do("GET", "/api/v1/shopper/points/entries?limit=2"+cursor, nil, apptest.Auth(tok)...)
 		if r.Status != 200 {
 			t.Fatalf("page: %d %s", r.Status, r.Body)
 		}
@@ -50,7 +50,7 @@ func TestPointsEntriesPaginationStableUnderInserts(t *testing.T) {
 		t.Fatalf("pages gave %v, want %v (no skip, no repeat)", seen, want)
 	}
 	for _, q := range []string{"?limit=0", "?limit=101", "?limit=x", "?cursor=-1", "?cursor=abc"} {
-		if r := h.DoInvalid("GET", "/api/v1/shopper/points/entries"+q, nil, bfftest.Auth(tok)...); r.Status != 400 {
+		if r := h.DoInvalid("GET", "/api/v1/shopper/points/entries"+q, nil, apptest.Auth(tok)...); r.Status != 400 {
 			t.Fatalf("%s: %d", q, r.Status)
 		}
 	}

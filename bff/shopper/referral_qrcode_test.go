@@ -6,17 +6,17 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/wechat/sim"
 )
 
 // Not parallel: injects simulator faults.
 func TestReferralQRCode(t *testing.T) {
-	h := bfftest.New(t)
-	m := refJoin(t, h, bfftest.UniqueUser("qr"), "")
+	h := apptest.New(t)
+	m := refJoin(t, h, apptest.UniqueUser("qr"), "")
 	h.Sim.ClearCalls()
-	r := h.Do("GET", "/api/v1/shopper/referral/qrcode", nil, bfftest.Auth(m.token)...)
+	r := h.Do("GET", "/api/v1/shopper/referral/qrcode", nil, apptest.Auth(m.token)...)
 	if r.Status != http.StatusOK || r.Header.Get("Content-Type") != "image/jpeg" {
 		t.Fatalf("qrcode: %d %s %.200s", r.Status, r.Header.Get("Content-Type"), r.Body)
 	}
@@ -28,7 +28,7 @@ func TestReferralQRCode(t *testing.T) {
 		t.Fatalf("calls: %+v", calls)
 	}
 	// Cached: a second request makes no WeChat call.
-	if r2 := h.Do("GET", "/api/v1/shopper/referral/qrcode", nil, bfftest.Auth(m.token)...); r2.Status != 200 || !bytes.Equal(r2.Body, r.Body) {
+	if r2 := h.Do("GET", "/api/v1/shopper/referral/qrcode", nil, apptest.Auth(m.token)...); r2.Status != 200 || !bytes.Equal(r2.Body, r.Body) {
 		t.Fatalf("cached: %d", r2.Status)
 	}
 	if n := len(h.Sim.Calls("getwxacodeunlimit")); n != 1 {
@@ -40,11 +40,11 @@ func TestReferralQRCode(t *testing.T) {
 		status  int
 		code    string
 	}{{40169, 400, "INVALID"}, {41030, 503, "MISCONFIGURED"}, {45009, 429, "RATE_LIMITED"}} {
-		fresh := refJoin(t, h, bfftest.UniqueUser("qf"), "")
+		fresh := refJoin(t, h, apptest.UniqueUser("qf"), "")
 		if err := h.Sim.AddFault(sim.Fault{API: "getwxacodeunlimit", ErrCode: tc.errcode}); err != nil {
 			t.Fatal(err)
 		}
-		r := h.Do("GET", "/api/v1/shopper/referral/qrcode", nil, bfftest.Auth(fresh.token)...)
+		r := h.Do("GET", "/api/v1/shopper/referral/qrcode", nil, apptest.Auth(fresh.token)...)
 		h.Sim.ClearFaults()
 		if r.Status != tc.status || r.ErrorCode() != tc.code {
 			t.Fatalf("errcode %d: %d %s", tc.errcode, r.Status, r.Body)
@@ -54,9 +54,9 @@ func TestReferralQRCode(t *testing.T) {
 
 // The simulator itself refuses a page that is not a mini-program path.
 func TestReferralQRCodeBadPage(t *testing.T) {
-	h := bfftest.New(t, func(c *configs.Config) { c.Referral.QRCodePage = "pages/x y" })
-	m := refJoin(t, h, bfftest.UniqueUser("qp"), "")
-	r := h.Do("GET", "/api/v1/shopper/referral/qrcode", nil, bfftest.Auth(m.token)...)
+	h := apptest.New(t, func(c *configs.Config) { c.Referral.QRCodePage = "pages/x y" })
+	m := refJoin(t, h, apptest.UniqueUser("qp"), "")
+	r := h.Do("GET", "/api/v1/shopper/referral/qrcode", nil, apptest.Auth(m.token)...)
 	if r.Status != 503 || r.ErrorCode() != "MISCONFIGURED" {
 		t.Fatalf("bad page: %d %s", r.Status, r.Body)
 	}
@@ -67,17 +67,17 @@ func TestReferralQRCodeBadPage(t *testing.T) {
 // the first release), which the service passes to WeChat as check_path.
 func TestReferralQRCodeUnreleasedPage(t *testing.T) {
 	t.Parallel()
-	page := "pages/invite/" + bfftest.UniqueUser("p") // unique per run: the simulator is shared
-	get := func(h *bfftest.Harness) *bfftest.Response {
-		m := refJoin(t, h, bfftest.UniqueUser("qu"), "")
-		return h.Do("GET", "/api/v1/shopper/referral/qrcode", nil, bfftest.Auth(m.token)...)
+	page := "pages/invite/" + apptest.UniqueUser("p") // unique per run: the simulator is shared
+	get := func(h *apptest.Harness) *apptest.Response {
+		m := refJoin(t, h, apptest.UniqueUser("qu"), "")
+		return h.Do("GET", "/api/v1/shopper/referral/qrcode", nil, apptest.Auth(m.token)...)
 	}
-	checked := bfftest.New(t, func(c *configs.Config) { c.Referral.QRCodePage = page })
+	checked := apptest.New(t, func(c *configs.Config) { c.Referral.QRCodePage = page })
 	if r := get(checked); r.Status != 503 || r.ErrorCode() != "MISCONFIGURED" {
 		t.Fatalf("unreleased page: %d %.200s", r.Status, r.Body)
 	}
 
-	unchecked := bfftest.New(t, func(c *configs.Config) { c.Referral.QRCodePage = page; c.Referral.QRCodeCheckPath = false })
+	unchecked := apptest.New(t, func(c *configs.Config) { c.Referral.QRCodePage = page; c.Referral.QRCodeCheckPath = false })
 	if r := get(unchecked); r.Status != 200 || r.Header.Get("Content-Type") != "image/jpeg" {
 		t.Fatalf("check_path false: %d %.200s", r.Status, r.Body)
 	}

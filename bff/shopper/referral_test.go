@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 )
 
@@ -27,7 +27,7 @@ func nextPhone() string {
 	return fmt.Sprintf("139%08d", time.Now().UnixNano()%1e6*100+phoneSeq.Add(1)%100)
 }
 
-func refJoin(t *testing.T, h *bfftest.Harness, user, invite string) refMember {
+func refJoin(t *testing.T, h *apptest.Harness, user, invite string) refMember {
 	t.Helper()
 	body := map[string]string{"code": h.Code(user)}
 	if invite != "" {
@@ -59,9 +59,9 @@ type overview struct {
 	Rules         string `json:"rules"`
 }
 
-func refOverview(t *testing.T, h *bfftest.Harness, m refMember) overview {
+func refOverview(t *testing.T, h *apptest.Harness, m refMember) overview {
 	t.Helper()
-	r := h.Do("GET", "/api/v1/shopper/referral", nil, bfftest.Auth(m.token)...)
+	r := h.Do("GET", "/api/v1/shopper/referral", nil, apptest.Auth(m.token)...)
 	if r.Status != http.StatusOK {
 		t.Fatalf("referral: %d %s", r.Status, r.Body)
 	}
@@ -70,32 +70,32 @@ func refOverview(t *testing.T, h *bfftest.Harness, m refMember) overview {
 	return o
 }
 
-func refPoints(t *testing.T, h *bfftest.Harness, m refMember) int64 {
+func refPoints(t *testing.T, h *apptest.Harness, m refMember) int64 {
 	t.Helper()
-	r := h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(m.token)...)
+	r := h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(m.token)...)
 	if r.Status != http.StatusOK {
 		t.Fatalf("me: %d %s", r.Status, r.Body)
 	}
 	return int64(r.JSON()["points"].(map[string]any)["available"].(float64))
 }
 
-func bindPhone(t *testing.T, h *bfftest.Harness, m refMember, phone string) {
+func bindPhone(t *testing.T, h *apptest.Harness, m refMember, phone string) {
 	t.Helper()
-	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode(phone)}, bfftest.Auth(m.token)...); r.Status != http.StatusOK {
+	if r := h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": h.PhoneCode(phone)}, apptest.Auth(m.token)...); r.Status != http.StatusOK {
 		t.Fatalf("phone: %d %s", r.Status, r.Body)
 	}
 }
 
-func bind(h *bfftest.Harness, m refMember, code string) *bfftest.Response {
-	return h.Do("POST", "/api/v1/shopper/referral/bind", map[string]string{"code": code}, bfftest.Auth(m.token)...)
+func bind(h *apptest.Harness, m refMember, code string) *apptest.Response {
+	return h.Do("POST", "/api/v1/shopper/referral/bind", map[string]string{"code": code}, apptest.Auth(m.token)...)
 }
 
 func TestReferralBindingRules(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	a := refJoin(t, h, bfftest.UniqueUser("ra"), "")
-	b := refJoin(t, h, bfftest.UniqueUser("rb"), "")
-	c := refJoin(t, h, bfftest.UniqueUser("rc"), "")
+	h := apptest.New(t)
+	a := refJoin(t, h, apptest.UniqueUser("ra"), "")
+	b := refJoin(t, h, apptest.UniqueUser("rb"), "")
+	c := refJoin(t, h, apptest.UniqueUser("rc"), "")
 	if len(a.code) != 6 || a.code == b.code {
 		t.Fatalf("codes %q %q", a.code, b.code)
 	}
@@ -130,7 +130,7 @@ func TestReferralBindingRules(t *testing.T) {
 		t.Fatalf("a's overview: %+v", oa)
 	}
 	// Lower-case input binds too (scanned codes get normalised).
-	d := refJoin(t, h, bfftest.UniqueUser("rd"), "")
+	d := refJoin(t, h, apptest.UniqueUser("rd"), "")
 	if r := bind(h, d, " "+toLower(a.code)+" "); r.Status != 201 {
 		t.Fatalf("lower-case: %d %s", r.Status, r.Body)
 	}
@@ -162,19 +162,19 @@ func toLower(s string) string {
 
 func TestReferralLateBindingAndLoginCode(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	a := refJoin(t, h, bfftest.UniqueUser("la"), "")
+	h := apptest.New(t)
+	a := refJoin(t, h, apptest.UniqueUser("la"), "")
 	// A bad invite code at login does not fail the login.
-	bad := refJoin(t, h, bfftest.UniqueUser("lbad"), "nope!")
+	bad := refJoin(t, h, apptest.UniqueUser("lbad"), "nope!")
 	if o := refOverview(t, h, bad); o.Code == "" {
 		t.Fatal("member logged in with a bad invite code has no code")
 	}
 	// A good one binds.
-	refJoin(t, h, bfftest.UniqueUser("lgood"), a.code)
+	refJoin(t, h, apptest.UniqueUser("lgood"), a.code)
 	if o := refOverview(t, h, a); o.Invited.Level1 != 1 {
 		t.Fatalf("login binding: %+v", o)
 	}
-	late := refJoin(t, h, bfftest.UniqueUser("llate"), "")
+	late := refJoin(t, h, apptest.UniqueUser("llate"), "")
 	h.Clock.Advance(72*time.Hour + time.Minute)
 	late = refJoin(t, h, late.user, "") // a fresh token; the member is not new
 	a = refJoin(t, h, a.user, "")
@@ -188,10 +188,10 @@ func TestReferralLateBindingAndLoginCode(t *testing.T) {
 
 func TestReferralRewardsTwoLevelsAndIdempotent(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	a := refJoin(t, h, bfftest.UniqueUser("wa"), "")
-	b := refJoin(t, h, bfftest.UniqueUser("wb"), a.code)
-	c := refJoin(t, h, bfftest.UniqueUser("wc"), b.code)
+	h := apptest.New(t)
+	a := refJoin(t, h, apptest.UniqueUser("wa"), "")
+	b := refJoin(t, h, apptest.UniqueUser("wb"), a.code)
+	c := refJoin(t, h, apptest.UniqueUser("wc"), b.code)
 	bindPhone(t, h, c, nextPhone())
 	if got := refPoints(t, h, b); got != 100 {
 		t.Fatalf("inviter after phone: %d, want 100", got)
@@ -233,11 +233,11 @@ func TestReferralRewardsTwoLevelsAndIdempotent(t *testing.T) {
 
 func TestReferralDailyCap(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t, func(c *configs.Config) { c.Referral.DailyCapPoints = 250 })
-	a := refJoin(t, h, bfftest.UniqueUser("ca"), "")
+	h := apptest.New(t, func(c *configs.Config) { c.Referral.DailyCapPoints = 250 })
+	a := refJoin(t, h, apptest.UniqueUser("ca"), "")
 	var invitees []refMember
 	for i := 0; i < 3; i++ {
-		invitees = append(invitees, refJoin(t, h, bfftest.UniqueUser(fmt.Sprint("ci", i)), a.code))
+		invitees = append(invitees, refJoin(t, h, apptest.UniqueUser(fmt.Sprint("ci", i)), a.code))
 	}
 	for _, m := range invitees {
 		bindPhone(t, h, m, nextPhone())
@@ -248,7 +248,7 @@ func TestReferralDailyCap(t *testing.T) {
 	// Next Shanghai day the cap starts again.
 	h.Clock.Advance(24 * time.Hour)
 	a = refJoin(t, h, a.user, "")
-	late := refJoin(t, h, bfftest.UniqueUser("cnext"), a.code)
+	late := refJoin(t, h, apptest.UniqueUser("cnext"), a.code)
 	bindPhone(t, h, late, nextPhone())
 	if got := refPoints(t, h, a); got != 300 {
 		t.Fatalf("next day: %d, want 300", got)
@@ -257,9 +257,9 @@ func TestReferralDailyCap(t *testing.T) {
 
 func TestReferralSamePersonFlagged(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	a := refJoin(t, h, bfftest.UniqueUser("fa"), "")
-	person := bfftest.UniqueUser("fp")
+	h := apptest.New(t)
+	a := refJoin(t, h, apptest.UniqueUser("fa"), "")
+	person := apptest.UniqueUser("fp")
 	// The same WeChat user (unionid) under a second account invites itself.
 	first := refJoin(t, h, "one~"+person, a.code)
 	second := refJoin(t, h, "two~"+person, first.code)
@@ -270,18 +270,18 @@ func TestReferralSamePersonFlagged(t *testing.T) {
 	}
 	// A phone another member had before (released by support, say) is flagged.
 	phone := nextPhone()
-	old := refJoin(t, h, bfftest.UniqueUser("fold"), "")
+	old := refJoin(t, h, apptest.UniqueUser("fold"), "")
 	bindPhone(t, h, old, phone)
 	if err := h.Env.DB.Conn(context.Background()).Exec("UPDATE members SET phone = NULL WHERE id = ?", old.id).Error; err != nil {
 		t.Fatal(err)
 	}
-	again := refJoin(t, h, bfftest.UniqueUser("fnew"), a.code)
+	again := refJoin(t, h, apptest.UniqueUser("fnew"), a.code)
 	bindPhone(t, h, again, phone)
 	if got := refPoints(t, h, a); got != 100 {
 		t.Fatalf("a: %d, want 100 (from first only; the reused phone is flagged)", got)
 	}
 	admin := h.ConsoleLogin("admin")
-	r := h.Do("GET", "/api/v1/console/referrals/report", nil, bfftest.Auth(admin)...)
+	r := h.Do("GET", "/api/v1/console/referrals/report", nil, apptest.Auth(admin)...)
 	if r.Status != 200 {
 		t.Fatalf("report: %d %s", r.Status, r.Body)
 	}
@@ -306,27 +306,27 @@ func TestReferralSamePersonFlagged(t *testing.T) {
 	if !flagged[second.id] || !flagged[again.id] {
 		t.Fatalf("flagged: %s", r.Body)
 	}
-	if r := h.DoInvalid("GET", "/api/v1/console/referrals/report?limit=0", nil, bfftest.Auth(admin)...); r.Status != 400 {
+	if r := h.DoInvalid("GET", "/api/v1/console/referrals/report?limit=0", nil, apptest.Auth(admin)...); r.Status != 400 {
 		t.Fatalf("limit=0: %d", r.Status)
 	}
 }
 
 func TestReferralInvitesBoardRebuilds(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	a := refJoin(t, h, bfftest.UniqueUser("ba"), "")
-	b := refJoin(t, h, bfftest.UniqueUser("bb"), "")
+	h := apptest.New(t)
+	a := refJoin(t, h, apptest.UniqueUser("ba"), "")
+	b := refJoin(t, h, apptest.UniqueUser("bb"), "")
 	board := func() string {
-		r := h.Do("GET", "/api/v1/shopper/leaderboards/invites", nil, bfftest.Auth(a.token)...)
+		r := h.Do("GET", "/api/v1/shopper/leaderboards/invites", nil, apptest.Auth(a.token)...)
 		if r.Status != 200 {
 			t.Fatalf("board: %d %s", r.Status, r.Body)
 		}
 		return string(r.Body)
 	}
-	refJoin(t, h, bfftest.UniqueUser("b1"), a.code)
+	refJoin(t, h, apptest.UniqueUser("b1"), a.code)
 	board() // built now; later bindings bump it
-	refJoin(t, h, bfftest.UniqueUser("b2"), a.code)
-	x := refJoin(t, h, bfftest.UniqueUser("b3"), "")
+	refJoin(t, h, apptest.UniqueUser("b2"), a.code)
+	x := refJoin(t, h, apptest.UniqueUser("b3"), "")
 	if r := bind(h, x, b.code); r.Status != 201 {
 		t.Fatalf("bind: %d", r.Status)
 	}
@@ -352,23 +352,23 @@ func TestReferralInvitesBoardRebuilds(t *testing.T) {
 
 func TestReferralBadInput(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	m := refJoin(t, h, bfftest.UniqueUser("bi"), "")
+	h := apptest.New(t)
+	m := refJoin(t, h, apptest.UniqueUser("bi"), "")
 	cases := []struct {
 		name, method, path string
 		body               any
 		auth               []string
 		status             int
 	}{
-		{"malformed", "POST", "/api/v1/shopper/referral/bind", `{"code":`, bfftest.Auth(m.token), 400},
-		{"wrong type", "POST", "/api/v1/shopper/referral/bind", `{"code":123}`, bfftest.Auth(m.token), 400},
-		{"unknown field", "POST", "/api/v1/shopper/referral/bind", `{"code":"AAAAAA","x":1}`, bfftest.Auth(m.token), 400},
-		{"empty", "POST", "/api/v1/shopper/referral/bind", ``, bfftest.Auth(m.token), 400},
-		{"oversized", "POST", "/api/v1/shopper/referral/bind", `{"code":"` + string(make([]byte, 2<<20)) + `"}`, bfftest.Auth(m.token), 413},
+		{"malformed", "POST", "/api/v1/shopper/referral/bind", `{"code":`, apptest.Auth(m.token), 400},
+		{"wrong type", "POST", "/api/v1/shopper/referral/bind", `{"code":123}`, apptest.Auth(m.token), 400},
+		{"unknown field", "POST", "/api/v1/shopper/referral/bind", `{"code":"AAAAAA","x":1}`, apptest.Auth(m.token), 400},
+		{"empty", "POST", "/api/v1/shopper/referral/bind", ``, apptest.Auth(m.token), 400},
+		{"oversized", "POST", "/api/v1/shopper/referral/bind", `{"code":"` + string(make([]byte, 2<<20)) + `"}`, apptest.Auth(m.token), 413},
 		{"no auth", "POST", "/api/v1/shopper/referral/bind", `{"code":"AAAAAA"}`, nil, 401},
-		{"forged", "GET", "/api/v1/shopper/referral", nil, bfftest.Auth(m.token + "x"), 401},
+		{"forged", "GET", "/api/v1/shopper/referral", nil, apptest.Auth(m.token + "x"), 401},
 		{"qr no auth", "GET", "/api/v1/shopper/referral/qrcode", nil, nil, 401},
-		{"shopper on console", "GET", "/api/v1/console/referrals/report", nil, bfftest.Auth(m.token), 401},
+		{"shopper on console", "GET", "/api/v1/console/referrals/report", nil, apptest.Auth(m.token), 401},
 	}
 	for _, tc := range cases {
 		r := h.Send(tc.status != 400 && tc.status != 413, tc.method, tc.path, tc.body, tc.auth...)

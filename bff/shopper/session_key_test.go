@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 // WeChat's session_key is never kept: nothing reads it back, so storing it
@@ -12,8 +12,8 @@ import (
 // 19, item 10). Neither the first login nor a later one writes it.
 func TestLoginDoesNotStoreTheSessionKey(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	user := bfftest.UniqueUser("sesskey")
+	h := apptest.New(t)
+	user := apptest.UniqueUser("sesskey")
 	for i := range 2 {
 		if r := h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(user)}); r.Status != 200 {
 			t.Fatalf("login %d: %d %s", i+1, r.Status, r.Body)

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/risk"
 )
@@ -20,7 +20,7 @@ import (
 //
 //	go test ./bff/shopper/ -run '^$' -bench SigninRisk -benchtime 2000x
 func BenchmarkSigninRisk(b *testing.B) {
-	h := bfftest.New(b)
+	h := apptest.New(b)
 	ctx := context.Background()
 	ids := make([]int64, b.N)
 	for i := range ids {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 type signinResp struct {
@@ -40,9 +40,9 @@ type calendarResp struct {
 	MakeupCost  int64  `json:"makeup_cost"`
 }
 
-func signIn(t *testing.T, h *bfftest.Harness, tok string) signinResp {
+func signIn(t *testing.T, h *apptest.Harness, tok string) signinResp {
 	t.Helper()
-	r := h.Do("POST", "/api/v1/shopper/signin", nil, bfftest.Auth(tok)...)
+	r := h.Do("POST", "/api/v1/shopper/signin", nil, apptest.Auth(tok)...)
 	if r.Status != http.StatusCreated {
 		t.Fatalf("sign in on %s: %d %s", h.Clock.Now().Format(time.DateOnly), r.Status, r.Body)
 	}
@@ -51,9 +51,9 @@ func signIn(t *testing.T, h *bfftest.Harness, tok string) signinResp {
 	return out
 }
 
-func calendar(t *testing.T, h *bfftest.Harness, tok, month string) calendarResp {
+func calendar(t *testing.T, h *apptest.Harness, tok, month string) calendarResp {
 	t.Helper()
-	r := h.Do("GET", "/api/v1/shopper/signin/calendar?month="+month, nil, bfftest.Auth(tok)...)
+	r := h.Do("GET", "/api/v1/shopper/signin/calendar?month="+month, nil, apptest.Auth(tok)...)
 	if r.Status != http.StatusOK {
 		t.Fatalf("calendar %s: %d %s", month, r.Status, r.Body)
 	}
@@ -62,9 +62,9 @@ func calendar(t *testing.T, h *bfftest.Harness, tok, month string) calendarResp 
 	return out
 }
 
-func available(t *testing.T, h *bfftest.Harness, tok string) int64 {
+func available(t *testing.T, h *apptest.Harness, tok string) int64 {
 	t.Helper()
-	r := h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(tok)...)
+	r := h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(tok)...)
 	if r.Status != http.StatusOK {
 		t.Fatalf("me: %d %s", r.Status, r.Body)
 	}
@@ -76,8 +76,8 @@ func available(t *testing.T, h *bfftest.Harness, tok string) int64 {
 // cycle apply, and the calendar crosses into December.
 func TestSigninTenDaysWithMakeup(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	user := bfftest.UniqueUser("ten")
+	h := apptest.New(t)
+	user := apptest.UniqueUser("ten")
 	tok, _, _ := h.Login(user)
 	type day struct {
 		date          string
@@ -96,7 +96,7 @@ func TestSigninTenDaysWithMakeup(t *testing.T) {
 		{"2026-12-02", 10, 15, 90}, // cycle day 3
 	}
 	for _, s := range steps {
-		d, _ := time.ParseInLocation(time.DateOnly, s.date, bfftest.Start.Location())
+		d, _ := time.ParseInLocation(time.DateOnly, s.date, apptest.Start.Location())
 		h.Clock.Set(d.Add(9 * time.Hour))
 		tok, _, _ = h.Login(user) // access tokens last 15 minutes
 		got := signIn(t, h, tok)
@@ -104,7 +104,7 @@ func TestSigninTenDaysWithMakeup(t *testing.T) {
 			t.Fatalf("%s: got %+v, want streak %d earned %d balance %d", s.date, got, s.streak, s.earned, s.after)
 		}
 		if s.date == "2026-11-27" {
-			r := h.Do("POST", "/api/v1/shopper/signin/makeup", `{"date":"2026-11-26"}`, bfftest.Auth(tok)...)
+			r := h.Do("POST", "/api/v1/shopper/signin/makeup", `{"date":"2026-11-26"}`, apptest.Auth(tok)...)
 			if r.Status != http.StatusCreated {
 				t.Fatalf("makeup: %d %s", r.Status, r.Body)
 			}
@@ -152,8 +152,8 @@ func TestSigninTenDaysWithMakeup(t *testing.T) {
 
 func TestSigninOncePerDayUnderConcurrentTaps(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	user := bfftest.UniqueUser("taps")
+	h := apptest.New(t)
+	user := apptest.UniqueUser("taps")
 	tok, _, _ := h.Login(user)
 	var wg sync.WaitGroup
 	statuses := make(chan int, 10)
@@ -161,7 +161,7 @@ func TestSigninOncePerDayUnderConcurrentTaps(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := h.Do("POST", "/api/v1/shopper/signin", nil, bfftest.Auth(tok)...)
+			r := h.Do("POST", "/api/v1/shopper/signin", nil, apptest.Auth(tok)...)
 			if r.Status == http.StatusConflict && r.ErrorCode() != "ALREADY_SIGNED_IN" {
 				t.Errorf("409 with %s", r.ErrorCode())
 			}
@@ -180,14 +180,14 @@ func TestSigninOncePerDayUnderConcurrentTaps(t *testing.T) {
 	if b := available(t, h, tok); b != 10 {
 		t.Fatalf("balance %d, want 10 (one award)", b)
 	}
-	r := h.Do("POST", "/api/v1/shopper/signin", nil, bfftest.Auth(tok)...)
+	r := h.Do("POST", "/api/v1/shopper/signin", nil, apptest.Auth(tok)...)
 	if r.Status != 409 || r.ErrorCode() != "ALREADY_SIGNED_IN" {
 		t.Fatalf("again: %d %s", r.Status, r.Body)
 	}
 	// 23:59:59 is still the same Shanghai day; 00:00 the next.
-	h.Clock.Set(time.Date(2026, 11, 23, 23, 59, 59, 0, bfftest.Start.Location()))
+	h.Clock.Set(time.Date(2026, 11, 23, 23, 59, 59, 0, apptest.Start.Location()))
 	tok, _, _ = h.Login(user)
-	if r := h.Do("POST", "/api/v1/shopper/signin", nil, bfftest.Auth(tok)...); r.Status != 409 {
+	if r := h.Do("POST", "/api/v1/shopper/signin", nil, apptest.Auth(tok)...); r.Status != 409 {
 		t.Fatalf("23:59:59: %d", r.Status)
 	}
 	h.Clock.Advance(time.Second)
@@ -198,18 +198,18 @@ func TestSigninOncePerDayUnderConcurrentTaps(t *testing.T) {
 
 func TestSigninMakeupRefusals(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	user := bfftest.UniqueUser("makeup")
+	h := apptest.New(t)
+	user := apptest.UniqueUser("makeup")
 	// 11-20 signed, today 11-23 signed; 30 points on the account.
-	h.Clock.Set(time.Date(2026, 11, 20, 9, 0, 0, 0, bfftest.Start.Location()))
+	h.Clock.Set(time.Date(2026, 11, 20, 9, 0, 0, 0, apptest.Start.Location()))
 	tok, _, id := h.Login(user)
 	signIn(t, h, tok)
-	h.Clock.Set(bfftest.Start)
+	h.Clock.Set(apptest.Start)
 	tok, _, _ = h.Login(user)
 	signIn(t, h, tok)
-	other, _, _ := h.Login(bfftest.UniqueUser("makeup-other"))
+	other, _, _ := h.Login(apptest.UniqueUser("makeup-other"))
 	admin := h.ConsoleLogin("admin")
-	r := h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), `{"delta":10,"reason":"seed"}`, append(bfftest.Auth(admin), "Idempotency-Key", "seed")...)
+	r := h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), `{"delta":10,"reason":"seed"}`, append(apptest.Auth(admin), "Idempotency-Key", "seed")...)
 	if r.Status != 201 {
 		t.Fatalf("seed: %d %s", r.Status, r.Body)
 	}
@@ -220,19 +220,19 @@ func TestSigninMakeupRefusals(t *testing.T) {
 		status     int
 		code       string
 	}{
-		{"future", `{"date":"2026-11-24"}`, bfftest.Auth(tok), 422, "RULE_VIOLATION"},
-		{"today", `{"date":"2026-11-23"}`, bfftest.Auth(tok), 422, "RULE_VIOLATION"},
-		{"other month", `{"date":"2026-10-30"}`, bfftest.Auth(tok), 422, "RULE_VIOLATION"},
-		{"signed day", `{"date":"2026-11-20"}`, bfftest.Auth(tok), 409, "ALREADY_SIGNED_IN"},
-		{"bad date", `{"date":"2026-11-31"}`, bfftest.Auth(tok), 400, "INVALID"},
-		{"missing date", `{}`, bfftest.Auth(tok), 400, "INVALID"},
-		{"wrong type", `{"date":20261121}`, bfftest.Auth(tok), 400, "INVALID"},
-		{"unknown field", `{"date":"2026-11-21","member_id":1}`, bfftest.Auth(tok), 400, "INVALID"},
-		{"malformed", `{"date":`, bfftest.Auth(tok), 400, "INVALID"},
+		{"future", `{"date":"2026-11-24"}`, apptest.Auth(tok), 422, "RULE_VIOLATION"},
+		{"today", `{"date":"2026-11-23"}`, apptest.Auth(tok), 422, "RULE_VIOLATION"},
+		{"other month", `{"date":"2026-10-30"}`, apptest.Auth(tok), 422, "RULE_VIOLATION"},
+		{"signed day", `{"date":"2026-11-20"}`, apptest.Auth(tok), 409, "ALREADY_SIGNED_IN"},
+		{"bad date", `{"date":"2026-11-31"}`, apptest.Auth(tok), 400, "INVALID"},
+		{"missing date", `{}`, apptest.Auth(tok), 400, "INVALID"},
+		{"wrong type", `{"date":20261121}`, apptest.Auth(tok), 400, "INVALID"},
+		{"unknown field", `{"date":"2026-11-21","member_id":1}`, apptest.Auth(tok), 400, "INVALID"},
+		{"malformed", `{"date":`, apptest.Auth(tok), 400, "INVALID"},
 		{"no token", `{"date":"2026-11-21"}`, nil, 401, "UNAUTHORIZED"},
-		{"forged token", `{"date":"2026-11-21"}`, bfftest.Auth(tok + "x"), 401, "UNAUTHORIZED"},
-		{"console token", `{"date":"2026-11-21"}`, bfftest.Auth(admin), 401, "UNAUTHORIZED"},
-		{"other member, no points", `{"date":"2026-11-21"}`, bfftest.Auth(other), 422, "POINTS_INSUFFICIENT"},
+		{"forged token", `{"date":"2026-11-21"}`, apptest.Auth(tok + "x"), 401, "UNAUTHORIZED"},
+		{"console token", `{"date":"2026-11-21"}`, apptest.Auth(admin), 401, "UNAUTHORIZED"},
+		{"other member, no points", `{"date":"2026-11-21"}`, apptest.Auth(other), 422, "POINTS_INSUFFICIENT"},
 	}
 	for _, c := range cases {
 		specForbids := c.name == "missing date" || c.name == "wrong type" || c.name == "unknown field" || c.name == "malformed"
@@ -242,7 +242,7 @@ func TestSigninMakeupRefusals(t *testing.T) {
 		}
 	}
 	big := `{"date":"` + string(make([]byte, 2<<20)) + `"}`
-	if r := h.DoInvalid("POST", "/api/v1/shopper/signin/makeup", big, bfftest.Auth(tok)...); r.Status != 413 {
+	if r := h.DoInvalid("POST", "/api/v1/shopper/signin/makeup", big, apptest.Auth(tok)...); r.Status != 413 {
 		t.Errorf("oversized: %d", r.Status)
 	}
 	if after := calendar(t, h, tok, ""); !reflect.DeepEqual(after, before) {
@@ -255,31 +255,31 @@ func TestSigninMakeupRefusals(t *testing.T) {
 		t.Fatalf("the poor member's failed make-up wrote a day: %+v", c)
 	}
 	// Two make-ups a month, then 422; each costs 20.
-	if r := h.Do("POST", "/api/v1/shopper/signin/makeup", `{"date":"2026-11-22"}`, bfftest.Auth(tok)...); r.Status != 201 {
+	if r := h.Do("POST", "/api/v1/shopper/signin/makeup", `{"date":"2026-11-22"}`, apptest.Auth(tok)...); r.Status != 201 {
 		t.Fatalf("first makeup: %d %s", r.Status, r.Body)
 	}
-	if r := h.Do("POST", "/api/v1/shopper/signin/makeup", `{"date":"2026-11-21"}`, bfftest.Auth(tok)...); r.Status != 422 || r.ErrorCode() != "POINTS_INSUFFICIENT" {
+	if r := h.Do("POST", "/api/v1/shopper/signin/makeup", `{"date":"2026-11-21"}`, apptest.Auth(tok)...); r.Status != 422 || r.ErrorCode() != "POINTS_INSUFFICIENT" {
 		t.Fatalf("second makeup with 10 points: %d %s", r.Status, r.Body)
 	}
-	r = h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), `{"delta":100,"reason":"seed"}`, append(bfftest.Auth(admin), "Idempotency-Key", "seed2")...)
+	r = h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), `{"delta":100,"reason":"seed"}`, append(apptest.Auth(admin), "Idempotency-Key", "seed2")...)
 	if r.Status != 201 {
 		t.Fatal(r.Status)
 	}
-	if r := h.Do("POST", "/api/v1/shopper/signin/makeup", `{"date":"2026-11-21"}`, bfftest.Auth(tok)...); r.Status != 201 {
+	if r := h.Do("POST", "/api/v1/shopper/signin/makeup", `{"date":"2026-11-21"}`, apptest.Auth(tok)...); r.Status != 201 {
 		t.Fatalf("second makeup: %d %s", r.Status, r.Body)
 	}
 	c := calendar(t, h, tok, "")
 	if c.Streak != 4 || c.MakeupsLeft != 0 || !reflect.DeepEqual(c.SignedDays, []int{20, 21, 22, 23}) {
 		t.Fatalf("after two make-ups: %+v", c)
 	}
-	if r := h.Do("POST", "/api/v1/shopper/signin/makeup", `{"date":"2026-11-19"}`, bfftest.Auth(tok)...); r.Status != 422 || r.ErrorCode() != "RULE_VIOLATION" {
+	if r := h.Do("POST", "/api/v1/shopper/signin/makeup", `{"date":"2026-11-19"}`, apptest.Auth(tok)...); r.Status != 422 || r.ErrorCode() != "RULE_VIOLATION" {
 		t.Fatalf("third makeup: %d %s", r.Status, r.Body)
 	}
 	if b := available(t, h, tok); b != 30-20+100-20 {
 		t.Fatalf("balance %d, want 90", b)
 	}
 	for _, q := range []string{"?month=2026-13", "?month=2026-1", "?month=abc", "?month=2026-11-01"} {
-		if r := h.Do("GET", "/api/v1/shopper/signin/calendar"+q, nil, bfftest.Auth(tok)...); r.Status != 400 {
+		if r := h.Do("GET", "/api/v1/shopper/signin/calendar"+q, nil, apptest.Auth(tok)...); r.Status != 400 {
 			t.Errorf("calendar %s: %d", q, r.Status)
 		}
 	}

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 )
 
@@ -18,12 +18,12 @@ func TestSigninTierMultiplierUsesTheMembersTier(t *testing.T) {
 	}{{"grouped", 1}, {"one by one", 0}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			h := bfftest.New(t, func(c *configs.Config) {
+			h := apptest.New(t, func(c *configs.Config) {
 				c.Engage.Signin.TierPermille = map[string]int64{"normal": 1000, "silver": 1500, "gold": 2000}
 				c.Engage.Signin.GroupCommits = tc.groups
 			})
-			baseTok, _, _ := h.Login(bfftest.UniqueUser("base"))
-			silverTok, _, silver := h.Login(bfftest.UniqueUser("silver"))
+			baseTok, _, _ := h.Login(apptest.UniqueUser("base"))
+			silverTok, _, silver := h.Login(apptest.UniqueUser("silver"))
 			payOrder(t, h, silver, "S1-"+strings.ReplaceAll(tc.name, " ", ""), 110000) // 1,100 元 → 银卡 at once
 
 			if r := signIn(t, h, baseTok); r.total() != 10 || len(r.Awarded) != 1 {

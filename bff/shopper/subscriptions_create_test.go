@@ -6,18 +6,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/repo/reminderstore"
 )
 
 const subTmpl = "sim-tmpl-expiry" // reminder.templates.expiry_subscribe.wechat_id in default.yaml
 
-func subscriptions(h *bfftest.Harness, body any, headers ...string) *bfftest.Response {
+func subscriptions(h *apptest.Harness, body any, headers ...string) *apptest.Response {
 	return h.Do("POST", "/api/v1/shopper/subscriptions", body, headers...)
 }
 
-func quotas(t *testing.T, h *bfftest.Harness, member int64) map[string]int64 {
+func quotas(t *testing.T, h *apptest.Harness, member int64) map[string]int64 {
 	t.Helper()
 	q, err := outboxOf(h).Quotas(context.Background(), member)
 	if err != nil {
@@ -28,13 +28,13 @@ func quotas(t *testing.T, h *bfftest.Harness, member int64) map[string]int64 {
 
 func TestSubscriptionsAcceptGrantsAndRejectDoesNot(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t, func(c *configs.Config) {
+	h := apptest.New(t, func(c *configs.Config) {
 		c.Reminder.Templates["other_subscribe"] = configs.ReminderTemplate{Channel: "subscribe", WeChatID: "sim-tmpl-other",
 			Fields: map[string]string{"thing1": "{{points}}"}}
 	})
-	tok, _, id := h.Login(bfftest.UniqueUser("sub"))
+	tok, _, id := h.Login(apptest.UniqueUser("sub"))
 	for i, want := range []int64{1, 2} {
-		r := subscriptions(h, map[string]any{"results": map[string]string{subTmpl: "accept", "sim-tmpl-other": "reject"}}, bfftest.Auth(tok)...)
+		r := subscriptions(h, map[string]any{"results": map[string]string{subTmpl: "accept", "sim-tmpl-other": "reject"}}, apptest.Auth(tok)...)
 		if r.Status != http.StatusOK {
 			t.Fatalf("report %d: %d %s", i, r.Status, r.Body)
 		}
@@ -45,7 +45,7 @@ func TestSubscriptionsAcceptGrantsAndRejectDoesNot(t *testing.T) {
 		}
 	}
 	for _, answer := range []string{"reject", "ban", "filter"} {
-		r := subscriptions(h, map[string]any{"results": map[string]string{subTmpl: answer}}, bfftest.Auth(tok)...)
+		r := subscriptions(h, map[string]any{"results": map[string]string{subTmpl: answer}}, apptest.Auth(tok)...)
 		if r.Status != http.StatusOK {
 			t.Fatalf("%s: %d %s", answer, r.Status, r.Body)
 		}
@@ -57,8 +57,8 @@ func TestSubscriptionsAcceptGrantsAndRejectDoesNot(t *testing.T) {
 
 func TestSubscriptionsBadInputChangesNothing(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	tok, _, id := h.Login(bfftest.UniqueUser("subbad"))
+	h := apptest.New(t)
+	tok, _, id := h.Login(apptest.UniqueUser("subbad"))
 	many := map[string]string{}
 	for i := range 21 {
 		many[strings.Repeat("x", i+1)] = "accept"
@@ -71,22 +71,22 @@ func TestSubscriptionsBadInputChangesNothing(t *testing.T) {
 		code    string
 		field   string
 	}{
-		{"malformed JSON", `{"results":`, bfftest.Auth(tok), 400, "INVALID", ""},
-		{"not an object", `[1]`, bfftest.Auth(tok), 400, "INVALID", ""},
-		{"results wrong type", `{"results":"accept"}`, bfftest.Auth(tok), 400, "INVALID", "results"},
-		{"value wrong type", `{"results":{"sim-tmpl-expiry":1}}`, bfftest.Auth(tok), 400, "INVALID", ""},
-		{"unknown field", `{"results":{"sim-tmpl-expiry":"accept"},"x":1}`, bfftest.Auth(tok), 400, "INVALID", "x"},
-		{"empty body", ``, bfftest.Auth(tok), 400, "INVALID", ""},
-		{"missing results", `{}`, bfftest.Auth(tok), 400, "INVALID", "results"},
-		{"empty results", `{"results":{}}`, bfftest.Auth(tok), 400, "INVALID", "results"},
-		{"21 templates", map[string]any{"results": many}, bfftest.Auth(tok), 400, "INVALID", "results"},
-		{"empty template id", `{"results":{"":"accept"}}`, bfftest.Auth(tok), 400, "INVALID", "results"},
-		{"template id too long", map[string]any{"results": map[string]string{strings.Repeat("t", 65): "accept"}}, bfftest.Auth(tok), 400, "INVALID", "results"},
-		{"unconfigured template", `{"results":{"made-up":"accept"}}`, bfftest.Auth(tok), 400, "INVALID", "results.made-up"},
-		{"unknown answer", `{"results":{"sim-tmpl-expiry":"yes"}}`, bfftest.Auth(tok), 400, "INVALID", "results.sim-tmpl-expiry"},
-		{"one bad of two", `{"results":{"sim-tmpl-expiry":"accept","made-up":"accept"}}`, bfftest.Auth(tok), 400, "INVALID", "results.made-up"},
+		{"malformed JSON", `{"results":`, apptest.Auth(tok), 400, "INVALID", ""},
+		{"not an object", `[1]`, apptest.Auth(tok), 400, "INVALID", ""},
+		{"results wrong type", `{"results":"accept"}`, apptest.Auth(tok), 400, "INVALID", "results"},
+		{"value wrong type", `{"results":{"sim-tmpl-expiry":1}}`, apptest.Auth(tok), 400, "INVALID", ""},
+		{"unknown field", `{"results":{"sim-tmpl-expiry":"accept"},"x":1}`, apptest.Auth(tok), 400, "INVALID", "x"},
+		{"empty body", ``, apptest.Auth(tok), 400, "INVALID", ""},
+		{"missing results", `{}`, apptest.Auth(tok), 400, "INVALID", "results"},
+		{"empty results", `{"results":{}}`, apptest.Auth(tok), 400, "INVALID", "results"},
+		{"21 templates", map[string]any{"results": many}, apptest.Auth(tok), 400, "INVALID", "results"},
+		{"empty template id", `{"results":{"":"accept"}}`, apptest.Auth(tok), 400, "INVALID", "results"},
+		{"template id too long", map[string]any{"results": map[string]string{strings.Repeat("t", 65): "accept"}}, apptest.Auth(tok), 400, "INVALID", "results"},
+		{"unconfigured template", `{"results":{"made-up":"accept"}}`, apptest.Auth(tok), 400, "INVALID", "results.made-up"},
+		{"unknown answer", `{"results":{"sim-tmpl-expiry":"yes"}}`, apptest.Auth(tok), 400, "INVALID", "results.sim-tmpl-expiry"},
+		{"one bad of two", `{"results":{"sim-tmpl-expiry":"accept","made-up":"accept"}}`, apptest.Auth(tok), 400, "INVALID", "results.made-up"},
 		{"no token", `{"results":{"sim-tmpl-expiry":"accept"}}`, nil, 401, "UNAUTHORIZED", ""},
-		{"forged token", `{"results":{"sim-tmpl-expiry":"accept"}}`, bfftest.Auth(tok + "x"), 401, "UNAUTHORIZED", ""},
+		{"forged token", `{"results":{"sim-tmpl-expiry":"accept"}}`, apptest.Auth(tok + "x"), 401, "UNAUTHORIZED", ""},
 	}
 	// Refused for what the spec cannot say (which templates are configured,
 	// how many, auth): the others the spec itself forbids.
@@ -109,4 +109,4 @@ func TestSubscriptionsBadInputChangesNothing(t *testing.T) {
 	}
 }
 
-func outboxOf(h *bfftest.Harness) *reminderstore.Outbox { return &reminderstore.Outbox{DB: h.Env.DB} }
+func outboxOf(h *apptest.Harness) *reminderstore.Outbox { return &reminderstore.Outbox{DB: h.Env.DB} }

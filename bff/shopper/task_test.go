@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
-func createTask(t *testing.T, h *bfftest.Harness, body string) int64 {
+func createTask(t *testing.T, h *apptest.Harness, body string) int64 {
 	t.Helper()
-	r := h.Do("POST", "/api/v1/console/tasks", body, bfftest.Auth(h.ConsoleLogin("marketer"))...)
+	r := h.Do("POST", "/api/v1/console/tasks", body, apptest.Auth(h.ConsoleLogin("marketer"))...)
 	if r.Status != http.StatusCreated {
 		t.Fatalf("create task: %d %s", r.Status, r.Body)
 	}
@@ -27,9 +27,9 @@ type taskView struct {
 	State     string `json:"state"`
 }
 
-func tasksOf(t *testing.T, h *bfftest.Harness, tok string) map[int64]taskView {
+func tasksOf(t *testing.T, h *apptest.Harness, tok string) map[int64]taskView {
 	t.Helper()
-	r := h.Do("GET", "/api/v1/shopper/tasks", nil, bfftest.Auth(tok)...)
+	r := h.Do("GET", "/api/v1/shopper/tasks", nil, apptest.Auth(tok)...)
 	if r.Status != 200 {
 		t.Fatalf("tasks: %d %s", r.Status, r.Body)
 	}
@@ -42,9 +42,9 @@ func tasksOf(t *testing.T, h *bfftest.Harness, tok string) map[int64]taskView {
 	return m
 }
 
-func startBrowse(t *testing.T, h *bfftest.Harness, tok string, id int64) string {
+func startBrowse(t *testing.T, h *apptest.Harness, tok string, id int64) string {
 	t.Helper()
-	r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/tasks/%d/start", id), nil, bfftest.Auth(tok)...)
+	r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/tasks/%d/start", id), nil, apptest.Auth(tok)...)
 	if r.Status != http.StatusCreated {
 		t.Fatalf("start: %d %s", r.Status, r.Body)
 	}
@@ -53,12 +53,12 @@ func startBrowse(t *testing.T, h *bfftest.Harness, tok string, id int64) string 
 
 func TestTaskBrowseTokenAndDailyClaim(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	id := createTask(t, h, `{"type":"browse","title":"逛新品","period":"daily","target":2,"reward_points":15,"min_seconds":15,"page":"/pages/new"}`)
-	user := bfftest.UniqueUser("browse")
+	user := apptest.UniqueUser("browse")
 	tok, _, _ := h.Login(user)
-	other, _, _ := h.Login(bfftest.UniqueUser("browse-other"))
-	au := bfftest.Auth(tok)
+	other, _, _ := h.Login(apptest.UniqueUser("browse-other"))
+	au := apptest.Auth(tok)
 	progress := fmt.Sprintf("/api/v1/shopper/tasks/%d/progress", id)
 	claim := fmt.Sprintf("/api/v1/shopper/tasks/%d/claim", id)
 
@@ -95,7 +95,7 @@ func TestTaskBrowseTokenAndDailyClaim(t *testing.T) {
 		{progress, `{"token":"x","extra":1}`, au, 400},
 		{progress, `{"token":`, au, 400},
 		{progress, `{"token":"` + strings.Repeat("a", 1<<20) + `"}`, au, 413},
-		{progress, `{"token":"` + token + `"}`, bfftest.Auth(other), 400},
+		{progress, `{"token":"` + token + `"}`, apptest.Auth(other), 400},
 		{fmt.Sprintf("/api/v1/shopper/tasks/%d/progress", otherTask), `{"token":"` + token + `"}`, au, 400},
 		{progress, `{"token":"` + token + `"}`, nil, 401},
 		{progress, `{"token":"` + token + `"}`, []string{"Authorization", "Bearer forged"}, 401},
@@ -126,7 +126,7 @@ func TestTaskBrowseTokenAndDailyClaim(t *testing.T) {
 	if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/tasks/%d/start", id), nil, au...); r.Status != 422 {
 		t.Fatalf("start a done task: %d", r.Status)
 	}
-	if r := h.Do("POST", claim, nil, bfftest.Auth(other)...); r.Status != 422 {
+	if r := h.Do("POST", claim, nil, apptest.Auth(other)...); r.Status != 422 {
 		t.Fatalf("other member claims: %d", r.Status)
 	}
 	r = h.Do("POST", claim, nil, append(au, "Idempotency-Key", "c1")...)
@@ -153,9 +153,9 @@ func TestTaskBrowseTokenAndDailyClaim(t *testing.T) {
 		t.Fatalf("after claim: %+v", v)
 	}
 	// A token started before midnight belongs to that day's period.
-	h.Clock.Set(time.Date(2026, 11, 23, 23, 59, 50, 0, bfftest.Start.Location()))
+	h.Clock.Set(time.Date(2026, 11, 23, 23, 59, 50, 0, apptest.Start.Location()))
 	tok, _, _ = h.Login(user)
-	au = bfftest.Auth(tok)
+	au = apptest.Auth(tok)
 	if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/tasks/%d/start", id), nil, au...); r.Status != 422 {
 		t.Fatalf("start a claimed task: %d", r.Status)
 	}
@@ -167,23 +167,23 @@ func TestTaskBrowseTokenAndDailyClaim(t *testing.T) {
 
 func TestTaskPeriodsOnceDailyWeekly(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	once := createTask(t, h, `{"type":"share","title":"首次分享","period":"once","target":1,"reward_points":50}`)
 	daily := createTask(t, h, `{"type":"share","title":"每日分享","period":"daily","target":1,"reward_points":5}`)
 	weekly := createTask(t, h, `{"type":"share","title":"每周分享3次","period":"weekly","target":3,"reward_points":30}`)
 	createTask(t, h, `{"type":"share","title":"已暂停","period":"daily","target":1,"reward_points":5,"status":"paused"}`)
 	createTask(t, h, `{"type":"share","title":"未开始","period":"daily","target":1,"reward_points":5,"valid_from":"2027-01-01T00:00:00+08:00"}`)
-	user := bfftest.UniqueUser("periods")
+	user := apptest.UniqueUser("periods")
 	tok, _, _ := h.Login(user)
 	share := func() {
 		t.Helper()
-		if r := h.Do("POST", "/api/v1/shopper/events/share", `{"page":"/pages/home"}`, bfftest.Auth(tok)...); r.Status != 200 {
+		if r := h.Do("POST", "/api/v1/shopper/events/share", `{"page":"/pages/home"}`, apptest.Auth(tok)...); r.Status != 200 {
 			t.Fatalf("share: %d %s", r.Status, r.Body)
 		}
 	}
 	claim := func(id int64, want int) {
 		t.Helper()
-		if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/tasks/%d/claim", id), nil, bfftest.Auth(tok)...); r.Status != want {
+		if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/tasks/%d/claim", id), nil, apptest.Auth(tok)...); r.Status != want {
 			t.Fatalf("claim %d on %s: %d %s", id, h.Clock.Now().Format(time.DateOnly), r.Status, r.Body)
 		}
 	}
@@ -199,7 +199,7 @@ func TestTaskPeriodsOnceDailyWeekly(t *testing.T) {
 		t.Fatalf("weekly: %+v", v)
 	}
 	// Sunday of the same ISO week: the daily task is new, the weekly one continues.
-	h.Clock.Set(time.Date(2026, 11, 29, 22, 0, 0, 0, bfftest.Start.Location()))
+	h.Clock.Set(time.Date(2026, 11, 29, 22, 0, 0, 0, apptest.Start.Location()))
 	tok, _, _ = h.Login(user)
 	share()
 	claim(daily, 201)
@@ -207,7 +207,7 @@ func TestTaskPeriodsOnceDailyWeekly(t *testing.T) {
 	claim(weekly, 409)
 	claim(once, 409)
 	// Monday: a new week.
-	h.Clock.Set(time.Date(2026, 11, 30, 9, 0, 0, 0, bfftest.Start.Location()))
+	h.Clock.Set(time.Date(2026, 11, 30, 9, 0, 0, 0, apptest.Start.Location()))
 	tok, _, _ = h.Login(user)
 	got := tasksOf(t, h, tok)
 	if got[weekly].State != "todo" || got[weekly].PeriodKey != "w2026-49" || got[daily].State != "todo" || got[once].State != "claimed" {
@@ -218,7 +218,7 @@ func TestTaskPeriodsOnceDailyWeekly(t *testing.T) {
 		t.Fatalf("balance %d, want 90", b)
 	}
 	for _, bad := range []string{`{"page":1}`, `{"x":1}`, `[`, ``} {
-		if r := h.DoInvalid("POST", "/api/v1/shopper/events/share", bad, bfftest.Auth(tok)...); r.Status != 400 {
+		if r := h.DoInvalid("POST", "/api/v1/shopper/events/share", bad, apptest.Auth(tok)...); r.Status != 400 {
 			t.Fatalf("share %q: %d", bad, r.Status)
 		}
 	}

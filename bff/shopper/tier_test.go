@@ -4,13 +4,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/adjustment"
 	"github.com/jifen/jifen/domain/orders"
 )
 
-func payOrder(t *testing.T, h *bfftest.Harness, member int64, id string, fen int64) orders.Outcome {
+func payOrder(t *testing.T, h *apptest.Harness, member int64, id string, fen int64) orders.Outcome {
 	t.Helper()
 	out, err := h.App.Orders.Handle(t.Context(), orders.Event{EventID: "ev-" + id, Type: orders.Paid, OrderID: id,
 		Member: orders.MemberRef{MemberID: member}, OccurredAt: h.Clock.Now(), TotalFen: fen,
@@ -35,9 +35,9 @@ type tierJSON struct {
 	Benefits []string `json:"benefits"`
 }
 
-func getTier(t *testing.T, h *bfftest.Harness, tok string) tierJSON {
+func getTier(t *testing.T, h *apptest.Harness, tok string) tierJSON {
 	t.Helper()
-	r := h.Do("GET", "/api/v1/shopper/tier", nil, bfftest.Auth(tok)...)
+	r := h.Do("GET", "/api/v1/shopper/tier", nil, apptest.Auth(tok)...)
 	if r.Status != 200 {
 		t.Fatalf("tier: %d %s", r.Status, r.Body)
 	}
@@ -48,8 +48,8 @@ func getTier(t *testing.T, h *bfftest.Harness, tok string) tierJSON {
 
 func TestTierGrowsWithOrdersAndCanBeBoughtOnce(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	tok, _, id := h.Login(bfftest.UniqueUser("tier"))
+	h := apptest.New(t)
+	tok, _, id := h.Login(apptest.UniqueUser("tier"))
 	if tr := getTier(t, h, tok); tr.Level.Code != "normal" || tr.NextThreshold != 1000 || tr.Progress != 0 || tr.Next.Code != "silver" {
 		t.Fatalf("new member %+v", tr)
 	}
@@ -61,7 +61,7 @@ func TestTierGrowsWithOrdersAndCanBeBoughtOnce(t *testing.T) {
 	if tr := getTier(t, h, tok); tr.Level.Code != "silver" || tr.Level.Name != "银卡" || len(tr.Benefits) == 0 {
 		t.Fatalf("after 1,100 元 %+v", tr)
 	}
-	me := h.Do("GET", "/api/v1/shopper/me", nil, bfftest.Auth(tok)...)
+	me := h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(tok)...)
 	if me.JSON()["tier"].(map[string]any)["code"] != "silver" {
 		t.Fatalf("me: %s", me.Body)
 	}
@@ -73,13 +73,13 @@ func TestTierGrowsWithOrdersAndCanBeBoughtOnce(t *testing.T) {
 		t.Fatalf("after refund %+v", tr)
 	}
 
-	up := func(key string) *bfftest.Response {
-		return h.Do("POST", "/api/v1/shopper/tier/upgrade", nil, append(bfftest.Auth(tok), "Idempotency-Key", key)...)
+	up := func(key string) *apptest.Response {
+		return h.Do("POST", "/api/v1/shopper/tier/upgrade", nil, append(apptest.Auth(tok), "Idempotency-Key", key)...)
 	}
 	if r := up("u1"); r.Status != 422 || r.ErrorCode() != "POINTS_INSUFFICIENT" {
 		t.Fatalf("upgrade without points: %d %s", r.Status, r.Body)
 	}
-	if r := h.DoInvalid("POST", "/api/v1/shopper/tier/upgrade", nil, bfftest.Auth(tok)...); r.Status != 400 {
+	if r := h.DoInvalid("POST", "/api/v1/shopper/tier/upgrade", nil, apptest.Auth(tok)...); r.Status != 400 {
 		t.Fatalf("upgrade without key: %d %s", r.Status, r.Body)
 	}
 	if _, err := h.App.Adjust.Adjust(t.Context(), adjustment.Actor{Name: "admin", Role: "admin"},
@@ -117,7 +117,7 @@ func TestTierGrowsWithOrdersAndCanBeBoughtOnce(t *testing.T) {
 	}
 }
 
-func userOf(t *testing.T, h *bfftest.Harness, id int64) string {
+func userOf(t *testing.T, h *apptest.Harness, id int64) string {
 	m, err := h.App.Members.Get(t.Context(), id)
 	if err != nil {
 		t.Fatal(err)
@@ -127,22 +127,22 @@ func userOf(t *testing.T, h *bfftest.Harness, id int64) string {
 
 func TestTopLevelCannotBeBought(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
-	tok, _, id := h.Login(bfftest.UniqueUser("top"))
+	h := apptest.New(t)
+	tok, _, id := h.Login(apptest.UniqueUser("top"))
 	payOrder(t, h, id, "BIG", 2_000_000_00) // 2,000,000 元 → 钻石
-	if r := h.Do("POST", "/api/v1/shopper/tier/upgrade", nil, append(bfftest.Auth(tok), "Idempotency-Key", "k")...); r.Status != 422 || r.ErrorCode() != "RULE_VIOLATION" {
+	if r := h.Do("POST", "/api/v1/shopper/tier/upgrade", nil, append(apptest.Auth(tok), "Idempotency-Key", "k")...); r.Status != 422 || r.ErrorCode() != "RULE_VIOLATION" {
 		t.Fatalf("top: %d %s", r.Status, r.Body)
 	}
 }
 
 func TestBirthdayIsSetOnceAndPaidOncePerYear(t *testing.T) {
 	t.Parallel()
-	h := bfftest.New(t)
+	h := apptest.New(t)
 	admin := h.ConsoleLogin("admin")
-	if r := h.Do("POST", "/api/v1/console/rules", `{"name":"生日礼","trigger":"birthday","effect":{"kind":"fixed","points":88}}`, bfftest.Auth(admin)...); r.Status != 201 {
+	if r := h.Do("POST", "/api/v1/console/rules", `{"name":"生日礼","trigger":"birthday","effect":{"kind":"fixed","points":88}}`, apptest.Auth(admin)...); r.Status != 201 {
 		t.Fatalf("rule: %d %s", r.Status, r.Body)
 	}
-	tok, _, id := h.Login(bfftest.UniqueUser("bday"))
+	tok, _, id := h.Login(apptest.UniqueUser("bday"))
 	for name, body := range map[string]string{
 		"not a date":    `{"birthday":"1990-13-01"}`,
 		"future":        `{"birthday":"2030-01-01"}`,
@@ -152,18 +152,18 @@ func TestBirthdayIsSetOnceAndPaidOncePerYear(t *testing.T) {
 		"malformed":     `{"birthday":`,
 	} {
 		specAllows := name == "not a date" || name == "future"
-		if r := h.Send(specAllows, "PUT", "/api/v1/shopper/profile", body, bfftest.Auth(tok)...); r.Status != 400 {
+		if r := h.Send(specAllows, "PUT", "/api/v1/shopper/profile", body, apptest.Auth(tok)...); r.Status != 400 {
 			t.Errorf("%s: %d %s", name, r.Status, r.Body)
 		}
 	}
 	if r := h.Do("PUT", "/api/v1/shopper/profile", `{"birthday":"1990-11-25"}`); r.Status != 401 {
 		t.Fatalf("no token: %d", r.Status)
 	}
-	r := h.Do("PUT", "/api/v1/shopper/profile", `{"birthday":"1990-11-25"}`, bfftest.Auth(tok)...)
+	r := h.Do("PUT", "/api/v1/shopper/profile", `{"birthday":"1990-11-25"}`, apptest.Auth(tok)...)
 	if r.Status != 200 || r.JSON()["member"].(map[string]any)["birthday"] != "1990-11-25" {
 		t.Fatalf("set: %d %s", r.Status, r.Body)
 	}
-	if r := h.Do("PUT", "/api/v1/shopper/profile", `{"birthday":"1991-01-01"}`, bfftest.Auth(tok)...); r.Status != 409 {
+	if r := h.Do("PUT", "/api/v1/shopper/profile", `{"birthday":"1991-01-01"}`, apptest.Auth(tok)...); r.Status != 409 {
 		t.Fatalf("second set: %d %s", r.Status, r.Body)
 	}
 	day := domain.Day{Year: 2026, Month: 11, Day: 25}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jifen/jifen/bff/bfftest"
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
 
 // TestMetricsServeWhatTheDashboardDraws: after a login, a console credit,
@@ -20,11 +20,11 @@ import (
 // metric docs/grafana-dashboard.json draws, and the business figures are
 // the ones the activity made.
 func TestMetricsServeWhatTheDashboardDraws(t *testing.T) {
-	h := bfftest.New(t)
-	_, _, memberID := h.Login(bfftest.UniqueUser("metrics"))
+	h := apptest.New(t)
+	_, _, memberID := h.Login(apptest.UniqueUser("metrics"))
 	admin := h.ConsoleLogin("admin")
 	if r := h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", memberID), map[string]any{"delta": 321, "reason": "metrics"},
-		append(bfftest.Auth(admin), "Idempotency-Key", "metrics-credit")...); r.Status != http.StatusCreated {
+		append(apptest.Auth(admin), "Idempotency-Key", "metrics-credit")...); r.Status != http.StatusCreated {
 		t.Fatalf("credit: %d %s", r.Status, r.Body)
 	}
 	ctx := context.Background()

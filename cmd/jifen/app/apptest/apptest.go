@@ -1,8 +1,8 @@
-// Package bfftest runs the whole wired service in a test: real stores from
+// Package apptest runs the whole wired service in a test: real stores from
 // testenv (SQLite + miniredis, or MariaDB + Redis in CI), the WeChat
 // simulator behind the real SDK, a fake clock, and every response checked
 // against docs/openapi.yaml so the document cannot drift from the code.
-package bfftest
+package apptest
 
 import (
 	"bytes"
