@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/jifen/jifen/bff/web"
+	"github.com/jifen/jifen/domain/guide"
 )
 
 // CreateGuide handles POST /api/v1/console/guides (admin, marketer).
@@ -15,10 +16,23 @@ func (h *Handlers) CreateGuide(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	g, err := h.Guides.CreateGuide(c.Request.Context(), req.input())
+	g, err := h.Guides.CreateGuide(c.Request.Context(), guideActor(c), req.input())
 	if err != nil {
 		web.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, gin.H{"guide": web.ToGuideJSON(g)})
 }
+
+// guideActor is the console user editing stores and guides, for their
+// audit rows.
+func guideActor(c *gin.Context) guide.Actor {
+	cl := web.Claims(c)
+	if cl == nil {
+		return guide.Actor{}
+	}
+	return guide.Actor{Name: cl.Subject, Role: cl.Role}
+}
+
+// GuideActor is guideActor for the console's pages.
+func GuideActor(c *gin.Context) guide.Actor { return guideActor(c) }

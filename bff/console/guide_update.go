@@ -21,7 +21,7 @@ func (h *Handlers) UpdateGuide(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	g, err := h.Guides.UpdateGuide(c.Request.Context(), id, req.input())
+	g, err := h.Guides.UpdateGuide(c.Request.Context(), guideActor(c), id, req.input())
 	if err != nil {
 		web.Fail(c, err)
 		return

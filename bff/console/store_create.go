@@ -16,7 +16,7 @@ func (h *Handlers) CreateStore(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	s, err := h.Guides.CreateStore(c.Request.Context(), guide.StoreInput{Name: req.Name, RobotKey: req.RobotKey})
+	s, err := h.Guides.CreateStore(c.Request.Context(), guideActor(c), guide.StoreInput{Name: req.Name, RobotKey: req.RobotKey})
 	if err != nil {
 		web.Fail(c, err)
 		return

@@ -21,7 +21,7 @@ func (h *Handlers) UpdateStore(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	s, err := h.Guides.UpdateStore(c.Request.Context(), id, guide.StoreInput{Name: req.Name, RobotKey: req.RobotKey})
+	s, err := h.Guides.UpdateStore(c.Request.Context(), guideActor(c), id, guide.StoreInput{Name: req.Name, RobotKey: req.RobotKey})
 	if err != nil {
 		web.Fail(c, err)
 		return

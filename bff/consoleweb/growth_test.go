@@ -25,7 +25,7 @@ func referralHistory(t *testing.T, s *site) int64 {
 			t.Fatalf("invitee login: %d %s", r.Status, r.Body)
 		}
 		inv := r.JSON()["access_token"].(string)
-		if r := s.h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": "sim-phone:" + phone}, apptest.Auth(inv)...); r.Status != 200 {
+		if r := s.h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": s.h.PhoneCode(phone)}, apptest.Auth(inv)...); r.Status != 200 {
 			t.Fatalf("bind phone: %d %s", r.Status, r.Body)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/jifen/jifen/bff/console"
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain/guide"
 )
@@ -93,14 +94,14 @@ func (h *Handlers) saveStore(c *gin.Context) {
 	var err error
 	if id := c.Param("id"); id == "" {
 		in.RobotKey = &key
-		_, err = h.API.Guides.CreateStore(c.Request.Context(), in)
+		_, err = h.API.Guides.CreateStore(c.Request.Context(), console.GuideActor(c), in)
 	} else {
 		var sid int64
 		if sid, err = pathID(c); err == nil {
 			if key != "" {
 				in.RobotKey = &key
 			}
-			_, err = h.API.Guides.UpdateStore(c.Request.Context(), sid, in)
+			_, err = h.API.Guides.UpdateStore(c.Request.Context(), console.GuideActor(c), sid, in)
 		}
 	}
 	h.saved(c, err, "store")
@@ -120,7 +121,7 @@ func (h *Handlers) saveGuide(c *gin.Context) {
 		userID := strings.TrimSpace(c.PostForm("userid"))
 		in.UserID = &userID
 		if err == nil {
-			_, err = h.API.Guides.CreateGuide(c.Request.Context(), in)
+			_, err = h.API.Guides.CreateGuide(c.Request.Context(), console.GuideActor(c), in)
 		}
 	} else {
 		status := c.PostForm("status")
@@ -128,7 +129,7 @@ func (h *Handlers) saveGuide(c *gin.Context) {
 		var gid int64
 		if gid, err = pathID(c); err == nil {
 			if err = fe.err(); err == nil {
-				_, err = h.API.Guides.UpdateGuide(c.Request.Context(), gid, in)
+				_, err = h.API.Guides.UpdateGuide(c.Request.Context(), console.GuideActor(c), gid, in)
 			}
 		}
 	}

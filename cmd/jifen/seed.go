@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -106,6 +107,9 @@ func seed(ctx context.Context, cfg *configs.Config, o seedOptions, stdout, stder
 	}
 	s := &seeder{h: a.Handler, clock: clock, rnd: rand.New(rand.NewPCG(o.Seed, uint64(wall.UnixNano()))), run: strconv.FormatInt(wall.Unix(), 36),
 		secret: []byte(cfg.Orders.WebhookSecret), tokens: a.Tokens}
+	if a.Sim != nil {
+		s.phoneCode = func(phone string) string { return a.Sim.PhoneCode(phone, clock.Now()) }
+	}
 	if err := s.setup(o.Members, wall.Add(time.Duration(o.Days)*-24*time.Hour)); err != nil {
 		return fail("%v", err)
 	}
@@ -150,18 +154,21 @@ type seedGuide struct {
 // seeder drives the service's handler as the mini-program, the console,
 // the guides and the order system would.
 type seeder struct {
-	h       http.Handler
-	clock   *domain.FakeClock
-	rnd     *rand.Rand
-	run     string
-	secret  []byte
-	tokens  *auth.Tokens
-	nonce   int
-	admin   string
-	lottery int64
-	members []*seedMember
-	guides  []seedGuide
-	counts  struct{ signins, orders, draws, grants, balances int }
+	h      http.Handler
+	clock  *domain.FakeClock
+	rnd    *rand.Rand
+	run    string
+	secret []byte
+	tokens *auth.Tokens
+	// phoneCode issues a phone code in the in-process simulator (nil with a
+	// simulator elsewhere: a hand-written code, which works once).
+	phoneCode func(phone string) string
+	nonce     int
+	admin     string
+	lottery   int64
+	members   []*seedMember
+	guides    []seedGuide
+	counts    struct{ signins, orders, draws, grants, balances int }
 }
 
 // call sends one request; any answer but 2xx is an error naming it.
@@ -268,7 +275,7 @@ func (s *seeder) setup(members int, historyStarts time.Time) error {
 		if err := s.login(m, login); err != nil {
 			return err
 		}
-		if err := s.call("POST", "/api/v1/shopper/phone", m.token, map[string]string{"code": fmt.Sprintf("sim-phone:139%08d", (s.rnd.IntN(1e8)))}, nil); err != nil {
+		if err := s.bindPhone(m); err != nil {
 			return err
 		}
 		if i%5 == 0 {
@@ -291,6 +298,23 @@ func (s *seeder) setup(members int, historyStarts time.Time) error {
 		s.members = append(s.members, m)
 	}
 	return nil
+}
+
+// bindPhone binds a random 139 number to m (getPhoneNumber); a number an
+// earlier run gave another member is refused (409), so it tries others.
+func (s *seeder) bindPhone(m *seedMember) error {
+	var err error
+	for try := 0; try < 5; try++ {
+		phone := fmt.Sprintf("139%08d", s.rnd.IntN(1e8))
+		code := "sim-phone:" + phone
+		if s.phoneCode != nil {
+			code = s.phoneCode(phone)
+		}
+		if err = s.call("POST", "/api/v1/shopper/phone", m.token, map[string]string{"code": code}, nil); err == nil || !strings.Contains(err.Error(), ": 409 ") {
+			return err
+		}
+	}
+	return err
 }
 
 // login logs m in (the mini-program's wx.login) and keeps its tokens.

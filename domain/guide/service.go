@@ -3,12 +3,15 @@ package guide
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/adjustment"
+	"github.com/jifen/jifen/domain/audit"
 	"github.com/jifen/jifen/domain/ledger"
 )
 
@@ -24,6 +27,34 @@ type Service struct {
 	Tx       domain.UnitOfWork
 	Clock    domain.Clock
 	Rules    Rules
+	// Audit records the console's edits of stores and guides, in the same
+	// unit of work as the edit.
+	Audit audit.Store
+}
+
+// Actor is the console user editing stores and guides.
+type Actor struct{ Name, Role string }
+
+// audited runs edit and records it as action on target in one unit of work.
+func (s *Service) audited(ctx context.Context, a Actor, action string, edit func(ctx context.Context) (target string, detail any, err error)) error {
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		target, detail, err := edit(ctx)
+		if err != nil {
+			return err
+		}
+		b, _ := json.Marshal(detail)
+		return s.Audit.Insert(ctx, &audit.Entry{Actor: a.Name, ActorRole: a.Role, Action: action, Target: target,
+			Detail: string(b), CreatedAt: s.Clock.Now()})
+	})
+}
+
+// storeDetail is what the audit keeps of a store: never its robot key.
+func storeDetail(st *Store) any {
+	return map[string]any{"name": st.Name, "robot_key_set": st.RobotKey != ""}
+}
+
+func guideDetail(g *Guide) any {
+	return map[string]any{"userid": g.UserID, "name": g.Name, "store_id": g.StoreID, "monthly_budget": g.MonthlyBudget, "status": g.Status}
 }
 
 // MaxBudget bounds a guide's monthly budget and a single grant.
@@ -66,8 +97,9 @@ func (in StoreInput) apply(s *Store) error {
 	return nil
 }
 
-// CreateStore adds a store; the name is required and unique.
-func (s *Service) CreateStore(ctx context.Context, in StoreInput) (*Store, error) {
+// CreateStore adds a store; the name is required and unique. The audit
+// trail records it (store.create).
+func (s *Service) CreateStore(ctx context.Context, a Actor, in StoreInput) (*Store, error) {
 	if in.Name == nil {
 		return nil, domain.FieldError("name", "required")
 	}
@@ -76,22 +108,26 @@ func (s *Service) CreateStore(ctx context.Context, in StoreInput) (*Store, error
 		return nil, err
 	}
 	st.CreatedAt, st.UpdatedAt = s.Clock.Now(), s.Clock.Now()
-	return st, s.Repo.CreateStore(ctx, st)
+	err := s.audited(ctx, a, "store.create", func(ctx context.Context) (string, any, error) {
+		err := s.Repo.CreateStore(ctx, st)
+		return "store:" + strconv.FormatInt(st.ID, 10), storeDetail(st), err
+	})
+	return st, err
 }
 
-// UpdateStore patches a store.
-func (s *Service) UpdateStore(ctx context.Context, id int64, in StoreInput) (*Store, error) {
+// UpdateStore patches a store (audited as store.update).
+func (s *Service) UpdateStore(ctx context.Context, a Actor, id int64, in StoreInput) (*Store, error) {
 	var st *Store
-	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err := s.audited(ctx, a, "store.update", func(ctx context.Context) (string, any, error) {
 		var err error
 		if st, err = s.Repo.StoreByID(ctx, id); err != nil {
-			return err
+			return "", nil, err
 		}
 		if err := in.apply(st); err != nil {
-			return err
+			return "", nil, err
 		}
 		st.UpdatedAt = s.Clock.Now()
-		return s.Repo.UpdateStore(ctx, st)
+		return "store:" + strconv.FormatInt(id, 10), storeDetail(st), s.Repo.UpdateStore(ctx, st)
 	})
 	return st, err
 }
@@ -148,8 +184,9 @@ func (s *Service) apply(ctx context.Context, in GuideInput, g *Guide) error {
 	return nil
 }
 
-// CreateGuide registers a guide with a fresh scene code.
-func (s *Service) CreateGuide(ctx context.Context, in GuideInput) (*Guide, error) {
+// CreateGuide registers a guide with a fresh scene code (audited as
+// guide.create).
+func (s *Service) CreateGuide(ctx context.Context, a Actor, in GuideInput) (*Guide, error) {
 	required := []struct {
 		field   string
 		missing bool
@@ -164,23 +201,27 @@ func (s *Service) CreateGuide(ctx context.Context, in GuideInput) (*Guide, error
 		return nil, err
 	}
 	g.CreatedAt, g.UpdatedAt = s.Clock.Now(), s.Clock.Now()
-	return g, s.Repo.CreateGuide(ctx, g)
+	err := s.audited(ctx, a, "guide.create", func(ctx context.Context) (string, any, error) {
+		err := s.Repo.CreateGuide(ctx, g)
+		return "guide:" + strconv.FormatInt(g.ID, 10), guideDetail(g), err
+	})
+	return g, err
 }
 
-// UpdateGuide patches a guide. Disabling one stops their logins and every
-// action of tokens already issued.
-func (s *Service) UpdateGuide(ctx context.Context, id int64, in GuideInput) (*Guide, error) {
+// UpdateGuide patches a guide (audited as guide.update). Disabling one
+// stops their logins and every action of tokens already issued.
+func (s *Service) UpdateGuide(ctx context.Context, a Actor, id int64, in GuideInput) (*Guide, error) {
 	var g *Guide
-	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+	err := s.audited(ctx, a, "guide.update", func(ctx context.Context) (string, any, error) {
 		var err error
 		if g, err = s.Repo.LockGuide(ctx, id); err != nil {
-			return err
+			return "", nil, err
 		}
 		if err := s.apply(ctx, in, g); err != nil {
-			return err
+			return "", nil, err
 		}
 		g.UpdatedAt = s.Clock.Now()
-		return s.Repo.UpdateGuide(ctx, g)
+		return "guide:" + strconv.FormatInt(id, 10), guideDetail(g), s.Repo.UpdateGuide(ctx, g)
 	})
 	return g, err
 }

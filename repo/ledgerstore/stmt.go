@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+
+	"github.com/jifen/jifen/repo"
 )
 
 // stmts runs the statements every operation issues through database/sql
@@ -62,20 +64,25 @@ func (s *Store) prepare(query string) {
 	s.stmts.mu.Unlock()
 }
 
-// exec runs a statement; see prepared.
+// exec runs a statement; see prepared. Like every gorm call (repo's
+// outage callbacks), a database that cannot be reached is Unavailable.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	st, ok := s.prepared(ctx, query)
 	if !ok {
-		return s.DB.Conn(ctx).Statement.ConnPool.ExecContext(ctx, query, args...)
+		res, err := s.DB.Conn(ctx).Statement.ConnPool.ExecContext(ctx, query, args...)
+		return res, repo.SQLOutage(err)
 	}
-	return st.ExecContext(ctx, args...)
+	res, err := st.ExecContext(ctx, args...)
+	return res, repo.SQLOutage(err)
 }
 
-// query runs a query; see prepared.
+// query runs a query; see prepared and exec.
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	st, ok := s.prepared(ctx, query)
 	if !ok {
-		return s.DB.Conn(ctx).Statement.ConnPool.QueryContext(ctx, query, args...)
+		rows, err := s.DB.Conn(ctx).Statement.ConnPool.QueryContext(ctx, query, args...)
+		return rows, repo.SQLOutage(err)
 	}
-	return st.QueryContext(ctx, args...)
+	rows, err := st.QueryContext(ctx, args...)
+	return rows, repo.SQLOutage(err)
 }

@@ -669,7 +669,7 @@ func (s *Store) Account(ctx context.Context, memberID int64) (ledger.Account, bo
 	}
 	accounts, _, err := scanAccounts(rows, false)
 	if err != nil {
-		return ledger.Account{}, false, fmt.Errorf("account %d: %w", memberID, err)
+		return ledger.Account{}, false, fmt.Errorf("account %d: %w", memberID, repo.SQLOutage(err))
 	}
 	r, found := accounts[memberID]
 	return r.toDomain(), found, nil

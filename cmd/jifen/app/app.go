@@ -278,7 +278,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	if opt.StoreNotifier != nil {
 		storeNotifier = opt.StoreNotifier
 	}
-	a.Guides = &guide.Service{Repo: &guidestore.Store{DB: st.DB}, Members: memberStore, Ledger: a.Ledger, Adjust: a.Adjust,
+	a.Guides = &guide.Service{Repo: &guidestore.Store{DB: st.DB}, Audit: auditStore, Members: memberStore, Ledger: a.Ledger, Adjust: a.Adjust,
 		WeCom: work, Notifier: storeNotifier, Tx: st.DB, Clock: opt.Clock, Rules: guide.Rules{
 			Rebind: guide.Rebind(cfg.Guides.Rebind), DailyCapPerCustomer: cfg.Guides.DailyCapPerCustomer,
 			PushWindowDays: cfg.Guides.PushWindowDays, SummaryWindowDays: cfg.Guides.SummaryWindowDays, PushText: cfg.Guides.PushText}}
