@@ -15,6 +15,7 @@ import (
 	"github.com/jifen/jifen/domain/audit"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/member"
+	"github.com/jifen/jifen/domain/risk"
 )
 
 type searchData struct {
@@ -69,6 +70,10 @@ type memberData struct {
 	Entries    []ledger.Entry
 	NextCursor int64
 	Audit      []audit.Entry
+	// Hold and Flags are risk control's view of the member (nil and none
+	// when risk control is not wired).
+	Hold  *risk.Hold
+	Flags []risk.Flag
 	// AdjustKey is generated with the form, so submitting the same form
 	// twice (a double click, a reload that re-posts) pays once.
 	AdjustKey string
@@ -119,6 +124,11 @@ func (h *Handlers) loadMember(c *gin.Context, id, cursor int64) (memberData, err
 	}
 	if d.Audit, err = h.API.Audit.List(ctx, fmt.Sprintf("member:%d", id), 0, 10); err != nil {
 		return d, err
+	}
+	if h.API.Risk != nil {
+		if d.Hold, d.Flags, err = h.API.Risk.Member(ctx, id, 10); err != nil {
+			return d, err
+		}
 	}
 	d.AdjustKey = randomHex(16)
 	return d, nil
