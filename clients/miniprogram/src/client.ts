@@ -202,6 +202,12 @@ export interface ClientOptions {
   newKey?: () => string;
   /** Called when the refresh token is refused: the shopper must log in again. */
   onLoggedOut?: () => void;
+  /**
+   * An id of this device, made once and kept (e.g. in wx.setStorageSync), sent
+   * as X-Device-Id on every request: risk control counts sign-ins, draws, task
+   * claims and referral binds per device. Without it they count by IP and phone.
+   */
+  deviceId?: string;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -222,7 +228,7 @@ function randomKey(): string {
  *  - every non-2xx answer throws an ApiError with the API's code and fields.
  */
 export class JifenClient {
-  private readonly o: Required<Omit<ClientOptions, "onLoggedOut">> & Pick<ClientOptions, "onLoggedOut">;
+  private readonly o: Required<Omit<ClientOptions, "onLoggedOut" | "deviceId">> & Pick<ClientOptions, "onLoggedOut" | "deviceId">;
   private refreshing: Promise<boolean> | null = null;
 
   constructor(options: ClientOptions) {
@@ -309,6 +315,7 @@ export class JifenClient {
       const headers: Record<string, string> = { Accept: "application/json", ...req.headers };
       if (req.body !== undefined) headers["Content-Type"] = "application/json";
       if (key) headers["Idempotency-Key"] = key;
+      if (this.o.deviceId) headers["X-Device-Id"] = this.o.deviceId;
       const token = auth ? this.o.tokens.get()?.access_token : undefined;
       if (token) headers.Authorization = `Bearer ${token}`;
       let res: TransportResponse;

@@ -154,6 +154,18 @@ describe("JifenClient on jifen serve", () => {
     assert.equal(c.tokens.get(), null);
   });
 
+  test("every request names the device when deviceId is set (risk control counts per device)", async () => {
+    const rec = recording();
+    const c = new JifenClient({ baseUrl, transport: rec.transport, retryDelayMs: 10, deviceId: "dev-42" });
+    await c.login({ code: wxCode("device") });
+    await c.get("/api/v1/shopper/me");
+    assert.ok(rec.sent.length >= 2, "login and /me were sent");
+    for (const r of rec.sent) assert.equal(r.headers["X-Device-Id"], "dev-42", `${r.method} ${r.url}`);
+    const plain = recording();
+    await client(plain.transport).login({ code: wxCode("nodevice") });
+    assert.equal(plain.sent[0].headers["X-Device-Id"], undefined, "no deviceId, no header");
+  });
+
   test("a draw whose answer is lost is retried with the same Idempotency-Key and paid once", async () => {
     const admin = { Authorization: `Bearer ${await consoleToken()}` };
     const ops = client(fetchTransport());
