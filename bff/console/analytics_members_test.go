@@ -48,7 +48,7 @@ func TestAnalyticsMembersOverHTTP(t *testing.T) {
 		}
 	}
 	r.Decode(t, &out)
-	if len(out.Days) != 1 || out.Days[0].New != 1 || out.Days[0].Active != 1 || out.Days[0].ByTier[""] != 1 {
+	if len(out.Days) != 1 || out.Days[0].New != 1 || out.Days[0].Active != 1 || out.Days[0].ByTier["normal"] != 1 || len(out.Days[0].ByTier) != 1 {
 		t.Fatalf("days = %+v", out.Days)
 	}
 	if len(out.Repurchase) != 2 || out.Repurchase[0].Window != 30 || out.Repurchase[1].Window != 90 ||
@@ -56,7 +56,7 @@ func TestAnalyticsMembersOverHTTP(t *testing.T) {
 		t.Fatalf("repurchase = %+v", out.Repurchase)
 	}
 	r = h.Do("GET", "/api/v1/console/analytics/members?format=csv&from="+day+"&to="+day, nil, apptest.Auth(auditor)...)
-	if r.Status != 200 || !bytes.Equal(r.Body, []byte("\ufeffday,new_members,tier,active_members\n"+day+",1,,1\n")) {
+	if r.Status != 200 || !bytes.Equal(r.Body, []byte("\ufeffday,new_members,tier,active_members\n"+day+",1,normal,1\n")) {
 		t.Fatalf("csv: %d %q", r.Status, r.Body)
 	}
 	if r := h.Send(false, "GET", "/api/v1/console/analytics/members?format=xml", nil, apptest.Auth(auditor)...); r.Status != 400 || r.Fields()["format"] == nil {

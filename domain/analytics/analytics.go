@@ -221,7 +221,7 @@ type Store interface {
 type Outstanding struct {
 	Day      domain.Day
 	Total    int64
-	ByTier   map[string]int64 // tier code → points ("" for members without a tier row)
+	ByTier   map[string]int64 // tier code → points (the store says "" for members without a tier row; the Service counts them at the first level)
 	Expiring []MonthAmount    // 12 months from the snapshot's month
 }
 
@@ -244,6 +244,18 @@ type Service struct {
 	Batch  int           // entries per transaction (default 2000)
 	// FenPerPoint values the liability (configured; 0 = not shown).
 	FenPerPoint int64
+	// FirstTier is the code of the first tier level: a member without a
+	// tier row is at it, and the reports count them there.
+	FirstTier string
+}
+
+// byTier folds the members without a tier row ("") into the first level.
+func (s *Service) byTier(m map[string]int64) map[string]int64 {
+	if n, ok := m[""]; ok && s.FirstTier != "" {
+		delete(m, "")
+		m[s.FirstTier] += n
+	}
+	return m
 }
 
 // Report is what a run did.
@@ -368,5 +380,6 @@ func (s *Service) Liability(ctx context.Context) (Outstanding, error) {
 	if !found {
 		return Outstanding{}, domain.Errorf(domain.NotFound, "no snapshot yet: the analytics job has not run (jifen analytics)")
 	}
+	o.ByTier = s.byTier(o.ByTier)
 	return o, nil
 }

@@ -58,6 +58,7 @@ func (s *Service) Members(ctx context.Context, from, to domain.Day) ([]MemberDay
 			r.ActiveByTier[tier] = n
 			r.Active += n
 		}
+		r.ActiveByTier = s.byTier(r.ActiveByTier)
 		out = append(out, r)
 	}
 	return out, nil

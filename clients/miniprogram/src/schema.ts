@@ -4200,7 +4200,7 @@ export interface operations {
                          * @description Σ available + pending + held − debt over every account
                          */
                         total: number;
-                        /** @description tier code → points ("" for members with no tier yet) */
+                        /** @description tier code → points (members with no tier row yet count at the first level) */
                         by_tier: {
                             [key: string]: number;
                         };

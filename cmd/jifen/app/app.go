@@ -352,7 +352,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	}
 	analyticsStore := &analyticsstore.Store{DB: st.DB}
 	a.Analytics = &analytics.Service{Store: analyticsStore, MemberFacts: analyticsStore, Growth: analyticsStore, Clock: opt.Clock,
-		Lag: cfg.Analytics.Lag, FenPerPoint: cfg.Analytics.FenPerPoint}
+		Lag: cfg.Analytics.Lag, FenPerPoint: cfg.Analytics.FenPerPoint, FirstTier: firstTier(a.Tiers)}
 	a.Reminder.Scheduler.Jobs = append(a.Reminder.Scheduler.Jobs, analyticsJob(a.Analytics, cfg.Analytics.SnapshotEvery, opt.Logger))
 
 	users, err := consoleUsers(cfg, opt.Logger)
@@ -455,4 +455,12 @@ func signinRewards(c configs.SigninConfig) signin.Rewards {
 		r.Ladder = append(r.Ladder, signin.Step{Day: st.Day, Bonus: st.Bonus, Multiplier: st.Multiplier})
 	}
 	return r
+}
+
+// firstTier is the code of the lowest tier level ("" with none configured).
+func firstTier(t *tier.Service) string {
+	if len(t.Levels) == 0 {
+		return ""
+	}
+	return t.Levels[0].Code
 }
