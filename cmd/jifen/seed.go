@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jifen/jifen/bff/auth"
+	"github.com/jifen/jifen/bff/hooks"
 	"github.com/jifen/jifen/cmd/jifen/app"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/domain"
@@ -384,10 +382,8 @@ func (s *seeder) order(m *seedMember) error {
 		return err
 	}
 	ts := strconv.FormatInt(now.Unix(), 10)
-	mac := hmac.New(sha256.New, s.secret)
-	mac.Write([]byte(ts + "." + string(body)))
 	return s.call("POST", "/api/v1/hooks/orders", "", json.RawMessage(body), nil,
-		"X-Jifen-Timestamp", ts, "X-Jifen-Signature", hex.EncodeToString(mac.Sum(nil)))
+		"X-Jifen-Timestamp", ts, "X-Jifen-Signature", hooks.Sign(s.secret, ts, body))
 }
 
 // grants: on Mondays each guide thanks one of the members bound to them.

@@ -8,9 +8,6 @@ package loadgen
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jifen/jifen/bff/hooks"
 )
 
 // Target is a running service.
@@ -72,10 +71,8 @@ func (t *Target) Do(ctx context.Context, r Request) (int, []byte, error) {
 	}
 	if r.Signed {
 		ts := strconv.FormatInt(time.Now().Unix(), 10)
-		m := hmac.New(sha256.New, []byte(t.WebhookSecret))
-		m.Write([]byte(ts + "." + string(body)))
 		req.Header.Set("X-Jifen-Timestamp", ts)
-		req.Header.Set("X-Jifen-Signature", hex.EncodeToString(m.Sum(nil)))
+		req.Header.Set("X-Jifen-Signature", hooks.Sign([]byte(t.WebhookSecret), ts, body))
 	}
 	resp, err := t.HTTP.Do(req)
 	if err != nil {
