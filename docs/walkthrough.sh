@@ -116,7 +116,7 @@ call -X POST "$B/api/v1/guide/grants" -H "Authorization: Bearer $GUIDE" -H "Idem
   -d "{\"member_id\":$CAROL_ID,\"points\":100,\"reason\":\"到店体验\"}"
 call "$B/api/v1/guide/me" -H "Authorization: Bearer $GUIDE"
 
-# --- the points mall, then reconcile
+# --- the points mall
 COUPON_ID=$(call -X POST "$B/api/v1/console/mall/items" -H "Authorization: Bearer $ADMIN" \
   -d "{\"kind\":\"coupon\",\"name\":\"咖啡券 $RUN\",\"category\":\"coffee\",\"points\":100,\"stock\":3,
        \"limit_total\":1,\"enabled\":true}" | jq -r .item.id)
@@ -126,5 +126,30 @@ printf 'code\nCF-%s-1\nCF-%s-2\nCF-%s-3\n' "$RUN" "$RUN" "$RUN" |
 call -X POST "$B/api/v1/shopper/mall/items/$COUPON_ID/redemptions" -H "Authorization: Bearer $ALICE" \
   -H "Idempotency-Key: coupon-$RUN" | jq '{status: .redemption.status, code: .redemption.coupon_code}'
 call "$B/api/v1/shopper/me" -H "Authorization: Bearer $ALICE" | jq .points   # 100 points fewer available
+
+# --- points as cash at checkout, then reconcile
+# hook PATH BODY [IDEMPOTENCY-KEY]: a signed server-to-server POST, as the order event above.
+hook() {
+  local ts sig
+  ts=$(date +%s)
+  sig=$(printf '%s' "$ts.$2" | openssl dgst -sha256 -hmac "$WEBHOOK_SECRET" -hex | sed 's/.* //')
+  call -X POST "$B$1" -H "X-Jifen-Timestamp: $ts" -H "X-Jifen-Signature: $sig" ${3:+-H "Idempotency-Key: $3"} -d "$2"
+}
+CART=$(jq -nc --argjson m "$ALICE_ID" \
+  '{member_id:$m,currency:"CNY",total_fen:2000,lines:[{sku:"B1",category:"A",qty:1,amount_fen:2000}]}')
+# Quote: by default 100 points = 1 元, at most half the order, so up to 1,000 points here.
+USE=$(hook /api/v1/hooks/checkout/quote "$CART" | jq .quote.usable_points)
+# Hold them for order C-$RUN until it is paid (15 minutes by default).
+HOLD_ID=$(hook /api/v1/hooks/checkout/holds "$(jq -c --arg o "C-$RUN" --argjson p "$USE" \
+  '. + {order_id:$o,points:$p,value_fen:$p}' <<<"$CART")" "hold-$RUN" | jq .hold.id)
+# The paid order event names the hold: captured in the event's own transaction.
+hook /api/v1/hooks/orders "$(jq -nc --arg o "C-$RUN" --argjson m "$ALICE_ID" --argjson h "$HOLD_ID" \
+  --arg at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" '{event_id:("ev-"+$o),type:"paid",order_id:$o,member:{member_id:$m},
+    occurred_at:$at,total_fen:2000,points_hold_id:$h,lines:[{sku:"B1",category:"A",qty:1,amount_fen:2000}]}')"
+# Half the order refunded: half the points used come back, into the lots they came from.
+hook /api/v1/hooks/orders "$(jq -nc --arg o "C-$RUN" --arg at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  '{event_id:("ev-r-"+$o),type:"refunded",order_id:$o,occurred_at:$at,
+    refund_lines:[{sku:"B1",qty:1,amount_fen:1000}]}')" | jq .points_returned
+call "$B/api/v1/shopper/orders/C-$RUN/points" -H "Authorization: Bearer $ALICE" | jq -c '{points_used, points_returned}'
 
 $JIFEN reconcile
