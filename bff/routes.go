@@ -51,6 +51,8 @@ type Deps struct {
 	Hooks      *hooks.Handlers
 	Reviews    *hooks.Reviews
 	OAHook     *hooks.OfficialAccount
+	// PayHook receives WeChat Pay's notifications (nil: not routed).
+	PayHook *hooks.WeChatPay
 	// Ready checks the stores: a non-nil error means not ready (the
 	// database does not answer); degraded names what the service runs
 	// without (Redis), ready all the same.
@@ -180,6 +182,9 @@ func NewRouter(d Deps) *gin.Engine {
 
 	hook.GET("/wecom", d.WeComHook.Verify)
 	hook.POST("/wecom", d.WeComHook.Receive)
+	if d.PayHook != nil {
+		hook.POST("/wechat-pay", d.PayHook.Notify)
+	}
 	con.GET("/lottery/campaigns", co.LotteryCampaigns)
 	con.POST("/lottery/campaigns", writers, co.CreateLotteryCampaign)
 	con.GET("/lottery/campaigns/:id", co.LotteryCampaign)
@@ -209,6 +214,7 @@ func NewRouter(d Deps) *gin.Engine {
 	con.GET("/analytics/reminders", co.AnalyticsReminders)
 	con.GET("/analytics/members", co.AnalyticsMembers)
 	con.GET("/analytics/growth", co.AnalyticsGrowth)
+	con.GET("/analytics/reminder-effect", co.AnalyticsReminderEffect)
 
 	// The points mall (issue #18).
 	me.GET("/mall/items", sh.MallItems)

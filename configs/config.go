@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"reflect"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/signin"
 	"github.com/jifen/jifen/domain/tier"
 )
 
@@ -76,6 +78,9 @@ type Mall struct {
 	// PickupAnyStore lets a guide verify a pickup code in any store, not
 	// only in the item's pickup stores.
 	PickupAnyStore bool `yaml:"pickup_any_store"`
+	// PayWindow is how long a shopper has to pay the cash part of a
+	// points + cash item before the points and the unit go back.
+	PayWindow time.Duration `yaml:"pay_window"`
 }
 
 // Rules tunes the earning rule engine (domain/rules; keys documented in
@@ -264,7 +269,23 @@ type WeChat struct {
 	Mini           App           `yaml:"mini"`
 	Official       App           `yaml:"official"`
 	Work           WorkApp       `yaml:"work"`
+	// Pay is WeChat Pay for the cash part of points + cash mall items.
+	Pay WeChatPay `yaml:"pay"`
 }
+
+// WeChatPay is a WeChat Pay merchant (API v2, JSAPI orders for the
+// mini-program wechat.mini.appid).
+type WeChatPay struct {
+	MchID string `yaml:"mch_id"`
+	// Key is the merchant's 32-character API key (MD5 signatures).
+	Key Secret `yaml:"key"`
+	// NotifyURL is the public URL of POST /api/v1/hooks/wechat-pay.
+	NotifyURL string `yaml:"notify_url"`
+}
+
+// PayOn reports whether cash payments are taken: a merchant is configured,
+// or the simulator's is used.
+func (c *Config) PayOn() bool { return c.WeChat.Pay.MchID != "" || c.UseSimulator() }
 
 // WeChatHTTP are the steps of one WeChat request and how long each may take.
 type WeChatHTTP struct {
@@ -334,6 +355,16 @@ func (c *Config) ExpiryPolicies() (ledger.ExpiryPolicies, error) {
 		ps[src] = p
 	}
 	return ps, nil
+}
+
+// Rewards converts the sign-in scheme (signin.Rewards.Validate checks it).
+func (c SigninConfig) Rewards() signin.Rewards {
+	r := signin.Rewards{Base: c.BasePoints, Cycle: c.CycleDays, TierPermille: c.TierPermille,
+		MakeupsPerMonth: c.MakeupsPerMonth, MakeupCost: c.MakeupCost}
+	for _, st := range c.Ladder {
+		r.Ladder = append(r.Ladder, signin.Step{Day: st.Day, Bonus: st.Bonus, Multiplier: st.Multiplier})
+	}
+	return r
 }
 
 // DomainLevels converts the configured levels.
@@ -601,6 +632,7 @@ func (c *Config) Validate() error {
 	if b := c.WeChat.CallbackBudget; b <= 0 || b >= 5*time.Second {
 		bad("wechat.callback_budget", "must be more than 0 and under 5s (WeChat waits 5s for an answer)")
 	}
+	c.validatePay(bad)
 	if k := len(c.WeChat.Work.CallbackAESKey); k != 0 && k != 43 {
 		bad("wechat.work.callback_aes_key", "must be 43 characters (WeCom's EncodingAESKey)")
 	}
@@ -681,33 +713,16 @@ func (c *Config) Validate() error {
 		}
 	}
 	e := c.Engage
-	field(bad, second(domain.ParsePointsOrZero("engage.signin.base_points", e.Signin.BasePoints)))
-	if e.Signin.CycleDays < 0 {
-		bad("engage.signin.cycle_days", "must be ≥ 0 (0: the streak keeps growing)")
-	}
-	for i, st := range e.Signin.Ladder {
-		key := fmt.Sprintf("engage.signin.ladder[%d]", i)
-		if st.Day < 1 || (e.Signin.CycleDays > 0 && st.Day > e.Signin.CycleDays) || st.Multiplier < 0 || st.Multiplier > maxPermille {
-			bad(key, fmt.Sprintf("day must be 1..cycle_days, multiplier_permille 0..%d", maxPermille))
-		}
-		field(bad, second(domain.ParsePointsOrZero(key+".bonus", st.Bonus)))
-	}
+	field(bad, e.Signin.Rewards().Validate("engage.signin"))
 	tiers := map[string]bool{}
 	for _, l := range c.Tier.Levels {
 		tiers[l.Code] = true
 	}
-	for t, m := range e.Signin.TierPermille {
-		if m < 0 || m > maxPermille {
-			bad("engage.signin.tier_multipliers_permille."+t, fmt.Sprintf("must be from 0 to %d", maxPermille))
-		}
+	for t := range e.Signin.TierPermille {
 		if !tiers[t] {
 			bad("engage.signin.tier_multipliers_permille."+t, "names no tier of tier.levels")
 		}
 	}
-	if e.Signin.MakeupsPerMonth < 0 {
-		bad("engage.signin.makeups_per_month", "must be ≥ 0")
-	}
-	field(bad, second(domain.ParsePoints("engage.signin.makeup_cost", e.Signin.MakeupCost)))
 	if e.Signin.GroupCommits < 0 || e.Signin.GroupCommits > 64 {
 		bad("engage.signin.group_commits", "must be from 0 (off) to 64")
 	}
@@ -747,10 +762,6 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// maxPermille bounds configured multipliers (×100), so a multiplied reward
-// of domain.MaxPoints stays inside int64.
-const maxPermille = 100_000
-
 // field reports the problem of a domain validator, which names the key.
 func field(bad func(key, why string), err error) {
 	var de *domain.Error
@@ -767,3 +778,40 @@ func field(bad func(key, why string), err error) {
 
 // second drops a parsed value, keeping the error.
 func second[T any](_ T, err error) error { return err }
+
+// validatePay refuses a half-configured WeChat Pay merchant: without the
+// simulator, mch_id, key and notify_url come together (or not at all: no
+// cash items); with it, a mch_id and its key come together, and a
+// notify_url alone keeps the simulator's merchant.
+func (c *Config) validatePay(bad func(key, msg string)) {
+	p := c.WeChat.Pay
+	set := 0
+	for _, v := range []string{p.MchID, string(p.Key), p.NotifyURL} {
+		if v != "" {
+			set++
+		}
+	}
+	switch {
+	case set == 0:
+	case !c.UseSimulator() && set < 3:
+		bad("wechat.pay.mch_id", "real WeChat Pay needs wechat.pay.mch_id, wechat.pay.key and wechat.pay.notify_url together (all empty: no cash items)")
+	case p.MchID != "" && len(p.Key) != 32:
+		bad("wechat.pay.key", "must be the merchant's 32-character API key")
+	case p.MchID == "" && p.Key != "":
+		bad("wechat.pay.mch_id", "required with wechat.pay.key")
+	}
+	if p.NotifyURL != "" {
+		u, err := url.Parse(p.NotifyURL)
+		switch {
+		case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+			bad("wechat.pay.notify_url", "must be an absolute http(s) URL of POST /api/v1/hooks/wechat-pay")
+		case c.Production() && !c.UseSimulator() && u.Scheme != "https":
+			bad("wechat.pay.notify_url", "must be https in production")
+		case u.RawQuery != "":
+			bad("wechat.pay.notify_url", "must not carry a query (WeChat refuses it)")
+		}
+	}
+	if w := c.Mall.PayWindow; w < time.Minute || w > 2*time.Hour {
+		bad("mall.pay_window", "must be from 1m to 2h")
+	}
+}

@@ -30,6 +30,9 @@ type Reminder struct {
 	ThrottlePerMinute map[string]int              `yaml:"throttle_per_minute"`
 	Templates         map[string]ReminderTemplate `yaml:"templates"`
 	AutoTemplates     map[string]string           `yaml:"auto_templates"`
+	// AutoHoldoutPermille is the share (‰) of members each automatic
+	// expiry reminder leaves out as its control group (0 to 500).
+	AutoHoldoutPermille int `yaml:"auto_holdout_permille"`
 }
 
 // ReminderTemplate is one message template marketers and the automatic
@@ -75,6 +78,9 @@ func (r *Reminder) validate(bad func(key, why string)) {
 	}
 	if r.MaxAttempts <= 0 {
 		bad("reminder.max_attempts", "must be positive")
+	}
+	if r.AutoHoldoutPermille < 0 || r.AutoHoldoutPermille > 500 {
+		bad("reminder.auto_holdout_permille", "must be from 0 to 500 (‰ of the members left out)")
 	}
 	for _, o := range r.Offsets {
 		if o <= 0 || o > 366 {

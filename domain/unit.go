@@ -8,4 +8,11 @@ import "context"
 // declaration of it.
 type UnitOfWork interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	// InTransaction reports whether ctx carries a unit of work already.
+	InTransaction(ctx context.Context) bool
+	// InGroupTx runs fn as InTx does, for a group of requests committed
+	// together: the store may save what nobody reads before the end as
+	// late as the end, so a group costs the server fewer requests (repo.DB
+	// says how).
+	InGroupTx(ctx context.Context, fn func(ctx context.Context) error) error
 }

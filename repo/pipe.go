@@ -327,6 +327,12 @@ func pipeOf(ctx context.Context) *pipe {
 // Pipelined reports whether ctx carries a pipelined transaction.
 func Pipelined(ctx context.Context) bool { return pipeOf(ctx) != nil }
 
+// InGroupTx implements domain.UnitOfWork for a group committed together:
+// a pipelined transaction (InPipelinedTx).
+func (d *DB) InGroupTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return d.InPipelinedTx(ctx, fn)
+}
+
 // InPipelinedTx runs fn in one pipelined transaction (see above) carried by
 // the context, retried on a deadlock or lock wait timeout like InTx; on
 // SQLite, or inside a transaction already, it is InTx.

@@ -20,6 +20,7 @@ type reminderCampaignRequest struct {
 	Schedule   reminder.CampaignSchedule   `json:"schedule"`
 	QuietHours *string                     `json:"quiet_hours"`
 	Throttle   map[reminder.Channel]int    `json:"throttle_per_minute"`
+	Holdout    int                         `json:"holdout_permille"`
 }
 
 // reminderCampaignUpdate is a PUT: the whole campaign and the version edited.
@@ -30,7 +31,8 @@ type reminderCampaignUpdate struct {
 
 func (r *reminderCampaignRequest) input() reminder.CampaignInput {
 	in := reminder.CampaignInput{Name: r.Name, Spec: reminder.CampaignSpec{Audience: r.Audience, Channels: r.Channels,
-		Templates: r.Templates, Variables: r.Variables, Schedule: r.Schedule, Throttle: r.Throttle}}
+		Templates: r.Templates, Variables: r.Variables, Schedule: r.Schedule, Throttle: r.Throttle,
+		HoldoutPermille: r.Holdout}}
 	if r.QuietHours != nil {
 		in.Spec.QuietHours, in.QuietSet = *r.QuietHours, true
 	}
@@ -61,6 +63,7 @@ type reminderCampaignJSON struct {
 	Schedule   scheduleJSON      `json:"schedule"`
 	QuietHours string            `json:"quiet_hours"`
 	Throttle   map[string]int    `json:"throttle_per_minute"`
+	Holdout    int               `json:"holdout_permille"`
 	NextRunAt  *time.Time        `json:"next_run_at"`
 	Runs       int               `json:"runs"`
 	CreatedBy  string            `json:"created_by"`
@@ -76,7 +79,7 @@ func toReminderCampaignJSON(c *reminder.Campaign) reminderCampaignJSON {
 			Tiers: append([]string{}, sp.Audience.Tiers...), StoreIDs: append([]int64{}, sp.Audience.StoreIDs...),
 			InactiveSinceDays: sp.Audience.InactiveSinceDays},
 		Channels: []string{}, Templates: map[string]string{}, Variables: map[string]string{}, Throttle: map[string]int{},
-		Runs: c.Runs, CreatedBy: c.CreatedBy, Version: c.Version, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
+		Holdout: sp.HoldoutPermille, Runs: c.Runs, CreatedBy: c.CreatedBy, Version: c.Version, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
 	for _, ch := range sp.Channels {
 		out.Channels = append(out.Channels, string(ch))
 	}

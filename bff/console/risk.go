@@ -1,6 +1,7 @@
 package console
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -30,13 +31,19 @@ func toRiskPolicyJSON(p risk.Policy) riskPolicyJSON {
 }
 
 type riskRuleRequest struct {
-	Name       string         `json:"name" bind:"required"`
-	Action     risk.Action    `json:"action" bind:"required"`
-	Dimension  risk.Dimension `json:"dimension" bind:"required"`
-	MaxPerHour int64          `json:"max_per_hour" bind:"required"`
-	Hold       bool           `json:"hold" bind:"required"`
-	Enabled    bool           `json:"enabled" bind:"required"`
-	Distinct   bool           `json:"distinct"`
+	Name        string         `json:"name" bind:"required"`
+	Action      risk.Action    `json:"action" bind:"required"`
+	Dimension   risk.Dimension `json:"dimension" bind:"required"`
+	MaxPerHour  int64          `json:"max_per_hour" bind:"required"`
+	Hold        bool           `json:"hold" bind:"required"`
+	Enabled     bool           `json:"enabled" bind:"required"`
+	Distinct    bool           `json:"distinct"`
+	Kind        string         `json:"kind"`
+	MaxLength   int            `json:"max_length"`
+	WindowHours int            `json:"window_hours"`
+	MaxMinutes  int            `json:"max_minutes"`
+	MinPoints   int64          `json:"min_points"`
+	MaxSharePct int            `json:"max_share_pct"`
 }
 
 type riskPolicyRequest struct {
@@ -90,7 +97,10 @@ type riskFlagJSON struct {
 	DecidedBy string         `json:"decided_by"`
 	DecidedAt *time.Time     `json:"decided_at"`
 	Note      string         `json:"note"`
-	CreatedAt time.Time      `json:"created_at"`
+	// Evidence is what a pattern rule saw (a referral ring: its members
+	// and bindings); null for a velocity rule.
+	Evidence  json.RawMessage `json:"evidence"`
+	CreatedAt time.Time       `json:"created_at"`
 }
 
 func toRiskFlagsJSON(fs []risk.Flag) []riskFlagJSON {
@@ -99,6 +109,9 @@ func toRiskFlagsJSON(fs []risk.Flag) []riskFlagJSON {
 		out[i] = riskFlagJSON{ID: f.ID, MemberID: f.MemberID, Rule: f.Rule, Action: f.Action, Dimension: f.Dimension, Key: f.Key,
 			Count: f.Count, Limit: f.Limit, Window: f.Window.UTC(), Held: f.Held, Status: f.Status, DecidedBy: f.DecidedBy,
 			DecidedAt: web.OptTime(f.DecidedAt), Note: f.Note, CreatedAt: f.CreatedAt.UTC()}
+		if f.Evidence != "" {
+			out[i].Evidence = json.RawMessage(f.Evidence)
+		}
 	}
 	return out
 }

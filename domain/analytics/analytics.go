@@ -183,10 +183,10 @@ func Fold(entries []Entry, horizon time.Time) (b Batch, done bool) {
 				seen[a] = j
 				b.Active = append(b.Active, a)
 			}
-			if kind == Issued && e.Kind == "earn" && src == "orders" {
+			if isOrder(e, kind, src) {
 				b.Active[j].Orders++
 			}
-			if kind == Spent && redeemSinks[src] {
+			if isRedeem(kind, src) {
 				b.Active[j].Redeems++
 			}
 		}
@@ -239,9 +239,12 @@ type Service struct {
 	MemberFacts MemberStore
 	// Growth reads the referral funnel and the lottery's cost.
 	Growth GrowthStore
-	Clock  domain.Clock
-	Lag    time.Duration // entries younger than this wait for the next run (default 5m)
-	Batch  int           // entries per transaction (default 2000)
+	// Reach keeps the reminder effect's reach facts; nil leaves them out
+	// of a run.
+	Reach ReachStore
+	Clock domain.Clock
+	Lag   time.Duration // entries younger than this wait for the next run (default 5m)
+	Batch int           // entries per transaction (default 2000)
 	// FenPerPoint values the liability (configured; 0 = not shown).
 	FenPerPoint int64
 	// FirstTier is the code of the first tier level: a member without a
@@ -263,6 +266,7 @@ type Report struct {
 	Entries int // journal entries read
 	Steps   int
 	Members int // members read for the new-member facts
+	Reaches int // reminder reaches looked at to settle their conversion
 }
 
 // Run brings the facts up to now − Lag and takes today's liability
@@ -311,7 +315,9 @@ func (s *Service) Facts(ctx context.Context) (Report, error) {
 			return rep, err
 		}
 	}
-	return rep, nil
+	var err error
+	_, rep.Reaches, err = s.ReachFacts(ctx)
+	return rep, err
 }
 
 // DayReport is one day of Points.

@@ -31,3 +31,12 @@ func CompareGroups(n1, k1, n0, k0 int64) Effect {
 	d := p1 - p0
 	return Effect{ReachedBP: bp(p1), HoldoutBP: bp(p0), DiffBP: bp(d), LowBP: bp(d - 1.96*se), HighBP: bp(d + 1.96*se), OK: true}
 }
+
+// ShareBP is k of n in basis points, rounded as CompareGroups rounds; ok
+// is false for an empty group.
+func ShareBP(n, k int64) (bp int64, ok bool) {
+	if n <= 0 || k < 0 || k > n {
+		return 0, false
+	}
+	return int64(math.Round(float64(k) / float64(n) * 10000)), true
+}

@@ -78,7 +78,7 @@ type Settings struct {
 
 // On reports whether a request with ctx may be grouped: grouping is on
 // and ctx carries no transaction of tx (see OutsideTx).
-func (s Settings) On(ctx context.Context, tx any) bool {
+func (s Settings) On(ctx context.Context, tx domain.UnitOfWork) bool {
 	return s.Committers > 0 && OutsideTx(ctx, tx)
 }
 
@@ -117,25 +117,12 @@ func (l *Committer[J]) Stats() (groups, answered int64) {
 	return l.groups.Load(), l.answered.Load()
 }
 
-// OutsideTx reports whether ctx carries no transaction, asking tx (a unit
-// of work such as repo.DB, which has InTransaction). A tx that cannot tell
-// counts as inside: its callers keep their one-by-one path.
-func OutsideTx(ctx context.Context, tx any) bool {
-	p, ok := tx.(interface {
-		InTransaction(ctx context.Context) bool
-	})
-	return ok && !p.InTransaction(ctx)
+// OutsideTx reports whether ctx carries no unit of work of tx.
+func OutsideTx(ctx context.Context, tx domain.UnitOfWork) bool {
+	return !tx.InTransaction(ctx)
 }
 
-// InTx runs a group's transaction: pipelined when tx offers it
-// (repo.DB.InPipelinedTx: the BEGIN travels with the first statement and
-// writes nobody reads with the next statement or the COMMIT, so a group
-// costs fewer round trips), else tx.InTx.
+// InTx runs a group's unit of work (tx.InGroupTx).
 func InTx(ctx context.Context, tx domain.UnitOfWork, fn func(ctx context.Context) error) error {
-	if p, ok := tx.(interface {
-		InPipelinedTx(ctx context.Context, fn func(ctx context.Context) error) error
-	}); ok {
-		return p.InPipelinedTx(ctx, fn)
-	}
-	return tx.InTx(ctx, fn)
+	return tx.InGroupTx(ctx, fn)
 }

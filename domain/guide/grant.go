@@ -89,8 +89,11 @@ func (s *Service) Grant(ctx context.Context, guideID int64, r GrantRequest) (Gra
 	month, day := monthOf(now), domain.DayOf(now).Int()
 	hash := r.hash()
 	var out Grant
+	var guide *Guide
+	var usedAfter int64
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		g, err := s.Repo.LockGuide(ctx, guideID)
+		guide = g // nil on an error, which returns below
 		if err != nil {
 			return err
 		}
@@ -123,6 +126,7 @@ func (s *Service) Grant(ctx context.Context, guideID int64, r GrantRequest) (Gra
 		if err := checkBudget(g.MonthlyBudget, used, r.Points); err != nil {
 			return err
 		}
+		usedAfter = used + r.Points
 		if s.Rules.DailyCapPerCustomer > 0 {
 			today, err := s.Repo.DayGranted(ctx, r.MemberID, day)
 			if err != nil {
@@ -146,5 +150,15 @@ func (s *Service) Grant(ctx context.Context, guideID int64, r GrantRequest) (Gra
 	if err != nil {
 		return Grant{}, err
 	}
+	if s.Watch != nil && !out.Replayed {
+		s.Watch.GrantMade(ctx, *guide, out, usedAfter)
+	}
 	return out, nil
+}
+
+// GrantWatcher hears of a grant after it committed: the guide, the grant
+// and the points the guide has granted this month with it. It cannot
+// change the grant.
+type GrantWatcher interface {
+	GrantMade(ctx context.Context, g Guide, gr Grant, usedThisMonth int64)
 }

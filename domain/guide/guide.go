@@ -104,8 +104,8 @@ type Repository interface {
 	GuideByCode(ctx context.Context, code string) (*Guide, error)
 	// ListGuides returns guides with id > after, ascending.
 	ListGuides(ctx context.Context, after int64, limit int) ([]Guide, error)
-	// LockGuide reads the guide and locks its row until the transaction in
-	// ctx ends (FOR UPDATE on MySQL; the immediate transaction on SQLite).
+	// LockGuide reads the guide and takes it for the unit of work in ctx
+	// until it ends.
 	LockGuide(ctx context.Context, id int64) (*Guide, error)
 
 	Binding(ctx context.Context, memberID int64) (Binding, bool, error)

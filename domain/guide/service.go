@@ -30,6 +30,9 @@ type Service struct {
 	// Audit records the console's edits of stores and guides, in the same
 	// unit of work as the edit.
 	Audit audit.Store
+	// Watch hears of each grant that committed (risk control's guide
+	// rules); nil: nobody.
+	Watch GrantWatcher
 }
 
 // Actor is the console user editing stores and guides.

@@ -35,8 +35,7 @@ import (
 // Apply does the same for a list of operations inside a caller's
 // transaction (a feature committing many requests at once, e.g. sign-ins).
 
-// BatchStore is what group commit needs beyond Store; a Store that does
-// not implement it gets no group commit.
+// BatchStore is what group commit needs of the Store.
 type BatchStore interface {
 	// LockAccounts locks (ascending) and returns the accounts of members
 	// that exist and, for the members in withLots, their live lots: all of
@@ -46,32 +45,28 @@ type BatchStore interface {
 	// key is ErrDuplicateKey), then their new lots and allocations (whose
 	// EntryID it fills), updates the lots and saves the accounts.
 	WriteBatch(ctx context.Context, w *BatchWrite) error
+	// AccountTaker: a group's accounts taken ahead of LockAccounts.
+	AccountTaker
 }
 
-// Prelocker is a BatchStore that can send the locking read of
-// LockAccounts ahead, with the transaction's next statement (a pipelined
-// transaction); the next LockAccounts it covers then reads nothing. The
-// func it returns (nil when it sends nothing) tells, once that statement
-// has run, whether a member's account was there and is locked.
-type Prelocker interface {
-	PrelockAccounts(ctx context.Context, members []int64, withLots map[int64]bool) (func(memberID int64) bool, error)
+// AccountTaker takes the accounts LockAccounts will lock for the unit of
+// work in ctx, ahead of it (repo/ledgerstore says when the store reads
+// them); the next LockAccounts it covers then reads nothing. The func it
+// returns (nil when the store will read them at LockAccounts) tells, once
+// they are read, whether a member's account was there and is taken.
+type AccountTaker interface {
+	TakeAccounts(ctx context.Context, members []int64, withLots map[int64]bool) (func(memberID int64) bool, error)
 }
 
-// Prelock asks for the accounts of members (with the live lots of those in
-// withLots: members who will spend) to be locked and read with the next
-// statement of the transaction in ctx, when the store can; an Apply of
-// those members in the same transaction then costs no round trip for its
-// locking read. A group commit calls it just before a statement it sends
-// anyway. locked is nil when nothing was sent (no pipelined transaction,
-// or a store without it); else, after that next statement, it reports
-// whether a member's account existed and is now locked (a member-level
-// lock: see LockMember).
-func (s *Service) Prelock(ctx context.Context, members []int64, withLots map[int64]bool) (locked func(memberID int64) bool, err error) {
-	p, ok := s.Store.(Prelocker)
-	if !ok {
-		return nil, nil
-	}
-	return p.PrelockAccounts(ctx, uniqueSorted(slices.Clone(members)), withLots)
+// LockMembers says that the accounts of members (with the live lots of
+// those in withLots: members who will spend) are taken by the unit of work
+// in ctx: an Apply of those members in it then loads nothing more. A group
+// calls it as early as its lock order allows. locked is nil when the store
+// loads them at the Apply; else, once loaded, it reports whether a
+// member's account existed and is now taken (a member-level lock: see
+// LockMember).
+func (s *Service) LockMembers(ctx context.Context, members []int64, withLots map[int64]bool) (locked func(memberID int64) bool, err error) {
+	return s.Store.TakeAccounts(ctx, uniqueSorted(slices.Clone(members)), withLots)
 }
 
 // LockMember locks the member's account, when there is one, in the
@@ -97,11 +92,11 @@ type BatchWrite struct {
 	Records  []BatchRecord // in the order the entries happened
 	Lots     []*Lot        // changed lots (Remaining, Expired, State)
 	Accounts []Account     // changed accounts
-	// LateIDs: nobody reads the entries' ids before the transaction
-	// commits, so a pipelined store may send the entries with the COMMIT
-	// and fill the ids when it returns; a taken key then fails the
-	// transaction (at commit) instead of WriteBatch.
-	LateIDs bool
+	// IDsUnread: nobody reads the entries' ids before the unit of work
+	// ends, so the store may save the entries as late as its end and fill
+	// the ids then; a taken key then fails the unit of work instead of
+	// WriteBatch.
+	IDsUnread bool
 }
 
 type batchJob struct {
@@ -212,7 +207,8 @@ func (s *Service) commitBatch(bs BatchStore, jobs []*batchJob) {
 // fails the entries' INSERT, the first statement that writes, so nothing
 // of the batch is written then and every job is alone (errDuplicate).
 //
-// late: nobody reads the entries' ids before the commit (BatchWrite.LateIDs).
+// late: nobody reads the entries' ids before the unit of work ends
+// (BatchWrite.IDsUnread).
 func (s *Service) apply(ctx context.Context, bs BatchStore, jobs []*batchJob, late bool) (map[*batchJob]*Entry, map[*batchJob]bool, error) {
 	now := s.now()
 	answers, alone := map[*batchJob]*Entry{}, map[*batchJob]bool{}
@@ -298,7 +294,7 @@ func (s *Service) apply(ctx context.Context, bs BatchStore, jobs []*batchJob, la
 			w.Lots = append(w.Lots, mb.dirty[lid])
 		}
 	}
-	w.LateIDs = late
+	w.IDsUnread = late
 	if err := bs.WriteBatch(ctx, &w); err != nil {
 		if errors.Is(err, ErrDuplicateKey) {
 			all := map[*batchJob]bool{}
@@ -340,12 +336,12 @@ func (s *Service) Apply(ctx context.Context, ops []Op) (results []Entry, errs []
 	return s.applyOps(ctx, ops, false)
 }
 
-// ApplyLate is Apply for a caller that reads no entry id before its
-// transaction commits (the results' IDs are zero): in a pipelined
-// transaction (repo.DB.InPipelinedTx) the entries then travel with the
-// COMMIT, and a key already taken fails the transaction there instead of
-// running its operation alone.
-func (s *Service) ApplyLate(ctx context.Context, ops []Op) (results []Entry, errs []error, err error) {
+// ApplyWithoutIDs is Apply for a caller that reads no entry id before its
+// unit of work ends (the results' IDs are zero): the store may then save
+// the entries as late as the end of the unit of work, and a key already
+// taken fails the unit of work there instead of running its operation
+// alone.
+func (s *Service) ApplyWithoutIDs(ctx context.Context, ops []Op) (results []Entry, errs []error, err error) {
 	return s.applyOps(ctx, ops, true)
 }
 

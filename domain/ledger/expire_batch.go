@@ -8,10 +8,10 @@ import (
 	"github.com/jifen/jifen/domain"
 )
 
-// BatchExpiryStore is what a Store offers to expire a batch of members with
-// a fixed number of statements instead of several per member. The expiry
-// job's batches go through it when the Store implements it; otherwise, and
-// for the members it cannot take, ExpireMembers settles member by member.
+// BatchExpiryStore expires a batch of members with a fixed number of
+// statements instead of several per member. The expiry job's batches go
+// through it; for the members it cannot take, ExpireMembers settles member
+// by member.
 type BatchExpiryStore interface {
 	// LockDueLots must run inside a transaction. It locks the accounts of
 	// memberIDs (ascending) and returns those that exist with their lots
@@ -44,7 +44,7 @@ type MemberExpiry struct {
 // one in ctx): their due lots expire, as Expire does across all members. It
 // returns the number of lots expired; a rerun expires nothing more.
 //
-// With a BatchExpiryStore the batch costs a handful of statements: members
+// The batch costs a handful of statements: members
 // whose only due work is expiry are expired together, writing exactly the
 // rows settle would (one entry keyed by the first due lot, its
 // allocations, the lots, the account). Members with pending lots due
@@ -53,23 +53,18 @@ type MemberExpiry struct {
 func (s *Service) ExpireMembers(ctx context.Context, now time.Time, memberIDs []int64) (int, error) {
 	now = dbTime(now)
 	ids := uniqueSorted(append([]int64(nil), memberIDs...))
-	bs, bulk := s.Store.(BatchExpiryStore)
 	n := 0
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		n = 0
-		slow := ids
-		if bulk {
-			var err error
-			var es []*MemberExpiry
-			if es, slow, err = planExpiry(ctx, bs, now, ids); err != nil {
-				return err
-			}
-			if err := bs.SaveExpiries(ctx, es); err != nil {
-				return fmt.Errorf("expire %d members: %w", len(es), err)
-			}
-			for _, e := range es {
-				n += len(e.Allocs)
-			}
+		es, slow, err := planExpiry(ctx, s.Store, now, ids)
+		if err != nil {
+			return err
+		}
+		if err := s.Store.SaveExpiries(ctx, es); err != nil {
+			return fmt.Errorf("expire %d members: %w", len(es), err)
+		}
+		for _, e := range es {
+			n += len(e.Allocs)
 		}
 		_, expired, err := s.settleMembers(ctx, now, slow)
 		n += expired

@@ -47,9 +47,8 @@
 //
 // Every write runs in Tx.InTx, so it joins a transaction already in the
 // context (a lottery draw and its cost commit together), and goes through
-// Store.UpdateAccount, which holds the account row lock (SELECT … FOR UPDATE
-// on MySQL, loading the live lots in the same statement; SQLite transactions
-// are BEGIN IMMEDIATE) for the whole operation.
+// Store.UpdateAccount, which takes the member's account for the whole
+// operation, loading its live lots with it (repo/ledgerstore says how).
 //
 // The idempotency record is the entry itself: its key has a unique index
 // and the entry stores the request hash, in the same transaction as the

@@ -12,13 +12,15 @@ var ErrDuplicateKey = errors.New("ledger: duplicate idempotency key")
 
 // Store persists the ledger. Every method reads and writes through the
 // transaction carried by ctx when there is one. Methods documented as
-// "locking" read the latest committed rows and lock them (FOR UPDATE on
-// MySQL), so they are correct even inside a transaction whose snapshot is
-// older than the account lock.
+// "locking" read the latest saved rows and take them for the unit of work,
+// so they are correct even inside a unit of work that began before the
+// account was taken.
 type Store interface {
 	// The grouped writes (batch.go): one locking read of many accounts,
 	// one write of many entries.
 	BatchStore
+	// The expiry job's batches (expire_batch.go).
+	BatchExpiryStore
 
 	// UpdateAccount must run inside a transaction. It loads the member's
 	// account with a row lock (creating an empty one first if there is none)

@@ -15,7 +15,7 @@ import (
 //
 // After the Gate has reserved (per request), a draw made outside a
 // caller's transaction is handed to a batch.Committer. A group commits in ONE
-// transaction, each step one multi-row statement for the whole group:
+// unit of work, each step made once for the whole group:
 //
 //  1. lock the members' campaign rows and look up the idempotency keys
 //     under that lock (replays are answered as such). The rows are created
@@ -40,15 +40,9 @@ import (
 // The locks are taken in the one-by-one path's order: member rows, prize
 // rows, ledger accounts.
 //
-// In a pipelined transaction (MySQL; see
-// repo.DB.InPipelinedTx) the reads travel together: the member rows'
-// lock, the draws under the keys and the prizes go in the
-// first request (with the ledger accounts too when no campaign of the
-// group has a stocked prize, so no prize row is locked), the stocked
-// prizes' lock, the accounts and the wins in a second one when needed,
-// and every write (ledger.ApplyLate's entries, the draw rows, counters
-// and won) with the COMMIT; the draw and entry ids are read back by the
-// same request. A draw group is then two or three requests to the server.
+// The reads are asked for ahead and loaded together (GroupStore's *Later
+// methods, ledger.LockMembers); how many requests a group then costs the
+// server is repo/lotterystore's (its package doc).
 //
 // A member has at most one draw in a group: a second draw of the same
 // member (its cost and a prize of the first must apply in order) leaves
@@ -219,9 +213,9 @@ func (s *Service) applyGroup(ctx context.Context, jobs []*drawJob, refused map[*
 	// Without stocked prizes (as the cached campaigns have them) no prize
 	// row is locked, so the accounts can be locked in the first request,
 	// right after the member rows: the one-by-one path's lock order holds.
-	prelocked := false
+	membersLocked := false
 	if !anyStocked(live) {
-		prelocked = true
+		membersLocked = true
 		var members []int64
 		withLots := map[int64]bool{}
 		for _, j := range live {
@@ -287,7 +281,7 @@ func (s *Service) applyGroup(ctx context.Context, jobs []*drawJob, refused map[*
 			}
 		}
 	}
-	locked, wins, err := s.lockPrizesLater(ctx, stocked, wkeys, ps, payers, prelocked)
+	locked, wins, err := s.lockPrizesLater(ctx, stocked, wkeys, ps, payers, membersLocked)
 	if err != nil {
 		return nil, err
 	}
@@ -339,7 +333,7 @@ func (s *Service) applyGroup(ctx context.Context, jobs []*drawJob, refused map[*
 	// cost rolls the group back and the group runs again without that
 	// draw (refusal), so no prize is ever credited to an unpaid draw.
 	// No entry id is read before the commit but by the check below.
-	entries, errs, err := s.Points.ApplyLate(ctx, append(spends, earns...))
+	entries, errs, err := s.Points.ApplyWithoutIDs(ctx, append(spends, earns...))
 	if err != nil {
 		return nil, err
 	}
@@ -387,7 +381,7 @@ func (s *Service) applyGroup(ctx context.Context, jobs []*drawJob, refused map[*
 }
 
 // wentBefore reports whether entry a was written before entry b, both from
-// one Apply or ApplyLate: the batched entries go first, and ApplyLate
+// one Apply or ApplyWithoutIDs: the batched entries go first, and ApplyWithoutIDs
 // leaves their ids zero (known only at the commit) while an entry written
 // alone, after them, has its id.
 func wentBefore(a, b ledger.Entry) bool {
@@ -415,7 +409,7 @@ func (s *Service) readGroupLater(ctx context.Context, mkeys []MemberKey, dkeys [
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := s.prelock(ctx, accounts, withLots); err != nil {
+	if err := s.lockMembers(ctx, accounts, withLots); err != nil {
 		return nil, nil, nil, err
 	}
 	fresh, err := s.Store.Prizes(ctx, cids)
@@ -441,16 +435,16 @@ var errMembersMissing = errors.New("lottery: group found member rows missing")
 
 // lockPrizesLater is step 3's reads in one request, in lock order: the stocked
 // prizes, then the ledger accounts of the group's members (with the lots
-// of those who pay: ledger.Prelock), then the wins.
-func (s *Service) lockPrizesLater(ctx context.Context, stocked []int64, wkeys []WinKey, ps, payers []*pendingDraw, prelocked bool) (map[int64]Prize, map[WinKey]int, error) {
-	if prelocked && len(stocked) == 0 && len(wkeys) == 0 {
+// of those who pay: ledger.LockMembers), then the wins.
+func (s *Service) lockPrizesLater(ctx context.Context, stocked []int64, wkeys []WinKey, ps, payers []*pendingDraw, membersLocked bool) (map[int64]Prize, map[WinKey]int, error) {
+	if membersLocked && len(stocked) == 0 && len(wkeys) == 0 {
 		return map[int64]Prize{}, map[WinKey]int{}, nil // nothing to read
 	}
 	lockedF, err := s.Store.LockPrizesLater(ctx, stocked)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !prelocked {
+	if !membersLocked {
 		members := make([]int64, 0, len(ps))
 		for _, p := range ps {
 			members = append(members, p.j.memberID)
@@ -459,7 +453,7 @@ func (s *Service) lockPrizesLater(ctx context.Context, stocked []int64, wkeys []
 		for _, p := range payers {
 			withLots[p.j.memberID] = true
 		}
-		if err := s.prelock(ctx, members, withLots); err != nil {
+		if err := s.lockMembers(ctx, members, withLots); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -475,13 +469,13 @@ func (s *Service) lockPrizesLater(ctx context.Context, stocked []int64, wkeys []
 	return locked, wins, err
 }
 
-// prelock queues the locking read of the members' ledger accounts (with the
-// lots of those in withLots) (ledger.Prelock).
-func (s *Service) prelock(ctx context.Context, members []int64, withLots map[int64]bool) error {
+// lockMembers takes the members' ledger accounts for the unit of work (with the
+// lots of those in withLots) (ledger.LockMembers).
+func (s *Service) lockMembers(ctx context.Context, members []int64, withLots map[int64]bool) error {
 	if len(members) == 0 {
 		return nil
 	}
-	_, err := s.Points.Prelock(ctx, members, withLots)
+	_, err := s.Points.LockMembers(ctx, members, withLots)
 	return err
 }
 

@@ -23,12 +23,12 @@ type Points interface {
 
 	// For group commit (group.go):
 
-	// Prelock locks the accounts (with the lots of withLots' members) a
-	// later ApplyLate will lock, with the transaction's next statement.
-	Prelock(ctx context.Context, members []int64, withLots map[int64]bool) (func(int64) bool, error)
-	// ApplyLate runs many earns and spends in the caller's transaction;
-	// entry ids are zero until the commit.
-	ApplyLate(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
+	// LockMembers takes, for the unit of work, the accounts (with the lots
+	// of withLots' members) a later ApplyWithoutIDs will use.
+	LockMembers(ctx context.Context, members []int64, withLots map[int64]bool) (func(int64) bool, error)
+	// ApplyWithoutIDs runs many earns and spends in the caller's unit of
+	// work; entry ids are zero until it ends.
+	ApplyWithoutIDs(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
 }
 
 // Service runs campaigns and draws.

@@ -111,7 +111,7 @@ type DrawKey struct {
 type WinKey struct{ CampaignID, MemberID, PrizeID int64 }
 
 // GroupStore is the part of Store group commit uses (group.go), each call
-// one or two multi-row statements in the transaction in ctx.
+// for the whole group at once, in the unit of work in ctx.
 type GroupStore interface {
 	// Prizes reads the campaigns' prizes as SQL has them now (no lock).
 	Prizes(ctx context.Context, campaignIDs []int64) (map[int64]Prize, error)
@@ -121,11 +121,11 @@ type GroupStore interface {
 	// counters and sets the prizes' won. A used key is ErrDuplicateDraw.
 	WriteGroup(ctx context.Context, draws []*Draw, members map[MemberKey]MemberState, won map[int64]int64) error
 
-	// The reads below can travel together: each *Later method queues its
-	// read to be sent with the transaction's next statement (a pipelined
-	// transaction; elsewhere it reads at once) and returns a function
-	// giving its result once that statement has run; Flush sends what
-	// waits. Reads run on the server in the order they were queued.
+	// The reads below are asked for ahead: each *Later method asks for
+	// its read to be loaded with the unit of work's next read or write
+	// (repo/lotterystore says when) and returns a function giving its
+	// result once loaded; Flush loads what waits. Reads are made in the
+	// order they were asked for.
 
 	// LockMembersLater locks the members' rows, in key order, and returns
 	// their counters; with create it first creates the missing ones (an

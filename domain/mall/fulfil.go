@@ -53,6 +53,7 @@ func (s *Service) Fulfil(ctx context.Context, id int64, f Fulfilment) (Redemptio
 		if err != nil {
 			return err
 		}
+		from := r.Status
 		r.Status, r.UpdatedAt = to, s.Clock.Now()
 		if f.Event == EventShip {
 			r.Carrier, r.TrackingNo = f.Carrier, f.TrackingNo
@@ -61,7 +62,7 @@ func (s *Service) Fulfil(ctx context.Context, id int64, f Fulfilment) (Redemptio
 			r.Note = f.Note
 		}
 		if !to.Live() {
-			if err := s.giveBack(ctx, &r, f.Operator); err != nil {
+			if err := s.giveBack(ctx, &r, from, f.Operator); err != nil {
 				return err
 			}
 		}
@@ -83,9 +84,12 @@ func (s *Service) Fulfil(ctx context.Context, id int64, f Fulfilment) (Redemptio
 }
 
 // giveBack reverses the points of a redemption and returns its unit.
-func (s *Service) giveBack(ctx context.Context, r *Redemption, operator string) error {
+func (s *Service) giveBack(ctx context.Context, r *Redemption, from Status, operator string) error {
 	if operator == "" {
 		operator = "system"
+	}
+	if r.CashFen > 0 {
+		return s.giveBackCash(ctx, r, from, operator)
 	}
 	if _, err := s.Points.Reverse(ctx, ledger.ReverseInput{MemberID: r.MemberID, Of: ledgerRef(r.ID), OfKind: ledger.KindSpend,
 		Key: "mall-return:" + strconv.FormatInt(r.ID, 10), Title: "积分兑换退回", Operator: clip(operator, 64)}); err != nil {

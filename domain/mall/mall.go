@@ -18,6 +18,10 @@
 //   - Cancel or refund before fulfilment reverses the spend into the same
 //     lots with their original expiry (ledger reversal) and gives the unit
 //     of stock back.
+//   - Points + cash (pay.go): the points are held, not spent, until
+//     WeChat Pay's verified notification for the exact amount captures
+//     them; unpaid by the deadline or failed, the hold is released and the
+//     unit given back. A redemption is never paid without both.
 //
 // Decide is the one decision on whether a member may redeem an item
 // (on/off, sales window, tier, limits per day and in total,
@@ -237,6 +241,9 @@ type Redemption struct {
 	// Replayed is true when this is the stored answer to an earlier
 	// request with the same key (not stored).
 	Replayed bool
+	// Payment is the cash part of a reserved points + cash redemption, as
+	// Redeem answers it (not stored here; pay.go).
+	Payment *Payment
 }
 
 // Usage is how much of an item a member has redeemed (live redemptions).

@@ -37,6 +37,9 @@ type Service struct {
 	Reports Reporter
 	Tx      domain.UnitOfWork
 	Clock   domain.Clock
+	// Cash takes the cash part of points + cash items (pay.go); nil
+	// refuses them.
+	Cash *Cash
 }
 
 // RefType is the ledger reference type of mall spends; the id is the
@@ -161,7 +164,11 @@ func (s *Service) Redeem(ctx context.Context, memberID, itemID int64, key string
 	if prior, found, err := s.Store.RedemptionByKey(ctx, memberID, key); err != nil {
 		return Redemption{}, err
 	} else if found {
-		return replay(prior, itemID)
+		r, err := replay(prior, itemID)
+		if err == nil {
+			err = s.prepay(ctx, &r)
+		}
+		return r, err
 	}
 	it, err := s.Store.Item(ctx, itemID)
 	if err != nil {
@@ -170,8 +177,8 @@ func (s *Service) Redeem(ctx context.Context, memberID, itemID int64, key string
 	if !it.Enabled {
 		return Redemption{}, domain.Errorf(domain.NotFound, "no item %d", itemID)
 	}
-	if it.CashFen > 0 {
-		return Redemption{}, domain.Errorf(domain.RuleViolation, "%s needs a cash payment, which this server does not take yet", it.Name)
+	if it.CashFen > 0 && s.Cash == nil {
+		return Redemption{}, errNoCash(it)
 	}
 	now := s.Clock.Now()
 	day := domain.DayOf(now).Int()
@@ -211,12 +218,20 @@ func (s *Service) Redeem(ctx context.Context, memberID, itemID int64, key string
 			if perr != nil || !found {
 				return Redemption{}, errors.Join(err, perr)
 			}
-			return replay(prior, itemID)
+			if r, err = replay(prior, itemID); err != nil {
+				return Redemption{}, err
+			}
 		}
 		if err != nil {
 			return Redemption{}, err
 		}
-		return replay(r, itemID)
+		if r, err = replay(r, itemID); err != nil {
+			return Redemption{}, err
+		}
+	}
+	// Points + cash: the WeChat order, outside the transaction.
+	if err := s.prepay(ctx, &r); err != nil {
+		return Redemption{}, err
 	}
 	return r, nil
 }
@@ -332,12 +347,13 @@ func (s *Service) commit(ctx context.Context, itemID, memberID int64, key string
 	if err := s.Store.InsertRedemption(ctx, &r); err != nil {
 		return Redemption{}, false, err
 	}
-	if _, err := s.Points.Spend(ctx, ledger.SpendInput{MemberID: memberID, Points: it.Points, Key: "mall:" + strconv.FormatInt(r.ID, 10),
-		Ref: ledgerRef(r.ID), Title: "积分兑换 " + clip(it.Name, 50), Operator: "member"}); err != nil {
+	if err := s.charge(ctx, it, &r, now); err != nil {
 		return Redemption{}, false, err
 	}
-	switch it.Kind {
-	case KindCoupon:
+	// A points + cash redemption is fulfilled when the cash arrives (pay.go).
+	switch kind := it.Kind; {
+	case r.Status == StatusReserved:
+	case kind == KindCoupon:
 		code, found, err := s.Store.ClaimCode(ctx, itemID, r.ID)
 		if err != nil {
 			return Redemption{}, false, err
@@ -346,7 +362,7 @@ func (s *Service) commit(ctx context.Context, itemID, memberID int64, key string
 			return Redemption{}, false, domain.Errorf(domain.RuleViolation, "%s is sold out (no codes left)", it.Name)
 		}
 		r.CouponCode, r.Status = code, StatusFulfilled
-	case KindVirtual:
+	case kind == KindVirtual:
 		r.Status = StatusFulfilled
 	}
 	if r.Status != StatusPaid {

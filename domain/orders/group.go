@@ -6,7 +6,6 @@ import (
 
 	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
-	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/rules"
 	"github.com/jifen/jifen/domain/tier"
 )
@@ -14,111 +13,57 @@ import (
 // # Group commit of paid events
 //
 // Paid events that name their member by id and arrive outside a caller's
-// unit of work are handled in groups (package group): a committer takes
-// every event queued (up to GroupCommit.Max) and runs them in ONE
-// transaction, in arrival order, as they would run one after another:
+// unit of work are handled in groups (domain/batch): a committer takes
+// every event queued (up to GroupCommit.Max) and runs them in ONE unit of
+// work, in arrival order, as they would run one after another:
 //
-//  1. one read of which event ids are taken, one locked read of the tier
-//     rows of every member named (tier.Service.Prelock) and one read of
-//     the members; when the rules take no locks (no active rule of the
-//     trigger has caps or a pool: rules.Service.MayLock), also the locking
-//     read of the members' accounts (ledger.Service.Prelock) and the
-//     first-paid prefetch hooks' reads (PrefetchFirstPaid), after the tier
-//     rows;
+//  1. which event ids are taken, the tier rows of every member named,
+//     taken by the unit of work (tier.Service.LockMembers), and the
+//     members; when the rules draw on no limit (no active rule of the
+//     trigger has caps or a pool: rules.Service.MayLimit), also the
+//     members' accounts (ledger.Service.LockMembers) and what the
+//     first-paid load hooks need (LoadFirstPaid), after the tier rows;
 //  2. the members' growth and order counts on those rows, in order, so two
-//     events of one member count twice (rows missing are inserted and
-//     locked then), saved with one UPDATE; unless step 1 ran them, the
-//     first-paid prefetch hooks learn which members' first orders these are;
-//  3. the rules in memory (rules.Service.ApplyMany): one locked read of
-//     the usage the caps need and of the budget pools, which the group's
-//     events then draw on in order; one conditional UPDATE per pool for
-//     what the group took (a pool is never overspent) and one multi-row
-//     upsert of usage;
-//  4. the earns through ledger.Service.ApplyLate (one locking read of the
-//     accounts unless step 1 made it, multi-row writes; nobody reads the
-//     entries' ids);
-//  5. one multi-row INSERT of the orders, final points and breakdown
-//     included, and one of the event records with their outcomes;
+//     events of one member count twice (rows missing are added and taken
+//     then), saved at once; unless step 1 ran them, the first-paid load
+//     hooks learn which members' first orders these are;
+//  3. the rules in memory (rules.Service.ApplyMany): the usage the caps
+//     need and the budget pools, taken once, which the group's events then
+//     draw on in order (a pool is never overspent);
+//  4. the earns through ledger.Service.ApplyWithoutIDs (the accounts taken
+//     unless step 1 took them; nobody reads the entries' ids);
+//  5. the orders, final points and breakdown included, and the event
+//     records with their outcomes, saved at once;
 //  6. the first-paid hooks of the events that are a member's first order:
 //     OnFirstPaid per event, OnFirstPaidMany once for the group (referral
-//     reads the bindings of all of them in one statement, or none when its
-//     prefetch hook queued that read at step 2).
+//     loads the bindings of all of them at once, or uses what its load
+//     hook asked for at step 2).
 //
-// The locks are taken in the ordinary path's order: tier rows, usage and
-// pools, accounts. In a pipelined transaction (MySQL, repo.DB.InPipelinedTx)
-// a group whose rules have no caps or pools is two requests to the
-// server: the BEGIN and the reads of step 1; every write of steps 2 to 5
-// with the COMMIT. With caps or pools it is four or five: step 1 without
-// the accounts; the locked reads of step 3 (carrying the tier UPDATE and
-// the bindings' read); when the group drew on a pool, the pools'
-// conditional UPDATE, whose answer is awaited (a pool is never
-// overspent); the accounts' locking read; the writes with the COMMIT. A member whose tier row is missing gets it
-// inserted at step 2, after step 1 may have locked their account: a lone
-// event of that member running at the same moment may then deadlock with
-// the group, and InnoDB's deadlock detection rolls one back to run again.
+// The members are taken in the ordinary path's order: tier rows, usage and
+// pools, accounts. How many requests a group costs the server, and the
+// one deadlock it may meet, are repo/orderstore's (its package doc).
 //
 // An event leaves the group and runs alone through the ordinary path when
 // its id is taken (a replay: the ordinary path answers it) or repeated in
 // the group, when its order id is repeated in the group, or when its member
-// does not exist. If anything fails in the group's transaction (an earn
+// does not exist. If anything fails in the group's unit of work (an earn
 // refused, a taken order id or ledger key, a pool that changed), the whole
 // group rolls back and every event runs alone, so each gets exactly the
 // answer it would have got without grouping. Refunds, events naming the
 // member by openid or phone and events naming a points hold always run
 // alone.
 
-// BatchStore is what group commit needs beyond Store.
+// BatchStore is what group commit needs of the order store.
 type BatchStore interface {
-	// TakenEvents marks in taken which of ids are already stored. The read
-	// may travel with the transaction's next statement (a pipelined
-	// transaction): taken is filled once that statement has run.
+	// TakenEvents marks in taken which of ids are already stored; the
+	// store may fill taken as late as its next read or write in the unit
+	// of work.
 	TakenEvents(ctx context.Context, ids []string, taken map[string]bool) error
 	// InsertPaid inserts the orders, then the event records with their
-	// outcomes. The statements may travel with the transaction's next
-	// statement or its COMMIT: a taken order or event id fails that
-	// statement (ErrDuplicateEvent, wrapped) and the transaction must roll
-	// back.
+	// outcomes. The store may save them as late as the end of the unit of
+	// work: a taken order or event id then fails it (ErrDuplicateEvent,
+	// wrapped) and the unit of work must roll back.
 	InsertPaid(ctx context.Context, events []EventRecord, orders []*Order) error
-}
-
-type batchMembers interface {
-	ByIDs(ctx context.Context, ids []int64) (map[int64]*member.Member, error)
-}
-
-type batchRules interface {
-	ApplyMany(ctx context.Context, ins []rules.Input) ([]rules.Result, error)
-}
-
-type batchTier interface {
-	RecordPaidMany(ctx context.Context, in []tier.Paid) ([]tier.Recorded, error)
-}
-
-// rulesLocker is a batchRules that tells whether evaluating events of a
-// trigger may lock rows (rules.Service.MayLock).
-type rulesLocker interface {
-	MayLock(ctx context.Context, trigger rules.Trigger) (bool, error)
-}
-
-// ledgerPrelocker is a batchLedger that can lock accounts with the
-// transaction's next statement (ledger.Service.Prelock).
-type ledgerPrelocker interface {
-	Prelock(ctx context.Context, members []int64, withLots map[int64]bool) (func(memberID int64) bool, error)
-}
-
-// tierPrelocker is a batchTier that can lock its rows with the
-// transaction's next statement (tier.Service.Prelock).
-type tierPrelocker interface {
-	Prelock(ctx context.Context, memberIDs []int64) error
-}
-
-type batchLedger interface {
-	Apply(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
-}
-
-// lateLedger is a batchLedger whose writes may travel with the COMMIT when
-// nobody reads the entries' ids (ledger.Service.ApplyLate).
-type lateLedger interface {
-	ApplyLate(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
 }
 
 type paidJob struct {
@@ -140,14 +85,6 @@ func (s *Service) GroupStats() (groups, events int64) {
 	return s.group.Stats()
 }
 
-type batchDeps struct {
-	store   BatchStore
-	members batchMembers
-	rules   batchRules
-	tier    batchTier
-	ledger  batchLedger
-}
-
 // groupable reports whether e may be handled in a group: a paid event
 // naming its member by id and no points hold. Refunds, members named by
 // openid or phone, and holds always run alone.
@@ -155,49 +92,33 @@ func (e *Event) groupable() bool {
 	return e.Type == Paid && e.Member.MemberID > 0 && e.PointsHoldID == 0
 }
 
-// batchable returns what group commit needs, when it is on and every
-// dependency supports it and ctx carries no unit of work.
-func (s *Service) batchable(ctx context.Context, e *Event) (batchDeps, bool) {
-	var d batchDeps
-	if !e.groupable() {
-		return d, false
-	}
-	var ok [6]bool
-	d.store, ok[0] = s.Store.(BatchStore)
-	d.members, ok[1] = s.Members.(batchMembers)
-	d.rules, ok[2] = s.Rules.(batchRules)
-	d.tier, ok[3] = s.Tier.(batchTier)
-	d.ledger, ok[4] = s.Ledger.(batchLedger)
-	ok[5] = s.GroupCommit.On(ctx, s.Tx)
-	for _, b := range ok {
-		if !b {
-			return d, false
-		}
-	}
-	return d, true
+// batchable reports whether e may be handled in a group: a groupable
+// event, group commit on and no unit of work in ctx.
+func (s *Service) batchable(ctx context.Context, e *Event) bool {
+	return e.groupable() && s.GroupCommit.On(ctx, s.Tx)
 }
 
 // submit queues a paid event for group commit and waits for its answer;
 // alone means the caller must run it through the ordinary path.
-func (s *Service) submit(ctx context.Context, d batchDeps, e Event, hash string, now time.Time) (Outcome, bool) {
+func (s *Service) submit(ctx context.Context, e Event, hash string, now time.Time) (Outcome, bool) {
 	if ctx.Err() != nil {
 		return Outcome{}, true
 	}
 	j := &paidJob{ctx: ctx, e: e, hash: hash, now: now, done: make(chan paidResult, 1)}
-	s.group.Submit(s.GroupCommit, func(jobs []*paidJob) { s.commitGroup(d, jobs) }, j)
+	s.group.Submit(s.GroupCommit, func(jobs []*paidJob) { s.commitGroup(jobs) }, j)
 	// Once queued the job is answered whatever happens to ctx: the group
 	// may already have committed it.
 	r := <-j.done
 	return r.out, r.alone
 }
 
-func (s *Service) commitGroup(d batchDeps, jobs []*paidJob) {
+func (s *Service) commitGroup(jobs []*paidJob) {
 	var outs map[*paidJob]Outcome
 	ctx := context.WithoutCancel(jobs[0].ctx)
 	err := batch.InTx(ctx, s.Tx, func(ctx context.Context) error {
 		// Runs again after a deadlock: it starts from nothing.
 		var err error
-		outs, err = s.runGroup(ctx, d, jobs)
+		outs, err = s.runGroup(ctx, jobs)
 		return err
 	})
 	if err == nil {
@@ -216,7 +137,7 @@ func (s *Service) commitGroup(d batchDeps, jobs []*paidJob) {
 // runGroup handles jobs in the transaction in ctx and returns the outcomes
 // of those it handled; the others run alone. The steps are those of the
 // group-commit notes.
-func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (map[*paidJob]Outcome, error) {
+func (s *Service) runGroup(ctx context.Context, jobs []*paidJob) (map[*paidJob]Outcome, error) {
 	// Step 1: the taken events and the tier rows (locked) of every member
 	// named travel with the read of the members: one request.
 	ids := make([]string, 0, len(jobs))
@@ -228,34 +149,27 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 	// When the rules will lock nothing, the accounts come next in the
 	// ordinary path's lock order: they are locked (and the referral
 	// bindings read) in the same request.
-	early := false
-	if r, ok := d.rules.(rulesLocker); ok {
-		mayLock, err := r.MayLock(ctx, rules.OrderPaid)
-		if err != nil {
-			return nil, err
-		}
-		early = !mayLock
-	}
-	taken := map[string]bool{}
-	if err := d.store.TakenEvents(ctx, ids, taken); err != nil {
+	mayLock, err := s.Rules.MayLimit(ctx, rules.OrderPaid)
+	if err != nil {
 		return nil, err
 	}
-	if p, ok := d.tier.(tierPrelocker); ok {
-		if err := p.Prelock(ctx, named); err != nil {
-			return nil, err
-		}
+	early := !mayLock
+	taken := map[string]bool{}
+	if err := s.Store.TakenEvents(ctx, ids, taken); err != nil {
+		return nil, err
+	}
+	if err := s.Tier.LockMembers(ctx, named); err != nil {
+		return nil, err
 	}
 	if early {
-		if p, ok := d.ledger.(ledgerPrelocker); ok {
-			if _, err := p.Prelock(ctx, named, nil); err != nil {
-				return nil, err
-			}
+		if _, err := s.Ledger.LockMembers(ctx, named, nil); err != nil {
+			return nil, err
 		}
-		if err := s.prefetchFirstPaid(ctx, named); err != nil {
+		if err := s.loadFirstPaid(ctx, named); err != nil {
 			return nil, err
 		}
 	}
-	mems, err := d.members.ByIDs(ctx, named)
+	mems, err := s.Members.ByIDs(ctx, named)
 	if err != nil {
 		return nil, err
 	}
@@ -276,12 +190,12 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 	for i, j := range keep {
 		paid[i] = tier.Paid{MemberID: j.e.Member.MemberID, Fen: j.e.TotalFen, At: j.e.OccurredAt}
 	}
-	recs, err := d.tier.RecordPaidMany(ctx, paid)
+	recs, err := s.Tier.RecordPaidMany(ctx, paid)
 	if err != nil {
 		return nil, err
 	}
 	// Which events are their member's first paid order is known now: the
-	// prefetch hooks may queue their reads (unless step 1 did).
+	// load hooks may ask for what they need (unless step 1 did).
 	var firstMembers []int64
 	var firstOrders []string
 	for i, j := range keep {
@@ -290,7 +204,7 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 		}
 	}
 	if !early {
-		if err := s.prefetchFirstPaid(ctx, firstMembers); err != nil {
+		if err := s.loadFirstPaid(ctx, firstMembers); err != nil {
 			return nil, err
 		}
 	}
@@ -305,7 +219,7 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 		st := stats{tier: recs[i].Before.Level, all: recs[i].After.PaidOrders, week: recs[i].WeekOrders}
 		ins[i] = ruleInput(os[i], mem, st)
 	}
-	res, err := d.rules.ApplyMany(ctx, ins)
+	res, err := s.Rules.ApplyMany(ctx, ins)
 	if err != nil {
 		return nil, err
 	}
@@ -321,11 +235,8 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 		}
 	}
 	if len(ops) > 0 {
-		apply := d.ledger.Apply
-		if la, ok := d.ledger.(lateLedger); ok {
-			apply = la.ApplyLate // nobody reads the entries' ids
-		}
-		_, errs, err := apply(ctx, ops)
+		// Nobody reads the entries' ids.
+		_, errs, err := s.Ledger.ApplyWithoutIDs(ctx, ops)
 		if err != nil {
 			return nil, err
 		}
@@ -346,7 +257,7 @@ func (s *Service) runGroup(ctx context.Context, d batchDeps, jobs []*paidJob) (m
 		events[i] = EventRecord{EventID: j.e.EventID, OrderID: o.ID, Type: Paid, RequestHash: j.hash, Outcome: out, CreatedAt: j.now}
 		outs[j] = out
 	}
-	if err := d.store.InsertPaid(ctx, events, os); err != nil {
+	if err := s.Store.InsertPaid(ctx, events, os); err != nil {
 		return nil, err
 	}
 
@@ -385,12 +296,12 @@ func inGroup(events []*Event, taken map[string]bool, known func(memberID int64) 
 	return keep
 }
 
-// prefetchFirstPaid runs the PrefetchFirstPaid hooks for members.
-func (s *Service) prefetchFirstPaid(ctx context.Context, members []int64) error {
+// loadFirstPaid runs the LoadFirstPaid hooks for members.
+func (s *Service) loadFirstPaid(ctx context.Context, members []int64) error {
 	if len(members) == 0 {
 		return nil
 	}
-	for _, h := range s.PrefetchFirstPaid {
+	for _, h := range s.LoadFirstPaid {
 		if err := h(ctx, members); err != nil {
 			return err
 		}

@@ -162,6 +162,8 @@ type Store interface {
 	LockUnmatched(ctx context.Context, openid, phone string) ([]Order, error)
 	// MemberOrder reads the member's order.
 	MemberOrder(ctx context.Context, memberID int64, id string) (Order, bool, error)
+	// BatchStore: the grouped reads and writes of paid events.
+	BatchStore
 }
 
 // UsedPoints is points used as cash on orders (checkout.Service). Its
@@ -181,4 +183,9 @@ type UsedPoints interface {
 // RuleEngine evaluates rules (rules.Service).
 type RuleEngine interface {
 	Apply(ctx context.Context, in rules.Input) (rules.Result, error)
+	// ApplyMany evaluates a group's inputs in order (rules.Service.ApplyMany).
+	ApplyMany(ctx context.Context, ins []rules.Input) ([]rules.Result, error)
+	// MayLimit tells whether evaluating events of trigger may draw on caps
+	// or budget pools (rules.Service.MayLimit).
+	MayLimit(ctx context.Context, trigger rules.Trigger) (bool, error)
 }

@@ -26,6 +26,8 @@ var ErrDuplicateEvent = errors.New("orders: duplicate event id")
 // Members finds the member an order names.
 type Members interface {
 	ByID(ctx context.Context, id int64) (*member.Member, error)
+	// ByIDs reads many members at once (a group's).
+	ByIDs(ctx context.Context, ids []int64) (map[int64]*member.Member, error)
 	ByOpenID(ctx context.Context, openid string) (*member.Member, error)
 	ByPhone(ctx context.Context, phone string) (*member.Member, error)
 }
@@ -34,6 +36,12 @@ type Members interface {
 type Points interface {
 	Earn(ctx context.Context, in ledger.EarnInput) (ledger.Entry, error)
 	Reverse(ctx context.Context, in ledger.ReverseInput) (ledger.Entry, error)
+	// LockMembers locks the members' accounts for a group
+	// (ledger.Service.LockMembers).
+	LockMembers(ctx context.Context, members []int64, withLots map[int64]bool) (func(memberID int64) bool, error)
+	// ApplyWithoutIDs applies a group's earns whose entry ids nobody reads
+	// (ledger.Service.ApplyWithoutIDs).
+	ApplyWithoutIDs(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
 }
 
 // Growth is the part of the tier service orders use. Its row is the
@@ -41,6 +49,10 @@ type Points interface {
 type Growth interface {
 	RecordPaid(ctx context.Context, memberID, fen int64, at time.Time) (before, after tier.State, weekOrders int64, err error)
 	AddGrowth(ctx context.Context, memberID, deltaFen int64) (before, after tier.State, err error)
+	// LockMembers locks a group's members' tier rows (tier.Service.LockMembers).
+	LockMembers(ctx context.Context, memberIDs []int64) error
+	// RecordPaidMany records a group's paid orders, in order.
+	RecordPaidMany(ctx context.Context, in []tier.Paid) ([]tier.Recorded, error)
 }
 
 // Service processes order events.
@@ -64,12 +76,12 @@ type Service struct {
 	// (memberIDs[i] paid orderIDs[i], in order): a group of grouped events
 	// calls each once, an event alone calls each with one order.
 	OnFirstPaidMany []func(ctx context.Context, memberIDs []int64, orderIDs []string) error
-	// PrefetchFirstPaid hooks are told, in a group's transaction (see
+	// LoadFirstPaid hooks are told, in a group's unit of work (see
 	// group.go), of the members whose first paid orders the group may give
-	// OnFirstPaidMany (a superset), before a statement the group sends
-	// anyway, so that a hook may queue its reads to travel with it
-	// (referral.Service.PrefetchFirstPaid). Optional.
-	PrefetchFirstPaid []func(ctx context.Context, memberIDs []int64) error
+	// OnFirstPaidMany (a superset), so that a hook may ask for what it will
+	// need then to be loaded with the group's own reads
+	// (referral.Service.LoadFirstPaid). Optional.
+	LoadFirstPaid []func(ctx context.Context, memberIDs []int64) error
 	// GroupCommit handles concurrent paid events in groups (see group.go).
 	GroupCommit batch.Settings
 
@@ -214,8 +226,8 @@ func (s *Service) Handle(ctx context.Context, e Event) (Outcome, error) {
 	}
 	e.OccurredAt = e.OccurredAt.UTC().Truncate(time.Millisecond)
 	hash := e.hash()
-	if d, ok := s.batchable(ctx, &e); ok {
-		if out, alone := s.submit(ctx, d, e, hash, now); !alone {
+	if s.batchable(ctx, &e) {
+		if out, alone := s.submit(ctx, e, hash, now); !alone {
 			return out, nil
 		}
 	}

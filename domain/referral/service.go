@@ -40,6 +40,9 @@ type Service struct {
 	// is released (check_path false), before the first release.
 	UncheckedPage bool
 	Log           *slog.Logger
+	// Rings hears of each bind refused because it would close a loop of
+	// invitations (risk control's referral_ring rule); nil: nobody.
+	Rings RingWatcher
 }
 
 // Code returns the member's invite code, creating it on first use.
@@ -117,6 +120,7 @@ func (s *Service) Bind(ctx context.Context, inviteeID int64, code string) (Bindi
 		return err
 	})
 	if err != nil {
+		s.ringRefused(ctx, err)
 		return Binding{}, err
 	}
 	s.Board.Add(ctx, BoardName, b.InviterID, 1)
@@ -177,6 +181,7 @@ func (s *Service) bind(ctx context.Context, inviteeID int64, raw string) (Bindin
 // returns the inviter's own inviter.
 func (s *Service) checkChain(ctx context.Context, inviteeID, inviterID int64) (int64, error) {
 	var parent2 int64
+	var chain []Binding
 	cur := inviterID
 	for hop := 0; hop < maxChain; hop++ {
 		up, found, err := s.Store.Binding(ctx, cur)
@@ -189,8 +194,9 @@ func (s *Service) checkChain(ctx context.Context, inviteeID, inviterID int64) (i
 		if hop == 0 {
 			parent2 = up.InviterID
 		}
+		chain = append(chain, up)
 		if up.InviterID == inviteeID {
-			return 0, domain.Errorf(domain.RuleViolation, "this invite code belongs to someone you invited; invitations cannot form a loop")
+			return 0, loopError(chain, Binding{InviteeID: inviteeID, InviterID: inviterID, CreatedAt: s.Clock.Now()})
 		}
 		cur = up.InviterID
 	}
@@ -288,47 +294,33 @@ func (s *Service) OnFirstPaidOrder(ctx context.Context, memberID int64, orderID 
 	})
 }
 
-// bindings is what OnFirstPaidOrders needs beyond Store: the bindings of
-// many invitees in one read.
-type bindings interface {
+// Bindings is what OnFirstPaidOrders needs of the Store: the bindings of
+// many invitees at once, which LoadBindings asks for ahead (the store
+// loads them with the unit of work's next read or write; repo/referralstore
+// says how); the next Bindings it covers then loads nothing.
+type Bindings interface {
 	Bindings(ctx context.Context, inviteeIDs []int64) (map[int64]Binding, error)
+	LoadBindings(ctx context.Context, inviteeIDs []int64) error
 }
 
-// BindingsPrefetcher is a Store whose read of Bindings can travel ahead,
-// with the transaction's next statement (a pipelined transaction); the
-// next Bindings it covers then reads nothing.
-type BindingsPrefetcher interface {
-	PrefetchBindings(ctx context.Context, inviteeIDs []int64) error
-}
-
-// PrefetchFirstPaid asks for the bindings of memberIDs, whose first paid
-// orders OnFirstPaidOrders will be given later in the same transaction,
-// to be read with that transaction's next statement when the store can
-// (the order webhook's group commit calls it before a statement it sends
-// anyway); OnFirstPaidOrders then costs no round trip for members
-// nobody invited.
-func (s *Service) PrefetchFirstPaid(ctx context.Context, memberIDs []int64) error {
-	if p, ok := s.Store.(BindingsPrefetcher); ok && len(memberIDs) > 0 {
-		return p.PrefetchBindings(ctx, memberIDs)
+// LoadFirstPaid asks for the bindings of memberIDs, whose first paid
+// orders OnFirstPaidOrders will be given later in the same unit of work,
+// to be loaded with its next read or write (the order webhook's group
+// calls it before one it makes anyway); OnFirstPaidOrders then loads
+// nothing more for members nobody invited.
+func (s *Service) LoadFirstPaid(ctx context.Context, memberIDs []int64) error {
+	if len(memberIDs) == 0 {
+		return nil
 	}
-	return nil
+	return s.Store.LoadBindings(ctx, memberIDs)
 }
 
 // OnFirstPaidOrders is OnFirstPaidOrder for many first paid orders
 // (memberIDs[i] paid orderIDs[i]), in order, with one read of the
-// bindings when the store can: most members were invited by nobody.
+// bindings: most members were invited by nobody.
 func (s *Service) OnFirstPaidOrders(ctx context.Context, memberIDs []int64, orderIDs []string) error {
 	if len(memberIDs) != len(orderIDs) {
 		return fmt.Errorf("referral: %d members, %d orders", len(memberIDs), len(orderIDs))
-	}
-	bs, ok := s.Store.(bindings)
-	if !ok {
-		for i := range memberIDs {
-			if err := s.OnFirstPaidOrder(ctx, memberIDs[i], orderIDs[i]); err != nil {
-				return err
-			}
-		}
-		return nil
 	}
 	for i, id := range memberIDs {
 		if id <= 0 {
@@ -339,7 +331,7 @@ func (s *Service) OnFirstPaidOrders(ctx context.Context, memberIDs []int64, orde
 		}
 	}
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
-		found, err := bs.Bindings(ctx, memberIDs)
+		found, err := s.Store.Bindings(ctx, memberIDs)
 		if err != nil {
 			return err
 		}

@@ -59,6 +59,8 @@ type Store interface {
 	TopInviters(ctx context.Context, limit int) ([]Inviter, error)
 	// FlaggedBindings returns flagged bindings, newest first.
 	FlaggedBindings(ctx context.Context, limit int) ([]Binding, error)
+	// Bindings: many invitees' bindings at once (OnFirstPaidOrders).
+	Bindings
 }
 
 // QRCache keeps mini-program codes (rebuildable: the SDK makes them again).

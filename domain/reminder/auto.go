@@ -57,6 +57,12 @@ type AutoReminders struct {
 	Offsets   []int      // days before expiry
 	Quiet     QuietHours // sends wait outside this window
 	Page      int        // members per ledger page (500 when 0)
+	// HoldoutPermille is the share (‰, 0 to MaxHoldoutPermille) of the
+	// members each offset's reminder leaves out at random, the control
+	// group of the reminder effect (reminder.auto_holdout_permille); the
+	// salt is "auto:<offset>", so a member is held out of the same offset's
+	// reminder every day.
+	HoldoutPermille int
 }
 
 // AutoReport counts what one Run enqueued per offset.
@@ -77,7 +83,7 @@ func (a *AutoReminders) Run(ctx context.Context, now time.Time) (AutoReport, err
 	today := domain.DayOf(now)
 	for _, off := range a.Offsets {
 		day := today.AddDays(off)
-		campaign := fmt.Sprintf("auto:%d:%s", off, day)
+		campaign := AutoKeyPrefix(off) + day.String()
 		from, to := day.Start(), day.AddDays(1).Start()
 		after := int64(0)
 		for {
@@ -117,7 +123,7 @@ func (a *AutoReminders) Run(ctx context.Context, now time.Time) (AutoReport, err
 				ds := make([]Delivery, 0, len(todo))
 				for _, e := range exp {
 					if e.Amount > 0 && !done[e.MemberID] {
-						ds = append(ds, a.delivery(campaign, now, day, e, rcpt[e.MemberID]))
+						ds = append(ds, a.delivery(campaign, off, now, day, e, rcpt[e.MemberID]))
 					}
 				}
 				n, err := a.Outbox.Enqueue(ctx, ds)
@@ -139,7 +145,11 @@ func (a *AutoReminders) Run(ctx context.Context, now time.Time) (AutoReport, err
 	return rep, nil
 }
 
-func (a *AutoReminders) delivery(campaign string, now time.Time, day domain.Day, e ledger.MemberExpiring, r Recipient) Delivery {
+// AutoKeyPrefix is the outbox campaign key prefix of every day's
+// automatic reminder offset days before expiry.
+func AutoKeyPrefix(offset int) string { return fmt.Sprintf("auto:%d:", offset) }
+
+func (a *AutoReminders) delivery(campaign string, off int, now time.Time, day domain.Day, e ledger.MemberExpiring, r Recipient) Delivery {
 	r.MemberID = e.MemberID // a member the store no longer knows is reached by nothing
 	vars := map[string]string{"points": FormatPoints(e.Amount), "expire_date": ChineseDate(day), "nickname": r.Nickname}
 	ch, to, reason := Choose(r, a.Order, a.Templates)
@@ -153,6 +163,9 @@ func (a *AutoReminders) delivery(campaign string, now time.Time, day domain.Day,
 		msg.Text = fmt.Sprintf("您有 %s 积分将于 %s 过期", vars["points"], vars["expire_date"])
 	}
 	d := Delivery{Campaign: campaign, MemberID: e.MemberID, Channel: ch, Message: msg, NextAt: now, Quiet: a.Quiet}
+	if ch != None && HeldOut(AutoKeyPrefix(off), e.MemberID, a.HoldoutPermille) {
+		holdOut(&d, now)
+	}
 	if ch == None {
 		// Kept as a row so the report shows who could not be reached, and why.
 		d.Status, d.Reason = Skipped, reason

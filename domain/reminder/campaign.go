@@ -62,6 +62,10 @@ type CampaignSpec struct {
 	// exceed reminder.throttle_per_minute; the dispatcher enforces the
 	// configured, global per-channel cap (see docs/features/campaigns.md).
 	Throttle map[Channel]int `json:"throttle_per_minute"`
+	// HoldoutPermille is the share of the audience (‰, 0 to
+	// MaxHoldoutPermille) left out at random as the control group of the
+	// reminder effect: recorded, never sent (see HeldOut).
+	HoldoutPermille int `json:"holdout_permille,omitempty"`
 }
 
 // Campaign is a marketer's reminder campaign.
@@ -231,6 +235,9 @@ func (cfg CampaignConfig) normalize(name string, spec *CampaignSpec, quietSet bo
 	}
 	spec.QuietHours = q.String()
 
+	if spec.HoldoutPermille < 0 || spec.HoldoutPermille > MaxHoldoutPermille {
+		return domain.FieldError("holdout_permille", fmt.Sprintf("must be from 0 to %d (‰ of the audience left out)", MaxHoldoutPermille))
+	}
 	for c, n := range spec.Throttle {
 		field := "throttle_per_minute." + string(c)
 		if _, err := ParseChannel(string(c)); err != nil {

@@ -20,7 +20,8 @@ func (c *Campaigns) Audited(ctx context.Context, actor, role, verb string, write
 			return err
 		}
 		out = camp
-		detail, _ := json.Marshal(map[string]any{"name": camp.Name, "status": camp.Status, "version": camp.Version})
+		detail, _ := json.Marshal(map[string]any{"name": camp.Name, "status": camp.Status, "version": camp.Version,
+			"holdout_permille": camp.Spec.HoldoutPermille})
 		return c.Audit.Insert(ctx, &audit.Entry{Actor: actor, ActorRole: role, Action: "campaign." + verb,
 			Target: "campaign:" + strconv.FormatInt(camp.ID, 10), Detail: string(detail), CreatedAt: c.Clock.Now()})
 	})

@@ -220,6 +220,9 @@ func (s *Campaigns) deliveries(ctx context.Context, c *Campaign, key string, now
 			vars[k] = v
 		}
 		d.Message = ts[ch].Render(to, vars)
+		if HeldOut(CampaignKeyPrefix(c.ID), m.MemberID, c.Spec.HoldoutPermille) {
+			holdOut(&d, now)
+		}
 		out = append(out, d)
 	}
 	return out, nil

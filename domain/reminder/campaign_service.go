@@ -67,7 +67,7 @@ type AudienceMember struct {
 
 // CampaignReport counts a campaign's outbox rows over all its runs.
 type CampaignReport struct {
-	ByStatus  map[Status]int // pending (claimed and sending folded in), sent, failed, skipped, uncertain
+	ByStatus  map[Status]int // pending (claimed and sending folded in), sent, failed, skipped, uncertain, holdout
 	ByErrCode map[int64]int
 	Failures  []Delivery // up to the sample size, oldest first
 }

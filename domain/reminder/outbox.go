@@ -68,7 +68,7 @@ type OutboxStore interface {
 // throttles per channel and sends each row at most once (see the package
 // doc).
 type Dispatcher struct {
-	Store   OutboxStore
+	Store   DispatchStore
 	Tx      domain.UnitOfWork
 	Clock   domain.Clock
 	Senders map[Channel]Sender
@@ -78,8 +78,7 @@ type Dispatcher struct {
 	Batch   int
 	Workers int
 	// Chunk rows a worker marks sending in one transaction and records
-	// the outcomes of in one statement, when the store is a ChunkStore (1,
-	// row by row, when 0). A crash mid-chunk leaves up to Chunk rows
+	// the outcomes of in one statement (1, row by row, when 0). A crash mid-chunk leaves up to Chunk rows
 	// uncertain (never sent twice, maybe not sent): keep it small.
 	Chunk int
 	// Lease bounds how long a claimed or sending row stays ours (5 minutes

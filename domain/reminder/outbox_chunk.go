@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// ChunkStore is what an OutboxStore offers to commit a chunk of rows'
-// "sending" and their outcomes with one transaction and one statement
-// instead of one of each per row (see Dispatcher.Chunk).
+// ChunkStore commits a chunk of rows' "sending" and their outcomes with
+// one transaction and one statement instead of one of each per row (see
+// Dispatcher.Chunk).
 type ChunkStore interface {
 	// BeginChunk, in one transaction, spends one subscription send for each
 	// subscribe row and moves every row token holds from claimed to sending
@@ -20,6 +20,13 @@ type ChunkStore interface {
 	// FinishChunk records outcomes as Finish does, grouped into as few
 	// statements as there are distinct outcomes.
 	FinishChunk(ctx context.Context, token string, outs []Outcome) error
+}
+
+// DispatchStore is the outbox as the dispatcher uses it: row by row and a
+// chunk at a time.
+type DispatchStore interface {
+	OutboxStore
+	ChunkStore
 }
 
 // Outcome is the result of one row, as Finish records it.
@@ -41,11 +48,10 @@ type Outcome struct {
 // committing once per chunk rather than twice per row. Rows waiting for
 // quiet hours or the throttle, rows without a sender, rows whose data
 // cannot be sent (Fit) and every refusal take the per-row path, as do
-// chunks of one row and stores that are not a ChunkStore.
+// chunks of one row.
 func (d *Dispatcher) deliverChunk(ctx context.Context, token string, now time.Time, rows []Delivery, budget map[Channel]*atomic.Int64) ([]Status, error) {
 	out := make([]Status, len(rows))
-	cs, ok := d.Store.(ChunkStore)
-	if !ok || len(rows) == 1 {
+	if len(rows) == 1 {
 		return d.deliverEach(ctx, token, now, rows, budget, out)
 	}
 	var ready []Delivery
@@ -77,7 +83,7 @@ func (d *Dispatcher) deliverChunk(ctx context.Context, token string, now time.Ti
 	if len(ready) == 0 {
 		return out, nil
 	}
-	begun, noQuota, lost, err := cs.BeginChunk(ctx, token, ready, now, now.Add(d.lease()))
+	begun, noQuota, lost, err := d.Store.BeginChunk(ctx, token, ready, now, now.Add(d.lease()))
 	if err != nil {
 		return out, err
 	}
@@ -114,7 +120,7 @@ func (d *Dispatcher) deliverChunk(ctx context.Context, token string, now time.Ti
 	for i := range outs {
 		outs[i].Now, outs[i].Next = done, done.Add(waits[i])
 	}
-	if err := cs.FinishChunk(ctx, token, outs); err != nil && firstErr == nil {
+	if err := d.Store.FinishChunk(ctx, token, outs); err != nil && firstErr == nil {
 		firstErr = err
 	}
 	return out, firstErr

@@ -74,6 +74,10 @@ const (
 	Failed    Status = "failed"
 	Skipped   Status = "skipped"
 	Uncertain Status = "uncertain"
+	// Holdout is a member the campaign left out at random (the control
+	// group of the reminder effect): recorded, never sent; NextAt is when
+	// the message would have been sent.
+	Holdout Status = "holdout"
 )
 
 // Message is what one outbox row delivers. To is the channel's address:

@@ -81,11 +81,56 @@ type Rule struct {
 	// Distinct counts different members instead of events: "more than N
 	// members signed in from one device within the hour" (account farms).
 	Distinct bool `json:"distinct"`
+	// Kind is "" for a velocity rule (the fields above) or one of the
+	// pattern kinds (RingKind), whose parameters follow.
+	Kind string `json:"kind,omitempty"`
+	// MaxLength (referral_ring): the longest ring flagged, in members.
+	MaxLength int `json:"max_length,omitempty"`
+	// WindowHours (referral_ring): every binding of the ring was made
+	// within this many hours before the one closing it.
+	WindowHours int `json:"window_hours,omitempty"`
+	// MaxMinutes (guide_budget_burn): a budget used up within this many
+	// minutes of the month's first grant is flagged.
+	MaxMinutes int `json:"max_minutes,omitempty"`
+	// MinPoints and MaxSharePct (guide_concentration): a guide's month of
+	// at least MinPoints granted, more than MaxSharePct of it to one
+	// customer.
+	MinPoints   int64 `json:"min_points,omitempty"`
+	MaxSharePct int   `json:"max_share_pct,omitempty"`
 }
+
+// Rule kinds beyond velocity.
+const (
+	// RingKind flags the members of a referral ring: a bind that would
+	// close a loop of invitations (A invited B, B invited C, C binds to A's
+	// ... A to C's code) of at most MaxLength members within WindowHours.
+	RingKind = "referral_ring"
+	// BudgetBurnKind flags a guide whose monthly budget was used up
+	// within MaxMinutes of the month's first grant.
+	BudgetBurnKind = "guide_budget_burn"
+	// ConcentrationKind flags a guide who, having granted at least
+	// MinPoints this month, gave one customer more than MaxSharePct of it.
+	ConcentrationKind = "guide_concentration"
+)
+
+// GuideGrant is the action of a guide's rules: a guide granting points.
+const GuideGrant Action = "guide_grant"
+
+// GuideDim is the dimension of a guide's flag: its key is "guide <id>"
+// and its MemberID 0, for the flag is on the guide, who has no spends to
+// hold (a reviewer who confirms it disables the guide in the console).
+const GuideDim Dimension = "guide"
+
+// Chain is the dimension of a referral_ring flag: its key is the flagged
+// member and the ring, in invitation order.
+const Chain Dimension = "referral_chain"
 
 // Breached reports whether count events in one window break the rule: the
 // one decision that raises a flag.
 func (r Rule) Breached(count int64) bool { return r.Enabled && count > r.MaxPerHour }
+
+// velocity reports whether r is a velocity rule (counted per hour).
+func (r Rule) velocity() bool { return r.Kind == "" }
 
 // Policy is the marketers' set of rules. An edit is a new version.
 type Policy struct {
@@ -116,6 +161,18 @@ func DefaultPolicy() Policy {
 	// Account farms: many members behind one device. A household shares a
 	// phone now and then; six members in an hour is a farm.
 	rules = append(rules, Rule{Name: "members_per_device", Action: SignIn, Dimension: Device, MaxPerHour: 5, Enabled: true, Distinct: true})
+	// Referral rings: invitations going round in a loop of up to 6 members
+	// within 30 days are one person's accounts inviting each other.
+	rules = append(rules, Rule{Name: "referral_ring", Kind: RingKind, Action: ReferralBind, Dimension: Chain,
+		MaxLength: 6, WindowHours: 720, Enabled: true})
+	// Guides: a month's budget gone within an hour of the first grant is
+	// not customers served one by one at the counter.
+	rules = append(rules, Rule{Name: "guide_budget_burn", Kind: BudgetBurnKind, Action: GuideGrant, Dimension: GuideDim,
+		MaxMinutes: 60, Enabled: true})
+	// Guides: half of a month's 2,000 points or more to one customer is
+	// a friend or the guide's own account, not a shop's customers.
+	rules = append(rules, Rule{Name: "guide_concentration", Kind: ConcentrationKind, Action: GuideGrant, Dimension: GuideDim,
+		MinPoints: 2000, MaxSharePct: 50, Enabled: true})
 	return Policy{Version: 1, Rules: rules}
 }
 
@@ -132,6 +189,20 @@ func (p *Policy) Validate() error {
 			return domain.FieldError(f+".name", "1 to 48 characters, no surrounding spaces")
 		case seen[r.Name]:
 			return domain.FieldError(f+".name", "used twice: names must be unique")
+		case r.Kind == RingKind:
+			if err := r.validateRing(f); err != nil {
+				return err
+			}
+		case r.Kind == BudgetBurnKind:
+			if err := r.validateBudgetBurn(f); err != nil {
+				return err
+			}
+		case r.Kind == ConcentrationKind:
+			if err := r.validateConcentration(f); err != nil {
+				return err
+			}
+		case r.Kind != "":
+			return domain.FieldError(f+".kind", "empty (a velocity rule), referral_ring, guide_budget_burn or guide_concentration")
 		case !known(Actions, r.Action):
 			return domain.FieldError(f+".action", "one of signin, draw, task_claim, referral_bind")
 		case !known(Dimensions, r.Dimension):
@@ -140,6 +211,60 @@ func (p *Policy) Validate() error {
 			return domain.FieldError(f+".max_per_hour", "between 1 and 1000000")
 		}
 		seen[r.Name] = true
+	}
+	return nil
+}
+
+// validateRing checks a referral_ring rule; the fields of velocity rules
+// must be left empty.
+func (r Rule) validateRing(f string) error {
+	switch {
+	case r.Action != ReferralBind:
+		return domain.FieldError(f+".action", "referral_bind for a referral_ring rule")
+	case r.Dimension != Chain:
+		return domain.FieldError(f+".dimension", "referral_chain for a referral_ring rule")
+	case r.MaxLength < 2 || r.MaxLength > 20:
+		return domain.FieldError(f+".max_length", "between 2 and 20 members")
+	case r.WindowHours < 1 || r.WindowHours > 24*366:
+		return domain.FieldError(f+".window_hours", "between 1 and 8784")
+	case r.MaxPerHour != 0 || r.Distinct:
+		return domain.FieldError(f+".max_per_hour", "not used by a referral_ring rule: leave it 0")
+	}
+	return nil
+}
+
+// validateBudgetBurn checks a guide_budget_burn rule.
+func (r Rule) validateBudgetBurn(f string) error {
+	switch {
+	case r.Action != GuideGrant:
+		return domain.FieldError(f+".action", "guide_grant for a guide_budget_burn rule")
+	case r.Dimension != GuideDim:
+		return domain.FieldError(f+".dimension", "guide for a guide_budget_burn rule")
+	case r.MaxMinutes < 1 || r.MaxMinutes > 60*24*31:
+		return domain.FieldError(f+".max_minutes", "between 1 and 44640")
+	case r.Hold:
+		return domain.FieldError(f+".hold", "a guide has no spends to hold: leave it false and disable the guide if the flag is confirmed")
+	case r.MaxPerHour != 0 || r.Distinct || r.MaxLength != 0 || r.WindowHours != 0:
+		return domain.FieldError(f+".max_per_hour", "not used by a guide_budget_burn rule: leave it 0")
+	}
+	return nil
+}
+
+// validateConcentration checks a guide_concentration rule.
+func (r Rule) validateConcentration(f string) error {
+	switch {
+	case r.Action != GuideGrant:
+		return domain.FieldError(f+".action", "guide_grant for a guide_concentration rule")
+	case r.Dimension != GuideDim:
+		return domain.FieldError(f+".dimension", "guide for a guide_concentration rule")
+	case r.MinPoints < 1 || r.MinPoints > 1_000_000_000:
+		return domain.FieldError(f+".min_points", "between 1 and 1000000000")
+	case r.MaxSharePct < 1 || r.MaxSharePct > 99:
+		return domain.FieldError(f+".max_share_pct", "between 1 and 99")
+	case r.Hold:
+		return domain.FieldError(f+".hold", "a guide has no spends to hold: leave it false and disable the guide if the flag is confirmed")
+	case r.MaxPerHour != 0 || r.Distinct || r.MaxLength != 0 || r.WindowHours != 0 || r.MaxMinutes != 0:
+		return domain.FieldError(f+".max_per_hour", "not used by a guide_concentration rule: leave it 0")
 	}
 	return nil
 }
@@ -210,6 +335,10 @@ type Flag struct {
 	DecidedBy string
 	DecidedAt time.Time
 	Note      string
+	// Evidence is what a pattern rule saw, as JSON (the ring's members and
+	// when each was bound); "" for a velocity rule, whose evidence is the
+	// fields above.
+	Evidence  string
 	CreatedAt time.Time
 }
 

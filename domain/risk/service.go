@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,10 +75,12 @@ type Service struct {
 	Store   Store
 	Counter Counter
 	Members Members
-	Audit   audit.Store
-	Tx      domain.UnitOfWork
-	Clock   domain.Clock
-	Log     *slog.Logger
+	// Grants is read by the guide rules (nil: they are not evaluated).
+	Grants Grants
+	Audit  audit.Store
+	Tx     domain.UnitOfWork
+	Clock  domain.Clock
+	Log    *slog.Logger
 	// PolicyTTL is how long an instance reuses the policy it read (0: 10
 	// s); an edit on another instance applies here after at most that.
 	PolicyTTL time.Duration
@@ -174,7 +177,7 @@ func (s *Service) Observe(ctx context.Context, ev Event) ([]Flag, error) {
 	var rules []Rule
 	needPhone := false
 	for _, r := range p.Rules {
-		if r.Enabled && r.Action == ev.Action {
+		if r.Enabled && r.velocity() && r.Action == ev.Action {
 			rules = append(rules, r)
 			needPhone = needPhone || r.Dimension == PhonePrefix
 		}
@@ -351,10 +354,10 @@ func (s *Service) Decide(ctx context.Context, a Actor, flagID int64, decision, n
 		}
 		b, _ := json.Marshal(map[string]any{"flag_id": f.ID, "rule": f.Rule, "key": f.Key, "count": f.Count, "note": note})
 		if err := s.Audit.Insert(ctx, &audit.Entry{Actor: a.Name, ActorRole: a.Role, Action: "risk.flag." + decision,
-			Target: "member:" + strconv.FormatInt(f.MemberID, 10), Detail: string(b), CreatedAt: f.DecidedAt}); err != nil {
+			Target: flagTarget(f), Detail: string(b), CreatedAt: f.DecidedAt}); err != nil {
 			return err
 		}
-		if decision != Clear {
+		if decision != Clear || f.MemberID == 0 { // a guide's flag holds no one
 			return nil
 		}
 		h, err := s.Store.Hold(ctx, f.MemberID)
@@ -371,6 +374,15 @@ func (s *Service) Decide(ctx context.Context, a Actor, flagID int64, decision, n
 		return s.auditHold(ctx, a, "risk.hold.release", *h, "flag cleared")
 	})
 	return f, err
+}
+
+// flagTarget is the audit target of a decision on f: the member, or the
+// guide a guide rule flagged.
+func flagTarget(f Flag) string {
+	if f.Dimension == GuideDim {
+		return "guide:" + strings.Fields(f.Key + " ?")[1] // "guide <id>[ to <member>]"
+	}
+	return "member:" + strconv.FormatInt(f.MemberID, 10)
 }
 
 // PlaceHold holds a member by hand (Conflict when held already).

@@ -2,21 +2,19 @@ package rules
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 
 	"github.com/jifen/jifen/domain"
 )
 
-// MayLock reports whether evaluating events of trigger for real may lock
-// rows (the usage rows of caps, budget pools): true unless the cache is on
-// and none of the trigger's active rules has caps or a pool. A caller that
-// would rather take its own locks first when the rules take none (the
-// order webhook's group commit locks the accounts with the tier rows)
-// asks it; the answer holds until the cache is reloaded (a rule edit, or
-// CacheTTL).
-func (s *Service) MayLock(ctx context.Context, trigger Trigger) (bool, error) {
+// MayLimit reports whether evaluating events of trigger for real may draw
+// on limits (caps per member, budget pools): true unless the cache is on
+// and none of the trigger's active rules has caps or a pool. A group that
+// would take the members' accounts earlier when no limit is involved (the
+// order webhook's) asks it; the answer holds until the cache is reloaded
+// (a rule edit, or CacheTTL).
+func (s *Service) MayLimit(ctx context.Context, trigger Trigger) (bool, error) {
 	if s.CacheTTL <= 0 {
 		return true, nil
 	}
@@ -35,12 +33,12 @@ func (s *Service) MayLock(ctx context.Context, trigger Trigger) (bool, error) {
 // # Many evaluations in one unit of work
 //
 // ApplyMany evaluates a group of events the way Apply would evaluate them
-// one after another, in order, in the caller's unit of work, with a
-// handful of statements for the whole group: one locked read of the usage
-// rows the caps need, one locked read of the budget pools, one conditional
-// UPDATE per pool for what the group took (its answer is awaited: a pool
-// is never overspent), one multi-row upsert of usage (which may travel
-// with the transaction's next statement or its COMMIT).
+// one after another, in order, in the caller's unit of work, loading and
+// saving the group's usage and pools at once: the usage the caps need and
+// the budget pools are loaded (and taken by the unit of work) once, the
+// group's draws on each pool are taken in one step that fails if the pool
+// no longer holds them (a pool is never overspent), and the usage is saved
+// once (repo/rulestore says how).
 // Caps and pools are kept in memory between the events of the group, so
 // two events of one member, or many events drawing on one pool, get what
 // they would get one after another.
@@ -57,21 +55,22 @@ type UsageAdd struct {
 
 // BatchUsage is what ApplyMany needs of the usage store.
 type BatchUsage interface {
-	// UsageDays returns, locked (FOR UPDATE on the rows there are), what
-	// each pair's rule awarded its member per day (yyyymmdd) on days
-	// from..to. Unlike Awarded it creates no row for a period without
-	// usage: ApplyMany's callers hold a member-level lock already (the
-	// order group locks the members' tier rows first).
+	// UsageDays returns, taken by the unit of work, what each pair's rule
+	// awarded its member per day (yyyymmdd) on days from..to. Unlike
+	// Awarded it records nothing for a period without usage: ApplyMany's
+	// callers have taken their members already (the order group takes the
+	// members' tier rows first).
 	UsageDays(ctx context.Context, pairs []MemberRule, from, to domain.Day) (map[MemberRule]map[int]int64, error)
-	// AddMany records the awards (as Add does for each). The statement
-	// may travel with the transaction's next statement or its COMMIT (a
-	// pipelined transaction); its failure then fails that statement.
+	// AddMany records the awards (as Add does for each). The store may
+	// save them as late as the end of the unit of work; a failure then
+	// fails the unit of work.
 	AddMany(ctx context.Context, adds []UsageAdd) error
 }
 
 // BatchBudget is what ApplyMany needs of the budget pools.
 type BatchBudget interface {
-	// LockPools returns (locked) what the pools of ruleIDs still hold; a
+	// LockPools returns, taken by the unit of work, what the pools of
+	// ruleIDs still hold; a
 	// rule without a pool row holds 0.
 	LockPools(ctx context.Context, ruleIDs []int64) (map[int64]int64, error)
 	// TakePools takes taken[rule] from each pool; a pool that no longer
@@ -79,18 +78,10 @@ type BatchBudget interface {
 	TakePools(ctx context.Context, taken map[int64]int64) error
 }
 
-// ErrNoBatch is returned by ApplyMany when the stores cannot batch.
-var ErrNoBatch = errors.New("rules: the stores do not support ApplyMany")
-
 // ApplyMany evaluates ins for real, in order, in the unit of work carried
 // by ctx (or its own). Any error fails the whole group (the caller rolls
 // back and may evaluate the events one by one).
 func (s *Service) ApplyMany(ctx context.Context, ins []Input) ([]Result, error) {
-	bu, ok1 := s.Usage.(BatchUsage)
-	bb, ok2 := s.Budget.(BatchBudget)
-	if !ok1 || !ok2 {
-		return nil, ErrNoBatch
-	}
 	type prepared struct {
 		res  Result
 		byID map[int64]*Rule
@@ -170,7 +161,7 @@ func (s *Service) ApplyMany(ctx context.Context, ins []Input) ([]Result, error) 
 				}
 				return list[i].Rule < list[k].Rule
 			})
-			u, err := bu.UsageDays(ctx, list, from, to)
+			u, err := s.Usage.UsageDays(ctx, list, from, to)
 			if err != nil {
 				return err
 			}
@@ -184,7 +175,7 @@ func (s *Service) ApplyMany(ctx context.Context, ins []Input) ([]Result, error) 
 				ids = append(ids, id)
 			}
 			sort.Slice(ids, func(i, k int) bool { return ids[i] < ids[k] })
-			left, err := bb.LockPools(ctx, ids)
+			left, err := s.Budget.LockPools(ctx, ids)
 			if err != nil {
 				return err
 			}
@@ -198,7 +189,7 @@ func (s *Service) ApplyMany(ctx context.Context, ins []Input) ([]Result, error) 
 			out[i] = p.res
 		}
 		if len(g.taken) > 0 {
-			if err := bb.TakePools(ctx, g.taken); err != nil {
+			if err := s.Budget.TakePools(ctx, g.taken); err != nil {
 				return err
 			}
 		}
@@ -218,7 +209,7 @@ func (s *Service) ApplyMany(ctx context.Context, ins []Input) ([]Result, error) 
 				}
 				return a.Day.Int() < b.Day.Int()
 			})
-			if err := bu.AddMany(ctx, adds); err != nil {
+			if err := s.Usage.AddMany(ctx, adds); err != nil {
 				return err
 			}
 		}

@@ -41,6 +41,8 @@ type Usage interface {
 	Awarded(ctx context.Context, memberID, ruleID int64, from, to domain.Day) (int64, error)
 	// Add records points awarded by rule ruleID to memberID on day.
 	Add(ctx context.Context, memberID, ruleID int64, day domain.Day, points int64) error
+	// BatchUsage: the same for a group (ApplyMany).
+	BatchUsage
 }
 
 // Budget holds the rules' budget pools.
@@ -51,6 +53,8 @@ type Budget interface {
 	// unit of work carried by ctx, and returns what it took (0 when the pool
 	// is empty). It never takes the pool below zero.
 	Reserve(ctx context.Context, ruleID int64, points int64) (granted int64, err error)
+	// BatchBudget: the same for a group (ApplyMany).
+	BatchBudget
 }
 
 // Service edits and evaluates rules.

@@ -19,7 +19,7 @@ import (
 // every other one queued behind it and signs them all in in ONE
 // transaction:
 //
-//  1. the members' ledger accounts locked (ledger.Prelock) and, after
+//  1. the members' ledger accounts locked (ledger.LockMembers) and, after
 //     that, one plain read of their rows of today and yesterday: a member
 //     already signed in today gets AlreadySignedIn, and so does every
 //     request of a member behind their first one in the group. The account
@@ -29,24 +29,22 @@ import (
 //     and renumbers today's row;
 //  2. Rewards.Decide for each request (the same decision a lone sign-in
 //     makes; tiers from one TiersOf call per group, before the
-//     transaction), then one multi-row INSERT of the new day rows;
+//     transaction), then the new day rows, inserted at once;
 //  3. for members whose account step 1 did not lock (none yet, or a ledger
-//     without Prelock), one locking read of their rows of yesterday, now
+//     without LockMembers), their rows of yesterday taken, now
 //     that today's rows hold their locks: a make-up of yesterday (or
 //     renumbering through it) that had not committed at step 1 is waited
 //     for and seen, and a row whose streak changed is decided again and
 //     corrected (a rare single-row update). A make-up whose renumbering scan reaches today's
 //     row after step 2 waits for this commit and renumbers it, as with a
 //     lone sign-in;
-//  4. ledger.ApplyLate of every award (key "signin:<member>:<yyyymmdd>"),
-//     on the accounts step 1 locked, with multi-row writes;
-//  5. commit; the calendar bits of the group are set in one round trip
-//     (Calendar.MarkMany) and each caller then updates its boards in Redis.
+//  4. ledger.ApplyWithoutIDs of every award (key "signin:<member>:<yyyymmdd>"),
+//     on the accounts step 1 locked, saved at once;
+//  5. commit; the calendar bits of the group are set at once
+//     (Calendar.MarkMany) and each caller then updates its boards.
 //
-// In a pipelined transaction (MySQL, repo.DB.InPipelinedTx) that is two
-// requests to the server: the account lock, the read of step 1 and the
-// BEGIN in one; the INSERT of step 2, the ledger's writes and the COMMIT
-// in the other (plus step 3 when some member had no account).
+// How many requests that costs the server is repo/signinstore's (its
+// package doc).
 //
 // Nothing waits for a group to fill: under light load a group is one
 // request. A day row taken by a concurrent group or lone sign-in after the
@@ -100,7 +98,7 @@ func (s *Service) submit(ctx context.Context, memberID int64, now time.Time) (re
 	if set.Max <= 0 {
 		set.Max = 64
 	}
-	set.Max = min(set.Max, ledger.MaxApply) // one ApplyLate per group
+	set.Max = min(set.Max, ledger.MaxApply) // one ApplyWithoutIDs per group
 	s.group.Submit(set, s.commitGroup, j)
 	// Once queued the job is answered whatever happens to ctx: the group
 	// may already have committed it.
@@ -165,7 +163,7 @@ func (s *Service) commitDay(today domain.Day, jobs []*job) {
 	}
 }
 
-// markAll sets the calendar bits of the group's sign-ins in one round trip
+// markAll sets the calendar bits of the group's sign-ins at once
 // when the Calendar can; false leaves it to the callers.
 func (s *Service) markAll(ctx context.Context, today domain.Day, answers map[*job]jobResult) bool {
 	var ms []int64
@@ -208,7 +206,7 @@ func (s *Service) tiersOf(ctx context.Context, members []int64) (map[int64]strin
 // job alone.
 func (s *Service) signInGroup(ctx context.Context, today domain.Day, jobs []*job, members []int64, tiers map[int64]string) (map[*job]jobResult, error) {
 	yesterday := today.AddDays(-1)
-	locked, err := s.Ledger.Prelock(ctx, members, nil)
+	locked, err := s.Ledger.LockMembers(ctx, members, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +298,7 @@ func (s *Service) signInGroup(ctx context.Context, today domain.Day, jobs []*job
 }
 
 // awardAll earns the points of recs in the transaction in ctx with one
-// ledger operation (ApplyLate: the group reads no entry id) and returns
+// ledger operation (ApplyWithoutIDs: the group reads no entry id) and returns
 // each member's balance after it. Any refusal fails the group.
 func (s *Service) awardAll(ctx context.Context, recs []Record) ([]int64, error) {
 	balances := make([]int64, len(recs))
@@ -314,7 +312,7 @@ func (s *Service) awardAll(ctx context.Context, recs []Record) ([]int64, error) 
 		}
 	}
 	if len(ops) > 0 {
-		entries, errs, err := s.Ledger.ApplyLate(ctx, ops)
+		entries, errs, err := s.Ledger.ApplyWithoutIDs(ctx, ops)
 		if err != nil {
 			return nil, err
 		}

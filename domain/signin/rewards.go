@@ -1,7 +1,9 @@
 package signin
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 
 	"github.com/jifen/jifen/domain"
 )
@@ -30,20 +32,45 @@ type Rewards struct {
 	MakeupCost      int64
 }
 
-// Validate checks the scheme once at start-up.
-func (r Rewards) Validate() error {
-	if r.Base < 0 || r.Cycle < 0 || r.MakeupsPerMonth < 0 || r.MakeupCost <= 0 {
-		return domain.Errorf(domain.Invalid, "signin: base, cycle and makeups must be ≥ 0, makeup cost > 0")
-	}
-	for _, s := range r.Ladder {
-		if s.Day < 1 || s.Bonus < 0 || s.Multiplier < 0 || (r.Cycle > 0 && s.Day > r.Cycle) {
-			return domain.Errorf(domain.Invalid, "signin: ladder step day %d invalid", s.Day)
+// MaxPermille bounds a multiplier (×100), so a multiplied reward of
+// domain.MaxPoints stays inside int64.
+const MaxPermille = 100_000
+
+// Validate checks the scheme once at start-up (the configuration calls
+// it): points in range, ladder days within the cycle, multipliers from 0
+// to MaxPermille, make-ups not negative and priced. key prefixes the
+// fields its error names (the configuration's keys: key.base_points,
+// key.ladder[i], …).
+func (r Rewards) Validate(key string) error {
+	fields := map[string]string{}
+	add := func(_ domain.Points, err error) {
+		var de *domain.Error
+		if errors.As(err, &de) {
+			maps.Copy(fields, de.Fields)
 		}
+	}
+	add(domain.ParsePointsOrZero(key+".base_points", r.Base))
+	if r.Cycle < 0 {
+		fields[key+".cycle_days"] = "must be ≥ 0 (0: the streak keeps growing)"
+	}
+	for i, st := range r.Ladder {
+		k := fmt.Sprintf("%s.ladder[%d]", key, i)
+		if st.Day < 1 || (r.Cycle > 0 && st.Day > r.Cycle) || st.Multiplier < 0 || st.Multiplier > MaxPermille {
+			fields[k] = fmt.Sprintf("day must be 1..cycle_days, multiplier_permille 0..%d", MaxPermille)
+		}
+		add(domain.ParsePointsOrZero(k+".bonus", st.Bonus))
 	}
 	for t, m := range r.TierPermille {
-		if m < 0 {
-			return domain.Errorf(domain.Invalid, "signin: tier %s multiplier negative", t)
+		if m < 0 || m > MaxPermille {
+			fields[key+".tier_multipliers_permille."+t] = fmt.Sprintf("must be from 0 to %d", MaxPermille)
 		}
+	}
+	if r.MakeupsPerMonth < 0 {
+		fields[key+".makeups_per_month"] = "must be ≥ 0"
+	}
+	add(domain.ParsePoints(key+".makeup_cost", r.MakeupCost))
+	if len(fields) > 0 {
+		return &domain.Error{Code: domain.Invalid, Message: "invalid sign-in rewards", Fields: fields}
 	}
 	return nil
 }

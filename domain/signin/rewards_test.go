@@ -27,14 +27,14 @@ func TestRewardsLadder(t *testing.T) {
 	}
 	for _, c := range cases {
 		r := signin.Rewards{Base: 10, Cycle: c.cycle, Ladder: ladder, TierPermille: map[string]int64{"gold": 1500, "silver": 1000}, MakeupCost: 20}
-		if err := r.Validate(); err != nil {
+		if err := r.Validate("engage.signin"); err != nil {
 			t.Fatal(err)
 		}
 		if got := fmt.Sprint(r.For(c.streak, c.tier)); got != c.want {
 			t.Errorf("cycle %d streak %d %s: %s, want %s", c.cycle, c.streak, c.tier, got, c.want)
 		}
 	}
-	if err := (signin.Rewards{Base: 10, Cycle: 7, Ladder: []signin.Step{{Day: 8}}, MakeupCost: 20}).Validate(); err == nil {
+	if err := (signin.Rewards{Base: 10, Cycle: 7, Ladder: []signin.Step{{Day: 8}}, MakeupCost: 20}).Validate("engage.signin"); err == nil {
 		t.Error("a ladder step beyond the cycle must be refused")
 	}
 }

@@ -37,9 +37,9 @@ type Record struct {
 type Store interface {
 	// Insert stores r; a row for the same member and day is ErrDuplicate.
 	Insert(ctx context.Context, r Record) error
-	// Get returns the member's row of day; lock reads it FOR UPDATE on
-	// MySQL (waiting for an uncommitted insert or update of it; under
-	// READ COMMITTED a missing row locks nothing).
+	// Get returns the member's row of day; lock takes it for the unit of
+	// work (waiting for an unfinished insert or update of it; a missing
+	// row is not taken: repo/signinstore says why).
 	Get(ctx context.Context, memberID int64, day domain.Day, lock bool) (Record, bool, error)
 	// After returns (locking) the member's rows after day, oldest first,
 	// up to limit.
@@ -55,13 +55,12 @@ type Store interface {
 
 	// For group commit (group.go):
 
-	// Rows returns the members' rows of the given days, locking them (FOR
-	// UPDATE on MySQL) when lock.
+	// Rows returns the members' rows of the given days, taking them for
+	// the unit of work when lock.
 	Rows(ctx context.Context, members []int64, days []domain.Day, lock bool) ([]Record, error)
-	// InsertMany stores rs with one statement, which may travel with the
-	// transaction's next statement (a pipelined transaction): a taken
-	// (member, day) fails it, or that next statement, with ErrDuplicate
-	// (wrapped) and the transaction must roll back.
+	// InsertMany stores rs at once, as late as the unit of work's next
+	// read or write: a taken (member, day) fails it, or that next step,
+	// with ErrDuplicate (wrapped) and the unit of work must roll back.
 	InsertMany(ctx context.Context, rs []Record) error
 }
 
@@ -79,7 +78,7 @@ type Calendar interface {
 	Fill(ctx context.Context, memberID int64, first domain.Day, days []int) error
 	// Mark adds one signed day.
 	Mark(ctx context.Context, memberID int64, day domain.Day) error
-	// MarkMany marks one day of many members at once (one round trip): a
+	// MarkMany marks one day of many members at once: a
 	// group marks its sign-ins after the commit, before answering, so the
 	// callers skip their own Mark.
 	MarkMany(ctx context.Context, members []int64, day domain.Day) error
@@ -113,11 +112,11 @@ type Ledger interface {
 
 	// For group commit (group.go):
 
-	// Prelock locks the accounts a later ApplyLate will lock, with the
-	// transaction's next statement; locked (nil when nothing was sent)
-	// tells which were there and are locked.
-	Prelock(ctx context.Context, members []int64, withLots map[int64]bool) (locked func(memberID int64) bool, err error)
-	// ApplyLate makes many earns in the caller's transaction at once,
-	// reading no entry id before the commit.
-	ApplyLate(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
+	// LockMembers takes, for the unit of work, the accounts a later
+	// ApplyWithoutIDs will use; locked (nil when they are loaded at the
+	// Apply) tells which were there and are taken.
+	LockMembers(ctx context.Context, members []int64, withLots map[int64]bool) (locked func(memberID int64) bool, err error)
+	// ApplyWithoutIDs makes many earns in the caller's unit of work at
+	// once, reading no entry id before it ends.
+	ApplyWithoutIDs(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
 }

@@ -16,7 +16,6 @@ package tier
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -79,6 +78,8 @@ type Store interface {
 	// DueForReview returns up to limit members with id > after whose review
 	// is due at now, by id.
 	DueForReview(ctx context.Context, now time.Time, after int64, limit int) ([]int64, error)
+	// BatchStore: a group's rows in one read and one write.
+	BatchStore
 }
 
 // Spender debits points (ledger.Service).
@@ -229,47 +230,38 @@ type Recorded struct {
 	WeekOrders    int64
 }
 
-// BatchStore is what RecordPaidMany needs beyond Store.
+// BatchStore is what RecordPaidMany needs of the Store.
 type BatchStore interface {
 	// LockMany inserts the rows of inits that are missing, then returns
 	// all of them locked, in one statement each.
 	LockMany(ctx context.Context, inits []State) (map[int64]State, error)
-	// SaveMany saves the rows (locked by LockMany) in one statement, which
-	// may travel with the transaction's next statement or its COMMIT.
+	// SaveMany saves the rows (taken by LockMany) at once, as late as the
+	// end of the unit of work.
 	SaveMany(ctx context.Context, sts []State) error
+	// RowTaker: a group's rows taken ahead of LockMany.
+	RowTaker
 }
 
-// Prelocker is a BatchStore that can send the locked read of LockMany
-// ahead, with the transaction's next statement (a pipelined transaction);
-// the next LockMany it covers then reads again only the rows that were
-// missing (after inserting them).
-type Prelocker interface {
-	PrelockRows(ctx context.Context, memberIDs []int64) error
+// RowTaker takes the rows LockMany will lock for the unit of work in ctx,
+// ahead of it (repo/tierstore says when the store reads them); the next
+// LockMany it covers then loads again only the rows that were missing
+// (after adding them).
+type RowTaker interface {
+	TakeRows(ctx context.Context, memberIDs []int64) error
 }
 
-// Prelock asks for the tier rows of memberIDs to be locked and read with
-// the next statement of the transaction in ctx, when the store can; a
-// RecordPaidMany of those members in the same transaction then costs no
-// round trip for its locked read. Members without a row (or that do not
+// LockMembers says that the tier rows of memberIDs are taken by the unit
+// of work in ctx; a RecordPaidMany of those members in it then loads
+// nothing more. Members without a row (or that do not
 // exist) are harmless: RecordPaidMany inserts the rows it needs.
-func (s *Service) Prelock(ctx context.Context, memberIDs []int64) error {
-	if p, ok := s.Store.(Prelocker); ok {
-		return p.PrelockRows(ctx, memberIDs)
-	}
-	return nil
+func (s *Service) LockMembers(ctx context.Context, memberIDs []int64) error {
+	return s.Store.TakeRows(ctx, memberIDs)
 }
-
-// ErrNoBatch is returned by RecordPaidMany when the store cannot batch.
-var ErrNoBatch = errors.New("tier: the store does not support RecordPaidMany")
 
 // RecordPaidMany records paid orders as RecordPaid would one after another,
 // in order (two orders of one member count as two), in the unit of work in
 // ctx: one locked read of all the members' rows and one write.
 func (s *Service) RecordPaidMany(ctx context.Context, in []Paid) ([]Recorded, error) {
-	bs, ok := s.Store.(BatchStore)
-	if !ok {
-		return nil, ErrNoBatch
-	}
 	now := s.Clock.Now()
 	var out []Recorded
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
@@ -282,7 +274,7 @@ func (s *Service) RecordPaidMany(ctx context.Context, in []Paid) ([]Recorded, er
 			}
 		}
 		sort.Slice(inits, func(i, k int) bool { return inits[i].MemberID < inits[k].MemberID })
-		rows, err := bs.LockMany(ctx, inits)
+		rows, err := s.Store.LockMany(ctx, inits)
 		if err != nil {
 			return err
 		}
@@ -302,7 +294,7 @@ func (s *Service) RecordPaidMany(ctx context.Context, in []Paid) ([]Recorded, er
 		for _, init := range inits {
 			sts = append(sts, rows[init.MemberID])
 		}
-		return bs.SaveMany(ctx, sts)
+		return s.Store.SaveMany(ctx, sts)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("growth of %d orders: %w", len(in), err)

@@ -1,4 +1,6 @@
 // Package guidestore is the gorm implementation of guide.Repository.
+// LockGuide locks the guide's row: FOR UPDATE on MySQL, the immediate
+// transaction on SQLite.
 package guidestore
 
 import (

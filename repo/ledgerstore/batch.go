@@ -26,7 +26,7 @@ const entryChunk = 2000
 
 // LockAccounts implements ledger.BatchStore: one locking read of all the
 // accounts, ascending, with the live lots of the members in withLots (see
-// lockReads). The accounts a PrelockAccounts of the same transaction read
+// lockReads). The accounts a TakeAccounts of the same transaction read
 // are used instead when they cover the request (once: the next call reads
 // again).
 func (s *Store) LockAccounts(ctx context.Context, members []int64, withLots map[int64]bool) (map[int64]ledger.Account, map[int64]ledger.LiveRead, error) {
@@ -53,11 +53,11 @@ func (s *Store) LockAccounts(ctx context.Context, members []int64, withLots map[
 	return p.accounts, p.lots, nil
 }
 
-// PrelockAccounts implements ledger.Prelocker: in a pipelined transaction
+// TakeAccounts implements ledger.AccountTaker: in a pipelined transaction
 // the locking read of LockAccounts travels with the transaction's next
 // statement, and the next LockAccounts covered by it reads nothing.
 // Outside one it does nothing (nil: LockAccounts reads as usual).
-func (s *Store) PrelockAccounts(ctx context.Context, members []int64, withLots map[int64]bool) (func(int64) bool, error) {
+func (s *Store) TakeAccounts(ctx context.Context, members []int64, withLots map[int64]bool) (func(int64) bool, error) {
 	if !repo.Pipelined(ctx) || len(members) == 0 {
 		return nil, nil
 	}
@@ -279,7 +279,7 @@ func (s *Store) WriteBatch(ctx context.Context, w *ledger.BatchWrite) error {
 		}
 		return nil
 	}
-	late := w.LateIDs && len(w.Records) <= entryChunk && repo.Pipelined(ctx) && s.DB.ConsecutiveIDs()
+	late := w.IDsUnread && len(w.Records) <= entryChunk && repo.Pipelined(ctx) && s.DB.ConsecutiveIDs()
 	if late {
 		if err := s.writeEntriesLate(ctx, w.Records); err != nil {
 			return err
@@ -421,7 +421,7 @@ func (s *Store) WriteBatch(ctx context.Context, w *ledger.BatchWrite) error {
 const lateEntryVar = "@jifen_first_entry"
 
 // writeEntriesLate sends the entries with the transaction's COMMIT (see
-// BatchWrite.LateIDs): one multi-row INSERT whose first id goes into
+// BatchWrite.IDsUnread): one multi-row INSERT whose first id goes into
 // lateEntryVar for the lots and allocations behind it by a read that also
 // reports it and fills the ids, the lots' and the allocations' EntryID
 // when the COMMIT returns. A taken key fails the transaction with

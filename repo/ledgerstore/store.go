@@ -5,6 +5,20 @@
 // also reads the latest committed rows when the surrounding transaction's
 // snapshot is older; on SQLite the BEGIN IMMEDIATE transaction already
 // holds the database's write lock.
+//
+// # A group's accounts and entries
+//
+// ledger.Service.LockMembers (TakeAccounts) queues the locking read of a
+// group's accounts and lots in a pipelined transaction
+// (repo.DB.InPipelinedTx, repo.DB.LaterRead): it travels with the
+// transaction's next statement, which the group sends anyway, and the next
+// LockAccounts it covers reads nothing; outside one it does nothing and
+// LockAccounts reads at once. A batch whose entry ids nobody reads
+// (ledger.BatchWrite.IDsUnread: ledger.Service.ApplyWithoutIDs and the
+// ledger's own groups) sends its entries with the COMMIT and reads their
+// ids back in the same request (SELECT @v := LAST_INSERT_ID(), consecutive
+// ids with innodb_autoinc_lock_mode ≤ 1); a taken key then fails the
+// COMMIT's request and the whole transaction rolls back.
 package ledgerstore
 
 import (

@@ -1,5 +1,22 @@
 // Package lotterystore implements lottery.Store over gorm (MySQL and SQLite,
 // tables in repo/schema/growth.go) and lottery.Gate over Redis (gate.go).
+//
+// # A draw group on MySQL
+//
+// A draw group (domain/lottery group.go) runs in a pipelined transaction
+// (repo.DB.InPipelinedTx). Each *Later method of lottery.GroupStore queues
+// its read (repo.DB.LaterRead) to be sent with the transaction's next
+// statement, and returns a function giving its result once that statement
+// has run (elsewhere it reads at once); Flush sends what waits, and the
+// reads run on the server in the order they were queued. So the member
+// rows' lock, the draws under the keys and the prizes go in the first
+// request (with the ledger accounts too, ledger.Service.LockMembers, when
+// no campaign of the group has a stocked prize, so no prize row is
+// locked), the stocked prizes' lock (FOR UPDATE), the accounts and the
+// wins in a second one when needed, and every write (the ledger's entries
+// through ApplyWithoutIDs, the draw rows, counters and won) with the
+// COMMIT; the draw and entry ids are read back by the same request. A
+// draw group is then two or three requests to the server.
 package lotterystore
 
 import (

@@ -1,5 +1,28 @@
 // Package orderstore keeps order events and orders (domain/orders) in MySQL
 // or SQLite. It opens no transaction: it joins the one in the context.
+//
+// # A group of paid events on MySQL
+//
+// The order webhook's groups (domain/orders group.go) run in a pipelined
+// transaction (repo.DB.InPipelinedTx): TakenEvents is a read queued with
+// repo.DB.LaterRead, InsertPaid's INSERTs are queued with repo.DB.Later,
+// and tier.Service.LockMembers, ledger.Service.LockMembers and
+// referral.Service.LoadFirstPaid queue their locking reads the same way.
+// The locks are taken in the ordinary path's order: tier rows (FOR
+// UPDATE), usage and pools, accounts. A group whose rules have no caps or
+// pools is two requests to the server: the BEGIN and the reads of step 1;
+// every write of steps 2 to 5 with the COMMIT. With caps or pools it is
+// four or five: step 1 without the accounts; the locked reads of step 3
+// (carrying the tier UPDATE and the bindings' read); when the group drew
+// on a pool, the pools' conditional UPDATE, whose answer is awaited (a
+// pool is never overspent); the accounts' locking read; the writes with
+// the COMMIT. A taken order or event id fails the statement it travels
+// with, and the whole transaction rolls back.
+//
+// A member whose tier row is missing gets it inserted at step 2, after
+// step 1 may have locked their account: a lone event of that member
+// running at the same moment may then deadlock with the group, and
+// InnoDB's deadlock detection rolls one back to run again.
 package orderstore
 
 import (

@@ -1,5 +1,10 @@
 // Package referralstore implements referral.Store over gorm (tables in
 // repo/schema/growth.go, versions 551–554) and the QR-code cache over Redis.
+//
+// LoadBindings (referral.Bindings) queues the read of Bindings in a
+// pipelined transaction (repo.DB.InPipelinedTx): it travels with the
+// transaction's next statement, and the next Bindings it covers reads
+// nothing; outside one it does nothing and Bindings reads at once.
 package referralstore
 
 import (
@@ -338,7 +343,7 @@ func (c *QRCache) Put(ctx context.Context, k string, jpeg []byte) error {
 
 // Bindings returns the bindings of the invitees that have one, in one
 // statement (a group of first paid orders), or none when a
-// PrefetchBindings of the same transaction read them.
+// LoadBindings of the same transaction read them.
 func (s *Store) Bindings(ctx context.Context, inviteeIDs []int64) (map[int64]referral.Binding, error) {
 	out := map[int64]referral.Binding{}
 	if len(inviteeIDs) == 0 {
@@ -357,15 +362,15 @@ func (s *Store) Bindings(ctx context.Context, inviteeIDs []int64) (map[int64]ref
 	return out, nil
 }
 
-var _ referral.BindingsPrefetcher = (*Store)(nil)
+var _ referral.Bindings = (*Store)(nil)
 
 type prefetchKey struct{}
 
-// PrefetchBindings implements referral.BindingsPrefetcher: in a pipelined
+// LoadBindings implements referral.Bindings: in a pipelined
 // transaction the read of Bindings travels with the transaction's next
 // statement, and the next Bindings covered by it reads nothing. Outside
 // one it does nothing (Bindings reads as usual).
-func (s *Store) PrefetchBindings(ctx context.Context, inviteeIDs []int64) error {
+func (s *Store) LoadBindings(ctx context.Context, inviteeIDs []int64) error {
 	if !repo.Pipelined(ctx) || len(inviteeIDs) == 0 {
 		return nil
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/jifen/jifen/repo/testenv"
 )
 
-// A prefetch (referral.Service.PrefetchFirstPaid) reads the bindings with
+// A prefetch (referral.Service.LoadFirstPaid) reads the bindings with
 // the transaction's next statement in a pipelined transaction, and the
 // next Bindings it covers answers from that read: a binding committed
 // after it is not seen. Bindings it does not cover, or outside a pipelined
@@ -28,7 +28,7 @@ func TestPrefetchedBindings(t *testing.T) {
 	}
 	pipelined := env.DB.Dialect() == repo.MySQL
 	err := env.DB.InPipelinedTx(ctx, func(ctx context.Context) error {
-		if err := svc.PrefetchFirstPaid(ctx, []int64{1, 2, 3}); err != nil {
+		if err := svc.LoadFirstPaid(ctx, []int64{1, 2, 3}); err != nil {
 			return err
 		}
 		var one int

@@ -237,7 +237,7 @@ func TestCampaignReportCountsEveryRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[reminder.Status]int{reminder.Pending: 2, reminder.Failed: 1, reminder.Skipped: 1, reminder.Sent: 0, reminder.Uncertain: 0}
+	want := map[reminder.Status]int{reminder.Pending: 2, reminder.Failed: 1, reminder.Skipped: 1, reminder.Sent: 0, reminder.Uncertain: 0, reminder.Holdout: 0}
 	if fmt.Sprint(rep.ByStatus) != fmt.Sprint(want) || rep.ByErrCode[43101] != 1 || len(rep.Failures) != 1 || rep.Failures[0].Reason != "no quota" {
 		t.Fatalf("report %+v", rep)
 	}

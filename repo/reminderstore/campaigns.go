@@ -227,7 +227,7 @@ func (s *Campaigns) SkipPending(ctx context.Context, prefix, reason string, now 
 // Report implements reminder.CampaignStore.
 func (s *Campaigns) Report(ctx context.Context, prefix string, samples int) (reminder.CampaignReport, error) {
 	rep := reminder.CampaignReport{ByStatus: map[reminder.Status]int{reminder.Pending: 0, reminder.Sent: 0, reminder.Failed: 0,
-		reminder.Skipped: 0, reminder.Uncertain: 0}, ByErrCode: map[int64]int{}}
+		reminder.Skipped: 0, reminder.Uncertain: 0, reminder.Holdout: 0}, ByErrCode: map[int64]int{}}
 	var byStatus []struct {
 		Status string
 		N      int

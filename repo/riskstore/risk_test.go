@@ -319,7 +319,7 @@ func TestRiskPolicyValidation(t *testing.T) {
 		t.Fatalf("update: %+v %v", got, err)
 	}
 	cur, err := f.svc.Policy(ctx)
-	if err != nil || cur.Version != 2 || len(cur.Rules) != 13 || cur.UpdatedBy != "root" {
+	if err != nil || cur.Version != 2 || len(cur.Rules) != 16 || cur.UpdatedBy != "root" {
 		t.Fatalf("stored: %+v %v", cur, err)
 	}
 }

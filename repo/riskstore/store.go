@@ -45,6 +45,7 @@ type flagRow struct {
 	DecidedBy string
 	DecidedAt *time.Time
 	Note      string
+	Evidence  *string
 	CreatedAt time.Time
 }
 
@@ -54,6 +55,9 @@ func (r flagRow) toDomain() risk.Flag {
 	f := risk.Flag{ID: r.ID, MemberID: r.MemberID, Rule: r.Rule, Action: risk.Action(r.Action), Dimension: risk.Dimension(r.Dimension),
 		Key: r.Key, Window: r.Window.UTC(), Count: r.Count, Limit: r.Limit, Held: r.Held, Status: r.Status,
 		DecidedBy: r.DecidedBy, Note: r.Note, CreatedAt: r.CreatedAt.UTC()}
+	if r.Evidence != nil {
+		f.Evidence = *r.Evidence
+	}
 	if r.DecidedAt != nil {
 		f.DecidedAt = r.DecidedAt.UTC()
 	}
@@ -110,6 +114,9 @@ func (s *Store) InsertPolicy(ctx context.Context, p *risk.Policy) error {
 func (s *Store) InsertFlag(ctx context.Context, f *risk.Flag) error {
 	r := flagRow{MemberID: f.MemberID, Rule: f.Rule, Action: string(f.Action), Dimension: string(f.Dimension), Key: f.Key,
 		Window: f.Window.UTC(), Count: f.Count, Limit: f.Limit, Held: f.Held, Status: f.Status, CreatedAt: f.CreatedAt.UTC()}
+	if f.Evidence != "" {
+		r.Evidence = &f.Evidence
+	}
 	if err := s.db(ctx).Create(&r).Error; err != nil {
 		if repo.IsDuplicate(err) {
 			return risk.ErrDuplicate
@@ -269,4 +276,34 @@ func (c *Counter) AddMember(ctx context.Context, keys []string, member int64, tt
 		out[i] = cmd.Val()
 	}
 	return out, nil
+}
+
+// Grants implements risk.Grants over guide_grants.
+type Grants struct{ DB *repo.DB }
+
+var _ risk.Grants = (*Grants)(nil)
+
+// FirstGrantAt implements risk.Grants through the (guide_id, month) index.
+func (g *Grants) FirstGrantAt(ctx context.Context, guideID int64, month int) (time.Time, error) {
+	var rows []struct{ CreatedAt time.Time }
+	err := g.DB.Conn(ctx).Table("guide_grants").Select("created_at").Where("guide_id = ? AND month = ?", guideID, month).
+		Order("created_at").Order("id").Limit(1).Find(&rows).Error
+	if err != nil {
+		return time.Time{}, fmt.Errorf("first grant of guide %d in %d: %w", guideID, month, err)
+	}
+	if len(rows) == 0 {
+		return time.Time{}, domain.Errorf(domain.NotFound, "guide %d granted nothing in %d", guideID, month)
+	}
+	return rows[0].CreatedAt.UTC(), nil
+}
+
+// MemberMonth implements risk.Grants through the (member_id, day) index.
+func (g *Grants) MemberMonth(ctx context.Context, guideID, memberID int64, month int) (int64, error) {
+	var sum int64
+	err := g.DB.Conn(ctx).Table("guide_grants").Select("COALESCE(SUM(points), 0)").
+		Where("member_id = ? AND day BETWEEN ? AND ? AND guide_id = ?", memberID, month*100+1, month*100+31, guideID).Scan(&sum).Error
+	if err != nil {
+		return 0, fmt.Errorf("grants of guide %d to member %d in %d: %w", guideID, memberID, month, err)
+	}
+	return sum, nil
 }

@@ -8,6 +8,18 @@
 //
 // Store implements rules.Store, rules.Usage and rules.Budget. It opens no
 // transaction itself: it joins the one carried by the context (repo.DB.InTx).
+//
+// # A group's usage and pools (rules.Service.ApplyMany)
+//
+// A group of events costs a handful of statements whatever its size: one
+// locked read of the usage rows the caps need (FOR UPDATE on MySQL, on the
+// rows there are: the group's caller holds a member-level lock already,
+// the order group's tier rows), one locked read of the budget pools, one
+// conditional UPDATE per pool for what the group took (its answer is
+// awaited: a pool is never overspent), and one multi-row upsert of usage,
+// which in a pipelined transaction (repo.DB.InPipelinedTx) travels with
+// the transaction's next statement or its COMMIT (repo.DB.Later); its
+// failure then fails that statement and the transaction rolls back.
 package rulestore
 
 import (

@@ -307,20 +307,20 @@ func TestCreateRejectsInvalidRules(t *testing.T) {
 	}
 }
 
-// MayLock answers from the rule cache: false while no active rule of the
+// MayLimit answers from the rule cache: false while no active rule of the
 // trigger has caps or a pool, true once one has (its creation drops the
 // cache), and always true with the cache off.
 func TestMayLock(t *testing.T) {
 	svc, _, _ := newService(t)
 	ctx := context.Background()
-	if may, err := svc.MayLock(ctx, rules.OrderPaid); err != nil || !may {
+	if may, err := svc.MayLimit(ctx, rules.OrderPaid); err != nil || !may {
 		t.Fatalf("cache off: %v %v", may, err)
 	}
 	svc.CacheTTL = time.Minute
 	if _, err := svc.Create(ctx, flat("基础积分", 1000)); err != nil {
 		t.Fatal(err)
 	}
-	if may, err := svc.MayLock(ctx, rules.OrderPaid); err != nil || may {
+	if may, err := svc.MayLimit(ctx, rules.OrderPaid); err != nil || may {
 		t.Fatalf("no caps or pools: %v %v", may, err)
 	}
 	capped := flat("上限", 1000)
@@ -328,10 +328,10 @@ func TestMayLock(t *testing.T) {
 	if _, err := svc.Create(ctx, capped); err != nil {
 		t.Fatal(err)
 	}
-	if may, err := svc.MayLock(ctx, rules.OrderPaid); err != nil || !may {
+	if may, err := svc.MayLimit(ctx, rules.OrderPaid); err != nil || !may {
 		t.Fatalf("a capped rule: %v %v", may, err)
 	}
-	if may, err := svc.MayLock(ctx, rules.SignIn); err != nil || may {
+	if may, err := svc.MayLimit(ctx, rules.SignIn); err != nil || may {
 		t.Fatalf("another trigger: %v %v", may, err)
 	}
 }

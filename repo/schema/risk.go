@@ -3,6 +3,8 @@ package schema
 import (
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/jifen/jifen/repo"
 )
 
@@ -50,8 +52,17 @@ type riskHoldV1 struct {
 
 func (riskHoldV1) TableName() string { return "risk_holds" }
 
+// riskFlagV2 adds a flag's evidence beyond its counted key: what a pattern
+// rule saw (a referral ring's members and bindings), as JSON.
+type riskFlagV2 struct {
+	Evidence string `gorm:"type:text"`
+}
+
+func (riskFlagV2) TableName() string { return "risk_flags" }
+
 var risk = []repo.Migration{
 	{Version: 1001, Name: "risk_policies", Up: repo.CreateTables(&riskPolicyV1{})},
 	{Version: 1002, Name: "risk_flags", Up: repo.CreateTables(&riskFlagV1{})},
 	{Version: 1003, Name: "risk_holds", Up: repo.CreateTables(&riskHoldV1{})},
+	{Version: 1301, Name: "risk_flags_evidence", Up: func(tx *gorm.DB) error { return tx.Migrator().AddColumn(&riskFlagV2{}, "Evidence") }},
 }

@@ -3,7 +3,8 @@
 // a migration, once released, never changes; a later change is a new
 // migration. Version ranges: 1xx foundation, 2xx ledger, 3xx rules/tiers,
 // 4xx sign-in/tasks/leaderboards, 5xx referral/lottery, 6xx reminders,
-// 7xx guides, 85x mall, 86x checkout, 9xx analytics, 100x risk.
+// 7xx guides, 85x mall, 86x checkout, 9xx analytics, 100x risk, 120x mall
+// payments.
 package schema
 
 import "github.com/jifen/jifen/repo"
@@ -23,6 +24,8 @@ func All() []repo.Migration {
 	all = append(all, mall...)
 	all = append(all, checkout...)
 	all = append(all, analytics...)
+	all = append(all, reminderEffect...)
 	all = append(all, risk...)
+	all = append(all, mallPay...)
 	return all
 }

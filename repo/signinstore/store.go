@@ -1,5 +1,19 @@
 // Package signinstore keeps sign-ins: the rows in SQL (signin.Store) and the
 // monthly calendar bitmaps in Redis (signin.Calendar).
+//
+// Get with lock reads the row FOR UPDATE on MySQL, waiting for an
+// uncommitted insert or update of it; under READ COMMITTED (repo.OpenMySQL)
+// a missing row locks nothing, which is why a sign-in and a make-up take
+// the member's ledger account first. Rows with lock is the same for many.
+//
+// A sign-in group (domain/signin group.go) runs in a pipelined transaction
+// (repo.DB.InPipelinedTx): that is two requests to the server, the
+// account lock (ledger.Service.LockMembers), the read of step 1 and the
+// BEGIN in one; InsertMany's INSERT of step 2 (repo.DB.Later), the
+// ledger's writes and the COMMIT in the other (plus step 3 when some
+// member had no account). A taken (member, day) fails the statement the
+// INSERT travels with and the transaction rolls back. MarkMany sets the
+// group's calendar bits in one Redis round trip.
 package signinstore
 
 import (

@@ -1,6 +1,13 @@
 // Package tierstore keeps member tiers (domain/tier) and birthday awards
 // (domain/birthday) in MySQL or SQLite, joining the transaction in the
 // context.
+//
+// TakeRows (tier.RowTaker, behind tier.Service.LockMembers) queues the
+// locked read (FOR UPDATE on MySQL) of LockMany in a pipelined
+// transaction (repo.DB.InPipelinedTx): it travels with the transaction's
+// next statement, and the next LockMany it covers reads again only the
+// rows that were missing; outside one it does nothing. SaveMany's UPDATE
+// travels with the next statement or the COMMIT (repo.DB.Later).
 package tierstore
 
 import (
@@ -191,7 +198,7 @@ func toRow(st tier.State) tierRow {
 }
 
 // LockMany implements tier.BatchStore: one locked read of the rows
-// (ascending member id), or none when a PrelockRows of the same
+// (ascending member id), or none when a TakeRows of the same
 // transaction read them; only when some are missing, one multi-row
 // insert-if-missing and a locked read of those.
 func (s *Store) LockMany(ctx context.Context, inits []tier.State) (map[int64]tier.State, error) {
@@ -239,15 +246,15 @@ func (s *Store) LockMany(ctx context.Context, inits []tier.State) (map[int64]tie
 	return out, nil
 }
 
-var _ tier.Prelocker = (*Store)(nil)
+var _ tier.RowTaker = (*Store)(nil)
 
 type prelockKey struct{}
 
-// PrelockRows implements tier.Prelocker: in a pipelined transaction the
+// TakeRows implements tier.RowTaker: in a pipelined transaction the
 // locked read of LockMany travels with the transaction's next statement,
 // and the next LockMany covered by it reads only the rows it inserts.
 // Outside one it does nothing (LockMany reads as usual).
-func (s *Store) PrelockRows(ctx context.Context, memberIDs []int64) error {
+func (s *Store) TakeRows(ctx context.Context, memberIDs []int64) error {
 	if !repo.Pipelined(ctx) || len(memberIDs) == 0 {
 		return nil
 	}

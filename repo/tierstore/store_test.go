@@ -43,7 +43,7 @@ func seed(t *testing.T, env *testenv.Env, st *tierstore.Store, ids ...int64) {
 	}
 }
 
-// A prelock (tier.Service.Prelock) locks the rows with the transaction's
+// A prelock (tier.Service.LockMembers) locks the rows with the transaction's
 // next statement, and LockMany then answers from that read: rows found as
 // stored, a missing one inserted. SaveMany joins the transaction: after a
 // rollback nothing changed, after a commit the rows hold what was saved.
@@ -56,7 +56,7 @@ func TestPrelockedRowsAreLockedWithTheNextStatement(t *testing.T) {
 	errRollback := errors.New("roll back")
 	for _, commit := range []bool{false, true} {
 		err := env.DB.InPipelinedTx(context.Background(), func(ctx context.Context) error {
-			if err := svc.Prelock(ctx, []int64{2, 1, 3}); err != nil {
+			if err := svc.LockMembers(ctx, []int64{2, 1, 3}); err != nil {
 				return err
 			}
 			var one int
@@ -133,7 +133,7 @@ func TestLockManyNotCoveredByThePrelockReads(t *testing.T) {
 	st := &tierstore.Store{DB: env.DB}
 	seed(t, env, st, 1, 2)
 	err := env.DB.InPipelinedTx(context.Background(), func(ctx context.Context) error {
-		if err := st.PrelockRows(ctx, []int64{1}); err != nil {
+		if err := st.TakeRows(ctx, []int64{1}); err != nil {
 			return err
 		}
 		rows, err := st.LockMany(ctx, []tier.State{initState(1), initState(2)})

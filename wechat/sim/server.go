@@ -41,6 +41,7 @@ type Server struct {
 	notify     notifyState         // subscribe quotas, robot windows, deliveries (notify.go)
 	followers  followerState       // the official account's followers (official_account.go)
 	templates  map[string]Template // kind|id → the accounts' templates (templates.go)
+	pay        payState            // WeChat Pay merchants and orders (pay.go)
 }
 
 type routeKey struct{ host, path string }
@@ -134,10 +135,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/phone_codes":
 		s.servePhoneCodes(w, r)
 		return
+	case "/pay":
+		s.servePayControl(w, r)
+		return
+	case "/merchants":
+		s.serveMerchants(w, r)
+		return
 	}
 	host := r.Header.Get(HostHeader)
 	if host == "" {
 		host = HostWeChat
+	}
+	if host == HostPay {
+		s.servePay(w, r, path)
+		return
 	}
 	rt, ok := s.byPath[routeKey{host, path}]
 	if !ok {

@@ -466,6 +466,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/hooks/wechat-pay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * WeChat Pay's pay notification (XML, API v2) for the cash part of a points + cash mall redemption
+         * @description Verified by WeChat Pay's signature (the merchant key, MD5), appid and mch_id, never a JWT. A bad signature or a foreign appid/mch_id → 401, not a pay notification → 400, an unknown out_trade_no → 404 (also when no merchant is configured), an amount other than the order's → 422; none changes anything, and WeChat retries a non-200. A success captures the held points and moves the redemption to paid (fulfilled for coupon and virtual items); a failure releases the points and gives the unit back; a success after the deadline's release is recorded as refund_needed and fulfils nothing. Every applied notification and every replay answers return_code SUCCESS.
+         */
+        post: operations["wechatPayNotify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/shopper/signin": {
         parameters: {
             query?: never;
@@ -749,6 +769,23 @@ export interface paths {
         };
         /** Reminder messages (every campaign and the automatic expiry reminders, every channel) by outcome, per Shanghai day of their last attempt */
         get: operations["getAnalyticsReminders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/console/analytics/reminder-effect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The reminder effect — per campaign and per automatic expiry reminder, the members reached and held out on the range's days and the share of each who ordered or redeemed points within 7 days, with the difference and its 95% interval */
+        get: operations["getAnalyticsReminderEffect"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1586,7 +1623,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Redeem one unit (no body). Closed, tier, limit or sold out → 422 RULE_VIOLATION; too few points → 422 POINTS_INSUFFICIENT; Redis down → 503; held for risk review → 403 ACCOUNT_HELD. A refusal charges nothing. */
+        /**
+         * Redeem one unit (no body). Closed, tier, limit or sold out → 422 RULE_VIOLATION; too few points → 422 POINTS_INSUFFICIENT; Redis down → 503; held for risk review → 403 ACCOUNT_HELD. A refusal charges nothing.
+         * @description An item with a cash part (cash_fen > 0) answers the redemption reserved, its points held and its unit taken, with the payment to make through wx.requestPayment before payment.deadline (mall.pay_window); WeChat Pay's notification moves it to paid (or fulfilled), and unpaid at the deadline it is cancelled with the points and the unit given back. A replay answers the payment again with fresh params while it is pending. WeChat Pay refusing the order → 503 (UNAVAILABLE or MISCONFIGURED) with the points and the unit given back at once; a server without WeChat Pay → 422 RULE_VIOLATION.
+         */
         post: operations["redeemMallItem"];
         delete?: never;
         options?: never;
@@ -1731,7 +1771,58 @@ export interface components {
              */
             rate_bp: number;
         };
-        RiskRule: {
+        /** @description a velocity rule (kind absent or empty), a referral_ring rule or a guide_budget_burn rule */
+        RiskRule: components["schemas"]["RiskVelocityRule"] | components["schemas"]["RiskRingRule"] | components["schemas"]["RiskGuideBudgetRule"] | components["schemas"]["RiskGuideConcentrationRule"];
+        /** @description flags a guide (member_id 0) who, having granted at least min_points this month, gave one customer more than max_share_pct of it; once a month per customer */
+        RiskGuideConcentrationRule: {
+            name: string;
+            /** @enum {string} */
+            action: "guide_grant";
+            /** @enum {string} */
+            dimension: "guide";
+            /**
+             * @description not used by this kind
+             * @enum {integer}
+             */
+            max_per_hour: 0;
+            /**
+             * @description a guide has no spends to hold; a reviewer who confirms the flag disables the guide
+             * @enum {boolean}
+             */
+            hold: false;
+            enabled: boolean;
+            /** @enum {boolean} */
+            distinct?: false;
+            /** @enum {string} */
+            kind: "guide_concentration";
+            min_points: number;
+            max_share_pct: number;
+        };
+        /** @description flags a guide (not a member: member_id 0) whose monthly budget was used up within max_minutes of the month's first grant, once a month */
+        RiskGuideBudgetRule: {
+            name: string;
+            /** @enum {string} */
+            action: "guide_grant";
+            /** @enum {string} */
+            dimension: "guide";
+            /**
+             * @description not used by this kind
+             * @enum {integer}
+             */
+            max_per_hour: 0;
+            /**
+             * @description a guide has no spends to hold; a reviewer who confirms the flag disables the guide
+             * @enum {boolean}
+             */
+            hold: false;
+            enabled: boolean;
+            /** @enum {boolean} */
+            distinct?: false;
+            /** @enum {string} */
+            kind: "guide_budget_burn";
+            max_minutes: number;
+        };
+        RiskVelocityRule: {
             name: string;
             /** @enum {string} */
             action: "signin" | "draw" | "task_claim" | "referral_bind";
@@ -1747,6 +1838,35 @@ export interface components {
             enabled: boolean;
             /** @description count different members instead of events (account farms); false when absent */
             distinct?: boolean;
+            /**
+             * @description absent or empty for a velocity rule
+             * @enum {string}
+             */
+            kind?: "";
+        };
+        /** @description flags every member of a loop of invitations (A invited B, B invited C, C's bind to A's code refused), once per loop */
+        RiskRingRule: {
+            name: string;
+            /** @enum {string} */
+            action: "referral_bind";
+            /** @enum {string} */
+            dimension: "referral_chain";
+            /**
+             * @description not used by this kind
+             * @enum {integer}
+             */
+            max_per_hour: 0;
+            /** @description the flags also hold the ring's members */
+            hold: boolean;
+            enabled: boolean;
+            /** @enum {boolean} */
+            distinct?: false;
+            /** @enum {string} */
+            kind: "referral_ring";
+            /** @description the longest loop flagged, in members */
+            max_length: number;
+            /** @description every binding of the loop was made within this many hours before the bind closing it */
+            window_hours: number;
         };
         RiskPolicyOnly: {
             policy: {
@@ -1760,14 +1880,14 @@ export interface components {
         };
         RiskFlag: {
             id: number;
-            /** @description the member whose event passed the threshold */
+            /** @description the member whose event passed the threshold; 0 for a guide's flag (dimension guide) */
             member_id: number;
             rule: string;
             /** @enum {string} */
-            action: "signin" | "draw" | "task_claim" | "referral_bind";
+            action: "signin" | "draw" | "task_claim" | "referral_bind" | "guide_grant";
             /** @enum {string} */
-            dimension: "device" | "ip" | "phone_prefix";
-            /** @description the device id, IP address or phone prefix counted */
+            dimension: "device" | "ip" | "phone_prefix" | "referral_chain" | "guide";
+            /** @description the device id, IP address or phone prefix counted; referral_chain: "<member> in <a>><b>><c>", the flagged member and the loop in invitation order; guide: "guide <id>" (guide_budget_burn) or "guide <id> to <member>" (guide_concentration) */
             key: string;
             /** @description the count that broke the rule */
             count: number;
@@ -1786,6 +1906,16 @@ export interface components {
             /** Format: date-time */
             decided_at: string | null;
             note: string;
+            /** @description what a pattern rule saw; null for a velocity rule. referral_ring: the loop's members in invitation order (each invited the next, the last invited the first) and its bindings, the last being the refused bind that would have closed it. guide_budget_burn: guide_id, guide_user_id (WeCom), guide_name, budget, used, first_grant_at, used_up_at, last_member_id. guide_concentration: guide_id, guide_user_id, guide_name, member_id (the customer), member_points, guide_points (the month total), month */
+            evidence: {
+                members?: number[];
+                links?: {
+                    invitee_id?: number;
+                    inviter_id?: number;
+                    /** Format: date-time */
+                    bound_at?: string;
+                }[];
+            } | null;
             /** Format: date-time */
             created_at: string;
         };
@@ -2090,6 +2220,33 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        /** @description The WeChat Pay part of a points + cash redemption (docs/features/mall.md). */
+        MallPayment: {
+            /** @description the WeChat Pay order (商户订单号) */
+            out_trade_no: string;
+            /** Format: int64 */
+            cash_fen: number;
+            /**
+             * @description pending until paid; closed when timed out or failed (points and stock given back); refund_needed when the cash arrived for a redemption already cancelled
+             * @enum {string}
+             */
+            status: "pending" | "paid" | "closed" | "refund_needed";
+            /**
+             * Format: date-time
+             * @description unpaid by then, the points and the unit go back and the redemption is cancelled
+             */
+            deadline: string;
+            /** @description what wx.requestPayment takes, as it names them; null unless pending */
+            params: {
+                timeStamp: string;
+                nonceStr: string;
+                /** @description prepay_id=… */
+                package: string;
+                /** @enum {string} */
+                signType: "MD5";
+                paySign: string;
+            } | null;
         };
         /** @description pass as ?cursor= for the next page; null at the end */
         MallCursor: string | null;
@@ -2520,6 +2677,14 @@ export interface components {
             /** @description members.last_active older than N days */
             inactive_since_days?: number;
         };
+        EffectGroup: {
+            /** @description members whose outcome is final */
+            members: number;
+            /** @description of them, those who ordered or redeemed within 7 days */
+            converted: number;
+            /** @description converted / members in basis points; null without members */
+            share_bp: number | null;
+        };
         ReminderCampaignRequest: {
             name: string;
             audience?: components["schemas"]["ReminderAudience"];
@@ -2545,6 +2710,8 @@ export interface components {
             throttle_per_minute?: {
                 [key: string]: number;
             };
+            /** @description share of the audience (‰) left out at random as the control group of the reminder effect (GET /api/v1/console/analytics/reminder-effect): recorded, never sent; default 0. The same members are left out on every run */
+            holdout_permille?: number;
         };
         /** @description A PUT replaces the whole campaign and names the version edited. */
         ReminderCampaignUpdate: {
@@ -2572,6 +2739,8 @@ export interface components {
             throttle_per_minute?: {
                 [key: string]: number;
             };
+            /** @description share of the audience (‰) left out at random as the control group of the reminder effect (GET /api/v1/console/analytics/reminder-effect): recorded, never sent; default 0. The same members are left out on every run */
+            holdout_permille?: number;
             /** @description the version edited (409 when stale) */
             version: number;
         };
@@ -2603,6 +2772,8 @@ export interface components {
             throttle_per_minute: {
                 [key: string]: number;
             };
+            /** @description share of the audience (‰) held out as the control group; 0 = none */
+            holdout_permille: number;
             /** Format: date-time */
             next_run_at: string | null;
             /** @description runs started */
@@ -3600,6 +3771,32 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    wechatPayNotify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "text/xml": string;
+            };
+        };
+        responses: {
+            /** @description <xml><return_code>SUCCESS</return_code>…</xml>, as WeChat Pay expects */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/xml": string;
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
     shopperSignIn: {
         parameters: {
             query?: never;
@@ -4258,6 +4455,63 @@ export interface operations {
                                 [key: string]: number;
                             };
                             total: number;
+                        }[];
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getAnalyticsReminderEffect: {
+        parameters: {
+            query?: {
+                /** @description YYYY-MM-DD (Shanghai day of the reach); default 29 days before today */
+                from?: string;
+                /** @description YYYY-MM-DD; default today; at most 366 days from from */
+                to?: string;
+                /** @description csv for a CSV download (UTF-8 with BOM): reminder, kind, name, reached, reached_converted, reached_share_bp, holdout, holdout_converted, holdout_share_bp, difference_bp, low_bp, high_bp, open */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every reminder that reached or held out a member on the range, in the order of its key. A member is reached when a message was delivered to them (at its delivery) and held out when the reminder left them out at random (at the time it would have been sent); they converted when they ordered (a paid order that earned points) or redeemed points (mall, checkout, lottery) within 7 days after. Only members whose outcome is final count: converted, or 7 days passed; the rest are open. Shares in basis points (10000 = 100 %). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/json": {
+                        from: string;
+                        to: string;
+                        /** @description the conversion window (7) */
+                        window_days: number;
+                        reminders: {
+                            /** @description "campaign:<id>" or "auto:<days before expiry>" */
+                            reminder: string;
+                            /** @enum {string} */
+                            kind: "campaign" | "expiry";
+                            /** @description the campaign's name; "" for the expiry reminders */
+                            name: string;
+                            /** @description campaigns only */
+                            campaign_id?: number;
+                            /** @description expiry reminders only: T−30, T−7, T−1 */
+                            offset_days?: number;
+                            reached: components["schemas"]["EffectGroup"];
+                            holdout: components["schemas"]["EffectGroup"];
+                            /** @description members reached or held out whose 7 days have not passed and who have not converted yet (in neither group) */
+                            open: number;
+                            /** @description reached share − held-out share and its 95% interval (normal approximation); null when either group is empty */
+                            difference: {
+                                bp: number;
+                                low_bp: number;
+                                high_bp: number;
+                            } | null;
                         }[];
                     };
                 };
@@ -5985,6 +6239,8 @@ export interface operations {
                                 failed: number;
                                 skipped: number;
                                 uncertain: number;
+                                /** @description members left out as the control group (never sent) */
+                                holdout: number;
                             };
                             /** @description WeChat errcode → messages */
                             by_errcode: {
@@ -6092,6 +6348,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         redemption: components["schemas"]["MallRedemption"];
+                        payment?: components["schemas"]["MallPayment"];
                     };
                 };
             };

@@ -44,6 +44,7 @@ import (
 	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/orders"
 	"github.com/jifen/jifen/domain/referral"
+	"github.com/jifen/jifen/domain/reminder"
 	"github.com/jifen/jifen/domain/risk"
 	"github.com/jifen/jifen/domain/ruleadmin"
 	"github.com/jifen/jifen/domain/rules"
@@ -63,6 +64,7 @@ import (
 	"github.com/jifen/jifen/repo/memberstore"
 	"github.com/jifen/jifen/repo/orderstore"
 	"github.com/jifen/jifen/repo/referralstore"
+	"github.com/jifen/jifen/repo/reminderstore"
 	"github.com/jifen/jifen/repo/riskstore"
 	"github.com/jifen/jifen/repo/rulestore"
 	"github.com/jifen/jifen/repo/schema"
@@ -78,9 +80,23 @@ import (
 // compiler: a missing lock or unit of work is a build error, not a silent
 // no-op.
 var (
-	_ domain.UnitOfWork = (*repo.DB)(nil)
-	_ signin.Ledger     = (*ledger.Service)(nil)
-	_ ledger.Store      = (*ledgerstore.Store)(nil)
+	_ domain.UnitOfWork      = (*repo.DB)(nil)
+	_ signin.Ledger          = (*ledger.Service)(nil)
+	_ ledger.Store           = (*ledgerstore.Store)(nil)
+	_ reminder.DispatchStore = (*reminderstore.Outbox)(nil)
+	_ orders.Store           = (*orderstore.Store)(nil)
+	_ orders.Members         = (*memberstore.Store)(nil)
+	_ orders.RuleEngine      = (*rules.Service)(nil)
+	_ orders.Points          = (*ledger.Service)(nil)
+	_ orders.Growth          = (*tier.Service)(nil)
+	_ tier.Store             = (*tierstore.Store)(nil)
+	_ rules.Usage            = (*rulestore.Store)(nil)
+	_ rules.Budget           = (*rulestore.Store)(nil)
+	_ referral.Store         = (*referralstore.Store)(nil)
+	_ lottery.Store          = (*lotterystore.Store)(nil)
+	_ lottery.Points         = (*ledger.Service)(nil)
+	_ signin.Store           = (*signinstore.Store)(nil)
+	_ signin.Tiers           = (*tier.Service)(nil)
 )
 
 // Stores are the opened backends.
@@ -309,7 +325,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Boards.Register(boardstore.PointsWeek(st.DB))
 	a.Boards.Register(boardstore.SigninStreak(signinStore))
 	a.Signin = &signin.Service{Store: signinStore, Cache: &signinstore.Calendar{R: st.Redis}, Tx: st.DB, Ledger: a.Ledger,
-		Clock: opt.Clock, Rewards: signinRewards(cfg.Engage.Signin), Tiers: a.Tiers, Streaks: a.Boards, Points: a.Boards,
+		Clock: opt.Clock, Rewards: cfg.Engage.Signin.Rewards(), Tiers: a.Tiers, Streaks: a.Boards, Points: a.Boards,
 		GroupCommit: batch.Settings{Committers: cfg.Engage.Signin.GroupCommits, Max: cfg.Engage.Signin.GroupMax}}
 
 	refStore := &referralstore.Store{DB: st.DB}
@@ -324,7 +340,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	// The inviter is rewarded inside the transaction that records the
 	// invitee's first paid order.
 	a.Orders.OnFirstPaidMany = append(a.Orders.OnFirstPaidMany, a.Referral.OnFirstPaidOrders)
-	a.Orders.PrefetchFirstPaid = append(a.Orders.PrefetchFirstPaid, a.Referral.PrefetchFirstPaid)
+	a.Orders.LoadFirstPaid = append(a.Orders.LoadFirstPaid, a.Referral.LoadFirstPaid)
 	a.Boards.Register(leaderboard.Func{BoardName: referral.BoardName,
 		ScoresOf: func(ctx context.Context, _ time.Time) (map[int64]int64, error) { return refStore.InviteCounts(ctx) }})
 	a.Tasks = &task.Service{Store: &taskstore.Store{DB: st.DB}, Tx: st.DB, Ledger: a.Ledger, Members: memberStore,
@@ -342,16 +358,19 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	mallStore := &mallstore.Store{DB: st.DB}
 	a.Mall = &mall.Service{Store: mallStore, Reports: mallStore, Gate: &mallstore.Gate{R: st.Redis}, Points: a.Ledger,
 		Tiers: a.Tiers, Tx: st.DB, Clock: opt.Clock}
+	payHook := wirePay(cfg, st, a, memberStore)
 	a.Checkout = &checkout.Service{Store: &checkoutstore.Store{DB: st.DB}, Points: a.Ledger, Members: memberStore,
 		Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
 	a.Orders.Checkout = a.Checkout
 	a.Risk = &risk.Service{Store: &riskstore.Store{DB: st.DB}, Counter: &riskstore.Counter{R: st.Redis},
-		Members: &riskstore.Members{DB: st.DB}, Audit: auditStore, Tx: st.DB, Clock: opt.Clock, Log: opt.Logger}
+		Members: &riskstore.Members{DB: st.DB}, Grants: &riskstore.Grants{DB: st.DB}, Audit: auditStore, Tx: st.DB, Clock: opt.Clock, Log: opt.Logger}
+	a.Referral.Rings = a.Risk
+	a.Guides.Watch = a.Risk // guide_budget_burn: every grant that committed // referral_ring: the loops of invitations referral refuses
 	if err := wireReminder(cfg, st, opt, a, mini, work, official); err != nil {
 		return nil, err
 	}
 	analyticsStore := &analyticsstore.Store{DB: st.DB}
-	a.Analytics = &analytics.Service{Store: analyticsStore, MemberFacts: analyticsStore, Growth: analyticsStore, Clock: opt.Clock,
+	a.Analytics = &analytics.Service{Store: analyticsStore, MemberFacts: analyticsStore, Growth: analyticsStore, Reach: analyticsStore, Clock: opt.Clock,
 		Lag: cfg.Analytics.Lag, FenPerPoint: cfg.Analytics.FenPerPoint, FirstTier: firstTier(a.Tiers)}
 	a.Reminder.Scheduler.Jobs = append(a.Reminder.Scheduler.Jobs, analyticsJob(a.Analytics, cfg.Analytics.SnapshotEvery, opt.Logger))
 
@@ -400,6 +419,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Reviews: &hooks.Reviews{Tasks: a.Tasks, Secret: []byte(cfg.Tasks.ReviewHookSecret), Clock: opt.Clock},
 		OAHook: &hooks.OfficialAccount{Tasks: a.Tasks, Followers: oaFollowers(a.Reminder), AppID: cfg.Tasks.OfficialAccount.AppID,
 			Token: string(cfg.Tasks.OfficialAccount.Token), AESKey: string(cfg.Tasks.OfficialAccount.AESKey), Guard: guard},
+		PayHook: payHook,
 		// Without the database nothing works: not ready. Without Redis the
 		// service runs degraded (limits open, caches read from SQL, draws
 		// and mall redemptions 503) and stays in the load balancer: every
@@ -417,6 +437,11 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Registry:  reg,
 		Simulator: simHandler,
 	})
+	if a.Sim != nil {
+		// The in-process simulator delivers pay notifications to this
+		// service in process, wherever notify_url points.
+		a.Sim.DeliverPayNotifications("", a.Handler)
+	}
 	return a, nil
 }
 
@@ -446,15 +471,6 @@ func consoleUsers(cfg *configs.Config, log *slog.Logger) ([]console.User, error)
 	}
 	log.Info("embedded mode: demo console users admin/admin123, marketer/marketer123, auditor/auditor123")
 	return users, nil
-}
-
-func signinRewards(c configs.SigninConfig) signin.Rewards {
-	r := signin.Rewards{Base: c.BasePoints, Cycle: c.CycleDays, TierPermille: c.TierPermille,
-		MakeupsPerMonth: c.MakeupsPerMonth, MakeupCost: c.MakeupCost}
-	for _, st := range c.Ladder {
-		r.Ladder = append(r.Ladder, signin.Step{Day: st.Day, Bonus: st.Bonus, Multiplier: st.Multiplier})
-	}
-	return r
 }
 
 // firstTier is the code of the lowest tier level ("" with none configured).

@@ -113,7 +113,8 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 	}
 	if len(templates) > 0 {
 		r.Auto = &reminder.AutoReminders{Ledger: a.Ledger, Recipients: &reminderstore.Recipients{DB: st.DB},
-			Outbox: &reminderstore.Outbox{DB: st.DB}, Offsets: rc.Offsets, Quiet: quiet, Templates: templates, Order: order}
+			Outbox: &reminderstore.Outbox{DB: st.DB}, Offsets: rc.Offsets, Quiet: quiet, Templates: templates, Order: order,
+			HoldoutPermille: rc.AutoHoldoutPermille}
 	}
 	followersCron, err := reminder.ParseCron("reminder.followers_sync_cron", rc.FollowersSyncCron)
 	if err != nil {
@@ -169,10 +170,17 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 			}
 			return err
 		}},
-		// Holds past their deadline (points at checkout) go back to the
-		// member. Every instance may run it: each hold is released under
+		// Holds past their deadline (points at checkout, mall points +
+		// cash) go back to the member. Every instance may run it: each hold is released under
 		// its member's account lock, once (ledger.ReleaseExpiredHolds).
+		// Points + cash mall redemptions unpaid by their deadline go first,
+		// so their points, unit and status go back together (mall pay.go).
 		{Name: "hold-timeouts", Run: func(ctx context.Context, now time.Time) error {
+			if n, err := a.Mall.ExpirePayments(ctx, now, 500); err != nil {
+				return err
+			} else if n > 0 {
+				opt.Logger.Info("unpaid mall redemptions cancelled", "redemptions", n)
+			}
 			n, err := a.Ledger.ReleaseExpiredHolds(ctx, now, 500)
 			if n > 0 {
 				opt.Logger.Info("expired holds released", "holds", n)

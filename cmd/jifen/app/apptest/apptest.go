@@ -118,6 +118,10 @@ func NewOn(t testing.TB, env *testenv.Env, mutate ...func(*configs.Config)) *Har
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The shared simulator delivers this service's pay notifications to
+	// it in process, by the notify_url's host.
+	payHost := fmt.Sprintf("h%d.apptest", nonce.Add(1))
+	cfg.WeChat.Pay.NotifyURL = "http://" + payHost + app.PayNotifyPath
 	for _, m := range mutate {
 		m(cfg)
 	}
@@ -130,6 +134,7 @@ func NewOn(t testing.TB, env *testenv.Env, mutate ...func(*configs.Config)) *Har
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.DeliverPayNotifications(payHost, a.Handler)
 	return &Harness{T: t, Env: env, Config: cfg, Clock: clock, App: a, Sim: s}
 }
 

@@ -1,0 +1,443 @@
+package shopper_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jifen/jifen/cmd/jifen/app/apptest"
+	"github.com/jifen/jifen/configs"
+	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/mall"
+	"github.com/jifen/jifen/wechat/sim"
+)
+
+// Points + cash (issue #18): a redemption of an item with a cash part
+// holds the points and waits for WeChat Pay, through the real SDK against
+// the simulator.
+
+const cashItem = `{"kind":"physical","name":"保温杯加价购","category":"home","points":300,"cash_fen":990,"stock":%d,"enabled":true}`
+
+type cashRedemption struct {
+	Redemption struct {
+		ID     int64  `json:"id"`
+		Status string `json:"status"`
+		Points int64  `json:"points"`
+		Cash   int64  `json:"cash_fen"`
+	} `json:"redemption"`
+	Payment *struct {
+		OutTradeNo string    `json:"out_trade_no"`
+		CashFen    int64     `json:"cash_fen"`
+		Status     string    `json:"status"`
+		Deadline   time.Time `json:"deadline"`
+		Params     *struct {
+			TimeStamp string `json:"timeStamp"`
+			NonceStr  string `json:"nonceStr"`
+			Package   string `json:"package"`
+			SignType  string `json:"signType"`
+			PaySign   string `json:"paySign"`
+		} `json:"params"`
+	} `json:"payment"`
+}
+
+func redeemCash(t *testing.T, h *apptest.Harness, tok string, item int64, key string) (cashRedemption, *apptest.Response) {
+	t.Helper()
+	r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", item), nil, append(apptest.Auth(tok), "Idempotency-Key", key)...)
+	var out cashRedemption
+	if r.Status == 201 {
+		r.Decode(t, &out)
+	}
+	return out, r
+}
+
+func balanceOf(t *testing.T, h *apptest.Harness, member int64) ledger.Balance {
+	t.Helper()
+	b, err := h.App.Ledger.Balance(context.Background(), member)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func itemLeft(t *testing.T, h *apptest.Harness, item int64) int64 {
+	t.Helper()
+	it, err := h.App.Mall.Item(context.Background(), item)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return it.Left()
+}
+
+func payment(t *testing.T, h *apptest.Harness, redemption int64) mall.Payment {
+	t.Helper()
+	p, err := h.App.Mall.Payment(context.Background(), redemption)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// clean asserts the mall's and the member's ledger invariants (what
+// `jifen reconcile` checks).
+func clean(t *testing.T, h *apptest.Harness, member int64) {
+	t.Helper()
+	v, _, err := mall.Check(context.Background(), mallAuditor(h), 100)
+	if err != nil || len(v) != 0 {
+		t.Fatalf("mall check: %v %+v", err, v)
+	}
+	lv, err := h.App.Ledger.Check(context.Background(), member)
+	if err != nil || len(lv) != 0 {
+		t.Fatalf("ledger check: %v %+v", err, lv)
+	}
+}
+
+func myStatus(t *testing.T, h *apptest.Harness, tok string, id int64) string {
+	t.Helper()
+	r := h.Do("GET", "/api/v1/shopper/mall/redemptions", nil, apptest.Auth(tok)...)
+	if r.Status != 200 {
+		t.Fatalf("my redemptions: %d %s", r.Status, r.Body)
+	}
+	for _, x := range r.JSON()["redemptions"].([]any) {
+		if m := x.(map[string]any); int64(m["id"].(float64)) == id {
+			return m["status"].(string)
+		}
+	}
+	t.Fatalf("redemption %d not listed: %s", id, r.Body)
+	return ""
+}
+
+// simPay drives the simulator's control route over HTTP, as a tester would.
+func simPay(t *testing.T, outTradeNo, result string, resend bool) sim.PayResult {
+	t.Helper()
+	_, base := apptest.Sim()
+	body, _ := json.Marshal(map[string]any{"out_trade_no": outTradeNo, "result": result, "resend": resend})
+	resp, err := http.Post(base+"/_sim/pay", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out sim.PayResult
+	if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&out) != nil {
+		t.Fatalf("sim pay %s: HTTP %d", outTradeNo, resp.StatusCode)
+	}
+	return out
+}
+
+func TestMallPointsAndCashPaidThroughWeChatPay(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	item := createMallItem(t, h, h.ConsoleLogin("marketer"), fmt.Sprintf(cashItem, 2))
+	user := apptest.UniqueUser("cash")
+	tok, _, mid := h.Login(user)
+	earn(t, h, mid, 1000)
+
+	got, r := redeemCash(t, h, tok, item, "c1")
+	p := got.Payment
+	if r.Status != 201 || got.Redemption.Status != "reserved" || p == nil || p.Status != "pending" || p.CashFen != 990 || p.Params == nil {
+		t.Fatalf("redeem: %d %s", r.Status, r.Body)
+	}
+	if want := h.Clock.Now().Add(15 * time.Minute); !p.Deadline.Equal(want.UTC().Truncate(time.Second)) {
+		t.Fatalf("deadline %s, want %s", p.Deadline, want)
+	}
+	// wx.requestPayment's paySign, checked with the merchant key
+	// independently of the SDK.
+	pp := p.Params
+	want := sim.PaySign(map[string]string{"appId": h.Config.WeChat.Mini.AppID, "nonceStr": pp.NonceStr, "package": pp.Package,
+		"signType": pp.SignType, "timeStamp": pp.TimeStamp}, sim.DefaultMchKey)
+	if pp.PaySign != want || pp.SignType != "MD5" || !strings.HasPrefix(pp.Package, "prepay_id=wx") ||
+		pp.TimeStamp != strconv.FormatInt(h.Clock.Now().Unix(), 10) {
+		t.Fatalf("pay params %+v (want paySign %s)", pp, want)
+	}
+	var order map[string]any
+	for _, c := range h.Sim.Calls("unifiedorder") {
+		if c.Params["out_trade_no"] == p.OutTradeNo {
+			order = c.Params
+		}
+	}
+	if order == nil || order["total_fee"] != "990" || order["trade_type"] != "JSAPI" || order["openid"] == "" || order["openid"] == nil {
+		t.Fatalf("unifiedorder sent: %v", order)
+	}
+	if b := balanceOf(t, h, mid); b.Available != 700 || b.Held != 300 {
+		t.Fatalf("points held: %+v", b)
+	}
+	if left := itemLeft(t, h, item); left != 1 {
+		t.Fatalf("stock taken: left %d", left)
+	}
+	clean(t, h, mid)
+
+	// A replay before paying answers the same order, freshly signed.
+	again, r2 := redeemCash(t, h, tok, item, "c1")
+	if r2.Status != 201 || r2.Header.Get("Idempotent-Replayed") != "true" || again.Redemption.ID != got.Redemption.ID ||
+		again.Payment == nil || again.Payment.OutTradeNo != p.OutTradeNo || again.Payment.Params == nil ||
+		again.Payment.Params.Package != pp.Package {
+		t.Fatalf("replay: %d %s", r2.Status, r2.Body)
+	}
+
+	// The shopper pays: the simulator posts the signed notification.
+	res := simPay(t, p.OutTradeNo, "SUCCESS", false)
+	if res.Status != 200 || !strings.Contains(res.Reply, "SUCCESS") {
+		t.Fatalf("notification answered %+v", res)
+	}
+	if s := myStatus(t, h, tok, got.Redemption.ID); s != "paid" {
+		t.Fatalf("status after payment: %s", s)
+	}
+	if b := balanceOf(t, h, mid); b.Available != 700 || b.Held != 0 {
+		t.Fatalf("points captured: %+v", b)
+	}
+	if pay := payment(t, h, got.Redemption.ID); pay.Status != mall.PayPaid || pay.TransactionID == "" {
+		t.Fatalf("payment: %+v", pay)
+	}
+	// WeChat retries: the same notification changes nothing.
+	if res := simPay(t, p.OutTradeNo, "", true); res.Status != 200 || !strings.Contains(res.Reply, "SUCCESS") {
+		t.Fatalf("replayed notification: %+v", res)
+	}
+	if b := balanceOf(t, h, mid); b.Available != 700 || b.Held != 0 {
+		t.Fatalf("after replay: %+v", b)
+	}
+	if left := itemLeft(t, h, item); left != 1 {
+		t.Fatalf("stock kept: left %d", left)
+	}
+	paid, r3 := redeemCash(t, h, tok, item, "c1")
+	if r3.Status != 201 || paid.Redemption.Status != "paid" || paid.Payment == nil || paid.Payment.Status != "paid" || paid.Payment.Params != nil {
+		t.Fatalf("replay after payment: %d %s", r3.Status, r3.Body)
+	}
+	// The job later finds nothing to release.
+	h.Clock.Advance(time.Hour)
+	h.App.Reminder.Scheduler.Tick(context.Background())
+	tok, _, _ = h.Login(user) // the access token expired meanwhile
+	if s := myStatus(t, h, tok, got.Redemption.ID); s != "paid" {
+		t.Fatalf("status after the job: %s", s)
+	}
+	clean(t, h, mid)
+
+	// Normal fulfilment follows; a console cancel of a paid cash
+	// redemption returns the points and marks the cash for refund.
+	co := h.ConsoleLogin("admin")
+	ship := h.Do("POST", fmt.Sprintf("/api/v1/console/mall/redemptions/%d/events", got.Redemption.ID),
+		map[string]any{"event": "cancel", "note": "缺货"}, apptest.Auth(co)...)
+	if ship.Status != 200 {
+		t.Fatalf("console cancel: %d %s", ship.Status, ship.Body)
+	}
+	if b := balanceOf(t, h, mid); b.Available != 1000 || b.Held != 0 {
+		t.Fatalf("points back after cancel: %+v", b)
+	}
+	if pay := payment(t, h, got.Redemption.ID); pay.Status != mall.PayRefundNeeded {
+		t.Fatalf("payment after cancel: %+v", pay)
+	}
+	clean(t, h, mid)
+}
+
+func TestMallPointsAndCashNeverPaidGivesPointsAndStockBackAfterTheTimeout(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	item := createMallItem(t, h, h.ConsoleLogin("marketer"), fmt.Sprintf(cashItem, 1))
+	user := apptest.UniqueUser("unpaid")
+	tok, _, mid := h.Login(user)
+	earn(t, h, mid, 1000)
+	lotsBefore, err := h.App.Ledger.Lots(context.Background(), mid, 10)
+	if err != nil || len(lotsBefore) != 1 {
+		t.Fatalf("lots: %v %+v", err, lotsBefore)
+	}
+
+	got, r := redeemCash(t, h, tok, item, "u1")
+	if r.Status != 201 || got.Payment == nil {
+		t.Fatalf("redeem: %d %s", r.Status, r.Body)
+	}
+	// Sold out while reserved: another shopper is refused.
+	user2 := apptest.UniqueUser("unpaid2")
+	tok2, _, mid2 := h.Login(user2)
+	earn(t, h, mid2, 1000)
+	if _, r := redeemCash(t, h, tok2, item, "x"); r.Status != 422 {
+		t.Fatalf("sold out while reserved: %d %s", r.Status, r.Body)
+	}
+
+	// Just before the deadline the job leaves it alone.
+	h.Clock.Advance(14 * time.Minute)
+	h.App.Reminder.Scheduler.Tick(context.Background())
+	if b := balanceOf(t, h, mid); b.Held != 300 {
+		t.Fatalf("released early: %+v", b)
+	}
+	h.Clock.Advance(2 * time.Minute)
+	h.App.Reminder.Scheduler.Tick(context.Background())
+	tok, _, _ = h.Login(user) // the access tokens expired meanwhile
+	tok2, _, _ = h.Login(user2)
+	if b := balanceOf(t, h, mid); b.Available != 1000 || b.Held != 0 {
+		t.Fatalf("points back: %+v", b)
+	}
+	lots, err := h.App.Ledger.Lots(context.Background(), mid, 10)
+	if err != nil || len(lots) != 1 || lots[0].ID != lotsBefore[0].ID || lots[0].Remaining != 1000 || !lots[0].ExpiresAt.Equal(lotsBefore[0].ExpiresAt) {
+		t.Fatalf("points back in the same lot: %+v (before %+v)", lots, lotsBefore)
+	}
+	if left := itemLeft(t, h, item); left != 1 {
+		t.Fatalf("stock back: left %d", left)
+	}
+	if s := myStatus(t, h, tok, got.Redemption.ID); s != "cancelled" {
+		t.Fatalf("status: %s", s)
+	}
+	if pay := payment(t, h, got.Redemption.ID); pay.Status != mall.PayClosed {
+		t.Fatalf("payment: %+v", pay)
+	}
+	clean(t, h, mid)
+	// The Gate has the unit back too: the other shopper gets it now.
+	if other, r := redeemCash(t, h, tok2, item, "y"); r.Status != 201 || other.Redemption.Status != "reserved" {
+		t.Fatalf("unit given back to the Gate: %d %s", r.Status, r.Body)
+	}
+
+	// The cash arrives after all: recorded for a refund, nothing fulfilled.
+	if res := simPay(t, got.Payment.OutTradeNo, "SUCCESS", false); res.Status != 200 || !strings.Contains(res.Reply, "SUCCESS") {
+		t.Fatalf("late notification: %+v", res)
+	}
+	if pay := payment(t, h, got.Redemption.ID); pay.Status != mall.PayRefundNeeded || pay.TransactionID == "" {
+		t.Fatalf("late payment: %+v", pay)
+	}
+	if s := myStatus(t, h, tok, got.Redemption.ID); s != "cancelled" {
+		t.Fatalf("status after the late payment: %s", s)
+	}
+	if b := balanceOf(t, h, mid); b.Available != 1000 || b.Held != 0 {
+		t.Fatalf("late payment took points: %+v", b)
+	}
+	clean(t, h, mid)
+	clean(t, h, mid2)
+}
+
+func TestMallPayNotificationsForgedMismatchedOrFailed(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	item := createMallItem(t, h, h.ConsoleLogin("marketer"), fmt.Sprintf(cashItem, 3))
+	tok, _, mid := h.Login(apptest.UniqueUser("forged"))
+	earn(t, h, mid, 1000)
+	got, r := redeemCash(t, h, tok, item, "f1")
+	if r.Status != 201 || got.Payment == nil {
+		t.Fatalf("redeem: %d %s", r.Status, r.Body)
+	}
+	no := got.Payment.OutTradeNo
+	notice := func(mod func(map[string]string)) map[string]string {
+		f := map[string]string{"return_code": "SUCCESS", "result_code": "SUCCESS", "appid": h.Config.WeChat.Mini.AppID,
+			"mch_id": sim.DefaultMchID, "nonce_str": "n1", "openid": "o", "trade_type": "JSAPI", "bank_type": "OTHERS",
+			"total_fee": "990", "cash_fee": "990", "fee_type": "CNY", "transaction_id": "4200000001", "out_trade_no": no,
+			"time_end": "20261123101000"}
+		if mod != nil {
+			mod(f)
+		}
+		return f
+	}
+	post := func(body []byte) *apptest.Response {
+		return h.Do("POST", "/api/v1/hooks/wechat-pay", body, "Content-Type", "text/xml")
+	}
+	for name, c := range map[string]struct {
+		body []byte
+		want int
+	}{
+		"forged signature": {sim.PayXML(notice(nil), "wrongkeywrongkeywrongkeywrongkey"), 401},
+		"unsigned":         {sim.PayXML(notice(nil), ""), 401},
+		"tampered amount":  {bytes.Replace(sim.PayXML(notice(nil), sim.DefaultMchKey), []byte("990"), []byte("1"), 1), 401},
+		"another merchant": {sim.PayXML(notice(func(f map[string]string) { f["mch_id"] = "1900000001" }), sim.DefaultMchKey), 401},
+		"another app":      {sim.PayXML(notice(func(f map[string]string) { f["appid"] = "wx-other" }), sim.DefaultMchKey), 401},
+		"wrong amount":     {sim.PayXML(notice(func(f map[string]string) { f["total_fee"], f["cash_fee"] = "1", "1" }), sim.DefaultMchKey), 422},
+		"unknown order":    {sim.PayXML(notice(func(f map[string]string) { f["out_trade_no"] = "JFM0X00" }), sim.DefaultMchKey), 404},
+		"not xml":          {[]byte("<xml><return_code>"), 400},
+		"return_code FAIL": {sim.PayXML(notice(func(f map[string]string) { f["return_code"] = "FAIL" }), sim.DefaultMchKey), 400},
+	} {
+		if res := post(c.body); res.Status != c.want {
+			t.Errorf("%s: %d %s, want %d", name, res.Status, res.Body, c.want)
+		}
+	}
+	if b := balanceOf(t, h, mid); b.Available != 700 || b.Held != 300 {
+		t.Fatalf("refused notifications changed points: %+v", b)
+	}
+	if pay := payment(t, h, got.Redemption.ID); pay.Status != mall.PayPending {
+		t.Fatalf("refused notifications changed the payment: %+v", pay)
+	}
+	// A correctly signed notification of our own making is accepted like
+	// WeChat's (the signature is the authentication).
+	if res := post(sim.PayXML(notice(nil), sim.DefaultMchKey)); res.Status != 200 || !strings.Contains(string(res.Body), "SUCCESS") {
+		t.Fatalf("signed notification: %d %s", res.Status, res.Body)
+	}
+	if s := myStatus(t, h, tok, got.Redemption.ID); s != "paid" {
+		t.Fatalf("status: %s", s)
+	}
+
+	// A failed payment releases at once.
+	other, r := redeemCash(t, h, tok, item, "f2")
+	if r.Status != 201 {
+		t.Fatalf("second redeem: %d %s", r.Status, r.Body)
+	}
+	if res := simPay(t, other.Payment.OutTradeNo, "FAIL", false); res.Status != 200 {
+		t.Fatalf("failed payment notification: %+v", res)
+	}
+	if s := myStatus(t, h, tok, other.Redemption.ID); s != "cancelled" {
+		t.Fatalf("failed payment status: %s", s)
+	}
+	if b := balanceOf(t, h, mid); b.Available != 700 || b.Held != 0 {
+		t.Fatalf("failed payment points: %+v", b)
+	}
+	if left := itemLeft(t, h, item); left != 2 {
+		t.Fatalf("failed payment stock: %d", left)
+	}
+	clean(t, h, mid)
+}
+
+func TestMallPayOrderRefusedGivesBackAtOnce(t *testing.T) {
+	t.Parallel()
+	// A merchant the simulator does not know: WeChat Pay refuses the order.
+	h := apptest.New(t, func(c *configs.Config) {
+		c.WeChat.Pay.MchID, c.WeChat.Pay.Key = "1230000000", configs.Secret(strings.Repeat("k", 32))
+	})
+	item := createMallItem(t, h, h.ConsoleLogin("marketer"), fmt.Sprintf(cashItem, 1))
+	tok, _, mid := h.Login(apptest.UniqueUser("refused"))
+	earn(t, h, mid, 1000)
+	if _, r := redeemCash(t, h, tok, item, "r1"); r.Status != 503 || r.ErrorCode() != "MISCONFIGURED" {
+		t.Fatalf("refused order: %d %s", r.Status, r.Body)
+	}
+	if b := balanceOf(t, h, mid); b.Available != 1000 || b.Held != 0 {
+		t.Fatalf("points: %+v", b)
+	}
+	if left := itemLeft(t, h, item); left != 1 {
+		t.Fatalf("stock: %d", left)
+	}
+	clean(t, h, mid)
+}
+
+// The cash arrives after the deadline but before the job ran: the expired
+// hold cannot be captured, so the notification releases it instead and
+// records the cash for a refund — never a fulfilled redemption.
+func TestMallPayNotificationAfterTheDeadlineBeforeTheJob(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	item := createMallItem(t, h, h.ConsoleLogin("marketer"), fmt.Sprintf(cashItem, 1))
+	tok, _, mid := h.Login(apptest.UniqueUser("late"))
+	earn(t, h, mid, 1000)
+	got, r := redeemCash(t, h, tok, item, "l1")
+	if r.Status != 201 || got.Payment == nil {
+		t.Fatalf("redeem: %d %s", r.Status, r.Body)
+	}
+	h.Clock.Advance(15*time.Minute + time.Second)
+	if res := simPay(t, got.Payment.OutTradeNo, "SUCCESS", false); res.Status != 200 || !strings.Contains(res.Reply, "SUCCESS") {
+		t.Fatalf("late notification: %+v", res)
+	}
+	if pay := payment(t, h, got.Redemption.ID); pay.Status != mall.PayRefundNeeded {
+		t.Fatalf("payment: %+v", pay)
+	}
+	if b := balanceOf(t, h, mid); b.Available != 1000 || b.Held != 0 {
+		t.Fatalf("points: %+v", b)
+	}
+	if left := itemLeft(t, h, item); left != 1 {
+		t.Fatalf("stock: %d", left)
+	}
+	rs, _, err := h.App.Mall.MyRedemptions(context.Background(), mid, 10, 0)
+	if err != nil || len(rs) != 1 || rs[0].Status != mall.StatusCancelled {
+		t.Fatalf("redemption: %v %+v", err, rs)
+	}
+	// The job then finds nothing left to do.
+	h.App.Reminder.Scheduler.Tick(context.Background())
+	if b := balanceOf(t, h, mid); b.Available != 1000 || b.Held != 0 {
+		t.Fatalf("points after the job: %+v", b)
+	}
+	clean(t, h, mid)
+}
