@@ -21,7 +21,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/guide"
 	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/referral"
 	"github.com/jifen/jifen/domain/signin"
 	"github.com/jifen/jifen/domain/tier"
 )
@@ -543,18 +545,8 @@ func (c *Config) Validate() error {
 	} else if c.Clock.Offset > 0 && c.Production() {
 		bad("clock.offset", "refused in production mode: it is for demos and staging on the embedded default")
 	}
-	if c.Ledger.GroupCommits < 0 || c.Ledger.GroupCommits > 64 {
-		bad("ledger.group_commits", "must be from 0 (off) to 64")
-	}
-	if c.Ledger.GroupMax < 1 || c.Ledger.GroupMax > 1000 {
-		bad("ledger.group_max", "must be from 1 to 1000")
-	}
-	if c.Lottery.GroupCommits < 0 || c.Lottery.GroupCommits > 64 {
-		bad("lottery.group_commits", "must be from 0 (off) to 64")
-	}
-	if c.Lottery.GroupMax < 1 || c.Lottery.GroupMax > 500 {
-		bad("lottery.group_max", "must be from 1 to 500")
-	}
+	groupCommit(bad, "ledger", c.Ledger.GroupCommits, c.Ledger.GroupMax, 1000)
+	groupCommit(bad, "lottery", c.Lottery.GroupCommits, c.Lottery.GroupMax, 500)
 	if c.Lottery.CampaignCacheTTL < 0 || c.Lottery.CampaignCacheTTL > time.Minute {
 		bad("lottery.campaign_cache_ttl", "must be from 0 (off) to 1m")
 	}
@@ -636,19 +628,7 @@ func (c *Config) Validate() error {
 	if k := len(c.WeChat.Work.CallbackAESKey); k != 0 && k != 43 {
 		bad("wechat.work.callback_aes_key", "must be 43 characters (WeCom's EncodingAESKey)")
 	}
-	if c.Guides.Rebind != "first" && c.Guides.Rebind != "last" {
-		bad("guides.rebind", "must be first or last")
-	}
-	field(bad, second(domain.ParsePointsOrZero("guides.daily_cap_per_customer", c.Guides.DailyCapPerCustomer)))
-	if c.Guides.PushWindowDays < 1 || c.Guides.PushWindowDays > 366 {
-		bad("guides.push_window_days", "must be from 1 to 366")
-	}
-	if c.Guides.SummaryWindowDays < 1 || c.Guides.SummaryWindowDays > 366 {
-		bad("guides.summary_window_days", "must be from 1 to 366")
-	}
-	if c.Guides.PushText == "" || len(c.Guides.PushText) > 4000 {
-		bad("guides.push_text", "required, at most 4000 bytes")
-	}
+	field(bad, c.Guides.Rules().Validate("guides"))
 	for i, u := range c.Console.Users {
 		key := fmt.Sprintf("console.users[%d]", i)
 		if u.Username == "" {
@@ -678,14 +658,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	r := c.Referral
-	if r.Window < time.Hour || r.Window > 90*24*time.Hour {
-		bad("referral.window", "must be between 1h and 2160h")
-	}
-	for key, v := range map[string]int64{"referral.rewards.phone_inviter": r.Rewards.PhoneInviter,
-		"referral.rewards.phone_second_level": r.Rewards.PhoneSecondLevel, "referral.rewards.first_order_inviter": r.Rewards.FirstOrderInviter,
-		"referral.rewards.first_order_second_level": r.Rewards.FirstOrderSecondLv, "referral.daily_cap_points": r.DailyCapPoints} {
-		field(bad, second(domain.ParsePointsOrZero(key, v)))
-	}
+	field(bad, r.Rules().Validate("referral"))
 	if r.QRCodePage == "" || strings.HasPrefix(r.QRCodePage, "/") || len(r.QRCodePage) > 128 {
 		bad("referral.qrcode_page", "required, a mini-program path without a leading slash (e.g. pages/index/index)")
 	}
@@ -723,12 +696,7 @@ func (c *Config) Validate() error {
 			bad("engage.signin.tier_multipliers_permille."+t, "names no tier of tier.levels")
 		}
 	}
-	if e.Signin.GroupCommits < 0 || e.Signin.GroupCommits > 64 {
-		bad("engage.signin.group_commits", "must be from 0 (off) to 64")
-	}
-	if e.Signin.GroupMax < 1 || e.Signin.GroupMax > 1000 {
-		bad("engage.signin.group_max", "must be from 1 to 1000")
-	}
+	groupCommit(bad, "engage.signin", e.Signin.GroupCommits, e.Signin.GroupMax, 1000)
 	if e.Leaderboards.TTL < time.Second {
 		bad("engage.leaderboards.ttl", "must be at least 1s")
 	}
@@ -743,12 +711,7 @@ func (c *Config) Validate() error {
 	}
 	_, err := c.ExpiryPolicies()
 	field(bad, err)
-	if c.Orders.GroupCommits < 0 || c.Orders.GroupCommits > 64 {
-		bad("orders.group_commits", "must be from 0 (off) to 64")
-	}
-	if c.Orders.GroupMax < 1 || c.Orders.GroupMax > 256 {
-		bad("orders.group_max", "must be from 1 to 256")
-	}
+	groupCommit(bad, "orders", c.Orders.GroupCommits, c.Orders.GroupMax, 256)
 	if c.Rules.CacheTTL < 0 || c.Rules.CacheTTL > time.Minute {
 		bad("rules.cache_ttl", "must be from 0 (off) to 1m")
 	}
@@ -778,6 +741,33 @@ func field(bad func(key, why string), err error) {
 
 // second drops a parsed value, keeping the error.
 func second[T any](_ T, err error) error { return err }
+
+// MaxGroupCommits bounds the groups of one path committing at once.
+const MaxGroupCommits = 64
+
+// groupCommit checks a path's group commit settings under section: from 0
+// (off) to MaxGroupCommits groups at once, each of 1 to maxBatch requests.
+func groupCommit(bad func(key, why string), section string, commits, max, maxBatch int) {
+	if commits < 0 || commits > MaxGroupCommits {
+		bad(section+".group_commits", fmt.Sprintf("must be from 0 (off) to %d", MaxGroupCommits))
+	}
+	if max < 1 || max > maxBatch {
+		bad(section+".group_max", fmt.Sprintf("must be from 1 to %d", maxBatch))
+	}
+}
+
+// Rules are the guides' rules as domain/guide takes them.
+func (g Guides) Rules() guide.Rules {
+	return guide.Rules{Rebind: guide.Rebind(g.Rebind), DailyCapPerCustomer: g.DailyCapPerCustomer,
+		PushWindowDays: g.PushWindowDays, SummaryWindowDays: g.SummaryWindowDays, PushText: g.PushText}
+}
+
+// Rules are the referral rules as domain/referral takes them.
+func (r Referral) Rules() referral.Rules {
+	return referral.Rules{Window: r.Window, DailyCap: r.DailyCapPoints,
+		Phone:      referral.Amounts{Inviter: r.Rewards.PhoneInviter, SecondLevel: r.Rewards.PhoneSecondLevel},
+		FirstOrder: referral.Amounts{Inviter: r.Rewards.FirstOrderInviter, SecondLevel: r.Rewards.FirstOrderSecondLv}}
+}
 
 // validatePay refuses a half-configured WeChat Pay merchant: without the
 // simulator, mch_id, key and notify_url come together (or not at all: no

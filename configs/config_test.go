@@ -78,6 +78,11 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 			"JIFEN_ORDERS_WEBHOOK_SECRET=prod-webhook-secret-0123456789", "JIFEN_TASKS_TOKEN_KEY=0123456789abcdef0123456789abcdef-task",
 			"JIFEN_TASKS_REVIEW_HOOK_SECRET=review-secret-prod-0123"}, "wechat.simulator_url"},
 		{"bad trusted proxy", "", []string{"JIFEN_SERVER_TRUSTED_PROXIES=10.0.0.0/8,proxy.local"}, "server.trusted_proxies"},
+		{"referral window past a quarter", "", []string{"JIFEN_REFERRAL_WINDOW=2161h"}, "referral.window"},
+		{"unknown rebind rule", "", []string{"JIFEN_GUIDES_REBIND=never"}, "guides.rebind"},
+		{"guide push window of a day short", "", []string{"JIFEN_GUIDES_PUSH_WINDOW_DAYS=0"}, "guides.push_window_days"},
+		{"too many lottery group commits", "", []string{"JIFEN_LOTTERY_GROUP_COMMITS=65"}, "lottery.group_commits"},
+		{"sign-in groups past their cap", "", []string{"JIFEN_ENGAGE_SIGNIN_GROUP_MAX=1001"}, "engage.signin.group_max"},
 		{"bad role", "console:\n  users:\n    - {username: a, role: boss, password_hash: $2a$10$x}\n", nil, "console.users[0].role"},
 	}
 	for _, tc := range cases {

@@ -80,3 +80,39 @@ func ErrorMessage(err error) string {
 	}
 	return "internal error"
 }
+
+// Problems collects what is wrong with the fields of a set of rules, so a
+// validator names every wrong field at once (configuration and console
+// edits alike).
+type Problems map[string]string
+
+// Add records why field is wrong.
+func (p Problems) Add(field, why string) { p[field] = why }
+
+// Check records the fields of err, a validation *Error; other errors are
+// recorded under "" so that they are not lost.
+func (p Problems) Check(err error) {
+	var de *Error
+	switch {
+	case err == nil:
+	case errors.As(err, &de) && len(de.Fields) > 0:
+		for k, why := range de.Fields {
+			p[k] = why
+		}
+	default:
+		p[""] = err.Error()
+	}
+}
+
+// Err is nil when nothing was recorded, else one Invalid error with
+// message and every field.
+func (p Problems) Err(message string) error {
+	if len(p) == 0 {
+		return nil
+	}
+	return &Error{Code: Invalid, Message: message, Fields: p}
+}
+
+// Parsed records the problem of a parsed points value, if any:
+// bad.Parsed(domain.ParsePointsOrZero(field, v)).
+func (p Problems) Parsed(_ Points, err error) { p.Check(err) }

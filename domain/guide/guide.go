@@ -14,6 +14,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/member"
 )
 
@@ -196,4 +197,26 @@ type Rules struct {
 	SummaryWindowDays int
 	// PushText is the broadcast text.
 	PushText string
+}
+
+// MaxWindowDays bounds the push and summary windows: a year.
+const MaxWindowDays = 366
+
+// Validate names every wrong rule under key (e.g. "guides").
+func (r Rules) Validate(key string) error {
+	bad := domain.Problems{}
+	if r.Rebind != FirstWins && r.Rebind != LastWins {
+		bad.Add(key+".rebind", "must be first or last")
+	}
+	bad.Parsed(domain.ParsePointsOrZero(key+".daily_cap_per_customer", r.DailyCapPerCustomer))
+	if r.PushWindowDays < 1 || r.PushWindowDays > MaxWindowDays {
+		bad.Add(key+".push_window_days", "must be from 1 to 366")
+	}
+	if r.SummaryWindowDays < 1 || r.SummaryWindowDays > MaxWindowDays {
+		bad.Add(key+".summary_window_days", "must be from 1 to 366")
+	}
+	if r.PushText == "" || len(r.PushText) > 4000 {
+		bad.Add(key+".push_text", "required, at most 4000 bytes")
+	}
+	return bad.Err("invalid guide rules")
 }

@@ -1,6 +1,7 @@
 package guide
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -200,5 +201,44 @@ func TestThousands(t *testing.T) {
 		if got := thousands(c.n); got != c.want {
 			t.Errorf("thousands(%d) = %s, want %s", c.n, got, c.want)
 		}
+	}
+}
+
+func TestRulesValidate(t *testing.T) {
+	ok := Rules{Rebind: FirstWins, DailyCapPerCustomer: 500, PushWindowDays: 30, SummaryWindowDays: 7, PushText: "积分快过期了"}
+	cases := []struct {
+		name  string
+		edit  func(*Rules)
+		wants []string
+	}{
+		{"defaults", func(*Rules) {}, nil},
+		{"last wins, a year, no cap", func(r *Rules) { r.Rebind, r.PushWindowDays, r.DailyCapPerCustomer = LastWins, MaxWindowDays, 0 }, nil},
+		{"unknown rebind", func(r *Rules) { r.Rebind = "never" }, []string{"guides.rebind"}},
+		{"empty windows and text", func(r *Rules) { r.PushWindowDays, r.SummaryWindowDays, r.PushText = 0, 367, "" },
+			[]string{"guides.push_window_days", "guides.summary_window_days", "guides.push_text"}},
+		{"negative cap", func(r *Rules) { r.DailyCapPerCustomer = -1 }, []string{"guides.daily_cap_per_customer"}},
+		{"text past 4000 bytes", func(r *Rules) { r.PushText = strings.Repeat("积", 1334) }, []string{"guides.push_text"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := ok
+			c.edit(&r)
+			err := r.Validate("guides")
+			if len(c.wants) == 0 {
+				if err != nil {
+					t.Fatalf("valid rules refused: %v", err)
+				}
+				return
+			}
+			var de *domain.Error
+			if !errors.As(err, &de) || de.Code != domain.Invalid || len(de.Fields) != len(c.wants) {
+				t.Fatalf("got %v, want Invalid naming %v", err, c.wants)
+			}
+			for _, f := range c.wants {
+				if de.Fields[f] == "" {
+					t.Fatalf("%s not named in %v", f, de.Fields)
+				}
+			}
+		})
 	}
 }

@@ -111,6 +111,24 @@ type Rules struct {
 	DailyCap   int64 // points one beneficiary may earn from referrals per Shanghai day; 0 = none
 }
 
+// MaxWindow is the longest binding window: a quarter of a year.
+const MaxWindow = 90 * 24 * time.Hour
+
+// Validate names every wrong rule under key (e.g. "referral"): the window
+// from an hour to MaxWindow, rewards and cap whole points (0: none).
+func (r Rules) Validate(key string) error {
+	bad := domain.Problems{}
+	if r.Window < time.Hour || r.Window > MaxWindow {
+		bad.Add(key+".window", "must be between 1h and 2160h")
+	}
+	bad.Parsed(domain.ParsePointsOrZero(key+".rewards.phone_inviter", r.Phone.Inviter))
+	bad.Parsed(domain.ParsePointsOrZero(key+".rewards.phone_second_level", r.Phone.SecondLevel))
+	bad.Parsed(domain.ParsePointsOrZero(key+".rewards.first_order_inviter", r.FirstOrder.Inviter))
+	bad.Parsed(domain.ParsePointsOrZero(key+".rewards.first_order_second_level", r.FirstOrder.SecondLevel))
+	bad.Parsed(domain.ParsePointsOrZero(key+".daily_cap_points", r.DailyCap))
+	return bad.Err("invalid referral rules")
+}
+
 func (r Rules) amounts(e Event) Amounts {
 	if e == EventPhone {
 		return r.Phone

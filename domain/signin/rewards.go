@@ -1,9 +1,7 @@
 package signin
 
 import (
-	"errors"
 	"fmt"
-	"maps"
 
 	"github.com/jifen/jifen/domain"
 )
@@ -42,37 +40,28 @@ const MaxPermille = 100_000
 // fields its error names (the configuration's keys: key.base_points,
 // key.ladder[i], …).
 func (r Rewards) Validate(key string) error {
-	fields := map[string]string{}
-	add := func(_ domain.Points, err error) {
-		var de *domain.Error
-		if errors.As(err, &de) {
-			maps.Copy(fields, de.Fields)
-		}
-	}
-	add(domain.ParsePointsOrZero(key+".base_points", r.Base))
+	bad := domain.Problems{}
+	bad.Parsed(domain.ParsePointsOrZero(key+".base_points", r.Base))
 	if r.Cycle < 0 {
-		fields[key+".cycle_days"] = "must be ≥ 0 (0: the streak keeps growing)"
+		bad.Add(key+".cycle_days", "must be ≥ 0 (0: the streak keeps growing)")
 	}
 	for i, st := range r.Ladder {
 		k := fmt.Sprintf("%s.ladder[%d]", key, i)
 		if st.Day < 1 || (r.Cycle > 0 && st.Day > r.Cycle) || st.Multiplier < 0 || st.Multiplier > MaxPermille {
-			fields[k] = fmt.Sprintf("day must be 1..cycle_days, multiplier_permille 0..%d", MaxPermille)
+			bad.Add(k, fmt.Sprintf("day must be 1..cycle_days, multiplier_permille 0..%d", MaxPermille))
 		}
-		add(domain.ParsePointsOrZero(k+".bonus", st.Bonus))
+		bad.Parsed(domain.ParsePointsOrZero(k+".bonus", st.Bonus))
 	}
 	for t, m := range r.TierPermille {
 		if m < 0 || m > MaxPermille {
-			fields[key+".tier_multipliers_permille."+t] = fmt.Sprintf("must be from 0 to %d", MaxPermille)
+			bad.Add(key+".tier_multipliers_permille."+t, fmt.Sprintf("must be from 0 to %d", MaxPermille))
 		}
 	}
 	if r.MakeupsPerMonth < 0 {
-		fields[key+".makeups_per_month"] = "must be ≥ 0"
+		bad.Add(key+".makeups_per_month", "must be ≥ 0")
 	}
-	add(domain.ParsePoints(key+".makeup_cost", r.MakeupCost))
-	if len(fields) > 0 {
-		return &domain.Error{Code: domain.Invalid, Message: "invalid sign-in rewards", Fields: fields}
-	}
-	return nil
+	bad.Parsed(domain.ParsePoints(key+".makeup_cost", r.MakeupCost))
+	return bad.Err("invalid sign-in rewards")
 }
 
 // Line is one part of a sign-in reward, as the shopper sees it.

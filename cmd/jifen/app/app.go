@@ -295,9 +295,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		storeNotifier = opt.StoreNotifier
 	}
 	a.Guides = &guide.Service{Repo: &guidestore.Store{DB: st.DB}, Audit: auditStore, Members: memberStore, Ledger: a.Ledger, Adjust: a.Adjust,
-		WeCom: work, Notifier: storeNotifier, Tx: st.DB, Clock: opt.Clock, Rules: guide.Rules{
-			Rebind: guide.Rebind(cfg.Guides.Rebind), DailyCapPerCustomer: cfg.Guides.DailyCapPerCustomer,
-			PushWindowDays: cfg.Guides.PushWindowDays, SummaryWindowDays: cfg.Guides.SummaryWindowDays, PushText: cfg.Guides.PushText}}
+		WeCom: work, Notifier: storeNotifier, Tx: st.DB, Clock: opt.Clock, Rules: cfg.Guides.Rules()}
 	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, a.Guides.OnRegistered)
 	a.Lottery = &lottery.Service{Store: &lotterystore.Store{DB: st.DB}, Gate: &lotterystore.Gate{R: st.Redis},
 		Points: a.Ledger, Tx: st.DB, Clock: opt.Clock, CampaignTTL: cfg.Lottery.CampaignCacheTTL,
@@ -332,9 +330,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	rc := cfg.Referral
 	a.Referral = &referral.Service{Store: refStore, Members: &referralstore.Members{DB: st.DB}, Points: a.Ledger, Board: a.Boards,
 		QR: &referralstore.QRCache{R: st.Redis, TTL: rc.QRCodeTTL}, WeChat: mini, Tx: st.DB, Clock: opt.Clock, Page: rc.QRCodePage, UncheckedPage: !rc.QRCodeCheckPath, Log: opt.Logger,
-		Rules: referral.Rules{Window: rc.Window, DailyCap: rc.DailyCapPoints,
-			Phone:      referral.Amounts{Inviter: rc.Rewards.PhoneInviter, SecondLevel: rc.Rewards.PhoneSecondLevel},
-			FirstOrder: referral.Amounts{Inviter: rc.Rewards.FirstOrderInviter, SecondLevel: rc.Rewards.FirstOrderSecondLv}}}
+		Rules: rc.Rules()}
 	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, a.Referral.OnRegistered)
 	a.Members.Hooks.PhoneBound = append(a.Members.Hooks.PhoneBound, a.Referral.OnPhoneBound)
 	// The inviter is rewarded inside the transaction that records the
