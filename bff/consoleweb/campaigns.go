@@ -14,6 +14,7 @@ import (
 	"github.com/jifen/jifen/bff/console"
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/analytics"
 	"github.com/jifen/jifen/domain/reminder"
 )
 
@@ -35,6 +36,7 @@ type campaignForm struct {
 	Variables                                       []keyValue
 	OnceAt, Cron                                    string
 	QuietHours                                      string
+	Holdout                                         string // ‰ of the audience left out as the control group
 	Throttle                                        map[string]string
 }
 
@@ -53,7 +55,7 @@ func campaignFormOf(c *reminder.Campaign) campaignForm {
 	f := campaignForm{ID: c.ID, Version: c.Version, Name: c.Name, ExpiringDays: intText(int64(a.ExpiringWithinDays)),
 		MinPoints: intText(a.MinPoints), InactiveDays: intText(int64(a.InactiveSinceDays)), Tiers: map[string]bool{},
 		Templates: map[string]string{}, Cron: sp.Schedule.Cron, OnceAt: localText(sp.Schedule.OnceAt), QuietHours: sp.QuietHours,
-		Throttle: map[string]string{}}
+		Holdout: intText(int64(sp.HoldoutPermille)), Throttle: map[string]string{}}
 	ids := make([]string, 0, len(a.StoreIDs))
 	for _, id := range a.StoreIDs {
 		ids = append(ids, strconv.FormatInt(id, 10))
@@ -82,7 +84,7 @@ func readCampaignForm(c *gin.Context) campaignForm {
 	f := campaignForm{Name: c.PostForm("name"), ExpiringDays: c.PostForm("expiring_within_days"), MinPoints: c.PostForm("min_points"),
 		StoreIDs: c.PostForm("store_ids"), InactiveDays: c.PostForm("inactive_since_days"), Tiers: map[string]bool{},
 		Templates: map[string]string{}, OnceAt: c.PostForm("once_at"), Cron: strings.TrimSpace(c.PostForm("cron")),
-		QuietHours: strings.TrimSpace(c.PostForm("quiet_hours")), Throttle: map[string]string{}}
+		QuietHours: strings.TrimSpace(c.PostForm("quiet_hours")), Holdout: c.PostForm("holdout_permille"), Throttle: map[string]string{}}
 	f.Version, _ = strconv.ParseInt(c.PostForm("version"), 10, 64)
 	for _, t := range c.PostFormArray("tier") {
 		f.Tiers[t] = true
@@ -153,6 +155,7 @@ func (f campaignForm) input() (reminder.CampaignInput, error) {
 		sp.Schedule.OnceAt = bad.localTime("schedule.once_at", f.OnceAt)
 	}
 	sp.QuietHours = f.QuietHours
+	sp.HoldoutPermille = int(bad.int("holdout_permille", f.Holdout))
 	sp.Throttle = map[reminder.Channel]int{}
 	for ch, v := range f.Throttle {
 		if n := bad.int("throttle_per_minute."+ch, v); n != 0 {
@@ -186,17 +189,19 @@ func (h *Handlers) listCampaigns(c *gin.Context) {
 type templateOption struct{ Name, Preview string }
 
 type campaignData struct {
-	Form      campaignForm
-	Campaign  *reminder.Campaign // nil for a new campaign
-	Tiers     []string
-	Channels  []reminder.Channel
-	Templates map[string][]templateOption // by channel
-	Defaults  map[string]string           // reminder.auto_templates
-	Errors    []string
-	Done      string // the action just done
-	Final     bool   // done or cancelled: nothing can change any more
-	Dry       *dryRunView
-	Report    *reportView
+	Form       campaignForm
+	Campaign   *reminder.Campaign // nil for a new campaign
+	Tiers      []string
+	Channels   []reminder.Channel
+	Templates  map[string][]templateOption // by channel
+	Defaults   map[string]string           // reminder.auto_templates
+	Errors     []string
+	Done       string // the action just done
+	Final      bool   // done or cancelled: nothing can change any more
+	Dry        *dryRunView
+	Report     *reportView
+	Effect     *analytics.ReminderEffect // the campaign's effect against its holdout, once reach facts exist
+	EffectFrom string                    // the first reach day the effect counts
 }
 
 func (h *Handlers) campaignData(f campaignForm) campaignData {
@@ -247,7 +252,33 @@ func (h *Handlers) loadCampaign(ctx context.Context, id int64) (campaignData, er
 	}
 	d := h.campaignData(campaignFormOf(camp))
 	d.Campaign, d.Report = camp, newReportView(rep)
-	return d, nil
+	d.Effect, d.EffectFrom, err = h.campaignEffect(ctx, camp)
+	return d, err
+}
+
+// campaignEffect is the campaign's line of GET
+// /api/v1/console/analytics/reminder-effect over the days it can have
+// reached anyone (since it was created, at most analytics.MaxRange days):
+// nil until the analytics job has recorded a reach of it.
+func (h *Handlers) campaignEffect(ctx context.Context, camp *reminder.Campaign) (*analytics.ReminderEffect, string, error) {
+	to := domain.DayOf(h.Clock.Now())
+	from := domain.DayOf(camp.CreatedAt)
+	if earliest := to.AddDays(-(analytics.MaxRange - 1)); from.Before(earliest) {
+		from = earliest
+	}
+	if to.Before(from) { // a clock set back: nothing to report
+		return nil, from.String(), nil
+	}
+	effects, err := h.API.Analytics.ReminderEffects(ctx, from, to)
+	if err != nil {
+		return nil, "", err
+	}
+	for i := range effects {
+		if effects[i].Kind == "campaign" && effects[i].CampaignID == camp.ID {
+			return &effects[i], from.String(), nil
+		}
+	}
+	return nil, from.String(), nil
 }
 
 // showCampaign is GET /console/campaigns/{id}: the campaign, its actions
@@ -431,7 +462,7 @@ type bar struct {
 }
 
 // The statuses in the report's order.
-var reportStatuses = []reminder.Status{reminder.Sent, reminder.Failed, reminder.Uncertain, reminder.Skipped, reminder.Pending}
+var reportStatuses = []reminder.Status{reminder.Sent, reminder.Failed, reminder.Uncertain, reminder.Skipped, reminder.Pending, reminder.Holdout}
 
 const chartWidth, barHeight, barGap, labelWidth = 360, 18, 8, 0
 

@@ -100,7 +100,14 @@ var (
 )
 
 // Percent writes basis points (1/10000) as a percentage: 1250 → "12.50%".
-func (l *lang) Percent(basis int64) string { return fmt.Sprintf("%d.%02d%%", basis/100, basis%100) }
+// Negative shares keep one sign: -150 → "-1.50%".
+func (l *lang) Percent(basis int64) string {
+	sign := ""
+	if basis < 0 {
+		sign, basis = "-", -basis
+	}
+	return fmt.Sprintf("%s%d.%02d%%", sign, basis/100, basis%100)
+}
 
 // Signed points for journal deltas: "+200", "-50".
 func (l *lang) Signed(n int64) string {
@@ -395,6 +402,19 @@ var messages = map[string][2]string{
 	"campaign.once_at":              {"单次发送时间", "Once at"},
 	"campaign.cron":                 {"或 cron（分 时 日 月 周，北京时间）", "or cron (m h dom mon dow, Asia/Shanghai)"},
 	"campaign.quiet_hours":          {"免打扰时段（空为无）", "Quiet hours (blank: none)"},
+	"campaign.holdout":              {"对照组（‰，0–500，随机留出不发送）", "Holdout (‰ of the audience left out at random, 0–500)"},
+	"campaign.effect":               {"提醒效果（7 天内下单或兑换）", "Effect (ordered or redeemed within 7 days)"},
+	"campaign.effect_since":         {"自 %s 起的触达", "reaches since %s"},
+	"campaign.effect_group":         {"分组", "Group"},
+	"campaign.effect_members":       {"人数", "Members"},
+	"campaign.effect_converted":     {"转化", "Converted"},
+	"campaign.effect_share":         {"转化率", "Share"},
+	"campaign.effect_reached":       {"已触达", "Reached"},
+	"campaign.effect_holdout":       {"对照组", "Held out"},
+	"campaign.effect_diff":          {"差值（95%% 置信区间 %s 至 %s）", "Difference (95%% interval %s to %s)"},
+	"campaign.effect_no_diff":       {"对照组或触达组为空，无法比较", "No comparison: the reached or the held-out group is empty"},
+	"campaign.effect_open":          {"另有 %d 人的 7 天窗口尚未结束", "%d more are still inside their 7 days"},
+	"campaign.effect_none":          {"尚无触达记录（统计任务每隔几分钟汇总一次）", "No reach recorded yet (the analytics job adds them every few minutes)"},
 	"campaign.throttle":             {"每分钟发送上限", "Sends per minute"},
 	"campaign.save":                 {"保存", "Save"},
 	"campaign.create":               {"创建草稿", "Create draft"},
@@ -429,6 +449,7 @@ var messages = map[string][2]string{
 	"ostatus.uncertain":             {"不确定", "uncertain"},
 	"ostatus.skipped":               {"跳过", "skipped"},
 	"ostatus.pending":               {"待发送", "pending"},
+	"ostatus.holdout":               {"对照组（未发送）", "held out (not sent)"},
 	"channel.subscribe":             {"小程序订阅消息", "subscribe message"},
 	"channel.template":              {"公众号模板消息", "official-account template"},
 	"channel.wecom":                 {"企业微信（导购）", "WeCom (shop guide)"},
