@@ -33,7 +33,7 @@ func TestServeStopsWhenATemplateMessageDoesNotMatchItsKeywords(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "serve", "--config", cfg)
-	cmd.Env = jifenEnv("JIFEN_DATA_DIR="+dir, "JIFEN_SERVER_ADDR="+freeAddr(t))
+	cmd.Env = jifenEnv("JIFEN_DATA_DIR="+dir, "JIFEN_SERVER_ADDR="+freeAddr(t), "JIFEN_SERVER_METRICS_ADDR="+freeAddr(t))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()
