@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -69,6 +70,76 @@ func (p *Pay) Prepay(ctx context.Context, o mall.PayOrder) (string, error) {
 		return "", fail(domain.Conflict, "WeChat Pay refused this order", "unifiedorder", err)
 	}
 	return "", unavailable("unifiedorder", err)
+}
+
+// sdkPay runs an SDK pay call, turning the SDK's panic on an answer
+// without return_code (it dereferences the field) into an error.
+func sdkPay[T any](call func() (T, error)) (res T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed answer: %v", r)
+		}
+	}()
+	return call()
+}
+
+// payError classifies a pay API's error: WeChat's refusal of the request
+// itself (signature, mch_id) is MISCONFIGURED, anything else UNAVAILABLE.
+func payError(api string, err error) error {
+	observe(api, -1, err)
+	if msg := err.Error(); strings.HasPrefix(msg, "[msg : xmlUnmarshalError]") && strings.Contains(msg, "FAIL") {
+		return fail(domain.Misconfigured, "WeChat Pay refused the merchant settings (mch_id, key or appid); an operator must fix the configuration", api, err)
+	}
+	return unavailable(api, err)
+}
+
+// Close closes the order (pay/closeorder) so that it can no longer be
+// paid. An order closed already, or never created, is closed; one paid
+// first is mall.ErrPaid.
+func (p *Pay) Close(ctx context.Context, outTradeNo string) error {
+	if err := ctx.Err(); err != nil {
+		return unavailable("closeorder", err)
+	}
+	_, err := sdkPay(func() (order.CloseResult, error) {
+		return p.order.CloseOrder(&order.CloseParams{OutTradeNo: outTradeNo, SignType: util.SignTypeMD5})
+	})
+	switch {
+	case err == nil, strings.HasPrefix(err.Error(), "ORDERCLOSED"), strings.HasPrefix(err.Error(), "ORDERNOTEXIST"):
+		observe("closeorder", 0, nil)
+		return nil
+	case strings.HasPrefix(err.Error(), "ORDERPAID"):
+		observe("closeorder", 0, nil)
+		return mall.ErrPaid
+	}
+	return payError("closeorder", err)
+}
+
+// Query asks WeChat whether the order was paid (pay/orderquery). paid is
+// true, with the payment as a notification would have carried it, only
+// for trade_state SUCCESS in an answer signed with the merchant key; an
+// unknown order is not paid.
+func (p *Pay) Query(ctx context.Context, outTradeNo string) (n mall.PayNotice, paid bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return n, false, unavailable("orderquery", err)
+	}
+	res, err := sdkPay(func() (notify.PaidResult, error) {
+		return p.order.QueryOrder(&order.QueryParams{OutTradeNo: outTradeNo, SignType: util.SignTypeMD5})
+	})
+	switch {
+	case err != nil && strings.HasPrefix(err.Error(), "ORDERNOTEXIST"):
+		observe("orderquery", 0, nil)
+		return n, false, nil
+	case err != nil:
+		return n, false, payError("orderquery", err)
+	}
+	observe("orderquery", 0, nil)
+	if res.Sign == nil || !p.notify.PaidVerifySign(res) || str(res.AppID) != p.appID || str(res.MchID) != p.mchID {
+		return n, false, fail(domain.Unavailable, "WeChat Pay's order query answer is not signed for this merchant", "orderquery", errors.New("bad signature"))
+	}
+	if str(res.TradeState) != "SUCCESS" || res.TotalFee == nil {
+		return n, false, nil
+	}
+	return mall.PayNotice{OutTradeNo: outTradeNo, TransactionID: str(res.TransactionID), TotalFen: int64(*res.TotalFee), Success: true}, true, nil
 }
 
 // Params signs the wx.requestPayment parameters of prepayID (MD5, as the

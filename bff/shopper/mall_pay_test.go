@@ -115,18 +115,29 @@ func myStatus(t *testing.T, h *apptest.Harness, tok string, id int64) string {
 // simPay drives the simulator's control route over HTTP, as a tester would.
 func simPay(t *testing.T, outTradeNo, result string, resend bool) sim.PayResult {
 	t.Helper()
+	out, status := simPayAs(t, map[string]any{"out_trade_no": outTradeNo, "result": result, "resend": resend})
+	if status != 200 {
+		t.Fatalf("sim pay %s: HTTP %d", outTradeNo, status)
+	}
+	return out
+}
+
+// simPayAs posts req to the simulator's /_sim/pay and returns its answer
+// and HTTP status.
+func simPayAs(t *testing.T, req map[string]any) (sim.PayResult, int) {
+	t.Helper()
 	_, base := apptest.Sim()
-	body, _ := json.Marshal(map[string]any{"out_trade_no": outTradeNo, "result": result, "resend": resend})
+	body, _ := json.Marshal(req)
 	resp, err := http.Post(base+"/_sim/pay", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	var out sim.PayResult
-	if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&out) != nil {
-		t.Fatalf("sim pay %s: HTTP %d", outTradeNo, resp.StatusCode)
+	if resp.StatusCode == 200 && json.NewDecoder(resp.Body).Decode(&out) != nil {
+		t.Fatalf("sim pay: an answer that is not JSON")
 	}
-	return out
+	return out, resp.StatusCode
 }
 
 func TestMallPointsAndCashPaidThroughWeChatPay(t *testing.T) {
@@ -289,18 +300,15 @@ func TestMallPointsAndCashNeverPaidGivesPointsAndStockBackAfterTheTimeout(t *tes
 		t.Fatalf("unit given back to the Gate: %d %s", r.Status, r.Body)
 	}
 
-	// The cash arrives after all: recorded for a refund, nothing fulfilled.
-	if res := simPay(t, got.Payment.OutTradeNo, "SUCCESS", false); res.Status != 200 || !strings.Contains(res.Reply, "SUCCESS") {
-		t.Fatalf("late notification: %+v", res)
+	// The job closed the order at WeChat: the shopper can no longer pay it.
+	if _, status := simPayAs(t, map[string]any{"out_trade_no": got.Payment.OutTradeNo, "result": "SUCCESS"}); status != http.StatusConflict {
+		t.Fatalf("paying the closed order: HTTP %d, want 409", status)
 	}
-	if pay := payment(t, h, got.Redemption.ID); pay.Status != mall.PayRefundNeeded || pay.TransactionID == "" {
-		t.Fatalf("late payment: %+v", pay)
-	}
-	if s := myStatus(t, h, tok, got.Redemption.ID); s != "cancelled" {
-		t.Fatalf("status after the late payment: %s", s)
+	if pay := payment(t, h, got.Redemption.ID); pay.Status != mall.PayClosed || pay.TransactionID != "" {
+		t.Fatalf("payment after the refused pay: %+v", pay)
 	}
 	if b := balanceOf(t, h, mid); b.Available != 1000 || b.Held != 0 {
-		t.Fatalf("late payment took points: %+v", b)
+		t.Fatalf("the refused pay took points: %+v", b)
 	}
 	clean(t, h, mid)
 	clean(t, h, mid2)
@@ -407,7 +415,48 @@ func TestMallPayOrderRefusedGivesBackAtOnce(t *testing.T) {
 // The cash arrives after the deadline but before the job ran: the expired
 // hold cannot be captured, so the notification releases it instead and
 // records the cash for a refund — never a fulfilled redemption.
-func TestMallPayNotificationAfterTheDeadlineBeforeTheJob(t *testing.T) {
+// TestMallPayNotificationWithinTheGraceIsCaptured: WeChat takes no
+// payment after the deadline, but the notification of one made just
+// before it may come after: within mall.PayGrace the points are captured
+// and the redemption paid.
+func TestMallPayNotificationWithinTheGraceIsCaptured(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	item := createMallItem(t, h, h.ConsoleLogin("marketer"), fmt.Sprintf(cashItem, 1))
+	tok, _, mid := h.Login(apptest.UniqueUser("grace"))
+	earn(t, h, mid, 1000)
+	got, r := redeemCash(t, h, tok, item, "g1")
+	if r.Status != 201 || got.Payment == nil {
+		t.Fatalf("redeem: %d %s", r.Status, r.Body)
+	}
+	h.Clock.Advance(15*time.Minute + time.Second)
+	if res := simPay(t, got.Payment.OutTradeNo, "SUCCESS", false); res.Status != 200 || !strings.Contains(res.Reply, "SUCCESS") {
+		t.Fatalf("notification within the grace: %+v", res)
+	}
+	if pay := payment(t, h, got.Redemption.ID); pay.Status != mall.PayPaid || pay.TransactionID == "" {
+		t.Fatalf("payment: %+v", pay)
+	}
+	if b := balanceOf(t, h, mid); b.Available != 700 || b.Held != 0 {
+		t.Fatalf("points: %+v, want 300 captured", b)
+	}
+	// The job then finds nothing to close.
+	h.Clock.Advance(time.Minute)
+	h.App.Reminder.Scheduler.Tick(context.Background())
+	rs, _, err := h.App.Mall.MyRedemptions(context.Background(), mid, 10, 0)
+	if err != nil || len(rs) != 1 || rs[0].Status != mall.StatusPaid {
+		t.Fatalf("redemption: %v %+v", err, rs)
+	}
+	if left := itemLeft(t, h, item); left != 0 {
+		t.Fatalf("stock: %d", left)
+	}
+	clean(t, h, mid)
+}
+
+// TestMallPayNotificationAfterTheGraceBeforeTheJob: a payment notified
+// after the points' hold ran out (the job has not closed the order yet)
+// fulfils nothing; the cash is recorded for a refund, points and unit go
+// back.
+func TestMallPayNotificationAfterTheGraceBeforeTheJob(t *testing.T) {
 	t.Parallel()
 	h := apptest.New(t)
 	item := createMallItem(t, h, h.ConsoleLogin("marketer"), fmt.Sprintf(cashItem, 1))
@@ -417,11 +466,11 @@ func TestMallPayNotificationAfterTheDeadlineBeforeTheJob(t *testing.T) {
 	if r.Status != 201 || got.Payment == nil {
 		t.Fatalf("redeem: %d %s", r.Status, r.Body)
 	}
-	h.Clock.Advance(15*time.Minute + time.Second)
+	h.Clock.Advance(15*time.Minute + mall.PayGrace + time.Second)
 	if res := simPay(t, got.Payment.OutTradeNo, "SUCCESS", false); res.Status != 200 || !strings.Contains(res.Reply, "SUCCESS") {
 		t.Fatalf("late notification: %+v", res)
 	}
-	if pay := payment(t, h, got.Redemption.ID); pay.Status != mall.PayRefundNeeded {
+	if pay := payment(t, h, got.Redemption.ID); pay.Status != mall.PayRefundNeeded || pay.TransactionID == "" {
 		t.Fatalf("payment: %+v", pay)
 	}
 	if b := balanceOf(t, h, mid); b.Available != 1000 || b.Held != 0 {
@@ -438,6 +487,48 @@ func TestMallPayNotificationAfterTheDeadlineBeforeTheJob(t *testing.T) {
 	h.App.Reminder.Scheduler.Tick(context.Background())
 	if b := balanceOf(t, h, mid); b.Available != 1000 || b.Held != 0 {
 		t.Fatalf("points after the job: %+v", b)
+	}
+	clean(t, h, mid)
+}
+
+// TestMallPaidButTheNotificationLostIsCapturedByTheJob: the shopper paid,
+// WeChat's notification never arrived. At the deadline the job's close
+// finds the order paid, asks WeChat for the payment and captures it: the
+// shopper who paid is never refunded instead of served.
+func TestMallPaidButTheNotificationLostIsCapturedByTheJob(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	item := createMallItem(t, h, h.ConsoleLogin("marketer"), fmt.Sprintf(cashItem, 1))
+	tok, _, mid := h.Login(apptest.UniqueUser("lost"))
+	earn(t, h, mid, 1000)
+	got, r := redeemCash(t, h, tok, item, "n1")
+	if r.Status != 201 || got.Payment == nil {
+		t.Fatalf("redeem: %d %s", r.Status, r.Body)
+	}
+	if _, status := simPayAs(t, map[string]any{"out_trade_no": got.Payment.OutTradeNo, "result": "SUCCESS", "silent": true}); status != 200 {
+		t.Fatalf("silent pay: HTTP %d", status)
+	}
+	if pay := payment(t, h, got.Redemption.ID); pay.Status != mall.PayPending {
+		t.Fatalf("before the job: %+v", pay)
+	}
+	h.Clock.Advance(15*time.Minute + time.Second)
+	h.App.Reminder.Scheduler.Tick(context.Background())
+	pay := payment(t, h, got.Redemption.ID)
+	if pay.Status != mall.PayPaid || pay.TransactionID == "" {
+		t.Fatalf("after the job: %+v", pay)
+	}
+	if b := balanceOf(t, h, mid); b.Available != 700 || b.Held != 0 {
+		t.Fatalf("points: %+v, want 300 captured", b)
+	}
+	if left := itemLeft(t, h, item); left != 0 {
+		t.Fatalf("stock: %d", left)
+	}
+	// WeChat retries the notification later: a replay changes nothing.
+	if res := simPay(t, got.Payment.OutTradeNo, "", true); res.Status != 200 || !strings.Contains(res.Reply, "SUCCESS") {
+		t.Fatalf("resent notification: %+v", res)
+	}
+	if again := payment(t, h, got.Redemption.ID); again.Status != mall.PayPaid || again.TransactionID != pay.TransactionID {
+		t.Fatalf("after the replay: %+v", again)
 	}
 	clean(t, h, mid)
 }

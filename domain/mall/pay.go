@@ -11,9 +11,11 @@ package mall
 //   - WeChat's pay notification (PayNotified) captures the hold and moves
 //     the redemption to paid (a coupon gets its code, a virtual item is
 //     fulfilled) in one transaction. A replay answers the same.
-//   - Unpaid at the deadline (ExpirePayments, serve's hold-timeouts job),
-//     or told the payment failed, the hold is released, the unit given back
-//     and the redemption cancelled.
+//   - Unpaid at the deadline (ExpirePayments, serve's hold-timeouts job:
+//     the order is closed at WeChat first), or told the payment failed, the
+//     hold is released, the unit given back and the redemption cancelled.
+//     An order WeChat took the cash for but whose notification never came
+//     is found by that close and captured.
 //   - A successful payment that arrives after that (or for a coupon whose
 //     pool ran dry) never fulfils anything: the payment is recorded as
 //     refund_needed, for the cash to be refunded in the merchant platform.
@@ -104,7 +106,16 @@ type Payer interface {
 	Prepay(ctx context.Context, o PayOrder) (string, error)
 	// Params signs the wx.requestPayment parameters of a prepay_id.
 	Params(prepayID string, now time.Time) (PayParams, error)
+	// Close closes the order so that it can no longer be paid; ErrPaid
+	// when it was paid first. Closing an order closed already succeeds.
+	Close(ctx context.Context, outTradeNo string) error
+	// Query asks whether the order was paid; paid carries the payment as
+	// the notification would have.
+	Query(ctx context.Context, outTradeNo string) (n PayNotice, paid bool, err error)
 }
+
+// ErrPaid: the order cannot be closed, WeChat has taken the cash.
+var ErrPaid = errors.New("mall: the order was paid")
 
 // OpenIDs gives a member's mini-program openid (the payer of a JSAPI order).
 type OpenIDs interface {
@@ -153,6 +164,13 @@ type Cash struct {
 // DefaultPayWindow is the payment deadline after a redemption.
 const DefaultPayWindow = 15 * time.Minute
 
+// PayGrace is how long the points stay held after the payment deadline:
+// WeChat takes no payment after the deadline (the order's time_expire),
+// but the notification of one made just before it may come later, and
+// the hold-timeouts job closes the order at WeChat only when it next runs.
+// A payment WeChat took in time is captured within the grace.
+const PayGrace = 5 * time.Minute
+
 type clientIPKey struct{}
 
 // WithClientIP names the shopper's IP for the pay order (spbill_create_ip).
@@ -193,7 +211,7 @@ func (s *Service) charge(ctx context.Context, it *Item, r *Redemption, now time.
 	}
 	deadline := now.Add(s.Cash.window()).UTC().Truncate(time.Second)
 	if _, err := s.Cash.Holds.Hold(ctx, ledger.HoldInput{MemberID: r.MemberID, Points: it.Points, Key: "mall:hold:" + strconv.FormatInt(r.ID, 10),
-		Ref: ledgerRef(r.ID), Title: "积分兑换冻结 " + clip(it.Name, 40), Deadline: deadline, Operator: "member"}); err != nil {
+		Ref: ledgerRef(r.ID), Title: "积分兑换冻结 " + clip(it.Name, 40), Deadline: deadline.Add(PayGrace), Operator: "member"}); err != nil {
 		return err
 	}
 	var suffix [4]byte
@@ -420,10 +438,17 @@ func (s *Service) closePayment(ctx context.Context, outTradeNo, note string) (bo
 	return done, nil
 }
 
-// ExpirePayments closes up to limit pending payments past their deadline:
-// points back into the same lots, the unit back (SQL and the Gate), the
-// redemption cancelled. It returns how many it closed. Every instance may
-// run it: each payment is closed under its row lock, once.
+// ExpirePayments settles up to limit pending payments past their
+// deadline. Each order is first closed at WeChat, so that it can no longer
+// be paid; then the points go back into the same lots, the unit back (SQL
+// and the Gate) and the redemption is cancelled. An order WeChat says was
+// paid (the notification lost or late) is asked for its payment and
+// captured instead, as the notification would have. An order WeChat does
+// not answer for stays pending until a later run (the ledger gives the
+// points back at the hold's own deadline meanwhile). It returns how many
+// payments it settled either way and the first error, having tried them
+// all. Every instance may run it: each payment is settled under its row
+// lock, once.
 func (s *Service) ExpirePayments(ctx context.Context, now time.Time, limit int) (int, error) {
 	if s.Cash == nil {
 		return 0, nil
@@ -433,16 +458,35 @@ func (s *Service) ExpirePayments(ctx context.Context, now time.Time, limit int) 
 		return 0, err
 	}
 	n := 0
+	var first error
 	for _, p := range due {
-		done, err := s.closePayment(ctx, p.OutTradeNo, "not paid by the deadline")
-		if err != nil {
-			return n, err
-		}
+		done, err := s.expirePayment(ctx, p)
 		if done {
 			n++
 		}
+		if err != nil && first == nil {
+			first = err
+		}
 	}
-	return n, nil
+	return n, first
+}
+
+func (s *Service) expirePayment(ctx context.Context, p Payment) (bool, error) {
+	if p.PrepayID != "" { // an order exists at WeChat
+		err := s.Cash.Payer.Close(ctx, p.OutTradeNo)
+		if errors.Is(err, ErrPaid) {
+			notice, paid, qerr := s.Cash.Payer.Query(ctx, p.OutTradeNo)
+			if qerr != nil || !paid {
+				return false, qerr // asked again at the next run
+			}
+			_, err = s.PayNotified(ctx, notice)
+			return err == nil, err
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	return s.closePayment(ctx, p.OutTradeNo, "not paid by the deadline")
 }
 
 // Payment returns a redemption's payment (NotFound without one).

@@ -185,13 +185,15 @@
 //	       clients' cached tokens answer 40001 (WeCom 40014). With a body
 //	       {"appid","host","grace_ms"} it rotates that app's token instead
 //	       (RotateToken), as another system fetching a token would.
-//	POST   /_sim/pay   {"out_trade_no","result":"SUCCESS"|"FAIL","resend"}
+//	POST   /_sim/pay   {"out_trade_no","result":"SUCCESS"|"FAIL","resend","silent"}
 //	       pays (or fails) a WeChat Pay order and POSTs the signed pay
-//	       notification to its notify_url; POST /_sim/merchants
+//	       notification to its notify_url (not with "silent": a lost
+//	       notification); a closed order is 409; POST /_sim/merchants
 //	       {"mch_id","key"} adds a merchant (pay.go).
 //
 // WeChat Pay (API v2) is the exception to the JSON conventions: XML in and
-// out on api.mch.weixin.qq.com, signed with the merchant key (pay.go).
+// out on api.mch.weixin.qq.com (pay/unifiedorder, pay/closeorder,
+// pay/orderquery), signed with the merchant key (pay.go).
 //
 // The same controls exist as methods (AddFault, ClearFaults, Calls, Pay,
 // ClearCalls, ExpireTokens, Follow, GrantSubscription, Delivered) for tests

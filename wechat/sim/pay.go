@@ -28,13 +28,21 @@ import (
 //	     → return_code SUCCESS with result_code SUCCESS and a prepay_id; a
 //	     bad or missing signature, an unknown mch_id or a missing field is
 //	     return_code FAIL; the same out_trade_no with other parameters is
-//	     result_code FAIL (INVALID_REQUEST), and once paid ORDERPAID.
+//	     result_code FAIL (INVALID_REQUEST), once paid ORDERPAID, once
+//	     closed ORDERCLOSED.
+//	POST /pay/closeorder      closes an unpaid order (it can no longer be
+//	     paid); a paid one is result_code FAIL ORDERPAID, an unknown one
+//	     ORDERNOTEXIST; closing twice succeeds.
+//	POST /pay/orderquery      the order's trade_state (NOTPAY, SUCCESS,
+//	     PAYERROR, CLOSED), with transaction_id, total_fee and openid once
+//	     paid, signed like a notification; an unknown order ORDERNOTEXIST.
 //	POST /_sim/pay {"out_trade_no","result":"SUCCESS"|"FAIL","resend":false}
 //	     the shopper pays (or the payment fails): the simulator POSTs the
 //	     signed pay notification XML to the order's notify_url and answers
 //	     {"status","reply"} (the HTTP status and body it got back).
-//	     "resend": true sends the last notification again (WeChat retries).
-//	     An order paid or failed already is 409. Unlike WeChat, the
+//	     "resend": true sends the last notification again (WeChat retries);
+//	     "silent": true pays without sending one (a notification lost on
+//	     the way). An order paid, failed or closed already is 409. Unlike WeChat, the
 //	     simulator does not enforce time_expire: tests run on a fake clock
 //	     and need to deliver the notification that comes too late.
 //
@@ -59,7 +67,7 @@ const (
 type payOrder struct {
 	fields    map[string]string // the unifiedorder request, sign excluded
 	prepayID  string
-	state     string // NOTPAY, SUCCESS, PAYERROR
+	state     string // NOTPAY, SUCCESS, PAYERROR, CLOSED
 	txID      string
 	lastXML   []byte
 	notifyURL string
@@ -149,7 +157,10 @@ func PayXML(fields map[string]string, key string) []byte {
 	return bytes.ReplaceAll(b.Bytes(), []byte("]]><![CDATA["), nil)
 }
 
-// parsePayXML reads a flat <xml> document.
+// parsePayXML reads a flat document: the children of its root, whatever
+// the root is named. WeChat's own documents use <xml>; the SDK's
+// closeorder and orderquery requests name it after their Go types
+// (closeRequest, queryRequest), and the merchant API reads the children.
 func parsePayXML(body []byte) (map[string]string, error) {
 	dec := xml.NewDecoder(bytes.NewReader(body))
 	out := map[string]string{}
@@ -165,9 +176,6 @@ func parsePayXML(body []byte) (map[string]string, error) {
 		switch t := tok.(type) {
 		case xml.StartElement:
 			depth++
-			if depth == 1 && t.Name.Local != "xml" {
-				return nil, fmt.Errorf("root element %s, want xml", t.Name.Local)
-			}
 			name = t.Name.Local
 		case xml.CharData:
 			if depth == 2 {
@@ -207,8 +215,10 @@ func (s *Server) servePay(w http.ResponseWriter, r *http.Request, path string) {
 	name := strings.TrimPrefix(path, "/pay/")
 	var reply map[string]string
 	key := ""
+	handle, known := map[string]func(map[string]string, time.Time) (map[string]string, string){
+		"unifiedorder": s.unifiedOrder, "closeorder": s.closeOrder, "orderquery": s.orderQuery}[name]
 	switch {
-	case path != "/pay/unifiedorder":
+	case !known:
 		w.WriteHeader(http.StatusNotFound)
 		s.record(Call{API: name, Host: HostPay, Params: params, Status: http.StatusNotFound, Time: now})
 		return
@@ -217,7 +227,7 @@ func (s *Server) servePay(w http.ResponseWriter, r *http.Request, path string) {
 	case err != nil:
 		reply = payFail("XML format error: " + err.Error())
 	default:
-		reply, key = s.unifiedOrder(fields, now)
+		reply, key = handle(fields, now)
 	}
 	if f, ok := s.takeFault(name); ok && f.HTTPStatus != 0 {
 		w.WriteHeader(f.HTTPStatus)
@@ -273,6 +283,8 @@ func (s *Server) unifiedOrder(f map[string]string, now time.Time) (map[string]st
 		switch {
 		case o.state == "SUCCESS":
 			base["result_code"], base["err_code"], base["err_code_des"] = "FAIL", "ORDERPAID", "该订单已支付"
+		case o.state == "CLOSED":
+			base["result_code"], base["err_code"], base["err_code_des"] = "FAIL", "ORDERCLOSED", "订单已关闭"
 		case !sameFields(o.fields, req):
 			base["result_code"], base["err_code"], base["err_code_des"] = "FAIL", "INVALID_REQUEST", "201 商户订单号重复"
 		default:
@@ -285,6 +297,69 @@ func (s *Server) unifiedOrder(f map[string]string, now time.Time) (map[string]st
 		prepayID: fmt.Sprintf("wx%s%010d", now.UTC().Format("20060102150405"), s.pay.seq)}
 	s.pay.orders[id] = o
 	base["result_code"], base["trade_type"], base["prepay_id"] = "SUCCESS", f["trade_type"], o.prepayID
+	return base, key
+}
+
+// merchantOrder checks a signed request naming an order of a merchant:
+// the key, the order (nil when unknown) and the reply's common fields, or
+// a return_code FAIL reply.
+func (s *Server) merchantOrder(f map[string]string) (key string, o *payOrder, base, fail map[string]string) {
+	key, ok := s.pay.merchants[f["mch_id"]]
+	if !ok {
+		return "", nil, nil, payFail("mch_id参数格式错误")
+	}
+	if f["sign"] == "" || PaySign(f, key) != f["sign"] {
+		return "", nil, nil, payFail("签名错误")
+	}
+	for _, need := range []string{"appid", "nonce_str", "out_trade_no"} {
+		if f[need] == "" {
+			return "", nil, nil, payFail("缺少参数" + need)
+		}
+	}
+	base = map[string]string{"return_code": "SUCCESS", "return_msg": "OK", "appid": f["appid"], "mch_id": f["mch_id"],
+		"nonce_str": randomHex(16), "result_code": "SUCCESS"}
+	o = s.pay.orders[f["mch_id"]+"|"+f["out_trade_no"]]
+	if o == nil {
+		base["result_code"], base["err_code"], base["err_code_des"] = "FAIL", "ORDERNOTEXIST", "此交易订单号不存在"
+	}
+	return key, o, base, nil
+}
+
+// closeOrder closes an unpaid order (pay/closeorder).
+func (s *Server) closeOrder(f map[string]string, _ time.Time) (map[string]string, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.payInit()
+	key, o, base, fail := s.merchantOrder(f)
+	switch {
+	case fail != nil:
+		return fail, ""
+	case o == nil:
+	case o.state == "SUCCESS":
+		base["result_code"], base["err_code"], base["err_code_des"] = "FAIL", "ORDERPAID", "订单已支付，不能发起关单"
+	default:
+		o.state = "CLOSED"
+	}
+	return base, key
+}
+
+// orderQuery answers an order's state (pay/orderquery).
+func (s *Server) orderQuery(f map[string]string, _ time.Time) (map[string]string, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.payInit()
+	key, o, base, fail := s.merchantOrder(f)
+	if fail != nil {
+		return fail, ""
+	}
+	if o == nil {
+		return base, key
+	}
+	base["out_trade_no"], base["trade_state"], base["openid"] = f["out_trade_no"], o.state, o.fields["openid"]
+	base["trade_type"], base["total_fee"] = o.fields["trade_type"], o.fields["total_fee"]
+	if o.state == "SUCCESS" {
+		base["transaction_id"], base["fee_type"], base["cash_fee"] = o.txID, "CNY", o.fields["total_fee"]
+	}
 	return base, key
 }
 
@@ -316,6 +391,18 @@ type PayResult struct {
 // of any merchant and delivers the signed notification; resend delivers
 // the last one again.
 func (s *Server) Pay(outTradeNo, result string, resend bool) (PayResult, error) {
+	return s.pay3(outTradeNo, result, resend, false)
+}
+
+// PaySilently completes the order outTradeNo like Pay, but the
+// notification is lost on the way: WeChat has the money, the merchant has
+// not heard (until it asks, pay/orderquery, or a resend).
+func (s *Server) PaySilently(outTradeNo string) error {
+	_, err := s.pay3(outTradeNo, "SUCCESS", false, true)
+	return err
+}
+
+func (s *Server) pay3(outTradeNo, result string, resend, silent bool) (PayResult, error) {
 	s.mu.Lock()
 	s.payInit()
 	var o *payOrder
@@ -351,6 +438,10 @@ func (s *Server) Pay(outTradeNo, result string, resend bool) (PayResult, error) 
 	} else if o.lastXML == nil {
 		s.mu.Unlock()
 		return PayResult{}, fmt.Errorf("%w: order %s has sent no notification", errPayState, outTradeNo)
+	}
+	if silent {
+		s.mu.Unlock()
+		return PayResult{}, nil
 	}
 	body, target := o.lastXML, o.notifyURL
 	var deliver http.Handler
@@ -400,14 +491,15 @@ func (s *Server) servePayControl(w http.ResponseWriter, r *http.Request) {
 		OutTradeNo string `json:"out_trade_no"`
 		Result     string `json:"result"`
 		Resend     bool   `json:"resend"`
+		Silent     bool   `json:"silent"`
 	}
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil || in.OutTradeNo == "" || (in.Result != "" && in.Result != "SUCCESS" && in.Result != "FAIL") {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `want {"out_trade_no","result":"SUCCESS"|"FAIL","resend":bool}`})
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `want {"out_trade_no","result":"SUCCESS"|"FAIL","resend":bool,"silent":bool}`})
 		return
 	}
-	res, err := s.Pay(in.OutTradeNo, in.Result, in.Resend)
+	res, err := s.pay3(in.OutTradeNo, in.Result, in.Resend, in.Silent && in.Result != "FAIL")
 	switch {
 	case err == errPayUnknown:
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
