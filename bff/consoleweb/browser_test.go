@@ -157,6 +157,16 @@ func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action
 	}
 }
 
+// waitJS waits until the page's predicate js is true: a check made in the
+// page, holding no node a swap could take away meanwhile.
+func waitJS(t *testing.T, ctx context.Context, what, js string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+		loc, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.Location())
+		t.Fatalf("%s (at %s): %v", what, loc, err)
+	}
+}
+
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
 	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
@@ -220,11 +230,12 @@ func TestBrowserMarketerFindsAMemberAndAdjustsPoints(t *testing.T) {
 	browserSignIn(t, ctx, s.srv.URL, "marketer")
 
 	// Live search (htmx under the CSP): both members whose phones end in 8642.
-	do(t, ctx, "search by the last 4 digits",
-		chromedp.SendKeys(chromedp.CSS("#q"), "8642"),
-		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#results a[href="/console/members/%d"]`, other))),
-		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#results a[href="/console/members/%d"]`, id))),
-	)
+	// Each keystroke may swap #results (a slow machine spaces them past
+	// the 400 ms debounce): wait, in the page, for the results of the
+	// whole query, which nothing swaps afterwards.
+	do(t, ctx, "search by the last 4 digits", chromedp.SendKeys(chromedp.CSS("#q"), "8642"))
+	waitJS(t, ctx, "the results for 8642", fmt.Sprintf(`!!document.querySelector('#results[data-q="8642"] a[href="/console/members/%d"]') &&
+		!!document.querySelector('#results[data-q="8642"] a[href="/console/members/%d"]')`, other, id))
 	shot(t, ctx, "02-member-search")
 	do(t, ctx, "open the member", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#results a[href="/console/members/%d"]`, id))),
 		chromedp.WaitVisible(chromedp.CSS("#balance")))
