@@ -12,13 +12,10 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/jifen/jifen/bff/auth"
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain"
-	"github.com/jifen/jifen/domain/session"
 )
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -108,60 +105,6 @@ func (m *metrics) handler() gin.HandlerFunc {
 		}
 		m.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Inc()
 		m.latency.WithLabelValues(c.Request.Method, route).Observe(time.Since(start).Seconds())
-	}
-}
-
-// rateLimit allows perMinute requests per key (GCRA in Redis). keyOf returns
-// "" to skip. When Redis is unreachable the request is let through: rate
-// limiting protects the service, it must not take it down.
-func rateLimit(l *redis_rate.Limiter, prefix string, perMinute int, keyOf func(*gin.Context) string) gin.HandlerFunc {
-	limit := redis_rate.PerMinute(perMinute)
-	return func(c *gin.Context) {
-		k := keyOf(c)
-		if k == "" {
-			c.Next()
-			return
-		}
-		res, err := l.Allow(c.Request.Context(), prefix+k, limit)
-		if err != nil {
-			slog.WarnContext(c.Request.Context(), "rate limiter unavailable", "err", err.Error())
-			c.Next()
-			return
-		}
-		if res.Allowed == 0 {
-			secs := int(res.RetryAfter.Seconds() + 0.999)
-			if secs < 1 {
-				secs = 1
-			}
-			c.Header("Retry-After", strconv.Itoa(secs))
-			web.Fail(c, domain.Errorf(domain.RateLimited, "too many requests; retry in %d s", secs))
-			return
-		}
-		c.Next()
-	}
-}
-
-// requireAudience verifies the bearer token for audience and stores the
-// caller. Tokens of another audience are refused (401).
-func requireAudience(tokens *auth.Tokens, sessions *session.Service, audience string) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		h := c.GetHeader("Authorization")
-		raw, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || raw == "" {
-			web.Fail(c, domain.Errorf(domain.Unauthorized, "Authorization: Bearer <access token> required"))
-			return
-		}
-		cl, err := tokens.Verify(raw, audience)
-		if err == nil {
-			// A logged-out session's tokens stop at once, not at expiry.
-			err = sessions.Check(c.Request.Context(), cl.Sid, cl.ID)
-		}
-		if err != nil {
-			web.Fail(c, err)
-			return
-		}
-		web.SetClaims(c, cl)
-		c.Next()
 	}
 }
 

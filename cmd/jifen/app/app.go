@@ -328,8 +328,9 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	// (by openid) or bind their phone, inside that transaction.
 	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, a.Orders.Registered)
 	a.Members.Hooks.PhoneBound = append(a.Members.Hooks.PhoneBound, a.Orders.MatchMember)
+	denylist := &sessionstore.Denylist{DB: st.DB, Redis: st.Redis, Clock: opt.Clock}
 	a.Sessions = &session.Service{Store: &sessionstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, TTL: cfg.Auth.RefreshTTL,
-		Denylist: &sessionstore.Denylist{DB: st.DB, Redis: st.Redis, Clock: opt.Clock}, AccessTTL: cfg.Auth.AccessTTL}
+		Denylist: denylist, AccessTTL: cfg.Auth.AccessTTL}
 
 	a.Boards = &leaderboard.Service{Cache: &boardstore.Cache{R: st.Redis}, Profiles: &boardstore.Profiles{DB: st.DB},
 		Clock: opt.Clock, TTL: cfg.Engage.Leaderboards.TTL}
@@ -415,6 +416,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		TrustedProxies: cfg.Server.TrustedProxies,
 		Redis:          st.Redis.C,
 		RedisKey:       st.Redis.Prefix,
+		DenyKeys:       denylist.RedisKeys,
 		PerIP:          cfg.RateLimit.PerIPPerMinute,
 		PerMember:      cfg.RateLimit.PerMemberPerMinute,
 		Tokens:         a.Tokens,
