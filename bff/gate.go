@@ -117,8 +117,13 @@ func rateLimit(rdb redis.UniversalClient, l limit, keyOf func(*gin.Context) stri
 // the per-IP limit or the denylist then refuses. Redis unreachable: the
 // limits let the request through and the denylist asks the database
 // (session.Service.Check), as before.
+//
+// prefetch, by route, queues in the same pipeline the Redis reads the
+// route's handler will make for the caller (GET /shopper/me's cached
+// answer); what it queued is handed to the handler only when the gate
+// admits the request.
 func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, sessions *session.Service,
-	denyKeys func([]string) []string, audience string) gin.HandlerFunc {
+	denyKeys func([]string) []string, audience string, prefetch map[string]Prefetch) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
 		raw, bearer := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
@@ -128,6 +133,7 @@ func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, 
 			cl, authErr = tokens.Verify(raw, audience)
 		}
 		var ipCmd, callerCmd *redis.Cmd
+		var fetched func(*gin.Context)
 		var denyCmd *redis.SliceCmd
 		var ids []string
 		if authErr == nil {
@@ -142,6 +148,9 @@ func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, 
 				denyCmd = p.MGet(ctx, denyKeys(ids)...)
 			}
 			callerCmd = byCaller.queue(ctx, p, audience+":"+cl.Subject)
+			if pf := prefetch[c.FullPath()]; pf != nil {
+				fetched = pf(ctx, p, cl.SubjectID())
+			}
 		})
 		if err != nil {
 			slog.WarnContext(ctx, "rate limiter unavailable", "err", err.Error())
@@ -163,9 +172,16 @@ func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, 
 			return
 		}
 		web.SetClaims(c, cl)
+		if fetched != nil && err == nil {
+			fetched(c)
+		}
 		c.Next()
 	}
 }
+
+// Prefetch queues a handler's Redis reads for the caller in the gate's
+// pipeline; done (nil: nothing queued) hands them to the handler.
+type Prefetch func(ctx context.Context, p redis.Pipeliner, subjectID int64) (done func(*gin.Context))
 
 // checkSession reads the denylist's answer from the pipeline as
 // sessionstore.Denylist.Denied would, and asks it (the database when

@@ -113,8 +113,8 @@ func NewRouter(d Deps) *gin.Engine {
 	// Authenticated routes: the per-IP limit, the token, the session and
 	// the per-caller limit in one Redis round trip (gate.go).
 	authed := r.Group("/api/v1", bodyLimit(d.BodyLimit))
-	audience := func(aud string) gin.HandlerFunc {
-		return gate(d.Redis, ipLimit, callerLimit, d.Tokens, d.Sessions, d.DenyKeys, aud)
+	audience := func(aud string, prefetch map[string]Prefetch) gin.HandlerFunc {
+		return gate(d.Redis, ipLimit, callerLimit, d.Tokens, d.Sessions, d.DenyKeys, aud, prefetch)
 	}
 	api := r.Group("/api/v1", byIP, bodyLimit(d.BodyLimit))
 	// Server-to-server hooks are signed (HMAC, WeChat/WeCom signatures) and
@@ -128,7 +128,7 @@ func NewRouter(d Deps) *gin.Engine {
 	api.POST("/shopper/login", sh.Login)
 	api.POST("/shopper/token/refresh", sh.Refresh)
 	api.POST("/shopper/logout", sh.Logout)
-	me := authed.Group("/shopper", audience(auth.Shopper))
+	me := authed.Group("/shopper", audience(auth.Shopper, map[string]Prefetch{"/api/v1/shopper/me": sh.PrefetchMe}))
 	me.GET("/me", sh.Me)
 	me.POST("/phone", sh.BindPhone)
 	me.GET("/points/entries", sh.PointsEntries)
@@ -155,7 +155,7 @@ func NewRouter(d Deps) *gin.Engine {
 
 	co := d.Console
 	api.POST("/console/login", co.Login)
-	con := authed.Group("/console", audience(auth.Console))
+	con := authed.Group("/console", audience(auth.Console, nil))
 	writers := requireRole(console.Writers...)
 	con.POST("/members/:id/adjustments", writers, co.CreateAdjustment)
 	con.GET("/members", co.SearchMembers)
@@ -177,7 +177,7 @@ func NewRouter(d Deps) *gin.Engine {
 
 	gd := d.Guide
 	api.POST("/guide/login", gd.Login)
-	gu := authed.Group("/guide", audience(auth.Guide))
+	gu := authed.Group("/guide", audience(auth.Guide, nil))
 	gu.GET("/me", gd.Me)
 	gu.GET("/customers", gd.Customers)
 	gu.GET("/customers/:member_id", gd.Customer)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/jifen/jifen/bff/web"
 )
@@ -18,6 +19,22 @@ type MeCache interface {
 	// answer the caller built from the database unless a write to the
 	// member ended meanwhile.
 	Get(ctx context.Context, memberID int64) (answer []byte, fill func([]byte))
+	// Queue is Get in a pipeline the caller sends; read gives its answer
+	// once the pipeline is sent.
+	Queue(ctx context.Context, pipe redis.Pipeliner, memberID int64) (read func() ([]byte, func([]byte)))
+}
+
+const keyMePrefetched = "jifen.me.prefetched"
+
+// PrefetchMe queues GET /me's cache read in the request gate's pipeline
+// (bff.gate: one Redis round trip for the limits, the session and this);
+// done hands the answer to Me. Nil when nothing is cached.
+func (h *Handlers) PrefetchMe(ctx context.Context, pipe redis.Pipeliner, memberID int64) (done func(*gin.Context)) {
+	if h.MeCache == nil {
+		return nil
+	}
+	read := h.MeCache.Queue(ctx, pipe, memberID)
+	return func(c *gin.Context) { c.Set(keyMePrefetched, read) }
 }
 
 const jsonContentType = "application/json; charset=utf-8"
@@ -28,7 +45,12 @@ func (h *Handlers) Me(c *gin.Context) {
 	var fill func([]byte)
 	if h.MeCache != nil {
 		var answer []byte
-		if answer, fill = h.MeCache.Get(ctx, web.MemberID(c)); answer != nil {
+		if v, ok := c.Get(keyMePrefetched); ok {
+			answer, fill = v.(func() ([]byte, func([]byte)))()
+		} else {
+			answer, fill = h.MeCache.Get(ctx, web.MemberID(c))
+		}
+		if answer != nil {
 			c.Data(http.StatusOK, jsonContentType, answer)
 			return
 		}

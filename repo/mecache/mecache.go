@@ -74,29 +74,43 @@ func noFill([]byte) {}
 // an answer that will change without a write (the caller's business: a
 // balance with pending points, which unlock with time, is not cached).
 func (c *Cache) Get(ctx context.Context, memberID int64) (answer []byte, fill func([]byte)) {
+	pipe := c.Redis.C.Pipeline()
+	read := c.Queue(ctx, pipe, memberID)
+	_, _ = pipe.Exec(ctx)
+	return read()
+}
+
+// Queue is Get in a pipeline the caller sends (the request gate's, with
+// the rate limits): read, once the pipeline has been sent, gives Get's
+// answer.
+func (c *Cache) Queue(ctx context.Context, pipe redis.Pipeliner, memberID int64) (read func() ([]byte, func([]byte))) {
 	if c.dirty() {
-		return nil, noFill
+		return func() ([]byte, func([]byte)) { return nil, noFill }
 	}
 	key := c.key(memberID)
-	vals, err := c.Redis.C.HMGet(ctx, key, "g", "v").Result()
-	if err != nil || len(vals) != 2 {
-		return nil, noFill
-	}
-	g := "0"
-	if s, ok := vals[0].(string); ok {
-		g = s
-	}
-	if v, ok := vals[1].(string); ok && len(v) > len(g) && v[len(g)] == '|' && strings.HasPrefix(v, g) {
-		return []byte(v[len(g)+1:]), nil
-	}
-	start := time.Now()
-	return nil, func(answer []byte) {
-		// A read slower than half the TTL could outlive a write's marker
-		// (its key expiring meanwhile): such an answer is not stored.
-		if time.Since(start) > c.TTL/2 || c.dirty() {
-			return
+	cmd := pipe.HMGet(ctx, key, "g", "v")
+	return func() ([]byte, func([]byte)) {
+		vals, err := cmd.Result()
+		if err != nil || len(vals) != 2 {
+			return nil, noFill
 		}
-		_ = fillScript.Run(ctx, c.Redis.C, []string{key}, g, answer, c.TTL.Milliseconds()).Err()
+		g := "0"
+		if s, ok := vals[0].(string); ok {
+			g = s
+		}
+		if v, ok := vals[1].(string); ok && len(v) > len(g) && v[len(g)] == '|' && strings.HasPrefix(v, g) {
+			return []byte(v[len(g)+1:]), nil
+		}
+		start := time.Now()
+		return nil, func(answer []byte) {
+			// A read slower than half the TTL could outlive a write's
+			// marker (its key expiring meanwhile): such an answer is not
+			// stored.
+			if time.Since(start) > c.TTL/2 || c.dirty() {
+				return
+			}
+			_ = fillScript.Run(ctx, c.Redis.C, []string{key}, g, answer, c.TTL.Milliseconds()).Err()
+		}
 	}
 }
 
