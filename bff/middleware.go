@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -57,14 +58,16 @@ func apiHeaders(c *gin.Context) {
 	c.Next()
 }
 
-// accessLog writes one slog JSON line per request.
+// accessLog writes one slog JSON line per request (attributes built
+// without boxing them into a ...any).
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		log.Info("http", "request_id", web.RequestID(c), "method", c.Request.Method, "route", c.FullPath(),
-			"path", c.Request.URL.Path, "status", c.Writer.Status(), "ms", time.Since(start).Milliseconds(),
-			"ip", c.ClientIP())
+		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "http", slog.String("request_id", web.RequestID(c)),
+			slog.String("method", c.Request.Method), slog.String("route", c.FullPath()),
+			slog.String("path", c.Request.URL.Path), slog.Int("status", c.Writer.Status()),
+			slog.Int64("ms", time.Since(start).Milliseconds()), slog.String("ip", c.ClientIP()))
 	}
 }
 
@@ -84,6 +87,7 @@ func bodyLimit(n int64) gin.HandlerFunc {
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	known    sync.Map // seriesKey → *series
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -95,6 +99,29 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
+// series are one route's counter and histogram, resolved once: a
+// request then looks them up by (method, route, status) without building
+// label strings.
+type series struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
+}
+
+type seriesKey struct {
+	method, route string
+	status        int
+}
+
+func (m *metrics) series(k seriesKey) *series {
+	if s, ok := m.known.Load(k); ok {
+		return s.(*series)
+	}
+	s := &series{count: m.requests.WithLabelValues(k.method, k.route, strconv.Itoa(k.status)),
+		latency: m.latency.WithLabelValues(k.method, k.route)}
+	v, _ := m.known.LoadOrStore(k, s)
+	return v.(*series)
+}
+
 func (m *metrics) handler() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
@@ -103,8 +130,9 @@ func (m *metrics) handler() gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		m.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Inc()
-		m.latency.WithLabelValues(c.Request.Method, route).Observe(time.Since(start).Seconds())
+		s := m.series(seriesKey{method: c.Request.Method, route: route, status: c.Writer.Status()})
+		s.count.Inc()
+		s.latency.Observe(time.Since(start).Seconds())
 	}
 }
 
