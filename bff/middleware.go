@@ -9,16 +9,14 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/jifen/jifen/bff/auth"
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain"
-	"github.com/jifen/jifen/domain/session"
 )
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -60,14 +58,16 @@ func apiHeaders(c *gin.Context) {
 	c.Next()
 }
 
-// accessLog writes one slog JSON line per request.
+// accessLog writes one slog JSON line per request (attributes built
+// without boxing them into a ...any).
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		log.Info("http", "request_id", web.RequestID(c), "method", c.Request.Method, "route", c.FullPath(),
-			"path", c.Request.URL.Path, "status", c.Writer.Status(), "ms", time.Since(start).Milliseconds(),
-			"ip", c.ClientIP())
+		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "http", slog.String("request_id", web.RequestID(c)),
+			slog.String("method", c.Request.Method), slog.String("route", c.FullPath()),
+			slog.String("path", c.Request.URL.Path), slog.Int("status", c.Writer.Status()),
+			slog.Int64("ms", time.Since(start).Milliseconds()), slog.String("ip", c.ClientIP()))
 	}
 }
 
@@ -87,6 +87,7 @@ func bodyLimit(n int64) gin.HandlerFunc {
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	known    sync.Map // seriesKey → *series
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -98,6 +99,29 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
+// series are one route's counter and histogram, resolved once: a
+// request then looks them up by (method, route, status) without building
+// label strings.
+type series struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
+}
+
+type seriesKey struct {
+	method, route string
+	status        int
+}
+
+func (m *metrics) series(k seriesKey) *series {
+	if s, ok := m.known.Load(k); ok {
+		return s.(*series)
+	}
+	s := &series{count: m.requests.WithLabelValues(k.method, k.route, strconv.Itoa(k.status)),
+		latency: m.latency.WithLabelValues(k.method, k.route)}
+	v, _ := m.known.LoadOrStore(k, s)
+	return v.(*series)
+}
+
 func (m *metrics) handler() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
@@ -106,62 +130,9 @@ func (m *metrics) handler() gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		m.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Inc()
-		m.latency.WithLabelValues(c.Request.Method, route).Observe(time.Since(start).Seconds())
-	}
-}
-
-// rateLimit allows perMinute requests per key (GCRA in Redis). keyOf returns
-// "" to skip. When Redis is unreachable the request is let through: rate
-// limiting protects the service, it must not take it down.
-func rateLimit(l *redis_rate.Limiter, prefix string, perMinute int, keyOf func(*gin.Context) string) gin.HandlerFunc {
-	limit := redis_rate.PerMinute(perMinute)
-	return func(c *gin.Context) {
-		k := keyOf(c)
-		if k == "" {
-			c.Next()
-			return
-		}
-		res, err := l.Allow(c.Request.Context(), prefix+k, limit)
-		if err != nil {
-			slog.WarnContext(c.Request.Context(), "rate limiter unavailable", "err", err.Error())
-			c.Next()
-			return
-		}
-		if res.Allowed == 0 {
-			secs := int(res.RetryAfter.Seconds() + 0.999)
-			if secs < 1 {
-				secs = 1
-			}
-			c.Header("Retry-After", strconv.Itoa(secs))
-			web.Fail(c, domain.Errorf(domain.RateLimited, "too many requests; retry in %d s", secs))
-			return
-		}
-		c.Next()
-	}
-}
-
-// requireAudience verifies the bearer token for audience and stores the
-// caller. Tokens of another audience are refused (401).
-func requireAudience(tokens *auth.Tokens, sessions *session.Service, audience string) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		h := c.GetHeader("Authorization")
-		raw, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || raw == "" {
-			web.Fail(c, domain.Errorf(domain.Unauthorized, "Authorization: Bearer <access token> required"))
-			return
-		}
-		cl, err := tokens.Verify(raw, audience)
-		if err == nil {
-			// A logged-out session's tokens stop at once, not at expiry.
-			err = sessions.Check(c.Request.Context(), cl.Sid, cl.ID)
-		}
-		if err != nil {
-			web.Fail(c, err)
-			return
-		}
-		web.SetClaims(c, cl)
-		c.Next()
+		s := m.series(seriesKey{method: c.Request.Method, route: route, status: c.Writer.Status()})
+		s.count.Inc()
+		s.latency.Observe(time.Since(start).Seconds())
 	}
 }
 

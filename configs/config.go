@@ -241,6 +241,10 @@ type Redis struct {
 	// BreakerCooldown: commands then fail at once.
 	BreakerFailures int           `yaml:"breaker_failures"`
 	BreakerCooldown time.Duration `yaml:"breaker_cooldown"`
+	// MeCacheTTL is how long a member's GET /shopper/me answer may stay in
+	// Redis (repo/mecache; invalidated by every write to the member's
+	// points, tier or profile); 0 reads the database on every /me.
+	MeCacheTTL time.Duration `yaml:"me_cache_ttl"`
 }
 
 type Auth struct {
@@ -602,6 +606,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Redis.BreakerCooldown < 100*time.Millisecond || c.Redis.BreakerCooldown > 5*time.Minute {
 		bad("redis.breaker_cooldown", "must be from 100ms to 5m")
+	}
+	if c.Redis.MeCacheTTL != 0 && (c.Redis.MeCacheTTL < time.Second || c.Redis.MeCacheTTL > 24*time.Hour) {
+		bad("redis.me_cache_ttl", "must be 0 (off) or from 1s to 24h")
 	}
 	if c.RateLimit.PerIPPerMinute <= 0 {
 		bad("rate_limit.per_ip_per_minute", "must be positive")

@@ -48,6 +48,8 @@ type DB struct {
 	features    sync.Once // ReadsLatest and JSONTable ask once
 	readsLatest bool
 	jsonTable   bool
+
+	onTouch func(ctx context.Context, memberIDs []int64) // see touch.go
 }
 
 type txKey struct{}
@@ -225,6 +227,8 @@ func (d *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(ctx)
 	}
+	ctx, done := d.touching(ctx)
+	defer done()
 	return retryTx(func() (bool, error) {
 		committing := false
 		err := d.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

@@ -340,6 +340,8 @@ func (d *DB) InPipelinedTx(ctx context.Context, fn func(ctx context.Context) err
 	if d.pipes == nil || InTransaction(ctx) {
 		return d.InTx(ctx, fn)
 	}
+	ctx, done := d.touching(ctx)
+	defer done()
 	return retryTx(func() (bool, error) { return d.pipelined(ctx, fn) })
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -30,7 +31,19 @@ type Tokens struct {
 	Keys   map[string][]byte // kid → secret; must contain Kid
 	TTL    time.Duration
 	Clock  domain.Clock
+
+	// verified remembers tokens whose signature, issuer and audience were
+	// checked (by audience + raw token), so a client's every request with
+	// the same token does not parse and hash it again; expiry is checked
+	// on every request. At most verifiedMax entries: when full it starts
+	// over.
+	mu       sync.Mutex
+	verified map[string]*Claims
 }
+
+// verifiedMax bounds the verified tokens remembered (a few hundred bytes
+// each).
+const verifiedMax = 4096
 
 // Claims are what a verified token says.
 type Claims struct {
@@ -90,6 +103,34 @@ var errToken = domain.Errorf(domain.Unauthorized, "access token missing, invalid
 // Verify checks raw for audience and returns its claims. Any failure is an
 // Unauthorized *domain.Error that says nothing about which check failed.
 func (t *Tokens) Verify(raw, audience string) (*Claims, error) {
+	key := audience + " " + raw
+	t.mu.Lock()
+	c, ok := t.verified[key]
+	t.mu.Unlock()
+	if ok {
+		// The same checks jwt.WithExpirationRequired and the time
+		// function made: expired at exp, not before nbf.
+		now := t.Clock.Now()
+		if !now.Before(c.ExpiresAt.Time) || (c.NotBefore != nil && now.Before(c.NotBefore.Time)) {
+			return nil, errToken
+		}
+		return c, nil
+	}
+	c, err := t.verify(raw, audience)
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	if t.verified == nil || len(t.verified) >= verifiedMax {
+		t.verified = make(map[string]*Claims, 64)
+	}
+	t.verified[key] = c
+	t.mu.Unlock()
+	return c, nil
+}
+
+// verify parses and checks raw for audience.
+func (t *Tokens) verify(raw, audience string) (*Claims, error) {
 	var c Claims
 	_, err := jwt.ParseWithClaims(raw, &c, func(tok *jwt.Token) (any, error) {
 		kid, _ := tok.Header["kid"].(string)

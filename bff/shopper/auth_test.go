@@ -240,3 +240,56 @@ func TestRefreshExpires(t *testing.T) {
 		t.Fatalf("expired refresh accepted: %d", r.Status)
 	}
 }
+
+// TestLoginIsOneCommit: the refresh token is stored in the login's own
+// transaction, so a login whose token cannot be stored leaves nothing
+// behind — no new member, no returning member's last_active moved — and
+// the next login works as a first one.
+func TestLoginIsOneCommit(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	db := h.Env.DB.Conn(context.Background())
+	user := apptest.UniqueUser("onecommit")
+	if err := db.Exec("ALTER TABLE refresh_tokens RENAME TO refresh_tokens_away").Error; err != nil {
+		t.Fatal(err)
+	}
+	r := h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(user)})
+	if r.Status < 500 {
+		t.Fatalf("login without a token table: %d %s, want a 5xx", r.Status, r.Body)
+	}
+	if got := countRows(t, h, "members"); got != 0 {
+		t.Fatalf("a failed first login left %d members, want 0", got)
+	}
+	if err := db.Exec("ALTER TABLE refresh_tokens_away RENAME TO refresh_tokens").Error; err != nil {
+		t.Fatal(err)
+	}
+	first := h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(user)})
+	if first.Status != 200 || first.JSON()["is_new"] != true {
+		t.Fatalf("first login after the failed one: %d %s", first.Status, first.Body)
+	}
+	var before time.Time
+	if err := db.Table("members").Select("last_active").Take(&before).Error; err != nil {
+		t.Fatal(err)
+	}
+	h.Clock.Advance(time.Hour)
+	if err := db.Exec("ALTER TABLE refresh_tokens RENAME TO refresh_tokens_away").Error; err != nil {
+		t.Fatal(err)
+	}
+	r = h.Do("POST", "/api/v1/shopper/login", map[string]string{"code": h.Code(user)})
+	if r.Status < 500 {
+		t.Fatalf("returning login without a token table: %d %s, want a 5xx", r.Status, r.Body)
+	}
+	var after time.Time
+	if err := db.Table("members").Select("last_active").Take(&after).Error; err != nil {
+		t.Fatal(err)
+	}
+	if !after.Equal(before) {
+		t.Fatalf("a failed returning login moved last_active from %v to %v", before, after)
+	}
+	if err := db.Exec("ALTER TABLE refresh_tokens_away RENAME TO refresh_tokens").Error; err != nil {
+		t.Fatal(err)
+	}
+	if got := countRows(t, h, "refresh_tokens"); got != 1 {
+		t.Fatalf("refresh tokens = %d, want the one of the successful login", got)
+	}
+}

@@ -1,6 +1,7 @@
 package shopper
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -32,7 +33,17 @@ func (h *Handlers) Login(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	m, isNew, err := h.Members.Login(c.Request.Context(), req.Code, member.LoginInfo{InviteCode: req.InviteCode, Scene: req.Scene})
+	// The refresh token is stored in the login's own transaction: a
+	// returning member's login is one commit (the member row's update and
+	// the token together), and a token never exists for a login that
+	// rolled back.
+	var issued *tokenResponse
+	info := member.LoginInfo{InviteCode: req.InviteCode, Scene: req.Scene,
+		InLogin: func(ctx context.Context, m *member.Member) (err error) {
+			issued, err = h.issueCtx(ctx, m.ID)
+			return err
+		}}
+	m, isNew, ran, err := h.Members.LoginOnce(c.Request.Context(), req.Code, info)
 	if err != nil {
 		web.Fail(c, err)
 		return
@@ -40,10 +51,13 @@ func (h *Handlers) Login(c *gin.Context) {
 	if isNew && h.Referrals != nil {
 		h.Referrals.AfterLogin(c.Request.Context(), m.ID)
 	}
-	resp, err := h.issue(c, m.ID)
-	if err != nil {
-		web.Fail(c, err)
-		return
+	resp := issued
+	if !ran {
+		// A racing first login created the member; this one read it back.
+		if resp, err = h.issue(c, m.ID); err != nil {
+			web.Fail(c, err)
+			return
+		}
 	}
 	mj := toMemberJSON(m)
 	resp.Member, resp.IsNew = &mj, &isNew
@@ -51,7 +65,13 @@ func (h *Handlers) Login(c *gin.Context) {
 }
 
 func (h *Handlers) issue(c *gin.Context, memberID int64) (*tokenResponse, error) {
-	refresh, sid, err := h.Sessions.Issue(c.Request.Context(), auth.Shopper, memberID)
+	return h.issueCtx(c.Request.Context(), memberID)
+}
+
+// issueCtx starts a login session for memberID (in ctx's transaction when
+// it carries one) and signs its first access token.
+func (h *Handlers) issueCtx(ctx context.Context, memberID int64) (*tokenResponse, error) {
+	refresh, sid, err := h.Sessions.Issue(ctx, auth.Shopper, memberID)
 	if err != nil {
 		return nil, err
 	}

@@ -48,6 +48,9 @@ type Handlers struct {
 	// Risk counts sign-ins, draws, task claims and referral binds, and
 	// refuses a held member's spends (issue #24).
 	Risk *risk.Service
+	// MeCache serves GET /me without the database (nil: every /me reads
+	// it; issue #20).
+	MeCache MeCache
 }
 
 // memberJSON is the member as the mini-program sees it: no openid, no

@@ -70,6 +70,13 @@ type Store interface {
 type LoginInfo struct {
 	InviteCode string // referral invite code, optional
 	Scene      string // mini-program scene (e.g. "g:<guide code>"), optional
+	// InLogin, when set, runs inside the login's transaction once the
+	// member is created or updated (the shopper handler issues the
+	// refresh token there, so a login is one commit). Its error aborts
+	// the login. It does not run when two first logins of one user raced
+	// and this one read back the member the other created: Login reports
+	// that with ran == false (LoginOnce) and the caller does its work alone.
+	InLogin func(ctx context.Context, m *Member) error
 }
 
 // Hooks let other capabilities react to member events inside the same unit

@@ -18,14 +18,28 @@ type Service struct {
 
 // Login exchanges a wx.login code for a member, creating one on first login.
 func (s *Service) Login(ctx context.Context, code string, info LoginInfo) (m *Member, isNew bool, err error) {
+	m, isNew, _, err = s.LoginOnce(ctx, code, info)
+	return m, isNew, err
+}
+
+// LoginOnce is Login that also reports whether info.InLogin ran in the
+// login's transaction (false only when a racing first login created the
+// member and this one read it back).
+func (s *Service) LoginOnce(ctx context.Context, code string, info LoginInfo) (m *Member, isNew, ran bool, err error) {
 	if err := domain.CheckLoginCode(code); err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
 	sess, err := s.WeChat.Code2Session(ctx, code)
 	if err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
 	now := s.Clock.Now()
+	then := func(ctx context.Context, m *Member) error {
+		if info.InLogin == nil {
+			return nil
+		}
+		return info.InLogin(ctx, m)
+	}
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
 		existing, err := s.Store.ByOpenID(ctx, sess.OpenID)
 		if err == nil {
@@ -34,7 +48,10 @@ func (s *Service) Login(ctx context.Context, code string, info LoginInfo) (m *Me
 				existing.UnionID = sess.UnionID
 			}
 			existing.LastActive = now
-			return s.Store.UpdateLogin(ctx, existing.ID, sess.UnionID, now)
+			if err := s.Store.UpdateLogin(ctx, existing.ID, sess.UnionID, now); err != nil {
+				return err
+			}
+			return then(ctx, existing)
 		}
 		if domain.ErrorCode(err) != domain.NotFound {
 			return err
@@ -49,21 +66,21 @@ func (s *Service) Login(ctx context.Context, code string, info LoginInfo) (m *Me
 				return err
 			}
 		}
-		return nil
+		return then(ctx, m)
 	})
 	if domain.ErrorCode(err) == domain.Conflict {
 		// Two first logins of the same user raced; the other one created the
 		// member. Read it back instead of failing the second tap.
 		existing, gerr := s.Store.ByOpenID(ctx, sess.OpenID)
 		if gerr != nil {
-			return nil, false, gerr
+			return nil, false, false, gerr
 		}
-		return existing, false, nil
+		return existing, false, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("login: %w", err)
+		return nil, false, false, fmt.Errorf("login: %w", err)
 	}
-	return m, isNew, nil
+	return m, isNew, true, nil
 }
 
 // Get returns the member with id.

@@ -67,13 +67,7 @@ var errClosed = domain.Errorf(domain.Unauthorized, "this session has ended (logg
 // Check refuses an access token whose session (sid, empty for tokens
 // without one) or whose own id (jti) was ended before the token expired.
 func (s *Service) Check(ctx context.Context, sid, jti string) error {
-	ids := make([]string, 0, 2)
-	if sid != "" {
-		ids = append(ids, "s:"+sid)
-	}
-	if jti != "" {
-		ids = append(ids, "j:"+jti)
-	}
+	ids := DenyIDs(sid, jti)
 	if len(ids) == 0 {
 		return nil
 	}
@@ -86,6 +80,22 @@ func (s *Service) Check(ctx context.Context, sid, jti string) error {
 	}
 	return nil
 }
+
+// DenyIDs are the denylist ids an access token of session sid with id jti
+// is refused by (either empty when the token has none).
+func DenyIDs(sid, jti string) []string {
+	ids := make([]string, 0, 2)
+	if sid != "" {
+		ids = append(ids, "s:"+sid)
+	}
+	if jti != "" {
+		ids = append(ids, "j:"+jti)
+	}
+	return ids
+}
+
+// Closed is Check's error for a session that was ended.
+func Closed() error { return errClosed }
 
 // End stops, until they expire, the access tokens of session sid — or,
 // for a token without a session, that one token (jti): a console sign-out.

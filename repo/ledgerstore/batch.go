@@ -270,6 +270,7 @@ func (s *Store) activeLotsRead(members []int64, hints map[int64]ledger.LotKey) l
 // lots, lot updates, allocations, accounts. In a pipelined transaction the
 // statements after the entries are sent with the COMMIT.
 func (s *Store) WriteBatch(ctx context.Context, w *ledger.BatchWrite) error {
+	s.touchBatch(ctx, w)
 	conn := s.DB.Conn(ctx).Statement.ConnPool
 	// Everything after the entries is a write nobody reads: in a pipelined
 	// transaction it travels with the COMMIT (repo.DB.Later).
@@ -484,4 +485,20 @@ func (s *Store) entryIDs(ctx context.Context, keys []any) (map[string]int64, err
 		out[key] = id
 	}
 	return out, rows.Err()
+}
+
+// touchBatch names every member whose points the batch changes (their
+// cached views go when the transaction ends; repo/touch.go).
+func (s *Store) touchBatch(ctx context.Context, w *ledger.BatchWrite) {
+	ids := make([]int64, 0, len(w.Records)+len(w.Accounts))
+	for _, r := range w.Records {
+		ids = append(ids, r.Entry.MemberID)
+	}
+	for _, a := range w.Accounts {
+		ids = append(ids, a.MemberID)
+	}
+	for _, l := range w.Lots {
+		ids = append(ids, l.MemberID)
+	}
+	s.DB.Touch(ctx, ids...)
 }

@@ -138,6 +138,9 @@ func (s *Store) saveExpiries(ctx context.Context, es []*ledger.MemberExpiry) err
 	if len(es) == 0 {
 		return nil
 	}
+	for _, e := range es {
+		s.DB.Touch(ctx, e.Account.MemberID)
+	}
 	c := s.conn(ctx)
 	var q strings.Builder
 	q.WriteString(`INSERT INTO ledger_entries (member_id, kind, amount, delta, balance_after, ref_type, ref_id, related_id,

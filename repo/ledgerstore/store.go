@@ -189,6 +189,9 @@ func (s *Store) UpdateAccount(ctx context.Context, memberID int64, withLots bool
 	if err := fn(ctx, &a, lots); err != nil {
 		return err
 	}
+	// fn may have changed the lots even when the account stays the same:
+	// the member's cached views go either way (repo/touch.go).
+	s.DB.Touch(ctx, memberID)
 	if a == before {
 		return nil
 	}

@@ -122,12 +122,19 @@ func (s *Store) SetPhone(ctx context.Context, id int64, phone string) error {
 	if repo.IsDuplicate(err) {
 		return domain.Errorf(domain.Conflict, "this phone number is bound to another member")
 	}
+	if err == nil {
+		s.DB.Touch(ctx, id) // the member's cached views show the phone (repo/touch.go)
+	}
 	return err
 }
 
 // SetBirthday records the birthday.
 func (s *Store) SetBirthday(ctx context.Context, id int64, birthday string) error {
-	return s.DB.Conn(ctx).Model(&row{}).Where("id = ?", id).Update("birthday", birthday).Error
+	err := s.DB.Conn(ctx).Model(&row{}).Where("id = ?", id).Update("birthday", birthday).Error
+	if err == nil {
+		s.DB.Touch(ctx, id) // the member's cached views show the birthday (repo/touch.go)
+	}
+	return err
 }
 
 // ByIDs loads the members of ids that exist, in one statement (the order

@@ -68,14 +68,23 @@ func (d *Denylist) Deny(ctx context.Context, id string, until time.Time) error {
 	return nil
 }
 
-// Denied reports whether any of ids is denied.
-func (d *Denylist) Denied(ctx context.Context, ids ...string) (bool, error) {
+// RedisKeys are the keys Denied reads for ids, its ready key first: a
+// caller that reads them itself (the request gate, in the same round trip
+// as the rate limits) trusts them exactly as Denied does — no value but
+// the ready key's means not denied; a missing ready key or an error means
+// ask Denied.
+func (d *Denylist) RedisKeys(ids []string) []string {
 	keys := make([]string, 0, len(ids)+1)
 	keys = append(keys, d.readyKey())
 	for _, id := range ids {
 		keys = append(keys, d.key(id))
 	}
-	vals, err := d.Redis.C.MGet(ctx, keys...).Result()
+	return keys
+}
+
+// Denied reports whether any of ids is denied.
+func (d *Denylist) Denied(ctx context.Context, ids ...string) (bool, error) {
+	vals, err := d.Redis.C.MGet(ctx, d.RedisKeys(ids)...).Result()
 	if err == nil && vals[0] != nil {
 		for _, v := range vals[1:] {
 			if v != nil {

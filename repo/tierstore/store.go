@@ -95,11 +95,15 @@ func (s *Store) Update(ctx context.Context, init tier.State, fn func(st *tier.St
 	if err := fn(&st); err != nil {
 		return err
 	}
-	return conn.Model(&tierRow{}).Where("member_id = ?", st.MemberID).Updates(map[string]any{
+	err := conn.Model(&tierRow{}).Where("member_id = ?", st.MemberID).Updates(map[string]any{
 		"level": st.Level, "growth_fen": st.GrowthFen, "paid_orders": st.PaidOrders, "week_start": st.WeekStart,
 		"week_orders": st.WeekOrders, "reached_at": st.ReachedAt.UTC(),
 		"review_at": st.ReviewAt.UTC(), "updated_at": st.UpdatedAt.UTC(),
 	}).Error
+	if err == nil {
+		s.DB.Touch(ctx, st.MemberID) // the member's cached views show the tier (repo/touch.go)
+	}
+	return err
 }
 
 // Get implements tier.Store.
@@ -296,5 +300,10 @@ func (s *Store) SaveMany(ctx context.Context, sts []tier.State) error {
 	if err := s.DB.Later(ctx, nil, q, args...); err != nil {
 		return fmt.Errorf("save tiers of %d members: %w", len(sts), err)
 	}
+	ids := make([]int64, len(sts))
+	for i, st := range sts {
+		ids[i] = st.MemberID
+	}
+	s.DB.Touch(ctx, ids...) // their cached views show the tier (repo/touch.go)
 	return nil
 }

@@ -6,6 +6,8 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,6 +63,7 @@ import (
 	"github.com/jifen/jifen/repo/ledgerstore"
 	"github.com/jifen/jifen/repo/lotterystore"
 	"github.com/jifen/jifen/repo/mallstore"
+	"github.com/jifen/jifen/repo/mecache"
 	"github.com/jifen/jifen/repo/memberstore"
 	"github.com/jifen/jifen/repo/orderstore"
 	"github.com/jifen/jifen/repo/referralstore"
@@ -279,6 +282,15 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		}
 	}
 	a.Tokens = &auth.Tokens{Issuer: cfg.Auth.Issuer, Kid: cfg.Auth.JWTKid, Keys: keys, TTL: cfg.Auth.AccessTTL, Clock: opt.Clock}
+	// GET /me's answers in Redis, dropped by every unit of work that
+	// changes a member's points, tier or profile (in every process that
+	// writes: jobs and seed too).
+	var meCache shopper.MeCache
+	if cfg.Redis.MeCacheTTL > 0 {
+		c := &mecache.Cache{Redis: st.Redis, TTL: cfg.Redis.MeCacheTTL, Namespace: meNamespace(cfg)}
+		st.DB.OnTouch(c.Invalidate)
+		meCache = c
+	}
 	memberStore := &memberstore.Store{DB: st.DB}
 	auditStore := &auditstore.Store{DB: st.DB}
 	a.Members = &member.Service{Store: memberStore, WeChat: mini, Tx: st.DB, Clock: opt.Clock}
@@ -314,8 +326,9 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	// (by openid) or bind their phone, inside that transaction.
 	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, a.Orders.Registered)
 	a.Members.Hooks.PhoneBound = append(a.Members.Hooks.PhoneBound, a.Orders.MatchMember)
+	denylist := &sessionstore.Denylist{DB: st.DB, Redis: st.Redis, Clock: opt.Clock}
 	a.Sessions = &session.Service{Store: &sessionstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, TTL: cfg.Auth.RefreshTTL,
-		Denylist: &sessionstore.Denylist{DB: st.DB, Redis: st.Redis, Clock: opt.Clock}, AccessTTL: cfg.Auth.AccessTTL}
+		Denylist: denylist, AccessTTL: cfg.Auth.AccessTTL}
 
 	a.Boards = &leaderboard.Service{Cache: &boardstore.Cache{R: st.Redis}, Profiles: &boardstore.Profiles{DB: st.DB},
 		Clock: opt.Clock, TTL: cfg.Engage.Leaderboards.TTL}
@@ -399,13 +412,15 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		TrustedProxies: cfg.Server.TrustedProxies,
 		Redis:          st.Redis.C,
 		RedisKey:       st.Redis.Prefix,
+		DenyKeys:       denylist.RedisKeys,
 		PerIP:          cfg.RateLimit.PerIPPerMinute,
 		PerMember:      cfg.RateLimit.PerMemberPerMinute,
 		Tokens:         a.Tokens,
 		Sessions:       a.Sessions,
 		Shopper: &shopper.Handlers{Members: a.Members, Sessions: a.Sessions, Tokens: a.Tokens, Ledger: a.Ledger,
 			Signin: a.Signin, Boards: a.Boards, Lottery: a.Lottery, Orders: a.Orders, Tiers: a.Tiers, Birthdays: a.Birthday,
-			Referrals: a.Referral, Task: a.Tasks, Subscriptions: a.Reminder.Subscriptions, Mall: a.Mall, Risk: a.Risk},
+			Referrals: a.Referral, Task: a.Tasks, Subscriptions: a.Reminder.Subscriptions, Mall: a.Mall, Risk: a.Risk,
+			MeCache: meCache},
 		Console:    co,
 		ConsoleWeb: pages,
 		Guide:      &guideweb.Handlers{Guides: a.Guides, Tokens: a.Tokens, Mall: a.Mall, PickupAnyStore: cfg.Mall.PickupAnyStore},
@@ -475,4 +490,18 @@ func firstTier(t *tier.Service) string {
 		return ""
 	}
 	return t.Levels[0].Code
+}
+
+// meAnswerVersion names the shape of GET /me's answer; change it with the
+// answer's fields so a deploy never serves answers cached by the old code.
+const meAnswerVersion = "1"
+
+// meNamespace separates cached /me answers by their shape and the tier
+// levels configured (their names are in the answer).
+func meNamespace(cfg *configs.Config) string {
+	h := sha256.New()
+	for _, l := range cfg.Tier.DomainLevels() {
+		fmt.Fprintf(h, "%s\x00%s\x00", l.Code, l.Name)
+	}
+	return meAnswerVersion + hex.EncodeToString(h.Sum(nil)[:4])
 }

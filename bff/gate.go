@@ -1,0 +1,203 @@
+package bff
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/jifen/jifen/bff/auth"
+	"github.com/jifen/jifen/bff/web"
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/session"
+)
+
+// The rate limits are GCRA buckets in Redis ("generic cell rate"): a key
+// holds the theoretical arrival time (TAT, µs on Redis's clock) of the
+// next request; each request moves it one interval (a minute ÷ the limit)
+// further, and a request that would move it more than a minute past now
+// waits. A full minute's limit may come at once (the burst), then one
+// request per interval.
+//
+// gcraScript: KEYS the bucket; ARGV the interval and the burst span (µs).
+// Returns 0 when the request may pass (and takes its place), else the µs
+// to wait.
+var gcraScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local nxt = tat + tonumber(ARGV[1])
+local wait = nxt - now - tonumber(ARGV[2])
+if wait > 0 then return math.ceil(wait) end
+redis.call('SET', KEYS[1], string.format('%d', nxt), 'PX', math.ceil((nxt - now) / 1000))
+return 0
+`)
+
+// minuteUS is the span every limit is stated over.
+const minuteUS = 60_000_000
+
+// limit is one per-minute rate limit on keys under prefix.
+type limit struct {
+	prefix    string
+	perMinute int
+}
+
+// queue adds the check of key to pipe.
+func (l limit) queue(ctx context.Context, pipe redis.Pipeliner, key string) *redis.Cmd {
+	interval := minuteUS / int64(l.perMinute)
+	if interval < 1 {
+		interval = 1
+	}
+	return gcraScript.EvalSha(ctx, pipe, []string{l.prefix + key}, interval, interval*int64(l.perMinute))
+}
+
+// runLimits sends pipe (loading the script once if Redis lost it).
+func runLimits(ctx context.Context, rdb redis.UniversalClient, build func(redis.Pipeliner)) error {
+	pipe := rdb.Pipeline()
+	build(pipe)
+	_, err := pipe.Exec(ctx)
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if err := gcraScript.Load(ctx, rdb).Err(); err != nil {
+			return err
+		}
+		pipe = rdb.Pipeline()
+		build(pipe)
+		_, err = pipe.Exec(ctx)
+	}
+	return err
+}
+
+// waited reads a limit's answer: ok false when the request must wait
+// (secs to wait, at least 1); an error lets the request through.
+func waited(cmd *redis.Cmd) (secs int, ok bool) {
+	us, err := cmd.Int64()
+	if err != nil || us <= 0 {
+		return 0, true
+	}
+	return max(1, int((us+999_999)/1_000_000)), false
+}
+
+func tooMany(c *gin.Context, secs int) {
+	c.Header("Retry-After", strconv.Itoa(secs))
+	web.Fail(c, domain.Errorf(domain.RateLimited, "too many requests; retry in %d s", secs))
+}
+
+// rateLimit allows l.perMinute requests per key. keyOf returns "" to skip.
+// When Redis is unreachable the request is let through: rate limiting
+// protects the service, it must not take it down.
+func rateLimit(rdb redis.UniversalClient, l limit, keyOf func(*gin.Context) string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		k := keyOf(c)
+		if k == "" {
+			c.Next()
+			return
+		}
+		var cmd *redis.Cmd
+		if err := runLimits(c.Request.Context(), rdb, func(p redis.Pipeliner) { cmd = l.queue(c.Request.Context(), p, k) }); err != nil {
+			slog.WarnContext(c.Request.Context(), "rate limiter unavailable", "err", err.Error())
+		}
+		if secs, ok := waited(cmd); !ok {
+			tooMany(c, secs)
+			return
+		}
+		c.Next()
+	}
+}
+
+// gate admits a request to an authenticated route in ONE Redis round
+// trip: the per-IP limit, the session denylist and the per-caller limit
+// travel in one pipeline. The answers are read in the order the separate
+// checks had: per IP (429), the bearer token (401, checked locally before
+// anything is sent), the session (401), per caller (429). Unlike checks
+// made one after another, the caller's bucket also counts a request that
+// the per-IP limit or the denylist then refuses. Redis unreachable: the
+// limits let the request through and the denylist asks the database
+// (session.Service.Check), as before.
+//
+// prefetch, by route, queues in the same pipeline the Redis reads the
+// route's handler will make for the caller (GET /shopper/me's cached
+// answer); what it queued is handed to the handler only when the gate
+// admits the request.
+func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, sessions *session.Service,
+	denyKeys func([]string) []string, audience string, prefetch map[string]Prefetch) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx := c.Request.Context()
+		raw, bearer := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+		var cl *auth.Claims
+		var authErr error = domain.Errorf(domain.Unauthorized, "Authorization: Bearer <access token> required")
+		if bearer && raw != "" {
+			cl, authErr = tokens.Verify(raw, audience)
+		}
+		var ipCmd, callerCmd *redis.Cmd
+		var fetched func(*gin.Context)
+		var denyCmd *redis.SliceCmd
+		var ids []string
+		if authErr == nil {
+			ids = session.DenyIDs(cl.Sid, cl.ID)
+		}
+		err := runLimits(ctx, rdb, func(p redis.Pipeliner) {
+			ipCmd = byIP.queue(ctx, p, c.ClientIP())
+			if authErr != nil {
+				return
+			}
+			if len(ids) > 0 && denyKeys != nil {
+				denyCmd = p.MGet(ctx, denyKeys(ids)...)
+			}
+			callerCmd = byCaller.queue(ctx, p, audience+":"+cl.Subject)
+			if pf := prefetch[c.FullPath()]; pf != nil {
+				fetched = pf(ctx, p, cl.SubjectID())
+			}
+		})
+		if err != nil {
+			slog.WarnContext(ctx, "rate limiter unavailable", "err", err.Error())
+		}
+		if secs, ok := waited(ipCmd); !ok {
+			tooMany(c, secs)
+			return
+		}
+		if authErr != nil {
+			web.Fail(c, authErr)
+			return
+		}
+		if err := checkSession(ctx, sessions, denyCmd, cl); err != nil {
+			web.Fail(c, err)
+			return
+		}
+		if secs, ok := waited(callerCmd); !ok {
+			tooMany(c, secs)
+			return
+		}
+		web.SetClaims(c, cl)
+		if fetched != nil && err == nil {
+			fetched(c)
+		}
+		c.Next()
+	}
+}
+
+// Prefetch queues a handler's Redis reads for the caller in the gate's
+// pipeline; done (nil: nothing queued) hands them to the handler.
+type Prefetch func(ctx context.Context, p redis.Pipeliner, subjectID int64) (done func(*gin.Context))
+
+// checkSession reads the denylist's answer from the pipeline as
+// sessionstore.Denylist.Denied would, and asks it (the database when
+// Redis cannot say) whenever Redis's answer is not to be trusted.
+func checkSession(ctx context.Context, sessions *session.Service, deny *redis.SliceCmd, cl *auth.Claims) error {
+	if deny == nil {
+		return sessions.Check(ctx, cl.Sid, cl.ID)
+	}
+	vals, err := deny.Result()
+	if err != nil || len(vals) == 0 || vals[0] == nil {
+		return sessions.Check(ctx, cl.Sid, cl.ID)
+	}
+	for _, v := range vals[1:] {
+		if v != nil {
+			return session.Closed()
+		}
+	}
+	return nil
+}
