@@ -128,6 +128,8 @@ func TestMallBadInput(t *testing.T) {
 	}{
 		{"malformed JSON", "POST", "/api/v1/console/mall/items", `{"kind":`, marketer, 400, "INVALID"},
 		{"wrong type", "POST", "/api/v1/console/mall/items", `{"kind":"coupon","name":"x","category":"c","points":"300","stock":1}`, marketer, 400, "INVALID"},
+		{"float points", "POST", "/api/v1/console/mall/items", `{"kind":"coupon","name":"x","category":"c","points":300.5,"stock":1}`, marketer, 400, "INVALID"},
+		{"points past int64", "POST", "/api/v1/console/mall/items", `{"kind":"coupon","name":"x","category":"c","points":9223372036854775808,"stock":1}`, marketer, 400, "INVALID"},
 		{"unknown field", "POST", "/api/v1/console/mall/items", `{"kind":"coupon","name":"x","category":"c","points":3,"stock":1,"price":3}`, marketer, 400, "INVALID"},
 		{"bad kind", "POST", "/api/v1/console/mall/items", `{"kind":"gift","name":"x","category":"c","points":3,"stock":1}`, marketer, 400, "INVALID"},
 		{"zero points", "POST", "/api/v1/console/mall/items", `{"kind":"coupon","name":"x","category":"c","points":0,"stock":1}`, marketer, 400, "INVALID"},
@@ -158,13 +160,19 @@ func TestMallBadInput(t *testing.T) {
 	}
 	// Requests the spec itself forbids; the others are refused for what it
 	// cannot express (auth, state, ids, cross-field rules).
-	specInvalid := map[string]bool{"malformed JSON": true, "wrong type": true, "unknown field": true, "bad kind": true,
+	specInvalid := map[string]bool{"malformed JSON": true, "wrong type": true, "float points": true, "points past int64": true, "unknown field": true, "bad kind": true,
 		"zero points": true, "negative stock": true, "oversized": true, "codes as JSON": true, "bad limit": true,
 		"redeem without key": true, "bad event": true}
 	for _, c := range cases {
 		r := h.Send(!specInvalid[c.name], c.method, c.path, c.body, c.headers...)
 		if r.Status != c.status || r.ErrorCode() != c.code {
 			t.Errorf("%s: got %d %s, want %d %s", c.name, r.Status, r.Body, c.status, c.code)
+		}
+		// A number that is no integer is named for what the field takes.
+		if strings.HasPrefix(c.name, "float") || strings.HasSuffix(c.name, "int64") {
+			if got := r.Fields()["points"]; got != "must be an integer" {
+				t.Errorf("%s: points %q, want \"must be an integer\"", c.name, got)
+			}
 		}
 	}
 	if countRows(t, h, "mall_items") != items || countRows(t, h, "mall_codes") != codes || countRows(t, h, "mall_redemptions") != reds {
