@@ -357,7 +357,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	}
 	mallStore := &mallstore.Store{DB: st.DB}
 	a.Mall = &mall.Service{Store: mallStore, Reports: mallStore, Gate: &mallstore.Gate{R: st.Redis}, Points: a.Ledger,
-		Tiers: a.Tiers, Tx: st.DB, Clock: opt.Clock}
+		Tiers: a.Tiers, Tx: st.DB, Clock: opt.Clock, Stores: pickupStores(&guidestore.Store{DB: st.DB})}
 	payHook := wirePay(cfg, st, a, memberStore)
 	a.Checkout = &checkout.Service{Store: &checkoutstore.Store{DB: st.DB}, Points: a.Ledger, Members: memberStore,
 		Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
@@ -479,4 +479,15 @@ func firstTier(t *tier.Service) string {
 		return ""
 	}
 	return t.Levels[0].Code
+}
+
+// pickupStores tells the mall which stores exist: those guides work in.
+func pickupStores(r *guidestore.Store) mall.StoresFunc {
+	return func(ctx context.Context, id int64) (bool, error) {
+		_, err := r.StoreByID(ctx, id)
+		if domain.ErrorCode(err) == domain.NotFound {
+			return false, nil
+		}
+		return err == nil, err
+	}
 }
