@@ -148,6 +148,7 @@ func TestMallBadInput(t *testing.T) {
 		{"no token", "POST", "/api/v1/console/mall/items", couponItem, nil, 401, "UNAUTHORIZED"},
 		{"shopper token on console", "POST", "/api/v1/console/mall/items", couponItem, apptest.Auth(tok), 401, "UNAUTHORIZED"},
 		{"forged token", "GET", "/api/v1/shopper/mall/items", nil, apptest.Auth(tok + "x"), 401, "UNAUTHORIZED"},
+		{"unknown tier", "POST", "/api/v1/console/mall/items", `{"kind":"coupon","name":"x","category":"c","points":3,"stock":1,"tiers":["gold","glod"]}`, marketer, 400, "INVALID"},
 		{"unknown pickup store", "POST", "/api/v1/console/mall/items", `{"kind":"pickup","name":"礼盒","category":"c","points":3,"stock":1,"stores":[999999]}`, marketer, 400, "INVALID"},
 		{"unknown pickup store on update", "PUT", fmt.Sprintf("/api/v1/console/mall/items/%d", pickupID), fmt.Sprintf(`{"kind":"pickup","name":"礼盒","category":"c","points":3,"stock":1,"stores":[%d,999999]}`, store), marketer, 400, "INVALID"},
 		{"kind change", "PUT", fmt.Sprintf("/api/v1/console/mall/items/%d", id), strings.Replace(couponItem, "coupon", "virtual", 1), marketer, 400, "INVALID"},

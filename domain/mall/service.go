@@ -40,8 +40,10 @@ type Service struct {
 	// Cash takes the cash part of points + cash items (pay.go); nil
 	// refuses them.
 	Cash *Cash
-	// Stores checks the stores a pickup item names (stores.go).
-	Stores Stores
+	// Stores checks the stores a pickup item names, TierCodes (the
+	// configured tier codes) the tiers an item is for (refs.go).
+	Stores    Stores
+	TierCodes []string
 }
 
 // RefType is the ledger reference type of mall spends; the id is the
@@ -55,7 +57,7 @@ func (s *Service) CreateItem(ctx context.Context, it *Item) error {
 	if err := it.Validate(); err != nil {
 		return err
 	}
-	if err := s.checkStores(ctx, it); err != nil {
+	if err := s.checkRefs(ctx, it); err != nil {
 		return err
 	}
 	now := s.Clock.Now()
@@ -69,7 +71,7 @@ func (s *Service) UpdateItem(ctx context.Context, it *Item) (*Item, error) {
 	if err := it.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.checkStores(ctx, it); err != nil {
+	if err := s.checkRefs(ctx, it); err != nil {
 		return nil, err
 	}
 	cur, err := s.Store.Item(ctx, it.ID)

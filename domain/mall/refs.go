@@ -3,6 +3,8 @@ package mall
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/jifen/jifen/domain"
 )
@@ -18,10 +20,18 @@ type StoresFunc func(ctx context.Context, id int64) (bool, error)
 // StoreExists calls f.
 func (f StoresFunc) StoreExists(ctx context.Context, id int64) (bool, error) { return f(ctx, id) }
 
-// checkStores refuses a pickup item naming a store that does not exist:
-// its shoppers would spend their points on a code no guide can verify.
-// Without Stores (nil) nothing is checked.
-func (s *Service) checkStores(ctx context.Context, it *Item) error {
+// checkRefs refuses an item naming what does not exist, which no shopper
+// could ever redeem or collect: a tier that is not configured (TierCodes),
+// a pickup store that is not there (Stores). Without them (nil) nothing is
+// checked.
+func (s *Service) checkRefs(ctx context.Context, it *Item) error {
+	if s.TierCodes != nil {
+		for i, t := range it.Tiers {
+			if !slices.Contains(s.TierCodes, t) {
+				return domain.FieldError(fmt.Sprintf("tiers[%d]", i), fmt.Sprintf("unknown tier %q (want one of %s)", t, strings.Join(s.TierCodes, ", ")))
+			}
+		}
+	}
 	if s.Stores == nil {
 		return nil
 	}
