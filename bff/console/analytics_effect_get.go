@@ -37,7 +37,7 @@ func (h *Handlers) AnalyticsReminderEffect(c *gin.Context) {
 			"holdout", "holdout_converted", "holdout_share_bp", "difference_bp", "low_bp", "high_bp", "open"})
 		n := strconv.FormatInt
 		for _, e := range effects {
-			row := []string{e.Reminder, e.Kind, e.Name, n(e.ReachedN, 10), n(e.ReachedK, 10), "",
+			row := []string{e.Reminder, e.Kind, web.CSVText(e.Name), n(e.ReachedN, 10), n(e.ReachedK, 10), "",
 				n(e.HoldoutN, 10), n(e.HoldoutK, 10), "", "", "", "", n(e.Open, 10)}
 			if bp, ok := analytics.ShareBP(e.ReachedN, e.ReachedK); ok {
 				row[5] = n(bp, 10)

@@ -34,7 +34,9 @@ func TestReminderEffectOverHTTP(t *testing.T) {
 			t.Errorf("holdout_permille %s: %d %s", bad, r.Status, r.Body)
 		}
 	}
-	id := f.create(`{"name":"对照组","audience":{"expiring_within_days":7},"channels":["subscribe"],"holdout_permille":500,
+	// The name starts as a spreadsheet formula would: the JSON gives it as
+	// typed, the CSV defuses it.
+	id := f.create(`{"name":"=对照组","audience":{"expiring_within_days":7},"channels":["subscribe"],"holdout_permille":500,
 		"schedule":{"once_at":"` + start.Add(time.Hour).Format(time.RFC3339) + `"}}`)
 	for m := range openid {
 		if reminder.HeldOut(reminder.CampaignKeyPrefix(id), m, 500) {
@@ -109,7 +111,7 @@ func TestReminderEffectOverHTTP(t *testing.T) {
 		t.Fatalf("reminder-effect %+v", out)
 	}
 	e := out.Reminders[0]
-	if e.Reminder != fmt.Sprintf("campaign:%d", id) || e.Kind != "campaign" || e.Name != "对照组" || e.CampaignID != id ||
+	if e.Reminder != fmt.Sprintf("campaign:%d", id) || e.Kind != "campaign" || e.Name != "=对照组" || e.CampaignID != id ||
 		e.Reached.Members != int64(reached) || e.Holdout.Members != int64(held) || e.Reached.Converted != 0 || e.Holdout.Converted != 0 ||
 		e.Open != 0 || e.Reached.Share == nil || *e.Reached.Share != 0 || e.Difference == nil || *e.Difference != struct {
 		BP   int64 `json:"bp"`
@@ -120,7 +122,7 @@ func TestReminderEffectOverHTTP(t *testing.T) {
 	}
 	r := f.do("GET", "/api/v1/console/analytics/reminder-effect?format=csv&from="+day+"&to="+day, nil, f.auditor)
 	want := fmt.Sprintf("\ufeffreminder,kind,name,reached,reached_converted,reached_share_bp,holdout,holdout_converted,holdout_share_bp,difference_bp,low_bp,high_bp,open\n"+
-		"campaign:%d,campaign,对照组,%d,0,0,%d,0,0,0,0,0,0\n", id, reached, held)
+		"campaign:%d,campaign,'=对照组,%d,0,0,%d,0,0,0,0,0,0\n", id, reached, held)
 	if r.Status != 200 || !bytes.Equal(r.Body, []byte(want)) {
 		t.Fatalf("csv: %d %q, want %q", r.Status, r.Body, want)
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -61,14 +60,9 @@ func (h *Handlers) journalCSV(c *gin.Context) {
 	}
 }
 
-// text keeps free text from being run as a spreadsheet formula: a cell
-// that starts with = + - @ gets a leading apostrophe.
-func text(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
+// text keeps free text from being run as a spreadsheet formula
+// (web.CSVText).
+func text(s string) string { return web.CSVText(s) }
 
 // deliveriesCSV is GET /console/campaigns/{id}/deliveries.csv: every
 // message of the campaign over all its runs, by id — run, member, channel,

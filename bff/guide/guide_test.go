@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,11 +58,11 @@ func (w *world) createGuide(userID string, budget int64) guideInfo {
 	return out.Guide
 }
 
-var nonce int64
+// nonce makes each login code unique; parallel tests log in at once.
+var nonce atomic.Int64
 
 func (w *world) loginResp(userID string) *apptest.Response {
-	nonce++
-	return w.h.Do("POST", "/api/v1/guide/login", fmt.Sprintf(`{"code":"sim-wecom:%s:%d-%d"}`, userID, time.Now().UnixNano(), nonce))
+	return w.h.Do("POST", "/api/v1/guide/login", fmt.Sprintf(`{"code":"sim-wecom:%s:%d-%d"}`, userID, time.Now().UnixNano(), nonce.Add(1)))
 }
 
 func (w *world) login(userID string) string {

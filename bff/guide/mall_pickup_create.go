@@ -25,7 +25,8 @@ type pickupJSON struct {
 
 // VerifyMallPickup handles POST /api/v1/guide/mall/pickups: the guide
 // checks a shopper's pickup code (核销) in their store; the code works
-// once, and only in the item's pickup stores unless mall.pickup_any_store.
+// once, and only in the item's pickup stores unless mall.pickup_any_store;
+// a disabled guide's token verifies nothing (403).
 func (h *Handlers) VerifyMallPickup(c *gin.Context) {
 	var req pickupRequest
 	if err := web.Bind(c, &req); err != nil {
@@ -36,7 +37,7 @@ func (h *Handlers) VerifyMallPickup(c *gin.Context) {
 		web.Fail(c, domain.FieldError("code", "required"))
 		return
 	}
-	g, err := h.Guides.Guide(c.Request.Context(), guideID(c))
+	g, err := h.Guides.Active(c.Request.Context(), guideID(c))
 	if err != nil {
 		web.Fail(c, err)
 		return

@@ -84,3 +84,23 @@ func TestPickupCodeInAnyStoreWhenConfigured(t *testing.T) {
 		t.Fatalf("verify in another store: %d %s", r.Status, r.Body)
 	}
 }
+
+// A guide disabled in the console keeps their token until it expires, but
+// it no longer verifies pickup codes (核销), as it no longer reads /me or
+// grants points: the code stays unused and the redemption unchanged.
+func TestPickupCodeRefusedToADisabledGuide(t *testing.T) {
+	t.Parallel()
+	w, _, code := pickupWorld(t)
+	if r := w.h.Do("PATCH", fmt.Sprintf("/api/v1/console/guides/%d", w.a.ID), `{"status":"disabled"}`, apptest.Auth(w.admin)...); r.Status != 200 {
+		t.Fatalf("disable: %d %s", r.Status, r.Body)
+	}
+	r := w.h.Do("POST", "/api/v1/guide/mall/pickups", fmt.Sprintf(`{"code":%q}`, code), apptest.Auth(w.aTok)...)
+	if r.Status != 403 || r.ErrorCode() != "FORBIDDEN" {
+		t.Fatalf("disabled guide verifies: %d %s", r.Status, r.Body)
+	}
+	// The code is still good for an active guide of the store.
+	r = w.h.Do("POST", "/api/v1/guide/mall/pickups", fmt.Sprintf(`{"code":%q}`, code), apptest.Auth(w.bTok)...)
+	if r.Status != 200 || r.JSON()["pickup"].(map[string]any)["status"] != "fulfilled" {
+		t.Fatalf("active guide after the refusal: %d %s", r.Status, r.Body)
+	}
+}

@@ -117,6 +117,13 @@ func TestMallBadInput(t *testing.T) {
 	id := createMallItem(t, h, h.ConsoleLogin("admin"), couponItem)
 	tok, _, mid := h.Login(apptest.UniqueUser("mallbad"))
 	earn(t, h, mid, 1000)
+	st := h.Do("POST", "/api/v1/console/stores", `{"name":"静安店","robot_key":"robot-jingan"}`, apptest.Auth(h.ConsoleLogin("admin"))...)
+	if st.Status != 201 {
+		t.Fatalf("create store: %d %s", st.Status, st.Body)
+	}
+	store := int64(st.JSON()["store"].(map[string]any)["id"].(float64))
+	pickup := fmt.Sprintf(`{"kind":"pickup","name":"礼盒","category":"c","points":3,"stock":1,"stores":[%d]}`, store)
+	pickupID := createMallItem(t, h, h.ConsoleLogin("admin"), pickup)
 	items, codes, reds := countRows(t, h, "mall_items"), countRows(t, h, "mall_codes"), countRows(t, h, "mall_redemptions")
 	big := `{"kind":"coupon","name":"` + strings.Repeat("x", 2<<20) + `"}`
 	cases := []struct {
@@ -128,6 +135,8 @@ func TestMallBadInput(t *testing.T) {
 	}{
 		{"malformed JSON", "POST", "/api/v1/console/mall/items", `{"kind":`, marketer, 400, "INVALID"},
 		{"wrong type", "POST", "/api/v1/console/mall/items", `{"kind":"coupon","name":"x","category":"c","points":"300","stock":1}`, marketer, 400, "INVALID"},
+		{"float points", "POST", "/api/v1/console/mall/items", `{"kind":"coupon","name":"x","category":"c","points":300.5,"stock":1}`, marketer, 400, "INVALID"},
+		{"points past int64", "POST", "/api/v1/console/mall/items", `{"kind":"coupon","name":"x","category":"c","points":9223372036854775808,"stock":1}`, marketer, 400, "INVALID"},
 		{"unknown field", "POST", "/api/v1/console/mall/items", `{"kind":"coupon","name":"x","category":"c","points":3,"stock":1,"price":3}`, marketer, 400, "INVALID"},
 		{"bad kind", "POST", "/api/v1/console/mall/items", `{"kind":"gift","name":"x","category":"c","points":3,"stock":1}`, marketer, 400, "INVALID"},
 		{"zero points", "POST", "/api/v1/console/mall/items", `{"kind":"coupon","name":"x","category":"c","points":0,"stock":1}`, marketer, 400, "INVALID"},
@@ -139,6 +148,9 @@ func TestMallBadInput(t *testing.T) {
 		{"no token", "POST", "/api/v1/console/mall/items", couponItem, nil, 401, "UNAUTHORIZED"},
 		{"shopper token on console", "POST", "/api/v1/console/mall/items", couponItem, apptest.Auth(tok), 401, "UNAUTHORIZED"},
 		{"forged token", "GET", "/api/v1/shopper/mall/items", nil, apptest.Auth(tok + "x"), 401, "UNAUTHORIZED"},
+		{"unknown tier", "POST", "/api/v1/console/mall/items", `{"kind":"coupon","name":"x","category":"c","points":3,"stock":1,"tiers":["gold","glod"]}`, marketer, 400, "INVALID"},
+		{"unknown pickup store", "POST", "/api/v1/console/mall/items", `{"kind":"pickup","name":"礼盒","category":"c","points":3,"stock":1,"stores":[999999]}`, marketer, 400, "INVALID"},
+		{"unknown pickup store on update", "PUT", fmt.Sprintf("/api/v1/console/mall/items/%d", pickupID), fmt.Sprintf(`{"kind":"pickup","name":"礼盒","category":"c","points":3,"stock":1,"stores":[%d,999999]}`, store), marketer, 400, "INVALID"},
 		{"kind change", "PUT", fmt.Sprintf("/api/v1/console/mall/items/%d", id), strings.Replace(couponItem, "coupon", "virtual", 1), marketer, 400, "INVALID"},
 		{"unknown item", "PUT", "/api/v1/console/mall/items/999999", couponItem, marketer, 404, "NOT_FOUND"},
 		{"codes as JSON", "POST", fmt.Sprintf("/api/v1/console/mall/items/%d/codes", id), `{"codes":["A"]}`, marketer, 400, "INVALID"},
@@ -158,7 +170,7 @@ func TestMallBadInput(t *testing.T) {
 	}
 	// Requests the spec itself forbids; the others are refused for what it
 	// cannot express (auth, state, ids, cross-field rules).
-	specInvalid := map[string]bool{"malformed JSON": true, "wrong type": true, "unknown field": true, "bad kind": true,
+	specInvalid := map[string]bool{"malformed JSON": true, "wrong type": true, "float points": true, "points past int64": true, "unknown field": true, "bad kind": true,
 		"zero points": true, "negative stock": true, "oversized": true, "codes as JSON": true, "bad limit": true,
 		"redeem without key": true, "bad event": true}
 	for _, c := range cases {
@@ -166,9 +178,18 @@ func TestMallBadInput(t *testing.T) {
 		if r.Status != c.status || r.ErrorCode() != c.code {
 			t.Errorf("%s: got %d %s, want %d %s", c.name, r.Status, r.Body, c.status, c.code)
 		}
+		// A number that is no integer is named for what the field takes.
+		if strings.HasPrefix(c.name, "float") || strings.HasSuffix(c.name, "int64") {
+			if got := r.Fields()["points"]; got != "must be an integer" {
+				t.Errorf("%s: points %q, want \"must be an integer\"", c.name, got)
+			}
+		}
 	}
 	if countRows(t, h, "mall_items") != items || countRows(t, h, "mall_codes") != codes || countRows(t, h, "mall_redemptions") != reds {
 		t.Fatal("a refused request wrote rows")
+	}
+	if it, err := h.App.Mall.Item(context.Background(), pickupID); err != nil || len(it.Stores) != 1 || it.Stores[0] != store {
+		t.Fatalf("a refused update changed the pickup item's stores: %+v %v", it, err)
 	}
 	if b, _ := h.App.Ledger.Balance(context.Background(), mid); b.Available != 1000 {
 		t.Fatalf("a refused redemption charged: %d", b.Available)

@@ -73,8 +73,12 @@ func jsonKind(k string) string {
 		return "an object"
 	case "slice", "array":
 		return "an array"
+	case "float32", "float64":
+		return "a number"
 	}
-	return "a number"
+	// Points, fen, ids and counts: 300.5, 1e3 and a value past int64 are
+	// numbers, but not what the field takes.
+	return "an integer"
 }
 
 // IdempotencyKey returns the Idempotency-Key header, required on writes

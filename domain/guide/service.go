@@ -282,6 +282,11 @@ func (s *Service) Login(ctx context.Context, code string) (*Guide, error) {
 	return g, nil
 }
 
+// Active returns the guide behind a token: Unauthorized when it names no
+// guide, Forbidden once the guide is disabled (their token lives on until
+// it expires, their work does not).
+func (s *Service) Active(ctx context.Context, id int64) (*Guide, error) { return s.active(ctx, id) }
+
 // active returns the guide behind a token, Forbidden once disabled.
 func (s *Service) active(ctx context.Context, id int64) (*Guide, error) {
 	g, err := s.Repo.GuideByID(ctx, id)

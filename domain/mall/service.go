@@ -40,6 +40,10 @@ type Service struct {
 	// Cash takes the cash part of points + cash items (pay.go); nil
 	// refuses them.
 	Cash *Cash
+	// Stores checks the stores a pickup item names, TierCodes (the
+	// configured tier codes) the tiers an item is for (refs.go).
+	Stores    Stores
+	TierCodes []string
 }
 
 // RefType is the ledger reference type of mall spends; the id is the
@@ -53,6 +57,9 @@ func (s *Service) CreateItem(ctx context.Context, it *Item) error {
 	if err := it.Validate(); err != nil {
 		return err
 	}
+	if err := s.checkRefs(ctx, it); err != nil {
+		return err
+	}
 	now := s.Clock.Now()
 	it.Sold, it.CreatedAt, it.UpdatedAt = 0, now, now
 	return s.Store.CreateItem(ctx, it)
@@ -62,6 +69,9 @@ func (s *Service) CreateItem(ctx context.Context, it *Item) error {
 // stock may not go below what is sold.
 func (s *Service) UpdateItem(ctx context.Context, it *Item) (*Item, error) {
 	if err := it.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.checkRefs(ctx, it); err != nil {
 		return nil, err
 	}
 	cur, err := s.Store.Item(ctx, it.ID)

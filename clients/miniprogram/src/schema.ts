@@ -1730,7 +1730,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Verify a shopper's pickup code (核销) in the guide's store; once only (409 after), and only in the item's pickup stores unless mall.pickup_any_store (403) */
+        /** Verify a shopper's pickup code (核销) in the guide's store; once only (409 after), and only in the item's pickup stores unless mall.pickup_any_store (403); a disabled guide's token verifies nothing (403) */
         post: operations["verifyMallPickup"];
         delete?: never;
         options?: never;
@@ -2138,8 +2138,9 @@ export interface components {
             stock: number;
             limit_daily?: number;
             limit_total?: number;
+            /** @description configured tier codes (tier.levels); an unknown one is 400; empty = every tier */
             tiers?: string[];
-            /** @description pickup items only; the stores where the code is collected (empty = every store) */
+            /** @description pickup items only; the stores where the code is collected (empty = every store), each an existing store (400 otherwise) */
             stores?: number[];
             /** Format: date-time */
             starts_at?: string | null;
@@ -4470,7 +4471,7 @@ export interface operations {
                 from?: string;
                 /** @description YYYY-MM-DD; default today; at most 366 days from from */
                 to?: string;
-                /** @description csv for a CSV download (UTF-8 with BOM): reminder, kind, name, reached, reached_converted, reached_share_bp, holdout, holdout_converted, holdout_share_bp, difference_bp, low_bp, high_bp, open */
+                /** @description csv for a CSV download (UTF-8 with BOM): reminder, kind, name, reached, reached_converted, reached_share_bp, holdout, holdout_converted, holdout_share_bp, difference_bp, low_bp, high_bp, open; a name starting with = + - @ gets a leading apostrophe, so a spreadsheet never runs it as a formula */
                 format?: "json" | "csv";
             };
             header?: never;

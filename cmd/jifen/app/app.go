@@ -366,7 +366,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	}
 	mallStore := &mallstore.Store{DB: st.DB}
 	a.Mall = &mall.Service{Store: mallStore, Reports: mallStore, Gate: &mallstore.Gate{R: st.Redis}, Points: a.Ledger,
-		Tiers: a.Tiers, Tx: st.DB, Clock: opt.Clock}
+		Tiers: a.Tiers, Tx: st.DB, Clock: opt.Clock, Stores: pickupStores(&guidestore.Store{DB: st.DB}),
+		TierCodes: tierCodes(cfg.Tier.DomainLevels())}
 	payHook := wirePay(cfg, st, a, memberStore)
 	a.Checkout = &checkout.Service{Store: &checkoutstore.Store{DB: st.DB}, Points: a.Ledger, Members: memberStore,
 		Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
@@ -504,4 +505,24 @@ func meNamespace(cfg *configs.Config) string {
 		fmt.Fprintf(h, "%s\x00%s\x00", l.Code, l.Name)
 	}
 	return meAnswerVersion + hex.EncodeToString(h.Sum(nil)[:4])
+}
+
+// pickupStores tells the mall which stores exist: those guides work in.
+func pickupStores(r *guidestore.Store) mall.StoresFunc {
+	return func(ctx context.Context, id int64) (bool, error) {
+		_, err := r.StoreByID(ctx, id)
+		if domain.ErrorCode(err) == domain.NotFound {
+			return false, nil
+		}
+		return err == nil, err
+	}
+}
+
+// tierCodes are the configured tier codes, lowest first.
+func tierCodes(levels []tier.Level) []string {
+	codes := make([]string, 0, len(levels))
+	for _, l := range levels {
+		codes = append(codes, l.Code)
+	}
+	return codes
 }

@@ -229,9 +229,7 @@ func wireCampaigns(cfg *configs.Config, st *Stores, opt Options, a *App) (*remin
 	for ch, n := range rc.ThrottlePerMinute {
 		cc.Throttle[reminder.Channel(ch)] = n
 	}
-	for _, l := range cfg.Tier.DomainLevels() {
-		cc.Tiers = append(cc.Tiers, l.Code)
-	}
+	cc.Tiers = tierCodes(cfg.Tier.DomainLevels())
 	store := &reminderstore.Campaigns{DB: st.DB}
 	return &reminder.Campaigns{Store: store, Audience: store, Ledger: a.Ledger,
 		Recipients: &reminderstore.Recipients{DB: st.DB},
