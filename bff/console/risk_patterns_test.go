@@ -249,3 +249,48 @@ func TestRiskReferralNoOrderOverHTTP(t *testing.T) {
 		t.Fatalf("collector's checkout: %d %s", r.Status, r.Body)
 	}
 }
+
+// A rule configured in risk.rules is the policy in force until a marketer
+// saves one: here points_laundering at 2 cycles, holding, flags on the
+// second quick redemption.
+func TestRiskConfiguredRule(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t, func(c *configs.Config) {
+		c.Risk.Rules = []configs.RiskRule{{Name: "points_laundering", Kind: "points_laundering", Action: "spend", Dimension: "member",
+			Enabled: true, Hold: true, MaxMinutes: 5, MinTimes: 2, MinPoints: 100, WindowHours: 24}}
+	})
+	auditor := apptest.Auth(h.ConsoleLogin("auditor"))
+	p := h.Do("GET", "/api/v1/console/risk/policy", nil, auditor...)
+	var pol struct {
+		Policy struct {
+			Version int         `json:"version"`
+			Rules   []risk.Rule `json:"rules"`
+		} `json:"policy"`
+	}
+	p.Decode(t, &pol)
+	var got *risk.Rule
+	for i, r := range pol.Policy.Rules {
+		if r.Name == "points_laundering" {
+			got = &pol.Policy.Rules[i]
+		}
+	}
+	if pol.Policy.Version != 1 || len(pol.Policy.Rules) != len(risk.DefaultPolicy().Rules) || got == nil || got.MinTimes != 2 || !got.Hold || got.MaxMinutes != 5 {
+		t.Fatalf("policy: %s", p.Body)
+	}
+	marketer := apptest.Auth(h.ConsoleLogin("marketer"))
+	item := createItem(t, h, marketer, `{"kind":"virtual","name":"券","category":"c","points":400,"stock":100,"enabled":true}`)
+	tok, _, m := h.Login(apptest.UniqueUser("cfg"))
+	for i := range 2 {
+		if _, err := h.App.Ledger.Earn(context.Background(), ledger.EarnInput{MemberID: m, Points: 500, Key: fmt.Sprintf("cfg-%d", i),
+			Ref: ledger.Ref{Type: "order", ID: fmt.Sprint(i)}}); err != nil {
+			t.Fatal(err)
+		}
+		h.Clock.Advance(time.Minute)
+		if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", item), nil, append(apptest.Auth(tok), "Idempotency-Key", fmt.Sprintf("cfg-%d", i))...); r.Status != 201 {
+			t.Fatalf("redemption %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	if flags := openFlags(t, h, auditor); len(flags) != 1 || flags[0].MemberID != m || flags[0].Count != 2 || !flags[0].Held {
+		t.Fatalf("flags %+v", flags)
+	}
+}

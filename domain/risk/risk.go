@@ -26,6 +26,7 @@
 package risk
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -416,4 +417,50 @@ const Automatic = "risk"
 // ErrHeld is the answer to a held member's spend.
 func ErrHeld() error {
 	return domain.Errorf(domain.AccountHeld, "this account is held for review: spending is paused until a reviewer releases it; points are still earned")
+}
+
+// DefaultPolicyWith is DefaultPolicy with rules (configs/default.yaml
+// risk.rules) in place of the built-in rules of the same name; a rule of
+// another name is added at the end. It is the policy in force until a
+// marketer saves one.
+func DefaultPolicyWith(rules []Rule) Policy {
+	p := DefaultPolicy()
+	for _, r := range rules {
+		replaced := false
+		for i := range p.Rules {
+			if p.Rules[i].Name == r.Name {
+				p.Rules[i], replaced = r, true
+			}
+		}
+		if !replaced {
+			p.Rules = append(p.Rules, r)
+		}
+	}
+	return p
+}
+
+// ValidateDefaults checks configured rules (under the configuration key
+// prefix) exactly as a marketer's policy is checked, naming the rule at
+// fault as prefix[i]: the configuration's validator.
+func ValidateDefaults(prefix string, rules []Rule) error {
+	seen := map[string]bool{}
+	for i, r := range rules {
+		key := fmt.Sprintf("%s[%d]", prefix, i)
+		if seen[r.Name] {
+			return domain.FieldError(key+".name", "used twice: names must be unique")
+		}
+		seen[r.Name] = true
+		one := Policy{Rules: []Rule{r}}
+		if err := one.Validate(); err != nil {
+			var de *domain.Error
+			if errors.As(err, &de) {
+				for f, why := range de.Fields {
+					return domain.FieldError(key+strings.TrimPrefix(f, "rules[0]"), why)
+				}
+			}
+			return err
+		}
+	}
+	p := DefaultPolicyWith(rules)
+	return p.Validate()
 }
