@@ -27,8 +27,9 @@ import (
 
 // Journal is what the laundering rule reads of the points ledger.
 type Journal interface {
-	// Recent is the member's newest entries, newest first, at most limit.
-	Recent(ctx context.Context, memberID int64, limit int) ([]ledger.Entry, error)
+	// Recent is the member's entries made at or after since, newest
+	// first, at most limit.
+	Recent(ctx context.Context, memberID int64, since time.Time, limit int) ([]ledger.Entry, error)
 }
 
 // JournalLimit bounds the entries a spend reads: a member with more than
@@ -121,8 +122,9 @@ func (s *Service) Spent(ctx context.Context, memberID int64) {
 }
 
 // ObserveSpend evaluates the points_laundering rules after a spend of the
-// member committed: one read of the member's newest entries (by the
-// journal's (member_id, id) index), nothing when no such rule is on.
+// member committed: the member's entries of the window (by the journal's
+// (member_id, id) index, newest first: a page of 16, then the rest when
+// all 16 are in the window), nothing when no such rule is on.
 func (s *Service) ObserveSpend(ctx context.Context, memberID int64) ([]Flag, error) {
 	if s.Journal == nil {
 		return nil, nil
@@ -140,7 +142,16 @@ func (s *Service) ObserveSpend(ctx context.Context, memberID int64) ([]Flag, err
 	if len(rules) == 0 {
 		return nil, nil
 	}
-	newest, err := s.Journal.Recent(ctx, memberID, JournalLimit)
+	// What any rule reads: from the earliest window's start, less its
+	// minutes (an earning just before the window starts a cycle in it).
+	now := s.Clock.Now()
+	since := now
+	for _, r := range rules {
+		if t := r.launderWindow(now).Add(-time.Duration(r.MaxMinutes) * time.Minute); t.Before(since) {
+			since = t
+		}
+	}
+	newest, err := s.Journal.Recent(ctx, memberID, since, JournalLimit)
 	if err != nil {
 		return nil, fmt.Errorf("risk: entries of member %d: %w", memberID, err)
 	}
@@ -148,7 +159,6 @@ func (s *Service) ObserveSpend(ctx context.Context, memberID int64) ([]Flag, err
 	for i, e := range newest {
 		entries[len(newest)-1-i] = e
 	}
-	now := s.Clock.Now()
 	var raised []Flag
 	for _, r := range rules {
 		win := r.launderWindow(now)

@@ -15,9 +15,15 @@ type Journal struct{ DB *repo.DB }
 
 var _ risk.Journal = (*Journal)(nil)
 
-// Recent implements risk.Journal through the (member_id, id) index.
-func (j *Journal) Recent(ctx context.Context, memberID int64, limit int) ([]ledger.Entry, error) {
-	var rows []struct {
+// firstPage is how many entries Recent reads first: a member's window
+// (a day) usually holds fewer, and the rest is read only when it does not.
+const firstPage = 16
+
+// Recent implements risk.Journal through the (member_id, id) index, newest
+// first, in pages (the first of firstPage) until an entry is older than
+// since, so a long history costs no more than a short one.
+func (j *Journal) Recent(ctx context.Context, memberID int64, since time.Time, limit int) ([]ledger.Entry, error) {
+	type row struct {
 		ID        int64
 		Kind      string
 		Amount    int64
@@ -26,15 +32,29 @@ func (j *Journal) Recent(ctx context.Context, memberID int64, limit int) ([]ledg
 		RefID     string
 		CreatedAt time.Time
 	}
-	err := j.DB.Conn(ctx).Table("ledger_entries").Select("id, kind, amount, delta, ref_type, ref_id, created_at").
-		Where("member_id = ?", memberID).Order("id DESC").Limit(limit).Find(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("entries of member %d: %w", memberID, err)
-	}
-	out := make([]ledger.Entry, len(rows))
-	for i, r := range rows {
-		out[i] = ledger.Entry{ID: r.ID, MemberID: memberID, Kind: ledger.Kind(r.Kind), Amount: r.Amount, Delta: r.Delta,
-			Ref: ledger.Ref{Type: r.RefType, ID: r.RefID}, CreatedAt: r.CreatedAt.UTC()}
+	var out []ledger.Entry
+	before, page := int64(0), min(firstPage, limit)
+	for page > 0 {
+		q := j.DB.Conn(ctx).Table("ledger_entries").Select("id, kind, amount, delta, ref_type, ref_id, created_at").
+			Where("member_id = ?", memberID)
+		if before > 0 {
+			q = q.Where("id < ?", before)
+		}
+		var rows []row
+		if err := q.Order("id DESC").Limit(page).Find(&rows).Error; err != nil {
+			return nil, fmt.Errorf("entries of member %d: %w", memberID, err)
+		}
+		for _, r := range rows {
+			if r.CreatedAt.Before(since) {
+				return out, nil
+			}
+			out = append(out, ledger.Entry{ID: r.ID, MemberID: memberID, Kind: ledger.Kind(r.Kind), Amount: r.Amount, Delta: r.Delta,
+				Ref: ledger.Ref{Type: r.RefType, ID: r.RefID}, CreatedAt: r.CreatedAt.UTC()})
+		}
+		if len(rows) < page {
+			return out, nil
+		}
+		before, page = rows[len(rows)-1].ID, limit-len(out)
 	}
 	return out, nil
 }

@@ -70,7 +70,8 @@ func spend(t *testing.T, f *fixture, l *ledger.Service, m, points int64) []risk.
 }
 
 // A member earning 500 points and spending 400 of them 3 minutes later,
-// five times two hours apart: the third cycle flags (and holds) the member
+// five times two hours apart (earning 5 points 20 times after each): the
+// third cycle flags (and holds) the member
 // once with the three cycles as evidence; the fourth and fifth add
 // nothing; the next day's three cycles raise one more flag. Held, the
 // member still earns.
@@ -90,6 +91,9 @@ func TestRiskPointsLaundering(t *testing.T) {
 		perSpend = append(perSpend, len(fl))
 		if len(fl) == 1 {
 			first = fl[0]
+		}
+		for range 20 { // sign-in sized earnings: the day's journal is longer than the first page read
+			earn(t, l, m, 5)
 		}
 		f.clock.Advance(2 * time.Hour)
 	}
