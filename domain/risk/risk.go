@@ -287,7 +287,7 @@ func (r Rule) validateRing(f string) error {
 		return domain.FieldError(f+".max_length", "between 2 and 20 members")
 	case r.WindowHours < 1 || r.WindowHours > 24*366:
 		return domain.FieldError(f+".window_hours", "between 1 and 8784")
-	case r.MaxPerHour != 0 || r.Distinct:
+	case r.MaxPerHour != 0 || r.Distinct || r.unusedPattern():
 		return domain.FieldError(f+".max_per_hour", "not used by a referral_ring rule: leave it 0")
 	}
 	return nil
@@ -304,7 +304,7 @@ func (r Rule) validateBudgetBurn(f string) error {
 		return domain.FieldError(f+".max_minutes", "between 1 and 44640")
 	case r.Hold:
 		return domain.FieldError(f+".hold", "a guide has no spends to hold: leave it false and disable the guide if the flag is confirmed")
-	case r.MaxPerHour != 0 || r.Distinct || r.MaxLength != 0 || r.WindowHours != 0:
+	case r.MaxPerHour != 0 || r.Distinct || r.MaxLength != 0 || r.WindowHours != 0 || r.unusedPattern():
 		return domain.FieldError(f+".max_per_hour", "not used by a guide_budget_burn rule: leave it 0")
 	}
 	return nil
@@ -323,10 +323,16 @@ func (r Rule) validateConcentration(f string) error {
 		return domain.FieldError(f+".max_share_pct", "between 1 and 99")
 	case r.Hold:
 		return domain.FieldError(f+".hold", "a guide has no spends to hold: leave it false and disable the guide if the flag is confirmed")
-	case r.MaxPerHour != 0 || r.Distinct || r.MaxLength != 0 || r.WindowHours != 0 || r.MaxMinutes != 0:
+	case r.MaxPerHour != 0 || r.Distinct || r.MaxLength != 0 || r.WindowHours != 0 || r.MaxMinutes != 0 || r.unusedPattern():
 		return domain.FieldError(f+".max_per_hour", "not used by a guide_concentration rule: leave it 0")
 	}
 	return nil
+}
+
+// unusedPattern reports whether a field only the laundering, phone
+// sequence and referral_no_order rules use is set.
+func (r Rule) unusedPattern() bool {
+	return r.MinTimes != 0 || r.Span != 0 || r.MaxMembers != 0 || r.MinRewards != 0
 }
 
 func known[T comparable](list []T, v T) bool {

@@ -310,6 +310,8 @@ func TestRiskPolicyValidation(t *testing.T) {
 		func(p *risk.Policy) { rule(p, "phone_sequence").MinTimes = 2 },
 		func(p *risk.Policy) { rule(p, "referral_no_order").MinRewards = 0 },
 		func(p *risk.Policy) { rule(p, "referral_no_order").Action = risk.Spend },
+		func(p *risk.Policy) { rule(p, "referral_ring").MinRewards = 3 },
+		func(p *risk.Policy) { rule(p, "guide_budget_burn").Span = 10 },
 	}
 	for i, mut := range bad {
 		p := risk.DefaultPolicy()
