@@ -1965,7 +1965,7 @@ export interface components {
             max_per_hour: number;
             /**
              * Format: date-time
-             * @description the clock hour counted
+             * @description the window counted: the clock hour of a velocity rule; the day part of points_laundering, the hour a phone_sequence member bound the number, the month of referral_no_order and the guide rules, the oldest invitation's hour of referral_ring
              */
             window_start: string;
             /** @description the rule held the member */
