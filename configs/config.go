@@ -24,6 +24,7 @@ import (
 	"github.com/jifen/jifen/domain/guide"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/referral"
+	"github.com/jifen/jifen/domain/risk"
 	"github.com/jifen/jifen/domain/signin"
 	"github.com/jifen/jifen/domain/tier"
 )
@@ -57,6 +58,7 @@ type Config struct {
 	Lottery   Lottery   `yaml:"lottery"`
 	Mall      Mall      `yaml:"mall"`
 	Analytics Analytics `yaml:"analytics"`
+	Risk      Risk      `yaml:"risk"`
 	Clock     Clock     `yaml:"clock"`
 }
 
@@ -191,6 +193,47 @@ type Orders struct {
 
 type Tier struct {
 	Levels []TierLevel `yaml:"levels"`
+}
+
+// Risk configures risk control's starting policy (domain/risk).
+type Risk struct {
+	// Rules replace the built-in rules of the same name in the policy in
+	// force until a marketer saves one (risk.DefaultPolicyWith).
+	Rules []RiskRule `yaml:"rules"`
+}
+
+// RiskRule is one rule, with the keys of the console's policy JSON.
+type RiskRule struct {
+	Name        string `yaml:"name"`
+	Kind        string `yaml:"kind"`
+	Action      string `yaml:"action"`
+	Dimension   string `yaml:"dimension"`
+	MaxPerHour  int64  `yaml:"max_per_hour"`
+	Hold        bool   `yaml:"hold"`
+	Enabled     bool   `yaml:"enabled"`
+	Distinct    bool   `yaml:"distinct"`
+	MaxLength   int    `yaml:"max_length"`
+	WindowHours int    `yaml:"window_hours"`
+	MaxMinutes  int    `yaml:"max_minutes"`
+	MinPoints   int64  `yaml:"min_points"`
+	MaxSharePct int    `yaml:"max_share_pct"`
+	MinTimes    int    `yaml:"min_times"`
+	Span        int64  `yaml:"span"`
+	MaxMembers  int    `yaml:"max_members"`
+	MinRewards  int    `yaml:"min_rewards"`
+}
+
+// DomainRules converts the configured rules (risk.ValidateDefaults checks
+// them).
+func (r Risk) DomainRules() []risk.Rule {
+	out := make([]risk.Rule, len(r.Rules))
+	for i, x := range r.Rules {
+		out[i] = risk.Rule{Name: x.Name, Kind: x.Kind, Action: risk.Action(x.Action), Dimension: risk.Dimension(x.Dimension),
+			MaxPerHour: x.MaxPerHour, Hold: x.Hold, Enabled: x.Enabled, Distinct: x.Distinct, MaxLength: x.MaxLength,
+			WindowHours: x.WindowHours, MaxMinutes: x.MaxMinutes, MinPoints: x.MinPoints, MaxSharePct: x.MaxSharePct,
+			MinTimes: x.MinTimes, Span: x.Span, MaxMembers: x.MaxMembers, MinRewards: x.MinRewards}
+	}
+	return out
 }
 
 type TierLevel struct {
@@ -723,6 +766,7 @@ func (c *Config) Validate() error {
 		bad("rules.cache_ttl", "must be from 0 (off) to 1m")
 	}
 	field(bad, tier.Validate("tier.levels", c.Tier.DomainLevels()))
+	field(bad, risk.ValidateDefaults("risk.rules", c.Risk.DomainRules()))
 	if c.Production() && string(c.Orders.WebhookSecret) == DefaultWebhookSecret {
 		bad("orders.webhook_secret", "the default development secret is refused in production; set JIFEN_ORDERS_WEBHOOK_SECRET")
 	}

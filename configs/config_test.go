@@ -3,9 +3,12 @@ package configs
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jifen/jifen/domain/risk"
 )
 
 func TestDefaultsAreEmbeddedMode(t *testing.T) {
@@ -83,6 +86,9 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"guide push window of a day short", "", []string{"JIFEN_GUIDES_PUSH_WINDOW_DAYS=0"}, "guides.push_window_days"},
 		{"too many lottery group commits", "", []string{"JIFEN_LOTTERY_GROUP_COMMITS=65"}, "lottery.group_commits"},
 		{"sign-in groups past their cap", "", []string{"JIFEN_ENGAGE_SIGNIN_GROUP_MAX=1001"}, "engage.signin.group_max"},
+		{"risk rule window not dividing the day", "risk:\n  rules:\n    - {name: points_laundering, kind: points_laundering, action: spend, dimension: member, enabled: true, max_minutes: 10, min_times: 3, min_points: 100, window_hours: 5}\n", nil, "risk.rules[0].window_hours"},
+		{"risk rule of no kind", "risk:\n  rules:\n    - {name: a, kind: b, action: spend, dimension: member}\n", nil, "risk.rules[0].kind"},
+		{"risk rule twice", "risk:\n  rules:\n    - {name: phone_sequence, kind: phone_sequence, action: phone_bind, dimension: phone, span: 10, max_members: 3, window_hours: 24}\n    - {name: phone_sequence, kind: phone_sequence, action: phone_bind, dimension: phone, span: 10, max_members: 3, window_hours: 24}\n", nil, "risk.rules[1].name"},
 		{"bad role", "console:\n  users:\n    - {username: a, role: boss, password_hash: $2a$10$x}\n", nil, "console.users[0].role"},
 	}
 	for _, tc := range cases {
@@ -152,5 +158,20 @@ func TestMySQLPipelinedByDefaultAndSwitchable(t *testing.T) {
 	}
 	if c.MySQL.Pipelined {
 		t.Fatal("JIFEN_MYSQL_PIPELINED=false not applied")
+	}
+}
+
+// The embedded risk.rules are the built-in pattern rules as they are:
+// default.yaml and risk.DefaultPolicy say the same.
+func TestRiskDefaultsAreTheBuiltInPolicy(t *testing.T) {
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Risk.Rules) != 3 {
+		t.Fatalf("%d configured risk rules, want the 3 pattern rules of #24", len(c.Risk.Rules))
+	}
+	if got, want := risk.DefaultPolicyWith(c.Risk.DomainRules()), risk.DefaultPolicy(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("configured policy\n%+v\nbuilt-in\n%+v", got, want)
 	}
 }

@@ -44,6 +44,10 @@ type riskRuleRequest struct {
 	MaxMinutes  int            `json:"max_minutes"`
 	MinPoints   int64          `json:"min_points"`
 	MaxSharePct int            `json:"max_share_pct"`
+	MinTimes    int            `json:"min_times"`
+	Span        int64          `json:"span"`
+	MaxMembers  int            `json:"max_members"`
+	MinRewards  int            `json:"min_rewards"`
 }
 
 type riskPolicyRequest struct {

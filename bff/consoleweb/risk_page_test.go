@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/jifen/jifen/cmd/jifen/app/apptest"
+	"github.com/jifen/jifen/domain/risk"
 )
 
 // TestMemberPageShowsRiskControl: the member page says there is no flag,
@@ -28,5 +29,38 @@ func TestMemberPageShowsRiskControl(t *testing.T) {
 	p := a.get(path)
 	if p.status != 200 || !strings.Contains(p.body, `id="risk-hold"`) || !strings.Contains(p.body, "同一设备多账号") || !strings.Contains(p.body, "marketer") {
 		t.Fatalf("member page of a held member: %d %.3000s", p.status, p.body)
+	}
+}
+
+// TestMemberPageShowsPatternEvidence: a pattern rule's flag shows what it
+// saw on the member page: the phone_sequence flag of a farm's member lists
+// the sequential numbers bound.
+func TestMemberPageShowsPatternEvidence(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	p := risk.DefaultPolicy()
+	for i := range p.Rules {
+		p.Rules[i].Enabled = p.Rules[i].Name == "phone_sequence"
+	}
+	if r := s.h.Do("PUT", "/api/v1/console/risk/policy", map[string]any{"version": 1, "rules": p.Rules},
+		apptest.Auth(s.h.ConsoleLogin("marketer"))...); r.Status != 200 {
+		t.Fatalf("policy: %d %s", r.Status, r.Body)
+	}
+	var first int64
+	for i := 1; i <= 4; i++ {
+		tok, _, id := s.h.Login(apptest.UniqueUser(fmt.Sprintf("seqpage%d", i)))
+		if first == 0 {
+			first = id
+		}
+		if r := s.h.Do("POST", "/api/v1/shopper/phone", map[string]string{"code": s.h.PhoneCode(fmt.Sprintf("1351234000%d", i))}, apptest.Auth(tok)...); r.Status != 200 {
+			t.Fatalf("bind: %d %s", r.Status, r.Body)
+		}
+	}
+	a := s.client()
+	a.signIn("auditor")
+	pg := a.get(fmt.Sprintf("/console/members/%d", first))
+	if pg.status != 200 || !strings.Contains(pg.body, `class="risk-evidence"`) || !strings.Contains(pg.body, "phone_sequence") ||
+		!strings.Contains(pg.body, "13512340004") {
+		t.Fatalf("member page of a farm's member: %d %.4000s", pg.status, pg.body)
 	}
 }

@@ -36,6 +36,9 @@ func (h *Handlers) CreateLotteryDraw(c *gin.Context) {
 		c.Header("Idempotent-Replayed", "true")
 	} else {
 		h.observe(c, risk.Draw)
+		if d.CostPoints > 0 {
+			h.Risk.Spent(c.Request.Context(), web.MemberID(c)) // points_laundering
+		}
 	}
 	c.JSON(http.StatusCreated, gin.H{"draw": toDrawJSON(d)})
 }

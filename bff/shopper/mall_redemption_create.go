@@ -35,6 +35,8 @@ func (h *Handlers) RedeemMallItem(c *gin.Context) {
 	}
 	if r.Replayed {
 		c.Header("Idempotent-Replayed", "true")
+	} else if r.Points > 0 {
+		h.Risk.Spent(c.Request.Context(), web.MemberID(c)) // points_laundering
 	}
 	out := gin.H{"redemption": toMallRedemptionJSON(r)}
 	if r.Payment != nil {

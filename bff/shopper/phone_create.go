@@ -25,5 +25,7 @@ func (h *Handlers) BindPhone(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
+	// phone_sequence and referral_no_order (the bind paid the inviters).
+	h.Risk.PhoneBound(c.Request.Context(), m.ID, m.Phone)
 	c.JSON(http.StatusOK, gin.H{"member": toMemberJSON(m)})
 }

@@ -26,6 +26,7 @@
 package risk
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -97,6 +98,17 @@ type Rule struct {
 	// customer.
 	MinPoints   int64 `json:"min_points,omitempty"`
 	MaxSharePct int   `json:"max_share_pct,omitempty"`
+	// MinTimes (points_laundering): the earn-then-spend cycles in one
+	// window that raise a flag (with MaxMinutes, MinPoints, WindowHours).
+	MinTimes int `json:"min_times,omitempty"`
+	// Span and MaxMembers (phone_sequence): more than MaxMembers members
+	// whose phones lie within Span consecutive numbers, bound within
+	// WindowHours.
+	Span       int64 `json:"span,omitempty"`
+	MaxMembers int   `json:"max_members,omitempty"`
+	// MinRewards (referral_no_order): a member paid at least this many
+	// referral rewards who has never ordered.
+	MinRewards int `json:"min_rewards,omitempty"`
 }
 
 // Rule kinds beyond velocity.
@@ -111,6 +123,30 @@ const (
 	// ConcentrationKind flags a guide who, having granted at least
 	// MinPoints this month, gave one customer more than MaxSharePct of it.
 	ConcentrationKind = "guide_concentration"
+	// LaunderingKind flags a member who, MinTimes times or more within one
+	// window of WindowHours, spent points within MaxMinutes of earning at
+	// least MinPoints (laundering.go).
+	LaunderingKind = "points_laundering"
+	// PhoneSequenceKind flags the members of an account farm: more than
+	// MaxMembers members whose phones lie within Span consecutive numbers,
+	// all bound within WindowHours (phones.go).
+	PhoneSequenceKind = "phone_sequence"
+	// NoOrderKind flags a member paid at least MinRewards referral rewards
+	// who has never ordered (noorder.go).
+	NoOrderKind = "referral_no_order"
+)
+
+// The actions of the pattern rules on members.
+const (
+	Spend          Action = "spend"           // points spent on a mall item or a paid draw
+	PhoneBind      Action = "phone_bind"      // a member bound a phone
+	ReferralReward Action = "referral_reward" // an inviter was rewarded for a bound phone
+)
+
+// The dimensions of the pattern rules on members.
+const (
+	MemberDim Dimension = "member" // key "member <id>": the member's own pattern
+	PhoneDim  Dimension = "phone"  // key: the flagged member's phone
 )
 
 // GuideGrant is the action of a guide's rules: a guide granting points.
@@ -173,6 +209,18 @@ func DefaultPolicy() Policy {
 	// a friend or the guide's own account, not a shop's customers.
 	rules = append(rules, Rule{Name: "guide_concentration", Kind: ConcentrationKind, Action: GuideGrant, Dimension: GuideDim,
 		MinPoints: 2000, MaxSharePct: 50, Enabled: true})
+	// Points laundering: three times in a day, 100 points or more earned
+	// and spent within 10 minutes.
+	rules = append(rules, Rule{Name: "points_laundering", Kind: LaunderingKind, Action: Spend, Dimension: MemberDim,
+		MaxMinutes: 10, MinTimes: 3, MinPoints: 100, WindowHours: 24, Enabled: true})
+	// Account farms: four members or more binding phones within 10
+	// consecutive numbers in a day are SIM cards bought together.
+	rules = append(rules, Rule{Name: "phone_sequence", Kind: PhoneSequenceKind, Action: PhoneBind, Dimension: PhoneDim,
+		Span: 10, MaxMembers: 3, WindowHours: 24, Enabled: true})
+	// Account farms: ten referral rewards or more to a member who never
+	// ordered are rewards collected, not friends brought.
+	rules = append(rules, Rule{Name: "referral_no_order", Kind: NoOrderKind, Action: ReferralReward, Dimension: MemberDim,
+		MinRewards: 10, Enabled: true})
 	return Policy{Version: 1, Rules: rules}
 }
 
@@ -201,8 +249,20 @@ func (p *Policy) Validate() error {
 			if err := r.validateConcentration(f); err != nil {
 				return err
 			}
+		case r.Kind == LaunderingKind:
+			if err := r.validateLaundering(f); err != nil {
+				return err
+			}
+		case r.Kind == PhoneSequenceKind:
+			if err := r.validatePhoneSequence(f); err != nil {
+				return err
+			}
+		case r.Kind == NoOrderKind:
+			if err := r.validateNoOrder(f); err != nil {
+				return err
+			}
 		case r.Kind != "":
-			return domain.FieldError(f+".kind", "empty (a velocity rule), referral_ring, guide_budget_burn or guide_concentration")
+			return domain.FieldError(f+".kind", "empty (a velocity rule), referral_ring, guide_budget_burn, guide_concentration, points_laundering, phone_sequence or referral_no_order")
 		case !known(Actions, r.Action):
 			return domain.FieldError(f+".action", "one of signin, draw, task_claim, referral_bind")
 		case !known(Dimensions, r.Dimension):
@@ -227,7 +287,7 @@ func (r Rule) validateRing(f string) error {
 		return domain.FieldError(f+".max_length", "between 2 and 20 members")
 	case r.WindowHours < 1 || r.WindowHours > 24*366:
 		return domain.FieldError(f+".window_hours", "between 1 and 8784")
-	case r.MaxPerHour != 0 || r.Distinct:
+	case r.MaxPerHour != 0 || r.Distinct || r.unusedPattern():
 		return domain.FieldError(f+".max_per_hour", "not used by a referral_ring rule: leave it 0")
 	}
 	return nil
@@ -244,7 +304,7 @@ func (r Rule) validateBudgetBurn(f string) error {
 		return domain.FieldError(f+".max_minutes", "between 1 and 44640")
 	case r.Hold:
 		return domain.FieldError(f+".hold", "a guide has no spends to hold: leave it false and disable the guide if the flag is confirmed")
-	case r.MaxPerHour != 0 || r.Distinct || r.MaxLength != 0 || r.WindowHours != 0:
+	case r.MaxPerHour != 0 || r.Distinct || r.MaxLength != 0 || r.WindowHours != 0 || r.unusedPattern():
 		return domain.FieldError(f+".max_per_hour", "not used by a guide_budget_burn rule: leave it 0")
 	}
 	return nil
@@ -263,10 +323,16 @@ func (r Rule) validateConcentration(f string) error {
 		return domain.FieldError(f+".max_share_pct", "between 1 and 99")
 	case r.Hold:
 		return domain.FieldError(f+".hold", "a guide has no spends to hold: leave it false and disable the guide if the flag is confirmed")
-	case r.MaxPerHour != 0 || r.Distinct || r.MaxLength != 0 || r.WindowHours != 0 || r.MaxMinutes != 0:
+	case r.MaxPerHour != 0 || r.Distinct || r.MaxLength != 0 || r.WindowHours != 0 || r.MaxMinutes != 0 || r.unusedPattern():
 		return domain.FieldError(f+".max_per_hour", "not used by a guide_concentration rule: leave it 0")
 	}
 	return nil
+}
+
+// unusedPattern reports whether a field only the laundering, phone
+// sequence and referral_no_order rules use is set.
+func (r Rule) unusedPattern() bool {
+	return r.MinTimes != 0 || r.Span != 0 || r.MaxMembers != 0 || r.MinRewards != 0
 }
 
 func known[T comparable](list []T, v T) bool {
@@ -357,4 +423,50 @@ const Automatic = "risk"
 // ErrHeld is the answer to a held member's spend.
 func ErrHeld() error {
 	return domain.Errorf(domain.AccountHeld, "this account is held for review: spending is paused until a reviewer releases it; points are still earned")
+}
+
+// DefaultPolicyWith is DefaultPolicy with rules (configs/default.yaml
+// risk.rules) in place of the built-in rules of the same name; a rule of
+// another name is added at the end. It is the policy in force until a
+// marketer saves one.
+func DefaultPolicyWith(rules []Rule) Policy {
+	p := DefaultPolicy()
+	for _, r := range rules {
+		replaced := false
+		for i := range p.Rules {
+			if p.Rules[i].Name == r.Name {
+				p.Rules[i], replaced = r, true
+			}
+		}
+		if !replaced {
+			p.Rules = append(p.Rules, r)
+		}
+	}
+	return p
+}
+
+// ValidateDefaults checks configured rules (under the configuration key
+// prefix) exactly as a marketer's policy is checked, naming the rule at
+// fault as prefix[i]: the configuration's validator.
+func ValidateDefaults(prefix string, rules []Rule) error {
+	seen := map[string]bool{}
+	for i, r := range rules {
+		key := fmt.Sprintf("%s[%d]", prefix, i)
+		if seen[r.Name] {
+			return domain.FieldError(key+".name", "used twice: names must be unique")
+		}
+		seen[r.Name] = true
+		one := Policy{Rules: []Rule{r}}
+		if err := one.Validate(); err != nil {
+			var de *domain.Error
+			if errors.As(err, &de) {
+				for f, why := range de.Fields {
+					return domain.FieldError(key+strings.TrimPrefix(f, "rules[0]"), why)
+				}
+			}
+			return err
+		}
+	}
+	p := DefaultPolicyWith(rules)
+	return p.Validate()
 }

@@ -77,10 +77,15 @@ type Service struct {
 	Members Members
 	// Grants is read by the guide rules (nil: they are not evaluated).
 	Grants Grants
-	Audit  audit.Store
-	Tx     domain.UnitOfWork
-	Clock  domain.Clock
-	Log    *slog.Logger
+	// Journal, Phones and Referrals are read by the points_laundering,
+	// phone_sequence and referral_no_order rules (nil: not evaluated).
+	Journal   Journal
+	Phones    Phones
+	Referrals Referrals
+	Audit     audit.Store
+	Tx        domain.UnitOfWork
+	Clock     domain.Clock
+	Log       *slog.Logger
 	// PolicyTTL is how long an instance reuses the policy it read (0: 10
 	// s); an edit on another instance applies here after at most that.
 	PolicyTTL time.Duration

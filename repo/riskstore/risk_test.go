@@ -300,6 +300,18 @@ func TestRiskPolicyValidation(t *testing.T) {
 		func(p *risk.Policy) { p.Rules[0].Dimension = "mac" },
 		func(p *risk.Policy) { p.Rules[1].Name = p.Rules[0].Name },
 		func(p *risk.Policy) { p.Rules[0].Name = "" },
+		// The pattern rules of #24's account farms and laundering.
+		func(p *risk.Policy) { rule(p, "points_laundering").WindowHours = 5 }, // windows must divide the day
+		func(p *risk.Policy) { rule(p, "points_laundering").MinTimes = 1 },
+		func(p *risk.Policy) { rule(p, "points_laundering").MaxPerHour = 3 },
+		func(p *risk.Policy) { rule(p, "points_laundering").Dimension = risk.Device },
+		func(p *risk.Policy) { rule(p, "phone_sequence").Span = 1 },
+		func(p *risk.Policy) { rule(p, "phone_sequence").MaxMembers = 0 },
+		func(p *risk.Policy) { rule(p, "phone_sequence").MinTimes = 2 },
+		func(p *risk.Policy) { rule(p, "referral_no_order").MinRewards = 0 },
+		func(p *risk.Policy) { rule(p, "referral_no_order").Action = risk.Spend },
+		func(p *risk.Policy) { rule(p, "referral_ring").MinRewards = 3 },
+		func(p *risk.Policy) { rule(p, "guide_budget_burn").Span = 10 },
 	}
 	for i, mut := range bad {
 		p := risk.DefaultPolicy()
@@ -319,9 +331,19 @@ func TestRiskPolicyValidation(t *testing.T) {
 		t.Fatalf("update: %+v %v", got, err)
 	}
 	cur, err := f.svc.Policy(ctx)
-	if err != nil || cur.Version != 2 || len(cur.Rules) != 16 || cur.UpdatedBy != "root" {
+	if err != nil || cur.Version != 2 || len(cur.Rules) != 19 || cur.UpdatedBy != "root" {
 		t.Fatalf("stored: %+v %v", cur, err)
 	}
+}
+
+// rule is the policy's rule named name.
+func rule(p *risk.Policy, name string) *risk.Rule {
+	for i := range p.Rules {
+		if p.Rules[i].Name == name {
+			return &p.Rules[i]
+		}
+	}
+	panic("no rule " + name)
 }
 
 // Account farms: more than 5 different members signing in from one

@@ -17,7 +17,12 @@ import (
 )
 
 // Store implements risk.Store.
-type Store struct{ DB *repo.DB }
+type Store struct {
+	DB *repo.DB
+	// Defaults are the configured rules (configs risk.rules) of the policy
+	// in force while none is stored: risk.DefaultPolicyWith(Defaults).
+	Defaults []risk.Rule
+}
 
 var _ risk.Store = (*Store)(nil)
 
@@ -76,14 +81,15 @@ func (holdRow) TableName() string { return "risk_holds" }
 
 func (s *Store) db(ctx context.Context) *gorm.DB { return s.DB.Conn(ctx) }
 
-// Policy implements risk.Store: the highest version, or the default.
+// Policy implements risk.Store: the highest version, or the default with
+// the configured rules.
 func (s *Store) Policy(ctx context.Context) (risk.Policy, error) {
 	var rows []policyRow
 	if err := s.db(ctx).Order("version DESC").Limit(1).Find(&rows).Error; err != nil {
 		return risk.Policy{}, fmt.Errorf("risk policy: %w", err)
 	}
 	if len(rows) == 0 {
-		return risk.DefaultPolicy(), nil
+		return risk.DefaultPolicyWith(s.Defaults), nil
 	}
 	r := rows[0]
 	p := risk.Policy{Version: r.Version, UpdatedBy: r.UpdatedBy, UpdatedAt: r.UpdatedAt.UTC()}

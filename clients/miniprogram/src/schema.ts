@@ -1771,8 +1771,78 @@ export interface components {
              */
             rate_bp: number;
         };
-        /** @description a velocity rule (kind absent or empty), a referral_ring rule or a guide_budget_burn rule */
-        RiskRule: components["schemas"]["RiskVelocityRule"] | components["schemas"]["RiskRingRule"] | components["schemas"]["RiskGuideBudgetRule"] | components["schemas"]["RiskGuideConcentrationRule"];
+        /** @description a velocity rule (kind absent or empty) or a pattern rule (referral_ring, guide_budget_burn, guide_concentration, points_laundering, phone_sequence, referral_no_order) */
+        RiskRule: components["schemas"]["RiskVelocityRule"] | components["schemas"]["RiskRingRule"] | components["schemas"]["RiskGuideBudgetRule"] | components["schemas"]["RiskGuideConcentrationRule"] | components["schemas"]["RiskLaunderingRule"] | components["schemas"]["RiskPhoneSequenceRule"] | components["schemas"]["RiskNoOrderRule"];
+        /** @description flags a member with at least min_times cycles in one window of window_hours (windows start at Shanghai midnight): a cycle is a spend (ledger spend or hold) at most max_minutes after the member's latest earning of at least min_points, with no other spend between; once per member and window */
+        RiskLaunderingRule: {
+            name: string;
+            /** @enum {string} */
+            action: "spend";
+            /** @enum {string} */
+            dimension: "member";
+            /**
+             * @description not used by this kind
+             * @enum {integer}
+             */
+            max_per_hour: 0;
+            /** @description the flag also holds the member's spends */
+            hold: boolean;
+            enabled: boolean;
+            /** @enum {boolean} */
+            distinct?: false;
+            /** @enum {string} */
+            kind: "points_laundering";
+            max_minutes: number;
+            min_times: number;
+            /** @description the smallest earning that starts a cycle */
+            min_points: number;
+            /** @enum {integer} */
+            window_hours: 1 | 2 | 3 | 4 | 6 | 8 | 12 | 24;
+        };
+        /** @description account farms: when a member binds a mainland mobile number (11 digits), the members whose numbers lie within span consecutive numbers of one another (highest - lowest < span), with the new one, each bound within window_hours, are more than max_members: every one of them is flagged, once per bound phone */
+        RiskPhoneSequenceRule: {
+            name: string;
+            /** @enum {string} */
+            action: "phone_bind";
+            /** @enum {string} */
+            dimension: "phone";
+            /**
+             * @description not used by this kind
+             * @enum {integer}
+             */
+            max_per_hour: 0;
+            /** @description the flags also hold the members */
+            hold: boolean;
+            enabled: boolean;
+            /** @enum {boolean} */
+            distinct?: false;
+            /** @enum {string} */
+            kind: "phone_sequence";
+            span: number;
+            max_members: number;
+            window_hours: number;
+        };
+        /** @description flags a member paid at least min_rewards referral rewards who has no order that was not wholly refunded; evaluated for the inviters a phone bind rewards, once a Shanghai month per member */
+        RiskNoOrderRule: {
+            name: string;
+            /** @enum {string} */
+            action: "referral_reward";
+            /** @enum {string} */
+            dimension: "member";
+            /**
+             * @description not used by this kind
+             * @enum {integer}
+             */
+            max_per_hour: 0;
+            /** @description the flag also holds the member's spends */
+            hold: boolean;
+            enabled: boolean;
+            /** @enum {boolean} */
+            distinct?: false;
+            /** @enum {string} */
+            kind: "referral_no_order";
+            min_rewards: number;
+        };
         /** @description flags a guide (member_id 0) who, having granted at least min_points this month, gave one customer more than max_share_pct of it; once a month per customer */
         RiskGuideConcentrationRule: {
             name: string;
@@ -1884,10 +1954,10 @@ export interface components {
             member_id: number;
             rule: string;
             /** @enum {string} */
-            action: "signin" | "draw" | "task_claim" | "referral_bind" | "guide_grant";
+            action: "signin" | "draw" | "task_claim" | "referral_bind" | "guide_grant" | "spend" | "phone_bind" | "referral_reward";
             /** @enum {string} */
-            dimension: "device" | "ip" | "phone_prefix" | "referral_chain" | "guide";
-            /** @description the device id, IP address or phone prefix counted; referral_chain: "<member> in <a>><b>><c>", the flagged member and the loop in invitation order; guide: "guide <id>" (guide_budget_burn) or "guide <id> to <member>" (guide_concentration) */
+            dimension: "device" | "ip" | "phone_prefix" | "referral_chain" | "guide" | "member" | "phone";
+            /** @description the device id, IP address or phone prefix counted; referral_chain: "<member> in <a>><b>><c>", the flagged member and the loop in invitation order; guide: "guide <id>" (guide_budget_burn) or "guide <id> to <member>" (guide_concentration); member: "member <id>" (points_laundering, referral_no_order); phone: the flagged member's bound phone (phone_sequence) */
             key: string;
             /** @description the count that broke the rule */
             count: number;
@@ -1895,7 +1965,7 @@ export interface components {
             max_per_hour: number;
             /**
              * Format: date-time
-             * @description the clock hour counted
+             * @description the window counted: the clock hour of a velocity rule; the day part of points_laundering, the hour a phone_sequence member bound the number, the month of referral_no_order and the guide rules, the oldest invitation's hour of referral_ring
              */
             window_start: string;
             /** @description the rule held the member */
@@ -1906,7 +1976,7 @@ export interface components {
             /** Format: date-time */
             decided_at: string | null;
             note: string;
-            /** @description what a pattern rule saw; null for a velocity rule. referral_ring: the loop's members in invitation order (each invited the next, the last invited the first) and its bindings, the last being the refused bind that would have closed it. guide_budget_burn: guide_id, guide_user_id (WeCom), guide_name, budget, used, first_grant_at, used_up_at, last_member_id. guide_concentration: guide_id, guide_user_id, guide_name, member_id (the customer), member_points, guide_points (the month total), month */
+            /** @description what a pattern rule saw; null for a velocity rule. referral_ring: the loop's members in invitation order (each invited the next, the last invited the first) and its bindings, the last being the refused bind that would have closed it. guide_budget_burn: guide_id, guide_user_id (WeCom), guide_name, budget, used, first_grant_at, used_up_at, last_member_id. guide_concentration: guide_id, guide_user_id, guide_name, member_id (the customer), member_points, guide_points (the month total), month. points_laundering: member_id, max_minutes, min_points and cycles [{earned_at, earned, earn_ref, spent_at, spent, spend_ref}]. phone_sequence: span, window_hours and phones [{member_id, phone, bound_at}] by number. referral_no_order: member_id, rewards, points, orders (0), last_invitee_id */
             evidence: {
                 members?: number[];
                 links?: {

@@ -1,0 +1,136 @@
+package riskstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/risk"
+	"github.com/jifen/jifen/repo"
+)
+
+// Journal implements risk.Journal over ledger_entries.
+type Journal struct{ DB *repo.DB }
+
+var _ risk.Journal = (*Journal)(nil)
+
+// firstPage is how many entries Recent reads first: a member's window
+// (a day) usually holds fewer, and the rest is read only when it does not.
+const firstPage = 16
+
+// Recent implements risk.Journal through the (member_id, id) index, newest
+// first, in pages (the first of firstPage) until an entry is older than
+// since, so a long history costs no more than a short one.
+func (j *Journal) Recent(ctx context.Context, memberID int64, since time.Time, limit int) ([]ledger.Entry, error) {
+	type row struct {
+		ID        int64
+		Kind      string
+		Amount    int64
+		Delta     int64
+		RefType   string
+		RefID     string
+		CreatedAt time.Time
+	}
+	var out []ledger.Entry
+	before, page := int64(0), min(firstPage, limit)
+	for page > 0 {
+		q := j.DB.Conn(ctx).Table("ledger_entries").Select("id, kind, amount, delta, ref_type, ref_id, created_at").
+			Where("member_id = ?", memberID)
+		if before > 0 {
+			q = q.Where("id < ?", before)
+		}
+		var rows []row
+		if err := q.Order("id DESC").Limit(page).Find(&rows).Error; err != nil {
+			return nil, fmt.Errorf("entries of member %d: %w", memberID, err)
+		}
+		for _, r := range rows {
+			if r.CreatedAt.Before(since) {
+				return out, nil
+			}
+			out = append(out, ledger.Entry{ID: r.ID, MemberID: memberID, Kind: ledger.Kind(r.Kind), Amount: r.Amount, Delta: r.Delta,
+				Ref: ledger.Ref{Type: r.RefType, ID: r.RefID}, CreatedAt: r.CreatedAt.UTC()})
+		}
+		if len(rows) < page {
+			return out, nil
+		}
+		before, page = rows[len(rows)-1].ID, limit-len(out)
+	}
+	return out, nil
+}
+
+// Phones implements risk.Phones over referral_identities, where referral
+// remembers every phone a member bound, when (its primary key is kind,
+// value, member: a range of numbers is one index range).
+type Phones struct{ DB *repo.DB }
+
+var _ risk.Phones = (*Phones)(nil)
+
+// BoundBetween implements risk.Phones.
+func (p *Phones) BoundBetween(ctx context.Context, lo, hi string, since time.Time) ([]risk.PhoneBinding, error) {
+	var rows []struct {
+		Value     string
+		MemberID  int64
+		CreatedAt time.Time
+	}
+	err := p.DB.Conn(ctx).Table("referral_identities").Select("value, member_id, created_at").
+		Where("kind = 'phone' AND value BETWEEN ? AND ? AND created_at >= ?", lo, hi, since.UTC()).
+		Order("value").Order("member_id").Limit(1000).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("phones %s to %s: %w", lo, hi, err)
+	}
+	out := make([]risk.PhoneBinding, len(rows))
+	for i, r := range rows {
+		out[i] = risk.PhoneBinding{MemberID: r.MemberID, Phone: r.Value, BoundAt: r.CreatedAt.UTC()}
+	}
+	return out, nil
+}
+
+// Referrals implements risk.Referrals over referrals, referral_rewards and
+// orders.
+type Referrals struct{ DB *repo.DB }
+
+var _ risk.Referrals = (*Referrals)(nil)
+
+// Inviters implements risk.Referrals by the referrals primary key.
+func (r *Referrals) Inviters(ctx context.Context, inviteeID int64) ([]int64, error) {
+	var rows []struct{ InviterID, Parent2ID int64 }
+	err := r.DB.Conn(ctx).Table("referrals").Select("inviter_id, parent2_id").Where("invitee_id = ?", inviteeID).
+		Limit(1).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("binding of member %d: %w", inviteeID, err)
+	}
+	var out []int64
+	for _, b := range rows {
+		for _, id := range []int64{b.InviterID, b.Parent2ID} {
+			if id != 0 {
+				out = append(out, id)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Rewarded implements risk.Referrals through the (beneficiary_id, day)
+// index of referral_rewards.
+func (r *Referrals) Rewarded(ctx context.Context, memberID int64) (int64, int64, error) {
+	var row struct{ N, Points int64 }
+	err := r.DB.Conn(ctx).Table("referral_rewards").Select("COUNT(*) AS n, COALESCE(SUM(points), 0) AS points").
+		Where("beneficiary_id = ? AND status = 'paid'", memberID).Scan(&row).Error
+	if err != nil {
+		return 0, 0, fmt.Errorf("referral rewards of member %d: %w", memberID, err)
+	}
+	return row.N, row.Points, nil
+}
+
+// Ordered implements risk.Referrals through the (member_id, occurred_at)
+// index of orders.
+func (r *Referrals) Ordered(ctx context.Context, memberID int64) (bool, error) {
+	var ids []string
+	err := r.DB.Conn(ctx).Table("orders").Select("order_id").Where("member_id = ? AND refunded_fen < total_fen", memberID).
+		Limit(1).Find(&ids).Error
+	if err != nil {
+		return false, fmt.Errorf("orders of member %d: %w", memberID, err)
+	}
+	return len(ids) > 0, nil
+}

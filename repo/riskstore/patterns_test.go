@@ -1,0 +1,367 @@
+package riskstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/member"
+	"github.com/jifen/jifen/domain/referral"
+	"github.com/jifen/jifen/domain/risk"
+	"github.com/jifen/jifen/repo/ledgerstore"
+	"github.com/jifen/jifen/repo/referralstore"
+	"github.com/jifen/jifen/repo/riskstore"
+)
+
+// onlyRule leaves one rule of the default policy on, edited by edit.
+func (f *fixture) onlyRule(t *testing.T, name string, edit func(r *risk.Rule)) {
+	t.Helper()
+	p := risk.DefaultPolicy()
+	for i := range p.Rules {
+		p.Rules[i].Enabled = p.Rules[i].Name == name
+		if p.Rules[i].Name == name && edit != nil {
+			edit(&p.Rules[i])
+		}
+	}
+	cur, err := f.svc.Policy(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Version = cur.Version
+	if _, err := f.svc.UpdatePolicy(context.Background(), risk.Actor{Name: "root", Role: "admin"}, p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *fixture) ledger() *ledger.Service {
+	f.svc.Journal = &riskstore.Journal{DB: f.env.DB}
+	return &ledger.Service{Store: &ledgerstore.Store{DB: f.env.DB}, Tx: f.env.DB, Clock: f.clock}
+}
+
+var seq atomic.Int64
+
+func earn(t *testing.T, l *ledger.Service, m, points int64) {
+	t.Helper()
+	n := seq.Add(1)
+	if _, err := l.Earn(context.Background(), ledger.EarnInput{MemberID: m, Points: points, Key: fmt.Sprintf("e-%d-%d", m, n),
+		Ref: ledger.Ref{Type: "order", ID: fmt.Sprintf("O-%d", n)}, Title: "order"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func spend(t *testing.T, f *fixture, l *ledger.Service, m, points int64) []risk.Flag {
+	t.Helper()
+	n := seq.Add(1)
+	if _, err := l.Spend(context.Background(), ledger.SpendInput{MemberID: m, Points: points, Key: fmt.Sprintf("s-%d-%d", m, n),
+		Ref: ledger.Ref{Type: "mall", ID: fmt.Sprintf("R-%d", n)}, Title: "mall"}); err != nil {
+		t.Fatal(err)
+	}
+	fl, err := f.svc.ObserveSpend(context.Background(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fl
+}
+
+// A member earning 500 points and spending 400 of them 3 minutes later,
+// five times two hours apart (earning 5 points 20 times after each): the
+// third cycle flags (and holds) the member
+// once with the three cycles as evidence; the fourth and fifth add
+// nothing; the next day's three cycles raise one more flag. Held, the
+// member still earns.
+func TestRiskPointsLaundering(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	l := f.ledger()
+	f.onlyRule(t, "points_laundering", func(r *risk.Rule) { r.Hold = true })
+	m := f.member(t, "")
+	ctx := context.Background()
+	perSpend := make([]int, 0, 5)
+	var first risk.Flag
+	for range 5 {
+		earn(t, l, m, 500)
+		f.clock.Advance(3 * time.Minute)
+		fl := spend(t, f, l, m, 400)
+		perSpend = append(perSpend, len(fl))
+		if len(fl) == 1 {
+			first = fl[0]
+		}
+		for range 20 { // sign-in sized earnings: the day's journal is longer than the first page read
+			earn(t, l, m, 5)
+		}
+		f.clock.Advance(2 * time.Hour)
+	}
+	if fmt.Sprint(perSpend) != "[0 0 1 0 0]" {
+		t.Fatalf("flags per spend %v, want [0 0 1 0 0]", perSpend)
+	}
+	if first.MemberID != m || first.Rule != "points_laundering" || first.Action != risk.Spend || first.Dimension != risk.MemberDim ||
+		first.Key != fmt.Sprintf("member %d", m) || first.Count != 3 || first.Limit != 3 || !first.Held ||
+		!first.Window.Equal(time.Date(2026, 12, 6, 0, 0, 0, 0, domain.Shanghai)) {
+		t.Fatalf("flag %+v", first)
+	}
+	var ev struct {
+		MemberID int64 `json:"member_id"`
+		Cycles   []struct {
+			EarnedAt time.Time `json:"earned_at"`
+			Earned   int64     `json:"earned"`
+			SpentAt  time.Time `json:"spent_at"`
+			Spent    int64     `json:"spent"`
+			SpendRef string    `json:"spend_ref"`
+		} `json:"cycles"`
+	}
+	if err := json.Unmarshal([]byte(first.Evidence), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.MemberID != m || len(ev.Cycles) != 3 || ev.Cycles[0].Earned != 500 || ev.Cycles[0].Spent != 400 ||
+		ev.Cycles[0].SpentAt.Sub(ev.Cycles[0].EarnedAt) != 3*time.Minute || ev.Cycles[2].SpendRef == "" {
+		t.Fatalf("evidence %s", first.Evidence)
+	}
+	if err := f.svc.CheckSpend(ctx, m); domain.ErrorCode(err) != domain.AccountHeld {
+		t.Fatalf("held member's spend: %v", err)
+	}
+	earn(t, l, m, 50) // earning goes on
+	f.clock.Set(time.Date(2026, 12, 7, 9, 0, 0, 0, domain.Shanghai))
+	next := 0
+	for range 3 {
+		earn(t, l, m, 500)
+		f.clock.Advance(time.Minute)
+		next += len(spend(t, f, l, m, 100))
+		f.clock.Advance(time.Hour)
+	}
+	if next != 1 {
+		t.Fatalf("the next day raised %d flags, want 1", next)
+	}
+	if got := f.flags(t, risk.FlagQuery{MemberID: m}); len(got) != 2 {
+		t.Fatalf("%d flags stored, want 2", len(got))
+	}
+}
+
+// The same volume of ordinary activity raises nothing: members who earn
+// 500 and spend 400 five times a day but half an hour after earning;
+// members who sign in (5 points) and draw at once five times; members who
+// earn 2,500 once and spend it in five draws within minutes (one cycle).
+func TestRiskPointsLaunderingOrdinary(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	l := f.ledger()
+	f.onlyRule(t, "points_laundering", func(r *risk.Rule) { r.Hold = true })
+	raised := 0
+	for range 10 {
+		slow, small, once := f.member(t, ""), f.member(t, ""), f.member(t, "")
+		earn(t, l, small, 1000)
+		earn(t, l, once, 2500)
+		for range 5 {
+			earn(t, l, slow, 500)
+			earn(t, l, small, 5)
+			f.clock.Advance(time.Minute)
+			raised += len(spend(t, f, l, small, 100))
+			raised += len(spend(t, f, l, once, 400))
+			f.clock.Advance(10*time.Minute + time.Second)
+			raised += len(spend(t, f, l, slow, 400))
+			f.clock.Advance(20 * time.Minute)
+		}
+	}
+	if raised != 0 || len(f.flags(t, risk.FlagQuery{})) != 0 {
+		t.Fatalf("ordinary activity raised %d flags", raised)
+	}
+}
+
+// bindPhone creates a member with phone bound at the clock's now as the
+// phone route does: referral remembers the phone, then risk evaluates.
+func (f *fixture) bindPhone(t *testing.T, ref *referral.Service, phone string) (int64, []risk.Flag) {
+	t.Helper()
+	ctx := context.Background()
+	id := f.member(t, phone)
+	if err := f.env.DB.InTx(ctx, func(ctx context.Context) error {
+		return ref.OnPhoneBound(ctx, &member.Member{ID: id, Phone: phone})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fl, err := f.svc.ObservePhone(ctx, id, phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, fl
+}
+
+// Six members binding 139 1234 0001 to 0006 two minutes apart: the fourth
+// bind (more than 3 within 10 consecutive numbers in 24 hours) flags the
+// four, each later bind flags only its own member: 6 flags, one each.
+// Four sequential numbers bound 25 hours apart, and four numbers 10 apart,
+// flag nothing.
+func TestRiskPhoneSequence(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.svc.Phones = &riskstore.Phones{DB: f.env.DB}
+	f.onlyRule(t, "phone_sequence", func(r *risk.Rule) { r.Hold = true })
+	ref := f.referrals()
+	var per []int
+	var ids []int64
+	var fourth []risk.Flag
+	for i := 1; i <= 6; i++ {
+		id, fl := f.bindPhone(t, ref, fmt.Sprintf("1391234%04d", i))
+		ids, per = append(ids, id), append(per, len(fl))
+		if i == 4 {
+			fourth = fl
+		}
+		f.clock.Advance(2 * time.Minute)
+	}
+	if fmt.Sprint(per) != "[0 0 0 4 1 1]" {
+		t.Fatalf("flags per bind %v, want [0 0 0 4 1 1]", per)
+	}
+	for i, fl := range fourth {
+		if fl.MemberID != ids[i] || fl.Key != fmt.Sprintf("1391234%04d", i+1) || fl.Count != 4 || fl.Limit != 3 ||
+			fl.Dimension != risk.PhoneDim || fl.Action != risk.PhoneBind || !fl.Held {
+			t.Fatalf("flag %d: %+v", i, fl)
+		}
+	}
+	var ev struct {
+		Span   int64 `json:"span"`
+		Phones []struct {
+			MemberID int64  `json:"member_id"`
+			Phone    string `json:"phone"`
+		} `json:"phones"`
+	}
+	if err := json.Unmarshal([]byte(fourth[0].Evidence), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Span != 10 || len(ev.Phones) != 4 || ev.Phones[3].Phone != "13912340004" || ev.Phones[0].MemberID != ids[0] {
+		t.Fatalf("evidence %s", fourth[0].Evidence)
+	}
+	for _, id := range ids {
+		if got := f.flags(t, risk.FlagQuery{MemberID: id}); len(got) != 1 {
+			t.Fatalf("member %d has %d flags, want 1", id, len(got))
+		}
+		if err := f.svc.CheckSpend(context.Background(), id); domain.ErrorCode(err) != domain.AccountHeld {
+			t.Fatalf("member %d not held: %v", id, err)
+		}
+	}
+	for i := 1; i <= 4; i++ { // a day and an hour apart
+		if _, fl := f.bindPhone(t, ref, fmt.Sprintf("1371234%04d", i)); len(fl) != 0 {
+			t.Fatalf("binds 25 hours apart flagged: %+v", fl)
+		}
+		f.clock.Advance(25 * time.Hour)
+	}
+	for i := 0; i < 4; i++ { // 10 apart: no two within 10 consecutive numbers
+		if _, fl := f.bindPhone(t, ref, fmt.Sprintf("1361234%04d", i*10)); len(fl) != 0 {
+			t.Fatalf("numbers 10 apart flagged: %+v", fl)
+		}
+	}
+	if got := f.flags(t, risk.FlagQuery{}); len(got) != 6 {
+		t.Fatalf("%d flags stored, want 6", len(got))
+	}
+}
+
+// 600 phone binds in two hours, as a brand's ordinary day brings them:
+// numbers scattered over the mainland ranges, among them families on
+// consecutive numbers (pairs, and some of three). None is flagged.
+func TestRiskPhoneSequenceOrdinary(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.svc.Phones = &riskstore.Phones{DB: f.env.DB}
+	f.onlyRule(t, "phone_sequence", nil)
+	ref := f.referrals()
+	rnd := rand.New(rand.NewSource(24))
+	raised, binds := 0, 0
+	for binds < 600 {
+		base := 13000000000 + rnd.Int63n(6_000_000_000)
+		family := 1 + binds%7%3 // 1, 2 or 3 members on consecutive numbers
+		for k := range family {
+			_, fl := f.bindPhone(t, ref, fmt.Sprintf("%011d", base+int64(k)))
+			raised += len(fl)
+			binds++
+			f.clock.Advance(12 * time.Second)
+		}
+	}
+	if raised != 0 || len(f.flags(t, risk.FlagQuery{})) != 0 {
+		t.Fatalf("ordinary binds raised %d flags", raised)
+	}
+}
+
+// noOrderFixture: a referral service paying the inviter 10 points per
+// bound phone, wired to the fixture's risk service as the app does.
+func (f *fixture) rewarding() *referral.Service {
+	f.svc.Referrals = &riskstore.Referrals{DB: f.env.DB}
+	return &referral.Service{Store: &referralstore.Store{DB: f.env.DB}, Members: &referralstore.Members{DB: f.env.DB},
+		Points: &ledger.Service{Store: &ledgerstore.Store{DB: f.env.DB}, Tx: f.env.DB, Clock: f.clock},
+		Board:  noBoard{}, Tx: f.env.DB, Clock: f.clock, Rings: f.svc,
+		Rules: referral.Rules{Window: 72 * time.Hour, Phone: referral.Amounts{Inviter: 10, SecondLevel: 3}}}
+}
+
+// invite has n new members bind to inviter's code and bind their phones,
+// each paying the inviter; it returns the flags each bind raised.
+func (f *fixture) invite(t *testing.T, ref *referral.Service, inviter int64, n int, block string) []int {
+	t.Helper()
+	var per []int
+	for i := range n {
+		invitee := f.member(t, "")
+		if c := f.bind(t, ref, invitee, inviter); c != "" {
+			t.Fatalf("bind: %s", c)
+		}
+		phone := fmt.Sprintf("%s%04d", block, i*100)
+		ctx := context.Background()
+		if err := f.env.DB.InTx(ctx, func(ctx context.Context) error {
+			return ref.OnPhoneBound(ctx, &member.Member{ID: invitee, Phone: phone})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		fl, err := f.svc.ObserveRewarded(ctx, invitee)
+		if err != nil {
+			t.Fatal(err)
+		}
+		per = append(per, len(fl))
+		f.clock.Advance(10 * time.Minute)
+	}
+	return per
+}
+
+// An inviter who never ordered, paid for 12 invitees' phones: the tenth
+// reward flags (and holds) the inviter, once; an inviter with an order
+// (not refunded) paid for 12 as well, and one paid for 9, are not flagged.
+func TestRiskReferralNoOrder(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ref := f.rewarding()
+	f.onlyRule(t, "referral_no_order", func(r *risk.Rule) { r.Hold = true })
+	farmer, customer, few := f.member(t, ""), f.member(t, ""), f.member(t, "")
+	// The customer's order, as the order webhook records it.
+	now := f.clock.Now()
+	if err := f.env.DB.Conn(context.Background()).Table("orders").Create(map[string]any{"order_id": "O-1", "member_id": customer,
+		"status": "matched", "total_fen": 5000, "refunded_fen": 0, "lines": "[]", "refunded": "[]", "points": 50, "breakdown": "[]",
+		"occurred_at": now, "created_at": now, "updated_at": now}).Error; err != nil {
+		t.Fatal(err)
+	}
+	per := f.invite(t, ref, farmer, 12, "1500000")
+	if fmt.Sprint(per) != "[0 0 0 0 0 0 0 0 0 1 0 0]" {
+		t.Fatalf("flags per reward %v, want the tenth only", per)
+	}
+	fl := f.flags(t, risk.FlagQuery{MemberID: farmer})
+	if len(fl) != 1 || fl[0].Key != fmt.Sprintf("member %d", farmer) || fl[0].Count != 10 || fl[0].Limit != 10 ||
+		fl[0].Action != risk.ReferralReward || !fl[0].Held {
+		t.Fatalf("farmer's flags %+v", fl)
+	}
+	var ev struct {
+		Rewards, Points, Orders int64
+	}
+	if err := json.Unmarshal([]byte(fl[0].Evidence), &ev); err != nil || ev.Rewards != 10 || ev.Points != 100 || ev.Orders != 0 {
+		t.Fatalf("evidence %s (%v)", fl[0].Evidence, err)
+	}
+	if err := f.svc.CheckSpend(context.Background(), farmer); domain.ErrorCode(err) != domain.AccountHeld {
+		t.Fatalf("farmer not held: %v", err)
+	}
+	if per := f.invite(t, ref, customer, 12, "1510000"); fmt.Sprint(per) != "[0 0 0 0 0 0 0 0 0 0 0 0]" {
+		t.Fatalf("a customer's rewards flagged: %v", per)
+	}
+	if per := f.invite(t, ref, few, 9, "1520000"); fmt.Sprint(per) != "[0 0 0 0 0 0 0 0 0]" {
+		t.Fatalf("nine rewards flagged: %v", per)
+	}
+	if got := f.flags(t, risk.FlagQuery{}); len(got) != 1 {
+		t.Fatalf("%d flags stored, want 1", len(got))
+	}
+}
