@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/mall"
 	"github.com/jifen/jifen/repo"
@@ -40,13 +41,28 @@ type fixture struct {
 	tiers  tiers
 }
 
-func newFixture(t testing.TB) *fixture {
+// grouped is the app's default group commit of redemptions; oneByOne
+// turns it off.
+var (
+	grouped  = batch.Settings{Committers: 2, Max: 64}
+	oneByOne = batch.Settings{}
+)
+
+// modes runs a test grouped and one by one.
+var modes = []struct {
+	name string
+	gc   batch.Settings
+}{{"grouped", grouped}, {"one by one", oneByOne}}
+
+func newFixture(t testing.TB) *fixture { return newFixtureWith(t, grouped) }
+
+func newFixtureWith(t testing.TB, gc batch.Settings) *fixture {
 	env := testenv.New(t)
 	clock := domain.NewFakeClock(t0)
 	led := &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: clock}
 	st := &mallstore.Store{DB: env.DB}
 	tr := tiers{}
-	svc := &mall.Service{Store: st, Gate: &mallstore.Gate{R: env.Redis}, Points: led, Tiers: tr, Tx: env.DB, Clock: clock}
+	svc := &mall.Service{Store: st, Gate: &mallstore.Gate{R: env.Redis}, Points: led, Tiers: tr, Tx: env.DB, Clock: clock, GroupCommit: gc}
 	return &fixture{env: env, ledger: led, svc: svc, store: st, clock: clock, tiers: tr}
 }
 
@@ -369,7 +385,11 @@ func rush(t *testing.T, f *fixture, stock, members, attempts int, during func(st
 	wg.Wait()
 	close(stop)
 	<-duringDone
-	t.Logf("%d attempts in %v", attempts, time.Since(began))
+	groups, answered := f.svc.GroupStats()
+	t.Logf("%s: %d attempts in %v; %d groups answered %d", f.env.Backend, attempts, time.Since(began), groups, answered)
+	if f.svc.GroupCommit.Committers > 0 && (answered == 0 || groups >= answered) {
+		t.Errorf("grouped, yet %d groups answered %d redemptions", groups, answered)
+	}
 	unexpected.Range(func(k, v any) bool { t.Errorf("attempt %v: %v", k, v); return true })
 	if ok.Load() != int64(stock) || ok.Load()+refused.Load() != int64(attempts) {
 		t.Fatalf("redeemed %d, refused %d of %d; want exactly %d redeemed", ok.Load(), refused.Load(), attempts, stock)
@@ -421,30 +441,38 @@ func rushScale() (stock, members, attempts int) {
 
 func TestRedeemRushNeverOversells(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	stock, members, attempts := rushScale()
-	rush(t, f, stock, members, attempts, func(<-chan struct{}) {})
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			f := newFixtureWith(t, m.gc)
+			stock, members, attempts := rushScale()
+			rush(t, f, stock, members, attempts, func(<-chan struct{}) {})
+		})
+	}
 }
 
 func TestRedeemRushWithRedisKeysDeleted(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	stock, members, attempts := rushScale()
-	var deletions atomic.Int64
-	rush(t, f, stock, members, attempts, func(stop <-chan struct{}) {
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(150 * time.Millisecond):
-				if err := f.env.Redis.DeleteAll(context.Background()); err != nil && !errors.Is(err, context.Canceled) {
-					t.Errorf("delete keys: %v", err)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			f := newFixtureWith(t, m.gc)
+			stock, members, attempts := rushScale()
+			var deletions atomic.Int64
+			rush(t, f, stock, members, attempts, func(stop <-chan struct{}) {
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(150 * time.Millisecond):
+						if err := f.env.Redis.DeleteAll(context.Background()); err != nil && !errors.Is(err, context.Canceled) {
+							t.Errorf("delete keys: %v", err)
+						}
+						deletions.Add(1)
+					}
 				}
-				deletions.Add(1)
+			})
+			if deletions.Load() == 0 {
+				t.Fatal("the keys were never deleted during the run")
 			}
-		}
-	})
-	if deletions.Load() == 0 {
-		t.Fatal("the keys were never deleted during the run")
+		})
 	}
 }
