@@ -81,6 +81,11 @@ type Mall struct {
 	// PayWindow is how long a shopper has to pay the cash part of a
 	// points + cash item before the points and the unit go back.
 	PayWindow time.Duration `yaml:"pay_window"`
+	// GroupCommits is how many groups of concurrent points-only
+	// redemptions may commit at once (0: each redemption alone).
+	GroupCommits int `yaml:"group_commits"`
+	// GroupMax caps the redemptions of one group.
+	GroupMax int `yaml:"group_max"`
 }
 
 // Rules tunes the earning rule engine (domain/rules; keys documented in
@@ -813,5 +818,11 @@ func (c *Config) validatePay(bad func(key, msg string)) {
 	}
 	if w := c.Mall.PayWindow; w < time.Minute || w > 2*time.Hour {
 		bad("mall.pay_window", "must be from 1m to 2h")
+	}
+	if c.Mall.GroupCommits < 0 || c.Mall.GroupCommits > 64 {
+		bad("mall.group_commits", "must be from 0 (off) to 64")
+	}
+	if c.Mall.GroupMax < 1 || c.Mall.GroupMax > 500 {
+		bad("mall.group_max", "must be from 1 to 500")
 	}
 }
