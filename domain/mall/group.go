@@ -35,14 +35,14 @@ import (
 //  3. the redemption rows in one statement (their ids name the ledger
 //     spends), one ledger.ApplyWithoutIDs of every spend, the codes given
 //     in one statement, and last the item's stock taken for the whole
-//     group with one conditional UPDATE, so the hot row is locked only
-//     until the commit, as one by one.
+//     group, sent with the COMMIT where the store can (TakeStockLater), so
+//     the hot row is locked for no round trip at all.
 //
-// The member's points were read before the transaction (shopperFor, as
-// the one-by-one path reads them without a lock inside its own): a spend
-// the ledger refuses all the same rolls the group back, and it runs again
-// without that request, which runs alone. Any other failure (the stock
-// UPDATE finding fewer units than decided, a key taken behind the group's
+// A group reads no balance: the spends are its points check
+// (Shopper.PointsUnread). A spend the ledger refuses rolls the group back,
+// and it runs again without that request, which runs alone: the one-by-one
+// path reads the balance and Decide words the refusal. Any other failure
+// (fewer units left at the stock UPDATE than decided (ErrStockShort), a key taken behind the group's
 // back, a deadlock beyond the retries) rolls the group back and every
 // request of it runs alone through the one-by-one path, which decides
 // everything again from SQL.
@@ -77,9 +77,13 @@ const groupMax = 500
 // redeemGrouped hands a redemption to group commit; alone means the caller
 // runs it one by one.
 func (s *Service) redeemGrouped(ctx context.Context, it *Item, memberID int64, key string, now time.Time, day int) redeemResult {
-	who, err := s.shopperFor(ctx, it, memberID)
-	if err != nil {
-		return redeemResult{err: err}
+	who := Shopper{PointsUnread: true}
+	if len(it.Tiers) > 0 {
+		tier, err := s.Tiers.Code(ctx, memberID)
+		if err != nil {
+			return redeemResult{err: err}
+		}
+		who.Tier = tier
 	}
 	j := &redeemJob{ctx: ctx, it: it, who: who, memberID: memberID, key: key, now: now, day: day, done: make(chan redeemResult, 1)}
 	set := s.GroupCommit
@@ -118,10 +122,6 @@ func (s *Service) runGroup(jobs []*redeemJob) {
 type refusedSpends map[*redeemJob]bool
 
 func (r refusedSpends) Error() string { return fmt.Sprintf("mall: %d spends refused", len(r)) }
-
-// errGroupStock rolls back a group whose stock UPDATE found fewer units
-// than the group decided (the item row changed since the group read it).
-var errGroupStock = errors.New("mall: group stock taken meanwhile")
 
 func (s *Service) commitGroup(jobs []*redeemJob) {
 	ctx := context.WithoutCancel(jobs[0].ctx)
@@ -302,12 +302,10 @@ func (s *Service) redeemGroup(ctx context.Context, jobs []*redeemJob) (map[*rede
 	if err := s.Store.GiveCodes(ctx, given); err != nil {
 		return nil, err
 	}
-	ok, err := s.Store.TakeStock(ctx, itemID, int64(len(rs)))
-	if err != nil {
+	// With the commit where the store can: the item row is then locked for
+	// no round trip at all.
+	if err := s.Store.TakeStockLater(ctx, itemID, int64(len(rs))); err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, errGroupStock
 	}
 	for i, j := range payers {
 		out[j] = redeemResult{r: *rs[i]}

@@ -10,6 +10,10 @@ import (
 // member already used the idempotency key.
 var ErrDuplicateKey = errors.New("mall: duplicate redemption key")
 
+// ErrStockShort fails a unit of work whose TakeStockLater found fewer
+// units left than it took.
+var ErrStockShort = errors.New("mall: fewer units left than taken")
+
 // Page is a keyset page of the catalogue: items after the cursor in
 // catalogue order (Sort descending, then id descending).
 type Page struct {
@@ -48,6 +52,11 @@ type Store interface {
 	// TakeStock takes n units if that many are left (sold + n <= stock)
 	// and reports whether it did.
 	TakeStock(ctx context.Context, itemID, n int64) (bool, error)
+	// TakeStockLater takes n units, sent with the unit of work's next
+	// statement or its commit where the store can; when fewer than n are
+	// left the unit of work fails with ErrStockShort (wrapped), there or
+	// at once.
+	TakeStockLater(ctx context.Context, itemID, n int64) error
 	// ReturnStock gives one unit back (sold − 1).
 	ReturnStock(ctx context.Context, itemID int64) error
 

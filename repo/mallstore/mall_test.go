@@ -476,3 +476,112 @@ func TestRedeemRushWithRedisKeysDeleted(t *testing.T) {
 		})
 	}
 }
+
+// TakeStockLater is the group's stock guard: more units than are left
+// fail the unit of work with ErrStockShort and take nothing, whether the
+// statements run at once or wait for the commit of a pipelined
+// transaction (MySQL).
+func TestTakeStockLaterRefusesMoreThanIsLeft(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	it := f.item(t, mall.Item{Kind: mall.KindPhysical, Stock: 5})
+	err := f.env.DB.InGroupTx(ctx, func(ctx context.Context) error { return f.store.TakeStockLater(ctx, it.ID, 6) })
+	if !errors.Is(err, mall.ErrStockShort) {
+		t.Fatalf("6 of 5: %v, want ErrStockShort", err)
+	}
+	if cur, _ := f.store.Item(ctx, it.ID); cur.Sold != 0 {
+		t.Fatalf("a refused take left sold %d", cur.Sold)
+	}
+	if err := f.env.DB.InGroupTx(ctx, func(ctx context.Context) error { return f.store.TakeStockLater(ctx, it.ID, 5) }); err != nil {
+		t.Fatalf("5 of 5: %v", err)
+	}
+	if cur, _ := f.store.Item(ctx, it.ID); cur.Sold != 5 {
+		t.Fatalf("sold %d, want 5", cur.Sold)
+	}
+	err = f.env.DB.InGroupTx(ctx, func(ctx context.Context) error { return f.store.TakeStockLater(ctx, it.ID, 1) })
+	if !errors.Is(err, mall.ErrStockShort) {
+		t.Fatalf("1 of 0: %v, want ErrStockShort", err)
+	}
+	if cur, _ := f.store.Item(ctx, it.ID); cur.Sold != 5 {
+		t.Fatalf("sold %d after a refused take, want 5", cur.Sold)
+	}
+}
+
+// Replays inside a group: 200 members each send the same Idempotency-Key
+// four times at once (grouped, the copies mostly land in one group): each
+// member gets one redemption, every answer names it, three of the four are
+// replays, the member pays once and gets one code, and the units the
+// replays reserved at the Gate go back; the same key for another item is
+// an IdempotencyConflict. The same one by one. (No per-member limit: with
+// one, the Gate may refuse a copy while the first is still in flight.)
+func TestRedeemConcurrentReplaysOfOneKey(t *testing.T) {
+	t.Parallel()
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixtureWith(t, m.gc)
+			ctx := context.Background()
+			const members, copies = 200, 4
+			it := f.item(t, mall.Item{Stock: members * copies})
+			other := f.item(t, mall.Item{Kind: mall.KindVirtual, Stock: 10})
+			f.codes(t, it.ID, members*copies)
+			for m := int64(1); m <= members; m++ {
+				f.fund(t, m, 300)
+			}
+			type answer struct {
+				r   mall.Redemption
+				err error
+			}
+			got := make([][copies]answer, members+1)
+			var wg sync.WaitGroup
+			for c := 0; c < copies; c++ {
+				for m := 1; m <= members; m++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						r, err := f.svc.Redeem(ctx, int64(m), it.ID, fmt.Sprint("same-", m))
+						got[m][c] = answer{r, err}
+					}()
+				}
+			}
+			wg.Wait()
+			for m := int64(1); m <= members; m++ {
+				first, replays := got[m][0].r, 0
+				for _, a := range got[m] {
+					if a.err != nil || a.r.ID == 0 || a.r.ID != first.ID || a.r.CouponCode == "" || a.r.CouponCode != first.CouponCode {
+						t.Fatalf("member %d: %+v %v; want one redemption for all copies (first %+v)", m, a.r, a.err, first)
+					}
+					if a.r.Replayed {
+						replays++
+					}
+				}
+				if replays != copies-1 {
+					t.Fatalf("member %d: %d replays of %d copies", m, replays, copies)
+				}
+				if b := f.available(t, m); b != 200 {
+					t.Fatalf("member %d has %d points, want 200 (charged once)", m, b)
+				}
+				if _, err := f.svc.Redeem(ctx, m, other.ID, fmt.Sprint("same-", m)); code(err) != domain.IdempotencyConflict {
+					t.Fatalf("member %d, same key for another item: %v", m, err)
+				}
+			}
+			if cur, _ := f.store.Item(ctx, it.ID); cur.Sold != members {
+				t.Fatalf("sold %d, want %d", cur.Sold, members)
+			}
+			// The replays' reservations went back: the rest is for others.
+			f.fund(t, members+1, 100*members*(copies-1))
+			for i := 0; i < members*(copies-1); i++ {
+				if _, err := f.svc.Redeem(ctx, members+1, it.ID, fmt.Sprint("rest-", i)); err != nil {
+					t.Fatalf("unit %d of the rest: %v", i, err)
+				}
+			}
+			groups, answered := f.svc.GroupStats()
+			t.Logf("%s, %s: %d groups answered %d", f.env.Backend, m.name, groups, answered)
+			if m.gc.Committers > 0 && groups >= answered {
+				t.Errorf("grouped, yet %d groups answered %d", groups, answered)
+			}
+			f.clean(t)
+		})
+	}
+}
