@@ -171,38 +171,32 @@ func (s *Service) Redeem(ctx context.Context, memberID, itemID int64, key string
 	if key == "" || len(key) > 100 {
 		return Redemption{}, domain.FieldError("Idempotency-Key", "1 to 100 characters")
 	}
-	if prior, found, err := s.Store.RedemptionByKey(ctx, memberID, key); err != nil {
-		return Redemption{}, err
-	} else if found {
-		r, err := replay(prior, itemID)
-		if err == nil {
-			err = s.prepay(ctx, &r)
-		}
-		return r, err
-	}
 	it, err := s.Store.Item(ctx, itemID)
+	if domain.ErrorCode(err) == domain.NotFound {
+		return s.turnedAway(ctx, memberID, itemID, key, err)
+	}
 	if err != nil {
 		return Redemption{}, err
-	}
-	if !it.Enabled {
-		return Redemption{}, domain.Errorf(domain.NotFound, "no item %d", itemID)
-	}
-	if it.CashFen > 0 && s.Cash == nil {
-		return Redemption{}, errNoCash(it)
 	}
 	now := s.Clock.Now()
 	day := domain.DayOf(now).Int()
 	// A closed item takes nothing from the Gate. Everything else about the
 	// member (tier, limits, points) is decided under the lock.
+	switch {
+	case !it.Enabled:
+		return s.turnedAway(ctx, memberID, itemID, key, domain.Errorf(domain.NotFound, "no item %d", itemID))
+	case it.CashFen > 0 && s.Cash == nil:
+		return s.turnedAway(ctx, memberID, itemID, key, errNoCash(it))
+	}
 	if err := it.OnSale(now); err != nil {
-		return Redemption{}, err
+		return s.turnedAway(ctx, memberID, itemID, key, err)
 	}
 	res := Reservation{ItemID: itemID, MemberID: memberID, Day: day, LimitTotal: it.LimitTotal, LimitDaily: it.LimitDaily}
 	reserved := true
 	if err := s.reserve(ctx, it, res); errors.Is(err, errGateSkipped) {
 		reserved = false
 	} else if err != nil {
-		return Redemption{}, err
+		return s.turnedAway(ctx, memberID, itemID, key, err)
 	}
 	var r Redemption
 	soldOut, alone := false, true
@@ -250,6 +244,27 @@ func (s *Service) Redeem(ctx context.Context, memberID, itemID int64, key string
 		return Redemption{}, err
 	}
 	return r, nil
+}
+
+// turnedAway answers a request refused before its unit of work: the
+// replay when the key was used already (an earlier request redeemed, so
+// the item or the Gate may say no now), else refusal. A replay that the
+// Gate let through is answered by the unit of work (which finds the key
+// under the member's lock) and gives its reservation back: the common
+// request costs no read of the key before it.
+func (s *Service) turnedAway(ctx context.Context, memberID, itemID int64, key string, refusal error) (Redemption, error) {
+	prior, found, err := s.Store.RedemptionByKey(ctx, memberID, key)
+	if err != nil {
+		return Redemption{}, errors.Join(refusal, err)
+	}
+	if !found {
+		return Redemption{}, refusal
+	}
+	r, err := replay(prior, itemID)
+	if err == nil {
+		err = s.prepay(ctx, &r)
+	}
+	return r, err
 }
 
 func replay(prior Redemption, itemID int64) (Redemption, error) {
