@@ -86,6 +86,9 @@ type Mall struct {
 	GroupCommits int `yaml:"group_commits"`
 	// GroupMax caps the redemptions of one group.
 	GroupMax int `yaml:"group_max"`
+	// ItemCacheTTL lets a redemption start from an item read this long
+	// ago (0: read per redemption).
+	ItemCacheTTL time.Duration `yaml:"item_cache_ttl"`
 }
 
 // Rules tunes the earning rule engine (domain/rules; keys documented in
@@ -824,5 +827,8 @@ func (c *Config) validatePay(bad func(key, msg string)) {
 	}
 	if c.Mall.GroupMax < 1 || c.Mall.GroupMax > 500 {
 		bad("mall.group_max", "must be from 1 to 500")
+	}
+	if c.Mall.ItemCacheTTL < 0 || c.Mall.ItemCacheTTL > time.Minute {
+		bad("mall.item_cache_ttl", "must be from 0 (off) to 1m")
 	}
 }

@@ -41,6 +41,7 @@ func TestWeChatPaySettings(t *testing.T) {
 		"too many groups":  {[]string{"JIFEN_MALL_GROUP_COMMITS=65"}, "mall.group_commits"},
 		"empty groups":     {[]string{"JIFEN_MALL_GROUP_MAX=0"}, "mall.group_max"},
 		"groups too big":   {[]string{"JIFEN_MALL_GROUP_MAX=501"}, "mall.group_max"},
+		"item cache long":  {[]string{"JIFEN_MALL_ITEM_CACHE_TTL=2m"}, "mall.item_cache_ttl"},
 	} {
 		if _, err := Load("", c.env); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want a refusal naming %s", name, err, c.want)

@@ -51,6 +51,7 @@ type redeemJob struct {
 	ctx      context.Context
 	it       *Item
 	who      Shopper
+	tierRead bool
 	memberID int64
 	key      string
 	now      time.Time
@@ -85,7 +86,7 @@ func (s *Service) redeemGrouped(ctx context.Context, it *Item, memberID int64, k
 		}
 		who.Tier = tier
 	}
-	j := &redeemJob{ctx: ctx, it: it, who: who, memberID: memberID, key: key, now: now, day: day, done: make(chan redeemResult, 1)}
+	j := &redeemJob{ctx: ctx, it: it, who: who, tierRead: len(it.Tiers) > 0, memberID: memberID, key: key, now: now, day: day, done: make(chan redeemResult, 1)}
 	set := s.GroupCommit
 	if set.Max <= 0 {
 		set.Max = 64
@@ -117,6 +118,10 @@ func (s *Service) runGroup(jobs []*redeemJob) {
 		s.commitGroup(parts[p])
 	}
 }
+
+// errItemChanged rolls back a group whose item, read again, takes cash, or
+// has limits or tiers the group did not read: its requests run alone.
+var errItemChanged = errors.New("mall: the item changed since the group's requests read it")
 
 // refusedSpends rolls a group back: the ledger refused these spends.
 type refusedSpends map[*redeemJob]bool
@@ -204,6 +209,14 @@ func (s *Service) redeemGroup(ctx context.Context, jobs []*redeemJob) (map[*rede
 	it, err := s.Store.Item(ctx, itemID)
 	if err != nil {
 		return nil, err
+	}
+	if it.CashFen > 0 || (!limited && (it.LimitTotal > 0 || it.LimitDaily > 0)) {
+		return nil, errItemChanged // a cash part or limits since the requests read it (ItemTTL)
+	}
+	for _, j := range jobs {
+		if len(it.Tiers) > 0 && !j.tierRead {
+			return nil, errItemChanged // tiers since the request read it
+		}
 	}
 	usage, err := usageF()
 	if err != nil {

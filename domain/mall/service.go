@@ -48,8 +48,12 @@ type Service struct {
 	// GroupCommit groups concurrent points-only redemptions into one
 	// transaction (group.go); the zero value redeems one by one.
 	GroupCommit batch.Settings
+	// ItemTTL lets a redemption start from an item read this long ago
+	// (items.go); 0 reads it for every redemption.
+	ItemTTL time.Duration
 
 	group batch.Committer[*redeemJob]
+	items itemCache
 }
 
 // RefType is the ledger reference type of mall spends; the id is the
@@ -85,6 +89,7 @@ func (s *Service) UpdateItem(ctx context.Context, it *Item) (*Item, error) {
 	if err := s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Store.UpdateItem(ctx, it) }); err != nil {
 		return nil, err
 	}
+	s.items.forget(it.ID)
 	// The Gate's copy of the stock is stale now; it is rebuilt on the next
 	// redemption.
 	if err := s.Gate.Reset(ctx, it.ID); err != nil {
@@ -171,7 +176,7 @@ func (s *Service) Redeem(ctx context.Context, memberID, itemID int64, key string
 	if key == "" || len(key) > 100 {
 		return Redemption{}, domain.FieldError("Idempotency-Key", "1 to 100 characters")
 	}
-	it, err := s.Store.Item(ctx, itemID)
+	it, err := s.itemForRedeem(ctx, itemID)
 	if domain.ErrorCode(err) == domain.NotFound {
 		return s.turnedAway(ctx, memberID, itemID, key, err)
 	}

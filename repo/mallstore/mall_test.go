@@ -62,7 +62,8 @@ func newFixtureWith(t testing.TB, gc batch.Settings) *fixture {
 	led := &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: clock}
 	st := &mallstore.Store{DB: env.DB}
 	tr := tiers{}
-	svc := &mall.Service{Store: st, Gate: &mallstore.Gate{R: env.Redis}, Points: led, Tiers: tr, Tx: env.DB, Clock: clock, GroupCommit: gc}
+	svc := &mall.Service{Store: st, Gate: &mallstore.Gate{R: env.Redis}, Points: led, Tiers: tr, Tx: env.DB, Clock: clock, GroupCommit: gc,
+		ItemTTL: time.Second} // as the app (mall.item_cache_ttl)
 	return &fixture{env: env, ledger: led, svc: svc, store: st, clock: clock, tiers: tr}
 }
 
@@ -580,6 +581,45 @@ func TestRedeemConcurrentReplaysOfOneKey(t *testing.T) {
 			t.Logf("%s, %s: %d groups answered %d", f.env.Backend, m.name, groups, answered)
 			if m.gc.Committers > 0 && groups >= answered {
 				t.Errorf("grouped, yet %d groups answered %d", groups, answered)
+			}
+			f.clean(t)
+		})
+	}
+}
+
+// A redemption may start from an item read up to mall.item_cache_ttl ago,
+// but its transaction decides on the item as SQL has it: limits or a cash
+// part added by another instance (here: straight through the store, which
+// this service does not hear of) are enforced at once, grouped or not.
+func TestRedeemDecidesOnTheItemAsSQLHasItNotTheCachedOne(t *testing.T) {
+	t.Parallel()
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixtureWith(t, m.gc)
+			ctx := context.Background()
+			f.fund(t, 1, 1000)
+			it := f.item(t, mall.Item{Kind: mall.KindPhysical, Stock: 10})
+			if _, err := f.svc.Redeem(ctx, 1, it.ID, "a"); err != nil {
+				t.Fatal(err)
+			}
+			edited := *it
+			edited.LimitTotal = 1
+			if err := f.store.UpdateItem(ctx, &edited); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.Redeem(ctx, 1, it.ID, "b"); code(err) != domain.RuleViolation {
+				t.Fatalf("over a limit added elsewhere: %v", err)
+			}
+			edited.LimitTotal, edited.CashFen = 0, 500
+			if err := f.store.UpdateItem(ctx, &edited); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.Redeem(ctx, 1, it.ID, "c"); code(err) != domain.RuleViolation {
+				t.Fatalf("a cash part added elsewhere, no WeChat Pay: %v", err)
+			}
+			if got := f.available(t, 1); got != 900 {
+				t.Fatalf("available %d, want 900 (one redemption)", got)
 			}
 			f.clean(t)
 		})
