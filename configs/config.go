@@ -85,6 +85,14 @@ type Mall struct {
 	// PayWindow is how long a shopper has to pay the cash part of a
 	// points + cash item before the points and the unit go back.
 	PayWindow time.Duration `yaml:"pay_window"`
+	// GroupCommits is how many groups of concurrent points-only
+	// redemptions may commit at once (0: each redemption alone).
+	GroupCommits int `yaml:"group_commits"`
+	// GroupMax caps the redemptions of one group.
+	GroupMax int `yaml:"group_max"`
+	// ItemCacheTTL lets a redemption start from an item read this long
+	// ago (0: read per redemption).
+	ItemCacheTTL time.Duration `yaml:"item_cache_ttl"`
 }
 
 // Rules tunes the earning rule engine (domain/rules; keys documented in
@@ -854,5 +862,9 @@ func (c *Config) validatePay(bad func(key, msg string)) {
 	}
 	if w := c.Mall.PayWindow; w < time.Minute || w > 2*time.Hour {
 		bad("mall.pay_window", "must be from 1m to 2h")
+	}
+	groupCommit(bad, "mall", c.Mall.GroupCommits, c.Mall.GroupMax, 500)
+	if c.Mall.ItemCacheTTL < 0 || c.Mall.ItemCacheTTL > time.Minute {
+		bad("mall.item_cache_ttl", "must be from 0 (off) to 1m")
 	}
 }

@@ -9,6 +9,9 @@ import (
 // simulator's merchant; real WeChat needs the merchant whole or not at all.
 func TestWeChatPaySettings(t *testing.T) {
 	c, err := Load("", nil)
+	if err == nil && (c.Mall.GroupCommits != 2 || c.Mall.GroupMax != 64) {
+		t.Errorf("mall group commit default: %d groups of %d, want 2 of 64", c.Mall.GroupCommits, c.Mall.GroupMax)
+	}
 	if err != nil || !c.PayOn() || c.Mall.PayWindow.Minutes() != 15 {
 		t.Fatalf("embedded default: pay on %v, window %s (%v)", c != nil && c.PayOn(), c.Mall.PayWindow, err)
 	}
@@ -34,6 +37,11 @@ func TestWeChatPaySettings(t *testing.T) {
 		"url with a query": {append(append([]string{}, whole...), "JIFEN_WECHAT_PAY_NOTIFY_URL=https://x/y?a=1"), "wechat.pay.notify_url"},
 		"key, no mch_id":   {[]string{key}, "wechat.pay.mch_id"},
 		"window too long":  {[]string{"JIFEN_MALL_PAY_WINDOW=3h"}, "mall.pay_window"},
+		"negative groups":  {[]string{"JIFEN_MALL_GROUP_COMMITS=-1"}, "mall.group_commits"},
+		"too many groups":  {[]string{"JIFEN_MALL_GROUP_COMMITS=65"}, "mall.group_commits"},
+		"empty groups":     {[]string{"JIFEN_MALL_GROUP_MAX=0"}, "mall.group_max"},
+		"groups too big":   {[]string{"JIFEN_MALL_GROUP_MAX=501"}, "mall.group_max"},
+		"item cache long":  {[]string{"JIFEN_MALL_ITEM_CACHE_TTL=2m"}, "mall.item_cache_ttl"},
 	} {
 		if _, err := Load("", c.env); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want a refusal naming %s", name, err, c.want)

@@ -153,6 +153,11 @@ func TestMallPointsAndCashPaidThroughWeChatPay(t *testing.T) {
 	if r.Status != 201 || got.Redemption.Status != "reserved" || p == nil || p.Status != "pending" || p.CashFen != 990 || p.Params == nil {
 		t.Fatalf("redeem: %d %s", r.Status, r.Body)
 	}
+	// Grouping is on (the default), yet an item with a cash part is never
+	// grouped: its hold and WeChat order go one by one.
+	if groups, grouped := h.App.Mall.GroupStats(); h.Config.Mall.GroupCommits == 0 || groups != 0 || grouped != 0 {
+		t.Fatalf("group commit %d groups on; a cash redemption went through %d groups (%d answered)", h.Config.Mall.GroupCommits, groups, grouped)
+	}
 	if want := h.Clock.Now().Add(15 * time.Minute); !p.Deadline.Equal(want.UTC().Truncate(time.Second)) {
 		t.Fatalf("deadline %s, want %s", p.Deadline, want)
 	}

@@ -256,6 +256,10 @@ type Usage struct {
 type Shopper struct {
 	Tier      string
 	Available int64 // points available
+	// PointsUnread: Available was not read; the caller's ledger spend
+	// checks the points (a group of redemptions, group.go), and Decide
+	// checks everything else.
+	PointsUnread bool
 }
 
 // Verdict is Decide's answer for an item that may be redeemed.
@@ -274,7 +278,7 @@ type Verdict struct {
 // refusal: RuleViolation (422) for closed, tier, limits and sold out,
 // PointsInsufficient (422) for points.
 func Decide(it *Item, who Shopper, used Usage, now time.Time) (Verdict, error) {
-	v := Verdict{LimitLeft: -1, Affordable: who.Available >= it.Points}
+	v := Verdict{LimitLeft: -1, Affordable: who.PointsUnread || who.Available >= it.Points}
 	if it.LimitTotal > 0 {
 		v.LimitLeft = max(0, it.LimitTotal-used.Total)
 	}

@@ -202,8 +202,7 @@ func errNoCash(it *Item) error {
 // pending payment.
 func (s *Service) charge(ctx context.Context, it *Item, r *Redemption, now time.Time) error {
 	if it.CashFen == 0 {
-		_, err := s.Points.Spend(ctx, ledger.SpendInput{MemberID: r.MemberID, Points: it.Points, Key: "mall:" + strconv.FormatInt(r.ID, 10),
-			Ref: ledgerRef(r.ID), Title: "积分兑换 " + clip(it.Name, 50), Operator: "member"})
+		_, err := s.Points.Spend(ctx, spendOf(it, r))
 		return err
 	}
 	if s.Cash == nil {

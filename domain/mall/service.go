@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 )
 
@@ -20,6 +21,10 @@ type Points interface {
 	Spend(ctx context.Context, in ledger.SpendInput) (ledger.Entry, error)
 	Reverse(ctx context.Context, in ledger.ReverseInput) (ledger.Entry, error)
 	Balance(ctx context.Context, memberID int64) (ledger.Balance, error)
+	// LockMembers and ApplyWithoutIDs are what a group of redemptions
+	// spends through (group.go).
+	LockMembers(ctx context.Context, members []int64, withLots map[int64]bool) (func(memberID int64) bool, error)
+	ApplyWithoutIDs(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
 }
 
 // Tiers tells a member's tier code.
@@ -44,6 +49,15 @@ type Service struct {
 	// configured tier codes) the tiers an item is for (refs.go).
 	Stores    Stores
 	TierCodes []string
+	// GroupCommit groups concurrent points-only redemptions into one
+	// transaction (group.go); the zero value redeems one by one.
+	GroupCommit batch.Settings
+	// ItemTTL lets a redemption start from an item read this long ago
+	// (items.go); 0 reads it for every redemption.
+	ItemTTL time.Duration
+
+	group batch.Committer[*redeemJob]
+	items itemCache
 }
 
 // RefType is the ledger reference type of mall spends; the id is the
@@ -85,6 +99,7 @@ func (s *Service) UpdateItem(ctx context.Context, it *Item) (*Item, error) {
 	if err := s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Store.UpdateItem(ctx, it) }); err != nil {
 		return nil, err
 	}
+	s.items.forget(it.ID)
 	// The Gate's copy of the stock is stale now; it is rebuilt on the next
 	// redemption.
 	if err := s.Gate.Reset(ctx, it.ID); err != nil {
@@ -171,46 +186,46 @@ func (s *Service) Redeem(ctx context.Context, memberID, itemID int64, key string
 	if key == "" || len(key) > 100 {
 		return Redemption{}, domain.FieldError("Idempotency-Key", "1 to 100 characters")
 	}
-	if prior, found, err := s.Store.RedemptionByKey(ctx, memberID, key); err != nil {
-		return Redemption{}, err
-	} else if found {
-		r, err := replay(prior, itemID)
-		if err == nil {
-			err = s.prepay(ctx, &r)
-		}
-		return r, err
+	it, err := s.itemForRedeem(ctx, itemID)
+	if domain.ErrorCode(err) == domain.NotFound {
+		return s.turnedAway(ctx, memberID, itemID, key, err)
 	}
-	it, err := s.Store.Item(ctx, itemID)
 	if err != nil {
 		return Redemption{}, err
-	}
-	if !it.Enabled {
-		return Redemption{}, domain.Errorf(domain.NotFound, "no item %d", itemID)
-	}
-	if it.CashFen > 0 && s.Cash == nil {
-		return Redemption{}, errNoCash(it)
 	}
 	now := s.Clock.Now()
 	day := domain.DayOf(now).Int()
 	// A closed item takes nothing from the Gate. Everything else about the
 	// member (tier, limits, points) is decided under the lock.
+	switch {
+	case !it.Enabled:
+		return s.turnedAway(ctx, memberID, itemID, key, domain.Errorf(domain.NotFound, "no item %d", itemID))
+	case it.CashFen > 0 && s.Cash == nil:
+		return s.turnedAway(ctx, memberID, itemID, key, errNoCash(it))
+	}
 	if err := it.OnSale(now); err != nil {
-		return Redemption{}, err
+		return s.turnedAway(ctx, memberID, itemID, key, err)
 	}
 	res := Reservation{ItemID: itemID, MemberID: memberID, Day: day, LimitTotal: it.LimitTotal, LimitDaily: it.LimitDaily}
 	reserved := true
 	if err := s.reserve(ctx, it, res); errors.Is(err, errGateSkipped) {
 		reserved = false
 	} else if err != nil {
-		return Redemption{}, err
+		return s.turnedAway(ctx, memberID, itemID, key, err)
 	}
 	var r Redemption
-	soldOut := false
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		r, soldOut, err = s.commit(ctx, itemID, memberID, key, now, day)
-		return err
-	})
+	soldOut, alone := false, true
+	if s.grouping(ctx, it) {
+		g := s.redeemGrouped(ctx, it, memberID, key, now, day)
+		r, soldOut, err, alone = g.r, g.soldOut, g.err, g.alone
+	}
+	if alone {
+		err = s.Tx.InTx(ctx, func(ctx context.Context) error {
+			var err error
+			r, soldOut, err = s.commit(ctx, itemID, memberID, key, now, day)
+			return err
+		})
+	}
 	if err != nil || r.Replayed {
 		// Given back even when the request's ctx has ended: a reservation
 		// left taken would hold stock until the counters are rebuilt.
@@ -244,6 +259,27 @@ func (s *Service) Redeem(ctx context.Context, memberID, itemID int64, key string
 		return Redemption{}, err
 	}
 	return r, nil
+}
+
+// turnedAway answers a request refused before its unit of work: the
+// replay when the key was used already (an earlier request redeemed, so
+// the item or the Gate may say no now), else refusal. A replay that the
+// Gate let through is answered by the unit of work (which finds the key
+// under the member's lock) and gives its reservation back: the common
+// request costs no read of the key before it.
+func (s *Service) turnedAway(ctx context.Context, memberID, itemID int64, key string, refusal error) (Redemption, error) {
+	prior, found, err := s.Store.RedemptionByKey(ctx, memberID, key)
+	if err != nil {
+		return Redemption{}, errors.Join(refusal, err)
+	}
+	if !found {
+		return Redemption{}, refusal
+	}
+	r, err := replay(prior, itemID)
+	if err == nil {
+		err = s.prepay(ctx, &r)
+	}
+	return r, err
 }
 
 func replay(prior Redemption, itemID int64) (Redemption, error) {
@@ -321,8 +357,10 @@ func (s *Service) reserve(ctx context.Context, it *Item, r Reservation) error {
 // errGateSkipped reports that reserve took nothing from the Gate.
 var errGateSkipped = errors.New("mall: gate skipped")
 
-// commit is the unit of work of one redemption: SQL decides, whatever the
-// Gate said. soldOut reports that SQL had no unit left.
+// commit is the unit of work of one redemption, one by one: its state
+// loaded and saved one statement at a time; decide says yes or no. SQL
+// decides, whatever the Gate said. soldOut reports that SQL had no unit
+// left.
 func (s *Service) commit(ctx context.Context, itemID, memberID int64, key string, now time.Time, day int) (Redemption, bool, error) {
 	used, err := s.Store.LockMember(ctx, itemID, memberID, day)
 	if err != nil {
@@ -340,19 +378,19 @@ func (s *Service) commit(ctx context.Context, itemID, memberID int64, key string
 	if err != nil {
 		return Redemption{}, false, err
 	}
-	who, err := s.shopper(ctx, memberID)
+	who, err := s.shopperFor(ctx, it, memberID)
 	if err != nil {
 		return Redemption{}, false, err
 	}
-	if _, err := Decide(it, who, used, now); err != nil {
-		return Redemption{}, it.Left() <= 0, err
-	}
-	r := Redemption{ItemID: itemID, MemberID: memberID, Key: key, Day: day, Kind: it.Kind, ItemName: it.Name,
-		Points: it.Points, CashFen: it.CashFen, Status: StatusPaid, CreatedAt: now, UpdatedAt: now}
-	if it.Kind == KindPickup {
-		if r.PickupCode, err = newPickupCode(); err != nil {
+	var free []PoolCode
+	if needsCode(it) {
+		if free, err = s.Store.FreeCodes(ctx, itemID, 1); err != nil {
 			return Redemption{}, false, err
 		}
+	}
+	r, err := decide(it, who, used, free, memberID, key, now, day)
+	if err != nil {
+		return Redemption{}, it.Left() <= 0, err
 	}
 	if err := s.Store.InsertRedemption(ctx, &r); err != nil {
 		return Redemption{}, false, err
@@ -360,28 +398,13 @@ func (s *Service) commit(ctx context.Context, itemID, memberID int64, key string
 	if err := s.charge(ctx, it, &r, now); err != nil {
 		return Redemption{}, false, err
 	}
-	// A points + cash redemption is fulfilled when the cash arrives (pay.go).
-	switch kind := it.Kind; {
-	case r.Status == StatusReserved:
-	case kind == KindCoupon:
-		code, found, err := s.Store.ClaimCode(ctx, itemID, r.ID)
-		if err != nil {
-			return Redemption{}, false, err
-		}
-		if !found {
-			return Redemption{}, false, domain.Errorf(domain.RuleViolation, "%s is sold out (no codes left)", it.Name)
-		}
-		r.CouponCode, r.Status = code, StatusFulfilled
-	case kind == KindVirtual:
-		r.Status = StatusFulfilled
-	}
-	if r.Status != StatusPaid {
-		if err := s.Store.UpdateRedemption(ctx, &r); err != nil {
+	if r.CouponCode != "" {
+		if err := s.Store.GiveCodes(ctx, []PoolCode{{ID: free[0].ID, Code: r.CouponCode, RedemptionID: r.ID}}); err != nil {
 			return Redemption{}, false, err
 		}
 	}
 	// The hot row last: its lock is held only until the commit.
-	ok, err := s.Store.TakeStock(ctx, itemID)
+	ok, err := s.Store.TakeStock(ctx, itemID, 1)
 	if err != nil {
 		return Redemption{}, false, err
 	}
@@ -389,6 +412,59 @@ func (s *Service) commit(ctx context.Context, itemID, memberID int64, key string
 		return Redemption{}, true, domain.Errorf(domain.RuleViolation, "%s is sold out", it.Name)
 	}
 	return r, false, nil
+}
+
+// decide is the one decision of a redemption, whichever path commits it
+// (one by one: commit; grouped: group.go): Decide on the item, the member
+// and their usage as the path loaded them (the item's Sold counting what
+// the path has taken already), then, for a points-only coupon item, the
+// first of the free codes the path took from the pool — none left is sold
+// out. It returns the redemption to write (no id yet; a points-only coupon
+// or virtual item fulfilled at once, a pickup item with its code; charge
+// marks a points + cash one reserved) or the refusal.
+func decide(it *Item, who Shopper, used Usage, free []PoolCode, memberID int64, key string, now time.Time, day int) (Redemption, error) {
+	if _, err := Decide(it, who, used, now); err != nil {
+		return Redemption{}, err
+	}
+	r := Redemption{ItemID: it.ID, MemberID: memberID, Key: key, Day: day, Kind: it.Kind, ItemName: it.Name,
+		Points: it.Points, CashFen: it.CashFen, Status: StatusPaid, CreatedAt: now, UpdatedAt: now}
+	switch {
+	case it.CashFen > 0:
+		// Fulfilled when the cash arrives (pay.go).
+		r.Status = StatusReserved
+	case it.Kind == KindCoupon:
+		if len(free) == 0 {
+			return Redemption{}, domain.Errorf(domain.RuleViolation, "%s is sold out (no codes left)", it.Name)
+		}
+		r.CouponCode, r.Status = free[0].Code, StatusFulfilled
+	case it.Kind == KindVirtual:
+		r.Status = StatusFulfilled
+	}
+	if it.Kind == KindPickup {
+		code, err := newPickupCode()
+		if err != nil {
+			return Redemption{}, err
+		}
+		r.PickupCode = code
+	}
+	return r, nil
+}
+
+// needsCode reports whether a redemption of it takes a pool code at once
+// (a points-only coupon; points + cash takes it when paid).
+func needsCode(it *Item) bool { return it.Kind == KindCoupon && it.CashFen == 0 }
+
+// shopperFor is shopper for a redemption of it: the tier is read only when
+// the item is restricted to tiers (Decide reads it only then).
+func (s *Service) shopperFor(ctx context.Context, it *Item, memberID int64) (Shopper, error) {
+	if len(it.Tiers) > 0 {
+		return s.shopper(ctx, memberID)
+	}
+	bal, err := s.Points.Balance(ctx, memberID)
+	if err != nil {
+		return Shopper{}, err
+	}
+	return Shopper{Available: bal.Available}, nil
 }
 
 func clip(s string, n int) string {

@@ -10,6 +10,10 @@ import (
 // member already used the idempotency key.
 var ErrDuplicateKey = errors.New("mall: duplicate redemption key")
 
+// ErrStockShort fails a unit of work whose TakeStockLater found fewer
+// units left than it took.
+var ErrStockShort = errors.New("mall: fewer units left than taken")
+
 // Page is a keyset page of the catalogue: items after the cursor in
 // catalogue order (Sort descending, then id descending).
 type Page struct {
@@ -45,9 +49,14 @@ type Store interface {
 	LockMember(ctx context.Context, itemID, memberID int64, day int) (Usage, error)
 	// Usage is LockMember without the lock.
 	Usage(ctx context.Context, itemID, memberID int64, day int) (Usage, error)
-	// TakeStock takes one unit if any is left (sold < stock) and reports
-	// whether it did.
-	TakeStock(ctx context.Context, itemID int64) (bool, error)
+	// TakeStock takes n units if that many are left (sold + n <= stock)
+	// and reports whether it did.
+	TakeStock(ctx context.Context, itemID, n int64) (bool, error)
+	// TakeStockLater takes n units, sent with the unit of work's next
+	// statement or its commit where the store can; when fewer than n are
+	// left the unit of work fails with ErrStockShort (wrapped), there or
+	// at once.
+	TakeStockLater(ctx context.Context, itemID, n int64) error
 	// ReturnStock gives one unit back (sold − 1).
 	ReturnStock(ctx context.Context, itemID int64) error
 
@@ -57,9 +66,32 @@ type Store interface {
 	// ClaimCode gives the oldest free code of the item's pool to the
 	// redemption; found false when the pool is empty.
 	ClaimCode(ctx context.Context, itemID, redemptionID int64) (code string, found bool, err error)
+	// FreeCodes takes up to n free codes of the item's pool, oldest first,
+	// for the unit of work in ctx (codes other units of work have taken
+	// are skipped where the store can), to be given with GiveCodes.
+	FreeCodes(ctx context.Context, itemID int64, n int) ([]PoolCode, error)
+	// GiveCodes records that each code went to its redemption.
+	GiveCodes(ctx context.Context, given []PoolCode) error
 	// CodesLeft counts the free codes of each item's pool.
 	CodesLeft(ctx context.Context, itemIDs []int64) (map[int64]int64, error)
 
+	// LockMembersLater is LockMember for members (ascending, unique) of
+	// one item: their rows created if missing and locked, sent with the
+	// unit of work's next statement where the store can. The func
+	// returned, called after that statement, gives their usage of the item
+	// (today being day) when usage, else nothing.
+	LockMembersLater(ctx context.Context, itemID int64, members []int64, day int, usage bool) (func() (map[int64]Usage, error), error)
+	// RedemptionsByKeysLater is RedemptionByKey for many keys, sent with
+	// the unit of work's next statement where the store can; the func
+	// returned, called after it, gives what it found.
+	RedemptionsByKeysLater(ctx context.Context, keys []RedemptionKey) (func() (map[RedemptionKey]Redemption, error), error)
+	// FreeCodesLater is FreeCodes sent with the unit of work's next
+	// statement where the store can; the func returned, called after it,
+	// gives the codes.
+	FreeCodesLater(ctx context.Context, itemID int64, n int) (func() ([]PoolCode, error), error)
+	// InsertRedemptions stores rs in as few statements as it can and sets
+	// their ids; a used key is ErrDuplicateKey.
+	InsertRedemptions(ctx context.Context, rs []*Redemption) error
 	// InsertRedemption stores r and sets r.ID; a used key is ErrDuplicateKey.
 	InsertRedemption(ctx context.Context, r *Redemption) error
 	// UpdateRedemption saves r's status, codes, shipping, store and note.
@@ -72,6 +104,19 @@ type Store interface {
 	RedemptionByPickupCode(ctx context.Context, code string) (Redemption, bool, error)
 	// Redemptions lists the member's redemptions newest first (keyset).
 	Redemptions(ctx context.Context, memberID int64, limit int, cursor int64) ([]Redemption, int64, error)
+}
+
+// RedemptionKey names a member's redemption by its idempotency key.
+type RedemptionKey struct {
+	MemberID int64
+	Key      string
+}
+
+// PoolCode is a code of an item's pool and the redemption it goes to.
+type PoolCode struct {
+	ID           int64
+	Code         string
+	RedemptionID int64
 }
 
 // Reservation is what a redemption asks the Gate for.

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/mall"
 	"github.com/jifen/jifen/repo"
@@ -40,13 +41,29 @@ type fixture struct {
 	tiers  tiers
 }
 
-func newFixture(t testing.TB) *fixture {
+// grouped is the app's default group commit of redemptions; oneByOne
+// turns it off.
+var (
+	grouped  = batch.Settings{Committers: 2, Max: 64}
+	oneByOne = batch.Settings{}
+)
+
+// modes runs a test grouped and one by one.
+var modes = []struct {
+	name string
+	gc   batch.Settings
+}{{"grouped", grouped}, {"one by one", oneByOne}}
+
+func newFixture(t testing.TB) *fixture { return newFixtureWith(t, grouped) }
+
+func newFixtureWith(t testing.TB, gc batch.Settings) *fixture {
 	env := testenv.New(t)
 	clock := domain.NewFakeClock(t0)
 	led := &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: clock}
 	st := &mallstore.Store{DB: env.DB}
 	tr := tiers{}
-	svc := &mall.Service{Store: st, Gate: &mallstore.Gate{R: env.Redis}, Points: led, Tiers: tr, Tx: env.DB, Clock: clock}
+	svc := &mall.Service{Store: st, Gate: &mallstore.Gate{R: env.Redis}, Points: led, Tiers: tr, Tx: env.DB, Clock: clock, GroupCommit: gc,
+		ItemTTL: time.Second} // as the app (mall.item_cache_ttl)
 	return &fixture{env: env, ledger: led, svc: svc, store: st, clock: clock, tiers: tr}
 }
 
@@ -369,7 +386,11 @@ func rush(t *testing.T, f *fixture, stock, members, attempts int, during func(st
 	wg.Wait()
 	close(stop)
 	<-duringDone
-	t.Logf("%d attempts in %v", attempts, time.Since(began))
+	groups, answered := f.svc.GroupStats()
+	t.Logf("%s: %d attempts in %v; %d groups answered %d", f.env.Backend, attempts, time.Since(began), groups, answered)
+	if f.svc.GroupCommit.Committers > 0 && (answered == 0 || groups >= answered) {
+		t.Errorf("grouped, yet %d groups answered %d redemptions", groups, answered)
+	}
 	unexpected.Range(func(k, v any) bool { t.Errorf("attempt %v: %v", k, v); return true })
 	if ok.Load() != int64(stock) || ok.Load()+refused.Load() != int64(attempts) {
 		t.Fatalf("redeemed %d, refused %d of %d; want exactly %d redeemed", ok.Load(), refused.Load(), attempts, stock)
@@ -421,30 +442,186 @@ func rushScale() (stock, members, attempts int) {
 
 func TestRedeemRushNeverOversells(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	stock, members, attempts := rushScale()
-	rush(t, f, stock, members, attempts, func(<-chan struct{}) {})
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			f := newFixtureWith(t, m.gc)
+			stock, members, attempts := rushScale()
+			rush(t, f, stock, members, attempts, func(<-chan struct{}) {})
+		})
+	}
 }
 
 func TestRedeemRushWithRedisKeysDeleted(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	stock, members, attempts := rushScale()
-	var deletions atomic.Int64
-	rush(t, f, stock, members, attempts, func(stop <-chan struct{}) {
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(150 * time.Millisecond):
-				if err := f.env.Redis.DeleteAll(context.Background()); err != nil && !errors.Is(err, context.Canceled) {
-					t.Errorf("delete keys: %v", err)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			f := newFixtureWith(t, m.gc)
+			stock, members, attempts := rushScale()
+			var deletions atomic.Int64
+			rush(t, f, stock, members, attempts, func(stop <-chan struct{}) {
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(150 * time.Millisecond):
+						if err := f.env.Redis.DeleteAll(context.Background()); err != nil && !errors.Is(err, context.Canceled) {
+							t.Errorf("delete keys: %v", err)
+						}
+						deletions.Add(1)
+					}
 				}
-				deletions.Add(1)
+			})
+			if deletions.Load() == 0 {
+				t.Fatal("the keys were never deleted during the run")
 			}
-		}
-	})
-	if deletions.Load() == 0 {
-		t.Fatal("the keys were never deleted during the run")
+		})
+	}
+}
+
+// TakeStockLater is the group's stock guard: more units than are left
+// fail the unit of work with ErrStockShort and take nothing, whether the
+// statements run at once or wait for the commit of a pipelined
+// transaction (MySQL).
+func TestTakeStockLaterRefusesMoreThanIsLeft(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	it := f.item(t, mall.Item{Kind: mall.KindPhysical, Stock: 5})
+	err := f.env.DB.InGroupTx(ctx, func(ctx context.Context) error { return f.store.TakeStockLater(ctx, it.ID, 6) })
+	if !errors.Is(err, mall.ErrStockShort) {
+		t.Fatalf("6 of 5: %v, want ErrStockShort", err)
+	}
+	if cur, _ := f.store.Item(ctx, it.ID); cur.Sold != 0 {
+		t.Fatalf("a refused take left sold %d", cur.Sold)
+	}
+	if err := f.env.DB.InGroupTx(ctx, func(ctx context.Context) error { return f.store.TakeStockLater(ctx, it.ID, 5) }); err != nil {
+		t.Fatalf("5 of 5: %v", err)
+	}
+	if cur, _ := f.store.Item(ctx, it.ID); cur.Sold != 5 {
+		t.Fatalf("sold %d, want 5", cur.Sold)
+	}
+	err = f.env.DB.InGroupTx(ctx, func(ctx context.Context) error { return f.store.TakeStockLater(ctx, it.ID, 1) })
+	if !errors.Is(err, mall.ErrStockShort) {
+		t.Fatalf("1 of 0: %v, want ErrStockShort", err)
+	}
+	if cur, _ := f.store.Item(ctx, it.ID); cur.Sold != 5 {
+		t.Fatalf("sold %d after a refused take, want 5", cur.Sold)
+	}
+}
+
+// Replays inside a group: 200 members each send the same Idempotency-Key
+// four times at once (grouped, the copies mostly land in one group): each
+// member gets one redemption, every answer names it, three of the four are
+// replays, the member pays once and gets one code, and the units the
+// replays reserved at the Gate go back; the same key for another item is
+// an IdempotencyConflict. The same one by one. (No per-member limit: with
+// one, the Gate may refuse a copy while the first is still in flight.)
+func TestRedeemConcurrentReplaysOfOneKey(t *testing.T) {
+	t.Parallel()
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixtureWith(t, m.gc)
+			ctx := context.Background()
+			const members, copies = 200, 4
+			it := f.item(t, mall.Item{Stock: members * copies})
+			other := f.item(t, mall.Item{Kind: mall.KindVirtual, Stock: 10})
+			f.codes(t, it.ID, members*copies)
+			for m := int64(1); m <= members; m++ {
+				f.fund(t, m, 300)
+			}
+			type answer struct {
+				r   mall.Redemption
+				err error
+			}
+			got := make([][copies]answer, members+1)
+			var wg sync.WaitGroup
+			for c := 0; c < copies; c++ {
+				for m := 1; m <= members; m++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						r, err := f.svc.Redeem(ctx, int64(m), it.ID, fmt.Sprint("same-", m))
+						got[m][c] = answer{r, err}
+					}()
+				}
+			}
+			wg.Wait()
+			for m := int64(1); m <= members; m++ {
+				first, replays := got[m][0].r, 0
+				for _, a := range got[m] {
+					if a.err != nil || a.r.ID == 0 || a.r.ID != first.ID || a.r.CouponCode == "" || a.r.CouponCode != first.CouponCode {
+						t.Fatalf("member %d: %+v %v; want one redemption for all copies (first %+v)", m, a.r, a.err, first)
+					}
+					if a.r.Replayed {
+						replays++
+					}
+				}
+				if replays != copies-1 {
+					t.Fatalf("member %d: %d replays of %d copies", m, replays, copies)
+				}
+				if b := f.available(t, m); b != 200 {
+					t.Fatalf("member %d has %d points, want 200 (charged once)", m, b)
+				}
+				if _, err := f.svc.Redeem(ctx, m, other.ID, fmt.Sprint("same-", m)); code(err) != domain.IdempotencyConflict {
+					t.Fatalf("member %d, same key for another item: %v", m, err)
+				}
+			}
+			if cur, _ := f.store.Item(ctx, it.ID); cur.Sold != members {
+				t.Fatalf("sold %d, want %d", cur.Sold, members)
+			}
+			// The replays' reservations went back: the rest is for others.
+			f.fund(t, members+1, 100*members*(copies-1))
+			for i := 0; i < members*(copies-1); i++ {
+				if _, err := f.svc.Redeem(ctx, members+1, it.ID, fmt.Sprint("rest-", i)); err != nil {
+					t.Fatalf("unit %d of the rest: %v", i, err)
+				}
+			}
+			groups, answered := f.svc.GroupStats()
+			t.Logf("%s, %s: %d groups answered %d", f.env.Backend, m.name, groups, answered)
+			if m.gc.Committers > 0 && groups >= answered {
+				t.Errorf("grouped, yet %d groups answered %d", groups, answered)
+			}
+			f.clean(t)
+		})
+	}
+}
+
+// A redemption may start from an item read up to mall.item_cache_ttl ago,
+// but its transaction decides on the item as SQL has it: limits or a cash
+// part added by another instance (here: straight through the store, which
+// this service does not hear of) are enforced at once, grouped or not.
+func TestRedeemDecidesOnTheItemAsSQLHasItNotTheCachedOne(t *testing.T) {
+	t.Parallel()
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixtureWith(t, m.gc)
+			ctx := context.Background()
+			f.fund(t, 1, 1000)
+			it := f.item(t, mall.Item{Kind: mall.KindPhysical, Stock: 10})
+			if _, err := f.svc.Redeem(ctx, 1, it.ID, "a"); err != nil {
+				t.Fatal(err)
+			}
+			edited := *it
+			edited.LimitTotal = 1
+			if err := f.store.UpdateItem(ctx, &edited); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.Redeem(ctx, 1, it.ID, "b"); code(err) != domain.RuleViolation {
+				t.Fatalf("over a limit added elsewhere: %v", err)
+			}
+			edited.LimitTotal, edited.CashFen = 0, 500
+			if err := f.store.UpdateItem(ctx, &edited); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.Redeem(ctx, 1, it.ID, "c"); code(err) != domain.RuleViolation {
+				t.Fatalf("a cash part added elsewhere, no WeChat Pay: %v", err)
+			}
+			if got := f.available(t, 1); got != 900 {
+				t.Fatalf("available %d, want 900 (one redemption)", got)
+			}
+			f.clean(t)
+		})
 	}
 }

@@ -280,8 +280,8 @@ func (s *Store) Usage(ctx context.Context, itemID, memberID int64, day int) (mal
 }
 
 // TakeStock is the SQL stock guard: one conditional UPDATE.
-func (s *Store) TakeStock(ctx context.Context, itemID int64) (bool, error) {
-	res := s.db(ctx).Exec("UPDATE mall_items SET sold = sold + 1 WHERE id = ? AND sold < stock", itemID)
+func (s *Store) TakeStock(ctx context.Context, itemID, n int64) (bool, error) {
+	res := s.db(ctx).Exec("UPDATE mall_items SET sold = sold + ? WHERE id = ? AND sold + ? <= stock", n, itemID, n)
 	if res.Error != nil {
 		return false, fmt.Errorf("take stock: %w", res.Error)
 	}
@@ -347,6 +347,41 @@ func (s *Store) ClaimCode(ctx context.Context, itemID, redemptionID int64) (stri
 		return "", false, fmt.Errorf("claim code %d: taken meanwhile", rows[0].ID)
 	}
 	return rows[0].Code, true, nil
+}
+
+// FreeCodes locks up to n free codes, oldest first. On MySQL concurrent
+// units of work skip each other's locked rows instead of queueing on the
+// first free code; SQLite's writer lock serialises them anyway.
+func (s *Store) FreeCodes(ctx context.Context, itemID int64, n int) ([]mall.PoolCode, error) {
+	q := s.db(ctx).Where("item_id = ? AND redemption_id = 0", itemID).Order("id").Limit(n)
+	if s.DB.Dialect() == repo.MySQL {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+	}
+	var rows []codeRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("find free codes: %w", err)
+	}
+	out := make([]mall.PoolCode, len(rows))
+	for i, r := range rows {
+		out[i] = mall.PoolCode{ID: r.ID, Code: r.Code}
+	}
+	return out, nil
+}
+
+// GiveCodes names each code's redemption: one UPDATE for all (a CASE on
+// the id), sent with the unit of work's next statement in a pipelined
+// transaction (repo.DB.Later). The codes are locked by FreeCodes.
+func (s *Store) GiveCodes(ctx context.Context, given []mall.PoolCode) error {
+	if len(given) == 0 {
+		return nil
+	}
+	q, args := repo.CaseUpdate("mall_codes", "id", len(given), []string{"redemption_id"}, func(i int) (any, []any) {
+		return given[i].ID, []any{given[i].RedemptionID}
+	})
+	if err := s.DB.Later(ctx, nil, q+" AND redemption_id = 0", args...); err != nil {
+		return fmt.Errorf("give codes: %w", err)
+	}
+	return nil
 }
 
 // CodesLeft counts free codes per item.

@@ -367,7 +367,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	mallStore := &mallstore.Store{DB: st.DB}
 	a.Mall = &mall.Service{Store: mallStore, Reports: mallStore, Gate: &mallstore.Gate{R: st.Redis}, Points: a.Ledger,
 		Tiers: a.Tiers, Tx: st.DB, Clock: opt.Clock, Stores: pickupStores(&guidestore.Store{DB: st.DB}),
-		TierCodes: tierCodes(cfg.Tier.DomainLevels())}
+		TierCodes: tierCodes(cfg.Tier.DomainLevels()), GroupCommit: batch.Settings{Committers: cfg.Mall.GroupCommits, Max: cfg.Mall.GroupMax},
+		ItemTTL: cfg.Mall.ItemCacheTTL}
 	payHook := wirePay(cfg, st, a, memberStore)
 	a.Checkout = &checkout.Service{Store: &checkoutstore.Store{DB: st.DB}, Points: a.Ledger, Members: memberStore,
 		Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
