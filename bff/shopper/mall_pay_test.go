@@ -414,12 +414,20 @@ func TestMallPayOrderRefusedGivesBackAtOnce(t *testing.T) {
 	if left := itemLeft(t, h, item); left != 1 {
 		t.Fatalf("stock: %d", left)
 	}
+	// The shopper retries with the same key: the cancelled redemption is
+	// not answered as if it had worked.
+	if _, r := redeemCash(t, h, tok, item, "r1"); r.Status != 409 || r.ErrorCode() != "CONFLICT" || !strings.Contains(string(r.Body), "new Idempotency-Key") {
+		t.Fatalf("retry of the refused redemption: %d %s", r.Status, r.Body)
+	}
+	if b := balanceOf(t, h, mid); b.Available != 1000 || b.Held != 0 {
+		t.Fatalf("points after the retry: %+v", b)
+	}
+	if left := itemLeft(t, h, item); left != 1 {
+		t.Fatalf("stock after the retry: %d", left)
+	}
 	clean(t, h, mid)
 }
 
-// The cash arrives after the deadline but before the job ran: the expired
-// hold cannot be captured, so the notification releases it instead and
-// records the cash for a refund — never a fulfilled redemption.
 // TestMallPayNotificationWithinTheGraceIsCaptured: WeChat takes no
 // payment after the deadline, but the notification of one made just
 // before it may come after: within mall.PayGrace the points are captured

@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jifen/jifen/domain"
@@ -238,6 +239,11 @@ func (s *Service) prepay(ctx context.Context, r *Redemption) error {
 		return fmt.Errorf("mall: redemption %d has no payment", r.ID)
 	}
 	now := s.Clock.Now()
+	if r.Replayed && p.Status == PayClosed && strings.HasPrefix(p.Note, payRefusedNote) {
+		// The first answer was WeChat's refusal, and the redemption was
+		// cancelled then: its key cannot be paid any more.
+		return domain.Errorf(domain.Conflict, "this redemption was cancelled because WeChat Pay did not create its order; redeem again with a new Idempotency-Key")
+	}
 	if p.Status != PayPending || !p.Deadline.After(now) {
 		r.Payment = &p
 		return nil
@@ -252,7 +258,7 @@ func (s *Service) prepay(ctx context.Context, r *Redemption) error {
 		if perr != nil {
 			// Nothing can be paid: give the points and the unit back now
 			// rather than at the deadline.
-			if _, cerr := s.closePayment(context.WithoutCancel(ctx), p.OutTradeNo, "pay order refused: "+domain.ErrorMessage(perr)); cerr != nil {
+			if _, cerr := s.closePayment(context.WithoutCancel(ctx), p.OutTradeNo, payRefusedNote+domain.ErrorMessage(perr)); cerr != nil {
 				return errors.Join(perr, cerr)
 			}
 			return perr
@@ -378,6 +384,10 @@ func (s *Service) PayNotified(ctx context.Context, n PayNotice) (Payment, error)
 }
 
 var errNoCode = errors.New("mall: no code left")
+
+// payRefusedNote begins the note of a payment closed because WeChat Pay
+// refused (or did not answer) its order.
+const payRefusedNote = "pay order refused: "
 
 // cancelReserved releases the hold of a reserved redemption, gives its unit
 // back and cancels it, leaving the payment in status (closed or

@@ -392,7 +392,7 @@ func (s *Service) commit(ctx context.Context, itemID, memberID int64, key string
 	if err != nil {
 		return Redemption{}, it.Left() <= 0, err
 	}
-	if err := s.Store.InsertRedemption(ctx, &r); err != nil {
+	if err := s.insertRedemption(ctx, &r); err != nil {
 		return Redemption{}, false, err
 	}
 	if err := s.charge(ctx, it, &r, now); err != nil {
@@ -475,8 +475,24 @@ func clip(s string, n int) string {
 	return s
 }
 
+// insertRedemption stores r, drawing a new pickup code when its random
+// one is in use already (a group with such a code fails and runs one by
+// one, here).
+func (s *Service) insertRedemption(ctx context.Context, r *Redemption) error {
+	for attempt := 1; ; attempt++ {
+		err := s.Store.InsertRedemption(ctx, r)
+		if !errors.Is(err, ErrDuplicatePickupCode) || attempt == 5 {
+			return err
+		}
+		if r.PickupCode, err = newPickupCode(); err != nil {
+			return err
+		}
+	}
+}
+
 // newPickupCode is a 10-digit one-time code for collection in a store
-// (crypto/rand; the store's unique index refuses the rare repeat).
+// (crypto/rand; the store's unique index refuses a repeat, and
+// insertRedemption draws again).
 func newPickupCode() (string, error) {
 	n, err := rand.Int(rand.Reader, big.NewInt(9_000_000_000))
 	if err != nil {

@@ -10,6 +10,11 @@ import (
 // member already used the idempotency key.
 var ErrDuplicateKey = errors.New("mall: duplicate redemption key")
 
+// ErrDuplicatePickupCode is returned (wrapped) by Store.InsertRedemption
+// when another redemption holds the pickup code already (a random code
+// repeating, rare but certain over millions of codes).
+var ErrDuplicatePickupCode = errors.New("mall: duplicate pickup code")
+
 // ErrStockShort fails a unit of work whose TakeStockLater found fewer
 // units left than it took.
 var ErrStockShort = errors.New("mall: fewer units left than taken")
@@ -92,7 +97,9 @@ type Store interface {
 	// InsertRedemptions stores rs in as few statements as it can and sets
 	// their ids; a used key is ErrDuplicateKey.
 	InsertRedemptions(ctx context.Context, rs []*Redemption) error
-	// InsertRedemption stores r and sets r.ID; a used key is ErrDuplicateKey.
+	// InsertRedemption stores r and sets r.ID; a used key is
+	// ErrDuplicateKey, a pickup code in use ErrDuplicatePickupCode (the
+	// unit of work goes on: only the statement failed).
 	InsertRedemption(ctx context.Context, r *Redemption) error
 	// UpdateRedemption saves r's status, codes, shipping, store and note.
 	UpdateRedemption(ctx context.Context, r *Redemption) error

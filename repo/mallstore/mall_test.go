@@ -625,3 +625,37 @@ func TestRedeemDecidesOnTheItemAsSQLHasItNotTheCachedOne(t *testing.T) {
 		})
 	}
 }
+
+// A pickup code in use is ErrDuplicatePickupCode, told apart from a used
+// Idempotency-Key, and only the statement fails: the unit of work goes on
+// and stores the redemption with another code (as mall.Service draws one).
+func TestInsertRedemptionTellsAPickupCodeInUseFromAUsedKey(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	it := f.item(t, mall.Item{Kind: mall.KindPickup, Stock: 5})
+	red := func(member int64, key, code string) *mall.Redemption {
+		return &mall.Redemption{ItemID: it.ID, MemberID: member, Key: key, Day: 20261206, Kind: mall.KindPickup, ItemName: it.Name,
+			Points: 10, Status: mall.StatusPaid, PickupCode: code, CreatedAt: t0, UpdatedAt: t0}
+	}
+	if err := f.store.InsertRedemption(ctx, red(1, "k1", "1234567890")); err != nil {
+		t.Fatal(err)
+	}
+	err := f.env.DB.InTx(ctx, func(ctx context.Context) error {
+		r := red(2, "k2", "1234567890")
+		if err := f.store.InsertRedemption(ctx, r); !errors.Is(err, mall.ErrDuplicatePickupCode) {
+			return fmt.Errorf("a code in use: %v, want ErrDuplicatePickupCode", err)
+		}
+		r.PickupCode = "1234567891"
+		return f.store.InsertRedemption(ctx, r)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, found, err := f.store.RedemptionByPickupCode(ctx, "1234567891"); err != nil || !found || r.MemberID != 2 {
+		t.Fatalf("the retried insert: %+v %v %v", r, found, err)
+	}
+	if err := f.store.InsertRedemption(ctx, red(1, "k1", "1234567892")); !errors.Is(err, mall.ErrDuplicateKey) {
+		t.Fatalf("a used key: %v, want ErrDuplicateKey", err)
+	}
+}

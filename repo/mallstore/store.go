@@ -5,6 +5,7 @@ package mallstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -409,6 +410,17 @@ func (s *Store) InsertRedemption(ctx context.Context, r *mall.Redemption) error 
 	row := fromRedemption(r)
 	row.ID = 0
 	err := s.db(ctx).Create(&row).Error
+	if repo.IsDuplicate(err) && r.PickupCode != "" {
+		// Which unique key? The error does not always say (gorm's
+		// translated SQLite error names none): the code tells.
+		var n int64
+		if cerr := s.db(ctx).Model(&redemptionRow{}).Where("pickup_code = ?", r.PickupCode).Count(&n).Error; cerr != nil {
+			return fmt.Errorf("insert redemption: %w", errors.Join(err, cerr))
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: %v", mall.ErrDuplicatePickupCode, err)
+		}
+	}
 	if repo.DuplicateOf(err, "uk_mall_redemptions_key") {
 		return fmt.Errorf("%w: %v", mall.ErrDuplicateKey, err)
 	}
