@@ -94,12 +94,9 @@ func (s *Service) ObserveConcentration(ctx context.Context, g guide.Guide, gr gu
 			Key:   "guide " + strconv.FormatInt(g.ID, 10) + " to " + strconv.FormatInt(gr.MemberID, 10),
 			Count: to * 100 / used, Limit: int64(r.MaxSharePct), Window: monthStart(now), Status: Open, Evidence: string(ev),
 			CreatedAt: now.UTC().Truncate(time.Millisecond)}
-		ok, err := s.raise(ctx, &f)
-		if err != nil {
+		var err error
+		if raised, err = s.raiseInto(ctx, raised, f); err != nil {
 			return raised, err
-		}
-		if ok {
-			raised = append(raised, f)
 		}
 	}
 	return raised, nil
@@ -149,12 +146,9 @@ func (s *Service) ObserveGrant(ctx context.Context, g guide.Guide, gr guide.Gran
 		f := Flag{Rule: r.Name, Action: GuideGrant, Dimension: GuideDim, Key: "guide " + strconv.FormatInt(g.ID, 10),
 			Count: minutes, Limit: int64(r.MaxMinutes), Window: monthStart(first),
 			Status: Open, Evidence: string(ev), CreatedAt: now.UTC().Truncate(time.Millisecond)}
-		ok, err := s.raise(ctx, &f)
-		if err != nil {
+		var err error
+		if raised, err = s.raiseInto(ctx, raised, f); err != nil {
 			return raised, err
-		}
-		if ok {
-			raised = append(raised, f)
 		}
 	}
 	return raised, nil

@@ -170,12 +170,9 @@ func (s *Service) ObserveSpend(ctx context.Context, memberID int64) ([]Flag, err
 		f := Flag{MemberID: memberID, Rule: r.Name, Action: Spend, Dimension: MemberDim, Key: memberKey(memberID),
 			Count: int64(len(cycles)), Limit: int64(r.MinTimes), Window: win, Held: r.Hold, Status: Open,
 			Evidence: string(ev), CreatedAt: now.UTC().Truncate(time.Millisecond)}
-		ok, err := s.raise(ctx, &f)
-		if err != nil {
+		var err error
+		if raised, err = s.raiseInto(ctx, raised, f); err != nil {
 			return raised, err
-		}
-		if ok {
-			raised = append(raised, f)
 		}
 	}
 	return raised, nil

@@ -112,12 +112,9 @@ func (s *Service) ObserveRewarded(ctx context.Context, inviteeID int64) ([]Flag,
 			f := Flag{MemberID: m, Rule: r.Name, Action: ReferralReward, Dimension: MemberDim, Key: memberKey(m),
 				Count: count, Limit: int64(r.MinRewards), Window: monthStart(now), Held: r.Hold, Status: Open,
 				Evidence: string(ev), CreatedAt: now.UTC().Truncate(time.Millisecond)}
-			ok, err := s.raise(ctx, &f)
-			if err != nil {
+			var err error
+			if raised, err = s.raiseInto(ctx, raised, f); err != nil {
 				return raised, err
-			}
-			if ok {
-				raised = append(raised, f)
 			}
 		}
 	}

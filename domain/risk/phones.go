@@ -192,12 +192,9 @@ func (s *Service) ObservePhone(ctx context.Context, memberID int64, phone string
 			f := Flag{MemberID: b.MemberID, Rule: r.Name, Action: PhoneBind, Dimension: PhoneDim, Key: b.Phone,
 				Count: int64(len(seq)), Limit: int64(r.MaxMembers), Window: WindowOf(b.BoundAt), Held: r.Hold, Status: Open,
 				Evidence: string(ev), CreatedAt: now.UTC().Truncate(time.Millisecond)}
-			ok, err := s.raise(ctx, &f)
-			if err != nil {
+			var err error
+			if raised, err = s.raiseInto(ctx, raised, f); err != nil {
 				return raised, err
-			}
-			if ok {
-				raised = append(raised, f)
 			}
 		}
 	}

@@ -73,12 +73,9 @@ func (s *Service) ObserveRing(ctx context.Context, links []Link) ([]Flag, error)
 			f := Flag{MemberID: m, Rule: r.Name, Action: ReferralBind, Dimension: Chain, Key: ringKey(m, members),
 				Count: int64(len(members)), Limit: int64(r.MaxLength), Window: WindowOf(oldest), Held: r.Hold, Status: Open,
 				Evidence: string(ev), CreatedAt: now.UTC().Truncate(time.Millisecond)}
-			ok, err := s.raise(ctx, &f)
-			if err != nil {
+			var err error
+			if raised, err = s.raiseInto(ctx, raised, f); err != nil {
 				return raised, err
-			}
-			if ok {
-				raised = append(raised, f)
 			}
 		}
 	}

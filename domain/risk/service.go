@@ -237,12 +237,9 @@ func (s *Service) Observe(ctx context.Context, ev Event) ([]Flag, error) {
 		f := Flag{MemberID: ev.MemberID, Rule: r.Name, Action: r.Action, Dimension: r.Dimension, Key: ev.Key(r.Dimension),
 			Count: counts[i], Limit: r.MaxPerHour, Window: win, Held: r.Hold, Status: Open,
 			CreatedAt: now.UTC().Truncate(time.Millisecond)}
-		ok, err := s.raise(ctx, &f)
-		if err != nil {
+		var err error
+		if raised, err = s.raiseInto(ctx, raised, f); err != nil {
 			return raised, err
-		}
-		if ok {
-			raised = append(raised, f)
 		}
 	}
 	return raised, nil
@@ -257,6 +254,15 @@ func counterKey(r Rule, key string, win time.Time) string {
 
 // raise writes the flag, unless this burst has one, and its hold; false
 // when the flag existed.
+// raiseInto raises f and returns raised with f appended when it is new.
+func (s *Service) raiseInto(ctx context.Context, raised []Flag, f Flag) ([]Flag, error) {
+	created, err := s.raise(ctx, &f)
+	if err == nil && created {
+		raised = append(raised, f)
+	}
+	return raised, err
+}
+
 func (s *Service) raise(ctx context.Context, f *Flag) (bool, error) {
 	created := false
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
