@@ -134,7 +134,7 @@ func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, 
 		}
 		var ipCmd, callerCmd *redis.Cmd
 		var fetched func(*gin.Context)
-		var denyCmd *redis.SliceCmd
+		var denyCmds []*redis.StringCmd
 		var ids []string
 		if authErr == nil {
 			ids = session.DenyIDs(cl.Sid, cl.ID)
@@ -145,13 +145,24 @@ func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, 
 				return
 			}
 			if len(ids) > 0 && denyKeys != nil {
-				denyCmd = p.MGet(ctx, denyKeys(ids)...)
+				// One GET a key, not an MGET: on a Redis Cluster the keys
+				// live in different slots (CROSSSLOT), and the pipeline
+				// sends each GET to its node. runLimits may build the
+				// pipeline twice (NOSCRIPT): only the last build's answers
+				// count.
+				denyCmds = denyCmds[:0]
+				for _, k := range denyKeys(ids) {
+					denyCmds = append(denyCmds, p.Get(ctx, k))
+				}
 			}
 			callerCmd = byCaller.queue(ctx, p, audience+":"+cl.Subject)
 			if pf := prefetch[c.FullPath()]; pf != nil {
 				fetched = pf(ctx, p, cl.SubjectID())
 			}
 		})
+		if err == redis.Nil { // a denylist key not set: the usual answer
+			err = nil
+		}
 		if err != nil {
 			slog.WarnContext(ctx, "rate limiter unavailable", "err", err.Error())
 		}
@@ -163,7 +174,7 @@ func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, 
 			web.Fail(c, authErr)
 			return
 		}
-		if err := checkSession(ctx, sessions, denyCmd, cl); err != nil {
+		if err := checkSession(ctx, sessions, denyCmds, cl); err != nil {
 			web.Fail(c, err)
 			return
 		}
@@ -184,19 +195,21 @@ func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, 
 type Prefetch func(ctx context.Context, p redis.Pipeliner, subjectID int64) (done func(*gin.Context))
 
 // checkSession reads the denylist's answer from the pipeline as
-// sessionstore.Denylist.Denied would, and asks it (the database when
-// Redis cannot say) whenever Redis's answer is not to be trusted.
-func checkSession(ctx context.Context, sessions *session.Service, deny *redis.SliceCmd, cl *auth.Claims) error {
-	if deny == nil {
+// sessionstore.Denylist.Denied would (the ready key first, then the ids'),
+// and asks it (the database when Redis cannot say) whenever Redis's answer
+// is not to be trusted.
+func checkSession(ctx context.Context, sessions *session.Service, deny []*redis.StringCmd, cl *auth.Claims) error {
+	if len(deny) == 0 || deny[0].Err() != nil || deny[0].Val() == "" { // no ready key (redis.Nil) or no answer
 		return sessions.Check(ctx, cl.Sid, cl.ID)
 	}
-	vals, err := deny.Result()
-	if err != nil || len(vals) == 0 || vals[0] == nil {
-		return sessions.Check(ctx, cl.Sid, cl.ID)
-	}
-	for _, v := range vals[1:] {
-		if v != nil {
+	for _, cmd := range deny[1:] {
+		switch err := cmd.Err(); {
+		case err == nil && cmd.Val() != "":
 			return session.Closed()
+		case err == nil:
+			return sessions.Check(ctx, cl.Sid, cl.ID) // no answer read: ask
+		case err != redis.Nil:
+			return sessions.Check(ctx, cl.Sid, cl.ID)
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package shopper_test
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"testing"
@@ -47,6 +48,35 @@ func TestLimitsOnAuthenticatedRoutes(t *testing.T) {
 		r := h.Do("GET", "/api/v1/shopper/me", nil, hdr...)
 		if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
 			t.Fatalf("over the address's limit (case %d): %d %s, want 429 before any token check", i, r.Status, r.Body)
+		}
+	}
+}
+
+// TestGateAfterRedisLostItsScripts: a Redis that restarted (or a Cluster
+// node that failed over) has forgotten the rate-limit script; the gate
+// loads it and sends its pipeline again, and answers from that second
+// round only — a member whose session is live is admitted, one who
+// logged out is refused, as before.
+func TestGateAfterRedisLostItsScripts(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	tok, _, _ := h.Login(apptest.UniqueUser("noscript"))
+	gone, goneRefresh, _ := h.Login(apptest.UniqueUser("noscript-out"))
+	if r := h.Do("POST", "/api/v1/shopper/logout", map[string]string{"refresh_token": goneRefresh}, apptest.Auth(gone)...); r.Status/100 != 2 {
+		t.Fatalf("logout: %d %s", r.Status, r.Body)
+	}
+	for i := 0; i < 3; i++ {
+		if err := h.Env.Redis.C.ScriptFlush(context.Background()).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if r := h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(tok)...); r.Status != http.StatusOK {
+			t.Fatalf("round %d: a live session after SCRIPT FLUSH: %d %s", i, r.Status, r.Body)
+		}
+		if err := h.Env.Redis.C.ScriptFlush(context.Background()).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if r := h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(gone)...); r.Status != http.StatusUnauthorized {
+			t.Fatalf("round %d: a logged-out session after SCRIPT FLUSH: %d %s", i, r.Status, r.Body)
 		}
 	}
 }

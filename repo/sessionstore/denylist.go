@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm/clause"
 
 	"github.com/jifen/jifen/domain"
@@ -82,21 +83,33 @@ func (d *Denylist) RedisKeys(ids []string) []string {
 	return keys
 }
 
-// Denied reports whether any of ids is denied.
+// Denied reports whether any of ids is denied. The keys are read one GET
+// each in a pipeline, not by MGET: on a Redis Cluster they live in
+// different slots (an MGET would be refused, CROSSSLOT, every time).
 func (d *Denylist) Denied(ctx context.Context, ids ...string) (bool, error) {
-	vals, err := d.Redis.C.MGet(ctx, d.RedisKeys(ids)...).Result()
-	if err == nil && vals[0] != nil {
-		for _, v := range vals[1:] {
-			if v != nil {
-				return true, nil
-			}
-		}
-		return false, nil
+	pipe := d.Redis.C.Pipeline()
+	var cmds []*redis.StringCmd
+	for _, k := range d.RedisKeys(ids) {
+		cmds = append(cmds, pipe.Get(ctx, k))
 	}
-	if err == nil {
+	_, _ = pipe.Exec(ctx)
+	ready := cmds[0].Err()
+	switch {
+	case ready == redis.Nil: // the denylist is not in Redis (lost or never built)
 		d.rebuild(ctx)
+		return d.deniedInDB(ctx, ids)
+	case ready != nil:
+		return d.deniedInDB(ctx, ids)
 	}
-	return d.deniedInDB(ctx, ids)
+	for _, cmd := range cmds[1:] {
+		switch err := cmd.Err(); {
+		case err == nil:
+			return true, nil
+		case err != redis.Nil:
+			return d.deniedInDB(ctx, ids)
+		}
+	}
+	return false, nil
 }
 
 func (d *Denylist) deniedInDB(ctx context.Context, ids []string) (bool, error) {
