@@ -2,8 +2,10 @@
 # The README's walk-through, top to bottom, against a fresh embedded
 # `go run ./cmd/jifen serve` (SQLite + in-process Redis + WeChat simulator).
 # Needs bash, curl, jq and openssl. cmd/jifen's TestWalkthrough runs this very
-# file against a real server, so it cannot go stale; the README shows the
-# same blocks (a test checks they do not drift).
+# file against a real server, so it cannot go stale. The README shows the
+# "# --- " sections, the core journey, as its blocks (a test checks they do
+# not drift); the "# +++ " sections go further (sign-in, tasks, referral,
+# lottery, a campaign, a shop guide) and run here only.
 #
 #   JIFEN_URL   where serve listens (default http://127.0.0.1:8080)
 #   JIFEN       how to run the jifen command (default: go run ./cmd/jifen)
@@ -54,7 +56,7 @@ call -X POST "$B/api/v1/hooks/orders" -H "X-Jifen-Timestamp: $TS" -H "X-Jifen-Si
 # 120 points, pending until the return window (7 days) ends
 call "$B/api/v1/shopper/orders/$ORDER_ID/points" -H "Authorization: Bearer $ALICE"
 
-# --- sign-in, a task, referral
+# +++ sign-in, a task, referral
 call -X POST "$B/api/v1/shopper/signin" -H "Authorization: Bearer $ALICE"
 MONTH=$(TZ=Asia/Shanghai date +%Y-%m)   # days are Asia/Shanghai days
 call "$B/api/v1/shopper/signin/calendar?month=$MONTH" -H "Authorization: Bearer $ALICE"
@@ -72,7 +74,7 @@ call -X POST "$B/api/v1/shopper/phone" -H "Authorization: Bearer $BOB" \
   -d "{\"code\":\"sim-phone:138${RUN: -8}\"}"
 call "$B/api/v1/shopper/referral" -H "Authorization: Bearer $ALICE" | jq .rewards_earned   # 100
 
-# --- a lottery draw and a reminder campaign
+# +++ a lottery draw and a reminder campaign
 STARTS=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
 ENDS=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
 LOTTERY_ID=$(call -X POST "$B/api/v1/console/lottery/campaigns" -H "Authorization: Bearer $ADMIN" \
@@ -102,7 +104,7 @@ done
 call "$B/api/v1/console/campaigns/$CAMPAIGN_ID/report" -H "Authorization: Bearer $ADMIN"
 call "$B/_sim/delivered?to=sim-openid-alice-$RUN"
 
-# --- a shop guide: binding and grant
+# +++ a shop guide: binding and grant
 STORE_ID=$(call -X POST "$B/api/v1/console/stores" -H "Authorization: Bearer $ADMIN" \
   -d "{\"name\":\"静安店 $RUN\",\"robot_key\":\"robot-$RUN\"}" | jq -r .store.id)
 GUIDE_SCENE=$(call -X POST "$B/api/v1/console/guides" -H "Authorization: Bearer $ADMIN" \

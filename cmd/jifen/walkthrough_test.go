@@ -159,21 +159,31 @@ func TestWalkthroughRunsOnAFreshEmbeddedServer(t *testing.T) {
 	}
 }
 
-// walkthroughSections splits the script into its "# --- name" sections
-// (the setup section included), each without its marker line.
+// walkthroughSections returns the script's "# --- name" sections (the
+// setup section included), each without its marker line: the blocks the
+// README shows. "# +++ name" sections end the one before them and are left
+// out.
 func walkthroughSections(t *testing.T) []string {
 	t.Helper()
 	b, err := os.ReadFile("../../docs/walkthrough.sh")
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts := regexp.MustCompile(`(?m)^# --- .*\n`).Split(string(b), -1)
-	if len(parts) < 2 {
+	marker := regexp.MustCompile(`(?m)^# (---|\+\+\+) .*\n`)
+	text := string(b)
+	marks := marker.FindAllStringSubmatchIndex(text, -1)
+	if len(marks) == 0 {
 		t.Fatal("docs/walkthrough.sh has no '# --- ' sections")
 	}
 	var secs []string
-	for _, p := range parts[1:] {
-		secs = append(secs, strings.TrimSpace(p))
+	for i, m := range marks {
+		end := len(text)
+		if i+1 < len(marks) {
+			end = marks[i+1][0]
+		}
+		if text[m[2]:m[3]] == "---" { // "+++" sections run in the script only
+			secs = append(secs, strings.TrimSpace(text[m[1]:end]))
+		}
 	}
 	return secs
 }
