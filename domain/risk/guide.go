@@ -116,18 +116,9 @@ func (s *Service) ObserveGrant(ctx context.Context, g guide.Guide, gr guide.Gran
 	if g.MonthlyBudget <= 0 || used < g.MonthlyBudget || s.Grants == nil {
 		return nil, nil
 	}
-	p, err := s.policy(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("risk policy: %w", err)
-	}
-	var rules []Rule
-	for _, r := range p.Rules {
-		if r.Enabled && r.Kind == BudgetBurnKind {
-			rules = append(rules, r)
-		}
-	}
-	if len(rules) == 0 {
-		return nil, nil
+	rules, err := s.rulesOf(ctx, BudgetBurnKind)
+	if err != nil || len(rules) == 0 {
+		return nil, err
 	}
 	first, err := s.Grants.FirstGrantAt(ctx, g.ID, gr.Month)
 	if err != nil {

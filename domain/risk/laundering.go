@@ -129,18 +129,9 @@ func (s *Service) ObserveSpend(ctx context.Context, memberID int64) ([]Flag, err
 	if s.Journal == nil {
 		return nil, nil
 	}
-	p, err := s.policy(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("risk policy: %w", err)
-	}
-	var rules []Rule
-	for _, r := range p.Rules {
-		if r.Enabled && r.Kind == LaunderingKind {
-			rules = append(rules, r)
-		}
-	}
-	if len(rules) == 0 {
-		return nil, nil
+	rules, err := s.rulesOf(ctx, LaunderingKind)
+	if err != nil || len(rules) == 0 {
+		return nil, err
 	}
 	// What any rule reads: from the earliest window's start, less its
 	// minutes (an earning just before the window starts a cycle in it).

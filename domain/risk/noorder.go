@@ -66,22 +66,15 @@ func (s *Service) ObserveRewarded(ctx context.Context, inviteeID int64) ([]Flag,
 	if s.Referrals == nil {
 		return nil, nil
 	}
-	p, err := s.policy(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("risk policy: %w", err)
+	rules, err := s.rulesOf(ctx, NoOrderKind)
+	if err != nil || len(rules) == 0 {
+		return nil, err
 	}
-	var rules []Rule
 	least := 0
-	for _, r := range p.Rules {
-		if r.Enabled && r.Kind == NoOrderKind {
-			rules = append(rules, r)
-			if least == 0 || r.MinRewards < least {
-				least = r.MinRewards
-			}
+	for _, r := range rules {
+		if least == 0 || r.MinRewards < least {
+			least = r.MinRewards
 		}
-	}
-	if len(rules) == 0 {
-		return nil, nil
 	}
 	inviters, err := s.Referrals.Inviters(ctx, inviteeID)
 	if err != nil {

@@ -146,18 +146,14 @@ func (s *Service) ObservePhone(ctx context.Context, memberID int64, phone string
 	if s.Phones == nil || !ok {
 		return nil, nil
 	}
-	pol, err := s.policy(ctx)
+	rules, err := s.rulesOf(ctx, PhoneSequenceKind)
 	if err != nil {
-		return nil, fmt.Errorf("risk policy: %w", err)
+		return nil, err
 	}
-	var rules []Rule
 	var span int64
 	hours := 0
-	for _, r := range pol.Rules {
-		if r.Enabled && r.Kind == PhoneSequenceKind {
-			rules = append(rules, r)
-			span, hours = max(span, r.Span), max(hours, r.WindowHours)
-		}
+	for _, r := range rules {
+		span, hours = max(span, r.Span), max(hours, r.WindowHours)
 	}
 	if len(rules) == 0 {
 		return nil, nil

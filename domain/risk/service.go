@@ -254,6 +254,21 @@ func counterKey(r Rule, key string, win time.Time) string {
 
 // raise writes the flag, unless this burst has one, and its hold; false
 // when the flag existed.
+// rulesOf loads the policy and returns its enabled rules of kind.
+func (s *Service) rulesOf(ctx context.Context, kind string) ([]Rule, error) {
+	p, err := s.policy(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("risk policy: %w", err)
+	}
+	var rules []Rule
+	for _, r := range p.Rules {
+		if r.Enabled && r.Kind == kind {
+			rules = append(rules, r)
+		}
+	}
+	return rules, nil
+}
+
 // raiseInto raises f and returns raised with f appended when it is new.
 func (s *Service) raiseInto(ctx context.Context, raised []Flag, f Flag) ([]Flag, error) {
 	created, err := s.raise(ctx, &f)
