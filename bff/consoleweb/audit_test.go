@@ -158,8 +158,9 @@ func TestBrowserAuditLogFilter(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#audit-filter input[name=actor]`), "marketer"),
 		chromedp.SendKeys(chromedp.CSS(`#audit-filter input[name=action]`), "points."),
 		chromedp.Submit(chromedp.CSS(`#audit-filter input[name=actor]`)),
-		chromedp.WaitVisible(chromedp.CSS("#audit tr.audit-row")),
 	)
+	// The unfiltered page has rows too: wait for the filtered one to land.
+	waitJS(t, ctx, "the filtered audit log", `location.search.includes("actor=marketer") && document.readyState === "complete" && document.querySelectorAll('#audit tr.audit-row').length > 0`)
 	shot(t, ctx, "14-audit-filtered")
 	if n := eval[int](t, ctx, `document.querySelectorAll('#audit tr.audit-row').length`); n != 1 {
 		t.Fatalf("%d rows for the marketer's adjustments", n)

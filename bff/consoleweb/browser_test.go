@@ -137,7 +137,20 @@ func shot(t *testing.T, ctx context.Context, name string) {
 		backend = "mariadb"
 	}
 	dir = filepath.Join(dir, backend)
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	// A screenshot taken while a form's navigation is still landing fails
+	// with "Not attached to an active page": wait for the document to be
+	// complete, and try again once the new page is there.
+	var png []byte
+	var err error
+	for try := 0; try < 5; try++ {
+		if _, err = chromedp.Run(ctx, chromedp.Poll[bool](`document.readyState === "complete"`, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+			continue
+		}
+		if png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -287,7 +300,8 @@ func TestBrowserMarketerFindsAMemberAndAdjustsPoints(t *testing.T) {
 	}
 
 	// Switch to English and back: the same numbers, other words.
-	do(t, ctx, "English", chromedp.Click(chromedp.CSS("#lang")), chromedp.WaitVisible(chromedp.CSS("#balance")))
+	do(t, ctx, "English", chromedp.Click(chromedp.CSS("#lang")))
+	waitJS(t, ctx, "the English page", `document.documentElement.lang === "en" && document.readyState === "complete" && !!document.querySelector("#balance")`)
 	if h, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#balance h2"))); h != "Points balance" {
 		t.Errorf("English heading %q", h)
 	}

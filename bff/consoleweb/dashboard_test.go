@@ -161,7 +161,8 @@ func TestBrowserDashboardShowsTheAPIsFigures(t *testing.T) {
 		t.Errorf("%d lines in the points chart", n)
 	}
 
-	do(t, ctx, "English", chromedp.Click(chromedp.CSS("#lang")), chromedp.WaitVisible(chromedp.CSS("#points-chart")))
+	do(t, ctx, "English", chromedp.Click(chromedp.CSS("#lang")))
+	waitJS(t, ctx, "the English page", `document.documentElement.lang === "en" && document.readyState === "complete" && !!document.querySelector("#points-chart")`)
 	if h := text(t, ctx, "#dash-today h2"); h != "Today" {
 		t.Errorf("English heading %q", h)
 	}
