@@ -174,9 +174,20 @@ func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action
 // page, holding no node a swap could take away meanwhile.
 func waitJS(t *testing.T, ctx context.Context, what, js string) {
 	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
-		loc, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.Location())
-		t.Fatalf("%s (at %s): %v", what, loc, err)
+	// A navigation under way destroys the page's context a poll runs in
+	// ("Cannot find context with specified id"): poll again in the new one
+	// until the deadline.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(5*time.Second)))
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			loc, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.Location())
+			t.Fatalf("%s (at %s): %v", what, loc, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
