@@ -1,6 +1,7 @@
 package consoleweb
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"net/http"
@@ -38,6 +39,9 @@ type dashboardData struct {
 	RemindersToday, Reminders30   map[string]int
 	RemindersTodayN, Reminders30N int
 	Reminders                     *barChart
+	// The reminder effect of the most recent campaigns that reached or
+	// held out anyone in the 30 days (Analytics.ReminderEffects).
+	Effects *effectChart
 }
 
 type keyValue64 struct {
@@ -154,7 +158,88 @@ func (h *Handlers) dashboard(c *gin.Context) {
 		}
 		return out
 	})
+
+	// The reminder effect: the campaigns' reached against held-out shares.
+	effects, err := h.API.Analytics.ReminderEffects(ctx, from, today)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	d.Effects = newEffectChart(l, effects)
 	h.render(c, http.StatusOK, "dashboard", "dash.title", d)
+}
+
+// dashboardCampaigns is how many campaigns the effect chart shows: the
+// most recent (by id) of those that reached or held out anyone.
+const dashboardCampaigns = 8
+
+// effectRow is one campaign of the effect chart, with its shares in basis
+// points when its group has members.
+type effectRow struct {
+	analytics.ReminderEffect
+	Label                  string // the x label: the name, cut short
+	ReachedBP, HoldoutBP   int64
+	HasReached, HasHoldout bool
+}
+
+// effectChart draws, for each campaign, two columns side by side: the
+// share of the reached members who converted within the window and the
+// share of the held-out members who did, on a percentage axis.
+type effectChart struct {
+	axes
+	Rows []effectRow
+	Bars []barRect // N is the share in basis points
+}
+
+func newEffectChart(l *lang, effects []analytics.ReminderEffect) *effectChart {
+	var rows []effectRow
+	for _, e := range effects {
+		if e.Kind == "campaign" {
+			rows = append(rows, effectRow{ReminderEffect: e})
+		}
+	}
+	slices.SortFunc(rows, func(a, b effectRow) int { return cmp.Compare(b.CampaignID, a.CampaignID) })
+	rows = rows[:min(len(rows), dashboardCampaigns)]
+	slices.Reverse(rows) // oldest on the left
+	if len(rows) == 0 {
+		return &effectChart{}
+	}
+	var most int64
+	labels := make([]string, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		r.ReachedBP, r.HasReached = analytics.ShareBP(r.ReachedN, r.ReachedK)
+		r.HoldoutBP, r.HasHoldout = analytics.ShareBP(r.HoldoutN, r.HoldoutK)
+		most = max(most, r.ReachedBP, r.HoldoutBP)
+		r.Label = r.Name
+		if r.Label == "" {
+			r.Label = fmt.Sprint("#", r.CampaignID)
+		}
+		if rs := []rune(r.Label); len(rs) > 10 {
+			r.Label = string(rs[:9]) + "…"
+		}
+		labels[i] = r.Label
+	}
+	top := min(niceCeiling(max(most, 100)), 10000) // at least 1 %, at most 100 %
+	c := &effectChart{axes: axesOf(labels, top, 1, l.ShortPercent), Rows: rows}
+	step := int64(chartW / len(rows))
+	w := min(step/3, 64)
+	for i, r := range rows {
+		mid := chartLeft + int64(i)*step + step/2
+		for _, g := range []struct {
+			key string
+			x   int64
+			bp  int64
+			has bool
+		}{{"reached", mid - w - 2, r.ReachedBP, r.HasReached}, {"holdout", mid + 2, r.HoldoutBP, r.HasHoldout}} {
+			if !g.has {
+				continue // no group, no column (a share of 0 is a hairline)
+			}
+			h := max(scale(g.bp, top), 1)
+			c.Bars = append(c.Bars, barRect{Key: g.key, X: g.x, Y: 8 + chartH - h, W: w, H: h, N: g.bp, Label: r.Label})
+		}
+	}
+	return c
 }
 
 // The charts are SVG drawn here: no script, nothing the CSP has to allow.
@@ -182,10 +267,16 @@ type axes struct {
 
 func newAxes(l *lang, labels []string, most int64, every int) (axes, int64) {
 	top := niceCeiling(most)
+	return axesOf(labels, top, every, l.Compact), top
+}
+
+// axesOf draws the axes of a plot whose top is top, its four gridlines
+// labelled by label.
+func axesOf(labels []string, top int64, every int, label func(int64) string) axes {
 	a := axes{W: chartW, H: chartH, Left: chartLeft, Base: chartH + 8, ViewW: chartLeft + chartW + 8, ViewH: chartH + 30}
 	for i := 0; i <= 4; i++ {
 		v := top * int64(i) / 4
-		a.Ticks = append(a.Ticks, tick{Y: 8 + chartH - int(scale(v, top)), Label: l.Compact(v)})
+		a.Ticks = append(a.Ticks, tick{Y: 8 + chartH - int(scale(v, top)), Label: label(v)})
 	}
 	step := chartW / max(len(labels), 1)
 	for i, s := range labels {
@@ -193,7 +284,7 @@ func newAxes(l *lang, labels []string, most int64, every int) (axes, int64) {
 			a.XLabels = append(a.XLabels, xLabel{X: chartLeft + i*step + step/2, Label: s})
 		}
 	}
-	return a, top
+	return a
 }
 
 // niceCeiling rounds n up to 1, 2, 4, 5, 6 or 8 × a power of ten that four

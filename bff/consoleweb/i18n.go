@@ -109,6 +109,13 @@ func (l *lang) Percent(basis int64) string {
 	return fmt.Sprintf("%s%d.%02d%%", sign, basis/100, basis%100)
 }
 
+// ShortPercent writes basis points as a percentage without trailing
+// zeros, for a chart's axis: 2500 → "25%", 250 → "2.5%", 0 → "0%".
+func (l *lang) ShortPercent(basis int64) string {
+	s := strings.TrimSuffix(l.Percent(basis), "%")
+	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".") + "%"
+}
+
 // Signed points for journal deltas: "+200", "-50".
 func (l *lang) Signed(n int64) string {
 	if n > 0 {
@@ -482,6 +489,12 @@ var messages = map[string][2]string{
 	"dash.reminders":        {"近 30 天提醒发送结果", "Reminder outcomes, last 30 days"},
 	"dash.outcome":          {"结果", "Outcome"},
 	"dash.total":            {"合计", "Total"},
+	"dash.effect":           {"近 30 天提醒活动效果：7 天内下单或兑换的比例，已触达 vs 对照组", "Campaign effect, last 30 days: share who ordered or redeemed within 7 days, reached vs held out"},
+	"dash.effect_campaign":  {"活动", "Campaign"},
+	"dash.effect_diff":      {"差值（95% 置信区间）", "Difference (95% interval)"},
+	"dash.effect_open":      {"窗口未结束", "Still open"},
+	"dash.effect_note":      {"按触达日期统计最近 8 个活动；差值的区间包含 0 时，无法把效果与偶然区分开。7 天窗口未结束且尚未转化的会员不计入两组。", "The 8 most recent campaigns, by day of reach. An interval that contains 0 cannot tell the effect from chance. Members still inside their 7 days who have not converted are in neither group."},
+	"dash.effect_none":      {"近 30 天没有提醒活动的触达记录。", "No campaign reached or held out anyone in the last 30 days."},
 	"dash.reminders_note":   {"含所有提醒活动和自动到期提醒，按最后一次发送尝试的日期统计。", "Every campaign and the automatic expiry reminders, counted on the day of their last attempt."},
 	"fact.issued":           {"发放", "Issued"},
 	"fact.spent":            {"消耗", "Spent"},
