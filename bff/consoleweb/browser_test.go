@@ -193,11 +193,21 @@ func waitJS(t *testing.T, ctx context.Context, what, js string) {
 
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		t.Fatalf("text of %s: %v", sel, err)
+	// A node a page swap takes away mid-read ("No node with given id")
+	// is read again from the page that replaced it.
+	var s string
+	var err error
+	for try := 0; try < 10; try++ {
+		if s, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel))); err == nil {
+			return strings.TrimSpace(s)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	return strings.TrimSpace(s)
+	t.Fatalf("text of %s: %v", sel, err)
+	return ""
 }
 
 func eval[T any](t *testing.T, ctx context.Context, js string) T {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -171,15 +172,16 @@ func TestBrowserGuidesBudgets(t *testing.T) {
 	_, guide := guideGrants(t, s)
 	browserSignIn(t, ctx, s.srv.URL, "marketer")
 	sel := fmt.Sprintf(`#guides tr.guide-row[data-id="%d"]`, guide)
-	do(t, ctx, "open the guides", chromedp.Click(chromedp.CSS(`header nav a[href="/console/guides"]`)), chromedp.WaitVisible(chromedp.CSS(sel)))
+	do(t, ctx, "open the guides", chromedp.Click(chromedp.CSS(`header nav a[href="/console/guides"]`)))
+	waitJS(t, ctx, "the guides page", `document.readyState === "complete" && !!document.querySelector(`+strconv.Quote(sel)+`)`)
 	if got := text(t, ctx, sel+" td.used"); got != "200" {
 		t.Fatalf("used %q", got)
 	}
 	do(t, ctx, "raise the budget",
 		chromedp.SetValue(chromedp.CSS(sel+` input[name=monthly_budget]`), "2000"),
 		chromedp.Click(chromedp.CSS(sel+` button`)),
-		chromedp.WaitVisible(chromedp.CSS("#saved")),
 	)
+	waitJS(t, ctx, "the saved budget", `document.readyState === "complete" && !!document.querySelector("#saved") && !!document.querySelector(`+strconv.Quote(sel)+`)`)
 	if got := text(t, ctx, sel+" td.left"); got != "1,800" {
 		t.Fatalf("left after raising the budget: %q", got)
 	}
