@@ -23,9 +23,10 @@ const MaxOutcomeDays = 366
 
 // Outcomes counts, per Shanghai day of from…to (inclusive), the reminder
 // messages whose last attempt fell on that day, by status: a message
-// retried on a later day counts on the day of its last attempt, and a
-// message never attempted (skipped before sending, or still queued) on
-// none.
+// retried on a later day counts on the day of its last attempt, a member
+// a campaign held out (never attempted) on the day the message would have
+// been sent, and a message never attempted otherwise (skipped before
+// sending, or still queued) on none.
 func (s *Campaigns) Outcomes(ctx context.Context, from, to domain.Day) ([]DayOutcomes, error) {
 	if to.Before(from) {
 		return nil, domain.Errorf(domain.Invalid, "to is before from")

@@ -253,7 +253,8 @@ func TestOutcomesCountEachMessageOnTheDayOfItsLastAttempt(t *testing.T) {
 	for i := int64(1); i <= 7; i++ {
 		rows = append(rows, reminder.Delivery{Campaign: "expiry:2026-11-22", MemberID: i, Channel: reminder.Subscribe, NextAt: now})
 	}
-	rows = append(rows, reminder.Delivery{Campaign: "campaign:9:1", MemberID: 1, Channel: reminder.Robot, NextAt: now})
+	rows = append(rows, reminder.Delivery{Campaign: "campaign:9:1", MemberID: 1, Channel: reminder.Robot, NextAt: now},
+		reminder.Delivery{Campaign: "campaign:9:1", MemberID: 2, Channel: reminder.Robot, NextAt: now})
 	if _, err := f.outbox.Enqueue(f.ctx, rows); err != nil {
 		t.Fatal(err)
 	}
@@ -272,6 +273,13 @@ func TestOutcomesCountEachMessageOnTheDayOfItsLastAttempt(t *testing.T) {
 	at(6, "expiry:2026-11-22", "sent", "2026-11-21 23:59:59") // before the range
 	at(1, "campaign:9:1", "sent", "2026-11-23 09:45:00")
 	// member 7 was never attempted: it stays pending on no day.
+	// Member 2 of the campaign was held out: never attempted, it counts
+	// on the day it would have been sent.
+	held, err := time.ParseInLocation("2006-01-02 15:04:05", "2026-11-23 09:50:00", domain.Shanghai)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.exec(t, "UPDATE reminder_outbox SET status = 'holdout', next_at = ? WHERE campaign = 'campaign:9:1' AND member_id = 2", held.UTC())
 	got, err := f.svc.Outcomes(f.ctx, domain.DayOf(now).AddDays(-1), domain.DayOf(now))
 	if err != nil {
 		t.Fatal(err)
@@ -281,7 +289,7 @@ func TestOutcomesCountEachMessageOnTheDayOfItsLastAttempt(t *testing.T) {
 	}
 	want := []map[reminder.Status]int{
 		{reminder.Sent: 2, reminder.Failed: 0, reminder.Uncertain: 0, reminder.Skipped: 0, reminder.Pending: 0},
-		{reminder.Sent: 1, reminder.Failed: 1, reminder.Uncertain: 1, reminder.Skipped: 0, reminder.Pending: 1},
+		{reminder.Sent: 1, reminder.Failed: 1, reminder.Uncertain: 1, reminder.Skipped: 0, reminder.Pending: 1, reminder.Holdout: 1},
 	}
 	for i := range want {
 		if fmt.Sprint(got[i].ByStatus) != fmt.Sprint(want[i]) {

@@ -354,5 +354,15 @@ func (s *Campaigns) Attempted(ctx context.Context, from, to time.Time) (map[remi
 	for _, r := range rows {
 		out[reminder.Status(r.Status)] += r.N
 	}
+	// A held-out member is never attempted: it counts on the day it would
+	// have been sent (next_at, the due index's second column).
+	var held int64
+	if err := s.db(ctx).Model(&outboxRow{}).Where("status = ? AND next_at >= ? AND next_at < ?",
+		string(reminder.Holdout), from.UTC(), to.UTC()).Count(&held).Error; err != nil {
+		return nil, fmt.Errorf("reminders held out: %w", err)
+	}
+	if held > 0 {
+		out[reminder.Holdout] = int(held)
+	}
 	return out, nil
 }
