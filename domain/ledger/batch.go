@@ -13,27 +13,28 @@ import (
 
 // # Group commit
 //
-// Earns and spends that arrive outside a caller's transaction are committed
-// together (package group): a committer takes the first waiting request and
-// every other one queued behind it (up to GroupCommit.Max), locks
-// their accounts in one statement, applies the operations one after another
-// in memory (two operations on one account see each other, in arrival
-// order) and writes all their rows with one multi-row statement per table,
-// in ONE transaction. A request never waits for a batch to fill: under
-// light load a batch is one request. Nothing about the result changes: each
-// request gets the entry it would have got alone, and every invariant holds
-// after each commit.
+// Earns, spends and adjustments that arrive outside a caller's transaction
+// are committed together (package batch): a committer takes the first
+// waiting request and every other one queued behind it (up to
+// GroupCommit.Max), locks their accounts in one statement, applies the
+// operations one after another in memory (two operations on one account
+// see each other, in arrival order) and writes all their rows with one
+// multi-row statement per table, in ONE transaction. A request never waits
+// for a batch to fill: under light load a batch is one request. Nothing
+// about the result changes: each request gets the entry it would have got
+// alone, and every invariant holds after each commit.
 //
 // Anything unusual leaves the batch and runs alone through the ordinary
 // path: an operation that fails (not enough points — its key may belong to
 // an earlier success, which only the ordinary path answers as a replay), a
-// member with no account yet, a spend behind an earn of the same member in
-// the batch (its new lot has no id yet), a key seen twice in the batch, and
+// member with no account yet, a debit behind a credit of the same member
+// in the batch (its new lot has no id yet), a key seen twice in the batch, and
 // every operation of a batch whose entries hit a taken key (a replay: the
 // ordinary path answers it).
 //
 // Apply does the same for a list of operations inside a caller's
-// transaction (a feature committing many requests at once, e.g. sign-ins).
+// transaction (a feature committing many requests at once, e.g. sign-ins,
+// or console adjustments with their audit rows).
 
 // BatchStore is what group commit needs of the Store.
 type BatchStore interface {
@@ -316,17 +317,18 @@ var errDuplicate = batchError("ledger: a key in the batch is taken")
 // INSERT; placeholders must stay under both dialects' limits).
 const MaxApply = 1000
 
-// Op is one operation of Apply: exactly one of Earn and Spend.
+// Op is one operation of Apply: exactly one of Earn, Spend and Adjust.
 type Op struct {
-	Earn  *EarnInput
-	Spend *SpendInput
+	Earn   *EarnInput
+	Spend  *SpendInput
+	Adjust *AdjustInput
 }
 
 // Apply runs ops in the transaction in ctx (its own when there is none),
 // the way group commit runs concurrent requests: one locking read of all
 // their accounts, the operations in order in memory, one multi-row
-// statement per table. results[i] answers ops[i] exactly as Earn or Spend
-// would: the entry (Replayed for a key already used by the same request)
+// statement per table. results[i] answers ops[i] exactly as Earn, Spend or
+// Adjust would: the entry (Replayed for a key already used by the same request)
 // or the error (invalid input, not enough points, IdempotencyConflict).
 // Operations that cannot be batched (see the package's group-commit notes)
 // run through the ordinary path in the same transaction after the rest, so
@@ -355,12 +357,14 @@ func (s *Service) applyOps(ctx context.Context, ops []Op, late bool) (results []
 	for i, op := range ops {
 		var j *batchJob
 		switch {
-		case op.Earn != nil && op.Spend == nil:
+		case op.Earn != nil && op.Spend == nil && op.Adjust == nil:
 			j, errs[i] = s.earnJob(*op.Earn)
-		case op.Spend != nil && op.Earn == nil:
+		case op.Spend != nil && op.Earn == nil && op.Adjust == nil:
 			j, errs[i] = s.spendJob(*op.Spend)
+		case op.Adjust != nil && op.Earn == nil && op.Spend == nil:
+			j, errs[i] = s.adjustJob(*op.Adjust)
 		default:
-			errs[i] = fmt.Errorf("ledger: Apply op %d must be exactly one of Earn and Spend", i)
+			errs[i] = fmt.Errorf("ledger: Apply op %d must be exactly one of Earn, Spend and Adjust", i)
 		}
 		if j != nil {
 			index[j] = i

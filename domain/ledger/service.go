@@ -23,7 +23,7 @@ type Service struct {
 	// HoldTTL is how long a hold waits for capture when the caller gives no
 	// deadline (15 minutes when zero).
 	HoldTTL time.Duration
-	// GroupCommit commits concurrent earns and spends made outside a
+	// GroupCommit commits concurrent earns, spends and adjustments made outside a
 	// caller's transaction together (see batch.go); zero is off.
 	GroupCommit batch.Settings
 	group       batch.Committer[*batchJob]
@@ -530,19 +530,28 @@ func (b *book) reverseSpend(orig Entry, prior []Entry, n int64, ref Ref, title s
 
 // Adjust corrects a balance by hand: a credit is a new lot with the default
 // expiry; a debit takes available points first to expire first and is
-// refused (PointsInsufficient) beyond them.
+// refused (PointsInsufficient) beyond them. Outside a caller's transaction
+// it goes through group commit, as Earn and Spend do.
 func (s *Service) Adjust(ctx context.Context, in AdjustInput) (Entry, error) {
+	j, err := s.adjustJob(in)
+	return s.writeGrouped(ctx, j, err)
+}
+
+// adjustJob validates an adjustment and returns it as a write: the one
+// decision of what an adjustment does, alone, in a ledger group or in an
+// Apply (domain/adjustment's groups).
+func (s *Service) adjustJob(in AdjustInput) (*batchJob, error) {
 	if err := firstErr(checkMember(in.MemberID), checkKey(in.Key), checkRef("ref", in.Ref, false),
 		checkText("title", in.Title, 64, false), checkText("operator", in.Operator, 64, true),
 		checkText("reason", in.Reason, 200, true)); err != nil {
-		return Entry{}, err
+		return nil, err
 	}
 	if _, err := domain.ParsePointsChange("points", in.Points); err != nil {
-		return Entry{}, err
+		return nil, err
 	}
 	n := max(in.Points, -in.Points) // exact: the range is symmetric
 	hash := requestHash(KindAdjust, in.MemberID, in.Points, in.Ref.Type, in.Ref.ID, in.Title, in.Reason, in.Operator)
-	return s.write(ctx, in.MemberID, in.Points < 0, in.Key, hash, func(b *book) (*record, error) {
+	return &batchJob{memberID: in.MemberID, withLots: in.Points < 0, key: in.Key, hash: hash, op: func(b *book) (*record, error) {
 		var r *record
 		if in.Points > 0 {
 			var err error
@@ -558,7 +567,7 @@ func (s *Service) Adjust(ctx context.Context, in AdjustInput) (Entry, error) {
 		}
 		r.entry.Operator, r.entry.Reason = in.Operator, in.Reason
 		return r, nil
-	})
+	}}, nil
 }
 
 // Expire expires every lot due at now, across all members, batchSize lots'

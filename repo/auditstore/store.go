@@ -3,6 +3,7 @@ package auditstore
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -36,6 +37,28 @@ func (s *Store) Insert(ctx context.Context, e *audit.Entry) error {
 	e.ID = r.ID
 	return nil
 }
+
+// InsertMany writes entries in the caller's unit of work with one
+// multi-row INSERT (per 500 rows) and sets no ids: in a pipelined
+// transaction it travels with the next statement or the COMMIT
+// (repo.DB.Later). A group of console adjustments writes its rows so.
+func (s *Store) InsertMany(ctx context.Context, es []audit.Entry) error {
+	for lo := 0; lo < len(es); lo += insertChunk {
+		part := es[lo:min(lo+insertChunk, len(es))]
+		args := make([]any, 0, 6*len(part))
+		for _, e := range part {
+			args = append(args, e.Actor, e.ActorRole, e.Action, e.Target, e.Detail, e.CreatedAt.UTC())
+		}
+		if err := s.DB.Later(ctx, nil, `INSERT INTO audit_log (actor, actor_role, action, target, detail, created_at) VALUES `+
+			repo.RowsOf(len(part), 6), args...); err != nil {
+			return fmt.Errorf("insert audit rows: %w", err)
+		}
+	}
+	return nil
+}
+
+// insertChunk caps the rows of one INSERT of InsertMany.
+const insertChunk = 500
 
 // List reads entries newest first.
 func (s *Store) List(ctx context.Context, target string, before int64, limit int) ([]audit.Entry, error) {

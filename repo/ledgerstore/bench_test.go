@@ -75,8 +75,9 @@ func BenchmarkSpendHot(b *testing.B) {
 	testenv.ReportOps(b)
 }
 
-// BenchmarkSpendLots debits 1 point at a time, one by one (a console
-// adjustment: never grouped), from ONE member holding 1 lot or 1,000 live
+// BenchmarkSpendLots debits 1 point at a time, one by one (an adjustment
+// with group commit off: the path of a guide's grant and of a group's
+// fallback), from ONE member holding 1 lot or 1,000 live
 // lots of the same total (10,000 points; run it with -benchtime below
 // that, e.g. 3000x): issue 20 asks the two rates to be within 10%, since
 // a spend needs only the lots that expire first.

@@ -300,7 +300,9 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	}
 	a.Ledger = &ledger.Service{Store: &ledgerstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, Expiry: expiry,
 		GroupCommit: batch.Settings{Committers: cfg.Ledger.GroupCommits, Max: cfg.Ledger.GroupMax}}
-	a.Adjust = &adjustment.Service{Ledger: a.Ledger, Members: memberStore, Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
+	// Console adjustments are ledger writes: grouped with the ledger's settings.
+	a.Adjust = &adjustment.Service{Ledger: a.Ledger, Members: memberStore, Audit: auditStore, Tx: st.DB, Clock: opt.Clock,
+		GroupCommit: batch.Settings{Committers: cfg.Ledger.GroupCommits, Max: cfg.Ledger.GroupMax}}
 	work := wechat.NewWork(cfg.WeChat.Work.CorpID, string(cfg.WeChat.Work.Secret), strconv.Itoa(cfg.WeChat.Work.AgentID), wcCache)
 	var storeNotifier guide.StoreNotifier = wechat.RobotSender{}
 	if opt.StoreNotifier != nil {
