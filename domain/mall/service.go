@@ -21,9 +21,8 @@ type Points interface {
 	Spend(ctx context.Context, in ledger.SpendInput) (ledger.Entry, error)
 	Reverse(ctx context.Context, in ledger.ReverseInput) (ledger.Entry, error)
 	Balance(ctx context.Context, memberID int64) (ledger.Balance, error)
-	// LockMembers and ApplyWithoutIDs are what a group of redemptions
-	// spends through (group.go).
-	LockMembers(ctx context.Context, members []int64, withLots map[int64]bool) (func(memberID int64) bool, error)
+	// ApplyWithoutIDs is what a group of redemptions spends through
+	// (group.go).
 	ApplyWithoutIDs(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
 }
 

@@ -365,7 +365,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 			a.Tasks.Followers = official // the user-info API resolves followers' unionids
 		}
 	}
-	mallStore := &mallstore.Store{DB: st.DB}
+	mallStore := mallstore.New(st.DB, ledgerStore)
 	a.Mall = &mall.Service{Store: mallStore, Reports: mallStore, Gate: &mallstore.Gate{R: st.Redis}, Points: a.Ledger,
 		Tiers: a.Tiers, Tx: st.DB, Clock: opt.Clock, Stores: pickupStores(&guidestore.Store{DB: st.DB}),
 		TierCodes: tierCodes(cfg.Tier.DomainLevels()), GroupCommit: batch.Settings{Committers: cfg.Mall.GroupCommits, Max: cfg.Mall.GroupMax},
