@@ -357,7 +357,7 @@ func (s *Service) reserve(ctx context.Context, it *Item, r Reservation) error {
 var errGateSkipped = errors.New("mall: gate skipped")
 
 // commit is the unit of work of one redemption, one by one: its state
-// loaded and saved one statement at a time; decide says yes or no. SQL
+// loaded and saved one call at a time; decide says yes or no. SQL
 // decides, whatever the Gate said. soldOut reports that SQL had no unit
 // left.
 func (s *Service) commit(ctx context.Context, itemID, memberID int64, key string, now time.Time, day int) (Redemption, bool, error) {
@@ -402,7 +402,8 @@ func (s *Service) commit(ctx context.Context, itemID, memberID int64, key string
 			return Redemption{}, false, err
 		}
 	}
-	// The hot row last: its lock is held only until the commit.
+	// The item's stock last, as a group takes it (repo/mallstore's lock
+	// order).
 	ok, err := s.Store.TakeStock(ctx, itemID, 1)
 	if err != nil {
 		return Redemption{}, false, err
