@@ -17,41 +17,40 @@ import (
 // caller's transaction is handed to a batch.Committer. A group commits in ONE
 // unit of work, each step made once for the whole group:
 //
-//  1. lock the members' campaign rows and look up the idempotency keys
-//     under that lock (replays are answered as such). The rows are created
-//     first (an upsert) only when a member's Gate counters had to be
-//     rebuilt (a first draw); a row missing all the same rolls the group
-//     back, and it runs again creating them (errMembersMissing);
+//  1. the members' campaign rows locked and the draws under the
+//     idempotency keys looked up under that lock (replays are answered as
+//     such), with the campaigns' prizes (Store.LoadDrawBatch). The rows are
+//     created only when a member's Gate counters had to be rebuilt (a
+//     first draw); a row missing all the same rolls the group back, and it
+//     runs again creating them (ErrFirstDraw);
 //  2. check the limits in memory and decide free or paid;
-//  3. read the prizes as SQL has them and lock the stocked ones; the picked
-//     prize, the pity rule and the consolation are decided in memory against
-//     the locked won counters and per-member wins;
+//  3. the prizes with stock left locked with the members' wins
+//     (Store.LoadPrizeClaims); the picked prize, the pity rule and the
+//     consolation are decided in memory against the locked won counters
+//     and per-member wins;
 //  4. one ledger.Apply of every paid draw's cost (spend) followed by every
 //     points prize (earn). A member's cost is applied before its prize (the
 //     costs come first in the list, and the entry ids are checked). When a
-//     cost is refused (too few points) the transaction rolls back and the
+//     cost is refused (too few points) the unit of work rolls back and the
 //     group runs again without that draw, which is answered with the
 //     refusal (422) and gives its Gate reservation back — so a prize is
 //     never credited to an unpaid draw and the stock it would have taken
 //     stays for the others;
-//  5. one INSERT of the draw rows, one UPDATE of the member counters per
-//     campaign, one UPDATE of the prizes' won.
+//  5. the draws, the member counters and the prizes' won written at once
+//     (Store.WriteGroup).
 //
-// The locks are taken in the one-by-one path's order: member rows, prize
-// rows, ledger accounts.
-//
-// The reads are asked for ahead and loaded together (GroupStore's *Later
-// methods, ledger.LockMembers); how many requests a group then costs the
-// server is repo/lotterystore's (its package doc).
+// The members' points accounts are taken for the unit of work by the
+// store's loads (step 1 or 3); in which order the store locks, and how
+// many requests a group costs the database, is repo/lotterystore's.
 //
 // A member has at most one draw in a group: a second draw of the same
 // member (its cost and a prize of the first must apply in order) leaves
-// the group and runs alone afterwards. When the group's transaction fails
-// (a deadlock beyond the retries, a key taken behind our back, a prize
+// the group and runs alone afterwards. When the group's unit of work fails
+// (a conflict beyond the retries, a key taken behind our back, a prize
 // earn refused) every draw of the group runs alone through the one-by-one
-// path, which decides everything again from SQL. The draw row stays the
-// truth and every guarantee of the one-by-one path holds: the stock is
-// decided under the prize row's lock, the pity streak and limits from the
+// path, which decides everything again from the database. The draw row
+// stays the truth and every guarantee of the one-by-one path holds: the
+// stock is decided on the locked prize, the pity streak and limits on the
 // locked member row, a replay from the draw stored under the key.
 
 type drawJob struct {
@@ -71,7 +70,7 @@ type drawJob struct {
 
 type drawResult struct {
 	d     Draw
-	final *Draw // the draw as the commit left it (a late id): copied into d then
+	final *Draw // the draw as the unit of work left it (its id set when it ended): copied into d then
 	took  takeInfo
 	err   error
 	alone bool // run it through the one-by-one path
@@ -110,7 +109,7 @@ func (s *Service) runGroup(jobs []*drawJob) {
 			answers, err = s.applyGroup(ctx, jobs, refused, create)
 			return err
 		})
-		if attempt < 3 && errors.Is(err, errMembersMissing) && !create {
+		if attempt < 3 && errors.Is(err, ErrFirstDraw) && !create {
 			create = true
 			continue
 		}
@@ -179,58 +178,20 @@ func (s *Service) applyGroup(ctx context.Context, jobs []*drawJob, refused map[*
 		seen[j.memberID] = true
 		live = append(live, j)
 	}
-	mkeys := make([]MemberKey, 0, len(live))
-	dkeys := make([]DrawKey, 0, len(live))
+	// The members' rows are created only when one of them may be missing
+	// (the Gate had no counters of the member); a row missing all the same
+	// (a first draw that did not commit) makes the group run again with
+	// FirstDraws (ErrFirstDraw).
+	q := DrawBatchQuery{FirstDraws: create}
 	for _, j := range live {
-		mkeys = append(mkeys, MemberKey{j.c.ID, j.memberID})
-		dkeys = append(dkeys, DrawKey{j.memberID, j.key})
+		q.Draws = append(q.Draws, BatchDraw{Campaign: j.c, MemberID: j.memberID, Key: j.key, MaySpend: j.c.CostPoints > 0})
+		q.FirstDraws = q.FirstDraws || j.firstSeen
 	}
-	sort.Slice(mkeys, func(a, b int) bool {
-		if mkeys[a].CampaignID != mkeys[b].CampaignID {
-			return mkeys[a].CampaignID < mkeys[b].CampaignID
-		}
-		return mkeys[a].MemberID < mkeys[b].MemberID
-	})
-	var cids []int64
-	cseen := map[int64]bool{}
-	for _, j := range live {
-		if !cseen[j.c.ID] {
-			cseen[j.c.ID] = true
-			cids = append(cids, j.c.ID)
-		}
-	}
-	// The members' rows are created (an upsert) only when one of them may
-	// be missing; otherwise they are only locked. A row missing all the
-	// same (a first draw that did not commit) makes the group run again
-	// with create (errMembersMissing).
-	for _, j := range live {
-		create = create || j.firstSeen
-	}
-	var states map[MemberKey]MemberState
-	var prior map[DrawKey]Draw
-	var fresh map[int64]Prize
-	var err error
-	// Without stocked prizes (as the cached campaigns have them) no prize
-	// row is locked, so the accounts can be locked in the first request,
-	// right after the member rows: the one-by-one path's lock order holds.
-	membersLocked := false
-	if !anyStocked(live) {
-		membersLocked = true
-		var members []int64
-		withLots := map[int64]bool{}
-		for _, j := range live {
-			members = append(members, j.memberID)
-			if j.c.CostPoints > 0 {
-				withLots[j.memberID] = true
-			}
-		}
-		states, prior, fresh, err = s.readGroupLater(ctx, mkeys, dkeys, cids, members, withLots, create)
-	} else {
-		states, prior, fresh, err = s.readGroupLater(ctx, mkeys, dkeys, cids, nil, nil, create)
-	}
+	loaded, err := s.Store.LoadDrawBatch(ctx, q)
 	if err != nil {
 		return nil, err
 	}
+	states, prior, fresh := loaded.Members, loaded.Prior, loaded.Prizes
 
 	// Limits, then free or paid.
 	var ps []*pendingDraw
@@ -260,31 +221,36 @@ func (s *Service) applyGroup(ctx context.Context, jobs []*drawJob, refused map[*
 		return out, nil
 	}
 
-	// The prizes as SQL had them at the first read; stocked ones locked.
+	// The prizes as stored at the first read; those with stock left are
+	// locked with the members' wins.
 	byCampaign := map[int64][]Prize{}
-	var stocked []int64
+	claims := PrizeClaimQuery{Spenders: make(map[int64]bool, len(payers))}
 	for _, p := range fresh {
 		byCampaign[p.CampaignID] = append(byCampaign[p.CampaignID], p)
 		if p.Stock != Unlimited && !p.Empty() {
-			stocked = append(stocked, p.ID)
+			claims.Stocked = append(claims.Stocked, p.ID)
 		}
 	}
 	for _, list := range byCampaign {
 		sort.Slice(list, func(a, b int) bool { return list[a].ID < list[b].ID })
 	}
-	sort.Slice(stocked, func(a, b int) bool { return stocked[a] < stocked[b] })
-	var wkeys []WinKey
+	sort.Slice(claims.Stocked, func(a, b int) bool { return claims.Stocked[a] < claims.Stocked[b] })
 	for _, p := range ps {
+		claims.Drawers = append(claims.Drawers, p.j.memberID)
 		for _, q := range byCampaign[p.j.c.ID] {
 			if q.PerMemberLimit > 0 {
-				wkeys = append(wkeys, WinKey{p.j.c.ID, p.j.memberID, q.ID})
+				claims.Wins = append(claims.Wins, WinKey{p.j.c.ID, p.j.memberID, q.ID})
 			}
 		}
 	}
-	locked, wins, err := s.lockPrizesLater(ctx, stocked, wkeys, ps, payers, membersLocked)
+	for _, p := range payers {
+		claims.Spenders[p.j.memberID] = true
+	}
+	held, err := s.Store.LoadPrizeClaims(ctx, claims)
 	if err != nil {
 		return nil, err
 	}
+	locked, wins := held.Stocked, held.Wins
 	won := make(map[int64]int64, len(locked))
 	for id, p := range locked {
 		won[id] = p.Won
@@ -332,7 +298,8 @@ func (s *Service) applyGroup(ctx context.Context, jobs []*drawJob, refused map[*
 	// list, so each member's cost is applied before its prize; a refused
 	// cost rolls the group back and the group runs again without that
 	// draw (refusal), so no prize is ever credited to an unpaid draw.
-	// No entry id is read before the commit but by the check below.
+	// No entry id is read before the unit of work ends but by the check
+	// below.
 	entries, errs, err := s.Points.ApplyWithoutIDs(ctx, append(spends, earns...))
 	if err != nil {
 		return nil, err
@@ -382,8 +349,8 @@ func (s *Service) applyGroup(ctx context.Context, jobs []*drawJob, refused map[*
 
 // wentBefore reports whether entry a was written before entry b, both from
 // one Apply or ApplyWithoutIDs: the batched entries go first, and ApplyWithoutIDs
-// leaves their ids zero (known only at the commit) while an entry written
-// alone, after them, has its id.
+// leaves their ids zero (known only when the unit of work ends) while an
+// entry written alone, after them, has its id.
 func wentBefore(a, b ledger.Entry) bool {
 	switch {
 	case a.ID == 0:
@@ -392,102 +359,4 @@ func wentBefore(a, b ledger.Entry) bool {
 		return false
 	}
 	return a.ID < b.ID
-}
-
-// readGroupLater is step 1 in one request: the member rows' lock (with
-// create, their upsert first), then (in the same request, so under those
-// locks) the draws under the keys, the ledger accounts given (none: they
-// are locked later) and the prizes. Keys without a row fail the group with
-// errMembersMissing.
-func (s *Service) readGroupLater(ctx context.Context, mkeys []MemberKey, dkeys []DrawKey, cids []int64,
-	accounts []int64, withLots map[int64]bool, create bool) (map[MemberKey]MemberState, map[DrawKey]Draw, map[int64]Prize, error) {
-	statesF, err := s.Store.LockMembersLater(ctx, mkeys, create)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	priorF, err := s.Store.DrawsByKeysLater(ctx, dkeys)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if err := s.lockMembers(ctx, accounts, withLots); err != nil {
-		return nil, nil, nil, err
-	}
-	fresh, err := s.Store.Prizes(ctx, cids)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	states, missing, err := statesF()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if len(missing) > 0 {
-		// Creating them now would lock member rows after the accounts
-		// (taken in this request): the group runs again creating them first.
-		return nil, nil, nil, errMembersMissing
-	}
-	prior, err := priorF()
-	return states, prior, fresh, err
-}
-
-// errMembersMissing rolls back a group that found members' campaign rows
-// missing without creating them; it runs again with create.
-var errMembersMissing = errors.New("lottery: group found member rows missing")
-
-// lockPrizesLater is step 3's reads in one request, in lock order: the stocked
-// prizes, then the ledger accounts of the group's members (with the lots
-// of those who pay: ledger.LockMembers), then the wins.
-func (s *Service) lockPrizesLater(ctx context.Context, stocked []int64, wkeys []WinKey, ps, payers []*pendingDraw, membersLocked bool) (map[int64]Prize, map[WinKey]int, error) {
-	if membersLocked && len(stocked) == 0 && len(wkeys) == 0 {
-		return map[int64]Prize{}, map[WinKey]int{}, nil // nothing to read
-	}
-	lockedF, err := s.Store.LockPrizesLater(ctx, stocked)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !membersLocked {
-		members := make([]int64, 0, len(ps))
-		for _, p := range ps {
-			members = append(members, p.j.memberID)
-		}
-		withLots := make(map[int64]bool, len(payers))
-		for _, p := range payers {
-			withLots[p.j.memberID] = true
-		}
-		if err := s.lockMembers(ctx, members, withLots); err != nil {
-			return nil, nil, err
-		}
-	}
-	wins := map[WinKey]int{}
-	if len(wkeys) > 0 {
-		if wins, err = s.Store.WinsOf(ctx, wkeys); err != nil {
-			return nil, nil, err
-		}
-	} else if err := s.Store.Flush(ctx); err != nil {
-		return nil, nil, err
-	}
-	locked, err := lockedF()
-	return locked, wins, err
-}
-
-// lockMembers takes the members' ledger accounts for the unit of work (with the
-// lots of those in withLots) (ledger.LockMembers).
-func (s *Service) lockMembers(ctx context.Context, members []int64, withLots map[int64]bool) error {
-	if len(members) == 0 {
-		return nil
-	}
-	_, err := s.Points.LockMembers(ctx, members, withLots)
-	return err
-}
-
-// anyStocked reports whether a campaign of the jobs (as cached) has a
-// prize with a stock.
-func anyStocked(jobs []*drawJob) bool {
-	for _, j := range jobs {
-		for _, p := range j.c.Prizes {
-			if p.Stock != Unlimited && !p.Empty() {
-				return true
-			}
-		}
-	}
-	return false
 }

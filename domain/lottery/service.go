@@ -21,13 +21,9 @@ type Points interface {
 	Spend(ctx context.Context, in ledger.SpendInput) (ledger.Entry, error)
 	Earn(ctx context.Context, in ledger.EarnInput) (ledger.Entry, error)
 
-	// For group commit (group.go):
-
-	// LockMembers takes, for the unit of work, the accounts (with the lots
-	// of withLots' members) a later ApplyWithoutIDs will use.
-	LockMembers(ctx context.Context, members []int64, withLots map[int64]bool) (func(int64) bool, error)
-	// ApplyWithoutIDs runs many earns and spends in the caller's unit of
-	// work; entry ids are zero until it ends.
+	// For group commit (group.go): ApplyWithoutIDs runs many earns and
+	// spends in the caller's unit of work; entry ids are zero until it
+	// ends.
 	ApplyWithoutIDs(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
 }
 

@@ -111,28 +111,73 @@ type DrawKey struct {
 type WinKey struct{ CampaignID, MemberID, PrizeID int64 }
 
 // GroupStore is the part of Store group commit uses (group.go), each call
-// for the whole group at once, in the unit of work in ctx.
+// for the whole group at once, in the unit of work in ctx. A group loads
+// what it decides on in two calls (LoadDrawBatch, then LoadPrizeClaims for
+// the draws that passed their limits) and writes it in one (WriteGroup);
+// how the store sends these to the database, and in which order it locks,
+// is repo/lotterystore's.
 type GroupStore interface {
-	// Prizes reads the campaigns' prizes as SQL has them now (no lock).
-	Prizes(ctx context.Context, campaignIDs []int64) (map[int64]Prize, error)
-	// WinsOf counts the members' draws of the prizes (only keys asked).
-	WinsOf(ctx context.Context, keys []WinKey) (map[WinKey]int, error)
-	// WriteGroup inserts the draws (setting their ids), saves the members'
-	// counters and sets the prizes' won. A used key is ErrDuplicateDraw.
+	// LoadDrawBatch locks, for the unit of work, the members' rows of
+	// their campaigns (creating them when q.FirstDraws) and returns their
+	// counters, the draws already stored under the requests' keys and the
+	// campaigns' prizes as stored now (not locked). The drawers' points
+	// accounts may be taken for the unit of work too, here or at
+	// LoadPrizeClaims (ledger.AccountTaker). Without q.FirstDraws a member
+	// with no row fails it with ErrFirstDraw.
+	LoadDrawBatch(ctx context.Context, q DrawBatchQuery) (DrawBatchState, error)
+	// LoadPrizeClaims locks, for the unit of work, the prizes whose stock
+	// the draws may take and returns them with the members' wins asked
+	// for; the drawers' points accounts are taken for the unit of work by
+	// then (with the lots of the spenders).
+	LoadPrizeClaims(ctx context.Context, q PrizeClaimQuery) (PrizeClaimState, error)
+	// WriteGroup inserts the draws, saves the members' counters and sets
+	// the prizes' won. The draws' ids are set by the time the unit of work
+	// ends (not before). A used key is ErrDuplicateDraw.
 	WriteGroup(ctx context.Context, draws []*Draw, members map[MemberKey]MemberState, won map[int64]int64) error
+}
 
-	// The reads below are asked for ahead: each *Later method asks for
-	// its read to be loaded with the unit of work's next read or write
-	// (repo/lotterystore says when) and returns a function giving its
-	// result once loaded; Flush loads what waits. Reads are made in the
-	// order they were asked for.
+// ErrFirstDraw fails LoadDrawBatch when a member draws in a campaign for
+// the first time and the query did not say FirstDraws: the unit of work
+// rolls back and runs again with FirstDraws.
+var ErrFirstDraw = errors.New("lottery: a member draws for the first time in a campaign")
 
-	// LockMembersLater locks the members' rows, in key order, and returns
-	// their counters; with create it first creates the missing ones (an
-	// upsert), without it the keys without a row are reported missing.
-	LockMembersLater(ctx context.Context, keys []MemberKey, create bool) (func() (map[MemberKey]MemberState, []MemberKey, error), error)
-	// DrawsByKeysLater finds the draws already stored under the keys.
-	DrawsByKeysLater(ctx context.Context, keys []DrawKey) (func() (map[DrawKey]Draw, error), error)
-	LockPrizesLater(ctx context.Context, ids []int64) (func() (map[int64]Prize, error), error)
-	Flush(ctx context.Context) error
+// BatchDraw is one draw of a batch as LoadDrawBatch needs it.
+type BatchDraw struct {
+	Campaign *Campaign // as the request saw it (perhaps cached)
+	MemberID int64
+	Key      string
+	MaySpend bool // the draw may cost points
+}
+
+// DrawBatchQuery is what a batch of draws loads first: one draw per
+// member.
+type DrawBatchQuery struct {
+	Draws []BatchDraw
+	// FirstDraws: some member may draw in their campaign for the first
+	// time (their row is created).
+	FirstDraws bool
+}
+
+// DrawBatchState is what LoadDrawBatch found.
+type DrawBatchState struct {
+	Members map[MemberKey]MemberState // locked for the unit of work
+	Prior   map[DrawKey]Draw          // draws already stored under the keys
+	Prizes  map[int64]Prize           // the campaigns' prizes, by id, not locked
+}
+
+// PrizeClaimQuery is what the draws of a batch that passed their limits
+// load before their prizes are decided.
+type PrizeClaimQuery struct {
+	Stocked []int64  // prizes with stock left, ascending: locked for the unit of work
+	Wins    []WinKey // members' wins of prizes with a per-member limit
+	// Drawers are the members whose points the draws change; Spenders
+	// those of them who pay for their draw.
+	Drawers  []int64
+	Spenders map[int64]bool
+}
+
+// PrizeClaimState is what LoadPrizeClaims found.
+type PrizeClaimState struct {
+	Stocked map[int64]Prize // locked for the unit of work
+	Wins    map[WinKey]int
 }

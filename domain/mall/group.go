@@ -20,32 +20,33 @@ import (
 // one). A group commits the redemptions of one item and one day in ONE
 // unit of work, each step made once for the whole group:
 //
-//  1. the members' rows of the item created if missing and locked, their
-//     usage of the item (only when it has limits) and the redemptions
-//     under the requests' keys read under that lock (replays answer the
-//     stored redemption), the members' ledger accounts taken
-//     (ledger.LockMembers), free codes of a coupon item's pool taken, and
-//     the item read — sent together where the store can (its *Later
-//     methods; repo/mallstore says how);
+//  1. one load (Store.LoadGroup): the members' rows of the item locked
+//     for the unit of work (created if missing), their usage of the item
+//     (only when it has limits), the redemptions under the requests' keys
+//     (replays answer the stored redemption), the members' points
+//     accounts taken, free codes of a coupon item's pool taken, and the
+//     item as stored now;
 //  2. decide for each request in arrival order — the same decision the
 //     one-by-one path makes (commit) — on that state, each accepted
 //     redemption counting for the next ones: the item's Sold, the member's
 //     usage and points, the next free code. A second request with a key
 //     already decided in the group is its replay;
-//  3. the redemption rows in one statement (their ids name the ledger
-//     spends), one ledger.ApplyWithoutIDs of every spend, the codes given
-//     in one statement, and last the item's stock taken for the whole
-//     group, sent with the COMMIT where the store can (TakeStockLater), so
-//     the hot row is locked for no round trip at all.
+//  3. the redemption rows at once (their ids name the ledger spends), one
+//     ledger.ApplyWithoutIDs of every spend, and last the codes given and
+//     the item's stock taken for the whole group (Store.SellGroup), which
+//     fails the unit of work when fewer units are left than decided.
+//
+// In which order the store locks, and how many requests a group costs
+// the database, is repo/mallstore's (its package doc).
 //
 // A group reads no balance: the spends are its points check
 // (Shopper.PointsUnread). A spend the ledger refuses rolls the group back,
 // and it runs again without that request, which runs alone: the one-by-one
 // path reads the balance and Decide words the refusal. Any other failure
-// (fewer units left at the stock UPDATE than decided (ErrStockShort), a key taken behind the group's
-// back, a deadlock beyond the retries) rolls the group back and every
-// request of it runs alone through the one-by-one path, which decides
-// everything again from SQL.
+// (fewer units left than decided (ErrStockShort), a key taken behind the
+// group's back, a conflict beyond the retries) rolls the group back and
+// every request of it runs alone through the one-by-one path, which
+// decides everything again from the database.
 
 type redeemJob struct {
 	ctx      context.Context
@@ -177,59 +178,30 @@ func (s *Service) redeemGroup(ctx context.Context, jobs []*redeemJob) (map[*rede
 	itemID, day := jobs[0].it.ID, jobs[0].day
 	members := make([]int64, 0, len(jobs))
 	keys := make([]RedemptionKey, 0, len(jobs))
-	withLots := map[int64]bool{}
 	for _, j := range jobs {
 		members = append(members, j.memberID)
 		keys = append(keys, RedemptionKey{MemberID: j.memberID, Key: j.key})
-		withLots[j.memberID] = true
 	}
 	slices.Sort(members)
 	members = slices.Compact(members)
 	limited := jobs[0].it.LimitTotal > 0 || jobs[0].it.LimitDaily > 0
 
-	// Step 1, in the one-by-one path's lock order: member rows, accounts,
-	// codes (skipping taken ones), the item row last (at step 3).
-	usageF, err := s.Store.LockMembersLater(ctx, itemID, members, day, limited)
-	if err != nil {
-		return nil, err
-	}
-	priorF, err := s.Store.RedemptionsByKeysLater(ctx, keys)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.Points.LockMembers(ctx, members, withLots); err != nil {
-		return nil, err
-	}
-	var codesF func() ([]PoolCode, error)
+	// Step 1: everything the decision needs, in one load.
+	q := RedemptionGroupQuery{ItemID: itemID, Day: day, Members: members, Keys: keys, Usage: limited}
 	if needsCode(jobs[0].it) {
-		if codesF, err = s.Store.FreeCodesLater(ctx, itemID, len(jobs)); err != nil {
-			return nil, err
-		}
+		q.Codes = len(jobs)
 	}
-	it, err := s.Store.Item(ctx, itemID)
+	loaded, err := s.Store.LoadGroup(ctx, q)
 	if err != nil {
 		return nil, err
 	}
+	it, usage, prior, pool := loaded.Item, loaded.Usage, loaded.Prior, loaded.Codes
 	if it.CashFen > 0 || (!limited && (it.LimitTotal > 0 || it.LimitDaily > 0)) {
 		return nil, errItemChanged // a cash part or limits since the requests read it (ItemTTL)
 	}
 	for _, j := range jobs {
 		if len(it.Tiers) > 0 && !j.tierRead {
 			return nil, errItemChanged // tiers since the request read it
-		}
-	}
-	usage, err := usageF()
-	if err != nil {
-		return nil, err
-	}
-	prior, err := priorF()
-	if err != nil {
-		return nil, err
-	}
-	var pool []PoolCode
-	if codesF != nil {
-		if pool, err = codesF(); err != nil {
-			return nil, err
 		}
 	}
 	free := pool
@@ -312,12 +284,8 @@ func (s *Service) redeemGroup(ctx context.Context, jobs []*redeemJob) (map[*rede
 			given = append(given, c)
 		}
 	}
-	if err := s.Store.GiveCodes(ctx, given); err != nil {
-		return nil, err
-	}
-	// With the commit where the store can: the item row is then locked for
-	// no round trip at all.
-	if err := s.Store.TakeStockLater(ctx, itemID, int64(len(rs))); err != nil {
+	// The codes and the item's stock last.
+	if err := s.Store.SellGroup(ctx, itemID, int64(len(rs)), given); err != nil {
 		return nil, err
 	}
 	for i, j := range payers {

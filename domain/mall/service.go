@@ -21,9 +21,8 @@ type Points interface {
 	Spend(ctx context.Context, in ledger.SpendInput) (ledger.Entry, error)
 	Reverse(ctx context.Context, in ledger.ReverseInput) (ledger.Entry, error)
 	Balance(ctx context.Context, memberID int64) (ledger.Balance, error)
-	// LockMembers and ApplyWithoutIDs are what a group of redemptions
-	// spends through (group.go).
-	LockMembers(ctx context.Context, members []int64, withLots map[int64]bool) (func(memberID int64) bool, error)
+	// ApplyWithoutIDs is what a group of redemptions spends through
+	// (group.go).
 	ApplyWithoutIDs(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
 }
 
@@ -358,7 +357,7 @@ func (s *Service) reserve(ctx context.Context, it *Item, r Reservation) error {
 var errGateSkipped = errors.New("mall: gate skipped")
 
 // commit is the unit of work of one redemption, one by one: its state
-// loaded and saved one statement at a time; decide says yes or no. SQL
+// loaded and saved one call at a time; decide says yes or no. SQL
 // decides, whatever the Gate said. soldOut reports that SQL had no unit
 // left.
 func (s *Service) commit(ctx context.Context, itemID, memberID int64, key string, now time.Time, day int) (Redemption, bool, error) {
@@ -403,7 +402,8 @@ func (s *Service) commit(ctx context.Context, itemID, memberID int64, key string
 			return Redemption{}, false, err
 		}
 	}
-	// The hot row last: its lock is held only until the commit.
+	// The item's stock last, as a group takes it (repo/mallstore's lock
+	// order).
 	ok, err := s.Store.TakeStock(ctx, itemID, 1)
 	if err != nil {
 		return Redemption{}, false, err

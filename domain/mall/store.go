@@ -15,8 +15,8 @@ var ErrDuplicateKey = errors.New("mall: duplicate redemption key")
 // repeating, rare but certain over millions of codes).
 var ErrDuplicatePickupCode = errors.New("mall: duplicate pickup code")
 
-// ErrStockShort fails a unit of work whose TakeStockLater found fewer
-// units left than it took.
+// ErrStockShort fails a unit of work whose SellGroup found fewer units
+// left than it took.
 var ErrStockShort = errors.New("mall: fewer units left than taken")
 
 // Page is a keyset page of the catalogue: items after the cursor in
@@ -57,11 +57,6 @@ type Store interface {
 	// TakeStock takes n units if that many are left (sold + n <= stock)
 	// and reports whether it did.
 	TakeStock(ctx context.Context, itemID, n int64) (bool, error)
-	// TakeStockLater takes n units, sent with the unit of work's next
-	// statement or its commit where the store can; when fewer than n are
-	// left the unit of work fails with ErrStockShort (wrapped), there or
-	// at once.
-	TakeStockLater(ctx context.Context, itemID, n int64) error
 	// ReturnStock gives one unit back (sold − 1).
 	ReturnStock(ctx context.Context, itemID int64) error
 
@@ -80,20 +75,17 @@ type Store interface {
 	// CodesLeft counts the free codes of each item's pool.
 	CodesLeft(ctx context.Context, itemIDs []int64) (map[int64]int64, error)
 
-	// LockMembersLater is LockMember for members (ascending, unique) of
-	// one item: their rows created if missing and locked, sent with the
-	// unit of work's next statement where the store can. The func
-	// returned, called after that statement, gives their usage of the item
-	// (today being day) when usage, else nothing.
-	LockMembersLater(ctx context.Context, itemID int64, members []int64, day int, usage bool) (func() (map[int64]Usage, error), error)
-	// RedemptionsByKeysLater is RedemptionByKey for many keys, sent with
-	// the unit of work's next statement where the store can; the func
-	// returned, called after it, gives what it found.
-	RedemptionsByKeysLater(ctx context.Context, keys []RedemptionKey) (func() (map[RedemptionKey]Redemption, error), error)
-	// FreeCodesLater is FreeCodes sent with the unit of work's next
-	// statement where the store can; the func returned, called after it,
-	// gives the codes.
-	FreeCodesLater(ctx context.Context, itemID int64, n int) (func() ([]PoolCode, error), error)
+	// LoadGroup loads what a group of redemptions of one item decides on
+	// (see RedemptionGroupQuery), the members' rows of the item created if
+	// missing and locked for the unit of work, and their points accounts,
+	// with their lots, taken for it (ledger.AccountTaker): each of them
+	// spends.
+	LoadGroup(ctx context.Context, q RedemptionGroupQuery) (RedemptionGroup, error)
+	// SellGroup gives each code to its redemption (GiveCodes) and takes
+	// units of the item's stock, the last writes of a group's unit of
+	// work; when fewer units are left the unit of work fails with
+	// ErrStockShort (wrapped), at once or when it ends.
+	SellGroup(ctx context.Context, itemID, units int64, given []PoolCode) error
 	// InsertRedemptions stores rs in as few statements as it can and sets
 	// their ids; a used key is ErrDuplicateKey.
 	InsertRedemptions(ctx context.Context, rs []*Redemption) error
@@ -111,6 +103,29 @@ type Store interface {
 	RedemptionByPickupCode(ctx context.Context, code string) (Redemption, bool, error)
 	// Redemptions lists the member's redemptions newest first (keyset).
 	Redemptions(ctx context.Context, memberID int64, limit int, cursor int64) ([]Redemption, int64, error)
+}
+
+// RedemptionGroupQuery is what a group of redemptions of one item on one
+// day loads (Store.LoadGroup).
+type RedemptionGroupQuery struct {
+	ItemID  int64
+	Day     int     // yyyymmdd
+	Members []int64 // ascending, unique
+	Keys    []RedemptionKey
+	// Usage: the item has limits, load the members' usage of it.
+	Usage bool
+	// Codes is how many free codes of the item's pool to take for the unit
+	// of work (codes other units of work hold are skipped where the store
+	// can); 0 takes none.
+	Codes int
+}
+
+// RedemptionGroup is what LoadGroup found.
+type RedemptionGroup struct {
+	Item  *Item                        // as stored now
+	Usage map[int64]Usage              // by member, when asked
+	Prior map[RedemptionKey]Redemption // redemptions already stored under the keys
+	Codes []PoolCode                   // the free codes taken, oldest first
 }
 
 // RedemptionKey names a member's redemption by its idempotency key.

@@ -138,17 +138,17 @@ func (s *Service) commitGroup(jobs []*paidJob) {
 // of those it handled; the others run alone. The steps are those of the
 // group-commit notes.
 func (s *Service) runGroup(ctx context.Context, jobs []*paidJob) (map[*paidJob]Outcome, error) {
-	// Step 1: the taken events and the tier rows (locked) of every member
-	// named travel with the read of the members: one request.
+	// Step 1: the taken events, the tier rows of every member named (taken
+	// for the unit of work) and the members.
 	ids := make([]string, 0, len(jobs))
 	named := make([]int64, 0, len(jobs))
 	for _, j := range jobs {
 		ids = append(ids, j.e.EventID)
 		named = append(named, j.e.Member.MemberID)
 	}
-	// When the rules will lock nothing, the accounts come next in the
-	// ordinary path's lock order: they are locked (and the referral
-	// bindings read) in the same request.
+	// When the rules draw on no limit, the accounts come next in the
+	// ordinary path's order: they are taken (and what the first-paid
+	// hooks need loaded) with the rest of step 1.
 	mayLock, err := s.Rules.MayLimit(ctx, rules.OrderPaid)
 	if err != nil {
 		return nil, err

@@ -30,8 +30,9 @@ import (
 //  2. Rewards.Decide for each request (the same decision a lone sign-in
 //     makes; tiers from one TiersOf call per group, before the
 //     transaction), then the new day rows, inserted at once;
-//  3. for members whose account step 1 did not lock (none yet, or a ledger
-//     without LockMembers), their rows of yesterday taken, now
+//  3. for members whose account step 1 did not take (none yet, or a
+//     ledger that takes accounts only when it applies), their rows of
+//     yesterday taken, now
 //     that today's rows hold their locks: a make-up of yesterday (or
 //     renumbering through it) that had not committed at step 1 is waited
 //     for and seen, and a row whose streak changed is decided again and

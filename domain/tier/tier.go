@@ -9,9 +9,9 @@
 // earns, and never within Protection (12 months) of reaching their current
 // level — whether it was reached by growth or bought with points.
 //
-// Every change runs under a row lock on the member's tier row (SELECT … FOR
-// UPDATE on MySQL; the immediate transaction on SQLite), in the caller's
-// unit of work, so an order's growth and its points commit together.
+// Every change runs with the member's tier row locked for the caller's
+// unit of work (repo/tierstore says how), so an order's growth and its
+// points commit together.
 package tier
 
 import (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -56,8 +57,8 @@ func (s *Store) forUpdate() string {
 	return ""
 }
 
-// Prizes implements lottery.GroupStore.
-func (s *Store) Prizes(ctx context.Context, campaignIDs []int64) (map[int64]lottery.Prize, error) {
+// prizes reads the campaigns' prizes as stored now (no lock).
+func (s *Store) prizes(ctx context.Context, campaignIDs []int64) (map[int64]lottery.Prize, error) {
 	var rows []prizeRow
 	if err := s.db(ctx).Where("campaign_id IN ?", campaignIDs).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("load prizes: %w", err)
@@ -69,8 +70,9 @@ func (s *Store) Prizes(ctx context.Context, campaignIDs []int64) (map[int64]lott
 	return out, nil
 }
 
-// WinsOf implements lottery.GroupStore: one grouped count per campaign.
-func (s *Store) WinsOf(ctx context.Context, keys []lottery.WinKey) (map[lottery.WinKey]int, error) {
+// winsOf counts the members' draws of the prizes (only the keys asked):
+// one grouped count per campaign.
+func (s *Store) winsOf(ctx context.Context, keys []lottery.WinKey) (map[lottery.WinKey]int, error) {
 	out := map[lottery.WinKey]int{}
 	by := map[int64][]lottery.WinKey{}
 	for _, k := range keys {
@@ -281,11 +283,11 @@ func (s *Store) writeGroupLate(ctx context.Context, draws []*lottery.Draw, membe
 	return nil
 }
 
-// drawsByKeys is DrawsByKeysLater, sent now.
+// drawsByKeys is drawsByKeysLater, sent now.
 func (s *Store) drawsByKeys(ctx context.Context, keys []lottery.DrawKey) (map[lottery.DrawKey]lottery.Draw, error) {
-	f, err := s.DrawsByKeysLater(ctx, keys)
+	f, err := s.drawsByKeysLater(ctx, keys)
 	if err == nil {
-		err = s.Flush(ctx)
+		err = s.DB.Flush(ctx)
 	}
 	if err != nil {
 		return nil, err
@@ -315,10 +317,11 @@ func (s *Store) createMembersLater(ctx context.Context, keys []lottery.MemberKey
 	return nil
 }
 
-// LockMembersLater implements lottery.GroupStore: the members' rows (with
-// create, the missing ones created first) locked and read, sent with the
-// transaction's next statement.
-func (s *Store) LockMembersLater(ctx context.Context, keys []lottery.MemberKey, create bool) (func() (map[lottery.MemberKey]lottery.MemberState, []lottery.MemberKey, error), error) {
+// lockMembersLater queues the locking read of the members' rows (with
+// create, the missing ones created first), sent with the transaction's
+// next statement; the func returned, called after it, gives their counters
+// and the keys without a row.
+func (s *Store) lockMembersLater(ctx context.Context, keys []lottery.MemberKey, create bool) (func() (map[lottery.MemberKey]lottery.MemberState, []lottery.MemberKey, error), error) {
 	out := make(map[lottery.MemberKey]lottery.MemberState, len(keys))
 	if create {
 		if err := s.createMembersLater(ctx, keys); err != nil {
@@ -352,9 +355,9 @@ func (s *Store) LockMembersLater(ctx context.Context, keys []lottery.MemberKey, 
 	}, nil
 }
 
-// DrawsByKeysLater implements lottery.GroupStore: DrawsByKeys sent
-// with the transaction's next statement.
-func (s *Store) DrawsByKeysLater(ctx context.Context, keys []lottery.DrawKey) (func() (map[lottery.DrawKey]lottery.Draw, error), error) {
+// drawsByKeysLater queues the read of the draws stored under the keys,
+// sent with the transaction's next statement.
+func (s *Store) drawsByKeysLater(ctx context.Context, keys []lottery.DrawKey) (func() (map[lottery.DrawKey]lottery.Draw, error), error) {
 	out := map[lottery.DrawKey]lottery.Draw{}
 	if len(keys) == 0 {
 		return func() (map[lottery.DrawKey]lottery.Draw, error) { return out, nil }, nil
@@ -411,9 +414,9 @@ func (s *Store) drawKeysWhere(keys []lottery.DrawKey) (string, []any) {
 	return "member_id IN (" + repo.Marks(len(members)) + ") AND idem_key IN (" + repo.Marks(len(idem)) + ")", append(members, idem...)
 }
 
-// LockPrizesLater implements lottery.GroupStore: the stocked prizes locked (ascending) and read, sent with
-// the transaction's next statement.
-func (s *Store) LockPrizesLater(ctx context.Context, ids []int64) (func() (map[int64]lottery.Prize, error), error) {
+// lockPrizesLater queues the locking read of the prizes (ascending), sent
+// with the transaction's next statement.
+func (s *Store) lockPrizesLater(ctx context.Context, ids []int64) (func() (map[int64]lottery.Prize, error), error) {
 	out := make(map[int64]lottery.Prize, len(ids))
 	if len(ids) == 0 {
 		return func() (map[int64]lottery.Prize, error) { return out, nil }, nil
@@ -439,5 +442,150 @@ func (s *Store) LockPrizesLater(ctx context.Context, ids []int64) (func() (map[i
 	return func() (map[int64]lottery.Prize, error) { return out, nil }, nil
 }
 
-// Flush implements lottery.GroupStore.
-func (s *Store) Flush(ctx context.Context) error { return s.DB.Flush(ctx) }
+// LoadDrawBatch implements lottery.GroupStore: step 1 of a draw group in
+// one request (see the package doc) — the member rows' lock (with
+// FirstDraws, their upsert first), under it the draws under the keys, the
+// drawers' accounts when no campaign of the batch has a stocked prize (as
+// the request saw it), and the prizes, whose read sends them all. A key
+// without a row fails it with lottery.ErrFirstDraw: creating the row now
+// would lock a member row after the accounts (taken in this request), so
+// the group runs again creating them first.
+func (s *Store) LoadDrawBatch(ctx context.Context, q lottery.DrawBatchQuery) (lottery.DrawBatchState, error) {
+	mkeys := make([]lottery.MemberKey, 0, len(q.Draws))
+	dkeys := make([]lottery.DrawKey, 0, len(q.Draws))
+	var cids []int64
+	cseen := map[int64]bool{}
+	stocked := false
+	for _, d := range q.Draws {
+		mkeys = append(mkeys, lottery.MemberKey{CampaignID: d.Campaign.ID, MemberID: d.MemberID})
+		dkeys = append(dkeys, lottery.DrawKey{MemberID: d.MemberID, Key: d.Key})
+		if !cseen[d.Campaign.ID] {
+			cseen[d.Campaign.ID] = true
+			cids = append(cids, d.Campaign.ID)
+			stocked = stocked || hasStock(d.Campaign)
+		}
+	}
+	sort.Slice(mkeys, func(a, b int) bool {
+		if mkeys[a].CampaignID != mkeys[b].CampaignID {
+			return mkeys[a].CampaignID < mkeys[b].CampaignID
+		}
+		return mkeys[a].MemberID < mkeys[b].MemberID
+	})
+	statesF, err := s.lockMembersLater(ctx, mkeys, q.FirstDraws)
+	if err != nil {
+		return lottery.DrawBatchState{}, err
+	}
+	priorF, err := s.drawsByKeysLater(ctx, dkeys)
+	if err != nil {
+		return lottery.DrawBatchState{}, err
+	}
+	// Without stocked prizes no prize row is locked, so the accounts can
+	// be locked in this request, right after the member rows: the
+	// one-by-one path's lock order holds.
+	if !stocked {
+		members := make([]int64, 0, len(q.Draws))
+		spenders := map[int64]bool{}
+		for _, d := range q.Draws {
+			members = append(members, d.MemberID)
+			if d.MaySpend {
+				spenders[d.MemberID] = true
+			}
+		}
+		if err := s.takeAccounts(ctx, members, spenders); err != nil {
+			return lottery.DrawBatchState{}, err
+		}
+	}
+	fresh, err := s.prizes(ctx, cids)
+	if err != nil {
+		return lottery.DrawBatchState{}, err
+	}
+	states, missing, err := statesF()
+	if err != nil {
+		return lottery.DrawBatchState{}, err
+	}
+	if len(missing) > 0 {
+		return lottery.DrawBatchState{}, lottery.ErrFirstDraw
+	}
+	prior, err := priorF()
+	if err != nil {
+		return lottery.DrawBatchState{}, err
+	}
+	return lottery.DrawBatchState{Members: states, Prior: prior, Prizes: fresh}, nil
+}
+
+// LoadPrizeClaims implements lottery.GroupStore: step 3's reads in one
+// request, in lock order — the stocked prizes, then the drawers' accounts
+// (with the lots of the spenders) unless LoadDrawBatch took them, then the
+// wins. With nothing to read it sends nothing.
+func (s *Store) LoadPrizeClaims(ctx context.Context, q lottery.PrizeClaimQuery) (lottery.PrizeClaimState, error) {
+	taken := s.accountsTaken(ctx)
+	if taken && len(q.Stocked) == 0 && len(q.Wins) == 0 {
+		return lottery.PrizeClaimState{Stocked: map[int64]lottery.Prize{}, Wins: map[lottery.WinKey]int{}}, nil
+	}
+	lockedF, err := s.lockPrizesLater(ctx, q.Stocked)
+	if err != nil {
+		return lottery.PrizeClaimState{}, err
+	}
+	if !taken {
+		if err := s.takeAccounts(ctx, q.Drawers, q.Spenders); err != nil {
+			return lottery.PrizeClaimState{}, err
+		}
+	}
+	wins := map[lottery.WinKey]int{}
+	if len(q.Wins) > 0 {
+		if wins, err = s.winsOf(ctx, q.Wins); err != nil {
+			return lottery.PrizeClaimState{}, err
+		}
+	} else if err := s.DB.Flush(ctx); err != nil {
+		return lottery.PrizeClaimState{}, err
+	}
+	locked, err := lockedF()
+	if err != nil {
+		return lottery.PrizeClaimState{}, err
+	}
+	return lottery.PrizeClaimState{Stocked: locked, Wins: wins}, nil
+}
+
+// hasStock reports whether c (as cached) has a prize with a stock.
+func hasStock(c *lottery.Campaign) bool {
+	for _, p := range c.Prizes {
+		if p.Stock != lottery.Unlimited && !p.Empty() {
+			return true
+		}
+	}
+	return false
+}
+
+// accountsTakenKey marks, in a pipelined transaction, that its draw group
+// took its drawers' accounts (repo.Local).
+type accountsTakenKey struct{}
+
+// takeAccounts takes the members' ledger accounts (with the lots of the
+// spenders) for the transaction in ctx: in a pipelined one their locking
+// read waits for the next statement (ledger.AccountTaker), and the
+// ledger's Apply later in the transaction reads them no more.
+func (s *Store) takeAccounts(ctx context.Context, members []int64, spenders map[int64]bool) error {
+	if len(members) == 0 {
+		return nil
+	}
+	if s.Accounts == nil {
+		return fmt.Errorf("lotterystore: no Accounts to take the drawers' points accounts (use New)")
+	}
+	members = slices.Clone(members)
+	slices.Sort(members)
+	members = slices.Compact(members)
+	if _, err := s.Accounts.TakeAccounts(ctx, members, spenders); err != nil {
+		return err
+	}
+	_, set := repo.Local(ctx, accountsTakenKey{})
+	set(true)
+	return nil
+}
+
+// accountsTaken reports whether the draw group in ctx took its drawers'
+// accounts already (in a pipelined transaction; elsewhere taking them is
+// nothing, and the ledger locks them when it applies).
+func (s *Store) accountsTaken(ctx context.Context) bool {
+	v, _ := repo.Local(ctx, accountsTakenKey{})
+	return v != nil
+}

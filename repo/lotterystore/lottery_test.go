@@ -39,8 +39,9 @@ func newFixture(t testing.TB) *fixture {
 func newFixtureWith(t testing.TB, gc batch.Settings, ttl time.Duration) *fixture {
 	env := testenv.New(t)
 	clock := domain.NewFakeClock(t0)
-	led := &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: clock}
-	st := &lotterystore.Store{DB: env.DB}
+	ls := &ledgerstore.Store{DB: env.DB}
+	led := &ledger.Service{Store: ls, Tx: env.DB, Clock: clock}
+	st := lotterystore.New(env.DB, ls)
 	svc := &lottery.Service{Store: st, Gate: &lotterystore.Gate{R: env.Redis}, Points: led, Tx: env.DB, Clock: clock,
 		GroupCommit: gc, CampaignTTL: ttl}
 	return &fixture{env: env, ledger: led, svc: svc, store: st, clock: clock}

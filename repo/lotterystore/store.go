@@ -4,19 +4,42 @@
 // # A draw group on MySQL
 //
 // A draw group (domain/lottery group.go) runs in a pipelined transaction
-// (repo.DB.InPipelinedTx). Each *Later method of lottery.GroupStore queues
-// its read (repo.DB.LaterRead) to be sent with the transaction's next
-// statement, and returns a function giving its result once that statement
-// has run (elsewhere it reads at once); Flush sends what waits, and the
-// reads run on the server in the order they were queued. So the member
-// rows' lock, the draws under the keys and the prizes go in the first
-// request (with the ledger accounts too, ledger.Service.LockMembers, when
-// no campaign of the group has a stocked prize, so no prize row is
-// locked), the stocked prizes' lock (FOR UPDATE), the accounts and the
-// wins in a second one when needed, and every write (the ledger's entries
-// through ApplyWithoutIDs, the draw rows, counters and won) with the
-// COMMIT; the draw and entry ids are read back by the same request. A
-// draw group is then two or three requests to the server.
+// (repo.DB.InPipelinedTx): a statement whose answer nobody waits for is
+// queued (repo.DB.Later, LaterRead) and sent with the transaction's next
+// statement, the reads running on the server in the order they were
+// queued. The group asks the store for what it decides on in two loads,
+// and each load is one request:
+//
+//  1. LoadDrawBatch: the member rows' upsert (first draws only) and
+//     locking read (FOR UPDATE, ascending), the draws under the keys and
+//     — when no campaign of the group has a stocked prize, so that no
+//     prize row will be locked — the ledger accounts (Store.Accounts,
+//     ledger.AccountTaker) are queued, and the prizes' read sends them;
+//  2. LoadPrizeClaims: the stocked prizes' lock (FOR UPDATE, ascending),
+//     the accounts if step 1 did not take them, and the wins' count, whose
+//     read sends them (nothing at all when there is nothing to read);
+//
+// then every write (the ledger's entries through ApplyWithoutIDs, the
+// draw rows, counters and won, WriteGroup) waits and travels with the
+// COMMIT, and the draw and entry ids are read back by the same request
+// (SELECT @v := LAST_INSERT_ID(): consecutive ids). A draw group is then
+// two or three requests to the server.
+//
+// # Lock order
+//
+// Every path that draws locks in the one-by-one path's order: the member's
+// campaign row, the prize rows (ascending), the ledger accounts
+// (ascending). A group keeps it: its accounts go in the first request only
+// when it locks no prize row, and a member row missing at the first
+// request (a first draw the Gate did not announce) is not created there —
+// it would be locked after the accounts — but fails the attempt with
+// lottery.ErrFirstDraw, and the group runs again creating the rows first.
+// At READ COMMITTED a locking read sees the latest committed row, so the
+// counters and won read under these locks are the ones the writes replace.
+//
+// On SQLite, in a transaction already, or with pipelining disabled, every
+// statement runs at once, in the same order (taking the accounts is then
+// nothing: the ledger locks them when it applies).
 package lotterystore
 
 import (
@@ -28,6 +51,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/repo"
 )
@@ -35,6 +59,15 @@ import (
 // Store implements lottery.Store (and lottery.GroupStore, group.go).
 type Store struct {
 	DB *repo.DB
+	// Accounts takes a draw group's ledger accounts with its loads: the
+	// ledger store of the ledger.Service the lottery's Points are.
+	Accounts ledger.AccountTaker
+}
+
+// New returns the store of db whose draw groups take their ledger
+// accounts through accounts.
+func New(db *repo.DB, accounts ledger.AccountTaker) *Store {
+	return &Store{DB: db, Accounts: accounts}
 }
 
 var _ lottery.Store = (*Store)(nil)

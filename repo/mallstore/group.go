@@ -11,23 +11,6 @@ import (
 	"github.com/jifen/jifen/repo"
 )
 
-// # A group of redemptions (domain/mall group.go)
-//
-// In a pipelined transaction (repo.DB.InPipelinedTx, MySQL) a group costs
-// three requests to the server whatever its size:
-//
-//  1. the member rows' upsert and locking read, the usage count, the reads
-//     under the keys, the ledger's account lock and the free codes
-//     (locking, SKIP LOCKED) wait (repo.DB.Later, LaterRead) and travel
-//     with the item's read;
-//  2. the redemptions' multi-row INSERT (its first id reported: ids are
-//     consecutive, repo.DB.ConsecutiveIDs; else one INSERT per row);
-//  3. the ledger's writes, the codes' UPDATE and the item's stock UPDATE
-//     and its guard (TakeStockLater) wait and travel with the COMMIT: the
-//     hot row is locked for the time the server takes to run them.
-//
-// On SQLite every statement runs at once, in process.
-
 // groupChunk caps the rows of one multi-row INSERT (17 placeholders a row).
 const groupChunk = 500
 
@@ -41,8 +24,10 @@ func (s *Store) forUpdate() string {
 	return ""
 }
 
-// LockMembersLater implements mall.Store.
-func (s *Store) LockMembersLater(ctx context.Context, itemID int64, members []int64, day int, usage bool) (func() (map[int64]mall.Usage, error), error) {
+// lockMembersLater queues the members' rows' upsert and locking read and,
+// with usage, the count of their usage of the item; the func returned,
+// called after the next statement, gives the usage.
+func (s *Store) lockMembersLater(ctx context.Context, itemID int64, members []int64, day int, usage bool) (func() (map[int64]mall.Usage, error), error) {
 	now := time.Now().UTC()
 	args := make([]any, 0, 3*len(members))
 	for _, m := range members {
@@ -97,9 +82,9 @@ func (s *Store) LockMembersLater(ctx context.Context, itemID int64, members []in
 	return func() (map[int64]mall.Usage, error) { return out, scanErr }, nil
 }
 
-// RedemptionsByKeysLater implements mall.Store: one read of the members'
-// rows with any of the keys, kept when the pair matches.
-func (s *Store) RedemptionsByKeysLater(ctx context.Context, keys []mall.RedemptionKey) (func() (map[mall.RedemptionKey]mall.Redemption, error), error) {
+// redemptionsByKeysLater queues one read of the members' rows with any of
+// the keys, kept when the pair matches.
+func (s *Store) redemptionsByKeysLater(ctx context.Context, keys []mall.RedemptionKey) (func() (map[mall.RedemptionKey]mall.Redemption, error), error) {
 	out := map[mall.RedemptionKey]mall.Redemption{}
 	if len(keys) == 0 {
 		return func() (map[mall.RedemptionKey]mall.Redemption, error) { return out, nil }, nil
@@ -141,8 +126,8 @@ func (s *Store) RedemptionsByKeysLater(ctx context.Context, keys []mall.Redempti
 	return func() (map[mall.RedemptionKey]mall.Redemption, error) { return out, nil }, nil
 }
 
-// FreeCodesLater implements mall.Store (FreeCodes says how codes are locked).
-func (s *Store) FreeCodesLater(ctx context.Context, itemID int64, n int) (func() ([]mall.PoolCode, error), error) {
+// freeCodesLater is FreeCodes queued (FreeCodes says how codes are locked).
+func (s *Store) freeCodesLater(ctx context.Context, itemID int64, n int) (func() ([]mall.PoolCode, error), error) {
 	q := "SELECT id, code FROM mall_codes WHERE item_id = ? AND redemption_id = 0 ORDER BY id LIMIT ?"
 	if s.DB.Dialect() == repo.MySQL {
 		q += " FOR UPDATE SKIP LOCKED"
@@ -204,11 +189,21 @@ func (s *Store) InsertRedemptions(ctx context.Context, rs []*mall.Redemption) er
 	return nil
 }
 
-// TakeStockLater implements mall.Store: an UPDATE of sold, then a statement
-// that fails when sold went past stock — it copies the item row onto
-// itself, a duplicate of the primary key on every server and in every SQL
-// mode — both waiting for the commit in a pipelined transaction.
-func (s *Store) TakeStockLater(ctx context.Context, itemID, n int64) error {
+// SellGroup implements mall.Store: the codes' UPDATE (GiveCodes), then the
+// stock taken (takeStockLater), all waiting for the COMMIT in a pipelined
+// transaction.
+func (s *Store) SellGroup(ctx context.Context, itemID, units int64, given []mall.PoolCode) error {
+	if err := s.GiveCodes(ctx, given); err != nil {
+		return err
+	}
+	return s.takeStockLater(ctx, itemID, units)
+}
+
+// takeStockLater is an UPDATE of sold, then a statement that fails when
+// sold went past stock — it copies the item row onto itself, a duplicate
+// of the primary key on every server and in every SQL mode — both waiting
+// for the COMMIT in a pipelined transaction; elsewhere they run at once.
+func (s *Store) takeStockLater(ctx context.Context, itemID, n int64) error {
 	if err := s.DB.Later(ctx, nil, "UPDATE mall_items SET sold = sold + ? WHERE id = ?", n, itemID); err != nil {
 		return fmt.Errorf("take stock: %w", err)
 	}
@@ -222,4 +217,56 @@ func (s *Store) TakeStockLater(ctx context.Context, itemID, n int64) error {
 		return fmt.Errorf("take stock: %w", err)
 	}
 	return nil
+}
+
+// LoadGroup implements mall.Store: step 1 of a group in one request (see
+// the package doc), in the one-by-one path's lock order — the member rows
+// (upsert, then locking read), their usage and the redemptions under the
+// keys, the ledger accounts (Store.Accounts), the free codes (locking,
+// SKIP LOCKED) — queued and sent by the item's read, which takes no lock:
+// the item row is locked last, by SellGroup, with the COMMIT.
+func (s *Store) LoadGroup(ctx context.Context, q mall.RedemptionGroupQuery) (mall.RedemptionGroup, error) {
+	usageF, err := s.lockMembersLater(ctx, q.ItemID, q.Members, q.Day, q.Usage)
+	if err != nil {
+		return mall.RedemptionGroup{}, err
+	}
+	priorF, err := s.redemptionsByKeysLater(ctx, q.Keys)
+	if err != nil {
+		return mall.RedemptionGroup{}, err
+	}
+	if len(q.Members) > 0 {
+		if s.Accounts == nil {
+			return mall.RedemptionGroup{}, fmt.Errorf("mallstore: no Accounts to take the members' points accounts (use New)")
+		}
+		spenders := make(map[int64]bool, len(q.Members))
+		for _, m := range q.Members {
+			spenders[m] = true
+		}
+		if _, err := s.Accounts.TakeAccounts(ctx, q.Members, spenders); err != nil {
+			return mall.RedemptionGroup{}, err
+		}
+	}
+	var codesF func() ([]mall.PoolCode, error)
+	if q.Codes > 0 {
+		if codesF, err = s.freeCodesLater(ctx, q.ItemID, q.Codes); err != nil {
+			return mall.RedemptionGroup{}, err
+		}
+	}
+	it, err := s.Item(ctx, q.ItemID)
+	if err != nil {
+		return mall.RedemptionGroup{}, err
+	}
+	out := mall.RedemptionGroup{Item: it}
+	if out.Usage, err = usageF(); err != nil {
+		return mall.RedemptionGroup{}, err
+	}
+	if out.Prior, err = priorF(); err != nil {
+		return mall.RedemptionGroup{}, err
+	}
+	if codesF != nil {
+		if out.Codes, err = codesF(); err != nil {
+			return mall.RedemptionGroup{}, err
+		}
+	}
+	return out, nil
 }

@@ -59,8 +59,9 @@ func newFixture(t testing.TB) *fixture { return newFixtureWith(t, grouped) }
 func newFixtureWith(t testing.TB, gc batch.Settings) *fixture {
 	env := testenv.New(t)
 	clock := domain.NewFakeClock(t0)
-	led := &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: clock}
-	st := &mallstore.Store{DB: env.DB}
+	ls := &ledgerstore.Store{DB: env.DB}
+	led := &ledger.Service{Store: ls, Tx: env.DB, Clock: clock}
+	st := mallstore.New(env.DB, ls)
 	tr := tiers{}
 	svc := &mall.Service{Store: st, Gate: &mallstore.Gate{R: env.Redis}, Points: led, Tiers: tr, Tx: env.DB, Clock: clock, GroupCommit: gc,
 		ItemTTL: time.Second} // as the app (mall.item_cache_ttl)
@@ -478,29 +479,29 @@ func TestRedeemRushWithRedisKeysDeleted(t *testing.T) {
 	}
 }
 
-// TakeStockLater is the group's stock guard: more units than are left
-// fail the unit of work with ErrStockShort and take nothing, whether the
+// SellGroup is the group's stock guard: more units than are left fail
+// the unit of work with ErrStockShort and take nothing, whether the
 // statements run at once or wait for the commit of a pipelined
 // transaction (MySQL).
-func TestTakeStockLaterRefusesMoreThanIsLeft(t *testing.T) {
+func TestSellGroupRefusesMoreThanIsLeft(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	it := f.item(t, mall.Item{Kind: mall.KindPhysical, Stock: 5})
-	err := f.env.DB.InGroupTx(ctx, func(ctx context.Context) error { return f.store.TakeStockLater(ctx, it.ID, 6) })
+	err := f.env.DB.InGroupTx(ctx, func(ctx context.Context) error { return f.store.SellGroup(ctx, it.ID, 6, nil) })
 	if !errors.Is(err, mall.ErrStockShort) {
 		t.Fatalf("6 of 5: %v, want ErrStockShort", err)
 	}
 	if cur, _ := f.store.Item(ctx, it.ID); cur.Sold != 0 {
 		t.Fatalf("a refused take left sold %d", cur.Sold)
 	}
-	if err := f.env.DB.InGroupTx(ctx, func(ctx context.Context) error { return f.store.TakeStockLater(ctx, it.ID, 5) }); err != nil {
+	if err := f.env.DB.InGroupTx(ctx, func(ctx context.Context) error { return f.store.SellGroup(ctx, it.ID, 5, nil) }); err != nil {
 		t.Fatalf("5 of 5: %v", err)
 	}
 	if cur, _ := f.store.Item(ctx, it.ID); cur.Sold != 5 {
 		t.Fatalf("sold %d, want 5", cur.Sold)
 	}
-	err = f.env.DB.InGroupTx(ctx, func(ctx context.Context) error { return f.store.TakeStockLater(ctx, it.ID, 1) })
+	err = f.env.DB.InGroupTx(ctx, func(ctx context.Context) error { return f.store.SellGroup(ctx, it.ID, 1, nil) })
 	if !errors.Is(err, mall.ErrStockShort) {
 		t.Fatalf("1 of 0: %v, want ErrStockShort", err)
 	}

@@ -1,5 +1,44 @@
 // Package mallstore implements mall.Store over gorm (MySQL and SQLite,
 // tables in repo/schema/mall.go) and mall.Gate over Redis (gate.go).
+//
+// # A group of redemptions on MySQL
+//
+// A group of redemptions of one item (domain/mall group.go) runs in a
+// pipelined transaction (repo.DB.InPipelinedTx): a statement whose answer
+// nobody waits for is queued (repo.DB.Later, LaterRead) and sent with the
+// transaction's next statement. A group costs three requests to the
+// server whatever its size:
+//
+//  1. LoadGroup: the member rows' upsert and locking read, the usage
+//     count, the reads under the keys, the ledger's account lock
+//     (Store.Accounts, ledger.AccountTaker) and the free codes (locking,
+//     SKIP LOCKED) wait and travel with the item's read;
+//  2. InsertRedemptions: the redemptions' multi-row INSERT (its first id
+//     reported: ids are consecutive, repo.DB.ConsecutiveIDs; else one
+//     INSERT per row);
+//  3. the ledger's writes (ledger.Service.ApplyWithoutIDs), then SellGroup:
+//     the codes' UPDATE and the item's stock UPDATE and its guard wait and
+//     travel with the COMMIT.
+//
+// # Lock order
+//
+// A redemption, one by one or grouped, locks the member's row of the item
+// first (which serialises the member's redemptions of it and makes the
+// lookup under the key the truth), the ledger account next and the item
+// row last. The pool's codes are read FOR UPDATE SKIP LOCKED — a group
+// after the accounts, one by one before its spend: concurrent units of
+// work skip each other's codes instead of queueing on the first one, so
+// they never wait on them. The item row is the hot one (every redemption
+// of the item takes it): a group locks it only with the COMMIT, so it is
+// held for the time the server takes to run the last request, not for a
+// round trip. The item is read without a lock at step 1; its stock is
+// decided at SellGroup (the UPDATE of sold and its guard, which fails the
+// transaction with mall.ErrStockShort when fewer units were left than the
+// group took).
+//
+// On SQLite every statement runs at once, in process, in the same order
+// (taking the accounts is then nothing: the ledger locks them when it
+// applies).
 package mallstore
 
 import (
@@ -15,6 +54,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/mall"
 	"github.com/jifen/jifen/repo"
 )
@@ -22,6 +62,15 @@ import (
 // Store implements mall.Store.
 type Store struct {
 	DB *repo.DB
+	// Accounts takes a group's ledger accounts with its load: the ledger
+	// store of the ledger.Service the mall's Points are.
+	Accounts ledger.AccountTaker
+}
+
+// New returns the store of db whose groups take their ledger accounts
+// through accounts.
+func New(db *repo.DB, accounts ledger.AccountTaker) *Store {
+	return &Store{DB: db, Accounts: accounts}
 }
 
 var _ mall.Store = (*Store)(nil)

@@ -2,6 +2,10 @@
 // (domain/birthday) in MySQL or SQLite, joining the transaction in the
 // context.
 //
+// A member's tier row is locked for the unit of work that changes it:
+// SELECT … FOR UPDATE on MySQL; on SQLite the immediate transaction
+// already holds the database's write lock.
+//
 // TakeRows (tier.RowTaker, behind tier.Service.LockMembers) queues the
 // locked read (FOR UPDATE on MySQL) of LockMany in a pipelined
 // transaction (repo.DB.InPipelinedTx): it travels with the transaction's

@@ -298,7 +298,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.Ledger = &ledger.Service{Store: &ledgerstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, Expiry: expiry,
+	ledgerStore := &ledgerstore.Store{DB: st.DB}
+	a.Ledger = &ledger.Service{Store: ledgerStore, Tx: st.DB, Clock: opt.Clock, Expiry: expiry,
 		GroupCommit: batch.Settings{Committers: cfg.Ledger.GroupCommits, Max: cfg.Ledger.GroupMax}}
 	// Console adjustments are ledger writes: grouped with the ledger's settings.
 	a.Adjust = &adjustment.Service{Ledger: a.Ledger, Members: memberStore, Audit: auditStore, Tx: st.DB, Clock: opt.Clock,
@@ -311,7 +312,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Guides = &guide.Service{Repo: &guidestore.Store{DB: st.DB}, Audit: auditStore, Members: memberStore, Ledger: a.Ledger, Adjust: a.Adjust,
 		WeCom: work, Notifier: storeNotifier, Tx: st.DB, Clock: opt.Clock, Rules: cfg.Guides.Rules()}
 	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, a.Guides.OnRegistered)
-	a.Lottery = &lottery.Service{Store: &lotterystore.Store{DB: st.DB}, Gate: &lotterystore.Gate{R: st.Redis},
+	a.Lottery = &lottery.Service{Store: lotterystore.New(st.DB, ledgerStore), Gate: &lotterystore.Gate{R: st.Redis},
 		Points: a.Ledger, Tx: st.DB, Clock: opt.Clock, CampaignTTL: cfg.Lottery.CampaignCacheTTL,
 		GroupCommit: batch.Settings{Committers: cfg.Lottery.GroupCommits, Max: cfg.Lottery.GroupMax}}
 	ruleStore := rulestore.New(st.DB)
@@ -366,7 +367,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 			a.Tasks.Followers = official // the user-info API resolves followers' unionids
 		}
 	}
-	mallStore := &mallstore.Store{DB: st.DB}
+	mallStore := mallstore.New(st.DB, ledgerStore)
 	a.Mall = &mall.Service{Store: mallStore, Reports: mallStore, Gate: &mallstore.Gate{R: st.Redis}, Points: a.Ledger,
 		Tiers: a.Tiers, Tx: st.DB, Clock: opt.Clock, Stores: pickupStores(&guidestore.Store{DB: st.DB}),
 		TierCodes: tierCodes(cfg.Tier.DomainLevels()), GroupCommit: batch.Settings{Committers: cfg.Mall.GroupCommits, Max: cfg.Mall.GroupMax},
