@@ -50,6 +50,10 @@ func (h *Handlers) CreateOrderEvent(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
+	if req.PointsHoldID != 0 && req.Type == orders.Paid && out.Status == orders.Applied && !out.Replayed {
+		// The event captured the member's checkout hold: points spent at the till.
+		h.Risk.Spent(c.Request.Context(), out.MemberID) // points_laundering
+	}
 	status := http.StatusOK
 	if out.Status == orders.Unmatched {
 		status = http.StatusAccepted
