@@ -123,3 +123,23 @@ func TestDefaultPolicyIsValidAndBreachedCountsPastTheLimit(t *testing.T) {
 		t.Fatal("Breached: 10 of 10 is within, 11 is past, a disabled rule never")
 	}
 }
+
+func TestSamePhoneReadsNumbersAsMembersPhones(t *testing.T) {
+	cases := []struct {
+		guide, member string
+		want          bool
+	}{
+		{"13912345678", "13912345678", true},
+		{"+86 139 1234 5678", "13912345678", true},
+		{"13912345678", "13912345679", false}, // the next number is someone else
+		{"", "", false},                       // no phone on either side is no match
+		{"13912345678", "", false},
+		{"", "13912345678", false},
+		{"1391234567a", "1391234567a", false}, // not a number
+	}
+	for _, c := range cases {
+		if got := SamePhone(c.guide, c.member); got != c.want {
+			t.Errorf("SamePhone(%q, %q) = %v, want %v", c.guide, c.member, got, c.want)
+		}
+	}
+}
