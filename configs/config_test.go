@@ -168,8 +168,8 @@ func TestRiskDefaultsAreTheBuiltInPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Risk.Rules) != 3 {
-		t.Fatalf("%d configured risk rules, want the 3 pattern rules of #24", len(c.Risk.Rules))
+	if len(c.Risk.Rules) != 5 {
+		t.Fatalf("%d configured risk rules, want the 5 pattern rules of #24", len(c.Risk.Rules))
 	}
 	if got, want := risk.DefaultPolicyWith(c.Risk.DomainRules()), risk.DefaultPolicy(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("configured policy\n%+v\nbuilt-in\n%+v", got, want)

@@ -35,6 +35,9 @@ func (h *Handlers) CaptureCheckoutHold(c *gin.Context) {
 	}
 	out, err := h.Checkout.Capture(c.Request.Context(), id, checkout.CaptureRequest{OrderID: req.OrderID, TotalFen: req.TotalFen,
 		Currency: req.Currency, Key: key})
+	if err == nil && !out.Replayed {
+		h.Risk.Spent(c.Request.Context(), out.MemberID) // points_laundering: the points are spent now
+	}
 	h.answerHold(c, out, err)
 }
 

@@ -25,6 +25,9 @@ type orderEventRequest struct {
 	// PointsHoldID names the checkout hold the paid order used (captured
 	// with the event).
 	PointsHoldID int64 `json:"points_hold_id"`
+	// PayerAccount names the payment account that paid (opaque; risk's
+	// shared_payer compares it).
+	PayerAccount string `json:"payer_account"`
 }
 
 // CreateOrderEvent handles POST /api/v1/hooks/orders: a signed paid or
@@ -45,10 +48,17 @@ func (h *Handlers) CreateOrderEvent(c *gin.Context) {
 	}
 	out, err := h.Orders.Handle(c.Request.Context(), orders.Event{EventID: req.EventID, Type: req.Type, OrderID: req.OrderID,
 		Member: req.Member, StoreID: req.StoreID, Channel: req.Channel, OccurredAt: at, TotalFen: req.TotalFen,
-		Lines: req.Lines, RefundLines: req.RefundLines, PointsHoldID: req.PointsHoldID})
+		Lines: req.Lines, RefundLines: req.RefundLines, PointsHoldID: req.PointsHoldID, PayerAccount: req.PayerAccount})
 	if err != nil {
 		web.Fail(c, err)
 		return
+	}
+	if req.PointsHoldID != 0 && req.Type == orders.Paid && out.Status == orders.Applied && !out.Replayed {
+		// The event captured the member's checkout hold: points spent at the till.
+		h.Risk.Spent(c.Request.Context(), out.MemberID) // points_laundering
+	}
+	if req.PayerAccount != "" && req.Type == orders.Paid && out.Status == orders.Applied && !out.Replayed {
+		h.Risk.OrderPaid(c.Request.Context(), out.MemberID, out.OrderID, req.PayerAccount) // shared_payer
 	}
 	status := http.StatusOK
 	if out.Status == orders.Unmatched {

@@ -34,5 +34,6 @@ func (h *Handlers) SigninMakeup(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
+	h.Risk.Spent(c.Request.Context(), web.MemberID(c)) // points_laundering: a make-up is paid in points
 	c.JSON(http.StatusCreated, toSigninJSON(res))
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain/guide"
+	"github.com/jifen/jifen/domain/member"
 )
 
 // GuideJSON is a guide as the guide and the console see it.
@@ -15,6 +16,7 @@ type GuideJSON struct {
 	Name          string    `json:"name"`
 	StoreID       int64     `json:"store_id"`
 	MonthlyBudget int64     `json:"monthly_budget"`
+	PhoneMasked   string    `json:"phone_masked"` // the guide's own phone, masked as members' are; "" when none
 	Status        string    `json:"status"`
 	CreatedAt     time.Time `json:"created_at"`
 }
@@ -22,7 +24,8 @@ type GuideJSON struct {
 // ToGuideJSON converts a guide.
 func ToGuideJSON(g *guide.Guide) GuideJSON {
 	return GuideJSON{ID: g.ID, UserID: g.UserID, Code: g.Code, Scene: guide.ScenePrefix + g.Code, Name: g.Name,
-		StoreID: g.StoreID, MonthlyBudget: g.MonthlyBudget, Status: string(g.Status), CreatedAt: g.CreatedAt}
+		StoreID: g.StoreID, MonthlyBudget: g.MonthlyBudget, PhoneMasked: member.MaskPhone(g.Phone), Status: string(g.Status),
+		CreatedAt: g.CreatedAt}
 }
 
 // StoreJSON is a store; the robot key is shown only as whether it is set.

@@ -44,9 +44,13 @@ type Guide struct {
 	Name          string
 	StoreID       int64
 	MonthlyBudget int64 // points the guide may grant per Shanghai month
-	Status        Status
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Phone is the guide's own mobile number ("" when not given), set in
+	// the console: a grant to a customer bound to the same number is a
+	// grant to the guide or the guide's family (risk's guide_self_grant).
+	Phone     string
+	Status    Status
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Binding sources.

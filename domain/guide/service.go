@@ -13,6 +13,7 @@ import (
 	"github.com/jifen/jifen/domain/adjustment"
 	"github.com/jifen/jifen/domain/audit"
 	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/member"
 )
 
 // Service is the guides capability.
@@ -57,7 +58,8 @@ func storeDetail(st *Store) any {
 }
 
 func guideDetail(g *Guide) any {
-	return map[string]any{"userid": g.UserID, "name": g.Name, "store_id": g.StoreID, "monthly_budget": g.MonthlyBudget, "status": g.Status}
+	return map[string]any{"userid": g.UserID, "name": g.Name, "store_id": g.StoreID, "monthly_budget": g.MonthlyBudget, "status": g.Status,
+		"phone": member.MaskPhone(g.Phone)}
 }
 
 // MaxBudget bounds a guide's monthly budget and a single grant.
@@ -146,6 +148,7 @@ type GuideInput struct {
 	StoreID       *int64
 	MonthlyBudget *int64
 	Status        *string
+	Phone         *string // "" clears it
 }
 
 func (s *Service) apply(ctx context.Context, in GuideInput, g *Guide) error {
@@ -167,6 +170,13 @@ func (s *Service) apply(ctx context.Context, in GuideInput, g *Guide) error {
 			return domain.FieldError("monthly_budget", "must be from 0 to 1000000000")
 		}
 		g.MonthlyBudget = *in.MonthlyBudget
+	}
+	if in.Phone != nil {
+		p, ok := member.NormalPhone(*in.Phone)
+		if !ok && strings.TrimSpace(*in.Phone) != "" {
+			return domain.FieldError("phone", "a phone number is 7 to 20 digits (spaces and +86 are dropped), or empty")
+		}
+		g.Phone = p
 	}
 	if in.Status != nil {
 		switch Status(*in.Status) {

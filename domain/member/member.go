@@ -33,6 +33,17 @@ func MaskPhone(p string) string {
 	return p[:3] + strings.Repeat("*", len(p)-7) + p[len(p)-4:]
 }
 
+// NormalPhone is a phone number as members' phones are stored (WeChat's
+// purePhoneNumber: digits, no country code for the mainland), from what a
+// person types: spaces and a leading +86 dropped, then 7 to 20 digits;
+// false for anything else. The console's member search and a guide's
+// phone both read numbers through it, so a number typed either way
+// compares equal to the member's.
+func NormalPhone(s string) (string, bool) {
+	s = strings.TrimPrefix(strings.ReplaceAll(strings.TrimSpace(s), " ", ""), "+86")
+	return s, digits(s) && len(s) >= 7 && len(s) <= 20
+}
+
 // WeChatSession is what login needs of code2session's answer. WeChat's
 // session_key is not part of it: nothing here decrypts users' data, so it
 // is neither stored nor passed on (and never logged or returned).

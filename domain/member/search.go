@@ -80,8 +80,8 @@ func (q *Query) normalise() error {
 			return domain.FieldError("q", "a member id is a positive integer")
 		}
 	case ByPhone:
-		q.Value = strings.TrimPrefix(strings.ReplaceAll(q.Value, " ", ""), "+86")
-		if !digits(q.Value) || len(q.Value) < 7 || len(q.Value) > 20 {
+		var ok bool
+		if q.Value, ok = NormalPhone(q.Value); !ok {
 			return domain.FieldError("q", "a phone number is 7 to 20 digits")
 		}
 	case ByPhoneLast4:

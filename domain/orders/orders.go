@@ -80,6 +80,11 @@ type Event struct {
 	// it is captured with the event. Left out of the event's hash when 0,
 	// so events stored before it existed still replay.
 	PointsHoldID int64 `json:",omitempty"`
+	// PayerAccount is the payment account the order system saw pay a paid
+	// order: an opaque id or hash of its choosing (a card token, a WeChat
+	// Pay payer id), never read for what it is, only compared (risk's
+	// shared_payer). Left out of the hash when "", as PointsHoldID.
+	PayerAccount string `json:",omitempty"`
 }
 
 // BreakdownLine is one rule's share of an order's points.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -54,6 +55,10 @@ type Growth interface {
 	// RecordPaidMany records a group's paid orders, in order.
 	RecordPaidMany(ctx context.Context, in []tier.Paid) ([]tier.Recorded, error)
 }
+
+// payerPattern is what a payer_account may be: an id or a hash (hex,
+// base64) the order system chose.
+var payerPattern = regexp.MustCompile(`^[A-Za-z0-9_.:=+/-]{1,64}$`)
 
 // Service processes order events.
 type Service struct {
@@ -151,6 +156,9 @@ func (e *Event) Validate(now time.Time) error {
 	}
 	if _, err := domain.ParseFenOrZero("total_fen", e.TotalFen); err != nil {
 		return err
+	}
+	if e.PayerAccount != "" && (e.Type != Paid || !payerPattern.MatchString(e.PayerAccount)) {
+		return domain.FieldError("payer_account", "1 to 64 letters, digits or _ . : = + / -, on paid events only")
 	}
 	if e.PointsHoldID < 0 || e.PointsHoldID > 0 && e.Type != Paid {
 		return domain.FieldError("points_hold_id", "a positive hold id, on paid events only")

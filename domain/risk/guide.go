@@ -43,6 +43,9 @@ func (s *Service) GrantMade(ctx context.Context, g guide.Guide, gr guide.Grant, 
 	if _, err := s.ObserveConcentration(ctx, g, gr, used); err != nil {
 		s.log().WarnContext(ctx, "risk: guide grant not evaluated", "guide_id", g.ID, "err", err.Error())
 	}
+	if _, err := s.ObserveSelfGrant(ctx, g, gr); err != nil {
+		s.log().WarnContext(ctx, "risk: guide grant not evaluated", "guide_id", g.ID, "err", err.Error())
+	}
 }
 
 // concentrationEvidence is a guide_concentration flag's Evidence.

@@ -16,11 +16,14 @@ import (
 // lottery as soon as they land; a customer earns at the till and spends
 // another day.
 //
-// The pattern, precisely: a **cycle** is a spend (a ledger spend or hold)
-// that comes at most MaxMinutes after the member's latest earning of at
-// least MinPoints (a ledger earn, or a manual credit), with no other spend
-// between them: the earning was spent at once. Smaller earnings (a daily
-// sign-in) neither start nor end a cycle. A member with at least MinTimes
+// The pattern, precisely: a **cycle** is a spend (a ledger spend, or a
+// hold not released since: points at checkout, the points of a points +
+// cash item) that comes at most MaxMinutes after the member's latest
+// earning of at least MinPoints (a ledger earn, or a manual credit), with
+// no other spend between them: the earning was spent at once. A hold
+// released (the till's order cancelled, the cash never paid) spent
+// nothing and is no spend at all. Smaller earnings (a daily sign-in)
+// neither start nor end a cycle. A member with at least MinTimes
 // cycles whose spends fall within one window of WindowHours (windows start
 // at Shanghai midnight; WindowHours divides 24) is flagged once in that
 // window.
@@ -87,6 +90,12 @@ func (r Rule) launderWindow(t time.Time) time.Time {
 // Cycles lists the rule's cycles in entries (oldest first) whose spends
 // are at or after from: the one decision of what a cycle is.
 func (r Rule) Cycles(entries []ledger.Entry, from time.Time) []Cycle {
+	released := map[ledger.Ref]bool{} // a release carries its hold's reference
+	for _, e := range entries {
+		if e.Kind == ledger.KindRelease {
+			released[e.Ref] = true
+		}
+	}
 	var out []Cycle
 	var earn *ledger.Entry
 	for i := range entries {
@@ -94,7 +103,7 @@ func (r Rule) Cycles(entries []ledger.Entry, from time.Time) []Cycle {
 		switch {
 		case (e.Kind == ledger.KindEarn || e.Kind == ledger.KindAdjust && e.Delta > 0) && e.Amount >= r.MinPoints:
 			earn = e
-		case e.Kind == ledger.KindSpend || e.Kind == ledger.KindHold:
+		case e.Kind == ledger.KindSpend || e.Kind == ledger.KindHold && !released[e.Ref]:
 			if earn != nil && !e.CreatedAt.Before(from) && e.CreatedAt.Sub(earn.CreatedAt) <= time.Duration(r.MaxMinutes)*time.Minute {
 				out = append(out, Cycle{EarnedAt: earn.CreatedAt.UTC(), Earned: earn.Amount, EarnRef: refString(earn.Ref),
 					SpentAt: e.CreatedAt.UTC(), Spent: e.Amount, SpendRef: refString(e.Ref)})
@@ -113,7 +122,8 @@ func refString(r ledger.Ref) string {
 }
 
 // Spent is what a spend route calls once a spend of points (a mall
-// redemption, a paid draw) committed: it evaluates the laundering rules
+// redemption, a paid draw, a make-up sign-in, a checkout's points
+// captured) committed: it evaluates the laundering rules
 // and logs what it cannot (the spend happened either way).
 func (s *Service) Spent(ctx context.Context, memberID int64) {
 	if _, err := s.ObserveSpend(ctx, memberID); err != nil {

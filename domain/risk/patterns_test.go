@@ -68,6 +68,13 @@ func TestCyclesAreEarningsSpentAtOnce(t *testing.T) {
 		{"11 minutes is not at once", []ledger.Entry{e(ledger.KindEarn, 500, 0), e(ledger.KindSpend, 500, 11)}, at0, 0},
 		{"a small earning is no cycle", []ledger.Entry{e(ledger.KindEarn, 99, 0), e(ledger.KindSpend, 50, 1)}, at0, 0},
 		{"a hold spends too", []ledger.Entry{e(ledger.KindEarn, 100, 0), e(ledger.KindHold, 100, 2)}, at0, 1},
+		{"a hold captured spent", []ledger.Entry{e(ledger.KindEarn, 100, 0), e(ledger.KindHold, 100, 2),
+			{Kind: ledger.KindCapture, Amount: 100, CreatedAt: at0.Add(3 * time.Minute), Ref: ledger.Ref{Type: "t", ID: "2"}}}, at0, 1},
+		{"a hold released spent nothing", []ledger.Entry{e(ledger.KindEarn, 100, 0), e(ledger.KindHold, 100, 2),
+			{Kind: ledger.KindRelease, Amount: 100, Delta: 0, CreatedAt: at0.Add(3 * time.Minute), Ref: ledger.Ref{Type: "t", ID: "2"}}}, at0, 0},
+		{"a released hold does not end the cycle", []ledger.Entry{e(ledger.KindEarn, 100, 0), e(ledger.KindHold, 100, 2),
+			{Kind: ledger.KindRelease, Amount: 100, CreatedAt: at0.Add(3 * time.Minute), Ref: ledger.Ref{Type: "t", ID: "2"}},
+			e(ledger.KindHold, 100, 4)}, at0, 1},
 		{"a manual credit earns", []ledger.Entry{e(ledger.KindAdjust, 300, 0), e(ledger.KindSpend, 300, 2)}, at0, 1},
 		{"one earning, one cycle however many spends", []ledger.Entry{e(ledger.KindEarn, 500, 0), e(ledger.KindSpend, 100, 1),
 			e(ledger.KindSpend, 100, 2), e(ledger.KindSpend, 100, 3)}, at0, 1},
@@ -114,5 +121,25 @@ func TestDefaultPolicyIsValidAndBreachedCountsPastTheLimit(t *testing.T) {
 	r := Rule{Enabled: true, MaxPerHour: 10}
 	if r.Breached(10) || !r.Breached(11) || (Rule{MaxPerHour: 10}).Breached(100) {
 		t.Fatal("Breached: 10 of 10 is within, 11 is past, a disabled rule never")
+	}
+}
+
+func TestSamePhoneReadsNumbersAsMembersPhones(t *testing.T) {
+	cases := []struct {
+		guide, member string
+		want          bool
+	}{
+		{"13912345678", "13912345678", true},
+		{"+86 139 1234 5678", "13912345678", true},
+		{"13912345678", "13912345679", false}, // the next number is someone else
+		{"", "", false},                       // no phone on either side is no match
+		{"13912345678", "", false},
+		{"", "13912345678", false},
+		{"1391234567a", "1391234567a", false}, // not a number
+	}
+	for _, c := range cases {
+		if got := SamePhone(c.guide, c.member); got != c.want {
+			t.Errorf("SamePhone(%q, %q) = %v, want %v", c.guide, c.member, got, c.want)
+		}
 	}
 }

@@ -134,7 +134,22 @@ const (
 	// NoOrderKind flags a member paid at least MinRewards referral rewards
 	// who has never ordered (noorder.go).
 	NoOrderKind = "referral_no_order"
+	// SelfGrantKind flags a guide's grant to a customer whose bound phone
+	// is the guide's own (selfgrant.go).
+	SelfGrantKind = "guide_self_grant"
+	// SharedPayerKind flags the members of an account farm: more than
+	// MaxMembers members whose paid orders named one payment account within
+	// WindowHours (payer.go).
+	SharedPayerKind = "shared_payer"
 )
+
+// OrderPaid is the action of shared_payer: a paid order naming the account
+// that paid it.
+const OrderPaid Action = "order_paid"
+
+// PayerDim is the dimension of shared_payer: one payment account (the flag's
+// key is the member, "member <id>"; the account is in its evidence).
+const PayerDim Dimension = "payer"
 
 // The actions of the pattern rules on members.
 const (
@@ -221,6 +236,13 @@ func DefaultPolicy() Policy {
 	// ordered are rewards collected, not friends brought.
 	rules = append(rules, Rule{Name: "referral_no_order", Kind: NoOrderKind, Action: ReferralReward, Dimension: MemberDim,
 		MinRewards: 10, Enabled: true})
+	// Guides: a grant to a customer on the guide's own phone is a grant to
+	// the guide or the guide's family.
+	rules = append(rules, Rule{Name: "guide_self_grant", Kind: SelfGrantKind, Action: GuideGrant, Dimension: GuideDim, Enabled: true})
+	// Account farms: more than three members paying with one account in a
+	// day are not one household.
+	rules = append(rules, Rule{Name: "shared_payer", Kind: SharedPayerKind, Action: OrderPaid, Dimension: PayerDim,
+		MaxMembers: 3, WindowHours: 24, Enabled: true})
 	return Policy{Version: 1, Rules: rules}
 }
 
@@ -261,8 +283,16 @@ func (p *Policy) Validate() error {
 			if err := r.validateNoOrder(f); err != nil {
 				return err
 			}
+		case r.Kind == SelfGrantKind:
+			if err := r.validateSelfGrant(f); err != nil {
+				return err
+			}
+		case r.Kind == SharedPayerKind:
+			if err := r.validateSharedPayer(f); err != nil {
+				return err
+			}
 		case r.Kind != "":
-			return domain.FieldError(f+".kind", "empty (a velocity rule), referral_ring, guide_budget_burn, guide_concentration, points_laundering, phone_sequence or referral_no_order")
+			return domain.FieldError(f+".kind", "empty (a velocity rule), referral_ring, guide_budget_burn, guide_concentration, points_laundering, phone_sequence, referral_no_order, guide_self_grant or shared_payer")
 		case !known(Actions, r.Action):
 			return domain.FieldError(f+".action", "one of signin, draw, task_claim, referral_bind")
 		case !known(Dimensions, r.Dimension):

@@ -82,10 +82,12 @@ type Service struct {
 	Journal   Journal
 	Phones    Phones
 	Referrals Referrals
-	Audit     audit.Store
-	Tx        domain.UnitOfWork
-	Clock     domain.Clock
-	Log       *slog.Logger
+	// Payments is read and written by shared_payer (nil: not evaluated).
+	Payments Payments
+	Audit    audit.Store
+	Tx       domain.UnitOfWork
+	Clock    domain.Clock
+	Log      *slog.Logger
 	// PolicyTTL is how long an instance reuses the policy it read (0: 10
 	// s); an edit on another instance applies here after at most that.
 	PolicyTTL time.Duration

@@ -32,6 +32,7 @@ type guideRow struct {
 	Name          string
 	StoreID       int64
 	MonthlyBudget int64
+	Phone         string
 	Status        string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
@@ -167,12 +168,12 @@ func (s *Store) ListStores(ctx context.Context) ([]guide.Store, error) {
 
 func (r guideRow) toDomain() guide.Guide {
 	return guide.Guide{ID: r.ID, UserID: r.UserID, Code: r.Code, Name: r.Name, StoreID: r.StoreID,
-		MonthlyBudget: r.MonthlyBudget, Status: guide.Status(r.Status), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		MonthlyBudget: r.MonthlyBudget, Phone: r.Phone, Status: guide.Status(r.Status), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 func fromGuide(g *guide.Guide) guideRow {
 	return guideRow{ID: g.ID, UserID: g.UserID, Code: g.Code, Name: g.Name, StoreID: g.StoreID,
-		MonthlyBudget: g.MonthlyBudget, Status: string(g.Status), CreatedAt: g.CreatedAt.UTC(), UpdatedAt: g.UpdatedAt.UTC()}
+		MonthlyBudget: g.MonthlyBudget, Phone: g.Phone, Status: string(g.Status), CreatedAt: g.CreatedAt.UTC(), UpdatedAt: g.UpdatedAt.UTC()}
 }
 
 // CreateGuide inserts g and sets its id.
@@ -194,7 +195,7 @@ func (s *Store) UpdateGuide(ctx context.Context, g *guide.Guide) error {
 	r := fromGuide(g)
 	err := s.DB.Conn(ctx).Model(&guideRow{}).Where("id = ?", g.ID).Updates(map[string]any{
 		"userid": r.UserID, "name": r.Name, "store_id": r.StoreID, "monthly_budget": r.MonthlyBudget,
-		"status": r.Status, "updated_at": r.UpdatedAt}).Error
+		"phone": r.Phone, "status": r.Status, "updated_at": r.UpdatedAt}).Error
 	if repo.IsDuplicate(err) {
 		return domain.Errorf(domain.Conflict, "a guide with userid %q exists", g.UserID)
 	}

@@ -134,3 +134,42 @@ func (r *Referrals) Ordered(ctx context.Context, memberID int64) (bool, error) {
 	}
 	return len(ids) > 0, nil
 }
+
+// Payments implements risk.Payments over risk_payments, risk control's own
+// table (primary key: account, order; read by account and time).
+type Payments struct{ DB *repo.DB }
+
+var _ risk.Payments = (*Payments)(nil)
+
+type paymentRow struct {
+	Account  string `gorm:"column:payer_account;primaryKey"`
+	OrderID  string `gorm:"primaryKey"`
+	MemberID int64
+	PaidAt   time.Time
+}
+
+func (paymentRow) TableName() string { return "risk_payments" }
+
+// Record implements risk.Payments.
+func (p *Payments) Record(ctx context.Context, pay risk.Payment) error {
+	r := paymentRow{Account: pay.Account, OrderID: pay.OrderID, MemberID: pay.MemberID, PaidAt: pay.PaidAt.UTC()}
+	if err := p.DB.Conn(ctx).Create(&r).Error; err != nil && !repo.IsDuplicate(err) {
+		return fmt.Errorf("record payment of order %s: %w", pay.OrderID, err)
+	}
+	return nil
+}
+
+// Since implements risk.Payments through the (payer_account, paid_at) index.
+func (p *Payments) Since(ctx context.Context, account string, since time.Time, limit int) ([]risk.Payment, error) {
+	var rows []paymentRow
+	err := p.DB.Conn(ctx).Where("payer_account = ? AND paid_at >= ?", account, since.UTC()).
+		Order("paid_at").Order("order_id").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("payments of an account: %w", err)
+	}
+	out := make([]risk.Payment, len(rows))
+	for i, r := range rows {
+		out[i] = risk.Payment{Account: r.Account, MemberID: r.MemberID, OrderID: r.OrderID, PaidAt: r.PaidAt.UTC()}
+	}
+	return out, nil
+}

@@ -310,6 +310,12 @@ func TestRiskPolicyValidation(t *testing.T) {
 		func(p *risk.Policy) { rule(p, "phone_sequence").MinTimes = 2 },
 		func(p *risk.Policy) { rule(p, "referral_no_order").MinRewards = 0 },
 		func(p *risk.Policy) { rule(p, "referral_no_order").Action = risk.Spend },
+		func(p *risk.Policy) { rule(p, "guide_self_grant").MaxMembers = 3 },
+		func(p *risk.Policy) { rule(p, "guide_self_grant").Dimension = risk.MemberDim },
+		func(p *risk.Policy) { rule(p, "shared_payer").MaxMembers = 0 },
+		func(p *risk.Policy) { rule(p, "shared_payer").WindowHours = 0 },
+		func(p *risk.Policy) { rule(p, "shared_payer").Action = risk.Spend },
+		func(p *risk.Policy) { rule(p, "shared_payer").MinRewards = 1 },
 		func(p *risk.Policy) { rule(p, "referral_ring").MinRewards = 3 },
 		func(p *risk.Policy) { rule(p, "guide_budget_burn").Span = 10 },
 	}
@@ -331,7 +337,7 @@ func TestRiskPolicyValidation(t *testing.T) {
 		t.Fatalf("update: %+v %v", got, err)
 	}
 	cur, err := f.svc.Policy(ctx)
-	if err != nil || cur.Version != 2 || len(cur.Rules) != 19 || cur.UpdatedBy != "root" {
+	if err != nil || cur.Version != 2 || len(cur.Rules) != 21 || cur.UpdatedBy != "root" {
 		t.Fatalf("stored: %+v %v", cur, err)
 	}
 }

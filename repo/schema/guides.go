@@ -3,6 +3,8 @@ package schema
 import (
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/jifen/jifen/repo"
 )
 
@@ -93,6 +95,15 @@ type guideContactV1 struct {
 
 func (guideContactV1) TableName() string { return "guide_contacts" }
 
+// guideV2 adds a guide's own phone (set in the console; "" when not
+// given): risk control compares it with the phone of each customer the
+// guide grants to.
+type guideV2 struct {
+	Phone string `gorm:"size:20;not null;default:''"`
+}
+
+func (guideV2) TableName() string { return "guides" }
+
 var guides = []repo.Migration{
 	{Version: 701, Name: "stores", Up: repo.CreateTables(&storeV1{})},
 	{Version: 702, Name: "guides", Up: repo.CreateTables(&guideV1{})},
@@ -101,4 +112,5 @@ var guides = []repo.Migration{
 	{Version: 705, Name: "guide_pushes", Up: repo.CreateTables(&guidePushV1{})},
 	{Version: 706, Name: "wecom_callbacks", Up: repo.CreateTables(&wecomCallbackV1{})},
 	{Version: 707, Name: "guide_contacts", Up: repo.CreateTables(&guideContactV1{})},
+	{Version: 708, Name: "guides_phone", Up: func(tx *gorm.DB) error { return tx.Migrator().AddColumn(&guideV2{}, "Phone") }},
 }

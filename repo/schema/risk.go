@@ -60,9 +60,22 @@ type riskFlagV2 struct {
 
 func (riskFlagV2) TableName() string { return "risk_flags" }
 
+// riskPaymentV1 is shared_payer's record of the payment accounts paid
+// orders named: one row per paid order (the primary key), read by account
+// and time.
+type riskPaymentV1 struct {
+	Account  string    `gorm:"column:payer_account;primaryKey;size:64;index:idx_risk_payments_account,priority:1"`
+	OrderID  string    `gorm:"primaryKey;size:64"`
+	MemberID int64     `gorm:"not null"`
+	PaidAt   time.Time `gorm:"not null;index:idx_risk_payments_account,priority:2"`
+}
+
+func (riskPaymentV1) TableName() string { return "risk_payments" }
+
 var risk = []repo.Migration{
 	{Version: 1001, Name: "risk_policies", Up: repo.CreateTables(&riskPolicyV1{})},
 	{Version: 1002, Name: "risk_flags", Up: repo.CreateTables(&riskFlagV1{})},
 	{Version: 1003, Name: "risk_holds", Up: repo.CreateTables(&riskHoldV1{})},
+	{Version: 1004, Name: "risk_payments", Up: repo.CreateTables(&riskPaymentV1{})},
 	{Version: 1301, Name: "risk_flags_evidence", Up: func(tx *gorm.DB) error { return tx.Migrator().AddColumn(&riskFlagV2{}, "Evidence") }},
 }

@@ -1771,8 +1771,50 @@ export interface components {
              */
             rate_bp: number;
         };
-        /** @description a velocity rule (kind absent or empty) or a pattern rule (referral_ring, guide_budget_burn, guide_concentration, points_laundering, phone_sequence, referral_no_order) */
-        RiskRule: components["schemas"]["RiskVelocityRule"] | components["schemas"]["RiskRingRule"] | components["schemas"]["RiskGuideBudgetRule"] | components["schemas"]["RiskGuideConcentrationRule"] | components["schemas"]["RiskLaunderingRule"] | components["schemas"]["RiskPhoneSequenceRule"] | components["schemas"]["RiskNoOrderRule"];
+        /** @description a velocity rule (kind absent or empty) or a pattern rule (referral_ring, guide_budget_burn, guide_concentration, points_laundering, phone_sequence, referral_no_order, guide_self_grant, shared_payer) */
+        RiskRule: components["schemas"]["RiskVelocityRule"] | components["schemas"]["RiskRingRule"] | components["schemas"]["RiskGuideBudgetRule"] | components["schemas"]["RiskGuideConcentrationRule"] | components["schemas"]["RiskLaunderingRule"] | components["schemas"]["RiskPhoneSequenceRule"] | components["schemas"]["RiskNoOrderRule"] | components["schemas"]["RiskGuideSelfGrantRule"] | components["schemas"]["RiskSharedPayerRule"];
+        /** @description account farms: when a paid order event names a payer_account, the members whose paid orders named it within window_hours are more than max_members: every one of them is flagged, once a Shanghai month each */
+        RiskSharedPayerRule: {
+            name: string;
+            /** @enum {string} */
+            action: "order_paid";
+            /** @enum {string} */
+            dimension: "payer";
+            /**
+             * @description not used by this kind
+             * @enum {integer}
+             */
+            max_per_hour: 0;
+            /** @description the flags also hold the members */
+            hold: boolean;
+            enabled: boolean;
+            /** @enum {boolean} */
+            distinct?: false;
+            /** @enum {string} */
+            kind: "shared_payer";
+            max_members: number;
+            window_hours: number;
+        };
+        /** @description flags a guide's grant to a customer whose bound phone is the guide's own (the guide's phone set in the console; "the same phone" is the whole definition of a relative); the flag is on the customer (member_id), once a Shanghai month per guide and customer */
+        RiskGuideSelfGrantRule: {
+            name: string;
+            /** @enum {string} */
+            action: "guide_grant";
+            /** @enum {string} */
+            dimension: "guide";
+            /**
+             * @description not used by this kind
+             * @enum {integer}
+             */
+            max_per_hour: 0;
+            /** @description the flag also holds the customer's spends (the account on the guide's phone) */
+            hold: boolean;
+            enabled: boolean;
+            /** @enum {boolean} */
+            distinct?: false;
+            /** @enum {string} */
+            kind: "guide_self_grant";
+        };
         /** @description flags a member with at least min_times cycles in one window of window_hours (windows start at Shanghai midnight): a cycle is a spend (ledger spend or hold) at most max_minutes after the member's latest earning of at least min_points, with no other spend between; once per member and window */
         RiskLaunderingRule: {
             name: string;
@@ -1950,14 +1992,14 @@ export interface components {
         };
         RiskFlag: {
             id: number;
-            /** @description the member whose event passed the threshold; 0 for a guide's flag (dimension guide) */
+            /** @description the member whose event passed the threshold; 0 for guide_budget_burn and guide_concentration (a guide's flag); guide_self_grant: the customer on the guide's phone */
             member_id: number;
             rule: string;
             /** @enum {string} */
-            action: "signin" | "draw" | "task_claim" | "referral_bind" | "guide_grant" | "spend" | "phone_bind" | "referral_reward";
+            action: "signin" | "draw" | "task_claim" | "referral_bind" | "guide_grant" | "spend" | "phone_bind" | "referral_reward" | "order_paid";
             /** @enum {string} */
-            dimension: "device" | "ip" | "phone_prefix" | "referral_chain" | "guide" | "member" | "phone";
-            /** @description the device id, IP address or phone prefix counted; referral_chain: "<member> in <a>><b>><c>", the flagged member and the loop in invitation order; guide: "guide <id>" (guide_budget_burn) or "guide <id> to <member>" (guide_concentration); member: "member <id>" (points_laundering, referral_no_order); phone: the flagged member's bound phone (phone_sequence) */
+            dimension: "device" | "ip" | "phone_prefix" | "referral_chain" | "guide" | "member" | "phone" | "payer";
+            /** @description the device id, IP address or phone prefix counted; referral_chain: "<member> in <a>><b>><c>", the flagged member and the loop in invitation order; guide: "guide <id>" (guide_budget_burn) or "guide <id> to <member>" (guide_concentration, guide_self_grant); member: "member <id>" (points_laundering, referral_no_order); payer: "member <id>" (shared_payer, the account in the evidence); phone: the flagged member's bound phone (phone_sequence) */
             key: string;
             /** @description the count that broke the rule */
             count: number;
@@ -1976,7 +2018,7 @@ export interface components {
             /** Format: date-time */
             decided_at: string | null;
             note: string;
-            /** @description what a pattern rule saw; null for a velocity rule. referral_ring: the loop's members in invitation order (each invited the next, the last invited the first) and its bindings, the last being the refused bind that would have closed it. guide_budget_burn: guide_id, guide_user_id (WeCom), guide_name, budget, used, first_grant_at, used_up_at, last_member_id. guide_concentration: guide_id, guide_user_id, guide_name, member_id (the customer), member_points, guide_points (the month total), month. points_laundering: member_id, max_minutes, min_points and cycles [{earned_at, earned, earn_ref, spent_at, spent, spend_ref}]. phone_sequence: span, window_hours and phones [{member_id, phone, bound_at}] by number. referral_no_order: member_id, rewards, points, orders (0), last_invitee_id */
+            /** @description what a pattern rule saw; null for a velocity rule. referral_ring: the loop's members in invitation order (each invited the next, the last invited the first) and its bindings, the last being the refused bind that would have closed it. guide_budget_burn: guide_id, guide_user_id (WeCom), guide_name, budget, used, first_grant_at, used_up_at, last_member_id. guide_concentration: guide_id, guide_user_id, guide_name, member_id (the customer), member_points, guide_points (the month total), month. points_laundering: member_id, max_minutes, min_points and cycles [{earned_at, earned, earn_ref, spent_at, spent, spend_ref}]. phone_sequence: span, window_hours and phones [{member_id, phone, bound_at}] by number. referral_no_order: member_id, rewards, points, orders (0), last_invitee_id. guide_self_grant: guide_id, guide_user_id, guide_name, member_id, phone (the number both have), grant_id, points, month. shared_payer: payer_account, window_hours, members (by id) and payments [{member_id, order_id, paid_at}] oldest first */
             evidence: {
                 members?: number[];
                 links?: {
@@ -2095,6 +2137,8 @@ export interface components {
             store_id: number;
             /** @description points the guide may grant per month (Asia/Shanghai) */
             monthly_budget: number;
+            /** @description the guide's own phone, masked (138****0000); "" when none is set */
+            phone_masked: string;
             /** @enum {string} */
             status: "active" | "disabled";
             /** Format: date-time */
@@ -2116,6 +2160,8 @@ export interface components {
             monthly_budget?: number;
             /** @enum {string} */
             status?: "active" | "disabled";
+            /** @description the guide's own mobile number, optional: 7 to 20 digits (spaces and a leading +86 are dropped), "" to clear it. Risk control flags a grant to a customer bound to the same number (guide_self_grant). */
+            phone?: string;
         };
         StoreRequest: {
             name?: string;
@@ -5225,6 +5271,8 @@ export interface operations {
                     total_fen?: number;
                     lines?: components["schemas"]["OrderLine"][];
                     refund_lines?: components["schemas"]["OrderLine"][];
+                    /** @description paid only, optional: the payment account that paid, as an opaque id or hash the order system chooses (a card token, a payer id); only compared. Risk control's shared_payer flags the members when more than max_members of them paid with one account within window_hours (docs/features/risk.md). */
+                    payer_account?: string;
                     /** @description paid only: the checkout hold (积分抵现) the order used, captured with the event (404 unknown or another member's, 422 another order or a different total_fen, 409 released or past its deadline; the event is then not recorded). A hold captured already through its capture route is fine. */
                     points_hold_id?: number;
                 };

@@ -378,7 +378,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Orders.Checkout = a.Checkout
 	a.Risk = &risk.Service{Store: &riskstore.Store{DB: st.DB, Defaults: cfg.Risk.DomainRules()}, Counter: &riskstore.Counter{R: st.Redis},
 		Members: &riskstore.Members{DB: st.DB}, Grants: &riskstore.Grants{DB: st.DB},
-		Journal: &riskstore.Journal{DB: st.DB}, Phones: &riskstore.Phones{DB: st.DB}, Referrals: &riskstore.Referrals{DB: st.DB}, Audit: auditStore, Tx: st.DB, Clock: opt.Clock, Log: opt.Logger}
+		Journal: &riskstore.Journal{DB: st.DB}, Phones: &riskstore.Phones{DB: st.DB}, Referrals: &riskstore.Referrals{DB: st.DB},
+		Payments: &riskstore.Payments{DB: st.DB}, Audit: auditStore, Tx: st.DB, Clock: opt.Clock, Log: opt.Logger}
 	a.Referral.Rings = a.Risk
 	a.Guides.Watch = a.Risk // guide_budget_burn: every grant that committed // referral_ring: the loops of invitations referral refuses
 	if err := wireReminder(cfg, st, opt, a, mini, work, official); err != nil {
