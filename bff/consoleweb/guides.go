@@ -1,6 +1,7 @@
 package consoleweb
 
 import (
+	"github.com/jifen/jifen/domain/member"
 	"net/http"
 	"strings"
 
@@ -14,6 +15,7 @@ import (
 type guideRow struct {
 	guide.Guide
 	StoreName  string
+	PhoneMask  string // the guide's own phone, masked; "" when none
 	Used, Left int64
 	UsedBasis  int64 // used ÷ budget in basis points (capped at 10000), for the bar
 	Over       bool  // used at least the whole budget
@@ -72,7 +74,7 @@ func (h *Handlers) loadGuides(c *gin.Context, cursor int64) (guidesData, error) 
 	}
 	d.Month, d.Next = u.Month, next
 	for _, g := range gs {
-		r := guideRow{Guide: g, StoreName: names[g.StoreID], Used: u.Used[g.ID]}
+		r := guideRow{Guide: g, StoreName: names[g.StoreID], PhoneMask: member.MaskPhone(g.Phone), Used: u.Used[g.ID]}
 		r.Left = max(g.MonthlyBudget-r.Used, 0)
 		r.Over = r.Used >= g.MonthlyBudget
 		if g.MonthlyBudget > 0 {
@@ -116,6 +118,11 @@ func (h *Handlers) saveGuide(c *gin.Context) {
 	storeID := fe.int("store_id", c.PostForm("store_id"))
 	budget := fe.int("monthly_budget", c.PostForm("monthly_budget"))
 	in := guide.GuideInput{Name: &name, StoreID: &storeID, MonthlyBudget: &budget}
+	// The guide's own phone (risk's guide_self_grant): a blank field keeps
+	// what is stored, as the robot key's does; the JSON API clears it.
+	if phone := strings.TrimSpace(c.PostForm("phone")); phone != "" {
+		in.Phone = &phone
+	}
 	err := fe.err()
 	if id := c.Param("id"); id == "" {
 		userID := strings.TrimSpace(c.PostForm("userid"))

@@ -2,6 +2,7 @@ package consoleweb_test
 
 import (
 	"fmt"
+	"github.com/jifen/jifen/domain/member"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -98,20 +99,29 @@ func TestGuidesAndStoresPage(t *testing.T) {
 	if stores.Stores[1].Name != "徐家汇旗舰店" || !stores.Stores[1].HasRobotKey {
 		t.Fatalf("a blank robot key must keep the key: %+v", stores.Stores[1])
 	}
-	if r := post("/console/guides", url.Values{"userid": {"li.lei"}, "name": {"李雷"}, "store_id": {fmt.Sprint(second)}, "monthly_budget": {"500"}}); r.status != http.StatusSeeOther {
+	if r := post("/console/guides", url.Values{"userid": {"li.lei"}, "name": {"李雷"}, "store_id": {fmt.Sprint(second)}, "monthly_budget": {"500"}, "phone": {"13900001111"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("create guide: %d %.1000s", r.status, r.body)
 	}
-	if r := post(fmt.Sprintf("/console/guides/%d", guide), url.Values{"name": {"小王"}, "store_id": {fmt.Sprint(store)}, "monthly_budget": {"150"}, "status": {"active"}}); r.status != http.StatusSeeOther {
+	// The guide's own phone (risk's guide_self_grant) is set from the form;
+	// a later edit with the field blank keeps it.
+	if r := post(fmt.Sprintf("/console/guides/%d", guide), url.Values{"name": {"小王"}, "store_id": {fmt.Sprint(store)}, "monthly_budget": {"150"}, "status": {"active"}, "phone": {"+86 138 0000 2222"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("edit guide: %d %.1000s", r.status, r.body)
+	}
+	if r := post(fmt.Sprintf("/console/guides/%d", guide), url.Values{"name": {"小王"}, "store_id": {fmt.Sprint(store)}, "monthly_budget": {"150"}, "status": {"active"}, "phone": {""}}); r.status != http.StatusSeeOther {
+		t.Fatalf("edit guide, phone blank: %d %.1000s", r.status, r.body)
 	}
 	var g struct {
 		Guide struct {
-			MonthlyBudget int64 `json:"monthly_budget"`
+			MonthlyBudget int64  `json:"monthly_budget"`
+			PhoneMasked   string `json:"phone_masked"`
 		}
 	}
 	s.h.Do("GET", fmt.Sprintf("/api/v1/console/guides/%d", guide), nil, mk...).Decode(t, &g)
-	if g.Guide.MonthlyBudget != 150 {
-		t.Fatalf("budget after the form: %d", g.Guide.MonthlyBudget)
+	if g.Guide.MonthlyBudget != 150 || g.Guide.PhoneMasked != member.MaskPhone("13800002222") {
+		t.Fatalf("after the form: %+v", g.Guide)
+	}
+	if !strings.Contains(c.get("/console/guides").body, `<td class="mono phone">`+member.MaskPhone("13900001111")+`</td>`) {
+		t.Fatalf("the new guide's masked phone is not on the page")
 	}
 	p = c.get("/console/guides?saved=guide")
 	row = regexp.MustCompile(fmt.Sprintf(`<tr class="guide-row over" data-id="%d">.*?<td class="r num used">([0-9,]+)</td><td class="r num left">([0-9,]+)</td>`, guide)).FindStringSubmatch(strings.ReplaceAll(p.body, "\n", ""))
@@ -133,6 +143,7 @@ func TestGuidesAndStoresPage(t *testing.T) {
 		"bad status":     {fmt.Sprintf("/console/guides/%d", guide), url.Values{"name": {"小王"}, "store_id": {fmt.Sprint(store)}, "monthly_budget": {"1"}, "status": {"fired"}}, 400},
 		"no such guide":  {"/console/guides/999999", url.Values{"name": {"x"}, "store_id": {fmt.Sprint(store)}, "monthly_budget": {"1"}, "status": {"active"}}, 404},
 		"duplicate user": {"/console/guides", url.Values{"userid": {"li.lei"}, "name": {"x"}, "store_id": {fmt.Sprint(store)}, "monthly_budget": {"1"}}, 409},
+		"phone letters":  {"/console/guides", url.Values{"userid": {"x4"}, "name": {"x"}, "store_id": {fmt.Sprint(store)}, "monthly_budget": {"1"}, "phone": {"call me"}}, 400},
 	} {
 		r := post(f.path, f.form)
 		if r.status != f.status || !strings.Contains(r.body, `id="guides-error"`) {

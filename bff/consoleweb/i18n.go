@@ -622,6 +622,7 @@ var messages = map[string][2]string{
 	"guides.store":       {"门店", "Store"},
 	"guides.code":        {"导购码", "Code"},
 	"guides.budget":      {"月度预算（积分）", "Monthly budget (points)"},
+	"guides.phone":       {"导购本人手机号（选填）", "Guide's own phone (optional)"},
 	"guides.used":        {"本月已赠", "Granted this month"},
 	"guides.left":        {"剩余", "Left"},
 	"guides.use":         {"使用率", "Used"},
