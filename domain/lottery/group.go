@@ -23,11 +23,13 @@ import (
 //     created only when a member's Gate counters had to be rebuilt (a
 //     first draw); a row missing all the same rolls the group back, and it
 //     runs again creating them (ErrFirstDraw);
-//  2. check the limits in memory and decide free or paid;
-//  3. the prizes with stock left locked with the members' wins
-//     (Store.LoadPrizeClaims); the picked prize, the pity rule and the
-//     consolation are decided in memory against the locked won counters
-//     and per-member wins;
+//  2. the prizes with stock left locked with the members' wins
+//     (Store.LoadPrizeClaims);
+//  3. the draws decided in arrival order by the rules a lone draw uses
+//     (admit: limits, free or paid; drawing.win: the picked prize, the
+//     pity rule, the consolation), in memory, against the locked
+//     counters, won counts and per-member wins as the group's earlier
+//     draws left them;
 //  4. one ledger.Apply of every paid draw's cost (spend) followed by every
 //     points prize (earn). A member's cost is applied before its prize (the
 //     costs come first in the list, and the entry ids are checked). When a
@@ -40,12 +42,21 @@ import (
 //     (Store.WriteGroup).
 //
 // The members' points accounts are taken for the unit of work by the
-// store's loads (step 1 or 3); in which order the store locks, and how
+// store's loads (step 1 or 2); in which order the store locks, and how
 // many requests a group costs the database, is repo/lotterystore's.
 //
-// A member has at most one draw in a group: a second draw of the same
-// member (its cost and a prize of the first must apply in order) leaves
-// the group and runs alone afterwards. When the group's unit of work fails
+// A member may have several draws in a group (one hot member drawing
+// from many clients): they are decided one after the other against the
+// member's counters in memory (limits, free draws, the miss streak, wins
+// of a prize), each as it would be one by one after the previous one, and
+// their costs are applied in that order. A second draw under a key already
+// in the group runs alone afterwards, where it is answered as a replay of
+// the first. Since every cost is applied before every prize, a cost
+// refused while an earlier draw of the same member in the group won points
+// is not answered with the refusal: that draw leaves the group and runs
+// alone after it, where it sees those points.
+//
+// When the group's unit of work fails
 // (a conflict beyond the retries, a key taken behind our back, a prize
 // earn refused) every draw of the group runs alone through the one-by-one
 // path, which decides everything again from the database. The draw row
@@ -152,30 +163,44 @@ type refusal map[*drawJob]error
 
 func (r refusal) Error() string { return fmt.Sprintf("lottery: %d draw costs refused", len(r)) }
 
+// errRunAlone, in a group's refusals, sends a draw out of the group: it
+// runs alone after the group.
+var errRunAlone = errors.New("lottery: run alone")
+
 // pendingDraw is one draw of a group still on its way to the draw row.
 type pendingDraw struct {
 	j    *drawJob
-	st   MemberState
+	st   MemberState // the member's counters after this draw
 	d    Draw
 	took takeInfo
+	// afterPrize: a draw of the same member earlier in the group won
+	// points.
+	afterPrize bool
 }
 
 // applyGroup is the unit of work of a group (see the notes above). It
 // answers each job; an error fails the whole group.
 func (s *Service) applyGroup(ctx context.Context, jobs []*drawJob, refused map[*drawJob]error, create bool) (map[*drawJob]drawResult, error) {
 	out := make(map[*drawJob]drawResult, len(jobs))
-	seen := map[int64]bool{}
+	keys := make(map[DrawKey]bool, len(jobs))
 	live := make([]*drawJob, 0, len(jobs))
 	for _, j := range jobs {
 		if e, ok := refused[j]; ok {
-			out[j] = drawResult{err: e}
+			if e == errRunAlone {
+				out[j] = drawResult{alone: true}
+			} else {
+				out[j] = drawResult{err: e}
+			}
 			continue
 		}
-		if seen[j.memberID] {
+		// A key twice in the group: the second runs alone after the group
+		// has committed, where it finds the first draw (a replay).
+		k := DrawKey{j.memberID, j.key}
+		if keys[k] {
 			out[j] = drawResult{alone: true}
 			continue
 		}
-		seen[j.memberID] = true
+		keys[k] = true
 		live = append(live, j)
 	}
 	// The members' rows are created only when one of them may be missing
@@ -193,38 +218,25 @@ func (s *Service) applyGroup(ctx context.Context, jobs []*drawJob, refused map[*
 	}
 	states, prior, fresh := loaded.Members, loaded.Prior, loaded.Prizes
 
-	// Limits, then free or paid.
-	var ps []*pendingDraw
-	var spends []ledger.Op
-	var payers []*pendingDraw
+	// Replays are answered as such; the rest are decided below.
+	undecided := make([]*drawJob, 0, len(live))
 	for _, j := range live {
 		if d, ok := prior[DrawKey{j.memberID, j.key}]; ok {
 			d.Replayed = true
 			out[j] = drawResult{d: d}
 			continue
 		}
-		d, st, err := j.c.admit(states[MemberKey{j.c.ID, j.memberID}].today(j.day), j.memberID, j.key, j.day, j.now)
-		if err != nil {
-			out[j] = drawResult{err: err}
-			continue
-		}
-		p := &pendingDraw{j: j, st: st, d: d}
-		if d.CostPoints > 0 {
-			in := d.costSpend()
-			spends = append(spends, ledger.Op{Spend: &in})
-			payers = append(payers, p)
-		}
-		ps = append(ps, p)
+		undecided = append(undecided, j)
 	}
-
-	if len(ps) == 0 {
+	if len(undecided) == 0 {
 		return out, nil
 	}
 
 	// The prizes as stored at the first read; those with stock left are
-	// locked with the members' wins.
+	// locked with the drawers' wins and accounts (the accounts of those
+	// whose draws may cost points with their lots).
 	byCampaign := map[int64][]Prize{}
-	claims := PrizeClaimQuery{Spenders: make(map[int64]bool, len(payers))}
+	claims := PrizeClaimQuery{Spenders: map[int64]bool{}}
 	for _, p := range fresh {
 		byCampaign[p.CampaignID] = append(byCampaign[p.CampaignID], p)
 		if p.Stock != Unlimited && !p.Empty() {
@@ -235,16 +247,22 @@ func (s *Service) applyGroup(ctx context.Context, jobs []*drawJob, refused map[*
 		sort.Slice(list, func(a, b int) bool { return list[a].ID < list[b].ID })
 	}
 	sort.Slice(claims.Stocked, func(a, b int) bool { return claims.Stocked[a] < claims.Stocked[b] })
-	for _, p := range ps {
-		claims.Drawers = append(claims.Drawers, p.j.memberID)
-		for _, q := range byCampaign[p.j.c.ID] {
-			if q.PerMemberLimit > 0 {
-				claims.Wins = append(claims.Wins, WinKey{p.j.c.ID, p.j.memberID, q.ID})
+	winSeen := map[WinKey]bool{}
+	drawer := map[int64]bool{}
+	for _, j := range undecided {
+		if !drawer[j.memberID] {
+			drawer[j.memberID] = true
+			claims.Drawers = append(claims.Drawers, j.memberID)
+		}
+		if j.c.CostPoints > 0 {
+			claims.Spenders[j.memberID] = true
+		}
+		for _, q := range byCampaign[j.c.ID] {
+			if wk := (WinKey{j.c.ID, j.memberID, q.ID}); q.PerMemberLimit > 0 && !winSeen[wk] {
+				winSeen[wk] = true
+				claims.Wins = append(claims.Wins, wk)
 			}
 		}
-	}
-	for _, p := range payers {
-		claims.Spenders[p.j.memberID] = true
 	}
 	held, err := s.Store.LoadPrizeClaims(ctx, claims)
 	if err != nil {
@@ -256,14 +274,27 @@ func (s *Service) applyGroup(ctx context.Context, jobs []*drawJob, refused map[*
 		won[id] = p.Won
 	}
 
-	var earns []ledger.Op
-	var winners []*pendingDraw
-	spendOf := make(map[*pendingDraw]int, len(payers))
-	for i, p := range payers {
-		spendOf[p] = i
-	}
-	for _, p := range ps {
-		j, c := p.j, p.j.c
+	// The draws in arrival order, each decided by the rules a lone draw
+	// uses (admit, then win) against its member's counters as the group's
+	// earlier draws of the member left them: a member's draws in a group
+	// are decided one after the other, as one by one they would be.
+	var ps []*pendingDraw
+	var spends, earns []ledger.Op
+	var payers, winners []*pendingDraw
+	counters := map[MemberKey]MemberState{}
+	prized := map[MemberKey]bool{} // members with a points prize earlier in the group
+	for _, j := range undecided {
+		c, mk := j.c, MemberKey{j.c.ID, j.memberID}
+		st, ok := counters[mk]
+		if !ok {
+			st = states[mk]
+		}
+		d, st, err := c.admit(st.today(j.day), j.memberID, j.key, j.day, j.now)
+		if err != nil {
+			out[j] = drawResult{err: err}
+			continue
+		}
+		p := &pendingDraw{j: j, st: st, d: d, afterPrize: prized[mk]}
 		// A unit of stock is taken from the won counters read under the
 		// prize rows' locks.
 		claimLocked := func(q Prize) (claim, error) {
@@ -285,14 +316,28 @@ func (s *Service) applyGroup(ctx context.Context, jobs []*drawJob, refused map[*
 		if !ok {
 			picked = j.picked
 		}
-		d := &p.d
 		w := drawing{c: c, prizes: byCampaign[c.ID], picked: picked, gateOut: j.gateOut, misses: p.st.MissStreak, claim: claimLocked}
-		p.took, _ = w.win(d)
-		if in, ok := d.prizeEarn(); ok {
+		p.took, _ = w.win(&p.d)
+		p.st.count(p.d)
+		counters[mk] = p.st
+		if p.d.CostPoints > 0 {
+			in := p.d.costSpend()
+			spends = append(spends, ledger.Op{Spend: &in})
+			payers = append(payers, p)
+		}
+		if in, ok := p.d.prizeEarn(); ok {
 			winners = append(winners, p)
 			earns = append(earns, ledger.Op{Earn: &in})
+			prized[mk] = true
 		}
-		p.st.count(*d)
+		ps = append(ps, p)
+	}
+	if len(ps) == 0 {
+		return out, nil
+	}
+	spendOf := make(map[*pendingDraw]int, len(payers))
+	for i, p := range payers {
+		spendOf[p] = i
 	}
 	// One Apply: every cost, then every prize. Costs come first in the
 	// list, so each member's cost is applied before its prize; a refused
@@ -306,7 +351,14 @@ func (s *Service) applyGroup(ctx context.Context, jobs []*drawJob, refused map[*
 	}
 	r := refusal{}
 	for i := range spends {
-		if errs[i] != nil {
+		switch {
+		case errs[i] == nil:
+		case payers[i].afterPrize:
+			// Its member won points earlier in the group, and every cost
+			// is applied before every prize: alone, after the group, it
+			// sees those points, as one by one it would have.
+			r[payers[i].j] = errRunAlone
+		default:
 			r[payers[i].j] = errs[i]
 		}
 	}

@@ -149,8 +149,8 @@ type BatchDraw struct {
 	MaySpend bool // the draw may cost points
 }
 
-// DrawBatchQuery is what a batch of draws loads first: one draw per
-// member.
+// DrawBatchQuery is what a batch of draws loads first: a member may have
+// several draws (under distinct keys), its row is locked once.
 type DrawBatchQuery struct {
 	Draws []BatchDraw
 	// FirstDraws: some member may draw in their campaign for the first

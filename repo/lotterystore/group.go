@@ -471,6 +471,7 @@ func (s *Store) LoadDrawBatch(ctx context.Context, q lottery.DrawBatchQuery) (lo
 		}
 		return mkeys[a].MemberID < mkeys[b].MemberID
 	})
+	mkeys = slices.Compact(mkeys) // a member's several draws: one row
 	statesF, err := s.lockMembersLater(ctx, mkeys, q.FirstDraws)
 	if err != nil {
 		return lottery.DrawBatchState{}, err
