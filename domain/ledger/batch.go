@@ -16,10 +16,11 @@ import (
 // Earns, spends and adjustments that arrive outside a caller's transaction
 // are committed together (package batch): a committer takes the first
 // waiting request and every other one queued behind it (up to
-// GroupCommit.Max), locks their accounts in one statement, applies the
+// GroupCommit.Max), loads and locks their accounts at once, applies the
 // operations one after another in memory (two operations on one account
-// see each other, in arrival order) and writes all their rows with one
-// multi-row statement per table, in ONE transaction. A request never waits
+// see each other, in arrival order) and writes all their rows at once, in
+// ONE unit of work (how the store sends that is repo/ledgerstore's). A
+// request never waits
 // for a batch to fill: under light load a batch is one request. Nothing
 // about the result changes: each request gets the entry it would have got
 // alone, and every invariant holds after each commit.
@@ -38,34 +39,41 @@ import (
 
 // BatchStore is what group commit needs of the Store.
 type BatchStore interface {
-	// LockAccounts locks (ascending) and returns the accounts of members
-	// that exist and, for the members in withLots, their live lots: all of
-	// them, or a first-to-expire prefix (LiveRead.Through).
+	// LockAccounts locks for the unit of work (ascending) and returns the
+	// accounts of members that exist and, for the members in withLots,
+	// their live lots: all of them, or a first-to-expire prefix
+	// (LiveRead.Through).
 	LockAccounts(ctx context.Context, members []int64, withLots map[int64]bool) (map[int64]Account, map[int64]LiveRead, error)
-	// WriteBatch inserts the records' entries (setting their ids; a taken
-	// key is ErrDuplicateKey), then their new lots and allocations (whose
-	// EntryID it fills), updates the lots and saves the accounts.
+	// WriteBatch inserts the records' entries (a taken key is
+	// ErrDuplicateKey), then their new lots and allocations, updates the
+	// lots and saves the accounts. The entries' ids, and the EntryID of
+	// their lots and allocations, are set when it returns, or by the time
+	// the unit of work ends when w.IDsUnread.
 	WriteBatch(ctx context.Context, w *BatchWrite) error
-	// AccountTaker: a group's accounts taken ahead of LockAccounts.
+	// AccountTaker: a group's accounts taken before its LockAccounts.
 	AccountTaker
 }
 
-// AccountTaker takes the accounts LockAccounts will lock for the unit of
-// work in ctx, ahead of it (repo/ledgerstore says when the store reads
-// them); the next LockAccounts it covers then reads nothing. The func it
-// returns (nil when the store will read them at LockAccounts) tells, once
-// they are read, whether a member's account was there and is taken.
+// AccountTaker takes for the unit of work in ctx the accounts (with the
+// live lots of the members in withLots) a later LockAccounts of the same
+// members will lock; that LockAccounts then returns them as taken. The
+// caller takes them at the point of its lock order where the accounts
+// come; how and when the store sends the locking read is
+// repo/ledgerstore's. The func it returns, nil when the store cannot tell
+// before that LockAccounts, answers once the unit of work has loaded
+// anything after this call: whether a member's account exists and is
+// taken.
 type AccountTaker interface {
 	TakeAccounts(ctx context.Context, members []int64, withLots map[int64]bool) (func(memberID int64) bool, error)
 }
 
-// LockMembers says that the accounts of members (with the live lots of
-// those in withLots: members who will spend) are taken by the unit of work
-// in ctx: an Apply of those members in it then loads nothing more. A group
-// calls it as early as its lock order allows. locked is nil when the store
-// loads them at the Apply; else, once loaded, it reports whether a
-// member's account existed and is now taken (a member-level lock: see
-// LockMember).
+// LockMembers takes the accounts of members (with the live lots of those
+// in withLots: members who will spend) for the unit of work in ctx, at the
+// point of the caller's lock order where the accounts come: an Apply of
+// those members in it then loads nothing more (AccountTaker). locked, when
+// not nil, tells once the unit of work has loaded anything after this call
+// whether a member's account exists and is taken (a member-level lock: see
+// LockMember); nil means it is not known before the Apply.
 func (s *Service) LockMembers(ctx context.Context, members []int64, withLots map[int64]bool) (locked func(memberID int64) bool, err error) {
 	return s.Store.TakeAccounts(ctx, uniqueSorted(slices.Clone(members)), withLots)
 }
@@ -94,9 +102,8 @@ type BatchWrite struct {
 	Lots     []*Lot        // changed lots (Remaining, Expired, State)
 	Accounts []Account     // changed accounts
 	// IDsUnread: nobody reads the entries' ids before the unit of work
-	// ends, so the store may save the entries as late as its end and fill
-	// the ids then; a taken key then fails the unit of work instead of
-	// WriteBatch.
+	// ends, so they need only be set by then; a taken key may then fail
+	// the unit of work instead of WriteBatch.
 	IDsUnread bool
 }
 
@@ -202,15 +209,16 @@ func (s *Service) commitBatch(bs BatchStore, jobs []*batchJob) {
 	}
 }
 
-// apply runs jobs in the transaction in ctx: one locking read of their
-// accounts, the operations in memory, one multi-row write. It returns the
-// entries of the jobs it wrote and marks the others alone. A taken key
-// fails the entries' INSERT, the first statement that writes, so nothing
-// of the batch is written then and every job is alone (errDuplicate).
+// apply runs jobs in the transaction in ctx: their accounts loaded and
+// locked at once, the operations in memory, one write of the batch. It
+// returns the entries of the jobs it wrote and marks the others alone. A
+// taken key fails the batch's entries, written before anything else of
+// it, so nothing of the batch is written then and every job is alone
+// (errDuplicate).
 //
-// late: nobody reads the entries' ids before the unit of work ends
+// idsUnread: nobody reads the entries' ids before the unit of work ends
 // (BatchWrite.IDsUnread).
-func (s *Service) apply(ctx context.Context, bs BatchStore, jobs []*batchJob, late bool) (map[*batchJob]*Entry, map[*batchJob]bool, error) {
+func (s *Service) apply(ctx context.Context, bs BatchStore, jobs []*batchJob, idsUnread bool) (map[*batchJob]*Entry, map[*batchJob]bool, error) {
 	now := s.now()
 	answers, alone := map[*batchJob]*Entry{}, map[*batchJob]bool{}
 	members := make([]int64, 0, len(jobs))
@@ -295,7 +303,7 @@ func (s *Service) apply(ctx context.Context, bs BatchStore, jobs []*batchJob, la
 			w.Lots = append(w.Lots, mb.dirty[lid])
 		}
 	}
-	w.IDsUnread = late
+	w.IDsUnread = idsUnread
 	if err := bs.WriteBatch(ctx, &w); err != nil {
 		if errors.Is(err, ErrDuplicateKey) {
 			all := map[*batchJob]bool{}
@@ -313,8 +321,8 @@ func (s *Service) apply(ctx context.Context, bs BatchStore, jobs []*batchJob, la
 // key: everything rolls back and each request runs alone.
 var errDuplicate = batchError("ledger: a key in the batch is taken")
 
-// MaxApply caps the operations of one Apply call (the entries go in one
-// INSERT; placeholders must stay under both dialects' limits).
+// MaxApply caps the operations of one Apply call (a batch's size the
+// stores can write at once).
 const MaxApply = 1000
 
 // Op is one operation of Apply: exactly one of Earn, Spend and Adjust.
@@ -325,9 +333,9 @@ type Op struct {
 }
 
 // Apply runs ops in the transaction in ctx (its own when there is none),
-// the way group commit runs concurrent requests: one locking read of all
-// their accounts, the operations in order in memory, one multi-row
-// statement per table. results[i] answers ops[i] exactly as Earn, Spend or
+// the way group commit runs concurrent requests: all their accounts
+// loaded and locked at once, the operations in order in memory, all their
+// rows written at once. results[i] answers ops[i] exactly as Earn, Spend or
 // Adjust would: the entry (Replayed for a key already used by the same request)
 // or the error (invalid input, not enough points, IdempotencyConflict).
 // Operations that cannot be batched (see the package's group-commit notes)
@@ -339,15 +347,14 @@ func (s *Service) Apply(ctx context.Context, ops []Op) (results []Entry, errs []
 }
 
 // ApplyWithoutIDs is Apply for a caller that reads no entry id before its
-// unit of work ends (the results' IDs are zero): the store may then save
-// the entries as late as the end of the unit of work, and a key already
-// taken fails the unit of work there instead of running its operation
-// alone.
+// unit of work ends (the results' IDs are zero; BatchWrite.IDsUnread): a
+// key already taken may then fail the unit of work instead of running its
+// operation alone.
 func (s *Service) ApplyWithoutIDs(ctx context.Context, ops []Op) (results []Entry, errs []error, err error) {
 	return s.applyOps(ctx, ops, true)
 }
 
-func (s *Service) applyOps(ctx context.Context, ops []Op, late bool) (results []Entry, errs []error, err error) {
+func (s *Service) applyOps(ctx context.Context, ops []Op, idsUnread bool) (results []Entry, errs []error, err error) {
 	if len(ops) > MaxApply {
 		return nil, nil, fmt.Errorf("ledger: Apply of %d operations, at most %d", len(ops), MaxApply)
 	}
@@ -376,7 +383,7 @@ func (s *Service) applyOps(ctx context.Context, ops []Op, late bool) (results []
 		var alone map[*batchJob]bool
 		if len(jobs) > 0 {
 			var err error
-			answers, alone, err = s.apply(ctx, s.Store, jobs, late)
+			answers, alone, err = s.apply(ctx, s.Store, jobs, idsUnread)
 			if err != nil && !errors.Is(err, errDuplicate) {
 				return err
 			}

@@ -371,7 +371,7 @@ func (b *book) restoreAllocs(avail []Allocation, n int64) ([]Allocation, error) 
 }
 
 // flush writes the entries, then the new lots and holds, lot and hold
-// updates, and all allocations in one statement.
+// updates, and all allocations at once (InsertAllocations).
 func (b *book) flush() error {
 	var allocs []Allocation
 	for _, r := range b.recs {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/rules"
 	"github.com/jifen/jifen/domain/tier"
 )
@@ -17,12 +18,12 @@ import (
 // every event queued (up to GroupCommit.Max) and runs them in ONE unit of
 // work, in arrival order, as they would run one after another:
 //
-//  1. which event ids are taken, the tier rows of every member named,
-//     taken by the unit of work (tier.Service.LockMembers), and the
-//     members; when the rules draw on no limit (no active rule of the
-//     trigger has caps or a pool: rules.Service.MayLimit), also the
-//     members' accounts (ledger.Service.LockMembers) and what the
-//     first-paid load hooks need (LoadFirstPaid), after the tier rows;
+//  1. the group loaded (BatchStore.LoadPaidGroup): which event ids are
+//     taken and the members named, with the tier rows of every member
+//     named taken by the unit of work; the store takes their points
+//     accounts then too when it may (the group tells it whether the rules
+//     may draw on limits: rules.Service.MayLimit), and may run the
+//     first-paid load hooks (LoadFirstPaid) for the members named;
 //  2. the members' growth and order counts on those rows, in order, so two
 //     events of one member count twice (rows missing are added and taken
 //     then), saved at once; unless step 1 ran them, the first-paid load
@@ -40,8 +41,10 @@ import (
 //     hook asked for at step 2).
 //
 // The members are taken in the ordinary path's order: tier rows, usage and
-// pools, accounts. How many requests a group costs the server, and the
-// one deadlock it may meet, are repo/orderstore's (its package doc).
+// pools, accounts (which is why the store is told whether the rules may
+// draw on limits). When the store takes what, how many requests a group
+// costs the server, and the one deadlock it may meet, are
+// repo/orderstore's (its package doc).
 //
 // An event leaves the group and runs alone through the ordinary path when
 // its id is taken (a replay: the ordinary path answers it) or repeated in
@@ -55,15 +58,39 @@ import (
 
 // BatchStore is what group commit needs of the order store.
 type BatchStore interface {
-	// TakenEvents marks in taken which of ids are already stored; the
-	// store may fill taken as late as its next read or write in the unit
-	// of work.
-	TakenEvents(ctx context.Context, ids []string, taken map[string]bool) error
+	// LoadPaidGroup loads what a group of paid events starts from (step 1
+	// of the group-commit notes): which of q.EventIDs are already stored
+	// and the members of q.Members that exist, with the tier rows of
+	// q.Members taken for the unit of work in ctx. It takes their points
+	// accounts for it too, with no lots, unless q.Limited (the usage and
+	// pools the rules draw on are taken between the tier rows and the
+	// accounts); it may run q.LoadFirstPaid for q.Members, and says so.
+	LoadPaidGroup(ctx context.Context, q PaidGroupQuery) (PaidGroupState, error)
 	// InsertPaid inserts the orders, then the event records with their
-	// outcomes. The store may save them as late as the end of the unit of
-	// work: a taken order or event id then fails it (ErrDuplicateEvent,
-	// wrapped) and the unit of work must roll back.
+	// outcomes. They are saved by the time the unit of work ends: a taken
+	// order or event id may then fail the unit of work (ErrDuplicateEvent,
+	// wrapped), which must roll back.
 	InsertPaid(ctx context.Context, events []EventRecord, orders []*Order) error
+}
+
+// PaidGroupQuery is what a group of paid events loads first.
+type PaidGroupQuery struct {
+	EventIDs []string
+	Members  []int64 // the members the events name (repeats allowed)
+	// Limited: the group's rules may draw on caps or budget pools
+	// (rules.Service.MayLimit).
+	Limited bool
+	// LoadFirstPaid runs the group's first-paid load hooks for members
+	// whose first paid orders the group may hold (a superset).
+	LoadFirstPaid func(ctx context.Context, members []int64) error
+}
+
+// PaidGroupState is what LoadPaidGroup found.
+type PaidGroupState struct {
+	Taken   map[string]bool          // the event ids already stored
+	Members map[int64]*member.Member // the members that exist, by id
+	// FirstPaidLoaded: LoadFirstPaid ran for every member of the query.
+	FirstPaidLoaded bool
 }
 
 type paidJob struct {
@@ -138,41 +165,23 @@ func (s *Service) commitGroup(jobs []*paidJob) {
 // of those it handled; the others run alone. The steps are those of the
 // group-commit notes.
 func (s *Service) runGroup(ctx context.Context, jobs []*paidJob) (map[*paidJob]Outcome, error) {
-	// Step 1: the taken events, the tier rows of every member named (taken
-	// for the unit of work) and the members.
+	// Step 1: the taken events and the members, their tier rows (and
+	// perhaps their accounts) taken for the unit of work.
 	ids := make([]string, 0, len(jobs))
 	named := make([]int64, 0, len(jobs))
 	for _, j := range jobs {
 		ids = append(ids, j.e.EventID)
 		named = append(named, j.e.Member.MemberID)
 	}
-	// When the rules draw on no limit, the accounts come next in the
-	// ordinary path's order: they are taken (and what the first-paid
-	// hooks need loaded) with the rest of step 1.
-	mayLock, err := s.Rules.MayLimit(ctx, rules.OrderPaid)
+	limited, err := s.Rules.MayLimit(ctx, rules.OrderPaid)
 	if err != nil {
 		return nil, err
 	}
-	early := !mayLock
-	taken := map[string]bool{}
-	if err := s.Store.TakenEvents(ctx, ids, taken); err != nil {
-		return nil, err
-	}
-	if err := s.Tier.LockMembers(ctx, named); err != nil {
-		return nil, err
-	}
-	if early {
-		if _, err := s.Ledger.LockMembers(ctx, named, nil); err != nil {
-			return nil, err
-		}
-		if err := s.loadFirstPaid(ctx, named); err != nil {
-			return nil, err
-		}
-	}
-	mems, err := s.Members.ByIDs(ctx, named)
+	loaded, err := s.Store.LoadPaidGroup(ctx, PaidGroupQuery{EventIDs: ids, Members: named, Limited: limited, LoadFirstPaid: s.loadFirstPaid})
 	if err != nil {
 		return nil, err
 	}
+	taken, mems := loaded.Taken, loaded.Members
 	queued := make([]*Event, len(jobs))
 	for i, j := range jobs {
 		queued[i] = &j.e
@@ -195,7 +204,7 @@ func (s *Service) runGroup(ctx context.Context, jobs []*paidJob) (map[*paidJob]O
 		return nil, err
 	}
 	// Which events are their member's first paid order is known now: the
-	// load hooks may ask for what they need (unless step 1 did).
+	// load hooks may ask for what they need (unless step 1 ran them).
 	var firstMembers []int64
 	var firstOrders []string
 	for i, j := range keep {
@@ -203,7 +212,7 @@ func (s *Service) runGroup(ctx context.Context, jobs []*paidJob) (map[*paidJob]O
 			firstMembers, firstOrders = append(firstMembers, j.e.Member.MemberID), append(firstOrders, j.e.OrderID)
 		}
 	}
-	if !early {
+	if !loaded.FirstPaidLoaded {
 		if err := s.loadFirstPaid(ctx, firstMembers); err != nil {
 			return nil, err
 		}

@@ -27,8 +27,6 @@ var ErrDuplicateEvent = errors.New("orders: duplicate event id")
 // Members finds the member an order names.
 type Members interface {
 	ByID(ctx context.Context, id int64) (*member.Member, error)
-	// ByIDs reads many members at once (a group's).
-	ByIDs(ctx context.Context, ids []int64) (map[int64]*member.Member, error)
 	ByOpenID(ctx context.Context, openid string) (*member.Member, error)
 	ByPhone(ctx context.Context, phone string) (*member.Member, error)
 }
@@ -37,9 +35,6 @@ type Members interface {
 type Points interface {
 	Earn(ctx context.Context, in ledger.EarnInput) (ledger.Entry, error)
 	Reverse(ctx context.Context, in ledger.ReverseInput) (ledger.Entry, error)
-	// LockMembers locks the members' accounts for a group
-	// (ledger.Service.LockMembers).
-	LockMembers(ctx context.Context, members []int64, withLots map[int64]bool) (func(memberID int64) bool, error)
 	// ApplyWithoutIDs applies a group's earns whose entry ids nobody reads
 	// (ledger.Service.ApplyWithoutIDs).
 	ApplyWithoutIDs(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
@@ -50,8 +45,6 @@ type Points interface {
 type Growth interface {
 	RecordPaid(ctx context.Context, memberID, fen int64, at time.Time) (before, after tier.State, weekOrders int64, err error)
 	AddGrowth(ctx context.Context, memberID, deltaFen int64) (before, after tier.State, err error)
-	// LockMembers locks a group's members' tier rows (tier.Service.LockMembers).
-	LockMembers(ctx context.Context, memberIDs []int64) error
 	// RecordPaidMany records a group's paid orders, in order.
 	RecordPaidMany(ctx context.Context, in []tier.Paid) ([]tier.Recorded, error)
 }

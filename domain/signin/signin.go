@@ -113,8 +113,9 @@ type Ledger interface {
 	// For group commit (group.go):
 
 	// LockMembers takes, for the unit of work, the accounts a later
-	// ApplyWithoutIDs will use; locked (nil when they are loaded at the
-	// Apply) tells which were there and are taken.
+	// ApplyWithoutIDs will use; locked, when not nil, tells once the unit
+	// of work has loaded anything after it which were there and are taken
+	// (ledger.Service.LockMembers).
 	LockMembers(ctx context.Context, members []int64, withLots map[int64]bool) (locked func(memberID int64) bool, err error)
 	// ApplyWithoutIDs makes many earns in the caller's unit of work at
 	// once, reading no entry id before it ends.

@@ -232,35 +232,36 @@ type Recorded struct {
 
 // BatchStore is what RecordPaidMany needs of the Store.
 type BatchStore interface {
-	// LockMany inserts the rows of inits that are missing, then returns
-	// all of them locked, in one statement each.
+	// LockMany adds the rows of inits that are missing, then returns all
+	// of them locked for the unit of work in ctx.
 	LockMany(ctx context.Context, inits []State) (map[int64]State, error)
-	// SaveMany saves the rows (taken by LockMany) at once, as late as the
-	// end of the unit of work.
+	// SaveMany saves the rows (taken by LockMany) at once; they are saved
+	// by the time the unit of work ends.
 	SaveMany(ctx context.Context, sts []State) error
-	// RowTaker: a group's rows taken ahead of LockMany.
+	// RowTaker: a group's rows taken before its LockMany.
 	RowTaker
 }
 
-// RowTaker takes the rows LockMany will lock for the unit of work in ctx,
-// ahead of it (repo/tierstore says when the store reads them); the next
-// LockMany it covers then loads again only the rows that were missing
-// (after adding them).
+// RowTaker takes for the unit of work in ctx the rows a later LockMany of
+// the same members will lock; that LockMany then returns them as taken,
+// loading only the rows it had to add. The caller takes them at the point
+// of its lock order where the tier rows come; how and when the store
+// sends the locking read is repo/tierstore's.
 type RowTaker interface {
 	TakeRows(ctx context.Context, memberIDs []int64) error
 }
 
-// LockMembers says that the tier rows of memberIDs are taken by the unit
-// of work in ctx; a RecordPaidMany of those members in it then loads
-// nothing more. Members without a row (or that do not
-// exist) are harmless: RecordPaidMany inserts the rows it needs.
+// LockMembers takes the tier rows of memberIDs for the unit of work in
+// ctx (RowTaker); a RecordPaidMany of those members in it then loads
+// nothing more. Members without a row (or that do not exist) are
+// harmless: RecordPaidMany adds the rows it needs.
 func (s *Service) LockMembers(ctx context.Context, memberIDs []int64) error {
 	return s.Store.TakeRows(ctx, memberIDs)
 }
 
 // RecordPaidMany records paid orders as RecordPaid would one after another,
 // in order (two orders of one member count as two), in the unit of work in
-// ctx: one locked read of all the members' rows and one write.
+// ctx: all the members' rows locked at once, and saved at once.
 func (s *Service) RecordPaidMany(ctx context.Context, in []Paid) ([]Recorded, error) {
 	now := s.Clock.Now()
 	var out []Recorded

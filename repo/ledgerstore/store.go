@@ -8,17 +8,31 @@
 //
 // # A group's accounts and entries
 //
-// ledger.Service.LockMembers (TakeAccounts) queues the locking read of a
-// group's accounts and lots in a pipelined transaction
-// (repo.DB.InPipelinedTx, repo.DB.LaterRead): it travels with the
-// transaction's next statement, which the group sends anyway, and the next
-// LockAccounts it covers reads nothing; outside one it does nothing and
-// LockAccounts reads at once. A batch whose entry ids nobody reads
-// (ledger.BatchWrite.IDsUnread: ledger.Service.ApplyWithoutIDs and the
-// ledger's own groups) sends its entries with the COMMIT and reads their
-// ids back in the same request (SELECT @v := LAST_INSERT_ID(), consecutive
-// ids with innodb_autoinc_lock_mode ≤ 1); a taken key then fails the
-// COMMIT's request and the whole transaction rolls back.
+// A group (the ledger's own group commit, ledger.Service.Apply and
+// ApplyWithoutIDs, and the features that group their requests) loads its
+// accounts with one locking read (lockReads: one statement, or two when
+// lots come bounded) and writes its rows with one multi-row statement per
+// table (WriteBatch; entries in chunks of entryChunk).
+//
+// ledger.Service.LockMembers (TakeAccounts, ledger.AccountTaker) queues
+// that locking read of a group's accounts and lots in a pipelined
+// transaction (repo.DB.InPipelinedTx, repo.DB.LaterRead): it travels with
+// the transaction's next statement, which the group sends anyway, so the
+// accounts are locked at the place of that statement in the group's lock
+// order, and the next LockAccounts it covers reads nothing. The func
+// TakeAccounts returns answers false until that statement has run; outside
+// a pipelined transaction TakeAccounts does nothing, returns nil, and
+// LockAccounts reads at once.
+//
+// A batch whose entry ids nobody reads (ledger.BatchWrite.IDsUnread:
+// ledger.Service.ApplyWithoutIDs and the ledger's own groups) sends its
+// entries with the COMMIT and reads their ids back in the same request
+// (SELECT @v := LAST_INSERT_ID(), consecutive ids with
+// innodb_autoinc_lock_mode ≤ 1); a taken key then fails the COMMIT's
+// request and the whole transaction rolls back. Otherwise the entries'
+// INSERT runs at once (a taken key is ErrDuplicateKey before anything
+// else of the batch is written), and the statements after it travel with
+// the COMMIT.
 package ledgerstore
 
 import (

@@ -98,3 +98,44 @@ func TestInsertPaidOfATakenIDFailsTheTransaction(t *testing.T) {
 		}
 	}
 }
+
+// LoadPaidGroup answers which event ids are taken and which members exist;
+// it runs the first-paid loads (for every member named, repeats included)
+// with its own loads only when the rules draw on no limit, and says so.
+func TestLoadPaidGroup(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, start)
+	ann := w.member(t, "ann")
+	ctx := context.Background()
+	if err := w.env.DB.InPipelinedTx(ctx, func(ctx context.Context) error {
+		return w.orders.Store.InsertPaid(ctx, []orders.EventRecord{paidEvent("e1", "o1")}, []*orders.Order{paidOrder("o1", ann)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, limited := range []bool{false, true} {
+		var loadedFor []int64
+		var got orders.PaidGroupState
+		err := w.env.DB.InPipelinedTx(ctx, func(ctx context.Context) error {
+			var err error
+			got, err = w.orders.Store.LoadPaidGroup(ctx, orders.PaidGroupQuery{
+				EventIDs: []string{"e1", "e2"}, Members: []int64{ann, ann + 1000, ann}, Limited: limited,
+				LoadFirstPaid: func(ctx context.Context, members []int64) error {
+					loadedFor = append(loadedFor, members...)
+					return nil
+				}})
+			return err
+		})
+		if err != nil {
+			t.Fatalf("limited %v: %v", limited, err)
+		}
+		if !got.Taken["e1"] || got.Taken["e2"] || len(got.Taken) != 1 {
+			t.Errorf("limited %v: taken %v, want e1 only", limited, got.Taken)
+		}
+		if got.Members[ann] == nil || got.Members[ann].ID != ann || len(got.Members) != 1 {
+			t.Errorf("limited %v: members %v, want ann (%d) only", limited, got.Members, ann)
+		}
+		if got.FirstPaidLoaded == limited || (len(loadedFor) == 3) == limited {
+			t.Errorf("limited %v: first-paid loads ran %v for %v", limited, got.FirstPaidLoaded, loadedFor)
+		}
+	}
+}

@@ -53,7 +53,8 @@ func newWorldGrouped(t testing.TB, start time.Time, grouped bool) *world {
 	t.Helper()
 	env := testenv.New(t)
 	w := &world{env: env, clock: domain.NewFakeClock(start), members: &memberstore.Store{DB: env.DB}}
-	w.ledger = &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: w.clock}
+	ls := &ledgerstore.Store{DB: env.DB}
+	w.ledger = &ledger.Service{Store: ls, Tx: env.DB, Clock: w.clock}
 	rs := rulestore.New(env.DB)
 	w.rules = &rules.Service{Store: rs, Usage: rs, Budget: rs, Tx: env.DB, Clock: w.clock}
 	if grouped {
@@ -61,7 +62,7 @@ func newWorldGrouped(t testing.TB, start time.Time, grouped bool) *world {
 	}
 	ts := &tierstore.Store{DB: env.DB, Members: w.members}
 	w.tiers = &tier.Service{Levels: levels, Store: ts, Ledger: w.ledger, Tx: env.DB, Clock: w.clock}
-	w.orders = &orders.Service{Store: &orderstore.Store{DB: env.DB}, Members: w.members, Rules: w.rules, Ledger: w.ledger,
+	w.orders = &orders.Service{Store: orderstore.New(env.DB, ts, ls, w.members), Members: w.members, Rules: w.rules, Ledger: w.ledger,
 		Tier: w.tiers, Tx: env.DB, Clock: w.clock, ReturnWindow: 7 * 24 * time.Hour}
 	if grouped {
 		w.orders.GroupCommit = batch.Settings{Committers: 2, Max: 64}

@@ -4,25 +4,38 @@
 // # A group of paid events on MySQL
 //
 // The order webhook's groups (domain/orders group.go) run in a pipelined
-// transaction (repo.DB.InPipelinedTx): TakenEvents is a read queued with
-// repo.DB.LaterRead, InsertPaid's INSERTs are queued with repo.DB.Later,
-// and tier.Service.LockMembers, ledger.Service.LockMembers and
-// referral.Service.LoadFirstPaid queue their locking reads the same way.
-// The locks are taken in the ordinary path's order: tier rows (FOR
-// UPDATE), usage and pools, accounts. A group whose rules have no caps or
-// pools is two requests to the server: the BEGIN and the reads of step 1;
-// every write of steps 2 to 5 with the COMMIT. With caps or pools it is
-// four or five: step 1 without the accounts; the locked reads of step 3
-// (carrying the tier UPDATE and the bindings' read); when the group drew
-// on a pool, the pools' conditional UPDATE, whose answer is awaited (a
-// pool is never overspent); the accounts' locking read; the writes with
-// the COMMIT. A taken order or event id fails the statement it travels
-// with, and the whole transaction rolls back.
+// transaction (repo.DB.InPipelinedTx): a statement whose answer nobody
+// waits for is queued (repo.DB.Later, LaterRead) and sent with the
+// transaction's next statement, the reads running on the server in the
+// order they were queued. LoadPaidGroup (group.go) queues, in this order,
+// the read of the taken event ids, the tier rows' locking read (FOR
+// UPDATE, Store.Tiers: tier.RowTaker) and — when the group's rules draw on
+// no limit (orders.PaidGroupQuery.Limited false), so that no usage or pool
+// row is locked in between — the ledger accounts' locking read
+// (Store.Accounts: ledger.AccountTaker) and what the first-paid load hooks
+// ask for (referral's bindings); the members' read (Store.Members) sends
+// them. InsertPaid's INSERTs are queued with repo.DB.Later.
+//
+// The locks are taken in the ordinary path's order: tier rows, usage and
+// pools, accounts. A group whose rules have no caps or pools is two
+// requests to the server: the BEGIN and the reads of step 1; every write
+// of steps 2 to 5 with the COMMIT. With caps or pools it is four or five:
+// step 1 without the accounts; the locked reads of step 3 (carrying the
+// tier UPDATE and the bindings' read, which the group's first-paid load
+// hooks queued after step 2); when the group drew on a pool, the pools'
+// conditional UPDATE, whose answer is awaited (a pool is never
+// overspent); the accounts' locking read; the writes with the COMMIT. A
+// taken order or event id fails the statement it travels with, and the
+// whole transaction rolls back.
 //
 // A member whose tier row is missing gets it inserted at step 2, after
 // step 1 may have locked their account: a lone event of that member
 // running at the same moment may then deadlock with the group, and
 // InnoDB's deadlock detection rolls one back to run again.
+//
+// On SQLite, in a transaction already, or with pipelining disabled, every
+// statement runs at once, in the same order (taking the tier rows and the
+// accounts is then nothing: they are locked when they are changed).
 package orderstore
 
 import (
@@ -33,12 +46,35 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/member"
 	"github.com/jifen/jifen/domain/orders"
+	"github.com/jifen/jifen/domain/tier"
 	"github.com/jifen/jifen/repo"
 )
 
 // Store implements orders.Store.
-type Store struct{ DB *repo.DB }
+type Store struct {
+	DB *repo.DB
+	// Tiers, Accounts and Members are what a group of paid events loads
+	// with its event ids (LoadPaidGroup): the tier store of the
+	// tier.Service, the ledger store of the ledger.Service and the member
+	// store the orders.Service uses.
+	Tiers    tier.RowTaker
+	Accounts ledger.AccountTaker
+	Members  interface {
+		ByIDs(ctx context.Context, ids []int64) (map[int64]*member.Member, error)
+	}
+}
+
+// New returns the store of db whose groups of paid events take their
+// members' tier rows through tiers and accounts through accounts, and read
+// the members through members.
+func New(db *repo.DB, tiers tier.RowTaker, accounts ledger.AccountTaker, members interface {
+	ByIDs(ctx context.Context, ids []int64) (map[int64]*member.Member, error)
+}) *Store {
+	return &Store{DB: db, Tiers: tiers, Accounts: accounts, Members: members}
+}
 
 var _ orders.Store = (*Store)(nil)
 
@@ -224,9 +260,10 @@ func (s *Store) LockUnmatched(ctx context.Context, openid, phone string) ([]orde
 
 var _ orders.BatchStore = (*Store)(nil)
 
-// TakenEvents implements orders.BatchStore: one read, which in a
-// pipelined transaction travels with the transaction's next statement
-// (repo.DB.LaterRead).
+// TakenEvents marks in taken which of ids are already stored (the first
+// read of LoadPaidGroup): one read, which in a pipelined transaction
+// travels with the transaction's next statement (repo.DB.LaterRead) and
+// fills taken only then.
 func (s *Store) TakenEvents(ctx context.Context, ids []string, taken map[string]bool) error {
 	if len(ids) == 0 {
 		return nil

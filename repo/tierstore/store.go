@@ -6,12 +6,19 @@
 // SELECT … FOR UPDATE on MySQL; on SQLite the immediate transaction
 // already holds the database's write lock.
 //
+// # A group's rows
+//
+// LockMany locks a group's rows with one locked read (ascending member
+// id) and, only when some are missing, one multi-row insert-if-missing
+// and a locked read of those; SaveMany is one UPDATE of them all.
+//
 // TakeRows (tier.RowTaker, behind tier.Service.LockMembers) queues the
 // locked read (FOR UPDATE on MySQL) of LockMany in a pipelined
 // transaction (repo.DB.InPipelinedTx): it travels with the transaction's
-// next statement, and the next LockMany it covers reads again only the
-// rows that were missing; outside one it does nothing. SaveMany's UPDATE
-// travels with the next statement or the COMMIT (repo.DB.Later).
+// next statement, so the rows are locked at the place of that statement
+// in the group's lock order, and the next LockMany it covers reads again
+// only the rows that were missing; outside one it does nothing. SaveMany's
+// UPDATE travels with the next statement or the COMMIT (repo.DB.Later).
 package tierstore
 
 import (

@@ -321,7 +321,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	tierStore := &tierstore.Store{DB: st.DB, Members: memberStore}
 	a.Tiers = &tier.Service{Levels: cfg.Tier.DomainLevels(), Store: tierStore, Ledger: a.Ledger, Tx: st.DB, Clock: opt.Clock}
 	a.Guides.Tiers = a.Tiers
-	a.Orders = &orders.Service{Store: &orderstore.Store{DB: st.DB}, Members: memberStore, Rules: a.Rules, Ledger: a.Ledger,
+	a.Orders = &orders.Service{Store: orderstore.New(st.DB, tierStore, ledgerStore, memberStore), Members: memberStore, Rules: a.Rules, Ledger: a.Ledger,
 		Tier: a.Tiers, Tx: st.DB, Clock: opt.Clock, ReturnWindow: cfg.Orders.ReturnWindow,
 		GroupCommit: batch.Settings{Committers: cfg.Orders.GroupCommits, Max: cfg.Orders.GroupMax}}
 	a.Birthday = &birthday.Service{Members: memberStore, Store: tierStore, Rules: a.Rules, Ledger: a.Ledger, Tier: a.Tiers, Tx: st.DB, Clock: opt.Clock}
