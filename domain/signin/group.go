@@ -19,8 +19,8 @@ import (
 // every other one queued behind it and signs them all in in ONE
 // transaction:
 //
-//  1. the members' ledger accounts locked (ledger.LockMembers) and, after
-//     that, one plain read of their rows of today and yesterday: a member
+//  1. one load (Store.LoadGroup): the members' ledger accounts taken and,
+//     after that, one plain read of their rows of today and yesterday: a member
 //     already signed in today gets AlreadySignedIn, and so does every
 //     request of a member behind their first one in the group. The account
 //     lock is the member-level lock a make-up also takes before it writes
@@ -31,7 +31,7 @@ import (
 //     makes; tiers from one TiersOf call per group, before the
 //     transaction), then the new day rows, inserted at once;
 //  3. for members whose account step 1 did not take (none yet, or a
-//     ledger that takes accounts only when it applies), their rows of
+//     store that takes accounts only when the ledger applies), their rows of
 //     yesterday taken, now
 //     that today's rows hold their locks: a make-up of yesterday (or
 //     renumbering through it) that had not committed at step 1 is waited
@@ -40,7 +40,7 @@ import (
 //     row after step 2 waits for this commit and renumbers it, as with a
 //     lone sign-in;
 //  4. ledger.ApplyWithoutIDs of every award (key "signin:<member>:<yyyymmdd>"),
-//     on the accounts step 1 locked, saved at once;
+//     on the accounts step 1 took, saved at once;
 //  5. commit; the calendar bits of the group are set at once
 //     (Calendar.MarkMany) and each caller then updates its boards.
 //
@@ -207,11 +207,7 @@ func (s *Service) tiersOf(ctx context.Context, members []int64) (map[int64]strin
 // job alone.
 func (s *Service) signInGroup(ctx context.Context, today domain.Day, jobs []*job, members []int64, tiers map[int64]string) (map[*job]jobResult, error) {
 	yesterday := today.AddDays(-1)
-	locked, err := s.Ledger.LockMembers(ctx, members, nil)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.Store.Rows(ctx, members, []domain.Day{today, yesterday}, false)
+	loaded, err := s.Store.LoadGroup(ctx, SignInGroupQuery{Members: members, Days: []domain.Day{today, yesterday}})
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +215,7 @@ func (s *Service) signInGroup(ctx context.Context, today domain.Day, jobs []*job
 	for _, m := range members {
 		state[m] = &Member{ID: m, Tier: tiers[m]}
 	}
-	for _, r := range rows {
+	for _, r := range loaded.Rows {
 		if r.Day == today {
 			state[r.MemberID].Taken = true
 		} else {
@@ -256,11 +252,11 @@ func (s *Service) signInGroup(ctx context.Context, today domain.Day, jobs []*job
 		return nil, err
 	}
 	// Yesterday again, locked, now that today's rows are ours (see step 3),
-	// for the members whose account the first read did not lock; a
-	// changed streak is decided again.
+	// for the members whose account the load did not take; a changed
+	// streak is decided again.
 	var unlocked []int64
 	for _, r := range recs {
-		if locked == nil || !locked(r.MemberID) {
+		if !loaded.AccountTaken[r.MemberID] {
 			unlocked = append(unlocked, r.MemberID)
 		}
 	}

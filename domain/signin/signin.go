@@ -55,6 +55,11 @@ type Store interface {
 
 	// For group commit (group.go):
 
+	// LoadGroup loads what a group of sign-ins of one day decides on (see
+	// SignInGroupQuery): the members' points accounts taken for the unit
+	// of work first (ledger.AccountTaker: the member-level lock a make-up
+	// also takes, Makeup), then their rows of q.Days, not taken.
+	LoadGroup(ctx context.Context, q SignInGroupQuery) (SignInGroupState, error)
 	// Rows returns the members' rows of the given days, taking them for
 	// the unit of work when lock.
 	Rows(ctx context.Context, members []int64, days []domain.Day, lock bool) ([]Record, error)
@@ -62,6 +67,27 @@ type Store interface {
 	// read or write: a taken (member, day) fails it, or that next step,
 	// with ErrDuplicate (wrapped) and the unit of work must roll back.
 	InsertMany(ctx context.Context, rs []Record) error
+}
+
+// SignInGroupQuery is what a group of sign-ins of one day loads
+// (Store.LoadGroup).
+type SignInGroupQuery struct {
+	Members []int64      // the group's members, ascending and unique
+	Days    []domain.Day // the days whose rows decide: today and yesterday
+}
+
+// SignInGroupState is what Store.LoadGroup found.
+type SignInGroupState struct {
+	// Rows are the members' rows of the query's days, read after their
+	// accounts were taken.
+	Rows []Record
+	// AccountTaken holds the members whose points account exists and was
+	// taken for the unit of work before Rows were read. A member missing
+	// from it (no account yet, or a store that takes accounts only when
+	// the ledger applies) holds no member-level lock until then: the
+	// group reads their rows of yesterday again, taken, after inserting
+	// today's (group.go, step 3).
+	AccountTaken map[int64]bool
 }
 
 // ErrDuplicate is returned (wrapped) by Store.Insert for a taken day.
@@ -110,13 +136,8 @@ type Ledger interface {
 	// transaction in ctx (a sign-in and a make-up take it first).
 	LockMember(ctx context.Context, memberID int64) error
 
-	// For group commit (group.go):
+	// For group commit (group.go), on the accounts Store.LoadGroup took:
 
-	// LockMembers takes, for the unit of work, the accounts a later
-	// ApplyWithoutIDs will use; locked, when not nil, tells once the unit
-	// of work has loaded anything after it which were there and are taken
-	// (ledger.Service.LockMembers).
-	LockMembers(ctx context.Context, members []int64, withLots map[int64]bool) (locked func(memberID int64) bool, err error)
 	// ApplyWithoutIDs makes many earns in the caller's unit of work at
 	// once, reading no entry id before it ends.
 	ApplyWithoutIDs(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)

@@ -3,11 +3,43 @@ package signinstore
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/signin"
 	"github.com/jifen/jifen/repo"
 )
+
+// LoadGroup implements signin.Store: the members' accounts taken
+// (Accounts.TakeAccounts, ascending, no lots: a sign-in only earns), then
+// one plain read of their rows of q.Days (Rows), which in a pipelined
+// transaction sends the accounts' read with it (see the package doc);
+// AccountTaken is filled once that read has returned.
+func (s *Store) LoadGroup(ctx context.Context, q signin.SignInGroupQuery) (signin.SignInGroupState, error) {
+	if s.Accounts == nil {
+		return signin.SignInGroupState{}, fmt.Errorf("signinstore: no Accounts to take the group's points accounts (use New)")
+	}
+	members := slices.Clone(q.Members)
+	slices.Sort(members)
+	members = slices.Compact(members)
+	taken, err := s.Accounts.TakeAccounts(ctx, members, nil)
+	if err != nil {
+		return signin.SignInGroupState{}, err
+	}
+	rows, err := s.Rows(ctx, members, q.Days, false)
+	if err != nil {
+		return signin.SignInGroupState{}, err
+	}
+	st := signin.SignInGroupState{Rows: rows, AccountTaken: map[int64]bool{}}
+	if taken != nil {
+		for _, m := range members {
+			if taken(m) {
+				st.AccountTaken[m] = true
+			}
+		}
+	}
+	return st, nil
+}
 
 // Rows implements signin.Store: one read of the members' rows of days
 // (primary-key ranges), FOR UPDATE on MySQL when lock. Under READ COMMITTED

@@ -29,8 +29,9 @@ type fixture struct {
 
 func newFixture(tb testing.TB, clock domain.Clock) *fixture {
 	env := testenv.New(tb)
-	st := &signinstore.Store{DB: env.DB}
-	l := &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: clock}
+	ls := &ledgerstore.Store{DB: env.DB}
+	st := signinstore.New(env.DB, ls)
+	l := &ledger.Service{Store: ls, Tx: env.DB, Clock: clock}
 	// Members have accounts already (the ledger's first-account insert is
 	// not what this measures, and deadlocks under 16 new members at once
 	// on MariaDB; see docs/features/signin.md).

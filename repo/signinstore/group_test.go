@@ -11,6 +11,7 @@ import (
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/signin"
+	"github.com/jifen/jifen/repo"
 	"github.com/jifen/jifen/repo/signinstore"
 )
 
@@ -358,5 +359,61 @@ func TestGroupCommitAppliesTierMultipliers(t *testing.T) {
 	}
 	if b, _ := f.ledger.Balance(f.ctx, 42); b.Available != 15 {
 		t.Errorf("member 42 alone: %d, want 15", b.Available)
+	}
+}
+
+// LoadGroup reads the members' rows of the days asked for (repeats and
+// unsorted members included) and, in a pipelined transaction, answers
+// which accounts it took: those that exist. Elsewhere it takes none, and
+// says so.
+func TestLoadGroup(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, domain.NewFakeClock(monday))
+	today := domain.DayOf(monday)
+	yesterday := today.AddDays(-1)
+	const stranger = 20000 // no account (the fixture's are 1..10,000)
+	seed := []signin.Record{
+		{MemberID: 1, Day: yesterday, Streak: 4, Points: 10, CreatedAt: monday.Add(-24 * time.Hour)},
+		{MemberID: 2, Day: today, Streak: 1, Points: 10, CreatedAt: monday},
+		{MemberID: 2, Day: today.AddDays(-2), Streak: 1, Points: 10, CreatedAt: monday.Add(-48 * time.Hour)},
+		{MemberID: stranger, Day: yesterday, Streak: 2, Points: 10, CreatedAt: monday.Add(-24 * time.Hour)},
+	}
+	for _, r := range seed {
+		if err := f.store.Insert(f.ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got signin.SignInGroupState
+	pipelined := false
+	err := f.env.DB.InPipelinedTx(f.ctx, func(ctx context.Context) error {
+		pipelined = repo.Pipelined(ctx)
+		var err error
+		got, err = f.store.LoadGroup(ctx, signin.SignInGroupQuery{Members: []int64{stranger, 2, 1, 3, 2}, Days: []domain.Day{today, yesterday}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, r := range got.Rows {
+		rows = append(rows, fmt.Sprintf("%d %s %d", r.MemberID, r.Day, r.Streak))
+	}
+	want := []string{
+		fmt.Sprintf("1 %s 4", yesterday),
+		fmt.Sprintf("2 %s 1", today),
+		fmt.Sprintf("%d %s 2", stranger, yesterday),
+	}
+	if fmt.Sprint(rows) != fmt.Sprint(want) {
+		t.Errorf("rows %v, want %v", rows, want)
+	}
+	wantTaken := map[int64]bool{}
+	if pipelined {
+		wantTaken = map[int64]bool{1: true, 2: true, 3: true}
+	}
+	if fmt.Sprint(got.AccountTaken) != fmt.Sprint(wantTaken) {
+		t.Errorf("%s (pipelined %v): accounts taken %v, want %v", f.env.Backend, pipelined, got.AccountTaken, wantTaken)
+	}
+	if f.env.Backend != "sqlite+miniredis" && !pipelined {
+		t.Logf("%s: not pipelined", f.env.Backend)
 	}
 }

@@ -6,14 +6,30 @@
 // a missing row locks nothing, which is why a sign-in and a make-up take
 // the member's ledger account first. Rows with lock is the same for many.
 //
+// # A group of sign-ins on MySQL
+//
 // A sign-in group (domain/signin group.go) runs in a pipelined transaction
-// (repo.DB.InPipelinedTx): that is two requests to the server, the
-// account lock (ledger.Service.LockMembers), the read of step 1 and the
-// BEGIN in one; InsertMany's INSERT of step 2 (repo.DB.Later), the
-// ledger's writes and the COMMIT in the other (plus step 3 when some
-// member had no account). A taken (member, day) fails the statement the
-// INSERT travels with and the transaction rolls back. MarkMany sets the
-// group's calendar bits in one Redis round trip.
+// (repo.DB.InPipelinedTx): a statement whose answer nobody waits for is
+// queued (repo.DB.Later, LaterRead) and sent with the transaction's next
+// statement, run on the server before it, in the order queued. LoadGroup
+// (batch.go) takes the members' ledger accounts first (Store.Accounts:
+// ledger.AccountTaker, ascending: the lock order of every group and of a
+// lone sign-in or make-up, which lock the account before their day rows),
+// which queues their locking read, then reads the day rows of step 1
+// (Rows, not locking), which sends it: the BEGIN, the accounts' read and
+// the rows' read are one request. Only when that read has returned does
+// the store know which accounts exist and were taken, so
+// signin.SignInGroupState.AccountTaken is filled after it, from what the
+// account read found. InsertMany's INSERT of step 2 (repo.DB.Later), the
+// ledger's writes and the COMMIT are the other request (plus step 3, a
+// locking Rows, when some member had no account). A taken (member, day)
+// fails the statement the INSERT travels with and the transaction rolls
+// back. MarkMany sets the group's calendar bits in one Redis round trip.
+//
+// On SQLite, in a caller's transaction, or with pipelining disabled, every
+// statement runs at once, in the same order; taking the accounts is then
+// nothing (they are locked when the ledger changes them), AccountTaken is
+// empty and step 3 reads every inserting member's row of yesterday again.
 package signinstore
 
 import (
@@ -25,6 +41,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/signin"
 	"github.com/jifen/jifen/repo"
 )
@@ -49,7 +66,19 @@ func (r row) toDomain() signin.Record {
 }
 
 // Store implements signin.Store.
-type Store struct{ DB *repo.DB }
+type Store struct {
+	DB *repo.DB
+	// Accounts takes a sign-in group's ledger accounts with its load
+	// (LoadGroup): the ledger store of the ledger.Service sign-in earns
+	// through.
+	Accounts ledger.AccountTaker
+}
+
+// New returns the store of db whose sign-in groups take their ledger
+// accounts through accounts.
+func New(db *repo.DB, accounts ledger.AccountTaker) *Store {
+	return &Store{DB: db, Accounts: accounts}
+}
 
 var _ signin.Store = (*Store)(nil)
 

@@ -335,7 +335,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 
 	a.Boards = &leaderboard.Service{Cache: &boardstore.Cache{R: st.Redis}, Profiles: &boardstore.Profiles{DB: st.DB},
 		Clock: opt.Clock, TTL: cfg.Engage.Leaderboards.TTL}
-	signinStore := &signinstore.Store{DB: st.DB}
+	signinStore := signinstore.New(st.DB, ledgerStore)
 	a.Boards.Register(boardstore.PointsWeek(st.DB))
 	a.Boards.Register(boardstore.SigninStreak(signinStore))
 	a.Signin = &signin.Service{Store: signinStore, Cache: &signinstore.Calendar{R: st.Redis}, Tx: st.DB, Ledger: a.Ledger,

@@ -20,7 +20,7 @@ import (
 // one does not build (the stores check their own interfaces too).
 var (
 	_ ledger.Store        = (*ledgerstore.Store)(nil)
-	_ ledger.AccountTaker = (*ledgerstore.Store)(nil) // lotterystore.New, mallstore.New, orderstore.New
+	_ ledger.AccountTaker = (*ledgerstore.Store)(nil) // lotterystore.New, mallstore.New, orderstore.New, signinstore.New
 	_ tier.RowTaker       = (*tierstore.Store)(nil)   // orderstore.New
 	_ lottery.Store       = (*lotterystore.Store)(nil)
 	_ lottery.Points      = (*ledger.Service)(nil)
