@@ -63,12 +63,7 @@ func (s *Service) submit(ctx context.Context, actor Actor, r Request) (ledger.En
 		return ledger.Entry{}, false, err
 	}
 	j := &job{ctx: ctx, actor: actor, req: r, done: make(chan jobResult, 1)}
-	set := s.GroupCommit
-	if set.Max <= 0 {
-		set.Max = 64
-	}
-	set.Max = min(set.Max, ledger.MaxApply) // one Apply per group
-	s.group.Submit(set, s.commitGroup, j)
+	s.group.Submit(s.GroupCommit.CappedAt(ledger.MaxApply), s.commitGroup, j) // one Apply per group
 	// Once queued the job is answered whatever happens to ctx: the group
 	// may already have committed it.
 	a := <-j.done

@@ -82,6 +82,20 @@ func (s Settings) On(ctx context.Context, tx domain.UnitOfWork) bool {
 	return s.Committers > 0 && OutsideTx(ctx, tx)
 }
 
+// DefaultMax is a batch's cap when Settings.Max is not positive.
+const DefaultMax = 64
+
+// CappedAt is s with Max defaulted (DefaultMax) and at most limit: for a
+// service whose one batch must fit what its store can write at once (one
+// ledger Apply, say).
+func (s Settings) CappedAt(limit int) Settings {
+	if s.Max <= 0 {
+		s.Max = DefaultMax
+	}
+	s.Max = min(s.Max, limit)
+	return s
+}
+
 // Committer is the Batcher of a service, made on the first Submit
 // (services are plain structs filled in by their wiring), with counters of
 // what its batches answered. The zero value is ready to use.
@@ -97,7 +111,7 @@ func (l *Committer[J]) Submit(set Settings, run func(jobs []J), j J) {
 	l.once.Do(func() {
 		l.b = &Batcher[J]{Committers: set.Committers, Max: set.Max, Run: run}
 		if l.b.Max <= 0 {
-			l.b.Max = 64
+			l.b.Max = DefaultMax
 		}
 	})
 	l.b.Submit(j)

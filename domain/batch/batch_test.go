@@ -47,3 +47,15 @@ func TestBatcherAnswersEveryJobAndGroupsConcurrentOnes(t *testing.T) {
 		t.Fatalf("a group of %d exceeds Max 50", biggest.Load())
 	}
 }
+
+// CappedAt defaults Max and holds it to what the store writes at once.
+func TestSettingsCappedAt(t *testing.T) {
+	for _, c := range []struct{ max, limit, want int }{
+		{0, 1000, DefaultMax}, {-1, 1000, DefaultMax}, {0, 10, 10}, {200, 100, 100}, {20, 100, 20},
+	} {
+		got := Settings{Committers: 2, Max: c.max}.CappedAt(c.limit)
+		if got.Max != c.want || got.Committers != 2 {
+			t.Errorf("Max %d capped at %d: %+v, want Max %d", c.max, c.limit, got, c.want)
+		}
+	}
+}

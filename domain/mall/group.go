@@ -88,12 +88,7 @@ func (s *Service) redeemGrouped(ctx context.Context, it *Item, memberID int64, k
 		who.Tier = tier
 	}
 	j := &redeemJob{ctx: ctx, it: it, who: who, tierRead: len(it.Tiers) > 0, memberID: memberID, key: key, now: now, day: day, done: make(chan redeemResult, 1)}
-	set := s.GroupCommit
-	if set.Max <= 0 {
-		set.Max = 64
-	}
-	set.Max = min(set.Max, groupMax, ledger.MaxApply)
-	s.group.Submit(set, s.runGroup, j)
+	s.group.Submit(s.GroupCommit.CappedAt(min(groupMax, ledger.MaxApply)), s.runGroup, j)
 	// Once queued the job is answered whatever happens to ctx: the group
 	// may already have committed it.
 	return <-j.done

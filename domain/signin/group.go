@@ -95,12 +95,7 @@ func (s *Service) submit(ctx context.Context, memberID int64, now time.Time) (re
 		return Result{}, false, false, err
 	}
 	j := &job{ctx: ctx, memberID: memberID, now: now, done: make(chan jobResult, 1)}
-	set := s.GroupCommit
-	if set.Max <= 0 {
-		set.Max = 64
-	}
-	set.Max = min(set.Max, ledger.MaxApply) // one ApplyWithoutIDs per group
-	s.group.Submit(set, s.commitGroup, j)
+	s.group.Submit(s.GroupCommit.CappedAt(ledger.MaxApply), s.commitGroup, j) // one ApplyWithoutIDs per group
 	// Once queued the job is answered whatever happens to ctx: the group
 	// may already have committed it.
 	r := <-j.done
