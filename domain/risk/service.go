@@ -95,6 +95,37 @@ type Service struct {
 	mu     sync.Mutex
 	cached *Policy
 	readAt time.Time
+
+	// stored holds the counter keys of this window whose velocity flag this
+	// instance wrote or found written: a key past its limit is on every
+	// further event of the burst (one shop's Wi-Fi, a device farm), and
+	// without it each of them would try the flag's insert again in a
+	// transaction of its own, only to find the duplicate.
+	storedMu  sync.Mutex
+	storedWin time.Time
+	stored    map[string]struct{}
+}
+
+// maxStored bounds the keys remembered per window; past it the memory
+// starts again (the store's unique key keeps flags single either way).
+const maxStored = 50_000
+
+// flagStored reports whether key's velocity flag of win is known stored.
+func (s *Service) flagStored(win time.Time, key string) bool {
+	s.storedMu.Lock()
+	defer s.storedMu.Unlock()
+	_, ok := s.stored[key]
+	return ok && s.storedWin.Equal(win)
+}
+
+// noteStored remembers that key's velocity flag of win is stored.
+func (s *Service) noteStored(win time.Time, key string) {
+	s.storedMu.Lock()
+	defer s.storedMu.Unlock()
+	if !s.storedWin.Equal(win) || len(s.stored) >= maxStored {
+		s.storedWin, s.stored = win, map[string]struct{}{}
+	}
+	s.stored[key] = struct{}{}
 }
 
 // Actor is the console user deciding.
@@ -231,9 +262,10 @@ func (s *Service) Observe(ctx context.Context, ev Event) ([]Flag, error) {
 		}
 		counted, counts = append(counted, distinct...), append(counts, sizes...)
 	}
+	keys = append(keys, sets...) // in the order of counted
 	var raised []Flag
 	for i, r := range counted {
-		if !r.Breached(counts[i]) {
+		if !r.Breached(counts[i]) || s.flagStored(win, keys[i]) {
 			continue
 		}
 		f := Flag{MemberID: ev.MemberID, Rule: r.Name, Action: r.Action, Dimension: r.Dimension, Key: ev.Key(r.Dimension),
@@ -243,6 +275,7 @@ func (s *Service) Observe(ctx context.Context, ev Event) ([]Flag, error) {
 		if raised, err = s.raiseInto(ctx, raised, f); err != nil {
 			return raised, err
 		}
+		s.noteStored(win, keys[i])
 	}
 	return raised, nil
 }

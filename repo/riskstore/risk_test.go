@@ -380,3 +380,42 @@ func TestRiskMembersPerDevice(t *testing.T) {
 		t.Fatalf("%d flags stored, want 1", len(got))
 	}
 }
+
+// insertCounter counts the flags a store is asked to insert.
+type insertCounter struct {
+	risk.Store
+	inserts int
+}
+
+func (c *insertCounter) InsertFlag(ctx context.Context, f *risk.Flag) error {
+	c.inserts++
+	return c.Store.InsertFlag(ctx, f)
+}
+
+// A burst that goes on past its limit (a shop's Wi-Fi, a device farm)
+// writes its flag once: the events after it do not each try the insert
+// again in a transaction of their own. The next window writes once more.
+func TestRiskVelocityFlagIsWrittenOncePerWindow(t *testing.T) {
+	f := newFixture(t)
+	const max = 3
+	f.only(t, "signin_per_ip", max, false)
+	store := &insertCounter{Store: f.svc.Store}
+	f.svc.Store = store
+	var raised []risk.Flag
+	for i := range 40 {
+		raised = append(raised, f.observe(t, risk.Event{MemberID: f.member(t, ""), Action: risk.SignIn, IP: "10.0.0.7"})...)
+		if i == 20 {
+			f.clock.Advance(time.Minute)
+		}
+	}
+	if len(raised) != 1 || store.inserts != 1 {
+		t.Fatalf("40 events past a limit of %d: %d flags raised, %d inserts tried; want 1 and 1", max, len(raised), store.inserts)
+	}
+	f.clock.Advance(time.Hour)
+	for range max + 5 {
+		raised = append(raised, f.observe(t, risk.Event{MemberID: f.member(t, ""), Action: risk.SignIn, IP: "10.0.0.7"})...)
+	}
+	if len(raised) != 2 || store.inserts != 2 {
+		t.Fatalf("next hour: %d flags raised, %d inserts tried; want 2 and 2", len(raised), store.inserts)
+	}
+}
