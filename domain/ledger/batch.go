@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 
@@ -44,6 +45,12 @@ type BatchStore interface {
 	// their live lots: all of them, or a first-to-expire prefix
 	// (LiveRead.Through).
 	LockAccounts(ctx context.Context, members []int64, withLots map[int64]bool) (map[int64]Account, map[int64]LiveRead, error)
+	// OpenAccounts gives each of members (ascending, none with an account
+	// in this unit of work's view) an empty account, taken for the unit of
+	// work; a member whose account another one opened meanwhile keeps it.
+	// A group's new members are then locked by the LockAccounts after it
+	// and written with the rest, not one transaction each.
+	OpenAccounts(ctx context.Context, members []int64) error
 	// WriteBatch inserts the records' entries (a taken key is
 	// ErrDuplicateKey), then their new lots and allocations, updates the
 	// lots and saves the accounts. The entries' ids, and the EntryID of
@@ -234,6 +241,9 @@ func (s *Service) apply(ctx context.Context, bs BatchStore, jobs []*batchJob, id
 	if err != nil {
 		return nil, nil, err
 	}
+	if accounts, lots, err = openMissing(ctx, bs, members, withLots, accounts, lots); err != nil {
+		return nil, nil, err
+	}
 	books := map[int64]*memberBook{}
 	for id, a := range accounts {
 		read := lots[id]
@@ -410,6 +420,35 @@ func (s *Service) applyOps(ctx context.Context, ops []Op, idsUnread bool) (resul
 		return nil, nil, err
 	}
 	return results, errs, nil
+}
+
+// openMissing opens the accounts of the members (ascending) that have
+// none, a member's first earn in a group, and adds them, locked, to
+// accounts and lots.
+func openMissing(ctx context.Context, bs BatchStore, members []int64, withLots map[int64]bool,
+	accounts map[int64]Account, lots map[int64]LiveRead) (map[int64]Account, map[int64]LiveRead, error) {
+	var missing []int64
+	for _, m := range members {
+		if _, ok := accounts[m]; !ok {
+			missing = append(missing, m)
+		}
+	}
+	if len(missing) == 0 {
+		return accounts, lots, nil
+	}
+	if err := bs.OpenAccounts(ctx, missing); err != nil {
+		return nil, nil, err
+	}
+	opened, openedLots, err := bs.LockAccounts(ctx, missing, withLots)
+	if err != nil {
+		return nil, nil, err
+	}
+	all, allLots := make(map[int64]Account, len(accounts)+len(opened)), make(map[int64]LiveRead, len(lots)+len(openedLots))
+	maps.Copy(all, accounts)
+	maps.Copy(all, opened)
+	maps.Copy(allLots, lots)
+	maps.Copy(allLots, openedLots)
+	return all, allLots, nil
 }
 
 type batchError string

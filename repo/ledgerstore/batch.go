@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/repo"
@@ -501,4 +502,37 @@ func (s *Store) touchBatch(ctx context.Context, w *ledger.BatchWrite) {
 		ids = append(ids, l.MemberID)
 	}
 	s.DB.Touch(ctx, ids...)
+}
+
+// OpenAccounts implements ledger.BatchStore: one multi-row INSERT of empty
+// accounts that leaves an account opened meanwhile as it is (at READ
+// COMMITTED the group's next locking read then takes either). In a
+// pipelined transaction it travels with that read.
+func (s *Store) OpenAccounts(ctx context.Context, members []int64) error {
+	if len(members) == 0 {
+		return nil
+	}
+	now := time.Now().UTC()
+	var q strings.Builder
+	q.WriteString(`INSERT INTO ledger_accounts (member_id, available, pending, held, debt, lifetime_earned, version, updated_at) VALUES `)
+	args := make([]any, 0, 2*len(members))
+	for i, m := range members {
+		if i > 0 {
+			q.WriteString(",")
+		}
+		q.WriteString("(?,0,0,0,0,0,0,?)")
+		args = append(args, m, now)
+	}
+	if s.DB.Dialect() == repo.MySQL {
+		q.WriteString(` ON DUPLICATE KEY UPDATE member_id = member_id`)
+	} else {
+		q.WriteString(` ON CONFLICT (member_id) DO NOTHING`)
+	}
+	if err := s.DB.Later(ctx, nil, q.String(), args...); err != nil {
+		return fmt.Errorf("open accounts: %w", repo.SQLOutage(err))
+	}
+	for _, m := range members {
+		s.DB.Touch(ctx, m)
+	}
+	return nil
 }

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/repo/ledgerstore"
 )
 
 // Many members earn and spend at once: group commit must put several
@@ -188,4 +190,65 @@ func TestApplyAnswersEachOperation(t *testing.T) {
 	f.want(1, 5, 0, 0, 0)
 	f.want(2, 23, 0, 0, 0)
 	f.want(3, 10, 0, 0, 0)
+}
+
+// oneByOne counts the writes that leave a group to run alone.
+type oneByOne struct {
+	*ledgerstore.Store
+	alone atomic.Int64
+}
+
+func (o *oneByOne) UpdateAccount(ctx context.Context, memberID int64, withLots bool, fn func(ctx context.Context, a *ledger.Account, lots ledger.LiveRead) error) error {
+	o.alone.Add(1)
+	return o.Store.UpdateAccount(ctx, memberID, withLots, fn)
+}
+
+// A member's first earn (a new member signing in, a first order) is
+// written with its group: the group opens the accounts the members do
+// not have yet, instead of sending each of them alone to open its own.
+func TestApplyOpensNewMembersAccountsInItsGroup(t *testing.T) {
+	t.Parallel()
+	f := newFixtureAlone(t)
+	f.earn(1, 100, "seed1", 30*day) // member 1 has an account
+	store := &oneByOne{Store: f.svc.Store.(*ledgerstore.Store)}
+	f.svc.Store = store
+	exp := f.clock.Now().Add(10 * day)
+	var ops []ledger.Op
+	for m := int64(1); m <= 12; m++ {
+		key := fmt.Sprint("first-", m)
+		ops = append(ops, ledger.Op{Earn: &ledger.EarnInput{MemberID: m, Points: 10 * m, Key: key, Ref: ledger.Ref{Type: "signin", ID: key}, ExpiresAt: exp}})
+	}
+	res, errs, err := f.svc.Apply(f.ctx, ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range errs {
+		if e != nil {
+			t.Fatalf("op %d: %v", i, e)
+		}
+	}
+	if n := store.alone.Load(); n != 0 {
+		t.Fatalf("%d of 12 earns ran alone; want all in the group", n)
+	}
+	for m := int64(1); m <= 12; m++ {
+		want := 10 * m
+		if m == 1 {
+			want += 100
+		}
+		if res[m-1].BalanceAfter != want {
+			t.Fatalf("member %d: balance after %d, want %d", m, res[m-1].BalanceAfter, want)
+		}
+		f.want(m, want, 0, 0, 0)
+	}
+	// Replayed, the same operations answer the same entries and open nothing twice.
+	again, _, err := f.svc.Apply(f.ctx, ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range again {
+		if again[i].ID != res[i].ID {
+			t.Fatalf("replay of op %d: entry %d, want %d", i, again[i].ID, res[i].ID)
+		}
+	}
+	f.want(12, 120, 0, 0, 0)
 }
