@@ -33,7 +33,17 @@ type Journal interface {
 	// Recent is the member's entries made at or after since, newest
 	// first, at most limit.
 	Recent(ctx context.Context, memberID int64, since time.Time, limit int) ([]ledger.Entry, error)
+	// Boundary is the member's newest entry before the entry beforeID that
+	// can start or end a cycle: a spend, a hold, or an earning (an earn or
+	// a positive adjustment) of at least minPoints; nil when there is none.
+	Boundary(ctx context.Context, memberID, beforeID, minPoints int64) (*ledger.Entry, error)
 }
+
+// launderPage is how many of a member's newest entries a spend reads
+// first: when they hold no cycle of the window and their oldest spend
+// cannot end one either, the spend made no new cycle and the rest of the
+// window is not read.
+const launderPage = 16
 
 // JournalLimit bounds the entries a spend reads: a member with more than
 // this many entries in one window is counted over the newest.
@@ -101,7 +111,7 @@ func (r Rule) Cycles(entries []ledger.Entry, from time.Time) []Cycle {
 	for i := range entries {
 		e := &entries[i]
 		switch {
-		case (e.Kind == ledger.KindEarn || e.Kind == ledger.KindAdjust && e.Delta > 0) && e.Amount >= r.MinPoints:
+		case r.earning(*e):
 			earn = e
 		case e.Kind == ledger.KindSpend || e.Kind == ledger.KindHold && !released[e.Ref]:
 			if earn != nil && !e.CreatedAt.Before(from) && e.CreatedAt.Sub(earn.CreatedAt) <= time.Duration(r.MaxMinutes)*time.Minute {
@@ -112,6 +122,11 @@ func (r Rule) Cycles(entries []ledger.Entry, from time.Time) []Cycle {
 		}
 	}
 	return out
+}
+
+// earning reports whether e can start a cycle of r.
+func (r Rule) earning(e ledger.Entry) bool {
+	return (e.Kind == ledger.KindEarn || e.Kind == ledger.KindAdjust && e.Delta > 0) && e.Amount >= r.MinPoints
 }
 
 func refString(r ledger.Ref) string {
@@ -152,31 +167,100 @@ func (s *Service) ObserveSpend(ctx context.Context, memberID int64) ([]Flag, err
 			since = t
 		}
 	}
-	newest, err := s.Journal.Recent(ctx, memberID, since, JournalLimit)
+	newest, err := s.Journal.Recent(ctx, memberID, since, launderPage)
 	if err != nil {
 		return nil, fmt.Errorf("risk: entries of member %d: %w", memberID, err)
 	}
-	entries := make([]ledger.Entry, len(newest))
-	for i, e := range newest {
-		entries[len(newest)-1-i] = e
+	if len(newest) == launderPage {
+		// More of the window may be older. A flag needs a new cycle: one
+		// in these entries, or one their oldest spend ends.
+		more, err := s.mayHaveNewCycle(ctx, memberID, rules, now, oldestFirst(newest))
+		if err != nil || !more {
+			return nil, err
+		}
+		if newest, err = s.Journal.Recent(ctx, memberID, since, JournalLimit); err != nil {
+			return nil, fmt.Errorf("risk: entries of member %d: %w", memberID, err)
+		}
 	}
+	entries := oldestFirst(newest)
 	var raised []Flag
 	for _, r := range rules {
 		win := r.launderWindow(now)
+		key := memberKey(memberID)
+		if s.flagStored(win, r.Name+"|"+key) {
+			continue // flagged in this window already
+		}
 		cycles := r.Cycles(entries, win)
 		if len(cycles) < r.MinTimes {
 			continue
 		}
 		ev, _ := json.Marshal(launderingEvidence{MemberID: memberID, MaxMinutes: r.MaxMinutes, MinPoints: r.MinPoints, Cycles: cycles})
-		f := Flag{MemberID: memberID, Rule: r.Name, Action: Spend, Dimension: MemberDim, Key: memberKey(memberID),
+		f := Flag{MemberID: memberID, Rule: r.Name, Action: Spend, Dimension: MemberDim, Key: key,
 			Count: int64(len(cycles)), Limit: int64(r.MinTimes), Window: win, Held: r.Hold, Status: Open,
 			Evidence: string(ev), CreatedAt: now.UTC().Truncate(time.Millisecond)}
 		var err error
 		if raised, err = s.raiseInto(ctx, raised, f); err != nil {
 			return raised, err
 		}
+		s.noteStored(win, r.Name+"|"+key)
 	}
 	return raised, nil
+}
+
+func oldestFirst(newest []ledger.Entry) []ledger.Entry {
+	out := make([]ledger.Entry, len(newest))
+	for i, e := range newest {
+		out[len(newest)-1-i] = e
+	}
+	return out
+}
+
+// mayHaveNewCycle reports whether the member's latest spend may have made
+// a cycle of one of rules, page being the member's newest entries (oldest
+// first) and older ones existing. Every earlier cycle was counted by the
+// spend that ended it, so without a new one nothing new can be flagged:
+// true when page holds a cycle of the rule's window, or when the page's
+// first boundary is a spend that an earning before the page may start
+// (read by Journal.Boundary, a walk of the member's index back to the
+// nearest boundary). Unsure (a hold there, whose release may be older than
+// the page) is true.
+func (s *Service) mayHaveNewCycle(ctx context.Context, memberID int64, rules []Rule, now time.Time, page []ledger.Entry) (bool, error) {
+	for _, r := range rules {
+		if len(r.Cycles(page, r.launderWindow(now))) > 0 {
+			return true, nil
+		}
+	}
+	released := map[ledger.Ref]bool{}
+	for _, e := range page {
+		if e.Kind == ledger.KindRelease {
+			released[e.Ref] = true
+		}
+	}
+	for _, r := range rules {
+		// The page's first boundary: an earning there starts whatever
+		// follows in the page (its cycles were looked for above).
+		var first *ledger.Entry
+		for i := range page {
+			if e := &page[i]; r.earning(*e) || e.Kind == ledger.KindSpend || e.Kind == ledger.KindHold && !released[e.Ref] {
+				first = e
+				break
+			}
+		}
+		if first == nil || r.earning(*first) || first.CreatedAt.Before(r.launderWindow(now)) {
+			continue
+		}
+		b, err := s.Journal.Boundary(ctx, memberID, page[0].ID, r.MinPoints)
+		if err != nil {
+			return false, fmt.Errorf("risk: entries of member %d: %w", memberID, err)
+		}
+		if b == nil || b.Kind == ledger.KindSpend {
+			continue
+		}
+		if b.Kind == ledger.KindHold || first.CreatedAt.Sub(b.CreatedAt) <= time.Duration(r.MaxMinutes)*time.Minute {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // memberKey is the key of a flag on a member's own pattern.

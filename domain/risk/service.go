@@ -96,37 +96,39 @@ type Service struct {
 	cached *Policy
 	readAt time.Time
 
-	// stored holds the counter keys of this window whose velocity flag this
-	// instance wrote or found written: a key past its limit is on every
-	// further event of the burst (one shop's Wi-Fi, a device farm), and
-	// without it each of them would try the flag's insert again in a
-	// transaction of its own, only to find the duplicate.
-	storedMu  sync.Mutex
-	storedWin time.Time
-	stored    map[string]struct{}
+	// stored holds the flags (window and key) this instance wrote or found
+	// written: a key past its limit is on every further event of the burst
+	// (one shop's Wi-Fi, a device farm; a member laundering), and without
+	// it each of them would try the flag's insert again in a transaction of
+	// its own, only to find the duplicate.
+	storedMu sync.Mutex
+	stored   map[string]struct{}
 }
 
 // maxStored bounds the keys remembered per window; past it the memory
 // starts again (the store's unique key keeps flags single either way).
 const maxStored = 50_000
 
-// flagStored reports whether key's velocity flag of win is known stored.
+// flagStored reports whether the flag of key (a counter key, or rule and
+// member) in win is known stored.
 func (s *Service) flagStored(win time.Time, key string) bool {
 	s.storedMu.Lock()
 	defer s.storedMu.Unlock()
-	_, ok := s.stored[key]
-	return ok && s.storedWin.Equal(win)
+	_, ok := s.stored[storedKey(win, key)]
+	return ok
 }
 
-// noteStored remembers that key's velocity flag of win is stored.
+// noteStored remembers that the flag of key in win is stored.
 func (s *Service) noteStored(win time.Time, key string) {
 	s.storedMu.Lock()
 	defer s.storedMu.Unlock()
-	if !s.storedWin.Equal(win) || len(s.stored) >= maxStored {
-		s.storedWin, s.stored = win, map[string]struct{}{}
+	if s.stored == nil || len(s.stored) >= maxStored {
+		s.stored = map[string]struct{}{}
 	}
-	s.stored[key] = struct{}{}
+	s.stored[storedKey(win, key)] = struct{}{}
 }
+
+func storedKey(win time.Time, key string) string { return strconv.FormatInt(win.Unix(), 10) + "|" + key }
 
 // Actor is the console user deciding.
 type Actor struct{ Name, Role string }

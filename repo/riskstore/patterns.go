@@ -173,3 +173,33 @@ func (p *Payments) Since(ctx context.Context, account string, since time.Time, l
 	}
 	return out, nil
 }
+
+// Boundary implements risk.Journal: a walk of the (member_id, id) index
+// back from beforeID that stops at the first spend, hold or earning of at
+// least minPoints (small earnings, such as a day's sign-in points or a
+// draw's prize, are passed over).
+func (j *Journal) Boundary(ctx context.Context, memberID, beforeID, minPoints int64) (*ledger.Entry, error) {
+	var rows []struct {
+		ID        int64
+		Kind      string
+		Amount    int64
+		Delta     int64
+		RefType   string
+		RefID     string
+		CreatedAt time.Time
+	}
+	err := j.DB.Conn(ctx).Table("ledger_entries").Select("id, kind, amount, delta, ref_type, ref_id, created_at").
+		Where("member_id = ? AND id < ?", memberID, beforeID).
+		Where("(kind IN ? OR ((kind = ? OR (kind = ? AND delta > 0)) AND amount >= ?))",
+			[]string{string(ledger.KindSpend), string(ledger.KindHold)}, string(ledger.KindEarn), string(ledger.KindAdjust), minPoints).
+		Order("id DESC").Limit(1).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("boundary of member %d: %w", memberID, err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	r := rows[0]
+	return &ledger.Entry{ID: r.ID, MemberID: memberID, Kind: ledger.Kind(r.Kind), Amount: r.Amount, Delta: r.Delta,
+		Ref: ledger.Ref{Type: r.RefType, ID: r.RefID}, CreatedAt: r.CreatedAt.UTC()}, nil
+}

@@ -365,3 +365,59 @@ func TestRiskReferralNoOrder(t *testing.T) {
 		t.Fatalf("%d flags stored, want 1", len(got))
 	}
 }
+
+// fullReads counts the laundering rule's reads past its first page.
+type fullReads struct {
+	risk.Journal
+	full atomic.Int64
+}
+
+func (j *fullReads) Recent(ctx context.Context, memberID int64, since time.Time, limit int) ([]ledger.Entry, error) {
+	if limit > 16 {
+		j.full.Add(1)
+	}
+	return j.Journal.Recent(ctx, memberID, since, limit)
+}
+
+// A spend reads the rest of the window only when it may have made a new
+// cycle. A member drawing again and again (spends of 1 point, small
+// prizes between them) reads one page and one boundary per spend; a
+// cycle whose earning lies behind more than a page of small earnings is
+// still found, and three of them still flag.
+func TestRiskPointsLaunderingReadsTheWindowOnlyForANewCycle(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	l := f.ledger()
+	f.onlyRule(t, "points_laundering", nil)
+	j := &fullReads{Journal: f.svc.Journal}
+	f.svc.Journal = j
+	m := f.member(t, "")
+	earn(t, l, m, 50)
+	f.clock.Advance(time.Hour) // the seed is long spent
+	for range 60 {
+		if fl := spend(t, f, l, m, 1); len(fl) != 0 {
+			t.Fatalf("a draw raised %+v", fl)
+		}
+		earn(t, l, m, 1) // a prize
+		f.clock.Advance(time.Second)
+	}
+	if n := j.full.Load(); n != 0 {
+		t.Fatalf("60 draws without a cycle read the whole window %d times; want 0", n)
+	}
+	var perSpend []int
+	for range 3 {
+		earn(t, l, m, 500)
+		for range 20 { // behind more than a page of small earnings
+			earn(t, l, m, 5)
+		}
+		f.clock.Advance(2 * time.Minute)
+		perSpend = append(perSpend, len(spend(t, f, l, m, 400)))
+		f.clock.Advance(time.Hour)
+	}
+	if fmt.Sprint(perSpend) != "[0 0 1]" {
+		t.Fatalf("flags per spend %v, want [0 0 1]", perSpend)
+	}
+	if n := j.full.Load(); n != 3 {
+		t.Fatalf("the three cycles read the whole window %d times; want 3", n)
+	}
+}
