@@ -91,6 +91,11 @@ type Service struct {
 	// PolicyTTL is how long an instance reuses the policy it read (0: 10
 	// s); an edit on another instance applies here after at most that.
 	PolicyTTL time.Duration
+	// HoldsTTL is how long an instance reuses the set of held members it
+	// read (0: 1 s; negative: every spend reads its member's hold); a hold
+	// placed or released through another instance applies here after at
+	// most that, one of this instance's at once (holds.go).
+	HoldsTTL time.Duration
 
 	mu     sync.Mutex
 	cached *Policy
@@ -103,6 +108,9 @@ type Service struct {
 	// its own, only to find the duplicate.
 	storedMu sync.Mutex
 	stored   map[string]struct{}
+
+	held   heldSet
+	phones phoneCache
 }
 
 // maxStored bounds the keys remembered per window; past it the memory
@@ -226,7 +234,7 @@ func (s *Service) Observe(ctx context.Context, ev Event) ([]Flag, error) {
 		return nil, nil
 	}
 	if needPhone && ev.Phone == "" && s.Members != nil {
-		if ev.Phone, err = s.Members.Phone(ctx, ev.MemberID); err != nil {
+		if ev.Phone, err = s.velocityPhone(ctx, ev.MemberID); err != nil {
 			return nil, fmt.Errorf("risk: phone of member %d: %w", ev.MemberID, err)
 		}
 	}
@@ -317,6 +325,9 @@ func (s *Service) raiseInto(ctx context.Context, raised []Flag, f Flag) ([]Flag,
 
 func (s *Service) raise(ctx context.Context, f *Flag) (bool, error) {
 	created := false
+	if f.Held {
+		defer s.holdsChanged()
+	}
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
 		created = false
 		if err := s.Store.InsertFlag(ctx, f); err != nil {
@@ -350,11 +361,18 @@ func (s *Service) auditHold(ctx context.Context, a Actor, action string, h Hold,
 // CheckSpend answers ACCOUNT_HELD when the member is held: every spend
 // route asks it before spending.
 func (s *Service) CheckSpend(ctx context.Context, memberID int64) error {
-	h, err := s.Store.Hold(ctx, memberID)
+	held, known, err := s.isHeld(ctx, memberID)
 	if err != nil {
 		return fmt.Errorf("risk hold of member %d: %w", memberID, err)
 	}
-	if h != nil {
+	if !known {
+		h, err := s.Store.Hold(ctx, memberID)
+		if err != nil {
+			return fmt.Errorf("risk hold of member %d: %w", memberID, err)
+		}
+		held = h != nil
+	}
+	if held {
 		return ErrHeld()
 	}
 	return nil
@@ -394,6 +412,7 @@ const (
 // Confirm keeps any hold until a reviewer releases it. Audited as
 // risk.flag.clear / risk.flag.confirm (and risk.hold.release).
 func (s *Service) Decide(ctx context.Context, a Actor, flagID int64, decision, note string) (Flag, error) {
+	defer s.holdsChanged() // this instance's next spend sees the change
 	status := map[string]string{Clear: Cleared, Confirm: Confirmed}[decision]
 	if status == "" {
 		return Flag{}, domain.FieldError("decision", "one of clear, confirm")
@@ -450,6 +469,7 @@ func flagTarget(f Flag) string {
 
 // PlaceHold holds a member by hand (Conflict when held already).
 func (s *Service) PlaceHold(ctx context.Context, a Actor, memberID int64, reason string) (Hold, error) {
+	defer s.holdsChanged() // this instance's next spend sees the change
 	if reason == "" || len(reason) > 200 {
 		return Hold{}, domain.FieldError("reason", "1 to 200 characters")
 	}
@@ -472,6 +492,7 @@ func (s *Service) PlaceHold(ctx context.Context, a Actor, memberID int64, reason
 // ReleaseHold lifts a member's hold (NotFound when not held). Open flags
 // stay open for review.
 func (s *Service) ReleaseHold(ctx context.Context, a Actor, memberID int64, note string) error {
+	defer s.holdsChanged() // this instance's next spend sees the change
 	if len(note) > 500 {
 		return domain.FieldError("note", "at most 500 characters")
 	}

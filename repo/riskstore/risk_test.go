@@ -419,3 +419,98 @@ func TestRiskVelocityFlagIsWrittenOncePerWindow(t *testing.T) {
 		t.Fatalf("next hour: %d flags raised, %d inserts tried; want 2 and 2", len(raised), store.inserts)
 	}
 }
+
+// holdReads counts the reads of holds a store is asked for.
+type holdReads struct {
+	*riskstore.Store
+	rows, lists int
+}
+
+func (h *holdReads) Hold(ctx context.Context, memberID int64) (*risk.Hold, error) {
+	h.rows++
+	return h.Store.Hold(ctx, memberID)
+}
+
+func (h *holdReads) HeldMembers(ctx context.Context, limit int) ([]int64, error) {
+	h.lists++
+	return h.Store.HeldMembers(ctx, limit)
+}
+
+// Spends ask whether their member is held without a query each: the
+// instance keeps the set of held members. Its own holds and releases
+// apply to its next spend; another instance's within HoldsTTL.
+func TestRiskHeldMembersAreKept(t *testing.T) {
+	f := newFixture(t)
+	store := &holdReads{Store: f.svc.Store.(*riskstore.Store)}
+	f.svc.Store, f.svc.HoldsTTL = store, time.Hour
+	other := &risk.Service{Store: &riskstore.Store{DB: f.env.DB}, Counter: f.svc.Counter, Members: f.svc.Members,
+		Audit: f.svc.Audit, Tx: f.svc.Tx, Clock: f.svc.Clock} // a second instance over the same database
+	ctx := context.Background()
+	a, b := f.member(t, ""), f.member(t, "")
+	for range 100 {
+		if err := f.svc.CheckSpend(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if store.rows != 0 || store.lists != 1 {
+		t.Fatalf("100 checks: %d row reads and %d list reads; want 0 and 1", store.rows, store.lists)
+	}
+	admin := risk.Actor{Name: "root", Role: "admin"}
+	if _, err := f.svc.PlaceHold(ctx, admin, a, "review"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.CheckSpend(ctx, a); domain.ErrorCode(err) != domain.AccountHeld {
+		t.Fatalf("held here, then checked here: %v", err)
+	}
+	if err := f.svc.ReleaseHold(ctx, admin, a, "fine"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.CheckSpend(ctx, a); err != nil {
+		t.Fatalf("released here, then checked here: %v", err)
+	}
+	// Held through the other instance: seen here once the set is read again.
+	if _, err := other.PlaceHold(ctx, admin, b, "review"); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.CheckSpend(ctx, b); domain.ErrorCode(err) != domain.AccountHeld {
+		t.Fatalf("the other instance's own hold: %v", err)
+	}
+	f.svc.HoldsTTL = time.Nanosecond
+	rows := store.rows // the console's hold and release read rows of their own
+	if err := f.svc.CheckSpend(ctx, b); domain.ErrorCode(err) != domain.AccountHeld {
+		t.Fatalf("another instance's hold after the TTL: %v", err)
+	}
+	if store.rows != rows {
+		t.Fatalf("a check read the member's row; want the set while the holds are few")
+	}
+}
+
+type phoneReads struct {
+	risk.Members
+	n int
+}
+
+func (p *phoneReads) Phone(ctx context.Context, memberID int64) (string, error) {
+	p.n++
+	return p.Members.Phone(ctx, memberID)
+}
+
+// The phone-prefix rules read a member's phone once, not on every event,
+// and still count every event under its prefix.
+func TestRiskVelocityReadsAPhoneOnce(t *testing.T) {
+	f := newFixture(t)
+	f.only(t, "signin_per_phone_prefix", 30, false)
+	reads := &phoneReads{Members: f.svc.Members}
+	f.svc.Members = reads
+	m := f.member(t, "13800138000")
+	var raised []risk.Flag
+	for range 40 {
+		raised = append(raised, f.observe(t, risk.Event{MemberID: m, Action: risk.SignIn, IP: "10.0.0.1"})...)
+	}
+	if reads.n != 1 {
+		t.Fatalf("40 events read the phone %d times; want 1", reads.n)
+	}
+	if len(raised) != 1 || raised[0].Key != "1380013" || raised[0].Count != 31 {
+		t.Fatalf("raised %+v; want one flag on prefix 1380013 at the 31st event", raised)
+	}
+}

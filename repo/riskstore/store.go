@@ -313,3 +313,12 @@ func (g *Grants) MemberMonth(ctx context.Context, guideID, memberID int64, month
 	}
 	return sum, nil
 }
+
+// HeldMembers implements risk.HeldLister.
+func (s *Store) HeldMembers(ctx context.Context, limit int) ([]int64, error) {
+	var ids []int64
+	if err := s.db(ctx).Model(&holdRow{}).Limit(limit).Pluck("member_id", &ids).Error; err != nil {
+		return nil, fmt.Errorf("held members: %w", err)
+	}
+	return ids, nil
+}
