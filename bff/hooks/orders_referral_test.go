@@ -90,3 +90,76 @@ func TestConcurrentFirstPaidOrdersRewardTheInviterOncePerInvitee(t *testing.T) {
 		t.Fatalf("inviter's ledger: %v %v", v, err)
 	}
 }
+
+// Paid events naming their members by openid, as a mini-program shop's
+// order system does, are grouped like events by id, and earn what the
+// same orders earn one by one.
+func TestConcurrentPaidEventsByOpenIDAreGrouped(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t, withSecret)
+	admin := h.ConsoleLogin("admin")
+	createRule(h, admin, baseRule)
+	var openids []string
+	for range 8 {
+		_, _, id := h.Login(apptest.UniqueUser("openid"))
+		m, err := h.App.Members.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		openids = append(openids, m.OpenID)
+	}
+	_, _, control := h.Login(apptest.UniqueUser("control"))
+	at := h.Clock.Now()
+	for round := range 2 {
+		if r := post(h, paid(fmt.Sprint("ev-ctl-", round), fmt.Sprint("O-CTL-", round), byID(control), at, 5000)); r.Status != 200 {
+			t.Fatalf("control paid: %d %s", r.Status, r.Body)
+		}
+	}
+	want := balance(h, control)
+	if want.Available+want.Pending == 0 {
+		t.Fatalf("the control member earned nothing: %+v", want)
+	}
+	g0, e0 := h.App.Orders.GroupStats()
+	var wg sync.WaitGroup
+	for round := range 2 {
+		for i, oid := range openids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ev := paid(fmt.Sprint("ev-oid-", round, "-", i), fmt.Sprint("O-OID-", round, "-", i), map[string]any{"openid": oid}, at, 5000)
+				if r := post(h, ev); r.Status != 200 {
+					t.Errorf("paid: %d %s", r.Status, r.Body)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	if groups, events := h.App.Orders.GroupStats(); groups == g0 || events-e0 != int64(2*len(openids)) {
+		t.Fatalf("%d groups answered %d of %d events by openid", groups-g0, events-e0, 2*len(openids))
+	}
+	for _, oid := range openids {
+		m, err := h.App.Members.Store.ByOpenID(context.Background(), oid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := balance(h, m.ID); got != want {
+			t.Fatalf("member %d earned %+v by openid; the same orders by id earned %+v", m.ID, got, want)
+		}
+		if v, err := h.App.Ledger.Check(context.Background(), m.ID); err != nil || len(v) > 0 {
+			t.Fatalf("ledger of %d: %v %v", m.ID, v, err)
+		}
+	}
+	// A replay answers the first outcome; the same event_id by id instead of openid is another event.
+	_, _, first := h.Login(apptest.UniqueUser("replay"))
+	m, _ := h.App.Members.Get(context.Background(), first)
+	ev := paid("ev-oid-replay", "O-OID-REPLAY", map[string]any{"openid": m.OpenID}, at, 5000)
+	if r := post(h, ev); r.Status != 200 {
+		t.Fatalf("paid: %d %s", r.Status, r.Body)
+	}
+	if r := post(h, ev); r.Status != 200 || r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay: %d %s", r.Status, r.Body)
+	}
+	if r := post(h, paid("ev-oid-replay", "O-OID-REPLAY", byID(first), at, 5000)); r.Status != 409 {
+		t.Fatalf("the event_id with the member by id: %d %s, want 409", r.Status, r.Body)
+	}
+}

@@ -2,6 +2,7 @@ package orders
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/jifen/jifen/domain/batch"
@@ -114,15 +115,61 @@ func (s *Service) GroupStats() (groups, events int64) {
 
 // groupable reports whether e may be handled in a group: a paid event
 // naming its member by id and no points hold. Refunds, members named by
-// openid or phone, and holds always run alone.
+// phone, and holds always run alone; a member named by openid is grouped
+// by id once known (grouped).
 func (e *Event) groupable() bool {
 	return e.Type == Paid && e.Member.MemberID > 0 && e.PointsHoldID == 0
 }
 
-// batchable reports whether e may be handled in a group: a groupable
-// event, group commit on and no unit of work in ctx.
-func (s *Service) batchable(ctx context.Context, e *Event) bool {
-	return e.groupable() && s.GroupCommit.On(ctx, s.Tx)
+// grouped returns the event as its group handles it, false when it runs
+// alone: a groupable event, or a paid event naming by openid a member who
+// exists, named by id instead (an openid's member never changes, so the
+// look-up may come before the group's unit of work; its request hash is
+// the event's as sent). Group commit must be on, with no unit of work in
+// ctx.
+func (s *Service) grouped(ctx context.Context, e Event) (Event, bool) {
+	if !s.GroupCommit.On(ctx, s.Tx) || e.Type != Paid || e.PointsHoldID != 0 {
+		return e, false
+	}
+	if e.Member.MemberID == 0 && e.Member.OpenID != "" {
+		id, ok := s.openIDs.get(e.Member.OpenID)
+		if !ok {
+			m, err := s.Members.ByOpenID(ctx, e.Member.OpenID)
+			if err != nil {
+				return e, false // unknown (an unmatched order) or unreadable: alone
+			}
+			id = m.ID
+			s.openIDs.put(e.Member.OpenID, id)
+		}
+		e.Member = MemberRef{MemberID: id, OpenID: e.Member.OpenID}
+	}
+	return e, e.groupable()
+}
+
+// openIDs remembers the members of openids seen (at most maxOpenIDs, then
+// it starts again): an order system naming its shoppers by openid would
+// otherwise read the member before every grouped event.
+type openIDs struct {
+	mu  sync.Mutex
+	ids map[string]int64
+}
+
+const maxOpenIDs = 100_000
+
+func (o *openIDs) get(openid string) (int64, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	id, ok := o.ids[openid]
+	return id, ok
+}
+
+func (o *openIDs) put(openid string, id int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.ids == nil || len(o.ids) >= maxOpenIDs {
+		o.ids = map[string]int64{}
+	}
+	o.ids[openid] = id
 }
 
 // submit queues a paid event for group commit and waits for its answer;

@@ -83,7 +83,8 @@ type Service struct {
 	// GroupCommit handles concurrent paid events in groups (see group.go).
 	GroupCommit batch.Settings
 
-	group batch.Committer[*paidJob]
+	group   batch.Committer[*paidJob]
+	openIDs openIDs
 }
 
 // Limits of an event.
@@ -227,8 +228,8 @@ func (s *Service) Handle(ctx context.Context, e Event) (Outcome, error) {
 	}
 	e.OccurredAt = e.OccurredAt.UTC().Truncate(time.Millisecond)
 	hash := e.hash()
-	if s.batchable(ctx, &e) {
-		if out, alone := s.submit(ctx, e, hash, now); !alone {
+	if g, ok := s.grouped(ctx, e); ok {
+		if out, alone := s.submit(ctx, g, hash, now); !alone {
 			return out, nil
 		}
 	}
