@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jifen/jifen/domain"
@@ -236,6 +237,12 @@ func (s *Service) mayHaveNewCycle(ctx context.Context, memberID int64, rules []R
 			released[e.Ref] = true
 		}
 	}
+	var lastSpend int64 // the newest spend of the page, for s.cleared
+	for _, e := range page {
+		if e.Kind == ledger.KindSpend || e.Kind == ledger.KindHold && !released[e.Ref] {
+			lastSpend = e.ID
+		}
+	}
 	for _, r := range rules {
 		// The page's first boundary: an earning there starts whatever
 		// follows in the page (its cycles were looked for above).
@@ -246,7 +253,8 @@ func (s *Service) mayHaveNewCycle(ctx context.Context, memberID int64, rules []R
 				break
 			}
 		}
-		if first == nil || r.earning(*first) || first.CreatedAt.Before(r.launderWindow(now)) {
+		if first == nil || r.earning(*first) || first.CreatedAt.Before(r.launderWindow(now)) ||
+			first.ID <= s.cleared.through(r.clearedKey(memberID)) {
 			continue
 		}
 		b, err := s.Journal.Boundary(ctx, memberID, page[0].ID, r.MinPoints)
@@ -260,7 +268,46 @@ func (s *Service) mayHaveNewCycle(ctx context.Context, memberID int64, rules []R
 			return true, nil
 		}
 	}
+	// No spend of the page ends a cycle of any rule: a later page that
+	// starts with one of them needs no boundary read for it.
+	for _, r := range rules {
+		s.cleared.set(r.clearedKey(memberID), lastSpend)
+	}
 	return false, nil
+}
+
+// clearedKey names the member's spends known to end no cycle of r (the
+// rule's settings in it: an edit starts again).
+func (r Rule) clearedKey(memberID int64) string {
+	return fmt.Sprintf("%s|%d|%d|%d", r.Name, r.MinPoints, r.MaxMinutes, memberID)
+}
+
+// clearedSpends remembers, per rule and member, the newest spend this
+// instance found to end no cycle (its earlier spends are decided too): a
+// member drawing again and again would otherwise read the boundary before
+// every page. At most maxCleared keys, then it starts again.
+type clearedSpends struct {
+	mu  sync.Mutex
+	ids map[string]int64
+}
+
+const maxCleared = 100_000
+
+func (c *clearedSpends) through(key string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ids[key]
+}
+
+func (c *clearedSpends) set(key string, id int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ids == nil || len(c.ids) >= maxCleared {
+		c.ids = map[string]int64{}
+	}
+	if id > c.ids[key] {
+		c.ids[key] = id
+	}
 }
 
 // memberKey is the key of a flag on a member's own pattern.

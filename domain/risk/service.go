@@ -109,8 +109,9 @@ type Service struct {
 	storedMu sync.Mutex
 	stored   map[string]struct{}
 
-	held   heldSet
-	phones phoneCache
+	held    heldSet
+	phones  phoneCache
+	cleared clearedSpends
 }
 
 // maxStored bounds the keys remembered per window; past it the memory
@@ -136,7 +137,9 @@ func (s *Service) noteStored(win time.Time, key string) {
 	s.stored[storedKey(win, key)] = struct{}{}
 }
 
-func storedKey(win time.Time, key string) string { return strconv.FormatInt(win.Unix(), 10) + "|" + key }
+func storedKey(win time.Time, key string) string {
+	return strconv.FormatInt(win.Unix(), 10) + "|" + key
+}
 
 // Actor is the console user deciding.
 type Actor struct{ Name, Role string }

@@ -369,7 +369,12 @@ func TestRiskReferralNoOrder(t *testing.T) {
 // fullReads counts the laundering rule's reads past its first page.
 type fullReads struct {
 	risk.Journal
-	full atomic.Int64
+	full, boundaries atomic.Int64
+}
+
+func (j *fullReads) Boundary(ctx context.Context, memberID, beforeID, minPoints int64) (*ledger.Entry, error) {
+	j.boundaries.Add(1)
+	return j.Journal.Boundary(ctx, memberID, beforeID, minPoints)
 }
 
 func (j *fullReads) Recent(ctx context.Context, memberID int64, since time.Time, limit int) ([]ledger.Entry, error) {
@@ -383,7 +388,8 @@ func (j *fullReads) Recent(ctx context.Context, memberID int64, since time.Time,
 // cycle. A member drawing again and again (spends of 1 point, small
 // prizes between them) reads one page and one boundary per spend; a
 // cycle whose earning lies behind more than a page of small earnings is
-// still found, and three of them still flag.
+// still found, and three of them still flag. The boundary before a page is
+// read once: the spends it decided are not decided again.
 func TestRiskPointsLaunderingReadsTheWindowOnlyForANewCycle(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -401,8 +407,8 @@ func TestRiskPointsLaunderingReadsTheWindowOnlyForANewCycle(t *testing.T) {
 		earn(t, l, m, 1) // a prize
 		f.clock.Advance(time.Second)
 	}
-	if n := j.full.Load(); n != 0 {
-		t.Fatalf("60 draws without a cycle read the whole window %d times; want 0", n)
+	if n, b := j.full.Load(), j.boundaries.Load(); n != 0 || b != 1 {
+		t.Fatalf("60 draws without a cycle read the whole window %d times and a boundary %d times; want 0 and 1", n, b)
 	}
 	var perSpend []int
 	for range 3 {
