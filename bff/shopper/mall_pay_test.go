@@ -13,6 +13,7 @@ import (
 
 	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
+	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/mall"
 	"github.com/jifen/jifen/wechat/sim"
@@ -542,6 +543,64 @@ func TestMallPaidButTheNotificationLostIsCapturedByTheJob(t *testing.T) {
 	}
 	if again := payment(t, h, got.Redemption.ID); again.Status != mall.PayPaid || again.TransactionID != pay.TransactionID {
 		t.Fatalf("after the replay: %+v", again)
+	}
+	clean(t, h, mid)
+}
+
+// The console report counts the points and cash of paid redemptions only:
+// a points + cash redemption still waiting for WeChat Pay has taken no
+// cash (its points are held, not spent), and a failed one took nothing;
+// its unit still counts against the stock left.
+func TestMallReportCountsCashOnlyOncePaid(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	marketer := apptest.Auth(h.ConsoleLogin("marketer"))
+	item := createMallItem(t, h, h.ConsoleLogin("marketer"), fmt.Sprintf(cashItem, 5))
+	tok, _, mid := h.Login(apptest.UniqueUser("cashrep"))
+	earn(t, h, mid, 2000)
+	redeem := func(key string) cashRedemption {
+		t.Helper()
+		got, r := redeemCash(t, h, tok, item, key)
+		if r.Status != 201 || got.Payment == nil {
+			t.Fatalf("redeem %s: %d %s", key, r.Status, r.Body)
+		}
+		return got
+	}
+	paid, waiting, failed := redeem("p"), redeem("w"), redeem("f")
+	if res := simPay(t, paid.Payment.OutTradeNo, "SUCCESS", false); res.Status != 200 {
+		t.Fatalf("pay: %+v", res)
+	}
+	if res := simPay(t, failed.Payment.OutTradeNo, "FAIL", false); res.Status != 200 {
+		t.Fatalf("fail: %+v", res)
+	}
+	day := domain.DayOf(h.Clock.Now()).String()
+	report := func(wantN, wantPoints, wantCash float64, wantLeft float64) {
+		t.Helper()
+		r := h.Do("GET", "/api/v1/console/mall/report?from="+day+"&to="+day+"&low_stock=5", nil, marketer...)
+		if r.Status != 200 || r.JSON()["points_spent"] != wantPoints || r.JSON()["cash_fen"] != wantCash {
+			t.Fatalf("report totals (want %v points, %v fen): %d %s", wantPoints, wantCash, r.Status, r.Body)
+		}
+		days := r.JSON()["by_item_day"].([]any)
+		if len(days) != 1 {
+			t.Fatalf("by item and day: %s", r.Body)
+		}
+		if d := days[0].(map[string]any); d["item_id"] != float64(item) || d["redemptions"] != wantN || d["points"] != wantPoints ||
+			d["cash_fen"] != wantCash || d["day"] != day {
+			t.Fatalf("the item's day (want %v redemptions): %s", wantN, r.Body)
+		}
+		low := r.JSON()["low_stock"].([]any)
+		if len(low) != 1 || low[0].(map[string]any)["left"] != wantLeft {
+			t.Fatalf("low stock (want %v left): %s", wantLeft, r.Body)
+		}
+	}
+	// Paid 1, waiting 1 (its unit taken), failed 1 (its unit back).
+	report(1, 300, 990, 3)
+	if res := simPay(t, waiting.Payment.OutTradeNo, "SUCCESS", false); res.Status != 200 {
+		t.Fatalf("pay the second: %+v", res)
+	}
+	report(2, 600, 1980, 3)
+	if b := balanceOf(t, h, mid); b.Available != 1400 || b.Held != 0 {
+		t.Fatalf("balance: %+v", b)
 	}
 	clean(t, h, mid)
 }
