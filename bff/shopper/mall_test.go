@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/domain/ledger"
@@ -290,5 +292,71 @@ func TestMallReport(t *testing.T) {
 	}
 	if r := h.Do("GET", "/api/v1/console/mall/report", nil, apptest.Auth(tok)...); r.Status != 401 {
 		t.Fatalf("shopper token: %d", r.Status)
+	}
+}
+
+// Per-member limits hold under concurrency (#18): one shopper sending many
+// redemptions of one item at once, each with its own key, gets exactly the
+// daily limit, then on the next day only what is left of the total; the
+// refused are charged nothing. Another shopper's same keys are their own.
+func TestMallLimitsHoldUnderConcurrentRedemptions(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	id := createMallItem(t, h, h.ConsoleLogin("admin"),
+		`{"kind":"physical","name":"限购杯","category":"home","points":100,"stock":100,"limit_daily":2,"limit_total":3,"enabled":true}`)
+	user, other := apptest.UniqueUser("limits"), apptest.UniqueUser("limits2")
+	tok, _, mid := h.Login(user)
+	tok2, _, mid2 := h.Login(other)
+	earn(t, h, mid, 1000)
+	earn(t, h, mid2, 1000)
+	rush := func(tok, round string, n int) map[int]int {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		out := map[int]int{}
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", id), nil,
+					append(apptest.Auth(tok), "Idempotency-Key", fmt.Sprint(round, "-", i))...)
+				if r.Status != 201 && r.ErrorCode() != "RULE_VIOLATION" {
+					t.Errorf("redeem %s-%d: %d %s", round, i, r.Status, r.Body)
+				}
+				mu.Lock()
+				out[r.Status]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		return out
+	}
+	if got := rush(tok, "day1", 20); got[201] != 2 || got[422] != 18 {
+		t.Fatalf("day 1: %v; want 2 redeemed (limit_daily 2), 18 refused", got)
+	}
+	if b, _ := h.App.Ledger.Balance(context.Background(), mid); b.Available != 800 {
+		t.Fatalf("day 1 charged %d points, want 200", 1000-b.Available)
+	}
+	// The same keys are the other shopper's own.
+	if got := rush(tok2, "day1", 3); got[201] != 2 || got[422] != 1 {
+		t.Fatalf("another shopper with the same keys: %v", got)
+	}
+	h.Clock.Advance(24 * time.Hour)
+	tok, _, _ = h.Login(user) // the access token expired meanwhile
+	if got := rush(tok, "day2", 20); got[201] != 1 || got[422] != 19 {
+		t.Fatalf("day 2: %v; want 1 redeemed (limit_total 3), 19 refused", got)
+	}
+	if b, _ := h.App.Ledger.Balance(context.Background(), mid); b.Available != 700 {
+		t.Fatalf("charged %d points in all, want 300", 1000-b.Available)
+	}
+	if rs, _, _ := h.App.Mall.MyRedemptions(context.Background(), mid, 100, 0); len(rs) != 3 {
+		t.Fatalf("%d redemptions, want 3", len(rs))
+	}
+	if vs, _, err := mall.Check(context.Background(), mallAuditor(h), 100); err != nil || len(vs) > 0 {
+		t.Fatalf("mall check: %v %v", vs, err)
+	}
+	for _, m := range []int64{mid, mid2} {
+		if v, err := h.App.Ledger.Check(context.Background(), m); err != nil || len(v) > 0 {
+			t.Fatalf("ledger check %d: %v %v", m, v, err)
+		}
 	}
 }
