@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -603,4 +604,110 @@ func TestMallReportCountsCashOnlyOncePaid(t *testing.T) {
 		t.Fatalf("balance: %+v", b)
 	}
 	clean(t, h, mid)
+}
+
+// A console cancel of a points + cash redemption still waiting for its
+// cash closes the order at WeChat first, as the deadline does: the points
+// and the unit come back and the shopper can no longer pay for what was
+// cancelled. If the shopper has paid meanwhile (the notification not here
+// yet), the payment is captured and the cancel then reverses the points
+// and marks the cash for refund.
+func TestMallConsoleCancelOfAnUnpaidCashRedemptionClosesTheOrder(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	admin := apptest.Auth(h.ConsoleLogin("admin"))
+	item := createMallItem(t, h, h.ConsoleLogin("marketer"), fmt.Sprintf(cashItem, 2))
+	tok, _, mid := h.Login(apptest.UniqueUser("cashcancel"))
+	earn(t, h, mid, 1000)
+	cancel := func(id int64) *apptest.Response {
+		return h.Do("POST", fmt.Sprintf("/api/v1/console/mall/redemptions/%d/events", id), `{"event":"cancel","note":"缺货"}`, admin...)
+	}
+
+	got, r := redeemCash(t, h, tok, item, "cc1")
+	if r.Status != 201 || got.Payment == nil {
+		t.Fatalf("redeem: %d %s", r.Status, r.Body)
+	}
+	if r := cancel(got.Redemption.ID); r.Status != 200 || r.JSON()["redemption"].(map[string]any)["status"] != "cancelled" {
+		t.Fatalf("cancel: %d %s", r.Status, r.Body)
+	}
+	closed := false
+	for _, c := range h.Sim.Calls("closeorder") {
+		closed = closed || c.Params["out_trade_no"] == got.Payment.OutTradeNo
+	}
+	if !closed {
+		t.Fatalf("the order %s was not closed at WeChat", got.Payment.OutTradeNo)
+	}
+	if _, status := simPayAs(t, map[string]any{"out_trade_no": got.Payment.OutTradeNo, "result": "SUCCESS"}); status != http.StatusConflict {
+		t.Fatalf("paying the cancelled redemption's order: HTTP %d, want 409", status)
+	}
+	if b := balanceOf(t, h, mid); b.Available != 1000 || b.Held != 0 {
+		t.Fatalf("points after cancel: %+v", b)
+	}
+	if pay := payment(t, h, got.Redemption.ID); pay.Status != mall.PayClosed || pay.TransactionID != "" {
+		t.Fatalf("payment after cancel: %+v", pay)
+	}
+	if left := itemLeft(t, h, item); left != 2 {
+		t.Fatalf("stock after cancel: left %d", left)
+	}
+	clean(t, h, mid)
+
+	// WeChat does not answer the close: 503, and nothing changes.
+	got, r = redeemCash(t, h, tok, item, "cc3")
+	if r.Status != 201 || got.Payment == nil {
+		t.Fatalf("redeem: %d %s", r.Status, r.Body)
+	}
+	payer := h.App.Mall.Cash.Payer
+	h.App.Mall.Cash.Payer = unansweredClose{payer}
+	if r := cancel(got.Redemption.ID); r.Status != 503 || r.ErrorCode() != "UNAVAILABLE" {
+		t.Fatalf("cancel with WeChat Pay silent: %d %s", r.Status, r.Body)
+	}
+	h.App.Mall.Cash.Payer = payer
+	if s := myStatus(t, h, tok, got.Redemption.ID); s != "reserved" {
+		t.Fatalf("status after the refused cancel: %s", s)
+	}
+	if pay := payment(t, h, got.Redemption.ID); pay.Status != mall.PayPending {
+		t.Fatalf("payment after the refused cancel: %+v", pay)
+	}
+	if b := balanceOf(t, h, mid); b.Available != 700 || b.Held != 300 {
+		t.Fatalf("points after the refused cancel: %+v", b)
+	}
+	if r := cancel(got.Redemption.ID); r.Status != 200 {
+		t.Fatalf("cancel once WeChat answers: %d %s", r.Status, r.Body)
+	}
+
+	// Paid at WeChat, the notification not here yet: captured, then cancelled.
+	got, r = redeemCash(t, h, tok, item, "cc2")
+	if r.Status != 201 || got.Payment == nil {
+		t.Fatalf("redeem again: %d %s", r.Status, r.Body)
+	}
+	if _, status := simPayAs(t, map[string]any{"out_trade_no": got.Payment.OutTradeNo, "result": "SUCCESS", "silent": true}); status != 200 {
+		t.Fatalf("silent pay: HTTP %d", status)
+	}
+	if r := cancel(got.Redemption.ID); r.Status != 200 || r.JSON()["redemption"].(map[string]any)["status"] != "cancelled" {
+		t.Fatalf("cancel of the paid one: %d %s", r.Status, r.Body)
+	}
+	if pay := payment(t, h, got.Redemption.ID); pay.Status != mall.PayRefundNeeded || pay.TransactionID == "" {
+		t.Fatalf("payment of the paid and cancelled one: %+v", pay)
+	}
+	if b := balanceOf(t, h, mid); b.Available != 1000 || b.Held != 0 {
+		t.Fatalf("points after the paid one's cancel: %+v", b)
+	}
+	if left := itemLeft(t, h, item); left != 2 {
+		t.Fatalf("stock after the paid one's cancel: left %d", left)
+	}
+	// The notification that arrives at last changes nothing.
+	if res := simPay(t, got.Payment.OutTradeNo, "", true); res.Status != 200 {
+		t.Fatalf("late notification: %+v", res)
+	}
+	if b := balanceOf(t, h, mid); b.Available != 1000 || b.Held != 0 {
+		t.Fatalf("points after the late notification: %+v", b)
+	}
+	clean(t, h, mid)
+}
+
+// unansweredClose is a WeChat Pay whose closeorder never answers.
+type unansweredClose struct{ mall.Payer }
+
+func (unansweredClose) Close(context.Context, string) error {
+	return errors.New("closeorder: i/o timeout")
 }
