@@ -1713,7 +1713,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move a redemption (admin, marketer) — ship (carrier, tracking_no; physical), deliver, cancel (before shipping) or refund (before delivery). Cancel and refund return the points into the same lots with their original expiry and the unit to the stock. A move the status does not allow → 409. */
+        /** Move a redemption (admin, marketer) — ship (carrier, tracking_no; physical), deliver, cancel (before shipping) or refund (before delivery). Cancel and refund return the points into the same lots with their original expiry and the unit to the stock. Cancelling a points + cash redemption still reserved first closes its WeChat Pay order (if it was paid meanwhile, the payment is captured, then refunded); WeChat Pay not answering → 503, nothing changed. A move the status does not allow → 409. */
         post: operations["fulfilMallRedemption"];
         delete?: never;
         options?: never;
