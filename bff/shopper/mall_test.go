@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/cmd/jifen/app/apptest"
+	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/mall"
 )
@@ -358,5 +359,78 @@ func TestMallLimitsHoldUnderConcurrentRedemptions(t *testing.T) {
 		if v, err := h.App.Ledger.Check(context.Background(), m); err != nil || len(v) > 0 {
 			t.Fatalf("ledger check %d: %v %v", m, v, err)
 		}
+	}
+}
+
+// A refund from the console after shipping (before delivery) puts the
+// points back into the very lots they came from, with their original
+// expiry, gives the unit back and frees the member's limit; a refunded
+// redemption moves no further and is not in the report.
+func TestMallConsoleRefundAfterShippingGivesPointsBackToTheSameLots(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	admin := apptest.Auth(h.ConsoleLogin("admin"))
+	id := createMallItem(t, h, h.ConsoleLogin("admin"),
+		`{"kind":"physical","name":"退款杯","category":"home","points":250,"stock":1,"limit_total":1,"enabled":true}`)
+	tok, _, mid := h.Login(apptest.UniqueUser("mallrefund"))
+	ctx := context.Background()
+	for i, days := range []int{30, 300} { // the first to expire is spent first
+		if _, err := h.App.Ledger.Earn(ctx, ledger.EarnInput{MemberID: mid, Points: 200, Key: fmt.Sprint("refund-lot-", i),
+			Ref: ledger.Ref{Type: "seed", ID: fmt.Sprint("refund-", i)}, ExpiresAt: h.Clock.Now().Add(time.Duration(days) * 24 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, err := h.App.Ledger.Lots(ctx, mid, 10)
+	if err != nil || len(before) != 2 {
+		t.Fatalf("lots: %+v %v", before, err)
+	}
+	r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", id), nil, append(apptest.Auth(tok), "Idempotency-Key", "rf1")...)
+	if r.Status != 201 {
+		t.Fatalf("redeem: %d %s", r.Status, r.Body)
+	}
+	rid := int64(r.JSON()["redemption"].(map[string]any)["id"].(float64))
+	ev := func(body string) *apptest.Response {
+		return h.Do("POST", fmt.Sprintf("/api/v1/console/mall/redemptions/%d/events", rid), body, admin...)
+	}
+	if r := ev(`{"event":"ship","carrier":"顺丰","tracking_no":"SF2002"}`); r.Status != 200 {
+		t.Fatalf("ship: %d %s", r.Status, r.Body)
+	}
+	if r := ev(`{"event":"cancel"}`); r.Status != 409 {
+		t.Fatalf("cancel after shipping: %d %s", r.Status, r.Body)
+	}
+	if r := ev(`{"event":"refund","note":"退货"}`); r.Status != 200 || r.JSON()["redemption"].(map[string]any)["status"] != "refunded" {
+		t.Fatalf("refund: %d %s", r.Status, r.Body)
+	}
+	after, err := h.App.Ledger.Lots(ctx, mid, 10)
+	if err != nil || len(after) != 2 {
+		t.Fatalf("lots after refund: %+v %v", after, err)
+	}
+	for i := range before {
+		if after[i].ID != before[i].ID || after[i].Remaining != before[i].Remaining || !after[i].ExpiresAt.Equal(before[i].ExpiresAt) {
+			t.Fatalf("lot %d after refund %+v, before %+v", i, after[i], before[i])
+		}
+	}
+	for _, e := range []string{`{"event":"refund"}`, `{"event":"deliver"}`, `{"event":"cancel"}`} {
+		if r := ev(e); r.Status != 409 {
+			t.Fatalf("%s after refund: %d %s", e, r.Status, r.Body)
+		}
+	}
+	if b, _ := h.App.Ledger.Balance(ctx, mid); b.Available != 400 {
+		t.Fatalf("balance after refund: %+v", b)
+	}
+	day := domain.DayOf(h.Clock.Now()).String()
+	if r := h.Do("GET", "/api/v1/console/mall/report?from="+day+"&to="+day, nil, admin...); r.Status != 200 ||
+		r.JSON()["points_spent"] != 0.0 || len(r.JSON()["by_item_day"].([]any)) != 0 {
+		t.Fatalf("report after refund: %d %s", r.Status, r.Body)
+	}
+	// The unit and the member's limit are free again.
+	if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", id), nil, append(apptest.Auth(tok), "Idempotency-Key", "rf2")...); r.Status != 201 {
+		t.Fatalf("redeem after refund: %d %s", r.Status, r.Body)
+	}
+	if vs, _, err := mall.Check(ctx, mallAuditor(h), 100); err != nil || len(vs) > 0 {
+		t.Fatalf("mall check: %v %v", vs, err)
+	}
+	if v, err := h.App.Ledger.Check(ctx, mid); err != nil || len(v) > 0 {
+		t.Fatalf("ledger check: %v %v", v, err)
 	}
 }
