@@ -434,3 +434,52 @@ func TestMallConsoleRefundAfterShippingGivesPointsBackToTheSameLots(t *testing.T
 		t.Fatalf("ledger check: %v %v", v, err)
 	}
 }
+
+// The catalogue shows what may still be redeemed: an item whose sales
+// window has ended leaves it (its detail still answers, and says until
+// when it was on sale); one not on sale yet is shown, its detail says from
+// when.
+func TestMallBrowseHidesItemsWhoseWindowEnded(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	admin := h.ConsoleLogin("admin")
+	now := h.Clock.Now()
+	at := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339) }
+	ending := createMallItem(t, h, admin, `{"kind":"virtual","name":"限时","category":"w","points":10,"stock":5,"enabled":true,"ends_at":"`+at(time.Hour)+`"}`)
+	createMallItem(t, h, admin, `{"kind":"virtual","name":"常驻","category":"w","points":10,"stock":5,"enabled":true}`)
+	createMallItem(t, h, admin, `{"kind":"virtual","name":"预告","category":"w","points":10,"stock":5,"enabled":true,"starts_at":"`+at(time.Hour)+`","ends_at":"`+at(48*time.Hour)+`"}`)
+	user := apptest.UniqueUser("mallwin")
+	tok, _, mid := h.Login(user)
+	earn(t, h, mid, 100)
+	names := func() []string {
+		t.Helper()
+		r := h.Do("GET", "/api/v1/shopper/mall/items?category=w", nil, apptest.Auth(tok)...)
+		if r.Status != 200 {
+			t.Fatalf("browse: %d %s", r.Status, r.Body)
+		}
+		var out []string
+		for _, it := range r.JSON()["items"].([]any) {
+			out = append(out, it.(map[string]any)["name"].(string))
+		}
+		return out
+	}
+	if got := fmt.Sprint(names()); got != "[预告 常驻 限时]" {
+		t.Fatalf("before the end: %s", got)
+	}
+	h.Clock.Advance(2 * time.Hour)
+	tok, _, _ = h.Login(user) // the access token expired meanwhile
+	if got := fmt.Sprint(names()); got != "[预告 常驻]" {
+		t.Fatalf("after the end: %s", got)
+	}
+	d := h.Do("GET", fmt.Sprintf("/api/v1/shopper/mall/items/%d", ending), nil, apptest.Auth(tok)...)
+	if d.Status != 200 || d.JSON()["can_redeem"] != false || !strings.Contains(fmt.Sprint(d.JSON()["refusal"]), "until") {
+		t.Fatalf("detail of the ended item: %d %s", d.Status, d.Body)
+	}
+	if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", ending), nil, append(apptest.Auth(tok), "Idempotency-Key", "late")...); r.Status != 422 {
+		t.Fatalf("redeem the ended item: %d %s", r.Status, r.Body)
+	}
+	// The console still lists it.
+	if r := h.Do("GET", "/api/v1/console/mall/items", nil, apptest.Auth(h.ConsoleLogin("admin"))...); r.Status != 200 || len(r.JSON()["items"].([]any)) != 3 {
+		t.Fatalf("console list: %d %s", r.Status, r.Body)
+	}
+}

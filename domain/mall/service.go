@@ -116,10 +116,10 @@ func (s *Service) Items(ctx context.Context, p Page) ([]Item, *Cursor, error) {
 	return s.Store.Items(ctx, p)
 }
 
-// Browse lists what shoppers see: enabled items, by category, in
-// catalogue order.
+// Browse lists what shoppers see: enabled items whose sales window has
+// not ended, by category, in catalogue order.
 func (s *Service) Browse(ctx context.Context, p Page) ([]Item, *Cursor, error) {
-	p.OnSaleOnly = true
+	p.OnSaleOnly, p.Now = true, s.Clock.Now()
 	return s.Store.Items(ctx, p)
 }
 

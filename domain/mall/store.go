@@ -25,8 +25,11 @@ type Page struct {
 	Category string // "" = every category
 	Limit    int
 	After    *Cursor
-	// OnSaleOnly hides disabled items (the shoppers' view).
+	// OnSaleOnly hides disabled items and items whose sales window ended
+	// by Now (the shoppers' view); items not on sale yet stay, their
+	// detail says from when.
 	OnSaleOnly bool
+	Now        time.Time
 }
 
 // Cursor is an item's place in catalogue order.

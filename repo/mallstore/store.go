@@ -279,6 +279,9 @@ func (s *Store) Items(ctx context.Context, p mall.Page) ([]mall.Item, *mall.Curs
 	}
 	if p.OnSaleOnly {
 		q = q.Where("enabled = ?", true)
+		if !p.Now.IsZero() {
+			q = q.Where("(ends_at IS NULL OR ends_at > ?)", p.Now.UTC())
+		}
 	}
 	if p.After != nil {
 		q = q.Where("sort_order < ? OR (sort_order = ? AND id < ?)", p.After.Sort, p.After.Sort, p.After.ID)

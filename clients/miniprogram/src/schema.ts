@@ -1587,7 +1587,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The points mall catalogue (enabled items), by category, highest sort first, keyset paged */
+        /** The points mall catalogue (enabled items whose sales window has not ended; items not on sale yet included), by category, highest sort first, keyset paged */
         get: operations["browseMallItems"];
         put?: never;
         post?: never;
