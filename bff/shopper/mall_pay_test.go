@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -710,4 +711,64 @@ type unansweredClose struct{ mall.Payer }
 
 func (unansweredClose) Close(context.Context, string) error {
 	return errors.New("closeorder: i/o timeout")
+}
+
+// Every instance of serve runs the hold-timeouts job: run at the same
+// moment on four, unpaid points + cash redemptions are each settled once —
+// every point back, every unit back exactly once, every payment closed.
+func TestMallUnpaidRedemptionsSettledOnceByConcurrentJobs(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	const n = 8
+	item := createMallItem(t, h, h.ConsoleLogin("marketer"), fmt.Sprintf(cashItem, n))
+	var members, redemptions []int64
+	for i := range n {
+		tok, _, mid := h.Login(apptest.UniqueUser(fmt.Sprint("jobs", i)))
+		earn(t, h, mid, 1000)
+		got, r := redeemCash(t, h, tok, item, "j")
+		if r.Status != 201 || got.Payment == nil {
+			t.Fatalf("redeem %d: %d %s", i, r.Status, r.Body)
+		}
+		members, redemptions = append(members, mid), append(redemptions, got.Redemption.ID)
+	}
+	if left := itemLeft(t, h, item); left != 0 {
+		t.Fatalf("left %d after %d reservations", left, n)
+	}
+	h.Clock.Advance(mall.DefaultPayWindow + time.Minute)
+	var wg sync.WaitGroup
+	settled := make([]int, 4)
+	for i := range settled {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k, err := h.App.Mall.ExpirePayments(context.Background(), h.Clock.Now(), 500)
+			if err != nil {
+				t.Errorf("instance %d: %v", i, err)
+			}
+			if _, err := h.App.Ledger.ReleaseExpiredHolds(context.Background(), h.Clock.Now(), 500); err != nil {
+				t.Errorf("instance %d: release holds: %v", i, err)
+			}
+			settled[i] = k
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for _, k := range settled {
+		total += k
+	}
+	if total != n {
+		t.Fatalf("the instances settled %v payments, %d in all; want %d", settled, total, n)
+	}
+	if left := itemLeft(t, h, item); left != n {
+		t.Fatalf("left %d, want every unit back (%d)", left, n)
+	}
+	for i, rid := range redemptions {
+		if pay := payment(t, h, rid); pay.Status != mall.PayClosed {
+			t.Fatalf("payment of redemption %d: %+v", rid, pay)
+		}
+		if b := balanceOf(t, h, members[i]); b.Available != 1000 || b.Held != 0 {
+			t.Fatalf("member %d: %+v", members[i], b)
+		}
+		clean(t, h, members[i])
+	}
 }
