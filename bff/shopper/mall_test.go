@@ -483,3 +483,85 @@ func TestMallBrowseHidesItemsWhoseWindowEnded(t *testing.T) {
 		t.Fatalf("console list: %d %s", r.Status, r.Body)
 	}
 }
+
+// The console finds the redemptions it fulfils: by status (paid: the
+// queue to ship), item or member, newest first, keyset paged; any console
+// role reads it, and bad filters are 400.
+func TestMallConsoleListsRedemptionsToFulfil(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	marketer := apptest.Auth(h.ConsoleLogin("marketer"))
+	cup := createMallItem(t, h, h.ConsoleLogin("admin"), `{"kind":"physical","name":"杯","category":"home","points":100,"stock":10,"enabled":true}`)
+	gift := createMallItem(t, h, h.ConsoleLogin("admin"), `{"kind":"virtual","name":"权益","category":"home","points":10,"stock":10,"enabled":true}`)
+	var toks []string
+	var mids []int64
+	for i := range 3 {
+		tok, _, mid := h.Login(apptest.UniqueUser(fmt.Sprint("fulfil", i)))
+		earn(t, h, mid, 1000)
+		toks, mids = append(toks, tok), append(mids, mid)
+	}
+	redeem := func(tok string, item int64, key string) int64 {
+		t.Helper()
+		r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", item), nil, append(apptest.Auth(tok), "Idempotency-Key", key)...)
+		if r.Status != 201 {
+			t.Fatalf("redeem: %d %s", r.Status, r.Body)
+		}
+		return int64(r.JSON()["redemption"].(map[string]any)["id"].(float64))
+	}
+	shipped, waiting, cancelled, virtual := redeem(toks[0], cup, "a"), redeem(toks[1], cup, "b"), redeem(toks[2], cup, "c"), redeem(toks[0], gift, "d")
+	event := func(id int64, body string) {
+		t.Helper()
+		if r := h.Do("POST", fmt.Sprintf("/api/v1/console/mall/redemptions/%d/events", id), body, marketer...); r.Status != 200 {
+			t.Fatalf("event %s: %d %s", body, r.Status, r.Body)
+		}
+	}
+	event(shipped, `{"event":"ship","carrier":"顺丰","tracking_no":"SF3003"}`)
+	event(cancelled, `{"event":"cancel"}`)
+	list := func(query string, auth []string) (ids []int64, next any) {
+		t.Helper()
+		r := h.Do("GET", "/api/v1/console/mall/redemptions"+query, nil, auth...)
+		if r.Status != 200 {
+			t.Fatalf("list %s: %d %s", query, r.Status, r.Body)
+		}
+		for _, x := range r.JSON()["redemptions"].([]any) {
+			ids = append(ids, int64(x.(map[string]any)["id"].(float64)))
+		}
+		return ids, r.JSON()["next_cursor"]
+	}
+	want := func(query string, ids ...int64) {
+		t.Helper()
+		if got, _ := list(query, marketer); fmt.Sprint(got) != fmt.Sprint(ids) {
+			t.Errorf("%s: %v, want %v", query, got, ids)
+		}
+	}
+	want("", virtual, cancelled, waiting, shipped)
+	want(fmt.Sprintf("?status=paid&item_id=%d", cup), waiting)
+	want("?status=shipped", shipped)
+	want("?status=cancelled", cancelled)
+	want(fmt.Sprintf("?member_id=%d", mids[0]), virtual, shipped)
+	want(fmt.Sprintf("?item_id=%d&member_id=%d", gift, mids[1]))
+	page1, next := list("?limit=3", apptest.Auth(h.ConsoleLogin("auditor")))
+	if len(page1) != 3 || next == nil {
+		t.Fatalf("page 1: %v %v", page1, next)
+	}
+	if page2, next2 := list(fmt.Sprintf("?limit=3&cursor=%v", next), marketer); fmt.Sprint(page2) != fmt.Sprint([]int64{shipped}) || next2 != nil {
+		t.Fatalf("page 2: %v %v", page2, next2)
+	}
+	for _, c := range []struct {
+		query     string
+		auth      []string
+		specValid bool
+		status    int
+	}{
+		{"?status=lost", marketer, false, 400},
+		{"?item_id=abc", marketer, false, 400},
+		{"?member_id=0", marketer, false, 400},
+		{"?cursor=abc", marketer, false, 400},
+		{"", apptest.Auth(toks[0]), true, 401},
+		{"", nil, true, 401},
+	} {
+		if r := h.Send(c.specValid, "GET", "/api/v1/console/mall/redemptions"+c.query, nil, c.auth...); r.Status != c.status {
+			t.Errorf("%s: %d %s, want %d", c.query, r.Status, r.Body, c.status)
+		}
+	}
+}

@@ -506,6 +506,17 @@ func (s *Service) MyRedemptions(ctx context.Context, memberID int64, limit int, 
 	return s.Store.Redemptions(ctx, memberID, limit, cursor)
 }
 
+// FindRedemptions lists redemptions for the console, newest first: by
+// status (e.g. paid physical items waiting to be shipped), item or member.
+func (s *Service) FindRedemptions(ctx context.Context, f RedemptionFilter, limit int, cursor int64) ([]Redemption, int64, error) {
+	switch f.Status {
+	case "", StatusReserved, StatusPaid, StatusShipped, StatusFulfilled, StatusCancelled, StatusRefunded:
+	default:
+		return nil, 0, domain.FieldError("status", "must be reserved, paid, shipped, fulfilled, cancelled or refunded")
+	}
+	return s.Store.FindRedemptions(ctx, f, limit, cursor)
+}
+
 // ImportCodes adds coupon codes to a coupon item's pool. Codes are
 // trimmed; blank lines are skipped; a code already in the pool (given out
 // or not) is skipped, so each code is given out once, ever.

@@ -106,6 +106,17 @@ type Store interface {
 	RedemptionByPickupCode(ctx context.Context, code string) (Redemption, bool, error)
 	// Redemptions lists the member's redemptions newest first (keyset).
 	Redemptions(ctx context.Context, memberID int64, limit int, cursor int64) ([]Redemption, int64, error)
+	// FindRedemptions lists every member's redemptions that match f,
+	// newest first (keyset), for the console.
+	FindRedemptions(ctx context.Context, f RedemptionFilter, limit int, cursor int64) ([]Redemption, int64, error)
+}
+
+// RedemptionFilter narrows the console's list of redemptions; zero fields
+// match everything.
+type RedemptionFilter struct {
+	Status   Status
+	ItemID   int64
+	MemberID int64
 }
 
 // RedemptionGroupQuery is what a group of redemptions of one item on one

@@ -1704,6 +1704,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/console/mall/redemptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every member's redemptions, newest first, keyset paged — by status (paid is the fulfilment queue — physical items to ship, pickups not collected yet), item or member (any console role) */
+        get: operations["listMallRedemptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/console/mall/redemptions/{id}/events": {
         parameters: {
             query?: never;
@@ -6642,6 +6659,38 @@ export interface operations {
                     "application/json": {
                         added: number;
                         skipped: number;
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listMallRedemptions: {
+        parameters: {
+            query?: {
+                status?: "reserved" | "paid" | "shipped" | "fulfilled" | "cancelled" | "refunded";
+                item_id?: number;
+                member_id?: number;
+                limit?: components["parameters"]["Limit"];
+                /** @description next_cursor of the previous page */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        redemptions: components["schemas"]["MallRedemption"][];
+                        next_cursor: components["schemas"]["NextCursor"];
                     };
                 };
             };
