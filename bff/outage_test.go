@@ -1,6 +1,7 @@
 package bff_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -99,6 +100,27 @@ func TestRedisOutage(t *testing.T) {
 			if r := draw("warm"); r.Status != 201 {
 				t.Fatalf("draw with Redis up: %d %s", r.Status, r.Body)
 			}
+			// The mall's stock gate lives in Redis too (#18): browsing and an
+			// item's detail go on, a redemption is 503 and writes nothing.
+			r = h.Do("POST", "/api/v1/console/mall/items", `{"kind":"physical","name":"outage","category":"c","points":1,"stock":50,"enabled":true}`,
+				apptest.Auth(admin)...)
+			if r.Status != 201 {
+				t.Fatalf("create mall item: %d %s", r.Status, r.Body)
+			}
+			item := fmt.Sprintf("/api/v1/shopper/mall/items/%v", r.JSON()["item"].(map[string]any)["id"])
+			redeem := func(key string) *apptest.Response {
+				return h.Do("POST", item+"/redemptions", nil, append(apptest.Auth(tok), "Idempotency-Key", key)...)
+			}
+			if r := redeem("warm"); r.Status != 201 {
+				t.Fatalf("redeem with Redis up: %d %s", r.Status, r.Body)
+			}
+			mine := func() int {
+				rs, _, err := h.App.Mall.MyRedemptions(context.Background(), id, 100, 0)
+				if err != nil {
+					t.Fatalf("my redemptions: %v", err)
+				}
+				return len(rs)
+			}
 
 			if mode == "down" {
 				env.RedisProxy.Cut()
@@ -134,6 +156,8 @@ func TestRedisOutage(t *testing.T) {
 					return h.Do("POST", "/api/v1/shopper/signin/makeup", `{"date":"2026-11-22"}`, apptest.Auth(tok)...)
 				}},
 				{"readyz", func() *apptest.Response { return h.Do("GET", "/readyz", nil) }},
+				{"mall items", func() *apptest.Response { return h.Do("GET", "/api/v1/shopper/mall/items", nil, apptest.Auth(tok)...) }},
+				{"mall item", func() *apptest.Response { return h.Do("GET", item, nil, apptest.Auth(tok)...) }},
 			}
 			for round := 0; round < 2; round++ { // the second round meets an open circuit
 				for _, c := range ok {
@@ -145,6 +169,16 @@ func TestRedisOutage(t *testing.T) {
 				if r.Status != 503 || r.ErrorCode() != "UNAVAILABLE" || r.Header.Get("Retry-After") == "" {
 					t.Errorf("draw with Redis %s: %d %s Retry-After=%q; want 503 UNAVAILABLE with Retry-After",
 						mode, r.Status, r.Body, r.Header.Get("Retry-After"))
+				}
+				before, bal := mine(), h.App.Ledger
+				b0, _ := bal.Balance(context.Background(), id)
+				r = timed("redeem", func() *apptest.Response { return redeem(fmt.Sprintf("down-%d", round)) })
+				if r.Status != 503 || r.ErrorCode() != "UNAVAILABLE" || r.Header.Get("Retry-After") == "" {
+					t.Errorf("redeem with Redis %s: %d %s Retry-After=%q; want 503 UNAVAILABLE with Retry-After",
+						mode, r.Status, r.Body, r.Header.Get("Retry-After"))
+				}
+				if b1, _ := bal.Balance(context.Background(), id); mine() != before || b1.Available != b0.Available {
+					t.Errorf("redeem with Redis %s wrote: %d redemptions (was %d), %d points (was %d)", mode, mine(), before, b1.Available, b0.Available)
 				}
 			}
 
@@ -163,6 +197,10 @@ func TestRedisOutage(t *testing.T) {
 					t.Fatalf("draw after Redis came back: %d %s", r.Status, r.Body)
 				}
 				time.Sleep(250 * time.Millisecond)
+			}
+			// The 503s wrote nothing, so the same key redeems now.
+			if r := redeem("down-0"); r.Status != 201 || r.Header.Get("Idempotent-Replayed") != "" {
+				t.Fatalf("redeem after Redis came back: %d %s", r.Status, r.Body)
 			}
 		})
 	}

@@ -230,6 +230,7 @@ func NewRouter(d Deps) *gin.Engine {
 	con.GET("/mall/items/:id", co.MallItem)
 	con.PUT("/mall/items/:id", writers, co.UpdateMallItem)
 	con.POST("/mall/items/:id/codes", writers, co.ImportMallCodes)
+	con.GET("/mall/redemptions", co.MallRedemptions)
 	con.POST("/mall/redemptions/:id/events", writers, co.FulfilMallRedemption)
 	con.GET("/mall/report", co.MallReport)
 	con.GET("/checkout/policy", co.CheckoutPolicy)

@@ -7,9 +7,11 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/gin-gonic/gin"
 
 	"github.com/jifen/jifen/bff/hooks"
 	"github.com/jifen/jifen/cmd/jifen/app/apptest"
@@ -171,5 +173,33 @@ func TestEveryOperationHasACamelCaseOperationID(t *testing.T) {
 				seen[id] = where
 			}
 		}
+	}
+}
+
+// TestEveryAPIRouteIsInTheSpec: every route the service serves under
+// /api/v1 has its operation in docs/openapi.yaml (the mini-program client
+// is generated from it, and apptest only checks the routes a test calls).
+func TestEveryAPIRouteIsInTheSpec(t *testing.T) {
+	h := apptest.New(t)
+	engine, ok := h.App.Handler.(*gin.Engine)
+	if !ok {
+		t.Fatalf("the app's handler is a %T, not the gin engine", h.App.Handler)
+	}
+	spec := apptest.Spec(t)
+	param := regexp.MustCompile(`:([A-Za-z_]+)`)
+	n := 0
+	for _, rt := range engine.Routes() {
+		if !strings.HasPrefix(rt.Path, "/api/v1/") {
+			continue // the console's pages, health, the simulator
+		}
+		n++
+		path := param.ReplaceAllString(rt.Path, "{$1}")
+		item := spec.Paths.Find(path)
+		if item == nil || item.GetOperation(rt.Method) == nil {
+			t.Errorf("%s %s is served but not in docs/openapi.yaml", rt.Method, path)
+		}
+	}
+	if n < 50 {
+		t.Fatalf("only %d /api/v1 routes found", n)
 	}
 }

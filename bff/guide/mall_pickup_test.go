@@ -3,6 +3,7 @@ package guide_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/jifen/jifen/cmd/jifen/app/apptest"
@@ -102,5 +103,66 @@ func TestPickupCodeRefusedToADisabledGuide(t *testing.T) {
 	r = w.h.Do("POST", "/api/v1/guide/mall/pickups", fmt.Sprintf(`{"code":%q}`, code), apptest.Auth(w.bTok)...)
 	if r.Status != 200 || r.JSON()["pickup"].(map[string]any)["status"] != "fulfilled" {
 		t.Fatalf("active guide after the refusal: %d %s", r.Status, r.Body)
+	}
+}
+
+// The code works once even when the shopper shows it to every guide of the
+// store at the same moment: one verification, every other answer 409, and
+// a code whose redemption the console cancelled works for nobody.
+func TestPickupCodeOnceUnderConcurrentVerifications(t *testing.T) {
+	t.Parallel()
+	w, _, code := pickupWorld(t)
+	const n = 16
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	body := fmt.Sprintf(`{"code":%q}`, code)
+	for i := range n {
+		tok := w.aTok
+		if i%2 == 1 {
+			tok = w.bTok
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := w.h.Do("POST", "/api/v1/guide/mall/pickups", body, apptest.Auth(tok)...)
+			mu.Lock()
+			statuses[r.Status]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if statuses[200] != 1 || statuses[409] != n-1 {
+		t.Fatalf("%d concurrent verifications of one code answered %v; want one 200, the rest 409", n, statuses)
+	}
+
+	// A second pickup redemption, cancelled in the console before pickup.
+	item := fmt.Sprintf(`{"kind":"pickup","name":"礼盒二","category":"gifts","points":100,"stock":3,"stores":[%d],"enabled":true}`, w.store)
+	r := w.h.Do("POST", "/api/v1/console/mall/items", item, apptest.Auth(w.admin)...)
+	if r.Status != 201 {
+		t.Fatalf("create item: %d %s", r.Status, r.Body)
+	}
+	tok, _, mid := w.h.Login(apptest.UniqueUser("pickc"))
+	if _, err := w.h.App.Ledger.Earn(context.Background(), ledger.EarnInput{MemberID: mid, Points: 100, Key: "seed-cancelled", Ref: ledger.Ref{Type: "seed", ID: "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	r = w.h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%v/redemptions", r.JSON()["item"].(map[string]any)["id"]), nil,
+		append(apptest.Auth(tok), "Idempotency-Key", "c1")...)
+	if r.Status != 201 {
+		t.Fatalf("redeem: %d %s", r.Status, r.Body)
+	}
+	red := r.JSON()["redemption"].(map[string]any)
+	if r := w.h.Do("POST", fmt.Sprintf("/api/v1/console/mall/redemptions/%v/events", red["id"]), `{"event":"cancel"}`, apptest.Auth(w.admin)...); r.Status != 200 {
+		t.Fatalf("cancel: %d %s", r.Status, r.Body)
+	}
+	if r := w.h.Do("POST", "/api/v1/guide/mall/pickups", fmt.Sprintf(`{"code":%q}`, red["pickup_code"]), apptest.Auth(w.aTok)...); r.Status != 409 {
+		t.Fatalf("the code of a cancelled redemption: %d %s", r.Status, r.Body)
+	}
+	mine := w.h.Do("GET", "/api/v1/shopper/mall/redemptions", nil, apptest.Auth(tok)...)
+	if rs := mine.JSON()["redemptions"].([]any); len(rs) != 1 || rs[0].(map[string]any)["status"] != "cancelled" {
+		t.Fatalf("after the refused verification: %s", mine.Body)
+	}
+	if b, _ := w.h.App.Ledger.Balance(context.Background(), mid); b.Available != 100 {
+		t.Fatalf("points after cancel: %+v", b)
 	}
 }

@@ -210,6 +210,11 @@ func TestCheckoutQuoteHoldCaptureRelease(t *testing.T) {
 	bad("capture: currency", false, "POST", path+"/capture", cap("O-1", 12000, "USD"), "c0", 400, "INVALID")
 	bad("capture: unknown hold", true, "POST", "/api/v1/hooks/checkout/holds/999999/capture", cap("O-1", 12000, "CNY"), "c0", 404, "NOT_FOUND")
 	bad("capture: no key", false, "POST", path+"/capture", cap("O-1", 12000, "CNY"), "", 400, "INVALID")
+	bad("release: other order", true, "POST", path+"/release", map[string]any{"order_id": "O-2"}, "r0", 422, "RULE_VIOLATION")
+	bad("release: unknown hold", true, "POST", "/api/v1/hooks/checkout/holds/999999/release", map[string]any{"order_id": "O-1"}, "r0", 404, "NOT_FOUND")
+	bad("get: unknown hold", true, "GET", "/api/v1/hooks/checkout/holds/999999", nil, "", 404, "NOT_FOUND")
+	bad("capture: malformed", false, "POST", path+"/capture", `{"order_id":`, "c0", 400, "INVALID")
+	bad("capture: wrong type", false, "POST", path+"/capture", `{"order_id":"O-1","total_fen":"12000","currency":"CNY"}`, "c0", 400, "INVALID")
 	if got := writes(t, h); got != before {
 		t.Fatalf("refused captures wrote: %v → %v", before, got)
 	}

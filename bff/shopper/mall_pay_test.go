@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
+	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/mall"
 	"github.com/jifen/jifen/wechat/sim"
@@ -544,4 +547,228 @@ func TestMallPaidButTheNotificationLostIsCapturedByTheJob(t *testing.T) {
 		t.Fatalf("after the replay: %+v", again)
 	}
 	clean(t, h, mid)
+}
+
+// The console report counts the points and cash of paid redemptions only:
+// a points + cash redemption still waiting for WeChat Pay has taken no
+// cash (its points are held, not spent), and a failed one took nothing;
+// its unit still counts against the stock left.
+func TestMallReportCountsCashOnlyOncePaid(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	marketer := apptest.Auth(h.ConsoleLogin("marketer"))
+	item := createMallItem(t, h, h.ConsoleLogin("marketer"), fmt.Sprintf(cashItem, 5))
+	tok, _, mid := h.Login(apptest.UniqueUser("cashrep"))
+	earn(t, h, mid, 2000)
+	redeem := func(key string) cashRedemption {
+		t.Helper()
+		got, r := redeemCash(t, h, tok, item, key)
+		if r.Status != 201 || got.Payment == nil {
+			t.Fatalf("redeem %s: %d %s", key, r.Status, r.Body)
+		}
+		return got
+	}
+	paid, waiting, failed := redeem("p"), redeem("w"), redeem("f")
+	if res := simPay(t, paid.Payment.OutTradeNo, "SUCCESS", false); res.Status != 200 {
+		t.Fatalf("pay: %+v", res)
+	}
+	if res := simPay(t, failed.Payment.OutTradeNo, "FAIL", false); res.Status != 200 {
+		t.Fatalf("fail: %+v", res)
+	}
+	day := domain.DayOf(h.Clock.Now()).String()
+	report := func(wantN, wantPoints, wantCash float64, wantLeft float64) {
+		t.Helper()
+		r := h.Do("GET", "/api/v1/console/mall/report?from="+day+"&to="+day+"&low_stock=5", nil, marketer...)
+		if r.Status != 200 || r.JSON()["points_spent"] != wantPoints || r.JSON()["cash_fen"] != wantCash {
+			t.Fatalf("report totals (want %v points, %v fen): %d %s", wantPoints, wantCash, r.Status, r.Body)
+		}
+		days := r.JSON()["by_item_day"].([]any)
+		if len(days) != 1 {
+			t.Fatalf("by item and day: %s", r.Body)
+		}
+		if d := days[0].(map[string]any); d["item_id"] != float64(item) || d["redemptions"] != wantN || d["points"] != wantPoints ||
+			d["cash_fen"] != wantCash || d["day"] != day {
+			t.Fatalf("the item's day (want %v redemptions): %s", wantN, r.Body)
+		}
+		low := r.JSON()["low_stock"].([]any)
+		if len(low) != 1 || low[0].(map[string]any)["left"] != wantLeft {
+			t.Fatalf("low stock (want %v left): %s", wantLeft, r.Body)
+		}
+	}
+	// Paid 1, waiting 1 (its unit taken), failed 1 (its unit back).
+	report(1, 300, 990, 3)
+	if res := simPay(t, waiting.Payment.OutTradeNo, "SUCCESS", false); res.Status != 200 {
+		t.Fatalf("pay the second: %+v", res)
+	}
+	report(2, 600, 1980, 3)
+	if b := balanceOf(t, h, mid); b.Available != 1400 || b.Held != 0 {
+		t.Fatalf("balance: %+v", b)
+	}
+	clean(t, h, mid)
+}
+
+// A console cancel of a points + cash redemption still waiting for its
+// cash closes the order at WeChat first, as the deadline does: the points
+// and the unit come back and the shopper can no longer pay for what was
+// cancelled. If the shopper has paid meanwhile (the notification not here
+// yet), the payment is captured and the cancel then reverses the points
+// and marks the cash for refund.
+func TestMallConsoleCancelOfAnUnpaidCashRedemptionClosesTheOrder(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	admin := apptest.Auth(h.ConsoleLogin("admin"))
+	item := createMallItem(t, h, h.ConsoleLogin("marketer"), fmt.Sprintf(cashItem, 2))
+	tok, _, mid := h.Login(apptest.UniqueUser("cashcancel"))
+	earn(t, h, mid, 1000)
+	cancel := func(id int64) *apptest.Response {
+		return h.Do("POST", fmt.Sprintf("/api/v1/console/mall/redemptions/%d/events", id), `{"event":"cancel","note":"缺货"}`, admin...)
+	}
+
+	got, r := redeemCash(t, h, tok, item, "cc1")
+	if r.Status != 201 || got.Payment == nil {
+		t.Fatalf("redeem: %d %s", r.Status, r.Body)
+	}
+	if r := cancel(got.Redemption.ID); r.Status != 200 || r.JSON()["redemption"].(map[string]any)["status"] != "cancelled" {
+		t.Fatalf("cancel: %d %s", r.Status, r.Body)
+	}
+	closed := false
+	for _, c := range h.Sim.Calls("closeorder") {
+		closed = closed || c.Params["out_trade_no"] == got.Payment.OutTradeNo
+	}
+	if !closed {
+		t.Fatalf("the order %s was not closed at WeChat", got.Payment.OutTradeNo)
+	}
+	if _, status := simPayAs(t, map[string]any{"out_trade_no": got.Payment.OutTradeNo, "result": "SUCCESS"}); status != http.StatusConflict {
+		t.Fatalf("paying the cancelled redemption's order: HTTP %d, want 409", status)
+	}
+	if b := balanceOf(t, h, mid); b.Available != 1000 || b.Held != 0 {
+		t.Fatalf("points after cancel: %+v", b)
+	}
+	if pay := payment(t, h, got.Redemption.ID); pay.Status != mall.PayClosed || pay.TransactionID != "" {
+		t.Fatalf("payment after cancel: %+v", pay)
+	}
+	if left := itemLeft(t, h, item); left != 2 {
+		t.Fatalf("stock after cancel: left %d", left)
+	}
+	clean(t, h, mid)
+
+	// WeChat does not answer the close: 503, and nothing changes.
+	got, r = redeemCash(t, h, tok, item, "cc3")
+	if r.Status != 201 || got.Payment == nil {
+		t.Fatalf("redeem: %d %s", r.Status, r.Body)
+	}
+	payer := h.App.Mall.Cash.Payer
+	h.App.Mall.Cash.Payer = unansweredClose{payer}
+	if r := cancel(got.Redemption.ID); r.Status != 503 || r.ErrorCode() != "UNAVAILABLE" {
+		t.Fatalf("cancel with WeChat Pay silent: %d %s", r.Status, r.Body)
+	}
+	h.App.Mall.Cash.Payer = payer
+	if s := myStatus(t, h, tok, got.Redemption.ID); s != "reserved" {
+		t.Fatalf("status after the refused cancel: %s", s)
+	}
+	if pay := payment(t, h, got.Redemption.ID); pay.Status != mall.PayPending {
+		t.Fatalf("payment after the refused cancel: %+v", pay)
+	}
+	if b := balanceOf(t, h, mid); b.Available != 700 || b.Held != 300 {
+		t.Fatalf("points after the refused cancel: %+v", b)
+	}
+	if r := cancel(got.Redemption.ID); r.Status != 200 {
+		t.Fatalf("cancel once WeChat answers: %d %s", r.Status, r.Body)
+	}
+
+	// Paid at WeChat, the notification not here yet: captured, then cancelled.
+	got, r = redeemCash(t, h, tok, item, "cc2")
+	if r.Status != 201 || got.Payment == nil {
+		t.Fatalf("redeem again: %d %s", r.Status, r.Body)
+	}
+	if _, status := simPayAs(t, map[string]any{"out_trade_no": got.Payment.OutTradeNo, "result": "SUCCESS", "silent": true}); status != 200 {
+		t.Fatalf("silent pay: HTTP %d", status)
+	}
+	if r := cancel(got.Redemption.ID); r.Status != 200 || r.JSON()["redemption"].(map[string]any)["status"] != "cancelled" {
+		t.Fatalf("cancel of the paid one: %d %s", r.Status, r.Body)
+	}
+	if pay := payment(t, h, got.Redemption.ID); pay.Status != mall.PayRefundNeeded || pay.TransactionID == "" {
+		t.Fatalf("payment of the paid and cancelled one: %+v", pay)
+	}
+	if b := balanceOf(t, h, mid); b.Available != 1000 || b.Held != 0 {
+		t.Fatalf("points after the paid one's cancel: %+v", b)
+	}
+	if left := itemLeft(t, h, item); left != 2 {
+		t.Fatalf("stock after the paid one's cancel: left %d", left)
+	}
+	// The notification that arrives at last changes nothing.
+	if res := simPay(t, got.Payment.OutTradeNo, "", true); res.Status != 200 {
+		t.Fatalf("late notification: %+v", res)
+	}
+	if b := balanceOf(t, h, mid); b.Available != 1000 || b.Held != 0 {
+		t.Fatalf("points after the late notification: %+v", b)
+	}
+	clean(t, h, mid)
+}
+
+// unansweredClose is a WeChat Pay whose closeorder never answers.
+type unansweredClose struct{ mall.Payer }
+
+func (unansweredClose) Close(context.Context, string) error {
+	return errors.New("closeorder: i/o timeout")
+}
+
+// Every instance of serve runs the hold-timeouts job: run at the same
+// moment on four, unpaid points + cash redemptions are each settled once —
+// every point back, every unit back exactly once, every payment closed.
+func TestMallUnpaidRedemptionsSettledOnceByConcurrentJobs(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	const n = 8
+	item := createMallItem(t, h, h.ConsoleLogin("marketer"), fmt.Sprintf(cashItem, n))
+	var members, redemptions []int64
+	for i := range n {
+		tok, _, mid := h.Login(apptest.UniqueUser(fmt.Sprint("jobs", i)))
+		earn(t, h, mid, 1000)
+		got, r := redeemCash(t, h, tok, item, "j")
+		if r.Status != 201 || got.Payment == nil {
+			t.Fatalf("redeem %d: %d %s", i, r.Status, r.Body)
+		}
+		members, redemptions = append(members, mid), append(redemptions, got.Redemption.ID)
+	}
+	if left := itemLeft(t, h, item); left != 0 {
+		t.Fatalf("left %d after %d reservations", left, n)
+	}
+	h.Clock.Advance(mall.DefaultPayWindow + time.Minute)
+	var wg sync.WaitGroup
+	settled := make([]int, 4)
+	for i := range settled {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k, err := h.App.Mall.ExpirePayments(context.Background(), h.Clock.Now(), 500)
+			if err != nil {
+				t.Errorf("instance %d: %v", i, err)
+			}
+			if _, err := h.App.Ledger.ReleaseExpiredHolds(context.Background(), h.Clock.Now(), 500); err != nil {
+				t.Errorf("instance %d: release holds: %v", i, err)
+			}
+			settled[i] = k
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for _, k := range settled {
+		total += k
+	}
+	if total != n {
+		t.Fatalf("the instances settled %v payments, %d in all; want %d", settled, total, n)
+	}
+	if left := itemLeft(t, h, item); left != n {
+		t.Fatalf("left %d, want every unit back (%d)", left, n)
+	}
+	for i, rid := range redemptions {
+		if pay := payment(t, h, rid); pay.Status != mall.PayClosed {
+			t.Fatalf("payment of redemption %d: %+v", rid, pay)
+		}
+		if b := balanceOf(t, h, members[i]); b.Available != 1000 || b.Held != 0 {
+			t.Fatalf("member %d: %+v", members[i], b)
+		}
+		clean(t, h, members[i])
+	}
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/jifen/jifen/cmd/jifen/app/apptest"
+	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/mall"
 )
@@ -290,5 +293,275 @@ func TestMallReport(t *testing.T) {
 	}
 	if r := h.Do("GET", "/api/v1/console/mall/report", nil, apptest.Auth(tok)...); r.Status != 401 {
 		t.Fatalf("shopper token: %d", r.Status)
+	}
+}
+
+// Per-member limits hold under concurrency (#18): one shopper sending many
+// redemptions of one item at once, each with its own key, gets exactly the
+// daily limit, then on the next day only what is left of the total; the
+// refused are charged nothing. Another shopper's same keys are their own.
+func TestMallLimitsHoldUnderConcurrentRedemptions(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	id := createMallItem(t, h, h.ConsoleLogin("admin"),
+		`{"kind":"physical","name":"限购杯","category":"home","points":100,"stock":100,"limit_daily":2,"limit_total":3,"enabled":true}`)
+	user, other := apptest.UniqueUser("limits"), apptest.UniqueUser("limits2")
+	tok, _, mid := h.Login(user)
+	tok2, _, mid2 := h.Login(other)
+	earn(t, h, mid, 1000)
+	earn(t, h, mid2, 1000)
+	rush := func(tok, round string, n int) map[int]int {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		out := map[int]int{}
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", id), nil,
+					append(apptest.Auth(tok), "Idempotency-Key", fmt.Sprint(round, "-", i))...)
+				if r.Status != 201 && r.ErrorCode() != "RULE_VIOLATION" {
+					t.Errorf("redeem %s-%d: %d %s", round, i, r.Status, r.Body)
+				}
+				mu.Lock()
+				out[r.Status]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		return out
+	}
+	if got := rush(tok, "day1", 20); got[201] != 2 || got[422] != 18 {
+		t.Fatalf("day 1: %v; want 2 redeemed (limit_daily 2), 18 refused", got)
+	}
+	if b, _ := h.App.Ledger.Balance(context.Background(), mid); b.Available != 800 {
+		t.Fatalf("day 1 charged %d points, want 200", 1000-b.Available)
+	}
+	// The same keys are the other shopper's own.
+	if got := rush(tok2, "day1", 3); got[201] != 2 || got[422] != 1 {
+		t.Fatalf("another shopper with the same keys: %v", got)
+	}
+	h.Clock.Advance(24 * time.Hour)
+	tok, _, _ = h.Login(user) // the access token expired meanwhile
+	if got := rush(tok, "day2", 20); got[201] != 1 || got[422] != 19 {
+		t.Fatalf("day 2: %v; want 1 redeemed (limit_total 3), 19 refused", got)
+	}
+	if b, _ := h.App.Ledger.Balance(context.Background(), mid); b.Available != 700 {
+		t.Fatalf("charged %d points in all, want 300", 1000-b.Available)
+	}
+	if rs, _, _ := h.App.Mall.MyRedemptions(context.Background(), mid, 100, 0); len(rs) != 3 {
+		t.Fatalf("%d redemptions, want 3", len(rs))
+	}
+	if vs, _, err := mall.Check(context.Background(), mallAuditor(h), 100); err != nil || len(vs) > 0 {
+		t.Fatalf("mall check: %v %v", vs, err)
+	}
+	for _, m := range []int64{mid, mid2} {
+		if v, err := h.App.Ledger.Check(context.Background(), m); err != nil || len(v) > 0 {
+			t.Fatalf("ledger check %d: %v %v", m, v, err)
+		}
+	}
+}
+
+// A refund from the console after shipping (before delivery) puts the
+// points back into the very lots they came from, with their original
+// expiry, gives the unit back and frees the member's limit; a refunded
+// redemption moves no further and is not in the report.
+func TestMallConsoleRefundAfterShippingGivesPointsBackToTheSameLots(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	admin := apptest.Auth(h.ConsoleLogin("admin"))
+	id := createMallItem(t, h, h.ConsoleLogin("admin"),
+		`{"kind":"physical","name":"退款杯","category":"home","points":250,"stock":1,"limit_total":1,"enabled":true}`)
+	tok, _, mid := h.Login(apptest.UniqueUser("mallrefund"))
+	ctx := context.Background()
+	for i, days := range []int{30, 300} { // the first to expire is spent first
+		if _, err := h.App.Ledger.Earn(ctx, ledger.EarnInput{MemberID: mid, Points: 200, Key: fmt.Sprint("refund-lot-", i),
+			Ref: ledger.Ref{Type: "seed", ID: fmt.Sprint("refund-", i)}, ExpiresAt: h.Clock.Now().Add(time.Duration(days) * 24 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, err := h.App.Ledger.Lots(ctx, mid, 10)
+	if err != nil || len(before) != 2 {
+		t.Fatalf("lots: %+v %v", before, err)
+	}
+	r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", id), nil, append(apptest.Auth(tok), "Idempotency-Key", "rf1")...)
+	if r.Status != 201 {
+		t.Fatalf("redeem: %d %s", r.Status, r.Body)
+	}
+	rid := int64(r.JSON()["redemption"].(map[string]any)["id"].(float64))
+	ev := func(body string) *apptest.Response {
+		return h.Do("POST", fmt.Sprintf("/api/v1/console/mall/redemptions/%d/events", rid), body, admin...)
+	}
+	if r := ev(`{"event":"ship","carrier":"顺丰","tracking_no":"SF2002"}`); r.Status != 200 {
+		t.Fatalf("ship: %d %s", r.Status, r.Body)
+	}
+	if r := ev(`{"event":"cancel"}`); r.Status != 409 {
+		t.Fatalf("cancel after shipping: %d %s", r.Status, r.Body)
+	}
+	if r := ev(`{"event":"refund","note":"退货"}`); r.Status != 200 || r.JSON()["redemption"].(map[string]any)["status"] != "refunded" {
+		t.Fatalf("refund: %d %s", r.Status, r.Body)
+	}
+	after, err := h.App.Ledger.Lots(ctx, mid, 10)
+	if err != nil || len(after) != 2 {
+		t.Fatalf("lots after refund: %+v %v", after, err)
+	}
+	for i := range before {
+		if after[i].ID != before[i].ID || after[i].Remaining != before[i].Remaining || !after[i].ExpiresAt.Equal(before[i].ExpiresAt) {
+			t.Fatalf("lot %d after refund %+v, before %+v", i, after[i], before[i])
+		}
+	}
+	for _, e := range []string{`{"event":"refund"}`, `{"event":"deliver"}`, `{"event":"cancel"}`} {
+		if r := ev(e); r.Status != 409 {
+			t.Fatalf("%s after refund: %d %s", e, r.Status, r.Body)
+		}
+	}
+	if b, _ := h.App.Ledger.Balance(ctx, mid); b.Available != 400 {
+		t.Fatalf("balance after refund: %+v", b)
+	}
+	day := domain.DayOf(h.Clock.Now()).String()
+	if r := h.Do("GET", "/api/v1/console/mall/report?from="+day+"&to="+day, nil, admin...); r.Status != 200 ||
+		r.JSON()["points_spent"] != 0.0 || len(r.JSON()["by_item_day"].([]any)) != 0 {
+		t.Fatalf("report after refund: %d %s", r.Status, r.Body)
+	}
+	// The unit and the member's limit are free again.
+	if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", id), nil, append(apptest.Auth(tok), "Idempotency-Key", "rf2")...); r.Status != 201 {
+		t.Fatalf("redeem after refund: %d %s", r.Status, r.Body)
+	}
+	if vs, _, err := mall.Check(ctx, mallAuditor(h), 100); err != nil || len(vs) > 0 {
+		t.Fatalf("mall check: %v %v", vs, err)
+	}
+	if v, err := h.App.Ledger.Check(ctx, mid); err != nil || len(v) > 0 {
+		t.Fatalf("ledger check: %v %v", v, err)
+	}
+}
+
+// The catalogue shows what may still be redeemed: an item whose sales
+// window has ended leaves it (its detail still answers, and says until
+// when it was on sale); one not on sale yet is shown, its detail says from
+// when.
+func TestMallBrowseHidesItemsWhoseWindowEnded(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	admin := h.ConsoleLogin("admin")
+	now := h.Clock.Now()
+	at := func(d time.Duration) string { return now.Add(d).UTC().Format(time.RFC3339) }
+	ending := createMallItem(t, h, admin, `{"kind":"virtual","name":"限时","category":"w","points":10,"stock":5,"enabled":true,"ends_at":"`+at(time.Hour)+`"}`)
+	createMallItem(t, h, admin, `{"kind":"virtual","name":"常驻","category":"w","points":10,"stock":5,"enabled":true}`)
+	createMallItem(t, h, admin, `{"kind":"virtual","name":"预告","category":"w","points":10,"stock":5,"enabled":true,"starts_at":"`+at(time.Hour)+`","ends_at":"`+at(48*time.Hour)+`"}`)
+	user := apptest.UniqueUser("mallwin")
+	tok, _, mid := h.Login(user)
+	earn(t, h, mid, 100)
+	names := func() []string {
+		t.Helper()
+		r := h.Do("GET", "/api/v1/shopper/mall/items?category=w", nil, apptest.Auth(tok)...)
+		if r.Status != 200 {
+			t.Fatalf("browse: %d %s", r.Status, r.Body)
+		}
+		var out []string
+		for _, it := range r.JSON()["items"].([]any) {
+			out = append(out, it.(map[string]any)["name"].(string))
+		}
+		return out
+	}
+	if got := fmt.Sprint(names()); got != "[预告 常驻 限时]" {
+		t.Fatalf("before the end: %s", got)
+	}
+	h.Clock.Advance(2 * time.Hour)
+	tok, _, _ = h.Login(user) // the access token expired meanwhile
+	if got := fmt.Sprint(names()); got != "[预告 常驻]" {
+		t.Fatalf("after the end: %s", got)
+	}
+	d := h.Do("GET", fmt.Sprintf("/api/v1/shopper/mall/items/%d", ending), nil, apptest.Auth(tok)...)
+	if d.Status != 200 || d.JSON()["can_redeem"] != false || !strings.Contains(fmt.Sprint(d.JSON()["refusal"]), "until") {
+		t.Fatalf("detail of the ended item: %d %s", d.Status, d.Body)
+	}
+	if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", ending), nil, append(apptest.Auth(tok), "Idempotency-Key", "late")...); r.Status != 422 {
+		t.Fatalf("redeem the ended item: %d %s", r.Status, r.Body)
+	}
+	// The console still lists it.
+	if r := h.Do("GET", "/api/v1/console/mall/items", nil, apptest.Auth(h.ConsoleLogin("admin"))...); r.Status != 200 || len(r.JSON()["items"].([]any)) != 3 {
+		t.Fatalf("console list: %d %s", r.Status, r.Body)
+	}
+}
+
+// The console finds the redemptions it fulfils: by status (paid: the
+// queue to ship), item or member, newest first, keyset paged; any console
+// role reads it, and bad filters are 400.
+func TestMallConsoleListsRedemptionsToFulfil(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	marketer := apptest.Auth(h.ConsoleLogin("marketer"))
+	cup := createMallItem(t, h, h.ConsoleLogin("admin"), `{"kind":"physical","name":"杯","category":"home","points":100,"stock":10,"enabled":true}`)
+	gift := createMallItem(t, h, h.ConsoleLogin("admin"), `{"kind":"virtual","name":"权益","category":"home","points":10,"stock":10,"enabled":true}`)
+	var toks []string
+	var mids []int64
+	for i := range 3 {
+		tok, _, mid := h.Login(apptest.UniqueUser(fmt.Sprint("fulfil", i)))
+		earn(t, h, mid, 1000)
+		toks, mids = append(toks, tok), append(mids, mid)
+	}
+	redeem := func(tok string, item int64, key string) int64 {
+		t.Helper()
+		r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/mall/items/%d/redemptions", item), nil, append(apptest.Auth(tok), "Idempotency-Key", key)...)
+		if r.Status != 201 {
+			t.Fatalf("redeem: %d %s", r.Status, r.Body)
+		}
+		return int64(r.JSON()["redemption"].(map[string]any)["id"].(float64))
+	}
+	shipped, waiting, cancelled, virtual := redeem(toks[0], cup, "a"), redeem(toks[1], cup, "b"), redeem(toks[2], cup, "c"), redeem(toks[0], gift, "d")
+	event := func(id int64, body string) {
+		t.Helper()
+		if r := h.Do("POST", fmt.Sprintf("/api/v1/console/mall/redemptions/%d/events", id), body, marketer...); r.Status != 200 {
+			t.Fatalf("event %s: %d %s", body, r.Status, r.Body)
+		}
+	}
+	event(shipped, `{"event":"ship","carrier":"顺丰","tracking_no":"SF3003"}`)
+	event(cancelled, `{"event":"cancel"}`)
+	list := func(query string, auth []string) (ids []int64, next any) {
+		t.Helper()
+		r := h.Do("GET", "/api/v1/console/mall/redemptions"+query, nil, auth...)
+		if r.Status != 200 {
+			t.Fatalf("list %s: %d %s", query, r.Status, r.Body)
+		}
+		for _, x := range r.JSON()["redemptions"].([]any) {
+			ids = append(ids, int64(x.(map[string]any)["id"].(float64)))
+		}
+		return ids, r.JSON()["next_cursor"]
+	}
+	want := func(query string, ids ...int64) {
+		t.Helper()
+		if got, _ := list(query, marketer); fmt.Sprint(got) != fmt.Sprint(ids) {
+			t.Errorf("%s: %v, want %v", query, got, ids)
+		}
+	}
+	want("", virtual, cancelled, waiting, shipped)
+	want(fmt.Sprintf("?status=paid&item_id=%d", cup), waiting)
+	want("?status=shipped", shipped)
+	want("?status=cancelled", cancelled)
+	want(fmt.Sprintf("?member_id=%d", mids[0]), virtual, shipped)
+	want(fmt.Sprintf("?item_id=%d&member_id=%d", gift, mids[1]))
+	page1, next := list("?limit=3", apptest.Auth(h.ConsoleLogin("auditor")))
+	if len(page1) != 3 || next == nil {
+		t.Fatalf("page 1: %v %v", page1, next)
+	}
+	if page2, next2 := list(fmt.Sprintf("?limit=3&cursor=%v", next), marketer); fmt.Sprint(page2) != fmt.Sprint([]int64{shipped}) || next2 != nil {
+		t.Fatalf("page 2: %v %v", page2, next2)
+	}
+	for _, c := range []struct {
+		query     string
+		auth      []string
+		specValid bool
+		status    int
+	}{
+		{"?status=lost", marketer, false, 400},
+		{"?item_id=abc", marketer, false, 400},
+		{"?member_id=0", marketer, false, 400},
+		{"?cursor=abc", marketer, false, 400},
+		{"", apptest.Auth(toks[0]), true, 401},
+		{"", nil, true, 401},
+	} {
+		if r := h.Send(c.specValid, "GET", "/api/v1/console/mall/redemptions"+c.query, nil, c.auth...); r.Status != c.status {
+			t.Errorf("%s: %d %s, want %d", c.query, r.Status, r.Body, c.status)
+		}
 	}
 }

@@ -2,6 +2,8 @@ package mall
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -38,6 +40,11 @@ func (s *Service) Fulfil(ctx context.Context, id int64, f Fulfilment) (Redemptio
 	}
 	if utf8.RuneCountInString(f.Note) > 200 {
 		return Redemption{}, domain.FieldError("note", "at most 200 characters")
+	}
+	if f.Event == EventCancel {
+		if err := s.closeBeforeCancel(ctx, id); err != nil {
+			return Redemption{}, err
+		}
 	}
 	var r Redemption
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
@@ -81,6 +88,40 @@ func (s *Service) Fulfil(ctx context.Context, id int64, f Fulfilment) (Redemptio
 		}
 	}
 	return r, nil
+}
+
+// closeBeforeCancel closes, at WeChat, the order of a points + cash
+// redemption that is still waiting for its cash, before the console
+// cancels it: as at the deadline (expirePayment), the shopper can no
+// longer pay for what was cancelled. An order WeChat says was paid is
+// captured first, as its notification would have been, so the cancel
+// that follows reverses the points and marks the cash refund_needed; a
+// WeChat that does not answer leaves everything as it was (503).
+func (s *Service) closeBeforeCancel(ctx context.Context, id int64) error {
+	if s.Cash == nil {
+		return nil
+	}
+	p, found, err := s.Cash.Payments.Payment(ctx, id)
+	if err != nil || !found || p.Status != PayPending || p.PrepayID == "" {
+		return err
+	}
+	err = s.Cash.Payer.Close(ctx, p.OutTradeNo)
+	if errors.Is(err, ErrPaid) {
+		notice, paid, qerr := s.Cash.Payer.Query(ctx, p.OutTradeNo)
+		switch {
+		case qerr != nil:
+			err = qerr
+		case !paid:
+			err = fmt.Errorf("WeChat Pay says order %s was paid, and then that it was not", p.OutTradeNo)
+		default:
+			_, err = s.PayNotified(ctx, notice)
+			return err
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%w (%v)", domain.Errorf(domain.Unavailable, "WeChat Pay did not close the order of redemption %d; nothing was changed, retry shortly", id), err)
+	}
+	return nil
 }
 
 // giveBack reverses the points of a redemption and returns its unit.

@@ -116,10 +116,10 @@ func (s *Service) Items(ctx context.Context, p Page) ([]Item, *Cursor, error) {
 	return s.Store.Items(ctx, p)
 }
 
-// Browse lists what shoppers see: enabled items, by category, in
-// catalogue order.
+// Browse lists what shoppers see: enabled items whose sales window has
+// not ended, by category, in catalogue order.
 func (s *Service) Browse(ctx context.Context, p Page) ([]Item, *Cursor, error) {
-	p.OnSaleOnly = true
+	p.OnSaleOnly, p.Now = true, s.Clock.Now()
 	return s.Store.Items(ctx, p)
 }
 
@@ -504,6 +504,17 @@ func newPickupCode() (string, error) {
 // MyRedemptions lists the member's redemptions newest first.
 func (s *Service) MyRedemptions(ctx context.Context, memberID int64, limit int, cursor int64) ([]Redemption, int64, error) {
 	return s.Store.Redemptions(ctx, memberID, limit, cursor)
+}
+
+// FindRedemptions lists redemptions for the console, newest first: by
+// status (e.g. paid physical items waiting to be shipped), item or member.
+func (s *Service) FindRedemptions(ctx context.Context, f RedemptionFilter, limit int, cursor int64) ([]Redemption, int64, error) {
+	switch f.Status {
+	case "", StatusReserved, StatusPaid, StatusShipped, StatusFulfilled, StatusCancelled, StatusRefunded:
+	default:
+		return nil, 0, domain.FieldError("status", "must be reserved, paid, shipped, fulfilled, cancelled or refunded")
+	}
+	return s.Store.FindRedemptions(ctx, f, limit, cursor)
 }
 
 // ImportCodes adds coupon codes to a coupon item's pool. Codes are

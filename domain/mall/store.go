@@ -25,8 +25,11 @@ type Page struct {
 	Category string // "" = every category
 	Limit    int
 	After    *Cursor
-	// OnSaleOnly hides disabled items (the shoppers' view).
+	// OnSaleOnly hides disabled items and items whose sales window ended
+	// by Now (the shoppers' view); items not on sale yet stay, their
+	// detail says from when.
 	OnSaleOnly bool
+	Now        time.Time
 }
 
 // Cursor is an item's place in catalogue order.
@@ -103,6 +106,17 @@ type Store interface {
 	RedemptionByPickupCode(ctx context.Context, code string) (Redemption, bool, error)
 	// Redemptions lists the member's redemptions newest first (keyset).
 	Redemptions(ctx context.Context, memberID int64, limit int, cursor int64) ([]Redemption, int64, error)
+	// FindRedemptions lists every member's redemptions that match f,
+	// newest first (keyset), for the console.
+	FindRedemptions(ctx context.Context, f RedemptionFilter, limit int, cursor int64) ([]Redemption, int64, error)
+}
+
+// RedemptionFilter narrows the console's list of redemptions; zero fields
+// match everything.
+type RedemptionFilter struct {
+	Status   Status
+	ItemID   int64
+	MemberID int64
 }
 
 // RedemptionGroupQuery is what a group of redemptions of one item on one

@@ -279,6 +279,9 @@ func (s *Store) Items(ctx context.Context, p mall.Page) ([]mall.Item, *mall.Curs
 	}
 	if p.OnSaleOnly {
 		q = q.Where("enabled = ?", true)
+		if !p.Now.IsZero() {
+			q = q.Where("(ends_at IS NULL OR ends_at > ?)", p.Now.UTC())
+		}
 	}
 	if p.After != nil {
 		q = q.Where("sort_order < ? OR (sort_order = ? AND id < ?)", p.After.Sort, p.After.Sort, p.After.ID)
@@ -523,6 +526,29 @@ func (s *Store) Redemptions(ctx context.Context, memberID int64, limit int, curs
 	rows, next, err := repo.KeysetPage(s.db(ctx).Where("member_id = ?", memberID), limit, cursor, func(r *redemptionRow) int64 { return r.ID })
 	if err != nil {
 		return nil, 0, err
+	}
+	out := make([]mall.Redemption, 0, len(rows))
+	for i := range rows {
+		out = append(out, rows[i].toDomain())
+	}
+	return out, next, nil
+}
+
+// FindRedemptions lists the redemptions that match f newest first.
+func (s *Store) FindRedemptions(ctx context.Context, f mall.RedemptionFilter, limit int, cursor int64) ([]mall.Redemption, int64, error) {
+	q := s.db(ctx).Model(&redemptionRow{})
+	if f.Status != "" {
+		q = q.Where("status = ?", string(f.Status))
+	}
+	if f.ItemID > 0 {
+		q = q.Where("item_id = ?", f.ItemID)
+	}
+	if f.MemberID > 0 {
+		q = q.Where("member_id = ?", f.MemberID)
+	}
+	rows, next, err := repo.KeysetPage(q, limit, cursor, func(r *redemptionRow) int64 { return r.ID })
+	if err != nil {
+		return nil, 0, fmt.Errorf("find redemptions: %w", err)
 	}
 	out := make([]mall.Redemption, 0, len(rows))
 	for i := range rows {

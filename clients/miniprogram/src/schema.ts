@@ -1587,7 +1587,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The points mall catalogue (enabled items), by category, highest sort first, keyset paged */
+        /** The points mall catalogue (enabled items whose sales window has not ended; items not on sale yet included), by category, highest sort first, keyset paged */
         get: operations["browseMallItems"];
         put?: never;
         post?: never;
@@ -1704,6 +1704,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/console/mall/redemptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every member's redemptions, newest first, keyset paged — by status (paid is the fulfilment queue — physical items to ship, pickups not collected yet), item or member (any console role) */
+        get: operations["listMallRedemptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/console/mall/redemptions/{id}/events": {
         parameters: {
             query?: never;
@@ -1713,7 +1730,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move a redemption (admin, marketer) — ship (carrier, tracking_no; physical), deliver, cancel (before shipping) or refund (before delivery). Cancel and refund return the points into the same lots with their original expiry and the unit to the stock. A move the status does not allow → 409. */
+        /** Move a redemption (admin, marketer) — ship (carrier, tracking_no; physical), deliver, cancel (before shipping) or refund (before delivery). Cancel and refund return the points into the same lots with their original expiry and the unit to the stock. Cancelling a points + cash redemption still reserved first closes its WeChat Pay order (if it was paid meanwhile, the payment is captured, then refunded); WeChat Pay not answering → 503, nothing changed. A move the status does not allow → 409. */
         post: operations["fulfilMallRedemption"];
         delete?: never;
         options?: never;
@@ -6642,6 +6659,38 @@ export interface operations {
                     "application/json": {
                         added: number;
                         skipped: number;
+                    };
+                };
+            };
+            "4XX": components["responses"]["Error"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listMallRedemptions: {
+        parameters: {
+            query?: {
+                status?: "reserved" | "paid" | "shipped" | "fulfilled" | "cancelled" | "refunded";
+                item_id?: number;
+                member_id?: number;
+                limit?: components["parameters"]["Limit"];
+                /** @description next_cursor of the previous page */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        redemptions: components["schemas"]["MallRedemption"][];
+                        next_cursor: components["schemas"]["NextCursor"];
                     };
                 };
             };
