@@ -55,7 +55,7 @@ func (s *Store) lockDueLots(ctx context.Context, now time.Time, memberIDs []int6
 	at := map[int64]int{}
 	for rows.Next() {
 		var a ledger.Account
-		var updated anyTime
+		var updated repo.AnyTime
 		if err := rows.Scan(&a.MemberID, &a.Available, &a.Pending, &a.Held, &a.Debt, &a.LifetimeEarned, &a.Version, &updated); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("lock accounts: %w", err)
@@ -86,7 +86,7 @@ func (s *Store) lockDueLots(ctx context.Context, now time.Time, memberIDs []int6
 	}
 	for rows.Next() {
 		l := ledger.Lot{State: ledger.LotActive}
-		var availableAt, expiresAt, createdAt anyTime
+		var availableAt, expiresAt, createdAt repo.AnyTime
 		if err := rows.Scan(&l.ID, &l.MemberID, &l.EntryID, &l.Amount, &l.Remaining, &l.Expired,
 			&availableAt, &expiresAt, &createdAt); err != nil {
 			rows.Close()

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/repo"
 )
 
 // lotHints remembers, per member, how far into the member's active lots
@@ -104,7 +105,7 @@ func scanLotRows(rows *sql.Rows) (map[int64][]ledger.Lot, error) {
 	var (
 		member, id, entryID, amount, remaining, expired int64
 		state                                           sql.RawBytes
-		availableAt, expiresAt, createdAt               anyTime
+		availableAt, expiresAt, createdAt               repo.AnyTime
 	)
 	dest := []any{&member, &id, &entryID, &amount, &remaining, &expired, &state, &availableAt, &expiresAt, &createdAt}
 	for rows.Next() {

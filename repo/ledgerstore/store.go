@@ -38,7 +38,6 @@ package ledgerstore
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -322,7 +321,7 @@ func (s *Store) activePage(ctx context.Context, memberID int64, after *ledger.Lo
 	var (
 		l                                 ledger.Lot
 		state                             sql.RawBytes
-		availableAt, expiresAt, createdAt anyTime
+		availableAt, expiresAt, createdAt repo.AnyTime
 	)
 	for rows.Next() {
 		if err := rows.Scan(&l.ID, &l.EntryID, &l.Amount, &l.Remaining, &l.Expired, &state, &availableAt, &expiresAt, &createdAt); err != nil {
@@ -364,8 +363,8 @@ func scanAccountRows(rows *sql.Rows, withLots bool) (map[int64]accountRow, map[i
 		r                                       accountRow
 		id, entryID, amount, remaining, expired sql.NullInt64
 		state                                   sql.RawBytes
-		availableAt, expiresAt, createdAt       anyTime
-		updatedAt                               anyTime
+		availableAt, expiresAt, createdAt       repo.AnyTime
+		updatedAt                               repo.AnyTime
 	)
 	dest := []any{&r.MemberID, &r.Available, &r.Pending, &r.Held, &r.Debt, &r.LifetimeEarned, &r.Version, &updatedAt}
 	if withLots {
@@ -407,7 +406,7 @@ func (s *Store) EntryByKey(ctx context.Context, key string) (ledger.Entry, bool,
 		return ledger.Entry{}, false, rows.Err()
 	}
 	var r entryRow
-	var created anyTime
+	var created repo.AnyTime
 	if err := rows.Scan(&r.ID, &r.MemberID, &r.Kind, &r.Amount, &r.Delta, &r.BalanceAfter, &r.RefType, &r.RefID, &r.RelatedID,
 		&r.IdemKey, &r.RequestHash, &r.Title, &r.Reason, &r.Operator, &created); err != nil {
 		return ledger.Entry{}, false, fmt.Errorf("entry by key: %w", err)
@@ -735,7 +734,7 @@ func (s *Store) ExpiringSums(ctx context.Context, memberID int64, after time.Tim
 	defer rows.Close()
 	var out []ledger.ExpiringAmount
 	for rows.Next() {
-		var at anyTime
+		var at repo.AnyTime
 		var sum int64
 		if err := rows.Scan(&at, &sum); err != nil {
 			return nil, fmt.Errorf("expiring sums of %d: %w", memberID, err)
@@ -766,7 +765,7 @@ func (s *Store) ExpiringBetween(ctx context.Context, from, to time.Time, afterMe
 	var rs []struct {
 		MemberID int64
 		Amount   int64
-		First    anyTime
+		First    repo.AnyTime
 	}
 	err := s.db(ctx).Model(&lotRow{}).
 		Select("member_id, SUM(remaining) AS amount, MIN(expires_at) AS first").
@@ -846,36 +845,4 @@ func (s *Store) AccountIDs(ctx context.Context, after int64, limit int) ([]int64
 		return nil, fmt.Errorf("account ids: %w", err)
 	}
 	return ids, nil
-}
-
-// anyTime scans an aggregate of a time column: MySQL returns a time, SQLite
-// the stored text.
-type anyTime struct{ T time.Time }
-
-// Value makes gorm treat anyTime as a column, not a relation.
-func (a anyTime) Value() (driver.Value, error) { return a.T, nil }
-
-// Scan implements sql.Scanner.
-func (a *anyTime) Scan(v any) error {
-	switch x := v.(type) {
-	case time.Time:
-		a.T = x.UTC()
-		return nil
-	case nil:
-		a.T = time.Time{}
-		return nil
-	case []byte:
-		v = string(x)
-	}
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("scan time from %T", v)
-	}
-	for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", time.RFC3339Nano, "2006-01-02 15:04:05.999999999"} {
-		if t, err := time.Parse(layout, str); err == nil {
-			a.T = t.UTC()
-			return nil
-		}
-	}
-	return fmt.Errorf("scan time from %q", str)
 }
