@@ -58,6 +58,22 @@ func (s *Service) StreakChanged(ctx context.Context, memberID int64, streak int)
 	s.Set(ctx, SigninStreak, memberID, int64(streak))
 }
 
+// SignedIn is StreakChanged and, when earned > 0, Earned in one call to the
+// cache (signin.Boards).
+func (s *Service) SignedIn(ctx context.Context, memberID int64, streak int, earned int64) {
+	now := s.Clock.Now()
+	var cs []Change
+	if b, err := s.board(SigninStreak); err == nil {
+		cs = append(cs, Change{Key: key(b, now), MemberID: memberID, Score: int64(streak), Set: true})
+	}
+	if b, err := s.board(PointsWeek); err == nil && earned > 0 {
+		cs = append(cs, Change{Key: key(b, now), MemberID: memberID, Score: earned})
+	}
+	if len(cs) > 0 {
+		_ = s.Cache.Update(ctx, cs)
+	}
+}
+
 // Earned adds to the member's score on points_week (signin.PointsBoard).
 // Every flow that earns points should call it after its commit; flows that
 // do not are picked up when the board's TTL runs out.

@@ -50,6 +50,17 @@ type Cache interface {
 	// built (otherwise the next read rebuilds it from SQL).
 	Incr(ctx context.Context, key string, memberID, delta int64) error
 	Set(ctx context.Context, key string, memberID, score int64) error
+	// Update applies Incr and Set changes together (one round trip).
+	Update(ctx context.Context, changes []Change) error
+}
+
+// Change is one Incr (Set false: Score is the delta) or Set of a member's
+// score on the instance at Key.
+type Change struct {
+	Key      string
+	MemberID int64
+	Score    int64
+	Set      bool
 }
 
 // Profile is what a board shows of a member.

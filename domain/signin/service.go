@@ -127,6 +127,10 @@ func (s *Service) award(ctx context.Context, rec Record) (int64, error) {
 // caller or its group); failures are harmless because each structure
 // rebuilds from SQL.
 func (s *Service) afterCommit(ctx context.Context, memberID int64, streak int, earned int64) {
+	if b, ok := s.Streaks.(Boards); ok && any(s.Points) == any(s.Streaks) {
+		b.SignedIn(ctx, memberID, streak, earned)
+		return
+	}
 	if s.Streaks != nil {
 		s.Streaks.StreakChanged(ctx, memberID, streak)
 	}

@@ -121,6 +121,13 @@ type PointsBoard interface {
 	Earned(ctx context.Context, memberID int64, points int64)
 }
 
+// Boards is both boards at once: a sign-in's streak and points told in one
+// call (one round trip to the cache instead of two). Optional: when
+// Streaks and Points are one value that implements it, a sign-in uses it.
+type Boards interface {
+	SignedIn(ctx context.Context, memberID int64, streak int, earned int64)
+}
+
 // Tiers tells members' tiers for the tier multiplier (tier.Service), in
 // one call for a group. Members missing from the map are "normal".
 type Tiers interface {

@@ -110,6 +110,41 @@ func (c *Cache) Set(ctx context.Context, key string, memberID, score int64) erro
 	return incrIfBuilt.Run(ctx, c.R.C, []string{z, m}, score, strconv.FormatInt(memberID, 10), "set").Err()
 }
 
+// Update applies the changes in one pipeline; a server that lacks the
+// script (NOSCRIPT) has the failed ones run again one by one, loading it.
+func (c *Cache) Update(ctx context.Context, changes []leaderboard.Change) error {
+	args := func(ch leaderboard.Change) ([]string, []any) {
+		z, m := c.keys(ch.Key)
+		op := "incr"
+		if ch.Set {
+			op = "set"
+		}
+		return []string{z, m}, []any{ch.Score, strconv.FormatInt(ch.MemberID, 10), op}
+	}
+	cmds := make([]*redis.Cmd, len(changes))
+	_, err := c.R.C.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, ch := range changes {
+			keys, a := args(ch)
+			cmds[i] = incrIfBuilt.EvalSha(ctx, p, keys, a...)
+		}
+		return nil
+	})
+	if err == nil {
+		return nil
+	}
+	for i, cmd := range cmds {
+		if cmd.Err() != nil && redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+			keys, a := args(changes[i])
+			if err := incrIfBuilt.Run(ctx, c.R.C, keys, a...).Err(); err != nil {
+				return err
+			}
+		} else if cmd.Err() != nil && cmd.Err() != redis.Nil {
+			return cmd.Err()
+		}
+	}
+	return nil
+}
+
 // Profiles reads members' nicknames and avatars.
 type Profiles struct{ DB *repo.DB }
 
