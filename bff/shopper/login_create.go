@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -48,7 +49,8 @@ func (h *Handlers) Login(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	if isNew && h.Referrals != nil {
+	if isNew && h.Referrals != nil && strings.TrimSpace(req.InviteCode) != "" {
+		// Only an invite code binds a member at their first login.
 		h.Referrals.AfterLogin(c.Request.Context(), m.ID)
 	}
 	resp := issued
