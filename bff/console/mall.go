@@ -22,6 +22,8 @@ type mallItemRequest struct {
 	LimitTotal  int        `json:"limit_total"`
 	Tiers       []string   `json:"tiers"`
 	Stores      []int64    `json:"stores"`
+	Benefit     string     `json:"benefit"`
+	BenefitQty  int        `json:"benefit_qty"`
 	StartsAt    *time.Time `json:"starts_at"`
 	EndsAt      *time.Time `json:"ends_at"`
 	Sort        int        `json:"sort"`
@@ -31,7 +33,7 @@ type mallItemRequest struct {
 func (r *mallItemRequest) toDomain() *mall.Item {
 	it := &mall.Item{Kind: mall.Kind(r.Kind), Name: r.Name, Images: r.Images, Description: r.Description, Category: r.Category,
 		Points: r.Points, CashFen: r.CashFen, Stock: r.Stock, LimitDaily: r.LimitDaily, LimitTotal: r.LimitTotal,
-		Tiers: r.Tiers, Stores: r.Stores, Sort: r.Sort, Enabled: r.Enabled}
+		Tiers: r.Tiers, Stores: r.Stores, Benefit: mall.Benefit(r.Benefit), BenefitQty: r.BenefitQty, Sort: r.Sort, Enabled: r.Enabled}
 	if r.StartsAt != nil {
 		it.StartsAt = *r.StartsAt
 	}
@@ -56,6 +58,8 @@ type mallItemJSON struct {
 	LimitTotal  int        `json:"limit_total"`
 	Tiers       []string   `json:"tiers"`
 	Stores      []int64    `json:"stores"`
+	Benefit     string     `json:"benefit"`
+	BenefitQty  int        `json:"benefit_qty"`
 	StartsAt    *time.Time `json:"starts_at"`
 	EndsAt      *time.Time `json:"ends_at"`
 	Sort        int        `json:"sort"`
@@ -68,7 +72,7 @@ func toMallItemJSON(it *mall.Item) mallItemJSON {
 	return mallItemJSON{ID: it.ID, Kind: string(it.Kind), Name: it.Name, Images: append([]string{}, it.Images...),
 		Description: it.Description, Category: it.Category, Points: it.Points, CashFen: it.CashFen, Stock: it.Stock, Sold: it.Sold,
 		LimitDaily: it.LimitDaily, LimitTotal: it.LimitTotal, Tiers: append([]string{}, it.Tiers...), Stores: append([]int64{}, it.Stores...),
-		StartsAt: web.OptTime(it.StartsAt), EndsAt: web.OptTime(it.EndsAt), Sort: it.Sort, Enabled: it.Enabled,
+		Benefit: string(it.Benefit), BenefitQty: it.BenefitQty, StartsAt: web.OptTime(it.StartsAt), EndsAt: web.OptTime(it.EndsAt), Sort: it.Sort, Enabled: it.Enabled,
 		CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC()}
 }
 

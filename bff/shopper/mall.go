@@ -21,6 +21,8 @@ type mallItemJSON struct {
 	LimitDaily  int        `json:"limit_daily"`
 	LimitTotal  int        `json:"limit_total"`
 	Tiers       []string   `json:"tiers"`
+	Benefit     string     `json:"benefit"`
+	BenefitQty  int        `json:"benefit_qty"`
 	StartsAt    *time.Time `json:"starts_at"`
 	EndsAt      *time.Time `json:"ends_at"`
 }
@@ -29,7 +31,7 @@ func toMallItemJSON(it *mall.Item) mallItemJSON {
 	return mallItemJSON{ID: it.ID, Kind: string(it.Kind), Name: it.Name, Images: append([]string{}, it.Images...),
 		Description: it.Description, Category: it.Category, Points: it.Points, CashFen: it.CashFen, Left: it.Left(),
 		LimitDaily: it.LimitDaily, LimitTotal: it.LimitTotal, Tiers: append([]string{}, it.Tiers...),
-		StartsAt: web.OptTime(it.StartsAt), EndsAt: web.OptTime(it.EndsAt)}
+		Benefit: string(it.Benefit), BenefitQty: it.BenefitQty, StartsAt: web.OptTime(it.StartsAt), EndsAt: web.OptTime(it.EndsAt)}
 }
 
 // mallRedemptionJSON is a redemption as its shopper sees it.

@@ -17,6 +17,7 @@ type calendarJSON struct {
 	Streak      int           `json:"streak"`
 	MakeupsLeft int           `json:"makeups_left"`
 	MakeupCost  int64         `json:"makeup_cost"`
+	MakeupCards int           `json:"makeup_cards"`
 	BasePoints  int64         `json:"base_points"`
 	CycleDays   int           `json:"cycle_days"`
 	Ladder      []signin.Step `json:"ladder"`
@@ -34,6 +35,6 @@ func (h *Handlers) SigninCalendar(c *gin.Context) {
 		ladder = []signin.Step{}
 	}
 	c.JSON(http.StatusOK, calendarJSON{Month: v.Month, SignedDays: v.SignedDays, Today: v.Today.String(), SignedToday: v.SignedToday,
-		Streak: v.Streak, MakeupsLeft: v.MakeupsLeft, MakeupCost: v.MakeupCost, BasePoints: v.Rewards.Base,
+		Streak: v.Streak, MakeupsLeft: v.MakeupsLeft, MakeupCost: v.MakeupCost, MakeupCards: v.MakeupCards, BasePoints: v.Rewards.Base,
 		CycleDays: v.Rewards.Cycle, Ladder: ladder})
 }

@@ -17,7 +17,8 @@ import (
 // A points-only redemption made outside a caller's transaction is, after
 // the Gate has reserved its unit, handed to a batch.Committer (GroupCommit;
 // an item with a cash part never is: its hold and WeChat order stay one by
-// one). A group commits the redemptions of one item and one day in ONE
+// one; nor is a virtual item with a benefit: its delivery stays one by
+// one too, service.go deliver). A group commits the redemptions of one item and one day in ONE
 // unit of work, each step made once for the whole group:
 //
 //  1. one load (Store.LoadGroup): the members' rows of the item locked
@@ -115,8 +116,9 @@ func (s *Service) runGroup(jobs []*redeemJob) {
 	}
 }
 
-// errItemChanged rolls back a group whose item, read again, takes cash, or
-// has limits or tiers the group did not read: its requests run alone.
+// errItemChanged rolls back a group whose item, read again, takes cash,
+// carries a benefit, or has limits or tiers the group did not read: its
+// requests run alone.
 var errItemChanged = errors.New("mall: the item changed since the group's requests read it")
 
 // refusedSpends rolls a group back: the ledger refused these spends.
@@ -191,7 +193,7 @@ func (s *Service) redeemGroup(ctx context.Context, jobs []*redeemJob) (map[*rede
 		return nil, err
 	}
 	it, usage, prior, pool := loaded.Item, loaded.Usage, loaded.Prior, loaded.Codes
-	if it.CashFen > 0 || (!limited && (it.LimitTotal > 0 || it.LimitDaily > 0)) {
+	if it.CashFen > 0 || it.Benefit != BenefitNone || (!limited && (it.LimitTotal > 0 || it.LimitDaily > 0)) {
 		return nil, errItemChanged // a cash part or limits since the requests read it (ItemTTL)
 	}
 	for _, j := range jobs {
@@ -302,7 +304,10 @@ func spendOf(it *Item, r *Redemption) ledger.SpendInput {
 }
 
 // grouping reports whether a redemption of it with ctx goes through group
-// commit: grouping on, no caller's transaction, and no cash part.
+// commit: grouping on, no caller's transaction, no cash part and no
+// benefit. An item with a benefit (make-up cards) always takes the
+// one-by-one path, whose commit delivers it (deliver); a group finding
+// one since its requests read the item runs them alone (errItemChanged).
 func (s *Service) grouping(ctx context.Context, it *Item) bool {
-	return it.CashFen == 0 && s.GroupCommit.On(ctx, s.Tx)
+	return it.CashFen == 0 && it.Benefit == BenefitNone && s.GroupCommit.On(ctx, s.Tx)
 }

@@ -49,10 +49,27 @@ const (
 	KindPhysical Kind = "physical"
 	// KindPickup is collected in a store with a one-time pickup code (核销码).
 	KindPickup Kind = "pickup"
-	// KindVirtual is delivered at once by the brand's own systems (e.g. a
-	// member benefit); the redemption record is the proof.
+	// KindVirtual is fulfilled at once. With a Benefit, Jifen delivers it
+	// in the redemption's unit of work (e.g. make-up cards); without one
+	// the brand's own systems deliver it and the redemption record is the
+	// proof.
 	KindVirtual Kind = "virtual"
 )
+
+// Benefit is what a virtual item delivers inside Jifen.
+type Benefit string
+
+// The benefits.
+const (
+	// BenefitNone: the record is the proof, nothing is credited.
+	BenefitNone Benefit = ""
+	// BenefitMakeupCard credits BenefitQty make-up sign-in cards (补签卡)
+	// per unit; a make-up sign-in uses one before points (domain/signin).
+	BenefitMakeupCard Benefit = "makeup_card"
+)
+
+// MaxBenefitQty bounds what one unit delivers.
+const MaxBenefitQty = 100
 
 // Item is something shoppers can redeem.
 type Item struct {
@@ -69,6 +86,11 @@ type Item struct {
 	LimitDaily  int   // per member per Shanghai day; 0 = no limit
 	LimitTotal  int   // per member ever; 0 = no limit
 	Tiers       []string
+	// Benefit is what a virtual item credits per unit, BenefitQty of it
+	// (1 to MaxBenefitQty); BenefitNone (and 0) for the rest. An item with
+	// a benefit is points-only and never grouped (group.go).
+	Benefit    Benefit
+	BenefitQty int
 	// Stores are where a pickup item is collected (empty: every store).
 	Stores    []int64
 	StartsAt  time.Time // zero: no start
@@ -160,8 +182,37 @@ func (it *Item) Validate() error {
 			return domain.FieldError("stores", "each a positive store id")
 		}
 	}
+	if err := it.validateBenefit(); err != nil {
+		return err
+	}
 	if !it.StartsAt.IsZero() && !it.EndsAt.IsZero() && !it.EndsAt.After(it.StartsAt) {
 		return domain.FieldError("ends_at", "must be after starts_at")
+	}
+	return nil
+}
+
+// validateBenefit checks Benefit and BenefitQty: a known benefit, on a
+// virtual points-only item (the cash part would deliver it only when the
+// cash came: not supported), with 1 to MaxBenefitQty per unit.
+func (it *Item) validateBenefit() error {
+	switch it.Benefit {
+	case BenefitNone:
+		if it.BenefitQty != 0 {
+			return domain.FieldError("benefit_qty", "must be 0 without a benefit")
+		}
+		return nil
+	case BenefitMakeupCard:
+	default:
+		return domain.FieldError("benefit", `must be "" (none) or makeup_card`)
+	}
+	if it.Kind != KindVirtual {
+		return domain.FieldError("benefit", "only virtual items carry a benefit")
+	}
+	if it.CashFen != 0 {
+		return domain.FieldError("cash_fen", "must be 0 for an item with a benefit (points only)")
+	}
+	if it.BenefitQty < 1 || it.BenefitQty > MaxBenefitQty {
+		return domain.FieldError("benefit_qty", fmt.Sprintf("must be 1 to %d", MaxBenefitQty))
 	}
 	return nil
 }
@@ -174,7 +225,9 @@ func (it *Item) Validate() error {
 //	              refunded  ◀─refund─ paid | shipped
 //
 // A points-only redemption starts paid; points + cash starts reserved
-// until the cash arrives.
+// until the cash arrives. A points-only coupon or virtual one is fulfilled
+// at once, so it is never cancelled or refunded (409): the benefit it
+// credited (make-up cards) is never taken back.
 type Status string
 
 // The statuses.

@@ -26,6 +26,12 @@ type Points interface {
 	ApplyWithoutIDs(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
 }
 
+// Cards credits make-up cards (signin.Service.AddMakeupCards) in the
+// transaction in ctx.
+type Cards interface {
+	AddMakeupCards(ctx context.Context, memberID int64, n int) error
+}
+
 // Tiers tells a member's tier code.
 type Tiers interface {
 	Code(ctx context.Context, memberID int64) (string, error)
@@ -44,6 +50,9 @@ type Service struct {
 	// Cash takes the cash part of points + cash items (pay.go); nil
 	// refuses them.
 	Cash *Cash
+	// Cards delivers the make-up cards of BenefitMakeupCard items; nil
+	// refuses their redemption.
+	Cards Cards
 	// Stores checks the stores a pickup item names, TierCodes (the
 	// configured tier codes) the tiers an item is for (refs.go).
 	Stores    Stores
@@ -201,6 +210,8 @@ func (s *Service) Redeem(ctx context.Context, memberID, itemID int64, key string
 		return s.turnedAway(ctx, memberID, itemID, key, domain.Errorf(domain.NotFound, "no item %d", itemID))
 	case it.CashFen > 0 && s.Cash == nil:
 		return s.turnedAway(ctx, memberID, itemID, key, errNoCash(it))
+	case it.Benefit != BenefitNone && s.Cards == nil:
+		return s.turnedAway(ctx, memberID, itemID, key, errNoBenefit(it))
 	}
 	if err := it.OnSale(now); err != nil {
 		return s.turnedAway(ctx, memberID, itemID, key, err)
@@ -397,6 +408,9 @@ func (s *Service) commit(ctx context.Context, itemID, memberID int64, key string
 	if err := s.charge(ctx, it, &r, now); err != nil {
 		return Redemption{}, false, err
 	}
+	if err := s.deliver(ctx, it, &r); err != nil {
+		return Redemption{}, false, err
+	}
 	if r.CouponCode != "" {
 		if err := s.Store.GiveCodes(ctx, []PoolCode{{ID: free[0].ID, Code: r.CouponCode, RedemptionID: r.ID}}); err != nil {
 			return Redemption{}, false, err
@@ -448,6 +462,28 @@ func decide(it *Item, who Shopper, used Usage, free []PoolCode, memberID int64, 
 		r.PickupCode = code
 	}
 	return r, nil
+}
+
+// deliver credits the benefit of a virtual item to r's member, in the
+// unit of work that spends the points (commit), so neither happens
+// without the other. Only the one-by-one path redeems an item with a
+// benefit (grouping).
+func (s *Service) deliver(ctx context.Context, it *Item, r *Redemption) error {
+	switch it.Benefit {
+	case BenefitNone:
+		return nil
+	case BenefitMakeupCard:
+		if s.Cards == nil {
+			return errNoBenefit(it)
+		}
+		return s.Cards.AddMakeupCards(ctx, r.MemberID, it.BenefitQty)
+	}
+	return fmt.Errorf("mall: item %d has an unknown benefit %q", it.ID, it.Benefit)
+}
+
+// errNoBenefit refuses a benefit item on a server that cannot deliver it.
+func errNoBenefit(it *Item) error {
+	return domain.Errorf(domain.RuleViolation, "%s delivers %s, which this server does not keep", it.Name, it.Benefit)
 }
 
 // needsCode reports whether a redemption of it takes a pool code at once

@@ -21,6 +21,9 @@ type Service struct {
 	Tiers   Tiers       // the member's tier for Rewards.TierPermille (tier.Service); nil: everyone "normal"
 	Streaks StreakBoard // optional
 	Points  PointsBoard // optional
+	// Cards are the members' make-up cards; nil: none, every make-up is
+	// paid in points.
+	Cards Cards
 	// GroupCommit turns on group commit of sign-ins (see group.go); it needs a
 	// Tx that tells whether a context carries a transaction.
 	GroupCommit batch.Settings
@@ -34,6 +37,11 @@ type Result struct {
 	Streak  int
 	Awarded []Line
 	Balance int64
+	// A make-up's payment: PointsSpent points (0 when a card paid),
+	// CardUsed, and the cards left after it (CardsLeft).
+	PointsSpent int64
+	CardUsed    bool
+	CardsLeft   int
 }
 
 // SignIn signs the member in for today. A second sign-in the same day is
@@ -140,7 +148,8 @@ func (s *Service) afterCommit(ctx context.Context, memberID int64, streak int, e
 }
 
 // Makeup signs the member in for a missed day of the current month before
-// today, paying Rewards.MakeupCost points, and reconnects the streak.
+// today, paid with a make-up card or Rewards.MakeupCost points (payMakeup),
+// and reconnects the streak.
 func (s *Service) Makeup(ctx context.Context, memberID int64, date string) (Result, error) {
 	day, err := domain.ParseDay(date)
 	if err != nil {
@@ -204,12 +213,8 @@ func (s *Service) Makeup(ctx context.Context, memberID int64, date string) (Resu
 			}
 		}
 		current = CurrentStreak(next, streak, today)
-		e, err := s.Ledger.Spend(ctx, s.Rewards.makeupCharge(memberID, day))
-		if err != nil {
-			return err
-		}
-		res = Result{Day: day, Streak: rec.Streak, Awarded: []Line{}, Balance: e.BalanceAfter}
-		return nil
+		res = Result{Day: day, Streak: rec.Streak, Awarded: []Line{}}
+		return s.payMakeup(ctx, memberID, day, &res)
 	})
 	if err != nil {
 		return Result{}, err
@@ -221,6 +226,59 @@ func (s *Service) Makeup(ctx context.Context, memberID int64, date string) (Resu
 	return res, nil
 }
 
+// payMakeup pays the make-up of day in the transaction in ctx (which holds
+// the member's lock, LockMember) and fills res's payment: one make-up card
+// when the member holds one, else Rewards.MakeupCost points through the
+// ledger (PointsInsufficient when they are not available). This is the
+// one place that decides between a card and points. The card is taken by
+// a conditional write (Cards.UseCard), so the count never goes below zero
+// and two make-ups never use the same card, whatever the locks.
+func (s *Service) payMakeup(ctx context.Context, memberID int64, day domain.Day, res *Result) error {
+	if s.Cards != nil {
+		used, err := s.Cards.UseCard(ctx, memberID)
+		if err != nil {
+			return err
+		}
+		if used {
+			res.CardUsed = true
+			if res.CardsLeft, err = s.Cards.Cards(ctx, memberID); err != nil {
+				return err
+			}
+			b, err := s.Ledger.Balance(ctx, memberID)
+			res.Balance = b.Available
+			return err
+		}
+	}
+	in := s.Rewards.makeupCharge(memberID, day)
+	e, err := s.Ledger.Spend(ctx, in)
+	if err != nil {
+		return err
+	}
+	res.Balance, res.PointsSpent = e.BalanceAfter, in.Points
+	return nil
+}
+
+// AddMakeupCards gives the member n make-up cards in the transaction in
+// ctx (the points mall delivers its make-up card items through it, in the
+// redemption's unit of work).
+func (s *Service) AddMakeupCards(ctx context.Context, memberID int64, n int) error {
+	if s.Cards == nil {
+		return domain.Errorf(domain.RuleViolation, "this server keeps no make-up cards")
+	}
+	if n <= 0 {
+		return domain.FieldError("benefit_qty", "must be positive")
+	}
+	return s.Cards.AddCards(ctx, memberID, n)
+}
+
+// MakeupCards returns how many make-up cards the member holds.
+func (s *Service) MakeupCards(ctx context.Context, memberID int64) (int, error) {
+	if s.Cards == nil {
+		return 0, nil
+	}
+	return s.Cards.Cards(ctx, memberID)
+}
+
 // CalendarView is a member's month.
 type CalendarView struct {
 	Month       string // YYYY-MM
@@ -230,6 +288,7 @@ type CalendarView struct {
 	Streak      int // current: ends today or yesterday, else 0
 	MakeupsLeft int // this (the current) month
 	MakeupCost  int64
+	MakeupCards int // make-up cards held: a make-up uses one before points
 	Rewards     Rewards
 }
 
@@ -269,6 +328,9 @@ func (s *Service) Calendar(ctx context.Context, memberID int64, month string) (C
 		return CalendarView{}, err
 	}
 	v.MakeupsLeft = s.Rewards.MakeupsLeft(rows)
+	if v.MakeupCards, err = s.MakeupCards(ctx, memberID); err != nil {
+		return CalendarView{}, err
+	}
 	last, found, err := s.Store.Latest(ctx, memberID, today)
 	if err != nil {
 		return CalendarView{}, err

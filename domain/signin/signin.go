@@ -11,7 +11,10 @@
 // A row's Streak is the run of consecutive signed days ending on it. A
 // make-up fills a missed day of the current month before today, paid through
 // the ledger, and renumbers the rows that follow it, so the streak
-// reconnects. Make-ups earn no reward.
+// reconnects. Make-ups earn no reward. A make-up is paid with one make-up
+// card (补签卡, redeemed in the points mall: Cards) when the member holds
+// one, else with Rewards.MakeupCost points (payMakeup, the one place that
+// decides).
 package signin
 
 import (
@@ -88,6 +91,19 @@ type SignInGroupState struct {
 	// group reads their rows of yesterday again, taken, after inserting
 	// today's (group.go, step 3).
 	AccountTaken map[int64]bool
+}
+
+// Cards keeps members' make-up cards (补签卡): a count per member, never
+// negative. Every method joins the transaction in ctx.
+type Cards interface {
+	// Cards returns how many cards the member holds.
+	Cards(ctx context.Context, memberID int64) (int, error)
+	// AddCards gives the member n > 0 more cards.
+	AddCards(ctx context.Context, memberID int64, n int) error
+	// UseCard takes one of the member's cards in one conditional write
+	// (only while the count is above zero): false when there was none,
+	// so two units of work never take the same card.
+	UseCard(ctx context.Context, memberID int64) (bool, error)
 }
 
 // ErrDuplicate is returned (wrapped) by Store.Insert for a taken day.

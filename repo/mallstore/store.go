@@ -90,6 +90,8 @@ type itemRow struct {
 	LimitTotal  int
 	Tiers       string
 	Stores      string
+	Benefit     string
+	BenefitQty  int
 	StartsAt    *time.Time
 	EndsAt      *time.Time
 	SortOrder   int
@@ -186,6 +188,7 @@ func fromItem(it *mall.Item) itemRow {
 	return itemRow{ID: it.ID, Kind: string(it.Kind), Name: it.Name, Images: string(images), Description: it.Description,
 		Category: it.Category, Points: it.Points, CashFen: it.CashFen, Stock: it.Stock, Sold: it.Sold,
 		LimitDaily: it.LimitDaily, LimitTotal: it.LimitTotal, Tiers: strings.Join(it.Tiers, ","), Stores: joinIDs(it.Stores),
+		Benefit: string(it.Benefit), BenefitQty: it.BenefitQty,
 		StartsAt: timePtr(it.StartsAt), EndsAt: timePtr(it.EndsAt), SortOrder: it.Sort, Enabled: it.Enabled,
 		CreatedAt: it.CreatedAt.UTC(), UpdatedAt: it.UpdatedAt.UTC()}
 }
@@ -196,6 +199,7 @@ func (r *itemRow) toDomain() mall.Item {
 	return mall.Item{ID: r.ID, Kind: mall.Kind(r.Kind), Name: r.Name, Images: images, Description: r.Description,
 		Category: r.Category, Points: r.Points, CashFen: r.CashFen, Stock: r.Stock, Sold: r.Sold,
 		LimitDaily: r.LimitDaily, LimitTotal: r.LimitTotal, Tiers: splitList(r.Tiers), Stores: splitIDs(r.Stores),
+		Benefit: mall.Benefit(r.Benefit), BenefitQty: r.BenefitQty,
 		StartsAt: timeOf(r.StartsAt), EndsAt: timeOf(r.EndsAt), Sort: r.SortOrder, Enabled: r.Enabled,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }

@@ -4,7 +4,7 @@
 // migration. Version ranges: 1xx foundation, 2xx ledger, 3xx rules/tiers,
 // 4xx sign-in/tasks/leaderboards, 5xx referral/lottery, 6xx reminders,
 // 7xx guides, 85x mall, 86x checkout, 9xx analytics, 100x risk, 120x mall
-// payments.
+// payments, 150x mall benefits (make-up cards).
 package schema
 
 import "github.com/jifen/jifen/repo"
@@ -27,5 +27,6 @@ func All() []repo.Migration {
 	all = append(all, reminderEffect...)
 	all = append(all, risk...)
 	all = append(all, mallPay...)
+	all = append(all, mallBenefit...)
 	return all
 }

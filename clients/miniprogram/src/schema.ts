@@ -513,8 +513,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Make up (补签) a missed day of this month before today, paid in points
-         * @description 422 RULE_VIOLATION for today, a future day, another month or no make-ups left; 409 ALREADY_SIGNED_IN for a signed day; 422 POINTS_INSUFFICIENT when the cost is not available. Nothing is written on an error. A member held for risk review gets 403 ACCOUNT_HELD (a make-up is paid in points).
+         * Make up (补签) a missed day of this month before today, paid with a make-up card or in points
+         * @description A make-up uses one of the member's make-up cards (补签卡, redeemed in the points mall) when they hold one, else it costs makeup_cost points. 422 RULE_VIOLATION for today, a future day, another month or no make-ups left (cards do not add make-ups); 409 ALREADY_SIGNED_IN for a signed day; 422 POINTS_INSUFFICIENT when there is no card and the cost is not available. Nothing is written on an error. A member held for risk review gets 403 ACCOUNT_HELD (a make-up may be paid in points).
          */
         post: operations["shopperSigninMakeup"];
         delete?: never;
@@ -2218,6 +2218,11 @@ export interface components {
         };
         /** @description pass as ?cursor= for the next page; null at the end */
         NextCursor: number | null;
+        /**
+         * @description what a virtual item credits in the redemption's transaction: "" nothing (the record is the proof), makeup_card benefit_qty make-up sign-in cards (补签卡) per unit, which a make-up uses before points. An item with a benefit is points only; fulfilled at once, its redemption is never cancelled or refunded (409), so the cards are never taken back.
+         * @enum {string}
+         */
+        MallBenefit: "" | "makeup_card";
         MallItemShopper: {
             /** Format: int64 */
             id: number;
@@ -2248,6 +2253,9 @@ export interface components {
             limit_total: number;
             /** @description tiers allowed; empty = every tier */
             tiers: string[];
+            benefit: components["schemas"]["MallBenefit"];
+            /** @description what one unit credits (make-up cards); 0 without a benefit */
+            benefit_qty: number;
             /** Format: date-time */
             starts_at: string | null;
             /** Format: date-time */
@@ -2275,6 +2283,9 @@ export interface components {
             tiers?: string[];
             /** @description pickup items only; the stores where the code is collected (empty = every store), each an existing store (400 otherwise) */
             stores?: number[];
+            benefit?: components["schemas"]["MallBenefit"];
+            /** @description with a benefit, what one unit credits (1 to 100); 0 (or absent) without one. 400 naming benefit (not virtual, unknown), benefit_qty or cash_fen (a benefit item is points only) */
+            benefit_qty?: number;
             /** Format: date-time */
             starts_at?: string | null;
             /** Format: date-time */
@@ -2307,6 +2318,8 @@ export interface components {
             limit_total: number;
             tiers: string[];
             stores: number[];
+            benefit: components["schemas"]["MallBenefit"];
+            benefit_qty: number;
             /** Format: date-time */
             starts_at: string | null;
             /** Format: date-time */
@@ -2397,6 +2410,24 @@ export interface components {
             }[];
             /** @description available points after */
             balance: number;
+        };
+        MakeupResult: {
+            /** @example 2026-11-20 */
+            date: string;
+            streak: number;
+            /** @description always empty (a make-up earns no reward) */
+            awarded: Record<string, never>[];
+            /** @description available points after */
+            balance: number;
+            /**
+             * @description a make-up card when the member held one, else makeup_cost points
+             * @enum {string}
+             */
+            paid_with: "card" | "points";
+            /** @description 0 when a card paid */
+            points_spent: number;
+            /** @description make-up cards left */
+            makeup_cards: number;
         };
         LotteryDraw: {
             id: number;
@@ -3978,7 +4009,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SigninResult"];
+                    "application/json": components["schemas"]["MakeupResult"];
                 };
             };
             "4XX": components["responses"]["Error"];
@@ -4013,6 +4044,8 @@ export interface operations {
                         /** @description in the current month */
                         makeups_left: number;
                         makeup_cost: number;
+                        /** @description make-up cards held: a make-up uses one before makeup_cost points */
+                        makeup_cards: number;
                         base_points: number;
                         /** @description 0 = the streak keeps growing */
                         cycle_days: number;

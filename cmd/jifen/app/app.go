@@ -99,6 +99,8 @@ var (
 	_ lottery.Store          = (*lotterystore.Store)(nil)
 	_ lottery.Points         = (*ledger.Service)(nil)
 	_ signin.Store           = (*signinstore.Store)(nil)
+	_ signin.Cards           = (*signinstore.Store)(nil)
+	_ mall.Cards             = (*signin.Service)(nil)
 	_ signin.Tiers           = (*tier.Service)(nil)
 )
 
@@ -339,7 +341,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Boards.Register(boardstore.PointsWeek(st.DB))
 	a.Boards.Register(boardstore.SigninStreak(signinStore))
 	a.Signin = &signin.Service{Store: signinStore, Cache: &signinstore.Calendar{R: st.Redis}, Tx: st.DB, Ledger: a.Ledger,
-		Clock: opt.Clock, Rewards: cfg.Engage.Signin.Rewards(), Tiers: a.Tiers, Streaks: a.Boards, Points: a.Boards,
+		Clock: opt.Clock, Rewards: cfg.Engage.Signin.Rewards(), Tiers: a.Tiers, Streaks: a.Boards, Points: a.Boards, Cards: signinStore,
 		GroupCommit: batch.Settings{Committers: cfg.Engage.Signin.GroupCommits, Max: cfg.Engage.Signin.GroupMax}}
 
 	refStore := &referralstore.Store{DB: st.DB}
@@ -371,7 +373,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Mall = &mall.Service{Store: mallStore, Reports: mallStore, Gate: &mallstore.Gate{R: st.Redis}, Points: a.Ledger,
 		Tiers: a.Tiers, Tx: st.DB, Clock: opt.Clock, Stores: pickupStores(&guidestore.Store{DB: st.DB}),
 		TierCodes: tierCodes(cfg.Tier.DomainLevels()), GroupCommit: batch.Settings{Committers: cfg.Mall.GroupCommits, Max: cfg.Mall.GroupMax},
-		ItemTTL: cfg.Mall.ItemCacheTTL}
+		ItemTTL: cfg.Mall.ItemCacheTTL, Cards: a.Signin}
 	payHook := wirePay(cfg, st, a, memberStore)
 	a.Checkout = &checkout.Service{Store: &checkoutstore.Store{DB: st.DB}, Points: a.Ledger, Members: memberStore,
 		Audit: auditStore, Tx: st.DB, Clock: opt.Clock}
