@@ -21,7 +21,7 @@ func TestValidateBenefit(t *testing.T) {
 		{"unknown benefit", func(it *Item) { it.Benefit, it.BenefitQty = "lottery", 1 }, "benefit"},
 		{"not virtual", func(it *Item) { it.Kind, it.Benefit, it.BenefitQty = KindPhysical, BenefitMakeupCard, 1 }, "benefit"},
 		{"no quantity", func(it *Item) { it.Benefit = BenefitMakeupCard }, "benefit_qty"},
-		{"too many", func(it *Item) { it.Benefit, it.BenefitQty = BenefitMakeupCard, MaxBenefitQty + 1 }, "benefit_qty"},
+		{"too many", func(it *Item) { it.Benefit, it.BenefitQty = BenefitMakeupCard, MaxBenefitQty+1 }, "benefit_qty"},
 		{"negative", func(it *Item) { it.Benefit, it.BenefitQty = BenefitMakeupCard, -1 }, "benefit_qty"},
 		{"quantity without benefit", func(it *Item) { it.BenefitQty = 2 }, "benefit_qty"},
 		{"with a cash part", func(it *Item) { it.Benefit, it.BenefitQty, it.CashFen = BenefitMakeupCard, 1, 100 }, "cash_fen"},
