@@ -320,3 +320,39 @@ func TestSignOutEndsTheCookiesSession(t *testing.T) {
 		t.Errorf("a new sign-in after the sign-out: %d", r.status)
 	}
 }
+
+// A browser sends the console's forms as UTF-8. A form value that is not
+// (a hand-made POST) is 400 and writes nothing: MySQL's utf8mb4 columns
+// refused it, a 500 after the form had been worked (an adjustment's
+// reason or key, a store's name or robot key, a campaign's name).
+func TestFormsRefuseTextThatIsNotUTF8(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	_, _, id := s.h.Login(apptest.UniqueUser("webutf8"))
+	m := s.client()
+	m.signIn("admin")
+	memberPath := fmt.Sprintf("/console/members/%d", id)
+	p := m.get(memberPath)
+	csrf, key := field(t, csrfRe, p), field(t, keyRe, p)
+	const bad = "x\xff\xfe"
+	for _, c := range []struct {
+		path string
+		form url.Values
+	}{
+		{memberPath + "/adjustments", url.Values{"idempotency_key": {key}, "delta": {"5"}, "reason": {bad}}},
+		{memberPath + "/adjustments", url.Values{"idempotency_key": {bad}, "delta": {"5"}, "reason": {"r"}}},
+		{"/console/stores", url.Values{"name": {bad}}},
+		{"/console/stores", url.Values{"name": {"静安店"}, "robot_key": {bad}}},
+		{"/console/campaigns", url.Values{"name": {bad}, "channel": {"subscribe"}, "expiring_within_days": {"30"}}},
+	} {
+		c.form.Set("csrf_token", csrf)
+		if r := m.do("POST", c.path, c.form); r.status != http.StatusBadRequest || !strings.Contains(r.body, `role="alert"`) {
+			t.Fatalf("POST %s %v: %d %.500s", c.path, c.form, r.status, r.body)
+		}
+	}
+	for _, table := range []string{"ledger_entries", "stores", "reminder_campaigns"} {
+		if n := count(t, s.h, table); n != 0 {
+			t.Fatalf("%s has %d rows", table, n)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -72,6 +73,17 @@ func (h *Handlers) checkCSRF(c *gin.Context) {
 	if err := http.NewCrossOriginProtection().Check(c.Request); err != nil {
 		h.fail(c, domain.Errorf(domain.Forbidden, "cross-origin request refused"))
 		return
+	}
+	// A browser sends the pages' forms as UTF-8; anything else is a
+	// hand-made POST whose text MySQL's utf8mb4 columns would refuse.
+	_ = c.PostForm(csrfField) // parses the form: the token may have come in the header
+	for k, vs := range c.Request.PostForm {
+		for _, v := range vs {
+			if !utf8.ValidString(k) || !utf8.ValidString(v) {
+				h.fail(c, domain.FieldError(strings.ToValidUTF8(k, "?"), "must be UTF-8 text"))
+				return
+			}
+		}
 	}
 	c.Next()
 }
