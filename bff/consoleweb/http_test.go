@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 )
@@ -353,6 +355,46 @@ func TestFormsRefuseTextThatIsNotUTF8(t *testing.T) {
 	for _, table := range []string{"ledger_entries", "stores", "reminder_campaigns"} {
 		if n := count(t, s.h, table); n != 0 {
 			t.Fatalf("%s has %d rows", table, n)
+		}
+	}
+}
+
+// The page session is renewed while its user works, from the console
+// users the service has now: after a restart with a console.users that no
+// longer names a user, that user's cookie is signed out at the next page,
+// and a user given another role works with that role. Renewal used to
+// copy the old token's subject and role, so a removed marketer kept
+// writing for as long as they kept a page open.
+func TestSessionFollowsTheConsoleUsers(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	gone, demoted := s.client(), s.client()
+	gone.signIn("marketer")
+	demoted.signIn("admin")
+
+	hash, err := bcrypt.GenerateFromPassword([]byte("admin123"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := apptest.NewOn(t, s.h.Env, func(c *configs.Config) {
+		c.Console.Users = []configs.ConsoleUser{{Username: "admin", Role: "auditor", PasswordHash: configs.Secret(hash)}}
+	})
+	srv := httptest.NewServer(h.App.Handler)
+	t.Cleanup(srv.Close)
+	restarted := &site{t: t, h: h, srv: srv}
+	gone, demoted = &client{s: restarted, c: gone.c}, &client{s: restarted, c: demoted.c}
+	for i := 0; i < 3; i++ {
+		h.Clock.Advance(h.Config.Auth.AccessTTL/2 + time.Second)
+		if r := gone.get("/console/members"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/console/login") {
+			t.Fatalf("removed user's page %d: %d %s", i, r.status, r.header.Get("Location"))
+		}
+		p := demoted.get("/console/members")
+		if p.status != http.StatusOK {
+			t.Fatalf("demoted user's page %d: %d", i, p.status)
+		}
+		form := url.Values{"csrf_token": {field(t, csrfRe, p)}, "name": {fmt.Sprintf("店%d", i)}}
+		if r := demoted.do("POST", "/console/stores", form); r.status != http.StatusForbidden {
+			t.Fatalf("demoted user's write %d: %d", i, r.status)
 		}
 	}
 }
