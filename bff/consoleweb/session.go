@@ -101,13 +101,7 @@ func (h *Handlers) session(c *gin.Context) {
 		// The user as console.users has them now: one removed since the
 		// sign-in is signed out, one given another role works with it (and
 		// the renewed token carries it), however long the cookie is renewed.
-		if u, ok := h.API.Users[cl.Subject]; !ok {
-			err = domain.Errorf(domain.Unauthorized, "this console user no longer exists; sign in again")
-		} else if u.Role != cl.Role {
-			now := *cl // the verified claims are shared: change a copy
-			now.Role = u.Role
-			cl = &now
-		}
+		cl, err = h.API.Current(cl)
 	}
 	if err != nil {
 		if c.Request.Method == http.MethodGet {
