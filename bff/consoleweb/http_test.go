@@ -398,3 +398,17 @@ func TestSessionFollowsTheConsoleUsers(t *testing.T) {
 		}
 	}
 }
+
+// The static assets are served by name; their folder is no listing (it
+// named the vendored files to anyone, signed in or not).
+func TestStaticFolderIsNotListed(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	c := s.client()
+	if r := c.get("/console/static/htmx.min.js"); r.status != http.StatusOK {
+		t.Fatalf("htmx: %d", r.status)
+	}
+	if r := c.get("/console/static/"); r.status != http.StatusNotFound || strings.Contains(r.body, "htmx.min.js") {
+		t.Fatalf("static folder: %d %.300s", r.status, r.body)
+	}
+}
