@@ -155,7 +155,7 @@ func NewRouter(d Deps) *gin.Engine {
 
 	co := d.Console
 	api.POST("/console/login", co.Login)
-	con := authed.Group("/console", audience(auth.Console, nil))
+	con := authed.Group("/console", audience(auth.Console, nil), co.CurrentUser)
 	writers := requireRole(console.Writers...)
 	con.POST("/members/:id/adjustments", writers, co.CreateAdjustment)
 	con.GET("/members", co.SearchMembers)

@@ -6,8 +6,9 @@ import (
 )
 
 // notConfig are prefixes of JIFEN_* variables that belong to the tests,
-// benchmarks and CI scripts, not to the service's configuration.
-var notConfig = []string{"JIFEN_TEST_", "JIFEN_BENCH_", "JIFEN_CI_"}
+// benchmarks and CI scripts, and the README's walk-through's JIFEN_URL
+// (docs/walkthrough.sh), not to the service's configuration.
+var notConfig = []string{"JIFEN_TEST_", "JIFEN_BENCH_", "JIFEN_CI_", "JIFEN_URL"}
 
 // UnknownVar is a JIFEN_* environment variable that sets no key, with the
 // closest variable that would (Suggest, empty when none is close).

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -249,4 +250,40 @@ func createCampaignID(t *testing.T, h *apptest.Harness, auth []string, cost int)
 		t.Fatalf("create campaign: %d %s", r.Status, r.Body)
 	}
 	return int64(r.JSON()["campaign"].(map[string]any)["id"].(float64))
+}
+
+// A device id is the shopper's to send: one longer than risk.MaxKeyLen
+// whose cut falls inside a character, or one that is not UTF-8 at all,
+// still raises its flag (MySQL's utf8mb4 column refuses a broken
+// character, and the flag was lost with it), keyed by the id cut at a
+// character boundary.
+func TestRiskFlagKeyFromABrokenDeviceID(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	marketer := apptest.Auth(h.ConsoleLogin("marketer"))
+	if r := h.Do("PUT", "/api/v1/console/risk/policy", onlyRule(1, "signin_per_device", 1, false), marketer...); r.Status != 200 {
+		t.Fatalf("policy: %d %s", r.Status, r.Body)
+	}
+	long := strings.Repeat("d", risk.MaxKeyLen-1) + "中" // the cut at 64 bytes splits 中
+	for _, c := range []struct{ device, key string }{
+		{long, strings.Repeat("d", risk.MaxKeyLen-1)},
+		{"dev-\xff\xfe", "dev-\uFFFD"},
+	} {
+		for i := 0; i < 2; i++ {
+			tok, _, _ := h.Login(apptest.UniqueUser("brokendev"))
+			if r := h.Do("POST", "/api/v1/shopper/signin", nil, append(apptest.Auth(tok), "X-Device-Id", c.device)...); r.Status != 201 {
+				t.Fatalf("sign in: %d %s", r.Status, r.Body)
+			}
+		}
+		q := h.Do("GET", "/api/v1/console/risk/flags?status=open", nil, marketer...)
+		var queue struct {
+			Flags []struct {
+				Key string `json:"key"`
+			} `json:"flags"`
+		}
+		q.Decode(t, &queue)
+		if q.Status != 200 || len(queue.Flags) == 0 || queue.Flags[0].Key != c.key {
+			t.Fatalf("device %q: want a flag keyed %q, got %d %s", c.device, c.key, q.Status, q.Body)
+		}
+	}
 }

@@ -56,7 +56,7 @@ func New(h *Handlers) (*Handlers, error) {
 func (h *Handlers) Mount(r *gin.RouterGroup) {
 	r.Use(securityHeaders)
 	static, _ := fs.Sub(files, "static")
-	r.StaticFS("/static", http.FS(static))
+	r.StaticFS("/static", http.FS(filesOnly{static}))
 	r.GET("/lang/:lang", h.setLanguage)
 	r.GET("/login", h.loginForm)
 	r.POST("/login", h.checkCSRF, h.login)
@@ -112,4 +112,20 @@ func securityHeaders(c *gin.Context) {
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Cache-Control", "no-store")
 	c.Next()
+}
+
+// filesOnly serves the files of an fs.FS and no folder: http.FileServer
+// would list one.
+type filesOnly struct{ fs.FS }
+
+func (f filesOnly) Open(name string) (fs.File, error) {
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := file.Stat(); err != nil || st.IsDir() {
+		_ = file.Close()
+		return nil, fs.ErrNotExist
+	}
+	return file, nil
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
 )
@@ -318,5 +320,95 @@ func TestSignOutEndsTheCookiesSession(t *testing.T) {
 	other.signIn("marketer")
 	if r := other.get("/console/members"); r.status != 200 {
 		t.Errorf("a new sign-in after the sign-out: %d", r.status)
+	}
+}
+
+// A browser sends the console's forms as UTF-8. A form value that is not
+// (a hand-made POST) is 400 and writes nothing: MySQL's utf8mb4 columns
+// refused it, a 500 after the form had been worked (an adjustment's
+// reason or key, a store's name or robot key, a campaign's name).
+func TestFormsRefuseTextThatIsNotUTF8(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	_, _, id := s.h.Login(apptest.UniqueUser("webutf8"))
+	m := s.client()
+	m.signIn("admin")
+	memberPath := fmt.Sprintf("/console/members/%d", id)
+	p := m.get(memberPath)
+	csrf, key := field(t, csrfRe, p), field(t, keyRe, p)
+	const bad = "x\xff\xfe"
+	for _, c := range []struct {
+		path string
+		form url.Values
+	}{
+		{memberPath + "/adjustments", url.Values{"idempotency_key": {key}, "delta": {"5"}, "reason": {bad}}},
+		{memberPath + "/adjustments", url.Values{"idempotency_key": {bad}, "delta": {"5"}, "reason": {"r"}}},
+		{"/console/stores", url.Values{"name": {bad}}},
+		{"/console/stores", url.Values{"name": {"静安店"}, "robot_key": {bad}}},
+		{"/console/campaigns", url.Values{"name": {bad}, "channel": {"subscribe"}, "expiring_within_days": {"30"}}},
+	} {
+		c.form.Set("csrf_token", csrf)
+		if r := m.do("POST", c.path, c.form); r.status != http.StatusBadRequest || !strings.Contains(r.body, `role="alert"`) {
+			t.Fatalf("POST %s %v: %d %.500s", c.path, c.form, r.status, r.body)
+		}
+	}
+	for _, table := range []string{"ledger_entries", "stores", "reminder_campaigns"} {
+		if n := count(t, s.h, table); n != 0 {
+			t.Fatalf("%s has %d rows", table, n)
+		}
+	}
+}
+
+// The page session is renewed while its user works, from the console
+// users the service has now: after a restart with a console.users that no
+// longer names a user, that user's cookie is signed out at the next page,
+// and a user given another role works with that role. Renewal used to
+// copy the old token's subject and role, so a removed marketer kept
+// writing for as long as they kept a page open.
+func TestSessionFollowsTheConsoleUsers(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	gone, demoted := s.client(), s.client()
+	gone.signIn("marketer")
+	demoted.signIn("admin")
+
+	hash, err := bcrypt.GenerateFromPassword([]byte("admin123"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := apptest.NewOn(t, s.h.Env, func(c *configs.Config) {
+		c.Console.Users = []configs.ConsoleUser{{Username: "admin", Role: "auditor", PasswordHash: configs.Secret(hash)}}
+	})
+	srv := httptest.NewServer(h.App.Handler)
+	t.Cleanup(srv.Close)
+	restarted := &site{t: t, h: h, srv: srv}
+	gone, demoted = &client{s: restarted, c: gone.c}, &client{s: restarted, c: demoted.c}
+	for i := 0; i < 3; i++ {
+		h.Clock.Advance(h.Config.Auth.AccessTTL/2 + time.Second)
+		if r := gone.get("/console/members"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/console/login") {
+			t.Fatalf("removed user's page %d: %d %s", i, r.status, r.header.Get("Location"))
+		}
+		p := demoted.get("/console/members")
+		if p.status != http.StatusOK {
+			t.Fatalf("demoted user's page %d: %d", i, p.status)
+		}
+		form := url.Values{"csrf_token": {field(t, csrfRe, p)}, "name": {fmt.Sprintf("店%d", i)}}
+		if r := demoted.do("POST", "/console/stores", form); r.status != http.StatusForbidden {
+			t.Fatalf("demoted user's write %d: %d", i, r.status)
+		}
+	}
+}
+
+// The static assets are served by name; their folder is no listing (it
+// named the vendored files to anyone, signed in or not).
+func TestStaticFolderIsNotListed(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	c := s.client()
+	if r := c.get("/console/static/htmx.min.js"); r.status != http.StatusOK {
+		t.Fatalf("htmx: %d", r.status)
+	}
+	if r := c.get("/console/static/"); r.status != http.StatusNotFound || strings.Contains(r.body, "htmx.min.js") {
+		t.Fatalf("static folder: %d %.300s", r.status, r.body)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -73,6 +74,17 @@ func (h *Handlers) checkCSRF(c *gin.Context) {
 		h.fail(c, domain.Errorf(domain.Forbidden, "cross-origin request refused"))
 		return
 	}
+	// A browser sends the pages' forms as UTF-8; anything else is a
+	// hand-made POST whose text MySQL's utf8mb4 columns would refuse.
+	_ = c.PostForm(csrfField) // parses the form: the token may have come in the header
+	for k, vs := range c.Request.PostForm {
+		for _, v := range vs {
+			if !utf8.ValidString(k) || !utf8.ValidString(v) {
+				h.fail(c, domain.FieldError(strings.ToValidUTF8(k, "?"), "must be UTF-8 text"))
+				return
+			}
+		}
+	}
 	c.Next()
 }
 
@@ -84,6 +96,12 @@ func (h *Handlers) session(c *gin.Context) {
 	cl, err := h.Tokens.Verify(raw, auth.Console)
 	if err == nil {
 		err = h.Sessions.Check(c.Request.Context(), cl.Sid, cl.ID)
+	}
+	if err == nil {
+		// The user as console.users has them now: one removed since the
+		// sign-in is signed out, one given another role works with it (and
+		// the renewed token carries it), however long the cookie is renewed.
+		cl, err = h.API.Current(cl)
 	}
 	if err != nil {
 		if c.Request.Method == http.MethodGet {

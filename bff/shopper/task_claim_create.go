@@ -2,12 +2,10 @@ package shopper
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/jifen/jifen/bff/web"
-	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/risk"
 )
 
@@ -21,9 +19,9 @@ func (h *Handlers) ClaimTask(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	key := strings.TrimSpace(c.GetHeader("Idempotency-Key"))
-	if len(key) > 100 {
-		web.Fail(c, domain.FieldError("Idempotency-Key", "at most 100 characters"))
+	key, err := web.OptionalIdempotencyKey(c)
+	if err != nil {
+		web.Fail(c, err)
 		return
 	}
 	res, err := h.Task.Claim(c.Request.Context(), web.MemberID(c), id, key)

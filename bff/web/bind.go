@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -84,12 +85,23 @@ func jsonKind(k string) string {
 // IdempotencyKey returns the Idempotency-Key header, required on writes
 // that move points.
 func IdempotencyKey(c *gin.Context) (string, error) {
-	k := strings.TrimSpace(c.GetHeader("Idempotency-Key"))
-	if k == "" {
-		return "", domain.FieldError("Idempotency-Key", "header required on this write")
+	k, err := OptionalIdempotencyKey(c)
+	if err == nil && k == "" {
+		err = domain.FieldError("Idempotency-Key", "header required on this write")
 	}
+	return k, err
+}
+
+// OptionalIdempotencyKey returns the Idempotency-Key header, "" when there
+// is none. The key is stored with what it keys, so it must be UTF-8 text
+// (MySQL's utf8mb4 columns refuse anything else) of at most 100 bytes.
+func OptionalIdempotencyKey(c *gin.Context) (string, error) {
+	k := strings.TrimSpace(c.GetHeader("Idempotency-Key"))
 	if len(k) > 100 {
 		return "", domain.FieldError("Idempotency-Key", "at most 100 characters")
+	}
+	if !utf8.ValidString(k) {
+		return "", domain.FieldError("Idempotency-Key", "must be UTF-8 text")
 	}
 	return k, nil
 }

@@ -142,6 +142,21 @@ func TestUnknownJifenVariablesAreReported(t *testing.T) {
 	}
 }
 
+// The README's walk-through (docs/walkthrough.sh) reads JIFEN_URL, where
+// serve listens, and runs jifen reconcile with it set: that is the
+// walk-through's variable, not a mistyped key, and every command warned.
+func TestTheWalkThroughsVariableIsNotReported(t *testing.T) {
+	t.Setenv("JIFEN_DATA_DIR", t.TempDir())
+	t.Setenv("JIFEN_URL", "http://127.0.0.1:8080")
+	code, _, errOut := runCLI(t, "migrate")
+	if code != 0 {
+		t.Fatalf("migrate: exit %d %s", code, errOut)
+	}
+	if strings.Contains(errOut, "JIFEN_URL") {
+		t.Errorf("the walk-through's JIFEN_URL reported: %s", errOut)
+	}
+}
+
 func TestVersionReportsModuleVersionAndRevision(t *testing.T) {
 	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/jifen/jifen", Version: "v1.4.0"},
 		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123abcd"}, {Key: "vcs.time", Value: "2026-12-01T10:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/jifen/jifen/bff/auth"
 	"github.com/jifen/jifen/bff/hooks"
@@ -90,6 +91,14 @@ func seed(ctx context.Context, cfg *configs.Config, o seedOptions, stdout, stder
 	// and WeChat is the in-process simulator reached without the network.
 	cfg.RateLimit.PerIPPerMinute, cfg.RateLimit.PerMemberPerMinute = math.MaxInt32, math.MaxInt32
 	cfg.WeChat.SimulatorRoutes = false
+	// The seed's console calls are an admin's (consoleLogin): a console
+	// token is good only for a user console.users names, so this process
+	// (which serves nobody else) names "seed", with a password no one has.
+	hash, err := bcrypt.GenerateFromPassword([]byte(auth.NewSessionID()+auth.NewSessionID()), bcrypt.MinCost)
+	if err != nil {
+		return fail("%v", err)
+	}
+	cfg.Console.Users = append(cfg.Console.Users, configs.ConsoleUser{Username: "seed", Role: "admin", PasswordHash: configs.Secret(hash)})
 	st, err := app.OpenStores(ctx, cfg, false)
 	if err != nil {
 		return fail("%v", err)

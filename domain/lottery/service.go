@@ -48,6 +48,9 @@ type Service struct {
 	campMu    sync.Mutex
 	campCache map[int64]cachedCampaign
 	campGen   map[int64]uint64 // edits made here, per campaign
+	// copies runs the copies of one draw request (member and key) one at
+	// a time, so each finds the first's draw.
+	copies domain.KeyLocks
 }
 
 type cachedCampaign struct {
@@ -213,6 +216,11 @@ func (s *Service) Draw(ctx context.Context, memberID, campaignID int64, key stri
 	if key == "" || len(key) > 100 {
 		return Draw{}, domain.FieldError("Idempotency-Key", "1 to 100 characters")
 	}
+	unlock, err := s.copies.Lock(ctx, memberID, key)
+	if err != nil {
+		return Draw{}, err
+	}
+	defer unlock()
 	c, err := s.campaign(ctx, campaignID)
 	if err != nil {
 		return Draw{}, err

@@ -66,6 +66,9 @@ type Service struct {
 
 	group batch.Committer[*redeemJob]
 	items itemCache
+	// copies runs the copies of one request (member and key) one at a
+	// time, so each finds the first's redemption.
+	copies domain.KeyLocks
 }
 
 // RefType is the ledger reference type of mall spends; the id is the
@@ -194,6 +197,11 @@ func (s *Service) Redeem(ctx context.Context, memberID, itemID int64, key string
 	if key == "" || len(key) > 100 {
 		return Redemption{}, domain.FieldError("Idempotency-Key", "1 to 100 characters")
 	}
+	unlock, err := s.copies.Lock(ctx, memberID, key)
+	if err != nil {
+		return Redemption{}, err
+	}
+	defer unlock()
 	it, err := s.itemForRedeem(ctx, itemID)
 	if domain.ErrorCode(err) == domain.NotFound {
 		return s.turnedAway(ctx, memberID, itemID, key, err)

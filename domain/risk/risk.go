@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jifen/jifen/domain"
 )
@@ -388,9 +389,16 @@ type Event struct {
 func (e Event) Key(d Dimension) string {
 	switch d {
 	case Device:
-		k := strings.TrimSpace(e.DeviceID)
+		// The header is the client's to send: made valid UTF-8 and cut at
+		// a character boundary, or MySQL's utf8mb4 column refuses the
+		// flag and the device goes unflagged.
+		k := strings.ToValidUTF8(strings.TrimSpace(e.DeviceID), "\uFFFD")
 		if len(k) > MaxKeyLen {
-			k = k[:MaxKeyLen]
+			n := MaxKeyLen
+			for n > 0 && !utf8.RuneStart(k[n]) {
+				n--
+			}
+			k = k[:n]
 		}
 		return k
 	case IP:
