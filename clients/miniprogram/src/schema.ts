@@ -2973,7 +2973,7 @@ export interface components {
         MemberID: string;
         /** @description the mini-program's device id; risk control counts sign-ins, draws, task claims and referral binds per device (docs/features/risk.md) */
         DeviceID: string;
-        /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409 */
+        /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
         IdempotencyKey: string;
     };
     requestBodies: never;
@@ -3277,7 +3277,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409 */
+                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -3820,7 +3820,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409 */
+                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -4282,7 +4282,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409 */
+                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
                 /** @description the mini-program's device id; risk control counts sign-ins, draws, task claims and referral binds per device (docs/features/risk.md) */
                 "X-Device-Id"?: components["parameters"]["DeviceID"];
@@ -5026,7 +5026,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409 */
+                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -5388,7 +5388,7 @@ export interface operations {
             header: {
                 "X-Jifen-Timestamp": string;
                 "X-Jifen-Signature": string;
-                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409 */
+                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -5446,7 +5446,7 @@ export interface operations {
             header: {
                 "X-Jifen-Timestamp": string;
                 "X-Jifen-Signature": string;
-                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409 */
+                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -5484,7 +5484,7 @@ export interface operations {
             header: {
                 "X-Jifen-Timestamp": string;
                 "X-Jifen-Signature": string;
-                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409 */
+                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -6499,7 +6499,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409 */
+                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path: {
