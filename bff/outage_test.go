@@ -86,7 +86,7 @@ func TestRedisOutage(t *testing.T) {
 				t.Fatalf("create campaign: %d %s", r.Status, r.Body)
 			}
 			draws := fmt.Sprintf("/api/v1/shopper/lottery/campaigns/%v/draws", r.JSON()["campaign"].(map[string]any)["id"])
-			tok, _, id := h.Login(apptest.UniqueUser("rdout"))
+			tok, _, id := h.LoginJoined(apptest.UniqueUser("rdout"), apptest.MonthStart)
 			adjust := func(key string) *apptest.Response {
 				return h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), map[string]any{"delta": 100, "reason": "seed"},
 					append(apptest.Auth(admin), "Idempotency-Key", key)...)

@@ -115,8 +115,8 @@ func TestRiskLaunderingAtCheckout(t *testing.T) {
 	onlyRiskRule(t, h, "points_laundering")
 	_, _, a := h.Login(apptest.UniqueUser("till-a"))
 	userM, userP := apptest.UniqueUser("till-m"), apptest.UniqueUser("till-p")
-	_, _, m := h.Login(userM)
-	_, _, p := h.Login(userP)
+	_, _, m := h.LoginJoined(userM, apptest.MonthStart) // they make up days before Start
+	_, _, p := h.LoginJoined(userP, apptest.MonthStart)
 	la, lm, lp := &launderer{h: h, id: a}, &launderer{h: h, id: m}, &launderer{h: h, id: p}
 	n := 0
 	paidEvent := func(l *launderer) {

@@ -143,7 +143,7 @@ func TestSigninMakeupUsesCardBeforePoints(t *testing.T) {
 	h := apptest.New(t)
 	id := createMallItem(t, h, h.ConsoleLogin("admin"), cardItem(1, 100))
 	user := apptest.UniqueUser("cardmakeup")
-	tok, _, mid := h.Login(user)
+	tok, _, mid := h.LoginJoined(user, apptest.MonthStart)
 	earn(t, h, mid, 200)
 	if r := redeemKey(h, tok, id, "k"); r.Status != 201 {
 		t.Fatalf("redeem: %d %s", r.Status, r.Body)
@@ -188,7 +188,7 @@ func TestSigninConcurrentMakeupsShareThreeCards(t *testing.T) {
 	t.Parallel()
 	h := apptest.New(t, func(c *configs.Config) { c.Engage.Signin.MakeupsPerMonth = 20 })
 	id := createMallItem(t, h, h.ConsoleLogin("admin"), cardItem(3, 100))
-	tok, _, mid := h.Login(apptest.UniqueUser("cardrace"))
+	tok, _, mid := h.LoginJoined(apptest.UniqueUser("cardrace"), apptest.MonthStart)
 	cost := h.Config.Engage.Signin.MakeupCost
 	earn(t, h, mid, 100+5*cost) // the item, then five make-ups in points
 	if r := redeemKey(h, tok, id, "k"); r.Status != 201 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -207,7 +208,7 @@ func TestSigninMakeupRefusals(t *testing.T) {
 	h.Clock.Set(apptest.Start)
 	tok, _, _ = h.Login(user)
 	signIn(t, h, tok)
-	other, _, _ := h.Login(apptest.UniqueUser("makeup-other"))
+	other, _, _ := h.LoginJoined(apptest.UniqueUser("makeup-other"), apptest.MonthStart)
 	admin := h.ConsoleLogin("admin")
 	r := h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), `{"delta":10,"reason":"seed"}`, append(apptest.Auth(admin), "Idempotency-Key", "seed")...)
 	if r.Status != 201 {
@@ -281,6 +282,30 @@ func TestSigninMakeupRefusals(t *testing.T) {
 	for _, q := range []string{"?month=2026-13", "?month=2026-1", "?month=abc", "?month=2026-11-01"} {
 		if r := h.Do("GET", "/api/v1/shopper/signin/calendar"+q, nil, apptest.Auth(tok)...); r.Status != 400 {
 			t.Errorf("calendar %s: %d", q, r.Status)
+		}
+	}
+}
+
+// A make-up fills a day since the member joined, never one before: a
+// member who joined on the 23rd cannot buy the streak of the 20th–22nd.
+func TestSigninMakeupOnlySinceJoining(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	user := apptest.UniqueUser("makeup-new")
+	tok, _, id := h.Login(user) // joins on 11-23
+	earn(t, h, id, 100)
+	h.Clock.Set(apptest.Start.Add(2 * 24 * time.Hour)) // 11-25
+	tok, _, _ = h.Login(user)
+	r := h.Do("POST", "/api/v1/shopper/signin/makeup", `{"date":"2026-11-22"}`, apptest.Auth(tok)...)
+	if r.Status != 422 || r.ErrorCode() != "RULE_VIOLATION" || !strings.Contains(string(r.Body), "2026-11-23") {
+		t.Fatalf("make-up of the day before joining: %d %s, want 422 RULE_VIOLATION naming 2026-11-23", r.Status, r.Body)
+	}
+	if b := available(t, h, tok); b != 100 {
+		t.Fatalf("the refused make-up charged: balance %d, want 100", b)
+	}
+	for _, day := range []string{"2026-11-23", "2026-11-24"} {
+		if r := h.Do("POST", "/api/v1/shopper/signin/makeup", `{"date":"`+day+`"}`, apptest.Auth(tok)...); r.Status != 201 {
+			t.Fatalf("make-up of %s, since joining: %d %s", day, r.Status, r.Body)
 		}
 	}
 }

@@ -52,14 +52,17 @@ func earning(rec Record) ledger.EarnInput {
 		Ref: ledger.Ref{Type: "signin", ID: rec.Day.String()}, Title: "签到奖励", Operator: "system"}
 }
 
-// MakeupDay checks a day asked for as a make-up against today: a day
-// before today, of the current month.
-func MakeupDay(day, today domain.Day) error {
+// MakeupDay checks a day asked for as a make-up against today and the
+// day the member joined: a day before today, of the current month, not
+// before the member existed (joined zero: not known, not checked).
+func MakeupDay(day, today, joined domain.Day) error {
 	switch {
 	case !day.Before(today):
 		return domain.Errorf(domain.RuleViolation, "only a day before today can be made up")
 	case day.Year != today.Year || day.Month != today.Month:
 		return domain.Errorf(domain.RuleViolation, "only a day of the current month can be made up")
+	case joined != (domain.Day{}) && day.Before(joined):
+		return domain.Errorf(domain.RuleViolation, "only a day since you joined (%s) can be made up", joined)
 	}
 	return nil
 }

@@ -74,8 +74,14 @@ func TestMakeupRules(t *testing.T) {
 		{"2026-12-07", string(domain.RuleViolation)}, // the future
 		{"2026-11-30", string(domain.RuleViolation)}, // last month
 	} {
-		if err := signin.MakeupDay(day(c.day), today); code(err) != c.err {
+		if err := signin.MakeupDay(day(c.day), today, domain.Day{}); code(err) != c.err {
 			t.Errorf("make-up of %s: %v, want %q", c.day, err, c.err)
+		}
+	}
+	// A member who joined on the 3rd: the 3rd and later, never before.
+	for d, want := range map[string]string{"2026-12-02": string(domain.RuleViolation), "2026-12-03": "", "2026-12-05": ""} {
+		if err := signin.MakeupDay(day(d), today, day("2026-12-03")); code(err) != want {
+			t.Errorf("make-up of %s by a member who joined on 12-03: %v, want %q", d, err, want)
 		}
 	}
 	r := signin.Rewards{MakeupsPerMonth: 2, MakeupCost: 20}

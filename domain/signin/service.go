@@ -20,7 +20,10 @@ type Service struct {
 	Rewards Rewards
 	Tiers   Tiers       // the member's tier for Rewards.TierPermille (tier.Service); nil: everyone "normal"
 	Streaks StreakBoard // optional
-	Points  PointsBoard // optional
+	// Joined tells when a member joined (registered): no make-up of a day
+	// before it. Optional: nil checks nothing.
+	Joined func(ctx context.Context, memberID int64) (time.Time, error)
+	Points PointsBoard // optional
 	// Cards are the members' make-up cards; nil: none, every make-up is
 	// paid in points.
 	Cards Cards
@@ -157,7 +160,15 @@ func (s *Service) Makeup(ctx context.Context, memberID int64, date string) (Resu
 	}
 	now := s.Clock.Now()
 	today := domain.DayOf(now)
-	if err := MakeupDay(day, today); err != nil {
+	var joined domain.Day
+	if s.Joined != nil {
+		at, err := s.Joined(ctx, memberID)
+		if err != nil {
+			return Result{}, err
+		}
+		joined = domain.DayOf(at)
+	}
+	if err := MakeupDay(day, today, joined); err != nil {
 		return Result{}, err
 	}
 	first := domain.Day{Year: today.Year, Month: today.Month, Day: 1}

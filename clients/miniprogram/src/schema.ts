@@ -514,7 +514,7 @@ export interface paths {
         put?: never;
         /**
          * Make up (补签) a missed day of this month before today, paid with a make-up card or in points
-         * @description A make-up uses one of the member's make-up cards (补签卡, redeemed in the points mall) when they hold one, else it costs makeup_cost points. 422 RULE_VIOLATION for today, a future day, another month or no make-ups left (cards do not add make-ups); 409 ALREADY_SIGNED_IN for a signed day; 422 POINTS_INSUFFICIENT when there is no card and the cost is not available. Nothing is written on an error. A member held for risk review gets 403 ACCOUNT_HELD (a make-up may be paid in points).
+         * @description A make-up uses one of the member's make-up cards (补签卡, redeemed in the points mall) when they hold one, else it costs makeup_cost points. 422 RULE_VIOLATION for today, a future day, another month, a day before the member joined or no make-ups left (cards do not add make-ups); 409 ALREADY_SIGNED_IN for a signed day; 422 POINTS_INSUFFICIENT when there is no card and the cost is not available. Nothing is written on an error. A member held for risk review gets 403 ACCOUNT_HELD (a make-up may be paid in points).
          */
         post: operations["shopperSigninMakeup"];
         delete?: never;

@@ -342,6 +342,13 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Boards.Register(boardstore.SigninStreak(signinStore))
 	a.Signin = &signin.Service{Store: signinStore, Cache: &signinstore.Calendar{R: st.Redis}, Tx: st.DB, Ledger: a.Ledger,
 		Clock: opt.Clock, Rewards: cfg.Engage.Signin.Rewards(), Tiers: a.Tiers, Streaks: a.Boards, Points: a.Boards, Cards: signinStore,
+		Joined: func(ctx context.Context, id int64) (time.Time, error) {
+			m, err := a.Members.Get(ctx, id)
+			if err != nil {
+				return time.Time{}, err
+			}
+			return m.CreatedAt, nil
+		},
 		GroupCommit: batch.Settings{Committers: cfg.Engage.Signin.GroupCommits, Max: cfg.Engage.Signin.GroupMax}}
 
 	refStore := &referralstore.Store{DB: st.DB}
