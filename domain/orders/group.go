@@ -2,7 +2,6 @@ package orders
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/jifen/jifen/domain/batch"
@@ -132,44 +131,18 @@ func (s *Service) grouped(ctx context.Context, e Event) (Event, bool) {
 		return e, false
 	}
 	if e.Member.MemberID == 0 && e.Member.OpenID != "" {
-		id, ok := s.openIDs.get(e.Member.OpenID)
+		id, ok := s.openIDs.Get(e.Member.OpenID)
 		if !ok {
 			m, err := s.Members.ByOpenID(ctx, e.Member.OpenID)
 			if err != nil {
 				return e, false // unknown (an unmatched order) or unreadable: alone
 			}
 			id = m.ID
-			s.openIDs.put(e.Member.OpenID, id)
+			s.openIDs.Put(e.Member.OpenID, id)
 		}
 		e.Member = MemberRef{MemberID: id, OpenID: e.Member.OpenID}
 	}
 	return e, e.groupable()
-}
-
-// openIDs remembers the members of openids seen (at most maxOpenIDs, then
-// it starts again): an order system naming its shoppers by openid would
-// otherwise read the member before every grouped event.
-type openIDs struct {
-	mu  sync.Mutex
-	ids map[string]int64
-}
-
-const maxOpenIDs = 100_000
-
-func (o *openIDs) get(openid string) (int64, bool) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	id, ok := o.ids[openid]
-	return id, ok
-}
-
-func (o *openIDs) put(openid string, id int64) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.ids == nil || len(o.ids) >= maxOpenIDs {
-		o.ids = map[string]int64{}
-	}
-	o.ids[openid] = id
 }
 
 // submit queues a paid event for group commit and waits for its answer;

@@ -83,8 +83,11 @@ type Service struct {
 	// GroupCommit handles concurrent paid events in groups (see group.go).
 	GroupCommit batch.Settings
 
-	group   batch.Committer[*paidJob]
-	openIDs openIDs
+	group batch.Committer[*paidJob]
+	// openIDs remembers the members of openids seen: an order system
+	// naming its shoppers by openid would otherwise read the member
+	// before every grouped event.
+	openIDs domain.Memo[string, int64]
 }
 
 // Limits of an event.

@@ -89,39 +89,23 @@ func (s *Service) isHeld(ctx context.Context, memberID int64) (held, known bool,
 // phoneTTL: a phone bound meanwhile is counted under its prefix from then
 // on. (The guide rules read the phone afresh: there a just-bound phone is
 // the evidence.)
-const (
-	phoneTTL      = 30 * time.Second
-	maxPhonesKept = 100_000
-)
+const phoneTTL = 30 * time.Second
 
 type keptPhone struct {
 	phone  string
 	readAt time.Time
 }
 
-type phoneCache struct {
-	mu     sync.Mutex
-	phones map[int64]keptPhone
-}
-
 // velocityPhone is the member's phone for the velocity rules.
 func (s *Service) velocityPhone(ctx context.Context, memberID int64) (string, error) {
 	now := time.Now()
-	s.phones.mu.Lock()
-	if p, ok := s.phones.phones[memberID]; ok && now.Sub(p.readAt) < phoneTTL {
-		s.phones.mu.Unlock()
+	if p, ok := s.phones.Get(memberID); ok && now.Sub(p.readAt) < phoneTTL {
 		return p.phone, nil
 	}
-	s.phones.mu.Unlock()
 	phone, err := s.Members.Phone(ctx, memberID)
 	if err != nil {
 		return "", err
 	}
-	s.phones.mu.Lock()
-	if s.phones.phones == nil || len(s.phones.phones) >= maxPhonesKept {
-		s.phones.phones = map[int64]keptPhone{}
-	}
-	s.phones.phones[memberID] = keptPhone{phone: phone, readAt: now}
-	s.phones.mu.Unlock()
+	s.phones.Put(memberID, keptPhone{phone: phone, readAt: now})
 	return phone, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/jifen/jifen/domain"
@@ -254,7 +253,7 @@ func (s *Service) mayHaveNewCycle(ctx context.Context, memberID int64, rules []R
 			}
 		}
 		if first == nil || r.earning(*first) || first.CreatedAt.Before(r.launderWindow(now)) ||
-			first.ID <= s.cleared.through(r.clearedKey(memberID)) {
+			first.ID <= s.clearedThrough(r.clearedKey(memberID)) {
 			continue
 		}
 		b, err := s.Journal.Boundary(ctx, memberID, page[0].ID, r.MinPoints)
@@ -271,7 +270,9 @@ func (s *Service) mayHaveNewCycle(ctx context.Context, memberID int64, rules []R
 	// No spend of the page ends a cycle of any rule: a later page that
 	// starts with one of them needs no boundary read for it.
 	for _, r := range rules {
-		s.cleared.set(r.clearedKey(memberID), lastSpend)
+		if lastSpend > s.clearedThrough(r.clearedKey(memberID)) {
+			s.cleared.Put(r.clearedKey(memberID), lastSpend)
+		}
 	}
 	return false, nil
 }
@@ -282,32 +283,13 @@ func (r Rule) clearedKey(memberID int64) string {
 	return fmt.Sprintf("%s|%d|%d|%d", r.Name, r.MinPoints, r.MaxMinutes, memberID)
 }
 
-// clearedSpends remembers, per rule and member, the newest spend this
-// instance found to end no cycle (its earlier spends are decided too): a
-// member drawing again and again would otherwise read the boundary before
-// every page. At most maxCleared keys, then it starts again.
-type clearedSpends struct {
-	mu  sync.Mutex
-	ids map[string]int64
-}
-
-const maxCleared = 100_000
-
-func (c *clearedSpends) through(key string) int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ids[key]
-}
-
-func (c *clearedSpends) set(key string, id int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ids == nil || len(c.ids) >= maxCleared {
-		c.ids = map[string]int64{}
-	}
-	if id > c.ids[key] {
-		c.ids[key] = id
-	}
+// clearedThrough is the newest spend this instance found to end no cycle
+// of the rule and member of key (its earlier spends are decided too), 0
+// when none: a member drawing again and again would otherwise read the
+// boundary before every page.
+func (s *Service) clearedThrough(key string) int64 {
+	id, _ := s.cleared.Get(key)
+	return id
 }
 
 // memberKey is the key of a flag on a member's own pattern.

@@ -106,35 +106,22 @@ type Service struct {
 	// (one shop's Wi-Fi, a device farm; a member laundering), and without
 	// it each of them would try the flag's insert again in a transaction of
 	// its own, only to find the duplicate.
-	storedMu sync.Mutex
-	stored   map[string]struct{}
-
+	stored  domain.Memo[string, struct{}]
 	held    heldSet
-	phones  phoneCache
-	cleared clearedSpends
+	phones  domain.Memo[int64, keptPhone]
+	cleared domain.Memo[string, int64]
 }
-
-// maxStored bounds the keys remembered per window; past it the memory
-// starts again (the store's unique key keeps flags single either way).
-const maxStored = 50_000
 
 // flagStored reports whether the flag of key (a counter key, or rule and
 // member) in win is known stored.
 func (s *Service) flagStored(win time.Time, key string) bool {
-	s.storedMu.Lock()
-	defer s.storedMu.Unlock()
-	_, ok := s.stored[storedKey(win, key)]
+	_, ok := s.stored.Get(storedKey(win, key))
 	return ok
 }
 
 // noteStored remembers that the flag of key in win is stored.
 func (s *Service) noteStored(win time.Time, key string) {
-	s.storedMu.Lock()
-	defer s.storedMu.Unlock()
-	if s.stored == nil || len(s.stored) >= maxStored {
-		s.stored = map[string]struct{}{}
-	}
-	s.stored[storedKey(win, key)] = struct{}{}
+	s.stored.Put(storedKey(win, key), struct{}{})
 }
 
 func storedKey(win time.Time, key string) string {

@@ -527,15 +527,10 @@ func (s *Store) RedemptionByPickupCode(ctx context.Context, code string) (mall.R
 
 // Redemptions lists the member's redemptions newest first.
 func (s *Store) Redemptions(ctx context.Context, memberID int64, limit int, cursor int64) ([]mall.Redemption, int64, error) {
-	rows, next, err := repo.KeysetPage(s.db(ctx).Where("member_id = ?", memberID), limit, cursor, func(r *redemptionRow) int64 { return r.ID })
-	if err != nil {
-		return nil, 0, err
+	if memberID <= 0 {
+		return nil, 0, nil // no filter must never mean everyone's
 	}
-	out := make([]mall.Redemption, 0, len(rows))
-	for i := range rows {
-		out = append(out, rows[i].toDomain())
-	}
-	return out, next, nil
+	return s.FindRedemptions(ctx, mall.RedemptionFilter{MemberID: memberID}, limit, cursor)
 }
 
 // FindRedemptions lists the redemptions that match f newest first.
