@@ -107,6 +107,11 @@ func NewRedisClient(o RedisOptions) redis.UniversalClient {
 		DialerRetries: 1,
 	})
 	c.AddHook(&Breaker{Failures: o.BreakerFailures, Cooldown: o.BreakerCooldown})
+	if _, single := c.(*redis.Client); single {
+		// Inside the breaker: it admits or refuses each caller's pipeline
+		// before any is merged.
+		c.AddHook(&Coalescer{})
+	}
 	return c
 }
 

@@ -114,6 +114,9 @@ func New(t testing.TB, opts ...Option) *Env {
 		c = repo.NewRedisClient(repo.RedisOptions{Addrs: []string{env.RedisProxy.Addr()}})
 	} else {
 		c = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{addr}})
+		// As the service's client does: every test's pipelines go
+		// through the merger.
+		c.AddHook(&repo.Coalescer{})
 	}
 	env.Redis = &repo.Redis{C: c, Prefix: prefix}
 	t.Cleanup(func() {
