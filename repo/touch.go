@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"slices"
 	"sync"
 )
 
@@ -54,7 +55,10 @@ func (d *DB) touching(ctx context.Context) (context.Context, func()) {
 		t.ids = nil
 		t.mu.Unlock()
 		if len(ids) > 0 {
-			d.onTouch(context.WithoutCancel(ctx), ids)
+			// A group's statements touch a member once each (its sign-in
+			// row, its account…): one invalidation is enough.
+			slices.Sort(ids)
+			d.onTouch(context.WithoutCancel(ctx), slices.Compact(ids))
 		}
 	}
 }

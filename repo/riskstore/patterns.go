@@ -1,23 +1,40 @@
 package riskstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/risk"
 	"github.com/jifen/jifen/repo"
 )
 
-// Journal implements risk.Journal over ledger_entries.
-type Journal struct{ DB *repo.DB }
+// Journal implements risk.Journal over ledger_entries. The first pages
+// that concurrent spends ask for (the laundering rule after every paid
+// draw) are read in one statement.
+type Journal struct {
+	DB *repo.DB
+
+	once   sync.Once
+	firsts batch.Loader[firstPageKey, []ledger.Entry]
+}
 
 var _ risk.Journal = (*Journal)(nil)
 
 // firstPage is how many entries Recent reads first: a member's window
 // (a day) usually holds fewer, and the rest is read only when it does not.
 const firstPage = 16
+
+type firstPageKey struct {
+	member int64
+	size   int
+}
 
 // Recent implements risk.Journal through the (member_id, id) index, newest
 // first, in pages (the first of firstPage) until an entry is older than
@@ -26,11 +43,18 @@ func (j *Journal) Recent(ctx context.Context, memberID int64, since time.Time, l
 	var out []ledger.Entry
 	before, page := int64(0), min(firstPage, limit)
 	for page > 0 {
-		q, args := "SELECT "+entryCols+" FROM ledger_entries WHERE member_id = ?", []any{memberID}
-		if before > 0 {
-			q, args = q+" AND id < ?", append(args, before)
+		var rows []ledger.Entry
+		var err error
+		if before == 0 && !j.DB.InTransaction(ctx) {
+			j.once.Do(func() { j.firsts.Load = j.firstPages })
+			rows, err = j.firsts.Get(ctx, firstPageKey{member: memberID, size: page})
+		} else {
+			q, args := "SELECT "+entryCols+" FROM ledger_entries WHERE member_id = ?", []any{memberID}
+			if before > 0 {
+				q, args = q+" AND id < ?", append(args, before)
+			}
+			rows, err = j.entries(ctx, memberID, q+" ORDER BY id DESC LIMIT ?", append(args, page)...)
 		}
-		rows, err := j.entries(ctx, memberID, q+" ORDER BY id DESC LIMIT ?", append(args, page)...)
 		if err != nil {
 			return nil, fmt.Errorf("entries of member %d: %w", memberID, err)
 		}
@@ -46,6 +70,56 @@ func (j *Journal) Recent(ctx context.Context, memberID int64, since time.Time, l
 		before, page = rows[len(rows)-1].ID, limit-len(out)
 	}
 	return out, nil
+}
+
+// FirstPageReads reports how many statements read first pages and how
+// many first pages they answered.
+func (j *Journal) FirstPageReads() (statements, pages int64) { return j.firsts.Stats() }
+
+// firstPages reads the newest entries of several members in one
+// statement: one index range each, glued by UNION ALL.
+func (j *Journal) firstPages(ctx context.Context, keys []firstPageKey) (map[firstPageKey][]ledger.Entry, error) {
+	if len(keys) == 1 {
+		k := keys[0]
+		rows, err := j.entries(ctx, k.member, "SELECT "+entryCols+" FROM ledger_entries WHERE member_id = ? ORDER BY id DESC LIMIT ?", k.member, k.size)
+		return map[firstPageKey][]ledger.Entry{k: rows}, err
+	}
+	var q strings.Builder
+	args := make([]any, 0, 3*len(keys))
+	for i, k := range keys {
+		if i > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		// A derived table each: SQLite takes no LIMIT on a bare member
+		// of a compound SELECT. The row order is not the union's: sorted
+		// below.
+		fmt.Fprintf(&q, "SELECT * FROM (SELECT ? AS k, member_id, %s FROM ledger_entries WHERE member_id = ? ORDER BY id DESC LIMIT ?) AS p%d", entryCols, i)
+		args = append(args, i, k.member, k.size)
+	}
+	rows, err := j.DB.Conn(ctx).Statement.ConnPool.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, repo.SQLOutage(err)
+	}
+	defer rows.Close()
+	out := make(map[firstPageKey][]ledger.Entry, len(keys))
+	for rows.Next() {
+		var i int
+		var e ledger.Entry
+		var kind string
+		var at repo.AnyTime
+		if err := rows.Scan(&i, &e.MemberID, &e.ID, &kind, &e.Amount, &e.Delta, &e.Ref.Type, &e.Ref.ID, &at); err != nil {
+			return nil, err
+		}
+		if i < 0 || i >= len(keys) {
+			return nil, fmt.Errorf("first pages: row of page %d of %d", i, len(keys))
+		}
+		e.Kind, e.CreatedAt = ledger.Kind(kind), at.T
+		out[keys[i]] = append(out[keys[i]], e)
+	}
+	for _, es := range out {
+		slices.SortFunc(es, func(a, b ledger.Entry) int { return cmp.Compare(b.ID, a.ID) })
+	}
+	return out, rows.Err()
 }
 
 // entryCols are the columns entries reads, in its order.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -425,5 +426,76 @@ func TestRiskPointsLaunderingReadsTheWindowOnlyForANewCycle(t *testing.T) {
 	}
 	if n := j.full.Load(); n != 3 {
 		t.Fatalf("the three cycles read the whole window %d times; want 3", n)
+	}
+}
+
+// Concurrent spends' first pages are read together (one statement for
+// several members), each member still getting its own newest entries,
+// newest first; so are the phones of concurrent velocity checks.
+func TestRiskJournalReadsConcurrentFirstPagesTogether(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	l := f.ledger()
+	j := f.svc.Journal.(*riskstore.Journal)
+	const members = 12
+	ids := make([]int64, members)
+	for i := range ids {
+		ids[i] = f.member(t, fmt.Sprintf("1380000%04d", i))
+		for k := range i + 10 { // member i has i+10 entries: some fewer than a page, some more
+			earn(t, l, ids[i], int64(100*i+k+1))
+		}
+	}
+	since := f.clock.Now().Add(-time.Hour)
+	phones := f.svc.Members.(*riskstore.Members)
+	for round := range 5 {
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*members)
+		for i, m := range ids {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				got, err := j.Recent(context.Background(), m, since, 16)
+				if err != nil {
+					errs <- err
+					return
+				}
+				want := min(i+10, 16)
+				if len(got) != want {
+					errs <- fmt.Errorf("round %d, member %d: %d entries; want %d", round, i, len(got), want)
+					return
+				}
+				for k, e := range got {
+					// Newest first: the member's last earning was of 100i+i+10 points.
+					if e.MemberID != m || e.Amount != int64(100*i+i+10-k) {
+						errs <- fmt.Errorf("round %d, member %d: entry %d is %+v; want its own earning of %d", round, i, k, e, 100*i+i+10-k)
+						return
+					}
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				p, err := phones.Phone(context.Background(), m)
+				if err == nil && p != fmt.Sprintf("1380000%04d", i) {
+					err = fmt.Errorf("member %d read phone %q", i, p)
+				}
+				if err != nil {
+					errs <- err
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	}
+	if statements, pages := j.FirstPageReads(); statements >= pages {
+		t.Errorf("%d statements read %d first pages: none shared", statements, pages)
+	}
+	if queries, read := phones.PhoneReads(); queries >= read {
+		t.Errorf("%d queries read %d phones: none shared", queries, read)
+	}
+	if _, err := phones.Phone(context.Background(), 1<<40); domain.ErrorCode(err) != domain.NotFound {
+		t.Errorf("phone of no member: %v; want NotFound", err)
 	}
 }

@@ -6,12 +6,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/risk"
 	"github.com/jifen/jifen/repo"
 )
@@ -213,24 +215,65 @@ func (s *Store) DeleteHold(ctx context.Context, memberID int64) (bool, error) {
 	return res.RowsAffected > 0, nil
 }
 
-// Members implements risk.Members over the members table.
-type Members struct{ DB *repo.DB }
+// Members implements risk.Members over the members table. Phones asked
+// for at the same time (the velocity rules of concurrent sign-ins) are
+// read in one query.
+type Members struct {
+	DB *repo.DB
+
+	once   sync.Once
+	phones batch.Loader[int64, memberPhone]
+}
 
 var _ risk.Members = (*Members)(nil)
 
+type memberPhone struct {
+	found bool
+	phone string
+}
+
 // Phone implements risk.Members.
 func (m *Members) Phone(ctx context.Context, memberID int64) (string, error) {
-	var rows []struct{ Phone *string }
-	if err := m.DB.Conn(ctx).Table("members").Select("phone").Where("id = ?", memberID).Limit(1).Find(&rows).Error; err != nil {
+	var p memberPhone
+	var err error
+	if m.DB.InTransaction(ctx) {
+		var ps map[int64]memberPhone
+		ps, err = m.readPhones(ctx, []int64{memberID})
+		p = ps[memberID]
+	} else {
+		m.once.Do(func() { m.phones.Load = m.readPhones })
+		p, err = m.phones.Get(ctx, memberID)
+	}
+	if err != nil {
 		return "", fmt.Errorf("member %d: %w", memberID, err)
 	}
-	if len(rows) == 0 {
+	if !p.found {
 		return "", domain.Errorf(domain.NotFound, "no member %d", memberID)
 	}
-	if rows[0].Phone == nil {
-		return "", nil
+	return p.phone, nil
+}
+
+// PhoneReads reports how many queries read phones outside a transaction
+// and how many phones they answered.
+func (m *Members) PhoneReads() (queries, phones int64) { return m.phones.Stats() }
+
+func (m *Members) readPhones(ctx context.Context, ids []int64) (map[int64]memberPhone, error) {
+	var rows []struct {
+		ID    int64
+		Phone *string
 	}
-	return *rows[0].Phone, nil
+	if err := m.DB.Conn(ctx).Table("members").Select("id, phone").Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[int64]memberPhone, len(rows))
+	for _, r := range rows {
+		p := memberPhone{found: true}
+		if r.Phone != nil {
+			p.phone = *r.Phone
+		}
+		out[r.ID] = p
+	}
+	return out, nil
 }
 
 // Counter implements risk.Counter with one pipelined INCR + EXPIRE per key.
