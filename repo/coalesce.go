@@ -39,6 +39,9 @@ var _ redis.Hook = (*Coalescer)(nil)
 // Stats reports how many merged writes went out and how many pipelines
 // were taken in to be merged.
 func (c *Coalescer) Stats() (writes, pipelines int64) {
+	if c == nil {
+		return 0, 0
+	}
 	return c.sent.Load(), c.taken.Load()
 }
 

@@ -87,6 +87,9 @@ type RedisOptions struct {
 	// circuit again or reopens it.
 	BreakerFailures int
 	BreakerCooldown time.Duration
+	// Coalescer merges concurrent pipelines on a single server (nil: a
+	// new one; pass one to read its Stats).
+	Coalescer *Coalescer
 }
 
 // NewRedisClient opens a client with those limits. Every outage it meets
@@ -110,7 +113,11 @@ func NewRedisClient(o RedisOptions) redis.UniversalClient {
 	if _, single := c.(*redis.Client); single {
 		// Inside the breaker: it admits or refuses each caller's pipeline
 		// before any is merged.
-		c.AddHook(&Coalescer{})
+		co := o.Coalescer
+		if co == nil {
+			co = &Coalescer{}
+		}
+		c.AddHook(co)
 	}
 	return c
 }

@@ -41,6 +41,9 @@ type Env struct {
 	// has no connection to cut), so it can cut or stall them.
 	SQLProxy   *Proxy
 	RedisProxy *Proxy
+	// RedisMerges is the Redis client's pipeline merger, as the
+	// service's (repo.Coalescer).
+	RedisMerges *repo.Coalescer
 }
 
 // Option changes how New builds the stores.
@@ -109,14 +112,15 @@ func New(t testing.TB, opts ...Option) *Env {
 		env.Backend = sqlName + "+miniredis"
 	}
 	var c redis.UniversalClient
+	env.RedisMerges = &repo.Coalescer{}
 	if o.proxies {
 		env.RedisProxy = NewProxy(t, addr)
-		c = repo.NewRedisClient(repo.RedisOptions{Addrs: []string{env.RedisProxy.Addr()}})
+		c = repo.NewRedisClient(repo.RedisOptions{Addrs: []string{env.RedisProxy.Addr()}, Coalescer: env.RedisMerges})
 	} else {
 		c = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{addr}})
 		// As the service's client does: every test's pipelines go
 		// through the merger.
-		c.AddHook(&repo.Coalescer{})
+		c.AddHook(env.RedisMerges)
 	}
 	env.Redis = &repo.Redis{C: c, Prefix: prefix}
 	t.Cleanup(func() {

@@ -108,6 +108,9 @@ var (
 type Stores struct {
 	DB    *repo.DB
 	Redis *repo.Redis
+	// RedisMerges is the client's pipeline merger (its Stats are in
+	// /metrics; nil when the stores were put together by hand).
+	RedisMerges *repo.Coalescer
 	// Describe names the backends for the startup line.
 	Describe string
 	closers  []func()
@@ -159,8 +162,9 @@ func OpenStores(ctx context.Context, cfg *configs.Config, migrate bool) (*Stores
 			return nil, err
 		}
 	}
+	s.RedisMerges = &repo.Coalescer{}
 	ro := repo.RedisOptions{Password: string(cfg.Redis.Password), DB: cfg.Redis.DB, Timeout: cfg.Redis.Timeout,
-		BreakerFailures: cfg.Redis.BreakerFailures, BreakerCooldown: cfg.Redis.BreakerCooldown}
+		BreakerFailures: cfg.Redis.BreakerFailures, BreakerCooldown: cfg.Redis.BreakerCooldown, Coalescer: s.RedisMerges}
 	if cfg.Redis.Addr != "" {
 		ro.Addrs = strings.Split(cfg.Redis.Addr, ",")
 		c := repo.NewRedisClient(ro)

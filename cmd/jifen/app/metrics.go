@@ -55,7 +55,8 @@ func registerMetrics(reg *prometheus.Registry, a *App, st *Stores) {
 
 	reg.MustRegister(jobTook, jobOK, jobFailed, calls,
 		&storeCollector{points: &analyticsstore.Store{DB: st.DB}, outbox: &reminderstore.Outbox{DB: st.DB}},
-		groupCollector{"ledger": a.Ledger.GroupStats, "signin": a.Signin.GroupStats, "lottery": a.Lottery.GroupStats, "orders": a.Orders.GroupStats, "mall": a.Mall.GroupStats, "adjustments": a.Adjust.GroupStats},
+		groupCollector{"ledger": a.Ledger.GroupStats, "signin": a.Signin.GroupStats, "lottery": a.Lottery.GroupStats, "orders": a.Orders.GroupStats, "mall": a.Mall.GroupStats, "adjustments": a.Adjust.GroupStats,
+			"redis_pipelines": st.RedisMerges.Stats},
 		redisCollector{st.Redis})
 }
 
@@ -66,9 +67,9 @@ var (
 	backlogDesc = prometheus.NewDesc("jifen_outbox_backlog",
 		"Reminder outbox rows not yet delivered, by channel and status (pending, claimed, sending).", []string{"channel", "status"}, nil)
 	groupsDesc = prometheus.NewDesc("jifen_group_commits_total",
-		"Groups committed by group commit, by path; requests/groups is the mean group size.", []string{"path"}, nil)
+		"Groups committed by group commit, by path; requests/groups is the mean group size (path redis_pipelines: merged Redis writes).", []string{"path"}, nil)
 	groupedDesc = prometheus.NewDesc("jifen_group_commit_requests_total",
-		"Requests committed in groups, by path.", []string{"path"}, nil)
+		"Requests committed in groups, by path (redis_pipelines: the pipelines the merged writes carried).", []string{"path"}, nil)
 	redisDesc = map[string]*prometheus.Desc{
 		"hits":     prometheus.NewDesc("jifen_redis_pool_hits_total", "Redis connections reused from the pool.", nil, nil),
 		"misses":   prometheus.NewDesc("jifen_redis_pool_misses_total", "Redis connections the pool had to open.", nil, nil),

@@ -94,4 +94,9 @@ func TestMetricsServeWhatTheDashboardDraws(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	// The requests above sent their Redis pipelines through the merger.
+	pipelines := regexp.MustCompile(`(?m)^jifen_group_commit_requests_total\{path="redis_pipelines"\} (\d+)$`).FindStringSubmatch(body)
+	if pipelines == nil || pipelines[1] == "0" {
+		t.Errorf("/metrics counts no Redis pipelines merged: %v", pipelines)
+	}
 }

@@ -130,7 +130,7 @@ func NewOn(t testing.TB, env *testenv.Env, mutate ...func(*configs.Config)) *Har
 	if os.Getenv("JIFEN_TEST_LOG") != "" {
 		logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
-	a, err := app.New(cfg, &app.Stores{DB: env.DB, Redis: env.Redis}, app.Options{Clock: clock, Logger: logger, SimulatorURL: url})
+	a, err := app.New(cfg, &app.Stores{DB: env.DB, Redis: env.Redis, RedisMerges: env.RedisMerges}, app.Options{Clock: clock, Logger: logger, SimulatorURL: url})
 	if err != nil {
 		t.Fatal(err)
 	}
