@@ -37,16 +37,22 @@ func (g *gateHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 	}
 }
 
+// redisServer is a test's stores and the address of their Redis (for a
+// client of the test's own).
+func redisServer(t *testing.T) (*testenv.Env, string) {
+	env := testenv.New(t)
+	if addr := testenv.RedisAddr(); addr != "" {
+		return env, addr
+	}
+	return env, env.Mini.Addr()
+}
+
 // Pipelines that arrive while another is on the wire go out together in
 // one write, each caller still reading its own answers and its own first
 // error; a transaction goes alone.
 func TestCoalescerMergesConcurrentPipelines(t *testing.T) {
 	t.Parallel()
-	env := testenv.New(t)
-	addr := testenv.RedisAddr()
-	if addr == "" {
-		addr = env.Mini.Addr()
-	}
+	env, addr := redisServer(t)
 	co := &repo.Coalescer{}
 	gate := &gateHook{arrived: make(chan struct{}), release: make(chan struct{})}
 	c := redis.NewClient(&redis.Options{Addr: addr})
@@ -152,11 +158,7 @@ func TestCoalescerMergesConcurrentPipelines(t *testing.T) {
 // itself a pipeline, run inside the flush) is answered at once.
 func TestCoalescerLonePipelineOnANewConnection(t *testing.T) {
 	t.Parallel()
-	env := testenv.New(t)
-	addr := testenv.RedisAddr()
-	if addr == "" {
-		addr = env.Mini.Addr()
-	}
+	env, addr := redisServer(t)
 	c := repo.NewRedisClient(repo.RedisOptions{Addrs: []string{addr}, Timeout: 2 * time.Second})
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
