@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/jifen/jifen/domain"
 )
@@ -22,7 +23,13 @@ import (
 //
 // The first problem is named by its path (order.lines[0].sku), like every
 // other validation error.
+//
+// A body without the bytes "null" bound to a type without required fields
+// has nothing to refuse: it is not decoded a second time.
 func checkPresence(body []byte, t reflect.Type) error {
+	if !bytes.Contains(body, nullToken) && !hasRequired(t) {
+		return nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any
@@ -92,14 +99,57 @@ func walkStruct(obj map[string]any, t reflect.Type, path string) error {
 	return nil
 }
 
+var nullToken = []byte("null")
+
+// requiredIn remembers, by type, whether a `bind:"required"` field is
+// anywhere in it.
+var requiredIn sync.Map // reflect.Type → bool
+
+func hasRequired(t reflect.Type) bool {
+	if v, ok := requiredIn.Load(t); ok {
+		return v.(bool)
+	}
+	r := requiredBelow(t, map[reflect.Type]bool{})
+	requiredIn.Store(t, r)
+	return r
+}
+
+func requiredBelow(t reflect.Type, seen map[reflect.Type]bool) bool {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || seen[t] {
+		return false
+	}
+	seen[t] = true
+	for _, f := range jsonFields(t) {
+		if f.required || requiredBelow(f.typ, seen) {
+			return true
+		}
+	}
+	return false
+}
+
 type jsonField struct {
 	name               string
 	typ                reflect.Type
 	required, nullable bool
 }
 
+// fieldsOf remembers jsonFields by type.
+var fieldsOf sync.Map // reflect.Type → []jsonField
+
 // jsonFields lists a struct's JSON fields, embedded structs' promoted.
 func jsonFields(t reflect.Type) []jsonField {
+	if v, ok := fieldsOf.Load(t); ok {
+		return v.([]jsonField)
+	}
+	out := readFields(t)
+	fieldsOf.Store(t, out)
+	return out
+}
+
+func readFields(t reflect.Type) []jsonField {
 	var out []jsonField
 	for i := range t.NumField() {
 		sf := t.Field(i)
@@ -114,7 +164,7 @@ func jsonFields(t reflect.Type) []jsonField {
 				ft = ft.Elem()
 			}
 			if ft.Kind() == reflect.Struct {
-				out = append(out, jsonFields(ft)...)
+				out = append(out, readFields(ft)...)
 				continue
 			}
 		}
