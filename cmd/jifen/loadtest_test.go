@@ -48,6 +48,10 @@ func TestLoadtestMeasuresEveryScenario(t *testing.T) {
 			t.Errorf("no row for scenario %s in:\n%s", s, out.String())
 		}
 	}
+	// Each ratio's baseline was measured again beside its scenario.
+	if !regexp.MustCompile(`ratios are to the baseline measured just before each scenario \(hello at 2 \d+–\d+/s; raw at 2 \d+–\d+/s\)`).MatchString(out.String()) {
+		t.Errorf("no spread of the adjacent baselines in:\n%s", out.String())
+	}
 	if t.Failed() {
 		t.Log(out.String())
 	}
