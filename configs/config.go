@@ -53,6 +53,7 @@ type Config struct {
 	Referral  Referral  `yaml:"referral"`
 	Tasks     Tasks     `yaml:"tasks"`
 	Reminder  Reminder  `yaml:"reminder"`
+	Members   Members   `yaml:"members"`
 	Ledger    Ledger    `yaml:"ledger"`
 	Rules     Rules     `yaml:"rules"`
 	Lottery   Lottery   `yaml:"lottery"`
@@ -104,6 +105,13 @@ type Rules struct {
 // Ledger tunes the points ledger (domain/ledger; keys documented in
 // default.yaml).
 type Ledger struct {
+	GroupCommits int `yaml:"group_commits"`
+	GroupMax     int `yaml:"group_max"`
+}
+
+// Members configures shopper logins (domain/member; keys documented in
+// default.yaml).
+type Members struct {
 	GroupCommits int `yaml:"group_commits"`
 	GroupMax     int `yaml:"group_max"`
 }
@@ -600,6 +608,7 @@ func (c *Config) Validate() error {
 	} else if c.Clock.Offset > 0 && c.Production() {
 		bad("clock.offset", "refused in production mode: it is for demos and staging on the embedded default")
 	}
+	groupCommit(bad, "members", c.Members.GroupCommits, c.Members.GroupMax, 500)
 	groupCommit(bad, "ledger", c.Ledger.GroupCommits, c.Ledger.GroupMax, 1000)
 	groupCommit(bad, "lottery", c.Lottery.GroupCommits, c.Lottery.GroupMax, 500)
 	if c.Lottery.CampaignCacheTTL < 0 || c.Lottery.CampaignCacheTTL > time.Minute {

@@ -1,7 +1,7 @@
 package shopper
 
 import (
-	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -27,59 +27,44 @@ type tokenResponse struct {
 	IsNew        *bool       `json:"is_new,omitempty"`
 }
 
-// Login handles POST /api/v1/shopper/login: wx.login code → tokens.
+// Login handles POST /api/v1/shopper/login: wx.login code → tokens. The
+// refresh token is stored in the login's own unit of work
+// (member.Service.Sessions): a returning member's login is one commit, and
+// a token never exists for a login that rolled back.
 func (h *Handlers) Login(c *gin.Context) {
 	var req loginRequest
 	if err := web.Bind(c, &req); err != nil {
 		web.Fail(c, err)
 		return
 	}
-	// The refresh token is stored in the login's own transaction: a
-	// returning member's login is one commit (the member row's update and
-	// the token together), and a token never exists for a login that
-	// rolled back.
-	var issued *tokenResponse
-	info := member.LoginInfo{InviteCode: req.InviteCode, Scene: req.Scene,
-		InLogin: func(ctx context.Context, m *member.Member) (err error) {
-			issued, err = h.issueCtx(ctx, m.ID)
-			return err
-		}}
-	m, isNew, ran, err := h.Members.LoginOnce(c.Request.Context(), req.Code, info)
+	l, err := h.Members.Login(c.Request.Context(), req.Code, member.LoginInfo{InviteCode: req.InviteCode, Scene: req.Scene})
 	if err != nil {
 		web.Fail(c, err)
 		return
 	}
-	if isNew && h.Referrals != nil && strings.TrimSpace(req.InviteCode) != "" {
+	if l.IsNew && h.Referrals != nil && strings.TrimSpace(req.InviteCode) != "" {
 		// Only an invite code binds a member at their first login.
-		h.Referrals.AfterLogin(c.Request.Context(), m.ID)
+		h.Referrals.AfterLogin(c.Request.Context(), l.Member.ID)
 	}
-	resp := issued
-	if !ran {
-		// A racing first login created the member; this one read it back.
-		if resp, err = h.issue(c, m.ID); err != nil {
-			web.Fail(c, err)
-			return
-		}
+	if l.Session == nil {
+		web.Fail(c, fmt.Errorf("login of member %d started no session", l.Member.ID))
+		return
 	}
-	mj := toMemberJSON(m)
-	resp.Member, resp.IsNew = &mj, &isNew
+	resp, err := h.tokens(l.Member.ID, *l.Session)
+	if err != nil {
+		web.Fail(c, err)
+		return
+	}
+	mj := toMemberJSON(l.Member)
+	resp.Member, resp.IsNew = &mj, &l.IsNew
 	c.JSON(http.StatusOK, resp)
 }
 
-func (h *Handlers) issue(c *gin.Context, memberID int64) (*tokenResponse, error) {
-	return h.issueCtx(c.Request.Context(), memberID)
-}
-
-// issueCtx starts a login session for memberID (in ctx's transaction when
-// it carries one) and signs its first access token.
-func (h *Handlers) issueCtx(ctx context.Context, memberID int64) (*tokenResponse, error) {
-	refresh, sid, err := h.Sessions.Issue(ctx, auth.Shopper, memberID)
+// tokens signs the first access token of a started session.
+func (h *Handlers) tokens(memberID int64, s member.Session) (*tokenResponse, error) {
+	access, err := h.Tokens.SignSession(auth.Shopper, strconv.FormatInt(memberID, 10), "", s.ID)
 	if err != nil {
 		return nil, err
 	}
-	access, err := h.Tokens.SignSession(auth.Shopper, strconv.FormatInt(memberID, 10), "", sid)
-	if err != nil {
-		return nil, err
-	}
-	return &tokenResponse{AccessToken: access, RefreshToken: refresh, ExpiresIn: int64(h.Tokens.TTL.Seconds())}, nil
+	return &tokenResponse{AccessToken: access, RefreshToken: s.Refresh, ExpiresIn: int64(h.Tokens.TTL.Seconds())}, nil
 }

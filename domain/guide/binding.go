@@ -57,6 +57,32 @@ func (s *Service) OnRegistered(ctx context.Context, m *member.Member, info membe
 	return s.bind(ctx, m.ID, g.ID, SourceScene, "")
 }
 
+// OnRegisteredMany is OnRegistered for members created together (a
+// member.RegisteredHook's Many): one read finds the members with WeCom
+// contacts kept, and OnRegistered runs for them and for those who came
+// with a guide's scene; for the others it would do nothing.
+func (s *Service) OnRegisteredMany(ctx context.Context, regs []member.Registration) error {
+	unionIDs := make([]string, 0, len(regs))
+	for _, r := range regs {
+		if r.Member.UnionID != "" {
+			unionIDs = append(unionIDs, r.Member.UnionID)
+		}
+	}
+	kept, err := s.Repo.ContactsKept(ctx, unionIDs)
+	if err != nil {
+		return err
+	}
+	for _, r := range regs {
+		if _, scene := sceneCode(r.Info.Scene); !scene && !kept[r.Member.UnionID] {
+			continue
+		}
+		if err := s.OnRegistered(ctx, r.Member, r.Info); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // bindAction is what meeting a guide does to a member's binding.
 type bindAction int
 

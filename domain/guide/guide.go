@@ -145,6 +145,8 @@ type Repository interface {
 	// TakeContacts removes and returns the contacts kept with unionID,
 	// oldest first.
 	TakeContacts(ctx context.Context, unionID string) ([]Contact, error)
+	// ContactsKept reports which of unionIDs have contacts kept.
+	ContactsKept(ctx context.Context, unionIDs []string) (map[string]bool, error)
 }
 
 // Contact is a WeCom external contact a guide added before the person

@@ -70,6 +70,14 @@ type Store interface {
 	// UpdateLogin stores a fresh session key, the unionid when WeChat sent one,
 	// and the activity time.
 	UpdateLogin(ctx context.Context, id int64, unionID string, at time.Time) error
+	// ByOpenIDs returns the members of openids that exist, by openid.
+	ByOpenIDs(ctx context.Context, openids []string) (map[string]*Member, error)
+	// CreateMany inserts ms (distinct openids) and sets their ids; a
+	// duplicate openid is a Conflict.
+	CreateMany(ctx context.Context, ms []*Member) error
+	// TouchLogins records logins of the members ids at at (no unionid
+	// change).
+	TouchLogins(ctx context.Context, ids []int64, at time.Time) error
 	// SetPhone binds phone to the member; a phone bound to another member is
 	// a Conflict.
 	SetPhone(ctx context.Context, id int64, phone string) error
@@ -81,19 +89,57 @@ type Store interface {
 type LoginInfo struct {
 	InviteCode string // referral invite code, optional
 	Scene      string // mini-program scene (e.g. "g:<guide code>"), optional
-	// InLogin, when set, runs inside the login's transaction once the
-	// member is created or updated (the shopper handler issues the
-	// refresh token there, so a login is one commit). Its error aborts
-	// the login. It does not run when two first logins of one user raced
-	// and this one read back the member the other created: Login reports
-	// that with ran == false (LoginOnce) and the caller does its work alone.
-	InLogin func(ctx context.Context, m *Member) error
+}
+
+// Login is what a login did: the member, whether this login created it,
+// and the session it started (nil when the Service has no Sessions).
+type Login struct {
+	Member  *Member
+	IsNew   bool
+	Session *Session
+}
+
+// Session is a started login session: its first refresh token and the id
+// its access tokens carry.
+type Session struct {
+	Refresh string
+	ID      string
 }
 
 // Hooks let other capabilities react to member events inside the same unit
 // of work (referral binding, unmatched orders, guide binding). A hook's
 // error aborts the whole operation.
 type Hooks struct {
-	Registered []func(ctx context.Context, m *Member, info LoginInfo) error
+	Registered []RegisteredHook
 	PhoneBound []func(ctx context.Context, m *Member) error
+}
+
+// Registration is a member a login created, with what the login brought.
+type Registration struct {
+	Member *Member
+	Info   LoginInfo
+}
+
+// RegisteredHook is what a capability does, in the login's unit of work,
+// when members are created. One handles one member. Many, optional,
+// handles the members that grouped logins created together, in one go
+// (a read for all of them, say, and One for those that need more); it
+// must decide what One would for each.
+type RegisteredHook struct {
+	One  func(ctx context.Context, m *Member, info LoginInfo) error
+	Many func(ctx context.Context, regs []Registration) error
+}
+
+// run calls the hook for regs: Many for several when there is one, One
+// for each otherwise.
+func (h RegisteredHook) run(ctx context.Context, regs []Registration) error {
+	if h.Many != nil && len(regs) > 1 {
+		return h.Many(ctx, regs)
+	}
+	for _, r := range regs {
+		if err := h.One(ctx, r.Member, r.Info); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -165,6 +165,9 @@ type Store interface {
 	// LockUnmatched returns (locked) the unmatched orders for openid or phone
 	// (an empty value matches nothing), oldest first.
 	LockUnmatched(ctx context.Context, openid, phone string) ([]Order, error)
+	// UnmatchedOpenIDs reports which of openids have unmatched orders,
+	// locking them as LockUnmatched does.
+	UnmatchedOpenIDs(ctx context.Context, openids []string) (map[string]bool, error)
 	// MemberOrder reads the member's order.
 	MemberOrder(ctx context.Context, memberID int64, id string) (Order, bool, error)
 	// BatchStore: the grouped reads and writes of paid events.

@@ -582,6 +582,30 @@ func (s *Service) Registered(ctx context.Context, m *member.Member, _ member.Log
 	return s.MatchMember(ctx, m)
 }
 
+// RegisteredMany is Registered for members created together (a
+// member.RegisteredHook's Many): one locking read finds the members whose
+// openid has unmatched orders, and MatchMember runs for them (and for any
+// with a phone); for the others it would find nothing.
+func (s *Service) RegisteredMany(ctx context.Context, regs []member.Registration) error {
+	openids := make([]string, len(regs))
+	for i, r := range regs {
+		openids[i] = r.Member.OpenID
+	}
+	waiting, err := s.Store.UnmatchedOpenIDs(ctx, openids)
+	if err != nil {
+		return err
+	}
+	for _, r := range regs {
+		if !waiting[r.Member.OpenID] && r.Member.Phone == "" {
+			continue
+		}
+		if err := s.MatchMember(ctx, r.Member); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // OrderPoints returns the member's order with its breakdown; another
 // member's (or an unknown) order is NotFound.
 func (s *Service) OrderPoints(ctx context.Context, memberID int64, orderID string) (Order, error) {

@@ -225,20 +225,34 @@ func (s *Service) samePerson(ctx context.Context, invitee MemberInfo, inviterID 
 // member's unionid, gives them a code, and binds the invite code they came
 // with. A bad invite code never fails the login: it is logged and skipped.
 func (s *Service) OnRegistered(ctx context.Context, m *member.Member, info member.LoginInfo) error {
+	return s.OnRegisteredMany(ctx, []member.Registration{{Member: m, Info: info}})
+}
+
+// OnRegisteredMany is OnRegistered for members created together: their
+// unionids remembered in one write, then each invite code bound.
+func (s *Service) OnRegisteredMany(ctx context.Context, regs []member.Registration) error {
 	now := s.Clock.Now()
-	if m.UnionID != "" {
-		if err := s.Store.RememberIdentity(ctx, kindUnionID, m.UnionID, m.ID, now); err != nil {
+	ids := make([]Identity, 0, len(regs))
+	for _, r := range regs {
+		if r.Member.UnionID != "" {
+			ids = append(ids, Identity{Kind: kindUnionID, Value: r.Member.UnionID, MemberID: r.Member.ID})
+		}
+	}
+	if len(ids) > 0 {
+		if err := s.Store.RememberIdentities(ctx, ids, now); err != nil {
 			return err
 		}
 	}
-	if strings.TrimSpace(info.InviteCode) == "" {
-		return nil
-	}
-	if _, err := s.bind(ctx, m.ID, info.InviteCode); err != nil {
-		if domain.ErrorCode(err) == domain.Internal {
-			return err
+	for _, r := range regs {
+		if strings.TrimSpace(r.Info.InviteCode) == "" {
+			continue
 		}
-		s.log().InfoContext(ctx, "invite code at login skipped", "member_id", m.ID, "reason", err.Error())
+		if _, err := s.bind(ctx, r.Member.ID, r.Info.InviteCode); err != nil {
+			if domain.ErrorCode(err) == domain.Internal {
+				return err
+			}
+			s.log().InfoContext(ctx, "invite code at login skipped", "member_id", r.Member.ID, "reason", err.Error())
+		}
 	}
 	return nil
 }

@@ -37,6 +37,8 @@ type Store interface {
 
 	// RememberIdentity records that memberID had the phone/unionid value.
 	RememberIdentity(ctx context.Context, kind, value string, memberID int64, at time.Time) error
+	// RememberIdentities is RememberIdentity for several at once.
+	RememberIdentities(ctx context.Context, ids []Identity, at time.Time) error
 	// SeenElsewhere reports another member that had the value (0 when none).
 	SeenElsewhere(ctx context.Context, kind, value string, memberID int64) (int64, error)
 
@@ -84,4 +86,11 @@ type Board interface {
 // Points credits the ledger (joins the tx in ctx).
 type Points interface {
 	Earn(ctx context.Context, in ledger.EarnInput) (ledger.Entry, error)
+}
+
+// Identity is a phone or unionid a member had (Store.RememberIdentities).
+type Identity struct {
+	Kind     string
+	Value    string
+	MemberID int64
 }

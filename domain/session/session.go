@@ -32,6 +32,9 @@ type Token struct {
 // Store persists refresh tokens.
 type Store interface {
 	Insert(ctx context.Context, t *Token) error
+	// InsertMany stores ts, in the caller's unit of work, without
+	// reporting their ids.
+	InsertMany(ctx context.Context, ts []*Token) error
 	// ByHash returns the token with that hash or a NotFound *domain.Error.
 	ByHash(ctx context.Context, hash string) (*Token, error)
 	// MarkUsed sets used_at if it is still empty; false means it was spent already.
@@ -121,15 +124,27 @@ func (s *Service) closeFamily(ctx context.Context, family string, now time.Time)
 
 var errInvalid = domain.Errorf(domain.Unauthorized, "refresh token invalid or expired; log in again")
 
-// Issue starts a new family for subject and returns the raw token and the
-// session id that access tokens of this login carry (sid).
-func (s *Service) Issue(ctx context.Context, audience string, subject int64) (raw, sid string, err error) {
-	family := randomString(12)
-	raw, t := s.newToken(audience, subject, family)
-	if err := s.Store.Insert(ctx, t); err != nil {
-		return "", "", err
+// Started is a session Issue started: its first refresh token (raw) and
+// the session id that access tokens of the login carry.
+type Started struct {
+	Raw string
+	SID string
+}
+
+// Issue starts a new family for each of subjects (in order), in the
+// caller's unit of work.
+func (s *Service) Issue(ctx context.Context, audience string, subjects ...int64) ([]Started, error) {
+	out := make([]Started, len(subjects))
+	ts := make([]*Token, len(subjects))
+	for i, subject := range subjects {
+		family := randomString(12)
+		out[i].Raw, ts[i] = s.newToken(audience, subject, family)
+		out[i].SID = family
 	}
-	return raw, family, nil
+	if err := s.Store.InsertMany(ctx, ts); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Rotate spends raw and returns its subject, its session id and the next

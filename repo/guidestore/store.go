@@ -418,6 +418,22 @@ func (s *Store) KeepContact(ctx context.Context, c guide.Contact) error {
 		ExternalUserID: c.ExternalUserID, GuideID: c.GuideID, UnionID: c.UnionID, AddedAt: c.AddedAt.UTC()}).Error
 }
 
+// ContactsKept implements guide.Repo: one statement.
+func (s *Store) ContactsKept(ctx context.Context, unionIDs []string) (map[string]bool, error) {
+	out := make(map[string]bool)
+	if len(unionIDs) == 0 {
+		return out, nil
+	}
+	var kept []string
+	if err := s.DB.Conn(ctx).Model(&contactRow{}).Distinct("unionid").Where("unionid IN ?", unionIDs).Pluck("unionid", &kept).Error; err != nil {
+		return nil, fmt.Errorf("contacts kept: %w", err)
+	}
+	for _, u := range kept {
+		out[u] = true
+	}
+	return out, nil
+}
+
 // TakeContacts implements guide.Repository.
 func (s *Store) TakeContacts(ctx context.Context, unionID string) ([]guide.Contact, error) {
 	var rows []contactRow

@@ -106,6 +106,91 @@ func (s *Store) Create(ctx context.Context, m *member.Member) error {
 	return nil
 }
 
+// memberCols are the columns CreateMany writes, in its order.
+var memberCols = []string{"openid", "unionid", "phone", "nickname", "avatar_url", "birthday", "phone_tail", "created_at", "last_active"}
+
+// CreateMany implements member.Store: one multi-row INSERT, the ids from
+// the first one reported where MySQL promises consecutive ids (see
+// repo.DB.ConsecutiveIDs), read back by openid elsewhere.
+func (s *Store) CreateMany(ctx context.Context, ms []*member.Member) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(ms)*len(memberCols))
+	for _, m := range ms {
+		args = append(args, m.OpenID, opt(m.UnionID), opt(m.Phone), m.Nickname, m.AvatarURL, opt(m.Birthday), opt(tail(m.Phone)),
+			m.CreatedAt.UTC(), m.LastActive.UTC())
+	}
+	conn := s.DB.Conn(ctx).Statement.ConnPool
+	res, err := conn.ExecContext(ctx, "INSERT INTO members ("+strings.Join(memberCols, ", ")+") VALUES "+
+		repo.RowsOf(len(ms), len(memberCols)), args...)
+	if repo.IsDuplicate(err) {
+		return domain.Errorf(domain.Conflict, "member already exists")
+	}
+	if err != nil {
+		return fmt.Errorf("create members: %w", err)
+	}
+	if s.DB.ConsecutiveIDs() {
+		first, err := res.LastInsertId()
+		if err != nil {
+			return fmt.Errorf("create members: %w", err)
+		}
+		for i, m := range ms {
+			m.ID = first + int64(i)
+		}
+		return nil
+	}
+	openids := make([]string, len(ms))
+	for i, m := range ms {
+		openids[i] = m.OpenID
+	}
+	made, err := s.ByOpenIDs(ctx, openids)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		got, ok := made[m.OpenID]
+		if !ok {
+			return fmt.Errorf("create members: %s not found after the insert", m.OpenID)
+		}
+		m.ID = got.ID
+	}
+	return nil
+}
+
+// ByOpenIDs implements member.Store: one statement.
+func (s *Store) ByOpenIDs(ctx context.Context, openids []string) (map[string]*member.Member, error) {
+	out := make(map[string]*member.Member, len(openids))
+	if len(openids) == 0 {
+		return out, nil
+	}
+	var rows []row
+	if err := s.DB.Conn(ctx).Where("openid IN ?", openids).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("load members: %w", err)
+	}
+	for i := range rows {
+		out[rows[i].OpenID] = rows[i].toDomain()
+	}
+	return out, nil
+}
+
+// TouchLogins implements member.Store: one UPDATE, travelling with the
+// next statement in a pipelined transaction (repo.DB.Later).
+func (s *Store) TouchLogins(ctx context.Context, ids []int64, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, at.UTC())
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	if err := s.DB.Later(ctx, nil, "UPDATE members SET last_active = ? WHERE id IN ("+repo.Marks(len(ids))+")", args...); err != nil {
+		return fmt.Errorf("record logins: %w", err)
+	}
+	return nil
+}
+
 // UpdateLogin records a login.
 func (s *Store) UpdateLogin(ctx context.Context, id int64, unionID string, at time.Time) error {
 	q := s.DB.Conn(ctx).Model(&row{}).Where("id = ?", id)

@@ -229,6 +229,23 @@ func (s *Store) SaveOrder(ctx context.Context, o *orders.Order) error {
 	}).Error
 }
 
+// UnmatchedOpenIDs implements orders.Store: one locking read.
+func (s *Store) UnmatchedOpenIDs(ctx context.Context, openids []string) (map[string]bool, error) {
+	out := make(map[string]bool)
+	if len(openids) == 0 {
+		return out, nil
+	}
+	var found []string
+	q := s.DB.Conn(ctx).Model(&orderRow{}).Where("status = ? AND openid IN ?", orders.StatusUnmatched, openids)
+	if err := s.DB.ForUpdate(q).Pluck("openid", &found).Error; err != nil {
+		return nil, fmt.Errorf("unmatched orders: %w", err)
+	}
+	for _, o := range found {
+		out[o] = true
+	}
+	return out, nil
+}
+
 // LockUnmatched implements orders.Store.
 func (s *Store) LockUnmatched(ctx context.Context, openid, phone string) ([]orders.Order, error) {
 	if openid == "" && phone == "" {

@@ -162,6 +162,29 @@ func (s *Store) RememberIdentity(ctx context.Context, kind, value string, member
 	return err
 }
 
+// RememberIdentities implements referral.Store: one multi-row INSERT
+// that keeps rows already there, travelling with the next statement in a
+// pipelined transaction (repo.DB.Later).
+func (s *Store) RememberIdentities(ctx context.Context, ids []referral.Identity, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 4*len(ids))
+	for _, id := range ids {
+		args = append(args, id.Kind, truncate(id.Value, 64), id.MemberID, at.UTC())
+	}
+	q := "INSERT INTO referral_identities (kind, value, member_id, created_at) VALUES " + repo.RowsOf(len(ids), 4)
+	if s.DB.Dialect() == repo.MySQL {
+		q += " ON DUPLICATE KEY UPDATE member_id = member_id"
+	} else {
+		q += " ON CONFLICT DO NOTHING"
+	}
+	if err := s.DB.Later(ctx, nil, q, args...); err != nil {
+		return fmt.Errorf("remember identities: %w", err)
+	}
+	return nil
+}
+
 // SeenElsewhere implements referral.Store.
 func (s *Store) SeenElsewhere(ctx context.Context, kind, value string, memberID int64) (int64, error) {
 	var rows []identityRow

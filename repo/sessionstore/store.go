@@ -40,6 +40,24 @@ func (s *Store) Insert(ctx context.Context, t *session.Token) error {
 	return nil
 }
 
+// InsertMany stores tokens in one multi-row INSERT, travelling with the
+// next statement in a pipelined transaction (repo.DB.Later).
+func (s *Store) InsertMany(ctx context.Context, ts []*session.Token) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 6*len(ts))
+	for _, t := range ts {
+		args = append(args, t.Audience, t.Subject, t.Family, t.Hash, t.ExpiresAt.UTC(), t.CreatedAt.UTC())
+	}
+	err := s.DB.Later(ctx, nil, "INSERT INTO refresh_tokens (audience, subject, family, token_hash, expires_at, created_at) VALUES "+
+		repo.RowsOf(len(ts), 6), args...)
+	if err != nil {
+		return fmt.Errorf("insert refresh tokens: %w", err)
+	}
+	return nil
+}
+
 // ByHash loads a token by hash.
 func (s *Store) ByHash(ctx context.Context, hash string) (*session.Token, error) {
 	var r row

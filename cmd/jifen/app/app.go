@@ -299,7 +299,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	}
 	memberStore := &memberstore.Store{DB: st.DB}
 	auditStore := &auditstore.Store{DB: st.DB}
-	a.Members = &member.Service{Store: memberStore, WeChat: mini, Tx: st.DB, Clock: opt.Clock}
+	a.Members = &member.Service{Store: memberStore, WeChat: mini, Tx: st.DB, Clock: opt.Clock,
+		GroupCommit: batch.Settings{Committers: cfg.Members.GroupCommits, Max: cfg.Members.GroupMax}}
 	expiry, err := cfg.ExpiryPolicies()
 	if err != nil {
 		return nil, err
@@ -317,7 +318,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	}
 	a.Guides = &guide.Service{Repo: &guidestore.Store{DB: st.DB}, Audit: auditStore, Members: memberStore, Ledger: a.Ledger, Adjust: a.Adjust,
 		WeCom: work, Notifier: storeNotifier, Tx: st.DB, Clock: opt.Clock, Rules: cfg.Guides.Rules()}
-	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, a.Guides.OnRegistered)
+	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, member.RegisteredHook{One: a.Guides.OnRegistered, Many: a.Guides.OnRegisteredMany})
 	a.Lottery = &lottery.Service{Store: lotterystore.New(st.DB, ledgerStore), Gate: &lotterystore.Gate{R: st.Redis},
 		Points: a.Ledger, Tx: st.DB, Clock: opt.Clock, CampaignTTL: cfg.Lottery.CampaignCacheTTL,
 		GroupCommit: batch.Settings{Committers: cfg.Lottery.GroupCommits, Max: cfg.Lottery.GroupMax}}
@@ -333,11 +334,23 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Birthday = &birthday.Service{Members: memberStore, Store: tierStore, Rules: a.Rules, Ledger: a.Ledger, Tier: a.Tiers, Tx: st.DB, Clock: opt.Clock}
 	// Orders paid before the member existed are applied when they register
 	// (by openid) or bind their phone, inside that transaction.
-	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, a.Orders.Registered)
+	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, member.RegisteredHook{One: a.Orders.Registered, Many: a.Orders.RegisteredMany})
 	a.Members.Hooks.PhoneBound = append(a.Members.Hooks.PhoneBound, a.Orders.MatchMember)
 	denylist := &sessionstore.Denylist{DB: st.DB, Redis: st.Redis, Clock: opt.Clock}
 	a.Sessions = &session.Service{Store: &sessionstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, TTL: cfg.Auth.RefreshTTL,
 		Denylist: denylist, AccessTTL: cfg.Auth.AccessTTL}
+	// A shopper's login starts its session in the login's own unit of work.
+	a.Members.Sessions = func(ctx context.Context, ids []int64) ([]member.Session, error) {
+		started, err := a.Sessions.Issue(ctx, auth.Shopper, ids...)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]member.Session, len(started))
+		for i, st := range started {
+			out[i] = member.Session{Refresh: st.Raw, ID: st.SID}
+		}
+		return out, nil
+	}
 
 	a.Boards = &leaderboard.Service{Cache: &boardstore.Cache{R: st.Redis}, Profiles: &boardstore.Profiles{DB: st.DB},
 		Clock: opt.Clock, TTL: cfg.Engage.Leaderboards.TTL}
@@ -360,7 +373,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Referral = &referral.Service{Store: refStore, Members: &referralstore.Members{DB: st.DB}, Points: a.Ledger, Board: a.Boards,
 		QR: &referralstore.QRCache{R: st.Redis, TTL: rc.QRCodeTTL}, WeChat: mini, Tx: st.DB, Clock: opt.Clock, Page: rc.QRCodePage, UncheckedPage: !rc.QRCodeCheckPath, Log: opt.Logger,
 		Rules: rc.Rules()}
-	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, a.Referral.OnRegistered)
+	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, member.RegisteredHook{One: a.Referral.OnRegistered, Many: a.Referral.OnRegisteredMany})
 	a.Members.Hooks.PhoneBound = append(a.Members.Hooks.PhoneBound, a.Referral.OnPhoneBound)
 	// The inviter is rewarded inside the transaction that records the
 	// invitee's first paid order.

@@ -55,7 +55,7 @@ func registerMetrics(reg *prometheus.Registry, a *App, st *Stores) {
 
 	reg.MustRegister(jobTook, jobOK, jobFailed, calls,
 		&storeCollector{points: &analyticsstore.Store{DB: st.DB}, outbox: &reminderstore.Outbox{DB: st.DB}},
-		groupCollector{"ledger": a.Ledger.GroupStats, "signin": a.Signin.GroupStats, "lottery": a.Lottery.GroupStats, "orders": a.Orders.GroupStats, "mall": a.Mall.GroupStats, "adjustments": a.Adjust.GroupStats,
+		groupCollector{"logins": a.Members.GroupStats, "ledger": a.Ledger.GroupStats, "signin": a.Signin.GroupStats, "lottery": a.Lottery.GroupStats, "orders": a.Orders.GroupStats, "mall": a.Mall.GroupStats, "adjustments": a.Adjust.GroupStats,
 			"redis_pipelines": st.RedisMerges.Stats},
 		redisCollector{st.Redis})
 }
