@@ -83,8 +83,12 @@ func Configure(c HTTPConfig) error {
 		TLSHandshakeTimeout:   c.TLSTimeout,
 		ResponseHeaderTimeout: c.ResponseTimeout,
 		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConnsPerHost:   32,
-		ForceAttemptHTTP2:     true,
+		// Logins call code2session concurrently, one request each: an
+		// idle pool smaller than the logins in flight closed a connection
+		// after most of them, and the next paid a new connection (and, to
+		// WeChat, a TLS handshake).
+		MaxIdleConnsPerHost: 256,
+		ForceAttemptHTTP2:   true,
 	}
 	r := &route{config: c, transport: t, timeout: c.ConnectTimeout + c.TLSTimeout + c.ResponseTimeout}
 	if c.SimulatorHandler != nil {

@@ -88,10 +88,14 @@ func (s *Server) takeFault(api string) (Fault, bool) {
 func (s *Server) record(c Call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.calls) == maxCalls {
-		s.calls = append(s.calls[:0], s.calls[1:]...)
+	// A ring of the last maxCalls: once full, each call takes the place of
+	// the oldest (shifting the record down cost every call a copy of it).
+	if len(s.calls) < maxCalls {
+		s.calls = append(s.calls, c)
+		return
 	}
-	s.calls = append(s.calls, c)
+	s.calls[s.oldest] = c
+	s.oldest = (s.oldest + 1) % maxCalls
 }
 
 // Calls returns the recorded calls of api, oldest first; all calls when api
@@ -100,7 +104,8 @@ func (s *Server) Calls(api string) []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []Call{}
-	for _, c := range s.calls {
+	for i := range s.calls {
+		c := s.calls[(s.oldest+i)%len(s.calls)]
 		if api == "" || c.API == api {
 			out = append(out, c)
 		}
@@ -112,7 +117,7 @@ func (s *Server) Calls(api string) []Call {
 func (s *Server) ClearCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = nil
+	s.calls, s.oldest = nil, 0
 }
 
 // secretParams are masked in the call record.

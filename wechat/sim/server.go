@@ -38,6 +38,7 @@ type Server struct {
 	unbound    map[string]bool       // official accounts not on the open platform (official_account.go)
 	faults     []Fault
 	calls      []Call
+	oldest     int                 // calls[oldest] is the oldest once calls is full
 	notify     notifyState         // subscribe quotas, robot windows, deliveries (notify.go)
 	followers  followerState       // the official account's followers (official_account.go)
 	templates  map[string]Template // kind|id → the accounts' templates (templates.go)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -495,4 +496,32 @@ func TestWXACodePages(t *testing.T) {
 		{name: "released", method: "POST", path: path, body: `{"scene":"a=1","page":"pages/new/new"}`},
 		{name: "released for another app only", method: "POST", path: "/_sim/wxa/getwxacodeunlimit?access_token=" + c.token("wxqr2"), body: `{"scene":"a=1","page":"pages/new/new"}`, wantCode: 41030},
 	})
+}
+
+// The record keeps the last maxCalls calls, oldest first, however many
+// came before; cleared, it starts again.
+func TestCallsKeepsTheLatest(t *testing.T) {
+	s := New(func() time.Time { return time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC) })
+	call := func(i int) {
+		r := httptest.NewRequest("GET", fmt.Sprintf("/_sim/sns/jscode2session?appid=wx2&secret=s&grant_type=authorization_code&js_code=bad-%d", i), nil)
+		s.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	const extra = 7
+	for i := range maxCalls + extra {
+		call(i)
+	}
+	all := s.Calls("")
+	if len(all) != maxCalls {
+		t.Fatalf("%d calls kept, want %d", len(all), maxCalls)
+	}
+	for i, c := range all {
+		if want := fmt.Sprintf("bad-%d", i+extra); c.Params["js_code"] != want {
+			t.Fatalf("call %d is %v, want %s", i, c.Params["js_code"], want)
+		}
+	}
+	s.ClearCalls()
+	call(-1)
+	if all := s.Calls("jscode2session"); len(all) != 1 || all[0].Params["js_code"] != "bad--1" {
+		t.Fatalf("after clearing: %+v", all)
+	}
 }
