@@ -61,6 +61,31 @@ func (h *lotHints) bound(member int64) (key ledger.LotKey, known, cuts bool) {
 	return k.key, ok, ok && !k.none && k.cuts
 }
 
+// holds reports whether the member's hint is still key: no read has
+// moved it since a caller took it (bound).
+func (h *lotHints) holds(member int64, key ledger.LotKey) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	k, ok := h.m[member]
+	return ok && k.cuts && k.key == key
+}
+
+// runsLow reports whether the active lots of a read up to a hint have
+// fallen below what a hint spans (hintPoints points or hintLots lots):
+// the time to read on and move the hint, while the spends queued behind
+// the account lock with the old one still find lots before it.
+func runsLow(lots []ledger.Lot) bool {
+	var sum int64
+	n := 0
+	for i := range lots {
+		if l := &lots[i]; l.State == ledger.LotActive && l.Remaining > 0 {
+			sum += l.Remaining
+			n++
+		}
+	}
+	return sum < hintPoints && n < hintLots
+}
+
 // learn sets the member's hint from all of its live lots, first to expire
 // first (pending ones are skipped).
 func (h *lotHints) learn(member int64, lots []ledger.Lot) { h.learnPage(member, lots, false) }

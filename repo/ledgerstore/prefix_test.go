@@ -2,6 +2,7 @@ package ledgerstore_test
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -263,4 +264,56 @@ func TestSpentLotsLeaveTheActiveRangeAndReversalsReviveThem(t *testing.T) {
 	}
 	f.wantAlloc(f.mustSpend(m, 9, "T").ID, map[int64]int64{a: 8, b: 1})
 	f.want(m, 9, 0, 0, 0)
+}
+
+// Spends queued behind one member's account lock read their bound before
+// they queue. When the lots up to it run out, the spend holding the lock
+// reads on and moves the bound; the spends behind it, still holding the
+// old bound, must not each read the same next page again (they did: 16
+// pages for every bound used up, with 16 clients).
+func TestQueuedSpendsDoNotEachReadOn(t *testing.T) {
+	f := newFixtureAlone(t)
+	const m = 47
+	ops := make([]ledger.Op, 0, 1000)
+	for i := 0; i < 1000; i++ {
+		ops = append(ops, ledger.Op{Earn: &ledger.EarnInput{MemberID: m, Points: 10, Key: f.key(),
+			Ref: ledger.Ref{Type: "order", ID: fmt.Sprint("L", i)}, ExpiresAt: f.clock.Now().Add(day * time.Duration(30+i))}})
+	}
+	if _, errs, err := f.svc.Apply(f.ctx, ops); err != nil || errs[0] != nil {
+		t.Fatal(err, errs[0])
+	}
+	f.mustSpend(m, 1, "first") // learns the member's bound
+	st := f.svc.Store.(*ledgerstore.Store)
+	before := st.LotPagesReadOn()
+	const clients, each = 16, 10 // 160 points: 16 lots
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if _, err := f.spend(m, 1, fmt.Sprint("q", c, "-", i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	pages := st.LotPagesReadOn() - before
+	t.Logf("%d spends read on %d times", clients*each, pages)
+	if pages > 16 {
+		t.Fatalf("%d spends of 1 point read on %d times; want at most one per lot used up (16)", clients*each, pages)
+	}
+	f.want(m, 10_000-1-clients*each, 0, 0, 0)
+	// First to expire first: the first 16 lots are used up, and the 17th holds 9.
+	var used []int64
+	if err := f.env.DB.Conn(f.ctx).Raw("SELECT remaining FROM ledger_lots WHERE member_id = ? ORDER BY expires_at, id LIMIT 17", m).Scan(&used).Error; err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range used {
+		if want := map[bool]int64{true: 0, false: 9}[i < 16]; r != want {
+			t.Fatalf("lot %d holds %d, want %d: %v", i, r, want, used)
+		}
+	}
 }

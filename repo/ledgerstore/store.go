@@ -57,11 +57,17 @@ type Store struct {
 
 	boundedReads atomic.Int64
 	lotsRead     atomic.Int64
+	pagesOn      atomic.Int64
 }
 
 // LotsRead counts the lots the store's reads for writes (the locking reads
 // of one member's or a group's lots) have returned since it was made.
 func (s *Store) LotsRead() int64 { return s.lotsRead.Load() }
+
+// LotPagesReadOn counts the pages of a member's active lots read after a
+// bound (a spend the lots up to it did not pay, or a hint renewed) since
+// the store was made.
+func (s *Store) LotPagesReadOn() int64 { return s.pagesOn.Load() }
 
 // BoundedLotReads counts the group reads of lots that stopped at members'
 // bounds (see lockReads) since the store was made.
@@ -224,6 +230,24 @@ const liveLots = "(l.state = 'pending' OR (l.state = 'active' AND l.remaining > 
 // key (expires_at, expires_at, id).
 const boundedLive = "(l.state = 'pending' OR (l.state = 'active' AND l.remaining > 0 AND (l.expires_at < ? OR (l.expires_at = ? AND l.id <= ?))))"
 
+// boundedUnion is lockAccount's read of a member up to a hint on MySQL:
+// the account with its pending lots, then its active lots up to the hint
+// as one range of idx_ledger_lots_member (member, state, expiry). The one
+// join of boundedLive's OR leaves the server one way in, every lot of the
+// member by member_id: a member with 1,000 lots had all of them examined
+// (ANALYZE: 1,000 rows for 4, 0.9 ms) on every spend. Servers with
+// JSON_TABLE (MySQL 8, MariaDB ≥ 10.6) take parenthesized locking SELECTs
+// in a UNION; elsewhere (TiDB, Portable) the one join stays.
+const boundedUnion = `(SELECT ` + accountCols + `, ` + lotCols + `
+		FROM ledger_accounts a LEFT JOIN ledger_lots l ON l.member_id = a.member_id AND l.state = 'pending'
+		WHERE a.member_id = ? FOR UPDATE)
+	UNION ALL
+	(SELECT ` + accountCols + `, ` + lotCols + `
+		FROM ledger_accounts a JOIN ledger_lots l FORCE INDEX (idx_ledger_lots_member) ON l.member_id = a.member_id
+			AND l.state = 'active' AND l.remaining > 0 AND l.expires_at <= ? AND (l.expires_at < ? OR l.id <= ?)
+		WHERE a.member_id = ? FOR UPDATE)
+	ORDER BY expires_at, id`
+
 // lockAccount reads and locks the account and, when withLots, its live
 // lots, bounded so that a member with many lots costs a spend no more
 // than one with few (a spend takes the lots that expire first; see
@@ -233,7 +257,9 @@ const boundedLive = "(l.state = 'pending' OR (l.state = 'active' AND l.remaining
 //     the active ones up to the hint, in the same statement as the account;
 //   - a member known to have few lots: all of them, in the same statement;
 //   - a member without a hint: the pending lots with the account, then the
-//     first page of active lots (LiveLotsAfter), which teaches the hint.
+//     first page of active lots (LiveLotsAfter), which teaches the hint;
+//   - a member whose hint is running low (runsLow) and has not moved since
+//     this read took it: the next page too, which moves the hint.
 //
 // Every writer of a member's lots holds the account lock, taken first.
 func (s *Store) lockAccount(ctx context.Context, memberID int64, withLots bool) (accountRow, ledger.LiveRead, bool, error) {
@@ -256,8 +282,11 @@ func (s *Store) lockAccount(ctx context.Context, memberID int64, withLots bool) 
 		q = `SELECT ` + accountCols + `, ` + lotCols + `
 		FROM ledger_accounts a LEFT JOIN ledger_lots l ON l.member_id = a.member_id AND ` + on + `
 		WHERE a.member_id = ? ORDER BY l.expires_at, l.id`
+		if read.Through != nil && s.DB.Dialect() == repo.MySQL && s.DB.JSONTable() {
+			q, args = boundedUnion, []any{memberID, read.Through.ExpiresAt.UTC(), read.Through.ExpiresAt.UTC(), read.Through.ID, memberID}
+		}
 	}
-	if s.DB.Dialect() == repo.MySQL {
+	if s.DB.Dialect() == repo.MySQL && q != boundedUnion {
 		q += " FOR UPDATE"
 	}
 	rows, err := s.query(ctx, q, args...)
@@ -274,16 +303,30 @@ func (s *Store) lockAccount(ctx context.Context, memberID int64, withLots bool) 
 	if full {
 		s.hints.learn(memberID, read.Lots)
 	}
-	if page && found {
-		ls, err := s.activePage(ctx, memberID, nil, firstPage)
-		if err != nil {
-			return r, read, false, err
-		}
-		read.Lots = append(read.Lots, ls...)
-		if len(ls) == firstPage {
-			k := ls[len(ls)-1].Key()
-			read.Through = &k
-		}
+	var after *ledger.LotKey // read on from here (nil: from the first)
+	switch {
+	case !found:
+		return r, read, found, nil
+	case page:
+	case read.Through != nil && runsLow(read.Lots) && s.hints.holds(memberID, *read.Through):
+		// The hint is running out, and no spend moved it since this one
+		// took it: read the next page now. Spends read their hint before
+		// they queue for the account lock; had the one that empties it
+		// read on only then, every spend queued behind it with the same
+		// hint would have read the same next page again.
+		after = read.Through
+	default:
+		return r, read, found, nil
+	}
+	ls, err := s.activePage(ctx, memberID, after, firstPage)
+	if err != nil {
+		return r, read, false, err
+	}
+	read.Lots = append(read.Lots, ls...)
+	read.Through = nil // every active lot is read…
+	if len(ls) == firstPage {
+		k := ls[len(ls)-1].Key() // …unless the page was full
+		read.Through = &k
 	}
 	return r, read, found, nil
 }
@@ -304,6 +347,7 @@ func (s *Store) activePage(ctx context.Context, memberID int64, after *ledger.Lo
 	q := `SELECT ` + lotCols + ` FROM ledger_lots l WHERE l.member_id = ? AND l.state = 'active' AND l.remaining > 0`
 	args := []any{memberID}
 	if after != nil {
+		s.pagesOn.Add(1)
 		q += ` AND (l.expires_at > ? OR (l.expires_at = ? AND l.id > ?))`
 		args = append(args, after.ExpiresAt.UTC(), after.ExpiresAt.UTC(), after.ID)
 	}
