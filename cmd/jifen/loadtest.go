@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -32,6 +34,7 @@ type loadOptions struct {
 	clients                             string
 	duration                            time.Duration
 	members                             int
+	hotLots                             int
 }
 
 func (c *cli) loadtestCmd() *cobra.Command {
@@ -80,6 +83,7 @@ Scenarios: ` + strings.Join(loadScenarios, ", ") + `.`,
 	f.StringVar(&o.clients, "clients", "16,64", "comma-separated client `counts`")
 	f.DurationVar(&o.duration, "duration", 10*time.Second, "how long each scenario runs at each client count")
 	f.IntVar(&o.members, "members", 200, "shoppers logged in for the member scenarios")
+	f.IntVar(&o.hotLots, "hot-lots", 1, "lots the hot member's points come in (hot-adjust, hot-draw): 1,000 checks that one member's spends stay as fast with many lots")
 	return cmd
 }
 
@@ -111,6 +115,9 @@ func runLoadtest(ctx context.Context, out io.Writer, o loadOptions) error {
 			return fmt.Errorf("--scenarios: unknown scenario %q (known: %s)", s, strings.Join(loadScenarios, ", "))
 		}
 		scenarios = append(scenarios, s)
+	}
+	if o.hotLots < 0 || o.hotLots > 100_000 {
+		return fmt.Errorf("--hot-lots must be at most 100000 (0 or 1: one lot)")
 	}
 	if o.members < 1 {
 		return fmt.Errorf("--members must be at least 1")
@@ -291,15 +298,20 @@ func (r *loadRun) setup(ctx context.Context, user, pass string, o loadOptions, s
 		return fmt.Errorf("shopper logins (is the server's WeChat the simulator, and its rate limit raised?): %w", err)
 	}
 	if needs("draw", "hot-draw", "hot-adjust") {
-		// Points to spend: plenty for every shopper, a fortune for the hot one.
+		// Points to spend: plenty for every shopper, a fortune for the hot
+		// one, in --hot-lots lots (one console credit each).
 		for i, s := range r.shoppers {
-			delta := 100_000
+			delta, lots := 100_000, 1
 			if i == 0 {
-				delta = 100_000_000
+				lots = max(o.hotLots, 1)
+				delta = 100_000_000 / lots
 			}
-			if err := r.t.JSON(ctx, loadgen.Request{Method: "POST", Path: fmt.Sprintf("/api/v1/console/members/%d/adjustments", s.ID),
-				Bearer: r.console, Idempotency: fmt.Sprintf("lt-%s-seed-%d", r.run, s.ID),
-				Body: map[string]any{"delta": delta, "reason": "loadtest"}}, nil); err != nil {
+			err := forEach(ctx, lots, 16, func(ctx context.Context, k int) error {
+				return r.t.JSON(ctx, loadgen.Request{Method: "POST", Path: fmt.Sprintf("/api/v1/console/members/%d/adjustments", s.ID),
+					Bearer: r.console, Idempotency: fmt.Sprintf("lt-%s-seed-%d-%d", r.run, s.ID, k),
+					Body: map[string]any{"delta": delta, "reason": "loadtest"}}, nil)
+			})
+			if err != nil {
 				return fmt.Errorf("seed points: %w", err)
 			}
 		}
@@ -419,6 +431,31 @@ func (r *loadRun) op(ctx context.Context, scenario string, clients int, d time.D
 		}, nil
 	}
 	return nil, fmt.Errorf("unknown scenario")
+}
+
+// forEach runs f(0..n-1), at most conc at once, and returns the first
+// error.
+func forEach(ctx context.Context, n, conc int, f func(ctx context.Context, k int) error) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	sem := make(chan struct{}, conc)
+	for k := range n {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := f(ctx, k); err != nil {
+				mu.Lock()
+				first = cmp.Or(first, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
 
 // membersFor sizes the sign-in pool: enough for a fast run, bounded so that

@@ -23,7 +23,7 @@ func TestLoadtestMeasuresEveryScenario(t *testing.T) {
 	var out bytes.Buffer
 	err := runLoadtest(context.Background(), &out, loadOptions{
 		url: "http://" + addr, console: "admin:admin123", webhookSecret: "jifen-dev-webhook-secret-NOT-FOR-PRODUCTION",
-		scenarios: strings.Join(loadScenarios, ","), clients: "2", duration: 700 * time.Millisecond, members: 5,
+		scenarios: strings.Join(loadScenarios, ","), clients: "2", duration: 700 * time.Millisecond, members: 5, hotLots: 3,
 	})
 	if err != nil {
 		t.Fatalf("loadtest: %v\n%s", err, out.String())
@@ -63,6 +63,7 @@ func TestLoadtestRefusesBadFlags(t *testing.T) {
 		{clients: "4", scenarios: "me,nope", members: 1, console: "a:b"},
 		{clients: "4", scenarios: "me", members: 0, console: "a:b"},
 		{clients: "4", scenarios: "me", members: 1, console: "nocolon"},
+		{clients: "4", scenarios: "me", members: 1, console: "a:b", hotLots: 100_001},
 	} {
 		var out bytes.Buffer
 		if err := runLoadtest(context.Background(), &out, o); err == nil {
