@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -57,6 +58,8 @@ type Cycle struct {
 	SpentAt  time.Time `json:"spent_at"`
 	Spent    int64     `json:"spent"`
 	SpendRef string    `json:"spend_ref"`
+
+	spendID int64 // the spend's ledger entry: cycles through a decided one were counted
 }
 
 // launderingEvidence is a points_laundering flag's Evidence.
@@ -116,7 +119,7 @@ func (r Rule) Cycles(entries []ledger.Entry, from time.Time) []Cycle {
 		case e.Kind == ledger.KindSpend || e.Kind == ledger.KindHold && !released[e.Ref]:
 			if earn != nil && !e.CreatedAt.Before(from) && e.CreatedAt.Sub(earn.CreatedAt) <= time.Duration(r.MaxMinutes)*time.Minute {
 				out = append(out, Cycle{EarnedAt: earn.CreatedAt.UTC(), Earned: earn.Amount, EarnRef: refString(earn.Ref),
-					SpentAt: e.CreatedAt.UTC(), Spent: e.Amount, SpendRef: refString(e.Ref)})
+					SpentAt: e.CreatedAt.UTC(), Spent: e.Amount, SpendRef: refString(e.Ref), spendID: e.ID})
 			}
 			earn = nil // this spend ends any cycle: the next needs a new earning
 		}
@@ -158,9 +161,16 @@ func (s *Service) ObserveSpend(ctx context.Context, memberID int64) ([]Flag, err
 	if err != nil || len(rules) == 0 {
 		return nil, err
 	}
+	// A rule that flagged the member in this window already has nothing
+	// to add until the next.
+	now := s.Clock.Now()
+	key := memberKey(memberID)
+	rules = slices.DeleteFunc(slices.Clone(rules), func(r Rule) bool { return s.flagStored(r.launderWindow(now), r.Name+"|"+key) })
+	if len(rules) == 0 {
+		return nil, nil
+	}
 	// What any rule reads: from the earliest window's start, less its
 	// minutes (an earning just before the window starts a cycle in it).
-	now := s.Clock.Now()
 	since := now
 	for _, r := range rules {
 		if t := r.launderWindow(now).Add(-time.Duration(r.MaxMinutes) * time.Minute); t.Before(since) {
@@ -186,12 +196,11 @@ func (s *Service) ObserveSpend(ctx context.Context, memberID int64) ([]Flag, err
 	var raised []Flag
 	for _, r := range rules {
 		win := r.launderWindow(now)
-		key := memberKey(memberID)
-		if s.flagStored(win, r.Name+"|"+key) {
-			continue // flagged in this window already
-		}
 		cycles := r.Cycles(entries, win)
 		if len(cycles) < r.MinTimes {
+			// Every cycle through the newest spend read is counted: a
+			// later spend reads the window again only for a new one.
+			s.decided(r.clearedKey(memberID), newestSpend(entries))
 			continue
 		}
 		ev, _ := json.Marshal(launderingEvidence{MemberID: memberID, MaxMinutes: r.MaxMinutes, MinPoints: r.MinPoints, Cycles: cycles})
@@ -226,8 +235,10 @@ func oldestFirst(newest []ledger.Entry) []ledger.Entry {
 // the page) is true.
 func (s *Service) mayHaveNewCycle(ctx context.Context, memberID int64, rules []Rule, now time.Time, page []ledger.Entry) (bool, error) {
 	for _, r := range rules {
-		if len(r.Cycles(page, r.launderWindow(now))) > 0 {
-			return true, nil
+		for _, c := range r.Cycles(page, r.launderWindow(now)) {
+			if c.spendID > s.clearedThrough(r.clearedKey(memberID)) {
+				return true, nil
+			}
 		}
 	}
 	released := map[ledger.Ref]bool{}
@@ -270,11 +281,29 @@ func (s *Service) mayHaveNewCycle(ctx context.Context, memberID int64, rules []R
 	// No spend of the page ends a cycle of any rule: a later page that
 	// starts with one of them needs no boundary read for it.
 	for _, r := range rules {
-		if lastSpend > s.clearedThrough(r.clearedKey(memberID)) {
-			s.cleared.Put(r.clearedKey(memberID), lastSpend)
-		}
+		s.decided(r.clearedKey(memberID), lastSpend)
 	}
 	return false, nil
+}
+
+// decided remembers that the member's spends through the entry spendID
+// are decided for the rule of key: each ends no cycle, or its cycle was
+// counted by an evaluation of the whole window.
+func (s *Service) decided(key string, spendID int64) {
+	if spendID > s.clearedThrough(key) {
+		s.cleared.Put(key, spendID)
+	}
+}
+
+// newestSpend is the newest spend or hold of entries (oldest first), 0
+// when there is none.
+func newestSpend(entries []ledger.Entry) int64 {
+	for i := len(entries) - 1; i >= 0; i-- {
+		if k := entries[i].Kind; k == ledger.KindSpend || k == ledger.KindHold {
+			return entries[i].ID
+		}
+	}
+	return 0
 }
 
 // clearedKey names the member's spends known to end no cycle of r (the
@@ -283,10 +312,11 @@ func (r Rule) clearedKey(memberID int64) string {
 	return fmt.Sprintf("%s|%d|%d|%d", r.Name, r.MinPoints, r.MaxMinutes, memberID)
 }
 
-// clearedThrough is the newest spend this instance found to end no cycle
-// of the rule and member of key (its earlier spends are decided too), 0
-// when none: a member drawing again and again would otherwise read the
-// boundary before every page.
+// clearedThrough is the newest spend this instance has decided for the
+// rule and member of key (it ends no cycle, or its cycle was counted; its
+// earlier spends are decided too), 0 when none: a member drawing again
+// and again would otherwise read the boundary, or the whole window, before
+// every page.
 func (s *Service) clearedThrough(key string) int64 {
 	id, _ := s.cleared.Get(key)
 	return id
