@@ -31,9 +31,9 @@ import (
 
 // Journal is what the laundering rule reads of the points ledger.
 type Journal interface {
-	// Recent is the member's entries made at or after since, newest
-	// first, at most limit.
-	Recent(ctx context.Context, memberID int64, since time.Time, limit int) ([]ledger.Entry, error)
+	// Recent is the member's entries made at or after since whose ids
+	// are at least fromID (0: any), newest first, at most limit.
+	Recent(ctx context.Context, memberID int64, since time.Time, fromID int64, limit int) ([]ledger.Entry, error)
 	// Boundary is the member's newest entry before the entry beforeID that
 	// can start or end a cycle: a spend, a hold, or an earning (an earn or
 	// a positive adjustment) of at least minPoints; nil when there is none.
@@ -177,18 +177,27 @@ func (s *Service) ObserveSpend(ctx context.Context, memberID int64) ([]Flag, err
 			since = t
 		}
 	}
-	newest, err := s.Journal.Recent(ctx, memberID, since, launderPage)
+	// The page starts at the newest spend decided for every rule, when
+	// this instance knows one: a member drawing again and again reads its
+	// last draw and what came after, not a page of 16.
+	floor := int64(0)
+	for i, r := range rules {
+		if c := s.clearedThrough(r.clearedKey(memberID)); i == 0 || c < floor {
+			floor = c
+		}
+	}
+	newest, err := s.Journal.Recent(ctx, memberID, since, floor, launderPage)
 	if err != nil {
 		return nil, fmt.Errorf("risk: entries of member %d: %w", memberID, err)
 	}
-	if len(newest) == launderPage {
+	if len(newest) == launderPage || floor > 0 {
 		// More of the window may be older. A flag needs a new cycle: one
 		// in these entries, or one their oldest spend ends.
 		more, err := s.mayHaveNewCycle(ctx, memberID, rules, now, oldestFirst(newest))
 		if err != nil || !more {
 			return nil, err
 		}
-		if newest, err = s.Journal.Recent(ctx, memberID, since, JournalLimit); err != nil {
+		if newest, err = s.Journal.Recent(ctx, memberID, since, 0, JournalLimit); err != nil {
 			return nil, fmt.Errorf("risk: entries of member %d: %w", memberID, err)
 		}
 	}

@@ -33,13 +33,14 @@ const firstPage = 16
 
 type firstPageKey struct {
 	member int64
+	from   int64 // the oldest id read, 0: any
 	size   int
 }
 
 // Recent implements risk.Journal through the (member_id, id) index, newest
 // first, in pages (the first of firstPage) until an entry is older than
 // since, so a long history costs no more than a short one.
-func (j *Journal) Recent(ctx context.Context, memberID int64, since time.Time, limit int) ([]ledger.Entry, error) {
+func (j *Journal) Recent(ctx context.Context, memberID int64, since time.Time, fromID int64, limit int) ([]ledger.Entry, error) {
 	var out []ledger.Entry
 	before, page := int64(0), min(firstPage, limit)
 	for page > 0 {
@@ -47,9 +48,9 @@ func (j *Journal) Recent(ctx context.Context, memberID int64, since time.Time, l
 		var err error
 		if before == 0 && !j.DB.InTransaction(ctx) {
 			j.once.Do(func() { j.firsts.Load = j.firstPages })
-			rows, err = j.firsts.Get(ctx, firstPageKey{member: memberID, size: page})
+			rows, err = j.firsts.Get(ctx, firstPageKey{member: memberID, from: fromID, size: page})
 		} else {
-			q, args := "SELECT "+entryCols+" FROM ledger_entries WHERE member_id = ?", []any{memberID}
+			q, args := "SELECT "+entryCols+" FROM ledger_entries WHERE member_id = ? AND id >= ?", []any{memberID, fromID}
 			if before > 0 {
 				q, args = q+" AND id < ?", append(args, before)
 			}
@@ -81,20 +82,27 @@ func (j *Journal) FirstPageReads() (statements, pages int64) { return j.firsts.S
 func (j *Journal) firstPages(ctx context.Context, keys []firstPageKey) (map[firstPageKey][]ledger.Entry, error) {
 	if len(keys) == 1 {
 		k := keys[0]
-		rows, err := j.entries(ctx, k.member, "SELECT "+entryCols+" FROM ledger_entries WHERE member_id = ? ORDER BY id DESC LIMIT ?", k.member, k.size)
+		rows, err := j.entries(ctx, k.member, "SELECT "+entryCols+" FROM ledger_entries WHERE member_id = ? AND id >= ? ORDER BY id DESC LIMIT ?", k.member, k.from, k.size)
 		return map[firstPageKey][]ledger.Entry{k: rows}, err
 	}
 	var q strings.Builder
-	args := make([]any, 0, 3*len(keys))
+	args := make([]any, 0, 4*len(keys))
 	for i, k := range keys {
 		if i > 0 {
 			q.WriteString(" UNION ALL ")
 		}
-		// A derived table each: SQLite takes no LIMIT on a bare member
-		// of a compound SELECT. The row order is not the union's: sorted
-		// below.
-		fmt.Fprintf(&q, "SELECT * FROM (SELECT ? AS k, member_id, %s FROM ledger_entries WHERE member_id = ? ORDER BY id DESC LIMIT ?) AS p%d", entryCols, i)
-		args = append(args, i, k.member, k.size)
+		// MySQL takes a parenthesized SELECT with its own LIMIT; SQLite
+		// takes no LIMIT on a member of a compound SELECT, so there each
+		// is a derived table, which MySQL would materialize (a temporary
+		// table per member: half the statement's cost). The row order is
+		// not the union's: sorted below.
+		page := fmt.Sprintf("SELECT ? AS k, member_id, %s FROM ledger_entries WHERE member_id = ? AND id >= ? ORDER BY id DESC LIMIT ?", entryCols)
+		if j.DB.Dialect() == repo.MySQL {
+			fmt.Fprintf(&q, "(%s)", page)
+		} else {
+			fmt.Fprintf(&q, "SELECT * FROM (%s) AS p%d", page, i)
+		}
+		args = append(args, i, k.member, k.from, k.size)
 	}
 	rows, err := j.DB.Conn(ctx).Statement.ConnPool.QueryContext(ctx, q.String(), args...)
 	if err != nil {

@@ -371,6 +371,7 @@ func TestRiskReferralNoOrder(t *testing.T) {
 type fullReads struct {
 	risk.Journal
 	full, boundaries atomic.Int64
+	paged            atomic.Int64 // entries the first pages answered
 }
 
 func (j *fullReads) Boundary(ctx context.Context, memberID, beforeID, minPoints int64) (*ledger.Entry, error) {
@@ -378,11 +379,15 @@ func (j *fullReads) Boundary(ctx context.Context, memberID, beforeID, minPoints 
 	return j.Journal.Boundary(ctx, memberID, beforeID, minPoints)
 }
 
-func (j *fullReads) Recent(ctx context.Context, memberID int64, since time.Time, limit int) ([]ledger.Entry, error) {
+func (j *fullReads) Recent(ctx context.Context, memberID int64, since time.Time, fromID int64, limit int) ([]ledger.Entry, error) {
 	if limit > 16 {
 		j.full.Add(1)
 	}
-	return j.Journal.Recent(ctx, memberID, since, limit)
+	got, err := j.Journal.Recent(ctx, memberID, since, fromID, limit)
+	if limit <= 16 {
+		j.paged.Add(int64(len(got)))
+	}
+	return got, err
 }
 
 // A spend reads the rest of the window only when it may have made a new
@@ -410,6 +415,11 @@ func TestRiskPointsLaunderingReadsTheWindowOnlyForANewCycle(t *testing.T) {
 	}
 	if n, b := j.full.Load(), j.boundaries.Load(); n != 0 || b > 1 {
 		t.Fatalf("60 draws without a cycle read the whole window %d times and a boundary %d times; want 0 and at most 1", n, b)
+	}
+	// Each page starts at the draw before (decided): it, its prize, the
+	// new draw.
+	if n := j.paged.Load(); n > 3*60 {
+		t.Fatalf("60 draws read %d entries in their first pages; want at most 3 each", n)
 	}
 	var perSpend []int
 	for range 3 {
@@ -478,7 +488,8 @@ func TestRiskPointsLaunderingCountsACycleOnce(t *testing.T) {
 
 // Concurrent spends' first pages are read together (one statement for
 // several members), each member still getting its own newest entries,
-// newest first; so are the phones of concurrent velocity checks.
+// newest first, from the entry it asked for on; so are the phones of
+// concurrent velocity checks.
 func TestRiskJournalReadsConcurrentFirstPagesTogether(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -494,6 +505,7 @@ func TestRiskJournalReadsConcurrentFirstPagesTogether(t *testing.T) {
 	}
 	since := f.clock.Now().Add(-time.Hour)
 	phones := f.svc.Members.(*riskstore.Members)
+	fourth := make([]int64, members) // each member's fourth newest entry, read in round 0
 	for round := range 5 {
 		var wg sync.WaitGroup
 		errs := make(chan error, 2*members)
@@ -501,12 +513,19 @@ func TestRiskJournalReadsConcurrentFirstPagesTogether(t *testing.T) {
 			wg.Add(2)
 			go func() {
 				defer wg.Done()
-				got, err := j.Recent(context.Background(), m, since, 16)
+				// Odd rounds read from the fourth newest entry on.
+				from, want := int64(0), min(i+10, 16)
+				if round%2 == 1 {
+					from, want = fourth[i], 4
+				}
+				got, err := j.Recent(context.Background(), m, since, from, 16)
 				if err != nil {
 					errs <- err
 					return
 				}
-				want := min(i+10, 16)
+				if round == 0 && len(got) > 3 {
+					fourth[i] = got[3].ID
+				}
 				if len(got) != want {
 					errs <- fmt.Errorf("round %d, member %d: %d entries; want %d", round, i, len(got), want)
 					return
