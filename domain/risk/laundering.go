@@ -46,6 +46,11 @@ type Journal interface {
 // window is not read.
 const launderPage = 16
 
+// launderSincePage is how many entries a spend reads from the member's
+// newest decided spend on: enough that under a member's concurrent spends
+// the page still reaches that spend, and no boundary is read before it.
+const launderSincePage = 64
+
 // JournalLimit bounds the entries a spend reads: a member with more than
 // this many entries in one window is counted over the newest.
 const JournalLimit = 200
@@ -186,11 +191,15 @@ func (s *Service) ObserveSpend(ctx context.Context, memberID int64) ([]Flag, err
 			floor = c
 		}
 	}
-	newest, err := s.Journal.Recent(ctx, memberID, since, floor, launderPage)
+	page := launderPage
+	if floor > 0 {
+		page = launderSincePage
+	}
+	newest, err := s.Journal.Recent(ctx, memberID, since, floor, page)
 	if err != nil {
 		return nil, fmt.Errorf("risk: entries of member %d: %w", memberID, err)
 	}
-	if len(newest) == launderPage || floor > 0 {
+	if len(newest) == page || floor > 0 {
 		// More of the window may be older. A flag needs a new cycle: one
 		// in these entries, or one their oldest spend ends.
 		more, err := s.mayHaveNewCycle(ctx, memberID, rules, now, oldestFirst(newest))

@@ -38,11 +38,15 @@ type firstPageKey struct {
 }
 
 // Recent implements risk.Journal through the (member_id, id) index, newest
-// first, in pages (the first of firstPage) until an entry is older than
-// since, so a long history costs no more than a short one.
+// first, in pages (the first of firstPage, or of limit from a known entry
+// on) until an entry is older than since, so a long history costs no more
+// than a short one.
 func (j *Journal) Recent(ctx context.Context, memberID int64, since time.Time, fromID int64, limit int) ([]ledger.Entry, error) {
 	var out []ledger.Entry
 	before, page := int64(0), min(firstPage, limit)
+	if fromID > 0 {
+		page = limit // what came after a known entry: usually a few
+	}
 	for page > 0 {
 		var rows []ledger.Entry
 		var err error

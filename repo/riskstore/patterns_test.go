@@ -367,7 +367,8 @@ func TestRiskReferralNoOrder(t *testing.T) {
 	}
 }
 
-// fullReads counts the laundering rule's reads past its first page.
+// fullReads counts the laundering rule's reads of the whole window, and
+// the entries of its first pages.
 type fullReads struct {
 	risk.Journal
 	full, boundaries atomic.Int64
@@ -380,11 +381,12 @@ func (j *fullReads) Boundary(ctx context.Context, memberID, beforeID, minPoints 
 }
 
 func (j *fullReads) Recent(ctx context.Context, memberID int64, since time.Time, fromID int64, limit int) ([]ledger.Entry, error) {
-	if limit > 16 {
+	full := fromID == 0 && limit > 16
+	if full {
 		j.full.Add(1)
 	}
 	got, err := j.Journal.Recent(ctx, memberID, since, fromID, limit)
-	if limit <= 16 {
+	if !full {
 		j.paged.Add(int64(len(got)))
 	}
 	return got, err
@@ -483,6 +485,39 @@ func TestRiskPointsLaunderingCountsACycleOnce(t *testing.T) {
 	draws(20)
 	if n, b := j.full.Load(), j.boundaries.Load(); n != full || b != bounds {
 		t.Fatalf("20 draws by a member flagged this window read the whole window %d and a boundary %d more times; want none", n-full, b-bounds)
+	}
+}
+
+// Under one member's concurrent spends, evaluations lag behind the
+// spends: the entries since the newest decided spend outnumber a page of
+// 16. The page from that spend still reaches it, so no boundary is read
+// (each was a statement of its own, for every evaluation of a hot member).
+func TestRiskPointsLaunderingPageReachesTheDecidedSpend(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	l := f.ledger()
+	f.onlyRule(t, "points_laundering", nil)
+	j := &fullReads{Journal: f.svc.Journal}
+	f.svc.Journal = j
+	m := f.member(t, "")
+	earn(t, l, m, 50)
+	f.clock.Advance(time.Hour)
+	spend(t, f, l, m, 1) // decided: the window is short
+	for round := range 3 {
+		for k := range 12 { // 24 entries no evaluation has seen
+			n := seq.Add(1)
+			if _, err := l.Spend(context.Background(), ledger.SpendInput{MemberID: m, Points: 1, Key: fmt.Sprintf("lag-%d-%d-%d", m, round, k),
+				Ref: ledger.Ref{Type: "lottery_draw", ID: fmt.Sprintf("D-%d", n)}, Title: "draw"}); err != nil {
+				t.Fatal(err)
+			}
+			earn(t, l, m, 1)
+		}
+		if fl := spend(t, f, l, m, 1); len(fl) != 0 {
+			t.Fatalf("a draw raised %+v", fl)
+		}
+	}
+	if n, b := j.full.Load(), j.boundaries.Load(); n != 0 || b != 0 {
+		t.Fatalf("lagging evaluations read the whole window %d times and a boundary %d times; want neither", n, b)
 	}
 }
 
