@@ -126,7 +126,8 @@ type lockRead struct {
 // lockReads is the locking read of the accounts of members (ascending),
 // with the live lots of those in withLots, in one or two statements.
 //
-// On MySQL at READ COMMITTED with JSON_TABLE, lots come bounded when a
+// On MySQL at READ COMMITTED, on a server that takes parenthesized SELECTs
+// in a UNION (JSONTable: MySQL 8, MariaDB ≥ 10.6), lots come bounded when a
 // member's hint leaves lots out: a spend takes the lots that expire first,
 // and reading every live lot of every member costs a group more than the
 // rest of its reads together (a member earning daily has hundreds). The
@@ -219,29 +220,36 @@ func (s *Store) lockReads(members []int64, withLots map[int64]bool) (*prelocked,
 
 // activeLotsRead reads the active lots with points remaining of members,
 // first to expire first, each member's only up to its hint when it has
-// one (see lockReads), and learns the hints of the others.
+// one (see lockReads), and learns the hints of the others. Each member is
+// its own range of idx_ledger_lots_member (member, state, expiry) in one
+// UNION ALL: a join of the members (JSON_TABLE) against the lots left the
+// server one way in, every active lot of each member by member_id, and a
+// member with hundreds of lots had all of them examined for the few read.
+// The bound is written as two ranges (before the hint's expiry; at it, up
+// to its id): as expires_at <= e AND (…), lots that all expire at the end
+// of one day (a year's points) were one range of every lot of the member
+// (ICP: 152 index entries examined for 4; now 4).
 func (s *Store) activeLotsRead(members []int64, hints map[int64]ledger.LotKey) lockRead {
-	var js strings.Builder
-	js.WriteByte('[')
+	var q strings.Builder
+	args := make([]any, 0, 4*len(members))
 	for i, m := range members {
 		if i > 0 {
-			js.WriteByte(',')
+			q.WriteString(" UNION ALL ")
 		}
+		q.WriteString(`(SELECT l.member_id, ` + lotCols + ` FROM ledger_lots l FORCE INDEX (idx_ledger_lots_member)
+			WHERE l.member_id = ? AND l.state = 'active' AND l.remaining > 0`)
+		args = append(args, m)
 		if h, ok := hints[m]; ok {
-			fmt.Fprintf(&js, `[%d,"%s",%d]`, m, h.ExpiresAt.UTC().Format(hintTime), h.ID)
-		} else {
-			fmt.Fprintf(&js, `[%d,null,null]`, m) // no bound: every active lot
+			q.WriteString(` AND (l.expires_at < ? OR (l.expires_at = ? AND l.id <= ?))`)
+			args = append(args, h.ExpiresAt.UTC(), h.ExpiresAt.UTC(), h.ID)
 		}
+		q.WriteByte(')')
 	}
-	js.WriteByte(']')
 	return lockRead{
-		q: `SELECT l.member_id, ` + lotCols + `
-		FROM JSON_TABLE(?, '$[*]' COLUMNS (m BIGINT PATH '$[0]', e DATETIME(3) PATH '$[1]', h BIGINT PATH '$[2]')) AS hint
-		JOIN ledger_lots l ON l.member_id = hint.m AND l.state = 'active' AND l.remaining > 0
-			AND (hint.e IS NULL OR (l.expires_at <= hint.e AND (l.expires_at < hint.e OR l.id <= hint.h)))`,
 		// No ORDER BY (sorted here): it would cost a temporary table and a
 		// filesort per group, under the account locks.
-		args: []any{js.String()},
+		q:    q.String(),
+		args: args,
 		scan: func(rows *sql.Rows, p *prelocked) error {
 			got, err := scanLotRows(rows)
 			if err != nil {

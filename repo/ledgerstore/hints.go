@@ -35,7 +35,6 @@ const (
 	hintPoints = 2000
 	hintLots   = 4
 	maxHints   = 1 << 17
-	hintTime   = "2006-01-02 15:04:05.000"
 )
 
 // get returns the hints of the members whose hint leaves lots out (their

@@ -1,6 +1,7 @@
 package ledgerstore_test
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -316,4 +317,78 @@ func TestQueuedSpendsDoNotEachReadOn(t *testing.T) {
 			t.Fatalf("lot %d holds %d, want %d: %v", i, r, want, used)
 		}
 	}
+}
+
+// A member's points earned over a year all expire at the end of one day:
+// hundreds of lots with one expiry. A read bounded by a hint examines the
+// lots up to the hint, not every lot of that expiry, on both paths (on
+// MySQL, counted by the server's index condition attempts in the
+// transaction's own session; elsewhere the reads are checked for what
+// they return).
+func TestBoundedLotReadsExamineFewLotsOfOneExpiry(t *testing.T) {
+	f := newFixture(t)
+	const m = 47
+	exp := f.clock.Now().Add(300 * day)
+	ops := make([]ledger.Op, 0, 300)
+	for i := range 300 {
+		ops = append(ops, ledger.Op{Earn: &ledger.EarnInput{MemberID: m, Points: 1, Key: f.key(),
+			Ref: ledger.Ref{Type: "order", ID: fmt.Sprint("Y", i)}, ExpiresAt: exp}})
+	}
+	if _, errs, err := f.svc.Apply(f.ctx, ops); err != nil || errs[0] != nil {
+		t.Fatal(err, errs[0])
+	}
+	st := f.svc.Store.(*ledgerstore.Store)
+	mysql := f.env.DB.Dialect() == repo.MySQL
+	attempts := func(ctx context.Context) int64 {
+		var name string
+		var n int64
+		if err := f.env.DB.Conn(ctx).Raw("SHOW SESSION STATUS LIKE 'Handler_icp_attempts'").Row().Scan(&name, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// examined runs read in a transaction and returns the index entries it
+	// examined (0 off MySQL) and the lots it returned.
+	examined := func(read func(ctx context.Context) (ledger.LiveRead, error)) (int64, int) {
+		var n int64
+		var lots int
+		err := f.env.DB.InTx(f.ctx, func(ctx context.Context) error {
+			var before int64
+			if mysql {
+				before = attempts(ctx)
+			}
+			got, err := read(ctx)
+			if mysql {
+				n = attempts(ctx) - before
+			}
+			lots = len(got.Lots)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n, lots
+	}
+	group := func(ctx context.Context) (ledger.LiveRead, error) {
+		_, lots, err := st.LockAccounts(ctx, []int64{m}, map[int64]bool{m: true})
+		return lots[m], err
+	}
+	one := func(ctx context.Context) (ledger.LiveRead, error) {
+		var got ledger.LiveRead
+		err := st.UpdateAccount(ctx, m, true, func(_ context.Context, _ *ledger.Account, lots ledger.LiveRead) error {
+			got = lots
+			return nil
+		})
+		return got, err
+	}
+	for name, read := range map[string]func(context.Context) (ledger.LiveRead, error){"group": group, "one by one": one} {
+		for range 2 { // the first read may teach the hint
+			examined(read)
+		}
+		n, lots := examined(read)
+		if lots == 0 || n > 40 {
+			t.Errorf("%s: a bounded read of a member with 300 lots of one expiry examined %d index entries and returned %d lots", name, n, lots)
+		}
+	}
+	f.wantBounded()
 }

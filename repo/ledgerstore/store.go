@@ -237,14 +237,17 @@ const boundedLive = "(l.state = 'pending' OR (l.state = 'active' AND l.remaining
 // member by member_id: a member with 1,000 lots had all of them examined
 // (ANALYZE: 1,000 rows for 4, 0.9 ms) on every spend. Servers with
 // JSON_TABLE (MySQL 8, MariaDB ≥ 10.6) take parenthesized locking SELECTs
-// in a UNION; elsewhere (TiDB, Portable) the one join stays.
+// in a UNION; elsewhere (TiDB, Portable) the one join stays. The bound is
+// two ranges of the index (before the hint's expiry; at it, up to its id),
+// not expires_at <= e AND (…): lots that all expire at the end of one day
+// were otherwise one range of every lot of the member.
 const boundedUnion = `(SELECT ` + accountCols + `, ` + lotCols + `
 		FROM ledger_accounts a LEFT JOIN ledger_lots l ON l.member_id = a.member_id AND l.state = 'pending'
 		WHERE a.member_id = ? FOR UPDATE)
 	UNION ALL
 	(SELECT ` + accountCols + `, ` + lotCols + `
 		FROM ledger_accounts a JOIN ledger_lots l FORCE INDEX (idx_ledger_lots_member) ON l.member_id = a.member_id
-			AND l.state = 'active' AND l.remaining > 0 AND l.expires_at <= ? AND (l.expires_at < ? OR l.id <= ?)
+			AND l.state = 'active' AND l.remaining > 0 AND (l.expires_at < ? OR (l.expires_at = ? AND l.id <= ?))
 		WHERE a.member_id = ? FOR UPDATE)
 	ORDER BY expires_at, id`
 
