@@ -48,6 +48,7 @@ type DB struct {
 	features    sync.Once // ReadsLatest and JSONTable ask once
 	readsLatest bool
 	jsonTable   bool
+	portable    bool // see Portable
 
 	onTouch func(ctx context.Context, memberIDs []int64) // see touch.go
 }
@@ -402,7 +403,13 @@ func (d *DB) Portable() {
 	d.autoinc.Do(func() {})
 	d.features.Do(func() {})
 	d.consecutive, d.readsLatest, d.jsonTable = false, false, false
+	d.portable = true
 }
+
+// IsPortable reports whether Portable was called: ids need not grow in
+// commit order (TiDB's servers each allocate from a range of their own),
+// even for rows written under one lock.
+func (d *DB) IsPortable() bool { return d.portable }
 
 // IsNotFound reports gorm's record-not-found.
 func IsNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }

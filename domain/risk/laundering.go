@@ -32,7 +32,9 @@ import (
 // Journal is what the laundering rule reads of the points ledger.
 type Journal interface {
 	// Recent is the member's entries made at or after since whose ids
-	// are at least fromID (0: any), newest first, at most limit.
+	// are at least fromID (0: any), newest first, at most limit. A journal
+	// whose ids need not follow commit order reads from the newest on
+	// whatever fromID says.
 	Recent(ctx context.Context, memberID int64, since time.Time, fromID int64, limit int) ([]ledger.Entry, error)
 	// Boundary is the member's newest entry before the entry beforeID that
 	// can start or end a cycle: a spend, a hold, or an earning (an earn or
@@ -187,7 +189,7 @@ func (s *Service) ObserveSpend(ctx context.Context, memberID int64) ([]Flag, err
 	// last draw and what came after, not a page of 16.
 	floor := int64(0)
 	for i, r := range rules {
-		if c := s.clearedThrough(r.clearedKey(memberID)); i == 0 || c < floor {
+		if c := s.clearedThrough(r.clearedKey(memberID, now)); i == 0 || c < floor {
 			floor = c
 		}
 	}
@@ -218,7 +220,7 @@ func (s *Service) ObserveSpend(ctx context.Context, memberID int64) ([]Flag, err
 		if len(cycles) < r.MinTimes {
 			// Every cycle through the newest spend read is counted: a
 			// later spend reads the window again only for a new one.
-			s.decided(r.clearedKey(memberID), newestSpend(entries))
+			s.decided(r.clearedKey(memberID, now), newestSpend(entries))
 			continue
 		}
 		ev, _ := json.Marshal(launderingEvidence{MemberID: memberID, MaxMinutes: r.MaxMinutes, MinPoints: r.MinPoints, Cycles: cycles})
@@ -254,7 +256,7 @@ func oldestFirst(newest []ledger.Entry) []ledger.Entry {
 func (s *Service) mayHaveNewCycle(ctx context.Context, memberID int64, rules []Rule, now time.Time, page []ledger.Entry) (bool, error) {
 	for _, r := range rules {
 		for _, c := range r.Cycles(page, r.launderWindow(now)) {
-			if c.spendID > s.clearedThrough(r.clearedKey(memberID)) {
+			if c.spendID > s.clearedThrough(r.clearedKey(memberID, now)) {
 				return true, nil
 			}
 		}
@@ -282,7 +284,7 @@ func (s *Service) mayHaveNewCycle(ctx context.Context, memberID int64, rules []R
 			}
 		}
 		if first == nil || r.earning(*first) || first.CreatedAt.Before(r.launderWindow(now)) ||
-			first.ID <= s.clearedThrough(r.clearedKey(memberID)) {
+			first.ID <= s.clearedThrough(r.clearedKey(memberID, now)) {
 			continue
 		}
 		b, err := s.Journal.Boundary(ctx, memberID, page[0].ID, r.MinPoints)
@@ -299,7 +301,7 @@ func (s *Service) mayHaveNewCycle(ctx context.Context, memberID int64, rules []R
 	// No spend of the page ends a cycle of any rule: a later page that
 	// starts with one of them needs no boundary read for it.
 	for _, r := range rules {
-		s.decided(r.clearedKey(memberID), lastSpend)
+		s.decided(r.clearedKey(memberID, now), lastSpend)
 	}
 	return false, nil
 }
@@ -324,10 +326,12 @@ func newestSpend(entries []ledger.Entry) int64 {
 	return 0
 }
 
-// clearedKey names the member's spends known to end no cycle of r (the
-// rule's settings in it: an edit starts again).
-func (r Rule) clearedKey(memberID int64) string {
-	return fmt.Sprintf("%s|%d|%d|%d", r.Name, r.MinPoints, r.MaxMinutes, memberID)
+// clearedKey names the member's spends decided for r in the window of
+// now: the rule's settings and the window are in it, so an edit of the
+// rule, or a spend evaluated in the next window before a slow evaluation
+// of this one ends, starts again.
+func (r Rule) clearedKey(memberID int64, now time.Time) string {
+	return fmt.Sprintf("%s|%d|%d|%d|%d|%d|%d", r.Name, r.MinPoints, r.MaxMinutes, r.MinTimes, r.WindowHours, r.launderWindow(now).Unix(), memberID)
 }
 
 // clearedThrough is the newest spend this instance has decided for the

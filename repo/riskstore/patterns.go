@@ -43,6 +43,10 @@ type firstPageKey struct {
 // than a short one.
 func (j *Journal) Recent(ctx context.Context, memberID int64, since time.Time, fromID int64, limit int) ([]ledger.Entry, error) {
 	var out []ledger.Entry
+	if j.DB.IsPortable() {
+		// A later commit may have a lower id: read from the newest on.
+		fromID = 0
+	}
 	before, page := int64(0), min(firstPage, limit)
 	if fromID > 0 {
 		page = limit // what came after a known entry: usually a few
