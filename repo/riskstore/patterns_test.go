@@ -525,6 +525,7 @@ func TestRiskPointsLaunderingPageReachesTheDecidedSpend(t *testing.T) {
 // until released.
 type pausing struct {
 	risk.Journal
+	once             sync.Once
 	entered, release chan struct{}
 }
 
@@ -532,10 +533,11 @@ type pauseKey struct{}
 
 func (p *pausing) Recent(ctx context.Context, m int64, since time.Time, from int64, limit int) ([]ledger.Entry, error) {
 	got, err := p.Journal.Recent(ctx, m, since, from, limit)
-	if ctx.Value(pauseKey{}) != nil && p.entered != nil {
-		close(p.entered)
-		p.entered = nil
-		<-p.release
+	if ctx.Value(pauseKey{}) != nil {
+		p.once.Do(func() {
+			close(p.entered)
+			<-p.release
+		})
 	}
 	return got, err
 }
