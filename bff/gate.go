@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
@@ -20,47 +21,101 @@ import (
 // next request; each request moves it one interval (a minute ÷ the limit)
 // further, and a request that would move it more than a minute past now
 // waits. A full minute's limit may come at once (the burst), then one
-// request per interval.
+// request per interval. A hot key takes several cells at once and spends
+// them without Redis (leases.go).
 //
-// gcraScript: KEYS the bucket; ARGV the interval and the burst span (µs).
-// Returns 0 when the request may pass (and takes its place), else the µs
-// to wait.
+// gcraScript: KEYS the bucket; ARGV the interval and the burst span (µs),
+// and the cells asked for (at least 1). Returns {cells, 0}: the cells
+// taken, at least 1 and at most those that fit, the request's own among
+// them; or {0, µs} when not even one fits: the µs to wait.
 var gcraScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
-local nxt = tat + tonumber(ARGV[1])
-local wait = nxt - now - tonumber(ARGV[2])
-if wait > 0 then return math.ceil(wait) end
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local fit = math.floor((now + burst - tat) / interval)
+if fit < 1 then return {0, math.ceil(tat + interval - now - burst)} end
+local k = math.min(tonumber(ARGV[3]), fit)
+local nxt = tat + k * interval
 redis.call('SET', KEYS[1], string.format('%d', nxt), 'PX', math.ceil((nxt - now) / 1000))
-return 0
+return {k, 0}
 `)
 
 // minuteUS is the span every limit is stated over.
 const minuteUS = 60_000_000
 
-// limit is one per-minute rate limit on keys under prefix.
+// limit is one per-minute rate limit on keys under prefix, with the cells
+// its hot keys have leased.
 type limit struct {
 	prefix    string
 	perMinute int
+	leases    *leases
 }
 
-// queue adds the check of key to pipe.
-func (l limit) queue(ctx context.Context, pipe redis.Pipeliner, key string) *redis.Cmd {
-	interval := minuteUS / int64(l.perMinute)
+func newLimit(prefix string, perMinute int) limit {
+	return limit{prefix: prefix, perMinute: perMinute, leases: newLeases(perMinute)}
+}
+
+// check is one request's check of a limit: passed by a leased cell, or
+// asked of Redis by the script queued in a pipeline.
+type check struct {
+	l      limit
+	key    string
+	ask    int64 // cells to ask for; 0 when leased
+	cmd    *redis.Cmd
+	leased bool
+}
+
+// check counts a request of key and spends a leased cell on it if the key
+// has one.
+func (l limit) check(key string) *check {
+	leased, ask := l.leases.take(key, time.Now())
+	return &check{l: l, key: key, ask: ask, leased: leased}
+}
+
+// queue adds the script to pipe unless a leased cell passed the request.
+func (c *check) queue(ctx context.Context, pipe redis.Pipeliner) {
+	if c.leased {
+		return
+	}
+	interval := minuteUS / int64(c.l.perMinute)
 	if interval < 1 {
 		interval = 1
 	}
-	return gcraScript.EvalSha(ctx, pipe, []string{l.prefix + key}, interval, interval*int64(l.perMinute))
+	c.cmd = gcraScript.EvalSha(ctx, pipe, []string{c.l.prefix + c.key}, interval, interval*int64(c.l.perMinute), c.ask)
+}
+
+// waited reads the check's answer and keeps what it leased: ok false when
+// the request must wait (secs to wait, at least 1); an error (Redis
+// unreachable) lets the request through.
+func (c *check) waited() (secs int, ok bool) {
+	if c == nil || c.leased {
+		return 0, true
+	}
+	var got []int64
+	var err error
+	if c.cmd != nil {
+		got, err = c.cmd.Int64Slice()
+	}
+	if c.cmd == nil || err != nil || len(got) != 2 {
+		c.l.leases.got(c.key, c.ask, 0, time.Now())
+		return 0, true
+	}
+	c.l.leases.got(c.key, c.ask, got[0], time.Now())
+	if got[0] >= 1 || got[1] <= 0 {
+		return 0, true
+	}
+	return max(1, int((got[1]+999_999)/1_000_000)), false
 }
 
 // runLimits sends pipe (loading the script once if Redis lost it).
 func runLimits(ctx context.Context, rdb redis.UniversalClient, build func(redis.Pipeliner)) error {
 	pipe := rdb.Pipeline()
 	build(pipe)
-	_, err := pipe.Exec(ctx)
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+	cmds, err := pipe.Exec(ctx)
+	if noScript(cmds) {
 		if err := gcraScript.Load(ctx, rdb).Err(); err != nil {
 			return err
 		}
@@ -71,14 +126,17 @@ func runLimits(ctx context.Context, rdb redis.UniversalClient, build func(redis.
 	return err
 }
 
-// waited reads a limit's answer: ok false when the request must wait
-// (secs to wait, at least 1); an error lets the request through.
-func waited(cmd *redis.Cmd) (secs int, ok bool) {
-	us, err := cmd.Int64()
-	if err != nil || us <= 0 {
-		return 0, true
+// noScript reports whether a command of cmds found the script gone. Not
+// only the first error says so: Exec returns the first command's error,
+// and a denylist GET before the script answers redis.Nil, which let the
+// script's NOSCRIPT pass for an answer and the request through uncounted.
+func noScript(cmds []redis.Cmder) bool {
+	for _, c := range cmds {
+		if err := c.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			return true
+		}
 	}
-	return max(1, int((us+999_999)/1_000_000)), false
+	return false
 }
 
 func tooMany(c *gin.Context, secs int) {
@@ -96,11 +154,13 @@ func rateLimit(rdb redis.UniversalClient, l limit, keyOf func(*gin.Context) stri
 			c.Next()
 			return
 		}
-		var cmd *redis.Cmd
-		if err := runLimits(c.Request.Context(), rdb, func(p redis.Pipeliner) { cmd = l.queue(c.Request.Context(), p, k) }); err != nil {
-			slog.WarnContext(c.Request.Context(), "rate limiter unavailable", "err", err.Error())
+		ck := l.check(k)
+		if !ck.leased {
+			if err := runLimits(c.Request.Context(), rdb, func(p redis.Pipeliner) { ck.queue(c.Request.Context(), p) }); err != nil {
+				slog.WarnContext(c.Request.Context(), "rate limiter unavailable", "err", err.Error())
+			}
 		}
-		if secs, ok := waited(cmd); !ok {
+		if secs, ok := ck.waited(); !ok {
 			tooMany(c, secs)
 			return
 		}
@@ -132,7 +192,11 @@ func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, 
 		if bearer && raw != "" {
 			cl, authErr = tokens.Verify(raw, audience)
 		}
-		var ipCmd, callerCmd *redis.Cmd
+		ipCheck := byIP.check(c.ClientIP())
+		var callerCheck *check
+		if authErr == nil {
+			callerCheck = byCaller.check(audience + ":" + cl.Subject)
+		}
 		var fetched func(*gin.Context)
 		var denyCmds []*redis.StringCmd
 		var ids []string
@@ -140,7 +204,7 @@ func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, 
 			ids = session.DenyIDs(cl.Sid, cl.ID)
 		}
 		err := runLimits(ctx, rdb, func(p redis.Pipeliner) {
-			ipCmd = byIP.queue(ctx, p, c.ClientIP())
+			ipCheck.queue(ctx, p)
 			if authErr != nil {
 				return
 			}
@@ -155,7 +219,7 @@ func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, 
 					denyCmds = append(denyCmds, p.Get(ctx, k))
 				}
 			}
-			callerCmd = byCaller.queue(ctx, p, audience+":"+cl.Subject)
+			callerCheck.queue(ctx, p)
 			if pf := prefetch[c.FullPath()]; pf != nil {
 				fetched = pf(ctx, p, cl.SubjectID())
 			}
@@ -166,7 +230,7 @@ func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, 
 		if err != nil {
 			slog.WarnContext(ctx, "rate limiter unavailable", "err", err.Error())
 		}
-		if secs, ok := waited(ipCmd); !ok {
+		if secs, ok := ipCheck.waited(); !ok {
 			tooMany(c, secs)
 			return
 		}
@@ -178,7 +242,7 @@ func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, 
 			web.Fail(c, err)
 			return
 		}
-		if secs, ok := waited(callerCmd); !ok {
+		if secs, ok := callerCheck.waited(); !ok {
 			tooMany(c, secs)
 			return
 		}

@@ -107,8 +107,8 @@ func NewRouter(d Deps) *gin.Engine {
 		r.Any("/_sim/*path", gin.WrapH(d.Simulator))
 	}
 
-	ipLimit := limit{prefix: d.RedisKey + "rl:ip:", perMinute: d.PerIP}
-	callerLimit := limit{prefix: d.RedisKey + "rl:sub:", perMinute: d.PerMember}
+	ipLimit := newLimit(d.RedisKey+"rl:ip:", d.PerIP)
+	callerLimit := newLimit(d.RedisKey+"rl:sub:", d.PerMember)
 	byIP := rateLimit(d.Redis, ipLimit, func(c *gin.Context) string { return c.ClientIP() })
 	// Authenticated routes: the per-IP limit, the token, the session and
 	// the per-caller limit in one Redis round trip (gate.go).

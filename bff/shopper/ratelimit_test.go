@@ -4,7 +4,12 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2/server"
 
 	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
@@ -78,5 +83,95 @@ func TestGateAfterRedisLostItsScripts(t *testing.T) {
 		if r := h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(gone)...); r.Status != http.StatusUnauthorized {
 			t.Fatalf("round %d: a logged-out session after SCRIPT FLUSH: %d %s", i, r.Status, r.Body)
 		}
+	}
+}
+
+// TestHotMemberSpendsLeasedCells: a member whose client calls again and
+// again takes several cells of its bucket per Redis script and spends
+// them without Redis, and its limit still holds exactly: never more than
+// the limit passes (cells are taken from the bucket before they are
+// used), the rest is refused with a Retry-After, and another member and a
+// member calling now and then are unaffected. On the in-process Redis the
+// scripts are counted: far fewer than the requests.
+func TestHotMemberSpendsLeasedCells(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t, func(c *configs.Config) {
+		c.RateLimit.PerMemberPerMinute = 200 // leases of up to 10 cells
+		c.RateLimit.PerIPPerMinute = 100_000
+	})
+	var scripts atomic.Int64
+	if h.Env.Mini != nil {
+		h.Env.Mini.Server().SetPreHook(func(_ *server.Peer, cmd string, _ ...string) bool {
+			if strings.EqualFold(cmd, "EVALSHA") || strings.EqualFold(cmd, "EVAL") {
+				scripts.Add(1)
+			}
+			return false
+		})
+	}
+	hot, _, _ := h.Login(apptest.UniqueUser("lease-hot"))
+	other, _, _ := h.Login(apptest.UniqueUser("lease-other"))
+	passed, refused := 0, 0
+	start := time.Now()
+	for i := 0; i < 260; i++ {
+		switch r := h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(hot)...); r.Status {
+		case http.StatusOK:
+			passed++
+		case http.StatusTooManyRequests:
+			refused++
+			if r.Header.Get("Retry-After") == "" {
+				t.Fatalf("request %d refused without Retry-After", i+1)
+			}
+		default:
+			t.Fatalf("request %d: %d %s", i+1, r.Status, r.Body)
+		}
+	}
+	// The bucket refills a cell every 300 ms while the loop runs. A lease
+	// lapses unused only if the member stops for 100 ms between requests;
+	// a slow machine may see one or two.
+	most := 200 + int(time.Since(start)/(300*time.Millisecond)) + 1
+	if passed > most || passed < 180 || refused != 260-passed {
+		t.Fatalf("%d passed and %d refused of 260 at 200 a minute; want at most %d passed, the rest refused", passed, refused, most)
+	}
+	if h.Env.Mini != nil {
+		// Two limits a request (address and member) would be 520 scripts.
+		if n := scripts.Load(); n > 200 {
+			t.Fatalf("260 requests of one member sent %d rate-limit scripts; want leases to spare most", n)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if r := h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(other)...); r.Status != http.StatusOK {
+			t.Fatalf("another member, request %d: %d %s", i+1, r.Status, r.Body)
+		}
+	}
+}
+
+// TestGateFindsTheScriptGoneBehindALeasedAddress: when the address's
+// cells are leased, the gate's pipeline starts with the session's
+// denylist reads, whose "not set" (redis.Nil) is the first error Exec
+// reports. A Redis that lost the script must still be noticed from the
+// member's check further on, the script loaded and the check counted: the
+// member's limit holds across SCRIPT FLUSHes.
+func TestGateFindsTheScriptGoneBehindALeasedAddress(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t, func(c *configs.Config) {
+		c.RateLimit.PerMemberPerMinute = 5
+		c.RateLimit.PerIPPerMinute = 100_000 // the address leases its cells
+	})
+	tok, _, _ := h.Login(apptest.UniqueUser("noscript-leased"))
+	passed := 0
+	for i := 0; i < 9; i++ {
+		if err := h.Env.Redis.C.ScriptFlush(context.Background()).Err(); err != nil {
+			t.Fatal(err)
+		}
+		switch r := h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(tok)...); r.Status {
+		case http.StatusOK:
+			passed++
+		case http.StatusTooManyRequests:
+		default:
+			t.Fatalf("request %d: %d %s", i+1, r.Status, r.Body)
+		}
+	}
+	if passed != 5 {
+		t.Fatalf("%d of 9 requests passed a limit of 5 a minute with the script flushed before each; want 5", passed)
 	}
 }
