@@ -392,6 +392,18 @@ func (j *fullReads) Recent(ctx context.Context, memberID int64, since time.Time,
 	return got, err
 }
 
+// launderingCounted is a fixture with only the laundering rule on, its
+// journal's reads counted, and a member.
+func launderingCounted(t *testing.T) (*fixture, *ledger.Service, *fullReads, int64) {
+	t.Helper()
+	f := newFixture(t)
+	l := f.ledger()
+	f.onlyRule(t, "points_laundering", nil)
+	j := &fullReads{Journal: f.svc.Journal}
+	f.svc.Journal = j
+	return f, l, j, f.member(t, "")
+}
+
 // A spend reads the rest of the window only when it may have made a new
 // cycle. A member drawing again and again (spends of 1 point, small
 // prizes between them) reads one page and one boundary per spend; a
@@ -400,12 +412,7 @@ func (j *fullReads) Recent(ctx context.Context, memberID int64, since time.Time,
 // read once: the spends it decided are not decided again.
 func TestRiskPointsLaunderingReadsTheWindowOnlyForANewCycle(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	l := f.ledger()
-	f.onlyRule(t, "points_laundering", nil)
-	j := &fullReads{Journal: f.svc.Journal}
-	f.svc.Journal = j
-	m := f.member(t, "")
+	f, l, j, m := launderingCounted(t)
 	earn(t, l, m, 50)
 	f.clock.Advance(time.Hour) // the seed is long spent
 	for range 60 {
@@ -450,12 +457,7 @@ func TestRiskPointsLaunderingReadsTheWindowOnlyForANewCycle(t *testing.T) {
 // cycles still flag the member.
 func TestRiskPointsLaunderingCountsACycleOnce(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	l := f.ledger()
-	f.onlyRule(t, "points_laundering", nil)
-	j := &fullReads{Journal: f.svc.Journal}
-	f.svc.Journal = j
-	m := f.member(t, "")
+	f, l, j, m := launderingCounted(t)
 	earn(t, l, m, 500)
 	for range 40 { // behind more than a page of small earnings
 		earn(t, l, m, 5)
@@ -494,12 +496,7 @@ func TestRiskPointsLaunderingCountsACycleOnce(t *testing.T) {
 // (each was a statement of its own, for every evaluation of a hot member).
 func TestRiskPointsLaunderingPageReachesTheDecidedSpend(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	l := f.ledger()
-	f.onlyRule(t, "points_laundering", nil)
-	j := &fullReads{Journal: f.svc.Journal}
-	f.svc.Journal = j
-	m := f.member(t, "")
+	f, l, j, m := launderingCounted(t)
 	earn(t, l, m, 50)
 	f.clock.Advance(time.Hour)
 	spend(t, f, l, m, 1) // decided: the window is short
