@@ -230,8 +230,12 @@ func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, 
 		if err != nil {
 			slog.WarnContext(ctx, "rate limiter unavailable", "err", err.Error())
 		}
-		if secs, ok := ipCheck.waited(); !ok {
-			tooMany(c, secs)
+		// Both answers are read before either refuses: a check that asked
+		// for a lease must learn what Redis gave it.
+		ipSecs, ipOK := ipCheck.waited()
+		callerSecs, callerOK := callerCheck.waited()
+		if !ipOK {
+			tooMany(c, ipSecs)
 			return
 		}
 		if authErr != nil {
@@ -242,8 +246,8 @@ func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, 
 			web.Fail(c, err)
 			return
 		}
-		if secs, ok := callerCheck.waited(); !ok {
-			tooMany(c, secs)
+		if !callerOK {
+			tooMany(c, callerSecs)
 			return
 		}
 		web.SetClaims(c, cl)
