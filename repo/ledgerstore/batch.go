@@ -225,10 +225,8 @@ func (s *Store) lockReads(members []int64, withLots map[int64]bool) (*prelocked,
 // UNION ALL: a join of the members (JSON_TABLE) against the lots left the
 // server one way in, every active lot of each member by member_id, and a
 // member with hundreds of lots had all of them examined for the few read.
-// The bound is written as two ranges (before the hint's expiry; at it, up
-// to its id): as expires_at <= e AND (…), lots that all expire at the end
-// of one day (a year's points) were one range of every lot of the member
-// (ICP: 152 index entries examined for 4; now 4).
+// The bound is throughKey's two ranges (ICP on a member with 152 lots of
+// one expiry: 152 index entries examined for 4 before; now 4).
 func (s *Store) activeLotsRead(members []int64, hints map[int64]ledger.LotKey) lockRead {
 	var q strings.Builder
 	args := make([]any, 0, 4*len(members))
@@ -240,8 +238,8 @@ func (s *Store) activeLotsRead(members []int64, hints map[int64]ledger.LotKey) l
 			WHERE l.member_id = ? AND l.state = 'active' AND l.remaining > 0`)
 		args = append(args, m)
 		if h, ok := hints[m]; ok {
-			q.WriteString(` AND (l.expires_at < ? OR (l.expires_at = ? AND l.id <= ?))`)
-			args = append(args, h.ExpiresAt.UTC(), h.ExpiresAt.UTC(), h.ID)
+			q.WriteString(` AND ` + throughKey)
+			args = append(args, keyArgs(h)...)
 		}
 		q.WriteByte(')')
 	}

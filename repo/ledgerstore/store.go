@@ -226,9 +226,19 @@ func (s *Store) UpdateAccount(ctx context.Context, memberID int64, withLots bool
 // liveLots is the condition of ledger.Store.LiveLots on table alias l.
 const liveLots = "(l.state = 'pending' OR (l.state = 'active' AND l.remaining > 0))"
 
+// throughKey is the lots of alias l up to a first-to-expire key, its
+// arguments keyArgs: two ranges of idx_ledger_lots_member (before the
+// key's expiry; at it, up to its id), not expires_at <= e AND (…), which
+// for lots that all expire at the end of one day (a year's points) was
+// one range over every lot of the member.
+const throughKey = "(l.expires_at < ? OR (l.expires_at = ? AND l.id <= ?))"
+
+// keyArgs are the arguments of throughKey (and of the read on after a key).
+func keyArgs(k ledger.LotKey) []any { return []any{k.ExpiresAt.UTC(), k.ExpiresAt.UTC(), k.ID} }
+
 // boundedLive is liveLots with the active lots only up to a first-to-expire
-// key (expires_at, expires_at, id).
-const boundedLive = "(l.state = 'pending' OR (l.state = 'active' AND l.remaining > 0 AND (l.expires_at < ? OR (l.expires_at = ? AND l.id <= ?))))"
+// key (keyArgs).
+const boundedLive = "(l.state = 'pending' OR (l.state = 'active' AND l.remaining > 0 AND " + throughKey + "))"
 
 // boundedUnion is lockAccount's read of a member up to a hint on MySQL:
 // the account with its pending lots, then its active lots up to the hint
@@ -237,17 +247,14 @@ const boundedLive = "(l.state = 'pending' OR (l.state = 'active' AND l.remaining
 // member by member_id: a member with 1,000 lots had all of them examined
 // (ANALYZE: 1,000 rows for 4, 0.9 ms) on every spend. Servers with
 // JSON_TABLE (MySQL 8, MariaDB ≥ 10.6) take parenthesized locking SELECTs
-// in a UNION; elsewhere (TiDB, Portable) the one join stays. The bound is
-// two ranges of the index (before the hint's expiry; at it, up to its id),
-// not expires_at <= e AND (…): lots that all expire at the end of one day
-// were otherwise one range of every lot of the member.
+// in a UNION; elsewhere (TiDB, Portable) the one join stays.
 const boundedUnion = `(SELECT ` + accountCols + `, ` + lotCols + `
 		FROM ledger_accounts a LEFT JOIN ledger_lots l ON l.member_id = a.member_id AND l.state = 'pending'
 		WHERE a.member_id = ? FOR UPDATE)
 	UNION ALL
 	(SELECT ` + accountCols + `, ` + lotCols + `
 		FROM ledger_accounts a JOIN ledger_lots l FORCE INDEX (idx_ledger_lots_member) ON l.member_id = a.member_id
-			AND l.state = 'active' AND l.remaining > 0 AND (l.expires_at < ? OR (l.expires_at = ? AND l.id <= ?))
+			AND l.state = 'active' AND l.remaining > 0 AND ` + throughKey + `
 		WHERE a.member_id = ? FOR UPDATE)
 	ORDER BY expires_at, id`
 
@@ -277,7 +284,7 @@ func (s *Store) lockAccount(ctx context.Context, memberID int64, withLots bool) 
 		case !known:
 			on, page = "l.state = 'pending'", true
 		case cuts:
-			on, args = boundedLive, []any{key.ExpiresAt.UTC(), key.ExpiresAt.UTC(), key.ID, memberID}
+			on, args = boundedLive, append(keyArgs(key), memberID)
 			read.Through = &key
 		default:
 			full = true
@@ -286,7 +293,7 @@ func (s *Store) lockAccount(ctx context.Context, memberID int64, withLots bool) 
 		FROM ledger_accounts a LEFT JOIN ledger_lots l ON l.member_id = a.member_id AND ` + on + `
 		WHERE a.member_id = ? ORDER BY l.expires_at, l.id`
 		if read.Through != nil && s.DB.Dialect() == repo.MySQL && s.DB.JSONTable() {
-			q, args = boundedUnion, []any{memberID, read.Through.ExpiresAt.UTC(), read.Through.ExpiresAt.UTC(), read.Through.ID, memberID}
+			q, args = boundedUnion, append(append([]any{memberID}, keyArgs(*read.Through)...), memberID)
 		}
 	}
 	if s.DB.Dialect() == repo.MySQL && q != boundedUnion {
@@ -352,7 +359,7 @@ func (s *Store) activePage(ctx context.Context, memberID int64, after *ledger.Lo
 	if after != nil {
 		s.pagesOn.Add(1)
 		q += ` AND (l.expires_at > ? OR (l.expires_at = ? AND l.id > ?))`
-		args = append(args, after.ExpiresAt.UTC(), after.ExpiresAt.UTC(), after.ID)
+		args = append(args, keyArgs(*after)...)
 	}
 	q += ` ORDER BY l.expires_at, l.id LIMIT ?`
 	args = append(args, limit)
