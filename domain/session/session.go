@@ -85,16 +85,18 @@ func (s *Service) Check(ctx context.Context, sid, jti string) error {
 }
 
 // DenyIDs are the denylist ids an access token of session sid with id jti
-// is refused by (either empty when the token has none).
+// is refused by: its session's when it has one (End denies a session, and
+// never the token of a session on its own), else its own id; none when it
+// has neither. One decision for End and for every check, so a check reads
+// no key that End never writes.
 func DenyIDs(sid, jti string) []string {
-	ids := make([]string, 0, 2)
-	if sid != "" {
-		ids = append(ids, "s:"+sid)
+	switch {
+	case sid != "":
+		return []string{"s:" + sid}
+	case jti != "":
+		return []string{"j:" + jti}
 	}
-	if jti != "" {
-		ids = append(ids, "j:"+jti)
-	}
-	return ids
+	return nil
 }
 
 // Closed is Check's error for a session that was ended.
@@ -104,11 +106,10 @@ func Closed() error { return errClosed }
 // for a token without a session, that one token (jti): a console sign-out.
 func (s *Service) End(ctx context.Context, sid, jti string) error {
 	until := s.Clock.Now().Add(s.AccessTTL)
-	switch {
-	case sid != "":
-		return s.Denylist.Deny(ctx, "s:"+sid, until)
-	case jti != "":
-		return s.Denylist.Deny(ctx, "j:"+jti, until)
+	for _, id := range DenyIDs(sid, jti) {
+		if err := s.Denylist.Deny(ctx, id, until); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -119,7 +120,7 @@ func (s *Service) closeFamily(ctx context.Context, family string, now time.Time)
 	if err := s.Store.RevokeFamily(ctx, family, now); err != nil {
 		return err
 	}
-	return s.Denylist.Deny(ctx, "s:"+family, now.Add(s.AccessTTL))
+	return s.Denylist.Deny(ctx, DenyIDs(family, "")[0], now.Add(s.AccessTTL))
 }
 
 var errInvalid = domain.Errorf(domain.Unauthorized, "refresh token invalid or expired; log in again")
