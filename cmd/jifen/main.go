@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jifen/jifen/cmd/jifen/app"
+	"github.com/jifen/jifen/cmd/jifen/logbuf"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/repo/schema"
 	"github.com/jifen/jifen/wechat/sim"
@@ -143,6 +144,10 @@ func (c *cli) config() (*configs.Config, *slog.Logger, error) {
 	return cfg, log, nil
 }
 
+// logEvery is how long serve keeps its info lines before writing them: a
+// process killed outright loses at most this much of its access log.
+const logEvery = 100 * time.Millisecond
+
 func (c *cli) serveCmd() *cobra.Command {
 	var addr string
 	cmd := &cobra.Command{
@@ -150,13 +155,19 @@ func (c *cli) serveCmd() *cobra.Command {
 		Short: "Run the HTTP service (embedded SQLite + Redis + WeChat simulator by default)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, log, err := c.config()
+			cfg, _, err := c.config()
 			if err != nil {
 				return err
 			}
 			if cmd.Flags().Changed("addr") {
 				cfg.Server.Addr = addr
 			}
+			// One access line a request: written together, not one
+			// write(2) each; warnings and errors at once (logbuf).
+			lw := logbuf.New(c.stderr, logEvery)
+			defer lw.Flush()
+			log := slog.New(logbuf.Handler(slog.NewJSONHandler(lw, nil), lw))
+			slog.SetDefault(log)
 			return status(serve(cmd.Context(), cfg, log))
 		},
 	}
