@@ -186,7 +186,7 @@ func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, 
 		ctx := c.Request.Context()
 		raw, bearer := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 		var cl *auth.Claims
-		var authErr error = domain.Errorf(domain.Unauthorized, "Authorization: Bearer <access token> required")
+		authErr := errNoBearer
 		if bearer && raw != "" {
 			cl, authErr = tokens.Verify(raw, audience)
 		}
@@ -255,6 +255,9 @@ func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, 
 		c.Next()
 	}
 }
+
+// errNoBearer answers an authenticated route called without a token.
+var errNoBearer error = domain.Errorf(domain.Unauthorized, "Authorization: Bearer <access token> required")
 
 // Prefetch queues a handler's Redis reads for the caller in the gate's
 // pipeline; done (nil: nothing queued) hands them to the handler.

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -32,10 +33,10 @@ type Tokens struct {
 	TTL    time.Duration
 	Clock  domain.Clock
 
-	// verified remembers tokens whose signature, issuer and audience were
-	// checked (by audience + raw token), so a client's every request with
-	// the same token does not parse and hash it again; expiry is checked
-	// on every request. At most verifiedMax entries: when full it starts
+	// verified remembers tokens whose signature and issuer were checked
+	// (by the raw token), so a client's every request with the same token
+	// does not parse and hash it again; the audience and the expiry are
+	// checked on every request. At most verifiedMax entries: when full it starts
 	// over.
 	mu       sync.Mutex
 	verified map[string]*Claims
@@ -103,15 +104,16 @@ var errToken = domain.Errorf(domain.Unauthorized, "access token missing, invalid
 // Verify checks raw for audience and returns its claims. Any failure is an
 // Unauthorized *domain.Error that says nothing about which check failed.
 func (t *Tokens) Verify(raw, audience string) (*Claims, error) {
-	key := audience + " " + raw
 	t.mu.Lock()
-	c, ok := t.verified[key]
+	c, ok := t.verified[raw]
 	t.mu.Unlock()
 	if ok {
-		// The same checks jwt.WithExpirationRequired and the time
-		// function made: expired at exp, not before nbf.
+		// The same checks jwt.WithAudience, jwt.WithExpirationRequired
+		// and the time function made: for this audience, expired at exp,
+		// not before nbf.
 		now := t.Clock.Now()
-		if !now.Before(c.ExpiresAt.Time) || (c.NotBefore != nil && now.Before(c.NotBefore.Time)) {
+		if !slices.Contains(c.Audience, audience) || !now.Before(c.ExpiresAt.Time) ||
+			(c.NotBefore != nil && now.Before(c.NotBefore.Time)) {
 			return nil, errToken
 		}
 		return c, nil
@@ -124,7 +126,7 @@ func (t *Tokens) Verify(raw, audience string) (*Claims, error) {
 	if t.verified == nil || len(t.verified) >= verifiedMax {
 		t.verified = make(map[string]*Claims, 64)
 	}
-	t.verified[key] = c
+	t.verified[raw] = c
 	t.mu.Unlock()
 	return c, nil
 }

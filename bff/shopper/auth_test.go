@@ -117,6 +117,13 @@ func TestAccessTokenChecks(t *testing.T) {
 			}
 		})
 	}
+	// The shopper's token, verified (and remembered) above, is still
+	// refused where another audience is required.
+	for _, path := range []string{"/api/v1/guide/me", "/api/v1/console/audit"} {
+		if r := h.Do("GET", path, nil, apptest.Auth(access)...); r.Status != 401 || r.ErrorCode() != "UNAUTHORIZED" {
+			t.Fatalf("a shopper's verified token on %s: %d %s, want 401", path, r.Status, r.Body)
+		}
+	}
 	h.Clock.Advance(16 * time.Minute)
 	if r := h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(access)...); r.Status != 401 {
 		t.Fatalf("token older than 15 minutes accepted: %d", r.Status)
