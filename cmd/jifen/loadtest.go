@@ -16,7 +16,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/spf13/cobra"
 
 	"github.com/jifen/jifen/cmd/jifen/loadgen"
@@ -35,6 +34,10 @@ type loadOptions struct {
 	duration                            time.Duration
 	members                             int
 	hotLots                             int
+	// hello is where the hello-world baseline runs: "process" (its own,
+	// as serve is: exe hello-world, exe defaulting to this executable)
+	// or "inline" (in this process, sharing its runtime with the clients).
+	hello, exe string
 }
 
 func (c *cli) loadtestCmd() *cobra.Command {
@@ -45,9 +48,10 @@ func (c *cli) loadtestCmd() *cobra.Command {
 		Long: `loadtest drives a running jifen serve over HTTP as its clients do: shoppers
 logged in through the WeChat simulator (so the server needs wechat.simulator),
 a console user and the signed order webhook. Each scenario runs at each client
-count beside two baselines measured in the same run: a Gin hello-world served
-by this process (for reads) and single-row autocommit INSERTs on the database
-(for writes). Each ratio is to its baseline measured again, for half the
+count beside two baselines measured in the same run: a Gin hello-world (for
+reads), a server process of its own as serve is (--hello inline serves it from
+this process instead), and single-row autocommit INSERTs on the database (for
+writes). Each ratio is to its baseline measured again, for half the
 duration, just before the scenario; the line under the table gives their
 spread. Raise the server's rate limits first, or most answers are 429:
 
@@ -83,20 +87,22 @@ Scenarios: ` + strings.Join(loadScenarios, ", ") + `.`,
 	f.StringVar(&o.clients, "clients", "16,64", "comma-separated client `counts`")
 	f.DurationVar(&o.duration, "duration", 10*time.Second, "how long each scenario runs at each client count")
 	f.IntVar(&o.members, "members", 200, "shoppers logged in for the member scenarios")
+	f.StringVar(&o.hello, "hello", "process", "where the hello-world baseline runs: `process` (a server process of its own, as serve is) or inline (in the load generator's process, the method of the figures before 2026-12-07 14:00 UTC)")
 	f.IntVar(&o.hotLots, "hot-lots", 1, "lots the hot member's points come in (hot-adjust, hot-draw): 1,000 checks that one member's spends stay as fast with many lots")
 	return cmd
 }
 
 // loadRun is the state the scenarios share.
 type loadRun struct {
-	t        *loadgen.Target
-	run      string // makes names unique per run
-	console  string // console token
-	shoppers []loadgen.Shopper
-	lottery  int64
-	hello    string // base URL of the hello-world
-	raw      *repo.DB
-	rawDir   string // the SQLite baseline's folder, removed at the end
+	t         *loadgen.Target
+	run       string // makes names unique per run
+	console   string // console token
+	shoppers  []loadgen.Shopper
+	lottery   int64
+	hello     string // base URL of the hello-world
+	stopHello func() // ends the hello-world's process
+	raw       *repo.DB
+	rawDir    string // the SQLite baseline's folder, removed at the end
 }
 
 func runLoadtest(ctx context.Context, out io.Writer, o loadOptions) error {
@@ -121,6 +127,11 @@ func runLoadtest(ctx context.Context, out io.Writer, o loadOptions) error {
 	}
 	if o.members < 1 {
 		return fmt.Errorf("--members must be at least 1")
+	}
+	switch o.hello {
+	case "", "process", "inline":
+	default:
+		return fmt.Errorf("--hello: want process or inline, not %q", o.hello)
 	}
 	user, pass, ok := strings.Cut(o.console, ":")
 	if !ok {
@@ -248,16 +259,26 @@ func contains(list []string, s string) bool {
 }
 
 func (r *loadRun) setup(ctx context.Context, user, pass string, o loadOptions, scenarios []string) error {
-	if contains(scenarios, "hello") {
-		gin.SetMode(gin.ReleaseMode)
-		e := gin.New()
-		e.GET("/hello", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"hello": "world"}) })
+	if contains(scenarios, "hello") && o.hello == "inline" {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
 		}
-		go http.Serve(ln, e) //nolint:errcheck // ends with the process
+		go http.Serve(ln, helloEngine()) //nolint:errcheck // ends with the process
 		r.hello = "http://" + ln.Addr().String()
+	} else if contains(scenarios, "hello") {
+		exe := o.exe
+		if exe == "" {
+			var err error
+			if exe, err = os.Executable(); err != nil {
+				return fmt.Errorf("hello-world: %w", err)
+			}
+		}
+		url, stop, err := startHelloWorld(exe)
+		if err != nil {
+			return err
+		}
+		r.hello, r.stopHello = url, stop
 	}
 	if contains(scenarios, "raw") {
 		var err error
@@ -337,6 +358,9 @@ func (r *loadRun) setup(ctx context.Context, user, pass string, o loadOptions, s
 }
 
 func (r *loadRun) close() {
+	if r.stopHello != nil {
+		r.stopHello()
+	}
 	if r.raw != nil {
 		_ = r.raw.Conn(context.Background()).Exec("DROP TABLE IF EXISTS jifen_loadtest_raw").Error
 		_ = r.raw.Close()

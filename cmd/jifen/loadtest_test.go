@@ -20,6 +20,9 @@ func TestLoadtestMeasuresEveryScenario(t *testing.T) {
 		"JIFEN_RATE_LIMIT_PER_IP_PER_MINUTE=100000000", "JIFEN_RATE_LIMIT_PER_MEMBER_PER_MINUTE=100000000")
 	startJifen(t, addr, env, "serve")
 
+	// The hello-world runs as a process of its own: this test binary,
+	// standing in for jifen (TestMain).
+	t.Setenv("JIFEN_TEST_RUN_MAIN", "1")
 	var out bytes.Buffer
 	err := runLoadtest(context.Background(), &out, loadOptions{
 		url: "http://" + addr, console: "admin:admin123", webhookSecret: "jifen-dev-webhook-secret-NOT-FOR-PRODUCTION",
@@ -64,6 +67,7 @@ func TestLoadtestRefusesBadFlags(t *testing.T) {
 		{clients: "4", scenarios: "me", members: 0, console: "a:b"},
 		{clients: "4", scenarios: "me", members: 1, console: "nocolon"},
 		{clients: "4", scenarios: "me", members: 1, console: "a:b", hotLots: 100_001},
+		{clients: "4", scenarios: "hello", members: 1, console: "a:b", hello: "elsewhere"},
 	} {
 		var out bytes.Buffer
 		if err := runLoadtest(context.Background(), &out, o); err == nil {
