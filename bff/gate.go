@@ -63,9 +63,9 @@ func newLimit(prefix string, perMinute int) limit {
 type check struct {
 	l      limit
 	key    string
-	ask    int64 // cells to ask for; 0 when leased
+	ask    int64 // cells to ask for; 0: none (leased)
 	cmd    *redis.Cmd
-	leased bool
+	leased bool // a leased cell passed the request
 }
 
 // check counts a request of key and spends a leased cell on it if the key
@@ -75,9 +75,9 @@ func (l limit) check(key string) *check {
 	return &check{l: l, key: key, ask: ask, leased: leased}
 }
 
-// queue adds the script to pipe unless a leased cell passed the request.
+// queue adds the script to pipe when the check asks for cells.
 func (c *check) queue(ctx context.Context, pipe redis.Pipeliner) {
-	if c.leased {
+	if c.ask == 0 {
 		return
 	}
 	interval := minuteUS / int64(c.l.perMinute)
@@ -91,7 +91,7 @@ func (c *check) queue(ctx context.Context, pipe redis.Pipeliner) {
 // the request must wait (secs to wait, at least 1); an error (Redis
 // unreachable) lets the request through.
 func (c *check) waited() (secs int, ok bool) {
-	if c == nil || c.leased {
+	if c == nil || c.ask == 0 {
 		return 0, true
 	}
 	var got []int64
@@ -101,8 +101,8 @@ func (c *check) waited() (secs int, ok bool) {
 	if len(got) != 2 { // no answer: Redis unreachable
 		got = []int64{0, 0}
 	}
-	c.l.leases.got(c.key, c.ask, got[0], time.Now())
-	if got[0] >= 1 || got[1] <= 0 {
+	c.l.leases.got(c.key, c.ask, got[0], c.leased, time.Now())
+	if c.leased || got[0] >= 1 || got[1] <= 0 {
 		return 0, true
 	}
 	return max(1, int((got[1]+999_999)/1_000_000)), false
@@ -153,7 +153,7 @@ func rateLimit(rdb redis.UniversalClient, l limit, keyOf func(*gin.Context) stri
 			return
 		}
 		ck := l.check(k)
-		if !ck.leased {
+		if ck.ask > 0 {
 			if err := runLimits(c.Request.Context(), rdb, func(p redis.Pipeliner) { ck.queue(c.Request.Context(), p) }); err != nil {
 				slog.WarnContext(c.Request.Context(), "rate limiter unavailable", "err", err.Error())
 			}
