@@ -24,7 +24,7 @@ import (
 
 // leaseTTL is how long leased cells stay usable, and the slot over which
 // a key's requests are counted.
-const leaseTTL = 100 * time.Millisecond
+const leaseTTL = 500 * time.Millisecond
 
 // leaseMax caps the cells of one lease: at 10,000 requests a second, a
 // lease lasts a tenth of a second.
