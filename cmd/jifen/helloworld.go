@@ -37,14 +37,19 @@ func (c *cli) helloWorldCmd() *cobra.Command {
 				fmt.Fprintln(c.stderr, "jifen hello-world: no listener on file descriptor 3 (jifen loadtest starts this):", err)
 				return exitCode(1)
 			}
-			done := make(chan error, 1)
+			done := make(chan error, 2)
 			go func() { done <- http.Serve(ln, helloEngine()) }()
 			go func() {
 				_, _ = io.Copy(io.Discard, cmd.InOrStdin())
 				done <- nil
 			}()
-			if err := <-done; err != nil && !errors.Is(err, net.ErrClosed) {
-				return err
+			select {
+			case err := <-done:
+				if err != nil && !errors.Is(err, net.ErrClosed) {
+					fmt.Fprintln(c.stderr, "jifen hello-world:", err)
+					return exitCode(1)
+				}
+			case <-cmd.Context().Done(): // SIGINT, SIGTERM
 			}
 			return nil
 		},

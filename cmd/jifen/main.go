@@ -166,7 +166,7 @@ func (c *cli) serveCmd() *cobra.Command {
 			// One access line a request: written together, not one
 			// write(2) each; warnings and errors at once (logbuf).
 			lw := logbuf.New(c.stderr, logEvery)
-			defer lw.Flush()
+			defer lw.Close()
 			log := slog.New(logbuf.Handler(slog.NewJSONHandler(lw, nil), lw))
 			slog.SetDefault(log)
 			return status(serve(cmd.Context(), cfg, log))

@@ -24,6 +24,7 @@ type Writer struct {
 	mu      sync.Mutex
 	buf     []byte
 	pending bool // a flush is scheduled
+	closed  bool // Close was called: lines go straight to W
 }
 
 // New returns a Writer to w that writes its lines within every.
@@ -33,6 +34,9 @@ func New(w io.Writer, every time.Duration) *Writer { return &Writer{W: w, Every:
 func (b *Writer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.closed {
+		return b.W.Write(p)
+	}
 	b.buf = append(b.buf, p...)
 	if len(b.buf) >= flushAt {
 		return len(p), b.flushLocked()
@@ -49,6 +53,16 @@ func (b *Writer) Flush() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.pending = false
+	return b.flushLocked()
+}
+
+// Close writes what is kept, and every line written after it goes
+// straight to W: a handler still running when the process ends loses
+// nothing it logged after serve stopped.
+func (b *Writer) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
 	return b.flushLocked()
 }
 

@@ -88,3 +88,21 @@ func TestFullBufferIsWrittenAtOnce(t *testing.T) {
 		t.Fatalf("after Flush: %d writes, %d bytes; want 2 and every byte", len(got), total)
 	}
 }
+
+// TestLinesAfterCloseAreWrittenAtOnce: Close writes what is kept, and a
+// line logged later (a handler still running as the process ends) is
+// written as it comes, not kept for a flush that will not happen.
+func TestLinesAfterCloseAreWrittenAtOnce(t *testing.T) {
+	out := &writes{}
+	w := logbuf.New(out, time.Hour)
+	log := slog.New(logbuf.Handler(slog.NewJSONHandler(w, nil), w))
+	log.Info("kept")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	log.Info("late")
+	got := out.get()
+	if len(got) != 2 || !strings.Contains(got[0], `"kept"`) || !strings.Contains(got[1], `"late"`) {
+		t.Fatalf("writes %q; want the kept line at Close, then the late one at once", got)
+	}
+}
