@@ -181,7 +181,8 @@ func TestGateFindsTheScriptGoneBehindALeasedAddress(t *testing.T) {
 // many requests at once (a shop's Wi-Fi, a client polling from several
 // tabs) take their next lease while cells of the last one remain, so the
 // requests that come while a lease is asked for do not each run the
-// script in Redis. On the in-process Redis the scripts are counted.
+// script in Redis. The scripts are counted by a client hook, on the
+// in-process Redis and on a real one alike.
 func TestBusyKeysRefillTheirLeasesAhead(t *testing.T) {
 	t.Parallel()
 	h := apptest.New(t, func(c *configs.Config) {
