@@ -31,8 +31,8 @@ func (s *Server) jscode2session(req *Request) any {
 		return errReply(codeInvalidCode, "")
 	}
 	s.mu.Lock()
-	used := s.usedCodes[code]
-	s.usedCodes[code] = true
+	used, _ := s.usedCodes.get(code)
+	s.usedCodes.put(code, true)
 	s.mu.Unlock()
 	if used {
 		return errReply(codeCodeUsed, "")
@@ -81,7 +81,7 @@ func (s *Server) PhoneCode(phone string, issued time.Time) string {
 	code := "sim-phone:" + phone + ":" + rand.Text()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.phoneCodes[code] = &phoneCode{issued: issued}
+	s.phoneCodes.put(code, &phoneCode{issued: issued})
 	return code
 }
 
@@ -100,10 +100,10 @@ func (s *Server) getUserPhoneNumber(req *Request) any {
 		return errReply(codeInvalidCode, "")
 	}
 	s.mu.Lock()
-	pc := s.phoneCodes[code]
+	pc, _ := s.phoneCodes.get(code)
 	if pc == nil {
 		pc = &phoneCode{issued: req.Now}
-		s.phoneCodes[code] = pc
+		s.phoneCodes.put(code, pc)
 	}
 	stale := pc.used || !req.Now.Before(pc.issued.Add(phoneCodeTTL))
 	pc.used = true

@@ -30,12 +30,12 @@ type Server struct {
 
 	mu         sync.Mutex
 	tokens     map[string]accessToken
-	apps       map[string]*appTokens // current token and quotas per host/appid (token.go)
-	usedCodes  map[string]bool
-	phoneCodes map[string]*phoneCode // getPhoneNumber codes (miniprogram.go)
-	secrets    map[string]string     // appid → the secret it accepts (apps.go)
-	pages      map[string]bool       // appid|page published (wxacode.go)
-	unbound    map[string]bool       // official accounts not on the open platform (official_account.go)
+	apps       map[string]*appTokens   // current token and quotas per host/appid (token.go)
+	usedCodes  *codeMemory[bool]       // login and WeCom OAuth codes used (codes.go)
+	phoneCodes *codeMemory[*phoneCode] // getPhoneNumber codes (miniprogram.go)
+	secrets    map[string]string       // appid → the secret it accepts (apps.go)
+	pages      map[string]bool         // appid|page published (wxacode.go)
+	unbound    map[string]bool         // official accounts not on the open platform (official_account.go)
 	faults     []Fault
 	calls      []Call
 	oldest     int                 // calls[oldest] is the oldest once calls is full
@@ -57,8 +57,8 @@ func New(clock func() time.Time) *Server {
 		byPath:     map[routeKey]route{},
 		byName:     map[string]route{},
 		tokens:     map[string]accessToken{},
-		usedCodes:  map[string]bool{},
-		phoneCodes: map[string]*phoneCode{},
+		usedCodes:  newCodeMemory[bool](maxCodes),
+		phoneCodes: newCodeMemory[*phoneCode](maxCodes),
 	}
 	for _, rt := range s.routes() {
 		if rt.name == "" {

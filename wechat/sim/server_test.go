@@ -525,3 +525,45 @@ func TestCallsKeepsTheLatest(t *testing.T) {
 		t.Fatalf("after clearing: %+v", all)
 	}
 }
+
+// Used codes are remembered up to a bound, oldest forgotten first: a code
+// is refused again while remembered, and the simulator's memory does not
+// grow with every login however long it runs.
+func TestUsedCodesAreBounded(t *testing.T) {
+	s := New(func() time.Time { return time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC) })
+	s.usedCodes = newCodeMemory[bool](3)
+	login := func(code string) int {
+		r := httptest.NewRequest("GET", "/_sim/sns/jscode2session?appid=wx2&secret=s&grant_type=authorization_code&js_code="+code, nil)
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		var out struct {
+			Errcode int `json:"errcode"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+			t.Fatalf("%s: %v %s", code, err, w.Body)
+		}
+		return out.Errcode
+	}
+	for _, c := range []string{"sim:a:1", "sim:b:1", "sim:c:1"} {
+		if got := login(c); got != 0 {
+			t.Fatalf("first use of %s: errcode %d", c, got)
+		}
+	}
+	if got := login("sim:c:1"); got != 40163 {
+		t.Fatalf("sim:c:1 again: errcode %d, want 40163", got)
+	}
+	for i := range 50 {
+		if got := login(fmt.Sprintf("sim:n%d:1", i)); got != 0 {
+			t.Fatalf("login %d: errcode %d", i, got)
+		}
+	}
+	if n := s.usedCodes.len(); n != 3 {
+		t.Fatalf("%d codes remembered after 53 logins, want the bound 3", n)
+	}
+	if got := login("sim:n49:1"); got != 40163 {
+		t.Fatalf("the newest code again: errcode %d, want 40163", got)
+	}
+	if d := New(nil); d.usedCodes.max != maxCodes || d.phoneCodes.max != maxCodes {
+		t.Fatalf("a new simulator remembers %d login and %d phone codes, want %d", d.usedCodes.max, d.phoneCodes.max, maxCodes)
+	}
+}

@@ -16,8 +16,8 @@ func (s *Server) getUserInfo(req *Request) any {
 		return errReply(codeWeComInvalidCode, "")
 	}
 	s.mu.Lock()
-	used := s.usedCodes[code]
-	s.usedCodes[code] = true
+	used, _ := s.usedCodes.get(code)
+	s.usedCodes.put(code, true)
 	s.mu.Unlock()
 	if used {
 		return errReply(codeWeComInvalidCode, "invalid code, code has been used")
