@@ -87,7 +87,7 @@ Scenarios: ` + strings.Join(loadScenarios, ", ") + `.`,
 	f.StringVar(&o.clients, "clients", "16,64", "comma-separated client `counts`")
 	f.DurationVar(&o.duration, "duration", 10*time.Second, "how long each scenario runs at each client count")
 	f.IntVar(&o.members, "members", 200, "shoppers logged in for the member scenarios")
-	f.StringVar(&o.hello, "hello", "process", "where the hello-world baseline runs: `process` (a server process of its own, as serve is) or inline (in the load generator's process, the method of the figures before 2026-12-07 14:00 UTC)")
+	f.StringVar(&o.hello, "hello", "process", "where the hello-world baseline runs: `process` (a server process of its own, as serve is) or inline (in the load generator's process, the method of the figures before 2026-12-07 13:00 UTC)")
 	f.IntVar(&o.hotLots, "hot-lots", 1, "lots the hot member's points come in (hot-adjust, hot-draw): 1,000 checks that one member's spends stay as fast with many lots")
 	return cmd
 }
