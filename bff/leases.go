@@ -81,25 +81,22 @@ func (ls *leases) take(key string, now time.Time) (leased bool, ask int64) {
 		l.hits, l.slot = 0, now
 	}
 	l.hits++
+	want := min(max(l.prev, l.hits), ls.max) // the cells a lease would hold
 	if l.cells > 0 && now.Before(l.until) {
 		l.cells--
-		if l.asking || l.cells > l.last/4 {
+		// A quarter of the lease left: ask for the next one now.
+		if l.asking || l.cells > l.last/4 || want <= 1 {
 			return true, 0
 		}
-		// A quarter of the lease left: ask for the next one now.
-		if ask = min(max(l.prev, l.hits), ls.max); ask > 1 {
-			l.asking = true
-			return true, ask
-		}
-		return true, 0
+		l.asking = true
+		return true, want
 	}
 	l.cells = 0
-	if ls.max <= 1 || l.asking {
+	if l.asking || want <= 1 {
 		return false, 1
 	}
-	ask = min(max(l.prev, l.hits), ls.max)
-	l.asking = ask > 1
-	return false, ask
+	l.asking = true
+	return false, want
 }
 
 // got records what Redis gave a request that asked for ask cells: granted

@@ -41,7 +41,7 @@ func TestTxOutages(t *testing.T) {
 	// unit of work run twice for a reason of its own).
 	fresh := func() {
 		env.DB.SetMaxOpenConns(0) // no idle connections kept: they close
-		env.DB.SetMaxOpenConns(24)
+		env.DB.SetMaxOpenConns(testenv.MaxOpenConns)
 	}
 	count := func() int64 {
 		var n int64

@@ -135,6 +135,9 @@ func New(t testing.TB, opts ...Option) *Env {
 	return env
 }
 
+// MaxOpenConns is the connection pool of each test's MySQL database.
+const MaxOpenConns = 24
+
 func randomName() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
@@ -174,7 +177,7 @@ func newMySQL(t testing.TB, dsn string, o options) (*repo.DB, string, *Proxy) {
 	}
 	// Many test databases share one server: a small pool per test keeps the
 	// whole parallel suite under max_connections (.ci/run also raises it).
-	db.SetMaxOpenConns(24)
+	db.SetMaxOpenConns(MaxOpenConns)
 	t.Cleanup(func() {
 		db.Close()
 		_ = adminExec(dsn, fmt.Sprintf("DROP DATABASE IF EXISTS `%s`", name))

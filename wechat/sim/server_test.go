@@ -563,6 +563,9 @@ func TestUsedCodesAreBounded(t *testing.T) {
 	if got := login("sim:n49:1"); got != 40163 {
 		t.Fatalf("the newest code again: errcode %d, want 40163", got)
 	}
+	if got := login("sim:a:1"); got != 0 {
+		t.Fatalf("a code forgotten 50 logins ago: errcode %d, want it taken as new", got)
+	}
 	if d := New(nil); d.usedCodes.max != maxCodes || d.phoneCodes.max != maxCodes {
 		t.Fatalf("a new simulator remembers %d login and %d phone codes, want %d", d.usedCodes.max, d.phoneCodes.max, maxCodes)
 	}
