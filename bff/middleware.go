@@ -65,7 +65,7 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 		start := time.Now()
 		c.Next()
 		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "http", slog.String("request_id", web.RequestID(c)),
-			slog.String("method", c.Request.Method), slog.String("route", c.FullPath()),
+			slog.String("method", methodLabel(c.Request.Method)), slog.String("route", c.FullPath()),
 			slog.String("path", c.Request.URL.Path), slog.Int("status", c.Writer.Status()),
 			slog.Int64("ms", time.Since(start).Milliseconds()), slog.String("ip", c.ClientIP()))
 	}
@@ -81,6 +81,19 @@ func bodyLimit(n int64) gin.HandlerFunc {
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
 		c.Next()
 	}
+}
+
+// methodLabel is the method as metrics and the access log name it: the
+// methods HTTP defines, anything else "OTHER". The method is the client's
+// to choose, and a label taken from it as it is would let any client add
+// series to /metrics (and memory) without end.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
 }
 
 // metrics counts requests and their latency by route and status.
@@ -130,7 +143,7 @@ func (m *metrics) handler() gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		s := m.series(seriesKey{method: c.Request.Method, route: route, status: c.Writer.Status()})
+		s := m.series(seriesKey{method: methodLabel(c.Request.Method), route: route, status: c.Writer.Status()})
 		s.count.Inc()
 		s.latency.Observe(time.Since(start).Seconds())
 	}

@@ -77,6 +77,10 @@ func NewRouter(d Deps) *gin.Engine {
 		panic("bff: server.trusted_proxies: " + err.Error()) // configs.Validate refuses a bad entry first
 	}
 	r.HandleMethodNotAllowed = true
+	// A path with a slash too many (or too few) is a 404 in the error
+	// shape every answer has, not a redirect with an HTML body (gin's
+	// default); the console's bare /console is redirected below.
+	r.RedirectTrailingSlash = false
 	r.ContextWithFallback = true
 	m := newMetrics(d.Registry)
 
@@ -249,6 +253,7 @@ func NewRouter(d Deps) *gin.Engine {
 	// The console's pages: the same console handlers and roles, HTML.
 	if d.ConsoleWeb != nil {
 		d.ConsoleWeb.Mount(r.Group("/console", byIP, bodyLimit(d.BodyLimit)))
+		r.GET("/console", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/") })
 	}
 
 	// Server to server: signed with HMAC-SHA256, no user token.

@@ -397,6 +397,21 @@ func checkTemplates(ctx context.Context, a *app.App, log *slog.Logger) bool {
 	return len(problems) == 0
 }
 
+// A client has this long to send a whole request (headers and body), and
+// an idle keep-alive connection is closed after idleTimeout: a client that
+// trickles a body a byte at a time holds a connection and its goroutine
+// for no longer than that. There is no write timeout: a CSV export or a
+// CPU profile streams for as long as it takes.
+const (
+	requestReadTimeout = 30 * time.Second
+	idleTimeout        = 2 * time.Minute
+)
+
+// newHTTPServer is the server of both listeners.
+func newHTTPServer(h http.Handler, readTimeout time.Duration) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: min(10*time.Second, readTimeout), ReadTimeout: readTimeout, IdleTimeout: idleTimeout}
+}
+
 // serveAdmin serves /metrics and /debug/pprof/ on their own listener until
 // the returned stop is called. A port that cannot be had is an error: an
 // operator who configured metrics expects them.
@@ -406,7 +421,7 @@ func serveAdmin(log *slog.Logger, addr string, h http.Handler) (stop func(), err
 		return nil, err
 	}
 	// No write timeout: a CPU profile streams for its ?seconds=.
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(h, requestReadTimeout)
 	go func() { _ = srv.Serve(ln) }()
 	log.Info("metrics and profiles", "addr", "http://"+ln.Addr().String()+"/metrics")
 	return func() { _ = srv.Close() }, nil
@@ -423,7 +438,7 @@ func serveHTTP(ctx context.Context, log *slog.Logger, addr string, h http.Handle
 		}
 		return 1
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(h, requestReadTimeout)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String())

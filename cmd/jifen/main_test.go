@@ -112,3 +112,55 @@ func TestHashPasswordPrintsAUsableBcryptHash(t *testing.T) {
 		t.Fatalf("short password accepted: %d", code)
 	}
 }
+
+// A client that sends its headers and then trickles the body is cut off
+// once its read time is up, rather than holding the connection (and a
+// goroutine) for as long as it likes; both listeners' servers have a
+// bounded read and idle time.
+func TestSlowBodyIsCutOff(t *testing.T) {
+	for _, timeout := range []time.Duration{requestReadTimeout, idleTimeout} {
+		if timeout <= 0 || timeout > 5*time.Minute {
+			t.Fatalf("timeout %v: want a bound of a few minutes at most", timeout)
+		}
+	}
+	srv := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusRequestTimeout)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}), 300*time.Millisecond)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	// Trickle a byte every 100 ms; the server must give up within its read time.
+	go func() {
+		for range 50 {
+			time.Sleep(100 * time.Millisecond)
+			if _, err := conn.Write([]byte(" ")); err != nil {
+				return
+			}
+		}
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(4 * time.Second))
+	b, _ := io.ReadAll(conn)
+	if waited := time.Since(start); waited > 3*time.Second {
+		t.Fatalf("the trickling client held the connection %v (answer %q); want it cut off after the 300 ms read time", waited, b)
+	}
+	if bytes.Contains(b, []byte("200 OK")) {
+		t.Fatalf("a body that never arrived was answered %q", b)
+	}
+}
