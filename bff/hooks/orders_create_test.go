@@ -215,6 +215,8 @@ func TestOrderWebhookRefusesBadInputAndWritesNothing(t *testing.T) {
 		{"unknown member id", with(func(m map[string]any) { m["member"] = byID(999999) }), ts, "", 422},
 		{"bad type", with(func(m map[string]any) { m["type"] = "shipped" }), ts, "", 400},
 		{"bad time", with(func(m map[string]any) { m["occurred_at"] = "yesterday" }), ts, "", 400},
+		{"year 1", with(func(m map[string]any) { m["occurred_at"] = "0001-01-01T00:00:01Z" }), ts, "", 400},
+		{"the Unix epoch", with(func(m map[string]any) { m["occurred_at"] = "1970-01-01T00:00:00Z" }), ts, "", 400},
 		{"missing event id", with(func(m map[string]any) { m["event_id"] = "" }), ts, "", 400},
 		{"oversized", []byte(`{"event_id":"` + strings.Repeat("x", 2<<20) + `"}`), ts, "", 413},
 	}

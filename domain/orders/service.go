@@ -136,6 +136,9 @@ func CheckLines(field string, ls []Line) (int64, error) {
 	return int64(sum), nil
 }
 
+// earliestOrder is the earliest occurred_at an event may carry.
+var earliestOrder = time.Date(2000, 1, 1, 0, 0, 0, 0, domain.Shanghai)
+
 // Validate checks an event at the boundary; the service then never meets a
 // negative amount or lines that do not add up.
 func (e *Event) Validate(now time.Time) error {
@@ -150,6 +153,11 @@ func (e *Event) Validate(now time.Time) error {
 	}
 	if e.OccurredAt.After(now.Add(10 * time.Minute)) {
 		return domain.FieldError("occurred_at", "in the future")
+	}
+	if e.OccurredAt.Before(earliestOrder) {
+		// Year 1 or the Unix epoch is a default value sent by mistake: its
+		// points would skip the return window and match long-gone campaigns.
+		return domain.FieldError("occurred_at", "before 2000-01-01")
 	}
 	if _, err := domain.ParseFenOrZero("total_fen", e.TotalFen); err != nil {
 		return err
