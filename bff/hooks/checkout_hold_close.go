@@ -69,9 +69,9 @@ func (h *Handlers) ReleaseCheckoutHold(c *gin.Context) {
 }
 
 // GetCheckoutHold handles GET /api/v1/hooks/checkout/holds/{id} (signed
-// over an empty body).
+// over its method and path, SignedLine).
 func (h *Handlers) GetCheckoutHold(c *gin.Context) {
-	if _, err := h.readSigned(c); err != nil {
+	if err := h.readSignedLine(c); err != nil {
 		web.Fail(c, err)
 		return
 	}

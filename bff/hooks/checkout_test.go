@@ -29,7 +29,11 @@ func coSend(h *apptest.Harness, specValid bool, method, path string, body any, k
 		raw = toBytes(body)
 	}
 	ts := strconv.FormatInt(h.Clock.Now().Unix(), 10)
-	headers := []string{hooks.HeaderTimestamp, ts, hooks.HeaderSignature, hooks.Sign([]byte(h.Config.Orders.WebhookSecret), ts, raw)}
+	signed := raw
+	if method == "GET" {
+		signed = hooks.SignedLine(method, path)
+	}
+	headers := []string{hooks.HeaderTimestamp, ts, hooks.HeaderSignature, hooks.Sign([]byte(h.Config.Orders.WebhookSecret), ts, signed)}
 	if key != "" {
 		headers = append(headers, "Idempotency-Key", key)
 	}
@@ -250,6 +254,19 @@ func TestCheckoutQuoteHoldCaptureRelease(t *testing.T) {
 	}
 	if b := fullBalance(h, id); b.Available != 2000 || b.Held != 0 {
 		t.Fatalf("balance after release: %+v", b)
+	}
+	// A GET signs its method and path: a signature captured for one hold
+	// reads no other, and the empty body's signature (the old scheme) none.
+	now := strconv.FormatInt(h.Clock.Now().Unix(), 10)
+	secret := []byte(h.Config.Orders.WebhookSecret)
+	for name, sig := range map[string]string{
+		"another hold's signature": hooks.Sign(secret, now, hooks.SignedLine("GET", path)),
+		"the empty body's":         hooks.Sign(secret, now, nil),
+	} {
+		r := h.Send(true, "GET", fmt.Sprintf("/api/v1/hooks/checkout/holds/%d", h2.ID), nil, hooks.HeaderTimestamp, now, hooks.HeaderSignature, sig)
+		if r.Status != 401 || r.ErrorCode() != "UNAUTHORIZED" {
+			t.Errorf("GET hold %d with %s: %d %s; want 401", h2.ID, name, r.Status, r.Body)
+		}
 	}
 	// The order may be held again once released.
 	if r := coSend(h, true, "POST", "/api/v1/hooks/checkout/holds", holdBody(id, "O-2", 10000, 0, 1000, 1000), "k4"); r.Status != 201 {

@@ -1099,7 +1099,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One hold, signed over an empty body */
+        /** One hold, signed over its method and path ("GET /api/v1/hooks/checkout/holds/3") in place of a body */
         get: operations["checkoutHookGetHold"];
         put?: never;
         post?: never;
@@ -5315,7 +5315,10 @@ export interface operations {
                     };
                     store_id?: string;
                     channel?: string;
-                    /** Format: date-time */
+                    /**
+                     * Format: date-time
+                     * @description when the order was paid or refunded; not more than 10 minutes ahead of the service's clock, not before 2000-01-01 (Asia/Shanghai)
+                     */
                     occurred_at: string;
                     /** @description paid: the sum of lines; refunded: the refund amount (0 with no refund_lines = everything still paid) */
                     total_fen?: number;
