@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
 
 	"github.com/jifen/jifen/domain"
@@ -630,8 +631,8 @@ func (c *Config) Validate() error {
 	if a := c.Server.MetricsAddr; a != MetricsOff {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			bad("server.metrics_addr", fmt.Sprintf("%q is not host:port or off", a))
-		} else if a == c.Server.Addr {
-			bad("server.metrics_addr", "must differ from server.addr: metrics and profiles never share the public port")
+		} else if sameListener(a, c.Server.Addr) {
+			bad("server.metrics_addr", fmt.Sprintf("%q takes the port of server.addr %q: metrics and profiles never share the public port (serve would stop with \"address already in use\")", a, c.Server.Addr))
 		}
 	}
 	if !c.Production() && c.DataDir == "" {
@@ -696,17 +697,22 @@ func (c *Config) Validate() error {
 		bad("wechat.work.callback_aes_key", "must be 43 characters (WeCom's EncodingAESKey)")
 	}
 	field(bad, c.Guides.Rules().Validate("guides"))
+	users := map[string]int{}
 	for i, u := range c.Console.Users {
 		key := fmt.Sprintf("console.users[%d]", i)
 		if u.Username == "" {
 			bad(key+".username", "required")
+		} else if j, ok := users[u.Username]; ok {
+			bad(key+".username", fmt.Sprintf("%q is console.users[%d] already: each user once", u.Username, j))
+		} else {
+			users[u.Username] = i
 		}
 		switch u.Role {
 		case "admin", "marketer", "auditor":
 		default:
 			bad(key+".role", "must be admin, marketer or auditor")
 		}
-		if !strings.HasPrefix(string(u.PasswordHash), "$2") {
+		if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
 			bad(key+".password_hash", "must be a bcrypt hash (jifen hash-password)")
 		}
 	}
@@ -791,6 +797,47 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// sameListener says whether two host:port listen addresses would take the
+// same port: the same port on the same host, or either on every interface
+// (an empty host, 0.0.0.0, ::). localhost is the loopback addresses.
+func sameListener(a, b string) bool {
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	if na, err := net.LookupPort("tcp", pa); err == nil {
+		if nb, err := net.LookupPort("tcp", pb); err == nil && na != nb {
+			return false
+		}
+	} else if pa != pb {
+		return false
+	}
+	hosts := func(h string) (every bool, ips []netip.Addr) {
+		if strings.EqualFold(h, "localhost") {
+			return false, []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.IPv6Loopback()}
+		}
+		ip, err := netip.ParseAddr(h)
+		if err != nil {
+			return h == "", nil
+		}
+		return ip.IsUnspecified(), []netip.Addr{ip.Unmap()}
+	}
+	everyA, ipsA := hosts(ha)
+	everyB, ipsB := hosts(hb)
+	if everyA || everyB || strings.EqualFold(ha, hb) {
+		return true
+	}
+	for _, x := range ipsA {
+		for _, y := range ipsB {
+			if x == y {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // field reports the problem of a domain validator, which names the key.

@@ -90,6 +90,13 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"risk rule of no kind", "risk:\n  rules:\n    - {name: a, kind: b, action: spend, dimension: member}\n", nil, "risk.rules[0].kind"},
 		{"risk rule twice", "risk:\n  rules:\n    - {name: phone_sequence, kind: phone_sequence, action: phone_bind, dimension: phone, span: 10, max_members: 3, window_hours: 24}\n    - {name: phone_sequence, kind: phone_sequence, action: phone_bind, dimension: phone, span: 10, max_members: 3, window_hours: 24}\n", nil, "risk.rules[1].name"},
 		{"bad role", "console:\n  users:\n    - {username: a, role: boss, password_hash: $2a$10$x}\n", nil, "console.users[0].role"},
+		{"password hash of the bcrypt prefix only", "console:\n  users:\n    - {username: a, role: admin, password_hash: \"$2a$10$x\"}\n", nil, "console.users[0].password_hash"},
+		{"password hash of a bad cost", "console:\n  users:\n    - {username: a, role: admin, password_hash: \"" + strings.Replace(testHash, "$04$", "$99$", 1) + "\"}\n", nil, "console.users[0].password_hash"},
+		{"console user twice", "console:\n  users:\n    - {username: a, role: admin, password_hash: \"" + testHash + "\"}\n    - {username: a, role: auditor, password_hash: \"" + testHash + "\"}\n", nil, "console.users[1].username"},
+		{"metrics on the public port", "", []string{"JIFEN_SERVER_ADDR=127.0.0.1:8080", "JIFEN_SERVER_METRICS_ADDR=127.0.0.1:8080"}, "server.metrics_addr"},
+		{"metrics on the public port of every interface", "", []string{"JIFEN_SERVER_ADDR=:8080", "JIFEN_SERVER_METRICS_ADDR=127.0.0.1:8080"}, "server.metrics_addr"},
+		{"metrics on every interface of the public port", "", []string{"JIFEN_SERVER_ADDR=10.0.0.5:8080", "JIFEN_SERVER_METRICS_ADDR=0.0.0.0:8080"}, "server.metrics_addr"},
+		{"metrics on the public port by name", "", []string{"JIFEN_SERVER_ADDR=localhost:8080", "JIFEN_SERVER_METRICS_ADDR=127.0.0.1:8080"}, "server.metrics_addr"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,6 +110,30 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 				t.Fatalf("got %v, want an error naming %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// testHash is bcrypt("a-long-password") at the minimum cost.
+const testHash = "$2a$04$fevUVSlUaRojoVB8AIo1veUgw3j26BC9MR4OtvLF1ABONWLMEDowO"
+
+// Console users of distinct names and real bcrypt hashes, and an admin
+// listener on another port (or another address of the same port), load.
+func TestConsoleUsersAndMetricsAddrAccepted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users.yaml")
+	os.WriteFile(path, []byte("console:\n  users:\n    - {username: a, role: admin, password_hash: \""+testHash+"\"}\n"+
+		"    - {username: b, role: auditor, password_hash: \""+testHash+"\"}\n"), 0o600)
+	for _, env := range [][]string{
+		{"JIFEN_SERVER_ADDR=127.0.0.1:8080", "JIFEN_SERVER_METRICS_ADDR=127.0.0.1:9464"},
+		{"JIFEN_SERVER_ADDR=10.0.0.5:8080", "JIFEN_SERVER_METRICS_ADDR=127.0.0.1:8080"},
+		{"JIFEN_SERVER_ADDR=[::1]:8080", "JIFEN_SERVER_METRICS_ADDR=127.0.0.1:8080"},
+	} {
+		c, err := Load(path, env)
+		if err != nil {
+			t.Fatalf("%v: %v", env, err)
+		}
+		if len(c.Console.Users) != 2 {
+			t.Fatalf("users: %+v", c.Console.Users)
+		}
 	}
 }
 

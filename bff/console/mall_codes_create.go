@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"io"
@@ -15,8 +16,9 @@ import (
 
 // ImportMallCodes handles POST /api/v1/console/mall/items/{id}/codes
 // (admin, marketer) with a text/csv body: the first column of each row is
-// a code; a first row "code" is a header. Codes the pool already has are
-// skipped, so a retried import adds nothing twice.
+// a code; a first row "code" is a header; a byte-order mark at the start
+// is ignored. Codes the pool already has are skipped, so a retried import
+// adds nothing twice; a refused code is named by its line in the file.
 func (h *Handlers) ImportMallCodes(c *gin.Context) {
 	id, err := web.PathID(c, "id")
 	if err != nil {
@@ -37,17 +39,28 @@ func (h *Handlers) ImportMallCodes(c *gin.Context) {
 		web.Fail(c, domain.Errorf(domain.Invalid, "cannot read request body"))
 		return
 	}
-	rd := csv.NewReader(strings.NewReader(string(body)))
+	// Excel's "CSV UTF-8" starts the file with a byte-order mark: it is not
+	// part of the header or of the first code.
+	rd := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(body, utf8BOM)))
 	rd.FieldsPerRecord = -1
-	rows, err := rd.ReadAll()
-	if err != nil {
-		web.Fail(c, domain.FieldError("codes", "malformed CSV: "+err.Error()))
-		return
-	}
-	codes := make([]string, 0, len(rows))
-	for i, row := range rows {
-		if len(row) == 0 || (i == 0 && strings.EqualFold(strings.TrimSpace(row[0]), "code")) {
+	// codes[i] is line i+1 of the file ("" for the header and blank lines),
+	// so that a refused code is named by the line it is on.
+	var codes []string
+	for first := true; ; first = false {
+		row, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			web.Fail(c, domain.FieldError("codes", "malformed CSV: "+err.Error()))
+			return
+		}
+		if len(row) == 0 || (first && strings.EqualFold(strings.TrimSpace(row[0]), "code")) {
 			continue
+		}
+		line, _ := rd.FieldPos(0)
+		for len(codes) < line-1 {
+			codes = append(codes, "")
 		}
 		codes = append(codes, row[0])
 	}
@@ -58,3 +71,5 @@ func (h *Handlers) ImportMallCodes(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"added": added, "skipped": skipped})
 }
+
+var utf8BOM = []byte("\ufeff")

@@ -79,6 +79,20 @@ func (h *Handlers) verify(timestamp, signature string, body []byte) error {
 // readSigned reads the request body and checks its signature; nothing
 // else reads the body before.
 func (h *Handlers) readSigned(c *gin.Context) ([]byte, error) {
+	body, err := readBody(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.verify(c.GetHeader(HeaderTimestamp), c.GetHeader(HeaderSignature), body); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// readBody reads the request body: BODY_TOO_LARGE only when it is past
+// server.body_limit_bytes, any other read error (a connection cut short)
+// INVALID.
+func readBody(c *gin.Context) ([]byte, error) {
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -86,9 +100,6 @@ func (h *Handlers) readSigned(c *gin.Context) ([]byte, error) {
 			return nil, &domain.Error{Code: web.CodeTooLarge, Message: fmt.Sprintf("request body larger than %d bytes", tooBig.Limit)}
 		}
 		return nil, domain.Errorf(domain.Invalid, "cannot read request body")
-	}
-	if err := h.verify(c.GetHeader(HeaderTimestamp), c.GetHeader(HeaderSignature), body); err != nil {
-		return nil, err
 	}
 	return body, nil
 }

@@ -55,9 +55,9 @@ func (h *Reviews) verify(c *gin.Context, body []byte) error {
 // one step for the member's review tasks; the same event_id again is
 // 200 with counted false.
 func (h *Reviews) Receive(c *gin.Context) {
-	body, err := io.ReadAll(c.Request.Body)
+	body, err := readBody(c)
 	if err != nil {
-		web.Fail(c, domain.Errorf(web.CodeTooLarge, "review body too large"))
+		web.Fail(c, err)
 		return
 	}
 	if err := h.verify(c, body); err != nil {

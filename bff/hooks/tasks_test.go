@@ -5,10 +5,15 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/jifen/jifen/cmd/jifen/app/apptest"
@@ -107,6 +112,54 @@ func TestReviewHookCountsOncePerEvent(t *testing.T) {
 	h.Do("POST", "/api/v1/hooks/reviews", b2, signed(secret, b2, now)...)
 	if r := h.Do("POST", fmt.Sprintf("/api/v1/shopper/tasks/%d/claim", id), nil, apptest.Auth(tok)...); r.Status != 201 || r.JSON()["balance"].(float64) != 20 {
 		t.Fatalf("claim: %d %s", r.Status, r.Body)
+	}
+}
+
+// event_id and order_id are at most 64 characters, not bytes: a 40-character
+// Chinese id counts. A body cut short by the network is 400, not 413; only
+// a body past server.body_limit_bytes is BODY_TOO_LARGE.
+func TestReviewHookIDsInCharactersAndReadErrors(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	createTask(t, h, `{"type":"review","title":"评价订单","period":"weekly","target":2,"reward_points":20}`)
+	_, _, mid := h.Login(apptest.UniqueUser("review"))
+	secret := string(h.Config.Tasks.ReviewHookSecret)
+	now := h.Clock.Now()
+	body := func(ev, order string) string {
+		return fmt.Sprintf(`{"event_id":"%s","member_id":%d,"order_id":"%s"}`, ev, mid, order)
+	}
+	id40, id64, id65 := strings.Repeat("评", 40), strings.Repeat("é", 64), strings.Repeat("é", 65)
+	for _, c := range []struct {
+		name, ev, order string
+		status          int
+	}{
+		{"40 Chinese characters", id40, id40, 200},
+		{"64 accented characters", id64, id64, 200},
+		{"65 characters of event_id", id65, "o-1", 400},
+		{"65 characters of order_id", "ev-65", id65, 400},
+	} {
+		b := body(c.ev, c.order)
+		r := h.Do("POST", "/api/v1/hooks/reviews", b, signed(secret, b, now)...)
+		if r.Status != c.status || (c.status == 200 && r.JSON()["counted"] != true) {
+			t.Errorf("%s: %d %s, want %d", c.name, r.Status, r.Body, c.status)
+		}
+	}
+
+	send := func(body io.Reader) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/api/v1/hooks/reviews", body)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.App.Handler.ServeHTTP(rec, req)
+		return rec
+	}
+	// io.MultiReader hides the length: the limit is hit while reading.
+	big := io.MultiReader(strings.NewReader(strings.Repeat(" ", int(h.Config.Server.BodyLimitBytes)+1)))
+	if rec := send(big); rec.Code != 413 || !strings.Contains(rec.Body.String(), "BODY_TOO_LARGE") {
+		t.Errorf("oversized: %d %s", rec.Code, rec.Body)
+	}
+	cut := io.MultiReader(strings.NewReader(`{"event_id":`), iotest.ErrReader(errors.New("connection reset by peer")))
+	if rec := send(cut); rec.Code != 400 || !strings.Contains(rec.Body.String(), `"INVALID"`) {
+		t.Errorf("read error: %d %s, want 400 INVALID", rec.Code, rec.Body)
 	}
 }
 

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -35,7 +38,7 @@ func Bind(c *gin.Context, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return jsonError(err)
+		return jsonError(err, body, reflect.TypeOf(dst))
 	}
 	if dec.More() {
 		return domain.Errorf(domain.Invalid, "request body has data after the JSON object")
@@ -43,7 +46,9 @@ func Bind(c *gin.Context, dst any) error {
 	return checkPresence(body, reflect.TypeOf(dst))
 }
 
-func jsonError(err error) error {
+// jsonError names the field of a decode error where it can: t is the type
+// body was decoded into.
+func jsonError(err error, body []byte, t reflect.Type) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
@@ -61,7 +66,72 @@ func jsonError(err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return domain.Errorf(domain.Invalid, "malformed JSON: unexpected end")
 	}
+	// time.Time's own UnmarshalJSON refused a value ("2026-12-10", 5), and
+	// encoding/json does not say whose: find the field.
+	if path := badTime(body, t); path != "" {
+		return domain.FieldError(path, "must be an RFC 3339 time, e.g. 2026-12-10T00:00:00+08:00")
+	}
 	return domain.Errorf(domain.Invalid, "malformed JSON")
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// badTime walks a body beside the type it was decoded into, fields in the
+// type's order, and returns the path of the first time.Time field whose
+// value is no RFC 3339 time (order.lines[0].at, as checkPresence names
+// them); "" if there is none.
+func badTime(body []byte, t reflect.Type) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return ""
+	}
+	return findBadTime(v, t, "")
+}
+
+func findBadTime(v any, t reflect.Type, path string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if v == nil {
+		return ""
+	}
+	if t == timeType {
+		raw, err := json.Marshal(v)
+		if err != nil || new(time.Time).UnmarshalJSON(raw) != nil {
+			return path
+		}
+		return ""
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		switch t.Kind() {
+		case reflect.Struct:
+			for _, f := range jsonFields(t) {
+				if e, ok := lookup(v, f.name); ok {
+					if p := findBadTime(e, f.typ, join(path, f.name)); p != "" {
+						return p
+					}
+				}
+			}
+		case reflect.Map:
+			for _, k := range slices.Sorted(maps.Keys(v)) {
+				if p := findBadTime(v[k], t.Elem(), join(path, k)); p != "" {
+					return p
+				}
+			}
+		}
+	case []any:
+		if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+			for i, e := range v {
+				if p := findBadTime(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); p != "" {
+					return p
+				}
+			}
+		}
+	}
+	return ""
 }
 
 func jsonKind(k string) string {

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -69,5 +70,45 @@ func TestBindPresenceRules(t *testing.T) {
 	}
 	if hasRequired(reflect.TypeOf(&bindPlain{})) || !hasRequired(reflect.TypeOf(&bindNested{})) {
 		t.Fatal("hasRequired misjudged the test types")
+	}
+}
+
+type bindTimes struct {
+	At    *time.Time           `json:"at"`
+	Lines []bindTimedLine      `json:"lines"`
+	Marks map[string]time.Time `json:"marks"`
+}
+
+type bindTimedLine struct {
+	SKU string    `json:"sku"`
+	At  time.Time `json:"at"`
+}
+
+// A time that is valid JSON but no RFC 3339 time is a field error named by
+// its path, at any depth; good times are accepted.
+func TestBindNamesABadTime(t *testing.T) {
+	const at = `"2026-12-10T00:00:00+08:00"`
+	cases := []struct {
+		name, body, field string // "" = accepted
+	}{
+		{"good times", `{"at":` + at + `,"lines":[{"sku":"a","at":` + at + `}],"marks":{"x":` + at + `}}`, ""},
+		{"a date", `{"at":"2026-12-10"}`, "at"},
+		{"a number", `{"at":5}`, "at"},
+		{"an object", `{"at":{}}`, "at"},
+		{"in an array", `{"lines":[{"sku":"a","at":` + at + `},{"sku":"b","at":"noon"}]}`, "lines[1].at"},
+		{"in a map", `{"marks":{"x":true}}`, "marks.x"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := bindBody(t, tc.body, &bindTimes{})
+			var de *domain.Error
+			switch {
+			case tc.field == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.field != "" && (!errors.As(err, &de) || de.Code != domain.Invalid ||
+				de.Fields[tc.field] != "must be an RFC 3339 time, e.g. 2026-12-10T00:00:00+08:00"):
+				t.Fatalf("got %#v; want a field error on %s", err, tc.field)
+			}
+		})
 	}
 }

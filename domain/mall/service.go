@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/batch"
@@ -561,9 +563,12 @@ func (s *Service) FindRedemptions(ctx context.Context, f RedemptionFilter, limit
 	return s.Store.FindRedemptions(ctx, f, limit, cursor)
 }
 
-// ImportCodes adds coupon codes to a coupon item's pool. Codes are
-// trimmed; blank lines are skipped; a code already in the pool (given out
-// or not) is skipped, so each code is given out once, ever.
+// ImportCodes adds coupon codes to a coupon item's pool. codes[i] is line
+// i+1 of the file they came from (its header, blank lines: ""), so that a
+// refused code is named by its line. Codes are trimmed; blank entries are
+// skipped; a code must be printable UTF-8 text of at most 64 bytes; a code
+// already in the pool (given out or not) or twice in codes is skipped, so
+// each code is given out once, ever.
 func (s *Service) ImportCodes(ctx context.Context, itemID int64, codes []string) (added, skipped int, err error) {
 	it, err := s.Store.Item(ctx, itemID)
 	if err != nil {
@@ -574,13 +579,15 @@ func (s *Service) ImportCodes(ctx context.Context, itemID int64, codes []string)
 	}
 	seen := map[string]bool{}
 	var clean []string
+	given := 0
 	for i, c := range codes {
 		c = strings.TrimSpace(c)
 		if c == "" {
 			continue
 		}
-		if len(c) > 64 || strings.ContainsAny(c, "\x00\r\n\t") {
-			return 0, 0, domain.FieldError("codes", fmt.Sprintf("line %d: a code is 1 to 64 printable bytes", i+1))
+		given++
+		if why := badCode(c); why != "" {
+			return 0, 0, domain.FieldError("codes", fmt.Sprintf("line %d: %s", i+1, why))
 		}
 		if !seen[c] {
 			seen[c] = true
@@ -600,7 +607,23 @@ func (s *Service) ImportCodes(ctx context.Context, itemID int64, codes []string)
 	if err != nil {
 		return 0, 0, err
 	}
-	return added, len(codes) - added, nil
+	return added, given - added, nil
+}
+
+// badCode says what is wrong with a trimmed, non-empty code, "" if nothing.
+// A shopper is shown the code: it must be text they can read and type, so
+// control and invisible characters (a byte-order mark, a zero-width space)
+// are refused.
+func badCode(c string) string {
+	switch {
+	case !utf8.ValidString(c):
+		return "a code must be UTF-8 text"
+	case strings.IndexFunc(c, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
+		return "a code must be printable: no control or invisible characters"
+	case len(c) > 64:
+		return "a code is 1 to 64 printable bytes"
+	}
+	return ""
 }
 
 // MaxImport bounds one code import.

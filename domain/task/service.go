@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
@@ -246,13 +247,13 @@ type ReviewEvent struct {
 // event counted (false for a replay).
 func (s *Service) Reviewed(ctx context.Context, ev ReviewEvent) (bool, error) {
 	f := map[string]string{}
-	if ev.EventID == "" || len(ev.EventID) > 64 {
+	if ev.EventID == "" || utf8.RuneCountInString(ev.EventID) > 64 {
 		f["event_id"] = "required, at most 64 characters"
 	}
 	if ev.MemberID <= 0 {
 		f["member_id"] = "must be a positive member id"
 	}
-	if ev.OrderID == "" || len(ev.OrderID) > 64 {
+	if ev.OrderID == "" || utf8.RuneCountInString(ev.OrderID) > 64 {
 		f["order_id"] = "required, at most 64 characters"
 	}
 	if len(f) > 0 {
