@@ -3,8 +3,18 @@ package console
 import (
 	"time"
 
+	"github.com/gin-gonic/gin"
+
+	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain/lottery"
 )
+
+// lotteryActor is the console user editing campaigns and prizes, for
+// their audit rows.
+func lotteryActor(c *gin.Context) lottery.Actor {
+	cl := web.Claims(c)
+	return lottery.Actor{Name: cl.Subject, Role: cl.Role}
+}
 
 // campaignRequest is a campaign as the console writes it. Prizes are
 // accepted on create only; later they are edited one by one.

@@ -17,7 +17,7 @@ func (h *Handlers) CreateLotteryCampaign(c *gin.Context) {
 		return
 	}
 	camp := req.toDomain()
-	if err := h.Lottery.CreateCampaign(c.Request.Context(), camp); err != nil {
+	if err := h.Lottery.CreateCampaign(c.Request.Context(), lotteryActor(c), camp); err != nil {
 		web.Fail(c, err)
 		return
 	}

@@ -29,7 +29,7 @@ func (h *Handlers) UpdateLotteryCampaign(c *gin.Context) {
 	}
 	camp := req.toDomain()
 	camp.ID = id
-	out, err := h.Lottery.UpdateCampaign(c.Request.Context(), camp)
+	out, err := h.Lottery.UpdateCampaign(c.Request.Context(), lotteryActor(c), camp)
 	if err != nil {
 		web.Fail(c, err)
 		return

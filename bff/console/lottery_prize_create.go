@@ -23,7 +23,7 @@ func (h *Handlers) CreateLotteryPrize(c *gin.Context) {
 	}
 	p := req.toDomain()
 	p.CampaignID = id
-	if err := h.Lottery.AddPrize(c.Request.Context(), &p); err != nil {
+	if err := h.Lottery.AddPrize(c.Request.Context(), lotteryActor(c), &p); err != nil {
 		web.Fail(c, err)
 		return
 	}

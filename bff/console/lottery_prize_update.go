@@ -28,7 +28,7 @@ func (h *Handlers) UpdateLotteryPrize(c *gin.Context) {
 	}
 	p := req.toDomain()
 	p.ID, p.CampaignID = pid, id
-	if err := h.Lottery.UpdatePrize(c.Request.Context(), &p); err != nil {
+	if err := h.Lottery.UpdatePrize(c.Request.Context(), lotteryActor(c), &p); err != nil {
 		web.Fail(c, err)
 		return
 	}

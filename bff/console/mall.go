@@ -3,9 +3,17 @@ package console
 import (
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain/mall"
 )
+
+// mallActor is the console user editing the mall, for its audit rows.
+func mallActor(c *gin.Context) mall.Actor {
+	cl := web.Claims(c)
+	return mall.Actor{Name: cl.Subject, Role: cl.Role}
+}
 
 // mallItemRequest is an item as the console writes it (create and full
 // update). Absent times mean no start / no end.

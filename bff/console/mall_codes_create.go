@@ -64,7 +64,7 @@ func (h *Handlers) ImportMallCodes(c *gin.Context) {
 		}
 		codes = append(codes, row[0])
 	}
-	added, skipped, err := h.Mall.ImportCodes(c.Request.Context(), id, codes)
+	added, skipped, err := h.Mall.ImportCodes(c.Request.Context(), mallActor(c), id, codes)
 	if err != nil {
 		web.Fail(c, err)
 		return

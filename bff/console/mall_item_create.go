@@ -16,7 +16,7 @@ func (h *Handlers) CreateMallItem(c *gin.Context) {
 		return
 	}
 	it := req.toDomain()
-	if err := h.Mall.CreateItem(c.Request.Context(), it); err != nil {
+	if err := h.Mall.CreateItem(c.Request.Context(), mallActor(c), it); err != nil {
 		web.Fail(c, err)
 		return
 	}

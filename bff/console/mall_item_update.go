@@ -24,7 +24,7 @@ func (h *Handlers) UpdateMallItem(c *gin.Context) {
 	}
 	it := req.toDomain()
 	it.ID = id
-	saved, err := h.Mall.UpdateItem(c.Request.Context(), it)
+	saved, err := h.Mall.UpdateItem(c.Request.Context(), mallActor(c), it)
 	if err != nil {
 		web.Fail(c, err)
 		return

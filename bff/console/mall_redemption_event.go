@@ -31,7 +31,7 @@ func (h *Handlers) FulfilMallRedemption(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	r, err := h.Mall.Fulfil(c.Request.Context(), id, mall.Fulfilment{Event: mall.Event(req.Event), Carrier: req.Carrier,
+	r, err := h.Mall.Fulfil(c.Request.Context(), mallActor(c), id, mall.Fulfilment{Event: mall.Event(req.Event), Carrier: req.Carrier,
 		TrackingNo: req.TrackingNo, Note: req.Note, Operator: "console:" + web.Claims(c).Subject})
 	if err != nil {
 		web.Fail(c, err)

@@ -20,7 +20,7 @@ func (h *Handlers) CreateTask(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	t, err := h.Tasks.Create(c.Request.Context(), in)
+	t, err := h.Tasks.Create(c.Request.Context(), taskActor(c), in)
 	if err != nil {
 		web.Fail(c, err)
 		return

@@ -16,7 +16,7 @@ func (h *Handlers) DeleteTask(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	if err := h.Tasks.Delete(c.Request.Context(), id); err != nil {
+	if err := h.Tasks.Delete(c.Request.Context(), taskActor(c), id); err != nil {
 		web.Fail(c, err)
 		return
 	}

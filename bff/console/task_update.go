@@ -26,7 +26,7 @@ func (h *Handlers) UpdateTask(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	t, err := h.Tasks.Update(c.Request.Context(), id, in)
+	t, err := h.Tasks.Update(c.Request.Context(), taskActor(c), id, in)
 	if err != nil {
 		web.Fail(c, err)
 		return

@@ -3,9 +3,18 @@ package console
 import (
 	"time"
 
+	"github.com/gin-gonic/gin"
+
+	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/task"
 )
+
+// taskActor is the console user editing tasks, for their audit rows.
+func taskActor(c *gin.Context) task.Actor {
+	cl := web.Claims(c)
+	return task.Actor{Name: cl.Subject, Role: cl.Role}
+}
 
 // taskRequest is the body of POST and PUT /console/tasks. Times are
 // RFC 3339; status defaults to active.

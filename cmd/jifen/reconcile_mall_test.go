@@ -9,6 +9,7 @@ import (
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/mall"
+	"github.com/jifen/jifen/repo/auditstore"
 	"github.com/jifen/jifen/repo/ledgerstore"
 	"github.com/jifen/jifen/repo/mallstore"
 	"github.com/jifen/jifen/repo/testenv"
@@ -23,12 +24,12 @@ func TestReconcileChecksMallStockAndCodes(t *testing.T) {
 	ctx := context.Background()
 	led := &ledger.Service{Store: &ledgerstore.Store{DB: env.DB}, Tx: env.DB, Clock: domain.SystemClock{}}
 	st := &mallstore.Store{DB: env.DB}
-	svc := &mall.Service{Store: st, Gate: &mallstore.Gate{R: env.Redis}, Points: led, Tiers: normalTier{}, Tx: env.DB, Clock: domain.SystemClock{}}
+	svc := &mall.Service{Store: st, Gate: &mallstore.Gate{R: env.Redis}, Points: led, Tiers: normalTier{}, Audit: &auditstore.Store{DB: env.DB}, Tx: env.DB, Clock: domain.SystemClock{}}
 	it := &mall.Item{Kind: mall.KindCoupon, Name: "券", Category: "c", Points: 10, Stock: 5, Enabled: true}
-	if err := svc.CreateItem(ctx, it); err != nil {
+	if err := svc.CreateItem(ctx, mall.Actor{Name: "ops", Role: "admin"}, it); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := svc.ImportCodes(ctx, it.ID, []string{"A", "B"}); err != nil {
+	if _, _, err := svc.ImportCodes(ctx, mall.Actor{Name: "ops", Role: "admin"}, it.ID, []string{"A", "B"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := led.Earn(ctx, ledger.EarnInput{MemberID: 1, Points: 100, Key: "e", Ref: ledger.Ref{Type: "t", ID: "1"}}); err != nil {

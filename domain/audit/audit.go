@@ -5,6 +5,7 @@ package audit
 
 import (
 	"context"
+	"reflect"
 	"time"
 )
 
@@ -57,4 +58,25 @@ func (t *Trail) List(ctx context.Context, target string, before int64, limit int
 // newest), narrowed by every field of f that is set.
 func (t *Trail) Search(ctx context.Context, f Filter, before int64, limit int) ([]Entry, error) {
 	return t.Store.Search(ctx, f, before, limit)
+}
+
+// Changes is what an edit changed, as an audit detail keeps it: each key
+// of to whose value differs from the one in from, as [old, new]. Times
+// are the same when they are the same instant.
+func Changes(from, to map[string]any) map[string][2]any {
+	out := map[string][2]any{}
+	for k, v := range to {
+		if !same(from[k], v) {
+			out[k] = [2]any{from[k], v}
+		}
+	}
+	return out
+}
+
+func same(a, b any) bool {
+	if ta, ok := a.(time.Time); ok {
+		tb, ok := b.(time.Time)
+		return ok && ta.Equal(tb)
+	}
+	return reflect.DeepEqual(a, b)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/audit"
 	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 )
@@ -34,6 +35,9 @@ type Service struct {
 	Points Points
 	Tx     domain.UnitOfWork
 	Clock  domain.Clock
+	// Audit records the console's edits of campaigns and prizes, each in
+	// the unit of work of the edit (audit.go).
+	Audit audit.Store
 	// GroupCommit commits concurrent draws in groups (group.go); the zero
 	// value commits each draw alone.
 	GroupCommit batch.Settings
@@ -102,8 +106,9 @@ func (s *Service) forget(id int64) {
 // missName is what a draw that won nothing shows.
 const missName = "谢谢参与"
 
-// CreateCampaign validates and stores a campaign with its prizes.
-func (s *Service) CreateCampaign(ctx context.Context, c *Campaign) error {
+// CreateCampaign validates and stores a campaign with its prizes
+// (audited as lottery_campaign.create).
+func (s *Service) CreateCampaign(ctx context.Context, a Actor, c *Campaign) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
@@ -112,22 +117,36 @@ func (s *Service) CreateCampaign(ctx context.Context, c *Campaign) error {
 	for i := range c.Prizes {
 		c.Prizes[i].Won = 0
 	}
-	return s.Store.CreateCampaign(ctx, c)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.CreateCampaign(ctx, c); err != nil {
+			return err
+		}
+		d := campaignFields(c)
+		d["prizes"] = len(c.Prizes)
+		return s.audit(ctx, a, "lottery_campaign.create", c.ID, d)
+	})
 }
 
 // UpdateCampaign replaces a campaign's own fields (window, cost, limits,
-// pity, consolation); its prizes are edited one by one.
-func (s *Service) UpdateCampaign(ctx context.Context, c *Campaign) (*Campaign, error) {
-	cur, err := s.Store.Campaign(ctx, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	c.Prizes = cur.Prizes
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	c.CreatedAt, c.UpdatedAt = cur.CreatedAt, s.Clock.Now()
-	err = s.Store.UpdateCampaign(ctx, c)
+// pity, consolation); its prizes are edited one by one. The audit row
+// (lottery_campaign.update) names the fields that changed, old and new.
+func (s *Service) UpdateCampaign(ctx context.Context, a Actor, c *Campaign) (*Campaign, error) {
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		cur, err := s.Store.Campaign(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		c.Prizes = cur.Prizes
+		if err := c.Validate(); err != nil {
+			return err
+		}
+		c.CreatedAt, c.UpdatedAt = cur.CreatedAt, s.Clock.Now()
+		if err := s.Store.UpdateCampaign(ctx, c); err != nil {
+			return err
+		}
+		return s.audit(ctx, a, "lottery_campaign.update", c.ID,
+			map[string]any{"name": c.Name, "changes": audit.Changes(campaignFields(cur), campaignFields(c))})
+	})
 	s.forget(c.ID)
 	if err != nil {
 		return nil, err
@@ -145,15 +164,22 @@ func (s *Service) Campaigns(ctx context.Context, limit int, cursor int64) ([]Cam
 	return s.Store.Campaigns(ctx, limit, cursor)
 }
 
-// AddPrize adds a prize to a campaign.
-func (s *Service) AddPrize(ctx context.Context, p *Prize) error {
+// AddPrize adds a prize to a campaign (audited as lottery_prize.create).
+func (s *Service) AddPrize(ctx context.Context, a Actor, p *Prize) error {
 	if err := p.Validate(""); err != nil {
 		return err
 	}
-	if _, err := s.Store.Campaign(ctx, p.CampaignID); err != nil {
-		return err
-	}
-	err := s.Store.CreatePrize(ctx, p)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if _, err := s.Store.Campaign(ctx, p.CampaignID); err != nil {
+			return err
+		}
+		if err := s.Store.CreatePrize(ctx, p); err != nil {
+			return err
+		}
+		d := prizeFields(p)
+		d["prize_id"] = p.ID
+		return s.audit(ctx, a, "lottery_prize.create", p.CampaignID, d)
+	})
 	s.forget(p.CampaignID)
 	if err != nil {
 		return err
@@ -162,23 +188,32 @@ func (s *Service) AddPrize(ctx context.Context, p *Prize) error {
 }
 
 // UpdatePrize replaces a prize's fields; its stock may not go below what
-// was already won.
-func (s *Service) UpdatePrize(ctx context.Context, p *Prize) error {
+// was already won. The audit row (lottery_prize.update) names the fields
+// that changed, old and new.
+func (s *Service) UpdatePrize(ctx context.Context, a Actor, p *Prize) error {
 	if err := p.Validate(""); err != nil {
 		return err
 	}
-	c, err := s.Store.Campaign(ctx, p.CampaignID)
-	if err != nil {
-		return err
-	}
-	found := false
-	for _, q := range c.Prizes {
-		found = found || q.ID == p.ID
-	}
-	if !found {
-		return domain.Errorf(domain.NotFound, "campaign %d has no prize %d", p.CampaignID, p.ID)
-	}
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Store.UpdatePrize(ctx, p) })
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		c, err := s.Store.Campaign(ctx, p.CampaignID)
+		if err != nil {
+			return err
+		}
+		var cur *Prize
+		for i := range c.Prizes {
+			if c.Prizes[i].ID == p.ID {
+				cur = &c.Prizes[i]
+			}
+		}
+		if cur == nil {
+			return domain.Errorf(domain.NotFound, "campaign %d has no prize %d", p.CampaignID, p.ID)
+		}
+		if err := s.Store.UpdatePrize(ctx, p); err != nil {
+			return err
+		}
+		return s.audit(ctx, a, "lottery_prize.update", p.CampaignID,
+			map[string]any{"prize_id": p.ID, "name": p.Name, "changes": audit.Changes(prizeFields(cur), prizeFields(p))})
+	})
 	s.forget(p.CampaignID)
 	if err != nil {
 		return err

@@ -24,7 +24,8 @@ type Fulfilment struct {
 // Fulfil moves a redemption: ship (physical, with carrier and tracking
 // number), deliver, cancel or refund. Cancel and refund reverse the points
 // into the lots they came from (original expiry) and give the stock back.
-func (s *Service) Fulfil(ctx context.Context, id int64, f Fulfilment) (Redemption, error) {
+// The move is audited as mall_redemption.<event> on the member, by a.
+func (s *Service) Fulfil(ctx context.Context, a Actor, id int64, f Fulfilment) (Redemption, error) {
 	f.Carrier, f.TrackingNo, f.Note = strings.TrimSpace(f.Carrier), strings.TrimSpace(f.TrackingNo), strings.TrimSpace(f.Note)
 	switch f.Event {
 	case EventShip:
@@ -73,7 +74,11 @@ func (s *Service) Fulfil(ctx context.Context, id int64, f Fulfilment) (Redemptio
 				return err
 			}
 		}
-		return s.Store.UpdateRedemption(ctx, &r)
+		if err := s.Store.UpdateRedemption(ctx, &r); err != nil {
+			return err
+		}
+		return s.audit(ctx, a, "mall_redemption."+string(f.Event), "member:"+strconv.FormatInt(r.MemberID, 10),
+			redemptionDetail(&r, from, f.Note))
 	})
 	if err != nil {
 		return Redemption{}, err

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/audit"
 	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 )
@@ -49,6 +50,9 @@ type Service struct {
 	Reports Reporter
 	Tx      domain.UnitOfWork
 	Clock   domain.Clock
+	// Audit records the console's edits of items and code pools and its
+	// redemption events, each in the unit of work of the change (audit.go).
+	Audit audit.Store
 	// Cash takes the cash part of points + cash items (pay.go); nil
 	// refuses them.
 	Cash *Cash
@@ -79,8 +83,8 @@ const RefType = "mall"
 
 func ledgerRef(id int64) ledger.Ref { return ledger.Ref{Type: RefType, ID: strconv.FormatInt(id, 10)} }
 
-// CreateItem validates and stores an item.
-func (s *Service) CreateItem(ctx context.Context, it *Item) error {
+// CreateItem validates and stores an item (audited as mall_item.create).
+func (s *Service) CreateItem(ctx context.Context, a Actor, it *Item) error {
 	if err := it.Validate(); err != nil {
 		return err
 	}
@@ -89,27 +93,40 @@ func (s *Service) CreateItem(ctx context.Context, it *Item) error {
 	}
 	now := s.Clock.Now()
 	it.Sold, it.CreatedAt, it.UpdatedAt = 0, now, now
-	return s.Store.CreateItem(ctx, it)
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.CreateItem(ctx, it); err != nil {
+			return err
+		}
+		return s.audit(ctx, a, "mall_item.create", itemTarget(it.ID), itemFields(it))
+	})
 }
 
 // UpdateItem replaces an item's fields; its kind never changes and its
-// stock may not go below what is sold.
-func (s *Service) UpdateItem(ctx context.Context, it *Item) (*Item, error) {
+// stock may not go below what is sold. The audit row (mall_item.update)
+// names the fields that changed, old and new.
+func (s *Service) UpdateItem(ctx context.Context, a Actor, it *Item) (*Item, error) {
 	if err := it.Validate(); err != nil {
 		return nil, err
 	}
 	if err := s.checkRefs(ctx, it); err != nil {
 		return nil, err
 	}
-	cur, err := s.Store.Item(ctx, it.ID)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		cur, err := s.Store.Item(ctx, it.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Kind != it.Kind {
+			return domain.FieldError("kind", "cannot change; create a new item")
+		}
+		it.CreatedAt, it.UpdatedAt = cur.CreatedAt, s.Clock.Now()
+		if err := s.Store.UpdateItem(ctx, it); err != nil {
+			return err
+		}
+		return s.audit(ctx, a, "mall_item.update", itemTarget(it.ID),
+			map[string]any{"name": it.Name, "changes": audit.Changes(itemFields(cur), itemFields(it))})
+	})
 	if err != nil {
-		return nil, err
-	}
-	if cur.Kind != it.Kind {
-		return nil, domain.FieldError("kind", "cannot change; create a new item")
-	}
-	it.CreatedAt, it.UpdatedAt = cur.CreatedAt, s.Clock.Now()
-	if err := s.Tx.InTx(ctx, func(ctx context.Context) error { return s.Store.UpdateItem(ctx, it) }); err != nil {
 		return nil, err
 	}
 	s.items.forget(it.ID)
@@ -568,8 +585,10 @@ func (s *Service) FindRedemptions(ctx context.Context, f RedemptionFilter, limit
 // refused code is named by its line. Codes are trimmed; blank entries are
 // skipped; a code must be printable UTF-8 text of at most 64 bytes; a code
 // already in the pool (given out or not) or twice in codes is skipped, so
-// each code is given out once, ever.
-func (s *Service) ImportCodes(ctx context.Context, itemID int64, codes []string) (added, skipped int, err error) {
+// each code is given out once, ever. An import that added codes is
+// audited (mall_codes.import, the counts, never the codes); a retry that
+// added none writes no row.
+func (s *Service) ImportCodes(ctx context.Context, a Actor, itemID int64, codes []string) (added, skipped int, err error) {
 	it, err := s.Store.Item(ctx, itemID)
 	if err != nil {
 		return 0, 0, err
@@ -601,8 +620,10 @@ func (s *Service) ImportCodes(ctx context.Context, itemID int64, codes []string)
 		return 0, 0, domain.FieldError("codes", fmt.Sprintf("at most %d codes per import", MaxImport))
 	}
 	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		added, err = s.Store.ImportCodes(ctx, itemID, clean, s.Clock.Now())
-		return err
+		if added, err = s.Store.ImportCodes(ctx, itemID, clean, s.Clock.Now()); err != nil || added == 0 {
+			return err
+		}
+		return s.audit(ctx, a, "mall_codes.import", itemTarget(itemID), map[string]any{"added": added, "skipped": given - added})
 	})
 	if err != nil {
 		return 0, 0, err

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/audit"
 	"github.com/jifen/jifen/domain/ledger"
 )
 
@@ -20,27 +21,37 @@ type Service struct {
 	Members   Members
 	Followers Followers // nil: the follow task cannot be completed
 	Clock     domain.Clock
+	// Audit records the console's edits of tasks, each in the unit of
+	// work of the edit (audit.go).
+	Audit audit.Store
 	// TokenKey signs browse start tokens (HMAC-SHA256).
 	TokenKey []byte
 }
 
-// Create adds a task.
-func (s *Service) Create(ctx context.Context, in Input) (*Task, error) {
+// Create adds a task (audited as task.create).
+func (s *Service) Create(ctx context.Context, a Actor, in Input) (*Task, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
 	now := s.Clock.Now()
 	t := fromInput(in)
 	t.CreatedAt, t.UpdatedAt = now, now
-	if err := s.Store.Create(ctx, t); err != nil {
-		return nil, fmt.Errorf("create task: %w", err)
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		if err := s.Store.Create(ctx, t); err != nil {
+			return fmt.Errorf("create task: %w", err)
+		}
+		return s.audit(ctx, a, "task.create", t.ID, taskFields(t))
+	})
+	if err != nil {
+		return nil, err
 	}
 	return t, nil
 }
 
 // Update replaces a task's fields. Progress already made stays: a changed
-// target applies to what members have and to what they will do.
-func (s *Service) Update(ctx context.Context, id int64, in Input) (*Task, error) {
+// target applies to what members have and to what they will do. The
+// audit row (task.update) names the fields that changed, old and new.
+func (s *Service) Update(ctx context.Context, a Actor, id int64, in Input) (*Task, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
@@ -56,20 +67,24 @@ func (s *Service) Update(ctx context.Context, id int64, in Input) (*Task, error)
 			return err
 		}
 		out = t
-		return nil
+		return s.audit(ctx, a, "task.update", id, map[string]any{"title": t.Title, "changes": audit.Changes(taskFields(old), taskFields(t))})
 	})
 	return out, err
 }
 
-// Delete hides a task from the console and from members.
-func (s *Service) Delete(ctx context.Context, id int64) error {
+// Delete hides a task from the console and from members (audited as
+// task.delete).
+func (s *Service) Delete(ctx context.Context, a Actor, id int64) error {
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		t, err := s.Store.Get(ctx, id)
 		if err != nil {
 			return err
 		}
 		t.Status, t.UpdatedAt = Deleted, s.Clock.Now()
-		return s.Store.Update(ctx, t)
+		if err := s.Store.Update(ctx, t); err != nil {
+			return err
+		}
+		return s.audit(ctx, a, "task.delete", id, map[string]any{"type": t.Type, "title": t.Title})
 	})
 }
 

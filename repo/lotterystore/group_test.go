@@ -211,14 +211,14 @@ func TestCampaignCacheSeesEdits(t *testing.T) {
 	}
 	edit := *c
 	edit.CostPoints = 25
-	if _, err := f.svc.UpdateCampaign(ctx, &edit); err != nil {
+	if _, err := f.svc.UpdateCampaign(ctx, ops, &edit); err != nil {
 		t.Fatal(err)
 	}
 	if d, err := f.svc.Draw(ctx, 1, c.ID, "b"); err != nil || d.CostPoints != 25 {
 		t.Fatalf("draw after the edit: %+v %v, want cost 25", d, err)
 	}
 	// A stocked prize added through the service is drawable at once.
-	if err := f.svc.AddPrize(ctx, &lottery.Prize{CampaignID: c.ID, Name: "券", Kind: lottery.KindCoupon, CouponCode: "C1",
+	if err := f.svc.AddPrize(ctx, ops, &lottery.Prize{CampaignID: c.ID, Name: "券", Kind: lottery.KindCoupon, CouponCode: "C1",
 		Weight: 1_000_000_000, Stock: 1}); err != nil {
 		t.Fatal(err)
 	}

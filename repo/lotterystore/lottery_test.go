@@ -13,12 +13,16 @@ import (
 	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/lottery"
+	"github.com/jifen/jifen/repo/auditstore"
 	"github.com/jifen/jifen/repo/ledgerstore"
 	"github.com/jifen/jifen/repo/lotterystore"
 	"github.com/jifen/jifen/repo/testenv"
 )
 
 var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, domain.Shanghai)
+
+// ops is the console user of the tests' campaign and prize edits.
+var ops = lottery.Actor{Name: "ops", Role: "admin"}
 
 type fixture struct {
 	env    *testenv.Env
@@ -42,7 +46,7 @@ func newFixtureWith(t testing.TB, gc batch.Settings, ttl time.Duration) *fixture
 	ls := &ledgerstore.Store{DB: env.DB}
 	led := &ledger.Service{Store: ls, Tx: env.DB, Clock: clock}
 	st := lotterystore.New(env.DB, ls)
-	svc := &lottery.Service{Store: st, Gate: &lotterystore.Gate{R: env.Redis}, Points: led, Tx: env.DB, Clock: clock,
+	svc := &lottery.Service{Store: st, Gate: &lotterystore.Gate{R: env.Redis}, Points: led, Audit: &auditstore.Store{DB: env.DB}, Tx: env.DB, Clock: clock,
 		GroupCommit: gc, CampaignTTL: ttl}
 	return &fixture{env: env, ledger: led, svc: svc, store: st, clock: clock}
 }
@@ -55,7 +59,7 @@ func (f *fixture) campaign(t testing.TB, c lottery.Campaign) *lottery.Campaign {
 	if c.StartsAt.IsZero() {
 		c.StartsAt, c.EndsAt = t0.Add(-time.Hour), t0.Add(30*24*time.Hour)
 	}
-	if err := f.svc.CreateCampaign(context.Background(), &c); err != nil {
+	if err := f.svc.CreateCampaign(context.Background(), ops, &c); err != nil {
 		t.Fatalf("create campaign: %v", err)
 	}
 	return &c

@@ -16,12 +16,17 @@ import (
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/mall"
 	"github.com/jifen/jifen/repo"
+	"github.com/jifen/jifen/repo/auditstore"
 	"github.com/jifen/jifen/repo/ledgerstore"
 	"github.com/jifen/jifen/repo/mallstore"
 	"github.com/jifen/jifen/repo/testenv"
 )
 
 var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, domain.Shanghai)
+
+// ops is the console user of the tests' catalogue edits and redemption
+// events.
+var ops = mall.Actor{Name: "ops", Role: "admin"}
 
 type tiers map[int64]string
 
@@ -63,7 +68,7 @@ func newFixtureWith(t testing.TB, gc batch.Settings) *fixture {
 	led := &ledger.Service{Store: ls, Tx: env.DB, Clock: clock}
 	st := mallstore.New(env.DB, ls)
 	tr := tiers{}
-	svc := &mall.Service{Store: st, Gate: &mallstore.Gate{R: env.Redis}, Points: led, Tiers: tr, Tx: env.DB, Clock: clock, GroupCommit: gc,
+	svc := &mall.Service{Store: st, Gate: &mallstore.Gate{R: env.Redis}, Points: led, Tiers: tr, Audit: &auditstore.Store{DB: env.DB}, Tx: env.DB, Clock: clock, GroupCommit: gc,
 		ItemTTL: time.Second} // as the app (mall.item_cache_ttl)
 	return &fixture{env: env, ledger: led, svc: svc, store: st, clock: clock, tiers: tr}
 }
@@ -83,7 +88,7 @@ func (f *fixture) item(t testing.TB, it mall.Item) *mall.Item {
 		it.Points = 100
 	}
 	it.Enabled = true
-	if err := f.svc.CreateItem(context.Background(), &it); err != nil {
+	if err := f.svc.CreateItem(context.Background(), ops, &it); err != nil {
 		t.Fatalf("create item: %v", err)
 	}
 	return &it
@@ -95,7 +100,7 @@ func (f *fixture) codes(t testing.TB, itemID int64, n int) {
 	for i := range codes {
 		codes[i] = fmt.Sprintf("C%d-%06d", itemID, i)
 	}
-	if added, _, err := f.svc.ImportCodes(context.Background(), itemID, codes); err != nil || added != n {
+	if added, _, err := f.svc.ImportCodes(context.Background(), ops, itemID, codes); err != nil || added != n {
 		t.Fatalf("import codes: %d %v", added, err)
 	}
 }
@@ -240,11 +245,11 @@ func TestCancelReturnsPointsToTheSameLotsAndStock(t *testing.T) {
 	if _, err := f.svc.Redeem(ctx, 1, it.ID, "y"); code(err) != domain.RuleViolation {
 		t.Fatalf("limit 1: %v", err)
 	}
-	c, err := f.svc.Fulfil(ctx, r.ID, mall.Fulfilment{Event: mall.EventCancel, Note: "out of stock", Operator: "ops"})
+	c, err := f.svc.Fulfil(ctx, ops, r.ID, mall.Fulfilment{Event: mall.EventCancel, Note: "out of stock", Operator: "ops"})
 	if err != nil || c.Status != mall.StatusCancelled {
 		t.Fatalf("cancel: %+v %v", c, err)
 	}
-	if _, err := f.svc.Fulfil(ctx, r.ID, mall.Fulfilment{Event: mall.EventCancel}); code(err) != domain.Conflict {
+	if _, err := f.svc.Fulfil(ctx, ops, r.ID, mall.Fulfilment{Event: mall.EventCancel}); code(err) != domain.Conflict {
 		t.Fatalf("second cancel: %v", err)
 	}
 	b, _ := f.ledger.Balance(ctx, 1)
@@ -264,17 +269,17 @@ func TestCancelReturnsPointsToTheSameLotsAndStock(t *testing.T) {
 	if err != nil {
 		t.Fatalf("redeem after cancel: %v", err)
 	}
-	if _, err := f.svc.Fulfil(ctx, r2.ID, mall.Fulfilment{Event: mall.EventShip, Carrier: "SF"}); code(err) != domain.Invalid {
+	if _, err := f.svc.Fulfil(ctx, ops, r2.ID, mall.Fulfilment{Event: mall.EventShip, Carrier: "SF"}); code(err) != domain.Invalid {
 		t.Fatalf("ship without tracking number: %v", err)
 	}
-	s, err := f.svc.Fulfil(ctx, r2.ID, mall.Fulfilment{Event: mall.EventShip, Carrier: "SF", TrackingNo: "SF123"})
+	s, err := f.svc.Fulfil(ctx, ops, r2.ID, mall.Fulfilment{Event: mall.EventShip, Carrier: "SF", TrackingNo: "SF123"})
 	if err != nil || s.Status != mall.StatusShipped || s.TrackingNo != "SF123" {
 		t.Fatalf("ship: %+v %v", s, err)
 	}
-	if _, err := f.svc.Fulfil(ctx, r2.ID, mall.Fulfilment{Event: mall.EventCancel}); code(err) != domain.Conflict {
+	if _, err := f.svc.Fulfil(ctx, ops, r2.ID, mall.Fulfilment{Event: mall.EventCancel}); code(err) != domain.Conflict {
 		t.Fatalf("cancel after shipping: %v", err)
 	}
-	if d, err := f.svc.Fulfil(ctx, r2.ID, mall.Fulfilment{Event: mall.EventDeliver}); err != nil || d.Status != mall.StatusFulfilled {
+	if d, err := f.svc.Fulfil(ctx, ops, r2.ID, mall.Fulfilment{Event: mall.EventDeliver}); err != nil || d.Status != mall.StatusFulfilled {
 		t.Fatalf("deliver: %+v %v", d, err)
 	}
 	f.clean(t)

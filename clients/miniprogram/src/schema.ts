@@ -821,7 +821,7 @@ export interface paths {
         /** Lottery campaigns, newest first (prizes omitted) */
         get: operations["consoleLotteryCampaigns"];
         put?: never;
-        /** Create a lottery campaign with its prizes (admin, marketer) */
+        /** Create a lottery campaign with its prizes (admin, marketer; audited as lottery_campaign.create) */
         post: operations["consoleCreateLotteryCampaign"];
         delete?: never;
         options?: never;
@@ -855,7 +855,7 @@ export interface paths {
         };
         /** A campaign with weights, stock and units won */
         get: operations["consoleLotteryCampaign"];
-        /** Replace a campaign's own fields (prizes are edited one by one) (admin, marketer) */
+        /** Replace a campaign's own fields (prizes are edited one by one) (admin, marketer; audited as lottery_campaign.update) */
         put: operations["consoleUpdateLotteryCampaign"];
         post?: never;
         delete?: never;
@@ -873,7 +873,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add a prize (admin, marketer) */
+        /** Add a prize (admin, marketer; audited as lottery_prize.create) */
         post: operations["consoleCreateLotteryPrize"];
         delete?: never;
         options?: never;
@@ -889,7 +889,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Replace a prize; stock below what was won → 422 (admin, marketer) */
+        /** Replace a prize; stock below what was won → 422 (admin, marketer; audited as lottery_prize.update) */
         put: operations["consoleUpdateLotteryPrize"];
         post?: never;
         delete?: never;
@@ -1293,7 +1293,7 @@ export interface paths {
         /** Tasks by id (any console role); deleted tasks are not listed */
         get: operations["consoleListTasks"];
         put?: never;
-        /** Create a task (admin, marketer); 400 with fields for every invalid field */
+        /** Create a task (admin, marketer; audited as task.create); 400 with fields for every invalid field */
         post: operations["consoleCreateTask"];
         delete?: never;
         options?: never;
@@ -1310,10 +1310,10 @@ export interface paths {
         };
         /** One task (any console role) */
         get: operations["consoleGetTask"];
-        /** Replace a task (admin, marketer); progress already made stays */
+        /** Replace a task (admin, marketer; audited as task.update); progress already made stays */
         put: operations["consoleUpdateTask"];
         post?: never;
-        /** Delete a task (admin, marketer); members no longer see it, paid rewards stay */
+        /** Delete a task (admin, marketer; audited as task.delete); members no longer see it, paid rewards stay */
         delete: operations["consoleDeleteTask"];
         options?: never;
         head?: never;
@@ -1661,7 +1661,7 @@ export interface paths {
         /** Every mall item (on or off), by category, highest sort first, keyset paged */
         get: operations["listMallItems"];
         put?: never;
-        /** Create a mall item (admin, marketer) */
+        /** Create a mall item (admin, marketer; audited as mall_item.create) */
         post: operations["createMallItem"];
         delete?: never;
         options?: never;
@@ -1678,7 +1678,7 @@ export interface paths {
         };
         /** One mall item with stock and sold */
         get: operations["getMallItem"];
-        /** Replace a mall item's fields (admin, marketer); the kind cannot change, the stock cannot go below what is sold (422) */
+        /** Replace a mall item's fields (admin, marketer; audited as mall_item.update); the kind cannot change, the stock cannot go below what is sold (422) */
         put: operations["updateMallItem"];
         post?: never;
         delete?: never;
@@ -1696,7 +1696,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Import coupon codes into a coupon item's pool (admin, marketer); CSV, first column, optional header "code"; codes already in the pool are skipped, so each is given out once, ever */
+        /** Import coupon codes into a coupon item's pool (admin, marketer; audited as mall_codes.import when it added codes); CSV, first column, optional header "code"; codes already in the pool are skipped, so each is given out once, ever */
         post: operations["importMallCodes"];
         delete?: never;
         options?: never;
@@ -1730,7 +1730,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move a redemption (admin, marketer) — ship (carrier, tracking_no; physical), deliver, cancel (before shipping) or refund (before delivery). Cancel and refund return the points into the same lots with their original expiry and the unit to the stock. Cancelling a points + cash redemption still reserved first closes its WeChat Pay order (if it was paid meanwhile, the payment is captured, then refunded); WeChat Pay not answering → 503, nothing changed. A move the status does not allow → 409. */
+        /** Move a redemption (admin, marketer; audited on the member as mall_redemption.ship, .deliver, .cancel or .refund) — ship (carrier, tracking_no; physical), deliver, cancel (before shipping) or refund (before delivery). Cancel and refund return the points into the same lots with their original expiry and the unit to the stock. Cancelling a points + cash redemption still reserved first closes its WeChat Pay order (if it was paid meanwhile, the payment is captured, then refunded); WeChat Pay not answering → 503, nothing changed. A move the status does not allow → 409. */
         post: operations["fulfilMallRedemption"];
         delete?: never;
         options?: never;

@@ -320,7 +320,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		WeCom: work, Notifier: storeNotifier, Tx: st.DB, Clock: opt.Clock, Rules: cfg.Guides.Rules()}
 	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, member.RegisteredHook{One: a.Guides.OnRegistered, Many: a.Guides.OnRegisteredMany})
 	a.Lottery = &lottery.Service{Store: lotterystore.New(st.DB, ledgerStore), Gate: &lotterystore.Gate{R: st.Redis},
-		Points: a.Ledger, Tx: st.DB, Clock: opt.Clock, CampaignTTL: cfg.Lottery.CampaignCacheTTL,
+		Points: a.Ledger, Audit: auditStore, Tx: st.DB, Clock: opt.Clock, CampaignTTL: cfg.Lottery.CampaignCacheTTL,
 		GroupCommit: batch.Settings{Committers: cfg.Lottery.GroupCommits, Max: cfg.Lottery.GroupMax}}
 	ruleStore := rulestore.New(st.DB)
 	a.Rules = &rules.Service{Store: ruleStore, Usage: ruleStore, Budget: ruleStore, Tx: st.DB, Clock: opt.Clock, CacheTTL: cfg.Rules.CacheTTL}
@@ -381,7 +381,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	a.Orders.LoadFirstPaid = append(a.Orders.LoadFirstPaid, a.Referral.LoadFirstPaid)
 	a.Boards.Register(leaderboard.Func{BoardName: referral.BoardName,
 		ScoresOf: func(ctx context.Context, _ time.Time) (map[int64]int64, error) { return refStore.InviteCounts(ctx) }})
-	a.Tasks = &task.Service{Store: &taskstore.Store{DB: st.DB}, Tx: st.DB, Ledger: a.Ledger, Members: memberStore,
+	a.Tasks = &task.Service{Store: &taskstore.Store{DB: st.DB}, Audit: auditStore, Tx: st.DB, Ledger: a.Ledger, Members: memberStore,
 		Clock: opt.Clock, TokenKey: []byte(cfg.Tasks.TokenKey)}
 	if cfg.UseSimulator() {
 		a.Tasks.Followers = wechat.SimFollowers{}
@@ -395,7 +395,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	}
 	mallStore := mallstore.New(st.DB, ledgerStore)
 	a.Mall = &mall.Service{Store: mallStore, Reports: mallStore, Gate: &mallstore.Gate{R: st.Redis}, Points: a.Ledger,
-		Tiers: a.Tiers, Tx: st.DB, Clock: opt.Clock, Stores: pickupStores(&guidestore.Store{DB: st.DB}),
+		Tiers: a.Tiers, Audit: auditStore, Tx: st.DB, Clock: opt.Clock, Stores: pickupStores(&guidestore.Store{DB: st.DB}),
 		TierCodes: tierCodes(cfg.Tier.DomainLevels()), GroupCommit: batch.Settings{Committers: cfg.Mall.GroupCommits, Max: cfg.Mall.GroupMax},
 		ItemTTL: cfg.Mall.ItemCacheTTL, Cards: a.Signin}
 	payHook := wirePay(cfg, st, a, memberStore)
