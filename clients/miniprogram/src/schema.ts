@@ -2279,7 +2279,7 @@ export interface components {
             stock: number;
             limit_daily?: number;
             limit_total?: number;
-            /** @description configured tier codes (tier.levels); an unknown one is 400; empty = every tier */
+            /** @description configured tier codes (tier.levels), each once; an unknown or repeated one is 400 naming tiers[i]; empty = every tier */
             tiers?: string[];
             /** @description pickup items only; the stores where the code is collected (empty = every store), each an existing store (400 otherwise) */
             stores?: number[];
