@@ -94,6 +94,8 @@ type Service struct {
 const (
 	maxIDLen = 64
 	maxLines = 500
+	// MaxQty bounds a line's quantity.
+	MaxQty = 1_000_000
 )
 
 func checkID(field, v string) error {
@@ -106,10 +108,12 @@ func checkID(field, v string) error {
 	return nil
 }
 
-// CheckLines checks order lines at the boundary (the webhook's and the
-// console's rule simulation): a SKU of 1 to 64 characters, amounts and
-// quantities in range. It returns the sum of the amounts.
-func CheckLines(field string, ls []Line) (int64, error) {
+// CheckLines checks order lines at the boundary (the webhook's, the
+// console's rule simulation and checkout's): a SKU of 1 to 64 characters,
+// amounts in range and quantities of minQty to MaxQty (an order event may
+// leave qty out, 0; a checkout line is at least one of something, 1). It
+// returns the sum of the amounts.
+func CheckLines(field string, ls []Line, minQty int64) (int64, error) {
 	if len(ls) > maxLines {
 		return 0, domain.FieldError(field, fmt.Sprintf("at most %d lines", maxLines))
 	}
@@ -122,8 +126,8 @@ func CheckLines(field string, ls []Line) (int64, error) {
 		if utf8.RuneCountInString(l.Category) > maxIDLen {
 			return 0, domain.FieldError(f+".category", "too long")
 		}
-		if l.Qty < 0 || l.Qty > 1_000_000 {
-			return 0, domain.FieldError(f+".qty", "must be between 0 and 1000000")
+		if l.Qty < minQty || l.Qty > MaxQty {
+			return 0, domain.FieldError(f+".qty", fmt.Sprintf("must be between %d and %d", minQty, MaxQty))
 		}
 		amount, err := domain.ParseFenOrZero(f+".amount_fen", l.AmountFen)
 		if err != nil {
@@ -186,7 +190,7 @@ func (e *Event) Validate(now time.Time) error {
 		if len(e.RefundLines) > 0 {
 			return domain.FieldError("refund_lines", "only for refunded events")
 		}
-		sum, err := CheckLines("lines", e.Lines)
+		sum, err := CheckLines("lines", e.Lines, 0)
 		if err != nil {
 			return err
 		}
@@ -197,7 +201,7 @@ func (e *Event) Validate(now time.Time) error {
 			return domain.FieldError("lines", fmt.Sprintf("line amounts sum to %d fen, total_fen is %d", sum, e.TotalFen))
 		}
 	case Refunded:
-		sum, err := CheckLines("refund_lines", e.RefundLines)
+		sum, err := CheckLines("refund_lines", e.RefundLines, 0)
 		if err != nil {
 			return err
 		}

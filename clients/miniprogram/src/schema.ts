@@ -2635,7 +2635,15 @@ export interface components {
         OrderLine: {
             sku: string;
             category?: string;
+            /** @description 0 (or absent) = not stated */
             qty?: number;
+            amount_fen: number;
+        };
+        CheckoutLine: {
+            sku: string;
+            category?: string;
+            /** @description at least 1 (400 naming lines[i].qty) */
+            qty: number;
             amount_fen: number;
         };
         BreakdownLine: {
@@ -2651,7 +2659,7 @@ export interface components {
             currency: "CNY";
             /** @description the goods' amount before points; the sum of lines */
             total_fen: number;
-            lines: components["schemas"]["OrderLine"][];
+            lines: components["schemas"]["CheckoutLine"][];
         };
         CheckoutHoldRequest: {
             member_id: number;
@@ -2659,7 +2667,7 @@ export interface components {
             currency: "CNY";
             /** @description the goods' amount before points; the sum of lines */
             total_fen: number;
-            lines: components["schemas"]["OrderLine"][];
+            lines: components["schemas"]["CheckoutLine"][];
             order_id: string;
             points: number;
             /** @description what points are worth at the policy's rate */
