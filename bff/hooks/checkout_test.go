@@ -487,7 +487,7 @@ func TestCheckoutRefundsReturnPointsInProportion(t *testing.T) {
 		returned, clawed  float64
 		available, totalR int64
 	}{
-		{"rr-1", line{SKU: "SKU-1", Category: "A", Qty: 1, AmountFen: 5000}, 1200, 50, 3200, 1200}, // 12 units
+		{"rr-1", line{SKU: "SKU-1", Category: "A", AmountFen: 5000}, 1200, 50, 3200, 1200},         // 12 units; half the price back, the item kept (no qty)
 		{"rr-2", line{SKU: "SKU-1", Category: "A", Qty: 1, AmountFen: 5000}, 1300, 50, 4500, 2500}, // 25 units in all
 		{"rr-3", line{SKU: "SKU-2", Category: "A", Qty: 1, AmountFen: 2000}, 500, 20, 5000, 3000},  // everything
 	}

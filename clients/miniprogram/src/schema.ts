@@ -5331,6 +5331,7 @@ export interface operations {
                     /** @description paid: the sum of lines; refunded: the refund amount (0 with no refund_lines = everything still paid) */
                     total_fen?: number;
                     lines?: components["schemas"]["OrderLine"][];
+                    /** @description refunded: per sku, with the earlier refunds of it, never more than was paid for it nor (when the order and the refund state a qty) more than the qty ordered (422) */
                     refund_lines?: components["schemas"]["OrderLine"][];
                     /** @description paid only, optional: the payment account that paid, as an opaque id or hash the order system chooses (a card token, a payer id); only compared. Risk control's shared_payer flags the members when more than max_members of them paid with one account within window_hours (docs/features/risk.md). */
                     payer_account?: string;
