@@ -30,7 +30,7 @@ func onlyRule(version int, name string, max int64, hold bool) map[string]any {
 
 func signedHold(h *apptest.Harness, member int64, key string) *apptest.Response {
 	body := map[string]any{"member_id": member, "currency": "CNY", "total_fen": 10000,
-		"lines": []map[string]any{{"sku": "A", "amount_fen": 10000}}, "order_id": "O-" + key, "points": 1000, "value_fen": 1000}
+		"lines": []map[string]any{{"sku": "A", "qty": 1, "amount_fen": 10000}}, "order_id": "O-" + key, "points": 1000, "value_fen": 1000}
 	raw, _ := json.Marshal(body)
 	ts := strconv.FormatInt(h.Clock.Now().Unix(), 10)
 	return h.Do("POST", "/api/v1/hooks/checkout/holds", raw, "Idempotency-Key", key,

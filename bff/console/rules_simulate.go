@@ -56,7 +56,7 @@ func (h *Handlers) SimulateRules(c *gin.Context) {
 		in.At = *req.At
 	}
 	if req.Order != nil {
-		if _, err := orders.CheckLines("order.lines", req.Order.Lines); err != nil {
+		if _, err := orders.CheckLines("order.lines", req.Order.Lines, 0); err != nil {
 			web.Fail(c, err)
 			return
 		}

@@ -275,6 +275,49 @@ func TestCheckoutQuoteHoldCaptureRelease(t *testing.T) {
 	checkLedger(t, h)
 }
 
+// A checkout line is at least one of something: a quote or hold whose
+// line has no quantity (0, or left out) or an absurd one is refused,
+// naming the line, and writes nothing.
+func TestCheckoutLinesNeedAQuantity(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	_, _, id := h.Login(apptest.UniqueUser("coqty"))
+	give(h, id, 5000)
+	withQty := func(body map[string]any, qty ...int64) map[string]any {
+		ls := body["lines"].([]line)
+		for i, q := range qty {
+			ls[i].Qty = q
+		}
+		return body
+	}
+	noQty := coOrder(id, 10000, 0)
+	noQty["lines"] = []map[string]any{{"sku": "A1", "category": "A", "amount_fen": 10000}}
+	before := writes(t, h)
+	for _, c := range []struct {
+		name, path string
+		body       map[string]any
+		field      string
+	}{
+		{"quote, qty 0", "/api/v1/hooks/checkout/quote", withQty(coOrder(id, 10000, 2000), 1, 0), "lines[1].qty"},
+		{"quote, qty left out", "/api/v1/hooks/checkout/quote", noQty, "lines[0].qty"},
+		{"quote, qty too large", "/api/v1/hooks/checkout/quote", withQty(coOrder(id, 10000, 0), 1_000_001), "lines[0].qty"},
+		{"quote, qty negative", "/api/v1/hooks/checkout/quote", withQty(coOrder(id, 10000, 0), -1), "lines[0].qty"},
+		{"hold, qty 0", "/api/v1/hooks/checkout/holds", withQty(holdBody(id, "O-Q", 10000, 2000, 3000, 3000), 0), "lines[0].qty"},
+	} {
+		r := coSend(h, false, "POST", c.path, c.body, "kq")
+		if r.Status != 400 || r.ErrorCode() != "INVALID" || r.Fields()[c.field] == nil {
+			t.Errorf("%s: %d %s; want 400 INVALID naming %s", c.name, r.Status, r.Body, c.field)
+		}
+	}
+	if got := writes(t, h); got != before {
+		t.Fatalf("refused holds wrote: %v → %v", before, got)
+	}
+	// One of each, and the most a line may be, are fine.
+	if r := coSend(h, true, "POST", "/api/v1/hooks/checkout/quote", withQty(coOrder(id, 10000, 2000), 1, 1_000_000), ""); r.Status != 200 {
+		t.Fatalf("quote of 1 and 1000000: %d %s", r.Status, r.Body)
+	}
+}
+
 func TestCheckoutHoldExpiresAndTheJobReleasesIt(t *testing.T) {
 	t.Parallel()
 	h := apptest.New(t)
@@ -397,7 +440,7 @@ func TestCheckoutConcurrentHoldsNeverExceedTheBalance(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			_, err := h.App.Checkout.Hold(context.Background(), checkout.HoldRequest{
-				Order:   checkout.Order{MemberID: id, Currency: "CNY", TotalFen: 10000, Lines: []orders.Line{{SKU: "A1", Category: "A", AmountFen: 10000}}},
+				Order:   checkout.Order{MemberID: id, Currency: "CNY", TotalFen: 10000, Lines: []orders.Line{{SKU: "A1", Category: "A", Qty: 1, AmountFen: 10000}}},
 				OrderID: fmt.Sprint("C-", i), Points: 100, ValueFen: 100, Key: fmt.Sprint("conc-", i)})
 			mu.Lock()
 			codes[domain.ErrorCode(err)]++
@@ -444,7 +487,7 @@ func TestCheckoutRefundsReturnPointsInProportion(t *testing.T) {
 		returned, clawed  float64
 		available, totalR int64
 	}{
-		{"rr-1", line{SKU: "SKU-1", Category: "A", Qty: 1, AmountFen: 5000}, 1200, 50, 3200, 1200}, // 12 units
+		{"rr-1", line{SKU: "SKU-1", Category: "A", AmountFen: 5000}, 1200, 50, 3200, 1200},         // 12 units; half the price back, the item kept (no qty)
 		{"rr-2", line{SKU: "SKU-1", Category: "A", Qty: 1, AmountFen: 5000}, 1300, 50, 4500, 2500}, // 25 units in all
 		{"rr-3", line{SKU: "SKU-2", Category: "A", Qty: 1, AmountFen: 2000}, 500, 20, 5000, 3000},  // everything
 	}
@@ -514,7 +557,7 @@ func TestCheckoutRandomSequencesKeepTheInvariants(t *testing.T) {
 			points := int64(1+rng.IntN(int(total/180))) * 100 // now and then more than half: refused
 			var out checkout.Checkout
 			out, err = h.App.Checkout.Hold(ctx, checkout.HoldRequest{
-				Order:   checkout.Order{MemberID: m, Currency: "CNY", TotalFen: total, Lines: []orders.Line{{SKU: "A1", Category: "A", AmountFen: total}}},
+				Order:   checkout.Order{MemberID: m, Currency: "CNY", TotalFen: total, Lines: []orders.Line{{SKU: "A1", Category: "A", Qty: 1, AmountFen: total}}},
 				OrderID: c.order, Points: points, ValueFen: points, Key: fmt.Sprint("seq-h-", step),
 				Deadline: h.Clock.Now().Add(time.Duration(1+rng.IntN(30)) * time.Minute)})
 			if err == nil {

@@ -137,6 +137,56 @@ func TestRefundReversesTheRefundedShare(t *testing.T) {
 	}
 }
 
+// A refund line's qty, with the earlier refunds of its SKU, never exceeds
+// the qty ordered of that SKU (as its amount never exceeds what was paid):
+// 422, and nothing is written. A qty the order or the refund leaves out
+// (0) is not compared.
+func TestRefundQtyNeverExceedsTheQtyOrdered(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t, withSecret)
+	createRule(h, h.ConsoleLogin("marketer"), baseRule)
+	_, _, id := h.Login(apptest.UniqueUser("refundqty"))
+	now := h.Clock.Now()
+	order := paid("q1", "O-Q", byID(id), now, 30000, 10000, 10000, 5000)
+	order["lines"] = []line{{SKU: "A", Category: "A", Qty: 2, AmountFen: 30000}, {SKU: "A", Category: "A", Qty: 1, AmountFen: 10000},
+		{SKU: "B", Category: "A", Qty: 1, AmountFen: 10000}, {SKU: "C", Category: "A", AmountFen: 5000}}
+	if r := post(h, order); r.Status != 200 {
+		t.Fatalf("paid: %d %s", r.Status, r.Body)
+	}
+	events := count(t, h, "order_events")
+	refused := func(name string, lines ...line) {
+		t.Helper()
+		r := post(h, refund("x-"+name, "O-Q", now, lines...))
+		if r.Status != 422 || r.ErrorCode() != "RULE_VIOLATION" {
+			t.Errorf("%s: %d %s; want 422 RULE_VIOLATION", name, r.Status, r.Body)
+		}
+	}
+	refused("4 of the 3 A ordered", line{SKU: "A", Qty: 4, AmountFen: 100})
+	refused("2 of the 1 B ordered", line{SKU: "B", Qty: 2, AmountFen: 100})
+	refused("2 B over two lines", line{SKU: "B", Qty: 1, AmountFen: 100}, line{SKU: "B", Qty: 1, AmountFen: 100})
+	// 2 of A now, then 2 more: 4 of the 3 ordered in all.
+	if r := post(h, refund("r1", "O-Q", now, line{SKU: "A", Qty: 2, AmountFen: 1000})); r.Status != 200 {
+		t.Fatalf("refund of 2 A: %d %s", r.Status, r.Body)
+	}
+	refused("2 more A", line{SKU: "A", Qty: 2, AmountFen: 1000})
+	if n := count(t, h, "order_events"); n != events+1 {
+		t.Fatalf("%d events stored, want %d (refused ones leave nothing)", n, events+1)
+	}
+	for _, ok := range []struct {
+		name string
+		l    line
+	}{
+		{"the last A", line{SKU: "A", Qty: 1, AmountFen: 1000}},
+		{"B without a qty", line{SKU: "B", AmountFen: 1000}},
+		{"C, ordered without a qty", line{SKU: "C", Qty: 5, AmountFen: 1000}},
+	} {
+		if r := post(h, refund("ok-"+ok.name, "O-Q", now, ok.l)); r.Status != 200 {
+			t.Errorf("%s: %d %s", ok.name, r.Status, r.Body)
+		}
+	}
+	refused("A once all were refunded", line{SKU: "A", Qty: 1, AmountFen: 1})
+}
+
 func TestUnknownMemberIsAppliedWhenTheyRegisterOrBindThePhone(t *testing.T) {
 	t.Parallel()
 	h := apptest.New(t, withSecret)

@@ -32,7 +32,7 @@ func TestReconcileChecksCheckoutsAgainstTheLedger(t *testing.T) {
 	if _, err := led.Earn(ctx, ledger.EarnInput{MemberID: 1, Points: 1000, Key: "e", Ref: ledger.Ref{Type: "t", ID: "1"}}); err != nil {
 		t.Fatal(err)
 	}
-	order := checkout.Order{MemberID: 1, Currency: "CNY", TotalFen: 10000, Lines: []orders.Line{{SKU: "A", AmountFen: 10000}}}
+	order := checkout.Order{MemberID: 1, Currency: "CNY", TotalFen: 10000, Lines: []orders.Line{{SKU: "A", Qty: 1, AmountFen: 10000}}}
 	c, err := svc.Hold(ctx, checkout.HoldRequest{Order: order, OrderID: "X", Points: 500, ValueFen: 500, Key: "h"})
 	if err != nil {
 		t.Fatal(err)

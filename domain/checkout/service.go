@@ -38,7 +38,7 @@ type Order struct {
 	MemberID int64
 	Currency string
 	TotalFen int64
-	Lines    []orders.Line
+	Lines    []orders.Line // each of qty 1 to orders.MaxQty
 }
 
 func (o *Order) validate() error {
@@ -54,7 +54,7 @@ func (o *Order) validate() error {
 	if len(o.Lines) == 0 {
 		return domain.FieldError("lines", "at least one line")
 	}
-	sum, err := orders.CheckLines("lines", o.Lines)
+	sum, err := orders.CheckLines("lines", o.Lines, 1)
 	if err != nil {
 		return err
 	}

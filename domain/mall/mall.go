@@ -31,6 +31,7 @@ package mall
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -166,9 +167,12 @@ func (it *Item) Validate() error {
 	if len(it.Tiers) > maxTiers {
 		return domain.FieldError("tiers", fmt.Sprintf("at most %d", maxTiers))
 	}
-	for _, t := range it.Tiers {
+	for i, t := range it.Tiers {
 		if t == "" || len(t) > 16 {
 			return domain.FieldError("tiers", "each a tier code of 1 to 16 bytes")
+		}
+		if slices.Contains(it.Tiers[:i], t) {
+			return domain.FieldError(fmt.Sprintf("tiers[%d]", i), fmt.Sprintf("tier %q is already listed", t))
 		}
 	}
 	if len(it.Stores) > 0 && it.Kind != KindPickup {

@@ -14,7 +14,8 @@
 //     never exceed what was awarded: after a refund the order has reversed
 //     floor(awarded × refunded / total) points in all, and everything once
 //     fully refunded.
-//   - Refunds never exceed what was paid, per SKU and in total.
+//   - Refunds never exceed what was paid, per SKU and in total, nor the
+//     quantity ordered of a SKU (when the order and the refund state one).
 //   - The breakdown (rule id, version, name, points) is stored with the
 //     order, so the shopper's "why" never changes when rules are edited.
 //
@@ -108,6 +109,7 @@ type Order struct {
 	RefundedFen int64
 	Lines       []Line
 	Refunded    map[string]int64 // sku → refunded fen
+	RefundedQty map[string]int64 // sku → refunded qty (of refund lines that state one)
 	Points      int64            // awarded
 	Reversed    int64            // reversed by refunds
 	// PointsUsed are the points the order used as cash at checkout and

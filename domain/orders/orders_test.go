@@ -106,7 +106,7 @@ func TestCheckLinesSumsAndBounds(t *testing.T) {
 		{"a sum too large", []Line{{SKU: "A", AmountFen: int64(domain.MaxFen)}, {SKU: "B", AmountFen: 1}}, 0, "l"},
 	}
 	for _, c := range cases {
-		sum, err := CheckLines("l", c.lines)
+		sum, err := CheckLines("l", c.lines, 0)
 		if got := fieldOf(err); got != c.field || sum != c.sum {
 			t.Errorf("%s: sum %d, error on %q; want %d, %q", c.name, sum, got, c.sum, c.field)
 		}

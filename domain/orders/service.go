@@ -94,6 +94,8 @@ type Service struct {
 const (
 	maxIDLen = 64
 	maxLines = 500
+	// MaxQty bounds a line's quantity.
+	MaxQty = 1_000_000
 )
 
 func checkID(field, v string) error {
@@ -106,10 +108,12 @@ func checkID(field, v string) error {
 	return nil
 }
 
-// CheckLines checks order lines at the boundary (the webhook's and the
-// console's rule simulation): a SKU of 1 to 64 characters, amounts and
-// quantities in range. It returns the sum of the amounts.
-func CheckLines(field string, ls []Line) (int64, error) {
+// CheckLines checks order lines at the boundary (the webhook's, the
+// console's rule simulation and checkout's): a SKU of 1 to 64 characters,
+// amounts in range and quantities of minQty to MaxQty (an order event may
+// leave qty out, 0; a checkout line is at least one of something, 1). It
+// returns the sum of the amounts.
+func CheckLines(field string, ls []Line, minQty int64) (int64, error) {
 	if len(ls) > maxLines {
 		return 0, domain.FieldError(field, fmt.Sprintf("at most %d lines", maxLines))
 	}
@@ -122,8 +126,8 @@ func CheckLines(field string, ls []Line) (int64, error) {
 		if utf8.RuneCountInString(l.Category) > maxIDLen {
 			return 0, domain.FieldError(f+".category", "too long")
 		}
-		if l.Qty < 0 || l.Qty > 1_000_000 {
-			return 0, domain.FieldError(f+".qty", "must be between 0 and 1000000")
+		if l.Qty < minQty || l.Qty > MaxQty {
+			return 0, domain.FieldError(f+".qty", fmt.Sprintf("must be between %d and %d", minQty, MaxQty))
 		}
 		amount, err := domain.ParseFenOrZero(f+".amount_fen", l.AmountFen)
 		if err != nil {
@@ -186,7 +190,7 @@ func (e *Event) Validate(now time.Time) error {
 		if len(e.RefundLines) > 0 {
 			return domain.FieldError("refund_lines", "only for refunded events")
 		}
-		sum, err := CheckLines("lines", e.Lines)
+		sum, err := CheckLines("lines", e.Lines, 0)
 		if err != nil {
 			return err
 		}
@@ -197,7 +201,7 @@ func (e *Event) Validate(now time.Time) error {
 			return domain.FieldError("lines", fmt.Sprintf("line amounts sum to %d fen, total_fen is %d", sum, e.TotalFen))
 		}
 	case Refunded:
-		sum, err := CheckLines("refund_lines", e.RefundLines)
+		sum, err := CheckLines("refund_lines", e.RefundLines, 0)
 		if err != nil {
 			return err
 		}
@@ -351,7 +355,7 @@ func (s *Service) paid(ctx context.Context, e Event, now time.Time) (Outcome, er
 // is known.
 func newOrder(e Event, now time.Time) *Order {
 	return &Order{ID: e.OrderID, OpenID: e.Member.OpenID, Phone: e.Member.Phone, Status: StatusUnmatched,
-		StoreID: e.StoreID, Channel: e.Channel, TotalFen: e.TotalFen, Lines: e.Lines, Refunded: map[string]int64{},
+		StoreID: e.StoreID, Channel: e.Channel, TotalFen: e.TotalFen, Lines: e.Lines, Refunded: map[string]int64{}, RefundedQty: map[string]int64{},
 		Breakdown: []BreakdownLine{}, OccurredAt: e.OccurredAt, CreatedAt: now, UpdatedAt: now}
 }
 
@@ -479,31 +483,37 @@ func (s *Service) refunded(ctx context.Context, e Event, now time.Time) (Outcome
 }
 
 // refund is the decision on a refunded event of o: how many fen it
-// refunds — its lines (each SKU never beyond what was paid for it), else
-// its total, else all that is still paid — recorded on o. A refund of
-// nothing or of more than is still paid is a RuleViolation and leaves o
-// as it was.
+// refunds — its lines (each SKU never beyond what was paid for it, nor
+// beyond the qty ordered of it when both state a qty), else its total,
+// else all that is still paid — recorded on o. A refund of nothing or of
+// more than is still paid is a RuleViolation and leaves o as it was.
 func (o *Order) refund(e Event) (int64, error) {
 	left := o.TotalFen - o.RefundedFen
 	var amount int64
-	var asked map[string]int64
+	var asked, askedQty map[string]int64
 	switch {
 	case len(e.RefundLines) > 0:
-		paid := map[string]int64{}
+		paid, ordered := map[string]int64{}, map[string]int64{}
 		for _, l := range o.Lines {
 			paid[l.SKU] += l.AmountFen
+			ordered[l.SKU] += l.Qty
 		}
-		asked = map[string]int64{}
+		asked, askedQty = map[string]int64{}, map[string]int64{}
 		for i, l := range e.RefundLines {
 			if _, ok := paid[l.SKU]; !ok {
 				return 0, domain.FieldError(fmt.Sprintf("refund_lines[%d].sku", i), "not in the order")
 			}
 			asked[l.SKU] += l.AmountFen
+			askedQty[l.SKU] += l.Qty
 			amount += l.AmountFen
 		}
 		for sku, n := range asked {
 			if o.Refunded[sku]+n > paid[sku] {
 				return 0, domain.Errorf(domain.RuleViolation, "refund of %s exceeds what was paid for it (%d fen, %d refunded before)", sku, paid[sku], o.Refunded[sku])
+			}
+			// A qty of 0 is one the order (or the refund) did not state.
+			if q := askedQty[sku]; q > 0 && ordered[sku] > 0 && o.RefundedQty[sku]+q > ordered[sku] {
+				return 0, domain.Errorf(domain.RuleViolation, "refund of %d × %s exceeds the qty ordered (%d, %d refunded before)", q, sku, ordered[sku], o.RefundedQty[sku])
 			}
 		}
 	case e.TotalFen > 0:
@@ -519,6 +529,14 @@ func (o *Order) refund(e Event) (int64, error) {
 	}
 	for sku, n := range asked {
 		o.Refunded[sku] += n
+	}
+	for sku, n := range askedQty {
+		if n > 0 {
+			if o.RefundedQty == nil {
+				o.RefundedQty = map[string]int64{}
+			}
+			o.RefundedQty[sku] += n
+		}
 	}
 	o.RefundedFen += amount
 	return amount, nil

@@ -101,6 +101,7 @@ type orderRow struct {
 	RefundedFen int64
 	Lines       string
 	Refunded    string
+	RefundedQty sql.NullString // NULL before any refund line stated a qty
 	Points      int64
 	Reversed    int64
 	Breakdown   string
@@ -119,10 +120,19 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
+// refundedQty is NULL until a refund line states a qty (as the column is
+// on orders stored before it existed).
+func refundedQty(m map[string]int64) sql.NullString {
+	if len(m) == 0 {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: mustJSON(m), Valid: true}
+}
+
 func toRow(o *orders.Order) orderRow {
 	return orderRow{OrderID: o.ID, MemberID: o.MemberID, OpenID: o.OpenID, Phone: o.Phone, Status: o.Status,
 		StoreID: o.StoreID, Channel: o.Channel, TotalFen: o.TotalFen, RefundedFen: o.RefundedFen,
-		Lines: mustJSON(o.Lines), Refunded: mustJSON(o.Refunded), Points: o.Points, Reversed: o.Reversed,
+		Lines: mustJSON(o.Lines), Refunded: mustJSON(o.Refunded), RefundedQty: refundedQty(o.RefundedQty), Points: o.Points, Reversed: o.Reversed,
 		Breakdown: mustJSON(o.Breakdown), OccurredAt: o.OccurredAt.UTC(), CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC()}
 }
 
@@ -139,8 +149,16 @@ func (r *orderRow) toDomain() (orders.Order, error) {
 	if err := json.Unmarshal([]byte(r.Breakdown), &o.Breakdown); err != nil {
 		return o, fmt.Errorf("order %s breakdown: %w", r.OrderID, err)
 	}
+	if r.RefundedQty.Valid {
+		if err := json.Unmarshal([]byte(r.RefundedQty.String), &o.RefundedQty); err != nil {
+			return o, fmt.Errorf("order %s refunded quantities: %w", r.OrderID, err)
+		}
+	}
 	if o.Refunded == nil {
 		o.Refunded = map[string]int64{}
+	}
+	if o.RefundedQty == nil {
+		o.RefundedQty = map[string]int64{}
 	}
 	if o.Breakdown == nil {
 		o.Breakdown = []orders.BreakdownLine{}
@@ -224,7 +242,7 @@ func (s *Store) MemberOrder(ctx context.Context, memberID int64, id string) (ord
 func (s *Store) SaveOrder(ctx context.Context, o *orders.Order) error {
 	r := toRow(o)
 	return s.DB.Conn(ctx).Model(&orderRow{}).Where("order_id = ?", o.ID).Updates(map[string]any{
-		"member_id": r.MemberID, "status": r.Status, "refunded_fen": r.RefundedFen, "refunded": r.Refunded,
+		"member_id": r.MemberID, "status": r.Status, "refunded_fen": r.RefundedFen, "refunded": r.Refunded, "refunded_qty": r.RefundedQty,
 		"points": r.Points, "reversed": r.Reversed, "breakdown": r.Breakdown, "updated_at": r.UpdatedAt,
 	}).Error
 }

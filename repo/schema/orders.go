@@ -3,6 +3,8 @@ package schema
 import (
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/jifen/jifen/repo"
 )
 
@@ -85,10 +87,21 @@ type birthdayAwardV1 struct {
 
 func (birthdayAwardV1) TableName() string { return "birthday_awards" }
 
+// orderV2 adds the quantities refunded per SKU (JSON, as refunded; NULL on
+// orders no refund line with a qty has touched), so a refund never takes
+// back more of a SKU than was ordered.
+type orderV2 struct {
+	OrderID     string `gorm:"primaryKey;size:64"`
+	RefundedQty string `gorm:"type:text"`
+}
+
+func (orderV2) TableName() string { return "orders" }
+
 var orders = []repo.Migration{
 	{Version: 310, Name: "order_events", Up: repo.CreateTables(&orderEventV1{})},
 	{Version: 311, Name: "orders", Up: repo.CreateTables(&orderV1{})},
 	{Version: 312, Name: "member_tiers", Up: repo.CreateTables(&memberTierV1{})},
 	{Version: 313, Name: "tier_purchases", Up: repo.CreateTables(&tierPurchaseV1{})},
 	{Version: 314, Name: "birthday_awards", Up: repo.CreateTables(&birthdayAwardV1{})},
+	{Version: 315, Name: "orders_refunded_qty", Up: func(tx *gorm.DB) error { return tx.Migrator().AddColumn(&orderV2{}, "RefundedQty") }},
 }

@@ -2279,7 +2279,7 @@ export interface components {
             stock: number;
             limit_daily?: number;
             limit_total?: number;
-            /** @description configured tier codes (tier.levels); an unknown one is 400; empty = every tier */
+            /** @description configured tier codes (tier.levels), each once; an unknown or repeated one is 400 naming tiers[i]; empty = every tier */
             tiers?: string[];
             /** @description pickup items only; the stores where the code is collected (empty = every store), each an existing store (400 otherwise) */
             stores?: number[];
@@ -2635,7 +2635,15 @@ export interface components {
         OrderLine: {
             sku: string;
             category?: string;
+            /** @description 0 (or absent) = not stated */
             qty?: number;
+            amount_fen: number;
+        };
+        CheckoutLine: {
+            sku: string;
+            category?: string;
+            /** @description at least 1 (400 naming lines[i].qty) */
+            qty: number;
             amount_fen: number;
         };
         BreakdownLine: {
@@ -2651,7 +2659,7 @@ export interface components {
             currency: "CNY";
             /** @description the goods' amount before points; the sum of lines */
             total_fen: number;
-            lines: components["schemas"]["OrderLine"][];
+            lines: components["schemas"]["CheckoutLine"][];
         };
         CheckoutHoldRequest: {
             member_id: number;
@@ -2659,7 +2667,7 @@ export interface components {
             currency: "CNY";
             /** @description the goods' amount before points; the sum of lines */
             total_fen: number;
-            lines: components["schemas"]["OrderLine"][];
+            lines: components["schemas"]["CheckoutLine"][];
             order_id: string;
             points: number;
             /** @description what points are worth at the policy's rate */
@@ -5323,6 +5331,7 @@ export interface operations {
                     /** @description paid: the sum of lines; refunded: the refund amount (0 with no refund_lines = everything still paid) */
                     total_fen?: number;
                     lines?: components["schemas"]["OrderLine"][];
+                    /** @description refunded: per sku, with the earlier refunds of it, never more than was paid for it nor (when the order and the refund state a qty) more than the qty ordered (422) */
                     refund_lines?: components["schemas"]["OrderLine"][];
                     /** @description paid only, optional: the payment account that paid, as an opaque id or hash the order system chooses (a card token, a payer id); only compared. Risk control's shared_payer flags the members when more than max_members of them paid with one account within window_hours (docs/features/risk.md). */
                     payer_account?: string;
