@@ -11,6 +11,7 @@ import (
 
 	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 	"github.com/jifen/jifen/configs"
+	"github.com/jifen/jifen/domain/orders"
 )
 
 // refMember is one logged-in shopper of a referral scenario.
@@ -201,7 +202,7 @@ func TestReferralRewardsTwoLevelsAndIdempotent(t *testing.T) {
 	}
 	ctx := context.Background()
 	for i := 0; i < 2; i++ { // the orders feature may call twice; it pays once
-		if err := h.App.Referral.OnFirstPaidOrder(ctx, c.id, "O-1"); err != nil {
+		if err := h.App.Referral.OnFirstPaidOrder(ctx, orders.FirstPaid{MemberID: c.id, OrderID: "O-1"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -226,7 +227,7 @@ func TestReferralRewardsTwoLevelsAndIdempotent(t *testing.T) {
 		t.Fatalf("b rewards_earned %d", o.RewardsEarned)
 	}
 	// An uninvited member's first order is no one's reward.
-	if err := h.App.Referral.OnFirstPaidOrder(ctx, a.id, "O-2"); err != nil {
+	if err := h.App.Referral.OnFirstPaidOrder(ctx, orders.FirstPaid{MemberID: a.id, OrderID: "O-2"}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -226,10 +226,10 @@ func (s *Service) runGroup(ctx context.Context, jobs []*paidJob) (map[*paidJob]O
 	// Which events are their member's first paid order is known now: the
 	// load hooks may ask for what they need (unless step 1 ran them).
 	var firstMembers []int64
-	var firstOrders []string
+	var firsts []int // indexes in keep of the members' first paid orders
 	for i, j := range keep {
 		if recs[i].After.PaidOrders == 1 {
-			firstMembers, firstOrders = append(firstMembers, j.e.Member.MemberID), append(firstOrders, j.e.OrderID)
+			firstMembers, firsts = append(firstMembers, j.e.Member.MemberID), append(firsts, i)
 		}
 	}
 	if !loaded.FirstPaidLoaded {
@@ -290,20 +290,13 @@ func (s *Service) runGroup(ctx context.Context, jobs []*paidJob) (map[*paidJob]O
 		return nil, err
 	}
 
-	// Step 6: the first-paid hooks.
-	for i := range firstMembers {
-		for _, h := range s.OnFirstPaid {
-			if err := h(ctx, firstMembers[i], firstOrders[i]); err != nil {
-				return nil, err
-			}
-		}
+	// Step 6: the first-paid hooks, as an event alone runs them.
+	ps := make([]FirstPaid, len(firsts))
+	for k, i := range firsts {
+		ps[k] = s.firstOf(os[i])
 	}
-	if len(firstMembers) > 0 {
-		for _, h := range s.OnFirstPaidMany {
-			if err := h(ctx, firstMembers, firstOrders); err != nil {
-				return nil, err
-			}
-		}
+	if err := s.firstPaid(ctx, ps); err != nil {
+		return nil, err
 	}
 	return outs, nil
 }

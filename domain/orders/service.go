@@ -69,11 +69,16 @@ type Service struct {
 	ReturnWindow time.Duration
 	// OnFirstPaid hooks run in the same unit of work when a member's first
 	// paid order is recorded (referral rewards); an error aborts the event.
-	OnFirstPaid []func(ctx context.Context, memberID int64, orderID string) error
+	OnFirstPaid []func(ctx context.Context, p FirstPaid) error
 	// OnFirstPaidMany hooks are the same for many first paid orders at once
-	// (memberIDs[i] paid orderIDs[i], in order): a group of grouped events
-	// calls each once, an event alone calls each with one order.
-	OnFirstPaidMany []func(ctx context.Context, memberIDs []int64, orderIDs []string) error
+	// (in order): a group of grouped events calls each once, an event alone
+	// calls each with one order.
+	OnFirstPaidMany []func(ctx context.Context, ps []FirstPaid) error
+	// OnFullyRefunded hooks run in the refund's unit of work when a
+	// matched order's refunds reach its whole amount: once per order, with
+	// the refund that leaves nothing paid (referral takes back a first-order
+	// reward still pending); an error aborts the event.
+	OnFullyRefunded []func(ctx context.Context, memberID int64, orderID string) error
 	// LoadFirstPaid hooks are told, in a group's unit of work (see
 	// group.go), of the members whose first paid orders the group may give
 	// OnFirstPaidMany (a superset), so that a hook may ask for what it will
@@ -88,6 +93,17 @@ type Service struct {
 	// naming its shoppers by openid would otherwise read the member
 	// before every grouped event.
 	openIDs domain.Memo[string, int64]
+}
+
+// FirstPaid is a member's first paid order, as the first-paid hooks hear
+// of it.
+type FirstPaid struct {
+	MemberID int64
+	OrderID  string
+	// AvailableAt is when the order's own points become available: the end
+	// of its return window (earlier than the order's unit of work when the
+	// window is 0 or over).
+	AvailableAt time.Time
 }
 
 // Limits of an event.
@@ -402,15 +418,33 @@ func (s *Service) earn(ctx context.Context, o *Order, mem *member.Member, st sta
 		return err
 	}
 	if st.all == 1 {
+		return s.firstPaid(ctx, []FirstPaid{s.firstOf(o)})
+	}
+	return nil
+}
+
+// firstOf is o as the first-paid hooks hear of it.
+func (s *Service) firstOf(o *Order) FirstPaid {
+	return FirstPaid{MemberID: o.MemberID, OrderID: o.ID, AvailableAt: s.availableAt(o)}
+}
+
+// firstPaid runs the first-paid hooks for first paid orders recorded in
+// the unit of work in ctx, an event's alone or a group's: OnFirstPaid per
+// order, OnFirstPaidMany once for all.
+func (s *Service) firstPaid(ctx context.Context, ps []FirstPaid) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	for _, p := range ps {
 		for _, h := range s.OnFirstPaid {
-			if err := h(ctx, mem.ID, o.ID); err != nil {
+			if err := h(ctx, p); err != nil {
 				return err
 			}
 		}
-		for _, h := range s.OnFirstPaidMany {
-			if err := h(ctx, []int64{mem.ID}, []string{o.ID}); err != nil {
-				return err
-			}
+	}
+	for _, h := range s.OnFirstPaidMany {
+		if err := h(ctx, ps); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -443,7 +477,13 @@ func setBreakdown(o *Order, res rules.Result) {
 func (s *Service) earnInput(o *Order) ledger.EarnInput {
 	return ledger.EarnInput{MemberID: o.MemberID, Points: o.Points, Key: "order:" + o.ID,
 		Ref: ledger.Ref{Type: "order", ID: o.ID}, Title: "购物奖励", Operator: "system",
-		AvailableAt: o.OccurredAt.Add(max(s.ReturnWindow, 0))}
+		AvailableAt: s.availableAt(o)}
+}
+
+// availableAt is when o's points become available: the end of its return
+// window.
+func (s *Service) availableAt(o *Order) time.Time {
+	return o.OccurredAt.Add(max(s.ReturnWindow, 0))
 }
 
 func (s *Service) refunded(ctx context.Context, e Event, now time.Time) (Outcome, error) {
@@ -472,6 +512,9 @@ func (s *Service) refunded(ctx context.Context, e Event, now time.Time) (Outcome
 			}
 		}
 		if out.PointsReversed, err = s.reverse(ctx, &o, "refund:"+e.EventID); err != nil {
+			return Outcome{}, err
+		}
+		if err := s.fullyRefunded(ctx, &o); err != nil {
 			return Outcome{}, err
 		}
 	}
@@ -564,6 +607,21 @@ func (s *Service) reverse(ctx context.Context, o *Order, key string) (int64, err
 	return n, nil
 }
 
+// fullyRefunded runs the OnFullyRefunded hooks when the matched order o
+// has nothing left paid. A refund of an order already fully refunded is
+// refused before, so they run once per order.
+func (s *Service) fullyRefunded(ctx context.Context, o *Order) error {
+	if o.RefundedFen < o.TotalFen {
+		return nil
+	}
+	for _, h := range s.OnFullyRefunded {
+		if err := h(ctx, o.MemberID, o.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // MatchMember applies the unmatched orders of m's openid and phone to m.
 // It runs in the caller's unit of work (the login or phone binding), so
 // member.Service.Hooks can call it.
@@ -592,6 +650,9 @@ func (s *Service) MatchMember(ctx context.Context, m *member.Member) error {
 					return err
 				}
 				if _, err := s.reverse(ctx, o, "refund-on-match:"+o.ID); err != nil {
+					return err
+				}
+				if err := s.fullyRefunded(ctx, o); err != nil {
 					return err
 				}
 				if err := s.Store.SaveOrder(ctx, o); err != nil {

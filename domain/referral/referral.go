@@ -9,6 +9,12 @@
 // (whose idempotency key is ref:<event>:<invitee>[:l2]), so calling a hook
 // twice pays once. A reward refused by the daily cap or by a fraud flag is
 // recorded too, with no points.
+//
+// A first-order reward is pending as long as the order's own points are
+// (the order's return window); a full refund of the order within it
+// reverses the reward (status reversed, in the refund's transaction). A
+// reversed reward is still the invitee's one first-order reward: a later
+// order pays none.
 package referral
 
 import (
@@ -20,6 +26,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/ledger"
 )
 
 // Alphabet holds the characters of an invite code: no 0/O, 1/I/L, so a
@@ -69,9 +76,10 @@ const (
 
 // Reward statuses.
 const (
-	StatusPaid    = "paid"
-	StatusCapped  = "capped"  // the beneficiary's daily cap was reached
-	StatusFlagged = "flagged" // the pair is flagged for review
+	StatusPaid     = "paid"
+	StatusCapped   = "capped"   // the beneficiary's daily cap was reached
+	StatusFlagged  = "flagged"  // the pair is flagged for review
+	StatusReversed = "reversed" // paid, then taken back: the order was fully refunded within its return window
 )
 
 // Binding is one invitee → inviter link; Parent2ID is the inviter's own
@@ -94,7 +102,17 @@ type Reward struct {
 	Points        int64
 	Day           int // yyyymmdd, Shanghai
 	Status        string
+	OrderID       string    // the first paid order of an order reward ("" for the phone)
+	AvailableAt   time.Time // when the points become available (zero: at once)
 	CreatedAt     time.Time
+}
+
+// reversible reports whether a full refund of the reward's order at now
+// takes the reward back: it was paid and is still pending (the order's
+// return window is not over). A withheld reward has nothing to take back;
+// after the window the points are the beneficiary's.
+func (r Reward) reversible(now time.Time) bool {
+	return r.Event == EventOrder && r.Status == StatusPaid && r.AvailableAt.After(now)
 }
 
 // Amounts are the points of one event at each level.
@@ -158,8 +176,8 @@ type share struct {
 func (r Rules) shares(b Binding, e Event) []share {
 	a := r.amounts(e)
 	all := []share{
-		{1, b.InviterID, a.Inviter, fmt.Sprintf("ref:%s:%d", e, b.InviteeID), "邀请好友奖励"},
-		{2, b.Parent2ID, a.SecondLevel, fmt.Sprintf("ref:%s:%d:l2", e, b.InviteeID), "二级邀请奖励"},
+		{1, b.InviterID, a.Inviter, rewardKey(e, b.InviteeID, 1), "邀请好友奖励"},
+		{2, b.Parent2ID, a.SecondLevel, rewardKey(e, b.InviteeID, 2), "二级邀请奖励"},
 	}
 	var out []share
 	for _, l := range all {
@@ -168,6 +186,22 @@ func (r Rules) shares(b Binding, e Event) []share {
 		}
 	}
 	return out
+}
+
+// rewardKey is the ledger's idempotency key of the reward of event e of
+// invitee at level.
+func rewardKey(e Event, invitee int64, level int) string {
+	if level == 2 {
+		return fmt.Sprintf("ref:%s:%d:l2", e, invitee)
+	}
+	return fmt.Sprintf("ref:%s:%d", e, invitee)
+}
+
+// rewardRef is the ledger reference of the rewards of event e of invitee
+// (ref: the phone's member id, the first paid order's id); a reversal
+// names it.
+func rewardRef(e Event, invitee int64, ref string) ledger.Ref {
+	return ledger.Ref{Type: "referral", ID: fmt.Sprintf("%s:%d:%s", e, invitee, ref)}
 }
 
 // status decides a reward of points to a beneficiary already paid

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/member"
+	"github.com/jifen/jifen/domain/orders"
 )
 
 // BoardName is the invites leaderboard: level-1 invites of all time.
@@ -286,26 +288,14 @@ func (s *Service) OnPhoneBound(ctx context.Context, m *member.Member) error {
 			return err
 		}
 	}
-	return s.reward(ctx, b, EventPhone, fmt.Sprint(m.ID))
+	return s.reward(ctx, b, EventPhone, fmt.Sprint(m.ID), time.Time{})
 }
 
-// OnFirstPaidOrder pays the first-order rewards of memberID's inviters. The
-// orders capability calls it inside its own transaction (it joins the one in
-// ctx); calling it again for the same member pays nothing more.
-func (s *Service) OnFirstPaidOrder(ctx context.Context, memberID int64, orderID string) error {
-	if memberID <= 0 {
-		return domain.FieldError("member_id", "must be positive")
-	}
-	if orderID == "" || len(orderID) > 64 {
-		return domain.FieldError("order_id", "1 to 64 characters")
-	}
-	return s.Tx.InTx(ctx, func(ctx context.Context) error {
-		b, found, err := s.Store.Binding(ctx, memberID)
-		if err != nil || !found {
-			return err
-		}
-		return s.reward(ctx, b, EventOrder, orderID)
-	})
+// OnFirstPaidOrder pays the first-order rewards of the inviters of the
+// member who paid p, pending until p.AvailableAt (the order's own points'
+// return window). It is OnFirstPaidOrders for one order.
+func (s *Service) OnFirstPaidOrder(ctx context.Context, p orders.FirstPaid) error {
+	return s.OnFirstPaidOrders(ctx, []orders.FirstPaid{p})
 }
 
 // Bindings is what OnFirstPaidOrders needs of the Store: the bindings of
@@ -329,29 +319,32 @@ func (s *Service) LoadFirstPaid(ctx context.Context, memberIDs []int64) error {
 	return s.Store.LoadBindings(ctx, memberIDs)
 }
 
-// OnFirstPaidOrders is OnFirstPaidOrder for many first paid orders
-// (memberIDs[i] paid orderIDs[i]), in order, with one read of the
-// bindings: most members were invited by nobody.
-func (s *Service) OnFirstPaidOrders(ctx context.Context, memberIDs []int64, orderIDs []string) error {
-	if len(memberIDs) != len(orderIDs) {
-		return fmt.Errorf("referral: %d members, %d orders", len(memberIDs), len(orderIDs))
-	}
-	for i, id := range memberIDs {
-		if id <= 0 {
+// OnFirstPaidOrders pays the first-order rewards of the inviters of the
+// members who paid ps, in order, with one read of the bindings (most
+// members were invited by nobody): an orders.Service.OnFirstPaidMany hook,
+// for an event alone and a group alike. The orders capability calls it
+// inside its own transaction (it joins the one in ctx); calling it again
+// for the same member pays nothing more. Each reward is pending until its
+// order's AvailableAt, as the order's own points are.
+func (s *Service) OnFirstPaidOrders(ctx context.Context, ps []orders.FirstPaid) error {
+	memberIDs := make([]int64, len(ps))
+	for i, p := range ps {
+		if p.MemberID <= 0 {
 			return domain.FieldError("member_id", "must be positive")
 		}
-		if orderIDs[i] == "" || len(orderIDs[i]) > 64 {
+		if p.OrderID == "" || len(p.OrderID) > 64 {
 			return domain.FieldError("order_id", "1 to 64 characters")
 		}
+		memberIDs[i] = p.MemberID
 	}
 	return s.Tx.InTx(ctx, func(ctx context.Context) error {
 		found, err := s.Store.Bindings(ctx, memberIDs)
 		if err != nil {
 			return err
 		}
-		for i, id := range memberIDs {
-			if b, ok := found[id]; ok {
-				if err := s.reward(ctx, b, EventOrder, orderIDs[i]); err != nil {
+		for _, p := range ps {
+			if b, ok := found[p.MemberID]; ok {
+				if err := s.reward(ctx, b, EventOrder, p.OrderID, p.AvailableAt); err != nil {
 					return err
 				}
 			}
@@ -360,8 +353,47 @@ func (s *Service) OnFirstPaidOrders(ctx context.Context, memberIDs []int64, orde
 	})
 }
 
-// reward decides (once) the reward of each level for the event.
-func (s *Service) reward(ctx context.Context, b Binding, e Event, ref string) error {
+// OnOrderRefunded takes back the first-order rewards paid for the
+// member's order orderID, now fully refunded, that are still pending (the
+// order's return window not over): each through the ledger, its reward
+// marked reversed. A withheld reward, or one already the beneficiary's,
+// stays as it is; a reversed one is never paid again. It is an
+// orders.Service.OnFullyRefunded hook, run in the refund's transaction
+// (it joins the one in ctx); calling it again reverses nothing more.
+func (s *Service) OnOrderRefunded(ctx context.Context, memberID int64, orderID string) error {
+	now := s.Clock.Now()
+	return s.Tx.InTx(ctx, func(ctx context.Context) error {
+		rs, err := s.Store.OrderRewards(ctx, memberID, orderID)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if !r.reversible(now) {
+				continue
+			}
+			if err := s.Store.LockOwner(ctx, r.BeneficiaryID); err != nil {
+				return err
+			}
+			done, err := s.Store.Reverse(ctx, r.InviteeID, r.Event, r.BeneficiaryID)
+			if err != nil {
+				return err
+			}
+			if !done {
+				continue // reversed meanwhile
+			}
+			if _, err := s.Points.Reverse(ctx, ledger.ReverseInput{MemberID: r.BeneficiaryID, Of: rewardRef(r.Event, r.InviteeID, orderID),
+				OfKind: ledger.KindEarn, Key: rewardKey(r.Event, r.InviteeID, r.Level) + ":refund", Ref: ledger.Ref{Type: "refund", ID: orderID},
+				Title: "邀请奖励扣回", Operator: "system"}); err != nil {
+				return fmt.Errorf("reverse referral reward of member %d: %w", r.BeneficiaryID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// reward decides (once) the reward of each level for the event, pending
+// until availableAt (zero: available at once).
+func (s *Service) reward(ctx context.Context, b Binding, e Event, ref string, availableAt time.Time) error {
 	now := s.Clock.Now()
 	day := domain.DayOf(now).Int()
 	for _, l := range s.Rules.shares(b, e) {
@@ -382,7 +414,10 @@ func (s *Service) reward(ctx context.Context, b Binding, e Event, ref string) er
 			}
 		}
 		r := Reward{InviteeID: b.InviteeID, Event: e, BeneficiaryID: l.beneficiary, Level: l.level, Points: l.points,
-			Day: day, Status: s.Rules.status(b.Flagged, paidToday, l.points), CreatedAt: now}
+			Day: day, Status: s.Rules.status(b.Flagged, paidToday, l.points), AvailableAt: availableAt, CreatedAt: now}
+		if e == EventOrder {
+			r.OrderID = ref
+		}
 		if err := s.Store.InsertReward(ctx, r); err != nil {
 			if errors.Is(err, ErrDuplicate) {
 				continue
@@ -393,7 +428,7 @@ func (s *Service) reward(ctx context.Context, b Binding, e Event, ref string) er
 			continue
 		}
 		if _, err := s.Points.Earn(ctx, ledger.EarnInput{MemberID: l.beneficiary, Points: l.points, Key: l.key,
-			Ref: ledger.Ref{Type: "referral", ID: fmt.Sprintf("%s:%d:%s", e, b.InviteeID, ref)}, Title: l.title}); err != nil {
+			Ref: rewardRef(e, b.InviteeID, ref), Title: l.title, AvailableAt: availableAt}); err != nil {
 			return fmt.Errorf("referral reward to member %d: %w", l.beneficiary, err)
 		}
 	}

@@ -47,6 +47,11 @@ type Store interface {
 	RewardExists(ctx context.Context, inviteeID int64, e Event, beneficiaryID int64) (bool, error)
 	// InsertReward stores r; ErrDuplicate when it exists.
 	InsertReward(ctx context.Context, r Reward) error
+	// OrderRewards returns the order rewards of the invitee's order.
+	OrderRewards(ctx context.Context, inviteeID int64, orderID string) ([]Reward, error)
+	// Reverse marks the reward (invitee, event, beneficiary) reversed if it
+	// is paid, and reports whether it did.
+	Reverse(ctx context.Context, inviteeID int64, e Event, beneficiaryID int64) (bool, error)
 	// PaidOn sums the points paid to the beneficiary on day (yyyymmdd).
 	PaidOn(ctx context.Context, beneficiaryID int64, day int) (int64, error)
 	// Earned sums every point paid to the member.
@@ -83,9 +88,11 @@ type Board interface {
 	Add(ctx context.Context, board string, memberID, delta int64)
 }
 
-// Points credits the ledger (joins the tx in ctx).
+// Points credits the ledger and takes a reversed reward back (joins the
+// tx in ctx).
 type Points interface {
 	Earn(ctx context.Context, in ledger.EarnInput) (ledger.Entry, error)
+	Reverse(ctx context.Context, in ledger.ReverseInput) (ledger.Entry, error)
 }
 
 // Identity is a phone or unionid a member had (Store.RememberIdentities).

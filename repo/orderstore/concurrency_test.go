@@ -23,9 +23,9 @@ func TestConcurrentOrdersNeverOverspendTheBudgetPool(t *testing.T) {
 		ids[i] = w.member(t, fmt.Sprintf("c%d", i))
 	}
 	var firsts sync.Map
-	w.orders.OnFirstPaid = append(w.orders.OnFirstPaid, func(_ context.Context, memberID int64, orderID string) error {
-		if _, dup := firsts.LoadOrStore(memberID, orderID); dup {
-			return fmt.Errorf("first paid twice for member %d", memberID)
+	w.orders.OnFirstPaid = append(w.orders.OnFirstPaid, func(_ context.Context, p orders.FirstPaid) error {
+		if _, dup := firsts.LoadOrStore(p.MemberID, p.OrderID); dup {
+			return fmt.Errorf("first paid twice for member %d", p.MemberID)
 		}
 		return nil
 	})

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
+	"github.com/jifen/jifen/domain/orders"
 	"github.com/jifen/jifen/domain/rules"
 )
 
@@ -34,7 +35,7 @@ func TestScenarioOneMemberOneMonth(t *testing.T) {
 		t.Fatal(err)
 	}
 	firstPaid := 0
-	w.orders.OnFirstPaid = append(w.orders.OnFirstPaid, func(context.Context, int64, string) error { firstPaid++; return nil })
+	w.orders.OnFirstPaid = append(w.orders.OnFirstPaid, func(context.Context, orders.FirstPaid) error { firstPaid++; return nil })
 
 	step := func(name string, wantAvail, wantPending, wantDebt int64, wantTier string) {
 		t.Helper()

@@ -1,5 +1,5 @@
 // Package referralstore implements referral.Store over gorm (tables in
-// repo/schema/growth.go, versions 551–554) and the QR-code cache over Redis.
+// repo/schema/growth.go, versions 551–555) and the QR-code cache over Redis.
 //
 // LoadBindings (referral.Bindings) queues the read of Bindings in a
 // pipelined transaction (repo.DB.InPipelinedTx): it travels with the
@@ -58,10 +58,21 @@ type rewardRow struct {
 	Points        int64
 	Day           int
 	Status        string
+	OrderID       string
+	AvailableAt   *time.Time
 	CreatedAt     time.Time
 }
 
 func (rewardRow) TableName() string { return "referral_rewards" }
+
+func (r rewardRow) toDomain() referral.Reward {
+	out := referral.Reward{InviteeID: r.InviteeID, Event: referral.Event(r.Event), BeneficiaryID: r.BeneficiaryID, Level: r.Level,
+		Points: r.Points, Day: r.Day, Status: r.Status, OrderID: r.OrderID, CreatedAt: r.CreatedAt}
+	if r.AvailableAt != nil {
+		out.AvailableAt = *r.AvailableAt
+	}
+	return out
+}
 
 type identityRow struct {
 	Kind      string `gorm:"primaryKey"`
@@ -207,12 +218,43 @@ func (s *Store) RewardExists(ctx context.Context, inviteeID int64, e referral.Ev
 // InsertReward implements referral.Store.
 func (s *Store) InsertReward(ctx context.Context, r referral.Reward) error {
 	row := rewardRow{InviteeID: r.InviteeID, Event: string(r.Event), BeneficiaryID: r.BeneficiaryID, Level: r.Level,
-		Points: r.Points, Day: r.Day, Status: r.Status, CreatedAt: r.CreatedAt.UTC()}
+		Points: r.Points, Day: r.Day, Status: r.Status, OrderID: r.OrderID, CreatedAt: r.CreatedAt.UTC()}
+	if !r.AvailableAt.IsZero() {
+		at := r.AvailableAt.UTC()
+		row.AvailableAt = &at
+	}
 	err := s.DB.Conn(ctx).Create(&row).Error
 	if repo.IsDuplicate(err) {
 		return fmt.Errorf("reward %d/%s/%d: %w", r.InviteeID, r.Event, r.BeneficiaryID, referral.ErrDuplicate)
 	}
 	return err
+}
+
+// OrderRewards implements referral.Store through the unique (invitee,
+// event, beneficiary) index.
+func (s *Store) OrderRewards(ctx context.Context, inviteeID int64, orderID string) ([]referral.Reward, error) {
+	var rows []rewardRow
+	if err := s.DB.Conn(ctx).Where("invitee_id = ? AND event = ? AND order_id = ?", inviteeID, string(referral.EventOrder), orderID).
+		Order("level").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("rewards of order %s: %w", orderID, err)
+	}
+	out := make([]referral.Reward, len(rows))
+	for i, r := range rows {
+		out[i] = r.toDomain()
+	}
+	return out, nil
+}
+
+// Reverse implements referral.Store: a conditional UPDATE, so two refunds
+// cannot both reverse one reward.
+func (s *Store) Reverse(ctx context.Context, inviteeID int64, e referral.Event, beneficiaryID int64) (bool, error) {
+	res := s.DB.Conn(ctx).Model(&rewardRow{}).
+		Where("invitee_id = ? AND event = ? AND beneficiary_id = ? AND status = ?", inviteeID, string(e), beneficiaryID, referral.StatusPaid).
+		Update("status", referral.StatusReversed)
+	if res.Error != nil {
+		return false, fmt.Errorf("reverse reward %d/%s/%d: %w", inviteeID, e, beneficiaryID, res.Error)
+	}
+	return res.RowsAffected == 1, nil
 }
 
 // PaidOn implements referral.Store.

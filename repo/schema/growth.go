@@ -3,6 +3,8 @@ package schema
 import (
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/jifen/jifen/repo"
 )
 
@@ -110,11 +112,32 @@ type referralRewardV1 struct {
 	Level         int    `gorm:"not null"`
 	Points        int64  `gorm:"not null"`
 	Day           int    `gorm:"not null;index:idx_referral_rewards_day,priority:2"`
-	Status        string `gorm:"size:12;not null"` // paid, capped
+	Status        string `gorm:"size:12;not null"` // paid, capped, flagged (reversed: 555)
 	CreatedAt     time.Time
 }
 
 func (referralRewardV1) TableName() string { return "referral_rewards" }
+
+// referralRewardV2 adds the order a first-order reward was paid for and
+// when its points become available (the order's return window; NULL: at
+// once), so that a full refund within the window reverses it (status
+// reversed).
+type referralRewardV2 struct {
+	ID          int64  `gorm:"primaryKey;autoIncrement"`
+	OrderID     string `gorm:"size:64;not null;default:''"`
+	AvailableAt *time.Time
+}
+
+func (referralRewardV2) TableName() string { return "referral_rewards" }
+
+func addRewardOrder(tx *gorm.DB) error {
+	for _, col := range []string{"OrderID", "AvailableAt"} {
+		if err := tx.Migrator().AddColumn(&referralRewardV2{}, col); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // referralIdentityV1 remembers every phone and unionid a member had, so a
 // person coming back under a new account is recognised even after the
@@ -137,4 +160,5 @@ var growth = []repo.Migration{
 	{Version: 552, Name: "referrals", Up: repo.CreateTables(&referralV1{})},
 	{Version: 553, Name: "referral_rewards", Up: repo.CreateTables(&referralRewardV1{})},
 	{Version: 554, Name: "referral_identities", Up: repo.CreateTables(&referralIdentityV1{})},
+	{Version: 555, Name: "referral_rewards_order", Up: addRewardOrder},
 }

@@ -4501,7 +4501,7 @@ export interface operations {
                             first_orders: number;
                             /**
                              * Format: int64
-                             * @description referral rewards paid (capped ones not)
+                             * @description referral rewards paid (capped, flagged or reversed ones not)
                              */
                             rewards_paid: number;
                             /** Format: int64 */

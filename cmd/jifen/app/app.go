@@ -378,6 +378,9 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	// The inviter is rewarded inside the transaction that records the
 	// invitee's first paid order.
 	a.Orders.OnFirstPaidMany = append(a.Orders.OnFirstPaidMany, a.Referral.OnFirstPaidOrders)
+	// It is taken back inside the refund's transaction when the order is
+	// fully refunded within its return window.
+	a.Orders.OnFullyRefunded = append(a.Orders.OnFullyRefunded, a.Referral.OnOrderRefunded)
 	a.Orders.LoadFirstPaid = append(a.Orders.LoadFirstPaid, a.Referral.LoadFirstPaid)
 	a.Boards.Register(leaderboard.Func{BoardName: referral.BoardName,
 		ScoresOf: func(ctx context.Context, _ time.Time) (map[int64]int64, error) { return refStore.InviteCounts(ctx) }})
