@@ -3,6 +3,7 @@ package hooks_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -378,5 +379,41 @@ func TestConcurrentPaidEventsByOpenIDAreGrouped(t *testing.T) {
 	}
 	if r := post(h, paid("ev-oid-replay", "O-OID-REPLAY", byID(first), at, 5000)); r.Status != 409 {
 		t.Fatalf("the event_id with the member by id: %d %s, want 409", r.Status, r.Body)
+	}
+}
+
+// An order id or an event id may be 64 characters, and 64 Chinese
+// characters are 192 bytes: an invitee's first order with such ids pays
+// its points and its referral rewards (the ledger keys and references
+// built from them stay within the ledger's limits), and a full refund
+// takes them back, on MySQL's sized columns too.
+func TestFirstOrderWithTheLongestIDsPaysTheReward(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t, withSecret)
+	createRule(h, h.ConsoleLogin("admin"), baseRule)
+	l1 := h.Config.Referral.Rewards.FirstOrderInviter
+	for i, long := range []string{strings.Repeat("O", 64), strings.Repeat("订", 64)} {
+		tr := newRefTree(h)
+		order, event := long, strings.Repeat("事", 63)+fmt.Sprint(i)
+		at := h.Clock.Now()
+		if r := post(h, paid(event, order, byID(tr.invitee), at, 5000)); r.Status != 200 || r.JSON()["points_awarded"] != float64(50) {
+			t.Fatalf("first paid order with a 64-character id: %d %s", r.Status, r.Body)
+		}
+		if got := mePoints(h, tr.inviter); got != (points{Pending: l1}) {
+			t.Fatalf("inviter's /me %+v, want %d pending", got, l1)
+		}
+		if got := mePoints(h, tr.inviteeU); got != (points{Pending: 50}) {
+			t.Fatalf("invitee's /me %+v, want the order's 50 pending", got)
+		}
+		refund := map[string]any{"event_id": strings.Repeat("退", 62) + fmt.Sprint(i) + "r", "type": "refunded", "order_id": order, "total_fen": 0, "occurred_at": at.Format(time.RFC3339)}
+		if r := post(h, refund); r.Status != 200 {
+			t.Fatalf("full refund: %d %s", r.Status, r.Body)
+		}
+		if got := mePoints(h, tr.inviter); got != (points{}) {
+			t.Fatalf("inviter's /me after the full refund %+v, want nothing", got)
+		}
+		if got := mePoints(h, tr.inviteeU); got != (points{}) {
+			t.Fatalf("invitee's /me after the full refund %+v, want nothing", got)
+		}
 	}
 }

@@ -104,7 +104,7 @@ func checkKey(k string) error {
 	if strings.TrimSpace(k) == "" {
 		return domain.FieldError("key", "required")
 	}
-	if len(k) > 128 {
+	if len(k) > maxKeyBytes {
 		return domain.FieldError("key", "at most 128 bytes")
 	}
 	if strings.HasPrefix(k, "sys:") {
@@ -117,7 +117,7 @@ func checkRef(field string, r Ref, required bool) error {
 	if required && (r.Type == "" || r.ID == "") {
 		return domain.FieldError(field, "type and id required")
 	}
-	if len(r.Type) > 32 || utf8.RuneCountInString(r.ID) > 64 {
+	if len(r.Type) > 32 || utf8.RuneCountInString(r.ID) > maxRefRunes {
 		return domain.FieldError(field, "type at most 32 bytes, id at most 64 characters")
 	}
 	return nil

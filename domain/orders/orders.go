@@ -10,7 +10,8 @@
 //   - An event id is processed once: its row is the first thing written in
 //     the event's unit of work, and a replay returns the stored outcome; the
 //     same id with a different body is an IdempotencyConflict.
-//   - An order is earned once (ledger key "order:<order id>"); reversals
+//   - An order is earned once (ledger key "order:<order id>", with a digest
+//     of the id in its place when that passes 128 bytes: ledger.KeyFor); reversals
 //     never exceed what was awarded: after a refund the order has reversed
 //     floor(awarded × refunded / total) points in all, and everything once
 //     fully refunded.

@@ -475,7 +475,7 @@ func setBreakdown(o *Order, res rules.Result) {
 // earnInput is the pending lot of o's points; the ledger gives it the
 // expiry policy of order points (ledger.SourceOrders).
 func (s *Service) earnInput(o *Order) ledger.EarnInput {
-	return ledger.EarnInput{MemberID: o.MemberID, Points: o.Points, Key: "order:" + o.ID,
+	return ledger.EarnInput{MemberID: o.MemberID, Points: o.Points, Key: ledger.KeyFor("order:", o.ID),
 		Ref: ledger.Ref{Type: "order", ID: o.ID}, Title: "购物奖励", Operator: "system",
 		AvailableAt: s.availableAt(o)}
 }
@@ -511,7 +511,7 @@ func (s *Service) refunded(ctx context.Context, e Event, now time.Time) (Outcome
 				return Outcome{}, err
 			}
 		}
-		if out.PointsReversed, err = s.reverse(ctx, &o, "refund:"+e.EventID); err != nil {
+		if out.PointsReversed, err = s.reverse(ctx, &o, ledger.KeyFor("refund:", e.EventID)); err != nil {
 			return Outcome{}, err
 		}
 		if err := s.fullyRefunded(ctx, &o); err != nil {
@@ -649,7 +649,7 @@ func (s *Service) MatchMember(ctx context.Context, m *member.Member) error {
 				if _, _, err := s.Tier.AddGrowth(ctx, m.ID, -o.RefundedFen); err != nil {
 					return err
 				}
-				if _, err := s.reverse(ctx, o, "refund-on-match:"+o.ID); err != nil {
+				if _, err := s.reverse(ctx, o, ledger.KeyFor("refund-on-match:", o.ID)); err != nil {
 					return err
 				}
 				if err := s.fullyRefunded(ctx, o); err != nil {

@@ -201,7 +201,7 @@ func rewardKey(e Event, invitee int64, level int) string {
 // (ref: the phone's member id, the first paid order's id); a reversal
 // names it.
 func rewardRef(e Event, invitee int64, ref string) ledger.Ref {
-	return ledger.Ref{Type: "referral", ID: fmt.Sprintf("%s:%d:%s", e, invitee, ref)}
+	return ledger.Ref{Type: "referral", ID: ledger.RefIDFor(fmt.Sprintf("%s:%d:", e, invitee), ref)}
 }
 
 // status decides a reward of points to a beneficiary already paid

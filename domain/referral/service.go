@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
@@ -332,7 +333,7 @@ func (s *Service) OnFirstPaidOrders(ctx context.Context, ps []orders.FirstPaid) 
 		if p.MemberID <= 0 {
 			return domain.FieldError("member_id", "must be positive")
 		}
-		if p.OrderID == "" || len(p.OrderID) > 64 {
+		if p.OrderID == "" || utf8.RuneCountInString(p.OrderID) > 64 {
 			return domain.FieldError("order_id", "1 to 64 characters")
 		}
 		memberIDs[i] = p.MemberID
