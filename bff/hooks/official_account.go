@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/xml"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -73,9 +72,9 @@ type oaEvent struct {
 // WeChat's retry; every authentic push gets "success", including events
 // Jifen ignores and replays (a nonce seen before: nothing changes).
 func (h *OfficialAccount) Receive(c *gin.Context) {
-	body, err := io.ReadAll(c.Request.Body)
+	body, err := readBody(c)
 	if err != nil {
-		web.Fail(c, domain.Errorf(web.CodeTooLarge, "push body too large"))
+		web.Fail(c, err)
 		return
 	}
 	var ev oaEvent

@@ -286,3 +286,26 @@ func TestOfficialAccountSubscribeCompletesFollowTask(t *testing.T) {
 		t.Fatalf("%d events, want 2", n)
 	}
 }
+
+// Every hook that reads its body says BODY_TOO_LARGE only past the body
+// limit: a connection cut short is a 400, not a body "too large".
+func TestHooksReportABrokenBodyAsInvalid(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	for _, path := range []string{"/api/v1/hooks/reviews", "/api/v1/hooks/orders", "/api/v1/hooks/wecom", "/api/v1/hooks/wechat/official-account"} {
+		send := func(body io.Reader) *httptest.ResponseRecorder {
+			req := httptest.NewRequest("POST", path, body)
+			rec := httptest.NewRecorder()
+			h.App.Handler.ServeHTTP(rec, req)
+			return rec
+		}
+		big := io.MultiReader(strings.NewReader(strings.Repeat(" ", int(h.Config.Server.BodyLimitBytes)+1)))
+		if rec := send(big); rec.Code != 413 || !strings.Contains(rec.Body.String(), "BODY_TOO_LARGE") {
+			t.Errorf("%s oversized: %d %s", path, rec.Code, rec.Body)
+		}
+		cut := io.MultiReader(strings.NewReader(`<xml>`), iotest.ErrReader(errors.New("connection reset by peer")))
+		if rec := send(cut); rec.Code != 400 || !strings.Contains(rec.Body.String(), `"INVALID"`) {
+			t.Errorf("%s read error: %d %s, want 400 INVALID", path, rec.Code, rec.Body)
+		}
+	}
+}

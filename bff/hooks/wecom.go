@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/xml"
-	"io"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -77,9 +76,9 @@ type event struct {
 // Jifen ignores and replays (a nonce seen before, or the same event again:
 // they change nothing).
 func (h *WeCom) Receive(c *gin.Context) {
-	body, err := io.ReadAll(c.Request.Body)
+	body, err := readBody(c)
 	if err != nil {
-		web.Fail(c, domain.Errorf(web.CodeTooLarge, "callback body too large"))
+		web.Fail(c, err)
 		return
 	}
 	var env envelope
