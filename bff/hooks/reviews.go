@@ -2,12 +2,8 @@ package hooks
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -22,6 +18,7 @@ type Reviews struct {
 	Tasks  *task.Service
 	Secret []byte
 	Clock  domain.Clock
+	Wall   domain.Clock // as Handlers.Wall
 }
 
 // reviewWindow is how far X-Jifen-Timestamp may be from now, either way.
@@ -30,25 +27,7 @@ const reviewWindow = 5 * time.Minute
 // verify checks X-Jifen-Signature = hex HMAC-SHA256(secret, timestamp + "." + body)
 // and that the timestamp is within the window, before the body is parsed.
 func (h *Reviews) verify(c *gin.Context, body []byte) error {
-	ts := c.GetHeader("X-Jifen-Timestamp")
-	sig, err := hex.DecodeString(c.GetHeader("X-Jifen-Signature"))
-	if ts == "" || err != nil || len(sig) == 0 {
-		return domain.Errorf(domain.Unauthorized, "X-Jifen-Timestamp and a hex X-Jifen-Signature are required")
-	}
-	mac := hmac.New(sha256.New, h.Secret)
-	mac.Write([]byte(ts + "."))
-	mac.Write(body)
-	if !hmac.Equal(sig, mac.Sum(nil)) {
-		return domain.Errorf(domain.Unauthorized, "X-Jifen-Signature does not match")
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return domain.Errorf(domain.Unauthorized, "X-Jifen-Timestamp must be unix seconds")
-	}
-	if d := h.Clock.Now().Sub(time.Unix(sec, 0)); d > reviewWindow || d < -reviewWindow {
-		return domain.Errorf(domain.Unauthorized, "X-Jifen-Timestamp is more than 5 minutes off")
-	}
-	return nil
+	return verifySigned(h.Secret, reviewWindow, h.Clock, h.Wall, c.GetHeader(HeaderTimestamp), c.GetHeader(HeaderSignature), body)
 }
 
 // Receive handles POST /api/v1/hooks/reviews {"event_id","member_id","order_id"}:

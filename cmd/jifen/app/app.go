@@ -241,9 +241,10 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	// runs on the wall clock, shifted by clock.offset outside production;
 	// the in-process simulator's /_sim/clock moves it further.
 	var movable *domain.OffsetClock
+	var wall domain.Clock // the wall clock when the service's may be moved: the order system signs by it
 	if opt.Clock == nil {
 		movable = domain.NewOffsetClock(domain.SystemClock{}, cfg.Clock.Offset)
-		opt.Clock = movable
+		opt.Clock, wall = movable, domain.SystemClock{}
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -462,8 +463,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Guide:      &guideweb.Handlers{Guides: a.Guides, Tokens: a.Tokens, Mall: a.Mall, PickupAnyStore: cfg.Mall.PickupAnyStore},
 		WeComHook: &hooks.WeCom{Guides: a.Guides, CorpID: cfg.WeChat.Work.CorpID,
 			Token: string(cfg.WeChat.Work.CallbackToken), AESKey: string(cfg.WeChat.Work.CallbackAESKey), Guard: guard},
-		Hooks:   &hooks.Handlers{Orders: a.Orders, Checkout: a.Checkout, Risk: a.Risk, Secret: []byte(cfg.Orders.WebhookSecret), Window: cfg.Orders.SignatureWindow, Clock: opt.Clock},
-		Reviews: &hooks.Reviews{Tasks: a.Tasks, Secret: []byte(cfg.Tasks.ReviewHookSecret), Clock: opt.Clock},
+		Hooks:   &hooks.Handlers{Orders: a.Orders, Checkout: a.Checkout, Risk: a.Risk, Secret: []byte(cfg.Orders.WebhookSecret), Window: cfg.Orders.SignatureWindow, Clock: opt.Clock, Wall: wall},
+		Reviews: &hooks.Reviews{Tasks: a.Tasks, Secret: []byte(cfg.Tasks.ReviewHookSecret), Clock: opt.Clock, Wall: wall},
 		OAHook: &hooks.OfficialAccount{Tasks: a.Tasks, Followers: oaFollowers(a.Reminder), AppID: cfg.Tasks.OfficialAccount.AppID,
 			Token: string(cfg.Tasks.OfficialAccount.Token), AESKey: string(cfg.Tasks.OfficialAccount.AESKey), Guard: guard},
 		PayHook: payHook,

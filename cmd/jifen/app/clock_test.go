@@ -3,15 +3,18 @@ package app_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jifen/jifen/bff/hooks"
 	"github.com/jifen/jifen/cmd/jifen/app"
 	"github.com/jifen/jifen/configs"
 	"github.com/jifen/jifen/repo/testenv"
@@ -115,6 +118,39 @@ func TestSimClockMovesTheServiceAndItsJobs(t *testing.T) {
 	}
 	if streak, _ := out["streak"].(float64); streak != 2 {
 		t.Fatalf("streak after moving a day = %v, want 2 (%v)", out["streak"], out)
+	}
+
+	// The order system signs by its own clock, the wall's, not by the
+	// demo's moved one: both are accepted, a timestamp off both is not.
+	hook := func(n int, ts time.Time) int {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"event_id": fmt.Sprint("clock-ev-", n), "type": "paid", "order_id": fmt.Sprint("CLOCK-", n),
+			"member": map[string]string{"openid": "sim-openid-clock-user"}, "occurred_at": a.Clock.Now().UTC().Format(time.RFC3339),
+			"total_fen": 1000, "lines": []map[string]any{{"sku": "A", "qty": 1, "amount_fen": 1000}}})
+		stamp := strconv.FormatInt(ts.Unix(), 10)
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/hooks/orders", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(hooks.HeaderTimestamp, stamp)
+		req.Header.Set(hooks.HeaderSignature, hooks.Sign([]byte(cfg.Orders.WebhookSecret), stamp, body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for n, c := range []struct {
+		name string
+		ts   time.Time
+		want int
+	}{
+		{"signed by the wall clock", time.Now(), http.StatusOK},
+		{"signed by the moved clock", a.Clock.Now(), http.StatusOK},
+		{"an hour off both", time.Now().Add(-time.Hour), http.StatusUnauthorized},
+	} {
+		if got := hook(n, c.ts); got != c.want {
+			t.Errorf("order event %s, the clock moved 26h: %d, want %d", c.name, got, c.want)
+		}
 	}
 }
 
