@@ -41,9 +41,10 @@ call -X POST "$B/api/v1/console/members/$ALICE_ID/adjustments" \
   -d '{"delta":200,"reason":"客服补偿"}'
 
 # --- rules and an order
-# 1 point per yuan; the order event is signed: hex HMAC-SHA256(secret, ts + "." + body).
+# 1 point per yuan (exclusive: a second run's rule does not add to the first's); the order event
+# is signed: hex HMAC-SHA256(secret, ts + "." + body).
 call -X POST "$B/api/v1/console/rules" -H "Authorization: Bearer $ADMIN" \
-  -d '{"name":"基础","trigger":"order_paid","effect":{"kind":"rate","brackets":[{"from_fen":0,"per_mille":1000}]}}'
+  -d '{"name":"基础","trigger":"order_paid","stacking":"exclusive","effect":{"kind":"rate","brackets":[{"from_fen":0,"per_mille":1000}]}}'
 ORDER_ID="O-$RUN"
 ORDER=$(jq -nc --arg ev "ev-$RUN" --arg order "$ORDER_ID" --arg openid "sim-openid-alice-$RUN" \
   --arg at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
@@ -154,4 +155,5 @@ hook /api/v1/hooks/orders "$(jq -nc --arg o "C-$RUN" --arg at "$(date -u +%Y-%m-
     refund_lines:[{sku:"B1",qty:1,amount_fen:1000}]}')" | jq .points_returned
 call "$B/api/v1/shopper/orders/C-$RUN/points" -H "Authorization: Bearer $ALICE" | jq -c '{points_used, points_returned}'
 
+# Every ledger invariant of every account: run where serve runs (it reads serve's ./data)
 $JIFEN reconcile

@@ -21,7 +21,7 @@ func (c *cli) analyticsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := app.OpenStores(cmd.Context(), cfg, false)
+			st, err := app.OpenExistingStores(cmd.Context(), cfg)
 			if err != nil {
 				fmt.Fprintln(c.stderr, "jifen analytics:", err)
 				return exitCode(1)

@@ -207,7 +207,7 @@ func TestVersionOfABuiltBinaryNamesItsCommit(t *testing.T) {
 }
 
 func TestMigrateStatusListsEveryMigration(t *testing.T) {
-	t.Setenv("JIFEN_DATA_DIR", t.TempDir())
+	migratedDataDir(t)
 	code, out, errOut := runCLI(t, "migrate", "status")
 	if code != 0 {
 		t.Fatalf("migrate status: exit %d %s %s", code, out, errOut)
@@ -255,5 +255,40 @@ func TestMetricsAndProfilesOnTheAdminAddress(t *testing.T) {
 	out, err := second.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "server.metrics_addr") {
 		t.Errorf("serve on a taken metrics port: %v %s", err, out)
+	}
+}
+
+// migratedDataDir points JIFEN_DATA_DIR at a new directory holding a
+// migrated embedded database, as `jifen migrate` (or serve) leaves it.
+func migratedDataDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("JIFEN_DATA_DIR", dir)
+	var out, errb bytes.Buffer
+	if code := run([]string{"migrate"}, &out, &errb); code != 0 {
+		t.Fatalf("migrate: %d %s %s", code, out.String(), errb.String())
+	}
+	return dir
+}
+
+// A command that reads what serve wrote refuses a data_dir with no
+// database in it, names the path, and leaves it empty: it used to make an
+// empty database and report it clean.
+func TestReadingCommandsRefuseAMissingEmbeddedDatabase(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("JIFEN_DATA_DIR", dir)
+	for _, args := range [][]string{{"reconcile"}, {"expire"}, {"analytics"}, {"birthdays"}, {"tier-review"}, {"migrate", "status"}} {
+		var out, errb bytes.Buffer
+		if code := run(args, &out, &errb); code != 1 || !strings.Contains(errb.String(), filepath.Join(dir, "jifen.db")) {
+			t.Errorf("jifen %v in an empty data_dir: exit %d %q %q; want 1 naming the missing database", args, code, out.String(), errb.String())
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("the commands left %d files in the empty data_dir", len(entries))
+	}
+	migratedDataDir(t)
+	var out, errb bytes.Buffer
+	if code := run([]string{"reconcile"}, &out, &errb); code != 0 {
+		t.Fatalf("reconcile after migrate: %d %q %q", code, out.String(), errb.String())
 	}
 }

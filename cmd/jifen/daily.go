@@ -17,7 +17,7 @@ import (
 // Both are safe to rerun. day ("YYYY-MM-DD", birthdays only) replays a
 // missed day.
 func daily(ctx context.Context, cfg *configs.Config, job, day string, stdout, stderr io.Writer) int {
-	st, err := app.OpenStores(ctx, cfg, false)
+	st, err := app.OpenExistingStores(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "jifen %s: %v\n", job, err)
 		return 1

@@ -7,7 +7,7 @@ import (
 )
 
 func TestBirthdaysAndTierReviewRunOnTheEmbeddedStore(t *testing.T) {
-	t.Setenv("JIFEN_DATA_DIR", t.TempDir())
+	migratedDataDir(t)
 	var out, errb bytes.Buffer
 	if code := run([]string{"birthdays", "--day", "2026-11-25"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "birthdays 2026-11-25: 0 members paid") {
 		t.Fatalf("birthdays: %d %q %q", code, out.String(), errb.String())

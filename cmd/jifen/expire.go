@@ -14,7 +14,7 @@ import (
 // resuming ranges a crashed run left and sharing the work with any other
 // instance running it. Running it again the same day is a no-op.
 func expire(ctx context.Context, cfg *configs.Config, log *slog.Logger, stdout, stderr io.Writer) int {
-	st, err := app.OpenStores(ctx, cfg, false)
+	st, err := app.OpenExistingStores(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "jifen expire:", err)
 		return 1

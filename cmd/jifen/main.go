@@ -208,7 +208,7 @@ func (c *cli) migrateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := app.OpenStores(cmd.Context(), cfg, false)
+			st, err := app.OpenExistingStores(cmd.Context(), cfg)
 			if err != nil {
 				fmt.Fprintln(c.stderr, "jifen migrate status:", err)
 				return exitCode(1)

@@ -21,7 +21,7 @@ import (
 // holds and refunds, and exits 1 naming each member, item or checkout and
 // broken rule.
 func reconcile(ctx context.Context, cfg *configs.Config, memberID int64, stdout, stderr io.Writer) int {
-	st, err := app.OpenStores(ctx, cfg, false)
+	st, err := app.OpenExistingStores(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "jifen reconcile:", err)
 		return 1

@@ -25,7 +25,7 @@ func TestEverySubcommandHonoursTheWeChatSettings(t *testing.T) {
 	decoy := sim.New(time.Now)
 	dsrv := httptest.NewServer(decoy)
 	defer dsrv.Close()
-	t.Setenv("JIFEN_DATA_DIR", t.TempDir())
+	migratedDataDir(t)
 	t.Setenv("JIFEN_WECHAT_SIMULATOR", "true")
 	t.Setenv("JIFEN_WECHAT_SIMULATOR_URL", tsrv.URL)
 

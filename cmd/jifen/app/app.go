@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -121,6 +122,21 @@ func (s *Stores) Close() {
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		s.closers[i]()
 	}
+}
+
+// OpenExistingStores is OpenStores for a command that reads what serve
+// wrote (reconcile, expire, analytics, the daily jobs, migrate status): on
+// the embedded default it refuses a data_dir with no database in it,
+// rather than make an empty one and report it clean.
+func OpenExistingStores(ctx context.Context, cfg *configs.Config) (*Stores, error) {
+	if !cfg.Production() {
+		path := filepath.Join(cfg.DataDir, "jifen.db")
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			abs, _ := filepath.Abs(path)
+			return nil, fmt.Errorf("no embedded database at %s: run this where serve runs, or point data_dir (JIFEN_DATA_DIR) at serve's", abs)
+		}
+	}
+	return OpenStores(ctx, cfg, false)
 }
 
 // OpenStores opens MySQL or the embedded SQLite file, and Redis or an
