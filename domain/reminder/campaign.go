@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/jifen/jifen/domain"
 )
 
@@ -254,8 +256,20 @@ func (cfg CampaignConfig) normalize(name string, spec *CampaignSpec, quietSet bo
 }
 
 // parseCampaignCron tells a malformed expression (400) from one that never
-// fires (422).
+// fires or fires more than once a day (422): what a campaign may be saved
+// or scheduled with.
 func parseCampaignCron(expr string) (Cron, error) {
+	c, err := parseCron(expr)
+	if err == nil && tooOften(c.sched) {
+		err = violation("schedule.cron", "fires more than once a day: every run reminds the same members again; at most daily (e.g. \"0 10 * * *\")")
+	}
+	return c, err
+}
+
+// parseCron is parseCampaignCron without the daily bound: a run that ends
+// finds its next with it, so that a campaign saved before the bound still
+// finishes its run.
+func parseCron(expr string) (Cron, error) {
 	s, err := cronParser.Parse("CRON_TZ=Asia/Shanghai " + expr)
 	if err != nil || strings.HasPrefix(strings.TrimSpace(expr), "@") || strings.Contains(expr, "TZ=") {
 		return Cron{}, domain.FieldError("schedule.cron", `must be "minute hour day month weekday"`)
@@ -264,6 +278,32 @@ func parseCampaignCron(expr string) (Cron, error) {
 		return Cron{}, violation("schedule.cron", "never fires")
 	}
 	return Cron{Expr: expr, sched: s}, nil
+}
+
+// MinCronInterval is the least time between two runs of a repeating
+// campaign. Each run reminds its whole audience again: a cron every
+// minute sent each member a message a minute (on WeCom, the template and
+// the robot, which no WeChat quota bounds), and runs held back by quiet
+// hours all went out together when the window ended.
+const MinCronInterval = 24 * time.Hour
+
+// tooOften reports whether two firings of s within the coming year are
+// closer than MinCronInterval (a cron's pattern repeats within a year;
+// Asia/Shanghai has no daylight saving).
+func tooOften(s cron.Schedule) bool {
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, domain.Shanghai)
+	prev := s.Next(from)
+	for range 400 {
+		next := s.Next(prev)
+		if next.IsZero() || next.Sub(from) > 366*24*time.Hour {
+			return false
+		}
+		if next.Sub(prev) < MinCronInterval {
+			return true
+		}
+		prev = next
+	}
+	return false
 }
 
 // parseCampaignQuiet tells a malformed window (400) from a whole-day one

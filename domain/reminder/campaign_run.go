@@ -95,7 +95,7 @@ func (s *Campaigns) run(ctx context.Context, c *Campaign, run int, now time.Time
 	}
 	st, next := CampaignDone, (*time.Time)(nil)
 	if c.Spec.Schedule.Cron != "" {
-		cr, err := parseCampaignCron(c.Spec.Schedule.Cron)
+		cr, err := parseCron(c.Spec.Schedule.Cron)
 		if err != nil {
 			return err
 		}
