@@ -216,6 +216,7 @@ func TestRiskConsoleRefusals(t *testing.T) {
 		{"policy wrong type", "PUT", "/api/v1/console/risk/policy", `{"version":"1","rules":[]}`, marketer, 400, "INVALID", false},
 		{"policy bad rule", "PUT", "/api/v1/console/risk/policy", onlyRule(1, "signin_per_ip", 0, false), marketer, 400, "INVALID", false},
 		{"policy no rules", "PUT", "/api/v1/console/risk/policy", `{"version":1}`, marketer, 400, "INVALID", false},
+		{"policy empty rules", "PUT", "/api/v1/console/risk/policy", `{"version":1,"rules":[]}`, marketer, 400, "INVALID", false},
 	}
 	for _, c := range cases {
 		r := h.Send(c.specValid, c.method, c.path, c.body, c.headers...)

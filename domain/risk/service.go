@@ -171,6 +171,11 @@ func (s *Service) UpdatePolicy(ctx context.Context, a Actor, p Policy) (Policy, 
 	if p.Version <= 0 {
 		return Policy{}, domain.FieldError("version", "required: the version being edited")
 	}
+	if len(p.Rules) == 0 {
+		// The whole list is replaced: an empty one, saved by mistake,
+		// would turn risk control off without a word.
+		return Policy{}, domain.FieldError("rules", "at least one rule: an empty list would turn risk control off; stop a rule with enabled false")
+	}
 	if err := p.Validate(); err != nil {
 		return Policy{}, err
 	}

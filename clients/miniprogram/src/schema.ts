@@ -5614,6 +5614,7 @@ export interface operations {
             content: {
                 "application/json": {
                     version: number;
+                    /** @description the whole list; an empty one is refused (it would turn risk control off): stop a rule with enabled false */
                     rules: components["schemas"]["RiskRule"][];
                 };
             };
