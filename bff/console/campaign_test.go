@@ -306,6 +306,45 @@ func TestCampaignQuietHoursDeferAndCancelSkips(t *testing.T) {
 	}
 }
 
+// Pausing a campaign holds the messages its run queued (here, for quiet
+// hours): they wait while it is paused and go once it is resumed.
+func TestCampaignPauseHoldsQueuedMessages(t *testing.T) {
+	t.Parallel()
+	f := newCampaignFixture(t)
+	start := f.h.Clock.Now()
+	_, a := f.shopper("held-a", 500, start.AddDate(0, 0, 3), true)
+	_, b := f.shopper("held-b", 500, start.AddDate(0, 0, 3), true)
+	id := f.create(`{"name":"暂停","audience":{"expiring_within_days":7},"channels":["subscribe"],"quiet_hours":"21:00-09:00","schedule":{"cron":"0 22 * * *"}}`)
+	base := fmt.Sprintf("/api/v1/console/campaigns/%d", id)
+	if r := f.do("POST", base+"/schedule", nil, f.marketer); r.Status != 200 {
+		t.Fatalf("schedule: %d %s", r.Status, r.Body)
+	}
+	f.at(time.Date(2026, 11, 23, 22, 0, 30, 0, domain.Shanghai))
+	f.tick()
+	if got := f.outboxRows(fmt.Sprintf("campaign:%d:", id)); got["pending"] != 2 {
+		t.Fatalf("inside quiet hours: %v, want 2 pending", got)
+	}
+	if r := f.do("POST", base+"/pause", nil, f.marketer); r.Status != 200 {
+		t.Fatalf("pause: %d %s", r.Status, r.Body)
+	}
+	f.at(time.Date(2026, 11, 24, 9, 1, 0, 0, domain.Shanghai))
+	f.tick()
+	if n := len(f.h.Sim.Delivered(a)) + len(f.h.Sim.Delivered(b)); n != 0 {
+		t.Fatalf("a paused campaign delivered %d messages", n)
+	}
+	if got := f.outboxRows(fmt.Sprintf("campaign:%d:", id)); got["pending"] != 2 {
+		t.Fatalf("paused: %v, want 2 still pending", got)
+	}
+	if r := f.do("POST", base+"/schedule", nil, f.marketer); r.Status != 200 {
+		t.Fatalf("resume: %d %s", r.Status, r.Body)
+	}
+	f.at(time.Date(2026, 11, 24, 9, 3, 0, 0, domain.Shanghai))
+	f.tick()
+	if n := len(f.h.Sim.Delivered(a)) + len(f.h.Sim.Delivered(b)); n != 2 {
+		t.Fatalf("resumed: delivered %d, want 2", n)
+	}
+}
+
 // A cron campaign goes back to scheduled after each run; pause stops it,
 // schedule resumes it; a running campaign's audience is frozen.
 func TestCampaignCronPauseResume(t *testing.T) {

@@ -3,6 +3,8 @@ package reminder
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -90,7 +92,11 @@ type Dispatcher struct {
 	// PerMinute caps sends per channel per minute, across instances; 0 or
 	// absent is no cap.
 	PerMinute map[Channel]int
-	seq       atomic.Int64
+	// Paused reports whether a campaign is paused: its messages already
+	// queued wait, a minute at a time, until it is resumed (they go) or
+	// cancelled (they are skipped). nil: nothing waits.
+	Paused func(ctx context.Context, campaignID int64) (bool, error)
+	seq    atomic.Int64
 }
 
 // DispatchReport counts what one RunOnce did.
@@ -113,6 +119,9 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (DispatchReport, error) {
 		return rep, fmt.Errorf("claim outbox rows: %w", err)
 	}
 	rep.Claimed = len(rows)
+	if rows, err = d.holdPaused(ctx, token, now, rows, &rep); err != nil {
+		return rep, err
+	}
 	if len(rows) == 0 {
 		return rep, nil
 	}
@@ -185,6 +194,49 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (DispatchReport, error) {
 	close(work)
 	wg.Wait()
 	return rep, firstErr
+}
+
+// holdPaused gives back, due again in a minute, the claimed rows of
+// paused campaigns (one look-up per campaign), and returns the others.
+func (d *Dispatcher) holdPaused(ctx context.Context, token string, now time.Time, rows []Delivery, rep *DispatchReport) ([]Delivery, error) {
+	if d.Paused == nil {
+		return rows, nil
+	}
+	paused := map[int64]bool{}
+	kept := rows[:0]
+	for _, row := range rows {
+		id, ok := campaignIDOf(row.Campaign)
+		if ok {
+			p, seen := paused[id]
+			if !seen {
+				var err error
+				if p, err = d.Paused(ctx, id); err != nil {
+					return nil, fmt.Errorf("campaign %d: %w", id, err)
+				}
+				paused[id] = p
+			}
+			if p {
+				if err := d.Store.Finish(ctx, row.ID, token, Pending, 0, "", now.Add(time.Minute), now); err != nil {
+					return nil, err
+				}
+				rep.Deferred++
+				continue
+			}
+		}
+		kept = append(kept, row)
+	}
+	return kept, nil
+}
+
+// campaignIDOf is the campaign of an outbox key "campaign:<id>:<run>".
+func campaignIDOf(key string) (int64, bool) {
+	rest, ok := strings.CutPrefix(key, "campaign:")
+	if !ok {
+		return 0, false
+	}
+	idText, _, _ := strings.Cut(rest, ":")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	return id, err == nil
 }
 
 // Drain runs RunOnce until a batch claims nothing or ctx ends.

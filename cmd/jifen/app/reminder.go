@@ -8,6 +8,7 @@ import (
 
 	"github.com/jifen/jifen/bff/hooks"
 	"github.com/jifen/jifen/configs"
+	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/reminder"
 	"github.com/jifen/jifen/repo/auditstore"
 	"github.com/jifen/jifen/repo/reminderstore"
@@ -123,6 +124,13 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 	r.Campaigns, err = wireCampaigns(cfg, st, opt, a)
 	if err != nil {
 		return err
+	}
+	r.Dispatcher.Paused = func(ctx context.Context, id int64) (bool, error) {
+		c, err := r.Campaigns.Store.Campaign(ctx, id)
+		if domain.ErrorCode(err) == domain.NotFound {
+			return false, nil
+		}
+		return err == nil && c.Status == reminder.CampaignPaused, err
 	}
 	r.Scheduler = &reminder.Scheduler{Clock: opt.Clock, Log: opt.Logger, Jobs: []*reminder.Job{
 		{Name: "expiry", When: &expiryCron, Run: func(ctx context.Context, now time.Time) error {
