@@ -153,6 +153,7 @@ func TestMallBadInput(t *testing.T) {
 		{"forged token", "GET", "/api/v1/shopper/mall/items", nil, apptest.Auth(tok + "x"), 401, "UNAUTHORIZED"},
 		{"unknown tier", "POST", "/api/v1/console/mall/items", `{"kind":"coupon","name":"x","category":"c","points":3,"stock":1,"tiers":["gold","glod"]}`, marketer, 400, "INVALID"},
 		{"duplicate tier", "POST", "/api/v1/console/mall/items", `{"kind":"coupon","name":"x","category":"c","points":3,"stock":1,"tiers":["gold","silver","gold"]}`, marketer, 400, "INVALID"},
+		{"duplicate store", "POST", "/api/v1/console/mall/items", `{"kind":"pickup","name":"x","category":"c","points":3,"stock":1,"stores":[1,1]}`, marketer, 400, "INVALID"},
 		{"duplicate tier on update", "PUT", fmt.Sprintf("/api/v1/console/mall/items/%d", id), strings.Replace(couponItem, `"kind"`, `"tiers":["gold","gold"],"kind"`, 1), marketer, 400, "INVALID"},
 		{"unknown pickup store", "POST", "/api/v1/console/mall/items", `{"kind":"pickup","name":"礼盒","category":"c","points":3,"stock":1,"stores":[999999]}`, marketer, 400, "INVALID"},
 		{"unknown pickup store on update", "PUT", fmt.Sprintf("/api/v1/console/mall/items/%d", pickupID), fmt.Sprintf(`{"kind":"pickup","name":"礼盒","category":"c","points":3,"stock":1,"stores":[%d,999999]}`, store), marketer, 400, "INVALID"},
@@ -176,7 +177,7 @@ func TestMallBadInput(t *testing.T) {
 	// Requests the spec itself forbids; the others are refused for what it
 	// cannot express (auth, state, ids, cross-field rules).
 	specInvalid := map[string]bool{"malformed JSON": true, "wrong type": true, "float points": true, "points past int64": true, "unknown field": true, "bad kind": true,
-		"zero points": true, "negative stock": true, "duplicate tier": true, "duplicate tier on update": true, "oversized": true, "codes as JSON": true, "bad limit": true,
+		"zero points": true, "negative stock": true, "duplicate tier": true, "duplicate tier on update": true, "duplicate store": true, "oversized": true, "codes as JSON": true, "bad limit": true,
 		"redeem without key": true, "bad event": true}
 	for _, c := range cases {
 		r := h.Send(!specInvalid[c.name], c.method, c.path, c.body, c.headers...)
@@ -184,7 +185,7 @@ func TestMallBadInput(t *testing.T) {
 			t.Errorf("%s: got %d %s, want %d %s", c.name, r.Status, r.Body, c.status, c.code)
 		}
 		// A repeated tier is named where it repeats.
-		if f := map[string]string{"duplicate tier": "tiers[2]", "duplicate tier on update": "tiers[1]"}[c.name]; f != "" && r.Fields()[f] == nil {
+		if f := map[string]string{"duplicate tier": "tiers[2]", "duplicate tier on update": "tiers[1]", "duplicate store": "stores[1]"}[c.name]; f != "" && r.Fields()[f] == nil {
 			t.Errorf("%s: %s does not name %s", c.name, r.Body, f)
 		}
 		// A number that is no integer is named for what the field takes.

@@ -181,9 +181,12 @@ func (it *Item) Validate() error {
 	if len(it.Stores) > maxStores {
 		return domain.FieldError("stores", fmt.Sprintf("at most %d", maxStores))
 	}
-	for _, id := range it.Stores {
+	for i, id := range it.Stores {
 		if id <= 0 {
 			return domain.FieldError("stores", "each a positive store id")
+		}
+		if slices.Contains(it.Stores[:i], id) {
+			return domain.FieldError(fmt.Sprintf("stores[%d]", i), fmt.Sprintf("store %d is already listed", id))
 		}
 	}
 	if err := it.validateBenefit(); err != nil {

@@ -2281,7 +2281,7 @@ export interface components {
             limit_total?: number;
             /** @description configured tier codes (tier.levels), each once; an unknown or repeated one is 400 naming tiers[i]; empty = every tier */
             tiers?: string[];
-            /** @description pickup items only; the stores where the code is collected (empty = every store), each an existing store (400 otherwise) */
+            /** @description pickup items only; the stores where the code is collected (empty = every store), each an existing store listed once (400 otherwise, naming stores[i] for a repeat) */
             stores?: number[];
             benefit?: components["schemas"]["MallBenefit"];
             /** @description with a benefit, what one unit credits (1 to 100); 0 (or absent) without one. 400 naming benefit (not virtual, unknown), benefit_qty or cash_fen (a benefit item is points only) */
