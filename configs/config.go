@@ -452,6 +452,19 @@ func (s Secret) String() string {
 	return "***"
 }
 
+// simulatorSecrets are the callbacks' token and key configs/default.yaml
+// ships, which work with the simulator only, by key.
+var simulatorSecrets = func() map[string]string {
+	var d Config
+	if err := decodeStrict(defaultYAML, &d); err != nil {
+		panic("configs: default.yaml: " + err.Error())
+	}
+	return map[string]string{
+		"tasks.official_account.token": string(d.Tasks.OfficialAccount.Token), "tasks.official_account.aes_key": string(d.Tasks.OfficialAccount.AESKey),
+		"wechat.work.callback_token": string(d.WeChat.Work.CallbackToken), "wechat.work.callback_aes_key": string(d.WeChat.Work.CallbackAESKey),
+	}
+}()
+
 // Production reports whether Jifen runs on MySQL (not the embedded SQLite).
 func (c *Config) Production() bool { return c.MySQL.DSN != "" }
 
@@ -728,6 +741,20 @@ func (c *Config) Validate() error {
 		}
 		if string(c.Auth.JWTKey) == DefaultJWTKey {
 			bad("auth.jwt_key", "the default development key is refused in production; set JIFEN_AUTH_JWT_KEY")
+		}
+		// Against real WeChat the callbacks' token and key must be the
+		// brand's own: with the simulator's, which ship in this repository,
+		// anyone could sign a follow or a new WeCom contact and have it
+		// accepted.
+		if !c.UseSimulator() {
+			for _, kv := range [][2]string{
+				{"tasks.official_account.token", string(c.Tasks.OfficialAccount.Token)}, {"tasks.official_account.aes_key", string(c.Tasks.OfficialAccount.AESKey)},
+				{"wechat.work.callback_token", string(c.WeChat.Work.CallbackToken)}, {"wechat.work.callback_aes_key", string(c.WeChat.Work.CallbackAESKey)},
+			} {
+				if key, v := kv[0], kv[1]; v != "" && v == simulatorSecrets[key] {
+					bad(key, "the simulator's value is refused in production against real WeChat; set "+envName(key)+" to the value in the WeChat/WeCom admin console")
+				}
+			}
 		}
 	}
 	r := c.Referral

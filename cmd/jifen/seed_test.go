@@ -67,7 +67,9 @@ func TestSeedRefusesProductionWithoutStaging(t *testing.T) {
 	for k, v := range map[string]string{"JIFEN_MYSQL_DSN": "u:p@tcp(127.0.0.1:1)/nowhere", "JIFEN_REDIS_ADDR": "127.0.0.1:1",
 		"JIFEN_AUTH_JWT_KEY": "0123456789abcdef0123456789abcdef-prod", "JIFEN_TASKS_TOKEN_KEY": "0123456789abcdef0123456789abcdef-task",
 		"JIFEN_ORDERS_WEBHOOK_SECRET": "prod-webhook-secret-0123456789", "JIFEN_TASKS_REVIEW_HOOK_SECRET": "prod-review-secret-0123456789",
-		"JIFEN_WECHAT_MINI_APPID": "wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET": "secret"} {
+		"JIFEN_WECHAT_MINI_APPID": "wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET": "secret",
+		"JIFEN_TASKS_OFFICIAL_ACCOUNT_TOKEN": "prod-oa-token", "JIFEN_TASKS_OFFICIAL_ACCOUNT_AES_KEY": strings.Repeat("k", 43),
+		"JIFEN_WECHAT_WORK_CALLBACK_TOKEN": "prod-wecom-token", "JIFEN_WECHAT_WORK_CALLBACK_AES_KEY": strings.Repeat("w", 43)} {
 		t.Setenv(k, v)
 	}
 	code, _, errOut := runCLI(t, "seed", "--members", "1")
