@@ -122,9 +122,15 @@ func (h *OfficialAccount) Receive(c *gin.Context) {
 // apply records an authentic push: a follow or unfollow at its CreateTime
 // (a late retry of an older event does not undo a newer one), and a follow
 // completes the follow task.
+// maxOpenID bounds an openid in a push (WeChat's are 28 characters).
+const maxOpenID = 64
+
 func (h *OfficialAccount) apply(ctx context.Context, ev oaEvent) error {
 	if ev.MsgType != "event" || (ev.Event != "subscribe" && ev.Event != "unsubscribe") {
 		return nil
+	}
+	if ev.FromUserName == "" || len(ev.FromUserName) > maxOpenID {
+		return nil // no openid WeChat issues: nothing to record
 	}
 	if h.Followers != nil {
 		if err := h.Followers.Changed(ctx, ev.FromUserName, ev.Event == "subscribe", time.Unix(ev.CreateTime, 0)); err != nil {

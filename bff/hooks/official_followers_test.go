@@ -2,6 +2,7 @@ package hooks_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/jifen/jifen/cmd/jifen/app/apptest"
@@ -42,5 +43,19 @@ func TestOfficialAccountPushesKeepFollowers(t *testing.T) {
 		if !found || unionid != "sim-unionid-"+user || subscribed != (i == 0) {
 			t.Fatalf("after push %d: unionid %q subscribed %v found %v", i, unionid, subscribed, found)
 		}
+	}
+	// A push naming no openid WeChat would issue (200,000 characters) is
+	// answered "success" and records nothing.
+	long := strings.Repeat("x", 200_000)
+	q, body, err := app.Push(app.Subscribe(long, h.Clock.Now()), h.Clock.Now(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := h.Do("POST", path+q.Encode(), body); r.Status != 200 || string(r.Body) != "success" {
+		t.Fatalf("push with a long openid: %d %.200s", r.Status, r.Body)
+	}
+	var n int64
+	if err := h.Env.DB.Conn(context.Background()).Table("official_followers").Where("LENGTH(openid) > 64").Count(&n).Error; err != nil || n != 0 {
+		t.Fatalf("%d followers with an openid past 64 characters (%v)", n, err)
 	}
 }
