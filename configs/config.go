@@ -16,6 +16,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -453,8 +454,9 @@ func (s Secret) String() string {
 }
 
 // simulatorSecrets are the callbacks' token and key configs/default.yaml
-// ships, which work with the simulator only, by key.
-var simulatorSecrets = func() map[string]string {
+// ships, which work with the simulator only, by key; read once, when a
+// production configuration against real WeChat is validated.
+var simulatorSecrets = sync.OnceValue(func() map[string]string {
 	var d Config
 	if err := decodeStrict(defaultYAML, &d); err != nil {
 		panic("configs: default.yaml: " + err.Error())
@@ -463,7 +465,7 @@ var simulatorSecrets = func() map[string]string {
 		"tasks.official_account.token": string(d.Tasks.OfficialAccount.Token), "tasks.official_account.aes_key": string(d.Tasks.OfficialAccount.AESKey),
 		"wechat.work.callback_token": string(d.WeChat.Work.CallbackToken), "wechat.work.callback_aes_key": string(d.WeChat.Work.CallbackAESKey),
 	}
-}()
+})
 
 // Production reports whether Jifen runs on MySQL (not the embedded SQLite).
 func (c *Config) Production() bool { return c.MySQL.DSN != "" }
@@ -751,7 +753,7 @@ func (c *Config) Validate() error {
 				{"tasks.official_account.token", string(c.Tasks.OfficialAccount.Token)}, {"tasks.official_account.aes_key", string(c.Tasks.OfficialAccount.AESKey)},
 				{"wechat.work.callback_token", string(c.WeChat.Work.CallbackToken)}, {"wechat.work.callback_aes_key", string(c.WeChat.Work.CallbackAESKey)},
 			} {
-				if key, v := kv[0], kv[1]; v != "" && v == simulatorSecrets[key] {
+				if key, v := kv[0], kv[1]; v != "" && v == simulatorSecrets()[key] {
 					bad(key, "the simulator's value is refused in production against real WeChat; set "+envName(key)+" to the value in the WeChat/WeCom admin console")
 				}
 			}

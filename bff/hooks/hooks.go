@@ -129,8 +129,11 @@ func SignedLine(method, path string) []byte { return []byte(method + " " + path)
 // readSignedLine checks the signature of a request without a body, over
 // SignedLine.
 func (h *Handlers) readSignedLine(c *gin.Context) error {
-	body, err := io.ReadAll(c.Request.Body)
-	if err != nil || len(body) > 0 {
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	if len(body) > 0 {
 		return domain.Errorf(domain.Invalid, "a %s carries no body", c.Request.Method)
 	}
 	return h.verify(c.GetHeader(HeaderTimestamp), c.GetHeader(HeaderSignature), SignedLine(c.Request.Method, c.Request.URL.Path))

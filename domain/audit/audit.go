@@ -5,6 +5,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"time"
 )
@@ -58,6 +59,15 @@ func (t *Trail) List(ctx context.Context, target string, before int64, limit int
 // newest), narrowed by every field of f that is set.
 func (t *Trail) Search(ctx context.Context, f Filter, before int64, limit int) ([]Entry, error) {
 	return t.Store.Search(ctx, f, before, limit)
+}
+
+// Actor is the console user an audited edit names.
+type Actor struct{ Name, Role string }
+
+// Row is the entry of an edit a made at at: detail is kept as JSON.
+func Row(a Actor, action, target string, detail any, at time.Time) *Entry {
+	b, _ := json.Marshal(detail)
+	return &Entry{Actor: a.Name, ActorRole: a.Role, Action: action, Target: target, Detail: string(b), CreatedAt: at}
 }
 
 // Changes is what an edit changed, as an audit detail keeps it: each key

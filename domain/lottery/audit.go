@@ -2,7 +2,6 @@ package lottery
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 
 	"github.com/jifen/jifen/domain/audit"
@@ -11,12 +10,10 @@ import (
 // Actor is the console user editing campaigns and prizes. Each edit
 // writes one audit row in its unit of work, on lottery_campaign:{id}:
 // lottery_campaign.create / update, lottery_prize.create / update.
-type Actor struct{ Name, Role string }
+type Actor = audit.Actor
 
 func (s *Service) audit(ctx context.Context, a Actor, action string, campaignID int64, detail any) error {
-	b, _ := json.Marshal(detail)
-	return s.Audit.Insert(ctx, &audit.Entry{Actor: a.Name, ActorRole: a.Role, Action: action,
-		Target: "lottery_campaign:" + strconv.FormatInt(campaignID, 10), Detail: string(b), CreatedAt: s.Clock.Now()})
+	return s.Audit.Insert(ctx, audit.Row(a, action, "lottery_campaign:"+strconv.FormatInt(campaignID, 10), detail, s.Clock.Now()))
 }
 
 // campaignFields is what the trail keeps of a campaign's own fields.

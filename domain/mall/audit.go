@@ -2,7 +2,6 @@ package mall
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 	"time"
 
@@ -14,12 +13,10 @@ import (
 // mall_item.create / mall_item.update and mall_codes.import on
 // mall_item:{id}, mall_redemption.ship / deliver / cancel / refund on
 // member:{id}.
-type Actor struct{ Name, Role string }
+type Actor = audit.Actor
 
 func (s *Service) audit(ctx context.Context, a Actor, action, target string, detail any) error {
-	b, _ := json.Marshal(detail)
-	return s.Audit.Insert(ctx, &audit.Entry{Actor: a.Name, ActorRole: a.Role, Action: action, Target: target,
-		Detail: string(b), CreatedAt: s.Clock.Now()})
+	return s.Audit.Insert(ctx, audit.Row(a, action, target, detail, s.Clock.Now()))
 }
 
 func itemTarget(id int64) string { return "mall_item:" + strconv.FormatInt(id, 10) }

@@ -2,7 +2,6 @@ package task
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 
 	"github.com/jifen/jifen/domain/audit"
@@ -11,12 +10,10 @@ import (
 // Actor is the console user editing tasks. Each edit writes one audit
 // row in its unit of work, on task:{id}: task.create, task.update,
 // task.delete.
-type Actor struct{ Name, Role string }
+type Actor = audit.Actor
 
 func (s *Service) audit(ctx context.Context, a Actor, action string, id int64, detail any) error {
-	b, _ := json.Marshal(detail)
-	return s.Audit.Insert(ctx, &audit.Entry{Actor: a.Name, ActorRole: a.Role, Action: action,
-		Target: "task:" + strconv.FormatInt(id, 10), Detail: string(b), CreatedAt: s.Clock.Now()})
+	return s.Audit.Insert(ctx, audit.Row(a, action, "task:"+strconv.FormatInt(id, 10), detail, s.Clock.Now()))
 }
 
 // taskFields is what the trail keeps of a task; a validity bound nil is
