@@ -383,3 +383,40 @@ func TestReferralBadInput(t *testing.T) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// Bindings made at the same moment cannot close a loop between them: two
+// members binding to each other, and four binding round a square, leave at
+// most one and three bindings (each bind locks the members it walks).
+func TestReferralConcurrentBindsCloseNoLoop(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	for round := 0; round < 12; round++ {
+		size := 2 + 2*(round%2) // pairs and squares in turn
+		ms := make([]refMember, size)
+		for i := range ms {
+			ms[i] = refJoin(t, h, apptest.UniqueUser(fmt.Sprintf("loop%d-%d", round, i)), "")
+		}
+		start := make(chan struct{})
+		statuses := make(chan int, size)
+		for i := range ms {
+			go func(i int) {
+				<-start
+				statuses <- bind(h, ms[i], ms[(i+1)%size].code).Status
+			}(i)
+		}
+		close(start)
+		bound := 0
+		for range ms {
+			switch st := <-statuses; st {
+			case http.StatusCreated:
+				bound++
+			case http.StatusUnprocessableEntity:
+			default:
+				t.Fatalf("round %d: bind answered %d", round, st)
+			}
+		}
+		if bound != size-1 {
+			t.Fatalf("round %d: %d of %d binds round a loop of %d passed, want %d", round, bound, size, size, size-1)
+		}
+	}
+}

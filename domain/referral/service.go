@@ -146,6 +146,12 @@ func (s *Service) bind(ctx context.Context, inviteeID int64, raw string) (Bindin
 	if inviterID == inviteeID {
 		return Binding{}, domain.Errorf(domain.RuleViolation, "you cannot use your own invite code")
 	}
+	// Locked before its binding is read: a binding to the invitee made at
+	// the same moment (which checkChain's walk from another bind may
+	// cross) commits first or waits for this one.
+	if err := s.Store.LockMember(ctx, inviteeID); err != nil {
+		return Binding{}, err
+	}
 	if _, bound, err := s.Store.Binding(ctx, inviteeID); err != nil {
 		return Binding{}, err
 	} else if bound {
@@ -181,12 +187,19 @@ func (s *Service) bind(ctx context.Context, inviteeID int64, raw string) (Bindin
 }
 
 // checkChain walks up from the inviter; meeting the invitee is a cycle. It
-// returns the inviter's own inviter.
+// returns the inviter's own inviter. Each member is locked before its
+// binding is read: a concurrent bind of that member (which holds its lock)
+// has committed by then, so binds that would close a loop together (a→b
+// with b→a, or a→b, b→c, c→d, d→a at once) cannot all pass; MySQL's
+// deadlock between two such walks is retried by the transaction.
 func (s *Service) checkChain(ctx context.Context, inviteeID, inviterID int64) (int64, error) {
 	var parent2 int64
 	var chain []Binding
 	cur := inviterID
 	for hop := 0; hop < maxChain; hop++ {
+		if err := s.Store.LockMember(ctx, cur); err != nil {
+			return 0, err
+		}
 		up, found, err := s.Store.Binding(ctx, cur)
 		if err != nil {
 			return 0, err

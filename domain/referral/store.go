@@ -27,6 +27,11 @@ type Store interface {
 	// LockOwner locks the member's invite-code row: the lock that
 	// serialises the rewards (and so the daily cap) of one beneficiary.
 	LockOwner(ctx context.Context, memberID int64) error
+	// LockMember locks the member's row. A binding locks its invitee and
+	// every member of the chain it walks before reading that member's
+	// binding, so two bindings that would close a loop together wait for
+	// each other and the second sees the first.
+	LockMember(ctx context.Context, memberID int64) error
 
 	// Binding returns the invitee's binding (found false when none).
 	Binding(ctx context.Context, inviteeID int64) (Binding, bool, error)

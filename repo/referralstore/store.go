@@ -130,6 +130,13 @@ func (s *Store) LockOwner(ctx context.Context, memberID int64) error {
 	return s.DB.ForUpdate(s.DB.Conn(ctx).Where("member_id = ?", memberID)).Find(&rows).Error
 }
 
+// LockMember implements referral.Store (SELECT … FOR UPDATE on the
+// member's row; SQLite's immediate transaction already serialises).
+func (s *Store) LockMember(ctx context.Context, memberID int64) error {
+	var ids []int64
+	return s.DB.ForUpdate(s.DB.Conn(ctx).Table("members").Where("id = ?", memberID)).Pluck("id", &ids).Error
+}
+
 // Binding implements referral.Store.
 func (s *Store) Binding(ctx context.Context, inviteeID int64) (referral.Binding, bool, error) {
 	var rows []bindingRow
