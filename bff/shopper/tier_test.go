@@ -1,6 +1,7 @@
 package shopper_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -182,5 +183,45 @@ func TestBirthdayIsSetOnceAndPaidOncePerYear(t *testing.T) {
 	}
 	if n, _ := h.App.Birthday.PayDay(t.Context(), domain.Day{Year: 2027, Month: 11, Day: 25}); n != 1 {
 		t.Fatalf("next year paid %d", n)
+	}
+}
+
+// The first birthday set is once even when requests race for it: one is
+// stored and answered 200, every other answer is 409.
+func TestBirthdaySetAtOnceStoresOne(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	for round := 0; round < 5; round++ {
+		tok, _, _ := h.Login(apptest.UniqueUser("bdrace"))
+		const n = 10
+		start := make(chan struct{})
+		type answer struct {
+			status int
+			day    string
+		}
+		answers := make(chan answer, n)
+		for i := 0; i < n; i++ {
+			go func(i int) {
+				<-start
+				day := fmt.Sprintf("1990-01-%02d", i+10)
+				answers <- answer{h.Do("PUT", "/api/v1/shopper/profile", `{"birthday":"`+day+`"}`, apptest.Auth(tok)...).Status, day}
+			}(i)
+		}
+		close(start)
+		var stored []string
+		for i := 0; i < n; i++ {
+			a := <-answers
+			switch a.status {
+			case 200:
+				stored = append(stored, a.day)
+			case 409:
+			default:
+				t.Fatalf("round %d: %d", round, a.status)
+			}
+		}
+		me := h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(tok)...).JSON()["member"].(map[string]any)["birthday"]
+		if len(stored) != 1 || me != stored[0] {
+			t.Fatalf("round %d: %d sets answered 200 (%v), the member's birthday is %v", round, len(stored), stored, me)
+		}
 	}
 }

@@ -81,7 +81,9 @@ type Store interface {
 	// SetPhone binds phone to the member; a phone bound to another member is
 	// a Conflict.
 	SetPhone(ctx context.Context, id int64, phone string) error
-	// SetBirthday records the birthday ("YYYY-MM-DD").
+	// SetBirthday records the birthday ("YYYY-MM-DD") of a member who has
+	// none; a birthday already set is a Conflict (the check and the write
+	// are one statement, so concurrent first sets store one birthday).
 	SetBirthday(ctx context.Context, id int64, birthday string) error
 }
 

@@ -213,13 +213,18 @@ func (s *Store) SetPhone(ctx context.Context, id int64, phone string) error {
 	return err
 }
 
-// SetBirthday records the birthday.
+// SetBirthday records the birthday of a member who has none; one whose
+// birthday is set (by a request that got there first) is a Conflict.
 func (s *Store) SetBirthday(ctx context.Context, id int64, birthday string) error {
-	err := s.DB.Conn(ctx).Model(&row{}).Where("id = ?", id).Update("birthday", birthday).Error
-	if err == nil {
-		s.DB.Touch(ctx, id) // the member's cached views show the birthday (repo/touch.go)
+	res := s.DB.Conn(ctx).Model(&row{}).Where("id = ? AND (birthday IS NULL OR birthday = '')", id).Update("birthday", birthday)
+	if res.Error != nil {
+		return res.Error
 	}
-	return err
+	if res.RowsAffected == 0 {
+		return domain.Errorf(domain.Conflict, "the birthday is already set and cannot be changed")
+	}
+	s.DB.Touch(ctx, id) // the member's cached views show the birthday (repo/touch.go)
+	return nil
 }
 
 // ByIDs loads the members of ids that exist, in one statement (the order
