@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
@@ -17,11 +18,11 @@ import (
 type MeCache interface {
 	// Get returns the cached answer, or nil and fill, which stores the
 	// answer the caller built from the database unless a write to the
-	// member ended meanwhile.
-	Get(ctx context.Context, memberID int64) (answer []byte, fill func([]byte))
+	// member ended meanwhile; it is not served from until on (zero: no end).
+	Get(ctx context.Context, memberID int64) (answer []byte, fill func(answer []byte, until time.Time))
 	// Queue is Get in a pipeline the caller sends; read gives its answer
 	// once the pipeline is sent.
-	Queue(ctx context.Context, pipe redis.Pipeliner, memberID int64) (read func() ([]byte, func([]byte)))
+	Queue(ctx context.Context, pipe redis.Pipeliner, memberID int64) (read func() ([]byte, func([]byte, time.Time)))
 }
 
 const keyMePrefetched = "jifen.me.prefetched"
@@ -42,11 +43,11 @@ const jsonContentType = "application/json; charset=utf-8"
 // Me handles GET /api/v1/shopper/me.
 func (h *Handlers) Me(c *gin.Context) {
 	ctx := c.Request.Context()
-	var fill func([]byte)
+	var fill func([]byte, time.Time)
 	if h.MeCache != nil {
 		var answer []byte
 		if v, ok := c.Get(keyMePrefetched); ok {
-			answer, fill = v.(func() ([]byte, func([]byte)))()
+			answer, fill = v.(func() ([]byte, func([]byte, time.Time)))()
 		} else {
 			answer, fill = h.MeCache.Get(ctx, web.MemberID(c))
 		}
@@ -77,9 +78,14 @@ func (h *Handlers) Me(c *gin.Context) {
 		return
 	}
 	// Pending points unlock with time, not with a write: such a balance is
-	// read from the database every time.
+	// read from the database every time. Points expire with time too: the
+	// answer is kept until the first of them do, at most.
 	if fill != nil && bal.Pending == 0 {
-		fill(answer)
+		var until time.Time
+		if len(bal.Expiring) > 0 {
+			until = bal.Expiring[0].ExpiresAt
+		}
+		fill(answer, until)
 	}
 	c.Data(http.StatusOK, jsonContentType, answer)
 }

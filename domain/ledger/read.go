@@ -13,36 +13,58 @@ import (
 // (points that never expire have none). A member without an account has a
 // zero balance.
 //
-// Outside a caller's transaction the read settles first when pending lots
-// have come due (see settled), so points are available at their unlock
-// time to whoever asks, whether or not the release job has run yet.
+// Outside a caller's transaction the read settles first when lots have
+// come due (see settled): pending points are available at their unlock
+// time, and points past their expiry instant are expired, to whoever
+// asks, whether or not the nightly jobs have run yet.
 func (s *Service) Balance(ctx context.Context, memberID int64) (Balance, error) {
-	a, found, err := s.settled(ctx, memberID)
-	if err != nil || !found {
+	bal, due, err := s.balance(ctx, memberID)
+	if err != nil || !due || !batch.OutsideTx(ctx, s.Tx) {
+		return bal, err
+	}
+	// The answer already leaves the expired points out; the settle books
+	// their expiry, so that the history, the lots and the next write agree.
+	if _, err := s.settle(ctx, memberID); err != nil {
 		return Balance{}, err
 	}
-	bal := Balance{Available: a.Available, Pending: a.Pending, Held: a.Held, Debt: a.Debt, LifetimeEarned: a.LifetimeEarned}
+	return bal, nil
+}
+
+// balance is Balance without settling: points past their expiry instant
+// are left out of it, and due reports that there were some.
+func (s *Service) balance(ctx context.Context, memberID int64) (bal Balance, due bool, err error) {
+	a, found, err := s.settled(ctx, memberID)
+	if err != nil || !found {
+		return Balance{}, false, err
+	}
+	bal = Balance{Available: a.Available, Pending: a.Pending, Held: a.Held, Debt: a.Debt, LifetimeEarned: a.LifetimeEarned}
 	if a.Available == 0 {
-		return bal, nil // no active lot holds points
+		return bal, false, nil // no active lot holds points
 	}
 	// The sums per expiry instant, a page at a time, until three days are
 	// complete: what it reads is bounded by the instants of those days,
 	// not by the member's lots.
 	var day domain.Day
 	var after time.Time
+	now := s.now()
 	for {
 		sums, err := s.Store.ExpiringSums(ctx, memberID, after, expiringPage)
 		if err != nil {
-			return Balance{}, err
+			return Balance{}, false, err
 		}
 		for _, e := range sums {
 			if NeverExpires(e.ExpiresAt) {
-				return bal, nil // points that never expire are not "expiring"
+				return bal, due, nil // points that never expire are not "expiring"
+			}
+			if !e.ExpiresAt.After(now) {
+				due = true
+				bal.Available = max(bal.Available-e.Amount, 0)
+				continue
 			}
 			d := domain.DayOf(e.ExpiresAt)
 			if len(bal.Expiring) == 0 || d != day {
 				if len(bal.Expiring) == 3 {
-					return bal, nil
+					return bal, due, nil
 				}
 				day = d
 				bal.Expiring = append(bal.Expiring, ExpiringAmount{ExpiresAt: e.ExpiresAt})
@@ -50,7 +72,7 @@ func (s *Service) Balance(ctx context.Context, memberID int64) (Balance, error) 
 			bal.Expiring[len(bal.Expiring)-1].Amount += e.Amount
 		}
 		if len(sums) < expiringPage {
-			return bal, nil
+			return bal, due, nil
 		}
 		after = sums[len(sums)-1].ExpiresAt
 	}
@@ -70,22 +92,45 @@ func (s *Service) settled(ctx context.Context, memberID int64) (Account, bool, e
 	if err != nil || !found || a.Pending == 0 || !batch.OutsideTx(ctx, s.Tx) {
 		return a, found, err
 	}
-	now := s.now()
-	due, err := s.Store.HasDuePending(ctx, memberID, now)
+	due, err := s.Store.HasDuePending(ctx, memberID, s.now())
 	if err != nil || !due {
 		return a, found, err
 	}
-	err = s.Tx.InTx(ctx, func(ctx context.Context) error {
-		b, err := s.update(ctx, memberID, now, func(b *book) error { return b.settle() })
+	a, err = s.settle(ctx, memberID)
+	return a, err == nil, err
+}
+
+// settle settles the member's account in a transaction of its own, under
+// its lock, as any write on it would: due lots unlock, paying debt first,
+// and what is due expires. It returns the settled account.
+func (s *Service) settle(ctx context.Context, memberID int64) (Account, error) {
+	var a Account
+	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+		b, err := s.update(ctx, memberID, s.now(), func(b *book) error { return b.settle() })
 		if err == nil {
 			a = *b.a
 		}
 		return err
 	})
 	if err != nil {
-		return Account{}, false, fmt.Errorf("settle member %d on read: %w", memberID, err)
+		return Account{}, fmt.Errorf("settle member %d on read: %w", memberID, err)
 	}
-	return a, true, nil
+	return a, nil
+}
+
+// settleExpired settles the member's account when its first active lot
+// has passed its expiry instant (outside a caller's transaction), so that
+// what a read shows next holds no expired points.
+func (s *Service) settleExpired(ctx context.Context, memberID int64) error {
+	if !batch.OutsideTx(ctx, s.Tx) {
+		return nil
+	}
+	sums, err := s.Store.ExpiringSums(ctx, memberID, time.Time{}, 1)
+	if err != nil || len(sums) == 0 || NeverExpires(sums[0].ExpiresAt) || sums[0].ExpiresAt.After(s.now()) {
+		return err
+	}
+	_, err = s.settle(ctx, memberID)
+	return err
 }
 
 // Lots returns up to limit (1–200) of the member's available lots with
@@ -93,6 +138,9 @@ func (s *Service) settled(ctx context.Context, memberID int64) (Account, bool, e
 // with expiry".
 func (s *Service) Lots(ctx context.Context, memberID int64, limit int) ([]Lot, error) {
 	if _, _, err := s.settled(ctx, memberID); err != nil {
+		return nil, err
+	}
+	if err := s.settleExpired(ctx, memberID); err != nil {
 		return nil, err
 	}
 	return s.Store.ActiveLots(ctx, memberID, min(max(limit, 1), 200))
@@ -107,8 +155,11 @@ func (s *Service) Entries(ctx context.Context, memberID int64, limit int, cursor
 		limit = 20
 	}
 	limit = min(limit, 100)
-	if cursor <= 0 { // the first page shows the unlock entry a settling read writes
+	if cursor <= 0 { // the first page shows the unlock and expiry entries a settling read writes
 		if _, _, err := s.settled(ctx, memberID); err != nil {
+			return nil, 0, err
+		}
+		if err := s.settleExpired(ctx, memberID); err != nil {
 			return nil, 0, err
 		}
 	}

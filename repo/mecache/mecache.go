@@ -43,6 +43,9 @@ type Cache struct {
 	// them starts from an empty cache.
 	Namespace string
 	TTL       time.Duration
+	// Now is the service's clock, against which an answer's until is read
+	// (nil: the wall clock).
+	Now func() time.Time
 	// RetryEvery is how often invalidations that failed are sent again
 	// (0: 200 ms).
 	RetryEvery time.Duration
@@ -58,7 +61,7 @@ func (c *Cache) key(memberID int64) string {
 }
 
 // fillScript: KEYS the member's hash; ARGV g seen before the database read,
-// the answer, the TTL in ms. Stores the answer only if g has not moved.
+// until|answer, the TTL in ms. Stores the answer only if g has not moved.
 var fillScript = redis.NewScript(`
 if (redis.call('HGET', KEYS[1], 'g') or '0') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[1] .. '|' .. ARGV[2])
@@ -66,14 +69,17 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `)
 
-func noFill([]byte) {}
+func noFill([]byte, time.Time) {}
 
 // Get returns the member's cached answer, or nil and fill: the caller
 // builds the answer from the database and hands it to fill, which stores
-// it unless a write to the member ended meanwhile. fill must not be given
-// an answer that will change without a write (the caller's business: a
-// balance with pending points, which unlock with time, is not cached).
-func (c *Cache) Get(ctx context.Context, memberID int64) (answer []byte, fill func([]byte)) {
+// it unless a write to the member ended meanwhile. An answer that changes
+// with time and no write is the caller's business: it is not given to
+// fill (a balance with pending points, which unlock with time), or it is
+// given with the instant until which it holds (a balance whose first
+// points expire then): from then on, by the Cache's clock, it is not
+// served. The zero until: it holds until a write or the TTL.
+func (c *Cache) Get(ctx context.Context, memberID int64) (answer []byte, fill func(answer []byte, until time.Time)) {
 	pipe := c.Redis.C.Pipeline()
 	read := c.Queue(ctx, pipe, memberID)
 	_, _ = pipe.Exec(ctx)
@@ -83,13 +89,13 @@ func (c *Cache) Get(ctx context.Context, memberID int64) (answer []byte, fill fu
 // Queue is Get in a pipeline the caller sends (the request gate's, with
 // the rate limits): read, once the pipeline has been sent, gives Get's
 // answer.
-func (c *Cache) Queue(ctx context.Context, pipe redis.Pipeliner, memberID int64) (read func() ([]byte, func([]byte))) {
+func (c *Cache) Queue(ctx context.Context, pipe redis.Pipeliner, memberID int64) (read func() ([]byte, func([]byte, time.Time))) {
 	if c.dirty() {
-		return func() ([]byte, func([]byte)) { return nil, noFill }
+		return func() ([]byte, func([]byte, time.Time)) { return nil, noFill }
 	}
 	key := c.key(memberID)
 	cmd := pipe.HMGet(ctx, key, "g", "v")
-	return func() ([]byte, func([]byte)) {
+	return func() ([]byte, func([]byte, time.Time)) {
 		vals, err := cmd.Result()
 		if err != nil || len(vals) != 2 {
 			return nil, noFill
@@ -99,17 +105,26 @@ func (c *Cache) Queue(ctx context.Context, pipe redis.Pipeliner, memberID int64)
 			g = s
 		}
 		if v, ok := vals[1].(string); ok && len(v) > len(g) && v[len(g)] == '|' && strings.HasPrefix(v, g) {
-			return []byte(v[len(g)+1:]), nil
+			// v is g|until (Unix ms, 0: none)|answer.
+			if u, answer, ok := strings.Cut(v[len(g)+1:], "|"); ok {
+				if until, err := strconv.ParseInt(u, 10, 64); err == nil && (until == 0 || c.now().UnixMilli() < until) {
+					return []byte(answer), nil
+				}
+			}
 		}
 		start := time.Now()
-		return nil, func(answer []byte) {
+		return nil, func(answer []byte, until time.Time) {
 			// A read slower than half the TTL could outlive a write's
 			// marker (its key expiring meanwhile): such an answer is not
 			// stored.
 			if time.Since(start) > c.TTL/2 || c.dirty() {
 				return
 			}
-			_ = fillScript.Run(ctx, c.Redis.C, []string{key}, g, answer, c.TTL.Milliseconds()).Err()
+			var u int64
+			if !until.IsZero() {
+				u = until.UnixMilli()
+			}
+			_ = fillScript.Run(ctx, c.Redis.C, []string{key}, g, strconv.FormatInt(u, 10)+"|"+string(answer), c.TTL.Milliseconds()).Err()
 		}
 	}
 }
@@ -147,6 +162,13 @@ func (c *Cache) send(ctx context.Context, memberIDs []int64) error {
 	}
 	_, err := pipe.Exec(ctx)
 	return err
+}
+
+func (c *Cache) now() time.Time {
+	if c.Now == nil {
+		return time.Now()
+	}
+	return c.Now()
 }
 
 func (c *Cache) dirty() bool {

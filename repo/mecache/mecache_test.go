@@ -21,7 +21,7 @@ func TestFillThenHitThenInvalidate(t *testing.T) {
 	if got != nil || fill == nil {
 		t.Fatalf("first read: %q, want a miss", got)
 	}
-	fill([]byte(`{"a":1}`))
+	fill([]byte(`{"a":1}`), time.Time{})
 	if got, _ := c.Get(ctx, 7); string(got) != `{"a":1}` {
 		t.Fatalf("after fill: %q", got)
 	}
@@ -33,7 +33,7 @@ func TestFillThenHitThenInvalidate(t *testing.T) {
 	if got != nil {
 		t.Fatalf("after a write: %q, want a miss", got)
 	}
-	fill([]byte(`{"a":2}`))
+	fill([]byte(`{"a":2}`), time.Time{})
 	if got, _ := c.Get(ctx, 7); string(got) != `{"a":2}` {
 		t.Fatalf("refilled: %q", got)
 	}
@@ -49,12 +49,12 @@ func TestAWriteDuringTheReadKeepsItsAnswerOut(t *testing.T) {
 	for _, filled := range []bool{false, true} { // the key missing, then present
 		if filled {
 			_, fill := c.Get(ctx, 9)
-			fill([]byte("old"))
+			fill([]byte("old"), time.Time{})
 		}
 		c.Invalidate(ctx, []int64{9})
 		_, fill := c.Get(ctx, 9)
 		c.Invalidate(ctx, []int64{9}) // the write ends after the reader's g
-		fill([]byte("stale"))
+		fill([]byte("stale"), time.Time{})
 		if got, _ := c.Get(ctx, 9); got != nil {
 			t.Fatalf("filled=%v: served %q, read before a write that ended since", filled, got)
 		}
@@ -70,14 +70,14 @@ func TestFailedInvalidationStopsTheInstanceUntilRetried(t *testing.T) {
 	env := testenv.New(t, testenv.WithProxies())
 	c := newCache(t, env)
 	_, fill := c.Get(ctx, 5)
-	fill([]byte("before"))
+	fill([]byte("before"), time.Time{})
 	env.RedisProxy.Cut()
 	c.Invalidate(ctx, []int64{5})
 	env.RedisProxy.Restore()
 	if got, fill := c.Get(ctx, 5); got != nil {
 		t.Fatalf("with an invalidation unsent: served %q", got)
 	} else {
-		fill([]byte("during"))
+		fill([]byte("during"), time.Time{})
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -89,7 +89,7 @@ func TestFailedInvalidationStopsTheInstanceUntilRetried(t *testing.T) {
 			t.Fatal("the failed invalidation was never retried")
 		}
 		if got == nil {
-			fill([]byte("after"))
+			fill([]byte("after"), time.Time{})
 		}
 		if string(got) == "after" {
 			return

@@ -115,6 +115,39 @@ type Stores struct {
 	// Describe names the backends for the startup line.
 	Describe string
 	closers  []func()
+	// inProcess is the embedded default's Redis (nil with a real one).
+	inProcess *miniredis.Miniredis
+}
+
+// AdvanceRedis moves the in-process Redis's clock forward by d, as
+// /_sim/clock moves the service's: keys kept until an instant of the
+// service's time (a /me answer until the first points expire) go when it
+// passes. A real Redis keeps its own time; nothing is done then.
+func (s *Stores) AdvanceRedis(d time.Duration) {
+	if s.inProcess != nil {
+		s.inProcess.FastForward(d)
+	}
+}
+
+// tickInProcess makes the in-process Redis's keys expire as a real
+// Redis's do: miniredis only ages them when told to (FastForward).
+func tickInProcess(mr *miniredis.Miniredis, every time.Duration) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				mr.FastForward(now.Sub(last))
+				last = now
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // Close closes the stores in reverse order of opening.
@@ -197,8 +230,9 @@ func OpenStores(ctx context.Context, cfg *configs.Config, migrate bool) (*Stores
 		// would only measure this process's load and open the breaker under it.
 		ro.Addrs, ro.Timeout = []string{mr.Addr()}, max(ro.Timeout, 2*time.Second)
 		c := repo.NewRedisClient(ro)
-		s.closers = append(s.closers, mr.Close, func() { c.Close() })
+		s.closers = append(s.closers, mr.Close, tickInProcess(mr, time.Second), func() { c.Close() })
 		s.Redis = &repo.Redis{C: c, Prefix: cfg.Redis.Prefix}
+		s.inProcess = mr
 		parts = append(parts, "in-process Redis")
 	}
 	s.Describe = strings.Join(parts, " + ")
@@ -285,7 +319,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 			if cfg.WeChat.SimulatorRoutes && !cfg.Production() {
 				simHandler = a.Sim
 				if movable != nil {
-					simHandler = clockControl{clock: movable, next: a.Sim}
+					simHandler = clockControl{clock: movable, next: a.Sim, advanced: st.AdvanceRedis}
 				}
 			} else {
 				httpCfg.SimulatorHandler = a.Sim
@@ -310,7 +344,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	// writes: jobs and seed too).
 	var meCache shopper.MeCache
 	if cfg.Redis.MeCacheTTL > 0 {
-		c := &mecache.Cache{Redis: st.Redis, TTL: cfg.Redis.MeCacheTTL, Namespace: meNamespace(cfg)}
+		c := &mecache.Cache{Redis: st.Redis, TTL: cfg.Redis.MeCacheTTL, Namespace: meNamespace(cfg), Now: opt.Clock.Now}
 		st.DB.OnTouch(c.Invalidate)
 		meCache = c
 	}
@@ -547,7 +581,7 @@ func firstTier(t *tier.Service) string {
 
 // meAnswerVersion names the shape of GET /me's answer; change it with the
 // answer's fields so a deploy never serves answers cached by the old code.
-const meAnswerVersion = "1"
+const meAnswerVersion = "2" // 2: the cached value carries the instant it holds until
 
 // meNamespace separates cached /me answers by their shape and the tier
 // levels configured (their names are in the answer).

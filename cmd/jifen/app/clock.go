@@ -16,6 +16,9 @@ import (
 type clockControl struct {
 	clock *domain.OffsetClock
 	next  http.Handler
+	// advanced moves what keeps time besides the clock (the in-process
+	// Redis's key expiry) by as much.
+	advanced func(time.Duration)
 }
 
 // clockState is the answer of /_sim/clock.
@@ -50,6 +53,9 @@ func (h clockControl) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if _, err := h.clock.Advance(d); err != nil {
 			clockError(w, http.StatusBadRequest, err.Error())
 			return
+		}
+		if h.advanced != nil {
+			h.advanced(d)
 		}
 	default:
 		w.Header().Set("Allow", "GET, POST")
