@@ -6197,6 +6197,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description Only name is required, but a campaign with the default templates (reminder.auto_templates) needs audience.expiring_within_days: those templates use {{expire_date}}, which is known only with it, and without it the request is 422 RULE_VIOLATION naming templates.<channel>. With no expiring_within_days, choose templates that do not use {{expire_date}}. */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ReminderCampaignRequest"];
