@@ -1036,8 +1036,10 @@ export interface paths {
          * @description X-Jifen-Signature is hex HMAC-SHA256(orders.webhook_secret, X-Jifen-Timestamp + "." + raw body);
          *     a timestamp (Unix seconds) outside orders.signature_window (5 minutes) or a bad signature is 401.
          *     The same event_id again answers with the first outcome (header Idempotent-Replayed true), writing
-         *     nothing; with a different body, 409. An unknown member is stored as unmatched (202) and applied
-         *     when a member with that openid registers or binds that phone.
+         *     nothing; with a different body, 409. A member named by openid or phone who is not known yet is stored as
+         *     unmatched (202) and applied when a member with that openid registers or binds that phone. A member_id
+         *     names a member who must exist: an unknown one is 422 RULE_VIOLATION ("no member with id N") and nothing
+         *     is stored (no later member takes that id's order).
          */
         post: operations["orderHookCreateOrderEvent"];
         delete?: never;
