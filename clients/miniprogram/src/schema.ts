@@ -2498,9 +2498,15 @@ export interface components {
         };
         LotteryCampaignRequest: {
             name: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description not before 2000-01-01 (Asia/Shanghai): earlier is 400 naming the field
+             */
             starts_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description after starts_at, not before 2000-01-01 (Asia/Shanghai)
+             */
             ends_at: string;
             cost_points?: number;
             free_per_day?: number;
