@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -51,18 +52,47 @@ type DB struct {
 	portable    bool // see Portable
 
 	onTouch func(ctx context.Context, memberIDs []int64) // see touch.go
+
+	clock *clockRef // see UseClock
 }
+
+// clockRef is where the rows' timestamps come from: the ones gorm fills
+// in (created_at, updated_at) and the ones the stores write themselves.
+// It is the wall clock until UseClock.
+type clockRef struct{ c atomic.Pointer[clockOf] }
+
+type clockOf struct{ now func() time.Time }
+
+func (r *clockRef) now() time.Time {
+	if c := r.c.Load(); c != nil {
+		return c.now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// UseClock makes now the source of every timestamp the database writes
+// without being given one (gorm's created_at and updated_at, and Now for
+// the stores): the service's clock, which clock.offset and /_sim/clock
+// move, so that a row's updated_at is never the wall clock while its
+// created_at, set by the domain, is the service's.
+func (d *DB) UseClock(now func() time.Time) {
+	d.clock.c.Store(&clockOf{now: now})
+}
+
+// Now is the time a store stamps a row with (updated_at) when the domain
+// gave it none: the clock of UseClock, in UTC.
+func (d *DB) Now() time.Time { return d.clock.now() }
 
 type txKey struct{}
 
 // gormConfig returns a fresh config per database: gorm.Open stores the
 // connection pool in the config, so sharing one would share the pool.
-func gormConfig() *gorm.Config {
+func gormConfig(clock *clockRef) *gorm.Config {
 	return &gorm.Config{
 		Logger:                 logger.Default.LogMode(logger.Silent),
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
-		NowFunc:                func() time.Time { return time.Now().UTC() },
+		NowFunc:                clock.now,
 	}
 }
 
@@ -72,7 +102,8 @@ func gormConfig() *gorm.Config {
 // serialises per-account writes on this backend (FOR UPDATE is ignored).
 func OpenSQLite(path string) (*DB, error) {
 	dsn := path + "?_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	g, err := gorm.Open(sqlite.Open(dsn), gormConfig())
+	clock := &clockRef{}
+	g, err := gorm.Open(sqlite.Open(dsn), gormConfig(clock))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -85,7 +116,7 @@ func OpenSQLite(path string) (*DB, error) {
 	}
 	sqlDB.SetMaxOpenConns(8)
 	sqlDB.SetMaxIdleConns(8)
-	return &DB{gorm: g, sql: sqlDB, dialect: SQLite}, nil
+	return &DB{gorm: g, sql: sqlDB, dialect: SQLite, clock: clock}, nil
 }
 
 // MySQLDSN normalises a go-sql-driver DSN: times parsed into UTC, utf8mb4,
@@ -125,7 +156,8 @@ func OpenMySQL(dsn string) (*DB, error) {
 	if norm, err = withReadCommitted(norm); err != nil {
 		return nil, err
 	}
-	g, err := gorm.Open(mysql.Open(norm), gormConfig())
+	clock := &clockRef{}
+	g, err := gorm.Open(mysql.Open(norm), gormConfig(clock))
 	if err != nil {
 		return nil, fmt.Errorf("open mysql: %w", err)
 	}
@@ -144,7 +176,7 @@ func OpenMySQL(dsn string) (*DB, error) {
 		_ = sqlDB.Close()
 		return nil, err
 	}
-	d := &DB{gorm: g, sql: sqlDB, pipes: pipes, dialect: MySQL}
+	d := &DB{gorm: g, sql: sqlDB, pipes: pipes, dialect: MySQL, clock: clock}
 	d.probe() // now, not first inside a transaction that holds locks
 	return d, nil
 }

@@ -64,5 +64,5 @@ func (h *Handlers) AdjustPoints(ctx context.Context, caller *auth.Claims, member
 		return ledger.Entry{}, err
 	}
 	return h.Adjust.Adjust(ctx, adjustment.Actor{Name: caller.Subject, Role: caller.Role},
-		adjustment.Request{MemberID: memberID, Delta: points, Reason: reason, Key: "console:" + key})
+		adjustment.Request{MemberID: memberID, Delta: points, Reason: reason, Scope: "console:", Key: key})
 }

@@ -120,3 +120,40 @@ func TestAdjustmentIsIdempotentAuditedAndRoleChecked(t *testing.T) {
 		t.Fatalf("me points: %s", me.Body)
 	}
 }
+
+// The spec's Idempotency-Key is up to 100 bytes: an adjustment takes one of
+// 57 and one of 100 (ASCII and Chinese), replays each and refuses each with
+// another body, and two long keys that share their first 64 characters are
+// two adjustments. Keys longer than a ledger reference's id were refused.
+func TestAdjustmentTakesLongIdempotencyKeys(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	_, _, id := h.Login(apptest.UniqueUser("adjkey"))
+	admin := h.ConsoleLogin("admin")
+	path := fmt.Sprintf("/api/v1/console/members/%d/adjustments", id)
+	keys := []string{
+		strings.Repeat("k", 57),
+		strings.Repeat("k", 100),
+		strings.Repeat("k", 99) + "2",
+		strings.Repeat("键", 33), // 99 bytes
+	}
+	for i, key := range keys {
+		hdr := append(apptest.Auth(admin), "Idempotency-Key", key)
+		body := fmt.Sprintf(`{"delta":%d,"reason":"长键"}`, 10+i)
+		r := h.Do("POST", path, body, hdr...)
+		if r.Status != 201 {
+			t.Fatalf("key of %d bytes: %d %s", len(key), r.Status, r.Body)
+		}
+		first := r.JSON()["entry"].(map[string]any)
+		replay := h.Do("POST", path, body, hdr...)
+		if replay.Status != 201 || replay.Header.Get("Idempotent-Replayed") != "true" || replay.JSON()["entry"].(map[string]any)["id"] != first["id"] {
+			t.Fatalf("replay of a key of %d bytes: %d %s", len(key), replay.Status, replay.Body)
+		}
+		if r := h.Do("POST", path, `{"delta":999,"reason":"长键"}`, hdr...); r.Status != 409 || r.ErrorCode() != "IDEMPOTENCY_CONFLICT" {
+			t.Fatalf("key of %d bytes, other body: %d %s", len(key), r.Status, r.Body)
+		}
+	}
+	if n := count(t, h, "ledger_entries"); n != int64(len(keys)) {
+		t.Fatalf("ledger entries = %d, want %d", n, len(keys))
+	}
+}

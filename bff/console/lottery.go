@@ -20,8 +20,8 @@ func lotteryActor(c *gin.Context) lottery.Actor {
 // accepted on create only; later they are edited one by one.
 type campaignRequest struct {
 	Name              string         `json:"name"`
-	StartsAt          time.Time      `json:"starts_at"`
-	EndsAt            time.Time      `json:"ends_at"`
+	StartsAt          time.Time      `json:"starts_at" bind:"required"`
+	EndsAt            time.Time      `json:"ends_at" bind:"required"`
 	CostPoints        int64          `json:"cost_points"`
 	FreePerDay        int            `json:"free_per_day"`
 	LimitTotal        int            `json:"limit_total"`

@@ -48,8 +48,11 @@ func ParseMemberQuery(get func(string) string) (member.Query, error) {
 		}
 	}
 	if s := get("limit"); s != "" {
+		// A limit given is 1 or more: the search takes zero for "none
+		// given" (20), and ?limit=0 was answered with 20 members where
+		// every other list answers 400.
 		n, err := strconv.Atoi(s)
-		if err != nil {
+		if err != nil || n < 1 {
 			return q, domain.FieldError("limit", "must be an integer from 1 to 50")
 		}
 		q.Limit = n

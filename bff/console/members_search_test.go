@@ -106,6 +106,8 @@ func TestMemberSearch(t *testing.T) {
 		{"bad date", false, []string{"by", "phone_last4", "q", "1234", "from", "25/11/2026"}, 400},
 		{"to before from", true, []string{"by", "phone_last4", "q", "1234", "from", "2026-11-25", "to", "2026-11-24"}, 400},
 		{"limit too big", false, []string{"by", "phone_last4", "q", "1234", "limit", "51"}, 400},
+		{"limit zero", false, []string{"by", "phone_last4", "q", "1234", "limit", "0"}, 400},
+		{"limit negative", false, []string{"by", "phone_last4", "q", "1234", "limit", "-1"}, 400},
 		{"limit not a number", false, []string{"by", "phone_last4", "q", "1234", "limit", "x"}, 400},
 	}
 	for _, tc := range bad {

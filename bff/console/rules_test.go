@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jifen/jifen/cmd/jifen/app/apptest"
 )
@@ -244,6 +245,32 @@ func TestSimulateTriesADraft(t *testing.T) {
 		r := h.Do("POST", "/api/v1/console/rules/simulate", `{`+order+tc.body+`}`, apptest.Auth(auditor)...)
 		if r.Status != 400 || r.Fields()[tc.field] == nil {
 			t.Errorf("%s: want 400 naming %q, got %d %s", tc.name, tc.field, r.Status, r.Body)
+		}
+	}
+}
+
+// Every timestamp of a rule reads the service's clock, which /_sim/clock
+// and tests move away from the wall clock: a rule created was updated when
+// it was created, and read back the same. updated_at was the wall clock
+// (filled in by the database layer), before created_at once the clock had
+// moved on.
+func TestRuleTimestampsReadTheServiceClock(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	h.Clock.Advance(96 * time.Hour)
+	marketer := h.ConsoleLogin("marketer")
+	r := h.Do("POST", "/api/v1/console/rules", rateRule, apptest.Auth(marketer)...)
+	if r.Status != 201 {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	id := int64(r.JSON()["rule"].(map[string]any)["id"].(float64))
+	got := h.Do("GET", fmt.Sprintf("/api/v1/console/rules/%d", id), nil, apptest.Auth(marketer)...)
+	rule := got.JSON()["rule"].(map[string]any)
+	want := h.Clock.Now().UTC()
+	for _, f := range []string{"created_at", "updated_at"} {
+		at, err := time.Parse(time.RFC3339Nano, rule[f].(string))
+		if err != nil || !at.Equal(want) {
+			t.Errorf("%s = %v, want the service's %v", f, rule[f], want)
 		}
 	}
 }

@@ -494,3 +494,30 @@ func (f *fakeNotifier) SendStoreSummary(_ context.Context, key, text string) err
 	f.sent = append(f.sent, key+"|"+text)
 	return nil
 }
+
+// A grant takes the spec's Idempotency-Key of up to 100 bytes (57 and 100
+// here): replayed, it is the first grant; with another body, 409. Keys
+// longer than a ledger reference's id were refused with 400 naming "ref".
+func TestGrantTakesLongIdempotencyKeys(t *testing.T) {
+	t.Parallel()
+	w := setup(t, 1000)
+	m := w.shopper(apptest.UniqueUser("m"), w.a.Scene)
+	for i, key := range []string{strings.Repeat("g", 57), strings.Repeat("g", 100), strings.Repeat("g", 99) + "2"} {
+		body := fmt.Sprintf(`{"member_id":%d,"points":%d,"reason":"到店"}`, m, 10+i)
+		r := grant(w, w.aTok, key, body)
+		if r.Status != 201 {
+			t.Fatalf("key of %d bytes: %d %s", len(key), r.Status, r.Body)
+		}
+		first := r.JSON()["grant"].(map[string]any)
+		again := grant(w, w.aTok, key, body)
+		if again.Status != 201 || again.Header.Get("Idempotent-Replayed") != "true" || again.JSON()["grant"].(map[string]any)["id"] != first["id"] {
+			t.Fatalf("replay of a key of %d bytes: %d %s", len(key), again.Status, again.Body)
+		}
+		if r := grant(w, w.aTok, key, fmt.Sprintf(`{"member_id":%d,"points":99,"reason":"到店"}`, m)); r.Status != 409 {
+			t.Fatalf("key of %d bytes, other grant: %d %s", len(key), r.Status, r.Body)
+		}
+	}
+	if n := count(t, w.h, "ledger_entries"); n != 3 {
+		t.Fatalf("ledger entries = %d, want 3", n)
+	}
+}

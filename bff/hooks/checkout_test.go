@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -515,6 +516,37 @@ func TestCheckoutRefundsReturnPointsInProportion(t *testing.T) {
 	if r.Status != 200 || o["points_used"].(float64) != 3000 || o["points_returned"].(float64) != 3000 || o["points"].(float64) != 120 || o["reversed"].(float64) != 120 {
 		t.Fatalf("order view: %d %s", r.Status, r.Body)
 	}
+}
+
+// A refund whose event id is 64 Chinese characters (192 bytes, which the
+// webhook takes) gives the points used back: their ledger key was
+// "checkout:refund:event:" and the id, past the ledger's 128 bytes, and the
+// refund failed with 400 naming "key".
+func TestCheckoutRefundWithALongEventIDReturnsThePoints(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	_, _, id := h.Login(apptest.UniqueUser("colongev"))
+	give(h, id, 5000)
+	r := coSend(h, true, "POST", "/api/v1/hooks/checkout/holds", holdBody(id, "L-1", 10000, 0, 3000, 3000), "lh")
+	if r.Status != 201 {
+		t.Fatalf("hold: %d %s", r.Status, r.Body)
+	}
+	ev := paid("lp-1", "L-1", byID(id), h.Clock.Now(), 10000)
+	ev["points_hold_id"] = holdOf(t, r).ID
+	if r := post(h, ev); r.Status != 200 {
+		t.Fatalf("paid: %d %s", r.Status, r.Body)
+	}
+	event := strings.Repeat("退", 64)
+	if r := post(h, refund(event, "L-1", h.Clock.Now())); r.Status != 200 || r.JSON()["points_returned"].(float64) != 3000 {
+		t.Fatalf("refund: %d %s", r.Status, r.Body)
+	}
+	if r := post(h, refund(event, "L-1", h.Clock.Now())); r.Status != 200 || r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("refund replay: %d %s", r.Status, r.Body)
+	}
+	if b := fullBalance(h, id); b.Available != 5000 || b.Held != 0 {
+		t.Fatalf("balance: %+v", b)
+	}
+	checkLedger(t, h)
 }
 
 // A seeded random run of holds, captures, releases, paid and partial

@@ -72,8 +72,15 @@ type Request struct {
 	MemberID int64
 	Delta    domain.Points // ±1..domain.MaxPoints (domain.ParsePointsChange)
 	Reason   string
-	Key      string // idempotency key, scoped by the caller
-	Title    string // shown to the shopper; "积分调整" when empty
+	// Key is the caller's idempotency key, and Scope the prefix that keeps
+	// it apart from other callers' ("console:", "guide:7:"). The ledger key
+	// and the reference id are Scope+Key as they are when they fit, else
+	// Scope and a digest of Key (ledger.KeyFor, RefIDFor): a client's key
+	// of 100 bytes fits neither a reference id's 64 characters nor, with a
+	// long scope, a ledger key.
+	Scope string
+	Key   string
+	Title string // shown to the shopper; "积分调整" when empty
 }
 
 // Adjust applies r for actor. An unknown member is NotFound; the ledger
@@ -110,8 +117,8 @@ func (s *Service) adjustAlone(ctx context.Context, actor Actor, r Request) (ledg
 // input is the ledger operation of r by actor.
 func input(actor Actor, r Request) ledger.AdjustInput {
 	return ledger.AdjustInput{
-		MemberID: r.MemberID, Points: int64(r.Delta), Source: actor.source(), Key: r.Key, Title: r.Title,
-		Ref: ledger.Ref{Type: "adjust", ID: r.Key}, Reason: r.Reason, Operator: actor.Role + ":" + actor.Name,
+		MemberID: r.MemberID, Points: int64(r.Delta), Source: actor.source(), Key: ledger.KeyFor(r.Scope, r.Key), Title: r.Title,
+		Ref: ledger.Ref{Type: "adjust", ID: ledger.RefIDFor(r.Scope, r.Key)}, Reason: r.Reason, Operator: actor.Role + ":" + actor.Name,
 	}
 }
 

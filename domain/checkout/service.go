@@ -428,7 +428,8 @@ func firstErr(errs ...error) error {
 // that its refunds (refundedFen of totalFen in all) have not given back
 // yet: returnedUnits decides, in whole units. It runs in the refund
 // event's unit of work and returns the points given back (0 when the
-// order used none).
+// order used none). key names the refund (an event id may be 64 Chinese
+// characters): its ledger key takes a digest of it when it would not fit.
 func (s *Service) Refunded(ctx context.Context, memberID int64, orderID string, refundedFen, totalFen int64, key string) (int64, error) {
 	c, found, err := s.Store.LockLive(ctx, orderID)
 	if err != nil || !found || c.Status != Captured || c.MemberID != memberID || totalFen <= 0 {
@@ -440,7 +441,7 @@ func (s *Service) Refunded(ctx context.Context, memberID int64, orderID string, 
 		return 0, nil
 	}
 	_, err = s.Points.Reverse(ctx, ledger.ReverseInput{MemberID: memberID, Of: ledgerRef(c.ID), OfKind: ledger.KindCapture,
-		Points: n, Key: "checkout:refund:" + key, Ref: ledger.Ref{Type: "refund", ID: orderID}, Title: "退款返还抵现积分", Operator: operator})
+		Points: n, Key: ledger.KeyFor("checkout:refund:", key), Ref: ledger.Ref{Type: "refund", ID: orderID}, Title: "退款返还抵现积分", Operator: operator})
 	if err != nil {
 		return 0, err
 	}

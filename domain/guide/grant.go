@@ -138,7 +138,7 @@ func (s *Service) Grant(ctx context.Context, guideID int64, r GrantRequest) (Gra
 		}
 		e, err := s.Adjust.Adjust(ctx, adjustment.Actor{Name: g.UserID, Role: "guide"}, adjustment.Request{
 			MemberID: r.MemberID, Delta: domain.Points(r.Points), Reason: r.Reason, Title: "导购赠送",
-			Key: fmt.Sprintf("guide:%d:%s", g.ID, r.Key),
+			Scope: fmt.Sprintf("guide:%d:", g.ID), Key: r.Key,
 		})
 		if err != nil {
 			return err

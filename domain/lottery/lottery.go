@@ -128,14 +128,21 @@ type Chances struct {
 
 const maxWeight = 1_000_000_000
 
+// earliest is the earliest time a campaign may start or end: year 1 or the
+// Unix epoch is a default value sent by mistake (as order events refuse
+// it). A request without the date is refused when it is bound.
+var earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, domain.Shanghai)
+
 // Validate checks a campaign and its prizes as the console sends them.
 func (c *Campaign) Validate() error {
 	if err := text("name", c.Name, 64, true); err != nil {
 		return err
 	}
 	switch {
-	case c.StartsAt.IsZero() || c.EndsAt.IsZero():
-		return domain.FieldError("starts_at", "starts_at and ends_at are required")
+	case c.StartsAt.Before(earliest):
+		return domain.FieldError("starts_at", "out of range: from 2000-01-01 on")
+	case c.EndsAt.Before(earliest):
+		return domain.FieldError("ends_at", "out of range: from 2000-01-01 on")
 	case !c.EndsAt.After(c.StartsAt):
 		return domain.FieldError("ends_at", "must be after starts_at")
 	case c.CostPoints < 0 || c.CostPoints > 1_000_000_000:

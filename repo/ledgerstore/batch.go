@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/repo"
@@ -518,7 +517,7 @@ func (s *Store) OpenAccounts(ctx context.Context, members []int64) error {
 	if len(members) == 0 {
 		return nil
 	}
-	now := time.Now().UTC()
+	now := s.DB.Now()
 	var q strings.Builder
 	q.WriteString(`INSERT INTO ledger_accounts (member_id, available, pending, held, debt, lifetime_earned, version, updated_at) VALUES `)
 	args := make([]any, 0, 2*len(members))

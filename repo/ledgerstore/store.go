@@ -190,7 +190,7 @@ func (s *Store) UpdateAccount(ctx context.Context, memberID int64, withLots bool
 	}
 	r, lots, found, err := s.lockAccount(ctx, memberID, withLots)
 	if err == nil && !found {
-		r = accountRow{MemberID: memberID, UpdatedAt: time.Now().UTC()}
+		r = accountRow{MemberID: memberID, UpdatedAt: s.DB.Now()}
 		_, err = s.exec(ctx, `INSERT INTO ledger_accounts (member_id, available, pending, held, debt, lifetime_earned, version, updated_at)
 			VALUES (?, 0, 0, 0, 0, 0, 0, ?)`, memberID, r.UpdatedAt)
 		if repo.IsDuplicate(err) {

@@ -153,7 +153,7 @@ func (s *Store) WriteGroup(ctx context.Context, draws []*lottery.Draw, members m
 		}
 	}
 
-	for _, u := range memberUpdates(members) {
+	for _, u := range memberUpdates(members, s.DB.Now()) {
 		res, err := c.ExecContext(ctx, u.q, u.args...)
 		if err != nil {
 			return fmt.Errorf("save lottery members: %w", err)
@@ -181,9 +181,8 @@ type stmt struct {
 
 // memberUpdates are the UPDATEs saving the members' counters, one per
 // campaign (in key order). The rows exist and are locked.
-func memberUpdates(members map[lottery.MemberKey]lottery.MemberState) []stmt {
+func memberUpdates(members map[lottery.MemberKey]lottery.MemberState, now time.Time) []stmt {
 	keys := sortedMemberKeys(members)
-	now := time.Now().UTC()
 	var out []stmt
 	for lo := 0; lo < len(keys); {
 		hi := lo
@@ -269,7 +268,7 @@ func (s *Store) writeGroupLate(ctx context.Context, draws []*lottery.Draw, membe
 			return err
 		}
 	}
-	for _, u := range memberUpdates(members) {
+	for _, u := range memberUpdates(members, s.DB.Now()) {
 		if err := s.DB.Later(ctx, nil, u.q, u.args...); err != nil {
 			return fmt.Errorf("save lottery members: %w", err)
 		}
@@ -299,7 +298,7 @@ func (s *Store) drawsByKeys(ctx context.Context, keys []lottery.DrawKey) (map[lo
 // order, by an upsert that changes nothing on the rows that exist (it
 // locks them all).
 func (s *Store) createMembersLater(ctx context.Context, keys []lottery.MemberKey) error {
-	now := time.Now().UTC()
+	now := s.DB.Now()
 	ins := make([]any, 0, 3*len(keys))
 	for _, k := range keys {
 		ins = append(ins, k.CampaignID, k.MemberID, now)

@@ -231,7 +231,7 @@ func (s *Store) Campaigns(ctx context.Context, limit int, cursor int64) ([]lotte
 
 // CreatePrize inserts a prize.
 func (s *Store) CreatePrize(ctx context.Context, p *lottery.Prize) error {
-	r := fromPrize(p, time.Now().UTC())
+	r := fromPrize(p, s.DB.Now())
 	r.ID, r.Won = 0, 0
 	if err := s.db(ctx).Create(&r).Error; err != nil {
 		return fmt.Errorf("create prize: %w", err)
@@ -252,12 +252,12 @@ func (s *Store) UpdatePrize(ctx context.Context, p *lottery.Prize) error {
 	p.Won = won
 	return s.db(ctx).Model(&prizeRow{}).Where("id = ? AND campaign_id = ?", p.ID, p.CampaignID).Updates(map[string]any{
 		"name": p.Name, "kind": string(p.Kind), "points": p.Points, "coupon_code": p.CouponCode, "weight": p.Weight,
-		"stock": p.Stock, "won": won, "per_member_limit": p.PerMemberLimit, "updated_at": time.Now().UTC()}).Error
+		"stock": p.Stock, "won": won, "per_member_limit": p.PerMemberLimit, "updated_at": s.DB.Now()}).Error
 }
 
 // LockMember creates the member's row if missing and locks it.
 func (s *Store) LockMember(ctx context.Context, campaignID, memberID int64) (lottery.MemberState, error) {
-	if err := s.db(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&memberRow{CampaignID: campaignID, MemberID: memberID, UpdatedAt: time.Now().UTC()}).Error; err != nil {
+	if err := s.db(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&memberRow{CampaignID: campaignID, MemberID: memberID, UpdatedAt: s.DB.Now()}).Error; err != nil {
 		return lottery.MemberState{}, fmt.Errorf("create lottery member: %w", err)
 	}
 	var r memberRow
@@ -271,7 +271,7 @@ func (s *Store) LockMember(ctx context.Context, campaignID, memberID int64) (lot
 func (s *Store) SaveMember(ctx context.Context, campaignID, memberID int64, st lottery.MemberState) error {
 	return s.db(ctx).Model(&memberRow{}).Where("campaign_id = ? AND member_id = ?", campaignID, memberID).Updates(map[string]any{
 		"draws": st.Draws, "day": st.Day, "day_draws": st.DayDraws, "free_used": st.FreeUsed, "miss_streak": st.MissStreak,
-		"updated_at": time.Now().UTC()}).Error
+		"updated_at": s.DB.Now()}).Error
 }
 
 // MemberState reads the member's counters (zero when none).

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jifen/jifen/domain/mall"
 	"github.com/jifen/jifen/repo"
@@ -28,7 +27,7 @@ func (s *Store) forUpdate() string {
 // with usage, the count of their usage of the item; the func returned,
 // called after the next statement, gives the usage.
 func (s *Store) lockMembersLater(ctx context.Context, itemID int64, members []int64, day int, usage bool) (func() (map[int64]mall.Usage, error), error) {
-	now := time.Now().UTC()
+	now := s.DB.Now()
 	args := make([]any, 0, 3*len(members))
 	for _, m := range members {
 		args = append(args, itemID, m, now)

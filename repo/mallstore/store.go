@@ -310,7 +310,7 @@ func (s *Store) Items(ctx context.Context, p mall.Page) ([]mall.Item, *mall.Curs
 // LockMember creates the member's row for the item if missing, locks it
 // and returns the usage.
 func (s *Store) LockMember(ctx context.Context, itemID, memberID int64, day int) (mall.Usage, error) {
-	if err := s.db(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&memberRow{ItemID: itemID, MemberID: memberID, UpdatedAt: time.Now().UTC()}).Error; err != nil {
+	if err := s.db(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&memberRow{ItemID: itemID, MemberID: memberID, UpdatedAt: s.DB.Now()}).Error; err != nil {
 		return mall.Usage{}, fmt.Errorf("create mall member: %w", err)
 	}
 	var r memberRow

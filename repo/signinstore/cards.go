@@ -34,7 +34,7 @@ func (s *Store) Cards(ctx context.Context, memberID int64) (int, error) {
 // AddCards adds n cards in one upsert (INSERT … ON DUPLICATE KEY UPDATE on
 // MySQL, ON CONFLICT on SQLite).
 func (s *Store) AddCards(ctx context.Context, memberID int64, n int) error {
-	now := time.Now().UTC()
+	now := s.DB.Now()
 	return s.DB.Conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "member_id"}},
 		DoUpdates: clause.Assignments(map[string]any{"cards": gorm.Expr("cards + ?", n), "updated_at": now})}).
 		Create(&cardRow{MemberID: memberID, Cards: n, UpdatedAt: now}).Error
@@ -44,6 +44,6 @@ func (s *Store) AddCards(ctx context.Context, memberID int64, n int) error {
 // concurrent one waits for the row and then finds the count it left.
 func (s *Store) UseCard(ctx context.Context, memberID int64) (bool, error) {
 	res := s.DB.Conn(ctx).Model(&cardRow{}).Where("member_id = ? AND cards > 0", memberID).
-		Updates(map[string]any{"cards": gorm.Expr("cards - 1"), "updated_at": time.Now().UTC()})
+		Updates(map[string]any{"cards": gorm.Expr("cards - 1"), "updated_at": s.DB.Now()})
 	return res.RowsAffected == 1, res.Error
 }

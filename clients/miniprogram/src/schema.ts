@@ -1036,8 +1036,10 @@ export interface paths {
          * @description X-Jifen-Signature is hex HMAC-SHA256(orders.webhook_secret, X-Jifen-Timestamp + "." + raw body);
          *     a timestamp (Unix seconds) outside orders.signature_window (5 minutes) or a bad signature is 401.
          *     The same event_id again answers with the first outcome (header Idempotent-Replayed true), writing
-         *     nothing; with a different body, 409. An unknown member is stored as unmatched (202) and applied
-         *     when a member with that openid registers or binds that phone.
+         *     nothing; with a different body, 409. A member named by openid or phone who is not known yet is stored as
+         *     unmatched (202) and applied when a member with that openid registers or binds that phone. A member_id
+         *     names a member who must exist: an unknown one is 422 RULE_VIOLATION ("no member with id N") and nothing
+         *     is stored (no later member takes that id's order).
          */
         post: operations["orderHookCreateOrderEvent"];
         delete?: never;
@@ -2496,9 +2498,15 @@ export interface components {
         };
         LotteryCampaignRequest: {
             name: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description not before 2000-01-01 (Asia/Shanghai): earlier is 400 naming the field
+             */
             starts_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description after starts_at, not before 2000-01-01 (Asia/Shanghai)
+             */
             ends_at: string;
             cost_points?: number;
             free_per_day?: number;
@@ -6197,6 +6205,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description Only name is required, but a campaign with the default templates (reminder.auto_templates) needs audience.expiring_within_days: those templates use {{expire_date}}, which is known only with it, and without it the request is 422 RULE_VIOLATION naming templates.<channel>. With no expiring_within_days, choose templates that do not use {{expire_date}}. */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ReminderCampaignRequest"];

@@ -300,6 +300,10 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		opt.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
 	a := &App{Clock: opt.Clock}
+	// The rows' own timestamps (updated_at) read the same clock as the
+	// services, so a moved clock never writes a row updated before it was
+	// created.
+	st.DB.UseClock(opt.Clock.Now)
 	// Every subcommand builds the service here, so every one of them sends
 	// its WeChat calls where serve does, through the same timeouts. The
 	// client is process-wide: the last App built decides.
