@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http/httptest"
+	"reflect"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -52,10 +53,20 @@ var benchBodies = []struct {
 
 // BenchmarkBind measures Bind on typical bodies beside a bare
 // encoding/json decode of the same body (the baseline: what Bind adds is
-// the difference).
+// the difference), and the one pass of readKeys on its own.
 func BenchmarkBind(b *testing.B) {
+	gin.SetMode(gin.TestMode)
 	for _, bb := range benchBodies {
 		body := []byte(bb.body)
+		b.Run(bb.name+"/readKeys", func(b *testing.B) {
+			t := reflect.TypeOf(bb.dst())
+			b.ReportAllocs()
+			for b.Loop() {
+				if f, ok := readKeys(body, t, 0); ok {
+					b.Fatal(f)
+				}
+			}
+		})
 		b.Run(bb.name+"/json.Unmarshal", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
