@@ -432,7 +432,7 @@ func TestCampaignBadInput(t *testing.T) {
 	}{
 		{"malformed", "POST", path, `{"name":`, f.marketer, 400, ""},
 		{"unknown field", "POST", path, `{"name":"x","budget":1}`, f.marketer, 400, "budget"},
-		{"unknown nested field", "POST", path, `{"name":"x","audience":{"gender":"f"}}`, f.marketer, 400, "gender"},
+		{"unknown nested field", "POST", path, `{"name":"x","audience":{"gender":"f"}}`, f.marketer, 400, "audience.gender"},
 		{"wrong type", "POST", path, `{"name":"x","audience":{"min_points":"many"}}`, f.marketer, 400, "audience.min_points"},
 		{"no name", "POST", path, `{"audience":{}}`, f.marketer, 400, "name"},
 		{"oversized", "POST", path, big, f.marketer, 413, ""},

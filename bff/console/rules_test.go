@@ -40,7 +40,7 @@ func TestRuleCRUDIsValidatedAuditedAndRoleChecked(t *testing.T) {
 		{"bad trigger", "POST", "/api/v1/console/rules", `{"name":"x","trigger":"moon","effect":{"kind":"fixed","points":5}}`, auth(marketer), 400, "trigger"},
 		{"bad bracket", "POST", "/api/v1/console/rules", `{"name":"x","trigger":"order_paid","effect":{"kind":"rate","brackets":[{"from_fen":-5,"per_mille":1000}]}}`, auth(marketer), 400, ""},
 		{"unknown field", "POST", "/api/v1/console/rules", `{"name":"x","trigger":"order_paid","effect":{"kind":"fixed","points":5},"boost":true}`, auth(marketer), 400, "boost"},
-		{"unknown nested field", "POST", "/api/v1/console/rules", `{"name":"x","trigger":"order_paid","effect":{"kind":"fixed","points":5,"bonus":1}}`, auth(marketer), 400, "bonus"},
+		{"unknown nested field", "POST", "/api/v1/console/rules", `{"name":"x","trigger":"order_paid","effect":{"kind":"fixed","points":5,"bonus":1}}`, auth(marketer), 400, "effect.bonus"},
 		{"server field", "POST", "/api/v1/console/rules", `{"id":9,"name":"x","trigger":"order_paid","effect":{"kind":"fixed","points":5}}`, auth(marketer), 400, "id"},
 		{"wrong type", "POST", "/api/v1/console/rules", `{"name":5}`, auth(marketer), 400, "name"},
 		{"malformed", "POST", "/api/v1/console/rules", `{"name":`, auth(marketer), 400, ""},
@@ -162,7 +162,7 @@ func TestSimulateShowsTheBreakdownAndWritesNothing(t *testing.T) {
 		name, body, field string
 		specValid         bool // the spec cannot say it: only the service refuses it
 	}{
-		{"unknown field", `{"order":{"total_fen":1,"tip":1}}`, "tip", false},
+		{"unknown field", `{"order":{"total_fen":1,"tip":1}}`, "order.tip", false},
 		{"negative", `{"order":{"total_fen":1,"lines":[{"sku":"a","amount_fen":-5}]}}`, "order.lines[0].amount_fen", false},
 		{"line without sku", `{"order":{"total_fen":5,"lines":[{"amount_fen":5}]}}`, "order.lines[0].sku", false},
 		{"line without amount", `{"order":{"total_fen":5,"lines":[{"sku":"a"}]}}`, "order.lines[0].amount_fen", false},

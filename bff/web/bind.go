@@ -19,10 +19,11 @@ import (
 	"github.com/jifen/jifen/domain"
 )
 
-// Bind decodes the JSON body into dst strictly: unknown fields, wrong types,
-// trailing data, bodies over the limit, null where the field is not
-// `bind:"nullable"` and missing `bind:"required"` fields are refused with a
-// clear error naming the field.
+// Bind decodes the JSON body into dst strictly: keys that are not exactly
+// a field's name, keys repeated in one object, wrong types, trailing data,
+// bodies over the limit, null where the field is not `bind:"nullable"` and
+// missing `bind:"required"` fields are refused with a clear error naming
+// the field by its path (lines[1].qty).
 func Bind(c *gin.Context, dst any) error {
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
@@ -35,36 +36,53 @@ func Bind(c *gin.Context, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return domain.Errorf(domain.Invalid, "request body must be a JSON object")
 	}
+	t := reflect.TypeOf(dst)
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return jsonError(err, body, reflect.TypeOf(dst))
+		return jsonError(err, body, t)
+	}
+	if found, ok := readKeys(body, t, 0); ok {
+		return domain.FieldError(found.path, found.problem)
 	}
 	if dec.More() {
 		return domain.Errorf(domain.Invalid, "request body has data after the JSON object")
 	}
-	return checkPresence(body, reflect.TypeOf(dst))
+	return checkPresence(body, t)
 }
 
 // jsonError names the field of a decode error where it can: t is the type
 // body was decoded into.
 func jsonError(err error, body []byte, t reflect.Type) error {
 	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
 		return domain.Errorf(domain.Invalid, "malformed JSON at byte %d", syn.Offset)
-	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			return domain.Errorf(domain.Invalid, "request body must be a JSON object")
-		}
-		return domain.FieldError(field, "must be "+jsonKind(typ.Type.Kind().String()))
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return domain.FieldError(name, "unknown field")
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return domain.Errorf(domain.Invalid, "malformed JSON: unexpected end")
+	}
+	// The decoder read one whole, well-formed value before it set a field:
+	// its keys can be read, and an unknown or repeated key is the first
+	// thing to say, whatever the decoder made of the values. A wrong type
+	// is named by the path of the value at the error's offset, which
+	// UnmarshalTypeError.Field gives without indexes and map keys.
+	var typ *json.UnmarshalTypeError
+	var at int64
+	if errors.As(err, &typ) {
+		at = typ.Offset
+	}
+	found, ok := readKeys(body, t, at)
+	switch {
+	case ok && found.problem != "":
+		return domain.FieldError(found.path, found.problem)
+	case typ != nil:
+		path := typ.Field
+		if ok {
+			path = found.path
+		}
+		if path == "" {
+			return domain.Errorf(domain.Invalid, "request body must be a JSON object")
+		}
+		return domain.FieldError(path, "must be "+jsonKind(typ.Type.Kind().String()))
 	}
 	// time.Time's own UnmarshalJSON refused a value ("2026-12-10", 5), and
 	// encoding/json does not say whose: find the field.

@@ -187,15 +187,11 @@ func hasOpt(tag, opt string) bool {
 	return false
 }
 
-// fieldFor matches a key as encoding/json does: exactly, else ignoring case.
+// fieldFor finds the field a key names: exactly, as readKeys has made
+// sure every key of a bound body does.
 func fieldFor(fields []jsonField, key string) (jsonField, bool) {
 	for _, f := range fields {
 		if f.name == key {
-			return f, true
-		}
-	}
-	for _, f := range fields {
-		if strings.EqualFold(f.name, key) {
 			return f, true
 		}
 	}
@@ -203,15 +199,8 @@ func fieldFor(fields []jsonField, key string) (jsonField, bool) {
 }
 
 func lookup(obj map[string]any, name string) (any, bool) {
-	if v, ok := obj[name]; ok {
-		return v, true
-	}
-	for k, v := range obj {
-		if strings.EqualFold(k, name) {
-			return v, true
-		}
-	}
-	return nil, false
+	v, ok := obj[name]
+	return v, ok
 }
 
 func join(path, name string) string {
