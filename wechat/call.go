@@ -49,9 +49,11 @@ func WithCallTimeout(d time.Duration) Option {
 // succeeded) and the error.
 type attempt func(ctx context.Context, token string) (errcode int64, err error)
 
-// CallObserver hears of every attempt of a WeChat or WeCom call: the API's
-// name and WeChat's errcode (0 with a nil error: success; 0 with an error:
-// no answer from WeChat).
+// CallObserver hears of every attempt of a WeChat or WeCom call (token
+// fetches and reminder sends included): the API's name and WeChat's
+// errcode (0 with a nil error: success; 0 with an error: no answer from
+// WeChat). A call that never went out (no access token) is not an attempt:
+// its token fetch is.
 type CallObserver func(api string, errcode int64, err error)
 
 var callObserver atomic.Pointer[CallObserver]
@@ -96,8 +98,7 @@ func newCaller(tokens tokenSource, staleToken []int64, opts []Option) caller {
 func (c *caller) do(ctx context.Context, api string, withToken bool, fn attempt) error {
 	busyRetried, tokenRetried := false, false
 	for {
-		code, token, err := c.once(ctx, withToken, fn)
-		observe(api, code, err)
+		code, token, err := c.once(ctx, api, withToken, fn)
 		switch {
 		case code == 0 && err == nil:
 			return nil
@@ -123,8 +124,10 @@ func (c *caller) do(ctx context.Context, api string, withToken bool, fn attempt)
 }
 
 // once makes one attempt under the call timeout, fetching the access token
-// first when withToken, and returns the token it used.
-func (c *caller) once(ctx context.Context, withToken bool, fn attempt) (int64, string, error) {
+// first when withToken, and returns the token it used. The attempt is
+// observed only when it was made: a failed token fetch is observed as
+// itself.
+func (c *caller) once(ctx context.Context, api string, withToken bool, fn attempt) (int64, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var token string
@@ -139,6 +142,7 @@ func (c *caller) once(ctx context.Context, withToken bool, fn attempt) (int64, s
 		// Some SDK calls return no error for an errcode; keep one to wrap.
 		err = fmt.Errorf("errcode %d", code)
 	}
+	observe(api, code, err)
 	return code, token, err
 }
 

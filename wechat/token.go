@@ -127,7 +127,9 @@ func stableToken(appID, secret string) fetchToken {
 	return func(ctx context.Context, force bool) (string, time.Duration, error) {
 		var a tokenAnswer
 		body := map[string]any{"grant_type": "client_credential", "appid": appID, "secret": secret, "force_refresh": force}
-		if err := postJSON(ctx, "stable_token", hostWeChat+"/cgi-bin/stable_token", body, &a); err != nil {
+		err := postJSON(ctx, "stable_token", hostWeChat+"/cgi-bin/stable_token", body, &a)
+		observe("stable_token", errcode(err), err)
+		if err != nil {
 			return "", 0, err
 		}
 		return a.result("stable_token")
@@ -139,7 +141,9 @@ func stableToken(appID, secret string) fetchToken {
 func workToken(corpID, secret string) fetchToken {
 	return func(ctx context.Context, _ bool) (string, time.Duration, error) {
 		var a tokenAnswer
-		if err := getJSON(ctx, "gettoken", endpoint(hostWeCom, "/cgi-bin/gettoken", url.Values{"corpid": {corpID}, "corpsecret": {secret}}), &a); err != nil {
+		err := getJSON(ctx, "gettoken", endpoint(hostWeCom, "/cgi-bin/gettoken", url.Values{"corpid": {corpID}, "corpsecret": {secret}}), &a)
+		observe("gettoken", errcode(err), err)
+		if err != nil {
 			return "", 0, err
 		}
 		return a.result("gettoken")
