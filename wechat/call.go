@@ -22,6 +22,7 @@ const (
 	errBusy        = -1
 	errInvalidCode = 40029
 	errCodeUsed    = 40163
+	errUserBlocked = 40226 // code2Session: a high-risk user, WeChat refuses the login
 	errRateLimited = 45011
 	errQuotaDaily  = 45009 // daily quota of the API reached (wxacode)
 	errBadScene    = 40169 // wxacode: scene invalid
@@ -164,6 +165,10 @@ func fromErrcode(api string, code int64, cause error) error {
 		return fail(domain.InvalidCode, "WeChat rejected the code", api, cause)
 	case errCodeUsed:
 		return fail(domain.CodeUsed, "the code has already been used", api, cause)
+	case errUserBlocked:
+		// WeChat's verdict on the user, not an outage: another code of
+		// the same user is refused too, so this is no retry.
+		return fail(domain.Forbidden, "WeChat refuses this user's login (a high-risk account); retrying will not help", api, cause)
 	case errRateLimited, errQuotaDaily:
 		return fail(domain.RateLimited, "WeChat is limiting calls; retry in a minute", api, cause)
 	case errBadScene:
