@@ -2,6 +2,7 @@ package wechat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -35,6 +36,16 @@ func (c *RedisCache) GetContext(ctx context.Context, key string) any {
 		return nil
 	}
 	return v
+}
+
+// value is the string under key: "" with a nil error when there is none,
+// an error when Redis did not answer (unlike Get, which reads it as a miss).
+func (c *RedisCache) value(ctx context.Context, key string) (string, error) {
+	v, err := c.rdb.Get(ctx, c.prefix+key).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return v, err
 }
 
 // Set stores val (a string or []byte) under key for timeout. A timeout that

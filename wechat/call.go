@@ -22,6 +22,7 @@ const (
 	errBusy        = -1
 	errInvalidCode = 40029
 	errCodeUsed    = 40163
+	errUserBlocked = 40226 // code2Session: a high-risk user, WeChat refuses the login
 	errRateLimited = 45011
 	errQuotaDaily  = 45009 // daily quota of the API reached (wxacode)
 	errBadScene    = 40169 // wxacode: scene invalid
@@ -49,9 +50,11 @@ func WithCallTimeout(d time.Duration) Option {
 // succeeded) and the error.
 type attempt func(ctx context.Context, token string) (errcode int64, err error)
 
-// CallObserver hears of every attempt of a WeChat or WeCom call: the API's
-// name and WeChat's errcode (0 with a nil error: success; 0 with an error:
-// no answer from WeChat).
+// CallObserver hears of every attempt of a WeChat or WeCom call (token
+// fetches and reminder sends included): the API's name and WeChat's
+// errcode (0 with a nil error: success; 0 with an error: no answer from
+// WeChat). A call that never went out (no access token) is not an attempt:
+// its token fetch is.
 type CallObserver func(api string, errcode int64, err error)
 
 var callObserver atomic.Pointer[CallObserver]
@@ -96,8 +99,7 @@ func newCaller(tokens tokenSource, staleToken []int64, opts []Option) caller {
 func (c *caller) do(ctx context.Context, api string, withToken bool, fn attempt) error {
 	busyRetried, tokenRetried := false, false
 	for {
-		code, token, err := c.once(ctx, withToken, fn)
-		observe(api, code, err)
+		code, token, err := c.once(ctx, api, withToken, fn)
 		switch {
 		case code == 0 && err == nil:
 			return nil
@@ -123,8 +125,10 @@ func (c *caller) do(ctx context.Context, api string, withToken bool, fn attempt)
 }
 
 // once makes one attempt under the call timeout, fetching the access token
-// first when withToken, and returns the token it used.
-func (c *caller) once(ctx context.Context, withToken bool, fn attempt) (int64, string, error) {
+// first when withToken, and returns the token it used. The attempt is
+// observed only when it was made: a failed token fetch is observed as
+// itself.
+func (c *caller) once(ctx context.Context, api string, withToken bool, fn attempt) (int64, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var token string
@@ -139,6 +143,7 @@ func (c *caller) once(ctx context.Context, withToken bool, fn attempt) (int64, s
 		// Some SDK calls return no error for an errcode; keep one to wrap.
 		err = fmt.Errorf("errcode %d", code)
 	}
+	observe(api, code, err)
 	return code, token, err
 }
 
@@ -160,6 +165,10 @@ func fromErrcode(api string, code int64, cause error) error {
 		return fail(domain.InvalidCode, "WeChat rejected the code", api, cause)
 	case errCodeUsed:
 		return fail(domain.CodeUsed, "the code has already been used", api, cause)
+	case errUserBlocked:
+		// WeChat's verdict on the user, not an outage: another code of
+		// the same user is refused too, so this is no retry.
+		return fail(domain.Forbidden, "WeChat refuses this user's login (a high-risk account); retrying will not help", api, cause)
 	case errRateLimited, errQuotaDaily:
 		return fail(domain.RateLimited, "WeChat is limiting calls; retry in a minute", api, cause)
 	case errBadScene:

@@ -25,8 +25,7 @@ var _ member.MiniProgram = (*MiniProgram)(nil)
 // access token in c (shared by every instance of the service).
 func NewMiniProgram(appID, secret string, c *RedisCache, opts ...Option) *MiniProgram {
 	installClient()
-	tokens := tokenSource{cache: c, fetch: stableToken(appID, secret),
-		key: fmt.Sprintf("%s_access_token_%s", credential.CacheKeyMiniProgramPrefix, appID)}
+	tokens := newTokenSource(c, fmt.Sprintf("%s_access_token_%s", credential.CacheKeyMiniProgramPrefix, appID), stableToken(appID, secret))
 	return &MiniProgram{appID: appID, secret: secret, caller: newCaller(tokens, []int64{40001, 40014, 42001}, opts)}
 }
 

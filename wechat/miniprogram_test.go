@@ -31,7 +31,9 @@ func TestCode2Session(t *testing.T) {
 		{name: "busy twice", faults: []string{`{"api":"jscode2session","errcode":-1,"times":2}`}, code: "sim:dan:1", wantErr: domain.Unavailable, wantCalls: 2},
 		{name: "rate limited", faults: []string{`{"api":"jscode2session","errcode":45011}`}, code: "sim:erin:1", wantErr: domain.RateLimited, wantCalls: 1},
 		{name: "HTTP 502", faults: []string{`{"api":"jscode2session","http_status":502}`}, code: "sim:fay:1", wantErr: domain.Unavailable, wantCalls: 1},
-		{name: "other errcode", faults: []string{`{"api":"jscode2session","errcode":40226}`}, code: "sim:gus:1", wantErr: domain.Unavailable, wantCalls: 1},
+		{name: "other errcode", faults: []string{`{"api":"jscode2session","errcode":40099}`}, code: "sim:gus:1", wantErr: domain.Unavailable, wantCalls: 1},
+		// WeChat refuses a high-risk user's login: a verdict, not an outage.
+		{name: "code blocked", faults: []string{`{"api":"jscode2session","errcode":40226}`}, code: "sim:ivy:1", wantErr: domain.Forbidden, wantCalls: 1},
 		{name: "timeout", faults: []string{`{"api":"jscode2session","delay_ms":500}`}, opts: []Option{WithCallTimeout(100 * time.Millisecond)},
 			code: "sim:hal:1", wantErr: domain.Unavailable, wantCalls: 0}, // the client hangs up before the simulator records
 	}

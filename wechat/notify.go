@@ -31,10 +31,11 @@ func sendError(err error) error {
 	return se
 }
 
-// sendOnce runs fn with a fresh access token, dropping a stale one and
-// trying once more (a stale token proves nothing was delivered). Each try
-// is bounded by the call timeout as well as by ctx.
-func (c *caller) sendOnce(ctx context.Context, stale map[int64]bool, fn func(ctx context.Context, token string) error) error {
+// sendOnce runs fn, the send api, with a fresh access token, dropping a
+// stale one and trying once more (a stale token proves nothing was
+// delivered). Each try is bounded by the call timeout as well as by ctx,
+// and observed like the calls of caller.do.
+func (c *caller) sendOnce(ctx context.Context, api string, stale map[int64]bool, fn func(ctx context.Context, token string) error) error {
 	for attempt := 0; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, c.timeout)
 		tok, err := c.tokens.get(actx)
@@ -44,6 +45,7 @@ func (c *caller) sendOnce(ctx context.Context, stale map[int64]bool, fn func(ctx
 		}
 		err = fn(actx, tok)
 		cancel()
+		observe(api, errcode(err), err)
 		if code := errcode(err); attempt == 0 && stale[code] {
 			if derr := c.tokens.refresh(ctx, tok, c.timeout); derr != nil {
 				return &reminder.SendError{NotSent: true, Err: redacted{derr}}

@@ -27,7 +27,7 @@ var _ reminder.Sender = (*AppMessageSender)(nil)
 // Send implements reminder.Sender.
 func (s *AppMessageSender) Send(ctx context.Context, m reminder.Message) error {
 	agentID := s.Work.agentID
-	return s.Work.sendOnce(ctx, s.Work.staleToken, func(ctx context.Context, token string) error {
+	return s.Work.sendOnce(ctx, "message/send", s.Work.staleToken, func(ctx context.Context, token string) error {
 		var res message.SendResponse
 		err := postJSON(ctx, "message/send", endpoint(hostWeCom, "/cgi-bin/message/send", withToken(token)), message.SendTextRequest{
 			SendRequestCommon: &message.SendRequestCommon{ToUser: m.To, MsgType: "text", AgentID: agentID},

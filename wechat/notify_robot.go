@@ -24,7 +24,9 @@ func (RobotSender) Send(ctx context.Context, m reminder.Message) error {
 	opt.Text.Content = m.Text
 	ctx, cancel := context.WithTimeout(ctx, DefaultCallTimeout)
 	defer cancel()
-	return sendError(postJSON(ctx, "webhook/send", endpoint(hostWeCom, "/cgi-bin/webhook/send", url.Values{"key": {m.To}}), opt, &plain{}))
+	err := postJSON(ctx, "webhook/send", endpoint(hostWeCom, "/cgi-bin/webhook/send", url.Values{"key": {m.To}}), opt, &plain{})
+	observe("webhook/send", errcode(err), err)
+	return sendError(err)
 }
 
 // SendStoreSummary implements guide.StoreNotifier: the shop guides' daily

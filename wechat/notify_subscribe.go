@@ -20,7 +20,7 @@ func (s *SubscribeSender) Send(ctx context.Context, m reminder.Message) error {
 	for k, v := range m.Data {
 		msg.Data[k] = &subscribe.DataItem{Value: v}
 	}
-	return s.Mini.sendOnce(ctx, s.Mini.staleToken, func(ctx context.Context, token string) error {
+	return s.Mini.sendOnce(ctx, "subscribe/send", s.Mini.staleToken, func(ctx context.Context, token string) error {
 		return postJSON(ctx, "subscribe/send", endpoint(hostWeChat, "/cgi-bin/message/subscribe/send", withToken(token)), msg, &plain{})
 	})
 }

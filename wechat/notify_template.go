@@ -29,7 +29,7 @@ func (s *TemplateSender) Send(ctx context.Context, m reminder.Message) error {
 	if m.Page != "" && s.MiniAppID != "" {
 		msg.MiniProgram.AppID, msg.MiniProgram.PagePath = s.MiniAppID, m.Page
 	}
-	return s.Official.sendOnce(ctx, s.Official.staleToken, func(ctx context.Context, token string) error {
+	return s.Official.sendOnce(ctx, "template/send", s.Official.staleToken, func(ctx context.Context, token string) error {
 		return postJSON(ctx, "template/send", endpoint(hostWeChat, "/cgi-bin/message/template/send", withToken(token)), msg, &plain{})
 	})
 }

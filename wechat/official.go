@@ -15,7 +15,6 @@ type Official struct {
 // access token in c (shared by every instance of the service).
 func NewOfficial(appID, secret string, c *RedisCache, opts ...Option) *Official {
 	installClient()
-	tokens := tokenSource{cache: c, fetch: stableToken(appID, secret),
-		key: fmt.Sprintf("%s_access_token_%s", credential.CacheKeyOfficialAccountPrefix, appID)}
+	tokens := newTokenSource(c, fmt.Sprintf("%s_access_token_%s", credential.CacheKeyOfficialAccountPrefix, appID), stableToken(appID, secret))
 	return &Official{caller: newCaller(tokens, []int64{40001, 40014, 42001}, opts)}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -24,10 +25,41 @@ import (
 // the answer is then the new one) and forces a new token only when WeChat
 // answers the very token it refused, since forced refreshes are limited
 // (20 a day, one per 30 s).
+//
+// Redis only holds what can be rebuilt, so an outage of Redis is no outage
+// of WeChat: while Redis does not answer, the process serves the last token
+// it fetched (local) until it expires, and when it has none fetches one
+// itself, without the lock. stable_token (and WeCom's gettoken) answer the
+// current token without retiring the one other instances hold.
 type tokenSource struct {
 	cache *RedisCache
 	key   string // cache key of the token; key+":lock" guards its refresh
 	fetch fetchToken
+	local *localToken
+}
+
+func newTokenSource(c *RedisCache, key string, fetch fetchToken) tokenSource {
+	return tokenSource{cache: c, key: key, fetch: fetch, local: &localToken{}}
+}
+
+// localToken is the process's copy of the last token it fetched. Its mutex
+// also makes the process fetch once at a time while Redis is unreachable.
+type localToken struct {
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+}
+
+func (l *localToken) keep(tok string, d time.Duration) {
+	l.token, l.expires = tok, time.Now().Add(d)
+}
+
+// current is the kept token unless it has expired or is stale.
+func (l *localToken) current(stale string) string {
+	if l.token == "" || l.token == stale || !time.Now().Before(l.expires) {
+		return ""
+	}
+	return l.token
 }
 
 // fetchToken asks WeChat for a token; force asks for a new one.
@@ -43,7 +75,11 @@ const (
 )
 
 func (t tokenSource) get(ctx context.Context) (string, error) {
-	if tok := t.cached(ctx); tok != "" {
+	tok, err := t.cache.value(ctx, t.key)
+	switch {
+	case err != nil:
+		return t.withoutRedis(ctx, "", err)
+	case tok != "":
 		return tok, nil
 	}
 	return t.renew(ctx, "")
@@ -58,8 +94,10 @@ func (t tokenSource) refresh(ctx context.Context, stale string, timeout time.Dur
 	return err
 }
 
+// cached is the token in Redis, "" when there is none or Redis did not
+// answer.
 func (t tokenSource) cached(ctx context.Context) string {
-	tok, _ := t.cache.GetContext(ctx, t.key).(string)
+	tok, _ := t.cache.value(ctx, t.key)
 	return tok
 }
 
@@ -70,7 +108,7 @@ func (t tokenSource) renew(ctx context.Context, stale string) (string, error) {
 	for {
 		release, ok, err := t.cache.lock(ctx, t.key+":lock", tokenLockTTL)
 		if err != nil {
-			return "", fmt.Errorf("access token lock: %w", err)
+			return t.withoutRedis(ctx, stale, fmt.Errorf("access token lock: %w", err))
 		}
 		if ok {
 			tok, err := t.fetchLocked(ctx, stale)
@@ -90,21 +128,51 @@ func (t tokenSource) fetchLocked(ctx context.Context, stale string) (string, err
 	if cur := t.cached(ctx); cur != "" && cur != stale {
 		return cur, nil
 	}
+	t.local.mu.Lock()
+	defer t.local.mu.Unlock()
+	tok, keep, err := t.fetchFresh(ctx, stale)
+	if err != nil {
+		return "", err
+	}
+	t.local.keep(tok, keep)
+	// Redis failing now, after the lock, leaves the token to this process
+	// (local) until Redis answers again.
+	_ = t.cache.SetContext(ctx, t.key, tok, keep)
+	return tok, nil
+}
+
+// withoutRedis returns a token other than stale while Redis is
+// unreachable (cause): the process's own copy, else one it fetches
+// without the lock and keeps until it expires.
+func (t tokenSource) withoutRedis(ctx context.Context, stale string, cause error) (string, error) {
+	t.local.mu.Lock()
+	defer t.local.mu.Unlock()
+	if tok := t.local.current(stale); tok != "" {
+		return tok, nil
+	}
+	tok, keep, err := t.fetchFresh(ctx, stale)
+	if err != nil {
+		return "", fmt.Errorf("%w (Redis unreachable: %v)", err, cause)
+	}
+	t.local.keep(tok, keep)
+	return tok, nil
+}
+
+// fetchFresh asks WeChat for a token other than stale, forcing a new one
+// only when WeChat answers stale, and returns how long to keep it.
+func (t tokenSource) fetchFresh(ctx context.Context, stale string) (string, time.Duration, error) {
 	tok, ttl, err := t.fetch(ctx, false)
 	if err == nil && stale != "" && tok == stale {
 		tok, ttl, err = t.fetch(ctx, true)
 	}
 	if err != nil {
-		return "", fmt.Errorf("access token: %w", err)
+		return "", 0, fmt.Errorf("access token: %w", err)
 	}
 	keep := ttl - tokenEarly
 	if keep < ttl/2 {
 		keep = ttl / 2
 	}
-	if err := t.cache.SetContext(ctx, t.key, tok, keep); err != nil {
-		return "", fmt.Errorf("cache access token: %w", err)
-	}
-	return tok, nil
+	return tok, keep, nil
 }
 
 // tokenAnswer is what the token APIs answer.
@@ -127,7 +195,9 @@ func stableToken(appID, secret string) fetchToken {
 	return func(ctx context.Context, force bool) (string, time.Duration, error) {
 		var a tokenAnswer
 		body := map[string]any{"grant_type": "client_credential", "appid": appID, "secret": secret, "force_refresh": force}
-		if err := postJSON(ctx, "stable_token", hostWeChat+"/cgi-bin/stable_token", body, &a); err != nil {
+		err := postJSON(ctx, "stable_token", hostWeChat+"/cgi-bin/stable_token", body, &a)
+		observe("stable_token", errcode(err), err)
+		if err != nil {
 			return "", 0, err
 		}
 		return a.result("stable_token")
@@ -139,7 +209,9 @@ func stableToken(appID, secret string) fetchToken {
 func workToken(corpID, secret string) fetchToken {
 	return func(ctx context.Context, _ bool) (string, time.Duration, error) {
 		var a tokenAnswer
-		if err := getJSON(ctx, "gettoken", endpoint(hostWeCom, "/cgi-bin/gettoken", url.Values{"corpid": {corpID}, "corpsecret": {secret}}), &a); err != nil {
+		err := getJSON(ctx, "gettoken", endpoint(hostWeCom, "/cgi-bin/gettoken", url.Values{"corpid": {corpID}, "corpsecret": {secret}}), &a)
+		observe("gettoken", errcode(err), err)
+		if err != nil {
 			return "", 0, err
 		}
 		return a.result("gettoken")

@@ -55,3 +55,57 @@ func TestTwoInstancesKeepWorkingThroughATokenRotation(t *testing.T) {
 		t.Fatalf("%d calls of /cgi-bin/token, which rotates the token for everyone", n)
 	}
 }
+
+// Redis holds only what can be rebuilt: while it does not answer, WeChat
+// calls go on with the token the process fetched last, or with one it
+// fetches itself (stable_token, without the lock), which then serves it
+// until Redis is back; a token WeChat refuses meanwhile is replaced too.
+// Before, every call that needed a token was a 503 (access token lock:
+// redis: circuit open).
+func TestTokensOutliveARedisOutage(t *testing.T) {
+	ctx := context.Background()
+	phone := func(t *testing.T, m *MiniProgram) {
+		t.Helper()
+		if _, err := m.PhoneNumber(ctx, simServer.PhoneCode("13800002222", time.Time{})); err != nil {
+			t.Fatalf("phone with Redis down: %v", err)
+		}
+	}
+
+	t.Run("with a token fetched before", func(t *testing.T) {
+		c, mr := newCache(t)
+		appID := fmt.Sprintf("wxredisdown%d", appSeq.Add(1))
+		mini := NewMiniProgram(appID, "s", c)
+		phone(t, mini)
+		mr.SetError("connection refused")
+		phone(t, mini)
+		phone(t, mini)
+		if n := len(calls("stable_token", "appid", appID)); n != 1 {
+			t.Fatalf("%d token fetches, want the one before the outage", n)
+		}
+	})
+
+	t.Run("without a token", func(t *testing.T) {
+		c, mr := newCache(t)
+		appID := fmt.Sprintf("wxredisdown%d", appSeq.Add(1))
+		mini := NewMiniProgram(appID, "s", c)
+		mr.SetError("connection refused")
+		phone(t, mini)
+		phone(t, mini)
+		got := calls("stable_token", "appid", appID)
+		if len(got) != 1 || got[0].Params["force_refresh"] == true {
+			t.Fatalf("token fetches %+v, want one without force_refresh", got)
+		}
+
+		simServer.RotateToken(sim.HostWeChat, appID, 0) // WeChat refuses the kept token now
+		phone(t, mini)
+		if n := len(calls("stable_token", "appid", appID)); n != 2 {
+			t.Fatalf("%d token fetches after a rotation, want 2", n)
+		}
+
+		mr.SetError("") // Redis is back: the shared token is used and kept there again
+		phone(t, mini)
+		if len(mr.Keys()) == 0 {
+			t.Fatal("no token in Redis once it answers again")
+		}
+	})
+}

@@ -22,7 +22,7 @@ func NewWork(corpID, secret, agentID string, c *RedisCache, opts ...Option) *Wor
 	if agentID != "" {
 		key += "_" + agentID
 	}
-	tokens := tokenSource{cache: c, key: key, fetch: workToken(corpID, secret)}
+	tokens := newTokenSource(c, key, workToken(corpID, secret))
 	// WeCom's 40001 is a wrong secret, not a stale token.
 	return &Work{agentID: agentID, caller: newCaller(tokens, []int64{40014, 42001}, opts)}
 }

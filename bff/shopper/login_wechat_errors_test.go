@@ -45,6 +45,8 @@ func TestLoginMapsWeChatErrors(t *testing.T) {
 		{"busy once is retried", map[string]any{"api": "jscode2session", "errcode": -1, "times": 1}, 200, ""},
 		{"busy twice", map[string]any{"api": "jscode2session", "errcode": -1, "times": 2}, 503, "UNAVAILABLE"},
 		{"http 502", map[string]any{"api": "jscode2session", "http_status": 502, "times": 2}, 503, "UNAVAILABLE"},
+		// WeChat's verdict on a high-risk user: no outage, no retry.
+		{"code blocked 40226", map[string]any{"api": "jscode2session", "errcode": 40226, "times": 1}, 403, "FORBIDDEN"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,6 +57,9 @@ func TestLoginMapsWeChatErrors(t *testing.T) {
 			}
 			if tc.status == 429 && r.Header.Get("Retry-After") == "" {
 				t.Fatal("429 without Retry-After")
+			}
+			if tc.status == 403 && r.Header.Get("Retry-After") != "" {
+				t.Fatalf("403 with Retry-After %s", r.Header.Get("Retry-After"))
 			}
 		})
 	}

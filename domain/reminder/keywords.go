@@ -20,13 +20,20 @@ import (
 //	letter            at most 32 letters
 //	symbol            at most 5 symbols
 //	number            at most 32 digits, maybe a decimal part
-//	amount            a currency symbol, at most 12 digits, maybe decimals and 元
+//	amount            a currency symbol, at most 10 digits, maybe decimals and 元
 //	phrase            at most 5 Chinese characters
 //	phone_number      at most 17 digits and symbols
-//	car_number        at most 8 characters
+//	car_number        at most 8 letters and digits, the first and the last
+//	                  maybe Chinese (粤A8Z888挂)
 //	date              2026年12月5日 or 2026-12-05, maybe with a 24-hour time; a
-//	                  range joins two with "~"
+//	                  range joins two with "~" (WeChat also takes 12月5日
+//	                  and 12-05; Jifen always sends the year, its choice:
+//	                  a reminder about points must not be read as next
+//	                  year's)
 //	time              15:01, maybe after a date; a range joins two with "~"
+//
+// No value may hold a control character (a tab, a line break): FitKeywords
+// turns each into a space.
 //
 // FitKeywords makes a message's values fit before the member's subscription
 // is spent: text is cut (thing, name, character_string, letter, phrase),
@@ -62,7 +69,7 @@ var (
 	datePoint = regexp.MustCompile(`^` + dateOnly + `(?:\s*` + clock + `)?$`)
 	timePoint = regexp.MustCompile(`^(?:` + dateOnly + `\s*)?` + clock + `$`)
 	numberRe  = regexp.MustCompile(`^-?(\d+)(?:\.(\d+))?$`)
-	amountRe  = regexp.MustCompile(`^[¥￥$€£]?\d{1,12}(?:\.\d{1,2})?元?$`)
+	amountRe  = regexp.MustCompile(`^[¥￥$€£]?\d{1,10}(?:\.\d{1,2})?元?$`)
 	phoneRe   = regexp.MustCompile(`^[0-9+\-() ]{1,17}$`)
 )
 
@@ -111,7 +118,12 @@ type fitError string
 func (e fitError) Error() string { return string(e) }
 
 func fitValue(kind, v string) (string, error) {
-	v = strings.TrimSpace(strings.ReplaceAll(v, "\n", " "))
+	v = strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, v))
 	if v == "" {
 		return "", fitError("empty")
 	}
@@ -155,7 +167,7 @@ func fitValue(kind, v string) (string, error) {
 	case "amount":
 		v = strings.ReplaceAll(v, ",", "")
 		if !amountRe.MatchString(v) {
-			return "", fitError("a currency symbol, at most 12 digits, maybe decimals and 元")
+			return "", fitError("a currency symbol, at most 10 digits, maybe decimals and 元")
 		}
 		return v, nil
 	case "phrase":
@@ -171,8 +183,8 @@ func fitValue(kind, v string) (string, error) {
 		}
 		return v, nil
 	case "car_number":
-		if utf8.RuneCountInString(v) > 8 {
-			return "", fitError("at most 8 characters")
+		if !carNumber(v) {
+			return "", fitError("at most 8 letters and digits, the first and the last maybe Chinese")
 		}
 		return v, nil
 	case "date":
@@ -204,6 +216,23 @@ func cut(v string, n int) string {
 		return v
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// carNumber reports whether v is a plate as WeChat takes it: at most 8
+// characters, letters and digits, the first and the last maybe Chinese.
+func carNumber(v string) bool {
+	r := []rune(v)
+	if len(r) > 8 {
+		return false
+	}
+	for i, c := range r {
+		asciiAlnum := c <= unicode.MaxASCII && (unicode.IsLetter(c) || unicode.IsDigit(c))
+		han := unicode.Is(unicode.Han, c) && (i == 0 || i == len(r)-1)
+		if !asciiAlnum && !han {
+			return false
+		}
+	}
+	return true
 }
 
 func hasHan(v string) bool {

@@ -27,9 +27,17 @@ func TestFitKeywords(t *testing.T) {
 		{key: "phrase5", value: "ok", wantErr: true},
 		{key: "amount6", value: "¥1,200.50", want: "¥1200.50"},
 		{key: "amount6", value: "lots", wantErr: true},
+		{key: "amount6", value: "¥" + strings.Repeat("9", 10), want: "¥" + strings.Repeat("9", 10)},
+		{key: "amount6", value: "¥" + strings.Repeat("9", 11), wantErr: true}, // WeChat: at most 10 digits
+		{key: "amount6", value: "¥" + strings.Repeat("9", 12), wantErr: true},
+		{key: "thing1", value: "积分\t即将\r\n过期", want: "积分 即将  过期"},
+		{key: "car_number9", value: "粤A8Z888挂", want: "粤A8Z888挂"},
+		{key: "car_number9", value: "粤A-8Z88", wantErr: true},
+		{key: "car_number9", value: "粤A中Z888", wantErr: true},
 		{key: "date7", value: ChineseDate(domain.Day{Year: 2027, Month: 12, Day: 5}), want: "2027年12月5日"},
 		{key: "date7", value: "2026-12-05 15:01", want: "2026-12-05 15:01"},
-		{key: "date7", value: "12月5日", wantErr: true},
+		{key: "date7", value: "12月5日", wantErr: true}, // WeChat takes it; Jifen sends the year
+		{key: "date7", value: "2026-12-05\t15:01", want: "2026-12-05 15:01"},
 		{key: "time8", value: "2026年12月5日 15:01~2026年12月5日 18:00", want: "2026年12月5日 15:01~2026年12月5日 18:00"},
 		{key: "time8", value: "3pm", wantErr: true},
 		{key: "keyword1", value: "x", wantErr: true},

@@ -2,6 +2,7 @@ package reminder
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -87,7 +88,8 @@ type Dispatcher struct {
 	// when 0); it must exceed a send's timeout (Chunk sends' timeouts when
 	// chunked).
 	Lease time.Duration
-	// MaxAttempts before a retried row fails (5 when 0).
+	// MaxAttempts before a retried row fails (5 when 0). Tries that never
+	// reached WeChat (no access token) do not count: see notSentTries.
 	MaxAttempts int
 	// PerMinute caps sends per channel per minute, across instances; 0 or
 	// absent is no cap.
@@ -325,7 +327,7 @@ func (d *Dispatcher) deliver(ctx context.Context, token string, now time.Time, r
 		if err := d.refund(ctx, row); err != nil {
 			return Pending, err
 		}
-		if row.Attempts+1 >= d.maxAttempts() {
+		if d.givesUp(row.Attempts+1, sendErr) {
 			return Failed, d.Store.Finish(ctx, row.ID, token, Failed, code, reason, done, done)
 		}
 		return Pending, d.Store.Finish(ctx, row.ID, token, Pending, code, reason, retryAt(code, row.Channel, row.Attempts+1, row.ID, done), done)
@@ -407,6 +409,23 @@ func (d *Dispatcher) workers() int {
 		return 8
 	}
 	return d.Workers
+}
+
+// notSentTries bounds the tries of a row that never reached WeChat (no
+// access token: WeChat's token API, or its setting, failing). They do not
+// count toward MaxAttempts, whose backoff gives up after about 15 minutes
+// and would fail every queued reminder for good during a longer outage;
+// with the backoff at its hour, this many more ride out about a day.
+const notSentTries = 24
+
+// givesUp reports whether a row whose try number attempt was turned away
+// with err (a retry) fails for good.
+func (d *Dispatcher) givesUp(attempt int, err error) bool {
+	var se *SendError
+	if errors.As(err, &se) && se.NotSent {
+		return attempt >= d.maxAttempts()+notSentTries
+	}
+	return attempt >= d.maxAttempts()
 }
 
 func (d *Dispatcher) maxAttempts() int {

@@ -156,7 +156,7 @@ func (d *Dispatcher) sendBegun(ctx context.Context, row Delivery) (Outcome, time
 	case retry:
 		err = d.refund(ctx, row)
 		o.Status, o.ErrCode = Pending, code
-		if row.Attempts+1 >= d.maxAttempts() {
+		if d.givesUp(row.Attempts+1, sendErr) {
 			o.Status = Failed
 		} else {
 			wait = backoff(row.Attempts + 1)

@@ -171,7 +171,7 @@ func (d *Dispatcher) sendMessage(ctx context.Context, token string, now time.Tim
 			st, reason = Sent, ""
 		case retry:
 			st, next = Pending, done.Add(backoff(row.Attempts+1))
-			if row.Attempts+1 >= d.maxAttempts() {
+			if d.givesUp(row.Attempts+1, sendErr) {
 				st, next = Failed, done
 			}
 		case permanent:

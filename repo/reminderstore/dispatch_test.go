@@ -188,6 +188,34 @@ func TestOutboxRetriesBusyAnd5xxButNeverRefusals(t *testing.T) {
 	}
 }
 
+// Tries that never reached WeChat (no access token: the token API down)
+// do not count toward MaxAttempts: its backoff gives up after about 15
+// minutes, and an outage longer than that failed every queued reminder
+// for good.
+func TestOutboxRidesOutAnHoursLongTokenOutage(t *testing.T) {
+	f := newDispatchFixture(t, time.Date(2026, 11, 23, 10, 0, 0, 0, domain.Shanghai))
+	f.subscribe(t, "c-token-outage", 2, 1, reminder.QuietHours{})
+	if err := simServer.AddFault(sim.Fault{API: "stable_token", HTTPStatus: 502, Times: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 { // twice the default MaxAttempts
+		if _, err := f.d.Drain(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(time.Hour + 15*time.Minute) // past any backoff
+	}
+	if st := f.statuses(t, "c-token-outage"); st[reminder.Pending] != 2 {
+		t.Fatalf("statuses after a long token outage %v, want both still pending", st)
+	}
+	simServer.ClearFaults()
+	if _, err := f.d.Drain(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.statuses(t, "c-token-outage"); st[reminder.Sent] != 2 || f.delivered(2) != 2 {
+		t.Fatalf("statuses once WeChat answers %v, delivered %d", st, f.delivered(2))
+	}
+}
+
 func TestOutbox43101ZeroesTheQuota(t *testing.T) {
 	f := newDispatchFixture(t, time.Date(2026, 11, 23, 10, 0, 0, 0, domain.Shanghai))
 	f.subscribe(t, "c3", 1, 3, reminder.QuietHours{})

@@ -92,9 +92,11 @@
 //	     character_string3) and its value keep that type's rule (thing ≤ 20
 //	     characters, number ≤ 32 digits, character_string ≤ 32 letters,
 //	     digits or symbols, phrase ≤ 5 Chinese characters, name ≤ 10 Chinese
-//	     or 20 other characters, amount a currency symbol and ≤ 12 digits,
-//	     date 2026年12月5日 or 2026-12-05 with its year, time 15:01, ranges
-//	     joined by "~"; keywords.go), else 47003 "argument invalid!
+//	     or 20 other characters, amount a currency symbol and ≤ 10 digits,
+//	     car_number ≤ 8 letters and digits, the first and last maybe
+//	     Chinese, date 2026年12月5日, 12月5日, 2026-12-05 or 12-05, time
+//	     15:01, ranges joined by "~", no control characters in any value;
+//	     keywords.go), else 47003 "argument invalid!
 //	     data.<key>.value invalid". Each send spends one subscription
 //	     (GrantSubscription); none left is 43101. Refused sends spend none.
 //	POST /cgi-bin/message/template/send?access_token=   (name template_send)

@@ -11,7 +11,8 @@ import (
 // type (the data key without its number: thing1 → thing), as its
 // subscribeMessage.send reference lists them. A value that breaks its
 // rule, or a key of no known type, makes WeChat refuse the message with
-// 47003 "argument invalid! data.<key>.value invalid".
+// 47003 "argument invalid! data.<key>.value invalid". No value may hold a
+// control character (a tab, a line break).
 var keywordRules = map[string]func(v string) bool{
 	"thing": func(v string) bool { return runes(v) <= 20 },
 	"name": func(v string) bool {
@@ -26,16 +27,18 @@ var keywordRules = map[string]func(v string) bool{
 		return runes(v) <= 5 && all(v, func(r rune) bool { return r > ' ' && r < 0x7f && !isASCIILetter(r) && !unicode.IsDigit(r) })
 	},
 	"number":       regexp.MustCompile(`^-?\d{1,32}(\.\d+)?$`).MatchString,
-	"amount":       regexp.MustCompile(`^[¥￥$€£]?\d{1,12}(\.\d{1,2})?元?$`).MatchString,
+	"amount":       regexp.MustCompile(`^[¥￥$€£]?\d{1,10}(\.\d{1,2})?元?$`).MatchString,
 	"phrase":       func(v string) bool { return runes(v) <= 5 && all(v, isHan) },
 	"phone_number": regexp.MustCompile(`^[0-9+\-() ]{1,17}$`).MatchString,
-	"car_number":   func(v string) bool { return runes(v) <= 8 },
+	"car_number":   carNumber,
 	"date":         rangeOf(regexp.MustCompile(`^` + simDate + `( ?` + simClock + `)?$`)),
 	"time":         rangeOf(regexp.MustCompile(`^(` + simDate + ` ?)?` + simClock + `$`)),
 }
 
+// simDate is a date as WeChat's notes on value limits list them: with or
+// without the year (2026年12月5日, 12月5日, 2026-12-05, 12-05).
 const (
-	simDate  = `(\d{4}年\d{1,2}月\d{1,2}日|\d{4}-\d{1,2}-\d{1,2}|\d{4}/\d{1,2}/\d{1,2})`
+	simDate  = `(\d{4}年\d{1,2}月\d{1,2}日|\d{1,2}月\d{1,2}日|\d{4}-\d{1,2}-\d{1,2}|\d{1,2}-\d{1,2}|\d{4}/\d{1,2}/\d{1,2})`
 	simClock = `([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?`
 )
 
@@ -48,7 +51,22 @@ func keywordOK(key, value string) bool {
 		return false
 	}
 	rule, ok := keywordRules[m[1]]
-	return ok && value != "" && rule(value)
+	return ok && value != "" && !strings.ContainsFunc(value, unicode.IsControl) && rule(value)
+}
+
+// carNumber is a plate: at most 8 letters and digits, the first and the
+// last maybe Chinese (粤A8Z888挂).
+func carNumber(v string) bool {
+	r := []rune(v)
+	if len(r) > 8 {
+		return false
+	}
+	for i, c := range r {
+		if !(c < 0x80 && (unicode.IsLetter(c) || unicode.IsDigit(c))) && !(isHan(c) && (i == 0 || i == len(r)-1)) {
+			return false
+		}
+	}
+	return true
 }
 
 // rangeOf accepts one point or two joined by "~".
