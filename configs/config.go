@@ -6,6 +6,7 @@ package configs
 import (
 	"bytes"
 	_ "embed"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -708,9 +709,7 @@ func (c *Config) Validate() error {
 		bad("wechat.callback_budget", "must be more than 0 and under 5s (WeChat waits 5s for an answer)")
 	}
 	c.validatePay(bad)
-	if k := len(c.WeChat.Work.CallbackAESKey); k != 0 && k != 43 {
-		bad("wechat.work.callback_aes_key", "must be 43 characters (WeCom's EncodingAESKey)")
-	}
+	aesKey(bad, "wechat.work.callback_aes_key", string(c.WeChat.Work.CallbackAESKey))
 	field(bad, c.Guides.Rules().Validate("guides"))
 	users := map[string]int{}
 	for i, u := range c.Console.Users {
@@ -776,9 +775,7 @@ func (c *Config) Validate() error {
 	if c.Tasks.OfficialAccount.Token == "" {
 		bad("tasks.official_account.token", "required")
 	}
-	if k := len(c.Tasks.OfficialAccount.AESKey); k != 0 && k != 43 {
-		bad("tasks.official_account.aes_key", "must be 43 characters (EncodingAESKey)")
-	}
+	aesKey(bad, "tasks.official_account.aes_key", string(c.Tasks.OfficialAccount.AESKey))
 	if c.Production() {
 		if string(c.Tasks.TokenKey) == DefaultTaskTokenKey {
 			bad("tasks.token_key", "the default development key is refused in production; set JIFEN_TASKS_TOKEN_KEY")
@@ -867,6 +864,20 @@ func sameListener(a, b string) bool {
 		}
 	}
 	return false
+}
+
+// aesKey checks a callback's EncodingAESKey ("" is none): WeChat and WeCom
+// issue 43 base64 characters that decode, with "=" appended, to the 32-byte
+// AES key, and the SDK decodes it so at every callback. A key of the right
+// length that does not decode would start the service and fail every
+// callback.
+func aesKey(bad func(key, why string), key, v string) {
+	if v == "" {
+		return
+	}
+	if b, err := base64.StdEncoding.DecodeString(v + "="); len(v) != 43 || err != nil || len(b) != 32 {
+		bad(key, "must be the EncodingAESKey of the admin console: 43 base64 characters (A–Z, a–z, 0–9, + and /)")
+	}
 }
 
 // field reports the problem of a domain validator, which names the key.
