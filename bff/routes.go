@@ -50,10 +50,13 @@ type Deps struct {
 	// ConsoleWeb is the console as web pages at /console/ (nil: not served).
 	ConsoleWeb *consoleweb.Handlers
 	Guide      *guide.Handlers
-	WeComHook  *hooks.WeCom
-	Hooks      *hooks.Handlers
-	Reviews    *hooks.Reviews
-	OAHook     *hooks.OfficialAccount
+	// WeComHook takes the WeCom app's callbacks (nil: no WeCom app, not routed).
+	WeComHook *hooks.WeCom
+	Hooks     *hooks.Handlers
+	Reviews   *hooks.Reviews
+	// OAHook takes the official account's pushes (nil: no official
+	// account, not routed).
+	OAHook *hooks.OfficialAccount
 	// PayHook receives WeChat Pay's notifications (nil: not routed).
 	PayHook *hooks.WeChatPay
 	// Ready checks the stores: a non-nil error means not ready (the
@@ -188,8 +191,10 @@ func NewRouter(d Deps) *gin.Engine {
 	gu.POST("/grants", gd.CreateGrant)
 	gu.POST("/pushes", gd.CreatePush)
 
-	hook.GET("/wecom", d.WeComHook.Verify)
-	hook.POST("/wecom", d.WeComHook.Receive)
+	if d.WeComHook != nil {
+		hook.GET("/wecom", d.WeComHook.Verify)
+		hook.POST("/wecom", d.WeComHook.Receive)
+	}
 	if d.PayHook != nil {
 		hook.POST("/wechat-pay", d.PayHook.Notify)
 	}
@@ -264,8 +269,10 @@ func NewRouter(d Deps) *gin.Engine {
 	hook.POST("/checkout/holds/:id/capture", d.Hooks.CaptureCheckoutHold)
 	hook.POST("/checkout/holds/:id/release", d.Hooks.ReleaseCheckoutHold)
 	hook.POST("/reviews", d.Reviews.Receive)
-	hook.GET("/wechat/official-account", d.OAHook.Verify)
-	hook.POST("/wechat/official-account", d.OAHook.Receive)
+	if d.OAHook != nil {
+		hook.GET("/wechat/official-account", d.OAHook.Verify)
+		hook.POST("/wechat/official-account", d.OAHook.Receive)
+	}
 
 	return r
 }

@@ -6,6 +6,7 @@ package configs
 import (
 	"bytes"
 	_ "embed"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -453,19 +454,75 @@ func (s Secret) String() string {
 	return "***"
 }
 
-// simulatorSecrets are the callbacks' token and key configs/default.yaml
-// ships, which work with the simulator only, by key; read once, when a
-// production configuration against real WeChat is validated.
-var simulatorSecrets = sync.OnceValue(func() map[string]string {
+// simulatorValues are the ids and secrets of the WeChat accounts
+// configs/default.yaml ships, which work with the simulator only, by key
+// (the reminder templates' ids by "reminder.templates.<name>.wechat_id");
+// read once, when a production configuration against real WeChat is
+// validated.
+var simulatorValues = sync.OnceValue(func() map[string]string {
 	var d Config
 	if err := decodeStrict(defaultYAML, &d); err != nil {
 		panic("configs: default.yaml: " + err.Error())
 	}
-	return map[string]string{
+	v := map[string]string{
+		"wechat.mini.appid": d.WeChat.Mini.AppID, "wechat.mini.secret": string(d.WeChat.Mini.Secret),
+		"wechat.official.appid": d.WeChat.Official.AppID, "wechat.official.secret": string(d.WeChat.Official.Secret),
+		"wechat.work.corp_id": d.WeChat.Work.CorpID, "wechat.work.secret": string(d.WeChat.Work.Secret),
 		"tasks.official_account.token": string(d.Tasks.OfficialAccount.Token), "tasks.official_account.aes_key": string(d.Tasks.OfficialAccount.AESKey),
 		"wechat.work.callback_token": string(d.WeChat.Work.CallbackToken), "wechat.work.callback_aes_key": string(d.WeChat.Work.CallbackAESKey),
 	}
+	for name, t := range d.Reminder.Templates {
+		if t.WeChatID != "" {
+			v["reminder.templates."+name+".wechat_id"] = t.WeChatID
+		}
+	}
+	return v
 })
+
+// simulatorTemplateIDs are the template ids of simulatorValues: only the
+// simulator lists them, under whatever template name a configuration uses.
+func simulatorTemplateIDs() map[string]bool {
+	ids := map[string]bool{}
+	for k, v := range simulatorValues() {
+		if strings.HasPrefix(k, "reminder.templates.") {
+			ids[v] = true
+		}
+	}
+	return ids
+}
+
+// OfficialAccountOn reports whether an official account is configured:
+// wechat.official.appid "" turns it off (no push hook, template reminders
+// or follower sync, and none of its settings required).
+func (c *Config) OfficialAccountOn() bool { return c.WeChat.Official.AppID != "" }
+
+// OfficialAccountAppID is the account whose pushes the push hook takes:
+// wechat.official.appid. tasks.official_account.appid may only repeat it
+// (Validate refuses another account): the pushes, the template messages and
+// the follower sync fill one official_followers table.
+func (c *Config) OfficialAccountAppID() string { return c.WeChat.Official.AppID }
+
+// WeComOn reports whether a WeCom app is configured: wechat.work.corp_id ""
+// turns it off (no callback hook, no wecom reminders, guides cannot log in,
+// and none of its settings required).
+func (c *Config) WeComOn() bool { return c.WeChat.Work.CorpID != "" }
+
+// ReminderChannelOn reports whether reminders and campaigns send on ch:
+// it is listed in reminder.channels and its account is configured (the
+// official account for template, WeCom for wecom).
+func (c *Config) ReminderChannelOn(ch string) bool {
+	listed := false
+	for _, x := range c.Reminder.Channels {
+		listed = listed || x == ch
+	}
+	switch ch {
+	case "template":
+		return listed && c.OfficialAccountOn()
+	case "wecom":
+		return listed && c.WeComOn()
+	}
+	return listed
+}
 
 // Production reports whether Jifen runs on MySQL (not the embedded SQLite).
 func (c *Config) Production() bool { return c.MySQL.DSN != "" }
@@ -708,9 +765,7 @@ func (c *Config) Validate() error {
 		bad("wechat.callback_budget", "must be more than 0 and under 5s (WeChat waits 5s for an answer)")
 	}
 	c.validatePay(bad)
-	if k := len(c.WeChat.Work.CallbackAESKey); k != 0 && k != 43 {
-		bad("wechat.work.callback_aes_key", "must be 43 characters (WeCom's EncodingAESKey)")
-	}
+	aesKey(bad, "wechat.work.callback_aes_key", string(c.WeChat.Work.CallbackAESKey))
 	field(bad, c.Guides.Rules().Validate("guides"))
 	users := map[string]int{}
 	for i, u := range c.Console.Users {
@@ -744,19 +799,8 @@ func (c *Config) Validate() error {
 		if string(c.Auth.JWTKey) == DefaultJWTKey {
 			bad("auth.jwt_key", "the default development key is refused in production; set JIFEN_AUTH_JWT_KEY")
 		}
-		// Against real WeChat the callbacks' token and key must be the
-		// brand's own: with the simulator's, which ship in this repository,
-		// anyone could sign a follow or a new WeCom contact and have it
-		// accepted.
 		if !c.UseSimulator() {
-			for _, kv := range [][2]string{
-				{"tasks.official_account.token", string(c.Tasks.OfficialAccount.Token)}, {"tasks.official_account.aes_key", string(c.Tasks.OfficialAccount.AESKey)},
-				{"wechat.work.callback_token", string(c.WeChat.Work.CallbackToken)}, {"wechat.work.callback_aes_key", string(c.WeChat.Work.CallbackAESKey)},
-			} {
-				if key, v := kv[0], kv[1]; v != "" && v == simulatorSecrets()[key] {
-					bad(key, "the simulator's value is refused in production against real WeChat; set "+envName(key)+" to the value in the WeChat/WeCom admin console")
-				}
-			}
+			c.refuseSimulatorValues(bad)
 		}
 	}
 	r := c.Referral
@@ -773,12 +817,13 @@ func (c *Config) Validate() error {
 	if len(c.Tasks.ReviewHookSecret) < 16 {
 		bad("tasks.review_hook_secret", "must be at least 16 bytes")
 	}
-	if c.Tasks.OfficialAccount.Token == "" {
-		bad("tasks.official_account.token", "required")
+	if a := c.Tasks.OfficialAccount.AppID; a != "" && a != c.WeChat.Official.AppID {
+		bad("tasks.official_account.appid", fmt.Sprintf("%q is not wechat.official.appid %q: the push hook, the template reminders and the follower sync are one official account; leave it empty (the hook takes wechat.official.appid)", a, c.WeChat.Official.AppID))
 	}
-	if k := len(c.Tasks.OfficialAccount.AESKey); k != 0 && k != 43 {
-		bad("tasks.official_account.aes_key", "must be 43 characters (EncodingAESKey)")
+	if c.OfficialAccountOn() && c.Tasks.OfficialAccount.Token == "" {
+		bad("tasks.official_account.token", "required with an official account (wechat.official.appid)")
 	}
+	aesKey(bad, "tasks.official_account.aes_key", string(c.Tasks.OfficialAccount.AESKey))
 	if c.Production() {
 		if string(c.Tasks.TokenKey) == DefaultTaskTokenKey {
 			bad("tasks.token_key", "the default development key is refused in production; set JIFEN_TASKS_TOKEN_KEY")
@@ -828,6 +873,52 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// refuseSimulatorValues names every key of a production configuration
+// against real WeChat that still holds the simulator's value, for the
+// accounts and channels in use: against the brand's real accounts each
+// fails (the wrong appid decrypts no push, a made-up template id is
+// refused), and the callbacks' token and key, which ship in this
+// repository, would let anyone sign a follow or a new WeCom contact. An
+// account or channel that is off (OfficialAccountOn, WeComOn,
+// ReminderChannelOn) needs none.
+func (c *Config) refuseSimulatorValues(bad func(key, why string)) {
+	const oaOff, weComOff = "wechat.official.appid: \"\"", "wechat.work.corp_id: \"\""
+	check := []struct {
+		key, value string
+		on         bool
+		off        string // how the account is turned off
+	}{
+		// With wechat.simulator unset the simulator's mini-program appid is
+		// refused above, asking for wechat.simulator: true.
+		{"wechat.mini.appid", c.WeChat.Mini.AppID, c.WeChat.Simulator != nil, ""},
+		{"wechat.mini.secret", string(c.WeChat.Mini.Secret), true, ""},
+		{"wechat.official.appid", c.WeChat.Official.AppID, c.OfficialAccountOn(), oaOff},
+		{"wechat.official.secret", string(c.WeChat.Official.Secret), c.OfficialAccountOn(), oaOff},
+		{"tasks.official_account.token", string(c.Tasks.OfficialAccount.Token), c.OfficialAccountOn(), oaOff},
+		{"tasks.official_account.aes_key", string(c.Tasks.OfficialAccount.AESKey), c.OfficialAccountOn(), oaOff},
+		{"wechat.work.corp_id", c.WeChat.Work.CorpID, c.WeComOn(), weComOff},
+		{"wechat.work.secret", string(c.WeChat.Work.Secret), c.WeComOn(), weComOff},
+		{"wechat.work.callback_token", string(c.WeChat.Work.CallbackToken), c.WeComOn(), weComOff},
+		{"wechat.work.callback_aes_key", string(c.WeChat.Work.CallbackAESKey), c.WeComOn(), weComOff},
+	}
+	sim := simulatorValues()
+	for _, k := range check {
+		if k.on && k.value != "" && k.value == sim[k.key] {
+			why := "the simulator's value is refused in production against real WeChat; set " + envName(k.key) + " to the value in the WeChat/WeCom admin console"
+			if k.off != "" {
+				why += ", or turn the account off (" + k.off + ")"
+			}
+			bad(k.key, why)
+		}
+	}
+	ids := simulatorTemplateIDs()
+	for name, t := range c.Reminder.Templates {
+		if ids[t.WeChatID] && c.ReminderChannelOn(t.Channel) {
+			bad("reminder.templates."+name+".wechat_id", fmt.Sprintf("%q is the simulator's template; set the %s template of the brand's account (and its fields) in a config file, or leave channel %s out of reminder.channels", t.WeChatID, t.Channel, t.Channel))
+		}
+	}
+}
+
 // sameListener says whether two host:port listen addresses would take the
 // same port: the same port on the same host, or either on every interface
 // (an empty host, 0.0.0.0, ::). localhost is the loopback addresses.
@@ -867,6 +958,20 @@ func sameListener(a, b string) bool {
 		}
 	}
 	return false
+}
+
+// aesKey checks a callback's EncodingAESKey ("" is none): WeChat and WeCom
+// issue 43 base64 characters that decode, with "=" appended, to the 32-byte
+// AES key, and the SDK decodes it so at every callback. A key of the right
+// length that does not decode would start the service and fail every
+// callback.
+func aesKey(bad func(key, why string), key, v string) {
+	if v == "" {
+		return
+	}
+	if b, err := base64.StdEncoding.DecodeString(v + "="); len(v) != 43 || err != nil || len(b) != 32 {
+		bad(key, "must be the EncodingAESKey of the admin console: 43 base64 characters (A–Z, a–z, 0–9, + and /)")
+	}
 }
 
 // field reports the problem of a domain validator, which names the key.

@@ -18,7 +18,7 @@ const oaPath = "/api/v1/hooks/wechat/official-account?"
 
 func oaApp(h *apptest.Harness) sim.OfficialAccountApp {
 	oa := h.Config.Tasks.OfficialAccount
-	return sim.OfficialAccountApp{AppID: oa.AppID, Token: string(oa.Token), AESKey: string(oa.AESKey)}
+	return sim.OfficialAccountApp{AppID: h.Config.OfficialAccountAppID(), Token: string(oa.Token), AESKey: string(oa.AESKey)}
 }
 
 // follower returns the stored follow state of user's official-account openid.

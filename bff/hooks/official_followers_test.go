@@ -14,7 +14,7 @@ func TestOfficialAccountPushesKeepFollowers(t *testing.T) {
 	h := apptest.New(t)
 	user := apptest.UniqueUser("oa-follow")
 	oa := h.Config.Tasks.OfficialAccount
-	app := sim.OfficialAccountApp{AppID: oa.AppID, Token: string(oa.Token), AESKey: string(oa.AESKey)}
+	app := sim.OfficialAccountApp{AppID: h.Config.OfficialAccountAppID(), Token: string(oa.Token), AESKey: string(oa.AESKey)}
 	const path = "/api/v1/hooks/wechat/official-account?"
 	follower := func() (unionid string, subscribed bool, found bool) {
 		t.Helper()

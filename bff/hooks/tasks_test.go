@@ -210,7 +210,7 @@ func TestOfficialAccountSubscribeCompletesFollowTask(t *testing.T) {
 	tok, _, _ := h.Login(user)
 	tok2, _, _ := h.Login(follower)
 	oa := h.Config.Tasks.OfficialAccount
-	app := sim.OfficialAccountApp{AppID: oa.AppID, Token: string(oa.Token), AESKey: string(oa.AESKey)}
+	app := sim.OfficialAccountApp{AppID: h.Config.OfficialAccountAppID(), Token: string(oa.Token), AESKey: string(oa.AESKey)}
 	const path = "/api/v1/hooks/wechat/official-account?"
 
 	// The URL check echoes echostr; a bad signature is refused.
@@ -228,7 +228,7 @@ func TestOfficialAccountSubscribeCompletesFollowTask(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged := sim.OfficialAccountApp{AppID: oa.AppID, Token: "not-the-token", AESKey: string(oa.AESKey)}
+	forged := sim.OfficialAccountApp{AppID: h.Config.OfficialAccountAppID(), Token: "not-the-token", AESKey: string(oa.AESKey)}
 	fq, fbody, _ := forged.Push(app.Subscribe(user, h.Clock.Now()), h.Clock.Now(), true)
 	pq, pbody, _ := forged.Push(app.Subscribe(user, h.Clock.Now()), h.Clock.Now(), false)
 	for i, c := range []struct {

@@ -69,7 +69,9 @@ func TestSeedRefusesProductionWithoutStaging(t *testing.T) {
 		"JIFEN_ORDERS_WEBHOOK_SECRET": "prod-webhook-secret-0123456789", "JIFEN_TASKS_REVIEW_HOOK_SECRET": "prod-review-secret-0123456789",
 		"JIFEN_WECHAT_MINI_APPID": "wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET": "secret",
 		"JIFEN_TASKS_OFFICIAL_ACCOUNT_TOKEN": "prod-oa-token", "JIFEN_TASKS_OFFICIAL_ACCOUNT_AES_KEY": strings.Repeat("k", 43),
-		"JIFEN_WECHAT_WORK_CALLBACK_TOKEN": "prod-wecom-token", "JIFEN_WECHAT_WORK_CALLBACK_AES_KEY": strings.Repeat("w", 43)} {
+		"JIFEN_WECHAT_WORK_CALLBACK_TOKEN": "prod-wecom-token", "JIFEN_WECHAT_WORK_CALLBACK_AES_KEY": strings.Repeat("w", 43),
+		"JIFEN_WECHAT_OFFICIAL_APPID": "wxfedcba9876543210", "JIFEN_WECHAT_OFFICIAL_SECRET": "oa-secret",
+		"JIFEN_WECHAT_WORK_CORP_ID": "ww0123456789abcdef", "JIFEN_WECHAT_WORK_SECRET": "wecom-secret", "JIFEN_REMINDER_CHANNELS": "wecom,robot"} {
 		t.Setenv(k, v)
 	}
 	code, _, errOut := runCLI(t, "seed", "--members", "1")

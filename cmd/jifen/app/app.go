@@ -366,13 +366,20 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	// Console adjustments are ledger writes: grouped with the ledger's settings.
 	a.Adjust = &adjustment.Service{Ledger: a.Ledger, Members: memberStore, Audit: auditStore, Tx: st.DB, Clock: opt.Clock,
 		GroupCommit: batch.Settings{Committers: cfg.Ledger.GroupCommits, Max: cfg.Ledger.GroupMax}}
-	work := wechat.NewWork(cfg.WeChat.Work.CorpID, string(cfg.WeChat.Work.Secret), strconv.Itoa(cfg.WeChat.Work.AgentID), wcCache)
+	// Without a WeCom app (wechat.work.corp_id "") work is nil: no wecom
+	// reminders, no callback hook, and the guides' WeCom calls say so.
+	var work *wechat.Work
+	var guideWeCom guide.WeCom = weComOff{}
+	if cfg.WeComOn() {
+		work = wechat.NewWork(cfg.WeChat.Work.CorpID, string(cfg.WeChat.Work.Secret), strconv.Itoa(cfg.WeChat.Work.AgentID), wcCache)
+		guideWeCom = work
+	}
 	var storeNotifier guide.StoreNotifier = wechat.RobotSender{}
 	if opt.StoreNotifier != nil {
 		storeNotifier = opt.StoreNotifier
 	}
 	a.Guides = &guide.Service{Repo: &guidestore.Store{DB: st.DB}, Audit: auditStore, Members: memberStore, Ledger: a.Ledger, Adjust: a.Adjust,
-		WeCom: work, Notifier: storeNotifier, Tx: st.DB, Clock: opt.Clock, Rules: cfg.Guides.Rules()}
+		WeCom: guideWeCom, Notifier: storeNotifier, Tx: st.DB, Clock: opt.Clock, Rules: cfg.Guides.Rules()}
 	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, member.RegisteredHook{One: a.Guides.OnRegistered, Many: a.Guides.OnRegisteredMany})
 	a.Lottery = &lottery.Service{Store: lotterystore.New(st.DB, ledgerStore), Gate: &lotterystore.Gate{R: st.Redis},
 		Points: a.Ledger, Audit: auditStore, Tx: st.DB, Clock: opt.Clock, CampaignTTL: cfg.Lottery.CampaignCacheTTL,
@@ -445,7 +452,7 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		a.Tasks.Followers = wechat.SimFollowers{}
 	}
 	var official *wechat.Official
-	if cfg.WeChat.Official.AppID != "" {
+	if cfg.OfficialAccountOn() {
 		official = wechat.NewOfficial(cfg.WeChat.Official.AppID, string(cfg.WeChat.Official.Secret), wcCache)
 		if !cfg.UseSimulator() {
 			a.Tasks.Followers = official // the user-info API resolves followers' unionids
@@ -515,13 +522,11 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Console:    co,
 		ConsoleWeb: pages,
 		Guide:      &guideweb.Handlers{Guides: a.Guides, Tokens: a.Tokens, Mall: a.Mall, PickupAnyStore: cfg.Mall.PickupAnyStore},
-		WeComHook: &hooks.WeCom{Guides: a.Guides, CorpID: cfg.WeChat.Work.CorpID,
-			Token: string(cfg.WeChat.Work.CallbackToken), AESKey: string(cfg.WeChat.Work.CallbackAESKey), Guard: guard},
-		Hooks:   &hooks.Handlers{Orders: a.Orders, Checkout: a.Checkout, Risk: a.Risk, Secret: []byte(cfg.Orders.WebhookSecret), Window: cfg.Orders.SignatureWindow, Clock: opt.Clock, Wall: wall},
-		Reviews: &hooks.Reviews{Tasks: a.Tasks, Secret: []byte(cfg.Tasks.ReviewHookSecret), Clock: opt.Clock, Wall: wall},
-		OAHook: &hooks.OfficialAccount{Tasks: a.Tasks, Followers: oaFollowers(a.Reminder), AppID: cfg.Tasks.OfficialAccount.AppID,
-			Token: string(cfg.Tasks.OfficialAccount.Token), AESKey: string(cfg.Tasks.OfficialAccount.AESKey), Guard: guard},
-		PayHook: payHook,
+		WeComHook:  weComHook(cfg, a.Guides, guard),
+		Hooks:      &hooks.Handlers{Orders: a.Orders, Checkout: a.Checkout, Risk: a.Risk, Secret: []byte(cfg.Orders.WebhookSecret), Window: cfg.Orders.SignatureWindow, Clock: opt.Clock, Wall: wall},
+		Reviews:    &hooks.Reviews{Tasks: a.Tasks, Secret: []byte(cfg.Tasks.ReviewHookSecret), Clock: opt.Clock, Wall: wall},
+		OAHook:     oaHook(cfg, a.Tasks, a.Reminder, guard),
+		PayHook:    payHook,
 		// Without the database nothing works: not ready. Without Redis the
 		// service runs degraded (limits open, caches read from SQL, draws
 		// and mall redemptions 503) and stays in the load balancer: every

@@ -78,12 +78,8 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 		throttle[c] = n
 	}
 	r.Dispatcher = &reminder.Dispatcher{Store: &reminderstore.Outbox{DB: st.DB}, Tx: st.DB, Clock: opt.Clock,
-		Senders: map[reminder.Channel]reminder.Sender{
-			reminder.Subscribe: &wechat.SubscribeSender{Mini: mini},
-			reminder.WeCom:     &wechat.AppMessageSender{Work: work},
-			reminder.Robot:     wechat.RobotSender{},
-		},
-		Owner: instanceName(), Batch: rc.Batch, Workers: rc.Workers, Chunk: rc.SendChunk, Lease: rc.Lease, MaxAttempts: rc.MaxAttempts, PerMinute: throttle}
+		Senders: senders(cfg, mini, work, official),
+		Owner:   instanceName(), Batch: rc.Batch, Workers: rc.Workers, Chunk: rc.SendChunk, Lease: rc.Lease, MaxAttempts: rc.MaxAttempts, PerMinute: throttle}
 	autoCron, err := reminder.ParseCron("reminder.auto_cron", rc.AutoCron)
 	if err != nil {
 		return err
@@ -93,7 +89,6 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 		return err
 	}
 	if official != nil {
-		r.Dispatcher.Senders[reminder.Template] = &wechat.TemplateSender{Official: official, MiniAppID: cfg.WeChat.Mini.AppID}
 		r.Followers = &reminder.Followers{Source: official, Store: &reminderstore.Followers{DB: st.DB}, Clock: opt.Clock}
 	}
 	order := make([]reminder.Channel, 0, len(rc.Channels))
@@ -121,7 +116,7 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 	if err != nil {
 		return err
 	}
-	r.Campaigns, err = wireCampaigns(cfg, st, opt, a)
+	r.Campaigns, err = wireCampaigns(cfg, st, opt, a, order)
 	if err != nil {
 		return err
 	}
@@ -200,8 +195,13 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 			return err
 		}},
 	}}
-	r.listers = map[reminder.Channel]reminder.TemplateLister{reminder.Subscribe: mini}
-	if official != nil {
+	// Templates of a channel that is off are not checked: nothing is sent
+	// with them.
+	r.listers = map[reminder.Channel]reminder.TemplateLister{}
+	if cfg.ReminderChannelOn(string(reminder.Subscribe)) {
+		r.listers[reminder.Subscribe] = mini
+	}
+	if official != nil && cfg.ReminderChannelOn(string(reminder.Template)) {
 		r.listers[reminder.Template] = official
 	}
 	for name, t := range rc.Templates {
@@ -219,8 +219,31 @@ func wireReminder(cfg *configs.Config, st *Stores, opt Options, a *App, mini *we
 	return nil
 }
 
-// wireCampaigns builds the campaign service on reminder.* configuration.
-func wireCampaigns(cfg *configs.Config, st *Stores, opt Options, a *App) (*reminder.Campaigns, error) {
+// senders are the reminder channels that are on (configs.ReminderChannelOn:
+// listed in reminder.channels, their account configured). A row of a
+// channel without a sender is skipped as "not configured": a campaign
+// naming a channel that is off sends nothing on it.
+func senders(cfg *configs.Config, mini *wechat.MiniProgram, work *wechat.Work, official *wechat.Official) map[reminder.Channel]reminder.Sender {
+	all := map[reminder.Channel]reminder.Sender{reminder.Subscribe: &wechat.SubscribeSender{Mini: mini}, reminder.Robot: wechat.RobotSender{}}
+	if work != nil {
+		all[reminder.WeCom] = &wechat.AppMessageSender{Work: work}
+	}
+	if official != nil {
+		all[reminder.Template] = &wechat.TemplateSender{Official: official, MiniAppID: cfg.WeChat.Mini.AppID}
+	}
+	on := map[reminder.Channel]reminder.Sender{}
+	for ch, s := range all {
+		if cfg.ReminderChannelOn(string(ch)) {
+			on[ch] = s
+		}
+	}
+	return on
+}
+
+// wireCampaigns builds the campaign service on reminder.* configuration;
+// order is the channels that are on, in reminder.channels' order: a
+// campaign's default.
+func wireCampaigns(cfg *configs.Config, st *Stores, opt Options, a *App, order []reminder.Channel) (*reminder.Campaigns, error) {
 	rc := cfg.Reminder
 	cc := reminder.CampaignConfig{Templates: map[string]reminder.MessageTemplate{}, Defaults: map[reminder.Channel]string{},
 		QuietHours: rc.QuietHours, Throttle: map[reminder.Channel]int{}}
@@ -231,9 +254,7 @@ func wireCampaigns(cfg *configs.Config, st *Stores, opt Options, a *App) (*remin
 	for ch, name := range rc.AutoTemplates {
 		cc.Defaults[reminder.Channel(ch)] = name
 	}
-	for _, ch := range rc.Channels {
-		cc.Channels = append(cc.Channels, reminder.Channel(ch))
-	}
+	cc.Channels = append(cc.Channels, order...)
 	for ch, n := range rc.ThrottlePerMinute {
 		cc.Throttle[reminder.Channel(ch)] = n
 	}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRedisLogsAreJSON: with Redis unreachable, go-redis's own lines (a
+// pool that cannot dial) come out as JSON log lines at warn level like every
+// other line serve writes, not as its plain "redis: 2026/…" text.
+func TestRedisLogsAreJSON(t *testing.T) {
+	// A port nothing listens on: every dial is refused at once.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	redisAddr := ln.Addr().String()
+	ln.Close()
+	addr := freeAddr(t)
+	cmd := exec.Command(os.Args[0], "serve")
+	cmd.Env = jifenEnv("JIFEN_DATA_DIR="+t.TempDir(), "JIFEN_SERVER_ADDR="+addr, "JIFEN_REDIS_ADDR="+redisAddr,
+		"JIFEN_SERVER_METRICS_ADDR=off", "JIFEN_REMINDER_JOBS=false")
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+	ready := false
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !ready; time.Sleep(50 * time.Millisecond) {
+		// /readyz pings Redis: the pool dials, fails and go-redis logs it.
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			ready = true
+		}
+	}
+	if !ready {
+		t.Fatalf("serve did not answer:\n%s", stderr.String())
+	}
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	out := stderr.String()
+	sawRedis := false
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var rec struct{ Level, Msg string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("a log line that is not JSON: %q", line)
+			continue
+		}
+		if strings.Contains(rec.Msg, "failed to dial") {
+			sawRedis = true
+			if rec.Level != "WARN" {
+				t.Errorf("go-redis line at %s, want WARN: %s", rec.Level, line)
+			}
+		}
+	}
+	if !sawRedis {
+		t.Fatalf("no go-redis dial failure logged; the test proves nothing:\n%s", out)
+	}
+}
