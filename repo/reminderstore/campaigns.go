@@ -176,9 +176,20 @@ func (s *Campaigns) ClaimCampaign(ctx context.Context, c *reminder.Campaign, run
 
 // Heartbeat implements reminder.CampaignStore.
 func (s *Campaigns) Heartbeat(ctx context.Context, id int64, run int, until time.Time) (bool, error) {
-	res := s.db(ctx).Model(&campaignRow{}).Where("id = ? AND status = ? AND open_run = ?", id, string(reminder.CampaignRunning), run).
-		Update("lease_until", until.UTC())
-	return res.RowsAffected == 1, res.Error
+	owned := func() *gorm.DB {
+		return s.db(ctx).Model(&campaignRow{}).Where("id = ? AND status = ? AND open_run = ?", id, string(reminder.CampaignRunning), run)
+	}
+	res := owned().Update("lease_until", until.UTC())
+	if res.Error != nil || res.RowsAffected == 1 {
+		return res.RowsAffected == 1, res.Error
+	}
+	// MySQL counts the rows an UPDATE changed, not those it matched: a
+	// lease renewed to the time it has, with updated_at at the same
+	// instant (a clock that has not moved since the claim), changed none
+	// and is still the run's.
+	var n int64
+	err := owned().Count(&n).Error
+	return n == 1, err
 }
 
 // FinishRun implements reminder.CampaignStore.
