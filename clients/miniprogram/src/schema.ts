@@ -2989,7 +2989,7 @@ export interface components {
         MemberID: string;
         /** @description the mini-program's device id; risk control counts sign-ins, draws, task claims and referral binds per device (docs/features/risk.md) */
         DeviceID: string;
-        /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+        /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
         IdempotencyKey: string;
     };
     requestBodies: never;
@@ -3293,7 +3293,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -3836,7 +3836,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -4298,7 +4298,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
                 /** @description the mini-program's device id; risk control counts sign-ins, draws, task claims and referral binds per device (docs/features/risk.md) */
                 "X-Device-Id"?: components["parameters"]["DeviceID"];
@@ -5042,7 +5042,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -5408,7 +5408,7 @@ export interface operations {
             header: {
                 "X-Jifen-Timestamp": string;
                 "X-Jifen-Signature": string;
-                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -5466,7 +5466,7 @@ export interface operations {
             header: {
                 "X-Jifen-Timestamp": string;
                 "X-Jifen-Signature": string;
-                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -5504,7 +5504,7 @@ export interface operations {
             header: {
                 "X-Jifen-Timestamp": string;
                 "X-Jifen-Signature": string;
-                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -6521,7 +6521,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request returns the first answer (header Idempotent-Replayed true); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path: {
