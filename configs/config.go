@@ -903,6 +903,12 @@ func (c *Config) refuseSimulatorValues(bad func(key, why string)) {
 	}
 	sim := simulatorValues()
 	for _, k := range check {
+		if k.on && k.value == "" && k.off != "" && k.key != "wechat.official.appid" && k.key != "wechat.work.corp_id" {
+			// An empty callback token or key takes no push at all (each
+			// fails to verify); an empty secret fetches no access token.
+			bad(k.key, "required while the account is on: set "+envName(k.key)+" to the value in the WeChat/WeCom admin console, or turn the account off ("+k.off+")")
+			continue
+		}
 		if k.on && k.value != "" && k.value == sim[k.key] {
 			why := "the simulator's value is refused in production against real WeChat; set " + envName(k.key) + " to the value in the WeChat/WeCom admin console"
 			if k.off != "" {

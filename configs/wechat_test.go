@@ -54,6 +54,27 @@ func TestProductionRefusesTheSimulatorsAccounts(t *testing.T) {
 	}
 }
 
+// An account that is on needs its secret and its callback's token and
+// key: production against real WeChat refuses each left empty, by key.
+func TestProductionRequiresTheSecretsOfAnAccountThatIsOn(t *testing.T) {
+	for key, v := range map[string]string{
+		"wechat.official.secret":         "JIFEN_WECHAT_OFFICIAL_SECRET=",
+		"tasks.official_account.token":   "JIFEN_TASKS_OFFICIAL_ACCOUNT_TOKEN=",
+		"tasks.official_account.aes_key": "JIFEN_TASKS_OFFICIAL_ACCOUNT_AES_KEY=",
+		"wechat.work.secret":             "JIFEN_WECHAT_WORK_SECRET=",
+		"wechat.work.callback_token":     "JIFEN_WECHAT_WORK_CALLBACK_TOKEN=",
+		"wechat.work.callback_aes_key":   "JIFEN_WECHAT_WORK_CALLBACK_AES_KEY=",
+	} {
+		_, err := Load("", env(prodReal, brandOA, brandWeCom, []string{"JIFEN_REMINDER_CHANNELS=wecom,robot", v}))
+		if err == nil || !strings.Contains(err.Error(), key+": required") {
+			t.Errorf("%s: got %v, want %s required", v, err, key)
+		}
+	}
+	if _, err := Load("", env(prodReal, brandOA, brandWeCom, []string{"JIFEN_REMINDER_CHANNELS=wecom,robot"})); err != nil {
+		t.Fatalf("the brand's accounts in full: %v", err)
+	}
+}
+
 // The official account, WeCom and a reminder channel are off when their
 // appid, corp_id or place in reminder.channels is empty: production then
 // needs none of their settings and refuses none of the simulator's.
