@@ -100,7 +100,10 @@ func (s *Store) Update(ctx context.Context, t *task.Task) error {
 		return res.Error
 	}
 	if res.RowsAffected == 0 {
-		return domain.Errorf(domain.NotFound, "no task %d", t.ID)
+		// MySQL counts changed rows: an update to the values the task
+		// already has changes none. Only a task gone is NotFound.
+		_, err := s.Get(ctx, t.ID)
+		return err
 	}
 	return nil
 }
