@@ -820,8 +820,21 @@ func (c *Config) Validate() error {
 	if a := c.Tasks.OfficialAccount.AppID; a != "" && a != c.WeChat.Official.AppID {
 		bad("tasks.official_account.appid", fmt.Sprintf("%q is not wechat.official.appid %q: the push hook, the template reminders and the follower sync are one official account; leave it empty (the hook takes wechat.official.appid)", a, c.WeChat.Official.AppID))
 	}
-	if c.OfficialAccountOn() && c.Tasks.OfficialAccount.Token == "" {
-		bad("tasks.official_account.token", "required with an official account (wechat.official.appid)")
+	// A callback checked with an empty Token (or, for WeCom, which always
+	// encrypts, an empty key) would take anyone's push: required while the
+	// account is on, in every mode.
+	for _, k := range []struct {
+		key, value string
+		on         bool
+		off        string
+	}{
+		{"tasks.official_account.token", string(c.Tasks.OfficialAccount.Token), c.OfficialAccountOn(), `wechat.official.appid: ""`},
+		{"wechat.work.callback_token", string(c.WeChat.Work.CallbackToken), c.WeComOn(), `wechat.work.corp_id: ""`},
+		{"wechat.work.callback_aes_key", string(c.WeChat.Work.CallbackAESKey), c.WeComOn(), `wechat.work.corp_id: ""`},
+	} {
+		if k.on && k.value == "" {
+			bad(k.key, "required while the account is on: set "+envName(k.key)+" to the value in the WeChat/WeCom admin console, or turn the account off ("+k.off+")")
+		}
 	}
 	aesKey(bad, "tasks.official_account.aes_key", string(c.Tasks.OfficialAccount.AESKey))
 	if c.Production() {
@@ -887,25 +900,28 @@ func (c *Config) refuseSimulatorValues(bad func(key, why string)) {
 		key, value string
 		on         bool
 		off        string // how the account is turned off
+		// needed: the key must be set while the account is on, here only
+		// (the callbacks' Token and keys are required in every mode, in
+		// Validate; the official account's AES key is optional, for its
+		// plaintext mode)
+		needed bool
 	}{
 		// With wechat.simulator unset the simulator's mini-program appid is
 		// refused above, asking for wechat.simulator: true.
-		{"wechat.mini.appid", c.WeChat.Mini.AppID, c.WeChat.Simulator != nil, ""},
-		{"wechat.mini.secret", string(c.WeChat.Mini.Secret), true, ""},
-		{"wechat.official.appid", c.WeChat.Official.AppID, c.OfficialAccountOn(), oaOff},
-		{"wechat.official.secret", string(c.WeChat.Official.Secret), c.OfficialAccountOn(), oaOff},
-		{"tasks.official_account.token", string(c.Tasks.OfficialAccount.Token), c.OfficialAccountOn(), oaOff},
-		{"tasks.official_account.aes_key", string(c.Tasks.OfficialAccount.AESKey), c.OfficialAccountOn(), oaOff},
-		{"wechat.work.corp_id", c.WeChat.Work.CorpID, c.WeComOn(), weComOff},
-		{"wechat.work.secret", string(c.WeChat.Work.Secret), c.WeComOn(), weComOff},
-		{"wechat.work.callback_token", string(c.WeChat.Work.CallbackToken), c.WeComOn(), weComOff},
-		{"wechat.work.callback_aes_key", string(c.WeChat.Work.CallbackAESKey), c.WeComOn(), weComOff},
+		{"wechat.mini.appid", c.WeChat.Mini.AppID, c.WeChat.Simulator != nil, "", false},
+		{"wechat.mini.secret", string(c.WeChat.Mini.Secret), true, "", false},
+		{"wechat.official.appid", c.WeChat.Official.AppID, c.OfficialAccountOn(), oaOff, false},
+		{"wechat.official.secret", string(c.WeChat.Official.Secret), c.OfficialAccountOn(), oaOff, true},
+		{"tasks.official_account.token", string(c.Tasks.OfficialAccount.Token), c.OfficialAccountOn(), oaOff, false},
+		{"tasks.official_account.aes_key", string(c.Tasks.OfficialAccount.AESKey), c.OfficialAccountOn(), oaOff, false},
+		{"wechat.work.corp_id", c.WeChat.Work.CorpID, c.WeComOn(), weComOff, false},
+		{"wechat.work.secret", string(c.WeChat.Work.Secret), c.WeComOn(), weComOff, true},
+		{"wechat.work.callback_token", string(c.WeChat.Work.CallbackToken), c.WeComOn(), weComOff, false},
+		{"wechat.work.callback_aes_key", string(c.WeChat.Work.CallbackAESKey), c.WeComOn(), weComOff, false},
 	}
 	sim := simulatorValues()
 	for _, k := range check {
-		if k.on && k.value == "" && k.off != "" && k.key != "wechat.official.appid" && k.key != "wechat.work.corp_id" {
-			// An empty callback token or key takes no push at all (each
-			// fails to verify); an empty secret fetches no access token.
+		if k.on && k.needed && k.value == "" { // no access token without it
 			bad(k.key, "required while the account is on: set "+envName(k.key)+" to the value in the WeChat/WeCom admin console, or turn the account off ("+k.off+")")
 			continue
 		}

@@ -58,12 +58,11 @@ func TestProductionRefusesTheSimulatorsAccounts(t *testing.T) {
 // key: production against real WeChat refuses each left empty, by key.
 func TestProductionRequiresTheSecretsOfAnAccountThatIsOn(t *testing.T) {
 	for key, v := range map[string]string{
-		"wechat.official.secret":         "JIFEN_WECHAT_OFFICIAL_SECRET=",
-		"tasks.official_account.token":   "JIFEN_TASKS_OFFICIAL_ACCOUNT_TOKEN=",
-		"tasks.official_account.aes_key": "JIFEN_TASKS_OFFICIAL_ACCOUNT_AES_KEY=",
-		"wechat.work.secret":             "JIFEN_WECHAT_WORK_SECRET=",
-		"wechat.work.callback_token":     "JIFEN_WECHAT_WORK_CALLBACK_TOKEN=",
-		"wechat.work.callback_aes_key":   "JIFEN_WECHAT_WORK_CALLBACK_AES_KEY=",
+		"wechat.official.secret":       "JIFEN_WECHAT_OFFICIAL_SECRET=",
+		"tasks.official_account.token": "JIFEN_TASKS_OFFICIAL_ACCOUNT_TOKEN=",
+		"wechat.work.secret":           "JIFEN_WECHAT_WORK_SECRET=",
+		"wechat.work.callback_token":   "JIFEN_WECHAT_WORK_CALLBACK_TOKEN=",
+		"wechat.work.callback_aes_key": "JIFEN_WECHAT_WORK_CALLBACK_AES_KEY=",
 	} {
 		_, err := Load("", env(prodReal, brandOA, brandWeCom, []string{"JIFEN_REMINDER_CHANNELS=wecom,robot", v}))
 		if err == nil || !strings.Contains(err.Error(), key+": required") {
@@ -72,6 +71,19 @@ func TestProductionRequiresTheSecretsOfAnAccountThatIsOn(t *testing.T) {
 	}
 	if _, err := Load("", env(prodReal, brandOA, brandWeCom, []string{"JIFEN_REMINDER_CHANNELS=wecom,robot"})); err != nil {
 		t.Fatalf("the brand's accounts in full: %v", err)
+	}
+	// The official account's key is for its safe mode only: plaintext
+	// pushes need none.
+	if _, err := Load("", env(prodReal, brandOA, brandWeCom, []string{"JIFEN_REMINDER_CHANNELS=wecom,robot", "JIFEN_TASKS_OFFICIAL_ACCOUNT_AES_KEY="})); err != nil {
+		t.Fatalf("an official account in plaintext mode: %v", err)
+	}
+	// The callbacks' Token is required in every mode: an empty one would
+	// check nobody's signature.
+	for key, v := range map[string]string{"tasks.official_account.token": "JIFEN_TASKS_OFFICIAL_ACCOUNT_TOKEN=",
+		"wechat.work.callback_token": "JIFEN_WECHAT_WORK_CALLBACK_TOKEN=", "wechat.work.callback_aes_key": "JIFEN_WECHAT_WORK_CALLBACK_AES_KEY="} {
+		if _, err := Load("", []string{v}); err == nil || !strings.Contains(err.Error(), key+": required") {
+			t.Errorf("embedded, %s: got %v, want %s required", v, err, key)
+		}
 	}
 }
 
