@@ -58,16 +58,29 @@ func (s *Service) StreakChanged(ctx context.Context, memberID int64, streak int)
 	s.Set(ctx, SigninStreak, memberID, int64(streak))
 }
 
-// SignedIn is StreakChanged and, when earned > 0, Earned in one call to the
-// cache (signin.Boards).
-func (s *Service) SignedIn(ctx context.Context, memberID int64, streak int, earned int64) {
+// SignIn is one member's sign-in as the boards see it: the streak it
+// reached and the points it earned.
+type SignIn struct {
+	MemberID int64
+	Streak   int
+	Earned   int64
+}
+
+// SignedIn is StreakChanged and, when Earned > 0, Earned for each sign-in,
+// in one call to the cache (signin.Boards): a group of sign-ins changes
+// each board with one script call, whatever its size.
+func (s *Service) SignedIn(ctx context.Context, signins []SignIn) {
 	now := s.Clock.Now()
+	streaks, streaksErr := s.board(SigninStreak)
+	points, pointsErr := s.board(PointsWeek)
 	var cs []Change
-	if b, err := s.board(SigninStreak); err == nil {
-		cs = append(cs, Change{Key: key(b, now), MemberID: memberID, Score: int64(streak), Set: true})
-	}
-	if b, err := s.board(PointsWeek); err == nil && earned > 0 {
-		cs = append(cs, Change{Key: key(b, now), MemberID: memberID, Score: earned})
+	for _, in := range signins {
+		if streaksErr == nil {
+			cs = append(cs, Change{Key: key(streaks, now), MemberID: in.MemberID, Score: int64(in.Streak), Set: true})
+		}
+		if pointsErr == nil && in.Earned > 0 {
+			cs = append(cs, Change{Key: key(points, now), MemberID: in.MemberID, Score: in.Earned})
+		}
 	}
 	if len(cs) > 0 {
 		_ = s.Cache.Update(ctx, cs)

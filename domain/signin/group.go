@@ -9,6 +9,7 @@ import (
 
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/batch"
+	"github.com/jifen/jifen/domain/leaderboard"
 	"github.com/jifen/jifen/domain/ledger"
 )
 
@@ -42,7 +43,7 @@ import (
 //  4. ledger.ApplyWithoutIDs of every award (key "signin:<member>:<yyyymmdd>"),
 //     on the accounts step 1 took, saved at once;
 //  5. commit; the calendar bits of the group are set at once
-//     (Calendar.MarkMany) and each caller then updates its boards.
+//     (Calendar.MarkMany) and the boards told in one call (Boards).
 //
 // How many requests that costs the server is repo/signinstore's (its
 // package doc).
@@ -72,7 +73,7 @@ type jobResult struct {
 	res    Result
 	err    error
 	alone  bool // run it through the ordinary path
-	marked bool // the calendar bit is set already
+	marked bool // the calendar bit is set and the boards told already
 }
 
 // GroupStats reports how many groups group commit has committed and how
@@ -159,20 +160,23 @@ func (s *Service) commitDay(today domain.Day, jobs []*job) {
 	}
 }
 
-// markAll sets the calendar bits of the group's sign-ins at once
-// when the Calendar can; false leaves it to the callers.
+// markAll sets the calendar bits of the group's sign-ins at once and tells
+// the boards; true: the callers have nothing left to do after the commit.
 func (s *Service) markAll(ctx context.Context, today domain.Day, answers map[*job]jobResult) bool {
 	var ms []int64
+	var signins []leaderboard.SignIn
 	for j, a := range answers {
 		if a.err == nil {
 			ms = append(ms, j.memberID)
+			signins = append(signins, leaderboard.SignIn{MemberID: j.memberID, Streak: a.res.Streak, Earned: Total(a.res.Awarded)})
 		}
 	}
 	if len(ms) == 0 {
 		return true
 	}
-	// Harmless if it fails, as Mark: the calendar rebuilds from SQL.
+	// Harmless if they fail, as Mark: the calendar and boards rebuild from SQL.
 	_ = s.Cache.MarkMany(ctx, ms, today)
+	s.afterCommit(ctx, signins)
 	return true
 }
 

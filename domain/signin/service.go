@@ -8,6 +8,7 @@ import (
 
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/batch"
+	"github.com/jifen/jifen/domain/leaderboard"
 )
 
 // Service signs members in.
@@ -70,8 +71,8 @@ func (s *Service) SignIn(ctx context.Context, memberID int64) (Result, error) {
 	}
 	if !marked {
 		_ = s.Cache.Mark(ctx, memberID, res.Day)
+		s.afterCommit(ctx, []leaderboard.SignIn{{MemberID: memberID, Streak: res.Streak, Earned: Total(res.Awarded)}})
 	}
-	s.afterCommit(ctx, memberID, res.Streak, Total(res.Awarded))
 	return res, nil
 }
 
@@ -134,19 +135,21 @@ func (s *Service) award(ctx context.Context, rec Record) (int64, error) {
 	return b.Available, err
 }
 
-// afterCommit updates the boards in Redis (the calendar bit is set by the
-// caller or its group); failures are harmless because each structure
-// rebuilds from SQL.
-func (s *Service) afterCommit(ctx context.Context, memberID int64, streak int, earned int64) {
+// afterCommit updates the boards in Redis for sign-ins just committed (the
+// calendar bit is set by the caller or its group); failures are harmless
+// because each structure rebuilds from SQL.
+func (s *Service) afterCommit(ctx context.Context, signins []leaderboard.SignIn) {
 	if b, ok := s.Streaks.(Boards); ok && any(s.Points) == any(s.Streaks) {
-		b.SignedIn(ctx, memberID, streak, earned)
+		b.SignedIn(ctx, signins)
 		return
 	}
-	if s.Streaks != nil {
-		s.Streaks.StreakChanged(ctx, memberID, streak)
-	}
-	if s.Points != nil && earned > 0 {
-		s.Points.Earned(ctx, memberID, earned)
+	for _, in := range signins {
+		if s.Streaks != nil {
+			s.Streaks.StreakChanged(ctx, in.MemberID, in.Streak)
+		}
+		if s.Points != nil && in.Earned > 0 {
+			s.Points.Earned(ctx, in.MemberID, in.Earned)
+		}
 	}
 }
 

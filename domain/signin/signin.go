@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/leaderboard"
 	"github.com/jifen/jifen/domain/ledger"
 )
 
@@ -137,11 +138,12 @@ type PointsBoard interface {
 	Earned(ctx context.Context, memberID int64, points int64)
 }
 
-// Boards is both boards at once: a sign-in's streak and points told in one
-// call (one round trip to the cache instead of two). Optional: when
-// Streaks and Points are one value that implements it, a sign-in uses it.
+// Boards is both boards at once: sign-ins' streaks and points told in one
+// call (a group of sign-ins: one round trip to the cache, one script per
+// board). Optional: when Streaks and Points are one value that implements
+// it, sign-ins use it.
 type Boards interface {
-	SignedIn(ctx context.Context, memberID int64, streak int, earned int64)
+	SignedIn(ctx context.Context, signins []leaderboard.SignIn)
 }
 
 // Tiers tells members' tiers for the tier multiplier (tier.Service), in

@@ -28,10 +28,14 @@ func (c *Cache) keys(key string) (zset, marker string) {
 	return base, base + ":built"
 }
 
-// Only bump an instance that is built; a missing one is rebuilt from SQL.
-var incrIfBuilt = redis.NewScript(`
+// Only change an instance that is built; a missing one is rebuilt from SQL.
+// ARGV is one or more triples (op, score, member), applied in order: "set"
+// sets the score, anything else adds it.
+var changeIfBuilt = redis.NewScript(`
 if redis.call('EXISTS', KEYS[2]) == 1 then
-  if ARGV[3] == 'set' then redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]) else redis.call('ZINCRBY', KEYS[1], ARGV[1], ARGV[2]) end
+  for i = 1, #ARGV, 3 do
+    if ARGV[i] == 'set' then redis.call('ZADD', KEYS[1], ARGV[i+1], ARGV[i+2]) else redis.call('ZINCRBY', KEYS[1], ARGV[i+1], ARGV[i+2]) end
+  end
 end
 return 0`)
 
@@ -100,32 +104,43 @@ func (c *Cache) Fill(ctx context.Context, key string, scores map[int64]int64, tt
 
 // Incr adds delta when built.
 func (c *Cache) Incr(ctx context.Context, key string, memberID, delta int64) error {
-	z, m := c.keys(key)
-	return incrIfBuilt.Run(ctx, c.R.C, []string{z, m}, delta, strconv.FormatInt(memberID, 10), "incr").Err()
+	return c.Update(ctx, []leaderboard.Change{{Key: key, MemberID: memberID, Score: delta}})
 }
 
 // Set sets the score when built.
 func (c *Cache) Set(ctx context.Context, key string, memberID, score int64) error {
-	z, m := c.keys(key)
-	return incrIfBuilt.Run(ctx, c.R.C, []string{z, m}, score, strconv.FormatInt(memberID, 10), "set").Err()
+	return c.Update(ctx, []leaderboard.Change{{Key: key, MemberID: memberID, Score: score, Set: true}})
 }
 
-// Update applies the changes in one pipeline; a server that lacks the
-// script (NOSCRIPT) has the failed ones run again one by one, loading it.
+// Update applies the changes with one script call per instance they name
+// (a group of sign-ins: one per board, whatever its size), all in one
+// pipeline; a server that lacks the script (NOSCRIPT) has the failed ones
+// run again, loading it.
 func (c *Cache) Update(ctx context.Context, changes []leaderboard.Change) error {
-	args := func(ch leaderboard.Change) ([]string, []any) {
-		z, m := c.keys(ch.Key)
+	type call struct {
+		keys []string
+		args []any
+	}
+	var calls []call
+	at := map[string]int{}
+	for _, ch := range changes {
+		i, ok := at[ch.Key]
+		if !ok {
+			z, m := c.keys(ch.Key)
+			i = len(calls)
+			at[ch.Key] = i
+			calls = append(calls, call{keys: []string{z, m}})
+		}
 		op := "incr"
 		if ch.Set {
 			op = "set"
 		}
-		return []string{z, m}, []any{ch.Score, strconv.FormatInt(ch.MemberID, 10), op}
+		calls[i].args = append(calls[i].args, op, ch.Score, strconv.FormatInt(ch.MemberID, 10))
 	}
-	cmds := make([]*redis.Cmd, len(changes))
+	cmds := make([]*redis.Cmd, len(calls))
 	_, err := c.R.C.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, ch := range changes {
-			keys, a := args(ch)
-			cmds[i] = incrIfBuilt.EvalSha(ctx, p, keys, a...)
+		for i, cl := range calls {
+			cmds[i] = changeIfBuilt.EvalSha(ctx, p, cl.keys, cl.args...)
 		}
 		return nil
 	})
@@ -134,8 +149,7 @@ func (c *Cache) Update(ctx context.Context, changes []leaderboard.Change) error 
 	}
 	for i, cmd := range cmds {
 		if cmd.Err() != nil && redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
-			keys, a := args(changes[i])
-			if err := incrIfBuilt.Run(ctx, c.R.C, keys, a...).Err(); err != nil {
+			if err := changeIfBuilt.Run(ctx, c.R.C, calls[i].keys, calls[i].args...).Err(); err != nil {
 				return err
 			}
 		} else if cmd.Err() != nil && cmd.Err() != redis.Nil {
