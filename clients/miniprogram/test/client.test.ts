@@ -1,6 +1,7 @@
 // The client against a real embedded Jifen (SQLite, in-process Redis, the
 // WeChat simulator): `jifen serve` on a free port with a temporary data
-// directory and a 2-second access token, so that tokens really expire.
+// directory, no metrics listener and a 2-second access token, so that
+// tokens really expire.
 // JIFEN_BIN names a built binary; without it the test builds one.
 
 import assert from "node:assert/strict";
@@ -42,7 +43,16 @@ before(async () => {
   baseUrl = `http://127.0.0.1:${port}`;
   server = spawn(bin, ["serve"], {
     cwd: dataDir,
-    env: { ...process.env, JIFEN_SERVER_ADDR: `127.0.0.1:${port}`, JIFEN_DATA_DIR: join(dataDir, "data"), JIFEN_AUTH_ACCESS_TTL: `${ACCESS_TTL_SECONDS}s` },
+    env: {
+      ...process.env,
+      JIFEN_SERVER_ADDR: `127.0.0.1:${port}`,
+      // No admin listener (/metrics, pprof): its default, 127.0.0.1:9464, is
+      // taken by any other `jifen serve` on the machine, and serve stops
+      // when it cannot have it. The tests do not read metrics.
+      JIFEN_SERVER_METRICS_ADDR: "off",
+      JIFEN_DATA_DIR: join(dataDir, "data"),
+      JIFEN_AUTH_ACCESS_TTL: `${ACCESS_TTL_SECONDS}s`,
+    },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let log = "";
