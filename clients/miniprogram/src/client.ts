@@ -144,6 +144,15 @@ export function wxTokenStore(
   };
 }
 
+/**
+ * The answer of POST /api/v1/shopper/login: the tokens, the member and
+ * whether this login created it. The spec requires both (allOf Tokens and
+ * `required: [member, is_new]`), but openapi-typescript drops a `required`
+ * that lists no properties beside it, and schema.ts types the answer as bare
+ * Tokens, where both are optional.
+ */
+export type LoginResponse = Success<"/api/v1/shopper/login", "post"> & Required<Pick<Tokens, "member" | "is_new">>;
+
 // ---- types of a call, derived from the generated paths ----
 
 type Defined<T> = [T] extends [never] ? false : [T] extends [undefined] ? false : true;
@@ -267,8 +276,8 @@ export class JifenClient {
    * login exchanges a wx.login code (and, for a new member, the inviter's
    * code or the mini-program code's scene) for tokens, and keeps them.
    */
-  async login(body: Request<"/api/v1/shopper/login", "post">["body"]): Promise<Tokens> {
-    const t = await this.post("/api/v1/shopper/login", { body, auth: false });
+  async login(body: Request<"/api/v1/shopper/login", "post">["body"]): Promise<LoginResponse> {
+    const t = (await this.post("/api/v1/shopper/login", { body, auth: false })) as LoginResponse;
     this.o.tokens.set(t);
     return t;
   }

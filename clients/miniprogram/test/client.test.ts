@@ -126,6 +126,20 @@ describe("JifenClient on jifen serve", () => {
     assert.equal(phone.member.phone_masked, "138****0000");
   });
 
+  test("login answers the member and is_new, both typed as present", async () => {
+    const user = `shape-${Date.now()}`;
+    // Under strict tsc these lines compile only if login()'s answer types
+    // member and is_new as required, as the server's login answer does.
+    const { member, is_new } = await client(fetchTransport()).login({ code: wxCode(user) });
+    const id: number = member.id;
+    const created: boolean = is_new;
+    assert.ok(id > 0);
+    assert.equal(created, true, "a first login creates the member");
+    const again = await client(fetchTransport()).login({ code: wxCode(user) });
+    assert.equal(again.member.id, id, "the same WeChat user is the same member");
+    assert.equal(again.is_new, false);
+  });
+
   test("errors are typed: code, fields and request id from the error shape", async () => {
     const c = client(fetchTransport());
     await c.login({ code: wxCode("typed") });
