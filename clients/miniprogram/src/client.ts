@@ -13,13 +13,22 @@ export interface TransportRequest {
   method: Uppercase<Method>;
   headers: Record<string, string>;
   body?: string;
+  /**
+   * How the answer's body comes back: "text" (the default: every JSON
+   * route) or "arraybuffer" (the raw bytes, in TransportResponse.bytes: an
+   * image such as the referral QR code).
+   */
+  responseType?: "text" | "arraybuffer";
 }
 
 export interface TransportResponse {
   status: number;
   /** Header names in lower case. */
   headers: Record<string, string>;
+  /** The body as text ("" when the request asked for an arraybuffer). */
   body: string;
+  /** The body's bytes, when the request asked for an arraybuffer. */
+  bytes?: ArrayBuffer;
 }
 
 /** Sends one request; rejects only when no answer came (network, timeout). */
@@ -33,7 +42,7 @@ export interface WxLike {
     header: Record<string, string>;
     data?: string;
     dataType: string;
-    responseType: "text";
+    responseType: "text" | "arraybuffer";
     timeout?: number;
     success(res: { statusCode: number; header: Record<string, string>; data: unknown }): void;
     fail(err: { errMsg: string }): void;
@@ -42,25 +51,31 @@ export interface WxLike {
 
 /**
  * wxTransport sends through wx.request. dataType "text" keeps the body as
- * text, so the client parses JSON itself the same way on every platform.
+ * text, so the client parses JSON itself the same way on every platform; a
+ * request for an arraybuffer (an image) asks wx.request for one.
  */
 export function wxTransport(wx: WxLike, timeoutMs = 10_000): Transport {
   return (req) =>
     new Promise((resolve, reject) => {
+      const binary = req.responseType === "arraybuffer";
       wx.request({
         url: req.url,
         method: req.method,
         header: req.headers,
         data: req.body,
         dataType: "text",
-        responseType: "text",
+        responseType: binary ? "arraybuffer" : "text",
         timeout: timeoutMs,
         success: (res) =>
-          resolve({
-            status: res.statusCode,
-            headers: lowerKeys(res.header ?? {}),
-            body: typeof res.data === "string" ? res.data : JSON.stringify(res.data ?? ""),
-          }),
+          resolve(
+            binary
+              ? { status: res.statusCode, headers: lowerKeys(res.header ?? {}), body: "", bytes: res.data as ArrayBuffer }
+              : {
+                  status: res.statusCode,
+                  headers: lowerKeys(res.header ?? {}),
+                  body: typeof res.data === "string" ? res.data : JSON.stringify(res.data ?? ""),
+                },
+          ),
         fail: (err) => reject(new NetworkError(err.errMsg)),
       });
     });
@@ -77,6 +92,7 @@ export function fetchTransport(fetchImpl: typeof fetch = fetch): Transport {
     }
     const headers: Record<string, string> = {};
     res.headers.forEach((v, k) => (headers[k.toLowerCase()] = v));
+    if (req.responseType === "arraybuffer") return { status: res.status, headers, body: "", bytes: await res.arrayBuffer() };
     return { status: res.status, headers, body: await res.text() };
   };
 }
@@ -163,6 +179,17 @@ export type PathsWith<M extends Method> = {
 }[keyof paths];
 
 type Op<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
+
+/** The media types of the 200 answer of an operation (never when it has none). */
+type OkMediaOf<O> = O extends { responses: { 200: { content: infer C } } } ? keyof C : never;
+
+/**
+ * The GET routes whose answer is not JSON but bytes (the referral QR code's
+ * JPEG): getBinary's, not get's, which parses JSON.
+ */
+export type BinaryPaths = {
+  [P in PathsWith<"get">]: [OkMediaOf<Op<P, "get">>] extends [never] ? never : "application/json" extends OkMediaOf<Op<P, "get">> ? never : P;
+}[PathsWith<"get">];
 
 type JsonOf<C> = C extends { content: { "application/json": infer B } } ? B : C extends { content?: never } ? undefined : unknown;
 
@@ -256,8 +283,17 @@ export class JifenClient {
     return this.o.tokens;
   }
 
-  get<P extends PathsWith<"get">>(path: P, req?: Request<P, "get">): Promise<Success<P, "get">> {
+  /** GETs a JSON route; a route that answers bytes is getBinary's. */
+  get<P extends Exclude<PathsWith<"get">, BinaryPaths>>(path: P, req?: Request<P, "get">): Promise<Success<P, "get">> {
     return this.call("get", path, (req ?? {}) as CallRequest);
+  }
+  /**
+   * getBinary GETs a route that answers bytes, not JSON (the transport is
+   * asked for an arraybuffer); a refusal is an ApiError and no answer a
+   * NetworkError, as for every call.
+   */
+  getBinary<P extends BinaryPaths>(path: P, req?: Request<P, "get">): Promise<ArrayBuffer> {
+    return this.call("get", path, { ...(req ?? {}), binary: true } as CallRequest);
   }
   post<P extends PathsWith<"post">>(path: P, req?: Request<P, "post">): Promise<Success<P, "post">> {
     return this.call("post", path, (req ?? {}) as CallRequest);
@@ -280,6 +316,15 @@ export class JifenClient {
     const t = (await this.post("/api/v1/shopper/login", { body, auth: false })) as LoginResponse;
     this.o.tokens.set(t);
     return t;
+  }
+
+  /**
+   * referralQRCode is the shopper's mini-program code, a JPEG whose scene is
+   * their invite code: write it to a file (wx.getFileSystemManager) to show
+   * it in an <image> or save it to the album.
+   */
+  referralQRCode(): Promise<ArrayBuffer> {
+    return this.getBinary("/api/v1/shopper/referral/qrcode");
   }
 
   /** logout revokes the refresh token's login and forgets the tokens. */
@@ -321,7 +366,7 @@ export class JifenClient {
     const auth = req.auth ?? true;
     let refreshed = false;
     for (let attempt = 0; ; attempt++) {
-      const headers: Record<string, string> = { Accept: "application/json", ...req.headers };
+      const headers: Record<string, string> = { Accept: req.binary ? "*/*" : "application/json", ...req.headers };
       if (req.body !== undefined) headers["Content-Type"] = "application/json";
       if (key) headers["Idempotency-Key"] = key;
       if (this.o.deviceId) headers["X-Device-Id"] = this.o.deviceId;
@@ -329,7 +374,13 @@ export class JifenClient {
       if (token) headers.Authorization = `Bearer ${token}`;
       let res: TransportResponse;
       try {
-        res = await this.o.transport({ url, method: method.toUpperCase() as Uppercase<Method>, headers, body: req.body === undefined ? undefined : JSON.stringify(req.body) });
+        res = await this.o.transport({
+          url,
+          method: method.toUpperCase() as Uppercase<Method>,
+          headers,
+          body: req.body === undefined ? undefined : JSON.stringify(req.body),
+          ...(req.binary ? { responseType: "arraybuffer" as const } : {}),
+        });
       } catch (e) {
         if (attempt < (req.retries ?? this.o.retries)) {
           await this.o.sleep(this.backoff(attempt));
@@ -338,9 +389,13 @@ export class JifenClient {
         throw e instanceof NetworkError ? e : new NetworkError(String(e));
       }
       if (res.status >= 200 && res.status < 300) {
+        if (req.binary) {
+          if (!res.bytes) throw new Error(`the transport answered ${path} without bytes: it ignores responseType "arraybuffer"`);
+          return res.bytes as T;
+        }
         return (res.body === "" ? undefined : JSON.parse(res.body)) as T;
       }
-      const err = new ApiError(res.status, parseError(res.body), res.headers);
+      const err = new ApiError(res.status, parseError(res.body !== "" || !res.bytes ? res.body : utf8(res.bytes)), res.headers);
       if (res.status === 401 && token && !refreshed) {
         refreshed = true;
         // Another call may have refreshed already: then just use its token.
@@ -362,7 +417,7 @@ export class JifenClient {
   }
 }
 
-type CallRequest = CallOptions & { body?: unknown; params?: Record<string, unknown>; query?: Record<string, unknown> };
+type CallRequest = CallOptions & { body?: unknown; params?: Record<string, unknown>; query?: Record<string, unknown>; binary?: boolean };
 
 function fillPath(path: string, params?: Record<string, unknown>): string {
   return path.replace(/\{(\w+)\}/g, (_, name: string) => {
@@ -378,6 +433,38 @@ function queryString(q?: Record<string, unknown>): string {
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
   return parts.length ? `?${parts.join("&")}` : "";
+}
+
+/**
+ * utf8 decodes bytes (an error answered to a request for an arraybuffer).
+ * Some mini-program runtimes have no TextDecoder: then by hand (malformed
+ * sequences as U+FFFD).
+ */
+function utf8(bytes: ArrayBuffer): string {
+  if (typeof TextDecoder !== "undefined") return new TextDecoder().decode(bytes);
+  const b = new Uint8Array(bytes);
+  let out = "";
+  for (let i = 0; i < b.length; ) {
+    const c = b[i++];
+    const n = c >= 0xf0 && c < 0xf8 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+    let cp = n === 3 ? c & 0x07 : n === 2 ? c & 0x0f : n === 1 ? c & 0x1f : c;
+    if (c >= 0x80 && (n === 0 || c >= 0xf8)) {
+      out += "\ufffd"; // a continuation byte without a lead, or no lead byte at all
+      continue;
+    }
+    let ok = true;
+    for (let k = 0; k < n; k++) {
+      const cc = b[i];
+      if (cc === undefined || (cc & 0xc0) !== 0x80) {
+        ok = false;
+        break;
+      }
+      cp = (cp << 6) | (cc & 0x3f);
+      i++;
+    }
+    out += ok && cp <= 0x10ffff ? String.fromCodePoint(cp) : "\ufffd";
+  }
+  return out;
 }
 
 function parseError(body: string): ErrorBody | undefined {

@@ -89,6 +89,26 @@ function recording(inner: Transport = fetchTransport()) {
   return { transport, sent, loseAnswerOf: (f: (r: TransportRequest) => boolean) => (loseNext = f) };
 }
 
+/** A wx whose request goes through fetch, answering text or an ArrayBuffer as asked. */
+function fetchWx() {
+  const responseTypes: string[] = [];
+  const wx: WxLike = {
+    request(o) {
+      responseTypes.push(o.responseType);
+      fetch(o.url, { method: o.method, headers: o.header, body: o.data }).then(
+        async (r) => {
+          const header: Record<string, string> = {};
+          r.headers.forEach((v, k) => (header[k] = v));
+          o.success({ statusCode: r.status, header, data: o.responseType === "arraybuffer" ? await r.arrayBuffer() : await r.text() });
+        },
+        (e: Error) => o.fail({ errMsg: `request:fail ${e.message}` }),
+      );
+      return undefined;
+    },
+  };
+  return { wx, responseTypes };
+}
+
 function client(transport: Transport, onLoggedOut?: () => void) {
   return new JifenClient({ baseUrl, transport, retryDelayMs: 10, onLoggedOut });
 }
@@ -235,6 +255,58 @@ describe("JifenClient on jifen serve", () => {
     const keys = new Set(rec.sent.filter((r) => r.url.endsWith("/draws")).map((r) => r.headers["Idempotency-Key"]));
     assert.equal(keys.size, 2);
     assert.equal((await c.get("/api/v1/shopper/me")).points.available, 80);
+  });
+
+  test("the referral QR code comes as bytes (a JPEG), over fetch and over wx.request", async () => {
+    const c = client(fetchTransport());
+    await c.login({ code: wxCode("qrcode") });
+    const img = await c.referralQRCode();
+    assert.ok(img instanceof ArrayBuffer);
+    const b = new Uint8Array(img);
+    assert.deepEqual([...b.subarray(0, 2)], [0xff, 0xd8], "a JPEG starts with SOI");
+    assert.deepEqual([...b.subarray(-2)], [0xff, 0xd9], "and ends with EOI");
+    const raw = await fetch(`${baseUrl}/api/v1/shopper/referral/qrcode`, { headers: { Authorization: `Bearer ${c.tokens.get()?.access_token}` } });
+    assert.equal(raw.headers.get("content-type"), "image/jpeg");
+    assert.ok(Buffer.from(await raw.arrayBuffer()).equals(Buffer.from(img)), "the bytes the server sent, none lost to a text decoding");
+
+    // wx.request is asked for an arraybuffer for it, and for text otherwise.
+    const wx = fetchWx();
+    const w = new JifenClient({ baseUrl, transport: wxTransport(wx.wx), tokens: c.tokens, retryDelayMs: 10 });
+    assert.ok(Buffer.from(await w.referralQRCode()).equals(Buffer.from(img)), "wx.request's bytes are the server's");
+    await w.get("/api/v1/shopper/me");
+    assert.deepEqual(wx.responseTypes, ["arraybuffer", "text"]);
+
+    // Errors stay typed: a refusal is an ApiError read from the bytes, no answer a NetworkError.
+    for (const t of [fetchTransport(), wxTransport(fetchWx().wx)]) {
+      const err = await new JifenClient({ baseUrl, transport: t }).referralQRCode().catch((e: unknown) => e);
+      assert.ok(err instanceof ApiError, String(err));
+      assert.equal(err.status, 401);
+      assert.equal(err.code, "UNAUTHORIZED");
+      assert.ok(err.requestId);
+    }
+    const lost = await client(wxTransport({ request: (o) => o.fail({ errMsg: "request:fail timeout" }) }))
+      .getBinary("/api/v1/shopper/referral/qrcode", { retries: 0 })
+      .catch((e: unknown) => e);
+    assert.ok(lost instanceof NetworkError, String(lost));
+  });
+
+  test("an error answered as bytes is read as UTF-8 even where TextDecoder is missing (some mini-program runtimes)", async () => {
+    const body = JSON.stringify({ error: { code: "RATE_LIMITED", message: "微信限流，请稍后再试 🙏" }, request_id: "req-1" });
+    const bytes = new TextEncoder().encode(body);
+    const transport: Transport = async () => ({ status: 429, headers: { "retry-after": "7" }, body: "", bytes: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) });
+    const saved = globalThis.TextDecoder;
+    Reflect.deleteProperty(globalThis, "TextDecoder");
+    try {
+      assert.equal(typeof globalThis.TextDecoder, "undefined");
+      const err = await client(transport).getBinary("/api/v1/shopper/referral/qrcode", { retries: 0 }).catch((e: unknown) => e);
+      assert.ok(err instanceof ApiError, String(err));
+      assert.equal(err.code, "RATE_LIMITED");
+      assert.equal(err.message, "微信限流，请稍后再试 🙏");
+      assert.equal(err.requestId, "req-1");
+      assert.equal(err.retryAfter, 7);
+    } finally {
+      globalThis.TextDecoder = saved;
+    }
   });
 
   test("wxTransport drives wx.request (as in the mini-program)", async () => {
