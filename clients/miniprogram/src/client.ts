@@ -219,7 +219,11 @@ export interface CallOptions {
   auth?: boolean;
   /** The Idempotency-Key of this write; by default a new one per call, reused on its retries. */
   idempotencyKey?: string;
-  /** Retry after no answer, 429, 502, 503, 504 (default: the client's retries). */
+  /**
+   * How many times to retry (default: the client's retries): a read or a
+   * write of REPLAYED_WRITES after no answer, 429, 502, 503 or 504; any other
+   * write only after 429.
+   */
   retries?: number;
 }
 
@@ -230,7 +234,10 @@ export interface ClientOptions {
   baseUrl: string;
   transport: Transport;
   tokens?: TokenStore;
-  /** Retries of one call after no answer or 429/502/503/504 (default 2). */
+  /**
+   * Retries of one call (default 2): of a read or a write of REPLAYED_WRITES
+   * after no answer or 429/502/503/504, of any other write after 429 only.
+   */
   retries?: number;
   /** First backoff; doubles each retry; Retry-After wins when longer (default 300 ms). */
   retryDelayMs?: number;
@@ -247,7 +254,50 @@ export interface ClientOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
+type HeadersOf<O> = O extends { parameters: { header?: infer H } } ? NonNullable<H> : never;
+
+/** The POST routes whose operation takes an Idempotency-Key header in the spec. */
+export type KeyedWrites = {
+  [P in PathsWith<"post">]: [HeadersOf<Op<P, "post">>] extends [never] ? never : "Idempotency-Key" extends keyof HeadersOf<Op<P, "post">> ? P : never;
+}[PathsWith<"post">];
+
+/**
+ * REPLAYED_WRITES are the writes (all POST) the server replays by their
+ * Idempotency-Key: the same key again does nothing again and answers what
+ * the first did (header Idempotent-Replayed: true). Only these are retried
+ * after an answer that leaves unknown whether the write landed — none came
+ * (NetworkError), or 502, 503 or 504 — with the same key, so a draw whose
+ * answer was lost is replayed, not paid twice. The server ignores the key on
+ * every other write (a share, a sign-in, a phone binding, a subscription, …):
+ * sent again, it would be done again (a share counted twice) or refused as
+ * done (409 ALREADY_SIGNED_IN, 400 INVALID_CODE), so those are retried only
+ * after 429, which the rate limit answers before any work (bff/gate.go), and
+ * otherwise the failure goes to the caller.
+ *
+ * The one list of them in the client. tsc checks that the spec gives each an
+ * Idempotency-Key; test/client.test.ts that a running server replays each,
+ * and that every other write the spec keys is one of the signed
+ * server-to-server hooks (/api/v1/hooks/checkout/holds…), which are not
+ * this client's to call.
+ */
+export const REPLAYED_WRITES = [
+  "/api/v1/shopper/lottery/campaigns/{id}/draws",
+  "/api/v1/shopper/mall/items/{id}/redemptions",
+  "/api/v1/shopper/tier/upgrade",
+  "/api/v1/shopper/tasks/{id}/claim",
+  "/api/v1/console/members/{id}/adjustments",
+  "/api/v1/guide/grants",
+] as const satisfies readonly KeyedWrites[];
+
+export type ReplayedWrite = (typeof REPLAYED_WRITES)[number];
+
+const replayed: ReadonlySet<string> = new Set(REPLAYED_WRITES);
+
+/** Answers after which the request may not have been worked, or was refused for now: retried for reads and REPLAYED_WRITES. */
 const RETRYABLE = new Set([429, 502, 503, 504]);
+
+/** Answers given before any work (the rate limit): retried for every call. */
+const REFUSED_BEFORE_WORK = new Set([429]);
 
 function randomKey(): string {
   let s = "";
@@ -259,8 +309,10 @@ function randomKey(): string {
  * JifenClient calls the Jifen API with the shopper's tokens:
  *  - a 401 on a call made with an access token refreshes the pair once
  *    (concurrent 401s share one refresh) and repeats the call;
- *  - every write carries an Idempotency-Key, the same on each of its retries,
- *    so a retry after a lost answer replays instead of paying twice;
+ *  - every write carries an Idempotency-Key, the same on each of its retries;
+ *    a read or one of REPLAYED_WRITES, which the server replays by that key,
+ *    is retried after no answer, 429, 502, 503 or 504 (a lost answer replays
+ *    instead of paying twice); any other write only after 429;
  *  - every non-2xx answer throws an ApiError with the API's code and fields.
  */
 export class JifenClient {
@@ -363,6 +415,9 @@ export class JifenClient {
     const url = this.o.baseUrl + fillPath(path, req.params) + queryString(req.query);
     const write = method !== "get";
     const key = write ? (req.idempotencyKey ?? this.o.newKey()) : undefined;
+    // Whether sending it again after an ambiguous failure is safe: a read, or
+    // a write the server replays by its key (path is the template).
+    const resendable = !write || (method === "post" && replayed.has(path));
     const auth = req.auth ?? true;
     let refreshed = false;
     for (let attempt = 0; ; attempt++) {
@@ -382,7 +437,7 @@ export class JifenClient {
           ...(req.binary ? { responseType: "arraybuffer" as const } : {}),
         });
       } catch (e) {
-        if (attempt < (req.retries ?? this.o.retries)) {
+        if (resendable && attempt < (req.retries ?? this.o.retries)) {
           await this.o.sleep(this.backoff(attempt));
           continue; // the same Idempotency-Key: a write that did land replays
         }
@@ -404,7 +459,7 @@ export class JifenClient {
           continue;
         }
       }
-      if (RETRYABLE.has(res.status) && attempt < (req.retries ?? this.o.retries)) {
+      if ((resendable ? RETRYABLE : REFUSED_BEFORE_WORK).has(res.status) && attempt < (req.retries ?? this.o.retries)) {
         await this.o.sleep(Math.max(this.backoff(attempt), (err.retryAfter ?? 0) * 1000));
         continue;
       }

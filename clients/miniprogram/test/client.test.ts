@@ -12,7 +12,20 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 
-import { ApiError, fetchTransport, JifenClient, NetworkError, wxTransport, type Transport, type TransportRequest, type WxLike } from "../src/index.js";
+import {
+  ApiError,
+  fetchTransport,
+  JifenClient,
+  NetworkError,
+  REPLAYED_WRITES,
+  wxTransport,
+  type KeyedWrites,
+  type ReplayedWrite,
+  type Transport,
+  type TransportRequest,
+  type TransportResponse,
+  type WxLike,
+} from "../src/index.js";
 
 const ACCESS_TTL_SECONDS = 2;
 let server: ChildProcess;
@@ -73,20 +86,38 @@ after(() => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** A transport that records every request, and can lose answers. */
+/**
+ * A transport that records every request and the answers the server gave,
+ * and can lose an answer or answer one request itself (as a gateway would).
+ */
 function recording(inner: Transport = fetchTransport()) {
   const sent: TransportRequest[] = [];
+  const answered: { req: TransportRequest; res: TransportResponse }[] = [];
   let loseNext: ((r: TransportRequest) => boolean) | null = null;
+  let fakeNext: { match: (r: TransportRequest) => boolean; res: TransportResponse } | null = null;
   const transport: Transport = async (req) => {
     sent.push(req);
+    if (fakeNext?.match(req)) {
+      const { res } = fakeNext;
+      fakeNext = null;
+      return res;
+    }
     const res = await inner(req);
+    answered.push({ req, res });
     if (loseNext?.(req)) {
       loseNext = null;
       throw new NetworkError("answer lost on the way back");
     }
     return res;
   };
-  return { transport, sent, loseAnswerOf: (f: (r: TransportRequest) => boolean) => (loseNext = f) };
+  return {
+    transport,
+    sent,
+    answered,
+    loseAnswerOf: (f: (r: TransportRequest) => boolean) => (loseNext = f),
+    /** The next request f matches is answered res without reaching the server. */
+    answerFirst: (f: (r: TransportRequest) => boolean, res: TransportResponse) => (fakeNext = { match: f, res }),
+  };
 }
 
 /** A wx whose request goes through fetch, answering text or an ArrayBuffer as asked. */
@@ -113,7 +144,52 @@ function client(transport: Transport, onLoggedOut?: () => void) {
   return new JifenClient({ baseUrl, transport, retryDelayMs: 10, onLoggedOut });
 }
 
+/** A call's outcome in a failure message: the error, or the answer it got instead. */
+const shown = (v: unknown) => (v instanceof ApiError ? `${v.name} ${v.status} ${v.code}` : v instanceof Error ? `${v.name}: ${v.message}` : `the answer ${JSON.stringify(v)}`.slice(0, 200));
+
 const wxCode = (user: string) => `sim:${user}:${Date.now()}-${++nonce}`;
+
+/** The console's admin, to set up what a test needs. */
+async function asAdmin() {
+  const headers = { Authorization: `Bearer ${await consoleToken()}` };
+  const ops = client(fetchTransport());
+  return {
+    headers,
+    give: (memberId: number, delta: number) =>
+      ops.post("/api/v1/console/members/{id}/adjustments", { auth: false, headers, params: { id: String(memberId) }, body: { delta, reason: "client test" } }),
+    shareTask: async (target: number) =>
+      (
+        (await ops.post("/api/v1/console/tasks", {
+          auth: false,
+          headers,
+          body: { type: "share", title: `分享 ${target} 次 ${++nonce}`, period: "daily", target, reward_points: 5, status: "active" },
+        })) as { task: { id: number } }
+      ).task.id,
+    campaign: async (costPoints: number) =>
+      (
+        (await ops.post("/api/v1/console/lottery/campaigns", {
+          auth: false,
+          headers,
+          body: {
+            name: `client ${++nonce}`,
+            starts_at: new Date(Date.now() - 3_600_000).toISOString(),
+            ends_at: new Date(Date.now() + 86_400_000).toISOString(),
+            cost_points: costPoints,
+            prizes: [{ name: "谢谢参与", kind: "nothing", weight: 1 }],
+          },
+        })) as { campaign: { id: number } }
+      ).campaign.id,
+    ops,
+  };
+}
+
+// The spec gives an Idempotency-Key to every write of REPLAYED_WRITES (tsc
+// checks it in src/client.ts) and to no other write but the signed hooks, the
+// order system's server-to-server calls: a write keyed in the spec and not
+// listed fails to compile here, naming it.
+type UnlistedKeyedWrites = Exclude<KeyedWrites, ReplayedWrite | `/api/v1/hooks/${string}`>;
+const everyKeyedWriteIsListed: [UnlistedKeyedWrites] extends [never] ? true : UnlistedKeyedWrites = true;
+void everyKeyedWriteIsListed;
 
 async function consoleToken(): Promise<string> {
   const c = client(fetchTransport());
@@ -307,6 +383,152 @@ describe("JifenClient on jifen serve", () => {
     } finally {
       globalThis.TextDecoder = saved;
     }
+  });
+
+  test("every write the client resends after a lost answer is one the server replays by its Idempotency-Key", async () => {
+    const admin = await asAdmin();
+    const rec = recording();
+    const shopper = client(rec.transport);
+    const { member } = await shopper.login({ code: wxCode("replays") });
+    await admin.give(member.id, 1_000);
+    const campaign = await admin.campaign(10);
+    const item = (
+      (await admin.ops.post("/api/v1/console/mall/items", {
+        auth: false,
+        headers: admin.headers,
+        body: { kind: "virtual", name: `会员日礼 ${++nonce}`, category: "gift", points: 10, stock: 5, enabled: true },
+      })) as { item: { id: number } }
+    ).item.id;
+    const task = await admin.shareTask(1);
+    await shopper.post("/api/v1/shopper/events/share", { body: {} });
+    // A guide of a store, and a shopper who joined through the guide's code.
+    const store = (
+      (await admin.ops.post("/api/v1/console/stores", { auth: false, headers: admin.headers, body: { name: `静安店 ${++nonce}`, robot_key: `robot-${nonce}` } })) as {
+        store: { id: number };
+      }
+    ).store.id;
+    const guideUser = `guide${Date.now()}${++nonce}`;
+    const guide = (
+      (await admin.ops.post("/api/v1/console/guides", {
+        auth: false,
+        headers: admin.headers,
+        body: { userid: guideUser, name: "导购", store_id: store, monthly_budget: 1_000 },
+      })) as { guide: { scene: string } }
+    ).guide;
+    const guideLogin = (await admin.ops.post("/api/v1/guide/login", { auth: false, body: { code: `sim-wecom:${guideUser}:${Date.now()}-${++nonce}` } })) as {
+      access_token: string;
+    };
+    const customer = await client(fetchTransport()).login({ code: wxCode("guided"), scene: guide.scene });
+    const guideHeaders = { Authorization: `Bearer ${guideLogin.access_token}` };
+    const other = client(rec.transport);
+
+    // How each listed write is made; a route listed without one fails to
+    // compile here.
+    const sendOnce: { [R in ReplayedWrite]: (key: string) => Promise<unknown> } = {
+      "/api/v1/shopper/lottery/campaigns/{id}/draws": (key) =>
+        shopper.post("/api/v1/shopper/lottery/campaigns/{id}/draws", { params: { id: String(campaign) }, idempotencyKey: key }),
+      "/api/v1/shopper/mall/items/{id}/redemptions": (key) =>
+        shopper.post("/api/v1/shopper/mall/items/{id}/redemptions", { params: { id: String(item) }, idempotencyKey: key }),
+      "/api/v1/shopper/tier/upgrade": (key) => shopper.post("/api/v1/shopper/tier/upgrade", { idempotencyKey: key }),
+      "/api/v1/shopper/tasks/{id}/claim": (key) => shopper.post("/api/v1/shopper/tasks/{id}/claim", { params: { id: String(task) }, idempotencyKey: key }),
+      "/api/v1/console/members/{id}/adjustments": (key) =>
+        other.post("/api/v1/console/members/{id}/adjustments", {
+          auth: false,
+          headers: admin.headers,
+          params: { id: String(member.id) },
+          body: { delta: 5, reason: "replay" },
+          idempotencyKey: key,
+        }),
+      "/api/v1/guide/grants": (key) =>
+        other.post("/api/v1/guide/grants", { auth: false, headers: guideHeaders, body: { member_id: customer.member.id, points: 5, reason: "到店体验" }, idempotencyKey: key }),
+    };
+    assert.deepEqual(Object.keys(sendOnce).sort(), [...REPLAYED_WRITES].sort(), "one way to send each listed write, and no other");
+
+    for (const route of REPLAYED_WRITES) {
+      const key = `replay-${++nonce}`;
+      rec.answered.length = 0;
+      await sendOnce[route](key).catch((e: unknown) => assert.fail(`${route}: the first write failed: ${shown(e)}`));
+      await sendOnce[route](key).catch((e: unknown) => assert.fail(`${route}: the same Idempotency-Key again was refused, not replayed: ${shown(e)}`));
+      assert.equal(rec.answered.length, 2, `${route}: two answers`);
+      const [first, again] = rec.answered;
+      assert.equal(again.req.headers["Idempotency-Key"], key);
+      assert.equal(first.res.headers["idempotent-replayed"], undefined, `${route}: the first is worked`);
+      assert.equal(again.res.headers["idempotent-replayed"], "true", `${route}: the same key again is answered as a replay (status ${again.res.status})`);
+    }
+  });
+
+  test("a write the server does not replay by key is not sent again after a lost answer", async () => {
+    const admin = await asAdmin();
+    const task = await admin.shareTask(2);
+    const rec = recording();
+    const c = client(rec.transport);
+    await c.login({ code: wxCode("notreplayed") });
+    const phone = `139${String(Date.now()).slice(-8)}`;
+    const writes: [string, () => Promise<unknown>][] = [
+      ["/api/v1/shopper/events/share", () => c.post("/api/v1/shopper/events/share", { body: {} })],
+      ["/api/v1/shopper/signin", () => c.post("/api/v1/shopper/signin")],
+      ["/api/v1/shopper/phone", () => c.post("/api/v1/shopper/phone", { body: { code: `sim-phone:${phone}` } })],
+    ];
+    for (const [path, send] of writes) {
+      rec.loseAnswerOf((r) => r.url.endsWith(path));
+      const before = rec.sent.length;
+      const err = await send().catch((e: unknown) => e);
+      assert.ok(err instanceof NetworkError, `${path}: the caller hears the answer was lost, not ${shown(err)}`);
+      assert.equal(rec.sent.length - before, 1, `${path} was sent once`);
+    }
+    // Each landed once: the share counted one step of two (sent twice it
+    // made the task claimable), the day is signed, the phone bound.
+    const { tasks } = await c.get("/api/v1/shopper/tasks");
+    const share = tasks.find((t) => t.id === task);
+    assert.equal(share?.progress, 1, "the share was counted once");
+    assert.equal(share?.state, "in_progress");
+    await assert.rejects(c.post("/api/v1/shopper/signin"), (e: unknown) => e instanceof ApiError && e.code === "ALREADY_SIGNED_IN");
+    assert.equal((await c.get("/api/v1/shopper/me")).member.phone_masked, `${phone.slice(0, 3)}****${phone.slice(-4)}`);
+  });
+
+  test("after 502, 503 or 504 only reads and replayed writes are retried; after 429 (refused before any work) every call is", async () => {
+    const admin = await asAdmin();
+    const rec = recording();
+    const slept: number[] = [];
+    const c = new JifenClient({ baseUrl, transport: rec.transport, retryDelayMs: 10, sleep: async (ms) => void slept.push(ms) });
+    const { member } = await c.login({ code: wxCode("statuses") });
+    const share = (r: TransportRequest) => r.url.endsWith("/api/v1/shopper/events/share");
+    const gateway = (status: number): TransportResponse => ({ status, headers: { "content-type": "text/html" }, body: `<html>${status}</html>` });
+    const unavailable: TransportResponse = {
+      status: 503,
+      headers: { "retry-after": "2", "content-type": "application/json" },
+      body: JSON.stringify({ error: { code: "UNAVAILABLE", message: "the database is unavailable; retry shortly" }, request_id: "fake" }),
+    };
+    for (const res of [gateway(502), unavailable, gateway(504)]) {
+      rec.answerFirst(share, res);
+      const before = rec.sent.length;
+      const err = await c.post("/api/v1/shopper/events/share", { body: {} }).catch((e: unknown) => e);
+      assert.ok(err instanceof ApiError && err.status === res.status, `a share answered ${res.status} reaches the caller, not ${shown(err)}`);
+      assert.equal(rec.sent.length - before, 1, `a share answered ${res.status} is not sent again`);
+    }
+
+    rec.answerFirst(share, { status: 429, headers: { "retry-after": "1" }, body: JSON.stringify({ error: { code: "RATE_LIMITED", message: "too many requests" }, request_id: "fake" }) });
+    let before = rec.sent.length;
+    slept.length = 0;
+    await c.post("/api/v1/shopper/events/share", { body: {} });
+    assert.equal(rec.sent.length - before, 2, "a share refused with 429 is sent again");
+    assert.ok(slept[0] >= 1000, `after Retry-After: ${slept}`);
+
+    // A replayed write (the console's adjustment) and a read are retried, the write with its key.
+    const ops = new JifenClient({ baseUrl, transport: rec.transport, retryDelayMs: 10, sleep: async () => {} });
+    const balance = async () => (await c.get("/api/v1/shopper/me")).points.available;
+    const was = await balance();
+    rec.answerFirst((r) => r.url.endsWith("/adjustments"), unavailable);
+    before = rec.sent.length;
+    await ops.post("/api/v1/console/members/{id}/adjustments", { auth: false, headers: admin.headers, params: { id: String(member.id) }, body: { delta: 7, reason: "retry" } });
+    const adjustments = rec.sent.slice(before);
+    assert.equal(adjustments.length, 2, "an adjustment answered 503 is sent again");
+    assert.equal(adjustments[1].headers["Idempotency-Key"], adjustments[0].headers["Idempotency-Key"]);
+    assert.equal(await balance(), was + 7);
+    rec.answerFirst((r) => r.url.endsWith("/api/v1/shopper/me"), gateway(502));
+    before = rec.sent.length;
+    await c.get("/api/v1/shopper/me");
+    assert.equal(rec.sent.length - before, 2, "a read answered 502 is sent again");
   });
 
   test("wxTransport drives wx.request (as in the mini-program)", async () => {
