@@ -129,11 +129,43 @@ func TestRefundReversesTheRefundedShare(t *testing.T) {
 	if r := post(h, refund("r4", "O-R", h.Clock.Now())); r.Status != 422 {
 		t.Fatalf("refund of a fully refunded order: %d %s", r.Status, r.Body)
 	}
-	if r := post(h, refund("r5", "O-nope", h.Clock.Now())); r.Status != 404 {
+	if r := post(h, refund("r5", "O-nope", h.Clock.Now())); r.Status != 409 || r.ErrorCode() != "ORDER_NOT_PAID" {
 		t.Fatalf("refund of an unknown order: %d %s", r.Status, r.Body)
 	}
 	if n := count(t, h, "order_events"); n != 3 {
 		t.Fatalf("%d events stored, want 3 (refused ones leave nothing)", n)
+	}
+}
+
+// A refund that arrives before its order's paid event is refused with an
+// answer a retry policy retries (409 ORDER_NOT_PAID, Retry-After) and is
+// not stored, so the same event sent again after the paid event applies.
+func TestRefundBeforeItsPaidEventIsRefusedUntilThePaidEventArrives(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t, withSecret)
+	createRule(h, h.ConsoleLogin("marketer"), baseRule)
+	_, _, id := h.Login(apptest.UniqueUser("early-refund"))
+	now := h.Clock.Now()
+	early := refund("r-early", "O-E", now)
+	r := post(h, early)
+	if r.Status != 409 || r.ErrorCode() != "ORDER_NOT_PAID" {
+		t.Fatalf("refund before paid: %d %s; want 409 ORDER_NOT_PAID", r.Status, r.Body)
+	}
+	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 {
+		t.Fatalf("refund before paid: Retry-After %q, want seconds", r.Header.Get("Retry-After"))
+	}
+	if n := count(t, h, "order_events"); n != 0 {
+		t.Fatalf("%d events stored, want none", n)
+	}
+	if r := post(h, paid("p-early", "O-E", byID(id), now, 12000)); r.Status != 200 {
+		t.Fatalf("paid: %d %s", r.Status, r.Body)
+	}
+	r = post(h, early)
+	if r.Status != 200 || r.JSON()["points_reversed"].(float64) != 120 || r.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("the same refund after paid: %d %s", r.Status, r.Body)
+	}
+	if b := balance(h, id); b.Pending != 0 || b.Available != 0 {
+		t.Fatalf("after the refund %+v", b)
 	}
 }
 
