@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -61,6 +62,25 @@ serve on the embedded default; production mode (mysql.dsn) needs --staging.`,
 	cmd.Flags().Uint64Var(&o.Seed, "seed", 1, "random seed: the same seed on an empty database makes the same history")
 	cmd.Flags().BoolVar(&o.Staging, "staging", false, "allow production mode (mysql.dsn set): only ever on a staging database")
 	return cmd
+}
+
+// The streams of the seed's two random sources (PCG's second word): the
+// seeder's choices and the lottery's chances, each from --seed alone.
+const (
+	seedStream        = 0x6a6966656e2d7364 // "jifen-sd"
+	seedLotteryStream = 0x6a6966656e2d6c74 // "jifen-lt"
+)
+
+// lockedRandBelow is a lottery.Service.Rand drawing from r, which is not
+// safe for concurrent use on its own (draws are committed by a group's
+// goroutine).
+func lockedRandBelow(r *rand.Rand) func(n int64) int64 {
+	var mu sync.Mutex
+	return func(n int64) int64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return r.Int64N(n)
+	}
 }
 
 // The odds of a member's activity on one day of the history.
@@ -112,8 +132,12 @@ func seed(ctx context.Context, cfg *configs.Config, o seedOptions, stdout, stder
 	if err != nil {
 		return fail("%v", err)
 	}
-	s := &seeder{h: a.Handler, clock: clock, rnd: rand.New(rand.NewPCG(o.Seed, uint64(wall.UnixNano()))), run: strconv.FormatInt(wall.Unix(), 36),
+	// Every random choice — the seed's and the lottery's — comes from
+	// o.Seed alone, so the same seed on an empty database makes the same
+	// history (dated back from today).
+	s := &seeder{h: a.Handler, clock: clock, rnd: rand.New(rand.NewPCG(o.Seed, seedStream)), run: strconv.FormatInt(wall.Unix(), 36),
 		secret: []byte(cfg.Orders.WebhookSecret), tokens: a.Tokens}
+	a.Lottery.Rand = lockedRandBelow(rand.New(rand.NewPCG(o.Seed, seedLotteryStream)))
 	if a.Sim != nil {
 		s.phoneCode = func(phone string) string { return a.Sim.PhoneCode(phone, clock.Now()) }
 	}

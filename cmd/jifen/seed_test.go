@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"regexp"
 	"strconv"
@@ -81,4 +82,68 @@ func TestSeedRefusesProductionWithoutStaging(t *testing.T) {
 	if code, _, errOut := runCLI(t, "seed", "--members", "0"); code != 2 || !strings.Contains(errOut, "--members") {
 		t.Fatalf("seed --members 0: %d %q", code, errOut)
 	}
+}
+
+// TestSeedTheSameSeedMakesTheSameHistory: two empty databases seeded with
+// the same --seed hold the same history — the same orders, draws and
+// balances — whatever the run's own names.
+func TestSeedTheSameSeedMakesTheSameHistory(t *testing.T) {
+	var summaries [2]string
+	for i := range summaries {
+		dir := t.TempDir()
+		t.Setenv("JIFEN_DATA_DIR", dir)
+		code, out, errOut := runCLI(t, "seed", "--members", "12", "--days", "15", "--seed", "7")
+		if code != 0 {
+			t.Fatalf("seed %d: %d\n%s\n%s", i+1, code, out, errOut)
+		}
+		summaries[i] = regexp.MustCompile(` \(run [^)]*\)`).ReplaceAllString(strings.SplitN(out, "\n", 2)[0], "") + "\n" + seedSummary(t)
+	}
+	if summaries[0] != summaries[1] {
+		t.Fatalf("the same seed made two histories:\n%s\n---\n%s", summaries[0], summaries[1])
+	}
+}
+
+// seedSummary is what the seeded database (JIFEN_DATA_DIR) holds, one line
+// per order, draw and account, without the run's names or the instants.
+func seedSummary(t *testing.T) string {
+	t.Helper()
+	cfg, err := configs.Load("", os.Environ())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := app.OpenStores(context.Background(), cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	db := st.DB.Conn(context.Background())
+	var b strings.Builder
+	for _, q := range []string{
+		"SELECT member_id, total_fen, points, reversed, status FROM orders ORDER BY occurred_at, member_id",
+		"SELECT member_id, prize_kind, prize_name, points, cost_points, free, pity FROM lottery_draws ORDER BY id",
+		"SELECT member_id, available, pending, held, debt, lifetime_earned FROM ledger_accounts ORDER BY member_id",
+		"SELECT member_id, kind, delta, balance_after, ref_type, title FROM ledger_entries ORDER BY id",
+	} {
+		rows, err := db.Raw(q).Rows()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		n := 0
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintln(&b, vals...)
+			n++
+		}
+		rows.Close()
+		fmt.Fprintf(&b, "%d rows: %s\n", n, q)
+	}
+	return b.String()
 }
