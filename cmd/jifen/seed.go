@@ -124,7 +124,9 @@ func seed(ctx context.Context, cfg *configs.Config, o seedOptions, stdout, stder
 		return fail("%v", err)
 	}
 	defer st.Close()
-	wall := time.Now()
+	// The history ends now on the service's clock (clock.offset), the day
+	// serve will see.
+	wall := domain.NewOffsetClock(domain.SystemClock{}, cfg.Clock.Offset).Now()
 	// The opening balances are migrated 355 days ago, so those of them that
 	// expire after 12 months (the default policies) run out in 10 days.
 	clock := domain.NewFakeClock(wall.Add(-355 * 24 * time.Hour))
@@ -141,7 +143,7 @@ func seed(ctx context.Context, cfg *configs.Config, o seedOptions, stdout, stder
 	if a.Sim != nil {
 		s.phoneCode = func(phone string) string { return a.Sim.PhoneCode(phone, clock.Now()) }
 	}
-	if err := s.setup(o.Members, wall.Add(time.Duration(o.Days)*-24*time.Hour)); err != nil {
+	if err := s.setup(o.Members, wall.Add(time.Duration(o.Days)*-24*time.Hour), wall); err != nil {
 		return fail("%v", err)
 	}
 	bar := newProgress(stderr, "seed: day", o.Days)
@@ -242,9 +244,10 @@ func (s *seeder) consoleLogin() error {
 	return err
 }
 
-// setup makes the stores, guides, an earning rule, the lottery and the
-// members with their opening balances, at the clock's (past) time.
-func (s *seeder) setup(members int, historyStarts time.Time) error {
+// setup makes the stores, guides, an earning rule, the lottery (open from
+// before historyStarts until after now) and the members with their opening
+// balances, at the clock's (past) time.
+func (s *seeder) setup(members int, historyStarts, now time.Time) error {
 	if err := s.consoleLogin(); err != nil {
 		return fmt.Errorf("console token: %w", err)
 	}
@@ -283,7 +286,7 @@ func (s *seeder) setup(members int, historyStarts time.Time) error {
 		} `json:"campaign"`
 	}
 	if err := s.call("POST", "/api/v1/console/lottery/campaigns", s.admin, map[string]any{"name": "演示转盘 " + s.run,
-		"starts_at": historyStarts.Add(-24 * time.Hour).UTC().Format(time.RFC3339), "ends_at": time.Now().Add(60 * 24 * time.Hour).UTC().Format(time.RFC3339),
+		"starts_at": historyStarts.Add(-24 * time.Hour).UTC().Format(time.RFC3339), "ends_at": now.Add(60 * 24 * time.Hour).UTC().Format(time.RFC3339),
 		"cost_points": 20, "free_per_day": 1, "limit_daily": 3, "pity_after": 8,
 		"prizes": []map[string]any{
 			{"name": "50积分", "kind": "points", "points": 50, "weight": 15, "stock": 100000},

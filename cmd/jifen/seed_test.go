@@ -147,3 +147,31 @@ func seedSummary(t *testing.T) string {
 	}
 	return b.String()
 }
+
+// TestSeedDatesTheHistoryBackFromTheServicesClock: with clock.offset, the
+// history ends the day serve will see, not the wall clock's.
+func TestSeedDatesTheHistoryBackFromTheServicesClock(t *testing.T) {
+	t.Setenv("JIFEN_DATA_DIR", t.TempDir())
+	t.Setenv("JIFEN_CLOCK_OFFSET", "240h")
+	if code, out, errOut := runCLI(t, "seed", "--members", "12", "--days", "2", "--seed", "7"); code != 0 {
+		t.Fatalf("seed: %d\n%s\n%s", code, out, errOut)
+	}
+	cfg, err := configs.Load("", os.Environ())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := app.OpenStores(context.Background(), cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var last time.Time
+	if err := st.DB.Conn(context.Background()).Raw("SELECT created_at FROM ledger_entries ORDER BY created_at DESC LIMIT 1").Row().Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	// The history's last day is yesterday on the service's clock: ten days
+	// ahead of the wall clock, less one.
+	if want := time.Now().Add(8 * 24 * time.Hour); last.Before(want) {
+		t.Fatalf("the newest entry is of %s; want after %s (the history ends yesterday on the service's clock)", last, want)
+	}
+}
