@@ -154,7 +154,10 @@ func seed(ctx context.Context, cfg *configs.Config, o seedOptions, stdout, stder
 		// 09:00–19:00 Shanghai of that day: the shop hours.
 		day := domain.DayOf(wall.Add(time.Duration(d) * -24 * time.Hour))
 		clock.Set(time.Date(day.Year, day.Month, day.Day, 9, 0, 0, 0, domain.Shanghai))
-		if err := s.day(); err != nil {
+		// The guides' weekly grants fall every 7th day back from today,
+		// whatever the weekday: the same seed makes the same history
+		// whenever it runs.
+		if err := s.day(d%7 == 0); err != nil {
 			return fail("%s: %v", day, err)
 		}
 		bar.step(o.Days - d + 1)
@@ -368,8 +371,9 @@ func (s *seeder) login(m *seedMember, body map[string]string) error {
 }
 
 // day plays one day of the history: each member opens the mini-program
-// with some odds, then signs in, orders or draws; each guide grants once.
-func (s *seeder) day() error {
+// with some odds, then signs in, orders or draws; on a grants day each
+// guide grants once.
+func (s *seeder) day(grants bool) error {
 	if err := s.consoleLogin(); err != nil {
 		return err
 	}
@@ -403,6 +407,9 @@ func (s *seeder) day() error {
 			}
 		}
 	}
+	if !grants {
+		return nil
+	}
 	return s.grants()
 }
 
@@ -422,11 +429,8 @@ func (s *seeder) order(m *seedMember) error {
 		"X-Jifen-Timestamp", ts, "X-Jifen-Signature", hooks.Sign(s.secret, ts, body))
 }
 
-// grants: on Mondays each guide thanks one of the members bound to them.
+// grants: once a week each guide thanks one of the members bound to them.
 func (s *seeder) grants() error {
-	if s.clock.Now().In(domain.Shanghai).Weekday() != time.Monday {
-		return nil
-	}
 	for gi := range s.guides {
 		g := &s.guides[gi]
 		var bound []*seedMember

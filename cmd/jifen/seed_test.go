@@ -86,12 +86,14 @@ func TestSeedRefusesProductionWithoutStaging(t *testing.T) {
 
 // TestSeedTheSameSeedMakesTheSameHistory: two empty databases seeded with
 // the same --seed hold the same history — the same orders, draws and
-// balances — whatever the run's own names.
+// balances — whatever the run's own names, and whichever day of the week
+// it ends on (the second ends three days later: clock.offset).
 func TestSeedTheSameSeedMakesTheSameHistory(t *testing.T) {
 	var summaries [2]string
 	for i := range summaries {
 		dir := t.TempDir()
 		t.Setenv("JIFEN_DATA_DIR", dir)
+		t.Setenv("JIFEN_CLOCK_OFFSET", strconv.Itoa(72*i)+"h")
 		code, out, errOut := runCLI(t, "seed", "--members", "12", "--days", "15", "--seed", "7")
 		if code != 0 {
 			t.Fatalf("seed %d: %d\n%s\n%s", i+1, code, out, errOut)
