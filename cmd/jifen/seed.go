@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	cryptorand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -71,6 +73,17 @@ const (
 	seedLotteryStream = 0x6a6966656e2d6c74 // "jifen-lt"
 )
 
+// seedRunID names one run of seed in the names it gives (stores, guides,
+// members, orders): the second it started and 32 random bits, so runs on
+// one database never collide, even within a second. The bits come from
+// crypto/rand, not from --seed, which would give a second run with the
+// same seed the names of the first.
+func seedRunID(now time.Time) string {
+	var b [4]byte
+	_, _ = cryptorand.Read(b[:]) // never fails (crypto/rand.Read)
+	return strconv.FormatInt(now.Unix(), 36) + hex.EncodeToString(b[:])
+}
+
 // lockedRandBelow is a lottery.Service.Rand drawing from r, which is not
 // safe for concurrent use on its own (draws are committed by a group's
 // goroutine).
@@ -137,7 +150,7 @@ func seed(ctx context.Context, cfg *configs.Config, o seedOptions, stdout, stder
 	// Every random choice — the seed's and the lottery's — comes from
 	// o.Seed alone, so the same seed on an empty database makes the same
 	// history (dated back from today).
-	s := &seeder{h: a.Handler, clock: clock, rnd: rand.New(rand.NewPCG(o.Seed, seedStream)), run: strconv.FormatInt(wall.Unix(), 36),
+	s := &seeder{h: a.Handler, clock: clock, rnd: rand.New(rand.NewPCG(o.Seed, seedStream)), run: seedRunID(wall),
 		secret: []byte(cfg.Orders.WebhookSecret), tokens: a.Tokens}
 	a.Lottery.Rand = lockedRandBelow(rand.New(rand.NewPCG(o.Seed, seedLotteryStream)))
 	if a.Sim != nil {

@@ -177,3 +177,22 @@ func TestSeedDatesTheHistoryBackFromTheServicesClock(t *testing.T) {
 		t.Fatalf("the newest entry is of %s; want after %s (the history ends yesterday on the service's clock)", last, want)
 	}
 }
+
+// TestSeedRunsOnOneDatabaseNeverCollide: seed runs following each other
+// within a second on one database each make their own stores, guides and
+// members (a run id per run).
+func TestSeedRunsOnOneDatabaseNeverCollide(t *testing.T) {
+	t.Setenv("JIFEN_DATA_DIR", t.TempDir())
+	runs := map[string]bool{}
+	for i := 0; i < 6; i++ {
+		code, out, errOut := runCLI(t, "seed", "--members", "1", "--days", "1", "--seed", strconv.Itoa(i+1))
+		if code != 0 {
+			t.Fatalf("seed run %d: %d\n%s\n%s", i+1, code, out, errOut)
+		}
+		m := regexp.MustCompile(`\(run ([^)]+)\)`).FindStringSubmatch(out)
+		if m == nil || runs[m[1]] {
+			t.Fatalf("seed run %d: run id %q, after %v", i+1, m, runs)
+		}
+		runs[m[1]] = true
+	}
+}
