@@ -196,3 +196,18 @@ func TestSeedRunsOnOneDatabaseNeverCollide(t *testing.T) {
 		runs[m[1]] = true
 	}
 }
+
+// TestSeedTheSameSeedAgainOnOneDatabase: a run with the seed of an earlier
+// run on the database (the default is 1) draws the phones that run bound;
+// it binds others instead of failing, however many runs came before.
+func TestSeedTheSameSeedAgainOnOneDatabase(t *testing.T) {
+	t.Setenv("JIFEN_DATA_DIR", t.TempDir())
+	for i := 0; i < 7; i++ {
+		if code, out, errOut := runCLI(t, "seed", "--members", "1", "--days", "1"); code != 0 {
+			t.Fatalf("seed run %d: %d\n%s\n%s", i+1, code, out, errOut)
+		}
+	}
+	if code, out, errOut := runCLI(t, "reconcile"); code != 0 || !strings.Contains(out, "0 with drift") {
+		t.Fatalf("reconcile after seed: %d %s %s", code, out, errOut)
+	}
+}
