@@ -2,6 +2,7 @@ package hooks_test
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -134,6 +135,37 @@ func TestRefundReversesTheRefundedShare(t *testing.T) {
 	}
 	if n := count(t, h, "order_events"); n != 3 {
 		t.Fatalf("%d events stored, want 3 (refused ones leave nothing)", n)
+	}
+}
+
+// Any order id the webhook takes can be looked up: the mini-program
+// escapes it into the path (encodeURIComponent), "/" included, and gets
+// the order back under the id the order system sent.
+func TestOrderPointsOfOrderIDsWithReservedCharacters(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t, withSecret)
+	createRule(h, h.ConsoleLogin("marketer"), baseRule)
+	tok, _, id := h.Login(apptest.UniqueUser("order-ids"))
+	now := h.Clock.Now()
+	points := func(orderID, escaped string) {
+		t.Helper()
+		r := h.Do("GET", "/api/v1/shopper/orders/"+escaped+"/points", nil, apptest.Auth(tok)...)
+		if r.Status != 200 || r.JSON()["order_id"] != orderID || r.JSON()["points"].(float64) != 10 {
+			t.Errorf("order points of %q (/orders/%s/points): %d %s", orderID, escaped, r.Status, r.Body)
+		}
+	}
+	for i, orderID := range []string{"A/xyz", "B/", "/C", "D?x=1#y", "E%2F", "F 订单+1", "G+/h", "I;j=1", "..", "K/../L"} {
+		if r := post(h, paid(fmt.Sprintf("ev-ids-%d", i), orderID, byID(id), now, 1000)); r.Status != 200 {
+			t.Fatalf("paid %q: %d %s", orderID, r.Status, r.Body)
+		}
+		points(orderID, url.PathEscape(orderID))
+	}
+	// Escapes in lower case, as some clients write them.
+	points("F 订单+1", "F%20%e8%ae%a2%e5%8d%95+1")
+	points("A/xyz", "A%2fxyz")
+	// An id with a "/" sent unescaped is another path.
+	if r := h.Do("GET", "/api/v1/shopper/orders/A/xyz/points", nil, apptest.Auth(tok)...); r.Status != 404 || r.ErrorCode() != "NOT_FOUND" {
+		t.Errorf("/orders/A/xyz/points: %d %s", r.Status, r.Body)
 	}
 }
 

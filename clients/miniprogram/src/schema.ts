@@ -4978,6 +4978,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the order_id of the order events, any characters, percent-encoded (encodeURIComponent): an id with a "/" is sent as %2F, and a "/" left unescaped is another path (404) */
                 order_id: string;
             };
             cookie?: never;
@@ -5325,6 +5326,7 @@ export interface operations {
                     event_id: string;
                     /** @enum {string} */
                     type: "paid" | "refunded";
+                    /** @description the order system's id, any characters ("/" too: the shopper's GET /api/v1/shopper/orders/{order_id}/points takes it percent-encoded) */
                     order_id: string;
                     /** @description paid: one of member_id, openid, phone (refunds use the order's member) */
                     member?: {
