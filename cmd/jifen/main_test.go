@@ -49,7 +49,6 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
 	started := make(chan struct{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(started)
@@ -60,7 +59,7 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	var closed atomic.Bool
 	done := make(chan int)
 	go func() {
-		done <- serveHTTP(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), addr, h, 5*time.Second, func() { closed.Store(true) })
+		done <- serveHTTP(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), ln, h, 5*time.Second, func() { closed.Store(true) })
 	}()
 	var body string
 	reqDone := make(chan error)
