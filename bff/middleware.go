@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,6 +19,20 @@ import (
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain"
 )
+
+// pathParams unescapes the path parameters of the route matched on the
+// escaped path (NewRouter): %2F is a "/" inside its parameter, and a "+"
+// is a "+".
+func pathParams(c *gin.Context) {
+	for i, p := range c.Params {
+		if strings.IndexByte(p.Value, '%') < 0 {
+			continue
+		}
+		if v, err := url.PathUnescape(p.Value); err == nil {
+			c.Params[i].Value = v
+		}
+	}
+}
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 

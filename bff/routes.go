@@ -84,10 +84,18 @@ func NewRouter(d Deps) *gin.Engine {
 	// shape every answer has, not a redirect with an HTML body (gin's
 	// default); the console's bare /console is redirected below.
 	r.RedirectTrailingSlash = false
+	// Routes match the escaped path (url.URL.EscapedPath: as sent), and
+	// pathParams unescapes the parameters after: an order id with a "/"
+	// (the order system's to choose), escaped by the client as %2F, is one
+	// segment of /orders/{order_id}/points, not two. The routes' own
+	// segments are plain ASCII, the same escaped or not. (gin's own
+	// unescaping is a query's: it would read a "+" as a space.)
+	r.UseEscapedPath = true
+	r.UnescapePathValues = false
 	r.ContextWithFallback = true
 	m := newMetrics(d.Registry)
 
-	r.Use(requestID(), apiHeaders, recoverer(), accessLog(d.Logger), m.handler())
+	r.Use(pathParams, requestID(), apiHeaders, recoverer(), accessLog(d.Logger), m.handler())
 	r.NoRoute(func(c *gin.Context) { web.Fail(c, domain.Errorf(domain.NotFound, "no such route")) })
 	r.NoMethod(func(c *gin.Context) {
 		web.Fail(c, domain.Errorf(web.CodeMethodNotAllowed, "method not allowed on this route"))

@@ -213,3 +213,45 @@ func TestRiskDefaultsAreTheBuiltInPolicy(t *testing.T) {
 		t.Fatalf("configured policy\n%+v\nbuilt-in\n%+v", got, want)
 	}
 }
+
+// The reminder jobs' schedules and quiet hours are checked with the rest
+// of the configuration: a value serve cannot run is an invalid
+// configuration naming the key and what is wrong with the value, not a
+// failure to build the service.
+func TestReminderSchedulesAreCheckedWithTheConfiguration(t *testing.T) {
+	cases := []struct {
+		env, file string
+		want      string
+	}{
+		{"JIFEN_REMINDER_QUIET_HOURS=00:00-24:00", "", `reminder.quiet_hours: "24:00" is not a time of day (00:00 to 23:59; a window to midnight ends at 00:00)`},
+		{"JIFEN_REMINDER_QUIET_HOURS=21:60-09:00", "", `reminder.quiet_hours: "21:60" is not a time of day`},
+		{"JIFEN_REMINDER_QUIET_HOURS=21:00", "", `reminder.quiet_hours: must be "HH:MM-HH:MM", e.g. "21:00-09:00"`},
+		{"JIFEN_REMINDER_QUIET_HOURS=9-21", "", `reminder.quiet_hours: "9" is not HH:MM`},
+		{"JIFEN_REMINDER_QUIET_HOURS=09:00-09:00", "", `reminder.quiet_hours: covers the whole day`},
+		{"JIFEN_REMINDER_EXPIRY_CRON=0 0 31 2 *", "", `reminder.expiry_cron: never fires`},
+		{"JIFEN_REMINDER_RELEASE_CRON=61 * * * *", "", `reminder.release_cron: not a cron expression`},
+		{"JIFEN_REMINDER_AUTO_CRON=0 10 30 2 *", "", `reminder.auto_cron: never fires`},
+		{"JIFEN_REMINDER_FOLLOWERS_SYNC_CRON=daily", "", `reminder.followers_sync_cron: not a cron expression`},
+		{"", "reminder:\n  throttle_per_minute: {sms: 10}\n", `reminder.throttle_per_minute.sms: unknown channel "sms"`},
+	}
+	for _, tc := range cases {
+		var env []string
+		if tc.env != "" {
+			env = []string{tc.env}
+		}
+		path := ""
+		if tc.file != "" {
+			path = filepath.Join(t.TempDir(), "c.yaml")
+			os.WriteFile(path, []byte(tc.file), 0o600)
+		}
+		_, err := Load(path, env)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "map[") {
+			t.Errorf("%s%s: got %v, want an error saying %q", tc.env, tc.file, err, tc.want)
+		}
+	}
+	for _, ok := range []string{"21:00-09:00", "00:00-23:59", "08:30-12:00", ""} {
+		if _, err := Load("", []string{"JIFEN_REMINDER_QUIET_HOURS=" + ok}); err != nil {
+			t.Errorf("quiet hours %q: %v", ok, err)
+		}
+	}
+}

@@ -46,11 +46,21 @@ type ReminderTemplate struct {
 }
 
 func (r *Reminder) validate(bad func(key, why string)) {
-	if r.ExpiryCron == "" {
-		bad("reminder.expiry_cron", "required")
+	// What serve parses to run the jobs is checked here, so that a value
+	// it cannot run is refused with the rest of the configuration.
+	for _, c := range []struct{ key, expr string }{{"reminder.expiry_cron", r.ExpiryCron}, {"reminder.release_cron", r.ReleaseCron},
+		{"reminder.auto_cron", r.AutoCron}, {"reminder.followers_sync_cron", r.FollowersSyncCron}} {
+		if strings.TrimSpace(c.expr) == "" {
+			bad(c.key, "required")
+			continue
+		}
+		field(bad, second(reminder.ParseCron(c.key, c.expr)))
 	}
-	if r.ReleaseCron == "" {
-		bad("reminder.release_cron", "required")
+	field(bad, second(reminder.ParseQuietHours("reminder.quiet_hours", r.QuietHours)))
+	for ch := range r.ThrottlePerMinute {
+		if _, err := reminder.ParseChannel(ch); err != nil {
+			bad("reminder.throttle_per_minute."+ch, err.Error())
+		}
 	}
 	if r.ExpiryRangeSize <= 0 {
 		bad("reminder.expiry_range_size", "must be positive")
@@ -60,9 +70,6 @@ func (r *Reminder) validate(bad func(key, why string)) {
 	}
 	if r.Lease < 10*time.Second {
 		bad("reminder.lease", "must be at least 10s")
-	}
-	if r.FollowersSyncCron == "" {
-		bad("reminder.followers_sync_cron", "required")
 	}
 	if r.DispatchEvery <= 0 {
 		bad("reminder.dispatch_every", "must be positive")

@@ -25,6 +25,7 @@ const (
 	Conflict            Code = "CONFLICT"             // 409
 	IdempotencyConflict Code = "IDEMPOTENCY_CONFLICT" // 409: same key, different request
 	AlreadySignedIn     Code = "ALREADY_SIGNED_IN"    // 409
+	OrderNotPaid        Code = "ORDER_NOT_PAID"       // 409: a refund of an order whose paid event has not arrived; send it again after the paid event
 	PointsInsufficient  Code = "POINTS_INSUFFICIENT"  // 422
 	RuleViolation       Code = "RULE_VIOLATION"       // 422: allowed input, refused by a business rule
 	RateLimited         Code = "RATE_LIMITED"         // 429

@@ -2,6 +2,7 @@ package hooks_test
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -129,11 +130,74 @@ func TestRefundReversesTheRefundedShare(t *testing.T) {
 	if r := post(h, refund("r4", "O-R", h.Clock.Now())); r.Status != 422 {
 		t.Fatalf("refund of a fully refunded order: %d %s", r.Status, r.Body)
 	}
-	if r := post(h, refund("r5", "O-nope", h.Clock.Now())); r.Status != 404 {
+	if r := post(h, refund("r5", "O-nope", h.Clock.Now())); r.Status != 409 || r.ErrorCode() != "ORDER_NOT_PAID" {
 		t.Fatalf("refund of an unknown order: %d %s", r.Status, r.Body)
 	}
 	if n := count(t, h, "order_events"); n != 3 {
 		t.Fatalf("%d events stored, want 3 (refused ones leave nothing)", n)
+	}
+}
+
+// Any order id the webhook takes can be looked up: the mini-program
+// escapes it into the path (encodeURIComponent), "/" included, and gets
+// the order back under the id the order system sent.
+func TestOrderPointsOfOrderIDsWithReservedCharacters(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t, withSecret)
+	createRule(h, h.ConsoleLogin("marketer"), baseRule)
+	tok, _, id := h.Login(apptest.UniqueUser("order-ids"))
+	now := h.Clock.Now()
+	points := func(orderID, escaped string) {
+		t.Helper()
+		r := h.Do("GET", "/api/v1/shopper/orders/"+escaped+"/points", nil, apptest.Auth(tok)...)
+		if r.Status != 200 || r.JSON()["order_id"] != orderID || r.JSON()["points"].(float64) != 10 {
+			t.Errorf("order points of %q (/orders/%s/points): %d %s", orderID, escaped, r.Status, r.Body)
+		}
+	}
+	for i, orderID := range []string{"A/xyz", "B/", "/C", "D?x=1#y", "E%2F", "F 订单+1", "G+/h", "I;j=1", "..", "K/../L"} {
+		if r := post(h, paid(fmt.Sprintf("ev-ids-%d", i), orderID, byID(id), now, 1000)); r.Status != 200 {
+			t.Fatalf("paid %q: %d %s", orderID, r.Status, r.Body)
+		}
+		points(orderID, url.PathEscape(orderID))
+	}
+	// Escapes in lower case, as some clients write them.
+	points("F 订单+1", "F%20%e8%ae%a2%e5%8d%95+1")
+	points("A/xyz", "A%2fxyz")
+	// An id with a "/" sent unescaped is another path.
+	if r := h.Do("GET", "/api/v1/shopper/orders/A/xyz/points", nil, apptest.Auth(tok)...); r.Status != 404 || r.ErrorCode() != "NOT_FOUND" {
+		t.Errorf("/orders/A/xyz/points: %d %s", r.Status, r.Body)
+	}
+}
+
+// A refund that arrives before its order's paid event is refused with an
+// answer a retry policy retries (409 ORDER_NOT_PAID, Retry-After) and is
+// not stored, so the same event sent again after the paid event applies.
+func TestRefundBeforeItsPaidEventIsRefusedUntilThePaidEventArrives(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t, withSecret)
+	createRule(h, h.ConsoleLogin("marketer"), baseRule)
+	_, _, id := h.Login(apptest.UniqueUser("early-refund"))
+	now := h.Clock.Now()
+	early := refund("r-early", "O-E", now)
+	r := post(h, early)
+	if r.Status != 409 || r.ErrorCode() != "ORDER_NOT_PAID" {
+		t.Fatalf("refund before paid: %d %s; want 409 ORDER_NOT_PAID", r.Status, r.Body)
+	}
+	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 {
+		t.Fatalf("refund before paid: Retry-After %q, want seconds", r.Header.Get("Retry-After"))
+	}
+	if n := count(t, h, "order_events"); n != 0 {
+		t.Fatalf("%d events stored, want none", n)
+	}
+	if r := post(h, paid("p-early", "O-E", byID(id), now, 12000)); r.Status != 200 {
+		t.Fatalf("paid: %d %s", r.Status, r.Body)
+	}
+	r = post(h, early)
+	if r.Status != 200 || r.JSON()["points_reversed"].(float64) != 120 || r.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("the same refund after paid: %d %s", r.Status, r.Body)
+	}
+	if b := balance(h, id); b.Pending != 0 || b.Available != 0 {
+		t.Fatalf("after the refund %+v", b)
 	}
 }
 

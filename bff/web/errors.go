@@ -24,6 +24,7 @@ var statusOf = map[domain.Code]int{
 	domain.Conflict:            http.StatusConflict,
 	domain.IdempotencyConflict: http.StatusConflict,
 	domain.AlreadySignedIn:     http.StatusConflict,
+	domain.OrderNotPaid:        http.StatusConflict,
 	domain.PointsInsufficient:  http.StatusUnprocessableEntity,
 	domain.RuleViolation:       http.StatusUnprocessableEntity,
 	domain.RateLimited:         http.StatusTooManyRequests,
@@ -37,6 +38,11 @@ var statusOf = map[domain.Code]int{
 // long enough for a restarted database or Redis, or an open circuit, to
 // come back.
 const UnavailableRetryAfter = "2"
+
+// OrderNotPaidRetryAfter is the Retry-After (seconds) of a 409
+// ORDER_NOT_PAID: a refund that overtook its order's paid event, which the
+// order system is delivering (or retrying) too.
+const OrderNotPaidRetryAfter = "10"
 
 // Extra codes only HTTP produces.
 const (
@@ -67,6 +73,8 @@ func Fail(c *gin.Context, err error) {
 			c.Header("Retry-After", "1")
 		case d.Code == domain.Unavailable:
 			c.Header("Retry-After", UnavailableRetryAfter)
+		case d.Code == domain.OrderNotPaid:
+			c.Header("Retry-After", OrderNotPaidRetryAfter)
 		}
 	}
 	abort(c, status, d)

@@ -40,6 +40,7 @@ func TestFail(t *testing.T) {
 		{"too large", domain.Errorf(web.CodeTooLarge, "big"), 413, web.CodeTooLarge, false, ""},
 		{"bug", fmt.Errorf("nil map"), 500, domain.Internal, false, "level=ERROR"},
 		{"invalid", domain.FieldError("delta", "out of range"), 400, domain.Invalid, false, ""},
+		{"refund before paid", domain.Errorf(domain.OrderNotPaid, "send it again"), 409, domain.OrderNotPaid, true, ""},
 	}
 	for _, tc := range cases {
 		logs.Reset()

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -290,5 +292,42 @@ func TestReadingCommandsRefuseAMissingEmbeddedDatabase(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run([]string{"reconcile"}, &out, &errb); code != 0 {
 		t.Fatalf("reconcile after migrate: %d %q %q", code, out.String(), errb.String())
+	}
+}
+
+// A port serve cannot have stops it at once, before the banner and the
+// jobs: its one error line names the key and the address, and nothing ran
+// against the stores it closed.
+func TestServeOnATakenPortStopsNamingItFirst(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	taken := held.Addr().String()
+	for _, c := range []struct{ key, env string }{
+		{"server.metrics_addr", "JIFEN_SERVER_ADDR=" + freeAddr(t) + "\x00JIFEN_SERVER_METRICS_ADDR=" + taken},
+		{"server.addr", "JIFEN_SERVER_ADDR=" + taken + "\x00JIFEN_SERVER_METRICS_ADDR=" + freeAddr(t)},
+	} {
+		cmd := exec.Command(os.Args[0], "serve")
+		cmd.Env = jifenEnv(append([]string{"JIFEN_DATA_DIR=" + t.TempDir()}, strings.Split(c.env, "\x00")...)...)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+			t.Errorf("serve with %s taken: %v, want exit status 1\n%s", c.key, err, out)
+			continue
+		}
+		var errorLines []string
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			if strings.Contains(l, "listening") {
+				t.Errorf("serve with %s taken printed %q", c.key, l)
+			}
+			if strings.Contains(l, `"level":"ERROR"`) {
+				errorLines = append(errorLines, l)
+			}
+		}
+		if len(errorLines) != 1 || !strings.Contains(errorLines[0], c.key) || !strings.Contains(errorLines[0], taken) || !strings.Contains(errorLines[0], "address already in use") {
+			t.Errorf("serve with %s taken: error lines %q; want one, naming %s and %s\n%s", c.key, errorLines, c.key, taken, out)
+		}
 	}
 }

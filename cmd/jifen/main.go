@@ -251,7 +251,12 @@ func (c *cli) wechatSimCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewJSONHandler(c.stderr, nil))
-			return status(serveHTTP(cmd.Context(), log, addr, sim.New(time.Now), 5*time.Second, nil))
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				log.Error("listen (--addr)", "addr", addr, "err", err.Error())
+				return exitCode(1)
+			}
+			return status(serveHTTP(cmd.Context(), log, ln, sim.New(time.Now), 5*time.Second, nil))
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:9090", "listen `host:port`")
@@ -347,6 +352,24 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) int {
 	if !cfg.Production() {
 		mode = "EMBEDDED MODE: for trying Jifen and for tests, NOT for production"
 	}
+	// Both ports before the banner and the jobs: a port serve cannot have
+	// stops it at once, with that cause alone (not after the banner, with
+	// the jobs failing against the stores it closed).
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		st.Close()
+		log.Error("listen (server.addr)", "addr", cfg.Server.Addr, "err", err.Error())
+		return 1
+	}
+	var adminLn net.Listener
+	if cfg.Server.MetricsAddr != configs.MetricsOff {
+		if adminLn, err = net.Listen("tcp", cfg.Server.MetricsAddr); err != nil {
+			ln.Close()
+			st.Close()
+			log.Error("listen for metrics (server.metrics_addr)", "addr", cfg.Server.MetricsAddr, "err", err.Error())
+			return 1
+		}
+	}
 	if cfg.Reminder.Jobs {
 		go a.Reminder.Scheduler.Loop(ctx, cfg.Reminder.DispatchEvery)
 	}
@@ -362,16 +385,10 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) int {
 			stop()
 		}
 	}
-	if cfg.Server.MetricsAddr != configs.MetricsOff {
-		stopAdmin, err := serveAdmin(log, cfg.Server.MetricsAddr, a.Admin)
-		if err != nil {
-			st.Close()
-			log.Error("listen for metrics (server.metrics_addr)", "addr", cfg.Server.MetricsAddr, "err", err.Error())
-			return 1
-		}
-		defer stopAdmin()
+	if adminLn != nil {
+		defer serveAdmin(log, adminLn, a.Admin)()
 	}
-	code := serveHTTP(ctx, log, cfg.Server.Addr, a.Handler, cfg.Server.ShutdownTimeout, st.Close, check)
+	code := serveHTTP(ctx, log, ln, a.Handler, cfg.Server.ShutdownTimeout, st.Close, check)
 	select {
 	case <-failed:
 		return 1
@@ -414,31 +431,20 @@ func newHTTPServer(h http.Handler, readTimeout time.Duration) *http.Server {
 }
 
 // serveAdmin serves /metrics and /debug/pprof/ on their own listener until
-// the returned stop is called. A port that cannot be had is an error: an
-// operator who configured metrics expects them.
-func serveAdmin(log *slog.Logger, addr string, h http.Handler) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
+// the returned stop is called. (serve listens on it first: a port that
+// cannot be had is an error, since an operator who configured metrics
+// expects them.)
+func serveAdmin(log *slog.Logger, ln net.Listener, h http.Handler) (stop func()) {
 	// No write timeout: a CPU profile streams for its ?seconds=.
 	srv := newHTTPServer(h, requestReadTimeout)
 	go func() { _ = srv.Serve(ln) }()
 	log.Info("metrics and profiles", "addr", "http://"+ln.Addr().String()+"/metrics")
-	return func() { _ = srv.Close() }, nil
+	return func() { _ = srv.Close() }
 }
 
-// serveHTTP serves h until ctx ends, lets in-flight requests finish, then
-// runs closeStores. Each of started runs once the port listens.
-func serveHTTP(ctx context.Context, log *slog.Logger, addr string, h http.Handler, grace time.Duration, closeStores func(), started ...func()) int {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		log.Error("listen", "addr", addr, "err", err.Error())
-		if closeStores != nil {
-			closeStores()
-		}
-		return 1
-	}
+// serveHTTP serves h on ln until ctx ends, lets in-flight requests finish,
+// then runs closeStores. Each of started runs once the port listens.
+func serveHTTP(ctx context.Context, log *slog.Logger, ln net.Listener, h http.Handler, grace time.Duration, closeStores func(), started ...func()) int {
 	srv := newHTTPServer(h, requestReadTimeout)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()

@@ -33,6 +33,24 @@ func TestInvalidConfigExitsNamingTheKey(t *testing.T) {
 	}
 }
 
+// The reminder jobs' schedules are configuration like any other key: serve
+// stops on the one invalid-configuration line, not on a failure to build.
+func TestInvalidReminderScheduleExitsNamingTheKey(t *testing.T) {
+	for _, tc := range []struct{ env, value, want string }{
+		{"JIFEN_REMINDER_QUIET_HOURS", "00:00-24:00", `jifen: invalid configuration: reminder.quiet_hours: "24:00" is not a time of day`},
+		{"JIFEN_REMINDER_EXPIRY_CRON", "0 0 31 2 *", "jifen: invalid configuration: reminder.expiry_cron: never fires"},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			t.Setenv("JIFEN_DATA_DIR", t.TempDir())
+			t.Setenv(tc.env, tc.value)
+			var out, errb bytes.Buffer
+			if code := run([]string{"serve"}, &out, &errb); code != 1 || !strings.HasPrefix(errb.String(), tc.want) || strings.Count(errb.String(), "\n") != 1 {
+				t.Fatalf("serve with %s=%q: %d %q; want 1 and the one line %q…", tc.env, tc.value, code, errb.String(), tc.want)
+			}
+		})
+	}
+}
+
 func TestMigrateEmbeddedIsIdempotent(t *testing.T) {
 	t.Setenv("JIFEN_DATA_DIR", t.TempDir())
 	for i := 0; i < 2; i++ {
@@ -49,7 +67,6 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
 	started := make(chan struct{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(started)
@@ -60,7 +77,7 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	var closed atomic.Bool
 	done := make(chan int)
 	go func() {
-		done <- serveHTTP(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), addr, h, 5*time.Second, func() { closed.Store(true) })
+		done <- serveHTTP(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), ln, h, 5*time.Second, func() { closed.Store(true) })
 	}()
 	var body string
 	reqDone := make(chan error)

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	cryptorand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -63,6 +66,36 @@ serve on the embedded default; production mode (mysql.dsn) needs --staging.`,
 	return cmd
 }
 
+// The streams of the seed's two random sources (PCG's second word): the
+// seeder's choices and the lottery's chances, each from --seed alone.
+const (
+	seedStream        = 0x6a6966656e2d7364 // "jifen-sd"
+	seedLotteryStream = 0x6a6966656e2d6c74 // "jifen-lt"
+)
+
+// seedRunID names one run of seed in the names it gives (stores, guides,
+// members, orders): the second it started and 32 random bits, so runs on
+// one database never collide, even within a second. The bits come from
+// crypto/rand, not from --seed, which would give a second run with the
+// same seed the names of the first.
+func seedRunID(now time.Time) string {
+	var b [4]byte
+	_, _ = cryptorand.Read(b[:]) // never fails (crypto/rand.Read)
+	return strconv.FormatInt(now.Unix(), 36) + hex.EncodeToString(b[:])
+}
+
+// lockedRandBelow is a lottery.Service.Rand drawing from r, which is not
+// safe for concurrent use on its own (draws are committed by a group's
+// goroutine).
+func lockedRandBelow(r *rand.Rand) func(n int64) int64 {
+	var mu sync.Mutex
+	return func(n int64) int64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return r.Int64N(n)
+	}
+}
+
 // The odds of a member's activity on one day of the history.
 const (
 	seedSigninOdds = 0.35
@@ -104,7 +137,9 @@ func seed(ctx context.Context, cfg *configs.Config, o seedOptions, stdout, stder
 		return fail("%v", err)
 	}
 	defer st.Close()
-	wall := time.Now()
+	// The history ends now on the service's clock (clock.offset), the day
+	// serve will see.
+	wall := domain.NewOffsetClock(domain.SystemClock{}, cfg.Clock.Offset).Now()
 	// The opening balances are migrated 355 days ago, so those of them that
 	// expire after 12 months (the default policies) run out in 10 days.
 	clock := domain.NewFakeClock(wall.Add(-355 * 24 * time.Hour))
@@ -112,12 +147,16 @@ func seed(ctx context.Context, cfg *configs.Config, o seedOptions, stdout, stder
 	if err != nil {
 		return fail("%v", err)
 	}
-	s := &seeder{h: a.Handler, clock: clock, rnd: rand.New(rand.NewPCG(o.Seed, uint64(wall.UnixNano()))), run: strconv.FormatInt(wall.Unix(), 36),
+	// Every random choice — the seed's and the lottery's — comes from
+	// o.Seed alone, so the same seed on an empty database makes the same
+	// history (dated back from today).
+	s := &seeder{h: a.Handler, clock: clock, rnd: rand.New(rand.NewPCG(o.Seed, seedStream)), run: seedRunID(wall),
 		secret: []byte(cfg.Orders.WebhookSecret), tokens: a.Tokens}
+	a.Lottery.Rand = lockedRandBelow(rand.New(rand.NewPCG(o.Seed, seedLotteryStream)))
 	if a.Sim != nil {
 		s.phoneCode = func(phone string) string { return a.Sim.PhoneCode(phone, clock.Now()) }
 	}
-	if err := s.setup(o.Members, wall.Add(time.Duration(o.Days)*-24*time.Hour)); err != nil {
+	if err := s.setup(o.Members, wall.Add(time.Duration(o.Days)*-24*time.Hour), wall); err != nil {
 		return fail("%v", err)
 	}
 	bar := newProgress(stderr, "seed: day", o.Days)
@@ -128,7 +167,10 @@ func seed(ctx context.Context, cfg *configs.Config, o seedOptions, stdout, stder
 		// 09:00–19:00 Shanghai of that day: the shop hours.
 		day := domain.DayOf(wall.Add(time.Duration(d) * -24 * time.Hour))
 		clock.Set(time.Date(day.Year, day.Month, day.Day, 9, 0, 0, 0, domain.Shanghai))
-		if err := s.day(); err != nil {
+		// The guides' weekly grants fall every 7th day back from today,
+		// whatever the weekday: the same seed makes the same history
+		// whenever it runs.
+		if err := s.day(d%7 == 0); err != nil {
 			return fail("%s: %v", day, err)
 		}
 		bar.step(o.Days - d + 1)
@@ -218,9 +260,10 @@ func (s *seeder) consoleLogin() error {
 	return err
 }
 
-// setup makes the stores, guides, an earning rule, the lottery and the
-// members with their opening balances, at the clock's (past) time.
-func (s *seeder) setup(members int, historyStarts time.Time) error {
+// setup makes the stores, guides, an earning rule, the lottery (open from
+// before historyStarts until after now) and the members with their opening
+// balances, at the clock's (past) time.
+func (s *seeder) setup(members int, historyStarts, now time.Time) error {
 	if err := s.consoleLogin(); err != nil {
 		return fmt.Errorf("console token: %w", err)
 	}
@@ -259,7 +302,7 @@ func (s *seeder) setup(members int, historyStarts time.Time) error {
 		} `json:"campaign"`
 	}
 	if err := s.call("POST", "/api/v1/console/lottery/campaigns", s.admin, map[string]any{"name": "演示转盘 " + s.run,
-		"starts_at": historyStarts.Add(-24 * time.Hour).UTC().Format(time.RFC3339), "ends_at": time.Now().Add(60 * 24 * time.Hour).UTC().Format(time.RFC3339),
+		"starts_at": historyStarts.Add(-24 * time.Hour).UTC().Format(time.RFC3339), "ends_at": now.Add(60 * 24 * time.Hour).UTC().Format(time.RFC3339),
 		"cost_points": 20, "free_per_day": 1, "limit_daily": 3, "pity_after": 8,
 		"prizes": []map[string]any{
 			{"name": "50积分", "kind": "points", "points": 50, "weight": 15, "stock": 100000},
@@ -308,11 +351,18 @@ func (s *seeder) setup(members int, historyStarts time.Time) error {
 }
 
 // bindPhone binds a random 139 number to m (getPhoneNumber); a number an
-// earlier run gave another member is refused (409), so it tries others.
+// earlier run gave another member is refused (409), so it tries others,
+// drawn from the process's random source: a run with the seed of an earlier
+// run on the database draws that run's numbers first, and retries from the
+// seed's source would walk into the numbers later runs took.
 func (s *seeder) bindPhone(m *seedMember) error {
 	var err error
 	for try := 0; try < 5; try++ {
-		phone := fmt.Sprintf("139%08d", s.rnd.IntN(1e8))
+		n := s.rnd.IntN(1e8)
+		if try > 0 {
+			n = rand.IntN(1e8) // the process's own source
+		}
+		phone := fmt.Sprintf("139%08d", n)
 		code := "sim-phone:" + phone
 		if s.phoneCode != nil {
 			code = s.phoneCode(phone)
@@ -341,8 +391,9 @@ func (s *seeder) login(m *seedMember, body map[string]string) error {
 }
 
 // day plays one day of the history: each member opens the mini-program
-// with some odds, then signs in, orders or draws; each guide grants once.
-func (s *seeder) day() error {
+// with some odds, then signs in, orders or draws; on a grants day each
+// guide grants once.
+func (s *seeder) day(grants bool) error {
 	if err := s.consoleLogin(); err != nil {
 		return err
 	}
@@ -376,6 +427,9 @@ func (s *seeder) day() error {
 			}
 		}
 	}
+	if !grants {
+		return nil
+	}
 	return s.grants()
 }
 
@@ -395,11 +449,8 @@ func (s *seeder) order(m *seedMember) error {
 		"X-Jifen-Timestamp", ts, "X-Jifen-Signature", hooks.Sign(s.secret, ts, body))
 }
 
-// grants: on Mondays each guide thanks one of the members bound to them.
+// grants: once a week each guide thanks one of the members bound to them.
 func (s *seeder) grants() error {
-	if s.clock.Now().In(domain.Shanghai).Weekday() != time.Monday {
-		return nil
-	}
 	for gi := range s.guides {
 		g := &s.guides[gi]
 		var bound []*seedMember

@@ -77,7 +77,7 @@ type drawing struct {
 	// claim asks for prize p for the member (claimPrize with the member's
 	// wins of p and the executor's way of taking a unit of stock).
 	claim func(p Prize) (claim, error)
-	// order is the pity rule's order of the candidates (pityOrder when nil).
+	// order is the pity rule's order of the candidates (Service.pityOrder).
 	order func([]Prize) []Prize
 }
 
@@ -103,11 +103,7 @@ func (w drawing) win(d *Draw) (took takeInfo, err error) {
 	if d.PrizeKind != KindNothing || w.c.PityAfter <= 0 || w.misses < w.c.PityAfter {
 		return took, nil
 	}
-	order := w.order
-	if order == nil {
-		order = pityOrder
-	}
-	for _, p := range order(w.prizes) {
+	for _, p := range w.order(w.prizes) {
 		r, err := w.claim(p)
 		if err != nil {
 			return took, err

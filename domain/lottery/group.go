@@ -316,7 +316,7 @@ func (s *Service) applyGroup(ctx context.Context, jobs []*drawJob, refused map[*
 		if !ok {
 			picked = j.picked
 		}
-		w := drawing{c: c, prizes: byCampaign[c.ID], picked: picked, gateOut: j.gateOut, misses: p.st.MissStreak, claim: claimLocked}
+		w := drawing{c: c, prizes: byCampaign[c.ID], picked: picked, gateOut: j.gateOut, misses: p.st.MissStreak, claim: claimLocked, order: s.pityOrder}
 		p.took, _ = w.win(&p.d)
 		p.st.count(p.d)
 		counters[mk] = p.st

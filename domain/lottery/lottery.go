@@ -16,7 +16,8 @@
 // what is left is harmless because SQL still refuses the extra unit. When
 // the transaction fails, the Gate's reservation is given back.
 //
-// Randomness comes from crypto/rand; Pick is the pure weighted choice.
+// Randomness comes from Service.Rand (crypto/rand unless set); Pick is the
+// pure weighted choice.
 package lottery
 
 import (

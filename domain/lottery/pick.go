@@ -7,7 +7,7 @@ import (
 
 // Pick returns the index of the prize chosen by weight, given r uniform in
 // [0, Σ weights). It is the whole of the lottery's randomness apart from
-// where r comes from (RandBelow, crypto/rand).
+// where r comes from (Service.Rand, by default RandBelow: crypto/rand).
 func Pick(prizes []Prize, r int64) int {
 	for i := range prizes {
 		if r < prizes[i].Weight {
@@ -43,9 +43,9 @@ func RandBelow(n int64) int64 {
 }
 
 // pityOrder returns the non-empty prizes in a random order drawn by weight
-// (each next one picked by weight among those left): the pity rule takes
-// the first that still has stock.
-func pityOrder(prizes []Prize) []Prize {
+// (each next one picked by weight among those left, below giving a uniform
+// integer in [0, n)): the pity rule takes the first that still has stock.
+func pityOrder(prizes []Prize, below func(n int64) int64) []Prize {
 	var left []Prize
 	for _, p := range prizes {
 		if !p.Empty() {
@@ -54,7 +54,7 @@ func pityOrder(prizes []Prize) []Prize {
 	}
 	out := make([]Prize, 0, len(left))
 	for len(left) > 0 {
-		i := Pick(left, RandBelow(TotalWeight(left)))
+		i := Pick(left, below(TotalWeight(left)))
 		out = append(out, left[i])
 		left = append(left[:i], left[i+1:]...)
 	}

@@ -47,6 +47,10 @@ type Service struct {
 	// Stock, won and per-member limits never come from the cache: they are
 	// read in the draw's transaction.
 	CampaignTTL time.Duration
+	// Rand gives the draws' chances: a uniform integer in [0, n), safe
+	// for concurrent use. Nil is RandBelow (crypto/rand); `jifen seed`
+	// sets a seeded one, so that a seed makes the same history again.
+	Rand func(n int64) int64
 
 	group     batch.Committer[*drawJob]
 	campMu    sync.Mutex
@@ -56,6 +60,16 @@ type Service struct {
 	// a time, so each finds the first's draw.
 	copies domain.KeyLocks
 }
+
+func (s *Service) randBelow(n int64) int64 {
+	if s.Rand != nil {
+		return s.Rand(n)
+	}
+	return RandBelow(n)
+}
+
+// pityOrder is the pity rule's order of prizes, drawn from s's chances.
+func (s *Service) pityOrder(prizes []Prize) []Prize { return pityOrder(prizes, s.randBelow) }
 
 type cachedCampaign struct {
 	c  *Campaign
@@ -281,7 +295,7 @@ func (s *Service) Draw(ctx context.Context, memberID, campaignID int64, key stri
 		return refuse(domain.Errorf(domain.RuleViolation, "campaign %d has no prizes to draw", c.ID))
 	}
 	day := domain.DayOf(now).Int()
-	picked := c.Prizes[Pick(c.Prizes, RandBelow(total))]
+	picked := c.Prizes[Pick(c.Prizes, s.randBelow(total))]
 	res := Reservation{CampaignID: c.ID, MemberID: memberID, Day: day, PrizeID: picked.ID, LimitTotal: c.LimitTotal, LimitDaily: c.LimitDaily}
 	out, rebuilt, err := s.reserve(ctx, c, res)
 	if err != nil {
@@ -441,7 +455,7 @@ func (s *Service) commit(ctx context.Context, campaignID, memberID int64, key st
 		}
 		return claimPrize(p, wins, func() (bool, error) { return s.Store.TakeStock(ctx, p.ID) })
 	}
-	w := drawing{c: c, prizes: c.Prizes, picked: picked, gateOut: gateOut, misses: st.MissStreak, claim: claimSQL}
+	w := drawing{c: c, prizes: c.Prizes, picked: picked, gateOut: gateOut, misses: st.MissStreak, claim: claimSQL, order: s.pityOrder}
 	if took, err = w.win(&d); err != nil {
 		return Draw{}, took, err
 	}

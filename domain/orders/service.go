@@ -492,7 +492,11 @@ func (s *Service) refunded(ctx context.Context, e Event, now time.Time) (Outcome
 		return Outcome{}, err
 	}
 	if !found {
-		return Outcome{}, domain.Errorf(domain.NotFound, "no paid order %q", e.OrderID)
+		// Order systems deliver events out of order (a paid event retried
+		// after its refund went through): the refund is refused, not
+		// stored, with an answer retry policies retry. An order that was
+		// never paid looks the same from here; its order system knows.
+		return Outcome{}, domain.Errorf(domain.OrderNotPaid, "no paid event for order %q yet: send its paid event, then this refund again", e.OrderID)
 	}
 	amount, err := o.refund(e)
 	if err != nil {

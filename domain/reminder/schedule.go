@@ -25,7 +25,7 @@ func ParseCron(field, expr string) (Cron, error) {
 		return Cron{}, domain.FieldError(field, "not a cron expression (minute hour day month weekday): "+err.Error())
 	}
 	if s.Next(time.Now()).IsZero() {
-		return Cron{}, domain.FieldError(field, "never fires")
+		return Cron{}, domain.FieldError(field, "never fires: no date matches it (such as 31 February)")
 	}
 	return Cron{Expr: expr, sched: s}, nil
 }

@@ -1039,7 +1039,10 @@ export interface paths {
          *     nothing; with a different body, 409. A member named by openid or phone who is not known yet is stored as
          *     unmatched (202) and applied when a member with that openid registers or binds that phone. A member_id
          *     names a member who must exist: an unknown one is 422 RULE_VIOLATION ("no member with id N") and nothing
-         *     is stored (no later member takes that id's order).
+         *     is stored (no later member takes that id's order). A refund of an order whose paid event has not been
+         *     received (events out of order) is 409 ORDER_NOT_PAID with Retry-After in seconds and is not stored: send
+         *     the paid event, then the same refund again; it applies then as if it had come second. An order that was
+         *     never paid answers the same, so stop retrying only once the order system knows it sent no paid event.
          */
         post: operations["orderHookCreateOrderEvent"];
         delete?: never;
@@ -2972,7 +2975,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description Error in the common shape (any 4xx/5xx, including 429 with Retry-After and 413 for bodies over the limit). 503 UNAVAILABLE, with Retry-After in seconds, means a store or upstream cannot be reached (the database, Redis for a lottery draw or the mall's stock, WeChat): nothing was changed unless the answer says so, and the same request (with its Idempotency-Key) may be retried after Retry-After. 503 MISCONFIGURED needs an operator; 500 INTERNAL is a bug. */
+        /** @description Error in the common shape (any 4xx/5xx, including 429 with Retry-After and 413 for bodies over the limit). 503 UNAVAILABLE, with Retry-After in seconds, means a store or upstream cannot be reached (the database, Redis for a lottery draw or the mall's stock, WeChat): nothing was changed unless the answer says so, and the same request (with its Idempotency-Key) may be retried after Retry-After. 409 ORDER_NOT_PAID (the order webhook's refund before its paid event) carries Retry-After too. 503 MISCONFIGURED needs an operator; 500 INTERNAL is a bug. */
         Error: {
             headers: {
                 [name: string]: unknown;
@@ -4975,6 +4978,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description the order_id of the order events, any characters, percent-encoded (encodeURIComponent): an id with a "/" is sent as %2F, and a "/" left unescaped is another path (404) */
                 order_id: string;
             };
             cookie?: never;
@@ -5322,6 +5326,7 @@ export interface operations {
                     event_id: string;
                     /** @enum {string} */
                     type: "paid" | "refunded";
+                    /** @description the order system's id, any characters ("/" too: the shopper's GET /api/v1/shopper/orders/{order_id}/points takes it percent-encoded) */
                     order_id: string;
                     /** @description paid: one of member_id, openid, phone (refunds use the order's member) */
                     member?: {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -257,7 +258,7 @@ func (h *Harness) checkRequest(valid bool, req *http.Request, raw []byte) {
 	if err != nil {
 		h.T.Fatalf("openapi: %v", err)
 	}
-	route, params, err := rt.FindRoute(req)
+	route, params, err := findRoute(rt, req)
 	if err != nil {
 		// An unknown route or method: validate() fails the test unless the
 		// service answered 404/405, with the answer in the message.
@@ -275,6 +276,26 @@ func (h *Harness) checkRequest(valid bool, req *http.Request, raw []byte) {
 	}
 }
 
+// findRoute finds req's operation in the spec as bff's router does: on
+// the escaped path, so that an escaped "/" (%2F) stays inside its
+// parameter, then the parameters unescaped.
+func findRoute(rt routers.Router, req *http.Request) (*routers.Route, map[string]string, error) {
+	sent := req.Clone(req.Context())
+	u := *req.URL
+	u.Path, u.RawPath = req.URL.EscapedPath(), ""
+	sent.URL = &u
+	route, params, err := rt.FindRoute(sent)
+	if err != nil {
+		return nil, nil, err
+	}
+	for k, v := range params {
+		if params[k], err = url.PathUnescape(v); err != nil {
+			return nil, nil, err
+		}
+	}
+	return route, params, nil
+}
+
 // Auth returns the Authorization header pair for a bearer token.
 func Auth(token string) []string { return []string{"Authorization", "Bearer " + token} }
 
@@ -286,7 +307,7 @@ func (h *Harness) validate(req *http.Request, resp *Response) {
 	}
 	vreq := req.Clone(context.Background())
 	vreq.Body = http.NoBody
-	route, params, err := rt.FindRoute(vreq)
+	route, params, err := findRoute(rt, vreq)
 	if err != nil {
 		if resp.Status == http.StatusNotFound || resp.Status == http.StatusMethodNotAllowed {
 			return // an unknown route answered as such
