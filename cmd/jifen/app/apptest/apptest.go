@@ -133,7 +133,8 @@ func (h *Harness) Instance(env *testenv.Env) *Harness {
 	return start(h.T, env, &cfg, h.Clock)
 }
 
-// start wires the service on env.
+// start wires the service on env and runs what `jifen serve` runs beside
+// its requests (App.Start) until the test ends.
 func start(t testing.TB, env *testenv.Env, cfg *configs.Config, clock *domain.FakeClock) *Harness {
 	t.Helper()
 	s, url := Sim()
@@ -150,6 +151,9 @@ func start(t testing.TB, env *testenv.Env, cfg *configs.Config, clock *domain.Fa
 		t.Fatal(err)
 	}
 	s.DeliverPayNotifications(payHost, a.Handler)
+	ctx, stop := context.WithCancel(context.Background())
+	wait := a.Start(ctx)
+	t.Cleanup(func() { stop(); wait() })
 	return &Harness{T: t, Env: env, Config: cfg, Clock: clock, App: a, Sim: s}
 }
 
