@@ -220,6 +220,11 @@ func (d *Denylist) Denied(ctx context.Context, ids ...string) (bool, error) {
 	return false, nil
 }
 
+// DeniedInRecord is Denied asked of the token_denylist table alone.
+func (d *Denylist) DeniedInRecord(ctx context.Context, ids ...string) (bool, error) {
+	return d.deniedInDB(ctx, ids)
+}
+
 func (d *Denylist) deniedInDB(ctx context.Context, ids []string) (bool, error) {
 	var n int64
 	if err := d.DB.Conn(ctx).Model(&denyRow{}).Where("token_id IN ? AND expires_at > ?", ids, d.Clock.Now().UTC()).
