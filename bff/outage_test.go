@@ -205,3 +205,62 @@ func TestRedisOutage(t *testing.T) {
 		})
 	}
 }
+
+// A logout made on an instance that cannot reach Redis is refused on every
+// instance within about a second (sessionstore.Denylist: the denial whose
+// copy failed is copied from the database by whichever instance reaches
+// Redis), although the denylist's ready key stayed in Redis and the other
+// instances trust it. Two instances share one database and one Redis; the
+// first one's link to Redis is cut.
+func TestLogoutWithoutRedisEndsTheSessionOnEveryInstance(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.WithProxies())
+	a := apptest.NewOn(t, env)
+	b := a.Instance(env.Instance(t))
+	tok, refresh, _ := a.Login(apptest.UniqueUser("lgout"))
+	me := func(h *apptest.Harness) *apptest.Response {
+		return h.Do("GET", "/api/v1/shopper/me", nil, apptest.Auth(tok)...)
+	}
+	// Both instances have read the denylist through Redis: it is built.
+	for name, h := range map[string]*apptest.Harness{"a": a, "b": b} {
+		if r := me(h); r.Status != 200 {
+			t.Fatalf("/me on %s before the logout: %d %s", name, r.Status, r.Body)
+		}
+	}
+
+	env.RedisProxy.Cut()
+	if r := a.Do("POST", "/api/v1/shopper/logout", map[string]string{"refresh_token": refresh}); r.Status != http.StatusNoContent {
+		t.Fatalf("logout on a without Redis: %d %s", r.Status, r.Body)
+	}
+	if r := me(a); r.Status != 401 {
+		t.Errorf("/me on a (no Redis: the database answers) after the logout: %d %s", r.Status, r.Body)
+	}
+	start := time.Now()
+	for {
+		r := me(b)
+		if r.Status == 401 && r.ErrorCode() == "UNAUTHORIZED" {
+			break
+		}
+		if r.Status != 200 || time.Since(start) > 10*time.Second {
+			t.Fatalf("/me on b %v after a logout made on a without Redis: %d %s; want 401 within about a second", time.Since(start), r.Status, r.Body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("b refused the logged-out token only after %v; want about a second", took)
+	}
+	if r := b.Do("POST", "/api/v1/shopper/signin", nil, apptest.Auth(tok)...); r.Status != 401 {
+		t.Errorf("sign-in on b with the logged-out token: %d %s", r.Status, r.Body)
+	}
+
+	// a's Redis comes back (its breaker may first wait out its cooldown):
+	// the token stays refused there too, as Redis now holds the denial.
+	env.RedisProxy.Restore()
+	for end := time.Now().Add(7 * time.Second); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+		for name, h := range map[string]*apptest.Harness{"a": a, "b": b} {
+			if r := me(h); r.Status != 401 {
+				t.Fatalf("/me on %s after a's Redis came back: %d %s", name, r.Status, r.Body)
+			}
+		}
+	}
+}

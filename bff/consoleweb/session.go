@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/jifen/jifen/bff/console"
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/session"
 )
 
 const (
@@ -90,18 +92,33 @@ func (h *Handlers) checkCSRF(c *gin.Context) {
 
 // session lets signed-in console users through and sends the others to
 // the sign-in page. A token past half its life is renewed, so a marketer
-// at work is not signed out mid-task.
+// at work is not signed out mid-task, but only after the database says
+// its session was not signed out (Sessions.CheckRenewal): Redis may not
+// hold a sign-out made a second ago on an instance that could not reach
+// it, and a token renewed then would outlive the sign-out's denial.
 func (h *Handlers) session(c *gin.Context) {
+	ctx := c.Request.Context()
 	raw, _ := c.Cookie(sessionCookie)
 	cl, err := h.Tokens.Verify(raw, auth.Console)
 	if err == nil {
-		err = h.Sessions.Check(c.Request.Context(), cl.Sid, cl.ID)
+		err = h.Sessions.Check(ctx, cl.Sid, cl.ID)
 	}
 	if err == nil {
 		// The user as console.users has them now: one removed since the
 		// sign-in is signed out, one given another role works with it (and
 		// the renewed token carries it), however long the cookie is renewed.
 		cl, err = h.API.Current(cl)
+	}
+	renew := err == nil && cl.ExpiresAt != nil && cl.ExpiresAt.Sub(h.Clock.Now()) < h.Tokens.TTL/2
+	if renew {
+		// A database that does not answer only postpones the renewal:
+		// the token in hand is still good.
+		if rerr := h.Sessions.CheckRenewal(ctx, cl.Sid, cl.ID); rerr != nil {
+			renew = false
+			if errors.Is(rerr, session.Closed()) {
+				err = rerr
+			}
+		}
 	}
 	if err != nil {
 		if c.Request.Method == http.MethodGet {
@@ -112,7 +129,7 @@ func (h *Handlers) session(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	if cl.ExpiresAt != nil && cl.ExpiresAt.Sub(h.Clock.Now()) < h.Tokens.TTL/2 {
+	if renew {
 		if tok, err := h.Tokens.SignSession(auth.Console, cl.Subject, cl.Role, cl.Sid); err == nil {
 			h.setSession(c, tok)
 		}

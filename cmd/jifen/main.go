@@ -373,6 +373,7 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) int {
 	if cfg.Reminder.Jobs {
 		go a.Reminder.Scheduler.Loop(ctx, cfg.Reminder.DispatchEvery)
 	}
+	a.Start(ctx)
 	log.Info(fmt.Sprintf("jifen %s listening on http://%s — %s + %s — %s", buildVersion().Version, cfg.Server.Addr, st.Describe, wc, mode))
 	// The templates are checked once the port answers: the in-process
 	// simulator is served on it.

@@ -48,8 +48,12 @@ type Denylist interface {
 	// Deny adds id until the time given (inside the caller's unit of work
 	// when there is one).
 	Deny(ctx context.Context, id string, until time.Time) error
-	// Denied reports whether any of ids is denied.
+	// Denied reports whether any of ids is denied. It may answer from a
+	// copy (Redis) that a denial reaches a moment after it committed.
 	Denied(ctx context.Context, ids ...string) (bool, error)
+	// DeniedInRecord is Denied asked of the record itself (the
+	// database), never of a copy.
+	DeniedInRecord(ctx context.Context, ids ...string) (bool, error)
 }
 
 // Service issues, rotates and revokes refresh tokens, and says whether an
@@ -102,10 +106,43 @@ func DenyIDs(sid, jti string) []string {
 // Closed is Check's error for a session that was ended.
 func Closed() error { return errClosed }
 
+// RenewalSlack is how much longer than AccessTTL End denies a session:
+// more than a sign-out takes from reading the clock to committing its
+// denial, plus the clocks' difference between instances.
+const RenewalSlack = time.Minute
+
+// CheckRenewal is Check asked of the record, never of a copy that may not
+// hold a denial yet (Denied's Redis, in the second after a sign-out whose
+// copy failed, or one that lost it): a session whose tokens are renewed
+// (the console's page session: a new token of the same session, past half
+// the old one's life) is renewed only after it. So no renewed token
+// outlives End's denial: a renewal that read the record before the
+// sign-out committed made a token that expires at most AccessTTL after
+// that, within the denial's AccessTTL + RenewalSlack; one that read it
+// after is refused. Every token of an ended session has expired when its
+// denial does.
+func (s *Service) CheckRenewal(ctx context.Context, sid, jti string) error {
+	ids := DenyIDs(sid, jti)
+	if len(ids) == 0 {
+		return nil
+	}
+	denied, err := s.Denylist.DeniedInRecord(ctx, ids...)
+	if err != nil {
+		return err
+	}
+	if denied {
+		return errClosed
+	}
+	return nil
+}
+
 // End stops, until they expire, the access tokens of session sid — or,
 // for a token without a session, that one token (jti): a console sign-out.
+// The session stays denied RenewalSlack longer than its tokens live, so
+// that a renewal racing the sign-out makes no token that outlives it
+// (CheckRenewal).
 func (s *Service) End(ctx context.Context, sid, jti string) error {
-	until := s.Clock.Now().Add(s.AccessTTL)
+	until := s.Clock.Now().Add(s.AccessTTL + RenewalSlack)
 	for _, id := range DenyIDs(sid, jti) {
 		if err := s.Denylist.Deny(ctx, id, until); err != nil {
 			return err

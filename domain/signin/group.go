@@ -174,7 +174,8 @@ func (s *Service) markAll(ctx context.Context, today domain.Day, answers map[*jo
 	if len(ms) == 0 {
 		return true
 	}
-	// Harmless if they fail, as Mark: the calendar and boards rebuild from SQL.
+	// A mark that fails is the Calendar's to send again (see Calendar);
+	// the boards are rebuilt from SQL when they expire.
 	_ = s.Cache.MarkMany(ctx, ms, today)
 	s.afterCommit(ctx, signins)
 	return true

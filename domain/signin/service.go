@@ -70,6 +70,7 @@ func (s *Service) SignIn(ctx context.Context, memberID int64) (Result, error) {
 		return Result{}, err
 	}
 	if !marked {
+		// A mark that fails is the Calendar's to send again.
 		_ = s.Cache.Mark(ctx, memberID, res.Day)
 		s.afterCommit(ctx, []leaderboard.SignIn{{MemberID: memberID, Streak: res.Streak, Earned: Total(res.Awarded)}})
 	}
@@ -136,8 +137,8 @@ func (s *Service) award(ctx context.Context, rec Record) (int64, error) {
 }
 
 // afterCommit updates the boards in Redis for sign-ins just committed (the
-// calendar bit is set by the caller or its group); failures are harmless
-// because each structure rebuilds from SQL.
+// calendar bit is set by the caller or its group); failures are left to
+// the boards' rebuild from SQL when they expire.
 func (s *Service) afterCommit(ctx context.Context, signins []leaderboard.SignIn) {
 	if b, ok := s.Streaks.(Boards); ok && any(s.Points) == any(s.Streaks) {
 		b.SignedIn(ctx, signins)
@@ -233,7 +234,7 @@ func (s *Service) Makeup(ctx context.Context, memberID int64, date string) (Resu
 	if err != nil {
 		return Result{}, err
 	}
-	_ = s.Cache.Mark(ctx, memberID, day)
+	_ = s.Cache.Mark(ctx, memberID, day) // a mark that fails is the Calendar's to send again
 	if s.Streaks != nil && current > 0 {
 		s.Streaks.StreakChanged(ctx, memberID, current)
 	}

@@ -111,7 +111,11 @@ type Cards interface {
 var ErrDuplicate = fmt.Errorf("signin: day already signed")
 
 // Calendar caches which days of a month a member signed (Redis bitmap).
-// It holds nothing that cannot be rebuilt from the Store.
+// It holds nothing that cannot be rebuilt from the Store. A month it
+// answers must show every sign-in committed before the answer, but for a
+// bounded while after a mark failed: Mark and MarkMany see to a mark that
+// did not land (sent again, and the month rebuilt from the Store after a
+// bounded life), so callers only report their errors, if anything.
 type Calendar interface {
 	// Month returns the signed days (bit d = day d) and whether the cache
 	// holds the month.

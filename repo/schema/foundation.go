@@ -60,6 +60,7 @@ var foundation = []repo.Migration{
 	}},
 	{Version: 111, Name: "members_phone_tail", Up: addPhoneTail},
 	{Version: 112, Name: "token_denylist", Up: repo.CreateTables(&tokenDenylistV1{})},
+	{Version: 113, Name: "token_denylist_unsent", Up: repo.CreateTables(&tokenDenylistUnsentV1{})},
 	{Version: 780, Name: "audit_log_actor_action", Up: addAuditFilterIndexes},
 }
 
@@ -92,6 +93,19 @@ type tokenDenylistV1 struct {
 }
 
 func (tokenDenylistV1) TableName() string { return "token_denylist" }
+
+// tokenDenylistUnsentV1 lists the denials whose copy to Redis failed when
+// they were made (written in the same transaction as their
+// token_denylist row): every instance copies them to Redis and deletes
+// them (sessionstore.Denylist.Sync), so a logout made where Redis could
+// not be reached is seen by the instances that trust Redis. Usually empty.
+type tokenDenylistUnsentV1 struct {
+	ID        int64     `gorm:"primaryKey;autoIncrement"`
+	TokenID   string    `gorm:"size:64;not null"`
+	ExpiresAt time.Time `gorm:"not null"`
+}
+
+func (tokenDenylistUnsentV1) TableName() string { return "token_denylist_unsent" }
 
 // memberV2 adds the last four digits of the bound phone, indexed, so the
 // console finds a member by what a shopper reads out at the till ("尾号

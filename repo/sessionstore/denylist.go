@@ -23,10 +23,24 @@ import (
 // restart, a flush) is not trusted to say "not denied". Until one request
 // has copied the rows back, and whenever Redis cannot be reached, the table
 // answers.
+//
+// A denial whose copy to Redis fails (this instance cannot reach Redis,
+// while the others can and keep trusting the ready key) is written to
+// token_denylist_unsent in the same transaction as its row, and every
+// serving instance copies that table to Redis every SyncEvery (Run): the
+// first instance that reaches Redis copies it and deletes the rows. So a
+// denial takes effect on every instance within about SyncEvery of its
+// commit, whichever instance made it and whether or not that instance
+// ever reaches Redis again (it may crash); instances that cannot reach
+// Redis ask the table meanwhile.
 type Denylist struct {
 	DB    *repo.DB
 	Redis *repo.Redis
 	Clock domain.Clock
+	// SyncEvery is how often Run copies the unsent denials (0: a second).
+	SyncEvery time.Duration
+	// Log receives Run's warnings (nil: slog's default logger).
+	Log *slog.Logger
 
 	rebuilding atomic.Bool
 }
@@ -40,33 +54,127 @@ type denyRow struct {
 
 func (denyRow) TableName() string { return "token_denylist" }
 
+// unsentRow is a denial whose copy to Redis failed (schema
+// tokenDenylistUnsentV1).
+type unsentRow struct {
+	ID        int64 `gorm:"primaryKey"`
+	TokenID   string
+	ExpiresAt time.Time
+}
+
+func (unsentRow) TableName() string { return "token_denylist_unsent" }
+
 func (d *Denylist) key(id string) string { return d.Redis.Key("deny", id) }
 func (d *Denylist) readyKey() string     { return d.Redis.Key("deny", "ready") }
 
-// Deny records id until the time given, in the caller's transaction, and
-// copies it to Redis. A copy that fails drops the ready key, so no
-// instance trusts Redis's "not denied" until the table is copied again.
+// Deny records id until the time given, in the caller's transaction (or a
+// transaction of its own), and copies it to Redis. A copy that fails is
+// recorded in token_denylist_unsent in that transaction, for Run to copy
+// from whichever instance reaches Redis; the ready key is also dropped
+// when that still works (Redis slow rather than gone), so every instance
+// asks the table until the next request rebuilds it.
 func (d *Denylist) Deny(ctx context.Context, id string, until time.Time) error {
-	now := d.Clock.Now()
-	db := d.DB.Conn(ctx)
-	if err := db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "token_id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"expires_at"})}).
-		Create(&denyRow{TokenID: id, ExpiresAt: until.UTC()}).Error; err != nil {
-		return fmt.Errorf("deny token: %w", err)
-	}
-	// Rows past their expiry deny nothing: a few go with each new one.
-	if err := db.Exec("DELETE FROM token_denylist WHERE token_id IN (SELECT token_id FROM (SELECT token_id FROM token_denylist WHERE expires_at < ? LIMIT 100) old)", now.UTC()).Error; err != nil {
-		return fmt.Errorf("forget expired denials: %w", err)
-	}
-	ttl := until.Sub(now)
-	if ttl <= 0 {
+	return d.DB.InTx(ctx, func(ctx context.Context) error {
+		now := d.Clock.Now()
+		db := d.DB.Conn(ctx)
+		if err := db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "token_id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"expires_at"})}).
+			Create(&denyRow{TokenID: id, ExpiresAt: until.UTC()}).Error; err != nil {
+			return fmt.Errorf("deny token: %w", err)
+		}
+		// Rows past their expiry deny nothing: a few go with each new one.
+		if err := db.Exec("DELETE FROM token_denylist WHERE token_id IN (SELECT token_id FROM (SELECT token_id FROM token_denylist WHERE expires_at < ? LIMIT 100) old)", now.UTC()).Error; err != nil {
+			return fmt.Errorf("forget expired denials: %w", err)
+		}
+		ttl := until.Sub(now)
+		if ttl <= 0 {
+			return nil
+		}
+		if err := d.Redis.C.Set(ctx, d.key(id), 1, ttl).Err(); err != nil {
+			slog.WarnContext(ctx, "token denylist: Redis copy failed; every instance copies it from the database once one reaches Redis", "err", err.Error())
+			if err := db.Create(&unsentRow{TokenID: id, ExpiresAt: until.UTC()}).Error; err != nil {
+				return fmt.Errorf("record the denial's failed copy: %w", err)
+			}
+			_ = d.Redis.C.Del(context.WithoutCancel(ctx), d.readyKey()).Err()
+		}
 		return nil
+	})
+}
+
+// syncBatch is how many unsent denials one Sync copies at most.
+const syncBatch = 500
+
+// Sync copies the unsent denials to Redis, oldest first, at most
+// syncBatch, and deletes the ones copied: n of them. Expired ones are only
+// deleted. Instances that sync at once copy the same rows twice, which is
+// harmless.
+func (d *Denylist) Sync(ctx context.Context) (n int, err error) {
+	var rows []unsentRow
+	if err := d.DB.Conn(ctx).Order("id").Limit(syncBatch).Find(&rows).Error; err != nil {
+		return 0, fmt.Errorf("unsent denials: %w", err)
 	}
-	if err := d.Redis.C.Set(ctx, d.key(id), 1, ttl).Err(); err != nil {
-		slog.WarnContext(ctx, "token denylist: Redis copy failed; the database answers until it is rebuilt", "err", err.Error())
-		_ = d.Redis.C.Del(context.WithoutCancel(ctx), d.readyKey()).Err()
+	if len(rows) == 0 {
+		return 0, nil
 	}
-	return nil
+	now := d.Clock.Now()
+	pipe := d.Redis.C.Pipeline()
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+		if ttl := r.ExpiresAt.Sub(now); ttl > 0 {
+			pipe.Set(ctx, d.key(r.TokenID), 1, ttl)
+		}
+	}
+	if pipe.Len() > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return 0, fmt.Errorf("copy unsent denials to Redis: %w", err)
+		}
+	}
+	if err := d.DB.Conn(ctx).Where("id IN ?", ids).Delete(&unsentRow{}).Error; err != nil {
+		return 0, fmt.Errorf("forget copied denials: %w", err)
+	}
+	return len(rows), nil
+}
+
+// Run calls Sync every SyncEvery until ctx ends (at once again while a
+// full batch was copied). Every serving instance runs it: one indexed
+// read of a table that is empty but after a Redis outage.
+func (d *Denylist) Run(ctx context.Context) {
+	every := d.SyncEvery
+	if every <= 0 {
+		every = time.Second
+	}
+	log := d.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for ctx.Err() == nil {
+			n, err := d.Sync(ctx)
+			switch {
+			case err != nil && ctx.Err() == nil && !failing:
+				failing = true
+				log.Warn("token denylist: the denials whose copy failed are not copied to Redis yet; retrying every "+every.String(), "err", err.Error())
+			case err == nil && failing:
+				failing = false
+				log.Info("token denylist: copying the denials whose copy failed works again")
+			}
+			if n > 0 {
+				log.Info("token denylist: denials whose copy had failed copied to Redis", "denials", n)
+			}
+			if err != nil || n < syncBatch {
+				break
+			}
+		}
+	}
 }
 
 // RedisKeys are the keys Denied reads for ids, its ready key first: a
@@ -110,6 +218,11 @@ func (d *Denylist) Denied(ctx context.Context, ids ...string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// DeniedInRecord is Denied asked of the token_denylist table alone.
+func (d *Denylist) DeniedInRecord(ctx context.Context, ids ...string) (bool, error) {
+	return d.deniedInDB(ctx, ids)
 }
 
 func (d *Denylist) deniedInDB(ctx context.Context, ids []string) (bool, error) {

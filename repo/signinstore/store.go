@@ -35,10 +35,7 @@ package signinstore
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/ledger"
@@ -165,83 +162,4 @@ func toDomain(rs []row) []signin.Record {
 		out = append(out, r.toDomain())
 	}
 	return out
-}
-
-// Calendar implements signin.Calendar with one Redis bitmap per member and
-// month: bit d is day d, bit 0 marks the month as built from SQL (a month
-// without sign-ins is still a key). Building only ever sets bits, so a
-// sign-in marked while a rebuild runs is never lost.
-type Calendar struct {
-	R   *repo.Redis
-	TTL time.Duration // 0: 62 days
-}
-
-var _ signin.Calendar = (*Calendar)(nil)
-
-func (c *Calendar) key(memberID int64, first domain.Day) string {
-	return c.R.Key("signin", "{m:"+strconv.FormatInt(memberID, 10)+"}", fmt.Sprintf("%04d%02d", first.Year, first.Month))
-}
-
-func (c *Calendar) ttl() time.Duration {
-	if c.TTL > 0 {
-		return c.TTL
-	}
-	return 62 * 24 * time.Hour
-}
-
-// Month reads the bitmap.
-func (c *Calendar) Month(ctx context.Context, memberID int64, first domain.Day) (uint64, bool, error) {
-	b, err := c.R.C.Get(ctx, c.key(memberID, first)).Bytes()
-	if err != nil {
-		return 0, false, nil // missing or unreachable: rebuild from SQL
-	}
-	var bits uint64
-	for i := 0; i < len(b)*8 && i < 32; i++ {
-		if b[i/8]&(0x80>>(i%8)) != 0 {
-			bits |= 1 << i
-		}
-	}
-	return bits, bits&1 == 1, nil
-}
-
-// Fill marks the month as built with days.
-func (c *Calendar) Fill(ctx context.Context, memberID int64, first domain.Day, days []int) error {
-	k := c.key(memberID, first)
-	_, err := c.R.C.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for _, d := range days {
-			p.SetBit(ctx, k, int64(d), 1)
-		}
-		p.SetBit(ctx, k, 0, 1)
-		p.Expire(ctx, k, c.ttl())
-		return nil
-	})
-	return err
-}
-
-// Mark sets one day's bit. On a month not built yet the key holds that bit
-// without bit 0, so it still reads as missing and is rebuilt.
-func (c *Calendar) Mark(ctx context.Context, memberID int64, day domain.Day) error {
-	k := c.key(memberID, domain.Day{Year: day.Year, Month: day.Month, Day: 1})
-	_, err := c.R.C.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.SetBit(ctx, k, int64(day.Day), 1)
-		p.Expire(ctx, k, c.ttl())
-		return nil
-	})
-	return err
-}
-
-// MarkMany sets one day's bit for many members in one pipeline (not a
-// MULTI: the keys are in different Cluster slots; each key's SETBIT still
-// precedes its EXPIRE).
-func (c *Calendar) MarkMany(ctx context.Context, members []int64, day domain.Day) error {
-	first := domain.Day{Year: day.Year, Month: day.Month, Day: 1}
-	_, err := c.R.C.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, m := range members {
-			k := c.key(m, first)
-			p.SetBit(ctx, k, int64(day.Day), 1)
-			p.Expire(ctx, k, c.ttl())
-		}
-		return nil
-	})
-	return err
 }

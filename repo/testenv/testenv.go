@@ -44,6 +44,10 @@ type Env struct {
 	// RedisMerges is the Redis client's pipeline merger, as the
 	// service's (repo.Coalescer).
 	RedisMerges *repo.Coalescer
+
+	opts      options
+	redisAddr string // the Redis server (miniredis or real), not the proxy
+	sqlDirect string // MySQL: the test database's DSN, not through SQLProxy
 }
 
 // Option changes how New builds the stores.
@@ -75,10 +79,10 @@ func New(t testing.TB, opts ...Option) *Env {
 	for _, f := range opts {
 		f(&o)
 	}
-	env := &Env{}
+	env := &Env{opts: o}
 	sqlName := "sqlite"
 	if dsn := MySQLDSN(); dsn != "" {
-		env.DB, env.DSN, env.SQLProxy = newMySQL(t, dsn, o)
+		env.DB, env.DSN, env.sqlDirect, env.SQLProxy = newMySQL(t, dsn, o)
 		sqlName = "mysql"
 	} else {
 		// Not t.TempDir: its cleanup fails the test when SQLite is still
@@ -111,18 +115,8 @@ func New(t testing.TB, opts ...Option) *Env {
 		addr = env.Mini.Addr()
 		env.Backend = sqlName + "+miniredis"
 	}
-	var c redis.UniversalClient
-	env.RedisMerges = &repo.Coalescer{}
-	if o.proxies {
-		env.RedisProxy = NewProxy(t, addr)
-		c = repo.NewRedisClient(repo.RedisOptions{Addrs: []string{env.RedisProxy.Addr()}, Coalescer: env.RedisMerges})
-	} else {
-		c = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{addr}})
-		// As the service's client does: every test's pipelines go
-		// through the merger.
-		c.AddHook(env.RedisMerges)
-	}
-	env.Redis = &repo.Redis{C: c, Prefix: prefix}
+	env.redisAddr = addr
+	env.openRedis(t, prefix)
 	t.Cleanup(func() {
 		if prefix != "" {
 			// Directly, not through a proxy the test may have left cut.
@@ -130,9 +124,68 @@ func New(t testing.TB, opts ...Option) *Env {
 			_ = (&repo.Redis{C: direct, Prefix: prefix}).DeleteAll(context.Background())
 			direct.Close()
 		}
-		c.Close()
 	})
 	return env
+}
+
+// openRedis gives env its own client of the Redis server at env.redisAddr
+// under prefix (through a Proxy of its own with WithProxies), closed at
+// cleanup.
+func (env *Env) openRedis(t testing.TB, prefix string) {
+	var c redis.UniversalClient
+	env.RedisMerges = &repo.Coalescer{}
+	if env.opts.proxies {
+		env.RedisProxy = NewProxy(t, env.redisAddr)
+		c = repo.NewRedisClient(repo.RedisOptions{Addrs: []string{env.RedisProxy.Addr()}, Coalescer: env.RedisMerges})
+	} else {
+		c = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{env.redisAddr}})
+		// As the service's client does: every test's pipelines go
+		// through the merger.
+		c.AddHook(env.RedisMerges)
+	}
+	env.Redis = &repo.Redis{C: c, Prefix: prefix}
+	t.Cleanup(func() { c.Close() })
+}
+
+// Instance is the stores of another instance of the service over the same
+// database and Redis, as a second `jifen serve` beside the first: a
+// database pool and a Redis client of its own (with WithProxies, its own
+// proxies too, so a test cuts one instance's Redis and not the other's),
+// under the same key prefix. Its connections close at cleanup; e owns the
+// database and the keys.
+func (e *Env) Instance(t testing.TB) *Env {
+	t.Helper()
+	other := &Env{Backend: e.Backend, Mini: e.Mini, DSN: e.DSN, opts: e.opts, redisAddr: e.redisAddr, sqlDirect: e.sqlDirect}
+	if e.sqlDirect != "" {
+		cfg, err := mysqldrv.ParseDSN(e.sqlDirect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.opts.proxies {
+			other.SQLProxy = NewProxy(t, cfg.Addr)
+			cfg.Addr = other.SQLProxy.Addr()
+		}
+		other.DSN = cfg.FormatDSN()
+		db, err := repo.OpenMySQL(other.DSN)
+		if err != nil {
+			t.Fatalf("open mysql: %v", err)
+		}
+		if os.Getenv("JIFEN_TEST_MYSQL_PORTABLE") == "1" {
+			db.Portable()
+		}
+		db.SetMaxOpenConns(MaxOpenConns)
+		t.Cleanup(func() { db.Close() })
+		other.DB = db
+	} else {
+		db, err := repo.OpenSQLite(e.DSN)
+		if err != nil {
+			t.Fatalf("open sqlite: %v", err)
+		}
+		t.Cleanup(func() { db.Close() })
+		other.DB = db
+	}
+	other.openRedis(t, e.Redis.Prefix)
+	return other
 }
 
 // MaxOpenConns is the connection pool of each test's MySQL database.
@@ -146,7 +199,7 @@ func randomName() string {
 
 // newMySQL creates a fresh database on the server named by dsn and drops it
 // at cleanup.
-func newMySQL(t testing.TB, dsn string, o options) (*repo.DB, string, *Proxy) {
+func newMySQL(t testing.TB, dsn string, o options) (db *repo.DB, through, direct string, proxy *Proxy) {
 	t.Helper()
 	cfg, err := mysqldrv.ParseDSN(dsn)
 	if err != nil {
@@ -161,12 +214,12 @@ func newMySQL(t testing.TB, dsn string, o options) (*repo.DB, string, *Proxy) {
 		t.Fatalf("create database: %v", err)
 	}
 	cfg.DBName = name
-	var proxy *Proxy
+	direct = cfg.FormatDSN()
 	if o.proxies {
 		proxy = NewProxy(t, cfg.Addr)
 		cfg.Addr = proxy.Addr()
 	}
-	db, err := repo.OpenMySQL(cfg.FormatDSN())
+	db, err = repo.OpenMySQL(cfg.FormatDSN())
 	if err != nil {
 		t.Fatalf("open mysql: %v", err)
 	}
@@ -182,7 +235,7 @@ func newMySQL(t testing.TB, dsn string, o options) (*repo.DB, string, *Proxy) {
 		db.Close()
 		_ = adminExec(dsn, fmt.Sprintf("DROP DATABASE IF EXISTS `%s`", name))
 	})
-	return db, cfg.FormatDSN(), proxy
+	return db, cfg.FormatDSN(), direct, proxy
 }
 
 // adminExec runs one statement on a short-lived connection to the server,

@@ -270,6 +270,21 @@ type App struct {
 	// one-shot commands read it too, so they see the day serve sees.
 	Clock    domain.Clock
 	Reminder *Reminder
+
+	denylist *sessionstore.Denylist
+}
+
+// Start runs what every serving instance runs beside its requests,
+// whatever reminder.jobs says, until ctx ends: the copy to Redis of the
+// logouts whose copy failed on some instance (sessionstore.Denylist.Run).
+// wait returns once it has stopped.
+func (a *App) Start(ctx context.Context) (wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.denylist.Run(ctx)
+	}()
+	return func() { <-done }
 }
 
 // Options are what differs between serve and tests.
@@ -398,7 +413,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 	// (by openid) or bind their phone, inside that transaction.
 	a.Members.Hooks.Registered = append(a.Members.Hooks.Registered, member.RegisteredHook{One: a.Orders.Registered, Many: a.Orders.RegisteredMany})
 	a.Members.Hooks.PhoneBound = append(a.Members.Hooks.PhoneBound, a.Orders.MatchMember)
-	denylist := &sessionstore.Denylist{DB: st.DB, Redis: st.Redis, Clock: opt.Clock}
+	denylist := &sessionstore.Denylist{DB: st.DB, Redis: st.Redis, Clock: opt.Clock, Log: opt.Logger}
+	a.denylist = denylist
 	a.Sessions = &session.Service{Store: &sessionstore.Store{DB: st.DB}, Tx: st.DB, Clock: opt.Clock, TTL: cfg.Auth.RefreshTTL,
 		Denylist: denylist, AccessTTL: cfg.Auth.AccessTTL}
 	// A shopper's login starts its session in the login's own unit of work.

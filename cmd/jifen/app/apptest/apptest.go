@@ -114,19 +114,35 @@ func New(t testing.TB, mutate ...func(*configs.Config)) *Harness {
 // e.g. WithProxies to take MariaDB or Redis away mid-test).
 func NewOn(t testing.TB, env *testenv.Env, mutate ...func(*configs.Config)) *Harness {
 	t.Helper()
-	s, url := Sim()
 	cfg, err := configs.Load("", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, m := range mutate {
+		m(cfg)
+	}
+	return start(t, env, cfg, domain.NewFakeClock(Start))
+}
+
+// Instance is another instance of the same service, as a second `jifen
+// serve` behind the load balancer: the same configuration and clock, on
+// env, which is h.Env.Instance(t) (the same database and Redis through
+// connections of its own, so a test can cut one instance's Redis).
+func (h *Harness) Instance(env *testenv.Env) *Harness {
+	h.T.Helper()
+	cfg := *h.Config
+	return start(h.T, env, &cfg, h.Clock)
+}
+
+// start wires the service on env and runs what `jifen serve` runs beside
+// its requests (App.Start) until the test ends.
+func start(t testing.TB, env *testenv.Env, cfg *configs.Config, clock *domain.FakeClock) *Harness {
+	t.Helper()
+	s, url := Sim()
 	// The shared simulator delivers this service's pay notifications to
 	// it in process, by the notify_url's host.
 	payHost := fmt.Sprintf("h%d.apptest", nonce.Add(1))
 	cfg.WeChat.Pay.NotifyURL = "http://" + payHost + app.PayNotifyPath
-	for _, m := range mutate {
-		m(cfg)
-	}
-	clock := domain.NewFakeClock(Start)
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if os.Getenv("JIFEN_TEST_LOG") != "" {
 		logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -136,6 +152,9 @@ func NewOn(t testing.TB, env *testenv.Env, mutate ...func(*configs.Config)) *Har
 		t.Fatal(err)
 	}
 	s.DeliverPayNotifications(payHost, a.Handler)
+	ctx, stop := context.WithCancel(context.Background())
+	wait := a.Start(ctx)
+	t.Cleanup(func() { stop(); wait() })
 	return &Harness{T: t, Env: env, Config: cfg, Clock: clock, App: a, Sim: s}
 }
 
