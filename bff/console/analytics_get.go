@@ -55,6 +55,18 @@ func (h *Handlers) analyticsQuery(c *gin.Context) (from, to domain.Day, asCSV bo
 	return from, to, false, domain.FieldError("format", "must be json or csv")
 }
 
+// analyticsCSV starts the CSV download of every analytics route's
+// format=csv: 200, text/csv named <name>-<from>-<to>.csv, and a
+// byte-order mark so that Excel reads it as UTF-8. Free text goes into a
+// cell through web.CSVText. The caller writes the rows and flushes.
+func analyticsCSV(c *gin.Context, name string, from, to domain.Day) *csv.Writer {
+	c.Header("Content-Type", "text/csv; charset=utf-8")
+	c.Header("Content-Disposition", `attachment; filename="`+name+`-`+from.String()+`-`+to.String()+`.csv"`)
+	c.Status(http.StatusOK)
+	_, _ = c.Writer.WriteString("\ufeff")
+	return csv.NewWriter(c.Writer)
+}
+
 // analyticsRange reads ?from=&to= (Shanghai days; default the last 30
 // days, today included).
 func (h *Handlers) analyticsRange(c *gin.Context) (from, to domain.Day, err error) {
@@ -100,14 +112,9 @@ func (h *Handlers) AnalyticsReminders(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"from": from.String(), "to": to.String(), "days": out})
 }
 
-// pointsCSV streams one row per day, kind and source (UTF-8 with a BOM so
-// that Excel reads it as UTF-8).
+// pointsCSV streams one row per day, kind and source.
 func pointsCSV(c *gin.Context, from, to domain.Day, days []analytics.DayReport) {
-	c.Header("Content-Type", "text/csv; charset=utf-8")
-	c.Header("Content-Disposition", `attachment; filename="points-`+from.String()+`-`+to.String()+`.csv"`)
-	c.Status(http.StatusOK)
-	_, _ = c.Writer.WriteString("\ufeff")
-	w := csv.NewWriter(c.Writer)
+	w := analyticsCSV(c, "points", from, to)
 	_ = w.Write([]string{"day", "kind", "source", "points", "active_members"})
 	for _, d := range days {
 		active := strconv.FormatInt(d.Active, 10)
