@@ -2,8 +2,10 @@ package domain
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // KeyLocks runs one member's requests that carry one Idempotency-Key one
@@ -52,4 +54,59 @@ func (l *KeyLocks) Lock(ctx context.Context, memberID int64, key string) (unlock
 		release()
 		return nil, ctx.Err()
 	}
+}
+
+// KeyLocks only sees its own process. Across instances the Redis gates
+// (the mall's and the lottery's) remember, with each reservation, the key
+// of the request that took it: a copy marker of the member and key that
+// lives CopyWindow. A copy that the gate turns away (a limit, the stock)
+// while such a marker is there is told so (ErrCopyInFlight) instead of
+// being refused: a copy of it holds a reservation, in flight on another
+// instance or committed already. The service then looks for that copy's
+// record and, until it is there, asks the gate again, paced by CopyWait:
+// the first copy's record answers it (a replay), a first copy that failed
+// has given its reservation back (the gate then lets this one through or
+// refuses it for good), and one still in flight after CopyWindow makes it
+// 409 CONFLICT "in flight; retry", never a refusal of a request that may
+// have succeeded.
+
+// CopyWindow is how long a gate's copy marker lives after the
+// reservation that wrote it, and so the longest a copy waits for the
+// request in flight.
+const CopyWindow = 10 * time.Second
+
+// ErrCopyInFlight is what a service's gate step returns (wrapped) when
+// the gate turned the request away while a copy of it, the same member and
+// key, holds a reservation.
+var ErrCopyInFlight = errors.New("a copy of this request holds the reservation")
+
+// CopyWait paces a copy turned away by ErrCopyInFlight: between its
+// looks for the other copy's record and its new asks of the gate it
+// waits 5 ms, doubling up to 100 ms, for at most CopyWindow in all. The
+// zero value is ready to use.
+type CopyWait struct {
+	until time.Time
+	pause time.Duration
+}
+
+// Next waits before the next look. It returns a Conflict naming what
+// (a draw, a redemption) once the copy has waited CopyWindow, or the
+// context's error when ctx ends first.
+func (w *CopyWait) Next(ctx context.Context, what string) error {
+	now := time.Now()
+	if w.until.IsZero() {
+		w.until, w.pause = now.Add(CopyWindow), 5*time.Millisecond
+	}
+	if !now.Before(w.until) {
+		return Errorf(Conflict, "a %s with this Idempotency-Key is in flight; retry", what)
+	}
+	t := time.NewTimer(min(w.pause, w.until.Sub(now)))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	w.pause = min(2*w.pause, 100*time.Millisecond)
+	return nil
 }

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/csv"
 	"net/http"
 	"strconv"
 
@@ -28,11 +27,7 @@ func (h *Handlers) AnalyticsReminderEffect(c *gin.Context) {
 		return
 	}
 	if asCSV {
-		c.Header("Content-Type", "text/csv; charset=utf-8")
-		c.Header("Content-Disposition", `attachment; filename="reminder-effect-`+from.String()+`-`+to.String()+`.csv"`)
-		c.Status(http.StatusOK)
-		_, _ = c.Writer.WriteString("\ufeff")
-		w := csv.NewWriter(c.Writer)
+		w := analyticsCSV(c, "reminder-effect", from, to)
 		_ = w.Write([]string{"reminder", "kind", "name", "reached", "reached_converted", "reached_share_bp",
 			"holdout", "holdout_converted", "holdout_share_bp", "difference_bp", "low_bp", "high_bp", "open"})
 		n := strconv.FormatInt

@@ -12,6 +12,7 @@ import (
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/analytics"
+	"github.com/jifen/jifen/domain/reminder"
 )
 
 // AnalyticsPoints handles GET /api/v1/console/analytics/points?from=&to=
@@ -55,6 +56,18 @@ func (h *Handlers) analyticsQuery(c *gin.Context) (from, to domain.Day, asCSV bo
 	return from, to, false, domain.FieldError("format", "must be json or csv")
 }
 
+// analyticsCSV starts the CSV download of every analytics route's
+// format=csv: 200, text/csv named <name>-<from>-<to>.csv, and a
+// byte-order mark so that Excel reads it as UTF-8. Free text goes into a
+// cell through web.CSVText. The caller writes the rows and flushes.
+func analyticsCSV(c *gin.Context, name string, from, to domain.Day) *csv.Writer {
+	c.Header("Content-Type", "text/csv; charset=utf-8")
+	c.Header("Content-Disposition", `attachment; filename="`+name+`-`+from.String()+`-`+to.String()+`.csv"`)
+	c.Status(http.StatusOK)
+	_, _ = c.Writer.WriteString("\ufeff")
+	return csv.NewWriter(c.Writer)
+}
+
 // analyticsRange reads ?from=&to= (Shanghai days; default the last 30
 // days, today included).
 func (h *Handlers) analyticsRange(c *gin.Context) (from, to domain.Day, err error) {
@@ -74,11 +87,11 @@ func (h *Handlers) analyticsRange(c *gin.Context) (from, to domain.Day, err erro
 }
 
 // AnalyticsReminders handles GET /api/v1/console/analytics/reminders
-// ?from=&to=: per Shanghai day, the reminder messages (every campaign and
-// the automatic expiry reminders) last attempted that day by outcome.
-// Default: the last 30 days.
+// ?from=&to=[&format=csv]: per Shanghai day, the reminder messages (every
+// campaign and the automatic expiry reminders) last attempted that day by
+// outcome. Default: the last 30 days.
 func (h *Handlers) AnalyticsReminders(c *gin.Context) {
-	from, to, err := h.analyticsRange(c)
+	from, to, asCSV, err := h.analyticsQuery(c)
 	if err != nil {
 		web.Fail(c, err)
 		return
@@ -86,6 +99,10 @@ func (h *Handlers) AnalyticsReminders(c *gin.Context) {
 	days, err := h.Campaigns.Outcomes(c.Request.Context(), from, to)
 	if err != nil {
 		web.Fail(c, err)
+		return
+	}
+	if asCSV {
+		remindersCSV(c, from, to, days)
 		return
 	}
 	out := make([]gin.H, 0, len(days))
@@ -100,14 +117,33 @@ func (h *Handlers) AnalyticsReminders(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"from": from.String(), "to": to.String(), "days": out})
 }
 
-// pointsCSV streams one row per day, kind and source (UTF-8 with a BOM so
-// that Excel reads it as UTF-8).
+// remindersCSV writes one row per day: the messages of each outcome
+// (holdout: members held out, on the day they would have been sent) and
+// their total, as the JSON's by_status and total.
+func remindersCSV(c *gin.Context, from, to domain.Day, days []reminder.DayOutcomes) {
+	w := analyticsCSV(c, "reminders", from, to)
+	cols := append(slices.Clone(reminder.Outcomes), reminder.Holdout)
+	head := []string{"day"}
+	for _, st := range cols {
+		head = append(head, string(st))
+	}
+	_ = w.Write(append(head, "total"))
+	for _, d := range days {
+		row, total := []string{d.Day.String()}, 0
+		for _, st := range cols {
+			row = append(row, strconv.Itoa(d.ByStatus[st]))
+		}
+		for _, n := range d.ByStatus {
+			total += n
+		}
+		_ = w.Write(append(row, strconv.Itoa(total)))
+	}
+	w.Flush()
+}
+
+// pointsCSV streams one row per day, kind and source.
 func pointsCSV(c *gin.Context, from, to domain.Day, days []analytics.DayReport) {
-	c.Header("Content-Type", "text/csv; charset=utf-8")
-	c.Header("Content-Disposition", `attachment; filename="points-`+from.String()+`-`+to.String()+`.csv"`)
-	c.Status(http.StatusOK)
-	_, _ = c.Writer.WriteString("\ufeff")
-	w := csv.NewWriter(c.Writer)
+	w := analyticsCSV(c, "points", from, to)
 	_ = w.Write([]string{"day", "kind", "source", "points", "active_members"})
 	for _, d := range days {
 		active := strconv.FormatInt(d.Active, 10)

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/csv"
 	"maps"
 	"net/http"
 	"slices"
@@ -34,11 +33,7 @@ func (h *Handlers) AnalyticsGrowth(c *gin.Context) {
 		return
 	}
 	if asCSV {
-		c.Header("Content-Type", "text/csv; charset=utf-8")
-		c.Header("Content-Disposition", `attachment; filename="growth-`+from.String()+`-`+to.String()+`.csv"`)
-		c.Status(http.StatusOK)
-		_, _ = c.Writer.WriteString("\ufeff")
-		w := csv.NewWriter(c.Writer)
+		w := analyticsCSV(c, "growth", from, to)
 		_ = w.Write([]string{"day", "metric", "value"})
 		for _, m := range []struct {
 			name string

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/csv"
 	"maps"
 	"net/http"
 	"slices"
@@ -53,13 +52,9 @@ func (h *Handlers) AnalyticsMembers(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"from": from.String(), "to": to.String(), "days": out, "repurchase": rr})
 }
 
-// membersCSV streams one row per day and tier (UTF-8 with a BOM).
+// membersCSV streams one row per day and tier.
 func membersCSV(c *gin.Context, from, to domain.Day, days []analytics.MemberDay) {
-	c.Header("Content-Type", "text/csv; charset=utf-8")
-	c.Header("Content-Disposition", `attachment; filename="members-`+from.String()+`-`+to.String()+`.csv"`)
-	c.Status(http.StatusOK)
-	_, _ = c.Writer.WriteString("\ufeff")
-	w := csv.NewWriter(c.Writer)
+	w := analyticsCSV(c, "members", from, to)
 	_ = w.Write([]string{"day", "new_members", "tier", "active_members"})
 	for _, d := range days {
 		joined := strconv.FormatInt(d.New, 10)

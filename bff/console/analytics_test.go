@@ -141,8 +141,26 @@ func TestAnalyticsRemindersOverHTTP(t *testing.T) {
 		t.Fatalf("yesterday %+v", out.Days[28])
 	}
 
-	for _, c := range []struct{ query, field string }{{"?from=2026-13-01", "from"}, {"?to=yesterday", "to"}} {
-		if r := f.do("GET", "/api/v1/console/analytics/reminders"+c.query, nil, f.auditor); r.Status != 400 || r.Fields()[c.field] == nil {
+	// format=csv is a CSV download like every other analytics route's (it
+	// used to answer the JSON above): one row per day, a column per outcome.
+	yesterday := apptest.Start.AddDate(0, 0, -1).Format("2006-01-02")
+	r = f.do("GET", "/api/v1/console/analytics/reminders?format=csv&from="+yesterday+"&to="+today, nil, f.auditor)
+	want := "\ufeffday,sent,failed,uncertain,skipped,pending,holdout,total\n" +
+		yesterday + ",0,0,0,0,0,0,0\n" +
+		today + ",1,0,0,0,0,0,1\n"
+	if r.Status != 200 || r.Header.Get("Content-Type") != "text/csv; charset=utf-8" || string(r.Body) != want {
+		t.Fatalf("reminders as CSV: %d %s %q, want %q", r.Status, r.Header.Get("Content-Type"), r.Body, want)
+	}
+	if cd := r.Header.Get("Content-Disposition"); cd != `attachment; filename="reminders-`+yesterday+`-`+today+`.csv"` {
+		t.Fatalf("Content-Disposition %q", cd)
+	}
+
+	for _, c := range []struct {
+		query     string
+		field     string
+		specValid bool
+	}{{"?from=2026-13-01", "from", true}, {"?to=yesterday", "to", true}, {"?format=xml", "format", false}} {
+		if r := f.h.Send(c.specValid, "GET", "/api/v1/console/analytics/reminders"+c.query, nil, apptest.Auth(f.auditor)...); r.Status != 400 || r.Fields()[c.field] == nil {
 			t.Errorf("%s: %d %s, want 400 naming %s", c.query, r.Status, r.Body, c.field)
 		}
 	}

@@ -296,9 +296,28 @@ func (s *Service) Draw(ctx context.Context, memberID, campaignID int64, key stri
 	}
 	day := domain.DayOf(now).Int()
 	picked := c.Prizes[Pick(c.Prizes, s.randBelow(total))]
-	res := Reservation{CampaignID: c.ID, MemberID: memberID, Day: day, PrizeID: picked.ID, LimitTotal: c.LimitTotal, LimitDaily: c.LimitDaily}
-	out, rebuilt, err := s.reserve(ctx, c, res)
-	if err != nil {
+	res := Reservation{CampaignID: c.ID, MemberID: memberID, Day: day, PrizeID: picked.ID, LimitTotal: c.LimitTotal, LimitDaily: c.LimitDaily, Key: key}
+	var out Outcome
+	var rebuilt bool
+	// A limit that a copy of this draw holds (on another instance: the
+	// copies lock above is this process's) turns it away only once that
+	// copy has given its reservation back; until then its draw is looked
+	// for and the Gate asked again (domain.CopyWait).
+	for wait := (domain.CopyWait{}); ; {
+		if out, rebuilt, err = s.reserve(ctx, c, res); err == nil {
+			break
+		}
+		if errors.Is(err, domain.ErrCopyInFlight) {
+			if prior, found, perr := s.Store.DrawByKey(ctx, memberID, key); perr != nil {
+				return Draw{}, perr
+			} else if found {
+				return replay(prior, campaignID)
+			}
+			if err := wait.Next(ctx, "draw"); err != nil {
+				return Draw{}, err
+			}
+			continue
+		}
 		if domain.ErrorCode(err) == domain.RuleViolation {
 			return refuse(err)
 		}
@@ -368,6 +387,8 @@ func (s *Service) reserve(ctx context.Context, c *Campaign, r Reservation) (Outc
 			return 0, false, c.limitTotal()
 		case GateLimitDaily:
 			return 0, false, c.limitDaily()
+		case GateCopyInFlight:
+			return 0, false, domain.ErrCopyInFlight
 		case GateMemberNotReady:
 			// Only the member's counters are missing (a first draw): no
 			// campaign read. They only serve the limits; without limits

@@ -58,6 +58,10 @@ type Reservation struct {
 	PrizeID    int64 // the picked prize
 	LimitTotal int
 	LimitDaily int
+	// Key is the draw's Idempotency-Key: a reservation records it (the
+	// copy marker of domain.CopyWindow), and a release forgets it; ""
+	// records nothing.
+	Key string
 }
 
 // Outcome is the Gate's answer.
@@ -74,16 +78,21 @@ const (
 	// GateMemberNotReady: the stock counters are there but the member's
 	// are missing (their first draw, or expired): RebuildMember and ask again.
 	GateMemberNotReady
+	// GateCopyInFlight: a limit turned the draw away while a copy of it
+	// (the member and Key) holds a reservation, in flight elsewhere or
+	// committed: look for its draw, and ask again (domain.CopyWait).
+	GateCopyInFlight
 )
 
 // Gate is the fast, rebuildable copy of stock and member counters (Redis).
 type Gate interface {
 	// Reserve atomically checks the member's limits and takes one unit of
 	// the prize when it is stocked; the member's counters grow by one
-	// draw unless the answer is a limit or GateNotReady.
+	// draw, and the copy marker of r.Key by one reservation, unless the
+	// answer is a limit, GateCopyInFlight or a not-ready one.
 	Reserve(ctx context.Context, r Reservation) (Outcome, error)
 	// Release gives back a reservation whose draw did not commit (and the
-	// stock unit when unit).
+	// stock unit when unit), and its count in the copy marker of r.Key.
 	Release(ctx context.Context, r Reservation, unit bool) error
 	// AdjustStock adds delta to what the Gate thinks is left of a prize.
 	AdjustStock(ctx context.Context, campaignID, prizeID, delta int64) error

@@ -243,12 +243,31 @@ func (s *Service) Redeem(ctx context.Context, memberID, itemID int64, key string
 	if err := it.OnSale(now); err != nil {
 		return s.turnedAway(ctx, memberID, itemID, key, err)
 	}
-	res := Reservation{ItemID: itemID, MemberID: memberID, Day: day, LimitTotal: it.LimitTotal, LimitDaily: it.LimitDaily}
+	res := Reservation{ItemID: itemID, MemberID: memberID, Day: day, LimitTotal: it.LimitTotal, LimitDaily: it.LimitDaily, Key: key}
 	reserved := true
-	if err := s.reserve(ctx, it, res); errors.Is(err, errGateSkipped) {
-		reserved = false
-	} else if err != nil {
-		return s.turnedAway(ctx, memberID, itemID, key, err)
+	// A limit or a unit that a copy of this request holds (on another
+	// instance: the copies lock above is this process's) turns it away
+	// only once that copy has given its reservation back; until then its
+	// redemption is looked for and the Gate asked again (domain.CopyWait).
+	for wait := (domain.CopyWait{}); ; {
+		err := s.reserve(ctx, it, res)
+		if errors.Is(err, domain.ErrCopyInFlight) {
+			if prior, found, perr := s.Store.RedemptionByKey(ctx, memberID, key); perr != nil {
+				return Redemption{}, perr
+			} else if found {
+				return s.replayed(ctx, prior, itemID)
+			}
+			if err := wait.Next(ctx, "redemption"); err != nil {
+				return Redemption{}, err
+			}
+			continue
+		}
+		if errors.Is(err, errGateSkipped) {
+			reserved = false
+		} else if err != nil {
+			return s.turnedAway(ctx, memberID, itemID, key, err)
+		}
+		break
 	}
 	var r Redemption
 	soldOut, alone := false, true
@@ -312,6 +331,12 @@ func (s *Service) turnedAway(ctx context.Context, memberID, itemID int64, key st
 	if !found {
 		return Redemption{}, refusal
 	}
+	return s.replayed(ctx, prior, itemID)
+}
+
+// replayed answers a request with the redemption its key made before
+// (a points + cash one with its WeChat order, freshly signed).
+func (s *Service) replayed(ctx context.Context, prior Redemption, itemID int64) (Redemption, error) {
 	r, err := replay(prior, itemID)
 	if err == nil {
 		err = s.prepay(ctx, &r)
@@ -341,6 +366,8 @@ func (s *Service) reserve(ctx context.Context, it *Item, r Reservation) error {
 		switch out {
 		case GateReserved:
 			return nil
+		case GateCopyInFlight:
+			return domain.ErrCopyInFlight
 		case GateOutOfStock:
 			return domain.Errorf(domain.RuleViolation, "%s is sold out", it.Name)
 		case GateLimitTotal, GateLimitDaily:

@@ -162,6 +162,10 @@ type Reservation struct {
 	Day        int // yyyymmdd
 	LimitTotal int
 	LimitDaily int
+	// Key is the redemption's Idempotency-Key: a reservation records it
+	// (the copy marker of domain.CopyWindow), and a release forgets it;
+	// "" (a cancel's or refund's release) records nothing.
+	Key string
 }
 
 // Outcome is the Gate's answer.
@@ -175,15 +179,22 @@ const (
 	GateOutOfStock                    // nothing left
 	GateReserved                      // one unit reserved
 	GateMemberNotReady                // the member's counters are missing: rebuild them and ask again
+	// GateCopyInFlight: a limit or the stock turned the redemption away
+	// while a copy of it (the member and Key) holds a reservation, in
+	// flight elsewhere or committed: look for its redemption, and ask
+	// again (domain.CopyWait).
+	GateCopyInFlight
 )
 
 // Gate is the fast, rebuildable copy of stock and member counters (Redis).
 type Gate interface {
 	// Reserve atomically checks the member's counters against the limits
-	// and takes one unit; on GateReserved the member's counters grow by one.
+	// and takes one unit; on GateReserved the member's counters, and the
+	// copy marker of r.Key, grow by one.
 	Reserve(ctx context.Context, r Reservation) (Outcome, error)
 	// Release gives back a reservation whose redemption did not commit,
-	// or whose redemption was cancelled (the unit and the member's count).
+	// or whose redemption was cancelled (the unit and the member's count,
+	// and the reservation's count in the copy marker of r.Key).
 	Release(ctx context.Context, r Reservation) error
 	// SoldOut records that SQL has no unit left.
 	SoldOut(ctx context.Context, itemID int64) error

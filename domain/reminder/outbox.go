@@ -81,8 +81,10 @@ type Dispatcher struct {
 	Batch   int
 	Workers int
 	// Chunk rows a worker marks sending in one transaction and records
-	// the outcomes of in one statement (1, row by row, when 0). A crash mid-chunk leaves up to Chunk rows
-	// uncertain (never sent twice, maybe not sent): keep it small.
+	// the outcomes of in one statement (1, row by row, when 0). Every
+	// worker has its own chunk sending at once, so a crash leaves up to
+	// Workers × Chunk rows uncertain (never sent twice, maybe not sent):
+	// keep it small.
 	Chunk int
 	// Lease bounds how long a claimed or sending row stays ours (5 minutes
 	// when 0); it must exceed a send's timeout (Chunk sends' timeouts when

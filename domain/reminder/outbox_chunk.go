@@ -44,8 +44,9 @@ type Outcome struct {
 // sends) before the first call, and one statement records the outcomes
 // after the last. A crash between the two leaves up to Chunk rows sending,
 // and recovery makes them uncertain, so a chunk is never sent twice but up
-// to Chunk−1 rows that were not called yet may be lost: the price of
-// committing once per chunk rather than twice per row. Rows waiting for
+// to Chunk rows that were not called yet may be lost (per worker: the
+// Workers run at once): the price of committing once per chunk rather
+// than twice per row. Rows waiting for
 // quiet hours or the throttle, rows without a sender, rows whose data
 // cannot be sent (Fit) and every refusal take the per-row path, as do
 // chunks of one row.

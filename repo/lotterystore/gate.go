@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/jifen/jifen/domain"
 	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/lottery"
 	"github.com/jifen/jifen/repo"
@@ -51,6 +52,15 @@ func (g *Gate) memberKey(campaignID, memberID int64) string {
 	return g.R.Key("lottery", fmt.Sprintf("{lot:%d}", campaignID), "m", strconv.FormatInt(memberID, 10))
 }
 
+// copyKey is the copy marker of one member's draws with one
+// Idempotency-Key (domain.CopyWindow): how many reservations they hold.
+func (g *Gate) copyKey(campaignID, memberID int64, key string) string {
+	return g.R.Key("lottery", fmt.Sprintf("{lot:%d}", campaignID), "copy", strconv.FormatInt(memberID, 10), key)
+}
+
+// copyTTL is the copy marker's lifetime in milliseconds.
+var copyTTL = domain.CopyWindow.Milliseconds()
+
 func (g *Gate) ttl() int64 {
 	if g.TTL <= 0 {
 		return int64((8 * 24 * time.Hour).Seconds())
@@ -60,16 +70,22 @@ func (g *Gate) ttl() int64 {
 
 func dayField(day int) string { return "d:" + strconv.Itoa(day) }
 
-// reserveScript: KEYS stock, member; ARGV day field, limit total, limit
-// daily, prize id, ttl. Returns the lottery.Outcome (0 when the stock hash
-// is missing, 6 when only the member's is).
+// reserveScript: KEYS stock, member, copy marker; ARGV day field, limit
+// total, limit daily, prize id, ttl, idempotency key ("" = no marker),
+// marker ttl (ms). Returns the lottery.Outcome (0 when the stock hash is
+// missing, 6 when only the member's is, 7 for a limit while the marker
+// counts a reservation of a copy). A reservation counts one in the marker.
 var reserveScript = redis.NewScript(`
+local function refuse(out)
+  if ARGV[6] ~= '' and tonumber(redis.call('GET', KEYS[3]) or '0') > 0 then return 7 end
+  return out
+end
 if redis.call('HEXISTS', KEYS[1], '_ok') == 0 then return 0 end
 if redis.call('HEXISTS', KEYS[2], '_ok') == 0 then return 6 end
 local total = tonumber(redis.call('HGET', KEYS[2], 'total') or '0')
 local today = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
-if tonumber(ARGV[2]) > 0 and total >= tonumber(ARGV[2]) then return 1 end
-if tonumber(ARGV[3]) > 0 and today >= tonumber(ARGV[3]) then return 2 end
+if tonumber(ARGV[2]) > 0 and total >= tonumber(ARGV[2]) then return refuse(1) end
+if tonumber(ARGV[3]) > 0 and today >= tonumber(ARGV[3]) then return refuse(2) end
 local out = 4
 local left = redis.call('HGET', KEYS[1], ARGV[4])
 if left then
@@ -83,11 +99,17 @@ end
 redis.call('HINCRBY', KEYS[2], 'total', 1)
 redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 redis.call('EXPIRE', KEYS[2], ARGV[5])
+if ARGV[6] ~= '' then
+  redis.call('INCR', KEYS[3])
+  redis.call('PEXPIRE', KEYS[3], ARGV[7])
+end
 return out
 `)
 
-// releaseScript: KEYS stock, member; ARGV day field, prize id, unit (0/1).
+// releaseScript: KEYS stock, member, copy marker; ARGV day field, prize
+// id, unit (0/1), idempotency key ("" = no marker).
 var releaseScript = redis.NewScript(`
+if ARGV[4] ~= '' and redis.call('DECR', KEYS[3]) <= 0 then redis.call('DEL', KEYS[3]) end
 if redis.call('HEXISTS', KEYS[2], '_ok') == 1 then
   redis.call('HINCRBY', KEYS[2], 'total', -1)
   redis.call('HINCRBY', KEYS[2], ARGV[1], -1)
@@ -135,7 +157,7 @@ func (g *Gate) Reserve(ctx context.Context, r lottery.Reservation) (lottery.Outc
 		return 0, err
 	}
 	outcomes := [...]lottery.Outcome{lottery.GateNotReady, lottery.GateLimitTotal, lottery.GateLimitDaily,
-		lottery.GateOutOfStock, lottery.GateUnlimited, lottery.GateReserved, lottery.GateMemberNotReady}
+		lottery.GateOutOfStock, lottery.GateUnlimited, lottery.GateReserved, lottery.GateMemberNotReady, lottery.GateCopyInFlight}
 	if n < 0 || n >= len(outcomes) {
 		return 0, fmt.Errorf("lottery gate: reserve answered %d", n)
 	}
@@ -143,11 +165,11 @@ func (g *Gate) Reserve(ctx context.Context, r lottery.Reservation) (lottery.Outc
 }
 
 func (g *Gate) reserveKeys(r lottery.Reservation) []string {
-	return []string{g.stockKey(r.CampaignID), g.memberKey(r.CampaignID, r.MemberID)}
+	return []string{g.stockKey(r.CampaignID), g.memberKey(r.CampaignID, r.MemberID), g.copyKey(r.CampaignID, r.MemberID, r.Key)}
 }
 
 func (g *Gate) reserveArgs(r lottery.Reservation) []any {
-	return []any{dayField(r.Day), r.LimitTotal, r.LimitDaily, r.PrizeID, g.ttl()}
+	return []any{dayField(r.Day), r.LimitTotal, r.LimitDaily, r.PrizeID, g.ttl(), r.Key, copyTTL}
 }
 
 // sendReserves runs the jobs' reserve scripts in one pipeline. A server
@@ -184,8 +206,7 @@ func (g *Gate) Release(ctx context.Context, r lottery.Reservation, unit bool) er
 	if unit {
 		u = "1"
 	}
-	return releaseScript.Run(ctx, g.R.C, []string{g.stockKey(r.CampaignID), g.memberKey(r.CampaignID, r.MemberID)},
-		dayField(r.Day), r.PrizeID, u).Err()
+	return releaseScript.Run(ctx, g.R.C, g.reserveKeys(r), dayField(r.Day), r.PrizeID, u, r.Key).Err()
 }
 
 // AdjustStock adds delta to a prize's counter.

@@ -403,6 +403,47 @@ func TestReserveWithEndedContextTakesNothing(t *testing.T) {
 	}
 }
 
+// TestGateTellsACopyOfAReservationFromARefusal: a limit that a copy of
+// the draw (member and Idempotency-Key) holds is told apart from one that
+// another draw holds, until the copy gives its reservation back; a
+// reservation that commits keeps the marker, so a late copy looks for its
+// draw (domain.CopyWindow).
+func TestGateTellsACopyOfAReservationFromARefusal(t *testing.T) {
+	f := newFixture(t)
+	gate := &lotterystore.Gate{R: f.env.Redis}
+	c := &lottery.Campaign{ID: 7, Prizes: []lottery.Prize{{ID: 1, Kind: lottery.KindGift, Weight: 1, Stock: 5}}}
+	ctx := context.Background()
+	if err := gate.Rebuild(ctx, c, 1, 20261123, lottery.MemberState{}); err != nil {
+		t.Fatal(err)
+	}
+	r := lottery.Reservation{CampaignID: 7, MemberID: 1, Day: 20261123, PrizeID: 1, LimitTotal: 1, Key: "k"}
+	other, unkeyed := r, r
+	other.Key, unkeyed.Key = "k2", ""
+	ask := func(what string, r lottery.Reservation, want lottery.Outcome) {
+		t.Helper()
+		if out, err := gate.Reserve(ctx, r); err != nil || out != want {
+			t.Fatalf("%s: %v %v, want %v", what, out, err, want)
+		}
+	}
+	ask("the first", r, lottery.GateReserved)
+	ask("a copy while the first holds the last draw", r, lottery.GateCopyInFlight)
+	ask("another key", other, lottery.GateLimitTotal)
+	ask("no key", unkeyed, lottery.GateLimitTotal)
+	if err := gate.Release(ctx, r, true); err != nil {
+		t.Fatal(err)
+	}
+	ask("a copy after the first gave its draw back", r, lottery.GateReserved)
+	ask("another key, the copy holding the draw", other, lottery.GateLimitTotal)
+	// The copy's draw commits (no release): a copy of it is still told.
+	ask("a copy after the first committed", r, lottery.GateCopyInFlight)
+	// Given back with the other key's limit reached meanwhile: a refusal.
+	if err := gate.Release(ctx, r, true); err != nil {
+		t.Fatal(err)
+	}
+	ask("another key", other, lottery.GateReserved)
+	ask("a copy of a reservation given back", r, lottery.GateLimitTotal)
+}
+
 // TestDrawsWhileRedisKeepsLosingItsKeys wipes every Redis key again and
 // again while draws race: as long as SQL answers, no draw fails (it used
 // to give up with 503 after three rebuilds), and stock still holds.

@@ -665,3 +665,48 @@ func TestInsertRedemptionTellsAPickupCodeInUseFromAUsedKey(t *testing.T) {
 		t.Fatalf("a used key: %v, want ErrDuplicateKey", err)
 	}
 }
+
+// TestGateTellsACopyOfAReservationFromARefusal: the last unit (or a
+// limit) that a copy of the redemption (member and Idempotency-Key) holds
+// is told apart from one another redemption holds, until the copy gives
+// its reservation back (domain.CopyWindow).
+func TestGateTellsACopyOfAReservationFromARefusal(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	gate := &mallstore.Gate{R: f.env.Redis}
+	ctx := context.Background()
+	if err := gate.Rebuild(ctx, 9, 1); err != nil {
+		t.Fatal(err)
+	}
+	r := mall.Reservation{ItemID: 9, MemberID: 1, Day: 20261123, Key: "k"}
+	other, unkeyed := r, r
+	other.MemberID, unkeyed.Key = 2, ""
+	ask := func(what string, r mall.Reservation, want mall.Outcome) {
+		t.Helper()
+		if out, err := gate.Reserve(ctx, r); err != nil || out != want {
+			t.Fatalf("%s: %v %v, want %v", what, out, err, want)
+		}
+	}
+	ask("the first", r, mall.GateReserved)
+	ask("a copy while the first holds the last unit", r, mall.GateCopyInFlight)
+	ask("another member with the same key", other, mall.GateOutOfStock)
+	ask("no key", unkeyed, mall.GateOutOfStock)
+	if err := gate.Release(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	ask("another member, the first having given the unit back", other, mall.GateReserved)
+	ask("a copy of a reservation given back", r, mall.GateOutOfStock)
+
+	// A limit: the member's counters full with the copy's reservation.
+	if err := gate.Rebuild(ctx, 10, 5); err != nil {
+		t.Fatal(err)
+	}
+	lim := mall.Reservation{ItemID: 10, MemberID: 1, Day: 20261123, LimitTotal: 1, Key: "k"}
+	if err := gate.RebuildMember(ctx, 10, 1, 20261123, mall.Usage{}); err != nil {
+		t.Fatal(err)
+	}
+	ask("the first at a limit of 1", lim, mall.GateReserved)
+	ask("a copy", lim, mall.GateCopyInFlight)
+	lim.Key = "k2"
+	ask("another key", lim, mall.GateLimitTotal)
+}

@@ -4618,6 +4618,8 @@ export interface operations {
                 from?: string;
                 /** @description YYYY-MM-DD; default today; at most 366 days from from */
                 to?: string;
+                /** @description csv for a CSV download (UTF-8 with BOM), one row per day: day, sent, failed, uncertain, skipped, pending, holdout, total (the JSON's by_status, a missing status as 0, and total) */
+                format?: "json" | "csv";
             };
             header?: never;
             path?: never;
@@ -4625,18 +4627,19 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description One entry per day of the range, days without attempts included (zeros). A message retried on a later day counts on the day of its last attempt; one never attempted counts on no day. */
+            /** @description One entry per day of the range, days without attempts included (zeros). A message retried on a later day counts on the day of its last attempt; one never attempted counts on no day; a member held out counts as holdout on the day the message would have been sent. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "text/csv": string;
                     "application/json": {
                         from: string;
                         to: string;
                         days: {
                             day: string;
-                            /** @description sent, failed, uncertain, skipped, pending (claimed and sending folded in: attempted, not finished) → messages */
+                            /** @description sent, failed, uncertain, skipped, pending (claimed and sending folded in: attempted, not finished), and holdout on a day with members held out → messages */
                             by_status: {
                                 [key: string]: number;
                             };
