@@ -316,17 +316,23 @@ func (h *Handlers) saveCampaign(c *gin.Context) {
 		f.ID, verb = id, "update"
 	}
 	in, err := f.input()
-	var camp *reminder.Campaign
+	var next string
 	if err == nil {
-		camp, err = h.API.CampaignWrite(c.Request.Context(), web.Claims(c), verb, func(ctx context.Context) (*reminder.Campaign, error) {
-			if f.ID == 0 {
-				return h.API.Campaigns.Create(ctx, web.Claims(c).Subject, in)
+		next, err = h.once(c, func(ctx context.Context) (string, error) {
+			camp, err := h.API.CampaignWrite(ctx, web.Claims(c), verb, func(ctx context.Context) (*reminder.Campaign, error) {
+				if f.ID == 0 {
+					return h.API.Campaigns.Create(ctx, web.Claims(c).Subject, in)
+				}
+				return h.API.Campaigns.Update(ctx, f.ID, in)
+			})
+			if err != nil {
+				return "", err
 			}
-			return h.API.Campaigns.Update(ctx, f.ID, in)
+			return fmt.Sprintf("/console/campaigns/%d?done=%s", camp.ID, verb), nil
 		})
 	}
 	if err == nil {
-		c.Redirect(http.StatusSeeOther, fmt.Sprintf("/console/campaigns/%d?done=%s", camp.ID, verb))
+		c.Redirect(http.StatusSeeOther, next)
 		return
 	}
 	status, detail := web.Describe(c, err)
@@ -353,19 +359,22 @@ func (h *Handlers) campaignAction(verb string) gin.HandlerFunc {
 			h.fail(c, err)
 			return
 		}
-		_, err = h.API.CampaignWrite(c.Request.Context(), web.Claims(c), verb, func(ctx context.Context) (*reminder.Campaign, error) {
-			switch verb {
-			case "schedule":
-				return h.API.Campaigns.Schedule(ctx, id)
-			case "pause":
-				return h.API.Campaigns.Pause(ctx, id)
-			default:
-				camp, _, err := h.API.Campaigns.Cancel(ctx, id)
-				return camp, err
-			}
+		next, err := h.once(c, func(ctx context.Context) (string, error) {
+			_, err := h.API.CampaignWrite(ctx, web.Claims(c), verb, func(ctx context.Context) (*reminder.Campaign, error) {
+				switch verb {
+				case "schedule":
+					return h.API.Campaigns.Schedule(ctx, id)
+				case "pause":
+					return h.API.Campaigns.Pause(ctx, id)
+				default:
+					camp, _, err := h.API.Campaigns.Cancel(ctx, id)
+					return camp, err
+				}
+			})
+			return fmt.Sprintf("/console/campaigns/%d?done=%s", id, verb), err
 		})
 		if err == nil {
-			c.Redirect(http.StatusSeeOther, fmt.Sprintf("/console/campaigns/%d?done=%s", id, verb))
+			c.Redirect(http.StatusSeeOther, next)
 			return
 		}
 		status, detail := web.Describe(c, err)

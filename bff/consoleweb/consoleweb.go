@@ -22,6 +22,7 @@ import (
 	"github.com/jifen/jifen/bff/auth"
 	"github.com/jifen/jifen/bff/console"
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/formkey"
 	"github.com/jifen/jifen/domain/session"
 )
 
@@ -38,7 +39,9 @@ type Handlers struct {
 	// Secure marks the cookies Secure (and names the CSRF cookie __Host-);
 	// off in the embedded mode, which is served over plain HTTP on loopback.
 	Secure bool
-	pages  *pages
+	// FormKeys makes each rendering of a form that writes write once.
+	FormKeys *formkey.Service
+	pages    *pages
 }
 
 // New parses the templates once.

@@ -1,15 +1,30 @@
 package consoleweb
 
 import (
+	"context"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/formkey"
 )
+
+// once runs a form's write the first time its rendering is sent, and
+// answers every copy of it (a double click, a POST sent again) with where
+// the first one went, without writing again (formkey.Service.Once; the
+// key is the rendering's Page.FormKey, per user and per path posted to).
+// write returns the page the browser goes to next.
+func (h *Handlers) once(c *gin.Context, write func(ctx context.Context) (string, error)) (string, error) {
+	k := formkey.Key{Actor: web.Claims(c).Subject, Form: c.Request.URL.Path, Key: c.PostForm("form_key")}
+	next, _, err := h.FormKeys.Once(c.Request.Context(), k, write)
+	return next, err
+}
 
 // formErrors collects a form's problems by field, named as the JSON API
 // names them ("effect.points"), so the domain's own field errors and the

@@ -14,6 +14,7 @@ import (
 	"github.com/jifen/jifen/bff/console"
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/formkey"
 )
 
 // pages are the parsed templates: each page is layout.html plus its own
@@ -52,12 +53,15 @@ func parsePages() (*pages, error) {
 // .L.Points / .L.Yuan / .L.Time for values), the caller, the CSRF token
 // for its forms and the page's own data.
 type Page struct {
-	L         *lang
-	Title     string
-	User      string
-	Role      string
-	CanWrite  bool
-	CSRF      string
+	L        *lang
+	Title    string
+	User     string
+	Role     string
+	CanWrite bool
+	CSRF     string
+	// FormKey is new with every rendering: the forms that write carry it,
+	// so the rendering writes once however often it is sent (h.once).
+	FormKey   string
 	Path      string
 	RequestID string
 	Data      any
@@ -65,7 +69,7 @@ type Page struct {
 
 func (h *Handlers) page(c *gin.Context, titleKey string, data any, args ...any) Page {
 	l := h.lang(c)
-	p := Page{L: l, Title: l.T(titleKey, args...), CSRF: h.csrfToken(c), Path: c.Request.URL.RequestURI(),
+	p := Page{L: l, Title: l.T(titleKey, args...), CSRF: h.csrfToken(c), FormKey: formkey.New(), Path: c.Request.URL.RequestURI(),
 		RequestID: web.RequestID(c), Data: data}
 	if cl := web.Claims(c); cl != nil {
 		p.User, p.Role, p.CanWrite = cl.Subject, cl.Role, console.CanWrite(cl.Role)

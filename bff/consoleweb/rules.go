@@ -1,6 +1,7 @@
 package consoleweb
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -292,15 +293,20 @@ func (h *Handlers) saveRule(c *gin.Context) {
 		f.ID = id
 	}
 	r, err := f.rule()
+	var next string
 	if err == nil {
-		if f.ID == 0 {
-			r, err = h.API.RuleAdmin.Create(c.Request.Context(), ruleActor(c), r)
-		} else {
-			r, err = h.API.RuleAdmin.Update(c.Request.Context(), ruleActor(c), r)
-		}
+		next, err = h.once(c, func(ctx context.Context) (string, error) {
+			var err error
+			if f.ID == 0 {
+				r, err = h.API.RuleAdmin.Create(ctx, ruleActor(c), r)
+			} else {
+				r, err = h.API.RuleAdmin.Update(ctx, ruleActor(c), r)
+			}
+			return fmt.Sprintf("/console/rules/%d?saved=%d", r.ID, r.Version), err
+		})
 	}
 	if err == nil {
-		c.Redirect(http.StatusSeeOther, fmt.Sprintf("/console/rules/%d?saved=%d", r.ID, r.Version))
+		c.Redirect(http.StatusSeeOther, next)
 		return
 	}
 	h.ruleFormFailed(c, f, err)
@@ -342,19 +348,22 @@ func (h *Handlers) setRuleStatus(c *gin.Context) {
 		h.fail(c, domain.FieldError("version", "required: the version shown"))
 		return
 	}
-	r, err := h.API.Rules.Get(c.Request.Context(), id)
-	if err == nil && r.Status == rules.Deleted {
-		err = domain.Errorf(domain.NotFound, "rule %d is deleted", id)
-	}
-	if err == nil {
-		r.Status, r.Version = st, version
-		_, err = h.API.RuleAdmin.Update(c.Request.Context(), ruleActor(c), r)
-	}
+	next, err := h.once(c, func(ctx context.Context) (string, error) {
+		r, err := h.API.Rules.Get(ctx, id)
+		if err == nil && r.Status == rules.Deleted {
+			err = domain.Errorf(domain.NotFound, "rule %d is deleted", id)
+		}
+		if err == nil {
+			r.Status, r.Version = st, version
+			_, err = h.API.RuleAdmin.Update(ctx, ruleActor(c), r)
+		}
+		return "/console/rules", err
+	})
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/console/rules")
+	c.Redirect(http.StatusSeeOther, next)
 }
 
 // simulateRule is POST /console/rules/simulate (any role: it writes
