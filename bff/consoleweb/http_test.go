@@ -29,8 +29,18 @@ type site struct {
 }
 
 func newSite(t *testing.T, mutate ...func(*configs.Config)) *site {
+	return newSiteWith(t, nil, mutate...)
+}
+
+// newSiteWith serves the service through wrap (nil: as it is), which
+// sees every request first.
+func newSiteWith(t *testing.T, wrap func(http.Handler) http.Handler, mutate ...func(*configs.Config)) *site {
 	h := apptest.New(t, mutate...)
-	srv := httptest.NewServer(h.App.Handler)
+	handler := h.App.Handler
+	if wrap != nil {
+		handler = wrap(handler)
+	}
+	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	return &site{t: t, h: h, srv: srv}
 }
