@@ -3,7 +3,6 @@ package consoleweb
 import (
 	"context"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -130,15 +129,4 @@ func localText(t *time.Time) string {
 		return ""
 	}
 	return t.In(domain.Shanghai).Format("2006-01-02T15:04")
-}
-
-// problems is an error's message followed by each field's problem, as
-// the form lists them.
-func problems(d web.ErrorDetail) []string {
-	fields := make([]string, 0, len(d.Fields))
-	for f, m := range d.Fields {
-		fields = append(fields, f+": "+m)
-	}
-	slices.Sort(fields)
-	return append([]string{d.Message}, fields...)
 }

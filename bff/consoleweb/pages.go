@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -93,11 +94,26 @@ func (h *Handlers) renderBlock(c *gin.Context, status int, name, block string, p
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
 }
 
+// problems is what a page says about an error, the one place that
+// words it: the error's message, then each field's problem as
+// "field: problem" (sorted), leaving out the one the message already says
+// (a one-field error's message is "field: problem" itself).
+func problems(d web.ErrorDetail) []string {
+	fields := make([]string, 0, len(d.Fields))
+	for f, m := range d.Fields {
+		if line := f + ": " + m; line != d.Message {
+			fields = append(fields, line)
+		}
+	}
+	slices.Sort(fields)
+	return append([]string{d.Message}, fields...)
+}
+
 type errorData struct {
-	Status  int
-	Code    domain.Code
-	Message string
-	Back    string
+	Status   int
+	Code     domain.Code
+	Problems []string
+	Back     string
 }
 
 // fail answers an error as a page, with the status and message the JSON
@@ -108,6 +124,6 @@ func (h *Handlers) fail(c *gin.Context, err error) {
 	if u, err := url.Parse(c.Request.Referer()); err == nil && strings.HasPrefix(u.Path, "/console/") {
 		back = u.Path
 	}
-	h.render(c, status, "error", "error.title", errorData{Status: status, Code: d.Code, Message: d.Message, Back: back})
+	h.render(c, status, "error", "error.title", errorData{Status: status, Code: d.Code, Problems: problems(d), Back: back})
 	c.Abort()
 }
