@@ -445,7 +445,9 @@ func TestStaticFolderIsNotListed(t *testing.T) {
 	if r := c.get("/console/static/htmx.min.js"); r.status != http.StatusOK {
 		t.Fatalf("htmx: %d", r.status)
 	}
-	if r := c.get("/console/static/"); r.status != http.StatusNotFound || strings.Contains(r.body, "htmx.min.js") {
+	// (The 404 is the console's error page, whose layout loads htmx: a
+	// listing would name the folder's other files.)
+	if r := c.get("/console/static/"); r.status != http.StatusNotFound || strings.Contains(r.body, "VERSIONS") || strings.Contains(r.body, `href="htmx.min.js"`) {
 		t.Fatalf("static folder: %d %.300s", r.status, r.body)
 	}
 }

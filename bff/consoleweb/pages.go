@@ -116,14 +116,21 @@ type errorData struct {
 	Back     string
 }
 
-// fail answers an error as a page, with the status and message the JSON
-// API gives for the same error.
+// fail answers an error as a page, with the status, message and headers
+// (Retry-After) the JSON API gives for the same error: web.Fail, which
+// hands it to errorPage.
 func (h *Handlers) fail(c *gin.Context, err error) {
-	status, d := web.Describe(c, err)
+	web.SetErrorPage(c, h.errorPage)
+	web.Fail(c, err)
+}
+
+// errorPage is the console's web.ErrorPage: every error answered under
+// /console/ — a page's own, the rate limit's 429, the body limit's 413,
+// the router's 404 and 405 — is the error page.
+func (h *Handlers) errorPage(c *gin.Context, status int, d web.ErrorDetail) {
 	back := "/console/members"
 	if u, err := url.Parse(c.Request.Referer()); err == nil && strings.HasPrefix(u.Path, "/console/") {
 		back = u.Path
 	}
 	h.render(c, status, "error", "error.title", errorData{Status: status, Code: d.Code, Problems: problems(d), Back: back})
-	c.Abort()
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -60,6 +62,18 @@ func (h *Handlers) csrfToken(c *gin.Context) string {
 }
 
 func (h *Handlers) checkCSRF(c *gin.Context) {
+	// The form first: one larger than the body limit (sent without a
+	// Content-Length, so read up to the limit) is 413, not a form whose
+	// token went missing.
+	if err := c.Request.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.fail(c, &domain.Error{Code: web.CodeTooLarge, Message: fmt.Sprintf("request body larger than %d bytes", tooBig.Limit)})
+			return
+		}
+		h.fail(c, domain.Errorf(domain.Invalid, "the form could not be read"))
+		return
+	}
 	cookie, _ := c.Cookie(h.csrfCookie())
 	sent := c.GetHeader(csrfHeader)
 	if sent == "" {
@@ -92,17 +106,7 @@ func (h *Handlers) checkCSRF(c *gin.Context) {
 // the sign-in page. A token past half its life is renewed, so a marketer
 // at work is not signed out mid-task.
 func (h *Handlers) session(c *gin.Context) {
-	raw, _ := c.Cookie(sessionCookie)
-	cl, err := h.Tokens.Verify(raw, auth.Console)
-	if err == nil {
-		err = h.Sessions.Check(c.Request.Context(), cl.Sid, cl.ID)
-	}
-	if err == nil {
-		// The user as console.users has them now: one removed since the
-		// sign-in is signed out, one given another role works with it (and
-		// the renewed token carries it), however long the cookie is renewed.
-		cl, err = h.API.Current(cl)
-	}
+	cl, err := h.caller(c)
 	if err != nil {
 		if c.Request.Method == http.MethodGet {
 			c.Redirect(http.StatusSeeOther, "/console/login?next="+url.QueryEscape(c.Request.URL.RequestURI()))
@@ -119,6 +123,22 @@ func (h *Handlers) session(c *gin.Context) {
 	}
 	web.SetClaims(c, cl)
 	c.Next()
+}
+
+// caller is the signed-in user of the session cookie, or why there is none.
+func (h *Handlers) caller(c *gin.Context) (*auth.Claims, error) {
+	raw, _ := c.Cookie(sessionCookie)
+	cl, err := h.Tokens.Verify(raw, auth.Console)
+	if err == nil {
+		err = h.Sessions.Check(c.Request.Context(), cl.Sid, cl.ID)
+	}
+	if err == nil {
+		// The user as console.users has them now: one removed since the
+		// sign-in is signed out, one given another role works with it (and
+		// the renewed token carries it), however long the cookie is renewed.
+		cl, err = h.API.Current(cl)
+	}
+	return cl, err
 }
 
 func (h *Handlers) setSession(c *gin.Context, tok string) {
