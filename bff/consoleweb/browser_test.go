@@ -459,6 +459,58 @@ func TestBrowserDoubleClickSendsAFormOnce(t *testing.T) {
 	}
 }
 
+// htmx under an ended session and a refused request: the live search
+// sends the page to the sign-in page, which comes back to the search (it
+// swapped the sign-in page into the results); a "load more" the server
+// refuses shows why in the journal (htmx dropped the 400).
+func TestBrowserHtmxAfterTheSessionAndOnErrors(t *testing.T) {
+	t.Parallel()
+	ctx := tab(t)
+	s := newSiteWith(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/journal") { // a cursor the server refuses
+				r.URL.RawQuery = "cursor=x"
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	_, _, id := s.h.Login(apptest.UniqueUser("hxb"))
+	admin := apptest.Auth(s.h.ConsoleLogin("admin"))
+	for i := range 25 { // more than a page of the journal
+		if r := s.h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), `{"delta":1,"reason":"补偿"}`,
+			append(admin, "Idempotency-Key", fmt.Sprint("hxb", i))...); r.Status != 201 {
+			t.Fatalf("adjust: %d %s", r.Status, r.Body)
+		}
+	}
+	browserSignIn(t, ctx, s.srv.URL, "marketer")
+	do(t, ctx, "the member", chromedp.Navigate(fmt.Sprintf("%s/console/members/%d", s.srv.URL, id)), chromedp.WaitVisible(chromedp.CSS("#journal-more a")))
+	do(t, ctx, "load more", chromedp.Click(chromedp.CSS("#journal-more a")))
+	waitJS(t, ctx, "the refusal in the journal", `!!document.querySelector('#journal-body #journal-more [role=alert][data-status="400"]')`)
+	if got := text(t, ctx, "#journal-more [role=alert]"); !strings.Contains(got, "cursor") {
+		t.Errorf("the refused load more says %q", got)
+	}
+	shot(t, ctx, "19-htmx-error")
+
+	do(t, ctx, "the search", chromedp.Navigate(s.srv.URL+"/console/members"), chromedp.WaitVisible(chromedp.CSS("#q")))
+	s.h.Clock.Advance(s.h.Config.Auth.AccessTTL + time.Minute) // the session ends
+	// One keystroke, one request: keystrokes a slow machine spaces past the
+	// debounce would each send the page to the sign-in page.
+	do(t, ctx, "search after the session", chromedp.SendKeys(chromedp.CSS("#q"), "1"))
+	waitJS(t, ctx, "the sign-in page", `location.pathname === "/console/login" && document.readyState === "complete" && !!document.querySelector("#login")`)
+	if got := eval[string](t, ctx, `new URLSearchParams(location.search).get("next")`); got != "/console/members" {
+		t.Errorf("sign in goes on to %q", got)
+	}
+	do(t, ctx, "sign in again",
+		chromedp.SendKeys(chromedp.CSS(`#login input[name=username]`), "marketer"),
+		chromedp.SendKeys(chromedp.CSS(`#login input[name=password]`), "marketer123"),
+		chromedp.Click(chromedp.CSS(`#login button`)),
+		chromedp.WaitVisible(chromedp.CSS("#search")),
+	)
+	if got := eval[string](t, ctx, `location.pathname`); got != "/console/members" {
+		t.Errorf("signed in again at %s", got)
+	}
+}
+
 func TestBrowserMarketerRunsACampaign(t *testing.T) {
 	t.Parallel()
 	ctx := tab(t)

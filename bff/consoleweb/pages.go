@@ -127,10 +127,37 @@ func (h *Handlers) fail(c *gin.Context, err error) {
 // errorPage is the console's web.ErrorPage: every error answered under
 // /console/ — a page's own, the rate limit's 429, the body limit's 413,
 // the router's 404 and 405 — is the error page.
+//
+// An htmx request gets the error alone, swapped into its target
+// (HX-Reswap; the pages' htmx-config swaps 4xx and 5xx answers, which
+// htmx drops by default): into the target, or, for a route whose answer
+// replaces a table row (htmxErrorRows), as that row in its place.
 func (h *Handlers) errorPage(c *gin.Context, status int, d web.ErrorDetail) {
 	back := "/console/members"
 	if u, err := url.Parse(c.Request.Referer()); err == nil && strings.HasPrefix(u.Path, "/console/") {
 		back = u.Path
 	}
-	h.render(c, status, "error", "error.title", errorData{Status: status, Code: d.Code, Problems: problems(d), Back: back})
+	data := errorData{Status: status, Code: d.Code, Problems: problems(d), Back: back}
+	if isHtmx(c) {
+		if row, ok := htmxErrorRows[c.FullPath()]; ok {
+			c.Header("HX-Reswap", "outerHTML")
+			h.renderBlock(c, status, row.page, row.block, h.page(c, "error.title", data))
+			return
+		}
+		c.Header("HX-Reswap", "innerHTML")
+		h.renderBlock(c, status, "error", "hx-error", h.page(c, "error.title", data))
+		return
+	}
+	h.render(c, status, "error", "error.title", data)
 }
+
+// htmxErrorRows are the routes whose htmx answer replaces a table row
+// (hx-swap="outerHTML" on a <tr>), with the block of their page that
+// answers an error as that row.
+var htmxErrorRows = map[string]struct{ page, block string }{
+	"/console/members/:id/journal": {"member", "journal-error"}, // "load more"
+}
+
+// isHtmx: the request is htmx's (hx-get, hx-post), whose answer is
+// swapped into a part of the page rather than shown as a page.
+func isHtmx(c *gin.Context) bool { return c.GetHeader("HX-Request") == "true" }

@@ -108,12 +108,19 @@ func (h *Handlers) checkCSRF(c *gin.Context) {
 func (h *Handlers) session(c *gin.Context) {
 	cl, err := h.caller(c)
 	if err != nil {
-		if c.Request.Method == http.MethodGet {
-			c.Redirect(http.StatusSeeOther, "/console/login?next="+url.QueryEscape(c.Request.URL.RequestURI()))
+		switch {
+		case isHtmx(c):
+			// htmx would swap the sign-in page into a part of the page (or
+			// drop a 401): the whole page goes, and comes back to the page
+			// the user was on, not to the fragment's URL.
+			c.Header("HX-Redirect", signInPath(currentPage(c)))
+			c.AbortWithStatus(http.StatusUnauthorized)
+		case c.Request.Method == http.MethodGet:
+			c.Redirect(http.StatusSeeOther, signInPath(c.Request.URL.RequestURI()))
 			c.Abort()
-			return
+		default:
+			h.fail(c, err)
 		}
-		h.fail(c, err)
 		return
 	}
 	if cl.ExpiresAt != nil && cl.ExpiresAt.Sub(h.Clock.Now()) < h.Tokens.TTL/2 {
@@ -151,6 +158,20 @@ func (h *Handlers) requireWriter(c *gin.Context) {
 		return
 	}
 	c.Next()
+}
+
+// signInPath is the sign-in page that goes on to next (a console path)
+// once signed in.
+func signInPath(next string) string { return "/console/login?next=" + url.QueryEscape(safeNext(next)) }
+
+// currentPage is the page an htmx request was sent from (HX-Current-URL):
+// its path and query alone, for safeNext to keep inside the console.
+func currentPage(c *gin.Context) string {
+	u, err := url.Parse(c.GetHeader("HX-Current-URL"))
+	if err != nil {
+		return ""
+	}
+	return u.RequestURI()
 }
 
 // safeNext keeps a post-login redirect inside the console.
