@@ -67,13 +67,13 @@ func (h *Handlers) Mount(r gin.IRouter, mw ...gin.HandlerFunc) {
 	r.GET("/lang/:lang", h.setLanguage)
 	r.GET("/login", h.loginForm)
 	r.POST("/login", h.checkCSRF, h.login)
+	r.POST("/logout", h.checkCSRF, h.logout) // with or without a live session
 
 	in := r.Group("", h.session)
 	in.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/dashboard") })
 	in.GET("/dashboard", h.dashboard)
 	in.GET("/lottery", h.listLottery)
 	in.GET("/lottery/:id", h.showLottery)
-	in.POST("/logout", h.checkCSRF, h.logout)
 	in.GET("/members", h.searchMembers)
 	in.GET("/members.csv", h.membersCSV)
 	in.GET("/members/:id", h.memberPage)

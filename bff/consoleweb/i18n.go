@@ -172,6 +172,7 @@ var messages = map[string][2]string{
 	"login.password":        {"密码", "Password"},
 	"login.submit":          {"登录", "Sign in"},
 	"login.wrong":           {"用户名或密码错误", "Wrong username or password"},
+	"login.unsaved":         {"登录已过期，刚才提交的内容没有保存。请重新登录，再回到该页面提交。", "Your session had ended, so what you sent was not saved. Sign in and send it again from the page."},
 	"search.title":          {"查找会员", "Find a member"},
 	"search.by":             {"按", "By"},
 	"search.q":              {"关键词", "Search for"},

@@ -119,7 +119,16 @@ func (h *Handlers) session(c *gin.Context) {
 			c.Redirect(http.StatusSeeOther, signInPath(c.Request.URL.RequestURI()))
 			c.Abort()
 		default:
-			h.fail(c, err)
+			// A form sent after the session ended (left open past
+			// auth.access_ttl): nothing is written; the sign-in page says
+			// so and comes back to the form's page (the Referer, which the
+			// pages' Referrer-Policy sends to their own origin).
+			next := ""
+			if u, err := url.Parse(c.Request.Referer()); err == nil && (u.Host == "" || u.Host == c.Request.Host) {
+				next = u.RequestURI()
+			}
+			c.Redirect(http.StatusSeeOther, signInPath(next)+"&unsaved=1")
+			c.Abort()
 		}
 		return
 	}
@@ -186,10 +195,11 @@ type loginData struct {
 	Next     string
 	Username string
 	Error    string
+	Unsaved  bool // sent here by a form the ended session did not save
 }
 
 func (h *Handlers) loginForm(c *gin.Context) {
-	h.render(c, http.StatusOK, "login", "login.title", loginData{Next: safeNext(c.Query("next"))})
+	h.render(c, http.StatusOK, "login", "login.title", loginData{Next: safeNext(c.Query("next")), Unsaved: c.Query("unsaved") != ""})
 }
 
 func (h *Handlers) login(c *gin.Context) {
@@ -218,9 +228,11 @@ func (h *Handlers) login(c *gin.Context) {
 }
 
 // logout ends the cookie's token on the server too: a copy of the cookie
-// taken before the sign-out no longer opens the console.
+// taken before the sign-out no longer opens the console. A session that
+// has ended already has nothing to end: the browser goes to the sign-in
+// page all the same.
 func (h *Handlers) logout(c *gin.Context) {
-	if cl := web.Claims(c); cl != nil {
+	if cl, err := h.caller(c); err == nil {
 		if err := h.Sessions.End(c.Request.Context(), cl.Sid, cl.ID); err != nil {
 			h.fail(c, err)
 			return
