@@ -36,7 +36,7 @@ func (h *Handlers) auditLog(c *gin.Context) {
 	if err != nil {
 		// The form comes back as typed, with the problem named.
 		status, desc := web.Describe(c, err)
-		d.Errors = problems(desc)
+		d.Errors = problems(h.lang(c), desc)
 		h.render(c, status, "audit", "audit.title", d)
 		return
 	}

@@ -121,7 +121,7 @@ func (f campaignForm) input() (reminder.CampaignInput, error) {
 	for _, s := range list(f.StoreIDs) {
 		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			bad.add("audience.store_ids", "store ids are whole numbers")
+			bad.add("audience.store_ids", "problem.store_ids")
 			break
 		}
 		sp.Audience.StoreIDs = append(sp.Audience.StoreIDs, id)
@@ -148,7 +148,7 @@ func (f campaignForm) input() (reminder.CampaignInput, error) {
 	}
 	switch {
 	case f.Cron != "" && strings.TrimSpace(f.OnceAt) != "":
-		bad.add("schedule", "either once at a time or a cron expression, not both")
+		bad.add("schedule", "problem.once_or_cron")
 	case f.Cron != "":
 		sp.Schedule.Cron = f.Cron
 	default:
@@ -346,7 +346,7 @@ func (h *Handlers) saveCampaign(c *gin.Context) {
 			d.Campaign, d.Report = cur.Campaign, cur.Report
 		}
 	}
-	d.Errors = problems(detail)
+	d.Errors = problems(h.lang(c), detail)
 	h.renderCampaign(c, status, d)
 }
 
@@ -387,7 +387,7 @@ func (h *Handlers) campaignAction(verb string) gin.HandlerFunc {
 			h.fail(c, lerr)
 			return
 		}
-		d.Errors = problems(detail)
+		d.Errors = problems(h.lang(c), detail)
 		h.renderCampaign(c, status, d)
 	}
 }

@@ -2,6 +2,7 @@ package consoleweb
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,12 +23,19 @@ import (
 func (h *Handlers) once(c *gin.Context, write func(ctx context.Context) (string, error)) (string, error) {
 	k := formkey.Key{Actor: web.Claims(c).Subject, Form: c.Request.URL.Path, Key: c.PostForm("form_key")}
 	next, _, err := h.FormKeys.Once(c.Request.Context(), k, write)
+	switch {
+	case errors.Is(err, formkey.ErrNoKey):
+		err = domain.FieldError("form_key", "problem.no_key")
+	case errors.Is(err, formkey.ErrPending):
+		err = domain.Errorf(domain.Conflict, "problem.pending")
+	}
 	return next, err
 }
 
 // formErrors collects a form's problems by field, named as the JSON API
 // names them ("effect.points"), so the domain's own field errors and the
-// form's parse errors read the same.
+// form's parse errors read the same. The problems are message keys
+// ("problem.whole"), which the page words in its language (problems).
 type formErrors map[string]string
 
 func (e formErrors) add(field, problem string) {
@@ -41,7 +49,7 @@ func (e formErrors) err() error {
 	if len(e) == 0 {
 		return nil
 	}
-	return &domain.Error{Code: domain.Invalid, Message: "the form is not valid", Fields: e}
+	return &domain.Error{Code: domain.Invalid, Message: "problem.form", Fields: e}
 }
 
 var yuanRe = regexp.MustCompile(`^\d{1,12}(\.\d{1,2})?$`)
@@ -53,7 +61,7 @@ func (e formErrors) fen(field, s string) int64 {
 		return 0
 	}
 	if !yuanRe.MatchString(s) {
-		e.add(field, "an amount in yuan, at most two decimals")
+		e.add(field, "problem.yuan")
 		return 0
 	}
 	whole, frac, _ := strings.Cut(s, ".")
@@ -70,7 +78,7 @@ func (e formErrors) int(field, s string) int64 {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		e.add(field, "a whole number")
+		e.add(field, "problem.whole")
 	}
 	return n
 }
@@ -87,7 +95,7 @@ func (e formErrors) localTime(field, s string) *time.Time {
 			return &t
 		}
 	}
-	e.add(field, "a date and time, YYYY-MM-DD HH:MM")
+	e.add(field, "problem.datetime")
 	return nil
 }
 

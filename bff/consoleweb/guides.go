@@ -169,6 +169,6 @@ func (h *Handlers) saved(c *gin.Context, err error, what string, write func(ctx 
 		h.fail(c, lerr)
 		return
 	}
-	d.Problems = problems(detail)
+	d.Problems = problems(h.lang(c), detail)
 	h.render(c, status, "guides", "guides.title", d)
 }

@@ -60,3 +60,51 @@ func TestErrorMessagesAppearOnce(t *testing.T) {
 			strings.Count(r.body, "monthly_budget"), strings.Count(gp.body, "monthly_budget"), r.body)
 	}
 }
+
+// The console's own messages are in the page's language: they were
+// English on Chinese pages. Service messages of the API stay as the API
+// words them, under a heading in the page's language.
+func TestConsoleMessagesAreTranslated(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	_, _, id := s.h.Login(apptest.UniqueUser("zh"))
+	m := s.client()
+	m.signIn("marketer")
+	has := func(what string, p page, status int, want, notWant string) {
+		t.Helper()
+		if p.status != status || !strings.Contains(p.body, want) || (notWant != "" && strings.Contains(p.body, notWant)) {
+			t.Errorf("%s: %d, want %q without %q: %.2000s", what, p.status, want, notWant, mainOf(p.body))
+		}
+	}
+	memberPath := fmt.Sprintf("/console/members/%d", id)
+	mp := m.get(memberPath)
+	csrf := field(t, csrfRe, mp)
+	has("adjust 1.5", m.do("POST", memberPath+"/adjustments", url.Values{"csrf_token": {csrf}, "idempotency_key": {field(t, keyRe, mp)},
+		"delta": {"1.5"}, "reason": {"x"}}), http.StatusBadRequest, "delta: 积分须为整数", "a whole number")
+
+	r := m.do("POST", "/console/rules", ruleForm(csrf, map[string]string{"min_amount": "1.234"}))
+	has("rule form", r, http.StatusBadRequest, "表单有误", "the form is not valid")
+	has("rule form's field", r, http.StatusBadRequest, "conditions.min_amount_fen: 以元为单位的金额，最多两位小数", "an amount in yuan")
+
+	p, err := m.send("POST", "/console/rules", ruleForm(csrf, nil), "Sec-Fetch-Site", "cross-site")
+	if err != nil {
+		t.Fatal(err)
+	}
+	has("cross-site POST", p, http.StatusForbidden, "拒绝跨站请求", "cross-origin request refused")
+	has("no CSRF token", m.do("POST", "/console/rules", url.Values{"name": {"x"}}), http.StatusForbidden, "表单的安全令牌缺失或已过期", "security token")
+	has("404", m.get("/console/nonexistent"), http.StatusNotFound, "页面不存在", "")
+
+	// In English, English.
+	m.get("/console/lang/en?next=/console/rules")
+	has("rule form in English", m.do("POST", "/console/rules", ruleForm(csrf, map[string]string{"min_amount": "1.234"})),
+		http.StatusBadRequest, "an amount in yuan, at most two decimals", "以元为单位")
+
+	// The sign-in throttle, in the sign-in page's language.
+	c := s.client()
+	token := field(t, csrfRe, c.get("/console/login"))
+	for range 5 {
+		c.do("POST", "/console/login", url.Values{"csrf_token": {token}, "username": {"auditor"}, "password": {"nope"}})
+	}
+	has("throttled sign-in", c.do("POST", "/console/login", url.Values{"csrf_token": {token}, "username": {"auditor"}, "password": {"auditor123"}}),
+		http.StatusTooManyRequests, "登录失败次数过多，请 60 秒后再试", "too many failed sign-ins")
+}

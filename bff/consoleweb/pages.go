@@ -97,20 +97,27 @@ func (h *Handlers) renderBlock(c *gin.Context, status int, name, block string, p
 // problems is what a page says about an error, the one place that
 // words it: the error's message, then each field's problem as
 // "field: problem" (sorted), leaving out the one the message already says
-// (a one-field error's message is "field: problem" itself).
-func problems(d web.ErrorDetail) []string {
+// (a one-field error's message is "field: problem" itself). The
+// console's own messages are keys of its messages ("problem.whole"),
+// said in l's language; the services' messages are shown as they are.
+func problems(l *lang, d web.ErrorDetail) []string {
+	msg := l.T(d.Message)
 	fields := make([]string, 0, len(d.Fields))
 	for f, m := range d.Fields {
-		if line := f + ": " + m; line != d.Message {
-			fields = append(fields, line)
+		line := f + ": " + l.T(m)
+		if f+": "+m == d.Message {
+			msg = line
+			continue
 		}
+		fields = append(fields, line)
 	}
 	slices.Sort(fields)
-	return append([]string{d.Message}, fields...)
+	return append([]string{msg}, fields...)
 }
 
 type errorData struct {
 	Status   int
+	Heading  string // what the status means, in the page's language ("" for an unusual one)
 	Code     domain.Code
 	Problems []string
 	Back     string
@@ -137,7 +144,11 @@ func (h *Handlers) errorPage(c *gin.Context, status int, d web.ErrorDetail) {
 	if u, err := url.Parse(c.Request.Referer()); err == nil && strings.HasPrefix(u.Path, "/console/") {
 		back = u.Path
 	}
-	data := errorData{Status: status, Code: d.Code, Problems: problems(d), Back: back}
+	l := h.lang(c)
+	data := errorData{Status: status, Code: d.Code, Problems: problems(l, d), Back: back}
+	if key := fmt.Sprintf("http.%d", status); l.T(key) != key {
+		data.Heading = l.T(key)
+	}
 	if isHtmx(c) {
 		if row, ok := htmxErrorRows[c.FullPath()]; ok {
 			c.Header("HX-Reswap", "outerHTML")

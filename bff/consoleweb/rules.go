@@ -199,7 +199,7 @@ func (s simForm) input(trigger rules.Trigger) (rules.Input, error) {
 				AmountFen: bad.fen(fmt.Sprintf("order.lines[%d].amount_fen", i), l.Amount)})
 		}
 		if o.AmountFen <= 0 && len(o.Lines) == 0 {
-			bad.add("order.total_fen", "an order needs an amount or lines")
+			bad.add("order.total_fen", "problem.sim_order")
 		}
 		in.Order = o
 	}
@@ -326,7 +326,7 @@ func (h *Handlers) ruleFormFailed(c *gin.Context, f ruleForm, err error) {
 			d.Current = &cur
 		}
 	}
-	d.Errors = problems(detail)
+	d.Errors = problems(h.lang(c), detail)
 	h.renderRule(c, status, d)
 }
 
@@ -340,18 +340,18 @@ func (h *Handlers) setRuleStatus(c *gin.Context) {
 	}
 	st := rules.Status(c.PostForm("status"))
 	if st != rules.Active && st != rules.Inactive {
-		h.fail(c, domain.FieldError("status", "must be active or inactive"))
+		h.fail(c, domain.FieldError("status", "problem.rule_status"))
 		return
 	}
 	version, _ := strconv.Atoi(c.PostForm("version"))
 	if version <= 0 {
-		h.fail(c, domain.FieldError("version", "required: the version shown"))
+		h.fail(c, domain.FieldError("version", "problem.version"))
 		return
 	}
 	next, err := h.once(c, func(ctx context.Context) (string, error) {
 		r, err := h.API.Rules.Get(ctx, id)
 		if err == nil && r.Status == rules.Deleted {
-			err = domain.Errorf(domain.NotFound, "rule %d is deleted", id)
+			err = domain.Errorf(domain.NotFound, "problem.rule_deleted")
 		}
 		if err == nil {
 			r.Status, r.Version = st, version
@@ -392,7 +392,7 @@ func (h *Handlers) simulateRule(c *gin.Context) {
 			h.fail(c, err)
 			return
 		}
-		d.SimError = problems(detail)
+		d.SimError = problems(h.lang(c), detail)
 	}
 	if c.GetHeader("HX-Request") != "" {
 		h.renderBlock(c, http.StatusOK, "rule", "breakdown", h.page(c, "rule.simulate", d))

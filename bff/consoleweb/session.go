@@ -71,7 +71,7 @@ func (h *Handlers) checkCSRF(c *gin.Context) {
 			h.fail(c, &domain.Error{Code: web.CodeTooLarge, Message: fmt.Sprintf("request body larger than %d bytes", tooBig.Limit)})
 			return
 		}
-		h.fail(c, domain.Errorf(domain.Invalid, "the form could not be read"))
+		h.fail(c, domain.Errorf(domain.Invalid, "problem.unreadable"))
 		return
 	}
 	cookie, _ := c.Cookie(h.csrfCookie())
@@ -80,12 +80,12 @@ func (h *Handlers) checkCSRF(c *gin.Context) {
 		sent = c.PostForm(csrfField)
 	}
 	if cookie == "" || subtle.ConstantTimeCompare([]byte(cookie), []byte(sent)) != 1 {
-		h.fail(c, domain.Errorf(domain.Forbidden, "the form's security token is missing or stale; reload the page and try again"))
+		h.fail(c, domain.Errorf(domain.Forbidden, "problem.csrf"))
 		return
 	}
 	// Browsers that send Fetch Metadata also tell a cross-site POST apart.
 	if err := http.NewCrossOriginProtection().Check(c.Request); err != nil {
-		h.fail(c, domain.Errorf(domain.Forbidden, "cross-origin request refused"))
+		h.fail(c, domain.Errorf(domain.Forbidden, "problem.cross_origin"))
 		return
 	}
 	// A browser sends the pages' forms as UTF-8; anything else is a
@@ -94,7 +94,7 @@ func (h *Handlers) checkCSRF(c *gin.Context) {
 	for k, vs := range c.Request.PostForm {
 		for _, v := range vs {
 			if !utf8.ValidString(k) || !utf8.ValidString(v) {
-				h.fail(c, domain.FieldError(strings.ToValidUTF8(k, "?"), "must be UTF-8 text"))
+				h.fail(c, domain.FieldError(strings.ToValidUTF8(k, "?"), "problem.utf8"))
 				return
 			}
 		}
@@ -163,7 +163,7 @@ func (h *Handlers) setSession(c *gin.Context, tok string) {
 
 func (h *Handlers) requireWriter(c *gin.Context) {
 	if !console.CanWrite(web.Claims(c).Role) {
-		h.fail(c, domain.Errorf(domain.Forbidden, "this action needs one of the roles %s", strings.Join(console.Writers, ", ")))
+		h.fail(c, domain.Errorf(domain.Forbidden, "%s", h.lang(c).T("problem.writers", strings.Join(console.Writers, ", "))))
 		return
 	}
 	c.Next()
@@ -216,9 +216,14 @@ func (h *Handlers) login(c *gin.Context) {
 			c.Header("Retry-After", s)
 		}
 		status, detail := web.Describe(c, err)
-		d.Error = detail.Message
-		if detail.Code == domain.Unauthorized {
-			d.Error = h.lang(c).T("login.wrong")
+		l := h.lang(c)
+		switch s := console.RetryAfterSeconds(err); {
+		case detail.Code == domain.Unauthorized:
+			d.Error = l.T("login.wrong")
+		case detail.Code == domain.RateLimited && s != "":
+			d.Error = l.T("login.locked", s)
+		default:
+			d.Error = strings.Join(problems(l, detail), " ")
 		}
 		h.render(c, status, "login", "login.title", d)
 		return
