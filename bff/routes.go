@@ -96,10 +96,18 @@ func NewRouter(d Deps) *gin.Engine {
 	m := newMetrics(d.Registry)
 
 	r.Use(pathParams, requestID(), apiHeaders, recoverer(), accessLog(d.Logger), m.handler())
-	r.NoRoute(func(c *gin.Context) { web.Fail(c, domain.Errorf(domain.NotFound, "no such route")) })
-	r.NoMethod(func(c *gin.Context) {
-		web.Fail(c, domain.Errorf(web.CodeMethodNotAllowed, "method not allowed on this route"))
-	})
+	// Under /console/ the console answers them as its own pages.
+	unrouted := func(err error) gin.HandlerFunc {
+		return func(c *gin.Context) {
+			if d.ConsoleWeb != nil && consoleweb.Serves(c.Request.URL.Path) {
+				d.ConsoleWeb.Unrouted(c, err)
+				return
+			}
+			web.Fail(c, err)
+		}
+	}
+	r.NoRoute(unrouted(domain.Errorf(domain.NotFound, "no such route")))
+	r.NoMethod(unrouted(domain.Errorf(web.CodeMethodNotAllowed, "method not allowed on this route")))
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", func(c *gin.Context) {
@@ -265,7 +273,7 @@ func NewRouter(d Deps) *gin.Engine {
 
 	// The console's pages: the same console handlers and roles, HTML.
 	if d.ConsoleWeb != nil {
-		d.ConsoleWeb.Mount(r.Group("/console", byIP, bodyLimit(d.BodyLimit)))
+		d.ConsoleWeb.Mount(r, byIP, bodyLimit(d.BodyLimit))
 		r.GET("/console", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/") })
 	}
 

@@ -15,7 +15,7 @@ import (
 
 type auditData struct {
 	Actor, Action, Target, From, To string
-	Error                           string
+	Errors                          []string
 	Entries                         []audit.Entry
 	// Next is the next page: the same filters, the cursor moved.
 	Next template.URL
@@ -36,10 +36,7 @@ func (h *Handlers) auditLog(c *gin.Context) {
 	if err != nil {
 		// The form comes back as typed, with the problem named.
 		status, desc := web.Describe(c, err)
-		d.Error = desc.Message
-		for f, m := range desc.Fields {
-			d.Error += " (" + f + ": " + m + ")"
-		}
+		d.Errors = problems(h.lang(c), desc)
 		h.render(c, status, "audit", "audit.title", d)
 		return
 	}

@@ -3,11 +3,13 @@ package consoleweb_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,8 +97,9 @@ func tab(t *testing.T) context.Context {
 	return tctx
 }
 
-// watchConsole fails the test on a Content-Security-Policy violation or an
-// uncaught script error: the pages must work under their own CSP.
+// watchConsole fails the test on a Content-Security-Policy violation, an
+// uncaught script error or an htmx selector that finds nothing: the pages
+// must work under their own CSP, as written.
 func watchConsole(t *testing.T, ctx context.Context) {
 	msgs := chromedp.Console(ctx)
 	var mu sync.Mutex
@@ -108,7 +111,8 @@ func watchConsole(t *testing.T, ctx context.Context) {
 			if err != nil {
 				return
 			}
-			if m.IsException() || strings.Contains(m.Text, "Content Security Policy") {
+			// htmx names a selector of the page that finds nothing.
+			if m.IsException() || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "returned no matches") {
 				mu.Lock()
 				bad = append(bad, m.String())
 				mu.Unlock()
@@ -420,6 +424,91 @@ func TestBrowserMarketerCreatesARuleAndSimulatesAnOrder(t *testing.T) {
 		t.Fatalf("%d active rules listed", n)
 	}
 	shot(t, ctx, "08-rules")
+}
+
+// A hurried double click on Save sends the form once: its buttons are
+// disabled as it goes (static/console.js). The forms' hx-disabled-elt did
+// nothing (htmx does not handle a plain form), so the second click sent
+// the form again while the first was on its way.
+func TestBrowserDoubleClickSendsAFormOnce(t *testing.T) {
+	t.Parallel()
+	ctx := tab(t)
+	var posts atomic.Int32
+	s := newSiteWith(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && r.URL.Path == "/console/rules" {
+				posts.Add(1)
+				time.Sleep(600 * time.Millisecond) // still on its way when the second click comes
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	browserSignIn(t, ctx, s.srv.URL, "marketer")
+	do(t, ctx, "fill in a new rule",
+		chromedp.Navigate(s.srv.URL+"/console/rules/new"),
+		chromedp.WaitVisible(chromedp.CSS("#rule-form")),
+		chromedp.SendKeys(chromedp.CSS(`#rule-form input[name=name]`), "双击"),
+	)
+	eval[bool](t, ctx, `(() => { const b = document.getElementById('rule-save'); b.click(); setTimeout(() => b.click(), 150); return true })()`)
+	do(t, ctx, "the saved rule", chromedp.WaitVisible(chromedp.CSS("#rule-saved")))
+	if n := posts.Load(); n != 1 {
+		t.Errorf("a double click sent the form %d times", n)
+	}
+	if n := count(t, s.h, "rules"); n != 1 {
+		t.Errorf("%d rules after a double click", n)
+	}
+}
+
+// htmx under an ended session and a refused request: the live search
+// sends the page to the sign-in page, which comes back to the search (it
+// swapped the sign-in page into the results); a "load more" the server
+// refuses shows why in the journal (htmx dropped the 400).
+func TestBrowserHtmxAfterTheSessionAndOnErrors(t *testing.T) {
+	t.Parallel()
+	ctx := tab(t)
+	s := newSiteWith(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/journal") { // a cursor the server refuses
+				r.URL.RawQuery = "cursor=x"
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	_, _, id := s.h.Login(apptest.UniqueUser("hxb"))
+	admin := apptest.Auth(s.h.ConsoleLogin("admin"))
+	for i := range 25 { // more than a page of the journal
+		if r := s.h.Do("POST", fmt.Sprintf("/api/v1/console/members/%d/adjustments", id), `{"delta":1,"reason":"补偿"}`,
+			append(admin, "Idempotency-Key", fmt.Sprint("hxb", i))...); r.Status != 201 {
+			t.Fatalf("adjust: %d %s", r.Status, r.Body)
+		}
+	}
+	browserSignIn(t, ctx, s.srv.URL, "marketer")
+	do(t, ctx, "the member", chromedp.Navigate(fmt.Sprintf("%s/console/members/%d", s.srv.URL, id)), chromedp.WaitVisible(chromedp.CSS("#journal-more a")))
+	do(t, ctx, "load more", chromedp.Click(chromedp.CSS("#journal-more a")))
+	waitJS(t, ctx, "the refusal in the journal", `!!document.querySelector('#journal-body #journal-more [role=alert][data-status="400"]')`)
+	if got := text(t, ctx, "#journal-more [role=alert]"); !strings.Contains(got, "cursor") {
+		t.Errorf("the refused load more says %q", got)
+	}
+	shot(t, ctx, "19-htmx-error")
+
+	do(t, ctx, "the search", chromedp.Navigate(s.srv.URL+"/console/members"), chromedp.WaitVisible(chromedp.CSS("#q")))
+	s.h.Clock.Advance(s.h.Config.Auth.AccessTTL + time.Minute) // the session ends
+	// One keystroke, one request: keystrokes a slow machine spaces past the
+	// debounce would each send the page to the sign-in page.
+	do(t, ctx, "search after the session", chromedp.SendKeys(chromedp.CSS("#q"), "1"))
+	waitJS(t, ctx, "the sign-in page", `location.pathname === "/console/login" && document.readyState === "complete" && !!document.querySelector("#login")`)
+	if got := eval[string](t, ctx, `new URLSearchParams(location.search).get("next")`); got != "/console/members" {
+		t.Errorf("sign in goes on to %q", got)
+	}
+	do(t, ctx, "sign in again",
+		chromedp.SendKeys(chromedp.CSS(`#login input[name=username]`), "marketer"),
+		chromedp.SendKeys(chromedp.CSS(`#login input[name=password]`), "marketer123"),
+		chromedp.Click(chromedp.CSS(`#login button`)),
+		chromedp.WaitVisible(chromedp.CSS("#search")),
+	)
+	if got := eval[string](t, ctx, `location.pathname`); got != "/console/members" {
+		t.Errorf("signed in again at %s", got)
+	}
 }
 
 func TestBrowserMarketerRunsACampaign(t *testing.T) {

@@ -68,7 +68,7 @@ func TestCampaignPageHoldoutAndEffect(t *testing.T) {
 	if held == 0 || held == len(members) {
 		t.Fatalf("%d of %d held out: the scenario needs both groups", held, len(members))
 	}
-	if r := m.do("POST", page+"/schedule", map[string][]string{"csrf_token": {csrf}}); r.status != http.StatusSeeOther {
+	if r := m.do("POST", page+"/schedule", map[string][]string{"csrf_token": {csrf}, "form_key": {freshKey()}}); r.status != http.StatusSeeOther {
 		t.Fatalf("schedule: %d", r.status)
 	}
 	s.h.Clock.Advance(6 * time.Minute)

@@ -121,7 +121,7 @@ func (f campaignForm) input() (reminder.CampaignInput, error) {
 	for _, s := range list(f.StoreIDs) {
 		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			bad.add("audience.store_ids", "store ids are whole numbers")
+			bad.add("audience.store_ids", "problem.store_ids")
 			break
 		}
 		sp.Audience.StoreIDs = append(sp.Audience.StoreIDs, id)
@@ -148,7 +148,7 @@ func (f campaignForm) input() (reminder.CampaignInput, error) {
 	}
 	switch {
 	case f.Cron != "" && strings.TrimSpace(f.OnceAt) != "":
-		bad.add("schedule", "either once at a time or a cron expression, not both")
+		bad.add("schedule", "problem.once_or_cron")
 	case f.Cron != "":
 		sp.Schedule.Cron = f.Cron
 	default:
@@ -316,17 +316,23 @@ func (h *Handlers) saveCampaign(c *gin.Context) {
 		f.ID, verb = id, "update"
 	}
 	in, err := f.input()
-	var camp *reminder.Campaign
+	var next string
 	if err == nil {
-		camp, err = h.API.CampaignWrite(c.Request.Context(), web.Claims(c), verb, func(ctx context.Context) (*reminder.Campaign, error) {
-			if f.ID == 0 {
-				return h.API.Campaigns.Create(ctx, web.Claims(c).Subject, in)
+		next, err = h.once(c, func(ctx context.Context) (string, error) {
+			camp, err := h.API.CampaignWrite(ctx, web.Claims(c), verb, func(ctx context.Context) (*reminder.Campaign, error) {
+				if f.ID == 0 {
+					return h.API.Campaigns.Create(ctx, web.Claims(c).Subject, in)
+				}
+				return h.API.Campaigns.Update(ctx, f.ID, in)
+			})
+			if err != nil {
+				return "", err
 			}
-			return h.API.Campaigns.Update(ctx, f.ID, in)
+			return fmt.Sprintf("/console/campaigns/%d?done=%s", camp.ID, verb), nil
 		})
 	}
 	if err == nil {
-		c.Redirect(http.StatusSeeOther, fmt.Sprintf("/console/campaigns/%d?done=%s", camp.ID, verb))
+		c.Redirect(http.StatusSeeOther, next)
 		return
 	}
 	status, detail := web.Describe(c, err)
@@ -340,7 +346,7 @@ func (h *Handlers) saveCampaign(c *gin.Context) {
 			d.Campaign, d.Report = cur.Campaign, cur.Report
 		}
 	}
-	d.Errors = problems(detail)
+	d.Errors = problems(h.lang(c), detail)
 	h.renderCampaign(c, status, d)
 }
 
@@ -353,19 +359,22 @@ func (h *Handlers) campaignAction(verb string) gin.HandlerFunc {
 			h.fail(c, err)
 			return
 		}
-		_, err = h.API.CampaignWrite(c.Request.Context(), web.Claims(c), verb, func(ctx context.Context) (*reminder.Campaign, error) {
-			switch verb {
-			case "schedule":
-				return h.API.Campaigns.Schedule(ctx, id)
-			case "pause":
-				return h.API.Campaigns.Pause(ctx, id)
-			default:
-				camp, _, err := h.API.Campaigns.Cancel(ctx, id)
-				return camp, err
-			}
+		next, err := h.once(c, func(ctx context.Context) (string, error) {
+			_, err := h.API.CampaignWrite(ctx, web.Claims(c), verb, func(ctx context.Context) (*reminder.Campaign, error) {
+				switch verb {
+				case "schedule":
+					return h.API.Campaigns.Schedule(ctx, id)
+				case "pause":
+					return h.API.Campaigns.Pause(ctx, id)
+				default:
+					camp, _, err := h.API.Campaigns.Cancel(ctx, id)
+					return camp, err
+				}
+			})
+			return fmt.Sprintf("/console/campaigns/%d?done=%s", id, verb), err
 		})
 		if err == nil {
-			c.Redirect(http.StatusSeeOther, fmt.Sprintf("/console/campaigns/%d?done=%s", id, verb))
+			c.Redirect(http.StatusSeeOther, next)
 			return
 		}
 		status, detail := web.Describe(c, err)
@@ -378,7 +387,7 @@ func (h *Handlers) campaignAction(verb string) gin.HandlerFunc {
 			h.fail(c, lerr)
 			return
 		}
-		d.Errors = problems(detail)
+		d.Errors = problems(h.lang(c), detail)
 		h.renderCampaign(c, status, d)
 	}
 }

@@ -36,9 +36,10 @@ func expiring(t *testing.T, s *site, name string, pts int64, exp time.Time, quot
 }
 
 // campaignForm is the campaign form as a browser posts it: points
-// expiring within 7 days, at least 100, by subscribe message then WeCom.
+// expiring within 7 days, at least 100, by subscribe message then WeCom;
+// a rendering of its own (freshKey).
 func campaignForm(csrf string, set map[string]string) url.Values {
-	v := url.Values{"csrf_token": {csrf}, "name": {"积分到期提醒"}, "expiring_within_days": {"7"}, "min_points": {"100"},
+	v := url.Values{"csrf_token": {csrf}, "form_key": {freshKey()}, "name": {"积分到期提醒"}, "expiring_within_days": {"7"}, "min_points": {"100"},
 		"store_ids": {""}, "inactive_since_days": {""}, "channel": {"subscribe", "wecom", "", ""},
 		"template_subscribe": {"expiry_subscribe"}, "var_key": {"", "", "", ""}, "var_value": {"", "", "", ""},
 		"once_at": {""}, "cron": {""}, "quiet_hours": {""}}
@@ -102,10 +103,10 @@ func TestCampaignPagesCreateDryRunScheduleAndReport(t *testing.T) {
 	if n := s.h.Do("POST", api+"/dry-run", nil, auditor...).JSON()["dry_run"].(map[string]any)["audience"]; n != float64(2) {
 		t.Fatalf("the API's dry run counts %v", n)
 	}
-	if r := m.do("POST", page+"/schedule", url.Values{"csrf_token": {csrf}}); r.status != http.StatusSeeOther {
+	if r := m.do("POST", page+"/schedule", url.Values{"csrf_token": {csrf}, "form_key": {freshKey()}}); r.status != http.StatusSeeOther {
 		t.Fatalf("schedule: %d %.1000s", r.status, r.body)
 	}
-	if r := m.do("POST", page+"/schedule", url.Values{"csrf_token": {csrf}}); r.status != http.StatusConflict || !strings.Contains(r.body, `id="campaign-errors"`) {
+	if r := m.do("POST", page+"/schedule", url.Values{"csrf_token": {csrf}, "form_key": {freshKey()}}); r.status != http.StatusConflict || !strings.Contains(r.body, `id="campaign-errors"`) {
 		t.Fatalf("schedule twice: %d", r.status)
 	}
 
@@ -154,7 +155,7 @@ func TestCampaignPagesCreateDryRunScheduleAndReport(t *testing.T) {
 	r = m.do("POST", "/console/campaigns", campaignForm(csrf, map[string]string{"name": "每周提醒", "cron": "0 10 * * 1"}))
 	cid := campaignLoc.FindStringSubmatch(r.header.Get("Location"))[1]
 	for _, verb := range []string{"schedule", "pause", "cancel"} {
-		if r := m.do("POST", "/console/campaigns/"+cid+"/"+verb, url.Values{"csrf_token": {csrf}}); r.status != http.StatusSeeOther {
+		if r := m.do("POST", "/console/campaigns/"+cid+"/"+verb, url.Values{"csrf_token": {csrf}, "form_key": {freshKey()}}); r.status != http.StatusSeeOther {
 			t.Fatalf("%s: %d %.500s", verb, r.status, r.body)
 		}
 	}

@@ -16,12 +16,15 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/jifen/jifen/bff/auth"
 	"github.com/jifen/jifen/bff/console"
+	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/formkey"
 	"github.com/jifen/jifen/domain/session"
 )
 
@@ -38,7 +41,9 @@ type Handlers struct {
 	// Secure marks the cookies Secure (and names the CSRF cookie __Host-);
 	// off in the embedded mode, which is served over plain HTTP on loopback.
 	Secure bool
-	pages  *pages
+	// FormKeys makes each rendering of a form that writes write once.
+	FormKeys *formkey.Service
+	pages    *pages
 }
 
 // New parses the templates once.
@@ -51,22 +56,24 @@ func New(h *Handlers) (*Handlers, error) {
 	return h, nil
 }
 
-// Mount adds the console's routes to r (the /console group); mw run
-// before every page (rate limit, body limit).
-func (h *Handlers) Mount(r *gin.RouterGroup) {
-	r.Use(securityHeaders)
+// Mount adds the console's routes to r under /console; mw (rate limit,
+// body limit) run before every page, after the console's security headers
+// and with its error page: whatever they refuse is answered as a console
+// page, never the API's JSON.
+func (h *Handlers) Mount(r gin.IRouter, mw ...gin.HandlerFunc) {
+	r = r.Group("/console", append([]gin.HandlerFunc{securityHeaders, h.errorPages}, mw...)...)
 	static, _ := fs.Sub(files, "static")
 	r.StaticFS("/static", http.FS(filesOnly{static}))
 	r.GET("/lang/:lang", h.setLanguage)
 	r.GET("/login", h.loginForm)
 	r.POST("/login", h.checkCSRF, h.login)
+	r.POST("/logout", h.checkCSRF, h.logout) // with or without a live session
 
 	in := r.Group("", h.session)
 	in.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/dashboard") })
 	in.GET("/dashboard", h.dashboard)
 	in.GET("/lottery", h.listLottery)
 	in.GET("/lottery/:id", h.showLottery)
-	in.POST("/logout", h.checkCSRF, h.logout)
 	in.GET("/members", h.searchMembers)
 	in.GET("/members.csv", h.membersCSV)
 	in.GET("/members/:id", h.memberPage)
@@ -101,9 +108,34 @@ func (h *Handlers) Mount(r *gin.RouterGroup) {
 	}
 }
 
+// Serves reports whether path is the console's (/console and below).
+func Serves(path string) bool { return path == "/console" || strings.HasPrefix(path, "/console/") }
+
+// Unrouted answers a request under /console/ that no route takes (404, or
+// 405 for a path served with another method) as a console page with the
+// console's headers: the router's NoRoute and NoMethod hand them here.
+func (h *Handlers) Unrouted(c *gin.Context, err error) {
+	setSecurityHeaders(c)
+	if cl, cerr := h.caller(c); cerr == nil {
+		web.SetClaims(c, cl) // the signed-in user keeps the menu
+	}
+	h.fail(c, err)
+}
+
+// errorPages makes web.Fail answer with the console's error page.
+func (h *Handlers) errorPages(c *gin.Context) {
+	web.SetErrorPage(c, h.errorPage)
+	c.Next()
+}
+
 // securityHeaders: no inline script or style anywhere, no framing, no
 // caching of pages that show members' data.
 func securityHeaders(c *gin.Context) {
+	setSecurityHeaders(c)
+	c.Next()
+}
+
+func setSecurityHeaders(c *gin.Context) {
 	hd := c.Writer.Header()
 	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
 		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -111,7 +143,6 @@ func securityHeaders(c *gin.Context) {
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Cache-Control", "no-store")
-	c.Next()
 }
 
 // filesOnly serves the files of an fs.FS and no folder: http.FileServer

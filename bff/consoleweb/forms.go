@@ -1,19 +1,41 @@
 package consoleweb
 
 import (
+	"context"
+	"errors"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain"
+	"github.com/jifen/jifen/domain/formkey"
 )
+
+// once runs a form's write the first time its rendering is sent, and
+// answers every copy of it (a double click, a POST sent again) with where
+// the first one went, without writing again (formkey.Service.Once; the
+// key is the rendering's Page.FormKey, per user and per path posted to).
+// write returns the page the browser goes to next.
+func (h *Handlers) once(c *gin.Context, write func(ctx context.Context) (string, error)) (string, error) {
+	k := formkey.Key{Actor: web.Claims(c).Subject, Form: c.Request.URL.Path, Key: c.PostForm("form_key")}
+	next, _, err := h.FormKeys.Once(c.Request.Context(), k, write)
+	switch {
+	case errors.Is(err, formkey.ErrNoKey):
+		err = domain.FieldError("form_key", "problem.no_key")
+	case errors.Is(err, formkey.ErrPending):
+		err = domain.Errorf(domain.Conflict, "problem.pending")
+	}
+	return next, err
+}
 
 // formErrors collects a form's problems by field, named as the JSON API
 // names them ("effect.points"), so the domain's own field errors and the
-// form's parse errors read the same.
+// form's parse errors read the same. The problems are message keys
+// ("problem.whole"), which the page words in its language (problems).
 type formErrors map[string]string
 
 func (e formErrors) add(field, problem string) {
@@ -27,7 +49,7 @@ func (e formErrors) err() error {
 	if len(e) == 0 {
 		return nil
 	}
-	return &domain.Error{Code: domain.Invalid, Message: "the form is not valid", Fields: e}
+	return &domain.Error{Code: domain.Invalid, Message: "problem.form", Fields: e}
 }
 
 var yuanRe = regexp.MustCompile(`^\d{1,12}(\.\d{1,2})?$`)
@@ -39,7 +61,7 @@ func (e formErrors) fen(field, s string) int64 {
 		return 0
 	}
 	if !yuanRe.MatchString(s) {
-		e.add(field, "an amount in yuan, at most two decimals")
+		e.add(field, "problem.yuan")
 		return 0
 	}
 	whole, frac, _ := strings.Cut(s, ".")
@@ -56,7 +78,7 @@ func (e formErrors) int(field, s string) int64 {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		e.add(field, "a whole number")
+		e.add(field, "problem.whole")
 	}
 	return n
 }
@@ -73,7 +95,7 @@ func (e formErrors) localTime(field, s string) *time.Time {
 			return &t
 		}
 	}
-	e.add(field, "a date and time, YYYY-MM-DD HH:MM")
+	e.add(field, "problem.datetime")
 	return nil
 }
 
@@ -115,15 +137,4 @@ func localText(t *time.Time) string {
 		return ""
 	}
 	return t.In(domain.Shanghai).Format("2006-01-02T15:04")
-}
-
-// problems is an error's message followed by each field's problem, as
-// the form lists them.
-func problems(d web.ErrorDetail) []string {
-	fields := make([]string, 0, len(d.Fields))
-	for f, m := range d.Fields {
-		fields = append(fields, f+": "+m)
-	}
-	slices.Sort(fields)
-	return append([]string{d.Message}, fields...)
 }

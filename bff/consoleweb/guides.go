@@ -1,7 +1,7 @@
 package consoleweb
 
 import (
-	"github.com/jifen/jifen/domain/member"
+	"context"
 	"net/http"
 	"strings"
 
@@ -10,6 +10,7 @@ import (
 	"github.com/jifen/jifen/bff/console"
 	"github.com/jifen/jifen/bff/web"
 	"github.com/jifen/jifen/domain/guide"
+	"github.com/jifen/jifen/domain/member"
 )
 
 type guideRow struct {
@@ -93,20 +94,21 @@ func (h *Handlers) loadGuides(c *gin.Context, cursor int64) (guidesData, error) 
 func (h *Handlers) saveStore(c *gin.Context) {
 	name, key := c.PostForm("name"), strings.TrimSpace(c.PostForm("robot_key"))
 	in := guide.StoreInput{Name: &name}
+	var sid int64
 	var err error
-	if id := c.Param("id"); id == "" {
+	if c.Param("id") == "" {
 		in.RobotKey = &key
-		_, err = h.API.Guides.CreateStore(c.Request.Context(), console.GuideActor(c), in)
-	} else {
-		var sid int64
-		if sid, err = pathID(c); err == nil {
-			if key != "" {
-				in.RobotKey = &key
-			}
-			_, err = h.API.Guides.UpdateStore(c.Request.Context(), console.GuideActor(c), sid, in)
-		}
+	} else if sid, err = pathID(c); err == nil && key != "" {
+		in.RobotKey = &key
 	}
-	h.saved(c, err, "store")
+	h.saved(c, err, "store", func(ctx context.Context) (err error) {
+		if sid == 0 {
+			_, err = h.API.Guides.CreateStore(ctx, console.GuideActor(c), in)
+		} else {
+			_, err = h.API.Guides.UpdateStore(ctx, console.GuideActor(c), sid, in)
+		}
+		return err
+	})
 }
 
 // saveGuide is POST /console/guides and /console/guides/{id} (admin,
@@ -123,31 +125,42 @@ func (h *Handlers) saveGuide(c *gin.Context) {
 	if phone := strings.TrimSpace(c.PostForm("phone")); phone != "" {
 		in.Phone = &phone
 	}
-	err := fe.err()
-	if id := c.Param("id"); id == "" {
+	var gid int64
+	var err error
+	if c.Param("id") == "" {
 		userID := strings.TrimSpace(c.PostForm("userid"))
 		in.UserID = &userID
-		if err == nil {
-			_, err = h.API.Guides.CreateGuide(c.Request.Context(), console.GuideActor(c), in)
-		}
 	} else {
 		status := c.PostForm("status")
 		in.Status = &status
-		var gid int64
-		if gid, err = pathID(c); err == nil {
-			if err = fe.err(); err == nil {
-				_, err = h.API.Guides.UpdateGuide(c.Request.Context(), console.GuideActor(c), gid, in)
-			}
-		}
+		gid, err = pathID(c)
 	}
-	h.saved(c, err, "guide")
+	if err == nil {
+		err = fe.err()
+	}
+	h.saved(c, err, "guide", func(ctx context.Context) (err error) {
+		if gid == 0 {
+			_, err = h.API.Guides.CreateGuide(ctx, console.GuideActor(c), in)
+		} else {
+			_, err = h.API.Guides.UpdateGuide(ctx, console.GuideActor(c), gid, in)
+		}
+		return err
+	})
 }
 
-// saved sends a saved form back to the page, or shows the page again with
-// the problems and the status the JSON API would answer.
-func (h *Handlers) saved(c *gin.Context, err error, what string) {
+// saved runs a store's or guide's write once per rendering of its form
+// (h.once) unless the form was refused already (err), and sends the
+// browser back to the page, or shows the page again with the problems
+// and the status the JSON API would answer.
+func (h *Handlers) saved(c *gin.Context, err error, what string, write func(ctx context.Context) error) {
+	next := ""
 	if err == nil {
-		c.Redirect(http.StatusSeeOther, "/console/guides?saved="+what)
+		next, err = h.once(c, func(ctx context.Context) (string, error) {
+			return "/console/guides?saved=" + what, write(ctx)
+		})
+	}
+	if err == nil {
+		c.Redirect(http.StatusSeeOther, next)
 		return
 	}
 	status, detail := web.Describe(c, err)
@@ -156,6 +169,6 @@ func (h *Handlers) saved(c *gin.Context, err error, what string) {
 		h.fail(c, lerr)
 		return
 	}
-	d.Problems = problems(detail)
+	d.Problems = problems(h.lang(c), detail)
 	h.render(c, status, "guides", "guides.title", d)
 }

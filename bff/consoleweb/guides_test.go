@@ -74,6 +74,7 @@ func TestGuidesAndStoresPage(t *testing.T) {
 	// Create a store and a guide from the forms; edit both.
 	post := func(path string, form url.Values) page {
 		form.Set("csrf_token", token)
+		form.Set("form_key", freshKey())
 		return c.do("POST", path, form)
 	}
 	if r := post("/console/stores", url.Values{"name": {"徐家汇店"}, "robot_key": {"k-123"}}); r.status != http.StatusSeeOther {

@@ -1,6 +1,8 @@
 package consoleweb_test
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,8 +29,18 @@ type site struct {
 }
 
 func newSite(t *testing.T, mutate ...func(*configs.Config)) *site {
+	return newSiteWith(t, nil, mutate...)
+}
+
+// newSiteWith serves the service through wrap (nil: as it is), which
+// sees every request first.
+func newSiteWith(t *testing.T, wrap func(http.Handler) http.Handler, mutate ...func(*configs.Config)) *site {
 	h := apptest.New(t, mutate...)
-	srv := httptest.NewServer(h.App.Handler)
+	handler := h.App.Handler
+	if wrap != nil {
+		handler = wrap(handler)
+	}
+	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	return &site{t: t, h: h, srv: srv}
 }
@@ -51,21 +63,36 @@ type page struct {
 
 func (c *client) do(method, path string, form url.Values) page {
 	c.s.t.Helper()
+	p, err := c.send(method, path, form)
+	if err != nil {
+		c.s.t.Fatal(err)
+	}
+	return p
+}
+
+// send is do for any goroutine, with headers as name, value pairs.
+func (c *client) send(method, path string, form url.Values, headers ...string) (page, error) {
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, _ := http.NewRequest(method, c.s.srv.URL+path, body)
+	req, err := http.NewRequest(method, c.s.srv.URL+path, body)
+	if err != nil {
+		return page{}, err
+	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
 	resp, err := c.c.Do(req)
 	if err != nil {
-		c.s.t.Fatal(err)
+		return page{}, err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return page{status: resp.StatusCode, header: resp.Header, body: string(b)}
+	return page{status: resp.StatusCode, header: resp.Header, body: string(b)}, nil
 }
 
 func (c *client) get(path string) page { return c.do("GET", path, nil) }
@@ -73,7 +100,17 @@ func (c *client) get(path string) page { return c.do("GET", path, nil) }
 var (
 	csrfRe = regexp.MustCompile(`name="csrf_token" value="([0-9a-f]+)"`)
 	keyRe  = regexp.MustCompile(`name="idempotency_key" value="([0-9a-f]+)"`)
+	// formKeyRe is the key every form that writes is rendered with.
+	formKeyRe = regexp.MustCompile(`name="form_key" value="([0-9a-f]+)"`)
 )
+
+// freshKey is the form key of a rendering of its own: a form sent with
+// one writes (formkey_test.go sends one rendering twice).
+func freshKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
 
 func field(t *testing.T, re *regexp.Regexp, p page) string {
 	t.Helper()
@@ -408,7 +445,9 @@ func TestStaticFolderIsNotListed(t *testing.T) {
 	if r := c.get("/console/static/htmx.min.js"); r.status != http.StatusOK {
 		t.Fatalf("htmx: %d", r.status)
 	}
-	if r := c.get("/console/static/"); r.status != http.StatusNotFound || strings.Contains(r.body, "htmx.min.js") {
+	// (The 404 is the console's error page, whose layout loads htmx: a
+	// listing would name the folder's other files.)
+	if r := c.get("/console/static/"); r.status != http.StatusNotFound || strings.Contains(r.body, "VERSIONS") || strings.Contains(r.body, `href="htmx.min.js"`) {
 		t.Fatalf("static folder: %d %.300s", r.status, r.body)
 	}
 }

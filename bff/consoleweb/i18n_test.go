@@ -2,7 +2,9 @@ package consoleweb
 
 import (
 	"io/fs"
+	"os"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -26,6 +28,35 @@ func TestTemplatesNameKnownMessages(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Every message key the console's code makes an error with ("problem.…")
+// exists in both languages: a missing one would show as its key.
+func TestErrorsNameKnownMessages(t *testing.T) {
+	key := regexp.MustCompile(`"(problem\.[a-z0-9_.]+)"`)
+	entries, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") || e.Name() == "i18n.go" {
+			continue
+		}
+		b, err := os.ReadFile(e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range key.FindAllStringSubmatch(string(b), -1) {
+			seen++
+			if _, ok := messages[m[1]]; !ok {
+				t.Errorf("%s names the unknown message %q", e.Name(), m[1])
+			}
+		}
+	}
+	if seen < 10 {
+		t.Fatalf("found %d problem keys: the scan is broken", seen)
 	}
 }
 

@@ -25,7 +25,7 @@ type searchData struct {
 	From    string
 	To      string
 	Asked   bool
-	Error   string
+	Errors  []string
 	Members []*member.Member
 }
 
@@ -48,7 +48,7 @@ func (h *Handlers) searchMembers(c *gin.Context) {
 		if err != nil {
 			var detail web.ErrorDetail
 			status, detail = web.Describe(c, err)
-			d.Error = detail.Message
+			d.Errors = problems(h.lang(c), detail)
 		}
 		if len(d.Members) == 1 && c.GetHeader("HX-Request") == "" {
 			c.Redirect(http.StatusSeeOther, fmt.Sprintf("/console/members/%d", d.Members[0].ID))
@@ -84,7 +84,7 @@ type memberData struct {
 type adjustForm struct {
 	Delta  string
 	Reason string
-	Error  string
+	Errors []string
 }
 
 type calendarDay struct {
@@ -204,9 +204,9 @@ func (h *Handlers) adjust(c *gin.Context) {
 	delta, perr := strconv.ParseInt(form.Delta, 10, 64)
 	switch {
 	case perr != nil:
-		err = domain.FieldError("delta", "a whole number of points")
+		err = domain.FieldError("delta", "problem.whole_points")
 	case key == "" || len(key) > 64:
-		err = domain.FieldError("idempotency_key", "reload the page: the form has no key")
+		err = domain.FieldError("idempotency_key", "problem.no_key")
 	default:
 		var e ledger.Entry
 		e, err = h.API.AdjustPoints(c.Request.Context(), web.Claims(c), id, delta, form.Reason, key)
@@ -225,10 +225,7 @@ func (h *Handlers) adjust(c *gin.Context) {
 		h.fail(c, lerr)
 		return
 	}
-	form.Error = detail.Message
-	for f, m := range detail.Fields {
-		form.Error += " (" + f + ": " + m + ")"
-	}
+	form.Errors = problems(h.lang(c), detail)
 	d.Form = form
 	h.render(c, status, "member", "member.title", d, id)
 }

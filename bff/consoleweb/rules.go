@@ -1,6 +1,7 @@
 package consoleweb
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -198,7 +199,7 @@ func (s simForm) input(trigger rules.Trigger) (rules.Input, error) {
 				AmountFen: bad.fen(fmt.Sprintf("order.lines[%d].amount_fen", i), l.Amount)})
 		}
 		if o.AmountFen <= 0 && len(o.Lines) == 0 {
-			bad.add("order.total_fen", "an order needs an amount or lines")
+			bad.add("order.total_fen", "problem.sim_order")
 		}
 		in.Order = o
 	}
@@ -292,15 +293,20 @@ func (h *Handlers) saveRule(c *gin.Context) {
 		f.ID = id
 	}
 	r, err := f.rule()
+	var next string
 	if err == nil {
-		if f.ID == 0 {
-			r, err = h.API.RuleAdmin.Create(c.Request.Context(), ruleActor(c), r)
-		} else {
-			r, err = h.API.RuleAdmin.Update(c.Request.Context(), ruleActor(c), r)
-		}
+		next, err = h.once(c, func(ctx context.Context) (string, error) {
+			var err error
+			if f.ID == 0 {
+				r, err = h.API.RuleAdmin.Create(ctx, ruleActor(c), r)
+			} else {
+				r, err = h.API.RuleAdmin.Update(ctx, ruleActor(c), r)
+			}
+			return fmt.Sprintf("/console/rules/%d?saved=%d", r.ID, r.Version), err
+		})
 	}
 	if err == nil {
-		c.Redirect(http.StatusSeeOther, fmt.Sprintf("/console/rules/%d?saved=%d", r.ID, r.Version))
+		c.Redirect(http.StatusSeeOther, next)
 		return
 	}
 	h.ruleFormFailed(c, f, err)
@@ -320,7 +326,7 @@ func (h *Handlers) ruleFormFailed(c *gin.Context, f ruleForm, err error) {
 			d.Current = &cur
 		}
 	}
-	d.Errors = problems(detail)
+	d.Errors = problems(h.lang(c), detail)
 	h.renderRule(c, status, d)
 }
 
@@ -334,27 +340,30 @@ func (h *Handlers) setRuleStatus(c *gin.Context) {
 	}
 	st := rules.Status(c.PostForm("status"))
 	if st != rules.Active && st != rules.Inactive {
-		h.fail(c, domain.FieldError("status", "must be active or inactive"))
+		h.fail(c, domain.FieldError("status", "problem.rule_status"))
 		return
 	}
 	version, _ := strconv.Atoi(c.PostForm("version"))
 	if version <= 0 {
-		h.fail(c, domain.FieldError("version", "required: the version shown"))
+		h.fail(c, domain.FieldError("version", "problem.version"))
 		return
 	}
-	r, err := h.API.Rules.Get(c.Request.Context(), id)
-	if err == nil && r.Status == rules.Deleted {
-		err = domain.Errorf(domain.NotFound, "rule %d is deleted", id)
-	}
-	if err == nil {
-		r.Status, r.Version = st, version
-		_, err = h.API.RuleAdmin.Update(c.Request.Context(), ruleActor(c), r)
-	}
+	next, err := h.once(c, func(ctx context.Context) (string, error) {
+		r, err := h.API.Rules.Get(ctx, id)
+		if err == nil && r.Status == rules.Deleted {
+			err = domain.Errorf(domain.NotFound, "problem.rule_deleted")
+		}
+		if err == nil {
+			r.Status, r.Version = st, version
+			_, err = h.API.RuleAdmin.Update(ctx, ruleActor(c), r)
+		}
+		return "/console/rules", err
+	})
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/console/rules")
+	c.Redirect(http.StatusSeeOther, next)
 }
 
 // simulateRule is POST /console/rules/simulate (any role: it writes
@@ -383,7 +392,7 @@ func (h *Handlers) simulateRule(c *gin.Context) {
 			h.fail(c, err)
 			return
 		}
-		d.SimError = problems(detail)
+		d.SimError = problems(h.lang(c), detail)
 	}
 	if c.GetHeader("HX-Request") != "" {
 		h.renderBlock(c, http.StatusOK, "rule", "breakdown", h.page(c, "rule.simulate", d))

@@ -12,9 +12,10 @@ import (
 )
 
 // ruleForm is the rule form as a browser posts it: 1 point per yuan on
-// paid orders, four bracket rows of which three are blank.
+// paid orders, four bracket rows of which three are blank; a rendering
+// of its own (freshKey).
 func ruleForm(csrf string, set map[string]string) url.Values {
-	v := url.Values{"csrf_token": {csrf}, "name": {"每元 1 分"}, "trigger": {"order_paid"}, "status": {"active"},
+	v := url.Values{"csrf_token": {csrf}, "form_key": {freshKey()}, "name": {"每元 1 分"}, "trigger": {"order_paid"}, "status": {"active"},
 		"priority": {""}, "stacking": {"stackable"}, "kind": {"rate"}, "points": {""}, "per_mille": {""},
 		"bracket_from": {"0", "", "", ""}, "bracket_to": {"", "", "", ""}, "bracket_per_mille": {"1000", "", "", ""}}
 	for k, val := range set {
@@ -103,26 +104,28 @@ func TestRulePagesCreateSimulateEditAndToggle(t *testing.T) {
 		t.Fatalf("simulate a bad amount: %d", bad.status)
 	}
 
-	// Edit: a new version; the same form again is stale (409).
+	// Edit: a new version; the version-1 form rendered again is stale (409).
+	// (The same rendering sent again lands on version 2: formkey_test.go.)
 	v1 := ruleForm(csrf, map[string]string{"name": "每元 2 分", "version": "1", "bracket_per_mille": "2000"})
 	v1["bracket_per_mille"] = []string{"2000", "", "", ""}
 	if r := m.do("POST", "/console/rules/"+id, v1); r.status != http.StatusSeeOther || !strings.HasSuffix(r.header.Get("Location"), "saved=2") {
 		t.Fatalf("update: %d %v", r.status, r.header)
 	}
+	v1.Set("form_key", freshKey())
 	if r := m.do("POST", "/console/rules/"+id, v1); r.status != http.StatusConflict || !strings.Contains(r.body, `id="rule-errors"`) {
 		t.Fatalf("stale update: %d", r.status)
 	}
-	if r := m.do("POST", "/console/rules/"+id+"/status", url.Values{"csrf_token": {csrf}, "status": {"inactive"}, "version": {"2"}}); r.status != http.StatusSeeOther {
+	if r := m.do("POST", "/console/rules/"+id+"/status", url.Values{"csrf_token": {csrf}, "form_key": {freshKey()}, "status": {"inactive"}, "version": {"2"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("deactivate: %d %.500s", r.status, r.body)
 	}
 	list := m.get("/console/rules")
 	if !strings.Contains(list.body, fmt.Sprintf(`class="rule-row" data-id="%s" data-status="inactive"`, id)) || !strings.Contains(list.body, "每元 2 分") {
 		t.Fatalf("list after deactivating: %.3000s", list.body)
 	}
-	if r := m.do("POST", "/console/rules/"+id+"/status", url.Values{"csrf_token": {csrf}, "status": {"active"}, "version": {"2"}}); r.status != http.StatusConflict {
+	if r := m.do("POST", "/console/rules/"+id+"/status", url.Values{"csrf_token": {csrf}, "form_key": {freshKey()}, "status": {"active"}, "version": {"2"}}); r.status != http.StatusConflict {
 		t.Fatalf("toggle a stale version: %d", r.status)
 	}
-	if r := m.do("POST", "/console/rules/99999/status", url.Values{"csrf_token": {csrf}, "status": {"active"}, "version": {"1"}}); r.status != http.StatusNotFound {
+	if r := m.do("POST", "/console/rules/99999/status", url.Values{"csrf_token": {csrf}, "form_key": {freshKey()}, "status": {"active"}, "version": {"1"}}); r.status != http.StatusNotFound {
 		t.Fatalf("toggle an unknown rule: %d", r.status)
 	}
 	if r := m.do("POST", "/console/rules", url.Values{"name": {"no token"}}); r.status != http.StatusForbidden {

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -62,18 +63,30 @@ func (h *Handlers) csrfToken(c *gin.Context) string {
 }
 
 func (h *Handlers) checkCSRF(c *gin.Context) {
+	// The form first: one larger than the body limit (sent without a
+	// Content-Length, so read up to the limit) is 413, not a form whose
+	// token went missing.
+	if err := c.Request.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.fail(c, &domain.Error{Code: web.CodeTooLarge, Message: fmt.Sprintf("request body larger than %d bytes", tooBig.Limit)})
+			return
+		}
+		h.fail(c, domain.Errorf(domain.Invalid, "problem.unreadable"))
+		return
+	}
 	cookie, _ := c.Cookie(h.csrfCookie())
 	sent := c.GetHeader(csrfHeader)
 	if sent == "" {
 		sent = c.PostForm(csrfField)
 	}
 	if cookie == "" || subtle.ConstantTimeCompare([]byte(cookie), []byte(sent)) != 1 {
-		h.fail(c, domain.Errorf(domain.Forbidden, "the form's security token is missing or stale; reload the page and try again"))
+		h.fail(c, domain.Errorf(domain.Forbidden, "problem.csrf"))
 		return
 	}
 	// Browsers that send Fetch Metadata also tell a cross-site POST apart.
 	if err := http.NewCrossOriginProtection().Check(c.Request); err != nil {
-		h.fail(c, domain.Errorf(domain.Forbidden, "cross-origin request refused"))
+		h.fail(c, domain.Errorf(domain.Forbidden, "problem.cross_origin"))
 		return
 	}
 	// A browser sends the pages' forms as UTF-8; anything else is a
@@ -82,7 +95,7 @@ func (h *Handlers) checkCSRF(c *gin.Context) {
 	for k, vs := range c.Request.PostForm {
 		for _, v := range vs {
 			if !utf8.ValidString(k) || !utf8.ValidString(v) {
-				h.fail(c, domain.FieldError(strings.ToValidUTF8(k, "?"), "must be UTF-8 text"))
+				h.fail(c, domain.FieldError(strings.ToValidUTF8(k, "?"), "problem.utf8"))
 				return
 			}
 		}
@@ -98,17 +111,7 @@ func (h *Handlers) checkCSRF(c *gin.Context) {
 // it, and a token renewed then would outlive the sign-out's denial.
 func (h *Handlers) session(c *gin.Context) {
 	ctx := c.Request.Context()
-	raw, _ := c.Cookie(sessionCookie)
-	cl, err := h.Tokens.Verify(raw, auth.Console)
-	if err == nil {
-		err = h.Sessions.Check(ctx, cl.Sid, cl.ID)
-	}
-	if err == nil {
-		// The user as console.users has them now: one removed since the
-		// sign-in is signed out, one given another role works with it (and
-		// the renewed token carries it), however long the cookie is renewed.
-		cl, err = h.API.Current(cl)
-	}
+	cl, err := h.caller(c)
 	renew := err == nil && cl.ExpiresAt != nil && cl.ExpiresAt.Sub(h.Clock.Now()) < h.Tokens.TTL/2
 	if renew {
 		// A database that does not answer only postpones the renewal:
@@ -121,12 +124,28 @@ func (h *Handlers) session(c *gin.Context) {
 		}
 	}
 	if err != nil {
-		if c.Request.Method == http.MethodGet {
-			c.Redirect(http.StatusSeeOther, "/console/login?next="+url.QueryEscape(c.Request.URL.RequestURI()))
+		switch {
+		case isHtmx(c):
+			// htmx would swap the sign-in page into a part of the page (or
+			// drop a 401): the whole page goes, and comes back to the page
+			// the user was on, not to the fragment's URL.
+			c.Header("HX-Redirect", signInPath(currentPage(c)))
+			c.AbortWithStatus(http.StatusUnauthorized)
+		case c.Request.Method == http.MethodGet:
+			c.Redirect(http.StatusSeeOther, signInPath(c.Request.URL.RequestURI()))
 			c.Abort()
-			return
+		default:
+			// A form sent after the session ended (left open past
+			// auth.access_ttl): nothing is written; the sign-in page says
+			// so and comes back to the form's page (the Referer, which the
+			// pages' Referrer-Policy sends to their own origin).
+			next := ""
+			if u, err := url.Parse(c.Request.Referer()); err == nil && (u.Host == "" || u.Host == c.Request.Host) {
+				next = u.RequestURI()
+			}
+			c.Redirect(http.StatusSeeOther, signInPath(next)+"&unsaved=1")
+			c.Abort()
 		}
-		h.fail(c, err)
 		return
 	}
 	if renew {
@@ -138,16 +157,46 @@ func (h *Handlers) session(c *gin.Context) {
 	c.Next()
 }
 
+// caller is the signed-in user of the session cookie, or why there is none.
+func (h *Handlers) caller(c *gin.Context) (*auth.Claims, error) {
+	raw, _ := c.Cookie(sessionCookie)
+	cl, err := h.Tokens.Verify(raw, auth.Console)
+	if err == nil {
+		err = h.Sessions.Check(c.Request.Context(), cl.Sid, cl.ID)
+	}
+	if err == nil {
+		// The user as console.users has them now: one removed since the
+		// sign-in is signed out, one given another role works with it (and
+		// the renewed token carries it), however long the cookie is renewed.
+		cl, err = h.API.Current(cl)
+	}
+	return cl, err
+}
+
 func (h *Handlers) setSession(c *gin.Context, tok string) {
 	h.setCookie(c, sessionCookie, tok, int(h.Tokens.TTL/time.Second), true)
 }
 
 func (h *Handlers) requireWriter(c *gin.Context) {
 	if !console.CanWrite(web.Claims(c).Role) {
-		h.fail(c, domain.Errorf(domain.Forbidden, "this action needs one of the roles %s", strings.Join(console.Writers, ", ")))
+		h.fail(c, domain.Errorf(domain.Forbidden, "%s", h.lang(c).T("problem.writers", strings.Join(console.Writers, ", "))))
 		return
 	}
 	c.Next()
+}
+
+// signInPath is the sign-in page that goes on to next (a console path)
+// once signed in.
+func signInPath(next string) string { return "/console/login?next=" + url.QueryEscape(safeNext(next)) }
+
+// currentPage is the page an htmx request was sent from (HX-Current-URL):
+// its path and query alone, for safeNext to keep inside the console.
+func currentPage(c *gin.Context) string {
+	u, err := url.Parse(c.GetHeader("HX-Current-URL"))
+	if err != nil {
+		return ""
+	}
+	return u.RequestURI()
 }
 
 // safeNext keeps a post-login redirect inside the console.
@@ -162,10 +211,11 @@ type loginData struct {
 	Next     string
 	Username string
 	Error    string
+	Unsaved  bool // sent here by a form the ended session did not save
 }
 
 func (h *Handlers) loginForm(c *gin.Context) {
-	h.render(c, http.StatusOK, "login", "login.title", loginData{Next: safeNext(c.Query("next"))})
+	h.render(c, http.StatusOK, "login", "login.title", loginData{Next: safeNext(c.Query("next")), Unsaved: c.Query("unsaved") != ""})
 }
 
 func (h *Handlers) login(c *gin.Context) {
@@ -182,9 +232,14 @@ func (h *Handlers) login(c *gin.Context) {
 			c.Header("Retry-After", s)
 		}
 		status, detail := web.Describe(c, err)
-		d.Error = detail.Message
-		if detail.Code == domain.Unauthorized {
-			d.Error = h.lang(c).T("login.wrong")
+		l := h.lang(c)
+		switch s := console.RetryAfterSeconds(err); {
+		case detail.Code == domain.Unauthorized:
+			d.Error = l.T("login.wrong")
+		case detail.Code == domain.RateLimited && s != "":
+			d.Error = l.T("login.locked", s)
+		default:
+			d.Error = strings.Join(problems(l, detail), " ")
 		}
 		h.render(c, status, "login", "login.title", d)
 		return
@@ -194,9 +249,11 @@ func (h *Handlers) login(c *gin.Context) {
 }
 
 // logout ends the cookie's token on the server too: a copy of the cookie
-// taken before the sign-out no longer opens the console.
+// taken before the sign-out no longer opens the console. A session that
+// has ended already has nothing to end: the browser goes to the sign-in
+// page all the same.
 func (h *Handlers) logout(c *gin.Context) {
-	if cl := web.Claims(c); cl != nil {
+	if cl, err := h.caller(c); err == nil {
 		if err := h.Sessions.End(c.Request.Context(), cl.Sid, cl.ID); err != nil {
 			h.fail(c, err)
 			return

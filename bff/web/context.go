@@ -9,7 +9,17 @@ import (
 const (
 	keyRequestID = "jifen.request_id"
 	keyClaims    = "jifen.claims"
+	keyErrorPage = "jifen.error_page"
 )
+
+// ErrorPage writes an error answer in a route group's own shape, status
+// and detail as Describe gives them, instead of Fail's JSON.
+type ErrorPage func(c *gin.Context, status int, d ErrorDetail)
+
+// SetErrorPage makes Fail answer this request's errors with w: the
+// console's pages answer theirs — the rate limit's, the body limit's — as
+// pages of the console rather than the API's JSON.
+func SetErrorPage(c *gin.Context, w ErrorPage) { c.Set(keyErrorPage, w) }
 
 // SetRequestID stores the request id.
 func SetRequestID(c *gin.Context, id string) { c.Set(keyRequestID, id) }

@@ -64,7 +64,8 @@ type ErrorDetail struct {
 }
 
 // Fail writes err in the error shape and aborts the chain. Anything that is
-// not a *domain.Error is a 500 whose details are logged, never shown.
+// not a *domain.Error is a 500 whose details are logged, never shown. A
+// request given an ErrorPage (SetErrorPage) gets its error in that shape.
 func Fail(c *gin.Context, err error) {
 	status, d := Describe(c, err)
 	if c.Writer.Header().Get("Retry-After") == "" {
@@ -105,5 +106,10 @@ func Describe(c *gin.Context, err error) (int, ErrorDetail) {
 }
 
 func abort(c *gin.Context, status int, d ErrorDetail) {
+	if v, ok := c.Get(keyErrorPage); ok {
+		c.Abort()
+		v.(ErrorPage)(c, status, d)
+		return
+	}
 	c.AbortWithStatusJSON(status, ErrorBody{Error: d, RequestID: RequestID(c)})
 }

@@ -49,6 +49,18 @@ type auditV1 struct {
 
 func (auditV1) TableName() string { return "audit_log" }
 
+// consoleFormKeyV1 remembers which console form renderings were sent and
+// where their write landed (domain/formkey), a day from the first send.
+type consoleFormKeyV1 struct {
+	Actor     string    `gorm:"primaryKey;size:64"`
+	Form      string    `gorm:"primaryKey;size:128"`
+	FormKey   string    `gorm:"primaryKey;size:64"`
+	Result    string    `gorm:"size:255;not null;default:''"`
+	CreatedAt time.Time `gorm:"not null;index:idx_console_form_keys_created"`
+}
+
+func (consoleFormKeyV1) TableName() string { return "console_form_keys" }
+
 var foundation = []repo.Migration{
 	{Version: 101, Name: "members", Up: repo.CreateTables(&memberV1{})},
 	{Version: 102, Name: "refresh_tokens", Up: repo.CreateTables(&refreshTokenV1{})},
@@ -61,6 +73,7 @@ var foundation = []repo.Migration{
 	{Version: 111, Name: "members_phone_tail", Up: addPhoneTail},
 	{Version: 112, Name: "token_denylist", Up: repo.CreateTables(&tokenDenylistV1{})},
 	{Version: 113, Name: "token_denylist_unsent", Up: repo.CreateTables(&tokenDenylistUnsentV1{})},
+	{Version: 114, Name: "console_form_keys", Up: repo.CreateTables(&consoleFormKeyV1{})},
 	{Version: 780, Name: "audit_log_actor_action", Up: addAuditFilterIndexes},
 }
 

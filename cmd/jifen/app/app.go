@@ -39,6 +39,7 @@ import (
 	"github.com/jifen/jifen/domain/batch"
 	"github.com/jifen/jifen/domain/birthday"
 	"github.com/jifen/jifen/domain/checkout"
+	"github.com/jifen/jifen/domain/formkey"
 	"github.com/jifen/jifen/domain/guide"
 	"github.com/jifen/jifen/domain/leaderboard"
 	"github.com/jifen/jifen/domain/ledger"
@@ -60,6 +61,7 @@ import (
 	"github.com/jifen/jifen/repo/auditstore"
 	"github.com/jifen/jifen/repo/boardstore"
 	"github.com/jifen/jifen/repo/checkoutstore"
+	"github.com/jifen/jifen/repo/formkeystore"
 	"github.com/jifen/jifen/repo/guidestore"
 	"github.com/jifen/jifen/repo/ledgerstore"
 	"github.com/jifen/jifen/repo/lotterystore"
@@ -507,7 +509,8 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		Adjust: a.Adjust, Audit: &audit.Trail{Store: auditStore}, Guides: a.Guides, Lottery: a.Lottery, Rules: a.Rules, RuleAdmin: ruleAdmin,
 		Referrals: a.Referral, Tasks: a.Tasks, Campaigns: a.Reminder.Campaigns, Mall: a.Mall, Analytics: a.Analytics,
 		Checkout: a.Checkout, Risk: a.Risk, Throttle: &console.Throttle{Redis: st.Redis.C, Prefix: st.Redis.Prefix, Clock: opt.Clock}})
-	pages, err := consoleweb.New(&consoleweb.Handlers{API: co, Tokens: a.Tokens, Sessions: a.Sessions, Clock: opt.Clock, Secure: cfg.Production()})
+	pages, err := consoleweb.New(&consoleweb.Handlers{API: co, Tokens: a.Tokens, Sessions: a.Sessions, Clock: opt.Clock, Secure: cfg.Production(),
+		FormKeys: &formkey.Service{Store: &formkeystore.Store{DB: st.DB}, Clock: opt.Clock}})
 	if err != nil {
 		return nil, err
 	}
