@@ -127,7 +127,7 @@ func findBadTime(v any, t reflect.Type, path string) string {
 		switch t.Kind() {
 		case reflect.Struct:
 			for _, f := range jsonFields(t) {
-				if e, ok := lookup(v, f.name); ok {
+				if e, ok := v[f.name]; ok {
 					if p := findBadTime(e, f.typ, join(path, f.name)); p != "" {
 						return p
 					}

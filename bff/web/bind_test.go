@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http/httptest"
 	"reflect"
@@ -19,8 +20,11 @@ type bindLine struct {
 }
 
 type bindNested struct {
-	Name  string     `json:"name"`
-	Lines []bindLine `json:"lines"`
+	Name  string              `json:"name"`
+	Lines []bindLine          `json:"lines"`
+	ByKey map[string]bindLine `json:"by_key"`
+	Free  any                 `json:"free"`
+	Raw   json.RawMessage     `json:"raw"`
 }
 
 type bindPlain struct {
@@ -51,6 +55,14 @@ func TestBindPresenceRules(t *testing.T) {
 		{"the body null", `null`, &bindPlain{}, "-"},
 		{"nested required given", `{"lines":[{"sku":"x","amount_fen":0}]}`, &bindNested{}, ""},
 		{"nested required missing", `{"lines":[{"sku":"x"}]}`, &bindNested{}, "lines[0].amount_fen"},
+		{"required in a later element missing", `{"lines":[{"amount_fen":1},{"sku":"y"}]}`, &bindNested{}, "lines[1].amount_fen"},
+		{"required spelled with an escape", `{"lines":[{"amount\u005ffen":1}]}`, &bindNested{}, ""},
+		{"null element", `{"lines":[{"amount_fen":1},null]}`, &bindNested{}, "lines[1]"},
+		{"null map value", `{"by_key":{"a":{"amount_fen":1},"b":null}}`, &bindNested{}, "by_key.b"},
+		{"required in a map value missing", `{"by_key":{"a":{"sku":"x"}}}`, &bindNested{}, "by_key.a.amount_fen"},
+		{"null inside a free-form value", `{"free":{"a":null,"b":[null]},"raw":{"c":null}}`, &bindNested{}, ""},
+		{"the first problem in the document", `{"name":null,"lines":[{"sku":"x"}]}`, &bindNested{}, "name"},
+		{"white space around null", " {\n \"name\" :\tnull } ", &bindNested{}, "name"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
