@@ -801,9 +801,20 @@ func (s *Store) ExpiringSums(ctx context.Context, memberID int64, after time.Tim
 	return out, nil
 }
 
+// entriesByMember names ledger_entries read through its (member_id, id)
+// index: with few entries per member MariaDB takes the (member_id,
+// ref_type, ref_id) index instead and sorts all of the member's entries
+// for a page of the newest.
+func (s *Store) entriesByMember() string {
+	if s.DB.Dialect() == repo.MySQL {
+		return "ledger_entries FORCE INDEX (idx_ledger_entries_member)"
+	}
+	return "ledger_entries"
+}
+
 // Entries implements ledger.Store.
 func (s *Store) Entries(ctx context.Context, memberID int64, beforeID int64, limit int) ([]ledger.Entry, error) {
-	q := s.db(ctx).Where("member_id = ?", memberID)
+	q := s.db(ctx).Table(s.entriesByMember()).Where("member_id = ?", memberID)
 	if beforeID > 0 {
 		q = q.Where("id < ?", beforeID)
 	}
