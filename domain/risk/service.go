@@ -217,10 +217,13 @@ func (s *Service) Observe(ctx context.Context, ev Event) ([]Flag, error) {
 	if err != nil {
 		return nil, fmt.Errorf("risk policy: %w", err)
 	}
-	var rules []Rule
+	// Pointers into the cached policy, which nobody changes: a Rule is
+	// 160 bytes, and the copies of the matching ones were 4% of the bytes
+	// a sign-in allocated.
+	var rules []*Rule
 	needPhone := false
-	for _, r := range p.Rules {
-		if r.Enabled && r.velocity() && r.Action == ev.Action {
+	for i := range p.Rules {
+		if r := &p.Rules[i]; r.Enabled && r.velocity() && r.Action == ev.Action {
 			rules = append(rules, r)
 			needPhone = needPhone || r.Dimension == PhonePrefix
 		}
@@ -236,18 +239,18 @@ func (s *Service) Observe(ctx context.Context, ev Event) ([]Flag, error) {
 	now := s.Clock.Now()
 	win := WindowOf(now)
 	var keys, sets []string
-	var counted, distinct []Rule
+	var counted, distinct []*Rule
 	for _, r := range rules {
 		k := ev.Key(r.Dimension)
 		if k == "" {
 			continue
 		}
 		if r.Distinct {
-			sets = append(sets, counterKey(r, k, win))
+			sets = append(sets, counterKey(*r, k, win))
 			distinct = append(distinct, r)
 			continue
 		}
-		keys = append(keys, counterKey(r, k, win))
+		keys = append(keys, counterKey(*r, k, win))
 		counted = append(counted, r)
 	}
 	// The count outlives its hour a little, so a late event still finds it.
