@@ -63,7 +63,7 @@ func (l *KeyLocks) Lock(ctx context.Context, memberID int64, key string) (unlock
 // while such a marker is there is told so (ErrCopyInFlight) instead of
 // being refused: a copy of it holds a reservation, in flight on another
 // instance or committed already. The service then looks for that copy's
-// record and, until it is there, asks the gate again, paced by CopyWait:
+// record and, until it is there, asks the gate again (AwaitCopy):
 // the first copy's record answers it (a replay), a first copy that failed
 // has given its reservation back (the gate then lets this one through or
 // refuses it for good), and one still in flight after CopyWindow makes it
@@ -80,33 +80,37 @@ const CopyWindow = 10 * time.Second
 // key, holds a reservation.
 var ErrCopyInFlight = errors.New("a copy of this request holds the reservation")
 
-// CopyWait paces a copy turned away by ErrCopyInFlight: between its
-// looks for the other copy's record and its new asks of the gate it
-// waits 5 ms, doubling up to 100 ms, for at most CopyWindow in all. The
-// zero value is ready to use.
-type CopyWait struct {
-	until time.Time
-	pause time.Duration
-}
-
-// Next waits before the next look. It returns a Conflict naming what
-// (a draw, a redemption) once the copy has waited CopyWindow, or the
-// context's error when ctx ends first.
-func (w *CopyWait) Next(ctx context.Context, what string) error {
-	now := time.Now()
-	if w.until.IsZero() {
-		w.until, w.pause = now.Add(CopyWindow), 5*time.Millisecond
+// AwaitCopy runs a request's gate step until no copy of the request holds
+// what it asks for. reserve asks the gate and reports whether it turned
+// the request away for a copy in flight (ErrCopyInFlight); the caller
+// keeps reserve's own answer. While it does, AwaitCopy looks for the
+// copy's record with find: found, it returns it (the caller answers a
+// replay of it); else it asks again, 5 ms later, doubling up to 100 ms,
+// for at most CopyWindow in all. err is find's error, the context's, or a
+// Conflict naming what (a draw, a redemption) once the copy has waited
+// CopyWindow: never a refusal of a request that may have succeeded.
+func AwaitCopy[T any](ctx context.Context, what string, reserve func() (copyInFlight bool), find func() (T, bool, error)) (prior T, found bool, err error) {
+	var until time.Time
+	pause := 5 * time.Millisecond
+	for reserve() {
+		if prior, found, err = find(); err != nil || found {
+			return prior, found, err
+		}
+		now := time.Now()
+		if until.IsZero() {
+			until = now.Add(CopyWindow)
+		}
+		if !now.Before(until) {
+			return prior, false, Errorf(Conflict, "a %s with this Idempotency-Key is in flight; retry", what)
+		}
+		t := time.NewTimer(min(pause, until.Sub(now)))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return prior, false, ctx.Err()
+		}
+		pause = min(2*pause, 100*time.Millisecond)
 	}
-	if !now.Before(w.until) {
-		return Errorf(Conflict, "a %s with this Idempotency-Key is in flight; retry", what)
-	}
-	t := time.NewTimer(min(w.pause, w.until.Sub(now)))
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	w.pause = min(2*w.pause, 100*time.Millisecond)
-	return nil
+	return prior, false, nil
 }

@@ -302,26 +302,21 @@ func (s *Service) Draw(ctx context.Context, memberID, campaignID int64, key stri
 	// A limit that a copy of this draw holds (on another instance: the
 	// copies lock above is this process's) turns it away only once that
 	// copy has given its reservation back; until then its draw is looked
-	// for and the Gate asked again (domain.CopyWait).
-	for wait := (domain.CopyWait{}); ; {
-		if out, rebuilt, err = s.reserve(ctx, c, res); err == nil {
-			break
-		}
-		if errors.Is(err, domain.ErrCopyInFlight) {
-			if prior, found, perr := s.Store.DrawByKey(ctx, memberID, key); perr != nil {
-				return Draw{}, perr
-			} else if found {
-				return replay(prior, campaignID)
-			}
-			if err := wait.Next(ctx, "draw"); err != nil {
-				return Draw{}, err
-			}
-			continue
-		}
-		if domain.ErrorCode(err) == domain.RuleViolation {
-			return refuse(err)
-		}
+	// for and the Gate asked again (domain.AwaitCopy).
+	var rerr error
+	prior, found, err := domain.AwaitCopy(ctx, "draw", func() bool {
+		out, rebuilt, rerr = s.reserve(ctx, c, res)
+		return errors.Is(rerr, domain.ErrCopyInFlight)
+	}, func() (Draw, bool, error) { return s.Store.DrawByKey(ctx, memberID, key) })
+	switch {
+	case err != nil:
 		return Draw{}, err
+	case found:
+		return replay(prior, campaignID)
+	case domain.ErrorCode(rerr) == domain.RuleViolation:
+		return refuse(rerr)
+	case rerr != nil:
+		return Draw{}, rerr
 	}
 	unit := out == GateReserved
 	var d Draw

@@ -80,7 +80,7 @@ const (
 	GateMemberNotReady
 	// GateCopyInFlight: a limit turned the draw away while a copy of it
 	// (the member and Key) holds a reservation, in flight elsewhere or
-	// committed: look for its draw, and ask again (domain.CopyWait).
+	// committed: look for its draw, and ask again (domain.AwaitCopy).
 	GateCopyInFlight
 )
 

@@ -248,26 +248,21 @@ func (s *Service) Redeem(ctx context.Context, memberID, itemID int64, key string
 	// A limit or a unit that a copy of this request holds (on another
 	// instance: the copies lock above is this process's) turns it away
 	// only once that copy has given its reservation back; until then its
-	// redemption is looked for and the Gate asked again (domain.CopyWait).
-	for wait := (domain.CopyWait{}); ; {
-		err := s.reserve(ctx, it, res)
-		if errors.Is(err, domain.ErrCopyInFlight) {
-			if prior, found, perr := s.Store.RedemptionByKey(ctx, memberID, key); perr != nil {
-				return Redemption{}, perr
-			} else if found {
-				return s.replayed(ctx, prior, itemID)
-			}
-			if err := wait.Next(ctx, "redemption"); err != nil {
-				return Redemption{}, err
-			}
-			continue
-		}
-		if errors.Is(err, errGateSkipped) {
-			reserved = false
-		} else if err != nil {
-			return s.turnedAway(ctx, memberID, itemID, key, err)
-		}
-		break
+	// redemption is looked for and the Gate asked again (domain.AwaitCopy).
+	var rerr error
+	prior, found, err := domain.AwaitCopy(ctx, "redemption", func() bool {
+		rerr = s.reserve(ctx, it, res)
+		return errors.Is(rerr, domain.ErrCopyInFlight)
+	}, func() (Redemption, bool, error) { return s.Store.RedemptionByKey(ctx, memberID, key) })
+	switch {
+	case err != nil:
+		return Redemption{}, err
+	case found:
+		return s.replayed(ctx, prior, itemID)
+	case errors.Is(rerr, errGateSkipped):
+		reserved = false
+	case rerr != nil:
+		return s.turnedAway(ctx, memberID, itemID, key, rerr)
 	}
 	var r Redemption
 	soldOut, alone := false, true

@@ -182,7 +182,7 @@ const (
 	// GateCopyInFlight: a limit or the stock turned the redemption away
 	// while a copy of it (the member and Key) holds a reservation, in
 	// flight elsewhere or committed: look for its redemption, and ask
-	// again (domain.CopyWait).
+	// again (domain.AwaitCopy).
 	GateCopyInFlight
 )
 
