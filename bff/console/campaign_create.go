@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/gin-gonic/gin"
 
@@ -18,12 +17,13 @@ func (h *Handlers) CreateReminderCampaign(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	camp, err := h.auditedCampaign(c, "create", func(ctx context.Context) (*reminder.Campaign, error) {
-		return h.Campaigns.Create(ctx, web.Claims(c).Subject, req.input())
+	h.createOnce(c, req, func(context.Context) (gin.H, error) {
+		camp, err := h.auditedCampaign(c, "create", func(ctx context.Context) (*reminder.Campaign, error) {
+			return h.Campaigns.Create(ctx, web.Claims(c).Subject, req.input())
+		})
+		if err != nil {
+			return nil, err
+		}
+		return gin.H{"campaign": toReminderCampaignJSON(camp)}, nil
 	})
-	if err != nil {
-		web.Fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, gin.H{"campaign": toReminderCampaignJSON(camp)})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/jifen/jifen/domain/analytics"
 	"github.com/jifen/jifen/domain/audit"
 	"github.com/jifen/jifen/domain/checkout"
+	"github.com/jifen/jifen/domain/formkey"
 	"github.com/jifen/jifen/domain/guide"
 	"github.com/jifen/jifen/domain/ledger"
 	"github.com/jifen/jifen/domain/lottery"
@@ -77,6 +78,9 @@ type Handlers struct {
 	// Throttle locks out sign-ins after repeated failures (nil: in memory,
 	// on the system clock).
 	Throttle *Throttle
+	// FormKeys keeps the creates sent with an Idempotency-Key (createOnce;
+	// nil: every create creates).
+	FormKeys *formkey.Service
 	// dummy is compared when the username is unknown, so a wrong username
 	// costs the same time as a wrong password.
 	dummy []byte

@@ -1,7 +1,7 @@
 package console
 
 import (
-	"net/http"
+	"context"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,12 +16,13 @@ func (h *Handlers) CreateGuide(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	g, err := h.Guides.CreateGuide(c.Request.Context(), guideActor(c), req.input())
-	if err != nil {
-		web.Fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, gin.H{"guide": web.ToGuideJSON(g)})
+	h.createOnce(c, req, func(ctx context.Context) (gin.H, error) {
+		g, err := h.Guides.CreateGuide(ctx, guideActor(c), req.input())
+		if err != nil {
+			return nil, err
+		}
+		return gin.H{"guide": web.ToGuideJSON(g)}, nil
+	})
 }
 
 // guideActor is the console user editing stores and guides, for their

@@ -1,7 +1,7 @@
 package console
 
 import (
-	"net/http"
+	"context"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,10 +16,11 @@ func (h *Handlers) CreateLotteryCampaign(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	camp := req.toDomain()
-	if err := h.Lottery.CreateCampaign(c.Request.Context(), lotteryActor(c), camp); err != nil {
-		web.Fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, gin.H{"campaign": toCampaignJSON(camp)})
+	h.createOnce(c, req, func(ctx context.Context) (gin.H, error) {
+		camp := req.toDomain()
+		if err := h.Lottery.CreateCampaign(ctx, lotteryActor(c), camp); err != nil {
+			return nil, err
+		}
+		return gin.H{"campaign": toCampaignJSON(camp)}, nil
+	})
 }

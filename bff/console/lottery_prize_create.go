@@ -1,7 +1,7 @@
 package console
 
 import (
-	"net/http"
+	"context"
 
 	"github.com/gin-gonic/gin"
 
@@ -21,11 +21,12 @@ func (h *Handlers) CreateLotteryPrize(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	p := req.toDomain()
-	p.CampaignID = id
-	if err := h.Lottery.AddPrize(c.Request.Context(), lotteryActor(c), &p); err != nil {
-		web.Fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, gin.H{"prize": toPrizeJSON(p)})
+	h.createOnce(c, req, func(ctx context.Context) (gin.H, error) {
+		p := req.toDomain()
+		p.CampaignID = id
+		if err := h.Lottery.AddPrize(ctx, lotteryActor(c), &p); err != nil {
+			return nil, err
+		}
+		return gin.H{"prize": toPrizeJSON(p)}, nil
+	})
 }

@@ -1,7 +1,7 @@
 package console
 
 import (
-	"net/http"
+	"context"
 
 	"github.com/gin-gonic/gin"
 
@@ -15,10 +15,11 @@ func (h *Handlers) CreateMallItem(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	it := req.toDomain()
-	if err := h.Mall.CreateItem(c.Request.Context(), mallActor(c), it); err != nil {
-		web.Fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, gin.H{"item": toMallItemJSON(it)})
+	h.createOnce(c, req, func(ctx context.Context) (gin.H, error) {
+		it := req.toDomain()
+		if err := h.Mall.CreateItem(ctx, mallActor(c), it); err != nil {
+			return nil, err
+		}
+		return gin.H{"item": toMallItemJSON(it)}, nil
+	})
 }

@@ -1,7 +1,7 @@
 package console
 
 import (
-	"net/http"
+	"context"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,10 +16,8 @@ func (h *Handlers) CreateRule(c *gin.Context) {
 		return
 	}
 	req.Version = 0
-	r, err := h.RuleAdmin.Create(c.Request.Context(), actor(c), req.rule())
-	if err != nil {
-		web.Fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, gin.H{"rule": r})
+	h.createOnce(c, req, func(ctx context.Context) (gin.H, error) {
+		r, err := h.RuleAdmin.Create(ctx, actor(c), req.rule())
+		return gin.H{"rule": r}, err
+	})
 }

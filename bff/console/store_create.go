@@ -1,7 +1,7 @@
 package console
 
 import (
-	"net/http"
+	"context"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,10 +16,11 @@ func (h *Handlers) CreateStore(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	s, err := h.Guides.CreateStore(c.Request.Context(), guideActor(c), guide.StoreInput{Name: req.Name, RobotKey: req.RobotKey})
-	if err != nil {
-		web.Fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, gin.H{"store": web.ToStoreJSON(s)})
+	h.createOnce(c, req, func(ctx context.Context) (gin.H, error) {
+		s, err := h.Guides.CreateStore(ctx, guideActor(c), guide.StoreInput{Name: req.Name, RobotKey: req.RobotKey})
+		if err != nil {
+			return nil, err
+		}
+		return gin.H{"store": web.ToStoreJSON(s)}, nil
+	})
 }

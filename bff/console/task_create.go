@@ -1,7 +1,7 @@
 package console
 
 import (
-	"net/http"
+	"context"
 
 	"github.com/gin-gonic/gin"
 
@@ -20,10 +20,11 @@ func (h *Handlers) CreateTask(c *gin.Context) {
 		web.Fail(c, err)
 		return
 	}
-	t, err := h.Tasks.Create(c.Request.Context(), taskActor(c), in)
-	if err != nil {
-		web.Fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, gin.H{"task": toTaskJSON(t)})
+	h.createOnce(c, req, func(ctx context.Context) (gin.H, error) {
+		t, err := h.Tasks.Create(ctx, taskActor(c), in)
+		if err != nil {
+			return nil, err
+		}
+		return gin.H{"task": toTaskJSON(t)}, nil
+	})
 }

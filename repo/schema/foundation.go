@@ -55,7 +55,7 @@ type consoleFormKeyV1 struct {
 	Actor     string    `gorm:"primaryKey;size:64"`
 	Form      string    `gorm:"primaryKey;size:128"`
 	FormKey   string    `gorm:"primaryKey;size:64"`
-	Result    string    `gorm:"size:255;not null;default:''"`
+	Result    string    `gorm:"size:255;not null;default:''"` // MEDIUMTEXT since 115
 	CreatedAt time.Time `gorm:"not null;index:idx_console_form_keys_created"`
 }
 
@@ -74,6 +74,15 @@ var foundation = []repo.Migration{
 	{Version: 112, Name: "token_denylist", Up: repo.CreateTables(&tokenDenylistV1{})},
 	{Version: 113, Name: "token_denylist_unsent", Up: repo.CreateTables(&tokenDenylistUnsentV1{})},
 	{Version: 114, Name: "console_form_keys", Up: repo.CreateTables(&consoleFormKeyV1{})},
+	// The JSON API's creates sent with an Idempotency-Key keep their whole
+	// answer there, to replay it (bff/console createOnce): more than 255
+	// characters. SQLite does not hold a text column to its size.
+	{Version: 115, Name: "console_form_keys_result_text", Up: func(tx *gorm.DB) error {
+		if tx.Dialector.Name() != "mysql" {
+			return nil
+		}
+		return tx.Exec("ALTER TABLE console_form_keys MODIFY result MEDIUMTEXT NOT NULL").Error
+	}},
 	{Version: 780, Name: "audit_log_actor_action", Up: addAuditFilterIndexes},
 }
 

@@ -2994,6 +2994,8 @@ export interface components {
         DeviceID: string;
         /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
         IdempotencyKey: string;
+        /** @description optional; the same key with the same request creates nothing again and answers what the first one did (201, the same body, header Idempotent-Replayed true), for a day; a copy sent while the first is still being saved waits for it; with a different request, 409 IDEMPOTENCY_CONFLICT; a create that was refused keeps nothing, so the corrected request may use the key again. Without the header every request creates. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+        CreateIdempotencyKey: string;
     };
     requestBodies: never;
     headers: never;
@@ -3545,7 +3547,10 @@ export interface operations {
     consoleCreateStore: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional; the same key with the same request creates nothing again and answers what the first one did (201, the same body, header Idempotent-Replayed true), for a day; a copy sent while the first is still being saved waits for it; with a different request, 409 IDEMPOTENCY_CONFLICT; a create that was refused keeps nothing, so the corrected request may use the key again. Without the header every request creates. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                "Idempotency-Key"?: components["parameters"]["CreateIdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3632,7 +3637,10 @@ export interface operations {
     consoleCreateGuide: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional; the same key with the same request creates nothing again and answers what the first one did (201, the same body, header Idempotent-Replayed true), for a day; a copy sent while the first is still being saved waits for it; with a different request, 409 IDEMPOTENCY_CONFLICT; a create that was refused keeps nothing, so the corrected request may use the key again. Without the header every request creates. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                "Idempotency-Key"?: components["parameters"]["CreateIdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4778,7 +4786,10 @@ export interface operations {
     consoleCreateLotteryCampaign: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional; the same key with the same request creates nothing again and answers what the first one did (201, the same body, header Idempotent-Replayed true), for a day; a copy sent while the first is still being saved waits for it; with a different request, 409 IDEMPOTENCY_CONFLICT; a create that was refused keeps nothing, so the corrected request may use the key again. Without the header every request creates. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                "Idempotency-Key"?: components["parameters"]["CreateIdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4918,7 +4929,10 @@ export interface operations {
     consoleCreateLotteryPrize: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional; the same key with the same request creates nothing again and answers what the first one did (201, the same body, header Idempotent-Replayed true), for a day; a copy sent while the first is still being saved waits for it; with a different request, 409 IDEMPOTENCY_CONFLICT; a create that was refused keeps nothing, so the corrected request may use the key again. Without the header every request creates. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                "Idempotency-Key"?: components["parameters"]["CreateIdempotencyKey"];
+            };
             path: {
                 id: string;
             };
@@ -5138,7 +5152,10 @@ export interface operations {
     consoleCreateRule: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional; the same key with the same request creates nothing again and answers what the first one did (201, the same body, header Idempotent-Replayed true), for a day; a copy sent while the first is still being saved waits for it; with a different request, 409 IDEMPOTENCY_CONFLICT; a create that was refused keeps nothing, so the corrected request may use the key again. Without the header every request creates. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                "Idempotency-Key"?: components["parameters"]["CreateIdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5835,7 +5852,10 @@ export interface operations {
     consoleCreateTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional; the same key with the same request creates nothing again and answers what the first one did (201, the same body, header Idempotent-Replayed true), for a day; a copy sent while the first is still being saved waits for it; with a different request, 409 IDEMPOTENCY_CONFLICT; a create that was refused keeps nothing, so the corrected request may use the key again. Without the header every request creates. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                "Idempotency-Key"?: components["parameters"]["CreateIdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6209,7 +6229,10 @@ export interface operations {
     consoleCreateReminderCampaign: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional; the same key with the same request creates nothing again and answers what the first one did (201, the same body, header Idempotent-Replayed true), for a day; a copy sent while the first is still being saved waits for it; with a different request, 409 IDEMPOTENCY_CONFLICT; a create that was refused keeps nothing, so the corrected request may use the key again. Without the header every request creates. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                "Idempotency-Key"?: components["parameters"]["CreateIdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6617,7 +6640,10 @@ export interface operations {
     createMallItem: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description optional; the same key with the same request creates nothing again and answers what the first one did (201, the same body, header Idempotent-Replayed true), for a day; a copy sent while the first is still being saved waits for it; with a different request, 409 IDEMPOTENCY_CONFLICT; a create that was refused keeps nothing, so the corrected request may use the key again. Without the header every request creates. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                "Idempotency-Key"?: components["parameters"]["CreateIdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };

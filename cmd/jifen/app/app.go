@@ -504,13 +504,15 @@ func New(cfg *configs.Config, st *Stores, opt Options) (*App, error) {
 		return nil, err
 	}
 
+	formKeys := &formkey.Service{Store: &formkeystore.Store{DB: st.DB}, Clock: opt.Clock}
 	co := console.New(users, &console.Handlers{Tokens: a.Tokens, Members: a.Members, Ledger: a.Ledger,
 		Directory: &member.Directory{Store: memberStore}, Tiers: a.Tiers, Signin: a.Signin,
 		Adjust: a.Adjust, Audit: &audit.Trail{Store: auditStore}, Guides: a.Guides, Lottery: a.Lottery, Rules: a.Rules, RuleAdmin: ruleAdmin,
 		Referrals: a.Referral, Tasks: a.Tasks, Campaigns: a.Reminder.Campaigns, Mall: a.Mall, Analytics: a.Analytics,
-		Checkout: a.Checkout, Risk: a.Risk, Throttle: &console.Throttle{Redis: st.Redis.C, Prefix: st.Redis.Prefix, Clock: opt.Clock}})
+		Checkout: a.Checkout, Risk: a.Risk, Throttle: &console.Throttle{Redis: st.Redis.C, Prefix: st.Redis.Prefix, Clock: opt.Clock},
+		FormKeys: formKeys})
 	pages, err := consoleweb.New(&consoleweb.Handlers{API: co, Tokens: a.Tokens, Sessions: a.Sessions, Clock: opt.Clock, Secure: cfg.Production(),
-		FormKeys: &formkey.Service{Store: &formkeystore.Store{DB: st.DB}, Clock: opt.Clock}})
+		FormKeys: formKeys})
 	if err != nil {
 		return nil, err
 	}
