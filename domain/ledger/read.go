@@ -30,6 +30,40 @@ func (s *Service) Balance(ctx context.Context, memberID int64) (Balance, error) 
 	return bal, nil
 }
 
+// SettledBalance is Balance for a caller that decides, inside its own
+// transaction, on a write to the member's points (a mall redemption under
+// its locks): pending points that have come due are unlocked first, under
+// the account lock and in the caller's transaction, as the write itself
+// would unlock them, so that the decision counts them. Balance only reads
+// in a caller's transaction and leaves them pending until something
+// settles the account. The caller must take the account's lock where its
+// lock order allows (its write would take it anyway); a rollback undoes
+// the unlock with the rest.
+func (s *Service) SettledBalance(ctx context.Context, memberID int64) (Balance, error) {
+	a, found, err := s.Store.Account(ctx, memberID)
+	if err != nil || !found {
+		return Balance{}, err
+	}
+	if a.Pending > 0 {
+		now := s.now()
+		due, err := s.Store.HasDuePending(ctx, memberID, now)
+		if err != nil {
+			return Balance{}, err
+		}
+		if due {
+			err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+				_, err := s.update(ctx, memberID, now, func(b *book) error { return b.settle() })
+				return err
+			})
+			if err != nil {
+				return Balance{}, fmt.Errorf("settle member %d: %w", memberID, err)
+			}
+		}
+	}
+	bal, _, err := s.balance(ctx, memberID)
+	return bal, err
+}
+
 // balance is Balance without settling: points past their expiry instant
 // are left out of it, and due reports that there were some.
 func (s *Service) balance(ctx context.Context, memberID int64) (bal Balance, due bool, err error) {
