@@ -69,12 +69,29 @@ func (s *Service) SignIn(ctx context.Context, memberID int64) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	res.Balance = s.shownBalance(ctx, memberID, res.Balance)
 	if !marked {
 		// A mark that fails is the Calendar's to send again.
 		_ = s.Cache.Mark(ctx, memberID, res.Day)
 		s.afterCommit(ctx, []leaderboard.SignIn{{MemberID: memberID, Streak: res.Streak, Earned: Total(res.Awarded)}})
 	}
 	return res, nil
+}
+
+// shownBalance is the balance a sign-in answers: the member's available
+// points as every read shows them (ledger.Service.Balance, which settles
+// the account on read), read once the award has committed. The award's
+// entry alone is not that: an earn reads no lots, so when nothing has
+// settled the account since points passed their expiry instant (or
+// pending points came due) its balance_after still counts the expired
+// points (or not yet the due ones). When the read fails the entry's
+// figure stands: the sign-in has happened.
+func (s *Service) shownBalance(ctx context.Context, memberID, fromEntry int64) int64 {
+	b, err := s.Ledger.Balance(ctx, memberID)
+	if err != nil {
+		return fromEntry
+	}
+	return b.Available
 }
 
 // signInAlone is the one-by-one executor: one transaction for this

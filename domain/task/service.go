@@ -369,5 +369,14 @@ func (s *Service) Claim(ctx context.Context, memberID, taskID int64, idemKey str
 		res.View, res.Points, res.Balance = v, e.Amount, e.BalanceAfter
 		return nil
 	})
+	if err == nil && !res.Replayed {
+		// The earn's entry still counts points past their expiry instant
+		// (and not pending points come due) when nothing has settled the
+		// account since: the answer shows the balance as every read does.
+		// A replay answers the first claim's figure.
+		if b, berr := s.Ledger.Balance(ctx, memberID); berr == nil {
+			res.Balance = b.Available
+		}
+	}
 	return res, err
 }

@@ -241,6 +241,9 @@ var ErrDuplicate = fmt.Errorf("task: event already counted")
 // Ledger pays rewards.
 type Ledger interface {
 	Earn(ctx context.Context, in ledger.EarnInput) (ledger.Entry, error)
+	// Balance is the member's points as every read shows them (a claim's
+	// answer, once its earn has committed).
+	Balance(ctx context.Context, memberID int64) (ledger.Balance, error)
 }
 
 // Members finds members for profile completion and the official account.
