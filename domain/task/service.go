@@ -326,6 +326,17 @@ func (s *Service) Claim(ctx context.Context, memberID, taskID int64, idemKey str
 			return err
 		}
 		k := ProgressKey{MemberID: memberID, TaskID: t.ID, Period: t.PeriodKey(now)}
+		if idemKey != "" {
+			// The key of a claim paid in an earlier period (a retry that
+			// crossed midnight, or the week's end) replays that claim.
+			prior, found, err := s.Store.ClaimedWithKey(ctx, memberID, t.ID, idemKey)
+			if err != nil {
+				return err
+			}
+			if found {
+				k.Period = prior.Period
+			}
+		}
 		if t.Type == ProfileComplete {
 			ok, err := s.profileComplete(ctx, memberID)
 			if err != nil {
