@@ -275,4 +275,24 @@ func TestTaskClaimRetriedAfterMidnightReplays(t *testing.T) {
 	if b := available(t, h, tok); b != 10 {
 		t.Fatalf("balance %d, want 10", b)
 	}
+
+	// A task that ends at midnight: the retry of its last claim replays too.
+	ends := time.Date(2026, 11, 25, 0, 0, 0, 0, apptest.Start.Location())
+	last := createTask(t, h, fmt.Sprintf(`{"type":"share","title":"限时分享","period":"daily","target":1,"reward_points":7,"valid_to":%q}`, ends.Format(time.RFC3339)))
+	h.Clock.Set(ends.Add(-5 * time.Second))
+	tok, _, _ = h.Login(user)
+	share()
+	claimLast := func(key string) *apptest.Response {
+		return h.Do("POST", fmt.Sprintf("/api/v1/shopper/tasks/%d/claim", last), nil, append(apptest.Auth(tok), "Idempotency-Key", key)...)
+	}
+	if r := claimLast("last-1"); r.Status != http.StatusCreated {
+		t.Fatalf("last claim: %d %s", r.Status, r.Body)
+	}
+	h.Clock.Advance(10 * time.Second)
+	if r := claimLast("last-1"); r.Status != http.StatusOK || r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry after the task ended: %d %s", r.Status, r.Body)
+	}
+	if r := claimLast("last-2"); r.Status != http.StatusNotFound {
+		t.Fatalf("a new claim after the task ended: %d %s", r.Status, r.Body)
+	}
 }

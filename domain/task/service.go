@@ -321,21 +321,26 @@ func (s *Service) Claim(ctx context.Context, memberID, taskID int64, idemKey str
 	now := s.Clock.Now()
 	var res ClaimResult
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		t, err := s.liveTask(ctx, taskID, now)
+		t, err := s.Store.Get(ctx, taskID)
 		if err != nil {
 			return err
 		}
 		k := ProgressKey{MemberID: memberID, TaskID: t.ID, Period: t.PeriodKey(now)}
+		replay := false
 		if idemKey != "" {
 			// The key of a claim paid in an earlier period (a retry that
-			// crossed midnight, or the week's end) replays that claim.
+			// crossed midnight, the week's end, or the task's valid_to)
+			// replays that claim.
 			prior, found, err := s.Store.ClaimedWithKey(ctx, memberID, t.ID, idemKey)
 			if err != nil {
 				return err
 			}
 			if found {
-				k.Period = prior.Period
+				k.Period, replay = prior.Period, true
 			}
+		}
+		if !replay && !t.Live(now) {
+			return domain.Errorf(domain.NotFound, "no task %d", taskID)
 		}
 		if t.Type == ProfileComplete {
 			ok, err := s.profileComplete(ctx, memberID)
