@@ -102,7 +102,19 @@ func TestExpiredPointsLeaveEveryViewAtTheirInstant(t *testing.T) {
 // and /me said 10.
 func TestEarnAnswersLeaveOutPointsExpiredBeforeAnyRead(t *testing.T) {
 	t.Parallel()
-	h := apptest.New(t, func(c *configs.Config) { c.Console.ExpiryPolicy = "days:1" })
+	for _, committers := range []int{1, 0} { // sign-ins in groups, and one by one
+		t.Run(fmt.Sprintf("signin_group_commits=%d", committers), func(t *testing.T) {
+			t.Parallel()
+			earnAnswersLeaveOutExpired(t, committers)
+		})
+	}
+}
+
+func earnAnswersLeaveOutExpired(t *testing.T, committers int) {
+	h := apptest.New(t, func(c *configs.Config) {
+		c.Console.ExpiryPolicy = "days:1"
+		c.Engage.Signin.GroupCommits = committers
+	})
 	admin := h.ConsoleLogin("admin")
 	task := createTask(t, h, `{"type":"share","title":"分享","period":"daily","target":1,"reward_points":15}`)
 	user := apptest.UniqueUser("expearn")

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -62,6 +63,38 @@ func (s *Service) SettledBalance(ctx context.Context, memberID int64) (Balance, 
 	}
 	bal, _, err := s.balance(ctx, memberID)
 	return bal, err
+}
+
+// Shown is, for each member, the available points a read shows (Balance,
+// which settles on read), given the BalanceAfter of an earn the member's
+// answer reports (a sign-in's, a task claim's): an earn reads no lots, so
+// when nothing has settled the account since points passed their expiry
+// instant or pending points came due, its entry still counts the expired
+// points and not yet the due ones. One read finds such members (usually
+// none); only they are read in full. Outside a caller's transaction, after
+// the earns committed. A member whose read fails keeps their entry's
+// figure, and the error is returned with the rest.
+func (s *Service) Shown(ctx context.Context, afterEarn map[int64]int64) (map[int64]int64, error) {
+	out := make(map[int64]int64, len(afterEarn))
+	members := make([]int64, 0, len(afterEarn))
+	for m, b := range afterEarn {
+		out[m] = b
+		members = append(members, m)
+	}
+	due, err := s.Store.UnsettledMembers(ctx, s.now(), uniqueSorted(members))
+	if err != nil {
+		return out, err
+	}
+	var first error
+	for _, m := range due {
+		bal, err := s.Balance(ctx, m)
+		if err != nil {
+			first = cmp.Or(first, err)
+			continue
+		}
+		out[m] = bal.Available
+	}
+	return out, first
 }
 
 // balance is Balance without settling: points past their expiry instant

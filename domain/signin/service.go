@@ -69,7 +69,9 @@ func (s *Service) SignIn(ctx context.Context, memberID int64) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	res.Balance = s.shownBalance(ctx, memberID, res.Balance)
+	if alone {
+		res.Balance = s.shown(ctx, map[int64]int64{memberID: res.Balance})[memberID]
+	}
 	if !marked {
 		// A mark that fails is the Calendar's to send again.
 		_ = s.Cache.Mark(ctx, memberID, res.Day)
@@ -78,20 +80,17 @@ func (s *Service) SignIn(ctx context.Context, memberID int64) (Result, error) {
 	return res, nil
 }
 
-// shownBalance is the balance a sign-in answers: the member's available
-// points as every read shows them (ledger.Service.Balance, which settles
-// the account on read), read once the award has committed. The award's
-// entry alone is not that: an earn reads no lots, so when nothing has
-// settled the account since points passed their expiry instant (or
-// pending points came due) its balance_after still counts the expired
-// points (or not yet the due ones). When the read fails the entry's
-// figure stands: the sign-in has happened.
-func (s *Service) shownBalance(ctx context.Context, memberID, fromEntry int64) int64 {
-	b, err := s.Ledger.Balance(ctx, memberID)
-	if err != nil {
-		return fromEntry
-	}
-	return b.Available
+// shown is the balance each sign-in answers, from its award entry's
+// BalanceAfter: the member's available points as every read shows them
+// (ledger.Service.Shown), once the awards have committed. The entry alone
+// is not that: an earn reads no lots, so when nothing has settled the
+// account since points passed their expiry instant (or pending points
+// came due) its balance_after still counts the expired points (or not yet
+// the due ones). A member whose read fails keeps the entry's figure: the
+// sign-in has happened.
+func (s *Service) shown(ctx context.Context, afterEarn map[int64]int64) map[int64]int64 {
+	out, _ := s.Ledger.Shown(ctx, afterEarn)
+	return out
 }
 
 // signInAlone is the one-by-one executor: one transaction for this

@@ -390,9 +390,8 @@ func (s *Service) Claim(ctx context.Context, memberID, taskID int64, idemKey str
 		// (and not pending points come due) when nothing has settled the
 		// account since: the answer shows the balance as every read does.
 		// A replay answers the first claim's figure.
-		if b, berr := s.Ledger.Balance(ctx, memberID); berr == nil {
-			res.Balance = b.Available
-		}
+		shown, _ := s.Ledger.Shown(ctx, map[int64]int64{memberID: res.Balance})
+		res.Balance = shown[memberID]
 	}
 	return res, err
 }

@@ -244,9 +244,10 @@ var ErrDuplicate = fmt.Errorf("task: event already counted")
 // Ledger pays rewards.
 type Ledger interface {
 	Earn(ctx context.Context, in ledger.EarnInput) (ledger.Entry, error)
-	// Balance is the member's points as every read shows them (a claim's
-	// answer, once its earn has committed).
-	Balance(ctx context.Context, memberID int64) (ledger.Balance, error)
+	// Shown is what reads show of the members' points after their earns
+	// committed, given each earn entry's BalanceAfter (a claim's answer:
+	// ledger.Service.Shown).
+	Shown(ctx context.Context, afterEarn map[int64]int64) (map[int64]int64, error)
 }
 
 // Members finds members for profile completion and the official account.
