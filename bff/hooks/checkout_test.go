@@ -649,3 +649,45 @@ func TestCheckoutRandomSequencesKeepTheInvariants(t *testing.T) {
 		t.Fatalf("the run did too little: %v", counts)
 	}
 }
+
+// A hold request sent again with its Idempotency-Key after the deadline it
+// named has passed answers the hold (replayed, now expired), as any replay
+// does: the deadline was checked against the clock before the key was
+// looked up, so the retry was told 400 "deadline must be in the next 24h"
+// about a hold that exists.
+func TestCheckoutHoldReplayedAfterItsDeadline(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	_, _, id := h.Login(apptest.UniqueUser("coreplay"))
+	give(h, id, 1000)
+	body := holdBody(id, "R-1", 10000, 0, 500, 500)
+	body["deadline"] = h.Clock.Now().Add(10 * time.Minute).Format(time.RFC3339)
+	r := coSend(h, true, "POST", "/api/v1/hooks/checkout/holds", body, "r1")
+	if r.Status != 201 {
+		t.Fatalf("hold: %d %s", r.Status, r.Body)
+	}
+	first := holdOf(t, r)
+	h.Clock.Set(h.Clock.Now().Add(11 * time.Minute))
+	before := writes(t, h)
+	r = coSend(h, true, "POST", "/api/v1/hooks/checkout/holds", body, "r1")
+	if r.Status != 201 || r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay after the deadline: %d %s", r.Status, r.Body)
+	}
+	if got := holdOf(t, r); got.ID != first.ID || got.Status != "expired" {
+		t.Fatalf("replayed %+v, first %+v", got, first)
+	}
+	if got := writes(t, h); got != before {
+		t.Fatalf("the replay wrote: %v → %v", before, got)
+	}
+	// Another request with the key is still a conflict, a new one with a
+	// past deadline still 400.
+	other := holdBody(id, "R-1", 10000, 0, 400, 400)
+	other["deadline"] = body["deadline"]
+	if r := coSend(h, true, "POST", "/api/v1/hooks/checkout/holds", other, "r1"); r.Status != 409 || r.ErrorCode() != "IDEMPOTENCY_CONFLICT" {
+		t.Fatalf("other body, same key: %d %s", r.Status, r.Body)
+	}
+	if r := coSend(h, true, "POST", "/api/v1/hooks/checkout/holds", body, "r2"); r.Status != 400 {
+		t.Fatalf("a new hold with a past deadline: %d %s", r.Status, r.Body)
+	}
+	checkLedger(t, h)
+}

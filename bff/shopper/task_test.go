@@ -229,3 +229,70 @@ func TestTaskPeriodsOnceDailyWeekly(t *testing.T) {
 		t.Fatalf("refused shares counted: %+v", v)
 	}
 }
+
+// A claim retried after midnight with its Idempotency-Key answers the
+// claim it repeats (200, replayed), not the new day's state: it used to
+// look for the key only in the current period, so the retry of a claim
+// paid at 23:59:59 was told 422 "not finished" — or, with today's task
+// done, paid today's reward under yesterday's key. Today's claim, with a
+// key of its own, still pays.
+func TestTaskClaimRetriedAfterMidnightReplays(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	id := createTask(t, h, `{"type":"share","title":"每日分享","period":"daily","target":1,"reward_points":5}`)
+	user := apptest.UniqueUser("claimmidnight")
+	h.Clock.Set(time.Date(2026, 11, 23, 23, 59, 55, 0, apptest.Start.Location()))
+	tok, _, _ := h.Login(user)
+	share := func() {
+		t.Helper()
+		if r := h.Do("POST", "/api/v1/shopper/events/share", `{"page":"/pages/home"}`, apptest.Auth(tok)...); r.Status != 200 {
+			t.Fatalf("share: %d %s", r.Status, r.Body)
+		}
+	}
+	claim := func(key string) *apptest.Response {
+		return h.Do("POST", fmt.Sprintf("/api/v1/shopper/tasks/%d/claim", id), nil, append(apptest.Auth(tok), "Idempotency-Key", key)...)
+	}
+	share()
+	first := claim("claim-1123")
+	if first.Status != http.StatusCreated {
+		t.Fatalf("claim: %d %s", first.Status, first.Body)
+	}
+	h.Clock.Advance(10 * time.Second) // 24 November
+	r := claim("claim-1123")
+	if r.Status != http.StatusOK || r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry after midnight: %d %s", r.Status, r.Body)
+	}
+	if got := r.JSON()["points"]; got != 5.0 {
+		t.Fatalf("retry answered points %v", got)
+	}
+	share()
+	if r := claim("claim-1123"); r.Status != http.StatusOK || r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry after midnight with today's task done: %d %s", r.Status, r.Body)
+	}
+	if r := claim("claim-1124"); r.Status != http.StatusCreated {
+		t.Fatalf("today's claim: %d %s", r.Status, r.Body)
+	}
+	if b := available(t, h, tok); b != 10 {
+		t.Fatalf("balance %d, want 10", b)
+	}
+
+	// A task that ends at midnight: the retry of its last claim replays too.
+	ends := time.Date(2026, 11, 25, 0, 0, 0, 0, apptest.Start.Location())
+	last := createTask(t, h, fmt.Sprintf(`{"type":"share","title":"限时分享","period":"daily","target":1,"reward_points":7,"valid_to":%q}`, ends.Format(time.RFC3339)))
+	h.Clock.Set(ends.Add(-5 * time.Second))
+	tok, _, _ = h.Login(user)
+	share()
+	claimLast := func(key string) *apptest.Response {
+		return h.Do("POST", fmt.Sprintf("/api/v1/shopper/tasks/%d/claim", last), nil, append(apptest.Auth(tok), "Idempotency-Key", key)...)
+	}
+	if r := claimLast("last-1"); r.Status != http.StatusCreated {
+		t.Fatalf("last claim: %d %s", r.Status, r.Body)
+	}
+	h.Clock.Advance(10 * time.Second)
+	if r := claimLast("last-1"); r.Status != http.StatusOK || r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry after the task ended: %d %s", r.Status, r.Body)
+	}
+	if r := claimLast("last-2"); r.Status != http.StatusNotFound {
+		t.Fatalf("a new claim after the task ended: %d %s", r.Status, r.Body)
+	}
+}

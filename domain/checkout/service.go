@@ -170,6 +170,14 @@ func (s *Service) Hold(ctx context.Context, in HoldRequest) (Checkout, error) {
 	if _, err := domain.ParseFen("value_fen", in.ValueFen); err != nil {
 		return Checkout{}, err
 	}
+	// The key first: a request sent again answers the hold it placed,
+	// whatever the clock says of the deadline it named by now.
+	hash := in.hash()
+	if prior, found, err := s.Store.ByKey(ctx, in.Key); err != nil {
+		return Checkout{}, err
+	} else if found {
+		return replay(prior, hash)
+	}
 	deadline := in.Deadline
 	if deadline.IsZero() {
 		deadline = now.Add(DefaultHold)
@@ -178,12 +186,6 @@ func (s *Service) Hold(ctx context.Context, in HoldRequest) (Checkout, error) {
 		return Checkout{}, domain.FieldError("deadline", fmt.Sprintf("must be in the next %s", MaxHold))
 	}
 	deadline = deadline.UTC().Truncate(time.Second)
-	hash := in.hash()
-	if prior, found, err := s.Store.ByKey(ctx, in.Key); err != nil {
-		return Checkout{}, err
-	} else if found {
-		return replay(prior, hash)
-	}
 	if err := s.member(ctx, in.MemberID); err != nil {
 		return Checkout{}, err
 	}

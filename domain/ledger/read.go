@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -28,6 +29,72 @@ func (s *Service) Balance(ctx context.Context, memberID int64) (Balance, error) 
 		return Balance{}, err
 	}
 	return bal, nil
+}
+
+// SettledBalance is Balance for a caller that decides, inside its own
+// transaction, on a write to the member's points (a mall redemption under
+// its locks): pending points that have come due are unlocked first, under
+// the account lock and in the caller's transaction, as the write itself
+// would unlock them, so that the decision counts them. Balance only reads
+// in a caller's transaction and leaves them pending until something
+// settles the account. The caller must take the account's lock where its
+// lock order allows (its write would take it anyway); a rollback undoes
+// the unlock with the rest.
+func (s *Service) SettledBalance(ctx context.Context, memberID int64) (Balance, error) {
+	a, found, err := s.Store.Account(ctx, memberID)
+	if err != nil || !found {
+		return Balance{}, err
+	}
+	if a.Pending > 0 {
+		now := s.now()
+		due, err := s.Store.HasDuePending(ctx, memberID, now)
+		if err != nil {
+			return Balance{}, err
+		}
+		if due {
+			err := s.Tx.InTx(ctx, func(ctx context.Context) error {
+				_, err := s.update(ctx, memberID, now, func(b *book) error { return b.settle() })
+				return err
+			})
+			if err != nil {
+				return Balance{}, fmt.Errorf("settle member %d: %w", memberID, err)
+			}
+		}
+	}
+	bal, _, err := s.balance(ctx, memberID)
+	return bal, err
+}
+
+// Shown is, for each member, the available points a read shows (Balance,
+// which settles on read), given the BalanceAfter of an earn the member's
+// answer reports (a sign-in's, a task claim's): an earn reads no lots, so
+// when nothing has settled the account since points passed their expiry
+// instant or pending points came due, its entry still counts the expired
+// points and not yet the due ones. One read finds such members (usually
+// none); only they are read in full. Outside a caller's transaction, after
+// the earns committed. A member whose read fails keeps their entry's
+// figure, and the error is returned with the rest.
+func (s *Service) Shown(ctx context.Context, afterEarn map[int64]int64) (map[int64]int64, error) {
+	out := make(map[int64]int64, len(afterEarn))
+	members := make([]int64, 0, len(afterEarn))
+	for m, b := range afterEarn {
+		out[m] = b
+		members = append(members, m)
+	}
+	due, err := s.Store.UnsettledMembers(ctx, s.now(), uniqueSorted(members))
+	if err != nil {
+		return out, err
+	}
+	var first error
+	for _, m := range due {
+		bal, err := s.Balance(ctx, m)
+		if err != nil {
+			first = cmp.Or(first, err)
+			continue
+		}
+		out[m] = bal.Available
+	}
+	return out, first
 }
 
 // balance is Balance without settling: points past their expiry instant

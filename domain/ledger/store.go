@@ -90,6 +90,10 @@ type Store interface {
 	// HasDuePending reports whether the member has a pending lot whose
 	// AvailableAt <= now.
 	HasDuePending(ctx context.Context, memberID int64, now time.Time) (bool, error)
+	// UnsettledMembers returns, distinct, those of memberIDs with an active
+	// lot holding points whose ExpiresAt <= now or a pending lot whose
+	// AvailableAt <= now: what a settle at now would change.
+	UnsettledMembers(ctx context.Context, now time.Time, memberIDs []int64) ([]int64, error)
 	// DueHolds returns up to limit open holds whose Deadline <= now.
 	DueHolds(ctx context.Context, now time.Time, limit int) ([]Hold, error)
 

@@ -24,6 +24,9 @@ type Points interface {
 	Spend(ctx context.Context, in ledger.SpendInput) (ledger.Entry, error)
 	Reverse(ctx context.Context, in ledger.ReverseInput) (ledger.Entry, error)
 	Balance(ctx context.Context, memberID int64) (ledger.Balance, error)
+	// SettledBalance is Balance inside the redemption's transaction: due
+	// pending points unlocked first, as the spend would (shopperFor).
+	SettledBalance(ctx context.Context, memberID int64) (ledger.Balance, error)
 	// ApplyWithoutIDs is what a group of redemptions spends through
 	// (group.go).
 	ApplyWithoutIDs(ctx context.Context, ops []ledger.Op) ([]ledger.Entry, []error, error)
@@ -539,17 +542,26 @@ func errNoBenefit(it *Item) error {
 // (a points-only coupon; points + cash takes it when paid).
 func needsCode(it *Item) bool { return it.Kind == KindCoupon && it.CashFen == 0 }
 
-// shopperFor is shopper for a redemption of it: the tier is read only when
-// the item is restricted to tiers (Decide reads it only then).
+// shopperFor is shopper for a redemption of it, inside its transaction:
+// the tier is read only when the item is restricted to tiers (Decide reads
+// it only then), and the balance is the settled one (pending points come
+// due count, as the spend will count them; a plain Balance in a
+// transaction leaves them pending).
 func (s *Service) shopperFor(ctx context.Context, it *Item, memberID int64) (Shopper, error) {
+	var who Shopper
 	if len(it.Tiers) > 0 {
-		return s.shopper(ctx, memberID)
+		tier, err := s.Tiers.Code(ctx, memberID)
+		if err != nil {
+			return Shopper{}, err
+		}
+		who.Tier = tier
 	}
-	bal, err := s.Points.Balance(ctx, memberID)
+	bal, err := s.Points.SettledBalance(ctx, memberID)
 	if err != nil {
 		return Shopper{}, err
 	}
-	return Shopper{Available: bal.Available}, nil
+	who.Available = bal.Available
+	return who, nil
 }
 
 func clip(s string, n int) string {

@@ -149,6 +149,20 @@ func (s *Service) commitDay(today domain.Day, jobs []*job) {
 	if err == nil {
 		s.group.Done(len(answers))
 		marked = s.markAll(ctx, today, answers)
+		// The answers' balances as reads show them: one read for the group.
+		after := map[int64]int64{}
+		for j, a := range answers {
+			if a.err == nil {
+				after[j.memberID] = a.res.Balance
+			}
+		}
+		shown := s.shown(ctx, after)
+		for j, a := range answers {
+			if a.err == nil {
+				a.res.Balance = shown[j.memberID]
+				answers[j] = a
+			}
+		}
 	}
 	for _, j := range jobs {
 		if a, ok := answers[j]; ok && err == nil {

@@ -69,12 +69,28 @@ func (s *Service) SignIn(ctx context.Context, memberID int64) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if alone {
+		res.Balance = s.shown(ctx, map[int64]int64{memberID: res.Balance})[memberID]
+	}
 	if !marked {
 		// A mark that fails is the Calendar's to send again.
 		_ = s.Cache.Mark(ctx, memberID, res.Day)
 		s.afterCommit(ctx, []leaderboard.SignIn{{MemberID: memberID, Streak: res.Streak, Earned: Total(res.Awarded)}})
 	}
 	return res, nil
+}
+
+// shown is the balance each sign-in answers, from its award entry's
+// BalanceAfter: the member's available points as every read shows them
+// (ledger.Service.Shown), once the awards have committed. The entry alone
+// is not that: an earn reads no lots, so when nothing has settled the
+// account since points passed their expiry instant (or pending points
+// came due) its balance_after still counts the expired points (or not yet
+// the due ones). A member whose read fails keeps the entry's figure: the
+// sign-in has happened.
+func (s *Service) shown(ctx context.Context, afterEarn map[int64]int64) map[int64]int64 {
+	out, _ := s.Ledger.Shown(ctx, afterEarn)
+	return out
 }
 
 // signInAlone is the one-by-one executor: one transaction for this

@@ -161,6 +161,10 @@ type Ledger interface {
 	Earn(ctx context.Context, in ledger.EarnInput) (ledger.Entry, error)
 	Spend(ctx context.Context, in ledger.SpendInput) (ledger.Entry, error)
 	Balance(ctx context.Context, memberID int64) (ledger.Balance, error)
+	// Shown is what reads show of the members' points after their awards
+	// committed, given each award entry's BalanceAfter (the answers'
+	// balance: ledger.Service.Shown).
+	Shown(ctx context.Context, afterEarn map[int64]int64) (map[int64]int64, error)
 	// LockMember locks the member's account for the rest of the
 	// transaction in ctx (a sign-in and a make-up take it first).
 	LockMember(ctx context.Context, memberID int64) error

@@ -321,11 +321,27 @@ func (s *Service) Claim(ctx context.Context, memberID, taskID int64, idemKey str
 	now := s.Clock.Now()
 	var res ClaimResult
 	err := s.Tx.InTx(ctx, func(ctx context.Context) error {
-		t, err := s.liveTask(ctx, taskID, now)
+		t, err := s.Store.Get(ctx, taskID)
 		if err != nil {
 			return err
 		}
 		k := ProgressKey{MemberID: memberID, TaskID: t.ID, Period: t.PeriodKey(now)}
+		replay := false
+		if idemKey != "" {
+			// The key of a claim paid in an earlier period (a retry that
+			// crossed midnight, the week's end, or the task's valid_to)
+			// replays that claim.
+			prior, found, err := s.Store.ClaimedWithKey(ctx, memberID, t.ID, idemKey)
+			if err != nil {
+				return err
+			}
+			if found {
+				k.Period, replay = prior.Period, true
+			}
+		}
+		if !replay && !t.Live(now) {
+			return domain.Errorf(domain.NotFound, "no task %d", taskID)
+		}
 		if t.Type == ProfileComplete {
 			ok, err := s.profileComplete(ctx, memberID)
 			if err != nil {
@@ -369,5 +385,13 @@ func (s *Service) Claim(ctx context.Context, memberID, taskID int64, idemKey str
 		res.View, res.Points, res.Balance = v, e.Amount, e.BalanceAfter
 		return nil
 	})
+	if err == nil && !res.Replayed {
+		// The earn's entry still counts points past their expiry instant
+		// (and not pending points come due) when nothing has settled the
+		// account since: the answer shows the balance as every read does.
+		// A replay answers the first claim's figure.
+		shown, _ := s.Ledger.Shown(ctx, map[int64]int64{memberID: res.Balance})
+		res.Balance = shown[memberID]
+	}
 	return res, err
 }

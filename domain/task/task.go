@@ -224,6 +224,9 @@ type Store interface {
 	// MarkClaimed sets the claim on a row that reached target and is not
 	// claimed yet; false when no such row.
 	MarkClaimed(ctx context.Context, k ProgressKey, target int, claimKey string, now time.Time) (bool, error)
+	// ClaimedWithKey returns the member's claimed row of the task whose
+	// claim carried claimKey, in whichever period; found false when none.
+	ClaimedWithKey(ctx context.Context, memberID, taskID int64, claimKey string) (p Progress, found bool, err error)
 	// RecordEvent stores an event that counted; ErrDuplicate when seen before.
 	RecordEvent(ctx context.Context, source, eventID string, memberID int64, now time.Time) error
 }
@@ -241,6 +244,10 @@ var ErrDuplicate = fmt.Errorf("task: event already counted")
 // Ledger pays rewards.
 type Ledger interface {
 	Earn(ctx context.Context, in ledger.EarnInput) (ledger.Entry, error)
+	// Shown is what reads show of the members' points after their earns
+	// committed, given each earn entry's BalanceAfter (a claim's answer:
+	// ledger.Service.Shown).
+	Shown(ctx context.Context, afterEarn map[int64]int64) (map[int64]int64, error)
 }
 
 // Members finds members for profile completion and the official account.

@@ -730,6 +730,23 @@ func (s *Store) HasDuePending(ctx context.Context, memberID int64, now time.Time
 	return len(ids) > 0, nil
 }
 
+// UnsettledMembers implements ledger.Store: one read of the members' due
+// lots, on the member index (member_id, state, …).
+func (s *Store) UnsettledMembers(ctx context.Context, now time.Time, memberIDs []int64) ([]int64, error) {
+	if len(memberIDs) == 0 {
+		return nil, nil
+	}
+	var ids []int64
+	err := s.db(ctx).Table("ledger_lots "+s.memberIndex()).Distinct("member_id").
+		Where("member_id IN ? AND ((state = ? AND remaining > 0 AND expires_at <= ?) OR (state = ? AND available_at <= ?))",
+			memberIDs, string(ledger.LotActive), now.UTC(), string(ledger.LotPending), now.UTC()).
+		Pluck("member_id", &ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("unsettled members: %w", err)
+	}
+	return ids, nil
+}
+
 // DueHolds implements ledger.Store.
 func (s *Store) DueHolds(ctx context.Context, now time.Time, limit int) ([]ledger.Hold, error) {
 	var rs []holdRow

@@ -206,6 +206,23 @@ func (s *Store) MarkClaimed(ctx context.Context, k task.ProgressKey, target int,
 	return res.RowsAffected == 1, res.Error
 }
 
+// ClaimedWithKey finds the member's claimed row of the task with claimKey
+// (the primary key's member and task prefix: a row per period).
+func (s *Store) ClaimedWithKey(ctx context.Context, memberID, taskID int64, claimKey string) (task.Progress, bool, error) {
+	var rs []progressRow
+	err := s.DB.Conn(ctx).Where("member_id = ? AND task_id = ? AND claim_key = ? AND claimed_at IS NOT NULL", memberID, taskID, claimKey).
+		Limit(1).Find(&rs).Error
+	if err != nil {
+		return task.Progress{}, false, fmt.Errorf("claim %q of member %d: %w", claimKey, memberID, err)
+	}
+	if len(rs) == 0 {
+		return task.Progress{}, false, nil
+	}
+	r := rs[0]
+	return task.Progress{MemberID: r.MemberID, TaskID: r.TaskID, Period: r.Period, Count: r.Count,
+		ClaimedAt: utcp(r.ClaimedAt), ClaimKey: r.ClaimKey}, true, nil
+}
+
 // RecordEvent stores a counted event, unique by source and id.
 func (s *Store) RecordEvent(ctx context.Context, source, eventID string, memberID int64, now time.Time) error {
 	err := s.DB.Conn(ctx).Create(&eventRow{Source: source, EventID: eventID, MemberID: memberID, CreatedAt: now.UTC()}).Error
