@@ -330,6 +330,15 @@ func (c *cli) hashPasswordCmd() *cobra.Command {
 }
 
 func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) int {
+	if !cfg.Production() {
+		// One serve per embedded data_dir, before anything opens it.
+		release, err := lockDataDir(cfg.DataDir)
+		if err != nil {
+			log.Error("data_dir in use", "err", err.Error())
+			return 1
+		}
+		defer release()
+	}
 	st, err := app.OpenStores(ctx, cfg, false)
 	if err != nil {
 		log.Error("open stores", "err", err.Error())
