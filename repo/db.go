@@ -149,11 +149,25 @@ func MySQLDSN(dsn string) (string, error) {
 // new member's account) gap-locks its neighbours, so concurrent first
 // writes of different members deadlock each other.
 func OpenMySQL(dsn string) (*DB, error) {
+	return OpenMySQLContext(context.Background(), dsn)
+}
+
+// MySQLOpenTimeout bounds OpenMySQLContext's first exchange with the
+// server: a DSN naming a port where nothing answers the MySQL handshake
+// (another service's, a server that hangs) fails after it, naming the
+// address, instead of waiting for ever. (A variable for the tests.)
+var MySQLOpenTimeout = 10 * time.Second
+
+// OpenMySQLContext is OpenMySQL ending when ctx does (a SIGINT while the
+// server does not answer) and at most MySQLOpenTimeout after its start.
+func OpenMySQLContext(ctx context.Context, dsn string) (*DB, error) {
 	norm, err := MySQLDSN(dsn)
 	if err != nil {
 		return nil, err
 	}
-	if norm, err = withReadCommitted(norm); err != nil {
+	ctx, cancel := context.WithTimeout(ctx, MySQLOpenTimeout)
+	defer cancel()
+	if norm, err = withReadCommitted(ctx, norm); err != nil {
 		return nil, err
 	}
 	clock := &clockRef{}
@@ -184,10 +198,24 @@ func OpenMySQL(dsn string) (*DB, error) {
 // withReadCommitted adds the session isolation to the DSN under the name
 // the server knows: MySQL 8 and MariaDB ≥ 11.1 call it transaction_isolation,
 // older MariaDB tx_isolation. A DSN that sets either is left alone.
-func withReadCommitted(dsn string) (string, error) {
+//
+// It first pings the server within ctx, so a server that does not answer
+// fails here, with its address, rather than in gorm's ping (no deadline).
+func withReadCommitted(ctx context.Context, dsn string) (string, error) {
 	cfg, err := mysqldrv.ParseDSN(dsn)
 	if err != nil {
 		return "", err
+	}
+	probe, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return "", fmt.Errorf("open mysql: %w", err)
+	}
+	defer probe.Close()
+	if err := probe.PingContext(ctx); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return "", fmt.Errorf("open mysql: no MySQL/MariaDB answered at %s within %s: check the host and port of mysql.dsn (JIFEN_MYSQL_DSN) and that the server is up", cfg.Addr, MySQLOpenTimeout)
+		}
+		return "", fmt.Errorf("open mysql: %w", err)
 	}
 	if _, ok := cfg.Params["transaction_isolation"]; ok {
 		return dsn, nil
@@ -195,16 +223,11 @@ func withReadCommitted(dsn string) (string, error) {
 	if _, ok := cfg.Params["tx_isolation"]; ok {
 		return dsn, nil
 	}
-	probe, err := sql.Open("mysql", dsn)
-	if err != nil {
-		return "", fmt.Errorf("open mysql: %w", err)
-	}
-	defer probe.Close()
 	name := "transaction_isolation"
 	var v sql.NullString
-	if err := probe.QueryRow("SELECT @@transaction_isolation").Scan(&v); err != nil {
+	if err := probe.QueryRowContext(ctx, "SELECT @@transaction_isolation").Scan(&v); err != nil {
 		name = "tx_isolation"
-		if err := probe.QueryRow("SELECT @@tx_isolation").Scan(&v); err != nil {
+		if err := probe.QueryRowContext(ctx, "SELECT @@tx_isolation").Scan(&v); err != nil {
 			return "", fmt.Errorf("open mysql: %w", err)
 		}
 	}
