@@ -124,7 +124,7 @@ func OpenSQLite(path string) (*DB, error) {
 func MySQLDSN(dsn string) (string, error) {
 	cfg, err := mysqldrv.ParseDSN(dsn)
 	if err != nil {
-		return "", fmt.Errorf("mysql dsn: %w", err)
+		return "", fmt.Errorf("mysql.dsn (JIFEN_MYSQL_DSN) is not a DSN such as user:pw@tcp(host:3306)/jifen (go-sql-driver syntax, not a URL): %w", err)
 	}
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC

@@ -83,3 +83,15 @@ func TestOpenMySQLWhereNothingAnswersEnds(t *testing.T) {
 		t.Fatalf("OpenMySQL with a cancelled context: %v after %s", r.err, r.took)
 	}
 }
+
+// A DSN written as a URL, or without tcp(…), is refused naming the key
+// and the syntax it takes: the driver's own words ("default addr for
+// network '127.0.0.1:3306' unknown") told an operator neither.
+func TestMySQLDSNRefusesAURLNamingTheSyntax(t *testing.T) {
+	for _, dsn := range []string{"mysql://root@127.0.0.1:3306/jifen", "root:pw@127.0.0.1:3306/jifen"} {
+		_, err := repo.MySQLDSN(dsn)
+		if err == nil || !strings.Contains(err.Error(), "mysql.dsn") || !strings.Contains(err.Error(), "user:pw@tcp(host:3306)/jifen") {
+			t.Errorf("MySQLDSN(%q): %v; want an error naming mysql.dsn and the syntax", dsn, err)
+		}
+	}
+}
