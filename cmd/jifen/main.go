@@ -344,6 +344,16 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) int {
 		log.Error("open stores", "err", err.Error())
 		return 1
 	}
+	// MySQL is migrated by `jifen migrate`, not by serve (the embedded
+	// SQLite file is migrated on open): a database without this release's
+	// tables stops serve here, not in every request and job.
+	if cfg.Production() {
+		if err := app.CheckMigrated(ctx, st.DB); err != nil {
+			st.Close()
+			log.Error("database not migrated", "err", err.Error())
+			return 1
+		}
+	}
 	a, err := app.New(cfg, st, app.Options{Logger: log})
 	if err != nil {
 		st.Close()
