@@ -565,7 +565,7 @@ func decodeStrict(b []byte, c *Config) error {
 	dec.KnownFields(true)
 	// An empty file decodes to nothing: io.EOF is not an error here.
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return err
+		return explainYAML(b, err)
 	}
 	return nil
 }

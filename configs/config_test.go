@@ -255,3 +255,32 @@ func TestReminderSchedulesAreCheckedWithTheConfiguration(t *testing.T) {
 		}
 	}
 }
+
+// A mistake in a config file is reported by its key path, with what the
+// key takes: yaml.v3's own words named a Go type ("field adr not found in
+// type configs.Server", "cannot unmarshal !!int `5` into time.Duration")
+// and left the operator to find the key.
+func TestConfigFileMistakesNameTheKeyAndTheFix(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ name, file, want string }{
+		{"typo", "server:\n  adr: 127.0.0.1:9000\n", "line 2: server.adr: unknown key (did you mean server.addr?)"},
+		{"section typo", "servr:\n  addr: x\n", "line 1: servr: unknown key (did you mean server?)"},
+		{"duration without a unit", "redis:\n  timeout: 5\n", `line 2: redis.timeout: "5" is not a duration: give its unit`},
+		{"word for a number", "server:\n  body_limit_bytes: lots\n", `line 2: server.body_limit_bytes: "lots" is not a whole number`},
+		{"word for a boolean", "reminder:\n  jobs: sometimes\n", `line 2: reminder.jobs: "sometimes" is not true or false`},
+		{"key in a list", "tier:\n  levels:\n    - {code: a, nam: b, growth: 0}\n", "line 3: tier.levels[0].nam: unknown key"},
+		{"value for a section", "server: 5\n", `line 1: server: takes the keys of a section`},
+	} {
+		f := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".yaml")
+		if err := os.WriteFile(f, []byte(c.file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(f, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v; want %q", c.name, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "configs.") {
+			t.Errorf("%s: %v names a Go type", c.name, err)
+		}
+	}
+}
