@@ -160,6 +160,24 @@ func TestTheWalkThroughsVariableIsNotReported(t *testing.T) {
 	}
 }
 
+// The operator scripts' variables are theirs: after `eval "$(scripts/cluster
+// env)"` (operations.md) every jifen command in that shell warned about
+// each JIFEN_CLUSTER_* variable, and staging.sh's JIFEN_STAGING_* reached
+// its serves' logs the same way.
+func TestTheOperatorScriptsVariablesAreNotReported(t *testing.T) {
+	t.Setenv("JIFEN_DATA_DIR", t.TempDir())
+	t.Setenv("JIFEN_CLUSTER_URLS", "http://127.0.0.1:18081")
+	t.Setenv("JIFEN_CLUSTER_WRITER_DSN", "root@failover(127.0.0.1:13301)/jifen")
+	t.Setenv("JIFEN_STAGING_BIN", "./jifen")
+	code, _, errOut := runCLI(t, "migrate")
+	if code != 0 {
+		t.Fatalf("migrate: exit %d %s", code, errOut)
+	}
+	if strings.Contains(errOut, "JIFEN_CLUSTER_") || strings.Contains(errOut, "JIFEN_STAGING_") {
+		t.Errorf("the operator scripts' variables reported: %s", errOut)
+	}
+}
+
 func TestVersionReportsModuleVersionAndRevision(t *testing.T) {
 	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/jifen/jifen", Version: "v1.4.0"},
 		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123abcd"}, {Key: "vcs.time", Value: "2026-12-01T10:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
