@@ -334,7 +334,7 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) int {
 		// One serve per embedded data_dir, before anything opens it.
 		release, err := lockDataDir(cfg.DataDir)
 		if err != nil {
-			log.Error("data_dir in use", "err", err.Error())
+			log.Error("data_dir", "err", err.Error())
 			return 1
 		}
 		defer release()
