@@ -731,6 +731,17 @@ func (c *Config) Validate() error {
 	if c.Auth.Issuer == "" {
 		bad("auth.issuer", "required")
 	}
+	if c.Redis.Addr != "" {
+		// A redis:// URL or a missing port would only fail at the first
+		// dial, and Redis being a cache, serve would run on with every
+		// gate closed and /readyz saying "degraded": refused here instead.
+		for _, a := range strings.Split(c.Redis.Addr, ",") {
+			a = strings.TrimSpace(a)
+			if host, port, err := net.SplitHostPort(a); err != nil || host == "" || strings.Contains(host, "/") || second(strconv.ParseUint(port, 10, 16)) != nil {
+				bad("redis.addr", fmt.Sprintf("%q is not host:port (no redis:// scheme; several host:port separated by commas for a Redis Cluster)", a))
+			}
+		}
+	}
 	if c.Redis.Timeout < 10*time.Millisecond || c.Redis.Timeout > 5*time.Second {
 		bad("redis.timeout", "must be from 10ms to 5s")
 	}

@@ -104,6 +104,11 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"metrics on the public port of every interface", "", []string{"JIFEN_SERVER_ADDR=:8080", "JIFEN_SERVER_METRICS_ADDR=127.0.0.1:8080"}, "server.metrics_addr"},
 		{"metrics on every interface of the public port", "", []string{"JIFEN_SERVER_ADDR=10.0.0.5:8080", "JIFEN_SERVER_METRICS_ADDR=0.0.0.0:8080"}, "server.metrics_addr"},
 		{"metrics on the public port by name", "", []string{"JIFEN_SERVER_ADDR=localhost:8080", "JIFEN_SERVER_METRICS_ADDR=127.0.0.1:8080"}, "server.metrics_addr"},
+		// Redis addresses that could never be dialled: serve used to start
+		// "degraded" on them, every draw and redemption 503.
+		{"redis url", "", []string{"JIFEN_REDIS_ADDR=redis://127.0.0.1:6379"}, `redis.addr: "redis://127.0.0.1:6379" is not host:port`},
+		{"redis without a port", "", []string{"JIFEN_REDIS_ADDR=redis"}, "redis.addr"},
+		{"redis cluster seed without a port", "", []string{"JIFEN_REDIS_ADDR=r1:7001, r2"}, `redis.addr: "r2"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
