@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -212,10 +213,7 @@ func withReadCommitted(ctx context.Context, dsn string) (string, error) {
 	}
 	defer probe.Close()
 	if err := probe.PingContext(ctx); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return "", fmt.Errorf("open mysql: no MySQL/MariaDB answered at %s within %s: check the host and port of mysql.dsn (JIFEN_MYSQL_DSN) and that the server is up", cfg.Addr, MySQLOpenTimeout)
-		}
-		return "", fmt.Errorf("open mysql: %w", err)
+		return "", openError(ctx, cfg.Addr, err)
 	}
 	if _, ok := cfg.Params["transaction_isolation"]; ok {
 		return dsn, nil
@@ -233,6 +231,24 @@ func withReadCommitted(ctx context.Context, dsn string) (string, error) {
 	}
 	cfg.Params[name] = "'READ-COMMITTED'"
 	return cfg.FormatDSN(), nil
+}
+
+// openError is the first exchange's failure with what to check: the
+// driver's words alone ("connection refused", "Unknown database") name
+// neither the setting nor the fix.
+func openError(ctx context.Context, addr string, err error) error {
+	var me *mysqldrv.MySQLError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("open mysql: no MySQL/MariaDB answered at %s within %s: check the host and port of mysql.dsn (JIFEN_MYSQL_DSN) and that the server is up", addr, MySQLOpenTimeout)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("open mysql: %w: nothing listens at %s; check the host and port of mysql.dsn (JIFEN_MYSQL_DSN) and that the server is up", err, addr)
+	case errors.As(err, &me) && me.Number == 1049:
+		return fmt.Errorf("open mysql: %w: create it (CREATE DATABASE … CHARACTER SET utf8mb4; Jifen wants one of its own), or fix the database name in mysql.dsn (JIFEN_MYSQL_DSN)", err)
+	case errors.As(err, &me) && (me.Number == 1044 || me.Number == 1045 || me.Number == 1698):
+		return fmt.Errorf("open mysql: %w: check the user and password in mysql.dsn (JIFEN_MYSQL_DSN) and the user's grants on the database", err)
+	}
+	return fmt.Errorf("open mysql: %w", err)
 }
 
 // SetMaxOpenConns bounds the pool (tests run many databases side by side on

@@ -95,3 +95,18 @@ func TestMySQLDSNRefusesAURLNamingTheSyntax(t *testing.T) {
 		}
 	}
 }
+
+// A closed port is named, with the key to check: the driver said only
+// "dial tcp …: connect: connection refused".
+func TestOpenMySQLOnAClosedPortNamesTheKey(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err = repo.OpenMySQL("jifen:pw@tcp(" + addr + ")/jifen")
+	if err == nil || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "mysql.dsn (JIFEN_MYSQL_DSN)") {
+		t.Fatalf("OpenMySQL on a closed port: %v; want connection refused and the key", err)
+	}
+}
