@@ -10,11 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -945,7 +947,8 @@ func (c *Config) refuseSimulatorValues(bad func(key, why string)) {
 		}
 	}
 	ids := simulatorTemplateIDs()
-	for name, t := range c.Reminder.Templates {
+	for _, name := range slices.Sorted(maps.Keys(c.Reminder.Templates)) {
+		t := c.Reminder.Templates[name]
 		if ids[t.WeChatID] && c.ReminderChannelOn(t.Channel) {
 			bad("reminder.templates."+name+".wechat_id", fmt.Sprintf("%q is the simulator's template; set the %s template of the brand's account (and its fields) in a config file, or leave channel %s out of reminder.channels", t.WeChatID, t.Channel, t.Channel))
 		}

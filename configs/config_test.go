@@ -289,3 +289,19 @@ func TestConfigFileMistakesNameTheKeyAndTheFix(t *testing.T) {
 		}
 	}
 }
+
+// The invalid-configuration line lists its keys in the same order on every
+// start (the templates' and auto templates' problems came in map order), so
+// two runs can be compared and a fix seen.
+func TestInvalidConfigurationReadsTheSameEveryTime(t *testing.T) {
+	env := []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y"}
+	_, first := Load("", env)
+	if first == nil {
+		t.Fatal("the simulator's settings in production: no error")
+	}
+	for i := 0; i < 30; i++ {
+		if _, err := Load("", env); err == nil || err.Error() != first.Error() {
+			t.Fatalf("run %d:\n%v\nrun 0:\n%v", i+1, err, first)
+		}
+	}
+}
