@@ -624,7 +624,7 @@ func setScalar(v reflect.Value, raw string) error {
 	case v.Type() == reflect.TypeOf(time.Duration(0)):
 		d, err := time.ParseDuration(raw)
 		if err != nil {
-			return fmt.Errorf("not a duration: %q", raw)
+			return fmt.Errorf("not a duration: %q (give its unit, e.g. 150ms, 5s, 15m or 720h)", raw)
 		}
 		v.SetInt(int64(d))
 	case v.Kind() == reflect.String:

@@ -49,6 +49,7 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 	}{
 		{"unknown key", "server:\n  adress: x\n", nil, "adress"},
 		{"bad duration env", "", []string{"JIFEN_AUTH_ACCESS_TTL=soon"}, "auth.access_ttl"},
+		{"duration env without a unit", "", []string{"JIFEN_REDIS_TIMEOUT=150"}, `redis.timeout (from JIFEN_REDIS_TIMEOUT): not a duration: "150" (give its unit`},
 		{"bad int env", "", []string{"JIFEN_REDIS_DB=x"}, "redis.db"},
 		{"short key", "", []string{"JIFEN_AUTH_JWT_KEY=short"}, "auth.jwt_key"},
 		{"production default key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true"}, "auth.jwt_key"},
