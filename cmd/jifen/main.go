@@ -125,11 +125,12 @@ configs/default.yaml, then --config FILE, then JIFEN_* environment variables.`,
 }
 
 // config loads the configuration and its logger: JSON slog on stderr, the
-// default logger too, which go-redis's own lines go to. It reports JIFEN_* variables that name no key.
+// default logger too, which go-redis's and go-sql-driver's own lines go to. It reports JIFEN_* variables that name no key.
 func (c *cli) config() (*configs.Config, *slog.Logger, error) {
 	log := slog.New(slog.NewJSONHandler(c.stderr, nil))
 	slog.SetDefault(log)
 	app.LogRedisToSlog()
+	app.LogMySQLToSlog()
 	environ := os.Environ()
 	for _, u := range configs.UnknownEnv(environ) {
 		if u.Suggest != "" {

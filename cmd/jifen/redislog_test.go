@@ -70,3 +70,48 @@ func TestRedisLogsAreJSON(t *testing.T) {
 		t.Fatalf("no go-redis dial failure logged; the test proves nothing:\n%s", out)
 	}
 }
+
+// TestMySQLDriverLogsAreJSON: go-sql-driver's own lines (a server that
+// drops the connection: "[mysql] 2026/… connection.go:49: unexpected EOF")
+// come out as JSON warnings like every other line serve writes.
+func TestMySQLDriverLogsAreJSON(t *testing.T) {
+	// A server that hangs up on every connection.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	cmd := exec.Command(os.Args[0], "serve")
+	cmd.Env = jifenEnv("JIFEN_MYSQL_DSN=jifen:pw@tcp("+ln.Addr().String()+")/jifen", "JIFEN_REDIS_ADDR="+freeAddr(t),
+		"JIFEN_WECHAT_SIMULATOR=true", "JIFEN_WECHAT_SIMULATOR_URL=http://"+freeAddr(t),
+		"JIFEN_AUTH_JWT_KEY=test-jwt-key-0123456789abcdef0123456789", "JIFEN_TASKS_TOKEN_KEY=test-task-key-0123456789abcdef012345678",
+		"JIFEN_ORDERS_WEBHOOK_SECRET=test-webhook-secret-1", "JIFEN_TASKS_REVIEW_HOOK_SECRET=test-review-secret-1",
+		"JIFEN_SERVER_ADDR="+freeAddr(t), "JIFEN_SERVER_METRICS_ADDR=off")
+	out, _ := cmd.CombinedOutput()
+	sawDriver := false
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var rec struct{ Level, Msg string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("a log line that is not JSON: %q", line)
+			continue
+		}
+		if strings.HasPrefix(rec.Msg, "mysql driver: ") {
+			sawDriver = true
+			if rec.Level != "WARN" {
+				t.Errorf("go-sql-driver line at %s, want WARN: %s", rec.Level, line)
+			}
+		}
+	}
+	if !sawDriver {
+		t.Fatalf("no go-sql-driver line logged; the test proves nothing:\n%s", out)
+	}
+}
