@@ -11,6 +11,7 @@ package repo
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -241,6 +242,8 @@ func openError(ctx context.Context, addr string, err error) error {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("open mysql: no MySQL/MariaDB answered at %s within %s: check the host and port of mysql.dsn (JIFEN_MYSQL_DSN) and that the server is up", addr, MySQLOpenTimeout)
+	case errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysqldrv.ErrInvalidConn):
+		return fmt.Errorf("open mysql: %w: the server at %s hung up before the MySQL handshake ended; check that the host and port of mysql.dsn (JIFEN_MYSQL_DSN) are a MySQL/MariaDB server's, and tls= in it if the server requires TLS", err, addr)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("open mysql: %w: nothing listens at %s; check the host and port of mysql.dsn (JIFEN_MYSQL_DSN) and that the server is up", err, addr)
 	case errors.As(err, &me) && me.Number == 1049:

@@ -110,3 +110,27 @@ func TestOpenMySQLOnAClosedPortNamesTheKey(t *testing.T) {
 		t.Fatalf("OpenMySQL on a closed port: %v; want connection refused and the key", err)
 	}
 }
+
+// A server that hangs up during the handshake (not MySQL, or wanting TLS)
+// is named with the key: the driver said only "driver: bad connection".
+func TestOpenMySQLWhereTheServerHangsUpNamesTheKey(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	addr := ln.Addr().String()
+	_, err = repo.OpenMySQL("jifen:pw@tcp(" + addr + ")/jifen")
+	if err == nil || !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "mysql.dsn (JIFEN_MYSQL_DSN)") {
+		t.Fatalf("OpenMySQL where the server hangs up: %v; want the address and the key", err)
+	}
+}
