@@ -677,6 +677,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.Addr == "" {
 		bad("server.addr", "required")
+	} else if _, port, err := net.SplitHostPort(c.Server.Addr); err != nil || second(strconv.ParseUint(port, 10, 16)) != nil {
+		// "8080" alone failed only at listen, as "missing port in address".
+		bad("server.addr", fmt.Sprintf("%q is not host:port (e.g. 127.0.0.1:8080, or :8080 on every interface)", c.Server.Addr))
 	}
 	if c.Clock.Offset < 0 {
 		bad("clock.offset", "must not be negative: the clock only moves forward")

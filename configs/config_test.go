@@ -107,6 +107,7 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"metrics on the public port by name", "", []string{"JIFEN_SERVER_ADDR=localhost:8080", "JIFEN_SERVER_METRICS_ADDR=127.0.0.1:8080"}, "server.metrics_addr"},
 		// Redis addresses that could never be dialled: serve used to start
 		// "degraded" on them, every draw and redemption 503.
+		{"listen port alone", "", []string{"JIFEN_SERVER_ADDR=8080"}, `server.addr: "8080" is not host:port`},
 		{"redis url", "", []string{"JIFEN_REDIS_ADDR=redis://127.0.0.1:6379"}, `redis.addr: "redis://127.0.0.1:6379" is not host:port`},
 		{"redis without a port", "", []string{"JIFEN_REDIS_ADDR=redis"}, "redis.addr"},
 		{"redis cluster seed without a port", "", []string{"JIFEN_REDIS_ADDR=r1:7001, r2"}, `redis.addr: "r2"`},
