@@ -736,6 +736,13 @@ func (c *Config) Validate() error {
 	if c.Auth.Issuer == "" {
 		bad("auth.issuer", "required")
 	}
+	if c.Production() && c.Redis.Addr == "" {
+		// The in-process Redis is the embedded default's: in production
+		// each instance would keep its own, so a logout, a cached GET /me
+		// answer or a stock gate on one instance would be unknown to the
+		// others.
+		bad("redis.addr", "required in production mode (mysql.dsn set): every instance shares one Redis; set JIFEN_REDIS_ADDR")
+	}
 	if c.Redis.Addr != "" {
 		// A redis:// URL or a missing port would only fail at the first
 		// dial, and Redis being a cache, serve would run on with every

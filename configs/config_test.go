@@ -52,9 +52,9 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"duration env without a unit", "", []string{"JIFEN_REDIS_TIMEOUT=150"}, `redis.timeout (from JIFEN_REDIS_TIMEOUT): not a duration: "150" (give its unit`},
 		{"bad int env", "", []string{"JIFEN_REDIS_DB=x"}, "redis.db"},
 		{"short key", "", []string{"JIFEN_AUTH_JWT_KEY=short"}, "auth.jwt_key"},
-		{"production default key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true"}, "auth.jwt_key"},
-		{"production implicit simulator", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod"}, "wechat.simulator"},
-		{"production default webhook secret", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod"}, "orders.webhook_secret"},
+		{"production default key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_SIMULATOR=true"}, "auth.jwt_key"},
+		{"production implicit simulator", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod"}, "wechat.simulator"},
+		{"production default webhook secret", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod"}, "orders.webhook_secret"},
 		{"no wechat connect timeout", "", []string{"JIFEN_WECHAT_HTTP_CONNECT_TIMEOUT=0s"}, "wechat.http.connect_timeout"},
 		{"callback budget past WeChat's 5s", "", []string{"JIFEN_WECHAT_CALLBACK_BUDGET=5s"}, "wechat.callback_budget"},
 		{"bad expiry policy", "", []string{"JIFEN_ORDERS_EXPIRY_POLICY=forever"}, "orders.expiry_policy"},
@@ -62,17 +62,17 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"bad guide expiry policy", "", []string{"JIFEN_GUIDES_EXPIRY_POLICY=months:121"}, "guides.expiry_policy"},
 		{"empty console expiry policy", "", []string{"JIFEN_CONSOLE_EXPIRY_POLICY="}, "console.expiry_policy"},
 		{"tier levels out of order", "tier:\n  levels:\n    - {code: a, name: A, growth: 0}\n    - {code: b, name: B, growth: 0}\n", nil, "tier.levels[1].growth"},
-		{"production default task token key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true"}, "tasks.token_key"},
-		{"production default review secret", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true"}, "tasks.review_hook_secret"},
+		{"production default task token key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_SIMULATOR=true"}, "tasks.token_key"},
+		{"production default review secret", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_SIMULATOR=true"}, "tasks.review_hook_secret"},
 		{"bad official account aes key", "", []string{"JIFEN_TASKS_OFFICIAL_ACCOUNT_AES_KEY=short"}, "tasks.official_account.aes_key"},
 		{"official account aes key of 43 non-base64 characters", "", []string{"JIFEN_TASKS_OFFICIAL_ACCOUNT_AES_KEY=" + strings.Repeat("!", 43)}, "tasks.official_account.aes_key"},
 		{"WeCom aes key of 43 non-base64 characters", "", []string{"JIFEN_WECHAT_WORK_CALLBACK_AES_KEY=" + strings.Repeat("!", 43)}, "wechat.work.callback_aes_key"},
 		{"WeCom aes key with base64 padding inside", "", []string{"JIFEN_WECHAT_WORK_CALLBACK_AES_KEY=" + strings.Repeat("A", 40) + "==="}, "wechat.work.callback_aes_key"},
-		{"production real WeChat, the simulator's OA token", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_MINI_APPID=wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET=s"}, "tasks.official_account.token"},
-		{"production real WeChat, the simulator's OA key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_MINI_APPID=wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET=s"}, "tasks.official_account.aes_key"},
-		{"production real WeChat, the simulator's WeCom token", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_MINI_APPID=wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET=s"}, "wechat.work.callback_token"},
-		{"production real WeChat, the simulator's WeCom key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_MINI_APPID=wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET=s"}, "wechat.work.callback_aes_key"},
-		{"production access ttl under a minute", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_AUTH_ACCESS_TTL=2s"}, "auth.access_ttl"},
+		{"production real WeChat, the simulator's OA token", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_MINI_APPID=wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET=s"}, "tasks.official_account.token"},
+		{"production real WeChat, the simulator's OA key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_MINI_APPID=wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET=s"}, "tasks.official_account.aes_key"},
+		{"production real WeChat, the simulator's WeCom token", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_MINI_APPID=wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET=s"}, "wechat.work.callback_token"},
+		{"production real WeChat, the simulator's WeCom key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_MINI_APPID=wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET=s"}, "wechat.work.callback_aes_key"},
+		{"production access ttl under a minute", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_AUTH_ACCESS_TTL=2s"}, "auth.access_ttl"},
 		{"access ttl under a second", "", []string{"JIFEN_AUTH_ACCESS_TTL=500ms"}, "auth.access_ttl"},
 		{"tier price past the points range", "tier:\n  levels:\n    - {code: a, name: A, growth: 0}\n    - {code: b, name: B, growth: 10, price: 9223372036854775807}\n", nil, "tier.levels[1].price"},
 		{"duplicate tier code", "tier:\n  levels:\n    - {code: a, name: A, growth: 0}\n    - {code: a, name: B, growth: 10}\n", nil, "tier.levels[1].code"},
@@ -85,7 +85,7 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"negative return window", "", []string{"JIFEN_ORDERS_RETURN_WINDOW=-1s"}, "orders.return_window"},
 		{"subscribe field that is no keyword", "reminder:\n  templates:\n    expiry_subscribe: {channel: subscribe, wechat_id: t, fields: {first: x}}\n", nil, "reminder.templates.expiry_subscribe.fields.first"},
 		{"template message filling first", "reminder:\n  templates:\n    expiry_template: {channel: template, wechat_id: t, fields: {first: x, keyword1: y}}\n", nil, "reminder.templates.expiry_template.fields.first"},
-		{"production simulator without its url", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod",
+		{"production simulator without its url", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod",
 			"JIFEN_ORDERS_WEBHOOK_SECRET=prod-webhook-secret-0123456789", "JIFEN_TASKS_TOKEN_KEY=0123456789abcdef0123456789abcdef-task",
 			"JIFEN_TASKS_REVIEW_HOOK_SECRET=review-secret-prod-0123"}, "wechat.simulator_url"},
 		{"bad trusted proxy", "", []string{"JIFEN_SERVER_TRUSTED_PROXIES=10.0.0.0/8,proxy.local"}, "server.trusted_proxies"},
@@ -107,6 +107,9 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"metrics on the public port by name", "", []string{"JIFEN_SERVER_ADDR=localhost:8080", "JIFEN_SERVER_METRICS_ADDR=127.0.0.1:8080"}, "server.metrics_addr"},
 		// Redis addresses that could never be dialled: serve used to start
 		// "degraded" on them, every draw and redemption 503.
+		// Production with each instance on its own in-process Redis: a
+		// logout on one was unknown to the others. It used to start.
+		{"production without redis", "", []string{"JIFEN_MYSQL_DSN=root@tcp(db:3306)/jifen"}, "redis.addr: required in production mode"},
 		{"listen port alone", "", []string{"JIFEN_SERVER_ADDR=8080"}, `server.addr: "8080" is not host:port`},
 		{"redis url", "", []string{"JIFEN_REDIS_ADDR=redis://127.0.0.1:6379"}, `redis.addr: "redis://127.0.0.1:6379" is not host:port`},
 		{"redis without a port", "", []string{"JIFEN_REDIS_ADDR=redis"}, "redis.addr"},
@@ -162,7 +165,7 @@ func TestEmbeddedAccessTTLMayBeSeconds(t *testing.T) {
 }
 
 func TestProductionWithExplicitSimulatorStarts(t *testing.T) {
-	c, err := Load("", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_WECHAT_SIMULATOR_URL=http://sim:9090",
+	c, err := Load("", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_WECHAT_SIMULATOR_URL=http://sim:9090",
 		"JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod", "JIFEN_ORDERS_WEBHOOK_SECRET=prod-webhook-secret-0123456789",
 		"JIFEN_TASKS_TOKEN_KEY=0123456789abcdef0123456789abcdef-task", "JIFEN_TASKS_REVIEW_HOOK_SECRET=review-secret-prod-0123"})
 	if err != nil {
@@ -296,7 +299,7 @@ func TestConfigFileMistakesNameTheKeyAndTheFix(t *testing.T) {
 // start (the templates' and auto templates' problems came in map order), so
 // two runs can be compared and a fix seen.
 func TestInvalidConfigurationReadsTheSameEveryTime(t *testing.T) {
-	env := []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y"}
+	env := []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379"}
 	_, first := Load("", env)
 	if first == nil {
 		t.Fatal("the simulator's settings in production: no error")
