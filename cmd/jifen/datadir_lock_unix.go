@@ -21,14 +21,17 @@ import (
 // cached GET /me answers or copy its logouts to the other's denylist, and
 // a login code of one simulator means nothing to the other. The second
 // stops at start instead, naming the first.
-func lockDataDir(dir string) (release func(), err error) {
+//
+// A filesystem without flock (some network mounts) is not a reason to
+// stop: warn says so, and serve runs without the check.
+func lockDataDir(dir string) (release func(), warn string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("data_dir: %w", err)
+		return nil, "", fmt.Errorf("data_dir: %w", err)
 	}
 	path := filepath.Join(dir, "serve.lock")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("data_dir: %w", err)
+		return nil, "", fmt.Errorf("data_dir: %w", err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		b, _ := os.ReadFile(path)
@@ -39,14 +42,14 @@ func lockDataDir(dir string) (release func(), err error) {
 			holder = fmt.Sprintf("another jifen serve (pid %d)", pid)
 		}
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("data_dir %s is in use by %s: the embedded default runs one serve per data_dir "+
+			return nil, "", fmt.Errorf("data_dir %s is in use by %s: the embedded default runs one serve per data_dir "+
 				"(its Redis and WeChat simulator live in that process); stop the other, or give this one its own "+
 				"data_dir (JIFEN_DATA_DIR). Several instances on one database need production mode (mysql.dsn, redis.addr)", abs, holder)
 		}
-		return nil, fmt.Errorf("data_dir: lock %s: %w", path, err)
+		return func() {}, fmt.Sprintf("data_dir: cannot lock %s (%v): a second serve on this data_dir would not be stopped", path, err), nil
 	}
 	// The holder's pid, for the message of the next one that tries.
 	_ = f.Truncate(0)
 	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	return func() { f.Close() }, nil
+	return func() { f.Close() }, "", nil
 }

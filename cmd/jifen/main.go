@@ -333,10 +333,13 @@ func (c *cli) hashPasswordCmd() *cobra.Command {
 func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) int {
 	if !cfg.Production() {
 		// One serve per embedded data_dir, before anything opens it.
-		release, err := lockDataDir(cfg.DataDir)
+		release, warn, err := lockDataDir(cfg.DataDir)
 		if err != nil {
 			log.Error("data_dir", "err", err.Error())
 			return 1
+		}
+		if warn != "" {
+			log.Warn(warn)
 		}
 		defer release()
 	}
