@@ -358,6 +358,11 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) int {
 			return 1
 		}
 	}
+	if err := app.CheckRedisSettings(ctx, cfg, st); err != nil {
+		st.Close()
+		log.Error("redis settings", "err", err.Error())
+		return 1
+	}
 	a, err := app.New(cfg, st, app.Options{Logger: log})
 	if err != nil {
 		st.Close()

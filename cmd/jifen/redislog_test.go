@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/alicebob/miniredis/v2"
 )
 
 // TestRedisLogsAreJSON: with Redis unreachable, go-redis's own lines (a
@@ -113,5 +115,41 @@ func TestMySQLDriverLogsAreJSON(t *testing.T) {
 	}
 	if !sawDriver {
 		t.Fatalf("no go-sql-driver line logged; the test proves nothing:\n%s", out)
+	}
+}
+
+// A Redis that wants a password serve was not given (or a database it does
+// not have) stops serve at start naming the key: it used to start "ready,
+// degraded" for ever, every draw and mall redemption 503. A Redis that does
+// not answer at all still only degrades (TestRedisLogsAreJSON).
+func TestServeStopsOnRedisSettingsRedisRefuses(t *testing.T) {
+	mr := miniredis.NewMiniRedis()
+	if err := mr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer mr.Close()
+	mr.RequireAuth("the-redis-password")
+	for _, c := range []struct{ name, env, want string }{
+		{"no password", "JIFEN_REDIS_PASSWORD=", "redis.password (JIFEN_REDIS_PASSWORD)"},
+		{"wrong password", "JIFEN_REDIS_PASSWORD=wrong", "redis.password (JIFEN_REDIS_PASSWORD)"},
+	} {
+		addr := freeAddr(t)
+		cmd := exec.Command(os.Args[0], "serve")
+		cmd.Env = jifenEnv("JIFEN_DATA_DIR="+t.TempDir(), "JIFEN_SERVER_ADDR="+addr, "JIFEN_REDIS_ADDR="+mr.Addr(),
+			"JIFEN_SERVER_METRICS_ADDR=off", "JIFEN_REMINDER_JOBS=false", c.env)
+		done := make(chan struct{})
+		var out []byte
+		var err error
+		go func() { out, err = cmd.CombinedOutput(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("%s: serve still running after 30s:\n%s", c.name, out)
+		}
+		if err == nil || !strings.Contains(string(out), c.want) || strings.Contains(string(out), "listening") {
+			t.Errorf("%s: %v; want exit 1 naming %s before listening:\n%s", c.name, err, c.want, out)
+		}
 	}
 }
