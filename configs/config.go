@@ -10,11 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -565,7 +567,7 @@ func decodeStrict(b []byte, c *Config) error {
 	dec.KnownFields(true)
 	// An empty file decodes to nothing: io.EOF is not an error here.
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return err
+		return explainYAML(b, err)
 	}
 	return nil
 }
@@ -622,7 +624,7 @@ func setScalar(v reflect.Value, raw string) error {
 	case v.Type() == reflect.TypeOf(time.Duration(0)):
 		d, err := time.ParseDuration(raw)
 		if err != nil {
-			return fmt.Errorf("not a duration: %q", raw)
+			return fmt.Errorf("not a duration: %q (give its unit, e.g. 150ms, 5s, 15m or 720h)", raw)
 		}
 		v.SetInt(int64(d))
 	case v.Kind() == reflect.String:
@@ -675,6 +677,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.Addr == "" {
 		bad("server.addr", "required")
+	} else if _, port, err := net.SplitHostPort(c.Server.Addr); err != nil || second(strconv.ParseUint(port, 10, 16)) != nil {
+		// "8080" alone failed only at listen, as "missing port in address".
+		bad("server.addr", fmt.Sprintf("%q is not host:port (e.g. 127.0.0.1:8080, or :8080 on every interface)", c.Server.Addr))
 	}
 	if c.Clock.Offset < 0 {
 		bad("clock.offset", "must not be negative: the clock only moves forward")
@@ -730,6 +735,24 @@ func (c *Config) Validate() error {
 	}
 	if c.Auth.Issuer == "" {
 		bad("auth.issuer", "required")
+	}
+	if c.Production() && c.Redis.Addr == "" {
+		// The in-process Redis is the embedded default's: in production
+		// each instance would keep its own, so a logout, a cached GET /me
+		// answer or a stock gate on one instance would be unknown to the
+		// others.
+		bad("redis.addr", "required in production mode (mysql.dsn set): every instance shares one Redis; set JIFEN_REDIS_ADDR")
+	}
+	if c.Redis.Addr != "" {
+		// A redis:// URL or a missing port would only fail at the first
+		// dial, and Redis being a cache, serve would run on with every
+		// gate closed and /readyz saying "degraded": refused here instead.
+		for _, a := range strings.Split(c.Redis.Addr, ",") {
+			a = strings.TrimSpace(a)
+			if host, port, err := net.SplitHostPort(a); err != nil || host == "" || strings.Contains(host, "/") || second(strconv.ParseUint(port, 10, 16)) != nil {
+				bad("redis.addr", fmt.Sprintf("%q is not host:port (no redis:// scheme; several host:port separated by commas for a Redis Cluster)", a))
+			}
+		}
 	}
 	if c.Redis.Timeout < 10*time.Millisecond || c.Redis.Timeout > 5*time.Second {
 		bad("redis.timeout", "must be from 10ms to 5s")
@@ -934,7 +957,8 @@ func (c *Config) refuseSimulatorValues(bad func(key, why string)) {
 		}
 	}
 	ids := simulatorTemplateIDs()
-	for name, t := range c.Reminder.Templates {
+	for _, name := range slices.Sorted(maps.Keys(c.Reminder.Templates)) {
+		t := c.Reminder.Templates[name]
 		if ids[t.WeChatID] && c.ReminderChannelOn(t.Channel) {
 			bad("reminder.templates."+name+".wechat_id", fmt.Sprintf("%q is the simulator's template; set the %s template of the brand's account (and its fields) in a config file, or leave channel %s out of reminder.channels", t.WeChatID, t.Channel, t.Channel))
 		}

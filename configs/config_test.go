@@ -49,11 +49,12 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 	}{
 		{"unknown key", "server:\n  adress: x\n", nil, "adress"},
 		{"bad duration env", "", []string{"JIFEN_AUTH_ACCESS_TTL=soon"}, "auth.access_ttl"},
+		{"duration env without a unit", "", []string{"JIFEN_REDIS_TIMEOUT=150"}, `redis.timeout (from JIFEN_REDIS_TIMEOUT): not a duration: "150" (give its unit`},
 		{"bad int env", "", []string{"JIFEN_REDIS_DB=x"}, "redis.db"},
 		{"short key", "", []string{"JIFEN_AUTH_JWT_KEY=short"}, "auth.jwt_key"},
-		{"production default key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true"}, "auth.jwt_key"},
-		{"production implicit simulator", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod"}, "wechat.simulator"},
-		{"production default webhook secret", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod"}, "orders.webhook_secret"},
+		{"production default key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_SIMULATOR=true"}, "auth.jwt_key"},
+		{"production implicit simulator", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod"}, "wechat.simulator"},
+		{"production default webhook secret", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod"}, "orders.webhook_secret"},
 		{"no wechat connect timeout", "", []string{"JIFEN_WECHAT_HTTP_CONNECT_TIMEOUT=0s"}, "wechat.http.connect_timeout"},
 		{"callback budget past WeChat's 5s", "", []string{"JIFEN_WECHAT_CALLBACK_BUDGET=5s"}, "wechat.callback_budget"},
 		{"bad expiry policy", "", []string{"JIFEN_ORDERS_EXPIRY_POLICY=forever"}, "orders.expiry_policy"},
@@ -61,17 +62,17 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"bad guide expiry policy", "", []string{"JIFEN_GUIDES_EXPIRY_POLICY=months:121"}, "guides.expiry_policy"},
 		{"empty console expiry policy", "", []string{"JIFEN_CONSOLE_EXPIRY_POLICY="}, "console.expiry_policy"},
 		{"tier levels out of order", "tier:\n  levels:\n    - {code: a, name: A, growth: 0}\n    - {code: b, name: B, growth: 0}\n", nil, "tier.levels[1].growth"},
-		{"production default task token key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true"}, "tasks.token_key"},
-		{"production default review secret", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true"}, "tasks.review_hook_secret"},
+		{"production default task token key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_SIMULATOR=true"}, "tasks.token_key"},
+		{"production default review secret", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_SIMULATOR=true"}, "tasks.review_hook_secret"},
 		{"bad official account aes key", "", []string{"JIFEN_TASKS_OFFICIAL_ACCOUNT_AES_KEY=short"}, "tasks.official_account.aes_key"},
 		{"official account aes key of 43 non-base64 characters", "", []string{"JIFEN_TASKS_OFFICIAL_ACCOUNT_AES_KEY=" + strings.Repeat("!", 43)}, "tasks.official_account.aes_key"},
 		{"WeCom aes key of 43 non-base64 characters", "", []string{"JIFEN_WECHAT_WORK_CALLBACK_AES_KEY=" + strings.Repeat("!", 43)}, "wechat.work.callback_aes_key"},
 		{"WeCom aes key with base64 padding inside", "", []string{"JIFEN_WECHAT_WORK_CALLBACK_AES_KEY=" + strings.Repeat("A", 40) + "==="}, "wechat.work.callback_aes_key"},
-		{"production real WeChat, the simulator's OA token", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_MINI_APPID=wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET=s"}, "tasks.official_account.token"},
-		{"production real WeChat, the simulator's OA key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_MINI_APPID=wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET=s"}, "tasks.official_account.aes_key"},
-		{"production real WeChat, the simulator's WeCom token", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_MINI_APPID=wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET=s"}, "wechat.work.callback_token"},
-		{"production real WeChat, the simulator's WeCom key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_MINI_APPID=wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET=s"}, "wechat.work.callback_aes_key"},
-		{"production access ttl under a minute", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_AUTH_ACCESS_TTL=2s"}, "auth.access_ttl"},
+		{"production real WeChat, the simulator's OA token", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_MINI_APPID=wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET=s"}, "tasks.official_account.token"},
+		{"production real WeChat, the simulator's OA key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_MINI_APPID=wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET=s"}, "tasks.official_account.aes_key"},
+		{"production real WeChat, the simulator's WeCom token", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_MINI_APPID=wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET=s"}, "wechat.work.callback_token"},
+		{"production real WeChat, the simulator's WeCom key", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_MINI_APPID=wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET=s"}, "wechat.work.callback_aes_key"},
+		{"production access ttl under a minute", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_AUTH_ACCESS_TTL=2s"}, "auth.access_ttl"},
 		{"access ttl under a second", "", []string{"JIFEN_AUTH_ACCESS_TTL=500ms"}, "auth.access_ttl"},
 		{"tier price past the points range", "tier:\n  levels:\n    - {code: a, name: A, growth: 0}\n    - {code: b, name: B, growth: 10, price: 9223372036854775807}\n", nil, "tier.levels[1].price"},
 		{"duplicate tier code", "tier:\n  levels:\n    - {code: a, name: A, growth: 0}\n    - {code: a, name: B, growth: 10}\n", nil, "tier.levels[1].code"},
@@ -84,7 +85,7 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"negative return window", "", []string{"JIFEN_ORDERS_RETURN_WINDOW=-1s"}, "orders.return_window"},
 		{"subscribe field that is no keyword", "reminder:\n  templates:\n    expiry_subscribe: {channel: subscribe, wechat_id: t, fields: {first: x}}\n", nil, "reminder.templates.expiry_subscribe.fields.first"},
 		{"template message filling first", "reminder:\n  templates:\n    expiry_template: {channel: template, wechat_id: t, fields: {first: x, keyword1: y}}\n", nil, "reminder.templates.expiry_template.fields.first"},
-		{"production simulator without its url", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod",
+		{"production simulator without its url", "", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod",
 			"JIFEN_ORDERS_WEBHOOK_SECRET=prod-webhook-secret-0123456789", "JIFEN_TASKS_TOKEN_KEY=0123456789abcdef0123456789abcdef-task",
 			"JIFEN_TASKS_REVIEW_HOOK_SECRET=review-secret-prod-0123"}, "wechat.simulator_url"},
 		{"bad trusted proxy", "", []string{"JIFEN_SERVER_TRUSTED_PROXIES=10.0.0.0/8,proxy.local"}, "server.trusted_proxies"},
@@ -104,6 +105,15 @@ func TestInvalidConfigNamesTheKey(t *testing.T) {
 		{"metrics on the public port of every interface", "", []string{"JIFEN_SERVER_ADDR=:8080", "JIFEN_SERVER_METRICS_ADDR=127.0.0.1:8080"}, "server.metrics_addr"},
 		{"metrics on every interface of the public port", "", []string{"JIFEN_SERVER_ADDR=10.0.0.5:8080", "JIFEN_SERVER_METRICS_ADDR=0.0.0.0:8080"}, "server.metrics_addr"},
 		{"metrics on the public port by name", "", []string{"JIFEN_SERVER_ADDR=localhost:8080", "JIFEN_SERVER_METRICS_ADDR=127.0.0.1:8080"}, "server.metrics_addr"},
+		// Redis addresses that could never be dialled: serve used to start
+		// "degraded" on them, every draw and redemption 503.
+		// Production with each instance on its own in-process Redis: a
+		// logout on one was unknown to the others. It used to start.
+		{"production without redis", "", []string{"JIFEN_MYSQL_DSN=root@tcp(db:3306)/jifen"}, "redis.addr: required in production mode"},
+		{"listen port alone", "", []string{"JIFEN_SERVER_ADDR=8080"}, `server.addr: "8080" is not host:port`},
+		{"redis url", "", []string{"JIFEN_REDIS_ADDR=redis://127.0.0.1:6379"}, `redis.addr: "redis://127.0.0.1:6379" is not host:port`},
+		{"redis without a port", "", []string{"JIFEN_REDIS_ADDR=redis"}, "redis.addr"},
+		{"redis cluster seed without a port", "", []string{"JIFEN_REDIS_ADDR=r1:7001, r2"}, `redis.addr: "r2"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,7 +165,7 @@ func TestEmbeddedAccessTTLMayBeSeconds(t *testing.T) {
 }
 
 func TestProductionWithExplicitSimulatorStarts(t *testing.T) {
-	c, err := Load("", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_WECHAT_SIMULATOR_URL=http://sim:9090",
+	c, err := Load("", []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_WECHAT_SIMULATOR=true", "JIFEN_WECHAT_SIMULATOR_URL=http://sim:9090",
 		"JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod", "JIFEN_ORDERS_WEBHOOK_SECRET=prod-webhook-secret-0123456789",
 		"JIFEN_TASKS_TOKEN_KEY=0123456789abcdef0123456789abcdef-task", "JIFEN_TASKS_REVIEW_HOOK_SECRET=review-secret-prod-0123"})
 	if err != nil {
@@ -252,6 +262,51 @@ func TestReminderSchedulesAreCheckedWithTheConfiguration(t *testing.T) {
 	for _, ok := range []string{"21:00-09:00", "00:00-23:59", "08:30-12:00", ""} {
 		if _, err := Load("", []string{"JIFEN_REMINDER_QUIET_HOURS=" + ok}); err != nil {
 			t.Errorf("quiet hours %q: %v", ok, err)
+		}
+	}
+}
+
+// A mistake in a config file is reported by its key path, with what the
+// key takes: yaml.v3's own words named a Go type ("field adr not found in
+// type configs.Server", "cannot unmarshal !!int `5` into time.Duration")
+// and left the operator to find the key.
+func TestConfigFileMistakesNameTheKeyAndTheFix(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ name, file, want string }{
+		{"typo", "server:\n  adr: 127.0.0.1:9000\n", "line 2: server.adr: unknown key (did you mean server.addr?)"},
+		{"section typo", "servr:\n  addr: x\n", "line 1: servr: unknown key (did you mean server?)"},
+		{"duration without a unit", "redis:\n  timeout: 5\n", `line 2: redis.timeout: "5" is not a duration: give its unit`},
+		{"word for a number", "server:\n  body_limit_bytes: lots\n", `line 2: server.body_limit_bytes: "lots" is not a whole number`},
+		{"word for a boolean", "reminder:\n  jobs: sometimes\n", `line 2: reminder.jobs: "sometimes" is not true or false`},
+		{"key in a list", "tier:\n  levels:\n    - {code: a, nam: b, growth: 0}\n", "line 3: tier.levels[0].nam: unknown key"},
+		{"value for a section", "server: 5\n", `line 1: server: takes the keys of a section`},
+	} {
+		f := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".yaml")
+		if err := os.WriteFile(f, []byte(c.file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(f, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v; want %q", c.name, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "configs.") {
+			t.Errorf("%s: %v names a Go type", c.name, err)
+		}
+	}
+}
+
+// The invalid-configuration line lists its keys in the same order on every
+// start (the templates' and auto templates' problems came in map order), so
+// two runs can be compared and a fix seen.
+func TestInvalidConfigurationReadsTheSameEveryTime(t *testing.T) {
+	env := []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379"}
+	_, first := Load("", env)
+	if first == nil {
+		t.Fatal("the simulator's settings in production: no error")
+	}
+	for i := 0; i < 30; i++ {
+		if _, err := Load("", env); err == nil || err.Error() != first.Error() {
+			t.Fatalf("run %d:\n%v\nrun 0:\n%v", i+1, err, first)
 		}
 	}
 }

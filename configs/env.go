@@ -6,9 +6,12 @@ import (
 )
 
 // notConfig are prefixes of JIFEN_* variables that belong to the tests,
-// benchmarks and CI scripts, and the README's walk-through's JIFEN_URL
-// (docs/walkthrough.sh), not to the service's configuration.
-var notConfig = []string{"JIFEN_TEST_", "JIFEN_BENCH_", "JIFEN_CI_", "JIFEN_URL"}
+// benchmarks and CI scripts, the README's walk-through's JIFEN_URL
+// (docs/walkthrough.sh), and the operator scripts' own: scripts/cluster's
+// (`eval "$(scripts/cluster env)"` exports JIFEN_CLUSTER_* into the shell
+// that then runs jifen) and scripts/staging.sh's JIFEN_STAGING_*; not the
+// service's configuration.
+var notConfig = []string{"JIFEN_TEST_", "JIFEN_BENCH_", "JIFEN_CI_", "JIFEN_URL", "JIFEN_CLUSTER_", "JIFEN_STAGING_"}
 
 // UnknownVar is a JIFEN_* environment variable that sets no key, with the
 // closest variable that would (Suggest, empty when none is close).

@@ -2,6 +2,8 @@ package configs
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -100,7 +102,9 @@ func (r *Reminder) validate(bad func(key, why string)) {
 			bad("reminder.channels", fmt.Sprintf("unknown channel %q", c))
 		}
 	}
-	for name, t := range r.Templates {
+	// In key order: the one error line reads the same on every start.
+	for _, name := range slices.Sorted(maps.Keys(r.Templates)) {
+		t := r.Templates[name]
 		key := "reminder.templates." + name
 		if !known[t.Channel] {
 			bad(key+".channel", "must be subscribe, template, wecom or robot")
@@ -113,7 +117,8 @@ func (r *Reminder) validate(bad func(key, why string)) {
 			bad(key+".text", "required for wecom and robot")
 		}
 	}
-	for ch, name := range r.AutoTemplates {
+	for _, ch := range slices.Sorted(maps.Keys(r.AutoTemplates)) {
+		name := r.AutoTemplates[ch]
 		t, ok := r.Templates[name]
 		if !ok {
 			bad("reminder.auto_templates."+ch, fmt.Sprintf("no template %q", name))

@@ -7,7 +7,7 @@ import (
 
 // prodReal is production against real WeChat with the brand's mini-program
 // and the secrets production requires, and nothing else of WeChat's set.
-var prodReal = []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod",
+var prodReal = []string{"JIFEN_MYSQL_DSN=root@tcp(x)/y", "JIFEN_REDIS_ADDR=redis:6379", "JIFEN_AUTH_JWT_KEY=0123456789abcdef0123456789abcdef-prod",
 	"JIFEN_ORDERS_WEBHOOK_SECRET=prod-webhook-secret-0123456789", "JIFEN_TASKS_TOKEN_KEY=0123456789abcdef0123456789abcdef-task",
 	"JIFEN_TASKS_REVIEW_HOOK_SECRET=review-secret-prod-0123", "JIFEN_WECHAT_MINI_APPID=wx0123456789abcdef", "JIFEN_WECHAT_MINI_SECRET=s"}
 

@@ -11,12 +11,14 @@ package repo
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -124,7 +126,7 @@ func OpenSQLite(path string) (*DB, error) {
 func MySQLDSN(dsn string) (string, error) {
 	cfg, err := mysqldrv.ParseDSN(dsn)
 	if err != nil {
-		return "", fmt.Errorf("mysql dsn: %w", err)
+		return "", fmt.Errorf("mysql.dsn (JIFEN_MYSQL_DSN) is not a DSN such as user:pw@tcp(host:3306)/jifen (go-sql-driver syntax, not a URL): %w", err)
 	}
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
@@ -149,11 +151,25 @@ func MySQLDSN(dsn string) (string, error) {
 // new member's account) gap-locks its neighbours, so concurrent first
 // writes of different members deadlock each other.
 func OpenMySQL(dsn string) (*DB, error) {
+	return OpenMySQLContext(context.Background(), dsn)
+}
+
+// MySQLOpenTimeout bounds OpenMySQLContext's first exchange with the
+// server: a DSN naming a port where nothing answers the MySQL handshake
+// (another service's, a server that hangs) fails after it, naming the
+// address, instead of waiting for ever. (A variable for the tests.)
+var MySQLOpenTimeout = 10 * time.Second
+
+// OpenMySQLContext is OpenMySQL ending when ctx does (a SIGINT while the
+// server does not answer) and at most MySQLOpenTimeout after its start.
+func OpenMySQLContext(ctx context.Context, dsn string) (*DB, error) {
 	norm, err := MySQLDSN(dsn)
 	if err != nil {
 		return nil, err
 	}
-	if norm, err = withReadCommitted(norm); err != nil {
+	ctx, cancel := context.WithTimeout(ctx, MySQLOpenTimeout)
+	defer cancel()
+	if norm, err = withReadCommitted(ctx, norm); err != nil {
 		return nil, err
 	}
 	clock := &clockRef{}
@@ -184,10 +200,21 @@ func OpenMySQL(dsn string) (*DB, error) {
 // withReadCommitted adds the session isolation to the DSN under the name
 // the server knows: MySQL 8 and MariaDB ≥ 11.1 call it transaction_isolation,
 // older MariaDB tx_isolation. A DSN that sets either is left alone.
-func withReadCommitted(dsn string) (string, error) {
+//
+// It first pings the server within ctx, so a server that does not answer
+// fails here, with its address, rather than in gorm's ping (no deadline).
+func withReadCommitted(ctx context.Context, dsn string) (string, error) {
 	cfg, err := mysqldrv.ParseDSN(dsn)
 	if err != nil {
 		return "", err
+	}
+	probe, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return "", fmt.Errorf("open mysql: %w", err)
+	}
+	defer probe.Close()
+	if err := probe.PingContext(ctx); err != nil {
+		return "", openError(ctx, cfg.Addr, err)
 	}
 	if _, ok := cfg.Params["transaction_isolation"]; ok {
 		return dsn, nil
@@ -195,21 +222,36 @@ func withReadCommitted(dsn string) (string, error) {
 	if _, ok := cfg.Params["tx_isolation"]; ok {
 		return dsn, nil
 	}
-	probe, err := sql.Open("mysql", dsn)
-	if err != nil {
-		return "", fmt.Errorf("open mysql: %w", err)
-	}
-	defer probe.Close()
 	name := "transaction_isolation"
 	var v sql.NullString
-	if err := probe.QueryRow("SELECT @@transaction_isolation").Scan(&v); err != nil {
+	if err := probe.QueryRowContext(ctx, "SELECT @@transaction_isolation").Scan(&v); err != nil {
 		name = "tx_isolation"
-		if err := probe.QueryRow("SELECT @@tx_isolation").Scan(&v); err != nil {
+		if err := probe.QueryRowContext(ctx, "SELECT @@tx_isolation").Scan(&v); err != nil {
 			return "", fmt.Errorf("open mysql: %w", err)
 		}
 	}
 	cfg.Params[name] = "'READ-COMMITTED'"
 	return cfg.FormatDSN(), nil
+}
+
+// openError is the first exchange's failure with what to check: the
+// driver's words alone ("connection refused", "Unknown database") name
+// neither the setting nor the fix.
+func openError(ctx context.Context, addr string, err error) error {
+	var me *mysqldrv.MySQLError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("open mysql: no MySQL/MariaDB answered at %s within %s: check the host and port of mysql.dsn (JIFEN_MYSQL_DSN) and that the server is up", addr, MySQLOpenTimeout)
+	case errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysqldrv.ErrInvalidConn):
+		return fmt.Errorf("open mysql: %w: the server at %s hung up before the MySQL handshake ended; check that the host and port of mysql.dsn (JIFEN_MYSQL_DSN) are a MySQL/MariaDB server's, and tls= in it if the server requires TLS", err, addr)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("open mysql: %w: nothing listens at %s; check the host and port of mysql.dsn (JIFEN_MYSQL_DSN) and that the server is up", err, addr)
+	case errors.As(err, &me) && me.Number == 1049:
+		return fmt.Errorf("open mysql: %w: create it (CREATE DATABASE … CHARACTER SET utf8mb4; Jifen wants one of its own), or fix the database name in mysql.dsn (JIFEN_MYSQL_DSN)", err)
+	case errors.As(err, &me) && (me.Number == 1044 || me.Number == 1045 || me.Number == 1698):
+		return fmt.Errorf("open mysql: %w: check the user and password in mysql.dsn (JIFEN_MYSQL_DSN) and the user's grants on the database", err)
+	}
+	return fmt.Errorf("open mysql: %w", err)
 }
 
 // SetMaxOpenConns bounds the pool (tests run many databases side by side on

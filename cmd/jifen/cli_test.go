@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jifen/jifen/repo/schema"
 )
@@ -156,6 +157,24 @@ func TestTheWalkThroughsVariableIsNotReported(t *testing.T) {
 	}
 	if strings.Contains(errOut, "JIFEN_URL") {
 		t.Errorf("the walk-through's JIFEN_URL reported: %s", errOut)
+	}
+}
+
+// The operator scripts' variables are theirs: after `eval "$(scripts/cluster
+// env)"` (operations.md) every jifen command in that shell warned about
+// each JIFEN_CLUSTER_* variable, and staging.sh's JIFEN_STAGING_* reached
+// its serves' logs the same way.
+func TestTheOperatorScriptsVariablesAreNotReported(t *testing.T) {
+	t.Setenv("JIFEN_DATA_DIR", t.TempDir())
+	t.Setenv("JIFEN_CLUSTER_URLS", "http://127.0.0.1:18081")
+	t.Setenv("JIFEN_CLUSTER_WRITER_DSN", "root@failover(127.0.0.1:13301)/jifen")
+	t.Setenv("JIFEN_STAGING_BIN", "./jifen")
+	code, _, errOut := runCLI(t, "migrate")
+	if code != 0 {
+		t.Fatalf("migrate: exit %d %s", code, errOut)
+	}
+	if strings.Contains(errOut, "JIFEN_CLUSTER_") || strings.Contains(errOut, "JIFEN_STAGING_") {
+		t.Errorf("the operator scripts' variables reported: %s", errOut)
 	}
 }
 
@@ -330,4 +349,38 @@ func TestServeOnATakenPortStopsNamingItFirst(t *testing.T) {
 			t.Errorf("serve with %s taken: error lines %q; want one, naming %s and %s\n%s", c.key, errorLines, c.key, taken, out)
 		}
 	}
+}
+
+// Two serves on one embedded data_dir would share the SQLite file but not
+// their in-process Redis (cached /me answers, logouts) or simulator: the
+// second stops at start, naming the data_dir and the first's pid, before
+// it listens. It used to start beside the first.
+func TestSecondServeOnOneDataDirStops(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	startJifen(t, addr, jifenEnv("JIFEN_DATA_DIR="+dir, "JIFEN_SERVER_ADDR="+addr), "serve")
+	second := exec.Command(os.Args[0], "serve")
+	second.Env = jifenEnv("JIFEN_DATA_DIR="+dir, "JIFEN_SERVER_ADDR="+freeAddr(t), "JIFEN_SERVER_METRICS_ADDR="+freeAddr(t))
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() { out, err = second.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		second.Process.Kill()
+		<-done
+		t.Fatalf("a second serve on one data_dir was still running after 30s:\n%s", out)
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("second serve on one data_dir: %v, want exit status 1\n%s", err, out)
+	}
+	abs, _ := filepath.Abs(dir)
+	if s := string(out); !strings.Contains(s, "data_dir "+abs+" is in use by another jifen serve (pid ") || strings.Contains(s, "listening") {
+		t.Fatalf("second serve on one data_dir: want one error naming the data_dir and the first's pid, and no listening:\n%s", s)
+	}
+	// Another data_dir is another embedded service: it starts.
+	other := freeAddr(t)
+	startJifen(t, other, jifenEnv("JIFEN_DATA_DIR="+t.TempDir(), "JIFEN_SERVER_ADDR="+other), "serve")
 }

@@ -125,11 +125,12 @@ configs/default.yaml, then --config FILE, then JIFEN_* environment variables.`,
 }
 
 // config loads the configuration and its logger: JSON slog on stderr, the
-// default logger too, which go-redis's own lines go to. It reports JIFEN_* variables that name no key.
+// default logger too, which go-redis's and go-sql-driver's own lines go to. It reports JIFEN_* variables that name no key.
 func (c *cli) config() (*configs.Config, *slog.Logger, error) {
 	log := slog.New(slog.NewJSONHandler(c.stderr, nil))
 	slog.SetDefault(log)
 	app.LogRedisToSlog()
+	app.LogMySQLToSlog()
 	environ := os.Environ()
 	for _, u := range configs.UnknownEnv(environ) {
 		if u.Suggest != "" {
@@ -330,9 +331,36 @@ func (c *cli) hashPasswordCmd() *cobra.Command {
 }
 
 func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) int {
+	if !cfg.Production() {
+		// One serve per embedded data_dir, before anything opens it.
+		release, warn, err := lockDataDir(cfg.DataDir)
+		if err != nil {
+			log.Error("data_dir", "err", err.Error())
+			return 1
+		}
+		if warn != "" {
+			log.Warn(warn)
+		}
+		defer release()
+	}
 	st, err := app.OpenStores(ctx, cfg, false)
 	if err != nil {
 		log.Error("open stores", "err", err.Error())
+		return 1
+	}
+	// MySQL is migrated by `jifen migrate`, not by serve (the embedded
+	// SQLite file is migrated on open): a database without this release's
+	// tables stops serve here, not in every request and job.
+	if cfg.Production() {
+		if err := app.CheckMigrated(ctx, st.DB); err != nil {
+			st.Close()
+			log.Error("database not migrated", "err", err.Error())
+			return 1
+		}
+	}
+	if err := app.CheckRedisSettings(ctx, cfg, st); err != nil {
+		st.Close()
+		log.Error("redis settings", "err", err.Error())
 		return 1
 	}
 	a, err := app.New(cfg, st, app.Options{Logger: log})

@@ -181,7 +181,7 @@ func OpenStores(ctx context.Context, cfg *configs.Config, migrate bool) (*Stores
 	s := &Stores{}
 	var parts []string
 	if cfg.Production() {
-		db, err := repo.OpenMySQL(string(cfg.MySQL.DSN))
+		db, err := repo.OpenMySQLContext(ctx, string(cfg.MySQL.DSN))
 		if err != nil {
 			return nil, err
 		}

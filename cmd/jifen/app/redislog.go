@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
+	mysqldrv "github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -22,3 +24,17 @@ func (redisLog) Printf(ctx context.Context, format string, v ...any) {
 // writes to stderr as plain text, to slog.Default() at warn level. The
 // logger is process-wide in go-redis: call it once, where logging is set up.
 func LogRedisToSlog() { redis.SetLogger(redisLog{}) }
+
+// mysqlLog is go-sql-driver's own logger ("[mysql] … connection.go:49:
+// unexpected EOF", a connection the server dropped) as warnings of the
+// default slog logger, like redisLog.
+type mysqlLog struct{}
+
+func (mysqlLog) Print(v ...any) {
+	slog.Default().Warn("mysql driver: " + strings.TrimSpace(fmt.Sprint(v...)))
+}
+
+// LogMySQLToSlog sends go-sql-driver's internal log lines, which it
+// otherwise writes to stderr as plain text, to slog.Default() at warn
+// level. Process-wide, like LogRedisToSlog.
+func LogMySQLToSlog() { _ = mysqldrv.SetLogger(mysqlLog{}) }
