@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"mime"
 	"net/http"
 	"reflect"
 	"slices"
@@ -23,7 +24,8 @@ import (
 // a field's name, keys repeated in one object, wrong types, trailing data,
 // bodies over the limit, null where the field is not `bind:"nullable"` and
 // missing `bind:"required"` fields are refused with a clear error naming
-// the field by its path (lines[1].qty).
+// the field by its path (lines[1].qty). The body must say it is JSON:
+// Content-Type application/json, in UTF-8 if it names a charset.
 func Bind(c *gin.Context, dst any) error {
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
@@ -35,6 +37,9 @@ func Bind(c *gin.Context, dst any) error {
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return domain.Errorf(domain.Invalid, "request body must be a JSON object")
+	}
+	if !isJSON(c.GetHeader("Content-Type")) {
+		return domain.FieldError("Content-Type", "must be application/json")
 	}
 	t := reflect.TypeOf(dst)
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -48,6 +53,18 @@ func Bind(c *gin.Context, dst any) error {
 		return domain.Errorf(domain.Invalid, "request body has data after the JSON object")
 	}
 	return checkPresence(body, t)
+}
+
+// isJSON reports whether a Content-Type header says JSON in UTF-8. A body
+// sent as a form or as text/plain is not read as JSON whatever it holds:
+// it is what curl -d and a cross-site page's form send.
+func isJSON(header string) bool {
+	typ, params, err := mime.ParseMediaType(header)
+	if err != nil || typ != "application/json" {
+		return false
+	}
+	cs, ok := params["charset"]
+	return !ok || strings.EqualFold(cs, "utf-8")
 }
 
 // jsonError names the field of a decode error where it can: t is the type
