@@ -199,8 +199,13 @@ func IdempotencyKey(c *gin.Context) (string, error) {
 
 // OptionalIdempotencyKey returns the Idempotency-Key header, "" when there
 // is none. The key is stored with what it keys, so it must be UTF-8 text
-// (MySQL's utf8mb4 columns refuse anything else) of at most 100 bytes.
+// (MySQL's utf8mb4 columns refuse anything else) of at most 100 bytes, and
+// given once: of two headers a proxy may keep either, so a retry could
+// arrive under the other key and apply again.
 func OptionalIdempotencyKey(c *gin.Context) (string, error) {
+	if len(c.Request.Header.Values("Idempotency-Key")) > 1 {
+		return "", domain.FieldError("Idempotency-Key", "given more than once")
+	}
 	k := strings.TrimSpace(c.GetHeader("Idempotency-Key"))
 	if len(k) > 100 {
 		return "", domain.FieldError("Idempotency-Key", "at most 100 characters")

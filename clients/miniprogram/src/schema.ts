@@ -2992,7 +2992,7 @@ export interface components {
         MemberID: string;
         /** @description the mini-program's device id; risk control counts sign-ins, draws, task claims and referral binds per device (docs/features/risk.md) */
         DeviceID: string;
-        /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+        /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes, in one header; anything else (the header given twice too) is 400 INVALID naming the header */
         IdempotencyKey: string;
     };
     requestBodies: never;
@@ -3296,7 +3296,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes, in one header; anything else (the header given twice too) is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -3839,7 +3839,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes, in one header; anything else (the header given twice too) is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -4301,7 +4301,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes, in one header; anything else (the header given twice too) is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
                 /** @description the mini-program's device id; risk control counts sign-ins, draws, task claims and referral binds per device (docs/features/risk.md) */
                 "X-Device-Id"?: components["parameters"]["DeviceID"];
@@ -5049,7 +5049,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes, in one header; anything else (the header given twice too) is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -5416,7 +5416,7 @@ export interface operations {
             header: {
                 "X-Jifen-Timestamp": string;
                 "X-Jifen-Signature": string;
-                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes, in one header; anything else (the header given twice too) is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -5474,7 +5474,7 @@ export interface operations {
             header: {
                 "X-Jifen-Timestamp": string;
                 "X-Jifen-Signature": string;
-                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes, in one header; anything else (the header given twice too) is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -5512,7 +5512,7 @@ export interface operations {
             header: {
                 "X-Jifen-Timestamp": string;
                 "X-Jifen-Signature": string;
-                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes, in one header; anything else (the header given twice too) is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -6529,7 +6529,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes, in one header; anything else (the header given twice too) is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path: {
