@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,5 +74,31 @@ func TestTokenSubjectMustBeAnID(t *testing.T) {
 	}
 	if r := h.Do("GET", "/api/v1/guide/me", nil, apptest.Auth(guideToken(t, h, h.ConsoleLogin("admin")))...); r.Status != http.StatusOK {
 		t.Fatalf("guide with a real token: %d %s", r.Status, r.Body)
+	}
+}
+
+// A request names its bearer once: two Authorization headers are 401,
+// whichever comes first. The first was used, so a gateway that checks the
+// last one (an auditor's token) let through a request the service ran
+// with the first (an admin's).
+func TestAuthorizationGivenTwice(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	admin := h.ConsoleLogin("admin")
+	auditor := h.ConsoleLogin("auditor")
+	shopper, _, _ := h.Login(apptest.UniqueUser("twoauth"))
+	for _, pair := range [][2]string{{admin, auditor}, {auditor, admin}, {admin, admin}, {shopper, admin}, {admin, shopper}} {
+		req := httptest.NewRequest("POST", "/api/v1/console/stores", strings.NewReader(`{"name":"两把钥匙"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Add("Authorization", "Bearer "+pair[0])
+		req.Header.Add("Authorization", "Bearer "+pair[1])
+		rec := httptest.NewRecorder()
+		h.App.Handler.ServeHTTP(rec, req)
+		if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), `"UNAUTHORIZED"`) {
+			t.Errorf("two Authorization headers: %d %s; want 401 UNAUTHORIZED", rec.Code, rec.Body)
+		}
+	}
+	if stores, err := h.App.Guides.Stores(context.Background()); err != nil || len(stores) != 0 {
+		t.Fatalf("refused requests created stores: %d %v", len(stores), err)
 	}
 }
