@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -51,6 +52,12 @@ func Bind(c *gin.Context, dst any) error {
 	}
 	if dec.More() {
 		return domain.Errorf(domain.Invalid, "request body has data after the JSON object")
+	}
+	if hasTime(t) {
+		// A time the decoder took may still be one no store can hold.
+		if path, problem := badTime(body, t); path != "" {
+			return domain.FieldError(path, problem)
+		}
 	}
 	return checkPresence(body, t)
 }
@@ -103,41 +110,100 @@ func jsonError(err error, body []byte, t reflect.Type) error {
 	}
 	// time.Time's own UnmarshalJSON refused a value ("2026-12-10", 5), and
 	// encoding/json does not say whose: find the field.
-	if path := badTime(body, t); path != "" {
-		return domain.FieldError(path, "must be an RFC 3339 time, e.g. 2026-12-10T00:00:00+08:00")
+	if path, problem := badTime(body, t); path != "" {
+		return domain.FieldError(path, problem)
 	}
 	return domain.Errorf(domain.Invalid, "malformed JSON")
 }
 
 var timeType = reflect.TypeFor[time.Time]()
 
+// The problems of a time field: not a time, or one outside the years a
+// store can hold (MySQL's driver writes years 1 to 9999, encoding/json
+// 0 to 9999, both in UTC: 0001-01-01T00:00:00+08:00 is year 0).
+const (
+	problemNoTime = "must be an RFC 3339 time, e.g. 2026-12-10T00:00:00+08:00"
+	// ProblemTimeSpan is the problem of a time no store can hold, for
+	// handlers that parse a time themselves (TimeFits).
+	ProblemTimeSpan = "must be a time from 0001-01-01 to 9999-12-31 in UTC"
+)
+
+// TimeFits reports whether t is a time the stores can hold: its UTC year
+// is 1 to 9999.
+func TimeFits(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 1 && y <= 9999
+}
+
+// hasTimeCache remembers, by type, whether hasTime found a time.Time.
+var hasTimeCache sync.Map // reflect.Type → bool
+
+// hasTime reports whether a value of t can hold a time.Time anywhere.
+func hasTime(t reflect.Type) bool {
+	if v, ok := hasTimeCache.Load(t); ok {
+		return v.(bool)
+	}
+	found := containsTime(t, map[reflect.Type]bool{})
+	hasTimeCache.Store(t, found)
+	return found
+}
+
+func containsTime(t reflect.Type, seen map[reflect.Type]bool) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == timeType {
+		return true
+	}
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Struct:
+		for _, f := range jsonFields(t) {
+			if containsTime(f.typ, seen) {
+				return true
+			}
+		}
+	case reflect.Map, reflect.Slice, reflect.Array:
+		return containsTime(t.Elem(), seen)
+	}
+	return false
+}
+
 // badTime walks a body beside the type it was decoded into, fields in the
 // type's order, and returns the path of the first time.Time field whose
-// value is no RFC 3339 time (order.lines[0].at, as checkPresence names
-// them); "" if there is none.
-func badTime(body []byte, t reflect.Type) string {
+// value is no RFC 3339 time or one outside the years stores hold
+// (order.lines[0].at, as checkPresence names them) and its problem; ""
+// if there is none.
+func badTime(body []byte, t reflect.Type) (path, problem string) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return ""
+		return "", ""
 	}
 	return findBadTime(v, t, "")
 }
 
-func findBadTime(v any, t reflect.Type, path string) string {
+func findBadTime(v any, t reflect.Type, path string) (string, string) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if v == nil {
-		return ""
+		return "", ""
 	}
 	if t == timeType {
+		var tm time.Time
 		raw, err := json.Marshal(v)
-		if err != nil || new(time.Time).UnmarshalJSON(raw) != nil {
-			return path
+		if err != nil || tm.UnmarshalJSON(raw) != nil {
+			return path, problemNoTime
 		}
-		return ""
+		if !TimeFits(tm) {
+			return path, ProblemTimeSpan
+		}
+		return "", ""
 	}
 	switch v := v.(type) {
 	case map[string]any:
@@ -145,28 +211,28 @@ func findBadTime(v any, t reflect.Type, path string) string {
 		case reflect.Struct:
 			for _, f := range jsonFields(t) {
 				if e, ok := lookup(v, f.name); ok {
-					if p := findBadTime(e, f.typ, join(path, f.name)); p != "" {
-						return p
+					if p, pr := findBadTime(e, f.typ, join(path, f.name)); p != "" {
+						return p, pr
 					}
 				}
 			}
 		case reflect.Map:
 			for _, k := range slices.Sorted(maps.Keys(v)) {
-				if p := findBadTime(v[k], t.Elem(), join(path, k)); p != "" {
-					return p
+				if p, pr := findBadTime(v[k], t.Elem(), join(path, k)); p != "" {
+					return p, pr
 				}
 			}
 		}
 	case []any:
 		if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
 			for i, e := range v {
-				if p := findBadTime(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); p != "" {
-					return p
+				if p, pr := findBadTime(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); p != "" {
+					return p, pr
 				}
 			}
 		}
 	}
-	return ""
+	return "", ""
 }
 
 func jsonKind(k string) string {
