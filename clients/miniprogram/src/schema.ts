@@ -3479,9 +3479,9 @@ export interface operations {
                 actor?: string;
                 /** @description e.g. points.adjust; ending in "." a prefix (rule.) */
                 action?: string;
-                /** @description first day, YYYY-MM-DD (Asia/Shanghai) */
+                /** @description first day, YYYY-MM-DD (Asia/Shanghai), not before 2000-01-01 (earlier is 400 naming it) */
                 from?: string;
-                /** @description last day, YYYY-MM-DD (Asia/Shanghai), included */
+                /** @description last day, YYYY-MM-DD (Asia/Shanghai), included, not before 2000-01-01 (earlier is 400 naming it) */
                 to?: string;
                 limit?: components["parameters"]["Limit"];
                 /** @description next_cursor of the previous page */
