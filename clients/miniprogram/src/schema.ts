@@ -2603,6 +2603,7 @@ export interface components {
             valid_from?: string;
             /** Format: date-time */
             valid_to?: string;
+            /** @description the lists take at most 200 entries each (dates 400); the whole rule as JSON at most 60,000 bytes, or it is 400 naming conditions */
             conditions?: {
                 min_amount_fen?: number;
                 max_amount_fen?: number;
