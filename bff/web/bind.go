@@ -62,6 +62,41 @@ func Bind(c *gin.Context, dst any) error {
 	return checkPresence(body, t)
 }
 
+// NoBody refuses a body on a route that takes none, as Bind refuses a bad
+// one where a body is taken: no body, or an empty JSON object, passes;
+// anything else (malformed JSON, an array, a key, text) is 400 before the
+// handler changes anything.
+func NoBody(c *gin.Context) {
+	body, err := io.ReadAll(c.Request.Body)
+	if err == nil && len(bytes.TrimSpace(body)) == 0 {
+		c.Next()
+		return
+	}
+	if err == nil {
+		c.Request.Body = io.NopCloser(bytes.NewReader(body))
+		var none struct{}
+		err = Bind(c, &none)
+		if err == nil && bytes.TrimSpace(body)[0] != '{' {
+			err = domain.Errorf(domain.Invalid, "request body must be a JSON object") // null
+		}
+		if err == nil {
+			c.Next()
+			return
+		}
+	} else {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			err = &domain.Error{Code: CodeTooLarge, Message: fmt.Sprintf("request body larger than %d bytes", tooBig.Limit)}
+		} else {
+			err = domain.Errorf(domain.Invalid, "cannot read request body")
+		}
+	}
+	if de, ok := err.(*domain.Error); ok && de.Code == domain.Invalid && len(de.Fields) == 0 {
+		err = domain.Errorf(domain.Invalid, "this route takes no body (%s)", de.Message)
+	}
+	Fail(c, err)
+}
+
 // isJSON reports whether a Content-Type header says JSON in UTF-8. A body
 // sent as a form or as text/plain is not read as JSON whatever it holds:
 // it is what curl -d and a cross-site page's form send.
