@@ -32,7 +32,7 @@ func ParseAuditFilter(get func(string) string) (audit.Filter, error) {
 		if err != nil {
 			return f, domain.FieldError(name, "a date YYYY-MM-DD")
 		}
-		if day.Before(firstAuditDay) {
+		if day.Before(firstDay) {
 			return f, domain.FieldError(name, "a date YYYY-MM-DD, not before 2000-01-01")
 		}
 		if name == "from" {
@@ -47,8 +47,10 @@ func ParseAuditFilter(get func(string) string) (audit.Filter, error) {
 	return f, nil
 }
 
-// firstAuditDay is the earliest from or to the audit log takes.
-var firstAuditDay = domain.Day{Year: 2000, Month: time.January, Day: 1}
+// firstDay is the earliest from or to the audit log and the analytics
+// take: a day of year 0 or 1 begins before year 1 in UTC, which MySQL's
+// driver cannot write.
+var firstDay = domain.Day{Year: 2000, Month: time.January, Day: 1}
 
 // AuditList handles GET /api/v1/console/audit?actor=&action=&target=&from=&to=&limit=&cursor=:
 // who changed what, newest first.

@@ -4363,9 +4363,9 @@ export interface operations {
     getAnalyticsPoints: {
         parameters: {
             query?: {
-                /** @description YYYY-MM-DD (Shanghai); default 29 days before today */
+                /** @description YYYY-MM-DD (Shanghai); default 29 days before today; not before 2000-01-01 */
                 from?: string;
-                /** @description YYYY-MM-DD; default today; at most 366 days from from */
+                /** @description YYYY-MM-DD, not before 2000-01-01; default today; at most 366 days from from */
                 to?: string;
                 /** @description json (default) or csv (UTF-8 with BOM; one row per day, kind and source) */
                 format?: "json" | "csv";
@@ -4414,9 +4414,9 @@ export interface operations {
     getAnalyticsMembers: {
         parameters: {
             query?: {
-                /** @description YYYY-MM-DD (Shanghai); default 29 days before today */
+                /** @description YYYY-MM-DD (Shanghai); default 29 days before today; not before 2000-01-01 */
                 from?: string;
-                /** @description YYYY-MM-DD; default today; at most 366 days from from; the repurchase windows end on it */
+                /** @description YYYY-MM-DD, not before 2000-01-01; default today; at most 366 days from from; the repurchase windows end on it */
                 to?: string;
                 /** @description json (default) or csv (UTF-8 with BOM; one row per day and tier: day, new_members, tier, active_members) */
                 format?: "json" | "csv";
@@ -4472,9 +4472,9 @@ export interface operations {
     getAnalyticsGrowth: {
         parameters: {
             query?: {
-                /** @description YYYY-MM-DD (Shanghai); default 29 days before today */
+                /** @description YYYY-MM-DD (Shanghai); default 29 days before today; not before 2000-01-01 */
                 from?: string;
-                /** @description YYYY-MM-DD; default today; at most 366 days from from */
+                /** @description YYYY-MM-DD, not before 2000-01-01; default today; at most 366 days from from */
                 to?: string;
                 /** @description json (default) or csv (UTF-8 with BOM; day, metric, value — the funnel rows have no day) */
                 format?: "json" | "csv";
@@ -4615,9 +4615,9 @@ export interface operations {
     getAnalyticsReminders: {
         parameters: {
             query?: {
-                /** @description YYYY-MM-DD (Shanghai); default 29 days before today */
+                /** @description YYYY-MM-DD (Shanghai); default 29 days before today; not before 2000-01-01 */
                 from?: string;
-                /** @description YYYY-MM-DD; default today; at most 366 days from from */
+                /** @description YYYY-MM-DD, not before 2000-01-01; default today; at most 366 days from from */
                 to?: string;
                 /** @description csv for a CSV download (UTF-8 with BOM), one row per day: day, sent, failed, uncertain, skipped, pending, holdout, total (the JSON's by_status, a missing status as 0, and total) */
                 format?: "json" | "csv";
@@ -4656,9 +4656,9 @@ export interface operations {
     getAnalyticsReminderEffect: {
         parameters: {
             query?: {
-                /** @description YYYY-MM-DD (Shanghai day of the reach); default 29 days before today */
+                /** @description YYYY-MM-DD (Shanghai day of the reach); default 29 days before today; not before 2000-01-01 */
                 from?: string;
-                /** @description YYYY-MM-DD; default today; at most 366 days from from */
+                /** @description YYYY-MM-DD, not before 2000-01-01; default today; at most 366 days from from */
                 to?: string;
                 /** @description csv for a CSV download (UTF-8 with BOM): reminder, kind, name, reached, reached_converted, reached_share_bp, holdout, holdout_converted, holdout_share_bp, difference_bp, low_bp, high_bp, open; a name starting with = + - @ gets a leading apostrophe, so a spreadsheet never runs it as a formula */
                 format?: "json" | "csv";
