@@ -3,7 +3,10 @@ package bff_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/jifen/jifen/cmd/jifen/app/apptest"
@@ -62,6 +65,15 @@ func TestRoutesWithoutABodyRefuseOne(t *testing.T) {
 				t.Errorf("%s %s with body %s: %d %.200s; want 400 INVALID", c.method, c.path, body, r.Status, r.Body)
 			}
 		}
+	}
+	// A body of no stated length (chunked) is read all the same.
+	req := httptest.NewRequest("POST", "/api/v1/shopper/signin", io.MultiReader(strings.NewReader(`{"garbage`)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(shopper[0], shopper[1])
+	rec := httptest.NewRecorder()
+	h.App.Handler.ServeHTTP(rec, req)
+	if req.ContentLength != -1 || rec.Code != http.StatusBadRequest {
+		t.Errorf("sign-in with a chunked body (length %d): %d %s; want 400", req.ContentLength, rec.Code, rec.Body)
 	}
 	if bal, err := h.App.Ledger.Balance(context.Background(), me); err != nil || bal.Available != 0 {
 		t.Fatalf("refused requests moved points: %+v %v", bal, err)

@@ -67,6 +67,12 @@ func Bind(c *gin.Context, dst any) error {
 // anything else (malformed JSON, an array, a key, text) is 400 before the
 // handler changes anything.
 func NoBody(c *gin.Context) {
+	if c.Request.ContentLength == 0 {
+		// No body said so (a chunked one is -1): nothing to read, and
+		// nothing allocated on the GETs of every page.
+		c.Next()
+		return
+	}
 	body, err := io.ReadAll(c.Request.Body)
 	if err == nil && len(bytes.TrimSpace(body)) == 0 {
 		c.Next()
