@@ -187,7 +187,12 @@ func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, 
 		raw, bearer := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 		var cl *auth.Claims
 		authErr := errNoBearer
-		if bearer && raw != "" {
+		switch {
+		case len(c.Request.Header.Values("Authorization")) > 1:
+			// Which one counts would be the first hop's choice or the
+			// last's: none does.
+			authErr = errTwoBearers
+		case bearer && raw != "":
 			cl, authErr = tokens.Verify(raw, audience)
 		}
 		ipCheck := byIP.check(c.ClientIP())
@@ -258,6 +263,9 @@ func gate(rdb redis.UniversalClient, byIP, byCaller limit, tokens *auth.Tokens, 
 
 // errNoBearer answers an authenticated route called without a token.
 var errNoBearer error = domain.Errorf(domain.Unauthorized, "Authorization: Bearer <access token> required")
+
+// errTwoBearers answers a request with more than one Authorization header.
+var errTwoBearers error = domain.Errorf(domain.Unauthorized, "Authorization: one Bearer <access token>, given once")
 
 // Prefetch queues a handler's Redis reads for the caller in the gate's
 // pipeline; done (nil: nothing queued) hands them to the handler.

@@ -2,8 +2,11 @@ package bff_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/jifen/jifen/cmd/jifen/app/apptest"
@@ -56,5 +59,44 @@ func TestIdempotencyKeyMustBeUTF8(t *testing.T) {
 	}
 	if after.Available != before.Available {
 		t.Fatalf("balance moved: %+v → %+v", before, after)
+	}
+}
+
+// A write names its Idempotency-Key once: a request carrying the header
+// twice (two keys a proxy may merge, or pick the other one of) is 400
+// naming the header and writes nothing. The first key was used and the
+// second forgotten, so a retry through a hop that kept the other one
+// applied the write again.
+func TestIdempotencyKeyGivenTwice(t *testing.T) {
+	t.Parallel()
+	h := apptest.New(t)
+	admin := apptest.Auth(h.ConsoleLogin("admin"))
+	_, _, me := h.Login(apptest.UniqueUser("idemtwice"))
+	adjust := fmt.Sprintf("/api/v1/console/members/%d/adjustments", me)
+	for _, keys := range [][]string{{"twice-a", "twice-b"}, {"twice-c", "twice-c"}} {
+		req := httptest.NewRequest("POST", adjust, strings.NewReader(`{"delta":5,"reason":"x"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(admin[0], admin[1])
+		for _, k := range keys {
+			req.Header.Add("Idempotency-Key", k)
+		}
+		rec := httptest.NewRecorder()
+		h.App.Handler.ServeHTTP(rec, req)
+		var body struct {
+			Error struct {
+				Code   string            `json:"code"`
+				Fields map[string]string `json:"fields"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusBadRequest ||
+			body.Error.Code != "INVALID" || body.Error.Fields["Idempotency-Key"] == "" {
+			t.Errorf("keys %q: %d %s; want 400 INVALID naming Idempotency-Key", keys, rec.Code, rec.Body)
+		}
+	}
+	if bal, err := h.App.Ledger.Balance(context.Background(), me); err != nil || bal.Available != 0 {
+		t.Fatalf("a write with two keys moved points: %+v %v", bal, err)
+	}
+	if r := h.Do("POST", adjust, `{"delta":5,"reason":"x"}`, append(admin, "Idempotency-Key", "once")...); r.Status != http.StatusCreated {
+		t.Fatalf("one key: %d %s", r.Status, r.Body)
 	}
 }

@@ -55,10 +55,29 @@ type Claims struct {
 	Sid string `json:"sid,omitempty"`
 }
 
-// SubjectID returns the numeric subject (member or guide id); 0 if not numeric.
+// SubjectID returns the numeric subject (member or guide id); 0 if not
+// numeric (ParseInt's answer to a number past int64 is the largest one,
+// never a caller's id).
 func (c *Claims) SubjectID() int64 {
-	id, _ := strconv.ParseInt(c.Subject, 10, 64)
+	id, err := strconv.ParseInt(c.Subject, 10, 64)
+	if err != nil {
+		return 0
+	}
 	return id
+}
+
+// subjectFits reports whether sub can name a caller of audience: the
+// shopper's and the guide's tokens name a member or a guide by a positive
+// id written as Jifen writes it ("42", never "042", "+42" or a number past
+// int64), so no token, even one signed with a configured key, acts as
+// member 0, -1 or 9223372036854775807, or as another member under a
+// second spelling of its id. A console token names its user.
+func subjectFits(audience, sub string) bool {
+	if audience == Console {
+		return sub != ""
+	}
+	id, err := strconv.ParseInt(sub, 10, 64)
+	return err == nil && id > 0 && strconv.FormatInt(id, 10) == sub
 }
 
 // Sign issues an access token for subject in audience.
@@ -110,10 +129,11 @@ func (t *Tokens) Verify(raw, audience string) (*Claims, error) {
 	if ok {
 		// The same checks jwt.WithAudience, jwt.WithExpirationRequired
 		// and the time function made: for this audience, expired at exp,
-		// not before nbf.
+		// not before nbf; and verify's check of the subject, for this
+		// audience.
 		now := t.Clock.Now()
 		if !slices.Contains(c.Audience, audience) || !now.Before(c.ExpiresAt.Time) ||
-			(c.NotBefore != nil && now.Before(c.NotBefore.Time)) {
+			(c.NotBefore != nil && now.Before(c.NotBefore.Time)) || !subjectFits(audience, c.Subject) {
 			return nil, errToken
 		}
 		return c, nil
@@ -148,7 +168,7 @@ func (t *Tokens) verify(raw, audience string) (*Claims, error) {
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(t.Clock.Now),
 	)
-	if err != nil || c.Subject == "" {
+	if err != nil || !subjectFits(audience, c.Subject) {
 		return nil, errToken
 	}
 	return &c, nil

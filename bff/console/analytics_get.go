@@ -68,8 +68,8 @@ func analyticsCSV(c *gin.Context, name string, from, to domain.Day) *csv.Writer 
 	return csv.NewWriter(c.Writer)
 }
 
-// analyticsRange reads ?from=&to= (Shanghai days; default the last 30
-// days, today included).
+// analyticsRange reads ?from=&to= (Shanghai days, not before 2000-01-01;
+// default the last 30 days, today included).
 func (h *Handlers) analyticsRange(c *gin.Context) (from, to domain.Day, err error) {
 	today := domain.DayOf(h.Analytics.Clock.Now())
 	from, to = today.AddDays(-29), today
@@ -77,10 +77,16 @@ func (h *Handlers) analyticsRange(c *gin.Context) (from, to domain.Day, err erro
 		if from, err = domain.ParseDay(s); err != nil {
 			return from, to, domain.FieldError("from", "must be YYYY-MM-DD")
 		}
+		if from.Before(firstDay) {
+			return from, to, domain.FieldError("from", "must be YYYY-MM-DD, not before 2000-01-01")
+		}
 	}
 	if s := c.Query("to"); s != "" {
 		if to, err = domain.ParseDay(s); err != nil {
 			return from, to, domain.FieldError("to", "must be YYYY-MM-DD")
+		}
+		if to.Before(firstDay) {
+			return from, to, domain.FieldError("to", "must be YYYY-MM-DD, not before 2000-01-01")
 		}
 	}
 	return from, to, nil

@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -12,8 +13,9 @@ import (
 
 // ParseAuditFilter reads ?actor=&action=&target=&from=&to= (the JSON API
 // and the console page take the same parameters): from and to are
-// Asia/Shanghai days, both included; an action ending in "." is a prefix
-// ("rule." for every rule change).
+// Asia/Shanghai days, both included, not before 2000-01-01 (a day of year
+// 0 or 1 begins before year 1 in UTC, which MySQL's driver cannot write);
+// an action ending in "." is a prefix ("rule." for every rule change).
 func ParseAuditFilter(get func(string) string) (audit.Filter, error) {
 	f := audit.Filter{Actor: get("actor"), Action: get("action"), Target: get("target")}
 	for _, v := range []struct{ name, value string }{{"actor", f.Actor}, {"action", f.Action}, {"target", f.Target}} {
@@ -30,6 +32,9 @@ func ParseAuditFilter(get func(string) string) (audit.Filter, error) {
 		if err != nil {
 			return f, domain.FieldError(name, "a date YYYY-MM-DD")
 		}
+		if day.Before(firstDay) {
+			return f, domain.FieldError(name, "a date YYYY-MM-DD, not before 2000-01-01")
+		}
 		if name == "from" {
 			f.From = day.Start()
 		} else {
@@ -41,6 +46,11 @@ func ParseAuditFilter(get func(string) string) (audit.Filter, error) {
 	}
 	return f, nil
 }
+
+// firstDay is the earliest from or to the audit log and the analytics
+// take: a day of year 0 or 1 begins before year 1 in UTC, which MySQL's
+// driver cannot write.
+var firstDay = domain.Day{Year: 2000, Month: time.January, Day: 1}
 
 // AuditList handles GET /api/v1/console/audit?actor=&action=&target=&from=&to=&limit=&cursor=:
 // who changed what, newest first.

@@ -49,6 +49,9 @@ func (r taskRequest) input() (task.Input, error) {
 		if err != nil {
 			return in, domain.FieldError(f.name, "must be an RFC 3339 time, e.g. 2026-12-01T00:00:00+08:00")
 		}
+		if !web.TimeFits(t) {
+			return in, domain.FieldError(f.name, web.ProblemTimeSpan)
+		}
 		*f.dst = &t
 	}
 	return in, nil

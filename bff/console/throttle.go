@@ -2,6 +2,8 @@ package console
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -82,7 +84,20 @@ func lockFor(failures int64) time.Duration {
 }
 
 func throttleKeys(username, ip string) []string {
-	return []string{"user:" + username, "ip:" + ip}
+	return []string{"user:" + throttleName(username), "ip:" + ip}
+}
+
+// throttleName is username as its counter's key names it: as it is up to
+// 64 bytes, else "#" and its SHA-256. The username is whatever an
+// unauthenticated client sends, up to the body limit: a megabyte of it was
+// a megabyte key in Redis for an hour, and in memory while Redis is away.
+// A name kept as it is never reads as a digest (65 bytes).
+func throttleName(username string) string {
+	if len(username) <= 64 {
+		return username
+	}
+	sum := sha256.Sum256([]byte(username))
+	return "#" + hex.EncodeToString(sum[:])
 }
 
 // Check refuses a sign-in of username from ip while either is locked.

@@ -84,7 +84,8 @@ func (e formErrors) int(field, s string) int64 {
 }
 
 // localTime reads an <input type="datetime-local"> value as Asia/Shanghai;
-// "" is nil.
+// "" is nil. A time no store can hold (web.TimeFits: the first hours of
+// 0001-01-01 in Shanghai are year 0 in UTC) is a problem too.
 func (e formErrors) localTime(field, s string) *time.Time {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -92,6 +93,10 @@ func (e formErrors) localTime(field, s string) *time.Time {
 	}
 	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04"} {
 		if t, err := time.ParseInLocation(layout, s, domain.Shanghai); err == nil {
+			if !web.TimeFits(t) {
+				e.add(field, "problem.time_span")
+				return nil
+			}
 			return &t
 		}
 	}

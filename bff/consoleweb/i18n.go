@@ -282,6 +282,7 @@ var messages = map[string][2]string{
 	"problem.yuan":          {"以元为单位的金额，最多两位小数", "an amount in yuan, at most two decimals"},
 	"problem.whole":         {"须为整数", "a whole number"},
 	"problem.datetime":      {"日期时间，格式 YYYY-MM-DD HH:MM", "a date and time, YYYY-MM-DD HH:MM"},
+	"problem.time_span":     {"日期时间须在 0001-01-02 至 9999-12-31 之间", "a date and time from 0001-01-02 to 9999-12-31"},
 	"problem.whole_points":  {"积分须为整数", "a whole number of points"},
 	"problem.no_key":        {"表单缺少提交编号，请刷新页面后重新提交", "the form has no key; reload the page and send it again"},
 	"problem.pending":       {"该表单已提交，仍在保存中；请稍后刷新页面查看", "this form was sent already and is still being saved; reload the page in a moment"},

@@ -78,6 +78,7 @@ func BenchmarkBind(b *testing.B) {
 		b.Run(bb.name+"/Bind", func(b *testing.B) {
 			c, _ := gin.CreateTestContext(httptest.NewRecorder())
 			c.Request = httptest.NewRequest("POST", "/", nil)
+			c.Request.Header.Set("Content-Type", "application/json")
 			rd := bytes.NewReader(body)
 			c.Request.Body = io.NopCloser(rd)
 			b.ReportAllocs()

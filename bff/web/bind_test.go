@@ -36,6 +36,7 @@ func bindBody(t *testing.T, body string, dst any) error {
 	t.Helper()
 	c, _ := gin.CreateTestContext(httptest.NewRecorder())
 	c.Request = httptest.NewRequest("POST", "/", strings.NewReader(body))
+	c.Request.Header.Set("Content-Type", "application/json")
 	return Bind(c, dst)
 }
 

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,6 +18,10 @@ const (
 	maxPerMille = 100_000       // ×100
 	maxNameLen  = 64
 	maxListLen  = 200
+	// maxSpecBytes bounds a rule as JSON: the store keeps it whole in a
+	// TEXT column, 65,535 bytes on MySQL, with room for what the store
+	// adds (id, version, times).
+	maxSpecBytes = 60_000
 )
 
 // Normalize fills defaults (status active, stacking stackable) and trims
@@ -71,6 +76,13 @@ func Validate(r *Rule) error {
 	}
 	bad.points("budget", r.Budget)
 
+	if len(f) == 0 {
+		// Every list within its bounds, the rule may still be too large
+		// to keep: five lists of 200 entries of 64 characters.
+		if b, err := json.Marshal(r); err == nil && len(b) > maxSpecBytes {
+			bad("conditions", "the rule takes %d bytes as JSON, at most %d: shorten its lists", len(b), maxSpecBytes)
+		}
+	}
 	if len(f) == 0 {
 		return nil
 	}
@@ -165,6 +177,9 @@ func validateConditions(r *Rule, bad problems) {
 		if _, err := domain.ParseDay(d); err != nil {
 			bad(fmt.Sprintf("conditions.dates[%d]", i), "must be YYYY-MM-DD")
 		}
+	}
+	if len(c.Weekdays) > 7 {
+		bad("conditions.weekdays", "at most 7 weekdays")
 	}
 	for i, w := range c.Weekdays {
 		if w < 1 || w > 7 {

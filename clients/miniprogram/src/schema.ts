@@ -2603,6 +2603,7 @@ export interface components {
             valid_from?: string;
             /** Format: date-time */
             valid_to?: string;
+            /** @description the lists take at most 200 entries each (dates 400); the whole rule as JSON at most 60,000 bytes, or it is 400 naming conditions */
             conditions?: {
                 min_amount_fen?: number;
                 max_amount_fen?: number;
@@ -2992,7 +2993,7 @@ export interface components {
         MemberID: string;
         /** @description the mini-program's device id; risk control counts sign-ins, draws, task claims and referral binds per device (docs/features/risk.md) */
         DeviceID: string;
-        /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+        /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes, in one header; anything else (the header given twice too) is 400 INVALID naming the header */
         IdempotencyKey: string;
         /** @description optional; the same key with the same request creates nothing again and answers what the first one did (201, the same body, header Idempotent-Replayed true), for a day; a copy sent while the first is still being saved waits for it; with a different request, 409 IDEMPOTENCY_CONFLICT; a create that was refused keeps nothing, so the corrected request may use the key again. Without the header every request creates. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
         CreateIdempotencyKey: string;
@@ -3298,7 +3299,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes, in one header; anything else (the header given twice too) is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -3481,9 +3482,9 @@ export interface operations {
                 actor?: string;
                 /** @description e.g. points.adjust; ending in "." a prefix (rule.) */
                 action?: string;
-                /** @description first day, YYYY-MM-DD (Asia/Shanghai) */
+                /** @description first day, YYYY-MM-DD (Asia/Shanghai), not before 2000-01-01 (earlier is 400 naming it) */
                 from?: string;
-                /** @description last day, YYYY-MM-DD (Asia/Shanghai), included */
+                /** @description last day, YYYY-MM-DD (Asia/Shanghai), included, not before 2000-01-01 (earlier is 400 naming it) */
                 to?: string;
                 limit?: components["parameters"]["Limit"];
                 /** @description next_cursor of the previous page */
@@ -3847,7 +3848,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes, in one header; anything else (the header given twice too) is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -4309,7 +4310,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes, in one header; anything else (the header given twice too) is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
                 /** @description the mini-program's device id; risk control counts sign-ins, draws, task claims and referral binds per device (docs/features/risk.md) */
                 "X-Device-Id"?: components["parameters"]["DeviceID"];
@@ -4370,9 +4371,9 @@ export interface operations {
     getAnalyticsPoints: {
         parameters: {
             query?: {
-                /** @description YYYY-MM-DD (Shanghai); default 29 days before today */
+                /** @description YYYY-MM-DD (Shanghai); default 29 days before today; not before 2000-01-01 */
                 from?: string;
-                /** @description YYYY-MM-DD; default today; at most 366 days from from */
+                /** @description YYYY-MM-DD, not before 2000-01-01; default today; at most 366 days from from */
                 to?: string;
                 /** @description json (default) or csv (UTF-8 with BOM; one row per day, kind and source) */
                 format?: "json" | "csv";
@@ -4421,9 +4422,9 @@ export interface operations {
     getAnalyticsMembers: {
         parameters: {
             query?: {
-                /** @description YYYY-MM-DD (Shanghai); default 29 days before today */
+                /** @description YYYY-MM-DD (Shanghai); default 29 days before today; not before 2000-01-01 */
                 from?: string;
-                /** @description YYYY-MM-DD; default today; at most 366 days from from; the repurchase windows end on it */
+                /** @description YYYY-MM-DD, not before 2000-01-01; default today; at most 366 days from from; the repurchase windows end on it */
                 to?: string;
                 /** @description json (default) or csv (UTF-8 with BOM; one row per day and tier: day, new_members, tier, active_members) */
                 format?: "json" | "csv";
@@ -4479,9 +4480,9 @@ export interface operations {
     getAnalyticsGrowth: {
         parameters: {
             query?: {
-                /** @description YYYY-MM-DD (Shanghai); default 29 days before today */
+                /** @description YYYY-MM-DD (Shanghai); default 29 days before today; not before 2000-01-01 */
                 from?: string;
-                /** @description YYYY-MM-DD; default today; at most 366 days from from */
+                /** @description YYYY-MM-DD, not before 2000-01-01; default today; at most 366 days from from */
                 to?: string;
                 /** @description json (default) or csv (UTF-8 with BOM; day, metric, value — the funnel rows have no day) */
                 format?: "json" | "csv";
@@ -4622,9 +4623,9 @@ export interface operations {
     getAnalyticsReminders: {
         parameters: {
             query?: {
-                /** @description YYYY-MM-DD (Shanghai); default 29 days before today */
+                /** @description YYYY-MM-DD (Shanghai); default 29 days before today; not before 2000-01-01 */
                 from?: string;
-                /** @description YYYY-MM-DD; default today; at most 366 days from from */
+                /** @description YYYY-MM-DD, not before 2000-01-01; default today; at most 366 days from from */
                 to?: string;
                 /** @description csv for a CSV download (UTF-8 with BOM), one row per day: day, sent, failed, uncertain, skipped, pending, holdout, total (the JSON's by_status, a missing status as 0, and total) */
                 format?: "json" | "csv";
@@ -4663,9 +4664,9 @@ export interface operations {
     getAnalyticsReminderEffect: {
         parameters: {
             query?: {
-                /** @description YYYY-MM-DD (Shanghai day of the reach); default 29 days before today */
+                /** @description YYYY-MM-DD (Shanghai day of the reach); default 29 days before today; not before 2000-01-01 */
                 from?: string;
-                /** @description YYYY-MM-DD; default today; at most 366 days from from */
+                /** @description YYYY-MM-DD, not before 2000-01-01; default today; at most 366 days from from */
                 to?: string;
                 /** @description csv for a CSV download (UTF-8 with BOM): reminder, kind, name, reached, reached_converted, reached_share_bp, holdout, holdout_converted, holdout_share_bp, difference_bp, low_bp, high_bp, open; a name starting with = + - @ gets a leading apostrophe, so a spreadsheet never runs it as a formula */
                 format?: "json" | "csv";
@@ -5063,7 +5064,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes, in one header; anything else (the header given twice too) is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -5433,7 +5434,7 @@ export interface operations {
             header: {
                 "X-Jifen-Timestamp": string;
                 "X-Jifen-Signature": string;
-                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes, in one header; anything else (the header given twice too) is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -5491,7 +5492,7 @@ export interface operations {
             header: {
                 "X-Jifen-Timestamp": string;
                 "X-Jifen-Signature": string;
-                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes, in one header; anything else (the header given twice too) is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -5529,7 +5530,7 @@ export interface operations {
             header: {
                 "X-Jifen-Timestamp": string;
                 "X-Jifen-Signature": string;
-                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes, in one header; anything else (the header given twice too) is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -6552,7 +6553,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes; anything else is 400 INVALID naming the header */
+                /** @description the same key with the same request does nothing again and answers what the first one did (header Idempotent-Replayed true), showing a record it made as it is now (a redemption since shipped carries its tracking); with a different request, 409. UTF-8 text of at most 100 bytes, in one header; anything else (the header given twice too) is 400 INVALID naming the header */
                 "Idempotency-Key": components["parameters"]["IdempotencyKey"];
             };
             path: {
