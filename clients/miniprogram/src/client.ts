@@ -286,6 +286,14 @@ export const REPLAYED_WRITES = [
   "/api/v1/shopper/tier/upgrade",
   "/api/v1/shopper/tasks/{id}/claim",
   "/api/v1/console/members/{id}/adjustments",
+  "/api/v1/console/rules",
+  "/api/v1/console/campaigns",
+  "/api/v1/console/stores",
+  "/api/v1/console/guides",
+  "/api/v1/console/tasks",
+  "/api/v1/console/lottery/campaigns",
+  "/api/v1/console/lottery/campaigns/{id}/prizes",
+  "/api/v1/console/mall/items",
   "/api/v1/guide/grants",
 ] as const satisfies readonly KeyedWrites[];
 

@@ -422,6 +422,9 @@ describe("JifenClient on jifen serve", () => {
     const guideHeaders = { Authorization: `Bearer ${guideLogin.access_token}` };
     const other = client(rec.transport);
 
+    // A copy is the same request: its times are not taken again.
+    const lotteryStarts = new Date(Date.now() - 3_600_000).toISOString();
+    const lotteryEnds = new Date(Date.now() + 86_400_000).toISOString();
     // How each listed write is made; a route listed without one fails to
     // compile here.
     const sendOnce: { [R in ReplayedWrite]: (key: string) => Promise<unknown> } = {
@@ -441,6 +444,65 @@ describe("JifenClient on jifen serve", () => {
         }),
       "/api/v1/guide/grants": (key) =>
         other.post("/api/v1/guide/grants", { auth: false, headers: guideHeaders, body: { member_id: customer.member.id, points: 5, reason: "到店体验" }, idempotencyKey: key }),
+      // The console's creates: sent again under their key, one record.
+      "/api/v1/console/rules": (key) =>
+        other.post("/api/v1/console/rules", {
+          auth: false,
+          headers: admin.headers,
+          body: { name: `重试 ${key}`, trigger: "order_paid", status: "inactive", stacking: "stackable", effect: { kind: "fixed", points: 5 } },
+          idempotencyKey: key,
+        }),
+      "/api/v1/console/campaigns": (key) =>
+        other.post("/api/v1/console/campaigns", {
+          auth: false,
+          headers: admin.headers,
+          body: { name: `重试 ${key}`, audience: { expiring_within_days: 7 }, channels: ["subscribe"], schedule: { cron: "0 10 * * *" } },
+          idempotencyKey: key,
+        }),
+      "/api/v1/console/stores": (key) =>
+        other.post("/api/v1/console/stores", { auth: false, headers: admin.headers, body: { name: `重试店 ${key}`, robot_key: `robot-${key}` }, idempotencyKey: key }),
+      "/api/v1/console/guides": (key) =>
+        other.post("/api/v1/console/guides", {
+          auth: false,
+          headers: admin.headers,
+          body: { userid: `guide-${key}`, name: "导购", store_id: store, monthly_budget: 100 },
+          idempotencyKey: key,
+        }),
+      "/api/v1/console/tasks": (key) =>
+        other.post("/api/v1/console/tasks", {
+          auth: false,
+          headers: admin.headers,
+          body: { type: "share", title: `重试 ${key}`, period: "daily", target: 1, reward_points: 5, status: "active" },
+          idempotencyKey: key,
+        }),
+      "/api/v1/console/lottery/campaigns": (key) =>
+        other.post("/api/v1/console/lottery/campaigns", {
+          auth: false,
+          headers: admin.headers,
+          body: {
+            name: `重试 ${key}`,
+            starts_at: lotteryStarts,
+            ends_at: lotteryEnds,
+            cost_points: 1,
+            prizes: [{ name: "谢谢参与", kind: "nothing", weight: 1 }],
+          },
+          idempotencyKey: key,
+        }),
+      "/api/v1/console/lottery/campaigns/{id}/prizes": (key) =>
+        other.post("/api/v1/console/lottery/campaigns/{id}/prizes", {
+          auth: false,
+          headers: admin.headers,
+          params: { id: String(campaign) },
+          body: { name: `重试 ${key}`, kind: "nothing", weight: 1 },
+          idempotencyKey: key,
+        }),
+      "/api/v1/console/mall/items": (key) =>
+        other.post("/api/v1/console/mall/items", {
+          auth: false,
+          headers: admin.headers,
+          body: { kind: "virtual", name: `重试 ${key}`, category: "gift", points: 10, stock: 5, enabled: true },
+          idempotencyKey: key,
+        }),
     };
     assert.deepEqual(Object.keys(sendOnce).sort(), [...REPLAYED_WRITES].sort(), "one way to send each listed write, and no other");
 
