@@ -243,6 +243,7 @@ func TestReminderSchedulesAreCheckedWithTheConfiguration(t *testing.T) {
 		{"JIFEN_REMINDER_AUTO_CRON=0 10 30 2 *", "", `reminder.auto_cron: never fires`},
 		{"JIFEN_REMINDER_FOLLOWERS_SYNC_CRON=daily", "", `reminder.followers_sync_cron: not a cron expression`},
 		{"", "reminder:\n  throttle_per_minute: {sms: 10}\n", `reminder.throttle_per_minute.sms: unknown channel "sms"`},
+		{"", "reminder:\n  throttle_per_minute: {subscribe: -5}\n", `reminder.throttle_per_minute.subscribe: must be 0 (no limit) or more`},
 	}
 	for _, tc := range cases {
 		var env []string

@@ -59,9 +59,11 @@ func (r *Reminder) validate(bad func(key, why string)) {
 		field(bad, second(reminder.ParseCron(c.key, c.expr)))
 	}
 	field(bad, second(reminder.ParseQuietHours("reminder.quiet_hours", r.QuietHours)))
-	for ch := range r.ThrottlePerMinute {
+	for ch, n := range r.ThrottlePerMinute {
 		if _, err := reminder.ParseChannel(ch); err != nil {
 			bad("reminder.throttle_per_minute."+ch, err.Error())
+		} else if n < 0 {
+			bad("reminder.throttle_per_minute."+ch, "must be 0 (no limit) or more")
 		}
 	}
 	if r.ExpiryRangeSize <= 0 {
