@@ -16,7 +16,9 @@ func TestKeyedCreatesCreateOnce(t *testing.T) {
 	h := apptest.New(t)
 	marketer := apptest.Auth(h.ConsoleLogin("marketer"))
 	admin := apptest.Auth(h.ConsoleLogin("admin"))
-	with := func(hdr []string, key string) []string { return append(append([]string{}, hdr...), "Idempotency-Key", key) }
+	with := func(hdr []string, key string) []string {
+		return append(append([]string{}, hdr...), "Idempotency-Key", key)
+	}
 	rules := count(t, h, "rules")
 
 	first := h.Do("POST", "/api/v1/console/rules", rateRule, with(marketer, "rule-1")...)
